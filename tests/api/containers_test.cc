@@ -68,6 +68,19 @@ TEST(HashMap, StringKeysLookUpByView) {
   EXPECT_EQ(m.size(), 99u);
 }
 
+TEST(HashMap, MovedFromMapIsEmptyAndUsable) {
+  HashMap<uint64_t, int> a;
+  ASSERT_TRUE(a.insert(1, 10).ok());
+  HashMap<uint64_t, int> b = std::move(a);
+  EXPECT_EQ(a.size(), 0u);
+  EXPECT_EQ(a.find(uint64_t{1}), nullptr);
+  ASSERT_TRUE(a.insert(2, 20).ok());
+  EXPECT_EQ(*a.find(uint64_t{2}), 20);
+  EXPECT_EQ(*b.find(uint64_t{1}), 10);
+  ASSERT_TRUE(b.reserve(1000).ok());
+  EXPECT_EQ(*b.find(uint64_t{1}), 10);
+}
+
 TEST(HashMap, HashIsStableAcrossBuilds) {
   // Part of on-disk formats: these values must never change.
   EXPECT_EQ(hash_bytes(""), mix64(0xcbf29ce484222325ULL));

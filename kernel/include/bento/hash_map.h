@@ -56,8 +56,15 @@ class HashMap {
   };
 
   HashMap() = default;
-  HashMap(HashMap&&) noexcept = default;
-  HashMap& operator=(HashMap&&) noexcept = default;
+  HashMap(HashMap&& o) noexcept : slots_(std::move(o.slots_)), size_(o.size_) { o.size_ = 0; }
+  HashMap& operator=(HashMap&& o) noexcept {
+    if (this != &o) {
+      slots_ = std::move(o.slots_);
+      size_ = o.size_;
+      o.size_ = 0;
+    }
+    return *this;
+  }
 
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
@@ -126,6 +133,19 @@ class HashMap {
     for (Slot& s : slots_)
       if (s.used) f(static_cast<const K&>(s.entry.key), s.entry.value);
   }
+  template <typename F>
+  void for_each(F&& f) const {
+    for (const Slot& s : slots_)
+      if (s.used) f(s.entry.key, s.entry.value);
+  }
+
+  // Makes room for n entries without further allocation.
+  Status reserve(size_t n) {
+    size_t want = 16;
+    while (want * 3 < n * 4) want *= 2;
+    if (want <= slots_.size()) return Status::Ok();
+    return rehash(want);
+  }
 
  private:
   struct Slot {
@@ -143,9 +163,10 @@ class HashMap {
     size_++;
   }
 
-  Status grow() {
+  Status grow() { return rehash(slots_.size() < 8 ? 16 : slots_.size() * 2); }
+
+  Status rehash(size_t n) {
     Vec<Slot> old = std::move(slots_);
-    size_t n = old.size() < 8 ? 16 : old.size() * 2;
     Status st = slots_.resize(n);
     if (!st.ok()) {
       slots_ = std::move(old);

@@ -110,6 +110,11 @@ class Vec {
     pop_back();
   }
 
+  // Drops elements from index n on (no-op when n >= size()).
+  void truncate(size_t n) {
+    while (size_ > n) pop_back();
+  }
+
   void clear() {
     for (size_t i = 0; i < size_; i++) data_[i].~T();
     size_ = 0;

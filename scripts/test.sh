@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Builds Bento and runs every test: once in the release build, once under ASan + UBSan.
+#   scripts/test.sh           everything
+#   scripts/test.sh --quick   release build only (skips the sanitizer pass)
+# Tests that need root, FUSE or BPF run for real when those exist and say loudly when not.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+
+bash scripts/install-deps.sh
+
+jobs=$(nproc)
+run_preset() {
+  local preset=$1
+  echo "== $preset: configure and build =="
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset" -j "$jobs"
+  echo "== $preset: tests =="
+  ctest --preset "$preset" --timeout 900
+}
+
+run_preset default
+[ $quick -eq 1 ] || run_preset asan
+echo "== all tests passed =="
