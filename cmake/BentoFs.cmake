@@ -18,10 +18,6 @@ function(bento_add_fs name)
   target_compile_options(${name}_core PRIVATE ${BENTO_FS_FLAGS})
   target_include_directories(${name}_core PUBLIC ${CMAKE_CURRENT_SOURCE_DIR} ${ARG_INCLUDES})
   target_link_libraries(${name}_core PUBLIC bento_api)
-  if(BENTO_SANITIZE)
-    # fs code has no RTTI, so UBSan's vptr check cannot work on its types in test code.
-    target_compile_options(${name}_core PUBLIC -fno-sanitize=vptr)
-  endif()
 
   add_library(${name} MODULE ${ARG_SOURCES})
   target_compile_options(${name} PRIVATE ${BENTO_FS_FLAGS} -fvisibility=hidden)

@@ -1,0 +1,209 @@
+// bentoctl: status and live upgrade of running bentofs mounts, over their root-only
+// control sockets.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "control_client.h"
+#include "control_registry.h"
+
+namespace {
+
+using bento::host::ControlCallError;
+using nlohmann::json;
+
+const char kUsage[] =
+    "usage: bentoctl status MOUNTPOINT [--json]\n"
+    "       bentoctl upgrade MOUNTPOINT MODULE.so [--json]\n"
+    "       bentoctl list [--json]\n";
+
+int fail(const std::string& msg) {
+  std::fprintf(stderr, "bentoctl: %s\n", msg.c_str());
+  return 1;
+}
+
+bool exists(const std::string& p) {
+  struct stat st {};
+  return ::lstat(p.c_str(), &st) == 0;
+}
+
+// The control socket of the mount at `arg`: by the path as given (made absolute, never
+// touching the mount, which may be busy), then by its real path.
+bool find_socket(const std::string& arg, std::string* mountpoint, std::string* socket) {
+  const std::string dir = bento::host::run_dir();
+  std::string mp = bento::host::normalize_path(arg);
+  std::string s = bento::host::socket_path_for(dir, mp);
+  if (!exists(s)) {
+    char real[PATH_MAX];
+    if (::realpath(arg.c_str(), real) == nullptr) return false;
+    mp = real;
+    s = bento::host::socket_path_for(dir, mp);
+    if (!exists(s)) return false;
+  }
+  *mountpoint = mp;
+  *socket = s;
+  return true;
+}
+
+// Sends one request; on success *reply is the parsed reply object.
+int call(const std::string& arg, const json& request, std::string* mountpoint, json* reply,
+         std::string* raw) {
+  std::string socket;
+  if (!find_socket(arg, mountpoint, &socket)) return fail("no bento mount at " + arg);
+  auto r = bento::host::control_call(socket, request.dump());
+  if (r.error == ControlCallError::kNoSocket) return fail("no bento mount at " + arg);
+  if (r.error == ControlCallError::kNotRunning) {
+    return fail("no bento mount at " + arg + " (stale control socket: bentofs is not running)");
+  }
+  if (r.error != ControlCallError::kNone) return fail(r.message);
+  *raw = r.reply;
+  *reply = json::parse(r.reply, nullptr, false);
+  if (!reply->is_object()) return fail("malformed reply from bentofs: " + r.reply);
+  return 0;
+}
+
+std::string ms(double us) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f ms", us / 1000.0);
+  return buf;
+}
+
+std::string module_name(const json& m) {
+  if (!m.is_object()) return "?";
+  return m.value("name", "?") + " " + m.value("version", "?");
+}
+
+int cmd_status(const std::string& mp_arg, bool as_json) {
+  std::string mp, raw;
+  json r;
+  if (int rc = call(mp_arg, {{"cmd", "status"}}, &mp, &r, &raw); rc != 0) return rc;
+  if (as_json) {
+    std::printf("%s\n", raw.c_str());
+    return r.value("ok", false) ? 0 : 1;
+  }
+  if (!r.value("ok", false)) return fail(r.value("error", std::string("status failed")));
+  const json& m = r["module"];
+  std::printf("%s: %s (%s)\n", r.value("mountpoint", mp).c_str(), module_name(m).c_str(),
+              m.value("path", "?").c_str());
+  std::printf("  image:          %s\n", r.value("image", "?").c_str());
+  std::printf("  mounted since:  %s\n", r.value("mounted_since", "?").c_str());
+  std::printf("  bentofs pid:    %ld\n", r.value("pid", 0L));
+  std::printf("  ops served:     %llu\n",
+              static_cast<unsigned long long>(r.value("ops", uint64_t{0})));
+  if (r.contains("cache") && r["cache"].is_object()) {
+    const json& c = r["cache"];
+    std::printf(
+        "  buffer cache:   %llu cached (%llu dirty), %llu hits, %llu misses, %llu "
+        "writebacks, %llu evictions\n",
+        static_cast<unsigned long long>(c.value("cached", uint64_t{0})),
+        static_cast<unsigned long long>(c.value("dirty", uint64_t{0})),
+        static_cast<unsigned long long>(c.value("hits", uint64_t{0})),
+        static_cast<unsigned long long>(c.value("misses", uint64_t{0})),
+        static_cast<unsigned long long>(c.value("writebacks", uint64_t{0})),
+        static_cast<unsigned long long>(c.value("evictions", uint64_t{0})));
+  }
+  const json& ups = r["upgrades"];
+  std::printf("  upgrades:       %zu\n", ups.is_array() ? ups.size() : 0);
+  if (ups.is_array()) {
+    for (const json& u : ups) {
+      bool ok = u.value("ok", false);
+      std::printf("    %s  %s -> %s  %s", u.value("time", "?").c_str(),
+                  module_name(u["from"]).c_str(), module_name(u["to"]).c_str(),
+                  ok ? "ok" : "FAILED");
+      if (ok) {
+        std::printf("  pause %s, waited %s\n", ms(u.value("pause_us", 0.0)).c_str(),
+                    ms(u.value("wait_us", 0.0)).c_str());
+      } else {
+        std::printf(": %s\n", u.value("error", "").c_str());
+      }
+    }
+  }
+  return 0;
+}
+
+int cmd_upgrade(const std::string& mp_arg, const std::string& module, bool as_json) {
+  char real[PATH_MAX];
+  if (::realpath(module.c_str(), real) == nullptr) {
+    return fail("module " + module + ": " + std::strerror(errno));
+  }
+  std::string mp, raw;
+  json r;
+  if (int rc = call(mp_arg, {{"cmd", "upgrade"}, {"module", std::string(real)}}, &mp, &r, &raw);
+      rc != 0) {
+    return rc;
+  }
+  if (as_json) {
+    std::printf("%s\n", raw.c_str());
+    return r.value("ok", false) ? 0 : 1;
+  }
+  if (!r.value("ok", false)) {
+    return fail("upgrade of " + mp + " failed: " + r.value("error", std::string("unknown error")));
+  }
+  std::printf("upgraded %s from %s to %s in %s (waited %s for in-flight calls)\n", mp.c_str(),
+              module_name(r["from"]).c_str(), module_name(r["to"]).c_str(),
+              ms(r.value("pause_us", 0.0)).c_str(), ms(r.value("wait_us", 0.0)).c_str());
+  return 0;
+}
+
+int cmd_list(bool as_json) {
+  auto entries = bento::host::registry_list(bento::host::run_dir());
+  json out = json::array();
+  for (const auto& e : entries) {
+    bool live = e.pid > 0 && (::kill(static_cast<pid_t>(e.pid), 0) == 0 || errno == EPERM) &&
+                exists(e.socket);
+    if (as_json) {
+      out.push_back({{"mountpoint", e.mountpoint},
+                     {"image", e.image},
+                     {"module", e.module},
+                     {"pid", e.pid},
+                     {"socket", e.socket},
+                     {"running", live}});
+    } else {
+      std::printf("%s\t%s\t%s\tpid %ld%s\n", e.mountpoint.c_str(), e.image.c_str(),
+                  e.module.c_str(), e.pid, live ? "" : "\t(not running)");
+    }
+  }
+  if (as_json) std::printf("%s\n", out.dump().c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    std::vector<std::string> args;
+    bool as_json = false;
+    for (int i = 1; i < argc; i++) {
+      std::string a = argv[i];
+      if (a == "--json") {
+        as_json = true;
+      } else if (a == "-h" || a == "--help") {
+        std::fputs(kUsage, stdout);
+        return 0;
+      } else {
+        args.push_back(a);
+      }
+    }
+    if (args.empty()) {
+      std::fputs(kUsage, stderr);
+      return 1;
+    }
+    const std::string& cmd = args[0];
+    if (cmd == "status" && args.size() == 2) return cmd_status(args[1], as_json);
+    if (cmd == "upgrade" && args.size() == 3) return cmd_upgrade(args[1], args[2], as_json);
+    if (cmd == "list" && args.size() == 1) return cmd_list(as_json);
+    std::fprintf(stderr, "bentoctl: bad command line\n%s", kUsage);
+    return 1;
+  } catch (const std::exception& e) {
+    return fail(std::string("error: ") + e.what());
+  }
+}
