@@ -22,10 +22,10 @@ cleanup() { mountpoint -q "$mnt" && fusermount3 -u "$mnt" || true; }
 trap cleanup EXIT
 
 module=$modules/bento_fs.so
-if [ -x "$bin/fs/mkfs.bento" ] && [ -f "$module" ]; then
+if [ -x "$bin/bin/mkfs.bento" ] && [ -f "$module" ]; then
   echo "== mkfs.bento $img (256 MiB)"
   rm -f "$img"
-  "$bin/fs/mkfs.bento" --size 256M "$img"
+  "$bin/bin/mkfs.bento" --size 256M "$img"
 else
   module=$modules/memfs.so
   echo "== Bento-fs not built: using the example memfs"
@@ -33,7 +33,7 @@ else
 fi
 
 echo "== bentofs $img $mnt --module $(basename "$module")"
-"$bin/kernel/host/bentofs" "$img" "$mnt" --module "$module"
+"$bin/bin/bentofs" "$img" "$mnt" --module "$module"
 
 echo "== a small pipeline on the mount"
 mkdir -p "$mnt/report"
@@ -42,14 +42,14 @@ sort -n "$mnt/report/input.txt" | uniq -c > "$mnt/report/output.csv"
 head -3 "$mnt/report/output.csv"
 
 echo "== live upgrade while mounted"
-"$bin/kernel/tools/bentoctl" upgrade "$mnt" "$module"
+"$bin/bin/bentoctl" upgrade "$mnt" "$module"
 cmp <(sort -n "$mnt/report/input.txt" | uniq -c) "$mnt/report/output.csv" && echo "data intact after upgrade"
 
 echo "== status"
-"$bin/kernel/tools/bentoctl" status "$mnt"
+"$bin/bin/bentoctl" status "$mnt"
 
 echo "== unmount"
 fusermount3 -u "$mnt"
-if [ -x "$bin/fs/fsck.bento" ] && [ "$(basename "$module")" = bento_fs.so ]; then
-  "$bin/fs/fsck.bento" "$img"
+if [ -x "$bin/bin/fsck.bento" ] && [ "$(basename "$module")" = bento_fs.so ]; then
+  "$bin/bin/fsck.bento" "$img"
 fi

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -98,13 +99,57 @@ TEST(FileDisk, OpenErrorsSayWhatIsWrong) {
   unlink(ok.c_str());
 }
 
-// Needs a scratch block device (its contents are overwritten): run with
-// BENTO_TEST_BLOCK_DEVICE=/dev/loopN, e.g. after `losetup --find --show image`.
+// A loop device over a scratch image (root only), detached when the test ends. An
+// explicit scratch device can be given with BENTO_TEST_BLOCK_DEVICE=/dev/... instead.
+class LoopDevice {
+ public:
+  LoopDevice() {
+    if (geteuid() != 0) {
+      why_ = "not root: loop devices need root";
+      return;
+    }
+    char tmpl[] = "/tmp/bento-loop-XXXXXX";
+    int fd = mkstemp(tmpl);
+    if (fd < 0 || ftruncate(fd, 8 << 20) != 0) {
+      why_ = "cannot create a scratch image";
+      return;
+    }
+    close(fd);
+    image_ = tmpl;
+    FILE* p = popen(("losetup --find --show " + image_ + " 2>&1").c_str(), "r");
+    char line[256] = {};
+    if (p == nullptr || fgets(line, sizeof line, p) == nullptr) line[0] = 0;
+    int rc = p != nullptr ? pclose(p) : -1;
+    std::string out(line);
+    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+    if (rc != 0 || out.rfind("/dev/", 0) != 0) {
+      why_ = "losetup failed (no loop device support?): " + out;
+      return;
+    }
+    path_ = out;
+  }
+  ~LoopDevice() {
+    if (!path_.empty()) (void)system(("losetup -d " + path_).c_str());
+    if (!image_.empty()) unlink(image_.c_str());
+  }
+  const std::string& path() const { return path_; }
+  const std::string& why_not() const { return why_; }
+
+ private:
+  std::string image_, path_, why_;
+};
+
 TEST(FileDisk, BlockDeviceSizeComesFromTheDevice) {
-  const char* dev = getenv("BENTO_TEST_BLOCK_DEVICE");
-  if (dev == nullptr) GTEST_SKIP() << "BENTO_TEST_BLOCK_DEVICE not set";
+  LoopDevice loop;
+  std::string dev;
+  if (const char* env = getenv("BENTO_TEST_BLOCK_DEVICE")) dev = env;
+  if (dev.empty()) dev = loop.path();
+  if (dev.empty()) GTEST_SKIP() << "NO BLOCK DEVICE TO TEST ON: " << loop.why_not();
   auto r = open_file_disk(dev, kBs, false);
   ASSERT_TRUE(r.disk) << r.error.message;
+  if (getenv("BENTO_TEST_BLOCK_DEVICE") == nullptr) {
+    EXPECT_EQ(r.disk->block_count(), (8u << 20) / kBs);  // the loop device's size, via ioctl
+  }
   EXPECT_GT(r.disk->block_count(), 0u);
   uint64_t last = r.disk->block_count() - 1;
   ASSERT_TRUE(r.disk->write_block(last, block_of(last, 1)).ok());
