@@ -8,9 +8,9 @@
 #
 # File system code is always compiled without exceptions and RTTI, in every build.
 set(BENTO_FS_FLAGS -fno-exceptions -fno-rtti)
-define_property(GLOBAL PROPERTY BENTO_FREESTANDING_SOURCES
-  BRIEF_DOCS "fs sources checked by the freestanding build"
-  FULL_DOCS "Absolute paths of every fs source compiled by bento_add_fs.")
+define_property(GLOBAL PROPERTY BENTO_FILE_SYSTEMS
+  BRIEF_DOCS "file systems declared with bento_add_fs"
+  FULL_DOCS "Names; each has BENTO_FS_SOURCES_<name> and BENTO_FS_INCLUDES_<name>.")
 
 function(bento_add_fs name)
   cmake_parse_arguments(ARG "" "" "SOURCES;INCLUDES" ${ARGN})
@@ -25,9 +25,11 @@ function(bento_add_fs name)
   target_link_libraries(${name} PRIVATE bento_api bento_services)
   set_target_properties(${name} PROPERTIES PREFIX "" LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/modules)
 
+  # Each file system is checked as its own object (as each becomes its own kernel module).
+  set_property(GLOBAL APPEND PROPERTY BENTO_FILE_SYSTEMS ${name})
   foreach(src ${ARG_SOURCES})
     get_filename_component(abs ${src} ABSOLUTE)
-    set_property(GLOBAL APPEND PROPERTY BENTO_FREESTANDING_SOURCES ${abs})
+    set_property(GLOBAL APPEND PROPERTY BENTO_FS_SOURCES_${name} ${abs})
   endforeach()
-  set_property(GLOBAL APPEND PROPERTY BENTO_FREESTANDING_INCLUDES ${CMAKE_CURRENT_SOURCE_DIR} ${ARG_INCLUDES})
+  set_property(GLOBAL APPEND PROPERTY BENTO_FS_INCLUDES_${name} ${CMAKE_CURRENT_SOURCE_DIR} ${ARG_INCLUDES})
 endfunction()

@@ -29,6 +29,12 @@ if readelf -rW "$obj" | grep -q 'GOTPCREL'; then
   status=1
 fi
 
+if [ -n "${BENTO_REQUIRE_ENTRY:-1}" ] && [ "${BENTO_REQUIRE_ENTRY:-1}" != 0 ] &&
+   ! nm --defined-only "$obj" | grep -q ' T bento_module_info$'; then
+  echo "freestanding check FAILED: $obj defines no module entry point (BENTO_MODULE)" >&2
+  status=1
+fi
+
 if [ $status -eq 0 ]; then
   echo "freestanding check passed: $obj ($(wc -l <<<"$undefined") undefined symbols, all from the kernel-services shim or the allowed builtins)"
 fi

@@ -42,7 +42,8 @@ class BufferHead {
   // Mutable view. Call mark_dirty() after changing it, or the change may be lost.
   std::span<uint8_t> data_mut() { return {data_, size_}; }
   inline void mark_dirty();
-  // Writes this block to the device now (not a barrier: see BlockDevice::flush()).
+  // Writes this block to the device now if it is dirty (so mark_dirty() first); a clean
+  // buffer already matches the device. Not a barrier: see BlockDevice::flush().
   inline Status sync();
   // Unpins early; the handle becomes empty.
   inline void release();

@@ -1,0 +1,109 @@
+// Bitmap allocator: see allocator.h.
+#include "core/allocator.h"
+
+#include <bento/log.h>
+
+#include "format/endian.h"
+
+namespace bentofs {
+
+namespace {
+
+// Portable popcount: __builtin_popcountll may become a libgcc call (__popcountdi2),
+// which a kernel module cannot link.
+uint32_t popcount64(uint64_t x) {
+  x = x - ((x >> 1) & 0x5555555555555555ULL);
+  x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+  x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+  return static_cast<uint32_t>((x * 0x0101010101010101ULL) >> 56);
+}
+
+}  // namespace
+
+Status BitmapAllocator::load(BlockDevice& dev, uint64_t start, uint64_t nbits, uint64_t cursor) {
+  start_ = start;
+  nbits_ = nbits;
+  auto g = st_.lock();
+  uint64_t groups = (nbits + kBitsPerGroup - 1) / kBitsPerGroup;
+  g->free_per_group.clear();
+  BENTO_TRY(g->free_per_group.resize(groups));
+  g->free_total = 0;
+  for (uint64_t gi = 0; gi < groups; gi++) {
+    BENTO_ASSIGN_OR_RETURN(BufferHead bh, dev.bread(start + gi));
+    const uint8_t* p = bh.data().data();
+    uint64_t first = gi * kBitsPerGroup;
+    uint64_t n = nbits - first < kBitsPerGroup ? nbits - first : kBitsPerGroup;
+    uint32_t used = 0;
+    for (uint64_t w = 0; w < n / 64; w++) used += popcount64(load_le64(p + 8 * w));
+    for (uint64_t b = (n / 64) * 64; b < n; b++) used += (p[b / 8] >> (b % 8)) & 1;
+    g->free_per_group[gi] = static_cast<uint32_t>(n - used);
+    g->free_total += n - used;
+  }
+  g->cursor = cursor < nbits ? cursor : 0;
+  return Status::Ok();
+}
+
+Result<uint64_t> BitmapAllocator::alloc(Handle& h, uint64_t goal) {
+  auto g = st_.lock();
+  if (g->free_total == 0) return Err(ENOSPC);
+  if (goal == 0 || goal >= nbits_) goal = g->cursor;
+  uint64_t groups = g->free_per_group.size();
+  uint64_t g0 = goal / kBitsPerGroup;
+  // Visit the goal's group from the goal on, every other group, then the goal's group
+  // from its start.
+  for (uint64_t i = 0; i <= groups; i++) {
+    uint64_t gi = (g0 + i) % groups;
+    if (g->free_per_group[gi] == 0) continue;
+    uint64_t first = gi * kBitsPerGroup;
+    uint64_t n = nbits_ - first < kBitsPerGroup ? nbits_ - first : kBitsPerGroup;
+    uint64_t from = (i == 0) ? goal - first : 0;
+    uint64_t to = (i == groups) ? goal - first + 1 : n;
+    if (to > n) to = n;
+    BENTO_ASSIGN_OR_RETURN(BufferHead bh, h.get_write(start_ + gi));
+    uint8_t* p = bh.data_mut().data();
+    for (uint64_t w = from / 64; w * 64 < to; w++) {
+      uint64_t word = load_le64(p + 8 * w);
+      if (w == from / 64) word |= (from % 64) ? ((1ULL << (from % 64)) - 1) : 0;
+      if (word == ~0ULL) continue;
+      uint64_t b = w * 64 + __builtin_ctzll(~word);
+      if (b >= to) break;
+      p[b / 8] |= static_cast<uint8_t>(1u << (b % 8));
+      g->free_per_group[gi]--;
+      g->free_total--;
+      g->cursor = first + b + 1 < nbits_ ? first + b + 1 : 0;
+      return first + b;
+    }
+    if (i != 0 && i != groups) {
+      // The count said free but the bitmap is full: trust the bitmap from now on.
+      g->free_total -= g->free_per_group[gi];
+      g->free_per_group[gi] = 0;
+    }
+  }
+  return Err(ENOSPC);
+}
+
+Status BitmapAllocator::free(Handle& h, uint64_t bit) {
+  if (bit >= nbits_) return Err(EUCLEAN);
+  auto g = st_.lock();
+  uint64_t gi = bit / kBitsPerGroup;
+  uint64_t b = bit % kBitsPerGroup;
+  BENTO_ASSIGN_OR_RETURN(BufferHead bh, h.get_write(start_ + gi));
+  uint8_t* p = bh.data_mut().data();
+  if (((p[b / 8] >> (b % 8)) & 1) == 0) {
+    bento::log(bento::LogLevel::kError, "bento-fs: freeing a bit that is not allocated");
+    return Err(EUCLEAN);
+  }
+  p[b / 8] &= static_cast<uint8_t>(~(1u << (b % 8)));
+  g->free_per_group[gi]++;
+  g->free_total++;
+  return Status::Ok();
+}
+
+uint64_t BitmapAllocator::free_count() {
+  return st_.lock()->free_total;
+}
+uint64_t BitmapAllocator::cursor() {
+  return st_.lock()->cursor;
+}
+
+}  // namespace bentofs

@@ -1,0 +1,44 @@
+// Bitmap allocation with per-group free counts and a cursor (FORMAT.md §3).
+//
+// A group is the 32768 bits of one bitmap block. Free counts per group are rebuilt from
+// the bitmaps at mount (one pass over the bitmap blocks) and kept in memory; the cursor
+// (next bit to try) is persisted in the superblock at unmount and in upgrade state.
+// Allocation skips full groups by count and full 64-bit words inside a group: no linear
+// scan of used space. One mutex per allocator (a leaf lock: taken inside inode locks).
+#pragma once
+
+#include <bento/sync.h>
+#include <bento/vec.h>
+
+#include <cstdint>
+
+#include "core/journal.h"
+
+namespace bentofs {
+
+constexpr uint64_t kBitsPerGroup = 4096 * 8;
+
+class BitmapAllocator {
+ public:
+  // Counts free bits in [0, nbits) of the bitmap starting at block `start`.
+  Status load(BlockDevice& dev, uint64_t start, uint64_t nbits, uint64_t cursor);
+  // Allocates a free bit near goal (0: the cursor). ENOSPC when none is left.
+  Result<uint64_t> alloc(Handle& h, uint64_t goal);
+  // Frees an allocated bit. EUCLEAN when it was not allocated.
+  Status free(Handle& h, uint64_t bit);
+  uint64_t free_count();
+  uint64_t cursor();
+  uint64_t nbits() const { return nbits_; }
+
+ private:
+  struct State {
+    bento::Vec<uint32_t> free_per_group;
+    uint64_t free_total = 0;
+    uint64_t cursor = 0;
+  };
+  uint64_t start_ = 0;
+  uint64_t nbits_ = 0;
+  bento::Mutex<State> st_;
+};
+
+}  // namespace bentofs

@@ -1,0 +1,150 @@
+// Bento-fs: the FileOperations implementation (DESIGN.md §2, FORMAT.md).
+//
+// Locking order (outermost first); never take an earlier lock while holding a later one:
+//   1. journal handle (Journal::begin) — taken before any lock below, because begin may
+//      wait for a commit, and a commit waits for every active handle to end;
+//   2. rename_lock_ — shared by single-directory namespace ops, exclusive for rename;
+//   3. inode locks, parent before child (tree order). Rename (exclusive rename_lock_)
+//      locks its directories ancestor-first, then the moved and replaced inodes by
+//      inode number. Lookup/getattr hold one inode lock at a time;
+//   4. leaf locks: orphan_mu_, the allocators' mutexes, inode-cache shard mutexes,
+//      the handle table, the journal's state mutex.
+#pragma once
+
+#include <bento/file_operations.h>
+#include <bento/memory.h>
+#include <bento/sync.h>
+
+#include <atomic>
+#include <cstdint>
+
+#include "core/allocator.h"
+#include "core/block_map.h"
+#include "core/geometry.h"
+#include "core/inode_cache.h"
+#include "core/journal.h"
+#include "format/inode.h"
+
+namespace bentofs {
+
+using bento::Attr;
+using bento::Entry;
+using bento::Fh;
+using bento::Ino;
+using bento::Request;
+
+struct BentoFsStateV1;
+
+class BentoFs final : public bento::FileOperations {
+ public:
+  BentoFs();
+  ~BentoFs() override;
+
+  Status init(const Request& req, BlockDevice& dev, const bento::InitArgs& args) override;
+  void destroy(const Request&) override;
+  bento::Capabilities capabilities() const override;
+
+  Result<Entry> lookup(const Request&, Ino, std::string_view) override;
+  void forget(Ino, uint64_t) override;
+  Result<Attr> getattr(const Request&, Ino, Fh) override;
+  Result<Attr> setattr(const Request&, Ino, const bento::SetAttr&, Fh) override;
+  Result<size_t> readlink(const Request&, Ino, std::span<char>) override;
+  Result<Entry> mknod(const Request&, Ino, std::string_view, uint32_t, uint32_t) override;
+  Result<Entry> mkdir(const Request&, Ino, std::string_view, uint32_t) override;
+  Status unlink(const Request&, Ino, std::string_view) override;
+  Status rmdir(const Request&, Ino, std::string_view) override;
+  Result<Entry> symlink(const Request&, std::string_view, Ino, std::string_view) override;
+  Status rename(const Request&, Ino, std::string_view, Ino, std::string_view, uint32_t) override;
+  Result<Entry> link(const Request&, Ino, Ino, std::string_view) override;
+
+  Result<bento::OpenReply> open(const Request&, Ino, uint32_t) override;
+  Result<size_t> read(const Request&, Ino, Fh, uint64_t, std::span<uint8_t>) override;
+  Result<size_t> write(const Request&, Ino, Fh, uint64_t, std::span<const uint8_t>) override;
+  Status release(const Request&, Ino, Fh, uint32_t) override;
+  Status fsync(const Request&, Ino, Fh, bool) override;
+  Result<bento::CreateReply> create(const Request&, Ino, std::string_view, uint32_t,
+                                    uint32_t) override;
+
+  Result<bento::OpenReply> opendir(const Request&, Ino, uint32_t) override;
+  Status readdir(const Request&, Ino, Fh, uint64_t, bento::DirFiller&) override;
+  Status releasedir(const Request&, Ino, Fh) override;
+  Status fsyncdir(const Request&, Ino, Fh, bool) override;
+
+  Result<bento::StatFs> statfs(const Request&, Ino) override;
+  Status access(const Request&, Ino, uint32_t) override;
+  Result<uint64_t> bmap(const Request&, Ino, uint32_t, uint64_t) override;
+
+  Status setxattr(const Request&, Ino, std::string_view, std::span<const uint8_t>,
+                  uint32_t) override;
+  Result<size_t> getxattr(const Request&, Ino, std::string_view, std::span<uint8_t>) override;
+  Result<size_t> listxattr(const Request&, Ino, std::span<char>) override;
+  Status removexattr(const Request&, Ino, std::string_view) override;
+
+  Result<bento::TransferState> update_prepare() override;
+  Status update_transfer(bento::TransferState& state, BlockDevice& dev) override;
+
+  // For tests and tools: commit and checkpoint everything now.
+  Status sync_now();
+  // For tests: commit (make durable in the journal) without checkpointing.
+  Status commit_now();
+
+ private:
+  struct OpenFile {
+    Ino ino = 0;
+    uint32_t flags = 0;
+    bool is_dir = false;
+  };
+
+  // mount.cc
+  Status mount(BlockDevice& dev, bool read_only, bool process_orphans);
+  Status unmount();
+  Status write_super_fields(bool clean);
+  Status process_orphans();
+  // inode.cc
+  Result<DiskInode> read_inode(Ino ino);
+  Status write_inode(Handle& h, InodeObj* o, const DiskInode& di);
+  Result<InodeRef> iget(Ino ino);
+  Attr to_attr(Ino ino, const DiskInode& di) const;
+  Entry make_entry(Ino ino, const DiskInode& di) const;
+  Result<Ino> alloc_inode(Handle& h, uint32_t mode, uint32_t uid, uint32_t gid, uint32_t rdev,
+                          DiskInode* out);
+  Status orphan_add(Handle& h, InodeObj* o, DiskInode& di);
+  Status orphan_remove(Handle& h, Ino ino);
+  // Frees an unlinked inode once nothing refers to it (call with no locks held).
+  void maybe_delete(InodeRef& ref);
+  Status delete_inode(InodeObj* o);
+  // Shrinks (or grows) to size in bounded journal steps; takes the inode lock itself.
+  Status truncate(InodeObj* o, uint64_t size);
+  // names.cc
+  Result<Entry> create_node(const Request& req, Ino parent, std::string_view name, uint32_t mode,
+                            uint32_t rdev, std::string_view link_target);
+  Status remove_name(const Request& req, Ino parent, std::string_view name, bool dir);
+  Result<bool> is_ancestor(Ino a, Ino b);
+  // files.cc
+  Result<size_t> write_chunk(InodeObj* o, uint64_t off, std::span<const uint8_t> data, bool append,
+                             const Request& req, uint64_t* end_off);
+  Result<Fh> add_handle(Ino ino, uint32_t flags, bool is_dir);
+  bool handle_info(Fh fh, OpenFile* out);
+
+  FsCtx ctx() { return FsCtx{dev_, &balloc_, geo_.data_start, geo_.block_count}; }
+  bool running() const { return dev_ != nullptr && !inert_; }
+
+  BlockDevice* dev_ = nullptr;
+  Geometry geo_;
+  bool read_only_ = false;
+  bool inert_ = false;  // after update_prepare: state handed on
+  uint32_t commit_ms_ = 1000;
+  bento::UniquePtr<Journal> journal_;
+  BitmapAllocator balloc_;
+  BitmapAllocator ialloc_;
+  InodeCache icache_;
+  bento::RawRwLock rename_lock_;
+  bento::RawMutex orphan_mu_;
+  std::atomic<uint32_t> next_generation_{1};
+  bento::Mutex<bento::HashMap<Fh, OpenFile>> handles_;
+  std::atomic<uint64_t> next_fh_{1};
+
+  friend struct FsAccess;
+};
+
+}  // namespace bentofs

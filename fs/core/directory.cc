@@ -1,0 +1,474 @@
+// Extendible-hash directories: see directory.h and format/dir.h.
+#include "core/directory.h"
+
+#include <bento/hash_map.h>
+#include <bento/vec.h>
+
+#include "format/endian.h"
+
+namespace bentofs {
+
+namespace {
+
+struct Dirent {
+  uint64_t hash;
+  uint64_t ino;
+  uint8_t len;
+  uint8_t type;
+  const uint8_t* name;
+  uint32_t size() const { return kDirentHeader + len; }
+};
+
+Dirent parse(const uint8_t* p) {
+  return {load_le64(p), load_le64(p + 8), p[16], p[17], p + kDirentHeader};
+}
+
+void emit(uint8_t* p, uint64_t hash, uint64_t ino, std::string_view name, uint8_t type) {
+  store_le64(p, hash);
+  store_le64(p + 8, ino);
+  p[16] = static_cast<uint8_t>(name.size());
+  p[17] = type;
+  __builtin_memcpy(p + kDirentHeader, name.data(), name.size());
+}
+
+Result<uint64_t> dblock(const FsCtx& c, const DiskInode& dir, uint64_t lblk) {
+  BENTO_ASSIGN_OR_RETURN(uint64_t b, bmap_lookup(c, dir, lblk));
+  if (b == 0) return Err(EUCLEAN);
+  return b;
+}
+
+struct HeaderInfo {
+  uint32_t depth;
+  uint32_t nbuckets;
+};
+
+Result<HeaderInfo> read_header(const FsCtx& c, const DiskInode& dir) {
+  BENTO_ASSIGN_OR_RETURN(uint64_t b, dblock(c, dir, 0));
+  BENTO_ASSIGN_OR_RETURN(BufferHead bh, c.dev->bread(b));
+  DirHeader hd;
+  __builtin_memcpy(&hd, bh.data().data(), sizeof(hd));
+  if (hd.magic.get() != kDirMagic || hd.global_depth.get() > kMaxDirDepth) return Err(EUCLEAN);
+  return HeaderInfo{hd.global_depth.get(), hd.nbuckets.get()};
+}
+
+// Slot idx of a table of depth d: (logical block, byte offset).
+void slot_pos(uint32_t depth, uint64_t idx, uint64_t* lblk, uint32_t* off) {
+  if (depth <= kInlineTableMaxDepth) {
+    *lblk = 0;
+    *off = kInlineTableOffset + 4 * static_cast<uint32_t>(idx);
+  } else {
+    *lblk = kTableFirstBlock + idx / 1024;
+    *off = 4 * static_cast<uint32_t>(idx % 1024);
+  }
+}
+
+Result<uint32_t> read_slot(const FsCtx& c, const DiskInode& dir, uint32_t depth, uint64_t idx) {
+  uint64_t lblk;
+  uint32_t off;
+  slot_pos(depth, idx, &lblk, &off);
+  BENTO_ASSIGN_OR_RETURN(uint64_t b, dblock(c, dir, lblk));
+  BENTO_ASSIGN_OR_RETURN(BufferHead bh, c.dev->bread(b));
+  return load_le32(bh.data().data() + off);
+}
+
+// Finds the bucket (logical block) that holds hash.
+Result<uint64_t> bucket_for(const FsCtx& c, const DiskInode& dir, uint64_t hash, uint64_t* idx_out,
+                            HeaderInfo* hi_out) {
+  BENTO_ASSIGN_OR_RETURN(HeaderInfo hi, read_header(c, dir));
+  uint64_t idx = table_index(hash, hi.depth);
+  BENTO_ASSIGN_OR_RETURN(uint32_t bucket, read_slot(c, dir, hi.depth, idx));
+  if (bucket >= hi.nbuckets) return Err(EUCLEAN);
+  if (idx_out != nullptr) *idx_out = idx;
+  if (hi_out != nullptr) *hi_out = hi;
+  return kBucketFirstBlock + bucket;
+}
+
+// Offset of name inside the bucket data, or -1.
+int32_t find_in_bucket(const uint8_t* p, uint64_t hash, std::string_view name) {
+  DirBucket bk;
+  __builtin_memcpy(&bk, p, sizeof(bk));
+  uint32_t used = bk.used.get();
+  if (used > kBucketSpace) return -1;
+  uint32_t end = sizeof(DirBucket) + used;
+  for (uint32_t off = sizeof(DirBucket); off + kDirentHeader <= end;) {
+    Dirent e = parse(p + off);
+    if (off + e.size() > end) return -1;  // damaged bucket: never read past it
+    if (e.hash == hash && e.len == name.size() &&
+        __builtin_memcmp(e.name, name.data(), name.size()) == 0)
+      return static_cast<int32_t>(off);
+    off += e.size();
+  }
+  return -1;
+}
+
+Status adjust_entries(const FsCtx& c, Handle& h, const DiskInode& dir, int64_t delta) {
+  BENTO_ASSIGN_OR_RETURN(uint64_t b, dblock(c, dir, 0));
+  BENTO_ASSIGN_OR_RETURN(BufferHead bh, h.get_write(b));
+  DirHeader hd;
+  __builtin_memcpy(&hd, bh.data().data(), sizeof(hd));
+  hd.entries.set(hd.entries.get() + static_cast<uint64_t>(delta));
+  __builtin_memcpy(bh.data_mut().data(), &hd, sizeof(hd));
+  return Status::Ok();
+}
+
+Result<BufferHead> map_new(const FsCtx& c, Handle& h, DiskInode& dir, uint64_t lblk) {
+  bool fresh;
+  BENTO_ASSIGN_OR_RETURN(uint64_t b, bmap_alloc(c, h, dir, lblk, &fresh));
+  if (dir.size.get() < (lblk + 1) * 4096) dir.size.set((lblk + 1) * 4096);
+  return h.get_write(b);
+}
+
+void init_bucket(uint8_t* p, uint32_t depth, uint32_t prefix) {
+  __builtin_memset(p, 0, 4096);
+  DirBucket bk{};
+  bk.magic.set(kBucketMagic);
+  bk.local_depth.set(static_cast<uint16_t>(depth));
+  bk.prefix.set(prefix);
+  __builtin_memcpy(p, &bk, sizeof(bk));
+}
+
+// Doubles the hash table (global depth d -> d+1): slot i becomes slots 2i and 2i+1.
+Status double_table(const FsCtx& c, Handle& h, DiskInode& dir, uint32_t depth) {
+  uint64_t n = 1ULL << depth;
+  bento::Vec<uint32_t> old;
+  BENTO_TRY(old.resize(n));
+  for (uint64_t i = 0; i < n; i++) {
+    BENTO_ASSIGN_OR_RETURN(old[i], read_slot(c, dir, depth, i));
+  }
+  uint32_t nd = depth + 1;
+  uint64_t lblk_cur = ~0ULL;
+  BufferHead bh;
+  for (uint64_t i = 0; i < 2 * n; i++) {
+    uint64_t lblk;
+    uint32_t off;
+    slot_pos(nd, i, &lblk, &off);
+    if (lblk != lblk_cur) {
+      bh.release();
+      if (lblk == 0) {
+        BENTO_ASSIGN_OR_RETURN(uint64_t b, dblock(c, dir, 0));
+        BENTO_ASSIGN_OR_RETURN(bh, h.get_write(b));
+      } else {
+        BENTO_ASSIGN_OR_RETURN(bh, map_new(c, h, dir, lblk));
+      }
+      lblk_cur = lblk;
+    }
+    store_le32(bh.data_mut().data() + off, old[i / 2]);
+  }
+  bh.release();
+  BENTO_ASSIGN_OR_RETURN(uint64_t b0, dblock(c, dir, 0));
+  BENTO_ASSIGN_OR_RETURN(BufferHead hb, h.get_write(b0));
+  DirHeader hd;
+  __builtin_memcpy(&hd, hb.data().data(), sizeof(hd));
+  hd.global_depth.set(nd);
+  __builtin_memcpy(hb.data_mut().data(), &hd, sizeof(hd));
+  if (nd == kInlineTableMaxDepth + 1) {
+    // The inline table is no longer used: keep the header block tidy.
+    __builtin_memset(hb.data_mut().data() + kInlineTableOffset, 0, 4096 - kInlineTableOffset);
+  }
+  return Status::Ok();
+}
+
+// Splits the bucket at table index idx into two of local depth d+1.
+Status split_bucket(const FsCtx& c, Handle& h, DiskInode& dir, uint64_t idx) {
+  BENTO_ASSIGN_OR_RETURN(HeaderInfo hi, read_header(c, dir));
+  BENTO_ASSIGN_OR_RETURN(uint32_t bucket, read_slot(c, dir, hi.depth, idx));
+  BENTO_ASSIGN_OR_RETURN(uint64_t ob, dblock(c, dir, kBucketFirstBlock + bucket));
+  uint32_t d;
+  {
+    BENTO_ASSIGN_OR_RETURN(BufferHead bh, c.dev->bread(ob));
+    DirBucket bk;
+    __builtin_memcpy(&bk, bh.data().data(), sizeof(bk));
+    d = bk.local_depth.get();
+  }
+  if (d >= hi.depth) {
+    if (hi.depth >= kMaxDirDepth) return Err(ENOSPC);
+    BENTO_TRY(double_table(c, h, dir, hi.depth));
+    hi.depth++;
+    idx = idx * 2;
+  }
+  uint32_t nb = hi.nbuckets;
+  BENTO_ASSIGN_OR_RETURN(BufferHead newb, map_new(c, h, dir, kBucketFirstBlock + nb));
+  BENTO_ASSIGN_OR_RETURN(BufferHead oldb, h.get_write(ob));
+  uint8_t* op = oldb.data_mut().data();
+  uint8_t* np = newb.data_mut().data();
+  DirBucket bk;
+  __builtin_memcpy(&bk, op, sizeof(bk));
+  uint32_t prefix = bk.prefix.get();
+  init_bucket(np, d + 1, (prefix << 1) | 1);
+  // Rebuild the old bucket in a scratch copy, moving entries whose bit d (from the top)
+  // is set to the new bucket.
+  bento::Vec<uint8_t> scratch;
+  BENTO_TRY(scratch.resize(4096));
+  uint8_t* sp = scratch.data();
+  init_bucket(sp, d + 1, prefix << 1);
+  uint32_t so = sizeof(DirBucket), no = sizeof(DirBucket), sc = 0, nc = 0;
+  uint32_t used = bk.used.get();
+  if (used > kBucketSpace) return Err(EUCLEAN);
+  for (uint32_t off = sizeof(DirBucket); off + kDirentHeader <= sizeof(DirBucket) + used;) {
+    Dirent e = parse(op + off);
+    if (off + e.size() > sizeof(DirBucket) + used) return Err(EUCLEAN);
+    bool hi_bit = (e.hash >> (63 - d)) & 1;
+    uint8_t* dst = hi_bit ? np + no : sp + so;
+    __builtin_memcpy(dst, op + off, e.size());
+    if (hi_bit) {
+      no += e.size();
+      nc++;
+    } else {
+      so += e.size();
+      sc++;
+    }
+    off += e.size();
+  }
+  auto finish = [](uint8_t* p, uint32_t end, uint32_t count) {
+    DirBucket b;
+    __builtin_memcpy(&b, p, sizeof(b));
+    b.used.set(static_cast<uint16_t>(end - sizeof(DirBucket)));
+    b.count.set(static_cast<uint16_t>(count));
+    __builtin_memcpy(p, &b, sizeof(b));
+  };
+  finish(sp, so, sc);
+  finish(np, no, nc);
+  __builtin_memcpy(op, sp, 4096);
+  // Table: the bucket's 2^(G-d) contiguous slots; the upper half now points to nb.
+  uint64_t span = 1ULL << (hi.depth - d);
+  uint64_t first = (idx >> (hi.depth - d)) << (hi.depth - d);
+  for (uint64_t i = first + span / 2; i < first + span; i++) {
+    uint64_t lblk;
+    uint32_t off;
+    slot_pos(hi.depth, i, &lblk, &off);
+    BENTO_ASSIGN_OR_RETURN(uint64_t tb, dblock(c, dir, lblk));
+    BENTO_ASSIGN_OR_RETURN(BufferHead t, h.get_write(tb));
+    store_le32(t.data_mut().data() + off, nb);
+  }
+  BENTO_ASSIGN_OR_RETURN(uint64_t b0, dblock(c, dir, 0));
+  BENTO_ASSIGN_OR_RETURN(BufferHead hb, h.get_write(b0));
+  DirHeader hd;
+  __builtin_memcpy(&hd, hb.data().data(), sizeof(hd));
+  hd.nbuckets.set(nb + 1);
+  __builtin_memcpy(hb.data_mut().data(), &hd, sizeof(hd));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status dir_init(const FsCtx& c, Handle& h, DiskInode& dir, uint64_t parent) {
+  BENTO_ASSIGN_OR_RETURN(BufferHead hb, map_new(c, h, dir, 0));
+  uint8_t* p = hb.data_mut().data();
+  __builtin_memset(p, 0, 4096);
+  DirHeader hd{};
+  hd.magic.set(kDirMagic);
+  hd.global_depth.set(0);
+  hd.parent.set(parent);
+  hd.entries.set(0);
+  hd.nbuckets.set(1);
+  __builtin_memcpy(p, &hd, sizeof(hd));
+  store_le32(p + kInlineTableOffset, 0);
+  BENTO_ASSIGN_OR_RETURN(BufferHead bb, map_new(c, h, dir, kBucketFirstBlock));
+  init_bucket(bb.data_mut().data(), 0, 0);
+  return Status::Ok();
+}
+
+Result<bool> dir_find(const FsCtx& c, const DiskInode& dir, std::string_view name,
+                      DirEntryInfo* out) {
+  uint64_t hash = bento::hash_bytes(name);
+  BENTO_ASSIGN_OR_RETURN(uint64_t lblk, bucket_for(c, dir, hash, nullptr, nullptr));
+  BENTO_ASSIGN_OR_RETURN(uint64_t b, dblock(c, dir, lblk));
+  BENTO_ASSIGN_OR_RETURN(BufferHead bh, c.dev->bread(b));
+  int32_t off = find_in_bucket(bh.data().data(), hash, name);
+  if (off < 0) return false;
+  Dirent e = parse(bh.data().data() + off);
+  if (out != nullptr) *out = {e.ino, e.type};
+  return true;
+}
+
+Status dir_add(const FsCtx& c, Handle& h, DiskInode& dir, std::string_view name, uint64_t ino,
+               uint8_t type) {
+  uint64_t hash = bento::hash_bytes(name);
+  uint32_t need = kDirentHeader + static_cast<uint32_t>(name.size());
+  for (int attempt = 0; attempt < 64; attempt++) {
+    uint64_t idx;
+    BENTO_ASSIGN_OR_RETURN(uint64_t lblk, bucket_for(c, dir, hash, &idx, nullptr));
+    BENTO_ASSIGN_OR_RETURN(uint64_t b, dblock(c, dir, lblk));
+    {
+      BENTO_ASSIGN_OR_RETURN(BufferHead bh, c.dev->bread(b));
+      DirBucket bk;
+      __builtin_memcpy(&bk, bh.data().data(), sizeof(bk));
+      if (bk.magic.get() != kBucketMagic || bk.used.get() > kBucketSpace) return Err(EUCLEAN);
+      if (bk.used.get() + need <= kBucketSpace) {
+        bh.release();
+        BENTO_ASSIGN_OR_RETURN(BufferHead wb, h.get_write(b));
+        uint8_t* p = wb.data_mut().data();
+        emit(p + sizeof(DirBucket) + bk.used.get(), hash, ino, name, type);
+        bk.used.set(static_cast<uint16_t>(bk.used.get() + need));
+        bk.count.set(static_cast<uint16_t>(bk.count.get() + 1));
+        __builtin_memcpy(p, &bk, sizeof(bk));
+        return adjust_entries(c, h, dir, 1);
+      }
+    }
+    BENTO_TRY(split_bucket(c, h, dir, idx));
+  }
+  return Err(ENOSPC);
+}
+
+Status dir_remove(const FsCtx& c, Handle& h, const DiskInode& dir, std::string_view name) {
+  uint64_t hash = bento::hash_bytes(name);
+  BENTO_ASSIGN_OR_RETURN(uint64_t lblk, bucket_for(c, dir, hash, nullptr, nullptr));
+  BENTO_ASSIGN_OR_RETURN(uint64_t b, dblock(c, dir, lblk));
+  BENTO_ASSIGN_OR_RETURN(BufferHead bh, h.get_write(b));
+  uint8_t* p = bh.data_mut().data();
+  int32_t off = find_in_bucket(p, hash, name);
+  if (off < 0) return Err(ENOENT);
+  DirBucket bk;
+  __builtin_memcpy(&bk, p, sizeof(bk));
+  uint32_t sz = parse(p + off).size();
+  uint32_t end = sizeof(DirBucket) + bk.used.get();
+  __builtin_memmove(p + off, p + off + sz, end - off - sz);
+  __builtin_memset(p + end - sz, 0, sz);
+  bk.used.set(static_cast<uint16_t>(bk.used.get() - sz));
+  bk.count.set(static_cast<uint16_t>(bk.count.get() - 1));
+  __builtin_memcpy(p, &bk, sizeof(bk));
+  return adjust_entries(c, h, dir, -1);
+}
+
+Status dir_replace(const FsCtx& c, Handle& h, const DiskInode& dir, std::string_view name,
+                   uint64_t ino, uint8_t type) {
+  uint64_t hash = bento::hash_bytes(name);
+  BENTO_ASSIGN_OR_RETURN(uint64_t lblk, bucket_for(c, dir, hash, nullptr, nullptr));
+  BENTO_ASSIGN_OR_RETURN(uint64_t b, dblock(c, dir, lblk));
+  BENTO_ASSIGN_OR_RETURN(BufferHead bh, h.get_write(b));
+  uint8_t* p = bh.data_mut().data();
+  int32_t off = find_in_bucket(p, hash, name);
+  if (off < 0) return Err(ENOENT);
+  store_le64(p + off + 8, ino);
+  p[off + 17] = type;
+  return Status::Ok();
+}
+
+Result<uint64_t> dir_entry_count(const FsCtx& c, const DiskInode& dir) {
+  BENTO_ASSIGN_OR_RETURN(uint64_t b, dblock(c, dir, 0));
+  BENTO_ASSIGN_OR_RETURN(BufferHead bh, c.dev->bread(b));
+  DirHeader hd;
+  __builtin_memcpy(&hd, bh.data().data(), sizeof(hd));
+  return hd.entries.get();
+}
+
+Result<uint64_t> dir_parent(const FsCtx& c, const DiskInode& dir) {
+  BENTO_ASSIGN_OR_RETURN(uint64_t b, dblock(c, dir, 0));
+  BENTO_ASSIGN_OR_RETURN(BufferHead bh, c.dev->bread(b));
+  DirHeader hd;
+  __builtin_memcpy(&hd, bh.data().data(), sizeof(hd));
+  return hd.parent.get();
+}
+
+Status dir_set_parent(const FsCtx& c, Handle& h, const DiskInode& dir, uint64_t parent) {
+  BENTO_ASSIGN_OR_RETURN(uint64_t b, dblock(c, dir, 0));
+  BENTO_ASSIGN_OR_RETURN(BufferHead bh, h.get_write(b));
+  DirHeader hd;
+  __builtin_memcpy(&hd, bh.data().data(), sizeof(hd));
+  hd.parent.set(parent);
+  __builtin_memcpy(bh.data_mut().data(), &hd, sizeof(hd));
+  return Status::Ok();
+}
+
+Status dir_iterate(const FsCtx& c, const DiskInode& dir, uint64_t min_key, DirVisitor fn,
+                   void* arg) {
+  BENTO_ASSIGN_OR_RETURN(HeaderInfo hi, read_header(c, dir));
+  uint64_t nslots = 1ULL << hi.depth;
+  uint64_t idx = table_index(min_key << 1, hi.depth);
+  uint32_t prev = ~0u;
+  struct Item {
+    uint64_t key;
+    uint32_t off;
+  };
+  bento::Vec<Item> items;
+  for (; idx < nslots; idx++) {
+    BENTO_ASSIGN_OR_RETURN(uint32_t bucket, read_slot(c, dir, hi.depth, idx));
+    if (bucket == prev) continue;  // a bucket's slots are contiguous
+    prev = bucket;
+    if (bucket >= hi.nbuckets) return Err(EUCLEAN);
+    BENTO_ASSIGN_OR_RETURN(uint64_t b, dblock(c, dir, kBucketFirstBlock + bucket));
+    BENTO_ASSIGN_OR_RETURN(BufferHead bh, c.dev->bread(b));
+    const uint8_t* p = bh.data().data();
+    DirBucket bk;
+    __builtin_memcpy(&bk, p, sizeof(bk));
+    if (bk.magic.get() != kBucketMagic || bk.used.get() > kBucketSpace) return Err(EUCLEAN);
+    items.clear();
+    uint32_t end = sizeof(DirBucket) + bk.used.get();
+    for (uint32_t off = sizeof(DirBucket); off + kDirentHeader <= end;) {
+      Dirent e = parse(p + off);
+      if (off + e.size() > end) return Err(EUCLEAN);
+      if ((e.hash >> 1) >= min_key) BENTO_TRY(items.push_back({e.hash >> 1, off}));
+      off += e.size();
+    }
+    // Insertion sort: a bucket holds at most ~220 names.
+    for (size_t i = 1; i < items.size(); i++) {
+      Item x = items[i];
+      size_t j = i;
+      for (; j > 0 && items[j - 1].key > x.key; j--) items[j] = items[j - 1];
+      items[j] = x;
+    }
+    for (const Item& it : items) {
+      Dirent e = parse(p + it.off);
+      std::string_view name(reinterpret_cast<const char*>(e.name), e.len);
+      if (!fn(arg, name, e.ino, e.type, it.key)) return Status::Ok();
+    }
+  }
+  return Status::Ok();
+}
+
+Status dir_check(const FsCtx& c, const DiskInode& dir, const char** why) {
+  auto fail = [&](const char* w) {
+    *why = w;
+    return Status(Err(EUCLEAN));
+  };
+  auto hr = read_header(c, dir);
+  if (!hr.ok()) return fail("directory header is damaged");
+  HeaderInfo hi = *hr;
+  if (hi.nbuckets == 0) return fail("directory has no buckets");
+  uint64_t nslots = 1ULL << hi.depth;
+  uint64_t total = 0;
+  uint32_t prev = ~0u;
+  for (uint64_t idx = 0; idx < nslots; idx++) {
+    auto sr = read_slot(c, dir, hi.depth, idx);
+    if (!sr.ok()) return fail("directory hash table block is missing");
+    uint32_t bucket = *sr;
+    if (bucket == prev) continue;
+    prev = bucket;
+    if (bucket >= hi.nbuckets) return fail("directory hash table points past the last bucket");
+    auto br = bmap_lookup(c, dir, kBucketFirstBlock + bucket);
+    if (!br.ok() || *br == 0) return fail("directory bucket block is missing");
+    auto bh = c.dev->bread(*br);
+    if (!bh.ok()) return fail("directory bucket cannot be read");
+    const uint8_t* p = bh->data().data();
+    DirBucket bk;
+    __builtin_memcpy(&bk, p, sizeof(bk));
+    uint32_t d = bk.local_depth.get();
+    if (bk.magic.get() != kBucketMagic) return fail("directory bucket has a bad magic number");
+    if (d > hi.depth) return fail("directory bucket is deeper than its table");
+    if (bk.used.get() > kBucketSpace) return fail("directory bucket overflows its block");
+    uint64_t first = d == 0 ? 0 : (static_cast<uint64_t>(bk.prefix.get()) << (hi.depth - d));
+    if (idx != first)
+      return fail("directory table slots of a bucket are not where its prefix says");
+    uint32_t count = 0;
+    for (uint32_t off = sizeof(DirBucket); off < sizeof(DirBucket) + bk.used.get();) {
+      if (off + kDirentHeader > sizeof(DirBucket) + bk.used.get())
+        return fail("directory entry runs past its bucket");
+      Dirent e = parse(p + off);
+      if (e.len == 0 || off + e.size() > sizeof(DirBucket) + bk.used.get())
+        return fail("directory entry runs past its bucket");
+      std::string_view name(reinterpret_cast<const char*>(e.name), e.len);
+      if (bento::hash_bytes(name) != e.hash) return fail("directory entry has a wrong hash");
+      if (d > 0 && (e.hash >> (64 - d)) != bk.prefix.get())
+        return fail("directory entry is in the wrong bucket for its hash");
+      count++;
+      off += e.size();
+    }
+    if (count != bk.count.get()) return fail("directory bucket entry count is wrong");
+    total += count;
+  }
+  auto n = dir_entry_count(c, dir);
+  if (!n.ok() || *n != total) return fail("directory entry total in the header is wrong");
+  return Status::Ok();
+}
+
+}  // namespace bentofs

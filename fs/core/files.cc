@@ -1,0 +1,343 @@
+// Files: open/create/release, read/write, setattr/truncate, fsync, access, open handles.
+#include <bento/log.h>
+#include <bento/time.h>
+
+#include "core/bento_fs.h"
+#include "core/directory.h"
+#include "core/inode_lock.h"
+#include "core/perm.h"
+#include "core/times.h"
+
+namespace bentofs {
+
+namespace {
+
+namespace md = bento::mode;
+namespace of = bento::oflag;
+namespace amode = bento::amode;
+
+constexpr uint64_t kChunkBlocks = 64;  // data blocks per write handle
+
+uint32_t open_mask(uint32_t flags) {
+  uint32_t m = 0;
+  if (of::reads(flags)) m |= amode::kRead;
+  if (of::writes(flags)) m |= amode::kWrite;
+  if ((flags & of::kTruncate) && !of::writes(flags)) m |= amode::kWrite;
+  return m;
+}
+
+}  // namespace
+
+Result<Fh> BentoFs::add_handle(Ino ino, uint32_t flags, bool is_dir) {
+  Fh fh = next_fh_.fetch_add(1);
+  BENTO_TRY(handles_.lock()->insert(fh, OpenFile{ino, flags, is_dir}));
+  return fh;
+}
+
+bool BentoFs::handle_info(Fh fh, OpenFile* out) {
+  auto g = handles_.lock();
+  OpenFile* f = g->find(fh);
+  if (f == nullptr) return false;
+  *out = *f;
+  return true;
+}
+
+Result<bento::OpenReply> BentoFs::open(const Request& req, Ino ino, uint32_t flags) {
+  BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(ino));
+  bool trunc = false;
+  {
+    ReadLock lk(o->lock);
+    BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
+    if (di.mode.get() == 0 || o->deleted) return Err(ENOENT);
+    uint32_t mode = di.mode.get();
+    if (md::is_dir(mode) && (of::writes(flags) || (flags & of::kTruncate))) return Err(EISDIR);
+    if (md::is_symlink(mode)) return Err(ELOOP);
+    if ((flags & of::kDirectory) && !md::is_dir(mode)) return Err(ENOTDIR);
+    if (check_access(req, di, open_mask(flags))) return Err(EACCES);
+    if ((of::writes(flags) || (flags & of::kTruncate)) && read_only_) return Err(EROFS);
+    trunc = (flags & of::kTruncate) && md::is_reg(mode) && di.size.get() > 0;
+  }
+  if (trunc) BENTO_TRY(truncate(o.get(), 0));
+  icache_.add_open(o.get());
+  auto fh = add_handle(ino, flags, false);
+  if (!fh.ok()) {
+    icache_.sub_open(o.get());
+    return Err(ENOMEM);
+  }
+  bento::OpenReply r;
+  r.fh = *fh;
+  return r;
+}
+
+Result<bento::CreateReply> BentoFs::create(const Request& req, Ino parent, std::string_view name,
+                                           uint32_t mode, uint32_t flags) {
+  auto e = create_node(req, parent, name, md::kRegular | (mode & md::kPermMask), 0, {});
+  bento::CreateReply r;
+  if (e.ok()) {
+    r.entry = *e;
+  } else {
+    if (e.error() != EEXIST || (flags & of::kExclusive)) return Err(e.error());
+    BENTO_ASSIGN_OR_RETURN(r.entry, lookup(req, parent, name));
+    auto op = open(req, r.entry.ino, flags);
+    if (!op.ok()) {
+      forget(r.entry.ino, 1);
+      return Err(op.error());
+    }
+    r.open = *op;
+    return r;
+  }
+  // A new file opens with the requested access even if its mode would deny it (POSIX).
+  BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(r.entry.ino));
+  icache_.add_open(o.get());
+  auto fh = add_handle(r.entry.ino, flags, false);
+  if (!fh.ok()) {
+    icache_.sub_open(o.get());
+    return Err(ENOMEM);
+  }
+  r.open.fh = *fh;
+  return r;
+}
+
+Status BentoFs::release(const Request&, Ino ino, Fh fh, uint32_t) {
+  bool found = handles_.lock()->erase(fh);
+  if (!found || !running()) return Status::Ok();
+  auto o = iget(ino);
+  if (!o.ok()) return Status::Ok();
+  if (icache_.sub_open(o->get()) == 0) maybe_delete(*o);
+  return Status::Ok();
+}
+
+Result<size_t> BentoFs::read(const Request&, Ino ino, Fh, uint64_t off, std::span<uint8_t> buf) {
+  BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(ino));
+  ReadLock lk(o->lock);
+  BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
+  if (di.mode.get() == 0) return Err(ENOENT);
+  if (md::is_dir(di.mode.get())) return Err(EISDIR);
+  uint64_t size = di.size.get();
+  if (off >= size) return size_t{0};
+  uint64_t n = buf.size() < size - off ? buf.size() : size - off;
+  FsCtx c = ctx();
+  uint64_t done = 0;
+  while (done < n) {
+    uint64_t pos = off + done;
+    uint32_t in = pos % kBlockSize;
+    uint64_t len = kBlockSize - in < n - done ? kBlockSize - in : n - done;
+    BENTO_ASSIGN_OR_RETURN(uint64_t b, bmap_lookup(c, di, pos / kBlockSize));
+    if (b == 0) {
+      __builtin_memset(buf.data() + done, 0, len);
+    } else {
+      BENTO_ASSIGN_OR_RETURN(BufferHead bh, dev_->bread(b));
+      __builtin_memcpy(buf.data() + done, bh.data().data() + in, len);
+    }
+    done += len;
+  }
+  return static_cast<size_t>(n);
+}
+
+Result<size_t> BentoFs::write_chunk(InodeObj* o, uint64_t off, std::span<const uint8_t> data,
+                                    bool append, const Request& req, uint64_t* end_off) {
+  uint64_t nblocks = (off % kBlockSize + data.size() + kBlockSize - 1) / kBlockSize + 1;
+  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(static_cast<uint32_t>(nblocks * 2 + 8)));
+  WriteLock lk(o->lock);
+  if (o->deleted) return Err(ENOENT);
+  BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(o->ino));
+  if (append) off = di.size.get();
+  if (off >= kMaxFileSize) return Err(EFBIG);
+  if (data.size() > kMaxFileSize - off) data = data.first(kMaxFileSize - off);
+  FsCtx c = ctx();
+  uint64_t done = 0;
+  Status err = Status::Ok();
+  while (done < data.size()) {
+    uint64_t pos = off + done;
+    uint32_t in = pos % kBlockSize;
+    uint64_t len = kBlockSize - in < data.size() - done ? kBlockSize - in : data.size() - done;
+    bool fresh;
+    auto b = bmap_alloc(c, h, di, pos / kBlockSize, &fresh);
+    if (!b.ok()) {
+      err = b.status();
+      break;
+    }
+    // Whole-block overwrites need no read; fresh blocks were zeroed by bmap_alloc.
+    auto bh = (len == kBlockSize && !fresh) ? h.get_new(*b) : h.get_write(*b);
+    if (!bh.ok()) {
+      err = bh.status();
+      break;
+    }
+    __builtin_memcpy(bh->data_mut().data() + in, data.data() + done, len);
+    done += len;
+  }
+  if (done == 0 && !err.ok()) {
+    (void)write_inode(h, o, di);  // indirect blocks may have been allocated
+    return Err(err.error());
+  }
+  if (off + done > di.size.get()) di.size.set(off + done);
+  bento::Timespec now = bento::now_realtime();
+  set_time(di.mtime, now);
+  set_time(di.ctime, now);
+  // Writing by a non-owner-root process drops set-id bits, as Linux does.
+  uint32_t mode = di.mode.get();
+  if (req.uid != 0 && (mode & (md::kSetUid | md::kSetGid))) {
+    mode &= ~md::kSetUid;
+    if (mode & 010) mode &= ~md::kSetGid;
+    di.mode.set(mode);
+  }
+  BENTO_TRY(write_inode(h, o, di));
+  *end_off = off + done;
+  return static_cast<size_t>(done);
+}
+
+Result<size_t> BentoFs::write(const Request& req, Ino ino, Fh fh, uint64_t off,
+                              std::span<const uint8_t> data) {
+  if (read_only_) return Err(EROFS);
+  OpenFile f;
+  if (!handle_info(fh, &f) || f.ino != ino || f.is_dir) return Err(EBADF);
+  if (!of::writes(f.flags)) return Err(EBADF);
+  BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(ino));
+  bool append = (f.flags & of::kAppend) != 0;
+  size_t total = 0;
+  while (total < data.size()) {
+    size_t n = data.size() - total;
+    uint64_t pos = off + total;
+    uint64_t room = kChunkBlocks * kBlockSize - pos % kBlockSize;
+    if (n > room) n = room;
+    uint64_t end = 0;
+    auto r = write_chunk(o.get(), pos, data.subspan(total, n), append, req, &end);
+    if (!r.ok()) {
+      if (total > 0) break;
+      return Err(r.error());
+    }
+    total += *r;
+    if (append) off = end - total;  // later chunks follow the appended data
+    if (*r < n) break;
+  }
+  return total;
+}
+
+Result<Attr> BentoFs::setattr(const Request& req, Ino ino, const bento::SetAttr& sa, Fh fh) {
+  using bento::SetAttr;
+  if (read_only_) return Err(EROFS);
+  BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(ino));
+  if (sa.valid & SetAttr::kSize) {
+    {
+      ReadLock lk(o->lock);
+      BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
+      if (di.mode.get() == 0) return Err(ENOENT);
+      if (md::is_dir(di.mode.get())) return Err(EISDIR);
+      if (!md::is_reg(di.mode.get())) return Err(EINVAL);
+      OpenFile f;
+      bool via_writable_fh = fh != bento::kNoFh && handle_info(fh, &f) && of::writes(f.flags);
+      if (!via_writable_fh && check_access(req, di, amode::kWrite)) return Err(EACCES);
+    }
+    if (sa.size > kMaxFileSize) return Err(EFBIG);
+    BENTO_TRY(truncate(o.get(), sa.size));
+  }
+  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(4));
+  WriteLock lk(o->lock);
+  BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
+  if (di.mode.get() == 0 || o->deleted) return Err(ENOENT);
+  bento::Timespec now = bento::now_realtime();
+  bool changed = (sa.valid & SetAttr::kSize) != 0;
+  if (sa.valid & SetAttr::kMode) {
+    if (!is_owner_or_root(req, di)) return Err(EPERM);
+    uint32_t m = sa.mode & md::kPermMask;
+    if (req.uid != 0 && !in_group(req, di.gid.get())) m &= ~md::kSetGid;
+    di.mode.set((di.mode.get() & md::kTypeMask) | m);
+    changed = true;
+  }
+  if (sa.valid & (SetAttr::kUid | SetAttr::kGid)) {
+    bool uid_change = (sa.valid & SetAttr::kUid) && sa.uid != di.uid.get();
+    bool gid_change = (sa.valid & SetAttr::kGid) && sa.gid != di.gid.get();
+    if (req.uid != 0) {
+      if (uid_change) return Err(EPERM);
+      if (gid_change && (req.uid != di.uid.get() || !in_group(req, sa.gid))) return Err(EPERM);
+    }
+    if (sa.valid & SetAttr::kUid) di.uid.set(sa.uid);
+    if (sa.valid & SetAttr::kGid) di.gid.set(sa.gid);
+    uint32_t m = di.mode.get();
+    if (!md::is_dir(m) && (uid_change || gid_change)) {
+      m &= ~md::kSetUid;
+      if (m & 010) m &= ~md::kSetGid;
+      di.mode.set(m);
+    }
+    changed = true;
+  }
+  uint32_t explicit_times = SetAttr::kAtime | SetAttr::kMtime;
+  uint32_t now_times = SetAttr::kAtimeNow | SetAttr::kMtimeNow;
+  if (sa.valid & (explicit_times | now_times)) {
+    bool only_now = (sa.valid & explicit_times & ~((sa.valid & now_times) >> 3)) == 0;
+    if (!is_owner_or_root(req, di)) {
+      if (!only_now) return Err(EPERM);
+      if (check_access(req, di, amode::kWrite)) return Err(EACCES);
+    }
+    if (sa.valid & SetAttr::kAtimeNow)
+      set_time(di.atime, now);
+    else if (sa.valid & SetAttr::kAtime)
+      set_time(di.atime, sa.atime);
+    if (sa.valid & SetAttr::kMtimeNow)
+      set_time(di.mtime, now);
+    else if (sa.valid & SetAttr::kMtime)
+      set_time(di.mtime, sa.mtime);
+    changed = true;
+  }
+  if (changed) set_time(di.ctime, (sa.valid & SetAttr::kCtime) ? sa.ctime : now);
+  BENTO_TRY(write_inode(h, o.get(), di));
+  return to_attr(ino, di);
+}
+
+Status BentoFs::fsync(const Request&, Ino ino, Fh, bool) {
+  if (read_only_ || !running()) return Status::Ok();
+  BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(ino));
+  return journal_->wait_commit(o->last_tid.load());
+}
+
+Status BentoFs::fsyncdir(const Request& req, Ino ino, Fh fh, bool d) {
+  return fsync(req, ino, fh, d);
+}
+
+Result<bento::OpenReply> BentoFs::opendir(const Request& req, Ino ino, uint32_t flags) {
+  BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(ino));
+  {
+    ReadLock lk(o->lock);
+    BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
+    if (di.mode.get() == 0 || o->deleted) return Err(ENOENT);
+    if (!md::is_dir(di.mode.get())) return Err(ENOTDIR);
+    if (check_access(req, di, amode::kRead)) return Err(EACCES);
+  }
+  icache_.add_open(o.get());
+  auto fh = add_handle(ino, flags, true);
+  if (!fh.ok()) {
+    icache_.sub_open(o.get());
+    return Err(ENOMEM);
+  }
+  bento::OpenReply r;
+  r.fh = *fh;
+  return r;
+}
+
+Status BentoFs::releasedir(const Request& req, Ino ino, Fh fh) {
+  return release(req, ino, fh, 0);
+}
+
+Result<uint64_t> BentoFs::bmap(const Request&, Ino ino, uint32_t blocksize, uint64_t idx) {
+  if (blocksize != kBlockSize) return Err(EINVAL);
+  BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(ino));
+  ReadLock lk(o->lock);
+  BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
+  if (di.mode.get() == 0 || o->deleted) return Err(ENOENT);
+  if (!md::is_reg(di.mode.get())) return Err(EINVAL);
+  if (idx >= kMaxFileBlocks) return Err(EFBIG);
+  return bmap_lookup(ctx(), di, idx);  // 0 for a hole
+}
+
+Status BentoFs::access(const Request& req, Ino ino, uint32_t mask) {
+  BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(ino));
+  ReadLock lk(o->lock);
+  BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
+  if (di.mode.get() == 0 || o->deleted) return Err(ENOENT);
+  if (mask == amode::kExists) return Status::Ok();
+  if ((mask & amode::kWrite) && read_only_) return Err(EROFS);
+  if (check_access(req, di, mask)) return Err(EACCES);
+  return Status::Ok();
+}
+
+}  // namespace bentofs

@@ -1,0 +1,27 @@
+// Creating a file system (mkfs.bento's core, also used by the tests): computes the
+// layout (FORMAT.md §1), writes the superblock, bitmaps, journal superblock, the inode
+// table (unless the device is known to be zero) and the root directory.
+#pragma once
+
+#include <bento/block_device.h>
+#include <bento/result.h>
+
+#include <cstdint>
+
+namespace bentofs {
+
+struct FormatOptions {
+  uint64_t inode_count = 0;       // 0: one inode per 16 KiB
+  uint64_t journal_blocks = 0;    // 0: block_count / 32, clamped to [2048, 32768]
+  bool device_is_zeroed = false;  // skip zeroing the inode table (fresh sparse image)
+  const char* label = "";
+  uint64_t time_sec = 0;
+  uint8_t uuid[16] = {};
+  // Called with (done, total) while zeroing the inode table.
+  void (*progress)(uint64_t done, uint64_t total, void* arg) = nullptr;
+  void* progress_arg = nullptr;
+};
+
+bento::Status format_device(bento::BlockDevice& dev, const FormatOptions& opts);
+
+}  // namespace bentofs

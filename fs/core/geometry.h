@@ -1,0 +1,40 @@
+// Where each region of the file system is, decoded once from the superblock.
+#pragma once
+
+#include <cstdint>
+
+#include "format/inode.h"
+#include "format/superblock.h"
+
+namespace bentofs {
+
+struct Geometry {
+  uint64_t block_count = 0;
+  uint64_t inode_count = 0;
+  uint64_t journal_start = 0, journal_blocks = 0;
+  uint64_t inode_bitmap_start = 0, inode_bitmap_blocks = 0;
+  uint64_t block_bitmap_start = 0, block_bitmap_blocks = 0;
+  uint64_t inode_table_start = 0, inode_table_blocks = 0;
+  uint64_t data_start = 0;
+
+  uint64_t inode_block(uint64_t ino) const { return inode_table_start + ino / kInodesPerBlock; }
+  uint32_t inode_offset(uint64_t ino) const { return (ino % kInodesPerBlock) * kInodeSize; }
+
+  static Geometry from(const SuperBlock& sb) {
+    Geometry g;
+    g.block_count = sb.block_count.get();
+    g.inode_count = sb.inode_count.get();
+    g.journal_start = sb.journal_start.get();
+    g.journal_blocks = sb.journal_blocks.get();
+    g.inode_bitmap_start = sb.inode_bitmap_start.get();
+    g.inode_bitmap_blocks = sb.inode_bitmap_blocks.get();
+    g.block_bitmap_start = sb.block_bitmap_start.get();
+    g.block_bitmap_blocks = sb.block_bitmap_blocks.get();
+    g.inode_table_start = sb.inode_table_start.get();
+    g.inode_table_blocks = sb.inode_table_blocks.get();
+    g.data_start = sb.data_start.get();
+    return g;
+  }
+};
+
+}  // namespace bentofs

@@ -1,0 +1,82 @@
+// In-memory inodes: lookup counts, open counts, the per-inode lock (FORMAT.md has the
+// on-disk part). The on-disk inode itself is always read from / written to its buffer
+// under the inode's lock; nothing is cached here that could go stale.
+//
+// Sharded: 64 hash maps, each under its own mutex (held only for map updates and count
+// changes), so unrelated inodes never contend.
+#pragma once
+
+#include <bento/fs_types.h>
+#include <bento/hash_map.h>
+#include <bento/sync.h>
+
+#include <atomic>
+#include <cstdint>
+
+namespace bentofs {
+
+struct InodeObj {
+  explicit InodeObj(bento::Ino i) : ino(i) {}
+  const bento::Ino ino;
+  bento::RawRwLock lock;              // protects the on-disk inode and the file's blocks
+  std::atomic<uint64_t> last_tid{0};  // last transaction that changed this inode (fsync)
+  // Protected by the shard mutex:
+  uint64_t refs = 0;     // transient references held by operations in flight
+  uint64_t nlookup = 0;  // FUSE lookup count
+  uint64_t nopen = 0;    // open file handles
+  bool deleted = false;  // freed on disk (set under `lock`)
+};
+
+class InodeCache;
+
+// A counted reference; drops it in the destructor.
+class InodeRef {
+ public:
+  InodeRef() = default;
+  InodeRef(InodeCache* c, InodeObj* o) : c_(c), o_(o) {}
+  InodeRef(InodeRef&& r) noexcept : c_(r.c_), o_(r.o_) { r.o_ = nullptr; }
+  InodeRef& operator=(InodeRef&& r) noexcept;
+  InodeRef(const InodeRef&) = delete;
+  ~InodeRef() { reset(); }
+  InodeObj* operator->() const { return o_; }
+  InodeObj* get() const { return o_; }
+  explicit operator bool() const { return o_ != nullptr; }
+  void reset();
+
+ private:
+  InodeCache* c_ = nullptr;
+  InodeObj* o_ = nullptr;
+};
+
+class InodeCache {
+ public:
+  ~InodeCache();
+  // The object for ino (created when absent); fresh = replace a deleted one (new inode).
+  bento::Result<InodeRef> get(bento::Ino ino);
+  void put(InodeObj* o);
+  // Count changes (under the shard mutex).
+  void add_lookup(InodeObj* o, uint64_t n);
+  // Returns the remaining count.
+  uint64_t sub_lookup(InodeObj* o, uint64_t n);
+  void add_open(InodeObj* o);
+  uint64_t sub_open(InodeObj* o);
+  // True when the inode has no lookups and no opens (it may be freed once unlinked).
+  bool unreferenced(InodeObj* o);
+  // Visits every inode with a lookup or open count (upgrade state).
+  template <typename F>
+  void for_each(F&& f) {
+    for (auto& s : shards_) {
+      auto g = s.lock();
+      g->for_each([&](const bento::Ino&, InodeObj*& o) { f(o); });
+    }
+  }
+  void clear();
+
+ private:
+  static constexpr uint32_t kShards = 64;
+  using Map = bento::HashMap<bento::Ino, InodeObj*>;
+  bento::Mutex<Map>& shard(bento::Ino ino) { return shards_[bento::mix64(ino) % kShards]; }
+  bento::Mutex<Map> shards_[kShards];
+};
+
+}  // namespace bentofs

@@ -1,0 +1,404 @@
+// Journal implementation: see journal.h and FORMAT.md §6.
+#include "core/journal.h"
+
+#include <bento/log.h>
+#include <bento/time.h>
+
+#include "format/crc32c.h"
+#include "format/journal.h"
+
+namespace bentofs {
+
+namespace {
+
+constexpr uint32_t kBs = 4096;
+
+uint64_t log_blocks_for(uint64_t n) {
+  return n + (n + kDescriptorCapacity - 1) / kDescriptorCapacity + 1;
+}
+
+void fill_header(uint8_t* p, uint32_t type, uint64_t seq, uint32_t count, uint32_t csum) {
+  JournalHeader h{};
+  h.magic.set(kJournalMagic);
+  h.type.set(type);
+  h.sequence.set(seq);
+  h.count.set(count);
+  h.checksum.set(csum);
+  __builtin_memcpy(p, &h, sizeof(h));
+}
+
+}  // namespace
+
+// ---- Handle ----
+
+Result<BufferHead> Handle::get_write(uint64_t n) {
+  BENTO_ASSIGN_OR_RETURN(BufferHead bh, j_->dev_.bread(n));
+  BENTO_TRY(j_->register_block(n));
+  return bh;
+}
+
+Result<BufferHead> Handle::get_new(uint64_t n) {
+  BENTO_ASSIGN_OR_RETURN(BufferHead bh, j_->dev_.getblk(n));
+  __builtin_memset(bh.data_mut().data(), 0, bh.data_mut().size());
+  BENTO_TRY(j_->register_block(n));
+  return bh;
+}
+
+void Handle::end() {
+  if (j_ != nullptr) j_->end_handle(credits_);
+  j_ = nullptr;
+}
+
+// ---- Journal ----
+
+Journal::Journal(BlockDevice& dev, uint64_t start, uint64_t blocks, uint64_t sequence)
+    : dev_(dev), start_(start), blocks_(blocks) {
+  // Head room for handles that touch more blocks than their credits said (estimates).
+  margin_ = blocks / 8 < 256 ? 256 : blocks / 8;
+  st_.unlocked().running_tid = sequence;
+  st_.unlocked().committed_tid = sequence - 1;
+}
+
+Journal::~Journal() {
+  (void)shutdown();
+}
+
+Status Journal::write_super(BlockDevice& dev, uint64_t start, uint64_t blocks, uint64_t seq) {
+  BENTO_ASSIGN_OR_RETURN(BufferHead bh, dev.getblk(start));
+  uint8_t* p = bh.data_mut().data();
+  __builtin_memset(p, 0, kBs);
+  JournalSuper js{};
+  js.magic.set(kJournalMagic);
+  js.version.set(kJournalVersion);
+  js.blocks.set(blocks);
+  js.sequence.set(seq);
+  js.start.set(1);
+  __builtin_memcpy(p, &js, sizeof(js));
+  store_le32(p + 60, crc32c(p, 60));
+  bh.mark_dirty();  // caches write only dirty buffers on sync()
+  BENTO_TRY(bh.sync());
+  return dev.flush();
+}
+
+Result<uint64_t> Journal::replay(BlockDevice& dev, uint64_t start, uint64_t blocks,
+                                 uint64_t* replayed_txns) {
+  if (replayed_txns != nullptr) *replayed_txns = 0;
+  uint64_t seq;
+  uint64_t pos;
+  {
+    BENTO_ASSIGN_OR_RETURN(BufferHead bh, dev.bread(start));
+    const uint8_t* p = bh.data().data();
+    JournalSuper js;
+    __builtin_memcpy(&js, p, sizeof(js));
+    if (js.magic.get() != kJournalMagic || js.version.get() != kJournalVersion ||
+        js.blocks.get() != blocks || load_le32(p + 60) != crc32c(p, 60) || js.start.get() < 1 ||
+        js.start.get() >= blocks) {
+      bento::log(bento::LogLevel::kError, "bento-fs: journal superblock is corrupt");
+      return Err(EUCLEAN);
+    }
+    seq = js.sequence.get();
+    pos = js.start.get();
+  }
+  uint64_t applied = 0;
+  for (;;) {
+    // Pass 1: walk the transaction, check its checksum, remember the home blocks.
+    bento::Vec<uint64_t> homes;
+    bento::Vec<uint64_t> logpos;
+    uint32_t crc = ~0u;
+    uint64_t p = pos;
+    bool complete = false;
+    while (p < blocks) {
+      BENTO_ASSIGN_OR_RETURN(BufferHead bh, dev.bread(start + p));
+      const uint8_t* d = bh.data().data();
+      JournalHeader h;
+      __builtin_memcpy(&h, d, sizeof(h));
+      if (h.magic.get() != kJournalMagic || h.sequence.get() != seq) break;
+      if (h.type.get() == kJBlockCommit) {
+        complete = (~crc == h.checksum.get()) && h.count.get() == p - pos;
+        p++;
+        break;
+      }
+      if (h.type.get() != kJBlockDescriptor || h.count.get() > kDescriptorCapacity) break;
+      crc = crc32c_update(crc, d, kBs);
+      uint32_t n = h.count.get();
+      if (p + 1 + n >= blocks) break;
+      for (uint32_t i = 0; i < n; i++) {
+        BENTO_TRY(homes.push_back(load_le64(d + sizeof(JournalHeader) + 8 * i)));
+        BENTO_TRY(logpos.push_back(p + 1 + i));
+      }
+      bh.release();
+      for (uint32_t i = 0; i < n; i++) {
+        BENTO_ASSIGN_OR_RETURN(BufferHead db, dev.bread(start + p + 1 + i));
+        crc = crc32c_update(crc, db.data().data(), kBs);
+      }
+      p += 1 + n;
+    }
+    if (!complete) break;
+    // Pass 2: copy every block home.
+    for (size_t i = 0; i < homes.size(); i++) {
+      if (homes[i] >= dev.block_count()) return Err(EUCLEAN);
+      BENTO_ASSIGN_OR_RETURN(BufferHead src, dev.bread(start + logpos[i]));
+      BENTO_ASSIGN_OR_RETURN(BufferHead dst, dev.getblk(homes[i]));
+      __builtin_memcpy(dst.data_mut().data(), src.data().data(), kBs);
+      dst.mark_dirty();
+    }
+    applied++;
+    seq++;
+    pos = p;
+  }
+  BENTO_TRY(dev.sync_all());
+  BENTO_TRY(write_super(dev, start, blocks, seq));
+  if (replayed_txns != nullptr) *replayed_txns = applied;
+  return seq;
+}
+
+Status Journal::start_thread(uint32_t interval_ms) {
+  interval_ns_ = static_cast<int64_t>(interval_ms) * 1000000;
+  BENTO_ASSIGN_OR_RETURN(thread_, bento::Thread::spawn(&Journal::thread_main, this, "bentofs-jbd"));
+  st_.lock()->thread_running = true;
+  started_ = true;
+  return Status::Ok();
+}
+
+void Journal::thread_main(void* self) {
+  static_cast<Journal*>(self)->run();
+}
+
+void Journal::run() {
+  int64_t deadline = bento::now_monotonic_ns() + interval_ns_;
+  for (;;) {
+    bool checkpoint;
+    {
+      auto g = st_.lock();
+      // The condvar is shared with handle waiters: wake-ups before the deadline that
+      // carry no request are not commit triggers.
+      for (;;) {
+        if (g->stop || g->commit_requested || g->checkpoint_requested) break;
+        int64_t now = bento::now_monotonic_ns();
+        if (now >= deadline) break;
+        (void)cv_.wait_for(g, deadline - now);
+      }
+      if (g->stop) return;
+      checkpoint = g->checkpoint_requested || g->head > blocks_ / 2;
+      g->commit_requested = false;
+      g->checkpoint_requested = false;
+    }
+    Status s = commit(checkpoint);
+    if (!s.ok()) bento::log(bento::LogLevel::kError, "bento-fs: journal commit failed");
+    deadline = bento::now_monotonic_ns() + interval_ns_;
+  }
+}
+
+Status Journal::shutdown() {
+  if (!started_) return Status::Ok();  // read-only mounts never write
+  started_ = false;
+  {
+    auto g = st_.lock();
+    g->stop = true;
+    cv_.notify_all();
+  }
+  thread_.join();
+  st_.lock()->thread_running = false;
+  return commit(true);
+}
+
+bool Journal::fits(const State& s, uint64_t credits) const {
+  uint64_t need = log_blocks_for(s.running.order.size() + s.reserved + credits);
+  return s.head + need + margin_ <= blocks_;
+}
+
+Result<Handle> Journal::begin(uint32_t credits) {
+  uint64_t cap = (blocks_ - margin_) / 2;
+  if (credits > cap) credits = static_cast<uint32_t>(cap);
+  auto g = st_.lock();
+  for (;;) {
+    if (g->error != 0) return Err(EROFS);
+    if (!g->thread_running) {
+      // No commit thread (shutting down): only allow what fits right now.
+      if (!g->locked && fits(*g, credits)) break;
+      return Err(EROFS);
+    }
+    if (!g->locked) {
+      if (fits(*g, credits)) break;
+      // Log space is short: checkpoint. If only other handles' reservations are in the
+      // way, waiting for them to end is enough.
+      uint64_t need = log_blocks_for(g->running.order.size() + credits);
+      if (g->head + need + margin_ > blocks_) g->checkpoint_requested = true;
+    }
+    cv_.notify_all();
+    g->waiters++;
+    cv_.wait(g);
+    g->waiters--;
+  }
+  g->active++;
+  g->reserved += credits;
+  return Handle(this, g->running_tid, credits);
+}
+
+void Journal::end_handle(uint32_t credits) {
+  auto g = st_.lock();
+  g->active--;
+  g->reserved -= credits;
+  if (g->active == 0 || g->waiters > 0) cv_.notify_all();
+}
+
+Status Journal::register_block(uint64_t n) {
+  {
+    auto g = st_.lock();
+    if (g->running.blocks.find(n) != nullptr) return Status::Ok();
+  }
+  // A second pin, owned by the transaction (a cache hit: the caller holds the block).
+  BENTO_ASSIGN_OR_RETURN(BufferHead pin, dev_.bread(n));
+  auto g = st_.lock();
+  if (g->running.blocks.find(n) != nullptr) return Status::Ok();
+  BENTO_TRY(g->running.order.push_back(n));
+  Status s = g->running.blocks.insert(n, std::move(pin));
+  if (!s.ok()) g->running.order.pop_back();
+  return s;
+}
+
+uint64_t Journal::committed_tid() {
+  return st_.lock()->committed_tid;
+}
+uint64_t Journal::next_sequence() {
+  return st_.lock()->running_tid;
+}
+
+Status Journal::wait_commit(uint64_t tid) {
+  auto g = st_.lock();
+  for (;;) {
+    if (g->error != 0) return Err(EIO);
+    if (g->committed_tid >= tid) return Status::Ok();
+    if (tid >= g->running_tid && g->running.order.empty() && g->active == 0)
+      return Status::Ok();                        // nothing of that transaction was written
+    if (!g->thread_running) return Status::Ok();  // shutdown commits everything
+    g->commit_requested = true;
+    cv_.notify_all();
+    cv_.wait(g);
+  }
+}
+
+Status Journal::checkpoint_now() {
+  return commit(true);
+}
+
+Status Journal::commit(bool checkpoint) {
+  commit_mu_.lock();
+  Status s = commit_locked(checkpoint);
+  commit_mu_.unlock();
+  if (!s.ok())
+    bento::log(bento::LogLevel::kError, "bento-fs: journal write failed; fs now read-only");
+  return s;
+}
+
+Status Journal::commit_locked(bool checkpoint) {
+  Txn t;
+  uint64_t tid = 0;
+  bento::Vec<BufferHead> log;
+  bool have = false;
+  {
+    auto g = st_.lock();
+    if (g->error != 0) return Err(EIO);
+    if (g->running.order.empty() && !checkpoint) return Status::Ok();
+    g->locked = true;
+    while (g->active > 0) cv_.wait(g);
+    if (!g->running.order.empty()) {
+      // Quiescent: nobody modifies buffers. Copy the transaction into log buffers.
+      t = std::move(g->running);
+      g->running = Txn{};
+      tid = g->running_tid;
+      uint64_t new_head = g->head;
+      Status s = stage_txn(t, tid, g->head, &log, &new_head);
+      if (!s.ok()) {
+        g->error = s.error();
+        g->locked = false;
+        cv_.notify_all();
+        return s;
+      }
+      g->running_tid++;
+      g->head = new_head;
+      have = true;
+    }
+    // Handles run again while the log is written (commit_mu_ keeps commits in order);
+    // a checkpoint keeps the window closed until the log is reset.
+    if (!checkpoint) {
+      g->locked = false;
+      cv_.notify_all();
+    }
+  }
+  Status s = have ? write_staged(log) : Status::Ok();
+  log.clear();
+  auto g = st_.lock();
+  if (s.ok() && have) {
+    g->committed_tid = tid;
+    for (uint64_t n : t.order) {
+      BufferHead* pin = t.blocks.find(n);
+      if (g->checkpoint.find(n) == nullptr) s = g->checkpoint.insert(n, std::move(*pin));
+      if (!s.ok()) break;
+    }
+  }
+  if (!s.ok()) g->error = s.error();
+  if (s.ok() && checkpoint) s = do_checkpoint(g);
+  if (checkpoint) g->locked = false;
+  cv_.notify_all();
+  return s;
+}
+
+// Copies the transaction into log buffers: descriptors, block images, commit block.
+Status Journal::stage_txn(Txn& t, uint64_t tid, uint64_t head, bento::Vec<BufferHead>* log,
+                          uint64_t* new_head) {
+  uint64_t n = t.order.size();
+  if (head + log_blocks_for(n) > blocks_) return Err(ENOSPC);
+  uint32_t crc = ~0u;
+  uint64_t p = head;
+  for (uint64_t i = 0; i < n; i += kDescriptorCapacity) {
+    uint32_t cnt = static_cast<uint32_t>(n - i < kDescriptorCapacity ? n - i : kDescriptorCapacity);
+    BENTO_ASSIGN_OR_RETURN(BufferHead desc, dev_.getblk(start_ + p));
+    uint8_t* d = desc.data_mut().data();
+    __builtin_memset(d, 0, kBs);
+    fill_header(d, kJBlockDescriptor, tid, cnt, 0);
+    for (uint32_t k = 0; k < cnt; k++)
+      store_le64(d + sizeof(JournalHeader) + 8 * k, t.order[i + k]);
+    crc = crc32c_update(crc, d, kBs);
+    BENTO_TRY(log->push_back(std::move(desc)));
+    p++;
+    for (uint32_t k = 0; k < cnt; k++) {
+      const BufferHead* src = t.blocks.find(t.order[i + k]);
+      BENTO_ASSIGN_OR_RETURN(BufferHead lb, dev_.getblk(start_ + p));
+      __builtin_memcpy(lb.data_mut().data(), src->data().data(), kBs);
+      crc = crc32c_update(crc, lb.data().data(), kBs);
+      BENTO_TRY(log->push_back(std::move(lb)));
+      p++;
+    }
+  }
+  BENTO_ASSIGN_OR_RETURN(BufferHead cb, dev_.getblk(start_ + p));
+  uint8_t* c = cb.data_mut().data();
+  __builtin_memset(c, 0, kBs);
+  fill_header(c, kJBlockCommit, tid, static_cast<uint32_t>(p - head), ~crc);
+  BENTO_TRY(log->push_back(std::move(cb)));
+  *new_head = p + 1;
+  return Status::Ok();
+}
+
+// Writes the staged log: every block but the commit, a barrier, the commit, a barrier.
+Status Journal::write_staged(bento::Vec<BufferHead>& log) {
+  for (size_t i = 0; i + 1 < log.size(); i++) {
+    log[i].mark_dirty();  // caches write only dirty buffers on sync()
+    BENTO_TRY(log[i].sync());
+  }
+  BENTO_TRY(dev_.flush());
+  log.back().mark_dirty();
+  BENTO_TRY(log.back().sync());
+  return dev_.flush();
+}
+
+Status Journal::do_checkpoint(Guard& g) {
+  g->checkpoint.for_each([](const uint64_t&, BufferHead& bh) { bh.mark_dirty(); });
+  g->checkpoint.clear();  // unpins
+  BENTO_TRY(dev_.sync_all());
+  BENTO_TRY(write_super(dev_, start_, blocks_, g->running_tid));
+  g->head = 1;
+  return Status::Ok();
+}
+
+}  // namespace bentofs

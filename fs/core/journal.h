@@ -1,0 +1,133 @@
+// The journal: physical block journaling with group commit (FORMAT.md §6).
+//
+// Every change to a block goes through a Handle, which joins the single running
+// transaction. The commit thread closes the running transaction every interval (or when
+// fsync or journal space asks): new handles wait while the active ones finish (a short
+// quiescent window), the changed blocks are copied into log buffers, handles resume, and
+// the log blocks, then the commit block, are written and flushed. Journaled home buffers
+// stay pinned and clean until a checkpoint (also quiescent) marks them dirty, syncs the
+// device and resets the log. So nothing reaches its home location before its commit.
+//
+// Rule for callers: begin() a handle BEFORE taking any inode lock (begin may wait for a
+// commit, which waits for active handles).
+#pragma once
+
+#include <bento/block_device.h>
+#include <bento/hash_map.h>
+#include <bento/result.h>
+#include <bento/sync.h>
+#include <bento/thread.h>
+#include <bento/vec.h>
+
+#include <cstdint>
+
+namespace bentofs {
+
+using bento::BlockDevice;
+using bento::BufferHead;
+using bento::Err;
+using bento::Result;
+using bento::Status;
+
+class Journal;
+
+class Handle {
+ public:
+  Handle() = default;
+  Handle(Handle&& o) noexcept : j_(o.j_), tid_(o.tid_), credits_(o.credits_) { o.j_ = nullptr; }
+  Handle& operator=(Handle&&) = delete;
+  Handle(const Handle&) = delete;
+  ~Handle() { end(); }
+
+  // Block n for modification (read from disk/cache), registered with the transaction.
+  Result<BufferHead> get_write(uint64_t n);
+  // Block n zero-filled, registered: for freshly allocated blocks.
+  Result<BufferHead> get_new(uint64_t n);
+  uint64_t tid() const { return tid_; }
+  void end();
+
+ private:
+  friend class Journal;
+  Handle(Journal* j, uint64_t tid, uint32_t credits) : j_(j), tid_(tid), credits_(credits) {}
+  Journal* j_ = nullptr;
+  uint64_t tid_ = 0;
+  uint32_t credits_ = 0;
+};
+
+class Journal {
+ public:
+  // start/blocks: the journal area. sequence: the next transaction id (from replay).
+  Journal(BlockDevice& dev, uint64_t start, uint64_t blocks, uint64_t sequence);
+  ~Journal();
+
+  // Replays committed transactions into their home blocks, syncs, resets the journal.
+  // Returns the next sequence number. EUCLEAN when the journal superblock is bad.
+  static Result<uint64_t> replay(BlockDevice& dev, uint64_t start, uint64_t blocks,
+                                 uint64_t* replayed_txns);
+  // Writes an empty journal superblock (mkfs, and after replay).
+  static Status write_super(BlockDevice& dev, uint64_t start, uint64_t blocks, uint64_t seq);
+
+  Status start_thread(uint32_t interval_ms);
+  // Commits and checkpoints everything and stops the thread (unmount / upgrade).
+  Status shutdown();
+
+  // Joins the running transaction; credits bounds the blocks this handle will touch.
+  Result<Handle> begin(uint32_t credits);
+  // Waits until transaction tid is durable (fsync).
+  Status wait_commit(uint64_t tid);
+  // Commits and checkpoints now (tests, sync).
+  Status checkpoint_now();
+  uint64_t committed_tid();
+  uint64_t next_sequence();
+
+ private:
+  friend class Handle;
+  struct Txn {
+    bento::HashMap<uint64_t, BufferHead> blocks;
+    bento::Vec<uint64_t> order;
+  };
+  struct State {
+    bool locked = false;  // quiescing: new handles wait
+    uint32_t active = 0;
+    uint32_t waiters = 0;  // threads blocked in begin()
+    uint64_t reserved = 0;
+    uint64_t running_tid = 1;
+    uint64_t committed_tid = 0;
+    Txn running;
+    bento::HashMap<uint64_t, BufferHead> checkpoint;  // committed, not yet written home
+    uint64_t head = 1;                                // next free log block (area-relative)
+    bool commit_requested = false;
+    bool checkpoint_requested = false;
+    bool stop = false;
+    bool thread_running = false;
+    int error = 0;  // sticky: after an I/O error the journal refuses new handles
+  };
+  using Guard = bento::Mutex<State>::Guard;
+
+  static void thread_main(void* self);
+  void run();
+  void end_handle(uint32_t credits);
+  Status register_block(uint64_t n);
+  bool fits(const State& s, uint64_t credits) const;
+  // Quiesces, commits the running transaction; keeps the quiescent window open when
+  // checkpoint is set and then writes everything home and resets the log.
+  Status commit(bool checkpoint);
+  Status commit_locked(bool checkpoint);
+  Status stage_txn(Txn& t, uint64_t tid, uint64_t head, bento::Vec<BufferHead>* log,
+                   uint64_t* new_head);
+  Status write_staged(bento::Vec<BufferHead>& log);
+  Status do_checkpoint(Guard& g);
+
+  BlockDevice& dev_;
+  uint64_t start_;
+  uint64_t blocks_;
+  uint64_t margin_;
+  int64_t interval_ns_ = 1000000000;
+  bool started_ = false;  // set by start_thread, cleared by shutdown
+  bento::Mutex<State> st_;
+  bento::CondVar cv_;
+  bento::RawMutex commit_mu_;  // one commit/checkpoint at a time
+  bento::Thread thread_;
+};
+
+}  // namespace bentofs

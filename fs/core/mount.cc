@@ -1,0 +1,242 @@
+// Mount, unmount, superblock updates and orphan recovery.
+#include <bento/log.h>
+#include <bento/time.h>
+
+#include "core/bento_fs.h"
+#include "core/inode_lock.h"
+#include "core/perm.h"
+#include "core/superblock_check.h"
+
+namespace bentofs {
+
+namespace {
+
+bool parse_uint(std::string_view s, uint32_t* out) {
+  if (s.empty() || s.size() > 9) return false;
+  uint32_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<uint32_t>(c - '0');
+  }
+  *out = v;
+  return true;
+}
+
+}  // namespace
+
+BentoFs::BentoFs() = default;
+
+BentoFs::~BentoFs() {
+  if (running()) (void)unmount();
+}
+
+bento::Capabilities BentoFs::capabilities() const {
+  bento::Capabilities c;
+  c.posix_locks = false;
+  c.writeback_cache = false;  // O_APPEND and size are decided here
+  c.needs_open = true;
+  return c;
+}
+
+Status BentoFs::init(const Request&, BlockDevice& dev, const bento::InitArgs& args) {
+  if (dev_ != nullptr && !inert_) return Err(EBUSY);
+  bool ro = args.read_only;
+  std::string_view opts = args.options;
+  while (!opts.empty()) {
+    // No find/substr: their libstdc++ forms need memchr and exception helpers.
+    size_t comma = 0;
+    while (comma < opts.size() && opts[comma] != ',') comma++;
+    std::string_view o(opts.data(), comma);
+    opts = comma == opts.size()
+               ? std::string_view()
+               : std::string_view(opts.data() + comma + 1, opts.size() - comma - 1);
+    if (o.empty()) continue;
+    if (o == "ro") {
+      ro = true;
+    } else if (o == "rw") {
+      ro = false;
+    } else if (o.starts_with("commit=")) {
+      uint32_t ms;
+      if (!parse_uint(std::string_view(o.data() + 7, o.size() - 7), &ms) || ms == 0)
+        return Err(EINVAL);
+      commit_ms_ = ms;
+    } else {
+      bento::log(bento::LogLevel::kError, "bento-fs: unknown mount option");
+      return Err(EINVAL);
+    }
+  }
+  return mount(dev, ro, true);
+}
+
+void BentoFs::destroy(const Request&) {
+  if (running()) (void)unmount();
+}
+
+Status BentoFs::mount(BlockDevice& dev, bool read_only, bool orphans) {
+  if (dev.block_size() != kBlockSize) {
+    bento::log(bento::LogLevel::kError, "bento-fs: device block size is not 4096");
+    return Err(EINVAL);
+  }
+  SuperBlock sb;
+  const char* why = nullptr;
+  {
+    BENTO_ASSIGN_OR_RETURN(BufferHead bh, dev.bread(kSuperBlockNo));
+    __builtin_memcpy(&sb, bh.data().data(), sizeof(sb));
+  }
+  if (int e = validate_superblock(sb, dev.block_count(), read_only, &why); e != 0) {
+    bento::log(bento::LogLevel::kError, "bento-fs: cannot mount:");
+    bento::log(bento::LogLevel::kError, why);
+    return Err(e);
+  }
+  uint64_t seq;
+  {
+    uint64_t replayed = 0;
+    auto r = Journal::replay(dev, sb.journal_start.get(), sb.journal_blocks.get(), &replayed);
+    if (!r.ok()) return Err(r.error() == EIO ? EIO : EUCLEAN);
+    seq = *r;
+    if (replayed > 0) bento::log(bento::LogLevel::kInfo, "bento-fs: journal replayed");
+    BENTO_ASSIGN_OR_RETURN(BufferHead bh, dev.bread(kSuperBlockNo));
+    __builtin_memcpy(&sb, bh.data().data(), sizeof(sb));
+    if (int e = validate_superblock(sb, dev.block_count(), read_only, &why); e != 0) {
+      bento::log(bento::LogLevel::kError, "bento-fs: superblock invalid after journal replay:");
+      bento::log(bento::LogLevel::kError, why);
+      return Err(e);
+    }
+  }
+  geo_ = Geometry::from(sb);
+  dev_ = &dev;
+  inert_ = false;
+  read_only_ = read_only;
+  auto fail = [&](Status s) {
+    journal_.reset();
+    dev_ = nullptr;
+    return s;
+  };
+  if (Status s =
+          balloc_.load(dev, geo_.block_bitmap_start, geo_.block_count, sb.block_cursor.get());
+      !s.ok())
+    return fail(s);
+  if (Status s =
+          ialloc_.load(dev, geo_.inode_bitmap_start, geo_.inode_count, sb.inode_cursor.get());
+      !s.ok())
+    return fail(s);
+  {
+    auto root = read_inode(bento::kRootIno);
+    if (!root.ok() || !bento::mode::is_dir(root->mode.get())) {
+      bento::log(bento::LogLevel::kError, "bento-fs: root inode is not a directory");
+      return fail(Err(EUCLEAN));
+    }
+  }
+  next_generation_.store(static_cast<uint32_t>(sb.next_generation.get()));
+  auto j = bento::make_unique<Journal>(dev, geo_.journal_start, geo_.journal_blocks, seq);
+  if (!j.ok()) return fail(Err(ENOMEM));
+  journal_ = std::move(*j);
+  if (!read_only_) {
+    if (Status s = journal_->start_thread(commit_ms_); !s.ok()) return fail(s);
+    if (orphans) {
+      if (Status s = process_orphans(); !s.ok()) {
+        bento::log(bento::LogLevel::kError, "bento-fs: orphan recovery failed");
+        return fail(s);
+      }
+    }
+    if (Status s = write_super_fields(false); !s.ok()) return fail(s);
+  }
+  return Status::Ok();
+}
+
+Status BentoFs::write_super_fields(bool clean) {
+  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(2));
+  orphan_mu_.lock();
+  Status st = [&]() -> Status {
+    BENTO_ASSIGN_OR_RETURN(BufferHead bh, h.get_write(kSuperBlockNo));
+    SuperBlock sb;
+    __builtin_memcpy(&sb, bh.data().data(), sizeof(sb));
+    int64_t now = bento::now_realtime().sec;
+    sb.free_blocks.set(balloc_.free_count());
+    sb.free_inodes.set(ialloc_.free_count());
+    sb.block_cursor.set(balloc_.cursor());
+    sb.inode_cursor.set(ialloc_.cursor());
+    sb.next_generation.set(next_generation_.load() + 1000);
+    sb.write_time.set(static_cast<uint64_t>(now));
+    if (clean) {
+      sb.state.set(kStateClean);
+    } else if (sb.state.get() != kStateMounted) {
+      sb.state.set(kStateMounted);
+      sb.mount_count.set(sb.mount_count.get() + 1);
+      sb.mount_time.set(static_cast<uint64_t>(now));
+    }
+    seal_superblock(sb);
+    __builtin_memcpy(bh.data_mut().data(), &sb, sizeof(sb));
+    return Status::Ok();
+  }();
+  orphan_mu_.unlock();
+  return st;
+}
+
+Status BentoFs::unmount() {
+  Status st = Status::Ok();
+  if (!read_only_) {
+    st = write_super_fields(true);
+    Status s = journal_->shutdown();
+    if (st.ok()) st = s;
+  }
+  journal_.reset();
+  Status s = dev_->sync_all();
+  if (st.ok()) st = s;
+  icache_.clear();
+  handles_.lock()->clear();
+  dev_ = nullptr;
+  return st;
+}
+
+Status BentoFs::process_orphans() {
+  Ino ino;
+  {
+    BENTO_ASSIGN_OR_RETURN(BufferHead bh, dev_->bread(kSuperBlockNo));
+    SuperBlock sb;
+    __builtin_memcpy(&sb, bh.data().data(), sizeof(sb));
+    ino = sb.orphan_head.get();
+  }
+  uint64_t guard = 0;
+  while (ino != 0) {
+    if (ino >= geo_.inode_count || ++guard > geo_.inode_count) return Err(EUCLEAN);
+    BENTO_ASSIGN_OR_RETURN(InodeRef ref, iget(ino));
+    BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
+    if (di.nlink.get() == 0 && di.mode.get() != 0) {
+      BENTO_TRY(delete_inode(ref.get()));
+    } else {
+      BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(4));
+      BENTO_TRY(orphan_remove(h, ino));
+    }
+    BENTO_ASSIGN_OR_RETURN(BufferHead bh, dev_->bread(kSuperBlockNo));
+    SuperBlock sb;
+    __builtin_memcpy(&sb, bh.data().data(), sizeof(sb));
+    ino = sb.orphan_head.get();
+  }
+  return Status::Ok();
+}
+
+Status BentoFs::sync_now() {
+  if (!running() || read_only_) return Status::Ok();
+  return journal_->checkpoint_now();
+}
+
+Status BentoFs::commit_now() {
+  if (!running() || read_only_) return Status::Ok();
+  return journal_->wait_commit(journal_->next_sequence());
+}
+
+Result<bento::StatFs> BentoFs::statfs(const Request&, Ino) {
+  if (!running()) return Err(EIO);
+  bento::StatFs s;
+  s.block_size = kBlockSize;
+  s.blocks = geo_.block_count;
+  s.blocks_free = balloc_.free_count();
+  s.blocks_avail = s.blocks_free;
+  s.files = geo_.inode_count - 1;
+  s.files_free = ialloc_.free_count();
+  s.name_max = bento::kNameMax;
+  return s;
+}
+
+}  // namespace bentofs

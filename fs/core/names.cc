@@ -1,0 +1,527 @@
+// The namespace: lookup, create (mknod/mkdir/symlink), unlink/rmdir, link, rename,
+// readlink and readdir.
+#include <bento/log.h>
+#include <bento/time.h>
+
+#include "core/bento_fs.h"
+#include "core/directory.h"
+#include "core/inode_lock.h"
+#include "core/perm.h"
+#include "core/times.h"
+
+namespace bentofs {
+
+namespace {
+
+namespace amode = bento::amode;
+namespace md = bento::mode;
+
+constexpr uint32_t kNameCredits = 48;
+
+// Credits for adding a name to a directory: the usual blocks plus, when the hash table
+// may double, every block of the doubled table. Estimated from an unlocked peek at the
+// depth (the lock comes after the handle); a second doubling in one insert is rare and
+// covered by the journal's margin.
+uint32_t insert_credits(const FsCtx& c, const DiskInode& dir) {
+  auto b = bmap_lookup(c, dir, 0);
+  if (!b.ok() || *b == 0) return kNameCredits;
+  auto bh = c.dev->bread(*b);
+  if (!bh.ok()) return kNameCredits;
+  DirHeader hd;
+  __builtin_memcpy(&hd, bh->data().data(), sizeof(hd));
+  uint32_t depth = hd.global_depth.get();
+  if (depth < kInlineTableMaxDepth || depth >= kMaxDirDepth) return kNameCredits;
+  return kNameCredits + static_cast<uint32_t>((4ULL << (depth + 1)) / kBlockSize) + 2;
+}
+
+int check_name(std::string_view name) {
+  if (name.empty()) return ENOENT;
+  if (name.size() > bento::kNameMax) return ENAMETOOLONG;
+  for (char ch : name)
+    if (ch == '/' || ch == '\0') return EINVAL;
+  return 0;
+}
+bool is_dot(std::string_view n) {
+  return n == "." || n == "..";
+}
+
+// Sticky directories: only the owner of the entry or the directory (or root) removes it.
+bool sticky_denies(const Request& r, const DiskInode& dir, const DiskInode& victim) {
+  return (dir.mode.get() & md::kSticky) && r.uid != 0 && r.uid != dir.uid.get() &&
+         r.uid != victim.uid.get();
+}
+
+void touch_dir(DiskInode& d) {
+  bento::Timespec now = bento::now_realtime();
+  set_time(d.mtime, now);
+  set_time(d.ctime, now);
+}
+
+}  // namespace
+
+Result<Entry> BentoFs::lookup(const Request& req, Ino parent, std::string_view name) {
+  if (name.size() > bento::kNameMax) return Err(ENAMETOOLONG);
+  BENTO_ASSIGN_OR_RETURN(InodeRef p, iget(parent));
+  InodeRef child;
+  {
+    ReadLock lk(p->lock);
+    BENTO_ASSIGN_OR_RETURN(DiskInode pdi, read_inode(parent));
+    if (pdi.mode.get() == 0 || p->deleted) return Err(ENOENT);
+    if (!md::is_dir(pdi.mode.get())) return Err(ENOTDIR);
+    if (check_access(req, pdi, amode::kExec)) return Err(EACCES);
+    Ino ino;
+    if (name == ".") {
+      ino = parent;
+    } else if (name == "..") {
+      BENTO_ASSIGN_OR_RETURN(ino, dir_parent(ctx(), pdi));
+    } else {
+      DirEntryInfo info;
+      BENTO_ASSIGN_OR_RETURN(bool found, dir_find(ctx(), pdi, name, &info));
+      if (!found) return Err(ENOENT);
+      ino = info.ino;
+    }
+    BENTO_ASSIGN_OR_RETURN(child, iget(ino));
+    // Counted while the name is still held: an unlink now sees the lookup.
+    icache_.add_lookup(child.get(), 1);
+  }
+  ReadLock lk(child->lock);
+  auto di = read_inode(child->ino);
+  if (!di.ok() || di->mode.get() == 0 || child->deleted) {
+    icache_.sub_lookup(child.get(), 1);
+    return Err(ENOENT);
+  }
+  return make_entry(child->ino, *di);
+}
+
+void BentoFs::forget(Ino ino, uint64_t n) {
+  if (!running()) return;
+  auto r = iget(ino);
+  if (!r.ok()) return;
+  if (icache_.sub_lookup(r->get(), n) == 0) maybe_delete(*r);
+}
+
+Result<Attr> BentoFs::getattr(const Request&, Ino ino, Fh) {
+  BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(ino));
+  ReadLock lk(o->lock);
+  BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
+  if (di.mode.get() == 0 || o->deleted) return Err(ENOENT);
+  return to_attr(ino, di);
+}
+
+Result<size_t> BentoFs::readlink(const Request&, Ino ino, std::span<char> buf) {
+  BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(ino));
+  ReadLock lk(o->lock);
+  BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
+  if (di.mode.get() == 0) return Err(ENOENT);
+  if (!md::is_symlink(di.mode.get())) return Err(EINVAL);
+  BENTO_ASSIGN_OR_RETURN(uint64_t b, bmap_lookup(ctx(), di, 0));
+  if (b == 0) return Err(EUCLEAN);
+  BENTO_ASSIGN_OR_RETURN(BufferHead bh, dev_->bread(b));
+  size_t n = di.size.get() < buf.size() ? di.size.get() : buf.size();
+  if (n > kBlockSize) n = kBlockSize;  // a damaged size never reads past the block
+  __builtin_memcpy(buf.data(), bh.data().data(), n);
+  return n;
+}
+
+Result<Entry> BentoFs::create_node(const Request& req, Ino parent, std::string_view name,
+                                   uint32_t mode, uint32_t rdev, std::string_view target) {
+  if (int e = check_name(name)) return Err(e);
+  if (is_dot(name)) return Err(EEXIST);
+  if (read_only_) return Err(EROFS);
+  BENTO_ASSIGN_OR_RETURN(InodeRef p, iget(parent));
+  uint32_t credits = kNameCredits;
+  if (auto peek = read_inode(parent); peek.ok() && md::is_dir(peek->mode.get()))
+    credits = insert_credits(ctx(), *peek);
+  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(credits));
+  ReadLock ns(rename_lock_);
+  WriteLock plk(p->lock);
+  BENTO_ASSIGN_OR_RETURN(DiskInode pdi, read_inode(parent));
+  if (pdi.mode.get() == 0 || p->deleted) return Err(ENOENT);
+  if (!md::is_dir(pdi.mode.get())) return Err(ENOTDIR);
+  if (pdi.nlink.get() == 0) return Err(ENOENT);  // removed directory
+  if (check_access(req, pdi, amode::kWrite | amode::kExec)) return Err(EACCES);
+  FsCtx c = ctx();
+  BENTO_ASSIGN_OR_RETURN(bool exists, dir_find(c, pdi, name, nullptr));
+  if (exists) return Err(EEXIST);
+  bool is_dir = md::is_dir(mode);
+  if (is_dir && pdi.nlink.get() >= kMaxLinks) return Err(EMLINK);
+  uint32_t gid = req.gid;
+  if (pdi.mode.get() & md::kSetGid) {
+    gid = pdi.gid.get();
+    if (is_dir) mode |= md::kSetGid;
+  }
+  DiskInode di;
+  BENTO_ASSIGN_OR_RETURN(Ino ino, alloc_inode(h, mode, req.uid, gid, rdev, &di));
+  BENTO_ASSIGN_OR_RETURN(InodeRef child, icache_.get(ino));
+  WriteLock clk(child->lock);
+  Status st = [&]() -> Status {
+    if (is_dir) {
+      di.nlink.set(2);
+      BENTO_TRY(dir_init(c, h, di, parent));
+    } else if (md::is_symlink(mode)) {
+      bool fresh;
+      BENTO_ASSIGN_OR_RETURN(uint64_t b, bmap_alloc(c, h, di, 0, &fresh));
+      BENTO_ASSIGN_OR_RETURN(BufferHead bh, h.get_write(b));
+      __builtin_memcpy(bh.data_mut().data(), target.data(), target.size());
+      di.size.set(target.size());
+    }
+    return dir_add(c, h, pdi, name, ino, md::dirent_type(mode));
+  }();
+  if (!st.ok()) {
+    // Undo the allocations (the journal has no abort: the handle's blocks are consistent).
+    (void)bmap_free_range(c, h, di, 0, kMaxFileBlocks, ~0ULL);
+    __builtin_memset(&di, 0, sizeof(di));
+    (void)write_inode(h, child.get(), di);
+    (void)ialloc_.free(h, ino);
+    child->deleted = true;
+    (void)write_inode(h, p.get(), pdi);  // the directory may have grown
+    return Err(st.error());
+  }
+  BENTO_TRY(write_inode(h, child.get(), di));
+  if (is_dir) pdi.nlink.set(pdi.nlink.get() + 1);
+  touch_dir(pdi);
+  BENTO_TRY(write_inode(h, p.get(), pdi));
+  icache_.add_lookup(child.get(), 1);
+  return make_entry(ino, di);
+}
+
+Result<Entry> BentoFs::mknod(const Request& req, Ino parent, std::string_view name, uint32_t mode,
+                             uint32_t rdev) {
+  uint32_t type = mode & md::kTypeMask;
+  if (type == 0) type = md::kRegular;
+  if (type == md::kDirectory || type == md::kSymlink) return Err(EINVAL);
+  if ((type == md::kCharDev || type == md::kBlockDev) && req.uid != 0) return Err(EPERM);
+  if (type != md::kRegular && type != md::kFifo && type != md::kSocket && type != md::kCharDev &&
+      type != md::kBlockDev)
+    return Err(EINVAL);
+  return create_node(req, parent, name, type | (mode & md::kPermMask), rdev, {});
+}
+
+Result<Entry> BentoFs::mkdir(const Request& req, Ino parent, std::string_view name, uint32_t mode) {
+  return create_node(req, parent, name, md::kDirectory | (mode & md::kPermMask), 0, {});
+}
+
+Result<Entry> BentoFs::symlink(const Request& req, std::string_view target, Ino parent,
+                               std::string_view name) {
+  if (target.empty()) return Err(ENOENT);
+  if (target.size() >= bento::kPathMax) return Err(ENAMETOOLONG);
+  return create_node(req, parent, name, md::kSymlink | 0777, 0, target);
+}
+
+Status BentoFs::unlink(const Request& req, Ino parent, std::string_view name) {
+  return remove_name(req, parent, name, false);
+}
+Status BentoFs::rmdir(const Request& req, Ino parent, std::string_view name) {
+  return remove_name(req, parent, name, true);
+}
+
+Status BentoFs::remove_name(const Request& req, Ino parent, std::string_view name, bool rmdir) {
+  if (name.size() > bento::kNameMax) return Err(ENAMETOOLONG);
+  if (name == ".") return Err(rmdir ? EINVAL : EISDIR);
+  if (name == "..") return Err(rmdir ? ENOTEMPTY : EISDIR);
+  if (read_only_) return Err(EROFS);
+  BENTO_ASSIGN_OR_RETURN(InodeRef p, iget(parent));
+  InodeRef child;
+  Status st = [&]() -> Status {
+    BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(kNameCredits));
+    ReadLock ns(rename_lock_);
+    WriteLock plk(p->lock);
+    BENTO_ASSIGN_OR_RETURN(DiskInode pdi, read_inode(parent));
+    if (pdi.mode.get() == 0 || p->deleted) return Err(ENOENT);
+    if (!md::is_dir(pdi.mode.get())) return Err(ENOTDIR);
+    if (check_access(req, pdi, amode::kWrite | amode::kExec)) return Err(EACCES);
+    FsCtx c = ctx();
+    DirEntryInfo info;
+    BENTO_ASSIGN_OR_RETURN(bool found, dir_find(c, pdi, name, &info));
+    if (!found) return Err(ENOENT);
+    BENTO_ASSIGN_OR_RETURN(child, iget(info.ino));
+    WriteLock clk(child->lock);
+    BENTO_ASSIGN_OR_RETURN(DiskInode cdi, read_inode(info.ino));
+    bool cdir = md::is_dir(cdi.mode.get());
+    if (rmdir && !cdir) return Err(ENOTDIR);
+    if (!rmdir && cdir) return Err(EISDIR);
+    if (sticky_denies(req, pdi, cdi)) return Err(EPERM);
+    if (cdir) {
+      BENTO_ASSIGN_OR_RETURN(uint64_t n, dir_entry_count(c, cdi));
+      if (n != 0) return Err(ENOTEMPTY);
+    }
+    BENTO_TRY(dir_remove(c, h, pdi, name));
+    if (cdir) {
+      cdi.nlink.set(0);
+      pdi.nlink.set(pdi.nlink.get() - 1);
+    } else {
+      cdi.nlink.set(cdi.nlink.get() - 1);
+    }
+    set_time(cdi.ctime, bento::now_realtime());
+    if (cdi.nlink.get() == 0) BENTO_TRY(orphan_add(h, child.get(), cdi));
+    BENTO_TRY(write_inode(h, child.get(), cdi));
+    touch_dir(pdi);
+    return write_inode(h, p.get(), pdi);
+  }();
+  if (st.ok()) maybe_delete(child);
+  return st;
+}
+
+Result<Entry> BentoFs::link(const Request& req, Ino ino, Ino newparent, std::string_view name) {
+  if (int e = check_name(name)) return Err(e);
+  if (is_dot(name)) return Err(EEXIST);
+  if (read_only_) return Err(EROFS);
+  BENTO_ASSIGN_OR_RETURN(InodeRef p, iget(newparent));
+  BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(ino));
+  uint32_t credits = kNameCredits;
+  if (auto peek = read_inode(newparent); peek.ok() && md::is_dir(peek->mode.get()))
+    credits = insert_credits(ctx(), *peek);
+  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(credits));
+  ReadLock ns(rename_lock_);
+  {
+    // Peek at the type first: directories are never locked after their parent here.
+    ReadLock lk(o->lock);
+    BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
+    if (di.mode.get() == 0) return Err(ENOENT);
+    if (md::is_dir(di.mode.get())) return Err(EPERM);
+  }
+  WriteLock plk(p->lock);
+  WriteLock clk(o->lock);
+  BENTO_ASSIGN_OR_RETURN(DiskInode pdi, read_inode(newparent));
+  BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
+  if (pdi.mode.get() == 0 || pdi.nlink.get() == 0) return Err(ENOENT);
+  if (!md::is_dir(pdi.mode.get())) return Err(ENOTDIR);
+  if (check_access(req, pdi, amode::kWrite | amode::kExec)) return Err(EACCES);
+  if (di.nlink.get() == 0 || o->deleted) return Err(ENOENT);
+  if (di.nlink.get() >= kMaxLinks) return Err(EMLINK);
+  FsCtx c = ctx();
+  BENTO_ASSIGN_OR_RETURN(bool exists, dir_find(c, pdi, name, nullptr));
+  if (exists) return Err(EEXIST);
+  BENTO_TRY(dir_add(c, h, pdi, name, ino, md::dirent_type(di.mode.get())));
+  di.nlink.set(di.nlink.get() + 1);
+  set_time(di.ctime, bento::now_realtime());
+  BENTO_TRY(write_inode(h, o.get(), di));
+  touch_dir(pdi);
+  BENTO_TRY(write_inode(h, p.get(), pdi));
+  icache_.add_lookup(o.get(), 1);
+  return make_entry(ino, di);
+}
+
+// True when directory a is b or an ancestor of b. Called under the exclusive rename lock,
+// which freezes every directory's parent pointer.
+Result<bool> BentoFs::is_ancestor(Ino a, Ino b) {
+  uint64_t guard = 0;
+  for (Ino cur = b;;) {
+    if (cur == a) return true;
+    if (cur == bento::kRootIno) return false;
+    if (++guard > geo_.inode_count) return Err(EUCLEAN);
+    BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(cur));
+    if (!md::is_dir(di.mode.get())) return Err(EUCLEAN);
+    BENTO_ASSIGN_OR_RETURN(cur, dir_parent(ctx(), di));
+  }
+}
+
+Status BentoFs::rename(const Request& req, Ino p1, std::string_view n1, Ino p2, std::string_view n2,
+                       uint32_t flags) {
+  using namespace bento::rename_flag;
+  if (flags & ~(kNoReplace | kExchange)) return Err(EINVAL);
+  if ((flags & kNoReplace) && (flags & kExchange)) return Err(EINVAL);
+  if (int e = check_name(n1)) return Err(e);
+  if (int e = check_name(n2)) return Err(e);
+  if (is_dot(n1) || is_dot(n2)) return Err(EINVAL);
+  if (read_only_) return Err(EROFS);
+  BENTO_ASSIGN_OR_RETURN(InodeRef r1, iget(p1));
+  BENTO_ASSIGN_OR_RETURN(InodeRef r2, iget(p2));
+  InodeRef victim;
+  bool replaced = false;
+  Status st = [&]() -> Status {
+    uint32_t credits = kNameCredits;
+    if (auto peek = read_inode(p2); peek.ok() && md::is_dir(peek->mode.get()))
+      credits = insert_credits(ctx(), *peek);
+    BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(credits + kNameCredits));
+    WriteLock ns(rename_lock_);
+    FsCtx c = ctx();
+    // Directories ancestor-first (tree order), then the children by inode number.
+    WriteLock l1, l2, l3, l4;
+    if (p1 == p2) {
+      l1.lock(r1->lock);
+    } else {
+      BENTO_ASSIGN_OR_RETURN(bool p2_above, is_ancestor(p2, p1));
+      if (p2_above) {
+        l1.lock(r2->lock);
+        l2.lock(r1->lock);
+      } else {
+        l1.lock(r1->lock);
+        l2.lock(r2->lock);
+      }
+    }
+    BENTO_ASSIGN_OR_RETURN(DiskInode d1, read_inode(p1));
+    DiskInode d2buf;
+    if (p1 != p2) {
+      BENTO_ASSIGN_OR_RETURN(d2buf, read_inode(p2));
+    }
+    DiskInode& d2 = p1 == p2 ? d1 : d2buf;
+    if (d1.mode.get() == 0 || d2.mode.get() == 0) return Err(ENOENT);
+    if (!md::is_dir(d1.mode.get()) || !md::is_dir(d2.mode.get())) return Err(ENOTDIR);
+    if (d2.nlink.get() == 0) return Err(ENOENT);
+    if (check_access(req, d1, amode::kWrite | amode::kExec) ||
+        check_access(req, d2, amode::kWrite | amode::kExec))
+      return Err(EACCES);
+    DirEntryInfo e1, e2;
+    BENTO_ASSIGN_OR_RETURN(bool f1, dir_find(c, d1, n1, &e1));
+    if (!f1) return Err(ENOENT);
+    BENTO_ASSIGN_OR_RETURN(bool f2, dir_find(c, d2, n2, &e2));
+    if (f2 && (flags & kNoReplace)) return Err(EEXIST);
+    if (!f2 && (flags & kExchange)) return Err(ENOENT);
+    if (f2 && e1.ino == e2.ino) return Status::Ok();  // same inode: nothing to do
+    BENTO_ASSIGN_OR_RETURN(InodeRef c1, iget(e1.ino));
+    InodeRef c2;
+    if (f2) {
+      BENTO_ASSIGN_OR_RETURN(c2, iget(e2.ino));
+    }
+    BENTO_ASSIGN_OR_RETURN(DiskInode m1, read_inode(e1.ino));
+    bool dir1 = md::is_dir(m1.mode.get());
+    bool dir2 = false;
+    if (f2) {
+      BENTO_ASSIGN_OR_RETURN(DiskInode m2, read_inode(e2.ino));
+      dir2 = md::is_dir(m2.mode.get());
+    }
+    if (dir1 && p1 != p2) {
+      BENTO_ASSIGN_OR_RETURN(bool loop, is_ancestor(e1.ino, p2));
+      if (loop) return Err(EINVAL);
+    }
+    if (f2 && dir2) {
+      BENTO_ASSIGN_OR_RETURN(bool above, is_ancestor(e2.ino, p1));
+      if (above) return Err((flags & kExchange) ? EINVAL : ENOTEMPTY);
+    }
+    if (f2 && !(flags & kExchange)) {
+      if (dir2 && !dir1) return Err(EISDIR);
+      if (!dir2 && dir1) return Err(ENOTDIR);
+    }
+    // Children, by inode number.
+    InodeObj* a = c1.get();
+    InodeObj* b = f2 ? c2.get() : nullptr;
+    if (b != nullptr && b->ino < a->ino) {
+      InodeObj* t = a;
+      a = b;
+      b = t;
+    }
+    l3.lock(a->lock);
+    if (b != nullptr) l4.lock(b->lock);
+    BENTO_ASSIGN_OR_RETURN(DiskInode i1, read_inode(e1.ino));
+    DiskInode i2;
+    if (f2) {
+      BENTO_ASSIGN_OR_RETURN(i2, read_inode(e2.ino));
+    }
+    if (sticky_denies(req, d1, i1)) return Err(EPERM);
+    if (f2 && sticky_denies(req, d2, i2)) return Err(EPERM);
+    if (f2 && dir2 && !(flags & kExchange)) {
+      BENTO_ASSIGN_OR_RETURN(uint64_t n, dir_entry_count(c, i2));
+      if (n != 0) return Err(ENOTEMPTY);
+    }
+    if (dir1 && p1 != p2 && !(f2 && dir2) && d2.nlink.get() >= kMaxLinks) return Err(EMLINK);
+    bento::Timespec now = bento::now_realtime();
+    if (flags & kExchange) {
+      BENTO_TRY(dir_replace(c, h, d1, n1, e2.ino, e2.type));
+      BENTO_TRY(dir_replace(c, h, d2, n2, e1.ino, e1.type));
+      if (p1 != p2) {
+        if (dir1) {
+          BENTO_TRY(dir_set_parent(c, h, i1, p2));
+          d1.nlink.set(d1.nlink.get() - 1);
+          d2.nlink.set(d2.nlink.get() + 1);
+        }
+        if (dir2) {
+          BENTO_TRY(dir_set_parent(c, h, i2, p1));
+          d2.nlink.set(d2.nlink.get() - 1);
+          d1.nlink.set(d1.nlink.get() + 1);
+        }
+      }
+      set_time(i2.ctime, now);
+      BENTO_TRY(write_inode(h, c2.get(), i2));
+    } else {
+      if (f2) {
+        BENTO_TRY(dir_replace(c, h, d2, n2, e1.ino, e1.type));
+        if (dir2) {
+          i2.nlink.set(0);
+          d2.nlink.set(d2.nlink.get() - 1);
+        } else {
+          i2.nlink.set(i2.nlink.get() - 1);
+        }
+        set_time(i2.ctime, now);
+        if (i2.nlink.get() == 0) BENTO_TRY(orphan_add(h, c2.get(), i2));
+        BENTO_TRY(write_inode(h, c2.get(), i2));
+        replaced = true;
+      } else {
+        BENTO_TRY(dir_add(c, h, d2, n2, e1.ino, e1.type));
+      }
+      BENTO_TRY(dir_remove(c, h, d1, n1));
+      if (dir1 && p1 != p2) {
+        BENTO_TRY(dir_set_parent(c, h, i1, p2));
+        d1.nlink.set(d1.nlink.get() - 1);
+        d2.nlink.set(d2.nlink.get() + 1);
+      }
+    }
+    set_time(i1.ctime, now);
+    BENTO_TRY(write_inode(h, c1.get(), i1));
+    touch_dir(d1);
+    BENTO_TRY(write_inode(h, r1.get(), d1));
+    if (p1 != p2) {
+      touch_dir(d2);
+      BENTO_TRY(write_inode(h, r2.get(), d2));
+    }
+    if (replaced) victim = std::move(c2);
+    return Status::Ok();
+  }();
+  if (st.ok() && replaced) maybe_delete(victim);
+  return st;
+}
+
+Status BentoFs::readdir(const Request&, Ino ino, Fh, uint64_t offset, bento::DirFiller& filler) {
+  BENTO_ASSIGN_OR_RETURN(InodeRef d, iget(ino));
+  ReadLock lk(d->lock);
+  BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
+  if (di.mode.get() == 0 || d->deleted) return Err(ENOENT);
+  if (!md::is_dir(di.mode.get())) return Err(ENOTDIR);
+  FsCtx c = ctx();
+  bool plus = filler.wants_entries();
+  // Offsets: 0 start, 1 after ".", 2 after "..", key+3 after the entry with hash key `key`.
+  if (offset == 0) {
+    Entry e = make_entry(ino, di);
+    if (!filler.add(".", ino, di.mode.get(), 1, plus ? &e : nullptr)) return Status::Ok();
+  }
+  if (offset <= 1) {
+    BENTO_ASSIGN_OR_RETURN(Ino parent, dir_parent(c, di));
+    // The parent's attributes are a snapshot read without its lock (taking it here would
+    // invert the tree lock order); ".." never counts as a lookup.
+    Entry e;
+    auto pdi = read_inode(parent);
+    if (pdi.ok()) {
+      e = make_entry(parent, *pdi);
+    } else {
+      e.ino = parent;
+      e.attr.ino = parent;
+      e.attr.mode = md::kDirectory;
+    }
+    if (!filler.add("..", parent, md::kDirectory, 2, plus ? &e : nullptr)) return Status::Ok();
+  }
+  uint64_t min_key = offset >= 2 ? offset - 2 : 0;
+  Status err = Status::Ok();
+  auto visit = [&](std::string_view name, uint64_t cino, uint8_t type, uint64_t key) {
+    uint32_t mode = static_cast<uint32_t>(type) << 12;
+    if (!plus) return filler.add(name, cino, mode, key + 3, nullptr);
+    auto cref = iget(cino);
+    if (!cref.ok()) {
+      err = cref.status();
+      return false;
+    }
+    ReadLock clk((*cref)->lock);  // parent then child: tree order
+    auto cdi = read_inode(cino);
+    if (!cdi.ok()) {
+      err = cdi.status();
+      return false;
+    }
+    Entry e = make_entry(cino, *cdi);
+    if (!filler.add(name, cino, cdi->mode.get(), key + 3, &e)) return false;
+    icache_.add_lookup(cref->get(), 1);
+    return true;
+  };
+  BENTO_TRY(dir_for_each(c, di, min_key, visit));
+  return err;
+}
+
+}  // namespace bentofs

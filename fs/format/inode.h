@@ -1,0 +1,48 @@
+// The inode table (FORMAT.md §4): inode i lives at byte (i % 16) * 256 of block
+// inode_table_start + i / 16. Slot 0 is never used; inode 1 is the root directory.
+// An inode is in use iff its bit in the inode bitmap is set (and then mode != 0).
+#pragma once
+
+#include <cstdint>
+
+#include "format/endian.h"
+
+namespace bentofs {
+
+constexpr uint32_t kInodeSize = 256;
+constexpr uint32_t kInodesPerBlock = 4096 / kInodeSize;
+constexpr uint32_t kNumDirect = 12;
+constexpr uint32_t kPtrsPerBlock = 4096 / 4;  // 32-bit block pointers
+// Logical blocks reachable: 12 direct + 1024 indirect + 1024*1024 double-indirect.
+constexpr uint64_t kMaxFileBlocks =
+    kNumDirect + kPtrsPerBlock + static_cast<uint64_t>(kPtrsPerBlock) * kPtrsPerBlock;
+constexpr uint64_t kMaxFileSize = kMaxFileBlocks * 4096;
+constexpr uint32_t kMaxLinks = 65000;
+
+struct DiskTime {
+  Le64 sec;   // seconds since the epoch (signed, two's complement)
+  Le32 nsec;  // 0..999999999
+  Le32 pad;
+};
+
+struct DiskInode {
+  Le32 mode;  // st_mode: type and permission bits; 0 = free slot
+  Le32 uid;
+  Le32 gid;
+  Le32 nlink;
+  Le64 size;    // bytes
+  Le64 blocks;  // fs blocks allocated to this inode (data, indirect, xattr)
+  DiskTime atime, mtime, ctime, btime;
+  Le32 generation;
+  Le32 flags;        // reserved, 0
+  Le32 rdev;         // device number of character/block device nodes
+  Le32 xattr_block;  // block holding the extended attributes (xattr.h), 0 = none
+  Le32 direct[kNumDirect];
+  Le32 indirect;     // block of 1024 pointers: logical blocks 12..1035
+  Le32 dindirect;    // block of 1024 pointers to indirect blocks
+  Le64 orphan_next;  // next inode on the orphan list (nlink == 0, still open), 0 = end
+  uint8_t reserved[80];
+};
+static_assert(sizeof(DiskInode) == kInodeSize, "inode is 256 bytes");
+
+}  // namespace bentofs

@@ -1,0 +1,131 @@
+// mkfs.bento [-s SIZE] [-N INODES] [-J JOURNAL_BLOCKS] [-L LABEL] IMAGE
+// Creates a Bento-fs (FORMAT.md). SIZE accepts K/M/G/T suffixes; with -s the image file is
+// created or resized (sparse), otherwise its current size is used.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <random>
+#include <string>
+
+#include "core/format_device.h"
+#include "tools/image_device.h"
+
+namespace {
+
+bool parse_size(const char* s, uint64_t* out) {
+  char* end = nullptr;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (end == s) return false;
+  uint64_t mul = 1;
+  switch (*end) {
+    case '\0':
+      break;
+    case 'k':
+    case 'K':
+      mul = 1ULL << 10;
+      break;
+    case 'm':
+    case 'M':
+      mul = 1ULL << 20;
+      break;
+    case 'g':
+    case 'G':
+      mul = 1ULL << 30;
+      break;
+    case 't':
+    case 'T':
+      mul = 1ULL << 40;
+      break;
+    default:
+      return false;
+  }
+  *out = v * mul;
+  return true;
+}
+
+void progress(uint64_t done, uint64_t total, void*) {
+  fprintf(stderr, "\rmkfs.bento: writing inode table %llu/%llu",
+          static_cast<unsigned long long>(done), static_cast<unsigned long long>(total));
+  if (done == total) fprintf(stderr, "\n");
+}
+
+int usage() {
+  fprintf(stderr, "usage: mkfs.bento [-s SIZE] [-N INODES] [-J JOURNAL_BLOCKS] [-L LABEL] IMAGE\n");
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  uint64_t size = 0, inodes = 0, journal = 0;
+  const char* label = "";
+  const char* path = nullptr;
+  for (int i = 1; i < argc; i++) {
+    std::string a = argv[i];
+    auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
+    if (a == "-s" || a == "-N" || a == "-J" || a == "-L") {
+      const char* v = next();
+      if (v == nullptr) return usage();
+      if (a == "-s" && !parse_size(v, &size)) return usage();
+      if (a == "-N" && !parse_size(v, &inodes)) return usage();
+      if (a == "-J" && !parse_size(v, &journal)) return usage();
+      if (a == "-L") label = v;
+    } else if (a == "-h" || a == "--help") {
+      usage();
+      return 0;
+    } else if (path == nullptr) {
+      path = argv[i];
+    } else {
+      return usage();
+    }
+  }
+  if (path == nullptr) return usage();
+  bool zeroed = false;
+  struct stat st {};
+  bool exists = stat(path, &st) == 0;
+  if (size != 0) {
+    if (exists && S_ISBLK(st.st_mode)) {
+      fprintf(stderr, "mkfs.bento: -s cannot resize a block device\n");
+      return 1;
+    }
+    int fd = open(path, O_RDWR | O_CREAT, 0644);
+    if (fd < 0 || ftruncate(fd, 0) != 0 || ftruncate(fd, static_cast<off_t>(size)) != 0) {
+      perror(path);
+      return 1;
+    }
+    close(fd);
+    zeroed = true;  // a freshly truncated file reads as zeroes
+  } else if (!exists) {
+    fprintf(stderr, "mkfs.bento: %s does not exist (give -s SIZE to create it)\n", path);
+    return 1;
+  }
+  std::string err;
+  auto dev = bentofs::ImageDevice::open_file(path, false, &err);
+  if (!dev) {
+    fprintf(stderr, "mkfs.bento: %s\n", err.c_str());
+    return 1;
+  }
+  dev->set_capacity(1024);
+  bentofs::FormatOptions o;
+  o.inode_count = inodes;
+  o.journal_blocks = journal;
+  o.device_is_zeroed = zeroed;
+  o.label = label;
+  o.time_sec = static_cast<uint64_t>(time(nullptr));
+  std::random_device rd;
+  for (auto& b : o.uuid) b = static_cast<uint8_t>(rd());
+  o.progress = progress;
+  auto s = bentofs::format_device(*dev, o);
+  if (!s.ok()) {
+    fprintf(stderr, "mkfs.bento: formatting %s failed: %s\n", path, strerror(s.error()));
+    return 1;
+  }
+  printf("mkfs.bento: %s: %llu blocks of 4096 bytes\n", path,
+         static_cast<unsigned long long>(dev->block_count()));
+  return 0;
+}

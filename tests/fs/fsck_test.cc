@@ -1,0 +1,111 @@
+// fsck.bento's checker finds injected corruption and says what it is.
+#include <cstring>
+
+#include "core/geometry.h"
+#include "fs_test_util.h"
+
+namespace bentofs::test {
+namespace {
+
+using namespace bento;
+
+struct Image {
+  std::vector<uint8_t> bytes;
+  SuperBlock sb;
+};
+
+Image populated() {
+  TestFs t;
+  auto d = t.fs->mkdir(t.r, kRootIno, "d", 0755);
+  auto f = t.create(d->ino, "f");
+  t.write(f.ino, 0, std::string(20000, 'f'));
+  t.unmount();
+  Image img{t.dev->durable_bytes(), {}};
+  memcpy(&img.sb, img.bytes.data(), sizeof(img.sb));
+  return img;
+}
+
+FsckReport check(const std::vector<uint8_t>& bytes) {
+  auto d = ImageDevice::from_bytes(bytes);
+  return run_fsck(*d, {});
+}
+
+bool mentions(const FsckReport& r, const std::string& word) {
+  for (auto& p : r.problems)
+    if (p.find(word) != std::string::npos) return true;
+  return false;
+}
+
+TEST(BentoFsFsck, CleanImageIsClean) {
+  auto img = populated();
+  auto r = check(img.bytes);
+  EXPECT_EQ(r.exit_code, 0) << (r.problems.empty() ? "" : r.problems[0]);
+  EXPECT_EQ(r.inodes_used, 3u);
+}
+
+TEST(BentoFsFsck, FindsBlockBitmapBitClearedForUsedBlock) {
+  auto img = populated();
+  Geometry g = Geometry::from(img.sb);
+  // The root directory's header block is the first data block.
+  uint64_t b = g.data_start;
+  img.bytes[g.block_bitmap_start * 4096 + b / 8] &= ~(1u << (b % 8));
+  auto r = check(img.bytes);
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_TRUE(mentions(r, "marked free in the block bitmap")) << r.problems.size();
+}
+
+TEST(BentoFsFsck, FindsWrongLinkCountAndDanglingEntry) {
+  auto img = populated();
+  Geometry g = Geometry::from(img.sb);
+  // Root: nlink 3 (., .., d) -> 7.
+  DiskInode root;
+  uint64_t off = g.inode_table_start * 4096 + 1 * kInodeSize;
+  memcpy(&root, img.bytes.data() + off, sizeof(root));
+  root.nlink.set(7);
+  memcpy(img.bytes.data() + off, &root, sizeof(root));
+  auto r = check(img.bytes);
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_TRUE(mentions(r, "link count"));
+  // Free the file's inode in the bitmap: its directory entry now dangles.
+  auto img2 = populated();
+  img2.bytes[g.inode_bitmap_start * 4096 + 0] &= ~(1u << 3);
+  auto r2 = check(img2.bytes);
+  EXPECT_EQ(r2.exit_code, 4);
+  EXPECT_TRUE(mentions(r2, "marked free in the inode bitmap"));
+}
+
+TEST(BentoFsFsck, RepairFixesBitmapsAndLinkCounts) {
+  auto img = populated();
+  Geometry g = Geometry::from(img.sb);
+  uint64_t b = g.data_start;
+  img.bytes[g.block_bitmap_start * 4096 + b / 8] &= ~(1u << (b % 8));  // used block freed
+  img.bytes[g.block_bitmap_start * 4096 + (g.block_count - 100) / 8] |=
+      1u << ((g.block_count - 100) % 8);
+  DiskInode root;
+  uint64_t off = g.inode_table_start * 4096 + 1 * kInodeSize;
+  memcpy(&root, img.bytes.data() + off, sizeof(root));
+  root.nlink.set(9);
+  memcpy(img.bytes.data() + off, &root, sizeof(root));
+  auto d = ImageDevice::from_bytes(img.bytes);
+  FsckOptions fix;
+  fix.repair = true;
+  auto r = run_fsck(*d, fix);
+  EXPECT_EQ(r.exit_code, 1) << (r.problems.empty() ? "" : r.problems[0]);
+  EXPECT_GE(r.fixed.size(), 2u);
+  auto again = run_fsck(*d, {});
+  EXPECT_EQ(again.exit_code, 0) << (again.problems.empty() ? "" : again.problems[0]);
+  BentoFs fs;
+  ASSERT_TRUE(fs.init(root_req(), *d, {}).ok());
+  EXPECT_EQ(fs.getattr(root_req(), kRootIno, 0)->nlink, 3u);
+  fs.destroy(root_req());
+}
+
+TEST(BentoFsFsck, ForeignImageIsOperationalError) {
+  std::vector<uint8_t> zeros(4096 * 4096, 0);
+  auto r = check(zeros);
+  EXPECT_EQ(r.exit_code, 8);
+  EXPECT_TRUE(mentions(r, "not a Bento-fs image"));
+}
+
+}  // namespace
+}  // namespace bentofs::test

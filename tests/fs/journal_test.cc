@@ -1,0 +1,128 @@
+// The journal: committed transactions survive a crash before checkpoint (replay at
+// mount), uncommitted ones vanish atomically, and fsync waits for the commit.
+#include "core/journal.h"
+
+#include <thread>
+
+#include "format/journal.h"
+#include "fs_test_util.h"
+
+namespace bentofs::test {
+namespace {
+
+using namespace bento;
+
+// Counts committed transactions waiting in the journal of a raw image.
+uint64_t pending_txns(std::vector<uint8_t> img) {
+  auto d = ImageDevice::from_bytes(std::move(img));
+  SuperBlock sb;
+  d->peek(0, &sb, sizeof(sb));
+  uint64_t n = 0;
+  EXPECT_TRUE(Journal::replay(*d, sb.journal_start.get(), sb.journal_blocks.get(), &n).ok());
+  return n;
+}
+
+TEST(BentoFsJournal, FsyncedDataSurvivesCrashBeforeCheckpoint) {
+  TestFs t;
+  auto e = t.create(kRootIno, "durable");
+  bento::Fh fh = t.open(e.ino);
+  std::string data(3 * 4096 + 100, 'd');
+  ASSERT_TRUE(
+      t.fs->write(t.r, e.ino, fh, 0, {reinterpret_cast<const uint8_t*>(data.data()), data.size()})
+          .ok());
+  ASSERT_TRUE(t.fs->fsync(t.r, e.ino, fh, false).ok());
+  // Crash right after the commit: the home blocks were never written.
+  auto img = t.dev->durable_bytes();
+  EXPECT_GE(pending_txns(img), 1u) << "the data must be in the journal only";
+  auto crashed = ImageDevice::from_bytes(img);
+  BentoFs fs2;
+  ASSERT_TRUE(fs2.init(t.r, *crashed, {}).ok());
+  auto l = fs2.lookup(t.r, kRootIno, "durable");
+  ASSERT_TRUE(l.ok());
+  std::string out(data.size(), '\0');
+  auto n = fs2.read(t.r, l->ino, 0, 0, {reinterpret_cast<uint8_t*>(out.data()), out.size()});
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(out, data);
+  fs2.destroy(t.r);
+  auto rep = run_fsck(*crashed, {});
+  EXPECT_EQ(rep.exit_code, 0) << (rep.problems.empty() ? "" : rep.problems[0]);
+  (void)t.fs->release(t.r, e.ino, fh, 0);
+}
+
+TEST(BentoFsJournal, UncommittedChangesVanishAtomically) {
+  TestFs t;
+  t.unmount();
+  t.mount("commit=600000");  // the thread never commits on its own during the test
+  auto keep = t.create(kRootIno, "keep");
+  ASSERT_TRUE(t.fs->commit_now().ok());
+  auto img_before = t.dev->durable_bytes();
+  for (int i = 0; i < 10; i++) t.create(kRootIno, "lost" + std::to_string(i));
+  auto img = t.dev->durable_bytes();
+  EXPECT_EQ(img, img_before) << "nothing reaches the disk before a commit";
+  auto crashed = ImageDevice::from_bytes(img);
+  BentoFs fs2;
+  ASSERT_TRUE(fs2.init(t.r, *crashed, {}).ok());
+  EXPECT_TRUE(fs2.lookup(t.r, kRootIno, "keep").ok());
+  EXPECT_EQ(fs2.lookup(t.r, kRootIno, "lost0").error(), ENOENT);
+  fs2.destroy(t.r);
+  EXPECT_EQ(run_fsck(*crashed, {}).exit_code, 0);
+  (void)keep;
+}
+
+TEST(BentoFsJournal, FsckReplaysTheJournalToo) {
+  TestFs t;
+  auto e = t.create(kRootIno, "f");
+  t.write(e.ino, 0, "abc");
+  ASSERT_TRUE(t.fs->commit_now().ok());
+  auto crashed = ImageDevice::from_bytes(t.dev->durable_bytes());
+  auto rep = run_fsck(*crashed, {});
+  EXPECT_EQ(rep.exit_code, 1);  // replayed = corrected
+  EXPECT_TRUE(rep.problems.empty()) << rep.problems[0];
+  EXPECT_EQ(run_fsck(*crashed, {}).exit_code, 0);
+}
+
+TEST(BentoFsJournal, ConcurrentWritersShareCommits) {
+  TestFs t(32768);
+  constexpr int kThreads = 8, kFiles = 40;
+  std::vector<std::thread> th;
+  for (int w = 0; w < kThreads; w++) {
+    th.emplace_back([&, w] {
+      for (int i = 0; i < kFiles; i++) {
+        std::string name = "t" + std::to_string(w) + "_" + std::to_string(i);
+        auto c = t.fs->create(t.r, kRootIno, name, 0644, oflag::kReadWrite);
+        ASSERT_TRUE(c.ok());
+        std::string data(5000, static_cast<char>('a' + w));
+        ASSERT_TRUE(t.fs->write(t.r, c->entry.ino, c->open.fh, 0,
+                                {reinterpret_cast<const uint8_t*>(data.data()), data.size()})
+                        .ok());
+        if (i % 10 == 0) {
+          ASSERT_TRUE(t.fs->fsync(t.r, c->entry.ino, c->open.fh, false).ok());
+        }
+        ASSERT_TRUE(t.fs->release(t.r, c->entry.ino, c->open.fh, 0).ok());
+      }
+    });
+  }
+  for (auto& x : th) x.join();
+  t.remount();
+  for (int w = 0; w < kThreads; w++) {
+    for (int i = 0; i < kFiles; i += 7) {
+      EXPECT_EQ(t.read(t.lookup(kRootIno, "t" + std::to_string(w) + "_" + std::to_string(i))),
+                std::string(5000, static_cast<char>('a' + w)));
+    }
+  }
+  auto rep = t.fsck();
+  EXPECT_EQ(rep.exit_code, 0) << (rep.problems.empty() ? "" : rep.problems[0]);
+}
+
+TEST(BentoFsJournal, LargeWritesCycleThroughCheckpoints) {
+  TestFs t(16384);  // journal of 1024 blocks: 12 MiB forces several checkpoints
+  auto e = t.create(kRootIno, "big");
+  std::string data(12 << 20, '\0');
+  for (size_t i = 0; i < data.size(); i++) data[i] = static_cast<char>(i * 7 + i / 4096);
+  t.write(e.ino, 0, data);
+  t.remount();
+  EXPECT_EQ(t.read(t.lookup(kRootIno, "big"), 0, data.size()), data);
+}
+
+}  // namespace
+}  // namespace bentofs::test
