@@ -48,8 +48,8 @@ cmp <(sort -n "$mnt/report/input.txt" | uniq -c) "$mnt/report/output.csv" && ech
 echo "== status"
 "$bin/bin/bentoctl" status "$mnt"
 
-echo "== unmount"
-fusermount3 -u "$mnt"
+echo "== unmount (waits for the host to finish writing back)"
+"$bin/bin/bentoctl" unmount "$mnt"
 if [ -x "$bin/bin/fsck.bento" ] && [ "$(basename "$module")" = bento_fs.so ]; then
   "$bin/bin/fsck.bento" "$img"
 fi

@@ -1,4 +1,4 @@
-// mkfs.bento [-s SIZE] [-N INODES] [-J JOURNAL_BLOCKS] [-L LABEL] IMAGE
+// mkfs.bento [-s|--size SIZE] [-N|--inodes INODES] [-J|--journal-blocks N] [-L|--label LABEL] IMAGE
 // Creates a Bento-fs (FORMAT.md). SIZE accepts K/M/G/T suffixes; with -s the image file is
 // created or resized (sparse), otherwise its current size is used.
 #include <fcntl.h>
@@ -55,7 +55,11 @@ void progress(uint64_t done, uint64_t total, void*) {
 }
 
 int usage() {
-  fprintf(stderr, "usage: mkfs.bento [-s SIZE] [-N INODES] [-J JOURNAL_BLOCKS] [-L LABEL] IMAGE\n");
+  fprintf(stderr,
+          "usage: mkfs.bento [-s|--size SIZE] [-N|--inodes INODES] [-J|--journal-blocks N]\n"
+          "                  [-L|--label LABEL] IMAGE\n"
+          "SIZE and counts accept K/M/G/T suffixes; with --size the image file is created or\n"
+          "resized, otherwise its current size (or the block device's) is used.\n");
   return 1;
 }
 
@@ -67,6 +71,10 @@ int main(int argc, char** argv) {
   const char* path = nullptr;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
+    if (a == "--size") a = "-s";
+    if (a == "--inodes") a = "-N";
+    if (a == "--journal-blocks") a = "-J";
+    if (a == "--label") a = "-L";
     auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
     if (a == "-s" || a == "-N" || a == "-J" || a == "-L") {
       const char* v = next();

@@ -24,6 +24,7 @@ using nlohmann::json;
 const char kUsage[] =
     "usage: bentoctl status MOUNTPOINT [--json]\n"
     "       bentoctl upgrade MOUNTPOINT MODULE.so [--json]\n"
+    "       bentoctl unmount MOUNTPOINT [--timeout SECONDS]\n"
     "       bentoctl list [--json]\n";
 
 int fail(const std::string& msg) {
@@ -154,6 +155,28 @@ int cmd_upgrade(const std::string& mp_arg, const std::string& module, bool as_js
   return 0;
 }
 
+// umount(2) returns as soon as the kernel lets go of the mount; the host then still has
+// to write back and checkpoint before its image is consistent on disk. Waiting for the
+// host process to exit is what makes `unmount; fsck` (or a copy of the image) safe.
+int cmd_unmount(const std::string& mp_arg, int timeout_s) {
+  std::string mp, raw;
+  json r;
+  if (int rc = call(mp_arg, {{"cmd", "status"}}, &mp, &r, &raw); rc != 0) return rc;
+  long pid = r.value("pid", 0L);
+  if (pid <= 0) return fail("bentofs did not report its pid");
+  std::string cmd = "fusermount3 -u '" + mp + "'";
+  if (std::system(cmd.c_str()) != 0) return fail("fusermount3 -u " + mp + " failed");
+  for (int i = 0; i < timeout_s * 100; i++) {
+    if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+      std::printf("unmounted %s; bentofs (pid %ld) finished writing back\n", mp.c_str(), pid);
+      return 0;
+    }
+    ::usleep(10000);
+  }
+  return fail("unmounted " + mp + " but bentofs (pid " + std::to_string(pid) +
+              ") is still writing back after " + std::to_string(timeout_s) + " s");
+}
+
 int cmd_list(bool as_json) {
   auto entries = bento::host::registry_list(bento::host::run_dir());
   json out = json::array();
@@ -182,10 +205,13 @@ int main(int argc, char** argv) {
   try {
     std::vector<std::string> args;
     bool as_json = false;
+    int timeout_s = 60;
     for (int i = 1; i < argc; i++) {
       std::string a = argv[i];
       if (a == "--json") {
         as_json = true;
+      } else if (a == "--timeout" && i + 1 < argc) {
+        timeout_s = std::atoi(argv[++i]);
       } else if (a == "-h" || a == "--help") {
         std::fputs(kUsage, stdout);
         return 0;
@@ -200,6 +226,7 @@ int main(int argc, char** argv) {
     const std::string& cmd = args[0];
     if (cmd == "status" && args.size() == 2) return cmd_status(args[1], as_json);
     if (cmd == "upgrade" && args.size() == 3) return cmd_upgrade(args[1], args[2], as_json);
+    if (cmd == "unmount" && args.size() == 2) return cmd_unmount(args[1], timeout_s);
     if (cmd == "list" && args.size() == 1) return cmd_list(as_json);
     std::fprintf(stderr, "bentoctl: bad command line\n%s", kUsage);
     return 1;
