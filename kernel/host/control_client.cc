@@ -40,6 +40,9 @@ ControlCallResult control_call(const std::string& socket_path, const std::string
   for (size_t off = 0; off < line.size();) {
     ssize_t n = ::send(fd, line.data() + off, line.size() - off, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
+    // A server that refuses the peer (not root) replies and closes without reading the
+    // request: our send then fails, but its reply is waiting to be read.
+    if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) break;
     if (n < 0) {
       r.error = ControlCallError::kIo;
       r.message = std::string("send: ") + std::strerror(errno);

@@ -149,6 +149,13 @@ void ControlServer::serve_client(Client* c) {
     send_all(fd, control_error("permission denied: the control socket is root-only (peer uid " +
                                std::to_string(static_cast<long>(static_cast<int>(uid))) + ")") +
                      "\n");
+    // Closing with the request unread would make the kernel reset the connection, and the
+    // client could lose the reply: signal end of reply, then drain briefly before closing.
+    ::shutdown(fd, SHUT_WR);
+    char sink[4096];
+    pollfd p{fd, POLLIN, 0};
+    while (::poll(&p, 1, 200) > 0 && ::recv(fd, sink, sizeof sink, 0) > 0) {
+    }
   } else {
     std::string in;
     char buf[8192];
