@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev
   libbpf-dev bpftool libelf-dev zlib1g-dev
   e2fsprogs util-linux bindfs
+  fio gnuplot-nox
 )
 
 missing=()

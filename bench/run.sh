@@ -1,0 +1,428 @@
+#!/usr/bin/env bash
+# Bento vs ext4 vs plain FUSE, side by side, in one command. See bench/README.md.
+#
+#   bench/run.sh [--quick|--full] [--out DIR] [--reps N] [--systems a,b,..] [--workloads a,b,..]
+#                [--no-build]
+#
+# Needs root (loop devices, mounts, drop_caches). Everything it mounts lives under a private
+# mktemp dir in /tmp; a trap unmounts it all, detaches its loop devices and removes its
+# images on exit, failure or Ctrl-C.
+set -euo pipefail
+export LC_ALL=C
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LIB=$REPO/bench/lib
+BIN=$REPO/build/default/bin
+MODDIR=$REPO/build/default/modules
+
+MODE=quick
+OUT=$REPO/bench/results
+REPS=""
+SYSTEMS="ext4-ordered,ext4-journal,bindfs,bento-fs"
+WORKLOADS=""
+DO_BUILD=1
+
+usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) MODE=quick ;;
+    --full) MODE=full ;;
+    --out) OUT=$2; shift ;;
+    --reps) REPS=$2; shift ;;
+    --systems) SYSTEMS=$2; shift ;;
+    --workloads) WORKLOADS=$2; shift ;;
+    --no-build) DO_BUILD=0 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "run.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
+  esac
+  shift
+done
+
+if [ "$MODE" = quick ]; then
+  : "${REPS:=3}"; TREE_FILES=10500; IO_MB=256; SMALL_N=10000; SMALL_SIZE=4096
+  IMG_SIZE=2G; BENTO_INODES=131072; RANDREAD_SECS=3; SQL_TX=300; SQL_ROWS=20000
+  : "${WORKLOADS:=untar,tar,grep,smallfiles,seqio}"
+else
+  : "${REPS:=5}"; TREE_FILES=32000; IO_MB=1024; SMALL_N=10000; SMALL_SIZE=4096
+  IMG_SIZE=6G; BENTO_INODES=262144; RANDREAD_SECS=20; SQL_TX=2000; SQL_ROWS=200000
+  : "${WORKLOADS:=untar,tar,grep,smallfiles,seqio,gitclone,sqlite}"
+fi
+
+[ "$(id -u)" -eq 0 ] || { echo "run.sh: needs root (loop devices, mounts, drop_caches)" >&2; exit 1; }
+
+# ---------------------------------------------------------------- run dir, logging
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+RUN=$OUT/$STAMP
+mkdir -p "$RUN"
+# keep results out of git when they land in the default place inside the repo
+[ -e "$OUT/.gitignore" ] || [ "$OUT" != "$REPO/bench/results" ] || printf '*\n' >"$OUT/.gitignore"
+RUN=$(cd "$RUN" && pwd)
+LOG=$RUN/run.log
+SAMPLES=$RUN/samples.tsv
+: >"$SAMPLES"
+T_START=$EPOCHREALTIME
+NOTES=()
+
+say() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" | tee -a "$LOG"; }
+die() { say "FATAL: $*"; exit 1; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", b - a }'; }
+
+# record SYSTEM WORKLOAD METRIC UNIT BETTER REP VALUE  (also prints the progress line)
+record() {
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$SAMPLES"
+  printf '[%s] %-13s %-10s rep %s/%s  %-28s %10.3f %s\n' "$(date +%H:%M:%S)" "$1" "$2" "$6" \
+    "$REPS" "$3" "$7" "$4" | tee -a "$LOG"
+}
+
+# ---------------------------------------------------------------- cleanup (trap)
+WORK=""
+LOOPS=()
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  [ -n "$WORK" ] || exit $rc
+  # every mount under our private dir, deepest first
+  local m
+  for m in $(awk -v p="$WORK/" 'index($2, p) == 1 { print $2 }' /proc/mounts | sort -r); do
+    case "$m" in
+      */bento-fs) "$BIN/bentoctl" unmount "$m" --timeout 120 >>"$LOG" 2>&1 || fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true ;;
+      */bindfs) fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m" 2>/dev/null || true ;;
+      *) umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true ;;
+    esac
+  done
+  local l
+  for l in "${LOOPS[@]}"; do losetup -d "$l" 2>/dev/null || true; done
+  # anything still attached to one of our images
+  for l in $(losetup -n -O NAME,BACK-FILE 2>/dev/null | awk -v p="$WORK/" 'index($2, p) == 1 { print $1 }'); do
+    losetup -d "$l" 2>/dev/null || true
+  done
+  if awk -v p="$WORK/" 'index($2, p) == 1 { f = 1 } END { exit !f }' /proc/mounts; then
+    echo "run.sh: WARNING: mounts left under $WORK, not removing it" >&2
+  else
+    rm -rf "$WORK"
+  fi
+  [ $rc -eq 0 ] || echo "run.sh: exited with status $rc; partial results in $RUN" >&2
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+WORK=$(mktemp -d /tmp/bento-bench.XXXXXX)
+mkdir -p "$WORK/img" "$WORK/mnt"
+
+# ---------------------------------------------------------------- build + tools
+for t in mkfs.ext4 losetup bindfs fusermount3 tar grep python3 git sqlite3; do
+  command -v "$t" >/dev/null || die "missing $t (bash scripts/install-deps.sh)"
+done
+HAVE_FIO=1
+command -v fio >/dev/null || { HAVE_FIO=0; NOTES+=("fio not installed: seqio skipped (bash scripts/install-deps.sh adds it)"); }
+
+BUILD_STATUS="not built (--no-build)"
+if [ $DO_BUILD -eq 1 ]; then
+  say "building (cmake preset default: bentofs bentoctl mkfs.bento fsck.bento bento_fs)"
+  if (cd "$REPO" && cmake --preset default >>"$LOG" 2>&1 &&
+      cmake --build --preset default -j2 --target bentofs bentoctl mkfs.bento fsck.bento bento_fs >>"$LOG" 2>&1); then
+    BUILD_STATUS="built from working tree"
+  else
+    [ -x "$BIN/bentofs" ] && [ -f "$MODDIR/bento_fs.so" ] || die "build failed, see $LOG"
+    BUILD_STATUS="BUILD FAILED (others editing?): used existing binaries"
+    NOTES+=("build failed (see run.log); bento-fs numbers come from the binaries already in build/default")
+    say "WARNING: build failed, using existing binaries"
+  fi
+fi
+for f in "$BIN/bentofs" "$BIN/bentoctl" "$BIN/mkfs.bento" "$MODDIR/bento_fs.so"; do
+  [ -e "$f" ] || die "missing $f"
+done
+
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+say "mode=$MODE reps=$REPS nproc=$(nproc) load=$LOAD_START kernel=$(uname -r) work=$WORK out=$RUN"
+
+# ---------------------------------------------------------------- the tree
+say "generating the source-like tree ($TREE_FILES files, deterministic)"
+TREE_INFO=$(python3 "$LIB/gen_tree.py" "$WORK/tree" "$WORK/tree.tar" --files "$TREE_FILES")
+TREE_INFO="$TREE_INFO, tar $(( $(stat -c %s "$WORK/tree.tar") / 1048576 )) MiB"
+rm -rf "$WORK/tree"
+say "tree: $TREE_INFO"
+NEEDLE=BENTO_BENCH_NEEDLE
+NEEDLE_FILES=7
+
+# ---------------------------------------------------------------- file systems
+MNT=""
+BACK=""
+LOOP=""
+IMG=""
+
+new_loop() {  # new_loop IMAGE -> sets LOOP
+  LOOP=$(losetup -f --show "$1")
+  LOOPS+=("$LOOP")
+}
+del_loop() {
+  [ -n "$LOOP" ] || return 0
+  losetup -d "$LOOP"
+  local l keep=()
+  for l in "${LOOPS[@]}"; do [ "$l" = "$LOOP" ] || keep+=("$l"); done
+  LOOPS=("${keep[@]+"${keep[@]}"}")
+  LOOP=""
+}
+mkfs_ext4() { mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$1"; }
+
+mount_fs() {  # mount the current system's existing image
+  case "$1" in
+    ext4-ordered) mount -o data=ordered "$LOOP" "$MNT" ;;
+    ext4-journal) mount -o data=journal "$LOOP" "$MNT" ;;
+    bindfs) mount -o data=ordered "$LOOP" "$BACK" && bindfs "$BACK" "$MNT" ;;
+    bento-fs) "$BIN/bentofs" "$IMG" "$MNT" --module "$MODDIR/bento_fs.so" >>"$LOG" 2>&1 ;;
+  esac
+}
+umount_fs() {
+  case "$1" in
+    ext4-*) umount "$MNT" ;;
+    bindfs) fusermount3 -u "$MNT" && umount "$BACK" ;;
+    bento-fs) "$BIN/bentoctl" unmount "$MNT" --timeout 300 >>"$LOG" 2>&1 ;;
+  esac
+}
+setup_fs() {  # fresh image + mkfs + mount
+  local sys=$1
+  MNT=$WORK/mnt/$sys
+  BACK=$WORK/mnt/$sys.backing
+  IMG=$WORK/img/$sys.img
+  mkdir -p "$MNT"
+  rm -f "$IMG"
+  truncate -s "$IMG_SIZE" "$IMG"
+  case "$sys" in
+    ext4-*) mkfs_ext4 "$IMG" ; new_loop "$IMG" ;;
+    bindfs) mkdir -p "$BACK"; mkfs_ext4 "$IMG"; new_loop "$IMG" ;;
+    bento-fs) "$BIN/mkfs.bento" -N "$BENTO_INODES" "$IMG" >>"$LOG" 2>&1 ;;
+  esac
+  mount_fs "$sys"
+}
+teardown_fs() {
+  umount_fs "$1"
+  if [ "$1" = bento-fs ]; then
+    "$BIN/fsck.bento" "$IMG" >>"$LOG" 2>&1 || { say "WARNING: fsck.bento $IMG exit $?"; NOTES+=("fsck.bento reported problems after the run (see run.log)"); }
+  fi
+  del_loop
+  rm -f "$IMG"
+}
+drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+# Cold = unmount + drop the page/dentry/inode caches + mount again, so userspace caches
+# (bentofs's buffer cache, bindfs) start empty too.
+cold() { sync; umount_fs "$1"; drop_caches; mount_fs "$1"; }
+
+# timed VAR cmd...: runs cmd, stores wall seconds in VAR
+timed() {
+  local __v=$1; shift
+  local a=$EPOCHREALTIME
+  "$@"
+  local b=$EPOCHREALTIME
+  printf -v "$__v" '%s' "$(elapsed "$a" "$b")"
+}
+
+# ---------------------------------------------------------------- workloads
+declare -A WL_DESC
+WL_DESC[untar]="tar -xf of the generated tree into the fs (tarball pre-read into the host page cache; fs cold: remount + drop_caches); then the unmount is timed too (\"untar + unmount\": everything written back to the image; \`sync -f\` would not do for bento-fs, bentofs has no FUSE syncfs). rm -rf of the previous rep's tree (warm) is timed too (reps-1 samples)."
+wl_untar() {
+  local sys=$1 rep=$2 t t2
+  if [ -d "$MNT/untar" ]; then
+    timed t rm -rf "$MNT/untar"; record "$sys" untar "rm -rf tree" s lower "$((rep - 1))" "$t"
+  fi
+  cold "$sys"
+  cat "$WORK/tree.tar" >/dev/null
+  mkdir "$MNT/untar"
+  timed t tar -xf "$WORK/tree.tar" -C "$MNT/untar"; record "$sys" untar "untar" s lower "$rep" "$t"
+  timed t2 umount_fs "$sys"
+  record "$sys" untar "untar + unmount" s lower "$rep" "$(awk -v a="$t" -v b="$t2" 'BEGIN { print a + b }')"
+  mount_fs "$sys"
+}
+need_tree() { [ -d "$MNT/untar/src" ] || { tar -xf "$WORK/tree.tar" -C "$MNT/untar" 2>/dev/null || { mkdir -p "$MNT/untar" && tar -xf "$WORK/tree.tar" -C "$MNT/untar"; }; sync -f "$MNT/untar"; }; }
+
+WL_DESC[tar]="\`tar -cf - src | cat >/dev/null\` of the untarred tree, cold (remount + drop_caches). The pipe matters: GNU tar skips reading file data when writing straight to /dev/null."
+tar_pipe() { tar -cf - -C "$MNT/untar" src | cat >/dev/null; }
+wl_tar() {
+  local sys=$1 rep=$2 t
+  need_tree
+  cold "$sys"
+  timed t tar_pipe; record "$sys" tar "tar to /dev/null (cold)" s lower "$rep" "$t"
+}
+
+WL_DESC[grep]="\`grep -r $NEEDLE\` over the tree (matches in $NEEDLE_FILES files, checked): cold (remount + drop_caches), then the same again warm."
+grep_tree() {
+  local n
+  n=$(grep -rl "$NEEDLE" "$MNT/untar/src" | wc -l)
+  [ "$n" -eq "$NEEDLE_FILES" ] || die "grep found $n files, expected $NEEDLE_FILES"
+}
+wl_grep() {
+  local sys=$1 rep=$2 t
+  need_tree
+  cold "$sys"
+  timed t grep_tree; record "$sys" grep "grep -r cold" s lower "$rep" "$t"
+  timed t grep_tree; record "$sys" grep "grep -r warm" s lower "$rep" "$t"
+}
+
+WL_DESC[smallfiles]="One thread creates $SMALL_N files of $SMALL_SIZE B in one new directory (open O_CREAT, one write, close; python loop, interpreter start-up excluded); \"create + unmount\" adds the unmount (all written back); after mounting again (caches dropped) one thread unlinks them all (\"delete, cold\")."
+wl_smallfiles() {
+  local sys=$1 rep=$2 t t2
+  sync
+  t=$(python3 "$LIB/smallfiles.py" create "$MNT/small" "$SMALL_N" "$SMALL_SIZE")
+  record "$sys" smallfiles "create ${SMALL_N} x ${SMALL_SIZE}B" s lower "$rep" "$t"
+  timed t2 umount_fs "$sys"
+  record "$sys" smallfiles "create + unmount" s lower "$rep" "$(awk -v a="$t" -v b="$t2" 'BEGIN { print a + b }')"
+  drop_caches
+  mount_fs "$sys"
+  t=$(python3 "$LIB/smallfiles.py" delete "$MNT/small" "$SMALL_N")
+  record "$sys" smallfiles "delete ${SMALL_N}, cold" s lower "$rep" "$t"
+}
+
+WL_DESC[seqio]="fio (psync, buffered, fallocate=none, invalidate=0) on one ${IO_MB} MiB file: sequential write with 1 MiB and 4 KiB ops incl. the final fsync (MiB/s from wall time); cold sequential reads (remount + drop_caches) with 1 MiB and 4 KiB ops; the 1 MiB read repeated at once (cached); random 4 KiB reads, cold, for at most ${RANDREAD_SECS} s (IOPS)."
+fio_run() {  # fio_run RW BS [extra fio args] ; writes $WORK/fio.json
+  local rw=$1 bs=$2; shift 2
+  fio --name=bench --filename="$MNT/io.dat" --rw="$rw" --bs="$bs" --size="${IO_MB}M" \
+    --ioengine=psync --direct=0 --fallocate=none --invalidate=0 --numjobs=1 \
+    --output-format=json --output="$WORK/fio.json" "$@" >>"$LOG" 2>&1
+}
+fio_get() {  # fio_get read|write bw_mib|iops
+  python3 - "$WORK/fio.json" "$1" "$2" <<'EOF'
+import json, sys
+j = json.load(open(sys.argv[1]))["jobs"][0][sys.argv[2]]
+print(j["bw_bytes"] / 1048576 if sys.argv[3] == "bw_mib" else j["iops"])
+EOF
+}
+mibs() { awk -v m="$IO_MB" -v t="$1" 'BEGIN { printf "%.3f", m / t }'; }
+wl_seqio() {
+  local sys=$1 rep=$2 t
+  rm -f "$MNT/io.dat"; sync
+  timed t fio_run write 1M --end_fsync=1; record "$sys" seqio "seq write 1M" MiB/s higher "$rep" "$(mibs "$t")"
+  rm -f "$MNT/io.dat"; sync
+  timed t fio_run write 4k --end_fsync=1; record "$sys" seqio "seq write 4K" MiB/s higher "$rep" "$(mibs "$t")"
+  cold "$sys"
+  fio_run read 1M; record "$sys" seqio "seq read 1M cold" MiB/s higher "$rep" "$(fio_get read bw_mib)"
+  fio_run read 1M; record "$sys" seqio "seq read 1M cached" MiB/s higher "$rep" "$(fio_get read bw_mib)"
+  cold "$sys"
+  fio_run read 4k; record "$sys" seqio "seq read 4K cold" MiB/s higher "$rep" "$(fio_get read bw_mib)"
+  cold "$sys"
+  fio_run randread 4k --runtime="$RANDREAD_SECS" --randrepeat=1; record "$sys" seqio "rand read 4K cold" IOPS higher "$rep" "$(fio_get read iops)"
+}
+
+WL_DESC[gitclone]="\`git clone --no-hardlinks file://REPO\` of a one-commit repository of the generated tree (built once per run in /tmp, fixed dates, packed), into the fs (pack transfer + checkout of every file), warm source; then \`git status\` in the clone, cold (remount + drop_caches; index refreshed beforehand, untimed). The clone is removed between reps (untimed)."
+GITREPO=""
+make_gitrepo() {
+  [ -z "$GITREPO" ] || return 0
+  GITREPO=$WORK/gitrepo
+  mkdir -p "$GITREPO"
+  tar -xf "$WORK/tree.tar" -C "$GITREPO"
+  (cd "$GITREPO" && git init -q && git add -A &&
+   GIT_AUTHOR_DATE=@1600000000 GIT_COMMITTER_DATE=@1600000000 git -c user.name=bench -c user.email=bench@localhost commit -q -m tree &&
+   git repack -adq && git prune) >>"$LOG" 2>&1
+  say "git repo of the tree: $(cd "$GITREPO" && git rev-parse --short HEAD)"
+}
+wl_gitclone() {
+  local sys=$1 rep=$2 t
+  make_gitrepo
+  rm -rf "$MNT/clone"
+  sync
+  timed t git clone -q --no-hardlinks "file://$GITREPO" "$MNT/clone"; record "$sys" gitclone "git clone" s lower "$rep" "$t"
+  # let the index be newer than every file, refresh it once (untimed): otherwise "racily
+  # clean" entries make the timed status read file contents, depending on clone speed
+  sleep 1.1
+  git -C "$MNT/clone" status --porcelain >/dev/null
+  cold "$sys"
+  timed t git -C "$MNT/clone" status --porcelain; record "$sys" gitclone "git status (cold)" s lower "$rep" "$t"
+  rm -rf "$MNT/clone"
+}
+
+WL_DESC[sqlite]="sqlite3 CLI (rollback journal, synchronous=FULL: one fsync-heavy commit per statement): $SQL_TX autocommit INSERTs of a 100-byte row into a new database, then $SQL_ROWS INSERTs in one transaction."
+wl_sqlite() {
+  local sys=$1 rep=$2 t
+  rm -f "$MNT/bench.db" "$MNT/bench.db-journal"
+  sqlite3 "$MNT/bench.db" "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);"
+  timed t sqlite3 "$MNT/bench.db" <"$WORK/sql_tx.sql"; record "$sys" sqlite "$SQL_TX autocommit inserts" s lower "$rep" "$t"
+  timed t sqlite3 "$MNT/bench.db" <"$WORK/sql_rows.sql"; record "$sys" sqlite "$SQL_ROWS inserts, 1 txn" s lower "$rep" "$t"
+  [ "$(sqlite3 "$MNT/bench.db" 'SELECT count(*) FROM t;')" -eq $((SQL_TX + SQL_ROWS)) ] || die "sqlite row count wrong"
+  rm -f "$MNT/bench.db"
+}
+make_sql() {
+  python3 - "$WORK" "$SQL_TX" "$SQL_ROWS" <<'PY'
+import sys
+w, ntx, nrows = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+row = "x" * 100
+with open(f"{w}/sql_tx.sql", "w") as f:
+    f.write("PRAGMA synchronous=FULL;\n")
+    for i in range(ntx):
+        f.write(f"INSERT INTO t(v) VALUES('{row}{i}');\n")
+with open(f"{w}/sql_rows.sql", "w") as f:
+    f.write("PRAGMA synchronous=FULL;\nBEGIN;\n")
+    for i in range(nrows):
+        f.write(f"INSERT INTO t(v) VALUES('{row}{i}');\n")
+    f.write("COMMIT;\n")
+PY
+}
+
+# ---------------------------------------------------------------- main loop
+IFS=, read -r -a SYS_LIST <<<"$SYSTEMS"
+IFS=, read -r -a WL_LIST <<<"$WORKLOADS"
+for sys in "${SYS_LIST[@]}"; do
+  case "$sys" in ext4-ordered|ext4-journal|bindfs|bento-fs) ;; *) die "unknown system $sys" ;; esac
+done
+for wl in "${WL_LIST[@]}"; do
+  declare -F "wl_$wl" >/dev/null || die "unknown workload $wl"
+  [ "$wl" != seqio ] || [ $HAVE_FIO -eq 1 ] || continue
+done
+
+SYS_LOADS=()
+case ",$WORKLOADS," in *,sqlite,*) make_sql ;; esac
+for sys in "${SYS_LIST[@]}"; do
+  say "=== $sys: fresh file system ($IMG_SIZE image), load $(cut -d' ' -f1-3 /proc/loadavg)"
+  SYS_LOADS+=("$sys: $(cut -d' ' -f1 /proc/loadavg)")
+  setup_fs "$sys"
+  for wl in "${WL_LIST[@]}"; do
+    [ "$wl" != seqio ] || [ $HAVE_FIO -eq 1 ] || continue
+    for rep in $(seq 1 "$REPS"); do
+      "wl_$wl" "$sys" "$rep"
+    done
+  done
+  say "=== $sys: teardown"
+  teardown_fs "$sys"
+done
+
+# ---------------------------------------------------------------- meta + report
+NOTES+=("cold = unmount + sync + drop_caches + mount (empties bentofs's own buffer cache too); warm/cached = immediately repeated")
+NOTES+=("bindfs runs with its defaults (single-threaded libfuse loop) over an ext4 data=ordered loop mount; bento-fs runs under bentofs defaults (--cache-mb 64, --threads 10) on an image file in /tmp")
+NOTES+=("loop devices and the bento image are files on the host's /tmp (same disk); writes reach the host page cache, not necessarily the disk")
+NOTES+=("systems run one after another in the order listed; 1-min load average when each started: ${SYS_LOADS[*]} (a later system under more load is penalised)")
+export M_MODE=$MODE M_REPS=$REPS M_SYSTEMS=$SYSTEMS M_TREE="$TREE_FILES files requested; $TREE_INFO"
+export M_IO="${IO_MB} MiB" M_SMALL="$SMALL_N x $SMALL_SIZE B" M_BUILD=$BUILD_STATUS
+export M_LOAD_START=$LOAD_START M_LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+export M_DUR=$(elapsed "$T_START" "$EPOCHREALTIME")
+export M_GIT="$(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null) ($(cd "$REPO" && git status --porcelain 2>/dev/null | wc -l) files modified/untracked in the working tree)"
+export M_VERSIONS="$(uname -r); $(bindfs --version 2>&1 | head -1); $(fio --version 2>/dev/null); $(tar --version | head -1)"
+M_NOTES=$(printf '%s\n' "${NOTES[@]}")
+export M_NOTES
+M_WL=$(for k in "${!WL_DESC[@]}"; do printf '%s\t%s\n' "$k" "${WL_DESC[$k]}"; done)
+export M_WL
+python3 - "$RUN/meta.json" <<'EOF'
+import json, os, platform, sys, time
+e = os.environ
+cpu = ""
+for line in open("/proc/cpuinfo"):
+    if line.startswith("model name"):
+        cpu = line.split(":", 1)[1].strip(); break
+mem = ""
+for line in open("/proc/meminfo"):
+    if line.startswith("MemTotal"):
+        mem = f"{int(line.split()[1]) // 1024} MiB"; break
+meta = {
+    "mode": e["M_MODE"], "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+    "kernel": platform.release(), "nproc": os.cpu_count(), "cpu": cpu, "mem": mem,
+    "loadavg_start": e["M_LOAD_START"], "loadavg_end": e["M_LOAD_END"],
+    "git": e["M_GIT"], "build": e["M_BUILD"], "reps": int(e["M_REPS"]),
+    "systems": e["M_SYSTEMS"].split(","), "tree": e["M_TREE"], "io_file": e["M_IO"],
+    "smallfiles": e["M_SMALL"], "versions": e["M_VERSIONS"],
+    "duration_s": round(float(e["M_DUR"]), 1),
+    "notes": [n for n in e["M_NOTES"].split("\n") if n],
+    "workloads": dict(l.split("\t", 1) for l in e["M_WL"].split("\n") if l),
+}
+json.dump(meta, open(sys.argv[1], "w"), indent=1)
+EOF
+python3 "$LIB/report.py" "$RUN" >/dev/null
+ln -sfn "$STAMP" "$OUT/latest"
+say "done in $(printf '%.0f' "$M_DUR") s: $RUN/report.md"
