@@ -66,6 +66,10 @@ Result<bento::OpenReply> BentoFs::open(const Request& req, Ino ino, uint32_t fla
   }
   bento::OpenReply r;
   r.fh = *fh;
+  // Every change to the file comes through this file system (and, under FUSE, through
+  // the kernel's page cache), so pages cached by an earlier open are still valid: keeping
+  // them is what lets the kernel serve warm reads without calling us.
+  r.keep_cache = true;
   return r;
 }
 
@@ -84,6 +88,12 @@ Result<bento::CreateReply> BentoFs::create(const Request& req, Ino parent, std::
       return Err(op.error());
     }
     r.open = *op;
+    // O_TRUNC truncated the file after lookup took its attributes: the Entry must not
+    // report the old size (the kernel caches these attributes).
+    if (flags & of::kTruncate) {
+      auto a = getattr(req, r.entry.ino, r.open.fh);
+      if (a.ok()) r.entry.attr = *a;
+    }
     return r;
   }
   // A new file opens with the requested access even if its mode would deny it (POSIX).
@@ -95,6 +105,7 @@ Result<bento::CreateReply> BentoFs::create(const Request& req, Ino parent, std::
     return Err(ENOMEM);
   }
   r.open.fh = *fh;
+  r.open.keep_cache = true;  // see open()
   return r;
 }
 

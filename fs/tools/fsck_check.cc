@@ -13,6 +13,7 @@
 #include "core/journal.h"
 #include "core/superblock_check.h"
 #include "format/inode.h"
+#include "format/journal.h"
 #include "format/superblock.h"
 #include "format/xattr.h"
 
@@ -143,6 +144,25 @@ struct Checker {
     return count;
   }
 
+  // True when the journal's log starts with a descriptor of the expected sequence, i.e.
+  // replay would find at least one transaction (whether its commit block is intact is
+  // left to replay). After a clean unmount the log is reset and this is false.
+  bool journal_has_pending() {
+    auto jb = dev.bread(sb.journal_start.get());
+    if (!jb.ok()) return false;
+    JournalSuper js;
+    memcpy(&js, jb->data().data(), sizeof(js));
+    if (js.magic.get() != kJournalMagic || js.start.get() == 0 ||
+        js.start.get() >= sb.journal_blocks.get())
+      return false;
+    auto hb = dev.bread(sb.journal_start.get() + js.start.get());
+    if (!hb.ok()) return false;
+    JournalHeader h;
+    memcpy(&h, hb->data().data(), sizeof(h));
+    return h.magic.get() == kJournalMagic && h.type.get() == kJBlockDescriptor &&
+           h.sequence.get() == js.sequence.get();
+  }
+
   int run(const FsckOptions& opts) {
     {
       auto bh = dev.bread(0);
@@ -177,6 +197,12 @@ struct Checker {
         problem(std::string("superblock after journal replay: ") + why);
         return 4;
       }
+    } else if (journal_has_pending()) {
+      // -n checks the home locations only; say so when a mount (or fsck without -n) would
+      // first replay committed transactions, instead of a bare "clean" after a crash.
+      rep.notes.push_back(
+          "journal holds transaction(s) not replayed (-n): this check saw the image without "
+          "them; a mount or fsck without -n replays them first");
     }
     geo = Geometry::from(sb);
     if (!read_region(geo.block_bitmap_start, geo.block_bitmap_blocks, &block_bitmap) ||

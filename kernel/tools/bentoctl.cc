@@ -155,6 +155,22 @@ int cmd_upgrade(const std::string& mp_arg, const std::string& module, bool as_js
   return 0;
 }
 
+// Whether pid has exited: gone, or a zombie its parent has not reaped yet (our init may be
+// slow to reap a daemon; a zombie has finished everything it will ever write).
+bool process_exited(long pid) {
+  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return true;
+  FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (f == nullptr) return true;
+  char line[512] = {};
+  bool zombie = false;
+  if (std::fgets(line, sizeof line, f) != nullptr) {
+    const char* close_paren = std::strrchr(line, ')');  // the state follows "(comm) "
+    zombie = close_paren != nullptr && close_paren[1] == ' ' && close_paren[2] == 'Z';
+  }
+  std::fclose(f);
+  return zombie;
+}
+
 // umount(2) returns as soon as the kernel lets go of the mount; the host then still has
 // to write back and checkpoint before its image is consistent on disk. Waiting for the
 // host process to exit is what makes `unmount; fsck` (or a copy of the image) safe.
@@ -167,7 +183,7 @@ int cmd_unmount(const std::string& mp_arg, int timeout_s) {
   std::string cmd = "fusermount3 -u '" + mp + "'";
   if (std::system(cmd.c_str()) != 0) return fail("fusermount3 -u " + mp + " failed");
   for (int i = 0; i < timeout_s * 100; i++) {
-    if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+    if (process_exited(pid)) {
       std::printf("unmounted %s; bentofs (pid %ld) finished writing back\n", mp.c_str(), pid);
       return 0;
     }

@@ -35,6 +35,20 @@ TEST(BentoFsOps, CreateWriteReadAndExclusive) {
   EXPECT_TRUE(t.fs->release(t.r, e.ino, open->open.fh, 0).ok());
 }
 
+// Regression (model test): create without O_EXCL on an existing file with O_TRUNC returned
+// the Entry looked up before the truncation, i.e. the old size.
+TEST(BentoFsOps, CreateTruncOfExistingFileReportsNewSize) {
+  TestFs t;
+  auto e = t.create(kRootIno, "f");
+  t.write(e.ino, 0, "0123456789");
+  auto c = t.fs->create(t.r, kRootIno, "f", 0644, oflag::kWriteOnly | oflag::kTruncate);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->entry.ino, e.ino);
+  EXPECT_EQ(c->entry.attr.size, 0u);
+  EXPECT_EQ(t.fs->getattr(t.r, e.ino, 0)->size, 0u);
+  EXPECT_TRUE(t.fs->release(t.r, e.ino, c->open.fh, 0).ok());
+}
+
 TEST(BentoFsOps, OpenTruncAndAppend) {
   TestFs t;
   auto e = t.create(kRootIno, "f");
