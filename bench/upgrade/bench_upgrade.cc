@@ -1,7 +1,8 @@
 // bench_upgrade: how long does a live upgrade stop a busy mount?
 //
-// Mounts memfs with bentofs, runs a create/write/close/unlink loop in a few threads, and
-// upgrades memfs -> memfs N times through the control socket. Reports the distribution of
+// Mounts memfs (or --module FS.so, on an image formatted by --mkfs) with bentofs, runs a
+// create/write/close/unlink loop in a few threads, and upgrades the module to itself N times
+// through the control socket. Reports the distribution of
 // the pause (write lock held, as measured by the host), of the wait for in-flight calls,
 // of the client-side round trip, and of the longest workload syscall that overlapped each
 // upgrade, next to the workload's normal syscall latency. Text on stdout, then one JSON
@@ -98,6 +99,8 @@ int main(int argc, char** argv) {
   std::string json_path;
   std::string module = MEMFS_SO;
   std::string bentofs = BENTOFS_BIN;
+  std::string mkfs;  // with --mkfs: format the image first (e.g. mkfs.bento for bento_fs.so)
+  int size_mb = 16;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -121,12 +124,23 @@ int main(int argc, char** argv) {
       module = next();
     } else if (a == "--bentofs") {
       bentofs = next();
+    } else if (a == "--mkfs") {
+      mkfs = next();
+    } else if (a == "--size-mb") {
+      size_mb = std::max(1, std::atoi(next().c_str()));
     } else {
       std::fprintf(stderr,
                    "usage: bench_upgrade [--quick] [--upgrades N] [--threads N] [--gap-ms N] "
-                   "[--json FILE] [--module FS.so] [--bentofs PATH]\n");
+                   "[--json FILE] [--module FS.so] [--bentofs PATH] [--mkfs MKFS] [--size-mb N]\n"
+                   "  Bento-fs: --module build/fs/bento_fs.so --mkfs build/fs/mkfs.bento "
+                   "--size-mb 256\n");
       return 2;
     }
+  }
+  // The daemon runs in /: hand it absolute paths.
+  if (char* abs = realpath(module.c_str(), nullptr)) {
+    module = abs;
+    std::free(abs);
   }
   if (geteuid() != 0 || access("/dev/fuse", R_OK | W_OK) != 0) {
     std::fprintf(stderr, "bench_upgrade: SKIPPED: needs root and /dev/fuse\n");
@@ -138,9 +152,12 @@ int main(int argc, char** argv) {
   const std::string root = tmpl, img = root + "/image", mnt = root + "/mnt", run = root + "/run";
   mkdir(mnt.c_str(), 0755);
   setenv("BENTO_RUN_DIR", run.c_str(), 1);
-  if (sh("truncate -s 16M " + q(img)) != 0 || sh(q(bentofs) + " " + q(img) + " " + q(mnt) +
-                                                 " --module " + q(module) + " >/dev/null") != 0) {
-    std::fprintf(stderr, "bench_upgrade: cannot mount memfs with %s\n", bentofs.c_str());
+  if (sh("truncate -s " + std::to_string(size_mb) + "M " + q(img)) != 0 ||
+      (!mkfs.empty() && sh(q(mkfs) + " " + q(img) + " >/dev/null") != 0) ||
+      sh(q(bentofs) + " " + q(img) + " " + q(mnt) + " --module " + q(module) + " >/dev/null") !=
+          0) {
+    std::fprintf(stderr, "bench_upgrade: cannot mount %s with %s\n", module.c_str(),
+                 bentofs.c_str());
     sh("rm -rf " + q(root));
     return 1;
   }

@@ -95,8 +95,18 @@ class BentoFs final : public bento::FileOperations {
     bool is_dir = false;
   };
 
+  // Live upgrade (v2 state): what mount() adopts instead of replaying and reading it.
+  struct Resumed {
+    bento::UniquePtr<Journal>* journal;  // suspended; given back on failure
+    uint64_t block_cursor;
+    uint64_t inode_cursor;
+    uint32_t next_generation;
+  };
+  template <typename S>
+  void restore_counts(const S& st);
+
   // mount.cc
-  Status mount(BlockDevice& dev, bool read_only, bool process_orphans);
+  Status mount(BlockDevice& dev, bool read_only, bool process_orphans, Resumed* resumed = nullptr);
   Status unmount();
   Status write_super_fields(bool clean);
   Status process_orphans();
@@ -135,6 +145,9 @@ class BentoFs final : public bento::FileOperations {
   bool inert_ = false;  // after update_prepare: state handed on
   uint32_t commit_ms_ = 1000;
   bento::UniquePtr<Journal> journal_;
+  // The commit thread retired by update_prepare: it runs this module's code, so it is
+  // joined (by the destructor) before the host unloads the module, outside the pause.
+  bento::Thread retired_jthread_;
   BitmapAllocator balloc_;
   BitmapAllocator ialloc_;
   InodeCache icache_;

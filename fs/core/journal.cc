@@ -2,6 +2,7 @@
 #include "core/journal.h"
 
 #include <bento/log.h>
+#include <bento/memory.h>
 #include <bento/time.h>
 
 #include "format/crc32c.h"
@@ -61,6 +62,13 @@ Journal::Journal(BlockDevice& dev, uint64_t start, uint64_t blocks, uint64_t seq
 
 Journal::~Journal() {
   (void)shutdown();
+  // Threads retired by suspend() still touch st_ and cv_ once when they wake.
+  auto g = st_.lock();
+  while (g->threads_alive > 0) {
+    g->thread_epoch++;
+    cv_.notify_all();
+    cv_.wait(g);
+  }
 }
 
 Status Journal::write_super(BlockDevice& dev, uint64_t start, uint64_t blocks, uint64_t seq) {
@@ -154,18 +162,58 @@ Result<uint64_t> Journal::replay(BlockDevice& dev, uint64_t start, uint64_t bloc
 
 Status Journal::start_thread(uint32_t interval_ms) {
   interval_ns_ = static_cast<int64_t>(interval_ms) * 1000000;
-  BENTO_ASSIGN_OR_RETURN(thread_, bento::Thread::spawn(&Journal::thread_main, this, "bentofs-jbd"));
+  BENTO_ASSIGN_OR_RETURN(auto arg, bento::make_unique<ThreadArg>());
+  arg->j = this;
+  {
+    auto g = st_.lock();
+    arg->epoch = ++g->thread_epoch;
+    g->threads_alive++;
+    g->current_alive = true;
+    g->thread_idle = true;  // not started yet: checks its epoch before anything else
+  }
+  ThreadArg* raw = arg.release();
+  auto t = bento::Thread::spawn(&Journal::thread_main, raw, "bentofs-jbd");
+  if (!t.ok()) {
+    bento::UniquePtr<ThreadArg>::adopt(raw).reset();
+    auto g = st_.lock();
+    g->threads_alive--;
+    g->current_alive = false;
+    g->thread_idle = false;
+    return Err(t.error());
+  }
+  thread_ = std::move(*t);
   st_.lock()->thread_running = true;
   started_ = true;
   return Status::Ok();
 }
 
-void Journal::thread_main(void* self) {
-  static_cast<Journal*>(self)->run();
+void Journal::thread_main(void* p) {
+  auto arg = bento::UniquePtr<ThreadArg>::adopt(static_cast<ThreadArg*>(p));
+  Journal* j = arg->j;
+  uint64_t epoch = arg->epoch;
+  arg.reset();
+  j->run(epoch);
 }
 
-void Journal::run() {
-  int64_t deadline = bento::now_monotonic_ns() + interval_ns_;
+void Journal::run(uint64_t epoch) {
+  // Leaving: the last touch of the journal (a retired thread's journal may be freed
+  // right after; the module it runs in is unloaded only after it is joined).
+  auto leave = [&](Guard& g) {
+    if (g->thread_epoch == epoch) {
+      g->current_alive = false;
+      g->thread_idle = false;
+    }
+    g->threads_alive--;
+    cv_.notify_all();
+  };
+  int64_t deadline;
+  {
+    auto g = st_.lock();
+    if (g->thread_epoch != epoch) return leave(g);
+    g->thread_idle = false;
+    deadline = g->deadline_ns != 0 ? g->deadline_ns : bento::now_monotonic_ns() + interval_ns_;
+    g->deadline_ns = deadline;
+  }
   for (;;) {
     bool checkpoint;
     {
@@ -173,12 +221,16 @@ void Journal::run() {
       // The condvar is shared with handle waiters: wake-ups before the deadline that
       // carry no request are not commit triggers.
       for (;;) {
+        if (g->thread_epoch != epoch) return leave(g);
         if (g->stop || g->commit_requested || g->checkpoint_requested) break;
         int64_t now = bento::now_monotonic_ns();
         if (now >= deadline) break;
+        g->thread_idle = true;
         (void)cv_.wait_for(g, deadline - now);
+        if (g->thread_epoch != epoch) return leave(g);  // retired: touch nothing else
+        g->thread_idle = false;
       }
-      if (g->stop) return;
+      if (g->stop) return leave(g);
       checkpoint = g->checkpoint_requested || g->head > blocks_ / 2;
       g->commit_requested = false;
       g->checkpoint_requested = false;
@@ -186,7 +238,39 @@ void Journal::run() {
     Status s = commit(checkpoint);
     if (!s.ok()) bento::log(bento::LogLevel::kError, "bento-fs: journal commit failed");
     deadline = bento::now_monotonic_ns() + interval_ns_;
+    st_.lock()->deadline_ns = deadline;
   }
+}
+
+Status Journal::suspend(bento::Thread* retired) {
+  if (!started_) return Status::Ok();  // read-only: no thread
+  {
+    auto g = st_.lock();
+    if (g->active > 0) return Err(EBUSY);  // callers are quiesced by the host; never here
+    g->stop = true;
+    cv_.notify_all();
+    // Safe point: the thread is blocked waiting for work (it re-checks its epoch first
+    // thing when it wakes, and we hold the lock until the epoch is bumped) or has left
+    // (after finishing a commit it was running).
+    while (g->current_alive && !g->thread_idle) cv_.wait(g);
+    g->thread_epoch++;
+    g->current_alive = false;
+    g->thread_idle = false;
+    g->thread_running = false;
+    g->stop = false;
+    g->fsync_floor = g->running_tid;
+  }
+  started_ = false;
+  *retired = std::move(thread_);  // joins an older retired thread first (long gone)
+  // Any other committer (none while the host holds its write lock) would finish first.
+  commit_mu_.lock();
+  commit_mu_.unlock();
+  return Status::Ok();
+}
+
+Status Journal::resume(uint32_t interval_ms) {
+  if (started_) return Err(EBUSY);
+  return start_thread(interval_ms);
 }
 
 Status Journal::shutdown() {
@@ -266,6 +350,7 @@ uint64_t Journal::next_sequence() {
 
 Status Journal::wait_commit(uint64_t tid) {
   auto g = st_.lock();
+  if (tid < g->fsync_floor) tid = g->fsync_floor;
   for (;;) {
     if (g->error != 0) return Err(EIO);
     if (g->committed_tid >= tid) return Status::Ok();

@@ -68,12 +68,27 @@ class Journal {
   static Status write_super(BlockDevice& dev, uint64_t start, uint64_t blocks, uint64_t seq);
 
   Status start_thread(uint32_t interval_ms);
-  // Commits and checkpoints everything and stops the thread (unmount / upgrade).
+  // Commits and checkpoints everything and stops the thread (unmount).
   Status shutdown();
+
+  // Live upgrade (NOTES.md "Live upgrade"): the Journal object itself is handed to the new
+  // instance. suspend() retires the commit thread at a safe point WITHOUT committing: the
+  // running transaction, the committed-but-not-checkpointed buffers (all still pinned in
+  // the device's cache, clean, so nothing reaches a home location early), head, sequence
+  // numbers and pending commit/checkpoint requests stay as they are. A commit the thread is
+  // running finishes first; an idle thread is not waited for (that would cost a scheduler
+  // wake-up inside the pause): its epoch is bumped, so when it wakes it only leaves. Its
+  // handle goes to *retired, which the caller (in the module whose code the thread runs)
+  // must join before that module is unloaded. EBUSY (nothing changed) if a handle is
+  // active. resume() (the new module) starts a new thread and keeps the commit deadline.
+  Status suspend(bento::Thread* retired);
+  Status resume(uint32_t interval_ms);
+  BlockDevice& device() const { return dev_; }
 
   // Joins the running transaction; credits bounds the blocks this handle will touch.
   Result<Handle> begin(uint32_t credits);
-  // Waits until transaction tid is durable (fsync).
+  // Waits until transaction tid is durable (fsync); after a live upgrade, at least every
+  // transaction handed over (the new instance's inodes lost their last_tid).
   Status wait_commit(uint64_t tid);
   // Commits and checkpoints now (tests, sync).
   Status checkpoint_now();
@@ -100,12 +115,26 @@ class Journal {
     bool checkpoint_requested = false;
     bool stop = false;
     bool thread_running = false;
+    int64_t deadline_ns = 0;  // next periodic commit (monotonic; survives suspend/resume)
+    // Commit threads: only the one of the current epoch works; older ones (retired by
+    // suspend while idle) leave as soon as they wake. ~Journal waits for all to leave.
+    uint64_t thread_epoch = 0;
+    uint32_t threads_alive = 0;
+    bool current_alive = false;  // the current epoch's thread has not left
+    bool thread_idle = false;    // the current thread waits for work (or has not started)
+    // wait_commit waits for at least this transaction: set by suspend() because the new
+    // instance's inodes do not know which transaction last changed them (fsync).
+    uint64_t fsync_floor = 0;
     int error = 0;  // sticky: after an I/O error the journal refuses new handles
   };
   using Guard = bento::Mutex<State>::Guard;
 
-  static void thread_main(void* self);
-  void run();
+  struct ThreadArg {
+    Journal* j;
+    uint64_t epoch;
+  };
+  static void thread_main(void* arg);
+  void run(uint64_t epoch);
   void end_handle(uint32_t credits);
   Status register_block(uint64_t n);
   bool fits(const State& s, uint64_t credits) const;

@@ -72,7 +72,7 @@ void BentoFs::destroy(const Request&) {
   if (running()) (void)unmount();
 }
 
-Status BentoFs::mount(BlockDevice& dev, bool read_only, bool orphans) {
+Status BentoFs::mount(BlockDevice& dev, bool read_only, bool orphans, Resumed* resumed) {
   if (dev.block_size() != kBlockSize) {
     bento::log(bento::LogLevel::kError, "bento-fs: device block size is not 4096");
     return Err(EINVAL);
@@ -88,8 +88,8 @@ Status BentoFs::mount(BlockDevice& dev, bool read_only, bool orphans) {
     bento::log(bento::LogLevel::kError, why);
     return Err(e);
   }
-  uint64_t seq;
-  {
+  uint64_t seq = 0;
+  if (resumed == nullptr) {  // a resumed journal is live: its log must not be replayed
     uint64_t replayed = 0;
     auto r = Journal::replay(dev, sb.journal_start.get(), sb.journal_blocks.get(), &replayed);
     if (!r.ok()) return Err(r.error() == EIO ? EIO : EUCLEAN);
@@ -108,16 +108,17 @@ Status BentoFs::mount(BlockDevice& dev, bool read_only, bool orphans) {
   inert_ = false;
   read_only_ = read_only;
   auto fail = [&](Status s) {
+    if (resumed != nullptr && journal_) *resumed->journal = std::move(journal_);
     journal_.reset();
     dev_ = nullptr;
     return s;
   };
-  if (Status s =
-          balloc_.load(dev, geo_.block_bitmap_start, geo_.block_count, sb.block_cursor.get());
+  if (Status s = balloc_.load(dev, geo_.block_bitmap_start, geo_.block_count,
+                              resumed ? resumed->block_cursor : sb.block_cursor.get());
       !s.ok())
     return fail(s);
-  if (Status s =
-          ialloc_.load(dev, geo_.inode_bitmap_start, geo_.inode_count, sb.inode_cursor.get());
+  if (Status s = ialloc_.load(dev, geo_.inode_bitmap_start, geo_.inode_count,
+                              resumed ? resumed->inode_cursor : sb.inode_cursor.get());
       !s.ok())
     return fail(s);
   {
@@ -127,7 +128,16 @@ Status BentoFs::mount(BlockDevice& dev, bool read_only, bool orphans) {
       return fail(Err(EUCLEAN));
     }
   }
-  next_generation_.store(static_cast<uint32_t>(sb.next_generation.get()));
+  next_generation_.store(resumed ? resumed->next_generation
+                                 : static_cast<uint32_t>(sb.next_generation.get()));
+  if (resumed != nullptr) {
+    // Upgrade: adopt the old instance's journal; no replay, no superblock update, no handle.
+    journal_ = std::move(*resumed->journal);
+    if (!read_only_) {
+      if (Status s = journal_->resume(commit_ms_); !s.ok()) return fail(s);
+    }
+    return Status::Ok();
+  }
   auto j = bento::make_unique<Journal>(dev, geo_.journal_start, geo_.journal_blocks, seq);
   if (!j.ok()) return fail(Err(ENOMEM));
   journal_ = std::move(*j);

@@ -1,4 +1,9 @@
 // Live upgrade: update_prepare hands the state on; update_transfer starts from it.
+//
+// v2 (NOTES.md "Live upgrade"): the journal is not flushed inside the pause. The Journal
+// object, with its commit thread stopped at a safe point, travels in the payload; the
+// dirty (journaled, pinned) buffers stay in the host's cache. Prepare gathers and
+// allocates first and dismantles last, so it fails without side effects.
 #include <bento/log.h>
 
 #include "core/bento_fs.h"
@@ -8,7 +13,8 @@ namespace bentofs {
 
 Result<bento::TransferState> BentoFs::update_prepare() {
   if (!running()) return Err(EINVAL);
-  BENTO_ASSIGN_OR_RETURN(auto st, bento::make_unique<BentoFsStateV1>());
+  // 1. Allocate and gather (may fail; changes nothing).
+  BENTO_ASSIGN_OR_RETURN(auto st, bento::make_unique<BentoFsStateV2>());
   Status err = Status::Ok();
   icache_.for_each([&](InodeObj* o) {
     if (err.ok() && !o->deleted && (o->nlookup > 0 || o->nopen > 0))
@@ -27,35 +33,20 @@ Result<bento::TransferState> BentoFs::update_prepare() {
   st->inode_cursor = ialloc_.cursor();
   st->commit_ms = commit_ms_;
   st->read_only = read_only_ ? 1 : 0;
-  // Make the disk consistent and stop the journal thread; the device stays as it is.
-  if (!read_only_) {
-    BENTO_TRY(write_super_fields(false));
-    BENTO_TRY(journal_->shutdown());
-  }
-  journal_.reset();
-  BENTO_TRY(dev_->sync_all());
+  st->next_generation = next_generation_.load();
+  // 2. Retire the commit thread at a safe point; nothing is committed or written.
+  BENTO_TRY(journal_->suspend(&retired_jthread_));
+  // 3. Dismantle (cannot fail). From now on this instance touches nothing.
+  st->journal = std::move(journal_);
   icache_.clear();
   handles_.lock()->clear();
-  inert_ = true;  // from now on this instance touches nothing
+  inert_ = true;
   return bento::TransferState::make(std::move(st));
 }
 
-Status BentoFs::update_transfer(bento::TransferState& state, BlockDevice& dev) {
-  if (running()) return Err(EBUSY);
-  if (state.kind() != std::string_view(BentoFsStateV1::kKind) ||
-      state.version() != BentoFsStateV1::kVersion || !state.holds<BentoFsStateV1>()) {
-    bento::log(bento::LogLevel::kError, "bento-fs: refusing upgrade state of another kind/version");
-    return Err(EPROTO);
-  }
-  auto st = state.take<BentoFsStateV1>();
-  commit_ms_ = st->commit_ms;
-  // Orphans still referenced by the state must survive: no orphan processing here.
-  Status s = mount(dev, st->read_only != 0, false);
-  if (!s.ok()) {
-    state = bento::TransferState::make(std::move(st));  // leave the state as it was
-    return s;
-  }
-  for (const auto& c : st->inodes) {
+template <typename S>
+void BentoFs::restore_counts(const S& st) {
+  for (const auto& c : st.inodes) {
     auto r = icache_.get(c.ino);
     if (!r.ok()) continue;
     icache_.add_lookup(r->get(), c.nlookup);
@@ -63,10 +54,50 @@ Status BentoFs::update_transfer(bento::TransferState& state, BlockDevice& dev) {
   }
   {
     auto g = handles_.lock();
-    for (const auto& h : st->handles)
-      (void)g->insert(h.fh, OpenFile{h.ino, h.flags, h.is_dir != 0});
+    for (const auto& h : st.handles) (void)g->insert(h.fh, OpenFile{h.ino, h.flags, h.is_dir != 0});
   }
-  next_fh_.store(st->next_fh);
+  next_fh_.store(st.next_fh);
+}
+
+Status BentoFs::update_transfer(bento::TransferState& state, BlockDevice& dev) {
+  if (running()) return Err(EBUSY);
+  if (state.kind() == std::string_view(BentoFsStateV2::kKind) &&
+      state.version() == BentoFsStateV2::kVersion && state.holds<BentoFsStateV2>()) {
+    auto st = state.take<BentoFsStateV2>();
+    if (!st->journal || st->journal_layout != sizeof(Journal) || &st->journal->device() != &dev) {
+      bento::log(bento::LogLevel::kError, "bento-fs: upgrade state unusable here (journal)");
+      state = bento::TransferState::make(std::move(st));  // leave the state as it was
+      return Err(EINVAL);
+    }
+    uint32_t old_commit_ms = commit_ms_;
+    commit_ms_ = st->commit_ms;
+    Resumed res{&st->journal, st->block_cursor, st->inode_cursor, st->next_generation};
+    Status s = mount(dev, st->read_only != 0, false, &res);
+    if (!s.ok()) {
+      commit_ms_ = old_commit_ms;
+      state = bento::TransferState::make(std::move(st));  // mount gave the journal back
+      return s;
+    }
+    restore_counts(*st);
+    return Status::Ok();
+  }
+  // v1: an older module committed and checkpointed everything; mount normally.
+  if (state.kind() != std::string_view(BentoFsStateV1::kKind) ||
+      state.version() != BentoFsStateV1::kVersion || !state.holds<BentoFsStateV1>()) {
+    bento::log(bento::LogLevel::kError, "bento-fs: refusing upgrade state of another kind/version");
+    return Err(EPROTO);
+  }
+  auto st = state.take<BentoFsStateV1>();
+  uint32_t old_commit_ms = commit_ms_;
+  commit_ms_ = st->commit_ms;
+  // Orphans still referenced by the state must survive: no orphan processing here.
+  Status s = mount(dev, st->read_only != 0, false);
+  if (!s.ok()) {
+    commit_ms_ = old_commit_ms;
+    state = bento::TransferState::make(std::move(st));  // leave the state as it was
+    return s;
+  }
+  restore_counts(*st);
   return Status::Ok();
 }
 
