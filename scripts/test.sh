@@ -11,6 +11,9 @@ quick=0
 
 bash scripts/install-deps.sh
 
+echo "== format: clang-format --dry-run on every C++ source =="
+git ls-files '*.cc' '*.h' | xargs clang-format --dry-run -Werror
+
 jobs=$(nproc)
 run_preset() {
   local preset=$1

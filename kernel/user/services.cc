@@ -17,9 +17,15 @@ static_assert(sizeof(pthread_rwlock_t) <= BENTO_KS_LOCK_STORAGE);
 static_assert(sizeof(pthread_mutex_t) <= BENTO_KS_LOCK_STORAGE);
 static_assert(sizeof(pthread_cond_t) <= BENTO_KS_CONDVAR_STORAGE);
 
-pthread_rwlock_t* rw(void* s) { return static_cast<pthread_rwlock_t*>(s); }
-pthread_mutex_t* mx(void* s) { return static_cast<pthread_mutex_t*>(s); }
-pthread_cond_t* cv(void* s) { return static_cast<pthread_cond_t*>(s); }
+pthread_rwlock_t* rw(void* s) {
+  return static_cast<pthread_rwlock_t*>(s);
+}
+pthread_mutex_t* mx(void* s) {
+  return static_cast<pthread_mutex_t*>(s);
+}
+pthread_cond_t* cv(void* s) {
+  return static_cast<pthread_cond_t*>(s);
+}
 
 int64_t clock_ns(clockid_t id) {
   timespec ts{};
@@ -57,7 +63,9 @@ void* bento_ks_alloc(size_t size, size_t align) {
   return p;
 }
 
-void bento_ks_free(void* ptr) { free(ptr); }
+void bento_ks_free(void* ptr) {
+  free(ptr);
+}
 
 void bento_ks_log(int level, const char* msg, size_t len) {
   if (level > g_log_level) return;
@@ -66,8 +74,12 @@ void bento_ks_log(int level, const char* msg, size_t len) {
   fprintf(stderr, "bento %s: %.*s\n", name, static_cast<int>(len), msg);
 }
 
-int64_t bento_ks_time_realtime_ns(void) { return clock_ns(CLOCK_REALTIME); }
-int64_t bento_ks_time_monotonic_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
+int64_t bento_ks_time_realtime_ns(void) {
+  return clock_ns(CLOCK_REALTIME);
+}
+int64_t bento_ks_time_monotonic_ns(void) {
+  return clock_ns(CLOCK_MONOTONIC);
+}
 
 void bento_ks_rwlock_init(void* s) {
   // Writer preference: a live upgrade's write lock must not starve behind a steady
@@ -78,17 +90,37 @@ void bento_ks_rwlock_init(void* s) {
   pthread_rwlock_init(rw(s), &attr);
   pthread_rwlockattr_destroy(&attr);
 }
-void bento_ks_rwlock_destroy(void* s) { pthread_rwlock_destroy(rw(s)); }
-void bento_ks_rwlock_read_lock(void* s) { pthread_rwlock_rdlock(rw(s)); }
-void bento_ks_rwlock_read_unlock(void* s) { pthread_rwlock_unlock(rw(s)); }
-void bento_ks_rwlock_write_lock(void* s) { pthread_rwlock_wrlock(rw(s)); }
-void bento_ks_rwlock_write_unlock(void* s) { pthread_rwlock_unlock(rw(s)); }
+void bento_ks_rwlock_destroy(void* s) {
+  pthread_rwlock_destroy(rw(s));
+}
+void bento_ks_rwlock_read_lock(void* s) {
+  pthread_rwlock_rdlock(rw(s));
+}
+void bento_ks_rwlock_read_unlock(void* s) {
+  pthread_rwlock_unlock(rw(s));
+}
+void bento_ks_rwlock_write_lock(void* s) {
+  pthread_rwlock_wrlock(rw(s));
+}
+void bento_ks_rwlock_write_unlock(void* s) {
+  pthread_rwlock_unlock(rw(s));
+}
 
-void bento_ks_mutex_init(void* s) { pthread_mutex_init(mx(s), nullptr); }
-void bento_ks_mutex_destroy(void* s) { pthread_mutex_destroy(mx(s)); }
-void bento_ks_mutex_lock(void* s) { pthread_mutex_lock(mx(s)); }
-int bento_ks_mutex_trylock(void* s) { return pthread_mutex_trylock(mx(s)) == 0 ? 1 : 0; }
-void bento_ks_mutex_unlock(void* s) { pthread_mutex_unlock(mx(s)); }
+void bento_ks_mutex_init(void* s) {
+  pthread_mutex_init(mx(s), nullptr);
+}
+void bento_ks_mutex_destroy(void* s) {
+  pthread_mutex_destroy(mx(s));
+}
+void bento_ks_mutex_lock(void* s) {
+  pthread_mutex_lock(mx(s));
+}
+int bento_ks_mutex_trylock(void* s) {
+  return pthread_mutex_trylock(mx(s)) == 0 ? 1 : 0;
+}
+void bento_ks_mutex_unlock(void* s) {
+  pthread_mutex_unlock(mx(s));
+}
 
 void bento_ks_condvar_init(void* s) {
   pthread_condattr_t attr;
@@ -97,15 +129,21 @@ void bento_ks_condvar_init(void* s) {
   pthread_cond_init(cv(s), &attr);
   pthread_condattr_destroy(&attr);
 }
-void bento_ks_condvar_destroy(void* s) { pthread_cond_destroy(cv(s)); }
+void bento_ks_condvar_destroy(void* s) {
+  pthread_cond_destroy(cv(s));
+}
 int bento_ks_condvar_wait(void* c, void* m, int64_t timeout_ns) {
   if (timeout_ns < 0) return pthread_cond_wait(cv(c), mx(m));
   int64_t deadline = clock_ns(CLOCK_MONOTONIC) + timeout_ns;
   timespec ts{static_cast<time_t>(deadline / 1000000000), static_cast<long>(deadline % 1000000000)};
   return pthread_cond_timedwait(cv(c), mx(m), &ts);
 }
-void bento_ks_condvar_notify_one(void* s) { pthread_cond_signal(cv(s)); }
-void bento_ks_condvar_notify_all(void* s) { pthread_cond_broadcast(cv(s)); }
+void bento_ks_condvar_notify_one(void* s) {
+  pthread_cond_signal(cv(s));
+}
+void bento_ks_condvar_notify_all(void* s) {
+  pthread_cond_broadcast(cv(s));
+}
 
 void* bento_ks_thread_spawn(bento_ks_thread_fn fn, void* arg, const char* name) {
   auto* start = new (std::nothrow) ThreadStart{fn, arg, {}};

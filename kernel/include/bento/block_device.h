@@ -91,8 +91,12 @@ class BlockDevice {
   virtual void buffer_release(BufferSlot* slot) = 0;
 };
 
-inline void BufferHead::mark_dirty() { dev_->buffer_mark_dirty(slot_); }
-inline Status BufferHead::sync() { return dev_->buffer_sync(slot_); }
+inline void BufferHead::mark_dirty() {
+  dev_->buffer_mark_dirty(slot_);
+}
+inline Status BufferHead::sync() {
+  return dev_->buffer_sync(slot_);
+}
 inline void BufferHead::release() {
   if (slot_ != nullptr) dev_->buffer_release(slot_);
   dev_ = nullptr;

@@ -28,11 +28,19 @@ constexpr uint32_t kSetUid = 04000;
 constexpr uint32_t kSetGid = 02000;
 constexpr uint32_t kSticky = 01000;
 constexpr uint32_t kPermMask = 07777;
-constexpr bool is_dir(uint32_t m) { return (m & kTypeMask) == kDirectory; }
-constexpr bool is_reg(uint32_t m) { return (m & kTypeMask) == kRegular; }
-constexpr bool is_symlink(uint32_t m) { return (m & kTypeMask) == kSymlink; }
+constexpr bool is_dir(uint32_t m) {
+  return (m & kTypeMask) == kDirectory;
+}
+constexpr bool is_reg(uint32_t m) {
+  return (m & kTypeMask) == kRegular;
+}
+constexpr bool is_symlink(uint32_t m) {
+  return (m & kTypeMask) == kSymlink;
+}
 // d_type for readdir (DT_*): the type bits shifted down.
-constexpr uint8_t dirent_type(uint32_t m) { return static_cast<uint8_t>((m & kTypeMask) >> 12); }
+constexpr uint8_t dirent_type(uint32_t m) {
+  return static_cast<uint8_t>((m & kTypeMask) >> 12);
+}
 }  // namespace mode
 
 // open(2) flags (x86-64 / asm-generic values).
@@ -51,8 +59,12 @@ constexpr uint32_t kDirectory = 0200000;
 constexpr uint32_t kNoFollow = 0400000;
 constexpr uint32_t kDirect = 040000;
 constexpr uint32_t kSync = 04010000;
-constexpr bool writes(uint32_t f) { return (f & kAccessMask) != kReadOnly; }
-constexpr bool reads(uint32_t f) { return (f & kAccessMask) != kWriteOnly; }
+constexpr bool writes(uint32_t f) {
+  return (f & kAccessMask) != kReadOnly;
+}
+constexpr bool reads(uint32_t f) {
+  return (f & kAccessMask) != kWriteOnly;
+}
 }  // namespace oflag
 
 // access(2) masks.
@@ -161,7 +173,7 @@ struct StatFs {
 // A POSIX record lock (fcntl F_GETLK/F_SETLK).
 struct FileLock {
   uint64_t start = 0;
-  uint64_t end = 0;  // inclusive; UINT64_MAX for "to the end"
+  uint64_t end = 0;   // inclusive; UINT64_MAX for "to the end"
   uint32_t type = 0;  // F_RDLCK 0, F_WRLCK 1, F_UNLCK 2
   uint32_t pid = 0;
 };
@@ -182,9 +194,9 @@ class DirFiller {
 
 // Fixed at mount: features the FUSE connection negotiates once.
 struct Capabilities {
-  bool posix_locks = false;  // getlk/setlk implemented (else the kernel locks locally)
+  bool posix_locks = false;     // getlk/setlk implemented (else the kernel locks locally)
   bool writeback_cache = true;  // the kernel may cache writes (fs tolerates it)
-  bool needs_open = true;  // open/release must reach the fs (false allows FUSE no-open)
+  bool needs_open = true;       // open/release must reach the fs (false allows FUSE no-open)
 };
 
 struct InitArgs {

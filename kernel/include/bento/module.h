@@ -30,17 +30,20 @@ struct ModuleInfo {
 #define BENTO_MODULE_SYMBOL "bento_module_info"
 
 // Defines the module's entry point. Type must be default-constructible.
-#define BENTO_MODULE(Type, name_, version_, description_)                         \
-  extern "C" __attribute__((visibility("default"))) const ::bento::ModuleInfo*    \
-  bento_module_info() {                                                          \
-    static const ::bento::ModuleInfo info = {                                    \
-        ::bento::kApiVersion, name_, version_, description_,                     \
-        []() -> ::bento::FileOperations* {                                       \
-          auto r = ::bento::make_unique<Type>();                                 \
-          return r.ok() ? std::move(r).value().release() : nullptr;              \
-        },                                                                       \
-        [](::bento::FileOperations* fs) {                                        \
-          ::bento::UniquePtr<::bento::FileOperations>::adopt(fs).reset();        \
-        }};                                                                      \
-    return &info;                                                                \
+#define BENTO_MODULE(Type, name_, version_, description_)                      \
+  extern "C" __attribute__((visibility("default"))) const ::bento::ModuleInfo* \
+  bento_module_info() {                                                        \
+    static const ::bento::ModuleInfo info = {                                  \
+        ::bento::kApiVersion,                                                  \
+        name_,                                                                 \
+        version_,                                                              \
+        description_,                                                          \
+        []() -> ::bento::FileOperations* {                                     \
+          auto r = ::bento::make_unique<Type>();                               \
+          return r.ok() ? std::move(r).value().release() : nullptr;            \
+        },                                                                     \
+        [](::bento::FileOperations* fs) {                                      \
+          ::bento::UniquePtr<::bento::FileOperations>::adopt(fs).reset();      \
+        }};                                                                    \
+    return &info;                                                              \
   }

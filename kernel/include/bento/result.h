@@ -93,7 +93,9 @@ class [[nodiscard]] Result {
   int err_;
 };
 
-inline Status to_status(Status s) { return s; }
+inline Status to_status(Status s) {
+  return s;
+}
 template <typename T>
 Status to_status(const Result<T>& r) {
   return r.status();
@@ -102,17 +104,17 @@ Status to_status(const Result<T>& r) {
 }  // namespace bento
 
 // Propagates an error: BENTO_TRY(status_expr); or auto v = BENTO_TRY_VALUE(result_expr);
-#define BENTO_TRY(expr)                                     \
-  do {                                                      \
-    ::bento::Status bento_try_status_ = ::bento::to_status(expr);             \
+#define BENTO_TRY(expr)                                                          \
+  do {                                                                           \
+    ::bento::Status bento_try_status_ = ::bento::to_status(expr);                \
     if (!bento_try_status_.ok()) return ::bento::Err(bento_try_status_.error()); \
   } while (0)
 
 #define BENTO_CONCAT_INNER(a, b) a##b
 #define BENTO_CONCAT(a, b) BENTO_CONCAT_INNER(a, b)
 // Usage: BENTO_ASSIGN_OR_RETURN(auto bh, dev.bread(n));
-#define BENTO_ASSIGN_OR_RETURN(lhs, expr)                                   \
-  auto BENTO_CONCAT(bento_result_, __LINE__) = (expr);                      \
-  if (!BENTO_CONCAT(bento_result_, __LINE__).ok())                          \
-    return ::bento::Err(BENTO_CONCAT(bento_result_, __LINE__).error());     \
+#define BENTO_ASSIGN_OR_RETURN(lhs, expr)                               \
+  auto BENTO_CONCAT(bento_result_, __LINE__) = (expr);                  \
+  if (!BENTO_CONCAT(bento_result_, __LINE__).ok())                      \
+    return ::bento::Err(BENTO_CONCAT(bento_result_, __LINE__).error()); \
   lhs = std::move(BENTO_CONCAT(bento_result_, __LINE__)).value()

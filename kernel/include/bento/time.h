@@ -24,7 +24,11 @@ struct Timespec {
   friend bool operator==(const Timespec&, const Timespec&) = default;
 };
 
-inline Timespec now_realtime() { return Timespec::from_ns(bento_ks_time_realtime_ns()); }
-inline int64_t now_monotonic_ns() { return bento_ks_time_monotonic_ns(); }
+inline Timespec now_realtime() {
+  return Timespec::from_ns(bento_ks_time_realtime_ns());
+}
+inline int64_t now_monotonic_ns() {
+  return bento_ks_time_monotonic_ns();
+}
 
 }  // namespace bento

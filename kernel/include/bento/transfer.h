@@ -61,8 +61,8 @@ class TransferState {
 
   template <typename T>
   bool holds() const {
-    return payload_ != nullptr && kind() == std::string_view(T::kKind) &&
-           version_ == T::kVersion && size_ == sizeof(T);
+    return payload_ != nullptr && kind() == std::string_view(T::kKind) && version_ == T::kVersion &&
+           size_ == sizeof(T);
   }
 
   // Moves the payload out when it is a T (same kind, version and size); else null and

@@ -23,8 +23,8 @@ struct BufferCacheStats {
   uint64_t misses = 0;
   uint64_t writebacks = 0;  // dirty buffers written (eviction, sync, BufferHead::sync)
   uint64_t evictions = 0;
-  uint64_t cached = 0;      // buffers currently held
-  uint64_t dirty = 0;       // of which dirty
+  uint64_t cached = 0;  // buffers currently held
+  uint64_t dirty = 0;   // of which dirty
 };
 
 class BufferCache final : public BlockDevice {
