@@ -63,6 +63,11 @@ bool write_text(const std::string& path, const std::string& text) {
   return static_cast<bool>(f);
 }
 
+std::string read_text(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
 // A daemon counts as gone once it is a zombie: its reaper (init) may take a while.
 bool process_alive(long pid) {
   FILE* f = fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
@@ -932,6 +937,27 @@ rm -rf "$M/copy" "$M"/churn-*
   ASSERT_NO_FATAL_FAILURE(unmount());
   ASSERT_NO_FATAL_FAILURE(fsck_clean());
   std::printf("  total %.1f s\n", since(t0));
+}
+
+// SIGTERM and SIGINT (what an administrator or systemd sends) unmount cleanly: the host
+// writes everything back, leaves no mount behind and the image is clean without replay.
+TEST_F(BentoFsE2E, SigtermAndSigintUnmountCleanly) {
+  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
+  for (int sig : {SIGTERM, SIGINT}) {
+    ASSERT_NO_FATAL_FAILURE(mount());
+    std::string content = "written before signal " + std::to_string(sig) + "\n";
+    ASSERT_TRUE(write_text(path("file-" + std::to_string(sig)), content));
+    ASSERT_EQ(kill(static_cast<pid_t>(pid_), sig), 0);
+    mounted_ = false;
+    for (int i = 0; i < 600 && process_alive(pid_); i++) std::this_thread::sleep_for(10ms);
+    ASSERT_FALSE(process_alive(pid_)) << "bentofs ignored signal " << sig;
+    pid_ = 0;
+    EXPECT_FALSE(is_fuse_mount(mnt_)) << "signal " << sig << " left the mount behind";
+    ASSERT_NO_FATAL_FAILURE(fsck_clean());
+    ASSERT_NO_FATAL_FAILURE(mount());
+    EXPECT_EQ(read_text(path("file-" + std::to_string(sig))), content);
+    ASSERT_NO_FATAL_FAILURE(unmount());
+  }
 }
 
 TEST_F(BentoFsE2E, KillNineKeepsFsyncedFiles) {
