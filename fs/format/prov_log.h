@@ -1,0 +1,265 @@
+// The provenance log (FORMAT.md §8, format version 1): what Bento-prov records, on disk and
+// on the wire. This header is the contract between the file system (which appends records
+// inside each operation's own journal handle, so a record is durable no later than the
+// operation) and every reader (collector, `prov log`), which decode it with decode_record().
+//
+// On disk: a ring of `prov_blocks` blocks starting at `prov_start` (superblock fields),
+// placed between the inode table and the data area. Block 0 of the ring is the log header
+// (ProvLogHeader); blocks 1.. hold records. The log is addressed by a 64-bit logical byte
+// offset that only grows: logical offset L lives in ring data block 1 + (L / 4096) %
+// (prov_blocks - 1) at byte L % 4096. A record never crosses a 4 KiB boundary: when the
+// rest of a block is too small, the writer fills it with one Pad record.
+//
+// Retention: [head, tail) is retained. Readers acknowledge what they have stored (their
+// cursor), which moves head forward and frees space. When appending a record would make
+// tail - head exceed capacity, the operation that needs the record fails with ENOSPC and
+// the refusal is counted in the header: records are never silently dropped or overwritten.
+//
+// On the wire: the mount's root holds a hidden, root-only, read-only file
+// kProvLogFileName (not listed by readdir). read(offset = a logical offset in [head,
+// durable tail]) returns whole records only, up to the last committed record. Its size is
+// the durable tail. Extended attributes on it (trusted.*: only CAP_SYS_ADMIN):
+//   trusted.bento.prov.ack   set: decimal logical offset the reader has stored (moves head)
+//   trusted.bento.prov.info  get: "key=value" lines: version head tail durable capacity
+//                            next_seq refused tracking
+// A reader's cursor is a logical offset; together with the record's seq it lets a reader
+// restart without losing or repeating a record.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "format/crc32c.h"
+#include "format/endian.h"
+
+namespace bentofs::prov {
+
+constexpr char kProvLogFileName[] = ".bento-provlog";
+constexpr char kXattrAck[] = "trusted.bento.prov.ack";
+constexpr char kXattrInfo[] = "trusted.bento.prov.info";
+
+constexpr uint64_t kLogMagic = 0x31474F4C564F5250ULL;  // "PROVLOG1" read as LE u64
+constexpr uint32_t kLogVersion = 1;
+constexpr uint32_t kRecordVersion = 1;
+constexpr uint32_t kLogBlockSize = 4096;
+
+// Ring block 0. Rewritten (journaled) with every append and every acknowledgement.
+struct ProvLogHeader {
+  Le64 magic;       // kLogMagic
+  Le32 version;     // kLogVersion
+  Le32 block_size;  // kLogBlockSize
+  Le64 capacity;    // bytes of record space: (prov_blocks - 1) * 4096
+  Le64 head;        // logical offset of the oldest retained record
+  Le64 tail;        // logical offset where the next record goes
+  Le64 next_seq;    // seq of the next record (the first record ever has seq 1)
+  Le64 refused;     // operations refused with ENOSPC because the log was full
+  Le32 tracking;    // 1 while a tracking module is mounted (informational)
+  Le32 reserved0;
+  uint8_t reserved[4020];
+  Le32 checksum;  // crc32c of bytes [0, 4092)
+};
+static_assert(sizeof(ProvLogHeader) == 4096);
+
+enum class RecordType : uint16_t {
+  kPad = 0,             // filler to the end of a 4 KiB block; only len/type are meaningful
+  kCreate = 1,          // parent/name -> ino,gen; mode; flags = open flags; fh
+  kMknod = 2,           // parent/name -> ino,gen; mode (fifo, device, socket, regular)
+  kMkdir = 3,           // parent/name -> ino,gen; mode
+  kSymlink = 4,         // parent/name -> ino,gen; name2 = link target
+  kLink = 5,            // ino,gen gets a new name parent/name
+  kRename = 6,          // ino,gen moves parent/name -> parent2/name2; flags = RENAME_*;
+                        // ino2,gen2 = replaced (or exchanged) inode, 0 if none;
+                        // aux bit 0 = the replaced inode died (no links, no opens)
+  kUnlink = 7,          // parent/name removed from ino,gen; aux bit 0 = the inode died
+  kRmdir = 8,           // parent/name removed, ino,gen = the directory (always dies)
+  kOpen = 9,            // ino,gen opened; flags = open flags (O_ACCMODE, O_TRUNC...); fh
+  kRelease = 10,        // fh closed (last close of the open file description); flags =
+                        // its open flags; aux bit 0 = written through this fh
+  kTruncate = 11,       // ino,gen size set; aux = new size; fh if done through one (else 0)
+  kChmod = 12,          // ino,gen; mode = new mode
+  kChown = 13,          // ino,gen; aux = new uid << 32 | new gid
+  kWrite = 14,          // first write through fh by this tid (a new writer): ino,gen; fh;
+                        // aux = offset of that write
+  kRead = 15,           // first read through fh by this tid that reached the fs (cached
+                        // reads do not); ino,gen; fh
+  kTrackingStart = 16,  // tracking began (live upgrade); aux = handles carried over
+  kHandleCarried = 17,  // an fh opened before tracking began: ino,gen; flags; fh
+  kTrackingStop = 18,   // tracking ends (upgrade to plain Bento-fs or unmount)
+};
+
+constexpr uint16_t kAuxDied = 1;     // kRename / kUnlink aux bit 0
+constexpr uint16_t kAuxWritten = 1;  // kRelease aux bit 0
+
+// A record: this fixed part, then name bytes, then name2 bytes, zero padded so that len
+// is a multiple of 8. Names are not NUL-terminated; each is at most 4095 bytes (symlink
+// targets), and a whole record fits a 4 KiB block.
+struct RecordHeader {
+  Le32 len;           // whole record, multiple of 8, >= 8 (Pad) or >= sizeof(RecordHeader)
+  Le16 type;          // RecordType
+  Le16 version;       // kRecordVersion
+  Le64 seq;           // 1, 2, 3... in log order, no gaps (Pad records have none)
+  Le64 realtime_ns;   // CLOCK_REALTIME at the operation
+  Le64 monotonic_ns;  // CLOCK_MONOTONIC at the operation
+  Le32 pid;           // thread-group id when the host knows it, else 0 (FUSE: 0)
+  Le32 tid;           // the calling thread (FUSE's request pid)
+  Le32 uid;
+  Le32 gid;
+  Le64 ino;
+  Le32 gen;  // inode generation: (ino, gen) names a file for its whole life
+  Le32 flags;
+  Le64 parent;
+  Le64 ino2;
+  Le32 gen2;
+  Le32 mode;
+  Le64 fh;
+  Le64 aux;
+  Le64 parent2;
+  Le16 name_len;
+  Le16 name2_len;
+  Le32 checksum;  // crc32c of the whole record (len bytes) with this field zero
+};
+static_assert(sizeof(RecordHeader) == 120);
+constexpr uint32_t kPadHeaderSize = 8;  // a Pad record needs only len + type + version
+
+inline constexpr uint32_t record_len(size_t name_len, size_t name2_len) {
+  return static_cast<uint32_t>((sizeof(RecordHeader) + name_len + name2_len + 7) & ~size_t{7});
+}
+
+inline uint32_t record_checksum(const uint8_t* rec, uint32_t len) {
+  constexpr size_t off = __builtin_offsetof(RecordHeader, checksum);
+  static const uint8_t zero[4] = {0, 0, 0, 0};
+  uint32_t c = crc32c_update(~0u, rec, off);
+  c = crc32c_update(c, zero, 4);
+  c = crc32c_update(c, rec + off + 4, len - off - 4);
+  return ~c;
+}
+
+// A decoded record; names point into the buffer that was decoded.
+struct Record {
+  RecordType type = RecordType::kPad;
+  uint64_t seq = 0, realtime_ns = 0, monotonic_ns = 0;
+  uint32_t pid = 0, tid = 0, uid = 0, gid = 0;
+  uint64_t ino = 0;
+  uint32_t gen = 0, flags = 0;
+  uint64_t parent = 0, ino2 = 0;
+  uint32_t gen2 = 0, mode = 0;
+  uint64_t fh = 0, aux = 0, parent2 = 0;
+  const char* name = nullptr;
+  uint16_t name_len = 0;
+  const char* name2 = nullptr;
+  uint16_t name2_len = 0;
+};
+
+enum class DecodeError { kOk, kShort, kBadLen, kBadVersion, kBadChecksum, kBadType };
+
+inline const char* decode_error_name(DecodeError e) {
+  switch (e) {
+    case DecodeError::kOk:
+      return "ok";
+    case DecodeError::kShort:
+      return "truncated record";
+    case DecodeError::kBadLen:
+      return "bad record length";
+    case DecodeError::kBadVersion:
+      return "unknown record version";
+    case DecodeError::kBadChecksum:
+      return "record checksum mismatch";
+    case DecodeError::kBadType:
+      return "unknown record type";
+  }
+  return "?";
+}
+
+// Decodes the record at p (avail bytes available). On kOk, *len is its length (skip Pad
+// records: out->type == kPad). On kBadChecksum/kBadType/kBadVersion, *len is still the
+// declared length, so a reader can report the record and skip it.
+inline DecodeError decode_record(const uint8_t* p, size_t avail, Record* out, uint32_t* len) {
+  if (avail < kPadHeaderSize) return DecodeError::kShort;
+  uint32_t l = load_le32(p);
+  *len = l;
+  if (l < kPadHeaderSize || l % 8 != 0 || l > kLogBlockSize) return DecodeError::kBadLen;
+  if (avail < l) return DecodeError::kShort;
+  uint16_t type = static_cast<uint16_t>(p[4] | (p[5] << 8));
+  if (type == static_cast<uint16_t>(RecordType::kPad)) {
+    *out = Record{};
+    return DecodeError::kOk;
+  }
+  if (l < sizeof(RecordHeader)) return DecodeError::kBadLen;
+  RecordHeader h;
+  __builtin_memcpy(&h, p, sizeof h);
+  if (h.version.get() != kRecordVersion) return DecodeError::kBadVersion;
+  if (sizeof(RecordHeader) + h.name_len.get() + h.name2_len.get() > l) return DecodeError::kBadLen;
+  if (record_checksum(p, l) != h.checksum.get()) return DecodeError::kBadChecksum;
+  if (type > static_cast<uint16_t>(RecordType::kTrackingStop)) return DecodeError::kBadType;
+  Record r;
+  r.type = static_cast<RecordType>(type);
+  r.seq = h.seq.get();
+  r.realtime_ns = h.realtime_ns.get();
+  r.monotonic_ns = h.monotonic_ns.get();
+  r.pid = h.pid.get();
+  r.tid = h.tid.get();
+  r.uid = h.uid.get();
+  r.gid = h.gid.get();
+  r.ino = h.ino.get();
+  r.gen = h.gen.get();
+  r.flags = h.flags.get();
+  r.parent = h.parent.get();
+  r.ino2 = h.ino2.get();
+  r.gen2 = h.gen2.get();
+  r.mode = h.mode.get();
+  r.fh = h.fh.get();
+  r.aux = h.aux.get();
+  r.parent2 = h.parent2.get();
+  r.name_len = h.name_len.get();
+  r.name2_len = h.name2_len.get();
+  r.name = reinterpret_cast<const char*>(p + sizeof(RecordHeader));
+  r.name2 = r.name + r.name_len;
+  *out = r;
+  return DecodeError::kOk;
+}
+
+inline const char* record_type_name(RecordType t) {
+  switch (t) {
+    case RecordType::kPad:
+      return "pad";
+    case RecordType::kCreate:
+      return "create";
+    case RecordType::kMknod:
+      return "mknod";
+    case RecordType::kMkdir:
+      return "mkdir";
+    case RecordType::kSymlink:
+      return "symlink";
+    case RecordType::kLink:
+      return "link";
+    case RecordType::kRename:
+      return "rename";
+    case RecordType::kUnlink:
+      return "unlink";
+    case RecordType::kRmdir:
+      return "rmdir";
+    case RecordType::kOpen:
+      return "open";
+    case RecordType::kRelease:
+      return "release";
+    case RecordType::kTruncate:
+      return "truncate";
+    case RecordType::kChmod:
+      return "chmod";
+    case RecordType::kChown:
+      return "chown";
+    case RecordType::kWrite:
+      return "write";
+    case RecordType::kRead:
+      return "read";
+    case RecordType::kTrackingStart:
+      return "tracking-start";
+    case RecordType::kHandleCarried:
+      return "handle-carried";
+    case RecordType::kTrackingStop:
+      return "tracking-stop";
+  }
+  return "?";
+}
+
+}  // namespace bentofs::prov
