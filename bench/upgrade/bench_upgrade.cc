@@ -26,18 +26,12 @@
 #include <thread>
 #include <vector>
 
-#include "control_client.h"
-#include "control_registry.h"
+#include "bench_common.h"
 
 namespace {
 
 using nlohmann::json;
-
-int64_t now_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
+using namespace bench;
 
 struct OpSample {
   int64_t start;
@@ -47,48 +41,6 @@ struct OpSample {
 struct Window {
   int64_t start, end;
 };
-
-struct Dist {
-  double p50 = 0, p99 = 0, max = 0;
-  size_t n = 0;
-};
-
-Dist dist(std::vector<double> v) {
-  Dist d;
-  d.n = v.size();
-  if (v.empty()) return d;
-  std::sort(v.begin(), v.end());
-  auto at = [&](double q) {
-    return v[std::min(v.size() - 1, static_cast<size_t>(q * (v.size() - 1) + 0.5))];
-  };
-  d.p50 = at(0.50);
-  d.p99 = at(0.99);
-  d.max = v.back();
-  return d;
-}
-
-json dist_json(const Dist& d) {
-  return {{"p50_ms", d.p50}, {"p99_ms", d.p99}, {"max_ms", d.max}, {"n", d.n}};
-}
-
-int sh(const std::string& cmd) {
-  int st = std::system(cmd.c_str());
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-std::string q(const std::string& s) {
-  return "'" + s + "'";
-}
-
-// Gone once it is a zombie: its reaper (init) may take a while.
-bool process_alive(long pid) {
-  FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
-  if (f == nullptr) return false;
-  char state = 'Z';
-  int n = std::fscanf(f, "%*d (%*[^)]) %c", &state);
-  std::fclose(f);
-  return n == 1 && state != 'Z' && state != 'X';
-}
 
 }  // namespace
 
