@@ -2,7 +2,10 @@
 # Bento vs ext4 vs plain FUSE, side by side, in one command. See bench/README.md.
 #
 #   bench/run.sh [--quick|--full] [--out DIR] [--reps N] [--systems a,b,..] [--workloads a,b,..]
-#                [--no-build]
+#                [--no-build] [--profile]
+#
+# --profile: afterwards, profile the untar workload on Bento-fs (bench/profile.sh) and put
+# its report next to this run's (the biggest gap, measured rather than guessed).
 #
 # Needs root (loop devices, mounts, drop_caches). Everything it mounts lives under a private
 # mktemp dir in /tmp; a trap unmounts it all, detaches its loop devices and removes its
@@ -12,8 +15,9 @@ export LC_ALL=C
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LIB=$REPO/bench/lib
-BIN=$REPO/build/default/bin
-MODDIR=$REPO/build/default/modules
+BUILD=${BENTO_BUILD_DIR:-$REPO/build/default}  # another build: BENTO_BUILD_DIR=...
+BIN=$BUILD/bin
+MODDIR=$BUILD/modules
 
 MODE=quick
 OUT=$REPO/bench/results
@@ -21,6 +25,7 @@ REPS=""
 SYSTEMS="ext4-ordered,ext4-journal,bindfs,bento-fs"
 WORKLOADS=""
 DO_BUILD=1
+DO_PROFILE=0
 
 usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
@@ -32,6 +37,7 @@ while [ $# -gt 0 ]; do
     --systems) SYSTEMS=$2; shift ;;
     --workloads) WORKLOADS=$2; shift ;;
     --no-build) DO_BUILD=0 ;;
+    --profile) DO_PROFILE=1 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -41,11 +47,11 @@ done
 if [ "$MODE" = quick ]; then
   : "${REPS:=3}"; TREE_FILES=10500; IO_MB=256; SMALL_N=10000; SMALL_SIZE=4096
   IMG_SIZE=2G; BENTO_INODES=131072; RANDREAD_SECS=3; SQL_TX=300; SQL_ROWS=20000
-  : "${WORKLOADS:=untar,tar,grep,smallfiles,seqio}"
+  : "${WORKLOADS:=untar,tar,grep,smallfiles,seqio,mix}"; MIX_SECS=4; MIX_FILES=300
 else
   : "${REPS:=5}"; TREE_FILES=32000; IO_MB=1024; SMALL_N=10000; SMALL_SIZE=4096
   IMG_SIZE=6G; BENTO_INODES=262144; RANDREAD_SECS=20; SQL_TX=2000; SQL_ROWS=200000
-  : "${WORKLOADS:=untar,tar,grep,smallfiles,seqio,gitclone,sqlite}"
+  : "${WORKLOADS:=untar,tar,grep,smallfiles,seqio,mix,gitclone,sqlite}"; MIX_SECS=20; MIX_FILES=1000
 fi
 
 [ "$(id -u)" -eq 0 ] || { echo "run.sh: needs root (loop devices, mounts, drop_caches)" >&2; exit 1; }
@@ -119,9 +125,9 @@ command -v fio >/dev/null || { HAVE_FIO=0; NOTES+=("fio not installed: seqio ski
 
 BUILD_STATUS="not built (--no-build)"
 if [ $DO_BUILD -eq 1 ]; then
-  say "building (cmake preset default: bentofs bentoctl mkfs.bento fsck.bento bento_fs)"
+  say "building (cmake preset default: bentofs bentoctl mkfs.bento fsck.bento bento_fs bench_mix)"
   if (cd "$REPO" && cmake --preset default >>"$LOG" 2>&1 &&
-      cmake --build --preset default -j2 --target bentofs bentoctl mkfs.bento fsck.bento bento_fs >>"$LOG" 2>&1); then
+      cmake --build --preset default -j2 --target bentofs bentoctl mkfs.bento fsck.bento bento_fs bench_mix >>"$LOG" 2>&1); then
     BUILD_STATUS="built from working tree"
   else
     [ -x "$BIN/bentofs" ] && [ -f "$MODDIR/bento_fs.so" ] || die "build failed, see $LOG"
@@ -273,7 +279,7 @@ wl_smallfiles() {
   record "$sys" smallfiles "delete ${SMALL_N}, cold" s lower "$rep" "$t"
 }
 
-WL_DESC[seqio]="fio (psync, buffered, fallocate=none, invalidate=0) on one ${IO_MB} MiB file: sequential write with 1 MiB and 4 KiB ops incl. the final fsync (MiB/s from wall time); cold sequential reads (remount + drop_caches) with 1 MiB and 4 KiB ops; the 1 MiB read repeated at once (cached); random 4 KiB reads, cold, for at most ${RANDREAD_SECS} s (IOPS)."
+WL_DESC[seqio]="fio (psync, buffered, fallocate=none, invalidate=0) on one ${IO_MB} MiB file: sequential write with 1 MiB and 4 KiB ops incl. the final fsync (MiB/s from wall time); cold sequential reads (remount + drop_caches) with 1 MiB and 4 KiB ops; the 1 MiB read repeated at once (cached); random 4 KiB reads, cold, for at most ${RANDREAD_SECS} s (IOPS); cached sequential reads and random writes (+fsync) with 32 KiB and 128 KiB ops; then 4 threads (fio numjobs=4, a quarter-size file each): sequential 128 KiB writes + fsync, and cold random 4 KiB reads."
 fio_run() {  # fio_run RW BS [extra fio args] ; writes $WORK/fio.json
   local rw=$1 bs=$2; shift 2
   fio --name=bench --filename="$MNT/io.dat" --rw="$rw" --bs="$bs" --size="${IO_MB}M" \
@@ -301,6 +307,34 @@ wl_seqio() {
   fio_run read 4k; record "$sys" seqio "seq read 4K cold" MiB/s higher "$rep" "$(fio_get read bw_mib)"
   cold "$sys"
   fio_run randread 4k --runtime="$RANDREAD_SECS" --randrepeat=1; record "$sys" seqio "rand read 4K cold" IOPS higher "$rep" "$(fio_get read iops)"
+  local bs
+  for bs in 32k 128k; do
+    fio_run read "$bs"; record "$sys" seqio "seq read ${bs^^} cached" MiB/s higher "$rep" "$(fio_get read bw_mib)"
+    fio_run randwrite "$bs" --runtime="$RANDREAD_SECS" --end_fsync=1; record "$sys" seqio "rand write ${bs^^}" MiB/s higher "$rep" "$(fio_get write bw_mib)"
+  done
+  # many threads: 4 jobs, each on its own quarter-size file
+  rm -f "$MNT"/io.dat*; sync
+  timed t fio_mt write 128k --end_fsync=1; record "$sys" seqio "seq write 128K x4 threads" MiB/s higher "$rep" "$(mibs "$t")"
+  cold "$sys"
+  fio_mt randread 4k --runtime="$RANDREAD_SECS" --randrepeat=1; record "$sys" seqio "rand read 4K x4 threads cold" IOPS higher "$rep" "$(fio_get read iops)"
+  rm -f "$MNT"/io.dat*
+}
+fio_mt() {  # like fio_run, 4 jobs on 4 files of IO_MB/4 each, results aggregated
+  local rw=$1 bs=$2; shift 2
+  fio --name=bench --directory="$MNT" --filename_format='io.dat.$jobnum' --rw="$rw" --bs="$bs" --size="$((IO_MB / 4))M" \
+    --ioengine=psync --direct=0 --fallocate=none --invalidate=0 --numjobs=4 --group_reporting \
+    --output-format=json --output="$WORK/fio.json" "$@" >>"$LOG" 2>&1
+}
+
+WL_DESC[mix]="bench_mix (filebench-like, 4 threads, ${MIX_SECS:-4} s each, ${MIX_FILES:-300}-file sets): varmail (delete, create+append+fsync, read+append+fsync, read), fileserver (128 KiB files in 20 dirs: create+write, append, read whole, delete, stat), webserver (10 whole-file reads + a 16 KiB log append), createdel (each thread creates and unlinks 4 KiB files in its own directory); ops/s, one op = one step."
+wl_mix() {
+  local sys=$1 rep=$2 p out
+  for p in varmail fileserver webserver createdel; do
+    rm -rf "$MNT/mix-$p"; sync
+    out=$("$BIN/bench_mix" --dir "$MNT" --personality "$p" --threads 4 --seconds "$MIX_SECS" --files "$MIX_FILES" 2>>"$LOG") || die "bench_mix $p failed on $sys: $out"
+    record "$sys" mix "$p x4 threads" ops/s higher "$rep" "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["ops_per_s"])' "$out")"
+    rm -rf "$MNT/mix-$p"
+  done
 }
 
 WL_DESC[gitclone]="\`git clone --no-hardlinks file://REPO\` of a one-commit repository of the generated tree (built once per run in /tmp, fixed dates, packed), into the fs (pack transfer + checkout of every file), warm source; then \`git status\` in the clone, cold (remount + drop_caches; index refreshed beforehand, untimed). The clone is removed between reps (untimed)."
@@ -425,4 +459,10 @@ json.dump(meta, open(sys.argv[1], "w"), indent=1)
 EOF
 python3 "$LIB/report.py" "$RUN" >/dev/null
 ln -sfn "$STAMP" "$OUT/latest"
+if [ $DO_PROFILE -eq 1 ]; then
+  say "profiling untar on bento-fs (bench/profile.sh)"
+  BENTO_BUILD_DIR=$(dirname "$BIN") bash "$REPO/bench/profile.sh" --no-build --files "$TREE_FILES" --out "$RUN/profile" >>"$LOG" 2>&1 &&
+    printf '\n## Profile of the biggest gap (untar)\n\nSee [profile/profile.md](profile/profile.md).\n' >>"$RUN/report.md" ||
+    say "WARNING: profiling failed (see run.log)"
+fi
 say "done in $(printf '%.0f' "$M_DUR") s: $RUN/report.md"
