@@ -8,7 +8,13 @@
 //      locks its directories ancestor-first, then the moved and replaced inodes by
 //      inode number. Lookup/getattr hold one inode lock at a time;
 //   4. leaf locks: orphan_mu_, the allocators' mutexes, inode-cache shard mutexes,
-//      the handle table, the journal's state mutex.
+//      the handle table, the provenance log's mutex, the journal's state mutex.
+//
+// Provenance (Bento-prov = this class with tracking on; module_prov.cc): a tracked
+// operation reserves room for its record before its journal handle (prov_reserve), and
+// appends the record inside that handle once it succeeded (prov_append), so the record
+// commits in the same transaction as the change. Operations without a handle of their
+// own (open, release, read) append in a handle of their own (prov_alone).
 #pragma once
 
 #include <bento/file_operations.h>
@@ -23,6 +29,7 @@
 #include "core/geometry.h"
 #include "core/inode_cache.h"
 #include "core/journal.h"
+#include "core/prov_log.h"
 #include "format/inode.h"
 
 namespace bentofs {
@@ -35,9 +42,15 @@ using bento::Request;
 
 struct BentoFsStateV1;
 
-class BentoFs final : public bento::FileOperations {
+class BentoFs : public bento::FileOperations {
  public:
-  BentoFs();
+  // The hidden provenance log file in the root (format/prov_log.h): a node id no inode
+  // number can take.
+  static constexpr Ino kProvLogIno = 0x7FFFFFFFFFFFFF01ULL;
+  static constexpr Fh kProvLogFh = ~0ULL;
+
+  // tracking: Bento-prov (records provenance) rather than plain Bento-fs.
+  explicit BentoFs(bool tracking = false);
   ~BentoFs() override;
 
   Status init(const Request& req, BlockDevice& dev, const bento::InitArgs& args) override;
@@ -93,6 +106,14 @@ class BentoFs final : public bento::FileOperations {
     Ino ino = 0;
     uint32_t flags = 0;
     bool is_dir = false;
+    bool wrote = false;        // written through (since this instance got the handle)
+    uint32_t gen = 0;          // the inode's generation (0: not known, carried over)
+    uint32_t last_writer = 0;  // tids of the last kWrite / kRead record for this handle
+    uint32_t last_reader = 0;
+  };
+  struct CreateOpen {  // create(): the handle the new file is opened with
+    uint32_t flags;
+    Fh fh;
   };
 
   // Live upgrade (v2 state): what mount() adopts instead of replaying and reading it.
@@ -127,14 +148,37 @@ class BentoFs final : public bento::FileOperations {
   Status truncate(InodeObj* o, uint64_t size);
   // names.cc
   Result<Entry> create_node(const Request& req, Ino parent, std::string_view name, uint32_t mode,
-                            uint32_t rdev, std::string_view link_target);
+                            uint32_t rdev, std::string_view link_target,
+                            const CreateOpen* co = nullptr);
   Status remove_name(const Request& req, Ino parent, std::string_view name, bool dir);
   Result<bool> is_ancestor(Ino a, Ino b);
   // files.cc
   Result<size_t> write_chunk(InodeObj* o, uint64_t off, std::span<const uint8_t> data, bool append,
-                             const Request& req, uint64_t* end_off);
-  Result<Fh> add_handle(Ino ino, uint32_t flags, bool is_dir);
+                             const Request& req, uint64_t* end_off, const ProvDraft* rec = nullptr,
+                             ProvLog::Ticket* ticket = nullptr);
+  Result<Fh> add_handle(Ino ino, uint32_t flags, bool is_dir, uint32_t gen = 0, Fh fh = 0);
   bool handle_info(Fh fh, OpenFile* out);
+
+  // prov.cc: provenance records and the hidden log file
+  bool tracking() const { return tracking_ && prov_.present() && !read_only_; }
+  // Room for a record (an invalid, free ticket when not tracking). ENOSPC: log full.
+  Result<ProvLog::Ticket> prov_reserve(size_t name_len, size_t name2_len, uint64_t extra = 0);
+  // Appends d in h if the ticket is valid (i.e. tracking).
+  Status prov_append(Handle& h, const Request& req, const ProvDraft& d, ProvLog::Ticket& t);
+  // Appends d in a handle of its own.
+  Status prov_alone(const Request& req, const ProvDraft& d, ProvLog::Ticket& t);
+  // After mount or upgrade: tracking-start (+ handle-carried records) or tracking-stop.
+  Status prov_session(bool upgraded);
+  // Notes a read/write by thread tid through fh (false: no such handle); *fresh when
+  // that thread had not read/written through it just before (a new reader/writer).
+  bool note_access(Fh fh, uint32_t tid, bool write, OpenFile* out, bool* fresh);
+  Status prov_file_setxattr(const Request& req, std::string_view name,
+                            std::span<const uint8_t> value);
+  Result<size_t> prov_file_getxattr(const Request& req, std::string_view name,
+                                    std::span<uint8_t> buf);
+  Result<size_t> prov_file_listxattr(const Request& req, std::span<char> buf);
+  Result<Entry> prov_file_entry(const Request& req);
+  Attr prov_file_attr();
 
   FsCtx ctx() { return FsCtx{dev_, &balloc_, geo_.data_start, geo_.block_count}; }
   bool running() const { return dev_ != nullptr && !inert_; }
@@ -155,6 +199,8 @@ class BentoFs final : public bento::FileOperations {
   bento::RawMutex orphan_mu_;
   std::atomic<uint32_t> next_generation_{1};
   bento::Mutex<bento::HashMap<Fh, OpenFile>> handles_;
+  const bool tracking_;
+  ProvLog prov_;
   std::atomic<uint64_t> next_fh_{1};
 
   friend struct FsAccess;

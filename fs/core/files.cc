@@ -28,9 +28,14 @@ uint32_t open_mask(uint32_t flags) {
 
 }  // namespace
 
-Result<Fh> BentoFs::add_handle(Ino ino, uint32_t flags, bool is_dir) {
-  Fh fh = next_fh_.fetch_add(1);
-  BENTO_TRY(handles_.lock()->insert(fh, OpenFile{ino, flags, is_dir}));
+Result<Fh> BentoFs::add_handle(Ino ino, uint32_t flags, bool is_dir, uint32_t gen, Fh fh) {
+  if (fh == 0) fh = next_fh_.fetch_add(1);
+  OpenFile f;
+  f.ino = ino;
+  f.flags = flags;
+  f.is_dir = is_dir;
+  f.gen = gen;
+  BENTO_TRY(handles_.lock()->insert(fh, f));
   return fh;
 }
 
@@ -43,25 +48,57 @@ bool BentoFs::handle_info(Fh fh, OpenFile* out) {
 }
 
 Result<bento::OpenReply> BentoFs::open(const Request& req, Ino ino, uint32_t flags) {
+  if (ino == kProvLogIno) {  // the hidden provenance log: root, read-only, never cached
+    if (req.uid != 0 || of::writes(flags) || (flags & of::kTruncate)) return Err(EACCES);
+    bento::OpenReply r;
+    r.fh = kProvLogFh;
+    r.direct_io = true;
+    return r;
+  }
   BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(ino));
   bool trunc = false;
+  uint32_t gen = 0, mode = 0;
   {
     ReadLock lk(o->lock);
     BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
     if (di.mode.get() == 0 || o->deleted) return Err(ENOENT);
-    uint32_t mode = di.mode.get();
+    mode = di.mode.get();
     if (md::is_dir(mode) && (of::writes(flags) || (flags & of::kTruncate))) return Err(EISDIR);
     if (md::is_symlink(mode)) return Err(ELOOP);
     if ((flags & of::kDirectory) && !md::is_dir(mode)) return Err(ENOTDIR);
     if (check_access(req, di, open_mask(flags))) return Err(EACCES);
     if ((of::writes(flags) || (flags & of::kTruncate)) && read_only_) return Err(EROFS);
     trunc = (flags & of::kTruncate) && md::is_reg(mode) && di.size.get() > 0;
+    gen = di.generation.get();
+  }
+  // The record goes first (its own handle, so it commits no later than the truncation
+  // below): a crash never keeps an open's effect without its record.
+  Fh want = next_fh_.fetch_add(1);
+  bool recorded = false;
+  if (tracking()) {
+    BENTO_ASSIGN_OR_RETURN(ProvLog::Ticket pt, prov_reserve(0, 0, ProvLog::kReleaseRoom));
+    pt.keep(ProvLog::kReleaseRoom);  // for this handle's release record
+    ProvDraft d;
+    d.type = prov::RecordType::kOpen;
+    d.ino = ino;
+    d.gen = gen;
+    d.flags = flags;
+    d.fh = want;
+    d.mode = mode;
+    if (Status s = prov_alone(req, d, pt); !s.ok()) {
+      ProvLog::Ticket kept = prov_.held(ProvLog::kReleaseRoom);  // give the room back
+      return Err(s.error());
+    }
+    recorded = true;
   }
   if (trunc) BENTO_TRY(truncate(o.get(), 0));
   icache_.add_open(o.get());
-  auto fh = add_handle(ino, flags, false);
+  auto fh = add_handle(ino, flags, false, gen, want);
   if (!fh.ok()) {
     icache_.sub_open(o.get());
+    if (recorded) {
+      ProvLog::Ticket kept = prov_.held(ProvLog::kReleaseRoom);  // give the room back
+    }
     return Err(ENOMEM);
   }
   bento::OpenReply r;
@@ -75,7 +112,8 @@ Result<bento::OpenReply> BentoFs::open(const Request& req, Ino ino, uint32_t fla
 
 Result<bento::CreateReply> BentoFs::create(const Request& req, Ino parent, std::string_view name,
                                            uint32_t mode, uint32_t flags) {
-  auto e = create_node(req, parent, name, md::kRegular | (mode & md::kPermMask), 0, {});
+  const CreateOpen co{flags, next_fh_.fetch_add(1)};
+  auto e = create_node(req, parent, name, md::kRegular | (mode & md::kPermMask), 0, {}, &co);
   bento::CreateReply r;
   if (e.ok()) {
     r.entry = *e;
@@ -99,7 +137,7 @@ Result<bento::CreateReply> BentoFs::create(const Request& req, Ino parent, std::
   // A new file opens with the requested access even if its mode would deny it (POSIX).
   BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(r.entry.ino));
   icache_.add_open(o.get());
-  auto fh = add_handle(r.entry.ino, flags, false);
+  auto fh = add_handle(r.entry.ino, flags, false, static_cast<uint32_t>(r.entry.generation), co.fh);
   if (!fh.ok()) {
     icache_.sub_open(o.get());
     return Err(ENOMEM);
@@ -109,16 +147,56 @@ Result<bento::CreateReply> BentoFs::create(const Request& req, Ino parent, std::
   return r;
 }
 
-Status BentoFs::release(const Request&, Ino ino, Fh fh, uint32_t) {
-  bool found = handles_.lock()->erase(fh);
+Status BentoFs::release(const Request& req, Ino ino, Fh fh, uint32_t) {
+  if (ino == kProvLogIno) return Status::Ok();
+  OpenFile f;
+  bool found;
+  {
+    auto g = handles_.lock();
+    if (OpenFile* p = g->find(fh)) f = *p;
+    found = g->erase(fh);
+  }
   if (!found || !running()) return Status::Ok();
+  if (tracking() && !f.is_dir) {
+    // Closing never fails for want of room: the handle kept its release record's room.
+    ProvLog::Ticket t = prov_.held(ProvLog::kReleaseRoom);
+    ProvDraft d;
+    d.type = prov::RecordType::kRelease;
+    d.ino = ino;
+    d.gen = f.gen;
+    d.flags = f.flags;
+    d.fh = fh;
+    d.aux = f.wrote ? prov::kAuxWritten : 0;
+    if (!prov_alone(req, d, t).ok())
+      bento::log(bento::LogLevel::kError, "bento-prov: could not record a release");
+  }
   auto o = iget(ino);
   if (!o.ok()) return Status::Ok();
   if (icache_.sub_open(o->get()) == 0) maybe_delete(*o);
   return Status::Ok();
 }
 
-Result<size_t> BentoFs::read(const Request&, Ino ino, Fh, uint64_t off, std::span<uint8_t> buf) {
+Result<size_t> BentoFs::read(const Request& req, Ino ino, Fh fh, uint64_t off,
+                             std::span<uint8_t> buf) {
+  if (ino == kProvLogIno) {
+    if (!running()) return Err(EIO);
+    return prov_.read(off, buf, journal_->committed_tid());
+  }
+  if (tracking()) {
+    OpenFile f;
+    bool fresh = false;
+    if (note_access(fh, req.pid, false, &f, &fresh) && fresh) {
+      BENTO_ASSIGN_OR_RETURN(ProvLog::Ticket pt, prov_reserve(0, 0));
+      ProvDraft d;
+      d.type = prov::RecordType::kRead;
+      d.ino = ino;
+      d.gen = f.gen;
+      d.flags = f.flags;
+      d.fh = fh;
+      d.aux = off;
+      BENTO_TRY(prov_alone(req, d, pt));
+    }
+  }
   BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(ino));
   ReadLock lk(o->lock);
   BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
@@ -146,9 +224,11 @@ Result<size_t> BentoFs::read(const Request&, Ino ino, Fh, uint64_t off, std::spa
 }
 
 Result<size_t> BentoFs::write_chunk(InodeObj* o, uint64_t off, std::span<const uint8_t> data,
-                                    bool append, const Request& req, uint64_t* end_off) {
+                                    bool append, const Request& req, uint64_t* end_off,
+                                    const ProvDraft* rec, ProvLog::Ticket* ticket) {
   uint64_t nblocks = (off % kBlockSize + data.size() + kBlockSize - 1) / kBlockSize + 1;
-  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(static_cast<uint32_t>(nblocks * 2 + 8)));
+  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(static_cast<uint32_t>(nblocks * 2 + 8) +
+                                                   (rec != nullptr ? ProvLog::kCredits : 0)));
   WriteLock lk(o->lock);
   if (o->deleted) return Err(ENOENT);
   BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(o->ino));
@@ -193,6 +273,11 @@ Result<size_t> BentoFs::write_chunk(InodeObj* o, uint64_t off, std::span<const u
     di.mode.set(mode);
   }
   BENTO_TRY(write_inode(h, o, di));
+  if (rec != nullptr) {
+    ProvDraft d = *rec;
+    d.aux = off;  // where this writer's first write landed
+    BENTO_TRY(prov_append(h, req, d, *ticket));
+  }
   *end_off = off + done;
   return static_cast<size_t>(done);
 }
@@ -204,6 +289,22 @@ Result<size_t> BentoFs::write(const Request& req, Ino ino, Fh fh, uint64_t off,
   if (!handle_info(fh, &f) || f.ino != ino || f.is_dir) return Err(EBADF);
   if (!of::writes(f.flags)) return Err(EBADF);
   BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(ino));
+  // A new writer through this handle (a forked child, a process given the fd) gets a
+  // record, appended with its first chunk.
+  bool fresh = false;
+  (void)note_access(fh, req.pid, true, &f, &fresh);
+  ProvDraft rec;
+  ProvLog::Ticket ticket;
+  bool with_rec = false;
+  if (fresh && tracking()) {
+    BENTO_ASSIGN_OR_RETURN(ticket, prov_reserve(0, 0));
+    rec.type = prov::RecordType::kWrite;
+    rec.ino = ino;
+    rec.gen = f.gen;
+    rec.flags = f.flags;
+    rec.fh = fh;
+    with_rec = true;
+  }
   bool append = (f.flags & of::kAppend) != 0;
   size_t total = 0;
   while (total < data.size()) {
@@ -212,7 +313,9 @@ Result<size_t> BentoFs::write(const Request& req, Ino ino, Fh fh, uint64_t off,
     uint64_t room = kChunkBlocks * kBlockSize - pos % kBlockSize;
     if (n > room) n = room;
     uint64_t end = 0;
-    auto r = write_chunk(o.get(), pos, data.subspan(total, n), append, req, &end);
+    auto r = write_chunk(o.get(), pos, data.subspan(total, n), append, req, &end,
+                         with_rec ? &rec : nullptr, with_rec ? &ticket : nullptr);
+    with_rec = false;  // one record per new writer, with the first chunk
     if (!r.ok()) {
       if (total > 0) break;
       return Err(r.error());
@@ -226,8 +329,18 @@ Result<size_t> BentoFs::write(const Request& req, Ino ino, Fh fh, uint64_t off,
 
 Result<Attr> BentoFs::setattr(const Request& req, Ino ino, const bento::SetAttr& sa, Fh fh) {
   using bento::SetAttr;
+  if (ino == kProvLogIno) return Err(EPERM);
   if (read_only_) return Err(EROFS);
   BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(ino));
+  const bool rec_mode = (sa.valid & SetAttr::kMode) != 0;
+  const bool rec_owner = (sa.valid & (SetAttr::kUid | SetAttr::kGid)) != 0;
+  ProvLog::Ticket t_mode, t_owner;
+  if (rec_mode) {
+    BENTO_ASSIGN_OR_RETURN(t_mode, prov_reserve(0, 0));
+  }
+  if (rec_owner) {
+    BENTO_ASSIGN_OR_RETURN(t_owner, prov_reserve(0, 0));
+  }
   if (sa.valid & SetAttr::kSize) {
     {
       ReadLock lk(o->lock);
@@ -240,9 +353,21 @@ Result<Attr> BentoFs::setattr(const Request& req, Ino ino, const bento::SetAttr&
       if (!via_writable_fh && check_access(req, di, amode::kWrite)) return Err(EACCES);
     }
     if (sa.size > kMaxFileSize) return Err(EFBIG);
+    if (tracking()) {
+      // Recorded first (truncation runs in several handles of its own): its record
+      // commits no later than any part of it.
+      BENTO_ASSIGN_OR_RETURN(ProvLog::Ticket pt, prov_reserve(0, 0));
+      ProvDraft d;
+      d.type = prov::RecordType::kTruncate;
+      d.ino = ino;
+      if (auto di = read_inode(ino); di.ok()) d.gen = di->generation.get();
+      d.fh = fh;
+      d.aux = sa.size;
+      BENTO_TRY(prov_alone(req, d, pt));
+    }
     BENTO_TRY(truncate(o.get(), sa.size));
   }
-  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(4));
+  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(4 + 2 * ProvLog::kCredits));
   WriteLock lk(o->lock);
   BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
   if (di.mode.get() == 0 || o->deleted) return Err(ENOENT);
@@ -292,11 +417,30 @@ Result<Attr> BentoFs::setattr(const Request& req, Ino ino, const bento::SetAttr&
   }
   if (changed) set_time(di.ctime, (sa.valid & SetAttr::kCtime) ? sa.ctime : now);
   BENTO_TRY(write_inode(h, o.get(), di));
+  if (rec_mode || rec_owner) {
+    ProvDraft d;
+    d.ino = ino;
+    d.gen = di.generation.get();
+    d.fh = fh;
+    d.mode = di.mode.get();
+    if (rec_mode) {
+      d.type = prov::RecordType::kChmod;
+      BENTO_TRY(prov_append(h, req, d, t_mode));
+    }
+    if (rec_owner) {
+      d.type = prov::RecordType::kChown;
+      d.aux = static_cast<uint64_t>(di.uid.get()) << 32 | di.gid.get();
+      BENTO_TRY(prov_append(h, req, d, t_owner));
+    }
+  }
   return to_attr(ino, di);
 }
 
 Status BentoFs::fsync(const Request&, Ino ino, Fh, bool) {
   if (read_only_ || !running()) return Status::Ok();
+  // fsync on the provenance log: make every record appended so far durable (readers see
+  // only committed records).
+  if (ino == kProvLogIno) return journal_->wait_commit(journal_->next_sequence());
   BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(ino));
   return journal_->wait_commit(o->last_tid.load());
 }
@@ -341,6 +485,8 @@ Result<uint64_t> BentoFs::bmap(const Request&, Ino ino, uint32_t blocksize, uint
 }
 
 Status BentoFs::access(const Request& req, Ino ino, uint32_t mask) {
+  if (ino == kProvLogIno)
+    return (req.uid == 0 && !(mask & amode::kWrite)) ? Status::Ok() : Err(EACCES);
   BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(ino));
   ReadLock lk(o->lock);
   BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));

@@ -9,6 +9,7 @@
 #include "core/times.h"
 #include "format/dir.h"
 #include "format/inode.h"
+#include "format/prov_log.h"
 #include "format/superblock.h"
 
 namespace bentofs {
@@ -87,6 +88,21 @@ Status format_device(BlockDevice& dev, const FormatOptions& o) {
   sb.inode_table_start.set(at);
   sb.inode_table_blocks.set(inodes / kInodesPerBlock);
   at += sb.inode_table_blocks.get();
+  uint64_t pblocks = 0;
+  if (o.prov_log_blocks < 0) {
+    pblocks = n / 64;
+    if (pblocks < 64) pblocks = 64;
+    if (pblocks > 16384) pblocks = 16384;
+  } else {
+    pblocks = static_cast<uint64_t>(o.prov_log_blocks);
+    if (pblocks == 1) return Err(EINVAL);
+  }
+  if (pblocks > 0) {
+    sb.feature_compat.set(sb.feature_compat.get() | feature::kCompatProvLog);
+    sb.prov_start.set(at);
+    sb.prov_blocks.set(pblocks);
+    at += pblocks;
+  }
   sb.data_start.set(at);
   if (at + 64 > n) {
     bento::log(bento::LogLevel::kError, "mkfs: device too small for this inode count");
@@ -157,6 +173,12 @@ Status format_device(BlockDevice& dev, const FormatOptions& o) {
     ib.mark_dirty();
   }
   BENTO_TRY(Journal::write_super(dev, sb.journal_start.get(), jblocks, 1));
+  if (pblocks > 0) {
+    prov::ProvLogHeader ph;
+    __builtin_memset(&ph, 0, sizeof(ph));
+    prov::init_header(ph, pblocks);
+    BENTO_TRY(write_block(dev, sb.prov_start.get(), reinterpret_cast<const uint8_t*>(&ph)));
+  }
   // Superblock last: an interrupted mkfs leaves no valid file system behind.
   BENTO_TRY(dev.sync_all());
   __builtin_memset(buf, 0, sizeof(buf));

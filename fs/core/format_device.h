@@ -11,8 +11,11 @@
 namespace bentofs {
 
 struct FormatOptions {
-  uint64_t inode_count = 0;       // 0: one inode per 16 KiB
-  uint64_t journal_blocks = 0;    // 0: block_count / 32, clamped to [2048, 32768]
+  uint64_t inode_count = 0;     // 0: one inode per 16 KiB
+  uint64_t journal_blocks = 0;  // 0: block_count / 32, clamped to [2048, 32768]
+  // Provenance log ring (format/prov_log.h): -1 = default (block_count / 64, clamped to
+  // [64, 16384] blocks, i.e. 256 KiB .. 64 MiB), 0 = none, else this many blocks (>= 2).
+  int64_t prov_log_blocks = -1;
   bool device_is_zeroed = false;  // skip zeroing the inode table (fresh sparse image)
   const char* label = "";
   uint64_t time_sec = 0;

@@ -15,6 +15,7 @@ struct Geometry {
   uint64_t inode_bitmap_start = 0, inode_bitmap_blocks = 0;
   uint64_t block_bitmap_start = 0, block_bitmap_blocks = 0;
   uint64_t inode_table_start = 0, inode_table_blocks = 0;
+  uint64_t prov_start = 0, prov_blocks = 0;  // 0 blocks: no provenance log area
   uint64_t data_start = 0;
 
   uint64_t inode_block(uint64_t ino) const { return inode_table_start + ino / kInodesPerBlock; }
@@ -32,6 +33,10 @@ struct Geometry {
     g.block_bitmap_blocks = sb.block_bitmap_blocks.get();
     g.inode_table_start = sb.inode_table_start.get();
     g.inode_table_blocks = sb.inode_table_blocks.get();
+    if (sb.feature_compat.get() & feature::kCompatProvLog) {
+      g.prov_start = sb.prov_start.get();
+      g.prov_blocks = sb.prov_blocks.get();
+    }
     g.data_start = sb.data_start.get();
     return g;
   }

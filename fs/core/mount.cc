@@ -24,7 +24,7 @@ bool parse_uint(std::string_view s, uint32_t* out) {
 
 }  // namespace
 
-BentoFs::BentoFs() = default;
+BentoFs::BentoFs(bool tracking) : tracking_(tracking) {}
 
 BentoFs::~BentoFs() {
   if (running()) (void)unmount();
@@ -128,6 +128,23 @@ Status BentoFs::mount(BlockDevice& dev, bool read_only, bool orphans, Resumed* r
       return fail(Err(EUCLEAN));
     }
   }
+  {
+    // The provenance log: in the cache, which after an upgrade holds its latest state; what
+    // the running transaction appended is durable only once that transaction commits.
+    const char* pwhy = nullptr;
+    uint64_t floor = resumed ? (*resumed->journal)->next_sequence() : 0;
+    if (!prov_.load(dev, geo_.prov_start, geo_.prov_blocks, floor, &pwhy).ok()) {
+      bento::log(bento::LogLevel::kError, "bento-fs: provenance log unusable:");
+      bento::log(bento::LogLevel::kError, pwhy != nullptr ? pwhy : "I/O error");
+      if (tracking_) return fail(Err(EUCLEAN));
+    }
+    if (tracking_ && !prov_.present()) {
+      bento::log(bento::LogLevel::kError,
+                 "bento-prov: this image has no provenance log area (made by an older "
+                 "mkfs.bento): re-run mkfs.bento to track provenance on it");
+      return fail(Err(EOPNOTSUPP));
+    }
+  }
   next_generation_.store(resumed ? resumed->next_generation
                                  : static_cast<uint32_t>(sb.next_generation.get()));
   if (resumed != nullptr) {
@@ -150,6 +167,7 @@ Status BentoFs::mount(BlockDevice& dev, bool read_only, bool orphans, Resumed* r
       }
     }
     if (Status s = write_super_fields(false); !s.ok()) return fail(s);
+    if (Status s = prov_session(false); !s.ok()) return fail(s);
   }
   return Status::Ok();
 }

@@ -61,6 +61,8 @@ void touch_dir(DiskInode& d) {
 
 Result<Entry> BentoFs::lookup(const Request& req, Ino parent, std::string_view name) {
   if (name.size() > bento::kNameMax) return Err(ENAMETOOLONG);
+  if (parent == bento::kRootIno && name == prov::kProvLogFileName && prov_.present())
+    return prov_file_entry(req);
   BENTO_ASSIGN_OR_RETURN(InodeRef p, iget(parent));
   InodeRef child;
   {
@@ -94,13 +96,14 @@ Result<Entry> BentoFs::lookup(const Request& req, Ino parent, std::string_view n
 }
 
 void BentoFs::forget(Ino ino, uint64_t n) {
-  if (!running()) return;
+  if (!running() || ino == kProvLogIno) return;
   auto r = iget(ino);
   if (!r.ok()) return;
   if (icache_.sub_lookup(r->get(), n) == 0) maybe_delete(*r);
 }
 
 Result<Attr> BentoFs::getattr(const Request&, Ino ino, Fh) {
+  if (ino == kProvLogIno) return prov_file_attr();
   BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(ino));
   ReadLock lk(o->lock);
   BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
@@ -124,15 +127,20 @@ Result<size_t> BentoFs::readlink(const Request&, Ino ino, std::span<char> buf) {
 }
 
 Result<Entry> BentoFs::create_node(const Request& req, Ino parent, std::string_view name,
-                                   uint32_t mode, uint32_t rdev, std::string_view target) {
+                                   uint32_t mode, uint32_t rdev, std::string_view target,
+                                   const CreateOpen* co) {
   if (int e = check_name(name)) return Err(e);
   if (is_dot(name)) return Err(EEXIST);
+  if (parent == bento::kRootIno && name == prov::kProvLogFileName && prov_.present())
+    return Err(EEXIST);
   if (read_only_) return Err(EROFS);
   BENTO_ASSIGN_OR_RETURN(InodeRef p, iget(parent));
   uint32_t credits = kNameCredits;
   if (auto peek = read_inode(parent); peek.ok() && md::is_dir(peek->mode.get()))
     credits = insert_credits(ctx(), *peek);
-  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(credits));
+  BENTO_ASSIGN_OR_RETURN(ProvLog::Ticket pt,
+                         prov_reserve(name.size(), target.size(), co ? ProvLog::kReleaseRoom : 0));
+  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(credits + ProvLog::kCredits));
   ReadLock ns(rename_lock_);
   WriteLock plk(p->lock);
   BENTO_ASSIGN_OR_RETURN(DiskInode pdi, read_inode(parent));
@@ -181,6 +189,25 @@ Result<Entry> BentoFs::create_node(const Request& req, Ino parent, std::string_v
   if (is_dir) pdi.nlink.set(pdi.nlink.get() + 1);
   touch_dir(pdi);
   BENTO_TRY(write_inode(h, p.get(), pdi));
+  if (pt.valid()) {
+    ProvDraft d;
+    d.type = co               ? prov::RecordType::kCreate
+             : is_dir         ? prov::RecordType::kMkdir
+             : target.empty() ? prov::RecordType::kMknod
+                              : prov::RecordType::kSymlink;
+    d.ino = ino;
+    d.gen = di.generation.get();
+    d.parent = parent;
+    d.name = name;
+    d.name2 = target;
+    d.mode = mode;
+    if (co != nullptr) {
+      d.flags = co->flags;
+      d.fh = co->fh;
+      pt.keep(ProvLog::kReleaseRoom);  // for this handle's release record
+    }
+    BENTO_TRY(prov_append(h, req, d, pt));
+  }
   icache_.add_lookup(child.get(), 1);
   return make_entry(ino, di);
 }
@@ -222,8 +249,11 @@ Status BentoFs::remove_name(const Request& req, Ino parent, std::string_view nam
   if (read_only_) return Err(EROFS);
   BENTO_ASSIGN_OR_RETURN(InodeRef p, iget(parent));
   InodeRef child;
+  if (parent == bento::kRootIno && name == prov::kProvLogFileName && prov_.present())
+    return Err(EPERM);
+  BENTO_ASSIGN_OR_RETURN(ProvLog::Ticket pt, prov_reserve(name.size(), 0));
   Status st = [&]() -> Status {
-    BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(kNameCredits));
+    BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(kNameCredits + ProvLog::kCredits));
     ReadLock ns(rename_lock_);
     WriteLock plk(p->lock);
     BENTO_ASSIGN_OR_RETURN(DiskInode pdi, read_inode(parent));
@@ -256,7 +286,16 @@ Status BentoFs::remove_name(const Request& req, Ino parent, std::string_view nam
     if (cdi.nlink.get() == 0) BENTO_TRY(orphan_add(h, child.get(), cdi));
     BENTO_TRY(write_inode(h, child.get(), cdi));
     touch_dir(pdi);
-    return write_inode(h, p.get(), pdi);
+    BENTO_TRY(write_inode(h, p.get(), pdi));
+    ProvDraft d;
+    d.type = rmdir ? prov::RecordType::kRmdir : prov::RecordType::kUnlink;
+    d.ino = info.ino;
+    d.gen = cdi.generation.get();
+    d.parent = parent;
+    d.name = name;
+    d.mode = cdi.mode.get();
+    d.aux = cdi.nlink.get() == 0 ? prov::kAuxDied : 0;  // no name left
+    return prov_append(h, req, d, pt);
   }();
   if (st.ok()) maybe_delete(child);
   return st;
@@ -268,10 +307,13 @@ Result<Entry> BentoFs::link(const Request& req, Ino ino, Ino newparent, std::str
   if (read_only_) return Err(EROFS);
   BENTO_ASSIGN_OR_RETURN(InodeRef p, iget(newparent));
   BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(ino));
+  if (newparent == bento::kRootIno && name == prov::kProvLogFileName && prov_.present())
+    return Err(EEXIST);
   uint32_t credits = kNameCredits;
   if (auto peek = read_inode(newparent); peek.ok() && md::is_dir(peek->mode.get()))
     credits = insert_credits(ctx(), *peek);
-  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(credits));
+  BENTO_ASSIGN_OR_RETURN(ProvLog::Ticket pt, prov_reserve(name.size(), 0));
+  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(credits + ProvLog::kCredits));
   ReadLock ns(rename_lock_);
   {
     // Peek at the type first: directories are never locked after their parent here.
@@ -298,6 +340,16 @@ Result<Entry> BentoFs::link(const Request& req, Ino ino, Ino newparent, std::str
   BENTO_TRY(write_inode(h, o.get(), di));
   touch_dir(pdi);
   BENTO_TRY(write_inode(h, p.get(), pdi));
+  {
+    ProvDraft d;
+    d.type = prov::RecordType::kLink;
+    d.ino = ino;
+    d.gen = di.generation.get();
+    d.parent = newparent;
+    d.name = name;
+    d.mode = di.mode.get();
+    BENTO_TRY(prov_append(h, req, d, pt));
+  }
   icache_.add_lookup(o.get(), 1);
   return make_entry(ino, di);
 }
@@ -329,11 +381,15 @@ Status BentoFs::rename(const Request& req, Ino p1, std::string_view n1, Ino p2, 
   BENTO_ASSIGN_OR_RETURN(InodeRef r2, iget(p2));
   InodeRef victim;
   bool replaced = false;
+  if (prov_.present() && ((p1 == bento::kRootIno && n1 == prov::kProvLogFileName) ||
+                          (p2 == bento::kRootIno && n2 == prov::kProvLogFileName)))
+    return Err(EPERM);
+  BENTO_ASSIGN_OR_RETURN(ProvLog::Ticket pt, prov_reserve(n1.size(), n2.size()));
   Status st = [&]() -> Status {
     uint32_t credits = kNameCredits;
     if (auto peek = read_inode(p2); peek.ok() && md::is_dir(peek->mode.get()))
       credits = insert_credits(ctx(), *peek);
-    BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(credits + kNameCredits));
+    BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(credits + kNameCredits + ProvLog::kCredits));
     WriteLock ns(rename_lock_);
     FsCtx c = ctx();
     // Directories ancestor-first (tree order), then the children by inode number.
@@ -464,6 +520,22 @@ Status BentoFs::rename(const Request& req, Ino p1, std::string_view n1, Ino p2, 
       touch_dir(d2);
       BENTO_TRY(write_inode(h, r2.get(), d2));
     }
+    ProvDraft d;
+    d.type = prov::RecordType::kRename;
+    d.ino = e1.ino;
+    d.gen = i1.generation.get();
+    d.mode = i1.mode.get();
+    d.parent = p1;
+    d.name = n1;
+    d.parent2 = p2;
+    d.name2 = n2;
+    d.flags = flags;
+    if (f2) {
+      d.ino2 = e2.ino;
+      d.gen2 = i2.generation.get();
+      d.aux = (!(flags & kExchange) && i2.nlink.get() == 0) ? prov::kAuxDied : 0;
+    }
+    BENTO_TRY(prov_append(h, req, d, pt));
     if (replaced) victim = std::move(c2);
     return Status::Ok();
   }();

@@ -51,6 +51,12 @@ int validate_superblock(const SuperBlock& sb, uint64_t device_blocks, bool read_
   if (!region(sb.inode_table_start.get(), sb.inode_table_blocks.get(),
               (inodes + kInodesPerBlock - 1) / kInodesPerBlock))
     return bad(EUCLEAN, "inode table is out of place or too small");
+  if (sb.feature_compat.get() & feature::kCompatProvLog) {
+    if (!region(sb.prov_start.get(), sb.prov_blocks.get(), 2))
+      return bad(EUCLEAN, "provenance log area is out of place");
+  } else if (sb.prov_start.get() != 0 || sb.prov_blocks.get() != 0) {
+    return bad(EUCLEAN, "provenance log fields set without the feature flag");
+  }
   if (sb.data_start.get() != at || at >= n) return bad(EUCLEAN, "data area is out of place");
   if (sb.orphan_head.get() >= inodes || sb.orphan_head.get() == 1)
     return bad(EUCLEAN, "orphan list head is not a valid inode");

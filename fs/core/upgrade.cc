@@ -54,7 +54,13 @@ void BentoFs::restore_counts(const S& st) {
   }
   {
     auto g = handles_.lock();
-    for (const auto& h : st.handles) (void)g->insert(h.fh, OpenFile{h.ino, h.flags, h.is_dir != 0});
+    for (const auto& h : st.handles) {
+      OpenFile f;
+      f.ino = h.ino;
+      f.flags = h.flags;
+      f.is_dir = h.is_dir != 0;
+      (void)g->insert(h.fh, f);
+    }
   }
   next_fh_.store(st.next_fh);
 }
@@ -79,6 +85,7 @@ Status BentoFs::update_transfer(bento::TransferState& state, BlockDevice& dev) {
       return s;
     }
     restore_counts(*st);
+    (void)prov_session(true);  // logs; the mount is already live
     return Status::Ok();
   }
   // v1: an older module committed and checkpointed everything; mount normally.
@@ -98,6 +105,7 @@ Status BentoFs::update_transfer(bento::TransferState& state, BlockDevice& dev) {
     return s;
   }
   restore_counts(*st);
+  (void)prov_session(true);  // logs; the mount is already live
   return Status::Ok();
 }
 

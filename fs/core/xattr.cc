@@ -82,6 +82,7 @@ int check_xname(std::string_view name) {
 
 Status BentoFs::setxattr(const Request& req, Ino ino, std::string_view name,
                          std::span<const uint8_t> value, uint32_t flags) {
+  if (ino == kProvLogIno) return prov_file_setxattr(req, name, value);
   if (int e = check_xname(name)) return Err(e);
   Ns ns = name_space(name);
   if (ns == Ns::kUnsupported) return Err(EOPNOTSUPP);
@@ -134,6 +135,7 @@ Status BentoFs::setxattr(const Request& req, Ino ino, std::string_view name,
 
 Result<size_t> BentoFs::getxattr(const Request& req, Ino ino, std::string_view name,
                                  std::span<uint8_t> buf) {
+  if (ino == kProvLogIno) return prov_file_getxattr(req, name, buf);
   if (int e = check_xname(name)) return Err(e);
   Ns ns = name_space(name);
   if (ns == Ns::kUnsupported) return Err(EOPNOTSUPP);
@@ -154,6 +156,7 @@ Result<size_t> BentoFs::getxattr(const Request& req, Ino ino, std::string_view n
 }
 
 Result<size_t> BentoFs::listxattr(const Request& req, Ino ino, std::span<char> buf) {
+  if (ino == kProvLogIno) return prov_file_listxattr(req, buf);
   BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(ino));
   ReadLock lk(o->lock);
   BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
@@ -186,6 +189,7 @@ Result<size_t> BentoFs::listxattr(const Request& req, Ino ino, std::span<char> b
 }
 
 Status BentoFs::removexattr(const Request& req, Ino ino, std::string_view name) {
+  if (ino == kProvLogIno) return Err(EPERM);
   if (int e = check_xname(name)) return Err(e);
   Ns ns = name_space(name);
   if (ns == Ns::kUnsupported) return Err(EOPNOTSUPP);

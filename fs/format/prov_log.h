@@ -55,10 +55,48 @@ struct ProvLogHeader {
   Le64 refused;     // operations refused with ENOSPC because the log was full
   Le32 tracking;    // 1 while a tracking module is mounted (informational)
   Le32 reserved0;
-  uint8_t reserved[4020];
+  uint8_t reserved[4028];
   Le32 checksum;  // crc32c of bytes [0, 4092)
 };
 static_assert(sizeof(ProvLogHeader) == 4096);
+
+inline void seal_header(ProvLogHeader& h) {
+  h.checksum.set(crc32c(reinterpret_cast<const uint8_t*>(&h), 4092));
+}
+
+// A fresh, empty log over a ring of `blocks` blocks (mkfs).
+inline void init_header(ProvLogHeader& h, uint64_t blocks) {
+  h.magic.set(kLogMagic);
+  h.version.set(kLogVersion);
+  h.block_size.set(kLogBlockSize);
+  h.capacity.set((blocks - 1) * kLogBlockSize);
+  h.head.set(0);
+  h.tail.set(0);
+  h.next_seq.set(1);
+  seal_header(h);
+}
+
+// Why a header is unusable, or nullptr when it is sound for a ring of `blocks` blocks.
+inline const char* check_header(const ProvLogHeader& h, uint64_t blocks) {
+  if (h.magic.get() != kLogMagic) return "provenance log header has a bad magic number";
+  if (h.checksum.get() != crc32c(reinterpret_cast<const uint8_t*>(&h), 4092))
+    return "provenance log header checksum mismatch";
+  if (h.version.get() != kLogVersion) return "unsupported provenance log version";
+  if (h.block_size.get() != kLogBlockSize) return "provenance log has a bad block size";
+  if (h.capacity.get() != (blocks - 1) * kLogBlockSize)
+    return "provenance log capacity does not match its area";
+  if (h.head.get() > h.tail.get() || h.tail.get() - h.head.get() > h.capacity.get())
+    return "provenance log head/tail are inconsistent";
+  if (h.head.get() % 8 != 0 || h.tail.get() % 8 != 0)
+    return "provenance log head/tail are misaligned";
+  if (h.next_seq.get() == 0) return "provenance log sequence number is zero";
+  return nullptr;
+}
+
+// Ring data block (relative to the area's start) holding logical offset off.
+inline uint64_t ring_block(uint64_t off, uint64_t blocks) {
+  return 1 + (off / kLogBlockSize) % (blocks - 1);
+}
 
 enum class RecordType : uint16_t {
   kPad = 0,             // filler to the end of a 4 KiB block; only len/type are meaningful

@@ -16,6 +16,7 @@ constexpr uint64_t kSuperBlockNo = 0;
 // Feature flags. Unknown incompat bits: refuse to mount. Unknown ro_compat bits: mount
 // read-only only. Unknown compat bits: ignore.
 namespace feature {
+constexpr uint32_t kCompatProvLog = 1u << 0;        // provenance log ring (prov_start/prov_blocks)
 constexpr uint32_t kIncompatHashDir = 1u << 0;      // extendible-hash directories (dir.h)
 constexpr uint32_t kIncompatDataJournal = 1u << 1;  // physical block journal (journal.h)
 constexpr uint32_t kIncompatSupported = kIncompatHashDir | kIncompatDataJournal;
@@ -60,7 +61,11 @@ struct SuperBlock {
   uint8_t uuid[16];
   char label[32];
   Le64 next_generation;  // generation numbers for new inodes continue from here
-  uint8_t reserved[252];
+  // With feature::kCompatProvLog: the provenance log ring (format/prov_log.h), placed
+  // right after the inode table; data_start follows it.
+  Le64 prov_start;
+  Le64 prov_blocks;
+  uint8_t reserved[236];
   Le32 checksum;  // crc32c of bytes [0, 508)
 };
 static_assert(sizeof(SuperBlock) == 512, "superblock is 512 bytes");

@@ -14,6 +14,7 @@
 #include "core/superblock_check.h"
 #include "format/inode.h"
 #include "format/journal.h"
+#include "format/prov_log.h"
 #include "format/superblock.h"
 #include "format/xattr.h"
 
@@ -144,6 +145,62 @@ struct Checker {
     return count;
   }
 
+  // The provenance log area (format/prov_log.h): header, and every retained record decodes
+  // with consecutive sequence numbers. Its blocks lie before data_start, so the bitmap
+  // check of the metadata area covers them.
+  void check_prov_log() {
+    if (geo.prov_blocks == 0) return;
+    auto hb = dev.bread(geo.prov_start);
+    if (!hb.ok()) {
+      problem("cannot read the provenance log header");
+      return;
+    }
+    prov::ProvLogHeader h;
+    memcpy(&h, hb->data().data(), sizeof h);
+    if (const char* why = prov::check_header(h, geo.prov_blocks)) {
+      problem(std::string("provenance log: ") + why);
+      return;
+    }
+    uint64_t off = h.head.get(), end = h.tail.get(), records = 0, expect_seq = 0;
+    while (off < end) {
+      auto bh = dev.bread(geo.prov_start + prov::ring_block(off, geo.prov_blocks));
+      if (!bh.ok()) {
+        problem("cannot read the provenance log");
+        return;
+      }
+      const uint8_t* p = bh->data().data() + off % prov::kLogBlockSize;
+      size_t avail = prov::kLogBlockSize - off % prov::kLogBlockSize;
+      prov::Record r;
+      uint32_t len = 0;
+      prov::DecodeError e = prov::decode_record(p, avail, &r, &len);
+      if (e != prov::DecodeError::kOk) {
+        problem("provenance log: " + std::string(prov::decode_error_name(e)) + " at offset " +
+                std::to_string(off) + " (" + std::to_string(records) + " records before it)");
+        return;
+      }
+      if (r.type != prov::RecordType::kPad) {
+        if (expect_seq != 0 && r.seq != expect_seq) {
+          problem("provenance log: sequence jumps from " + std::to_string(expect_seq - 1) + " to " +
+                  std::to_string(r.seq) + " at offset " + std::to_string(off));
+          return;
+        }
+        expect_seq = r.seq + 1;
+        records++;
+      }
+      off += len;
+    }
+    if (off != end) problem("provenance log: the last record runs past the tail");
+    if (expect_seq != 0 && expect_seq != h.next_seq.get())
+      problem("provenance log: next sequence number does not follow the last record");
+    if (records == 0 && h.refused.get() == 0) return;
+    rep.notes.push_back("provenance log: " + std::to_string(records) +
+                        " unacknowledged record(s), " + std::to_string(end - h.head.get()) +
+                        " of " + std::to_string(h.capacity.get()) + " bytes used" +
+                        (h.refused.get() ? ", " + std::to_string(h.refused.get()) +
+                                               " operation(s) refused while full"
+                                         : std::string()));
+  }
+
   // True when the journal's log starts with a descriptor of the expected sequence, i.e.
   // replay would find at least one transaction (whether its commit block is intact is
   // left to replay). After a clean unmount the log is reset and this is false.
@@ -210,6 +267,7 @@ struct Checker {
       problem("cannot read the bitmaps");
       return 8;
     }
+    check_prov_log();
     claimed_by.assign(geo.block_count, 0);
     inodes.resize(geo.inode_count);
     refs.assign(geo.inode_count, 0);

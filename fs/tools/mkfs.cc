@@ -1,4 +1,5 @@
-// mkfs.bento [-s|--size SIZE] [-N|--inodes INODES] [-J|--journal-blocks N] [-L|--label LABEL] IMAGE
+// mkfs.bento [-s|--size SIZE] [-N|--inodes INODES] [-J|--journal-blocks N] [-L|--label LABEL]
+//            [-P|--prov-log-mb MB] IMAGE
 // Creates a Bento-fs (FORMAT.md). SIZE accepts K/M/G/T suffixes; with -s the image file is
 // created or resized (sparse), otherwise its current size is used.
 #include <fcntl.h>
@@ -57,7 +58,9 @@ void progress(uint64_t done, uint64_t total, void*) {
 int usage() {
   fprintf(stderr,
           "usage: mkfs.bento [-s|--size SIZE] [-N|--inodes INODES] [-J|--journal-blocks N]\n"
-          "                  [-L|--label LABEL] IMAGE\n"
+          "                  [-L|--label LABEL] [-P|--prov-log-mb MB] IMAGE\n"
+          "-P: size of the provenance log area (default: 1/64 of the image, 256 KiB..64 MiB;\n"
+          "0: none, the image can then not be tracked by Bento-prov).\n"
           "SIZE and counts accept K/M/G/T suffixes; with --size the image file is created or\n"
           "resized, otherwise its current size (or the block device's) is used.\n");
   return 1;
@@ -67,6 +70,7 @@ int usage() {
 
 int main(int argc, char** argv) {
   uint64_t size = 0, inodes = 0, journal = 0;
+  int64_t prov_blocks = -1;
   const char* label = "";
   const char* path = nullptr;
   for (int i = 1; i < argc; i++) {
@@ -75,14 +79,21 @@ int main(int argc, char** argv) {
     if (a == "--inodes") a = "-N";
     if (a == "--journal-blocks") a = "-J";
     if (a == "--label") a = "-L";
+    if (a == "--prov-log-mb") a = "-P";
     auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
-    if (a == "-s" || a == "-N" || a == "-J" || a == "-L") {
+    if (a == "-s" || a == "-N" || a == "-J" || a == "-L" || a == "-P") {
       const char* v = next();
       if (v == nullptr) return usage();
       if (a == "-s" && !parse_size(v, &size)) return usage();
       if (a == "-N" && !parse_size(v, &inodes)) return usage();
       if (a == "-J" && !parse_size(v, &journal)) return usage();
       if (a == "-L") label = v;
+      if (a == "-P") {
+        char* end = nullptr;
+        long long mb = strtoll(v, &end, 10);
+        if (end == v || *end != '\0' || mb < 0 || mb > 1024) return usage();
+        prov_blocks = mb == 0 ? 0 : mb * 256 + 1;  // + the log header block
+      }
     } else if (a == "-h" || a == "--help") {
       usage();
       return 0;
@@ -122,6 +133,7 @@ int main(int argc, char** argv) {
   bentofs::FormatOptions o;
   o.inode_count = inodes;
   o.journal_blocks = journal;
+  o.prov_log_blocks = prov_blocks;
   o.device_is_zeroed = zeroed;
   o.label = label;
   o.time_sec = static_cast<uint64_t>(time(nullptr));

@@ -174,4 +174,25 @@ std::vector<RegistryEntry> registry_list(const std::string& dir) {
   return read_entries(dir);
 }
 
+bool find_mount_socket(const std::string& arg, std::string* mountpoint, std::string* socket) {
+  auto exists = [](const std::string& p) {
+    struct stat st {};
+    return ::lstat(p.c_str(), &st) == 0;
+  };
+  const std::string dir = run_dir();
+  std::string mp = normalize_path(arg);
+  std::string s = socket_path_for(dir, mp);
+  if (!exists(s)) {
+    char* real = ::realpath(arg.c_str(), nullptr);
+    if (real == nullptr) return false;
+    mp = real;
+    std::free(real);
+    s = socket_path_for(dir, mp);
+    if (!exists(s)) return false;
+  }
+  *mountpoint = mp;
+  *socket = s;
+  return true;
+}
+
 }  // namespace bento::host

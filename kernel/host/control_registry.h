@@ -32,6 +32,10 @@ std::string log_path_for(const std::string& dir, const std::string& mountpoint);
 // hung mount must not hang bentoctl).
 std::string normalize_path(const std::string& path);
 
+// The control socket of the mount at `arg`: by the path as given (made absolute, never
+// touching the mount, which may be busy), then by its real path. False: no bento mount.
+bool find_mount_socket(const std::string& arg, std::string* mountpoint, std::string* socket);
+
 // Registry updates take an exclusive flock on registry.lock and rewrite the file
 // atomically; an entry for the same mountpoint is replaced.
 bool registry_add(const std::string& dir, const RegistryEntry& e, std::string* error);

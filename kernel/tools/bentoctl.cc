@@ -37,29 +37,12 @@ bool exists(const std::string& p) {
   return ::lstat(p.c_str(), &st) == 0;
 }
 
-// The control socket of the mount at `arg`: by the path as given (made absolute, never
-// touching the mount, which may be busy), then by its real path.
-bool find_socket(const std::string& arg, std::string* mountpoint, std::string* socket) {
-  const std::string dir = bento::host::run_dir();
-  std::string mp = bento::host::normalize_path(arg);
-  std::string s = bento::host::socket_path_for(dir, mp);
-  if (!exists(s)) {
-    char real[PATH_MAX];
-    if (::realpath(arg.c_str(), real) == nullptr) return false;
-    mp = real;
-    s = bento::host::socket_path_for(dir, mp);
-    if (!exists(s)) return false;
-  }
-  *mountpoint = mp;
-  *socket = s;
-  return true;
-}
-
 // Sends one request; on success *reply is the parsed reply object.
 int call(const std::string& arg, const json& request, std::string* mountpoint, json* reply,
          std::string* raw) {
   std::string socket;
-  if (!find_socket(arg, mountpoint, &socket)) return fail("no bento mount at " + arg);
+  if (!bento::host::find_mount_socket(arg, mountpoint, &socket))
+    return fail("no bento mount at " + arg);
   auto r = bento::host::control_call(socket, request.dump());
   if (r.error == ControlCallError::kNoSocket) return fail("no bento mount at " + arg);
   if (r.error == ControlCallError::kNotRunning) {

@@ -54,15 +54,17 @@ struct TestFs {
   std::unique_ptr<ImageDevice> dev;
   std::unique_ptr<BentoFs> fs;
   Request r = root_req();
+  bool tracking = false;  // mount Bento-prov (provenance records) instead of plain Bento-fs
 
-  explicit TestFs(uint64_t blocks = 16384, FormatOptions opts = {}) {
+  explicit TestFs(uint64_t blocks = 16384, FormatOptions opts = {}, bool track = false)
+      : tracking(track) {
     dev = ImageDevice::memory(blocks);
     opts.device_is_zeroed = true;
     EXPECT_TRUE(format_device(*dev, opts).ok());
     mount();
   }
   void mount(std::string_view options = "commit=50") {
-    fs = std::make_unique<BentoFs>();
+    fs = std::make_unique<BentoFs>(tracking);
     bento::InitArgs a;
     a.options = options;
     bento::Status s = fs->init(r, *dev, a);

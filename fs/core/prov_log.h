@@ -1,0 +1,118 @@
+// The provenance log (format/prov_log.h, FORMAT.md §8): appends records inside the
+// operation's own journal handle, so a record commits in the same transaction as the
+// change it describes; serves committed records to readers; moves the head when a reader
+// acknowledges. Present in both modules (plain Bento-fs serves and acknowledges, so a
+// collector can drain the log after tracking is switched off); only Bento-prov appends.
+//
+// Space: an operation reserves room for its record before it changes anything (a Ticket);
+// when the ring is full the reservation fails with ENOSPC and the operation is refused,
+// so no record is ever dropped or overwritten. An open handle keeps room for its release
+// record for as long as it is open, so closing never needs space.
+#pragma once
+
+#include <bento/block_device.h>
+#include <bento/fs_types.h>
+#include <bento/result.h>
+#include <bento/sync.h>
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "core/journal.h"
+#include "format/prov_log.h"
+
+namespace bentofs {
+
+// The fields of one record; the operation fills what applies (prov_log.h).
+struct ProvDraft {
+  prov::RecordType type = prov::RecordType::kPad;
+  uint64_t ino = 0;
+  uint32_t gen = 0, flags = 0;
+  uint64_t parent = 0, ino2 = 0;
+  uint32_t gen2 = 0, mode = 0;
+  uint64_t fh = 0, aux = 0, parent2 = 0;
+  std::string_view name, name2;
+};
+
+class ProvLog {
+ public:
+  // Room kept by an open handle for its release record.
+  static constexpr uint64_t kReleaseRoom = 2 * prov::record_len(0, 0);
+  // Journal credits one record may touch: the header, the tail block and the next one.
+  static constexpr uint32_t kCredits = 3;
+
+  // Reserved room for one record; given back unless append() consumed it.
+  class Ticket {
+   public:
+    Ticket() = default;
+    Ticket(Ticket&& o) noexcept : log_(o.log_), bytes_(o.bytes_) { o.log_ = nullptr; }
+    Ticket& operator=(Ticket&& o) noexcept;
+    Ticket(const Ticket&) = delete;
+    ~Ticket() { release(); }
+    void release();
+    // Leaves `bytes` of this ticket reserved for good (an open handle's release record);
+    // a later Ticket::held() claims them back.
+    void keep(uint64_t bytes);
+    bool valid() const { return log_ != nullptr; }
+
+   private:
+    friend class ProvLog;
+    ProvLog* log_ = nullptr;
+    uint64_t bytes_ = 0;
+  };
+
+  // Loads and checks the header of the area [start, start + blocks) through dev's cache
+  // (so after a live upgrade it sees the latest, uncommitted state). floor_tid: records
+  // appended in transactions below it... are durable only once that transaction commits.
+  Status load(BlockDevice& dev, uint64_t start, uint64_t blocks, uint64_t floor_tid,
+              const char** why);
+  bool present() const { return blocks_ != 0; }
+
+  // Room for a record with names of these lengths (+ extra bytes to keep); ENOSPC when full.
+  Result<Ticket> reserve(size_t name_len, size_t name2_len, uint64_t extra = 0);
+  // Room an open handle kept (Ticket::keep) for its release record.
+  Ticket held(uint64_t bytes);
+  // Keeps room for `handles` releases (after a live upgrade into tracking).
+  void hold_for_handles(uint64_t handles);
+  // Appends inside h (which must have kCredits spare credits). Consumes the ticket's room.
+  Status append(Handle& h, const bento::Request& req, const ProvDraft& d, Ticket& t);
+  // Marks whether a tracking module is mounted (informational, in the header).
+  Status set_tracking(Handle& h, bool on);
+
+  // Whole committed records from logical offset off into out. ERANGE below the head.
+  Result<size_t> read(uint64_t off, std::span<uint8_t> out, uint64_t committed_tid);
+  // Moves the head to off (a record boundary in [head, durable tail]).
+  Status ack(Handle& h, uint64_t off, uint64_t committed_tid);
+  uint64_t durable_tail(uint64_t committed_tid);
+  // "key=value\n" lines for trusted.bento.prov.info. Returns the length (may exceed n).
+  size_t info(char* buf, size_t n, uint64_t committed_tid, bool tracking);
+
+ private:
+  struct Pending {
+    uint64_t tid;
+    uint64_t tail;  // the log's tail after the last record of transaction tid
+  };
+  struct State {
+    prov::ProvLogHeader hdr;
+    uint64_t reserved = 0;  // bytes promised to in-flight operations and open handles
+    uint64_t durable = 0;   // tail as of the last committed transaction seen
+    // Transactions with records not yet known to be committed, oldest first. At most a
+    // few are open at once (running, committing); when full the newest is merged, which
+    // only delays durability.
+    Pending pending[8];
+    uint32_t npending = 0;
+    uint64_t refused_logged = 0;
+  };
+  using Guard = bento::Mutex<State>::Guard;
+  void unreserve(uint64_t bytes);
+  uint64_t durable_locked(State& s, uint64_t committed_tid);
+  Status write_header(Handle& h, State& s);
+  Status write_at(Handle& h, uint64_t off, const uint8_t* data, uint32_t len);
+
+  BlockDevice* dev_ = nullptr;
+  uint64_t start_ = 0, blocks_ = 0;
+  bento::Mutex<State> st_;
+};
+
+}  // namespace bentofs

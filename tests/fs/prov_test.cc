@@ -1,0 +1,385 @@
+// Bento-prov in-process: every tracked operation leaves exactly the record the collector
+// needs (format/prov_log.h), records are durable with their operation (crash images), only
+// committed records are readable, a full log refuses operations instead of dropping
+// records, and tracking switches on and off by live upgrade with open handles attributed.
+#include <map>
+
+#include "fs_test_util.h"
+
+namespace bentofs::test {
+namespace {
+
+using namespace bento;
+using prov::RecordType;
+
+struct Rec {
+  RecordType type;
+  uint64_t seq, ino, parent, parent2, ino2, fh, aux;
+  uint32_t gen, gen2, flags, tid, uid, mode;
+  std::string name, name2;
+};
+
+// Reads the whole log through the hidden file (after committing what is pending).
+std::vector<Rec> read_log(BentoFs& fs, bool commit = true) {
+  Request root;
+  if (commit) {
+    EXPECT_TRUE(fs.commit_now().ok());
+  }
+  std::vector<Rec> out;
+  std::vector<uint8_t> buf(64 * 1024);
+  auto info = fs.getxattr(root, BentoFs::kProvLogIno, prov::kXattrInfo, {});
+  EXPECT_TRUE(info.ok());
+  std::string text(*info, '\0');
+  EXPECT_TRUE(fs.getxattr(root, BentoFs::kProvLogIno, prov::kXattrInfo,
+                          {reinterpret_cast<uint8_t*>(text.data()), text.size()})
+                  .ok());
+  uint64_t off = std::stoull(text.substr(text.find("head=") + 5));
+  for (;;) {
+    auto n = fs.read(root, BentoFs::kProvLogIno, BentoFs::kProvLogFh, off, buf);
+    EXPECT_TRUE(n.ok()) << n.error();
+    if (!n.ok() || *n == 0) break;
+    for (size_t at = 0; at < *n;) {
+      prov::Record r;
+      uint32_t len = 0;
+      EXPECT_EQ(prov::decode_record(buf.data() + at, *n - at, &r, &len), prov::DecodeError::kOk);
+      if (r.type != RecordType::kPad) {
+        out.push_back({r.type, r.seq, r.ino, r.parent, r.parent2, r.ino2, r.fh, r.aux, r.gen,
+                       r.gen2, r.flags, r.tid, r.uid, r.mode, std::string(r.name, r.name_len),
+                       std::string(r.name2, r.name2_len)});
+      }
+      at += len;
+    }
+    off += *n;
+  }
+  return out;
+}
+
+std::vector<RecordType> types(const std::vector<Rec>& v) {
+  std::vector<RecordType> t;
+  for (const auto& r : v) t.push_back(r.type);
+  return t;
+}
+
+std::span<const uint8_t> bytes(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+TEST(BentoProv, RecordsEveryOperationWithItsFields) {
+  TestFs t(16384, {}, true);
+  Request u = user_req(1000, 100);
+  u.pid = 4242;
+  auto before = read_log(*t.fs);
+  ASSERT_EQ(types(before), std::vector<RecordType>{RecordType::kTrackingStart});
+
+  auto dir = t.fs->mkdir(t.r, kRootIno, "d", 0777);  // root's directory: root makes it
+  ASSERT_TRUE(dir.ok());
+  auto c = t.fs->create(u, dir->ino, "out", 0644, oflag::kWriteOnly | oflag::kCreate);
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(t.fs->write(u, c->entry.ino, c->open.fh, 0, bytes("hello")).ok());
+  ASSERT_TRUE(t.fs->write(u, c->entry.ino, c->open.fh, 5, bytes(" world")).ok());  // same tid
+  Request child = u;
+  child.pid = 4243;  // a forked child writing through the inherited descriptor
+  ASSERT_TRUE(t.fs->write(child, c->entry.ino, c->open.fh, 11, bytes("!")).ok());
+  ASSERT_TRUE(t.fs->release(u, c->entry.ino, c->open.fh, 0).ok());
+  auto rd = t.fs->open(u, c->entry.ino, oflag::kReadOnly);
+  ASSERT_TRUE(rd.ok());
+  std::string buf(64, '\0');
+  ASSERT_TRUE(
+      t.fs->read(u, c->entry.ino, rd->fh, 0, {reinterpret_cast<uint8_t*>(buf.data()), buf.size()})
+          .ok());
+  ASSERT_TRUE(t.fs->release(u, c->entry.ino, rd->fh, 0).ok());
+  auto old = t.create(dir->ino, "old");                                    // as root (t.r): tid 0
+  ASSERT_TRUE(t.fs->rename(u, dir->ino, "out", dir->ino, "old", 0).ok());  // replaces "old"
+  ASSERT_TRUE(t.fs->link(u, c->entry.ino, dir->ino, "hard").ok());
+  ASSERT_TRUE(t.fs->unlink(u, dir->ino, "old").ok());   // "hard" still names it
+  ASSERT_TRUE(t.fs->unlink(u, dir->ino, "hard").ok());  // last name: it dies
+  ASSERT_TRUE(t.fs->symlink(u, "target/path", dir->ino, "sym").ok());
+  ASSERT_TRUE(t.fs->mknod(u, dir->ino, "fifo", mode::kFifo | 0600, 0).ok());
+  auto f = t.create(kRootIno, "f");
+  SetAttr sa;
+  sa.valid = SetAttr::kMode;
+  sa.mode = 0600;
+  ASSERT_TRUE(t.fs->setattr(t.r, f.ino, sa, 0).ok());
+  sa.valid = SetAttr::kUid | SetAttr::kGid;
+  sa.uid = 7;
+  sa.gid = 8;
+  ASSERT_TRUE(t.fs->setattr(t.r, f.ino, sa, 0).ok());
+  sa.valid = SetAttr::kSize;
+  sa.size = 123;
+  ASSERT_TRUE(t.fs->setattr(t.r, f.ino, sa, 0).ok());
+  ASSERT_TRUE(t.fs->rmdir(t.r, kRootIno, "d").error() == ENOTEMPTY);  // failed: no record
+  auto e = t.fs->mkdir(t.r, kRootIno, "empty", 0755);
+  ASSERT_TRUE(t.fs->rmdir(t.r, kRootIno, "empty").ok());
+
+  auto log = read_log(*t.fs);
+  std::vector<RecordType> want = {
+      RecordType::kTrackingStart, RecordType::kMkdir,    RecordType::kCreate,  RecordType::kWrite,
+      RecordType::kWrite,         RecordType::kRelease,  RecordType::kOpen,    RecordType::kRead,
+      RecordType::kRelease,       RecordType::kCreate,   RecordType::kRelease, RecordType::kRename,
+      RecordType::kLink,          RecordType::kUnlink,   RecordType::kUnlink,  RecordType::kSymlink,
+      RecordType::kMknod,         RecordType::kCreate,   RecordType::kRelease, RecordType::kChmod,
+      RecordType::kChown,         RecordType::kTruncate, RecordType::kMkdir,   RecordType::kRmdir};
+  ASSERT_EQ(types(log), want);
+  for (size_t i = 0; i < log.size(); i++) EXPECT_EQ(log[i].seq, log[0].seq + i) << i;
+
+  const Rec& mk = log[1];
+  EXPECT_EQ(mk.ino, dir->ino);
+  EXPECT_EQ(mk.gen, dir->generation);
+  EXPECT_EQ(mk.parent, kRootIno);
+  EXPECT_EQ(mk.name, "d");
+  EXPECT_EQ(mk.uid, 0u);
+  const Rec& cr = log[2];
+  EXPECT_EQ(cr.uid, 1000u);
+  EXPECT_EQ(cr.tid, 4242u);
+  EXPECT_EQ(cr.ino, c->entry.ino);
+  EXPECT_EQ(cr.parent, dir->ino);
+  EXPECT_EQ(cr.name, "out");
+  EXPECT_EQ(cr.fh, c->open.fh);
+  EXPECT_EQ(cr.flags, oflag::kWriteOnly | oflag::kCreate);
+  EXPECT_EQ(log[3].tid, 4242u);  // first writer
+  EXPECT_EQ(log[4].tid, 4243u);  // the child: a new writer through the same fh
+  EXPECT_EQ(log[4].fh, c->open.fh);
+  EXPECT_EQ(log[4].aux, 11u);
+  EXPECT_EQ(log[5].aux & prov::kAuxWritten, prov::kAuxWritten);
+  EXPECT_EQ(log[5].gen, c->entry.generation);
+  EXPECT_EQ(log[6].flags, oflag::kReadOnly);
+  EXPECT_EQ(log[8].aux & prov::kAuxWritten, 0u);
+  const Rec& rn = log[11];
+  EXPECT_EQ(rn.ino, c->entry.ino);
+  EXPECT_EQ(rn.name, "out");
+  EXPECT_EQ(rn.name2, "old");
+  EXPECT_EQ(rn.parent2, dir->ino);
+  EXPECT_EQ(rn.ino2, old.ino);
+  EXPECT_EQ(rn.gen2, old.generation);
+  EXPECT_EQ(rn.aux & prov::kAuxDied, prov::kAuxDied);  // the replaced file had no other name
+  EXPECT_EQ(log[12].name, "hard");
+  EXPECT_EQ(log[12].parent, dir->ino);
+  EXPECT_EQ(log[13].aux & prov::kAuxDied, 0u);  // still linked as "hard"
+  EXPECT_EQ(log[14].aux & prov::kAuxDied, prov::kAuxDied);
+  EXPECT_EQ(log[15].name2, "target/path");
+  EXPECT_EQ(log[16].mode & mode::kTypeMask, mode::kFifo);
+  EXPECT_EQ(log[19].mode & 07777, 0600u);
+  EXPECT_EQ(log[20].aux, (uint64_t{7} << 32) | 8);
+  EXPECT_EQ(log[21].aux, 123u);
+  auto rep = t.fsck();
+  EXPECT_EQ(rep.exit_code, 0) << (rep.problems.empty() ? "" : rep.problems[0]);
+}
+
+TEST(BentoProv, ReadersSeeOnlyCommittedRecords) {
+  TestFs t(16384, {}, true);
+  t.unmount();
+  t.mount("commit=600000");  // commits only when asked
+  size_t base = read_log(*t.fs).size();
+  t.create(kRootIno, "a");
+  EXPECT_EQ(read_log(*t.fs, false).size(), base);  // not committed: invisible
+  auto a = t.fs->getattr(t.r, BentoFs::kProvLogIno, 0);
+  ASSERT_TRUE(a.ok());
+  uint64_t durable_before = a->size;
+  EXPECT_EQ(read_log(*t.fs, true).size(), base + 2);  // create + release
+  EXPECT_GT(t.fs->getattr(t.r, BentoFs::kProvLogIno, 0)->size, durable_before);
+}
+
+TEST(BentoProv, HiddenFileIsRootOnlyReadOnlyAndNotListed) {
+  TestFs t(16384, {}, true);
+  Request u = user_req(1000, 100);
+  EXPECT_EQ(t.fs->lookup(u, kRootIno, prov::kProvLogFileName).error(), ENOENT);
+  ASSERT_TRUE(t.fs->lookup(t.r, kRootIno, prov::kProvLogFileName).ok());
+  EXPECT_EQ(t.fs->open(u, BentoFs::kProvLogIno, oflag::kReadOnly).error(), EACCES);
+  EXPECT_EQ(t.fs->open(t.r, BentoFs::kProvLogIno, oflag::kReadWrite).error(), EACCES);
+  EXPECT_TRUE(t.fs->open(t.r, BentoFs::kProvLogIno, oflag::kReadOnly)->direct_io);
+  EXPECT_EQ(t.list(kRootIno), (std::vector<std::string>{".", ".."}));
+  EXPECT_EQ(t.fs->create(t.r, kRootIno, prov::kProvLogFileName, 0644,
+                         oflag::kReadWrite | oflag::kExclusive)
+                .error(),
+            EEXIST);
+  // Without O_EXCL, create opens the existing file: read-only, so refused.
+  EXPECT_EQ(t.fs->create(t.r, kRootIno, prov::kProvLogFileName, 0644, oflag::kReadWrite).error(),
+            EACCES);
+  EXPECT_EQ(t.fs->unlink(t.r, kRootIno, prov::kProvLogFileName).error(), EPERM);
+  std::string v = "8";
+  EXPECT_EQ(t.fs->setxattr(u, BentoFs::kProvLogIno, prov::kXattrAck, bytes(v), 0).error(), EPERM);
+}
+
+TEST(BentoProv, AckMovesTheHeadAndBadCursorsAreRefused) {
+  TestFs t(16384, {}, true);
+  t.create(kRootIno, "a");
+  auto log = read_log(*t.fs);
+  ASSERT_EQ(log.size(), 3u);
+  uint64_t tail = t.fs->getattr(t.r, BentoFs::kProvLogIno, 0)->size;
+  std::string beyond = std::to_string(tail + 8), odd = "3", ok = std::to_string(tail);
+  EXPECT_EQ(t.fs->setxattr(t.r, BentoFs::kProvLogIno, prov::kXattrAck, bytes(beyond), 0).error(),
+            EINVAL);
+  EXPECT_EQ(t.fs->setxattr(t.r, BentoFs::kProvLogIno, prov::kXattrAck, bytes(odd), 0).error(),
+            EINVAL);
+  ASSERT_TRUE(t.fs->setxattr(t.r, BentoFs::kProvLogIno, prov::kXattrAck, bytes(ok), 0).ok());
+  EXPECT_TRUE(read_log(*t.fs).empty());
+  std::vector<uint8_t> buf(4096);
+  EXPECT_EQ(t.fs->read(t.r, BentoFs::kProvLogIno, BentoFs::kProvLogFh, 0, buf).error(), ERANGE);
+  // The head survives a remount; new records follow with the next seq.
+  t.remount();
+  t.create(kRootIno, "b");
+  log = read_log(*t.fs);
+  ASSERT_EQ(types(log), (std::vector<RecordType>{RecordType::kTrackingStart, RecordType::kCreate,
+                                                 RecordType::kRelease}));
+  EXPECT_EQ(log[1].name, "b");
+}
+
+TEST(BentoProv, FullLogRefusesOperationsLosesNothingAndRecovers) {
+  FormatOptions o;
+  o.prov_log_blocks = 3;  // 8 KiB of records
+  TestFs t(16384, o, true);
+  int made = 0, refused = 0;
+  for (int i = 0; i < 200; i++) {
+    auto c = t.fs->create(t.r, kRootIno, "f" + std::to_string(i), 0644, oflag::kReadWrite);
+    if (!c.ok()) {
+      EXPECT_EQ(c.error(), ENOSPC);
+      refused++;
+      continue;
+    }
+    made++;
+    ASSERT_TRUE(t.fs->release(t.r, c->entry.ino, c->open.fh, 0).ok());  // never refused
+  }
+  EXPECT_GT(made, 10);
+  EXPECT_GT(refused, 0);
+  // Every file that exists has its create record, and nothing else was created.
+  auto log = read_log(*t.fs);
+  size_t creates = 0;
+  for (const auto& r : log) creates += r.type == RecordType::kCreate;
+  EXPECT_EQ(creates, static_cast<size_t>(made));
+  EXPECT_EQ(t.list(kRootIno).size(), static_cast<size_t>(made) + 2);  // + "." and ".."
+  std::string info(512, '\0');
+  auto n = t.fs->getxattr(t.r, BentoFs::kProvLogIno, prov::kXattrInfo,
+                          {reinterpret_cast<uint8_t*>(info.data()), info.size()});
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(info.find("refused=0"), std::string::npos) << info;
+  auto rep = t.fsck();
+  EXPECT_EQ(rep.exit_code, 0) << (rep.problems.empty() ? "" : rep.problems[0]);
+  // Acknowledging frees the space: operations work again.
+  std::string tail = std::to_string(t.fs->getattr(t.r, BentoFs::kProvLogIno, 0)->size);
+  ASSERT_TRUE(t.fs->setxattr(t.r, BentoFs::kProvLogIno, prov::kXattrAck, bytes(tail), 0).ok());
+  EXPECT_TRUE(t.fs->create(t.r, kRootIno, "again", 0644, oflag::kReadWrite).ok());
+}
+
+TEST(BentoProv, LiveUpgradeSwitchesTrackingOnAndOffWithCarriedHandles) {
+  TestFs t;  // plain Bento-fs
+  auto e = t.create(kRootIno, "in");
+  t.write(e.ino, 0, "input");
+  auto before = t.fs->open(t.r, e.ino, oflag::kReadWrite);  // opened before tracking
+  ASSERT_TRUE(before.ok());
+  EXPECT_TRUE(read_log(*t.fs).empty());  // plain: no records
+
+  auto upgrade = [&](bool track) {
+    auto st = t.fs->update_prepare();
+    ASSERT_TRUE(st.ok()) << st.error();
+    auto next = std::make_unique<BentoFs>(track);
+    ASSERT_TRUE(next->update_transfer(*st, *t.dev).ok());
+    t.fs->destroy(t.r);
+    t.fs = std::move(next);
+  };
+  upgrade(true);
+  Request w;
+  w.pid = 555;
+  w.uid = 33;
+  ASSERT_TRUE(t.fs->write(w, e.ino, before->fh, 5, bytes("+more")).ok());
+  ASSERT_TRUE(t.fs->release(w, e.ino, before->fh, 0).ok());
+  upgrade(false);
+  t.create(kRootIno, "untracked");
+  auto log = read_log(*t.fs);
+  ASSERT_EQ(types(log), (std::vector<RecordType>{RecordType::kTrackingStart,
+                                                 RecordType::kHandleCarried, RecordType::kWrite,
+                                                 RecordType::kRelease, RecordType::kTrackingStop}));
+  EXPECT_EQ(log[0].aux, 1u);
+  EXPECT_EQ(log[1].ino, e.ino);
+  EXPECT_EQ(log[1].gen, e.generation);
+  EXPECT_EQ(log[1].fh, before->fh);
+  EXPECT_EQ(log[1].flags, oflag::kReadWrite);
+  EXPECT_EQ(log[2].tid, 555u);
+  EXPECT_EQ(log[2].uid, 33u);
+  EXPECT_EQ(log[2].gen, e.generation);
+  EXPECT_EQ(log[3].fh, before->fh);
+  EXPECT_EQ(log[3].aux & prov::kAuxWritten, prov::kAuxWritten);
+  EXPECT_EQ(t.read(e.ino), "input+more");
+}
+
+TEST(BentoProv, TrackingRefusesAnImageWithoutALogArea) {
+  FormatOptions o;
+  o.prov_log_blocks = 0;
+  auto dev = ImageDevice::memory(16384);
+  o.device_is_zeroed = true;
+  ASSERT_TRUE(format_device(*dev, o).ok());
+  BentoFs prov(true);
+  EXPECT_EQ(prov.init({}, *dev, {}).error(), EOPNOTSUPP);
+  BentoFs plain;
+  ASSERT_TRUE(plain.init({}, *dev, {}).ok());  // plain Bento-fs mounts it
+  plain.destroy({});
+}
+
+// Crash at every flush of a tracked workload: replaying the surviving log over an empty
+// root must give exactly the surviving directory (an effect survives iff its record does).
+TEST(BentoProv, CrashImagesKeepEffectsAndRecordsTogether) {
+  TestFs t(4096, {}, true);
+  t.unmount();
+  t.mount("commit=600000");
+  t.dev->start_recording();
+  for (int i = 0; i < 24; i++) {
+    std::string n = "f" + std::to_string(i);
+    auto c = t.create(kRootIno, n);
+    t.write(c.ino, 0, std::string(100 * (i + 1), 'x'));
+    if (i % 3 == 1) {
+      ASSERT_TRUE(t.fs->rename(t.r, kRootIno, n, kRootIno, "r" + std::to_string(i), 0).ok());
+    }
+    if (i % 4 == 2) {  // a fresh file renamed over an existing one
+      t.create(kRootIno, "t" + std::to_string(i));
+      ASSERT_TRUE(t.fs->rename(t.r, kRootIno, "t" + std::to_string(i), kRootIno, "f0", 0).ok());
+    }
+    if (i % 5 == 3) {
+      ASSERT_TRUE(t.fs->link(t.r, c.ino, kRootIno, "l" + std::to_string(i)).ok());
+    }
+    if (i % 6 == 5) {
+      ASSERT_TRUE(t.fs->unlink(t.r, kRootIno, n).ok());
+    }
+    if (i % 2 == 0) {
+      ASSERT_TRUE(t.fs->commit_now().ok());  // a flush point
+    }
+  }
+  ASSERT_TRUE(t.fs->commit_now().ok());
+  size_t total = t.dev->recorded();
+  int checked = 0;
+  for (size_t n = 0; n <= total; n++) {
+    if (!(n > 0 && t.dev->record_is_flush(n - 1)) && n != total) continue;
+    auto img = t.dev->image_after(n);
+    auto d = ImageDevice::from_bytes(img);
+    BentoFs fs;  // plain: reads the log, adds nothing but a tracking-stop
+    ASSERT_TRUE(fs.init(t.r, *d, {}).ok()) << "prefix " << n;
+    std::map<std::string, uint64_t> model;
+    for (const auto& r : read_log(fs)) {
+      switch (r.type) {
+        case RecordType::kCreate:
+        case RecordType::kLink:
+          model[r.name] = r.ino;
+          break;
+        case RecordType::kRename:
+          model.erase(r.name);
+          model[r.name2] = r.ino;
+          break;
+        case RecordType::kUnlink:
+          model.erase(r.name);
+          break;
+        default:
+          break;
+      }
+    }
+    VecFiller f;
+    ASSERT_TRUE(fs.readdir(t.r, kRootIno, 0, 0, f).ok());
+    std::map<std::string, uint64_t> actual;
+    for (auto& it : f.items)
+      if (it.name != "." && it.name != "..") actual[it.name] = it.ino;
+    ASSERT_EQ(model, actual) << "crash after write " << n << " of " << total;
+    fs.destroy(t.r);
+    checked++;
+  }
+  EXPECT_GT(checked, 10);
+}
+
+}  // namespace
+}  // namespace bentofs::test
