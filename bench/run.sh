@@ -22,10 +22,11 @@ MODDIR=$BUILD/modules
 MODE=quick
 OUT=$REPO/bench/results
 REPS=""
-SYSTEMS="ext4-ordered,ext4-journal,bindfs,bento-fs"
+SYSTEMS="ext4-ordered,ext4-journal,bindfs,bento-fs,bento-prov"
 WORKLOADS=""
 DO_BUILD=1
 DO_PROFILE=0
+DRAIN_PID=""
 
 usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
@@ -86,12 +87,13 @@ LOOPS=()
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  [ -z "$DRAIN_PID" ] || kill "$DRAIN_PID" 2>/dev/null || true
   [ -n "$WORK" ] || exit $rc
   # every mount under our private dir, deepest first
   local m
   for m in $(awk -v p="$WORK/" 'index($2, p) == 1 { print $2 }' /proc/mounts | sort -r); do
     case "$m" in
-      */bento-fs) "$BIN/bentoctl" unmount "$m" --timeout 120 >>"$LOG" 2>&1 || fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true ;;
+      */bento-fs|*/bento-prov) "$BIN/bentoctl" unmount "$m" --timeout 120 >>"$LOG" 2>&1 || fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true ;;
       */bindfs) fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m" 2>/dev/null || true ;;
       *) umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true ;;
     esac
@@ -125,9 +127,9 @@ command -v fio >/dev/null || { HAVE_FIO=0; NOTES+=("fio not installed: seqio ski
 
 BUILD_STATUS="not built (--no-build)"
 if [ $DO_BUILD -eq 1 ]; then
-  say "building (cmake preset default: bentofs bentoctl mkfs.bento fsck.bento bento_fs bench_mix)"
+  say "building (cmake preset default: bentofs bentoctl mkfs.bento fsck.bento bento_fs bento_prov prov bench_mix)"
   if (cd "$REPO" && cmake --preset default >>"$LOG" 2>&1 &&
-      cmake --build --preset default -j2 --target bentofs bentoctl mkfs.bento fsck.bento bento_fs bench_mix >>"$LOG" 2>&1); then
+      cmake --build --preset default -j2 --target bentofs bentoctl mkfs.bento fsck.bento bento_fs bento_prov prov bench_mix >>"$LOG" 2>&1); then
     BUILD_STATUS="built from working tree"
   else
     [ -x "$BIN/bentofs" ] && [ -f "$MODDIR/bento_fs.so" ] || die "build failed, see $LOG"
@@ -178,6 +180,13 @@ mount_fs() {  # mount the current system's existing image
     ext4-journal) mount -o data=journal "$LOOP" "$MNT" ;;
     bindfs) mount -o data=ordered "$LOOP" "$BACK" && bindfs "$BACK" "$MNT" ;;
     bento-fs) "$BIN/bentofs" "$IMG" "$MNT" --module "$MODDIR/bento_fs.so" >>"$LOG" 2>&1 ;;
+    bento-prov)
+      "$BIN/bentofs" "$IMG" "$MNT" --module "$MODDIR/bento_prov.so" >>"$LOG" 2>&1
+      # Something must read and acknowledge the log, or it fills and operations are refused:
+      # `prov log --follow --ack` does what the collector does with the log (read everything,
+      # acknowledge it), without the database work.
+      "$BIN/prov" log "$MNT" --follow --ack >/dev/null 2>>"$LOG" &
+      DRAIN_PID=$! ;;
   esac
 }
 umount_fs() {
@@ -185,6 +194,9 @@ umount_fs() {
     ext4-*) umount "$MNT" ;;
     bindfs) fusermount3 -u "$MNT" && umount "$BACK" ;;
     bento-fs) "$BIN/bentoctl" unmount "$MNT" --timeout 300 >>"$LOG" 2>&1 ;;
+    bento-prov)
+      kill "$DRAIN_PID" 2>/dev/null; wait "$DRAIN_PID" 2>/dev/null || true
+      "$BIN/bentoctl" unmount "$MNT" --timeout 300 >>"$LOG" 2>&1 ;;
   esac
 }
 setup_fs() {  # fresh image + mkfs + mount
@@ -198,13 +210,13 @@ setup_fs() {  # fresh image + mkfs + mount
   case "$sys" in
     ext4-*) mkfs_ext4 "$IMG" ; new_loop "$IMG" ;;
     bindfs) mkdir -p "$BACK"; mkfs_ext4 "$IMG"; new_loop "$IMG" ;;
-    bento-fs) "$BIN/mkfs.bento" -N "$BENTO_INODES" "$IMG" >>"$LOG" 2>&1 ;;
+    bento-fs|bento-prov) "$BIN/mkfs.bento" -N "$BENTO_INODES" "$IMG" >>"$LOG" 2>&1 ;;
   esac
   mount_fs "$sys"
 }
 teardown_fs() {
   umount_fs "$1"
-  if [ "$1" = bento-fs ]; then
+  if [ "$1" = bento-fs ] || [ "$1" = bento-prov ]; then
     "$BIN/fsck.bento" "$IMG" >>"$LOG" 2>&1 || { say "WARNING: fsck.bento $IMG exit $?"; NOTES+=("fsck.bento reported problems after the run (see run.log)"); }
   fi
   del_loop
@@ -395,7 +407,7 @@ PY
 IFS=, read -r -a SYS_LIST <<<"$SYSTEMS"
 IFS=, read -r -a WL_LIST <<<"$WORKLOADS"
 for sys in "${SYS_LIST[@]}"; do
-  case "$sys" in ext4-ordered|ext4-journal|bindfs|bento-fs) ;; *) die "unknown system $sys" ;; esac
+  case "$sys" in ext4-ordered|ext4-journal|bindfs|bento-fs|bento-prov) ;; *) die "unknown system $sys" ;; esac
 done
 for wl in "${WL_LIST[@]}"; do
   declare -F "wl_$wl" >/dev/null || die "unknown workload $wl"
@@ -420,7 +432,7 @@ done
 
 # ---------------------------------------------------------------- meta + report
 NOTES+=("cold = unmount + sync + drop_caches + mount (empties bentofs's own buffer cache too); warm/cached = immediately repeated")
-NOTES+=("bindfs runs with its defaults (single-threaded libfuse loop) over an ext4 data=ordered loop mount; bento-fs runs under bentofs defaults (--cache-mb 64, --threads 10) on an image file in /tmp")
+NOTES+=("bindfs runs with its defaults (single-threaded libfuse loop) over an ext4 data=ordered loop mount; bento-fs runs under bentofs defaults (--cache-mb 64, --threads 10) on an image file in /tmp; bento-prov is the same with the tracking module (provenance log on), drained and acknowledged continuously by \`prov log --follow --ack\` (the collector's log reading, without its database)")
 NOTES+=("loop devices and the bento image are files on the host's /tmp (same disk); writes reach the host page cache, not necessarily the disk")
 NOTES+=("systems run one after another in the order listed; 1-min load average when each started: ${SYS_LOADS[*]} (a later system under more load is penalised)")
 export M_MODE=$MODE M_REPS=$REPS M_SYSTEMS=$SYSTEMS M_TREE="$TREE_FILES files requested; $TREE_INFO"

@@ -71,6 +71,9 @@ struct bento_exec_event {
   __u64 exe_ino;
   char filename[BENTO_PATH_MAX]; /* as passed to exec (bprm->filename) */
   char args[BENTO_ARGS_MAX];     /* argv[0]\0argv[1]\0... */
+  /* For fds 0, 1, 2 at exec: the pipe's (pipefs) or FIFO's inode when that fd is one,
+   * else 0. This is how a shell pipeline's stages are tied to the pipes between them. */
+  __u64 std_pipe_ino[3];
 };
 
 struct bento_exit_event {

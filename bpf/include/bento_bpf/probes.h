@@ -1,0 +1,44 @@
+// Loading the CO-RE probes (probes.bpf.c) and reading their events (events.h): the
+// libbpf-bootstrap pattern (BPF object + bpftool skeleton + this loader).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace bento::bpf {
+
+struct ProbeOptions {
+  std::vector<uint32_t> ignore_tgids;  // kernel-side: drop events of these processes
+  uint32_t ringbuf_mb = 16;
+};
+
+struct ProbeStats {
+  uint64_t events = 0;  // delivered into the ring buffer
+  uint64_t lost = 0;    // ring buffer full (reserve failed), summed over CPUs
+};
+
+class Probes {
+ public:
+  // Loads and attaches everything. nullptr + *error (one line, says what to do) on failure.
+  static std::unique_ptr<Probes> open(const ProbeOptions& opts, std::string* error);
+  ~Probes();
+  // Waits up to timeout_ms and calls cb(data, size) for each event (a struct from
+  // events.h, starting with bento_event_header). Returns events handled or -errno.
+  int poll(int timeout_ms, const std::function<void(const void*, size_t)>& cb);
+  ProbeStats stats() const;
+  void ignore_tgid(uint32_t tgid);
+
+ private:
+  struct Impl;
+  explicit Probes(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// One JSON object per event (tools, debugging, tests).
+std::string event_to_json(const void* data, size_t size);
+
+}  // namespace bento::bpf
