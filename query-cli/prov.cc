@@ -14,8 +14,10 @@
 #include <thread>
 #include <vector>
 
+#include "bento/lineage/database.h"
 #include "control_client.h"
 #include "control_registry.h"
+#include "lineage_query.h"
 #include "provlog_reader.h"
 #include "record_format.h"
 
@@ -30,13 +32,16 @@ const char kUsageText[] =
     "       prov disable MOUNTPOINT [--module PATH] [--json]\n"
     "       prov log MOUNTPOINT [--follow] [--json] [--from OFFSET] [--ack]\n"
     "       prov log --file RAWLOG [--json]\n"
+    "       prov why PATH [--depth N] [--json] [--db DB]\n"
     "\n"
     "  enable   switch provenance tracking on by live-upgrading the mount's Bento-fs into\n"
     "           Bento-prov (no unmount; applications only see a pause, which is printed)\n"
     "  disable  switch it off again (live upgrade back to plain Bento-fs)\n"
     "  log      print the raw provenance log records (root only). --follow waits for more;\n"
     "           --ack acknowledges what was printed, freeing log space: use it only when no\n"
-    "           collector reads the log, or the collector will miss those records\n";
+    "           collector reads the log, or the collector will miss those records\n"
+    "  why      backward lineage of a file: which process wrote it, running what, started\n"
+    "           by whom, from which inputs, recursively (from provd's database)\n";
 
 int fail(int code, const std::string& msg) {
   std::fprintf(stderr, "prov: %s\n", msg.c_str());
@@ -111,6 +116,33 @@ int cmd_switch(const std::string& mount, bool enable, std::string module, bool a
   return kOk;
 }
 
+// The absolute path of PATH, even when it no longer exists (its parent's real path).
+std::string absolute_path(const std::string& p) {
+  char real[PATH_MAX];
+  if (realpath(p.c_str(), real) != nullptr) return real;
+  std::string dir = p.find('/') == std::string::npos ? "." : p.substr(0, p.rfind('/'));
+  if (dir.empty()) dir = "/";
+  std::string base = p.substr(p.rfind('/') + 1);
+  if (realpath(dir.c_str(), real) != nullptr) return std::string(real) + "/" + base;
+  return p;
+}
+
+int cmd_why(const std::string& path, int depth, bool as_json, const std::string& db_path,
+            bool no_color) {
+  std::string err;
+  auto db =
+      bento::lineage::Database::open(db_path, bento::lineage::Database::Mode::kReadOnly, &err);
+  if (!db) return fail(kUnavailable, err);
+  bool color = !as_json && !no_color && isatty(1) && std::getenv("NO_COLOR") == nullptr;
+  auto r = prov_cli::why(*db, absolute_path(path), depth, color);
+  if (!r.found) return fail(kNothing, r.message);
+  if (as_json)
+    std::printf("%s\n", r.graph.dump(1).c_str());
+  else
+    std::fputs(r.tree.c_str(), stdout);
+  return kOk;
+}
+
 volatile std::sig_atomic_t g_stop = 0;
 
 int cmd_log(const std::string& mount, const std::string& file, bool follow, bool as_json,
@@ -173,8 +205,9 @@ int main(int argc, char** argv) {
   }
   const std::string cmd = args[0];
   std::vector<std::string> pos;
-  bool as_json = false, follow = false, ack = false, from_set = false;
-  std::string module, file;
+  bool as_json = false, follow = false, ack = false, from_set = false, no_color = false;
+  std::string module, file, db_path = bento::lineage::Database::default_path();
+  int depth = 6;
   uint64_t from = 0;
   for (size_t i = 1; i < args.size(); i++) {
     const std::string& a = args[i];
@@ -185,6 +218,16 @@ int main(int argc, char** argv) {
       follow = true;
     } else if (a == "--ack") {
       ack = true;
+    } else if (a == "--no-color") {
+      no_color = true;
+    } else if (a == "--db" || a == "--depth") {
+      const std::string* v = value();
+      if (v == nullptr) return fail(kUsage, a + " needs a value");
+      if (a == "--db") db_path = *v;
+      if (a == "--depth") {
+        depth = std::atoi(v->c_str());
+        if (depth < 1) return fail(kUsage, "--depth needs a positive number");
+      }
     } else if (a == "--module" || a == "--file" || a == "--from") {
       const std::string* v = value();
       if (v == nullptr) return fail(kUsage, a + " needs a value");
@@ -208,6 +251,10 @@ int main(int argc, char** argv) {
   if (cmd == "enable" || cmd == "disable") {
     if (pos.size() != 1) return fail(kUsage, cmd + " needs a MOUNTPOINT\n" + kUsageText);
     return cmd_switch(pos[0], cmd == "enable", module, as_json);
+  }
+  if (cmd == "why") {
+    if (pos.size() != 1) return fail(kUsage, "why needs a PATH\n" + std::string(kUsageText));
+    return cmd_why(pos[0], depth, as_json, db_path, no_color);
   }
   if (cmd == "log") {
     if (pos.size() != (file.empty() ? 1u : 0u))

@@ -1,0 +1,588 @@
+#include "collector.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "bento_bpf/events.h"
+
+namespace bento::collector {
+
+namespace prov = bentofs::prov;
+using lineage::Stmt;
+using prov::RecordType;
+
+namespace {
+
+bool writes(uint32_t flags) {
+  return (flags & O_ACCMODE) != O_RDONLY;
+}
+bool reads(uint32_t flags) {
+  return (flags & O_ACCMODE) != O_WRONLY;
+}
+
+std::string argv_json(const char* args, uint32_t len) {
+  nlohmann::json a = nlohmann::json::array();
+  for (uint32_t at = 0; at < len;) {
+    std::string s(args + at, strnlen(args + at, len - at));
+    a.push_back(s);
+    at += static_cast<uint32_t>(s.size()) + 1;
+  }
+  return a.dump();
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+}  // namespace
+
+Collector::Collector(lineage::Database& db) : db_(db) {}
+
+void Collector::begin() {
+  db_.exec("BEGIN");
+}
+
+bool Collector::commit(std::string* error) {
+  return db_.exec("COMMIT", error);
+}
+
+int64_t Collector::fs_source(const std::string& mountpoint, uint64_t* cursor, uint64_t* last_seq) {
+  Stmt(db_.handle(), "INSERT OR IGNORE INTO sources(kind, name) VALUES('fs', ?)")
+      .bind(1, mountpoint)
+      .run();
+  Stmt q(db_.handle(), "SELECT id, cursor, last_seq FROM sources WHERE name = ?");
+  q.bind(1, mountpoint);
+  if (!q.step()) return 0;
+  int64_t id = q.int64(0);
+  *cursor = static_cast<uint64_t>(q.int64(1));
+  *last_seq = static_cast<uint64_t>(q.int64(2));
+  Source& s = sources_[id];
+  s.mountpoint = mountpoint;
+  s.last_seq = *last_seq;
+  s.dirs[1] = mountpoint;
+  return id;
+}
+
+int64_t Collector::probes_source() {
+  Stmt(db_.handle(), "INSERT OR IGNORE INTO sources(kind, name) VALUES('probes', 'probes')").run();
+  Stmt q(db_.handle(), "SELECT id FROM sources WHERE name = 'probes'");
+  probes_id_ = q.step() ? q.int64(0) : 0;
+  return probes_id_;
+}
+
+void Collector::set_lost(int64_t source, uint64_t lost) {
+  Stmt(db_.handle(), "UPDATE sources SET lost = ? WHERE id = ?")
+      .bind(1, static_cast<int64_t>(lost))
+      .bind(2, source)
+      .run();
+}
+
+// ---- processes and activities
+
+int64_t Collector::process_for(uint32_t pid, uint64_t start_ns, bool create, uint32_t uid,
+                               uint32_t gid) {
+  Stmt q(db_.handle(), "SELECT id FROM processes WHERE pid = ? AND start_ns = ?");
+  q.bind(1, pid).bind(2, static_cast<int64_t>(start_ns));
+  if (q.step()) return q.int64(0);
+  if (!create) return 0;
+  Stmt ins(db_.handle(), "INSERT INTO processes(pid, start_ns, uid, gid) VALUES(?, ?, ?, ?)");
+  ins.bind(1, pid).bind(2, static_cast<int64_t>(start_ns)).bind(3, uid).bind(4, gid).run();
+  int64_t id = sqlite3_last_insert_rowid(db_.handle());
+  Stmt(db_.handle(), "INSERT INTO tasks(tid, process_id, start_ns) VALUES(?, ?, ?)")
+      .bind(1, pid)
+      .bind(2, id)
+      .bind(3, static_cast<int64_t>(start_ns))
+      .run();
+  return id;
+}
+
+int64_t Collector::current_activity(int64_t process, uint64_t t) {
+  Stmt q(db_.handle(),
+         "SELECT id FROM activities WHERE process_id = ? ORDER BY (start_ns <= ?) DESC, "
+         "CASE WHEN start_ns <= ? THEN -start_ns ELSE start_ns END LIMIT 1");
+  q.bind(1, process).bind(2, static_cast<int64_t>(t)).bind(3, static_cast<int64_t>(t));
+  return q.step() ? q.int64(0) : 0;
+}
+
+int64_t Collector::new_activity(int64_t process, const std::string& exe, const std::string& argv,
+                                uint64_t exe_ino, uint64_t exe_dev, uint32_t uid, uint32_t gid,
+                                uint32_t euid, uint64_t t, const char* origin, int64_t informant,
+                                const char* how) {
+  timespec rt{}, mt{};
+  clock_gettime(CLOCK_REALTIME, &rt);
+  clock_gettime(CLOCK_MONOTONIC, &mt);
+  int64_t wall = (rt.tv_sec * 1000000000LL + rt.tv_nsec) - (mt.tv_sec * 1000000000LL + mt.tv_nsec) +
+                 static_cast<int64_t>(t);
+  Stmt ins(db_.handle(),
+           "INSERT INTO activities(process_id, exe, argv, exe_ino, exe_dev, uid, gid, euid, "
+           "start_ns, start_wall_ns, origin) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+  ins.bind(1, process).bind(2, exe).bind(3, argv).bind(4, static_cast<int64_t>(exe_ino));
+  ins.bind(5, static_cast<int64_t>(exe_dev)).bind(6, uid).bind(7, gid).bind(8, euid);
+  ins.bind(9, static_cast<int64_t>(t)).bind(10, wall).bind(11, origin).run();
+  int64_t id = sqlite3_last_insert_rowid(db_.handle());
+  if (informant != 0) informed(id, informant, t, how);
+  return id;
+}
+
+int64_t Collector::activity_for_tid(uint32_t tid, uint32_t uid, uint32_t gid, uint64_t t) {
+  if (tid == 0) return 0;
+  Stmt q(db_.handle(),
+         "SELECT process_id FROM tasks WHERE tid = ? AND start_ns <= ? AND "
+         "(end_ns IS NULL OR end_ns >= ?) ORDER BY start_ns DESC LIMIT 1");
+  q.bind(1, tid).bind(2, static_cast<int64_t>(t)).bind(3, static_cast<int64_t>(t));
+  if (q.step()) {
+    int64_t a = current_activity(q.int64(0), t);
+    if (a != 0) return a;
+  }
+  // Not seen by the probes (it started before them): ask /proc while it still exists.
+  std::string status = read_file("/proc/" + std::to_string(tid) + "/status");
+  uint32_t pid = tid;
+  if (auto at = status.find("\nTgid:"); at != std::string::npos)
+    pid = static_cast<uint32_t>(std::strtoul(status.c_str() + at + 6, nullptr, 10));
+  std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  uint64_t start = 0;
+  if (auto rp = stat.rfind(')'); rp != std::string::npos) {
+    std::istringstream in(stat.substr(rp + 2));
+    std::string field;
+    for (int i = 3; i <= 22 && (in >> field); i++)
+      if (i == 22) start = std::stoull(field) * (1000000000ULL / sysconf(_SC_CLK_TCK));
+  }
+  int64_t proc = process_for(pid, start, true, uid, gid);
+  int64_t a = current_activity(proc, t);
+  if (a != 0) return a;
+  std::string cmd = read_file("/proc/" + std::to_string(pid) + "/cmdline");
+  char exe[4096] = {};
+  ssize_t n = readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), exe, sizeof exe - 1);
+  std::string argv = cmd.empty() ? "[]" : argv_json(cmd.data(), static_cast<uint32_t>(cmd.size()));
+  return new_activity(proc, n > 0 ? std::string(exe, n) : std::string(), argv, 0, 0, uid, gid, uid,
+                      start, "observed", 0, nullptr);
+}
+
+bool Collector::on_probe_event(const void* data, size_t size) {
+  if (size < sizeof(bento_event_header)) return false;
+  const auto* h = static_cast<const bento_event_header*>(data);
+  switch (h->type) {
+    case BENTO_EV_FORK: {
+      if (size < sizeof(bento_fork_event)) return false;
+      const auto* e = static_cast<const bento_fork_event*>(data);
+      int64_t parent = process_for(h->pid, h->start_ns, true, h->uid, h->gid);
+      if (e->is_thread) {
+        Stmt(db_.handle(), "INSERT INTO tasks(tid, process_id, start_ns) VALUES(?, ?, ?)")
+            .bind(1, e->child_tid)
+            .bind(2, parent)
+            .bind(3, static_cast<int64_t>(e->child_start_ns))
+            .run();
+        return true;
+      }
+      int64_t child = process_for(e->child_pid, e->child_start_ns, true, h->uid, h->gid);
+      Stmt(db_.handle(), "UPDATE processes SET parent_id = ? WHERE id = ?")
+          .bind(1, parent)
+          .bind(2, child)
+          .run();
+      int64_t pa = current_activity(parent, h->ts_ns);
+      if (pa == 0) pa = activity_for_tid(h->pid, h->uid, h->gid, h->ts_ns);  // born before us
+      std::string exe, argv = "[]";
+      if (pa != 0) {
+        Stmt q(db_.handle(), "SELECT exe, argv FROM activities WHERE id = ?");
+        q.bind(1, pa);
+        if (q.step()) {
+          exe = q.text(0);
+          argv = q.text(1);
+        }
+      }
+      new_activity(child, exe, argv, 0, 0, h->uid, h->gid, h->euid, e->child_start_ns, "fork", pa,
+                   "fork");
+      return true;
+    }
+    case BENTO_EV_EXEC: {
+      if (size < sizeof(bento_exec_event)) return false;
+      const auto* e = static_cast<const bento_exec_event*>(data);
+      int64_t proc = process_for(h->pid, h->start_ns, true, h->uid, h->gid);
+      int64_t prev = current_activity(proc, h->ts_ns);
+      if (prev != 0) {
+        Stmt(db_.handle(), "UPDATE activities SET end_ns = ? WHERE id = ? AND end_ns IS NULL")
+            .bind(1, static_cast<int64_t>(h->ts_ns))
+            .bind(2, prev)
+            .run();
+      }
+      std::string fname(e->filename, strnlen(e->filename, sizeof e->filename));
+      int64_t a = new_activity(proc, fname, argv_json(e->args, e->args_len), e->exe_ino, e->exe_dev,
+                               h->uid, h->gid, h->euid, h->ts_ns, "exec", prev, "exec");
+      for (int fd = 0; fd < 3; fd++) {
+        if (e->std_pipe_ino[fd] == 0) continue;
+        int64_t ent = current_entity(pipe_file(e->std_pipe_ino[fd], h->ts_ns), h->ts_ns,
+                                     "pipe:[" + std::to_string(e->std_pipe_ino[fd]) + "]");
+        if (fd == 0)
+          used(a, ent, h->ts_ns, "pipe");
+        else
+          generated(ent, a, h->ts_ns, "pipe");
+      }
+      return true;
+    }
+    case BENTO_EV_EXIT: {
+      if (size < sizeof(bento_exit_event)) return false;
+      const auto* e = static_cast<const bento_exit_event*>(data);
+      Stmt(db_.handle(), "UPDATE tasks SET end_ns = ? WHERE tid = ? AND end_ns IS NULL")
+          .bind(1, static_cast<int64_t>(h->ts_ns))
+          .bind(2, h->tid)
+          .run();
+      if (e->group_dead) {
+        int64_t proc = process_for(h->pid, h->start_ns, false, 0, 0);
+        if (proc != 0) {
+          Stmt(db_.handle(), "UPDATE processes SET exit_ns = ?, exit_code = ? WHERE id = ?")
+              .bind(1, static_cast<int64_t>(h->ts_ns))
+              .bind(2, e->exit_code)
+              .bind(3, proc)
+              .run();
+          Stmt(db_.handle(),
+               "UPDATE activities SET end_ns = ? WHERE process_id = ? AND end_ns IS NULL")
+              .bind(1, static_cast<int64_t>(h->ts_ns))
+              .bind(2, proc)
+              .run();
+        }
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+// ---- files, versions, names
+
+int64_t Collector::file_for(int64_t source, uint64_t ino, uint32_t gen, const char* kind,
+                            uint64_t t, bool create) {
+  Stmt q(
+      db_.handle(),
+      "SELECT id FROM files WHERE source_id = ? AND ino = ? AND gen = ? ORDER BY id DESC LIMIT 1");
+  q.bind(1, source).bind(2, static_cast<int64_t>(ino)).bind(3, gen);
+  if (q.step()) return q.int64(0);
+  Stmt ins(db_.handle(),
+           "INSERT INTO files(source_id, ino, gen, kind, created_ns) VALUES(?, ?, ?, ?, ?)");
+  ins.bind(1, source).bind(2, static_cast<int64_t>(ino)).bind(3, gen).bind(4, kind);
+  if (create)
+    ins.bind(5, static_cast<int64_t>(t));
+  else
+    ins.bind_null(5);
+  ins.run();
+  int64_t id = sqlite3_last_insert_rowid(db_.handle());
+  if (!create) {
+    // Made before tracking began: find its name(s) in the mount as it is now.
+    Source& s = sources_[source];
+    if (s.seen_files.empty()) (void)dir_path(s, ~0ULL);  // one walk of the tree, cached
+    auto [a, b] = s.seen_files.equal_range(ino);
+    for (auto it = a; it != b; ++it) name_add(id, it->second, t);
+  }
+  return id;
+}
+
+int64_t Collector::pipe_file(uint64_t ino, uint64_t t) {
+  Stmt q(db_.handle(),
+         "SELECT id FROM files WHERE source_id IS NULL AND kind = 'pipe' AND ino = ? "
+         "ORDER BY id DESC LIMIT 1");
+  q.bind(1, static_cast<int64_t>(ino));
+  if (q.step()) return q.int64(0);
+  Stmt(db_.handle(), "INSERT INTO files(ino, kind, created_ns) VALUES(?, 'pipe', ?)")
+      .bind(1, static_cast<int64_t>(ino))
+      .bind(2, static_cast<int64_t>(t))
+      .run();
+  return sqlite3_last_insert_rowid(db_.handle());
+}
+
+int64_t Collector::current_entity(int64_t file, uint64_t t, const std::string& path) {
+  Stmt q(db_.handle(), "SELECT id FROM entities WHERE file_id = ? ORDER BY version DESC LIMIT 1");
+  q.bind(1, file);
+  if (q.step()) return q.int64(0);
+  return new_version(file, t, path);
+}
+
+int64_t Collector::new_version(int64_t file, uint64_t t, const std::string& path) {
+  Stmt q(db_.handle(),
+         "SELECT id, version FROM entities WHERE file_id = ? ORDER BY version DESC LIMIT 1");
+  q.bind(1, file);
+  int64_t prev = 0, version = 1;
+  if (q.step()) {
+    prev = q.int64(0);
+    version = q.int64(1) + 1;
+  }
+  std::string p = path.empty() ? path_of_file(file) : path;
+  Stmt(db_.handle(), "INSERT INTO entities(file_id, version, path, created_ns) VALUES(?, ?, ?, ?)")
+      .bind(1, file)
+      .bind(2, version)
+      .bind(3, p)
+      .bind(4, static_cast<int64_t>(t))
+      .run();
+  int64_t id = sqlite3_last_insert_rowid(db_.handle());
+  if (prev != 0) {
+    Stmt(db_.handle(),
+         "INSERT OR IGNORE INTO derived(generated_id, used_id, time_ns, how) VALUES(?, ?, ?, "
+         "'version')")
+        .bind(1, id)
+        .bind(2, prev)
+        .bind(3, static_cast<int64_t>(t))
+        .run();
+  }
+  return id;
+}
+
+void Collector::generated(int64_t entity, int64_t activity, uint64_t t, const char* how) {
+  if (activity == 0) return;
+  Stmt ins(db_.handle(),
+           "INSERT OR IGNORE INTO generated(entity_id, activity_id, time_ns, how) VALUES(?,?,?,?)");
+  ins.bind(1, entity).bind(2, activity).bind(3, static_cast<int64_t>(t)).bind(4, how).run();
+  if (sqlite3_changes(db_.handle()) == 0) return;
+  // wasDerivedFrom through the process: everything this activity used before.
+  Stmt(db_.handle(),
+       "INSERT OR IGNORE INTO derived(generated_id, used_id, activity_id, time_ns, how) "
+       "SELECT ?, u.entity_id, ?, ?, 'process' FROM used u WHERE u.activity_id = ? AND "
+       "u.entity_id != ?")
+      .bind(1, entity)
+      .bind(2, activity)
+      .bind(3, static_cast<int64_t>(t))
+      .bind(4, activity)
+      .bind(5, entity)
+      .run();
+}
+
+void Collector::used(int64_t activity, int64_t entity, uint64_t t, const char* how) {
+  if (activity == 0) return;
+  Stmt(db_.handle(),
+       "INSERT OR IGNORE INTO used(activity_id, entity_id, time_ns, how) VALUES(?,?,?,?)")
+      .bind(1, activity)
+      .bind(2, entity)
+      .bind(3, static_cast<int64_t>(t))
+      .bind(4, how)
+      .run();
+}
+
+void Collector::informed(int64_t informed_id, int64_t informant, uint64_t t, const char* how) {
+  Stmt(db_.handle(),
+       "INSERT INTO informed(informed_id, informant_id, time_ns, how) VALUES(?,?,?,?)")
+      .bind(1, informed_id)
+      .bind(2, informant)
+      .bind(3, static_cast<int64_t>(t))
+      .bind(4, how)
+      .run();
+}
+
+void Collector::invalidated(int64_t entity, int64_t activity, uint64_t t, const char* how) {
+  Stmt ins(db_.handle(),
+           "INSERT INTO invalidated(entity_id, activity_id, time_ns, how) VALUES(?,?,?,?)");
+  ins.bind(1, entity);
+  if (activity != 0)
+    ins.bind(2, activity);
+  else
+    ins.bind_null(2);
+  ins.bind(3, static_cast<int64_t>(t)).bind(4, how).run();
+}
+
+// A directory's path: from mkdir/rename records, else by searching the mount (directories
+// made before tracking began), cached.
+std::string Collector::dir_path(Source& s, uint64_t ino) {
+  if (auto it = s.dirs.find(ino); it != s.dirs.end()) return it->second;
+  std::string found;
+  std::vector<std::string> todo = {s.mountpoint};
+  for (size_t i = 0; i < todo.size() && i < 100000 && found.empty(); i++) {
+    std::string cmd;
+    if (DIR* d = opendir(todo[i].c_str())) {
+      while (dirent* e = readdir(d)) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        std::string p = todo[i] + "/" + e->d_name;
+        if (e->d_type != DT_DIR) {
+          s.seen_files.emplace(e->d_ino, p);  // names of files made before tracking
+          continue;
+        }
+        s.dirs[e->d_ino] = p;
+        if (e->d_ino == ino) found = p;
+        todo.push_back(p);
+      }
+      closedir(d);
+    }
+  }
+  return found.empty() ? s.mountpoint + "/<dir " + std::to_string(ino) + ">" : found;
+}
+
+std::string Collector::path_of(Source& s, uint64_t parent, const char* name, size_t len) {
+  return dir_path(s, parent) + "/" + std::string(name, len);
+}
+
+void Collector::name_add(int64_t file, const std::string& path, uint64_t t) {
+  Stmt(db_.handle(), "INSERT INTO names(file_id, path, from_ns) VALUES(?, ?, ?)")
+      .bind(1, file)
+      .bind(2, path)
+      .bind(3, static_cast<int64_t>(t))
+      .run();
+}
+
+void Collector::name_end(int64_t file, const std::string& path, uint64_t t) {
+  Stmt(db_.handle(), "UPDATE names SET to_ns = ? WHERE file_id = ? AND path = ? AND to_ns IS NULL")
+      .bind(1, static_cast<int64_t>(t))
+      .bind(2, file)
+      .bind(3, path)
+      .run();
+}
+
+std::string Collector::path_of_file(int64_t file) {
+  Stmt q(db_.handle(), "SELECT path FROM names WHERE file_id = ? ORDER BY from_ns DESC LIMIT 1");
+  q.bind(1, file);
+  return q.step() ? q.text(0) : std::string();
+}
+
+void Collector::on_fs_malformed(int64_t source, uint64_t next_offset) {
+  Stmt(db_.handle(), "UPDATE sources SET malformed = malformed + 1, cursor = ? WHERE id = ?")
+      .bind(1, static_cast<int64_t>(next_offset))
+      .bind(2, source)
+      .run();
+}
+
+void Collector::on_fs_record(int64_t source, const prov::Record& r, uint64_t next_offset) {
+  Source& s = sources_[source];
+  if (r.seq <= s.last_seq) return;  // stored before a restart
+  const uint64_t t = r.monotonic_ns;
+  std::string name(r.name, r.name_len), name2(r.name2, r.name2_len);
+  int64_t act = activity_for_tid(r.tid, r.uid, r.gid, t);
+  switch (r.type) {
+    case RecordType::kCreate:
+    case RecordType::kMknod:
+    case RecordType::kMkdir:
+    case RecordType::kSymlink: {
+      const char* kind = r.type == RecordType::kMkdir                                    ? "dir"
+                         : r.type == RecordType::kSymlink                                ? "symlink"
+                         : (r.mode & S_IFMT) == S_IFIFO                                  ? "fifo"
+                         : (r.mode & S_IFMT) == S_IFREG || r.type == RecordType::kCreate ? "file"
+                                                                                         : "other";
+      int64_t file = file_for(source, r.ino, r.gen, kind, t, true);
+      std::string path = path_of(s, r.parent, r.name, r.name_len);
+      name_add(file, path, t);
+      int64_t ent = new_version(file, t, path);
+      generated(ent, act, t,
+                r.type == RecordType::kMkdir     ? "mkdir"
+                : r.type == RecordType::kSymlink ? "symlink"
+                                                 : "create");
+      if (r.type == RecordType::kMkdir) s.dirs[r.ino] = path;
+      if (r.type == RecordType::kCreate) {
+        Handle h{file, r.flags, false};
+        if (writes(r.flags)) {
+          h.writing = true;
+          write_sessions_[file]++;
+          session_entity_[file] = ent;
+        }
+        s.handles[r.fh] = h;
+      }
+      break;
+    }
+    case RecordType::kLink:
+      name_add(file_for(source, r.ino, r.gen, "file", t, false),
+               path_of(s, r.parent, r.name, r.name_len), t);
+      break;
+    case RecordType::kRename: {
+      int64_t file = file_for(source, r.ino, r.gen, "file", t, false);
+      std::string from = path_of(s, r.parent, r.name, r.name_len);
+      std::string to = path_of(s, r.parent2, r.name2, r.name2_len);
+      name_end(file, from, t);
+      if (r.ino2 != 0) {
+        int64_t other = file_for(source, r.ino2, r.gen2, "file", t, false);
+        name_end(other, to, t);
+        if (r.flags & 2) {  // RENAME_EXCHANGE
+          name_add(other, from, t);
+        } else if (r.aux & prov::kAuxDied) {
+          invalidated(current_entity(other, t, to), act, t, "rename-over");
+          Stmt(db_.handle(), "UPDATE files SET died_ns = ? WHERE id = ?")
+              .bind(1, static_cast<int64_t>(t))
+              .bind(2, other)
+              .run();
+        }
+      }
+      name_add(file, to, t);
+      if (s.dirs.count(r.ino) != 0) s.dirs[r.ino] = to;
+      break;
+    }
+    case RecordType::kUnlink:
+    case RecordType::kRmdir: {
+      int64_t file =
+          file_for(source, r.ino, r.gen, r.type == RecordType::kRmdir ? "dir" : "file", t, false);
+      std::string path = path_of(s, r.parent, r.name, r.name_len);
+      name_end(file, path, t);
+      if (r.aux & prov::kAuxDied) {
+        invalidated(current_entity(file, t, path), act, t,
+                    r.type == RecordType::kRmdir ? "rmdir" : "unlink");
+        Stmt(db_.handle(), "UPDATE files SET died_ns = ? WHERE id = ?")
+            .bind(1, static_cast<int64_t>(t))
+            .bind(2, file)
+            .run();
+      }
+      if (r.type == RecordType::kRmdir) s.dirs.erase(r.ino);
+      break;
+    }
+    case RecordType::kOpen:
+    case RecordType::kHandleCarried: {
+      int64_t file = file_for(source, r.ino, r.gen, "file", t, false);
+      s.handles[r.fh] = Handle{file, r.flags, false};
+      if (r.type == RecordType::kOpen && reads(r.flags))
+        used(act, current_entity(file, t, ""), t, "open");
+      break;
+    }
+    case RecordType::kWrite: {
+      auto it = s.handles.find(r.fh);
+      int64_t file = it != s.handles.end() ? it->second.file
+                                           : file_for(source, r.ino, r.gen, "file", t, false);
+      if (it != s.handles.end() && !it->second.writing) {
+        it->second.writing = true;
+        if (write_sessions_[file]++ == 0) session_entity_[file] = new_version(file, t, "");
+      }
+      int64_t ent =
+          session_entity_.count(file) ? session_entity_[file] : current_entity(file, t, "");
+      generated(ent, act, t, "write");
+      break;
+    }
+    case RecordType::kRead: {
+      auto it = s.handles.find(r.fh);
+      int64_t file = it != s.handles.end() ? it->second.file
+                                           : file_for(source, r.ino, r.gen, "file", t, false);
+      used(act, current_entity(file, t, ""), t, "read");
+      break;
+    }
+    case RecordType::kRelease: {
+      auto it = s.handles.find(r.fh);
+      if (it == s.handles.end()) break;
+      if (it->second.writing && --write_sessions_[it->second.file] <= 0) {
+        write_sessions_.erase(it->second.file);
+        session_entity_.erase(it->second.file);
+      }
+      s.handles.erase(it);
+      break;
+    }
+    case RecordType::kTruncate: {
+      int64_t file = file_for(source, r.ino, r.gen, "file", t, false);
+      if (write_sessions_[file] == 0) generated(new_version(file, t, ""), act, t, "truncate");
+      break;
+    }
+    default:
+      break;  // chmod, chown, tracking start/stop: kept in events only
+  }
+  Stmt ev(db_.handle(),
+          "INSERT INTO events(source_id, seq, ts_ns, wall_ns, type, tid, uid, activity_id, ino, "
+          "name, name2) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+  ev.bind(1, source).bind(2, static_cast<int64_t>(r.seq)).bind(3, static_cast<int64_t>(t));
+  ev.bind(4, static_cast<int64_t>(r.realtime_ns)).bind(5, prov::record_type_name(r.type));
+  ev.bind(6, r.tid).bind(7, r.uid).bind(8, act).bind(9, static_cast<int64_t>(r.ino));
+  ev.bind(10, name).bind(11, name2).run();
+  s.last_seq = r.seq;
+  Stmt(db_.handle(),
+       "UPDATE sources SET cursor = ?, last_seq = ?, records = records + 1 WHERE id = ?")
+      .bind(1, static_cast<int64_t>(next_offset))
+      .bind(2, static_cast<int64_t>(r.seq))
+      .bind(3, source)
+      .run();
+  ingested_++;
+}
+
+}  // namespace bento::collector

@@ -1,0 +1,84 @@
+// The collector's core: joins the probes' process facts and the file systems' provenance
+// records into the lineage graph (schema/SCHEMA.md). Single-threaded; the caller batches
+// work between begin() and commit(). provd.cc drives it; tests feed it directly.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "bento/lineage/database.h"
+#include "format/prov_log.h"
+
+namespace bento::collector {
+
+class Collector {
+ public:
+  explicit Collector(lineage::Database& db);
+
+  // A tracked mount: its source row (created if new). *cursor/*last_seq: where to resume.
+  int64_t fs_source(const std::string& mountpoint, uint64_t* cursor, uint64_t* last_seq);
+  int64_t probes_source();
+
+  void begin();
+  bool commit(std::string* error);
+
+  // A probe event (bpf/include/bento_bpf/events.h). False: malformed (counted, skipped).
+  bool on_probe_event(const void* data, size_t size);
+  // One fs record; `next_offset` is the log offset after it (the cursor stored with it).
+  // Records with seq <= the source's last_seq were stored before a restart: skipped.
+  void on_fs_record(int64_t source, const bentofs::prov::Record& r, uint64_t next_offset);
+  void on_fs_malformed(int64_t source, uint64_t next_offset);
+  void set_lost(int64_t source, uint64_t lost);
+
+  uint64_t records_ingested() const { return ingested_; }
+
+ private:
+  struct Handle {
+    int64_t file = 0;
+    uint32_t flags = 0;
+    bool writing = false;  // counted in its file's write session
+  };
+  struct Source {
+    std::string mountpoint;
+    uint64_t last_seq = 0;
+    std::map<uint64_t, Handle> handles;               // fh
+    std::map<uint64_t, std::string> dirs;             // dir ino -> path
+    std::multimap<uint64_t, std::string> seen_files;  // ino -> path (tree walk)
+  };
+
+  int64_t process_for(uint32_t pid, uint64_t start_ns, bool create, uint32_t uid, uint32_t gid);
+  int64_t current_activity(int64_t process, uint64_t t);
+  int64_t new_activity(int64_t process, const std::string& exe, const std::string& argv_json,
+                       uint64_t exe_ino, uint64_t exe_dev, uint32_t uid, uint32_t gid,
+                       uint32_t euid, uint64_t t, const char* origin, int64_t informant,
+                       const char* how);
+  // The activity a thread id stood for at time t (probes; /proc for older processes).
+  int64_t activity_for_tid(uint32_t tid, uint32_t uid, uint32_t gid, uint64_t t);
+  int64_t file_for(int64_t source, uint64_t ino, uint32_t gen, const char* kind, uint64_t t,
+                   bool create);
+  int64_t pipe_file(uint64_t ino, uint64_t t);
+  int64_t current_entity(int64_t file, uint64_t t, const std::string& path);
+  int64_t new_version(int64_t file, uint64_t t, const std::string& path);
+  void generated(int64_t entity, int64_t activity, uint64_t t, const char* how);
+  void used(int64_t activity, int64_t entity, uint64_t t, const char* how);
+  void informed(int64_t informed, int64_t informant, uint64_t t, const char* how);
+  void invalidated(int64_t entity, int64_t activity, uint64_t t, const char* how);
+  std::string dir_path(Source& s, uint64_t ino);
+  std::string path_of(Source& s, uint64_t parent, const char* name, size_t len);
+  void name_add(int64_t file, const std::string& path, uint64_t t);
+  void name_end(int64_t file, const std::string& path, uint64_t t);
+  std::string path_of_file(int64_t file);
+
+  lineage::Database& db_;
+  std::map<int64_t, Source> sources_;
+  std::map<int64_t, int> write_sessions_;      // file -> handles writing
+  std::map<int64_t, int64_t> session_entity_;  // file -> entity of the running session
+  uint64_t ingested_ = 0;
+  int64_t probes_id_ = 0;
+};
+
+}  // namespace bento::collector

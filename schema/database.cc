@@ -1,0 +1,140 @@
+#include "bento/lineage/database.h"
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+
+#include "migrations.h"  // generated: kMigrations[] = {version, sql}
+
+namespace bento::lineage {
+
+int Database::latest_version() {
+  return kMigrations[kNumMigrations - 1].version;
+}
+
+std::string Database::default_path() {
+  const char* env = std::getenv("BENTO_PROV_DB");
+  return env != nullptr && *env != '\0' ? env : "/var/lib/bento/prov.db";
+}
+
+bool Database::exec(const char* sql, std::string* error) {
+  char* msg = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &msg) != SQLITE_OK) {
+    if (error != nullptr) *error = msg != nullptr ? msg : "sqlite error";
+    sqlite3_free(msg);
+    return false;
+  }
+  return true;
+}
+
+Database::~Database() {
+  if (db_ != nullptr) sqlite3_close(db_);
+}
+
+std::unique_ptr<Database> Database::open(const std::string& path, Mode mode, std::string* error) {
+  std::unique_ptr<Database> d(new Database());
+  if (mode == Mode::kReadOnly) {
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) {
+      *error = "no lineage database at " + path + " (is provd running? --db PATH)";
+      return nullptr;
+    }
+  } else {
+    std::string dir = path.substr(0, path.rfind('/'));
+    if (!dir.empty() && dir != path) {
+      std::string cmd;
+      for (size_t i = 1; i <= dir.size(); i++)
+        if (i == dir.size() || dir[i] == '/') mkdir(dir.substr(0, i).c_str(), 0700);
+    }
+  }
+  int flags =
+      mode == Mode::kReadOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  if (sqlite3_open_v2(path.c_str(), &d->db_, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+    *error = "cannot open " + path + ": " + sqlite3_errmsg(d->db_);
+    return nullptr;
+  }
+  sqlite3_busy_timeout(d->db_, 5000);
+  if (mode == Mode::kReadWrite) {
+    if (!d->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", error)) return nullptr;
+  }
+  // meta may not exist yet (a new file): version 0.
+  {
+    Stmt q(d->db_, "SELECT value FROM meta WHERE key='schema_version'");
+    if (q.ok() && q.step()) d->version_ = std::atoi(q.text(0).c_str());
+  }
+  if (d->version_ > latest_version()) {
+    *error = "database " + path + " is newer than this program (schema v" +
+             std::to_string(d->version_) + " > v" + std::to_string(latest_version()) + ")";
+    return nullptr;
+  }
+  if (mode == Mode::kReadOnly) {
+    if (d->version_ == 0) {
+      *error = path + " is not a lineage database (or is empty)";
+      return nullptr;
+    }
+    return d;
+  }
+  for (size_t i = 0; i < kNumMigrations; i++) {
+    const Migration& m = kMigrations[i];
+    if (m.version <= d->version_) continue;
+    std::string err;
+    std::string sql = std::string("BEGIN;") + m.sql +
+                      "\nINSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', '" +
+                      std::to_string(m.version) + "'); COMMIT;";
+    if (!d->exec(sql.c_str(), &err)) {
+      d->exec("ROLLBACK;");
+      *error = "migrating " + path + " to schema v" + std::to_string(m.version) + ": " + err;
+      return nullptr;
+    }
+    d->version_ = m.version;
+  }
+  return d;
+}
+
+Stmt::Stmt(sqlite3* db, const char* sql) {
+  if (sqlite3_prepare_v2(db, sql, -1, &st_, nullptr) != SQLITE_OK) st_ = nullptr;
+}
+Stmt::~Stmt() {
+  if (st_ != nullptr) sqlite3_finalize(st_);
+}
+Stmt& Stmt::bind(int i, int64_t v) {
+  sqlite3_bind_int64(st_, i, v);
+  return *this;
+}
+Stmt& Stmt::bind(int i, std::string_view v) {
+  sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+Stmt& Stmt::bind_null(int i) {
+  sqlite3_bind_null(st_, i);
+  return *this;
+}
+bool Stmt::step() {
+  if (st_ == nullptr) return false;
+  return sqlite3_step(st_) == SQLITE_ROW;
+}
+bool Stmt::run() {
+  if (st_ == nullptr) return false;
+  int r;
+  while ((r = sqlite3_step(st_)) == SQLITE_ROW) {
+  }
+  sqlite3_reset(st_);
+  sqlite3_clear_bindings(st_);
+  return r == SQLITE_DONE;
+}
+int64_t Stmt::int64(int col) const {
+  return sqlite3_column_int64(st_, col);
+}
+std::string Stmt::text(int col) const {
+  const unsigned char* t = sqlite3_column_text(st_, col);
+  return t != nullptr ? reinterpret_cast<const char*>(t) : "";
+}
+bool Stmt::is_null(int col) const {
+  return sqlite3_column_type(st_, col) == SQLITE_NULL;
+}
+void Stmt::reset() {
+  sqlite3_reset(st_);
+  sqlite3_clear_bindings(st_);
+}
+
+}  // namespace bento::lineage
