@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job, end to end, on the embedded default: build, make an image, mount it with
-# the userspace host, run a small pipeline, live-upgrade the running file system, show
-# the mount's status, unmount. Needs root and /dev/fuse.
+# The main job, end to end, on the embedded default: build, make an image, mount plain
+# Bento-fs, start the collector (eBPF probes + the file system's provenance log), switch
+# tracking on by live upgrade (`prov enable`: no unmount, no restart), run a small
+# pipeline, and ask `prov why` what produced its output. Needs root, /dev/fuse, kernel BTF.
 #   scripts/demo.sh [WORKDIR]     (default /tmp/bento-demo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,45 +12,49 @@ work=${1:-/tmp/bento-demo}
 bash scripts/install-deps.sh
 cmake --preset default >/dev/null
 cmake --build --preset default -j "$(nproc)" >/dev/null
-bin=$root/build/default
-modules=$bin/modules
+bin=$root/build/default/bin
+modules=$root/build/default/modules
 
 mnt=$work/mnt
 img=$work/bento.img
+db=$work/prov.db
 mkdir -p "$mnt"
 mountpoint -q "$mnt" && fusermount3 -u "$mnt"
-cleanup() { mountpoint -q "$mnt" && fusermount3 -u "$mnt" || true; }
+provd_pid=""
+cleanup() {
+  [ -z "$provd_pid" ] || kill "$provd_pid" 2>/dev/null || true
+  mountpoint -q "$mnt" && "$bin/bentoctl" unmount "$mnt" >/dev/null 2>&1 || true
+}
 trap cleanup EXIT
 
-module=$modules/bento_fs.so
-if [ -x "$bin/bin/mkfs.bento" ] && [ -f "$module" ]; then
-  echo "== mkfs.bento $img (256 MiB)"
-  rm -f "$img"
-  "$bin/bin/mkfs.bento" --size 256M "$img"
-else
-  module=$modules/memfs.so
-  echo "== Bento-fs not built: using the example memfs"
-  truncate -s 64M "$img"
-fi
+echo "== mkfs.bento $img (256 MiB)"
+rm -f "$img" "$db" "$db"-*
+"$bin/mkfs.bento" --size 256M "$img"
 
-echo "== bentofs $img $mnt --module $(basename "$module")"
-"$bin/bin/bentofs" "$img" "$mnt" --module "$module"
-
-echo "== a small pipeline on the mount"
+echo "== bentofs: mount plain Bento-fs (no tracking yet)"
+"$bin/bentofs" "$img" "$mnt" --module "$modules/bento_fs.so"
 mkdir -p "$mnt/report"
 seq 1 1000 | awk '{print $1 % 7}' > "$mnt/report/input.txt"
-sort -n "$mnt/report/input.txt" | uniq -c > "$mnt/report/output.csv"
+
+echo "== provd: the collector (eBPF probes + provenance log -> $db)"
+"$bin/provd" --db "$db" --mount "$mnt" 2>"$work/provd.log" &
+provd_pid=$!
+for _ in $(seq 50); do grep -q collecting "$work/provd.log" 2>/dev/null && break; sleep 0.1; done
+
+echo "== prov enable: live-upgrade the running file system into Bento-prov"
+"$bin/prov" enable "$mnt"
+
+echo "== a small pipeline on the mount"
+(cd "$mnt/report" && sort -n input.txt | uniq -c > counts.tmp && mv counts.tmp output.csv)
 head -3 "$mnt/report/output.csv"
 
-echo "== live upgrade while mounted"
-"$bin/bin/bentoctl" upgrade "$mnt" "$module"
-cmp <(sort -n "$mnt/report/input.txt" | uniq -c) "$mnt/report/output.csv" && echo "data intact after upgrade"
+echo "== stop provd (it drains the probes and the log first)"
+kill -TERM "$provd_pid"; wait "$provd_pid"; provd_pid=""
 
-echo "== status"
-"$bin/bin/bentoctl" status "$mnt"
+echo "== prov why $mnt/report/output.csv"
+"$bin/prov" why "$mnt/report/output.csv" --db "$db"
 
-echo "== unmount (waits for the host to finish writing back)"
-"$bin/bin/bentoctl" unmount "$mnt"
-if [ -x "$bin/bin/fsck.bento" ] && [ "$(basename "$module")" = bento_fs.so ]; then
-  "$bin/bin/fsck.bento" "$img"
-fi
+echo "== prov disable, unmount, fsck"
+"$bin/prov" disable "$mnt"
+"$bin/bentoctl" unmount "$mnt"
+"$bin/fsck.bento" "$img"
