@@ -28,34 +28,19 @@
 #include <thread>
 #include <vector>
 
+#include "e2e_support.h"
+
 namespace {
+
+using bento::e2e::is_fuse_mount;
+using bento::e2e::process_alive;
+using bento::e2e::q;
+using bento::e2e::run;
+using bento::e2e::RunResult;
+using bento::e2e::scratch_dir;
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-constexpr long kFuseSuperMagic = 0x65735546;
-
-struct RunResult {
-  int status = -1;  // exit code, or -1 if killed by a signal
-  std::string output;
-};
-
-// Runs `cmd` through the shell, capturing stdout and stderr together.
-RunResult run(const std::string& cmd) {
-  RunResult r;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
-
-std::string q(const std::string& s) {
-  return "'" + s + "'";
-}
 
 bool write_text(const std::string& path, const std::string& text) {
   std::ofstream f(path, std::ios::binary);
@@ -66,21 +51,6 @@ bool write_text(const std::string& path, const std::string& text) {
 std::string read_text(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(f), {});
-}
-
-// A daemon counts as gone once it is a zombie: its reaper (init) may take a while.
-bool process_alive(long pid) {
-  FILE* f = fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
-  if (f == nullptr) return false;
-  char state = 'Z';
-  int n = fscanf(f, "%*d (%*[^)]) %c", &state);
-  fclose(f);
-  return n == 1 && state != 'Z' && state != 'X';
-}
-
-bool is_fuse_mount(const std::string& path) {
-  struct statfs sf {};
-  return statfs(path.c_str(), &sf) == 0 && sf.f_type == kFuseSuperMagic;
 }
 
 // Deterministic bytes (xorshift64) for file contents.
@@ -133,20 +103,6 @@ bool read_all_fd(int fd, uint8_t* p, size_t n, off_t off) {
 
 std::string errstr(const std::string& what) {
   return what + ": " + strerror(errno);
-}
-
-// Where images and host-side trees go: $BENTO_E2E_TMPDIR, else /dev/shm when it is a
-// roomy tmpfs, else /tmp. (On an ext4 mounted with `discard`, deleting the test's files
-// took 15-35 s per test; tmpfs keeps the suite fast. The images are sparse, so only
-// written blocks use memory: a few hundred MiB at most.)
-std::string scratch_dir() {
-  if (const char* d = getenv("BENTO_E2E_TMPDIR"); d != nullptr && *d != 0) return d;
-  constexpr long kTmpfsMagic = 0x01021994;
-  struct statfs sf {};
-  if (statfs("/dev/shm", &sf) == 0 && sf.f_type == kTmpfsMagic &&
-      static_cast<uint64_t>(sf.f_bavail) * sf.f_bsize >= (4ull << 30))
-    return "/dev/shm";
-  return "/tmp";
 }
 
 class BentoFsE2E : public ::testing::Test {

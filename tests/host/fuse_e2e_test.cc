@@ -18,52 +18,21 @@
 #include <thread>
 #include <vector>
 
+#include "e2e_support.h"
 #include "test_paths.h"
 
 namespace {
+
+using bento::e2e::is_fuse_mount;
+using bento::e2e::process_alive;
+using bento::e2e::q;
+using bento::e2e::run;
+using bento::e2e::RunResult;
 
 using namespace std::chrono_literals;
 using bento::host::test::memfs_refuse_so;
 using bento::host::test::memfs_so;
 using bento::host::test::test_module;
-
-constexpr long kFuseSuperMagic = 0x65735546;
-
-struct RunResult {
-  int status = -1;  // exit code, or -1
-  std::string output;
-};
-
-RunResult run(const std::string& cmd) {
-  RunResult r;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
-
-std::string q(const std::string& s) {
-  return "'" + s + "'";
-}
-
-// A daemon counts as gone once it is a zombie: its reaper (init) may take a while.
-bool process_alive(long pid) {
-  FILE* f = fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
-  if (f == nullptr) return false;
-  char state = 'Z';
-  int n = fscanf(f, "%*d (%*[^)]) %c", &state);
-  fclose(f);
-  return n == 1 && state != 'Z' && state != 'X';
-}
-
-bool is_fuse_mount(const std::string& path) {
-  struct statfs sf {};
-  return statfs(path.c_str(), &sf) == 0 && sf.f_type == kFuseSuperMagic;
-}
 
 std::vector<uint8_t> pattern(uint64_t seed, size_t size) {
   std::vector<uint8_t> v(size);
