@@ -46,19 +46,26 @@ std::string read_file(const std::string& path) {
 
 Collector::Collector(lineage::Database& db) : db_(db) {}
 
+// Prepared once per call site (the SQL literal's address is the key), reset for reuse.
+Stmt& Collector::st(const char* sql) {
+  auto it = stmts_.find(sql);
+  if (it == stmts_.end()) it = stmts_.emplace(sql, std::make_unique<Stmt>(db_.handle(), sql)).first;
+  it->second->reset();
+  return *it->second;
+}
+
 void Collector::begin() {
   db_.exec("BEGIN");
 }
 
 bool Collector::commit(std::string* error) {
+  for (auto& [sql, stmt] : stmts_) stmt->reset();  // no statement may hold the transaction
   return db_.exec("COMMIT", error);
 }
 
 int64_t Collector::fs_source(const std::string& mountpoint, uint64_t* cursor, uint64_t* last_seq) {
-  Stmt(db_.handle(), "INSERT OR IGNORE INTO sources(kind, name) VALUES('fs', ?)")
-      .bind(1, mountpoint)
-      .run();
-  Stmt q(db_.handle(), "SELECT id, cursor, last_seq FROM sources WHERE name = ?");
+  st("INSERT OR IGNORE INTO sources(kind, name) VALUES('fs', ?)").bind(1, mountpoint).run();
+  Stmt& q = st("SELECT id, cursor, last_seq FROM sources WHERE name = ?");
   q.bind(1, mountpoint);
   if (!q.step()) return 0;
   int64_t id = q.int64(0);
@@ -72,14 +79,14 @@ int64_t Collector::fs_source(const std::string& mountpoint, uint64_t* cursor, ui
 }
 
 int64_t Collector::probes_source() {
-  Stmt(db_.handle(), "INSERT OR IGNORE INTO sources(kind, name) VALUES('probes', 'probes')").run();
-  Stmt q(db_.handle(), "SELECT id FROM sources WHERE name = 'probes'");
+  st("INSERT OR IGNORE INTO sources(kind, name) VALUES('probes', 'probes')").run();
+  Stmt& q = st("SELECT id FROM sources WHERE name = 'probes'");
   probes_id_ = q.step() ? q.int64(0) : 0;
   return probes_id_;
 }
 
 void Collector::set_lost(int64_t source, uint64_t lost) {
-  Stmt(db_.handle(), "UPDATE sources SET lost = ? WHERE id = ?")
+  st("UPDATE sources SET lost = ? WHERE id = ?")
       .bind(1, static_cast<int64_t>(lost))
       .bind(2, source)
       .run();
@@ -89,14 +96,14 @@ void Collector::set_lost(int64_t source, uint64_t lost) {
 
 int64_t Collector::process_for(uint32_t pid, uint64_t start_ns, bool create, uint32_t uid,
                                uint32_t gid) {
-  Stmt q(db_.handle(), "SELECT id FROM processes WHERE pid = ? AND start_ns = ?");
+  Stmt& q = st("SELECT id FROM processes WHERE pid = ? AND start_ns = ?");
   q.bind(1, pid).bind(2, static_cast<int64_t>(start_ns));
   if (q.step()) return q.int64(0);
   if (!create) return 0;
-  Stmt ins(db_.handle(), "INSERT INTO processes(pid, start_ns, uid, gid) VALUES(?, ?, ?, ?)");
+  Stmt& ins = st("INSERT INTO processes(pid, start_ns, uid, gid) VALUES(?, ?, ?, ?)");
   ins.bind(1, pid).bind(2, static_cast<int64_t>(start_ns)).bind(3, uid).bind(4, gid).run();
   int64_t id = sqlite3_last_insert_rowid(db_.handle());
-  Stmt(db_.handle(), "INSERT INTO tasks(tid, process_id, start_ns) VALUES(?, ?, ?)")
+  st("INSERT INTO tasks(tid, process_id, start_ns) VALUES(?, ?, ?)")
       .bind(1, pid)
       .bind(2, id)
       .bind(3, static_cast<int64_t>(start_ns))
@@ -105,8 +112,8 @@ int64_t Collector::process_for(uint32_t pid, uint64_t start_ns, bool create, uin
 }
 
 int64_t Collector::current_activity(int64_t process, uint64_t t) {
-  Stmt q(db_.handle(),
-         "SELECT id FROM activities WHERE process_id = ? ORDER BY (start_ns <= ?) DESC, "
+  Stmt& q =
+      st("SELECT id FROM activities WHERE process_id = ? ORDER BY (start_ns <= ?) DESC, "
          "CASE WHEN start_ns <= ? THEN -start_ns ELSE start_ns END LIMIT 1");
   q.bind(1, process).bind(2, static_cast<int64_t>(t)).bind(3, static_cast<int64_t>(t));
   return q.step() ? q.int64(0) : 0;
@@ -121,9 +128,9 @@ int64_t Collector::new_activity(int64_t process, const std::string& exe, const s
   clock_gettime(CLOCK_MONOTONIC, &mt);
   int64_t wall = (rt.tv_sec * 1000000000LL + rt.tv_nsec) - (mt.tv_sec * 1000000000LL + mt.tv_nsec) +
                  static_cast<int64_t>(t);
-  Stmt ins(db_.handle(),
-           "INSERT INTO activities(process_id, exe, argv, exe_ino, exe_dev, uid, gid, euid, "
-           "start_ns, start_wall_ns, origin) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+  Stmt& ins =
+      st("INSERT INTO activities(process_id, exe, argv, exe_ino, exe_dev, uid, gid, euid, "
+         "start_ns, start_wall_ns, origin) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
   ins.bind(1, process).bind(2, exe).bind(3, argv).bind(4, static_cast<int64_t>(exe_ino));
   ins.bind(5, static_cast<int64_t>(exe_dev)).bind(6, uid).bind(7, gid).bind(8, euid);
   ins.bind(9, static_cast<int64_t>(t)).bind(10, wall).bind(11, origin).run();
@@ -134,8 +141,8 @@ int64_t Collector::new_activity(int64_t process, const std::string& exe, const s
 
 int64_t Collector::activity_for_tid(uint32_t tid, uint32_t uid, uint32_t gid, uint64_t t) {
   if (tid == 0) return 0;
-  Stmt q(db_.handle(),
-         "SELECT process_id FROM tasks WHERE tid = ? AND start_ns <= ? AND "
+  Stmt& q =
+      st("SELECT process_id FROM tasks WHERE tid = ? AND start_ns <= ? AND "
          "(end_ns IS NULL OR end_ns >= ?) ORDER BY start_ns DESC LIMIT 1");
   q.bind(1, tid).bind(2, static_cast<int64_t>(t)).bind(3, static_cast<int64_t>(t));
   if (q.step()) {
@@ -175,7 +182,7 @@ bool Collector::on_probe_event(const void* data, size_t size) {
       const auto* e = static_cast<const bento_fork_event*>(data);
       int64_t parent = process_for(h->pid, h->start_ns, true, h->uid, h->gid);
       if (e->is_thread) {
-        Stmt(db_.handle(), "INSERT INTO tasks(tid, process_id, start_ns) VALUES(?, ?, ?)")
+        st("INSERT INTO tasks(tid, process_id, start_ns) VALUES(?, ?, ?)")
             .bind(1, e->child_tid)
             .bind(2, parent)
             .bind(3, static_cast<int64_t>(e->child_start_ns))
@@ -183,15 +190,12 @@ bool Collector::on_probe_event(const void* data, size_t size) {
         return true;
       }
       int64_t child = process_for(e->child_pid, e->child_start_ns, true, h->uid, h->gid);
-      Stmt(db_.handle(), "UPDATE processes SET parent_id = ? WHERE id = ?")
-          .bind(1, parent)
-          .bind(2, child)
-          .run();
+      st("UPDATE processes SET parent_id = ? WHERE id = ?").bind(1, parent).bind(2, child).run();
       int64_t pa = current_activity(parent, h->ts_ns);
       if (pa == 0) pa = activity_for_tid(h->pid, h->uid, h->gid, h->ts_ns);  // born before us
       std::string exe, argv = "[]";
       if (pa != 0) {
-        Stmt q(db_.handle(), "SELECT exe, argv FROM activities WHERE id = ?");
+        Stmt& q = st("SELECT exe, argv FROM activities WHERE id = ?");
         q.bind(1, pa);
         if (q.step()) {
           exe = q.text(0);
@@ -208,7 +212,7 @@ bool Collector::on_probe_event(const void* data, size_t size) {
       int64_t proc = process_for(h->pid, h->start_ns, true, h->uid, h->gid);
       int64_t prev = current_activity(proc, h->ts_ns);
       if (prev != 0) {
-        Stmt(db_.handle(), "UPDATE activities SET end_ns = ? WHERE id = ? AND end_ns IS NULL")
+        st("UPDATE activities SET end_ns = ? WHERE id = ? AND end_ns IS NULL")
             .bind(1, static_cast<int64_t>(h->ts_ns))
             .bind(2, prev)
             .run();
@@ -230,20 +234,19 @@ bool Collector::on_probe_event(const void* data, size_t size) {
     case BENTO_EV_EXIT: {
       if (size < sizeof(bento_exit_event)) return false;
       const auto* e = static_cast<const bento_exit_event*>(data);
-      Stmt(db_.handle(), "UPDATE tasks SET end_ns = ? WHERE tid = ? AND end_ns IS NULL")
+      st("UPDATE tasks SET end_ns = ? WHERE tid = ? AND end_ns IS NULL")
           .bind(1, static_cast<int64_t>(h->ts_ns))
           .bind(2, h->tid)
           .run();
       if (e->group_dead) {
         int64_t proc = process_for(h->pid, h->start_ns, false, 0, 0);
         if (proc != 0) {
-          Stmt(db_.handle(), "UPDATE processes SET exit_ns = ?, exit_code = ? WHERE id = ?")
+          st("UPDATE processes SET exit_ns = ?, exit_code = ? WHERE id = ?")
               .bind(1, static_cast<int64_t>(h->ts_ns))
               .bind(2, e->exit_code)
               .bind(3, proc)
               .run();
-          Stmt(db_.handle(),
-               "UPDATE activities SET end_ns = ? WHERE process_id = ? AND end_ns IS NULL")
+          st("UPDATE activities SET end_ns = ? WHERE process_id = ? AND end_ns IS NULL")
               .bind(1, static_cast<int64_t>(h->ts_ns))
               .bind(2, proc)
               .run();
@@ -260,13 +263,11 @@ bool Collector::on_probe_event(const void* data, size_t size) {
 
 int64_t Collector::file_for(int64_t source, uint64_t ino, uint32_t gen, const char* kind,
                             uint64_t t, bool create) {
-  Stmt q(
-      db_.handle(),
+  Stmt& q = st(
       "SELECT id FROM files WHERE source_id = ? AND ino = ? AND gen = ? ORDER BY id DESC LIMIT 1");
   q.bind(1, source).bind(2, static_cast<int64_t>(ino)).bind(3, gen);
   if (q.step()) return q.int64(0);
-  Stmt ins(db_.handle(),
-           "INSERT INTO files(source_id, ino, gen, kind, created_ns) VALUES(?, ?, ?, ?, ?)");
+  Stmt& ins = st("INSERT INTO files(source_id, ino, gen, kind, created_ns) VALUES(?, ?, ?, ?, ?)");
   ins.bind(1, source).bind(2, static_cast<int64_t>(ino)).bind(3, gen).bind(4, kind);
   if (create)
     ins.bind(5, static_cast<int64_t>(t));
@@ -285,12 +286,12 @@ int64_t Collector::file_for(int64_t source, uint64_t ino, uint32_t gen, const ch
 }
 
 int64_t Collector::pipe_file(uint64_t ino, uint64_t t) {
-  Stmt q(db_.handle(),
-         "SELECT id FROM files WHERE source_id IS NULL AND kind = 'pipe' AND ino = ? "
+  Stmt& q =
+      st("SELECT id FROM files WHERE source_id IS NULL AND kind = 'pipe' AND ino = ? "
          "ORDER BY id DESC LIMIT 1");
   q.bind(1, static_cast<int64_t>(ino));
   if (q.step()) return q.int64(0);
-  Stmt(db_.handle(), "INSERT INTO files(ino, kind, created_ns) VALUES(?, 'pipe', ?)")
+  st("INSERT INTO files(ino, kind, created_ns) VALUES(?, 'pipe', ?)")
       .bind(1, static_cast<int64_t>(ino))
       .bind(2, static_cast<int64_t>(t))
       .run();
@@ -298,15 +299,14 @@ int64_t Collector::pipe_file(uint64_t ino, uint64_t t) {
 }
 
 int64_t Collector::current_entity(int64_t file, uint64_t t, const std::string& path) {
-  Stmt q(db_.handle(), "SELECT id FROM entities WHERE file_id = ? ORDER BY version DESC LIMIT 1");
+  Stmt& q = st("SELECT id FROM entities WHERE file_id = ? ORDER BY version DESC LIMIT 1");
   q.bind(1, file);
   if (q.step()) return q.int64(0);
   return new_version(file, t, path);
 }
 
 int64_t Collector::new_version(int64_t file, uint64_t t, const std::string& path) {
-  Stmt q(db_.handle(),
-         "SELECT id, version FROM entities WHERE file_id = ? ORDER BY version DESC LIMIT 1");
+  Stmt& q = st("SELECT id, version FROM entities WHERE file_id = ? ORDER BY version DESC LIMIT 1");
   q.bind(1, file);
   int64_t prev = 0, version = 1;
   if (q.step()) {
@@ -314,7 +314,7 @@ int64_t Collector::new_version(int64_t file, uint64_t t, const std::string& path
     version = q.int64(1) + 1;
   }
   std::string p = path.empty() ? path_of_file(file) : path;
-  Stmt(db_.handle(), "INSERT INTO entities(file_id, version, path, created_ns) VALUES(?, ?, ?, ?)")
+  st("INSERT INTO entities(file_id, version, path, created_ns) VALUES(?, ?, ?, ?)")
       .bind(1, file)
       .bind(2, version)
       .bind(3, p)
@@ -322,9 +322,8 @@ int64_t Collector::new_version(int64_t file, uint64_t t, const std::string& path
       .run();
   int64_t id = sqlite3_last_insert_rowid(db_.handle());
   if (prev != 0) {
-    Stmt(db_.handle(),
-         "INSERT OR IGNORE INTO derived(generated_id, used_id, time_ns, how) VALUES(?, ?, ?, "
-         "'version')")
+    st("INSERT OR IGNORE INTO derived(generated_id, used_id, time_ns, how) VALUES(?, ?, ?, "
+       "'version')")
         .bind(1, id)
         .bind(2, prev)
         .bind(3, static_cast<int64_t>(t))
@@ -335,15 +334,14 @@ int64_t Collector::new_version(int64_t file, uint64_t t, const std::string& path
 
 void Collector::generated(int64_t entity, int64_t activity, uint64_t t, const char* how) {
   if (activity == 0) return;
-  Stmt ins(db_.handle(),
-           "INSERT OR IGNORE INTO generated(entity_id, activity_id, time_ns, how) VALUES(?,?,?,?)");
+  Stmt& ins =
+      st("INSERT OR IGNORE INTO generated(entity_id, activity_id, time_ns, how) VALUES(?,?,?,?)");
   ins.bind(1, entity).bind(2, activity).bind(3, static_cast<int64_t>(t)).bind(4, how).run();
   if (sqlite3_changes(db_.handle()) == 0) return;
   // wasDerivedFrom through the process: everything this activity used before.
-  Stmt(db_.handle(),
-       "INSERT OR IGNORE INTO derived(generated_id, used_id, activity_id, time_ns, how) "
-       "SELECT ?, u.entity_id, ?, ?, 'process' FROM used u WHERE u.activity_id = ? AND "
-       "u.entity_id != ?")
+  st("INSERT OR IGNORE INTO derived(generated_id, used_id, activity_id, time_ns, how) "
+     "SELECT ?, u.entity_id, ?, ?, 'process' FROM used u WHERE u.activity_id = ? AND "
+     "u.entity_id != ?")
       .bind(1, entity)
       .bind(2, activity)
       .bind(3, static_cast<int64_t>(t))
@@ -354,8 +352,7 @@ void Collector::generated(int64_t entity, int64_t activity, uint64_t t, const ch
 
 void Collector::used(int64_t activity, int64_t entity, uint64_t t, const char* how) {
   if (activity == 0) return;
-  Stmt(db_.handle(),
-       "INSERT OR IGNORE INTO used(activity_id, entity_id, time_ns, how) VALUES(?,?,?,?)")
+  st("INSERT OR IGNORE INTO used(activity_id, entity_id, time_ns, how) VALUES(?,?,?,?)")
       .bind(1, activity)
       .bind(2, entity)
       .bind(3, static_cast<int64_t>(t))
@@ -364,8 +361,7 @@ void Collector::used(int64_t activity, int64_t entity, uint64_t t, const char* h
 }
 
 void Collector::informed(int64_t informed_id, int64_t informant, uint64_t t, const char* how) {
-  Stmt(db_.handle(),
-       "INSERT INTO informed(informed_id, informant_id, time_ns, how) VALUES(?,?,?,?)")
+  st("INSERT INTO informed(informed_id, informant_id, time_ns, how) VALUES(?,?,?,?)")
       .bind(1, informed_id)
       .bind(2, informant)
       .bind(3, static_cast<int64_t>(t))
@@ -374,8 +370,7 @@ void Collector::informed(int64_t informed_id, int64_t informant, uint64_t t, con
 }
 
 void Collector::invalidated(int64_t entity, int64_t activity, uint64_t t, const char* how) {
-  Stmt ins(db_.handle(),
-           "INSERT INTO invalidated(entity_id, activity_id, time_ns, how) VALUES(?,?,?,?)");
+  Stmt& ins = st("INSERT INTO invalidated(entity_id, activity_id, time_ns, how) VALUES(?,?,?,?)");
   ins.bind(1, entity);
   if (activity != 0)
     ins.bind(2, activity);
@@ -415,7 +410,7 @@ std::string Collector::path_of(Source& s, uint64_t parent, const char* name, siz
 }
 
 void Collector::name_add(int64_t file, const std::string& path, uint64_t t) {
-  Stmt(db_.handle(), "INSERT INTO names(file_id, path, from_ns) VALUES(?, ?, ?)")
+  st("INSERT INTO names(file_id, path, from_ns) VALUES(?, ?, ?)")
       .bind(1, file)
       .bind(2, path)
       .bind(3, static_cast<int64_t>(t))
@@ -423,7 +418,7 @@ void Collector::name_add(int64_t file, const std::string& path, uint64_t t) {
 }
 
 void Collector::name_end(int64_t file, const std::string& path, uint64_t t) {
-  Stmt(db_.handle(), "UPDATE names SET to_ns = ? WHERE file_id = ? AND path = ? AND to_ns IS NULL")
+  st("UPDATE names SET to_ns = ? WHERE file_id = ? AND path = ? AND to_ns IS NULL")
       .bind(1, static_cast<int64_t>(t))
       .bind(2, file)
       .bind(3, path)
@@ -431,13 +426,13 @@ void Collector::name_end(int64_t file, const std::string& path, uint64_t t) {
 }
 
 std::string Collector::path_of_file(int64_t file) {
-  Stmt q(db_.handle(), "SELECT path FROM names WHERE file_id = ? ORDER BY from_ns DESC LIMIT 1");
+  Stmt& q = st("SELECT path FROM names WHERE file_id = ? ORDER BY from_ns DESC LIMIT 1");
   q.bind(1, file);
   return q.step() ? q.text(0) : std::string();
 }
 
 void Collector::on_fs_malformed(int64_t source, uint64_t next_offset) {
-  Stmt(db_.handle(), "UPDATE sources SET malformed = malformed + 1, cursor = ? WHERE id = ?")
+  st("UPDATE sources SET malformed = malformed + 1, cursor = ? WHERE id = ?")
       .bind(1, static_cast<int64_t>(next_offset))
       .bind(2, source)
       .run();
@@ -495,7 +490,7 @@ void Collector::on_fs_record(int64_t source, const prov::Record& r, uint64_t nex
           name_add(other, from, t);
         } else if (r.aux & prov::kAuxDied) {
           invalidated(current_entity(other, t, to), act, t, "rename-over");
-          Stmt(db_.handle(), "UPDATE files SET died_ns = ? WHERE id = ?")
+          st("UPDATE files SET died_ns = ? WHERE id = ?")
               .bind(1, static_cast<int64_t>(t))
               .bind(2, other)
               .run();
@@ -514,7 +509,7 @@ void Collector::on_fs_record(int64_t source, const prov::Record& r, uint64_t nex
       if (r.aux & prov::kAuxDied) {
         invalidated(current_entity(file, t, path), act, t,
                     r.type == RecordType::kRmdir ? "rmdir" : "unlink");
-        Stmt(db_.handle(), "UPDATE files SET died_ns = ? WHERE id = ?")
+        st("UPDATE files SET died_ns = ? WHERE id = ?")
             .bind(1, static_cast<int64_t>(t))
             .bind(2, file)
             .run();
@@ -568,16 +563,15 @@ void Collector::on_fs_record(int64_t source, const prov::Record& r, uint64_t nex
     default:
       break;  // chmod, chown, tracking start/stop: kept in events only
   }
-  Stmt ev(db_.handle(),
-          "INSERT INTO events(source_id, seq, ts_ns, wall_ns, type, tid, uid, activity_id, ino, "
-          "name, name2) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+  Stmt& ev =
+      st("INSERT INTO events(source_id, seq, ts_ns, wall_ns, type, tid, uid, activity_id, ino, "
+         "name, name2) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
   ev.bind(1, source).bind(2, static_cast<int64_t>(r.seq)).bind(3, static_cast<int64_t>(t));
   ev.bind(4, static_cast<int64_t>(r.realtime_ns)).bind(5, prov::record_type_name(r.type));
   ev.bind(6, r.tid).bind(7, r.uid).bind(8, act).bind(9, static_cast<int64_t>(r.ino));
   ev.bind(10, name).bind(11, name2).run();
   s.last_seq = r.seq;
-  Stmt(db_.handle(),
-       "UPDATE sources SET cursor = ?, last_seq = ?, records = records + 1 WHERE id = ?")
+  st("UPDATE sources SET cursor = ?, last_seq = ?, records = records + 1 WHERE id = ?")
       .bind(1, static_cast<int64_t>(next_offset))
       .bind(2, static_cast<int64_t>(r.seq))
       .bind(3, source)

@@ -73,7 +73,10 @@ class Collector {
   void name_end(int64_t file, const std::string& path, uint64_t t);
   std::string path_of_file(int64_t file);
 
+  lineage::Stmt& st(const char* sql);
+
   lineage::Database& db_;
+  std::map<const char*, std::unique_ptr<lineage::Stmt>> stmts_;
   std::map<int64_t, Source> sources_;
   std::map<int64_t, int> write_sessions_;      // file -> handles writing
   std::map<int64_t, int64_t> session_entity_;  // file -> entity of the running session
