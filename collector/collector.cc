@@ -386,7 +386,6 @@ std::string Collector::dir_path(Source& s, uint64_t ino) {
   std::string found;
   std::vector<std::string> todo = {s.mountpoint};
   for (size_t i = 0; i < todo.size() && i < 100000 && found.empty(); i++) {
-    std::string cmd;
     if (DIR* d = opendir(todo[i].c_str())) {
       while (dirent* e = readdir(d)) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;

@@ -42,7 +42,6 @@ std::unique_ptr<Database> Database::open(const std::string& path, Mode mode, std
   } else {
     std::string dir = path.substr(0, path.rfind('/'));
     if (!dir.empty() && dir != path) {
-      std::string cmd;
       for (size_t i = 1; i <= dir.size(); i++)
         if (i == dir.size() || dir[i] == '/') mkdir(dir.substr(0, i).c_str(), 0700);
     }
