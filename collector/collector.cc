@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <climits>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -48,7 +50,7 @@ Collector::Collector(lineage::Database& db) : db_(db) {}
 
 // Prepared once per call site (the SQL literal's address is the key), reset for reuse.
 Stmt& Collector::st(const char* sql) {
-  auto it = stmts_.find(sql);
+  auto it = stmts_.find(sql);  // NOLINT: keyed by address on purpose
   if (it == stmts_.end()) it = stmts_.emplace(sql, std::make_unique<Stmt>(db_.handle(), sql)).first;
   it->second->reset();
   return *it->second;
@@ -59,8 +61,31 @@ void Collector::begin() {
 }
 
 bool Collector::commit(std::string* error) {
+  for (auto& [id, s] : sources_) {
+    if (!s.progressed) continue;
+    st("UPDATE sources SET cursor = ?, last_seq = ?, records = records + ? WHERE id = ?")
+        .bind(1, static_cast<int64_t>(s.cursor))
+        .bind(2, static_cast<int64_t>(s.last_seq))
+        .bind(3, static_cast<int64_t>(s.pending_records))
+        .bind(4, id)
+        .run();
+    s.progressed = false;
+    s.pending_records = 0;
+  }
   for (auto& [sql, stmt] : stmts_) stmt->reset();  // no statement may hold the transaction
-  return db_.exec("COMMIT", error);
+  if (db_.exec("COMMIT", error)) return true;
+  db_.exec("ROLLBACK");
+  forget_caches();
+  return false;
+}
+
+void Collector::forget_caches() {
+  tid_activity_.clear();
+  process_ids_.clear();
+  file_ids_.clear();
+  latest_entity_.clear();
+  used_seen_.clear();
+  generated_seen_.clear();
 }
 
 int64_t Collector::fs_source(const std::string& mountpoint, uint64_t* cursor, uint64_t* last_seq) {
@@ -74,6 +99,7 @@ int64_t Collector::fs_source(const std::string& mountpoint, uint64_t* cursor, ui
   Source& s = sources_[id];
   s.mountpoint = mountpoint;
   s.last_seq = *last_seq;
+  s.cursor = *cursor;
   s.dirs[1] = mountpoint;
   return id;
 }
@@ -92,17 +118,25 @@ void Collector::set_lost(int64_t source, uint64_t lost) {
       .run();
 }
 
+void Collector::set_meta(const std::string& key, const std::string& value) {
+  st("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)").bind(1, key).bind(2, value).run();
+}
+
 // ---- processes and activities
 
 int64_t Collector::process_for(uint32_t pid, uint64_t start_ns, bool create, uint32_t uid,
                                uint32_t gid) {
+  const auto key = std::make_pair(pid, start_ns);
+  if (auto it = process_ids_.find(key); it != process_ids_.end()) return it->second;
   Stmt& q = st("SELECT id FROM processes WHERE pid = ? AND start_ns = ?");
   q.bind(1, pid).bind(2, static_cast<int64_t>(start_ns));
-  if (q.step()) return q.int64(0);
+  if (q.step()) return process_ids_[key] = q.int64(0);
   if (!create) return 0;
   Stmt& ins = st("INSERT INTO processes(pid, start_ns, uid, gid) VALUES(?, ?, ?, ?)");
   ins.bind(1, pid).bind(2, static_cast<int64_t>(start_ns)).bind(3, uid).bind(4, gid).run();
   int64_t id = sqlite3_last_insert_rowid(db_.handle());
+  process_ids_[key] = id;
+  if (process_ids_.size() > (1u << 20)) process_ids_.clear();
   st("INSERT INTO tasks(tid, process_id, start_ns) VALUES(?, ?, ?)")
       .bind(1, pid)
       .bind(2, id)
@@ -141,36 +175,63 @@ int64_t Collector::new_activity(int64_t process, const std::string& exe, const s
 
 int64_t Collector::activity_for_tid(uint32_t tid, uint32_t uid, uint32_t gid, uint64_t t) {
   if (tid == 0) return 0;
+  const auto ts = static_cast<int64_t>(t);
+  if (auto it = tid_activity_.find(tid);
+      it != tid_activity_.end() && it->second.from <= ts && ts < it->second.until) {
+    return it->second.activity;
+  }
+  int64_t proc = 0, task_start = 0, task_end = INT64_MAX;
   Stmt& q =
-      st("SELECT process_id FROM tasks WHERE tid = ? AND start_ns <= ? AND "
+      st("SELECT process_id, start_ns, end_ns FROM tasks WHERE tid = ? AND start_ns <= ? AND "
          "(end_ns IS NULL OR end_ns >= ?) ORDER BY start_ns DESC LIMIT 1");
-  q.bind(1, tid).bind(2, static_cast<int64_t>(t)).bind(3, static_cast<int64_t>(t));
+  q.bind(1, tid).bind(2, ts).bind(3, ts);
   if (q.step()) {
-    int64_t a = current_activity(q.int64(0), t);
-    if (a != 0) return a;
+    proc = q.int64(0);
+    task_start = q.int64(1);
+    if (!q.is_null(2)) task_end = q.int64(2) + 1;
   }
-  // Not seen by the probes (it started before them): ask /proc while it still exists.
-  std::string status = read_file("/proc/" + std::to_string(tid) + "/status");
-  uint32_t pid = tid;
-  if (auto at = status.find("\nTgid:"); at != std::string::npos)
-    pid = static_cast<uint32_t>(std::strtoul(status.c_str() + at + 6, nullptr, 10));
-  std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-  uint64_t start = 0;
-  if (auto rp = stat.rfind(')'); rp != std::string::npos) {
-    std::istringstream in(stat.substr(rp + 2));
-    std::string field;
-    for (int i = 3; i <= 22 && (in >> field); i++)
-      if (i == 22) start = std::stoull(field) * (1000000000ULL / sysconf(_SC_CLK_TCK));
+  int64_t a = proc != 0 ? current_activity(proc, t) : 0;
+  if (a == 0) {
+    // Not seen by the probes (it started before them): ask /proc while it still exists.
+    std::string status = read_file("/proc/" + std::to_string(tid) + "/status");
+    uint32_t pid = tid;
+    if (auto at = status.find("\nTgid:"); at != std::string::npos)
+      pid = static_cast<uint32_t>(std::strtoul(status.c_str() + at + 6, nullptr, 10));
+    std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+    uint64_t start = 0;
+    if (auto rp = stat.rfind(')'); rp != std::string::npos) {
+      std::istringstream in(stat.substr(rp + 2));
+      std::string field;
+      for (int i = 3; i <= 22 && (in >> field); i++)
+        if (i == 22) start = std::stoull(field) * (1000000000ULL / sysconf(_SC_CLK_TCK));
+    }
+    proc = process_for(pid, start, true, uid, gid);
+    task_start = static_cast<int64_t>(start);
+    task_end = INT64_MAX;
+    a = current_activity(proc, t);
+    if (a == 0) {
+      std::string cmd = read_file("/proc/" + std::to_string(pid) + "/cmdline");
+      char exe[4096] = {};
+      ssize_t n = readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), exe, sizeof exe - 1);
+      std::string argv =
+          cmd.empty() ? "[]" : argv_json(cmd.data(), static_cast<uint32_t>(cmd.size()));
+      a = new_activity(proc, n > 0 ? std::string(exe, n) : std::string(), argv, 0, 0, uid, gid, uid,
+                       start, "observed", 0, nullptr);
+    }
   }
-  int64_t proc = process_for(pid, start, true, uid, gid);
-  int64_t a = current_activity(proc, t);
-  if (a != 0) return a;
-  std::string cmd = read_file("/proc/" + std::to_string(pid) + "/cmdline");
-  char exe[4096] = {};
-  ssize_t n = readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), exe, sizeof exe - 1);
-  std::string argv = cmd.empty() ? "[]" : argv_json(cmd.data(), static_cast<uint32_t>(cmd.size()));
-  return new_activity(proc, n > 0 ? std::string(exe, n) : std::string(), argv, 0, 0, uid, gid, uid,
-                      start, "observed", 0, nullptr);
+  // The answer holds from the activity's start (or the task's) until the process's next
+  // activity (or the task's end); exec, fork and exit events drop it earlier.
+  TidActivity c{a, task_start, task_end};
+  Stmt& span =
+      st("SELECT a.start_ns, (SELECT MIN(n.start_ns) FROM activities n WHERE n.process_id = "
+         "a.process_id AND n.start_ns > a.start_ns) FROM activities a WHERE a.id = ?");
+  span.bind(1, a);
+  if (span.step()) {
+    c.from = std::max(c.from, span.int64(0));
+    if (!span.is_null(1)) c.until = std::min(c.until, span.int64(1));
+  }
+  tid_activity_[tid] = c;
+  return a;
 }
 
 bool Collector::on_probe_event(const void* data, size_t size) {
@@ -180,6 +241,7 @@ bool Collector::on_probe_event(const void* data, size_t size) {
     case BENTO_EV_FORK: {
       if (size < sizeof(bento_fork_event)) return false;
       const auto* e = static_cast<const bento_fork_event*>(data);
+      tid_activity_.erase(e->child_tid);  // a reused tid now means the new task
       int64_t parent = process_for(h->pid, h->start_ns, true, h->uid, h->gid);
       if (e->is_thread) {
         st("INSERT INTO tasks(tid, process_id, start_ns) VALUES(?, ?, ?)")
@@ -202,13 +264,17 @@ bool Collector::on_probe_event(const void* data, size_t size) {
           argv = q.text(1);
         }
       }
-      new_activity(child, exe, argv, 0, 0, h->uid, h->gid, h->euid, e->child_start_ns, "fork", pa,
-                   "fork");
+      int64_t a = new_activity(child, exe, argv, 0, 0, h->uid, h->gid, h->euid, e->child_start_ns,
+                               "fork", pa, "fork");
+      tid_activity_[e->child_tid] = {a, static_cast<int64_t>(e->child_start_ns), INT64_MAX};
       return true;
     }
     case BENTO_EV_EXEC: {
       if (size < sizeof(bento_exec_event)) return false;
       const auto* e = static_cast<const bento_exec_event*>(data);
+      tid_activity_.erase(h->tid);  // a new activity begins
+      tid_activity_.erase(h->pid);
+      tid_activity_.erase(e->old_tid);
       int64_t proc = process_for(h->pid, h->start_ns, true, h->uid, h->gid);
       int64_t prev = current_activity(proc, h->ts_ns);
       if (prev != 0) {
@@ -220,6 +286,7 @@ bool Collector::on_probe_event(const void* data, size_t size) {
       std::string fname(e->filename, strnlen(e->filename, sizeof e->filename));
       int64_t a = new_activity(proc, fname, argv_json(e->args, e->args_len), e->exe_ino, e->exe_dev,
                                h->uid, h->gid, h->euid, h->ts_ns, "exec", prev, "exec");
+      tid_activity_[h->tid] = {a, static_cast<int64_t>(h->ts_ns), INT64_MAX};
       for (int fd = 0; fd < 3; fd++) {
         if (e->std_pipe_ino[fd] == 0) continue;
         int64_t ent = current_entity(pipe_file(e->std_pipe_ino[fd], h->ts_ns), h->ts_ns,
@@ -234,6 +301,7 @@ bool Collector::on_probe_event(const void* data, size_t size) {
     case BENTO_EV_EXIT: {
       if (size < sizeof(bento_exit_event)) return false;
       const auto* e = static_cast<const bento_exit_event*>(data);
+      tid_activity_.erase(h->tid);
       st("UPDATE tasks SET end_ns = ? WHERE tid = ? AND end_ns IS NULL")
           .bind(1, static_cast<int64_t>(h->ts_ns))
           .bind(2, h->tid)
@@ -263,10 +331,12 @@ bool Collector::on_probe_event(const void* data, size_t size) {
 
 int64_t Collector::file_for(int64_t source, uint64_t ino, uint32_t gen, const char* kind,
                             uint64_t t, bool create) {
+  const auto key = std::make_tuple(source, ino, gen);
+  if (auto it = file_ids_.find(key); it != file_ids_.end()) return it->second;
   Stmt& q = st(
       "SELECT id FROM files WHERE source_id = ? AND ino = ? AND gen = ? ORDER BY id DESC LIMIT 1");
   q.bind(1, source).bind(2, static_cast<int64_t>(ino)).bind(3, gen);
-  if (q.step()) return q.int64(0);
+  if (q.step()) return file_ids_[key] = q.int64(0);
   Stmt& ins = st("INSERT INTO files(source_id, ino, gen, kind, created_ns) VALUES(?, ?, ?, ?, ?)");
   ins.bind(1, source).bind(2, static_cast<int64_t>(ino)).bind(3, gen).bind(4, kind);
   if (create)
@@ -275,6 +345,7 @@ int64_t Collector::file_for(int64_t source, uint64_t ino, uint32_t gen, const ch
     ins.bind_null(5);
   ins.run();
   int64_t id = sqlite3_last_insert_rowid(db_.handle());
+  file_ids_[key] = id;
   if (!create) {
     // Made before tracking began: find its name(s) in the mount as it is now.
     Source& s = sources_[source];
@@ -299,19 +370,29 @@ int64_t Collector::pipe_file(uint64_t ino, uint64_t t) {
 }
 
 int64_t Collector::current_entity(int64_t file, uint64_t t, const std::string& path) {
-  Stmt& q = st("SELECT id FROM entities WHERE file_id = ? ORDER BY version DESC LIMIT 1");
+  if (auto it = latest_entity_.find(file); it != latest_entity_.end()) return it->second.first;
+  Stmt& q = st("SELECT id, version FROM entities WHERE file_id = ? ORDER BY version DESC LIMIT 1");
   q.bind(1, file);
-  if (q.step()) return q.int64(0);
+  if (q.step()) {
+    latest_entity_[file] = {q.int64(0), q.int64(1)};
+    return q.int64(0);
+  }
   return new_version(file, t, path);
 }
 
 int64_t Collector::new_version(int64_t file, uint64_t t, const std::string& path) {
-  Stmt& q = st("SELECT id, version FROM entities WHERE file_id = ? ORDER BY version DESC LIMIT 1");
-  q.bind(1, file);
   int64_t prev = 0, version = 1;
-  if (q.step()) {
-    prev = q.int64(0);
-    version = q.int64(1) + 1;
+  if (auto it = latest_entity_.find(file); it != latest_entity_.end()) {
+    prev = it->second.first;
+    version = it->second.second + 1;
+  } else {
+    Stmt& q =
+        st("SELECT id, version FROM entities WHERE file_id = ? ORDER BY version DESC LIMIT 1");
+    q.bind(1, file);
+    if (q.step()) {
+      prev = q.int64(0);
+      version = q.int64(1) + 1;
+    }
   }
   std::string p = path.empty() ? path_of_file(file) : path;
   st("INSERT INTO entities(file_id, version, path, created_ns) VALUES(?, ?, ?, ?)")
@@ -321,6 +402,7 @@ int64_t Collector::new_version(int64_t file, uint64_t t, const std::string& path
       .bind(4, static_cast<int64_t>(t))
       .run();
   int64_t id = sqlite3_last_insert_rowid(db_.handle());
+  latest_entity_[file] = {id, version};
   if (prev != 0) {
     st("INSERT OR IGNORE INTO derived(generated_id, used_id, time_ns, how) VALUES(?, ?, ?, "
        "'version')")
@@ -334,6 +416,8 @@ int64_t Collector::new_version(int64_t file, uint64_t t, const std::string& path
 
 void Collector::generated(int64_t entity, int64_t activity, uint64_t t, const char* how) {
   if (activity == 0) return;
+  if (generated_seen_.size() > (1u << 20)) generated_seen_.clear();
+  if (!generated_seen_.insert({entity, activity}).second) return;  // stored already
   Stmt& ins =
       st("INSERT OR IGNORE INTO generated(entity_id, activity_id, time_ns, how) VALUES(?,?,?,?)");
   ins.bind(1, entity).bind(2, activity).bind(3, static_cast<int64_t>(t)).bind(4, how).run();
@@ -352,6 +436,8 @@ void Collector::generated(int64_t entity, int64_t activity, uint64_t t, const ch
 
 void Collector::used(int64_t activity, int64_t entity, uint64_t t, const char* how) {
   if (activity == 0) return;
+  if (used_seen_.size() > (1u << 20)) used_seen_.clear();
+  if (!used_seen_.insert({activity, entity}).second) return;  // stored already
   st("INSERT OR IGNORE INTO used(activity_id, entity_id, time_ns, how) VALUES(?,?,?,?)")
       .bind(1, activity)
       .bind(2, entity)
@@ -424,6 +510,34 @@ void Collector::name_end(int64_t file, const std::string& path, uint64_t t) {
       .run();
 }
 
+// A directory moved from `from` to `to`: every path below it changes (names, the caches).
+void Collector::rename_subtree(Source& s, const std::string& from, const std::string& to,
+                               uint64_t t) {
+  const std::string lo = from + "/", hi = from + "0";  // '0' follows '/': the prefix range
+  const int64_t ts = static_cast<int64_t>(t);
+  st("INSERT INTO names(file_id, path, from_ns) SELECT file_id, ? || substr(path, ?), ? FROM "
+     "names WHERE to_ns IS NULL AND path >= ? AND path < ?")
+      .bind(1, to)
+      .bind(2, static_cast<int64_t>(from.size() + 1))
+      .bind(3, ts)
+      .bind(4, lo)
+      .bind(5, hi)
+      .run();
+  st("UPDATE names SET to_ns = ? WHERE to_ns IS NULL AND path >= ? AND path < ?")
+      .bind(1, ts)
+      .bind(2, lo)
+      .bind(3, hi)
+      .run();
+  auto moved = [&](std::string& p) {
+    if (p == from)
+      p = to;
+    else if (p.compare(0, lo.size(), lo) == 0)
+      p = to + p.substr(from.size());
+  };
+  for (auto& [ino, p] : s.dirs) moved(p);
+  for (auto& [ino, p] : s.seen_files) moved(p);
+}
+
 std::string Collector::path_of_file(int64_t file) {
   Stmt& q = st("SELECT path FROM names WHERE file_id = ? ORDER BY from_ns DESC LIMIT 1");
   q.bind(1, file);
@@ -431,10 +545,10 @@ std::string Collector::path_of_file(int64_t file) {
 }
 
 void Collector::on_fs_malformed(int64_t source, uint64_t next_offset) {
-  st("UPDATE sources SET malformed = malformed + 1, cursor = ? WHERE id = ?")
-      .bind(1, static_cast<int64_t>(next_offset))
-      .bind(2, source)
-      .run();
+  st("UPDATE sources SET malformed = malformed + 1 WHERE id = ?").bind(1, source).run();
+  Source& s = sources_[source];
+  s.cursor = next_offset;
+  s.progressed = true;
 }
 
 void Collector::on_fs_record(int64_t source, const prov::Record& r, uint64_t next_offset) {
@@ -478,7 +592,8 @@ void Collector::on_fs_record(int64_t source, const prov::Record& r, uint64_t nex
                path_of(s, r.parent, r.name, r.name_len), t);
       break;
     case RecordType::kRename: {
-      int64_t file = file_for(source, r.ino, r.gen, "file", t, false);
+      int64_t file =
+          file_for(source, r.ino, r.gen, (r.mode & S_IFMT) == S_IFDIR ? "dir" : "file", t, false);
       std::string from = path_of(s, r.parent, r.name, r.name_len);
       std::string to = path_of(s, r.parent2, r.name2, r.name2_len);
       name_end(file, from, t);
@@ -496,7 +611,7 @@ void Collector::on_fs_record(int64_t source, const prov::Record& r, uint64_t nex
         }
       }
       name_add(file, to, t);
-      if (s.dirs.count(r.ino) != 0) s.dirs[r.ino] = to;
+      if ((r.mode & S_IFMT) == S_IFDIR || s.dirs.count(r.ino) != 0) rename_subtree(s, from, to, t);
       break;
     }
     case RecordType::kUnlink:
@@ -570,11 +685,9 @@ void Collector::on_fs_record(int64_t source, const prov::Record& r, uint64_t nex
   ev.bind(6, r.tid).bind(7, r.uid).bind(8, act).bind(9, static_cast<int64_t>(r.ino));
   ev.bind(10, name).bind(11, name2).run();
   s.last_seq = r.seq;
-  st("UPDATE sources SET cursor = ?, last_seq = ?, records = records + 1 WHERE id = ?")
-      .bind(1, static_cast<int64_t>(next_offset))
-      .bind(2, static_cast<int64_t>(r.seq))
-      .bind(3, source)
-      .run();
+  s.cursor = next_offset;
+  s.pending_records++;
+  s.progressed = true;
   ingested_++;
 }
 

@@ -8,6 +8,9 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <tuple>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "bento/lineage/database.h"
@@ -24,6 +27,8 @@ class Collector {
   int64_t probes_source();
 
   void begin();
+  // Also stores each source's read position. A failed commit rolls the transaction back
+  // and forgets every cached row id (they may name rows that were never stored).
   bool commit(std::string* error);
 
   // A probe event (bpf/include/bento_bpf/events.h). False: malformed (counted, skipped).
@@ -33,6 +38,8 @@ class Collector {
   void on_fs_record(int64_t source, const bentofs::prov::Record& r, uint64_t next_offset);
   void on_fs_malformed(int64_t source, uint64_t next_offset);
   void set_lost(int64_t source, uint64_t lost);
+  // meta(key) = value, in the running transaction (provd's status for `prov status`).
+  void set_meta(const std::string& key, const std::string& value);
 
   uint64_t records_ingested() const { return ingested_; }
 
@@ -48,6 +55,18 @@ class Collector {
     std::map<uint64_t, Handle> handles;               // fh
     std::map<uint64_t, std::string> dirs;             // dir ino -> path
     std::multimap<uint64_t, std::string> seen_files;  // ino -> path (tree walk)
+    // Read position, written to `sources` once per transaction (commit()).
+    uint64_t cursor = 0, pending_records = 0;
+    bool progressed = false;
+  };
+  // Which activity a thread id stood for over [from, until): saves two queries per record.
+  struct TidActivity {
+    int64_t activity, from, until;
+  };
+  struct PairHash {
+    size_t operator()(const std::pair<int64_t, int64_t>& p) const {
+      return std::hash<int64_t>()(p.first * 1000003 ^ p.second);
+    }
   };
 
   int64_t process_for(uint32_t pid, uint64_t start_ns, bool create, uint32_t uid, uint32_t gid);
@@ -72,14 +91,22 @@ class Collector {
   void name_add(int64_t file, const std::string& path, uint64_t t);
   void name_end(int64_t file, const std::string& path, uint64_t t);
   std::string path_of_file(int64_t file);
+  void rename_subtree(Source& s, const std::string& from, const std::string& to, uint64_t t);
 
   lineage::Stmt& st(const char* sql);
+  void forget_caches();
 
   lineage::Database& db_;
   std::map<const char*, std::unique_ptr<lineage::Stmt>> stmts_;
   std::map<int64_t, Source> sources_;
   std::map<int64_t, int> write_sessions_;      // file -> handles writing
   std::map<int64_t, int64_t> session_entity_;  // file -> entity of the running session
+  // Row ids already known, so the hot path does not ask SQLite again (all written by us).
+  std::unordered_map<uint32_t, TidActivity> tid_activity_;
+  std::map<std::pair<uint32_t, uint64_t>, int64_t> process_ids_;            // (pid, start_ns)
+  std::map<std::tuple<int64_t, uint64_t, uint32_t>, int64_t> file_ids_;     // source, ino, gen
+  std::unordered_map<int64_t, std::pair<int64_t, int64_t>> latest_entity_;  // file -> id, version
+  std::unordered_set<std::pair<int64_t, int64_t>, PairHash> used_seen_, generated_seen_;
   uint64_t ingested_ = 0;
   int64_t probes_id_ = 0;
 };

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -100,6 +101,40 @@ int main(int argc, char** argv) {
                probes ? " and the eBPF probes" : "", db_path.c_str());
 
   uint64_t malformed = 0;
+  // What `prov status` shows: written into meta once a second, in the round's transaction.
+  auto wall_ns = [] {
+    timespec t{};
+    clock_gettime(CLOCK_REALTIME, &t);
+    return t.tv_sec * 1000000000LL + t.tv_nsec;
+  };
+  const int64_t started_ns = wall_ns();
+  int64_t status_ns = 0;
+  uint64_t status_events = 0;
+  auto write_status = [&](bool force) {
+    const int64_t now = wall_ns();
+    if (!force && now - status_ns < 1000000000LL) return;
+    const uint64_t events = col.records_ingested() + (probes ? probes->stats().events : 0);
+    const double rate = status_ns == 0 ? 0.0 : (events - status_events) / ((now - status_ns) / 1e9);
+    nlohmann::json probes_json = {{"loaded", probes != nullptr}};
+    if (probes) {
+      auto ps = probes->stats();
+      probes_json["events"] = ps.events;
+      probes_json["lost"] = ps.lost;
+    }
+    nlohmann::json mounts_json = nlohmann::json::array();
+    for (const auto& m : mounts) mounts_json.push_back(m.path);
+    col.set_meta("provd_status", nlohmann::json{{"pid", getpid()},
+                                                {"started_wall_ns", started_ns},
+                                                {"updated_wall_ns", now},
+                                                {"events_per_s", rate},
+                                                {"fs_records", col.records_ingested()},
+                                                {"malformed_probe_events", malformed},
+                                                {"probes", probes_json},
+                                                {"mounts", mounts_json}}
+                                     .dump());
+    status_ns = now;
+    status_events = events;
+  };
   auto round = [&](int poll_ms, bool sync_logs) -> bool {
     col.begin();
     if (probes) {
@@ -134,6 +169,7 @@ int main(int argc, char** argv) {
       }
     }
     if (probes) col.set_lost(probes_source, probes->stats().lost);
+    write_status(sync_logs);
     if (!col.commit(&err)) {
       std::fprintf(stderr, "provd: database commit failed: %s\n", err.c_str());
       return false;

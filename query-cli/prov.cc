@@ -2,6 +2,8 @@
 // a mount (enable/disable tracking by live upgrade, read the raw log). Exit codes: 0 ok,
 // 1 nothing found / refused, 2 usage, 3 a mount or database could not be used.
 #include <limits.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -9,6 +11,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <limits>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -17,9 +22,12 @@
 #include "bento/lineage/database.h"
 #include "control_client.h"
 #include "control_registry.h"
+#include "dot_export.h"
 #include "lineage_query.h"
+#include "prov_json.h"
 #include "provlog_reader.h"
 #include "record_format.h"
+#include "time_arg.h"
 
 namespace {
 
@@ -33,6 +41,12 @@ const char kUsageText[] =
     "       prov log MOUNTPOINT [--follow] [--json] [--from OFFSET] [--ack]\n"
     "       prov log --file RAWLOG [--json]\n"
     "       prov why PATH [--depth N] [--json] [--db DB]\n"
+    "       prov impact PATH [--depth N] [--json] [--db DB]\n"
+    "       prov process PID [--json] [--db DB]\n"
+    "       prov window SINCE [UNTIL] [--json] [--db DB]\n"
+    "       prov export [--path PATH | --pid PID | --since T [--until T]] [--depth N]\n"
+    "                   [--format native|prov-json|dot] [-o FILE] [--db DB]\n"
+    "       prov status [--json] [--db DB]\n"
     "\n"
     "  enable   switch provenance tracking on by live-upgrading the mount's Bento-fs into\n"
     "           Bento-prov (no unmount; applications only see a pause, which is printed)\n"
@@ -41,7 +55,17 @@ const char kUsageText[] =
     "           --ack acknowledges what was printed, freeing log space: use it only when no\n"
     "           collector reads the log, or the collector will miss those records\n"
     "  why      backward lineage of a file: which process wrote it, running what, started\n"
-    "           by whom, from which inputs, recursively (from provd's database)\n";
+    "           by whom, from which inputs, recursively (from provd's database)\n"
+    "  impact   forward lineage: every file derived from any version of PATH\n"
+    "  process  a process (every one that had PID): programs, parent, children, reads, writes\n"
+    "  window   what happened between SINCE and UNTIL (default: now), in time order\n"
+    "  export   the graph around a path, a pid or a time window (default: all of it) as\n"
+    "           native JSON (query-cli/JSON.md), W3C PROV-JSON or Graphviz DOT\n"
+    "  status   is provd collecting: probes, events/s, lost events, log lag, database size\n"
+    "\n"
+    "Times: RFC 3339 (2026-12-01T21:05:00Z, 2026-12-01T22:05:00+01:00), local\n"
+    "'2026-12-01 21:05:00', relative (-90s, -10m, -2h, -1d) or 'now'.\n"
+    "Exit codes: 0 ok, 1 nothing found or refused, 2 usage, 3 mount/database unavailable.\n";
 
 int fail(int code, const std::string& msg) {
   std::fprintf(stderr, "prov: %s\n", msg.c_str());
@@ -127,20 +151,200 @@ std::string absolute_path(const std::string& p) {
   return p;
 }
 
-int cmd_why(const std::string& path, int depth, bool as_json, const std::string& db_path,
-            bool no_color) {
+std::unique_ptr<bento::lineage::Database> open_db(const std::string& path, int* rc) {
   std::string err;
-  auto db =
-      bento::lineage::Database::open(db_path, bento::lineage::Database::Mode::kReadOnly, &err);
-  if (!db) return fail(kUnavailable, err);
-  bool color = !as_json && !no_color && isatty(1) && std::getenv("NO_COLOR") == nullptr;
-  auto r = prov_cli::why(*db, absolute_path(path), depth, color);
+  auto db = bento::lineage::Database::open(path, bento::lineage::Database::Mode::kReadOnly, &err);
+  if (!db) *rc = fail(kUnavailable, err);
+  return db;
+}
+
+int print_result(const prov_cli::QueryResult& r, bool as_json) {
   if (!r.found) return fail(kNothing, r.message);
   if (as_json)
     std::printf("%s\n", r.graph.dump(1).c_str());
   else
-    std::fputs(r.tree.c_str(), stdout);
+    std::fputs(r.text.c_str(), stdout);
   return kOk;
+}
+
+struct QueryOptions {
+  bool as_json = false;
+  bool color = false;
+  int depth = 6;
+  std::string db_path;
+};
+
+int cmd_lineage(const std::string& cmd, const std::string& path, const QueryOptions& o) {
+  int rc = kOk;
+  auto db = open_db(o.db_path, &rc);
+  if (!db) return rc;
+  auto r = cmd == "why" ? prov_cli::why(*db, absolute_path(path), o.depth, o.color)
+                        : prov_cli::impact(*db, absolute_path(path), o.depth, o.color);
+  return print_result(r, o.as_json);
+}
+
+int cmd_process(const std::string& pid_text, const QueryOptions& o) {
+  char* end = nullptr;
+  long long pid = std::strtoll(pid_text.c_str(), &end, 10);
+  if (end == pid_text.c_str() || *end != '\0' || pid < 0)
+    return fail(kUsage, "process needs a numeric PID, not '" + pid_text + "'");
+  int rc = kOk;
+  auto db = open_db(o.db_path, &rc);
+  if (!db) return rc;
+  return print_result(prov_cli::process(*db, pid, o.color), o.as_json);
+}
+
+int cmd_window(const std::vector<std::string>& pos, const QueryOptions& o) {
+  int64_t since = 0, until = std::numeric_limits<int64_t>::max();
+  std::string err;
+  if (!prov_cli::parse_time_arg(pos[0], &since, &err)) return fail(kUsage, err);
+  if (pos.size() > 1 && !prov_cli::parse_time_arg(pos[1], &until, &err)) return fail(kUsage, err);
+  if (until < since) return fail(kUsage, "UNTIL is before SINCE");
+  int rc = kOk;
+  auto db = open_db(o.db_path, &rc);
+  if (!db) return rc;
+  return print_result(prov_cli::window(*db, since, until, o.color), o.as_json);
+}
+
+int cmd_export(const prov_cli::ExportScope& scope, const std::string& format,
+               const std::string& out_path, const QueryOptions& o) {
+  if (format != "native" && format != "prov-json" && format != "dot")
+    return fail(kUsage, "--format is native, prov-json or dot, not '" + format + "'");
+  int rc = kOk;
+  auto db = open_db(o.db_path, &rc);
+  if (!db) return rc;
+  auto r = prov_cli::export_graph(*db, scope);
+  if (!r.found) return fail(kNothing, r.message);
+  std::string text = format == "dot"         ? prov_cli::to_dot(r.graph)
+                     : format == "prov-json" ? prov_cli::to_prov_json(r.graph).dump(1) + "\n"
+                                             : r.graph.dump(1) + "\n";
+  if (out_path.empty() || out_path == "-") {
+    std::fputs(text.c_str(), stdout);
+    return kOk;
+  }
+  std::ofstream f(out_path, std::ios::binary | std::ios::trunc);
+  f << text;
+  f.close();
+  if (!f) return fail(kUnavailable, "could not write " + out_path + ": " + std::strerror(errno));
+  return kOk;
+}
+
+uint64_t file_size(const std::string& p) {
+  struct stat st {};
+  return stat(p.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+}
+
+std::string human_bytes(double b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (b >= 1024 && u < 4) b /= 1024, u++;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", b, units[u]);
+  return buf;
+}
+
+// provd writes its state into the database's meta table each round (collector/provd.cc);
+// the log lag is asked of each mount directly when we can (root).
+int cmd_status(const QueryOptions& o) {
+  int rc = kOk;
+  auto db = open_db(o.db_path, &rc);
+  if (!db) return rc;
+  json st = json::object();
+  {
+    bento::lineage::Stmt q(db->handle(), "SELECT value FROM meta WHERE key = 'provd_status'");
+    if (q.step()) st = json::parse(q.text(0), nullptr, false);
+    if (!st.is_object()) st = json::object();
+  }
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  const int64_t now_ns = now.tv_sec * 1000000000LL + now.tv_nsec;
+  const int64_t pid = st.value("pid", 0LL);
+  const double age_s = (now_ns - st.value("updated_wall_ns", 0LL)) / 1e9;
+  const bool running =
+      pid > 0 && (kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) && age_s < 30;
+  json out = {{"format", "bento-prov"},
+              {"version", 1},
+              {"query", "status"},
+              {"database", o.db_path},
+              {"database_bytes", file_size(o.db_path) + file_size(o.db_path + "-wal")},
+              {"schema_version", db->schema_version()},
+              {"provd", {{"running", running}, {"pid", pid}, {"seconds_since_update", age_s}}},
+              {"probes", st.value("probes", json::object())},
+              {"events_per_s", st.value("events_per_s", 0.0)},
+              {"sources", json::array()}};
+  bento::lineage::Stmt q(db->handle(),
+                         "SELECT name, kind, cursor, records, malformed, lost FROM sources "
+                         "ORDER BY id");
+  while (q.step()) {
+    json src = {{"name", q.text(0)},
+                {"kind", q.text(1)},
+                {"records", q.int64(3)},
+                {"malformed", q.int64(4)},
+                {"lost", q.int64(5)}};
+    if (q.text(1) == "fs") {
+      src["cursor"] = q.int64(2);
+      bento::provlog::Reader reader;
+      std::string err;
+      if (reader.open_mount(q.text(0), &err)) {
+        auto info = reader.info(&err);
+        if (!info.empty()) {
+          src["log_head"] = info["head"];
+          src["lag_bytes"] = info["head"] > static_cast<uint64_t>(q.int64(2))
+                                 ? info["head"] - static_cast<uint64_t>(q.int64(2))
+                                 : 0;
+          src["log_refused"] = info["refused"];
+          src["tracking"] = info["tracking"] != 0;
+        }
+      } else {
+        src["log_error"] = err;
+      }
+    }
+    out["sources"].push_back(src);
+  }
+  {
+    bento::lineage::Stmt n(db->handle(),
+                           "SELECT (SELECT COUNT(*) FROM events), (SELECT COUNT(*) FROM "
+                           "activities), (SELECT COUNT(*) FROM entities)");
+    if (n.step())
+      out["rows"] = {{"events", n.int64(0)}, {"activities", n.int64(1)}, {"entities", n.int64(2)}};
+  }
+  if (o.as_json) {
+    std::printf("%s\n", out.dump(1).c_str());
+    return running ? kOk : kNothing;
+  }
+  std::string provd = "never ran on this database";
+  if (running)
+    provd = "running (pid " + std::to_string(pid) + ")";
+  else if (pid > 0)
+    provd = "not running (last seen " + std::to_string(static_cast<int64_t>(age_s)) + " s ago)";
+  std::printf("provd:     %s\n", provd.c_str());
+  const json& pr = out["probes"];
+  if (pr.value("loaded", false)) {
+    std::printf("probes:    loaded, %llu events, %llu lost\n",
+                static_cast<unsigned long long>(pr.value("events", 0ULL)),
+                static_cast<unsigned long long>(pr.value("lost", 0ULL)));
+  } else {
+    std::printf("probes:    not loaded%s\n", pid > 0 ? " (provd ran with --no-probes)" : "");
+  }
+  std::printf("rate:      %.0f events/s over the last round\n", out.value("events_per_s", 0.0));
+  for (const json& s : out["sources"]) {
+    if (s.value("kind", "") != "fs") continue;
+    std::printf("mount:     %s: %lld records, %lld malformed", s.value("name", "").c_str(),
+                static_cast<long long>(s.value("records", 0LL)),
+                static_cast<long long>(s.value("malformed", 0LL)));
+    if (s.contains("lag_bytes"))
+      std::printf(", log lag %s%s", human_bytes(s.value("lag_bytes", 0.0)).c_str(),
+                  s.value("tracking", false) ? "" : " (tracking is off)");
+    else
+      std::printf(" (log: %s)", s.value("log_error", "").c_str());
+    std::printf("\n");
+  }
+  std::printf("database:  %s, %s (%lld events, %lld activities, %lld file versions)\n",
+              o.db_path.c_str(), human_bytes(out.value("database_bytes", 0.0)).c_str(),
+              static_cast<long long>(out["rows"].value("events", 0LL)),
+              static_cast<long long>(out["rows"].value("activities", 0LL)),
+              static_cast<long long>(out["rows"].value("entities", 0LL)));
+  return running ? kOk : kNothing;
 }
 
 volatile std::sig_atomic_t g_stop = 0;
@@ -207,6 +411,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> pos;
   bool as_json = false, follow = false, ack = false, from_set = false, no_color = false;
   std::string module, file, db_path = bento::lineage::Database::default_path();
+  std::string format = "native", out_path, since_arg, until_arg;
+  prov_cli::ExportScope scope;
   int depth = 6;
   uint64_t from = 0;
   for (size_t i = 1; i < args.size(); i++) {
@@ -228,6 +434,21 @@ int main(int argc, char** argv) {
         depth = std::atoi(v->c_str());
         if (depth < 1) return fail(kUsage, "--depth needs a positive number");
       }
+    } else if (a == "--path" || a == "--pid" || a == "--since" || a == "--until" ||
+               a == "--format" || a == "-o") {
+      const std::string* v = value();
+      if (v == nullptr) return fail(kUsage, a + " needs a value");
+      if (a == "--path") scope.path = absolute_path(*v);
+      if (a == "--since") since_arg = *v;
+      if (a == "--until") until_arg = *v;
+      if (a == "--format") format = *v;
+      if (a == "-o") out_path = *v;
+      if (a == "--pid") {
+        char* end = nullptr;
+        scope.pid = std::strtoll(v->c_str(), &end, 10);
+        if (end == v->c_str() || *end != '\0' || scope.pid < 0)
+          return fail(kUsage, "--pid needs a process id");
+      }
     } else if (a == "--module" || a == "--file" || a == "--from") {
       const std::string* v = value();
       if (v == nullptr) return fail(kUsage, a + " needs a value");
@@ -242,7 +463,7 @@ int main(int argc, char** argv) {
     } else if (a == "-h" || a == "--help") {
       std::fputs(kUsageText, stdout);
       return kOk;
-    } else if (!a.empty() && a[0] == '-') {
+    } else if (!a.empty() && a[0] == '-' && !prov_cli::is_relative_time(a)) {
       return fail(kUsage, "unknown option " + a + "\n" + kUsageText);
     } else {
       pos.push_back(a);
@@ -252,9 +473,41 @@ int main(int argc, char** argv) {
     if (pos.size() != 1) return fail(kUsage, cmd + " needs a MOUNTPOINT\n" + kUsageText);
     return cmd_switch(pos[0], cmd == "enable", module, as_json);
   }
-  if (cmd == "why") {
-    if (pos.size() != 1) return fail(kUsage, "why needs a PATH\n" + std::string(kUsageText));
-    return cmd_why(pos[0], depth, as_json, db_path, no_color);
+  QueryOptions o;
+  o.as_json = as_json;
+  o.color = !as_json && !no_color && isatty(1) && std::getenv("NO_COLOR") == nullptr;
+  o.depth = depth;
+  o.db_path = db_path;
+  if (cmd == "why" || cmd == "impact") {
+    if (pos.size() != 1) return fail(kUsage, cmd + " needs a PATH\n" + kUsageText);
+    return cmd_lineage(cmd, pos[0], o);
+  }
+  if (cmd == "process") {
+    if (pos.size() != 1) return fail(kUsage, "process needs a PID\n" + std::string(kUsageText));
+    return cmd_process(pos[0], o);
+  }
+  if (cmd == "window") {
+    if (pos.empty() || pos.size() > 2)
+      return fail(kUsage, "window needs SINCE [UNTIL]\n" + std::string(kUsageText));
+    return cmd_window(pos, o);
+  }
+  if (cmd == "export") {
+    if (!pos.empty())
+      return fail(kUsage, "export takes no positional arguments\n" + std::string(kUsageText));
+    int selectors =
+        !scope.path.empty() + (scope.pid >= 0) + !(since_arg.empty() && until_arg.empty());
+    if (selectors > 1) return fail(kUsage, "export takes one of --path, --pid, --since/--until");
+    std::string err;
+    if (!since_arg.empty() && !prov_cli::parse_time_arg(since_arg, &scope.since_ns, &err))
+      return fail(kUsage, err);
+    if (!until_arg.empty() && !prov_cli::parse_time_arg(until_arg, &scope.until_ns, &err))
+      return fail(kUsage, err);
+    scope.depth = depth;
+    return cmd_export(scope, format, out_path, o);
+  }
+  if (cmd == "status") {
+    if (!pos.empty()) return fail(kUsage, "status takes no positional arguments");
+    return cmd_status(o);
   }
   if (cmd == "log") {
     if (pos.size() != (file.empty() ? 1u : 0u))

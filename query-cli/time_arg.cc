@@ -1,0 +1,89 @@
+#include "time_arg.h"
+
+#include <time.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <cstring>
+
+#include "lineage_graph.h"
+
+namespace prov_cli {
+
+namespace {
+
+constexpr int64_t kSecond = 1000000000LL;
+
+int64_t now_wall_ns() {
+  timespec t{};
+  clock_gettime(CLOCK_REALTIME, &t);
+  return t.tv_sec * kSecond + t.tv_nsec;
+}
+
+// Wall-clock ns of an absolute time; false when it is not one.
+bool parse_absolute(const std::string& s, int64_t* wall_ns) {
+  tm t{};
+  const char* rest = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &t);
+  bool local = false;
+  if (rest == nullptr) {
+    rest = strptime(s.c_str(), "%Y-%m-%d %H:%M:%S", &t);
+    local = true;
+  }
+  if (rest == nullptr) return false;
+  int64_t frac = 0;
+  if (*rest == '.') {
+    int64_t scale = kSecond;
+    for (rest++; std::isdigit(static_cast<unsigned char>(*rest)); rest++) {
+      scale /= 10;
+      frac += (*rest - '0') * scale;
+    }
+  }
+  int64_t offset_s = 0;
+  if (*rest == 'Z' || *rest == 'z') {
+    local = false;
+    rest++;
+  } else if (*rest == '+' || *rest == '-') {
+    int sign = *rest == '-' ? -1 : 1;
+    int h = 0, m = 0;
+    if (std::sscanf(rest + 1, "%2d:%2d", &h, &m) != 2) return false;
+    offset_s = sign * (h * 3600 + m * 60);
+    local = false;
+    rest += 6;
+  } else if (!local) {
+    local = true;  // "2026-12-01T21:05:00" without a zone: local time, like date(1)
+  }
+  if (*rest != '\0') return false;
+  t.tm_isdst = -1;
+  time_t secs = local ? mktime(&t) : timegm(&t) - offset_s;
+  if (secs == static_cast<time_t>(-1)) return false;
+  *wall_ns = static_cast<int64_t>(secs) * kSecond + frac;
+  return true;
+}
+
+}  // namespace
+
+bool is_relative_time(const std::string& s) {
+  if (s.size() < 3 || s[0] != '-' || std::strchr("smhd", s.back()) == nullptr) return false;
+  for (size_t i = 1; i + 1 < s.size(); i++)
+    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+  return true;
+}
+
+bool parse_time_arg(const std::string& s, int64_t* mono, std::string* error) {
+  int64_t wall = 0;
+  if (s == "now") {
+    wall = now_wall_ns();
+  } else if (is_relative_time(s)) {
+    int64_t n = std::strtoll(s.c_str() + 1, nullptr, 10);
+    int64_t unit = s.back() == 's' ? 1 : s.back() == 'm' ? 60 : s.back() == 'h' ? 3600 : 86400;
+    wall = now_wall_ns() - n * unit * kSecond;
+  } else if (!parse_absolute(s, &wall)) {
+    *error = "cannot read the time '" + s +
+             "' (use 2026-12-01T21:05:00Z, '2026-12-01 21:05:00', -10m or now)";
+    return false;
+  }
+  *mono = wall - wall_offset_ns();
+  return true;
+}
+
+}  // namespace prov_cli

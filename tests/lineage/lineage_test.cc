@@ -1,0 +1,596 @@
+// The collector and the `prov` queries in process: synthetic probe events and fs log
+// records (the exact structs provd feeds) go through collector.cc into a real SQLite file,
+// then why / impact / process / window / export must return the lineage those facts imply.
+// The end-to-end twin with real processes, FUSE and eBPF is tests/lineage_e2e.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <climits>
+#include <cstring>
+#include <map>
+#include <regex>
+#include <set>
+#include <string>
+
+#include "bento_bpf/events.h"
+#include "collector.h"
+#include "dot_export.h"
+#include "lineage_query.h"
+#include "prov_json.h"
+#include "time_arg.h"
+
+namespace {
+
+namespace fsprov = bentofs::prov;
+using bento::collector::Collector;
+using bento::lineage::Database;
+using fsprov::RecordType;
+using nlohmann::json;
+
+constexpr char kMnt[] = "/lineage-test-mnt";  // never walked: every file is made while tracked
+
+// Feeds one synthetic machine into a collector: processes (probe events) and a mount (fs log).
+class World {
+ public:
+  explicit World(const std::string& db_path) {
+    std::string err;
+    db = Database::open(db_path, Database::Mode::kReadWrite, &err);
+    EXPECT_TRUE(db) << err;
+    col = std::make_unique<Collector>(*db);
+    uint64_t cursor = 0;
+    source = col->fs_source(kMnt, &cursor, &last_seq);
+    col->probes_source();
+    col->begin();
+  }
+  ~World() { commit(); }
+  void commit() {
+    std::string err;
+    EXPECT_TRUE(col->commit(&err)) << err;
+    col->begin();
+  }
+
+  uint64_t tick() { return t += 1000; }
+
+  // A process: returns its pid; start time is its identity.
+  struct Proc {
+    uint32_t pid;
+    uint64_t start;
+  };
+  Proc fork(Proc parent, uint32_t child_pid, bool thread = false, uint32_t tid = 0) {
+    bento_fork_event e{};
+    header(e.h, BENTO_EV_FORK, sizeof e, parent);
+    e.child_pid = thread ? parent.pid : child_pid;
+    e.child_tid = thread ? tid : child_pid;
+    e.child_start_ns = tick();
+    e.is_thread = thread;
+    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+    return {e.child_pid, thread ? parent.start : e.child_start_ns};
+  }
+  void exec(Proc p, const std::vector<std::string>& argv,
+            std::array<uint64_t, 3> std_pipes = {0, 0, 0}) {
+    bento_exec_event e{};
+    header(e.h, BENTO_EV_EXEC, sizeof e, p);
+    std::snprintf(e.filename, sizeof e.filename, "/usr/bin/%s", argv[0].c_str());
+    for (const auto& a : argv) {
+      std::memcpy(e.args + e.args_len, a.c_str(), a.size() + 1);
+      e.args_len += static_cast<uint32_t>(a.size() + 1);
+      e.argc++;
+    }
+    for (int i = 0; i < 3; i++) e.std_pipe_ino[i] = std_pipes[i];
+    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+  }
+  void exit(Proc p, int code = 0) {
+    bento_exit_event e{};
+    header(e.h, BENTO_EV_EXIT, sizeof e, p);
+    e.exit_code = code << 8;
+    e.group_dead = 1;
+    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+  }
+
+  // fs records; `tid` acts. Returns what the record names.
+  void record(RecordType type, uint32_t tid, uint64_t ino, const std::string& name = "",
+              uint64_t fh = 0, uint32_t flags = 0, uint32_t mode = S_IFREG | 0644,
+              uint64_t parent = 1, const std::string& name2 = "", uint64_t parent2 = 1,
+              uint64_t aux = 0, uint64_t ino2 = 0, uint64_t at = 0) {
+    fsprov::Record r;
+    r.type = type;
+    r.seq = ++seq;
+    r.monotonic_ns = at != 0 ? at : tick();
+    r.realtime_ns = r.monotonic_ns;
+    r.pid = r.tid = tid;
+    r.ino = ino;
+    r.gen = 1;
+    r.parent = parent;
+    r.parent2 = parent2;
+    r.fh = fh;
+    r.flags = flags;
+    r.mode = mode;
+    r.aux = aux;
+    r.ino2 = ino2;
+    r.gen2 = ino2 != 0 ? 1 : 0;
+    r.name = name.data();
+    r.name_len = static_cast<uint16_t>(name.size());
+    r.name2 = name2.data();
+    r.name2_len = static_cast<uint16_t>(name2.size());
+    offset += fsprov::record_len(r.name_len, r.name2_len);
+    col->on_fs_record(source, r, offset);
+  }
+  // Shorthands: a whole write of a new file, a whole read.
+  void write_new(uint32_t tid, uint64_t ino, const std::string& name, uint64_t parent = 1) {
+    uint64_t fh = ++next_fh;
+    record(RecordType::kCreate, tid, ino, name, fh, O_WRONLY | O_CREAT, S_IFREG | 0644, parent);
+    record(RecordType::kWrite, tid, ino, "", fh, O_WRONLY);
+    record(RecordType::kRelease, 0, ino, "", fh, O_WRONLY);
+  }
+  void read(uint32_t tid, uint64_t ino) {
+    uint64_t fh = ++next_fh;
+    record(RecordType::kOpen, tid, ino, "", fh, O_RDONLY);
+    record(RecordType::kRead, tid, ino, "", fh, O_RDONLY);
+    record(RecordType::kRelease, 0, ino, "", fh, O_RDONLY);
+  }
+
+  std::unique_ptr<Database> db;
+  std::unique_ptr<Collector> col;
+  int64_t source = 0;
+  uint64_t last_seq = 0, seq = 0, offset = 0, t = 1'000'000'000, next_fh = 100;
+
+ private:
+  void header(bento_event_header& h, uint32_t type, uint32_t size, Proc p) {
+    h = {};
+    h.type = type;
+    h.size = size;
+    h.ts_ns = tick();
+    h.pid = h.tid = p.pid;
+    h.start_ns = p.start;
+  }
+};
+
+std::string path(const std::string& name) {
+  return std::string(kMnt) + "/" + name;
+}
+
+// "used(sort -n a, a)", "generated(out, uniq)", "informed(uniq, fork of sh)" ...
+std::set<std::string> edges(const json& g) {
+  std::map<std::string, std::string> name;
+  for (const auto& e : g["entities"]) {
+    std::string p = e.value("path", "");
+    if (p.rfind(std::string(kMnt) + "/", 0) == 0) p = p.substr(std::strlen(kMnt) + 1);
+    if (e.value("kind", "") == "pipe") p = "pipe";
+    name[e.value("id", "")] = p + (e.value("version", 1) > 1 && e.value("kind", "") != "pipe"
+                                       ? "@v" + std::to_string(e.value("version", 1))
+                                       : "");
+  }
+  for (const auto& a : g["activities"]) {
+    std::string cmd;
+    for (const auto& x : a["argv"]) cmd += (cmd.empty() ? "" : " ") + x.get<std::string>();
+    if (a.value("origin", "") == "fork") cmd = "fork of " + cmd;
+    name[a.value("id", "")] = cmd;
+  }
+  std::set<std::string> out;
+  for (const auto& e : g["edges"]) {
+    std::string t = e.value("type", "");
+    if (t == "used") out.insert("used(" + name[e["activity"]] + ", " + name[e["entity"]] + ")");
+    if (t == "wasGeneratedBy")
+      out.insert("generated(" + name[e["entity"]] + ", " + name[e["activity"]] + ")");
+    if (t == "wasInformedBy")
+      out.insert("informed(" + name[e["informed"]] + ", " + name[e["informant"]] + ")");
+    if (t == "wasInvalidatedBy")
+      out.insert("invalidated(" + name[e["entity"]] + ", " + e.value("how", "") + ")");
+    if (t == "wasDerivedFrom")
+      out.insert("derived(" + name[e["generated"]] + ", " + name[e["used"]] + ", " +
+                 e.value("how", "") + ")");
+  }
+  return out;
+}
+
+class LineageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/dev/shm/bento-lineage-test-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    dir_ = dir;
+    db_path_ = dir_ + "/prov.db";
+  }
+  void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
+
+  // The shell pipeline `sort -n a | uniq > out` from a shell that made a, plus an
+  // unrelated `cat b > c`.
+  void pipeline(World& w) {
+    sh_ = w.fork({1, 1}, 100);
+    w.exec(sh_, {"sh"});
+    w.write_new(100, 10, "a");
+    w.write_new(100, 11, "b");
+    auto sort = w.fork(sh_, 101);
+    auto uniq = w.fork(sh_, 102);
+    w.exec(sort, {"sort", "-n", "a"}, {0, 5000, 0});
+    w.exec(uniq, {"uniq"}, {5000, 0, 0});
+    w.read(101, 10);
+    w.write_new(102, 12, "out");
+    w.exit(sort);
+    w.exit(uniq);
+    auto cat = w.fork(sh_, 103);
+    w.exec(cat, {"cat", "b"});
+    w.read(103, 11);
+    w.write_new(103, 13, "c");
+    w.exit(cat);
+    w.commit();
+  }
+
+  std::string dir_, db_path_;
+  World::Proc sh_{};
+};
+
+TEST_F(LineageTest, WhyFollowsThePipelineThroughThePipe) {
+  World w(db_path_);
+  pipeline(w);
+  auto r = prov_cli::why(*w.db, path("out"), 6, false);
+  ASSERT_TRUE(r.found) << r.message;
+  auto e = edges(r.graph);
+  for (const char* want :
+       {"generated(out, uniq)", "used(uniq, pipe)", "generated(pipe, sort -n a)",
+        "used(sort -n a, a)", "generated(a, sh)", "informed(uniq, fork of sh)"}) {
+    EXPECT_TRUE(e.count(want)) << want << " missing from " << json(e).dump(1);
+  }
+  EXPECT_FALSE(e.count("used(cat b, b)")) << "the unrelated cat must not appear";
+  EXPECT_NE(r.text.find("created by uniq"), std::string::npos) << r.text;
+  EXPECT_EQ(r.graph["query"], "why");
+}
+
+TEST_F(LineageTest, ImpactFindsEverythingDerivedFromAnInput) {
+  World w(db_path_);
+  pipeline(w);
+  auto r = prov_cli::impact(*w.db, path("a"), 6, false);
+  ASSERT_TRUE(r.found) << r.message;
+  auto e = edges(r.graph);
+  for (const char* want : {"used(sort -n a, a)", "generated(pipe, sort -n a)", "used(uniq, pipe)",
+                           "generated(out, uniq)"}) {
+    EXPECT_TRUE(e.count(want)) << want << " missing from " << json(e).dump(1);
+  }
+  for (const auto& x : e) EXPECT_EQ(x.find("(c,"), std::string::npos) << "c is not from a: " << x;
+  EXPECT_NE(r.text.find("read by sort -n a"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("wrote " + path("out")), std::string::npos) << r.text;
+  // b only reaches c.
+  auto rb = prov_cli::impact(*w.db, path("b"), 6, false);
+  ASSERT_TRUE(rb.found);
+  EXPECT_TRUE(edges(rb.graph).count("generated(c, cat b)"));
+  EXPECT_FALSE(edges(rb.graph).count("generated(out, uniq)"));
+}
+
+TEST_F(LineageTest, UnknownPathAndEmptyDatabaseSaySo) {
+  World w(db_path_);
+  auto empty = prov_cli::why(*w.db, path("x"), 6, false);
+  EXPECT_FALSE(empty.found);
+  EXPECT_NE(empty.message.find("empty"), std::string::npos) << empty.message;
+  pipeline(w);
+  auto r = prov_cli::impact(*w.db, path("never-written"), 6, false);
+  EXPECT_FALSE(r.found);
+  EXPECT_NE(r.message.find("no provenance recorded for"), std::string::npos) << r.message;
+  EXPECT_FALSE(prov_cli::process(*w.db, 999999, false).found);
+}
+
+TEST_F(LineageTest, PidReuseKeepsProcessesApart) {
+  World w(db_path_);
+  auto sh = w.fork({1, 1}, 100);
+  auto first = w.fork(sh, 500);
+  w.exec(first, {"writer-one"});
+  w.write_new(500, 20, "x");
+  w.exit(first);
+  auto second = w.fork(sh, 500);  // the same pid, later
+  w.exec(second, {"writer-two"});
+  w.write_new(500, 21, "y");
+  w.exit(second, 3);
+  w.commit();
+  EXPECT_TRUE(
+      edges(prov_cli::why(*w.db, path("x"), 2, false).graph).count("generated(x, writer-one)"));
+  auto y = edges(prov_cli::why(*w.db, path("y"), 2, false).graph);
+  EXPECT_TRUE(y.count("generated(y, writer-two)"));
+  EXPECT_FALSE(y.count("generated(y, writer-one)"));
+  auto p = prov_cli::process(*w.db, 500, false);
+  ASSERT_TRUE(p.found) << p.message;
+  ASSERT_EQ(p.graph["processes"].size(), 2u);
+  EXPECT_EQ(p.graph["processes"][0]["exit_code"], 3 << 8) << "newest first";
+  EXPECT_NE(p.text.find("wrote " + path("y")), std::string::npos) << p.text;
+}
+
+TEST_F(LineageTest, FortyThreadsWritingAreOneProcessAndOneVersion) {
+  World w(db_path_);
+  auto sh = w.fork({1, 1}, 100);
+  auto p = w.fork(sh, 600);
+  w.exec(p, {"threaded"});
+  uint64_t fh0 = 9000;
+  w.record(RecordType::kCreate, 600, 30, "big", fh0, O_WRONLY | O_CREAT);
+  for (uint32_t i = 1; i <= 40; i++) {
+    w.fork(p, 0, true, 600 + i);
+    w.record(RecordType::kOpen, 600 + i, 30, "", fh0 + i, O_WRONLY);
+  }
+  for (uint32_t i = 1; i <= 40; i++)
+    w.record(RecordType::kWrite, 600 + i, 30, "", fh0 + i, O_WRONLY);
+  for (uint32_t i = 0; i <= 40; i++) w.record(RecordType::kRelease, 0, 30, "", fh0 + i, O_WRONLY);
+  w.commit();
+  auto r = prov_cli::why(*w.db, path("big"), 2, false);
+  ASSERT_TRUE(r.found);
+  std::set<std::string> producers;
+  for (const auto& x : edges(r.graph))
+    if (x.rfind("generated(", 0) == 0) producers.insert(x);
+  EXPECT_EQ(producers, (std::set<std::string>{"generated(big, threaded)"}));
+  EXPECT_EQ(r.graph["entities"].size(), 1u) << "one version while 40 handles wrote";
+}
+
+// Records attributed by the time they carry, not by the order they arrive: provd reads the
+// probes first, then the fs log, so a write made before an exec is often ingested after it.
+TEST_F(LineageTest, RecordsBeforeAnExecBelongToTheOldImage) {
+  World w(db_path_);
+  auto sh = w.fork({1, 1}, 100);
+  w.exec(sh, {"sh"});
+  auto p = w.fork(sh, 700);
+  const uint64_t before = w.tick();
+  w.exec(p, {"second-image"});
+  const uint64_t after = w.tick();
+  uint64_t fh = 77;
+  w.record(RecordType::kCreate, 700, 40, "before", fh, O_WRONLY | O_CREAT, S_IFREG | 0644, 1, "", 1,
+           0, 0, before);
+  w.record(RecordType::kCreate, 700, 41, "after", fh + 1, O_WRONLY | O_CREAT, S_IFREG | 0644, 1, "",
+           1, 0, 0, after);
+  w.record(RecordType::kCreate, 700, 42, "before-again", fh + 2, O_WRONLY | O_CREAT, S_IFREG | 0644,
+           1, "", 1, 0, 0, before + 1);
+  w.commit();
+  EXPECT_TRUE(edges(prov_cli::why(*w.db, path("before"), 1, false).graph)
+                  .count("generated(before, fork of sh)"))
+      << json(edges(prov_cli::why(*w.db, path("before"), 1, false).graph)).dump(1);
+  EXPECT_TRUE(edges(prov_cli::why(*w.db, path("after"), 1, false).graph)
+                  .count("generated(after, second-image)"));
+  EXPECT_TRUE(edges(prov_cli::why(*w.db, path("before-again"), 1, false).graph)
+                  .count("generated(before-again, fork of sh)"));
+}
+
+TEST_F(LineageTest, RenameOverAndUnlinkInvalidate) {
+  World w(db_path_);
+  auto sh = w.fork({1, 1}, 100);
+  w.exec(sh, {"sh"});
+  w.write_new(100, 50, "final");
+  w.write_new(100, 51, "tmp");
+  w.record(RecordType::kRename, 100, 51, "tmp", 0, 0, S_IFREG | 0644, 1, "final", 1,
+           fsprov::kAuxDied, 50);
+  w.write_new(100, 52, "gone");
+  w.record(RecordType::kUnlink, 100, 52, "gone", 0, 0, S_IFREG | 0644, 1, "", 1, fsprov::kAuxDied);
+  w.commit();
+  auto r = prov_cli::why(*w.db, path("final"), 2, false);
+  ASSERT_TRUE(r.found);
+  EXPECT_EQ(r.graph["entities"][0]["file"]["ino"], 51) << "final is now the renamed file";
+  EXPECT_NE(r.text.find("written as " + path("tmp")), std::string::npos) << r.text;
+  auto window = prov_cli::window(*w.db, 0, INT64_MAX, false);
+  ASSERT_TRUE(window.found);
+  auto e = edges(window.graph);
+  EXPECT_TRUE(e.count("invalidated(final, rename-over)")) << json(e).dump(1);
+  EXPECT_TRUE(e.count("invalidated(gone, unlink)")) << json(e).dump(1);
+}
+
+TEST_F(LineageTest, RenamedDirectoryMovesThePathsBelowIt) {
+  World w(db_path_);
+  auto sh = w.fork({1, 1}, 100);
+  w.exec(sh, {"sh"});
+  w.record(RecordType::kMkdir, 100, 60, "d", 0, 0, S_IFDIR | 0755);
+  w.record(RecordType::kMkdir, 100, 61, "sub", 0, 0, S_IFDIR | 0755, 60);
+  w.write_new(100, 62, "f", 61);
+  w.record(RecordType::kRename, 100, 60, "d", 0, 0, S_IFDIR | 0755, 1, "e", 1);
+  w.write_new(100, 63, "g", 61);  // made after the move: its parent's path is the new one
+  w.commit();
+  EXPECT_TRUE(prov_cli::why(*w.db, path("e/sub/f"), 1, false).found);
+  EXPECT_TRUE(prov_cli::why(*w.db, path("e/sub/g"), 1, false).found);
+  auto old = prov_cli::why(*w.db, path("d/sub/f"), 1, false);
+  ASSERT_TRUE(old.found) << "the old path still answers (it was its name)";
+  EXPECT_EQ(old.graph["entities"][0]["file"]["ino"], 62);
+}
+
+// provd restarts: the cursor and last_seq stored with the rows mean nothing is lost or
+// repeated when the same records are offered again.
+TEST_F(LineageTest, RestartNeitherLosesNorRepeats) {
+  uint64_t seq = 0, offset = 0, t = 0;
+  {
+    World w(db_path_);
+    auto sh = w.fork({1, 1}, 100);
+    w.exec(sh, {"sh"});
+    w.write_new(100, 70, "one");
+    w.commit();
+    seq = w.seq;
+    offset = w.offset;
+    t = w.t;
+  }
+  World again(db_path_);
+  EXPECT_EQ(again.last_seq, seq);
+  uint64_t cursor = 0, last = 0;
+  again.col->fs_source(kMnt, &cursor, &last);
+  EXPECT_EQ(cursor, offset) << "the read position was stored with the rows";
+  // The log offers the last record again (it was not acknowledged), then a new one.
+  again.seq = seq - 1;
+  again.t = t;
+  again.record(RecordType::kRelease, 0, 70, "", 101, O_WRONLY);
+  again.write_new(100, 71, "two");
+  again.commit();
+  bento::lineage::Stmt n(again.db->handle(), "SELECT COUNT(*), COUNT(DISTINCT seq) FROM events");
+  ASSERT_TRUE(n.step());
+  EXPECT_EQ(n.int64(0), static_cast<int64_t>(seq + 3));
+  EXPECT_EQ(n.int64(0), n.int64(1)) << "no record stored twice";
+  EXPECT_TRUE(prov_cli::why(*again.db, path("two"), 1, false).found);
+}
+
+TEST_F(LineageTest, MalformedInputIsCountedAndSkipped) {
+  World w(db_path_);
+  char junk[64] = {};
+  EXPECT_FALSE(w.col->on_probe_event(junk, 3)) << "shorter than a header";
+  bento_event_header h{};
+  h.type = 999;
+  EXPECT_FALSE(w.col->on_probe_event(&h, sizeof h)) << "unknown type";
+  h.type = BENTO_EV_EXEC;
+  EXPECT_FALSE(w.col->on_probe_event(&h, sizeof h)) << "exec event cut short";
+  w.col->on_fs_malformed(w.source, 4096);
+  w.commit();
+  bento::lineage::Stmt q(w.db->handle(), "SELECT malformed, cursor FROM sources WHERE id = ?");
+  q.bind(1, w.source);
+  ASSERT_TRUE(q.step());
+  EXPECT_EQ(q.int64(0), 1);
+  EXPECT_EQ(q.int64(1), 4096) << "the cursor moves past the bad record";
+}
+
+TEST_F(LineageTest, WindowShowsOnlyWhatHappenedInIt) {
+  World w(db_path_);
+  pipeline(w);
+  const uint64_t mid = w.tick();
+  auto late = w.fork(sh_, 104);
+  w.exec(late, {"touch", "late"});
+  w.write_new(104, 14, "late");
+  w.commit();
+  auto r = prov_cli::window(*w.db, static_cast<int64_t>(mid), INT64_MAX, false);
+  ASSERT_TRUE(r.found) << r.message;
+  auto e = edges(r.graph);
+  EXPECT_TRUE(e.count("generated(late, touch late)")) << json(e).dump(1);
+  EXPECT_FALSE(e.count("generated(out, uniq)")) << "before the window";
+  EXPECT_NE(r.text.find("touch late"), std::string::npos) << r.text;
+  EXPECT_FALSE(prov_cli::window(*w.db, static_cast<int64_t>(w.tick()), INT64_MAX, false).found);
+}
+
+// The W3C PROV-JSON submission's structure: the top-level sections, each relation's
+// required and optional attributes, qualified names with declared prefixes, references to
+// declared nodes, xsd:dateTime times.
+void expect_valid_prov_json(const json& doc) {
+  const std::set<std::string> sections = {"prefix",          "entity",         "activity",
+                                          "agent",           "used",           "wasGeneratedBy",
+                                          "wasInformedBy",   "wasDerivedFrom", "wasAssociatedWith",
+                                          "wasInvalidatedBy"};
+  // relation -> {required, optional}; the attribute -> the section its value must name.
+  const std::map<std::string,
+                 std::pair<std::map<std::string, std::string>, std::map<std::string, std::string>>>
+      relations = {
+          {"used", {{{"prov:activity", "activity"}}, {{"prov:entity", "entity"}}}},
+          {"wasGeneratedBy", {{{"prov:entity", "entity"}}, {{"prov:activity", "activity"}}}},
+          {"wasInformedBy", {{{"prov:informed", "activity"}, {"prov:informant", "activity"}}, {}}},
+          {"wasDerivedFrom",
+           {{{"prov:generatedEntity", "entity"}, {"prov:usedEntity", "entity"}},
+            {{"prov:activity", "activity"}}}},
+          {"wasAssociatedWith", {{{"prov:activity", "activity"}}, {{"prov:agent", "agent"}}}},
+          {"wasInvalidatedBy", {{{"prov:entity", "entity"}}, {{"prov:activity", "activity"}}}},
+      };
+  const std::regex qname("^([A-Za-z_][A-Za-z0-9_.-]*):[A-Za-z0-9_.-]+$");
+  const std::regex date_time(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$)");
+  ASSERT_TRUE(doc.is_object());
+  ASSERT_TRUE(doc.contains("prefix"));
+  for (const auto& [k, v] : doc.items()) EXPECT_TRUE(sections.count(k)) << "unknown section " << k;
+  std::set<std::string> prefixes = {"prov", "xsd"};
+  for (const auto& [p, uri] : doc["prefix"].items()) {
+    prefixes.insert(p);
+    EXPECT_TRUE(uri.is_string());
+  }
+  auto check_qname = [&](const std::string& q) {
+    std::smatch m;
+    ASSERT_TRUE(std::regex_match(q, m, qname)) << q << " is not a qualified name";
+    EXPECT_TRUE(prefixes.count(m[1])) << "undeclared prefix in " << q;
+  };
+  for (const char* node : {"entity", "activity", "agent"}) {
+    const json nodes = doc.value(node, json::object());
+    for (const auto& [id, attrs] : nodes.items()) {
+      check_qname(id);
+      EXPECT_TRUE(attrs.is_object());
+      for (const auto& [k, v] : attrs.items()) {
+        check_qname(k);
+        if (k == "prov:startTime" || k == "prov:endTime") {
+          EXPECT_TRUE(std::regex_match(v.get<std::string>(), date_time)) << v;
+        }
+        if (v.is_object()) {  // a typed literal
+          EXPECT_TRUE(v.contains("$") && v.contains("type")) << v;
+          if (v.value("type", "") == "xsd:dateTime") {
+            EXPECT_TRUE(std::regex_match(v["$"].get<std::string>(), date_time)) << v;
+          }
+        }
+      }
+    }
+  }
+  for (const auto& [rel, spec] : relations) {
+    const json rels = doc.value(rel, json::object());
+    for (const auto& [id, attrs] : rels.items()) {
+      EXPECT_EQ(id.rfind("_:", 0), 0u) << rel << " id " << id;
+      for (const auto& [key, section] : spec.first) {
+        ASSERT_TRUE(attrs.contains(key)) << rel << " " << id << " lacks " << key;
+      }
+      for (const auto& [k, v] : attrs.items()) {
+        check_qname(k);
+        std::string section;
+        if (spec.first.count(k)) section = spec.first.at(k);
+        if (spec.second.count(k)) section = spec.second.at(k);
+        if (!section.empty()) {
+          EXPECT_TRUE(doc[section].contains(v.get<std::string>()))
+              << rel << " " << id << ": " << k << " names undeclared " << v;
+        } else if (k == "prov:time") {
+          EXPECT_TRUE(std::regex_match(v.get<std::string>(), date_time)) << v;
+        } else {
+          EXPECT_EQ(k.rfind("bento:", 0), 0u) << rel << " has a foreign attribute " << k;
+        }
+      }
+    }
+  }
+}
+
+TEST_F(LineageTest, ExportIsValidProvJsonAndDot) {
+  World w(db_path_);
+  pipeline(w);
+  w.write_new(100, 15, "doomed");
+  w.record(RecordType::kUnlink, 100, 15, "doomed", 0, 0, S_IFREG | 0644, 1, "", 1,
+           fsprov::kAuxDied);
+  w.commit();
+  auto all = prov_cli::export_graph(*w.db, {});
+  ASSERT_TRUE(all.found) << all.message;
+  json pj = prov_cli::to_prov_json(all.graph);
+  expect_valid_prov_json(pj);
+  for (const char* rel : {"entity", "activity", "agent", "used", "wasGeneratedBy", "wasInformedBy",
+                          "wasDerivedFrom", "wasAssociatedWith", "wasInvalidatedBy"}) {
+    EXPECT_FALSE(pj.value(rel, json::object()).empty()) << rel << " is empty in the export";
+  }
+  // Same facts in both formats: one PROV relation per native edge.
+  size_t relations = 0;
+  for (const char* rel : {"used", "wasGeneratedBy", "wasInformedBy", "wasDerivedFrom",
+                          "wasAssociatedWith", "wasInvalidatedBy"})
+    relations += pj.value(rel, json::object()).size();
+  EXPECT_EQ(relations, all.graph["edges"].size());
+  EXPECT_EQ(pj["entity"].size(), all.graph["entities"].size());
+
+  // A subgraph by path: what made out and what came of it, nothing about c.
+  prov_cli::ExportScope scope;
+  scope.path = path("out");
+  auto sub = prov_cli::export_graph(*w.db, scope);
+  ASSERT_TRUE(sub.found);
+  auto e = edges(sub.graph);
+  EXPECT_TRUE(e.count("generated(out, uniq)"));
+  EXPECT_FALSE(e.count("generated(c, cat b)"));
+  expect_valid_prov_json(prov_cli::to_prov_json(sub.graph));
+
+  std::string dot = prov_cli::to_dot(sub.graph);
+  EXPECT_EQ(dot.rfind("digraph provenance {", 0), 0u);
+  EXPECT_EQ(dot.substr(dot.size() - 2), "}\n");
+  for (const auto& a : sub.graph["activities"])
+    EXPECT_NE(dot.find("\"" + a.value("id", "") + "\" [shape=box"), std::string::npos);
+  size_t arrows = 0;
+  for (size_t at = dot.find(" -> "); at != std::string::npos; at = dot.find(" -> ", at + 1))
+    arrows++;
+  EXPECT_EQ(arrows, sub.graph["edges"].size());
+}
+
+TEST(TimeArg, ReadsAbsoluteRelativeAndRejectsJunk) {
+  int64_t a = 0, b = 0, now = 0;
+  std::string err;
+  ASSERT_TRUE(prov_cli::parse_time_arg("2026-12-01T21:05:00Z", &a, &err)) << err;
+  ASSERT_TRUE(prov_cli::parse_time_arg("2026-12-01T22:05:00.5+01:00", &b, &err)) << err;
+  EXPECT_NEAR(static_cast<double>(b - a), 500e6, 1e6) << "same instant plus half a second";
+  ASSERT_TRUE(prov_cli::parse_time_arg("now", &now, &err));
+  int64_t ago = 0;
+  ASSERT_TRUE(prov_cli::parse_time_arg("-10m", &ago, &err));
+  EXPECT_NEAR(static_cast<double>(now - ago), 600e9, 5e9);
+  EXPECT_TRUE(prov_cli::is_relative_time("-2h"));
+  EXPECT_FALSE(prov_cli::is_relative_time("--json"));
+  EXPECT_FALSE(prov_cli::parse_time_arg("yesterday-ish", &a, &err));
+  EXPECT_NE(err.find("cannot read the time"), std::string::npos);
+  EXPECT_FALSE(prov_cli::parse_time_arg("2026-12-01T21:05:00Zjunk", &a, &err));
+}
+
+}  // namespace
