@@ -83,6 +83,8 @@ void Collector::forget_caches() {
   tid_activity_.clear();
   process_ids_.clear();
   file_ids_.clear();
+  outside_ids_.clear();
+  fd_senders_.clear();
   latest_entity_.clear();
   used_seen_.clear();
   generated_seen_.clear();
@@ -100,6 +102,8 @@ int64_t Collector::fs_source(const std::string& mountpoint, uint64_t* cursor, ui
   s.mountpoint = mountpoint;
   s.last_seq = *last_seq;
   s.cursor = *cursor;
+  struct stat st {};
+  if (stat(mountpoint.c_str(), &st) == 0) s.dev = st.st_dev;
   s.dirs[1] = mountpoint;
   return id;
 }
@@ -287,7 +291,7 @@ bool Collector::on_probe_event(const void* data, size_t size) {
       int64_t a = new_activity(proc, fname, argv_json(e->args, e->args_len), e->exe_ino, e->exe_dev,
                                h->uid, h->gid, h->euid, h->ts_ns, "exec", prev, "exec");
       tid_activity_[h->tid] = {a, static_cast<int64_t>(h->ts_ns), INT64_MAX};
-      for (int fd = 0; fd < 3; fd++) {
+      for (int fd = 0; fd < 3 && exec_std_pipes_; fd++) {
         if (e->std_pipe_ino[fd] == 0) continue;
         int64_t ent = current_entity(pipe_file(e->std_pipe_ino[fd], h->ts_ns), h->ts_ns,
                                      "pipe:[" + std::to_string(e->std_pipe_ino[fd]) + "]");
@@ -323,11 +327,128 @@ bool Collector::on_probe_event(const void* data, size_t size) {
       return true;
     }
     default:
+      return on_fd_event(data, size);
+  }
+}
+
+int64_t Collector::source_for_dev(uint64_t dev) const {
+  for (const auto& [id, s] : sources_)
+    if (s.dev == dev && dev != 0) return id;
+  return 0;
+}
+
+namespace {
+// Shared libraries and the loader's files: every program opens them; as lineage inputs
+// they are noise.
+bool system_file(const std::string& p) {
+  for (const char* prefix : {"/usr/lib/", "/lib/", "/lib64/", "/usr/lib64/", "/etc/ld.so.",
+                             "/usr/share/locale/", "/usr/lib/locale/", "/etc/localtime"}) {
+    if (p.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+}  // namespace
+
+bool Collector::on_fd_event(const void* data, size_t size) {
+  const auto* h = static_cast<const bento_event_header*>(data);
+  const uint64_t t = h->ts_ns;
+  switch (h->type) {
+    case BENTO_EV_PIPE_IO: {
+      // First read / first write of a process image on a pipe or FIFO: the pipe is an
+      // entity the writers generate and the readers use (stdio or not, passed or not).
+      if (size < sizeof(bento_pipe_io_event)) return false;
+      const auto* e = static_cast<const bento_pipe_io_event*>(data);
+      int64_t act = activity_for_tid(h->tid, h->uid, h->gid, t);
+      int64_t src = source_for_dev(e->dev);
+      int64_t ent = 0;
+      if (src != 0) {  // a FIFO on a tracked mount: its data never reaches the fs log
+        Stmt& q =
+            st("SELECT id FROM files WHERE source_id = ? AND ino = ? ORDER BY id DESC LIMIT 1");
+        q.bind(1, src).bind(2, static_cast<int64_t>(e->ino));
+        int64_t file = q.step() ? q.int64(0) : file_for(src, e->ino, 0, "fifo", t, false);
+        ent = current_entity(file, t, "");
+      } else {
+        ent = current_entity(pipe_file(e->ino, t), t, "pipe:[" + std::to_string(e->ino) + "]");
+      }
+      if (e->is_write)
+        generated(ent, act, t, "pipe");
+      else
+        used(act, ent, t, "pipe");
+      return true;
+    }
+    case BENTO_EV_OPEN: {
+      // Files outside the tracked mounts (those inside are in the fs log, in more detail).
+      if (size < sizeof(bento_open_event)) return false;
+      const auto* e = static_cast<const bento_open_event*>(data);
+      if (source_for_dev(e->dev) != 0) return true;
+      std::string path(e->path, strnlen(e->path, sizeof e->path));
+      if (!path.empty() && path[0] != '/') {
+        char cwd[4096] = {};
+        ssize_t n =
+            readlink(("/proc/" + std::to_string(h->pid) + "/cwd").c_str(), cwd, sizeof cwd - 1);
+        if (n > 0) path = std::string(cwd, n) + "/" + path;
+      }
+      if (path.empty() || system_file(path)) return true;
+      int64_t act = activity_for_tid(h->tid, h->uid, h->gid, t);
+      int64_t ent = current_entity(outside_file(e->dev, e->ino, path, t), t, path);
+      if (reads(e->flags)) used(act, ent, t, "open");
+      if (writes(e->flags)) generated(ent, act, t, "open-write");
+      return true;
+    }
+    case BENTO_EV_FD_SEND:
+    case BENTO_EV_FD_RECV: {
+      // An fd handed over a Unix socket: the receiver was informed by the sender.
+      if (size < sizeof(bento_fd_pass_event)) return false;
+      const auto* e = static_cast<const bento_fd_pass_event*>(data);
+      int64_t act = activity_for_tid(h->tid, h->uid, h->gid, t);
+      if (fd_senders_.size() > 100000) fd_senders_.clear();
+      for (uint32_t i = 0; i < e->nfds && i < BENTO_FDS_MAX; i++) {
+        if (h->type == BENTO_EV_FD_SEND) {
+          fd_senders_[e->file_ids[i]] = act;
+        } else if (auto it = fd_senders_.find(e->file_ids[i]); it != fd_senders_.end()) {
+          if (it->second != act && act != 0) informed(act, it->second, t, "fd-pass");
+          fd_senders_.erase(it);
+        }
+      }
+      return true;
+    }
+    case BENTO_EV_PIPE: {
+      // A new pipe: a new identity, even if pipefs hands out an inode number again.
+      if (size < sizeof(bento_pipe_event)) return false;
+      const auto* e = static_cast<const bento_pipe_event*>(data);
+      st("INSERT INTO files(ino, kind, created_ns) VALUES(?, 'pipe', ?)")
+          .bind(1, static_cast<int64_t>(e->pipe_ino))
+          .bind(2, static_cast<int64_t>(t))
+          .run();
+      return true;
+    }
+    case BENTO_EV_DUP:
+    case BENTO_EV_CLOSE:
+      // fd bookkeeping: PIPE_IO and the fs log already say who used what.
+      return size >= sizeof(bento_event_header);
+    default:
       return false;
   }
 }
 
 // ---- files, versions, names
+
+int64_t Collector::outside_file(uint64_t dev, uint64_t ino, const std::string& path, uint64_t t) {
+  const auto key = std::make_pair(dev, ino);
+  if (auto it = outside_ids_.find(key); it != outside_ids_.end()) return it->second;
+  Stmt& q =
+      st("SELECT id FROM files WHERE source_id IS NULL AND kind = 'file' AND ino = ? AND dev = ? "
+         "ORDER BY id DESC LIMIT 1");
+  q.bind(1, static_cast<int64_t>(ino)).bind(2, static_cast<int64_t>(dev));
+  if (q.step()) return outside_ids_[key] = q.int64(0);
+  st("INSERT INTO files(ino, dev, kind) VALUES(?, ?, 'file')")
+      .bind(1, static_cast<int64_t>(ino))
+      .bind(2, static_cast<int64_t>(dev))
+      .run();
+  int64_t id = sqlite3_last_insert_rowid(db_.handle());
+  name_add(id, path, t);
+  return outside_ids_[key] = id;
+}
 
 int64_t Collector::file_for(int64_t source, uint64_t ino, uint32_t gen, const char* kind,
                             uint64_t t, bool create) {

@@ -42,6 +42,10 @@ class Collector {
   void set_meta(const std::string& key, const std::string& value);
 
   uint64_t records_ingested() const { return ingested_; }
+  // Without the probes' PIPE_IO events, an exec whose fds 0-2 are pipes is taken to read
+  // stdin's pipe and write stdout's and stderr's (a shell pipeline's stages). With them,
+  // only actual reads and writes count: set this false.
+  void set_exec_std_pipes(bool on) { exec_std_pipes_ = on; }
 
  private:
   struct Handle {
@@ -55,6 +59,7 @@ class Collector {
     std::map<uint64_t, Handle> handles;               // fh
     std::map<uint64_t, std::string> dirs;             // dir ino -> path
     std::multimap<uint64_t, std::string> seen_files;  // ino -> path (tree walk)
+    uint64_t dev = 0;  // st_dev of the mountpoint: how probe events name this mount
     // Read position, written to `sources` once per transaction (commit()).
     uint64_t cursor = 0, pending_records = 0;
     bool progressed = false;
@@ -80,6 +85,12 @@ class Collector {
   int64_t file_for(int64_t source, uint64_t ino, uint32_t gen, const char* kind, uint64_t t,
                    bool create);
   int64_t pipe_file(uint64_t ino, uint64_t t);
+  // A file outside the tracked mounts (probes' OPEN events): (dev, ino), named by `path`.
+  int64_t outside_file(uint64_t dev, uint64_t ino, const std::string& path, uint64_t t);
+  // The tracked mount whose st_dev is `dev`, or 0.
+  int64_t source_for_dev(uint64_t dev) const;
+  // Events on fds (bpf events.h): pipes, fd passing, opens outside the mounts.
+  bool on_fd_event(const void* data, size_t size);
   int64_t current_entity(int64_t file, uint64_t t, const std::string& path);
   int64_t new_version(int64_t file, uint64_t t, const std::string& path);
   void generated(int64_t entity, int64_t activity, uint64_t t, const char* how);
@@ -107,8 +118,11 @@ class Collector {
   std::map<std::tuple<int64_t, uint64_t, uint32_t>, int64_t> file_ids_;     // source, ino, gen
   std::unordered_map<int64_t, std::pair<int64_t, int64_t>> latest_entity_;  // file -> id, version
   std::unordered_set<std::pair<int64_t, int64_t>, PairHash> used_seen_, generated_seen_;
+  std::map<std::pair<uint64_t, uint64_t>, int64_t> outside_ids_;  // (dev, ino) -> file
+  std::unordered_map<uint64_t, int64_t> fd_senders_;  // file_id in flight -> sending activity
   uint64_t ingested_ = 0;
   int64_t probes_id_ = 0;
+  bool exec_std_pipes_ = true;
 };
 
 }  // namespace bento::collector

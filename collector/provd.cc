@@ -93,7 +93,9 @@ int main(int argc, char** argv) {
                    err.c_str());
       return 3;
     }
+    for (const auto& w : probes->warnings()) std::fprintf(stderr, "provd: probes: %s\n", w.c_str());
     probes_source = col.probes_source();
+    col.set_exec_std_pipes(!probes->fd_events());
   }
   std::signal(SIGINT, [](int) { g_stop = 1; });
   std::signal(SIGTERM, [](int) { g_stop = 1; });
@@ -120,6 +122,7 @@ int main(int argc, char** argv) {
       auto ps = probes->stats();
       probes_json["events"] = ps.events;
       probes_json["lost"] = ps.lost;
+      probes_json["warnings"] = probes->warnings();
     }
     nlohmann::json mounts_json = nlohmann::json::array();
     for (const auto& m : mounts) mounts_json.push_back(m.path);

@@ -1,4 +1,6 @@
-// bento-probe-dump [--pid-filter PID]: prints the probes' events as JSON lines until SIGINT.
+// bento-probe-dump [--pid-filter PID]: prints the probes' events (every type in events.h,
+// "event": fork, exec, exit, open, pipe, dup, close, fd_send, fd_recv, pipe_read,
+// pipe_write) as JSON lines until SIGINT. What this kernel could not enable goes to stderr.
 #include <unistd.h>
 
 #include <csignal>
@@ -30,6 +32,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bento-probe-dump: %s\n", err.c_str());
     return 3;
   }
+  for (const auto& w : probes->warnings())
+    std::fprintf(stderr, "bento-probe-dump: %s\n", w.c_str());
   std::signal(SIGINT, [](int) { g_stop = 1; });
   std::signal(SIGTERM, [](int) { g_stop = 1; });
   while (!g_stop) {

@@ -98,12 +98,27 @@ std::set<std::string> edges(const json& g, const std::string& mnt) {
     if (t == "used") out.insert("used(" + name[e["activity"]] + ", " + name[e["entity"]] + ")");
     if (t == "wasGeneratedBy")
       out.insert("generated(" + name[e["entity"]] + ", " + name[e["activity"]] + ")");
+    if (t == "wasInformedBy")
+      out.insert("informed(" + name[e["informed"]] + ", " + name[e["informant"]] + ", " +
+                 e.value("how", "") + ")");
   }
   return out;
 }
 
 bool has(const std::set<std::string>& s, const std::string& e) {
   return s.count(e) != 0;
+}
+
+// An edge that starts with `prefix` and mentions every one of `words`.
+bool has_like(const std::set<std::string>& s, const std::string& prefix,
+              std::initializer_list<std::string> words) {
+  for (const auto& e : s) {
+    if (e.rfind(prefix, 0) != 0) continue;
+    bool all = true;
+    for (const auto& w : words) all = all && e.find(w) != std::string::npos;
+    if (all) return true;
+  }
+  return false;
 }
 
 TEST_F(LineageE2E, ScenariosGiveExactLineage) {
@@ -181,15 +196,154 @@ TEST_F(LineageE2E, ScenariosGiveExactLineage) {
     SCOPED_TRACE("unlink and re-create: two distinct files");
     json g = why(mnt_ + "/gone");
     ASSERT_TRUE(g.is_object());
-    std::set<std::string> files;
-    for (const auto& e : g["entities"])
-      files.insert(std::to_string(e["file"].value("ino", 0)) + ":" +
-                   std::to_string(e["file"].value("gen", 0)));
-    EXPECT_EQ(files.size(), 1u) << "why of the new file must not reach the unlinked one";
+    // The new file starts at version 1 and derives from no earlier version: the unlinked
+    // file is another identity (it may still appear further up, through the shell).
+    std::string root = g.value("root", "");
+    long long root_ino = -1, root_gen = -1;
+    for (const auto& e : g["entities"]) {
+      if (e.value("id", "") != root) continue;
+      EXPECT_EQ(e.value("version", 0), 1) << e.dump();
+      root_ino = e["file"].value("ino", -1LL);
+      root_gen = e["file"].value("gen", -1LL);
+    }
+    ASSERT_GE(root_ino, 0);
+    for (const auto& e : g["edges"])
+      EXPECT_FALSE(e.value("type", "") == "wasDerivedFrom" && e.value("generated", "") == root &&
+                   e.value("how", "") == "version")
+          << e.dump();
+    for (const auto& e : g["entities"]) {
+      if (e.value("path", "") == mnt_ + "/gone" && e.value("id", "") != root)
+        EXPECT_NE(std::make_pair(e["file"].value("ino", -1LL), e["file"].value("gen", -1LL)),
+                  std::make_pair(root_ino, root_gen))
+            << "an older gone must be a different file";
+    }
   }
   RunResult unknown = run(std::string(PROV_BIN) + " why " + q(mnt_ + "/never") + " --db " + q(db_));
   EXPECT_EQ(unknown.status, 1) << unknown.output;
   EXPECT_NE(unknown.output.find("no provenance recorded"), std::string::npos);
+  ASSERT_NO_FATAL_FAILURE(unmount());
+  ASSERT_NO_FATAL_FAILURE(fsck_clean());
+}
+
+// The scenarios a shell cannot stage (tests/lineage_e2e/lineage_helper.cc), the dup2 a
+// shell can, and every query command on the result, through the real `prov` binary.
+TEST_F(LineageE2E, FdPassingForkThreadsPipesAndEveryQuery) {
+  ASSERT_NO_FATAL_FAILURE(mkfs("256M"));
+  ASSERT_NO_FATAL_FAILURE(mount(BENTO_FS_SO));
+  ASSERT_NO_FATAL_FAILURE(start_provd());
+  RunResult en =
+      run(std::string(PROV_BIN) + " enable " + q(mnt_) + " --module " + q(BENTO_PROV_SO));
+  ASSERT_EQ(en.status, 0) << en.output;
+  const std::string helper = HELPER_BIN;
+  ASSERT_EQ(sh("seq 1 100 > in").status, 0);
+  ASSERT_EQ(run(helper + " fdpass " + q(mnt_ + "/passed")).status, 0);
+  ASSERT_EQ(run(helper + " forkwrite " + q(mnt_ + "/forked")).status, 0);
+  ASSERT_EQ(run(helper + " threads " + q(mnt_ + "/threaded") + " 40").status, 0);
+  ASSERT_EQ(run(helper + " pipeio " + q(mnt_ + "/in") + " " + q(mnt_ + "/piped")).status, 0);
+  ASSERT_EQ(sh("exec 3>dupped; cat in 1>&3").status, 0);
+  {
+    // provd is running: status says so, with the probes and the mount.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    RunResult st = run(std::string(PROV_BIN) + " status --json --db " + q(db_));
+    ASSERT_EQ(st.status, 0) << st.output;
+    json s = json::parse(st.output, nullptr, false);
+    ASSERT_TRUE(s.is_object()) << st.output;
+    EXPECT_TRUE(s["provd"].value("running", false)) << st.output;
+    EXPECT_TRUE(s["probes"].value("loaded", false)) << st.output;
+    bool mount_listed = false;
+    for (const auto& src : s["sources"])
+      mount_listed =
+          mount_listed || (src.value("name", "") == mnt_ && src.value("tracking", false));
+    EXPECT_TRUE(mount_listed) << st.output;
+  }
+  ASSERT_NO_FATAL_FAILURE(stop_provd());
+  {
+    RunResult st = run(std::string(PROV_BIN) + " status --db " + q(db_));
+    EXPECT_EQ(st.status, 1) << "provd stopped: " << st.output;
+    EXPECT_NE(st.output.find("not running"), std::string::npos) << st.output;
+  }
+  {
+    SCOPED_TRACE("fd passed over a Unix socket, written by the receiver");
+    auto e = edges(why(mnt_ + "/passed"), mnt_);
+    EXPECT_TRUE(has_like(e, "generated(passed, lineage-helper receive", {})) << json(e).dump(1);
+    EXPECT_TRUE(has_like(e, "generated(passed, ", {"fdpass"})) << "the creator" << json(e).dump(1);
+    EXPECT_TRUE(has_like(e, "informed(lineage-helper receive", {"fdpass", ", fd-pass)"}))
+        << "the receiver got the fd from the sender" << json(e).dump(1);
+  }
+  {
+    SCOPED_TRACE("a forked child writes the file its parent opened");
+    auto e = edges(why(mnt_ + "/forked"), mnt_);
+    EXPECT_TRUE(has_like(e, "generated(forked, fork of ", {"forkwrite"})) << json(e).dump(1);
+  }
+  {
+    SCOPED_TRACE("40 threads write one file");
+    json g = why(mnt_ + "/threaded");
+    std::set<std::string> producers;
+    for (const auto& x : edges(g, mnt_))
+      if (x.rfind("generated(threaded,", 0) == 0) producers.insert(x);
+    EXPECT_EQ(producers.size(), 1u) << json(producers).dump(1);
+    EXPECT_TRUE(has_like(producers, "generated(threaded, ", {"threads", "40"}))
+        << "the 40 threads' writes belong to the one process";
+  }
+  {
+    SCOPED_TRACE("a pipe made after exec, on fds above stdio");
+    auto e = edges(why(mnt_ + "/piped"), mnt_);
+    EXPECT_TRUE(has_like(e, "generated(piped, ", {"pipeio"})) << json(e).dump(1);
+    EXPECT_TRUE(has_like(e, "used(", {"pipeio", ", pipe)"})) << json(e).dump(1);
+    EXPECT_TRUE(has_like(e, "generated(pipe, fork of ", {"pipeio"})) << json(e).dump(1);
+    EXPECT_TRUE(has_like(e, "used(fork of ", {"pipeio", ", in)"})) << json(e).dump(1);
+  }
+  json dup_graph = why(mnt_ + "/dupped");
+  {
+    SCOPED_TRACE("dup2: cat writes through a copy of fd 3");
+    auto e = edges(dup_graph, mnt_);
+    EXPECT_TRUE(has(e, "generated(dupped, cat in)")) << json(e).dump(1);
+    EXPECT_TRUE(has(e, "used(cat in, in)")) << json(e).dump(1);
+  }
+  {
+    SCOPED_TRACE("prov impact: what came of `in`");
+    RunResult r =
+        run(std::string(PROV_BIN) + " impact " + q(mnt_ + "/in") + " --json --db " + q(db_));
+    ASSERT_EQ(r.status, 0) << r.output;
+    auto e = edges(json::parse(r.output, nullptr, false), mnt_);
+    EXPECT_TRUE(has(e, "generated(dupped, cat in)")) << json(e).dump(1);
+    EXPECT_TRUE(has_like(e, "generated(piped, ", {"pipeio"})) << json(e).dump(1);
+    EXPECT_FALSE(has_like(e, "generated(threaded", {})) << "threaded never read in";
+  }
+  {
+    SCOPED_TRACE("prov process: the cat");
+    int64_t pid = 0;
+    for (const auto& a : dup_graph["activities"])
+      if (a["argv"] == json::array({"cat", "in"})) pid = a.value("pid", 0LL);
+    ASSERT_GT(pid, 0);
+    RunResult r =
+        run(std::string(PROV_BIN) + " process " + std::to_string(pid) + " --db " + q(db_));
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("wrote " + mnt_ + "/dupped"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("read " + mnt_ + "/in"), std::string::npos) << r.output;
+  }
+  {
+    SCOPED_TRACE("prov window and prov export");
+    RunResult w = run(std::string(PROV_BIN) + " window -10m --db " + q(db_));
+    ASSERT_EQ(w.status, 0) << w.output;
+    EXPECT_NE(w.output.find("cat in"), std::string::npos) << w.output;
+    RunResult future = run(std::string(PROV_BIN) + " window now --db " + q(db_));
+    EXPECT_EQ(future.status, 1) << future.output;
+    const std::string pj = root_ + "/export.json";
+    RunResult x = run(std::string(PROV_BIN) + " export --format prov-json -o " + q(pj) +
+                      " --path " + q(mnt_ + "/piped") + " --db " + q(db_));
+    ASSERT_EQ(x.status, 0) << x.output;
+    json doc = json::parse(run("cat " + q(pj)).output, nullptr, false);
+    ASSERT_TRUE(doc.is_object());
+    for (const char* k :
+         {"prefix", "entity", "activity", "agent", "used", "wasGeneratedBy", "wasAssociatedWith"})
+      EXPECT_TRUE(doc.contains(k)) << k;
+    RunResult dot = run(std::string(PROV_BIN) + " export --format dot --since -10m --db " + q(db_));
+    ASSERT_EQ(dot.status, 0) << dot.output;
+    EXPECT_EQ(dot.output.rfind("digraph provenance {", 0), 0u) << dot.output.substr(0, 200);
+    RunResult bad = run(std::string(PROV_BIN) + " export --format xml --db " + q(db_));
+    EXPECT_EQ(bad.status, 2) << bad.output;
+  }
   ASSERT_NO_FATAL_FAILURE(unmount());
   ASSERT_NO_FATAL_FAILURE(fsck_clean());
 }

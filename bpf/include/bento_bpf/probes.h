@@ -14,6 +14,12 @@ namespace bento::bpf {
 struct ProbeOptions {
   std::vector<uint32_t> ignore_tgids;  // kernel-side: drop events of these processes
   uint32_t ringbuf_mb = 16;
+  // The fd events (OPEN, PIPE, DUP, CLOSE, FD_SEND, FD_RECV, PIPE_IO: the raw syscall
+  // tracepoints). false: fork/exec/exit only.
+  bool fd_events = true;
+  // Key of file_id (events.h), created once (0600) and reused until reboot (/run is a
+  // tmpfs), so ids stay comparable across collector restarts. Empty: a random key per open.
+  std::string file_id_key_path = "/run/bento/file-id.key";
 };
 
 struct ProbeStats {
@@ -31,6 +37,11 @@ class Probes {
   int poll(int timeout_ms, const std::function<void(const void*, size_t)>& cb);
   ProbeStats stats() const;
   void ignore_tgid(uint32_t tgid);
+  // What could not be enabled on this kernel (e.g. "fd events: ..."), one line each; the
+  // rest works. Empty when everything is attached.
+  const std::vector<std::string>& warnings() const;
+  // True when every fd event (PIPE_IO and the rest) is being delivered.
+  bool fd_events() const;
 
  private:
   struct Impl;
