@@ -61,6 +61,7 @@ void Collector::begin() {
 }
 
 bool Collector::commit(std::string* error) {
+  for (auto& [id, s] : sources_) store_handles(id, s);
   for (auto& [id, s] : sources_) {
     if (!s.progressed) continue;
     st("UPDATE sources SET cursor = ?, last_seq = ?, records = records + ? WHERE id = ?")
@@ -77,6 +78,61 @@ bool Collector::commit(std::string* error) {
   db_.exec("ROLLBACK");
   forget_caches();
   return false;
+}
+
+// Write-behind of the open handles: only those that changed in this batch; a handle opened
+// and released within one batch never touches the table.
+void Collector::store_handles(int64_t source, Source& s) {
+  for (uint64_t fh : s.dirty_handles) {
+    auto it = s.handles.find(fh);
+    if (it == s.handles.end()) {
+      if (s.stored_handles.erase(fh) == 0) continue;
+      st("DELETE FROM open_handles WHERE source_id = ? AND fh = ?")
+          .bind(1, source)
+          .bind(2, static_cast<int64_t>(fh))
+          .run();
+      continue;
+    }
+    const Handle& h = it->second;
+    Stmt& ins =
+        st("INSERT OR REPLACE INTO open_handles(source_id, fh, file_id, flags, writing, "
+           "session_entity) VALUES(?, ?, ?, ?, ?, ?)");
+    ins.bind(1, source).bind(2, static_cast<int64_t>(fh)).bind(3, h.file).bind(4, h.flags);
+    ins.bind(5, h.writing ? 1 : 0);
+    auto se = session_entity_.find(h.file);
+    if (h.writing && se != session_entity_.end())
+      ins.bind(6, se->second);
+    else
+      ins.bind_null(6);
+    ins.run();
+    s.stored_handles.insert(fh);
+  }
+  s.dirty_handles.clear();
+}
+
+void Collector::load_handles(int64_t source, Source& s) {
+  Stmt& q = st(
+      "SELECT fh, file_id, flags, writing, session_entity FROM open_handles WHERE source_id = ?");
+  q.bind(1, source);
+  while (q.step()) {
+    auto fh = static_cast<uint64_t>(q.int64(0));
+    Handle h{q.int64(1), static_cast<uint32_t>(q.int64(2)), q.int64(3) != 0};
+    s.handles[fh] = h;
+    s.stored_handles.insert(fh);
+    if (h.writing) {
+      write_sessions_[h.file]++;
+      if (!q.is_null(4)) session_entity_[h.file] = q.int64(4);
+    }
+  }
+}
+
+void Collector::end_handle(Source& s, std::map<uint64_t, Handle>::iterator it) {
+  if (it->second.writing && --write_sessions_[it->second.file] <= 0) {
+    write_sessions_.erase(it->second.file);
+    session_entity_.erase(it->second.file);
+  }
+  s.dirty_handles.insert(it->first);
+  s.handles.erase(it);
 }
 
 void Collector::forget_caches() {
@@ -104,6 +160,7 @@ int64_t Collector::fs_source(const std::string& mountpoint, uint64_t* cursor, ui
   s.cursor = *cursor;
   struct stat st {};
   if (stat(mountpoint.c_str(), &st) == 0) s.dev = st.st_dev;
+  if (s.handles.empty()) load_handles(id, s);
   s.dirs[1] = mountpoint;
   return id;
 }
@@ -705,6 +762,7 @@ void Collector::on_fs_record(int64_t source, const prov::Record& r, uint64_t nex
           session_entity_[file] = ent;
         }
         s.handles[r.fh] = h;
+        s.dirty_handles.insert(r.fh);
       }
       break;
     }
@@ -755,7 +813,9 @@ void Collector::on_fs_record(int64_t source, const prov::Record& r, uint64_t nex
     case RecordType::kOpen:
     case RecordType::kHandleCarried: {
       int64_t file = file_for(source, r.ino, r.gen, "file", t, false);
+      if (auto old = s.handles.find(r.fh); old != s.handles.end()) end_handle(s, old);
       s.handles[r.fh] = Handle{file, r.flags, false};
+      s.dirty_handles.insert(r.fh);
       if (r.type == RecordType::kOpen && reads(r.flags))
         used(act, current_entity(file, t, ""), t, "open");
       break;
@@ -766,6 +826,7 @@ void Collector::on_fs_record(int64_t source, const prov::Record& r, uint64_t nex
                                            : file_for(source, r.ino, r.gen, "file", t, false);
       if (it != s.handles.end() && !it->second.writing) {
         it->second.writing = true;
+        s.dirty_handles.insert(r.fh);
         if (write_sessions_[file]++ == 0) session_entity_[file] = new_version(file, t, "");
       }
       int64_t ent =
@@ -782,12 +843,7 @@ void Collector::on_fs_record(int64_t source, const prov::Record& r, uint64_t nex
     }
     case RecordType::kRelease: {
       auto it = s.handles.find(r.fh);
-      if (it == s.handles.end()) break;
-      if (it->second.writing && --write_sessions_[it->second.file] <= 0) {
-        write_sessions_.erase(it->second.file);
-        session_entity_.erase(it->second.file);
-      }
-      s.handles.erase(it);
+      if (it != s.handles.end()) end_handle(s, it);
       break;
     }
     case RecordType::kTruncate: {
@@ -795,8 +851,13 @@ void Collector::on_fs_record(int64_t source, const prov::Record& r, uint64_t nex
       if (write_sessions_[file] == 0) generated(new_version(file, t, ""), act, t, "truncate");
       break;
     }
+    case RecordType::kTrackingStart:
+    case RecordType::kTrackingStop:
+      // A new session of the mount: handles from before are gone (carried ones follow).
+      while (!s.handles.empty()) end_handle(s, s.handles.begin());
+      break;
     default:
-      break;  // chmod, chown, tracking start/stop: kept in events only
+      break;  // chmod, chown: kept in events only
   }
   Stmt& ev =
       st("INSERT INTO events(source_id, seq, ts_ns, wall_ns, type, tid, uid, activity_id, ino, "

@@ -56,9 +56,10 @@ class Collector {
   struct Source {
     std::string mountpoint;
     uint64_t last_seq = 0;
-    std::map<uint64_t, Handle> handles;               // fh
-    std::map<uint64_t, std::string> dirs;             // dir ino -> path
-    std::multimap<uint64_t, std::string> seen_files;  // ino -> path (tree walk)
+    std::map<uint64_t, Handle> handles;                // fh
+    std::set<uint64_t> dirty_handles, stored_handles;  // vs the open_handles table
+    std::map<uint64_t, std::string> dirs;              // dir ino -> path
+    std::multimap<uint64_t, std::string> seen_files;   // ino -> path (tree walk)
     uint64_t dev = 0;  // st_dev of the mountpoint: how probe events name this mount
     // Read position, written to `sources` once per transaction (commit()).
     uint64_t cursor = 0, pending_records = 0;
@@ -106,6 +107,9 @@ class Collector {
 
   lineage::Stmt& st(const char* sql);
   void forget_caches();
+  void store_handles(int64_t source, Source& s);
+  void load_handles(int64_t source, Source& s);
+  void end_handle(Source& s, std::map<uint64_t, Handle>::iterator it);
 
   lineage::Database& db_;
   std::map<const char*, std::unique_ptr<lineage::Stmt>> stmts_;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job, end to end, on the embedded default: build, make an image, mount plain
 # Bento-fs, start the collector (eBPF probes + the file system's provenance log), switch
-# tracking on by live upgrade (`prov enable`: no unmount, no restart), run a small
-# pipeline, and ask `prov why` what produced its output. Needs root, /dev/fuse, kernel BTF.
+# tracking on by live upgrade (`prov enable`: no unmount, no restart) between two runs of
+# a small pipeline, and ask `prov why` what produced its output (then `prov impact` of its
+# input and a W3C PROV-JSON export). Needs root, /dev/fuse, kernel BTF.
 #   scripts/demo.sh [WORKDIR]     (default /tmp/bento-demo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +37,12 @@ echo "== bentofs: mount plain Bento-fs (no tracking yet)"
 mkdir -p "$mnt/report"
 seq 1 1000 | awk '{print $1 % 7}' > "$mnt/report/input.txt"
 
+pipeline() {
+  (cd "$mnt/report" && sort -n input.txt | uniq -c > counts.tmp && mv counts.tmp output.csv)
+}
+echo "== a small pipeline on the mount, untracked"
+pipeline
+
 echo "== provd: the collector (eBPF probes + provenance log -> $db)"
 "$bin/provd" --db "$db" --mount "$mnt" 2>"$work/provd.log" &
 provd_pid=$!
@@ -44,15 +51,25 @@ for _ in $(seq 50); do grep -q collecting "$work/provd.log" 2>/dev/null && break
 echo "== prov enable: live-upgrade the running file system into Bento-prov"
 "$bin/prov" enable "$mnt"
 
-echo "== a small pipeline on the mount"
-(cd "$mnt/report" && sort -n input.txt | uniq -c > counts.tmp && mv counts.tmp output.csv)
+echo "== the same pipeline again, tracked"
+pipeline
 head -3 "$mnt/report/output.csv"
+sleep 1.2  # provd writes its status once a second
+"$bin/prov" status --db "$db" || true
 
 echo "== stop provd (it drains the probes and the log first)"
 kill -TERM "$provd_pid"; wait "$provd_pid"; provd_pid=""
 
 echo "== prov why $mnt/report/output.csv"
 "$bin/prov" why "$mnt/report/output.csv" --db "$db"
+
+echo "== prov impact $mnt/report/input.txt (what came of the input)"
+"$bin/prov" impact "$mnt/report/input.txt" --db "$db" --depth 3
+
+echo "== prov export --format prov-json --path output.csv -> $work/output.prov.json"
+"$bin/prov" export --format prov-json --path "$mnt/report/output.csv" --db "$db" \
+  -o "$work/output.prov.json"
+echo "$(wc -c < "$work/output.prov.json") bytes of W3C PROV-JSON"
 
 echo "== prov disable, unmount, fsck"
 "$bin/prov" disable "$mnt"

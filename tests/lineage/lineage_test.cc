@@ -417,6 +417,39 @@ TEST_F(LineageTest, RestartNeitherLosesNorRepeats) {
   EXPECT_TRUE(prov_cli::why(*again.db, path("two"), 1, false).found);
 }
 
+// A handle open across a provd restart still belongs to its write session: a second
+// writer joining it after the restart writes the same version, not a new one.
+TEST_F(LineageTest, OpenHandlesSurviveARestart) {
+  World::Proc sh{};
+  uint64_t seq = 0, offset = 0, t = 0;
+  {
+    World w(db_path_);
+    sh = w.fork({1, 1}, 100);
+    w.exec(sh, {"sh"});
+    w.record(RecordType::kCreate, 100, 80, "log", 500, O_WRONLY | O_CREAT);
+    w.record(RecordType::kWrite, 100, 80, "", 500, O_WRONLY);
+    w.commit();
+    seq = w.seq, offset = w.offset, t = w.t;
+  }
+  World w(db_path_);
+  w.seq = seq, w.offset = offset, w.t = t;
+  w.record(RecordType::kOpen, 100, 80, "", 501, O_WRONLY);
+  w.record(RecordType::kWrite, 100, 80, "", 501, O_WRONLY);
+  w.record(RecordType::kRelease, 0, 80, "", 501, O_WRONLY);
+  w.record(RecordType::kRelease, 0, 80, "", 500, O_WRONLY);
+  // Both closed: the next writer starts version 2.
+  w.record(RecordType::kOpen, 100, 80, "", 502, O_WRONLY);
+  w.record(RecordType::kWrite, 100, 80, "", 502, O_WRONLY);
+  w.record(RecordType::kRelease, 0, 80, "", 502, O_WRONLY);
+  w.commit();
+  bento::lineage::Stmt v(w.db->handle(), "SELECT MAX(version) FROM entities");
+  ASSERT_TRUE(v.step());
+  EXPECT_EQ(v.int64(0), 2) << "one version across the restart, a second after both closed";
+  bento::lineage::Stmt open(w.db->handle(), "SELECT COUNT(*) FROM open_handles");
+  ASSERT_TRUE(open.step());
+  EXPECT_EQ(open.int64(0), 0) << "every handle was released";
+}
+
 TEST_F(LineageTest, MalformedInputIsCountedAndSkipped) {
   World w(db_path_);
   char junk[64] = {};
