@@ -437,7 +437,7 @@ std::string event_to_json(const void* data, size_t size) {
       j["event"] = "unknown";
       break;
   }
-  return j.dump();
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace bento::bpf

@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <climits>
 #include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -36,12 +35,23 @@ std::string argv_json(const char* args, uint32_t len) {
     a.push_back(s);
     at += static_cast<uint32_t>(s.size()) + 1;
   }
-  return a.dump();
+  return a.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+// A small /proc file; empty when it is gone. POSIX reads: /proc files of a process that
+// exits mid-read fail with ESRCH, which std::filebuf turns into an exception.
 std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
+  std::string out;
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return out;
 }
 
 }  // namespace
@@ -264,7 +274,9 @@ int64_t Collector::activity_for_tid(uint32_t tid, uint32_t uid, uint32_t gid, ui
       std::istringstream in(stat.substr(rp + 2));
       std::string field;
       for (int i = 3; i <= 22 && (in >> field); i++)
-        if (i == 22) start = std::stoull(field) * (1000000000ULL / sysconf(_SC_CLK_TCK));
+        if (i == 22)
+          start =
+              std::strtoull(field.c_str(), nullptr, 10) * (1000000000ULL / sysconf(_SC_CLK_TCK));
     }
     proc = process_for(pid, start, true, uid, gid);
     task_start = static_cast<int64_t>(start);

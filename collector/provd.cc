@@ -12,6 +12,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -126,15 +127,16 @@ int main(int argc, char** argv) {
     }
     nlohmann::json mounts_json = nlohmann::json::array();
     for (const auto& m : mounts) mounts_json.push_back(m.path);
-    col.set_meta("provd_status", nlohmann::json{{"pid", getpid()},
-                                                {"started_wall_ns", started_ns},
-                                                {"updated_wall_ns", now},
-                                                {"events_per_s", rate},
-                                                {"fs_records", col.records_ingested()},
-                                                {"malformed_probe_events", malformed},
-                                                {"probes", probes_json},
-                                                {"mounts", mounts_json}}
-                                     .dump());
+    col.set_meta("provd_status",
+                 nlohmann::json{{"pid", getpid()},
+                                {"started_wall_ns", started_ns},
+                                {"updated_wall_ns", now},
+                                {"events_per_s", rate},
+                                {"fs_records", col.records_ingested()},
+                                {"malformed_probe_events", malformed},
+                                {"probes", probes_json},
+                                {"mounts", mounts_json}}
+                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     status_ns = now;
     status_events = events;
   };
@@ -142,7 +144,13 @@ int main(int argc, char** argv) {
     col.begin();
     if (probes) {
       probes->poll(poll_ms, [&](const void* d, size_t n) {
-        if (!col.on_probe_event(d, n)) malformed++;
+        // Never fatal: an event the collector cannot take is counted and skipped.
+        try {
+          if (!col.on_probe_event(d, n)) malformed++;
+        } catch (const std::exception& e) {
+          malformed++;
+          std::fprintf(stderr, "provd: skipping a probe event: %s\n", e.what());
+        }
       });
     } else if (poll_ms > 0) {
       std::this_thread::sleep_for(std::chrono::milliseconds(poll_ms));
@@ -155,8 +163,14 @@ int main(int argc, char** argv) {
         bool ok = m.reader->read(
             &m.cursor,
             [&](const bentofs::prov::Record& r, uint64_t off) {
-              col.on_fs_record(m.source, r,
-                               off + bentofs::prov::record_len(r.name_len, r.name2_len));
+              const uint64_t next = off + bentofs::prov::record_len(r.name_len, r.name2_len);
+              try {
+                col.on_fs_record(m.source, r, next);
+              } catch (const std::exception& e) {
+                std::fprintf(stderr, "provd: %s: skipping the record at offset %llu: %s\n",
+                             m.path.c_str(), static_cast<unsigned long long>(off), e.what());
+                col.on_fs_malformed(m.source, next);
+              }
             },
             [&](uint64_t off, const std::string& why) {
               std::fprintf(stderr, "provd: %s: skipping a malformed record at offset %llu: %s\n",

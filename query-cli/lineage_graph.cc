@@ -55,7 +55,8 @@ std::string LineageGraph::dim(const std::string& s) const {
 }
 
 void LineageGraph::edge(json e) {
-  if (edge_keys_.insert(e.dump()).second) edges_.push_back(std::move(e));
+  if (edge_keys_.insert(e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)).second)
+    edges_.push_back(std::move(e));
 }
 
 const json& LineageGraph::entity(int64_t id) {

@@ -92,7 +92,8 @@ int control(const std::string& mount, const json& req, std::string* mp, json* re
   std::string socket;
   if (!bento::host::find_mount_socket(mount, mp, &socket))
     return fail(kUnavailable, "no bento mount at " + mount + " (mounted with bentofs?)");
-  auto r = bento::host::control_call(socket, req.dump());
+  auto r = bento::host::control_call(
+      socket, req.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   if (r.error == bento::host::ControlCallError::kNotRunning)
     return fail(kUnavailable, "no bento mount at " + mount + " (bentofs is not running)");
   if (r.error != bento::host::ControlCallError::kNone) {
@@ -125,7 +126,8 @@ int cmd_switch(const std::string& mount, bool enable, std::string module, bool a
       rc != kOk) {
     return rc;
   }
-  if (as_json) std::printf("%s\n", r.dump().c_str());
+  if (as_json)
+    std::printf("%s\n", r.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   if (!r.value("ok", false)) {
     return fail(kNothing, std::string("could not ") + (enable ? "enable" : "disable") +
                               " tracking on " + mp + ": " +
@@ -161,7 +163,8 @@ std::unique_ptr<bento::lineage::Database> open_db(const std::string& path, int* 
 int print_result(const prov_cli::QueryResult& r, bool as_json) {
   if (!r.found) return fail(kNothing, r.message);
   if (as_json)
-    std::printf("%s\n", r.graph.dump(1).c_str());
+    std::printf("%s\n",
+                r.graph.dump(1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   else
     std::fputs(r.text.c_str(), stdout);
   return kOk;
@@ -215,9 +218,13 @@ int cmd_export(const prov_cli::ExportScope& scope, const std::string& format,
   if (!db) return rc;
   auto r = prov_cli::export_graph(*db, scope);
   if (!r.found) return fail(kNothing, r.message);
-  std::string text = format == "dot"         ? prov_cli::to_dot(r.graph)
-                     : format == "prov-json" ? prov_cli::to_prov_json(r.graph).dump(1) + "\n"
-                                             : r.graph.dump(1) + "\n";
+  std::string text =
+      format == "dot" ? prov_cli::to_dot(r.graph)
+      : format == "prov-json"
+          ? prov_cli::to_prov_json(r.graph).dump(1, ' ', false,
+                                                 nlohmann::json::error_handler_t::replace) +
+                "\n"
+          : r.graph.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   if (out_path.empty() || out_path == "-") {
     std::fputs(text.c_str(), stdout);
     return kOk;
@@ -309,7 +316,7 @@ int cmd_status(const QueryOptions& o) {
       out["rows"] = {{"events", n.int64(0)}, {"activities", n.int64(1)}, {"entities", n.int64(2)}};
   }
   if (o.as_json) {
-    std::printf("%s\n", out.dump(1).c_str());
+    std::printf("%s\n", out.dump(1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return running ? kOk : kNothing;
   }
   std::string provd = "never ran on this database";
@@ -373,7 +380,9 @@ int cmd_log(const std::string& mount, const std::string& file, bool follow, bool
         &cursor,
         [&](const bentofs::prov::Record& r, uint64_t off) {
           if (as_json)
-            std::printf("%s\n", prov_cli::record_json(r, off).dump().c_str());
+            std::printf("%s\n", prov_cli::record_json(r, off)
+                                    .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                                    .c_str());
           else
             std::printf("%s\n", prov_cli::record_text(r).c_str());
         },

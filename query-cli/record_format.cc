@@ -47,7 +47,8 @@ std::string wall_time_text(uint64_t ns) {
 namespace {
 
 std::string quoted(const char* p, size_t n) {
-  return nlohmann::json(std::string(p, n)).dump();
+  return nlohmann::json(std::string(p, n))
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 std::string file_id(uint64_t ino, uint32_t gen) {
   return std::to_string(ino) + ":" + std::to_string(gen);

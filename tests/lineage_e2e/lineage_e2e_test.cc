@@ -241,6 +241,28 @@ TEST_F(LineageE2E, FdPassingForkThreadsPipesAndEveryQuery) {
   ASSERT_EQ(run(helper + " threads " + q(mnt_ + "/threaded") + " 40").status, 0);
   ASSERT_EQ(run(helper + " pipeio " + q(mnt_ + "/in") + " " + q(mnt_ + "/piped")).status, 0);
   ASSERT_EQ(sh("exec 3>dupped; cat in 1>&3").status, 0);
+  ASSERT_EQ(sh("ln in hl && ln -s in sl && cat hl > via_link && cat sl > via_sym").status, 0);
+  // pid reuse: the same pid for two processes, forced through ns_last_pid (other processes
+  // on the machine may take the pid first: retry).
+  pid_t reused = 0;
+  for (int attempt = 0; attempt < 50 && reused == 0; attempt++) {
+    pid_t first = fork();
+    if (first == 0) {
+      execl("/bin/sh", "sh", "-c", ("echo one > " + mnt_ + "/reuse1").c_str(), nullptr);
+      _exit(127);
+    }
+    int st = 0;
+    waitpid(first, &st, 0);
+    if (!(std::ofstream("/proc/sys/kernel/ns_last_pid") << first - 1)) break;
+    fflush(nullptr);
+    pid_t second = fork();
+    if (second == 0) {
+      execl("/bin/sh", "sh", "-c", ("echo two > " + mnt_ + "/reuse2").c_str(), nullptr);
+      _exit(127);
+    }
+    waitpid(second, &st, 0);
+    if (second == first) reused = first;
+  }
   {
     // provd is running: status says so, with the probes and the mount.
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
@@ -292,6 +314,45 @@ TEST_F(LineageE2E, FdPassingForkThreadsPipesAndEveryQuery) {
     EXPECT_TRUE(has_like(e, "used(", {"pipeio", ", pipe)"})) << json(e).dump(1);
     EXPECT_TRUE(has_like(e, "generated(pipe, fork of ", {"pipeio"})) << json(e).dump(1);
     EXPECT_TRUE(has_like(e, "used(fork of ", {"pipeio", ", in)"})) << json(e).dump(1);
+  }
+  {
+    SCOPED_TRACE("hard link and symlink");
+    auto l = edges(why(mnt_ + "/via_link"), mnt_);
+    EXPECT_TRUE(has(l, "generated(via_link, cat hl)")) << json(l).dump(1);
+    EXPECT_TRUE(has(l, "used(cat hl, in)")) << "the link is the same file" << json(l).dump(1);
+    auto y = edges(why(mnt_ + "/via_sym"), mnt_);
+    EXPECT_TRUE(has(y, "used(cat sl, in)")) << "read through the symlink" << json(y).dump(1);
+    json link = why(mnt_ + "/hl"), orig = why(mnt_ + "/in");
+    EXPECT_EQ(link.value("root", "x"), orig.value("root", "y")) << "hl and in: one entity";
+    // prov follows a symlink to the file it names, as cat did.
+    EXPECT_EQ(why(mnt_ + "/sl").value("root", "x"), orig.value("root", "y"));
+  }
+  if (reused == 0) {
+    ADD_FAILURE() << "could not get the same pid twice through /proc/sys/kernel/ns_last_pid";
+  } else {
+    SCOPED_TRACE("pid reuse: " + std::to_string(reused));
+    json a = why(mnt_ + "/reuse1"), b = why(mnt_ + "/reuse2");
+    auto producer = [&](const json& g, const std::string& name) {
+      std::string root = g.value("root", "");
+      std::string act;
+      for (const auto& e : g["edges"])
+        if (e.value("type", "") == "wasGeneratedBy" && e.value("entity", "") == root)
+          act = e.value("activity", "");
+      for (const auto& x : g["activities"])
+        if (x.value("id", "") == act) return x;
+      ADD_FAILURE() << "no producer of " << name;
+      return json::object();
+    };
+    json pa = producer(a, "reuse1"), pb = producer(b, "reuse2");
+    EXPECT_EQ(pa.value("pid", 0LL), reused);
+    EXPECT_EQ(pb.value("pid", 0LL), reused);
+    EXPECT_NE(pa.value("process_start_ns", 0LL), pb.value("process_start_ns", 0LL))
+        << "two processes, one pid";
+    EXPECT_NE(pa.value("id", ""), pb.value("id", ""));
+    RunResult p = run(std::string(PROV_BIN) + " process " + std::to_string(reused) +
+                      " --json --db " + q(db_));
+    ASSERT_EQ(p.status, 0) << p.output;
+    EXPECT_GE(json::parse(p.output, nullptr, false)["processes"].size(), 2u) << p.output;
   }
   json dup_graph = why(mnt_ + "/dupped");
   {
