@@ -83,6 +83,18 @@ bool Collector::commit(std::string* error) {
     s.progressed = false;
     s.pending_records = 0;
   }
+  // Pending outside opens of activities that never touched a mount or a pipe in a minute
+  // after the open are dropped (the fs log may lag the probes by a few journal commits).
+  if (pending_total_ > 0) {
+    for (auto it = pending_opens_.begin(); it != pending_opens_.end();) {
+      if (!it->second.empty() && newest_ns_ > it->second.back().t + 60'000'000'000ULL) {
+        pending_total_ -= it->second.size();
+        it = pending_opens_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
   for (auto& [sql, stmt] : stmts_) stmt->reset();  // no statement may hold the transaction
   if (db_.exec("COMMIT", error)) return true;
   db_.exec("ROLLBACK");
@@ -154,6 +166,9 @@ void Collector::forget_caches() {
   latest_entity_.clear();
   used_seen_.clear();
   generated_seen_.clear();
+  relevant_.clear();
+  pending_opens_.clear();
+  pending_total_ = 0;
 }
 
 int64_t Collector::fs_source(const std::string& mountpoint, uint64_t* cursor, uint64_t* last_seq) {
@@ -310,6 +325,7 @@ int64_t Collector::activity_for_tid(uint32_t tid, uint32_t uid, uint32_t gid, ui
 bool Collector::on_probe_event(const void* data, size_t size) {
   if (size < sizeof(bento_event_header)) return false;
   const auto* h = static_cast<const bento_event_header*>(data);
+  newest_ns_ = std::max<uint64_t>(newest_ns_, h->ts_ns);
   switch (h->type) {
     case BENTO_EV_FORK: {
       if (size < sizeof(bento_fork_event)) return false;
@@ -428,6 +444,7 @@ bool Collector::on_fd_event(const void* data, size_t size) {
       if (size < sizeof(bento_pipe_io_event)) return false;
       const auto* e = static_cast<const bento_pipe_io_event*>(data);
       int64_t act = activity_for_tid(h->tid, h->uid, h->gid, t);
+      make_relevant(act);
       int64_t src = source_for_dev(e->dev);
       int64_t ent = 0;
       if (src != 0) {  // a FIFO on a tracked mount: its data never reaches the fs log
@@ -459,9 +476,17 @@ bool Collector::on_fd_event(const void* data, size_t size) {
       }
       if (path.empty() || system_file(path)) return true;
       int64_t act = activity_for_tid(h->tid, h->uid, h->gid, t);
-      int64_t ent = current_entity(outside_file(e->dev, e->ino, path, t), t, path);
-      if (reads(e->flags)) used(act, ent, t, "open");
-      if (writes(e->flags)) generated(ent, act, t, "open-write");
+      if (act == 0) return true;
+      PendingOpen o{e->dev, e->ino, t, e->flags, path};
+      if (relevant_.count(act) != 0) {
+        outside_open(act, o);
+      } else if (pending_total_ < 200000) {
+        auto& list = pending_opens_[act];
+        if (list.size() < 256) {
+          list.push_back(std::move(o));
+          pending_total_++;
+        }
+      }
       return true;
     }
     case BENTO_EV_FD_SEND:
@@ -498,6 +523,23 @@ bool Collector::on_fd_event(const void* data, size_t size) {
     default:
       return false;
   }
+}
+
+void Collector::outside_open(int64_t act, const PendingOpen& o) {
+  int64_t ent = current_entity(outside_file(o.dev, o.ino, o.path, o.t), o.t, o.path);
+  if (reads(o.flags)) used(act, ent, o.t, "open");
+  if (writes(o.flags)) generated(ent, act, o.t, "open-write");
+}
+
+void Collector::make_relevant(int64_t act) {
+  if (act == 0 || relevant_.count(act) != 0) return;
+  if (relevant_.size() > (1u << 20)) relevant_.clear();  // a cache: re-learnt on next use
+  relevant_.insert(act);
+  auto it = pending_opens_.find(act);
+  if (it == pending_opens_.end()) return;
+  for (const auto& o : it->second) outside_open(act, o);
+  pending_total_ -= it->second.size();
+  pending_opens_.erase(it);
 }
 
 // ---- files, versions, names
@@ -611,17 +653,8 @@ void Collector::generated(int64_t entity, int64_t activity, uint64_t t, const ch
   Stmt& ins =
       st("INSERT OR IGNORE INTO generated(entity_id, activity_id, time_ns, how) VALUES(?,?,?,?)");
   ins.bind(1, entity).bind(2, activity).bind(3, static_cast<int64_t>(t)).bind(4, how).run();
-  if (sqlite3_changes(db_.handle()) == 0) return;
-  // wasDerivedFrom through the process: everything this activity used before.
-  st("INSERT OR IGNORE INTO derived(generated_id, used_id, activity_id, time_ns, how) "
-     "SELECT ?, u.entity_id, ?, ?, 'process' FROM used u WHERE u.activity_id = ? AND "
-     "u.entity_id != ?")
-      .bind(1, entity)
-      .bind(2, activity)
-      .bind(3, static_cast<int64_t>(t))
-      .bind(4, activity)
-      .bind(5, entity)
-      .run();
+  // wasDerivedFrom through the process (what it used before) is not stored: it is
+  // used x generated per activity, quadratic on a busy process; queries derive it.
 }
 
 void Collector::used(int64_t activity, int64_t entity, uint64_t t, const char* how) {
@@ -747,6 +780,7 @@ void Collector::on_fs_record(int64_t source, const prov::Record& r, uint64_t nex
   const uint64_t t = r.monotonic_ns;
   std::string name(r.name, r.name_len), name2(r.name2, r.name2_len);
   int64_t act = activity_for_tid(r.tid, r.uid, r.gid, t);
+  make_relevant(act);
   switch (r.type) {
     case RecordType::kCreate:
     case RecordType::kMknod:

@@ -124,6 +124,20 @@ class Collector {
   std::unordered_set<std::pair<int64_t, int64_t>, PairHash> used_seen_, generated_seen_;
   std::map<std::pair<uint64_t, uint64_t>, int64_t> outside_ids_;  // (dev, ino) -> file
   std::unordered_map<uint64_t, int64_t> fd_senders_;  // file_id in flight -> sending activity
+  // Opens outside the tracked mounts wait here until their activity touches a tracked
+  // mount or a pipe: a compiler that never does is not lineage of anything we track, and
+  // storing its hundreds of header reads would swamp the database on a busy machine.
+  struct PendingOpen {
+    uint64_t dev, ino, t;
+    uint32_t flags;
+    std::string path;
+  };
+  std::unordered_map<int64_t, std::vector<PendingOpen>> pending_opens_;
+  std::unordered_set<int64_t> relevant_;  // activities that touched a mount or a pipe
+  size_t pending_total_ = 0;
+  uint64_t newest_ns_ = 0;  // the latest probe event time seen
+  void outside_open(int64_t activity, const PendingOpen& o);
+  void make_relevant(int64_t activity);
   uint64_t ingested_ = 0;
   int64_t probes_id_ = 0;
   bool exec_std_pipes_ = true;

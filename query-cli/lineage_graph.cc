@@ -285,10 +285,13 @@ std::vector<LineageGraph::Link> LineageGraph::invalidated_by(int64_t a) {
 void LineageGraph::add_process_derivations() {
   std::vector<int64_t> ents;
   for (const auto& [id, e] : entities_) ents.push_back(id);
-  // By generated entity: UNIQUE(generated_id, used_id) indexes that side.
+  // An activity generated e after using u: e was derived from u. Computed here rather than
+  // stored (it is used x generated per activity). UNIQUE(activity_id, entity_id) indexes
+  // the used side.
   Stmt q(db_.handle(),
-         "SELECT used_id, activity_id, time_ns FROM derived WHERE generated_id = ? AND how = "
-         "'process'");
+         "SELECT u.entity_id, g.activity_id, g.time_ns FROM generated g JOIN used u ON "
+         "u.activity_id = g.activity_id WHERE g.entity_id = ? AND u.time_ns <= g.time_ns AND "
+         "u.entity_id != g.entity_id");
   for (int64_t e : ents) {
     q.bind(1, e);
     while (q.step()) {
@@ -358,7 +361,7 @@ void LineageGraph::add_window(int64_t since, int64_t until) {
       });
   each(
       "SELECT generated_id, used_id, IFNULL(activity_id, 0), time_ns, how FROM derived WHERE "
-      "time_ns BETWEEN ? AND ?",
+      "time_ns BETWEEN ? AND ? AND how = 'version'",
       [&](Stmt& q) {
         entity(q.int64(0));
         entity(q.int64(1));

@@ -282,7 +282,7 @@ QueryResult window(bento::lineage::Database& db, int64_t since, int64_t until, b
   g.add_window(since, until);
   const int64_t off = g.wall_offset();
   r.graph =
-      g.to_json({{"query", "window"},
+      finish(g, {{"query", "window"},
                  {"since", time_json(since, off)},
                  {"until", until == std::numeric_limits<int64_t>::max() ? json(nullptr)
                                                                         : time_json(until, off)}});
@@ -346,7 +346,7 @@ QueryResult export_graph(bento::lineage::Database& db, const ExportScope& scope)
     }
     LineageGraph g(db);
     g.add_window(scope.since_ns, scope.until_ns);
-    r.graph = g.to_json({{"query", "export"}});
+    r.graph = finish(g, {{"query", "export"}});
   }
   r.found = true;
   return r;

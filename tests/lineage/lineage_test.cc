@@ -450,6 +450,50 @@ TEST_F(LineageTest, OpenHandlesSurviveARestart) {
   EXPECT_EQ(open.int64(0), 0) << "every handle was released";
 }
 
+// Opens outside the tracked mounts (probes) count only for programs that touch a tracked
+// mount or a pipe: the script that reads /etc/app.conf and writes the mount, not the
+// compiler that reads a thousand headers elsewhere.
+TEST_F(LineageTest, OutsideOpensCountForProgramsThatTouchTheMount) {
+  World w(db_path_);
+  auto sh = w.fork({1, 1}, 100);
+  w.exec(sh, {"sh"});
+  auto open_outside = [&](World::Proc p, const char* path, uint64_t ino, uint32_t flags) {
+    bento_open_event e{};
+    e.h.type = BENTO_EV_OPEN;
+    e.h.size = sizeof e;
+    e.h.ts_ns = w.tick();
+    e.h.pid = e.h.tid = p.pid;
+    e.h.start_ns = p.start;
+    e.flags = flags;
+    e.dev = 0x803;
+    e.ino = ino;
+    e.path_len = static_cast<uint32_t>(std::strlen(path));
+    std::memcpy(e.path, path, e.path_len + 1);
+    EXPECT_TRUE(w.col->on_probe_event(&e, sizeof e));
+  };
+  auto app = w.fork(sh, 200);
+  w.exec(app, {"app"});
+  open_outside(app, "/etc/app.conf", 5001, O_RDONLY);
+  open_outside(app, "/usr/lib/x86_64-linux-gnu/libc.so.6", 5002, O_RDONLY);
+  open_outside(app, "/var/backup/copy", 5003, O_WRONLY | O_CREAT);
+  w.write_new(200, 90, "report");
+  auto cc = w.fork(sh, 201);
+  w.exec(cc, {"cc"});
+  open_outside(cc, "/usr/include/stdio.h", 5004, O_RDONLY);
+  w.exit(cc);
+  w.commit();
+  auto e = edges(prov_cli::why(*w.db, path("report"), 2, false).graph);
+  EXPECT_TRUE(e.count("used(app, /etc/app.conf)")) << json(e).dump(1);
+  for (const auto& x : e) EXPECT_EQ(x.find("libc.so"), std::string::npos) << x;
+  auto out = prov_cli::impact(*w.db, "/etc/app.conf", 2, false);
+  ASSERT_TRUE(out.found) << out.message;
+  EXPECT_TRUE(edges(out.graph).count("generated(report, app)"));
+  EXPECT_TRUE(edges(out.graph).count("generated(/var/backup/copy, app)"))
+      << "what the reader wrote outside: where the data may have gone";
+  EXPECT_FALSE(prov_cli::impact(*w.db, "/usr/include/stdio.h", 2, false).found)
+      << "cc never touched the mount: its reads are not stored";
+}
+
 TEST_F(LineageTest, MalformedInputIsCountedAndSkipped) {
   World w(db_path_);
   char junk[64] = {};
