@@ -2,10 +2,13 @@
 # Bento vs ext4 vs plain FUSE, side by side, in one command. See bench/README.md.
 #
 #   bench/run.sh [--quick|--full] [--out DIR] [--reps N] [--systems a,b,..] [--workloads a,b,..]
-#                [--no-build] [--profile]
+#                [--no-build] [--profile] [--update-readme] [--no-probes] [--no-ingest]
 #
-# --profile: afterwards, profile the untar workload on Bento-fs (bench/profile.sh) and put
-# its report next to this run's (the biggest gap, measured rather than guessed).
+# --profile: afterwards, profile Bento-fs's biggest gap to ext4 (bench/profile.sh) and name
+# its cause in the report (measured rather than guessed). --update-readme: rewrite README.md's
+# benchmark summary (between <!-- bench-summary:begin/end -->) from this run; implies --profile.
+# Bento-prov runs under the real collector (provd, eBPF probes unless --no-probes or no BTF);
+# bench_ingest measures ingest rate, bytes/event and prov why latency (skip: --no-ingest).
 #
 # Needs root (loop devices, mounts, drop_caches). Everything it mounts lives under a private
 # mktemp dir in /tmp; a trap unmounts it all, detaches its loop devices and removes its
@@ -26,9 +29,12 @@ SYSTEMS="ext4-ordered,ext4-journal,bindfs,bento-fs,bento-prov"
 WORKLOADS=""
 DO_BUILD=1
 DO_PROFILE=0
-DRAIN_PID=""
+DO_README=0
+DO_INGEST=1
+PROVD_PROBES=1
+PROVD_PID=""
 
-usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) MODE=quick ;;
@@ -39,6 +45,9 @@ while [ $# -gt 0 ]; do
     --workloads) WORKLOADS=$2; shift ;;
     --no-build) DO_BUILD=0 ;;
     --profile) DO_PROFILE=1 ;;
+    --update-readme) DO_README=1; DO_PROFILE=1 ;;
+    --no-probes) PROVD_PROBES=0 ;;
+    --no-ingest) DO_INGEST=0 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -46,11 +55,11 @@ while [ $# -gt 0 ]; do
 done
 
 if [ "$MODE" = quick ]; then
-  : "${REPS:=3}"; TREE_FILES=10500; IO_MB=256; SMALL_N=10000; SMALL_SIZE=4096
+  : "${REPS:=3}"; INGEST_ARGS=(--quick); TREE_FILES=10500; IO_MB=256; SMALL_N=10000; SMALL_SIZE=4096
   IMG_SIZE=2G; BENTO_INODES=131072; RANDREAD_SECS=3; SQL_TX=300; SQL_ROWS=20000
   : "${WORKLOADS:=untar,tar,grep,smallfiles,seqio,mix}"; MIX_SECS=4; MIX_FILES=300
 else
-  : "${REPS:=5}"; TREE_FILES=32000; IO_MB=1024; SMALL_N=10000; SMALL_SIZE=4096
+  : "${REPS:=5}"; INGEST_ARGS=(--events 1000000); TREE_FILES=32000; IO_MB=1024; SMALL_N=10000; SMALL_SIZE=4096
   IMG_SIZE=6G; BENTO_INODES=262144; RANDREAD_SECS=20; SQL_TX=2000; SQL_ROWS=200000
   : "${WORKLOADS:=untar,tar,grep,smallfiles,seqio,mix,gitclone,sqlite}"; MIX_SECS=20; MIX_FILES=1000
 fi
@@ -87,7 +96,15 @@ LOOPS=()
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  [ -z "$DRAIN_PID" ] || kill "$DRAIN_PID" 2>/dev/null || true
+  # the collector holds the log file open on the Bento-prov mount: stop it first
+  if [ -n "$PROVD_PID" ]; then
+    kill -TERM "$PROVD_PID" 2>/dev/null || true
+    local i
+    for i in $(seq 1 300); do kill -0 "$PROVD_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$PROVD_PID" 2>/dev/null || true
+    wait "$PROVD_PID" 2>/dev/null || true
+    PROVD_PID=""
+  fi
   [ -n "$WORK" ] || exit $rc
   # every mount under our private dir, deepest first
   local m
@@ -117,6 +134,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 WORK=$(mktemp -d /tmp/bento-bench.XXXXXX)
 mkdir -p "$WORK/img" "$WORK/mnt"
+PROV_DB=$WORK/prov.db
 
 # ---------------------------------------------------------------- build + tools
 for t in mkfs.ext4 losetup bindfs fusermount3 tar grep python3 git sqlite3; do
@@ -127,9 +145,10 @@ command -v fio >/dev/null || { HAVE_FIO=0; NOTES+=("fio not installed: seqio ski
 
 BUILD_STATUS="not built (--no-build)"
 if [ $DO_BUILD -eq 1 ]; then
-  say "building (cmake preset default: bentofs bentoctl mkfs.bento fsck.bento bento_fs bento_prov prov bench_mix)"
+  TARGETS=(bentofs bentoctl mkfs.bento fsck.bento bento_fs bento_prov prov provd bench_mix bench_ingest)
+  say "building (cmake preset default: ${TARGETS[*]})"
   if (cd "$REPO" && cmake --preset default >>"$LOG" 2>&1 &&
-      cmake --build --preset default -j2 --target bentofs bentoctl mkfs.bento fsck.bento bento_fs bento_prov prov bench_mix >>"$LOG" 2>&1); then
+      cmake --build --preset default -j2 --target "${TARGETS[@]}" >>"$LOG" 2>&1); then
     BUILD_STATUS="built from working tree"
   else
     [ -x "$BIN/bentofs" ] && [ -f "$MODDIR/bento_fs.so" ] || die "build failed, see $LOG"
@@ -141,6 +160,15 @@ fi
 for f in "$BIN/bentofs" "$BIN/bentoctl" "$BIN/mkfs.bento" "$MODDIR/bento_fs.so"; do
   [ -e "$f" ] || die "missing $f"
 done
+case ",$SYSTEMS," in
+  *,bento-prov,*) for f in "$MODDIR/bento_prov.so" "$BIN/provd"; do [ -e "$f" ] || die "missing $f (bento-prov needs it)"; done ;;
+esac
+INGEST_BIN=$BIN/bench_ingest
+[ -x "$INGEST_BIN" ] || INGEST_BIN=$BUILD/bench/prov/bench_ingest  # built before it moved to bin/
+if [ $DO_INGEST -eq 1 ] && [ ! -x "$INGEST_BIN" ]; then
+  DO_INGEST=0
+  NOTES+=("bench_ingest is not built: no collector ingest / prov why figures in this run")
+fi
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 say "mode=$MODE reps=$REPS nproc=$(nproc) load=$LOAD_START kernel=$(uname -r) work=$WORK out=$RUN"
@@ -182,22 +210,224 @@ mount_fs() {  # mount the current system's existing image
     bento-fs) "$BIN/bentofs" "$IMG" "$MNT" --module "$MODDIR/bento_fs.so" >>"$LOG" 2>&1 ;;
     bento-prov)
       "$BIN/bentofs" "$IMG" "$MNT" --module "$MODDIR/bento_prov.so" >>"$LOG" 2>&1
-      # Something must read and acknowledge the log, or it fills and operations are refused:
-      # `prov log --follow --ack` does what the collector does with the log (read everything,
-      # acknowledge it), without the database work.
-      "$BIN/prov" log "$MNT" --follow --ack >/dev/null 2>>"$LOG" &
-      DRAIN_PID=$! ;;
+      # The real collector reads the log into the lineage database and acknowledges it
+      # (otherwise the log fills and operations are refused). It holds the log file open,
+      # so it runs from mount to unmount; the database and its cursor carry over.
+      collector_start ;;
   esac
 }
+# fs_quiesce SYSTEM: before a timed unmount, stop what is not the file system's own work
+# (bento-prov: the collector drains the log and exits, untimed; its drain time is recorded)
+fs_quiesce() { [ "$1" != bento-prov ] || collector_stop; }
 umount_fs() {
   case "$1" in
     ext4-*) umount "$MNT" ;;
     bindfs) fusermount3 -u "$MNT" && umount "$BACK" ;;
     bento-fs) "$BIN/bentoctl" unmount "$MNT" --timeout 300 >>"$LOG" 2>&1 ;;
     bento-prov)
-      kill "$DRAIN_PID" 2>/dev/null; wait "$DRAIN_PID" 2>/dev/null || true
+      collector_stop
       "$BIN/bentoctl" unmount "$MNT" --timeout 300 >>"$LOG" 2>&1 ;;
   esac
+}
+
+# ---------------------------------------------------------------- the collector (bento-prov)
+# provd --db $PROV_DB --mount $MNT, with the eBPF probes unless --no-probes (or they cannot
+# be loaded: then --no-probes, noted in the report). One database for the whole bento-prov
+# run: every remount (cold caches) stops provd with SIGTERM (it drains and exits) and starts
+# it again, resuming at the cursor it committed. Per stop, collector-stops.tsv gets: drain
+# seconds (SIGTERM -> exit), provd CPU seconds (user+sys of this instance, from `times`),
+# exit status, and the fs log's counters (next_seq, refused, ...).
+PROVD_LOG=$RUN/provd.log
+PROVD_STOPS=$RUN/collector-stops.tsv
+PROVD_WAITS=$RUN/collector-waits.tsv
+# PROV_DB=$WORK/prov.db: set where $WORK is made
+PROVD_STARTS=0
+PROBES_FALLBACK=""
+cpu_now() {  # cpu_now VAR: user+sys of this shell's reaped children so far, "M S M S" (no fork)
+  local l
+  times >"$WORK/times"
+  { read -r l; read -r l; } <"$WORK/times"
+  if [[ $l =~ ^([0-9]+)m([0-9.]+)s\ ([0-9]+)m([0-9.]+)s ]]; then
+    printf -v "$1" '%s' "${BASH_REMATCH[1]} ${BASH_REMATCH[2]} ${BASH_REMATCH[3]} ${BASH_REMATCH[4]}"
+  else
+    printf -v "$1" '0 0 0 0'
+  fi
+}
+cpu_diff() { awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.3f", (y[1] - x[1]) * 60 + y[2] - x[2] + (y[3] - x[3]) * 60 + y[4] - x[4] }'; }
+provlog_info() {  # the mount's log counters as key=value,key=value
+  python3 -c 'import os, sys; print(",".join(os.getxattr(sys.argv[1] + "/.bento-provlog", "trusted.bento.prov.info").decode().split()))' "$MNT" 2>/dev/null || echo unavailable
+}
+# settle SYSTEM: before each timed step, untimed. bento-prov: wait until the collector has
+# caught up with the log (unacknowledged bytes <= 64 KiB, at most 300 s), or a workload that
+# logs faster than provd ingests fills the log and gets ENOSPC in a later step. The backlog
+# found and the wait go to collector-waits.tsv (the report shows both).
+settle() {
+  [ "$1" = bento-prov ] && [ -n "$PROVD_PID" ] || return 0
+  local a i lag first=""
+  a=$EPOCHREALTIME
+  for i in $(seq 1 1200); do
+    lag=$(provlog_lag)
+    [ -n "$first" ] || first=$lag
+    [ "$lag" -gt 65536 ] || break
+    kill -0 "$PROVD_PID" 2>/dev/null || { say "WARNING: provd is not running (see provd.log)"; break; }
+    sleep 0.25
+  done
+  [ "$lag" -le 65536 ] || say "WARNING: the collector is still $lag bytes behind after 300 s"
+  printf '%s\t%s\t%s\n' "$2" "$first" "$(elapsed "$a" "$EPOCHREALTIME")" >>"$PROVD_WAITS"
+}
+provlog_lag() {  # bytes written to the log and not yet acknowledged (tail - head); -1: unknown
+  python3 -c 'import os, sys
+d = dict(l.split("=", 1) for l in os.getxattr(sys.argv[1] + "/.bento-provlog", "trusted.bento.prov.info").decode().split())
+print(int(d["tail"]) - int(d["head"]))' "$MNT" 2>/dev/null || echo -1
+}
+collector_start() {
+  local args=(--db "$PROV_DB" --mount "$MNT") before i rc=0
+  [ -e "$PROVD_LOG" ] || : >"$PROVD_LOG"
+  [ $PROVD_PROBES -eq 1 ] || args+=(--no-probes)
+  before=$(grep -c '^provd: collecting' "$PROVD_LOG" || true)
+  "$BIN/provd" "${args[@]}" >>"$PROVD_LOG" 2>&1 &
+  PROVD_PID=$!
+  # ready once it says so (probes attached, log opened, cursor loaded)
+  for i in $(seq 1 600); do
+    if [ "$(grep -c '^provd: collecting' "$PROVD_LOG" || true)" -gt "$before" ]; then
+      PROVD_STARTS=$((PROVD_STARTS + 1))
+      return 0
+    fi
+    kill -0 "$PROVD_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$PROVD_PID" 2>/dev/null || true
+  wait "$PROVD_PID" || rc=$?
+  PROVD_PID=""
+  if [ $PROVD_PROBES -eq 1 ]; then
+    PROVD_PROBES=0
+    PROBES_FALLBACK="$(grep '^provd:' "$PROVD_LOG" | tail -1 | cut -c1-300)"
+    say "WARNING: provd could not start with the eBPF probes (exit $rc: $PROBES_FALLBACK); falling back to --no-probes"
+    collector_start
+    return
+  fi
+  die "provd did not start (exit $rc), see $PROVD_LOG"
+}
+collector_stop() {
+  [ -n "$PROVD_PID" ] || return 0
+  local a b c0 c1 rc=0
+  if ! kill -0 "$PROVD_PID" 2>/dev/null; then
+    say "WARNING: provd had exited before it was stopped (see provd.log)"
+    NOTES+=("provd exited on its own during the bento-prov run (see provd.log)")
+  fi
+  cpu_now c0
+  a=$EPOCHREALTIME
+  kill -TERM "$PROVD_PID" 2>/dev/null || true
+  for _ in $(seq 1 3000); do kill -0 "$PROVD_PID" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$PROVD_PID" 2>/dev/null; then
+    say "WARNING: provd still draining 300 s after SIGTERM: killed"
+    NOTES+=("provd did not finish its drain within 300 s of SIGTERM and was killed")
+    kill -KILL "$PROVD_PID" 2>/dev/null || true
+  fi
+  wait "$PROVD_PID" || rc=$?
+  b=$EPOCHREALTIME
+  cpu_now c1
+  PROVD_PID=""
+  [ $rc -eq 0 ] || say "WARNING: provd exited with status $rc (see provd.log)"
+  # with the log's counters after the drain (what the fs wrote, refused, acknowledged)
+  printf '%s\t%s\t%s\t%s\t%s\n' "$(elapsed "$a" "$b")" "$(cpu_diff "$c0" "$c1")" "$rc" "$(provlog_info)" \
+    "$(provd_status)" >>"$PROVD_STOPS"
+}
+provd_status() {  # what the instance that just exited wrote into meta (provd_status JSON), or {}
+  python3 -c 'import sqlite3, sys
+try:
+    r = sqlite3.connect(sys.argv[1]).execute("SELECT value FROM meta WHERE key = ?", ("provd_status",)).fetchone()
+    print(r[0] if r else "{}")
+except Exception:
+    print("{}")' "$PROV_DB"
+}
+# collector.json: the collector's own figures for the bento-prov run: fs records (the
+# per-source counter it commits with the records), probe events (the counter each provd
+# instance leaves in meta.provd_status; else estimated from the rows they create), rows per
+# table, the database size after a WAL checkpoint, the stops (drain time, CPU, exit status,
+# the fs log's counters) and the catch-up waits.
+collector_summary() {
+  python3 - "$PROV_DB" "$PROVD_STOPS" "$PROVD_LOG" "$PROVD_STARTS" "$PROVD_PROBES" "$PROBES_FALLBACK" "$RUN/collector.json" "$PROVD_WAITS" <<'PY'
+import json, os, sqlite3, sys
+db, stops_f, log_f, starts, probes, fallback, out_f, waits_f = sys.argv[1:9]
+c = sqlite3.connect(db)
+c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+q = lambda sql: c.execute(sql).fetchone()[0] or 0
+tables = [r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+rows = {t: q(f'SELECT count(*) FROM "{t}"') for t in tables}
+fs_records = q("SELECT sum(records) FROM sources WHERE kind = 'fs'")
+# probe events by the rows they leave: exec -> an 'exec' activity; process fork -> a 'fork'
+# activity; thread fork -> a tasks row of its own (every process brings exactly one);
+# exit -> a task with end_ns (approximate: exits of threads provd never saw leave nothing)
+probe = {"exec": q("SELECT count(*) FROM activities WHERE origin = 'exec'"),
+         "fork": q("SELECT count(*) FROM activities WHERE origin = 'fork'"),
+         "thread": rows.get("tasks", 0) - rows.get("processes", 0),
+         "exit": q("SELECT count(*) FROM tasks WHERE end_ns IS NOT NULL")}
+out = {
+    "probes": probes == "1", "probes_fallback_reason": fallback,
+    "fs_records": fs_records,
+    "malformed": q("SELECT sum(malformed) FROM sources WHERE kind = 'fs'"),
+    "probe_lost": q("SELECT sum(lost) FROM sources WHERE kind = 'probes'"),
+    "probe_events": sum(probe.values()), "probe_events_source": "rows",
+    "probe_events_from_rows": sum(probe.values()), "probe_events_by_kind": probe,
+    "observed_activities": q("SELECT count(*) FROM activities WHERE origin = 'observed'"),
+    "rows": rows,
+}
+c.close()
+out["events"] = out["fs_records"] + out["probe_events"]
+size = sum(os.path.getsize(db + x) for x in ("", "-wal") if os.path.exists(db + x))
+out["db_bytes"] = size
+out["bytes_per_event"] = size / out["events"] if out["events"] else 0.0
+out["bytes_per_fs_record"] = size / fs_records if fs_records else 0.0
+stops = []
+for line in open(stops_f):
+    f = line.rstrip("\n").split("\t")
+    d, cpu, rc, info = f[:4]
+    kv = dict(x.split("=", 1) for x in info.split(",") if "=" in x)
+    try:
+        status = json.loads(f[4]) if len(f) > 4 else {}
+    except ValueError:
+        status = {}
+    stops.append({"drain_s": float(d), "cpu_s": float(cpu), "rc": int(rc),
+                  "log": {k: int(v) for k, v in kv.items()}, "provd_status": status})
+# provd's own probe counter (meta.provd_status, written at its final drain), per instance
+counts = [s["provd_status"].get("probes", {}).get("events") for s in stops]
+if out["probes"] and stops and all(isinstance(c, int) for c in counts):
+    out["probe_events"] = sum(counts)
+    out["probe_events_source"] = "provd_status"
+    out["events"] = out["fs_records"] + out["probe_events"]
+    out["bytes_per_event"] = size / out["events"] if out["events"] else 0.0
+waits = []
+if os.path.exists(waits_f):
+    for line in open(waits_f):
+        label, lag, secs = line.rstrip("\n").split("\t")
+        waits.append((label, int(lag), float(secs)))
+out["waits"] = len(waits)
+out["backlog_max_bytes"] = max((w[1] for w in waits), default=0)
+out["backlog_max_at"] = max(waits, key=lambda w: w[1])[0] if waits else None
+out["catch_up_s_total"] = sum(w[2] for w in waits)
+out["catch_up_s_max"] = max((w[2] for w in waits), default=0.0)
+out["starts"] = int(starts)
+out["stops"] = len(stops)
+out["drain_s_max"] = max((s["drain_s"] for s in stops), default=0.0)
+out["drain_s_total"] = sum(s["drain_s"] for s in stops)
+out["cpu_s"] = sum(s["cpu_s"] for s in stops)
+out["cpu_us_per_event"] = out["cpu_s"] * 1e6 / out["events"] if out["events"] else 0.0
+out["bad_exits"] = sum(1 for s in stops if s["rc"] != 0)
+last = next((s["log"] for s in reversed(stops) if s["log"]), {})
+out["fs_records_written"] = last.get("next_seq", 1) - 1 if last else None
+out["log_refused"] = last.get("refused") if last else None
+out["log_capacity"] = last.get("capacity") if last else None
+msgs = [l.strip() for l in open(log_f) if l.startswith("provd:")]
+out["log_messages"] = sum(1 for m in msgs if not m.startswith(("provd: collecting", "provd: stopped after")))
+out["log_sample"] = [m for m in msgs if not m.startswith(("provd: collecting", "provd: stopped after"))][:5]
+json.dump(out, open(out_f, "w"), indent=1)
+print(f"collector (provd{' + eBPF probes' if out['probes'] else ' --no-probes'}): {out['events']} events "
+      f"({out['fs_records']} fs records of {out['fs_records_written']} the fs wrote, {out['probe_events']} probe events), "
+      f"db {size / 1048576:.1f} MiB = {out['bytes_per_event']:.0f} bytes/event; {out['stops']} stops, "
+      f"longest drain {out['drain_s_max']:.2f} s, CPU {out['cpu_s']:.1f} s; backlog up to "
+      f"{out['backlog_max_bytes'] / 1048576:.1f} MiB, {out['catch_up_s_total']:.0f} s waited for it to catch up")
+PY
 }
 setup_fs() {  # fresh image + mkfs + mount
   local sys=$1
@@ -248,6 +478,7 @@ wl_untar() {
   cat "$WORK/tree.tar" >/dev/null
   mkdir "$MNT/untar"
   timed t tar -xf "$WORK/tree.tar" -C "$MNT/untar"; record "$sys" untar "untar" s lower "$rep" "$t"
+  fs_quiesce "$sys"
   timed t2 umount_fs "$sys"
   record "$sys" untar "untar + unmount" s lower "$rep" "$(awk -v a="$t" -v b="$t2" 'BEGIN { print a + b }')"
   mount_fs "$sys"
@@ -283,6 +514,7 @@ wl_smallfiles() {
   sync
   t=$(python3 "$LIB/smallfiles.py" create "$MNT/small" "$SMALL_N" "$SMALL_SIZE")
   record "$sys" smallfiles "create ${SMALL_N} x ${SMALL_SIZE}B" s lower "$rep" "$t"
+  fs_quiesce "$sys"
   timed t2 umount_fs "$sys"
   record "$sys" smallfiles "create + unmount" s lower "$rep" "$(awk -v a="$t" -v b="$t2" 'BEGIN { print a + b }')"
   drop_caches
@@ -343,8 +575,18 @@ wl_mix() {
   local sys=$1 rep=$2 p out
   for p in varmail fileserver webserver createdel; do
     rm -rf "$MNT/mix-$p"; sync
-    out=$("$BIN/bench_mix" --dir "$MNT" --personality "$p" --threads 4 --seconds "$MIX_SECS" --files "$MIX_FILES" 2>>"$LOG") || die "bench_mix $p failed on $sys: $out"
-    record "$sys" mix "$p x4 threads" ops/s higher "$rep" "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["ops_per_s"])' "$out")"
+    settle "$sys" "mix $p rep $rep"
+    if out=$("$BIN/bench_mix" --dir "$MNT" --personality "$p" --threads 4 --seconds "$MIX_SECS" --files "$MIX_FILES" 2>>"$LOG"); then
+      record "$sys" mix "$p x4 threads" ops/s higher "$rep" "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["ops_per_s"])' "$out")"
+    else
+      # failed operations make the rate meaningless: no sample, a note in the report
+      say "WARNING: bench_mix $p failed on $sys rep $rep: $out"
+      NOTES+=("**$sys, mix $p rep $rep: failed operations, no sample** — $(python3 -c 'import json,sys
+try:
+    j = json.loads(sys.argv[1]); print("%s of %s steps failed, first: %s" % (j["errors"], j["ops"], j.get("first_error", "?")))
+except Exception:
+    print(sys.argv[1][:200])' "$out")")
+    fi
     rm -rf "$MNT/mix-$p"
   done
 }
@@ -423,16 +665,37 @@ for sys in "${SYS_LIST[@]}"; do
   for wl in "${WL_LIST[@]}"; do
     [ "$wl" != seqio ] || [ $HAVE_FIO -eq 1 ] || continue
     for rep in $(seq 1 "$REPS"); do
+      settle "$sys" "$wl rep $rep"
       "wl_$wl" "$sys" "$rep"
     done
   done
   say "=== $sys: teardown"
   teardown_fs "$sys"
+  if [ "$sys" = bento-prov ]; then
+    say "$(collector_summary)"
+  fi
 done
+
+# ---------------------------------------------------------------- collector ingest + prov why
+if [ $DO_INGEST -eq 1 ]; then
+  say "bench_ingest ${INGEST_ARGS[*]}: collector ingest rate into SQLite, bytes/event, prov why latency (load $(cut -d' ' -f1 /proc/loadavg))"
+  INGEST_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+  if "$INGEST_BIN" "${INGEST_ARGS[@]}" >"$WORK/ingest.out" 2>>"$LOG"; then
+    cat "$WORK/ingest.out" >>"$LOG"
+    say "$(head -1 "$WORK/ingest.out")"
+    tail -1 "$WORK/ingest.out" | python3 -c 'import json, sys; j = json.load(sys.stdin); j["args"] = sys.argv[1]; j["load_start"] = sys.argv[2]; j["load_end"] = sys.argv[3]; json.dump(j, open(sys.argv[4], "w"), indent=1)' \
+      "${INGEST_ARGS[*]}" "$INGEST_LOAD" "$(cut -d' ' -f1-3 /proc/loadavg)" "$RUN/ingest.json"
+  else
+    say "WARNING: bench_ingest failed (see run.log)"
+    NOTES+=("bench_ingest failed: no collector ingest / prov why figures in this run (see run.log)")
+  fi
+fi
 
 # ---------------------------------------------------------------- meta + report
 NOTES+=("cold = unmount + sync + drop_caches + mount (empties bentofs's own buffer cache too); warm/cached = immediately repeated")
-NOTES+=("bindfs runs with its defaults (single-threaded libfuse loop) over an ext4 data=ordered loop mount; bento-fs runs under bentofs defaults (--cache-mb 64, --threads 10) on an image file in /tmp; bento-prov is the same with the tracking module (provenance log on), drained and acknowledged continuously by \`prov log --follow --ack\` (the collector's log reading, without its database)")
+NOTES+=("bindfs runs with its defaults (single-threaded libfuse loop) over an ext4 data=ordered loop mount; bento-fs runs under bentofs defaults (--cache-mb 64, --threads 10) on an image file in /tmp; bento-prov is the same with the tracking module (provenance log on) under the real collector: \`provd --db (scratch)/prov.db --mount MNT\`$([ $PROVD_PROBES -eq 1 ] && echo ' with the eBPF probes' || echo ' --no-probes'), restarted around every remount (SIGTERM: it drains and exits; the database and its cursor carry over); before a timed unmount it is stopped untimed")
+[ -z "$PROBES_FALLBACK" ] || NOTES+=("**provd ran with --no-probes**: the eBPF probes could not be loaded (BTF/BPF unavailable?): $PROBES_FALLBACK. The collector figures cover the file-system records only")
+case ",$SYSTEMS," in *,bento-prov,*) [ $PROVD_PROBES -eq 1 ] && NOTES+=("the eBPF probes see every process on the host (other engineers' builds and tests too): the collector's probe events are not only the workload's") ;; esac
 NOTES+=("loop devices and the bento image are files on the host's /tmp (same disk); writes reach the host page cache, not necessarily the disk")
 NOTES+=("systems run one after another in the order listed; 1-min load average when each started: ${SYS_LOADS[*]} (a later system under more load is penalised)")
 export M_MODE=$MODE M_REPS=$REPS M_SYSTEMS=$SYSTEMS M_TREE="$TREE_FILES files requested; $TREE_INFO"
@@ -469,12 +732,27 @@ meta = {
 }
 json.dump(meta, open(sys.argv[1], "w"), indent=1)
 EOF
+say "writing the report"
 python3 "$LIB/report.py" "$RUN" >/dev/null
 ln -sfn "$STAMP" "$OUT/latest"
 if [ $DO_PROFILE -eq 1 ]; then
-  say "profiling untar on bento-fs (bench/profile.sh)"
-  BENTO_BUILD_DIR=$(dirname "$BIN") bash "$REPO/bench/profile.sh" --no-build --files "$TREE_FILES" --out "$RUN/profile" >>"$LOG" 2>&1 &&
-    printf '\n## Profile of the biggest gap (untar)\n\nSee [profile/profile.md](profile/profile.md).\n' >>"$RUN/report.md" ||
-    say "WARNING: profiling failed (see run.log)"
+  # the workload behind bento-fs's biggest gap to ext4-ordered in this run, as profile.sh names it
+  IFS=$'\t' read -r PROF_WL GAP_METRIC < <(python3 "$LIB/report.py" "$RUN" --profile-workload) || true
+  if [ -z "${PROF_WL:-}" ]; then
+    say "WARNING: no bento-fs gap to profile (needs ext4-ordered and bento-fs in --systems)"
+  elif ! command -v perf >/dev/null; then
+    say "WARNING: perf is not installed: the cause of the biggest gap is not profiled"
+  else
+    say "profiling $PROF_WL on bento-fs (bench/profile.sh; the biggest gap: $GAP_METRIC), load $(cut -d' ' -f1 /proc/loadavg)"
+    if BENTO_BUILD_DIR=$BUILD bash "$REPO/bench/profile.sh" --no-build --files "$TREE_FILES" --workload "$PROF_WL" --out "$RUN/profile" >>"$LOG" 2>&1; then
+      python3 "$LIB/report.py" "$RUN" >/dev/null
+    else
+      say "WARNING: profiling failed (see run.log)"
+    fi
+  fi
 fi
-say "done in $(printf '%.0f' "$M_DUR") s: $RUN/report.md"
+if [ $DO_README -eq 1 ]; then
+  python3 "$LIB/report.py" "$RUN" --update-readme "$REPO/README.md" >/dev/null && say "README.md: benchmark summary rewritten from this run" ||
+    { say "WARNING: could not rewrite README.md's benchmark summary (see above)"; exit 1; }
+fi
+say "done in $(printf '%.0f' "$(elapsed "$T_START" "$EPOCHREALTIME")") s: $RUN/report.md (summary block: $RUN/summary.md)"

@@ -44,6 +44,7 @@ struct Options {
 
 struct Stats {
   uint64_t ops = 0, bytes = 0, errors = 0;
+  int first_errno = 0;  // errno of the first failed step (0: none, or not an errno failure)
   std::vector<double> lat_us;
 };
 
@@ -73,10 +74,12 @@ class Mix {
     const auto end = Clock::now() + std::chrono::duration<double>(o_.seconds);
     auto step = [&](auto&& f) {
       auto a = Clock::now();
+      errno = 0;
       bool ok = f();
+      int e = errno;
       s.lat_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - a).count());
       s.ops++;
-      if (!ok) s.errors++;
+      if (!ok && s.errors++ == 0) s.first_errno = e;
     };
     auto pick = [&] { return static_cast<int>(rng() % o_.files); };
     long k = 0;
@@ -232,6 +235,7 @@ int main(int argc, char** argv) {
     all.ops += s.ops;
     all.bytes += s.bytes;
     all.errors += s.errors;
+    if (all.first_errno == 0) all.first_errno = s.first_errno;
     all.lat_us.insert(all.lat_us.end(), s.lat_us.begin(), s.lat_us.end());
   }
   nlohmann::json j = {{"personality", o.personality},
@@ -243,6 +247,8 @@ int main(int argc, char** argv) {
                       {"p50_us", pct(all.lat_us, 0.5)},
                       {"p99_us", pct(all.lat_us, 0.99)},
                       {"errors", all.errors}};
+  if (all.errors != 0)
+    j["first_error"] = all.first_errno != 0 ? std::strerror(all.first_errno) : "short read/write";
   std::printf("%s\n", j.dump().c_str());
   return all.errors == 0 ? 0 : 1;
 }
