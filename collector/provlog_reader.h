@@ -45,7 +45,9 @@ class Reader {
  private:
   int fd_ = -1;
   bool is_mount_ = false;
+  static constexpr size_t kMinRead = 64 << 10;
   std::vector<uint8_t> buf_ = std::vector<uint8_t>(1 << 20);
+  size_t want_ = kMinRead;  // bytes the next read asks for
 };
 
 }  // namespace bento::provlog
