@@ -9,6 +9,9 @@
 # benchmark summary (between <!-- bench-summary:begin/end -->) from this run; implies --profile.
 # Bento-prov runs under the real collector (provd, eBPF probes unless --no-probes or no BTF);
 # bench_ingest measures ingest rate, bytes/event and prov why latency (skip: --no-ingest).
+# Workload "upgrade" (default; needs bento-fs or bento-prov in --systems): the live-upgrade
+# experiment, bench_timeline (ops per 5 ms across an upgrade Bento-fs -> Bento-prov) and
+# bench_upgrade (pause over many upgrades of Bento-fs), on mounts of their own.
 #
 # Needs root (loop devices, mounts, drop_caches). Everything it mounts lives under a private
 # mktemp dir in /tmp; a trap unmounts it all, detaches its loop devices and removes its
@@ -57,11 +60,13 @@ done
 if [ "$MODE" = quick ]; then
   : "${REPS:=3}"; INGEST_ARGS=(--quick); TREE_FILES=10500; IO_MB=256; SMALL_N=10000; SMALL_SIZE=4096
   IMG_SIZE=2G; BENTO_INODES=131072; RANDREAD_SECS=3; SQL_TX=300; SQL_ROWS=20000
-  : "${WORKLOADS:=untar,tar,grep,smallfiles,seqio,mix}"; MIX_SECS=4; MIX_FILES=300
+  : "${WORKLOADS:=untar,tar,grep,smallfiles,seqio,mix,upgrade}"; MIX_SECS=4; MIX_FILES=300
+  TIMELINE_ARGS=(--quick); UPGRADE_ARGS=(--upgrades 20 --size-mb 256)
 else
   : "${REPS:=5}"; INGEST_ARGS=(--events 1000000); TREE_FILES=32000; IO_MB=1024; SMALL_N=10000; SMALL_SIZE=4096
   IMG_SIZE=6G; BENTO_INODES=262144; RANDREAD_SECS=20; SQL_TX=2000; SQL_ROWS=200000
-  : "${WORKLOADS:=untar,tar,grep,smallfiles,seqio,mix,gitclone,sqlite}"; MIX_SECS=20; MIX_FILES=1000
+  : "${WORKLOADS:=untar,tar,grep,smallfiles,seqio,mix,gitclone,sqlite,upgrade}"; MIX_SECS=20; MIX_FILES=1000
+  TIMELINE_ARGS=(--seconds 4 --size-mb 1024); UPGRADE_ARGS=(--upgrades 200 --size-mb 256)
 fi
 
 [ "$(id -u)" -eq 0 ] || { echo "run.sh: needs root (loop devices, mounts, drop_caches)" >&2; exit 1; }
@@ -146,6 +151,7 @@ command -v fio >/dev/null || { HAVE_FIO=0; NOTES+=("fio not installed: seqio ski
 BUILD_STATUS="not built (--no-build)"
 if [ $DO_BUILD -eq 1 ]; then
   TARGETS=(bentofs bentoctl mkfs.bento fsck.bento bento_fs bento_prov prov provd bench_mix bench_ingest)
+  case ",$WORKLOADS," in *,upgrade,*) TARGETS+=(bench_timeline bench_upgrade) ;; esac
   say "building (cmake preset default: ${TARGETS[*]})"
   if (cd "$REPO" && cmake --preset default >>"$LOG" 2>&1 &&
       cmake --build --preset default -j2 --target "${TARGETS[@]}" >>"$LOG" 2>&1); then
@@ -170,15 +176,37 @@ if [ $DO_INGEST -eq 1 ] && [ ! -x "$INGEST_BIN" ]; then
   NOTES+=("bench_ingest is not built: no collector ingest / prov why figures in this run")
 fi
 
+# the live-upgrade experiment (workload "upgrade"): not per system, run once after the loop
+DO_UPGRADE=0
+case ",$WORKLOADS," in
+  *,upgrade,*)
+    TIMELINE_BIN=$BUILD/bench/upgrade/bench_timeline
+    UPGRADE_BIN=$BUILD/bench/upgrade/bench_upgrade
+    case ",$SYSTEMS," in
+      *,bento-fs,*|*,bento-prov,*)
+        if [ -x "$TIMELINE_BIN" ] && [ -x "$UPGRADE_BIN" ] && [ -f "$MODDIR/bento_prov.so" ]; then
+          DO_UPGRADE=1
+        else
+          NOTES+=("bench_timeline/bench_upgrade (or bento_prov.so) not built: no live-upgrade figures in this run")
+        fi ;;
+      *) NOTES+=("workload upgrade skipped: it needs bento-fs or bento-prov in --systems") ;;
+    esac ;;
+esac
+WORKLOADS=$(printf '%s' ",$WORKLOADS," | sed 's/,upgrade,/,/g; s/^,//; s/,$//')
+
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 say "mode=$MODE reps=$REPS nproc=$(nproc) load=$LOAD_START kernel=$(uname -r) work=$WORK out=$RUN"
 
 # ---------------------------------------------------------------- the tree
-say "generating the source-like tree ($TREE_FILES files, deterministic)"
-TREE_INFO=$(python3 "$LIB/gen_tree.py" "$WORK/tree" "$WORK/tree.tar" --files "$TREE_FILES")
-TREE_INFO="$TREE_INFO, tar $(( $(stat -c %s "$WORK/tree.tar") / 1048576 )) MiB"
-rm -rf "$WORK/tree"
-say "tree: $TREE_INFO"
+if [ -z "$WORKLOADS" ]; then
+  TREE_INFO="not generated (no file-system workload in this run)"
+else
+  say "generating the source-like tree ($TREE_FILES files, deterministic)"
+  TREE_INFO=$(python3 "$LIB/gen_tree.py" "$WORK/tree" "$WORK/tree.tar" --files "$TREE_FILES")
+  TREE_INFO="$TREE_INFO, tar $(( $(stat -c %s "$WORK/tree.tar") / 1048576 )) MiB"
+  rm -rf "$WORK/tree"
+  say "tree: $TREE_INFO"
+fi
 NEEDLE=BENTO_BENCH_NEEDLE
 NEEDLE_FILES=7
 
@@ -647,11 +675,12 @@ PY
 
 # ---------------------------------------------------------------- main loop
 IFS=, read -r -a SYS_LIST <<<"$SYSTEMS"
-IFS=, read -r -a WL_LIST <<<"$WORKLOADS"
+WL_LIST=()
+[ -z "$WORKLOADS" ] || IFS=, read -r -a WL_LIST <<<"$WORKLOADS"
 for sys in "${SYS_LIST[@]}"; do
   case "$sys" in ext4-ordered|ext4-journal|bindfs|bento-fs|bento-prov) ;; *) die "unknown system $sys" ;; esac
 done
-for wl in "${WL_LIST[@]}"; do
+for wl in "${WL_LIST[@]+"${WL_LIST[@]}"}"; do
   declare -F "wl_$wl" >/dev/null || die "unknown workload $wl"
   [ "$wl" != seqio ] || [ $HAVE_FIO -eq 1 ] || continue
 done
@@ -659,6 +688,7 @@ done
 SYS_LOADS=()
 case ",$WORKLOADS," in *,sqlite,*) make_sql ;; esac
 for sys in "${SYS_LIST[@]}"; do
+  [ ${#WL_LIST[@]} -gt 0 ] || break
   say "=== $sys: fresh file system ($IMG_SIZE image), load $(cut -d' ' -f1-3 /proc/loadavg)"
   SYS_LOADS+=("$sys: $(cut -d' ' -f1 /proc/loadavg)")
   setup_fs "$sys"
@@ -675,6 +705,78 @@ for sys in "${SYS_LIST[@]}"; do
     say "$(collector_summary)"
   fi
 done
+
+# ---------------------------------------------------------------- live upgrade (workload "upgrade")
+# The paper's experiment: bench_timeline mounts Bento-fs (plain module) on a fresh image of its
+# own, runs a create/write/close/unlink loop (1 thread), then write 4 KiB + fsync (4 threads),
+# and upgrades to Bento-prov halfway: ops per 5 ms (CSV + PNG), the host's pause, op latency
+# around the upgrade. bench_upgrade: the pause over many upgrades of Bento-fs to itself under
+# 3 writer threads. Both mount under their own /tmp/bento-bench-XXXXXX and clean up after
+# themselves; their raw output lands in $RUN/upgrade/, the figures in upgrade.json.
+if [ $DO_UPGRADE -eq 1 ]; then
+  WL_DESC[upgrade]="live upgrade: bench_timeline ${TIMELINE_ARGS[*]} (ops per 5 ms across an upgrade Bento-fs -> Bento-prov; create/delete loop, 1 thread; write 4 KiB + fsync loop, 4 threads) and bench_upgrade ${UPGRADE_ARGS[*]} (upgrades of Bento-fs to itself under 3 writer threads)"
+  mkdir -p "$RUN/upgrade"
+  UPG_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+  say "live upgrade: bench_timeline ${TIMELINE_ARGS[*]} (Bento-fs -> Bento-prov, ops per 5 ms), load $(cut -d' ' -f1 /proc/loadavg)"
+  TL_RC=0
+  "$TIMELINE_BIN" "${TIMELINE_ARGS[@]}" --from "$MODDIR/bento_fs.so" --to "$MODDIR/bento_prov.so" \
+    --out "$RUN/upgrade" >"$RUN/upgrade/bench_timeline.out" 2>>"$LOG" || TL_RC=$?
+  grep -v '^{' "$RUN/upgrade/bench_timeline.out" | while IFS= read -r l; do say "  $l"; done || true
+  [ $TL_RC -eq 0 ] || { say "WARNING: bench_timeline exit $TL_RC (failed ops or upgrade, see upgrade/bench_timeline.out)"; NOTES+=("bench_timeline exited with status $TL_RC (failed operations or a failed upgrade; see upgrade/bench_timeline.out)"); }
+  [ ! -f "$RUN/upgrade/timeline.png" ] || cp "$RUN/upgrade/timeline.png" "$RUN/upgrade-timeline.png"
+  say "live upgrade: bench_upgrade ${UPGRADE_ARGS[*]} (Bento-fs -> Bento-fs), load $(cut -d' ' -f1 /proc/loadavg)"
+  UP_RC=0
+  "$UPGRADE_BIN" "${UPGRADE_ARGS[@]}" --module "$MODDIR/bento_fs.so" --mkfs "$BIN/mkfs.bento" \
+    --bentofs "$BIN/bentofs" --json "$RUN/upgrade/bench_upgrade.json" >"$RUN/upgrade/bench_upgrade.out" 2>>"$LOG" || UP_RC=$?
+  grep -v '^{' "$RUN/upgrade/bench_upgrade.out" | while IFS= read -r l; do say "  $l"; done || true
+  [ $UP_RC -eq 0 ] || { say "WARNING: bench_upgrade exit $UP_RC (see upgrade/bench_upgrade.out)"; NOTES+=("bench_upgrade exited with status $UP_RC (failed upgrades or syscalls; see upgrade/bench_upgrade.out)"); }
+  # upgrade.json: both programs' figures + per timeline workload the ops/5 ms dip (intervals
+  # relative to the upgrade's start; the first and last, partial, intervals left out)
+  python3 - "$RUN" "$UPG_LOAD" "$(cut -d' ' -f1-3 /proc/loadavg)" "${TIMELINE_ARGS[*]}" "${UPGRADE_ARGS[*]}" "$TL_RC" "$UP_RC" <<'PY'
+import json, os, statistics, sys
+run, load0, load1, targs, uargs, tl_rc, up_rc = sys.argv[1:8]
+d = os.path.join(run, "upgrade")
+def load(p):
+    try:
+        return json.load(open(p))
+    except (OSError, ValueError):
+        return None
+out = {"load_start": load0, "load_end": load1, "timeline_args": targs, "upgrade_args": uargs,
+       "timeline_rc": int(tl_rc), "upgrade_rc": int(up_rc), "timeline": None, "upgrades": None,
+       "plot": "upgrade-timeline.png" if os.path.exists(os.path.join(run, "upgrade-timeline.png")) else None}
+tl = load(os.path.join(d, "timeline.json"))
+if tl:
+    runs = []
+    for r in tl.get("runs", []):
+        bins = []
+        try:
+            for line in open(os.path.join(d, r["workload"] + ".csv")):
+                if line.strip() and not line.startswith("#"):
+                    ms, n = line.split()
+                    bins.append((int(ms), int(n)))
+        except (OSError, KeyError, ValueError):
+            pass
+        bins = bins[1:-1]
+        rt = r.get("round_trip_ms", 0.0)
+        pre = [n for ms, n in bins if ms < 0]
+        post = [n for ms, n in bins if ms > rt + 50]
+        near = [(ms, n) for ms, n in bins if -50 <= ms <= rt + 50]
+        if bins:
+            lo = min(near, key=lambda t: t[1]) if near else (None, None)
+            med = statistics.median(pre) if pre else 0
+            r["ops_per_5ms"] = {
+                "median_before": med, "median_after": statistics.median(post) if post else 0,
+                "lowest_near_upgrade": lo[1], "lowest_at_ms": lo[0],
+                "zero_intervals_near_upgrade": sum(1 for _, n in near if n == 0),
+                "zero_intervals_elsewhere": sum(1 for ms, n in bins if n == 0 and not -50 <= ms <= rt + 50),
+                "intervals_below_half_near_upgrade": sum(1 for _, n in near if n < med / 2),
+                "intervals": len(bins)}
+        runs.append(r)
+    out["timeline"] = {"seconds": tl.get("seconds"), "runs": runs}
+out["upgrades"] = load(os.path.join(d, "bench_upgrade.json"))
+json.dump(out, open(os.path.join(run, "upgrade.json"), "w"), indent=1)
+PY
+fi
 
 # ---------------------------------------------------------------- collector ingest + prov why
 if [ $DO_INGEST -eq 1 ]; then
@@ -697,7 +799,7 @@ NOTES+=("bindfs runs with its defaults (single-threaded libfuse loop) over an ex
 [ -z "$PROBES_FALLBACK" ] || NOTES+=("**provd ran with --no-probes**: the eBPF probes could not be loaded (BTF/BPF unavailable?): $PROBES_FALLBACK. The collector figures cover the file-system records only")
 case ",$SYSTEMS," in *,bento-prov,*) [ $PROVD_PROBES -eq 1 ] && NOTES+=("the eBPF probes see every process on the host (other engineers' builds and tests too): the collector's probe events are not only the workload's") ;; esac
 NOTES+=("loop devices and the bento image are files on the host's /tmp (same disk); writes reach the host page cache, not necessarily the disk")
-NOTES+=("systems run one after another in the order listed; 1-min load average when each started: ${SYS_LOADS[*]} (a later system under more load is penalised)")
+[ ${#SYS_LOADS[@]} -eq 0 ] || NOTES+=("systems run one after another in the order listed; 1-min load average when each started: ${SYS_LOADS[*]} (a later system under more load is penalised)")
 export M_MODE=$MODE M_REPS=$REPS M_SYSTEMS=$SYSTEMS M_TREE="$TREE_FILES files requested; $TREE_INFO"
 export M_IO="${IO_MB} MiB" M_SMALL="$SMALL_N x $SMALL_SIZE B" M_BUILD=$BUILD_STATUS
 export M_LOAD_START=$LOAD_START M_LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)

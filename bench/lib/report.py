@@ -16,6 +16,8 @@ Optional, each measured in the same run by run.sh:
 RUNDIR/collector.json: provd's own figures for the bento-prov system (events, database size).
 RUNDIR/ingest.json: bench_ingest (collector ingest rate, bytes/event, prov why latency).
 RUNDIR/profile/profile.json: bench/profile.sh's profile of bento-fs's biggest gap (its cause).
+RUNDIR/upgrade.json: the live-upgrade experiment (bench_timeline + bench_upgrade; raw output in
+RUNDIR/upgrade/, the timeline plot in RUNDIR/upgrade-timeline.png).
 
 The ratio is mean(system) / mean(ext4-ordered) from the same run. "slowdown" folds the
 direction in (>1 means worse than ext4-ordered whatever the unit): ratio for times,
@@ -291,6 +293,10 @@ def main():
         if ingest:
             results["provenance"]["ingest"] = ingest
 
+    upgrade = load_json(os.path.join(rundir, "upgrade.json"))
+    if upgrade:
+        results["live_upgrade"] = upgrade
+
     with open(os.path.join(rundir, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
 
@@ -312,9 +318,10 @@ def main():
                "not absolute numbers across runs.\n")
 
     # summary: slowdown matrix + biggest gap
-    out.append("## Summary: slowdown vs ext4-ordered (>1 = worse; same run)\n")
-    out.append("| workload / metric | " + " | ".join(others) + " |")
-    out.append("|---|" + "---:|" * len(others))
+    if results["metrics"]:
+        out.append("## Summary: slowdown vs ext4-ordered (>1 = worse; same run)\n")
+        out.append("| workload / metric | " + " | ".join(others) + " |")
+        out.append("|---|" + "---:|" * len(others))
     for e in results["metrics"]:
         cells = []
         for s in others:
@@ -348,7 +355,7 @@ def main():
             out.append(f"Against plain FUSE (bindfs): {FOCUS} is worst on {worst[1]['workload']}/"
                        f"{worst[1]['metric']} ({worst[0]:.2f}x bindfs's slowdown) and best on "
                        f"{best[1]['workload']}/{best[1]['metric']} ({best[0]:.2f}x).\n")
-    if os.path.exists(os.path.join(rundir, "ratios.png")) or shutil.which("gnuplot"):
+    if results["metrics"] and (os.path.exists(os.path.join(rundir, "ratios.png")) or shutil.which("gnuplot")):
         out.append("![slowdown vs ext4-ordered](ratios.png)\n")
 
     # Tracking overhead: Bento-prov (provenance log on, under the collector) vs Bento-fs.
@@ -446,7 +453,11 @@ def main():
                    f"p99 {i['why_p99_ms']:.2f} ms** |")
         out.append("")
 
-    out.append("## Per workload\n")
+    if upgrade:
+        out.extend(upgrade_lines(upgrade))
+
+    if results["metrics"]:
+        out.append("## Per workload\n")
     last_wl = None
     for e in results["metrics"]:
         if e["workload"] != last_wl:
@@ -512,7 +523,7 @@ plot for [i=2:{len(others) + 1}] '{dat}' using i:xtic(1) title columnheader(i)
     with open(os.path.join(rundir, "report.md"), "w") as f:
         f.write("\n".join(out))
 
-    summary = summary_block(rundir, meta, results, overhead, collector, ingest)
+    summary = summary_block(rundir, meta, results, overhead, collector, ingest, upgrade)
     with open(os.path.join(rundir, "summary.md"), "w") as f:
         f.write(summary)
     if readme:
@@ -557,7 +568,7 @@ def key_entries(results):
     return res
 
 
-def summary_block(rundir, meta, results, overhead, collector, ingest):
+def summary_block(rundir, meta, results, overhead, collector, ingest, upgrade=None):
     """The README's benchmark summary: everything bench/run.sh measured in this run."""
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     where = os.path.relpath(os.path.abspath(rundir), repo)
@@ -653,8 +664,110 @@ def summary_block(rundir, meta, results, overhead, collector, ingest):
                  f"**{grouped(i['events_per_s'])} events/s** (target 100,000), "
                  f"**{i['bytes_per_event']:.0f} bytes/event**, `prov why` **p50 {i['why_p50_ms']:.2f} ms, "
                  f"p99 {i['why_p99_ms']:.2f} ms** on a graph of {grouped(i['events'])} events.")
+    if upgrade:
+        L.append(upgrade_summary(upgrade))
     L.append(MARK_END)
     return "\n".join(L) + "\n"
+
+
+TL_NAMES = {"createdel": "create/write/close/unlink loop, 1 thread",
+            "fsync": "write 4 KiB + fsync loop"}
+
+
+def upgrade_lines(u):
+    """report.md's "Live upgrade" section, from upgrade.json (bench_timeline + bench_upgrade)."""
+    out = ["## Live upgrade (same run)\n",
+           "The paper's experiment: `bench_timeline` mounts Bento-fs on a fresh image, runs a loop "
+           "and upgrades the module to Bento-prov (provenance tracking) halfway through, counting "
+           "completed operations per 5 ms interval; a thread drains the provenance log as the "
+           "collector would. *Pause*: the write lock the host holds during the swap, as it "
+           "measures it; *latency around the upgrade*: operations overlapping the upgrade ±50 ms. "
+           "`bench_upgrade` repeats upgrades of Bento-fs to itself under 3 writer threads. "
+           f"Load {u.get('load_start', '?')} at the start, {u.get('load_end', '?')} at the end.\n"]
+    tl = u.get("timeline")
+    if tl and tl.get("runs"):
+        out.append(f"`bench_timeline {u.get('timeline_args', '')}` ({tl.get('seconds')} s per loop, "
+                   "upgrade at the midpoint):\n")
+        out.append("| loop | upgrade | pause | round trip | op latency around it: p99 / max | "
+                   "otherwise: p99 / max | ops/5 ms: median before → lowest near it → median after "
+                   "| intervals near it with 0 ops / < half | failed ops |")
+        out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+        for r in tl["runs"]:
+            if "error" in r:
+                out.append(f"| {r.get('workload', '?')} | **{r['error']}** | | | | | | | |")
+                continue
+            a, o = r.get("latency_around_upgrade", {}), r.get("latency_otherwise", {})
+            b = r.get("ops_per_5ms") or {}
+            ok = "ok" if r.get("upgrade_ok") else f"**FAILED** {r.get('upgrade_error', '')}"
+            name = TL_NAMES.get(r["workload"], r["workload"])
+            if r["workload"] == "fsync":
+                name += f", {r.get('threads')} threads"
+            out.append(f"| {name} | {ok} | {r.get('pause_ms', 0):.2f} ms | {r.get('round_trip_ms', 0):.1f} ms | "
+                       f"{a.get('p99_ms', 0):.2f} / **{a.get('max_ms', 0):.2f} ms** | "
+                       f"{o.get('p99_ms', 0):.2f} / {o.get('max_ms', 0):.2f} ms | "
+                       f"{fmt(b.get('median_before', 0))} → **{b.get('lowest_near_upgrade')}** "
+                       f"(at {b.get('lowest_at_ms')} ms) → {fmt(b.get('median_after', 0))} | "
+                       f"{b.get('zero_intervals_near_upgrade', '?')} / "
+                       f"{b.get('intervals_below_half_near_upgrade', '?')} | {r.get('failed_ops', '?')} |")
+        out.append("")
+        if u.get("plot"):
+            out.append(f"![ops per 5 ms across the upgrade]({u['plot']})\n")
+        elsewhere = {r["workload"]: (r.get("ops_per_5ms") or {}).get("zero_intervals_elsewhere")
+                     for r in tl["runs"] if "error" not in r}
+        if any(elsewhere.values()):
+            out.append("Intervals with 0 ops away from the upgrade (more than 50 ms from it), for "
+                       "comparison: " + ", ".join(f"{k} {v}" for k, v in elsewhere.items()) +
+                       " — stalls the upgrade did not cause (host load, write-back).\n")
+        out.append("Per-interval counts: `upgrade/createdel.csv`, `upgrade/fsync.csv`; the "
+                   "programs' own output: `upgrade/timeline.json`, `upgrade/bench_timeline.out`.\n")
+    else:
+        out.append("`bench_timeline` produced no results (see run.log).\n")
+    up = u.get("upgrades")
+    if up:
+        out.append(f"`bench_upgrade {u.get('upgrade_args', '')}`: {up['upgrades']} upgrades of Bento-fs "
+                   f"({up.get('failed_upgrades', 0)} failed) under {up.get('threads')} writer threads, "
+                   f"{grouped(up.get('syscalls', 0))} syscalls ({up.get('failed_syscalls', 0)} failed):\n")
+        out.append("| | p50 | p99 | max |\n|---|---:|---:|---:|")
+        for k, label in (("pause", "**pause** (write lock held)"), ("wait", "wait for in-flight calls"),
+                         ("round_trip", "upgrade round trip (client)"),
+                         ("worst_syscall_during_upgrade", "longest syscall during an upgrade"),
+                         ("syscall_baseline", "syscall latency otherwise")):
+            d = up.get(k, {})
+            out.append(f"| {label} | {d.get('p50_ms', 0):.3f} ms | {d.get('p99_ms', 0):.3f} ms | "
+                       f"{d.get('max_ms', 0):.3f} ms |")
+        out.append("")
+    else:
+        out.append("`bench_upgrade` produced no results (see run.log).\n")
+    return out
+
+
+def upgrade_summary(u):
+    """The README summary's line on the live upgrade."""
+    parts = []
+    for r in (u.get("timeline") or {}).get("runs", []):
+        if "error" in r:
+            parts.append(f"{r.get('workload')}: {r['error']}")
+            continue
+        a, b = r.get("latency_around_upgrade", {}), r.get("ops_per_5ms") or {}
+        name = "create/delete loop" if r["workload"] == "createdel" else \
+            f"{r.get('threads')}-thread write+fsync loop"
+        parts.append(f"{name}: pause {r.get('pause_ms', 0):.2f} ms"
+                     + ("" if r.get("upgrade_ok") else " (**upgrade FAILED**)")
+                     + f", op latency around it p99 {a.get('p99_ms', 0):.2f} / max "
+                     f"**{a.get('max_ms', 0):.1f} ms**, ops per 5 ms {fmt(b.get('median_before', 0))} → "
+                     f"lowest {b.get('lowest_near_upgrade')} → {fmt(b.get('median_after', 0))}, "
+                     f"{r.get('failed_ops', '?')} failed ops")
+    up = u.get("upgrades")
+    if up:
+        p = up.get("pause", {})
+        parts.append(f"`bench_upgrade`, {up['upgrades']} upgrades Bento-fs → Bento-fs under "
+                     f"{up.get('threads')} writer threads: pause p50 "
+                     f"{p.get('p50_ms', 0):.2f} / p99 {p.get('p99_ms', 0):.2f} / max **{p.get('max_ms', 0):.2f} ms**, "
+                     f"longest syscall during one {up.get('worst_syscall_during_upgrade', {}).get('max_ms', 0):.1f} ms, "
+                     f"{up.get('failed_upgrades', 0)} failed upgrades, {up.get('failed_syscalls', 0)} failed syscalls")
+    plot = f"; plot `{u['plot']}` in the run dir" if u.get("plot") else ""
+    return (f"- **Live upgrade Bento-fs → Bento-prov** (`bench_timeline`: ops per 5 ms across the "
+            f"upgrade{plot}): " + "; ".join(parts) + ".")
 
 
 def update_readme(path, block):
