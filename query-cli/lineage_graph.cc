@@ -128,157 +128,143 @@ std::vector<LineageGraph::Link> LineageGraph::links(const char* sql, int64_t id)
   return out;
 }
 
+// ---- edges, each with both of its nodes
+
+void LineageGraph::used_edge(int64_t a, int64_t e, int64_t t, const std::string& how) {
+  activity(a);
+  entity(e);
+  edge({{"type", "used"},
+        {"activity", aid(a)},
+        {"entity", eid(e)},
+        {"time", time_json(t, off_)},
+        {"how", how}});
+}
+
+void LineageGraph::generated_edge(int64_t e, int64_t a, int64_t t, const std::string& how) {
+  entity(e);
+  activity(a);
+  edge({{"type", "wasGeneratedBy"},
+        {"entity", eid(e)},
+        {"activity", aid(a)},
+        {"time", time_json(t, off_)},
+        {"how", how}});
+}
+
+void LineageGraph::informed_edge(int64_t informed, int64_t informant, int64_t t,
+                                 const std::string& how) {
+  activity(informed);
+  activity(informant);
+  edge({{"type", "wasInformedBy"},
+        {"informed", aid(informed)},
+        {"informant", aid(informant)},
+        {"time", time_json(t, off_)},
+        {"how", how}});
+}
+
+void LineageGraph::derived_edge(int64_t generated, int64_t used, int64_t a, int64_t t,
+                                const std::string& how) {
+  entity(generated);
+  entity(used);
+  if (a != 0) activity(a);
+  edge({{"type", "wasDerivedFrom"},
+        {"generated", eid(generated)},
+        {"used", eid(used)},
+        {"activity", a != 0 ? json(aid(a)) : json(nullptr)},
+        {"time", time_json(t, off_)},
+        {"how", how}});
+}
+
+void LineageGraph::invalidated_edge(int64_t e, int64_t a, int64_t t, const std::string& how) {
+  entity(e);
+  if (a != 0) activity(a);
+  edge({{"type", "wasInvalidatedBy"},
+        {"entity", eid(e)},
+        {"activity", a != 0 ? json(aid(a)) : json(nullptr)},
+        {"time", time_json(t, off_)},
+        {"how", how}});
+}
+
+// ---- neighbours: one relation walked from one node
+
 std::vector<LineageGraph::Link> LineageGraph::generators(int64_t e) {
+  entity(e);
   auto out = links(
       "SELECT activity_id, how, time_ns FROM generated WHERE entity_id = ? ORDER BY time_ns", e);
-  entity(e);
-  for (const Link& l : out) {
-    activity(l.id);
-    edge({{"type", "wasGeneratedBy"},
-          {"entity", eid(e)},
-          {"activity", aid(l.id)},
-          {"time", time_json(l.time_ns, off_)},
-          {"how", l.how}});
-  }
+  for (const Link& l : out) generated_edge(e, l.id, l.time_ns, l.how);
   return out;
 }
 
 std::vector<LineageGraph::Link> LineageGraph::previous_versions(int64_t e) {
+  entity(e);
   auto out = links(
       "SELECT used_id, how, time_ns FROM derived WHERE generated_id = ? AND how = 'version'", e);
-  entity(e);
-  for (const Link& l : out) {
-    entity(l.id);
-    edge({{"type", "wasDerivedFrom"},
-          {"generated", eid(e)},
-          {"used", eid(l.id)},
-          {"activity", nullptr},
-          {"time", time_json(l.time_ns, off_)},
-          {"how", "version"}});
-  }
+  for (const Link& l : out) derived_edge(e, l.id, 0, l.time_ns, l.how);
   return out;
 }
 
 std::vector<LineageGraph::Link> LineageGraph::next_versions(int64_t e) {
+  entity(e);
   auto out = links(
       "SELECT generated_id, how, time_ns FROM derived WHERE used_id = ? AND how = 'version'", e);
-  entity(e);
-  for (const Link& l : out) {
-    entity(l.id);
-    edge({{"type", "wasDerivedFrom"},
-          {"generated", eid(l.id)},
-          {"used", eid(e)},
-          {"activity", nullptr},
-          {"time", time_json(l.time_ns, off_)},
-          {"how", "version"}});
-  }
+  for (const Link& l : out) derived_edge(l.id, e, 0, l.time_ns, l.how);
   return out;
 }
 
 std::vector<LineageGraph::Link> LineageGraph::inputs(int64_t a) {
+  activity(a);
   auto out =
       links("SELECT entity_id, how, time_ns FROM used WHERE activity_id = ? ORDER BY time_ns", a);
-  activity(a);
-  for (const Link& l : out) {
-    entity(l.id);
-    edge({{"type", "used"},
-          {"activity", aid(a)},
-          {"entity", eid(l.id)},
-          {"time", time_json(l.time_ns, off_)},
-          {"how", l.how}});
-  }
+  for (const Link& l : out) used_edge(a, l.id, l.time_ns, l.how);
   return out;
 }
 
 std::vector<LineageGraph::Link> LineageGraph::readers(int64_t e) {
+  entity(e);
   auto out =
       links("SELECT activity_id, how, time_ns FROM used WHERE entity_id = ? ORDER BY time_ns", e);
-  entity(e);
-  for (const Link& l : out) {
-    activity(l.id);
-    edge({{"type", "used"},
-          {"activity", aid(l.id)},
-          {"entity", eid(e)},
-          {"time", time_json(l.time_ns, off_)},
-          {"how", l.how}});
-  }
+  for (const Link& l : out) used_edge(l.id, e, l.time_ns, l.how);
   return out;
 }
 
 std::vector<LineageGraph::Link> LineageGraph::outputs(int64_t a) {
+  activity(a);
   auto out = links(
       "SELECT entity_id, how, time_ns FROM generated WHERE activity_id = ? ORDER BY time_ns", a);
-  activity(a);
-  for (const Link& l : out) {
-    entity(l.id);
-    edge({{"type", "wasGeneratedBy"},
-          {"entity", eid(l.id)},
-          {"activity", aid(a)},
-          {"time", time_json(l.time_ns, off_)},
-          {"how", l.how}});
-  }
+  for (const Link& l : out) generated_edge(l.id, a, l.time_ns, l.how);
   return out;
 }
 
 std::vector<LineageGraph::Link> LineageGraph::informants(int64_t a) {
+  activity(a);
   auto out = links(
       "SELECT informant_id, how, time_ns FROM informed WHERE informed_id = ? ORDER BY time_ns", a);
-  activity(a);
-  for (const Link& l : out) {
-    activity(l.id);
-    edge({{"type", "wasInformedBy"},
-          {"informed", aid(a)},
-          {"informant", aid(l.id)},
-          {"time", time_json(l.time_ns, off_)},
-          {"how", l.how}});
-  }
+  for (const Link& l : out) informed_edge(a, l.id, l.time_ns, l.how);
   return out;
 }
 
 std::vector<LineageGraph::Link> LineageGraph::informed(int64_t a) {
+  activity(a);
   auto out = links(
       "SELECT informed_id, how, time_ns FROM informed WHERE informant_id = ? ORDER BY time_ns", a);
-  activity(a);
-  for (const Link& l : out) {
-    activity(l.id);
-    edge({{"type", "wasInformedBy"},
-          {"informed", aid(l.id)},
-          {"informant", aid(a)},
-          {"time", time_json(l.time_ns, off_)},
-          {"how", l.how}});
-  }
+  for (const Link& l : out) informed_edge(l.id, a, l.time_ns, l.how);
   return out;
 }
 
 std::vector<LineageGraph::Link> LineageGraph::invalidations(int64_t e) {
+  entity(e);
   auto out = links(
       "SELECT IFNULL(activity_id, 0), how, time_ns FROM invalidated WHERE entity_id = ? "
       "ORDER BY time_ns",
       e);
-  entity(e);
-  for (const Link& l : out) {
-    if (l.id != 0) activity(l.id);
-    edge({{"type", "wasInvalidatedBy"},
-          {"entity", eid(e)},
-          {"activity", l.id != 0 ? json(aid(l.id)) : json(nullptr)},
-          {"time", time_json(l.time_ns, off_)},
-          {"how", l.how}});
-  }
+  for (const Link& l : out) invalidated_edge(e, l.id, l.time_ns, l.how);
   return out;
 }
 
 std::vector<LineageGraph::Link> LineageGraph::invalidated_by(int64_t a) {
+  activity(a);
   auto out = links(
       "SELECT entity_id, how, time_ns FROM invalidated WHERE activity_id = ? ORDER BY time_ns", a);
-  activity(a);
-  for (const Link& l : out) {
-    entity(l.id);
-    edge({{"type", "wasInvalidatedBy"},
-          {"entity", eid(l.id)},
-          {"activity", aid(a)},
-          {"time", time_json(l.time_ns, off_)},
-          {"how", l.how}});
-  }
+  for (const Link& l : out) invalidated_edge(l.id, a, l.time_ns, l.how);
   return out;
 }
 
@@ -295,13 +281,9 @@ void LineageGraph::add_process_derivations() {
   for (int64_t e : ents) {
     q.bind(1, e);
     while (q.step()) {
-      if (!has_entity(q.int64(0)) || !has_activity(q.int64(1))) continue;
-      edge({{"type", "wasDerivedFrom"},
-            {"generated", eid(e)},
-            {"used", eid(q.int64(0))},
-            {"activity", aid(q.int64(1))},
-            {"time", time_json(q.int64(2), off_)},
-            {"how", "process"}});
+      // Only between nodes already in the subgraph: derivations summarise walked paths.
+      if (has_entity(q.int64(0)) && has_activity(q.int64(1)))
+        derived_edge(e, q.int64(0), q.int64(1), q.int64(2), "process");
     }
     q.reset();
   }
@@ -318,60 +300,19 @@ void LineageGraph::add_window(int64_t since, int64_t until) {
   each("SELECT id FROM entities WHERE created_ns BETWEEN ? AND ?",
        [&](Stmt& q) { entity(q.int64(0)); });
   each("SELECT activity_id, entity_id, time_ns, how FROM used WHERE time_ns BETWEEN ? AND ?",
-       [&](Stmt& q) {
-         activity(q.int64(0));
-         entity(q.int64(1));
-         edge({{"type", "used"},
-               {"activity", aid(q.int64(0))},
-               {"entity", eid(q.int64(1))},
-               {"time", time_json(q.int64(2), off_)},
-               {"how", q.text(3)}});
-       });
+       [&](Stmt& q) { used_edge(q.int64(0), q.int64(1), q.int64(2), q.text(3)); });
   each("SELECT entity_id, activity_id, time_ns, how FROM generated WHERE time_ns BETWEEN ? AND ?",
-       [&](Stmt& q) {
-         entity(q.int64(0));
-         activity(q.int64(1));
-         edge({{"type", "wasGeneratedBy"},
-               {"entity", eid(q.int64(0))},
-               {"activity", aid(q.int64(1))},
-               {"time", time_json(q.int64(2), off_)},
-               {"how", q.text(3)}});
-       });
+       [&](Stmt& q) { generated_edge(q.int64(0), q.int64(1), q.int64(2), q.text(3)); });
   each("SELECT informed_id, informant_id, time_ns, how FROM informed WHERE time_ns BETWEEN ? AND ?",
-       [&](Stmt& q) {
-         activity(q.int64(0));
-         activity(q.int64(1));
-         edge({{"type", "wasInformedBy"},
-               {"informed", aid(q.int64(0))},
-               {"informant", aid(q.int64(1))},
-               {"time", time_json(q.int64(2), off_)},
-               {"how", q.text(3)}});
-       });
+       [&](Stmt& q) { informed_edge(q.int64(0), q.int64(1), q.int64(2), q.text(3)); });
   each(
       "SELECT entity_id, IFNULL(activity_id, 0), time_ns, how FROM invalidated WHERE time_ns "
       "BETWEEN ? AND ?",
-      [&](Stmt& q) {
-        entity(q.int64(0));
-        if (q.int64(1) != 0) activity(q.int64(1));
-        edge({{"type", "wasInvalidatedBy"},
-              {"entity", eid(q.int64(0))},
-              {"activity", q.int64(1) != 0 ? json(aid(q.int64(1))) : json(nullptr)},
-              {"time", time_json(q.int64(2), off_)},
-              {"how", q.text(3)}});
-      });
+      [&](Stmt& q) { invalidated_edge(q.int64(0), q.int64(1), q.int64(2), q.text(3)); });
   each(
-      "SELECT generated_id, used_id, IFNULL(activity_id, 0), time_ns, how FROM derived WHERE "
-      "time_ns BETWEEN ? AND ? AND how = 'version'",
-      [&](Stmt& q) {
-        entity(q.int64(0));
-        entity(q.int64(1));
-        edge({{"type", "wasDerivedFrom"},
-              {"generated", eid(q.int64(0))},
-              {"used", eid(q.int64(1))},
-              {"activity", q.int64(2) != 0 ? json(aid(q.int64(2))) : json(nullptr)},
-              {"time", time_json(q.int64(3), off_)},
-              {"how", q.text(4)}});
-      });
+      "SELECT generated_id, used_id, time_ns, how FROM derived WHERE time_ns BETWEEN ? AND ? AND "
+      "how = 'version'",
+      [&](Stmt& q) { derived_edge(q.int64(0), q.int64(1), 0, q.int64(2), q.text(3)); });
 }
 
 std::string LineageGraph::entity_line(int64_t id) {

@@ -73,6 +73,13 @@ class LineageGraph {
  private:
   void edge(nlohmann::json e);
   std::vector<Link> links(const char* sql, int64_t id);
+  // Edges, with both of their nodes (an activity of 0: none).
+  void used_edge(int64_t activity, int64_t entity, int64_t t, const std::string& how);
+  void generated_edge(int64_t entity, int64_t activity, int64_t t, const std::string& how);
+  void informed_edge(int64_t informed, int64_t informant, int64_t t, const std::string& how);
+  void derived_edge(int64_t generated, int64_t used, int64_t activity, int64_t t,
+                    const std::string& how);
+  void invalidated_edge(int64_t entity, int64_t activity, int64_t t, const std::string& how);
 
   bento::lineage::Database& db_;
   int64_t off_;
