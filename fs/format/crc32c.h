@@ -18,11 +18,30 @@ constexpr std::array<uint32_t, 256> make_crc32c_table() {
   }
   return t;
 }
-inline constexpr std::array<uint32_t, 256> kCrc32cTable = make_crc32c_table();
+// Slicing-by-8 (8 KiB of tables): eight bytes per step instead of one. The journal
+// checksums every block it logs; byte at a time it was a fifth of a metadata-heavy
+// workload's CPU. Plain C++ (no CRC instruction): the same code builds freestanding.
+constexpr std::array<std::array<uint32_t, 256>, 8> make_crc32c_slices() {
+  std::array<std::array<uint32_t, 256>, 8> t{};
+  t[0] = make_crc32c_table();
+  for (int k = 1; k < 8; k++)
+    for (uint32_t i = 0; i < 256; i++) t[k][i] = (t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xff];
+  return t;
+}
+inline constexpr std::array<std::array<uint32_t, 256>, 8> kCrc32cSlices = make_crc32c_slices();
 
 // Continues a running CRC: crc32c_update(crc32c_update(~0u, a), b) ... then ~ at the end.
 inline uint32_t crc32c_update(uint32_t crc, const uint8_t* p, size_t n) {
-  for (size_t i = 0; i < n; i++) crc = kCrc32cTable[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+  const auto& t = kCrc32cSlices;
+  for (; n >= 8; p += 8, n -= 8) {
+    uint32_t lo = crc ^ (static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
+                         static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24);
+    uint32_t hi = static_cast<uint32_t>(p[4]) | static_cast<uint32_t>(p[5]) << 8 |
+                  static_cast<uint32_t>(p[6]) << 16 | static_cast<uint32_t>(p[7]) << 24;
+    crc = t[7][lo & 0xff] ^ t[6][(lo >> 8) & 0xff] ^ t[5][(lo >> 16) & 0xff] ^ t[4][lo >> 24] ^
+          t[3][hi & 0xff] ^ t[2][(hi >> 8) & 0xff] ^ t[1][(hi >> 16) & 0xff] ^ t[0][hi >> 24];
+  }
+  for (; n > 0; p++, n--) crc = t[0][(crc ^ *p) & 0xff] ^ (crc >> 8);
   return crc;
 }
 inline uint32_t crc32c(const uint8_t* p, size_t n) {
