@@ -78,7 +78,12 @@ class FileOperations {
                                std::span<const uint8_t>) {
     return Err(ENOSYS);
   }
-  virtual Status flush(const Request&, Ino, Fh, uint64_t /*lock_owner*/) { return Status::Ok(); }
+  // Called on every close(2) of a descriptor. A file system with nothing to do there keeps
+  // this default: ENOSYS tells the FUSE kernel client to stop sending flush on this
+  // connection for good (dirty pages are still written back and their errors reported by
+  // close), which saves a round trip per close. For good means across live upgrades too: a
+  // module that needs flush must be the one mounted.
+  virtual Status flush(const Request&, Ino, Fh, uint64_t /*lock_owner*/) { return Err(ENOSYS); }
   virtual Status release(const Request&, Ino, Fh, uint32_t /*flags*/) { return Status::Ok(); }
   virtual Status fsync(const Request&, Ino, Fh, bool /*datasync*/) { return Err(ENOSYS); }
   virtual Result<CreateReply> create(const Request&, Ino /*parent*/, std::string_view,
