@@ -11,7 +11,9 @@
 # bench_ingest measures ingest rate, bytes/event and prov why latency (skip: --no-ingest).
 # Workload "upgrade" (default; needs bento-fs or bento-prov in --systems): the live-upgrade
 # experiment, bench_timeline (ops per 5 ms across an upgrade Bento-fs -> Bento-prov) and
-# bench_upgrade (pause over many upgrades of Bento-fs), on mounts of their own.
+# bench_upgrade (pause over many upgrades of Bento-fs), on mounts of their own. Workload
+# "bigdir" (default): one directory of 100,000 (--full: 1,000,000) entries, once per system:
+# create, random lookups, listing, delete (Bento: fsck.bento -n with the entries and after).
 #
 # Needs root (loop devices, mounts, drop_caches). Everything it mounts lives under a private
 # mktemp dir in /tmp; a trap unmounts it all, detaches its loop devices and removes its
@@ -37,7 +39,7 @@ DO_INGEST=1
 PROVD_PROBES=1
 PROVD_PID=""
 
-usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) MODE=quick ;;
@@ -59,13 +61,17 @@ done
 
 if [ "$MODE" = quick ]; then
   : "${REPS:=3}"; INGEST_ARGS=(--quick); TREE_FILES=10500; IO_MB=256; SMALL_N=10000; SMALL_SIZE=4096
-  IMG_SIZE=2G; BENTO_INODES=131072; RANDREAD_SECS=3; SQL_TX=300; SQL_ROWS=20000
-  : "${WORKLOADS:=untar,tar,grep,smallfiles,seqio,mix,upgrade}"; MIX_SECS=4; MIX_FILES=300
+  IMG_SIZE=2G; BENTO_INODES=131072; EXT4_INODES=""; RANDREAD_SECS=3; SQL_TX=300; SQL_ROWS=20000
+  BIGDIR_N=100000
+  : "${WORKLOADS:=untar,tar,grep,smallfiles,seqio,mix,gitclone,sqlite,bigdir,upgrade}"; MIX_SECS=4; MIX_FILES=300
   TIMELINE_ARGS=(--quick); UPGRADE_ARGS=(--upgrades 20 --size-mb 256)
 else
   : "${REPS:=5}"; INGEST_ARGS=(--events 1000000); TREE_FILES=32000; IO_MB=1024; SMALL_N=10000; SMALL_SIZE=4096
-  IMG_SIZE=6G; BENTO_INODES=262144; RANDREAD_SECS=20; SQL_TX=2000; SQL_ROWS=200000
-  : "${WORKLOADS:=untar,tar,grep,smallfiles,seqio,mix,gitclone,sqlite,upgrade}"; MIX_SECS=20; MIX_FILES=1000
+  # bigdir's 1,000,000 entries (+ the 32k-file tree) need more inodes than one per 16 KiB
+  # (mkfs defaults, 393,216 on 6 GiB): 1.5M slots = 384 MiB of inode table on either fs
+  IMG_SIZE=6G; BENTO_INODES=1572864; EXT4_INODES=1572864; RANDREAD_SECS=20; SQL_TX=2000; SQL_ROWS=200000
+  BIGDIR_N=1000000
+  : "${WORKLOADS:=untar,tar,grep,smallfiles,seqio,mix,gitclone,sqlite,bigdir,upgrade}"; MIX_SECS=20; MIX_FILES=1000
   TIMELINE_ARGS=(--seconds 4 --size-mb 1024); UPGRADE_ARGS=(--upgrades 200 --size-mb 256)
 fi
 
@@ -92,7 +98,7 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", b - a }'; }
 record() {
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$SAMPLES"
   printf '[%s] %-13s %-10s rep %s/%s  %-28s %10.3f %s\n' "$(date +%H:%M:%S)" "$1" "$2" "$6" \
-    "$REPS" "$3" "$7" "$4" | tee -a "$LOG"
+    "${nrep:-$REPS}" "$3" "$7" "$4" | tee -a "$LOG"
 }
 
 # ---------------------------------------------------------------- cleanup (trap)
@@ -198,8 +204,9 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 say "mode=$MODE reps=$REPS nproc=$(nproc) load=$LOAD_START kernel=$(uname -r) work=$WORK out=$RUN"
 
 # ---------------------------------------------------------------- the tree
-if [ -z "$WORKLOADS" ]; then
-  TREE_INFO="not generated (no file-system workload in this run)"
+case ",$WORKLOADS," in *,untar,*|*,tar,*|*,grep,*|*,gitclone,*) NEED_TREE=1 ;; *) NEED_TREE=0 ;; esac
+if [ $NEED_TREE -eq 0 ]; then
+  TREE_INFO="not generated (no workload in this run uses it)"
 else
   say "generating the source-like tree ($TREE_FILES files, deterministic)"
   TREE_INFO=$(python3 "$LIB/gen_tree.py" "$WORK/tree" "$WORK/tree.tar" --files "$TREE_FILES")
@@ -228,7 +235,8 @@ del_loop() {
   LOOPS=("${keep[@]+"${keep[@]}"}")
   LOOP=""
 }
-mkfs_ext4() { mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$1"; }
+# EXT4_INODES (--full: for bigdir's 1M entries), else mkfs's one inode per 16 KiB
+mkfs_ext4() { mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 ${EXT4_INODES:+-N "$EXT4_INODES"} "$1"; }
 
 mount_fs() {  # mount the current system's existing image
   case "$1" in
@@ -673,6 +681,71 @@ with open(f"{w}/sql_rows.sql", "w") as f:
 PY
 }
 
+BIGDIR_LOOKUPS=10000
+BIGDIR_MISSING=1000
+BIGDIR_FSCK=()
+WL_DESC[bigdir]="One directory of $BIGDIR_N entries, **once per system** (not per rep), one thread (python loop over os.* calls, interpreter start-up excluded): create $BIGDIR_N empty files (open O_CREAT|O_EXCL + close, warm, in a new directory); cold (remount + drop_caches): stat of $BIGDIR_LOOKUPS distinct random existing names, then of $BIGDIR_MISSING names that do not exist (ENOENT, each checked); cold again: list the directory (os.scandir, names only; the count must be exactly $BIGDIR_N); delete all $BIGDIR_N (unlink in creation order + rmdir, right after the listing). Rates in ops/s (entries/s for the listing). On bento-fs/bento-prov \`fsck.bento -n\` checks the image at the remount after the creates (with the $BIGDIR_N entries) and after the deletes."
+# bigdir_remount SYSTEM LABEL: cold remount (untimed); on Bento, fsck.bento -n of the image in
+# between (read-only, no journal replay: the unmount must have left it clean). Its verdict goes
+# to the report's notes; the output to run.log.
+bigdir_remount() {
+  local sys=$1 label=$2 a rc=0 out
+  sync
+  a=$EPOCHREALTIME
+  umount_fs "$sys"
+  say "  bigdir on $sys: unmount $label took $(printf '%.1f' "$(elapsed "$a" "$EPOCHREALTIME")") s (untimed)"
+  case "$sys" in
+    bento-fs|bento-prov)
+      a=$EPOCHREALTIME
+      out=$("$BIN/fsck.bento" -n "$IMG" 2>&1) || rc=$?
+      printf 'fsck.bento -n %s (bigdir, %s): exit %s\n%s\n' "$IMG" "$label" "$rc" "$out" >>"$LOG"
+      say "  bigdir on $sys: fsck.bento -n $label: exit $rc in $(printf '%.1f' "$(elapsed "$a" "$EPOCHREALTIME")") s: $(printf '%s' "$out" | tail -1 | cut -c1-200)"
+      if [ $rc -eq 0 ]; then
+        BIGDIR_FSCK+=("$sys $label: clean")
+      else
+        BIGDIR_FSCK+=("$sys $label: **exit $rc** ($(printf '%s' "$out" | tail -1 | cut -c1-200))")
+        NOTES+=("**bigdir on $sys: \`fsck.bento -n\` $label: exit $rc** (see run.log): $(printf '%s' "$out" | tail -1 | cut -c1-200)")
+      fi ;;
+  esac
+  drop_caches
+  mount_fs "$sys"
+}
+# bigdir_fail SYSTEM STEP MESSAGE: the step failed (its message names the operation, the name
+# and errno): no sample for it or the later steps, a note in the report, the directory removed
+bigdir_fail() {
+  say "WARNING: bigdir on $1: $2 failed: $3"
+  NOTES+=("**bigdir on $1: $2 failed, no sample for it or the later steps** — $3")
+  rm -rf "$MNT/bigdir" 2>>"$LOG" || say "WARNING: could not remove $MNT/bigdir"
+}
+wl_bigdir() {
+  local sys=$1 rep=$2 out t tm n free
+  BIGDIR_RAN=1
+  rm -rf "$MNT/bigdir"
+  free=$(python3 "$LIB/bigdir.py" free "$MNT")
+  [ "$free" -lt 0 ] || [ "$free" -ge $((BIGDIR_N + 1)) ] ||
+    die "bigdir: $sys has $free free inodes, $BIGDIR_N + 1 needed (raise BENTO_INODES / EXT4_INODES for --$MODE)"
+  sync
+  say "  bigdir on $sys: creating $BIGDIR_N files in one directory ($free inodes free)"
+  out=$(python3 "$LIB/bigdir.py" create "$MNT/bigdir" "$BIGDIR_N" 2>&1) || { bigdir_fail "$sys" create "$out"; return 0; }
+  record "$sys" bigdir "create $BIGDIR_N" ops/s higher "$rep" "$(awk -v n="$BIGDIR_N" -v t="$out" 'BEGIN { printf "%.3f", n / t }')"
+  bigdir_remount "$sys" "with $BIGDIR_N entries"
+  settle "$sys" "bigdir lookup"
+  out=$(python3 "$LIB/bigdir.py" lookup "$MNT/bigdir" "$BIGDIR_N" "$BIGDIR_LOOKUPS" "$BIGDIR_MISSING" 1 2>&1) || { bigdir_fail "$sys" lookup "$out"; return 0; }
+  read -r t tm <<<"$out"
+  record "$sys" bigdir "stat ${BIGDIR_LOOKUPS} random, cold" ops/s higher "$rep" "$(awk -v n="$BIGDIR_LOOKUPS" -v t="$t" 'BEGIN { printf "%.3f", n / t }')"
+  record "$sys" bigdir "stat ${BIGDIR_MISSING} missing names" ops/s higher "$rep" "$(awk -v n="$BIGDIR_MISSING" -v t="$tm" 'BEGIN { printf "%.3f", n / t }')"
+  cold "$sys"
+  settle "$sys" "bigdir list"
+  out=$(python3 "$LIB/bigdir.py" list "$MNT/bigdir" 2>&1) || { bigdir_fail "$sys" listing "$out"; return 0; }
+  read -r t n <<<"$out"
+  [ "$n" = "$BIGDIR_N" ] || die "bigdir on $sys: the listing has $n entries, $BIGDIR_N were created"
+  record "$sys" bigdir "list $BIGDIR_N, cold" entries/s higher "$rep" "$(awk -v n="$BIGDIR_N" -v t="$t" 'BEGIN { printf "%.3f", n / t }')"
+  settle "$sys" "bigdir delete"
+  out=$(python3 "$LIB/bigdir.py" delete "$MNT/bigdir" "$BIGDIR_N" 2>&1) || { bigdir_fail "$sys" delete "$out"; return 0; }
+  record "$sys" bigdir "delete $BIGDIR_N" ops/s higher "$rep" "$(awk -v n="$BIGDIR_N" -v t="$out" 'BEGIN { printf "%.3f", n / t }')"
+  case "$sys" in bento-fs|bento-prov) bigdir_remount "$sys" "after deleting them" ;; esac
+}
+
 # ---------------------------------------------------------------- main loop
 IFS=, read -r -a SYS_LIST <<<"$SYSTEMS"
 WL_LIST=()
@@ -694,7 +767,9 @@ for sys in "${SYS_LIST[@]}"; do
   setup_fs "$sys"
   for wl in "${WL_LIST[@]}"; do
     [ "$wl" != seqio ] || [ $HAVE_FIO -eq 1 ] || continue
-    for rep in $(seq 1 "$REPS"); do
+    nrep=$REPS
+    [ "$wl" != bigdir ] || nrep=1  # bigdir: once per system (1M entries in --full), see wl_bigdir
+    for rep in $(seq 1 "$nrep"); do
       settle "$sys" "$wl rep $rep"
       "wl_$wl" "$sys" "$rep"
     done
@@ -800,6 +875,9 @@ NOTES+=("bindfs runs with its defaults (single-threaded libfuse loop) over an ex
 case ",$SYSTEMS," in *,bento-prov,*) [ $PROVD_PROBES -eq 1 ] && NOTES+=("the eBPF probes see every process on the host (other engineers' builds and tests too): the collector's probe events are not only the workload's") ;; esac
 NOTES+=("loop devices and the bento image are files on the host's /tmp (same disk); writes reach the host page cache, not necessarily the disk")
 [ ${#SYS_LOADS[@]} -eq 0 ] || NOTES+=("systems run one after another in the order listed; 1-min load average when each started: ${SYS_LOADS[*]} (a later system under more load is penalised)")
+[ ${#BIGDIR_FSCK[@]} -eq 0 ] || NOTES+=("bigdir: \`fsck.bento -n\` of the image (unmounted) — $(printf '%s; ' "${BIGDIR_FSCK[@]}" | sed 's/; $//')")
+export M_BIGDIR="$BIGDIR_N entries in one directory, once per system; $BIGDIR_LOOKUPS random + $BIGDIR_MISSING missing lookups"
+[ -n "${BIGDIR_RAN:-}" ] || M_BIGDIR="not run"
 export M_MODE=$MODE M_REPS=$REPS M_SYSTEMS=$SYSTEMS M_TREE="$TREE_FILES files requested; $TREE_INFO"
 export M_IO="${IO_MB} MiB" M_SMALL="$SMALL_N x $SMALL_SIZE B" M_BUILD=$BUILD_STATUS
 export M_LOAD_START=$LOAD_START M_LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -827,7 +905,7 @@ meta = {
     "loadavg_start": e["M_LOAD_START"], "loadavg_end": e["M_LOAD_END"],
     "git": e["M_GIT"], "build": e["M_BUILD"], "reps": int(e["M_REPS"]),
     "systems": e["M_SYSTEMS"].split(","), "tree": e["M_TREE"], "io_file": e["M_IO"],
-    "smallfiles": e["M_SMALL"], "versions": e["M_VERSIONS"],
+    "smallfiles": e["M_SMALL"], "bigdir": e["M_BIGDIR"], "versions": e["M_VERSIONS"],
     "duration_s": round(float(e["M_DUR"]), 1),
     "notes": [n for n in e["M_NOTES"].split("\n") if n],
     "workloads": dict(l.split("\t", 1) for l in e["M_WL"].split("\n") if l),

@@ -12,6 +12,8 @@
 #include <sstream>
 
 #include "bento_bpf/events.h"
+#include "json_text.h"
+#include "wall_clock.h"
 
 namespace bento::collector {
 
@@ -35,7 +37,7 @@ std::string argv_json(const char* args, uint32_t len) {
     a.push_back(s);
     at += static_cast<uint32_t>(s.size()) + 1;
   }
-  return a.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return to_json_text(a);
 }
 
 // A small /proc file; empty when it is gone. POSIX reads: /proc files of a process that
@@ -243,11 +245,7 @@ int64_t Collector::new_activity(int64_t process, const std::string& exe, const s
                                 uint64_t exe_ino, uint64_t exe_dev, uint32_t uid, uint32_t gid,
                                 uint32_t euid, uint64_t t, const char* origin, int64_t informant,
                                 const char* how) {
-  timespec rt{}, mt{};
-  clock_gettime(CLOCK_REALTIME, &rt);
-  clock_gettime(CLOCK_MONOTONIC, &mt);
-  int64_t wall = (rt.tv_sec * 1000000000LL + rt.tv_nsec) - (mt.tv_sec * 1000000000LL + mt.tv_nsec) +
-                 static_cast<int64_t>(t);
+  int64_t wall = wall_offset_ns() + static_cast<int64_t>(t);
   Stmt& ins =
       st("INSERT INTO activities(process_id, exe, argv, exe_ino, exe_dev, uid, gid, euid, "
          "start_ns, start_wall_ns, origin) VALUES(?,?,?,?,?,?,?,?,?,?,?)");

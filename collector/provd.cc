@@ -22,7 +22,9 @@
 #include "bento/lineage/database.h"
 #include "bento_bpf/probes.h"
 #include "collector.h"
+#include "json_text.h"
 #include "provlog_reader.h"
+#include "wall_clock.h"
 
 namespace {
 
@@ -105,16 +107,11 @@ int main(int argc, char** argv) {
 
   uint64_t malformed = 0;
   // What `prov status` shows: written into meta once a second, in the round's transaction.
-  auto wall_ns = [] {
-    timespec t{};
-    clock_gettime(CLOCK_REALTIME, &t);
-    return t.tv_sec * 1000000000LL + t.tv_nsec;
-  };
-  const int64_t started_ns = wall_ns();
+  const int64_t started_ns = bento::clock_ns(CLOCK_REALTIME);
   int64_t status_ns = 0;
   uint64_t status_events = 0;
   auto write_status = [&](bool force) {
-    const int64_t now = wall_ns();
+    const int64_t now = bento::clock_ns(CLOCK_REALTIME);
     if (!force && now - status_ns < 1000000000LL) return;
     const uint64_t events = col.records_ingested() + (probes ? probes->stats().events : 0);
     const double rate = status_ns == 0 ? 0.0 : (events - status_events) / ((now - status_ns) / 1e9);
@@ -128,15 +125,14 @@ int main(int argc, char** argv) {
     nlohmann::json mounts_json = nlohmann::json::array();
     for (const auto& m : mounts) mounts_json.push_back(m.path);
     col.set_meta("provd_status",
-                 nlohmann::json{{"pid", getpid()},
-                                {"started_wall_ns", started_ns},
-                                {"updated_wall_ns", now},
-                                {"events_per_s", rate},
-                                {"fs_records", col.records_ingested()},
-                                {"malformed_probe_events", malformed},
-                                {"probes", probes_json},
-                                {"mounts", mounts_json}}
-                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+                 bento::to_json_text(nlohmann::json{{"pid", getpid()},
+                                                    {"started_wall_ns", started_ns},
+                                                    {"updated_wall_ns", now},
+                                                    {"events_per_s", rate},
+                                                    {"fs_records", col.records_ingested()},
+                                                    {"malformed_probe_events", malformed},
+                                                    {"probes", probes_json},
+                                                    {"mounts", mounts_json}}));
     status_ns = now;
     status_events = events;
   };

@@ -3,7 +3,9 @@
 #include <pwd.h>
 #include <time.h>
 
+#include "json_text.h"
 #include "record_format.h"
+#include "wall_clock.h"
 
 namespace prov_cli {
 
@@ -26,13 +28,6 @@ std::string aid(int64_t id) {
 
 }  // namespace
 
-int64_t wall_offset_ns() {
-  timespec rt{}, mt{};
-  clock_gettime(CLOCK_REALTIME, &rt);
-  clock_gettime(CLOCK_MONOTONIC, &mt);
-  return (rt.tv_sec * 1000000000LL + rt.tv_nsec) - (mt.tv_sec * 1000000000LL + mt.tv_nsec);
-}
-
 json time_json(int64_t mono, int64_t off) {
   if (mono <= 0) return nullptr;
   return {{"ns", mono}, {"wall", wall_time_text(static_cast<uint64_t>(mono + off))}};
@@ -45,7 +40,7 @@ std::string clock_text(int64_t mono, int64_t off) {
 }
 
 LineageGraph::LineageGraph(bento::lineage::Database& db, bool color)
-    : db_(db), off_(wall_offset_ns()), color_(color) {}
+    : db_(db), off_(bento::wall_offset_ns()), color_(color) {}
 
 std::string LineageGraph::bold(const std::string& s) const {
   return color_ ? "\033[1m" + s + "\033[0m" : s;
@@ -55,8 +50,7 @@ std::string LineageGraph::dim(const std::string& s) const {
 }
 
 void LineageGraph::edge(json e) {
-  if (edge_keys_.insert(e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)).second)
-    edges_.push_back(std::move(e));
+  if (edge_keys_.insert(bento::to_json_text(e)).second) edges_.push_back(std::move(e));
 }
 
 const json& LineageGraph::entity(int64_t id) {

@@ -15,8 +15,6 @@
 
 namespace prov_cli {
 
-// CLOCK_REALTIME - CLOCK_MONOTONIC now: turns the database's monotonic times into wall time.
-int64_t wall_offset_ns();
 // {"ns": mono, "wall": RFC 3339} or null for mono <= 0.
 nlohmann::json time_json(int64_t mono_ns, int64_t wall_offset);
 // "HH:MM:SS.mmm" (UTC) of a monotonic time, "?" when unknown.

@@ -50,13 +50,30 @@ std::vector<int64_t> versions_of(bento::lineage::Database& db, int64_t file) {
   return out;
 }
 
-// ---- backward (why)
-
-struct Backward {
+// What the backward and forward walks share: the graph, the text, the activities shown.
+struct Walk {
   LineageGraph& g;
   std::string* out;
   std::set<int64_t> seen;
 
+  // True (and says why) when activity `id` is not expanded here: shown already, or past
+  // the depth limit.
+  bool stops_at(int64_t id, int depth, const std::string& indent) {
+    if (!seen.insert(id).second) {
+      *out += indent + g.dim("└─ (shown above)") + "\n";
+      return true;
+    }
+    if (depth <= 0) {
+      *out += indent + g.dim("└─ … (depth limit)") + "\n";
+      return true;
+    }
+    return false;
+  }
+};
+
+// ---- backward (why)
+
+struct Backward : Walk {
   void entity(int64_t id, int depth, const std::string& indent) {
     auto gens = g.generators(id);
     auto prev = g.previous_versions(id);
@@ -78,14 +95,7 @@ struct Backward {
   }
 
   void activity(int64_t id, int depth, const std::string& indent) {
-    if (!seen.insert(id).second) {
-      *out += indent + g.dim("└─ (shown above)") + "\n";
-      return;
-    }
-    if (depth <= 0) {
-      *out += indent + g.dim("└─ … (depth limit)") + "\n";
-      return;
-    }
+    if (stops_at(id, depth, indent)) return;
     auto used = g.inputs(id);
     auto parents = g.informants(id);
     size_t n = used.size() + parents.size(), i = 0;
@@ -105,11 +115,7 @@ struct Backward {
 
 // ---- forward (impact)
 
-struct Forward {
-  LineageGraph& g;
-  std::string* out;
-  std::set<int64_t> seen;
-
+struct Forward : Walk {
   void entity(int64_t id, int depth, const std::string& indent) {
     auto readers = g.readers(id);
     auto next = g.next_versions(id);
@@ -132,14 +138,7 @@ struct Forward {
   }
 
   void activity(int64_t id, int depth, const std::string& indent) {
-    if (!seen.insert(id).second) {
-      *out += indent + g.dim("└─ (shown above)") + "\n";
-      return;
-    }
-    if (depth <= 0) {
-      *out += indent + g.dim("└─ … (depth limit)") + "\n";
-      return;
-    }
+    if (stops_at(id, depth, indent)) return;
     auto wrote = g.outputs(id);
     auto started = g.informed(id);
     size_t n = wrote.size() + started.size(), i = 0;
@@ -183,7 +182,7 @@ QueryResult why(bento::lineage::Database& db, const std::string& path, int depth
                    ", written as " + was + ")") +
              "\n";
   }
-  Backward{g, &r.text, {}}.entity(root, depth, "");
+  Backward{{g, &r.text, {}}}.entity(root, depth, "");
   r.graph = finish(
       g,
       {{"query", "why"}, {"path", path}, {"root", "e:" + std::to_string(root)}, {"depth", depth}});
@@ -197,7 +196,7 @@ QueryResult impact(bento::lineage::Database& db, const std::string& path, int de
   if (file == 0) return r;
   auto versions = versions_of(db, file);
   LineageGraph g(db, color);
-  Forward walk{g, &r.text, {}};
+  Forward walk{{g, &r.text, {}}};
   json roots = json::array();
   for (size_t i = 0; i < versions.size(); i++) {
     r.text += g.entity_line(versions[i]) + "\n";
@@ -327,8 +326,8 @@ QueryResult export_graph(bento::lineage::Database& db, const ExportScope& scope)
     if (file == 0) return r;
     LineageGraph g(db);
     std::string discard;
-    Backward back{g, &discard, {}};
-    Forward fwd{g, &discard, {}};
+    Backward back{{g, &discard, {}}};
+    Forward fwd{{g, &discard, {}}};
     auto versions = versions_of(db, file);
     for (int64_t v : versions) {
       back.entity(v, scope.depth, "");

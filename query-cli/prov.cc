@@ -23,11 +23,13 @@
 #include "control_client.h"
 #include "control_registry.h"
 #include "dot_export.h"
+#include "json_text.h"
 #include "lineage_query.h"
 #include "prov_json.h"
 #include "provlog_reader.h"
 #include "record_format.h"
 #include "time_arg.h"
+#include "wall_clock.h"
 
 namespace {
 
@@ -92,8 +94,7 @@ int control(const std::string& mount, const json& req, std::string* mp, json* re
   std::string socket;
   if (!bento::host::find_mount_socket(mount, mp, &socket))
     return fail(kUnavailable, "no bento mount at " + mount + " (mounted with bentofs?)");
-  auto r = bento::host::control_call(
-      socket, req.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  auto r = bento::host::control_call(socket, bento::to_json_text(req));
   if (r.error == bento::host::ControlCallError::kNotRunning)
     return fail(kUnavailable, "no bento mount at " + mount + " (bentofs is not running)");
   if (r.error != bento::host::ControlCallError::kNone) {
@@ -126,8 +127,7 @@ int cmd_switch(const std::string& mount, bool enable, std::string module, bool a
       rc != kOk) {
     return rc;
   }
-  if (as_json)
-    std::printf("%s\n", r.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  if (as_json) std::printf("%s\n", bento::to_json_text(r).c_str());
   if (!r.value("ok", false)) {
     return fail(kNothing, std::string("could not ") + (enable ? "enable" : "disable") +
                               " tracking on " + mp + ": " +
@@ -163,8 +163,7 @@ std::unique_ptr<bento::lineage::Database> open_db(const std::string& path, int* 
 int print_result(const prov_cli::QueryResult& r, bool as_json) {
   if (!r.found) return fail(kNothing, r.message);
   if (as_json)
-    std::printf("%s\n",
-                r.graph.dump(1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    std::printf("%s\n", bento::to_json_text(r.graph, 1).c_str());
   else
     std::fputs(r.text.c_str(), stdout);
   return kOk;
@@ -218,13 +217,10 @@ int cmd_export(const prov_cli::ExportScope& scope, const std::string& format,
   if (!db) return rc;
   auto r = prov_cli::export_graph(*db, scope);
   if (!r.found) return fail(kNothing, r.message);
-  std::string text =
-      format == "dot" ? prov_cli::to_dot(r.graph)
-      : format == "prov-json"
-          ? prov_cli::to_prov_json(r.graph).dump(1, ' ', false,
-                                                 nlohmann::json::error_handler_t::replace) +
-                "\n"
-          : r.graph.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  std::string text = format == "dot" ? prov_cli::to_dot(r.graph)
+                     : format == "prov-json"
+                         ? bento::to_json_text(prov_cli::to_prov_json(r.graph), 1) + "\n"
+                         : bento::to_json_text(r.graph, 1) + "\n";
   if (out_path.empty() || out_path == "-") {
     std::fputs(text.c_str(), stdout);
     return kOk;
@@ -262,9 +258,7 @@ int cmd_status(const QueryOptions& o) {
     if (q.step()) st = json::parse(q.text(0), nullptr, false);
     if (!st.is_object()) st = json::object();
   }
-  timespec now{};
-  clock_gettime(CLOCK_REALTIME, &now);
-  const int64_t now_ns = now.tv_sec * 1000000000LL + now.tv_nsec;
+  const int64_t now_ns = bento::clock_ns(CLOCK_REALTIME);
   const int64_t pid = st.value("pid", 0LL);
   const double age_s = (now_ns - st.value("updated_wall_ns", 0LL)) / 1e9;
   const bool running =
@@ -316,7 +310,7 @@ int cmd_status(const QueryOptions& o) {
       out["rows"] = {{"events", n.int64(0)}, {"activities", n.int64(1)}, {"entities", n.int64(2)}};
   }
   if (o.as_json) {
-    std::printf("%s\n", out.dump(1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    std::printf("%s\n", bento::to_json_text(out, 1).c_str());
     return running ? kOk : kNothing;
   }
   std::string provd = "never ran on this database";
@@ -380,9 +374,7 @@ int cmd_log(const std::string& mount, const std::string& file, bool follow, bool
         &cursor,
         [&](const bentofs::prov::Record& r, uint64_t off) {
           if (as_json)
-            std::printf("%s\n", prov_cli::record_json(r, off)
-                                    .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-                                    .c_str());
+            std::printf("%s\n", bento::to_json_text(prov_cli::record_json(r, off)).c_str());
           else
             std::printf("%s\n", prov_cli::record_text(r).c_str());
         },

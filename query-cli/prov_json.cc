@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "json_text.h"
+
 namespace prov_cli {
 
 using nlohmann::json;
@@ -53,14 +55,13 @@ json to_prov_json(const json& native) {
   for (const json& x : native.value("activities", json::array())) {
     std::string cmd;
     for (const auto& s : x["argv"]) cmd += (cmd.empty() ? "" : " ") + s.get<std::string>();
-    json a = {
-        {"prov:label", cmd.empty() ? x.value("exe", "") : cmd},
-        {"bento:exe", x.value("exe", "")},
-        {"bento:argv", x["argv"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)},
-        {"bento:pid", x.value("pid", 0LL)},
-        {"bento:processStartNs", x.value("process_start_ns", 0LL)},
-        {"bento:uid", x.value("uid", 0LL)},
-        {"bento:origin", x.value("origin", "")}};
+    json a = {{"prov:label", cmd.empty() ? x.value("exe", "") : cmd},
+              {"bento:exe", x.value("exe", "")},
+              {"bento:argv", bento::to_json_text(x["argv"])},
+              {"bento:pid", x.value("pid", 0LL)},
+              {"bento:processStartNs", x.value("process_start_ns", 0LL)},
+              {"bento:uid", x.value("uid", 0LL)},
+              {"bento:origin", x.value("origin", "")}};
     put_time(a, "prov:startTime", x["start"]);
     put_time(a, "prov:endTime", x["end"]);
     if (x["exit_code"].is_number()) a["bento:exitCode"] = x["exit_code"];

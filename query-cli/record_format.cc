@@ -4,6 +4,8 @@
 
 #include <ctime>
 
+#include "json_text.h"
+
 namespace prov_cli {
 
 using bentofs::prov::Record;
@@ -47,8 +49,7 @@ std::string wall_time_text(uint64_t ns) {
 namespace {
 
 std::string quoted(const char* p, size_t n) {
-  return nlohmann::json(std::string(p, n))
-      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return bento::to_json_text(nlohmann::json(std::string(p, n)));
 }
 std::string file_id(uint64_t ino, uint32_t gen) {
   return std::to_string(ino) + ":" + std::to_string(gen);

@@ -7,18 +7,13 @@
 #include <cstring>
 
 #include "lineage_graph.h"
+#include "wall_clock.h"
 
 namespace prov_cli {
 
 namespace {
 
 constexpr int64_t kSecond = 1000000000LL;
-
-int64_t now_wall_ns() {
-  timespec t{};
-  clock_gettime(CLOCK_REALTIME, &t);
-  return t.tv_sec * kSecond + t.tv_nsec;
-}
 
 // Wall-clock ns of an absolute time; false when it is not one.
 bool parse_absolute(const std::string& s, int64_t* wall_ns) {
@@ -72,17 +67,17 @@ bool is_relative_time(const std::string& s) {
 bool parse_time_arg(const std::string& s, int64_t* mono, std::string* error) {
   int64_t wall = 0;
   if (s == "now") {
-    wall = now_wall_ns();
+    wall = bento::clock_ns(CLOCK_REALTIME);
   } else if (is_relative_time(s)) {
     int64_t n = std::strtoll(s.c_str() + 1, nullptr, 10);
     int64_t unit = s.back() == 's' ? 1 : s.back() == 'm' ? 60 : s.back() == 'h' ? 3600 : 86400;
-    wall = now_wall_ns() - n * unit * kSecond;
+    wall = bento::clock_ns(CLOCK_REALTIME) - n * unit * kSecond;
   } else if (!parse_absolute(s, &wall)) {
     *error = "cannot read the time '" + s +
              "' (use 2026-12-01T21:05:00Z, '2026-12-01 21:05:00', -10m or now)";
     return false;
   }
-  *mono = wall - wall_offset_ns();
+  *mono = wall - bento::wall_offset_ns();
   return true;
 }
 

@@ -305,7 +305,7 @@ def main():
     out.append(f"# Bento benchmark report ({meta.get('mode', '?')} mode)\n")
     out.append("| fact | value |\n|---|---|")
     for k in ("date", "kernel", "nproc", "loadavg_start", "loadavg_end", "cpu", "mem",
-              "git", "build", "reps", "tree", "io_file", "smallfiles", "cold", "duration_s"):
+              "git", "build", "reps", "tree", "io_file", "smallfiles", "bigdir", "cold", "duration_s"):
         if k in meta:
             out.append(f"| {k} | {str(meta[k]).replace('|', '/')} |")
     out.append("")
@@ -553,6 +553,11 @@ KEY_METRICS = [
     ("gitclone", "git clone", "`git clone`"),
     ("gitclone", "git status", "cold `git status`"),
     ("sqlite", "", "sqlite {metric}"),
+    ("bigdir", "create", "{metric} empty files in one directory"),
+    ("bigdir", "stat", "cold `stat` of random names in it"),
+    ("bigdir", "stat", "`stat` of missing names"),
+    ("bigdir", "list", "listing it (cold)"),
+    ("bigdir", "delete", "deleting them"),
 ]
 
 

@@ -26,6 +26,15 @@ uint32_t open_mask(uint32_t flags) {
   return m;
 }
 
+// Drops setuid, and setgid when group-execute is set (setgid without it marks mandatory
+// locking, which Linux leaves alone).
+void clear_setid_bits(DiskInode& di) {
+  uint32_t m = di.mode.get();
+  m &= ~md::kSetUid;
+  if (m & 010) m &= ~md::kSetGid;
+  di.mode.set(m);
+}
+
 }  // namespace
 
 Result<Fh> BentoFs::add_handle(Ino ino, uint32_t flags, bool is_dir, uint32_t gen, Fh fh) {
@@ -265,13 +274,8 @@ Result<size_t> BentoFs::write_chunk(InodeObj* o, uint64_t off, std::span<const u
   bento::Timespec now = bento::now_realtime();
   set_time(di.mtime, now);
   set_time(di.ctime, now);
-  // Writing by a non-owner-root process drops set-id bits, as Linux does.
-  uint32_t mode = di.mode.get();
-  if (req.uid != 0 && (mode & (md::kSetUid | md::kSetGid))) {
-    mode &= ~md::kSetUid;
-    if (mode & 010) mode &= ~md::kSetGid;
-    di.mode.set(mode);
-  }
+  // Writing by a caller without CAP_FSETID (approximated: not root) drops set-id bits.
+  if (req.uid != 0) clear_setid_bits(di);
   BENTO_TRY(write_inode(h, o, di));
   if (rec != nullptr) {
     ProvDraft d = *rec;
@@ -374,8 +378,13 @@ Result<Attr> BentoFs::setattr(const Request& req, Ino ino, const bento::SetAttr&
   bento::Timespec now = bento::now_realtime();
   bool changed = (sa.valid & SetAttr::kSize) != 0;
   if (sa.valid & SetAttr::kMode) {
-    if (!is_owner_or_root(req, di)) return Err(EPERM);
     uint32_t m = sa.mode & md::kPermMask;
+    // After a write by someone else the kernel drops set-id bits with a setattr sent as
+    // the writer: a change that only clears them is allowed to anyone.
+    const uint32_t setid = md::kSetUid | md::kSetGid;
+    const uint32_t cur = di.mode.get() & md::kPermMask;
+    const bool only_drops_setid = (m & ~setid) == (cur & ~setid) && (m & ~cur) == 0;
+    if (!only_drops_setid && !is_owner_or_root(req, di)) return Err(EPERM);
     if (req.uid != 0 && !in_group(req, di.gid.get())) m &= ~md::kSetGid;
     di.mode.set((di.mode.get() & md::kTypeMask) | m);
     changed = true;
@@ -389,13 +398,14 @@ Result<Attr> BentoFs::setattr(const Request& req, Ino ino, const bento::SetAttr&
     }
     if (sa.valid & SetAttr::kUid) di.uid.set(sa.uid);
     if (sa.valid & SetAttr::kGid) di.gid.set(sa.gid);
-    uint32_t m = di.mode.get();
-    if (!md::is_dir(m) && (uid_change || gid_change)) {
-      m &= ~md::kSetUid;
-      if (m & 010) m &= ~md::kSetGid;
-      di.mode.set(m);
-    }
+    // Linux drops set-id bits on every chown of a non-directory, even to the same owner
+    // and even by root, unless the same call sets the mode.
+    if (!md::is_dir(di.mode.get()) && !(sa.valid & SetAttr::kMode)) clear_setid_bits(di);
     changed = true;
+  }
+  // Truncation by a caller without CAP_FSETID (approximated: not root) drops them too.
+  if ((sa.valid & SetAttr::kSize) && req.uid != 0 && !(sa.valid & SetAttr::kMode)) {
+    clear_setid_bits(di);
   }
   uint32_t explicit_times = SetAttr::kAtime | SetAttr::kMtime;
   uint32_t now_times = SetAttr::kAtimeNow | SetAttr::kMtimeNow;

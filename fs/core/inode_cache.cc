@@ -29,8 +29,10 @@ InodeCache::~InodeCache() {
 void InodeCache::clear() {
   for (auto& s : shards_) {
     auto g = s.lock();
-    g->for_each(
-        [](const bento::Ino&, InodeObj*& o) { bento::UniquePtr<InodeObj>::adopt(o).reset(); });
+    g->for_each([this](const bento::Ino&, InodeObj*& o) {
+      note_evicted(o);
+      bento::UniquePtr<InodeObj>::adopt(o).reset();
+    });
     g->clear();
   }
 }
@@ -48,7 +50,15 @@ bento::Result<InodeRef> InodeCache::get(bento::Ino ino) {
   BENTO_TRY(g->insert(ino, o));
   fresh.release();
   o->refs = 1;
+  o->last_tid.store(evicted_tid_.load());
   return InodeRef(this, o);
+}
+
+void InodeCache::note_evicted(const InodeObj* o) {
+  uint64_t t = o->last_tid.load();
+  uint64_t cur = evicted_tid_.load();
+  while (t > cur && !evicted_tid_.compare_exchange_weak(cur, t)) {
+  }
 }
 
 void InodeCache::put(InodeObj* o) {
@@ -57,6 +67,7 @@ void InodeCache::put(InodeObj* o) {
   if (o->refs == 0 && (o->deleted || (o->nlookup == 0 && o->nopen == 0))) {
     InodeObj** cur = g->find(o->ino);
     if (cur != nullptr && *cur == o) g->erase(o->ino);
+    note_evicted(o);
     bento::UniquePtr<InodeObj>::adopt(o).reset();
   }
 }

@@ -77,6 +77,12 @@ class InodeCache {
   using Map = bento::HashMap<bento::Ino, InodeObj*>;
   bento::Mutex<Map>& shard(bento::Ino ino) { return shards_[bento::mix64(ino) % kShards]; }
   bento::Mutex<Map> shards_[kShards];
+  // The newest last_tid of any object dropped from the cache. A fresh object starts with
+  // it: its inode may have changed in a transaction the dropped object knew about, and
+  // fsync must not forget that (found by tests/fs/crash_ops_test.cc: a rename in the root,
+  // then fsyncdir of the root, committed nothing once the root's object had been dropped).
+  std::atomic<uint64_t> evicted_tid_{0};
+  void note_evicted(const InodeObj* o);
 };
 
 }  // namespace bentofs

@@ -201,6 +201,13 @@ std::vector<uint8_t> ImageDevice::image_after(size_t n) {
   return img;
 }
 
+void ImageDevice::apply_records(std::vector<uint8_t>* img, size_t from, size_t to) {
+  std::lock_guard<std::mutex> g(mu_);
+  for (size_t i = from; i < to && i < records_.size(); i++)
+    if (records_[i].block >= 0)
+      memcpy(img->data() + records_[i].block * 4096, records_[i].data.data(), 4096);
+}
+
 uint64_t ImageDevice::cached_blocks() {
   std::lock_guard<std::mutex> g(mu_);
   return cache_.size();

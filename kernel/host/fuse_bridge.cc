@@ -15,6 +15,7 @@
 
 #include "connection.h"
 #include "dir_filler.h"
+#include "init_reply_fix.h"
 
 namespace bento::host {
 namespace {
@@ -170,9 +171,13 @@ void op_init(void* userdata, fuse_conn_info* conn) {
   want(FUSE_CAP_POSIX_LOCKS, caps.posix_locks);
   want(FUSE_CAP_FLOCK_LOCKS, false);
   // The API's open() does not promise to handle O_TRUNC, nor write() to clear setuid
-  // bits: let the kernel send setattr for both.
+  // bits: let the kernel send setattr for both. (With HANDLE_KILLPRIV the kernel would
+  // keep a stale mode cached for up to the attribute timeout after a write cleared them.)
   want(FUSE_CAP_ATOMIC_O_TRUNC, false);
   want(FUSE_CAP_HANDLE_KILLPRIV, false);
+  // Only this mount changes the fs, and writes go through the page cache: a changed mtime
+  // must not throw the file's cached pages away (it did after every write).
+  want(FUSE_CAP_AUTO_INVAL_DATA, false);
   // Splicing only pays with write_buf/fd-backed replies; we copy through memory anyway.
   want(FUSE_CAP_SPLICE_READ, false);
   want(FUSE_CAP_SPLICE_WRITE, false);
@@ -183,6 +188,8 @@ void op_init(void* userdata, fuse_conn_info* conn) {
   conn->max_background = 64;
   conn->congestion_threshold = 48;
   // max_readahead: libfuse starts from the kernel's maximum; keep it.
+  // libfuse 3.14 never asks the kernel for parallel directory operations.
+  add_to_init_reply((conn->want & FUSE_CAP_PARALLEL_DIROPS) != 0);
   c->set_negotiated((conn->want & FUSE_CAP_WRITEBACK_CACHE) != 0, no_open);
 }
 

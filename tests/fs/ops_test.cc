@@ -273,6 +273,80 @@ TEST(BentoFsOps, PermissionChecks) {
   (void)mine;
 }
 
+// As Linux does: a write or truncate by a non-root caller and any chown drop setuid, and
+// setgid when group-execute is set (the FUSE kernel client also asks for it with setattr).
+TEST(BentoFsOps, SetIdBitsDropOnWriteTruncateAndChown) {
+  TestFs t;
+  Request u = user_req(1000, 1000);
+  auto mode_of = [&](Ino ino) { return t.fs->getattr(t.r, ino, 0)->mode & 07777; };
+  auto make = [&](const std::string& name, uint32_t mode) {
+    auto e = t.create(kRootIno, name, 0666);
+    SetAttr sa;
+    sa.valid = SetAttr::kMode | SetAttr::kUid;
+    sa.mode = mode;
+    sa.uid = 1000;
+    EXPECT_TRUE(t.fs->setattr(t.r, e.ino, sa, 0).ok());
+    EXPECT_EQ(mode_of(e.ino), mode);
+    return e.ino;
+  };
+  const uint8_t byte = 'x';
+  // Root keeps the bits on write (CAP_FSETID); another writer drops them.
+  Ino w = make("w", 06775);
+  auto fh = t.fs->open(t.r, w, oflag::kReadWrite);
+  ASSERT_TRUE(fh.ok());
+  ASSERT_TRUE(t.fs->write(t.r, w, fh->fh, 0, {&byte, 1}).ok());
+  EXPECT_EQ(mode_of(w), 06775u);
+  auto ufh = t.fs->open(u, w, oflag::kWriteOnly);
+  ASSERT_TRUE(ufh.ok());
+  ASSERT_TRUE(t.fs->write(u, w, ufh->fh, 1, {&byte, 1}).ok());
+  EXPECT_EQ(mode_of(w), 0775u);
+  // setgid without group-execute (mandatory locking) stays.
+  Ino lockish = make("lockish", 02664);
+  auto lfh = t.fs->open(u, lockish, oflag::kWriteOnly);
+  ASSERT_TRUE(lfh.ok());
+  ASSERT_TRUE(t.fs->write(u, lockish, lfh->fh, 0, {&byte, 1}).ok());
+  EXPECT_EQ(mode_of(lockish), 02664u);
+  // Truncation by the owner drops them.
+  Ino tr = make("tr", 04755);
+  SetAttr size;
+  size.valid = SetAttr::kSize;
+  size.size = 0;
+  ASSERT_TRUE(t.fs->setattr(u, tr, size, 0).ok());
+  EXPECT_EQ(mode_of(tr), 0755u);
+  // chown drops them even when done by root to the same owner...
+  Ino ch = make("ch", 06755);
+  SetAttr own;
+  own.valid = SetAttr::kUid;
+  own.uid = 1000;
+  ASSERT_TRUE(t.fs->setattr(t.r, ch, own, 0).ok());
+  EXPECT_EQ(mode_of(ch), 0755u);
+  // ...unless the same call sets the mode; and directories keep setgid.
+  Ino both = make("both", 0755);
+  SetAttr mo;
+  mo.valid = SetAttr::kUid | SetAttr::kMode;
+  mo.uid = 0;
+  mo.mode = 04755;
+  ASSERT_TRUE(t.fs->setattr(t.r, both, mo, 0).ok());
+  EXPECT_EQ(mode_of(both), 04755u);
+  // Anyone may clear the bits (the kernel does so as the writer), nothing else.
+  Ino other = make("other", 04777);
+  Request stranger = user_req(2000, 2000);
+  SetAttr drop;
+  drop.valid = SetAttr::kMode;
+  drop.mode = 0777;
+  EXPECT_TRUE(t.fs->setattr(stranger, other, drop, 0).ok());
+  EXPECT_EQ(mode_of(other), 0777u);
+  drop.mode = 0700;
+  EXPECT_EQ(t.fs->setattr(stranger, other, drop, 0).error(), EPERM);
+  drop.mode = 04777;
+  EXPECT_EQ(t.fs->setattr(stranger, other, drop, 0).error(), EPERM);
+  EXPECT_EQ(mode_of(other), 0777u);
+  auto d = t.fs->mkdir(t.r, kRootIno, "d", 02775);
+  ASSERT_TRUE(d.ok());
+  ASSERT_TRUE(t.fs->setattr(t.r, d->ino, own, 0).ok());
+  EXPECT_EQ(mode_of(d->ino), 02775u);
+}
+
 TEST(BentoFsOps, XattrsSetGetListRemove) {
   TestFs t;
   auto f = t.create(kRootIno, "x");

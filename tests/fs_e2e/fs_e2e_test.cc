@@ -916,6 +916,31 @@ TEST_F(BentoFsE2E, SigtermAndSigintUnmountCleanly) {
   }
 }
 
+// Another user appending to a world-writable setuid file: the write succeeds and the
+// set-id bits are gone (the kernel asks for that with a setattr sent as the writer); a
+// chown by root drops them too. Two users, parallel lookups in one directory.
+TEST_F(BentoFsE2E, WritesByOthersAndChownDropSetIdBits) {
+  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
+  ASSERT_NO_FATAL_FAILURE(mount());
+  ASSERT_EQ(chmod(root_.c_str(), 0755), 0);
+  RunResult r = script("setid", R"SH(
+printf x > "$M/suid"; chmod 6777 "$M/suid"
+setpriv --reuid=65534 --regid=65534 --clear-groups sh -c 'printf y >> "$1"' sh "$M/suid"
+test "$(stat -c %a "$M/suid")" = 777 || { echo "after write: $(stat -c %a "$M/suid")"; exit 1; }
+test "$(cat "$M/suid")" = xy
+printf z > "$M/own"; chmod 6755 "$M/own"; chown 0:0 "$M/own"
+test "$(stat -c %a "$M/own")" = 755 || { echo "after chown: $(stat -c %a "$M/own")"; exit 1; }
+mkdir "$M/d"
+for i in $(seq 1 200); do : > "$M/d/f$i"; done
+pids=
+for p in 1 2 3 4; do (for i in $(seq 1 200); do test -e "$M/d/f$i"; test ! -e "$M/d/g$i"; done) & pids="$pids $!"; done
+for p in $pids; do wait "$p"; done
+)SH");
+  ASSERT_EQ(r.status, 0) << r.output;
+  ASSERT_NO_FATAL_FAILURE(unmount());
+  ASSERT_NO_FATAL_FAILURE(fsck_clean());
+}
+
 TEST_F(BentoFsE2E, KillNineKeepsFsyncedFiles) {
   kill_nine(false);
 }

@@ -18,6 +18,7 @@
 #include "bento_bpf/events.h"
 #include "collector.h"
 #include "dot_export.h"
+#include "lineage_edges.h"
 #include "lineage_query.h"
 #include "prov_json.h"
 #include "time_arg.h"
@@ -152,38 +153,9 @@ std::string path(const std::string& name) {
   return std::string(kMnt) + "/" + name;
 }
 
-// "used(sort -n a, a)", "generated(out, uniq)", "informed(uniq, fork of sh)" ...
+// "used(sort -n a, a)", "generated(out, uniq)", "informed(uniq, fork of sh)", "out@v2" ...
 std::set<std::string> edges(const json& g) {
-  std::map<std::string, std::string> name;
-  for (const auto& e : g["entities"]) {
-    std::string p = e.value("path", "");
-    if (p.rfind(std::string(kMnt) + "/", 0) == 0) p = p.substr(std::strlen(kMnt) + 1);
-    if (e.value("kind", "") == "pipe") p = "pipe";
-    name[e.value("id", "")] = p + (e.value("version", 1) > 1 && e.value("kind", "") != "pipe"
-                                       ? "@v" + std::to_string(e.value("version", 1))
-                                       : "");
-  }
-  for (const auto& a : g["activities"]) {
-    std::string cmd;
-    for (const auto& x : a["argv"]) cmd += (cmd.empty() ? "" : " ") + x.get<std::string>();
-    if (a.value("origin", "") == "fork") cmd = "fork of " + cmd;
-    name[a.value("id", "")] = cmd;
-  }
-  std::set<std::string> out;
-  for (const auto& e : g["edges"]) {
-    std::string t = e.value("type", "");
-    if (t == "used") out.insert("used(" + name[e["activity"]] + ", " + name[e["entity"]] + ")");
-    if (t == "wasGeneratedBy")
-      out.insert("generated(" + name[e["entity"]] + ", " + name[e["activity"]] + ")");
-    if (t == "wasInformedBy")
-      out.insert("informed(" + name[e["informed"]] + ", " + name[e["informant"]] + ")");
-    if (t == "wasInvalidatedBy")
-      out.insert("invalidated(" + name[e["entity"]] + ", " + e.value("how", "") + ")");
-    if (t == "wasDerivedFrom")
-      out.insert("derived(" + name[e["generated"]] + ", " + name[e["used"]] + ", " +
-                 e.value("how", "") + ")");
-  }
-  return out;
+  return bento::test::lineage_edges(g, kMnt, {.versions = true});
 }
 
 class LineageTest : public ::testing::Test {

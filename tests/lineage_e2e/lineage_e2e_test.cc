@@ -8,10 +8,10 @@
 #include <unistd.h>
 
 #include <fstream>
-#include <map>
 #include <set>
 
 #include "e2e_support.h"
+#include "lineage_edges.h"
 
 namespace {
 
@@ -77,32 +77,9 @@ class LineageE2E : public BentoMountTest {
   pid_t provd_ = 0;
 };
 
-// Readable edge descriptions: "used(sort -n a, /mnt/a)" etc., from a why graph.
+// Readable edge descriptions: "used(sort -n a, a)", "informed(b, a, fd-pass)" etc.
 std::set<std::string> edges(const json& g, const std::string& mnt) {
-  std::map<std::string, std::string> name;
-  for (const auto& e : g["entities"]) {
-    std::string p = e.value("path", "");
-    if (p.rfind(mnt + "/", 0) == 0) p = p.substr(mnt.size() + 1);
-    if (e.value("kind", "") == "pipe") p = "pipe";
-    name[e.value("id", "")] = p;
-  }
-  for (const auto& a : g["activities"]) {
-    std::string cmd;
-    for (const auto& x : a["argv"]) cmd += (cmd.empty() ? "" : " ") + x.get<std::string>();
-    if (a.value("origin", "") == "fork") cmd = "fork of " + cmd;
-    name[a.value("id", "")] = cmd;
-  }
-  std::set<std::string> out;
-  for (const auto& e : g["edges"]) {
-    std::string t = e.value("type", "");
-    if (t == "used") out.insert("used(" + name[e["activity"]] + ", " + name[e["entity"]] + ")");
-    if (t == "wasGeneratedBy")
-      out.insert("generated(" + name[e["entity"]] + ", " + name[e["activity"]] + ")");
-    if (t == "wasInformedBy")
-      out.insert("informed(" + name[e["informed"]] + ", " + name[e["informant"]] + ", " +
-                 e.value("how", "") + ")");
-  }
-  return out;
+  return bento::test::lineage_edges(g, mnt, {.informed_how = true});
 }
 
 bool has(const std::set<std::string>& s, const std::string& e) {
@@ -212,10 +189,11 @@ TEST_F(LineageE2E, ScenariosGiveExactLineage) {
                    e.value("how", "") == "version")
           << e.dump();
     for (const auto& e : g["entities"]) {
-      if (e.value("path", "") == mnt_ + "/gone" && e.value("id", "") != root)
+      if (e.value("path", "") == mnt_ + "/gone" && e.value("id", "") != root) {
         EXPECT_NE(std::make_pair(e["file"].value("ino", -1LL), e["file"].value("gen", -1LL)),
                   std::make_pair(root_ino, root_gen))
             << "an older gone must be a different file";
+      }
     }
   }
   RunResult unknown = run(std::string(PROV_BIN) + " why " + q(mnt_ + "/never") + " --db " + q(db_));

@@ -29,6 +29,24 @@ bool write_all(int fd, const std::string& s) {
   return write(fd, s.data(), s.size()) == static_cast<ssize_t>(s.size());
 }
 
+// One data byte and room for one SCM_RIGHTS fd: the message fdpass sends and receive reads.
+// Not copyable: msg points into the object itself.
+struct FdMessage {
+  explicit FdMessage(char b) : byte(b) {
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctl;
+    msg.msg_controllen = sizeof ctl;
+  }
+  FdMessage(const FdMessage&) = delete;
+  FdMessage& operator=(const FdMessage&) = delete;
+
+  char byte;
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+};
+
 int fdpass(const char* out) {
   int f = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (f < 0) return die(out);
@@ -43,20 +61,13 @@ int fdpass(const char* out) {
     _exit(127);
   }
   close(sv[1]);
-  char byte = 'x';
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = ctl;
-  msg.msg_controllen = sizeof ctl;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  FdMessage m('x');
+  cmsghdr* c = CMSG_FIRSTHDR(&m.msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN(sizeof(int));
   std::memcpy(CMSG_DATA(c), &f, sizeof f);
-  if (sendmsg(sv[0], &msg, 0) != 1) return die("sendmsg");
+  if (sendmsg(sv[0], &m.msg, 0) != 1) return die("sendmsg");
   close(f);  // from here only the receiver holds the file
   int st = 0;
   waitpid(child, &st, 0);
@@ -64,16 +75,9 @@ int fdpass(const char* out) {
 }
 
 int receive(int sock) {
-  char byte = 0;
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = ctl;
-  msg.msg_controllen = sizeof ctl;
-  if (recvmsg(sock, &msg, 0) != 1) return die("recvmsg");
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  FdMessage m(0);
+  if (recvmsg(sock, &m.msg, 0) != 1) return die("recvmsg");
+  cmsghdr* c = CMSG_FIRSTHDR(&m.msg);
   if (c == nullptr || c->cmsg_type != SCM_RIGHTS) return die("no fd received");
   int f = -1;
   std::memcpy(&f, CMSG_DATA(c), sizeof f);

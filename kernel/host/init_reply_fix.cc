@@ -1,0 +1,63 @@
+// Why this exists: libfuse before 3.16 never copies FUSE_CAP_PARALLEL_DIROPS (nor
+// FUSE_CAP_HANDLE_KILLPRIV) from conn->want into its INIT reply. On Debian 12's 3.14 the
+// callback's `want` had it and the reply's flags did not (strace), so the kernel
+// serialised every lookup and readdir in a directory behind its inode lock.
+//
+// libfuse sends that reply with writev() on the thread that ran the init callback, right
+// after the callback returns. bentofs defines writev() itself (an executable's definition
+// takes precedence over libc's for the libraries it loads): on that thread, the first
+// message written after add_to_init_reply() gets the flags added if it has the shape of
+// an INIT reply; every other call goes straight to the system call. Adding a flag libfuse
+// already sets changes nothing, so this stays harmless on a fixed libfuse.
+#include "init_reply_fix.h"
+
+#include <linux/fuse.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace bento::host {
+namespace {
+thread_local uint32_t t_pending_flags = 0;
+}  // namespace
+
+void add_to_init_reply(bool parallel_dirops) {
+  t_pending_flags = parallel_dirops ? FUSE_PARALLEL_DIROPS : 0u;
+}
+
+namespace {
+
+ssize_t sys_writev(int fd, const struct iovec* iov, int iovcnt) {
+  return static_cast<ssize_t>(::syscall(SYS_writev, fd, iov, iovcnt));
+}
+
+bool looks_like_init_reply(const struct iovec* iov, int iovcnt) {
+  if (iovcnt != 2 || iov[0].iov_len != sizeof(fuse_out_header)) return false;
+  if (iov[1].iov_len < offsetof(fuse_init_out, flags) + sizeof(uint32_t)) return false;
+  if (iov[1].iov_len > sizeof(fuse_init_out)) return false;
+  fuse_out_header h;
+  std::memcpy(&h, iov[0].iov_base, sizeof h);
+  fuse_init_out o{};
+  std::memcpy(&o, iov[1].iov_base, iov[1].iov_len);
+  return h.error == 0 && h.len == sizeof h + iov[1].iov_len && o.major == FUSE_KERNEL_VERSION;
+}
+
+}  // namespace
+}  // namespace bento::host
+
+extern "C" ssize_t writev(int fd, const struct iovec* iov, int iovcnt) {
+  using namespace bento::host;
+  const uint32_t add = t_pending_flags;
+  if (add == 0) return sys_writev(fd, iov, iovcnt);
+  t_pending_flags = 0;  // only the first message after the callback
+  if (!looks_like_init_reply(iov, iovcnt)) return sys_writev(fd, iov, iovcnt);
+  fuse_init_out o{};
+  std::memcpy(&o, iov[1].iov_base, iov[1].iov_len);
+  o.flags |= add;
+  struct iovec patched[2] = {iov[0], {&o, iov[1].iov_len}};
+  return sys_writev(fd, patched, 2);
+}
