@@ -35,6 +35,7 @@ bento::Capabilities BentoFs::capabilities() const {
   c.posix_locks = false;
   c.writeback_cache = false;  // O_APPEND and size are decided here
   c.needs_open = true;
+  c.clears_setid_bits = true;  // write_chunk() and setattr() do it
   return c;
 }
 

@@ -58,6 +58,10 @@ std::string capability_conflict(const Capabilities& fixed, const Capabilities& n
     return "the mount runs with the kernel's writeback cache, which the new module does not "
            "tolerate";
   }
+  if (fixed.clears_setid_bits && !next.clears_setid_bits) {
+    return "the mount leaves dropping setuid/setgid bits to the fs, which the new module "
+           "does not do";
+  }
   if (!fixed.needs_open && next.needs_open) {
     return "the mount runs in FUSE no-open mode (the kernel no longer sends open/release), "
            "but the new module needs open and release calls";
@@ -121,9 +125,11 @@ Capabilities Connection::capabilities() const {
   return caps_;
 }
 
-void Connection::set_negotiated(bool writeback_cache, bool no_open) {
+void Connection::set_negotiated(bool writeback_cache, bool no_open, bool fs_clears_setid) {
   std::lock_guard<std::mutex> g(info_mu_);
   caps_.writeback_cache = caps_.writeback_cache && writeback_cache;
+  caps_.clears_setid_bits = caps_.clears_setid_bits && fs_clears_setid;
+  fs_clears_setid_.store(caps_.clears_setid_bits, std::memory_order_relaxed);
   caps_.needs_open = !no_open;
   no_open_.store(no_open, std::memory_order_relaxed);
 }

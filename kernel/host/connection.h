@@ -26,6 +26,8 @@
 #include "fs_instance.h"
 #include "upgrade_record.h"
 
+struct fuse_session;  // libfuse's
+
 namespace bento::host {
 
 // Why a module with `next` capabilities cannot take over a connection whose FUSE
@@ -77,8 +79,13 @@ class Connection {
   // Capabilities fixed at mount, narrowed by what the kernel granted.
   Capabilities capabilities() const;
   // The FUSE init callback reports what the kernel actually enabled.
-  void set_negotiated(bool writeback_cache, bool no_open);
+  void set_negotiated(bool writeback_cache, bool no_open, bool fs_clears_setid);
   bool no_open() const { return no_open_.load(std::memory_order_relaxed); }
+  // The kernel left dropping set-id bits on write to the fs (handle_killpriv_v2).
+  bool fs_clears_setid() const { return fs_clears_setid_.load(std::memory_order_relaxed); }
+  // The FUSE session, for notifications to the kernel (null in tests without one).
+  void set_session(fuse_session* se) { session_.store(se, std::memory_order_release); }
+  fuse_session* session() const { return session_.load(std::memory_order_acquire); }
 
   ConnectionStatus status() const;
   BlockDevice& device() { return *dev_; }
@@ -121,6 +128,8 @@ class Connection {
   int64_t mounted_since_ns_ = 0;
   std::vector<UpgradeRecord> history_;
   std::atomic<bool> no_open_{false};
+  std::atomic<bool> fs_clears_setid_{false};
+  std::atomic<fuse_session*> session_{nullptr};
 };
 
 }  // namespace bento::host

@@ -170,11 +170,15 @@ void op_init(void* userdata, fuse_conn_info* conn) {
   want(FUSE_CAP_WRITEBACK_CACHE, caps.writeback_cache);
   want(FUSE_CAP_POSIX_LOCKS, caps.posix_locks);
   want(FUSE_CAP_FLOCK_LOCKS, false);
-  // The API's open() does not promise to handle O_TRUNC, nor write() to clear setuid
-  // bits: let the kernel send setattr for both. (With HANDLE_KILLPRIV the kernel would
-  // keep a stale mode cached for up to the attribute timeout after a write cleared them.)
+  // The API's open() does not promise to handle O_TRUNC: let the kernel send setattr.
   want(FUSE_CAP_ATOMIC_O_TRUNC, false);
+  // An fs that drops set-id bits itself gets HANDLE_KILLPRIV_V2 (kernel protocol 7.33+):
+  // no GETATTR before a chown, and no security.capability GETXATTR before most writes
+  // (the kernel marks the superblock SB_NOSEC). op_write() keeps the kernel's cached mode
+  // honest. v1 is not asked for: it would keep the GETXATTR.
   want(FUSE_CAP_HANDLE_KILLPRIV, false);
+  const bool killpriv_v2 =
+      caps.clears_setid_bits && conn->proto_major == 7 && conn->proto_minor >= 33;
   // Only this mount changes the fs, and writes go through the page cache: a changed mtime
   // must not throw the file's cached pages away (it did after every write).
   want(FUSE_CAP_AUTO_INVAL_DATA, false);
@@ -188,9 +192,9 @@ void op_init(void* userdata, fuse_conn_info* conn) {
   conn->max_background = 64;
   conn->congestion_threshold = 48;
   // max_readahead: libfuse starts from the kernel's maximum; keep it.
-  // libfuse 3.14 never asks the kernel for parallel directory operations.
-  add_to_init_reply((conn->want & FUSE_CAP_PARALLEL_DIROPS) != 0);
-  c->set_negotiated((conn->want & FUSE_CAP_WRITEBACK_CACHE) != 0, no_open);
+  // libfuse 3.14 asks the kernel for neither of these, whatever `want` says.
+  add_to_init_reply((conn->want & FUSE_CAP_PARALLEL_DIROPS) != 0, killpriv_v2);
+  c->set_negotiated((conn->want & FUSE_CAP_WRITEBACK_CACHE) != 0, no_open, killpriv_v2);
 }
 
 // The fs is destroyed by the host after the session loop (Connection::shutdown), not
@@ -347,11 +351,22 @@ void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
 void op_write(fuse_req_t req, fuse_ino_t ino, const char* data, size_t size, off_t off,
               fuse_file_info* fi) {
   const Request r = make_request(req);
+  Connection& c = conn_of(req);
   serve(req, [&](FileOperations& fs) {
+    // Under handle_killpriv_v2 the fs drops set-id bits when someone else writes, and the
+    // kernel would keep serving (and exec'ing with) the mode it cached: make it refetch.
+    bool drops_setid = false;
+    if (r.uid != 0 && c.fs_clears_setid()) {
+      Result<Attr> a = fs.getattr(r, ino, fi->fh);
+      drops_setid = a.ok() && (a->mode & (S_ISUID | S_ISGID)) != 0;
+    }
     Result<size_t> res =
         fs.write(r, ino, fi->fh, static_cast<uint64_t>(off),
                  std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data), size));
     if (!res.ok()) return reply_error(req, res.error());
+    if (drops_setid && c.session() != nullptr) {
+      (void)fuse_lowlevel_notify_inval_inode(c.session(), ino, -1, 0);  // attributes only
+    }
     fuse_reply_write(req, std::min(*res, size));
   });
 }

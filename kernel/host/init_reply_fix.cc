@@ -1,7 +1,10 @@
 // Why this exists: libfuse before 3.16 never copies FUSE_CAP_PARALLEL_DIROPS (nor
-// FUSE_CAP_HANDLE_KILLPRIV) from conn->want into its INIT reply. On Debian 12's 3.14 the
-// callback's `want` had it and the reply's flags did not (strace), so the kernel
-// serialised every lookup and readdir in a directory behind its inode lock.
+// FUSE_CAP_HANDLE_KILLPRIV) from conn->want into its INIT reply, and has no way at all to
+// ask for FUSE_HANDLE_KILLPRIV_V2. On Debian 12's 3.14 the callback's `want` had
+// PARALLEL_DIROPS and the reply's flags did not (strace), so the kernel serialised every
+// lookup and readdir in a directory behind its inode lock; and without KILLPRIV_V2 it
+// asks the fs for security.capability before every write(2) and for the mode before
+// every chown.
 //
 // libfuse sends that reply with writev() on the thread that ran the init callback, right
 // after the callback returns. bentofs defines writev() itself (an executable's definition
@@ -25,8 +28,9 @@ namespace {
 thread_local uint32_t t_pending_flags = 0;
 }  // namespace
 
-void add_to_init_reply(bool parallel_dirops) {
-  t_pending_flags = parallel_dirops ? FUSE_PARALLEL_DIROPS : 0u;
+void add_to_init_reply(bool parallel_dirops, bool handle_killpriv_v2) {
+  t_pending_flags = (parallel_dirops ? FUSE_PARALLEL_DIROPS : 0u) |
+                    (handle_killpriv_v2 ? FUSE_HANDLE_KILLPRIV_V2 : 0u);
 }
 
 namespace {

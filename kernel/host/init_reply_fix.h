@@ -4,7 +4,7 @@
 namespace bento::host {
 
 // From the FUSE init callback only: the INIT reply that libfuse sends from this thread
-// once the callback returns will enable parallel directory operations if asked.
-void add_to_init_reply(bool parallel_dirops);
+// once the callback returns will enable what is asked for here.
+void add_to_init_reply(bool parallel_dirops, bool handle_killpriv_v2);
 
 }  // namespace bento::host

@@ -177,6 +177,7 @@ int run(int argc, char** argv) {
 
   const fuse_lowlevel_ops ops = make_fuse_ops(conn.capabilities());
   fuse_session* se = fuse_session_new(&args, &ops, sizeof ops, &conn);
+  conn.set_session(se);
   fuse_opt_free_args(&args);  // libfuse may have copied them; the session keeps its own
   if (se == nullptr) return fail("cannot start a FUSE session (bad -o option? see above)");
   if (fuse_set_signal_handlers(se) != 0) {

@@ -917,8 +917,9 @@ TEST_F(BentoFsE2E, SigtermAndSigintUnmountCleanly) {
 }
 
 // Another user appending to a world-writable setuid file: the write succeeds and the
-// set-id bits are gone (the kernel asks for that with a setattr sent as the writer); a
-// chown by root drops them too. Two users, parallel lookups in one directory.
+// set-id bits are gone at once, also in what the kernel caches (the fs drops them under
+// handle_killpriv_v2 and the host makes the kernel refetch); truncation by another user
+// and a chown by root drop them too. Then parallel lookups in one directory.
 TEST_F(BentoFsE2E, WritesByOthersAndChownDropSetIdBits) {
   ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
   ASSERT_NO_FATAL_FAILURE(mount());
@@ -928,6 +929,11 @@ printf x > "$M/suid"; chmod 6777 "$M/suid"
 setpriv --reuid=65534 --regid=65534 --clear-groups sh -c 'printf y >> "$1"' sh "$M/suid"
 test "$(stat -c %a "$M/suid")" = 777 || { echo "after write: $(stat -c %a "$M/suid")"; exit 1; }
 test "$(cat "$M/suid")" = xy
+setpriv --reuid=65534 --regid=65534 --clear-groups sh -c 'printf w >> "$1"' sh "$M/suid"
+test "$(cat "$M/suid")" = xyw
+printf t > "$M/t"; chmod 4777 "$M/t"
+setpriv --reuid=65534 --regid=65534 --clear-groups truncate -s 0 "$M/t"
+test "$(stat -c %a "$M/t")" = 777 || { echo "after truncate: $(stat -c %a "$M/t")"; exit 1; }
 printf z > "$M/own"; chmod 6755 "$M/own"; chown 0:0 "$M/own"
 test "$(stat -c %a "$M/own")" = 755 || { echo "after chown: $(stat -c %a "$M/own")"; exit 1; }
 mkdir "$M/d"

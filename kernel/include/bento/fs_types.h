@@ -197,6 +197,10 @@ struct Capabilities {
   bool posix_locks = false;     // getlk/setlk implemented (else the kernel locks locally)
   bool writeback_cache = true;  // the kernel may cache writes (fs tolerates it)
   bool needs_open = true;       // open/release must reach the fs (false allows FUSE no-open)
+  // The fs drops setuid/setgid itself on write and truncate by non-root callers and on
+  // chown, as Linux does; the kernel then skips a GETATTR before every chown and the
+  // security.capability lookup before most writes (FUSE handle_killpriv_v2).
+  bool clears_setid_bits = false;
 };
 
 struct InitArgs {
