@@ -12,7 +12,7 @@
 //   fileserver 20 directories of ~128 KiB files; loop: create+write whole; open+append;
 //              open+read whole; delete; stat                 (bulk data, metadata)
 //   webserver  one directory of ~16 KiB files + one shared log; loop: 10 x open+read whole,
-//              append 16 KiB to the log                      (read-mostly, cached)
+//              append 16 KiB to the log, truncated every 256 MiB (read-mostly, cached)
 //   createdel  every thread in its own directory: create 4 KiB, close, unlink
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -107,7 +107,14 @@ class Mix {
         for (int i = 0; i < 10; i++) step([&] { return read_whole(path(pick()), s); });
         step([&] {
           std::lock_guard<std::mutex> g(log_mu_);
+          // Rotated like a real server's log: unbounded, a fast fs filled a 6 GiB image
+          // in a 20 s run (ext4, ~200k ops/s).
+          if (log_bytes_ >= kLogRotateBytes) {
+            if (ftruncate(log_fd_, 0) != 0) return false;
+            log_bytes_ = 0;
+          }
           bool ok = write(log_fd_, buf_.data(), 16 * 1024) == 16 * 1024;
+          log_bytes_ += 16 * 1024;
           s.bytes += 16 * 1024;
           return ok;
         });
@@ -164,8 +171,10 @@ class Mix {
   Options o_;
   std::vector<char> buf_;
   int dirs_ = 1;
+  static constexpr uint64_t kLogRotateBytes = 256ull << 20;
   int log_fd_ = -1;
   std::mutex log_mu_;
+  uint64_t log_bytes_ = 0;  // written since the last rotation (guarded by log_mu_)
 };
 
 double pct(std::vector<double>& v, double q) {
