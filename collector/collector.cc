@@ -579,7 +579,7 @@ int64_t Collector::file_for(int64_t source, uint64_t ino, uint32_t gen, const ch
   if (!create) {
     // Made before tracking began: find its name(s) in the mount as it is now.
     Source& s = sources_[source];
-    if (s.seen_files.empty()) (void)dir_path(s, ~0ULL);  // one walk of the tree, cached
+    if (!s.walked) walk_tree(s);
     auto [a, b] = s.seen_files.equal_range(ino);
     for (auto it = a; it != b; ++it) name_add(id, it->second, t);
   }
@@ -686,29 +686,40 @@ void Collector::invalidated(int64_t entity, int64_t activity, uint64_t t, const 
   ins.bind(3, static_cast<int64_t>(t)).bind(4, how).run();
 }
 
-// A directory's path: from mkdir/rename records, else by searching the mount (directories
-// made before tracking began), cached.
-std::string Collector::dir_path(Source& s, uint64_t ino) {
-  if (auto it = s.dirs.find(ino); it != s.dirs.end()) return it->second;
-  std::string found;
+// Names of what existed before tracking began: one walk of the mount as it is now. Once
+// per tracking session: a directory still unknown after it was made and removed before
+// its records were read (a lagging or restarted collector), and walking again for each
+// of its records made the collector quadratic (and its name cache grow without bound).
+void Collector::walk_tree(Source& s) {
+  s.walked = true;
+  tree_walks_++;
+  s.seen_files.clear();
   std::vector<std::string> todo = {s.mountpoint};
-  for (size_t i = 0; i < todo.size() && i < 100000 && found.empty(); i++) {
+  for (size_t i = 0; i < todo.size() && i < 1000000; i++) {
     if (DIR* d = opendir(todo[i].c_str())) {
       while (dirent* e = readdir(d)) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
         std::string p = todo[i] + "/" + e->d_name;
         if (e->d_type != DT_DIR) {
-          s.seen_files.emplace(e->d_ino, p);  // names of files made before tracking
+          s.seen_files.emplace(e->d_ino, p);
           continue;
         }
-        s.dirs[e->d_ino] = p;
-        if (e->d_ino == ino) found = p;
-        todo.push_back(p);
+        s.dirs.emplace(e->d_ino, p);  // a path from the records is as of their time: kept
+        todo.push_back(std::move(p));
       }
       closedir(d);
     }
   }
-  return found.empty() ? s.mountpoint + "/<dir " + std::to_string(ino) + ">" : found;
+}
+
+// A directory's path: from mkdir/rename records, else from the tree walk.
+std::string Collector::dir_path(Source& s, uint64_t ino) {
+  if (auto it = s.dirs.find(ino); it != s.dirs.end()) return it->second;
+  if (!s.walked) {
+    walk_tree(s);
+    if (auto it = s.dirs.find(ino); it != s.dirs.end()) return it->second;
+  }
+  return s.mountpoint + "/<dir " + std::to_string(ino) + ">";
 }
 
 std::string Collector::path_of(Source& s, uint64_t parent, const char* name, size_t len) {
@@ -897,8 +908,10 @@ void Collector::on_fs_record(int64_t source, const prov::Record& r, uint64_t nex
     }
     case RecordType::kTrackingStart:
     case RecordType::kTrackingStop:
-      // A new session of the mount: handles from before are gone (carried ones follow).
+      // A new session of the mount: handles from before are gone (carried ones follow),
+      // and what was made while untracked needs a new walk.
       while (!s.handles.empty()) end_handle(s, s.handles.begin());
+      s.walked = false;
       break;
     default:
       break;  // chmod, chown: kept in events only

@@ -42,6 +42,9 @@ class Collector {
   void set_meta(const std::string& key, const std::string& value);
 
   uint64_t records_ingested() const { return ingested_; }
+  // Walks of a mount's tree (names of what existed before tracking): at most one per
+  // tracking session of each mount.
+  uint64_t tree_walks() const { return tree_walks_; }
   // Without the probes' PIPE_IO events, an exec whose fds 0-2 are pipes is taken to read
   // stdin's pipe and write stdout's and stderr's (a shell pipeline's stages). With them,
   // only actual reads and writes count: set this false.
@@ -60,6 +63,7 @@ class Collector {
     std::set<uint64_t> dirty_handles, stored_handles;  // vs the open_handles table
     std::map<uint64_t, std::string> dirs;              // dir ino -> path
     std::multimap<uint64_t, std::string> seen_files;   // ino -> path (tree walk)
+    bool walked = false;                               // this tracking session's tree walk is done
     uint64_t dev = 0;  // st_dev of the mountpoint: how probe events name this mount
     // Read position, written to `sources` once per transaction (commit()).
     uint64_t cursor = 0, pending_records = 0;
@@ -98,6 +102,7 @@ class Collector {
   void used(int64_t activity, int64_t entity, uint64_t t, const char* how);
   void informed(int64_t informed, int64_t informant, uint64_t t, const char* how);
   void invalidated(int64_t entity, int64_t activity, uint64_t t, const char* how);
+  void walk_tree(Source& s);
   std::string dir_path(Source& s, uint64_t ino);
   std::string path_of(Source& s, uint64_t parent, const char* name, size_t len);
   void name_add(int64_t file, const std::string& path, uint64_t t);
@@ -139,6 +144,7 @@ class Collector {
   void outside_open(int64_t activity, const PendingOpen& o);
   void make_relevant(int64_t activity);
   uint64_t ingested_ = 0;
+  uint64_t tree_walks_ = 0;
   int64_t probes_id_ = 0;
   bool exec_std_pipes_ = true;
 };

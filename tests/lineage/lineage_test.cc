@@ -10,6 +10,7 @@
 #include <array>
 #include <climits>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <regex>
 #include <set>
@@ -36,13 +37,13 @@ constexpr char kMnt[] = "/lineage-test-mnt";  // never walked: every file is mad
 // Feeds one synthetic machine into a collector: processes (probe events) and a mount (fs log).
 class World {
  public:
-  explicit World(const std::string& db_path) {
+  explicit World(const std::string& db_path, const std::string& mnt = kMnt) : mnt(mnt) {
     std::string err;
     db = Database::open(db_path, Database::Mode::kReadWrite, &err);
     EXPECT_TRUE(db) << err;
     col = std::make_unique<Collector>(*db);
     uint64_t cursor = 0;
-    source = col->fs_source(kMnt, &cursor, &last_seq);
+    source = col->fs_source(mnt, &cursor, &last_seq);
     col->probes_source();
     col->begin();
   }
@@ -133,6 +134,7 @@ class World {
     record(RecordType::kRelease, 0, ino, "", fh, O_RDONLY);
   }
 
+  std::string mnt;
   std::unique_ptr<Database> db;
   std::unique_ptr<Collector> col;
   int64_t source = 0;
@@ -355,6 +357,31 @@ TEST_F(LineageTest, RenamedDirectoryMovesThePathsBelowIt) {
   auto old = prov_cli::why(*w.db, path("d/sub/f"), 1, false);
   ASSERT_TRUE(old.found) << "the old path still answers (it was its name)";
   EXPECT_EQ(old.graph["entities"][0]["file"]["ino"], 62);
+}
+
+// A directory made before tracking is found by one walk of the mount. Records naming
+// directories that are gone (removed before a lagging or restarted collector read their
+// records) do not walk the tree again each time: one walk per tracking session.
+TEST_F(LineageTest, DirectoriesFromBeforeTrackingNeedOneWalkPerSession) {
+  const std::string mnt = dir_ + "/mnt";
+  ASSERT_EQ(mkdir(mnt.c_str(), 0755), 0);
+  ASSERT_EQ(mkdir((mnt + "/old").c_str(), 0755), 0);
+  for (int i = 0; i < 50; i++) std::ofstream(mnt + "/old/f" + std::to_string(i)) << i;
+  struct stat st {};
+  ASSERT_EQ(stat((mnt + "/old").c_str(), &st), 0);
+  World w(db_path_, mnt);
+  auto sh = w.fork({1, 1}, 100);
+  w.exec(sh, {"sh"});
+  w.write_new(100, 900, "new", st.st_ino);
+  for (uint64_t gone = 5000; gone < 7000; gone++)
+    w.record(RecordType::kUnlink, 100, gone + 100000, "x", 0, 0, S_IFREG | 0644, gone);
+  EXPECT_EQ(w.col->tree_walks(), 1u);
+  w.record(RecordType::kTrackingStart, 0, 0);
+  w.record(RecordType::kUnlink, 100, 1, "y", 0, 0, S_IFREG | 0644, 424242);
+  EXPECT_EQ(w.col->tree_walks(), 2u) << "a new session walks again";
+  w.commit();
+  auto r = prov_cli::why(*w.db, mnt + "/old/new", 1, false);
+  EXPECT_TRUE(r.found) << "the directory made before tracking was named by the walk";
 }
 
 // provd restarts: the cursor and last_seq stored with the rows mean nothing is lost or
