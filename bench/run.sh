@@ -606,7 +606,7 @@ fio_mt() {  # like fio_run, 4 jobs on 4 files of IO_MB/4 each, results aggregate
     --output-format=json --output="$WORK/fio.json" "$@" >>"$LOG" 2>&1
 }
 
-WL_DESC[mix]="bench_mix (filebench-like, 4 threads, ${MIX_SECS:-4} s each, ${MIX_FILES:-300}-file sets): varmail (delete, create+append+fsync, read+append+fsync, read), fileserver (128 KiB files in 20 dirs: create+write, append, read whole, delete, stat), webserver (10 whole-file reads + a 16 KiB log append), createdel (each thread creates and unlinks 4 KiB files in its own directory); ops/s, one op = one step."
+WL_DESC[mix]="bench_mix (filebench-like, 4 threads, ${MIX_SECS:-4} s each, ${MIX_FILES:-300}-file sets): varmail (delete, create+append+fsync, read+append+fsync, read), fileserver (128 KiB files in 20 dirs: create+write, append, read whole, delete, stat), webserver (10 whole-file reads + a 16 KiB log append; the log is truncated every 256 MiB), createdel (each thread creates and unlinks 4 KiB files in its own directory); ops/s, one op = one step."
 wl_mix() {
   local sys=$1 rep=$2 p out
   for p in varmail fileserver webserver createdel; do
