@@ -196,14 +196,6 @@ Ino resolve(Ctx& c, const std::string& path) {
   }
   return ino;
 }
-std::string parent_of(const std::string& p) {
-  size_t s = p.rfind('/');
-  return s == std::string::npos ? "" : p.substr(0, s);
-}
-std::string name_of(const std::string& p) {
-  size_t s = p.rfind('/');
-  return s == std::string::npos ? p : p.substr(s + 1);
-}
 // First regular file of `prefer` in the model, else the first regular file at all.
 std::string pick_file(const Model& m, std::initializer_list<const char*> prefer, int not_id = -1) {
   for (const char* p : prefer)

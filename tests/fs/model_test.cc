@@ -71,14 +71,6 @@ struct Node {
 };
 using NodeP = std::shared_ptr<Node>;
 
-std::string parent_of(const std::string& p) {
-  auto s = p.rfind('/');
-  return s == std::string::npos ? "" : p.substr(0, s);
-}
-std::string base_of(const std::string& p) {
-  auto s = p.rfind('/');
-  return s == std::string::npos ? p : p.substr(s + 1);
-}
 std::vector<std::string> split(const std::string& p) {
   std::vector<std::string> out;
   if (p.empty()) return out;
@@ -126,7 +118,7 @@ class Model {
         if (!dir.empty() && k.compare(0, dir.size(), dir) != 0) break;
         continue;
       }
-      if (k != dir && parent_of(k) == dir) out.push_back(base_of(k));
+      if (k != dir && parent_of(k) == dir) out.push_back(name_of(k));
     }
     return out;
   }
@@ -319,7 +311,7 @@ class BentoFsModelTest : public ::testing::TestWithParam<int> {
     }
     Ino dir;
     if (int e = b_parent(p, &dir)) return e;
-    auto e = fs().lookup(r(), dir, base_of(p));
+    auto e = fs().lookup(r(), dir, name_of(p));
     if (!e.ok()) return e.error();
     if (!keep) fs().forget(e->ino, 1);
     *out = *e;
@@ -585,7 +577,7 @@ class BentoFsModelTest : public ::testing::TestWithParam<int> {
     int want = m_->resolve_parent(p);
     NodeP node;
     if (!want) {
-      if (base_of(p).size() > kNameMax) {
+      if (name_of(p).size() > kNameMax) {
         want = ENAMETOOLONG;
       } else if (NodeP n = m_->get(p)) {
         if (variant == 1)
@@ -607,7 +599,7 @@ class BentoFsModelTest : public ::testing::TestWithParam<int> {
     int got = b_parent(p, &dir);
     CreateReply cr;
     if (!got) {
-      auto c = fs().create(r(), dir, base_of(p), perm, flags);
+      auto c = fs().create(r(), dir, name_of(p), perm, flags);
       got = c.error();
       if (c.ok()) cr = *c;
     }
@@ -620,7 +612,7 @@ class BentoFsModelTest : public ::testing::TestWithParam<int> {
       if (!tgot) {
         int oflags = (acc == oflag::kReadWrite ? O_RDWR : O_WRONLY) | O_CREAT | O_NOFOLLOW |
                      O_CLOEXEC | (variant == 1 ? O_EXCL : 0) | (variant == 2 ? O_TRUNC : 0);
-        fd = Fd(openat(pfd.fd, base_of(p).c_str(), oflags, perm));
+        fd = Fd(openat(pfd.fd, name_of(p).c_str(), oflags, perm));
         tgot = fd.fd < 0 ? errno : 0;
       }
       check_tmpfs(want, tgot);
@@ -657,7 +649,7 @@ class BentoFsModelTest : public ::testing::TestWithParam<int> {
     SCOPED_TRACE("mkdir " + p);
     int want = m_->resolve_parent(p);
     if (!want) {
-      if (base_of(p).size() > kNameMax) {
+      if (name_of(p).size() > kNameMax) {
         want = ENAMETOOLONG;
       } else if (m_->get(p)) {
         want = EEXIST;
@@ -670,7 +662,7 @@ class BentoFsModelTest : public ::testing::TestWithParam<int> {
     Ino dir;
     int got = b_parent(p, &dir);
     if (!got) {
-      auto e = fs().mkdir(r(), dir, base_of(p), perm);
+      auto e = fs().mkdir(r(), dir, name_of(p), perm);
       got = e.error();
       if (e.ok()) fs().forget(e->ino, 1);
     }
@@ -678,7 +670,7 @@ class BentoFsModelTest : public ::testing::TestWithParam<int> {
     if (has_tmpfs_) {
       Fd pfd;
       int tgot = tmp_.parent(p, &pfd);
-      if (!tgot) tgot = err_of(mkdirat(pfd.fd, base_of(p).c_str(), perm));
+      if (!tgot) tgot = err_of(mkdirat(pfd.fd, name_of(p).c_str(), perm));
       check_tmpfs(want, tgot);
     }
   }
@@ -689,7 +681,7 @@ class BentoFsModelTest : public ::testing::TestWithParam<int> {
     int want = m_->resolve_parent(p);
     if (!want) {
       NodeP n = m_->get(p);
-      if (base_of(p).size() > kNameMax)
+      if (name_of(p).size() > kNameMax)
         want = ENAMETOOLONG;
       else if (!n)
         want = ENOENT;
@@ -705,12 +697,12 @@ class BentoFsModelTest : public ::testing::TestWithParam<int> {
     Ino pd;
     int got = b_parent(p, &pd);
     if (!got)
-      got = (dir ? fs().rmdir(r(), pd, base_of(p)) : fs().unlink(r(), pd, base_of(p))).error();
+      got = (dir ? fs().rmdir(r(), pd, name_of(p)) : fs().unlink(r(), pd, name_of(p))).error();
     ASSERT_EQ(got, want);
     if (has_tmpfs_) {
       Fd pfd;
       int tgot = tmp_.parent(p, &pfd);
-      if (!tgot) tgot = err_of(unlinkat(pfd.fd, base_of(p).c_str(), dir ? AT_REMOVEDIR : 0));
+      if (!tgot) tgot = err_of(unlinkat(pfd.fd, name_of(p).c_str(), dir ? AT_REMOVEDIR : 0));
       check_tmpfs(want, tgot);
     }
   }
@@ -766,15 +758,15 @@ class BentoFsModelTest : public ::testing::TestWithParam<int> {
     Ino d1, d2;
     int got = b_parent(from, &d1);
     if (!got) got = b_parent(to, &d2);
-    if (!got) got = fs().rename(r(), d1, base_of(from), d2, base_of(to), flags).error();
+    if (!got) got = fs().rename(r(), d1, name_of(from), d2, name_of(to), flags).error();
     ASSERT_EQ(got, want);
     if (has_tmpfs_) {
       Fd f1, f2;
       int tgot = tmp_.parent(from, &f1);
       if (!tgot) tgot = tmp_.parent(to, &f2);
       if (!tgot)
-        tgot = err_of(syscall(SYS_renameat2, f1.fd, base_of(from).c_str(), f2.fd,
-                              base_of(to).c_str(), flags));
+        tgot = err_of(syscall(SYS_renameat2, f1.fd, name_of(from).c_str(), f2.fd,
+                              name_of(to).c_str(), flags));
       check_tmpfs(want, tgot);
     }
   }
@@ -789,7 +781,7 @@ class BentoFsModelTest : public ::testing::TestWithParam<int> {
     if (!want) want = m_->resolve_parent(to);
     bool d1_allowed = false;
     if (!want) {
-      if (base_of(to).size() > kNameMax) {
+      if (name_of(to).size() > kNameMax) {
         want = ENAMETOOLONG;
       } else if (s->kind == Kind::kDir) {
         want = EPERM;
@@ -805,7 +797,7 @@ class BentoFsModelTest : public ::testing::TestWithParam<int> {
     Ino td;
     if (!got) got = b_parent(to, &td);
     if (!got) {
-      auto l = fs().link(r(), e.ino, td, base_of(to));
+      auto l = fs().link(r(), e.ino, td, name_of(to));
       got = l.error();
       if (l.ok()) {
         fs().forget(l->ino, 1);
@@ -818,9 +810,9 @@ class BentoFsModelTest : public ::testing::TestWithParam<int> {
       // linkat resolves the old path completely before the new one.
       struct stat st;
       int tgot = tmp_.parent(from, &f1);
-      if (!tgot) tgot = err_of(fstatat(f1.fd, base_of(from).c_str(), &st, AT_SYMLINK_NOFOLLOW));
+      if (!tgot) tgot = err_of(fstatat(f1.fd, name_of(from).c_str(), &st, AT_SYMLINK_NOFOLLOW));
       if (!tgot) tgot = tmp_.parent(to, &f2);
-      if (!tgot) tgot = err_of(linkat(f1.fd, base_of(from).c_str(), f2.fd, base_of(to).c_str(), 0));
+      if (!tgot) tgot = err_of(linkat(f1.fd, name_of(from).c_str(), f2.fd, name_of(to).c_str(), 0));
       check_tmpfs(want, tgot, d1_allowed && tgot == EEXIST);
     }
   }
@@ -845,7 +837,7 @@ class BentoFsModelTest : public ::testing::TestWithParam<int> {
         want = ENOENT;
       else if (target.size() >= kPathMax)
         want = ENAMETOOLONG;
-      else if (base_of(p).size() > kNameMax)
+      else if (name_of(p).size() > kNameMax)
         want = ENAMETOOLONG;
       else if (m_->get(p))
         want = EEXIST;
@@ -855,7 +847,7 @@ class BentoFsModelTest : public ::testing::TestWithParam<int> {
     Ino dir;
     int got = b_parent(p, &dir);
     if (!got) {
-      auto e = fs().symlink(r(), target, dir, base_of(p));
+      auto e = fs().symlink(r(), target, dir, name_of(p));
       got = e.error();
       if (e.ok()) fs().forget(e->ino, 1);
     }
@@ -863,7 +855,7 @@ class BentoFsModelTest : public ::testing::TestWithParam<int> {
     if (has_tmpfs_) {
       Fd pfd;
       int tgot = tmp_.parent(p, &pfd);
-      if (!tgot) tgot = err_of(symlinkat(target.c_str(), pfd.fd, base_of(p).c_str()));
+      if (!tgot) tgot = err_of(symlinkat(target.c_str(), pfd.fd, name_of(p).c_str()));
       check_tmpfs(want, tgot);
     }
   }
@@ -899,7 +891,7 @@ class BentoFsModelTest : public ::testing::TestWithParam<int> {
       Fd pfd;
       int tgot = tmp_.parent(p, &pfd);
       if (!tgot) {
-        ssize_t l = readlinkat(pfd.fd, base_of(p).c_str(), buf.data(), buf.size());
+        ssize_t l = readlinkat(pfd.fd, name_of(p).c_str(), buf.data(), buf.size());
         tgot = l < 0 ? errno : 0;
         if (l >= 0) {
           EXPECT_EQ(buf.substr(0, l), expect);
@@ -915,7 +907,7 @@ class BentoFsModelTest : public ::testing::TestWithParam<int> {
     int want = m_->resolve_parent(p);
     NodeP n = m_->get(p);
     if (!want) {
-      if (base_of(p).size() > kNameMax)
+      if (name_of(p).size() > kNameMax)
         want = ENAMETOOLONG;
       else if (!n)
         want = ENOENT;
@@ -940,7 +932,7 @@ class BentoFsModelTest : public ::testing::TestWithParam<int> {
       Fd pfd;
       int tgot = tmp_.parent(p, &pfd);
       struct stat st;
-      if (!tgot) tgot = err_of(fstatat(pfd.fd, base_of(p).c_str(), &st, AT_SYMLINK_NOFOLLOW));
+      if (!tgot) tgot = err_of(fstatat(pfd.fd, name_of(p).c_str(), &st, AT_SYMLINK_NOFOLLOW));
       check_tmpfs(want, tgot);
       if (!want && !tgot) {
         EXPECT_EQ(st.st_mode & S_IFMT, type_bits(n->kind));
@@ -977,7 +969,7 @@ class BentoFsModelTest : public ::testing::TestWithParam<int> {
       int tgot = tmp_.parent(p, &pfd);
       if (!tgot) {
         int dfd = p.empty() ? open(tmp_.root().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-                            : openat(pfd.fd, base_of(p).c_str(),
+                            : openat(pfd.fd, name_of(p).c_str(),
                                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (dfd < 0)
           tgot = errno;
@@ -1029,7 +1021,7 @@ class BentoFsModelTest : public ::testing::TestWithParam<int> {
       Fd pfd;
       int tgot = tmp_.parent(p, &pfd);
       if (!tgot) {
-        Fd fd(openat(pfd.fd, base_of(p).c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+        Fd fd(openat(pfd.fd, name_of(p).c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
         tgot = fd.fd < 0 ? errno : 0;
         if (!tgot) {
           ssize_t w = pwrite(fd.fd, data.data(), data.size(), off);
@@ -1114,7 +1106,7 @@ class BentoFsModelTest : public ::testing::TestWithParam<int> {
     if (has_tmpfs_) {
       Fd pfd;
       int tgot = tmp_.parent(p, &pfd);
-      if (!tgot) tgot = err_of(fchmodat(pfd.fd, base_of(p).c_str(), perm, 0));
+      if (!tgot) tgot = err_of(fchmodat(pfd.fd, name_of(p).c_str(), perm, 0));
       check_tmpfs(want, tgot);
     }
   }
@@ -1158,7 +1150,7 @@ class BentoFsModelTest : public ::testing::TestWithParam<int> {
       Fd pfd;
       int tgot = tmp_.parent(p, &pfd);
       if (!tgot) {
-        Fd fd(openat(pfd.fd, base_of(p).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+        Fd fd(openat(pfd.fd, name_of(p).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
         tgot = fd.fd < 0 ? errno : 0;
         if (!tgot) {
           std::string d = t_read(fd.fd, off, len, &tgot);
@@ -1214,7 +1206,7 @@ class BentoFsModelTest : public ::testing::TestWithParam<int> {
                            : O_RDWR) |
                  O_NOFOLLOW | O_CLOEXEC | ((flags & oflag::kTruncate) ? O_TRUNC : 0) |
                  ((flags & oflag::kAppend) ? O_APPEND : 0);
-        fd = Fd(openat(pfd.fd, base_of(p).c_str(), of));
+        fd = Fd(openat(pfd.fd, name_of(p).c_str(), of));
         tgot = fd.fd < 0 ? errno : 0;
       }
       check_tmpfs(want, tgot);
