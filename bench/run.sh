@@ -9,6 +9,11 @@
 # benchmark summary (between <!-- bench-summary:begin/end -->) from this run; implies --profile.
 # Bento-prov runs under the real collector (provd, eBPF probes unless --no-probes or no BTF);
 # bench_ingest measures ingest rate, bytes/event and prov why latency (skip: --no-ingest).
+# Systems "memfs" and "memfs-wt" (default): FUSE's floor, the same bentofs host with the
+# in-memory example fs (kernel/examples/memfs: no block I/O), with the kernel's writeback cache
+# and without it (-o writethrough: every write reaches the fs, as with Bento-fs); nothing
+# survives their unmount, so they run only the workloads that need no remount: untar,
+# smallfiles (creates), mix.
 # Workload "upgrade" (default; needs bento-fs or bento-prov in --systems): the live-upgrade
 # experiment, bench_timeline (ops per 5 ms across an upgrade Bento-fs -> Bento-prov) and
 # bench_upgrade (pause over many upgrades of Bento-fs), on mounts of their own. Workload
@@ -30,7 +35,7 @@ MODDIR=$BUILD/modules
 MODE=quick
 OUT=$REPO/bench/results
 REPS=""
-SYSTEMS="ext4-ordered,ext4-journal,bindfs,bento-fs,bento-prov"
+SYSTEMS="ext4-ordered,ext4-journal,bindfs,memfs,memfs-wt,bento-fs,bento-prov"
 WORKLOADS=""
 DO_BUILD=1
 DO_PROFILE=0
@@ -121,7 +126,7 @@ cleanup() {
   local m
   for m in $(awk -v p="$WORK/" 'index($2, p) == 1 { print $2 }' /proc/mounts | sort -r); do
     case "$m" in
-      */bento-fs|*/bento-prov) "$BIN/bentoctl" unmount "$m" --timeout 120 >>"$LOG" 2>&1 || fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true ;;
+      */bento-fs|*/bento-prov|*/memfs|*/memfs-wt) "$BIN/bentoctl" unmount "$m" --timeout 120 >>"$LOG" 2>&1 || fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true ;;
       */bindfs) fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m" 2>/dev/null || true ;;
       *) umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true ;;
     esac
@@ -156,7 +161,7 @@ command -v fio >/dev/null || { HAVE_FIO=0; NOTES+=("fio not installed: seqio ski
 
 BUILD_STATUS="not built (--no-build)"
 if [ $DO_BUILD -eq 1 ]; then
-  TARGETS=(bentofs bentoctl mkfs.bento fsck.bento bento_fs bento_prov prov provd bench_mix bench_ingest)
+  TARGETS=(bentofs bentoctl mkfs.bento fsck.bento bento_fs bento_prov memfs prov provd bench_mix bench_ingest)
   case ",$WORKLOADS," in *,upgrade,*) TARGETS+=(bench_timeline bench_upgrade) ;; esac
   say "building (cmake preset default: ${TARGETS[*]})"
   if (cd "$REPO" && cmake --preset default >>"$LOG" 2>&1 &&
@@ -172,6 +177,7 @@ fi
 for f in "$BIN/bentofs" "$BIN/bentoctl" "$BIN/mkfs.bento" "$MODDIR/bento_fs.so"; do
   [ -e "$f" ] || die "missing $f"
 done
+case ",$SYSTEMS," in *,memfs,*|*,memfs-wt,*) [ -e "$MODDIR/memfs.so" ] || die "missing $MODDIR/memfs.so (memfs needs it)" ;; esac
 case ",$SYSTEMS," in
   *,bento-prov,*) for f in "$MODDIR/bento_prov.so" "$BIN/provd"; do [ -e "$f" ] || die "missing $f (bento-prov needs it)"; done ;;
 esac
@@ -238,12 +244,15 @@ del_loop() {
 # EXT4_INODES (--full: for bigdir's 1M entries), else mkfs's one inode per 16 KiB
 mkfs_ext4() { mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 ${EXT4_INODES:+-N "$EXT4_INODES"} "$1"; }
 
+is_memfs() { [ "$1" = memfs ] || [ "$1" = memfs-wt ]; }
 mount_fs() {  # mount the current system's existing image
   case "$1" in
     ext4-ordered) mount -o data=ordered "$LOOP" "$MNT" ;;
     ext4-journal) mount -o data=journal "$LOOP" "$MNT" ;;
     bindfs) mount -o data=ordered "$LOOP" "$BACK" && bindfs "$BACK" "$MNT" ;;
     bento-fs) "$BIN/bentofs" "$IMG" "$MNT" --module "$MODDIR/bento_fs.so" >>"$LOG" 2>&1 ;;
+    memfs) "$BIN/bentofs" "$IMG" "$MNT" --module "$MODDIR/memfs.so" >>"$LOG" 2>&1 ;;
+    memfs-wt) "$BIN/bentofs" "$IMG" "$MNT" --module "$MODDIR/memfs.so" -o writethrough >>"$LOG" 2>&1 ;;
     bento-prov)
       "$BIN/bentofs" "$IMG" "$MNT" --module "$MODDIR/bento_prov.so" >>"$LOG" 2>&1
       # The real collector reads the log into the lineage database and acknowledges it
@@ -259,7 +268,7 @@ umount_fs() {
   case "$1" in
     ext4-*) umount "$MNT" ;;
     bindfs) fusermount3 -u "$MNT" && umount "$BACK" ;;
-    bento-fs) "$BIN/bentoctl" unmount "$MNT" --timeout 300 >>"$LOG" 2>&1 ;;
+    bento-fs|memfs|memfs-wt) "$BIN/bentoctl" unmount "$MNT" --timeout 300 >>"$LOG" 2>&1 ;;
     bento-prov)
       collector_stop
       "$BIN/bentoctl" unmount "$MNT" --timeout 300 >>"$LOG" 2>&1 ;;
@@ -555,6 +564,7 @@ wl_smallfiles() {
   record "$sys" smallfiles "create + unmount" s lower "$rep" "$(awk -v a="$t" -v b="$t2" 'BEGIN { print a + b }')"
   drop_caches
   mount_fs "$sys"
+  ! is_memfs "$sys" || return 0  # its files went with the unmount
   t=$(python3 "$LIB/smallfiles.py" delete "$MNT/small" "$SMALL_N")
   record "$sys" smallfiles "delete ${SMALL_N}, cold" s lower "$rep" "$t"
 }
@@ -751,13 +761,15 @@ IFS=, read -r -a SYS_LIST <<<"$SYSTEMS"
 WL_LIST=()
 [ -z "$WORKLOADS" ] || IFS=, read -r -a WL_LIST <<<"$WORKLOADS"
 for sys in "${SYS_LIST[@]}"; do
-  case "$sys" in ext4-ordered|ext4-journal|bindfs|bento-fs|bento-prov) ;; *) die "unknown system $sys" ;; esac
+  case "$sys" in ext4-ordered|ext4-journal|bindfs|memfs|memfs-wt|bento-fs|bento-prov) ;; *) die "unknown system $sys" ;; esac
 done
 for wl in "${WL_LIST[@]+"${WL_LIST[@]}"}"; do
   declare -F "wl_$wl" >/dev/null || die "unknown workload $wl"
   [ "$wl" != seqio ] || [ $HAVE_FIO -eq 1 ] || continue
 done
 
+# memfs forgets everything at unmount: only workloads that never remount to read back
+memfs_runs() { case "$1" in untar|smallfiles|mix) return 0 ;; *) return 1 ;; esac; }
 SYS_LOADS=()
 case ",$WORKLOADS," in *,sqlite,*) make_sql ;; esac
 for sys in "${SYS_LIST[@]}"; do
@@ -767,6 +779,7 @@ for sys in "${SYS_LIST[@]}"; do
   setup_fs "$sys"
   for wl in "${WL_LIST[@]}"; do
     [ "$wl" != seqio ] || [ $HAVE_FIO -eq 1 ] || continue
+    ! is_memfs "$sys" || memfs_runs "$wl" || continue
     nrep=$REPS
     [ "$wl" != bigdir ] || nrep=1  # bigdir: once per system (1M entries in --full), see wl_bigdir
     for rep in $(seq 1 "$nrep"); do
@@ -872,6 +885,7 @@ fi
 NOTES+=("cold = unmount + sync + drop_caches + mount (empties bentofs's own buffer cache too); warm/cached = immediately repeated")
 NOTES+=("bindfs runs with its defaults (single-threaded libfuse loop) over an ext4 data=ordered loop mount; bento-fs runs under bentofs defaults (--cache-mb 64, --threads 10) on an image file in /tmp; bento-prov is the same with the tracking module (provenance log on) under the real collector: \`provd --db (scratch)/prov.db --mount MNT\`$([ $PROVD_PROBES -eq 1 ] && echo ' with the eBPF probes' || echo ' --no-probes'), restarted around every remount (SIGTERM: it drains and exits; the database and its cursor carry over); before a timed unmount it is stopped untimed")
 [ -z "$PROBES_FALLBACK" ] || NOTES+=("**provd ran with --no-probes**: the eBPF probes could not be loaded (BTF/BPF unavailable?): $PROBES_FALLBACK. The collector figures cover the file-system records only")
+case ",$SYSTEMS," in *,memfs,*|*,memfs-wt,*) NOTES+=("memfs and memfs-wt are FUSE's floor: bentofs with the same defaults and the in-memory example file system (kernel/examples/memfs: no block device I/O, no flush requests), memfs with the kernel's writeback cache, memfs-wt without it (-o writethrough: every write reaches the fs, as with bento-fs); they lose everything at unmount, so they run only $(for w in "${WL_LIST[@]+"${WL_LIST[@]}"}"; do memfs_runs "$w" && printf '%s ' "$w"; done)(smallfiles without the cold delete)") ;; esac
 case ",$SYSTEMS," in *,bento-prov,*) [ $PROVD_PROBES -eq 1 ] && NOTES+=("the eBPF probes see every process on the host (other engineers' builds and tests too): the collector's probe events are not only the workload's") ;; esac
 NOTES+=("loop devices and the bento image are files on the host's /tmp (same disk); writes reach the host page cache, not necessarily the disk")
 [ ${#SYS_LOADS[@]} -eq 0 ] || NOTES+=("systems run one after another in the order listed; 1-min load average when each started: ${SYS_LOADS[*]} (a later system under more load is penalised)")

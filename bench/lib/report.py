@@ -32,6 +32,9 @@ import sys
 
 BASE = "ext4-ordered"
 FOCUS = "bento-fs"
+# FUSE's floor: the same host with an in-memory fs (no block I/O), with the kernel's
+# writeback cache and without it (like Bento-fs)
+FLOORS = ["memfs", "memfs-wt"]
 
 
 def load(rundir):
@@ -358,6 +361,8 @@ def main():
     if results["metrics"] and (os.path.exists(os.path.join(rundir, "ratios.png")) or shutil.which("gnuplot")):
         out.append("![slowdown vs ext4-ordered](ratios.png)\n")
 
+    out.extend(floor_lines(results))
+
     # Tracking overhead: Bento-prov (provenance log on, under the collector) vs Bento-fs.
     if overhead:
         c = collector or {}
@@ -561,6 +566,36 @@ KEY_METRICS = [
 ]
 
 
+def floor_lines(results):
+    """How much of bento-fs's slowdown FUSE alone costs: memfs under the same host does no
+    block I/O, so its slowdown is the floor a FUSE build cannot go under (same run).
+    memfs-wt (no writeback cache, every write reaches the fs) is the like-for-like one."""
+    floors = [f for f in FLOORS if any(f in e["systems"] for e in results["metrics"])]
+    rows = []
+    for e in results["metrics"]:
+        sa = e["systems"].get(FOCUS, {}).get("slowdown_vs_ext4_ordered")
+        sf = [e["systems"].get(f, {}).get("slowdown_vs_ext4_ordered") for f in floors]
+        if sa is not None and any(x is not None for x in sf):
+            rows.append((e, sa, sf))
+    if not rows:
+        return []
+    like = floors[-1]  # memfs-wt when it ran
+    out = [f"## FUSE's floor: {FOCUS} vs {' and '.join(floors)} (same run; slowdown vs {BASE})\n",
+           "memfs is kernel/examples/memfs under the same `bentofs` host: names and data in "
+           "memory, no block device; memfs-wt is the same with `-o writethrough` (no writeback "
+           f"cache: every write reaches the fs, as with {FOCUS}). Their slowdown is what the FUSE "
+           f"round trips alone cost; {FOCUS} / {like} is {FOCUS}'s own share.\n",
+           f"| workload / metric | {FOCUS} | " + " | ".join(f"{f} (floor)" for f in floors) +
+           f" | {FOCUS} / {like} |",
+           "|---|---:|" + "---:|" * len(floors) + "---:|"]
+    for e, sa, sf in rows:
+        cells = [f"{x:.2f}x" if x is not None else "–" for x in sf]
+        q = f"{sa / sf[-1]:.2f}x" if sf[-1] else "–"
+        out.append(f"| {e['workload']} / {e['metric']} | {sa:.2f}x | " + " | ".join(cells) + f" | {q} |")
+    out.append("")
+    return out
+
+
 def key_entries(results):
     used, res = set(), []
     for wl, prefix, label in KEY_METRICS:
@@ -609,8 +644,17 @@ def summary_block(rundir, meta, results, overhead, collector, ingest, upgrade=No
             continue
         text = f"{label.format(files=files, small=small, metric=e['metric'])} {sd:.1f}x"
         bf = e["systems"].get("bindfs", {}).get("slowdown_vs_ext4_ordered")
+        fl = [e["systems"].get(f, {}).get("slowdown_vs_ext4_ordered") for f in FLOORS]
+        also = []
         if bf is not None and e["workload"] == "untar" and e["metric"] == "untar":
-            text += f" (bindfs, the plain FUSE passthrough: {bf:.1f}x)"
+            also.append(f"bindfs, the plain FUSE passthrough: {bf:.1f}x")
+        if any(x is not None for x in fl) and (e["workload"], e["metric"].split(" ")[0]) in (
+                ("untar", "untar"), ("smallfiles", "create")) and "unmount" not in e["metric"]:
+            also.append("FUSE's floor, in-memory memfs: " + " / ".join(
+                f"{x:.1f}x{' write-through' if f == 'memfs-wt' else ''}"
+                for f, x in zip(FLOORS, fl) if x is not None))
+        if also:
+            text += " (" + "; ".join(also) + ")"
         cells.append(text)
     if cells:
         L.append(f"- **Bento-fs vs ext4** (`bentofs` vs ext4 data=ordered on a loop device; slowdown, "
@@ -619,6 +663,14 @@ def summary_block(rundir, meta, results, overhead, collector, ingest, upgrade=No
     if big:
         line = (f"- **Biggest gap**: {big['workload']} / {big['metric']}, {fmt(big['mean'])} {big['unit']} "
                 f"vs {fmt(big['ext4_ordered_mean'])} {big['unit']} (**{big['slowdown']:.1f}x**).")
+        for e in results["metrics"]:
+            if (e["workload"], e["metric"]) == (big["workload"], big["metric"]):
+                fl = [(f, e["systems"].get(f, {}).get("slowdown_vs_ext4_ordered")) for f in FLOORS]
+                fl = [(f, x) for f, x in fl if x is not None]
+                if fl:
+                    line += (" FUSE's floor there (in-memory memfs under the same host): " +
+                             " / ".join(f"{x:.1f}x{' write-through' if f == 'memfs-wt' else ''}"
+                                        for f, x in fl) + ".")
         prof = results.get("profile")
         if prof:
             g = prof.get("gap", {})

@@ -44,13 +44,7 @@ Status BentoFs::init(const Request&, BlockDevice& dev, const bento::InitArgs& ar
   bool ro = args.read_only;
   std::string_view opts = args.options;
   while (!opts.empty()) {
-    // No find/substr: their libstdc++ forms need memchr and exception helpers.
-    size_t comma = 0;
-    while (comma < opts.size() && opts[comma] != ',') comma++;
-    std::string_view o(opts.data(), comma);
-    opts = comma == opts.size()
-               ? std::string_view()
-               : std::string_view(opts.data() + comma + 1, opts.size() - comma - 1);
+    std::string_view o = bento::next_option(opts);
     if (o.empty()) continue;
     if (o == "ro") {
       ro = true;

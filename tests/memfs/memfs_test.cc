@@ -18,8 +18,21 @@ TEST_F(Fs, RootAndCapabilities) {
   EXPECT_FALSE(c.posix_locks);
   EXPECT_TRUE(c.writeback_cache);
   EXPECT_TRUE(c.needs_open);
+  EXPECT_TRUE(c.clears_setid_bits);  // WriteTruncateAndChownClearSetidBits checks it
   EXPECT_EQ(lookup(kRootIno, ".."), kRootIno);
   EXPECT_EQ(lookup(kRootIno, "."), kRootIno);
+}
+
+TEST(MemfsOptions, WritethroughTurnsTheWritebackCacheOffAndUnknownOptionsFail) {
+  NullDevice dev;
+  memfs::Memfs wt;
+  InitArgs args;
+  args.options = ",writethrough";
+  ASSERT_TRUE(wt.init(root_req(), dev, args).ok());
+  EXPECT_FALSE(wt.capabilities().writeback_cache);
+  memfs::Memfs bad;
+  args.options = "writethrough,fast";
+  EXPECT_EQ(bad.init(root_req(), dev, args).error(), EINVAL);
 }
 
 TEST_F(Fs, CreateWriteReadAttributes) {
@@ -41,7 +54,8 @@ TEST_F(Fs, CreateWriteReadAttributes) {
   auto past = fs_.read(root_, c->entry.ino, c->open.fh, 100, buf);
   ASSERT_TRUE(past.ok());
   EXPECT_EQ(*past, 0u);
-  EXPECT_TRUE(fs_.flush(root_, c->entry.ino, c->open.fh, 0).ok());
+  // Nothing to do on close: ENOSYS stops the kernel sending flush at all.
+  EXPECT_EQ(fs_.flush(root_, c->entry.ino, c->open.fh, 0).error(), ENOSYS);
   EXPECT_TRUE(fs_.fsync(root_, c->entry.ino, c->open.fh, false).ok());
   EXPECT_TRUE(fs_.release(root_, c->entry.ino, c->open.fh, 0).ok());
   EXPECT_EQ(fs_.release(root_, c->entry.ino, c->open.fh, 0).error(), EBADF);
@@ -395,7 +409,7 @@ TEST_F(Fs, SetattrPermissionsForNonRoot) {
   EXPECT_TRUE(fs_.release(alice, g, o->fh, 0).ok());
 }
 
-TEST_F(Fs, WriteByNonRootClearsSetuid) {
+TEST_F(Fs, WriteTruncateAndChownClearSetidBits) {
   Ino f = mkfile(kRootIno, "f", "x", 06777);
   Request bob = user_req(2000, 2000);
   auto o = fs_.open(bob, f, oflag::kWriteOnly);
@@ -407,6 +421,44 @@ TEST_F(Fs, WriteByNonRootClearsSetuid) {
   Ino g = mkfile(kRootIno, "g", "x", 04755);
   ASSERT_TRUE(fs_.write(root_, g, kNoFh, 0, bytes("y")).ok());
   EXPECT_EQ(attr(g).mode & 07777, 04755u);
+  // setgid without group-execute (mandatory locking) stays.
+  Ino lockish = mkfile(kRootIno, "lockish", "x", 02666);
+  ASSERT_TRUE(fs_.write(bob, lockish, kNoFh, 0, bytes("y")).ok());
+  EXPECT_EQ(attr(lockish).mode & 07777, 02666u);
+  // Truncation by another drops them, through setattr and through O_TRUNC.
+  SetAttr size;
+  size.valid = SetAttr::kSize;
+  size.size = 0;
+  Ino t = mkfile(kRootIno, "t", "x", 04777);
+  ASSERT_TRUE(fs_.setattr(bob, t, size, kNoFh).ok());
+  EXPECT_EQ(attr(t).mode & 07777, 0777u);
+  Ino ot = mkfile(kRootIno, "ot", "x", 06777);
+  auto oto = fs_.open(bob, ot, oflag::kWriteOnly | oflag::kTruncate);
+  ASSERT_TRUE(oto.ok());
+  EXPECT_EQ(attr(ot).mode & 07777, 0777u);
+  EXPECT_TRUE(fs_.release(bob, ot, oto->fh, 0).ok());
+  // chown drops them even by root to the same owner, unless the same call sets the mode.
+  Ino ch = mkfile(kRootIno, "ch", "x", 06755);
+  SetAttr own;
+  own.valid = SetAttr::kUid;
+  own.uid = 0;
+  ASSERT_TRUE(fs_.setattr(root_, ch, own, kNoFh).ok());
+  EXPECT_EQ(attr(ch).mode & 07777, 0755u);
+  own.valid = SetAttr::kUid | SetAttr::kMode;
+  own.mode = 04755;
+  ASSERT_TRUE(fs_.setattr(root_, ch, own, kNoFh).ok());
+  EXPECT_EQ(attr(ch).mode & 07777, 04755u);
+  // Anyone may clear the bits (the kernel does so as the writer), nothing else.
+  Ino other = mkfile(kRootIno, "other", "x", 04777);
+  SetAttr drop;
+  drop.valid = SetAttr::kMode;
+  drop.mode = 0777;
+  EXPECT_TRUE(fs_.setattr(bob, other, drop, kNoFh).ok());
+  EXPECT_EQ(attr(other).mode & 07777, 0777u);
+  drop.mode = 0755;
+  EXPECT_EQ(fs_.setattr(bob, other, drop, kNoFh).error(), EPERM);
+  drop.mode = 04777;
+  EXPECT_EQ(fs_.setattr(bob, other, drop, kNoFh).error(), EPERM);
 }
 
 TEST_F(Fs, PermissionChecks) {

@@ -238,7 +238,18 @@ Result<Entry> Memfs::make_node(const Request& req, Ino parent, std::string_view 
 // ---------------------------------------------------------------------------------------
 // Lifecycle
 
-Status Memfs::init(const Request& req, bento::BlockDevice& dev, const bento::InitArgs&) {
+Status Memfs::init(const Request& req, bento::BlockDevice& dev, const bento::InitArgs& args) {
+  std::string_view opts = args.options;
+  while (!opts.empty()) {
+    std::string_view o = bento::next_option(opts);
+    if (o.empty()) continue;
+    if (o == "writethrough") {
+      writeback_cache_ = false;
+    } else {
+      bento::log(bento::LogLevel::kError, "memfs: unknown mount option (known: writethrough)");
+      return Err(EINVAL);
+    }
+  }
   dev_ = &dev;
   auto ns = ns_.write();
   if (find(*ns, bento::kRootIno) != nullptr) return Status::Ok();
@@ -267,8 +278,9 @@ void Memfs::destroy(const Request&) {
 bento::Capabilities Memfs::capabilities() const {
   bento::Capabilities c;
   c.posix_locks = false;
-  c.writeback_cache = true;
+  c.writeback_cache = writeback_cache_;
   c.needs_open = true;
+  c.clears_setid_bits = true;  // write(), setattr() chown and truncate do it
   return c;
 }
 
@@ -338,8 +350,14 @@ Result<Attr> Memfs::setattr(const Request& req, Ino ino, const bento::SetAttr& s
   const bool owner = req.uid == 0 || req.uid == b.uid;
   const uint32_t v = sa.valid;
 
-  // Check everything first: a refused setattr changes nothing.
-  if ((v & SetAttr::kMode) && !owner) return Err(EPERM);
+  // Check everything first: a refused setattr changes nothing. After a write by someone
+  // else the kernel may drop set-id bits with a setattr sent as the writer: a mode change
+  // that only clears them is allowed to anyone.
+  const uint32_t setid = mode::kSetUid | mode::kSetGid;
+  const uint32_t cur = b.mode & mode::kPermMask;
+  const uint32_t want = sa.mode & mode::kPermMask;
+  const bool only_drops_setid = (want & ~setid) == (cur & ~setid) && (want & ~cur) == 0;
+  if ((v & SetAttr::kMode) && !owner && !only_drops_setid) return Err(EPERM);
   if ((v & SetAttr::kUid) && req.uid != 0 && sa.uid != b.uid) return Err(EPERM);
   if ((v & SetAttr::kGid) && req.uid != 0 &&
       (req.uid != b.uid || (sa.gid != b.gid && !in_group(req, sa.gid))))
@@ -374,6 +392,8 @@ Result<Attr> Memfs::setattr(const Request& req, Ino ino, const bento::SetAttr& s
   }
   if (v & SetAttr::kSize) {
     truncate_data(b, sa.size, pages_used_);
+    // Truncation by a caller without CAP_FSETID (approximated: not root) drops set-id bits.
+    if (req.uid != 0 && !(v & SetAttr::kMode)) kill_suid(b);
     if (!(v & (SetAttr::kMtime | SetAttr::kMtimeNow))) b.mtime = now;
     changed = true;
   }
@@ -684,10 +704,6 @@ Result<size_t> Memfs::write(const Request& req, Ino ino, Fh fh, uint64_t off,
   return n;
 }
 
-Status Memfs::flush(const Request&, Ino, Fh, uint64_t) {
-  return Status::Ok();
-}
-
 Status Memfs::release(const Request&, Ino ino, Fh fh, uint32_t) {
   return drop_handle(ino, fh, false);
 }
@@ -722,6 +738,7 @@ Result<bento::CreateReply> Memfs::create(const Request& req, Ino parent, std::st
       if ((flags & oflag::kTruncate) && oflag::writes(flags) && mode::is_reg(b.mode)) {
         truncate_data(b, 0, pages_used_);
         b.mtime = b.ctime = bento::now_realtime();
+        if (req.uid != 0) kill_suid(b);
       }
       in = existing;
     } else {

@@ -1,6 +1,7 @@
 // memfs: the framework's example file system. Everything lives in memory (the block device
 // is only remembered); it is complete enough for cp, tar, git and compilers, and it
-// live-upgrades into a rebuilt memfs without losing anything (state.h).
+// live-upgrades into a rebuilt memfs without losing anything (state.h). It lets the kernel
+// cache writes unless mounted with `-o writethrough`.
 //
 // Locking, outermost first:
 //  1. ns_ (RwLock): the inode table, every directory, nlink and "..". Operations that change
@@ -70,8 +71,6 @@ class Memfs final : public bento::FileOperations {
                              std::span<uint8_t> buf) override;
   bento::Result<size_t> write(const bento::Request& req, bento::Ino ino, bento::Fh fh, uint64_t off,
                               std::span<const uint8_t> buf) override;
-  bento::Status flush(const bento::Request& req, bento::Ino ino, bento::Fh fh,
-                      uint64_t lock_owner) override;
   bento::Status release(const bento::Request& req, bento::Ino ino, bento::Fh fh,
                         uint32_t flags) override;
   bento::Status fsync(const bento::Request& req, bento::Ino ino, bento::Fh fh,
@@ -132,6 +131,9 @@ class Memfs final : public bento::FileOperations {
   bento::Mutex<HandleTable> handles_;
   PageCounter pages_used_{0};
   bento::BlockDevice* dev_ = nullptr;
+  // Mount option "writethrough" turns it off: every write then reaches the fs, as with
+  // Bento-fs (the bench's like-for-like FUSE floor).
+  bool writeback_cache_ = true;
 };
 
 }  // namespace memfs

@@ -208,4 +208,15 @@ struct InitArgs {
   bool read_only = false;
 };
 
+// Takes the next comma-separated option off the front of `opts` (empty ones included).
+// No find/substr: their libstdc++ forms need memchr and exception helpers (freestanding).
+inline std::string_view next_option(std::string_view& opts) {
+  size_t comma = 0;
+  while (comma < opts.size() && opts[comma] != ',') comma++;
+  std::string_view o(opts.data(), comma);
+  opts = comma == opts.size() ? std::string_view()
+                              : std::string_view(opts.data() + comma + 1, opts.size() - comma - 1);
+  return o;
+}
+
 }  // namespace bento
