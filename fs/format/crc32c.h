@@ -4,8 +4,12 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 
 namespace bentofs {
 
@@ -20,7 +24,7 @@ constexpr std::array<uint32_t, 256> make_crc32c_table() {
 }
 // Slicing-by-8 (8 KiB of tables): eight bytes per step instead of one. The journal
 // checksums every block it logs; byte at a time it was a fifth of a metadata-heavy
-// workload's CPU. Plain C++ (no CRC instruction): the same code builds freestanding.
+// workload's CPU. Plain C++: the fallback where the CPU has no CRC32 instruction.
 constexpr std::array<std::array<uint32_t, 256>, 8> make_crc32c_slices() {
   std::array<std::array<uint32_t, 256>, 8> t{};
   t[0] = make_crc32c_table();
@@ -30,8 +34,9 @@ constexpr std::array<std::array<uint32_t, 256>, 8> make_crc32c_slices() {
 }
 inline constexpr std::array<std::array<uint32_t, 256>, 8> kCrc32cSlices = make_crc32c_slices();
 
-// Continues a running CRC: crc32c_update(crc32c_update(~0u, a), b) ... then ~ at the end.
-inline uint32_t crc32c_update(uint32_t crc, const uint8_t* p, size_t n) {
+// Continues a running CRC in portable C++: crc32c_update_sw(crc32c_update_sw(~0u, a), b) ...
+// then ~ at the end.
+inline uint32_t crc32c_update_sw(uint32_t crc, const uint8_t* p, size_t n) {
   const auto& t = kCrc32cSlices;
   for (; n >= 8; p += 8, n -= 8) {
     uint32_t lo = crc ^ (static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
@@ -43,6 +48,49 @@ inline uint32_t crc32c_update(uint32_t crc, const uint8_t* p, size_t n) {
   }
   for (; n > 0; p++, n--) crc = t[0][(crc ^ *p) & 0xff] ^ (crc >> 8);
   return crc;
+}
+
+#if defined(__x86_64__)
+// The CPU's CRC32 instruction (SSE4.2), eight bytes per instruction: slicing-by-8 still cost
+// 8% of the fileserver mix's CPU (journal staging checksums every logged block). It works on
+// general-purpose registers, so target("crc32") needs no SIMD state, in a kernel module too.
+__attribute__((target("crc32"))) inline uint32_t crc32c_update_hw(uint32_t crc, const uint8_t* p,
+                                                                  size_t n) {
+  uint64_t c = crc;
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t v;
+    __builtin_memcpy(&v, p, 8);  // unaligned load
+    c = __builtin_ia32_crc32di(c, v);
+  }
+  uint32_t c32 = static_cast<uint32_t>(c);
+  for (; n > 0; p++, n--) c32 = __builtin_ia32_crc32qi(c32, *p);
+  return c32;
+}
+
+// Whether the CPU has it (CPUID.1:ECX.SSE4_2), asked once: CPUID traps to the hypervisor
+// in a VM. 0 = not asked yet, 1 = no, 2 = yes; constant-initialised (no global constructor).
+inline std::atomic<int> g_crc32c_hw{0};
+inline bool crc32c_hw_available() {
+  int v = g_crc32c_hw.load(std::memory_order_relaxed);
+  if (v == 0) {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    v = (__get_cpuid(1, &a, &b, &c, &d) && (c & bit_SSE4_2)) ? 2 : 1;
+    g_crc32c_hw.store(v, std::memory_order_relaxed);
+  }
+  return v == 2;
+}
+#else
+inline uint32_t crc32c_update_hw(uint32_t crc, const uint8_t* p, size_t n) {
+  return crc32c_update_sw(crc, p, n);
+}
+inline bool crc32c_hw_available() {
+  return false;
+}
+#endif
+
+// Continues a running CRC: crc32c_update(crc32c_update(~0u, a), b) ... then ~ at the end.
+inline uint32_t crc32c_update(uint32_t crc, const uint8_t* p, size_t n) {
+  return crc32c_hw_available() ? crc32c_update_hw(crc, p, n) : crc32c_update_sw(crc, p, n);
 }
 inline uint32_t crc32c(const uint8_t* p, size_t n) {
   return ~crc32c_update(~0u, p, n);

@@ -131,11 +131,11 @@ TEST(BentoFsJournal, LargeWritesCycleThroughCheckpoints) {
 
 namespace {
 
-// The slicing-by-8 CRC-32C against the standard check value and a byte-at-a-time reference,
-// at every length and alignment a block checksum can meet.
-TEST(Crc32c, MatchesTheStandardAndTheBytewiseReference) {
+// A CRC-32C implementation against the standard check value and a byte-at-a-time
+// reference, at every length and alignment a block checksum can meet, and in pieces.
+void expect_crc32c(uint32_t (*update)(uint32_t, const uint8_t*, size_t), const char* what) {
   const char* check = "123456789";
-  EXPECT_EQ(bentofs::crc32c(reinterpret_cast<const uint8_t*>(check), 9), 0xE3069283u);
+  EXPECT_EQ(~update(~0u, reinterpret_cast<const uint8_t*>(check), 9), 0xE3069283u) << what;
   const auto table = bentofs::make_crc32c_table();
   std::vector<uint8_t> data(4096 + 16);
   uint32_t x = 12345;
@@ -144,15 +144,29 @@ TEST(Crc32c, MatchesTheStandardAndTheBytewiseReference) {
     for (size_t len : {0, 1, 7, 8, 9, 63, 64, 4095, 4096}) {
       uint32_t ref = ~0u;
       for (size_t i = 0; i < len; i++) ref = table[(ref ^ data[off + i]) & 0xff] ^ (ref >> 8);
-      EXPECT_EQ(bentofs::crc32c_update(~0u, data.data() + off, len), ref)
-          << "offset " << off << " length " << len;
+      EXPECT_EQ(update(~0u, data.data() + off, len), ref)
+          << what << ", offset " << off << " length " << len;
     }
   }
-  // Running updates in pieces equal one pass.
-  uint32_t whole = bentofs::crc32c_update(~0u, data.data(), 4096);
-  uint32_t parts = bentofs::crc32c_update(~0u, data.data(), 13);
-  parts = bentofs::crc32c_update(parts, data.data() + 13, 4096 - 13);
-  EXPECT_EQ(whole, parts);
+  uint32_t whole = update(~0u, data.data(), 4096);
+  uint32_t parts = update(~0u, data.data(), 13);
+  parts = update(parts, data.data() + 13, 4096 - 13);
+  EXPECT_EQ(whole, parts) << what;
+}
+
+TEST(Crc32c, PortableAndDispatchedMatchTheStandard) {
+  expect_crc32c(bentofs::crc32c_update_sw, "slicing-by-8");
+  expect_crc32c(bentofs::crc32c_update, "crc32c_update (what the journal calls)");
+  const char* check = "123456789";
+  EXPECT_EQ(bentofs::crc32c(reinterpret_cast<const uint8_t*>(check), 9), 0xE3069283u);
+}
+
+// The CRC32 instruction is what the journal uses on CPUs that have it.
+TEST(Crc32c, CpuInstructionMatchesTheStandard) {
+  if (!bentofs::crc32c_hw_available())
+    GTEST_SKIP() << "SKIPPED LOUDLY: this CPU has no SSE4.2 CRC32 instruction; only the "
+                    "portable slicing-by-8 CRC-32C is tested";
+  expect_crc32c(bentofs::crc32c_update_hw, "CRC32 instruction");
 }
 
 }  // namespace
