@@ -9,6 +9,7 @@
 
 #include "core/bento_fs.h"
 #include "core/format_device.h"
+#include "path_parts.h"
 #include "tools/fsck_check.h"
 #include "tools/image_device.h"
 
@@ -131,14 +132,7 @@ struct TestFs {
   }
 };
 
-// "a/b/c" -> "a/b" and "c"; a name without '/' has the parent "".
-inline std::string parent_of(const std::string& p) {
-  size_t s = p.rfind('/');
-  return s == std::string::npos ? "" : p.substr(0, s);
-}
-inline std::string name_of(const std::string& p) {
-  size_t s = p.rfind('/');
-  return s == std::string::npos ? p : p.substr(s + 1);
-}
+using path_parts::name_of;
+using path_parts::parent_of;
 
 }  // namespace bentofs::test

@@ -5,9 +5,13 @@
 #include <set>
 
 #include "memfs_test_util.h"
+#include "path_parts.h"
 
 namespace memfs_test {
 namespace {
+
+using path_parts::name_of;
+using path_parts::parent_of;
 
 struct MNode {
   bool dir = false;
@@ -19,14 +23,6 @@ class Model {
  public:
   Model() { paths_[""] = 0, nodes_[0] = MNode{true, "", 2}; }
 
-  static std::string parent_of(const std::string& p) {
-    auto s = p.rfind('/');
-    return s == std::string::npos ? "" : p.substr(0, s);
-  }
-  static std::string base_of(const std::string& p) {
-    auto s = p.rfind('/');
-    return s == std::string::npos ? p : p.substr(s + 1);
-  }
   // 0, ENOENT or ENOTDIR for a directory path.
   int resolve_dir(const std::string& p) const {
     if (p.empty()) return 0;
@@ -193,9 +189,9 @@ class ModelTest : public MemfsFixture, public ::testing::WithParamInterface<int>
     }
   }
   std::pair<Ino, int> any_ino(const std::string& p) {
-    auto [dir, err] = dir_ino(Model::parent_of(p));
+    auto [dir, err] = dir_ino(parent_of(p));
     if (err) return {0, err};
-    auto r = fs_.lookup(root_, dir, Model::base_of(p));
+    auto r = fs_.lookup(root_, dir, name_of(p));
     if (!r.ok()) return {0, r.error()};
     fs_.forget(r->ino, 1);
     return {r->ino, 0};
@@ -220,7 +216,7 @@ class ModelTest : public MemfsFixture, public ::testing::WithParamInterface<int>
         // Count the fs entries of this directory against the model.
         size_t model_children = 0, subdirs = 0;
         for (auto& [q, qid] : m.paths()) {
-          if (q.empty() || q == p || Model::parent_of(q) != p) continue;
+          if (q.empty() || q == p || parent_of(q) != p) continue;
           model_children++;
           subdirs += m.node(qid).dir;
         }
@@ -248,14 +244,14 @@ TEST_P(ModelTest, RandomOperationsMatchTheModel) {
     std::string p = rand_path();
     int op = rng() % 10;
     SCOPED_TRACE("step " + std::to_string(step) + " op " + std::to_string(op) + " " + p);
-    auto [pdir, perr] = dir_ino(Model::parent_of(p));
+    auto [pdir, perr] = dir_ino(parent_of(p));
     switch (op) {
       case 0:
       case 1: {  // create a file
         int want = m.create(p, false);
         int got = perr;
         if (!got) {
-          auto c = fs_.create(root_, pdir, Model::base_of(p), 0644,
+          auto c = fs_.create(root_, pdir, name_of(p), 0644,
                               oflag::kWriteOnly | oflag::kCreate | oflag::kExclusive);
           got = c.error();
           if (c.ok()) {
@@ -270,7 +266,7 @@ TEST_P(ModelTest, RandomOperationsMatchTheModel) {
         int want = m.create(p, true);
         int got = perr;
         if (!got) {
-          auto e = fs_.mkdir(root_, pdir, Model::base_of(p), 0755);
+          auto e = fs_.mkdir(root_, pdir, name_of(p), 0755);
           got = e.error();
           if (e.ok()) fs_.forget(e->ino, 1);
         }
@@ -303,13 +299,13 @@ TEST_P(ModelTest, RandomOperationsMatchTheModel) {
       }
       case 4: {  // unlink
         int want = m.unlink(p);
-        int got = perr ? perr : fs_.unlink(root_, pdir, Model::base_of(p)).error();
+        int got = perr ? perr : fs_.unlink(root_, pdir, name_of(p)).error();
         ASSERT_EQ(got, want);
         break;
       }
       case 5: {  // rmdir
         int want = m.rmdir(p);
-        int got = perr ? perr : fs_.rmdir(root_, pdir, Model::base_of(p)).error();
+        int got = perr ? perr : fs_.rmdir(root_, pdir, name_of(p)).error();
         ASSERT_EQ(got, want);
         break;
       }
@@ -319,10 +315,10 @@ TEST_P(ModelTest, RandomOperationsMatchTheModel) {
         auto [ino, err] = any_ino(p);
         int got = err;
         if (!got) {
-          auto [tdir, terr] = dir_ino(Model::parent_of(to));
+          auto [tdir, terr] = dir_ino(parent_of(to));
           got = terr;
           if (!got) {
-            auto e = fs_.link(root_, ino, tdir, Model::base_of(to));
+            auto e = fs_.link(root_, ino, tdir, name_of(to));
             got = e.error();
             if (e.ok()) fs_.forget(e->ino, 1);
           }
@@ -337,10 +333,9 @@ TEST_P(ModelTest, RandomOperationsMatchTheModel) {
         if (f == 0) flags = rename_flag::kNoReplace;
         if (f == 1) flags = rename_flag::kExchange;
         int want = m.rename(p, to, flags);
-        auto [tdir, terr] = dir_ino(Model::parent_of(to));
+        auto [tdir, terr] = dir_ino(parent_of(to));
         int got = perr ? perr : terr;
-        if (!got)
-          got = fs_.rename(root_, pdir, Model::base_of(p), tdir, Model::base_of(to), flags).error();
+        if (!got) got = fs_.rename(root_, pdir, name_of(p), tdir, name_of(to), flags).error();
         ASSERT_EQ(got, want) << " to " << to << " flags " << flags;
         break;
       }
