@@ -15,6 +15,7 @@ std::string dot_string(const std::string& s) {
       out += "\\n";
       continue;
     }
+    if (static_cast<unsigned char>(c) < 0x20) continue;
     out += c;
   }
   return out + "\"";
@@ -24,52 +25,88 @@ std::string id_of(const json& v) {
   return v.is_string() ? dot_string(v.get<std::string>()) : std::string();
 }
 
+std::string short_text(std::string s, size_t n) {
+  return s.size() > n ? s.substr(0, n - 3) + "..." : s;
+}
+
+// "HH:MM:SS.mmm" of a native time, "" when none.
+std::string clock_of(const json& t) {
+  if (!t.is_object() || !t.contains("wall") || !t["wall"].is_string()) return "";
+  std::string w = t["wall"].get<std::string>();
+  return w.size() >= 23 ? w.substr(11, 12) : w;
+}
+
 }  // namespace
 
-std::string to_dot(const json& g) {
-  std::string out = "digraph provenance {\n  rankdir=BT;\n  node [fontname=\"sans\"];\n";
-  for (const json& e : g.value("entities", json::array())) {
-    std::string label = e.value("path", "");
-    if (e.value("kind", "") != "pipe") label += "\nv" + std::to_string(e.value("version", 0));
-    out += "  " + id_of(e["id"]) +
-           " [shape=ellipse, style=filled, fillcolor=\"#fffc87\", label=" + dot_string(label) +
-           "];\n";
+std::string dot_begin() {
+  return "digraph provenance {\n  rankdir=BT;\n  node [fontname=\"sans\"];\n"
+         "  edge [fontname=\"sans\", fontsize=9];\n";
+}
+
+std::string dot_end() {
+  return "}\n";
+}
+
+std::string dot_node(const char* kind, const json& n) {
+  const std::string k = kind;
+  if (k == "entity") {
+    std::string label = short_text(n.value("path", ""), 60);
+    if (n.value("kind", "") == "file") label += "\nv" + std::to_string(n.value("version", 0));
+    return "  " + id_of(n["id"]) + " [shape=ellipse, style=filled, fillcolor=\"#fffc87\", label=" +
+           dot_string(label) + "];\n";
   }
-  for (const json& a : g.value("activities", json::array())) {
+  if (k == "activity") {
     std::string cmd;
-    for (const auto& s : a["argv"]) cmd += (cmd.empty() ? "" : " ") + s.get<std::string>();
-    if (cmd.empty()) cmd = a.value("exe", "");
-    if (cmd.size() > 60) cmd = cmd.substr(0, 57) + "...";
-    out += "  " + id_of(a["id"]) + " [shape=box, style=filled, fillcolor=\"#9fb1fc\", label=" +
-           dot_string(cmd + "\npid " + std::to_string(a.value("pid", 0LL))) + "];\n";
+    for (const auto& s : n["argv"])
+      if (s.is_string()) cmd += (cmd.empty() ? "" : " ") + s.get<std::string>();
+    if (cmd.empty()) cmd = n.value("exe", "");
+    std::string label = short_text(cmd, 50) + "\npid " + std::to_string(n.value("pid", 0LL));
+    if (n.contains("runtime_reads"))
+      label += "\n+" + std::to_string(n["runtime_reads"].value("count", 0)) + " runtime reads";
+    return "  " + id_of(n["id"]) + " [shape=box, style=filled, fillcolor=\"#9fb1fc\", label=" +
+           dot_string(label) + "];\n";
   }
-  for (const json& u : g.value("agents", json::array())) {
-    out += "  " + id_of(u["id"]) + " [shape=house, style=filled, fillcolor=\"#fed37f\", label=" +
-           dot_string(u.value("name", "")) + "];\n";
+  return "  " + id_of(n["id"]) + " [shape=house, style=filled, fillcolor=\"#fed37f\", label=" +
+         dot_string(n.value("name", "")) + "];\n";
+}
+
+std::string dot_edge(const json& e) {
+  const std::string type = e.value("type", "");
+  std::string from, to, style;
+  if (type == "used") {
+    from = id_of(e["activity"]), to = id_of(e["entity"]);
+  } else if (type == "wasGeneratedBy" || type == "wasInvalidatedBy") {
+    from = id_of(e["entity"]), to = id_of(e["activity"]);
+  } else if (type == "wasInformedBy") {
+    from = id_of(e["informed"]), to = id_of(e["informant"]);
+  } else if (type == "wasDerivedFrom") {
+    from = id_of(e["generated"]), to = id_of(e["used"]);
+    style = ", style=dashed";
+  } else if (type == "wasAssociatedWith") {
+    from = id_of(e["activity"]), to = id_of(e["agent"]);
+    style = ", style=dashed";
+  } else if (type == "action") {
+    from = id_of(e["activity"]);
+    to = e.contains("entity") ? id_of(e["entity"]) : e.contains("other") ? id_of(e["other"]) : "";
+    style = ", style=dotted";
   }
-  for (const json& e : g.value("edges", json::array())) {
-    const std::string type = e.value("type", "");
-    std::string from, to;
-    if (type == "used") {
-      from = id_of(e["activity"]), to = id_of(e["entity"]);
-    } else if (type == "wasGeneratedBy" || type == "wasInvalidatedBy") {
-      from = id_of(e["entity"]), to = id_of(e["activity"]);
-    } else if (type == "wasInformedBy") {
-      from = id_of(e["informed"]), to = id_of(e["informant"]);
-    } else if (type == "wasDerivedFrom") {
-      from = id_of(e["generated"]), to = id_of(e["used"]);
-    } else if (type == "wasAssociatedWith") {
-      from = id_of(e["activity"]), to = id_of(e["agent"]);
-    }
-    if (from.empty() || to.empty()) continue;
-    std::string label = type;
-    if (e.contains("how") && e["how"].is_string())
-      label += "\n(" + e["how"].get<std::string>() + ")";
-    out += "  " + from + " -> " + to + " [label=" + dot_string(label) +
-           (type == "wasDerivedFrom" || type == "wasAssociatedWith" ? ", style=dashed" : "") +
-           "];\n";
+  if (from.empty() || to.empty()) return "";
+  std::string label = type == "action" ? e.value("what", "") : type;
+  if (e.contains("how") && e["how"].is_string()) label += "\n(" + e["how"].get<std::string>() + ")";
+  if (e.contains("time")) {
+    std::string t = clock_of(e["time"]);
+    if (!t.empty()) label += "\n" + t;
   }
-  return out + "}\n";
+  return "  " + from + " -> " + to + " [label=" + dot_string(label) + style + "];\n";
+}
+
+std::string to_dot(const json& g) {
+  std::string out = dot_begin();
+  for (const json& e : g.value("entities", json::array())) out += dot_node("entity", e);
+  for (const json& a : g.value("activities", json::array())) out += dot_node("activity", a);
+  for (const json& u : g.value("agents", json::array())) out += dot_node("agent", u);
+  for (const json& e : g.value("edges", json::array())) out += dot_edge(e);
+  return out + dot_end();
 }
 
 }  // namespace prov_cli

@@ -3,6 +3,8 @@
 #include <pwd.h>
 #include <time.h>
 
+#include <cstdlib>
+
 #include "json_text.h"
 #include "record_format.h"
 #include "wall_clock.h"
@@ -12,12 +14,12 @@ namespace prov_cli {
 using bento::lineage::Stmt;
 using nlohmann::json;
 
-namespace {
-
 std::string user_name(int64_t uid) {
   passwd* p = getpwuid(static_cast<uid_t>(uid));
   return p != nullptr ? p->pw_name : std::to_string(uid);
 }
+
+namespace {
 
 std::string eid(int64_t id) {
   return "e:" + std::to_string(id);
@@ -26,21 +28,60 @@ std::string aid(int64_t id) {
   return "a:" + std::to_string(id);
 }
 
+std::string base_name(const std::string& p) {
+  size_t slash = p.rfind('/');
+  return slash == std::string::npos ? p : p.substr(slash + 1);
+}
+
 }  // namespace
 
 json time_json(int64_t mono, int64_t off) {
-  if (mono <= 0) return nullptr;
+  if (mono <= 0 || mono == kForever) return nullptr;
   return {{"ns", mono}, {"wall", wall_time_text(static_cast<uint64_t>(mono + off))}};
 }
 
 std::string clock_text(int64_t mono, int64_t off) {
-  if (mono <= 0) return "?";
+  if (mono <= 0 || mono == kForever) return "?";
   std::string w = wall_time_text(static_cast<uint64_t>(mono + off));  // ...THH:MM:SS.nnnnnnnnnZ
   return w.substr(11, 12);
 }
 
-LineageGraph::LineageGraph(bento::lineage::Database& db, bool color)
-    : db_(db), off_(bento::wall_offset_ns()), color_(color) {}
+std::string printable(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == 0x1b) {
+      out += "\\e";
+    } else if (c < 0x20 || c == 0x7f) {
+      static const char hex[] = "0123456789abcdef";
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+int64_t stored_wall_offset(bento::lineage::Database& db) {
+  Stmt q(db.handle(), "SELECT value FROM meta WHERE key = 'wall_offset_ns'");
+  if (q.step()) {
+    const std::string v = q.text(0);
+    char* end = nullptr;
+    long long off = std::strtoll(v.c_str(), &end, 10);
+    if (end != v.c_str() && *end == '\0' && off != 0) return off;
+  }
+  return bento::wall_offset_ns();
+}
+
+LineageGraph::LineageGraph(bento::lineage::Database& db, bool color, int64_t wall_offset)
+    : db_(db), off_(wall_offset != 0 ? wall_offset : stored_wall_offset(db)), color_(color) {}
 
 std::string LineageGraph::bold(const std::string& s) const {
   return color_ ? "\033[1m" + s + "\033[0m" : s;
@@ -49,15 +90,27 @@ std::string LineageGraph::dim(const std::string& s) const {
   return color_ ? "\033[2m" + s + "\033[0m" : s;
 }
 
-void LineageGraph::edge(json e) {
-  if (edge_keys_.insert(bento::to_json_text(e)).second) edges_.push_back(std::move(e));
+void LineageGraph::edge(const std::string& id, json e) {
+  if (!edge_ids_.insert(id).second) return;
+  e["id"] = id;
+  edges_.push_back(std::move(e));
+}
+
+json& LineageGraph::entity_mut(int64_t id) {
+  entity(id);
+  return entities_[id];
+}
+
+json& LineageGraph::activity_mut(int64_t id) {
+  activity(id);
+  return activities_[id];
 }
 
 const json& LineageGraph::entity(int64_t id) {
   if (auto it = entities_.find(id); it != entities_.end()) return it->second;
   Stmt q(db_.handle(),
          "SELECT e.version, e.path, e.created_ns, f.kind, f.ino, f.gen, f.source_id, s.name, "
-         "(SELECT MIN(time_ns) FROM invalidated i WHERE i.entity_id = e.id), f.id "
+         "(SELECT MIN(time_ns) FROM invalidated i WHERE i.entity_id = e.id), f.id, f.addr, f.dev "
          "FROM entities e JOIN files f ON f.id = e.file_id LEFT JOIN sources s ON s.id = "
          "f.source_id WHERE e.id = ?");
   q.bind(1, id);
@@ -67,18 +120,25 @@ const json& LineageGraph::entity(int64_t id) {
     Stmt n(db_.handle(), "SELECT DISTINCT path FROM names WHERE file_id = ? ORDER BY from_ns");
     n.bind(1, q.int64(9));
     while (n.step()) paths.push_back(n.text(0));
+    const std::string kind = q.text(3);
+    json file = {{"id", q.int64(9)},
+                 {"source", q.is_null(6) ? json(nullptr) : json(q.text(7))},
+                 {"ino", q.int64(4)},
+                 {"gen", q.int64(5)}};
+    if (!q.is_null(11)) file["dev"] = q.int64(11);
     j = {{"id", eid(id)},
-         {"kind", q.text(3)},
+         {"kind", kind},
          {"path", q.text(1)},
          {"paths", paths},
          {"version", q.int64(0)},
-         {"file",
-          {{"source", q.is_null(6) ? json(nullptr) : json(q.text(7))},
-           {"ino", q.int64(4)},
-           {"gen", q.int64(5)}}},
+         {"file", file},
          {"created", time_json(q.int64(2), off_)},
          {"invalidated", q.is_null(8) ? json(nullptr) : time_json(q.int64(8), off_)}};
-    if (q.text(3) == "pipe") j["path"] = "pipe:[" + std::to_string(q.int64(4)) + "]";
+    if (kind == "pipe") j["path"] = "pipe:[" + std::to_string(q.int64(4)) + "]";
+    if (!q.is_null(10)) {
+      j["address"] = q.text(10);
+      if (j["path"].get<std::string>().empty()) j["path"] = q.text(10);
+    }
   }
   return entities_[id] = j;
 }
@@ -87,13 +147,16 @@ const json& LineageGraph::activity(int64_t id) {
   if (auto it = activities_.find(id); it != activities_.end()) return it->second;
   Stmt q(db_.handle(),
          "SELECT a.exe, a.argv, p.pid, p.start_ns, a.uid, a.start_ns, a.end_ns, p.exit_code, "
-         "a.origin, (SELECT pp.pid FROM processes pp WHERE pp.id = p.parent_id) "
+         "a.origin, (SELECT pp.pid FROM processes pp WHERE pp.id = p.parent_id), p.exit_ns "
          "FROM activities a JOIN processes p ON p.id = a.process_id WHERE a.id = ?");
   q.bind(1, id);
   json j = json::object();
   if (q.step()) {
     json argv = json::parse(q.text(1), nullptr, false);
     if (!argv.is_array()) argv = json::array();
+    // The process's exit code belongs to its last activity only (an exec'd image ended by
+    // the exec did not exit).
+    const bool ended_by_exit = !q.is_null(6) && !q.is_null(10) && q.int64(6) == q.int64(10);
     j = {{"id", aid(id)},
          {"exe", q.text(0)},
          {"argv", argv},
@@ -104,183 +167,266 @@ const json& LineageGraph::activity(int64_t id) {
          {"user", user_name(q.int64(4))},
          {"start", time_json(q.int64(5), off_)},
          {"end", q.is_null(6) ? json(nullptr) : time_json(q.int64(6), off_)},
-         {"exit_code", q.is_null(7) ? json(nullptr) : json(q.int64(7))},
+         {"exit_code", ended_by_exit && !q.is_null(7) ? json(q.int64(7)) : json(nullptr)},
          {"origin", q.text(8)}};
     agents_.insert(q.int64(4));
-    edge({{"type", "wasAssociatedWith"},
-          {"activity", aid(id)},
-          {"agent", "u:" + std::to_string(q.int64(4))}});
+    if (ended_by_exit) {
+      const int64_t code = q.is_null(7) ? 0 : q.int64(7);
+      edge("end:" + std::to_string(id),
+           {{"type", "wasEndedBy"},
+            {"activity", aid(id)},
+            {"time", time_json(q.int64(10), off_)},
+            {"how", (code & 0x7f) ? "signal " + std::to_string(code & 0x7f)
+                                  : "exit " + std::to_string((code >> 8) & 0xff)}});
+    }
+    edge("w:" + std::to_string(id), {{"type", "wasAssociatedWith"},
+                                     {"activity", aid(id)},
+                                     {"agent", "u:" + std::to_string(q.int64(4))}});
   }
   return activities_[id] = j;
 }
+
+void LineageGraph::annotate_status(int64_t id) {
+  json& e = entity_mut(id);
+  if (e.empty() || e.contains("status")) return;
+  json st = {{"state", "current"}};
+  // A later version: what changed it, when, by whom.
+  Stmt next(db_.handle(),
+            "SELECT d.generated_id, d.time_ns, (SELECT g.activity_id FROM generated g WHERE "
+            "g.entity_id = d.generated_id ORDER BY g.time_ns LIMIT 1), (SELECT g.how FROM "
+            "generated g WHERE g.entity_id = d.generated_id ORDER BY g.time_ns LIMIT 1) FROM "
+            "derived d WHERE d.used_id = ? AND d.how = 'version' LIMIT 1");
+  next.bind(1, id);
+  if (next.step()) {
+    st = {{"state", "changed"},
+          {"next", eid(next.int64(0))},
+          {"at", time_json(next.int64(1), off_)},
+          {"how", next.is_null(3) ? json(nullptr) : json(next.text(3))},
+          {"by", next.is_null(2) ? json(nullptr) : json(aid(next.int64(2)))}};
+    if (!next.is_null(2)) activity(next.int64(2));
+  } else {
+    Stmt gone(db_.handle(),
+              "SELECT activity_id, time_ns, how FROM invalidated WHERE entity_id = ? ORDER BY "
+              "time_ns LIMIT 1");
+    gone.bind(1, id);
+    if (gone.step()) {
+      st = {{"state", "removed"},
+            {"at", time_json(gone.int64(1), off_)},
+            {"how", gone.text(2)},
+            {"by", gone.is_null(0) ? json(nullptr) : json(aid(gone.int64(0)))}};
+      if (!gone.is_null(0)) activity(gone.int64(0));
+    }
+  }
+  // Renamed away: the names its file has now, when this version's name is not one.
+  const std::string path = e.value("path", "");
+  if (e.value("kind", "") != "pipe" && e["file"].is_object()) {
+    Stmt names(db_.handle(), "SELECT path FROM names WHERE file_id = ? AND to_ns IS NULL");
+    names.bind(1, e["file"].value("id", 0LL));
+    json now = json::array();
+    bool still = false;
+    while (names.step()) {
+      now.push_back(names.text(0));
+      still = still || names.text(0) == path;
+    }
+    if (!still && st["state"] != "removed") {
+      st["names_now"] = now;
+      if (st["state"] == "current") st["state"] = now.empty() ? "unnamed" : "renamed";
+    }
+  }
+  e["status"] = st;
+}
+
+// ---- edges, each with both of its nodes
+
+void LineageGraph::used_edge(const Link& l, int64_t a, int64_t e) {
+  activity(a);
+  entity(e);
+  json j = {{"type", "used"},       {"activity", aid(a)}, {"entity", eid(e)},
+            {"time", time_json(l.time_ns, off_)}, {"how", l.how}};
+  if (l.last_ns != 0) j["last"] = time_json(l.last_ns, off_);
+  edge("u:" + std::to_string(l.row), std::move(j));
+}
+
+void LineageGraph::generated_edge(const Link& l, int64_t e, int64_t a) {
+  entity(e);
+  activity(a);
+  json j = {{"type", "wasGeneratedBy"}, {"entity", eid(e)}, {"activity", aid(a)},
+            {"time", time_json(l.time_ns, off_)}, {"how", l.how}};
+  if (l.last_ns != 0) j["last"] = time_json(l.last_ns, off_);
+  edge("g:" + std::to_string(l.row), std::move(j));
+}
+
+void LineageGraph::informed_edge(const Link& l, int64_t informed, int64_t informant) {
+  activity(informed);
+  activity(informant);
+  edge("i:" + std::to_string(l.row), {{"type", "wasInformedBy"},
+                                      {"informed", aid(informed)},
+                                      {"informant", aid(informant)},
+                                      {"time", time_json(l.time_ns, off_)},
+                                      {"how", l.how}});
+}
+
+void LineageGraph::version_edge(const Link& l, int64_t generated, int64_t used) {
+  entity(generated);
+  entity(used);
+  edge("d:" + std::to_string(l.row), {{"type", "wasDerivedFrom"},
+                                      {"generated", eid(generated)},
+                                      {"used", eid(used)},
+                                      {"activity", nullptr},
+                                      {"time", time_json(l.time_ns, off_)},
+                                      {"how", "version"}});
+}
+
+void LineageGraph::invalidated_edge(const Link& l, int64_t e, int64_t a) {
+  entity(e);
+  if (a != 0) activity(a);
+  edge("x:" + std::to_string(l.row), {{"type", "wasInvalidatedBy"},
+                                      {"entity", eid(e)},
+                                      {"activity", a != 0 ? json(aid(a)) : json(nullptr)},
+                                      {"time", time_json(l.time_ns, off_)},
+                                      {"how", l.how}});
+}
+
+void LineageGraph::add_step(const Step& s) {
+  Link l{0, s.how, s.first, s.row, s.last == kForever ? 0 : s.last};
+  switch (s.type) {
+    case Step::kGenerated:
+      generated_edge(l, s.effect.id, s.cause.id);
+      break;
+    case Step::kUsed:
+      used_edge(l, s.effect.id, s.cause.id);
+      break;
+    case Step::kInformed:
+      informed_edge(l, s.effect.id, s.cause.id);
+      break;
+    case Step::kVersion:
+      version_edge(l, s.effect.id, s.cause.id);
+      break;
+  }
+}
+
+void LineageGraph::add_process_derivation(int64_t generated, int64_t used, int64_t a,
+                                          int64_t t) {
+  entity(generated);
+  entity(used);
+  activity(a);
+  edge("p:" + std::to_string(generated) + "-" + std::to_string(used),
+       {{"type", "wasDerivedFrom"},
+        {"generated", eid(generated)},
+        {"used", eid(used)},
+        {"activity", aid(a)},
+        {"time", time_json(t, off_)},
+        {"how", "process"}});
+}
+
+// ---- neighbours: one relation walked from one node
 
 std::vector<LineageGraph::Link> LineageGraph::links(const char* sql, int64_t id) {
   Stmt q(db_.handle(), sql);
   q.bind(1, id);
   std::vector<Link> out;
-  while (q.step()) out.push_back({q.int64(0), q.text(1), q.int64(2)});
-  return out;
-}
-
-// ---- edges, each with both of its nodes
-
-void LineageGraph::used_edge(int64_t a, int64_t e, int64_t t, const std::string& how) {
-  activity(a);
-  entity(e);
-  edge({{"type", "used"},
-        {"activity", aid(a)},
-        {"entity", eid(e)},
-        {"time", time_json(t, off_)},
-        {"how", how}});
-}
-
-void LineageGraph::generated_edge(int64_t e, int64_t a, int64_t t, const std::string& how) {
-  entity(e);
-  activity(a);
-  edge({{"type", "wasGeneratedBy"},
-        {"entity", eid(e)},
-        {"activity", aid(a)},
-        {"time", time_json(t, off_)},
-        {"how", how}});
-}
-
-void LineageGraph::informed_edge(int64_t informed, int64_t informant, int64_t t,
-                                 const std::string& how) {
-  activity(informed);
-  activity(informant);
-  edge({{"type", "wasInformedBy"},
-        {"informed", aid(informed)},
-        {"informant", aid(informant)},
-        {"time", time_json(t, off_)},
-        {"how", how}});
-}
-
-void LineageGraph::derived_edge(int64_t generated, int64_t used, int64_t a, int64_t t,
-                                const std::string& how) {
-  entity(generated);
-  entity(used);
-  if (a != 0) activity(a);
-  edge({{"type", "wasDerivedFrom"},
-        {"generated", eid(generated)},
-        {"used", eid(used)},
-        {"activity", a != 0 ? json(aid(a)) : json(nullptr)},
-        {"time", time_json(t, off_)},
-        {"how", how}});
-}
-
-void LineageGraph::invalidated_edge(int64_t e, int64_t a, int64_t t, const std::string& how) {
-  entity(e);
-  if (a != 0) activity(a);
-  edge({{"type", "wasInvalidatedBy"},
-        {"entity", eid(e)},
-        {"activity", a != 0 ? json(aid(a)) : json(nullptr)},
-        {"time", time_json(t, off_)},
-        {"how", how}});
-}
-
-// ---- neighbours: one relation walked from one node
-
-std::vector<LineageGraph::Link> LineageGraph::generators(int64_t e) {
-  entity(e);
-  auto out = links(
-      "SELECT activity_id, how, time_ns FROM generated WHERE entity_id = ? ORDER BY time_ns", e);
-  for (const Link& l : out) generated_edge(e, l.id, l.time_ns, l.how);
-  return out;
-}
-
-std::vector<LineageGraph::Link> LineageGraph::previous_versions(int64_t e) {
-  entity(e);
-  auto out = links(
-      "SELECT used_id, how, time_ns FROM derived WHERE generated_id = ? AND how = 'version'", e);
-  for (const Link& l : out) derived_edge(e, l.id, 0, l.time_ns, l.how);
-  return out;
-}
-
-std::vector<LineageGraph::Link> LineageGraph::next_versions(int64_t e) {
-  entity(e);
-  auto out = links(
-      "SELECT generated_id, how, time_ns FROM derived WHERE used_id = ? AND how = 'version'", e);
-  for (const Link& l : out) derived_edge(l.id, e, 0, l.time_ns, l.how);
+  while (q.step())
+    out.push_back({q.int64(0), q.text(1), q.int64(2), q.int64(3), q.is_null(4) ? 0 : q.int64(4)});
   return out;
 }
 
 std::vector<LineageGraph::Link> LineageGraph::inputs(int64_t a) {
   activity(a);
-  auto out =
-      links("SELECT entity_id, how, time_ns FROM used WHERE activity_id = ? ORDER BY time_ns", a);
-  for (const Link& l : out) used_edge(a, l.id, l.time_ns, l.how);
-  return out;
-}
-
-std::vector<LineageGraph::Link> LineageGraph::readers(int64_t e) {
-  entity(e);
-  auto out =
-      links("SELECT activity_id, how, time_ns FROM used WHERE entity_id = ? ORDER BY time_ns", e);
-  for (const Link& l : out) used_edge(l.id, e, l.time_ns, l.how);
+  auto out = links(
+      "SELECT entity_id, how, time_ns, id, last_ns FROM used WHERE activity_id = ? ORDER BY "
+      "time_ns",
+      a);
+  for (const Link& l : out) used_edge(l, a, l.id);
   return out;
 }
 
 std::vector<LineageGraph::Link> LineageGraph::outputs(int64_t a) {
   activity(a);
   auto out = links(
-      "SELECT entity_id, how, time_ns FROM generated WHERE activity_id = ? ORDER BY time_ns", a);
-  for (const Link& l : out) generated_edge(l.id, a, l.time_ns, l.how);
+      "SELECT entity_id, how, time_ns, id, last_ns FROM generated WHERE activity_id = ? ORDER BY "
+      "time_ns",
+      a);
+  for (const Link& l : out) generated_edge(l, l.id, a);
   return out;
 }
 
 std::vector<LineageGraph::Link> LineageGraph::informants(int64_t a) {
   activity(a);
   auto out = links(
-      "SELECT informant_id, how, time_ns FROM informed WHERE informed_id = ? ORDER BY time_ns", a);
-  for (const Link& l : out) informed_edge(a, l.id, l.time_ns, l.how);
+      "SELECT informant_id, how, time_ns, id, NULL FROM informed WHERE informed_id = ? ORDER BY "
+      "time_ns",
+      a);
+  for (const Link& l : out) informed_edge(l, a, l.id);
   return out;
 }
 
 std::vector<LineageGraph::Link> LineageGraph::informed(int64_t a) {
   activity(a);
   auto out = links(
-      "SELECT informed_id, how, time_ns FROM informed WHERE informant_id = ? ORDER BY time_ns", a);
-  for (const Link& l : out) informed_edge(l.id, a, l.time_ns, l.how);
+      "SELECT informed_id, how, time_ns, id, NULL FROM informed WHERE informant_id = ? ORDER BY "
+      "time_ns",
+      a);
+  for (const Link& l : out) informed_edge(l, l.id, a);
   return out;
 }
 
 std::vector<LineageGraph::Link> LineageGraph::invalidations(int64_t e) {
   entity(e);
   auto out = links(
-      "SELECT IFNULL(activity_id, 0), how, time_ns FROM invalidated WHERE entity_id = ? "
+      "SELECT IFNULL(activity_id, 0), how, time_ns, id, NULL FROM invalidated WHERE entity_id = ? "
       "ORDER BY time_ns",
       e);
-  for (const Link& l : out) invalidated_edge(e, l.id, l.time_ns, l.how);
+  for (const Link& l : out) invalidated_edge(l, e, l.id);
   return out;
 }
 
 std::vector<LineageGraph::Link> LineageGraph::invalidated_by(int64_t a) {
   activity(a);
   auto out = links(
-      "SELECT entity_id, how, time_ns FROM invalidated WHERE activity_id = ? ORDER BY time_ns", a);
-  for (const Link& l : out) invalidated_edge(l.id, a, l.time_ns, l.how);
+      "SELECT entity_id, how, time_ns, id, NULL FROM invalidated WHERE activity_id = ? ORDER BY "
+      "time_ns",
+      a);
+  for (const Link& l : out) invalidated_edge(l, l.id, a);
   return out;
 }
 
-void LineageGraph::add_process_derivations() {
-  std::vector<int64_t> ents;
-  for (const auto& [id, e] : entities_) ents.push_back(id);
-  // An activity generated e after using u: e was derived from u. Computed here rather than
-  // stored (it is used x generated per activity). UNIQUE(activity_id, entity_id) indexes
-  // the used side.
+std::vector<LineageGraph::Link> LineageGraph::previous_versions(int64_t e) {
+  entity(e);
+  auto out = links(
+      "SELECT used_id, how, time_ns, id, NULL FROM derived WHERE generated_id = ? AND how = "
+      "'version'",
+      e);
+  for (const Link& l : out) version_edge(l, e, l.id);
+  return out;
+}
+
+std::vector<LineageGraph::Mark> LineageGraph::marks(int64_t a, const std::set<int64_t>* about) {
+  activity(a);
   Stmt q(db_.handle(),
-         "SELECT u.entity_id, g.activity_id, g.time_ns FROM generated g JOIN used u ON "
-         "u.activity_id = g.activity_id WHERE g.entity_id = ? AND u.time_ns <= g.time_ns AND "
-         "u.entity_id != g.entity_id");
-  for (int64_t e : ents) {
-    q.bind(1, e);
-    while (q.step()) {
-      // Only between nodes already in the subgraph: derivations summarise walked paths.
-      if (has_entity(q.int64(0)) && has_activity(q.int64(1)))
-        derived_edge(e, q.int64(0), q.int64(1), q.int64(2), "process");
+         "SELECT id, what, time_ns, IFNULL(entity_id, 0), IFNULL(other_activity_id, 0), "
+         "IFNULL(detail, '') FROM actions WHERE activity_id = ? ORDER BY time_ns, id");
+  q.bind(1, a);
+  std::vector<Mark> out;
+  while (q.step()) {
+    Mark m{q.int64(0), q.text(1), q.int64(2), q.int64(3), q.int64(4), q.text(5)};
+    if (about != nullptr && m.entity != 0 && about->count(m.entity) == 0) continue;
+    json j = {{"type", "action"},
+              {"activity", aid(a)},
+              {"what", m.what},
+              {"time", time_json(m.time_ns, off_)}};
+    if (m.entity != 0) {
+      entity(m.entity);
+      j["entity"] = eid(m.entity);
     }
-    q.reset();
+    if (m.other != 0) {
+      activity(m.other);
+      j["other"] = aid(m.other);
+    }
+    if (!m.detail.empty()) j["detail"] = json::parse(m.detail, nullptr, false);
+    edge("m:" + std::to_string(m.row), std::move(j));
+    out.push_back(std::move(m));
   }
+  return out;
 }
 
 void LineageGraph::add_window(int64_t since, int64_t until) {
@@ -289,57 +435,110 @@ void LineageGraph::add_window(int64_t since, int64_t until) {
     q.bind(1, since).bind(2, until);
     while (q.step()) fn(q);
   };
+  auto link = [](Stmt& q) {
+    return Link{0, q.text(3), q.int64(2), q.int64(4), q.is_null(5) ? 0 : q.int64(5)};
+  };
   each("SELECT id FROM activities WHERE start_ns BETWEEN ? AND ?",
        [&](Stmt& q) { activity(q.int64(0)); });
   each("SELECT id FROM entities WHERE created_ns BETWEEN ? AND ?",
        [&](Stmt& q) { entity(q.int64(0)); });
-  each("SELECT activity_id, entity_id, time_ns, how FROM used WHERE time_ns BETWEEN ? AND ?",
-       [&](Stmt& q) { used_edge(q.int64(0), q.int64(1), q.int64(2), q.text(3)); });
-  each("SELECT entity_id, activity_id, time_ns, how FROM generated WHERE time_ns BETWEEN ? AND ?",
-       [&](Stmt& q) { generated_edge(q.int64(0), q.int64(1), q.int64(2), q.text(3)); });
-  each("SELECT informed_id, informant_id, time_ns, how FROM informed WHERE time_ns BETWEEN ? AND ?",
-       [&](Stmt& q) { informed_edge(q.int64(0), q.int64(1), q.int64(2), q.text(3)); });
   each(
-      "SELECT entity_id, IFNULL(activity_id, 0), time_ns, how FROM invalidated WHERE time_ns "
+      "SELECT activity_id, entity_id, time_ns, how, id, last_ns FROM used WHERE time_ns BETWEEN "
+      "? AND ?",
+      [&](Stmt& q) { used_edge(link(q), q.int64(0), q.int64(1)); });
+  each(
+      "SELECT entity_id, activity_id, time_ns, how, id, last_ns FROM generated WHERE time_ns "
       "BETWEEN ? AND ?",
-      [&](Stmt& q) { invalidated_edge(q.int64(0), q.int64(1), q.int64(2), q.text(3)); });
+      [&](Stmt& q) { generated_edge(link(q), q.int64(0), q.int64(1)); });
   each(
-      "SELECT generated_id, used_id, time_ns, how FROM derived WHERE time_ns BETWEEN ? AND ? AND "
-      "how = 'version'",
-      [&](Stmt& q) { derived_edge(q.int64(0), q.int64(1), 0, q.int64(2), q.text(3)); });
+      "SELECT informed_id, informant_id, time_ns, how, id, NULL FROM informed WHERE time_ns "
+      "BETWEEN ? AND ?",
+      [&](Stmt& q) { informed_edge(link(q), q.int64(0), q.int64(1)); });
+  each(
+      "SELECT entity_id, IFNULL(activity_id, 0), time_ns, how, id, NULL FROM invalidated WHERE "
+      "time_ns BETWEEN ? AND ?",
+      [&](Stmt& q) { invalidated_edge(link(q), q.int64(0), q.int64(1)); });
+  each(
+      "SELECT generated_id, used_id, time_ns, how, id, NULL FROM derived WHERE time_ns BETWEEN ? "
+      "AND ? AND how = 'version'",
+      [&](Stmt& q) { version_edge(link(q), q.int64(0), q.int64(1)); });
 }
 
 std::string LineageGraph::entity_line(int64_t id) {
   const json& e = entity(id);
-  std::string s = bold(e.value("path", "?"));
-  if (e.value("kind", "") != "pipe" && !e.empty()) {
-    const json& c = e["created"];
-    s += dim("  (version " + std::to_string(e.value("version", 0)) + ", " +
-             (c.is_null() ? std::string("?") : clock_text(c.value("ns", 0LL), off_)) + ", file " +
-             std::to_string(e["file"].value("ino", 0LL)) + ":" +
-             std::to_string(e["file"].value("gen", 0LL)) + ")");
+  if (e.empty()) return "?";
+  const std::string kind = e.value("kind", "");
+  std::string s = bold(printable(e.value("path", "?")));
+  if (kind == "pipe" || kind == "socket" || kind == "endpoint") return s;
+  const json& c = e["created"];
+  s += dim("  (version " + std::to_string(e.value("version", 0)) + ", " +
+           (c.is_null() ? std::string("?") : clock_text(c.value("ns", 0LL), off_)) + ", file " +
+           std::to_string(e["file"].value("ino", 0LL)) + ":" +
+           std::to_string(e["file"].value("gen", 0LL)) + ")");
+  if (e.contains("status")) {
+    const json& st = e["status"];
+    const std::string state = st.value("state", "");
+    auto by = [&]() -> std::string {
+      if (!st.contains("by") || !st["by"].is_string()) return "";
+      return " by " + command(std::stoll(st["by"].get<std::string>().substr(2)));
+    };
+    auto at = [&]() -> std::string {
+      return st.contains("at") && st["at"].is_object()
+                 ? " at " + clock_text(st["at"].value("ns", 0LL), off_)
+                 : "";
+    };
+    if (state == "changed")
+      s += "  " + bold("[changed later: " + st.value("how", std::string("write")) + at() + by() +
+                       "]");
+    else if (state == "removed")
+      s += "  " + bold("[deleted" + at() + by() + "]");
+    if (st.contains("names_now") && state != "removed") {
+      std::string now;
+      for (const auto& n : st["names_now"]) now += (now.empty() ? "" : ", ") + n.get<std::string>();
+      s += "  " + bold(now.empty() ? "[no name any more]" : "[now named " + printable(now) + "]");
+    }
   }
   return s;
+}
+
+std::string LineageGraph::command_text(const json& a) const {
+  std::string cmd;
+  for (const auto& x : a["argv"]) {
+    if (!x.is_string()) continue;
+    std::string arg = printable(x.get<std::string>());
+    if (arg.empty() || arg.find_first_of(" '\"") != std::string::npos) arg = "'" + arg + "'";
+    cmd += (cmd.empty() ? "" : " ") + arg;
+  }
+  if (cmd.empty()) cmd = printable(a.value("exe", "?"));
+  if (cmd.size() > 100) cmd = cmd.substr(0, 97) + "...";
+  return cmd;
+}
+
+std::string LineageGraph::command(int64_t id) {
+  const json& a = activity(id);
+  if (a.empty()) return "?";
+  return command_text(a) + " (pid " + std::to_string(a.value("pid", 0LL)) + ")";
 }
 
 std::string LineageGraph::activity_line(int64_t id) {
   const json& a = activity(id);
   if (a.empty()) return "?";
-  std::string cmd;
-  for (const auto& x : a["argv"]) cmd += (cmd.empty() ? "" : " ") + x.get<std::string>();
-  if (cmd.empty()) cmd = a.value("exe", "?");
-  if (cmd.size() > 80) cmd = cmd.substr(0, 77) + "...";
+  std::string s = bold(command_text(a));
+  // The program actually run, when argv[0] does not say it (a renamed or disguised one).
+  const std::string exe = a.value("exe", "");
+  std::string argv0 = a["argv"].empty() || !a["argv"][0].is_string() ? "" : a["argv"][0].get<std::string>();
+  if (!exe.empty() && base_name(argv0) != base_name(exe)) s += "  " + bold("[exe " + printable(exe) + "]");
   std::string t = a["start"].is_null() ? "?" : clock_text(a["start"].value("ns", 0LL), off_);
   if (!a["end"].is_null()) t += "–" + clock_text(a["end"].value("ns", 0LL), off_);
-  std::string s = bold(cmd) + dim("  (pid " + std::to_string(a.value("pid", 0LL)) + ", " +
-                                  a.value("user", "?") + ", " + t);
+  std::string d = "  (pid " + std::to_string(a.value("pid", 0LL)) + ", " + a.value("user", "?") +
+                  ", " + t;
   if (!a["exit_code"].is_null()) {
     int64_t c = a["exit_code"].get<int64_t>();
-    s += dim(", " + ((c & 0x7f) ? "signal " + std::to_string(c & 0x7f)
-                                : "exit " + std::to_string((c >> 8) & 0xff)));
+    d += ", " + ((c & 0x7f) ? "signal " + std::to_string(c & 0x7f)
+                            : "exit " + std::to_string((c >> 8) & 0xff));
   }
-  if (a.value("origin", "") == "fork") s += dim(", forked, before any exec");
-  return s + dim(")");
+  if (a.value("origin", "") == "fork") d += ", forked, before any exec";
+  return s + dim(d + ")");
 }
 
 json LineageGraph::to_json(json header) const {
@@ -351,7 +550,7 @@ json LineageGraph::to_json(json header) const {
   for (int64_t uid : agents_)
     agents.push_back({{"id", "u:" + std::to_string(uid)}, {"uid", uid}, {"name", user_name(uid)}});
   header["format"] = "bento-prov";
-  header["version"] = 1;
+  header["version"] = 2;
   header["entities"] = ents;
   header["activities"] = acts;
   header["agents"] = agents;

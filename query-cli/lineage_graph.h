@@ -1,7 +1,7 @@
 // A subgraph of the lineage database (schema/SCHEMA.md) as a query assembles it: nodes
-// (entities, activities, agents) read once each from the database, edges deduplicated,
-// and the neighbours of a node in either direction. It renders as the native JSON of
-// JSON.md; prov_json.h and dot.h translate that document.
+// (entities, activities, agents) read once each from the database, edges deduplicated by
+// their stable id, and the neighbours of a node in either direction. It renders as the
+// native JSON of JSON.md; prov_json.h and dot_export.h translate that document.
 #pragma once
 
 #include <cstdint>
@@ -12,72 +12,98 @@
 #include <vector>
 
 #include "bento/lineage/database.h"
+#include "lineage_search.h"
 
 namespace prov_cli {
 
-// {"ns": mono, "wall": RFC 3339} or null for mono <= 0.
+// {"ns": mono, "wall": RFC 3339} or null for mono <= 0 (or kForever: not known).
 nlohmann::json time_json(int64_t mono_ns, int64_t wall_offset);
 // "HH:MM:SS.mmm" (UTC) of a monotonic time, "?" when unknown.
 std::string clock_text(int64_t mono_ns, int64_t wall_offset);
+// Text safe for one line of a terminal: control characters (newlines, escapes) shown as
+// \n, \t, \e, \xNN.
+std::string printable(const std::string& s);
+// CLOCK_REALTIME - CLOCK_MONOTONIC as provd last recorded it (meta wall_offset_ns), so every
+// query and export shows the same wall times for the same facts; now's when none is stored.
+int64_t stored_wall_offset(bento::lineage::Database& db);
+// The user name of a uid (its number when the system has no such user).
+std::string user_name(int64_t uid);
 
 class LineageGraph {
  public:
-  // One neighbour: the node at the other end of an edge, how and when.
+  // One neighbour: the node at the other end of an edge, how and when, its relation row.
   struct Link {
     int64_t id;
     std::string how;
     int64_t time_ns;
+    int64_t row = 0;
+    int64_t last_ns = 0;  // 0: not stored
   };
 
-  explicit LineageGraph(bento::lineage::Database& db, bool color = false);
+  // wall_offset: CLOCK_REALTIME - CLOCK_MONOTONIC to show times with (default: now's).
+  explicit LineageGraph(bento::lineage::Database& db, bool color = false, int64_t wall_offset = 0);
 
   // Nodes (added on first use; an unknown id gives an empty object).
   const nlohmann::json& entity(int64_t id);
   const nlohmann::json& activity(int64_t id);  // also its agent and wasAssociatedWith
+  nlohmann::json& entity_mut(int64_t id);
+  nlohmann::json& activity_mut(int64_t id);
   bool has_entity(int64_t id) const { return entities_.count(id) != 0; }
   bool has_activity(int64_t id) const { return activities_.count(id) != 0; }
+  // Adds "status" to an entity: whether its file changed, was removed or renamed after
+  // this version, when and by whom (JSON.md).
+  void annotate_status(int64_t id);
 
-  // Backward neighbours; each call adds the edges it walks.
-  std::vector<Link> generators(int64_t entity);         // wasGeneratedBy
-  std::vector<Link> previous_versions(int64_t entity);  // wasDerivedFrom how=version
+  // A step of the causal search as its PROV edge (with `time`, `last`, a stable `id`).
+  void add_step(const Step& s);
+  // wasDerivedFrom(how process): `activity` generated `generated` after reading `used`.
+  void add_process_derivation(int64_t generated, int64_t used, int64_t activity, int64_t t);
+
+  // Neighbours, for `prov process` and `prov window`; each call adds the edges it walks.
   std::vector<Link> inputs(int64_t activity);           // used
   std::vector<Link> informants(int64_t activity);       // wasInformedBy (parent, pre-exec)
-  // Forward neighbours.
-  std::vector<Link> readers(int64_t entity);           // used, by whom
-  std::vector<Link> next_versions(int64_t entity);     // wasDerivedFrom how=version
-  std::vector<Link> outputs(int64_t activity);         // wasGeneratedBy, what
-  std::vector<Link> informed(int64_t activity);        // children, post-exec images
-  std::vector<Link> invalidations(int64_t entity);     // wasInvalidatedBy (activity may be 0)
-  std::vector<Link> invalidated_by(int64_t activity);  // what it unlinked / replaced
-  // wasDerivedFrom how=process between entities already in the subgraph (what each
-  // activity generated from what it had used): call once the walk is done.
-  void add_process_derivations();
+  std::vector<Link> outputs(int64_t activity);          // wasGeneratedBy, what
+  std::vector<Link> informed(int64_t activity);         // children, post-exec images
+  std::vector<Link> invalidations(int64_t entity);      // wasInvalidatedBy (activity may be 0)
+  std::vector<Link> invalidated_by(int64_t activity);   // what it unlinked / replaced
+  std::vector<Link> previous_versions(int64_t entity);  // wasDerivedFrom how=version
+  // Marks of calls that move no data (actions table): what, entity or other activity.
+  struct Mark {
+    int64_t row;
+    std::string what;
+    int64_t time_ns;
+    int64_t entity = 0, other = 0;
+    std::string detail;
+  };
+  // Adds them as edges (JSON.md "action"); with `about`, only the marks that name one of
+  // those entities or no entity at all (signals, uid changes).
+  std::vector<Mark> marks(int64_t activity, const std::set<int64_t>* about = nullptr);
   // Every edge whose time lies in [since, until] (monotonic ns), with its nodes, and the
-  // activities that started in it: a time window, or the whole graph.
+  // activities that started in it: a time window.
   void add_window(int64_t since_ns, int64_t until_ns);
 
   // Readable one-line descriptions (bold/dim when color).
   std::string entity_line(int64_t id);
   std::string activity_line(int64_t id);
+  std::string command(int64_t activity);  // its command line, printable and short
   std::string bold(const std::string& s) const;
   std::string dim(const std::string& s) const;
 
   // The native document: header fields + entities, activities, agents, edges.
   nlohmann::json to_json(nlohmann::json header) const;
-  const nlohmann::json& edges() const { return edges_; }
   int64_t wall_offset() const { return off_; }
   bento::lineage::Database& db() { return db_; }
 
  private:
-  void edge(nlohmann::json e);
+  void edge(const std::string& id, nlohmann::json e);
+  std::string command_text(const nlohmann::json& a) const;
   std::vector<Link> links(const char* sql, int64_t id);
   // Edges, with both of their nodes (an activity of 0: none).
-  void used_edge(int64_t activity, int64_t entity, int64_t t, const std::string& how);
-  void generated_edge(int64_t entity, int64_t activity, int64_t t, const std::string& how);
-  void informed_edge(int64_t informed, int64_t informant, int64_t t, const std::string& how);
-  void derived_edge(int64_t generated, int64_t used, int64_t activity, int64_t t,
-                    const std::string& how);
-  void invalidated_edge(int64_t entity, int64_t activity, int64_t t, const std::string& how);
+  void used_edge(const Link& l, int64_t activity, int64_t entity);
+  void generated_edge(const Link& l, int64_t entity, int64_t activity);
+  void informed_edge(const Link& l, int64_t informed, int64_t informant);
+  void version_edge(const Link& l, int64_t generated, int64_t used);
+  void invalidated_edge(const Link& l, int64_t entity, int64_t activity);
 
   bento::lineage::Database& db_;
   int64_t off_;
@@ -85,7 +111,7 @@ class LineageGraph {
   std::map<int64_t, nlohmann::json> entities_, activities_;
   std::set<int64_t> agents_;
   nlohmann::json edges_ = nlohmann::json::array();
-  std::set<std::string> edge_keys_;
+  std::set<std::string> edge_ids_;
 };
 
 }  // namespace prov_cli

@@ -4,7 +4,9 @@
 #include <set>
 #include <vector>
 
+#include "lineage_db_source.h"
 #include "lineage_graph.h"
+#include "lineage_text.h"
 
 namespace prov_cli {
 
@@ -33,12 +35,13 @@ int64_t file_named(bento::lineage::Database& db, const std::string& path, std::s
     return 0;
   }
   Stmt q(db.handle(),
-         "SELECT file_id FROM names WHERE path = ? ORDER BY (to_ns IS NULL) DESC, from_ns DESC "
-         "LIMIT 1");
+         "SELECT file_id FROM names WHERE path = ? ORDER BY (to_ns IS NULL) DESC, from_ns DESC, "
+         "id DESC LIMIT 1");
   q.bind(1, path);
   if (q.step()) return q.int64(0);
   *message = "no provenance recorded for " + path +
-             " (not on a tracked mount, or written before tracking was enabled)";
+             " (not on a tracked mount and never opened by a tracked process, or written before "
+             "tracking was enabled)";
   return 0;
 }
 
@@ -50,120 +53,34 @@ std::vector<int64_t> versions_of(bento::lineage::Database& db, int64_t file) {
   return out;
 }
 
-// What the backward and forward walks share: the graph, the text, the activities shown.
-struct Walk {
-  LineageGraph& g;
-  std::string* out;
-  std::set<int64_t> seen;
+int64_t created_ns(bento::lineage::Database& db, int64_t entity) {
+  Stmt q(db.handle(), "SELECT created_ns FROM entities WHERE id = ?");
+  q.bind(1, entity);
+  return q.step() ? q.int64(0) : 0;
+}
 
-  // True (and says why) when activity `id` is not expanded here: shown already, or past
-  // the depth limit.
-  bool stops_at(int64_t id, int depth, const std::string& indent) {
-    if (!seen.insert(id).second) {
-      *out += indent + g.dim("└─ (shown above)") + "\n";
-      return true;
-    }
-    if (depth <= 0) {
-      *out += indent + g.dim("└─ … (depth limit)") + "\n";
-      return true;
-    }
-    return false;
+json header_of(const char* query, const std::string& path, const LineageOptions& o) {
+  return {{"query", query}, {"path", path}, {"depth", o.depth}, {"all", o.all}};
+}
+
+// Marks (actions) touching the entities and activities of a graph, with their edges.
+void add_marks(LineageGraph& g, bento::lineage::Database& db, const json& doc) {
+  std::set<int64_t> acts, ents;
+  for (const json& a : doc["activities"]) acts.insert(std::stoll(a.value("id", "a:0").substr(2)));
+  for (const json& e : doc["entities"]) ents.insert(std::stoll(e.value("id", "e:0").substr(2)));
+  for (int64_t e : ents) {
+    Stmt q(db.handle(), "SELECT DISTINCT activity_id FROM actions WHERE entity_id = ?");
+    q.bind(1, e);
+    while (q.step())
+      if (!q.is_null(0)) acts.insert(q.int64(0));
   }
-};
-
-// ---- backward (why)
-
-struct Backward : Walk {
-  void entity(int64_t id, int depth, const std::string& indent) {
-    auto gens = g.generators(id);
-    auto prev = g.previous_versions(id);
-    size_t n = gens.size() + prev.size(), i = 0;
-    for (const auto& l : gens) {
-      bool last = ++i == n;
-      *out += indent + branch(last) +
-              (l.how == "create" ? "created by "
-               : l.how == "pipe" ? "written by "
-                                 : l.how + " by ") +
-              g.activity_line(l.id) + "\n";
-      activity(l.id, depth, indent + indent_for(last));
-    }
-    for (const auto& l : prev) {
-      bool last = ++i == n;
-      *out += indent + branch(last) + "previous version " + g.entity_line(l.id) + "\n";
-      if (depth > 0) entity(l.id, depth, indent + indent_for(last));
-    }
-  }
-
-  void activity(int64_t id, int depth, const std::string& indent) {
-    if (stops_at(id, depth, indent)) return;
-    auto used = g.inputs(id);
-    auto parents = g.informants(id);
-    size_t n = used.size() + parents.size(), i = 0;
-    for (const auto& l : used) {
-      bool last = ++i == n;
-      *out += indent + branch(last) + "read " + g.entity_line(l.id) + "\n";
-      entity(l.id, depth - 1, indent + indent_for(last));
-    }
-    for (const auto& l : parents) {
-      bool last = ++i == n;
-      *out += indent + branch(last) + (l.how == "exec" ? "was, before exec, " : "started by ") +
-              g.activity_line(l.id) + "\n";
-      activity(l.id, depth - 1, indent + indent_for(last));
-    }
-  }
-};
-
-// ---- forward (impact)
-
-struct Forward : Walk {
-  void entity(int64_t id, int depth, const std::string& indent) {
-    auto readers = g.readers(id);
-    auto next = g.next_versions(id);
-    auto gone = g.invalidations(id);
-    size_t n = readers.size() + next.size() + gone.size(), i = 0;
-    for (const auto& l : readers) {
-      bool last = ++i == n;
-      *out += indent + branch(last) + "read by " + g.activity_line(l.id) + "\n";
-      activity(l.id, depth, indent + indent_for(last));
-    }
-    for (const auto& l : next) {
-      bool last = ++i == n;
-      *out += indent + branch(last) + "next version " + g.entity_line(l.id) + "\n";
-    }
-    for (const auto& l : gone) {
-      bool last = ++i == n;
-      *out += indent + branch(last) + g.dim("removed (" + l.how + ")") +
-              (l.id != 0 ? " by " + g.activity_line(l.id) : std::string()) + "\n";
-    }
-  }
-
-  void activity(int64_t id, int depth, const std::string& indent) {
-    if (stops_at(id, depth, indent)) return;
-    auto wrote = g.outputs(id);
-    auto started = g.informed(id);
-    size_t n = wrote.size() + started.size(), i = 0;
-    for (const auto& l : wrote) {
-      bool last = ++i == n;
-      *out += indent + branch(last) + "wrote " + g.entity_line(l.id) + "\n";
-      entity(l.id, depth - 1, indent + indent_for(last));
-    }
-    for (const auto& l : started) {
-      bool last = ++i == n;
-      *out += indent + branch(last) + (l.how == "exec" ? "then ran " : "started ") +
-              g.activity_line(l.id) + "\n";
-      activity(l.id, depth - 1, indent + indent_for(last));
-    }
-  }
-};
-
-json finish(LineageGraph& g, json header) {
-  g.add_process_derivations();
-  return g.to_json(std::move(header));
+  // Only the marks about this graph's files, or about no file (signals, uid changes).
+  for (int64_t a : acts) g.marks(a, &ents);
 }
 
 }  // namespace
 
-QueryResult why(bento::lineage::Database& db, const std::string& path, int depth, bool color) {
+QueryResult why(bento::lineage::Database& db, const std::string& path, LineageOptions& o) {
   QueryResult r;
   int64_t file = file_named(db, path, &r.message);
   if (file == 0) return r;
@@ -172,72 +89,102 @@ QueryResult why(bento::lineage::Database& db, const std::string& path, int depth
     r.message = "no version of " + path + " is recorded";
     return r;
   }
-  int64_t root = versions.back();
-  LineageGraph g(db, color);
-  r.text = g.entity_line(root) + "\n";
+  const int64_t root = versions.back();
+  LineageGraph g(db, o.color);
+  DbLineageSource src(db);
+  AnswerOptions ao{o.depth, o.all, o.rule};
+  Answer a = answer_backward(g, src, {{Node::entity(root), kForever}}, ao);
+  r.text = answer_text(g, a);
   if (std::string was = g.entity(root).value("path", ""); was != path) {
     // Renamed since (e.g. written as a temporary file, then moved over `path`).
-    r.text = g.bold(path) +
-             g.dim("  (version " + std::to_string(g.entity(root).value("version", 0)) +
-                   ", written as " + was + ")") +
-             "\n";
+    r.text = g.bold(path) + g.dim("  (its current version was written as " + printable(was) + ")") +
+             "\n" + r.text;
   }
-  Backward{{g, &r.text, {}}}.entity(root, depth, "");
-  r.graph = finish(
-      g,
-      {{"query", "why"}, {"path", path}, {"root", "e:" + std::to_string(root)}, {"depth", depth}});
+  json h = header_of("why", path, o);
+  h["root"] = "e:" + std::to_string(root);
+  r.graph = answer_json(g, a, h);
   r.found = true;
   return r;
 }
 
-QueryResult impact(bento::lineage::Database& db, const std::string& path, int depth, bool color) {
+QueryResult impact(bento::lineage::Database& db, const std::string& path, LineageOptions& o) {
   QueryResult r;
   int64_t file = file_named(db, path, &r.message);
   if (file == 0) return r;
   auto versions = versions_of(db, file);
-  LineageGraph g(db, color);
-  Forward walk{{g, &r.text, {}}};
-  json roots = json::array();
-  for (size_t i = 0; i < versions.size(); i++) {
-    r.text += g.entity_line(versions[i]) + "\n";
-    walk.entity(versions[i], depth, "");
-    roots.push_back("e:" + std::to_string(versions[i]));
+  LineageGraph g(db, o.color);
+  DbLineageSource src(db);
+  std::vector<std::pair<Node, int64_t>> roots;
+  json ids = json::array();
+  for (int64_t v : versions) {
+    roots.push_back({Node::entity(v), created_ns(db, v)});
+    ids.push_back("e:" + std::to_string(v));
   }
-  r.graph = finish(g, {{"query", "impact"}, {"path", path}, {"roots", roots}, {"depth", depth}});
+  AnswerOptions ao{o.depth, o.all, o.rule};
+  Answer a = answer_forward(g, src, roots, ao);
+  r.text = answer_text(g, a);
+  json h = header_of("impact", path, o);
+  h["roots"] = ids;
+  r.graph = answer_json(g, a, h);
   r.found = true;
   return r;
 }
 
-QueryResult process(bento::lineage::Database& db, int64_t pid, bool color) {
+namespace {
+
+// The process ids a selector means, newest first.
+std::vector<int64_t> processes_for(bento::lineage::Database& db, const PidSelector& sel) {
+  Stmt p(db.handle(), "SELECT id, start_ns FROM processes WHERE pid = ? ORDER BY start_ns DESC");
+  p.bind(1, sel.pid);
+  std::vector<int64_t> out;
+  while (p.step()) {
+    if (sel.start_ns != 0 && std::llabs(p.int64(1) - sel.start_ns) > 1000000) continue;
+    out.push_back(p.int64(0));
+    if (!sel.all && sel.start_ns == 0) break;
+  }
+  return out;
+}
+
+std::string mark_text(LineageGraph& g, const LineageGraph::Mark& m) {
+  std::string s = m.what;
+  if (m.entity != 0) s += " " + g.entity_line(m.entity);
+  if (m.other != 0) s += " → " + g.activity_line(m.other);
+  if (!m.detail.empty()) s += g.dim("  " + printable(m.detail));
+  return s;
+}
+
+}  // namespace
+
+QueryResult process(bento::lineage::Database& db, const PidSelector& sel, bool color) {
   QueryResult r;
   if (database_empty(db)) {
     r.message = kEmpty;
     return r;
   }
   LineageGraph g(db, color);
-  Stmt p(db.handle(),
-         "SELECT p.id, p.start_ns, p.exit_ns, p.exit_code, p.uid, pp.pid FROM processes p LEFT "
-         "JOIN processes pp ON pp.id = p.parent_id WHERE p.pid = ? ORDER BY p.start_ns DESC");
-  p.bind(1, pid);
   json procs = json::array();
   const int64_t off = g.wall_offset();
-  while (p.step()) {
-    const int64_t id = p.int64(0);
-    json proc = {{"pid", pid},
-                 {"start", time_json(p.int64(1), off)},
-                 {"exit", p.is_null(2) ? json(nullptr) : time_json(p.int64(2), off)},
-                 {"exit_code", p.is_null(3) ? json(nullptr) : json(p.int64(3))},
-                 {"uid", p.int64(4)},
-                 {"ppid", p.is_null(5) ? json(nullptr) : json(p.int64(5))},
+  for (int64_t id : processes_for(db, sel)) {
+    Stmt p(db.handle(),
+           "SELECT p.start_ns, p.exit_ns, p.exit_code, p.uid, pp.pid FROM processes p LEFT JOIN "
+           "processes pp ON pp.id = p.parent_id WHERE p.id = ?");
+    p.bind(1, id);
+    if (!p.step()) continue;
+    json proc = {{"pid", sel.pid},
+                 {"start", time_json(p.int64(0), off)},
+                 {"exit", p.is_null(1) ? json(nullptr) : time_json(p.int64(1), off)},
+                 {"exit_code", p.is_null(2) ? json(nullptr) : json(p.int64(2))},
+                 {"uid", p.int64(3)},
+                 {"ppid", p.is_null(4) ? json(nullptr) : json(p.int64(4))},
                  {"activities", json::array()}};
-    r.text +=
-        g.bold("process " + std::to_string(pid)) +
-        g.dim("  (started " + clock_text(p.int64(1), off) +
-              (p.is_null(2) ? std::string(", running or not seen exiting")
-                            : ", ended " + clock_text(p.int64(2), off)) +
-              (p.is_null(5) ? std::string() : ", parent pid " + std::to_string(p.int64(5))) + ")") +
-        "\n";
-    Stmt a(db.handle(), "SELECT id FROM activities WHERE process_id = ? ORDER BY start_ns");
+    r.text += g.bold("process " + std::to_string(sel.pid)) +
+              g.dim("  (started " + clock_text(p.int64(0), off) +
+                    (p.is_null(1) ? std::string(", running or not seen exiting")
+                                  : ", ended " + clock_text(p.int64(1), off)) +
+                    (p.is_null(4) ? std::string() : ", parent pid " + std::to_string(p.int64(4))) +
+                    ")") +
+              "\n";
+    Stmt a(db.handle(), "SELECT id FROM activities WHERE process_id = ? ORDER BY start_ns, id");
     a.bind(1, id);
     std::vector<int64_t> acts;
     while (a.step()) acts.push_back(a.int64(0));
@@ -248,25 +195,38 @@ QueryResult process(bento::lineage::Database& db, int64_t pid, bool color) {
       r.text +=
           std::string(branch(last)) + (i == 0 ? "ran " : "then ran ") + g.activity_line(act) + "\n";
       std::string in = std::string(indent_for(last));
-      std::vector<std::string> lines;
+      std::vector<std::pair<int64_t, std::string>> lines;
       for (const auto& l : g.informants(act))
-        if (l.how == "fork") lines.push_back("started by " + g.activity_line(l.id));
-      for (const auto& l : g.inputs(act)) lines.push_back("read " + g.entity_line(l.id));
-      for (const auto& l : g.outputs(act)) lines.push_back("wrote " + g.entity_line(l.id));
+        if (l.how != "exec") lines.push_back({l.time_ns, l.how + " from " + g.activity_line(l.id)});
+      for (const auto& l : g.inputs(act))
+        lines.push_back({l.time_ns, "read " + g.entity_line(l.id) +
+                                        (l.how == "open" ? g.dim(" (opened for reading)") : "")});
+      for (const auto& l : g.outputs(act))
+        lines.push_back({l.time_ns, "wrote " + g.entity_line(l.id) +
+                                        (l.how != "write" ? g.dim(" (" + l.how + ")") : "")});
       for (const auto& l : g.invalidated_by(act))
-        lines.push_back("removed (" + l.how + ") " + g.entity_line(l.id));
+        lines.push_back({l.time_ns, "removed (" + l.how + ") " + g.entity_line(l.id)});
       for (const auto& l : g.informed(act))
-        if (l.how == "fork") lines.push_back("started " + g.activity_line(l.id));
+        if (l.how != "exec") lines.push_back({l.time_ns, l.how + " to " + g.activity_line(l.id)});
+      for (const auto& m : g.marks(act)) lines.push_back({m.time_ns, mark_text(g, m)});
+      std::stable_sort(lines.begin(), lines.end(),
+                       [](const auto& x, const auto& y) { return x.first < y.first; });
       for (size_t k = 0; k < lines.size(); k++)
-        r.text += in + branch(k + 1 == lines.size()) + lines[k] + "\n";
+        r.text += in + branch(k + 1 == lines.size()) + lines[k].second +
+                  g.dim(" at " + clock_text(lines[k].first, off)) + "\n";
     }
     procs.push_back(proc);
   }
   if (procs.empty()) {
-    r.message = "no process with pid " + std::to_string(pid) + " was recorded";
+    r.message = "no process with pid " + std::to_string(sel.pid) +
+                (sel.start_ns != 0 ? " started at that time" : "") + " was recorded";
     return r;
   }
-  r.graph = finish(g, {{"query", "process"}, {"pid", pid}, {"processes", procs}});
+  // What they wrote came from earlier versions: keep wasDerivedFrom(version) edges.
+  json doc = g.to_json({});
+  for (const json& e : doc["entities"])
+    g.previous_versions(std::stoll(e.value("id", "e:0").substr(2)));
+  r.graph = g.to_json({{"query", "process"}, {"pid", sel.pid}, {"processes", procs}});
   r.found = true;
   return r;
 }
@@ -281,7 +241,7 @@ QueryResult window(bento::lineage::Database& db, int64_t since, int64_t until, b
   g.add_window(since, until);
   const int64_t off = g.wall_offset();
   r.graph =
-      finish(g, {{"query", "window"},
+      g.to_json({{"query", "window"},
                  {"since", time_json(since, off)},
                  {"until", until == std::numeric_limits<int64_t>::max() ? json(nullptr)
                                                                         : time_json(until, off)}});
@@ -290,7 +250,7 @@ QueryResult window(bento::lineage::Database& db, int64_t since, int64_t until, b
   auto num = [](const json& id) { return std::stoll(id.get<std::string>().substr(2)); };
   for (const json& e : r.graph["edges"]) {
     const std::string type = e.value("type", "");
-    if (type == "wasAssociatedWith" || !e.contains("time") || e["time"].is_null()) continue;
+    if (!e.contains("time") || e["time"].is_null()) continue;
     int64_t t = e["time"].value("ns", 0LL);
     std::string line;
     if (type == "used")
@@ -319,33 +279,37 @@ QueryResult window(bento::lineage::Database& db, int64_t since, int64_t until, b
   return r;
 }
 
-QueryResult export_graph(bento::lineage::Database& db, const ExportScope& scope) {
+QueryResult export_graph(bento::lineage::Database& db, const ExportScope& scope,
+                         LineageOptions& o) {
   QueryResult r;
   if (!scope.path.empty()) {
     int64_t file = file_named(db, scope.path, &r.message);
     if (file == 0) return r;
     LineageGraph g(db);
-    std::string discard;
-    Backward back{{g, &discard, {}}};
-    Forward fwd{{g, &discard, {}}};
+    DbLineageSource src(db);
+    AnswerOptions ao{o.depth, o.all, o.rule};
     auto versions = versions_of(db, file);
-    for (int64_t v : versions) {
-      back.entity(v, scope.depth, "");
-      fwd.entity(v, scope.depth, "");
-    }
-    r.graph = finish(g, {{"query", "export"}, {"path", scope.path}, {"depth", scope.depth}});
-  } else if (scope.pid >= 0) {
+    std::vector<std::pair<Node, int64_t>> fwd;
+    for (int64_t v : versions) fwd.push_back({Node::entity(v), created_ns(db, v)});
+    Answer back = answer_backward(g, src, {{Node::entity(versions.back()), kForever}}, ao);
+    Answer forward = answer_forward(g, src, fwd, ao);
+    for (const auto& [n, s] : forward.nodes) back.nodes.emplace(n, s);
+    back.steps.insert(forward.steps.begin(), forward.steps.end());
+    for (int64_t v : versions) back.nodes.emplace(Node::entity(v), Answer::kFull);
+    // Every version of the file, joined by wasDerivedFrom(version).
+    for (int64_t v : versions) g.previous_versions(v);
+    r.graph = answer_json(g, back, header_of("export", scope.path, o));
+    add_marks(g, db, r.graph);
+    json h = r.graph;
+    h.erase("entities");
+    h.erase("activities");
+    h.erase("agents");
+    h.erase("edges");
+    r.graph = g.to_json(h);
+  } else {
     r = process(db, scope.pid, false);
     if (!r.found) return r;
     r.graph["query"] = "export";
-  } else {
-    if (database_empty(db)) {
-      r.message = kEmpty;
-      return r;
-    }
-    LineageGraph g(db);
-    g.add_window(scope.since_ns, scope.until_ns);
-    r.graph = finish(g, {{"query", "export"}});
   }
   r.found = true;
   return r;

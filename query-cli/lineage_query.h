@@ -1,6 +1,7 @@
 // The `prov` queries over the collector's database (schema/SCHEMA.md): backward lineage of
 // a file (why), forward (impact), a process, a time window, and the subgraph an export
-// takes. Each gives JSON.md's native document and a readable text.
+// takes. Each gives JSON.md's native document and a readable text. why and impact follow
+// only time-respecting paths (LINEAGE.md). A damaged database throws lineage::DbError.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <string>
 
 #include "bento/lineage/database.h"
+#include "lineage_answer.h"
 
 namespace prov_cli {
 
@@ -19,27 +21,41 @@ struct QueryResult {
   std::string text;      // the readable form
 };
 
-// Backward lineage of `path` (absolute): its current version, who wrote it, from what, up
-// to `depth` activity hops.
-QueryResult why(bento::lineage::Database& db, const std::string& path, int depth, bool color);
-// Forward: everything derived from any version of `path`: its readers, what they wrote
-// (and the programs they started), recursively.
-QueryResult impact(bento::lineage::Database& db, const std::string& path, int depth, bool color);
-// Every process that had `pid` (pids are reused), newest first: its programs, parent,
-// children, what each read, wrote and removed.
-QueryResult process(bento::lineage::Database& db, int64_t pid, bool color);
+struct LineageOptions {
+  int depth = 6;
+  bool all = false;  // --all: every runtime read and every process, nothing folded
+  bool color = false;
+  RuntimeRule rule;
+};
+
+// Backward lineage of `path` (absolute): who wrote its current version, from what, started
+// by whom, recursively, up to `depth` process hops.
+QueryResult why(bento::lineage::Database& db, const std::string& path, LineageOptions& o);
+// Forward: everything derived from any version of `path`.
+QueryResult impact(bento::lineage::Database& db, const std::string& path, LineageOptions& o);
+
+// Which process a pid means: the most recent one with that pid, the one started at
+// `start_ns` (±1 ms), or every one.
+struct PidSelector {
+  int64_t pid = -1;
+  int64_t start_ns = 0;  // 0: the most recent
+  bool all = false;
+};
+// Processes that had the pid (newest first): programs, parent, children, what each read,
+// wrote and removed, and the marks of their other calls (dup, close, signals...).
+QueryResult process(bento::lineage::Database& db, const PidSelector& pid, bool color);
 // What happened in [since, until] (CLOCK_MONOTONIC ns), in time order.
 QueryResult window(bento::lineage::Database& db, int64_t since_ns, int64_t until_ns, bool color);
 
-// The subgraph `prov export` writes: around a path (why + impact), a pid, a time window,
-// or (nothing selected) the whole graph.
+// The subgraph `prov export --path|--pid` writes (bounded by the query). Whole-graph and
+// time-window exports stream instead (export_stream.h).
 struct ExportScope {
   std::string path;
-  int64_t pid = -1;
+  PidSelector pid;
   int64_t since_ns = 0;
   int64_t until_ns = std::numeric_limits<int64_t>::max();
-  int depth = 6;
 };
-QueryResult export_graph(bento::lineage::Database& db, const ExportScope& scope);
+QueryResult export_graph(bento::lineage::Database& db, const ExportScope& scope,
+                         LineageOptions& o);
 
 }  // namespace prov_cli

@@ -23,6 +23,7 @@
 #include "control_client.h"
 #include "control_registry.h"
 #include "dot_export.h"
+#include "export_stream.h"
 #include "json_text.h"
 #include "lineage_query.h"
 #include "prov_json.h"
@@ -42,11 +43,12 @@ const char kUsageText[] =
     "       prov disable MOUNTPOINT [--module PATH] [--json]\n"
     "       prov log MOUNTPOINT [--follow] [--json] [--from OFFSET] [--ack]\n"
     "       prov log --file RAWLOG [--json]\n"
-    "       prov why PATH [--depth N] [--json] [--db DB]\n"
+    "       prov why PATH [--depth N] [--all] [--runtime-prefix P]... [--json] [--db DB]\n"
     "       prov impact PATH [--depth N] [--json] [--db DB]\n"
-    "       prov process PID [--json] [--db DB]\n"
+    "       prov process PID [--start TIME | --all-with-pid] [--json] [--db DB]\n"
     "       prov window SINCE [UNTIL] [--json] [--db DB]\n"
-    "       prov export [--path PATH | --pid PID | --since T [--until T]] [--depth N]\n"
+    "       prov export [--path PATH | --pid PID [--start T | --all-with-pid] |\n"
+    "                   --since T [--until T]] [--depth N] [--all]\n"
     "                   [--format native|prov-json|dot] [-o FILE] [--db DB]\n"
     "       prov status [--json] [--db DB]\n"
     "\n"
@@ -57,12 +59,17 @@ const char kUsageText[] =
     "           --ack acknowledges what was printed, freeing log space: use it only when no\n"
     "           collector reads the log, or the collector will miss those records\n"
     "  why      backward lineage of a file: which process wrote it, running what, started\n"
-    "           by whom, from which inputs, recursively (from provd's database)\n"
+    "           by whom, from which inputs read before it wrote, recursively (query-cli/\n"
+    "           LINEAGE.md). Runtime reads (libraries, interpreter modules, the program's\n"
+    "           own files, shared configuration) are counted, not listed: --all lists\n"
+    "           them and every process; --runtime-prefix P folds reads under P too\n"
     "  impact   forward lineage: every file derived from any version of PATH\n"
-    "  process  a process (every one that had PID): programs, parent, children, reads, writes\n"
+    "  process  the latest process with PID (--start: the one started then, --all-with-pid:\n"
+    "           every one): programs, parent, children, reads, writes, other calls\n"
     "  window   what happened between SINCE and UNTIL (default: now), in time order\n"
     "  export   the graph around a path, a pid or a time window (default: all of it) as\n"
-    "           native JSON (query-cli/JSON.md), W3C PROV-JSON or Graphviz DOT\n"
+    "           native JSON (query-cli/JSON.md), W3C PROV-JSON or Graphviz DOT; whole-graph\n"
+    "           and window exports stream in bounded memory\n"
     "  status   is provd collecting: probes, events/s, lost events, log lag, database size\n"
     "\n"
     "Times: RFC 3339 (2026-12-01T21:05:00Z, 2026-12-01T22:05:00+01:00), local\n"
@@ -172,28 +179,38 @@ int print_result(const prov_cli::QueryResult& r, bool as_json) {
 struct QueryOptions {
   bool as_json = false;
   bool color = false;
-  int depth = 6;
   std::string db_path;
+  prov_cli::LineageOptions lineage;
+  prov_cli::PidSelector pid;
 };
 
-int cmd_lineage(const std::string& cmd, const std::string& path, const QueryOptions& o) {
+int cmd_lineage(const std::string& cmd, const std::string& path, QueryOptions& o) {
   int rc = kOk;
   auto db = open_db(o.db_path, &rc);
   if (!db) return rc;
-  auto r = cmd == "why" ? prov_cli::why(*db, absolute_path(path), o.depth, o.color)
-                        : prov_cli::impact(*db, absolute_path(path), o.depth, o.color);
+  o.lineage.color = o.color;
+  auto r = cmd == "why" ? prov_cli::why(*db, absolute_path(path), o.lineage)
+                        : prov_cli::impact(*db, absolute_path(path), o.lineage);
   return print_result(r, o.as_json);
 }
 
-int cmd_process(const std::string& pid_text, const QueryOptions& o) {
+bool parse_pid(const std::string& text, int64_t* pid) {
   char* end = nullptr;
-  long long pid = std::strtoll(pid_text.c_str(), &end, 10);
-  if (end == pid_text.c_str() || *end != '\0' || pid < 0)
+  long long v = std::strtoll(text.c_str(), &end, 10);
+  if (end == text.c_str() || *end != '\0' || v < 0) return false;
+  *pid = v;
+  return true;
+}
+
+int cmd_process(const std::string& pid_text, QueryOptions& o) {
+  if (!parse_pid(pid_text, &o.pid.pid))
     return fail(kUsage, "process needs a numeric PID, not '" + pid_text + "'");
+  // A listing: every process that had the pid, newest first, unless --start picks one.
+  if (o.pid.start_ns == 0) o.pid.all = true;
   int rc = kOk;
   auto db = open_db(o.db_path, &rc);
   if (!db) return rc;
-  return print_result(prov_cli::process(*db, pid, o.color), o.as_json);
+  return print_result(prov_cli::process(*db, o.pid, o.color), o.as_json);
 }
 
 int cmd_window(const std::vector<std::string>& pos, const QueryOptions& o) {
@@ -208,28 +225,63 @@ int cmd_window(const std::vector<std::string>& pos, const QueryOptions& o) {
   return print_result(prov_cli::window(*db, since, until, o.color), o.as_json);
 }
 
-int cmd_export(const prov_cli::ExportScope& scope, const std::string& format,
-               const std::string& out_path, const QueryOptions& o) {
-  if (format != "native" && format != "prov-json" && format != "dot")
+// --path and --pid exports are bounded by their query; the whole graph and time windows
+// stream (export_stream.h).
+int cmd_export(prov_cli::ExportScope scope, bool window, const std::string& format,
+               const std::string& out_path, QueryOptions& o) {
+  prov_cli::ExportFormat f;
+  if (format == "native")
+    f = prov_cli::ExportFormat::kNative;
+  else if (format == "prov-json")
+    f = prov_cli::ExportFormat::kProvJson;
+  else if (format == "dot")
+    f = prov_cli::ExportFormat::kDot;
+  else
     return fail(kUsage, "--format is native, prov-json or dot, not '" + format + "'");
   int rc = kOk;
   auto db = open_db(o.db_path, &rc);
   if (!db) return rc;
-  auto r = prov_cli::export_graph(*db, scope);
-  if (!r.found) return fail(kNothing, r.message);
-  std::string text = format == "dot" ? prov_cli::to_dot(r.graph)
-                     : format == "prov-json"
+  std::FILE* out = stdout;
+  std::string tmp;
+  if (!out_path.empty() && out_path != "-") {
+    tmp = out_path + ".part";
+    out = std::fopen(tmp.c_str(), "w");
+    if (out == nullptr) return fail(kUnavailable, "could not write " + out_path + ": " + std::strerror(errno));
+  }
+  auto finish = [&](bool ok, const std::string& err) {
+    if (out != stdout) {
+      ok = std::fclose(out) == 0 && ok;
+      if (ok && std::rename(tmp.c_str(), out_path.c_str()) != 0) ok = false;
+      if (!ok) std::remove(tmp.c_str());
+    }
+    return ok ? kOk : fail(kUnavailable, "could not write " + (out_path.empty() ? std::string("the export") : out_path) + (err.empty() ? "" : ": " + err));
+  };
+  if (scope.path.empty() && scope.pid.pid < 0) {
+    prov_cli::StreamScope ss;
+    ss.window = window;
+    ss.since_ns = scope.since_ns;
+    ss.until_ns = scope.until_ns;
+    std::string err;
+    bool ok = false;
+    try {
+      ok = prov_cli::stream_export(*db, f, ss, out, &err);
+    } catch (...) {
+      finish(false, "");
+      throw;
+    }
+    return finish(ok, err);
+  }
+  auto r = prov_cli::export_graph(*db, scope, o.lineage);
+  if (!r.found) {
+    finish(false, "");
+    return fail(kNothing, r.message);
+  }
+  std::string text = f == prov_cli::ExportFormat::kDot ? prov_cli::to_dot(r.graph)
+                     : f == prov_cli::ExportFormat::kProvJson
                          ? bento::to_json_text(prov_cli::to_prov_json(r.graph), 1) + "\n"
                          : bento::to_json_text(r.graph, 1) + "\n";
-  if (out_path.empty() || out_path == "-") {
-    std::fputs(text.c_str(), stdout);
-    return kOk;
-  }
-  std::ofstream f(out_path, std::ios::binary | std::ios::trunc);
-  f << text;
-  f.close();
-  if (!f) return fail(kUnavailable, "could not write " + out_path + ": " + std::strerror(errno));
-  return kOk;
+  bool ok = std::fwrite(text.data(), 1, text.size(), out) == text.size();
+  return finish(ok, ok ? "" : std::strerror(errno));
 }
 
 uint64_t file_size(const std::string& p) {
@@ -402,8 +454,7 @@ int cmd_log(const std::string& mount, const std::string& file, bool follow, bool
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
+int run(const std::vector<std::string>& args) {
   if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
     std::fputs(kUsageText, args.empty() ? stderr : stdout);
     return args.empty() ? kUsage : kOk;
@@ -412,8 +463,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> pos;
   bool as_json = false, follow = false, ack = false, from_set = false, no_color = false;
   std::string module, file, db_path = bento::lineage::Database::default_path();
-  std::string format = "native", out_path, since_arg, until_arg;
+  std::string format = "native", out_path, since_arg, until_arg, start_arg;
   prov_cli::ExportScope scope;
+  QueryOptions o;
   int depth = 6;
   uint64_t from = 0;
   for (size_t i = 1; i < args.size(); i++) {
@@ -427,6 +479,15 @@ int main(int argc, char** argv) {
       ack = true;
     } else if (a == "--no-color") {
       no_color = true;
+    } else if (a == "--all") {
+      o.lineage.all = true;
+    } else if (a == "--all-with-pid") {
+      scope.pid.all = true;
+    } else if (a == "--runtime-prefix" || a == "--start") {
+      const std::string* v = value();
+      if (v == nullptr) return fail(kUsage, a + " needs a value");
+      if (a == "--runtime-prefix") o.lineage.rule.add_prefix(*v);
+      if (a == "--start") start_arg = *v;
     } else if (a == "--db" || a == "--depth") {
       const std::string* v = value();
       if (v == nullptr) return fail(kUsage, a + " needs a value");
@@ -444,12 +505,8 @@ int main(int argc, char** argv) {
       if (a == "--until") until_arg = *v;
       if (a == "--format") format = *v;
       if (a == "-o") out_path = *v;
-      if (a == "--pid") {
-        char* end = nullptr;
-        scope.pid = std::strtoll(v->c_str(), &end, 10);
-        if (end == v->c_str() || *end != '\0' || scope.pid < 0)
-          return fail(kUsage, "--pid needs a process id");
-      }
+      if (a == "--pid" && !parse_pid(*v, &scope.pid.pid))
+        return fail(kUsage, "--pid needs a process id");
     } else if (a == "--module" || a == "--file" || a == "--from") {
       const std::string* v = value();
       if (v == nullptr) return fail(kUsage, a + " needs a value");
@@ -474,11 +531,16 @@ int main(int argc, char** argv) {
     if (pos.size() != 1) return fail(kUsage, cmd + " needs a MOUNTPOINT\n" + kUsageText);
     return cmd_switch(pos[0], cmd == "enable", module, as_json);
   }
-  QueryOptions o;
   o.as_json = as_json;
   o.color = !as_json && !no_color && isatty(1) && std::getenv("NO_COLOR") == nullptr;
-  o.depth = depth;
+  o.lineage.depth = depth;
   o.db_path = db_path;
+  if (!start_arg.empty()) {
+    std::string err;
+    if (!prov_cli::parse_time_arg(start_arg, &scope.pid.start_ns, &err)) return fail(kUsage, err);
+  }
+  o.pid.start_ns = scope.pid.start_ns;
+  o.pid.all = scope.pid.all;
   if (cmd == "why" || cmd == "impact") {
     if (pos.size() != 1) return fail(kUsage, cmd + " needs a PATH\n" + kUsageText);
     return cmd_lineage(cmd, pos[0], o);
@@ -496,15 +558,14 @@ int main(int argc, char** argv) {
     if (!pos.empty())
       return fail(kUsage, "export takes no positional arguments\n" + std::string(kUsageText));
     int selectors =
-        !scope.path.empty() + (scope.pid >= 0) + !(since_arg.empty() && until_arg.empty());
+        !scope.path.empty() + (scope.pid.pid >= 0) + !(since_arg.empty() && until_arg.empty());
     if (selectors > 1) return fail(kUsage, "export takes one of --path, --pid, --since/--until");
     std::string err;
     if (!since_arg.empty() && !prov_cli::parse_time_arg(since_arg, &scope.since_ns, &err))
       return fail(kUsage, err);
     if (!until_arg.empty() && !prov_cli::parse_time_arg(until_arg, &scope.until_ns, &err))
       return fail(kUsage, err);
-    scope.depth = depth;
-    return cmd_export(scope, format, out_path, o);
+    return cmd_export(scope, !(since_arg.empty() && until_arg.empty()), format, out_path, o);
   }
   if (cmd == "status") {
     if (!pos.empty()) return fail(kUsage, "status takes no positional arguments");
@@ -516,4 +577,16 @@ int main(int argc, char** argv) {
     return cmd_log(file.empty() ? pos[0] : "", file, follow, as_json, from_set, from, ack);
   }
   return fail(kUsage, "unknown command " + cmd + "\n" + kUsageText);
+}
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    return run(args);
+  } catch (const bento::lineage::DbError& e) {
+    // A damaged or unreadable database: never an answer that silently differs.
+    return fail(kUnavailable, std::string("the lineage database could not be read: ") + e.what() +
+                                  (e.corrupt() ? " (it is damaged; prov check --db DB tells more)"
+                                               : ""));
+  }
 }

@@ -108,7 +108,8 @@ std::string record_text(const Record& r) {
     case RecordType::kRelease:
       s += " ino=" + file_id(r.ino, r.gen) + " fh=" + std::to_string(r.fh) +
            " flags=" + open_flags_text(r.flags) +
-           ((r.aux & bentofs::prov::kAuxWritten) ? " written" : "");
+           ((r.aux & bentofs::prov::kAuxWritten) ? " written" : "") +
+           (r.parent2 != 0 ? " last_write_mono=" + std::to_string(r.parent2) : "");
       break;
     case RecordType::kWrite:
     case RecordType::kRead:

@@ -65,9 +65,21 @@ std::unique_ptr<Database> Database::open(const std::string& path, Mode mode, std
     }
   }
   // meta may not exist yet (a new file): version 0.
-  {
-    Stmt q(d->db_, "SELECT value FROM meta WHERE key='schema_version'");
-    if (q.ok() && q.step()) d->version_ = std::atoi(q.text(0).c_str());
+  try {
+    bool has_meta = false;
+    {
+      Stmt t(d->db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'");
+      has_meta = t.step();
+    }
+    if (has_meta) {
+      Stmt q(d->db_, "SELECT value FROM meta WHERE key='schema_version'");
+      if (q.step()) d->version_ = std::atoi(q.text(0).c_str());
+    }
+  } catch (const DbError& e) {
+    *error = path + (e.corrupt() ? " is damaged or not a lineage database: "
+                                 : " could not be read: ") +
+             e.what() + (e.corrupt() ? " (prov check --db " + path + ")" : "");
+    return nullptr;
   }
   if (d->version_ > latest_version()) {
     *error = "database " + path + " is newer than this program (schema v" +
@@ -98,11 +110,23 @@ std::unique_ptr<Database> Database::open(const std::string& path, Mode mode, std
   return d;
 }
 
-Stmt::Stmt(sqlite3* db, const char* sql) {
-  if (sqlite3_prepare_v2(db, sql, -1, &st_, nullptr) != SQLITE_OK) st_ = nullptr;
+Stmt::Stmt(sqlite3* db, const char* sql) : db_(db) {
+  int rc = sqlite3_prepare_v2(db, sql, -1, &st_, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = sqlite3_errmsg(db);
+    sqlite3_finalize(st_);
+    st_ = nullptr;
+    throw DbError(sqlite3_extended_errcode(db), msg);
+  }
 }
 Stmt::~Stmt() {
-  if (st_ != nullptr) sqlite3_finalize(st_);
+  sqlite3_finalize(st_);
+}
+void Stmt::fail(int rc) const {
+  std::string msg = sqlite3_errmsg(db_);
+  int code = sqlite3_extended_errcode(db_);
+  sqlite3_reset(st_);
+  throw DbError(code != SQLITE_OK ? code : rc, msg.empty() ? sqlite3_errstr(rc) : msg);
 }
 Stmt& Stmt::bind(int i, int64_t v) {
   sqlite3_bind_int64(st_, i, v);
@@ -117,17 +141,18 @@ Stmt& Stmt::bind_null(int i) {
   return *this;
 }
 bool Stmt::step() {
-  if (st_ == nullptr) return false;
-  return sqlite3_step(st_) == SQLITE_ROW;
+  int rc = sqlite3_step(st_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  fail(rc);
 }
-bool Stmt::run() {
-  if (st_ == nullptr) return false;
-  int r;
-  while ((r = sqlite3_step(st_)) == SQLITE_ROW) {
+void Stmt::run() {
+  int rc;
+  while ((rc = sqlite3_step(st_)) == SQLITE_ROW) {
   }
+  if (rc != SQLITE_DONE) fail(rc);
   sqlite3_reset(st_);
   sqlite3_clear_bindings(st_);
-  return r == SQLITE_DONE;
 }
 int64_t Stmt::int64(int col) const {
   return sqlite3_column_int64(st_, col);

@@ -164,11 +164,12 @@ int main(int argc, char** argv) {
   // prov why on random outputs.
   std::mt19937 rng(7);
   std::vector<double> ms;
+  prov_cli::LineageOptions why_options;
   uint64_t jobs = n / 10;
   for (int i = 0; i < 200; i++) {
     std::string p = mnt + "/out" + std::to_string(rng() % jobs);
     auto a = Clock::now();
-    auto r = prov_cli::why(*db, p, 6, false);
+    auto r = prov_cli::why(*db, p, why_options);
     ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - a).count());
     if (!r.found) {
       std::fprintf(stderr, "bench_ingest: why %s found nothing: %s\n", p.c_str(),

@@ -110,6 +110,7 @@ class BentoFs : public bento::FileOperations {
     uint32_t gen = 0;          // the inode's generation (0: not known, carried over)
     uint32_t last_writer = 0;  // tids of the last kWrite / kRead record for this handle
     uint32_t last_reader = 0;
+    int64_t last_write_ns = 0;  // CLOCK_MONOTONIC of the last write (its kRelease carries it)
   };
   struct CreateOpen {  // create(): the handle the new file is opened with
     uint32_t flags;

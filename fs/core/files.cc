@@ -176,6 +176,7 @@ Status BentoFs::release(const Request& req, Ino ino, Fh fh, uint32_t) {
     d.flags = f.flags;
     d.fh = fh;
     d.aux = f.wrote ? prov::kAuxWritten : 0;
+    d.parent2 = static_cast<uint64_t>(f.last_write_ns);
     if (!prov_alone(req, d, t).ok())
       bento::log(bento::LogLevel::kError, "bento-prov: could not record a release");
   }

@@ -31,6 +31,7 @@ bool BentoFs::note_access(Fh fh, uint32_t tid, bool write, OpenFile* out, bool* 
   if (f == nullptr) return false;
   if (write) {
     f->wrote = true;
+    f->last_write_ns = bento::now_monotonic_ns();  // causality: no write through fh after it
     *fresh = f->last_writer != tid;
     f->last_writer = tid;
   } else {

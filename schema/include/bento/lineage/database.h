@@ -6,10 +6,23 @@
 
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
 namespace bento::lineage {
+
+// A statement that SQLite could not prepare or run: a damaged file (SQLITE_CORRUPT), a full
+// disk, a busy database... Never a "no rows" answer: callers fail the query or the batch.
+class DbError : public std::runtime_error {
+ public:
+  DbError(int code, const std::string& what) : std::runtime_error(what), code_(code) {}
+  int code() const { return code_; }
+  bool corrupt() const { return (code_ & 0xff) == SQLITE_CORRUPT || (code_ & 0xff) == SQLITE_NOTADB; }
+
+ private:
+  int code_;
+};
 
 class Database {
  public:
@@ -33,26 +46,28 @@ class Database {
   int version_ = 0;
 };
 
-// A prepared statement, reset after each use.
+// A prepared statement, reset after each use. Preparing, stepping and running throw
+// DbError on any SQLite error: a failed step never reads as "no more rows".
 class Stmt {
  public:
   Stmt(sqlite3* db, const char* sql);
   ~Stmt();
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
-  bool ok() const { return st_ != nullptr; }
 
   Stmt& bind(int i, int64_t v);
   Stmt& bind(int i, std::string_view v);
   Stmt& bind_null(int i);
-  bool step();  // true while there is a row
-  bool run();   // executes to the end; false on error
+  bool step();  // true while there is a row, false at the end
+  void run();   // executes to the end, then resets
   int64_t int64(int col) const;
   std::string text(int col) const;
   bool is_null(int col) const;
   void reset();
 
  private:
+  [[noreturn]] void fail(int rc) const;
+  sqlite3* db_;
   sqlite3_stmt* st_ = nullptr;
 };
 

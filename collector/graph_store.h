@@ -1,0 +1,133 @@
+// What the collector's graph rules (ingest.h) need from storage: rows of the lineage graph
+// (schema/SCHEMA.md) to add, and the few facts to read back. The rules never see SQL;
+// sqlite_store.h implements this over the database, tests may implement it in memory.
+// Ids are row ids (0: none). Times are CLOCK_MONOTONIC ns.
+#pragma once
+
+#include <cstdint>
+#include <climits>
+#include <string>
+#include <vector>
+
+namespace bento::collector {
+
+struct ActivityRow {
+  int64_t process = 0;
+  std::string exe;         // the program (exec filename, made absolute when it can be)
+  std::string argv_json;   // JSON array of strings
+  uint64_t exe_ino = 0, exe_dev = 0;
+  uint32_t uid = 0, gid = 0, euid = 0;
+  uint64_t start_ns = 0;
+  std::string origin;      // exec fork observed setuid
+};
+
+// Which activity a process ran at time t, and over which interval that answer holds.
+struct ActivityAt {
+  int64_t id = 0;
+  int64_t from = 0, until = INT64_MAX;
+};
+
+// Which process a thread id stood for at time t, and over which interval.
+struct TaskAt {
+  int64_t process = 0;
+  int64_t from = 0, until = INT64_MAX;
+};
+
+struct VersionRef {
+  int64_t id = 0;
+  int64_t version = 0;
+};
+
+// Stored open handle of a tracked mount (restarts continue its write session).
+struct StoredHandle {
+  uint64_t fh = 0;
+  int64_t file = 0;
+  uint32_t flags = 0;
+  bool writing = false;
+  int64_t session_entity = 0;
+};
+
+class GraphStore {
+ public:
+  virtual ~GraphStore() = default;
+
+  // ---- processes, threads, activities
+  virtual int64_t find_process(uint32_t pid, uint64_t start_ns) = 0;
+  // A new process and its main thread's task row.
+  virtual int64_t add_process(uint32_t pid, uint64_t start_ns, uint32_t uid, uint32_t gid) = 0;
+  virtual void set_process_parent(int64_t child, int64_t parent) = 0;
+  virtual void set_process_exit(int64_t process, uint64_t t, int32_t code) = 0;
+  virtual void add_task(uint32_t tid, int64_t process, uint64_t start_ns) = 0;
+  virtual void end_task(uint32_t tid, uint64_t t) = 0;
+  virtual TaskAt task_at(uint32_t tid, uint64_t t) = 0;
+  virtual int64_t add_activity(const ActivityRow& a) = 0;
+  virtual ActivityAt activity_at(int64_t process, uint64_t t) = 0;
+  // False when unknown.
+  virtual bool activity(int64_t id, ActivityRow* out) = 0;
+  virtual void end_activity(int64_t id, uint64_t t) = 0;
+  virtual void end_process_activities(int64_t process, uint64_t t) = 0;
+
+  // ---- files, versions, names
+  // kind: file dir symlink fifo other pipe socket endpoint. created: 0 = made before we saw it.
+  virtual int64_t find_file(int64_t source, uint64_t ino, uint32_t gen) = 0;
+  virtual int64_t find_file_any_gen(int64_t source, uint64_t ino) = 0;
+  virtual int64_t add_file(int64_t source, uint64_t ino, uint32_t gen, const char* kind,
+                           uint64_t created_ns) = 0;
+  // Outside the tracked mounts: (dev, ino, gen); newest row.
+  virtual int64_t find_outside_file(uint64_t dev, uint64_t ino, uint32_t gen) = 0;
+  virtual int64_t add_outside_file(uint64_t dev, uint64_t ino, uint32_t gen, const char* kind,
+                                   uint64_t created_ns) = 0;
+  virtual int64_t find_pipe(uint64_t ino) = 0;  // newest pipe row with that pipefs inode
+  virtual int64_t add_pipe(uint64_t ino, uint64_t created_ns) = 0;
+  // Sockets and endpoints: by address text ("tcp 203.0.113.5:443", "unix-socket 1234").
+  virtual int64_t find_addr(const std::string& addr) = 0;
+  virtual int64_t add_addr(const std::string& addr, const char* kind, uint64_t created_ns) = 0;
+  virtual void set_file_died(int64_t file, uint64_t t) = 0;
+
+  virtual VersionRef latest_version(int64_t file) = 0;  // id 0: none yet
+  // Version n+1 of `file` (1 when it has none); wasDerivedFrom(version) from the previous.
+  virtual VersionRef add_version(int64_t file, const std::string& path, uint64_t t) = 0;
+
+  virtual void add_name(int64_t file, const std::string& path, uint64_t t) = 0;
+  virtual void end_name(int64_t file, const std::string& path, uint64_t t) = 0;
+  // Every open name below directory `from` moves below `to`.
+  virtual void move_names_below(const std::string& from, const std::string& to, uint64_t t) = 0;
+  virtual std::string latest_name(int64_t file) = 0;
+
+  // ---- relations (time_ns = first transfer, last_ns = last; see SCHEMA.md)
+  // used: one row per (activity, entity); keeps the earliest time (and its how).
+  virtual void used(int64_t activity, int64_t entity, uint64_t t, const char* how) = 0;
+  // The activity's reads of the entity are known exactly: the row's time becomes `t` even if
+  // it is later than an open's time (an open without a read moves no data).
+  virtual void used_exact(int64_t activity, int64_t entity, uint64_t t) = 0;
+  virtual void used_last(int64_t activity, int64_t entity, uint64_t last) = 0;
+  // generated: one row per (entity, activity); keeps the earliest time; last_ns only grows.
+  virtual void generated(int64_t entity, int64_t activity, uint64_t t, const char* how) = 0;
+  virtual void generated_last(int64_t entity, int64_t activity, uint64_t last) = 0;
+  virtual void informed(int64_t informed, int64_t informant, uint64_t t, const char* how) = 0;
+  virtual void invalidated(int64_t entity, int64_t activity, uint64_t t, const char* how) = 0;
+  // A mark of a call that moves no data (actions table). Optional ids may be 0.
+  virtual void action(int64_t activity, uint64_t t, const char* what, int64_t entity,
+                      int64_t other_activity, const std::string& detail_json) = 0;
+  virtual void gap(int64_t source, uint64_t from_ns, uint64_t to_ns, uint64_t records,
+                   const std::string& detail_json) = 0;
+
+  // ---- the fs log's audit trail (events table)
+  struct EventRow {
+    int64_t source = 0;
+    uint64_t seq = 0, ts_ns = 0, wall_ns = 0;
+    const char* type = "";
+    uint32_t tid = 0, uid = 0;
+    int64_t activity = 0;
+    uint64_t ino = 0;
+    std::string name, name2;
+  };
+  virtual void event(const EventRow& e) = 0;
+
+  // ---- open handles of a mount (write-behind by the rules)
+  virtual void store_handle(int64_t source, const StoredHandle& h) = 0;
+  virtual void drop_handle(int64_t source, uint64_t fh) = 0;
+  virtual std::vector<StoredHandle> load_handles(int64_t source) = 0;
+};
+
+}  // namespace bento::collector

@@ -1,0 +1,45 @@
+// What the collector asks of the machine itself, behind an interface so that the graph
+// rules (ingest.h) run in tests without /proc or real mounts: processes that started
+// before the probes (read once from /proc), a process's working directory (relative
+// paths), a mountpoint's st_dev, and the names of what a mount held before tracking began.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace bento::collector {
+
+struct ProcessFacts {
+  bool found = false;
+  uint32_t pid = 0;           // thread-group id of the thread asked about
+  uint64_t start_ns = 0;      // CLOCK_MONOTONIC (boot-based), the process's identity
+  std::string exe;            // /proc/PID/exe
+  std::string argv_json;      // JSON array from /proc/PID/cmdline
+};
+
+class HostFacts {
+ public:
+  virtual ~HostFacts() = default;
+  // A thread the probes never saw (it started before them).
+  virtual ProcessFacts process_of_thread(uint32_t tid) = 0;
+  // The working directory of pid, "" when gone.
+  virtual std::string cwd(uint32_t pid) = 0;
+  // st_dev of a path, 0 when it cannot be stat'ed.
+  virtual uint64_t dev_of(const std::string& path) = 0;
+  // Every entry below `root` (not following symlinks): f(path, ino, is_dir).
+  virtual void walk(const std::string& root,
+                    const std::function<void(const std::string&, uint64_t, bool)>& f) = 0;
+};
+
+// The real machine: /proc, stat(2), opendir(3).
+class ProcHostFacts : public HostFacts {
+ public:
+  ProcessFacts process_of_thread(uint32_t tid) override;
+  std::string cwd(uint32_t pid) override;
+  uint64_t dev_of(const std::string& path) override;
+  void walk(const std::string& root,
+            const std::function<void(const std::string&, uint64_t, bool)>& f) override;
+};
+
+}  // namespace bento::collector

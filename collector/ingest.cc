@@ -1,0 +1,277 @@
+// Ingest: attribution (which activity a thread stood for), files, versions and names, open
+// handles and write sessions. The fs records are in ingest_fs_log.cc, the probe events in
+// ingest_probes.cc.
+#include "ingest.h"
+
+#include <fcntl.h>
+
+#include <algorithm>
+
+namespace bento::collector {
+
+Ingest::Ingest(GraphStore& store, HostFacts& host) : store_(store), host_(host) {}
+
+void Ingest::add_mount(int64_t source, const std::string& mountpoint, uint64_t last_seq) {
+  Mount& m = mounts_[source];
+  m.mountpoint = mountpoint;
+  m.last_seq = last_seq;
+  m.dev = host_.dev_of(mountpoint);
+  m.dirs[1] = mountpoint;
+  if (!m.handles.empty()) return;
+  for (const StoredHandle& sh : store_.load_handles(source)) {
+    Handle h;
+    h.file = sh.file;
+    h.flags = sh.flags;
+    h.writing = sh.writing;
+    m.handles[sh.fh] = h;
+    m.stored_handles.insert(sh.fh);
+    if (sh.writing) {
+      Session& s = sessions_[sh.file];
+      s.handles++;
+      if (sh.session_entity != 0) s.entity = sh.session_entity;
+    }
+  }
+}
+
+uint64_t Ingest::last_seq(int64_t source) const {
+  auto it = mounts_.find(source);
+  return it != mounts_.end() ? it->second.last_seq : 0;
+}
+
+void Ingest::end_batch() {
+  for (auto& [source, m] : mounts_) {
+    for (uint64_t fh : m.dirty_handles) {
+      auto it = m.handles.find(fh);
+      if (it == m.handles.end()) {
+        if (m.stored_handles.erase(fh) != 0) store_.drop_handle(source, fh);
+        continue;
+      }
+      const Handle& h = it->second;
+      StoredHandle sh{fh, h.file, h.flags, h.writing, 0};
+      if (auto s = sessions_.find(h.file); h.writing && s != sessions_.end())
+        sh.session_entity = s->second.entity;
+      store_.store_handle(source, sh);
+      m.stored_handles.insert(fh);
+    }
+    m.dirty_handles.clear();
+  }
+  // Pending outside opens of activities that never touched a mount or a pipe in a minute
+  // after the open are dropped (the fs log may lag the probes by a few journal commits).
+  if (pending_total_ > 0) {
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (newest_ns_ > it->second.newest + 60'000'000'000ULL) {
+        pending_total_ -= it->second.size();
+        it = pending_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
+void Ingest::forget_after_rollback() {
+  tid_activity_.clear();
+  fd_senders_.clear();
+  relevant_.clear();
+  pending_.clear();
+  pending_total_ = 0;
+  // Handles and sessions follow the fs log, which is re-read from the stored cursor only
+  // after a restart; provd exits after a failed commit, so they are not rebuilt here.
+}
+
+// ---- attribution
+
+int64_t Ingest::process_for(uint32_t pid, uint64_t start_ns, uint32_t uid, uint32_t gid) {
+  int64_t p = store_.find_process(pid, start_ns);
+  return p != 0 ? p : store_.add_process(pid, start_ns, uid, gid);
+}
+
+int64_t Ingest::activity_for_tid(uint32_t tid, uint32_t uid, uint32_t gid, uint64_t t) {
+  if (tid == 0) return 0;
+  const auto ts = static_cast<int64_t>(t);
+  if (auto it = tid_activity_.find(tid);
+      it != tid_activity_.end() && it->second.from <= ts && ts < it->second.until) {
+    return it->second.activity;
+  }
+  TaskAt task = store_.task_at(tid, t);
+  ActivityAt a = task.process != 0 ? store_.activity_at(task.process, t) : ActivityAt{};
+  int64_t act = a.id;
+  int64_t from = task.from, until = task.until;
+  if (act == 0) {
+    int64_t process = 0, start = 0;
+    act = observed_activity(tid, uid, gid, t, &process, &start);
+    from = start;
+    until = INT64_MAX;
+    if (act == 0) return 0;
+    a = store_.activity_at(process, t);
+  }
+  // The answer holds from the activity's start (or the task's) until the process's next
+  // activity (or the task's end); exec, fork and exit events drop it earlier.
+  from = std::max(from, a.from);
+  until = std::min(until, a.until);
+  tid_activity_[tid] = {act, from, until};
+  return act;
+}
+
+// A thread the probes never saw (it started before them): ask /proc while it exists.
+int64_t Ingest::observed_activity(uint32_t tid, uint32_t uid, uint32_t gid, uint64_t t,
+                                  int64_t* process, int64_t* task_start) {
+  ProcessFacts f = host_.process_of_thread(tid);
+  if (!f.found) {
+    f.pid = tid;
+    f.start_ns = 0;  // unknown: one process per tid with start 0
+    f.argv_json = "[]";
+  }
+  *process = process_for(f.pid, f.start_ns, uid, gid);
+  *task_start = static_cast<int64_t>(f.start_ns);
+  ActivityAt a = store_.activity_at(*process, t);
+  if (a.id != 0) return a.id;
+  ActivityRow row;
+  row.process = *process;
+  row.exe = f.exe;
+  row.argv_json = f.argv_json.empty() ? "[]" : f.argv_json;
+  row.uid = row.euid = uid;
+  row.gid = gid;
+  row.start_ns = f.start_ns;
+  row.origin = "observed";
+  return store_.add_activity(row);
+}
+
+// ---- files, versions, names
+
+int64_t Ingest::source_for_dev(uint64_t dev) const {
+  if (dev == 0) return 0;
+  for (const auto& [id, m] : mounts_)
+    if (m.dev == dev) return id;
+  return 0;
+}
+
+// A file of a tracked mount, made before tracking began when we never saw its creation:
+// its name(s) come from the mount as it is now.
+int64_t Ingest::mount_file(int64_t source, uint64_t ino, uint32_t gen, const char* kind,
+                           uint64_t t) {
+  if (int64_t f = store_.find_file(source, ino, gen); f != 0) return f;
+  int64_t id = store_.add_file(source, ino, gen, kind, 0);
+  Mount& m = mounts_[source];
+  if (!m.walked) walk_tree(m);
+  auto [a, b] = m.seen_files.equal_range(ino);
+  for (auto it = a; it != b; ++it) store_.add_name(id, it->second, t);
+  if (auto d = m.dirs.find(ino); d != m.dirs.end() && a == b) store_.add_name(id, d->second, t);
+  return id;
+}
+
+int64_t Ingest::current_entity(int64_t file, uint64_t t, const std::string& path) {
+  VersionRef v = store_.latest_version(file);
+  return v.id != 0 ? v.id : new_version(file, t, path);
+}
+
+int64_t Ingest::new_version(int64_t file, uint64_t t, const std::string& path) {
+  return store_.add_version(file, path.empty() ? store_.latest_name(file) : path, t).id;
+}
+
+void Ingest::metadata_change(int64_t file, int64_t act, uint64_t t, const char* how,
+                             const std::string& path) {
+  if (auto s = sessions_.find(file); s != sessions_.end() && s->second.entity != 0) {
+    store_.generated(s->second.entity, act, t, how);
+    return;
+  }
+  int64_t v = new_version(file, t, path);
+  store_.generated(v, act, t, how);
+  store_.generated_last(v, act, t);
+}
+
+// Names of what existed before tracking began: one walk of the mount as it is now. Once
+// per tracking session: a directory still unknown after it was made and removed before
+// its records were read (a lagging or restarted collector), and walking again for each
+// of its records made the collector quadratic (and its name cache grow without bound).
+void Ingest::walk_tree(Mount& m) {
+  m.walked = true;
+  tree_walks_++;
+  m.seen_files.clear();
+  host_.walk(m.mountpoint, [&](const std::string& p, uint64_t ino, bool is_dir) {
+    if (is_dir)
+      m.dirs.emplace(ino, p);  // a path from the records is as of their time: kept
+    else
+      m.seen_files.emplace(ino, p);
+  });
+}
+
+// A directory's path: from mkdir/rename records, else from the tree walk.
+std::string Ingest::dir_path(Mount& m, uint64_t ino) {
+  if (auto it = m.dirs.find(ino); it != m.dirs.end()) return it->second;
+  if (!m.walked) {
+    walk_tree(m);
+    if (auto it = m.dirs.find(ino); it != m.dirs.end()) return it->second;
+  }
+  return m.mountpoint + "/<dir " + std::to_string(ino) + ">";
+}
+
+std::string Ingest::path_of(Mount& m, uint64_t parent, const char* name, size_t len) {
+  return dir_path(m, parent) + "/" + std::string(name, len);
+}
+
+// A directory moved from `from` to `to`: every path below it changes (names, the caches).
+void Ingest::rename_subtree(Mount& m, const std::string& from, const std::string& to,
+                            uint64_t t) {
+  store_.move_names_below(from, to, t);
+  const std::string lo = from + "/";
+  auto moved = [&](std::string& p) {
+    if (p == from)
+      p = to;
+    else if (p.compare(0, lo.size(), lo) == 0)
+      p = to + p.substr(from.size());
+  };
+  for (auto& [ino, p] : m.dirs) moved(p);
+  for (auto& [ino, p] : m.seen_files) moved(p);
+}
+
+// ---- handles and write sessions
+
+// The handle starts writing: the first writing handle of its file begins a new version
+// (the session), which every handle writing at the same time shares.
+void Ingest::begin_writing(Mount& m, uint64_t fh, Handle& h, int64_t act, uint64_t t,
+                           const char* how) {
+  h.writing = true;
+  m.dirty_handles.insert(fh);
+  Session& s = sessions_[h.file];
+  if (s.handles++ == 0 || s.entity == 0) s.entity = new_version(h.file, t);
+  store_.generated(s.entity, act, t, how);
+  add_writer(h, act);
+}
+
+void Ingest::add_writer(Handle& h, int64_t act) {
+  if (act == 0 || std::find(h.writers.begin(), h.writers.end(), act) != h.writers.end()) return;
+  h.writers.push_back(act);
+  sessions_[h.file].writers[act].handles++;
+}
+
+// Closing a writing handle: each activity that wrote through it gets its last write time
+// once none of its handles on the session is open any more; the last handle ends the
+// session (the next write makes a new version).
+void Ingest::end_handle(Mount& m, std::map<uint64_t, Handle>::iterator it, uint64_t t,
+                        uint64_t last_write) {
+  Handle& h = it->second;
+  if (h.writing) {
+    auto s = sessions_.find(h.file);
+    if (s != sessions_.end()) {
+      // The release's last-write time; one from before the open cannot be (a record of an
+      // older format, a clock gone wrong): the release itself bounds the writes then.
+      const bool known = last_write != 0 && last_write >= h.opened;
+      const uint64_t last = known ? std::min(last_write, t) : t;
+      for (int64_t act : h.writers) {
+        auto w = s->second.writers.find(act);
+        if (w == s->second.writers.end()) continue;
+        w->second.last = std::max(w->second.last, last);
+        if (--w->second.handles <= 0) {
+          store_.generated_last(s->second.entity, act, w->second.last);
+          s->second.writers.erase(w);
+        }
+      }
+      if (--s->second.handles <= 0) sessions_.erase(s);
+    }
+  }
+  m.dirty_handles.insert(it->first);
+  m.handles.erase(it);
+}
+
+}  // namespace bento::collector

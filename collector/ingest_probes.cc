@@ -1,0 +1,385 @@
+// Ingest: the eBPF probes' events (bpf/include/bento_bpf/events.h).
+#include <fcntl.h>
+#include <sys/syscall.h>
+
+#include <algorithm>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "argv_text.h"
+#include "bento_bpf/events.h"
+#include "ingest.h"
+#include "json_text.h"
+
+namespace bento::collector {
+
+namespace {
+
+bool writes(uint32_t flags) {
+  return (flags & O_ACCMODE) != O_RDONLY;
+}
+bool reads(uint32_t flags) {
+  return (flags & O_ACCMODE) != O_WRONLY;
+}
+
+std::string pipe_name(uint64_t ino) {
+  return "pipe:[" + std::to_string(ino) + "]";
+}
+
+// Shared libraries and the loader's files: every program opens them; as lineage inputs
+// they are noise even before the query's runtime rule (LINEAGE.md) would fold them.
+bool loader_file(const std::string& p) {
+  for (const char* prefix : {"/usr/lib/", "/lib/", "/lib64/", "/usr/lib64/", "/etc/ld.so.",
+                             "/usr/share/locale/", "/usr/lib/locale/", "/etc/localtime"}) {
+    if (p.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+
+const char* dup_call(uint32_t nr) {
+  switch (nr) {
+    case SYS_dup:
+      return "dup";
+    case SYS_dup2:
+      return "dup2";
+    case SYS_dup3:
+      return "dup3";
+    default:
+      return "fcntl";
+  }
+}
+
+const char* close_how(uint32_t how) {
+  switch (how) {
+    case BENTO_CLOSE_RANGE:
+      return "close_range";
+    case BENTO_CLOSE_EXEC:
+      return "cloexec";
+    default:
+      return "close";
+  }
+}
+
+}  // namespace
+
+bool Ingest::on_probe_event(const void* data, size_t size) {
+  if (size < sizeof(bento_event_header)) return false;
+  const auto* h = static_cast<const bento_event_header*>(data);
+  newest_ns_ = std::max<uint64_t>(newest_ns_, h->ts_ns);
+  switch (h->type) {
+    case BENTO_EV_FORK:
+      return on_fork(data, size);
+    case BENTO_EV_EXEC:
+      return on_exec(data, size);
+    case BENTO_EV_EXIT:
+      return on_exit(data, size);
+    case BENTO_EV_PIPE_IO:
+      return on_pipe_io(data, size);
+    case BENTO_EV_OPEN:
+      return on_open(data, size);
+    case BENTO_EV_FD_SEND:
+    case BENTO_EV_FD_RECV:
+      return on_fd_pass(data, size);
+    case BENTO_EV_PIPE:
+      return on_pipe(data, size);
+    case BENTO_EV_DUP:
+      return on_dup(data, size);
+    case BENTO_EV_CLOSE:
+      return on_close(data, size);
+    default:
+      return false;
+  }
+}
+
+// fork/clone: a process (and a child activity running the parent's program until it
+// execs, informed by the parent's activity at the fork) or a thread (a task row).
+bool Ingest::on_fork(const void* data, size_t size) {
+  if (size < sizeof(bento_fork_event)) return false;
+  const auto* e = static_cast<const bento_fork_event*>(data);
+  const bento_event_header* h = &e->h;
+  tid_activity_.erase(e->child_tid);  // a reused tid now means the new task
+  int64_t parent = process_for(h->pid, h->start_ns, h->uid, h->gid);
+  if (e->is_thread) {
+    store_.add_task(e->child_tid, parent, e->child_start_ns);
+    return true;
+  }
+  int64_t child = store_.find_process(e->child_pid, e->child_start_ns);
+  if (child == 0) child = store_.add_process(e->child_pid, e->child_start_ns, h->uid, h->gid);
+  store_.set_process_parent(child, parent);
+  int64_t pa = store_.activity_at(parent, h->ts_ns).id;
+  if (pa == 0) pa = activity_for_tid(h->pid, h->uid, h->gid, h->ts_ns);  // born before us
+  ActivityRow row;
+  if (pa != 0) store_.activity(pa, &row);
+  row.process = child;
+  row.exe_ino = row.exe_dev = 0;
+  row.uid = h->uid;
+  row.gid = h->gid;
+  row.euid = h->euid;
+  row.start_ns = e->child_start_ns;
+  row.origin = "fork";
+  if (row.argv_json.empty()) row.argv_json = "[]";
+  int64_t a = store_.add_activity(row);
+  store_.informed(a, pa, e->child_start_ns, "fork");
+  tid_activity_[e->child_tid] = {a, static_cast<int64_t>(e->child_start_ns), INT64_MAX};
+  return true;
+}
+
+// exec: the process's current activity ends, a new one (the program, its argv) begins,
+// informed by the one before.
+bool Ingest::on_exec(const void* data, size_t size) {
+  if (size < sizeof(bento_exec_event)) return false;
+  const auto* e = static_cast<const bento_exec_event*>(data);
+  const bento_event_header* h = &e->h;
+  tid_activity_.erase(h->tid);
+  tid_activity_.erase(h->pid);
+  tid_activity_.erase(e->old_tid);
+  int64_t proc = process_for(h->pid, h->start_ns, h->uid, h->gid);
+  int64_t prev = store_.activity_at(proc, h->ts_ns).id;
+  if (prev != 0) store_.end_activity(prev, h->ts_ns);
+  ActivityRow row;
+  row.process = proc;
+  row.exe.assign(e->filename, strnlen(e->filename, sizeof e->filename));
+  if (!row.exe.empty() && row.exe[0] != '/') {
+    std::string cwd = host_.cwd(h->pid);  // a relative program path: made absolute
+    if (!cwd.empty()) row.exe = cwd + "/" + row.exe;
+  }
+  row.argv_json = argv_json(e->args, std::min<size_t>(e->args_len, sizeof e->args));
+  row.exe_ino = e->exe_ino;
+  row.exe_dev = e->exe_dev;
+  row.uid = h->uid;
+  row.gid = h->gid;
+  row.euid = h->euid;
+  row.start_ns = h->ts_ns;
+  row.origin = "exec";
+  int64_t a = store_.add_activity(row);
+  store_.informed(a, prev, h->ts_ns, "exec");
+  tid_activity_[h->tid] = {a, static_cast<int64_t>(h->ts_ns), INT64_MAX};
+  for (int fd = 0; fd < 3 && exec_std_pipes_; fd++) {
+    if (e->std_pipe_ino[fd] == 0) continue;
+    int64_t file = store_.find_pipe(e->std_pipe_ino[fd]);
+    if (file == 0) file = store_.add_pipe(e->std_pipe_ino[fd], h->ts_ns);
+    int64_t ent = current_entity(file, h->ts_ns, pipe_name(e->std_pipe_ino[fd]));
+    if (fd == 0)
+      store_.used(a, ent, h->ts_ns, "pipe");
+    else
+      store_.generated(ent, a, h->ts_ns, "pipe");
+  }
+  return true;
+}
+
+bool Ingest::on_exit(const void* data, size_t size) {
+  if (size < sizeof(bento_exit_event)) return false;
+  const auto* e = static_cast<const bento_exit_event*>(data);
+  const bento_event_header* h = &e->h;
+  tid_activity_.erase(h->tid);
+  store_.end_task(h->tid, h->ts_ns);
+  if (!e->group_dead) return true;
+  int64_t proc = store_.find_process(h->pid, h->start_ns);
+  if (proc == 0) return true;
+  store_.set_process_exit(proc, h->ts_ns, e->exit_code);
+  store_.end_process_activities(proc, h->ts_ns);
+  return true;
+}
+
+// First read / first write of a process image on a pipe or FIFO: the pipe is an entity the
+// writers generate and the readers use (stdio or not, passed or not).
+bool Ingest::on_pipe_io(const void* data, size_t size) {
+  if (size < sizeof(bento_pipe_io_event)) return false;
+  const auto* e = static_cast<const bento_pipe_io_event*>(data);
+  const bento_event_header* h = &e->h;
+  const uint64_t t = h->ts_ns;
+  int64_t act = activity_for_tid(h->tid, h->uid, h->gid, t);
+  make_relevant(act);
+  int64_t ent = 0;
+  if (int64_t src = source_for_dev(e->dev); src != 0) {
+    // A FIFO on a tracked mount: its data never reaches the fs log.
+    int64_t file = store_.find_file_any_gen(src, e->ino);
+    if (file == 0) file = mount_file(src, e->ino, 0, "fifo", t);
+    ent = current_entity(file, t);
+  } else {
+    int64_t file = store_.find_pipe(e->ino);
+    if (file == 0) file = store_.add_pipe(e->ino, t);
+    ent = current_entity(file, t, pipe_name(e->ino));
+    remember_file_id(e->file_id, 0, e->ino);
+  }
+  if (e->is_write)
+    store_.generated(ent, act, t, "pipe");
+  else
+    store_.used(act, ent, t, "pipe");
+  return true;
+}
+
+// Opens of regular files. Those on a tracked mount are in its fs log (in more detail);
+// the others become files outside the mounts (versions, names at each open).
+bool Ingest::on_open(const void* data, size_t size) {
+  if (size < sizeof(bento_open_event)) return false;
+  const auto* e = static_cast<const bento_open_event*>(data);
+  const bento_event_header* h = &e->h;
+  remember_file_id(e->file_id, e->dev, e->ino);
+  if (source_for_dev(e->dev) != 0) return true;
+  std::string path(e->path, strnlen(e->path, sizeof e->path));
+  if (!path.empty() && path[0] != '/') {
+    std::string cwd = host_.cwd(h->pid);
+    if (!cwd.empty()) path = cwd + "/" + path;
+  }
+  if (path.empty() || loader_file(path)) return true;
+  int64_t act = activity_for_tid(h->tid, h->uid, h->gid, h->ts_ns);
+  if (act == 0) return true;
+  PendingOpen o{e->dev, e->ino, h->ts_ns, e->flags, path};
+  if (relevant_.count(act) != 0) {
+    outside_open(act, o);
+  } else if (pending_total_ < 200000) {
+    Pending& p = pending_[act];
+    if (p.size() < 512) {
+      p.newest = std::max(p.newest, o.t);
+      p.opens.push_back(std::move(o));
+      pending_total_++;
+    }
+  }
+  return true;
+}
+
+// An outside file opened by an activity we keep: reads use its current version, a
+// write-open starts a new one (the probes do not see each write).
+void Ingest::outside_open(int64_t act, const PendingOpen& o) {
+  int64_t file = store_.find_outside_file(o.dev, o.ino, 0);
+  if (file == 0) {
+    file = store_.add_outside_file(o.dev, o.ino, 0, "file", 0);
+    store_.add_name(file, o.path, o.t);
+  } else if (store_.latest_name(file) != o.path) {
+    store_.add_name(file, o.path, o.t);  // the name it had at this open
+  }
+  if (reads(o.flags)) store_.used(act, current_entity(file, o.t, o.path), o.t, "open");
+  if (writes(o.flags)) {
+    int64_t v = new_version(file, o.t, o.path);
+    store_.generated(v, act, o.t, (o.flags & O_TRUNC) ? "truncate" : "open-write");
+  }
+}
+
+void Ingest::make_relevant(int64_t act) {
+  if (act == 0 || relevant_.count(act) != 0) return;
+  if (relevant_.size() > (1u << 20)) relevant_.clear();  // a cache: re-learnt on next use
+  relevant_.insert(act);
+  auto it = pending_.find(act);
+  if (it == pending_.end()) return;
+  for (const auto& o : it->second.opens) outside_open(act, o);
+  for (const auto& a : it->second.actions) fd_action(act, a);
+  pending_total_ -= it->second.size();
+  pending_.erase(it);
+}
+
+// A mark of an fd call on a file the graph has; calls on files it does not keep (the
+// loader's libraries, a terminal) would be noise without an entity to attach to.
+void Ingest::fd_action(int64_t act, const PendingAction& a) {
+  int64_t ent = a.known ? known_entity(a.dev, a.ino, a.t) : 0;
+  if (ent == 0) return;
+  store_.action(act, a.t, a.what, ent, 0, a.detail);
+}
+
+void Ingest::fd_action_or_wait(int64_t act, PendingAction a) {
+  if (act == 0) return;
+  if (relevant_.count(act) != 0) {
+    fd_action(act, a);
+  } else if (pending_total_ < 200000) {
+    Pending& p = pending_[act];
+    if (p.size() < 512) {
+      p.newest = std::max(p.newest, a.t);
+      p.actions.push_back(std::move(a));
+      pending_total_++;
+    }
+  }
+}
+
+// An fd handed over a Unix socket: the receiver was informed by the sender.
+bool Ingest::on_fd_pass(const void* data, size_t size) {
+  if (size < sizeof(bento_fd_pass_event)) return false;
+  const auto* e = static_cast<const bento_fd_pass_event*>(data);
+  const bento_event_header* h = &e->h;
+  int64_t act = activity_for_tid(h->tid, h->uid, h->gid, h->ts_ns);
+  if (fd_senders_.size() > 100000) fd_senders_.clear();
+  for (uint32_t i = 0; i < e->nfds && i < BENTO_FDS_MAX; i++) {
+    if (h->type == BENTO_EV_FD_SEND) {
+      fd_senders_[e->file_ids[i]] = act;
+      continue;
+    }
+    remember_file_id(e->file_ids[i], e->devs[i], e->inos[i]);
+    if (auto it = fd_senders_.find(e->file_ids[i]); it != fd_senders_.end()) {
+      if (it->second != act && act != 0) store_.informed(act, it->second, h->ts_ns, "fd-pass");
+      fd_senders_.erase(it);
+    }
+  }
+  return true;
+}
+
+// A new pipe: a new identity, even if pipefs hands out an inode number again.
+bool Ingest::on_pipe(const void* data, size_t size) {
+  if (size < sizeof(bento_pipe_event)) return false;
+  const auto* e = static_cast<const bento_pipe_event*>(data);
+  const bento_event_header* h = &e->h;
+  int64_t file = store_.add_pipe(e->pipe_ino, h->ts_ns);
+  int64_t ent = current_entity(file, h->ts_ns, pipe_name(e->pipe_ino));
+  remember_file_id(e->file_ids[0], 0, e->pipe_ino);
+  remember_file_id(e->file_ids[1], 0, e->pipe_ino);
+  (void)ent;
+  int64_t act = activity_for_tid(h->tid, h->uid, h->gid, h->ts_ns);
+  fd_action_or_wait(act, {h->ts_ns, e->flags != 0 ? "pipe2" : "pipe", 0, e->pipe_ino, true,
+                          to_json_text({{"fds", {e->fds[0], e->fds[1]}}, {"flags", e->flags}})});
+  return true;
+}
+
+bool Ingest::on_dup(const void* data, size_t size) {
+  if (size < sizeof(bento_dup_event)) return false;
+  const auto* e = static_cast<const bento_dup_event*>(data);
+  const bento_event_header* h = &e->h;
+  // A pipe's fd was remembered with dev 0 (its PIPE event): keep that meaning.
+  uint64_t dev = e->dev, ino = e->ino;
+  if (auto known = file_ids_.find(e->file_id); known != file_ids_.end()) {
+    dev = known->second.first;
+    ino = known->second.second;
+  }
+  remember_file_id(e->file_id, dev, ino);
+  int64_t act = activity_for_tid(h->tid, h->uid, h->gid, h->ts_ns);
+  nlohmann::json detail = {{"oldfd", e->oldfd}, {"newfd", e->newfd}};
+  if (e->replaced) detail["replaced"] = true;
+  fd_action_or_wait(act, {h->ts_ns, dup_call(e->syscall_nr), dev, ino, true,
+                          to_json_text(detail)});
+  return true;
+}
+
+bool Ingest::on_close(const void* data, size_t size) {
+  if (size < sizeof(bento_close_event)) return false;
+  const auto* e = static_cast<const bento_close_event*>(data);
+  const bento_event_header* h = &e->h;
+  int64_t act = activity_for_tid(h->tid, h->uid, h->gid, h->ts_ns);
+  auto known = file_ids_.find(e->file_id);
+  PendingAction a{h->ts_ns, "close", 0, 0, known != file_ids_.end(),
+                  to_json_text({{"fd", e->fd}, {"how", close_how(e->how)}})};
+  if (a.known) {
+    a.dev = known->second.first;
+    a.ino = known->second.second;
+  }
+  fd_action_or_wait(act, std::move(a));
+  return true;
+}
+
+// dev 0 marks a pipe (pipefs inode numbers are only unique among pipes).
+int64_t Ingest::known_entity(uint64_t dev, uint64_t ino, uint64_t t) {
+  int64_t file = 0;
+  if (dev == 0)
+    file = store_.find_pipe(ino);
+  else if (int64_t src = source_for_dev(dev); src != 0)
+    file = store_.find_file_any_gen(src, ino);
+  else
+    file = store_.find_outside_file(dev, ino, 0);
+  if (file == 0) return 0;
+  (void)t;
+  return store_.latest_version(file).id;
+}
+
+void Ingest::remember_file_id(uint64_t file_id, uint64_t dev, uint64_t ino) {
+  if (file_id == 0) return;
+  if (file_ids_.size() > (1u << 18)) file_ids_.clear();  // a cache of recent fds
+  file_ids_[file_id] = {dev, ino};
+}
+
+}  // namespace bento::collector

@@ -1,0 +1,601 @@
+#include "sqlite_store.h"
+
+#include <algorithm>
+
+#include "wall_clock.h"
+
+namespace bento::collector {
+
+using lineage::Stmt;
+
+// The statements, by name. Each is prepared once, on first use.
+enum SqliteStore::Q : int {
+  kBegin,
+  kCommit,
+  kRollback,
+  kSourceInsert,
+  kSourceFind,
+  kProbesInsert,
+  kProbesFind,
+  kSetPosition,
+  kCountMalformed,
+  kSetLost,
+  kSetMeta,
+  kProcessFind,
+  kProcessInsert,
+  kProcessParent,
+  kProcessExit,
+  kTaskInsert,
+  kTaskEnd,
+  kTaskAt,
+  kActivityInsert,
+  kActivityAt,
+  kActivityGet,
+  kActivityEnd,
+  kActivitiesEndAll,
+  kFileFind,
+  kFileFindAnyGen,
+  kFileInsert,
+  kOutsideFind,
+  kOutsideInsert,
+  kPipeFind,
+  kPipeInsert,
+  kAddrFind,
+  kAddrInsert,
+  kFileDied,
+  kLatestVersion,
+  kVersionInsert,
+  kDerivedVersion,
+  kNameInsert,
+  kNameEnd,
+  kNamesMoveInsert,
+  kNamesMoveEnd,
+  kLatestName,
+  kUsed,
+  kUsedExact,
+  kUsedLast,
+  kGenerated,
+  kGeneratedLast,
+  kInformed,
+  kInvalidated,
+  kAction,
+  kGap,
+  kEvent,
+  kHandleStore,
+  kHandleDrop,
+  kHandlesLoad,
+  kNumStatements
+};
+
+namespace {
+
+// Indexed by SqliteStore::Q.
+const char* const kSql[] = {
+    "BEGIN",
+    "COMMIT",
+    "ROLLBACK",
+    "INSERT OR IGNORE INTO sources(kind, name) VALUES('fs', ?)",
+    "SELECT id, cursor, last_seq FROM sources WHERE name = ?",
+    "INSERT OR IGNORE INTO sources(kind, name) VALUES('probes', 'probes')",
+    "SELECT id FROM sources WHERE name = 'probes'",
+    "UPDATE sources SET cursor = ?, last_seq = ?, records = records + ? WHERE id = ?",
+    "UPDATE sources SET malformed = malformed + 1 WHERE id = ?",
+    "UPDATE sources SET lost = ? WHERE id = ?",
+    "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)",
+    // processes, tasks, activities
+    "SELECT id FROM processes WHERE pid = ? AND start_ns = ?",
+    "INSERT INTO processes(pid, start_ns, uid, gid) VALUES(?, ?, ?, ?)",
+    "UPDATE processes SET parent_id = ? WHERE id = ?",
+    "UPDATE processes SET exit_ns = ?, exit_code = ? WHERE id = ?",
+    "INSERT INTO tasks(tid, process_id, start_ns) VALUES(?, ?, ?)",
+    "UPDATE tasks SET end_ns = ? WHERE tid = ? AND end_ns IS NULL",
+    "SELECT process_id, start_ns, end_ns FROM tasks WHERE tid = ? AND start_ns <= ? AND "
+    "(end_ns IS NULL OR end_ns >= ?) ORDER BY start_ns DESC LIMIT 1",
+    "INSERT INTO activities(process_id, exe, argv, exe_ino, exe_dev, uid, gid, euid, start_ns, "
+    "start_wall_ns, origin) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+    // The activity running at t (else the first one after t: a record may be stamped a
+    // little before the probe's exec event), and when the next one began.
+    "SELECT a.id, a.start_ns, (SELECT MIN(n.start_ns) FROM activities n WHERE n.process_id = "
+    "a.process_id AND n.start_ns > a.start_ns) FROM activities a WHERE a.process_id = ? ORDER "
+    "BY (a.start_ns <= ?) DESC, CASE WHEN a.start_ns <= ? THEN -a.start_ns ELSE a.start_ns END "
+    "LIMIT 1",
+    "SELECT process_id, exe, argv, exe_ino, exe_dev, uid, gid, euid, start_ns, origin FROM "
+    "activities WHERE id = ?",
+    "UPDATE activities SET end_ns = ? WHERE id = ? AND end_ns IS NULL",
+    "UPDATE activities SET end_ns = ? WHERE process_id = ? AND end_ns IS NULL",
+    // files
+    "SELECT id FROM files WHERE source_id = ? AND ino = ? AND gen = ? ORDER BY id DESC LIMIT 1",
+    "SELECT id FROM files WHERE source_id = ? AND ino = ? ORDER BY id DESC LIMIT 1",
+    "INSERT INTO files(source_id, ino, gen, kind, created_ns) VALUES(?, ?, ?, ?, ?)",
+    "SELECT id FROM files WHERE source_id IS NULL AND dev = ? AND ino = ? AND gen = ? AND kind "
+    "NOT IN ('pipe', 'socket', 'endpoint') ORDER BY id DESC LIMIT 1",
+    "INSERT INTO files(dev, ino, gen, kind, created_ns) VALUES(?, ?, ?, ?, ?)",
+    "SELECT id FROM files WHERE source_id IS NULL AND kind = 'pipe' AND ino = ? AND dev IS NULL "
+    "ORDER BY id DESC LIMIT 1",
+    "INSERT INTO files(ino, kind, created_ns) VALUES(?, 'pipe', ?)",
+    "SELECT id FROM files WHERE addr = ? ORDER BY id DESC LIMIT 1",
+    "INSERT INTO files(ino, kind, addr, created_ns) VALUES(0, ?, ?, ?)",
+    "UPDATE files SET died_ns = ? WHERE id = ?",
+    "SELECT id, version FROM entities WHERE file_id = ? ORDER BY version DESC LIMIT 1",
+    "INSERT INTO entities(file_id, version, path, created_ns) VALUES(?, ?, ?, ?)",
+    "INSERT OR IGNORE INTO derived(generated_id, used_id, time_ns, how) VALUES(?, ?, ?, "
+    "'version')",
+    "INSERT INTO names(file_id, path, from_ns) VALUES(?, ?, ?)",
+    "UPDATE names SET to_ns = ? WHERE file_id = ? AND path = ? AND to_ns IS NULL",
+    "INSERT INTO names(file_id, path, from_ns) SELECT file_id, ? || substr(path, ?), ? FROM "
+    "names WHERE to_ns IS NULL AND path >= ? AND path < ?",
+    "UPDATE names SET to_ns = ? WHERE to_ns IS NULL AND path >= ? AND path < ?",
+    "SELECT path FROM names WHERE file_id = ? ORDER BY from_ns DESC, id DESC LIMIT 1",
+    // relations: first time kept (with its how), last time only grows
+    "INSERT INTO used(activity_id, entity_id, time_ns, how) VALUES(?1, ?2, ?3, ?4) "
+    "ON CONFLICT(activity_id, entity_id) DO UPDATE SET "
+    "how = CASE WHEN excluded.time_ns < used.time_ns THEN excluded.how ELSE used.how END, "
+    "time_ns = MIN(used.time_ns, excluded.time_ns)",
+    "INSERT INTO used(activity_id, entity_id, time_ns, how) VALUES(?1, ?2, ?3, 'read') "
+    "ON CONFLICT(activity_id, entity_id) DO UPDATE SET "
+    "time_ns = CASE WHEN used.how = 'open' THEN excluded.time_ns "
+    "ELSE MIN(used.time_ns, excluded.time_ns) END, how = 'read'",
+    "UPDATE used SET last_ns = MAX(IFNULL(last_ns, 0), ?) WHERE activity_id = ? AND entity_id = ?",
+    "INSERT INTO generated(entity_id, activity_id, time_ns, how) VALUES(?1, ?2, ?3, ?4) "
+    "ON CONFLICT(entity_id, activity_id) DO UPDATE SET "
+    "how = CASE WHEN excluded.time_ns < generated.time_ns THEN excluded.how ELSE generated.how "
+    "END, time_ns = MIN(generated.time_ns, excluded.time_ns)",
+    "UPDATE generated SET last_ns = MAX(IFNULL(last_ns, 0), ?) WHERE entity_id = ? AND "
+    "activity_id = ?",
+    "INSERT INTO informed(informed_id, informant_id, time_ns, how) VALUES(?,?,?,?)",
+    "INSERT INTO invalidated(entity_id, activity_id, time_ns, how) VALUES(?,?,?,?)",
+    "INSERT INTO actions(activity_id, time_ns, what, entity_id, other_activity_id, detail) "
+    "VALUES(?,?,?,?,?,?)",
+    "INSERT INTO gaps(source_id, from_ns, to_ns, records, detail) VALUES(?,?,?,?,?)",
+    "INSERT INTO events(source_id, seq, ts_ns, wall_ns, type, tid, uid, activity_id, ino, name, "
+    "name2) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+    "INSERT OR REPLACE INTO open_handles(source_id, fh, file_id, flags, writing, "
+    "session_entity) VALUES(?, ?, ?, ?, ?, ?)",
+    "DELETE FROM open_handles WHERE source_id = ? AND fh = ?",
+    "SELECT fh, file_id, flags, writing, session_entity FROM open_handles WHERE source_id = ?",
+};
+
+int64_t i64(uint64_t v) {
+  return static_cast<int64_t>(v);
+}
+
+// Bind an id that may be 0 (none) as NULL.
+void bind_id(Stmt& s, int i, int64_t id) {
+  if (id != 0)
+    s.bind(i, id);
+  else
+    s.bind_null(i);
+}
+
+constexpr size_t kCacheCap = 1u << 20;
+
+}  // namespace
+
+SqliteStore::SqliteStore(lineage::Database& db)
+    : db_(db), stmts_(new std::unique_ptr<Stmt>[kNumStatements]) {
+  static_assert(sizeof kSql / sizeof kSql[0] == kNumStatements);
+}
+
+Stmt& SqliteStore::st(Q q) {
+  auto& s = stmts_[q];
+  if (!s) s = std::make_unique<Stmt>(db_.handle(), kSql[q]);
+  s->reset();
+  return *s;
+}
+
+int64_t SqliteStore::last_id() const {
+  return sqlite3_last_insert_rowid(db_.handle());
+}
+
+void SqliteStore::forget_caches() {
+  process_ids_.clear();
+  file_ids_.clear();
+  latest_.clear();
+  used_.clear();
+  generated_.clear();
+  used_exact_.clear();
+}
+
+void SqliteStore::begin() {
+  st(kBegin).run();
+  in_batch_ = true;
+}
+
+bool SqliteStore::commit(std::string* error) {
+  // No statement may keep the transaction open.
+  for (int i = 0; i < kNumStatements; i++)
+    if (stmts_[i]) stmts_[i]->reset();
+  try {
+    st(kCommit).run();
+    in_batch_ = false;
+    return true;
+  } catch (const lineage::DbError& e) {
+    *error = e.what();
+  }
+  rollback();
+  return false;
+}
+
+void SqliteStore::rollback() {
+  for (int i = 0; i < kNumStatements; i++)
+    if (stmts_[i]) stmts_[i]->reset();
+  db_.exec("ROLLBACK");
+  in_batch_ = false;
+  forget_caches();
+}
+
+// ---- sources
+
+int64_t SqliteStore::fs_source(const std::string& mountpoint, uint64_t* cursor,
+                               uint64_t* last_seq) {
+  st(kSourceInsert).bind(1, mountpoint).run();
+  Stmt& q = st(kSourceFind);
+  q.bind(1, mountpoint);
+  if (!q.step()) return 0;
+  int64_t id = q.int64(0);
+  *cursor = static_cast<uint64_t>(q.int64(1));
+  *last_seq = static_cast<uint64_t>(q.int64(2));
+  return id;
+}
+
+int64_t SqliteStore::probes_source() {
+  st(kProbesInsert).run();
+  Stmt& q = st(kProbesFind);
+  return q.step() ? q.int64(0) : 0;
+}
+
+void SqliteStore::set_position(int64_t source, uint64_t cursor, uint64_t last_seq,
+                               uint64_t records) {
+  st(kSetPosition).bind(1, i64(cursor)).bind(2, i64(last_seq)).bind(3, i64(records)).bind(4, source).run();
+}
+
+void SqliteStore::count_malformed(int64_t source) {
+  st(kCountMalformed).bind(1, source).run();
+}
+
+void SqliteStore::set_lost(int64_t source, uint64_t lost) {
+  st(kSetLost).bind(1, i64(lost)).bind(2, source).run();
+}
+
+void SqliteStore::set_meta(const std::string& key, const std::string& value) {
+  st(kSetMeta).bind(1, key).bind(2, value).run();
+}
+
+// ---- processes, tasks, activities
+
+int64_t SqliteStore::find_process(uint32_t pid, uint64_t start_ns) {
+  const auto key = std::make_pair(pid, start_ns);
+  if (auto it = process_ids_.find(key); it != process_ids_.end()) return it->second;
+  Stmt& q = st(kProcessFind);
+  q.bind(1, pid).bind(2, i64(start_ns));
+  if (!q.step()) return 0;
+  if (process_ids_.size() > kCacheCap) process_ids_.clear();
+  return process_ids_[key] = q.int64(0);
+}
+
+int64_t SqliteStore::add_process(uint32_t pid, uint64_t start_ns, uint32_t uid, uint32_t gid) {
+  st(kProcessInsert).bind(1, pid).bind(2, i64(start_ns)).bind(3, uid).bind(4, gid).run();
+  int64_t id = last_id();
+  if (process_ids_.size() > kCacheCap) process_ids_.clear();
+  process_ids_[{pid, start_ns}] = id;
+  add_task(pid, id, start_ns);
+  return id;
+}
+
+void SqliteStore::set_process_parent(int64_t child, int64_t parent) {
+  st(kProcessParent).bind(1, parent).bind(2, child).run();
+}
+
+void SqliteStore::set_process_exit(int64_t process, uint64_t t, int32_t code) {
+  st(kProcessExit).bind(1, i64(t)).bind(2, code).bind(3, process).run();
+}
+
+void SqliteStore::add_task(uint32_t tid, int64_t process, uint64_t start_ns) {
+  st(kTaskInsert).bind(1, tid).bind(2, process).bind(3, i64(start_ns)).run();
+}
+
+void SqliteStore::end_task(uint32_t tid, uint64_t t) {
+  st(kTaskEnd).bind(1, i64(t)).bind(2, tid).run();
+}
+
+TaskAt SqliteStore::task_at(uint32_t tid, uint64_t t) {
+  Stmt& q = st(kTaskAt);
+  q.bind(1, tid).bind(2, i64(t)).bind(3, i64(t));
+  TaskAt r;
+  if (q.step()) {
+    r.process = q.int64(0);
+    r.from = q.int64(1);
+    if (!q.is_null(2)) r.until = q.int64(2) + 1;
+  }
+  return r;
+}
+
+int64_t SqliteStore::add_activity(const ActivityRow& a) {
+  Stmt& ins = st(kActivityInsert);
+  ins.bind(1, a.process).bind(2, a.exe).bind(3, a.argv_json).bind(4, i64(a.exe_ino));
+  ins.bind(5, i64(a.exe_dev)).bind(6, a.uid).bind(7, a.gid).bind(8, a.euid);
+  ins.bind(9, i64(a.start_ns)).bind(10, wall_offset_ns() + i64(a.start_ns)).bind(11, a.origin);
+  ins.run();
+  return last_id();
+}
+
+ActivityAt SqliteStore::activity_at(int64_t process, uint64_t t) {
+  Stmt& q = st(kActivityAt);
+  q.bind(1, process).bind(2, i64(t)).bind(3, i64(t));
+  ActivityAt r;
+  if (q.step()) {
+    r.id = q.int64(0);
+    r.from = q.int64(1);
+    if (!q.is_null(2)) r.until = q.int64(2);
+  }
+  return r;
+}
+
+bool SqliteStore::activity(int64_t id, ActivityRow* out) {
+  Stmt& q = st(kActivityGet);
+  q.bind(1, id);
+  if (!q.step()) return false;
+  out->process = q.int64(0);
+  out->exe = q.text(1);
+  out->argv_json = q.text(2);
+  out->exe_ino = static_cast<uint64_t>(q.int64(3));
+  out->exe_dev = static_cast<uint64_t>(q.int64(4));
+  out->uid = static_cast<uint32_t>(q.int64(5));
+  out->gid = static_cast<uint32_t>(q.int64(6));
+  out->euid = static_cast<uint32_t>(q.int64(7));
+  out->start_ns = static_cast<uint64_t>(q.int64(8));
+  out->origin = q.text(9);
+  return true;
+}
+
+void SqliteStore::end_activity(int64_t id, uint64_t t) {
+  st(kActivityEnd).bind(1, i64(t)).bind(2, id).run();
+}
+
+void SqliteStore::end_process_activities(int64_t process, uint64_t t) {
+  st(kActivitiesEndAll).bind(1, i64(t)).bind(2, process).run();
+}
+
+// ---- files
+
+int64_t SqliteStore::find_file(int64_t source, uint64_t ino, uint32_t gen) {
+  const auto key = std::make_tuple(source, ino, gen);
+  if (auto it = file_ids_.find(key); it != file_ids_.end()) return it->second;
+  Stmt& q = st(kFileFind);
+  q.bind(1, source).bind(2, i64(ino)).bind(3, gen);
+  if (!q.step()) return 0;
+  if (file_ids_.size() > kCacheCap) file_ids_.clear();
+  return file_ids_[key] = q.int64(0);
+}
+
+int64_t SqliteStore::find_file_any_gen(int64_t source, uint64_t ino) {
+  Stmt& q = st(kFileFindAnyGen);
+  q.bind(1, source).bind(2, i64(ino));
+  return q.step() ? q.int64(0) : 0;
+}
+
+int64_t SqliteStore::add_file(int64_t source, uint64_t ino, uint32_t gen, const char* kind,
+                              uint64_t created_ns) {
+  Stmt& ins = st(kFileInsert);
+  ins.bind(1, source).bind(2, i64(ino)).bind(3, gen).bind(4, kind);
+  if (created_ns != 0)
+    ins.bind(5, i64(created_ns));
+  else
+    ins.bind_null(5);
+  ins.run();
+  int64_t id = last_id();
+  if (file_ids_.size() > kCacheCap) file_ids_.clear();
+  file_ids_[std::make_tuple(source, ino, gen)] = id;
+  return id;
+}
+
+int64_t SqliteStore::find_outside_file(uint64_t dev, uint64_t ino, uint32_t gen) {
+  Stmt& q = st(kOutsideFind);
+  q.bind(1, i64(dev)).bind(2, i64(ino)).bind(3, gen);
+  return q.step() ? q.int64(0) : 0;
+}
+
+int64_t SqliteStore::add_outside_file(uint64_t dev, uint64_t ino, uint32_t gen, const char* kind,
+                                      uint64_t created_ns) {
+  Stmt& ins = st(kOutsideInsert);
+  ins.bind(1, i64(dev)).bind(2, i64(ino)).bind(3, gen).bind(4, kind);
+  if (created_ns != 0)
+    ins.bind(5, i64(created_ns));
+  else
+    ins.bind_null(5);
+  ins.run();
+  return last_id();
+}
+
+int64_t SqliteStore::find_pipe(uint64_t ino) {
+  Stmt& q = st(kPipeFind);
+  q.bind(1, i64(ino));
+  return q.step() ? q.int64(0) : 0;
+}
+
+int64_t SqliteStore::add_pipe(uint64_t ino, uint64_t created_ns) {
+  st(kPipeInsert).bind(1, i64(ino)).bind(2, i64(created_ns)).run();
+  return last_id();
+}
+
+int64_t SqliteStore::find_addr(const std::string& addr) {
+  Stmt& q = st(kAddrFind);
+  q.bind(1, addr);
+  return q.step() ? q.int64(0) : 0;
+}
+
+int64_t SqliteStore::add_addr(const std::string& addr, const char* kind, uint64_t created_ns) {
+  st(kAddrInsert).bind(1, kind).bind(2, addr).bind(3, i64(created_ns)).run();
+  return last_id();
+}
+
+void SqliteStore::set_file_died(int64_t file, uint64_t t) {
+  st(kFileDied).bind(1, i64(t)).bind(2, file).run();
+}
+
+VersionRef SqliteStore::latest_version(int64_t file) {
+  if (auto it = latest_.find(file); it != latest_.end()) return it->second;
+  Stmt& q = st(kLatestVersion);
+  q.bind(1, file);
+  if (!q.step()) return {};
+  if (latest_.size() > kCacheCap) latest_.clear();
+  return latest_[file] = VersionRef{q.int64(0), q.int64(1)};
+}
+
+VersionRef SqliteStore::add_version(int64_t file, const std::string& path, uint64_t t) {
+  VersionRef prev = latest_version(file);
+  st(kVersionInsert).bind(1, file).bind(2, prev.version + 1).bind(3, path).bind(4, i64(t)).run();
+  VersionRef v{last_id(), prev.version + 1};
+  if (latest_.size() > kCacheCap) latest_.clear();
+  latest_[file] = v;
+  if (prev.id != 0) st(kDerivedVersion).bind(1, v.id).bind(2, prev.id).bind(3, i64(t)).run();
+  return v;
+}
+
+void SqliteStore::add_name(int64_t file, const std::string& path, uint64_t t) {
+  st(kNameInsert).bind(1, file).bind(2, path).bind(3, i64(t)).run();
+}
+
+void SqliteStore::end_name(int64_t file, const std::string& path, uint64_t t) {
+  st(kNameEnd).bind(1, i64(t)).bind(2, file).bind(3, path).run();
+}
+
+void SqliteStore::move_names_below(const std::string& from, const std::string& to, uint64_t t) {
+  const std::string lo = from + "/", hi = from + "0";  // '0' follows '/': the prefix range
+  st(kNamesMoveInsert)
+      .bind(1, to)
+      .bind(2, static_cast<int64_t>(from.size() + 1))
+      .bind(3, i64(t))
+      .bind(4, lo)
+      .bind(5, hi)
+      .run();
+  st(kNamesMoveEnd).bind(1, i64(t)).bind(2, lo).bind(3, hi).run();
+}
+
+std::string SqliteStore::latest_name(int64_t file) {
+  Stmt& q = st(kLatestName);
+  q.bind(1, file);
+  return q.step() ? q.text(0) : std::string();
+}
+
+// ---- relations
+
+void SqliteStore::used(int64_t activity, int64_t entity, uint64_t t, const char* how) {
+  if (activity == 0 || entity == 0) return;
+  const auto key = std::make_pair(activity, entity);
+  if (auto it = used_.find(key); it != used_.end() && it->second <= t) return;
+  st(kUsed).bind(1, activity).bind(2, entity).bind(3, i64(t)).bind(4, how).run();
+  if (used_.size() > kCacheCap) used_.clear(), used_exact_.clear();
+  auto [it, fresh] = used_.emplace(key, t);
+  if (!fresh && t < it->second) it->second = t;
+}
+
+void SqliteStore::used_exact(int64_t activity, int64_t entity, uint64_t t) {
+  if (activity == 0 || entity == 0) return;
+  const auto key = std::make_pair(activity, entity);
+  if (used_exact_.count(key) != 0) {
+    if (auto it = used_.find(key); it != used_.end() && it->second <= t) return;
+  }
+  st(kUsedExact).bind(1, activity).bind(2, entity).bind(3, i64(t)).run();
+  if (used_.size() > kCacheCap) used_.clear(), used_exact_.clear();
+  used_exact_.insert(key);
+  auto [it, fresh] = used_.emplace(key, t);
+  if (!fresh) it->second = std::min(it->second, t);
+}
+
+void SqliteStore::used_last(int64_t activity, int64_t entity, uint64_t last) {
+  if (activity == 0 || entity == 0) return;
+  st(kUsedLast).bind(1, i64(last)).bind(2, activity).bind(3, entity).run();
+}
+
+void SqliteStore::generated(int64_t entity, int64_t activity, uint64_t t, const char* how) {
+  if (activity == 0 || entity == 0) return;
+  const auto key = std::make_pair(entity, activity);
+  if (auto it = generated_.find(key); it != generated_.end() && it->second <= t) return;
+  st(kGenerated).bind(1, entity).bind(2, activity).bind(3, i64(t)).bind(4, how).run();
+  if (generated_.size() > kCacheCap) generated_.clear();
+  auto [it, fresh] = generated_.emplace(key, t);
+  if (!fresh && t < it->second) it->second = t;
+}
+
+void SqliteStore::generated_last(int64_t entity, int64_t activity, uint64_t last) {
+  if (activity == 0 || entity == 0) return;
+  st(kGeneratedLast).bind(1, i64(last)).bind(2, entity).bind(3, activity).run();
+}
+
+void SqliteStore::informed(int64_t informed_id, int64_t informant, uint64_t t, const char* how) {
+  if (informed_id == 0 || informant == 0) return;
+  st(kInformed).bind(1, informed_id).bind(2, informant).bind(3, i64(t)).bind(4, how).run();
+}
+
+void SqliteStore::invalidated(int64_t entity, int64_t activity, uint64_t t, const char* how) {
+  Stmt& ins = st(kInvalidated);
+  ins.bind(1, entity);
+  bind_id(ins, 2, activity);
+  ins.bind(3, i64(t)).bind(4, how).run();
+}
+
+void SqliteStore::action(int64_t activity, uint64_t t, const char* what, int64_t entity,
+                         int64_t other_activity, const std::string& detail_json) {
+  Stmt& ins = st(kAction);
+  bind_id(ins, 1, activity);
+  ins.bind(2, i64(t)).bind(3, what);
+  bind_id(ins, 4, entity);
+  bind_id(ins, 5, other_activity);
+  if (detail_json.empty())
+    ins.bind_null(6);
+  else
+    ins.bind(6, detail_json);
+  ins.run();
+}
+
+void SqliteStore::gap(int64_t source, uint64_t from_ns, uint64_t to_ns, uint64_t records,
+                      const std::string& detail_json) {
+  Stmt& ins = st(kGap);
+  ins.bind(1, source).bind(2, i64(from_ns)).bind(3, i64(to_ns)).bind(4, i64(records));
+  if (detail_json.empty())
+    ins.bind_null(5);
+  else
+    ins.bind(5, detail_json);
+  ins.run();
+}
+
+void SqliteStore::event(const EventRow& e) {
+  Stmt& ev = st(kEvent);
+  ev.bind(1, e.source).bind(2, i64(e.seq)).bind(3, i64(e.ts_ns)).bind(4, i64(e.wall_ns));
+  ev.bind(5, e.type).bind(6, e.tid).bind(7, e.uid);
+  bind_id(ev, 8, e.activity);
+  ev.bind(9, i64(e.ino)).bind(10, e.name).bind(11, e.name2).run();
+}
+
+// ---- open handles
+
+void SqliteStore::store_handle(int64_t source, const StoredHandle& h) {
+  Stmt& ins = st(kHandleStore);
+  ins.bind(1, source).bind(2, i64(h.fh)).bind(3, h.file).bind(4, h.flags);
+  ins.bind(5, h.writing ? 1 : 0);
+  bind_id(ins, 6, h.writing ? h.session_entity : 0);
+  ins.run();
+}
+
+void SqliteStore::drop_handle(int64_t source, uint64_t fh) {
+  st(kHandleDrop).bind(1, source).bind(2, i64(fh)).run();
+}
+
+std::vector<StoredHandle> SqliteStore::load_handles(int64_t source) {
+  std::vector<StoredHandle> out;
+  Stmt& q = st(kHandlesLoad);
+  q.bind(1, source);
+  while (q.step()) {
+    StoredHandle h;
+    h.fh = static_cast<uint64_t>(q.int64(0));
+    h.file = q.int64(1);
+    h.flags = static_cast<uint32_t>(q.int64(2));
+    h.writing = q.int64(3) != 0;
+    h.session_entity = q.is_null(4) ? 0 : q.int64(4);
+    out.push_back(h);
+  }
+  return out;
+}
+
+}  // namespace bento::collector

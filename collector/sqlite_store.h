@@ -1,0 +1,115 @@
+// The lineage graph in SQLite (schema/SCHEMA.md): GraphStore over named, prepared
+// statements, plus the batch (one transaction) the collector commits with each source's
+// read position. Any failed statement throws lineage::DbError; the caller (collector.cc)
+// then fails the whole batch: a failed INSERT is never committed silently.
+#pragma once
+
+#include <array>
+#include <map>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "bento/lineage/database.h"
+#include "graph_store.h"
+
+namespace bento::collector {
+
+class SqliteStore : public GraphStore {
+ public:
+  explicit SqliteStore(lineage::Database& db);
+
+  // ---- the batch
+  void begin();
+  // COMMIT; on failure ROLLBACK, forget every cached row id (they may name rows that were
+  // never stored) and return false with *error.
+  bool commit(std::string* error);
+  void rollback();
+
+  // ---- sources (tracked mounts and the probes) and status
+  // The source row (created if new) and where its reader stopped.
+  int64_t fs_source(const std::string& mountpoint, uint64_t* cursor, uint64_t* last_seq);
+  int64_t probes_source();
+  void set_position(int64_t source, uint64_t cursor, uint64_t last_seq, uint64_t records);
+  void count_malformed(int64_t source);
+  void set_lost(int64_t source, uint64_t lost);
+  void set_meta(const std::string& key, const std::string& value);
+
+  // ---- GraphStore
+  int64_t find_process(uint32_t pid, uint64_t start_ns) override;
+  int64_t add_process(uint32_t pid, uint64_t start_ns, uint32_t uid, uint32_t gid) override;
+  void set_process_parent(int64_t child, int64_t parent) override;
+  void set_process_exit(int64_t process, uint64_t t, int32_t code) override;
+  void add_task(uint32_t tid, int64_t process, uint64_t start_ns) override;
+  void end_task(uint32_t tid, uint64_t t) override;
+  TaskAt task_at(uint32_t tid, uint64_t t) override;
+  int64_t add_activity(const ActivityRow& a) override;
+  ActivityAt activity_at(int64_t process, uint64_t t) override;
+  bool activity(int64_t id, ActivityRow* out) override;
+  void end_activity(int64_t id, uint64_t t) override;
+  void end_process_activities(int64_t process, uint64_t t) override;
+
+  int64_t find_file(int64_t source, uint64_t ino, uint32_t gen) override;
+  int64_t find_file_any_gen(int64_t source, uint64_t ino) override;
+  int64_t add_file(int64_t source, uint64_t ino, uint32_t gen, const char* kind,
+                   uint64_t created_ns) override;
+  int64_t find_outside_file(uint64_t dev, uint64_t ino, uint32_t gen) override;
+  int64_t add_outside_file(uint64_t dev, uint64_t ino, uint32_t gen, const char* kind,
+                           uint64_t created_ns) override;
+  int64_t find_pipe(uint64_t ino) override;
+  int64_t add_pipe(uint64_t ino, uint64_t created_ns) override;
+  int64_t find_addr(const std::string& addr) override;
+  int64_t add_addr(const std::string& addr, const char* kind, uint64_t created_ns) override;
+  void set_file_died(int64_t file, uint64_t t) override;
+  VersionRef latest_version(int64_t file) override;
+  VersionRef add_version(int64_t file, const std::string& path, uint64_t t) override;
+  void add_name(int64_t file, const std::string& path, uint64_t t) override;
+  void end_name(int64_t file, const std::string& path, uint64_t t) override;
+  void move_names_below(const std::string& from, const std::string& to, uint64_t t) override;
+  std::string latest_name(int64_t file) override;
+
+  void used(int64_t activity, int64_t entity, uint64_t t, const char* how) override;
+  void used_exact(int64_t activity, int64_t entity, uint64_t t) override;
+  void used_last(int64_t activity, int64_t entity, uint64_t last) override;
+  void generated(int64_t entity, int64_t activity, uint64_t t, const char* how) override;
+  void generated_last(int64_t entity, int64_t activity, uint64_t last) override;
+  void informed(int64_t informed, int64_t informant, uint64_t t, const char* how) override;
+  void invalidated(int64_t entity, int64_t activity, uint64_t t, const char* how) override;
+  void action(int64_t activity, uint64_t t, const char* what, int64_t entity,
+              int64_t other_activity, const std::string& detail_json) override;
+  void gap(int64_t source, uint64_t from_ns, uint64_t to_ns, uint64_t records,
+           const std::string& detail_json) override;
+  void event(const EventRow& e) override;
+
+  void store_handle(int64_t source, const StoredHandle& h) override;
+  void drop_handle(int64_t source, uint64_t fh) override;
+  std::vector<StoredHandle> load_handles(int64_t source) override;
+
+ private:
+  enum Q : int;  // the named statements (sqlite_store.cc)
+  lineage::Stmt& st(Q q);
+  int64_t last_id() const;
+  void forget_caches();
+
+  lineage::Database& db_;
+  std::unique_ptr<std::unique_ptr<lineage::Stmt>[]> stmts_;
+  bool in_batch_ = false;
+
+  // Row ids and facts already stored, so the hot path does not ask SQLite again. Caches
+  // only: capped, cleared on rollback, re-learnt from the database on a miss.
+  struct PairHash {
+    size_t operator()(const std::pair<int64_t, int64_t>& p) const {
+      return std::hash<int64_t>()(p.first * 1000003 ^ p.second);
+    }
+  };
+  std::map<std::pair<uint32_t, uint64_t>, int64_t> process_ids_;         // (pid, start_ns)
+  std::map<std::tuple<int64_t, uint64_t, uint32_t>, int64_t> file_ids_;  // source, ino, gen
+  std::unordered_map<int64_t, VersionRef> latest_;                       // file
+  std::unordered_map<std::pair<int64_t, int64_t>, uint64_t, PairHash> used_;  // -> first t
+  std::unordered_map<std::pair<int64_t, int64_t>, uint64_t, PairHash> generated_;
+  std::unordered_set<std::pair<int64_t, int64_t>, PairHash> used_exact_;
+};
+
+}  // namespace bento::collector

@@ -1,0 +1,213 @@
+#include "lineage_answer.h"
+
+#include <algorithm>
+#include <deque>
+
+namespace prov_cli {
+
+using nlohmann::json;
+
+namespace {
+
+bool is_stream(LineageGraph& g, Node n) {
+  if (n.kind != Node::kEntity) return false;
+  const std::string kind = g.entity(n.id).value("kind", "");
+  return kind == "pipe" || kind == "socket";
+}
+
+// Steps by effect (backward) or by cause (forward), only those kept after folding.
+using StepIndex = std::map<Node, std::vector<const Step*>>;
+
+// Which nodes carry data (LINEAGE.md): a file or an endpoint does; a pipe or socket does
+// when a process that carries data wrote it; a process does when it read something that
+// carries data or was started (fork, exec, fd passing) by a process that does.
+std::map<Node, bool> carries_data(LineageGraph& g, const SearchResult& s, const StepIndex& causes) {
+  std::map<Node, bool> carries;
+  for (const auto& [n, reach] : s.nodes)
+    carries[n] = n.kind == Node::kEntity && !is_stream(g, n);
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (const auto& [effect, steps] : causes) {
+      if (carries[effect]) continue;
+      for (const Step* st : steps) {
+        if (st->type == Step::kVersion) continue;
+        if (carries[st->cause]) {
+          carries[effect] = true;
+          changed = true;
+          break;
+        }
+      }
+    }
+  }
+  return carries;
+}
+
+// Keeps what the short answer shows, from the roots down (see Answer::Shown).
+void keep_backward(LineageGraph& g, const SearchResult& s, const StepIndex& causes,
+                   const std::map<Node, bool>& carries, Answer* a) {
+  std::deque<std::pair<Node, Answer::Shown>> todo;
+  std::set<Node> root_set;
+  for (const auto& [n, bound] : a->roots) {
+    root_set.insert(n);
+    todo.push_back({n, Answer::kFull});
+  }
+  auto carry = [&](Node n) {
+    auto it = carries.find(n);
+    return it != carries.end() && it->second;
+  };
+  auto show = [&](const Step* st, Node n, Answer::Shown how) {
+    a->steps.insert(*st);
+    auto [it, fresh] = a->nodes.emplace(n, how);
+    if (!fresh && how >= it->second) return;  // shown as much already (kFull < kLine)
+    it->second = how;
+    todo.push_back({n, how});
+  };
+  while (!todo.empty()) {
+    auto [n, how] = todo.front();
+    todo.pop_front();
+    a->nodes.emplace(n, how);
+    if (a->nodes[n] < how) continue;  // upgraded since it was queued
+    auto it = causes.find(n);
+    if (it == causes.end() || how == Answer::kLine) {
+      if (how == Answer::kLine && n.kind == Node::kEntity && it != causes.end()) {
+        // A pipe shown as a line still names its writers.
+        for (const Step* st : it->second)
+          if (st->type == Step::kGenerated) show(st, st->cause, Answer::kLine);
+      }
+      continue;
+    }
+    for (const Step* st : it->second) {
+      const Node c = st->cause;
+      switch (st->type) {
+        case Step::kGenerated:
+          show(st, c, root_set.count(n) != 0 || carry(c) ? Answer::kFull : Answer::kLine);
+          break;
+        case Step::kVersion:
+          show(st, c, how);
+          break;
+        case Step::kUsed:
+          if (how == Answer::kFull) show(st, c, carry(c) ? Answer::kFull : Answer::kLine);
+          break;
+        case Step::kInformed:
+          if (st->cost == 0)  // an earlier image of the same process
+            show(st, c, how);
+          else
+            show(st, c, carry(c) ? Answer::kFull : Answer::kAncestry);
+          break;
+      }
+    }
+  }
+}
+
+void find_gaps(LineageGraph& g, Answer* a) {
+  int64_t lo = kForever, hi = 0;
+  for (const Step& st : a->steps) {
+    lo = std::min(lo, st.first);
+    hi = std::max(hi, st.last == kForever ? st.first : st.last);
+  }
+  if (lo == kForever) return;
+  bento::lineage::Stmt q(g.db().handle(),
+                         "SELECT s.name, g.from_ns, g.to_ns, g.records FROM gaps g JOIN sources s "
+                         "ON s.id = g.source_id WHERE g.to_ns >= ? AND g.from_ns <= ? ORDER BY "
+                         "g.from_ns");
+  q.bind(1, lo).bind(2, a->backward ? kForever : hi);
+  while (q.step()) {
+    a->gaps.push_back("lineage on " + q.text(0) + " is incomplete between " +
+                      clock_text(q.int64(1), g.wall_offset()) + " and " +
+                      clock_text(q.int64(2), g.wall_offset()) + ": " +
+                      std::to_string(q.int64(3)) +
+                      " provenance records were not written (the log was full)");
+  }
+}
+
+}  // namespace
+
+Answer answer_backward(LineageGraph& g, LineageSource& src,
+                       const std::vector<std::pair<Node, int64_t>>& roots,
+                       AnswerOptions& options) {
+  Answer a;
+  a.backward = true;
+  a.roots = roots;
+  SearchResult s = search_backward(src, roots, options.depth);
+  a.reach = s.nodes;
+  if (options.all) {
+    for (const auto& [n, reach] : s.nodes) a.nodes[n] = Answer::kFull;
+    a.steps = s.steps;
+    find_gaps(g, &a);
+    return a;
+  }
+  // Runtime reads fold into their reader's count.
+  StepIndex causes;
+  for (const Step& st : s.steps) {
+    if (st.type == Step::kUsed) {
+      std::string why = options.rule.classify(g.db(), g.entity(st.cause.id), g.activity(st.effect.id));
+      if (!why.empty()) {
+        Answer::Folded& f = a.runtime[st.effect.id];
+        f.count++;
+        f.by_reason[why]++;
+        continue;
+      }
+    }
+    causes[st.effect].push_back(&st);
+  }
+  keep_backward(g, s, causes, carries_data(g, s, causes), &a);
+  // Folded reads of processes that are not shown are not counted either.
+  for (auto it = a.runtime.begin(); it != a.runtime.end();) {
+    auto n = a.nodes.find(Node::activity(it->first));
+    it = n == a.nodes.end() || n->second != Answer::kFull ? a.runtime.erase(it) : std::next(it);
+  }
+  for (const auto& [n, reach] : s.nodes) {
+    if (a.nodes.count(n) != 0) continue;
+    (n.kind == Node::kActivity ? a.left_out_activities : a.left_out_entities)++;
+  }
+  find_gaps(g, &a);
+  return a;
+}
+
+Answer answer_forward(LineageGraph& g, LineageSource& src,
+                      const std::vector<std::pair<Node, int64_t>>& roots,
+                      AnswerOptions& options) {
+  Answer a;
+  a.backward = false;
+  a.roots = roots;
+  SearchResult s = search_forward(src, roots, options.depth);
+  a.reach = s.nodes;
+  for (const auto& [n, reach] : s.nodes) a.nodes[n] = Answer::kFull;
+  a.steps = s.steps;
+  find_gaps(g, &a);
+  return a;
+}
+
+json answer_json(LineageGraph& g, const Answer& a, json header) {
+  for (const auto& [n, shown] : a.nodes) {
+    json& node = n.kind == Node::kEntity ? g.entity_mut(n.id) : g.activity_mut(n.id);
+    if (node.empty()) continue;
+    if (n.kind == Node::kEntity) g.annotate_status(n.id);
+    node["shown"] = shown == Answer::kFull ? "full" : shown == Answer::kAncestry ? "ancestry" : "line";
+    if (auto f = a.runtime.find(n.id); n.kind == Node::kActivity && f != a.runtime.end())
+      node["runtime_reads"] = {{"count", f->second.count}, {"by", f->second.by_reason}};
+  }
+  for (const Step& st : a.steps) g.add_step(st);
+  // wasDerivedFrom(process): what a shown process wrote from what it had read before its
+  // last write of it.
+  std::map<int64_t, std::vector<const Step*>> reads, writes;
+  for (const Step& st : a.steps) {
+    if (st.type == Step::kUsed) reads[st.effect.id].push_back(&st);
+    if (st.type == Step::kGenerated) writes[st.cause.id].push_back(&st);
+  }
+  for (const auto& [act, ws] : writes) {
+    auto r = reads.find(act);
+    if (r == reads.end()) continue;
+    for (const Step* w : ws)
+      for (const Step* u : r->second)
+        if (u->first < w->last && u->cause != w->effect)
+          g.add_process_derivation(w->effect.id, u->cause.id, act, w->first);
+  }
+  for (const auto& [n, shown] : a.nodes)
+    if (n.kind == Node::kEntity) g.invalidations(n.id);
+  header["left_out"] = {{"activities", a.left_out_activities}, {"entities", a.left_out_entities}};
+  header["gaps"] = a.gaps;
+  return g.to_json(std::move(header));
+}
+
+}  // namespace prov_cli

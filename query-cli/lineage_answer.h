@@ -1,0 +1,58 @@
+// The answer to `prov why` / `prov impact`: the causal search (lineage_search.h) over the
+// database, then, unless --all, the short form of LINEAGE.md: runtime reads folded into a
+// count per process (runtime_rule.h) and processes that moved no data left out. Every
+// renderer (text, native JSON, PROV-JSON, DOT) draws this same subgraph.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "bento/lineage/database.h"
+#include "lineage_graph.h"
+#include "lineage_search.h"
+#include "runtime_rule.h"
+
+namespace prov_cli {
+
+struct AnswerOptions {
+  int depth = 6;
+  bool all = false;  // no folding, no pruning
+  RuntimeRule rule;
+};
+
+struct Answer {
+  bool backward = true;
+  std::vector<std::pair<Node, int64_t>> roots;  // with their starting bound
+  // How much of a node is shown: everything it got from (kFull), only who started it
+  // (kAncestry: a process without data inputs that started the writer), or just its line
+  // (kLine: the writer of a pipe that carried no data, say `seq 10` in `seq 10 | sort`).
+  enum Shown { kFull, kAncestry, kLine };
+  std::map<Node, Shown> nodes;
+  std::set<Step> steps;
+  std::map<Node, SearchResult::Reach> reach;  // from the search
+  struct Folded {
+    int count = 0;
+    std::map<std::string, int> by_reason;  // "/usr/" -> 12, "program /opt/x/" -> 3
+    std::vector<std::pair<int64_t, std::string>> entities;  // with --all they are listed
+  };
+  std::map<int64_t, Folded> runtime;  // activity id -> its folded runtime reads
+  int left_out_activities = 0, left_out_entities = 0;
+  // Gaps in a mount's provenance log that overlap the answer's time span.
+  std::vector<std::string> gaps;
+};
+
+Answer answer_backward(LineageGraph& g, LineageSource& src,
+                       const std::vector<std::pair<Node, int64_t>>& roots,
+                       AnswerOptions& options);
+Answer answer_forward(LineageGraph& g, LineageSource& src,
+                      const std::vector<std::pair<Node, int64_t>>& roots,
+                      AnswerOptions& options);
+
+// The answer as the native document (JSON.md): its nodes, its steps as PROV edges (with
+// `time` and `last`), wasDerivedFrom(process) between its entities where the activity
+// read the one before it last wrote the other, and the folded counts.
+nlohmann::json answer_json(LineageGraph& g, const Answer& a, nlohmann::json header);
+
+}  // namespace prov_cli

@@ -1,0 +1,90 @@
+// The causal search behind `prov why` (backward) and `prov impact` (forward), over any
+// graph that can list a node's steps (a LineageSource: the database, or a test's random
+// graph). LINEAGE.md states the rule; in short (BackTracker, King & Chen SOSP'03):
+// information moves only forward in time, so going back through an edge whose transfer
+// lasted [first, last] is allowed only if it began before the current deadline, and the
+// deadline then becomes min(deadline, last). Forward, an edge is allowed if it lasted past
+// the time the information arrived, which then becomes max(arrival, first).
+//
+// The search is best-first by hops, then by deadline (later is better): a node is
+// expanded again whenever it is reached with a deadline later than every earlier
+// expansion of it, so nothing reachable within `depth` hops is missed and the answer is
+// monotone in depth. Each step costs 0 or 1 hop (a process hop costs 1; a write, an exec
+// within the same process and a file's previous version cost 0).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace prov_cli {
+
+constexpr int64_t kForever = std::numeric_limits<int64_t>::max();
+constexpr int64_t kNever = std::numeric_limits<int64_t>::min();
+
+struct Node {
+  enum Kind : uint8_t { kEntity, kActivity } kind = kEntity;
+  int64_t id = 0;
+  friend bool operator<(const Node& a, const Node& b) {
+    return a.kind != b.kind ? a.kind < b.kind : a.id < b.id;
+  }
+  friend bool operator==(const Node& a, const Node& b) = default;
+  static Node entity(int64_t id) { return {kEntity, id}; }
+  static Node activity(int64_t id) { return {kActivity, id}; }
+};
+
+// One edge of the graph, seen from one end. `cause` is the earlier end in PROV's sense:
+// the entity an activity used, the activity that generated an entity, the informant, the
+// previous version. [first, last] is when the transfer happened (last = kForever when it
+// may have gone on until the acting activity ended and that is not known).
+struct Step {
+  enum Type : uint8_t { kGenerated, kUsed, kInformed, kVersion } type = kUsed;
+  Node effect, cause;
+  int64_t first = 0, last = kForever;
+  int cost = 1;     // hops it takes
+  std::string how;  // write, read, pipe, fork, exec, fd-pass, version...
+  int64_t row = 0;  // the relation's row id (stable across queries)
+  friend bool operator<(const Step& a, const Step& b) {
+    if (a.type != b.type) return a.type < b.type;
+    if (a.effect != b.effect) return a.effect < b.effect;
+    if (a.cause != b.cause) return a.cause < b.cause;
+    return a.row < b.row;
+  }
+};
+
+class LineageSource {
+ public:
+  virtual ~LineageSource() = default;
+  // Steps whose effect is `n` (backward) / whose cause is `n` (forward).
+  virtual const std::vector<Step>& causes(Node n) = 0;
+  virtual const std::vector<Step>& effects(Node n) = 0;
+};
+
+// The rule, one step at a time (LINEAGE.md). Backward: `bound` is the deadline at the
+// step's effect; forward: the arrival time at its cause.
+bool backward_allowed(const Step& s, int64_t deadline);
+int64_t backward_bound(const Step& s, int64_t deadline);
+bool forward_allowed(const Step& s, int64_t arrival);
+int64_t forward_bound(const Step& s, int64_t arrival);
+
+struct SearchResult {
+  struct Reach {
+    int hops = 0;       // fewest hops it was reached with
+    int64_t bound = 0;  // best deadline (backward: latest) / arrival (forward: earliest)
+  };
+  std::map<Node, Reach> nodes;
+  std::set<Step> steps;  // every step some allowed path within depth takes
+};
+
+// roots: each with its starting bound (backward: deadline, usually kForever; forward:
+// the time the information exists, e.g. a version's creation).
+SearchResult search_backward(LineageSource& g, const std::vector<std::pair<Node, int64_t>>& roots,
+                             int depth);
+SearchResult search_forward(LineageSource& g, const std::vector<std::pair<Node, int64_t>>& roots,
+                            int depth);
+
+}  // namespace prov_cli

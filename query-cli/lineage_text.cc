@@ -1,0 +1,266 @@
+#include "lineage_text.h"
+
+#include <algorithm>
+#include <map>
+#include <vector>
+
+namespace prov_cli {
+
+using nlohmann::json;
+
+namespace {
+
+const char* branch(bool last) {
+  return last ? "└─ " : "├─ ";
+}
+const char* indent_for(bool last) {
+  return last ? "   " : "│  ";
+}
+
+std::string written_verb(const std::string& how) {
+  if (how == "write" || how == "pipe") return "written by ";
+  if (how == "create") return "created by ";
+  if (how == "truncate") return "truncated by ";
+  if (how == "open-write") return "opened for writing by ";
+  if (how == "mkdir" || how == "symlink" || how == "mknod") return "made (" + how + ") by ";
+  if (how == "mmap") return "written through a shared mapping by ";
+  if (how == "send" || how == "socket") return "sent by ";
+  return how + " by ";
+}
+
+std::string read_verb(const std::string& how, const std::string& kind) {
+  if (kind == "endpoint") return "received from ";
+  if (kind == "socket") return "received over ";
+  if (how == "open") return "opened ";
+  return "read ";
+}
+
+// One child line of the tree: its text, the node below it (if any), the bound there.
+struct Child {
+  int64_t time;
+  std::string text;
+  Node node;
+  bool expand;
+  int64_t bound;
+};
+
+class Printer {
+ public:
+  Printer(LineageGraph& g, const Answer& a) : g_(g), a_(a) {
+    for (const Step& s : a.steps) {
+      (a.backward ? by_effect_[s.effect] : by_cause_[s.cause]).push_back(&s);
+      by_effect_all_[s.effect].push_back(&s);
+    }
+  }
+
+  std::string run() {
+    std::string out;
+    for (const std::string& gap : a_.gaps) out += g_.bold("warning: " + gap) + "\n";
+    for (const auto& [root, bound] : a_.roots) {
+      g_.annotate_status(root.id);
+      out += g_.entity_line(root.id) + "\n";
+      if (a_.backward)
+        entity_back(root, bound, "", &out);
+      else
+        entity_fwd(root, bound, "", &out);
+    }
+    if (a_.left_out_activities + a_.left_out_entities > 0) {
+      out += g_.dim("(" + std::to_string(a_.left_out_activities) + " processes and " +
+                    std::to_string(a_.left_out_entities) +
+                    " files or pipes without data inputs left out: --all shows them)") +
+             "\n";
+    }
+    return out;
+  }
+
+ private:
+  Answer::Shown shown(Node n) const {
+    auto it = a_.nodes.find(n);
+    return it == a_.nodes.end() ? Answer::kLine : it->second;
+  }
+  std::string at(int64_t first, int64_t last = kForever) const {
+    std::string s = " at " + clock_text(first, g_.wall_offset());
+    if (last != kForever && last > first) s += "–" + clock_text(last, g_.wall_offset());
+    return g_.dim(s);
+  }
+  // Prints children in time order, each followed by its subtree.
+  void emit(std::vector<Child>& kids, const std::string& indent, std::string* out) {
+    std::stable_sort(kids.begin(), kids.end(),
+                     [](const Child& a, const Child& b) { return a.time < b.time; });
+    for (size_t i = 0; i < kids.size(); i++) {
+      const bool last = i + 1 == kids.size();
+      *out += indent + branch(last) + kids[i].text + "\n";
+      if (!kids[i].expand) continue;
+      const std::string in = indent + indent_for(last);
+      if (kids[i].node.kind == Node::kEntity)
+        a_.backward ? entity_back(kids[i].node, kids[i].bound, in, out)
+                    : entity_fwd(kids[i].node, kids[i].bound, in, out);
+      else
+        a_.backward ? activity_back(kids[i].node, kids[i].bound, in, out)
+                    : activity_fwd(kids[i].node, kids[i].bound, in, out);
+    }
+  }
+  // True (and prints a marker) when n was already shown with a bound at least as good.
+  bool shown_before(Node n, int64_t bound, const std::string& indent, std::string* out) {
+    auto it = printed_.find(n);
+    const bool covered =
+        it != printed_.end() && (a_.backward ? it->second >= bound : it->second <= bound);
+    if (covered) {
+      *out += indent + g_.dim("└─ (shown above)") + "\n";
+      return true;
+    }
+    printed_[n] = bound;
+    return false;
+  }
+
+  // ---- backward: what it came from
+
+  void entity_back(Node e, int64_t d, const std::string& indent, std::string* out) {
+    auto it = by_effect_.find(e);
+    if (it == by_effect_.end()) return;
+    std::vector<Child> kids;
+    const bool line_only = shown(e) == Answer::kLine;
+    for (const Step* s : it->second) {
+      if (!backward_allowed(*s, d)) continue;
+      const int64_t nd = backward_bound(*s, d);
+      if (s->type == Step::kGenerated) {
+        const bool full = !line_only && shown(s->cause) != Answer::kLine;
+        kids.push_back({s->first,
+                        written_verb(s->how) + g_.activity_line(s->cause.id) + at(s->first, s->last),
+                        s->cause, full, nd});
+      } else if (s->type == Step::kVersion && !line_only) {
+        g_.annotate_status(s->cause.id);
+        kids.push_back({s->first, "previous version " + g_.entity_line(s->cause.id), s->cause, true,
+                        nd});
+      }
+    }
+    emit(kids, indent, out);
+  }
+
+  // An activity and the images its process ran before (exec): one entry.
+  void activity_back(Node act, int64_t d, const std::string& indent, std::string* out) {
+    if (shown_before(act, d, indent, out)) return;
+    std::vector<std::pair<Node, int64_t>> images = {{act, d}};
+    std::vector<Child> kids;
+    std::string chain;
+    for (size_t i = 0; i < images.size(); i++) {
+      auto [img, bound] = images[i];
+      if (i > 0) printed_[img] = std::max(printed_[img], bound);
+      auto it = by_effect_.find(img);
+      if (it == by_effect_.end()) continue;
+      for (const Step* s : it->second) {
+        if (s->type == Step::kInformed && s->cost == 0 && backward_allowed(*s, bound)) {
+          images.push_back({s->cause, backward_bound(*s, bound)});
+          chain += (chain.empty() ? "" : " ← ") + g_.command(s->cause.id);
+        }
+      }
+      children_back(img, bound, &kids);
+    }
+    if (!chain.empty())
+      kids.insert(kids.begin(), {kNever, g_.dim("before exec it was " + chain), act, false, d});
+    if (auto f = a_.runtime.find(act.id); f != a_.runtime.end()) {
+      std::string why;
+      for (const auto& [reason, n] : f->second.by_reason)
+        why += (why.empty() ? "" : ", ") + reason + " (" + std::to_string(n) + ")";
+      kids.push_back({kForever,
+                      g_.dim("+ " + std::to_string(f->second.count) +
+                             " runtime reads folded: " + why + "; --all lists them"),
+                      act, false, d});
+    }
+    emit(kids, indent, out);
+  }
+
+  void children_back(Node img, int64_t d, std::vector<Child>* kids) {
+    auto it = by_effect_.find(img);
+    if (it == by_effect_.end()) return;
+    const Answer::Shown how = shown(img);
+    for (const Step* s : it->second) {
+      if (!backward_allowed(*s, d)) continue;
+      const int64_t nd = backward_bound(*s, d);
+      if (s->type == Step::kUsed && how == Answer::kFull) {
+        const json& e = g_.entity(s->cause.id);
+        g_.annotate_status(s->cause.id);
+        std::string text = read_verb(s->how, e.value("kind", "")) + g_.entity_line(s->cause.id) +
+                           at(s->first);
+        if (shown(s->cause) == Answer::kLine) {
+          // A pipe that carried no data: name who wrote it, do not expand them.
+          std::string writers;
+          if (auto w = by_effect_all_.find(s->cause); w != by_effect_all_.end())
+            for (const Step* ws : w->second)
+              if (ws->type == Step::kGenerated && backward_allowed(*ws, nd))
+                writers += (writers.empty() ? "" : ", ") + g_.command(ws->cause.id);
+          text += g_.dim(writers.empty() ? "" : ", written by " + writers + " (no data inputs)");
+          kids->push_back({s->first, text, s->cause, false, nd});
+        } else {
+          kids->push_back({s->first, text, s->cause, true, nd});
+        }
+      } else if (s->type == Step::kInformed && s->cost > 0) {
+        const std::string verb = s->how == "fork" ? "started by " : s->how + " from ";
+        kids->push_back({s->first, verb + g_.activity_line(s->cause.id) + at(s->first), s->cause,
+                         true, nd});
+      }
+    }
+  }
+
+  // ---- forward: what came of it
+
+  void entity_fwd(Node e, int64_t t, const std::string& indent, std::string* out) {
+    std::vector<Child> kids;
+    if (auto it = by_cause_.find(e); it != by_cause_.end()) {
+      for (const Step* s : it->second) {
+        if (!forward_allowed(*s, t)) continue;
+        const int64_t nt = forward_bound(*s, t);
+        if (s->type == Step::kUsed)
+          kids.push_back({s->first, "read by " + g_.activity_line(s->effect.id) + at(s->first),
+                          s->effect, true, nt});
+        else if (s->type == Step::kVersion)
+          kids.push_back({s->first, "next version " + g_.entity_line(s->effect.id), s->effect,
+                          true, nt});
+      }
+    }
+    for (const auto& l : g_.invalidations(e.id)) {
+      kids.push_back({l.time_ns,
+                      g_.dim("removed (" + l.how + ")") +
+                          (l.id != 0 ? " by " + g_.activity_line(l.id) : std::string()) +
+                          at(l.time_ns),
+                      e, false, t});
+    }
+    emit(kids, indent, out);
+  }
+
+  void activity_fwd(Node act, int64_t t, const std::string& indent, std::string* out) {
+    if (shown_before(act, t, indent, out)) return;
+    auto it = by_cause_.find(act);
+    if (it == by_cause_.end()) return;
+    std::vector<Child> kids;
+    for (const Step* s : it->second) {
+      if (!forward_allowed(*s, t)) continue;
+      const int64_t nt = forward_bound(*s, t);
+      if (s->type == Step::kGenerated) {
+        g_.annotate_status(s->effect.id);
+        kids.push_back({s->first, "wrote " + g_.entity_line(s->effect.id) + at(s->first, s->last),
+                        s->effect, true, nt});
+      } else if (s->type == Step::kInformed) {
+        const std::string verb = s->how == "exec"   ? "then ran "
+                                 : s->how == "fork" ? "started "
+                                                    : s->how + " to ";
+        kids.push_back({s->first, verb + g_.activity_line(s->effect.id) + at(s->first), s->effect,
+                        true, nt});
+      }
+    }
+    emit(kids, indent, out);
+  }
+
+  LineageGraph& g_;
+  const Answer& a_;
+  std::map<Node, std::vector<const Step*>> by_effect_, by_cause_, by_effect_all_;
+  std::map<Node, int64_t> printed_;
+};
+
+}  // namespace
+
+std::string answer_text(LineageGraph& g, const Answer& a) {
+  return Printer(g, a).run();
+}
+
+}  // namespace prov_cli

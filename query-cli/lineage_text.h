@@ -1,0 +1,16 @@
+// The readable tree of a `prov why` / `prov impact` answer (lineage_answer.h). Every line
+// says when its transfer happened, so the order can be checked by eye; a process and the
+// images it exec'd from are one entry; a node already shown is not repeated unless it is
+// met again with a later deadline (backward) or an earlier arrival (forward).
+#pragma once
+
+#include <string>
+
+#include "lineage_answer.h"
+#include "lineage_graph.h"
+
+namespace prov_cli {
+
+std::string answer_text(LineageGraph& g, const Answer& a);
+
+}  // namespace prov_cli

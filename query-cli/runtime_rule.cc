@@ -1,0 +1,101 @@
+#include "runtime_rule.h"
+
+#include <cstdlib>
+
+namespace prov_cli {
+
+using bento::lineage::Stmt;
+using nlohmann::json;
+
+namespace {
+
+bool starts_with(const std::string& s, const std::string& prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  while (at <= s.size()) {
+    size_t end = s.find(sep, at);
+    if (end == std::string::npos) end = s.size();
+    if (end > at) out.push_back(s.substr(at, end - at));
+    at = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> RuntimeRule::default_prefixes() {
+  return {
+      // Programs, libraries, interpreters' standard libraries, data of packages.
+      "/usr/", "/lib/", "/lib32/", "/lib64/", "/libx32/", "/bin/", "/sbin/", "/opt/",
+      // The loader, locales, time zones, certificates, alternatives.
+      "/etc/ld.so.", "/etc/locale.", "/etc/localtime", "/etc/timezone", "/etc/ssl/",
+      "/etc/ca-certificates", "/etc/alternatives/", "/etc/terminfo/",
+      // Name service and host configuration every libc program may read.
+      "/etc/nsswitch.conf", "/etc/passwd", "/etc/group", "/etc/hosts", "/etc/resolv.conf",
+      "/etc/host.conf", "/etc/gai.conf", "/etc/mime.types",
+      // Kernel interfaces (not /dev: /dev/shm holds ordinary files).
+      "/proc/", "/sys/"};
+}
+
+RuntimeRule::RuntimeRule() {
+  const char* env = std::getenv("BENTO_PROV_RUNTIME_PREFIXES");
+  prefixes_ = env != nullptr ? split(env, ':') : default_prefixes();
+}
+
+std::string RuntimeRule::install_prefix(const std::string& program) {
+  size_t slash = program.rfind('/');
+  if (slash == std::string::npos || slash == 0) return "";
+  const std::string dir = program.substr(0, slash);
+  size_t up = dir.rfind('/');
+  if (up == std::string::npos) return "";
+  const std::string base = dir.substr(up + 1);
+  if (base != "bin" && base != "sbin" && base != "libexec" && base != "shims") return "";
+  return up == 0 ? "/" : dir.substr(0, up + 1);  // with its trailing '/'
+}
+
+std::string RuntimeRule::classify(bento::lineage::Database& db, const json& entity,
+                                  const json& activity) {
+  const std::string kind = entity.value("kind", "");
+  if (kind != "file" && kind != "symlink" && kind != "dir") return "";
+  const std::string path = entity.value("path", "");
+  if (path.empty() || path[0] != '/') return "";
+  const json& file = entity.contains("file") ? entity["file"] : json::object();
+  const bool tracked = file.contains("source") && file["source"].is_string();
+  // A tracked mount holds the data the answers are about: system prefixes never fold it.
+  if (!tracked) {
+    for (const std::string& p : prefixes_)
+      if (starts_with(path, p)) return p;
+  }
+  const std::string prog = install_prefix(activity.value("exe", ""));
+  if (!prog.empty() && starts_with(path, prog) && prog != "/") {
+    // A tracked mount's root is never a program's installation: its data lives there.
+    if (!tracked || prog != file["source"].get<std::string>() + "/") return "program " + prog;
+  }
+  if (!tracked && file.contains("id") && shared_configuration(db, file.value("id", 0LL)))
+    return "shared configuration";
+  return "";
+}
+
+bool RuntimeRule::shared_configuration(bento::lineage::Database& db, int64_t file_id) {
+  if (auto it = shared_.find(file_id); it != shared_.end()) return it->second;
+  bool shared = false;
+  Stmt written(db.handle(),
+               "SELECT 1 FROM entities e JOIN generated g ON g.entity_id = e.id WHERE "
+               "e.file_id = ? LIMIT 1");
+  written.bind(1, file_id);
+  if (!written.step()) {
+    Stmt programs(db.handle(),
+                  "SELECT COUNT(*) FROM (SELECT DISTINCT a.exe FROM entities e JOIN used u ON "
+                  "u.entity_id = e.id JOIN activities a ON a.id = u.activity_id WHERE e.file_id = ? "
+                  "LIMIT ?)");
+    programs.bind(1, file_id).bind(2, many_programs_);
+    shared = programs.step() && programs.int64(0) >= many_programs_;
+  }
+  return shared_[file_id] = shared;
+}
+
+}  // namespace prov_cli

@@ -1,0 +1,52 @@
+// Which reads are a program's runtime rather than its data (LINEAGE.md "Short answers"):
+// the default `prov why` folds them into one counted line per process; `--all` lists them.
+// The rule looks at paths and at the database, never at a file name's shape:
+//   1. a path outside the tracked mounts under a system prefix (default_prefixes();
+//      --runtime-prefix adds one, BENTO_PROV_RUNTIME_PREFIXES (':'-separated) replaces them);
+//   2. a path under the reading program's own installation: the directory above the
+//      `bin`, `sbin`, `libexec` or `shims` directory its executable (or script) lives in
+//      (a pyenv version, a virtualenv, /opt/tool) — never a tracked mount's root itself;
+//   3. a file outside the tracked mounts that nothing recorded ever wrote and that at least
+//      `many_programs` distinct programs read (shared configuration such as /etc/passwd).
+// Pipes, sockets and network endpoints are never runtime.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "bento/lineage/database.h"
+
+namespace prov_cli {
+
+class RuntimeRule {
+ public:
+  RuntimeRule();
+  static std::vector<std::string> default_prefixes();
+
+  void add_prefix(const std::string& p) { prefixes_.push_back(p); }
+  void set_prefixes(std::vector<std::string> p) { prefixes_ = std::move(p); }
+  const std::vector<std::string>& prefixes() const { return prefixes_; }
+  void set_many_programs(int n) { many_programs_ = n; }
+  int many_programs() const { return many_programs_; }
+
+  // Why `entity` (the native JSON of JSON.md) is runtime for `activity`: the prefix it
+  // falls under ("/usr/", "program /root/.pyenv/versions/3.11.7/", "shared configuration"),
+  // or "" when it is data.
+  std::string classify(bento::lineage::Database& db, const nlohmann::json& entity,
+                       const nlohmann::json& activity);
+
+  // The installation directories of a program path (rule 2), "" when it has none.
+  static std::string install_prefix(const std::string& program_path);
+
+ private:
+  bool shared_configuration(bento::lineage::Database& db, int64_t file_id);
+
+  std::vector<std::string> prefixes_;
+  int many_programs_ = 5;
+  std::map<int64_t, bool> shared_;  // file -> rule 3's verdict
+};
+
+}  // namespace prov_cli
