@@ -60,14 +60,15 @@ std::string dot_node(const char* kind, const json& n) {
     for (const auto& s : n["argv"])
       if (s.is_string()) cmd += (cmd.empty() ? "" : " ") + s.get<std::string>();
     if (cmd.empty()) cmd = n.value("exe", "");
-    std::string label = short_text(cmd, 50) + "\npid " + std::to_string(n.value("pid", 0LL));
+    std::string label = short_text(cmd, 50) + "\npid " + std::to_string(n.value("pid", 0LL)) +
+                        ", " + n.value("user", std::to_string(n.value("uid", 0LL)));
     if (n.contains("runtime_reads"))
       label += "\n+" + std::to_string(n["runtime_reads"].value("count", 0)) + " runtime reads";
     return "  " + id_of(n["id"]) + " [shape=box, style=filled, fillcolor=\"#9fb1fc\", label=" +
            dot_string(label) + "];\n";
   }
-  return "  " + id_of(n["id"]) + " [shape=house, style=filled, fillcolor=\"#fed37f\", label=" +
-         dot_string(n.value("name", "")) + "];\n";
+  return "";  // agents: each activity's label names its user (one arrow per activity to
+             // the same few users made pictures unreadable)
 }
 
 std::string dot_edge(const json& e) {
@@ -81,9 +82,6 @@ std::string dot_edge(const json& e) {
     from = id_of(e["informed"]), to = id_of(e["informant"]);
   } else if (type == "wasDerivedFrom") {
     from = id_of(e["generated"]), to = id_of(e["used"]);
-    style = ", style=dashed";
-  } else if (type == "wasAssociatedWith") {
-    from = id_of(e["activity"]), to = id_of(e["agent"]);
     style = ", style=dashed";
   } else if (type == "action") {
     from = id_of(e["activity"]);

@@ -1,7 +1,7 @@
 // Graphviz DOT of the native document (JSON.md), drawn the way the PROV primer does:
-// entities as yellow ellipses, activities as blue boxes (with their folded runtime reads
-// counted in the label), agents as orange houses; edges point from the later node to the
-// earlier one, labelled with the PROV relation and when it happened; marks are dotted.
+// entities as yellow ellipses, activities as blue boxes (their user and their folded
+// runtime reads in the label: agents are not drawn); edges point from the later node to
+// the earlier one, labelled with the PROV relation and when it happened; marks are dotted.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -18,9 +18,11 @@ bool is_stream(LineageGraph& g, Node n) {
 // Steps by effect (backward) or by cause (forward), only those kept after folding.
 using StepIndex = std::map<Node, std::vector<const Step*>>;
 
-// Which nodes carry data (LINEAGE.md): a file or an endpoint does; a pipe or socket does
-// when a process that carries data wrote it; a process does when it read something that
-// carries data or was started (fork, exec, fd passing) by a process that does.
+// Which nodes carry data they read themselves (LINEAGE.md): a file or an endpoint does; a
+// pipe or socket does when a process that carries data wrote it; a process does when it
+// (or an earlier image of it, before exec) read something that carries data. What a
+// forked child inherited from its parent does not count: a helper that only read its own
+// runtime files moved no data, whoever started it.
 std::map<Node, bool> carries_data(LineageGraph& g, const SearchResult& s, const StepIndex& causes) {
   std::map<Node, bool> carries;
   for (const auto& [n, reach] : s.nodes)
@@ -30,8 +32,9 @@ std::map<Node, bool> carries_data(LineageGraph& g, const SearchResult& s, const 
     for (const auto& [effect, steps] : causes) {
       if (carries[effect]) continue;
       for (const Step* st : steps) {
-        if (st->type == Step::kVersion) continue;
-        if (carries[st->cause]) {
+        const bool counts = st->type == Step::kUsed || st->type == Step::kGenerated ||
+                            (st->type == Step::kInformed && st->cost == 0);
+        if (counts && carries[st->cause]) {
           carries[effect] = true;
           changed = true;
           break;
@@ -42,57 +45,70 @@ std::map<Node, bool> carries_data(LineageGraph& g, const SearchResult& s, const 
   return carries;
 }
 
-// Keeps what the short answer shows, from the roots down (see Answer::Shown).
-void keep_backward(LineageGraph& g, const SearchResult& s, const StepIndex& causes,
-                   const std::map<Node, bool>& carries, Answer* a) {
-  std::deque<std::pair<Node, Answer::Shown>> todo;
-  std::set<Node> root_set;
+// Keeps what the short answer shows, from the roots down (see Answer::Shown). The writers
+// of the file asked about are shown in full with the processes that started them (who
+// ran it); elsewhere a process is shown when it carries data.
+void keep_backward(const StepIndex& causes, const std::map<Node, bool>& carries, Answer* a) {
+  struct Item {
+    Node n;
+    Answer::Shown how;
+    bool chain;  // a writer of a root, or an ancestor of one
+  };
+  std::deque<Item> todo;
+  std::set<Node> roots, chain;
   for (const auto& [n, bound] : a->roots) {
-    root_set.insert(n);
-    todo.push_back({n, Answer::kFull});
+    roots.insert(n);
+    a->nodes[n] = Answer::kFull;
+    todo.push_back({n, Answer::kFull, false});
   }
   auto carry = [&](Node n) {
     auto it = carries.find(n);
     return it != carries.end() && it->second;
   };
-  auto show = [&](const Step* st, Node n, Answer::Shown how) {
+  auto show = [&](const Step* st, Node n, Answer::Shown how, bool in_chain) {
     a->steps.insert(*st);
     auto [it, fresh] = a->nodes.emplace(n, how);
-    if (!fresh && how >= it->second) return;  // shown as much already (kFull < kLine)
-    it->second = how;
-    todo.push_back({n, how});
+    const bool chain_new = in_chain && chain.insert(n).second;
+    if (!fresh && how >= it->second && !chain_new) return;  // shown as much already
+    if (how < it->second) it->second = how;                // kFull < kAncestry < kLine
+    todo.push_back({n, it->second, in_chain || chain.count(n) != 0});
   };
   while (!todo.empty()) {
-    auto [n, how] = todo.front();
+    Item item = todo.front();
     todo.pop_front();
-    a->nodes.emplace(n, how);
-    if (a->nodes[n] < how) continue;  // upgraded since it was queued
-    auto it = causes.find(n);
-    if (it == causes.end() || how == Answer::kLine) {
-      if (how == Answer::kLine && n.kind == Node::kEntity && it != causes.end()) {
-        // A pipe shown as a line still names its writers.
-        for (const Step* st : it->second)
-          if (st->type == Step::kGenerated) show(st, st->cause, Answer::kLine);
-      }
-      continue;
-    }
+    auto it = causes.find(item.n);
+    if (it == causes.end() || item.how == Answer::kLine) continue;
+    const bool root = roots.count(item.n) != 0;
     for (const Step* st : it->second) {
       const Node c = st->cause;
       switch (st->type) {
         case Step::kGenerated:
-          show(st, c, root_set.count(n) != 0 || carry(c) ? Answer::kFull : Answer::kLine);
+          show(st, c, root || carry(c) ? Answer::kFull : Answer::kLine, root);
           break;
         case Step::kVersion:
-          show(st, c, how);
+          show(st, c, item.how, false);
           break;
         case Step::kUsed:
-          if (how == Answer::kFull) show(st, c, carry(c) ? Answer::kFull : Answer::kLine);
+          if (item.how != Answer::kFull) break;
+          if (carry(c)) {
+            show(st, c, Answer::kFull, false);
+          } else {
+            // A pipe or socket that carried no data: folded, its writers named.
+            Answer::Folded& f = a->runtime[item.n.id];
+            f.streams++;
+            if (auto w = causes.find(c); w != causes.end())
+              for (const Step* ws : w->second)
+                if (ws->type == Step::kGenerated) f.stream_writers.insert(ws->cause.id);
+          }
           break;
         case Step::kInformed:
-          if (st->cost == 0)  // an earlier image of the same process
-            show(st, c, how);
-          else
-            show(st, c, carry(c) ? Answer::kFull : Answer::kAncestry);
+          if (st->cost == 0) {  // an earlier image of the same process
+            show(st, c, item.how, item.chain);
+          } else if (carry(c)) {
+            show(st, c, Answer::kFull, item.chain);
+          } else if (item.chain || st->how == "fd-pass") {
+            show(st, c, Answer::kAncestry, item.chain);
+          }
           break;
       }
     }
@@ -150,7 +166,7 @@ Answer answer_backward(LineageGraph& g, LineageSource& src,
     }
     causes[st.effect].push_back(&st);
   }
-  keep_backward(g, s, causes, carries_data(g, s, causes), &a);
+  keep_backward(causes, carries_data(g, s, causes), &a);
   // Folded reads of processes that are not shown are not counted either.
   for (auto it = a.runtime.begin(); it != a.runtime.end();) {
     auto n = a.nodes.find(Node::activity(it->first));
@@ -184,8 +200,14 @@ json answer_json(LineageGraph& g, const Answer& a, json header) {
     if (node.empty()) continue;
     if (n.kind == Node::kEntity) g.annotate_status(n.id);
     node["shown"] = shown == Answer::kFull ? "full" : shown == Answer::kAncestry ? "ancestry" : "line";
-    if (auto f = a.runtime.find(n.id); n.kind == Node::kActivity && f != a.runtime.end())
+    if (auto f = a.runtime.find(n.id); n.kind == Node::kActivity && f != a.runtime.end()) {
       node["runtime_reads"] = {{"count", f->second.count}, {"by", f->second.by_reason}};
+      if (f->second.streams > 0) {
+        json writers = json::array();
+        for (int64_t w : f->second.stream_writers) writers.push_back("a:" + std::to_string(w));
+        node["folded_streams"] = {{"count", f->second.streams}, {"writers", writers}};
+      }
+    }
   }
   for (const Step& st : a.steps) g.add_step(st);
   // wasDerivedFrom(process): what a shown process wrote from what it had read before its
@@ -203,11 +225,21 @@ json answer_json(LineageGraph& g, const Answer& a, json header) {
         if (u->first < w->last && u->cause != w->effect)
           g.add_process_derivation(w->effect.id, u->cause.id, act, w->first);
   }
-  for (const auto& [n, shown] : a.nodes)
-    if (n.kind == Node::kEntity) g.invalidations(n.id);
+  // The document holds the answer's nodes only (the graph object also read others while
+  // deciding what to fold), and the activities their status and removal name.
+  std::set<std::string> only;
+  for (const auto& [n, shown] : a.nodes) {
+    only.insert((n.kind == Node::kEntity ? "e:" : "a:") + std::to_string(n.id));
+    if (n.kind != Node::kEntity) continue;
+    for (const auto& l : g.invalidations(n.id))
+      if (l.id != 0) only.insert("a:" + std::to_string(l.id));
+    const json& st = g.entity(n.id).value("status", json::object());
+    if (st.contains("by") && st["by"].is_string()) only.insert(st["by"].get<std::string>());
+    if (st.contains("next") && st["next"].is_string()) only.insert(st["next"].get<std::string>());
+  }
   header["left_out"] = {{"activities", a.left_out_activities}, {"entities", a.left_out_entities}};
   header["gaps"] = a.gaps;
-  return g.to_json(std::move(header));
+  return g.to_json(std::move(header), &only);
 }
 
 }  // namespace prov_cli

@@ -26,8 +26,8 @@ struct Answer {
   bool backward = true;
   std::vector<std::pair<Node, int64_t>> roots;  // with their starting bound
   // How much of a node is shown: everything it got from (kFull), only who started it
-  // (kAncestry: a process without data inputs that started the writer), or just its line
-  // (kLine: the writer of a pipe that carried no data, say `seq 10` in `seq 10 | sort`).
+  // (kAncestry: a process without data inputs that started a writer of the file asked
+  // about), or just its line (kLine: a writer without data inputs of an input file).
   enum Shown { kFull, kAncestry, kLine };
   std::map<Node, Shown> nodes;
   std::set<Step> steps;
@@ -35,9 +35,12 @@ struct Answer {
   struct Folded {
     int count = 0;
     std::map<std::string, int> by_reason;  // "/usr/" -> 12, "program /opt/x/" -> 3
-    std::vector<std::pair<int64_t, std::string>> entities;  // with --all they are listed
+    // Pipes and sockets it read that carried no data (their writers read none): folded
+    // too, their writers named.
+    int streams = 0;
+    std::set<int64_t> stream_writers;  // activity ids
   };
-  std::map<int64_t, Folded> runtime;  // activity id -> its folded runtime reads
+  std::map<int64_t, Folded> runtime;  // activity id -> what of its reads is folded
   int left_out_activities = 0, left_out_entities = 0;
   // Gaps in a mount's provenance log that overlap the answer's time span.
   std::vector<std::string> gaps;

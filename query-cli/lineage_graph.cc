@@ -541,20 +541,31 @@ std::string LineageGraph::activity_line(int64_t id) {
   return s + dim(d + ")");
 }
 
-json LineageGraph::to_json(json header) const {
-  json ents = json::array(), acts = json::array(), agents = json::array();
+json LineageGraph::to_json(json header, const std::set<std::string>* only) const {
+  auto in = [&](const json& id) { return only == nullptr || (id.is_string() && only->count(id) != 0); };
+  json ents = json::array(), acts = json::array(), agents = json::array(), edges = json::array();
+  std::set<int64_t> uids;
   for (const auto& [id, e] : entities_)
-    if (!e.empty()) ents.push_back(e);
-  for (const auto& [id, a] : activities_)
-    if (!a.empty()) acts.push_back(a);
-  for (int64_t uid : agents_)
+    if (!e.empty() && in(e["id"])) ents.push_back(e);
+  for (const auto& [id, a] : activities_) {
+    if (a.empty() || !in(a["id"])) continue;
+    acts.push_back(a);
+    uids.insert(a.value("uid", 0LL));
+  }
+  for (int64_t uid : only == nullptr ? agents_ : uids)
     agents.push_back({{"id", "u:" + std::to_string(uid)}, {"uid", uid}, {"name", user_name(uid)}});
+  for (const json& e : edges_) {
+    bool keep = true;
+    for (const char* k : {"activity", "entity", "informed", "informant", "generated", "used", "other"})
+      if (e.contains(k) && e[k].is_string() && !in(e[k])) keep = false;
+    if (keep) edges.push_back(e);
+  }
   header["format"] = "bento-prov";
   header["version"] = 2;
   header["entities"] = ents;
   header["activities"] = acts;
   header["agents"] = agents;
-  header["edges"] = edges_;
+  header["edges"] = edges;
   return header;
 }
 

@@ -89,8 +89,9 @@ class LineageGraph {
   std::string bold(const std::string& s) const;
   std::string dim(const std::string& s) const;
 
-  // The native document: header fields + entities, activities, agents, edges.
-  nlohmann::json to_json(nlohmann::json header) const;
+  // The native document: header fields + entities, activities, agents, edges. With
+  // `only`, just those nodes (ids "e:1", "a:2"), the edges between them and their agents.
+  nlohmann::json to_json(nlohmann::json header, const std::set<std::string>* only = nullptr) const;
   int64_t wall_offset() const { return off_; }
   bento::lineage::Database& db() { return db_; }
 

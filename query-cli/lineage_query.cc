@@ -64,7 +64,8 @@ json header_of(const char* query, const std::string& path, const LineageOptions&
 }
 
 // Marks (actions) touching the entities and activities of a graph, with their edges.
-void add_marks(LineageGraph& g, bento::lineage::Database& db, const json& doc) {
+std::vector<LineageGraph::Mark> add_marks(LineageGraph& g, bento::lineage::Database& db,
+                                          const json& doc) {
   std::set<int64_t> acts, ents;
   for (const json& a : doc["activities"]) acts.insert(std::stoll(a.value("id", "a:0").substr(2)));
   for (const json& e : doc["entities"]) ents.insert(std::stoll(e.value("id", "e:0").substr(2)));
@@ -75,7 +76,10 @@ void add_marks(LineageGraph& g, bento::lineage::Database& db, const json& doc) {
       if (!q.is_null(0)) acts.insert(q.int64(0));
   }
   // Only the marks about this graph's files, or about no file (signals, uid changes).
-  for (int64_t a : acts) g.marks(a, &ents);
+  std::vector<LineageGraph::Mark> out;
+  for (int64_t a : acts)
+    for (auto& m : g.marks(a, &ents)) out.push_back(std::move(m));
+  return out;
 }
 
 }  // namespace
@@ -299,13 +303,16 @@ QueryResult export_graph(bento::lineage::Database& db, const ExportScope& scope,
     // Every version of the file, joined by wasDerivedFrom(version).
     for (int64_t v : versions) g.previous_versions(v);
     r.graph = answer_json(g, back, header_of("export", scope.path, o));
-    add_marks(g, db, r.graph);
+    std::set<std::string> only;
+    for (const char* kind : {"entities", "activities"})
+      for (const json& n : r.graph[kind]) only.insert(n.value("id", ""));
+    for (int64_t v : versions) only.insert("e:" + std::to_string(v));
+    // The marks of calls on these files (dup, close...), and their signal targets.
+    for (const auto& m : add_marks(g, db, r.graph))
+      if (m.other != 0) only.insert("a:" + std::to_string(m.other));
     json h = r.graph;
-    h.erase("entities");
-    h.erase("activities");
-    h.erase("agents");
-    h.erase("edges");
-    r.graph = g.to_json(h);
+    for (const char* k : {"entities", "activities", "agents", "edges"}) h.erase(k);
+    r.graph = g.to_json(h, &only);
   } else {
     r = process(db, scope.pid, false);
     if (!r.found) return r;

@@ -54,6 +54,9 @@ struct Step {
     if (a.cause != b.cause) return a.cause < b.cause;
     return a.row < b.row;
   }
+  friend bool operator==(const Step& a, const Step& b) {
+    return a.type == b.type && a.effect == b.effect && a.cause == b.cause && a.row == b.row;
+  }
 };
 
 class LineageSource {

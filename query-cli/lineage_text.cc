@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <vector>
 
 namespace prov_cli {
@@ -119,20 +120,43 @@ class Printer {
     auto it = by_effect_.find(e);
     if (it == by_effect_.end()) return;
     std::vector<Child> kids;
-    const bool line_only = shown(e) == Answer::kLine;
+    // The images of one process that wrote it (a shell's redirection creates the file,
+    // the program it execs writes it) are one line: the last image, the whole span.
+    struct Writer {
+      const Step* last;
+      int64_t first, end, bound;
+      std::string hows;
+    };
+    std::map<std::pair<int64_t, int64_t>, Writer> writers;  // (pid, process start)
     for (const Step* s : it->second) {
       if (!backward_allowed(*s, d)) continue;
       const int64_t nd = backward_bound(*s, d);
       if (s->type == Step::kGenerated) {
-        const bool full = !line_only && shown(s->cause) != Answer::kLine;
-        kids.push_back({s->first,
-                        written_verb(s->how) + g_.activity_line(s->cause.id) + at(s->first, s->last),
-                        s->cause, full, nd});
-      } else if (s->type == Step::kVersion && !line_only) {
+        const json& a = g_.activity(s->cause.id);
+        auto key = std::make_pair(a.value("pid", 0LL), a.value("process_start_ns", 0LL));
+        auto [w, fresh] = writers.emplace(key, Writer{s, s->first, s->last, nd, s->how});
+        if (fresh) continue;
+        if (s->cause.id > w->second.last->cause.id) w->second.last = s;  // the later image
+        w->second.first = std::min(w->second.first, s->first);
+        w->second.end = std::max(w->second.end, s->last);
+        w->second.bound = std::max(w->second.bound, nd);
+        if (w->second.hows.find(s->how) == std::string::npos) w->second.hows += "," + s->how;
+      } else if (s->type == Step::kVersion) {
         g_.annotate_status(s->cause.id);
         kids.push_back({s->first, "previous version " + g_.entity_line(s->cause.id), s->cause, true,
                         nd});
       }
+    }
+    for (const auto& [key, w] : writers) {
+      std::string verb = written_verb(w.last->how);
+      if (w.hows.find(',') != std::string::npos) {
+        verb = written_verb("write");
+        if (w.hows.find("create") != std::string::npos) verb = "created and " + verb;
+      }
+      const Node who = w.last->cause;
+      const bool full = shown(e) != Answer::kLine && shown(who) != Answer::kLine;
+      kids.push_back({w.first, verb + g_.activity_line(who.id) + at(w.first, w.end), who, full,
+                      w.bound});
     }
     emit(kids, indent, out);
   }
@@ -151,23 +175,72 @@ class Printer {
       for (const Step* s : it->second) {
         if (s->type == Step::kInformed && s->cost == 0 && backward_allowed(*s, bound)) {
           images.push_back({s->cause, backward_bound(*s, bound)});
-          chain += (chain.empty() ? "" : " ← ") + g_.command(s->cause.id);
+          chain += (chain.empty() ? "" : " ← ") + short_command(s->cause.id, false);
         }
       }
       children_back(img, bound, &kids);
     }
-    if (!chain.empty())
-      kids.insert(kids.begin(), {kNever, g_.dim("before exec it was " + chain), act, false, d});
-    if (auto f = a_.runtime.find(act.id); f != a_.runtime.end()) {
-      std::string why;
-      for (const auto& [reason, n] : f->second.by_reason)
-        why += (why.empty() ? "" : ", ") + reason + " (" + std::to_string(n) + ")";
-      kids.push_back({kForever,
-                      g_.dim("+ " + std::to_string(f->second.count) +
-                             " runtime reads folded: " + why + "; --all lists them"),
-                      act, false, d});
-    }
+    if (!chain.empty()) kids.insert(kids.begin(), {kNever, g_.dim("ran after exec from " + chain), act, false, d});
+    folded(images, d, &kids);
     emit(kids, indent, out);
+  }
+
+  // The reads of a process's images folded by the short answer: one line each kind.
+  void folded(const std::vector<std::pair<Node, int64_t>>& images, int64_t d,
+              std::vector<Child>* kids) {
+    int count = 0, streams = 0;
+    std::map<std::string, int> reasons;
+    std::set<std::string> names;
+    for (const auto& [img, bound] : images) {
+      auto f = a_.runtime.find(img.id);
+      if (f == a_.runtime.end()) continue;
+      count += f->second.count;
+      streams += f->second.streams;
+      for (const auto& [reason, n] : f->second.by_reason) reasons[reason] += n;
+      for (int64_t w : f->second.stream_writers) names.insert(short_command(w, false));
+    }
+    const Node act = images.front().first;
+    if (count > 0) {
+      std::string why;
+      for (const auto& [reason, n] : reasons)
+        why += (why.empty() ? "" : ", ") + reason + " (" + std::to_string(n) + ")";
+      kids->push_back({kForever - 1,
+                       g_.dim("+ " + std::to_string(count) + " runtime reads folded: " + why +
+                              "; --all lists them"),
+                       act, false, d});
+    }
+    if (streams > 0) {
+      std::string list;
+      size_t n = 0;
+      for (const auto& name : names) {
+        if (n++ == 5) {
+          list += ", ...";
+          break;
+        }
+        list += (list.empty() ? "" : ", ") + name;
+      }
+      kids->push_back({kForever,
+                       g_.dim("+ " + std::to_string(streams) +
+                              " pipes from processes without data inputs folded (" + list +
+                              "); --all shows them"),
+                       act, false, d});
+    }
+  }
+
+  // "pyenv-exec" for `bash /root/.pyenv/libexec/pyenv-exec python3 b.py`: the program
+  // (or script) and its pid.
+  std::string short_command(int64_t id, bool with_pid = true) {
+    const json& a = g_.activity(id);
+    std::string prog;
+    const json& argv = a.contains("argv") ? a["argv"] : json::array();
+    for (size_t i = 0; i < argv.size() && i < 3; i++) {
+      if (!argv[i].is_string()) continue;
+      std::string arg = argv[i].get<std::string>();
+      if (i > 0 && (arg.empty() || arg[0] != '/' || arg.rfind("/dev/fd/", 0) == 0)) break;
+      prog = arg.substr(arg.rfind('/') + 1);
+    }
+    if (prog.empty()) prog = a.value("exe", "?").substr(a.value("exe", "?").rfind('/') + 1);
+    return printable(prog) + (with_pid ? " (pid " + std::to_string(a.value("pid", 0LL)) + ")" : "");
   }
 
   void children_back(Node img, int64_t d, std::vector<Child>* kids) {

@@ -43,8 +43,9 @@ const char kUsageText[] =
     "       prov disable MOUNTPOINT [--module PATH] [--json]\n"
     "       prov log MOUNTPOINT [--follow] [--json] [--from OFFSET] [--ack]\n"
     "       prov log --file RAWLOG [--json]\n"
-    "       prov why PATH [--depth N] [--all] [--runtime-prefix P]... [--json] [--db DB]\n"
-    "       prov impact PATH [--depth N] [--json] [--db DB]\n"
+    "       prov why PATH [--depth N] [--all] [--runtime-prefix P]...\n"
+    "                [--json | --format native|prov-json|dot] [--db DB]\n"
+    "       prov impact PATH [--depth N] [--json | --format ...] [--db DB]\n"
     "       prov process PID [--start TIME | --all-with-pid] [--json] [--db DB]\n"
     "       prov window SINCE [UNTIL] [--json] [--db DB]\n"
     "       prov export [--path PATH | --pid PID [--start T | --all-with-pid] |\n"
@@ -178,6 +179,7 @@ int print_result(const prov_cli::QueryResult& r, bool as_json) {
 
 struct QueryOptions {
   bool as_json = false;
+  std::string format;  // why/impact: native (= --json), prov-json or dot instead of text
   bool color = false;
   std::string db_path;
   prov_cli::LineageOptions lineage;
@@ -191,7 +193,15 @@ int cmd_lineage(const std::string& cmd, const std::string& path, QueryOptions& o
   o.lineage.color = o.color;
   auto r = cmd == "why" ? prov_cli::why(*db, absolute_path(path), o.lineage)
                         : prov_cli::impact(*db, absolute_path(path), o.lineage);
-  return print_result(r, o.as_json);
+  if (r.found && o.format == "dot") {
+    std::fputs(prov_cli::to_dot(r.graph).c_str(), stdout);
+    return kOk;
+  }
+  if (r.found && o.format == "prov-json") {
+    std::printf("%s\n", bento::to_json_text(prov_cli::to_prov_json(r.graph), 1).c_str());
+    return kOk;
+  }
+  return print_result(r, o.as_json || o.format == "native");
 }
 
 bool parse_pid(const std::string& text, int64_t* pid) {
@@ -462,6 +472,7 @@ int run(const std::vector<std::string>& args) {
   const std::string cmd = args[0];
   std::vector<std::string> pos;
   bool as_json = false, follow = false, ack = false, from_set = false, no_color = false;
+  bool format_set = false;
   std::string module, file, db_path = bento::lineage::Database::default_path();
   std::string format = "native", out_path, since_arg, until_arg, start_arg;
   prov_cli::ExportScope scope;
@@ -503,7 +514,7 @@ int run(const std::vector<std::string>& args) {
       if (a == "--path") scope.path = absolute_path(*v);
       if (a == "--since") since_arg = *v;
       if (a == "--until") until_arg = *v;
-      if (a == "--format") format = *v;
+      if (a == "--format") format = *v, format_set = true;
       if (a == "-o") out_path = *v;
       if (a == "--pid" && !parse_pid(*v, &scope.pid.pid))
         return fail(kUsage, "--pid needs a process id");
@@ -543,6 +554,9 @@ int run(const std::vector<std::string>& args) {
   o.pid.all = scope.pid.all;
   if (cmd == "why" || cmd == "impact") {
     if (pos.size() != 1) return fail(kUsage, cmd + " needs a PATH\n" + kUsageText);
+    if (format != "native" && format != "prov-json" && format != "dot")
+      return fail(kUsage, "--format is native, prov-json or dot, not '" + format + "'");
+    o.format = format_set ? format : "";
     return cmd_lineage(cmd, pos[0], o);
   }
   if (cmd == "process") {

@@ -75,6 +75,18 @@ std::string RuntimeRule::classify(bento::lineage::Database& db, const json& enti
     // A tracked mount's root is never a program's installation: its data lives there.
     if (!tracked || prog != file["source"].get<std::string>() + "/") return "program " + prog;
   }
+  // An interpreter running a script (bash /root/.pyenv/libexec/pyenv, env bash X): the
+  // script's installation, for files outside the tracked mounts only (a script in a
+  // mount's bin/ must not hide the data beside it).
+  if (!tracked && activity.contains("argv") && activity["argv"].is_array()) {
+    const json& argv = activity["argv"];
+    for (size_t i = 1; i < argv.size() && i < 3; i++) {
+      if (!argv[i].is_string()) continue;
+      const std::string script = install_prefix(argv[i].get<std::string>());
+      if (!script.empty() && script != "/" && script[0] == '/' && starts_with(path, script))
+        return "program " + script;
+    }
+  }
   if (!tracked && file.contains("id") && shared_configuration(db, file.value("id", 0LL)))
     return "shared configuration";
   return "";

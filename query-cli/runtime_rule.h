@@ -4,8 +4,10 @@
 //   1. a path outside the tracked mounts under a system prefix (default_prefixes();
 //      --runtime-prefix adds one, BENTO_PROV_RUNTIME_PREFIXES (':'-separated) replaces them);
 //   2. a path under the reading program's own installation: the directory above the
-//      `bin`, `sbin`, `libexec` or `shims` directory its executable (or script) lives in
-//      (a pyenv version, a virtualenv, /opt/tool) — never a tracked mount's root itself;
+//      `bin`, `sbin`, `libexec` or `shims` directory its executable lives in (a pyenv
+//      version, a virtualenv, /opt/tool) — never a tracked mount's root itself — or, for
+//      files outside the tracked mounts, the one of the script an interpreter runs (an
+//      absolute path among argv[1..2]: `bash /root/.pyenv/libexec/pyenv`);
 //   3. a file outside the tracked mounts that nothing recorded ever wrote and that at least
 //      `many_programs` distinct programs read (shared configuration such as /etc/passwd).
 // Pipes, sockets and network endpoints are never runtime.

@@ -1,0 +1,326 @@
+// What makes a `prov why` answer trustworthy (query-cli/LINEAGE.md), in process: only
+// time-respecting paths count, the depth limit is monotone, runtime reads fold by the
+// documented rule (and --all shows them), the text does not lie about the program or
+// break on control characters, later versions and deletions are marked, and a damaged
+// database or a failed statement is an error, never a different answer.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "lineage_world.h"
+
+namespace {
+
+using namespace lineage_test;
+using nlohmann::json;
+
+// "read" edges of an activity, by the argv shown in lineage_edges.
+bool has(const std::set<std::string>& e, const std::string& x) {
+  return e.count(x) != 0;
+}
+
+TEST(Causal, AReadAfterTheLastWriteIsNotAnInput) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.fork({1, 1}, 100);
+  w.exec(sh, {"setup"});
+  w.write_new(100, 10, "a");
+  w.write_new(100, 11, "secret");
+  auto p = w.fork(sh, 200);
+  w.exec(p, {"bash", "-c", "x"});
+  w.read(200, 10);             // read a, then write out ...
+  w.write_new(200, 12, "out");
+  w.read(200, 11);             // ... and only then read secret
+  w.exit(p);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  auto e = edges(r.graph);
+  EXPECT_TRUE(has(e, "used(bash -c x, a)")) << json(e).dump(1);
+  EXPECT_FALSE(has(e, "used(bash -c x, secret)")) << "read after out was written: " << r.text;
+  EXPECT_EQ(r.text.find(path("secret")), std::string::npos) << r.text;
+  // Forward, the same rule: out is not an impact of secret.
+  auto i = impact(*w.db, path("secret"));
+  ASSERT_TRUE(i.found);
+  EXPECT_FALSE(has(edges(i.graph), "generated(out, bash -c x)")) << i.text;
+  EXPECT_TRUE(has(edges(impact(*w.db, path("a")).graph), "generated(out, bash -c x)"));
+}
+
+TEST(Causal, AParentReadingAfterItsChildWroteIsNotAnInput) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.fork({1, 1}, 100);
+  w.exec(sh, {"setup"});
+  w.write_new(100, 10, "early");
+  w.write_new(100, 11, "secret");
+  auto parent = w.fork(sh, 300);
+  w.exec(parent, {"parent"});
+  w.read(300, 10);  // before the fork: the child inherits it
+  auto child = w.fork(parent, 301);
+  w.write_new(301, 12, "out");
+  w.exit(child);
+  w.read(300, 11);  // after the child wrote
+  w.exit(parent);
+  w.commit();
+  auto e = edges(why(*w.db, path("out")).graph);
+  EXPECT_TRUE(has(e, "generated(out, fork of parent)")) << json(e).dump(1);
+  EXPECT_TRUE(has(e, "informed(fork of parent, parent)")) << json(e).dump(1);
+  EXPECT_TRUE(has(e, "used(parent, early)")) << "read before the fork" << json(e).dump(1);
+  EXPECT_FALSE(has(e, "used(parent, secret)")) << "read after the child wrote" << json(e).dump(1);
+}
+
+TEST(Causal, APipeReadAfterTheWriteIsNotAnInput) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.fork({1, 1}, 100);
+  w.exec(sh, {"setup"});
+  w.write_new(100, 11, "secret");
+  auto feeder = w.fork(sh, 400);
+  w.exec(feeder, {"cat", "secret"});
+  w.read(400, 11);
+  w.pipe_io(feeder, 7000, true);
+  auto late = w.fork(sh, 401);
+  w.exec(late, {"late-reader"});
+  w.write_new(401, 12, "out");
+  w.pipe_io(late, 7000, false);  // reads the pipe after writing out
+  auto early = w.fork(sh, 402);
+  w.exec(early, {"early-reader"});
+  w.pipe_io(early, 7000, false);  // reads the pipe, then writes out2
+  w.write_new(402, 13, "out2");
+  w.commit();
+  auto out = edges(why(*w.db, path("out")).graph);
+  EXPECT_FALSE(has(out, "used(late-reader, pipe)")) << json(out).dump(1);
+  EXPECT_FALSE(has(out, "used(cat secret, secret)")) << json(out).dump(1);
+  auto out2 = edges(why(*w.db, path("out2")).graph);
+  EXPECT_TRUE(has(out2, "used(early-reader, pipe)")) << json(out2).dump(1);
+  EXPECT_TRUE(has(out2, "used(cat secret, secret)")) << json(out2).dump(1);
+}
+
+// A source k process hops away is found at every depth >= k, also when a longer path
+// meets the same nodes first (the depth-first search of old printed "(shown above)" there
+// and never expanded them again).
+TEST(Causal, DepthIsMonotone) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.fork({1, 1}, 100);
+  w.exec(sh, {"setup"});
+  w.write_new(100, 10, "src");
+  // src -> cp1 -> f1 -> cp2 -> f2 -> cp3 -> out: src is 3 hops from out.
+  auto step = [&](uint32_t pid, const char* name, uint64_t in, uint64_t out, const char* out_name) {
+    auto p = w.fork(sh, pid);
+    w.exec(p, {name});
+    w.read(pid, in);
+    w.write_new(pid, out, out_name);
+    w.exit(p);
+  };
+  step(501, "cp1", 10, 11, "f1");
+  step(502, "cp2", 11, 12, "f2");
+  // A detour that reaches f1's writer late: f2 -> long1 -> g1 -> long2 -> g2, read by cp3.
+  step(503, "long1", 12, 13, "g1");
+  step(504, "long2", 13, 14, "g2");
+  auto cp3 = w.fork(sh, 505);
+  w.exec(cp3, {"cp3"});
+  w.read(505, 14);  // the long way first
+  w.read(505, 12);  // then f2 directly
+  w.write_new(505, 15, "out");
+  w.exit(cp3);
+  w.commit();
+  for (int depth = 1; depth <= 8; depth++) {
+    auto e = edges(why(*w.db, path("out"), depth, /*all=*/true).graph);
+    EXPECT_EQ(has(e, "used(cp1, src)"), depth >= 3) << "depth " << depth << json(e).dump(1);
+    EXPECT_EQ(has(e, "used(cp2, f1)"), depth >= 2) << "depth " << depth;
+  }
+}
+
+// Interpreter runtime (its own installation, system prefixes, configuration every program
+// reads) folds into one counted line; the data stays; --all lists everything.
+TEST(Causal, RuntimeReadsFoldAndAllShowsThem) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.fork({1, 1}, 100);
+  w.exec(sh, {"setup"});
+  w.write_new(100, 10, "in.csv");
+  // Five programs read the same configuration file, never written: shared configuration.
+  for (uint32_t i = 0; i < 5; i++) {
+    auto p = w.fork(sh, 600 + i);
+    w.exec(p, {"reader" + std::to_string(i)});
+    w.open_outside(p, "/etc/app/shared.conf", 9000, O_RDONLY);
+    w.write_new(600 + i, 20 + i, "r" + std::to_string(i));  // touches the mount: kept
+  }
+  auto py = w.fork(sh, 700);
+  w.exec_file(py, "/home/u/.pyenv/versions/3.11.7/bin/python3.11", {"python3", "job.py"});
+  w.open_outside(py, "/home/u/.pyenv/versions/3.11.7/lib/python3.11/json/__init__.py", 9001,
+                 O_RDONLY);
+  w.open_outside(py, "/usr/share/zoneinfo/UTC", 9002, O_RDONLY);
+  w.open_outside(py, "/etc/app/shared.conf", 9000, O_RDONLY);
+  w.open_outside(py, "/home/u/data/extra.csv", 9003, O_RDONLY);
+  w.read(700, 10);
+  w.write_new(700, 30, "out.csv");
+  w.exit(py);
+  w.commit();
+  auto r = why(*w.db, path("out.csv"));
+  ASSERT_TRUE(r.found);
+  auto e = edges(r.graph);
+  EXPECT_TRUE(has(e, "used(python3 job.py, in.csv)")) << json(e).dump(1);
+  EXPECT_TRUE(has(e, "used(python3 job.py, /home/u/data/extra.csv)")) << json(e).dump(1);
+  for (const auto& x : e) {
+    EXPECT_EQ(x.find("json/__init__"), std::string::npos) << x;
+    EXPECT_EQ(x.find("zoneinfo"), std::string::npos) << x;
+    EXPECT_EQ(x.find("shared.conf"), std::string::npos) << x;
+  }
+  json py_node;
+  for (const auto& a : r.graph["activities"])
+    if (a["argv"] == json::array({"python3", "job.py"})) py_node = a;
+  ASSERT_TRUE(py_node.contains("runtime_reads")) << r.graph.dump(1);
+  EXPECT_EQ(py_node["runtime_reads"]["count"], 3);
+  EXPECT_EQ(py_node["runtime_reads"]["by"]["program /home/u/.pyenv/versions/3.11.7/"], 1);
+  EXPECT_EQ(py_node["runtime_reads"]["by"]["shared configuration"], 1);
+  EXPECT_NE(r.text.find("+ 3 runtime reads folded"), std::string::npos) << r.text;
+  auto all = edges(why(*w.db, path("out.csv"), 6, /*all=*/true).graph);
+  EXPECT_TRUE(has(all, "used(python3 job.py, /home/u/.pyenv/versions/3.11.7/lib/python3.11/json/"
+                       "__init__.py)"))
+      << json(all).dump(1);
+  EXPECT_TRUE(has(all, "used(python3 job.py, /etc/app/shared.conf)"));
+  EXPECT_TRUE(has(all, "used(python3 job.py, /usr/share/zoneinfo/UTC)"));
+}
+
+TEST(Causal, TheTextShowsTheRealProgramAndEscapesControlCharacters) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.fork({1, 1}, 100);
+  w.exec(sh, {"setup"});
+  auto evil = w.fork(sh, 800);
+  w.exec_file(evil, "/tmp/.x/miner", {"[kworker/0:1]"});
+  w.write_new(800, 10, "loot");
+  auto odd = w.fork(sh, 801);
+  w.exec(odd, {"sh", "-c", "echo hi\n├─ read /etc/shadow\x1b[2J"});
+  w.write_new(801, 11, "odd");
+  w.commit();
+  auto r = why(*w.db, path("loot"));
+  EXPECT_NE(r.text.find("[kworker/0:1]"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("[exe /tmp/.x/miner]"), std::string::npos) << r.text;
+  auto o = why(*w.db, path("odd"));
+  EXPECT_NE(o.text.find("echo hi\\n├─ read /etc/shadow\\e[2J"), std::string::npos) << o.text;
+  for (size_t at = o.text.find('\n'); at != std::string::npos; at = o.text.find('\n', at + 1)) {
+    const std::string next = o.text.substr(at + 1, 20);
+    EXPECT_EQ(next.rfind("├─ read /etc/shadow", 0), std::string::npos) << "a forged line: " << o.text;
+  }
+  EXPECT_EQ(o.text.find('\x1b'), std::string::npos) << "no raw escape reaches the terminal";
+}
+
+TEST(Causal, LaterVersionsAndDeletionsAreMarked) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.fork({1, 1}, 100);
+  w.exec(sh, {"setup"});
+  w.write_new(100, 10, "in");
+  w.write_new(100, 11, "tmpin");
+  auto p = w.fork(sh, 900);
+  w.exec(p, {"join"});
+  w.read(900, 10);
+  w.read(900, 11);
+  w.write_new(900, 12, "out");
+  w.exit(p);
+  // Later: in is overwritten, tmpin deleted.
+  auto q = w.fork(sh, 901);
+  w.exec(q, {"rewrite"});
+  w.record(RecordType::kOpen, 901, 10, "", 5000, O_WRONLY);
+  w.record(RecordType::kWrite, 901, 10, "", 5000, O_WRONLY);
+  w.release(10, 5000, O_WRONLY, w.t);
+  auto rm = w.fork(sh, 902);
+  w.exec(rm, {"rm", "tmpin"});
+  w.record(RecordType::kUnlink, 902, 11, "tmpin", 0, 0, S_IFREG | 0644, 1, "", 1, fsprov::kAuxDied);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found);
+  EXPECT_NE(r.text.find("[changed later: write"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("by rewrite"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("[deleted"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("by rm tmpin"), std::string::npos) << r.text;
+  bool changed = false, removed = false;
+  for (const auto& e : r.graph["entities"]) {
+    const std::string state = e.value("status", json::object()).value("state", "");
+    changed = changed || (e.value("path", "") == path("in") && state == "changed");
+    removed = removed || (e.value("path", "") == path("tmpin") && state == "removed");
+  }
+  EXPECT_TRUE(changed && removed) << r.graph.dump(1);
+  // The deleted file's own why says it is gone.
+  auto gone = why(*w.db, path("tmpin"));
+  ASSERT_TRUE(gone.found);
+  EXPECT_NE(gone.text.find("[deleted"), std::string::npos) << gone.text;
+}
+
+// A statement that fails (here: the connection turned read-only, as a full disk or a
+// revoked file would do) fails its whole batch: nothing of the batch is stored, and the
+// collector says why.
+TEST(Causal, AFailedStatementFailsTheBatch) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.fork({1, 1}, 100);
+  w.exec(sh, {"setup"});
+  w.write_new(100, 10, "kept");
+  w.commit();
+  w.write_new(100, 11, "lost");
+  ASSERT_TRUE(w.db->exec("PRAGMA query_only = 1"));  // every later write fails
+  w.write_new(100, 12, "also-lost");
+  EXPECT_TRUE(w.col->batch_failed());
+  std::string err;
+  EXPECT_FALSE(w.col->commit(&err));
+  EXPECT_NE(err.find("readonly"), std::string::npos) << err;
+  ASSERT_TRUE(w.db->exec("PRAGMA query_only = 0"));
+  w.col->begin();
+  bento::lineage::Stmt n(w.db->handle(), "SELECT COUNT(*) FROM names WHERE path LIKE '%lost'");
+  ASSERT_TRUE(n.step());
+  EXPECT_EQ(n.int64(0), 0) << "nothing of the failed batch was stored";
+  EXPECT_TRUE(why(*w.db, path("kept")).found);
+  w.write_new(100, 13, "after");  // the next batch works again
+  w.commit();
+  EXPECT_TRUE(why(*w.db, path("after")).found);
+}
+
+// A damaged database file: every query is an error (exit 3 from prov), never a different
+// answer.
+TEST(Causal, ADamagedDatabaseIsAnErrorNotAnAnswer) {
+  TempDir dir;
+  const std::string db = dir.path() + "/prov.db";
+  {
+    World w(db);
+    auto sh = w.fork({1, 1}, 100);
+    w.exec(sh, {"setup"});
+    for (uint64_t i = 0; i < 400; i++) w.write_new(100, 10 + i, "f" + std::to_string(i));
+    w.commit();
+    w.db->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+  {
+    // Scribble over pages past the schema (page 1 stays readable).
+    std::fstream f(db, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(0, std::ios::end);
+    const std::streamoff size = f.tellp();
+    ASSERT_GT(size, 16 * 4096);
+    std::string junk(4096, '\x5a');
+    for (std::streamoff off = 4 * 4096; off + 4096 < size; off += 3 * 4096) {
+      f.seekp(off);
+      f.write(junk.data(), junk.size());
+    }
+  }
+  std::string err;
+  auto d = bento::lineage::Database::open(db, bento::lineage::Database::Mode::kReadOnly, &err);
+  if (d) {
+    EXPECT_THROW(why(*d, path("f399")), bento::lineage::DbError);
+  } else {
+    EXPECT_NE(err.find("damaged"), std::string::npos) << err;
+  }
+  FILE* p = popen((std::string(PROV_BIN) + " why " + path("f399") + " --db " + db + " 2>&1").c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[512];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  int st = pclose(p);
+  EXPECT_EQ(WEXITSTATUS(st), 3) << out;
+  EXPECT_NE(out.find("damaged"), std::string::npos) << out;
+}
+
+}  // namespace

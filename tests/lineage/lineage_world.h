@@ -1,0 +1,223 @@
+// The synthetic machine the in-process lineage tests feed into a real collector: processes
+// (probe events) and a tracked mount (fs log records), with helpers for the queries.
+#pragma once
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "bento_bpf/events.h"
+#include "collector.h"
+#include "lineage_edges.h"
+#include "lineage_query.h"
+
+namespace lineage_test {
+
+namespace fsprov = bentofs::prov;
+using bento::collector::Collector;
+using bento::lineage::Database;
+using fsprov::RecordType;
+using nlohmann::json;
+
+inline constexpr char kMnt[] = "/lineage-test-mnt";  // never walked: every file is made while tracked
+
+// Feeds one synthetic machine into a collector: processes (probe events) and a mount (fs log).
+class World {
+ public:
+  explicit World(const std::string& db_path, const std::string& mnt = kMnt) : mnt(mnt) {
+    std::string err;
+    db = Database::open(db_path, Database::Mode::kReadWrite, &err);
+    EXPECT_TRUE(db) << err;
+    col = std::make_unique<Collector>(*db);
+    uint64_t cursor = 0;
+    source = col->fs_source(mnt, &cursor, &last_seq);
+    col->probes_source();
+    col->begin();
+  }
+  ~World() { commit(); }
+  void commit() {
+    std::string err;
+    EXPECT_TRUE(col->commit(&err)) << err;
+    col->begin();
+  }
+
+  uint64_t tick() { return t += 1000; }
+
+  // A process: returns its pid; start time is its identity.
+  struct Proc {
+    uint32_t pid;
+    uint64_t start;
+  };
+  Proc fork(Proc parent, uint32_t child_pid, bool thread = false, uint32_t tid = 0) {
+    bento_fork_event e{};
+    header(e.h, BENTO_EV_FORK, sizeof e, parent);
+    e.child_pid = thread ? parent.pid : child_pid;
+    e.child_tid = thread ? tid : child_pid;
+    e.child_start_ns = tick();
+    e.is_thread = thread;
+    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+    return {e.child_pid, thread ? parent.start : e.child_start_ns};
+  }
+  void exec(Proc p, const std::vector<std::string>& argv,
+            std::array<uint64_t, 3> std_pipes = {0, 0, 0}) {
+    exec_file(p, "/usr/bin/" + argv[0], argv, std_pipes);
+  }
+  // exec of `filename` with an argv of the caller's choosing (argv[0] may lie).
+  void exec_file(Proc p, const std::string& filename, const std::vector<std::string>& argv,
+                 std::array<uint64_t, 3> std_pipes = {0, 0, 0}) {
+    bento_exec_event e{};
+    header(e.h, BENTO_EV_EXEC, sizeof e, p);
+    std::snprintf(e.filename, sizeof e.filename, "%s", filename.c_str());
+    for (const auto& a : argv) {
+      std::memcpy(e.args + e.args_len, a.c_str(), a.size() + 1);
+      e.args_len += static_cast<uint32_t>(a.size() + 1);
+      e.argc++;
+    }
+    for (int i = 0; i < 3; i++) e.std_pipe_ino[i] = std_pipes[i];
+    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+  }
+  // First read / first write of a process image on a pipe (the probes' PIPE_IO).
+  void pipe_io(Proc p, uint64_t pipe_ino, bool write) {
+    bento_pipe_io_event e{};
+    header(e.h, BENTO_EV_PIPE_IO, sizeof e, p);
+    e.is_write = write ? 1 : 0;
+    e.dev = 0xC;  // pipefs
+    e.ino = pipe_ino;
+    e.file_id = pipe_ino * 2 + (write ? 1 : 0);
+    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+  }
+  // An open of a file outside the tracked mount (the probes' OPEN).
+  void open_outside(Proc p, const std::string& path, uint64_t ino, uint32_t flags,
+                    uint64_t dev = 0x803) {
+    bento_open_event e{};
+    header(e.h, BENTO_EV_OPEN, sizeof e, p);
+    e.flags = flags;
+    e.dev = dev;
+    e.ino = ino;
+    e.file_id = dev * 1000003 + ino;
+    e.path_len = static_cast<uint32_t>(path.size());
+    std::memcpy(e.path, path.c_str(), path.size() + 1);
+    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+  }
+  void exit(Proc p, int code = 0) {
+    bento_exit_event e{};
+    header(e.h, BENTO_EV_EXIT, sizeof e, p);
+    e.exit_code = code << 8;
+    e.group_dead = 1;
+    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+  }
+
+  // fs records; `tid` acts. Returns what the record names.
+  void record(RecordType type, uint32_t tid, uint64_t ino, const std::string& name = "",
+              uint64_t fh = 0, uint32_t flags = 0, uint32_t mode = S_IFREG | 0644,
+              uint64_t parent = 1, const std::string& name2 = "", uint64_t parent2 = 1,
+              uint64_t aux = 0, uint64_t ino2 = 0, uint64_t at = 0) {
+    fsprov::Record r;
+    r.type = type;
+    r.seq = ++seq;
+    r.monotonic_ns = at != 0 ? at : tick();
+    r.realtime_ns = r.monotonic_ns;
+    r.pid = r.tid = tid;
+    r.ino = ino;
+    r.gen = 1;
+    r.parent = parent;
+    r.parent2 = parent2;
+    r.fh = fh;
+    r.flags = flags;
+    r.mode = mode;
+    r.aux = aux;
+    r.ino2 = ino2;
+    r.gen2 = ino2 != 0 ? 1 : 0;
+    r.name = name.data();
+    r.name_len = static_cast<uint16_t>(name.size());
+    r.name2 = name2.data();
+    r.name2_len = static_cast<uint16_t>(name2.size());
+    offset += fsprov::record_len(r.name_len, r.name2_len);
+    col->on_fs_record(source, r, offset);
+  }
+  // Shorthands: a whole write of a new file, a whole read.
+  // A release carries the time of the handle's last write (0: none), as the fs writes it.
+  void release(uint64_t ino, uint64_t fh, uint32_t flags, uint64_t last_write = 0) {
+    record(RecordType::kRelease, 0, ino, "", fh, flags, S_IFREG | 0644, 1, "", last_write);
+  }
+  void write_new(uint32_t tid, uint64_t ino, const std::string& name, uint64_t parent = 1) {
+    uint64_t fh = ++next_fh;
+    record(RecordType::kCreate, tid, ino, name, fh, O_WRONLY | O_CREAT, S_IFREG | 0644, parent);
+    record(RecordType::kWrite, tid, ino, "", fh, O_WRONLY);
+    release(ino, fh, O_WRONLY, t);
+  }
+  void read(uint32_t tid, uint64_t ino) {
+    uint64_t fh = ++next_fh;
+    record(RecordType::kOpen, tid, ino, "", fh, O_RDONLY);
+    record(RecordType::kRead, tid, ino, "", fh, O_RDONLY);
+    release(ino, fh, O_RDONLY);
+  }
+
+  std::string mnt;
+  std::unique_ptr<Database> db;
+  std::unique_ptr<Collector> col;
+  int64_t source = 0;
+  uint64_t last_seq = 0, seq = 0, offset = 0, t = 1'000'000'000, next_fh = 100;
+
+ private:
+  void header(bento_event_header& h, uint32_t type, uint32_t size, Proc p) {
+    h = {};
+    h.type = type;
+    h.size = size;
+    h.ts_ns = tick();
+    h.pid = h.tid = p.pid;
+    h.start_ns = p.start;
+  }
+};
+
+inline std::string path(const std::string& name) {
+  return std::string(kMnt) + "/" + name;
+}
+
+// "used(sort -n a, a)", "generated(out, uniq)", "informed(uniq, fork of sh)", "out@v2" ...
+inline std::set<std::string> edges(const json& g) {
+  return bento::test::lineage_edges(g, kMnt, {.versions = true});
+}
+
+inline prov_cli::QueryResult why(bento::lineage::Database& db, const std::string& p, int depth = 6,
+                          bool all = false) {
+  prov_cli::LineageOptions o;
+  o.depth = depth;
+  o.all = all;
+  return prov_cli::why(db, p, o);
+}
+inline prov_cli::QueryResult impact(bento::lineage::Database& db, const std::string& p, int depth = 6) {
+  prov_cli::LineageOptions o;
+  o.depth = depth;
+  return prov_cli::impact(db, p, o);
+}
+inline prov_cli::QueryResult process(bento::lineage::Database& db, int64_t pid, bool all = false) {
+  return prov_cli::process(db, {pid, 0, all}, false);
+}
+
+// A scratch directory in /dev/shm for one test's database.
+class TempDir {
+ public:
+  TempDir() {
+    char dir[] = "/dev/shm/bento-lineage-test-XXXXXX";
+    EXPECT_NE(mkdtemp(dir), nullptr);
+    path_ = dir;
+  }
+  ~TempDir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace lineage_test
