@@ -13,7 +13,8 @@ namespace bento::collector {
 
 struct ActivityRow {
   int64_t process = 0;
-  std::string exe;         // the program (exec filename, made absolute when it can be)
+  std::string exe;         // the program as exec'd (filename, made absolute when it can be)
+  std::string program;     // the same with symlinks resolved ("" when it could not be)
   std::string argv_json;   // JSON array of strings
   uint64_t exe_ino = 0, exe_dev = 0;
   uint32_t uid = 0, gid = 0, euid = 0;

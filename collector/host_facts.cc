@@ -72,6 +72,18 @@ std::string ProcHostFacts::cwd(uint32_t pid) {
   return read_link("/proc/" + std::to_string(pid) + "/cwd");
 }
 
+std::string ProcHostFacts::resolve(const std::string& path) {
+  char* real = realpath(path.c_str(), nullptr);
+  if (real == nullptr) return "";
+  std::string out = real;
+  std::free(real);
+  return out;
+}
+
+std::string ProcHostFacts::exe_of(uint32_t pid) {
+  return read_link("/proc/" + std::to_string(pid) + "/exe");
+}
+
 uint64_t ProcHostFacts::dev_of(const std::string& path) {
   struct stat st {};
   return stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_dev) : 0;

@@ -25,6 +25,10 @@ class HostFacts {
   virtual ProcessFacts process_of_thread(uint32_t tid) = 0;
   // The working directory of pid, "" when gone.
   virtual std::string cwd(uint32_t pid) = 0;
+  // A path with symlinks resolved ("" when it cannot be): what a program path runs.
+  virtual std::string resolve(const std::string& path) = 0;
+  // The executable pid runs now (/proc/PID/exe), "" when gone.
+  virtual std::string exe_of(uint32_t pid) = 0;
   // st_dev of a path, 0 when it cannot be stat'ed.
   virtual uint64_t dev_of(const std::string& path) = 0;
   // Every entry below `root` (not following symlinks): f(path, ino, is_dir).
@@ -37,6 +41,8 @@ class ProcHostFacts : public HostFacts {
  public:
   ProcessFacts process_of_thread(uint32_t tid) override;
   std::string cwd(uint32_t pid) override;
+  std::string resolve(const std::string& path) override;
+  std::string exe_of(uint32_t pid) override;
   uint64_t dev_of(const std::string& path) override;
   void walk(const std::string& root,
             const std::function<void(const std::string&, uint64_t, bool)>& f) override;

@@ -129,6 +129,7 @@ int64_t Ingest::observed_activity(uint32_t tid, uint32_t uid, uint32_t gid, uint
   ActivityRow row;
   row.process = *process;
   row.exe = f.exe;
+  row.program = f.exe;
   row.argv_json = f.argv_json.empty() ? "[]" : f.argv_json;
   row.uid = row.euid = uid;
   row.gid = gid;

@@ -112,7 +112,7 @@ bool Ingest::on_fork(const void* data, size_t size) {
   if (pa != 0) store_.activity(pa, &row);
   row.process = child;
   row.exe_ino = row.exe_dev = 0;
-  row.uid = h->uid;
+  row.uid = h->uid;  // a forked child runs its parent's program (exe, program kept)
   row.gid = h->gid;
   row.euid = h->euid;
   row.start_ns = e->child_start_ns;
@@ -143,6 +143,10 @@ bool Ingest::on_exec(const void* data, size_t size) {
     std::string cwd = host_.cwd(h->pid);  // a relative program path: made absolute
     if (!cwd.empty()) row.exe = cwd + "/" + row.exe;
   }
+  // The program it runs: the path with symlinks resolved now, else what the process
+  // runs (a script's interpreter then), else unknown.
+  row.program = host_.resolve(row.exe);
+  if (row.program.empty()) row.program = host_.exe_of(h->pid);
   row.argv_json = argv_json(e->args, std::min<size_t>(e->args_len, sizeof e->args));
   row.exe_ino = e->exe_ino;
   row.exe_dev = e->exe_dev;

@@ -92,15 +92,15 @@ const char* const kSql[] = {
     "SELECT process_id, start_ns, end_ns FROM tasks WHERE tid = ? AND start_ns <= ? AND "
     "(end_ns IS NULL OR end_ns >= ?) ORDER BY start_ns DESC LIMIT 1",
     "INSERT INTO activities(process_id, exe, argv, exe_ino, exe_dev, uid, gid, euid, start_ns, "
-    "start_wall_ns, origin) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+    "start_wall_ns, origin, program) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
     // The activity running at t (else the first one after t: a record may be stamped a
     // little before the probe's exec event), and when the next one began.
     "SELECT a.id, a.start_ns, (SELECT MIN(n.start_ns) FROM activities n WHERE n.process_id = "
     "a.process_id AND n.start_ns > a.start_ns) FROM activities a WHERE a.process_id = ? ORDER "
     "BY (a.start_ns <= ?) DESC, CASE WHEN a.start_ns <= ? THEN -a.start_ns ELSE a.start_ns END "
     "LIMIT 1",
-    "SELECT process_id, exe, argv, exe_ino, exe_dev, uid, gid, euid, start_ns, origin FROM "
-    "activities WHERE id = ?",
+    "SELECT process_id, exe, argv, exe_ino, exe_dev, uid, gid, euid, start_ns, origin, "
+    "IFNULL(program, '') FROM activities WHERE id = ?",
     "UPDATE activities SET end_ns = ? WHERE id = ? AND end_ns IS NULL",
     "UPDATE activities SET end_ns = ? WHERE process_id = ? AND end_ns IS NULL",
     // files
@@ -315,6 +315,10 @@ int64_t SqliteStore::add_activity(const ActivityRow& a) {
   ins.bind(1, a.process).bind(2, a.exe).bind(3, a.argv_json).bind(4, i64(a.exe_ino));
   ins.bind(5, i64(a.exe_dev)).bind(6, a.uid).bind(7, a.gid).bind(8, a.euid);
   ins.bind(9, i64(a.start_ns)).bind(10, wall_offset_ns() + i64(a.start_ns)).bind(11, a.origin);
+  if (a.program.empty())
+    ins.bind_null(12);
+  else
+    ins.bind(12, a.program);
   ins.run();
   return last_id();
 }
@@ -345,6 +349,7 @@ bool SqliteStore::activity(int64_t id, ActivityRow* out) {
   out->euid = static_cast<uint32_t>(q.int64(7));
   out->start_ns = static_cast<uint64_t>(q.int64(8));
   out->origin = q.text(9);
+  out->program = q.text(10);
   return true;
 }
 

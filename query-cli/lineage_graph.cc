@@ -147,8 +147,8 @@ const json& LineageGraph::activity(int64_t id) {
   if (auto it = activities_.find(id); it != activities_.end()) return it->second;
   Stmt q(db_.handle(),
          "SELECT a.exe, a.argv, p.pid, p.start_ns, a.uid, a.start_ns, a.end_ns, p.exit_code, "
-         "a.origin, (SELECT pp.pid FROM processes pp WHERE pp.id = p.parent_id), p.exit_ns "
-         "FROM activities a JOIN processes p ON p.id = a.process_id WHERE a.id = ?");
+         "a.origin, (SELECT pp.pid FROM processes pp WHERE pp.id = p.parent_id), p.exit_ns, "
+         "a.program FROM activities a JOIN processes p ON p.id = a.process_id WHERE a.id = ?");
   q.bind(1, id);
   json j = json::object();
   if (q.step()) {
@@ -169,6 +169,7 @@ const json& LineageGraph::activity(int64_t id) {
          {"end", q.is_null(6) ? json(nullptr) : time_json(q.int64(6), off_)},
          {"exit_code", ended_by_exit && !q.is_null(7) ? json(q.int64(7)) : json(nullptr)},
          {"origin", q.text(8)}};
+    if (!q.is_null(11) && q.text(11) != q.text(0)) j["program"] = q.text(11);
     agents_.insert(q.int64(4));
     if (ended_by_exit) {
       const int64_t code = q.is_null(7) ? 0 : q.int64(7);
@@ -525,7 +526,7 @@ std::string LineageGraph::activity_line(int64_t id) {
   if (a.empty()) return "?";
   std::string s = bold(command_text(a));
   // The program actually run, when argv[0] does not say it (a renamed or disguised one).
-  const std::string exe = a.value("exe", "");
+  const std::string exe = a.value("program", a.value("exe", ""));
   std::string argv0 = a["argv"].empty() || !a["argv"][0].is_string() ? "" : a["argv"][0].get<std::string>();
   if (!exe.empty() && base_name(argv0) != base_name(exe)) s += "  " + bold("[exe " + printable(exe) + "]");
   std::string t = a["start"].is_null() ? "?" : clock_text(a["start"].value("ns", 0LL), off_);

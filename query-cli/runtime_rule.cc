@@ -70,8 +70,11 @@ std::string RuntimeRule::classify(bento::lineage::Database& db, const json& enti
     for (const std::string& p : prefixes_)
       if (starts_with(path, p)) return p;
   }
-  const std::string prog = install_prefix(activity.value("exe", ""));
-  if (!prog.empty() && starts_with(path, prog) && prog != "/") {
+  // The program as exec'd (a virtualenv's bin/python) and as resolved (the interpreter
+  // that link points to).
+  for (const char* key : {"exe", "program"}) {
+    const std::string prog = install_prefix(activity.value(key, ""));
+    if (prog.empty() || prog == "/" || !starts_with(path, prog)) continue;
     // A tracked mount's root is never a program's installation: its data lives there.
     if (!tracked || prog != file["source"].get<std::string>() + "/") return "program " + prog;
   }

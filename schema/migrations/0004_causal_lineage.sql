@@ -7,6 +7,10 @@
 ALTER TABLE used ADD COLUMN last_ns INTEGER;
 ALTER TABLE generated ADD COLUMN last_ns INTEGER;
 
+-- The program an activity ran, resolved (symlinks followed: a virtualenv's bin/python is
+-- the interpreter it links to); exe keeps the path as exec'd.
+ALTER TABLE activities ADD COLUMN program TEXT;
+
 -- Endpoints and sockets: "tcp 203.0.113.5:443", "unix /run/x.sock", "udp 10.0.0.1:53".
 ALTER TABLE files ADD COLUMN addr TEXT;
 CREATE INDEX files_addr ON files(addr) WHERE addr IS NOT NULL;
