@@ -65,13 +65,13 @@ while [ $# -gt 0 ]; do
 done
 
 if [ "$MODE" = quick ]; then
-  : "${REPS:=3}"; INGEST_ARGS=(--quick); TREE_FILES=10500; IO_MB=256; SMALL_N=10000; SMALL_SIZE=4096
+  : "${REPS:=3}"; INGEST_ARGS=(--quick); LINEAGE_ARGS=(--quick); TREE_FILES=10500; IO_MB=256; SMALL_N=10000; SMALL_SIZE=4096
   IMG_SIZE=2G; BENTO_INODES=131072; EXT4_INODES=""; RANDREAD_SECS=3; SQL_TX=300; SQL_ROWS=20000
   BIGDIR_N=100000
   : "${WORKLOADS:=untar,tar,grep,smallfiles,seqio,mix,gitclone,sqlite,bigdir,upgrade}"; MIX_SECS=4; MIX_FILES=300
   TIMELINE_ARGS=(--quick); UPGRADE_ARGS=(--upgrades 20 --size-mb 256)
 else
-  : "${REPS:=5}"; INGEST_ARGS=(--events 1000000); TREE_FILES=32000; IO_MB=1024; SMALL_N=10000; SMALL_SIZE=4096
+  : "${REPS:=5}"; INGEST_ARGS=(--events 1000000); LINEAGE_ARGS=(); TREE_FILES=32000; IO_MB=1024; SMALL_N=10000; SMALL_SIZE=4096
   # bigdir's 1,000,000 entries (+ the 32k-file tree) need more inodes than one per 16 KiB
   # (mkfs defaults, 393,216 on 6 GiB): 1.5M slots = 384 MiB of inode table on either fs
   IMG_SIZE=6G; BENTO_INODES=1572864; EXT4_INODES=1572864; RANDREAD_SECS=20; SQL_TX=2000; SQL_ROWS=200000
@@ -161,7 +161,7 @@ command -v fio >/dev/null || { HAVE_FIO=0; NOTES+=("fio not installed: seqio ski
 
 BUILD_STATUS="not built (--no-build)"
 if [ $DO_BUILD -eq 1 ]; then
-  TARGETS=(bentofs bentoctl mkfs.bento fsck.bento bento_fs bento_prov memfs prov provd bench_mix bench_ingest)
+  TARGETS=(bentofs bentoctl mkfs.bento fsck.bento bento_fs bento_prov memfs prov provd bench_mix bench_ingest bench_lineage)
   case ",$WORKLOADS," in *,upgrade,*) TARGETS+=(bench_timeline bench_upgrade) ;; esac
   say "building (cmake preset default: ${TARGETS[*]})"
   if (cd "$REPO" && cmake --preset default >>"$LOG" 2>&1 &&
@@ -878,6 +878,23 @@ if [ $DO_INGEST -eq 1 ]; then
   else
     say "WARNING: bench_ingest failed (see run.log)"
     NOTES+=("bench_ingest failed: no collector ingest / prov why figures in this run (see run.log)")
+  fi
+fi
+
+# ---------------------------------------------------------------- prov why/impact on a busy host
+# bench_lineage: the database of a realistic busy host (5M events, --quick 500k) and the
+# latency of `prov why` / `prov impact` on it (skipped with --no-ingest).
+if [ $DO_INGEST -eq 1 ] && [ -x "$BIN/bench_lineage" ]; then
+  say "bench_lineage ${LINEAGE_ARGS[*]+${LINEAGE_ARGS[*]}}: prov why/impact latency on a busy host's database (load $(cut -d' ' -f1 /proc/loadavg))"
+  LINEAGE_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+  if "$BIN/bench_lineage" ${LINEAGE_ARGS[@]+"${LINEAGE_ARGS[@]}"} >"$WORK/lineage.out" 2>>"$LOG"; then
+    cat "$WORK/lineage.out" >>"$LOG"
+    head -3 "$WORK/lineage.out" | while read -r l; do say "$l"; done
+    tail -1 "$WORK/lineage.out" | python3 -c 'import json, sys; j = json.load(sys.stdin); j["args"] = sys.argv[1]; j["load_start"] = sys.argv[2]; j["load_end"] = sys.argv[3]; json.dump(j, open(sys.argv[4], "w"), indent=1)' \
+      "${LINEAGE_ARGS[*]+${LINEAGE_ARGS[*]}}" "$LINEAGE_LOAD" "$(cut -d' ' -f1-3 /proc/loadavg)" "$RUN/lineage.json"
+  else
+    say "WARNING: bench_lineage failed (see run.log)"
+    NOTES+=("bench_lineage failed: no prov why/impact latency on a busy host in this run (see run.log)")
   fi
 fi
 

@@ -25,8 +25,7 @@ using StepIndex = std::map<Node, std::vector<const Step*>>;
 // runtime files moved no data, whoever started it.
 std::map<Node, bool> carries_data(LineageGraph& g, const SearchResult& s, const StepIndex& causes) {
   std::map<Node, bool> carries;
-  for (const auto& [n, reach] : s.nodes)
-    carries[n] = n.kind == Node::kEntity && !is_stream(g, n);
+  for (const auto& [n, reach] : s.nodes) carries[n] = n.kind == Node::kEntity && !is_stream(g, n);
   for (bool changed = true; changed;) {
     changed = false;
     for (const auto& [effect, steps] : causes) {
@@ -70,7 +69,7 @@ void keep_backward(const StepIndex& causes, const std::map<Node, bool>& carries,
     auto [it, fresh] = a->nodes.emplace(n, how);
     const bool chain_new = in_chain && chain.insert(n).second;
     if (!fresh && how >= it->second && !chain_new) return;  // shown as much already
-    if (how < it->second) it->second = how;                // kFull < kAncestry < kLine
+    if (how < it->second) it->second = how;                 // kFull < kAncestry < kLine
     todo.push_back({n, it->second, in_chain || chain.count(n) != 0});
   };
   while (!todo.empty()) {
@@ -130,8 +129,7 @@ void find_gaps(LineageGraph& g, Answer* a) {
   while (q.step()) {
     a->gaps.push_back("lineage on " + q.text(0) + " is incomplete between " +
                       clock_text(q.int64(1), g.wall_offset()) + " and " +
-                      clock_text(q.int64(2), g.wall_offset()) + ": " +
-                      std::to_string(q.int64(3)) +
+                      clock_text(q.int64(2), g.wall_offset()) + ": " + std::to_string(q.int64(3)) +
                       " provenance records were not written (the log was full)");
   }
 }
@@ -139,12 +137,27 @@ void find_gaps(LineageGraph& g, Answer* a) {
 }  // namespace
 
 Answer answer_backward(LineageGraph& g, LineageSource& src,
-                       const std::vector<std::pair<Node, int64_t>>& roots,
-                       AnswerOptions& options) {
+                       const std::vector<std::pair<Node, int64_t>>& roots, AnswerOptions& options) {
   Answer a;
   a.backward = true;
   a.roots = roots;
-  SearchResult s = search_backward(src, roots, options.depth);
+  // Runtime reads are classified as the search meets them: counted, never walked.
+  std::map<std::pair<int64_t, int64_t>, std::string> runtime;  // (activity, entity) -> why
+  StepFilter follow = nullptr;
+  if (!options.all) {
+    follow = [&](const Step& st) {
+      if (st.type != Step::kUsed) return true;
+      auto key = std::make_pair(st.effect.id, st.cause.id);
+      auto it = runtime.find(key);
+      if (it == runtime.end())
+        it = runtime
+                 .emplace(key, options.rule.classify(g.db(), g.entity(st.cause.id),
+                                                     g.activity(st.effect.id)))
+                 .first;
+      return it->second.empty();
+    };
+  }
+  SearchResult s = search_backward(src, roots, options.depth, follow);
   a.reach = s.nodes;
   if (options.all) {
     for (const auto& [n, reach] : s.nodes) a.nodes[n] = Answer::kFull;
@@ -152,20 +165,13 @@ Answer answer_backward(LineageGraph& g, LineageSource& src,
     find_gaps(g, &a);
     return a;
   }
-  // Runtime reads fold into their reader's count.
-  StepIndex causes;
-  for (const Step& st : s.steps) {
-    if (st.type == Step::kUsed) {
-      std::string why = options.rule.classify(g.db(), g.entity(st.cause.id), g.activity(st.effect.id));
-      if (!why.empty()) {
-        Answer::Folded& f = a.runtime[st.effect.id];
-        f.count++;
-        f.by_reason[why]++;
-        continue;
-      }
-    }
-    causes[st.effect].push_back(&st);
+  for (const Step& st : s.held) {
+    Answer::Folded& f = a.runtime[st.effect.id];
+    f.count++;
+    f.by_reason[runtime[{st.effect.id, st.cause.id}]]++;
   }
+  StepIndex causes;
+  for (const Step& st : s.steps) causes[st.effect].push_back(&st);
   keep_backward(causes, carries_data(g, s, causes), &a);
   // Folded reads of processes that are not shown are not counted either.
   for (auto it = a.runtime.begin(); it != a.runtime.end();) {
@@ -181,8 +187,7 @@ Answer answer_backward(LineageGraph& g, LineageSource& src,
 }
 
 Answer answer_forward(LineageGraph& g, LineageSource& src,
-                      const std::vector<std::pair<Node, int64_t>>& roots,
-                      AnswerOptions& options) {
+                      const std::vector<std::pair<Node, int64_t>>& roots, AnswerOptions& options) {
   Answer a;
   a.backward = false;
   a.roots = roots;
@@ -199,7 +204,9 @@ json answer_json(LineageGraph& g, const Answer& a, json header) {
     json& node = n.kind == Node::kEntity ? g.entity_mut(n.id) : g.activity_mut(n.id);
     if (node.empty()) continue;
     if (n.kind == Node::kEntity) g.annotate_status(n.id);
-    node["shown"] = shown == Answer::kFull ? "full" : shown == Answer::kAncestry ? "ancestry" : "line";
+    node["shown"] = shown == Answer::kFull       ? "full"
+                    : shown == Answer::kAncestry ? "ancestry"
+                                                 : "line";
     if (auto f = a.runtime.find(n.id); n.kind == Node::kActivity && f != a.runtime.end()) {
       node["runtime_reads"] = {{"count", f->second.count}, {"by", f->second.by_reason}};
       if (f->second.streams > 0) {

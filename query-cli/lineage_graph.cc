@@ -15,8 +15,10 @@ using bento::lineage::Stmt;
 using nlohmann::json;
 
 std::string user_name(int64_t uid) {
+  static std::map<int64_t, std::string> names;  // getpwuid reads the user database each call
+  if (auto it = names.find(uid); it != names.end()) return it->second;
   passwd* p = getpwuid(static_cast<uid_t>(uid));
-  return p != nullptr ? p->pw_name : std::to_string(uid);
+  return names[uid] = p != nullptr ? p->pw_name : std::to_string(uid);
 }
 
 namespace {
@@ -108,16 +110,16 @@ json& LineageGraph::activity_mut(int64_t id) {
 
 const json& LineageGraph::entity(int64_t id) {
   if (auto it = entities_.find(id); it != entities_.end()) return it->second;
-  Stmt q(db_.handle(),
-         "SELECT e.version, e.path, e.created_ns, f.kind, f.ino, f.gen, f.source_id, s.name, "
-         "(SELECT MIN(time_ns) FROM invalidated i WHERE i.entity_id = e.id), f.id, f.addr, f.dev "
-         "FROM entities e JOIN files f ON f.id = e.file_id LEFT JOIN sources s ON s.id = "
-         "f.source_id WHERE e.id = ?");
+  Stmt& q = db_.cached(
+      "SELECT e.version, e.path, e.created_ns, f.kind, f.ino, f.gen, f.source_id, s.name, "
+      "(SELECT MIN(time_ns) FROM invalidated i WHERE i.entity_id = e.id), f.id, f.addr, f.dev "
+      "FROM entities e JOIN files f ON f.id = e.file_id LEFT JOIN sources s ON s.id = "
+      "f.source_id WHERE e.id = ?");
   q.bind(1, id);
   json j = json::object();
   if (q.step()) {
     json paths = json::array();
-    Stmt n(db_.handle(), "SELECT DISTINCT path FROM names WHERE file_id = ? ORDER BY from_ns");
+    Stmt& n = db_.cached("SELECT DISTINCT path FROM names WHERE file_id = ? ORDER BY from_ns");
     n.bind(1, q.int64(9));
     while (n.step()) paths.push_back(n.text(0));
     const std::string kind = q.text(3);
@@ -145,10 +147,10 @@ const json& LineageGraph::entity(int64_t id) {
 
 const json& LineageGraph::activity(int64_t id) {
   if (auto it = activities_.find(id); it != activities_.end()) return it->second;
-  Stmt q(db_.handle(),
-         "SELECT a.exe, a.argv, p.pid, p.start_ns, a.uid, a.start_ns, a.end_ns, p.exit_code, "
-         "a.origin, (SELECT pp.pid FROM processes pp WHERE pp.id = p.parent_id), p.exit_ns, "
-         "a.program FROM activities a JOIN processes p ON p.id = a.process_id WHERE a.id = ?");
+  Stmt& q = db_.cached(
+      "SELECT a.exe, a.argv, p.pid, p.start_ns, a.uid, a.start_ns, a.end_ns, p.exit_code, "
+      "a.origin, (SELECT pp.pid FROM processes pp WHERE pp.id = p.parent_id), p.exit_ns, "
+      "a.program FROM activities a JOIN processes p ON p.id = a.process_id WHERE a.id = ?");
   q.bind(1, id);
   json j = json::object();
   if (q.step()) {
@@ -192,11 +194,11 @@ void LineageGraph::annotate_status(int64_t id) {
   if (e.empty() || e.contains("status")) return;
   json st = {{"state", "current"}};
   // A later version: what changed it, when, by whom.
-  Stmt next(db_.handle(),
-            "SELECT d.generated_id, d.time_ns, (SELECT g.activity_id FROM generated g WHERE "
-            "g.entity_id = d.generated_id ORDER BY g.time_ns LIMIT 1), (SELECT g.how FROM "
-            "generated g WHERE g.entity_id = d.generated_id ORDER BY g.time_ns LIMIT 1) FROM "
-            "derived d WHERE d.used_id = ? AND d.how = 'version' LIMIT 1");
+  Stmt& next = db_.cached(
+      "SELECT d.generated_id, d.time_ns, (SELECT g.activity_id FROM generated g WHERE "
+      "g.entity_id = d.generated_id ORDER BY g.time_ns LIMIT 1), (SELECT g.how FROM "
+      "generated g WHERE g.entity_id = d.generated_id ORDER BY g.time_ns LIMIT 1) FROM "
+      "derived d WHERE d.used_id = ? AND d.how = 'version' LIMIT 1");
   next.bind(1, id);
   if (next.step()) {
     st = {{"state", "changed"},
@@ -206,9 +208,9 @@ void LineageGraph::annotate_status(int64_t id) {
           {"by", next.is_null(2) ? json(nullptr) : json(aid(next.int64(2)))}};
     if (!next.is_null(2)) activity(next.int64(2));
   } else {
-    Stmt gone(db_.handle(),
-              "SELECT activity_id, time_ns, how FROM invalidated WHERE entity_id = ? ORDER BY "
-              "time_ns LIMIT 1");
+    Stmt& gone = db_.cached(
+        "SELECT activity_id, time_ns, how FROM invalidated WHERE entity_id = ? ORDER BY "
+        "time_ns LIMIT 1");
     gone.bind(1, id);
     if (gone.step()) {
       st = {{"state", "removed"},
@@ -221,7 +223,7 @@ void LineageGraph::annotate_status(int64_t id) {
   // Renamed away: the names its file has now, when this version's name is not one.
   const std::string path = e.value("path", "");
   if (e.value("kind", "") != "pipe" && e["file"].is_object()) {
-    Stmt names(db_.handle(), "SELECT path FROM names WHERE file_id = ? AND to_ns IS NULL");
+    Stmt& names = db_.cached("SELECT path FROM names WHERE file_id = ? AND to_ns IS NULL");
     names.bind(1, e["file"].value("id", 0LL));
     json now = json::array();
     bool still = false;
@@ -242,8 +244,11 @@ void LineageGraph::annotate_status(int64_t id) {
 void LineageGraph::used_edge(const Link& l, int64_t a, int64_t e) {
   activity(a);
   entity(e);
-  json j = {{"type", "used"},       {"activity", aid(a)}, {"entity", eid(e)},
-            {"time", time_json(l.time_ns, off_)}, {"how", l.how}};
+  json j = {{"type", "used"},
+            {"activity", aid(a)},
+            {"entity", eid(e)},
+            {"time", time_json(l.time_ns, off_)},
+            {"how", l.how}};
   if (l.last_ns != 0) j["last"] = time_json(l.last_ns, off_);
   edge("u:" + std::to_string(l.row), std::move(j));
 }
@@ -251,8 +256,11 @@ void LineageGraph::used_edge(const Link& l, int64_t a, int64_t e) {
 void LineageGraph::generated_edge(const Link& l, int64_t e, int64_t a) {
   entity(e);
   activity(a);
-  json j = {{"type", "wasGeneratedBy"}, {"entity", eid(e)}, {"activity", aid(a)},
-            {"time", time_json(l.time_ns, off_)}, {"how", l.how}};
+  json j = {{"type", "wasGeneratedBy"},
+            {"entity", eid(e)},
+            {"activity", aid(a)},
+            {"time", time_json(l.time_ns, off_)},
+            {"how", l.how}};
   if (l.last_ns != 0) j["last"] = time_json(l.last_ns, off_);
   edge("g:" + std::to_string(l.row), std::move(j));
 }
@@ -306,8 +314,7 @@ void LineageGraph::add_step(const Step& s) {
   }
 }
 
-void LineageGraph::add_process_derivation(int64_t generated, int64_t used, int64_t a,
-                                          int64_t t) {
+void LineageGraph::add_process_derivation(int64_t generated, int64_t used, int64_t a, int64_t t) {
   entity(generated);
   entity(used);
   activity(a);
@@ -323,7 +330,7 @@ void LineageGraph::add_process_derivation(int64_t generated, int64_t used, int64
 // ---- neighbours: one relation walked from one node
 
 std::vector<LineageGraph::Link> LineageGraph::links(const char* sql, int64_t id) {
-  Stmt q(db_.handle(), sql);
+  Stmt& q = db_.cached(sql);
   q.bind(1, id);
   std::vector<Link> out;
   while (q.step())
@@ -403,9 +410,9 @@ std::vector<LineageGraph::Link> LineageGraph::previous_versions(int64_t e) {
 
 std::vector<LineageGraph::Mark> LineageGraph::marks(int64_t a, const std::set<int64_t>* about) {
   activity(a);
-  Stmt q(db_.handle(),
-         "SELECT id, what, time_ns, IFNULL(entity_id, 0), IFNULL(other_activity_id, 0), "
-         "IFNULL(detail, '') FROM actions WHERE activity_id = ? ORDER BY time_ns, id");
+  Stmt& q = db_.cached(
+      "SELECT id, what, time_ns, IFNULL(entity_id, 0), IFNULL(other_activity_id, 0), "
+      "IFNULL(detail, '') FROM actions WHERE activity_id = ? ORDER BY time_ns, id");
   q.bind(1, a);
   std::vector<Mark> out;
   while (q.step()) {
@@ -489,8 +496,8 @@ std::string LineageGraph::entity_line(int64_t id) {
                  : "";
     };
     if (state == "changed")
-      s += "  " + bold("[changed later: " + st.value("how", std::string("write")) + at() + by() +
-                       "]");
+      s += "  " +
+           bold("[changed later: " + st.value("how", std::string("write")) + at() + by() + "]");
     else if (state == "removed")
       s += "  " + bold("[deleted" + at() + by() + "]");
     if (st.contains("names_now") && state != "removed") {
@@ -527,12 +534,14 @@ std::string LineageGraph::activity_line(int64_t id) {
   std::string s = bold(command_text(a));
   // The program actually run, when argv[0] does not say it (a renamed or disguised one).
   const std::string exe = a.value("program", a.value("exe", ""));
-  std::string argv0 = a["argv"].empty() || !a["argv"][0].is_string() ? "" : a["argv"][0].get<std::string>();
-  if (!exe.empty() && base_name(argv0) != base_name(exe)) s += "  " + bold("[exe " + printable(exe) + "]");
+  std::string argv0 =
+      a["argv"].empty() || !a["argv"][0].is_string() ? "" : a["argv"][0].get<std::string>();
+  if (!exe.empty() && base_name(argv0) != base_name(exe))
+    s += "  " + bold("[exe " + printable(exe) + "]");
   std::string t = a["start"].is_null() ? "?" : clock_text(a["start"].value("ns", 0LL), off_);
   if (!a["end"].is_null()) t += "–" + clock_text(a["end"].value("ns", 0LL), off_);
-  std::string d = "  (pid " + std::to_string(a.value("pid", 0LL)) + ", " + a.value("user", "?") +
-                  ", " + t;
+  std::string d =
+      "  (pid " + std::to_string(a.value("pid", 0LL)) + ", " + a.value("user", "?") + ", " + t;
   if (!a["exit_code"].is_null()) {
     int64_t c = a["exit_code"].get<int64_t>();
     d += ", " + ((c & 0x7f) ? "signal " + std::to_string(c & 0x7f)
@@ -543,7 +552,9 @@ std::string LineageGraph::activity_line(int64_t id) {
 }
 
 json LineageGraph::to_json(json header, const std::set<std::string>* only) const {
-  auto in = [&](const json& id) { return only == nullptr || (id.is_string() && only->count(id) != 0); };
+  auto in = [&](const json& id) {
+    return only == nullptr || (id.is_string() && only->count(id) != 0);
+  };
   json ents = json::array(), acts = json::array(), agents = json::array(), edges = json::array();
   std::set<int64_t> uids;
   for (const auto& [id, e] : entities_)
@@ -557,7 +568,8 @@ json LineageGraph::to_json(json header, const std::set<std::string>* only) const
     agents.push_back({{"id", "u:" + std::to_string(uid)}, {"uid", uid}, {"name", user_name(uid)}});
   for (const json& e : edges_) {
     bool keep = true;
-    for (const char* k : {"activity", "entity", "informed", "informant", "generated", "used", "other"})
+    for (const char* k :
+         {"activity", "entity", "informed", "informant", "generated", "used", "other"})
       if (e.contains(k) && e[k].is_string() && !in(e[k])) keep = false;
     if (keep) edges.push_back(e);
   }

@@ -98,15 +98,15 @@ QueryResult why(bento::lineage::Database& db, const std::string& path, LineageOp
   DbLineageSource src(db);
   AnswerOptions ao{o.depth, o.all, o.rule};
   Answer a = answer_backward(g, src, {{Node::entity(root), kForever}}, ao);
-  r.text = answer_text(g, a);
-  if (std::string was = g.entity(root).value("path", ""); was != path) {
+  if (o.text) r.text = answer_text(g, a);
+  if (std::string was = g.entity(root).value("path", ""); o.text && was != path) {
     // Renamed since (e.g. written as a temporary file, then moved over `path`).
     r.text = g.bold(path) + g.dim("  (its current version was written as " + printable(was) + ")") +
              "\n" + r.text;
   }
   json h = header_of("why", path, o);
   h["root"] = "e:" + std::to_string(root);
-  r.graph = answer_json(g, a, h);
+  if (o.graph) r.graph = answer_json(g, a, h);
   r.found = true;
   return r;
 }
@@ -126,10 +126,10 @@ QueryResult impact(bento::lineage::Database& db, const std::string& path, Lineag
   }
   AnswerOptions ao{o.depth, o.all, o.rule};
   Answer a = answer_forward(g, src, roots, ao);
-  r.text = answer_text(g, a);
+  if (o.text) r.text = answer_text(g, a);
   json h = header_of("impact", path, o);
   h["roots"] = ids;
-  r.graph = answer_json(g, a, h);
+  if (o.graph) r.graph = answer_json(g, a, h);
   r.found = true;
   return r;
 }
@@ -181,13 +181,13 @@ QueryResult process(bento::lineage::Database& db, const PidSelector& sel, bool c
                  {"uid", p.int64(3)},
                  {"ppid", p.is_null(4) ? json(nullptr) : json(p.int64(4))},
                  {"activities", json::array()}};
-    r.text += g.bold("process " + std::to_string(sel.pid)) +
-              g.dim("  (started " + clock_text(p.int64(0), off) +
-                    (p.is_null(1) ? std::string(", running or not seen exiting")
-                                  : ", ended " + clock_text(p.int64(1), off)) +
-                    (p.is_null(4) ? std::string() : ", parent pid " + std::to_string(p.int64(4))) +
-                    ")") +
-              "\n";
+    r.text +=
+        g.bold("process " + std::to_string(sel.pid)) +
+        g.dim("  (started " + clock_text(p.int64(0), off) +
+              (p.is_null(1) ? std::string(", running or not seen exiting")
+                            : ", ended " + clock_text(p.int64(1), off)) +
+              (p.is_null(4) ? std::string() : ", parent pid " + std::to_string(p.int64(4))) + ")") +
+        "\n";
     Stmt a(db.handle(), "SELECT id FROM activities WHERE process_id = ? ORDER BY start_ns, id");
     a.bind(1, id);
     std::vector<int64_t> acts;

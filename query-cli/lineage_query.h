@@ -25,6 +25,8 @@ struct LineageOptions {
   int depth = 6;
   bool all = false;  // --all: every runtime read and every process, nothing folded
   bool color = false;
+  bool text = true;   // build QueryResult::text
+  bool graph = true;  // build QueryResult::graph
   RuntimeRule rule;
 };
 
@@ -55,7 +57,6 @@ struct ExportScope {
   int64_t since_ns = 0;
   int64_t until_ns = std::numeric_limits<int64_t>::max();
 };
-QueryResult export_graph(bento::lineage::Database& db, const ExportScope& scope,
-                         LineageOptions& o);
+QueryResult export_graph(bento::lineage::Database& db, const ExportScope& scope, LineageOptions& o);
 
 }  // namespace prov_cli

@@ -27,7 +27,8 @@ namespace {
 
 // One search for both directions: `better(a, b)` says bound a beats bound b.
 template <bool kBackward>
-SearchResult run(LineageSource& g, const std::vector<std::pair<Node, int64_t>>& roots, int depth) {
+SearchResult run(LineageSource& g, const std::vector<std::pair<Node, int64_t>>& roots, int depth,
+                 const StepFilter& follow) {
   auto better = [](int64_t a, int64_t b) { return kBackward ? a > b : a < b; };
   struct State {
     int hops;
@@ -65,6 +66,10 @@ SearchResult run(LineageSource& g, const std::vector<std::pair<Node, int64_t>>& 
     for (const Step& st : steps) {
       if (s.hops + st.cost > depth) continue;
       if (kBackward ? !backward_allowed(st, s.bound) : !forward_allowed(st, s.bound)) continue;
+      if (follow && !follow(st)) {
+        out.held.insert(st);
+        continue;
+      }
       out.steps.insert(st);
       const int64_t nb = kBackward ? backward_bound(st, s.bound) : forward_bound(st, s.bound);
       reach(kBackward ? st.cause : st.effect, s.hops + st.cost, nb);
@@ -76,13 +81,13 @@ SearchResult run(LineageSource& g, const std::vector<std::pair<Node, int64_t>>& 
 }  // namespace
 
 SearchResult search_backward(LineageSource& g, const std::vector<std::pair<Node, int64_t>>& roots,
-                             int depth) {
-  return run<true>(g, roots, depth);
+                             int depth, const StepFilter& follow) {
+  return run<true>(g, roots, depth, follow);
 }
 
 SearchResult search_forward(LineageSource& g, const std::vector<std::pair<Node, int64_t>>& roots,
                             int depth) {
-  return run<false>(g, roots, depth);
+  return run<false>(g, roots, depth, nullptr);
 }
 
 }  // namespace prov_cli

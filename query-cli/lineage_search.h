@@ -74,6 +74,10 @@ int64_t backward_bound(const Step& s, int64_t deadline);
 bool forward_allowed(const Step& s, int64_t arrival);
 int64_t forward_bound(const Step& s, int64_t arrival);
 
+// Optional: a step for which `follow` says false is recorded in SearchResult::held and not
+// walked (the short answer's folded runtime reads: counted, never expanded).
+using StepFilter = std::function<bool(const Step&)>;
+
 struct SearchResult {
   struct Reach {
     int hops = 0;       // fewest hops it was reached with
@@ -81,12 +85,13 @@ struct SearchResult {
   };
   std::map<Node, Reach> nodes;
   std::set<Step> steps;  // every step some allowed path within depth takes
+  std::set<Step> held;   // allowed steps the filter held back
 };
 
 // roots: each with its starting bound (backward: deadline, usually kForever; forward:
 // the time the information exists, e.g. a version's creation).
 SearchResult search_backward(LineageSource& g, const std::vector<std::pair<Node, int64_t>>& roots,
-                             int depth);
+                             int depth, const StepFilter& follow = nullptr);
 SearchResult search_forward(LineageSource& g, const std::vector<std::pair<Node, int64_t>>& roots,
                             int depth);
 

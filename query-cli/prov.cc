@@ -191,6 +191,8 @@ int cmd_lineage(const std::string& cmd, const std::string& path, QueryOptions& o
   auto db = open_db(o.db_path, &rc);
   if (!db) return rc;
   o.lineage.color = o.color;
+  o.lineage.graph = o.as_json || !o.format.empty();
+  o.lineage.text = !o.lineage.graph;
   auto r = cmd == "why" ? prov_cli::why(*db, absolute_path(path), o.lineage)
                         : prov_cli::impact(*db, absolute_path(path), o.lineage);
   if (r.found && o.format == "dot") {
@@ -256,7 +258,8 @@ int cmd_export(prov_cli::ExportScope scope, bool window, const std::string& form
   if (!out_path.empty() && out_path != "-") {
     tmp = out_path + ".part";
     out = std::fopen(tmp.c_str(), "w");
-    if (out == nullptr) return fail(kUnavailable, "could not write " + out_path + ": " + std::strerror(errno));
+    if (out == nullptr)
+      return fail(kUnavailable, "could not write " + out_path + ": " + std::strerror(errno));
   }
   auto finish = [&](bool ok, const std::string& err) {
     if (out != stdout) {
@@ -264,7 +267,10 @@ int cmd_export(prov_cli::ExportScope scope, bool window, const std::string& form
       if (ok && std::rename(tmp.c_str(), out_path.c_str()) != 0) ok = false;
       if (!ok) std::remove(tmp.c_str());
     }
-    return ok ? kOk : fail(kUnavailable, "could not write " + (out_path.empty() ? std::string("the export") : out_path) + (err.empty() ? "" : ": " + err));
+    return ok ? kOk
+              : fail(kUnavailable, "could not write " +
+                                       (out_path.empty() ? std::string("the export") : out_path) +
+                                       (err.empty() ? "" : ": " + err));
   };
   if (scope.path.empty() && scope.pid.pid < 0) {
     prov_cli::StreamScope ss;
@@ -599,8 +605,8 @@ int main(int argc, char** argv) {
     return run(args);
   } catch (const bento::lineage::DbError& e) {
     // A damaged or unreadable database: never an answer that silently differs.
-    return fail(kUnavailable, std::string("the lineage database could not be read: ") + e.what() +
-                                  (e.corrupt() ? " (it is damaged; prov check --db DB tells more)"
-                                               : ""));
+    return fail(kUnavailable,
+                std::string("the lineage database could not be read: ") + e.what() +
+                    (e.corrupt() ? " (it is damaged; prov check --db DB tells more)" : ""));
   }
 }

@@ -28,17 +28,16 @@ std::vector<std::string> split(const std::string& s, char sep) {
 }  // namespace
 
 std::vector<std::string> RuntimeRule::default_prefixes() {
-  return {
-      // Programs, libraries, interpreters' standard libraries, data of packages.
-      "/usr/", "/lib/", "/lib32/", "/lib64/", "/libx32/", "/bin/", "/sbin/", "/opt/",
-      // The loader, locales, time zones, certificates, alternatives.
-      "/etc/ld.so.", "/etc/locale.", "/etc/localtime", "/etc/timezone", "/etc/ssl/",
-      "/etc/ca-certificates", "/etc/alternatives/", "/etc/terminfo/",
-      // Name service and host configuration every libc program may read.
-      "/etc/nsswitch.conf", "/etc/passwd", "/etc/group", "/etc/hosts", "/etc/resolv.conf",
-      "/etc/host.conf", "/etc/gai.conf", "/etc/mime.types",
-      // Kernel interfaces (not /dev: /dev/shm holds ordinary files).
-      "/proc/", "/sys/"};
+  return {// Programs, libraries, interpreters' standard libraries, data of packages.
+          "/usr/", "/lib/", "/lib32/", "/lib64/", "/libx32/", "/bin/", "/sbin/", "/opt/",
+          // The loader, locales, time zones, certificates, alternatives.
+          "/etc/ld.so.", "/etc/locale.", "/etc/localtime", "/etc/timezone", "/etc/ssl/",
+          "/etc/ca-certificates", "/etc/alternatives/", "/etc/terminfo/",
+          // Name service and host configuration every libc program may read.
+          "/etc/nsswitch.conf", "/etc/passwd", "/etc/group", "/etc/hosts", "/etc/resolv.conf",
+          "/etc/host.conf", "/etc/gai.conf", "/etc/mime.types",
+          // Kernel interfaces (not /dev: /dev/shm holds ordinary files).
+          "/proc/", "/sys/"};
 }
 
 RuntimeRule::RuntimeRule() {
@@ -98,15 +97,15 @@ std::string RuntimeRule::classify(bento::lineage::Database& db, const json& enti
 bool RuntimeRule::shared_configuration(bento::lineage::Database& db, int64_t file_id) {
   if (auto it = shared_.find(file_id); it != shared_.end()) return it->second;
   bool shared = false;
-  Stmt written(db.handle(),
-               "SELECT 1 FROM entities e JOIN generated g ON g.entity_id = e.id WHERE "
-               "e.file_id = ? LIMIT 1");
+  Stmt& written = db.cached(
+      "SELECT 1 FROM entities e JOIN generated g ON g.entity_id = e.id WHERE "
+      "e.file_id = ? LIMIT 1");
   written.bind(1, file_id);
   if (!written.step()) {
-    Stmt programs(db.handle(),
-                  "SELECT COUNT(*) FROM (SELECT DISTINCT a.exe FROM entities e JOIN used u ON "
-                  "u.entity_id = e.id JOIN activities a ON a.id = u.activity_id WHERE e.file_id = ? "
-                  "LIMIT ?)");
+    Stmt& programs = db.cached(
+        "SELECT COUNT(*) FROM (SELECT DISTINCT a.exe FROM entities e JOIN used u ON "
+        "u.entity_id = e.id JOIN activities a ON a.id = u.activity_id WHERE e.file_id = ? "
+        "LIMIT ?)");
     programs.bind(1, file_id).bind(2, many_programs_);
     shared = programs.step() && programs.int64(0) >= many_programs_;
   }

@@ -28,7 +28,15 @@ bool Database::exec(const char* sql, std::string* error) {
 }
 
 Database::~Database() {
+  cached_.clear();  // statements before the connection
   if (db_ != nullptr) sqlite3_close(db_);
+}
+
+Stmt& Database::cached(const char* sql) {
+  auto it = cached_.find(sql);  // NOLINT: keyed by address on purpose
+  if (it == cached_.end()) it = cached_.emplace(sql, std::make_unique<Stmt>(db_, sql)).first;
+  it->second->reset();
+  return *it->second;
 }
 
 std::unique_ptr<Database> Database::open(const std::string& path, Mode mode, std::string* error) {
@@ -76,8 +84,8 @@ std::unique_ptr<Database> Database::open(const std::string& path, Mode mode, std
       if (q.step()) d->version_ = std::atoi(q.text(0).c_str());
     }
   } catch (const DbError& e) {
-    *error = path + (e.corrupt() ? " is damaged or not a lineage database: "
-                                 : " could not be read: ") +
+    *error = path +
+             (e.corrupt() ? " is damaged or not a lineage database: " : " could not be read: ") +
              e.what() + (e.corrupt() ? " (prov check --db " + path + ")" : "");
     return nullptr;
   }

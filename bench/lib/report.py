@@ -15,6 +15,7 @@ RUNDIR/meta.json: host/run facts written by run.sh (free-form, printed in the he
 Optional, each measured in the same run by run.sh:
 RUNDIR/collector.json: provd's own figures for the bento-prov system (events, database size).
 RUNDIR/ingest.json: bench_ingest (collector ingest rate, bytes/event, prov why latency).
+RUNDIR/lineage.json: bench_lineage (prov why/impact latency on a busy host's database).
 RUNDIR/profile/profile.json: bench/profile.sh's profile of bento-fs's biggest gap (its cause).
 RUNDIR/upgrade.json: the live-upgrade experiment (bench_timeline + bench_upgrade; raw output in
 RUNDIR/upgrade/, the timeline plot in RUNDIR/upgrade-timeline.png).
@@ -295,6 +296,7 @@ def main():
         results["tracking_overhead_mean"] = statistics.fmean(sl for _, sl in overhead) - 1.0
     collector = load_json(os.path.join(rundir, "collector.json"))
     ingest = load_json(os.path.join(rundir, "ingest.json"))
+    results["lineage"] = load_json(os.path.join(rundir, "lineage.json"))
     if collector or ingest:
         results["provenance"] = {}
         if collector:
@@ -463,6 +465,8 @@ def main():
         out.append(f"| **`prov why` latency** on that graph | **p50 {i['why_p50_ms']:.2f} ms, "
                    f"p99 {i['why_p99_ms']:.2f} ms** |")
         out.append("")
+    if results.get("lineage"):
+        out.append(lineage_line(results["lineage"]) + "\n")
 
     if upgrade:
         out.extend(upgrade_lines(upgrade))
@@ -614,6 +618,17 @@ def key_entries(results):
     return res
 
 
+def lineage_line(g):
+    return (f"**`prov why` / `prov impact` on a busy host** (`bench_lineage {g.get('args', '')}`: "
+            f"{grouped(g['events'])} events, {grouped(g['activities'])} activities — shells, "
+            "pipelines, Python through pyenv, builds, a logger — through the real collector; "
+            f"load {g.get('load_start', '?')}): database {g['db_bytes'] / 1048576:.1f} MiB = "
+            f"**{g['bytes_per_event']:.0f} bytes/event**; `prov why` of 300 outputs **p50 "
+            f"{g['why_p50_ms']:.1f} ms, p99 {g['why_p99_ms']:.1f} ms** (target 100 ms; longest "
+            f"answer {g['why_max_lines']} lines); `prov impact` **p50 {g['impact_p50_ms']:.1f} ms, "
+            f"p99 {g['impact_p99_ms']:.1f} ms**.")
+
+
 def summary_block(rundir, meta, results, overhead, collector, ingest, upgrade=None):
     """The README's benchmark summary: everything bench/run.sh measured in this run."""
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -726,6 +741,8 @@ def summary_block(rundir, meta, results, overhead, collector, ingest, upgrade=No
                  f"**{grouped(i['events_per_s'])} events/s** (target 100,000), "
                  f"**{i['bytes_per_event']:.0f} bytes/event**, `prov why` **p50 {i['why_p50_ms']:.2f} ms, "
                  f"p99 {i['why_p99_ms']:.2f} ms** on a graph of {grouped(i['events'])} events.")
+    if results.get("lineage"):
+        L.append("- " + lineage_line(results["lineage"]))
     if upgrade:
         L.append(upgrade_summary(upgrade))
     L.append(MARK_END)

@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -18,7 +19,9 @@ class DbError : public std::runtime_error {
  public:
   DbError(int code, const std::string& what) : std::runtime_error(what), code_(code) {}
   int code() const { return code_; }
-  bool corrupt() const { return (code_ & 0xff) == SQLITE_CORRUPT || (code_ & 0xff) == SQLITE_NOTADB; }
+  bool corrupt() const {
+    return (code_ & 0xff) == SQLITE_CORRUPT || (code_ & 0xff) == SQLITE_NOTADB;
+  }
 
  private:
   int code_;
@@ -40,10 +43,15 @@ class Database {
 
   bool exec(const char* sql, std::string* error = nullptr);
 
+  // A statement prepared once per connection and reset for reuse: `sql` must be a string
+  // literal (its address is the key). Not for a statement still being stepped.
+  class Stmt& cached(const char* sql);
+
  private:
   Database() = default;
   sqlite3* db_ = nullptr;
   int version_ = 0;
+  std::map<const char*, std::unique_ptr<class Stmt>> cached_;
 };
 
 // A prepared statement, reset after each use. Preparing, stepping and running throw
