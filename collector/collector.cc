@@ -23,8 +23,7 @@ bool Collector::guarded(F&& f) {
   }
 }
 
-int64_t Collector::fs_source(const std::string& mountpoint, uint64_t* cursor,
-                             uint64_t* last_seq) {
+int64_t Collector::fs_source(const std::string& mountpoint, uint64_t* cursor, uint64_t* last_seq) {
   int64_t id = store_.fs_source(mountpoint, cursor, last_seq);
   if (id == 0) return 0;
   Position& p = positions_[id];
@@ -80,8 +79,7 @@ bool Collector::on_probe_event(const void* data, size_t size) {
   return ok;
 }
 
-void Collector::on_fs_record(int64_t source, const bentofs::prov::Record& r,
-                             uint64_t next_offset) {
+void Collector::on_fs_record(int64_t source, const bentofs::prov::Record& r, uint64_t next_offset) {
   guarded([&] {
     if (!ingest_.on_fs_record(source, r)) return;  // stored before a restart
     Position& p = positions_[source];

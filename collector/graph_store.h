@@ -4,8 +4,8 @@
 // Ids are row ids (0: none). Times are CLOCK_MONOTONIC ns.
 #pragma once
 
-#include <cstdint>
 #include <climits>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -13,13 +13,13 @@ namespace bento::collector {
 
 struct ActivityRow {
   int64_t process = 0;
-  std::string exe;         // the program as exec'd (filename, made absolute when it can be)
-  std::string program;     // the same with symlinks resolved ("" when it could not be)
-  std::string argv_json;   // JSON array of strings
+  std::string exe;        // the program as exec'd (filename, made absolute when it can be)
+  std::string program;    // the same with symlinks resolved ("" when it could not be)
+  std::string argv_json;  // JSON array of strings
   uint64_t exe_ino = 0, exe_dev = 0;
   uint32_t uid = 0, gid = 0, euid = 0;
   uint64_t start_ns = 0;
-  std::string origin;      // exec fork observed setuid
+  std::string origin;  // exec fork observed setuid
 };
 
 // Which activity a process ran at time t, and over which interval that answer holds.

@@ -47,7 +47,8 @@ uint64_t start_time_ns(const std::string& stat) {
     while (*p != ' ' && *p != '\0') p++;
   }
   while (*p == ' ') p++;
-  return std::strtoull(p, nullptr, 10) * (1000000000ULL / static_cast<uint64_t>(sysconf(_SC_CLK_TCK)));
+  return std::strtoull(p, nullptr, 10) *
+         (1000000000ULL / static_cast<uint64_t>(sysconf(_SC_CLK_TCK)));
 }
 
 }  // namespace

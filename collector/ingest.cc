@@ -212,8 +212,7 @@ std::string Ingest::path_of(Mount& m, uint64_t parent, const char* name, size_t 
 }
 
 // A directory moved from `from` to `to`: every path below it changes (names, the caches).
-void Ingest::rename_subtree(Mount& m, const std::string& from, const std::string& to,
-                            uint64_t t) {
+void Ingest::rename_subtree(Mount& m, const std::string& from, const std::string& to, uint64_t t) {
   store_.move_names_below(from, to, t);
   const std::string lo = from + "/";
   auto moved = [&](std::string& p) {

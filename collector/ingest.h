@@ -55,20 +55,20 @@ class Ingest {
   struct Handle {
     int64_t file = 0;
     uint32_t flags = 0;
-    bool writing = false;             // counted in its file's write session
-    std::vector<int64_t> writers;     // activities that wrote through it (their last write)
-    uint64_t opened = 0;              // when it was opened (0: before a restart)
+    bool writing = false;          // counted in its file's write session
+    std::vector<int64_t> writers;  // activities that wrote through it (their last write)
+    uint64_t opened = 0;           // when it was opened (0: before a restart)
   };
   struct Mount {
     std::string mountpoint;
     uint64_t dev = 0;  // st_dev of the mountpoint: how probe events name this mount
     uint64_t last_seq = 0;
-    std::map<uint64_t, Handle> handles;  // fh
-    std::set<uint64_t> dirty_handles;    // changed since the last end_batch()
-    std::set<uint64_t> stored_handles;   // rows in open_handles
+    std::map<uint64_t, Handle> handles;               // fh
+    std::set<uint64_t> dirty_handles;                 // changed since the last end_batch()
+    std::set<uint64_t> stored_handles;                // rows in open_handles
     std::map<uint64_t, std::string> dirs;             // dir ino -> path
     std::multimap<uint64_t, std::string> seen_files;  // ino -> path (tree walk)
-    bool walked = false;  // this tracking session's tree walk is done
+    bool walked = false;                              // this tracking session's tree walk is done
   };
   // A file's write session: every handle writing it at once produces one version.
   struct Session {
@@ -85,8 +85,8 @@ class Ingest {
   int64_t process_for(uint32_t pid, uint64_t start_ns, uint32_t uid, uint32_t gid);
   // The activity a thread stood for at time t (probes; /proc for older processes).
   int64_t activity_for_tid(uint32_t tid, uint32_t uid, uint32_t gid, uint64_t t);
-  int64_t observed_activity(uint32_t tid, uint32_t uid, uint32_t gid, uint64_t t,
-                            int64_t* process, int64_t* task_start);
+  int64_t observed_activity(uint32_t tid, uint32_t uid, uint32_t gid, uint64_t t, int64_t* process,
+                            int64_t* task_start);
 
   // ---- files, versions, names (ingest.cc)
   int64_t mount_file(int64_t source, uint64_t ino, uint32_t gen, const char* kind, uint64_t t);

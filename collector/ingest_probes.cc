@@ -345,8 +345,7 @@ bool Ingest::on_dup(const void* data, size_t size) {
   int64_t act = activity_for_tid(h->tid, h->uid, h->gid, h->ts_ns);
   nlohmann::json detail = {{"oldfd", e->oldfd}, {"newfd", e->newfd}};
   if (e->replaced) detail["replaced"] = true;
-  fd_action_or_wait(act, {h->ts_ns, dup_call(e->syscall_nr), dev, ino, true,
-                          to_json_text(detail)});
+  fd_action_or_wait(act, {h->ts_ns, dup_call(e->syscall_nr), dev, ino, true, to_json_text(detail)});
   return true;
 }
 
@@ -356,7 +355,11 @@ bool Ingest::on_close(const void* data, size_t size) {
   const bento_event_header* h = &e->h;
   int64_t act = activity_for_tid(h->tid, h->uid, h->gid, h->ts_ns);
   auto known = file_ids_.find(e->file_id);
-  PendingAction a{h->ts_ns, "close", 0, 0, known != file_ids_.end(),
+  PendingAction a{h->ts_ns,
+                  "close",
+                  0,
+                  0,
+                  known != file_ids_.end(),
                   to_json_text({{"fd", e->fd}, {"how", close_how(e->how)}})};
   if (a.known) {
     a.dev = known->second.first;

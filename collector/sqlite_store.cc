@@ -246,7 +246,12 @@ int64_t SqliteStore::probes_source() {
 
 void SqliteStore::set_position(int64_t source, uint64_t cursor, uint64_t last_seq,
                                uint64_t records) {
-  st(kSetPosition).bind(1, i64(cursor)).bind(2, i64(last_seq)).bind(3, i64(records)).bind(4, source).run();
+  st(kSetPosition)
+      .bind(1, i64(cursor))
+      .bind(2, i64(last_seq))
+      .bind(3, i64(records))
+      .bind(4, source)
+      .run();
 }
 
 void SqliteStore::count_malformed(int64_t source) {

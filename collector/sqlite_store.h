@@ -104,9 +104,9 @@ class SqliteStore : public GraphStore {
       return std::hash<int64_t>()(p.first * 1000003 ^ p.second);
     }
   };
-  std::map<std::pair<uint32_t, uint64_t>, int64_t> process_ids_;         // (pid, start_ns)
-  std::map<std::tuple<int64_t, uint64_t, uint32_t>, int64_t> file_ids_;  // source, ino, gen
-  std::unordered_map<int64_t, VersionRef> latest_;                       // file
+  std::map<std::pair<uint32_t, uint64_t>, int64_t> process_ids_;              // (pid, start_ns)
+  std::map<std::tuple<int64_t, uint64_t, uint32_t>, int64_t> file_ids_;       // source, ino, gen
+  std::unordered_map<int64_t, VersionRef> latest_;                            // file
   std::unordered_map<std::pair<int64_t, int64_t>, uint64_t, PairHash> used_;  // -> first t
   std::unordered_map<std::pair<int64_t, int64_t>, uint64_t, PairHash> generated_;
   std::unordered_set<std::pair<int64_t, int64_t>, PairHash> used_exact_;

@@ -52,8 +52,9 @@ std::string dot_node(const char* kind, const json& n) {
   if (k == "entity") {
     std::string label = short_text(n.value("path", ""), 60);
     if (n.value("kind", "") == "file") label += "\nv" + std::to_string(n.value("version", 0));
-    return "  " + id_of(n["id"]) + " [shape=ellipse, style=filled, fillcolor=\"#fffc87\", label=" +
-           dot_string(label) + "];\n";
+    return "  " + id_of(n["id"]) +
+           " [shape=ellipse, style=filled, fillcolor=\"#fffc87\", label=" + dot_string(label) +
+           "];\n";
   }
   if (k == "activity") {
     std::string cmd;
@@ -64,11 +65,11 @@ std::string dot_node(const char* kind, const json& n) {
                         ", " + n.value("user", std::to_string(n.value("uid", 0LL)));
     if (n.contains("runtime_reads"))
       label += "\n+" + std::to_string(n["runtime_reads"].value("count", 0)) + " runtime reads";
-    return "  " + id_of(n["id"]) + " [shape=box, style=filled, fillcolor=\"#9fb1fc\", label=" +
-           dot_string(label) + "];\n";
+    return "  " + id_of(n["id"]) +
+           " [shape=box, style=filled, fillcolor=\"#9fb1fc\", label=" + dot_string(label) + "];\n";
   }
   return "";  // agents: each activity's label names its user (one arrow per activity to
-             // the same few users made pictures unreadable)
+              // the same few users made pictures unreadable)
 }
 
 std::string dot_edge(const json& e) {

@@ -1,8 +1,8 @@
 #include "export_stream.h"
 
 #include <functional>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <vector>
 
 #include "dot_export.h"
@@ -44,8 +44,8 @@ class Writer {
   void section(const std::string& name) {
     close_section();
     if (f_ == ExportFormat::kDot) return;
-    put(std::string(first_section_ ? "" : ",") + "\n\"" + name + "\":" +
-        (f_ == ExportFormat::kNative ? "[" : "{"));
+    put(std::string(first_section_ ? "" : ",") + "\n\"" + name +
+        "\":" + (f_ == ExportFormat::kNative ? "[" : "{"));
     first_section_ = false;
     in_section_ = true;
     first_item_ = true;
@@ -81,7 +81,9 @@ class IdSet {
     if (static_cast<size_t>(id) >= bits_.size()) bits_.resize(static_cast<size_t>(id) * 2 + 1024);
     bits_[static_cast<size_t>(id)] = true;
   }
-  bool has(int64_t id) const { return id > 0 && static_cast<size_t>(id) < bits_.size() && bits_[id]; }
+  bool has(int64_t id) const {
+    return id > 0 && static_cast<size_t>(id) < bits_.size() && bits_[id];
+  }
 
  private:
   std::vector<bool> bits_;
@@ -156,21 +158,22 @@ struct Exporter {
             });
   }
   void generated_rows() {
-    chunked(db,
-            "SELECT id, entity_id, activity_id, time_ns, last_ns, how FROM generated WHERE id > ?1" +
-                window_clause(scope, "time_ns") + limit(scope),
-            scope, [&](Stmt& q) {
-              json e = {{"id", "g:" + std::to_string(q.int64(0))},
-                        {"type", "wasGeneratedBy"},
-                        {"entity", "e:" + std::to_string(q.int64(1))},
-                        {"activity", "a:" + std::to_string(q.int64(2))},
-                        {"time", t(q, 3)},
-                        {"how", q.text(5)}};
-              if (!q.is_null(4)) e["last"] = t(q, 4);
-              entities.add(q.int64(1));
-              activities.add(q.int64(2));
-              edge(e);
-            });
+    chunked(
+        db,
+        "SELECT id, entity_id, activity_id, time_ns, last_ns, how FROM generated WHERE id > ?1" +
+            window_clause(scope, "time_ns") + limit(scope),
+        scope, [&](Stmt& q) {
+          json e = {{"id", "g:" + std::to_string(q.int64(0))},
+                    {"type", "wasGeneratedBy"},
+                    {"entity", "e:" + std::to_string(q.int64(1))},
+                    {"activity", "a:" + std::to_string(q.int64(2))},
+                    {"time", t(q, 3)},
+                    {"how", q.text(5)}};
+          if (!q.is_null(4)) e["last"] = t(q, 4);
+          entities.add(q.int64(1));
+          activities.add(q.int64(2));
+          edge(e);
+        });
   }
   void informed_rows() {
     chunked(db,
@@ -197,7 +200,8 @@ struct Exporter {
               edge({{"id", "x:" + std::to_string(q.int64(0))},
                     {"type", "wasInvalidatedBy"},
                     {"entity", "e:" + std::to_string(q.int64(1))},
-                    {"activity", q.is_null(2) ? json(nullptr) : json("a:" + std::to_string(q.int64(2)))},
+                    {"activity",
+                     q.is_null(2) ? json(nullptr) : json("a:" + std::to_string(q.int64(2)))},
                     {"time", t(q, 3)},
                     {"how", q.text(4)}});
             });
@@ -222,28 +226,29 @@ struct Exporter {
   // Marks: with a file (PROV-JSON "used"), with another process ("wasInformedBy"), or
   // neither (native and DOT only).
   void action_rows(const char* which) {
-    chunked(db,
-            std::string("SELECT id, activity_id, entity_id, other_activity_id, time_ns, what, detail "
-                        "FROM actions WHERE id > ?1 AND ") +
-                which + window_clause(scope, "time_ns") + limit(scope),
-            scope, [&](Stmt& q) {
-              json e = {{"id", "m:" + std::to_string(q.int64(0))},
-                        {"type", "action"},
-                        {"activity", "a:" + std::to_string(q.int64(1))},
-                        {"what", q.text(5)},
-                        {"time", t(q, 4)}};
-              activities.add(q.int64(1));
-              if (!q.is_null(2)) {
-                e["entity"] = "e:" + std::to_string(q.int64(2));
-                entities.add(q.int64(2));
-              }
-              if (!q.is_null(3)) {
-                e["other"] = "a:" + std::to_string(q.int64(3));
-                activities.add(q.int64(3));
-              }
-              if (!q.is_null(6)) e["detail"] = json::parse(q.text(6), nullptr, false);
-              edge(e);
-            });
+    chunked(
+        db,
+        std::string("SELECT id, activity_id, entity_id, other_activity_id, time_ns, what, detail "
+                    "FROM actions WHERE id > ?1 AND ") +
+            which + window_clause(scope, "time_ns") + limit(scope),
+        scope, [&](Stmt& q) {
+          json e = {{"id", "m:" + std::to_string(q.int64(0))},
+                    {"type", "action"},
+                    {"activity", "a:" + std::to_string(q.int64(1))},
+                    {"what", q.text(5)},
+                    {"time", t(q, 4)}};
+          activities.add(q.int64(1));
+          if (!q.is_null(2)) {
+            e["entity"] = "e:" + std::to_string(q.int64(2));
+            entities.add(q.int64(2));
+          }
+          if (!q.is_null(3)) {
+            e["other"] = "a:" + std::to_string(q.int64(3));
+            activities.add(q.int64(3));
+          }
+          if (!q.is_null(6)) e["detail"] = json::parse(q.text(6), nullptr, false);
+          edge(e);
+        });
   }
 
   // Nodes: every one (whole graph), or those the window's edges named and the ones that
@@ -262,8 +267,8 @@ struct Exporter {
       while (q.step()) {
         n++;
         last = q.int64(0);
-        const bool in_window = !q.is_null(1) && q.int64(1) >= scope.since_ns &&
-                               q.int64(1) <= scope.until_ns;
+        const bool in_window =
+            !q.is_null(1) && q.int64(1) >= scope.since_ns && q.int64(1) <= scope.until_ns;
         if (!scope.window || named.has(last) || in_window) ids.push_back(last);
       }
       q.reset();

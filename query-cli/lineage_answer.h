@@ -47,11 +47,9 @@ struct Answer {
 };
 
 Answer answer_backward(LineageGraph& g, LineageSource& src,
-                       const std::vector<std::pair<Node, int64_t>>& roots,
-                       AnswerOptions& options);
+                       const std::vector<std::pair<Node, int64_t>>& roots, AnswerOptions& options);
 Answer answer_forward(LineageGraph& g, LineageSource& src,
-                      const std::vector<std::pair<Node, int64_t>>& roots,
-                      AnswerOptions& options);
+                      const std::vector<std::pair<Node, int64_t>>& roots, AnswerOptions& options);
 
 // The answer as the native document (JSON.md): its nodes, its steps as PROV edges (with
 // `time` and `last`), wasDerivedFrom(process) between its entities where the activity

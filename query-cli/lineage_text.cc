@@ -143,8 +143,8 @@ class Printer {
         if (w->second.hows.find(s->how) == std::string::npos) w->second.hows += "," + s->how;
       } else if (s->type == Step::kVersion) {
         g_.annotate_status(s->cause.id);
-        kids.push_back({s->first, "previous version " + g_.entity_line(s->cause.id), s->cause, true,
-                        nd});
+        kids.push_back(
+            {s->first, "previous version " + g_.entity_line(s->cause.id), s->cause, true, nd});
       }
     }
     for (const auto& [key, w] : writers) {
@@ -155,8 +155,8 @@ class Printer {
       }
       const Node who = w.last->cause;
       const bool full = shown(e) != Answer::kLine && shown(who) != Answer::kLine;
-      kids.push_back({w.first, verb + g_.activity_line(who.id) + at(w.first, w.end), who, full,
-                      w.bound});
+      kids.push_back(
+          {w.first, verb + g_.activity_line(who.id) + at(w.first, w.end), who, full, w.bound});
     }
     emit(kids, indent, out);
   }
@@ -180,7 +180,8 @@ class Printer {
       }
       children_back(img, bound, &kids);
     }
-    if (!chain.empty()) kids.insert(kids.begin(), {kNever, g_.dim("ran after exec from " + chain), act, false, d});
+    if (!chain.empty())
+      kids.insert(kids.begin(), {kNever, g_.dim("ran after exec from " + chain), act, false, d});
     folded(images, d, &kids);
     emit(kids, indent, out);
   }
@@ -253,8 +254,8 @@ class Printer {
       if (s->type == Step::kUsed && how == Answer::kFull) {
         const json& e = g_.entity(s->cause.id);
         g_.annotate_status(s->cause.id);
-        std::string text = read_verb(s->how, e.value("kind", "")) + g_.entity_line(s->cause.id) +
-                           at(s->first);
+        std::string text =
+            read_verb(s->how, e.value("kind", "")) + g_.entity_line(s->cause.id) + at(s->first);
         if (shown(s->cause) == Answer::kLine) {
           // A pipe that carried no data: name who wrote it, do not expand them.
           std::string writers;
@@ -269,8 +270,8 @@ class Printer {
         }
       } else if (s->type == Step::kInformed && s->cost > 0) {
         const std::string verb = s->how == "fork" ? "started by " : s->how + " from ";
-        kids->push_back({s->first, verb + g_.activity_line(s->cause.id) + at(s->first), s->cause,
-                         true, nd});
+        kids->push_back(
+            {s->first, verb + g_.activity_line(s->cause.id) + at(s->first), s->cause, true, nd});
       }
     }
   }
@@ -287,8 +288,8 @@ class Printer {
           kids.push_back({s->first, "read by " + g_.activity_line(s->effect.id) + at(s->first),
                           s->effect, true, nt});
         else if (s->type == Step::kVersion)
-          kids.push_back({s->first, "next version " + g_.entity_line(s->effect.id), s->effect,
-                          true, nt});
+          kids.push_back(
+              {s->first, "next version " + g_.entity_line(s->effect.id), s->effect, true, nt});
       }
     }
     for (const auto& l : g_.invalidations(e.id)) {
@@ -317,8 +318,8 @@ class Printer {
         const std::string verb = s->how == "exec"   ? "then ran "
                                  : s->how == "fork" ? "started "
                                                     : s->how + " to ";
-        kids.push_back({s->first, verb + g_.activity_line(s->effect.id) + at(s->first), s->effect,
-                        true, nt});
+        kids.push_back(
+            {s->first, verb + g_.activity_line(s->effect.id) + at(s->first), s->effect, true, nt});
       }
     }
     emit(kids, indent, out);

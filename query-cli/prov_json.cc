@@ -49,7 +49,8 @@ json prov_entity(const json& e) {
   }
   if (e.contains("address")) a["bento:address"] = e["address"];
   if (e.contains("paths") && e["paths"].size() > 1) a["bento:paths"] = e["paths"];
-  if (e.contains("created") && e["created"].is_object()) a["bento:created"] = date_time(e["created"]);
+  if (e.contains("created") && e["created"].is_object())
+    a["bento:created"] = date_time(e["created"]);
   if (e.contains("status")) a["bento:status"] = e["status"].value("state", "");
   return a;
 }
@@ -138,10 +139,12 @@ json to_prov_json(const json& native) {
   json& entities = doc["entity"] = json::object();
   json& activities = doc["activity"] = json::object();
   json& agents = doc["agent"] = json::object();
-  for (const json& e : native.value("entities", json::array())) entities[prov_qname(e["id"])] = prov_entity(e);
+  for (const json& e : native.value("entities", json::array()))
+    entities[prov_qname(e["id"])] = prov_entity(e);
   for (const json& x : native.value("activities", json::array()))
     activities[prov_qname(x["id"])] = prov_activity(x);
-  for (const json& u : native.value("agents", json::array())) agents[prov_qname(u["id"])] = prov_agent(u);
+  for (const json& u : native.value("agents", json::array()))
+    agents[prov_qname(u["id"])] = prov_agent(u);
   for (const json& e : native.value("edges", json::array())) {
     ProvRelation r = prov_relation(e);
     if (!r.section.empty()) doc[r.section][r.key] = r.record;

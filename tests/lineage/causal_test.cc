@@ -31,9 +31,9 @@ TEST(Causal, AReadAfterTheLastWriteIsNotAnInput) {
   w.write_new(100, 11, "secret");
   auto p = w.fork(sh, 200);
   w.exec(p, {"bash", "-c", "x"});
-  w.read(200, 10);             // read a, then write out ...
+  w.read(200, 10);  // read a, then write out ...
   w.write_new(200, 12, "out");
-  w.read(200, 11);             // ... and only then read secret
+  w.read(200, 11);  // ... and only then read secret
   w.exit(p);
   w.commit();
   auto r = why(*w.db, path("out"));
@@ -180,8 +180,9 @@ TEST(Causal, RuntimeReadsFoldAndAllShowsThem) {
   EXPECT_EQ(py_node["runtime_reads"]["by"]["shared configuration"], 1);
   EXPECT_NE(r.text.find("+ 3 runtime reads folded"), std::string::npos) << r.text;
   auto all = edges(why(*w.db, path("out.csv"), 6, /*all=*/true).graph);
-  EXPECT_TRUE(has(all, "used(python3 job.py, /home/u/.pyenv/versions/3.11.7/lib/python3.11/json/"
-                       "__init__.py)"))
+  EXPECT_TRUE(has(all,
+                  "used(python3 job.py, /home/u/.pyenv/versions/3.11.7/lib/python3.11/json/"
+                  "__init__.py)"))
       << json(all).dump(1);
   EXPECT_TRUE(has(all, "used(python3 job.py, /etc/app/shared.conf)"));
   EXPECT_TRUE(has(all, "used(python3 job.py, /usr/share/zoneinfo/UTC)"));
@@ -206,7 +207,8 @@ TEST(Causal, TheTextShowsTheRealProgramAndEscapesControlCharacters) {
   EXPECT_NE(o.text.find("echo hi\\n├─ read /etc/shadow\\e[2J"), std::string::npos) << o.text;
   for (size_t at = o.text.find('\n'); at != std::string::npos; at = o.text.find('\n', at + 1)) {
     const std::string next = o.text.substr(at + 1, 20);
-    EXPECT_EQ(next.rfind("├─ read /etc/shadow", 0), std::string::npos) << "a forged line: " << o.text;
+    EXPECT_EQ(next.rfind("├─ read /etc/shadow", 0), std::string::npos)
+        << "a forged line: " << o.text;
   }
   EXPECT_EQ(o.text.find('\x1b'), std::string::npos) << "no raw escape reaches the terminal";
 }
@@ -313,7 +315,8 @@ TEST(Causal, ADamagedDatabaseIsAnErrorNotAnAnswer) {
   } else {
     EXPECT_NE(err.find("damaged"), std::string::npos) << err;
   }
-  FILE* p = popen((std::string(PROV_BIN) + " why " + path("f399") + " --db " + db + " 2>&1").c_str(), "r");
+  FILE* p = popen(
+      (std::string(PROV_BIN) + " why " + path("f399") + " --db " + db + " 2>&1").c_str(), "r");
   ASSERT_NE(p, nullptr);
   std::string out;
   char buf[512];

@@ -22,10 +22,9 @@
 #include "export_stream.h"
 #include "lineage_edges.h"
 #include "lineage_query.h"
+#include "lineage_world.h"
 #include "prov_json.h"
 #include "time_arg.h"
-
-#include "lineage_world.h"
 
 namespace {
 
@@ -133,8 +132,7 @@ TEST_F(LineageTest, PidReuseKeepsProcessesApart) {
   w.write_new(500, 21, "y");
   w.exit(second, 3);
   w.commit();
-  EXPECT_TRUE(
-      edges(why(*w.db, path("x"), 2).graph).count("generated(x, writer-one)"));
+  EXPECT_TRUE(edges(why(*w.db, path("x"), 2).graph).count("generated(x, writer-one)"));
   auto y = edges(why(*w.db, path("y"), 2).graph);
   EXPECT_TRUE(y.count("generated(y, writer-two)"));
   EXPECT_FALSE(y.count("generated(y, writer-one)"));
@@ -187,11 +185,9 @@ TEST_F(LineageTest, RecordsBeforeAnExecBelongToTheOldImage) {
   w.record(RecordType::kCreate, 700, 42, "before-again", fh + 2, O_WRONLY | O_CREAT, S_IFREG | 0644,
            1, "", 1, 0, 0, before + 1);
   w.commit();
-  EXPECT_TRUE(edges(why(*w.db, path("before"), 1).graph)
-                  .count("generated(before, fork of sh)"))
+  EXPECT_TRUE(edges(why(*w.db, path("before"), 1).graph).count("generated(before, fork of sh)"))
       << json(edges(why(*w.db, path("before"), 1).graph)).dump(1);
-  EXPECT_TRUE(edges(why(*w.db, path("after"), 1).graph)
-                  .count("generated(after, second-image)"));
+  EXPECT_TRUE(edges(why(*w.db, path("after"), 1).graph).count("generated(after, second-image)"));
   EXPECT_TRUE(edges(why(*w.db, path("before-again"), 1).graph)
                   .count("generated(before-again, fork of sh)"));
 }
@@ -211,8 +207,8 @@ TEST_F(LineageTest, RenameOverAndUnlinkInvalidate) {
   ASSERT_TRUE(r.found);
   EXPECT_EQ(r.graph["entities"][0]["file"]["ino"], 51) << "final is now the renamed file";
   auto e_final = edges(r.graph);
-  EXPECT_TRUE(e_final.count("generated(final@v2, sh)")) << "the rename made a version, by sh: "
-                                                         << json(e_final).dump(1);
+  EXPECT_TRUE(e_final.count("generated(final@v2, sh)"))
+      << "the rename made a version, by sh: " << json(e_final).dump(1);
   EXPECT_TRUE(e_final.count("derived(final@v2, tmp, version)")) << json(e_final).dump(1);
   EXPECT_NE(r.text.find("rename by sh"), std::string::npos) << r.text;
   EXPECT_NE(r.text.find("previous version " + path("tmp")), std::string::npos) << r.text;
@@ -413,10 +409,17 @@ TEST_F(LineageTest, WindowShowsOnlyWhatHappenedInIt) {
 // required and optional attributes, qualified names with declared prefixes, references to
 // declared nodes, xsd:dateTime times.
 void expect_valid_prov_json(const json& doc) {
-  const std::set<std::string> sections = {"prefix",          "entity",         "activity",
-                                          "agent",           "used",           "wasGeneratedBy",
-                                          "wasInformedBy",   "wasDerivedFrom", "wasAssociatedWith",
-                                          "wasInvalidatedBy", "wasEndedBy"};
+  const std::set<std::string> sections = {"prefix",
+                                          "entity",
+                                          "activity",
+                                          "agent",
+                                          "used",
+                                          "wasGeneratedBy",
+                                          "wasInformedBy",
+                                          "wasDerivedFrom",
+                                          "wasAssociatedWith",
+                                          "wasInvalidatedBy",
+                                          "wasEndedBy"};
   // relation -> {required, optional}; the attribute -> the section its value must name.
   const std::map<std::string,
                  std::pair<std::map<std::string, std::string>, std::map<std::string, std::string>>>
@@ -524,7 +527,8 @@ TEST_F(LineageTest, ExportIsValidProvJsonAndDot) {
   expect_valid_prov_json(pj);
   json translated = prov_cli::to_prov_json(all), streamed = pj;
   for (json* doc : {&translated, &streamed})
-    for (auto it = doc->begin(); it != doc->end();) it = it->empty() ? doc->erase(it) : std::next(it);
+    for (auto it = doc->begin(); it != doc->end();)
+      it = it->empty() ? doc->erase(it) : std::next(it);
   EXPECT_EQ(streamed, translated) << "streamed PROV-JSON = the native one translated: "
                                   << json::diff(streamed, translated);
   for (const char* rel : {"entity", "activity", "agent", "used", "wasGeneratedBy", "wasInformedBy",
@@ -538,12 +542,14 @@ TEST_F(LineageTest, ExportIsValidProvJsonAndDot) {
                           "wasAssociatedWith", "wasInvalidatedBy", "wasEndedBy"})
     relations += pj.value(rel, json::object()).size();
   for (const json& e : all["edges"])
-    if (e.value("type", "") == "action" && !e.contains("entity") && !e.contains("other")) unmapped++;
+    if (e.value("type", "") == "action" && !e.contains("entity") && !e.contains("other"))
+      unmapped++;
   EXPECT_EQ(relations + unmapped, all["edges"].size());
   EXPECT_EQ(pj["entity"].size(), all["entities"].size());
-  bento::lineage::Stmt count(w.db->handle(),
-                             "SELECT (SELECT COUNT(*) FROM entities), (SELECT COUNT(*) FROM used) + "
-                             "(SELECT COUNT(*) FROM generated)");
+  bento::lineage::Stmt count(
+      w.db->handle(),
+      "SELECT (SELECT COUNT(*) FROM entities), (SELECT COUNT(*) FROM used) + "
+      "(SELECT COUNT(*) FROM generated)");
   ASSERT_TRUE(count.step());
   EXPECT_EQ(static_cast<int64_t>(all["entities"].size()), count.int64(0)) << "every node, once";
   size_t flows = 0;

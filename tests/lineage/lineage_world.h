@@ -29,7 +29,8 @@ using bento::lineage::Database;
 using fsprov::RecordType;
 using nlohmann::json;
 
-inline constexpr char kMnt[] = "/lineage-test-mnt";  // never walked: every file is made while tracked
+inline constexpr char kMnt[] =
+    "/lineage-test-mnt";  // never walked: every file is made while tracked
 
 // Feeds one synthetic machine into a collector: processes (probe events) and a mount (fs log).
 class World {
@@ -190,13 +191,14 @@ inline std::set<std::string> edges(const json& g) {
 }
 
 inline prov_cli::QueryResult why(bento::lineage::Database& db, const std::string& p, int depth = 6,
-                          bool all = false) {
+                                 bool all = false) {
   prov_cli::LineageOptions o;
   o.depth = depth;
   o.all = all;
   return prov_cli::why(db, p, o);
 }
-inline prov_cli::QueryResult impact(bento::lineage::Database& db, const std::string& p, int depth = 6) {
+inline prov_cli::QueryResult impact(bento::lineage::Database& db, const std::string& p,
+                                    int depth = 6) {
   prov_cli::LineageOptions o;
   o.depth = depth;
   return prov_cli::impact(db, p, o);

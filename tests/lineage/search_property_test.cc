@@ -45,7 +45,8 @@ class RandomGraph : public prov_cli::LineageSource {
       int reads = pick(0, 3);
       for (int k = 0; k < reads; k++) {
         int64_t first = t(), last = coin(3) ? prov_cli::kForever : first + pick(0, 20);
-        add(Step::kUsed, Node::activity(a), Node::entity(pick(1, entities)), first, last, 1, "read");
+        add(Step::kUsed, Node::activity(a), Node::entity(pick(1, entities)), first, last, 1,
+            "read");
       }
       // Fork (1 hop) from any activity, exec (0 hops) only from an earlier-numbered one.
       if (coin(3)) {
@@ -98,7 +99,8 @@ SearchResult brute_force(RandomGraph& g, Node root, int64_t bound0, int depth, b
   SearchResult out;
   out.nodes[root] = {0, bound0};
   size_t budget = 2'000'000;
-  std::function<void(Node, int, int64_t, int)> walk = [&](Node n, int hops, int64_t bound, int len) {
+  std::function<void(Node, int, int64_t, int)> walk = [&](Node n, int hops, int64_t bound,
+                                                          int len) {
     if (budget-- == 0 || len > 64) return;
     for (const Step& s : backward ? g.causes(n) : g.effects(n)) {
       if (hops + s.cost > depth) continue;
@@ -106,7 +108,8 @@ SearchResult brute_force(RandomGraph& g, Node root, int64_t bound0, int depth, b
         continue;
       out.steps.insert(s);
       Node next = backward ? s.cause : s.effect;
-      int64_t nb = backward ? prov_cli::backward_bound(s, bound) : prov_cli::forward_bound(s, bound);
+      int64_t nb =
+          backward ? prov_cli::backward_bound(s, bound) : prov_cli::forward_bound(s, bound);
       auto [it, fresh] = out.nodes.emplace(next, SearchResult::Reach{hops + s.cost, nb});
       if (!fresh) it->second.hops = std::min(it->second.hops, hops + s.cost);
       walk(next, hops + s.cost, nb, len + 1);
@@ -188,7 +191,7 @@ TEST(SearchProperty, ANodeMetFirstAtTheLimitIsExpandedFromAShorterPath) {
   g.add(Step::kGenerated, E(2), A(2), 0);
   g.add(Step::kUsed, A(2), E(3), 1);
   g.add(Step::kGenerated, E(3), A(3), 0);
-  g.add(Step::kUsed, A(3), E(4), 1);  // e4 (the pipe) at 3 hops this way
+  g.add(Step::kUsed, A(3), E(4), 1);       // e4 (the pipe) at 3 hops this way
   g.add(Step::kGenerated, E(1), A(4), 0);  // out <- w2
   g.add(Step::kUsed, A(4), E(4), 1);       // e4 at 1 hop this way
   g.add(Step::kGenerated, E(4), A(5), 0);  // e4 <- p

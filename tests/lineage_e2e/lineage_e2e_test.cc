@@ -388,7 +388,6 @@ TEST_F(LineageE2E, FdPassingForkThreadsPipesAndEveryQuery) {
   ASSERT_NO_FATAL_FAILURE(fsck_clean());
 }
 
-
 // What a responder relies on (issue 13), with real processes: reads after the write are no
 // inputs (same process, parent after its child, pipe reader after the writer); a source k
 // hops away is found at every depth >= k; a two-script Python pipeline through the pyenv
@@ -399,9 +398,9 @@ TEST_F(LineageE2E, CausalShortAndHonestAnswers) {
   ASSERT_NO_FATAL_FAILURE(mkfs("256M"));
   ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
   ASSERT_NO_FATAL_FAILURE(start_provd());
-  ASSERT_EQ(sh("seq 1 50 > a; echo topsecret > secret; seq 1 100 > in1.csv; seq 50 150 > in2.csv")
-                .status,
-            0);
+  ASSERT_EQ(
+      sh("seq 1 50 > a; echo topsecret > secret; seq 1 100 > in1.csv; seq 50 150 > in2.csv").status,
+      0);
   // Reads after the write.
   ASSERT_EQ(sh("bash -c 'echo data > out; sleep 0.3; read x < secret'").status, 0);
   ASSERT_EQ(sh("sh -c '(echo child > out2); sleep 0.3; read x < secret'").status, 0);
@@ -418,13 +417,14 @@ TEST_F(LineageE2E, CausalShortAndHonestAnswers) {
                                    "a = [int(l) for l in open(sys.argv[1])]\n"
                                    "b = [int(l) for l in open(sys.argv[2])]\n"
                                    "json.dump(sorted(set(a) & set(b)), open(sys.argv[3], 'w'))\n";
-  std::ofstream(mnt_ + "/b.py") << "import json, statistics, sys\n"
-                                   "v = json.load(open(sys.argv[1]))\n"
-                                   "open(sys.argv[2], 'w').write(f'{len(v)},{statistics.mean(v)}\\n')\n";
+  std::ofstream(mnt_ + "/b.py")
+      << "import json, statistics, sys\n"
+         "v = json.load(open(sys.argv[1]))\n"
+         "open(sys.argv[2], 'w').write(f'{len(v)},{statistics.mean(v)}\\n')\n";
   const bool python = run("command -v python3").status == 0;
   if (python) {
-    ASSERT_EQ(sh("python3 a.py in1.csv in2.csv mid.json && python3 b.py mid.json py_out.csv").status,
-              0);
+    ASSERT_EQ(
+        sh("python3 a.py in1.csv in2.csv mid.json && python3 b.py mid.json py_out.csv").status, 0);
     RunResult venv = run("python3 -m venv --without-pip " + q(root_ + "/venv"));
     ASSERT_EQ(venv.status, 0) << venv.output;
     ASSERT_EQ(sh(root_ + "/venv/bin/python a.py in1.csv in2.csv mid2.json && " + root_ +
@@ -435,8 +435,8 @@ TEST_F(LineageE2E, CausalShortAndHonestAnswers) {
   ASSERT_NO_FATAL_FAILURE(stop_provd());
 
   auto text = [&](const std::string& path, const std::string& extra = "") {
-    RunResult r = run(std::string(PROV_BIN) + " why " + q(path) + " --no-color --db " + q(db_) +
-                      " " + extra);
+    RunResult r =
+        run(std::string(PROV_BIN) + " why " + q(path) + " --no-color --db " + q(db_) + " " + extra);
     EXPECT_EQ(r.status, 0) << r.output;
     return r.output;
   };
