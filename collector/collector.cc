@@ -9,7 +9,25 @@ namespace bento::collector {
 Collector::Collector(lineage::Database& db, std::unique_ptr<HostFacts> host)
     : host_(host ? std::move(host) : std::make_unique<ProcHostFacts>()),
       store_(db),
-      ingest_(store_, *host_) {}
+      ingest_(store_, *host_),
+      db_(db),
+      retention_(db, RetentionPolicy{}) {}
+
+void Collector::set_retention(const RetentionPolicy& p) {
+  retention_.set_policy(p);
+  guarded([&] { retention_.load_totals(); });
+}
+
+PruneCounts Collector::prune(uint64_t now_ns, uint64_t db_bytes) {
+  PruneCounts c;
+  guarded([&] { c = retention_.run(now_ns, db_bytes); });
+  if (c.activities + c.processes > 0) {
+    // Cached row ids and thread attributions may name what is gone.
+    store_.forget_row_caches();
+    ingest_.forget_attribution();
+  }
+  return c;
+}
 
 template <typename F>
 bool Collector::guarded(F&& f) {

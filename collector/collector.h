@@ -17,6 +17,7 @@
 #include "format/prov_log.h"
 #include "host_facts.h"
 #include "ingest.h"
+#include "retention.h"
 #include "sqlite_store.h"
 
 namespace bento::collector {
@@ -51,6 +52,12 @@ class Collector {
   bool batch_failed() const { return !batch_error_.empty(); }
   void set_exec_std_pipes(bool on) { ingest_.set_exec_std_pipes(on); }
 
+  // Scope and retention (retention.h); prune() runs one bounded round in the batch.
+  void set_retention(const RetentionPolicy& p);
+  PruneCounts prune(uint64_t now_ns, uint64_t db_bytes);
+  const PruneCounts& pruned_total() const { return retention_.totals(); }
+  std::string retention_json() const { return retention_.totals_json(); }
+
  private:
   // Runs f; a database error marks the batch failed (the rest of it is skipped).
   template <typename F>
@@ -59,6 +66,8 @@ class Collector {
   std::unique_ptr<HostFacts> host_;
   SqliteStore store_;
   Ingest ingest_;
+  lineage::Database& db_;
+  Retention retention_;
   struct Position {
     uint64_t cursor = 0, last_seq = 0, records = 0;
     bool moved = false;

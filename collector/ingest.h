@@ -46,6 +46,8 @@ class Ingest {
   void end_batch();
   // After a failed commit: forget what may describe rows that were never stored.
   void forget_after_rollback();
+  // Which activity each thread stands for is asked again (after retention pruned rows).
+  void forget_attribution() { tid_activity_.clear(); }
 
   uint64_t tree_walks() const { return tree_walks_; }
   uint64_t last_seq(int64_t source) const;

@@ -4,6 +4,12 @@
 // has committed, so a crash or restart neither loses nor repeats a record.
 //
 //   provd [--db PATH] --mount MOUNTPOINT [--mount ...] [--no-probes] [--once]
+//         [--scope relevant|all] [--keep AGE] [--max-db-size SIZE]
+//
+// Scope and retention (retention.h): by default processes that moved no data anyone keeps
+// are dropped two minutes after they ended (--scope all keeps them); --keep 30d drops the
+// audit trail (fs records, marks) older than that, --max-db-size 2G the oldest of it while
+// the database is bigger. Lineage relations are never dropped by age.
 //
 // Runs in the foreground until SIGTERM/SIGINT, then drains what is pending and exits.
 #include <unistd.h>
@@ -38,9 +44,52 @@ struct Mount {
 };
 
 int usage() {
-  std::fprintf(
-      stderr, "usage: provd [--db PATH] --mount MOUNTPOINT [--mount ...] [--no-probes] [--once]\n");
+  std::fprintf(stderr,
+               "usage: provd [--db PATH] --mount MOUNTPOINT [--mount ...] [--no-probes] [--once]\n"
+               "             [--scope relevant|all] [--keep AGE (30d, 12h, 90m, 3600s)]\n"
+               "             [--max-db-size SIZE (2G, 500M)]\n");
   return 2;
+}
+
+// "30d", "12h", "90m", "3600s" (or plain seconds) -> ns; false when it is not one.
+bool parse_age(const std::string& v, uint64_t* ns) {
+  char* end = nullptr;
+  double n = std::strtod(v.c_str(), &end);
+  if (end == v.c_str() || n <= 0) return false;
+  std::string unit = end;
+  double s = unit == "d"                   ? 86400
+             : unit == "h"                 ? 3600
+             : unit == "m"                 ? 60
+             : unit == "s" || unit.empty() ? 1
+                                           : -1;
+  if (s < 0) return false;
+  *ns = static_cast<uint64_t>(n * s * 1e9);
+  return true;
+}
+
+// "2G", "500M", "64K" or bytes -> bytes; false when it is not one.
+bool parse_size(const std::string& v, uint64_t* bytes) {
+  char* end = nullptr;
+  double n = std::strtod(v.c_str(), &end);
+  if (end == v.c_str() || n <= 0) return false;
+  std::string unit = end;
+  double m = unit == "G"    ? 1073741824.0
+             : unit == "M"  ? 1048576.0
+             : unit == "K"  ? 1024.0
+             : unit.empty() ? 1
+                            : -1;
+  if (m < 0) return false;
+  *bytes = static_cast<uint64_t>(n * m);
+  return true;
+}
+
+// The database's live pages (freed pages are reused, not returned to the file system).
+uint64_t live_bytes(bento::lineage::Database& db) {
+  bento::lineage::Stmt q(
+      db.handle(),
+      "SELECT (SELECT page_count FROM pragma_page_count()) - (SELECT freelist_count "
+      "FROM pragma_freelist_count()), (SELECT page_size FROM pragma_page_size())");
+  return q.step() ? static_cast<uint64_t>(q.int64(0) * q.int64(1)) : 0;
 }
 
 }  // namespace
@@ -49,6 +98,7 @@ int main(int argc, char** argv) {
   std::string db_path = bento::lineage::Database::default_path();
   std::vector<Mount> mounts;
   bool probes_on = true, once = false;
+  bento::collector::RetentionPolicy retention;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
     if ((a == "--db" || a == "--mount") && i + 1 < argc) {
@@ -59,6 +109,16 @@ int main(int argc, char** argv) {
         char* real = realpath(v.c_str(), nullptr);
         mounts.push_back({real != nullptr ? std::string(real) : v});
         std::free(real);
+      }
+    } else if ((a == "--scope" || a == "--keep" || a == "--max-db-size") && i + 1 < argc) {
+      std::string v = argv[++i];
+      if (a == "--scope" && (v == "all" || v == "relevant")) {
+        retention.keep_everything = v == "all";
+      } else if (a == "--keep" && parse_age(v, &retention.keep_ns)) {
+      } else if (a == "--max-db-size" && parse_size(v, &retention.max_db_bytes)) {
+      } else {
+        std::fprintf(stderr, "provd: bad value for %s: %s\n", a.c_str(), v.c_str());
+        return usage();
       }
     } else if (a == "--no-probes") {
       probes_on = false;
@@ -76,6 +136,7 @@ int main(int argc, char** argv) {
     return 3;
   }
   bento::collector::Collector col(*db);
+  col.set_retention(retention);
   for (auto& m : mounts) {
     m.reader = std::make_unique<bento::provlog::Reader>();
     if (!m.reader->open_mount(m.path, &err)) {
@@ -124,18 +185,20 @@ int main(int argc, char** argv) {
     }
     nlohmann::json mounts_json = nlohmann::json::array();
     for (const auto& m : mounts) mounts_json.push_back(m.path);
-    col.set_meta("provd_status",
-                 bento::to_json_text(nlohmann::json{{"pid", getpid()},
-                                                    {"started_wall_ns", started_ns},
-                                                    {"updated_wall_ns", now},
-                                                    {"events_per_s", rate},
-                                                    {"fs_records", col.records_ingested()},
-                                                    {"malformed_probe_events", malformed},
-                                                    {"probes", probes_json},
-                                                    {"mounts", mounts_json}}));
+    col.set_meta("provd_status", bento::to_json_text(nlohmann::json{
+                                     {"pid", getpid()},
+                                     {"started_wall_ns", started_ns},
+                                     {"updated_wall_ns", now},
+                                     {"events_per_s", rate},
+                                     {"fs_records", col.records_ingested()},
+                                     {"malformed_probe_events", malformed},
+                                     {"probes", probes_json},
+                                     {"pruned", nlohmann::json::parse(col.retention_json())},
+                                     {"mounts", mounts_json}}));
     status_ns = now;
     status_events = events;
   };
+  int64_t pruned_ns = 0;
   auto round = [&](int poll_ms, bool sync_logs) -> bool {
     col.begin();
     if (probes) {
@@ -182,6 +245,11 @@ int main(int argc, char** argv) {
       }
     }
     if (probes) col.set_lost(probes_source, probes->stats().lost);
+    // Scope and retention: one bounded round every 5 s.
+    if (const int64_t now = bento::clock_ns(CLOCK_MONOTONIC); now - pruned_ns >= 5000000000LL) {
+      col.prune(static_cast<uint64_t>(now), live_bytes(*db));
+      pruned_ns = now;
+    }
     write_status(sync_logs);
     if (!col.commit(&err)) {
       std::fprintf(stderr, "provd: database commit failed: %s\n", err.c_str());

@@ -36,6 +36,8 @@ class SqliteStore : public GraphStore {
   void count_malformed(int64_t source);
   void set_lost(int64_t source, uint64_t lost);
   void set_meta(const std::string& key, const std::string& value);
+  // After rows were deleted behind the store's back (retention).
+  void forget_row_caches() { forget_caches(); }
 
   // ---- GraphStore
   int64_t find_process(uint32_t pid, uint64_t start_ns) override;

@@ -44,5 +44,11 @@ CREATE TABLE gaps (
 );
 CREATE INDEX gaps_source ON gaps(source_id, to_ns);
 
--- `prov process` lists a process's children.
+-- `prov process` lists a process's children; retention (collector/retention.h) finds
+-- ended activities, what an activity removed, a process's threads.
 CREATE INDEX processes_parent ON processes(parent_id);
+CREATE INDEX activities_end ON activities(end_ns) WHERE end_ns IS NOT NULL;
+CREATE INDEX invalidated_activity ON invalidated(activity_id) WHERE activity_id IS NOT NULL;
+CREATE INDEX tasks_process ON tasks(process_id);
+-- Retention's work list: informants of pruned activities, to look at again.
+CREATE TABLE prune_recheck (id INTEGER PRIMARY KEY);
