@@ -3,20 +3,34 @@
  * Everything is tp_btf (BTF-typed raw tracepoints): the kernel this was built on (6.18,
  * no CONFIG_KPROBES) refuses fentry/fexit/lsm programs with EPERM, so the fd events come
  * from the raw syscall tracepoints, which exist on any kernel with syscall tracing. They
- * are decoded for x86_64 native syscalls; 32-bit compat syscalls are skipped.
- *   sched_process_fork  -> BENTO_EV_FORK   (+ the child inherits the parent's reported fds)
- *   sched_process_exec  -> BENTO_EV_EXEC   (+ BENTO_EV_CLOSE for reported fds closed on exec)
- *   sched_process_exit  -> BENTO_EV_EXIT   (+ forgets the process's reported fds)
- *   sys_exit  open/openat/openat2/creat -> BENTO_EV_OPEN (regular files, no pseudo fs, once
- *                                          per process image and file)
- *   sys_exit  pipe/pipe2                -> BENTO_EV_PIPE
- *   sys_exit  dup/dup2/dup3/fcntl(F_DUPFD*) -> BENTO_EV_DUP (sys_enter notes what dup2/3 replace)
- *   sys_enter close/close_range         -> BENTO_EV_CLOSE (only fds reported above)
- *   sys_exit  sendmsg/sendmmsg          -> BENTO_EV_FD_SEND (SCM_RIGHTS on AF_UNIX)
- *   sys_exit  recvmsg/recvmmsg          -> BENTO_EV_FD_RECV
- *   sys_enter read/write/readv/writev/preadv2/pwritev2/splice/tee/vmsplice/sendfile
- *                                       -> BENTO_EV_PIPE_IO (first read / first write of a
- *                                          process image on a pipe or FIFO)
+ * are decoded for x86_64 native syscalls; 32-bit compat syscalls are skipped. No helper or
+ * kfunc newer than Linux 6.1 is used (bpf_find_vma 5.17, bpf_loop 5.17, bpf_task_pt_regs
+ * 5.15, ring buffer 5.8).
+ *   sched_process_fork  -> FORK   (+ the child inherits reported fds and shared mappings)
+ *   sched_process_exec  -> MUNMAP (how EXEC) of the old image's shared mappings, EXEC,
+ *                          CLOSE for reported fds closed on exec
+ *   sched_process_exit  -> MUNMAP (how EXIT), EXIT
+ *   sys_exit  open/openat/openat2/creat   -> OPEN (regular files, no pseudo fs, once per
+ *                                            process image and inode generation)
+ *   sys_exit  pipe/pipe2                  -> PIPE
+ *   sys_exit  dup/dup2/dup3/fcntl(F_DUPFD*) -> DUP (sys_enter notes what dup2/3 replace)
+ *   sys_enter close/close_range           -> CLOSE (only fds reported above)
+ *   sys_exit  sendmsg/sendmmsg/recvmsg/recvmmsg -> FD_SEND/FD_RECV (SCM_RIGHTS on AF_UNIX)
+ *   sys_enter write-side calls (write, writev, pwrite*, sendto, sendmsg, sendmmsg, and the
+ *             output of sendfile, splice, tee, vmsplice, copy_file_range)
+ *   sys_exit  read-side calls (read, readv, pread*, recvfrom, recvmsg, recvmmsg, and the
+ *             input of sendfile, splice, tee, vmsplice, copy_file_range)
+ *                     -> by the fd's type: PIPE_IO (pipe/FIFO), SOCK_SEND/SOCK_RECV (socket),
+ *                        FILE_IO (regular file), each once per process image, object and
+ *                        direction
+ *   skb_copy_datagram_iovec -> SOCK_RECV on AF_UNIX datagram sockets: the datagram's sender
+ *   sys_exit  connect/accept/accept4/bind/socketpair -> SOCK_CONNECT/_ACCEPT/_BIND, SOCKETPAIR
+ *   sys_exit  mmap/mprotect/munmap/mremap -> MMAP/MUNMAP (shared writable file mappings),
+ *                                            FILE_IO read for mmap(PROT_READ) of a file
+ *   sys_exit  truncate/ftruncate, rename*, link*, unlink*, rmdir -> TRUNCATE, RENAME, LINK,
+ *                                                                   UNLINK
+ *   sys_exit  set*id, setfs*id, capset   -> CRED;  kill, tkill, tgkill, rt_(tg)sigqueueinfo,
+ *                                           pidfd_send_signal -> KILL
  * At sys_exit the arguments are read back from pt_regs (x86_64 leaves di/si/dx/r10/r8/r9
  * untouched for these calls), which avoids a per-call stash map on the hot paths.
  * Kernel-side filter: tgids in `ignored` (the collector itself) send nothing.
@@ -27,6 +41,7 @@
 
 #include <asm/unistd_64.h> /* __NR_* of x86_64 */
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <linux/magic.h> /* s_magic of the pseudo file systems skipped by OPEN */
@@ -48,19 +63,51 @@ char LICENSE[] SEC("license") = "GPL";
 #define F_DUPFD 0
 #define F_DUPFD_CLOEXEC 1030
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
+#define AT_FDCWD -100
+#define AT_EMPTY_PATH 0x1000
+#define AT_REMOVEDIR 0x200
 #define AF_UNIX 1
+#define AF_INET 2
+#define AF_INET6 10
+#define SOCK_STREAM 1
+#define SOCK_DGRAM 2
+#define SOCK_RAW 3
+#define TCP_ESTABLISHED 1 /* also a connected UDP socket's sk_state */
 #define SOL_SOCKET 1
 #define SCM_RIGHTS 1
 #define FMODE_WRITE 0x2
+#define PROT_READ 0x1
+#define PROT_WRITE 0x2
+#define PROT_EXEC 0x4
+#define MAP_SHARED 0x01
+#define MAP_SHARED_VALIDATE 0x03
+#define MAP_TYPE 0x0f
+#define MAP_FIXED 0x10
+#define MAP_ANONYMOUS 0x20
+#define VM_SHARED 0x8
+#define EINPROGRESS 115
+#define PAGE_MASK_4K (~4095ULL)
 #define TS_COMPAT 0x0002 /* x86 thread_info.status: a 32-bit syscall is running */
 #define CONFIGFS_MAGIC 0x62656570
 #define FUSECTL_SUPER_MAGIC 0x65735543
-#define MAX_CMSGS 4 /* control messages looked at per msghdr */
-#define MAX_MMSGS 4 /* messages looked at per sendmmsg/recvmmsg */
-#define FD_BITS 64  /* fds below this are also tracked per process (fork, exec, exit) */
+#define PID_FS_MAGIC 0x50494446
+#define MAX_CMSGS 4  /* control messages looked at per msghdr */
+#define MAX_MMSGS 4  /* messages looked at per sendmmsg/recvmmsg */
+#define FD_BITS 64   /* fds below this are also tracked per process (fork, exec, exit) */
+#define MAPS_MAX 16  /* shared writable mappings tracked per process */
+#define DIR_DEPTH 16 /* path components of a bento_dir_ref */
 
-/* Set by the loader before load: the per-boot key of file_id (SipHash-2-4 of the address). */
+#define container_of_core(ptr, type, member) \
+  ((type*)((void*)(ptr)-bpf_core_field_offset(type, member)))
+
+/* Set by the loader before load: the per-boot key of file_id (SipHash-2-4 of the address),
+ * and which optional parts are on (the verifier drops the code of those that are off). */
 const volatile __u64 file_id_key[2] = {0, 0};
+const volatile __u32 cfg_file_io = 1;  /* FILE_IO events */
+const volatile __u32 cfg_find_vma = 1; /* MMAP on mprotect (bpf_find_vma) */
+/* Set by the loader once on_skb_copy is attached: AF_UNIX datagram receives are reported
+ * from there (with their sender), not from sys_exit. */
+__u32 unix_dgram_by_skb = 0;
 
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -103,16 +150,26 @@ struct {
   __type(value, __u64);
 } fd_bits SEC(".maps");
 
-/* Deduplication of OPEN and PIPE_IO: one event per (process image, file, kind). The
- * process image is (tgid, start time, exec count), so pid reuse and exec start afresh. */
-enum { SEEN_OPEN = 0, SEEN_READ = 1, SEEN_WRITE = 2 };
+/* Deduplication of OPEN, PIPE_IO, SOCK_SEND/RECV and FILE_IO: one event per (process image,
+ * object, kind). The process image is (tgid, start time, exec count), so pid reuse and exec
+ * start afresh. a/b/c name the object: OPEN, FILE_*: dev, ino, i_generation; PIPE_*: dev,
+ * ino; SOCK_*: the socket's inode and the peer for unconnected datagram sockets (the remote
+ * address, with the port in kind's high half, or the sending sock). */
+enum {
+  SEEN_OPEN = 0,
+  SEEN_READ = 1, /* pipe */
+  SEEN_WRITE = 2,
+  SEEN_SEND = 3, /* socket */
+  SEEN_RECV = 4,
+  SEEN_FILE_READ = 5,
+  SEEN_FILE_WRITE = 6,
+};
 struct seen_key {
   __u32 tgid;
   __u32 kind;
   __u64 start_ns;
   __u64 exec_id;
-  __u64 dev;
-  __u64 ino;
+  __u64 a, b, c;
 };
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -126,6 +183,18 @@ struct {
   __type(key, struct seen_key);
   __type(value, __u8);
 } seen_pipe SEC(".maps");
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 16384);
+  __type(key, struct seen_key);
+  __type(value, __u8);
+} seen_sock SEC(".maps");
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 65536);
+  __type(key, struct seen_key);
+  __type(value, __u8);
+} seen_file SEC(".maps");
 
 /* dup2/dup3 at sys_enter: what newfd held before (so sys_exit can say `replaced`). */
 struct dup_stash {
@@ -149,6 +218,66 @@ struct {
   __type(value, struct bento_fd_pass_event);
 } fd_pass_scratch SEC(".maps");
 
+/* A first send on an INET socket without a local port yet (UDP autobind): built at entry,
+ * sent at the call's return with the port the kernel picked (tid -> the event). */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct bento_sock_event);
+} sock_scratch SEC(".maps");
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 1024);
+  __type(key, __u32);
+  __type(value, struct bento_sock_event);
+} deferred_send SEC(".maps");
+
+/* Shared writable file mappings per process (tgid), so that munmap, mremap, exec and exit
+ * can report their end and fork can hand them to the child. A slot is free when start == 0. */
+struct map_ent {
+  __u64 start, end, off, file_id, dev, ino;
+  __u32 gen;
+  __u32 pad;
+};
+struct map_table {
+  struct map_ent e[MAPS_MAX];
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 4096);
+  __type(key, __u32);
+  __type(value, struct map_table);
+} maps SEC(".maps");
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY); /* never written: the initial value of a `maps` entry */
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct map_table);
+} map_table_zero SEC(".maps");
+
+/* tid -> (tgid, the process's start_ns) of every task forked since the probes were loaded:
+ * KILL resolves its target here (no pid -> task helper before 6.2). */
+struct task_ref {
+  __u32 tgid;
+  __u32 pad;
+  __u64 start_ns;
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 65536);
+  __type(key, __u32);
+  __type(value, struct task_ref);
+} tasks SEC(".maps");
+
+/* bento_dir_ref.path is assembled here back to front. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, char[2 * BENTO_PATH_MAX]);
+} path_scratch SEC(".maps");
+
 static __always_inline void count(__u32 which) {
   __u64* v = bpf_map_lookup_elem(&counters, &which);
   if (v) *v += 1;
@@ -158,6 +287,10 @@ static __always_inline void* reserve(__u32 size) {
   void* e = bpf_ringbuf_reserve(&events, size, 0);
   count(e ? 1 : 0);
   return e;
+}
+
+static __always_inline void output(void* e, __u32 size) {
+  count(bpf_ringbuf_output(&events, e, size, 0) == 0 ? 1 : 0);
 }
 
 static __always_inline int ignored_tgid(__u32 tgid) {
@@ -197,8 +330,9 @@ static __always_inline __u64 encode_dev(__u32 dev) {
     v2 += v1, v1 = ROTL(v1, 17), v1 ^= v2, v2 = ROTL(v2, 32); \
   } while (0)
 
-/* file_id: SipHash-2-4 of the struct file address under the loader's per-boot key; keyed
- * and one-way, so ids neither reveal the address nor the distance between two files. */
+/* file_id (and sock_id): SipHash-2-4 of the struct file (struct sock) address under the
+ * loader's per-boot key; keyed and one-way, so ids neither reveal the address nor the
+ * distance between two objects. */
 static __noinline __u64 file_id(__u64 addr) {
   if (!addr) return 0;
   __u64 k0 = file_id_key[0], k1 = file_id_key[1];
@@ -242,13 +376,14 @@ static __always_inline int compat_syscall(struct task_struct* t) {
 }
 
 static __always_inline void seen_key_init(struct seen_key* k, struct task_struct* t, __u32 kind,
-                                          __u64 dev, __u64 ino) {
+                                          __u64 a, __u64 b, __u64 c) {
   k->tgid = t->tgid;
   k->kind = kind;
   k->start_ns = t->group_leader->start_time;
   k->exec_id = t->self_exec_id; /* u32 on older kernels: CO-RE adjusts the load */
-  k->dev = dev;
-  k->ino = ino;
+  k->a = a;
+  k->b = b;
+  k->c = c;
 }
 
 /* 1 if k is new (and now recorded), 0 if this process image already had it. */
@@ -256,6 +391,37 @@ static __always_inline int first_time(void* map, struct seen_key* k) {
   __u8 one = 1;
   if (bpf_map_lookup_elem(map, k)) return 0;
   return bpf_map_update_elem(map, k, &one, BPF_NOEXIST) == 0;
+}
+
+static __always_inline int pseudo_fs(__u64 magic) {
+  switch (magic) {
+    case PROC_SUPER_MAGIC:
+    case SYSFS_MAGIC:
+    case CGROUP_SUPER_MAGIC:
+    case CGROUP2_SUPER_MAGIC:
+    case DEBUGFS_MAGIC:
+    case TRACEFS_MAGIC:
+    case SECURITYFS_MAGIC:
+    case BPF_FS_MAGIC:
+    case SELINUX_MAGIC:
+    case SMACK_MAGIC:
+    case PSTOREFS_MAGIC:
+    case EFIVARFS_MAGIC:
+    case BINFMTFS_MAGIC:
+    case CONFIGFS_MAGIC:
+    case FUSECTL_SUPER_MAGIC:
+    case NSFS_MAGIC:
+    case ANON_INODE_FS_MAGIC:
+    case DEVPTS_SUPER_MAGIC:
+      return 1;
+  }
+  return 0;
+}
+
+/* A regular file worth reporting: not on a pseudo file system. */
+static __always_inline int tracked_regular(struct inode* inode) {
+  if ((BPF_CORE_READ(inode, i_mode) & S_IFMT) != S_IFREG) return 0;
+  return !pseudo_fs(BPF_CORE_READ(inode, i_sb, s_magic));
 }
 
 /* ---- reported fds ---- */
@@ -328,21 +494,32 @@ static __always_inline void on_close_range(__u32 first, __u32 last, __u32 flags)
   bpf_loop(FD_BITS, close_range_cb, &c, 0);
 }
 
-/* ---- PIPE_IO ---- */
+/* ---- data flow: PIPE_IO, SOCK_SEND/RECV, FILE_IO ---- */
 
-static __noinline int pipe_io(int fd, int is_write) {
-  struct task_struct* t = bpf_get_current_task_btf();
-  struct file* f = fd_file(t, fd);
-  if (!f) return 0;
+/* How the caller names the other end of a datagram (sock_io's name argument). */
+enum {
+  NAME_NONE = 0,
+  NAME_SOCKADDR = 1,        /* a: struct sockaddr *, b: its length (sendto) */
+  NAME_SOCKADDR_LENPTR = 2, /* a: struct sockaddr *, b: socklen_t * (recvfrom, after) */
+  NAME_MSGHDR = 3,          /* a: struct user_msghdr * (sendmsg, recvmsg, first mmsghdr) */
+};
+/* on_io's op: the syscall number, the direction and the name kind. */
+#define IO_OP(nr, dir, name) ((nr) | ((dir) << 16) | ((name) << 20))
+enum {
+  IO_READ = 0,
+  IO_WRITE = 1,
+  IO_VMSPLICE_WRITE = 2, /* vmsplice at entry: only if the fd is a pipe's write end */
+  IO_VMSPLICE_READ = 3,  /* vmsplice at return: only if it is the read end */
+};
+
+static __noinline int pipe_io(struct task_struct* t, struct file* f, int fd, int is_write) {
   struct inode* inode = BPF_CORE_READ(f, f_inode);
-  if ((BPF_CORE_READ(inode, i_mode) & S_IFMT) != S_IFIFO) return 0;
-  if (is_write < 0) is_write = (BPF_CORE_READ(f, f_mode) & FMODE_WRITE) != 0; /* vmsplice */
   __u32 tgid = t->tgid;
   if (ignored_tgid(tgid)) return 0;
   __u64 dev = encode_dev(BPF_CORE_READ(inode, i_sb, s_dev));
   __u64 ino = BPF_CORE_READ(inode, i_ino);
   struct seen_key k = {};
-  seen_key_init(&k, t, is_write ? SEEN_WRITE : SEEN_READ, dev, ino);
+  seen_key_init(&k, t, is_write ? SEEN_WRITE : SEEN_READ, dev, ino, 0);
   if (!first_time(&seen_pipe, &k)) return 0;
   struct bento_pipe_io_event* e = reserve(sizeof(*e));
   if (!e) {
@@ -359,31 +536,413 @@ static __noinline int pipe_io(int fd, int is_write) {
   return 0;
 }
 
+static __noinline int file_io(struct task_struct* t, struct file* f, int fd, __u32 nr,
+                              int is_write) {
+  struct inode* inode = BPF_CORE_READ(f, f_inode);
+  struct super_block* sb = BPF_CORE_READ(inode, i_sb);
+  if (pseudo_fs(BPF_CORE_READ(sb, s_magic))) return 0;
+  __u32 tgid = t->tgid;
+  if (ignored_tgid(tgid)) return 0;
+  __u64 dev = encode_dev(BPF_CORE_READ(sb, s_dev));
+  __u64 ino = BPF_CORE_READ(inode, i_ino);
+  __u32 gen = BPF_CORE_READ(inode, i_generation);
+  struct seen_key k = {};
+  seen_key_init(&k, t, is_write ? SEEN_FILE_WRITE : SEEN_FILE_READ, dev, ino, gen);
+  if (!first_time(&seen_file, &k)) return 0;
+  struct bento_file_io_event* e = reserve(sizeof(*e));
+  if (!e) {
+    bpf_map_delete_elem(&seen_file, &k);
+    return 0;
+  }
+  fill_header(&e->h, BENTO_EV_FILE_IO, sizeof(*e), t);
+  e->fd = fd;
+  e->is_write = is_write;
+  e->syscall_nr = nr;
+  e->generation = gen;
+  e->file_id = file_id((__u64)f);
+  e->dev = dev;
+  e->ino = ino;
+  bpf_ringbuf_submit(e, 0);
+  return 0;
+}
+
+/* ---- sockets ---- */
+
+static __always_inline struct sock* file_sock(struct file* f) {
+  struct socket* sock = BPF_CORE_READ(f, private_data);
+  return BPF_CORE_READ(sock, sk);
+}
+
+/* sock_i_ino(): the inode that sockfs allocated with the struct socket. */
+static __always_inline __u64 sock_ino(struct sock* sk) {
+  struct socket* sock = BPF_CORE_READ(sk, sk_socket);
+  if (!sock) return 0;
+  struct socket_alloc* sa = container_of_core(sock, struct socket_alloc, socket);
+  return BPF_CORE_READ(sa, vfs_inode.i_ino);
+}
+
+static __noinline void fill_sock(struct bento_sock* s, struct sock* sk) {
+  if (!sk) return;
+  s->ino = sock_ino(sk);
+  s->sock_id = file_id((__u64)sk);
+  s->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+  s->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+  s->type = BPF_CORE_READ(sk, sk_type);
+  s->protocol = BPF_CORE_READ(sk, sk_protocol);
+}
+
+/* ::ffff:a.b.c.d as AF_INET a.b.c.d (see bento_inet_addr). */
+static __always_inline void unmap_v4(struct bento_inet_addr* a) {
+  __u64 lo = 0;
+  __u32 mid = 0;
+  __builtin_memcpy(&lo, a->addr, 8);
+  __builtin_memcpy(&mid, a->addr + 8, 4);
+  if (lo != 0 || mid != bpf_htonl(0xffff)) return;
+  __builtin_memcpy(a->addr, a->addr + 12, 4);
+  __builtin_memset(a->addr + 4, 0, 12);
+  a->family = AF_INET;
+}
+
+/* The socket's own idea of both ends (after bind/connect/accept). Port 0: none. */
+static __noinline void fill_inet(struct bento_inet_addr* local, struct bento_inet_addr* remote,
+                                 struct sock* sk) {
+  __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+  __builtin_memset(local, 0, sizeof(*local));
+  __builtin_memset(remote, 0, sizeof(*remote));
+  local->port = BPF_CORE_READ(sk, __sk_common.skc_num);
+  remote->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+  if (family == AF_INET) {
+    __u32 l = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+    __u32 r = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+    __builtin_memcpy(local->addr, &l, 4);
+    __builtin_memcpy(remote->addr, &r, 4);
+  } else if (family == AF_INET6) {
+    BPF_CORE_READ_INTO(&local->addr, sk, __sk_common.skc_v6_rcv_saddr);
+    BPF_CORE_READ_INTO(&remote->addr, sk, __sk_common.skc_v6_daddr);
+  } else {
+    local->port = remote->port = 0;
+    return;
+  }
+  local->family = remote->family = family;
+  if (family == AF_INET6) {
+    unmap_v4(local);
+    unmap_v4(remote);
+  }
+  if (local->port == 0) __builtin_memset(local, 0, sizeof(*local));
+  if (remote->port == 0) __builtin_memset(remote, 0, sizeof(*remote));
+}
+
+/* A struct sockaddr_in/_in6 in user memory (len bytes) as a bento_inet_addr. */
+static __always_inline int user_inet_addr(struct bento_inet_addr* a, __u64 uaddr, __u32 len) {
+  __u8 b[28] = {};
+  if (!uaddr || len < 16) return 0;
+  if (len >= 28) {
+    if (bpf_probe_read_user(b, 28, (void*)uaddr) != 0) return 0;
+  } else if (bpf_probe_read_user(b, 16, (void*)uaddr) != 0) {
+    return 0;
+  }
+  __u16 family = b[0] | b[1] << 8;
+  __builtin_memset(a, 0, sizeof(*a));
+  a->port = b[2] << 8 | b[3];
+  if (family == AF_INET) {
+    __builtin_memcpy(a->addr, b + 4, 4);
+  } else if (family == AF_INET6 && len >= 28) {
+    __builtin_memcpy(a->addr, b + 8, 16);
+  } else {
+    return 0;
+  }
+  a->family = family;
+  if (family == AF_INET6) unmap_v4(a);
+  return 1;
+}
+
+/* An AF_UNIX address in user memory into e->path (abstract names get '@' for their NUL). */
+static __noinline void user_unix_path(struct bento_sock_event* e, __u64 uaddr, __u32 len) {
+  e->path_len = 0;
+  if (!uaddr || len <= 2) return;
+  __u32 n = len - 2;
+  if (n > BENTO_SUN_PATH_MAX) n = BENTO_SUN_PATH_MAX;
+  barrier_var(n);
+  n &= 127;
+  if (n == 0 || n > BENTO_SUN_PATH_MAX) return;
+  if (bpf_probe_read_user(e->path, n, (void*)(uaddr + 2)) != 0) return;
+  if (e->path[0] == 0) {
+    e->path[0] = '@';
+    e->flags |= BENTO_SOCK_ABSTRACT;
+    e->path_len = n;
+    return;
+  }
+  __u32 i = 0;
+  for (; i < BENTO_SUN_PATH_MAX; i++)
+    if (i >= n || e->path[i] == 0) break;
+  e->path_len = i;
+}
+
+/* The name argument of a datagram call (see NAME_*): its user pointer and length. */
+static __always_inline void name_arg(__u32 kind, __u64 a, __u64 b, __u64* uaddr, __u32* len) {
+  *uaddr = 0;
+  *len = 0;
+  if (kind == NAME_SOCKADDR) {
+    *uaddr = a;
+    *len = b;
+  } else if (kind == NAME_SOCKADDR_LENPTR) {
+    int l = 0;
+    if (b && bpf_probe_read_user(&l, sizeof(l), (void*)b) == 0 && l > 0) {
+      *uaddr = a;
+      *len = l;
+    }
+  } else if (kind == NAME_MSGHDR && a) {
+    struct user_msghdr m;
+    if (bpf_probe_read_user(&m, sizeof(m), (void*)a) == 0 && m.msg_name && m.msg_namelen > 0) {
+      *uaddr = (__u64)m.msg_name;
+      *len = m.msg_namelen;
+    }
+  }
+}
+
+static __always_inline void sock_event_init(struct bento_sock_event* e, __u32 type,
+                                            struct task_struct* t, int fd, __u32 nr, struct file* f,
+                                            struct sock* sk) {
+  __builtin_memset(e, 0, sizeof(*e));
+  fill_header(&e->h, type, sizeof(*e), t);
+  e->fd = fd;
+  e->syscall_nr = nr;
+  e->file_id = file_id((__u64)f);
+  fill_sock(&e->sock, sk);
+}
+
+/* SOCK_SEND (at the entry) / SOCK_RECV (at the return) on the socket f. */
+__noinline int sock_io(__u64 file, __u64 fd_ret, __u32 op, __u64 a, __u64 b) {
+  struct file* f = (struct file*)file;
+  int fd = fd_ret >> 32;
+  int ret = (int)fd_ret;
+  __u32 nr = op & 0xffff, is_send = (op >> 16) & 0xf, name = op >> 20;
+  struct sock* sk = file_sock(f);
+  if (!sk) return 0;
+  __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+  __u16 type = BPF_CORE_READ(sk, sk_type);
+  if (family != AF_UNIX && family != AF_INET && family != AF_INET6) return 0;
+  /* AF_UNIX datagrams are reported by on_skb_copy, which sees their sender. */
+  if (!is_send && family == AF_UNIX && type != SOCK_STREAM && unix_dgram_by_skb) return 0;
+  struct task_struct* t = bpf_get_current_task_btf();
+  if (ignored_tgid(t->tgid)) return 0;
+  __u64 ino = sock_ino(sk);
+  struct bento_inet_addr peer = {};
+  __u64 uaddr = 0;
+  __u32 ulen = 0;
+  int from_msg = 0, defer = 0;
+  if (family != AF_UNIX) {
+    /* An unconnected datagram socket: the other end is the call's address argument, and each
+     * one is a flow of its own. */
+    if (type != SOCK_STREAM && BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_ESTABLISHED) {
+      name_arg(name, a, b, &uaddr, &ulen);
+      from_msg = user_inet_addr(&peer, uaddr, ulen);
+    }
+    defer = is_send && BPF_CORE_READ(sk, __sk_common.skc_num) == 0;
+  } else if (is_send && type != SOCK_STREAM && !BPF_CORE_READ((struct unix_sock*)sk, peer)) {
+    name_arg(name, a, b, &uaddr, &ulen); /* the destination path, for the event only */
+  }
+  struct seen_key k = {};
+  __u64 lo = 0, hi = 0;
+  __builtin_memcpy(&lo, peer.addr, 8);
+  __builtin_memcpy(&hi, peer.addr + 8, 8);
+  seen_key_init(&k, t, (is_send ? SEEN_SEND : SEEN_RECV) | (__u32)peer.port << 16, ino, lo, hi);
+  if (defer) {
+    if (bpf_map_lookup_elem(&seen_sock, &k)) return 0;
+  } else if (!first_time(&seen_sock, &k)) {
+    return 0;
+  }
+  __u32 zero = 0;
+  struct bento_sock_event* e = bpf_map_lookup_elem(&sock_scratch, &zero);
+  if (!e) return 0;
+  sock_event_init(e, is_send ? BENTO_EV_SOCK_SEND : BENTO_EV_SOCK_RECV, t, fd, nr, f, sk);
+  if (!is_send) e->ret = ret;
+  if (family == AF_UNIX) {
+    fill_sock(&e->peer, BPF_CORE_READ((struct unix_sock*)sk, peer));
+    if (uaddr) user_unix_path(e, uaddr, ulen);
+  } else {
+    fill_inet(&e->local, &e->remote, sk);
+    if (from_msg) {
+      e->remote = peer;
+      e->flags |= BENTO_SOCK_REMOTE_FROM_MSG;
+    }
+  }
+  if (defer) {
+    e->flags |= BENTO_SOCK_DEFERRED;
+    __u32 tid = t->pid;
+    bpf_map_update_elem(&deferred_send, &tid, e, BPF_ANY);
+    return 0;
+  }
+  output(e, sizeof(*e));
+  return 0;
+}
+
+/* The return of sendto/sendmsg/sendmmsg: a deferred SOCK_SEND goes out now, with the local
+ * address the kernel bound during the call. */
+static __noinline int deferred_send_exit(long ret) {
+  struct task_struct* t = bpf_get_current_task_btf();
+  __u32 tid = t->pid;
+  struct bento_sock_event* d = bpf_map_lookup_elem(&deferred_send, &tid);
+  if (!d) return 0;
+  __u32 zero = 0;
+  struct bento_sock_event* e = bpf_map_lookup_elem(&sock_scratch, &zero);
+  if (!e) return 0;
+  __builtin_memcpy(e, d, sizeof(*e));
+  bpf_map_delete_elem(&deferred_send, &tid);
+  if (ret < 0) return 0;
+  struct file* f = fd_file(t, e->fd);
+  if (!f || file_mode(f) != S_IFSOCK) return 0;
+  struct sock* sk = file_sock(f);
+  struct bento_inet_addr local = {}, remote = {};
+  fill_inet(&local, &remote, sk);
+  e->local = local;
+  if (!(e->flags & BENTO_SOCK_REMOTE_FROM_MSG)) e->remote = remote;
+  struct seen_key k = {};
+  __u64 lo = 0, hi = 0;
+  __builtin_memcpy(&lo, e->remote.addr, 8);
+  __builtin_memcpy(&hi, e->remote.addr + 8, 8);
+  __u32 port = (e->flags & BENTO_SOCK_REMOTE_FROM_MSG) ? e->remote.port : 0;
+  if (!(e->flags & BENTO_SOCK_REMOTE_FROM_MSG)) lo = hi = 0;
+  seen_key_init(&k, t, SEEN_SEND | port << 16, e->sock.ino, lo, hi);
+  if (!first_time(&seen_sock, &k)) return 0;
+  output(e, sizeof(*e));
+  return 0;
+}
+
+/* One end of a data-flow call: fd's type decides which event (if any). Global, so the
+ * verifier checks it once for all call sites. */
+__noinline int on_io(int fd, __u32 op, __u64 a, __u64 b, long ret) {
+  struct task_struct* t = bpf_get_current_task_btf();
+  struct file* f = fd_file(t, fd);
+  if (!f) return 0;
+  struct inode* inode = BPF_CORE_READ(f, f_inode);
+  __u32 mode = BPF_CORE_READ(inode, i_mode) & S_IFMT;
+  __u32 dir = (op >> 16) & 0xf;
+  if (dir == IO_VMSPLICE_WRITE || dir == IO_VMSPLICE_READ) {
+    int w = (BPF_CORE_READ(f, f_mode) & FMODE_WRITE) != 0;
+    if (w != (dir == IO_VMSPLICE_WRITE)) return 0;
+    dir = w;
+  }
+  if (mode == S_IFIFO) return pipe_io(t, f, fd, dir);
+  if (mode == S_IFSOCK) {
+    __u64 fd_ret = (__u64)(__u32)fd << 32 | (__u32)ret;
+    return sock_io((__u64)f, fd_ret, (op & ~(0xfU << 16)) | dir << 16, a, b);
+  }
+  if (mode == S_IFREG && cfg_file_io) return file_io(t, f, fd, op & 0xffff, dir);
+  return 0;
+}
+
+/* SOCK_RECV of an AF_UNIX datagram (or seqpacket) being copied to the receiver: the skb
+ * still belongs to the socket that sent it (unix_dgram_sendmsg charges it to the sender). */
+__noinline int unix_dgram_recv(__u64 sender_sk, int len) {
+  struct sock* sender = (struct sock*)sender_sk;
+  struct task_struct* t = bpf_get_current_task_btf();
+  if (compat_syscall(t)) return 0;
+  struct pt_regs* regs = (struct pt_regs*)bpf_task_pt_regs(t);
+  if (!regs) return 0;
+  long nr = BPF_CORE_READ(regs, orig_ax);
+  switch (nr) {
+    case __NR_read:
+    case __NR_readv:
+    case __NR_preadv2:
+    case __NR_recvfrom:
+    case __NR_recvmsg:
+    case __NR_recvmmsg:
+      break;
+    default:
+      return 0;
+  }
+  int fd = BPF_CORE_READ(regs, di);
+  struct file* f = fd_file(t, fd);
+  if (!f || file_mode(f) != S_IFSOCK) return 0;
+  struct sock* sk = file_sock(f);
+  if (BPF_CORE_READ(sk, __sk_common.skc_family) != AF_UNIX) return 0;
+  if (ignored_tgid(t->tgid)) return 0;
+  struct seen_key k = {};
+  seen_key_init(&k, t, SEEN_RECV, sock_ino(sk), sender_sk, 1);
+  if (!first_time(&seen_sock, &k)) return 0;
+  __u32 zero = 0;
+  struct bento_sock_event* e = bpf_map_lookup_elem(&sock_scratch, &zero);
+  if (!e) return 0;
+  sock_event_init(e, BENTO_EV_SOCK_RECV, t, fd, nr, f, sk);
+  e->ret = len;
+  e->flags = BENTO_SOCK_PEER_FROM_SKB;
+  fill_sock(&e->peer, sender);
+  output(e, sizeof(*e));
+  return 0;
+}
+
+/* SOCK_CONNECT / SOCK_ACCEPT / SOCK_BIND after the call: fd is the socket (ACCEPT: the new
+ * one), uaddr/ulen the address argument, aux CONNECT's result or ACCEPT's listening fd. */
+__noinline int on_sock_op(__u32 type_nr, int fd, __u64 uaddr, __u64 ulen, long aux) {
+  struct task_struct* t = bpf_get_current_task_btf();
+  if (ignored_tgid(t->tgid)) return 0;
+  struct file* f = fd_file(t, fd);
+  if (!f || file_mode(f) != S_IFSOCK) return 0;
+  struct sock* sk = file_sock(f);
+  __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+  if (family != AF_UNIX && family != AF_INET && family != AF_INET6) return 0;
+  __u32 type = type_nr >> 16, nr = type_nr & 0xffff;
+  __u32 zero = 0;
+  struct bento_sock_event* e = bpf_map_lookup_elem(&sock_scratch, &zero);
+  if (!e) return 0;
+  sock_event_init(e, type, t, fd, nr, f, sk);
+  if (type == BENTO_EV_SOCK_CONNECT) e->ret = aux;
+  if (type == BENTO_EV_SOCK_ACCEPT) {
+    struct file* lf = fd_file(t, aux);
+    e->listen_ino = lf ? BPF_CORE_READ(lf, f_inode, i_ino) : 0;
+  }
+  if (family == AF_UNIX) {
+    fill_sock(&e->peer, BPF_CORE_READ((struct unix_sock*)sk, peer));
+    if (type != BENTO_EV_SOCK_ACCEPT) user_unix_path(e, uaddr, ulen);
+  } else {
+    fill_inet(&e->local, &e->remote, sk);
+  }
+  output(e, sizeof(*e));
+  return 0;
+}
+
+__noinline int on_socketpair(__u64 usv) {
+  struct task_struct* t = bpf_get_current_task_btf();
+  if (ignored_tgid(t->tgid)) return 0;
+  int sv[2];
+  if (bpf_probe_read_user(sv, sizeof(sv), (void*)usv) != 0) return 0;
+  struct file* f0 = fd_file(t, sv[0]);
+  struct file* f1 = fd_file(t, sv[1]);
+  if (!f0 || !f1) return 0;
+  struct bento_socketpair_event* e = reserve(sizeof(*e));
+  if (!e) return 0;
+  __builtin_memset(e, 0, sizeof(*e));
+  fill_header(&e->h, BENTO_EV_SOCKETPAIR, sizeof(*e), t);
+  e->fds[0] = sv[0];
+  e->fds[1] = sv[1];
+  e->file_ids[0] = file_id((__u64)f0);
+  e->file_ids[1] = file_id((__u64)f1);
+  fill_sock(&e->socks[0], file_sock(f0));
+  fill_sock(&e->socks[1], file_sock(f1));
+  bpf_ringbuf_submit(e, 0);
+  return 0;
+}
+
 /* ---- OPEN ---- */
 
-static __always_inline int pseudo_fs(__u64 magic) {
-  switch (magic) {
-    case PROC_SUPER_MAGIC:
-    case SYSFS_MAGIC:
-    case CGROUP_SUPER_MAGIC:
-    case CGROUP2_SUPER_MAGIC:
-    case DEBUGFS_MAGIC:
-    case TRACEFS_MAGIC:
-    case SECURITYFS_MAGIC:
-    case BPF_FS_MAGIC:
-    case SELINUX_MAGIC:
-    case SMACK_MAGIC:
-    case PSTOREFS_MAGIC:
-    case EFIVARFS_MAGIC:
-    case BINFMTFS_MAGIC:
-    case CONFIGFS_MAGIC:
-    case FUSECTL_SUPER_MAGIC:
-    case NSFS_MAGIC:
-    case ANON_INODE_FS_MAGIC:
-    case DEVPTS_SUPER_MAGIC:
-      return 1;
+/* Birth time where it is one load away: tmpfs (shmem) and ext4 keep it in their inode. */
+static __always_inline __u64 btime_ns(struct inode* inode, __u64 magic) {
+  struct timespec64 ts = {};
+  if (magic == TMPFS_MAGIC && bpf_core_field_exists(struct shmem_inode_info, i_crtime)) {
+    struct shmem_inode_info* si = container_of_core(inode, struct shmem_inode_info, vfs_inode);
+    BPF_CORE_READ_INTO(&ts, si, i_crtime);
+  } else if (magic == EXT4_SUPER_MAGIC && bpf_core_type_exists(struct ext4_inode_info) &&
+             bpf_core_field_exists(struct ext4_inode_info, i_crtime)) {
+    char name[5] = {}; /* ext2/ext3 mounts may belong to another driver */
+    bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(inode, i_sb, s_type, name));
+    if (name[0] != 'e' || name[1] != 'x' || name[2] != 't' || name[3] != '4' || name[4] != 0)
+      return 0;
+    struct ext4_inode_info* ei = container_of_core(inode, struct ext4_inode_info, vfs_inode);
+    BPF_CORE_READ_INTO(&ts, ei, i_crtime);
   }
-  return 0;
+  if (ts.tv_sec <= 0) return 0;
+  return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 static __noinline int on_open(int fd, __u64 upath, __u32 flags) {
@@ -395,13 +954,15 @@ static __noinline int on_open(int fd, __u64 upath, __u32 flags) {
   __u32 mode = BPF_CORE_READ(inode, i_mode);
   if ((mode & S_IFMT) != S_IFREG) return 0; /* devices, dirs, FIFOs (PIPE_IO), sockets */
   struct super_block* sb = BPF_CORE_READ(inode, i_sb);
-  if (pseudo_fs(BPF_CORE_READ(sb, s_magic))) return 0;
+  __u64 magic = BPF_CORE_READ(sb, s_magic);
+  if (pseudo_fs(magic)) return 0;
   __u32 tgid = t->tgid;
   if (ignored_tgid(tgid)) return 0;
   __u64 dev = encode_dev(BPF_CORE_READ(sb, s_dev));
   __u64 ino = BPF_CORE_READ(inode, i_ino);
+  __u32 gen = BPF_CORE_READ(inode, i_generation);
   struct seen_key k = {};
-  seen_key_init(&k, t, SEEN_OPEN, dev, ino);
+  seen_key_init(&k, t, SEEN_OPEN, dev, ino, gen);
   if (!first_time(&seen_open, &k)) return 0;
   struct bento_open_event* e = reserve(sizeof(*e));
   if (!e) {
@@ -415,6 +976,9 @@ static __noinline int on_open(int fd, __u64 upath, __u32 flags) {
   e->dev = dev;
   e->ino = ino;
   e->mode = mode;
+  e->generation = gen;
+  e->pad = 0;
+  e->btime_ns = btime_ns(inode, magic);
   long n = bpf_probe_read_user_str(e->path, sizeof(e->path), (const void*)upath);
   e->path_len = n > 0 ? n - 1 : 0;
   if (n <= 0) e->path[0] = 0;
@@ -555,7 +1119,459 @@ __noinline int on_msg(__u32 type, int sockfd, __u64 umsg) {
     e->inos[j] = f ? BPF_CORE_READ(inode, i_ino) : 0;
     if (type == BENTO_EV_FD_RECV && f) track_fd(tgid, e->fds[j], e->file_ids[j]);
   }
-  count(bpf_ringbuf_output(&events, e, sizeof(*e), 0) == 0 ? 1 : 0);
+  output(e, sizeof(*e));
+  return 0;
+}
+
+/* ---- MMAP / MUNMAP: shared writable file mappings ---- */
+
+static __always_inline void send_mapping(struct task_struct* t, __u32 type, struct map_ent* m,
+                                         __u32 how, int fd, __u32 prot, __u32 flags,
+                                         __u32 tracked) {
+  struct bento_mmap_event* e = reserve(sizeof(*e));
+  if (!e) return;
+  fill_header(&e->h, type, sizeof(*e), t);
+  e->addr = m->start;
+  e->len = m->end - m->start;
+  e->offset = m->off;
+  e->file_id = m->file_id;
+  e->dev = m->dev;
+  e->ino = m->ino;
+  e->generation = m->gen;
+  e->how = how;
+  e->fd = fd;
+  e->prot = prot;
+  e->flags = flags;
+  e->tracked = tracked;
+  bpf_ringbuf_submit(e, 0);
+}
+
+/* Records m in the process's table; 0 if the table is full. */
+static __always_inline int track_mapping(__u32 tgid, struct map_ent* m) {
+  struct map_table* tbl = bpf_map_lookup_elem(&maps, &tgid);
+  if (!tbl) {
+    __u32 zero = 0;
+    struct map_table* z = bpf_map_lookup_elem(&map_table_zero, &zero);
+    if (!z) return 0;
+    bpf_map_update_elem(&maps, &tgid, z, BPF_NOEXIST);
+    tbl = bpf_map_lookup_elem(&maps, &tgid);
+    if (!tbl) return 0;
+  }
+  for (int i = 0; i < MAPS_MAX; i++) {
+    struct map_ent* s = &tbl->e[i];
+    if (s->start != 0 || __sync_val_compare_and_swap(&s->start, 0, m->start) != 0) continue;
+    s->end = m->end;
+    s->off = m->off;
+    s->file_id = m->file_id;
+    s->dev = m->dev;
+    s->ino = m->ino;
+    s->gen = m->gen;
+    return 1;
+  }
+  return 0;
+}
+
+/* How a mapping came to be (new_mapping's MMAP event). */
+struct map_why {
+  __s32 fd;
+  __u32 how, prot, flags;
+};
+
+/* A new shared writable mapping of f at [m->start, m->end), file offset m->off. */
+static __noinline int new_mapping(struct task_struct* t, struct file* f, struct map_ent* m,
+                                  struct map_why* why) {
+  struct inode* inode = BPF_CORE_READ(f, f_inode);
+  m->file_id = file_id((__u64)f);
+  m->dev = encode_dev(BPF_CORE_READ(inode, i_sb, s_dev));
+  m->ino = BPF_CORE_READ(inode, i_ino);
+  m->gen = BPF_CORE_READ(inode, i_generation);
+  m->pad = 0;
+  int tracked = track_mapping(t->tgid, m);
+  send_mapping(t, BENTO_EV_MMAP, m, why->how, why->fd, why->prot, why->flags, tracked);
+  return 0;
+}
+
+/* [addr, addr + len) is no longer mapped: MUNMAP for the tracked mappings it covered whole;
+ * those it cut at one end shrink. */
+static __noinline int end_range(struct task_struct* t, __u64 addr, __u64 len, __u32 how) {
+  __u32 tgid = t->tgid;
+  struct map_table* tbl = bpf_map_lookup_elem(&maps, &tgid);
+  if (!tbl) return 0;
+  __u64 end = (addr + len + 4095) & PAGE_MASK_4K;
+  for (int i = 0; i < MAPS_MAX; i++) {
+    struct map_ent* s = &tbl->e[i];
+    __u64 ms = s->start, me = s->end;
+    if (ms == 0 || end <= ms || addr >= me) continue;
+    if (addr <= ms && end >= me) {
+      struct map_ent copy = *s;
+      s->start = 0;
+      send_mapping(t, BENTO_EV_MUNMAP, &copy, how, -1, 0, 0, 0);
+    } else if (addr <= ms) {
+      s->off += end - ms;
+      s->start = end;
+    } else if (end >= me) {
+      s->end = addr;
+    }
+  }
+  return 0;
+}
+
+/* exec or exit: every tracked mapping of the process ends. */
+static __noinline int end_all(struct task_struct* t, __u32 tgid, __u32 how) {
+  struct map_table* tbl = bpf_map_lookup_elem(&maps, &tgid);
+  if (!tbl) return 0;
+  for (int i = 0; i < MAPS_MAX; i++) {
+    struct map_ent* s = &tbl->e[i];
+    if (s->start == 0) continue;
+    struct map_ent copy = *s;
+    s->start = 0;
+    send_mapping(t, BENTO_EV_MUNMAP, &copy, how, -1, 0, 0, 0);
+  }
+  bpf_map_delete_elem(&maps, &tgid);
+  return 0;
+}
+
+__noinline int on_mmap(__u64 ret, __u64 len, __u32 prot, __u32 flags, int fd) {
+  struct task_struct* t = bpf_get_current_task_btf();
+  if (flags & MAP_FIXED) end_range(t, ret, len, BENTO_MUNMAP_REPLACED);
+  if (flags & MAP_ANONYMOUS) return 0;
+  struct file* f = fd_file(t, fd);
+  if (!f) return 0;
+  struct inode* inode = BPF_CORE_READ(f, f_inode);
+  if (!tracked_regular(inode)) return 0;
+  if (ignored_tgid(t->tgid)) return 0;
+  if (cfg_file_io && (prot & (PROT_READ | PROT_EXEC)))
+    file_io(t, f, fd, __NR_mmap, 0); /* a read of the file, from the first page fault on */
+  __u32 type = flags & MAP_TYPE;
+  if ((type != MAP_SHARED && type != MAP_SHARED_VALIDATE) || !(prot & PROT_WRITE)) return 0;
+  __u64 off = 0;
+  struct pt_regs* regs = (struct pt_regs*)bpf_task_pt_regs(t);
+  if (regs) off = BPF_CORE_READ(regs, r9);
+  struct map_ent m = {.start = ret, .end = (ret + len + 4095) & PAGE_MASK_4K, .off = off};
+  struct map_why why = {.fd = fd, .how = BENTO_MMAP_MMAP, .prot = prot, .flags = flags};
+  return new_mapping(t, f, &m, &why);
+}
+
+struct vma_ctx {
+  __u64 start, end, pgoff, flags, file;
+};
+
+static long vma_cb(struct task_struct* task, struct vm_area_struct* vma, void* data) {
+  struct vma_ctx* c = data;
+  c->start = BPF_CORE_READ(vma, vm_start);
+  c->end = BPF_CORE_READ(vma, vm_end);
+  c->pgoff = BPF_CORE_READ(vma, vm_pgoff);
+  c->flags = BPF_CORE_READ(vma, vm_flags);
+  c->file = (__u64)BPF_CORE_READ(vma, vm_file);
+  return 0;
+}
+
+/* mprotect(addr, len, prot | PROT_WRITE) succeeded: if it made a shared file mapping
+ * writable that was not already, that is a new MMAP. */
+__noinline int on_mprotect(__u64 addr, __u64 len, __u32 prot) {
+  if (!cfg_find_vma) return 0;
+  struct task_struct* t = bpf_get_current_task_btf();
+  __u32 tgid = t->tgid;
+  struct map_table* tbl = bpf_map_lookup_elem(&maps, &tgid);
+  if (tbl) {
+    for (int i = 0; i < MAPS_MAX; i++)
+      if (tbl->e[i].start != 0 && tbl->e[i].start <= addr && addr < tbl->e[i].end) return 0;
+  }
+  struct vma_ctx c = {};
+  if (bpf_find_vma(t, addr, vma_cb, &c, 0) != 0) return 0;
+  if (!(c.flags & VM_SHARED) || !c.file) return 0;
+  struct file* f = (struct file*)c.file;
+  if (!tracked_regular(BPF_CORE_READ(f, f_inode))) return 0;
+  if (ignored_tgid(tgid)) return 0;
+  __u64 start = c.start > addr ? c.start : addr;
+  __u64 end = (addr + len + 4095) & PAGE_MASK_4K;
+  if (c.end < end) end = c.end;
+  struct map_ent m = {.start = start, .end = end, .off = (c.pgoff << 12) + (start - c.start)};
+  struct map_why why = {.fd = -1, .how = BENTO_MMAP_MPROTECT, .prot = prot, .flags = 0};
+  return new_mapping(t, f, &m, &why);
+}
+
+/* mremap moved or resized a mapping: the tracked one that started at old_addr follows. */
+__noinline int on_mremap(__u64 old_addr, __u64 old_len, __u64 new_len, __u64 ret) {
+  struct task_struct* t = bpf_get_current_task_btf();
+  __u32 tgid = t->tgid;
+  struct map_table* tbl = bpf_map_lookup_elem(&maps, &tgid);
+  if (!tbl) return 0;
+  for (int i = 0; i < MAPS_MAX; i++) {
+    struct map_ent* s = &tbl->e[i];
+    if (s->start != old_addr) continue;
+    struct map_ent copy = *s;
+    send_mapping(t, BENTO_EV_MUNMAP, &copy, BENTO_MUNMAP_MREMAP, -1, 0, 0, 0);
+    s->end = ret + ((new_len + 4095) & PAGE_MASK_4K);
+    s->start = ret;
+    copy = *s;
+    send_mapping(t, BENTO_EV_MMAP, &copy, BENTO_MMAP_MREMAP, -1, 0, 0, 1);
+    return 0;
+  }
+  /* Part of a mapping moved away: what stays shrinks like after munmap. */
+  return end_range(t, old_addr, old_len, BENTO_MUNMAP_MREMAP);
+}
+
+/* ---- TRUNCATE, RENAME, LINK, UNLINK ---- */
+
+/* The absolute path of dentry (under mnt) into d->path, by walking d_parent and the mount
+ * tree (at most DIR_DEPTH components; a longer one starts with "..."). */
+static __noinline void dir_path(struct bento_dir_ref* d, struct dentry* dentry,
+                                struct vfsmount* vfsmnt) {
+  __u32 zero = 0;
+  char* buf = bpf_map_lookup_elem(&path_scratch, &zero);
+  if (!buf) return;
+  struct mount* mnt = container_of_core(vfsmnt, struct mount, mnt);
+  __u32 off = BENTO_PATH_MAX - 1; /* buf[off..] is the path so far, NUL-terminated */
+  buf[BENTO_PATH_MAX - 1] = 0;
+  int complete = 0;
+  for (int i = 0; i < DIR_DEPTH * 2; i++) {
+    struct dentry* root = BPF_CORE_READ(mnt, mnt.mnt_root);
+    if (dentry == root) {
+      struct mount* parent = BPF_CORE_READ(mnt, mnt_parent);
+      if (parent == mnt) {
+        complete = 1;
+        break;
+      }
+      dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+      mnt = parent;
+      continue;
+    }
+    struct dentry* parent = BPF_CORE_READ(dentry, d_parent);
+    if (parent == dentry) {
+      complete = 1;
+      break;
+    }
+    __u32 len = BPF_CORE_READ(dentry, d_name.len);
+    const unsigned char* name = BPF_CORE_READ(dentry, d_name.name);
+    if (len + 4 > off) break; /* room for it, '/' and "..." */
+    off -= len;
+    off &= BENTO_PATH_MAX - 1;
+    len &= BENTO_PATH_MAX - 1;
+    bpf_probe_read_kernel(buf + off, len, name);
+    off -= 1;
+    off &= BENTO_PATH_MAX - 1;
+    buf[off] = '/';
+    dentry = parent;
+  }
+  if (!complete && off >= 3) {
+    off -= 3;
+    off &= BENTO_PATH_MAX - 1;
+    buf[off] = buf[off + 1] = buf[off + 2] = '.';
+  }
+  if (off == BENTO_PATH_MAX - 1) { /* the root itself */
+    off -= 1;
+    buf[off] = '/';
+  }
+  __u32 n = BENTO_PATH_MAX - off; /* with the NUL */
+  n &= 2 * BENTO_PATH_MAX - 1;
+  if (n == 0 || n > BENTO_PATH_MAX) return;
+  off &= BENTO_PATH_MAX - 1;
+  bpf_probe_read_kernel(d->path, n, buf + off);
+  d->path_len = n - 1;
+}
+
+/* What a relative `path` (already copied into the event) starts from. */
+static __noinline void fill_dir(struct task_struct* t, struct bento_dir_ref* d, int dirfd,
+                                const char* path) {
+  __builtin_memset(d, 0, sizeof(*d));
+  if (path[0] == '/' || path[0] == 0) return;
+  d->dirfd = dirfd;
+  struct dentry* dentry = 0;
+  struct vfsmount* mnt = 0;
+  if (dirfd == AT_FDCWD) {
+    dentry = BPF_CORE_READ(t, fs, pwd.dentry);
+    mnt = BPF_CORE_READ(t, fs, pwd.mnt);
+  } else {
+    struct file* f = fd_file(t, dirfd);
+    if (!f) return;
+    dentry = BPF_CORE_READ(f, f_path.dentry);
+    mnt = BPF_CORE_READ(f, f_path.mnt);
+  }
+  if (!dentry || !mnt) return;
+  struct inode* inode = BPF_CORE_READ(dentry, d_inode);
+  d->dev = encode_dev(BPF_CORE_READ(inode, i_sb, s_dev));
+  d->ino = BPF_CORE_READ(inode, i_ino);
+  dir_path(d, dentry, mnt);
+}
+
+static __always_inline __u32 user_path(char* dst, __u64 upath) {
+  long n = bpf_probe_read_user_str(dst, BENTO_PATH_MAX, (const void*)upath);
+  if (n <= 0) {
+    dst[0] = 0;
+    return 0;
+  }
+  return n - 1;
+}
+
+/* type_nr: event type << 16 | syscall; dirfds: olddirfd << 32 | newdirfd. */
+__noinline int on_path(__u32 type_nr, __u64 dirfds, __u64 oldp, __u64 newp, __u32 flags) {
+  struct task_struct* t = bpf_get_current_task_btf();
+  if (ignored_tgid(t->tgid)) return 0;
+  struct bento_path_event* e = reserve(sizeof(*e));
+  if (!e) return 0;
+  __u32 type = type_nr >> 16;
+  fill_header(&e->h, type, sizeof(*e), t);
+  e->syscall_nr = type_nr & 0xffff;
+  e->flags = flags;
+  e->dev = e->ino = 0;
+  e->generation = e->ino_known = 0;
+  e->oldpath_len = user_path(e->oldpath, oldp);
+  e->newpath_len = 0;
+  e->newpath[0] = 0;
+  if (type != BENTO_EV_UNLINK) e->newpath_len = user_path(e->newpath, newp);
+  int olddirfd = dirfds >> 32, newdirfd = (int)dirfds;
+  fill_dir(t, &e->olddir, olddirfd, e->oldpath);
+  if (type != BENTO_EV_UNLINK)
+    fill_dir(t, &e->newdir, newdirfd, e->newpath);
+  else
+    __builtin_memset(&e->newdir, 0, sizeof(e->newdir));
+  if (type == BENTO_EV_LINK && (flags & AT_EMPTY_PATH) && e->oldpath[0] == 0) {
+    struct file* f = fd_file(t, olddirfd); /* linkat(fd, "", ...): fd's inode (O_TMPFILE) */
+    if (f) {
+      struct inode* inode = BPF_CORE_READ(f, f_inode);
+      e->dev = encode_dev(BPF_CORE_READ(inode, i_sb, s_dev));
+      e->ino = BPF_CORE_READ(inode, i_ino);
+      e->generation = BPF_CORE_READ(inode, i_generation);
+      e->ino_known = 1;
+    }
+  }
+  bpf_ringbuf_submit(e, 0);
+  return 0;
+}
+
+__noinline int on_truncate(__u32 nr, __u64 arg0, __s64 length) {
+  struct task_struct* t = bpf_get_current_task_btf();
+  if (ignored_tgid(t->tgid)) return 0;
+  struct file* f = 0;
+  if (nr == __NR_ftruncate) {
+    f = fd_file(t, arg0);
+    if (!f) return 0;
+  }
+  struct bento_truncate_event* e = reserve(sizeof(*e));
+  if (!e) return 0;
+  fill_header(&e->h, BENTO_EV_TRUNCATE, sizeof(*e), t);
+  e->syscall_nr = nr;
+  e->length = length;
+  e->fd = -1;
+  e->file_id = e->dev = e->ino = 0;
+  e->generation = 0;
+  e->path_len = 0;
+  e->path[0] = 0;
+  if (f) {
+    struct inode* inode = BPF_CORE_READ(f, f_inode);
+    e->fd = arg0;
+    e->file_id = file_id((__u64)f);
+    e->dev = encode_dev(BPF_CORE_READ(inode, i_sb, s_dev));
+    e->ino = BPF_CORE_READ(inode, i_ino);
+    e->generation = BPF_CORE_READ(inode, i_generation);
+  } else {
+    e->path_len = user_path(e->path, arg0);
+  }
+  fill_dir(t, &e->dir, AT_FDCWD, e->path);
+  bpf_ringbuf_submit(e, 0);
+  return 0;
+}
+
+/* ---- CRED, KILL ---- */
+
+static __always_inline __u64 read_caps(const kernel_cap_t* cap) {
+  __u64 v = 0; /* two u32 words before 6.3, one u64 since: the same 8 bytes */
+  bpf_probe_read_kernel(&v, sizeof(v), cap);
+  return v;
+}
+
+__noinline int on_cred(__u32 nr, __u64 a0, __u64 a1, __u64 a2) {
+  struct task_struct* t = bpf_get_current_task_btf();
+  if (ignored_tgid(t->tgid)) return 0;
+  struct bento_cred_event* e = reserve(sizeof(*e));
+  if (!e) return 0;
+  fill_header(&e->h, BENTO_EV_CRED, sizeof(*e), t);
+  e->syscall_nr = nr;
+  e->pad = 0;
+  e->args[0] = (int)a0; /* uid_t/gid_t: -1 means unchanged */
+  e->args[1] = (int)a1;
+  e->args[2] = (int)a2;
+  if (nr == __NR_capset) e->args[0] = e->args[1] = e->args[2] = 0; /* pointers */
+  const struct cred* c = BPF_CORE_READ(t, real_cred);
+  e->uid = BPF_CORE_READ(c, uid.val);
+  e->euid = BPF_CORE_READ(c, euid.val);
+  e->suid = BPF_CORE_READ(c, suid.val);
+  e->fsuid = BPF_CORE_READ(c, fsuid.val);
+  e->gid = BPF_CORE_READ(c, gid.val);
+  e->egid = BPF_CORE_READ(c, egid.val);
+  e->sgid = BPF_CORE_READ(c, sgid.val);
+  e->fsgid = BPF_CORE_READ(c, fsgid.val);
+  e->cap_effective = read_caps(__builtin_preserve_access_index(&c->cap_effective));
+  e->cap_permitted = read_caps(__builtin_preserve_access_index(&c->cap_permitted));
+  e->cap_inheritable = read_caps(__builtin_preserve_access_index(&c->cap_inheritable));
+  bpf_ringbuf_submit(e, 0);
+  return 0;
+}
+
+/* The struct pid of a pidfd (anon inode before 6.9, pidfs since) or of a /proc/PID dir fd. */
+static __always_inline struct pid* pidfd_pid(struct file* f) {
+  struct inode* inode = BPF_CORE_READ(f, f_inode);
+  __u64 magic = BPF_CORE_READ(inode, i_sb, s_magic);
+  if (magic == ANON_INODE_FS_MAGIC) return BPF_CORE_READ(f, private_data);
+  if (magic == PID_FS_MAGIC) return BPF_CORE_READ(inode, i_private);
+  if (magic == PROC_SUPER_MAGIC) {
+    struct proc_inode* pi = container_of_core(inode, struct proc_inode, vfs_inode);
+    return BPF_CORE_READ(pi, pid);
+  }
+  return 0;
+}
+
+__noinline int on_kill(__u32 nr, __u64 a0, __u64 a1, __u64 a2) {
+  struct task_struct* t = bpf_get_current_task_btf();
+  if (ignored_tgid(t->tgid)) return 0;
+  int sig = 0, target = 0, tid = 0, pidfd = -1;
+  switch (nr) {
+    case __NR_kill:
+    case __NR_rt_sigqueueinfo:
+      target = a0;
+      sig = a1;
+      break;
+    case __NR_tkill:
+      target = tid = a0;
+      sig = a1;
+      break;
+    case __NR_tgkill:
+    case __NR_rt_tgsigqueueinfo:
+      target = a0;
+      tid = a1;
+      sig = a2;
+      break;
+    case __NR_pidfd_send_signal: {
+      pidfd = a0;
+      sig = a1;
+      struct file* f = fd_file(t, pidfd);
+      struct pid* p = f ? pidfd_pid(f) : 0;
+      if (p) target = BPF_CORE_READ(p, numbers[0].nr); /* the initial namespace's number */
+      break;
+    }
+  }
+  if (sig == 0) return 0; /* an existence check, no signal */
+  struct bento_kill_event* e = reserve(sizeof(*e));
+  if (!e) return 0;
+  fill_header(&e->h, BENTO_EV_KILL, sizeof(*e), t);
+  e->syscall_nr = nr;
+  e->sig = sig;
+  e->target_pid = target;
+  e->target_tid = tid;
+  e->pidfd = pidfd;
+  e->resolved = 0;
+  e->target_start_ns = 0;
+  /* Numbers the caller passed are in its pid namespace; `tasks` holds global ones. */
+  int global = pidfd >= 0 || BPF_CORE_READ(t, thread_pid, level) == 0;
+  __u32 key = tid > 0 ? tid : target;
+  struct task_ref* r = target > 0 && global ? bpf_map_lookup_elem(&tasks, &key) : 0;
+  if (r && (tid <= 0 || r->tgid == (__u32)target || nr == __NR_tkill)) {
+    e->target_start_ns = r->start_ns;
+    e->resolved = 1;
+    if (nr == __NR_tkill) e->target_pid = r->tgid;
+  }
+  bpf_ringbuf_submit(e, 0);
   return 0;
 }
 
@@ -564,16 +1580,19 @@ __noinline int on_msg(__u32 type, int sockfd, __u64 umsg) {
 SEC("tp_btf/sys_enter")
 int BPF_PROG(on_sys_enter, struct pt_regs* regs, long id) {
   switch (id) {
-    case __NR_read:
-    case __NR_readv:
-    case __NR_preadv2:
     case __NR_write:
     case __NR_writev:
+    case __NR_pwrite64:
+    case __NR_pwritev:
     case __NR_pwritev2:
-    case __NR_sendfile: /* out_fd is the first argument */
+    case __NR_sendto:
+    case __NR_sendmsg:
+    case __NR_sendmmsg:
+    case __NR_sendfile:
     case __NR_splice:
     case __NR_tee:
     case __NR_vmsplice:
+    case __NR_copy_file_range:
     case __NR_close:
     case __NR_close_range:
     case __NR_dup2:
@@ -584,24 +1603,30 @@ int BPF_PROG(on_sys_enter, struct pt_regs* regs, long id) {
   }
   if (compat_syscall(bpf_get_current_task_btf())) return 0;
   switch (id) {
-    case __NR_read:
-    case __NR_readv:
-    case __NR_preadv2:
-      pipe_io(regs->di, 0);
-      break;
     case __NR_write:
     case __NR_writev:
+    case __NR_pwrite64:
+    case __NR_pwritev:
     case __NR_pwritev2:
-    case __NR_sendfile:
-      pipe_io(regs->di, 1);
+    case __NR_sendfile: /* out_fd is the first argument */
+      on_io(regs->di, IO_OP(id, IO_WRITE, NAME_NONE), 0, 0, 0);
       break;
-    case __NR_splice: /* splice(fd_in, off_in, fd_out, ...) */
-    case __NR_tee:    /* tee(fd_in, fd_out, ...) */
-      pipe_io(regs->di, 0);
-      pipe_io(id == __NR_splice ? regs->dx : regs->si, 1);
+    case __NR_sendto:
+      on_io(regs->di, IO_OP(id, IO_WRITE, NAME_SOCKADDR), regs->r8, regs->r9, 0);
+      break;
+    case __NR_sendmsg:
+    case __NR_sendmmsg: /* the first mmsghdr starts with its msghdr */
+      on_io(regs->di, IO_OP(id, IO_WRITE, NAME_MSGHDR), regs->si, 0, 0);
+      break;
+    case __NR_splice:          /* splice(fd_in, off_in, fd_out, ...) */
+    case __NR_copy_file_range: /* copy_file_range(fd_in, off_in, fd_out, ...) */
+      on_io(regs->dx, IO_OP(id, IO_WRITE, NAME_NONE), 0, 0, 0);
+      break;
+    case __NR_tee: /* tee(fd_in, fd_out, ...) */
+      on_io(regs->si, IO_OP(id, IO_WRITE, NAME_NONE), 0, 0, 0);
       break;
     case __NR_vmsplice: /* direction from the pipe end */
-      pipe_io(regs->di, -1);
+      on_io(regs->di, IO_OP(id, IO_VMSPLICE_WRITE, NAME_NONE), 0, 0, 0);
       break;
     case __NR_close:
       close_fd(regs->di, BENTO_CLOSE_SYSCALL);
@@ -617,10 +1642,43 @@ int BPF_PROG(on_sys_enter, struct pt_regs* regs, long id) {
   return 0;
 }
 
+static __always_inline int is_err(long ret) {
+  return (unsigned long)ret >= (unsigned long)-4095;
+}
+
+__noinline int on_munmap(__u64 addr, __u64 len) {
+  return end_range(bpf_get_current_task_btf(), addr, len, BENTO_MUNMAP_MUNMAP);
+}
+
+/* setfsuid/setfsgid return the previous id: they changed something only if it differs. */
+__noinline int on_setfs(__u32 nr, __u64 arg, long ret) {
+  struct task_struct* t = bpf_get_current_task_btf();
+  __u32 now = nr == __NR_setfsuid ? BPF_CORE_READ(t, real_cred, fsuid.val)
+                                  : BPF_CORE_READ(t, real_cred, fsgid.val);
+  if ((__u32)ret == now) return 0;
+  return on_cred(nr, arg, -1, -1);
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs* regs, long ret) {
   long id = regs->orig_ax;
   switch (id) {
+    case __NR_read:
+    case __NR_readv:
+    case __NR_pread64:
+    case __NR_preadv:
+    case __NR_preadv2:
+    case __NR_recvfrom:
+    case __NR_recvmsg:
+    case __NR_recvmmsg:
+    case __NR_sendto:
+    case __NR_sendmsg:
+    case __NR_sendmmsg:
+    case __NR_sendfile:
+    case __NR_splice:
+    case __NR_tee:
+    case __NR_vmsplice:
+    case __NR_copy_file_range:
     case __NR_open:
     case __NR_openat:
     case __NR_openat2:
@@ -631,16 +1689,68 @@ int BPF_PROG(on_sys_exit, struct pt_regs* regs, long ret) {
     case __NR_dup2:
     case __NR_dup3:
     case __NR_fcntl:
-    case __NR_sendmsg:
-    case __NR_recvmsg:
-    case __NR_sendmmsg:
-    case __NR_recvmmsg:
+    case __NR_connect:
+    case __NR_accept:
+    case __NR_accept4:
+    case __NR_bind:
+    case __NR_socketpair:
+    case __NR_mmap:
+    case __NR_mprotect:
+    case __NR_munmap:
+    case __NR_mremap:
+    case __NR_truncate:
+    case __NR_ftruncate:
+    case __NR_rename:
+    case __NR_renameat:
+    case __NR_renameat2:
+    case __NR_link:
+    case __NR_linkat:
+    case __NR_unlink:
+    case __NR_unlinkat:
+    case __NR_rmdir:
+    case __NR_setuid:
+    case __NR_setgid:
+    case __NR_setreuid:
+    case __NR_setregid:
+    case __NR_setresuid:
+    case __NR_setresgid:
+    case __NR_setfsuid:
+    case __NR_setfsgid:
+    case __NR_capset:
+    case __NR_kill:
+    case __NR_tkill:
+    case __NR_tgkill:
+    case __NR_rt_sigqueueinfo:
+    case __NR_rt_tgsigqueueinfo:
+    case __NR_pidfd_send_signal:
       break;
     default:
       return 0;
   }
   if (compat_syscall(bpf_get_current_task_btf())) return 0;
   switch (id) {
+    case __NR_read:
+    case __NR_readv:
+    case __NR_pread64:
+    case __NR_preadv:
+    case __NR_preadv2:
+      if (ret >= 0) on_io(regs->di, IO_OP(id, IO_READ, NAME_NONE), 0, 0, ret);
+      break;
+    case __NR_recvfrom:
+      if (ret >= 0)
+        on_io(regs->di, IO_OP(id, IO_READ, NAME_SOCKADDR_LENPTR), regs->r8, regs->r9, ret);
+      break;
+    case __NR_sendfile: /* sendfile(out_fd, in_fd, ...) */
+      if (ret >= 0) on_io(regs->si, IO_OP(id, IO_READ, NAME_NONE), 0, 0, ret);
+      break;
+    case __NR_splice:
+    case __NR_tee:
+    case __NR_copy_file_range:
+      if (ret >= 0) on_io(regs->di, IO_OP(id, IO_READ, NAME_NONE), 0, 0, ret);
+      break;
+    case __NR_vmsplice:
+      if (ret >= 0) on_io(regs->di, IO_OP(id, IO_VMSPLICE_READ, NAME_NONE), 0, 0, ret);
+      break;
     case __NR_open:
       if (ret >= 0) on_open(ret, regs->di, regs->si);
       break;
@@ -672,22 +1782,123 @@ int BPF_PROG(on_sys_exit, struct pt_regs* regs, long ret) {
       if (ret >= 0 && (regs->si == F_DUPFD || regs->si == F_DUPFD_CLOEXEC))
         on_dup(regs->di, ret, id);
       break;
+    case __NR_sendto:
+      deferred_send_exit(ret);
+      break;
     case __NR_sendmsg:
+      deferred_send_exit(ret);
       if (ret >= 0) on_msg(BENTO_EV_FD_SEND, regs->di, regs->si);
       break;
     case __NR_recvmsg:
-      if (ret >= 0) on_msg(BENTO_EV_FD_RECV, regs->di, regs->si);
+      if (ret < 0) break;
+      on_io(regs->di, IO_OP(id, IO_READ, NAME_MSGHDR), regs->si, 0, ret);
+      on_msg(BENTO_EV_FD_RECV, regs->di, regs->si);
       break;
     case __NR_sendmmsg:
     case __NR_recvmmsg:
+      if (id == __NR_sendmmsg) deferred_send_exit(ret);
+      if (id == __NR_recvmmsg && ret > 0)
+        on_io(regs->di, IO_OP(id, IO_READ, NAME_MSGHDR), regs->si, 0, ret);
       for (int i = 0; i < MAX_MMSGS; i++) {
         if (i >= ret) break;
         on_msg(id == __NR_sendmmsg ? BENTO_EV_FD_SEND : BENTO_EV_FD_RECV, regs->di,
                regs->si + i * sizeof(struct mmsghdr));
       }
       break;
+    case __NR_connect:
+      if (ret == 0 || ret == -EINPROGRESS)
+        on_sock_op(BENTO_EV_SOCK_CONNECT << 16 | id, regs->di, regs->si, regs->dx, ret);
+      break;
+    case __NR_accept:
+    case __NR_accept4:
+      if (ret >= 0) on_sock_op(BENTO_EV_SOCK_ACCEPT << 16 | id, ret, 0, 0, regs->di);
+      break;
+    case __NR_bind:
+      if (ret == 0) on_sock_op(BENTO_EV_SOCK_BIND << 16 | id, regs->di, regs->si, regs->dx, 0);
+      break;
+    case __NR_socketpair:
+      if (ret == 0) on_socketpair(regs->r10);
+      break;
+    case __NR_mmap:
+      if (!is_err(ret)) on_mmap(ret, regs->si, regs->dx, regs->r10, regs->r8);
+      break;
+    case __NR_mprotect:
+      if (ret == 0 && (regs->dx & PROT_WRITE)) on_mprotect(regs->di, regs->si, regs->dx);
+      break;
+    case __NR_munmap:
+      if (ret == 0) on_munmap(regs->di, regs->si);
+      break;
+    case __NR_mremap:
+      if (!is_err(ret)) on_mremap(regs->di, regs->si, regs->dx, ret);
+      break;
+    case __NR_truncate:
+    case __NR_ftruncate:
+      if (ret == 0) on_truncate(id, regs->di, regs->si);
+      break;
+    case __NR_rename:
+      if (ret == 0)
+        on_path(BENTO_EV_RENAME << 16 | id, (__u64)(__u32)AT_FDCWD << 32 | (__u32)AT_FDCWD,
+                regs->di, regs->si, 0);
+      break;
+    case __NR_renameat:
+    case __NR_renameat2:
+      if (ret == 0)
+        on_path(BENTO_EV_RENAME << 16 | id, (__u64)(__u32)regs->di << 32 | (__u32)regs->dx,
+                regs->si, regs->r10, id == __NR_renameat2 ? regs->r8 : 0);
+      break;
+    case __NR_link:
+      if (ret == 0)
+        on_path(BENTO_EV_LINK << 16 | id, (__u64)(__u32)AT_FDCWD << 32 | (__u32)AT_FDCWD, regs->di,
+                regs->si, 0);
+      break;
+    case __NR_linkat:
+      if (ret == 0)
+        on_path(BENTO_EV_LINK << 16 | id, (__u64)(__u32)regs->di << 32 | (__u32)regs->dx, regs->si,
+                regs->r10, regs->r8);
+      break;
+    case __NR_unlink:
+    case __NR_rmdir:
+      if (ret == 0)
+        on_path(BENTO_EV_UNLINK << 16 | id, (__u64)(__u32)AT_FDCWD << 32, regs->di, 0,
+                id == __NR_rmdir ? AT_REMOVEDIR : 0);
+      break;
+    case __NR_unlinkat:
+      if (ret == 0)
+        on_path(BENTO_EV_UNLINK << 16 | id, (__u64)(__u32)regs->di << 32, regs->si, 0, regs->dx);
+      break;
+    case __NR_setuid:
+    case __NR_setgid:
+    case __NR_setreuid:
+    case __NR_setregid:
+    case __NR_setresuid:
+    case __NR_setresgid:
+    case __NR_capset:
+      if (ret == 0) on_cred(id, regs->di, regs->si, regs->dx);
+      break;
+    case __NR_setfsuid:
+    case __NR_setfsgid:
+      on_setfs(id, regs->di, ret);
+      break;
+    case __NR_kill:
+    case __NR_tkill:
+    case __NR_tgkill:
+    case __NR_rt_sigqueueinfo:
+    case __NR_rt_tgsigqueueinfo:
+    case __NR_pidfd_send_signal:
+      if (ret == 0) on_kill(id, regs->di, regs->si, regs->dx);
+      break;
   }
   return 0;
+}
+
+/* AF_UNIX datagrams: the receiver's copy of each one (skb_copy_datagram_iter), while the skb
+ * still names its sender. Every other copy (TCP, UDP, unix stream) returns after two loads. */
+SEC("tp_btf/skb_copy_datagram_iovec")
+int BPF_PROG(on_skb_copy, const struct sk_buff* skb, int len) {
+  struct sock* sender = BPF_CORE_READ(skb, sk);
+  if (!sender || BPF_CORE_READ(sender, __sk_common.skc_family) != AF_UNIX) return 0;
+  if (BPF_CORE_READ(sender, sk_type) == SOCK_STREAM) return 0;
+  return unix_dgram_recv((__u64)sender, len);
 }
 
 /* ---- the process life cycle ---- */
@@ -707,24 +1918,44 @@ static long copy_fd_cb(__u32 fd, void* ctx) {
   return 0;
 }
 
+/* A forked child (own address space) inherits its parent's shared mappings. */
+static __noinline int fork_mappings(struct task_struct* child, __u32 ptgid, __u32 ctgid) {
+  struct map_table* p = bpf_map_lookup_elem(&maps, &ptgid);
+  if (!p) return 0;
+  if (bpf_map_update_elem(&maps, &ctgid, p, BPF_ANY) != 0) return 0;
+  struct map_table* c = bpf_map_lookup_elem(&maps, &ctgid);
+  if (!c) return 0;
+  for (int i = 0; i < MAPS_MAX; i++) {
+    struct map_ent* s = &c->e[i];
+    if (s->start == 0) continue;
+    struct map_ent copy = *s;
+    send_mapping(child, BENTO_EV_MMAP, &copy, BENTO_MMAP_FORK, -1, 0, 0, 1);
+  }
+  return 0;
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct* parent, struct task_struct* child) {
   __u32 ptgid = BPF_CORE_READ(parent, tgid);
+  __u32 ctgid = BPF_CORE_READ(child, tgid);
+  __u32 ctid = BPF_CORE_READ(child, pid);
+  struct task_ref ref = {.tgid = ctgid, .start_ns = BPF_CORE_READ(child, group_leader, start_time)};
+  bpf_map_update_elem(&tasks, &ctid, &ref, BPF_ANY);
   if (ignored_tgid(ptgid)) return 0;
   struct bento_fork_event* e = reserve(sizeof(*e));
   if (e) {
     fill_header(&e->h, BENTO_EV_FORK, sizeof(*e), parent);
-    e->child_pid = BPF_CORE_READ(child, tgid);
-    e->child_tid = BPF_CORE_READ(child, pid);
+    e->child_pid = ctgid;
+    e->child_tid = ctid;
     e->child_start_ns = BPF_CORE_READ(child, start_time);
     e->is_thread = e->child_pid == e->h.pid;
     e->shares_files = BPF_CORE_READ(child, files) == BPF_CORE_READ(parent, files);
     bpf_ringbuf_submit(e, 0);
   }
+  if (ctgid == ptgid) return 0;
+  if (BPF_CORE_READ(child, mm) != BPF_CORE_READ(parent, mm)) fork_mappings(child, ptgid, ctgid);
   /* A new process starts with a copy of the table: its copies of reported fds are
    * reported too, so that the child's close of an inherited pipe end is seen. */
-  __u32 ctgid = BPF_CORE_READ(child, tgid);
-  if (ctgid == ptgid) return 0;
   __u64* bits = bpf_map_lookup_elem(&fd_bits, &ptgid);
   if (!bits || !*bits) return 0;
   struct copy_ctx c = {.bits = *bits, .parent = ptgid, .child = ctgid};
@@ -753,6 +1984,11 @@ static long cloexec_cb(__u32 fd, void* ctx) {
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct* p, pid_t old_pid, struct linux_binprm* bprm) {
   __u32 tgid = BPF_CORE_READ(p, tgid);
+  /* The old image's shared mappings went with its address space. */
+  if (!ignored_tgid(tgid))
+    end_all(p, tgid, BENTO_MUNMAP_EXEC);
+  else
+    bpf_map_delete_elem(&maps, &tgid);
   if (ignored_tgid(tgid)) return 0;
   struct bento_exec_event* e = reserve(sizeof(*e));
   if (!e) goto cloexec;
@@ -818,6 +2054,8 @@ static long forget_fd_cb(__u32 fd, void* ctx) {
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct* p) {
   __u32 tgid = BPF_CORE_READ(p, tgid);
+  __u32 tid = BPF_CORE_READ(p, pid);
+  bpf_map_delete_elem(&tasks, &tid);
   int group_dead = BPF_CORE_READ(p, signal, live.counter) == 0;
   if (group_dead) { /* the reported fds die with the process: no CLOSE events */
     __u64* bits = bpf_map_lookup_elem(&fd_bits, &tgid);
@@ -827,7 +2065,11 @@ int BPF_PROG(on_exit, struct task_struct* p) {
       bpf_map_delete_elem(&fd_bits, &tgid);
     }
   }
-  if (ignored_tgid(tgid)) return 0;
+  if (ignored_tgid(tgid)) {
+    if (group_dead) bpf_map_delete_elem(&maps, &tgid);
+    return 0;
+  }
+  if (group_dead) end_all(p, tgid, BENTO_MUNMAP_EXIT);
   struct bento_exit_event* e = reserve(sizeof(*e));
   if (!e) return 0;
   fill_header(&e->h, BENTO_EV_EXIT, sizeof(*e), p);

@@ -1,5 +1,6 @@
 #include "bento_bpf/probes.h"
 
+#include <arpa/inet.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
@@ -26,6 +27,8 @@ struct Probes::Impl {
   int handled = 0;
   std::vector<std::string> warnings;
   bool fd_events = false;  // sys_enter and sys_exit both attached
+  bool skb = false;        // on_skb_copy attached: AF_UNIX datagram senders
+  bool find_vma = false;   // MMAP on mprotect
 
   ~Impl() {
     if (rb != nullptr) ring_buffer__free(rb);
@@ -128,15 +131,62 @@ std::string missing_tracepoints() {
   return missing.empty() ? "" : "no raw tracepoint " + missing + " (CONFIG_FTRACE_SYSCALLS)";
 }
 
-probes_bpf* open_skel(const ProbeOptions& opts, const uint64_t key[2], bool fd_events) {
+// What is loaded: optional parts that a kernel may refuse are switched off one by one.
+struct Features {
+  bool fd_events;  // on_sys_enter, on_sys_exit
+  bool skb;        // on_skb_copy
+  bool find_vma;   // on_sys_exit's mprotect path (bpf_find_vma)
+  bool file_io;
+};
+
+probes_bpf* open_skel(const ProbeOptions& opts, const uint64_t key[2], const Features& f) {
   probes_bpf* skel = probes_bpf__open();
   if (skel == nullptr) return nullptr;
   bpf_map__set_max_entries(skel->maps.events, opts.ringbuf_mb << 20);
   skel->rodata->file_id_key[0] = key[0];
   skel->rodata->file_id_key[1] = key[1];
-  bpf_program__set_autoload(skel->progs.on_sys_enter, fd_events);
-  bpf_program__set_autoload(skel->progs.on_sys_exit, fd_events);
+  skel->rodata->cfg_file_io = f.file_io ? 1 : 0;
+  skel->rodata->cfg_find_vma = f.find_vma ? 1 : 0;
+  bpf_program__set_autoload(skel->progs.on_sys_enter, f.fd_events);
+  bpf_program__set_autoload(skel->progs.on_sys_exit, f.fd_events);
+  bpf_program__set_autoload(skel->progs.on_skb_copy, f.fd_events && f.skb);
   return skel;
+}
+
+// Loads the object, switching off what this kernel refuses (with a warning each): the
+// datagram-sender program, then mprotect's bpf_find_vma, then every fd event.
+probes_bpf* load_skel(const ProbeOptions& opts, const uint64_t key[2], Features* f,
+                      std::vector<std::string>* warnings, std::string* error) {
+  for (int attempt = 0; attempt < 4; attempt++) {
+    libbpf_clear();
+    probes_bpf* skel = open_skel(opts, key, *f);
+    if (skel == nullptr) {
+      *error = std::string("opening the probes: ") + std::strerror(errno);
+      return nullptr;
+    }
+    int e = probes_bpf__load(skel);
+    if (e == 0) return skel;
+    std::string reason = why(e);
+    bool skb_failed = g_libbpf_prog.find("on_skb_copy") != std::string::npos;
+    probes_bpf__destroy(skel);
+    if (f->skb && (skb_failed || !f->find_vma)) {
+      warnings->push_back("AF_UNIX datagram senders not identified: loading on_skb_copy failed: " +
+                          reason);
+      f->skb = false;
+    } else if (f->fd_events && f->find_vma) {
+      warnings->push_back("mprotect events off: loading sys_exit with bpf_find_vma failed: " +
+                          reason);
+      f->find_vma = false;
+    } else if (f->fd_events) {
+      warnings->push_back("fd events off: loading sys_enter/sys_exit failed: " + reason);
+      *f = Features{false, false, false, false};
+    } else {
+      *error = "loading the probes (verifier or permissions): " + reason;
+      return nullptr;
+    }
+  }
+  *error = "loading the probes: gave up";
+  return nullptr;
 }
 
 }  // namespace
@@ -166,36 +216,16 @@ std::unique_ptr<Probes> Probes::open(const ProbeOptions& opts, std::string* erro
       return nullptr;
     }
   }
-  bool fd_events = opts.fd_events;
-  if (fd_events) {
+  Features f{opts.fd_events, true, true, opts.file_io};
+  if (f.fd_events) {
     if (std::string m = missing_tracepoints(); !m.empty()) {
       impl->warnings.push_back("fd events off: " + m);
-      fd_events = false;
+      f = Features{false, false, false, false};
     }
   }
-  impl->skel = open_skel(opts, key, fd_events);
-  if (impl->skel == nullptr) {
-    *error = std::string("opening the probes: ") + std::strerror(errno);
-    return nullptr;
-  }
-  int e = probes_bpf__load(impl->skel);
-  if (e != 0 && fd_events) {
-    // Keep fork/exec/exit: retry without the syscall programs, and say why they are off.
-    impl->warnings.push_back("fd events off: loading sys_enter/sys_exit failed: " + why(e));
-    probes_bpf__destroy(impl->skel);
-    libbpf_clear();
-    fd_events = false;
-    impl->skel = open_skel(opts, key, false);
-    if (impl->skel == nullptr) {
-      *error = std::string("opening the probes: ") + std::strerror(errno);
-      return nullptr;
-    }
-    e = probes_bpf__load(impl->skel);
-  }
-  if (e != 0) {
-    *error = "loading the probes (verifier or permissions): " + why(e);
-    return nullptr;
-  }
+  impl->skel = load_skel(opts, key, &f, &impl->warnings, error);
+  if (impl->skel == nullptr) return nullptr;
+  bool fd_events = f.fd_events;
   for (uint32_t tgid : opts.ignore_tgids) {
     uint8_t one = 1;
     bpf_map__update_elem(impl->skel->maps.ignored, &tgid, sizeof tgid, &one, sizeof one, BPF_ANY);
@@ -225,6 +255,19 @@ std::unique_ptr<Probes> Probes::open(const ProbeOptions& opts, std::string* erro
     fd_events = false;
   }
   impl->fd_events = fd_events;
+  impl->find_vma = fd_events && f.find_vma;
+  if (fd_events && f.skb) {
+    libbpf_clear();
+    s->links.on_skb_copy = bpf_program__attach(s->progs.on_skb_copy);
+    if (s->links.on_skb_copy == nullptr) {
+      impl->warnings.push_back(
+          "AF_UNIX datagram senders not identified: attaching skb_copy_datagram_iovec: " +
+          why(errno));
+    } else {
+      s->bss->unix_dgram_by_skb = 1;  // sys_exit leaves those receives to on_skb_copy
+      impl->skb = true;
+    }
+  }
   impl->rb =
       ring_buffer__new(bpf_map__fd(impl->skel->maps.events), &Impl::on_event, impl.get(), nullptr);
   if (impl->rb == nullptr) {
@@ -268,6 +311,14 @@ bool Probes::fd_events() const {
   return impl_->fd_events;
 }
 
+bool Probes::unix_dgram_senders() const {
+  return impl_->skb;
+}
+
+bool Probes::mprotect_events() const {
+  return impl_->find_vma;
+}
+
 const std::vector<std::string>& Probes::warnings() const {
   return impl_->warnings;
 }
@@ -295,6 +346,83 @@ const char* syscall_name(uint32_t nr) {
       return "dup3";
     case SYS_fcntl:
       return "fcntl";
+    default:
+      return "?";
+  }
+}
+
+const char* mmap_how(uint32_t how) {
+  switch (how) {
+    case BENTO_MMAP_MMAP:
+      return "mmap";
+    case BENTO_MMAP_MPROTECT:
+      return "mprotect";
+    case BENTO_MMAP_FORK:
+      return "fork";
+    case BENTO_MMAP_MREMAP:
+      return "mremap";
+    default:
+      return "?";
+  }
+}
+
+const char* munmap_how(uint32_t how) {
+  switch (how) {
+    case BENTO_MUNMAP_MUNMAP:
+      return "munmap";
+    case BENTO_MUNMAP_MREMAP:
+      return "mremap";
+    case BENTO_MUNMAP_REPLACED:
+      return "replaced";
+    case BENTO_MUNMAP_EXEC:
+      return "exec";
+    case BENTO_MUNMAP_EXIT:
+      return "exit";
+    default:
+      return "?";
+  }
+}
+
+nlohmann::json sock_json(const bento_sock& s) {
+  return {{"ino", s.ino},   {"sock_id", hex(s.sock_id)}, {"netns", s.netns}, {"family", s.family},
+          {"type", s.type}, {"protocol", s.protocol}};
+}
+
+// "203.0.113.5:443", "[::1]:8080", or null.
+nlohmann::json inet_json(const bento_inet_addr& a) {
+  if (a.family == 0) return nullptr;
+  char buf[INET6_ADDRSTRLEN] = {};
+  inet_ntop(a.family == AF_INET ? AF_INET : AF_INET6, a.addr, buf, sizeof buf);
+  std::string host = a.family == AF_INET ? std::string(buf) : "[" + std::string(buf) + "]";
+  return host + ":" + std::to_string(a.port);
+}
+
+nlohmann::json dir_json(const bento_dir_ref& d) {
+  if (d.dev == 0 && d.ino == 0 && d.path_len == 0) return nullptr;
+  return {{"dirfd", d.dirfd},
+          {"dev", d.dev},
+          {"ino", d.ino},
+          {"path", cstr(d.path, std::min<size_t>(d.path_len, sizeof d.path))}};
+}
+
+const char* event_name(uint32_t type) {
+  switch (type) {
+    case BENTO_EV_SOCK_SEND:
+      return "sock_send";
+    case BENTO_EV_SOCK_RECV:
+      return "sock_recv";
+    case BENTO_EV_SOCK_CONNECT:
+      return "connect";
+    case BENTO_EV_SOCK_ACCEPT:
+      return "accept";
+    case BENTO_EV_SOCK_BIND:
+      return "bind";
+    case BENTO_EV_RENAME:
+      return "rename";
+    case BENTO_EV_LINK:
+      return "link";
+    case BENTO_EV_UNLINK:
+      return "unlink";
     default:
       return "?";
   }
@@ -363,6 +491,8 @@ std::string event_to_json(const void* data, size_t size) {
       if (size < sizeof(bento_open_event)) break;
       const auto* e = static_cast<const bento_open_event*>(data);
       j["event"] = "open";
+      j["generation"] = e->generation;
+      if (e->btime_ns != 0) j["btime_ns"] = e->btime_ns;
       j["fd"] = e->fd;
       j["path"] = cstr(e->path, std::min<size_t>(e->path_len, sizeof e->path));
       j["flags"] = e->flags;
@@ -431,6 +561,135 @@ std::string event_to_json(const void* data, size_t size) {
       j["file_id"] = hex(e->file_id);
       j["dev"] = e->dev;
       j["ino"] = e->ino;
+      break;
+    }
+    case BENTO_EV_SOCK_SEND:
+    case BENTO_EV_SOCK_RECV:
+    case BENTO_EV_SOCK_CONNECT:
+    case BENTO_EV_SOCK_ACCEPT:
+    case BENTO_EV_SOCK_BIND: {
+      if (size < sizeof(bento_sock_event)) break;
+      const auto* e = static_cast<const bento_sock_event*>(data);
+      j["event"] = event_name(h->type);
+      j["syscall_nr"] = e->syscall_nr;
+      j["fd"] = e->fd;
+      j["ret"] = e->ret;
+      j["flags"] = e->flags;
+      j["file_id"] = hex(e->file_id);
+      j["sock"] = sock_json(e->sock);
+      if (e->peer.sock_id != 0 || e->peer.ino != 0) j["peer"] = sock_json(e->peer);
+      if (e->listen_ino != 0) j["listen_ino"] = e->listen_ino;
+      if (e->local.family != 0) j["local"] = inet_json(e->local);
+      if (e->remote.family != 0) j["remote"] = inet_json(e->remote);
+      if (e->path_len != 0)
+        j["path"] = cstr(e->path, std::min<size_t>(e->path_len, sizeof e->path));
+      break;
+    }
+    case BENTO_EV_SOCKETPAIR: {
+      if (size < sizeof(bento_socketpair_event)) break;
+      const auto* e = static_cast<const bento_socketpair_event*>(data);
+      j["event"] = "socketpair";
+      j["fds"] = {e->fds[0], e->fds[1]};
+      j["file_ids"] = {hex(e->file_ids[0]), hex(e->file_ids[1])};
+      j["socks"] = {sock_json(e->socks[0]), sock_json(e->socks[1])};
+      break;
+    }
+    case BENTO_EV_MMAP:
+    case BENTO_EV_MUNMAP: {
+      if (size < sizeof(bento_mmap_event)) break;
+      const auto* e = static_cast<const bento_mmap_event*>(data);
+      bool start = h->type == BENTO_EV_MMAP;
+      j["event"] = start ? "mmap" : "munmap";
+      j["how"] = start ? mmap_how(e->how) : munmap_how(e->how);
+      j["addr"] = hex(e->addr);
+      j["len"] = e->len;
+      j["offset"] = e->offset;
+      j["file_id"] = hex(e->file_id);
+      j["dev"] = e->dev;
+      j["ino"] = e->ino;
+      j["generation"] = e->generation;
+      if (start) {
+        j["fd"] = e->fd;
+        j["prot"] = e->prot;
+        j["flags"] = e->flags;
+        j["tracked"] = e->tracked != 0;
+      }
+      break;
+    }
+    case BENTO_EV_FILE_IO: {
+      if (size < sizeof(bento_file_io_event)) break;
+      const auto* e = static_cast<const bento_file_io_event*>(data);
+      j["event"] = e->is_write != 0 ? "file_write" : "file_read";
+      j["syscall_nr"] = e->syscall_nr;
+      j["fd"] = e->fd;
+      j["file_id"] = hex(e->file_id);
+      j["dev"] = e->dev;
+      j["ino"] = e->ino;
+      j["generation"] = e->generation;
+      break;
+    }
+    case BENTO_EV_TRUNCATE: {
+      if (size < sizeof(bento_truncate_event)) break;
+      const auto* e = static_cast<const bento_truncate_event*>(data);
+      j["event"] = "truncate";
+      j["syscall_nr"] = e->syscall_nr;
+      j["length"] = e->length;
+      j["fd"] = e->fd;
+      if (e->fd >= 0) {
+        j["file_id"] = hex(e->file_id);
+        j["dev"] = e->dev;
+        j["ino"] = e->ino;
+        j["generation"] = e->generation;
+      } else {
+        j["path"] = cstr(e->path, std::min<size_t>(e->path_len, sizeof e->path));
+        j["dir"] = dir_json(e->dir);
+      }
+      break;
+    }
+    case BENTO_EV_RENAME:
+    case BENTO_EV_LINK:
+    case BENTO_EV_UNLINK: {
+      if (size < sizeof(bento_path_event)) break;
+      const auto* e = static_cast<const bento_path_event*>(data);
+      j["event"] = event_name(h->type);
+      j["syscall_nr"] = e->syscall_nr;
+      j["flags"] = e->flags;
+      j["oldpath"] = cstr(e->oldpath, std::min<size_t>(e->oldpath_len, sizeof e->oldpath));
+      j["olddir"] = dir_json(e->olddir);
+      if (h->type != BENTO_EV_UNLINK) {
+        j["newpath"] = cstr(e->newpath, std::min<size_t>(e->newpath_len, sizeof e->newpath));
+        j["newdir"] = dir_json(e->newdir);
+      }
+      if (e->ino_known != 0) {
+        j["dev"] = e->dev;
+        j["ino"] = e->ino;
+        j["generation"] = e->generation;
+      }
+      break;
+    }
+    case BENTO_EV_CRED: {
+      if (size < sizeof(bento_cred_event)) break;
+      const auto* e = static_cast<const bento_cred_event*>(data);
+      j["event"] = "cred";
+      j["syscall_nr"] = e->syscall_nr;
+      j["args"] = {e->args[0], e->args[1], e->args[2]};
+      j["ids"] = {{"uid", e->uid}, {"euid", e->euid}, {"suid", e->suid}, {"fsuid", e->fsuid},
+                  {"gid", e->gid}, {"egid", e->egid}, {"sgid", e->sgid}, {"fsgid", e->fsgid}};
+      j["cap_effective"] = hex(e->cap_effective);
+      j["cap_permitted"] = hex(e->cap_permitted);
+      j["cap_inheritable"] = hex(e->cap_inheritable);
+      break;
+    }
+    case BENTO_EV_KILL: {
+      if (size < sizeof(bento_kill_event)) break;
+      const auto* e = static_cast<const bento_kill_event*>(data);
+      j["event"] = "kill";
+      j["syscall_nr"] = e->syscall_nr;
+      j["sig"] = e->sig;
+      j["target_pid"] = e->target_pid;
+      if (e->target_tid != 0) j["target_tid"] = e->target_tid;
+      if (e->pidfd >= 0) j["pidfd"] = e->pidfd;
+      if (e->resolved != 0) j["target_start_ns"] = e->target_start_ns;
       break;
     }
     default:

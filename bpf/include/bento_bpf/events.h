@@ -2,7 +2,17 @@
  * This header is the contract between the probes, the loader (bpf/probes.cc) and the
  * collector; it is C so that the BPF program and C++ share it. Version
  * BENTO_EVENTS_VERSION: bump it with any layout change (2: CLOSE gained `how`, DUP
- * `replaced_file_id`, FD_SEND/FD_RECV `sock_fd`; EXEC's exe_dev is stat-encoded).
+ * `replaced_file_id`, FD_SEND/FD_RECV `sock_fd`; EXEC's exe_dev is stat-encoded.
+ * 3: OPEN gained `generation` and `btime_ns` and is deduplicated per inode generation;
+ * PIPE_IO reads are stamped at the read's return; new events 11-25: sockets (SOCK_*,
+ * SOCKETPAIR), shared writable mappings (MMAP, MUNMAP), first read/write of regular files
+ * (FILE_IO), TRUNCATE, RENAME, LINK, UNLINK, CRED, KILL).
+ *
+ * Times of data flow: a write-side event (PIPE_IO write, SOCK_SEND, FILE_IO write) is
+ * stamped at the call's ENTRY, a read-side one (PIPE_IO read, SOCK_RECV, FILE_IO read) at
+ * the call's RETURN (or, for AF_UNIX datagrams, while the datagram is copied to the
+ * receiver). So every byte that flowed from a writer to a reader has
+ * writer's ts_ns <= reader's ts_ns, even when the reader blocked before the writer wrote.
  *
  * Identity: a process is (pid = tgid, start_ns = the group leader's start time, boot-based
  * monotonic ns). A thread is (tid, its own start time). Times (ts_ns) are
@@ -23,10 +33,11 @@
 #include <linux/types.h>
 #endif
 
-#define BENTO_EVENTS_VERSION 2
+#define BENTO_EVENTS_VERSION 3
 #define BENTO_PATH_MAX 256 /* exec filename and open paths; longer ones are truncated */
 #define BENTO_ARGS_MAX 512 /* exec argv, NUL-separated; truncated flag when longer */
 #define BENTO_FDS_MAX 8    /* fds per SCM_RIGHTS event */
+#define BENTO_SUN_PATH_MAX 108 /* sockaddr_un.sun_path */
 
 enum bento_event_type {
   BENTO_EV_FORK = 1,     /* clone/fork/vfork: a new process or thread */
@@ -42,6 +53,23 @@ enum bento_event_type {
   BENTO_EV_FD_SEND = 8,  /* sendmsg/sendmmsg carried fds (SCM_RIGHTS) */
   BENTO_EV_FD_RECV = 9,  /* recvmsg/recvmmsg installed fds (SCM_RIGHTS) */
   BENTO_EV_PIPE_IO = 10, /* first read, first write by a process image on a pipe/FIFO */
+  /* v3 */
+  BENTO_EV_SOCK_SEND = 11,    /* first send of a process image on a socket (per destination for
+                               * unconnected UDP): struct bento_sock_event */
+  BENTO_EV_SOCK_RECV = 12,    /* first receive (per sender for unconnected datagram sockets) */
+  BENTO_EV_SOCK_CONNECT = 13, /* connect() succeeded or is in progress (EINPROGRESS) */
+  BENTO_EV_SOCK_ACCEPT = 14,  /* accept/accept4 returned a new socket */
+  BENTO_EV_SOCK_BIND = 15,    /* bind() succeeded */
+  BENTO_EV_SOCKETPAIR = 16,   /* socketpair() returned two connected sockets */
+  BENTO_EV_MMAP = 17,         /* a shared writable mapping of a regular file appeared */
+  BENTO_EV_MUNMAP = 18,       /* ... and ended (munmap, mremap, replaced, exec, exit) */
+  BENTO_EV_FILE_IO = 19,      /* first read / first write of a process image on a regular file */
+  BENTO_EV_TRUNCATE = 20,     /* truncate/ftruncate succeeded */
+  BENTO_EV_RENAME = 21,       /* rename/renameat/renameat2 succeeded: struct bento_path_event */
+  BENTO_EV_LINK = 22,         /* link/linkat succeeded */
+  BENTO_EV_UNLINK = 23,       /* unlink/unlinkat/rmdir succeeded */
+  BENTO_EV_CRED = 24,         /* set*id/setfs*id/capset changed the task's credentials */
+  BENTO_EV_KILL = 25,         /* kill/tkill/tgkill/rt_(tg)sigqueueinfo/pidfd_send_signal sent */
 };
 
 enum bento_close_how {
@@ -103,6 +131,13 @@ struct bento_open_event {
   __u32 mode;                /* i_mode of the opened inode */
   __u32 path_len;            /* bytes in path, without the NUL */
   char path[BENTO_PATH_MAX]; /* as passed (may be relative to cwd/dirfd), NUL-terminated */
+  /* v3: what tells two files apart that had the same (dev, ino) at different times. */
+  __u32 generation; /* i_generation: random per inode on ext4, tmpfs, xfs (0 where the fs
+                     * does not set it, e.g. proc-like or some FUSE file systems) */
+  __u32 pad;
+  __u64 btime_ns; /* birth time (CLOCK_REALTIME ns) where the inode keeps one and it is
+                   * cheap to read: tmpfs/shmem and ext4 (ext4 only if its BTF is
+                   * available: built in, or a module with BTF); 0 otherwise */
 };
 
 struct bento_pipe_event {
@@ -151,10 +186,250 @@ struct bento_pipe_io_event {
   struct bento_event_header h;
   __s32 fd;
   __u32 is_write; /* write, writev, pwritev2, sendfile/splice/tee into it, vmsplice on the
-                     write end; else a read */
+                     write end (stamped at the entry); else a read (read, readv, preadv2,
+                     splice/tee out of it, vmsplice on the read end: stamped at the return) */
   __u64 file_id;
   __u64 dev;
   __u64 ino; /* pipefs inode for pipes; the FIFO's inode for FIFOs */
+};
+
+/* ---- v3: sockets ---- */
+
+/* One end of a socket. A socket is identified by `ino` (what /proc/PID/fd shows as
+ * socket:[ino] and fstat's st_ino) and by `sock_id`, a keyed hash of the kernel's struct sock
+ * address (like file_id; the kernel's own socket cookie cannot be generated from these
+ * programs on 6.1). sock_id exists before the socket has an inode: the server end of an
+ * AF_UNIX stream connection that accept() has not taken yet is known to the client as
+ * peer.sock_id (ino 0) and becomes the accepted socket with that same sock_id. Both can be
+ * reused after the socket is gone (order by time). */
+struct bento_sock {
+  __u64 ino;      /* sockfs inode; 0 if unknown (not accepted yet, or closed) */
+  __u64 sock_id;  /* keyed hash of the struct sock address; 0 if unknown */
+  __u32 netns;    /* network namespace (its nsfs inode, as in /proc/PID/ns/net) */
+  __u16 family;   /* AF_UNIX 1, AF_INET 2, AF_INET6 10 */
+  __u16 type;     /* SOCK_STREAM 1, SOCK_DGRAM 2, SOCK_RAW 3, SOCK_SEQPACKET 5 */
+  __u16 protocol; /* IPPROTO_TCP 6, IPPROTO_UDP 17, ...; 0 for AF_UNIX */
+  __u16 pad[3];
+};
+
+/* An AF_INET/AF_INET6 address. IPv4-mapped IPv6 addresses (::ffff:a.b.c.d, a dual-stack
+ * socket talking IPv4) are reported as AF_INET, so both ends of a connection use the same
+ * form whatever their socket family. family 0: none (unbound, unconnected, not known). */
+struct bento_inet_addr {
+  __u8 addr[16]; /* network byte order; AF_INET: the first 4 bytes, the rest 0 */
+  __u16 port;    /* host byte order */
+  __u16 family;  /* AF_INET or AF_INET6, 0 = none */
+  __u32 pad;
+};
+
+enum bento_sock_flags {
+  BENTO_SOCK_ABSTRACT = 1,      /* path is an abstract AF_UNIX name: path[0] is '@' for its NUL */
+  BENTO_SOCK_REMOTE_FROM_MSG = 2, /* remote: from the call's address argument (sendto's
+                                   * destination, recvfrom's/recvmsg's source), not the socket */
+  BENTO_SOCK_DEFERRED = 4,      /* SOCK_SEND of an INET socket that had no local port at entry
+                                 * (UDP autobind, TCP fast open): sent at the call's return
+                                 * with its local address; ts_ns is still the entry */
+  BENTO_SOCK_PEER_FROM_SKB = 8, /* SOCK_RECV on AF_UNIX SOCK_DGRAM/SEQPACKET: peer is the
+                                 * socket that sent the datagram (the skb's owner) */
+};
+
+/* BENTO_EV_SOCK_SEND, _RECV, _CONNECT, _ACCEPT, _BIND. Families AF_UNIX, AF_INET, AF_INET6
+ * only (netlink, packet, vsock... are not reported).
+ *
+ * How the two ends join (the collector's rule):
+ *  - AF_UNIX (stream, seqpacket, datagram, socketpair): a SEND and a RECV belong to one flow
+ *    when the receiver's peer is the sender's socket: recv.peer.sock_id == send.sock.sock_id
+ *    (or recv.peer.ino == send.sock.ino when both are non-zero), or the sender's peer is the
+ *    receiver's socket: send.peer.sock_id == recv.sock.sock_id. For datagrams the receiver's
+ *    peer is the socket that sent that datagram (BENTO_SOCK_PEER_FROM_SKB), so an
+ *    unconnected receiver gets one RECV per distinct sender.
+ *  - AF_INET/AF_INET6 (TCP and UDP, loopback or not): same sock.netns and protocol, and
+ *    send.local == recv.remote and send.remote == recv.local (address, port, family).
+ *    For a remote host the RECV's remote (or CONNECT's) is the endpoint: "received from
+ *    203.0.113.5:443 (tcp)". An unconnected UDP socket gets one SEND per destination and one
+ *    RECV per source (BENTO_SOCK_REMOTE_FROM_MSG); a receiver that asks for no source
+ *    address (recv(), read()) on an unconnected UDP socket reports remote.family 0.
+ * Order: SEND is stamped at the send call's entry, RECV at the receive call's return, so a
+ * joined pair always has send.h.ts_ns <= recv.h.ts_ns. Deduplicated in the kernel: once per
+ * process image (pid, start_ns, exec) and socket and direction (and peer, for unconnected
+ * datagram sockets), so a bulk transfer is one SEND and one RECV. */
+struct bento_sock_event {
+  struct bento_event_header h;
+  __s32 fd;           /* this socket's fd (ACCEPT: the new one) */
+  __u32 syscall_nr;   /* x86_64 __NR_* of the call (write, sendmsg, splice, accept4, ...) */
+  __s32 ret;          /* CONNECT: 0 or -EINPROGRESS; RECV: bytes returned; else 0 */
+  __u32 flags;        /* enum bento_sock_flags */
+  __u64 file_id;      /* this socket's open file description */
+  __u64 listen_ino;   /* ACCEPT: the listening socket's inode; else 0 */
+  struct bento_sock sock; /* this end */
+  /* AF_UNIX: the other end: the connected peer (CONNECT of a stream socket: the server's
+   * socket-to-be, ino 0 until accepted), the client (ACCEPT), the datagram's sender (RECV on
+   * a datagram socket), each end of a socketpair. Zero when unknown or not AF_UNIX. */
+  struct bento_sock peer;
+  struct bento_inet_addr local;  /* AF_INET/6: this end (after the call: bound port) */
+  struct bento_inet_addr remote; /* AF_INET/6: the other end */
+  __u32 path_len;                /* bytes in path */
+  __u32 pad;
+  /* AF_UNIX address: BIND: the bound name; CONNECT and the SEND of an unconnected datagram
+   * socket: the destination as passed; else empty. Not NUL-terminated when 108 bytes long. */
+  char path[BENTO_SUN_PATH_MAX];
+  __u32 pad2;
+};
+
+struct bento_socketpair_event {
+  struct bento_event_header h;
+  __s32 fds[2];
+  __u64 file_ids[2];
+  struct bento_sock socks[2]; /* socks[0] is the peer of socks[1] and vice versa */
+};
+
+/* ---- v3: shared writable file mappings ---- */
+
+enum bento_mmap_how {
+  BENTO_MMAP_MMAP = 0,     /* mmap(MAP_SHARED, PROT_WRITE) of a regular file */
+  BENTO_MMAP_MPROTECT = 1, /* mprotect added PROT_WRITE to a shared file mapping (the first
+                            * vma of the range) */
+  BENTO_MMAP_FORK = 2,     /* a forked child inherited the parent's mapping (h: the child) */
+  BENTO_MMAP_MREMAP = 3,   /* mremap moved or resized one (after the MUNMAP of the old range) */
+};
+
+enum bento_munmap_how {
+  BENTO_MUNMAP_MUNMAP = 0,   /* munmap covered the whole mapping (a partial munmap shrinks it
+                              * silently; a hole in the middle keeps it whole) */
+  BENTO_MUNMAP_MREMAP = 1,   /* mremap moved/resized it: an MMAP (how MREMAP) follows */
+  BENTO_MUNMAP_REPLACED = 2, /* an mmap(MAP_FIXED) replaced it */
+  BENTO_MUNMAP_EXEC = 3,     /* exec replaced the address space (sent before the EXEC) */
+  BENTO_MUNMAP_EXIT = 4,     /* the process exited */
+};
+
+/* BENTO_EV_MMAP and BENTO_EV_MUNMAP: from MMAP to its MUNMAP the process (h.pid, start_ns)
+ * can write the file through memory, without any write() call. Mappings are tracked per
+ * process (up to 16 at a time): an MMAP with tracked = 0 gets no MUNMAP; it ends at the
+ * process's exec or exit at the latest. A child forked while a mapping exists inherits it
+ * (MMAP how FORK). Not seen: vfork children writing through the parent's mapping, writes
+ * through mappings that existed before the probes were loaded. */
+struct bento_mmap_event {
+  struct bento_event_header h;
+  __u64 addr;    /* start of the mapping (page aligned) */
+  __u64 len;     /* bytes, page-rounded */
+  __u64 offset;  /* file offset of addr, bytes */
+  __u64 file_id; /* the mapped open file description (mmap's fd, vma->vm_file) */
+  __u64 dev;
+  __u64 ino;
+  __u32 generation; /* i_generation of the file */
+  __u32 how;        /* MMAP: enum bento_mmap_how; MUNMAP: enum bento_munmap_how */
+  __s32 fd;         /* mmap: the fd passed; else -1 */
+  __u32 prot;       /* mmap/mprotect: PROT_* as passed; else 0 */
+  __u32 flags;      /* mmap: MAP_* as passed; else 0 */
+  __u32 tracked;    /* MMAP: 1 = its end will be reported; 0 = table full (see above) */
+};
+
+/* ---- v3: regular files ---- */
+
+/* BENTO_EV_FILE_IO: the first read and the first write of a process image on a regular
+ * file (not on proc, sysfs, ... as for OPEN), deduplicated in the kernel per process image,
+ * file (dev, ino, generation) and direction: exact read and write times even when the page
+ * cache serves the read. Reads: read, readv, pread64, preadv, preadv2 (stamped at the return,
+ * also for 0 bytes at EOF), the input of sendfile, splice and copy_file_range, and mmap of
+ * the file with PROT_READ or PROT_EXEC (stamped at mmap's return: the first page fault comes
+ * later). Writes: write, writev, pwrite64, pwritev, pwritev2, the output of splice and
+ * copy_file_range (stamped at the entry). Writes through a shared mapping are MMAP.
+ * ProbeOptions::file_io = false turns them off. */
+struct bento_file_io_event {
+  struct bento_event_header h;
+  __s32 fd;
+  __u32 is_write;
+  __u32 syscall_nr; /* x86_64 __NR_* of the call */
+  __u32 generation;
+  __u64 file_id;
+  __u64 dev;
+  __u64 ino;
+};
+
+/* The directory a relative path starts from: dirfd's directory, or the cwd for AT_FDCWD
+ * (-100) and for the calls without a dirfd. Filled only for relative paths (path not
+ * starting with '/'); else all zero. */
+struct bento_dir_ref {
+  __s32 dirfd;    /* as passed (AT_FDCWD = -100) */
+  __u32 path_len; /* bytes in path (the directory's) */
+  __u64 dev;
+  __u64 ino;
+  /* its absolute path, as far as the dentry walk got (16 components; a path that does not
+   * fit is cut at the front and starts with "..."); path of the mount namespace's root */
+  char path[BENTO_PATH_MAX];
+};
+
+/* BENTO_EV_TRUNCATE: truncate(path, length) or ftruncate(fd, length) succeeded. (An open
+ * with O_TRUNC is an OPEN with that flag.) */
+struct bento_truncate_event {
+  struct bento_event_header h;
+  __s32 fd;         /* ftruncate: the fd; truncate: -1 */
+  __u32 syscall_nr;
+  __s64 length;
+  __u64 file_id;    /* ftruncate: the fd's description; truncate: 0 */
+  __u64 dev;        /* ftruncate: the file; truncate: 0 (the path is not resolved) */
+  __u64 ino;
+  __u32 generation;
+  __u32 path_len;
+  struct bento_dir_ref dir;  /* truncate with a relative path */
+  char path[BENTO_PATH_MAX]; /* truncate: as passed; ftruncate: empty */
+};
+
+/* BENTO_EV_RENAME, BENTO_EV_LINK, BENTO_EV_UNLINK, after the call succeeded. Paths are as
+ * passed, with the directory they are relative to (bento_dir_ref). The probes cannot
+ * resolve a path to its inode at the syscall's exit, so dev/ino are known only for
+ * linkat(fd, "", dirfd, newpath, AT_EMPTY_PATH) (O_TMPFILE: ino_known = 1): for RENAME the
+ * collector lstat()s new path to learn the moved inode (and for UNLINK it is gone). */
+struct bento_path_event {
+  struct bento_event_header h;
+  __u32 syscall_nr; /* rename, renameat, renameat2, link, linkat, unlink, unlinkat, rmdir */
+  __u32 flags;      /* renameat2: RENAME_*; linkat: AT_*; unlinkat: AT_REMOVEDIR (rmdir: it too) */
+  __u64 dev;        /* LINK with AT_EMPTY_PATH: the linked inode; else 0 */
+  __u64 ino;
+  __u32 generation;
+  __u32 ino_known;
+  __u32 oldpath_len; /* bytes in oldpath */
+  __u32 newpath_len;
+  struct bento_dir_ref olddir; /* oldpath's (UNLINK: path's) directory */
+  struct bento_dir_ref newdir; /* RENAME, LINK: newpath's directory; UNLINK: zero */
+  char oldpath[BENTO_PATH_MAX]; /* UNLINK: the path */
+  char newpath[BENTO_PATH_MAX]; /* UNLINK: empty */
+};
+
+/* ---- v3: attribution ---- */
+
+/* BENTO_EV_CRED: after setuid, setgid, setreuid, setregid, setresuid, setresgid, setfsuid,
+ * setfsgid (only when the fs id changed: they return the old one) or capset succeeded: the
+ * task's credentials now (also in h.uid, h.gid, h.euid, h.egid). In a multithreaded program
+ * glibc applies set*id to every thread: one event per thread (h.tid). */
+struct bento_cred_event {
+  struct bento_event_header h;
+  __u32 syscall_nr;
+  __u32 pad;
+  __s64 args[3]; /* as passed (-1: unchanged) */
+  __u32 uid, euid, suid, fsuid;
+  __u32 gid, egid, sgid, fsgid;
+  __u64 cap_effective; /* capability bit sets (1 << CAP_*) */
+  __u64 cap_permitted;
+  __u64 cap_inheritable;
+};
+
+/* BENTO_EV_KILL: a signal was sent (the call returned 0; signal 0, the existence check,
+ * is not reported). h is the sender. */
+struct bento_kill_event {
+  struct bento_event_header h;
+  __u32 syscall_nr; /* kill, tkill, tgkill, rt_sigqueueinfo, rt_tgsigqueueinfo,
+                     * pidfd_send_signal */
+  __s32 sig;
+  __s32 target_pid; /* as passed: kill's pid (> 0 a process, 0 / < -1 a process group, -1
+                     * every process), tkill's tid, tgkill's tgid; pidfd_send_signal: the
+                     * pidfd's process (global pid) */
+  __s32 target_tid; /* tkill, tgkill, rt_tgsigqueueinfo: the thread; else 0 */
+  __s32 pidfd;      /* pidfd_send_signal: the fd; else -1 */
+  __u32 resolved;   /* 1: target_start_ns is the target process's start_ns */
+  __u64 target_start_ns; /* (target_pid, target_start_ns) identifies the process like the
+                          * header's (pid, start_ns); 0 when not resolved: a group, a task
+                          * started before the probes, a sender in a child pid namespace */
 };
 
 #endif /* BENTO_BPF_EVENTS_H */

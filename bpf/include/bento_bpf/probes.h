@@ -14,9 +14,13 @@ namespace bento::bpf {
 struct ProbeOptions {
   std::vector<uint32_t> ignore_tgids;  // kernel-side: drop events of these processes
   uint32_t ringbuf_mb = 16;
-  // The fd events (OPEN, PIPE, DUP, CLOSE, FD_SEND, FD_RECV, PIPE_IO: the raw syscall
-  // tracepoints). false: fork/exec/exit only.
+  // The fd events (everything from the raw syscall tracepoints: OPEN, PIPE, DUP, CLOSE,
+  // FD_SEND, FD_RECV, PIPE_IO, SOCK_*, SOCKETPAIR, MMAP, MUNMAP, FILE_IO, TRUNCATE, RENAME,
+  // LINK, UNLINK, CRED, KILL). false: fork/exec/exit only.
   bool fd_events = true;
+  // FILE_IO (first read / first write of a process image on a regular file). It adds a
+  // lookup to every read and write of a regular file (bpf/README.md has the cost).
+  bool file_io = true;
   // Key of file_id (events.h), created once (0600) and reused until reboot (/run is a
   // tmpfs), so ids stay comparable across collector restarts. Empty: a random key per open.
   std::string file_id_key_path = "/run/bento/file-id.key";
@@ -42,6 +46,11 @@ class Probes {
   const std::vector<std::string>& warnings() const;
   // True when every fd event (PIPE_IO and the rest) is being delivered.
   bool fd_events() const;
+  // True when AF_UNIX datagram receives name their sender (the skb_copy_datagram_iovec
+  // program is attached); else SOCK_RECV of such a socket has only its connected peer.
+  bool unix_dgram_senders() const;
+  // True when mprotect adding PROT_WRITE to a shared file mapping is reported (bpf_find_vma).
+  bool mprotect_events() const;
 
  private:
   struct Impl;
