@@ -1,0 +1,539 @@
+// The file events (events.h v3) with real processes: shared writable mappings from mmap and
+// mprotect to munmap, exit, exec and fork (a C child, Python's mmap, sqlite3 in mmap + WAL
+// mode); the first read / first write of regular files; OPEN's inode generation and birth
+// time, which keep files apart that reuse an inode number; rename, link, unlink and truncate
+// with their paths and directories.
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/syscall.h>
+
+#include "probe_fixture.h"
+
+namespace {
+
+using namespace bento_bpf_test;
+
+bool have(const char* prog) {
+  std::string cmd = std::string("command -v ") + prog + " > /dev/null 2>&1";
+  return std::system(cmd.c_str()) == 0;
+}
+
+class Files : public FdProbes {
+ protected:
+  template <class T>
+  std::vector<T> of(uint32_t type, pid_t pid) {
+    return events<T>(type, static_cast<uint32_t>(pid));
+  }
+  // MMAP/MUNMAP events of pid for the inode ino.
+  std::vector<bento_mmap_event> maps_of(uint32_t type, pid_t pid, uint64_t ino) {
+    std::vector<bento_mmap_event> v;
+    for (const auto& e : of<bento_mmap_event>(type, pid))
+      if (e.ino == ino) v.push_back(e);
+    return v;
+  }
+  std::vector<bento_file_io_event> io_of(pid_t pid, uint64_t ino) {
+    std::vector<bento_file_io_event> v;
+    for (const auto& e : of<bento_file_io_event>(BENTO_EV_FILE_IO, pid))
+      if (e.ino == ino) v.push_back(e);
+    return v;
+  }
+  // A file of n bytes, written by a child process.
+  std::string sized(const std::string& name, size_t n) {
+    std::string p = dir_ + "/" + name;
+    pid_t c = spawn([&] {
+      int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      return fd >= 0 && ftruncate(fd, n) == 0 ? 0 : 1;
+    });
+    reap(c);
+    return p;
+  }
+  uint32_t generation(int fd) {
+    int gen = 0;
+    if (ioctl(fd, FS_IOC_GETVERSION, &gen) != 0) return 0;
+    return static_cast<uint32_t>(gen);
+  }
+};
+
+// The C side: a shared writable mapping written through memory, never with write().
+TEST_F(Files, SharedWritableMappingFromMmapToMunmap) {
+  ASSERT_TRUE(probes_->mprotect_events());
+  std::string path = sized("mapped", 3 * 4096);
+  struct stat st = {};
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  struct Seen {
+    uint64_t a1, a2, a3;
+    int fd;
+  };
+  int rep[2];
+  ASSERT_EQ(pipe(rep), 0);
+  pid_t child = spawn([&] {
+    int fd = ::open(path.c_str(), O_RDWR);
+    // 1. mmap(MAP_SHARED, PROT_WRITE), written, munmap.
+    auto* a1 =
+        static_cast<char*>(mmap(nullptr, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 4096));
+    if (a1 == MAP_FAILED) return 1;
+    std::memcpy(a1, "mapped", 6);
+    if (munmap(a1, 8192) != 0) return 2;
+    // 2. read-only shared mapping, then mprotect adds PROT_WRITE.
+    auto* a2 = static_cast<char*>(mmap(nullptr, 4096, PROT_READ, MAP_SHARED, fd, 0));
+    if (a2 == MAP_FAILED || mprotect(a2, 4096, PROT_READ | PROT_WRITE) != 0) return 3;
+    a2[0] = 'm';
+    // a private writable mapping is no MMAP: its writes never reach the file.
+    void* priv = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    if (priv == MAP_FAILED) return 4;
+    // 3. mapped again and left mapped: ends at exit.
+    auto* a3 = static_cast<char*>(mmap(nullptr, 4096, PROT_WRITE, MAP_SHARED, fd, 0));
+    if (a3 == MAP_FAILED) return 5;
+    Seen s = {reinterpret_cast<uint64_t>(a1), reinterpret_cast<uint64_t>(a2),
+              reinterpret_cast<uint64_t>(a3), fd};
+    return write(rep[1], &s, sizeof s) == sizeof s ? 0 : 6;
+  });
+  reap(child);
+  Seen s = {};
+  ASSERT_EQ(read(rep[0], &s, sizeof s), static_cast<ssize_t>(sizeof s));
+  drain(getpid());
+  auto maps = maps_of(BENTO_EV_MMAP, child, st.st_ino);
+  auto ends = maps_of(BENTO_EV_MUNMAP, child, st.st_ino);
+  ASSERT_EQ(maps.size(), 3u);
+  ASSERT_EQ(ends.size(), 3u);
+  for (const auto& m : maps) {
+    EXPECT_EQ(m.dev, st.st_dev);
+    EXPECT_EQ(m.generation, maps[0].generation);
+    EXPECT_EQ(m.tracked, 1u);
+    EXPECT_NE(m.file_id, 0u);
+  }
+  EXPECT_EQ(maps[0].how, static_cast<uint32_t>(BENTO_MMAP_MMAP));
+  EXPECT_EQ(maps[0].addr, s.a1);
+  EXPECT_EQ(maps[0].len, 8192u);
+  EXPECT_EQ(maps[0].offset, 4096u);
+  EXPECT_EQ(maps[0].fd, s.fd);
+  EXPECT_EQ(maps[0].prot, static_cast<uint32_t>(PROT_READ | PROT_WRITE));
+  EXPECT_EQ(maps[0].flags, static_cast<uint32_t>(MAP_SHARED));
+  EXPECT_EQ(ends[0].how, static_cast<uint32_t>(BENTO_MUNMAP_MUNMAP));
+  EXPECT_EQ(ends[0].addr, s.a1);
+  EXPECT_EQ(ends[0].len, 8192u);
+  EXPECT_EQ(ends[0].file_id, maps[0].file_id);
+  EXPECT_LT(maps[0].h.ts_ns, ends[0].h.ts_ns);
+  EXPECT_EQ(maps[1].how, static_cast<uint32_t>(BENTO_MMAP_MPROTECT));
+  EXPECT_EQ(maps[1].addr, s.a2);
+  EXPECT_EQ(maps[1].len, 4096u);
+  EXPECT_EQ(maps[1].offset, 0u);
+  EXPECT_EQ(maps[1].fd, -1);
+  EXPECT_EQ(maps[1].file_id, maps[0].file_id);  // the same description (vma->vm_file)
+  EXPECT_EQ(maps[2].how, static_cast<uint32_t>(BENTO_MMAP_MMAP));
+  EXPECT_EQ(maps[2].addr, s.a3);
+  EXPECT_EQ(maps[2].prot, static_cast<uint32_t>(PROT_WRITE));
+  // a2 and a3 were never unmapped: they end with the process.
+  std::set<uint64_t> at_exit;
+  for (size_t i = 1; i < 3; i++) {
+    EXPECT_EQ(ends[i].how, static_cast<uint32_t>(BENTO_MUNMAP_EXIT));
+    at_exit.insert(ends[i].addr);
+  }
+  EXPECT_EQ(at_exit, (std::set<uint64_t>{s.a2, s.a3}));
+  close(rep[0]);
+  close(rep[1]);
+}
+
+// Forked children share a parent's shared mapping (and can write through it); exec ends it.
+TEST_F(Files, SharedMappingIsInheritedByForkAndEndedByExec) {
+  std::string path = sized("forked", 4096);
+  struct stat st = {};
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  pid_t grandchild = 0;
+  int rep[2];
+  ASSERT_EQ(pipe(rep), 0);
+  pid_t child = spawn([&] {
+    int fd = ::open(path.c_str(), O_RDWR);
+    void* a = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (a == MAP_FAILED) return 1;
+    pid_t g = fork();
+    if (g == 0) {
+      static_cast<char*>(a)[0] = 'g';  // the child writes through the inherited mapping
+      execl("/bin/true", "true", nullptr);
+      _exit(127);
+    }
+    int gs = 0;
+    waitpid(g, &gs, 0);
+    if (write(rep[1], &g, sizeof g) != sizeof g) return 2;
+    return WIFEXITED(gs) && WEXITSTATUS(gs) == 0 ? 0 : 3;
+  });
+  reap(child);
+  ASSERT_EQ(read(rep[0], &grandchild, sizeof grandchild), static_cast<ssize_t>(sizeof grandchild));
+  drain(getpid());
+  auto parent_maps = maps_of(BENTO_EV_MMAP, child, st.st_ino);
+  ASSERT_EQ(parent_maps.size(), 1u);
+  auto maps = maps_of(BENTO_EV_MMAP, grandchild, st.st_ino);
+  ASSERT_EQ(maps.size(), 1u);
+  EXPECT_EQ(maps[0].how, static_cast<uint32_t>(BENTO_MMAP_FORK));
+  EXPECT_EQ(maps[0].addr, parent_maps[0].addr);
+  EXPECT_EQ(maps[0].file_id, parent_maps[0].file_id);
+  auto ends = maps_of(BENTO_EV_MUNMAP, grandchild, st.st_ino);
+  ASSERT_EQ(ends.size(), 1u);
+  EXPECT_EQ(ends[0].how, static_cast<uint32_t>(BENTO_MUNMAP_EXEC));
+  const Exec* t = exec_of("true");
+  ASSERT_NE(t, nullptr);
+  EXPECT_LE(ends[0].h.ts_ns, t->ts_ns);  // sent before the EXEC
+  auto pends = maps_of(BENTO_EV_MUNMAP, child, st.st_ino);
+  ASSERT_EQ(pends.size(), 1u);
+  EXPECT_EQ(pends[0].how, static_cast<uint32_t>(BENTO_MUNMAP_EXIT));
+  close(rep[0]);
+  close(rep[1]);
+}
+
+TEST_F(Files, PythonMmapWriteIsAMapping) {
+  if (!have("python3")) GTEST_SKIP() << "\n*** SKIPPING: no python3 on this host ***";
+  std::string path = sized("py", 4096);
+  struct stat st = {};
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  pid_t py = spawn([&] {
+    execlp("python3", "python3", "-c",
+           "import mmap, sys\n"
+           "with open(sys.argv[1], 'r+b') as f:\n"
+           "    m = mmap.mmap(f.fileno(), 0)\n"
+           "    m[0:5] = b'hello'\n"
+           "    m.flush()\n"
+           "    m.close()\n",
+           path.c_str(), nullptr);
+    return 127;
+  });
+  reap(py);
+  drain(getpid());
+  auto maps = maps_of(BENTO_EV_MMAP, py, st.st_ino);
+  auto ends = maps_of(BENTO_EV_MUNMAP, py, st.st_ino);
+  ASSERT_EQ(maps.size(), 1u);
+  ASSERT_EQ(ends.size(), 1u);
+  EXPECT_EQ(maps[0].len, 4096u);
+  EXPECT_EQ(maps[0].flags & MAP_SHARED, static_cast<uint32_t>(MAP_SHARED));
+  EXPECT_NE(maps[0].prot & PROT_WRITE, 0u);
+  EXPECT_EQ(ends[0].how, static_cast<uint32_t>(BENTO_MUNMAP_MUNMAP));
+  EXPECT_EQ(ends[0].addr, maps[0].addr);
+  char buf[5];
+  int fd = ::open(path.c_str(), O_RDONLY);
+  ASSERT_EQ(read(fd, buf, 5), 5);
+  EXPECT_EQ(std::string(buf, 5), "hello");
+  close(fd);
+}
+
+// sqlite3 in mmap mode reads the database through a mapping and writes with pwrite; in WAL
+// mode its -shm index is a shared writable mapping.
+TEST_F(Files, Sqlite3InMmapAndWalMode) {
+  if (!have("sqlite3")) GTEST_SKIP() << "\n*** SKIPPING: no sqlite3 on this host ***";
+  std::string db = dir_ + "/t.db";
+  pid_t sq = spawn([&] {
+    int null = ::open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    execlp("sqlite3", "sqlite3", db.c_str(),
+           "PRAGMA mmap_size=1048576; PRAGMA journal_mode=WAL; CREATE TABLE t(x);"
+           "INSERT INTO t VALUES(randomblob(20000)); SELECT count(*) FROM t;",
+           nullptr);
+    return 127;
+  });
+  reap(sq);
+  drain(getpid());
+  struct stat st = {};
+  ASSERT_EQ(stat(db.c_str(), &st), 0);
+  auto io = io_of(sq, st.st_ino);
+  bool wrote = false, read_it = false;
+  for (const auto& e : io) {
+    EXPECT_EQ(e.dev, st.st_dev);
+    if (e.is_write) wrote = true;
+    if (!e.is_write) read_it = true;
+  }
+  EXPECT_TRUE(wrote) << "no FILE_IO write of the database";
+  EXPECT_TRUE(read_it) << "no FILE_IO read of the database";
+  // The -shm file is gone after the last connection closed; its mapping was reported.
+  size_t shm_maps = 0, shm_ends = 0;
+  for (const auto& e : of<bento_mmap_event>(BENTO_EV_MMAP, sq))
+    shm_maps += (e.prot & PROT_WRITE) != 0 && e.flags == MAP_SHARED;
+  shm_ends = of<bento_mmap_event>(BENTO_EV_MUNMAP, sq).size();
+  EXPECT_GE(shm_maps, 1u);
+  EXPECT_EQ(shm_ends, shm_maps);
+  auto opens = of<bento_open_event>(BENTO_EV_OPEN, sq);
+  bool shm_opened = false;
+  for (const auto& o : opens) {
+    std::string p(o.path, o.path_len);
+    if (p == db + "-shm") {
+      shm_opened = true;
+      for (const auto& e : of<bento_mmap_event>(BENTO_EV_MMAP, sq)) {
+        if (e.prot & PROT_WRITE) {
+          EXPECT_EQ(e.ino, o.ino);
+        }
+      }
+    }
+  }
+  EXPECT_TRUE(shm_opened);
+}
+
+TEST_F(Files, FirstReadAndFirstWriteOncePerProcessImage) {
+  ASSERT_TRUE(probes_->fd_events());
+  std::string path = sized("io", 8192);
+  struct stat st = {};
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  int fd = ::open(path.c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  char buf[16];
+  uint64_t t0 = 0;
+  {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    t0 = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+  }
+  ASSERT_EQ(read(fd, buf, 4), 4);
+  ASSERT_EQ(pread(fd, buf, 4, 100), 4);  // deduplicated
+  ASSERT_EQ(write(fd, "w", 1), 1);
+  ASSERT_EQ(pwrite(fd, "w", 1, 200), 1);     // deduplicated
+  int fd2 = ::open(path.c_str(), O_RDONLY);  // another description of the same file
+  ASSERT_EQ(read(fd2, buf, 4), 4);           // deduplicated: the same file
+  // A child is another process image: its own first read (with sendfile) and write.
+  std::string out = sized("io-out", 0);
+  struct stat ost = {};
+  ASSERT_EQ(stat(out.c_str(), &ost), 0);
+  pid_t child = spawn([&] {
+    int o = ::open(out.c_str(), O_WRONLY);
+    off_t off = 0;
+    if (sendfile(o, fd, &off, 100) != 100) return 1;
+    if (syscall(SYS_copy_file_range, fd, nullptr, o, nullptr, 10, 0) != 10) return 2;
+    return 0;
+  });
+  reap(child);
+  drain(getpid());
+  auto mine = io_of(getpid(), st.st_ino);
+  ASSERT_EQ(mine.size(), 2u);
+  EXPECT_EQ(mine[0].is_write, 0u);
+  EXPECT_EQ(mine[0].syscall_nr, static_cast<uint32_t>(SYS_read));
+  EXPECT_EQ(mine[0].fd, fd);
+  EXPECT_EQ(mine[0].dev, st.st_dev);
+  EXPECT_GT(mine[0].h.ts_ns, t0);
+  EXPECT_EQ(mine[1].is_write, 1u);
+  EXPECT_EQ(mine[1].syscall_nr, static_cast<uint32_t>(SYS_write));
+  EXPECT_EQ(mine[1].file_id, mine[0].file_id);
+  EXPECT_EQ(mine[1].generation, mine[0].generation);
+  EXPECT_EQ(mine[0].generation, generation(fd));
+  auto theirs = io_of(child, st.st_ino);
+  ASSERT_EQ(theirs.size(), 1u);  // sendfile's input, then copy_file_range's (deduplicated)
+  EXPECT_EQ(theirs[0].is_write, 0u);
+  EXPECT_EQ(theirs[0].syscall_nr, static_cast<uint32_t>(SYS_sendfile));
+  EXPECT_EQ(theirs[0].file_id, mine[0].file_id);  // inherited description
+  auto outs = io_of(child, ost.st_ino);
+  ASSERT_EQ(outs.size(), 1u);
+  EXPECT_EQ(outs[0].is_write, 1u);
+  EXPECT_EQ(outs[0].syscall_nr, static_cast<uint32_t>(SYS_sendfile));
+  EXPECT_LT(outs[0].h.ts_ns, theirs[0].h.ts_ns);  // the write side at entry, the read at return
+  close(fd);
+  close(fd2);
+}
+
+TEST_F(Files, FileIoCanBeTurnedOff) {
+  probes_.reset();
+  bento::bpf::ProbeOptions o;
+  o.file_io = false;
+  std::string err;
+  probes_ = bento::bpf::Probes::open(o, &err);
+  ASSERT_NE(probes_, nullptr) << err;
+  ASSERT_TRUE(probes_->warnings().empty()) << probes_->warnings()[0];
+  std::string path = sized("off", 16);
+  int fd = ::open(path.c_str(), O_RDWR);
+  char buf[4];
+  ASSERT_EQ(read(fd, buf, 4), 4);
+  ASSERT_EQ(write(fd, "x", 1), 1);
+  drain(getpid());
+  EXPECT_TRUE(of<bento_file_io_event>(BENTO_EV_FILE_IO, getpid()).empty());
+  EXPECT_EQ(of<bento_open_event>(BENTO_EV_OPEN, getpid()).size(), 1u);  // the rest stays on
+  close(fd);
+}
+
+// Files that get the same inode number one after the other stay apart: OPEN and FILE_IO
+// carry the inode generation, and FILE_IO is deduplicated per generation.
+TEST_F(Files, InodeGenerationSeparatesReusedInodeNumbers) {
+  std::string path = dir_ + "/reused";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT, 0600);
+  ASSERT_GE(fd, 0);
+  struct stat first = {};
+  ASSERT_EQ(fstat(fd, &first), 0);
+  uint32_t gen1 = generation(fd);
+  ASSERT_EQ(write(fd, "1", 1), 1);
+  close(fd);
+  ASSERT_EQ(unlink(path.c_str()), 0);
+  // Create and delete until the file system hands out the first file's inode number again.
+  struct stat again = {};
+  int tries = 0;
+  for (; tries < 2000; tries++) {
+    fd = ::open(path.c_str(), O_RDWR | O_CREAT, 0600);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(fstat(fd, &again), 0);
+    if (again.st_ino == first.st_ino) break;
+    close(fd);
+    unlink(path.c_str());
+  }
+  if (again.st_ino != first.st_ino)
+    GTEST_SKIP() << "\n*** SKIPPING: this file system (" << dir_
+                 << ") did not reuse an inode number in 2000 files ***";
+  uint32_t gen2 = generation(fd);
+  ASSERT_EQ(write(fd, "2", 1), 1);
+  close(fd);
+  drain(getpid());
+  std::vector<bento_open_event> opens;
+  for (const auto& o : of<bento_open_event>(BENTO_EV_OPEN, getpid()))
+    if (o.ino == first.st_ino) opens.push_back(o);
+  ASSERT_EQ(opens.size(), 2u) << "tries: " << tries;
+  EXPECT_NE(opens[0].generation, opens[1].generation);
+  if (gen1 != 0) {  // FS_IOC_GETVERSION (ext4) agrees
+    EXPECT_EQ(opens[0].generation, gen1);
+    EXPECT_EQ(opens[1].generation, gen2);
+  }
+  auto io = io_of(getpid(), first.st_ino);
+  ASSERT_EQ(io.size(), 2u);  // one first write per file, not per inode number
+  EXPECT_EQ(io[0].generation, opens[0].generation);
+  EXPECT_EQ(io[1].generation, opens[1].generation);
+  unlink(path.c_str());
+}
+
+// Birth time where the inode has one: the same as statx's btime.
+TEST_F(Files, OpenCarriesTheBirthTime) {
+  for (const std::string& d : {dir_, std::string("/dev/shm")}) {
+    SCOPED_TRACE(d);
+    raw_.clear();
+    std::string path = d + "/bento-probes-btime." + std::to_string(getpid());
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+    ASSERT_GE(fd, 0);
+    struct statx sx = {};
+    ASSERT_EQ(statx(fd, "", AT_EMPTY_PATH, STATX_BTIME, &sx), 0);
+    drain(getpid());
+    close(fd);
+    unlink(path.c_str());
+    std::vector<bento_open_event> opens;
+    for (const auto& o : of<bento_open_event>(BENTO_EV_OPEN, getpid()))
+      if (std::string(o.path, o.path_len) == path) opens.push_back(o);
+    ASSERT_EQ(opens.size(), 1u);
+    if (!(sx.stx_mask & STATX_BTIME)) {
+      EXPECT_EQ(opens[0].btime_ns, 0u);
+      continue;
+    }
+    uint64_t want = sx.stx_btime.tv_sec * 1000000000ULL + sx.stx_btime.tv_nsec;
+    EXPECT_EQ(opens[0].btime_ns, want);
+  }
+}
+
+TEST_F(Files, RenameLinkUnlinkAndTruncateWithTheirPaths) {
+  std::string a = sized("a", 100);
+  int dirfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(dirfd, 0);
+  struct stat dst = {};
+  ASSERT_EQ(fstat(dirfd, &dst), 0);
+  ASSERT_EQ(rename(a.c_str(), (dir_ + "/b").c_str()), 0);
+  ASSERT_EQ(renameat(dirfd, "b", dirfd, "c"), 0);
+  ASSERT_EQ(syscall(SYS_renameat2, dirfd, "c", AT_FDCWD, (dir_ + "/d").c_str(), RENAME_NOREPLACE),
+            0);
+  ASSERT_EQ(link((dir_ + "/d").c_str(), (dir_ + "/e").c_str()), 0);
+  ASSERT_EQ(linkat(dirfd, "e", dirfd, "f", 0), 0);
+  ASSERT_EQ(truncate((dir_ + "/f").c_str(), 10), 0);
+  int fd = ::open((dir_ + "/f").c_str(), O_RDWR);
+  ASSERT_EQ(ftruncate(fd, 5), 0);
+  struct stat fst = {};
+  ASSERT_EQ(fstat(fd, &fst), 0);
+  ASSERT_EQ(unlink((dir_ + "/d").c_str()), 0);
+  ASSERT_EQ(unlinkat(dirfd, "e", 0), 0);
+  ASSERT_EQ(mkdir((dir_ + "/sub").c_str(), 0700), 0);
+  ASSERT_EQ(unlinkat(dirfd, "sub", AT_REMOVEDIR), 0);
+  ASSERT_EQ(mkdir((dir_ + "/sub2").c_str(), 0700), 0);
+  ASSERT_EQ(rmdir((dir_ + "/sub2").c_str()), 0);
+  ASSERT_LT(unlink((dir_ + "/missing").c_str()), 0);  // failures: no event
+  // O_TMPFILE + linkat(AT_EMPTY_PATH): the file that got the name is known.
+  int tmp = ::open(dir_.c_str(), O_TMPFILE | O_RDWR, 0600);
+  ASSERT_GE(tmp, 0) << std::strerror(errno);
+  struct stat tst = {};
+  ASSERT_EQ(fstat(tmp, &tst), 0);
+  ASSERT_EQ(linkat(tmp, "", dirfd, "g", AT_EMPTY_PATH), 0);
+  // Relative to the cwd, from a child that chdir'ed into the directory.
+  pid_t child = spawn([&] {
+    if (chdir(dir_.c_str()) != 0) return 1;
+    if (rename("g", "h") != 0 || truncate("h", 1) != 0 || unlink("h") != 0) return 2;
+    return 0;
+  });
+  reap(child);
+  drain(getpid());
+
+  auto renames = of<bento_path_event>(BENTO_EV_RENAME, getpid());
+  ASSERT_EQ(renames.size(), 3u);
+  auto path = [](const char* p, uint32_t n) { return std::string(p, n); };
+  EXPECT_EQ(renames[0].syscall_nr, static_cast<uint32_t>(SYS_rename));
+  EXPECT_EQ(path(renames[0].oldpath, renames[0].oldpath_len), a);
+  EXPECT_EQ(path(renames[0].newpath, renames[0].newpath_len), dir_ + "/b");
+  EXPECT_EQ(renames[0].olddir.dev, 0u);  // absolute paths: no directory
+  EXPECT_EQ(renames[0].olddir.path_len, 0u);
+  EXPECT_EQ(renames[1].syscall_nr, static_cast<uint32_t>(SYS_renameat));
+  EXPECT_EQ(path(renames[1].oldpath, renames[1].oldpath_len), "b");
+  EXPECT_EQ(path(renames[1].newpath, renames[1].newpath_len), "c");
+  for (const auto* d : {&renames[1].olddir, &renames[1].newdir}) {
+    EXPECT_EQ(d->dirfd, dirfd);
+    EXPECT_EQ(d->dev, dst.st_dev);
+    EXPECT_EQ(d->ino, dst.st_ino);
+    EXPECT_EQ(path(d->path, d->path_len), dir_);
+  }
+  EXPECT_EQ(renames[2].syscall_nr, static_cast<uint32_t>(SYS_renameat2));
+  EXPECT_EQ(renames[2].flags, static_cast<uint32_t>(RENAME_NOREPLACE));
+  EXPECT_EQ(renames[2].olddir.ino, dst.st_ino);
+  EXPECT_EQ(renames[2].newdir.ino, 0u);  // absolute newpath
+  EXPECT_EQ(renames[2].ino_known, 0u);   // the collector lstat()s newpath
+
+  auto links = of<bento_path_event>(BENTO_EV_LINK, getpid());
+  ASSERT_EQ(links.size(), 3u);
+  EXPECT_EQ(links[0].syscall_nr, static_cast<uint32_t>(SYS_link));
+  EXPECT_EQ(path(links[0].newpath, links[0].newpath_len), dir_ + "/e");
+  EXPECT_EQ(links[1].syscall_nr, static_cast<uint32_t>(SYS_linkat));
+  EXPECT_EQ(path(links[1].oldpath, links[1].oldpath_len), "e");
+  EXPECT_EQ(links[1].newdir.ino, dst.st_ino);
+  EXPECT_EQ(links[1].ino_known, 0u);
+  EXPECT_EQ(links[2].flags, static_cast<uint32_t>(AT_EMPTY_PATH));
+  EXPECT_EQ(links[2].ino_known, 1u);
+  EXPECT_EQ(links[2].ino, tst.st_ino);
+  EXPECT_EQ(links[2].dev, tst.st_dev);
+  EXPECT_EQ(links[2].generation, generation(tmp));
+  EXPECT_EQ(path(links[2].newpath, links[2].newpath_len), "g");
+
+  auto unlinks = of<bento_path_event>(BENTO_EV_UNLINK, getpid());
+  ASSERT_EQ(unlinks.size(), 4u);
+  EXPECT_EQ(unlinks[0].syscall_nr, static_cast<uint32_t>(SYS_unlink));
+  EXPECT_EQ(path(unlinks[0].oldpath, unlinks[0].oldpath_len), dir_ + "/d");
+  EXPECT_EQ(unlinks[0].newpath_len, 0u);
+  EXPECT_EQ(unlinks[1].syscall_nr, static_cast<uint32_t>(SYS_unlinkat));
+  EXPECT_EQ(unlinks[1].olddir.ino, dst.st_ino);
+  EXPECT_EQ(unlinks[1].flags, 0u);
+  EXPECT_EQ(unlinks[2].flags, static_cast<uint32_t>(AT_REMOVEDIR));
+  EXPECT_EQ(unlinks[3].syscall_nr, static_cast<uint32_t>(SYS_rmdir));
+  EXPECT_EQ(unlinks[3].flags, static_cast<uint32_t>(AT_REMOVEDIR));
+
+  auto truncs = of<bento_truncate_event>(BENTO_EV_TRUNCATE, getpid());
+  ASSERT_EQ(truncs.size(), 2u);
+  EXPECT_EQ(truncs[0].syscall_nr, static_cast<uint32_t>(SYS_truncate));
+  EXPECT_EQ(truncs[0].length, 10);
+  EXPECT_EQ(truncs[0].fd, -1);
+  EXPECT_EQ(path(truncs[0].path, truncs[0].path_len), dir_ + "/f");
+  EXPECT_EQ(truncs[0].ino, 0u);
+  EXPECT_EQ(truncs[1].syscall_nr, static_cast<uint32_t>(SYS_ftruncate));
+  EXPECT_EQ(truncs[1].length, 5);
+  EXPECT_EQ(truncs[1].fd, fd);
+  EXPECT_EQ(truncs[1].ino, fst.st_ino);
+  EXPECT_EQ(truncs[1].dev, fst.st_dev);
+  EXPECT_EQ(truncs[1].generation, generation(fd));
+  EXPECT_NE(truncs[1].file_id, 0u);
+
+  // The child's relative paths name the cwd.
+  auto crename = of<bento_path_event>(BENTO_EV_RENAME, child);
+  ASSERT_EQ(crename.size(), 1u);
+  EXPECT_EQ(crename[0].olddir.dirfd, AT_FDCWD);
+  EXPECT_EQ(crename[0].olddir.ino, dst.st_ino);
+  EXPECT_EQ(path(crename[0].olddir.path, crename[0].olddir.path_len), dir_);
+  auto ctrunc = of<bento_truncate_event>(BENTO_EV_TRUNCATE, child);
+  ASSERT_EQ(ctrunc.size(), 1u);
+  EXPECT_EQ(path(ctrunc[0].path, ctrunc[0].path_len), "h");
+  EXPECT_EQ(path(ctrunc[0].dir.path, ctrunc[0].dir.path_len), dir_);
+  auto cunlink = of<bento_path_event>(BENTO_EV_UNLINK, child);
+  ASSERT_EQ(cunlink.size(), 1u);
+  EXPECT_EQ(cunlink[0].olddir.ino, dst.st_ino);
+  for (int x : {dirfd, fd, tmp}) close(x);
+}
+
+}  // namespace
