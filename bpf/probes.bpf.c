@@ -257,7 +257,9 @@ struct {
 } map_table_zero SEC(".maps");
 
 /* tid -> (tgid, the process's start_ns) of every task forked since the probes were loaded:
- * KILL resolves its target here (no pid -> task helper before 6.2). */
+ * KILL resolves its target here (no pid -> task helper before 6.2). Entries stay after the
+ * task exits (a signal's target may exit before the sender's sys_exit looks it up) until a
+ * new task with that tid replaces them or the LRU drops them. */
 struct task_ref {
   __u32 tgid;
   __u32 pad;
@@ -283,14 +285,22 @@ static __always_inline void count(__u32 which) {
   if (v) *v += 1;
 }
 
+/* counters: [1] every record tried, [0] those the full ring buffer refused (events sent =
+ * [1] - [0]). A reserved record is null-checked once, by the caller, which counts a failure
+ * with lost(): 6.1's verifier cannot tell that a record tested twice is still non-null. */
 static __always_inline void* reserve(__u32 size) {
-  void* e = bpf_ringbuf_reserve(&events, size, 0);
-  count(e ? 1 : 0);
-  return e;
+  count(1);
+  return bpf_ringbuf_reserve(&events, size, 0);
+}
+
+static __always_inline int lost(void) {
+  count(0);
+  return 0;
 }
 
 static __always_inline void output(void* e, __u32 size) {
-  count(bpf_ringbuf_output(&events, e, size, 0) == 0 ? 1 : 0);
+  count(1);
+  if (bpf_ringbuf_output(&events, e, size, 0) != 0) count(0);
 }
 
 static __always_inline int ignored_tgid(__u32 tgid) {
@@ -450,7 +460,10 @@ static __always_inline void untrack_fd(__u32 tgid, int fd) {
 
 static __always_inline void send_close(struct task_struct* t, int fd, __u64 id, __u32 how) {
   struct bento_close_event* e = reserve(sizeof(*e));
-  if (!e) return;
+  if (!e) {
+    lost();
+    return;
+  }
   fill_header(&e->h, BENTO_EV_CLOSE, sizeof(*e), t);
   e->fd = fd;
   e->how = how;
@@ -523,6 +536,7 @@ static __noinline int pipe_io(struct task_struct* t, struct file* f, int fd, int
   if (!first_time(&seen_pipe, &k)) return 0;
   struct bento_pipe_io_event* e = reserve(sizeof(*e));
   if (!e) {
+    lost();
     bpf_map_delete_elem(&seen_pipe, &k); /* lost: let the next I/O try again */
     return 0;
   }
@@ -551,6 +565,7 @@ static __noinline int file_io(struct task_struct* t, struct file* f, int fd, __u
   if (!first_time(&seen_file, &k)) return 0;
   struct bento_file_io_event* e = reserve(sizeof(*e));
   if (!e) {
+    lost();
     bpf_map_delete_elem(&seen_file, &k);
     return 0;
   }
@@ -858,8 +873,12 @@ __noinline int unix_dgram_recv(__u64 sender_sk, int len) {
   struct sock* sk = file_sock(f);
   if (BPF_CORE_READ(sk, __sk_common.skc_family) != AF_UNIX) return 0;
   if (ignored_tgid(t->tgid)) return 0;
+  /* Per sender: its inode (the sock address may be reused by the next sender once this one
+   * is gone); the address only for a sender already closed. */
+  __u64 sender_ino = sock_ino(sender);
   struct seen_key k = {};
-  seen_key_init(&k, t, SEEN_RECV, sock_ino(sk), sender_sk, 1);
+  seen_key_init(&k, t, SEEN_RECV, sock_ino(sk), sender_ino ? sender_ino : sender_sk,
+                sender_ino ? 1 : 2);
   if (!first_time(&seen_sock, &k)) return 0;
   __u32 zero = 0;
   struct bento_sock_event* e = bpf_map_lookup_elem(&sock_scratch, &zero);
@@ -911,7 +930,7 @@ __noinline int on_socketpair(__u64 usv) {
   struct file* f1 = fd_file(t, sv[1]);
   if (!f0 || !f1) return 0;
   struct bento_socketpair_event* e = reserve(sizeof(*e));
-  if (!e) return 0;
+  if (!e) return lost();
   __builtin_memset(e, 0, sizeof(*e));
   fill_header(&e->h, BENTO_EV_SOCKETPAIR, sizeof(*e), t);
   e->fds[0] = sv[0];
@@ -966,6 +985,7 @@ static __noinline int on_open(int fd, __u64 upath, __u32 flags) {
   if (!first_time(&seen_open, &k)) return 0;
   struct bento_open_event* e = reserve(sizeof(*e));
   if (!e) {
+    lost();
     bpf_map_delete_elem(&seen_open, &k);
     return 0;
   }
@@ -999,7 +1019,7 @@ static __noinline int on_pipe(__u64 ufds, __u32 flags) {
   struct file* w = fd_file(t, pfd[1]);
   if (!r || !w) return 0; /* another thread closed them already */
   struct bento_pipe_event* e = reserve(sizeof(*e));
-  if (!e) return 0;
+  if (!e) return lost();
   fill_header(&e->h, BENTO_EV_PIPE, sizeof(*e), t);
   e->fds[0] = pfd[0];
   e->fds[1] = pfd[1];
@@ -1040,7 +1060,7 @@ static __noinline int on_dup(int oldfd, int newfd, __u32 nr) {
   struct file* f = fd_file(t, newfd);
   if (!f) return 0;
   struct bento_dup_event* e = reserve(sizeof(*e));
-  if (!e) return 0;
+  if (!e) return lost();
   fill_header(&e->h, BENTO_EV_DUP, sizeof(*e), t);
   e->oldfd = oldfd;
   e->newfd = newfd;
@@ -1125,25 +1145,26 @@ __noinline int on_msg(__u32 type, int sockfd, __u64 umsg) {
 
 /* ---- MMAP / MUNMAP: shared writable file mappings ---- */
 
+/* Built on the stack and copied out (bpf_ringbuf_output): send_mapping runs in loops, where
+ * 6.1's verifier loses track of a reserved record ("Unreleased reference"). */
 static __always_inline void send_mapping(struct task_struct* t, __u32 type, struct map_ent* m,
                                          __u32 how, int fd, __u32 prot, __u32 flags,
                                          __u32 tracked) {
-  struct bento_mmap_event* e = reserve(sizeof(*e));
-  if (!e) return;
-  fill_header(&e->h, type, sizeof(*e), t);
-  e->addr = m->start;
-  e->len = m->end - m->start;
-  e->offset = m->off;
-  e->file_id = m->file_id;
-  e->dev = m->dev;
-  e->ino = m->ino;
-  e->generation = m->gen;
-  e->how = how;
-  e->fd = fd;
-  e->prot = prot;
-  e->flags = flags;
-  e->tracked = tracked;
-  bpf_ringbuf_submit(e, 0);
+  struct bento_mmap_event e;
+  fill_header(&e.h, type, sizeof(e), t);
+  e.addr = m->start;
+  e.len = m->end - m->start;
+  e.offset = m->off;
+  e.file_id = m->file_id;
+  e.dev = m->dev;
+  e.ino = m->ino;
+  e.generation = m->gen;
+  e.how = how;
+  e.fd = fd;
+  e.prot = prot;
+  e.flags = flags;
+  e.tracked = tracked;
+  output(&e, sizeof(e));
 }
 
 /* Records m in the process's table; 0 if the table is full. */
@@ -1409,7 +1430,7 @@ __noinline int on_path(__u32 type_nr, __u64 dirfds, __u64 oldp, __u64 newp, __u3
   struct task_struct* t = bpf_get_current_task_btf();
   if (ignored_tgid(t->tgid)) return 0;
   struct bento_path_event* e = reserve(sizeof(*e));
-  if (!e) return 0;
+  if (!e) return lost();
   __u32 type = type_nr >> 16;
   fill_header(&e->h, type, sizeof(*e), t);
   e->syscall_nr = type_nr & 0xffff;
@@ -1449,7 +1470,7 @@ __noinline int on_truncate(__u32 nr, __u64 arg0, __s64 length) {
     if (!f) return 0;
   }
   struct bento_truncate_event* e = reserve(sizeof(*e));
-  if (!e) return 0;
+  if (!e) return lost();
   fill_header(&e->h, BENTO_EV_TRUNCATE, sizeof(*e), t);
   e->syscall_nr = nr;
   e->length = length;
@@ -1485,7 +1506,7 @@ __noinline int on_cred(__u32 nr, __u64 a0, __u64 a1, __u64 a2) {
   struct task_struct* t = bpf_get_current_task_btf();
   if (ignored_tgid(t->tgid)) return 0;
   struct bento_cred_event* e = reserve(sizeof(*e));
-  if (!e) return 0;
+  if (!e) return lost();
   fill_header(&e->h, BENTO_EV_CRED, sizeof(*e), t);
   e->syscall_nr = nr;
   e->pad = 0;
@@ -1553,7 +1574,7 @@ __noinline int on_kill(__u32 nr, __u64 a0, __u64 a1, __u64 a2) {
   }
   if (sig == 0) return 0; /* an existence check, no signal */
   struct bento_kill_event* e = reserve(sizeof(*e));
-  if (!e) return 0;
+  if (!e) return lost();
   fill_header(&e->h, BENTO_EV_KILL, sizeof(*e), t);
   e->syscall_nr = nr;
   e->sig = sig;
@@ -1943,7 +1964,9 @@ int BPF_PROG(on_fork, struct task_struct* parent, struct task_struct* child) {
   bpf_map_update_elem(&tasks, &ctid, &ref, BPF_ANY);
   if (ignored_tgid(ptgid)) return 0;
   struct bento_fork_event* e = reserve(sizeof(*e));
-  if (e) {
+  if (!e) {
+    lost();
+  } else {
     fill_header(&e->h, BENTO_EV_FORK, sizeof(*e), parent);
     e->child_pid = ctgid;
     e->child_tid = ctid;
@@ -1991,7 +2014,10 @@ int BPF_PROG(on_exec, struct task_struct* p, pid_t old_pid, struct linux_binprm*
     bpf_map_delete_elem(&maps, &tgid);
   if (ignored_tgid(tgid)) return 0;
   struct bento_exec_event* e = reserve(sizeof(*e));
-  if (!e) goto cloexec;
+  if (!e) {
+    lost();
+    goto cloexec;
+  }
   fill_header(&e->h, BENTO_EV_EXEC, sizeof(*e), p);
   e->old_tid = old_pid;
   const char* fname = BPF_CORE_READ(bprm, filename);
@@ -2054,8 +2080,6 @@ static long forget_fd_cb(__u32 fd, void* ctx) {
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct* p) {
   __u32 tgid = BPF_CORE_READ(p, tgid);
-  __u32 tid = BPF_CORE_READ(p, pid);
-  bpf_map_delete_elem(&tasks, &tid);
   int group_dead = BPF_CORE_READ(p, signal, live.counter) == 0;
   if (group_dead) { /* the reported fds die with the process: no CLOSE events */
     __u64* bits = bpf_map_lookup_elem(&fd_bits, &tgid);
@@ -2071,7 +2095,7 @@ int BPF_PROG(on_exit, struct task_struct* p) {
   }
   if (group_dead) end_all(p, tgid, BENTO_MUNMAP_EXIT);
   struct bento_exit_event* e = reserve(sizeof(*e));
-  if (!e) return 0;
+  if (!e) return lost();
   fill_header(&e->h, BENTO_EV_EXIT, sizeof(*e), p);
   e->exit_code = BPF_CORE_READ(p, exit_code);
   e->group_dead = group_dead;

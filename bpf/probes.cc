@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -50,6 +51,12 @@ thread_local std::string g_libbpf_prog, g_libbpf_verifier;
 
 int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list ap) {
   if (level != LIBBPF_WARN) return 0;
+  if (getenv("BENTO_BPF_VERBOSE") != nullptr) {  // the whole story, verifier logs included
+    va_list copy;
+    va_copy(copy, ap);
+    vfprintf(stderr, fmt, copy);
+    va_end(copy);
+  }
   va_list copy;
   va_copy(copy, ap);
   int n = vsnprintf(nullptr, 0, fmt, copy);
@@ -297,8 +304,9 @@ ProbeStats Probes::stats() const {
       continue;
     uint64_t sum = 0;
     for (uint64_t v : vals) sum += v;
-    (key == 0 ? s.lost : s.events) = sum;
+    (key == 0 ? s.lost : s.events) = sum;  // [1] counts every record tried
   }
+  s.events = s.events >= s.lost ? s.events - s.lost : 0;
   return s;
 }
 

@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -169,7 +171,8 @@ class FdProbes : public Probes {
     dir_ = tmpl;
   }
   void TearDown() override {
-    if (!dir_.empty()) std::system(("rm -rf " + dir_).c_str());
+    std::error_code ec;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
   }
   // Creates a file from a child process, so that the test process's first open of it is
   // the one reported (OPEN is sent once per process image and file).

@@ -34,9 +34,9 @@
 #endif
 
 #define BENTO_EVENTS_VERSION 3
-#define BENTO_PATH_MAX 256 /* exec filename and open paths; longer ones are truncated */
-#define BENTO_ARGS_MAX 512 /* exec argv, NUL-separated; truncated flag when longer */
-#define BENTO_FDS_MAX 8    /* fds per SCM_RIGHTS event */
+#define BENTO_PATH_MAX 256     /* exec filename and open paths; longer ones are truncated */
+#define BENTO_ARGS_MAX 512     /* exec argv, NUL-separated; truncated flag when longer */
+#define BENTO_FDS_MAX 8        /* fds per SCM_RIGHTS event */
 #define BENTO_SUN_PATH_MAX 108 /* sockaddr_un.sun_path */
 
 enum bento_event_type {
@@ -223,14 +223,14 @@ struct bento_inet_addr {
 };
 
 enum bento_sock_flags {
-  BENTO_SOCK_ABSTRACT = 1,      /* path is an abstract AF_UNIX name: path[0] is '@' for its NUL */
+  BENTO_SOCK_ABSTRACT = 1,        /* path is an abstract AF_UNIX name: path[0] is '@' for its NUL */
   BENTO_SOCK_REMOTE_FROM_MSG = 2, /* remote: from the call's address argument (sendto's
                                    * destination, recvfrom's/recvmsg's source), not the socket */
-  BENTO_SOCK_DEFERRED = 4,      /* SOCK_SEND of an INET socket that had no local port at entry
-                                 * (UDP autobind, TCP fast open): sent at the call's return
-                                 * with its local address; ts_ns is still the entry */
-  BENTO_SOCK_PEER_FROM_SKB = 8, /* SOCK_RECV on AF_UNIX SOCK_DGRAM/SEQPACKET: peer is the
-                                 * socket that sent the datagram (the skb's owner) */
+  BENTO_SOCK_DEFERRED = 4,        /* SOCK_SEND of an INET socket that had no local port at entry
+                                   * (UDP autobind, TCP fast open): sent at the call's return
+                                   * with its local address; ts_ns is still the entry */
+  BENTO_SOCK_PEER_FROM_SKB = 8,   /* SOCK_RECV on AF_UNIX SOCK_DGRAM/SEQPACKET: peer is the
+                                   * socket that sent the datagram (the skb's owner) */
 };
 
 /* BENTO_EV_SOCK_SEND, _RECV, _CONNECT, _ACCEPT, _BIND. Families AF_UNIX, AF_INET, AF_INET6
@@ -238,13 +238,17 @@ enum bento_sock_flags {
  *
  * How the two ends join (the collector's rule):
  *  - AF_UNIX (stream, seqpacket, datagram, socketpair): a SEND and a RECV belong to one flow
- *    when the receiver's peer is the sender's socket: recv.peer.sock_id == send.sock.sock_id
- *    (or recv.peer.ino == send.sock.ino when both are non-zero), or the sender's peer is the
- *    receiver's socket: send.peer.sock_id == recv.sock.sock_id. For datagrams the receiver's
- *    peer is the socket that sent that datagram (BENTO_SOCK_PEER_FROM_SKB), so an
- *    unconnected receiver gets one RECV per distinct sender.
+ *    when the receiver's peer is the sender's socket (same(recv.peer, send.sock)) or the
+ *    sender's peer is the receiver's socket (same(send.peer, recv.sock)), where two
+ *    bento_socks are the same if their inodes are equal when both are non-zero, else if their
+ *    non-zero sock_ids are equal (a sock_id can come back for a socket created after the
+ *    first one closed: prefer the inode, and pair a sock_id with the latest such socket).
+ *    For datagrams the receiver's peer is the socket that sent that datagram
+ *    (BENTO_SOCK_PEER_FROM_SKB), so an unconnected receiver gets one RECV per sender.
  *  - AF_INET/AF_INET6 (TCP and UDP, loopback or not): same sock.netns and protocol, and
- *    send.local == recv.remote and send.remote == recv.local (address, port, family).
+ *    send.local == recv.remote and send.remote == recv.local (address, port, family), where a
+ *    wildcard local address (0.0.0.0 or ::, an unbound or INADDR_ANY-bound UDP socket: the
+ *    kernel picks the source address per datagram) matches any address with that port.
  *    For a remote host the RECV's remote (or CONNECT's) is the endpoint: "received from
  *    203.0.113.5:443 (tcp)". An unconnected UDP socket gets one SEND per destination and one
  *    RECV per source (BENTO_SOCK_REMOTE_FROM_MSG); a receiver that asks for no source
@@ -255,12 +259,12 @@ enum bento_sock_flags {
  * datagram sockets), so a bulk transfer is one SEND and one RECV. */
 struct bento_sock_event {
   struct bento_event_header h;
-  __s32 fd;           /* this socket's fd (ACCEPT: the new one) */
-  __u32 syscall_nr;   /* x86_64 __NR_* of the call (write, sendmsg, splice, accept4, ...) */
-  __s32 ret;          /* CONNECT: 0 or -EINPROGRESS; RECV: bytes returned; else 0 */
-  __u32 flags;        /* enum bento_sock_flags */
-  __u64 file_id;      /* this socket's open file description */
-  __u64 listen_ino;   /* ACCEPT: the listening socket's inode; else 0 */
+  __s32 fd;               /* this socket's fd (ACCEPT: the new one) */
+  __u32 syscall_nr;       /* x86_64 __NR_* of the call (write, sendmsg, splice, accept4, ...) */
+  __s32 ret;              /* CONNECT: 0 or -EINPROGRESS; RECV: bytes returned; else 0 */
+  __u32 flags;            /* enum bento_sock_flags */
+  __u64 file_id;          /* this socket's open file description */
+  __u64 listen_ino;       /* ACCEPT: the listening socket's inode; else 0 */
   struct bento_sock sock; /* this end */
   /* AF_UNIX: the other end: the connected peer (CONNECT of a stream socket: the server's
    * socket-to-be, ino 0 until accepted), the client (ACCEPT), the datagram's sender (RECV on
@@ -363,11 +367,11 @@ struct bento_dir_ref {
  * with O_TRUNC is an OPEN with that flag.) */
 struct bento_truncate_event {
   struct bento_event_header h;
-  __s32 fd;         /* ftruncate: the fd; truncate: -1 */
+  __s32 fd; /* ftruncate: the fd; truncate: -1 */
   __u32 syscall_nr;
   __s64 length;
-  __u64 file_id;    /* ftruncate: the fd's description; truncate: 0 */
-  __u64 dev;        /* ftruncate: the file; truncate: 0 (the path is not resolved) */
+  __u64 file_id; /* ftruncate: the fd's description; truncate: 0 */
+  __u64 dev;     /* ftruncate: the file; truncate: 0 (the path is not resolved) */
   __u64 ino;
   __u32 generation;
   __u32 path_len;
@@ -390,8 +394,8 @@ struct bento_path_event {
   __u32 ino_known;
   __u32 oldpath_len; /* bytes in oldpath */
   __u32 newpath_len;
-  struct bento_dir_ref olddir; /* oldpath's (UNLINK: path's) directory */
-  struct bento_dir_ref newdir; /* RENAME, LINK: newpath's directory; UNLINK: zero */
+  struct bento_dir_ref olddir;  /* oldpath's (UNLINK: path's) directory */
+  struct bento_dir_ref newdir;  /* RENAME, LINK: newpath's directory; UNLINK: zero */
   char oldpath[BENTO_PATH_MAX]; /* UNLINK: the path */
   char newpath[BENTO_PATH_MAX]; /* UNLINK: empty */
 };
@@ -421,12 +425,12 @@ struct bento_kill_event {
   __u32 syscall_nr; /* kill, tkill, tgkill, rt_sigqueueinfo, rt_tgsigqueueinfo,
                      * pidfd_send_signal */
   __s32 sig;
-  __s32 target_pid; /* as passed: kill's pid (> 0 a process, 0 / < -1 a process group, -1
-                     * every process), tkill's tid, tgkill's tgid; pidfd_send_signal: the
-                     * pidfd's process (global pid) */
-  __s32 target_tid; /* tkill, tgkill, rt_tgsigqueueinfo: the thread; else 0 */
-  __s32 pidfd;      /* pidfd_send_signal: the fd; else -1 */
-  __u32 resolved;   /* 1: target_start_ns is the target process's start_ns */
+  __s32 target_pid;      /* as passed: kill's pid (> 0 a process, 0 / < -1 a process group, -1
+                          * every process), tkill's tid, tgkill's tgid; pidfd_send_signal: the
+                          * pidfd's process (global pid) */
+  __s32 target_tid;      /* tkill, tgkill, rt_tgsigqueueinfo: the thread; else 0 */
+  __s32 pidfd;           /* pidfd_send_signal: the fd; else -1 */
+  __u32 resolved;        /* 1: target_start_ns is the target process's start_ns */
   __u64 target_start_ns; /* (target_pid, target_start_ns) identifies the process like the
                           * header's (pid, start_ns); 0 when not resolved: a group, a task
                           * started before the probes, a sender in a child pid namespace */
