@@ -152,8 +152,8 @@ struct {
 
 /* Deduplication of OPEN, PIPE_IO, SOCK_SEND/RECV and FILE_IO: one event per (process image,
  * object, kind). The process image is (tgid, start time, exec count), so pid reuse and exec
- * start afresh. a/b/c name the object: OPEN, FILE_*: dev, ino, i_generation; PIPE_*: dev,
- * ino; SOCK_*: the socket's inode and the peer for unconnected datagram sockets (the remote
+ * start afresh. a/b/c name the object: OPEN: dev, ino, i_generation; FILE_*: the inode
+ * object's address and i_generation (see file_io); PIPE_*: dev, ino; SOCK_*: the socket's inode and the peer for unconnected datagram sockets (the remote
  * address, with the port in kind's high half, or the sending sock). */
 enum {
   SEEN_OPEN = 0,
@@ -550,18 +550,20 @@ static __noinline int pipe_io(struct task_struct* t, struct file* f, int fd, int
   return 0;
 }
 
-static __noinline int file_io(struct task_struct* t, struct file* f, int fd, __u32 nr,
-                              int is_write) {
-  struct inode* inode = BPF_CORE_READ(f, f_inode);
-  struct super_block* sb = BPF_CORE_READ(inode, i_sb);
-  if (pseudo_fs(BPF_CORE_READ(sb, s_magic))) return 0;
-  __u32 tgid = t->tgid;
-  if (ignored_tgid(tgid)) return 0;
-  __u64 dev = encode_dev(BPF_CORE_READ(sb, s_dev));
-  __u64 ino = BPF_CORE_READ(inode, i_ino);
+/* The dedup key is the inode object and its generation, read before anything else: a
+ * repeated read or write (the common case) costs two loads and one lookup. (dev, ino) name
+ * the same file while the inode object lives; the generation tells a new file that got a
+ * freed inode object's address from the old one. */
+static __noinline int file_io(struct task_struct* t, struct file* f, struct inode* inode, int fd,
+                              __u32 nr_dir /* syscall | is_write << 16 */) {
+  __u32 nr = nr_dir & 0xffff, is_write = nr_dir >> 16;
   __u32 gen = BPF_CORE_READ(inode, i_generation);
   struct seen_key k = {};
-  seen_key_init(&k, t, is_write ? SEEN_FILE_WRITE : SEEN_FILE_READ, dev, ino, gen);
+  seen_key_init(&k, t, is_write ? SEEN_FILE_WRITE : SEEN_FILE_READ, (__u64)inode, gen, 0);
+  if (bpf_map_lookup_elem(&seen_file, &k)) return 0;
+  struct super_block* sb = BPF_CORE_READ(inode, i_sb);
+  if (pseudo_fs(BPF_CORE_READ(sb, s_magic))) return 0;
+  if (ignored_tgid(t->tgid)) return 0;
   if (!first_time(&seen_file, &k)) return 0;
   struct bento_file_io_event* e = reserve(sizeof(*e));
   if (!e) {
@@ -575,8 +577,8 @@ static __noinline int file_io(struct task_struct* t, struct file* f, int fd, __u
   e->syscall_nr = nr;
   e->generation = gen;
   e->file_id = file_id((__u64)f);
-  e->dev = dev;
-  e->ino = ino;
+  e->dev = encode_dev(BPF_CORE_READ(sb, s_dev));
+  e->ino = BPF_CORE_READ(inode, i_ino);
   bpf_ringbuf_submit(e, 0);
   return 0;
 }
@@ -843,7 +845,7 @@ __noinline int on_io(int fd, __u32 op, __u64 a, __u64 b, long ret) {
     __u64 fd_ret = (__u64)(__u32)fd << 32 | (__u32)ret;
     return sock_io((__u64)f, fd_ret, (op & ~(0xfU << 16)) | dir << 16, a, b);
   }
-  if (mode == S_IFREG && cfg_file_io) return file_io(t, f, fd, op & 0xffff, dir);
+  if (mode == S_IFREG && cfg_file_io) return file_io(t, f, inode, fd, (op & 0xffff) | dir << 16);
   return 0;
 }
 
@@ -1262,7 +1264,7 @@ __noinline int on_mmap(__u64 ret, __u64 len, __u32 prot, __u32 flags, int fd) {
   if (!tracked_regular(inode)) return 0;
   if (ignored_tgid(t->tgid)) return 0;
   if (cfg_file_io && (prot & (PROT_READ | PROT_EXEC)))
-    file_io(t, f, fd, __NR_mmap, 0); /* a read of the file, from the first page fault on */
+    file_io(t, f, inode, fd, __NR_mmap); /* a read of the file, from the first page fault on */
   __u32 type = flags & MAP_TYPE;
   if ((type != MAP_SHARED && type != MAP_SHARED_VALIDATE) || !(prot & PROT_WRITE)) return 0;
   __u64 off = 0;

@@ -1,6 +1,8 @@
 // bento-probe-dump [--pid-filter PID]: prints the probes' events (every type in events.h,
 // "event": fork, exec, exit, open, pipe, dup, close, fd_send, fd_recv, pipe_read,
-// pipe_write) as JSON lines until SIGINT. What this kernel could not enable goes to stderr.
+// pipe_write, sock_send, sock_recv, connect, accept, bind, socketpair, mmap, munmap,
+// file_read, file_write, truncate, rename, link, unlink, cred, kill) as JSON lines until
+// SIGINT. What this kernel could not enable goes to stderr.
 #include <unistd.h>
 
 #include <csignal>
