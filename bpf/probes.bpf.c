@@ -153,7 +153,8 @@ struct {
 /* Deduplication of OPEN, PIPE_IO, SOCK_SEND/RECV and FILE_IO: one event per (process image,
  * object, kind). The process image is (tgid, start time, exec count), so pid reuse and exec
  * start afresh. a/b/c name the object: OPEN: dev, ino, i_generation; FILE_*: the inode
- * object's address and i_generation (see file_io); PIPE_*: dev, ino; SOCK_*: the socket's inode and the peer for unconnected datagram sockets (the remote
+ * object's address and i_generation (see file_io); PIPE_*: ino and the inode object;
+ * SOCK_*: the socket's inode and the peer for unconnected datagram sockets (the remote
  * address, with the port in kind's high half, or the sending sock). */
 enum {
   SEEN_OPEN = 0,
@@ -163,6 +164,7 @@ enum {
   SEEN_RECV = 4,
   SEEN_FILE_READ = 5,
   SEEN_FILE_WRITE = 6,
+  SEEN_DGRAM = 0x100, /* with SEEN_SEND/RECV: a datagram socket's (per-peer) key */
 };
 struct seen_key {
   __u32 tgid;
@@ -293,6 +295,19 @@ static __always_inline void* reserve(__u32 size) {
   return bpf_ringbuf_reserve(&events, size, 0);
 }
 
+/* The consumer is woken only once WAKE_BYTES are waiting; otherwise it finds the records at
+ * its next poll timeout (Probes::poll consumes after every timeout). A wakeup per record cost
+ * a connection-per-request workload about half its CPU (bench_probes `conn`). */
+#define WAKE_BYTES (256 << 10)
+static __always_inline __u64 wake_flags(void) {
+  return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKE_BYTES ? BPF_RB_FORCE_WAKEUP
+                                                                     : BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline void submit(void* e) {
+  bpf_ringbuf_submit(e, wake_flags());
+}
+
 static __always_inline int lost(void) {
   count(0);
   return 0;
@@ -300,7 +315,7 @@ static __always_inline int lost(void) {
 
 static __always_inline void output(void* e, __u32 size) {
   count(1);
-  if (bpf_ringbuf_output(&events, e, size, 0) != 0) count(0);
+  if (bpf_ringbuf_output(&events, e, size, wake_flags()) != 0) count(0);
 }
 
 static __always_inline int ignored_tgid(__u32 tgid) {
@@ -468,7 +483,7 @@ static __always_inline void send_close(struct task_struct* t, int fd, __u64 id, 
   e->fd = fd;
   e->how = how;
   e->file_id = id;
-  bpf_ringbuf_submit(e, 0);
+  submit(e);
 }
 
 /* close(fd) or one fd of close_range: reported only if fd still holds the reported file. */
@@ -525,14 +540,15 @@ enum {
   IO_VMSPLICE_READ = 3,  /* vmsplice at return: only if it is the read end */
 };
 
-static __noinline int pipe_io(struct task_struct* t, struct file* f, int fd, int is_write) {
-  struct inode* inode = BPF_CORE_READ(f, f_inode);
-  __u32 tgid = t->tgid;
-  if (ignored_tgid(tgid)) return 0;
-  __u64 dev = encode_dev(BPF_CORE_READ(inode, i_sb, s_dev));
+/* Keyed by the pipe's inode number (pipefs numbers are never reused while the pipe lives)
+ * and the inode object: a repeated read or write costs one load and one lookup. */
+static __noinline int pipe_io(struct task_struct* t, struct file* f, struct inode* inode, int fd,
+                              int is_write) {
   __u64 ino = BPF_CORE_READ(inode, i_ino);
   struct seen_key k = {};
-  seen_key_init(&k, t, is_write ? SEEN_WRITE : SEEN_READ, dev, ino, 0);
+  seen_key_init(&k, t, is_write ? SEEN_WRITE : SEEN_READ, ino, (__u64)inode, 0);
+  if (bpf_map_lookup_elem(&seen_pipe, &k)) return 0;
+  if (ignored_tgid(t->tgid)) return 0;
   if (!first_time(&seen_pipe, &k)) return 0;
   struct bento_pipe_io_event* e = reserve(sizeof(*e));
   if (!e) {
@@ -544,9 +560,9 @@ static __noinline int pipe_io(struct task_struct* t, struct file* f, int fd, int
   e->fd = fd;
   e->is_write = is_write;
   e->file_id = file_id((__u64)f);
-  e->dev = dev;
+  e->dev = encode_dev(BPF_CORE_READ(inode, i_sb, s_dev));
   e->ino = ino;
-  bpf_ringbuf_submit(e, 0);
+  submit(e);
   return 0;
 }
 
@@ -579,7 +595,7 @@ static __noinline int file_io(struct task_struct* t, struct file* f, struct inod
   e->file_id = file_id((__u64)f);
   e->dev = encode_dev(BPF_CORE_READ(sb, s_dev));
   e->ino = BPF_CORE_READ(inode, i_ino);
-  bpf_ringbuf_submit(e, 0);
+  submit(e);
   return 0;
 }
 
@@ -592,6 +608,7 @@ static __always_inline struct sock* file_sock(struct file* f) {
 
 /* sock_i_ino(): the inode that sockfs allocated with the struct socket. */
 static __always_inline __u64 sock_ino(struct sock* sk) {
+  /* (6.18's sk->sk_ino is not it: an accepted AF_UNIX socket carries its client's there.) */
   struct socket* sock = BPF_CORE_READ(sk, sk_socket);
   if (!sock) return 0;
   struct socket_alloc* sa = container_of_core(sock, struct socket_alloc, socket);
@@ -763,7 +780,8 @@ __noinline int sock_io(__u64 file, __u64 fd_ret, __u32 op, __u64 a, __u64 b) {
   __u64 lo = 0, hi = 0;
   __builtin_memcpy(&lo, peer.addr, 8);
   __builtin_memcpy(&hi, peer.addr + 8, 8);
-  seen_key_init(&k, t, (is_send ? SEEN_SEND : SEEN_RECV) | (__u32)peer.port << 16, ino, lo, hi);
+  __u32 kind = (is_send ? SEEN_SEND : SEEN_RECV) | (type != SOCK_STREAM ? SEEN_DGRAM : 0);
+  seen_key_init(&k, t, kind | (__u32)peer.port << 16, ino, lo, hi);
   if (defer) {
     if (bpf_map_lookup_elem(&seen_sock, &k)) return 0;
   } else if (!first_time(&seen_sock, &k)) {
@@ -820,7 +838,8 @@ static __noinline int deferred_send_exit(long ret) {
   __builtin_memcpy(&hi, e->remote.addr + 8, 8);
   __u32 port = (e->flags & BENTO_SOCK_REMOTE_FROM_MSG) ? e->remote.port : 0;
   if (!(e->flags & BENTO_SOCK_REMOTE_FROM_MSG)) lo = hi = 0;
-  seen_key_init(&k, t, SEEN_SEND | port << 16, e->sock.ino, lo, hi);
+  __u32 kind = SEEN_SEND | (e->sock.type != SOCK_STREAM ? SEEN_DGRAM : 0);
+  seen_key_init(&k, t, kind | port << 16, e->sock.ino, lo, hi);
   if (!first_time(&seen_sock, &k)) return 0;
   output(e, sizeof(*e));
   return 0;
@@ -840,8 +859,13 @@ __noinline int on_io(int fd, __u32 op, __u64 a, __u64 b, long ret) {
     if (w != (dir == IO_VMSPLICE_WRITE)) return 0;
     dir = w;
   }
-  if (mode == S_IFIFO) return pipe_io(t, f, fd, dir);
+  if (mode == S_IFIFO) return pipe_io(t, f, inode, fd, dir);
   if (mode == S_IFSOCK) {
+    /* A stream socket this process image already sent (received) on: its key is the socket's
+     * inode alone (datagram sockets' keys carry SEEN_DGRAM and never match here). */
+    struct seen_key k = {};
+    seen_key_init(&k, t, dir ? SEEN_SEND : SEEN_RECV, BPF_CORE_READ(inode, i_ino), 0, 0);
+    if (bpf_map_lookup_elem(&seen_sock, &k)) return 0;
     __u64 fd_ret = (__u64)(__u32)fd << 32 | (__u32)ret;
     return sock_io((__u64)f, fd_ret, (op & ~(0xfU << 16)) | dir << 16, a, b);
   }
@@ -851,7 +875,7 @@ __noinline int on_io(int fd, __u32 op, __u64 a, __u64 b, long ret) {
 
 /* SOCK_RECV of an AF_UNIX datagram (or seqpacket) being copied to the receiver: the skb
  * still belongs to the socket that sent it (unix_dgram_sendmsg charges it to the sender). */
-__noinline int unix_dgram_recv(__u64 sender_sk, int len) {
+__noinline int unix_dgram_recv(__u64 sender_sk, __u32 sender_pid, int len) {
   struct sock* sender = (struct sock*)sender_sk;
   struct task_struct* t = bpf_get_current_task_btf();
   if (compat_syscall(t)) return 0;
@@ -876,11 +900,14 @@ __noinline int unix_dgram_recv(__u64 sender_sk, int len) {
   if (BPF_CORE_READ(sk, __sk_common.skc_family) != AF_UNIX) return 0;
   if (ignored_tgid(t->tgid)) return 0;
   /* Per sender: its inode (the sock address may be reused by the next sender once this one
-   * is gone); the address only for a sender already closed. */
+   * is gone); for a sender already closed its process, else the address. */
   __u64 sender_ino = sock_ino(sender);
+  __u64 who = sender_ino ? sender_ino : sender_pid ? sender_pid : sender_sk;
   struct seen_key k = {};
-  seen_key_init(&k, t, SEEN_RECV, sock_ino(sk), sender_ino ? sender_ino : sender_sk,
-                sender_ino ? 1 : 2);
+  seen_key_init(&k, t, SEEN_RECV | SEEN_DGRAM, sock_ino(sk), who,
+                sender_ino   ? 1
+                : sender_pid ? 3
+                             : 2);
   if (!first_time(&seen_sock, &k)) return 0;
   __u32 zero = 0;
   struct bento_sock_event* e = bpf_map_lookup_elem(&sock_scratch, &zero);
@@ -889,6 +916,11 @@ __noinline int unix_dgram_recv(__u64 sender_sk, int len) {
   e->ret = len;
   e->flags = BENTO_SOCK_PEER_FROM_SKB;
   fill_sock(&e->peer, sender);
+  if (sender_pid) {
+    struct task_ref* r = bpf_map_lookup_elem(&tasks, &sender_pid);
+    e->peer_pid = sender_pid;
+    e->peer_start_ns = r && r->tgid == sender_pid ? r->start_ns : 0;
+  }
   output(e, sizeof(*e));
   return 0;
 }
@@ -941,7 +973,7 @@ __noinline int on_socketpair(__u64 usv) {
   e->file_ids[1] = file_id((__u64)f1);
   fill_sock(&e->socks[0], file_sock(f0));
   fill_sock(&e->socks[1], file_sock(f1));
-  bpf_ringbuf_submit(e, 0);
+  submit(e);
   return 0;
 }
 
@@ -1005,7 +1037,7 @@ static __noinline int on_open(int fd, __u64 upath, __u32 flags) {
   e->path_len = n > 0 ? n - 1 : 0;
   if (n <= 0) e->path[0] = 0;
   track_fd(tgid, fd, e->file_id);
-  bpf_ringbuf_submit(e, 0);
+  submit(e);
   return 0;
 }
 
@@ -1032,7 +1064,7 @@ static __noinline int on_pipe(__u64 ufds, __u32 flags) {
   e->pad = 0;
   track_fd(tgid, pfd[0], e->file_ids[0]);
   track_fd(tgid, pfd[1], e->file_ids[1]);
-  bpf_ringbuf_submit(e, 0);
+  submit(e);
   return 0;
 }
 
@@ -1074,7 +1106,7 @@ static __noinline int on_dup(int oldfd, int newfd, __u32 nr) {
   e->replaced = before.replaced;
   e->replaced_file_id = before.replaced_file_id;
   track_fd(tgid, newfd, e->file_id);
-  bpf_ringbuf_submit(e, 0);
+  submit(e);
   return 0;
 }
 
@@ -1459,7 +1491,7 @@ __noinline int on_path(__u32 type_nr, __u64 dirfds, __u64 oldp, __u64 newp, __u3
       e->ino_known = 1;
     }
   }
-  bpf_ringbuf_submit(e, 0);
+  submit(e);
   return 0;
 }
 
@@ -1492,7 +1524,7 @@ __noinline int on_truncate(__u32 nr, __u64 arg0, __s64 length) {
     e->path_len = user_path(e->path, arg0);
   }
   fill_dir(t, &e->dir, AT_FDCWD, e->path);
-  bpf_ringbuf_submit(e, 0);
+  submit(e);
   return 0;
 }
 
@@ -1528,7 +1560,7 @@ __noinline int on_cred(__u32 nr, __u64 a0, __u64 a1, __u64 a2) {
   e->cap_effective = read_caps(__builtin_preserve_access_index(&c->cap_effective));
   e->cap_permitted = read_caps(__builtin_preserve_access_index(&c->cap_permitted));
   e->cap_inheritable = read_caps(__builtin_preserve_access_index(&c->cap_inheritable));
-  bpf_ringbuf_submit(e, 0);
+  submit(e);
   return 0;
 }
 
@@ -1594,7 +1626,7 @@ __noinline int on_kill(__u32 nr, __u64 a0, __u64 a1, __u64 a2) {
     e->resolved = 1;
     if (nr == __NR_tkill) e->target_pid = r->tgid;
   }
-  bpf_ringbuf_submit(e, 0);
+  submit(e);
   return 0;
 }
 
@@ -1921,7 +1953,12 @@ int BPF_PROG(on_skb_copy, const struct sk_buff* skb, int len) {
   struct sock* sender = BPF_CORE_READ(skb, sk);
   if (!sender || BPF_CORE_READ(sender, __sk_common.skc_family) != AF_UNIX) return 0;
   if (BPF_CORE_READ(sender, sk_type) == SOCK_STREAM) return 0;
-  return unix_dgram_recv((__u64)sender, len);
+  /* UNIXCB(skb).pid: the sending process, whatever became of its socket since. */
+  struct pid* sp = 0;
+  bpf_probe_read_kernel(&sp, sizeof(sp),
+                        (void*)skb->cb + bpf_core_field_offset(struct unix_skb_parms, pid));
+  __u32 nr = sp ? BPF_CORE_READ(sp, numbers[0].nr) : 0;
+  return unix_dgram_recv((__u64)sender, nr, len);
 }
 
 /* ---- the process life cycle ---- */
@@ -1975,7 +2012,7 @@ int BPF_PROG(on_fork, struct task_struct* parent, struct task_struct* child) {
     e->child_start_ns = BPF_CORE_READ(child, start_time);
     e->is_thread = e->child_pid == e->h.pid;
     e->shares_files = BPF_CORE_READ(child, files) == BPF_CORE_READ(parent, files);
-    bpf_ringbuf_submit(e, 0);
+    submit(e);
   }
   if (ctgid == ptgid) return 0;
   if (BPF_CORE_READ(child, mm) != BPF_CORE_READ(parent, mm)) fork_mappings(child, ptgid, ctgid);
@@ -2051,7 +2088,7 @@ int BPF_PROG(on_exec, struct task_struct* p, pid_t old_pid, struct linux_binprm*
   struct file* exe = BPF_CORE_READ(mm, exe_file);
   e->exe_ino = BPF_CORE_READ(exe, f_inode, i_ino);
   e->exe_dev = encode_dev(BPF_CORE_READ(exe, f_inode, i_sb, s_dev));
-  bpf_ringbuf_submit(e, 0);
+  submit(e);
 cloexec:;
   /* Reported fds that exec closed (O_CLOEXEC): after the EXEC event, as CLOSE events. */
   __u64* bits = bpf_map_lookup_elem(&fd_bits, &tgid);
@@ -2101,6 +2138,6 @@ int BPF_PROG(on_exit, struct task_struct* p) {
   fill_header(&e->h, BENTO_EV_EXIT, sizeof(*e), p);
   e->exit_code = BPF_CORE_READ(p, exit_code);
   e->group_dead = group_dead;
-  bpf_ringbuf_submit(e, 0);
+  submit(e);
   return 0;
 }

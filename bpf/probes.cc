@@ -287,7 +287,13 @@ std::unique_ptr<Probes> Probes::open(const ProbeOptions& opts, std::string* erro
 int Probes::poll(int timeout_ms, const std::function<void(const void*, size_t)>& cb) {
   impl_->cb = &cb;
   impl_->handled = 0;
+  // The probes wake the consumer only when much is waiting (probes.bpf.c, wake_flags): what
+  // arrived meanwhile is read here, after the timeout.
   int r = ring_buffer__poll(impl_->rb, timeout_ms);
+  if (r >= 0 || r == -EINTR) {
+    int c = ring_buffer__consume(impl_->rb);
+    if (c < 0 && c != -EINTR) r = c;
+  }
   impl_->cb = nullptr;
   if (r < 0 && r != -EINTR) return r;
   return impl_->handled;
@@ -587,6 +593,8 @@ std::string event_to_json(const void* data, size_t size) {
       j["sock"] = sock_json(e->sock);
       if (e->peer.sock_id != 0 || e->peer.ino != 0) j["peer"] = sock_json(e->peer);
       if (e->listen_ino != 0) j["listen_ino"] = e->listen_ino;
+      if (e->peer_pid != 0) j["peer_pid"] = e->peer_pid;
+      if (e->peer_start_ns != 0) j["peer_start_ns"] = e->peer_start_ns;
       if (e->local.family != 0) j["local"] = inet_json(e->local);
       if (e->remote.family != 0) j["remote"] = inet_json(e->remote);
       if (e->path_len != 0)

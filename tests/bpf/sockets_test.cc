@@ -203,6 +203,8 @@ TEST_F(Sockets, UnixDatagramReceiverNamesEachSender) {
   pid_t receiver = spawn([&] {
     int s = socket(AF_UNIX, SOCK_DGRAM, 0);
     sockaddr_un a = unix_addr(path);
+    int on = 1;  // as syslog daemons do: the kernel then attaches the sender's pid everywhere
+    if (setsockopt(s, SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0) return 3;
     if (bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return 1;
     report.put(ino_of(s));
     ready.put(1);
@@ -218,6 +220,7 @@ TEST_F(Sockets, UnixDatagramReceiverNamesEachSender) {
   ready.get();
   usleep(200000);  // the receiver blocks in recvfrom before anything is sent
   std::vector<pid_t> senders;
+  Channel sent, received;
   for (int i = 0; i < 2; i++) {
     senders.push_back(spawn([&] {
       int s = socket(AF_UNIX, SOCK_DGRAM, 0);  // unbound, unconnected
@@ -225,11 +228,16 @@ TEST_F(Sockets, UnixDatagramReceiverNamesEachSender) {
       for (int j = 0; j < 2; j++)
         if (sendto(s, "d", 1, 0, reinterpret_cast<sockaddr*>(&a), sizeof a) != 1) return 1;
       report.put(ino_of(s));
+      sent.put(1);
+      received.get();  // keep the socket until the receiver has it all
       return 0;
     }));
-    reap(senders.back());  // one after the other: the receiver's events come in order
+    sent.get();  // one after the other: the receiver's events come in order
   }
   reap(receiver);
+  received.put(1);
+  received.put(1);
+  for (pid_t s : senders) reap(s);
   uint64_t sender_ino[2] = {report.get(), report.get()};
   drain(getpid());
 
@@ -248,12 +256,51 @@ TEST_F(Sockets, UnixDatagramReceiverNamesEachSender) {
     EXPECT_EQ(r.flags & BENTO_SOCK_PEER_FROM_SKB, static_cast<uint32_t>(BENTO_SOCK_PEER_FROM_SKB));
     EXPECT_EQ(r.peer.ino, sender_ino[i]);
     EXPECT_EQ(r.peer.family, AF_UNIX);
+    EXPECT_EQ(r.peer_pid, static_cast<uint32_t>(senders[i]));  // the sending process
+    EXPECT_EQ(r.peer_start_ns, start_ns_of(static_cast<uint32_t>(senders[i])));
+    EXPECT_NE(r.peer_start_ns, 0u);
     EXPECT_EQ(r.syscall_nr, static_cast<uint32_t>(SYS_recvfrom));
     EXPECT_EQ(r.ret, 1);
     EXPECT_TRUE(unix_joined(send, r));
     EXPECT_LE(send.h.ts_ns, r.h.ts_ns);
   }
   EXPECT_FALSE(unix_joined(one(BENTO_EV_SOCK_SEND, senders[0]), recvs[1]));
+}
+
+// Senders that are gone before their datagrams are read (logger → syslog, which sets
+// SO_PASSCRED): the receiver still names each sending process, and each sender's RECV is
+// its own although their sockets had the same address.
+TEST_F(Sockets, UnixDatagramFromSendersThatExitedFirst) {
+  std::string path = dir_ + "/gone.sock";
+  int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+  sockaddr_un a = unix_addr(path);
+  int on = 1;
+  ASSERT_EQ(setsockopt(s, SOL_SOCKET, SO_PASSCRED, &on, sizeof on), 0);
+  ASSERT_EQ(bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  std::vector<pid_t> senders;
+  for (int i = 0; i < 3; i++) {
+    senders.push_back(spawn([&] {
+      int c = socket(AF_UNIX, SOCK_DGRAM, 0);
+      return sendto(c, "x", 1, 0, reinterpret_cast<sockaddr*>(&a), sizeof a) == 1 ? 0 : 1;
+    }));
+    reap(senders.back());
+  }
+  char buf[4];
+  for (int i = 0; i < 3; i++) ASSERT_EQ(recv(s, buf, sizeof buf, 0), 1);
+  drain(getpid());
+  auto recvs = of(BENTO_EV_SOCK_RECV, getpid());
+  ASSERT_EQ(recvs.size(), 3u);
+  for (int i = 0; i < 3; i++) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(recvs[i].peer_pid, static_cast<uint32_t>(senders[i]));
+    EXPECT_EQ(recvs[i].peer_start_ns, start_ns_of(static_cast<uint32_t>(senders[i])));
+    auto send = one(BENTO_EV_SOCK_SEND, senders[i]);
+    EXPECT_LE(send.h.ts_ns, recvs[i].h.ts_ns);
+    // The sender's socket is closed: no inode any more, and its sock_id (the struct sock's
+    // address) may be a previous sender's; the process names the flow.
+    EXPECT_EQ(recvs[i].peer.ino, 0u);
+  }
+  close(s);
 }
 
 TEST_F(Sockets, SocketpairReportsBothEndsAndTheirTransfers) {

@@ -259,12 +259,21 @@ enum bento_sock_flags {
  * datagram sockets), so a bulk transfer is one SEND and one RECV. */
 struct bento_sock_event {
   struct bento_event_header h;
-  __s32 fd;               /* this socket's fd (ACCEPT: the new one) */
-  __u32 syscall_nr;       /* x86_64 __NR_* of the call (write, sendmsg, splice, accept4, ...) */
-  __s32 ret;              /* CONNECT: 0 or -EINPROGRESS; RECV: bytes returned; else 0 */
-  __u32 flags;            /* enum bento_sock_flags */
-  __u64 file_id;          /* this socket's open file description */
-  __u64 listen_ino;       /* ACCEPT: the listening socket's inode; else 0 */
+  __s32 fd;         /* this socket's fd (ACCEPT: the new one) */
+  __u32 syscall_nr; /* x86_64 __NR_* of the call (write, sendmsg, splice, accept4, ...) */
+  __s32 ret;        /* CONNECT: 0 or -EINPROGRESS; RECV: bytes returned; else 0 */
+  __u32 flags;      /* enum bento_sock_flags */
+  __u64 file_id;    /* this socket's open file description */
+  __u64 listen_ino; /* ACCEPT: the listening socket's inode; else 0 */
+  /* RECV of an AF_UNIX datagram: the process that sent it (the datagram's credentials, kept
+   * even when the sender has exited and its socket is gone: then peer.ino is 0 and peer.sock_id
+   * may equal an earlier sender's), and its start_ns when the probes saw it start (else 0).
+   * 6.1 attaches the sender's pid to every AF_UNIX datagram; newer kernels (6.18 here) only
+   * when the receiver or the sender set SO_PASSCRED or SO_PASSPIDFD (syslog daemons do):
+   * otherwise 0. Not AF_UNIX datagram: 0. */
+  __u32 peer_pid;
+  __u32 pad0;
+  __u64 peer_start_ns;
   struct bento_sock sock; /* this end */
   /* AF_UNIX: the other end: the connected peer (CONNECT of a stream socket: the server's
    * socket-to-be, ino 0 until accepted), the client (ACCEPT), the datagram's sender (RECV on

@@ -37,7 +37,9 @@ class Probes {
   static std::unique_ptr<Probes> open(const ProbeOptions& opts, std::string* error);
   ~Probes();
   // Waits up to timeout_ms and calls cb(data, size) for each event (a struct from
-  // events.h, starting with bento_event_header). Returns events handled or -errno.
+  // events.h, starting with bento_event_header). Returns events handled or -errno. The
+  // probes wake a waiting poll only once 256 KiB of events are pending, so events reach the
+  // caller up to timeout_ms late (in order); poll again at least every ~100 ms.
   int poll(int timeout_ms, const std::function<void(const void*, size_t)>& cb);
   ProbeStats stats() const;
   void ignore_tgid(uint32_t tgid);
