@@ -1950,15 +1950,16 @@ int BPF_PROG(on_sys_exit, struct pt_regs* regs, long ret) {
  * still names its sender. Every other copy (TCP, UDP, unix stream) returns after two loads. */
 SEC("tp_btf/skb_copy_datagram_iovec")
 int BPF_PROG(on_skb_copy, const struct sk_buff* skb, int len) {
-  struct sock* sender = BPF_CORE_READ(skb, sk);
-  if (!sender || BPF_CORE_READ(sender, __sk_common.skc_family) != AF_UNIX) return 0;
-  if (BPF_CORE_READ(sender, sk_type) == SOCK_STREAM) return 0;
+  struct sock* sender = skb->sk; /* direct BTF loads: this runs for every TCP/UDP copy too */
+  if (!sender || sender->__sk_common.skc_family != AF_UNIX) return 0;
+  if (sender->sk_type == SOCK_STREAM) return 0;
   /* UNIXCB(skb).pid: the sending process, whatever became of its socket since. */
   struct pid* sp = 0;
   bpf_probe_read_kernel(&sp, sizeof(sp),
                         (void*)skb->cb + bpf_core_field_offset(struct unix_skb_parms, pid));
   __u32 nr = sp ? BPF_CORE_READ(sp, numbers[0].nr) : 0;
-  return unix_dgram_recv((__u64)sender, nr, len);
+  /* The same pointer as a plain number (a global function takes no BTF pointers). */
+  return unix_dgram_recv((__u64)BPF_CORE_READ(skb, sk), nr, len);
 }
 
 /* ---- the process life cycle ---- */

@@ -113,7 +113,7 @@ class Sockets : public FdProbes {
 
 TEST_F(Sockets, UnixStreamEndsJoinThroughTheirPeers) {
   std::string path = dir_ + "/stream.sock";
-  Channel ready, report;
+  Channel ready, report, creport;  // the client reports on its own channel: no race
   pid_t server = spawn([&] {
     int l = socket(AF_UNIX, SOCK_STREAM, 0);
     sockaddr_un a = unix_addr(path);
@@ -144,12 +144,12 @@ TEST_F(Sockets, UnixStreamEndsJoinThroughTheirPeers) {
     if (write(s, "a", 1) != 1 || send(s, "b", 1, 0) != 1 || sendmsg(s, &m, 0) != 1) return 2;
     char buf[2];
     if (recv(s, buf, 2, MSG_WAITALL) != 2) return 3;
-    report.put(ino_of(s));
+    creport.put(ino_of(s));
     return 0;
   });
   reap(server);
   reap(client);
-  uint64_t listen_ino = report.get(), accepted_ino = report.get(), client_ino = report.get();
+  uint64_t listen_ino = report.get(), accepted_ino = report.get(), client_ino = creport.get();
   drain(getpid());
 
   auto bind = one(BENTO_EV_SOCK_BIND, server);
@@ -346,7 +346,7 @@ TEST_F(Sockets, SocketpairReportsBothEndsAndTheirTransfers) {
 }
 
 TEST_F(Sockets, TcpLoopbackEndsMirrorEachOther) {
-  Channel ready, report;
+  Channel ready, report, creport;  // the client reports on its own channel: no race
   pid_t server = spawn([&] {
     int l = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a = loopback(0);
@@ -375,14 +375,14 @@ TEST_F(Sockets, TcpLoopbackEndsMirrorEachOther) {
       if (send(s, "t", 1, 0) != 1) return 2;
     char buf[2];
     if (read(s, buf, 2) <= 0) return 3;
-    report.put(ino_of(s));
-    report.put(ntohs(local_of(s).sin_port));
+    creport.put(ino_of(s));
+    creport.put(ntohs(local_of(s).sin_port));
     return 0;
   });
   reap(server);
   reap(client);
-  uint64_t accepted_ino = report.get(), client_ino = report.get();
-  uint16_t client_port = report.get();
+  uint64_t accepted_ino = report.get(), client_ino = creport.get();
+  uint16_t client_port = creport.get();
   drain(getpid());
 
   bento_inet_addr srv = inet_of(loopback(port)), cli = inet_of(loopback(client_port));
