@@ -435,8 +435,8 @@ struct bento_kill_event {
                      * pidfd_send_signal */
   __s32 sig;
   __s32 target_pid;      /* as passed: kill's pid (> 0 a process, 0 / < -1 a process group, -1
-                          * every process), tkill's tid, tgkill's tgid; pidfd_send_signal: the
-                          * pidfd's process (global pid) */
+                          * every process), tkill's tid (its process's pid once resolved),
+                          * tgkill's tgid; pidfd_send_signal: the pidfd's process (global) */
   __s32 target_tid;      /* tkill, tgkill, rt_tgsigqueueinfo: the thread; else 0 */
   __s32 pidfd;           /* pidfd_send_signal: the fd; else -1 */
   __u32 resolved;        /* 1: target_start_ns is the target process's start_ns */
