@@ -161,7 +161,8 @@ probes_bpf* open_skel(const ProbeOptions& opts, const uint64_t key[2], const Fea
 }
 
 // Loads the object, switching off what this kernel refuses (with a warning each): the
-// datagram-sender program, then mprotect's bpf_find_vma, then every fd event.
+// datagram-sender program if the verifier refused it, mprotect's bpf_find_vma path if it
+// refused sys_exit, and every fd event if that was not enough (fork/exec/exit stay).
 probes_bpf* load_skel(const ProbeOptions& opts, const uint64_t key[2], Features* f,
                       std::vector<std::string>* warnings, std::string* error) {
   for (int attempt = 0; attempt < 4; attempt++) {
@@ -174,13 +175,15 @@ probes_bpf* load_skel(const ProbeOptions& opts, const uint64_t key[2], Features*
     int e = probes_bpf__load(skel);
     if (e == 0) return skel;
     std::string reason = why(e);
+    // libbpf names the program the verifier refused: switch off what it holds.
     bool skb_failed = g_libbpf_prog.find("on_skb_copy") != std::string::npos;
+    bool exit_failed = g_libbpf_prog.find("on_sys_exit") != std::string::npos;
     probes_bpf__destroy(skel);
-    if (f->skb && (skb_failed || !f->find_vma)) {
+    if (f->skb && skb_failed) {
       warnings->push_back("AF_UNIX datagram senders not identified: loading on_skb_copy failed: " +
                           reason);
       f->skb = false;
-    } else if (f->fd_events && f->find_vma) {
+    } else if (f->fd_events && f->find_vma && exit_failed) {
       warnings->push_back("mprotect events off: loading sys_exit with bpf_find_vma failed: " +
                           reason);
       f->find_vma = false;
