@@ -134,7 +134,8 @@ class BentoFs : public bento::FileOperations {
   Status process_orphans();
   // inode.cc
   Result<DiskInode> read_inode(Ino ino);
-  Status write_inode(Handle& h, InodeObj* o, const DiskInode& di);
+  // sync_tid=false: the change need not make a later fsync wait (lazytime atime updates).
+  Status write_inode(Handle& h, InodeObj* o, const DiskInode& di, bool sync_tid = true);
   Result<InodeRef> iget(Ino ino);
   Attr to_attr(Ino ino, const DiskInode& di) const;
   Entry make_entry(Ino ino, const DiskInode& di) const;
@@ -153,7 +154,18 @@ class BentoFs : public bento::FileOperations {
                             const CreateOpen* co = nullptr);
   Status remove_name(const Request& req, Ino parent, std::string_view name, bool dir);
   Result<bool> is_ancestor(Ino a, Ino b);
+  Status readdir_locked(const Request& req, InodeObj* d, Fh fh, uint64_t offset,
+                        bento::DirFiller& filler, bool* touch);
+  // atime.cc
+  // Applies one atime mount option; *known = false when o is not one.
+  Status parse_atime_option(std::string_view o, bool* known);
+  // Whether a read or readdir now should update di's atime (the mount's policy).
+  bool atime_due(const DiskInode& di) const;
+  // Updates o's atime if it is still due (call with no locks held; best effort).
+  void touch_atime(InodeObj* o);
   // files.cc
+  // read() under the inode's read lock; *touch: the atime is due.
+  Result<size_t> read_locked(InodeObj* o, uint64_t off, std::span<uint8_t> buf, bool* touch);
   Result<size_t> write_chunk(InodeObj* o, uint64_t off, std::span<const uint8_t> data, bool append,
                              const Request& req, uint64_t* end_off, const ProvDraft* rec = nullptr,
                              ProvLog::Ticket* ticket = nullptr);
@@ -189,6 +201,10 @@ class BentoFs : public bento::FileOperations {
   bool read_only_ = false;
   bool inert_ = false;  // after update_prepare: state handed on
   uint32_t commit_ms_ = 1000;
+  enum class AtimePolicy : uint32_t { kRelatime = 0, kStrict = 1, kNever = 2 };
+  AtimePolicy atime_ = AtimePolicy::kRelatime;
+  bool nodiratime_ = false;
+  bool lazytime_ = false;
   bento::UniquePtr<Journal> journal_;
   // The commit thread retired by update_prepare: it runs this module's code, so it is
   // joined (by the destructor) before the host unloads the module, outside the pause.

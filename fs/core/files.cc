@@ -20,7 +20,11 @@ constexpr uint64_t kChunkBlocks = 64;  // data blocks per write handle
 
 uint32_t open_mask(uint32_t flags) {
   uint32_t m = 0;
-  if (of::reads(flags)) m |= amode::kRead;
+  if (flags & of::kExecOpen) {
+    m |= amode::kExec;  // execve: the kernel checked MAY_EXEC, and read is not required
+  } else if (of::reads(flags)) {
+    m |= amode::kRead;
+  }
   if (of::writes(flags)) m |= amode::kWrite;
   if ((flags & of::kTruncate) && !of::writes(flags)) m |= amode::kWrite;
   return m;
@@ -65,7 +69,7 @@ Result<bento::OpenReply> BentoFs::open(const Request& req, Ino ino, uint32_t fla
     return r;
   }
   BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(ino));
-  bool trunc = false;
+  bool trunc = false, atime_stale = false;
   uint32_t gen = 0, mode = 0;
   {
     ReadLock lk(o->lock);
@@ -79,6 +83,7 @@ Result<bento::OpenReply> BentoFs::open(const Request& req, Ino ino, uint32_t fla
     if ((of::writes(flags) || (flags & of::kTruncate)) && read_only_) return Err(EROFS);
     trunc = (flags & of::kTruncate) && md::is_reg(mode) && di.size.get() > 0;
     gen = di.generation.get();
+    atime_stale = of::reads(flags) && !(flags & of::kExecOpen) && atime_due(di);
   }
   // The record goes first (its own handle, so it commits no later than the truncation
   // below): a crash never keeps an open's effect without its record.
@@ -114,8 +119,9 @@ Result<bento::OpenReply> BentoFs::open(const Request& req, Ino ino, uint32_t fla
   r.fh = *fh;
   // Every change to the file comes through this file system (and, under FUSE, through
   // the kernel's page cache), so pages cached by an earlier open are still valid: keeping
-  // them is what lets the kernel serve warm reads without calling us.
-  r.keep_cache = true;
+  // them is what lets the kernel serve warm reads without calling us. Except when the
+  // file's atime is due: then its next read must reach us to update it (atime.cc).
+  r.keep_cache = !atime_stale;
   return r;
 }
 
@@ -208,10 +214,19 @@ Result<size_t> BentoFs::read(const Request& req, Ino ino, Fh fh, uint64_t off,
     }
   }
   BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(ino));
+  bool touch = false;
+  auto n = read_locked(o.get(), off, buf, &touch);
+  if (touch) touch_atime(o.get());
+  return n;
+}
+
+Result<size_t> BentoFs::read_locked(InodeObj* o, uint64_t off, std::span<uint8_t> buf,
+                                    bool* touch) {
   ReadLock lk(o->lock);
-  BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
+  BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(o->ino));
   if (di.mode.get() == 0) return Err(ENOENT);
   if (md::is_dir(di.mode.get())) return Err(EISDIR);
+  *touch = atime_due(di);
   uint64_t size = di.size.get();
   if (off >= size) return size_t{0};
   uint64_t n = buf.size() < size - off ? buf.size() : size - off;

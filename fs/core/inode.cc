@@ -35,13 +35,13 @@ Result<DiskInode> BentoFs::read_inode(Ino ino) {
   return di;
 }
 
-Status BentoFs::write_inode(Handle& h, InodeObj* o, const DiskInode& di) {
+Status BentoFs::write_inode(Handle& h, InodeObj* o, const DiskInode& di, bool sync_tid) {
   BENTO_ASSIGN_OR_RETURN(BufferHead bh, h.get_write(geo_.inode_block(o->ino)));
   uint8_t* p = bh.data_mut().data() + geo_.inode_offset(o->ino);
   __builtin_memcpy(p, &di, kOrphanOff);
   __builtin_memcpy(p + kOrphanOff + 8, reinterpret_cast<const uint8_t*>(&di) + kOrphanOff + 8,
                    kInodeSize - kOrphanOff - 8);
-  o->last_tid.store(h.tid());
+  if (sync_tid) o->last_tid.store(h.tid());
   return Status::Ok();
 }
 

@@ -64,6 +64,16 @@ Result<Entry> BentoFs::lookup(const Request& req, Ino parent, std::string_view n
   if (parent == bento::kRootIno && name == prov::kProvLogFileName && prov_.present())
     return prov_file_entry(req);
   BENTO_ASSIGN_OR_RETURN(InodeRef p, iget(parent));
+  // "." never comes from path walks (the VFS resolves it): it is how the kernel turns a
+  // file handle (open_by_handle_at, NFS) back into an inode it no longer caches, so it
+  // works on any type of inode and needs no search permission.
+  if (name == ".") {
+    ReadLock lk(p->lock);
+    BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(parent));
+    if (di.mode.get() == 0 || p->deleted || di.nlink.get() == 0) return Err(ESTALE);
+    icache_.add_lookup(p.get(), 1);
+    return make_entry(parent, di);
+  }
   InodeRef child;
   {
     ReadLock lk(p->lock);
@@ -72,9 +82,7 @@ Result<Entry> BentoFs::lookup(const Request& req, Ino parent, std::string_view n
     if (!md::is_dir(pdi.mode.get())) return Err(ENOTDIR);
     if (check_access(req, pdi, amode::kExec)) return Err(EACCES);
     Ino ino;
-    if (name == ".") {
-      ino = parent;
-    } else if (name == "..") {
+    if (name == "..") {
       BENTO_ASSIGN_OR_RETURN(ino, dir_parent(ctx(), pdi));
     } else {
       DirEntryInfo info;
@@ -543,12 +551,24 @@ Status BentoFs::rename(const Request& req, Ino p1, std::string_view n1, Ino p2, 
   return st;
 }
 
-Status BentoFs::readdir(const Request&, Ino ino, Fh, uint64_t offset, bento::DirFiller& filler) {
+Status BentoFs::readdir(const Request& req, Ino ino, Fh fh, uint64_t offset,
+                        bento::DirFiller& filler) {
   BENTO_ASSIGN_OR_RETURN(InodeRef d, iget(ino));
+  bool touch = false;
+  Status st = readdir_locked(req, d.get(), fh, offset, filler, &touch);
+  if (touch) touch_atime(d.get());
+  return st;
+}
+
+Status BentoFs::readdir_locked(const Request&, InodeObj* d, Fh, uint64_t offset,
+                               bento::DirFiller& filler, bool* touch) {
+  const Ino ino = d->ino;
   ReadLock lk(d->lock);
   BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
   if (di.mode.get() == 0 || d->deleted) return Err(ENOENT);
   if (!md::is_dir(di.mode.get())) return Err(ENOTDIR);
+  // Only the listing's first call counts as an access (one update per readdir(3) pass).
+  *touch = offset == 0 && atime_due(di);
   FsCtx c = ctx();
   bool plus = filler.wants_entries();
   // Offsets: 0 start, 1 after ".", 2 after "..", key+3 after the entry with hash key `key`.

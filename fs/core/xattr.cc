@@ -95,9 +95,13 @@ Status BentoFs::setxattr(const Request& req, Ino ino, std::string_view name,
   if (di.mode.get() == 0 || o->deleted) return Err(ENOENT);
   if (int e = xattr_perm(req, di, ns, true)) return Err(e);
   uint64_t blk = di.xattr_block.get();
+  uint32_t need = kXattrEntryHeader + static_cast<uint32_t>(name.size() + value.size());
   BufferHead bh;
   if (blk == 0) {
     if (flags & bento::xattr_flag::kReplace) return Err(ENODATA);
+    // Checked before allocating: the journal has no abort, so a block allocated here and
+    // then refused would stay allocated and owned by nobody.
+    if (need > kXattrSpace) return Err(ENOSPC);
     BENTO_ASSIGN_OR_RETURN(blk, balloc_.alloc(h, 0));
     BENTO_ASSIGN_OR_RETURN(bh, h.get_new(blk));
     XattrHeader xh{};
@@ -115,7 +119,6 @@ Status BentoFs::setxattr(const Request& req, Ino ino, std::string_view name,
   Found f = find(p, name);
   if (f.off >= 0 && (flags & bento::xattr_flag::kCreate)) return Err(EEXIST);
   if (f.off < 0 && (flags & bento::xattr_flag::kReplace)) return Err(ENODATA);
-  uint32_t need = kXattrEntryHeader + static_cast<uint32_t>(name.size() + value.size());
   uint32_t avail = kXattrSpace - xh.used.get() + (f.off >= 0 ? f.size : 0);
   if (need > avail) return Err(ENOSPC);
   if (f.off >= 0) remove_at(p, f);

@@ -19,6 +19,19 @@ constexpr uint64_t kMaxFileBlocks =
 constexpr uint64_t kMaxFileSize = kMaxFileBlocks * 4096;
 constexpr uint32_t kMaxLinks = 65000;
 
+// DiskInode::flags: the chattr(1) flags Bento-fs keeps, with the values of Linux's FS_*_FL
+// (FS_IOC_GETFLAGS/SETFLAGS pass them through unchanged). Any other bit is refused
+// (EOPNOTSUPP) and never stored.
+namespace iflag {
+constexpr uint32_t kImmutable = 0x10;  // FS_IMMUTABLE_FL 'i': no change at all, by anyone
+constexpr uint32_t kAppend = 0x20;     // FS_APPEND_FL 'a': only appends (O_APPEND writes)
+constexpr uint32_t kNoDump = 0x40;     // FS_NODUMP_FL 'd': kept for dump(8), no effect here
+constexpr uint32_t kNoAtime = 0x80;    // FS_NOATIME_FL 'A': atime never updated
+constexpr uint32_t kKnown = kImmutable | kAppend | kNoDump | kNoAtime;
+// Only a caller with CAP_LINUX_IMMUTABLE (root here) may set or clear these.
+constexpr uint32_t kPrivileged = kImmutable | kAppend;
+}  // namespace iflag
+
 struct DiskTime {
   Le64 sec;   // seconds since the epoch (signed, two's complement)
   Le32 nsec;  // 0..999999999
@@ -34,7 +47,7 @@ struct DiskInode {
   Le64 blocks;  // fs blocks allocated to this inode (data, indirect, xattr)
   DiskTime atime, mtime, ctime, btime;
   Le32 generation;
-  Le32 flags;        // reserved, 0
+  Le32 flags;        // chattr flags (iflag below); 0 on images made before they existed
   Le32 rdev;         // device number of character/block device nodes
   Le32 xattr_block;  // block holding the extended attributes (xattr.h), 0 = none
   Le32 direct[kNumDirect];

@@ -170,6 +170,9 @@ void op_init(void* userdata, fuse_conn_info* conn) {
   want(FUSE_CAP_WRITEBACK_CACHE, caps.writeback_cache);
   want(FUSE_CAP_POSIX_LOCKS, caps.posix_locks);
   want(FUSE_CAP_FLOCK_LOCKS, false);
+  // File handles (open_by_handle_at, NFS): the kernel encodes (ino, generation) and, when
+  // the inode is not cached, asks the fs to look up "." in it.
+  want(FUSE_CAP_EXPORT_SUPPORT, caps.export_support);
   // The API's open() does not promise to handle O_TRUNC: let the kernel send setattr.
   want(FUSE_CAP_ATOMIC_O_TRUNC, false);
   // An fs that drops set-id bits itself gets HANDLE_KILLPRIV_V2 (kernel protocol 7.33+):
@@ -366,6 +369,14 @@ void op_write(fuse_req_t req, fuse_ino_t ino, const char* data, size_t size, off
     if (!res.ok()) return reply_error(req, res.error());
     if (drops_setid && c.session() != nullptr) {
       (void)fuse_lowlevel_notify_inval_inode(c.session(), ino, -1, 0);  // attributes only
+    }
+    // An O_DIRECT write bypasses the page cache, and the kernel drops the cached pages of
+    // the range only for synchronous ones: after an asynchronous (AIO, io_uring) direct
+    // write, buffered readers kept reading the old bytes (keep_cache is on, auto_inval_data
+    // off). fi->flags here are the writer's open flags (fuse_write_in.flags).
+    if ((fi->flags & O_DIRECT) && *res > 0 && c.session() != nullptr) {
+      (void)fuse_lowlevel_notify_inval_inode(c.session(), ino, off,
+                                             static_cast<off_t>(std::min(*res, size)));
     }
     fuse_reply_write(req, std::min(*res, size));
   });

@@ -59,6 +59,10 @@ constexpr uint32_t kDirectory = 0200000;
 constexpr uint32_t kNoFollow = 0400000;
 constexpr uint32_t kDirect = 040000;
 constexpr uint32_t kSync = 04010000;
+constexpr uint32_t kTmpFile = 020200000;  // O_TMPFILE (includes O_DIRECTORY)
+// The kernel's __FMODE_EXEC: set in the open flags of an execve() (and uselib) open, which
+// needs execute permission, not read (an execute-only file is runnable by anyone with x).
+constexpr uint32_t kExecOpen = 040;
 constexpr bool writes(uint32_t f) {
   return (f & kAccessMask) != kReadOnly;
 }
@@ -201,12 +205,29 @@ struct Capabilities {
   // chown, as Linux does; the kernel then skips a GETATTR before every chown and the
   // security.capability lookup before most writes (FUSE handle_killpriv_v2).
   bool clears_setid_bits = false;
+  // Inode numbers and generations are stable across remounts and lookup(ino, ".") returns
+  // ino itself (any type) and lookup(dir, "..") its parent: the kernel may hand out file
+  // handles (name_to_handle_at/open_by_handle_at, NFS export) that survive a remount.
+  bool export_support = false;
 };
 
 struct InitArgs {
   std::string_view options;  // the module's mount options, comma-separated
   bool read_only = false;
 };
+
+// The VFS atime mount options. Hosts hand them to the module (InitArgs::options), never to
+// FUSE: the kernel does not maintain atime for FUSE inodes, so whoever keeps atime is the
+// file system, and libfuse would reject relatime, strictatime, lazytime... A module that
+// keeps no atime accepts and ignores them.
+inline bool is_atime_option(std::string_view o) {
+  constexpr std::string_view kAll[] = {"atime",         "noatime",   "relatime",   "norelatime",
+                                       "strictatime",   "diratime",  "nodiratime", "lazytime",
+                                       "nostrictatime", "nolazytime"};
+  for (std::string_view k : kAll)
+    if (o == k) return true;
+  return false;
+}
 
 // Takes the next comma-separated option off the front of `opts` (empty ones included).
 // No find/substr: their libstdc++ forms need memchr and exception helpers (freestanding).
