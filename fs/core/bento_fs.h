@@ -193,7 +193,9 @@ class BentoFs : public bento::FileOperations {
   Result<Entry> prov_file_entry(const Request& req);
   Attr prov_file_attr();
 
-  FsCtx ctx() { return FsCtx{dev_, &balloc_, geo_.data_start, geo_.block_count}; }
+  FsCtx ctx() {
+    return FsCtx{dev_, &balloc_, geo_.data_start, geo_.block_count, geo_.max_file_blocks()};
+  }
   bool running() const { return dev_ != nullptr && !inert_; }
 
   BlockDevice* dev_ = nullptr;

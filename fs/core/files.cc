@@ -258,8 +258,9 @@ Result<size_t> BentoFs::write_chunk(InodeObj* o, uint64_t off, std::span<const u
   if (o->deleted) return Err(ENOENT);
   BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(o->ino));
   if (append) off = di.size.get();
-  if (off >= kMaxFileSize) return Err(EFBIG);
-  if (data.size() > kMaxFileSize - off) data = data.first(kMaxFileSize - off);
+  const uint64_t max_size = geo_.max_file_size();
+  if (off >= max_size) return Err(EFBIG);
+  if (data.size() > max_size - off) data = data.first(max_size - off);
   FsCtx c = ctx();
   uint64_t done = 0;
   Status err = Status::Ok();
@@ -372,7 +373,7 @@ Result<Attr> BentoFs::setattr(const Request& req, Ino ino, const bento::SetAttr&
       bool via_writable_fh = fh != bento::kNoFh && handle_info(fh, &f) && of::writes(f.flags);
       if (!via_writable_fh && check_access(req, di, amode::kWrite)) return Err(EACCES);
     }
-    if (sa.size > kMaxFileSize) return Err(EFBIG);
+    if (sa.size > geo_.max_file_size()) return Err(EFBIG);
     if (tracking()) {
       // Recorded first (truncation runs in several handles of its own): its record
       // commits no later than any part of it.
@@ -506,7 +507,7 @@ Result<uint64_t> BentoFs::bmap(const Request&, Ino ino, uint32_t blocksize, uint
   BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
   if (di.mode.get() == 0 || o->deleted) return Err(ENOENT);
   if (!md::is_reg(di.mode.get())) return Err(EINVAL);
-  if (idx >= kMaxFileBlocks) return Err(EFBIG);
+  if (idx >= geo_.max_file_blocks()) return Err(EFBIG);
   return bmap_lookup(ctx(), di, idx);  // 0 for a hole
 }
 

@@ -71,7 +71,7 @@ Status format_device(BlockDevice& dev, const FormatOptions& o) {
   sb.magic.set(kSuperMagic);
   sb.version.set(kFormatVersion);
   sb.block_size.set(kBlockSize);
-  sb.feature_incompat.set(feature::kIncompatSupported);
+  sb.feature_incompat.set(feature::kIncompatNew);
   sb.inode_size.set(kInodeSize);
   sb.block_count.set(n);
   sb.inode_count.set(inodes);

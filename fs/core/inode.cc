@@ -178,7 +178,7 @@ Status BentoFs::delete_inode(InodeObj* o) {
   if (di.nlink.get() != 0 || di.mode.get() == 0) return Status::Ok();
   FsCtx c = ctx();
   // A concurrent write may have re-grown it: free everything that is left.
-  BENTO_ASSIGN_OR_RETURN(uint64_t left, bmap_free_range(c, h, di, 0, kMaxFileBlocks, ~0ULL));
+  BENTO_ASSIGN_OR_RETURN(uint64_t left, bmap_free_range(c, h, di, 0, kMaxFileBlocksBig, ~0ULL));
   (void)left;
   if (di.xattr_block.get() != 0) {
     BENTO_TRY(balloc_.free(h, di.xattr_block.get()));
@@ -193,7 +193,7 @@ Status BentoFs::delete_inode(InodeObj* o) {
 }
 
 Status BentoFs::truncate(InodeObj* o, uint64_t size) {
-  if (size > kMaxFileSize) return Err(EFBIG);
+  if (size > geo_.max_file_size()) return Err(EFBIG);
   FsCtx c = ctx();
   for (;;) {
     BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(kTruncateCredits));
@@ -205,7 +205,7 @@ Status BentoFs::truncate(InodeObj* o, uint64_t size) {
     if (size < cur || di.blocks.get() != 0) {
       uint64_t keep = (size + kBlockSize - 1) / kBlockSize;
       BENTO_ASSIGN_OR_RETURN(uint64_t stop,
-                             bmap_free_range(c, h, di, keep, kMaxFileBlocks, kTruncateStep));
+                             bmap_free_range(c, h, di, keep, kMaxFileBlocksBig, kTruncateStep));
       if (stop > keep) {
         done = false;
         if (stop * kBlockSize < cur) di.size.set(stop * kBlockSize);

@@ -185,7 +185,7 @@ Result<Entry> BentoFs::create_node(const Request& req, Ino parent, std::string_v
   }();
   if (!st.ok()) {
     // Undo the allocations (the journal has no abort: the handle's blocks are consistent).
-    (void)bmap_free_range(c, h, di, 0, kMaxFileBlocks, ~0ULL);
+    (void)bmap_free_range(c, h, di, 0, kMaxFileBlocksBig, ~0ULL);
     __builtin_memset(&di, 0, sizeof(di));
     (void)write_inode(h, child.get(), di);
     (void)ialloc_.free(h, ino);

@@ -4,6 +4,7 @@
 #include <bento/fs_types.h>
 
 #include <cstring>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -111,25 +112,35 @@ struct Checker {
       for (int i = 0; i < 1024; i++) (*out)[i] = load_le32(bh->data().data() + 4 * i);
     };
     for (uint32_t i = 0; i < kNumDirect; i++) data(i, di.direct[i].get());
-    std::vector<uint32_t> p1, p2;
-    if (uint64_t ind = di.indirect.get()) {
-      claim(ino, ind, "indirect block");
+    // Trees of height 1..4 under indirect, dindirect and (BIGFILE) tindirect, qindirect.
+    static const char* const kWhat[] = {"", "indirect block", "double-indirect block",
+                                        "triple-indirect block", "quadruple-indirect block"};
+    std::function<void(uint64_t, uint32_t, uint64_t)> tree = [&](uint64_t b, uint32_t depth,
+                                                                 uint64_t base) {
+      claim(ino, b, kWhat[depth]);
       count++;
-      ptrs(ind, &p1);
-      for (int i = 0; i < 1024; i++) data(kNumDirect + i, p1[i]);
-    }
-    if (uint64_t dind = di.dindirect.get()) {
-      claim(ino, dind, "double-indirect block");
-      count++;
-      ptrs(dind, &p1);
-      for (int i = 0; i < 1024; i++) {
-        if (p1[i] == 0) continue;
-        claim(ino, p1[i], "indirect block");
-        count++;
-        ptrs(p1[i], &p2);
-        for (int k = 0; k < 1024; k++)
-          data(kNumDirect + kPtrsPerBlock + static_cast<uint64_t>(i) * 1024 + k, p2[k]);
+      std::vector<uint32_t> p;
+      ptrs(b, &p);
+      const uint64_t span = uint64_t{1} << (kPtrShift * (depth - 1));
+      for (uint64_t i = 0; i < kPtrsPerBlock; i++) {
+        if (p[i] == 0) continue;
+        if (depth == 1)
+          data(base + i, p[i]);
+        else
+          tree(p[i], depth - 1, base + i * span);
       }
+    };
+    const uint32_t roots[] = {di.indirect.get(), di.dindirect.get(), di.tindirect.get(),
+                              di.qindirect.get()};
+    uint64_t base = kNumDirect;
+    for (uint32_t d = 1; d <= 4; d++) {
+      if (roots[d - 1] != 0) {
+        if (d >= 3 && !geo.big_files)
+          problem("inode " + std::to_string(ino) + " has a " + kWhat[d] +
+                  " but the image lacks feature BIGFILE");
+        tree(roots[d - 1], d, base);
+      }
+      base += uint64_t{1} << (kPtrShift * d);
     }
     if (uint64_t xb = di.xattr_block.get()) {
       claim(ino, xb, "xattr block");
@@ -324,7 +335,8 @@ struct Checker {
       if (n != di.blocks.get())
         problem("inode " + std::to_string(ino) + " says it has " + std::to_string(di.blocks.get()) +
                 " blocks but " + std::to_string(n) + " are mapped");
-      if (type == md::kRegular && max_lblk * 4096 > di.size.get() + 4095 && di.nlink.get() != 0)
+      // Regular files may own (zeroed) blocks past their size: fallocate KEEP_SIZE.
+      if (type != md::kRegular && max_lblk * 4096 > di.size.get() + 4095 && di.nlink.get() != 0)
         problem("inode " + std::to_string(ino) + " has blocks past its size");
       if (type == md::kSymlink &&
           (di.size.get() == 0 || di.size.get() >= 4096 || di.direct[0].get() == 0))
@@ -333,7 +345,7 @@ struct Checker {
         problem("inode " + std::to_string(ino) + " has no links and is not on the orphan list");
     }
     // Directories.
-    FsCtx c{&dev, nullptr, geo.data_start, geo.block_count};
+    FsCtx c{&dev, nullptr, geo.data_start, geo.block_count, geo.max_file_blocks()};
     for (uint64_t ino = 1; ino < geo.inode_count; ino++) {
       const DiskInode& di = inodes[ino];
       if (!bit(inode_bitmap, ino) || !md::is_dir(di.mode.get()) || di.nlink.get() == 0) continue;
