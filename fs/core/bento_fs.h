@@ -83,6 +83,10 @@ class BentoFs : public bento::FileOperations {
   Status releasedir(const Request&, Ino, Fh) override;
   Status fsyncdir(const Request&, Ino, Fh, bool) override;
 
+  Status fallocate(const Request&, Ino, Fh, uint32_t, uint64_t, uint64_t) override;
+  Result<uint64_t> lseek(const Request&, Ino, Fh, uint64_t, uint32_t) override;
+  Result<size_t> fiemap(const Request&, Ino, uint64_t, uint64_t, std::span<bento::Extent>) override;
+
   Result<bento::StatFs> statfs(const Request&, Ino) override;
   Status access(const Request&, Ino, uint32_t) override;
   Result<uint64_t> bmap(const Request&, Ino, uint32_t, uint64_t) override;
@@ -156,6 +160,13 @@ class BentoFs : public bento::FileOperations {
   Result<bool> is_ancestor(Ino a, Ino b);
   Status readdir_locked(const Request& req, InodeObj* d, Fh fh, uint64_t offset,
                         bento::DirFiller& filler, bool* touch);
+  // space.cc: fallocate modes, each in bounded journal steps under the inode lock
+  Status falloc_allocate(InodeObj* o, uint64_t off, uint64_t len, bool keep_size, bool zero);
+  Status falloc_punch(InodeObj* o, uint64_t off, uint64_t len);
+  Status falloc_collapse(InodeObj* o, uint64_t off, uint64_t len);
+  Status falloc_insert(InodeObj* o, uint64_t off, uint64_t len);
+  // Zeroes bytes [off, off + len) of one block of the file if it is mapped.
+  Status zero_in_block(Handle& h, const DiskInode& di, uint64_t off, uint64_t len);
   // atime.cc
   // Applies one atime mount option; *known = false when o is not one.
   Status parse_atime_option(std::string_view o, bool* known);

@@ -147,7 +147,47 @@ Result<uint64_t> next_in_tree(const FsCtx& c, uint64_t blk, uint32_t depth, uint
   return hi;
 }
 
+// First unmapped relative index in [lo, hi) under blk (height depth), or hi.
+Result<uint64_t> hole_in_tree(const FsCtx& c, uint64_t blk, uint32_t depth, uint64_t lo,
+                              uint64_t hi) {
+  const uint64_t span = entry_span(depth);
+  BENTO_ASSIGN_OR_RETURN(BufferHead bh, c.dev->bread(blk));
+  for (uint64_t i = lo / span; i * span < hi && i < kPtrsPerBlock; i++) {
+    uint64_t child = load_le32(bh.data().data() + 4 * i);
+    const uint64_t base = i * span;
+    if (child == 0) return base < lo ? lo : base;
+    if (depth == 1) continue;
+    BENTO_TRY(checked(c, child));
+    uint64_t clo = lo > base ? lo - base : 0;
+    uint64_t chi = hi < base + span ? hi - base : span;
+    BENTO_ASSIGN_OR_RETURN(uint64_t found, hole_in_tree(c, child, depth - 1, clo, chi));
+    if (found < chi) return base + found;
+  }
+  return hi;
+}
+
 }  // namespace
+
+Result<uint64_t> bmap_next_hole(const FsCtx& c, const DiskInode& di, uint64_t from, uint64_t to) {
+  if (to > c.max_blocks) to = c.max_blocks;
+  if (from >= to) return to;
+  for (uint32_t r = region_of(from); r < kNumRegions && kRegions[r].base < to; r++) {
+    const Region& g = kRegions[r];
+    uint64_t lo = from > g.base ? from - g.base : 0;
+    uint64_t hi = to < g.base + g.count ? to - g.base : g.count;
+    if (r == 0) {
+      for (uint64_t i = lo; i < hi; i++)
+        if (di.direct[i].get() == 0) return i;
+      continue;
+    }
+    uint64_t rb = root_value(di, r);
+    if (rb == 0) return g.base + lo;
+    BENTO_TRY(checked(c, rb));
+    BENTO_ASSIGN_OR_RETURN(uint64_t found, hole_in_tree(c, rb, g.depth, lo, hi));
+    if (found < hi) return g.base + found;
+  }
+  return to;
+}
 
 Result<uint64_t> bmap_lookup(const FsCtx& c, const DiskInode& di, uint64_t lblk) {
   if (lblk >= c.max_blocks) return Err(EFBIG);

@@ -35,6 +35,8 @@ Result<uint64_t> bmap_free_range(const FsCtx& c, Handle& h, DiskInode& di, uint6
 // The first mapped logical block >= from (and < to), or `to` when there is none. Skips
 // unmapped subtrees whole, so it is fast on sparse files (SEEK_DATA, FIEMAP).
 Result<uint64_t> bmap_next_mapped(const FsCtx& c, const DiskInode& di, uint64_t from, uint64_t to);
+// The first unmapped logical block >= from (and < to), or `to` when all are mapped.
+Result<uint64_t> bmap_next_hole(const FsCtx& c, const DiskInode& di, uint64_t from, uint64_t to);
 // Points lblk at physical block pb (allocating pointer blocks on the way), or unmaps it
 // (pb == 0) without freeing the data block: for moving blocks within a file (collapse and
 // insert range). Pointer blocks that become empty are freed.

@@ -71,6 +71,33 @@ constexpr bool reads(uint32_t f) {
 }
 }  // namespace oflag
 
+// fallocate(2) modes (FALLOC_FL_*).
+namespace falloc {
+constexpr uint32_t kKeepSize = 0x01;       // do not change the size
+constexpr uint32_t kPunchHole = 0x02;      // deallocate (with kKeepSize)
+constexpr uint32_t kCollapseRange = 0x08;  // remove a block-aligned range, shift the rest down
+constexpr uint32_t kZeroRange = 0x10;      // make the range read as zeroes, allocated
+constexpr uint32_t kInsertRange = 0x20;    // insert a block-aligned hole, shift the rest up
+}  // namespace falloc
+
+// lseek(2) whence values the file system answers (SEEK_SET/CUR/END never reach it).
+namespace seek {
+constexpr uint32_t kData = 3;  // SEEK_DATA: the next offset >= off that holds data
+constexpr uint32_t kHole = 4;  // SEEK_HOLE: the next offset >= off in a hole (EOF counts)
+}  // namespace seek
+
+// One extent of a file's block map (FIEMAP): `length` bytes of the file at `logical` are
+// stored at byte `physical` of the device.
+struct Extent {
+  uint64_t logical = 0;
+  uint64_t physical = 0;
+  uint64_t length = 0;
+  uint32_t flags = 0;  // extent_flag bits
+};
+namespace extent_flag {
+constexpr uint32_t kLast = 0x1;  // FIEMAP_EXTENT_LAST: no extent of the file follows
+}  // namespace extent_flag
+
 // access(2) masks.
 namespace amode {
 constexpr uint32_t kExists = 0;
