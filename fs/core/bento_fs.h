@@ -87,6 +87,9 @@ class BentoFs : public bento::FileOperations {
   Result<uint64_t> lseek(const Request&, Ino, Fh, uint64_t, uint32_t) override;
   Result<size_t> fiemap(const Request&, Ino, uint64_t, uint64_t, std::span<bento::Extent>) override;
 
+  Result<uint32_t> getflags(const Request&, Ino) override;
+  Status setflags(const Request&, Ino, uint32_t) override;
+
   Result<bento::StatFs> statfs(const Request&, Ino) override;
   Status access(const Request&, Ino, uint32_t) override;
   Result<uint64_t> bmap(const Request&, Ino, uint32_t, uint64_t) override;

@@ -81,6 +81,10 @@ Result<bento::OpenReply> BentoFs::open(const Request& req, Ino ino, uint32_t fla
     if ((flags & of::kDirectory) && !md::is_dir(mode)) return Err(ENOTDIR);
     if (check_access(req, di, open_mask(flags))) return Err(EACCES);
     if ((of::writes(flags) || (flags & of::kTruncate)) && read_only_) return Err(EROFS);
+    if ((of::writes(flags) || (flags & of::kTruncate)) && is_immutable(di)) return Err(EPERM);
+    if (is_append_only(di) &&
+        ((of::writes(flags) && !(flags & of::kAppend)) || (flags & of::kTruncate)))
+      return Err(EPERM);
     trunc = (flags & of::kTruncate) && md::is_reg(mode) && di.size.get() > 0;
     gen = di.generation.get();
     atime_stale = of::reads(flags) && !(flags & of::kExecOpen) && atime_due(di);
@@ -257,7 +261,9 @@ Result<size_t> BentoFs::write_chunk(InodeObj* o, uint64_t off, std::span<const u
   WriteLock lk(o->lock);
   if (o->deleted) return Err(ENOENT);
   BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(o->ino));
+  if (is_immutable(di)) return Err(EPERM);
   if (append) off = di.size.get();
+  if (is_append_only(di) && off < di.size.get()) return Err(EPERM);
   const uint64_t max_size = geo_.max_file_size();
   if (off >= max_size) return Err(EFBIG);
   if (data.size() > max_size - off) data = data.first(max_size - off);
@@ -369,6 +375,7 @@ Result<Attr> BentoFs::setattr(const Request& req, Ino ino, const bento::SetAttr&
       if (di.mode.get() == 0) return Err(ENOENT);
       if (md::is_dir(di.mode.get())) return Err(EISDIR);
       if (!md::is_reg(di.mode.get())) return Err(EINVAL);
+      if (is_pinned(di)) return Err(EPERM);
       OpenFile f;
       bool via_writable_fh = fh != bento::kNoFh && handle_info(fh, &f) && of::writes(f.flags);
       if (!via_writable_fh && check_access(req, di, amode::kWrite)) return Err(EACCES);
@@ -392,6 +399,11 @@ Result<Attr> BentoFs::setattr(const Request& req, Ino ino, const bento::SetAttr&
   WriteLock lk(o->lock);
   BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
   if (di.mode.get() == 0 || o->deleted) return Err(ENOENT);
+  if (is_immutable(di)) return Err(EPERM);
+  if (is_append_only(di) && (sa.valid & (SetAttr::kMode | SetAttr::kUid | SetAttr::kGid |
+                                         SetAttr::kAtime | SetAttr::kMtime)) &
+                                ~((sa.valid & (SetAttr::kAtimeNow | SetAttr::kMtimeNow)) >> 3))
+    return Err(EPERM);
   bento::Timespec now = bento::now_realtime();
   bool changed = (sa.valid & SetAttr::kSize) != 0;
   if (sa.valid & SetAttr::kMode) {
@@ -520,6 +532,7 @@ Status BentoFs::access(const Request& req, Ino ino, uint32_t mask) {
   if (di.mode.get() == 0 || o->deleted) return Err(ENOENT);
   if (mask == amode::kExists) return Status::Ok();
   if ((mask & amode::kWrite) && read_only_) return Err(EROFS);
+  if ((mask & amode::kWrite) && is_immutable(di)) return Err(EPERM);
   if (check_access(req, di, mask)) return Err(EACCES);
   return Status::Ok();
 }

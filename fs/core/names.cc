@@ -156,6 +156,7 @@ Result<Entry> BentoFs::create_node(const Request& req, Ino parent, std::string_v
   if (!md::is_dir(pdi.mode.get())) return Err(ENOTDIR);
   if (pdi.nlink.get() == 0) return Err(ENOENT);  // removed directory
   if (check_access(req, pdi, amode::kWrite | amode::kExec)) return Err(EACCES);
+  if (is_immutable(pdi)) return Err(EPERM);
   FsCtx c = ctx();
   BENTO_ASSIGN_OR_RETURN(bool exists, dir_find(c, pdi, name, nullptr));
   if (exists) return Err(EEXIST);
@@ -268,6 +269,7 @@ Status BentoFs::remove_name(const Request& req, Ino parent, std::string_view nam
     if (pdi.mode.get() == 0 || p->deleted) return Err(ENOENT);
     if (!md::is_dir(pdi.mode.get())) return Err(ENOTDIR);
     if (check_access(req, pdi, amode::kWrite | amode::kExec)) return Err(EACCES);
+    if (is_pinned(pdi)) return Err(EPERM);
     FsCtx c = ctx();
     DirEntryInfo info;
     BENTO_ASSIGN_OR_RETURN(bool found, dir_find(c, pdi, name, &info));
@@ -279,6 +281,7 @@ Status BentoFs::remove_name(const Request& req, Ino parent, std::string_view nam
     if (rmdir && !cdir) return Err(ENOTDIR);
     if (!rmdir && cdir) return Err(EISDIR);
     if (sticky_denies(req, pdi, cdi)) return Err(EPERM);
+    if (is_pinned(cdi)) return Err(EPERM);
     if (cdir) {
       BENTO_ASSIGN_OR_RETURN(uint64_t n, dir_entry_count(c, cdi));
       if (n != 0) return Err(ENOTEMPTY);
@@ -338,6 +341,7 @@ Result<Entry> BentoFs::link(const Request& req, Ino ino, Ino newparent, std::str
   if (!md::is_dir(pdi.mode.get())) return Err(ENOTDIR);
   if (check_access(req, pdi, amode::kWrite | amode::kExec)) return Err(EACCES);
   if (di.nlink.get() == 0 || o->deleted) return Err(ENOENT);
+  if (is_pinned(di) || is_immutable(pdi)) return Err(EPERM);
   if (di.nlink.get() >= kMaxLinks) return Err(EMLINK);
   FsCtx c = ctx();
   BENTO_ASSIGN_OR_RETURN(bool exists, dir_find(c, pdi, name, nullptr));
@@ -426,6 +430,7 @@ Status BentoFs::rename(const Request& req, Ino p1, std::string_view n1, Ino p2, 
     if (check_access(req, d1, amode::kWrite | amode::kExec) ||
         check_access(req, d2, amode::kWrite | amode::kExec))
       return Err(EACCES);
+    if (is_pinned(d1) || is_immutable(d2)) return Err(EPERM);
     DirEntryInfo e1, e2;
     BENTO_ASSIGN_OR_RETURN(bool f1, dir_find(c, d1, n1, &e1));
     if (!f1) return Err(ENOENT);
@@ -474,6 +479,7 @@ Status BentoFs::rename(const Request& req, Ino p1, std::string_view n1, Ino p2, 
     }
     if (sticky_denies(req, d1, i1)) return Err(EPERM);
     if (f2 && sticky_denies(req, d2, i2)) return Err(EPERM);
+    if (is_pinned(i1) || (f2 && (is_pinned(i2) || is_append_only(d2)))) return Err(EPERM);
     if (f2 && dir2 && !(flags & kExchange)) {
       BENTO_ASSIGN_OR_RETURN(uint64_t n, dir_entry_count(c, i2));
       if (n != 0) return Err(ENOTEMPTY);

@@ -94,6 +94,7 @@ Status BentoFs::setxattr(const Request& req, Ino ino, std::string_view name,
   BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
   if (di.mode.get() == 0 || o->deleted) return Err(ENOENT);
   if (int e = xattr_perm(req, di, ns, true)) return Err(e);
+  if (is_pinned(di)) return Err(EPERM);
   uint64_t blk = di.xattr_block.get();
   uint32_t need = kXattrEntryHeader + static_cast<uint32_t>(name.size() + value.size());
   BufferHead bh;
@@ -203,6 +204,7 @@ Status BentoFs::removexattr(const Request& req, Ino ino, std::string_view name) 
   BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
   if (di.mode.get() == 0 || o->deleted) return Err(ENOENT);
   if (int e = xattr_perm(req, di, ns, true)) return Err(e);
+  if (is_pinned(di)) return Err(EPERM);
   if (di.xattr_block.get() == 0) return Err(ENODATA);
   BENTO_ASSIGN_OR_RETURN(BufferHead bh, h.get_write(di.xattr_block.get()));
   uint8_t* p = bh.data_mut().data();
