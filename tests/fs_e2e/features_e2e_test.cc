@@ -3,9 +3,16 @@
 // asynchronous O_DIRECT writes, file handles across a remount, fallocate and
 // SEEK_DATA/SEEK_HOLE, chattr flags, POSIX ACLs, O_TMPFILE, birth time, and mounting with
 // mount(8)/fstab. Needs root and /dev/fuse (skips loudly otherwise).
+#include <bento/fiemap_ioctl.h>
+#include <bento/fs_types.h>
 #include <fcntl.h>
 #include <linux/aio_abi.h>
+#include <linux/falloc.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -212,6 +219,144 @@ TEST_F(FeaturesE2E, OpenByHandleAcrossRemount) {
   EXPECT_EQ(open_by_handle_at(mfd, reinterpret_cast<struct file_handle*>(hg.data()), O_RDONLY), -1);
   EXPECT_EQ(errno, ESTALE);
   close(mfd);
+  ASSERT_NO_FATAL_FAILURE(unmount());
+  ASSERT_NO_FATAL_FAILURE(fsck_clean());
+}
+
+// fallocate through FUSE: allocation with and without KEEP_SIZE and punch hole reach the
+// fs, with true block accounting in st_blocks and statfs; SEEK_DATA/SEEK_HOLE report the
+// real holes; the block map comes through BENTO_IOC_FIEMAP (FS_IOC_FIEMAP cannot reach a
+// FUSE file system). ZERO_RANGE, COLLAPSE_RANGE and INSERT_RANGE: whatever the kernel
+// forwards must work; the kernel's refusal (EOPNOTSUPP before the request is sent) is
+// reported, not hidden.
+TEST_F(FeaturesE2E, FallocateSeekAndBlockMap) {
+  ASSERT_NO_FATAL_FAILURE(mkfs("256M"));
+  ASSERT_NO_FATAL_FAILURE(mount_fs());
+  const std::string f = path("f");
+  int fd = open(f.c_str(), O_RDWR | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  struct statvfs v0 {};
+  ASSERT_EQ(statvfs(mnt_.c_str(), &v0), 0);
+  ASSERT_EQ(fallocate(fd, 0, 0, 1 << 20), 0) << strerror(errno);
+  struct stat st {};
+  ASSERT_EQ(fstat(fd, &st), 0);
+  EXPECT_EQ(st.st_size, 1 << 20);
+  EXPECT_EQ(st.st_blocks, (256 + 1) * 8);  // 256 data blocks + the indirect block
+  struct statvfs v1 {};
+  ASSERT_EQ(statvfs(mnt_.c_str(), &v1), 0);
+  EXPECT_EQ(v0.f_bfree - v1.f_bfree, 257u);
+  ASSERT_EQ(fallocate(fd, FALLOC_FL_KEEP_SIZE, 1 << 20, 1 << 20), 0) << strerror(errno);
+  ASSERT_EQ(fstat(fd, &st), 0);
+  EXPECT_EQ(st.st_size, 1 << 20);
+  EXPECT_EQ(st.st_blocks, (512 + 1) * 8);
+  std::string data(8192, 'd');
+  ASSERT_EQ(pwrite(fd, data.data(), data.size(), 0), 8192);
+  ASSERT_EQ(pwrite(fd, data.data(), data.size(), 512 << 10), 8192);
+  ASSERT_EQ(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 4096, (512 << 10) - 4096), 0)
+      << strerror(errno);
+  ASSERT_EQ(fstat(fd, &st), 0);
+  EXPECT_EQ(st.st_blocks, (512 - 127 + 1) * 8);
+  std::vector<char> buf(16384);
+  ASSERT_EQ(pread(fd, buf.data(), 8192, 0), 8192);
+  EXPECT_EQ(std::string(buf.data(), 4096), std::string(4096, 'd'));
+  EXPECT_EQ(std::string(buf.data() + 4096, 4096), std::string(4096, '\0'));
+  // The hole is [4096, 512 KiB); data again from there to the end.
+  EXPECT_EQ(lseek(fd, 0, SEEK_DATA), 0);
+  EXPECT_EQ(lseek(fd, 0, SEEK_HOLE), 4096);
+  EXPECT_EQ(lseek(fd, 4096, SEEK_DATA), 512 << 10);
+  EXPECT_EQ(lseek(fd, 512 << 10, SEEK_HOLE), 1 << 20);  // EOF
+  EXPECT_EQ(lseek(fd, 1 << 20, SEEK_DATA), -1);
+  EXPECT_EQ(errno, ENXIO);
+  // The block map through the Bento ioctl: extents cover exactly the allocated blocks.
+  bento::BentoFiemap m{};
+  m.start = 0;
+  m.length = ~0ull;
+  ASSERT_EQ(ioctl(fd, bento::kBentoIocFiemap, &m), 0) << strerror(errno);
+  uint64_t mapped = 0;
+  for (uint32_t i = 0; i < m.count; i++) mapped += m.extents[i].length;
+  EXPECT_EQ(mapped, (512ull - 127) * 4096);
+  EXPECT_EQ(m.extents[0].logical, 0u);
+  EXPECT_EQ(m.extents[1].logical, 512u << 10);
+  EXPECT_NE(m.extents[m.count - 1].flags & bento::extent_flag::kLast, 0u);
+  // FS_IOC_FIEMAP stops in the VFS: FUSE inodes have no ->fiemap.
+  alignas(8) char fm_buf[sizeof(struct fiemap) + 4 * sizeof(struct fiemap_extent)] = {};
+  auto* fm = reinterpret_cast<struct fiemap*>(fm_buf);
+  fm->fm_length = ~0ull;
+  fm->fm_extent_count = 4;
+  EXPECT_EQ(ioctl(fd, FS_IOC_FIEMAP, fm), -1);
+  EXPECT_EQ(errno, EOPNOTSUPP) << "FS_IOC_FIEMAP now reaches FUSE: wire it to fiemap()";
+  // The modes the kernel may not forward.
+  struct Mode {
+    int mode;
+    const char* name;
+  };
+  for (Mode md :
+       {Mode{FALLOC_FL_ZERO_RANGE, "ZERO_RANGE"}, Mode{FALLOC_FL_COLLAPSE_RANGE, "COLLAPSE_RANGE"},
+        Mode{FALLOC_FL_INSERT_RANGE, "INSERT_RANGE"}}) {
+    off_t before = lseek(fd, 0, SEEK_END);
+    int r = fallocate(fd, md.mode, 8192, 8192);
+    if (r != 0) {
+      EXPECT_EQ(errno, EOPNOTSUPP) << md.name;
+      std::printf(
+          "note: this kernel's FUSE client refuses FALLOC_FL_%s (EOPNOTSUPP); the fs "
+          "implements it (tests/fs/falloc_model_test.cc)\n",
+          md.name);
+      continue;
+    }
+    off_t after = lseek(fd, 0, SEEK_END);
+    if (md.mode == FALLOC_FL_COLLAPSE_RANGE) {
+      EXPECT_EQ(after, before - 8192);
+    }
+    if (md.mode == FALLOC_FL_INSERT_RANGE) {
+      EXPECT_EQ(after, before + 8192);
+    }
+    if (md.mode == FALLOC_FL_ZERO_RANGE) {
+      ASSERT_EQ(pread(fd, buf.data(), 8192, 8192), 8192);
+      EXPECT_EQ(std::string(buf.data(), 8192), std::string(8192, '\0'));
+    }
+  }
+  close(fd);
+  ASSERT_NO_FATAL_FAILURE(remount());
+  ASSERT_EQ(stat(f.c_str(), &st), 0);
+  EXPECT_GT(st.st_blocks, 0);
+  ASSERT_NO_FATAL_FAILURE(unmount());
+  ASSERT_NO_FATAL_FAILURE(fsck_clean());
+}
+
+// chattr/lsattr through FUSE (FS_IOC_GETFLAGS/SETFLAGS): +a allows appends only, +i
+// nothing; root is held to them too until it clears them.
+TEST_F(FeaturesE2E, ChattrAppendOnlyAndImmutable) {
+  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
+  ASSERT_NO_FATAL_FAILURE(mount_fs());
+  const std::string log = path("audit.log");
+  ASSERT_TRUE(write_file(log, "one\n"));
+  RunResult r = run("chattr +a " + q(log) + " && lsattr " + q(log));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output.substr(0, r.output.find(' ')).find('a'), 5u) << r.output;
+  EXPECT_EQ(run("echo two >> " + q(log)).status, 0);
+  EXPECT_EQ(read_file(log), "one\ntwo\n");
+  EXPECT_NE(run(": > " + q(log)).status, 0) << "truncating an append-only file";
+  EXPECT_NE(run("truncate -s 0 " + q(log)).status, 0);
+  EXPECT_NE(run("rm -f " + q(log)).status, 0);
+  EXPECT_NE(run("mv " + q(log) + " " + q(path("moved"))).status, 0);
+  EXPECT_NE(run("chmod 600 " + q(log)).status, 0);
+  EXPECT_NE(as_nobody("chattr -a " + q(log)).status, 0);
+  EXPECT_EQ(read_file(log), "one\ntwo\n");
+  ASSERT_EQ(mkdir(path("sealed").c_str(), 0755), 0);
+  ASSERT_TRUE(write_file(path("sealed/x"), "x"));
+  r = run("chattr +i " + q(path("sealed")) + " " + q(path("sealed/x")));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(run("echo y >> " + q(path("sealed/x"))).status, 0);
+  EXPECT_NE(run("touch " + q(path("sealed/new"))).status, 0);
+  EXPECT_NE(run("rm -f " + q(path("sealed/x"))).status, 0);
+  EXPECT_NE(run("touch " + q(path("sealed/x"))).status, 0);
+  EXPECT_EQ(read_file(path("sealed/x")), "x");
+  ASSERT_NO_FATAL_FAILURE(remount());
+  r = run("lsattr -d " + q(path("sealed")));
+  EXPECT_NE(r.output.substr(0, r.output.find(' ')).find('i'), std::string::npos) << r.output;
+  r = run("chattr -i " + q(path("sealed")) + " " + q(path("sealed/x")) + " && chattr -a " + q(log) +
+          " && rm -r " + q(path("sealed")) + " " + q(log));
+  EXPECT_EQ(r.status, 0) << r.output;
   ASSERT_NO_FATAL_FAILURE(unmount());
   ASSERT_NO_FATAL_FAILURE(fsck_clean());
 }
