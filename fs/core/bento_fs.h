@@ -24,12 +24,14 @@
 #include <atomic>
 #include <cstdint>
 
+#include "core/acl.h"
 #include "core/allocator.h"
 #include "core/block_map.h"
 #include "core/geometry.h"
 #include "core/inode_cache.h"
 #include "core/journal.h"
 #include "core/prov_log.h"
+#include "core/xattr_store.h"
 #include "format/inode.h"
 
 namespace bentofs {
@@ -170,6 +172,17 @@ class BentoFs : public bento::FileOperations {
   Status falloc_insert(InodeObj* o, uint64_t off, uint64_t len);
   // Zeroes bytes [off, off + len) of one block of the file if it is mapped.
   Status zero_in_block(Handle& h, const DiskInode& di, uint64_t off, uint64_t len);
+  // xattr.cc: permission checks that honour an access ACL (perm.h check_access otherwise)
+  int may(const Request& req, const DiskInode& di, uint32_t mask);
+  // The ACL stored under name (acl.h names); false when there is none.
+  Result<bool> load_acl(const DiskInode& di, std::string_view name, bento::Vec<AclEntry>* out);
+  // create: a new inode's mode and ACL attributes from its directory's default ACL.
+  Status inherit_acls(const bento::Vec<AclEntry>& dacl, bool is_dir, uint32_t* mode, XattrSet* out,
+                      uint32_t* flags);
+  // chmod of an inode with an access ACL: the ACL follows the new permission bits.
+  Status chmod_acl(Handle& h, DiskInode& di, uint32_t mode);
+  // Journal credits for changing ino's attributes by a value of value_size bytes.
+  uint32_t xattr_credits(Ino ino, size_t value_size);
   // atime.cc
   // Applies one atime mount option; *known = false when o is not one.
   Status parse_atime_option(std::string_view o, bool* known);

@@ -7,6 +7,7 @@
 #include "core/inode_lock.h"
 #include "core/perm.h"
 #include "core/times.h"
+#include "format/acl.h"
 
 namespace bentofs {
 
@@ -79,7 +80,7 @@ Result<bento::OpenReply> BentoFs::open(const Request& req, Ino ino, uint32_t fla
     if (md::is_dir(mode) && (of::writes(flags) || (flags & of::kTruncate))) return Err(EISDIR);
     if (md::is_symlink(mode)) return Err(ELOOP);
     if ((flags & of::kDirectory) && !md::is_dir(mode)) return Err(ENOTDIR);
-    if (check_access(req, di, open_mask(flags))) return Err(EACCES);
+    if (may(req, di, open_mask(flags))) return Err(EACCES);
     if ((of::writes(flags) || (flags & of::kTruncate)) && read_only_) return Err(EROFS);
     if ((of::writes(flags) || (flags & of::kTruncate)) && is_immutable(di)) return Err(EPERM);
     if (is_append_only(di) &&
@@ -378,7 +379,7 @@ Result<Attr> BentoFs::setattr(const Request& req, Ino ino, const bento::SetAttr&
       if (is_pinned(di)) return Err(EPERM);
       OpenFile f;
       bool via_writable_fh = fh != bento::kNoFh && handle_info(fh, &f) && of::writes(f.flags);
-      if (!via_writable_fh && check_access(req, di, amode::kWrite)) return Err(EACCES);
+      if (!via_writable_fh && may(req, di, amode::kWrite)) return Err(EACCES);
     }
     if (sa.size > geo_.max_file_size()) return Err(EFBIG);
     if (tracking()) {
@@ -395,7 +396,11 @@ Result<Attr> BentoFs::setattr(const Request& req, Ino ino, const bento::SetAttr&
     }
     BENTO_TRY(truncate(o.get(), sa.size));
   }
-  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(4 + 2 * ProvLog::kCredits));
+  // A chmod rewrites the access ACL too (its owner, mask and other entries).
+  uint32_t acl_credits = 0;
+  if (auto peek = read_inode(ino); peek.ok() && (peek->flags.get() & iflag::kHasAcl))
+    acl_credits = xattr_credits(ino, 0);
+  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(4 + 2 * ProvLog::kCredits + acl_credits));
   WriteLock lk(o->lock);
   BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
   if (di.mode.get() == 0 || o->deleted) return Err(ENOENT);
@@ -416,6 +421,7 @@ Result<Attr> BentoFs::setattr(const Request& req, Ino ino, const bento::SetAttr&
     if (!only_drops_setid && !is_owner_or_root(req, di)) return Err(EPERM);
     if (req.uid != 0 && !in_group(req, di.gid.get())) m &= ~md::kSetGid;
     di.mode.set((di.mode.get() & md::kTypeMask) | m);
+    if (di.flags.get() & iflag::kHasAcl) BENTO_TRY(chmod_acl(h, di, m));
     changed = true;
   }
   if (sa.valid & (SetAttr::kUid | SetAttr::kGid)) {
@@ -442,7 +448,7 @@ Result<Attr> BentoFs::setattr(const Request& req, Ino ino, const bento::SetAttr&
     bool only_now = (sa.valid & explicit_times & ~((sa.valid & now_times) >> 3)) == 0;
     if (!is_owner_or_root(req, di)) {
       if (!only_now) return Err(EPERM);
-      if (check_access(req, di, amode::kWrite)) return Err(EACCES);
+      if (may(req, di, amode::kWrite)) return Err(EACCES);
     }
     if (sa.valid & SetAttr::kAtimeNow)
       set_time(di.atime, now);
@@ -475,6 +481,21 @@ Result<Attr> BentoFs::setattr(const Request& req, Ino ino, const bento::SetAttr&
   return to_attr(ino, di);
 }
 
+Status BentoFs::chmod_acl(Handle& h, DiskInode& di, uint32_t mode) {
+  XattrSet set;
+  BENTO_TRY(xattr_load(ctx(), di, &set));
+  XattrSet::Entry e;
+  if (!set.find(acl::kAccessName, &e)) return Status::Ok();
+  Acl a;
+  BENTO_TRY(acl_parse(e.value, &a));
+  acl_chmod(&a, mode);
+  bento::Vec<uint8_t> enc;
+  BENTO_TRY(acl_encode(a, &enc));
+  BENTO_TRY(set.remove(e));
+  BENTO_TRY(set.append(acl::kAccessName, std::span<const uint8_t>(enc.data(), enc.size())));
+  return xattr_store(ctx(), h, di, set, geo_.xattr_map);
+}
+
 Status BentoFs::fsync(const Request&, Ino ino, Fh, bool) {
   if (read_only_ || !running()) return Status::Ok();
   // fsync on the provenance log: make every record appended so far durable (readers see
@@ -495,7 +516,7 @@ Result<bento::OpenReply> BentoFs::opendir(const Request& req, Ino ino, uint32_t 
     BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
     if (di.mode.get() == 0 || o->deleted) return Err(ENOENT);
     if (!md::is_dir(di.mode.get())) return Err(ENOTDIR);
-    if (check_access(req, di, amode::kRead)) return Err(EACCES);
+    if (may(req, di, amode::kRead)) return Err(EACCES);
   }
   icache_.add_open(o.get());
   auto fh = add_handle(ino, flags, true);
@@ -533,7 +554,7 @@ Status BentoFs::access(const Request& req, Ino ino, uint32_t mask) {
   if (mask == amode::kExists) return Status::Ok();
   if ((mask & amode::kWrite) && read_only_) return Err(EROFS);
   if ((mask & amode::kWrite) && is_immutable(di)) return Err(EPERM);
-  if (check_access(req, di, mask)) return Err(EACCES);
+  if (may(req, di, mask)) return Err(EACCES);
   return Status::Ok();
 }
 

@@ -18,6 +18,7 @@ struct Geometry {
   uint64_t prov_start = 0, prov_blocks = 0;  // 0 blocks: no provenance log area
   uint64_t data_start = 0;
   bool big_files = false;  // feature BIGFILE: triple/quadruple-indirect trees
+  bool xattr_map = false;  // feature XATTRMAP: v2 extended attributes (format/xattr.h)
 
   uint64_t max_file_blocks() const { return big_files ? kMaxFileBlocksBig : kMaxFileBlocksV1; }
   uint64_t max_file_size() const { return big_files ? kMaxFileSizeBig : kMaxFileSizeV1; }
@@ -43,6 +44,7 @@ struct Geometry {
     }
     g.data_start = sb.data_start.get();
     g.big_files = (sb.feature_incompat.get() & feature::kIncompatBigFile) != 0;
+    g.xattr_map = (sb.feature_incompat.get() & feature::kIncompatXattrMap) != 0;
     return g;
   }
 };

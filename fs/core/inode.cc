@@ -8,6 +8,7 @@
 #include "core/perm.h"
 #include "core/superblock_check.h"
 #include "core/times.h"
+#include "core/xattr_store.h"
 
 namespace bentofs {
 
@@ -171,7 +172,7 @@ void BentoFs::maybe_delete(InodeRef& ref) {
 
 Status BentoFs::delete_inode(InodeObj* o) {
   BENTO_TRY(truncate(o, 0));
-  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(8));
+  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(16));
   WriteLock lk(o->lock);
   if (o->deleted) return Status::Ok();
   BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(o->ino));
@@ -180,10 +181,7 @@ Status BentoFs::delete_inode(InodeObj* o) {
   // A concurrent write may have re-grown it: free everything that is left.
   BENTO_ASSIGN_OR_RETURN(uint64_t left, bmap_free_range(c, h, di, 0, kMaxFileBlocksBig, ~0ULL));
   (void)left;
-  if (di.xattr_block.get() != 0) {
-    BENTO_TRY(balloc_.free(h, di.xattr_block.get()));
-    di.xattr_block.set(0);
-  }
+  BENTO_TRY(xattr_free_all(c, h, di));
   BENTO_TRY(orphan_remove(h, o->ino));
   __builtin_memset(&di, 0, sizeof(di));
   BENTO_TRY(write_inode(h, o, di));

@@ -37,6 +37,8 @@ bento::Capabilities BentoFs::capabilities() const {
   c.needs_open = true;
   c.clears_setid_bits = true;  // write_chunk() and setattr() do it
   c.export_support = true;     // on-disk inode numbers and generations; lookup(ino, ".")
+  c.posix_acls = true;         // xattr.cc, names.cc (inheritance)
+  c.applies_umask = true;      // names.cc create_node
   return c;
 }
 

@@ -8,6 +8,8 @@
 #include "core/inode_lock.h"
 #include "core/perm.h"
 #include "core/times.h"
+#include "core/xattr_store.h"
+#include "format/acl.h"
 
 namespace bentofs {
 
@@ -59,6 +61,28 @@ void touch_dir(DiskInode& d) {
 
 }  // namespace
 
+Status BentoFs::inherit_acls(const bento::Vec<AclEntry>& dacl, bool is_dir, uint32_t* mode,
+                             XattrSet* out, uint32_t* flags) {
+  Acl access;
+  for (const AclEntry& e : dacl) BENTO_TRY(access.push_back(e));
+  const uint32_t perm = acl_create_masq(&access, *mode & 0777);
+  *mode = (*mode & ~0777u) | (perm & 0777);
+  bool extended = false;
+  (void)acl_mode(access, &extended);
+  bento::Vec<uint8_t> enc;
+  if (extended) {
+    BENTO_TRY(acl_encode(access, &enc));
+    BENTO_TRY(out->append(acl::kAccessName, std::span<const uint8_t>(enc.data(), enc.size())));
+    *flags |= iflag::kHasAcl;
+  }
+  if (is_dir) {  // a subdirectory inherits the default ACL itself too
+    BENTO_TRY(acl_encode(dacl, &enc));
+    BENTO_TRY(out->append(acl::kDefaultName, std::span<const uint8_t>(enc.data(), enc.size())));
+    *flags |= iflag::kHasDefaultAcl;
+  }
+  return Status::Ok();
+}
+
 Result<Entry> BentoFs::lookup(const Request& req, Ino parent, std::string_view name) {
   if (name.size() > bento::kNameMax) return Err(ENAMETOOLONG);
   if (parent == bento::kRootIno && name == prov::kProvLogFileName && prov_.present())
@@ -80,7 +104,7 @@ Result<Entry> BentoFs::lookup(const Request& req, Ino parent, std::string_view n
     BENTO_ASSIGN_OR_RETURN(DiskInode pdi, read_inode(parent));
     if (pdi.mode.get() == 0 || p->deleted) return Err(ENOENT);
     if (!md::is_dir(pdi.mode.get())) return Err(ENOTDIR);
-    if (check_access(req, pdi, amode::kExec)) return Err(EACCES);
+    if (may(req, pdi, amode::kExec)) return Err(EACCES);
     Ino ino;
     if (name == "..") {
       BENTO_ASSIGN_OR_RETURN(ino, dir_parent(ctx(), pdi));
@@ -148,14 +172,15 @@ Result<Entry> BentoFs::create_node(const Request& req, Ino parent, std::string_v
     credits = insert_credits(ctx(), *peek);
   BENTO_ASSIGN_OR_RETURN(ProvLog::Ticket pt,
                          prov_reserve(name.size(), target.size(), co ? ProvLog::kReleaseRoom : 0));
-  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(credits + ProvLog::kCredits));
+  // + the new inode's inherited ACLs (map block, a stream block, their bitmap blocks).
+  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(credits + ProvLog::kCredits + 6));
   ReadLock ns(rename_lock_);
   WriteLock plk(p->lock);
   BENTO_ASSIGN_OR_RETURN(DiskInode pdi, read_inode(parent));
   if (pdi.mode.get() == 0 || p->deleted) return Err(ENOENT);
   if (!md::is_dir(pdi.mode.get())) return Err(ENOTDIR);
   if (pdi.nlink.get() == 0) return Err(ENOENT);  // removed directory
-  if (check_access(req, pdi, amode::kWrite | amode::kExec)) return Err(EACCES);
+  if (may(req, pdi, amode::kWrite | amode::kExec)) return Err(EACCES);
   if (is_immutable(pdi)) return Err(EPERM);
   FsCtx c = ctx();
   BENTO_ASSIGN_OR_RETURN(bool exists, dir_find(c, pdi, name, nullptr));
@@ -167,11 +192,27 @@ Result<Entry> BentoFs::create_node(const Request& req, Ino parent, std::string_v
     gid = pdi.gid.get();
     if (is_dir) mode |= md::kSetGid;
   }
+  // Permission bits: the directory's default ACL if it has one (POSIX.1e: then the umask
+  // does not apply), else the caller's umask.
+  XattrSet inherited;
+  uint32_t acl_flags = 0;
+  if (!md::is_symlink(mode)) {
+    Acl dacl;
+    Result<bool> has = false;
+    if (pdi.flags.get() & iflag::kHasDefaultAcl) has = load_acl(pdi, acl::kDefaultName, &dacl);
+    if (has.ok() && *has) {
+      BENTO_TRY(inherit_acls(dacl, is_dir, &mode, &inherited, &acl_flags));
+    } else {
+      mode &= ~(req.umask & 0777);
+    }
+  }
   DiskInode di;
   BENTO_ASSIGN_OR_RETURN(Ino ino, alloc_inode(h, mode, req.uid, gid, rdev, &di));
+  di.flags.set(acl_flags);
   BENTO_ASSIGN_OR_RETURN(InodeRef child, icache_.get(ino));
   WriteLock clk(child->lock);
   Status st = [&]() -> Status {
+    if (inherited.count() != 0) BENTO_TRY(xattr_store(c, h, di, inherited, geo_.xattr_map));
     if (is_dir) {
       di.nlink.set(2);
       BENTO_TRY(dir_init(c, h, di, parent));
@@ -187,6 +228,7 @@ Result<Entry> BentoFs::create_node(const Request& req, Ino parent, std::string_v
   if (!st.ok()) {
     // Undo the allocations (the journal has no abort: the handle's blocks are consistent).
     (void)bmap_free_range(c, h, di, 0, kMaxFileBlocksBig, ~0ULL);
+    (void)xattr_free_all(c, h, di);
     __builtin_memset(&di, 0, sizeof(di));
     (void)write_inode(h, child.get(), di);
     (void)ialloc_.free(h, ino);
@@ -268,7 +310,7 @@ Status BentoFs::remove_name(const Request& req, Ino parent, std::string_view nam
     BENTO_ASSIGN_OR_RETURN(DiskInode pdi, read_inode(parent));
     if (pdi.mode.get() == 0 || p->deleted) return Err(ENOENT);
     if (!md::is_dir(pdi.mode.get())) return Err(ENOTDIR);
-    if (check_access(req, pdi, amode::kWrite | amode::kExec)) return Err(EACCES);
+    if (may(req, pdi, amode::kWrite | amode::kExec)) return Err(EACCES);
     if (is_pinned(pdi)) return Err(EPERM);
     FsCtx c = ctx();
     DirEntryInfo info;
@@ -339,7 +381,7 @@ Result<Entry> BentoFs::link(const Request& req, Ino ino, Ino newparent, std::str
   BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
   if (pdi.mode.get() == 0 || pdi.nlink.get() == 0) return Err(ENOENT);
   if (!md::is_dir(pdi.mode.get())) return Err(ENOTDIR);
-  if (check_access(req, pdi, amode::kWrite | amode::kExec)) return Err(EACCES);
+  if (may(req, pdi, amode::kWrite | amode::kExec)) return Err(EACCES);
   if (di.nlink.get() == 0 || o->deleted) return Err(ENOENT);
   if (is_pinned(di) || is_immutable(pdi)) return Err(EPERM);
   if (di.nlink.get() >= kMaxLinks) return Err(EMLINK);
@@ -427,8 +469,7 @@ Status BentoFs::rename(const Request& req, Ino p1, std::string_view n1, Ino p2, 
     if (d1.mode.get() == 0 || d2.mode.get() == 0) return Err(ENOENT);
     if (!md::is_dir(d1.mode.get()) || !md::is_dir(d2.mode.get())) return Err(ENOTDIR);
     if (d2.nlink.get() == 0) return Err(ENOENT);
-    if (check_access(req, d1, amode::kWrite | amode::kExec) ||
-        check_access(req, d2, amode::kWrite | amode::kExec))
+    if (may(req, d1, amode::kWrite | amode::kExec) || may(req, d2, amode::kWrite | amode::kExec))
       return Err(EACCES);
     if (is_pinned(d1) || is_immutable(d2)) return Err(EPERM);
     DirEntryInfo e1, e2;

@@ -38,6 +38,10 @@ constexpr uint32_t kNoAtime = 0x80;    // FS_NOATIME_FL 'A': atime never updated
 constexpr uint32_t kKnown = kImmutable | kAppend | kNoDump | kNoAtime;
 // Only a caller with CAP_LINUX_IMMUTABLE (root here) may set or clear these.
 constexpr uint32_t kPrivileged = kImmutable | kAppend;
+// Internal (never reported by GETFLAGS): the inode has an access ACL (format/acl.h).
+constexpr uint32_t kHasAcl = 0x40000000;
+// Internal: the directory has a default ACL (inherited by what is created in it).
+constexpr uint32_t kHasDefaultAcl = 0x20000000;
 }  // namespace iflag
 
 struct DiskTime {

@@ -22,7 +22,11 @@ constexpr uint32_t kIncompatDataJournal = 1u << 1;  // physical block journal (j
 // Triple- and quadruple-indirect block trees (inode.h tindirect/qindirect): files past
 // 4 GiB + 4 MiB, up to 4 PiB. Without it files stop at kMaxFileSizeV1 (EFBIG).
 constexpr uint32_t kIncompatBigFile = 1u << 2;
-constexpr uint32_t kIncompatSupported = kIncompatHashDir | kIncompatDataJournal | kIncompatBigFile;
+// Extended attributes in a map block and a stream of up to 256 blocks (xattr.h v2): values
+// to 64 KiB, thousands of attributes. Without it: one block per inode (v1).
+constexpr uint32_t kIncompatXattrMap = 1u << 3;
+constexpr uint32_t kIncompatSupported =
+    kIncompatHashDir | kIncompatDataJournal | kIncompatBigFile | kIncompatXattrMap;
 // What a new image gets (mkfs); an image needs HASHDIR and DATA_JOURNAL at least.
 constexpr uint32_t kIncompatNew = kIncompatSupported;
 constexpr uint32_t kIncompatRequired = kIncompatHashDir | kIncompatDataJournal;

@@ -177,6 +177,8 @@ void op_init(void* userdata, fuse_conn_info* conn) {
   // File handles (open_by_handle_at, NFS): the kernel encodes (ino, generation) and, when
   // the inode is not cached, asks the fs to look up "." in it.
   want(FUSE_CAP_EXPORT_SUPPORT, caps.export_support);
+  want(FUSE_CAP_POSIX_ACL, caps.posix_acls);
+  want(FUSE_CAP_DONT_MASK, caps.applies_umask);
   // The API's open() does not promise to handle O_TRUNC: let the kernel send setattr.
   want(FUSE_CAP_ATOMIC_O_TRUNC, false);
   // An fs that drops set-id bits itself gets HANDLE_KILLPRIV_V2 (kernel protocol 7.33+):

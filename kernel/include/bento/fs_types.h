@@ -236,6 +236,12 @@ struct Capabilities {
   // ino itself (any type) and lookup(dir, "..") its parent: the kernel may hand out file
   // handles (name_to_handle_at/open_by_handle_at, NFS export) that survive a remount.
   bool export_support = false;
+  // The fs keeps POSIX ACLs (system.posix_acl_access/default) and honours them itself; the
+  // kernel may then cache and check them too (FUSE_POSIX_ACL).
+  bool posix_acls = false;
+  // The fs applies Request::umask itself (skipping it under a default ACL, as POSIX.1e
+  // requires): the host passes modes unmasked (FUSE_DONT_MASK).
+  bool applies_umask = false;
 };
 
 struct InitArgs {
