@@ -127,7 +127,9 @@ Status XattrSet::remove(const Entry& e) {
 
 Status XattrSet::append(std::string_view name, std::span<const uint8_t> value) {
   const size_t at = stream_.size();
-  BENTO_TRY(stream_.resize(at + kXattrEntryHeaderV2 + name.size() + value.size()));
+  const size_t need = at + kXattrEntryHeaderV2 + name.size() + value.size();
+  if (need > stream_.capacity()) BENTO_TRY(stream_.reserve(need > 2 * at ? need : 2 * at));
+  BENTO_TRY(stream_.resize(need));
   uint8_t* p = stream_.data() + at;
   p[0] = static_cast<uint8_t>(name.size());
   store_le32(p + 1, static_cast<uint32_t>(value.size()));
@@ -141,6 +143,7 @@ Status XattrSet::append(std::string_view name, std::span<const uint8_t> value) {
 Status XattrSet::parse(std::span<const uint8_t> data, uint32_t count, bool v1) {
   stream_.clear();
   count_ = 0;
+  BENTO_TRY(stream_.reserve(data.size() + data.size() / 8 + 64));  // v1 entries grow by 2
   uint32_t off = 0;
   const uint32_t hdr = v1 ? kXattrEntryHeader : kXattrEntryHeaderV2;
   while (off < data.size()) {

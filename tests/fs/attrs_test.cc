@@ -1,5 +1,8 @@
 // Inode attributes beyond the mode (issue 19): chattr flags (append-only, immutable,
 // noatime, nodump), POSIX ACLs, birth time, many and large extended attributes.
+#include <algorithm>
+#include <array>
+
 #include "fs_test_util.h"
 
 namespace bentofs::test {
@@ -119,6 +122,166 @@ TEST(BentoFsAttrs, NoAtimeFlag) {
   Timespec a = t.fs->getattr(t.r, e.ino, 0)->atime;
   EXPECT_EQ(t.read(e.ino), "x");
   EXPECT_EQ(t.fs->getattr(t.r, e.ino, 0)->atime, a);
+}
+
+// 1,000 attributes of 64 bytes on one inode, and one of 64 KiB, across a remount; listing
+// them all; removing them all gives every block back.
+TEST(BentoFsAttrs, ThousandXattrsAndOneOf64KiB) {
+  TestFs t;
+  auto e = t.create(kRootIno, "many");
+  const uint64_t free0 = t.fs->statfs(t.r, kRootIno)->blocks_free;
+  auto value = [](int i) {
+    std::string v(64, '\0');
+    for (int k = 0; k < 64; k++) v[k] = static_cast<char>('A' + (i * 7 + k) % 26);
+    return v;
+  };
+  for (int i = 0; i < 1000; i++) {
+    auto s = t.fs->setxattr(t.r, e.ino, "user.attr" + std::to_string(i), bytes(value(i)),
+                            xattr_flag::kCreate);
+    ASSERT_TRUE(s.ok()) << i << ": " << s.error();
+  }
+  std::string big(65536, '\0');
+  for (size_t k = 0; k < big.size(); k++) big[k] = static_cast<char>(k * 31 % 251);
+  ASSERT_TRUE(t.fs->setxattr(t.r, e.ino, "user.big", bytes(big), 0).ok());
+  t.remount();
+  for (int i = 0; i < 1000; i += 37) {
+    std::string out(64, '\0');
+    auto n = t.fs->getxattr(t.r, e.ino, "user.attr" + std::to_string(i),
+                            {reinterpret_cast<uint8_t*>(out.data()), out.size()});
+    ASSERT_TRUE(n.ok()) << i;
+    EXPECT_EQ(out, value(i)) << i;
+  }
+  std::string out(65536, '\0');
+  auto n =
+      t.fs->getxattr(t.r, e.ino, "user.big", {reinterpret_cast<uint8_t*>(out.data()), out.size()});
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(out == big, true);
+  // Listing: every name once.
+  auto len = t.fs->listxattr(t.r, e.ino, {});
+  ASSERT_TRUE(len.ok());
+  std::string names(*len, '\0');
+  ASSERT_EQ(*t.fs->listxattr(t.r, e.ino, {names.data(), names.size()}), *len);
+  EXPECT_EQ(std::count(names.begin(), names.end(), '\0'), 1001);
+  // Replacing one in the middle keeps the others.
+  ASSERT_TRUE(
+      t.fs->setxattr(t.r, e.ino, "user.attr500", bytes("short"), xattr_flag::kReplace).ok());
+  EXPECT_EQ(*t.fs->getxattr(t.r, e.ino, "user.attr500", {}), 5u);
+  EXPECT_EQ(*t.fs->getxattr(t.r, e.ino, "user.attr999", {}), 64u);
+  EXPECT_GT(t.fs->getattr(t.r, e.ino, 0)->blocks, 0u);
+  auto rep = t.fsck();
+  EXPECT_EQ(rep.exit_code, 0) << (rep.problems.empty() ? "" : rep.problems[0]);
+  for (int i = 0; i < 1000; i++)
+    ASSERT_TRUE(t.fs->removexattr(t.r, e.ino, "user.attr" + std::to_string(i)).ok()) << i;
+  ASSERT_TRUE(t.fs->removexattr(t.r, e.ino, "user.big").ok());
+  EXPECT_EQ(t.fs->getattr(t.r, e.ino, 0)->blocks, 0u);
+  EXPECT_EQ(t.fs->statfs(t.r, kRootIno)->blocks_free, free0);
+  rep = t.fsck();
+  EXPECT_EQ(rep.exit_code, 0) << (rep.problems.empty() ? "" : rep.problems[0]);
+}
+
+// An ACL value in the Linux xattr encoding (format/acl.h).
+std::string acl_value(std::initializer_list<std::array<uint32_t, 3>> entries) {
+  std::string v = {2, 0, 0, 0};
+  for (auto& e : entries) {
+    for (int b = 0; b < 2; b++) v.push_back(static_cast<char>(e[0] >> (8 * b)));
+    for (int b = 0; b < 2; b++) v.push_back(static_cast<char>(e[1] >> (8 * b)));
+    for (int b = 0; b < 4; b++) v.push_back(static_cast<char>(e[2] >> (8 * b)));
+  }
+  return v;
+}
+constexpr uint32_t kU = 0xFFFFFFFF;
+
+// An access ACL grants a named user what the mode does not, a named group is limited by
+// the mask, and the rest are denied; chmod moves the mask; removing the ACL restores the
+// mode's verdict.
+TEST(BentoFsAttrs, AccessAclGrantsAndDenies) {
+  TestFs t;
+  auto e = t.create(kRootIno, "report", 0640);
+  Request alice = user_req(1001, 1001), bob = user_req(1002, 1002), eve = user_req(1003, 100);
+  EXPECT_EQ(t.fs->open(alice, e.ino, oflag::kReadOnly).error(), EACCES);
+  // user::rw- user:alice:rw- group::r-- group:100:rw- mask::r-- other::---
+  std::string a = acl_value({{0x01, 6, kU},
+                             {0x02, 6, 1001},
+                             {0x04, 4, kU},
+                             {0x08, 6, 100},
+                             {0x10, 4, kU},
+                             {0x20, 0, kU}});
+  ASSERT_TRUE(t.fs->setxattr(t.r, e.ino, "system.posix_acl_access", bytes(a), 0).ok());
+  EXPECT_EQ(t.fs->getattr(t.r, e.ino, 0)->mode & 0777, 0640u);  // group bits = the mask
+  auto o = t.fs->open(alice, e.ino, oflag::kReadOnly);          // alice: rw, limited to r by mask
+  ASSERT_TRUE(o.ok()) << o.error();
+  ASSERT_TRUE(t.fs->release(alice, e.ino, o->fh, 0).ok());
+  EXPECT_EQ(t.fs->open(alice, e.ino, oflag::kWriteOnly).error(), EACCES);
+  EXPECT_EQ(t.fs->open(bob, e.ino, oflag::kReadOnly).error(), EACCES);  // other: none
+  auto g = t.fs->open(eve, e.ino, oflag::kReadOnly);                    // group 100: r (mask)
+  ASSERT_TRUE(g.ok());
+  ASSERT_TRUE(t.fs->release(eve, e.ino, g->fh, 0).ok());
+  EXPECT_EQ(t.fs->open(eve, e.ino, oflag::kWriteOnly).error(), EACCES);
+  // chmod g+w widens the mask: alice and group 100 may write now.
+  SetAttr ch;
+  ch.valid = SetAttr::kMode;
+  ch.mode = 0660;
+  ASSERT_TRUE(t.fs->setattr(t.r, e.ino, ch, 0).ok());
+  auto w = t.fs->open(alice, e.ino, oflag::kWriteOnly);
+  ASSERT_TRUE(w.ok()) << w.error();
+  ASSERT_TRUE(t.fs->release(alice, e.ino, w->fh, 0).ok());
+  // Only the owner (or root) changes an ACL; it survives a remount.
+  EXPECT_EQ(t.fs->setxattr(alice, e.ino, "system.posix_acl_access", bytes(a), 0).error(), EPERM);
+  t.remount();
+  auto w2 = t.fs->open(alice, e.ino, oflag::kWriteOnly);
+  ASSERT_TRUE(w2.ok());
+  ASSERT_TRUE(t.fs->release(alice, e.ino, w2->fh, 0).ok());
+  // Malformed ACLs are refused.
+  EXPECT_EQ(t.fs->setxattr(t.r, e.ino, "system.posix_acl_access",
+                           bytes(acl_value({{0x01, 6, kU}, {0x02, 6, 1001}, {0x20, 0, kU}})), 0)
+                .error(),
+            EINVAL);
+  ASSERT_TRUE(t.fs->removexattr(t.r, e.ino, "system.posix_acl_access").ok());
+  EXPECT_EQ(t.fs->open(alice, e.ino, oflag::kWriteOnly).error(), EACCES);
+  auto rep = t.fsck();
+  EXPECT_EQ(rep.exit_code, 0) << (rep.problems.empty() ? "" : rep.problems[0]);
+}
+
+// A directory's default ACL is inherited: files get it as their access ACL (limited by the
+// requested mode, and the umask is not applied), subdirectories as both.
+TEST(BentoFsAttrs, DefaultAclIsInheritedOnCreate) {
+  TestFs t;
+  auto d = t.fs->mkdir(t.r, kRootIno, "shared", 0755);
+  ASSERT_TRUE(d.ok());
+  std::string def =
+      acl_value({{0x01, 7, kU}, {0x02, 7, 1001}, {0x04, 5, kU}, {0x10, 7, kU}, {0x20, 0, kU}});
+  ASSERT_TRUE(t.fs->setxattr(t.r, d->ino, "system.posix_acl_default", bytes(def), 0).ok());
+  EXPECT_EQ(t.fs->setxattr(t.r, t.create(kRootIno, "plain").ino, "system.posix_acl_default",
+                           bytes(def), 0)
+                .error(),
+            EACCES);  // only directories have default ACLs
+  Request creator = t.r;
+  creator.umask = 077;  // ignored under a default ACL
+  auto f = t.fs->create(creator, d->ino, "f", 0666, oflag::kReadWrite);
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE(t.fs->release(creator, f->entry.ino, f->open.fh, 0).ok());
+  EXPECT_EQ(f->entry.attr.mode & 0777, 0660u);  // user rw, mask rw (from 0666), other 0
+  Request alice = user_req(1001, 1001);
+  auto o = t.fs->open(alice, f->entry.ino, oflag::kReadWrite);
+  ASSERT_TRUE(o.ok()) << o.error();
+  ASSERT_TRUE(t.fs->release(alice, f->entry.ino, o->fh, 0).ok());
+  EXPECT_EQ(t.fs->open(user_req(1002, 1002), f->entry.ino, oflag::kReadOnly).error(), EACCES);
+  auto sub = t.fs->mkdir(creator, d->ino, "sub", 0777);
+  ASSERT_TRUE(sub.ok());
+  EXPECT_EQ(sub->attr.mode & 0777, 0770u);
+  std::string got(256, '\0');
+  auto n = t.fs->getxattr(t.r, sub->ino, "system.posix_acl_default",
+                          {reinterpret_cast<uint8_t*>(got.data()), got.size()});
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(got.substr(0, *n), def);
+  EXPECT_TRUE(t.fs->getxattr(t.r, sub->ino, "system.posix_acl_access", {}).ok());
+  // Without a default ACL the umask applies.
+  auto p = t.fs->create(creator, kRootIno, "masked", 0666, oflag::kReadWrite);
+  ASSERT_TRUE(p.ok());
+  ASSERT_TRUE(t.fs->release(creator, p->entry.ino, p->open.fh, 0).ok());
+  EXPECT_EQ(p->entry.attr.mode & 0777, 0600u);
+  auto rep = t.fsck();
+  EXPECT_EQ(rep.exit_code, 0) << (rep.problems.empty() ? "" : rep.problems[0]);
 }
 
 }  // namespace
