@@ -79,6 +79,7 @@ class BentoFs : public bento::FileOperations {
   Status fsync(const Request&, Ino, Fh, bool) override;
   Result<bento::CreateReply> create(const Request&, Ino, std::string_view, uint32_t,
                                     uint32_t) override;
+  Result<bento::CreateReply> tmpfile(const Request&, Ino, uint32_t, uint32_t) override;
 
   Result<bento::OpenReply> opendir(const Request&, Ino, uint32_t) override;
   Status readdir(const Request&, Ino, Fh, uint64_t, bento::DirFiller&) override;

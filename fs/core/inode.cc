@@ -60,6 +60,8 @@ Attr BentoFs::to_attr(Ino ino, const DiskInode& di) const {
   a.atime = get_time(di.atime);
   a.mtime = get_time(di.mtime);
   a.ctime = get_time(di.ctime);
+  a.btime = get_time(di.btime);
+  a.has_btime = true;
   a.mode = di.mode.get();
   a.nlink = di.nlink.get();
   a.uid = di.uid.get();

@@ -263,6 +263,72 @@ Result<Entry> BentoFs::create_node(const Request& req, Ino parent, std::string_v
   return make_entry(ino, di);
 }
 
+Result<bento::CreateReply> BentoFs::tmpfile(const Request& req, Ino parent, uint32_t mode,
+                                            uint32_t flags) {
+  if (read_only_) return Err(EROFS);
+  BENTO_ASSIGN_OR_RETURN(InodeRef p, iget(parent));
+  const Fh fh = next_fh_.fetch_add(1);
+  BENTO_ASSIGN_OR_RETURN(ProvLog::Ticket pt, prov_reserve(0, 0, ProvLog::kReleaseRoom));
+  // The inode, its inherited ACLs, the orphan list (superblock, inode block).
+  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(16 + ProvLog::kCredits));
+  WriteLock plk(p->lock);
+  BENTO_ASSIGN_OR_RETURN(DiskInode pdi, read_inode(parent));
+  if (pdi.mode.get() == 0 || p->deleted) return Err(ENOENT);
+  if (!md::is_dir(pdi.mode.get())) return Err(ENOTDIR);
+  if (pdi.nlink.get() == 0) return Err(ENOENT);
+  if (may(req, pdi, amode::kWrite | amode::kExec)) return Err(EACCES);
+  if (is_immutable(pdi)) return Err(EPERM);
+  mode = md::kRegular | (mode & md::kPermMask);
+  XattrSet inherited;
+  uint32_t acl_flags = 0;
+  Acl dacl;
+  Result<bool> has = false;
+  if (pdi.flags.get() & iflag::kHasDefaultAcl) has = load_acl(pdi, acl::kDefaultName, &dacl);
+  if (has.ok() && *has) {
+    BENTO_TRY(inherit_acls(dacl, false, &mode, &inherited, &acl_flags));
+  } else {
+    mode &= ~(req.umask & 0777);
+  }
+  uint32_t gid = (pdi.mode.get() & md::kSetGid) ? pdi.gid.get() : req.gid;
+  DiskInode di;
+  BENTO_ASSIGN_OR_RETURN(Ino ino, alloc_inode(h, mode, req.uid, gid, 0, &di));
+  di.flags.set(acl_flags);
+  di.nlink.set(0);  // no name: on the orphan list until link() gives it one
+  BENTO_ASSIGN_OR_RETURN(InodeRef child, icache_.get(ino));
+  WriteLock clk(child->lock);
+  if (inherited.count() != 0) BENTO_TRY(xattr_store(ctx(), h, di, inherited, geo_.xattr_map));
+  BENTO_TRY(write_inode(h, child.get(), di));
+  BENTO_TRY(orphan_add(h, child.get(), di));
+  child->linkable = (flags & bento::oflag::kExclusive) == 0;
+  if (pt.valid()) {
+    // kCreate with an empty name: the file exists, in `parent`, without a name yet.
+    ProvDraft d;
+    d.type = prov::RecordType::kCreate;
+    d.ino = ino;
+    d.gen = di.generation.get();
+    d.parent = parent;
+    d.mode = mode;
+    d.flags = flags;
+    d.fh = fh;
+    pt.keep(ProvLog::kReleaseRoom);  // for this handle's release record
+    BENTO_TRY(prov_append(h, req, d, pt));
+  }
+  icache_.add_lookup(child.get(), 1);
+  icache_.add_open(child.get());
+  auto added = add_handle(ino, flags, false, di.generation.get(), fh);
+  if (!added.ok()) {
+    // The unnamed inode stays on the orphan list; the next mount frees it.
+    icache_.sub_open(child.get());
+    icache_.sub_lookup(child.get(), 1);
+    return Err(ENOMEM);
+  }
+  bento::CreateReply r;
+  r.entry = make_entry(ino, di);
+  r.open.fh = fh;
+  r.open.keep_cache = true;
+  return r;
+}
+
 Result<Entry> BentoFs::mknod(const Request& req, Ino parent, std::string_view name, uint32_t mode,
                              uint32_t rdev) {
   uint32_t type = mode & md::kTypeMask;
@@ -366,7 +432,8 @@ Result<Entry> BentoFs::link(const Request& req, Ino ino, Ino newparent, std::str
   if (auto peek = read_inode(newparent); peek.ok() && md::is_dir(peek->mode.get()))
     credits = insert_credits(ctx(), *peek);
   BENTO_ASSIGN_OR_RETURN(ProvLog::Ticket pt, prov_reserve(name.size(), 0));
-  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(credits + ProvLog::kCredits));
+  // + the orphan list (superblock, previous and own inode block) for an O_TMPFILE inode.
+  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(credits + ProvLog::kCredits + 4));
   ReadLock ns(rename_lock_);
   {
     // Peek at the type first: directories are never locked after their parent here.
@@ -382,13 +449,19 @@ Result<Entry> BentoFs::link(const Request& req, Ino ino, Ino newparent, std::str
   if (pdi.mode.get() == 0 || pdi.nlink.get() == 0) return Err(ENOENT);
   if (!md::is_dir(pdi.mode.get())) return Err(ENOTDIR);
   if (may(req, pdi, amode::kWrite | amode::kExec)) return Err(EACCES);
-  if (di.nlink.get() == 0 || o->deleted) return Err(ENOENT);
+  // An O_TMPFILE inode (nlink 0, still linkable) gets its first name here.
+  const bool naming_tmpfile = di.nlink.get() == 0 && o->linkable && !o->deleted;
+  if ((di.nlink.get() == 0 && !naming_tmpfile) || o->deleted) return Err(ENOENT);
   if (is_pinned(di) || is_immutable(pdi)) return Err(EPERM);
   if (di.nlink.get() >= kMaxLinks) return Err(EMLINK);
   FsCtx c = ctx();
   BENTO_ASSIGN_OR_RETURN(bool exists, dir_find(c, pdi, name, nullptr));
   if (exists) return Err(EEXIST);
   BENTO_TRY(dir_add(c, h, pdi, name, ino, md::dirent_type(di.mode.get())));
+  if (naming_tmpfile) {
+    BENTO_TRY(orphan_remove(h, ino));
+    o->linkable = false;
+  }
   di.nlink.set(di.nlink.get() + 1);
   set_time(di.ctime, bento::now_realtime());
   BENTO_TRY(write_inode(h, o.get(), di));

@@ -2,6 +2,8 @@
 // noatime, nodump), POSIX ACLs, birth time, many and large extended attributes.
 #include <algorithm>
 #include <array>
+#include <chrono>
+#include <thread>
 
 #include "fs_test_util.h"
 
@@ -280,6 +282,75 @@ TEST(BentoFsAttrs, DefaultAclIsInheritedOnCreate) {
   ASSERT_TRUE(p.ok());
   ASSERT_TRUE(t.fs->release(creator, p->entry.ino, p->open.fh, 0).ok());
   EXPECT_EQ(p->entry.attr.mode & 0777, 0600u);
+  auto rep = t.fsck();
+  EXPECT_EQ(rep.exit_code, 0) << (rep.problems.empty() ? "" : rep.problems[0]);
+}
+
+// statx birth time: set at creation, kept on disk, never changed by later writes.
+TEST(BentoFsAttrs, BirthTimeSurvivesRemount) {
+  TestFs t;
+  auto e = t.create(kRootIno, "born");
+  auto a = t.fs->getattr(t.r, e.ino, 0);
+  ASSERT_TRUE(a->has_btime);
+  EXPECT_NE(a->btime.sec, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  t.write(e.ino, 0, "later");
+  t.remount();
+  auto b = t.fs->getattr(t.r, e.ino, 0);
+  EXPECT_EQ(b->btime, a->btime);
+  EXPECT_NE(b->mtime, a->btime);
+}
+
+// O_TMPFILE: an unnamed file (on the orphan list) that link() names, or that is freed when
+// closed unnamed, or at the next mount after a crash.
+TEST(BentoFsAttrs, TmpfileLinkedOrFreed) {
+  TestFs t;
+  auto d = t.fs->mkdir(t.r, kRootIno, "tmp", 01777);
+  ASSERT_TRUE(d.ok());
+  const uint64_t free0 = t.fs->statfs(t.r, kRootIno)->blocks_free;
+  const uint64_t ifree0 = t.fs->statfs(t.r, kRootIno)->files_free;
+  auto tf = t.fs->tmpfile(t.r, d->ino, 0600, oflag::kReadWrite | oflag::kTmpFile);
+  ASSERT_TRUE(tf.ok()) << tf.error();
+  EXPECT_EQ(tf->entry.attr.nlink, 0u);
+  EXPECT_EQ(t.list(d->ino), (std::vector<std::string>{".", ".."}));
+  ASSERT_TRUE(write_at(t, tf->entry.ino, tf->open.fh, 0, "staged").ok());
+  auto l = t.fs->link(t.r, tf->entry.ino, d->ino, "final");
+  ASSERT_TRUE(l.ok()) << l.error();
+  EXPECT_EQ(l->attr.nlink, 1u);
+  ASSERT_TRUE(t.fs->release(t.r, tf->entry.ino, tf->open.fh, 0).ok());
+  t.fs->forget(tf->entry.ino, 2);
+  EXPECT_EQ(t.read(t.lookup(d->ino, "final")), "staged");
+  // Never linked: freed at close.
+  auto gone = t.fs->tmpfile(t.r, d->ino, 0600, oflag::kReadWrite | oflag::kTmpFile);
+  ASSERT_TRUE(gone.ok());
+  ASSERT_TRUE(write_at(t, gone->entry.ino, gone->open.fh, 0, std::string(10000, 'x')).ok());
+  ASSERT_TRUE(t.fs->release(t.r, gone->entry.ino, gone->open.fh, 0).ok());
+  t.fs->forget(gone->entry.ino, 1);
+  EXPECT_EQ(t.fs->statfs(t.r, kRootIno)->files_free, ifree0 - 1);  // only "final"
+  // O_EXCL: never linkable.
+  auto ex =
+      t.fs->tmpfile(t.r, d->ino, 0600, oflag::kReadWrite | oflag::kTmpFile | oflag::kExclusive);
+  ASSERT_TRUE(ex.ok());
+  EXPECT_EQ(t.fs->link(t.r, ex->entry.ino, d->ino, "nope").error(), ENOENT);
+  ASSERT_TRUE(t.fs->release(t.r, ex->entry.ino, ex->open.fh, 0).ok());
+  t.fs->forget(ex->entry.ino, 1);
+  // A crash while one is open: the next mount frees it.
+  auto crash = t.fs->tmpfile(t.r, d->ino, 0600, oflag::kReadWrite | oflag::kTmpFile);
+  ASSERT_TRUE(crash.ok());
+  ASSERT_TRUE(write_at(t, crash->entry.ino, crash->open.fh, 0, std::string(20000, 'c')).ok());
+  ASSERT_TRUE(t.fs->commit_now().ok());
+  auto img = t.dev->durable_bytes();
+  t.unmount();
+  t.dev = ImageDevice::from_bytes(img);
+  t.mount();
+  EXPECT_EQ(t.fs->statfs(t.r, kRootIno)->files_free, ifree0 - 1);
+  EXPECT_EQ(t.fs->statfs(t.r, kRootIno)->blocks_free, free0 - 1);  // "final"'s data block
+  // Errors: not a directory, no write permission.
+  auto f = t.create(kRootIno, "plainfile");
+  EXPECT_EQ(t.fs->tmpfile(t.r, f.ino, 0600, oflag::kReadWrite | oflag::kTmpFile).error(), ENOTDIR);
+  EXPECT_EQ(
+      t.fs->tmpfile(user_req(5, 5), kRootIno, 0600, oflag::kReadWrite | oflag::kTmpFile).error(),
+      EACCES);
   auto rep = t.fsck();
   EXPECT_EQ(rep.exit_code, 0) << (rep.problems.empty() ? "" : rep.problems[0]);
 }

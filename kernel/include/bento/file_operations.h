@@ -116,6 +116,14 @@ class FileOperations {
   virtual Result<uint32_t> getflags(const Request&, Ino) { return Err(ENOTTY); }
   virtual Status setflags(const Request&, Ino, uint32_t /*flags*/) { return Err(ENOTTY); }
 
+  // O_TMPFILE: an unnamed regular file in directory `parent`, opened with `flags`; the Entry
+  // counts as a lookup, like create(). It has no name (nlink 0) until link() gives it one
+  // (never when flags has O_EXCL), and is freed once its last handle and lookup are gone.
+  virtual Result<CreateReply> tmpfile(const Request&, Ino /*parent*/, uint32_t /*mode*/,
+                                      uint32_t /*flags*/) {
+    return Err(EOPNOTSUPP);
+  }
+
   // ---- directories ----
   virtual Result<OpenReply> opendir(const Request&, Ino, uint32_t /*flags*/) { return Err(ENOSYS); }
   virtual Status readdir(const Request&, Ino, Fh, uint64_t /*offset*/, DirFiller&) {

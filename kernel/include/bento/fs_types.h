@@ -138,6 +138,8 @@ struct Attr {
   uint64_t size = 0;
   uint64_t blocks = 0;  // in 512-byte units
   Timespec atime, mtime, ctime;
+  Timespec btime;          // birth (creation) time, when has_btime (statx STATX_BTIME)
+  bool has_btime = false;  // the fs keeps birth times
   uint32_t mode = 0;
   uint32_t nlink = 0;
   uint32_t uid = 0;
