@@ -14,8 +14,10 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -357,6 +359,117 @@ TEST_F(FeaturesE2E, ChattrAppendOnlyAndImmutable) {
   r = run("chattr -i " + q(path("sealed")) + " " + q(path("sealed/x")) + " && chattr -a " + q(log) +
           " && rm -r " + q(path("sealed")) + " " + q(log));
   EXPECT_EQ(r.status, 0) << r.output;
+  ASSERT_NO_FATAL_FAILURE(unmount());
+  ASSERT_NO_FATAL_FAILURE(fsck_clean());
+}
+
+// POSIX ACLs through FUSE with setfacl/getfacl: a named user is granted access the mode
+// denies, others stay denied, and a directory's default ACL is inherited by new files.
+TEST_F(FeaturesE2E, PosixAclsGrantDenyAndInherit) {
+  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
+  ASSERT_NO_FATAL_FAILURE(mount_fs());
+  const std::string f = path("secret");
+  ASSERT_TRUE(write_file(f, "classified"));
+  ASSERT_EQ(chmod(f.c_str(), 0600), 0);
+  EXPECT_NE(as_nobody("cat " + q(f)).status, 0);
+  RunResult r = run("setfacl -m u:nobody:r " + q(f) + " && getfacl -cp " + q(f));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("user:nobody:r--"), std::string::npos) << r.output;
+  r = as_nobody("cat " + q(f));
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output, "classified");
+  EXPECT_NE(as_nobody("echo x >> " + q(f)).status, 0) << "the ACL grants read only";
+  // Denial by a named entry: nobody's group may read through the mask, nobody may not.
+  ASSERT_EQ(run("setfacl -m u:nobody:---,g:nogroup:r " + q(f)).status, 0);
+  EXPECT_NE(as_nobody("cat " + q(f)).status, 0);
+  // Inheritance.
+  ASSERT_EQ(mkdir(path("team").c_str(), 0700), 0);
+  r = run("setfacl -m u:nobody:rwx -d -m u:nobody:rwx " + q(path("team")));
+  ASSERT_EQ(r.status, 0) << r.output;
+  ASSERT_EQ(run("umask 077 && echo shared > " + q(path("team/doc"))).status, 0);
+  r = run("getfacl -cp " + q(path("team/doc")));
+  // The inherited entry is the default's rwx, limited by the mask to what the creating
+  // open asked for (0666): effective rw-. The umask (077) does not apply.
+  EXPECT_NE(r.output.find("user:nobody:rwx\t#effective:rw-"), std::string::npos) << r.output;
+  r = as_nobody("cat " + q(path("team/doc")) + " && echo more >> " + q(path("team/doc")));
+  EXPECT_EQ(r.status, 0) << r.output;
+  ASSERT_NO_FATAL_FAILURE(remount());
+  EXPECT_EQ(as_nobody("cat " + q(path("team/doc"))).output, "shared\nmore\n");
+  ASSERT_NO_FATAL_FAILURE(unmount());
+  ASSERT_NO_FATAL_FAILURE(fsck_clean());
+}
+
+// Many and large extended attributes through FUSE (setfattr/getfattr).
+TEST_F(FeaturesE2E, ManyAndLargeXattrs) {
+  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
+  ASSERT_NO_FATAL_FAILURE(mount_fs());
+  const std::string f = path("tagged");
+  ASSERT_TRUE(write_file(f, "x"));
+  std::string v64(64, 'v');
+  for (int i = 0; i < 1000; i++) {
+    std::string name = "user.tag" + std::to_string(i);
+    ASSERT_EQ(setxattr(f.c_str(), name.c_str(), v64.data(), v64.size(), 0), 0)
+        << i << ": " << strerror(errno);
+  }
+  std::string big(65536, 'B');
+  ASSERT_EQ(setxattr(f.c_str(), "user.big", big.data(), big.size(), 0), 0) << strerror(errno);
+  ASSERT_NO_FATAL_FAILURE(remount());
+  std::vector<char> buf(65536);
+  EXPECT_EQ(getxattr(f.c_str(), "user.big", buf.data(), buf.size()), 65536);
+  EXPECT_EQ(std::string(buf.data(), 65536), big);
+  EXPECT_EQ(getxattr(f.c_str(), "user.tag777", buf.data(), buf.size()), 64);
+  ssize_t n = listxattr(f.c_str(), buf.data(), buf.size());
+  ASSERT_GT(n, 0);
+  EXPECT_EQ(std::count(buf.begin(), buf.begin() + n, '\0'), 1001);
+  ASSERT_NO_FATAL_FAILURE(unmount());
+  ASSERT_NO_FATAL_FAILURE(fsck_clean());
+}
+
+// O_TMPFILE + linkat on a real mount (FUSE_TMPFILE, answered by bentofs itself), an
+// unlinked one freed at close, and the birth time through statx (FUSE_STATX) across a
+// remount.
+TEST_F(FeaturesE2E, TmpfileLinkatAndBirthTime) {
+  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
+  ASSERT_NO_FATAL_FAILURE(mount_fs());
+  struct statvfs v0 {};
+  ASSERT_EQ(statvfs(mnt_.c_str(), &v0), 0);
+  int fd = open(mnt_.c_str(), O_TMPFILE | O_RDWR, 0640);
+  ASSERT_GE(fd, 0) << "O_TMPFILE: " << strerror(errno);
+  ASSERT_EQ(write(fd, "unnamed", 7), 7);
+  struct stat st {};
+  ASSERT_EQ(fstat(fd, &st), 0);
+  EXPECT_EQ(st.st_nlink, 0u);
+  std::string proc = "/proc/self/fd/" + std::to_string(fd);
+  ASSERT_EQ(linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, path("named").c_str(), AT_SYMLINK_FOLLOW), 0)
+      << strerror(errno);
+  close(fd);
+  EXPECT_EQ(read_file(path("named")), "unnamed");
+  int gone = open(mnt_.c_str(), O_TMPFILE | O_WRONLY, 0600);
+  ASSERT_GE(gone, 0);
+  std::string big(1 << 20, 'g');
+  ASSERT_EQ(write(gone, big.data(), big.size()), static_cast<ssize_t>(big.size()));
+  close(gone);
+  int excl = open(mnt_.c_str(), O_TMPFILE | O_WRONLY | O_EXCL, 0600);
+  ASSERT_GE(excl, 0);
+  std::string proc2 = "/proc/self/fd/" + std::to_string(excl);
+  EXPECT_NE(linkat(AT_FDCWD, proc2.c_str(), AT_FDCWD, path("never").c_str(), AT_SYMLINK_FOLLOW), 0);
+  close(excl);
+  struct statx sx {};
+  ASSERT_EQ(statx(AT_FDCWD, path("named").c_str(), 0, STATX_ALL, &sx), 0);
+  ASSERT_NE(sx.stx_mask & STATX_BTIME, 0u) << "no birth time through FUSE_STATX";
+  const auto btime = sx.stx_btime;
+  EXPECT_GT(btime.tv_sec, 0);
+  usleep(20000);
+  ASSERT_TRUE(write_file(path("named"), "rewritten"));
+  ASSERT_NO_FATAL_FAILURE(remount());
+  ASSERT_EQ(statx(AT_FDCWD, path("named").c_str(), 0, STATX_ALL, &sx), 0);
+  EXPECT_EQ(sx.stx_btime.tv_sec, btime.tv_sec);
+  EXPECT_EQ(sx.stx_btime.tv_nsec, btime.tv_nsec);
+  EXPECT_TRUE(sx.stx_mtime.tv_sec > btime.tv_sec ||
+              (sx.stx_mtime.tv_sec == btime.tv_sec && sx.stx_mtime.tv_nsec > btime.tv_nsec));
+  struct statvfs v1 {};
+  ASSERT_EQ(statvfs(mnt_.c_str(), &v1), 0);
+  EXPECT_EQ(v0.f_ffree - v1.f_ffree, 1u) << "the unlinked O_TMPFILE files were not freed";
   ASSERT_NO_FATAL_FAILURE(unmount());
   ASSERT_NO_FATAL_FAILURE(fsck_clean());
 }
