@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -472,6 +473,72 @@ TEST_F(FeaturesE2E, TmpfileLinkatAndBirthTime) {
   EXPECT_EQ(v0.f_ffree - v1.f_ffree, 1u) << "the unlinked O_TMPFILE files were not freed";
   ASSERT_NO_FATAL_FAILURE(unmount());
   ASSERT_NO_FATAL_FAILURE(fsck_clean());
+}
+
+// Mounting like any file system: the helpers scripts/install.sh puts in /sbin let an fstab
+// line (mount -T: a private fstab, the machine's is left alone) mount the image with
+// mount(8); plain umount(8) returns only once bentofs has written everything back, so
+// fsck -t bento finds the image clean right away; mkfs -t bento makes one. After a crash
+// (bentofs killed) the image needs replay, and the next mount does it.
+TEST_F(FeaturesE2E, FstabMountAndPlainUmount) {
+  const std::string src = BENTO_SOURCE_DIR;
+  for (const char* h : {"mount.fuse.bento", "umount.fuse.bento"}) {
+    std::string installed = read_file(std::string("/sbin/") + h);
+    ASSERT_FALSE(installed.empty())
+        << "/sbin/" << h << " is missing: run scripts/install.sh (scripts/test.sh does)";
+    ASSERT_EQ(installed, read_file(src + "/kernel/host/mount_helpers/" + h))
+        << "/sbin/" << h << " is stale: run scripts/install.sh";
+  }
+  // The helpers run the binaries of this build.
+  std::string bin_dir = BENTOFS_BIN;
+  bin_dir = bin_dir.substr(0, bin_dir.rfind('/'));
+  setenv("BENTO_BIN_DIR", bin_dir.c_str(), 1);
+  RunResult r = run("mkfs -t bento -s 64M " + q(img_));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string fstab = root_ + "/fstab";
+  ASSERT_TRUE(write_file(fstab, "# test fstab\n" + img_ + " " + mnt_ +
+                                    " fuse.bento relatime,nodiratime,noauto,nofail,"
+                                    "x-systemd.automount,commit=200 0 0\n"));
+  auto mount_fstab = [&]() {
+    RunResult m = run("mount -T " + q(fstab) + " " + q(mnt_));
+    ASSERT_EQ(m.status, 0) << m.output;
+    ASSERT_TRUE(bento::e2e::is_fuse_mount(mnt_));
+    RunResult st = run(std::string(BENTOCTL_BIN) + " status " + q(mnt_) + " --json");
+    ASSERT_EQ(st.status, 0) << st.output;
+    pid_ = nlohmann::json::parse(st.output).value("pid", 0L);
+    mounted_ = true;
+  };
+  ASSERT_NO_FATAL_FAILURE(mount_fstab());
+  RunResult mi = run("grep " + q(mnt_) + " /proc/self/mountinfo");
+  EXPECT_NE(mi.output.find("fuse.bento"), std::string::npos) << mi.output;
+  ASSERT_EQ(run("cp -r /etc/default " + q(path("tree")) +
+                " && dd if=/dev/urandom of=" + q(path("blob")) + " bs=1M count=8 status=none")
+                .status,
+            0);
+  const long pid = pid_;
+  r = run("umount " + q(mnt_));
+  ASSERT_EQ(r.status, 0) << r.output;
+  mounted_ = false;
+  EXPECT_FALSE(bento::e2e::process_alive(pid)) << "umount returned before bentofs finished";
+  pid_ = 0;
+  r = run("fsck -t bento -n " + q(img_));
+  EXPECT_EQ(r.status, 0) << "not clean right after umount:\n" << r.output;
+  // A crash: bentofs killed after an fsync. The image needs replay; the next mount does it.
+  ASSERT_NO_FATAL_FAILURE(mount_fstab());
+  ASSERT_EQ(run("echo survived > " + q(path("crash")) + " && sync " + q(path("crash"))).status, 0);
+  ASSERT_NO_FATAL_FAILURE(kill_host());
+  // fsck with replay on a copy: exit 1, "journal replayed" -- the image said it needed it.
+  r = run("cp --sparse=always " + q(img_) + " " + q(img_ + ".copy") + " && " + FSCK_BIN + " " +
+          q(img_ + ".copy"));
+  EXPECT_EQ(r.status, 1) << "a killed bentofs left nothing to replay?\n" << r.output;
+  ASSERT_NO_FATAL_FAILURE(mount_fstab());
+  EXPECT_EQ(read_file(path("crash")), "survived\n");
+  ASSERT_EQ(run("umount " + q(mnt_)).status, 0);
+  mounted_ = false;
+  pid_ = 0;
+  r = run("fsck -t bento -n " + q(img_));
+  EXPECT_EQ(r.status, 0) << r.output;
+  unsetenv("BENTO_BIN_DIR");
 }
 
 }  // namespace
