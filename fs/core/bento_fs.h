@@ -136,6 +136,9 @@ class BentoFs : public bento::FileOperations {
   };
   template <typename S>
   void restore_counts(const S& st);
+  // update_transfer of a v2/v3 state (the live journal travels in it).
+  template <typename S>
+  Status transfer_live(bento::TransferState& state, BlockDevice& dev);
 
   // mount.cc
   Status mount(BlockDevice& dev, bool read_only, bool process_orphans, Resumed* resumed = nullptr);
