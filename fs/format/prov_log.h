@@ -100,7 +100,9 @@ inline uint64_t ring_block(uint64_t off, uint64_t blocks) {
 
 enum class RecordType : uint16_t {
   kPad = 0,             // filler to the end of a 4 KiB block; only len/type are meaningful
-  kCreate = 1,          // parent/name -> ino,gen; mode; flags = open flags; fh
+  kCreate = 1,          // parent/name -> ino,gen; mode; flags = open flags; fh. O_TMPFILE:
+                        // parent = the directory, name empty (name_len 0), flags include
+                        // O_TMPFILE's bits; a later linkat gives it a name (kLink)
   kMknod = 2,           // parent/name -> ino,gen; mode (fifo, device, socket, regular)
   kMkdir = 3,           // parent/name -> ino,gen; mode
   kSymlink = 4,         // parent/name -> ino,gen; name2 = link target
