@@ -281,6 +281,12 @@ TEST_F(FeaturesE2E, FallocateSeekAndBlockMap) {
   EXPECT_EQ(m.extents[0].logical, 0u);
   EXPECT_EQ(m.extents[1].logical, 512u << 10);
   EXPECT_NE(m.extents[m.count - 1].flags & bento::extent_flag::kLast, 0u);
+  // The same through `bentoctl fiemap`.
+  RunResult fm_out = run(std::string(BENTOCTL_BIN) + " fiemap " + q(f) + " --json");
+  ASSERT_EQ(fm_out.status, 0) << fm_out.output;
+  auto fj = nlohmann::json::parse(fm_out.output);
+  ASSERT_EQ(fj["extents"].size(), m.count);
+  EXPECT_EQ(fj["extents"][1]["logical"].get<uint64_t>(), 512u << 10);
   // FS_IOC_FIEMAP stops in the VFS: FUSE inodes have no ->fiemap.
   alignas(8) char fm_buf[sizeof(struct fiemap) + 4 * sizeof(struct fiemap_extent)] = {};
   auto* fm = reinterpret_cast<struct fiemap*>(fm_buf);
