@@ -8,19 +8,19 @@
 #include <map>
 #include <string>
 
+#include "core/acl.h"
 #include "core/block_map.h"
 #include "core/directory.h"
 #include "core/geometry.h"
 #include "core/journal.h"
 #include "core/superblock_check.h"
+#include "core/xattr_store.h"
+#include "format/acl.h"
 #include "format/inode.h"
 #include "format/journal.h"
 #include "format/prov_log.h"
 #include "format/superblock.h"
 #include "format/xattr.h"
-#include "core/acl.h"
-#include "core/xattr_store.h"
-#include "format/acl.h"
 
 namespace bentofs {
 
@@ -34,7 +34,7 @@ struct Checker {
   SuperBlock sb{};
   Geometry geo;
   std::vector<uint8_t> block_bitmap, inode_bitmap;
-  std::vector<uint32_t> claimed_by;  // block -> inode claiming it (0 free)
+  std::vector<uint32_t> claimed_by;       // block -> inode claiming it (0 free)
   std::map<uint64_t, int> acl_presence_;  // inode -> 1: access ACL, 2: default ACL stored
   std::vector<uint64_t> flag_fixes;       // inodes whose flags -y rewrites
   std::vector<DiskInode> inodes;
