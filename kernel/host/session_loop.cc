@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
+#include <time.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -9,6 +11,12 @@
 
 namespace bento::host {
 namespace {
+
+// Interrupts a worker's read() of /dev/fuse (no SA_RESTART) so that it sees the session
+// has exited. Workers are woken this way rather than cancelled: a cancelled thread's
+// forced unwind confuses AddressSanitizer, and a request is never cut in half.
+constexpr int kWakeSignal = SIGUSR2;
+void wake(int) {}
 
 struct Loop {
   fuse_session* se;
@@ -18,14 +26,9 @@ struct Loop {
 
 void* worker(void* arg) {
   auto* loop = static_cast<Loop*>(arg);
-  // Cancellation (the way the main thread stops idle workers) only while waiting for a
-  // request: never in the middle of serving one.
-  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, nullptr);
   fuse_buf buf{};
   while (!fuse_session_exited(loop->se)) {
-    pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, nullptr);
     int res = fuse_session_receive_buf(loop->se, &buf);
-    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, nullptr);
     if (res == -EINTR || res == -EAGAIN) continue;
     if (res <= 0) {
       fuse_session_exit(loop->se);  // unmounted (ENODEV) or a fatal read error
@@ -40,9 +43,30 @@ void* worker(void* arg) {
   return nullptr;
 }
 
+// Joins t, waking it until it leaves (it may be blocked in read(), or about to enter it).
+void join_waking(pthread_t t) {
+  for (;;) {
+    timespec deadline{};
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_nsec += 20 * 1000 * 1000;
+    if (deadline.tv_nsec >= 1000000000) {
+      deadline.tv_sec++;
+      deadline.tv_nsec -= 1000000000;
+    }
+    if (pthread_timedjoin_np(t, nullptr, &deadline) == 0) return;
+    pthread_kill(t, kWakeSignal);
+  }
+}
+
 }  // namespace
 
 int run_session(fuse_session* se, Connection& conn, unsigned threads) {
+  struct sigaction sa {
+  }, old{};
+  sa.sa_handler = wake;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: read() returns EINTR
+  if (sigaction(kWakeSignal, &sa, &old) != 0) return -errno;
   Loop loop{se, &conn, {}};
   if (sem_init(&loop.finished, 0, 0) != 0) return -errno;
   std::vector<pthread_t> ids;
@@ -51,17 +75,14 @@ int run_session(fuse_session* se, Connection& conn, unsigned threads) {
     if (pthread_create(&t, nullptr, worker, &loop) != 0) break;
     ids.push_back(t);
   }
-  if (ids.empty()) {
-    sem_destroy(&loop.finished);
-    return -EAGAIN;
-  }
+  int rc = ids.empty() ? -EAGAIN : 0;
   // A signal (SIGTERM, SIGINT: libfuse's handlers call fuse_session_exit) interrupts the
   // wait; a worker that saw the unmount posts.
-  while (!fuse_session_exited(se)) sem_wait(&loop.finished);
-  for (pthread_t t : ids) pthread_cancel(t);
-  for (pthread_t t : ids) pthread_join(t, nullptr);
+  while (!ids.empty() && !fuse_session_exited(se)) sem_wait(&loop.finished);
+  for (pthread_t t : ids) join_waking(t);
   sem_destroy(&loop.finished);
-  return 0;
+  sigaction(kWakeSignal, &old, nullptr);
+  return rc;
 }
 
 }  // namespace bento::host
