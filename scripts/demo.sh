@@ -13,6 +13,7 @@ work=${1:-/tmp/bento-demo}
 bash scripts/install-deps.sh
 cmake --preset default >/dev/null
 cmake --build --preset default -j "$(nproc)" >/dev/null
+bash scripts/install.sh build/default  # mount -t fuse.bento, mkfs/fsck -t bento
 bin=$root/build/default/bin
 modules=$root/build/default/modules
 

@@ -10,7 +10,7 @@ packages=(
   nlohmann-json3-dev
   libgtest-dev libgmock-dev
   libbpf-dev bpftool libelf-dev zlib1g-dev
-  e2fsprogs util-linux bindfs
+  e2fsprogs util-linux bindfs acl attr
   fio gnuplot-nox
 )
 

@@ -20,6 +20,9 @@ run_preset() {
   echo "== $preset: configure and build =="
   cmake --preset "$preset" >/dev/null
   cmake --build --preset "$preset" -j "$jobs"
+  # mount -t fuse.bento, fstab, umount, mkfs/fsck -t bento use the installed helpers
+  # (the e2e tests point them at the build under test with BENTO_BIN_DIR).
+  [ "$preset" = default ] && bash scripts/install.sh build/default
   echo "== $preset: tests =="
   ctest --preset "$preset" --timeout 900
 }

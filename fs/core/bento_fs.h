@@ -24,12 +24,14 @@
 #include <atomic>
 #include <cstdint>
 
+#include "core/acl.h"
 #include "core/allocator.h"
 #include "core/block_map.h"
 #include "core/geometry.h"
 #include "core/inode_cache.h"
 #include "core/journal.h"
 #include "core/prov_log.h"
+#include "core/xattr_store.h"
 #include "format/inode.h"
 
 namespace bentofs {
@@ -77,11 +79,19 @@ class BentoFs : public bento::FileOperations {
   Status fsync(const Request&, Ino, Fh, bool) override;
   Result<bento::CreateReply> create(const Request&, Ino, std::string_view, uint32_t,
                                     uint32_t) override;
+  Result<bento::CreateReply> tmpfile(const Request&, Ino, uint32_t, uint32_t) override;
 
   Result<bento::OpenReply> opendir(const Request&, Ino, uint32_t) override;
   Status readdir(const Request&, Ino, Fh, uint64_t, bento::DirFiller&) override;
   Status releasedir(const Request&, Ino, Fh) override;
   Status fsyncdir(const Request&, Ino, Fh, bool) override;
+
+  Status fallocate(const Request&, Ino, Fh, uint32_t, uint64_t, uint64_t) override;
+  Result<uint64_t> lseek(const Request&, Ino, Fh, uint64_t, uint32_t) override;
+  Result<size_t> fiemap(const Request&, Ino, uint64_t, uint64_t, std::span<bento::Extent>) override;
+
+  Result<uint32_t> getflags(const Request&, Ino) override;
+  Status setflags(const Request&, Ino, uint32_t) override;
 
   Result<bento::StatFs> statfs(const Request&, Ino) override;
   Status access(const Request&, Ino, uint32_t) override;
@@ -126,6 +136,9 @@ class BentoFs : public bento::FileOperations {
   };
   template <typename S>
   void restore_counts(const S& st);
+  // update_transfer of a v2/v3 state (the live journal travels in it).
+  template <typename S>
+  Status transfer_live(bento::TransferState& state, BlockDevice& dev);
 
   // mount.cc
   Status mount(BlockDevice& dev, bool read_only, bool process_orphans, Resumed* resumed = nullptr);
@@ -134,7 +147,8 @@ class BentoFs : public bento::FileOperations {
   Status process_orphans();
   // inode.cc
   Result<DiskInode> read_inode(Ino ino);
-  Status write_inode(Handle& h, InodeObj* o, const DiskInode& di);
+  // sync_tid=false: the change need not make a later fsync wait (lazytime atime updates).
+  Status write_inode(Handle& h, InodeObj* o, const DiskInode& di, bool sync_tid = true);
   Result<InodeRef> iget(Ino ino);
   Attr to_attr(Ino ino, const DiskInode& di) const;
   Entry make_entry(Ino ino, const DiskInode& di) const;
@@ -153,7 +167,36 @@ class BentoFs : public bento::FileOperations {
                             const CreateOpen* co = nullptr);
   Status remove_name(const Request& req, Ino parent, std::string_view name, bool dir);
   Result<bool> is_ancestor(Ino a, Ino b);
+  Status readdir_locked(const Request& req, InodeObj* d, Fh fh, uint64_t offset,
+                        bento::DirFiller& filler, bool* touch);
+  // space.cc: fallocate modes, each in bounded journal steps under the inode lock
+  Status falloc_allocate(InodeObj* o, uint64_t off, uint64_t len, bool keep_size, bool zero);
+  Status falloc_punch(InodeObj* o, uint64_t off, uint64_t len);
+  Status falloc_collapse(InodeObj* o, uint64_t off, uint64_t len);
+  Status falloc_insert(InodeObj* o, uint64_t off, uint64_t len);
+  // Zeroes bytes [off, off + len) of one block of the file if it is mapped.
+  Status zero_in_block(Handle& h, const DiskInode& di, uint64_t off, uint64_t len);
+  // xattr.cc: permission checks that honour an access ACL (perm.h check_access otherwise)
+  int may(const Request& req, const DiskInode& di, uint32_t mask);
+  // The ACL stored under name (acl.h names); false when there is none.
+  Result<bool> load_acl(const DiskInode& di, std::string_view name, bento::Vec<AclEntry>* out);
+  // create: a new inode's mode and ACL attributes from its directory's default ACL.
+  Status inherit_acls(const bento::Vec<AclEntry>& dacl, bool is_dir, uint32_t* mode, XattrSet* out,
+                      uint32_t* flags);
+  // chmod of an inode with an access ACL: the ACL follows the new permission bits.
+  Status chmod_acl(Handle& h, DiskInode& di, uint32_t mode);
+  // Journal credits for changing ino's attributes by a value of value_size bytes.
+  uint32_t xattr_credits(Ino ino, size_t value_size);
+  // atime.cc
+  // Applies one atime mount option; *known = false when o is not one.
+  Status parse_atime_option(std::string_view o, bool* known);
+  // Whether a read or readdir now should update di's atime (the mount's policy).
+  bool atime_due(const DiskInode& di) const;
+  // Updates o's atime if it is still due (call with no locks held; best effort).
+  void touch_atime(InodeObj* o);
   // files.cc
+  // read() under the inode's read lock; *touch: the atime is due.
+  Result<size_t> read_locked(InodeObj* o, uint64_t off, std::span<uint8_t> buf, bool* touch);
   Result<size_t> write_chunk(InodeObj* o, uint64_t off, std::span<const uint8_t> data, bool append,
                              const Request& req, uint64_t* end_off, const ProvDraft* rec = nullptr,
                              ProvLog::Ticket* ticket = nullptr);
@@ -181,7 +224,9 @@ class BentoFs : public bento::FileOperations {
   Result<Entry> prov_file_entry(const Request& req);
   Attr prov_file_attr();
 
-  FsCtx ctx() { return FsCtx{dev_, &balloc_, geo_.data_start, geo_.block_count}; }
+  FsCtx ctx() {
+    return FsCtx{dev_, &balloc_, geo_.data_start, geo_.block_count, geo_.max_file_blocks()};
+  }
   bool running() const { return dev_ != nullptr && !inert_; }
 
   BlockDevice* dev_ = nullptr;
@@ -189,6 +234,10 @@ class BentoFs : public bento::FileOperations {
   bool read_only_ = false;
   bool inert_ = false;  // after update_prepare: state handed on
   uint32_t commit_ms_ = 1000;
+  enum class AtimePolicy : uint32_t { kRelatime = 0, kStrict = 1, kNever = 2 };
+  AtimePolicy atime_ = AtimePolicy::kRelatime;
+  bool nodiratime_ = false;
+  bool lazytime_ = false;
   bento::UniquePtr<Journal> journal_;
   // The commit thread retired by update_prepare: it runs this module's code, so it is
   // joined (by the destructor) before the host unloads the module, outside the pause.

@@ -1,4 +1,6 @@
-// Block mapping: see block_map.h.
+// Block mapping: see block_map.h. One generic walk over the regions: region r covers
+// logical blocks [base_r, base_r + 1024^r) and is a tree of height r under its root pointer
+// (r = 0: the 12 direct pointers themselves).
 #include "core/block_map.h"
 
 #include "format/endian.h"
@@ -7,8 +9,54 @@ namespace bentofs {
 
 namespace {
 
-constexpr uint64_t kIndBase = kNumDirect;
-constexpr uint64_t kDindBase = kNumDirect + kPtrsPerBlock;
+struct Region {
+  uint64_t base;   // first logical block
+  uint64_t count;  // logical blocks it covers
+  uint32_t depth;  // tree height (0: direct pointers in the inode)
+};
+
+constexpr uint64_t kSpan1 = kPtrsPerBlock;
+constexpr uint64_t kSpan2 = kSpan1 * kPtrsPerBlock;
+constexpr uint64_t kSpan3 = kSpan2 * kPtrsPerBlock;
+constexpr uint64_t kSpan4 = kSpan3 * kPtrsPerBlock;
+constexpr Region kRegions[] = {
+    {0, kNumDirect, 0},
+    {kNumDirect, kSpan1, 1},
+    {kNumDirect + kSpan1, kSpan2, 2},
+    {kNumDirect + kSpan1 + kSpan2, kSpan3, 3},
+    {kNumDirect + kSpan1 + kSpan2 + kSpan3, kSpan4, 4},
+};
+constexpr uint32_t kNumRegions = sizeof(kRegions) / sizeof(kRegions[0]);
+static_assert(kRegions[3].base == kMaxFileBlocksV1);
+
+Le32* root_of(DiskInode& di, uint32_t r) {
+  switch (r) {
+    case 1:
+      return &di.indirect;
+    case 2:
+      return &di.dindirect;
+    case 3:
+      return &di.tindirect;
+    case 4:
+      return &di.qindirect;
+    default:
+      return nullptr;
+  }
+}
+uint32_t root_value(const DiskInode& di, uint32_t r) {
+  return root_of(const_cast<DiskInode&>(di), r)->get();
+}
+
+// Data blocks covered by one entry of a pointer block of height `depth`.
+uint64_t entry_span(uint32_t depth) {
+  return uint64_t{1} << (kPtrShift * (depth - 1));
+}
+
+uint32_t region_of(uint64_t lblk) {
+  uint32_t r = 0;
+  while (r + 1 < kNumRegions && lblk >= kRegions[r + 1].base) r++;
+  return r;
+}
 
 Result<uint64_t> checked(const FsCtx& c, uint64_t b) {
   if (b != 0 && (b < c.data_start || b >= c.block_count)) return Err(EUCLEAN);
@@ -18,6 +66,12 @@ Result<uint64_t> checked(const FsCtx& c, uint64_t b) {
 Result<uint64_t> read_ptr(const FsCtx& c, uint64_t block, uint32_t idx) {
   BENTO_ASSIGN_OR_RETURN(BufferHead bh, c.dev->bread(block));
   return checked(c, load_le32(bh.data().data() + 4 * idx));
+}
+
+Status write_ptr(Handle& h, uint64_t block, uint32_t idx, uint64_t value) {
+  BENTO_ASSIGN_OR_RETURN(BufferHead bh, h.get_write(block));
+  store_le32(bh.data_mut().data() + 4 * idx, static_cast<uint32_t>(value));
+  return Status::Ok();
 }
 
 Result<uint64_t> new_block(const FsCtx& c, Handle& h, DiskInode& di, uint64_t goal = 0) {
@@ -34,157 +88,257 @@ Status free_block(const FsCtx& c, Handle& h, DiskInode& di, uint64_t b) {
   return Status::Ok();
 }
 
-// Pointer slot idx in block `block`, allocating its target when 0.
-Result<uint64_t> ensure_ptr(const FsCtx& c, Handle& h, DiskInode& di, uint64_t block, uint32_t idx,
-                            bool* fresh, uint64_t goal = 0) {
-  BENTO_ASSIGN_OR_RETURN(uint64_t cur, read_ptr(c, block, idx));
-  if (cur != 0) return cur;
-  BENTO_ASSIGN_OR_RETURN(uint64_t b, new_block(c, h, di, goal));
-  BENTO_ASSIGN_OR_RETURN(BufferHead bh, h.get_write(block));
-  store_le32(bh.data_mut().data() + 4 * idx, static_cast<uint32_t>(b));
-  if (fresh != nullptr) *fresh = true;
-  return b;
-}
-
-Result<uint64_t> ensure_root(const FsCtx& c, Handle& h, DiskInode& di, Le32& root, bool* fresh,
-                             uint64_t goal = 0) {
-  if (root.get() != 0) return checked(c, root.get());
-  BENTO_ASSIGN_OR_RETURN(uint64_t b, new_block(c, h, di, goal));
-  root.set(static_cast<uint32_t>(b));
-  if (fresh != nullptr) *fresh = true;
-  return b;
-}
-
-bool all_zero(const BufferHead& bh) {
+Result<bool> all_zero(const FsCtx& c, uint64_t block) {
+  BENTO_ASSIGN_OR_RETURN(BufferHead bh, c.dev->bread(block));
   const uint8_t* p = bh.data().data();
   for (uint32_t i = 0; i < 4096; i += 8)
     if (load_le64(p + i) != 0) return false;
   return true;
 }
 
-// Frees entries [lo, hi) (slot indices) of pointer block `block`, descending, within
-// budget. Returns the lowest slot freed down to (lo when complete).
-Result<uint32_t> free_slots(const FsCtx& c, Handle& h, DiskInode& di, uint64_t block, uint32_t lo,
-                            uint32_t hi, uint64_t* budget) {
-  BENTO_ASSIGN_OR_RETURN(BufferHead bh, h.get_write(block));
-  uint8_t* p = bh.data_mut().data();
-  uint32_t i = hi;
-  while (i > lo) {
-    if (*budget == 0) return i;
-    uint32_t b = load_le32(p + 4 * (i - 1));
-    if (b != 0) {
-      BENTO_TRY(free_block(c, h, di, b));
-      store_le32(p + 4 * (i - 1), 0);
+// Frees data blocks with relative index in [lo, hi) under pointer block `blk` of height
+// `depth`, highest first, within *budget, and the pointer blocks below blk that become
+// empty. Returns the relative bound below which nothing is freed yet (lo when done).
+Result<uint64_t> free_tree(const FsCtx& c, Handle& h, DiskInode& di, uint64_t blk, uint32_t depth,
+                           uint64_t lo, uint64_t hi, uint64_t* budget) {
+  const uint64_t span = entry_span(depth);
+  const uint32_t first = static_cast<uint32_t>(lo / span);
+  const uint32_t last = static_cast<uint32_t>((hi - 1) / span);
+  for (uint32_t i = last + 1; i-- > first;) {
+    BENTO_ASSIGN_OR_RETURN(uint64_t child, read_ptr(c, blk, i));
+    if (child == 0) continue;
+    const uint64_t base = i * span;
+    if (depth == 1) {
+      if (*budget == 0) return base + 1;
+      BENTO_TRY(free_block(c, h, di, child));
+      BENTO_TRY(write_ptr(h, blk, i, 0));
       (*budget)--;
+      continue;
     }
-    i--;
+    uint64_t clo = lo > base ? lo - base : 0;
+    uint64_t chi = hi < base + span ? hi - base : span;
+    BENTO_ASSIGN_OR_RETURN(uint64_t stop, free_tree(c, h, di, child, depth - 1, clo, chi, budget));
+    BENTO_ASSIGN_OR_RETURN(bool empty, all_zero(c, child));
+    if (empty) {
+      BENTO_TRY(free_block(c, h, di, child));
+      BENTO_TRY(write_ptr(h, blk, i, 0));
+    }
+    if (stop > clo) return base + stop;
   }
   return lo;
 }
 
+// First mapped relative index in [lo, hi) under blk (height depth), or hi.
+Result<uint64_t> next_in_tree(const FsCtx& c, uint64_t blk, uint32_t depth, uint64_t lo,
+                              uint64_t hi) {
+  const uint64_t span = entry_span(depth);
+  BENTO_ASSIGN_OR_RETURN(BufferHead bh, c.dev->bread(blk));
+  for (uint64_t i = lo / span; i * span < hi && i < kPtrsPerBlock; i++) {
+    uint64_t child = load_le32(bh.data().data() + 4 * i);
+    if (child == 0) continue;
+    BENTO_TRY(checked(c, child));
+    const uint64_t base = i * span;
+    if (depth == 1) return base < lo ? lo : base;
+    uint64_t clo = lo > base ? lo - base : 0;
+    uint64_t chi = hi < base + span ? hi - base : span;
+    BENTO_ASSIGN_OR_RETURN(uint64_t found, next_in_tree(c, child, depth - 1, clo, chi));
+    if (found < chi) return base + found;
+  }
+  return hi;
+}
+
+// First unmapped relative index in [lo, hi) under blk (height depth), or hi.
+Result<uint64_t> hole_in_tree(const FsCtx& c, uint64_t blk, uint32_t depth, uint64_t lo,
+                              uint64_t hi) {
+  const uint64_t span = entry_span(depth);
+  BENTO_ASSIGN_OR_RETURN(BufferHead bh, c.dev->bread(blk));
+  for (uint64_t i = lo / span; i * span < hi && i < kPtrsPerBlock; i++) {
+    uint64_t child = load_le32(bh.data().data() + 4 * i);
+    const uint64_t base = i * span;
+    if (child == 0) return base < lo ? lo : base;
+    if (depth == 1) continue;
+    BENTO_TRY(checked(c, child));
+    uint64_t clo = lo > base ? lo - base : 0;
+    uint64_t chi = hi < base + span ? hi - base : span;
+    BENTO_ASSIGN_OR_RETURN(uint64_t found, hole_in_tree(c, child, depth - 1, clo, chi));
+    if (found < chi) return base + found;
+  }
+  return hi;
+}
+
 }  // namespace
 
-Result<uint64_t> bmap_lookup(const FsCtx& c, const DiskInode& di, uint64_t lblk) {
-  if (lblk < kNumDirect) return checked(c, di.direct[lblk].get());
-  if (lblk < kDindBase) {
-    if (di.indirect.get() == 0) return uint64_t{0};
-    BENTO_TRY(checked(c, di.indirect.get()));
-    return read_ptr(c, di.indirect.get(), static_cast<uint32_t>(lblk - kIndBase));
+Result<uint64_t> bmap_next_hole(const FsCtx& c, const DiskInode& di, uint64_t from, uint64_t to) {
+  if (to > c.max_blocks) to = c.max_blocks;
+  if (from >= to) return to;
+  for (uint32_t r = region_of(from); r < kNumRegions && kRegions[r].base < to; r++) {
+    const Region& g = kRegions[r];
+    uint64_t lo = from > g.base ? from - g.base : 0;
+    uint64_t hi = to < g.base + g.count ? to - g.base : g.count;
+    if (r == 0) {
+      for (uint64_t i = lo; i < hi; i++)
+        if (di.direct[i].get() == 0) return i;
+      continue;
+    }
+    uint64_t rb = root_value(di, r);
+    if (rb == 0) return g.base + lo;
+    BENTO_TRY(checked(c, rb));
+    BENTO_ASSIGN_OR_RETURN(uint64_t found, hole_in_tree(c, rb, g.depth, lo, hi));
+    if (found < hi) return g.base + found;
   }
-  if (lblk >= kMaxFileBlocks) return Err(EFBIG);
-  if (di.dindirect.get() == 0) return uint64_t{0};
-  BENTO_TRY(checked(c, di.dindirect.get()));
-  uint64_t rel = lblk - kDindBase;
-  BENTO_ASSIGN_OR_RETURN(
-      uint64_t ind, read_ptr(c, di.dindirect.get(), static_cast<uint32_t>(rel / kPtrsPerBlock)));
-  if (ind == 0) return uint64_t{0};
-  return read_ptr(c, ind, static_cast<uint32_t>(rel % kPtrsPerBlock));
+  return to;
+}
+
+Result<uint64_t> bmap_lookup(const FsCtx& c, const DiskInode& di, uint64_t lblk) {
+  if (lblk >= c.max_blocks) return Err(EFBIG);
+  uint32_t r = region_of(lblk);
+  if (r == 0) return checked(c, di.direct[lblk].get());
+  uint64_t p = root_value(di, r);
+  uint64_t rel = lblk - kRegions[r].base;
+  for (uint32_t d = kRegions[r].depth; d >= 1; d--) {
+    if (p == 0) return uint64_t{0};
+    BENTO_TRY(checked(c, p));
+    BENTO_ASSIGN_OR_RETURN(
+        p, read_ptr(c, p, static_cast<uint32_t>((rel >> (kPtrShift * (d - 1))) & 1023)));
+  }
+  return p;
 }
 
 Result<uint64_t> bmap_alloc(const FsCtx& c, Handle& h, DiskInode& di, uint64_t lblk, bool* fresh) {
   *fresh = false;
+  if (lblk >= c.max_blocks) return Err(EFBIG);
   // Locality: a file's next block goes right after its previous one when that is free.
   uint64_t goal = 0;
   if (lblk > 0) {
     auto prev = bmap_lookup(c, di, lblk - 1);
     if (prev.ok() && *prev != 0) goal = *prev + 1;
   }
-  if (lblk < kNumDirect) return ensure_root(c, h, di, di.direct[lblk], fresh, goal);
-  if (lblk < kDindBase) {
-    BENTO_ASSIGN_OR_RETURN(uint64_t ind, ensure_root(c, h, di, di.indirect, nullptr));
-    return ensure_ptr(c, h, di, ind, static_cast<uint32_t>(lblk - kIndBase), fresh, goal);
+  uint32_t r = region_of(lblk);
+  if (r == 0) {
+    if (di.direct[lblk].get() != 0) return checked(c, di.direct[lblk].get());
+    BENTO_ASSIGN_OR_RETURN(uint64_t b, new_block(c, h, di, goal));
+    di.direct[lblk].set(static_cast<uint32_t>(b));
+    *fresh = true;
+    return b;
   }
-  if (lblk >= kMaxFileBlocks) return Err(EFBIG);
-  uint64_t rel = lblk - kDindBase;
-  BENTO_ASSIGN_OR_RETURN(uint64_t dind, ensure_root(c, h, di, di.dindirect, nullptr));
-  BENTO_ASSIGN_OR_RETURN(
-      uint64_t ind,
-      ensure_ptr(c, h, di, dind, static_cast<uint32_t>(rel / kPtrsPerBlock), nullptr));
-  return ensure_ptr(c, h, di, ind, static_cast<uint32_t>(rel % kPtrsPerBlock), fresh, goal);
+  Le32* root = root_of(di, r);
+  if (root->get() == 0) {
+    BENTO_ASSIGN_OR_RETURN(uint64_t b, new_block(c, h, di));
+    root->set(static_cast<uint32_t>(b));
+  }
+  BENTO_ASSIGN_OR_RETURN(uint64_t p, checked(c, root->get()));
+  uint64_t rel = lblk - kRegions[r].base;
+  for (uint32_t d = kRegions[r].depth; d >= 1; d--) {
+    uint32_t idx = static_cast<uint32_t>((rel >> (kPtrShift * (d - 1))) & 1023);
+    BENTO_ASSIGN_OR_RETURN(uint64_t next, read_ptr(c, p, idx));
+    if (next == 0) {
+      BENTO_ASSIGN_OR_RETURN(next, new_block(c, h, di, d == 1 ? goal : 0));
+      BENTO_TRY(write_ptr(h, p, idx, next));
+      if (d == 1) *fresh = true;
+    }
+    p = next;
+  }
+  return p;
 }
 
 Result<uint64_t> bmap_free_range(const FsCtx& c, Handle& h, DiskInode& di, uint64_t from,
                                  uint64_t to, uint64_t budget) {
-  if (to > kMaxFileBlocks) to = kMaxFileBlocks;
+  if (to > kMaxFileBlocksBig) to = kMaxFileBlocksBig;
   if (from >= to) return from;
-  // Double-indirect region, descending.
-  if (to > kDindBase && di.dindirect.get() != 0) {
-    uint64_t dind = di.dindirect.get();
-    uint64_t lo = from > kDindBase ? from - kDindBase : 0;
-    uint64_t hi = to - kDindBase;
-    for (uint64_t i = (hi - 1) / kPtrsPerBlock + 1; i-- > lo / kPtrsPerBlock;) {
-      BENTO_ASSIGN_OR_RETURN(uint64_t ind, read_ptr(c, dind, static_cast<uint32_t>(i)));
-      if (ind == 0) continue;
-      uint64_t base = i * kPtrsPerBlock;
-      uint32_t slo = lo > base ? static_cast<uint32_t>(lo - base) : 0;
-      uint32_t shi = hi < base + kPtrsPerBlock ? static_cast<uint32_t>(hi - base) : kPtrsPerBlock;
-      BENTO_ASSIGN_OR_RETURN(uint32_t stop, free_slots(c, h, di, ind, slo, shi, &budget));
-      {
-        BENTO_ASSIGN_OR_RETURN(BufferHead ib, c.dev->bread(ind));
-        if (all_zero(ib)) {
-          ib.release();
-          BENTO_TRY(free_block(c, h, di, ind));
-          BENTO_ASSIGN_OR_RETURN(BufferHead db, h.get_write(dind));
-          store_le32(db.data_mut().data() + 4 * i, 0);
-        }
+  for (uint32_t r = kNumRegions; r-- > 0;) {
+    const Region& g = kRegions[r];
+    if (to <= g.base || from >= g.base + g.count) continue;
+    uint64_t lo = from > g.base ? from - g.base : 0;
+    uint64_t hi = to < g.base + g.count ? to - g.base : g.count;
+    if (r == 0) {
+      for (uint64_t i = hi; i > lo; i--) {
+        uint32_t b = di.direct[i - 1].get();
+        if (b == 0) continue;
+        if (budget == 0) return i;
+        BENTO_TRY(free_block(c, h, di, b));
+        di.direct[i - 1].set(0);
+        budget--;
       }
-      if (stop > slo) return kDindBase + base + stop;
+      continue;
     }
-    BENTO_ASSIGN_OR_RETURN(BufferHead db, c.dev->bread(dind));
-    if (all_zero(db)) {
-      db.release();
-      BENTO_TRY(free_block(c, h, di, dind));
-      di.dindirect.set(0);
+    Le32* root = root_of(di, r);
+    if (root->get() == 0) continue;
+    BENTO_ASSIGN_OR_RETURN(uint64_t rb, checked(c, root->get()));
+    BENTO_ASSIGN_OR_RETURN(uint64_t stop, free_tree(c, h, di, rb, g.depth, lo, hi, &budget));
+    BENTO_ASSIGN_OR_RETURN(bool empty, all_zero(c, rb));
+    if (empty) {
+      BENTO_TRY(free_block(c, h, di, rb));
+      root->set(0);
     }
-  }
-  if (from >= kDindBase) return from;
-  if (to > kDindBase) to = kDindBase;
-  // Indirect region.
-  if (to > kIndBase && di.indirect.get() != 0) {
-    uint64_t ind = di.indirect.get();
-    uint32_t slo = from > kIndBase ? static_cast<uint32_t>(from - kIndBase) : 0;
-    uint32_t shi = static_cast<uint32_t>(to - kIndBase);
-    BENTO_ASSIGN_OR_RETURN(uint32_t stop, free_slots(c, h, di, ind, slo, shi, &budget));
-    BENTO_ASSIGN_OR_RETURN(BufferHead ib, c.dev->bread(ind));
-    if (all_zero(ib)) {
-      ib.release();
-      BENTO_TRY(free_block(c, h, di, ind));
-      di.indirect.set(0);
-    }
-    if (stop > slo) return kIndBase + stop;
-  }
-  if (from >= kIndBase) return from;
-  if (to > kIndBase) to = kIndBase;
-  for (uint64_t i = to; i > from; i--) {
-    if (budget == 0) return i;
-    uint32_t b = di.direct[i - 1].get();
-    if (b != 0) {
-      BENTO_TRY(free_block(c, h, di, b));
-      di.direct[i - 1].set(0);
-      budget--;
-    }
+    if (stop > lo) return g.base + stop;
   }
   return from;
+}
+
+Result<uint64_t> bmap_next_mapped(const FsCtx& c, const DiskInode& di, uint64_t from, uint64_t to) {
+  if (to > c.max_blocks) to = c.max_blocks;
+  if (from >= to) return to;
+  for (uint32_t r = region_of(from); r < kNumRegions && kRegions[r].base < to; r++) {
+    const Region& g = kRegions[r];
+    uint64_t lo = from > g.base ? from - g.base : 0;
+    uint64_t hi = to < g.base + g.count ? to - g.base : g.count;
+    if (r == 0) {
+      for (uint64_t i = lo; i < hi; i++)
+        if (di.direct[i].get() != 0) return i;
+    } else if (uint64_t rb = root_value(di, r); rb != 0) {
+      BENTO_TRY(checked(c, rb));
+      BENTO_ASSIGN_OR_RETURN(uint64_t found, next_in_tree(c, rb, g.depth, lo, hi));
+      if (found < hi) return g.base + found;
+    }
+  }
+  return to;
+}
+
+Status bmap_set(const FsCtx& c, Handle& h, DiskInode& di, uint64_t lblk, uint64_t pb) {
+  if (lblk >= c.max_blocks) return Err(EFBIG);
+  uint32_t r = region_of(lblk);
+  if (r == 0) {
+    di.direct[lblk].set(static_cast<uint32_t>(pb));
+    return Status::Ok();
+  }
+  Le32* root = root_of(di, r);
+  if (root->get() == 0) {
+    if (pb == 0) return Status::Ok();
+    BENTO_ASSIGN_OR_RETURN(uint64_t b, new_block(c, h, di));
+    root->set(static_cast<uint32_t>(b));
+  }
+  // The path from the root, to free pointer blocks that an unmap empties.
+  uint64_t path[4];
+  uint32_t idxs[4];
+  const uint32_t depth = kRegions[r].depth;
+  uint64_t rel = lblk - kRegions[r].base;
+  BENTO_ASSIGN_OR_RETURN(uint64_t p, checked(c, root->get()));
+  for (uint32_t d = depth; d >= 1; d--) {
+    uint32_t idx = static_cast<uint32_t>((rel >> (kPtrShift * (d - 1))) & 1023);
+    path[depth - d] = p;
+    idxs[depth - d] = idx;
+    if (d == 1) break;
+    BENTO_ASSIGN_OR_RETURN(uint64_t next, read_ptr(c, p, idx));
+    if (next == 0) {
+      if (pb == 0) return Status::Ok();  // nothing mapped there
+      BENTO_ASSIGN_OR_RETURN(next, new_block(c, h, di));
+      BENTO_TRY(write_ptr(h, p, idx, next));
+    }
+    p = next;
+  }
+  BENTO_TRY(write_ptr(h, path[depth - 1], idxs[depth - 1], pb));
+  if (pb != 0) return Status::Ok();
+  for (uint32_t level = depth; level-- > 0;) {
+    BENTO_ASSIGN_OR_RETURN(bool empty, all_zero(c, path[level]));
+    if (!empty) break;
+    BENTO_TRY(free_block(c, h, di, path[level]));
+    if (level == 0) {
+      root->set(0);
+    } else {
+      BENTO_TRY(write_ptr(h, path[level - 1], idxs[level - 1], 0));
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace bentofs

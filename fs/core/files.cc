@@ -7,6 +7,7 @@
 #include "core/inode_lock.h"
 #include "core/perm.h"
 #include "core/times.h"
+#include "format/acl.h"
 
 namespace bentofs {
 
@@ -20,7 +21,11 @@ constexpr uint64_t kChunkBlocks = 64;  // data blocks per write handle
 
 uint32_t open_mask(uint32_t flags) {
   uint32_t m = 0;
-  if (of::reads(flags)) m |= amode::kRead;
+  if (flags & of::kExecOpen) {
+    m |= amode::kExec;  // execve: the kernel checked MAY_EXEC, and read is not required
+  } else if (of::reads(flags)) {
+    m |= amode::kRead;
+  }
   if (of::writes(flags)) m |= amode::kWrite;
   if ((flags & of::kTruncate) && !of::writes(flags)) m |= amode::kWrite;
   return m;
@@ -65,7 +70,7 @@ Result<bento::OpenReply> BentoFs::open(const Request& req, Ino ino, uint32_t fla
     return r;
   }
   BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(ino));
-  bool trunc = false;
+  bool trunc = false, atime_stale = false;
   uint32_t gen = 0, mode = 0;
   {
     ReadLock lk(o->lock);
@@ -75,10 +80,15 @@ Result<bento::OpenReply> BentoFs::open(const Request& req, Ino ino, uint32_t fla
     if (md::is_dir(mode) && (of::writes(flags) || (flags & of::kTruncate))) return Err(EISDIR);
     if (md::is_symlink(mode)) return Err(ELOOP);
     if ((flags & of::kDirectory) && !md::is_dir(mode)) return Err(ENOTDIR);
-    if (check_access(req, di, open_mask(flags))) return Err(EACCES);
+    if (may(req, di, open_mask(flags))) return Err(EACCES);
     if ((of::writes(flags) || (flags & of::kTruncate)) && read_only_) return Err(EROFS);
+    if ((of::writes(flags) || (flags & of::kTruncate)) && is_immutable(di)) return Err(EPERM);
+    if (is_append_only(di) &&
+        ((of::writes(flags) && !(flags & of::kAppend)) || (flags & of::kTruncate)))
+      return Err(EPERM);
     trunc = (flags & of::kTruncate) && md::is_reg(mode) && di.size.get() > 0;
     gen = di.generation.get();
+    atime_stale = of::reads(flags) && !(flags & of::kExecOpen) && atime_due(di);
   }
   // The record goes first (its own handle, so it commits no later than the truncation
   // below): a crash never keeps an open's effect without its record.
@@ -114,8 +124,9 @@ Result<bento::OpenReply> BentoFs::open(const Request& req, Ino ino, uint32_t fla
   r.fh = *fh;
   // Every change to the file comes through this file system (and, under FUSE, through
   // the kernel's page cache), so pages cached by an earlier open are still valid: keeping
-  // them is what lets the kernel serve warm reads without calling us.
-  r.keep_cache = true;
+  // them is what lets the kernel serve warm reads without calling us. Except when the
+  // file's atime is due: then its next read must reach us to update it (atime.cc).
+  r.keep_cache = !atime_stale;
   return r;
 }
 
@@ -208,10 +219,19 @@ Result<size_t> BentoFs::read(const Request& req, Ino ino, Fh fh, uint64_t off,
     }
   }
   BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(ino));
+  bool touch = false;
+  auto n = read_locked(o.get(), off, buf, &touch);
+  if (touch) touch_atime(o.get());
+  return n;
+}
+
+Result<size_t> BentoFs::read_locked(InodeObj* o, uint64_t off, std::span<uint8_t> buf,
+                                    bool* touch) {
   ReadLock lk(o->lock);
-  BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
+  BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(o->ino));
   if (di.mode.get() == 0) return Err(ENOENT);
   if (md::is_dir(di.mode.get())) return Err(EISDIR);
+  *touch = atime_due(di);
   uint64_t size = di.size.get();
   if (off >= size) return size_t{0};
   uint64_t n = buf.size() < size - off ? buf.size() : size - off;
@@ -242,9 +262,12 @@ Result<size_t> BentoFs::write_chunk(InodeObj* o, uint64_t off, std::span<const u
   WriteLock lk(o->lock);
   if (o->deleted) return Err(ENOENT);
   BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(o->ino));
+  if (is_immutable(di)) return Err(EPERM);
   if (append) off = di.size.get();
-  if (off >= kMaxFileSize) return Err(EFBIG);
-  if (data.size() > kMaxFileSize - off) data = data.first(kMaxFileSize - off);
+  if (is_append_only(di) && off < di.size.get()) return Err(EPERM);
+  const uint64_t max_size = geo_.max_file_size();
+  if (off >= max_size) return Err(EFBIG);
+  if (data.size() > max_size - off) data = data.first(max_size - off);
   FsCtx c = ctx();
   uint64_t done = 0;
   Status err = Status::Ok();
@@ -353,11 +376,12 @@ Result<Attr> BentoFs::setattr(const Request& req, Ino ino, const bento::SetAttr&
       if (di.mode.get() == 0) return Err(ENOENT);
       if (md::is_dir(di.mode.get())) return Err(EISDIR);
       if (!md::is_reg(di.mode.get())) return Err(EINVAL);
+      if (is_pinned(di)) return Err(EPERM);
       OpenFile f;
       bool via_writable_fh = fh != bento::kNoFh && handle_info(fh, &f) && of::writes(f.flags);
-      if (!via_writable_fh && check_access(req, di, amode::kWrite)) return Err(EACCES);
+      if (!via_writable_fh && may(req, di, amode::kWrite)) return Err(EACCES);
     }
-    if (sa.size > kMaxFileSize) return Err(EFBIG);
+    if (sa.size > geo_.max_file_size()) return Err(EFBIG);
     if (tracking()) {
       // Recorded first (truncation runs in several handles of its own): its record
       // commits no later than any part of it.
@@ -372,10 +396,19 @@ Result<Attr> BentoFs::setattr(const Request& req, Ino ino, const bento::SetAttr&
     }
     BENTO_TRY(truncate(o.get(), sa.size));
   }
-  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(4 + 2 * ProvLog::kCredits));
+  // A chmod rewrites the access ACL too (its owner, mask and other entries).
+  uint32_t acl_credits = 0;
+  if (auto peek = read_inode(ino); peek.ok() && (peek->flags.get() & iflag::kHasAcl))
+    acl_credits = xattr_credits(ino, 0);
+  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(4 + 2 * ProvLog::kCredits + acl_credits));
   WriteLock lk(o->lock);
   BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
   if (di.mode.get() == 0 || o->deleted) return Err(ENOENT);
+  if (is_immutable(di)) return Err(EPERM);
+  if (is_append_only(di) && (sa.valid & (SetAttr::kMode | SetAttr::kUid | SetAttr::kGid |
+                                         SetAttr::kAtime | SetAttr::kMtime)) &
+                                ~((sa.valid & (SetAttr::kAtimeNow | SetAttr::kMtimeNow)) >> 3))
+    return Err(EPERM);
   bento::Timespec now = bento::now_realtime();
   bool changed = (sa.valid & SetAttr::kSize) != 0;
   if (sa.valid & SetAttr::kMode) {
@@ -388,6 +421,7 @@ Result<Attr> BentoFs::setattr(const Request& req, Ino ino, const bento::SetAttr&
     if (!only_drops_setid && !is_owner_or_root(req, di)) return Err(EPERM);
     if (req.uid != 0 && !in_group(req, di.gid.get())) m &= ~md::kSetGid;
     di.mode.set((di.mode.get() & md::kTypeMask) | m);
+    if (di.flags.get() & iflag::kHasAcl) BENTO_TRY(chmod_acl(h, di, m));
     changed = true;
   }
   if (sa.valid & (SetAttr::kUid | SetAttr::kGid)) {
@@ -414,7 +448,7 @@ Result<Attr> BentoFs::setattr(const Request& req, Ino ino, const bento::SetAttr&
     bool only_now = (sa.valid & explicit_times & ~((sa.valid & now_times) >> 3)) == 0;
     if (!is_owner_or_root(req, di)) {
       if (!only_now) return Err(EPERM);
-      if (check_access(req, di, amode::kWrite)) return Err(EACCES);
+      if (may(req, di, amode::kWrite)) return Err(EACCES);
     }
     if (sa.valid & SetAttr::kAtimeNow)
       set_time(di.atime, now);
@@ -447,6 +481,21 @@ Result<Attr> BentoFs::setattr(const Request& req, Ino ino, const bento::SetAttr&
   return to_attr(ino, di);
 }
 
+Status BentoFs::chmod_acl(Handle& h, DiskInode& di, uint32_t mode) {
+  XattrSet set;
+  BENTO_TRY(xattr_load(ctx(), di, &set));
+  XattrSet::Entry e;
+  if (!set.find(acl::kAccessName, &e)) return Status::Ok();
+  Acl a;
+  BENTO_TRY(acl_parse(e.value, &a));
+  acl_chmod(&a, mode);
+  bento::Vec<uint8_t> enc;
+  BENTO_TRY(acl_encode(a, &enc));
+  BENTO_TRY(set.remove(e));
+  BENTO_TRY(set.append(acl::kAccessName, std::span<const uint8_t>(enc.data(), enc.size())));
+  return xattr_store(ctx(), h, di, set, geo_.xattr_map);
+}
+
 Status BentoFs::fsync(const Request&, Ino ino, Fh, bool) {
   if (read_only_ || !running()) return Status::Ok();
   // fsync on the provenance log: make every record appended so far durable (readers see
@@ -467,7 +516,7 @@ Result<bento::OpenReply> BentoFs::opendir(const Request& req, Ino ino, uint32_t 
     BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
     if (di.mode.get() == 0 || o->deleted) return Err(ENOENT);
     if (!md::is_dir(di.mode.get())) return Err(ENOTDIR);
-    if (check_access(req, di, amode::kRead)) return Err(EACCES);
+    if (may(req, di, amode::kRead)) return Err(EACCES);
   }
   icache_.add_open(o.get());
   auto fh = add_handle(ino, flags, true);
@@ -491,7 +540,7 @@ Result<uint64_t> BentoFs::bmap(const Request&, Ino ino, uint32_t blocksize, uint
   BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
   if (di.mode.get() == 0 || o->deleted) return Err(ENOENT);
   if (!md::is_reg(di.mode.get())) return Err(EINVAL);
-  if (idx >= kMaxFileBlocks) return Err(EFBIG);
+  if (idx >= geo_.max_file_blocks()) return Err(EFBIG);
   return bmap_lookup(ctx(), di, idx);  // 0 for a hole
 }
 
@@ -504,7 +553,8 @@ Status BentoFs::access(const Request& req, Ino ino, uint32_t mask) {
   if (di.mode.get() == 0 || o->deleted) return Err(ENOENT);
   if (mask == amode::kExists) return Status::Ok();
   if ((mask & amode::kWrite) && read_only_) return Err(EROFS);
-  if (check_access(req, di, mask)) return Err(EACCES);
+  if ((mask & amode::kWrite) && is_immutable(di)) return Err(EPERM);
+  if (may(req, di, mask)) return Err(EACCES);
   return Status::Ok();
 }
 

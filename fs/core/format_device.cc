@@ -71,7 +71,7 @@ Status format_device(BlockDevice& dev, const FormatOptions& o) {
   sb.magic.set(kSuperMagic);
   sb.version.set(kFormatVersion);
   sb.block_size.set(kBlockSize);
-  sb.feature_incompat.set(feature::kIncompatSupported);
+  sb.feature_incompat.set(feature::kIncompatNew);
   sb.inode_size.set(kInodeSize);
   sb.block_count.set(n);
   sb.inode_count.set(inodes);
@@ -171,6 +171,15 @@ Status format_device(BlockDevice& dev, const FormatOptions& o) {
     __builtin_memset(ib.data_mut().data(), 0, 2 * kInodeSize);
     __builtin_memcpy(ib.data_mut().data() + kInodeSize, &root, sizeof(root));
     ib.mark_dirty();
+  }
+  // A fresh journal whatever the device held: a reused device may still carry the log of
+  // an earlier file system, whose committed transactions (sequence 1, 2, ...) the first
+  // mount would otherwise replay over this one.
+  if (!o.device_is_zeroed) {
+    for (uint64_t i = 1; i < jblocks; i++) {
+      BENTO_TRY(write_block(dev, sb.journal_start.get() + i, nullptr));
+      if (i % 4096 == 0) BENTO_TRY(dev.sync_all());
+    }
   }
   BENTO_TRY(Journal::write_super(dev, sb.journal_start.get(), jblocks, 1));
   if (pblocks > 0) {

@@ -17,6 +17,11 @@ struct Geometry {
   uint64_t inode_table_start = 0, inode_table_blocks = 0;
   uint64_t prov_start = 0, prov_blocks = 0;  // 0 blocks: no provenance log area
   uint64_t data_start = 0;
+  bool big_files = false;  // feature BIGFILE: triple/quadruple-indirect trees
+  bool xattr_map = false;  // feature XATTRMAP: v2 extended attributes (format/xattr.h)
+
+  uint64_t max_file_blocks() const { return big_files ? kMaxFileBlocksBig : kMaxFileBlocksV1; }
+  uint64_t max_file_size() const { return big_files ? kMaxFileSizeBig : kMaxFileSizeV1; }
 
   uint64_t inode_block(uint64_t ino) const { return inode_table_start + ino / kInodesPerBlock; }
   uint32_t inode_offset(uint64_t ino) const { return (ino % kInodesPerBlock) * kInodeSize; }
@@ -38,6 +43,8 @@ struct Geometry {
       g.prov_blocks = sb.prov_blocks.get();
     }
     g.data_start = sb.data_start.get();
+    g.big_files = (sb.feature_incompat.get() & feature::kIncompatBigFile) != 0;
+    g.xattr_map = (sb.feature_incompat.get() & feature::kIncompatXattrMap) != 0;
     return g;
   }
 };

@@ -8,6 +8,7 @@
 #include "core/perm.h"
 #include "core/superblock_check.h"
 #include "core/times.h"
+#include "core/xattr_store.h"
 
 namespace bentofs {
 
@@ -35,13 +36,13 @@ Result<DiskInode> BentoFs::read_inode(Ino ino) {
   return di;
 }
 
-Status BentoFs::write_inode(Handle& h, InodeObj* o, const DiskInode& di) {
+Status BentoFs::write_inode(Handle& h, InodeObj* o, const DiskInode& di, bool sync_tid) {
   BENTO_ASSIGN_OR_RETURN(BufferHead bh, h.get_write(geo_.inode_block(o->ino)));
   uint8_t* p = bh.data_mut().data() + geo_.inode_offset(o->ino);
   __builtin_memcpy(p, &di, kOrphanOff);
   __builtin_memcpy(p + kOrphanOff + 8, reinterpret_cast<const uint8_t*>(&di) + kOrphanOff + 8,
                    kInodeSize - kOrphanOff - 8);
-  o->last_tid.store(h.tid());
+  if (sync_tid) o->last_tid.store(h.tid());
   return Status::Ok();
 }
 
@@ -59,6 +60,8 @@ Attr BentoFs::to_attr(Ino ino, const DiskInode& di) const {
   a.atime = get_time(di.atime);
   a.mtime = get_time(di.mtime);
   a.ctime = get_time(di.ctime);
+  a.btime = get_time(di.btime);
+  a.has_btime = true;
   a.mode = di.mode.get();
   a.nlink = di.nlink.get();
   a.uid = di.uid.get();
@@ -171,19 +174,16 @@ void BentoFs::maybe_delete(InodeRef& ref) {
 
 Status BentoFs::delete_inode(InodeObj* o) {
   BENTO_TRY(truncate(o, 0));
-  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(8));
+  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(16));
   WriteLock lk(o->lock);
   if (o->deleted) return Status::Ok();
   BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(o->ino));
   if (di.nlink.get() != 0 || di.mode.get() == 0) return Status::Ok();
   FsCtx c = ctx();
   // A concurrent write may have re-grown it: free everything that is left.
-  BENTO_ASSIGN_OR_RETURN(uint64_t left, bmap_free_range(c, h, di, 0, kMaxFileBlocks, ~0ULL));
+  BENTO_ASSIGN_OR_RETURN(uint64_t left, bmap_free_range(c, h, di, 0, kMaxFileBlocksBig, ~0ULL));
   (void)left;
-  if (di.xattr_block.get() != 0) {
-    BENTO_TRY(balloc_.free(h, di.xattr_block.get()));
-    di.xattr_block.set(0);
-  }
+  BENTO_TRY(xattr_free_all(c, h, di));
   BENTO_TRY(orphan_remove(h, o->ino));
   __builtin_memset(&di, 0, sizeof(di));
   BENTO_TRY(write_inode(h, o, di));
@@ -193,7 +193,7 @@ Status BentoFs::delete_inode(InodeObj* o) {
 }
 
 Status BentoFs::truncate(InodeObj* o, uint64_t size) {
-  if (size > kMaxFileSize) return Err(EFBIG);
+  if (size > geo_.max_file_size()) return Err(EFBIG);
   FsCtx c = ctx();
   for (;;) {
     BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(kTruncateCredits));
@@ -205,7 +205,7 @@ Status BentoFs::truncate(InodeObj* o, uint64_t size) {
     if (size < cur || di.blocks.get() != 0) {
       uint64_t keep = (size + kBlockSize - 1) / kBlockSize;
       BENTO_ASSIGN_OR_RETURN(uint64_t stop,
-                             bmap_free_range(c, h, di, keep, kMaxFileBlocks, kTruncateStep));
+                             bmap_free_range(c, h, di, keep, kMaxFileBlocksBig, kTruncateStep));
       if (stop > keep) {
         done = false;
         if (stop * kBlockSize < cur) di.size.set(stop * kBlockSize);

@@ -21,10 +21,11 @@ struct InodeObj {
   bento::RawRwLock lock;              // protects the on-disk inode and the file's blocks
   std::atomic<uint64_t> last_tid{0};  // last transaction that changed this inode (fsync)
   // Protected by the shard mutex:
-  uint64_t refs = 0;     // transient references held by operations in flight
-  uint64_t nlookup = 0;  // FUSE lookup count
-  uint64_t nopen = 0;    // open file handles
-  bool deleted = false;  // freed on disk (set under `lock`)
+  uint64_t refs = 0;      // transient references held by operations in flight
+  uint64_t nlookup = 0;   // FUSE lookup count
+  uint64_t nopen = 0;     // open file handles
+  bool deleted = false;   // freed on disk (set under `lock`)
+  bool linkable = false;  // an O_TMPFILE inode link() may still name (under `lock`)
 };
 
 class InodeCache;

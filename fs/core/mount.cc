@@ -36,6 +36,9 @@ bento::Capabilities BentoFs::capabilities() const {
   c.writeback_cache = false;  // O_APPEND and size are decided here
   c.needs_open = true;
   c.clears_setid_bits = true;  // write_chunk() and setattr() do it
+  c.export_support = true;     // on-disk inode numbers and generations; lookup(ino, ".")
+  c.posix_acls = true;         // xattr.cc, names.cc (inheritance)
+  c.applies_umask = true;      // names.cc create_node
   return c;
 }
 
@@ -56,8 +59,12 @@ Status BentoFs::init(const Request&, BlockDevice& dev, const bento::InitArgs& ar
         return Err(EINVAL);
       commit_ms_ = ms;
     } else {
-      bento::log(bento::LogLevel::kError, "bento-fs: unknown mount option");
-      return Err(EINVAL);
+      bool known = false;
+      BENTO_TRY(parse_atime_option(o, &known));
+      if (!known) {
+        bento::log(bento::LogLevel::kError, "bento-fs: unknown mount option");
+        return Err(EINVAL);
+      }
     }
   }
   return mount(dev, ro, true);

@@ -8,6 +8,8 @@
 #include "core/inode_lock.h"
 #include "core/perm.h"
 #include "core/times.h"
+#include "core/xattr_store.h"
+#include "format/acl.h"
 
 namespace bentofs {
 
@@ -59,22 +61,52 @@ void touch_dir(DiskInode& d) {
 
 }  // namespace
 
+Status BentoFs::inherit_acls(const bento::Vec<AclEntry>& dacl, bool is_dir, uint32_t* mode,
+                             XattrSet* out, uint32_t* flags) {
+  Acl access;
+  for (const AclEntry& e : dacl) BENTO_TRY(access.push_back(e));
+  const uint32_t perm = acl_create_masq(&access, *mode & 0777);
+  *mode = (*mode & ~0777u) | (perm & 0777);
+  bool extended = false;
+  (void)acl_mode(access, &extended);
+  bento::Vec<uint8_t> enc;
+  if (extended) {
+    BENTO_TRY(acl_encode(access, &enc));
+    BENTO_TRY(out->append(acl::kAccessName, std::span<const uint8_t>(enc.data(), enc.size())));
+    *flags |= iflag::kHasAcl;
+  }
+  if (is_dir) {  // a subdirectory inherits the default ACL itself too
+    BENTO_TRY(acl_encode(dacl, &enc));
+    BENTO_TRY(out->append(acl::kDefaultName, std::span<const uint8_t>(enc.data(), enc.size())));
+    *flags |= iflag::kHasDefaultAcl;
+  }
+  return Status::Ok();
+}
+
 Result<Entry> BentoFs::lookup(const Request& req, Ino parent, std::string_view name) {
   if (name.size() > bento::kNameMax) return Err(ENAMETOOLONG);
   if (parent == bento::kRootIno && name == prov::kProvLogFileName && prov_.present())
     return prov_file_entry(req);
   BENTO_ASSIGN_OR_RETURN(InodeRef p, iget(parent));
+  // "." never comes from path walks (the VFS resolves it): it is how the kernel turns a
+  // file handle (open_by_handle_at, NFS) back into an inode it no longer caches, so it
+  // works on any type of inode and needs no search permission.
+  if (name == ".") {
+    ReadLock lk(p->lock);
+    BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(parent));
+    if (di.mode.get() == 0 || p->deleted || di.nlink.get() == 0) return Err(ESTALE);
+    icache_.add_lookup(p.get(), 1);
+    return make_entry(parent, di);
+  }
   InodeRef child;
   {
     ReadLock lk(p->lock);
     BENTO_ASSIGN_OR_RETURN(DiskInode pdi, read_inode(parent));
     if (pdi.mode.get() == 0 || p->deleted) return Err(ENOENT);
     if (!md::is_dir(pdi.mode.get())) return Err(ENOTDIR);
-    if (check_access(req, pdi, amode::kExec)) return Err(EACCES);
+    if (may(req, pdi, amode::kExec)) return Err(EACCES);
     Ino ino;
-    if (name == ".") {
-      ino = parent;
-    } else if (name == "..") {
+    if (name == "..") {
       BENTO_ASSIGN_OR_RETURN(ino, dir_parent(ctx(), pdi));
     } else {
       DirEntryInfo info;
@@ -140,14 +172,16 @@ Result<Entry> BentoFs::create_node(const Request& req, Ino parent, std::string_v
     credits = insert_credits(ctx(), *peek);
   BENTO_ASSIGN_OR_RETURN(ProvLog::Ticket pt,
                          prov_reserve(name.size(), target.size(), co ? ProvLog::kReleaseRoom : 0));
-  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(credits + ProvLog::kCredits));
+  // + the new inode's inherited ACLs (map block, a stream block, their bitmap blocks).
+  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(credits + ProvLog::kCredits + 6));
   ReadLock ns(rename_lock_);
   WriteLock plk(p->lock);
   BENTO_ASSIGN_OR_RETURN(DiskInode pdi, read_inode(parent));
   if (pdi.mode.get() == 0 || p->deleted) return Err(ENOENT);
   if (!md::is_dir(pdi.mode.get())) return Err(ENOTDIR);
   if (pdi.nlink.get() == 0) return Err(ENOENT);  // removed directory
-  if (check_access(req, pdi, amode::kWrite | amode::kExec)) return Err(EACCES);
+  if (may(req, pdi, amode::kWrite | amode::kExec)) return Err(EACCES);
+  if (is_immutable(pdi)) return Err(EPERM);
   FsCtx c = ctx();
   BENTO_ASSIGN_OR_RETURN(bool exists, dir_find(c, pdi, name, nullptr));
   if (exists) return Err(EEXIST);
@@ -158,11 +192,27 @@ Result<Entry> BentoFs::create_node(const Request& req, Ino parent, std::string_v
     gid = pdi.gid.get();
     if (is_dir) mode |= md::kSetGid;
   }
+  // Permission bits: the directory's default ACL if it has one (POSIX.1e: then the umask
+  // does not apply), else the caller's umask.
+  XattrSet inherited;
+  uint32_t acl_flags = 0;
+  if (!md::is_symlink(mode)) {
+    Acl dacl;
+    Result<bool> has = false;
+    if (pdi.flags.get() & iflag::kHasDefaultAcl) has = load_acl(pdi, acl::kDefaultName, &dacl);
+    if (has.ok() && *has) {
+      BENTO_TRY(inherit_acls(dacl, is_dir, &mode, &inherited, &acl_flags));
+    } else {
+      mode &= ~(req.umask & 0777);
+    }
+  }
   DiskInode di;
   BENTO_ASSIGN_OR_RETURN(Ino ino, alloc_inode(h, mode, req.uid, gid, rdev, &di));
+  di.flags.set(acl_flags);
   BENTO_ASSIGN_OR_RETURN(InodeRef child, icache_.get(ino));
   WriteLock clk(child->lock);
   Status st = [&]() -> Status {
+    if (inherited.count() != 0) BENTO_TRY(xattr_store(c, h, di, inherited, geo_.xattr_map));
     if (is_dir) {
       di.nlink.set(2);
       BENTO_TRY(dir_init(c, h, di, parent));
@@ -177,7 +227,8 @@ Result<Entry> BentoFs::create_node(const Request& req, Ino parent, std::string_v
   }();
   if (!st.ok()) {
     // Undo the allocations (the journal has no abort: the handle's blocks are consistent).
-    (void)bmap_free_range(c, h, di, 0, kMaxFileBlocks, ~0ULL);
+    (void)bmap_free_range(c, h, di, 0, kMaxFileBlocksBig, ~0ULL);
+    (void)xattr_free_all(c, h, di);
     __builtin_memset(&di, 0, sizeof(di));
     (void)write_inode(h, child.get(), di);
     (void)ialloc_.free(h, ino);
@@ -210,6 +261,72 @@ Result<Entry> BentoFs::create_node(const Request& req, Ino parent, std::string_v
   }
   icache_.add_lookup(child.get(), 1);
   return make_entry(ino, di);
+}
+
+Result<bento::CreateReply> BentoFs::tmpfile(const Request& req, Ino parent, uint32_t mode,
+                                            uint32_t flags) {
+  if (read_only_) return Err(EROFS);
+  BENTO_ASSIGN_OR_RETURN(InodeRef p, iget(parent));
+  const Fh fh = next_fh_.fetch_add(1);
+  BENTO_ASSIGN_OR_RETURN(ProvLog::Ticket pt, prov_reserve(0, 0, ProvLog::kReleaseRoom));
+  // The inode, its inherited ACLs, the orphan list (superblock, inode block).
+  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(16 + ProvLog::kCredits));
+  WriteLock plk(p->lock);
+  BENTO_ASSIGN_OR_RETURN(DiskInode pdi, read_inode(parent));
+  if (pdi.mode.get() == 0 || p->deleted) return Err(ENOENT);
+  if (!md::is_dir(pdi.mode.get())) return Err(ENOTDIR);
+  if (pdi.nlink.get() == 0) return Err(ENOENT);
+  if (may(req, pdi, amode::kWrite | amode::kExec)) return Err(EACCES);
+  if (is_immutable(pdi)) return Err(EPERM);
+  mode = md::kRegular | (mode & md::kPermMask);
+  XattrSet inherited;
+  uint32_t acl_flags = 0;
+  Acl dacl;
+  Result<bool> has = false;
+  if (pdi.flags.get() & iflag::kHasDefaultAcl) has = load_acl(pdi, acl::kDefaultName, &dacl);
+  if (has.ok() && *has) {
+    BENTO_TRY(inherit_acls(dacl, false, &mode, &inherited, &acl_flags));
+  } else {
+    mode &= ~(req.umask & 0777);
+  }
+  uint32_t gid = (pdi.mode.get() & md::kSetGid) ? pdi.gid.get() : req.gid;
+  DiskInode di;
+  BENTO_ASSIGN_OR_RETURN(Ino ino, alloc_inode(h, mode, req.uid, gid, 0, &di));
+  di.flags.set(acl_flags);
+  di.nlink.set(0);  // no name: on the orphan list until link() gives it one
+  BENTO_ASSIGN_OR_RETURN(InodeRef child, icache_.get(ino));
+  WriteLock clk(child->lock);
+  if (inherited.count() != 0) BENTO_TRY(xattr_store(ctx(), h, di, inherited, geo_.xattr_map));
+  BENTO_TRY(write_inode(h, child.get(), di));
+  BENTO_TRY(orphan_add(h, child.get(), di));
+  child->linkable = (flags & bento::oflag::kExclusive) == 0;
+  if (pt.valid()) {
+    // kCreate with an empty name: the file exists, in `parent`, without a name yet.
+    ProvDraft d;
+    d.type = prov::RecordType::kCreate;
+    d.ino = ino;
+    d.gen = di.generation.get();
+    d.parent = parent;
+    d.mode = mode;
+    d.flags = flags;
+    d.fh = fh;
+    pt.keep(ProvLog::kReleaseRoom);  // for this handle's release record
+    BENTO_TRY(prov_append(h, req, d, pt));
+  }
+  icache_.add_lookup(child.get(), 1);
+  icache_.add_open(child.get());
+  auto added = add_handle(ino, flags, false, di.generation.get(), fh);
+  if (!added.ok()) {
+    // The unnamed inode stays on the orphan list; the next mount frees it.
+    icache_.sub_open(child.get());
+    icache_.sub_lookup(child.get(), 1);
+    return Err(ENOMEM);
+  }
+  bento::CreateReply r;
+  r.entry = make_entry(ino, di);
+  r.open.fh = fh;
+  r.open.keep_cache = true;
+  return r;
 }
 
 Result<Entry> BentoFs::mknod(const Request& req, Ino parent, std::string_view name, uint32_t mode,
@@ -259,7 +376,8 @@ Status BentoFs::remove_name(const Request& req, Ino parent, std::string_view nam
     BENTO_ASSIGN_OR_RETURN(DiskInode pdi, read_inode(parent));
     if (pdi.mode.get() == 0 || p->deleted) return Err(ENOENT);
     if (!md::is_dir(pdi.mode.get())) return Err(ENOTDIR);
-    if (check_access(req, pdi, amode::kWrite | amode::kExec)) return Err(EACCES);
+    if (may(req, pdi, amode::kWrite | amode::kExec)) return Err(EACCES);
+    if (is_pinned(pdi)) return Err(EPERM);
     FsCtx c = ctx();
     DirEntryInfo info;
     BENTO_ASSIGN_OR_RETURN(bool found, dir_find(c, pdi, name, &info));
@@ -271,6 +389,7 @@ Status BentoFs::remove_name(const Request& req, Ino parent, std::string_view nam
     if (rmdir && !cdir) return Err(ENOTDIR);
     if (!rmdir && cdir) return Err(EISDIR);
     if (sticky_denies(req, pdi, cdi)) return Err(EPERM);
+    if (is_pinned(cdi)) return Err(EPERM);
     if (cdir) {
       BENTO_ASSIGN_OR_RETURN(uint64_t n, dir_entry_count(c, cdi));
       if (n != 0) return Err(ENOTEMPTY);
@@ -313,7 +432,8 @@ Result<Entry> BentoFs::link(const Request& req, Ino ino, Ino newparent, std::str
   if (auto peek = read_inode(newparent); peek.ok() && md::is_dir(peek->mode.get()))
     credits = insert_credits(ctx(), *peek);
   BENTO_ASSIGN_OR_RETURN(ProvLog::Ticket pt, prov_reserve(name.size(), 0));
-  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(credits + ProvLog::kCredits));
+  // + the orphan list (superblock, previous and own inode block) for an O_TMPFILE inode.
+  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(credits + ProvLog::kCredits + 4));
   ReadLock ns(rename_lock_);
   {
     // Peek at the type first: directories are never locked after their parent here.
@@ -328,13 +448,20 @@ Result<Entry> BentoFs::link(const Request& req, Ino ino, Ino newparent, std::str
   BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
   if (pdi.mode.get() == 0 || pdi.nlink.get() == 0) return Err(ENOENT);
   if (!md::is_dir(pdi.mode.get())) return Err(ENOTDIR);
-  if (check_access(req, pdi, amode::kWrite | amode::kExec)) return Err(EACCES);
-  if (di.nlink.get() == 0 || o->deleted) return Err(ENOENT);
+  if (may(req, pdi, amode::kWrite | amode::kExec)) return Err(EACCES);
+  // An O_TMPFILE inode (nlink 0, still linkable) gets its first name here.
+  const bool naming_tmpfile = di.nlink.get() == 0 && o->linkable && !o->deleted;
+  if ((di.nlink.get() == 0 && !naming_tmpfile) || o->deleted) return Err(ENOENT);
+  if (is_pinned(di) || is_immutable(pdi)) return Err(EPERM);
   if (di.nlink.get() >= kMaxLinks) return Err(EMLINK);
   FsCtx c = ctx();
   BENTO_ASSIGN_OR_RETURN(bool exists, dir_find(c, pdi, name, nullptr));
   if (exists) return Err(EEXIST);
   BENTO_TRY(dir_add(c, h, pdi, name, ino, md::dirent_type(di.mode.get())));
+  if (naming_tmpfile) {
+    BENTO_TRY(orphan_remove(h, ino));
+    o->linkable = false;
+  }
   di.nlink.set(di.nlink.get() + 1);
   set_time(di.ctime, bento::now_realtime());
   BENTO_TRY(write_inode(h, o.get(), di));
@@ -415,9 +542,9 @@ Status BentoFs::rename(const Request& req, Ino p1, std::string_view n1, Ino p2, 
     if (d1.mode.get() == 0 || d2.mode.get() == 0) return Err(ENOENT);
     if (!md::is_dir(d1.mode.get()) || !md::is_dir(d2.mode.get())) return Err(ENOTDIR);
     if (d2.nlink.get() == 0) return Err(ENOENT);
-    if (check_access(req, d1, amode::kWrite | amode::kExec) ||
-        check_access(req, d2, amode::kWrite | amode::kExec))
+    if (may(req, d1, amode::kWrite | amode::kExec) || may(req, d2, amode::kWrite | amode::kExec))
       return Err(EACCES);
+    if (is_pinned(d1) || is_immutable(d2)) return Err(EPERM);
     DirEntryInfo e1, e2;
     BENTO_ASSIGN_OR_RETURN(bool f1, dir_find(c, d1, n1, &e1));
     if (!f1) return Err(ENOENT);
@@ -466,6 +593,7 @@ Status BentoFs::rename(const Request& req, Ino p1, std::string_view n1, Ino p2, 
     }
     if (sticky_denies(req, d1, i1)) return Err(EPERM);
     if (f2 && sticky_denies(req, d2, i2)) return Err(EPERM);
+    if (is_pinned(i1) || (f2 && (is_pinned(i2) || is_append_only(d2)))) return Err(EPERM);
     if (f2 && dir2 && !(flags & kExchange)) {
       BENTO_ASSIGN_OR_RETURN(uint64_t n, dir_entry_count(c, i2));
       if (n != 0) return Err(ENOTEMPTY);
@@ -543,12 +671,24 @@ Status BentoFs::rename(const Request& req, Ino p1, std::string_view n1, Ino p2, 
   return st;
 }
 
-Status BentoFs::readdir(const Request&, Ino ino, Fh, uint64_t offset, bento::DirFiller& filler) {
+Status BentoFs::readdir(const Request& req, Ino ino, Fh fh, uint64_t offset,
+                        bento::DirFiller& filler) {
   BENTO_ASSIGN_OR_RETURN(InodeRef d, iget(ino));
+  bool touch = false;
+  Status st = readdir_locked(req, d.get(), fh, offset, filler, &touch);
+  if (touch) touch_atime(d.get());
+  return st;
+}
+
+Status BentoFs::readdir_locked(const Request&, InodeObj* d, Fh, uint64_t offset,
+                               bento::DirFiller& filler, bool* touch) {
+  const Ino ino = d->ino;
   ReadLock lk(d->lock);
   BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
   if (di.mode.get() == 0 || d->deleted) return Err(ENOENT);
   if (!md::is_dir(di.mode.get())) return Err(ENOTDIR);
+  // Only the listing's first call counts as an access (one update per readdir(3) pass).
+  *touch = offset == 0 && atime_due(di);
   FsCtx c = ctx();
   bool plus = filler.wants_entries();
   // Offsets: 0 start, 1 after ".", 2 after "..", key+3 after the entry with hash key `key`.

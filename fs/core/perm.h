@@ -38,4 +38,19 @@ inline bool is_owner_or_root(const bento::Request& r, const DiskInode& di) {
   return r.uid == 0 || r.uid == di.uid.get();
 }
 
+// chattr flags (format/inode.h iflag), enforced for every caller, root included, as Linux
+// does: an immutable inode cannot be changed at all (data, metadata, names in it, its own
+// names); an append-only one only grows at its end (no truncation, no rewrite, no removal
+// or rename of its names, no chmod/chown); names are only added to an append-only directory.
+inline bool is_immutable(const DiskInode& di) {
+  return (di.flags.get() & iflag::kImmutable) != 0;
+}
+inline bool is_append_only(const DiskInode& di) {
+  return (di.flags.get() & iflag::kAppend) != 0;
+}
+// Neither flag: the inode's names may be removed or moved, its metadata changed.
+inline bool is_pinned(const DiskInode& di) {
+  return (di.flags.get() & (iflag::kImmutable | iflag::kAppend)) != 0;
+}
+
 }  // namespace bentofs

@@ -25,7 +25,7 @@ int validate_superblock(const SuperBlock& sb, uint64_t device_blocks, bool read_
   if (sb.block_size.get() != kBlockSize) return bad(EINVAL, "unsupported block size");
   if (sb.feature_incompat.get() & ~feature::kIncompatSupported)
     return bad(EINVAL, "image uses incompatible features this code does not know");
-  if ((sb.feature_incompat.get() & feature::kIncompatSupported) != feature::kIncompatSupported)
+  if ((sb.feature_incompat.get() & feature::kIncompatRequired) != feature::kIncompatRequired)
     return bad(EINVAL, "image lacks required features (hashed directories, journal)");
   if (!read_only && (sb.feature_ro_compat.get() & ~feature::kRoCompatSupported))
     return bad(EINVAL, "image uses features that allow only a read-only mount");

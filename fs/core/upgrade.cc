@@ -14,11 +14,11 @@ namespace bentofs {
 Result<bento::TransferState> BentoFs::update_prepare() {
   if (!running()) return Err(EINVAL);
   // 1. Allocate and gather (may fail; changes nothing).
-  BENTO_ASSIGN_OR_RETURN(auto st, bento::make_unique<BentoFsStateV2>());
+  BENTO_ASSIGN_OR_RETURN(auto st, bento::make_unique<BentoFsStateV3>());
   Status err = Status::Ok();
   icache_.for_each([&](InodeObj* o) {
     if (err.ok() && !o->deleted && (o->nlookup > 0 || o->nopen > 0))
-      err = st->inodes.push_back({o->ino, o->nlookup, o->nopen});
+      err = st->inodes.push_back({o->ino, o->nlookup, o->nopen, o->linkable ? 1u : 0u, 0});
   });
   BENTO_TRY(err);
   {
@@ -34,6 +34,9 @@ Result<bento::TransferState> BentoFs::update_prepare() {
   st->commit_ms = commit_ms_;
   st->read_only = read_only_ ? 1 : 0;
   st->next_generation = next_generation_.load();
+  st->atime_policy = static_cast<uint32_t>(atime_);
+  st->nodiratime = nodiratime_ ? 1 : 0;
+  st->lazytime = lazytime_ ? 1 : 0;
   // 2. Retire the commit thread at a safe point; nothing is committed or written.
   BENTO_TRY(journal_->suspend(&retired_jthread_));
   // 3. Dismantle (cannot fail). From now on this instance touches nothing.
@@ -51,6 +54,7 @@ void BentoFs::restore_counts(const S& st) {
     if (!r.ok()) continue;
     icache_.add_lookup(r->get(), c.nlookup);
     for (uint64_t i = 0; i < c.nopen; i++) icache_.add_open(r->get());
+    if constexpr (requires { c.linkable; }) (*r)->linkable = c.linkable != 0;
   }
   {
     auto g = handles_.lock();
@@ -65,29 +69,47 @@ void BentoFs::restore_counts(const S& st) {
   next_fh_.store(st.next_fh);
 }
 
+template <typename S>
+Status BentoFs::transfer_live(bento::TransferState& state, BlockDevice& dev) {
+  auto st = state.take<S>();
+  if (!st->journal || st->journal_layout != sizeof(Journal) || &st->journal->device() != &dev) {
+    bento::log(bento::LogLevel::kError, "bento-fs: upgrade state unusable here (journal)");
+    state = bento::TransferState::make(std::move(st));  // leave the state as it was
+    return Err(EINVAL);
+  }
+  uint32_t old_commit_ms = commit_ms_;
+  const AtimePolicy old_atime = atime_;
+  const bool old_nodiratime = nodiratime_, old_lazytime = lazytime_;
+  commit_ms_ = st->commit_ms;
+  if constexpr (requires { st->atime_policy; }) {
+    atime_ = st->atime_policy <= static_cast<uint32_t>(AtimePolicy::kNever)
+                 ? static_cast<AtimePolicy>(st->atime_policy)
+                 : AtimePolicy::kRelatime;
+    nodiratime_ = st->nodiratime != 0;
+    lazytime_ = st->lazytime != 0;
+  }
+  Resumed res{&st->journal, st->block_cursor, st->inode_cursor, st->next_generation};
+  Status s = mount(dev, st->read_only != 0, false, &res);
+  if (!s.ok()) {
+    commit_ms_ = old_commit_ms;
+    atime_ = old_atime;
+    nodiratime_ = old_nodiratime;
+    lazytime_ = old_lazytime;
+    state = bento::TransferState::make(std::move(st));  // mount gave the journal back
+    return s;
+  }
+  restore_counts(*st);
+  (void)prov_session(true);  // logs; the mount is already live
+  return Status::Ok();
+}
+
 Status BentoFs::update_transfer(bento::TransferState& state, BlockDevice& dev) {
   if (running()) return Err(EBUSY);
-  if (state.kind() == std::string_view(BentoFsStateV2::kKind) &&
-      state.version() == BentoFsStateV2::kVersion && state.holds<BentoFsStateV2>()) {
-    auto st = state.take<BentoFsStateV2>();
-    if (!st->journal || st->journal_layout != sizeof(Journal) || &st->journal->device() != &dev) {
-      bento::log(bento::LogLevel::kError, "bento-fs: upgrade state unusable here (journal)");
-      state = bento::TransferState::make(std::move(st));  // leave the state as it was
-      return Err(EINVAL);
-    }
-    uint32_t old_commit_ms = commit_ms_;
-    commit_ms_ = st->commit_ms;
-    Resumed res{&st->journal, st->block_cursor, st->inode_cursor, st->next_generation};
-    Status s = mount(dev, st->read_only != 0, false, &res);
-    if (!s.ok()) {
-      commit_ms_ = old_commit_ms;
-      state = bento::TransferState::make(std::move(st));  // mount gave the journal back
-      return s;
-    }
-    restore_counts(*st);
-    (void)prov_session(true);  // logs; the mount is already live
-    return Status::Ok();
-  }
+  const bool ours = state.kind() == std::string_view(BentoFsStateV3::kKind);
+  if (ours && state.version() == BentoFsStateV3::kVersion && state.holds<BentoFsStateV3>())
+    return transfer_live<BentoFsStateV3>(state, dev);
+  if (ours && state.version() == BentoFsStateV2::kVersion && state.holds<BentoFsStateV2>())
+    return transfer_live<BentoFsStateV2>(state, dev);
   // v1: an older module committed and checkpointed everything; mount normally.
   if (state.kind() != std::string_view(BentoFsStateV1::kKind) ||
       state.version() != BentoFsStateV1::kVersion || !state.holds<BentoFsStateV1>()) {

@@ -22,6 +22,11 @@
 // new instance must be given the same device (EINVAL otherwise, state untouched).
 // A dropped V2 payload (upgrade and rollback both failed) destroys the journal without
 // committing: like a crash, the disk stays consistent at the last commit.
+//
+// Version 3 (this module, issue 19): V2 plus the atime mount options (relatime/strictatime/
+// noatime, nodiratime, lazytime) and, per inode, whether it is an O_TMPFILE inode link() may
+// still name. V2 and V1 states (older modules) are still accepted, with the default atime
+// policy; a V2 module refuses a V3 state, so an upgrade back to one is rolled back.
 #pragma once
 
 #include <bento/memory.h>
@@ -75,6 +80,34 @@ struct BentoFsStateV2 {
   uint32_t next_generation = 1;  // inode generation counter
   uint64_t journal_layout = sizeof(Journal);
   bento::UniquePtr<Journal> journal;  // suspended (see above); never null in a made state
+};
+
+struct BentoFsStateV3 {
+  static constexpr char kKind[] = "bento-fs";
+  static constexpr uint32_t kVersion = 3;
+
+  struct InodeCounts {
+    uint64_t ino;
+    uint64_t nlookup;
+    uint64_t nopen;
+    uint32_t linkable;  // an unnamed O_TMPFILE inode link() may name
+    uint32_t reserved;
+  };
+  using OpenHandle = BentoFsStateV1::OpenHandle;
+
+  bento::Vec<InodeCounts> inodes;
+  bento::Vec<OpenHandle> handles;
+  uint64_t next_fh = 1;
+  uint64_t block_cursor = 0;
+  uint64_t inode_cursor = 0;
+  uint32_t commit_ms = 1000;
+  uint32_t read_only = 0;
+  uint32_t next_generation = 1;
+  uint32_t atime_policy = 0;  // BentoFs::AtimePolicy
+  uint32_t nodiratime = 0;
+  uint32_t lazytime = 0;
+  uint64_t journal_layout = sizeof(Journal);
+  bento::UniquePtr<Journal> journal;
 };
 
 }  // namespace bentofs

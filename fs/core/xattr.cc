@@ -1,12 +1,18 @@
-// Extended attributes in one block per inode (format/xattr.h).
+// Extended attributes (format/xattr.h, core/xattr_store.h) and the POSIX ACLs stored in
+// them (format/acl.h): system.posix_acl_access changes the mode with it and makes the
+// permission checks consult the ACL; system.posix_acl_default is inherited by what is
+// created in the directory (names.cc).
 #include "format/xattr.h"
 
 #include <bento/time.h>
 
+#include "core/acl.h"
 #include "core/bento_fs.h"
 #include "core/inode_lock.h"
 #include "core/perm.h"
 #include "core/times.h"
+#include "core/xattr_store.h"
+#include "format/acl.h"
 
 namespace bentofs {
 
@@ -14,63 +20,38 @@ namespace {
 
 namespace md = bento::mode;
 
-enum class Ns { kUser, kTrusted, kSecurity, kUnsupported };
+enum class Ns { kUser, kTrusted, kSecurity, kAclAccess, kAclDefault, kUnsupported };
 
 Ns name_space(std::string_view n) {
   if (n.starts_with("user.")) return Ns::kUser;
   if (n.starts_with("trusted.")) return Ns::kTrusted;
   if (n.starts_with("security.")) return Ns::kSecurity;
-  return Ns::kUnsupported;  // system.* (POSIX ACLs) and anything unknown
+  if (n == acl::kAccessName) return Ns::kAclAccess;
+  if (n == acl::kDefaultName) return Ns::kAclDefault;
+  return Ns::kUnsupported;  // other system.* names, and anything unknown
 }
 
 // Who may read (write=false) or change (write=true) this attribute.
-int xattr_perm(const Request& r, const DiskInode& di, Ns ns, bool write) {
+int xattr_perm(const Request& r, const DiskInode& di, Ns ns, bool write, int access_denied) {
   switch (ns) {
     case Ns::kUser: {
       uint32_t m = di.mode.get();
       if (!md::is_reg(m) && !md::is_dir(m)) return write ? EPERM : ENODATA;
       if (write && (m & md::kSticky) && md::is_dir(m) && !is_owner_or_root(r, di)) return EPERM;
-      return check_access(r, di, write ? bento::amode::kWrite : bento::amode::kRead) ? EACCES : 0;
+      return access_denied ? EACCES : 0;
     }
     case Ns::kTrusted:
       return r.uid == 0 ? 0 : (write ? EPERM : ENODATA);
     case Ns::kSecurity:
       return (!write || is_owner_or_root(r, di)) ? 0 : EPERM;
+    case Ns::kAclAccess:
+    case Ns::kAclDefault:
+      if (md::is_symlink(di.mode.get())) return EOPNOTSUPP;
+      if (ns == Ns::kAclDefault && !md::is_dir(di.mode.get())) return write ? EACCES : ENODATA;
+      return (!write || is_owner_or_root(r, di)) ? 0 : EPERM;
     default:
       return EOPNOTSUPP;
   }
-}
-
-struct Found {
-  int32_t off = -1;
-  uint32_t size = 0;
-  uint32_t vlen = 0;
-};
-
-Found find(const uint8_t* p, std::string_view name) {
-  XattrHeader h;
-  __builtin_memcpy(&h, p, sizeof(h));
-  uint32_t end = sizeof(XattrHeader) + (h.used.get() <= kXattrSpace ? h.used.get() : 0);
-  for (uint32_t off = sizeof(XattrHeader); off + kXattrEntryHeader <= end;) {
-    uint32_t nl = p[off];
-    uint32_t vl = p[off + 1] | (p[off + 2] << 8);
-    if (off + kXattrEntryHeader + nl + vl > end) return {};  // damaged: stop
-    if (nl == name.size() && __builtin_memcmp(p + off + 3, name.data(), nl) == 0)
-      return {static_cast<int32_t>(off), kXattrEntryHeader + nl + vl, vl};
-    off += kXattrEntryHeader + nl + vl;
-  }
-  return {};
-}
-
-void remove_at(uint8_t* p, Found f) {
-  XattrHeader h;
-  __builtin_memcpy(&h, p, sizeof(h));
-  uint32_t end = sizeof(XattrHeader) + h.used.get();
-  __builtin_memmove(p + f.off, p + f.off + f.size, end - f.off - f.size);
-  __builtin_memset(p + end - f.size, 0, f.size);
-  h.used.set(static_cast<uint16_t>(h.used.get() - f.size));
-  h.count.set(static_cast<uint16_t>(h.count.get() - 1));
-  __builtin_memcpy(p, &h, sizeof(h));
 }
 
 int check_xname(std::string_view name) {
@@ -80,55 +61,69 @@ int check_xname(std::string_view name) {
 
 }  // namespace
 
+int BentoFs::may(const Request& req, const DiskInode& di, uint32_t mask) {
+  if (req.uid == 0 || !(di.flags.get() & iflag::kHasAcl)) return check_access(req, di, mask);
+  Acl a;
+  auto found = load_acl(di, acl::kAccessName, &a);
+  if (!found.ok() || !*found) return check_access(req, di, mask);  // damaged: the mode rules
+  return acl_permits(req, di.uid.get(), di.gid.get(), a, mask);
+}
+
+Result<bool> BentoFs::load_acl(const DiskInode& di, std::string_view name, Acl* out) {
+  XattrSet set;
+  BENTO_TRY(xattr_load(ctx(), di, &set));
+  XattrSet::Entry e;
+  if (!set.find(name, &e)) return false;
+  BENTO_TRY(acl_parse(e.value, out));
+  return true;
+}
+
+uint32_t BentoFs::xattr_credits(Ino ino, size_t value_size) {
+  uint32_t now = 0;
+  if (auto peek = read_inode(ino); peek.ok()) now = xattr_blocks_peek(ctx(), *peek);
+  // Every stream block may change, the new ones are allocated (block + bitmap), the map.
+  return now + 2 * static_cast<uint32_t>(value_size / kBlockSize + 2) + 8;
+}
+
 Status BentoFs::setxattr(const Request& req, Ino ino, std::string_view name,
                          std::span<const uint8_t> value, uint32_t flags) {
   if (ino == kProvLogIno) return prov_file_setxattr(req, name, value);
   if (int e = check_xname(name)) return Err(e);
   Ns ns = name_space(name);
   if (ns == Ns::kUnsupported) return Err(EOPNOTSUPP);
-  if (value.size() > 65536) return Err(E2BIG);
+  if (value.size() > kXattrMaxValue) return Err(E2BIG);
   if (read_only_) return Err(EROFS);
+  Acl parsed;
+  if (ns == Ns::kAclAccess || ns == Ns::kAclDefault) {
+    if (Status s = acl_parse(value, &parsed); !s.ok()) return s;
+  }
   BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(ino));
-  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(6));
+  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(xattr_credits(ino, value.size())));
   WriteLock lk(o->lock);
   BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
   if (di.mode.get() == 0 || o->deleted) return Err(ENOENT);
-  if (int e = xattr_perm(req, di, ns, true)) return Err(e);
-  uint64_t blk = di.xattr_block.get();
-  BufferHead bh;
-  if (blk == 0) {
-    if (flags & bento::xattr_flag::kReplace) return Err(ENODATA);
-    BENTO_ASSIGN_OR_RETURN(blk, balloc_.alloc(h, 0));
-    BENTO_ASSIGN_OR_RETURN(bh, h.get_new(blk));
-    XattrHeader xh{};
-    xh.magic.set(kXattrMagic);
-    __builtin_memcpy(bh.data_mut().data(), &xh, sizeof(xh));
-    di.xattr_block.set(static_cast<uint32_t>(blk));
-    di.blocks.set(di.blocks.get() + 1);
-  } else {
-    BENTO_ASSIGN_OR_RETURN(bh, h.get_write(blk));
+  if (int e = xattr_perm(req, di, ns, true, may(req, di, bento::amode::kWrite))) return Err(e);
+  if (is_pinned(di)) return Err(EPERM);
+  XattrSet set;
+  BENTO_TRY(xattr_load(ctx(), di, &set));
+  XattrSet::Entry cur;
+  const bool exists = set.find(name, &cur);
+  if (exists && (flags & bento::xattr_flag::kCreate)) return Err(EEXIST);
+  if (!exists && (flags & bento::xattr_flag::kReplace)) return Err(ENODATA);
+  bool store_it = true;
+  if (ns == Ns::kAclAccess) {
+    // The ACL's owner, group (or mask) and other entries are the mode's permission bits;
+    // an ACL that says no more than the mode is not kept.
+    bool extended = false;
+    uint32_t perm = acl_mode(parsed, &extended);
+    di.mode.set((di.mode.get() & ~0777u) | perm);
+    store_it = extended;
+    di.flags.set(extended ? di.flags.get() | iflag::kHasAcl : di.flags.get() & ~iflag::kHasAcl);
   }
-  uint8_t* p = bh.data_mut().data();
-  XattrHeader xh;
-  __builtin_memcpy(&xh, p, sizeof(xh));
-  if (xh.magic.get() != kXattrMagic) return Err(EUCLEAN);
-  Found f = find(p, name);
-  if (f.off >= 0 && (flags & bento::xattr_flag::kCreate)) return Err(EEXIST);
-  if (f.off < 0 && (flags & bento::xattr_flag::kReplace)) return Err(ENODATA);
-  uint32_t need = kXattrEntryHeader + static_cast<uint32_t>(name.size() + value.size());
-  uint32_t avail = kXattrSpace - xh.used.get() + (f.off >= 0 ? f.size : 0);
-  if (need > avail) return Err(ENOSPC);
-  if (f.off >= 0) remove_at(p, f);
-  __builtin_memcpy(&xh, p, sizeof(xh));
-  uint8_t* e = p + sizeof(XattrHeader) + xh.used.get();
-  e[0] = static_cast<uint8_t>(name.size());
-  e[1] = static_cast<uint8_t>(value.size());
-  e[2] = static_cast<uint8_t>(value.size() >> 8);
-  __builtin_memcpy(e + 3, name.data(), name.size());
-  if (!value.empty()) __builtin_memcpy(e + 3 + name.size(), value.data(), value.size());
-  xh.used.set(static_cast<uint16_t>(xh.used.get() + need));
-  xh.count.set(static_cast<uint16_t>(xh.count.get() + 1));
-  __builtin_memcpy(p, &xh, sizeof(xh));
+  if (ns == Ns::kAclDefault) di.flags.set(di.flags.get() | iflag::kHasDefaultAcl);
+  if (exists) BENTO_TRY(set.remove(cur));
+  if (store_it) BENTO_TRY(set.append(name, value));
+  BENTO_TRY(xattr_store(ctx(), h, di, set, geo_.xattr_map));
   set_time(di.ctime, bento::now_realtime());
   return write_inode(h, o.get(), di);
 }
@@ -143,16 +138,16 @@ Result<size_t> BentoFs::getxattr(const Request& req, Ino ino, std::string_view n
   ReadLock lk(o->lock);
   BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
   if (di.mode.get() == 0 || o->deleted) return Err(ENOENT);
-  if (int e = xattr_perm(req, di, ns, false)) return Err(e);
+  if (int e = xattr_perm(req, di, ns, false, may(req, di, bento::amode::kRead))) return Err(e);
   if (di.xattr_block.get() == 0) return Err(ENODATA);
-  BENTO_ASSIGN_OR_RETURN(BufferHead bh, dev_->bread(di.xattr_block.get()));
-  const uint8_t* p = bh.data().data();
-  Found f = find(p, name);
-  if (f.off < 0) return Err(ENODATA);
-  if (buf.empty()) return static_cast<size_t>(f.vlen);
-  if (buf.size() < f.vlen) return Err(ERANGE);
-  __builtin_memcpy(buf.data(), p + f.off + kXattrEntryHeader + name.size(), f.vlen);
-  return static_cast<size_t>(f.vlen);
+  XattrSet set;
+  BENTO_TRY(xattr_load(ctx(), di, &set));
+  XattrSet::Entry e;
+  if (!set.find(name, &e)) return Err(ENODATA);
+  if (buf.empty()) return e.value.size();
+  if (buf.size() < e.value.size()) return Err(ERANGE);
+  if (!e.value.empty()) __builtin_memcpy(buf.data(), e.value.data(), e.value.size());
+  return e.value.size();
 }
 
 Result<size_t> BentoFs::listxattr(const Request& req, Ino ino, std::span<char> buf) {
@@ -162,29 +157,25 @@ Result<size_t> BentoFs::listxattr(const Request& req, Ino ino, std::span<char> b
   BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
   if (di.mode.get() == 0 || o->deleted) return Err(ENOENT);
   if (di.xattr_block.get() == 0) return size_t{0};
-  BENTO_ASSIGN_OR_RETURN(BufferHead bh, dev_->bread(di.xattr_block.get()));
-  const uint8_t* p = bh.data().data();
-  XattrHeader h;
-  __builtin_memcpy(&h, p, sizeof(h));
-  uint32_t end = sizeof(XattrHeader) + (h.used.get() <= kXattrSpace ? h.used.get() : 0);
+  XattrSet set;
+  BENTO_TRY(xattr_load(ctx(), di, &set));
   size_t total = 0;
-  for (uint32_t off = sizeof(XattrHeader); off + kXattrEntryHeader <= end;) {
-    uint32_t nl = p[off];
-    uint32_t vl = p[off + 1] | (p[off + 2] << 8);
-    if (off + kXattrEntryHeader + nl + vl > end) return Err(EUCLEAN);
-    std::string_view name(reinterpret_cast<const char*>(p + off + 3), nl);
-    Ns ns = name_space(name);
+  int err = 0;
+  set.for_each([&](const XattrSet::Entry& e) {
     // Trusted names are listed only for root, like Linux.
-    if (!(ns == Ns::kTrusted && req.uid != 0)) {
-      if (!buf.empty()) {
-        if (total + nl + 1 > buf.size()) return Err(ERANGE);
-        __builtin_memcpy(buf.data() + total, name.data(), nl);
-        buf[total + nl] = '\0';
+    if (name_space(e.name) == Ns::kTrusted && req.uid != 0) return true;
+    if (!buf.empty()) {
+      if (total + e.name.size() + 1 > buf.size()) {
+        err = ERANGE;
+        return false;
       }
-      total += nl + 1;
+      __builtin_memcpy(buf.data() + total, e.name.data(), e.name.size());
+      buf[total + e.name.size()] = '\0';
     }
-    off += kXattrEntryHeader + nl + vl;
-  }
+    total += e.name.size() + 1;
+    return true;
+  });
+  if (err != 0) return Err(err);
   return total;
 }
 
@@ -195,25 +186,21 @@ Status BentoFs::removexattr(const Request& req, Ino ino, std::string_view name) 
   if (ns == Ns::kUnsupported) return Err(EOPNOTSUPP);
   if (read_only_) return Err(EROFS);
   BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(ino));
-  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(6));
+  BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(xattr_credits(ino, 0)));
   WriteLock lk(o->lock);
   BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
   if (di.mode.get() == 0 || o->deleted) return Err(ENOENT);
-  if (int e = xattr_perm(req, di, ns, true)) return Err(e);
+  if (int e = xattr_perm(req, di, ns, true, may(req, di, bento::amode::kWrite))) return Err(e);
+  if (is_pinned(di)) return Err(EPERM);
   if (di.xattr_block.get() == 0) return Err(ENODATA);
-  BENTO_ASSIGN_OR_RETURN(BufferHead bh, h.get_write(di.xattr_block.get()));
-  uint8_t* p = bh.data_mut().data();
-  Found f = find(p, name);
-  if (f.off < 0) return Err(ENODATA);
-  remove_at(p, f);
-  XattrHeader xh;
-  __builtin_memcpy(&xh, p, sizeof(xh));
-  if (xh.count.get() == 0) {
-    bh.release();
-    BENTO_TRY(balloc_.free(h, di.xattr_block.get()));
-    di.xattr_block.set(0);
-    di.blocks.set(di.blocks.get() - 1);
-  }
+  XattrSet set;
+  BENTO_TRY(xattr_load(ctx(), di, &set));
+  XattrSet::Entry e;
+  if (!set.find(name, &e)) return Err(ENODATA);
+  BENTO_TRY(set.remove(e));
+  BENTO_TRY(xattr_store(ctx(), h, di, set, geo_.xattr_map));
+  if (ns == Ns::kAclAccess) di.flags.set(di.flags.get() & ~iflag::kHasAcl);
+  if (ns == Ns::kAclDefault) di.flags.set(di.flags.get() & ~iflag::kHasDefaultAcl);
   set_time(di.ctime, bento::now_realtime());
   return write_inode(h, o.get(), di);
 }

@@ -13,11 +13,36 @@ constexpr uint32_t kInodeSize = 256;
 constexpr uint32_t kInodesPerBlock = 4096 / kInodeSize;
 constexpr uint32_t kNumDirect = 12;
 constexpr uint32_t kPtrsPerBlock = 4096 / 4;  // 32-bit block pointers
-// Logical blocks reachable: 12 direct + 1024 indirect + 1024*1024 double-indirect.
-constexpr uint64_t kMaxFileBlocks =
+constexpr uint32_t kPtrShift = 10;            // log2(kPtrsPerBlock)
+// Logical blocks reachable: 12 direct + 1024 indirect + 1024^2 double-indirect (4 GiB),
+// and with feature BIGFILE also 1024^3 triple- and 1024^4 quadruple-indirect (4 PiB).
+constexpr uint64_t kMaxFileBlocksV1 =
     kNumDirect + kPtrsPerBlock + static_cast<uint64_t>(kPtrsPerBlock) * kPtrsPerBlock;
-constexpr uint64_t kMaxFileSize = kMaxFileBlocks * 4096;
+constexpr uint64_t kMaxFileBlocksBig = kMaxFileBlocksV1 + (uint64_t{1} << 30) + (uint64_t{1} << 40);
+// The largest size a file may have, in bytes: Linux's MAX_LFS_FILESIZE bounds what the
+// VFS passes anyway; 2^52 - 1 keeps every byte offset + length sum far from overflow.
+constexpr uint64_t kMaxFileSizeV1 = kMaxFileBlocksV1 * 4096;
+constexpr uint64_t kMaxFileSizeBig = (uint64_t{1} << 52) - 1;
+static_assert(kMaxFileSizeBig < kMaxFileBlocksBig * 4096);
+static_assert(kMaxFileSizeBig >= (uint64_t{16} << 40), "files reach at least 16 TiB");
 constexpr uint32_t kMaxLinks = 65000;
+
+// DiskInode::flags: the chattr(1) flags Bento-fs keeps, with the values of Linux's FS_*_FL
+// (FS_IOC_GETFLAGS/SETFLAGS pass them through unchanged). Any other bit is refused
+// (EOPNOTSUPP) and never stored.
+namespace iflag {
+constexpr uint32_t kImmutable = 0x10;  // FS_IMMUTABLE_FL 'i': no change at all, by anyone
+constexpr uint32_t kAppend = 0x20;     // FS_APPEND_FL 'a': only appends (O_APPEND writes)
+constexpr uint32_t kNoDump = 0x40;     // FS_NODUMP_FL 'd': kept for dump(8), no effect here
+constexpr uint32_t kNoAtime = 0x80;    // FS_NOATIME_FL 'A': atime never updated
+constexpr uint32_t kKnown = kImmutable | kAppend | kNoDump | kNoAtime;
+// Only a caller with CAP_LINUX_IMMUTABLE (root here) may set or clear these.
+constexpr uint32_t kPrivileged = kImmutable | kAppend;
+// Internal (never reported by GETFLAGS): the inode has an access ACL (format/acl.h).
+constexpr uint32_t kHasAcl = 0x40000000;
+// Internal: the directory has a default ACL (inherited by what is created in it).
+constexpr uint32_t kHasDefaultAcl = 0x20000000;
+}  // namespace iflag
 
 struct DiskTime {
   Le64 sec;   // seconds since the epoch (signed, two's complement)
@@ -34,14 +59,17 @@ struct DiskInode {
   Le64 blocks;  // fs blocks allocated to this inode (data, indirect, xattr)
   DiskTime atime, mtime, ctime, btime;
   Le32 generation;
-  Le32 flags;        // reserved, 0
+  Le32 flags;        // chattr flags (iflag below); 0 on images made before they existed
   Le32 rdev;         // device number of character/block device nodes
   Le32 xattr_block;  // block holding the extended attributes (xattr.h), 0 = none
   Le32 direct[kNumDirect];
   Le32 indirect;     // block of 1024 pointers: logical blocks 12..1035
   Le32 dindirect;    // block of 1024 pointers to indirect blocks
   Le64 orphan_next;  // next inode on the orphan list (nlink == 0, still open), 0 = end
-  uint8_t reserved[80];
+  // Feature BIGFILE: roots of the triple- and quadruple-indirect trees (0 otherwise).
+  Le32 tindirect;  // logical blocks from kMaxFileBlocksV1, 2^30 of them
+  Le32 qindirect;  // then 2^40 more
+  uint8_t reserved[72];
 };
 static_assert(sizeof(DiskInode) == kInodeSize, "inode is 256 bytes");
 

@@ -100,7 +100,9 @@ inline uint64_t ring_block(uint64_t off, uint64_t blocks) {
 
 enum class RecordType : uint16_t {
   kPad = 0,             // filler to the end of a 4 KiB block; only len/type are meaningful
-  kCreate = 1,          // parent/name -> ino,gen; mode; flags = open flags; fh
+  kCreate = 1,          // parent/name -> ino,gen; mode; flags = open flags; fh. O_TMPFILE:
+                        // parent = the directory, name empty (name_len 0), flags include
+                        // O_TMPFILE's bits; a later linkat gives it a name (kLink)
   kMknod = 2,           // parent/name -> ino,gen; mode (fifo, device, socket, regular)
   kMkdir = 3,           // parent/name -> ino,gen; mode
   kSymlink = 4,         // parent/name -> ino,gen; name2 = link target
@@ -120,7 +122,11 @@ enum class RecordType : uint16_t {
   kChmod = 12,          // ino,gen; mode = new mode
   kChown = 13,          // ino,gen; aux = new uid << 32 | new gid
   kWrite = 14,          // first write through fh by this tid (a new writer): ino,gen; fh;
-                        // aux = offset of that write
+                        // aux = offset of that write. Also every fallocate(2) that
+                        // changes content (punch hole, zero range, collapse or insert
+                        // range), each time: gen2 = kGen2Fallocate | the FALLOC_FL_* mode,
+                        // aux = offset, ino2 = length of the range; flags = fh's open
+                        // flags (0 when done without a handle). gen2 = 0: write(2).
   kRead = 15,           // first read through fh by this tid that reached the fs (cached
                         // reads do not); ino,gen; fh
   kTrackingStart = 16,  // tracking began (live upgrade); aux = handles carried over
@@ -128,8 +134,9 @@ enum class RecordType : uint16_t {
   kTrackingStop = 18,   // tracking ends (upgrade to plain Bento-fs or unmount)
 };
 
-constexpr uint16_t kAuxDied = 1;     // kRename / kUnlink aux bit 0
-constexpr uint16_t kAuxWritten = 1;  // kRelease aux bit 0
+constexpr uint32_t kGen2Fallocate = 0x80000000u;  // kWrite gen2: the write was a fallocate
+constexpr uint16_t kAuxDied = 1;                  // kRename / kUnlink aux bit 0
+constexpr uint16_t kAuxWritten = 1;               // kRelease aux bit 0
 
 // A record: this fixed part, then name bytes, then name2 bytes, zero padded so that len
 // is a multiple of 8. Names are not NUL-terminated; each is at most 4095 bytes (symlink

@@ -19,7 +19,17 @@ namespace feature {
 constexpr uint32_t kCompatProvLog = 1u << 0;        // provenance log ring (prov_start/prov_blocks)
 constexpr uint32_t kIncompatHashDir = 1u << 0;      // extendible-hash directories (dir.h)
 constexpr uint32_t kIncompatDataJournal = 1u << 1;  // physical block journal (journal.h)
-constexpr uint32_t kIncompatSupported = kIncompatHashDir | kIncompatDataJournal;
+// Triple- and quadruple-indirect block trees (inode.h tindirect/qindirect): files past
+// 4 GiB + 4 MiB, up to 4 PiB. Without it files stop at kMaxFileSizeV1 (EFBIG).
+constexpr uint32_t kIncompatBigFile = 1u << 2;
+// Extended attributes in a map block and a stream of up to 256 blocks (xattr.h v2): values
+// to 64 KiB, thousands of attributes. Without it: one block per inode (v1).
+constexpr uint32_t kIncompatXattrMap = 1u << 3;
+constexpr uint32_t kIncompatSupported =
+    kIncompatHashDir | kIncompatDataJournal | kIncompatBigFile | kIncompatXattrMap;
+// What a new image gets (mkfs); an image needs HASHDIR and DATA_JOURNAL at least.
+constexpr uint32_t kIncompatNew = kIncompatSupported;
+constexpr uint32_t kIncompatRequired = kIncompatHashDir | kIncompatDataJournal;
 constexpr uint32_t kRoCompatSupported = 0;
 }  // namespace feature
 

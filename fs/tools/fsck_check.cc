@@ -4,14 +4,18 @@
 #include <bento/fs_types.h>
 
 #include <cstring>
+#include <functional>
 #include <map>
 #include <string>
 
+#include "core/acl.h"
 #include "core/block_map.h"
 #include "core/directory.h"
 #include "core/geometry.h"
 #include "core/journal.h"
 #include "core/superblock_check.h"
+#include "core/xattr_store.h"
+#include "format/acl.h"
 #include "format/inode.h"
 #include "format/journal.h"
 #include "format/prov_log.h"
@@ -30,7 +34,9 @@ struct Checker {
   SuperBlock sb{};
   Geometry geo;
   std::vector<uint8_t> block_bitmap, inode_bitmap;
-  std::vector<uint32_t> claimed_by;  // block -> inode claiming it (0 free)
+  std::vector<uint32_t> claimed_by;       // block -> inode claiming it (0 free)
+  std::map<uint64_t, int> acl_presence_;  // inode -> 1: access ACL, 2: default ACL stored
+  std::vector<uint64_t> flag_fixes;       // inodes whose flags -y rewrites
   std::vector<DiskInode> inodes;
   std::vector<uint32_t> refs;       // directory entries naming each inode
   std::vector<uint32_t> subdirs;    // subdirectories of each directory
@@ -111,37 +117,107 @@ struct Checker {
       for (int i = 0; i < 1024; i++) (*out)[i] = load_le32(bh->data().data() + 4 * i);
     };
     for (uint32_t i = 0; i < kNumDirect; i++) data(i, di.direct[i].get());
-    std::vector<uint32_t> p1, p2;
-    if (uint64_t ind = di.indirect.get()) {
-      claim(ino, ind, "indirect block");
+    // Trees of height 1..4 under indirect, dindirect and (BIGFILE) tindirect, qindirect.
+    static const char* const kWhat[] = {"", "indirect block", "double-indirect block",
+                                        "triple-indirect block", "quadruple-indirect block"};
+    std::function<void(uint64_t, uint32_t, uint64_t)> tree = [&](uint64_t b, uint32_t depth,
+                                                                 uint64_t base) {
+      claim(ino, b, kWhat[depth]);
       count++;
-      ptrs(ind, &p1);
-      for (int i = 0; i < 1024; i++) data(kNumDirect + i, p1[i]);
+      std::vector<uint32_t> p;
+      ptrs(b, &p);
+      const uint64_t span = uint64_t{1} << (kPtrShift * (depth - 1));
+      for (uint64_t i = 0; i < kPtrsPerBlock; i++) {
+        if (p[i] == 0) continue;
+        if (depth == 1)
+          data(base + i, p[i]);
+        else
+          tree(p[i], depth - 1, base + i * span);
+      }
+    };
+    const uint32_t roots[] = {di.indirect.get(), di.dindirect.get(), di.tindirect.get(),
+                              di.qindirect.get()};
+    uint64_t base = kNumDirect;
+    for (uint32_t d = 1; d <= 4; d++) {
+      if (roots[d - 1] != 0) {
+        if (d >= 3 && !geo.big_files)
+          problem("inode " + std::to_string(ino) + " has a " + kWhat[d] +
+                  " but the image lacks feature BIGFILE");
+        tree(roots[d - 1], d, base);
+      }
+      base += uint64_t{1} << (kPtrShift * d);
     }
-    if (uint64_t dind = di.dindirect.get()) {
-      claim(ino, dind, "double-indirect block");
-      count++;
-      ptrs(dind, &p1);
-      for (int i = 0; i < 1024; i++) {
-        if (p1[i] == 0) continue;
-        claim(ino, p1[i], "indirect block");
+    if (uint64_t xb = di.xattr_block.get()) count += check_xattrs(ino, di, xb);
+    return count;
+  }
+
+  // chattr flags (format/inode.h iflag): no unknown bits; the internal ACL bits match the
+  // ACL attributes found (repairable: the flags are rewritten).
+  void check_flags(uint64_t ino) {
+    DiskInode& di = inodes[ino];
+    const uint32_t fl = di.flags.get();
+    uint32_t want = fl & iflag::kKnown;
+    int pres = acl_presence_.count(ino) ? acl_presence_[ino] : 0;
+    if (pres & 1) want |= iflag::kHasAcl;
+    if (pres & 2) want |= iflag::kHasDefaultAcl;
+    if (want == fl) return;
+    const std::string who = "inode " + std::to_string(ino);
+    std::string msg = (fl & ~(iflag::kKnown | iflag::kHasAcl | iflag::kHasDefaultAcl))
+                          ? who + " has unknown inode flag bits"
+                          : who + ": its ACL flags do not match its ACL attributes";
+    if (fixable(msg)) {
+      di.flags.set(want);
+      flag_fixes.push_back(ino);
+    }
+  }
+
+  // Extended attributes (format/xattr.h v1 block or v2 map + stream) and the ACLs among
+  // them (format/acl.h); returns the blocks they use.
+  uint64_t check_xattrs(uint64_t ino, const DiskInode& di, uint64_t xb) {
+    const std::string who = "inode " + std::to_string(ino);
+    claim(ino, xb, "xattr block");
+    uint64_t count = 1;
+    auto bh = dev.bread(xb);
+    if (!bh.ok()) return count;
+    uint32_t magic = load_le32(bh->data().data());
+    if (magic == kXattrMapMagic) {
+      if (!geo.xattr_map) problem(who + ": xattr map block but the image lacks feature XATTRMAP");
+      XattrMapHeader hdr;
+      memcpy(&hdr, bh->data().data(), sizeof hdr);
+      uint32_t n = hdr.nblocks.get();
+      if (n > kXattrMaxBlocks || hdr.used.get() > n * 4096 || (hdr.used.get() + 4095) / 4096 != n) {
+        problem(who + ": xattr map header is damaged");
+        return count;
+      }
+      for (uint32_t i = 0; i < n; i++) {
+        uint32_t b = load_le32(bh->data().data() + sizeof(XattrMapHeader) + 4 * i);
+        claim(ino, b, "xattr stream block");
         count++;
-        ptrs(p1[i], &p2);
-        for (int k = 0; k < 1024; k++)
-          data(kNumDirect + kPtrsPerBlock + static_cast<uint64_t>(i) * 1024 + k, p2[k]);
       }
+    } else if (magic != kXattrMagic) {
+      problem(who + ": xattr block is damaged (bad magic)");
+      return count;
     }
-    if (uint64_t xb = di.xattr_block.get()) {
-      claim(ino, xb, "xattr block");
-      count++;
-      auto bh = dev.bread(xb);
-      XattrHeader xh;
-      if (bh.ok()) {
-        memcpy(&xh, bh->data().data(), sizeof(xh));
-        if (xh.magic.get() != kXattrMagic || xh.used.get() > kXattrSpace)
-          problem("inode " + std::to_string(ino) + ": xattr block is damaged");
-      }
+    FsCtx c{&dev, nullptr, geo.data_start, geo.block_count, geo.max_file_blocks()};
+    XattrSet set;
+    if (!xattr_load(c, di, &set).ok()) {
+      problem(who + ": extended attributes are damaged (entries do not decode)");
+      return count;
     }
+    bool has_access = false, has_default = false;
+    set.for_each([&](const XattrSet::Entry& e) {
+      bool is_access = e.name == acl::kAccessName, is_default = e.name == acl::kDefaultName;
+      if (!is_access && !is_default) return true;
+      has_access |= is_access;
+      has_default |= is_default;
+      Acl a;
+      if (!acl_parse(e.value, &a).ok())
+        problem(who + ": " + std::string(e.name) + " is not a valid POSIX ACL");
+      if (is_default && !md::is_dir(di.mode.get()))
+        problem(who + ": a default ACL on something that is not a directory");
+      return true;
+    });
+    acl_presence_[ino] = (has_access ? 1 : 0) | (has_default ? 2 : 0);
     return count;
   }
 
@@ -324,7 +400,9 @@ struct Checker {
       if (n != di.blocks.get())
         problem("inode " + std::to_string(ino) + " says it has " + std::to_string(di.blocks.get()) +
                 " blocks but " + std::to_string(n) + " are mapped");
-      if (type == md::kRegular && max_lblk * 4096 > di.size.get() + 4095 && di.nlink.get() != 0)
+      check_flags(ino);
+      // Regular files may own (zeroed) blocks past their size: fallocate KEEP_SIZE.
+      if (type != md::kRegular && max_lblk * 4096 > di.size.get() + 4095 && di.nlink.get() != 0)
         problem("inode " + std::to_string(ino) + " has blocks past its size");
       if (type == md::kSymlink &&
           (di.size.get() == 0 || di.size.get() >= 4096 || di.direct[0].get() == 0))
@@ -333,7 +411,7 @@ struct Checker {
         problem("inode " + std::to_string(ino) + " has no links and is not on the orphan list");
     }
     // Directories.
-    FsCtx c{&dev, nullptr, geo.data_start, geo.block_count};
+    FsCtx c{&dev, nullptr, geo.data_start, geo.block_count, geo.max_file_blocks()};
     for (uint64_t ino = 1; ino < geo.inode_count; ino++) {
       const DiskInode& di = inodes[ino];
       if (!bit(inode_bitmap, ino) || !md::is_dir(di.mode.get()) || di.nlink.get() == 0) continue;
@@ -443,6 +521,16 @@ struct Checker {
   bool apply_fixes() {
     if (inode_bitmap_dirty && !write_region(geo.inode_bitmap_start, inode_bitmap)) return false;
     if (block_bitmap_dirty && !write_region(geo.block_bitmap_start, block_bitmap)) return false;
+    for (uint64_t ino : flag_fixes) {
+      auto bh = dev.bread(geo.inode_block(ino));
+      if (!bh.ok()) return false;
+      DiskInode di;
+      uint8_t* p = bh->data_mut().data() + geo.inode_offset(ino);
+      memcpy(&di, p, sizeof(di));
+      di.flags.set(inodes[ino].flags.get());
+      memcpy(p, &di, sizeof(di));
+      bh->mark_dirty();
+    }
     for (uint64_t ino : nlink_fixes) {
       auto bh = dev.bread(geo.inode_block(ino));
       if (!bh.ok()) return false;

@@ -62,6 +62,15 @@ std::string capability_conflict(const Capabilities& fixed, const Capabilities& n
     return "the mount leaves dropping setuid/setgid bits to the fs, which the new module "
            "does not do";
   }
+  if (fixed.applies_umask && !next.applies_umask) {
+    return "the mount passes modes unmasked (FUSE_DONT_MASK) and the new module does not "
+           "apply the umask itself";
+  }
+  if (fixed.posix_acls != next.posix_acls) {
+    return std::string("POSIX ACLs are fixed at mount (") +
+           (fixed.posix_acls ? "kept by the fs" : "not supported") + ") and the new module " +
+           (next.posix_acls ? "keeps them" : "does not");
+  }
   if (!fixed.needs_open && next.needs_open) {
     return "the mount runs in FUSE no-open mode (the kernel no longer sends open/release), "
            "but the new module needs open and release calls";

@@ -1,8 +1,10 @@
 #include "fuse_bridge.h"
 
+#include <bento/fiemap_ioctl.h>
 #include <bento/file_operations.h>
 #include <bento/log.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -170,6 +172,13 @@ void op_init(void* userdata, fuse_conn_info* conn) {
   want(FUSE_CAP_WRITEBACK_CACHE, caps.writeback_cache);
   want(FUSE_CAP_POSIX_LOCKS, caps.posix_locks);
   want(FUSE_CAP_FLOCK_LOCKS, false);
+  // chattr/lsattr on directories arrive as FUSE_IOCTL with FUSE_IOCTL_DIR.
+  want(FUSE_CAP_IOCTL_DIR, true);
+  // File handles (open_by_handle_at, NFS): the kernel encodes (ino, generation) and, when
+  // the inode is not cached, asks the fs to look up "." in it.
+  want(FUSE_CAP_EXPORT_SUPPORT, caps.export_support);
+  want(FUSE_CAP_POSIX_ACL, caps.posix_acls);
+  want(FUSE_CAP_DONT_MASK, caps.applies_umask);
   // The API's open() does not promise to handle O_TRUNC: let the kernel send setattr.
   want(FUSE_CAP_ATOMIC_O_TRUNC, false);
   // An fs that drops set-id bits itself gets HANDLE_KILLPRIV_V2 (kernel protocol 7.33+):
@@ -367,6 +376,14 @@ void op_write(fuse_req_t req, fuse_ino_t ino, const char* data, size_t size, off
     if (drops_setid && c.session() != nullptr) {
       (void)fuse_lowlevel_notify_inval_inode(c.session(), ino, -1, 0);  // attributes only
     }
+    // An O_DIRECT write bypasses the page cache, and the kernel drops the cached pages of
+    // the range only for synchronous ones: after an asynchronous (AIO, io_uring) direct
+    // write, buffered readers kept reading the old bytes (keep_cache is on, auto_inval_data
+    // off). fi->flags here are the writer's open flags (fuse_write_in.flags).
+    if ((fi->flags & O_DIRECT) && *res > 0 && c.session() != nullptr) {
+      (void)fuse_lowlevel_notify_inval_inode(c.session(), ino, off,
+                                             static_cast<off_t>(std::min(*res, size)));
+    }
     fuse_reply_write(req, std::min(*res, size));
   });
 }
@@ -403,6 +420,102 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
       // Interrupted: the kernel has neither the inode reference nor the handle.
       (void)fs.release(r, res->entry.ino, fi->fh, static_cast<uint32_t>(fi->flags));
       fs.forget(res->entry.ino, 1);
+    }
+  });
+}
+
+void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
+                  fuse_file_info* fi) {
+  const Request r = make_request(req);
+  serve(req, [&](FileOperations& fs) {
+    reply_status(req, fs.fallocate(r, ino, fh_of(fi), static_cast<uint32_t>(mode),
+                                   static_cast<uint64_t>(off), static_cast<uint64_t>(len)));
+  });
+}
+
+// The kernel sends only SEEK_DATA and SEEK_HOLE; ENOSYS makes it treat files as all data.
+void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info* fi) {
+  const Request r = make_request(req);
+  serve(req, [&](FileOperations& fs) {
+    Result<uint64_t> res =
+        fs.lseek(r, ino, fh_of(fi), static_cast<uint64_t>(off), static_cast<uint32_t>(whence));
+    if (!res.ok()) return reply_error(req, res.error());
+    fuse_reply_lseek(req, static_cast<off_t>(*res));
+  });
+}
+
+// FS_IOC_FSGETXATTR/FSSETXATTR carry the chattr flags as FS_XFLAG_* bits.
+struct XflagMap {
+  uint32_t fs_fl, xflag;
+};
+constexpr XflagMap kXflags[] = {{FS_IMMUTABLE_FL, FS_XFLAG_IMMUTABLE},
+                                {FS_APPEND_FL, FS_XFLAG_APPEND},
+                                {FS_NODUMP_FL, FS_XFLAG_NODUMP},
+                                {FS_NOATIME_FL, FS_XFLAG_NOATIME}};
+
+// Restricted ioctls (the kernel sizes the buffers from cmd): chattr flags, which the VFS
+// turns into FUSE_IOCTL through fileattr_get/set (so lsattr/chattr work), and
+// BENTO_IOC_FIEMAP (bento/fiemap_ioctl.h). Everything else: ENOTTY.
+void op_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void*, fuse_file_info*,
+              unsigned flags, const void* in_buf, size_t in_bufsz, size_t out_bufsz) {
+  if (flags & FUSE_IOCTL_COMPAT) return reply_error(req, ENOSYS);
+  const Request r = make_request(req, true);
+  serve(req, [&](FileOperations& fs) {
+    switch (cmd) {
+      case FS_IOC_GETFLAGS:
+      case FS_IOC_FSGETXATTR: {
+        Result<uint32_t> res = fs.getflags(r, ino);
+        if (!res.ok()) return reply_error(req, res.error());
+        if (cmd == FS_IOC_GETFLAGS) {
+          uint32_t v = *res;  // the kernel passes an int, whatever _IOC_SIZE says
+          return (void)fuse_reply_ioctl(req, 0, &v, std::min(out_bufsz, sizeof v));
+        }
+        struct fsxattr x {};
+        for (const XflagMap& m : kXflags)
+          if (*res & m.fs_fl) x.fsx_xflags |= m.xflag;
+        return (void)fuse_reply_ioctl(req, 0, &x, std::min(out_bufsz, sizeof x));
+      }
+      case FS_IOC_SETFLAGS:
+      case FS_IOC_FSSETXATTR: {
+        uint32_t v = 0;
+        if (cmd == FS_IOC_SETFLAGS) {
+          if (in_bufsz < sizeof v) return reply_error(req, EINVAL);
+          std::memcpy(&v, in_buf, sizeof v);
+        } else {
+          struct fsxattr x {};
+          if (in_bufsz < sizeof x) return reply_error(req, EINVAL);
+          std::memcpy(&x, in_buf, sizeof x);
+          uint32_t known = 0;
+          for (const XflagMap& m : kXflags) {
+            known |= m.xflag;
+            if (x.fsx_xflags & m.xflag) v |= m.fs_fl;
+          }
+          if (x.fsx_xflags & ~known) return reply_error(req, EOPNOTSUPP);
+          // Keep the flags FSSETXATTR cannot express.
+          Result<uint32_t> cur = fs.getflags(r, ino);
+          if (!cur.ok()) return reply_error(req, cur.error());
+          uint32_t mapped = 0;
+          for (const XflagMap& m : kXflags) mapped |= m.fs_fl;
+          v |= *cur & ~mapped;
+        }
+        Status st = fs.setflags(r, ino, v);
+        if (!st.ok()) return reply_error(req, st.error());
+        return (void)fuse_reply_ioctl(req, 0, nullptr, 0);
+      }
+      case kBentoIocFiemap: {
+        BentoFiemap m{};
+        if (in_bufsz < sizeof m || out_bufsz < sizeof m) return reply_error(req, EINVAL);
+        std::memcpy(&m, in_buf, sizeof m);
+        Extent ext[BentoFiemap::kMaxExtents];
+        Result<size_t> n = fs.fiemap(r, ino, m.start, m.length, std::span<Extent>(ext));
+        if (!n.ok()) return reply_error(req, n.error());
+        m.count = static_cast<uint32_t>(*n);
+        for (size_t i = 0; i < *n; i++)
+          m.extents[i] = {ext[i].logical, ext[i].physical, ext[i].length, ext[i].flags, 0};
+        return (void)fuse_reply_ioctl(req, 0, &m, sizeof m);
+      }
+      default:
+        return reply_error(req, ENOTTY);
     }
   });
 }
@@ -624,6 +737,9 @@ fuse_lowlevel_ops make_fuse_ops(const Capabilities& caps) {
     ops.setlk = op_setlk;
   }
   ops.bmap = op_bmap;
+  ops.fallocate = op_fallocate;
+  ops.lseek = op_lseek;
+  ops.ioctl = op_ioctl;
   return ops;
 }
 

@@ -34,17 +34,7 @@ bool is_fuse_option(std::string_view opt) {
       "noexec",
       "async",
       "sync",
-      "atime",
-      "noatime",
-      "relatime",
-      "norelatime",
-      "strictatime",
-      "nostrictatime",
       "dirsync",
-      "nodiratime",
-      "diratime",
-      "lazytime",
-      "nolazytime",
       "context",
       "fscontext",
       "defcontext",
@@ -69,6 +59,17 @@ bool is_fuse_option(std::string_view opt) {
   return kKeys.count(key) != 0;
 }
 
+// fstab/mount(8) options that only mean something to mount(8) itself (or systemd): they may
+// reach a mount helper, and neither libfuse nor the module has a use for them.
+bool is_fstab_only_option(std::string_view opt) {
+  static const std::set<std::string_view> kKeys = {
+      "defaults", "auto",  "noauto",  "nofail",  "user",       "nouser",   "users",
+      "owner",    "group", "_netdev", "comment", "noiversion", "iversion",
+  };
+  std::string_view key = opt.substr(0, opt.find('='));
+  return kKeys.count(key) != 0 || key.rfind("x-", 0) == 0;
+}
+
 bool parse_number(const std::string& s, uint64_t max, uint64_t* out) {
   if (s.empty()) return false;
   char* end = nullptr;
@@ -89,6 +90,10 @@ void split_options(const std::string& list, HostOptions* o) {
     if (opt.empty()) continue;
     if (opt == "ro") o->read_only = true;
     if (opt == "rw") o->read_only = false;
+    if (is_fstab_only_option(opt)) continue;
+    // atime options (relatime, strictatime, noatime, nodiratime, lazytime...) go to the
+    // module: FUSE inodes are S_NOATIME, so the kernel leaves atime to the file system, and
+    // libfuse rejects most of them (see bento::is_atime_option).
     if (is_fuse_option(opt)) {
       o->fuse_options.push_back(opt);
     } else {

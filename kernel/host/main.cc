@@ -29,6 +29,7 @@
 #include "fuse_headers.h"
 #include "host_options.h"
 #include "module_loader.h"
+#include "session_loop.h"
 
 namespace bento::host {
 namespace {
@@ -216,12 +217,9 @@ int run(int argc, char** argv) {
   std::fflush(stdout);
   if (!o.foreground) detach(report_fd, log_path_for(dir, mountpoint));
 
-  fuse_loop_config* cfg = fuse_loop_cfg_create();
-  fuse_loop_cfg_set_clone_fd(cfg, 1);
-  fuse_loop_cfg_set_max_threads(cfg, o.threads);
-  fuse_loop_cfg_set_idle_threads(cfg, o.threads);
-  int rc = fuse_session_loop_mt(se, cfg);
-  fuse_loop_cfg_destroy(cfg);
+  // Our own worker loop rather than fuse_session_loop_mt: it answers FUSE_TMPFILE and
+  // FUSE_STATX, which libfuse 3.14 does not know (session_loop.h).
+  int rc = run_session(se, conn, o.threads);
 
   // No upgrade may race the teardown: the control socket goes first.
   server->stop();

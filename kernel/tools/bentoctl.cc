@@ -1,5 +1,9 @@
 // bentoctl: status and live upgrade of running bentofs mounts, over their root-only
 // control sockets.
+#include <bento/fiemap_ioctl.h>
+#include <bento/fs_types.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,7 +29,8 @@ const char kUsage[] =
     "usage: bentoctl status MOUNTPOINT [--json]\n"
     "       bentoctl upgrade MOUNTPOINT MODULE.so [--json]\n"
     "       bentoctl unmount MOUNTPOINT [--timeout SECONDS]\n"
-    "       bentoctl list [--json]\n";
+    "       bentoctl list [--json]\n"
+    "       bentoctl fiemap FILE [--json]   (the file's extents on a bentofs mount)\n";
 
 int fail(const std::string& msg) {
   std::fprintf(stderr, "bentoctl: %s\n", msg.c_str());
@@ -176,6 +181,51 @@ int cmd_unmount(const std::string& mp_arg, int timeout_s) {
               ") is still writing back after " + std::to_string(timeout_s) + " s");
 }
 
+// The block map of a file on a bentofs mount, through BENTO_IOC_FIEMAP (FS_IOC_FIEMAP
+// cannot reach a FUSE file system; bento/fiemap_ioctl.h). Like `filefrag -e`.
+int cmd_fiemap(const std::string& file, bool as_json) {
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(file + ": " + std::strerror(errno));
+  json extents = json::array();
+  bento::BentoFiemap m{};
+  m.start = 0;
+  for (;;) {
+    m.length = ~0ull;
+    m.count = 0;
+    if (::ioctl(fd, bento::kBentoIocFiemap, &m) != 0) {
+      int e = errno;
+      ::close(fd);
+      return fail(file + ": " + std::strerror(e) +
+                  (e == ENOTTY ? " (not on a bentofs mount)" : ""));
+    }
+    for (uint32_t i = 0; i < m.count; i++) {
+      const auto& x = m.extents[i];
+      extents.push_back({{"logical", x.logical},
+                         {"physical", x.physical},
+                         {"length", x.length},
+                         {"last", (x.flags & bento::extent_flag::kLast) != 0}});
+    }
+    if (m.count < bento::BentoFiemap::kMaxExtents) break;
+    const auto& tail = m.extents[m.count - 1];
+    if (tail.flags & bento::extent_flag::kLast) break;
+    m.start = tail.logical + tail.length;
+  }
+  ::close(fd);
+  if (as_json) {
+    std::printf("%s\n", json{{"file", file}, {"extents", extents}}.dump().c_str());
+    return 0;
+  }
+  std::printf("%s: %zu extent(s)\n  %4s %16s %16s %12s\n", file.c_str(), extents.size(), "#",
+              "logical", "physical", "bytes");
+  for (size_t i = 0; i < extents.size(); i++)
+    std::printf("  %4zu %16llu %16llu %12llu%s\n", i,
+                static_cast<unsigned long long>(extents[i]["logical"].get<uint64_t>()),
+                static_cast<unsigned long long>(extents[i]["physical"].get<uint64_t>()),
+                static_cast<unsigned long long>(extents[i]["length"].get<uint64_t>()),
+                extents[i]["last"].get<bool>() ? "  last" : "");
+  return 0;
+}
+
 int cmd_list(bool as_json) {
   auto entries = bento::host::registry_list(bento::host::run_dir());
   json out = json::array();
@@ -227,6 +277,7 @@ int main(int argc, char** argv) {
     if (cmd == "upgrade" && args.size() == 3) return cmd_upgrade(args[1], args[2], as_json);
     if (cmd == "unmount" && args.size() == 2) return cmd_unmount(args[1], timeout_s);
     if (cmd == "list" && args.size() == 1) return cmd_list(as_json);
+    if (cmd == "fiemap" && args.size() == 2) return cmd_fiemap(args[1], as_json);
     std::fprintf(stderr, "bentoctl: bad command line\n%s", kUsage);
     return 1;
   } catch (const std::exception& e) {

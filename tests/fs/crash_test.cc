@@ -75,5 +75,46 @@ TEST(BentoFsCrash, EveryPrefixMountsCleanWithFsyncedData) {
   EXPECT_GT(checked, 10);
 }
 
+// Regression (issue 19): mkfs on a device that held a crashed Bento-fs (committed
+// transactions still in its journal) made a journal whose first mount replayed the old
+// file system's transactions, so the old files reappeared in the new one.
+TEST(BentoFsCrash, MkfsOnADirtyDeviceMakesAFreshJournal) {
+  TestFs t(8192);
+  t.unmount();
+  t.mount("commit=600000");
+  for (int i = 0; i < 20; i++) {
+    auto e = t.create(kRootIno, "old" + std::to_string(i));
+    t.write(e.ino, 0, std::string(5000, 'o'));
+  }
+  ASSERT_TRUE(t.fs->commit_now().ok());  // in the journal, not yet written home
+  auto crashed = t.dev->durable_bytes();
+  t.unmount();
+  auto d = ImageDevice::from_bytes(crashed);
+  {
+    // The crashed image itself: replay brings the old files back, as it must.
+    auto copy = ImageDevice::from_bytes(crashed);
+    BentoFs old;
+    ASSERT_TRUE(old.init(t.r, *copy, {}).ok());
+    EXPECT_TRUE(old.lookup(t.r, kRootIno, "old7").ok());
+    old.destroy(t.r);
+  }
+  FormatOptions o;
+  o.device_is_zeroed = false;  // a reused device: nothing known about its contents
+  o.time_sec = 1;
+  ASSERT_TRUE(format_device(*d, o).ok());
+  auto rep = run_fsck(*d, {});
+  EXPECT_EQ(rep.exit_code, 0) << (rep.problems.empty() ? "" : rep.problems[0]);
+  BentoFs fs;
+  ASSERT_TRUE(fs.init(t.r, *d, {}).ok());
+  VecFiller f;
+  ASSERT_TRUE(fs.readdir(t.r, kRootIno, 0, 0, f).ok());
+  std::vector<std::string> names;
+  for (auto& it : f.items) names.push_back(it.name);
+  EXPECT_EQ(names, (std::vector<std::string>{".", ".."})) << "the old file system came back";
+  fs.destroy(t.r);
+  auto rep2 = run_fsck(*d, {});
+  EXPECT_EQ(rep2.exit_code, 0) << (rep2.problems.empty() ? "" : rep2.problems[0]);
+}
+
 }  // namespace
 }  // namespace bentofs::test

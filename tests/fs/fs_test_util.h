@@ -18,13 +18,18 @@ namespace bentofs::test {
 using bento::Ino;
 using bento::Request;
 
+// umask 0: modes are exactly what a test asks for (Bento-fs applies the caller's umask
+// itself, as the FUSE host lets it: FUSE_DONT_MASK).
 inline Request root_req() {
-  return Request{};
+  Request r;
+  r.umask = 0;
+  return r;
 }
 inline Request user_req(uint32_t uid, uint32_t gid) {
   Request r;
   r.uid = uid;
   r.gid = gid;
+  r.umask = 0;
   return r;
 }
 

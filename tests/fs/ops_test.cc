@@ -356,7 +356,8 @@ TEST(BentoFsOps, XattrsSetGetListRemove) {
   EXPECT_EQ(t.fs->setxattr(t.r, f.ino, "user.a", val, xattr_flag::kCreate).error(), EEXIST);
   EXPECT_EQ(t.fs->setxattr(t.r, f.ino, "user.b", val, xattr_flag::kReplace).error(), ENODATA);
   ASSERT_TRUE(t.fs->setxattr(t.r, f.ino, "user.b", {}, 0).ok());
-  EXPECT_EQ(t.fs->setxattr(t.r, f.ino, "system.posix_acl_access", val, 0).error(), EOPNOTSUPP);
+  EXPECT_EQ(t.fs->setxattr(t.r, f.ino, "system.other", val, 0).error(), EOPNOTSUPP);
+  EXPECT_EQ(t.fs->setxattr(t.r, f.ino, "system.posix_acl_access", val, 0).error(), EINVAL);
   EXPECT_EQ(*t.fs->getxattr(t.r, f.ino, "user.a", {}), 6u);
   uint8_t small[2];
   EXPECT_EQ(t.fs->getxattr(t.r, f.ino, "user.a", small).error(), ERANGE);
@@ -373,12 +374,19 @@ TEST(BentoFsOps, XattrsSetGetListRemove) {
   ASSERT_TRUE(t.fs->removexattr(t.r, f.ino, "user.b").ok());
   EXPECT_EQ(*t.fs->listxattr(t.r, f.ino, {}), 0u);
   EXPECT_EQ(t.fs->getattr(t.r, f.ino, 0)->blocks, 0u);  // xattr block freed
-  // Too big for the one xattr block: ENOSPC, and nothing changes.
+  // Larger than a block (format v2: a map block and a stream of blocks).
   std::string big(5000, 'b');
-  EXPECT_EQ(t.fs->setxattr(t.r, f.ino, "user.big",
-                           {reinterpret_cast<const uint8_t*>(big.data()), big.size()}, 0)
+  ASSERT_TRUE(t.fs->setxattr(t.r, f.ino, "user.big",
+                             {reinterpret_cast<const uint8_t*>(big.data()), big.size()}, 0)
+                  .ok());
+  EXPECT_EQ(t.fs->getattr(t.r, f.ino, 0)->blocks, 3u * 8);  // map + 2 stream blocks
+  EXPECT_EQ(*t.fs->getxattr(t.r, f.ino, "user.big", {}), 5000u);
+  // Over XATTR_SIZE_MAX: E2BIG.
+  std::string huge(65537, 'h');
+  EXPECT_EQ(t.fs->setxattr(t.r, f.ino, "user.huge",
+                           {reinterpret_cast<const uint8_t*>(huge.data()), huge.size()}, 0)
                 .error(),
-            ENOSPC);
+            E2BIG);
 }
 
 TEST(BentoFsOps, ReaddirOffsetsAreStableWhileEntriesChange) {

@@ -381,5 +381,46 @@ TEST(BentoProv, CrashImagesKeepEffectsAndRecordsTogether) {
   EXPECT_GT(checked, 10);
 }
 
+// O_TMPFILE: a kCreate with the directory as parent, an empty name, the open flags (with
+// O_TMPFILE's bits) and the handle; naming it later is the ordinary kLink. A fallocate that
+// changes content is a kWrite marked as one (gen2), with its range.
+TEST(BentoProv, TmpfileAndFallocateRecords) {
+  TestFs t(16384, {}, true);
+  Request u = user_req(0, 0);
+  u.pid = 777;
+  auto dir = t.fs->mkdir(t.r, kRootIno, "d", 0777);
+  ASSERT_TRUE(dir.ok());
+  const uint32_t flags = oflag::kReadWrite | oflag::kTmpFile;
+  auto tf = t.fs->tmpfile(u, dir->ino, 0600, flags);
+  ASSERT_TRUE(tf.ok());
+  ASSERT_TRUE(t.fs->write(u, tf->entry.ino, tf->open.fh, 0, bytes("data")).ok());
+  ASSERT_TRUE(t.fs->link(u, tf->entry.ino, dir->ino, "named").ok());
+  ASSERT_TRUE(
+      t.fs->fallocate(u, tf->entry.ino, tf->open.fh, falloc::kPunchHole | falloc::kKeepSize, 1, 2)
+          .ok());
+  ASSERT_TRUE(t.fs->fallocate(u, tf->entry.ino, tf->open.fh, falloc::kKeepSize, 0, 8192).ok());
+  ASSERT_TRUE(t.fs->release(u, tf->entry.ino, tf->open.fh, 0).ok());
+  auto log = read_log(*t.fs);
+  std::vector<Rec> mine;
+  for (const auto& r : log)
+    if (r.ino == tf->entry.ino) mine.push_back(r);
+  ASSERT_EQ(types(mine),
+            (std::vector<RecordType>{RecordType::kCreate, RecordType::kWrite, RecordType::kLink,
+                                     RecordType::kWrite, RecordType::kRelease}));
+  EXPECT_EQ(mine[0].parent, dir->ino);
+  EXPECT_EQ(mine[0].name, "");
+  EXPECT_EQ(mine[0].flags, flags);
+  EXPECT_EQ(mine[0].fh, tf->open.fh);
+  EXPECT_EQ(mine[0].tid, 777u);
+  EXPECT_EQ(mine[1].gen2, 0u);  // write(2)
+  EXPECT_EQ(mine[2].name, "named");
+  EXPECT_EQ(mine[2].parent, dir->ino);
+  EXPECT_EQ(mine[3].gen2, prov::kGen2Fallocate | falloc::kPunchHole | falloc::kKeepSize);
+  EXPECT_EQ(mine[3].aux, 1u);
+  EXPECT_EQ(mine[3].ino2, 2u);
+  EXPECT_EQ(mine[3].fh, tf->open.fh);
+  // The preallocation changed no content: no record.
+}
+
 }  // namespace
 }  // namespace bentofs::test

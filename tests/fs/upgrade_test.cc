@@ -32,7 +32,7 @@ TEST(BentoFsUpgrade, NewInstanceServesFilesAndOpenHandles) {
   auto st = t.fs->update_prepare();
   ASSERT_TRUE(st.ok()) << st.error();
   EXPECT_EQ(st->kind(), "bento-fs");
-  EXPECT_EQ(st->version(), 2u);
+  EXPECT_EQ(st->version(), 3u);
   auto b = std::make_unique<BentoFs>();
   ASSERT_TRUE(b->update_transfer(*st, *t.dev).ok());
   EXPECT_TRUE(st->empty());
@@ -225,7 +225,7 @@ TEST(BentoFsUpgrade, RefusesAnotherDeviceAndRollsBack) {
   auto other = ImageDevice::memory(16384);
   BentoFs b;
   EXPECT_EQ(b.update_transfer(*st, *other).error(), EINVAL);
-  ASSERT_TRUE(st->holds<BentoFsStateV2>());
+  ASSERT_TRUE(st->holds<BentoFsStateV3>());
   EXPECT_EQ(b.update_prepare().error(), EINVAL);  // not running
   ASSERT_TRUE(t.fs->update_transfer(*st, *t.dev).ok());
   EXPECT_EQ(t.read(e.ino), "dirty");
@@ -398,6 +398,29 @@ TEST(BentoFsUpgrade, IdlePause) {
   }
   std::printf("[ pause    ] idle: %s\n", pause_summary(pauses).c_str());
   EXPECT_EQ(t.read(e.ino), "x");
+}
+
+// State v3 carries the atime options and the linkability of O_TMPFILE inodes across a live
+// upgrade.
+TEST(BentoFsUpgrade, AtimeOptionsAndTmpfilesSurviveAnUpgrade) {
+  TestFs t;
+  t.unmount();
+  t.mount("noatime,commit=50");
+  auto e = t.create(kRootIno, "f");
+  t.write(e.ino, 0, "x");
+  auto tf = t.fs->tmpfile(t.r, kRootIno, 0600, oflag::kReadWrite | oflag::kTmpFile);
+  ASSERT_TRUE(tf.ok());
+  auto st = t.fs->update_prepare();
+  ASSERT_TRUE(st.ok());
+  auto next = std::make_unique<BentoFs>();
+  ASSERT_TRUE(next->update_transfer(*st, *t.dev).ok());
+  t.fs->destroy(t.r);
+  t.fs = std::move(next);
+  Timespec a = t.fs->getattr(t.r, e.ino, 0)->atime;
+  EXPECT_EQ(t.read(e.ino), "x");
+  EXPECT_EQ(t.fs->getattr(t.r, e.ino, 0)->atime, a) << "noatime was lost in the upgrade";
+  EXPECT_TRUE(t.fs->link(t.r, tf->entry.ino, kRootIno, "named").ok());
+  ASSERT_TRUE(t.fs->release(t.r, tf->entry.ino, tf->open.fh, 0).ok());
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
 // Bento-fs end to end: each test makes a fresh image with mkfs.bento, mounts it with the
 // real bentofs host and the bento_fs.so module, runs a real workload on it (tar, git, make,
-// sqlite3, a sparse 4 GiB+ file, a 20k-entry directory, live upgrades under load, kill -9),
-// verifies the results, unmounts with `bentoctl unmount` (which waits for the host's final
-// write-back) and asserts `fsck.bento -n` exits 0. Needs root and /dev/fuse.
-// The full-size versions of these workloads belong in bench/.
+// sqlite3, a sparse file past 4 GiB and 2 TiB, a 20k-entry directory, live upgrades under load,
+// kill -9), verifies the results, unmounts with `bentoctl unmount` (which waits for the host's
+// final write-back) and asserts `fsck.bento -n` exits 0. Needs root and /dev/fuse. The full-size
+// versions of these workloads belong in bench/.
 #include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -509,21 +509,22 @@ done
 }
 
 // ---------------------------------------------------------------------------------------
-// 5. A sparse file past 4 GiB.
+// 5. A sparse file past 4 GiB and past 2 TiB.
 
-TEST_F(BentoFsE2E, SparseFilePastFourGiB) {
+// Past 4 GiB (double-indirect) and past 2 TiB (triple-indirect, feature BIGFILE).
+TEST_F(BentoFsE2E, SparseFilePastFourGiBAndTwoTiB) {
   auto t0 = Clock::now();
   ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
   ASSERT_NO_FATAL_FAILURE(mount());
-  const off_t kGiB = 1LL << 30, kMiB = 1LL << 20;
-  const off_t offs[] = {0, 2 * kGiB, 4 * kGiB + kMiB};
+  const off_t kGiB = 1LL << 30, kMiB = 1LL << 20, kTiB = 1LL << 40;
+  const off_t offs[] = {0, 2 * kGiB, 4 * kGiB + kMiB, 2 * kTiB + kMiB};
   const size_t kChunk = kMiB;
-  const off_t kSize = 4 * kGiB + 2 * kMiB;
+  const off_t kSize = 2 * kTiB + 2 * kMiB;
   const std::string f = path("sparse");
   {
     int fd = open(f.c_str(), O_CREAT | O_RDWR, 0644);
     ASSERT_GE(fd, 0) << errstr("open");
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
       std::vector<uint8_t> d = pattern(100 + static_cast<uint64_t>(i), kChunk);
       ASSERT_TRUE(write_all_fd(fd, d.data(), d.size(), offs[i])) << errstr("pwrite");
     }
@@ -538,7 +539,7 @@ TEST_F(BentoFsE2E, SparseFilePastFourGiB) {
     struct stat st {};
     ASSERT_EQ(stat(f.c_str(), &st), 0) << errstr("stat");
     EXPECT_EQ(st.st_size, size);
-    // 3 MiB of data + 4 KiB + indirect blocks: far below 16 MiB.
+    // 4 MiB of data + 4 KiB + pointer blocks: far below 16 MiB.
     EXPECT_LT(static_cast<off_t>(st.st_blocks) * 512, 16 * kMiB) << "st_blocks " << st.st_blocks;
     EXPECT_GE(static_cast<off_t>(st.st_blocks) * 512, static_cast<off_t>(chunks) * kMiB);
     int fd = open(f.c_str(), O_RDONLY);
@@ -555,7 +556,10 @@ TEST_F(BentoFsE2E, SparseFilePastFourGiB) {
                            2 * kGiB + kMiB,
                            3 * kGiB + 4096,
                            4 * kGiB,
-                           4 * kGiB + kMiB - kChunk};
+                           4 * kGiB + kMiB - kChunk,
+                           1 * kTiB,
+                           2 * kTiB,
+                           2 * kTiB + kMiB - kChunk};
     std::vector<uint8_t> zero(kChunk, 0);
     for (off_t h : holes) {
       if (h + static_cast<off_t>(kChunk) > size) continue;
@@ -566,10 +570,17 @@ TEST_F(BentoFsE2E, SparseFilePastFourGiB) {
     EXPECT_EQ(pread(fd, buf.data(), 16, size), 0);
     close(fd);
   };
-  ASSERT_NO_FATAL_FAILURE(verify(kSize, 3));
+  ASSERT_NO_FATAL_FAILURE(verify(kSize, 4));
   ASSERT_NO_FATAL_FAILURE(remount());
-  ASSERT_NO_FATAL_FAILURE(verify(kSize, 3));
-  // Truncate down into the middle of the 2 GiB chunk: the 3 GiB and 4 GiB blocks go.
+  ASSERT_NO_FATAL_FAILURE(verify(kSize, 4));
+  // SEEK_DATA finds the chunk past 2 TiB without reading the holes.
+  {
+    int fd = open(f.c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    EXPECT_EQ(lseek(fd, 4 * kGiB + 2 * kMiB, SEEK_DATA), offs[3]);
+    close(fd);
+  }
+  // Truncate down into the middle of the 2 GiB chunk: the 3 GiB, 4 GiB and 2 TiB blocks go.
   struct stat before {};
   ASSERT_EQ(stat(f.c_str(), &before), 0);
   const off_t kCut = 2 * kGiB + kMiB / 2;
@@ -596,6 +607,8 @@ TEST_F(BentoFsE2E, SparseFilePastFourGiB) {
     ASSERT_GE(fd, 0);
     std::vector<uint8_t> buf(kChunk), zero(kChunk, 0);
     ASSERT_TRUE(read_all_fd(fd, buf.data(), kChunk, offs[2]));
+    EXPECT_TRUE(buf == zero);
+    ASSERT_TRUE(read_all_fd(fd, buf.data(), kChunk, offs[3]));
     EXPECT_TRUE(buf == zero);
     close(fd);
   }

@@ -26,10 +26,26 @@ TEST(HostOptions, ParsesEverything) {
   EXPECT_EQ(o.module, "x.so");
   EXPECT_TRUE(o.foreground);
   EXPECT_TRUE(o.read_only);
-  EXPECT_EQ(o.fuse_options, (std::vector<std::string>{"ro", "noatime", "allow_other"}));
-  EXPECT_EQ(o.fs_options, "journal=off");
+  EXPECT_EQ(o.fuse_options, (std::vector<std::string>{"ro", "allow_other"}));
+  EXPECT_EQ(o.fs_options, "noatime,journal=off");
   EXPECT_EQ(o.cache_mb, 16u);
   EXPECT_EQ(o.threads, 4u);
+}
+
+// Regression (issue 19): relatime, strictatime, lazytime... reached libfuse, which refused
+// to mount. They go to the module; fstab-only options (noauto, nofail, x-systemd.*) go
+// nowhere.
+TEST(HostOptions, AtimeAndFstabOptionsNeverReachLibfuse) {
+  HostOptions o;
+  std::string err;
+  ASSERT_TRUE(parse({"img", "/mnt", "-o",
+                     "relatime,strictatime,nodiratime,lazytime,noatime,atime,norelatime,"
+                     "defaults,noauto,nofail,_netdev,x-systemd.automount,nosuid,commit=5"},
+                    &o, &err))
+      << err;
+  EXPECT_EQ(o.fuse_options, (std::vector<std::string>{"nosuid"}));
+  EXPECT_EQ(o.fs_options,
+            "relatime,strictatime,nodiratime,lazytime,noatime,atime,norelatime,commit=5");
 }
 
 TEST(HostOptions, UsageErrors) {

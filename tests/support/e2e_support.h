@@ -132,8 +132,9 @@ class BentoMountTest : public ::testing::Test {
     ASSERT_EQ(r.status, 0) << r.output;
   }
 
-  void mount(const std::string& module) {
-    RunResult r = run(tools().bentofs + " " + q(img_) + " " + q(mnt_) + " --module " + q(module));
+  void mount(const std::string& module, const std::string& options = "") {
+    RunResult r = run(tools().bentofs + " " + q(img_) + " " + q(mnt_) + " --module " + q(module) +
+                      (options.empty() ? "" : " -o " + q(options)));
     ASSERT_EQ(r.status, 0) << r.output;
     mounted_ = true;
     ASSERT_TRUE(is_fuse_mount(mnt_)) << "bentofs returned before the mount was up";

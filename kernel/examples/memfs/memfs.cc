@@ -245,6 +245,8 @@ Status Memfs::init(const Request& req, bento::BlockDevice& dev, const bento::Ini
     if (o.empty()) continue;
     if (o == "writethrough") {
       writeback_cache_ = false;
+    } else if (bento::is_atime_option(o)) {
+      // memfs keeps its own atime (on every read); the policy options are accepted.
     } else {
       bento::log(bento::LogLevel::kError, "memfs: unknown mount option (known: writethrough)");
       return Err(EINVAL);

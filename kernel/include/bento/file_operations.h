@@ -91,6 +91,39 @@ class FileOperations {
     return Err(ENOSYS);
   }
 
+  // fallocate(2) through a writable handle: mode is a combination of bento::falloc bits
+  // (0: allocate, extending the size; kKeepSize; kPunchHole|kKeepSize; kZeroRange
+  // [|kKeepSize]; kCollapseRange; kInsertRange). A file system that lacks a mode answers
+  // EOPNOTSUPP (the default for all of them), and the caller may fall back to writing.
+  virtual Status fallocate(const Request&, Ino, Fh, uint32_t /*mode*/, uint64_t /*off*/,
+                           uint64_t /*len*/) {
+    return Err(EOPNOTSUPP);
+  }
+  // lseek(2) with bento::seek::kData or kHole: the next offset >= off holding data / in a
+  // hole (the end of the file counts as a hole). ENXIO when off is at or past the end, or no
+  // data follows. ENOSYS (the default): the host treats the whole file as data.
+  virtual Result<uint64_t> lseek(const Request&, Ino, Fh, uint64_t /*off*/, uint32_t /*whence*/) {
+    return Err(ENOSYS);
+  }
+  // The file's block map (FIEMAP): the extents overlapping [off, off + len), in order, as
+  // many as fit in out; returns how many were written. EOPNOTSUPP: no block map.
+  virtual Result<size_t> fiemap(const Request&, Ino, uint64_t /*off*/, uint64_t /*len*/,
+                                std::span<Extent> /*out*/) {
+    return Err(EOPNOTSUPP);
+  }
+  // chattr(1) flags (FS_IOC_GETFLAGS/SETFLAGS; Linux FS_*_FL values). A file system keeps
+  // the flags it supports and refuses others with EOPNOTSUPP.
+  virtual Result<uint32_t> getflags(const Request&, Ino) { return Err(ENOTTY); }
+  virtual Status setflags(const Request&, Ino, uint32_t /*flags*/) { return Err(ENOTTY); }
+
+  // O_TMPFILE: an unnamed regular file in directory `parent`, opened with `flags`; the Entry
+  // counts as a lookup, like create(). It has no name (nlink 0) until link() gives it one
+  // (never when flags has O_EXCL), and is freed once its last handle and lookup are gone.
+  virtual Result<CreateReply> tmpfile(const Request&, Ino /*parent*/, uint32_t /*mode*/,
+                                      uint32_t /*flags*/) {
+    return Err(EOPNOTSUPP);
+  }
+
   // ---- directories ----
   virtual Result<OpenReply> opendir(const Request&, Ino, uint32_t /*flags*/) { return Err(ENOSYS); }
   virtual Status readdir(const Request&, Ino, Fh, uint64_t /*offset*/, DirFiller&) {

@@ -59,6 +59,10 @@ constexpr uint32_t kDirectory = 0200000;
 constexpr uint32_t kNoFollow = 0400000;
 constexpr uint32_t kDirect = 040000;
 constexpr uint32_t kSync = 04010000;
+constexpr uint32_t kTmpFile = 020200000;  // O_TMPFILE (includes O_DIRECTORY)
+// The kernel's __FMODE_EXEC: set in the open flags of an execve() (and uselib) open, which
+// needs execute permission, not read (an execute-only file is runnable by anyone with x).
+constexpr uint32_t kExecOpen = 040;
 constexpr bool writes(uint32_t f) {
   return (f & kAccessMask) != kReadOnly;
 }
@@ -66,6 +70,33 @@ constexpr bool reads(uint32_t f) {
   return (f & kAccessMask) != kWriteOnly;
 }
 }  // namespace oflag
+
+// fallocate(2) modes (FALLOC_FL_*).
+namespace falloc {
+constexpr uint32_t kKeepSize = 0x01;       // do not change the size
+constexpr uint32_t kPunchHole = 0x02;      // deallocate (with kKeepSize)
+constexpr uint32_t kCollapseRange = 0x08;  // remove a block-aligned range, shift the rest down
+constexpr uint32_t kZeroRange = 0x10;      // make the range read as zeroes, allocated
+constexpr uint32_t kInsertRange = 0x20;    // insert a block-aligned hole, shift the rest up
+}  // namespace falloc
+
+// lseek(2) whence values the file system answers (SEEK_SET/CUR/END never reach it).
+namespace seek {
+constexpr uint32_t kData = 3;  // SEEK_DATA: the next offset >= off that holds data
+constexpr uint32_t kHole = 4;  // SEEK_HOLE: the next offset >= off in a hole (EOF counts)
+}  // namespace seek
+
+// One extent of a file's block map (FIEMAP): `length` bytes of the file at `logical` are
+// stored at byte `physical` of the device.
+struct Extent {
+  uint64_t logical = 0;
+  uint64_t physical = 0;
+  uint64_t length = 0;
+  uint32_t flags = 0;  // extent_flag bits
+};
+namespace extent_flag {
+constexpr uint32_t kLast = 0x1;  // FIEMAP_EXTENT_LAST: no extent of the file follows
+}  // namespace extent_flag
 
 // access(2) masks.
 namespace amode {
@@ -107,6 +138,8 @@ struct Attr {
   uint64_t size = 0;
   uint64_t blocks = 0;  // in 512-byte units
   Timespec atime, mtime, ctime;
+  Timespec btime;          // birth (creation) time, when has_btime (statx STATX_BTIME)
+  bool has_btime = false;  // the fs keeps birth times
   uint32_t mode = 0;
   uint32_t nlink = 0;
   uint32_t uid = 0;
@@ -201,12 +234,35 @@ struct Capabilities {
   // chown, as Linux does; the kernel then skips a GETATTR before every chown and the
   // security.capability lookup before most writes (FUSE handle_killpriv_v2).
   bool clears_setid_bits = false;
+  // Inode numbers and generations are stable across remounts and lookup(ino, ".") returns
+  // ino itself (any type) and lookup(dir, "..") its parent: the kernel may hand out file
+  // handles (name_to_handle_at/open_by_handle_at, NFS export) that survive a remount.
+  bool export_support = false;
+  // The fs keeps POSIX ACLs (system.posix_acl_access/default) and honours them itself; the
+  // kernel may then cache and check them too (FUSE_POSIX_ACL).
+  bool posix_acls = false;
+  // The fs applies Request::umask itself (skipping it under a default ACL, as POSIX.1e
+  // requires): the host passes modes unmasked (FUSE_DONT_MASK).
+  bool applies_umask = false;
 };
 
 struct InitArgs {
   std::string_view options;  // the module's mount options, comma-separated
   bool read_only = false;
 };
+
+// The VFS atime mount options. Hosts hand them to the module (InitArgs::options), never to
+// FUSE: the kernel does not maintain atime for FUSE inodes, so whoever keeps atime is the
+// file system, and libfuse would reject relatime, strictatime, lazytime... A module that
+// keeps no atime accepts and ignores them.
+inline bool is_atime_option(std::string_view o) {
+  constexpr std::string_view kAll[] = {"atime",         "noatime",   "relatime",   "norelatime",
+                                       "strictatime",   "diratime",  "nodiratime", "lazytime",
+                                       "nostrictatime", "nolazytime"};
+  for (std::string_view k : kAll)
+    if (o == k) return true;
+  return false;
+}
 
 // Takes the next comma-separated option off the front of `opts` (empty ones included).
 // No find/substr: their libstdc++ forms need memchr and exception helpers (freestanding).
