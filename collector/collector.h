@@ -51,6 +51,9 @@ class Collector {
   // True once a statement of the running batch failed (commit() will refuse).
   bool batch_failed() const { return !batch_error_.empty(); }
   void set_exec_std_pipes(bool on) { ingest_.set_exec_std_pipes(on); }
+  // The mount's log was read to its end at `now_ns` (CLOCK_MONOTONIC): what waits for a
+  // record from before then may be dropped (ingest.h "scope").
+  void log_drained(int64_t source, uint64_t now_ns) { ingest_.log_drained(source, now_ns); }
 
   // Scope and retention (retention.h); prune() runs one bounded round in the batch.
   void set_retention(const RetentionPolicy& p);

@@ -78,6 +78,9 @@ class GraphStore {
   virtual int64_t find_outside_file(uint64_t dev, uint64_t ino, uint32_t gen) = 0;
   virtual int64_t add_outside_file(uint64_t dev, uint64_t ino, uint32_t gen, const char* kind,
                                    uint64_t created_ns) = 0;
+  virtual int64_t find_outside_any_gen(uint64_t dev, uint64_t ino) = 0;
+  // The file that has `path` as a current name (newest), 0 when none.
+  virtual int64_t find_file_named(const std::string& path) = 0;
   virtual int64_t find_pipe(uint64_t ino) = 0;  // newest pipe row with that pipefs inode
   virtual int64_t add_pipe(uint64_t ino, uint64_t created_ns) = 0;
   // Sockets and endpoints: by address text ("tcp 203.0.113.5:443", "unix-socket 1234").
@@ -90,6 +93,8 @@ class GraphStore {
   virtual VersionRef add_version(int64_t file, const std::string& path, uint64_t t) = 0;
 
   virtual void add_name(int64_t file, const std::string& path, uint64_t t) = 0;
+  // The versions of `file` that have no path yet (an O_TMPFILE file until linked) take it.
+  virtual void name_unnamed_versions(int64_t file, const std::string& path) = 0;
   virtual void end_name(int64_t file, const std::string& path, uint64_t t) = 0;
   // Every open name below directory `from` moves below `to`.
   virtual void move_names_below(const std::string& from, const std::string& to, uint64_t t) = 0;

@@ -85,6 +85,14 @@ std::string ProcHostFacts::exe_of(uint32_t pid) {
   return read_link("/proc/" + std::to_string(pid) + "/exe");
 }
 
+bool ProcHostFacts::lstat(const std::string& path, uint64_t* dev, uint64_t* ino) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return false;
+  *dev = st.st_dev;
+  *ino = st.st_ino;
+  return true;
+}
+
 uint64_t ProcHostFacts::dev_of(const std::string& path) {
   struct stat st {};
   return stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_dev) : 0;

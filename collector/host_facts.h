@@ -29,6 +29,8 @@ class HostFacts {
   virtual std::string resolve(const std::string& path) = 0;
   // The executable pid runs now (/proc/PID/exe), "" when gone.
   virtual std::string exe_of(uint32_t pid) = 0;
+  // lstat(2): false when the path is gone.
+  virtual bool lstat(const std::string& path, uint64_t* dev, uint64_t* ino) = 0;
   // st_dev of a path, 0 when it cannot be stat'ed.
   virtual uint64_t dev_of(const std::string& path) = 0;
   // Every entry below `root` (not following symlinks): f(path, ino, is_dir).
@@ -43,6 +45,7 @@ class ProcHostFacts : public HostFacts {
   std::string cwd(uint32_t pid) override;
   std::string resolve(const std::string& path) override;
   std::string exe_of(uint32_t pid) override;
+  bool lstat(const std::string& path, uint64_t* dev, uint64_t* ino) override;
   uint64_t dev_of(const std::string& path) override;
   void walk(const std::string& root,
             const std::function<void(const std::string&, uint64_t, bool)>& f) override;

@@ -55,25 +55,18 @@ void Ingest::end_batch() {
     }
     m.dirty_handles.clear();
   }
-  // Pending outside opens of activities that never touched a mount or a pipe in a minute
-  // after the open are dropped (the fs log may lag the probes by a few journal commits).
-  if (pending_total_ > 0) {
-    for (auto it = pending_.begin(); it != pending_.end();) {
-      if (newest_ns_ > it->second.newest + 60'000'000'000ULL) {
-        pending_total_ -= it->second.size();
-        it = pending_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
+  apply_deferred();
+  expire_pending();
 }
 
 void Ingest::forget_after_rollback() {
   tid_activity_.clear();
   fd_senders_.clear();
-  relevant_.clear();
+  kept_.clear();
   pending_.clear();
+  channels_.clear();
+  mappings_.clear();
+  deferred_.clear();
   pending_total_ = 0;
   // Handles and sessions follow the fs log, which is re-read from the stored cursor only
   // after a restart; provd exits after a failed commit, so they are not rebuilt here.

@@ -11,9 +11,11 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -40,6 +42,8 @@ class Ingest {
   // Without the probes' PIPE_IO events, an exec whose fds 0-2 are pipes is taken to read
   // stdin's pipe and write stdout's and stderr's (a shell pipeline's stages).
   void set_exec_std_pipes(bool on) { exec_std_pipes_ = on; }
+  // A mount's log was read to its end at `now` (CLOCK_MONOTONIC): nothing older is coming.
+  void log_drained(int64_t source, uint64_t now) { log_read_to_[source] = now; }
 
   // Writes the handles that changed since the last call (the open_handles table) and
   // drops outside-file opens that stayed pending too long. Called before each commit.
@@ -118,47 +122,101 @@ class Ingest {
   void fs_open(int64_t source, Mount& m, const bentofs::prov::Record& r, int64_t act);
   void fs_write(int64_t source, Mount& m, const bentofs::prov::Record& r, int64_t act);
 
-  // ---- probe events (ingest_probes.cc)
+  // ---- probe events: processes and fds (ingest_probes.cc)
   bool on_fork(const void* data, size_t size);
   bool on_exec(const void* data, size_t size);
   bool on_exit(const void* data, size_t size);
-  bool on_pipe_io(const void* data, size_t size);
-  bool on_open(const void* data, size_t size);
+  bool on_cred(const void* data, size_t size);
+  bool on_kill(const void* data, size_t size);
   bool on_fd_pass(const void* data, size_t size);
   bool on_pipe(const void* data, size_t size);
+  bool on_pipe_io(const void* data, size_t size);
   bool on_dup(const void* data, size_t size);
   bool on_close(const void* data, size_t size);
   // The entity an fd event names (dev, ino), if the graph has it already (0 otherwise).
   int64_t known_entity(uint64_t dev, uint64_t ino, uint64_t t);
   void remember_file_id(uint64_t file_id, uint64_t dev, uint64_t ino);
 
-  // Opens outside the tracked mounts wait here until their activity touches a tracked
-  // mount or a pipe: a compiler that never does is not lineage of anything we track, and
-  // its hundreds of header reads would swamp the database on a busy machine.
-  struct PendingOpen {
-    uint64_t dev, ino, t;
-    uint32_t flags;
-    std::string path;
-  };
-  // Marks of fd calls (dup, close, pipe) wait the same way: dev 0 names a pipe.
-  struct PendingAction {
-    uint64_t t;
-    const char* what;
-    uint64_t dev, ino;
-    bool known;  // dev/ino name a file (else the mark has no entity)
-    std::string detail;
+  // ---- probe events: files outside the mounts, mappings (ingest_files.cc)
+  bool on_open(const void* data, size_t size);
+  bool on_file_io(const void* data, size_t size);
+  bool on_mmap(const void* data, size_t size, bool end);
+  bool on_truncate(const void* data, size_t size);
+  bool on_path(const void* data, size_t size);
+  // An outside file (dev, ino, generation), created on first sight, named `path` now.
+  int64_t outside_file(uint64_t dev, uint64_t ino, uint32_t gen, const std::string& path,
+                       uint64_t t);
+  // The file an event names, on a mount or outside; 0 when not in the graph and `create`
+  // is false.
+  int64_t file_of(uint64_t dev, uint64_t ino, uint32_t gen, const std::string& path, uint64_t t,
+                  bool create);
+  std::string absolute(uint32_t pid, const std::string& path, const std::string& dir) const;
+
+  // ---- probe events: sockets (ingest_sockets.cc)
+  bool on_sock(const void* data, size_t size);
+  bool on_socketpair(const void* data, size_t size);
+
+  // ---- scope (ingest_scope.cc): which activities the database keeps
+  //
+  // Kept in full: an activity that touched a tracked mount, and every activity it got
+  // data from through a pipe or socket (its causes), recursively. Kept forward: an
+  // activity that got data from a kept one (where the data went): its outputs are stored
+  // (pipes and sockets it wrote, files it opened for writing), not its inputs. Until then
+  // what an activity did waits here; it is dropped once the fs logs have been read past
+  // it by a margin (it then can no longer become relevant through them), so a lagging
+  // collector loses nothing.
+  struct PendingItem {
+    enum Kind : uint8_t { kOpen, kAction, kChannel, kFileRead, kMapping } kind;
+    bool output = false;  // an open for writing, a write to a channel
+    uint32_t flags = 0, gen = 0;
+    uint64_t t = 0, dev = 0, ino = 0;
+    const char* what = "";
+    std::string path;    // opens: the path; channels: the channel's key
+    std::string detail;  // actions
+    bool known = false;  // actions: dev/ino name a file
+    // mappings: the process and the address that name it until its end
+    uint32_t pid = 0;
+    uint64_t proc_start = 0, addr = 0;
+    bool ends_reported = false;
   };
   struct Pending {
-    std::vector<PendingOpen> opens;
-    std::vector<PendingAction> actions;
+    std::vector<PendingItem> items;
     uint64_t newest = 0;
-    size_t size() const { return opens.size() + actions.size(); }
   };
-  void outside_open(int64_t act, const PendingOpen& o);
-  void fd_action(int64_t act, const PendingAction& a);
-  // Stores `a` now if the activity is kept, else keeps it pending.
-  void fd_action_or_wait(int64_t act, PendingAction a);
-  void make_relevant(int64_t act);
+  // A pipe or socket flow: who wrote and read it before either end was kept.
+  struct Channel {
+    enum Kind : uint8_t { kPipe, kSocket, kEndpoint } kind = kPipe;
+    uint64_t ino = 0;  // pipes: the pipefs inode
+    std::string addr;  // sockets and endpoints: what the entity is called
+    std::vector<std::pair<int64_t, uint64_t>> writers, readers;  // (activity, time) waiting
+    uint64_t newest = 0;
+    int64_t file = 0;    // its files row, once stored
+    bool fresh = false;  // pipes: made while the probes watched (a PIPE event)
+    uint64_t born = 0;
+  };
+  enum Keep : uint8_t { kNotKept = 0, kForward = 1, kFull = 2 };
+  Keep kept(int64_t act) const;
+  void make_relevant(int64_t act);  // kept in full (a tracked mount, or a cause of one)
+  void make_forward(int64_t act);   // kept forward (data from a kept one reached it)
+  void keep(int64_t act, Keep level);
+  void wait(int64_t act, PendingItem item);
+  void apply(int64_t act, const PendingItem& item);
+  // A transfer on a channel: stored now if its activity is kept (for a read: in full),
+  // else waiting; storing it may keep the activities at the other end.
+  void channel_io(const std::string& key, int64_t act, uint64_t t, bool write);
+  void channel_store(const std::string& key, int64_t act, uint64_t t, bool write);
+  int64_t channel_entity(const std::string& key, uint64_t t);
+  Channel& channel(const std::string& key, Channel::Kind kind, uint64_t ino,
+                   const std::string& addr);
+  void outside_open(int64_t act, const PendingItem& o);
+  void fd_action(int64_t act, const PendingItem& a);
+  void fd_action_or_wait(int64_t act, PendingItem a);
+  void expire_pending();
+  // Probe events about a tracked mount's files wait until that mount's log has been read
+  // past them (the file may be created by a record still to come), then apply.
+  void defer(int64_t act, PendingItem item);
+  void apply_deferred();
+  void store_mapping(int64_t act, const PendingItem& m);
 
   GraphStore& store_;
   HostFacts& host_;
@@ -174,9 +232,23 @@ class Ingest {
   // What an fd's file_id names (OPEN/PIPE/DUP/FD_RECV events): how a CLOSE finds its file.
   std::unordered_map<uint64_t, std::pair<uint64_t, uint64_t>> file_ids_;  // -> dev, ino
   std::unordered_map<int64_t, Pending> pending_;
-  std::unordered_set<int64_t> relevant_;  // activities that touched a mount or a pipe
+  std::unordered_map<int64_t, Keep> kept_;  // activities kept (a cache: re-learnt)
+  std::deque<std::pair<int64_t, Keep>>* keep_work_ = nullptr;  // keep()'s worklist, while running
+  std::unordered_map<std::string, Channel> channels_;
+  // AF_UNIX datagram senders by process (pid << 64 | start): how a datagram whose sending
+  // socket is gone finds its channel.
+  std::map<std::pair<uint32_t, uint64_t>, std::string> dgram_senders_;
+  std::map<std::string, std::string> unix_names_;  // socket key -> bound/connected path
+  // Writable shared mappings: (pid, start, addr) -> (entity, activity).
+  std::map<std::tuple<uint32_t, uint64_t, uint64_t>, std::pair<int64_t, int64_t>> mappings_;
   size_t pending_total_ = 0;
   uint64_t newest_ns_ = 0;  // the latest probe event time seen
+  // The fs logs have been read up to here (CLOCK_MONOTONIC): what waits from before it
+  // (by a margin) can no longer be kept by a record still to come.
+  std::map<int64_t, uint64_t> log_read_to_;
+  std::map<int64_t, uint64_t> record_time_;  // newest record read, per mount
+  std::deque<std::pair<int64_t, PendingItem>> deferred_;
+  bool exact_reads_ = false;  // the probes report first reads (FILE_IO)
   uint64_t tree_walks_ = 0;
   bool exec_std_pipes_ = true;
 };

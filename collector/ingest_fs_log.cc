@@ -62,6 +62,7 @@ bool Ingest::on_fs_record(int64_t source, const prov::Record& r) {
       std::string was = store_.latest_name(file);
       std::string path = path_of(m, r.parent, r.name, r.name_len);
       store_.add_name(file, path, t);
+      if (was.empty()) store_.name_unnamed_versions(file, path);  // an O_TMPFILE file published
       metadata_change(file, act, t, "link", was.empty() ? path : was);
       break;
     }
@@ -128,6 +129,7 @@ bool Ingest::on_fs_record(int64_t source, const prov::Record& r) {
   ev.name2.assign(r.name2, r.name2_len);
   store_.event(ev);
   m.last_seq = r.seq;
+  record_time_[source] = std::max(record_time_[source], t);
   return true;
 }
 

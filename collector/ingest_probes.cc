@@ -1,4 +1,6 @@
-// Ingest: the eBPF probes' events (bpf/include/bento_bpf/events.h).
+// Ingest: the eBPF probes' events (bpf/include/bento_bpf/events.h): dispatch, processes
+// (fork, exec, exit, uid changes, signals) and fds (pipes, dup, close, fd passing). Files
+// outside the mounts are in ingest_files.cc, sockets in ingest_sockets.cc.
 #include <fcntl.h>
 #include <sys/syscall.h>
 
@@ -15,25 +17,8 @@ namespace bento::collector {
 
 namespace {
 
-bool writes(uint32_t flags) {
-  return (flags & O_ACCMODE) != O_RDONLY;
-}
-bool reads(uint32_t flags) {
-  return (flags & O_ACCMODE) != O_WRONLY;
-}
-
 std::string pipe_name(uint64_t ino) {
   return "pipe:[" + std::to_string(ino) + "]";
-}
-
-// Shared libraries and the loader's files: every program opens them; as lineage inputs
-// they are noise even before the query's runtime rule (LINEAGE.md) would fold them.
-bool loader_file(const std::string& p) {
-  for (const char* prefix : {"/usr/lib/", "/lib/", "/lib64/", "/usr/lib64/", "/etc/ld.so.",
-                             "/usr/share/locale/", "/usr/lib/locale/", "/etc/localtime"}) {
-    if (p.rfind(prefix, 0) == 0) return true;
-  }
-  return false;
 }
 
 const char* dup_call(uint32_t nr) {
@@ -86,6 +71,30 @@ bool Ingest::on_probe_event(const void* data, size_t size) {
       return on_dup(data, size);
     case BENTO_EV_CLOSE:
       return on_close(data, size);
+    case BENTO_EV_SOCK_SEND:
+    case BENTO_EV_SOCK_RECV:
+    case BENTO_EV_SOCK_CONNECT:
+    case BENTO_EV_SOCK_ACCEPT:
+    case BENTO_EV_SOCK_BIND:
+      return on_sock(data, size);
+    case BENTO_EV_SOCKETPAIR:
+      return on_socketpair(data, size);
+    case BENTO_EV_MMAP:
+      return on_mmap(data, size, false);
+    case BENTO_EV_MUNMAP:
+      return on_mmap(data, size, true);
+    case BENTO_EV_FILE_IO:
+      return on_file_io(data, size);
+    case BENTO_EV_TRUNCATE:
+      return on_truncate(data, size);
+    case BENTO_EV_RENAME:
+    case BENTO_EV_LINK:
+    case BENTO_EV_UNLINK:
+      return on_path(data, size);
+    case BENTO_EV_CRED:
+      return on_cred(data, size);
+    case BENTO_EV_KILL:
+      return on_kill(data, size);
     default:
       return false;
   }
@@ -186,112 +195,79 @@ bool Ingest::on_exit(const void* data, size_t size) {
 }
 
 // First read / first write of a process image on a pipe or FIFO: the pipe is an entity the
-// writers generate and the readers use (stdio or not, passed or not).
+// writers generate and the readers use (stdio or not, passed or not). A FIFO on a tracked
+// mount is that mount's file (its data never reaches the fs log); a pipe is a flow whose
+// ends are stored once either end is kept (ingest_scope.cc).
 bool Ingest::on_pipe_io(const void* data, size_t size) {
   if (size < sizeof(bento_pipe_io_event)) return false;
   const auto* e = static_cast<const bento_pipe_io_event*>(data);
   const bento_event_header* h = &e->h;
   const uint64_t t = h->ts_ns;
   int64_t act = activity_for_tid(h->tid, h->uid, h->gid, t);
-  make_relevant(act);
-  int64_t ent = 0;
   if (int64_t src = source_for_dev(e->dev); src != 0) {
-    // A FIFO on a tracked mount: its data never reaches the fs log.
+    make_relevant(act);
     int64_t file = store_.find_file_any_gen(src, e->ino);
     if (file == 0) file = mount_file(src, e->ino, 0, "fifo", t);
-    ent = current_entity(file, t);
-  } else {
-    int64_t file = store_.find_pipe(e->ino);
-    if (file == 0) file = store_.add_pipe(e->ino, t);
-    ent = current_entity(file, t, pipe_name(e->ino));
-    remember_file_id(e->file_id, 0, e->ino);
+    const int64_t ent = current_entity(file, t);
+    if (e->is_write)
+      store_.generated(ent, act, t, "pipe");
+    else
+      store_.used(act, ent, t, "pipe");
+    return true;
   }
-  if (e->is_write)
-    store_.generated(ent, act, t, "pipe");
-  else
-    store_.used(act, ent, t, "pipe");
+  remember_file_id(e->file_id, 0, e->ino);
+  const std::string key = "pipe " + std::to_string(e->ino);
+  channel(key, Channel::kPipe, e->ino, "");
+  channel_io(key, act, t, e->is_write != 0);
   return true;
 }
 
-// Opens of regular files. Those on a tracked mount are in its fs log (in more detail);
-// the others become files outside the mounts (versions, names at each open).
-bool Ingest::on_open(const void* data, size_t size) {
-  if (size < sizeof(bento_open_event)) return false;
-  const auto* e = static_cast<const bento_open_event*>(data);
+// set*id, capset: a change of the uid or gid is a new activity from that moment (the
+// agent of what follows), informed by the one before (how setuid). One event per thread:
+// the second finds the change made.
+bool Ingest::on_cred(const void* data, size_t size) {
+  if (size < sizeof(bento_cred_event)) return false;
+  const auto* e = static_cast<const bento_cred_event*>(data);
   const bento_event_header* h = &e->h;
-  remember_file_id(e->file_id, e->dev, e->ino);
-  if (source_for_dev(e->dev) != 0) return true;
-  std::string path(e->path, strnlen(e->path, sizeof e->path));
-  if (!path.empty() && path[0] != '/') {
-    std::string cwd = host_.cwd(h->pid);
-    if (!cwd.empty()) path = cwd + "/" + path;
-  }
-  if (path.empty() || loader_file(path)) return true;
-  int64_t act = activity_for_tid(h->tid, h->uid, h->gid, h->ts_ns);
-  if (act == 0) return true;
-  PendingOpen o{e->dev, e->ino, h->ts_ns, e->flags, path};
-  if (relevant_.count(act) != 0) {
-    outside_open(act, o);
-  } else if (pending_total_ < 200000) {
-    Pending& p = pending_[act];
-    if (p.size() < 512) {
-      p.newest = std::max(p.newest, o.t);
-      p.opens.push_back(std::move(o));
-      pending_total_++;
-    }
-  }
+  const uint64_t t = h->ts_ns;
+  const int64_t prev = activity_for_tid(h->tid, h->uid, h->gid, t);
+  ActivityRow row;
+  if (prev == 0 || !store_.activity(prev, &row)) return true;
+  if (row.uid == e->uid && row.euid == e->euid && row.gid == e->gid) return true;
+  const bool uid_changed = row.uid != e->uid || row.euid != e->euid;
+  row.uid = e->uid;
+  row.euid = e->euid;
+  row.gid = e->gid;
+  row.start_ns = t;
+  row.origin = uid_changed ? "setuid" : "setgid";
+  const int64_t a = store_.add_activity(row);
+  store_.end_activity(prev, t);
+  store_.informed(a, prev, t, uid_changed ? "setuid" : "setgid");
+  if (Keep k = kept(prev); k != kNotKept) kept_[a] = k;
+  tid_activity_.clear();  // every thread of the process now stands for the new activity
   return true;
 }
 
-// An outside file opened by an activity we keep: reads use its current version, a
-// write-open starts a new one (the probes do not see each write).
-void Ingest::outside_open(int64_t act, const PendingOpen& o) {
-  int64_t file = store_.find_outside_file(o.dev, o.ino, 0);
-  if (file == 0) {
-    file = store_.add_outside_file(o.dev, o.ino, 0, "file", 0);
-    store_.add_name(file, o.path, o.t);
-  } else if (store_.latest_name(file) != o.path) {
-    store_.add_name(file, o.path, o.t);  // the name it had at this open
+// A signal: a mark from the sender to the target process's activity at that moment.
+bool Ingest::on_kill(const void* data, size_t size) {
+  if (size < sizeof(bento_kill_event)) return false;
+  const auto* e = static_cast<const bento_kill_event*>(data);
+  const bento_event_header* h = &e->h;
+  const uint64_t t = h->ts_ns;
+  const int64_t act = activity_for_tid(h->tid, h->uid, h->gid, t);
+  int64_t target = 0;
+  if (e->resolved) {
+    if (int64_t proc =
+            store_.find_process(static_cast<uint32_t>(e->target_pid), e->target_start_ns))
+      target = store_.activity_at(proc, t).id;
   }
-  if (reads(o.flags)) store_.used(act, current_entity(file, o.t, o.path), o.t, "open");
-  if (writes(o.flags)) {
-    int64_t v = new_version(file, o.t, o.path);
-    store_.generated(v, act, o.t, (o.flags & O_TRUNC) ? "truncate" : "open-write");
-  }
-}
-
-void Ingest::make_relevant(int64_t act) {
-  if (act == 0 || relevant_.count(act) != 0) return;
-  if (relevant_.size() > (1u << 20)) relevant_.clear();  // a cache: re-learnt on next use
-  relevant_.insert(act);
-  auto it = pending_.find(act);
-  if (it == pending_.end()) return;
-  for (const auto& o : it->second.opens) outside_open(act, o);
-  for (const auto& a : it->second.actions) fd_action(act, a);
-  pending_total_ -= it->second.size();
-  pending_.erase(it);
-}
-
-// A mark of an fd call on a file the graph has; calls on files it does not keep (the
-// loader's libraries, a terminal) would be noise without an entity to attach to.
-void Ingest::fd_action(int64_t act, const PendingAction& a) {
-  int64_t ent = a.known ? known_entity(a.dev, a.ino, a.t) : 0;
-  if (ent == 0) return;
-  store_.action(act, a.t, a.what, ent, 0, a.detail);
-}
-
-void Ingest::fd_action_or_wait(int64_t act, PendingAction a) {
-  if (act == 0) return;
-  if (relevant_.count(act) != 0) {
-    fd_action(act, a);
-  } else if (pending_total_ < 200000) {
-    Pending& p = pending_[act];
-    if (p.size() < 512) {
-      p.newest = std::max(p.newest, a.t);
-      p.actions.push_back(std::move(a));
-      pending_total_++;
-    }
-  }
+  if (act == 0 || target == 0) return true;  // a group, or a process the graph never saw
+  store_.action(act, t, "signal", 0, target,
+                to_json_text({{"signal", e->sig},
+                              {"target_pid", e->target_pid},
+                              {"target_tid", e->target_tid},
+                              {"syscall", e->syscall_nr}}));
+  return true;
 }
 
 // An fd handed over a Unix socket: the receiver was informed by the sender.
@@ -320,14 +296,24 @@ bool Ingest::on_pipe(const void* data, size_t size) {
   if (size < sizeof(bento_pipe_event)) return false;
   const auto* e = static_cast<const bento_pipe_event*>(data);
   const bento_event_header* h = &e->h;
-  int64_t file = store_.add_pipe(e->pipe_ino, h->ts_ns);
-  int64_t ent = current_entity(file, h->ts_ns, pipe_name(e->pipe_ino));
+  // A new pipe: a new identity, even if pipefs hands out an inode number again. Its row is
+  // made when a kept process uses it (most pipes on a host never are).
+  Channel& c = channels_["pipe " + std::to_string(e->pipe_ino)];
+  c = Channel{};
+  c.kind = Channel::kPipe;
+  c.ino = e->pipe_ino;
+  c.fresh = true;
+  c.born = h->ts_ns;
+  c.newest = h->ts_ns;
   remember_file_id(e->file_ids[0], 0, e->pipe_ino);
   remember_file_id(e->file_ids[1], 0, e->pipe_ino);
-  (void)ent;
   int64_t act = activity_for_tid(h->tid, h->uid, h->gid, h->ts_ns);
-  fd_action_or_wait(act, {h->ts_ns, e->flags != 0 ? "pipe2" : "pipe", 0, e->pipe_ino, true,
-                          to_json_text({{"fds", {e->fds[0], e->fds[1]}}, {"flags", e->flags}})});
+  PendingItem mark{PendingItem::kAction};
+  mark.t = h->ts_ns;
+  mark.what = e->flags != 0 ? "pipe2" : "pipe";
+  mark.path = "pipe " + std::to_string(e->pipe_ino);
+  mark.detail = to_json_text({{"fds", {e->fds[0], e->fds[1]}}, {"flags", e->flags}});
+  fd_action_or_wait(act, std::move(mark));
   return true;
 }
 
@@ -345,7 +331,14 @@ bool Ingest::on_dup(const void* data, size_t size) {
   int64_t act = activity_for_tid(h->tid, h->uid, h->gid, h->ts_ns);
   nlohmann::json detail = {{"oldfd", e->oldfd}, {"newfd", e->newfd}};
   if (e->replaced) detail["replaced"] = true;
-  fd_action_or_wait(act, {h->ts_ns, dup_call(e->syscall_nr), dev, ino, true, to_json_text(detail)});
+  PendingItem mark{PendingItem::kAction};
+  mark.t = h->ts_ns;
+  mark.what = dup_call(e->syscall_nr);
+  mark.dev = dev;
+  mark.ino = ino;
+  mark.known = true;
+  mark.detail = to_json_text(detail);
+  fd_action_or_wait(act, std::move(mark));
   return true;
 }
 
@@ -355,31 +348,31 @@ bool Ingest::on_close(const void* data, size_t size) {
   const bento_event_header* h = &e->h;
   int64_t act = activity_for_tid(h->tid, h->uid, h->gid, h->ts_ns);
   auto known = file_ids_.find(e->file_id);
-  PendingAction a{h->ts_ns,
-                  "close",
-                  0,
-                  0,
-                  known != file_ids_.end(),
-                  to_json_text({{"fd", e->fd}, {"how", close_how(e->how)}})};
-  if (a.known) {
-    a.dev = known->second.first;
-    a.ino = known->second.second;
+  PendingItem mark{PendingItem::kAction};
+  mark.t = h->ts_ns;
+  mark.what = "close";
+  mark.known = known != file_ids_.end();
+  mark.detail = to_json_text({{"fd", e->fd}, {"how", close_how(e->how)}});
+  if (mark.known) {
+    mark.dev = known->second.first;
+    mark.ino = known->second.second;
   }
-  fd_action_or_wait(act, std::move(a));
+  fd_action_or_wait(act, std::move(mark));
   return true;
 }
 
 // dev 0 marks a pipe (pipefs inode numbers are only unique among pipes).
 int64_t Ingest::known_entity(uint64_t dev, uint64_t ino, uint64_t t) {
   int64_t file = 0;
-  if (dev == 0)
+  if (dev == 0) {
+    if (channels_.count("pipe " + std::to_string(ino)) != 0)
+      return channel_entity("pipe " + std::to_string(ino), t);
     file = store_.find_pipe(ino);
-  else if (int64_t src = source_for_dev(dev); src != 0)
+  } else if (int64_t src = source_for_dev(dev); src != 0)
     file = store_.find_file_any_gen(src, ino);
   else
-    file = store_.find_outside_file(dev, ino, 0);
+    file = store_.find_outside_any_gen(dev, ino);
   if (file == 0) return 0;
-  (void)t;
   return store_.latest_version(file).id;
 }
 

@@ -241,7 +241,10 @@ int main(int argc, char** argv) {
           std::fprintf(stderr, "provd: %s: %s\n", m.path.c_str(), err.c_str());
           break;
         }
-        if (m.cursor == before) break;
+        if (m.cursor == before) {
+          col.log_drained(m.source, static_cast<uint64_t>(bento::clock_ns(CLOCK_MONOTONIC)));
+          break;
+        }
       }
     }
     if (probes) col.set_lost(probes_source, probes->stats().lost);

@@ -38,6 +38,8 @@ enum SqliteStore::Q : int {
   kFileInsert,
   kOutsideFind,
   kOutsideInsert,
+  kOutsideFindAnyGen,
+  kFileNamed,
   kPipeFind,
   kPipeInsert,
   kAddrFind,
@@ -47,6 +49,7 @@ enum SqliteStore::Q : int {
   kVersionInsert,
   kDerivedVersion,
   kNameInsert,
+  kNameUnnamed,
   kNameEnd,
   kNamesMoveInsert,
   kNamesMoveEnd,
@@ -110,6 +113,10 @@ const char* const kSql[] = {
     "SELECT id FROM files WHERE source_id IS NULL AND dev = ? AND ino = ? AND gen = ? AND kind "
     "NOT IN ('pipe', 'socket', 'endpoint') ORDER BY id DESC LIMIT 1",
     "INSERT INTO files(dev, ino, gen, kind, created_ns) VALUES(?, ?, ?, ?, ?)",
+    "SELECT id FROM files WHERE source_id IS NULL AND dev = ? AND ino = ? AND kind NOT IN "
+    "('pipe', 'socket', 'endpoint') ORDER BY id DESC LIMIT 1",
+    "SELECT file_id FROM names WHERE path = ? AND to_ns IS NULL ORDER BY from_ns DESC, id DESC "
+    "LIMIT 1",
     "SELECT id FROM files WHERE source_id IS NULL AND kind = 'pipe' AND ino = ? AND dev IS NULL "
     "ORDER BY id DESC LIMIT 1",
     "INSERT INTO files(ino, kind, created_ns) VALUES(?, 'pipe', ?)",
@@ -121,6 +128,7 @@ const char* const kSql[] = {
     "INSERT OR IGNORE INTO derived(generated_id, used_id, time_ns, how) VALUES(?, ?, ?, "
     "'version')",
     "INSERT INTO names(file_id, path, from_ns) VALUES(?, ?, ?)",
+    "UPDATE entities SET path = ? WHERE file_id = ? AND (path IS NULL OR path = '')",
     "UPDATE names SET to_ns = ? WHERE file_id = ? AND path = ? AND to_ns IS NULL",
     "INSERT INTO names(file_id, path, from_ns) SELECT file_id, ? || substr(path, ?), ? FROM "
     "names WHERE to_ns IS NULL AND path >= ? AND path < ?",
@@ -129,8 +137,10 @@ const char* const kSql[] = {
     // relations: first time kept (with its how), last time only grows
     "INSERT INTO used(activity_id, entity_id, time_ns, how) VALUES(?1, ?2, ?3, ?4) "
     "ON CONFLICT(activity_id, entity_id) DO UPDATE SET "
-    "how = CASE WHEN excluded.time_ns < used.time_ns THEN excluded.how ELSE used.how END, "
-    "time_ns = MIN(used.time_ns, excluded.time_ns)",
+    "how = CASE WHEN used.how = 'read' OR excluded.time_ns >= used.time_ns THEN used.how ELSE "
+    "excluded.how END, "
+    "time_ns = CASE WHEN used.how = 'read' THEN used.time_ns ELSE MIN(used.time_ns, "
+    "excluded.time_ns) END",
     "INSERT INTO used(activity_id, entity_id, time_ns, how) VALUES(?1, ?2, ?3, 'read') "
     "ON CONFLICT(activity_id, entity_id) DO UPDATE SET "
     "time_ns = CASE WHEN used.how = 'open' THEN excluded.time_ns "
@@ -417,6 +427,18 @@ int64_t SqliteStore::add_outside_file(uint64_t dev, uint64_t ino, uint32_t gen, 
   return last_id();
 }
 
+int64_t SqliteStore::find_outside_any_gen(uint64_t dev, uint64_t ino) {
+  Stmt& q = st(kOutsideFindAnyGen);
+  q.bind(1, i64(dev)).bind(2, i64(ino));
+  return q.step() ? q.int64(0) : 0;
+}
+
+int64_t SqliteStore::find_file_named(const std::string& path) {
+  Stmt& q = st(kFileNamed);
+  q.bind(1, path);
+  return q.step() ? q.int64(0) : 0;
+}
+
 int64_t SqliteStore::find_pipe(uint64_t ino) {
   Stmt& q = st(kPipeFind);
   q.bind(1, i64(ino));
@@ -464,6 +486,10 @@ VersionRef SqliteStore::add_version(int64_t file, const std::string& path, uint6
 
 void SqliteStore::add_name(int64_t file, const std::string& path, uint64_t t) {
   st(kNameInsert).bind(1, file).bind(2, path).bind(3, i64(t)).run();
+}
+
+void SqliteStore::name_unnamed_versions(int64_t file, const std::string& path) {
+  st(kNameUnnamed).bind(1, path).bind(2, file).run();
 }
 
 void SqliteStore::end_name(int64_t file, const std::string& path, uint64_t t) {

@@ -60,6 +60,8 @@ class SqliteStore : public GraphStore {
   int64_t find_outside_file(uint64_t dev, uint64_t ino, uint32_t gen) override;
   int64_t add_outside_file(uint64_t dev, uint64_t ino, uint32_t gen, const char* kind,
                            uint64_t created_ns) override;
+  int64_t find_outside_any_gen(uint64_t dev, uint64_t ino) override;
+  int64_t find_file_named(const std::string& path) override;
   int64_t find_pipe(uint64_t ino) override;
   int64_t add_pipe(uint64_t ino, uint64_t created_ns) override;
   int64_t find_addr(const std::string& addr) override;
@@ -68,6 +70,7 @@ class SqliteStore : public GraphStore {
   VersionRef latest_version(int64_t file) override;
   VersionRef add_version(int64_t file, const std::string& path, uint64_t t) override;
   void add_name(int64_t file, const std::string& path, uint64_t t) override;
+  void name_unnamed_versions(int64_t file, const std::string& path) override;
   void end_name(int64_t file, const std::string& path, uint64_t t) override;
   void move_names_below(const std::string& from, const std::string& to, uint64_t t) override;
   std::string latest_name(int64_t file) override;

@@ -52,6 +52,7 @@ class Host {
       : col_(col), source_(source), mnt_(std::move(mnt)), rng_(42) {}
 
   uint64_t events() const { return events_; }
+  uint64_t now() const { return t_; }
   uint64_t jobs() const { return jobs_; }
   const std::vector<std::string>& outputs() const { return outputs_; }
   const std::vector<std::string>& inputs() const { return data_names_; }
@@ -418,7 +419,8 @@ int main(int argc, char** argv) {
   {
     bento::collector::Collector col(*db);
     uint64_t cursor = 0, last = 0;
-    Host host(col, col.fs_source(mnt, &cursor, &last), mnt);
+    const int64_t source = col.fs_source(mnt, &cursor, &last);
+    Host host(col, source, mnt);
     col.probes_source();
     col.begin();
     host.setup();
@@ -427,6 +429,7 @@ int main(int argc, char** argv) {
       host.step();
       if (host.events() / 10000 != batch) {
         batch = host.events() / 10000;
+        col.log_drained(source, host.now());  // as provd says after reading the log to its end
         if (!col.commit(&err)) {
           std::fprintf(stderr, "bench_lineage: commit: %s\n", err.c_str());
           return 1;

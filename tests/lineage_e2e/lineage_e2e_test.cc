@@ -515,4 +515,141 @@ TEST_F(LineageE2E, CausalShortAndHonestAnswers) {
   ASSERT_NO_FATAL_FAILURE(fsck_clean());
 }
 
+// Capture without blind spots (issue 14), with real processes and the probes: bytes that
+// reached a file through a Unix stream socket, a Unix datagram socket, a socketpair, TCP on
+// loopback or an HTTP download lead back to the sender's input; writes through a shared
+// mapping (C and Python) are writes; files in /tmp whose inodes are reused stay apart; a
+// file moved out of the mount and copied back keeps its chain; O_TMPFILE + linkat is
+// attributed.
+TEST_F(LineageE2E, SocketsMappingsAndFilesOutsideTheMount) {
+  ASSERT_NO_FATAL_FAILURE(mkfs("256M"));
+  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
+  ASSERT_NO_FATAL_FAILURE(start_provd());
+  const std::string H = q(HELPER_BIN), R = q(root_);
+  char tmpl[] = "/tmp/bento-lineage-outside-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string T = tmpl;
+  const std::string wait_for = "for i in $(seq 100); do [ -e \"$1\" ] && break; sleep 0.05; done";
+  std::ofstream(root_ + "/wait.sh") << wait_for << "\n";
+  const std::string W = "sh " + q(root_ + "/wait.sh") + " ";
+  ASSERT_EQ(sh("seq 1 20 > in_s; seq 21 40 > in_d; seq 41 60 > in_t; seq 61 80 > in_p; "
+               "seq 81 100 > in_m; seq 101 120 > in_m2; head -c 300 /dev/zero > out_m; "
+               "head -c 300 /dev/zero > out_m2; echo served > served.txt")
+                .status,
+            0);
+  RunResult r = sh(H + " recv-stream " + R + "/s.sock " + R + "/s.ready out_s & " + W + R +
+                   "/s.ready; " + H + " send-stream " + R + "/s.sock in_s; wait");
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = sh(H + " recv-dgram " + R + "/d.sock " + R + "/d.ready out_d & " + W + R + "/d.ready; " + H +
+         " send-dgram " + R + "/d.sock in_d; wait");
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = sh(H + " recv-tcp " + R + "/port out_t & " + W + R + "/port; " + H + " send-tcp $(cat " + R +
+         "/port) in_t; wait");
+  ASSERT_EQ(r.status, 0) << r.output;
+  ASSERT_EQ(sh(H + " socketpair in_p out_p").status, 0);
+  ASSERT_EQ(sh(H + " mmap-write in_m out_m").status, 0);
+  const bool python = run("command -v python3").status == 0;
+  if (python) {
+    std::ofstream(mnt_ + "/mm.py") << "import mmap\n"
+                                      "data = open('in_m2', 'rb').read()\n"
+                                      "with open('out_m2', 'r+b') as f:\n"
+                                      "    m = mmap.mmap(f.fileno(), 0)\n"
+                                      "    m[:len(data)] = data\n"
+                                      "    m.flush()\n"
+                                      "    m.close()\n";
+    ASSERT_EQ(sh("python3 mm.py").status, 0);
+    std::ofstream(root_ + "/serve.py")
+        << "import functools, http.server, sys\n"
+           "h = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])\n"
+           "s = http.server.HTTPServer(('127.0.0.1', 0), h)\n"
+           "open(sys.argv[2] + '.tmp', 'w').write(str(s.server_address[1]))\n"
+           "__import__('os').rename(sys.argv[2] + '.tmp', sys.argv[2])\n"
+           "s.handle_request()\n";
+    r = sh("python3 " + R + "/serve.py . " + R + "/http.port & " + W + R +
+           "/http.port; curl -s -o dl.txt http://127.0.0.1:$(cat " + R +
+           "/http.port)/served.txt; wait");
+    ASSERT_EQ(r.status, 0) << r.output;
+  }
+  ASSERT_EQ(sh(H + " tmpfile in_s tmpfile_out").status, 0);
+  ASSERT_EQ(sh("for i in 1 2 3 4 5 6; do echo data$i > " + T + "/reuse; cat " + T +
+               "/reuse >> combined; rm " + T + "/reuse; done")
+                .status,
+            0);
+  ASSERT_EQ(sh("echo chain > orig; mv orig " + T + "/moved; cp " + T + "/moved back").status, 0);
+  ASSERT_NO_FATAL_FAILURE(stop_provd());
+
+  struct Flow {
+    const char* out;
+    const char* sender;
+    const char* in;
+  };
+  for (const Flow& f : {Flow{"out_s", "lineage-helper send-stream", "in_s"},
+                        Flow{"out_d", "lineage-helper send-dgram", "in_d"},
+                        Flow{"out_t", "lineage-helper send-tcp", "in_t"},
+                        Flow{"out_p", "lineage-helper socketpair", "in_p"}}) {
+    SCOPED_TRACE(f.out);
+    json g = why(mnt_ + "/" + f.out);
+    auto e = edges(g, mnt_);
+    EXPECT_TRUE(has_like(e, "used(", {f.sender, std::string(", ") + f.in + ")"}))
+        << "the sender's input: " << json(e).dump(1);
+    bool socket = false;
+    for (const auto& n : g["entities"]) socket = socket || n.value("kind", "") == "socket";
+    EXPECT_TRUE(socket) << "through the socket: " << g.dump(1);
+  }
+  {
+    SCOPED_TRACE("TCP on loopback: the endpoint is named");
+    RunResult t =
+        run(std::string(PROV_BIN) + " why " + q(mnt_ + "/out_t") + " --no-color --db " + q(db_));
+    EXPECT_NE(t.output.find("127.0.0.1:"), std::string::npos) << t.output;
+  }
+  {
+    SCOPED_TRACE("a write through a shared mapping (C)");
+    auto e = edges(why(mnt_ + "/out_m"), mnt_);
+    EXPECT_TRUE(has_like(e, "generated(out_m", {"lineage-helper mmap-write"})) << json(e).dump(1);
+    EXPECT_TRUE(has_like(e, "used(", {"lineage-helper mmap-write", ", in_m)"})) << json(e).dump(1);
+  }
+  if (python) {
+    SCOPED_TRACE("Python: mmap, an HTTP download, O_TMPFILE");
+    auto m = edges(why(mnt_ + "/out_m2"), mnt_);
+    EXPECT_TRUE(has_like(m, "generated(out_m2", {"mm.py"})) << json(m).dump(1);
+    EXPECT_TRUE(has_like(m, "used(", {"mm.py", ", in_m2)"})) << json(m).dump(1);
+    json d = why(mnt_ + "/dl.txt");
+    auto e = edges(d, mnt_);
+    EXPECT_TRUE(has_like(e, "generated(dl.txt", {"curl"})) << json(e).dump(1);
+    EXPECT_TRUE(has_like(e, "used(", {"serve.py", ", served.txt)"})) << json(e).dump(1);
+    bool endpoint = false;
+    for (const auto& n : d["entities"])
+      endpoint = endpoint || n.value("path", "").find("127.0.0.1:") != std::string::npos;
+    EXPECT_TRUE(endpoint) << d.dump(1);
+  } else {
+    ADD_FAILURE() << "python3 is not installed: the Python cases did not run";
+  }
+  {
+    SCOPED_TRACE("O_TMPFILE + linkat");
+    auto tmp = edges(why(mnt_ + "/tmpfile_out"), mnt_);
+    EXPECT_TRUE(has_like(tmp, "generated(tmpfile_out, ", {"lineage-helper tmpfile in_s"}))
+        << json(tmp).dump(1);
+    EXPECT_TRUE(has_like(tmp, "used(", {"lineage-helper tmpfile in_s", ", in_s)"}))
+        << json(tmp).dump(1);
+  }
+  {
+    SCOPED_TRACE("six /tmp files that reuse one inode stay six inputs");
+    json g = why(mnt_ + "/combined");
+    std::set<long long> files;
+    for (const auto& n : g["entities"])
+      if (n.value("path", "") == T + "/reuse") files.insert(n["file"].value("id", 0LL));
+    EXPECT_EQ(files.size(), 6u) << g.dump(1);
+  }
+  {
+    SCOPED_TRACE("moved out of the mount and copied back");
+    auto e = edges(why(mnt_ + "/back"), mnt_);
+    EXPECT_TRUE(has_like(e, "used(cp ", {T + "/moved)"})) << json(e).dump(1);
+    EXPECT_TRUE(has_like(e, "generated(" + T + "/moved, mv", {})) << json(e).dump(1);
+    EXPECT_TRUE(has_like(e, "used(mv ", {", orig)"})) << json(e).dump(1);
+  }
+  run("rm -rf " + q(T));
+  ASSERT_NO_FATAL_FAILURE(unmount());
+  ASSERT_NO_FATAL_FAILURE(fsck_clean());
+}
+
 }  // namespace

@@ -6,8 +6,26 @@
 //   lineage-helper threads OUT N     N threads each write their own part of OUT
 //   lineage-helper pipeio IN OUT     pipe() after exec (fds 5+, not stdio): a forked child
 //                                    copies IN into the pipe, the parent copies it to OUT
+// Sockets between unrelated processes (the receiver runs first; READY is created once it
+// listens, or bound):
+//   lineage-helper recv-stream SOCK READY OUT   AF_UNIX stream: accept, copy to OUT
+//   lineage-helper send-stream SOCK IN          connect, send IN
+//   lineage-helper recv-dgram SOCK READY OUT    AF_UNIX datagram, unconnected: one datagram
+//   lineage-helper send-dgram SOCK IN           sendto SOCK
+//   lineage-helper recv-tcp PORTFILE OUT        TCP on 127.0.0.1 (port written to PORTFILE)
+//   lineage-helper send-tcp PORT IN             connect 127.0.0.1:PORT, send IN
+//   lineage-helper socketpair IN OUT            socketpair, fork: the child reads IN (after
+//                                               the fork) and sends it, the parent writes OUT
+//   lineage-helper tmpfile IN OUT               IN copied into an O_TMPFILE file in OUT's
+//                                               directory, then linked as OUT (linkat)
+//   lineage-helper mmap-write IN OUT            OUT (existing, large enough) mapped shared
+//                                               and writable; IN copied into the mapping
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -137,6 +155,151 @@ int pipeio(const char* in, const char* out) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 }
 
+std::string slurp(const char* path) {
+  std::string out;
+  int f = open(path, O_RDONLY);
+  if (f < 0) return out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(f, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  close(f);
+  return out;
+}
+
+int spill(const char* out, const std::string& data) {
+  int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (o < 0) return die(out);
+  if (!write_all(o, data)) return die("write");
+  close(o);
+  return 0;
+}
+
+void touch(const char* path) {
+  close(open(path, O_WRONLY | O_CREAT, 0644));
+}
+
+sockaddr_un unix_addr(const char* path) {
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+  return a;
+}
+
+std::string recv_all(int s) {
+  std::string data;
+  char buf[4096];
+  ssize_t n;
+  while ((n = recv(s, buf, sizeof buf, 0)) > 0) data.append(buf, static_cast<size_t>(n));
+  return data;
+}
+
+int recv_stream(const char* sock, const char* ready, const char* out) {
+  int l = socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un a = unix_addr(sock);
+  unlink(sock);
+  if (bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(l, 1) != 0)
+    return die("bind");
+  touch(ready);
+  int c = accept(l, nullptr, nullptr);
+  if (c < 0) return die("accept");
+  return spill(out, recv_all(c));
+}
+
+int send_stream(const char* sock, const char* in) {
+  int s = socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un a = unix_addr(sock);
+  if (connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return die("connect");
+  return write_all(s, slurp(in)) ? 0 : die("send");
+}
+
+int recv_dgram(const char* sock, const char* ready, const char* out) {
+  int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+  sockaddr_un a = unix_addr(sock);
+  unlink(sock);
+  if (bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return die("bind");
+  touch(ready);
+  char buf[65536];
+  ssize_t n = recvfrom(s, buf, sizeof buf, 0, nullptr, nullptr);
+  if (n < 0) return die("recvfrom");
+  return spill(out, std::string(buf, static_cast<size_t>(n)));
+}
+
+int send_dgram(const char* sock, const char* in) {
+  int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+  sockaddr_un a = unix_addr(sock);
+  std::string data = slurp(in);
+  if (sendto(s, data.data(), data.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0)
+    return die("sendto");
+  return 0;
+}
+
+int recv_tcp(const char* portfile, const char* out) {
+  int l = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(l, 1) != 0 ||
+      getsockname(l, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+    return die("bind");
+  std::string tmp = std::string(portfile) + ".tmp";
+  if (spill(tmp.c_str(), std::to_string(ntohs(a.sin_port))) != 0) return 1;
+  rename(tmp.c_str(), portfile);
+  int c = accept(l, nullptr, nullptr);
+  if (c < 0) return die("accept");
+  return spill(out, recv_all(c));
+}
+
+int send_tcp(const char* port, const char* in) {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(std::atoi(port)));
+  if (connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return die("connect");
+  return write_all(s, slurp(in)) ? 0 : die("send");
+}
+
+int pair(const char* in, const char* out) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) return die("socketpair");
+  pid_t child = fork();
+  if (child == 0) {
+    close(sv[0]);
+    _exit(write_all(sv[1], slurp(in)) ? 0 : 1);  // read after the fork: only the socket tells
+  }
+  close(sv[1]);
+  int rc = spill(out, recv_all(sv[0]));
+  int st = 0;
+  waitpid(child, &st, 0);
+  return rc != 0 ? rc : WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+}
+
+int mmap_write(const char* in, const char* out) {
+  int o = open(out, O_RDWR);
+  if (o < 0) return die(out);
+  std::string data = slurp(in);
+  void* m = mmap(nullptr, data.size(), PROT_READ | PROT_WRITE, MAP_SHARED, o, 0);
+  if (m == MAP_FAILED) return die("mmap");
+  std::memcpy(m, data.data(), data.size());
+  msync(m, data.size(), MS_SYNC);
+  munmap(m, data.size());
+  close(o);
+  return 0;
+}
+
+int tmpfile(const char* in, const char* out) {
+  std::string dir = out;
+  dir = dir.find('/') == std::string::npos ? "." : dir.substr(0, dir.rfind('/'));
+  int f = open(dir.c_str(), O_TMPFILE | O_WRONLY, 0644);
+  if (f < 0) return die("O_TMPFILE");
+  if (!write_all(f, slurp(in))) return die("write");
+  std::string proc = "/proc/self/fd/" + std::to_string(f);
+  if (linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, out, AT_SYMLINK_FOLLOW) != 0) return die("linkat");
+  close(f);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -146,6 +309,15 @@ int main(int argc, char** argv) {
   if (mode == "forkwrite" && argc == 3) return forkwrite(argv[2]);
   if (mode == "threads" && argc == 4) return threads(argv[2], std::atoi(argv[3]));
   if (mode == "pipeio" && argc == 4) return pipeio(argv[2], argv[3]);
+  if (mode == "recv-stream" && argc == 5) return recv_stream(argv[2], argv[3], argv[4]);
+  if (mode == "send-stream" && argc == 4) return send_stream(argv[2], argv[3]);
+  if (mode == "recv-dgram" && argc == 5) return recv_dgram(argv[2], argv[3], argv[4]);
+  if (mode == "send-dgram" && argc == 4) return send_dgram(argv[2], argv[3]);
+  if (mode == "recv-tcp" && argc == 4) return recv_tcp(argv[2], argv[3]);
+  if (mode == "send-tcp" && argc == 4) return send_tcp(argv[2], argv[3]);
+  if (mode == "socketpair" && argc == 4) return pair(argv[2], argv[3]);
+  if (mode == "tmpfile" && argc == 4) return tmpfile(argv[2], argv[3]);
+  if (mode == "mmap-write" && argc == 4) return mmap_write(argv[2], argv[3]);
   std::fprintf(stderr, "usage: see lineage_helper.cc\n");
   return 2;
 }

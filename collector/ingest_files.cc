@@ -1,0 +1,263 @@
+// Ingest: files seen by the probes — opens and first reads/writes of files outside the
+// tracked mounts (versioned, told apart by inode generation), exact read times for every
+// file, writable shared mappings, and truncate/rename/link/unlink of outside files.
+#include <fcntl.h>
+#include <sys/syscall.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "bento_bpf/events.h"
+#include "ingest.h"
+#include "json_text.h"
+
+namespace bento::collector {
+
+namespace {
+
+bool writes(uint32_t flags) {
+  return (flags & O_ACCMODE) != O_RDONLY;
+}
+
+// Shared libraries and the loader's files: every program opens them; as lineage inputs
+// they are noise even before the query's runtime rule (LINEAGE.md) would fold them.
+bool loader_file(const std::string& p) {
+  for (const char* prefix : {"/usr/lib/", "/lib/", "/lib64/", "/usr/lib64/", "/etc/ld.so.",
+                             "/usr/share/locale/", "/usr/lib/locale/", "/etc/localtime"}) {
+    if (p.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+
+// What tells two files with the same (dev, ino) apart: the inode generation, else (file
+// systems that do not set it) the birth time folded into 32 bits.
+uint32_t identity(uint32_t generation, uint64_t btime_ns) {
+  if (generation != 0 || btime_ns == 0) return generation;
+  return static_cast<uint32_t>(btime_ns ^ (btime_ns >> 32)) | 1u;
+}
+
+std::string cstr(const char* s, size_t max) {
+  return std::string(s, strnlen(s, max));
+}
+
+}  // namespace
+
+std::string Ingest::absolute(uint32_t pid, const std::string& path, const std::string& dir) const {
+  if (path.empty() || path[0] == '/') return path;
+  std::string base = dir.empty() ? host_.cwd(pid) : dir;
+  if (base.empty()) return path;
+  return base + (base.back() == '/' ? "" : "/") + path;
+}
+
+int64_t Ingest::outside_file(uint64_t dev, uint64_t ino, uint32_t gen, const std::string& path,
+                             uint64_t t) {
+  int64_t file = store_.find_outside_file(dev, ino, gen);
+  if (file == 0) {
+    file = store_.add_outside_file(dev, ino, gen, "file", 0);
+    if (!path.empty()) store_.add_name(file, path, t);
+  } else if (!path.empty() && store_.latest_name(file) != path) {
+    store_.add_name(file, path, t);  // the name it had at this open
+  }
+  return file;
+}
+
+int64_t Ingest::file_of(uint64_t dev, uint64_t ino, uint32_t gen, const std::string& path,
+                        uint64_t t, bool create) {
+  if (int64_t src = source_for_dev(dev); src != 0) {
+    if (int64_t f = store_.find_file_any_gen(src, ino); f != 0) return f;
+    return create ? mount_file(src, ino, 0, "file", t) : 0;
+  }
+  if (int64_t f = store_.find_outside_file(dev, ino, gen); f != 0) return f;
+  return create ? outside_file(dev, ino, gen, path, t) : 0;
+}
+
+// Opens of regular files. Those on a tracked mount are in its fs log (in more detail);
+// the others become files outside the mounts, stored for the activities the database
+// keeps (ingest_scope.cc).
+bool Ingest::on_open(const void* data, size_t size) {
+  if (size < offsetof(bento_open_event, generation)) return false;
+  const auto* e = static_cast<const bento_open_event*>(data);
+  const bento_event_header* h = &e->h;
+  remember_file_id(e->file_id, e->dev, e->ino);
+  if (source_for_dev(e->dev) != 0) return true;
+  std::string path = absolute(h->pid, cstr(e->path, sizeof e->path), "");
+  if (path.empty() || loader_file(path)) return true;
+  int64_t act = activity_for_tid(h->tid, h->uid, h->gid, h->ts_ns);
+  if (act == 0) return true;
+  PendingItem o{PendingItem::kOpen};
+  o.output = writes(e->flags);
+  o.flags = e->flags;
+  o.t = h->ts_ns;
+  o.dev = e->dev;
+  o.ino = e->ino;
+  o.path = std::move(path);
+  if (size >= sizeof(bento_open_event)) o.gen = identity(e->generation, e->btime_ns);
+  const Keep k = kept(act);
+  if (k == kFull || (k == kForward && o.output))
+    outside_open(act, o);
+  else
+    wait(act, std::move(o));
+  return true;
+}
+
+// The first read of a process image on a file: the read's exact time (the page cache may
+// have served it, so the fs never saw it). First writes add nothing the fs log or the
+// write-open has not said, but show the process used the file.
+bool Ingest::on_file_io(const void* data, size_t size) {
+  if (size < sizeof(bento_file_io_event)) return false;
+  const auto* e = static_cast<const bento_file_io_event*>(data);
+  const bento_event_header* h = &e->h;
+  exact_reads_ = true;
+  if (e->is_write) return true;
+  // copy_file_range, sendfile and splice read and write in one call: the read's stamp (the
+  // return) is later than the write it fed. The open's time stands for them.
+  if (e->syscall_nr == SYS_copy_file_range || e->syscall_nr == SYS_sendfile ||
+      e->syscall_nr == SYS_splice)
+    return true;
+  const int64_t act = activity_for_tid(h->tid, h->uid, h->gid, h->ts_ns);
+  PendingItem r{PendingItem::kFileRead};
+  r.t = h->ts_ns;
+  r.dev = e->dev;
+  r.ino = e->ino;
+  r.gen = source_for_dev(e->dev) != 0 ? 0 : e->generation;
+  if (source_for_dev(e->dev) != 0) {
+    defer(act, std::move(r));  // the open's record may not be read yet
+    return true;
+  }
+  if (kept(act) == kFull)
+    apply(act, r);
+  else
+    wait(act, std::move(r));
+  return true;
+}
+
+// A writable shared mapping: the process may write the file through memory, without a
+// write() call, from the mapping until its end. That is a write by it: a new version
+// (or, in a write session, the session's), whose last write is the mapping's end.
+bool Ingest::on_mmap(const void* data, size_t size, bool end) {
+  if (size < sizeof(bento_mmap_event)) return false;
+  const auto* e = static_cast<const bento_mmap_event*>(data);
+  const bento_event_header* h = &e->h;
+  const uint64_t t = h->ts_ns;
+  const auto key = std::make_tuple(h->pid, h->start_ns, e->addr);
+  if (end) {
+    if (auto it = mappings_.find(key); it != mappings_.end()) {
+      store_.generated_last(it->second.first, it->second.second, t);
+      mappings_.erase(it);
+    } else {
+      // Its start may still wait (deferred): it ends then.
+      for (auto& [act, item] : deferred_)
+        if (item.kind == PendingItem::kMapping && item.pid == h->pid &&
+            item.proc_start == h->start_ns && item.addr == e->addr)
+          item.ends_reported = false, item.detail = std::to_string(t);
+    }
+    return true;
+  }
+  const int64_t act = activity_for_tid(h->tid, h->uid, h->gid, t);
+  if (act == 0) return true;
+  PendingItem m{PendingItem::kMapping};
+  m.t = t;
+  m.dev = e->dev;
+  m.ino = e->ino;
+  m.gen = e->generation;
+  m.pid = h->pid;
+  m.proc_start = h->start_ns;
+  m.addr = e->addr;
+  m.ends_reported = e->tracked != 0;
+  if (source_for_dev(e->dev) != 0) {
+    defer(act, std::move(m));  // the mount's records about the file may not be read yet
+  } else if (kept(act) != kNotKept) {
+    store_mapping(act, m);
+  }
+  return true;
+}
+
+void Ingest::store_mapping(int64_t act, const PendingItem& m) {
+  const bool tracked = source_for_dev(m.dev) != 0;
+  if (tracked) make_relevant(act);
+  const int64_t file = file_of(m.dev, m.ino, tracked ? 0 : m.gen, "", m.t, true);
+  int64_t ent = 0;
+  if (auto s = sessions_.find(file); s != sessions_.end() && s->second.entity != 0)
+    ent = s->second.entity;
+  else
+    ent = new_version(file, m.t);
+  store_.generated(ent, act, m.t, "mmap");
+  if (!m.detail.empty()) {  // it ended while it waited
+    store_.generated_last(ent, act, std::strtoull(m.detail.c_str(), nullptr, 10));
+  } else if (m.ends_reported) {
+    if (mappings_.size() > 100000) mappings_.clear();
+    mappings_[std::make_tuple(m.pid, m.proc_start, m.addr)] = {ent, act};
+  }
+}
+
+// truncate/ftruncate of a file outside the mounts (the fs log has the others): a new
+// version by the caller.
+bool Ingest::on_truncate(const void* data, size_t size) {
+  if (size < sizeof(bento_truncate_event)) return false;
+  const auto* e = static_cast<const bento_truncate_event*>(data);
+  const bento_event_header* h = &e->h;
+  const uint64_t t = h->ts_ns;
+  int64_t file = 0;
+  if (e->fd >= 0) {
+    if (source_for_dev(e->dev) != 0) return true;
+    file = store_.find_outside_file(e->dev, e->ino, e->generation);
+  } else {
+    if (e->dir.dev != 0 && source_for_dev(e->dir.dev) != 0) return true;
+    const std::string dir = cstr(e->dir.path, sizeof e->dir.path);
+    file = store_.find_file_named(absolute(h->pid, cstr(e->path, sizeof e->path), dir));
+  }
+  if (file == 0) return true;  // never opened by a process the database keeps
+  const int64_t act = activity_for_tid(h->tid, h->uid, h->gid, t);
+  metadata_change(file, act, t, "truncate");
+  return true;
+}
+
+// rename, link, unlink of a file outside the mounts that the graph has: its names follow,
+// the change is the caller's (a version, as on a mount); an unlink invalidates it.
+bool Ingest::on_path(const void* data, size_t size) {
+  if (size < sizeof(bento_path_event)) return false;
+  const auto* e = static_cast<const bento_path_event*>(data);
+  const bento_event_header* h = &e->h;
+  const uint64_t t = h->ts_ns;
+  if (e->olddir.dev != 0 && source_for_dev(e->olddir.dev) != 0) return true;  // the fs log
+  const std::string oldp = absolute(h->pid, cstr(e->oldpath, sizeof e->oldpath),
+                                    cstr(e->olddir.path, sizeof e->olddir.path));
+  const std::string newp = absolute(h->pid, cstr(e->newpath, sizeof e->newpath),
+                                    cstr(e->newdir.path, sizeof e->newdir.path));
+  const int64_t act = activity_for_tid(h->tid, h->uid, h->gid, t);
+  switch (h->type) {
+    case BENTO_EV_RENAME: {
+      int64_t file = store_.find_file_named(oldp);
+      if (file == 0) {  // known by its inode, not by this name
+        uint64_t dev = 0, ino = 0;
+        if (host_.lstat(newp, &dev, &ino) && source_for_dev(dev) == 0)
+          file = store_.find_outside_any_gen(dev, ino);
+      }
+      if (file == 0) return true;
+      store_.end_name(file, oldp, t);
+      store_.add_name(file, newp, t);
+      metadata_change(file, act, t, "rename", newp);
+      return true;
+    }
+    case BENTO_EV_LINK: {
+      int64_t file = e->ino_known ? store_.find_outside_file(e->dev, e->ino, e->generation)
+                                  : store_.find_file_named(oldp);
+      if (file == 0) return true;
+      std::string was = store_.latest_name(file);
+      store_.add_name(file, newp, t);
+      metadata_change(file, act, t, "link", was.empty() ? newp : was);
+      return true;
+    }
+    default: {  // unlink, rmdir
+      int64_t file = store_.find_file_named(oldp);
+      if (file == 0) return true;
+      store_.end_name(file, oldp, t);
+      store_.invalidated(current_entity(file, t), act, t, "unlink");
+      return true;
+    }
+  }
+}
+
+}  // namespace bento::collector

@@ -1,0 +1,274 @@
+// Ingest: which activities the database keeps (ingest.h "scope"), what waits until they
+// are kept, and the pipe and socket flows that carry the decision from one end to the
+// other.
+#include <fcntl.h>
+
+#include <algorithm>
+#include <deque>
+
+#include "ingest.h"
+
+namespace bento::collector {
+
+namespace {
+
+constexpr size_t kPendingCap = 500000;  // items waiting in all
+constexpr size_t kPendingPerActivity = 4096;
+constexpr uint64_t kMargin = 30'000'000'000ULL;  // after the logs were read past an item
+
+bool reads(uint32_t flags) {
+  return (flags & O_ACCMODE) != O_WRONLY;
+}
+bool writes(uint32_t flags) {
+  return (flags & O_ACCMODE) != O_RDONLY;
+}
+
+}  // namespace
+
+Ingest::Keep Ingest::kept(int64_t act) const {
+  auto it = kept_.find(act);
+  return it == kept_.end() ? kNotKept : it->second;
+}
+
+void Ingest::make_relevant(int64_t act) {
+  keep(act, kFull);
+}
+
+void Ingest::make_forward(int64_t act) {
+  keep(act, kForward);
+}
+
+// Raises an activity's level and stores what of its waiting items that level covers; the
+// flows this stores may keep further activities (a worklist, not recursion: chains of
+// pipes can be long).
+void Ingest::keep(int64_t act, Keep level) {
+  if (act == 0 || kept(act) >= level) return;
+  if (keep_work_ != nullptr) {  // inside a running keep(): its loop takes it
+    keep_work_->push_back({act, level});
+    return;
+  }
+  std::deque<std::pair<int64_t, Keep>> work = {{act, level}};
+  keep_work_ = &work;
+  while (!work.empty()) {
+    auto [a, lv] = work.front();
+    work.pop_front();
+    if (a == 0 || kept(a) >= lv) continue;
+    if (kept_.size() > (1u << 21)) kept_.clear();  // a cache: re-learnt from later records
+    kept_[a] = lv;
+    auto it = pending_.find(a);
+    if (it == pending_.end()) continue;
+    std::vector<PendingItem> items = std::move(it->second.items);
+    pending_total_ -= items.size();
+    pending_.erase(it);
+    std::vector<PendingItem> still;
+    for (const PendingItem& item : items) {
+      if (lv == kFull || item.output)
+        apply(a, item);
+      else
+        still.push_back(item);
+    }
+    if (!still.empty()) {
+      pending_total_ += still.size();
+      Pending& p = pending_[a];
+      for (auto& item : still) {
+        p.newest = std::max(p.newest, item.t);
+        p.items.push_back(std::move(item));
+      }
+    }
+  }
+  keep_work_ = nullptr;
+}
+
+void Ingest::wait(int64_t act, PendingItem item) {
+  if (act == 0 || pending_total_ >= kPendingCap) return;
+  Pending& p = pending_[act];
+  if (p.items.size() >= kPendingPerActivity) return;
+  p.newest = std::max(p.newest, item.t);
+  p.items.push_back(std::move(item));
+  pending_total_++;
+}
+
+void Ingest::apply(int64_t act, const PendingItem& item) {
+  switch (item.kind) {
+    case PendingItem::kOpen:
+      outside_open(act, item);
+      break;
+    case PendingItem::kAction:
+      fd_action(act, item);
+      break;
+    case PendingItem::kChannel:
+      channel_store(item.path, act, item.t, item.output);
+      break;
+    case PendingItem::kFileRead:
+      if (int64_t file = file_of(item.dev, item.ino, item.gen, "", item.t, false); file != 0)
+        store_.used_exact(act, current_entity(file, item.t), item.t);
+      break;
+    case PendingItem::kMapping:
+      store_mapping(act, item);
+      break;
+  }
+}
+
+void Ingest::defer(int64_t act, PendingItem item) {
+  if (deferred_.size() >= kPendingCap) return;
+  deferred_.push_back({act, std::move(item)});
+}
+
+// Deferred probe events whose time the mounts' logs have been read past: a mapping of a
+// tracked file keeps its process (it writes the mount), a read waits like any input.
+void Ingest::apply_deferred() {
+  uint64_t horizon = UINT64_MAX;
+  for (const auto& [source, m] : mounts_) {
+    uint64_t h = 0;
+    if (auto it = log_read_to_.find(source); it != log_read_to_.end()) h = it->second;
+    if (auto it = record_time_.find(source); it != record_time_.end()) h = std::max(h, it->second);
+    horizon = std::min(horizon, h);
+  }
+  while (!deferred_.empty() && deferred_.front().second.t <= horizon) {
+    auto [act, item] = std::move(deferred_.front());
+    deferred_.pop_front();
+    if (item.kind == PendingItem::kMapping)
+      store_mapping(act, item);
+    else if (kept(act) == kFull)
+      apply(act, item);
+    else
+      wait(act, std::move(item));
+  }
+}
+
+// ---- channels
+
+Ingest::Channel& Ingest::channel(const std::string& key, Channel::Kind kind, uint64_t ino,
+                                 const std::string& addr) {
+  auto [it, fresh] = channels_.emplace(key, Channel{});
+  if (fresh) {
+    it->second.kind = kind;
+    it->second.ino = ino;
+    it->second.addr = addr;
+  }
+  return it->second;
+}
+
+int64_t Ingest::channel_entity(const std::string& key, uint64_t t) {
+  auto it = channels_.find(key);
+  if (it == channels_.end()) return 0;
+  Channel& c = it->second;
+  if (c.kind == Channel::kPipe) {
+    // A pipe made while we watched (its PIPE event reset the channel) is a new identity
+    // even if pipefs hands out its inode number again; one made before is found by it.
+    if (c.file == 0) c.file = c.fresh ? 0 : store_.find_pipe(c.ino);
+    if (c.file == 0) c.file = store_.add_pipe(c.ino, c.born != 0 ? c.born : t);
+    return current_entity(c.file, t, "pipe:[" + std::to_string(c.ino) + "]");
+  }
+  int64_t file = store_.find_addr(c.addr);
+  if (file == 0)
+    file = store_.add_addr(c.addr, c.kind == Channel::kSocket ? "socket" : "endpoint", t);
+  return current_entity(file, t, c.addr);
+}
+
+void Ingest::channel_io(const std::string& key, int64_t act, uint64_t t, bool write) {
+  if (act == 0) return;
+  auto it = channels_.find(key);
+  if (it == channels_.end()) return;
+  it->second.newest = std::max(it->second.newest, t);
+  const Keep k = kept(act);
+  if ((write && k >= kForward) || (!write && k == kFull)) {
+    channel_store(key, act, t, write);
+    return;
+  }
+  (write ? it->second.writers : it->second.readers).push_back({act, t});
+  wait(act, {PendingItem::kChannel, write, 0, 0, t, 0, 0, "", key, "", false});
+}
+
+// A transfer on a channel by an activity that is kept: stored; the activities waiting at
+// the other end follow (readers of what a kept one wrote: forward; writers of what a
+// fully kept one read: its causes, in full).
+void Ingest::channel_store(const std::string& key, int64_t act, uint64_t t, bool write) {
+  const int64_t ent = channel_entity(key, t);
+  if (ent == 0) return;
+  auto it = channels_.find(key);
+  const char* how = it->second.kind == Channel::kPipe ? "pipe" : write ? "send" : "receive";
+  if (write)
+    store_.generated(ent, act, t, how);
+  else
+    store_.used(act, ent, t, how);
+  Channel& c = it->second;
+  if (c.kind == Channel::kEndpoint) return;  // no local other end
+  if (write) {
+    auto readers = std::move(c.readers);
+    c.readers.clear();
+    for (const auto& [r, rt] : readers) {
+      store_.used(r, ent, rt, how == std::string("pipe") ? "pipe" : "receive");
+      make_forward(r);
+    }
+  } else if (kept(act) == kFull) {
+    auto writers = std::move(c.writers);
+    c.writers.clear();
+    for (const auto& [w, wt] : writers) make_relevant(w);
+  }
+}
+
+// ---- what waits: opens outside the mounts, marks of fd calls
+
+// An outside file opened by an activity we keep: reads use its current version, a
+// write-open starts a new one (the probes see the first write, not each one).
+void Ingest::outside_open(int64_t act, const PendingItem& o) {
+  const int64_t file = outside_file(o.dev, o.ino, o.gen, o.path, o.t);
+  if (reads(o.flags)) store_.used(act, current_entity(file, o.t, o.path), o.t, "open");
+  if (writes(o.flags)) {
+    int64_t v = new_version(file, o.t, o.path);
+    store_.generated(v, act, o.t, (o.flags & O_TRUNC) ? "truncate" : "open-write");
+  }
+}
+
+// A mark of a call on something the graph has; calls on files it does not keep (the
+// loader's libraries, a terminal) would be noise without an entity to attach to.
+void Ingest::fd_action(int64_t act, const PendingItem& a) {
+  int64_t ent = 0;
+  if (!a.path.empty())
+    ent = channel_entity(a.path, a.t);  // a socket's channel or endpoint
+  else if (a.known)
+    ent = known_entity(a.dev, a.ino, a.t);
+  if (ent == 0) return;
+  store_.action(act, a.t, a.what, ent, 0, a.detail);
+}
+
+void Ingest::fd_action_or_wait(int64_t act, PendingItem a) {
+  if (act == 0) return;
+  if (kept(act) == kFull)
+    fd_action(act, a);
+  else
+    wait(act, std::move(a));
+}
+
+// What waits from before the fs logs were read (by a margin) cannot be kept by a record
+// still to come: dropped. Without tracked mounts, the probes' own clock decides.
+void Ingest::expire_pending() {
+  uint64_t horizon = newest_ns_;
+  for (const auto& [source, m] : mounts_) {
+    auto it = log_read_to_.find(source);
+    horizon = std::min(horizon, it == log_read_to_.end() ? uint64_t{0} : it->second);
+  }
+  if (horizon <= kMargin) return;
+  const uint64_t cutoff = horizon - kMargin;
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (it->second.newest < cutoff) {
+      pending_total_ -= it->second.items.size();
+      it = pending_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto it = channels_.begin(); it != channels_.end();) {
+    Channel& c = it->second;
+    auto old = [&](const std::pair<int64_t, uint64_t>& x) { return x.second < cutoff; };
+    c.writers.erase(std::remove_if(c.writers.begin(), c.writers.end(), old), c.writers.end());
+    c.readers.erase(std::remove_if(c.readers.begin(), c.readers.end(), old), c.readers.end());
+    if (c.newest < cutoff && c.writers.empty() && c.readers.empty())
+      it = channels_.erase(it);
+    else
+      ++it;
+  }
+}
+
+}  // namespace bento::collector

@@ -1,0 +1,175 @@
+// Ingest: sockets. A socket flow is a channel like a pipe (ingest_scope.cc), named after
+// the SENDING end, so that the receiver's RECV finds it (events.h "How the two ends join"):
+//   AF_UNIX   "unix <sender sock_id or inode>": the receiver's peer is the sender's socket
+//             (a datagram whose sending socket is gone: the sending process's last one);
+//   INET      "<proto> <netns> <sender local> > <sender remote>": the receiver's remote and
+//             local, swapped (a wildcard local address matches any address with its port).
+// A RECV that finds no local sender comes from a remote endpoint ("tcp 203.0.113.5:443"),
+// an entity of its own: "received from 203.0.113.5:443 (tcp) by curl". connect, accept,
+// bind and socketpair leave marks on the socket's channel or endpoint.
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "bento_bpf/events.h"
+#include "ingest.h"
+#include "json_text.h"
+
+namespace bento::collector {
+
+namespace {
+
+std::string proto_name(const bento_sock& s) {
+  if (s.protocol == IPPROTO_TCP) return "tcp";
+  if (s.protocol == IPPROTO_UDP) return "udp";
+  return s.type == SOCK_STREAM  ? "tcp"
+         : s.type == SOCK_DGRAM ? "udp"
+                                : "ip" + std::to_string(s.protocol);
+}
+
+std::string inet_text(const bento_inet_addr& a) {
+  if (a.family == 0) return "?";
+  char buf[INET6_ADDRSTRLEN] = {};
+  inet_ntop(a.family == AF_INET ? AF_INET : AF_INET6, a.addr, buf, sizeof buf);
+  return (a.family == AF_INET6 ? "[" + std::string(buf) + "]" : std::string(buf)) + ":" +
+         std::to_string(a.port);
+}
+
+bool wildcard(const bento_inet_addr& a) {
+  const size_t n = a.family == AF_INET ? 4 : 16;
+  for (size_t i = 0; i < n; i++)
+    if (a.addr[i] != 0) return false;
+  return true;
+}
+
+std::string unix_id(const bento_sock& s) {
+  if (s.sock_id != 0) return "s" + std::to_string(s.sock_id);
+  if (s.ino != 0) return "i" + std::to_string(s.ino);
+  return "";
+}
+
+std::string inet_key(const bento_sock& s, const std::string& from, const std::string& to) {
+  return proto_name(s) + " " + std::to_string(s.netns) + " " + from + " > " + to;
+}
+
+}  // namespace
+
+bool Ingest::on_sock(const void* data, size_t size) {
+  if (size < sizeof(bento_sock_event)) return false;
+  const auto* e = static_cast<const bento_sock_event*>(data);
+  const bento_event_header* h = &e->h;
+  const uint64_t t = h->ts_ns;
+  const int64_t act = activity_for_tid(h->tid, h->uid, h->gid, t);
+  const bool unix_sock = e->sock.family == AF_UNIX;
+  const std::string path(e->path, strnlen(e->path, std::min<size_t>(e->path_len, sizeof e->path)));
+  std::string key;
+  switch (h->type) {
+    case BENTO_EV_SOCK_SEND: {
+      if (unix_sock) {
+        const std::string id = unix_id(e->sock);
+        if (id.empty()) return true;
+        key = "unix " + id;
+        std::string name = unix_names_.count(key) ? unix_names_[key] : path;
+        channel(key, Channel::kSocket, e->sock.ino,
+                "unix " + (name.empty() ? "socket:[" + std::to_string(e->sock.ino) + "]" : name) +
+                    " #" + id);
+        if (e->sock.type != SOCK_STREAM) {
+          if (dgram_senders_.size() > 100000) dgram_senders_.clear();
+          dgram_senders_[{h->pid, h->start_ns}] = key;
+        }
+      } else {
+        const std::string from = inet_text(e->local), to = inet_text(e->remote);
+        key = inet_key(e->sock, from, to);
+        channel(key, Channel::kSocket, e->sock.ino, proto_name(e->sock) + " " + from + " → " + to);
+      }
+      channel_io(key, act, t, true);
+      return true;
+    }
+    case BENTO_EV_SOCK_RECV: {
+      if (unix_sock) {
+        const std::string id = unix_id(e->peer);
+        if (!id.empty() && channels_.count("unix " + id)) {
+          key = "unix " + id;
+        } else if (auto s = dgram_senders_.find({e->peer_pid, e->peer_start_ns});
+                   e->peer_pid != 0 && s != dgram_senders_.end()) {
+          key = s->second;  // the sending socket is gone: its process's
+        } else {
+          // A sender the probes never saw (it started before them, or is filtered out).
+          key = "endpoint unix " + (id.empty() ? "?" : id);
+          std::string name = unix_names_.count("unix " + unix_id(e->sock))
+                                 ? unix_names_["unix " + unix_id(e->sock)]
+                                 : "";
+          channel(key, Channel::kEndpoint, 0,
+                  "unix peer of " +
+                      (name.empty() ? "socket:[" + std::to_string(e->sock.ino) + "]" : name) +
+                      (e->peer_pid != 0 ? " (pid " + std::to_string(e->peer_pid) + ")" : ""));
+        }
+      } else {
+        const std::string remote = inet_text(e->remote), local = inet_text(e->local);
+        key = inet_key(e->sock, remote, local);
+        if (!channels_.count(key) && e->remote.family != 0) {
+          bento_inet_addr any = e->remote;
+          std::memset(any.addr, 0, sizeof any.addr);
+          if (std::string k = inet_key(e->sock, inet_text(any), local); channels_.count(k)) key = k;
+        }
+        if (!channels_.count(key) && !wildcard(e->local)) {
+          // Sent by an unbound local socket: any local address with that port.
+          for (const char* local_any : {"0.0.0.0", "[::]"}) {
+            std::string k = inet_key(e->sock, remote,
+                                     std::string(local_any) + ":" + std::to_string(e->local.port));
+            if (channels_.count(k)) key = k;
+          }
+        }
+        if (!channels_.count(key)) {
+          // No local sender: the remote endpoint.
+          key = "endpoint " + proto_name(e->sock) + " " + remote;
+          channel(key, Channel::kEndpoint, 0, proto_name(e->sock) + " " + remote);
+        }
+      }
+      channel_io(key, act, t, false);
+      return true;
+    }
+    default:
+      break;
+  }
+  // connect, accept, bind: names and marks.
+  const char* what = h->type == BENTO_EV_SOCK_CONNECT  ? "connect"
+                     : h->type == BENTO_EV_SOCK_ACCEPT ? "accept"
+                                                       : "bind";
+  nlohmann::json detail = {{"fd", e->fd}};
+  if (unix_sock) {
+    if (!path.empty()) {
+      detail["path"] = path;
+      const std::string self = "unix " + unix_id(e->sock), peer = "unix " + unix_id(e->peer);
+      if (unix_names_.size() > 100000) unix_names_.clear();
+      if (h->type == BENTO_EV_SOCK_BIND) unix_names_[self] = path;
+      if (h->type == BENTO_EV_SOCK_CONNECT && unix_id(e->peer) != "") unix_names_[peer] = path;
+    }
+    return true;  // the flows on it say the rest
+  }
+  detail["local"] = inet_text(e->local);
+  detail["remote"] = inet_text(e->remote);
+  if (h->type == BENTO_EV_SOCK_BIND || e->remote.family == 0) return true;
+  // The peer as an endpoint, so the fact exists before any data.
+  const std::string key_ep = "endpoint " + proto_name(e->sock) + " " + inet_text(e->remote);
+  channel(key_ep, Channel::kEndpoint, 0, proto_name(e->sock) + " " + inet_text(e->remote));
+  PendingItem mark{PendingItem::kAction};
+  mark.t = t;
+  mark.what = what;
+  mark.path = key_ep;
+  mark.detail = to_json_text(detail);
+  fd_action_or_wait(act, std::move(mark));
+  return true;
+}
+
+bool Ingest::on_socketpair(const void* data, size_t size) {
+  if (size < sizeof(bento_socketpair_event)) return false;
+  // The flows on the pair are joined by their SEND/RECV events (each end's peer is the
+  // other); the pair itself moves no data.
+  (void)data;
+  return true;
+}
+
+}  // namespace bento::collector
