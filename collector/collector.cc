@@ -97,7 +97,43 @@ bool Collector::on_probe_event(const void* data, size_t size) {
   return ok;
 }
 
-void Collector::on_fs_record(int64_t source, const bentofs::prov::Record& r, uint64_t next_offset) {
+void Collector::on_fs_record(int64_t source, const bentofs::prov::Record& r,
+                             uint64_t next_offset) {
+  auto& q = queued_[source];
+  if (q.empty() && r.monotonic_ns < probe_horizon_) {
+    ingest_record(source, r, next_offset);
+    return;
+  }
+  Queued item{r, std::string(r.name, r.name_len), std::string(r.name2, r.name2_len), next_offset};
+  q.push_back(std::move(item));
+  q.back().r.name = q.back().name.data();
+  q.back().r.name2 = q.back().name2.data();
+}
+
+void Collector::set_probe_horizon(uint64_t t) {
+  probe_horizon_ = t;
+  drain_queued();
+}
+
+void Collector::drain_queued() {
+  for (auto& [source, q] : queued_) {
+    while (!q.empty() && q.front().r.monotonic_ns < probe_horizon_) {
+      Queued item = std::move(q.front());
+      q.pop_front();
+      item.r.name = item.name.data();
+      item.r.name2 = item.name2.data();
+      ingest_record(source, item.r, item.next_offset);
+    }
+  }
+}
+
+uint64_t Collector::stored_cursor(int64_t source) const {
+  auto it = positions_.find(source);
+  return it != positions_.end() ? it->second.cursor : 0;
+}
+
+void Collector::ingest_record(int64_t source, const bentofs::prov::Record& r,
+                              uint64_t next_offset) {
   guarded([&] {
     if (!ingest_.on_fs_record(source, r)) return;  // stored before a restart
     Position& p = positions_[source];
@@ -110,6 +146,7 @@ void Collector::on_fs_record(int64_t source, const bentofs::prov::Record& r, uin
 }
 
 void Collector::on_fs_malformed(int64_t source, uint64_t next_offset) {
+  if (!queued_[source].empty()) return;  // the queued records' positions come first
   guarded([&] {
     store_.count_malformed(source);
     Position& p = positions_[source];

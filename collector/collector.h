@@ -9,6 +9,8 @@
 #pragma once
 
 #include <cstdint>
+#include <algorithm>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -40,7 +42,14 @@ class Collector {
   bool on_probe_event(const void* data, size_t size);
   // One fs record; `next_offset` is the log offset after it (the cursor stored with it).
   // Records with seq <= the source's last_seq were stored before a restart: skipped.
+  // A record from after the probes' horizon waits (copied) until the probe events of its
+  // time have been ingested: the process that made it may not be known before them.
   void on_fs_record(int64_t source, const bentofs::prov::Record& r, uint64_t next_offset);
+  // Every probe event stamped before `t` (CLOCK_MONOTONIC) has been given to the collector
+  // (provd: the time before it drained the ring buffer). Without probes: never called.
+  void set_probe_horizon(uint64_t t);
+  // The log position stored (or about to be, with the batch): what provd acknowledges.
+  uint64_t stored_cursor(int64_t source) const;
   void on_fs_malformed(int64_t source, uint64_t next_offset);
   void set_lost(int64_t source, uint64_t lost);
   // meta(key) = value, in the running transaction (provd's status for `prov status`).
@@ -53,7 +62,10 @@ class Collector {
   void set_exec_std_pipes(bool on) { ingest_.set_exec_std_pipes(on); }
   // The mount's log was read to its end at `now_ns` (CLOCK_MONOTONIC): what waits for a
   // record from before then may be dropped (ingest.h "scope").
-  void log_drained(int64_t source, uint64_t now_ns) { ingest_.log_drained(source, now_ns); }
+  // (Records still waiting for the probes' horizon are not in yet: the horizon caps it.)
+  void log_drained(int64_t source, uint64_t now_ns) {
+    ingest_.log_drained(source, std::min(now_ns, probe_horizon_));
+  }
 
   // Scope and retention (retention.h); prune() runs one bounded round in the batch.
   void set_retention(const RetentionPolicy& p);
@@ -76,6 +88,15 @@ class Collector {
     bool moved = false;
   };
   std::map<int64_t, Position> positions_;  // fs sources: read position of this batch
+  struct Queued {
+    bentofs::prov::Record r;
+    std::string name, name2;
+    uint64_t next_offset;
+  };
+  std::map<int64_t, std::deque<Queued>> queued_;  // fs records past the probes' horizon
+  uint64_t probe_horizon_ = UINT64_MAX;
+  void ingest_record(int64_t source, const bentofs::prov::Record& r, uint64_t next_offset);
+  void drain_queued();
   std::string batch_error_;
   uint64_t ingested_ = 0;
   int64_t wall_offset_stored_ = 0;  // meta wall_offset_ns as last written

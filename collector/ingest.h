@@ -178,6 +178,7 @@ class Ingest {
     uint32_t pid = 0;
     uint64_t proc_start = 0, addr = 0;
     bool ends_reported = false;
+    bool deferred = false;  // already waited for the mount's log
   };
   struct Pending {
     std::vector<PendingItem> items;

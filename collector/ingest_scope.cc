@@ -129,6 +129,8 @@ void Ingest::apply_deferred() {
     deferred_.pop_front();
     if (item.kind == PendingItem::kMapping)
       store_mapping(act, item);
+    else if (item.kind == PendingItem::kAction)
+      fd_action_or_wait(act, std::move(item));
     else if (kept(act) == kFull)
       apply(act, item);
     else
@@ -235,6 +237,13 @@ void Ingest::fd_action(int64_t act, const PendingItem& a) {
 
 void Ingest::fd_action_or_wait(int64_t act, PendingItem a) {
   if (act == 0) return;
+  // A call on a tracked mount's file waits until that mount's log has been read past it:
+  // the file may be made by a record still to come.
+  if (a.known && a.dev != 0 && source_for_dev(a.dev) != 0 && !a.deferred) {
+    a.deferred = true;
+    defer(act, std::move(a));
+    return;
+  }
   if (kept(act) == kFull)
     fd_action(act, a);
   else

@@ -202,6 +202,9 @@ int main(int argc, char** argv) {
   auto round = [&](int poll_ms, bool sync_logs) -> bool {
     col.begin();
     if (probes) {
+      // Every event stamped before now is in the ring buffer: records up to then may go in
+      // once the poll below has drained it (their processes are known by then).
+      const uint64_t horizon = static_cast<uint64_t>(bento::clock_ns(CLOCK_MONOTONIC)) - 1000000;
       probes->poll(poll_ms, [&](const void* d, size_t n) {
         // Never fatal: an event the collector cannot take is counted and skipped.
         try {
@@ -211,6 +214,7 @@ int main(int argc, char** argv) {
           std::fprintf(stderr, "provd: skipping a probe event: %s\n", e.what());
         }
       });
+      col.set_probe_horizon(sync_logs ? UINT64_MAX : horizon);  // --once, the last round: all
     } else if (poll_ms > 0) {
       std::this_thread::sleep_for(std::chrono::milliseconds(poll_ms));
     }
@@ -259,7 +263,9 @@ int main(int argc, char** argv) {
       return false;
     }
     for (auto& m : mounts) {
-      if (m.cursor > 0 && !m.reader->ack(m.cursor, &err))
+      // Only what the database holds: records still waiting for the probes are not.
+      const uint64_t stored = col.stored_cursor(m.source);
+      if (stored > 0 && !m.reader->ack(stored, &err))
         std::fprintf(stderr, "provd: %s\n", err.c_str());
     }
     return true;

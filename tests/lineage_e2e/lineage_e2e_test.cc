@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "e2e_support.h"
@@ -650,6 +651,120 @@ TEST_F(LineageE2E, SocketsMappingsAndFilesOutsideTheMount) {
   run("rm -rf " + q(T));
   ASSERT_NO_FATAL_FAILURE(unmount());
   ASSERT_NO_FATAL_FAILURE(fsck_clean());
+}
+
+
+// Every provenance-relevant call leaves its own mark: each of the 44 calls, alone, on a
+// tracked mount, against a control run doing the same setup without it. The relation the
+// call should produce is in the graph of its target (prov export --path) or of its process
+// (prov export --pid) and not in the control's. After setuid the new identity is the agent.
+TEST_F(LineageE2E, EveryCallLeavesItsMark) {
+  ASSERT_NO_FATAL_FAILURE(mkfs("256M"));
+  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
+  ASSERT_NO_FATAL_FAILURE(start_provd());
+  const std::string dir = mnt_ + "/calls";
+  ASSERT_EQ(run("mkdir -p " + q(dir) + " && chmod 1777 " + q(dir)).status, 0);
+  struct Case {
+    const char* call;
+    const char* want;  // "relation/how" the call makes
+    bool creates;      // the call makes its target (no file beforehand)
+  };
+  const std::vector<Case> cases = {
+      {"creat", "wasGeneratedBy/create", true},     {"open", "used/open", false},
+      {"openat", "used/open", false},               {"close", "action/close", false},
+      {"dup", "action/dup", false},                 {"dup2", "action/dup2", false},
+      {"dup3", "action/dup3", false},               {"pipe", "action/pipe", false},
+      {"pipe2", "action/pipe2", false},             {"tee", "used/pipe", false},
+      {"read", "used/read", false},                 {"pread", "used/read", false},
+      {"write", "wasGeneratedBy/write", false},     {"pwrite", "wasGeneratedBy/write", false},
+      {"rename", "wasGeneratedBy/rename", false},   {"renameat", "wasGeneratedBy/rename", false},
+      {"link", "wasGeneratedBy/link", false},       {"linkat", "wasGeneratedBy/link", false},
+      {"symlink", "wasGeneratedBy/symlink", true},  {"symlinkat", "wasGeneratedBy/symlink", true},
+      {"unlink", "wasInvalidatedBy/unlink", false}, {"unlinkat", "wasInvalidatedBy/unlink", false},
+      {"mknod", "wasGeneratedBy/mknod", true},      {"mknodat", "wasGeneratedBy/mknod", true},
+      {"chmod", "wasGeneratedBy/chmod", false},     {"fchmod", "wasGeneratedBy/chmod", false},
+      {"fchmodat", "wasGeneratedBy/chmod", false},  {"chown", "wasGeneratedBy/chown", false},
+      {"fchown", "wasGeneratedBy/chown", false},    {"fchownat", "wasGeneratedBy/chown", false},
+      {"truncate", "wasGeneratedBy/truncate", false}, {"ftruncate", "wasGeneratedBy/truncate", false},
+      {"fork", "wasInformedBy/fork", false},        {"vfork", "wasInformedBy/fork", false},
+      {"clone", "wasInformedBy/fork", false},       {"execve", "wasInformedBy/exec", false},
+      {"exit", "wasEndedBy/exit 3", false},         {"kill", "action/signal", false},
+      {"setuid", "wasInformedBy/setuid", false},    {"setreuid", "wasInformedBy/setuid", false},
+      {"setresuid", "wasInformedBy/setuid", false}, {"setgid", "wasInformedBy/setgid", false},
+      {"setregid", "wasInformedBy/setgid", false},  {"setresgid", "wasInformedBy/setgid", false},
+  };
+  ASSERT_EQ(cases.size(), 44u);
+  struct Run {
+    std::string target;
+    long pid = 0;
+  };
+  std::map<std::string, std::pair<Run, Run>> runs;  // call -> (control, with the call)
+  for (const Case& c : cases) {
+    for (int with = 0; with < 2; with++) {
+      Run r;
+      r.target = dir + "/" + c.call + (with ? "-call" : "-control");
+      if (!c.creates) std::ofstream(r.target) << "target\n";
+      std::string cmd = q(HELPER_BIN) + " call " + c.call + " " + q(r.target) + " " + q(dir) +
+                        (with ? " 0" : " 1");
+      if (std::string(c.call) == "exit" && !with) {
+        // The control never exits by itself: it is killed once it has written.
+        RunResult bg = run("( " + cmd + " > " + q(root_ + "/exit.pid") + " & ) ; sleep 0.5; cat " +
+                           q(root_ + "/exit.pid"));
+        r.pid = std::atol(bg.output.c_str());
+        ASSERT_GT(r.pid, 0) << bg.output;
+        kill(static_cast<pid_t>(r.pid), SIGKILL);
+      } else {
+        RunResult rr = run(cmd);
+        ASSERT_EQ(rr.status, std::string(c.call) == "exit" ? 3 : 0) << c.call << ": " << rr.output;
+        r.pid = std::atol(rr.output.c_str());
+      }
+      (with ? runs[c.call].second : runs[c.call].first) = r;
+    }
+  }
+  ASSERT_NO_FATAL_FAILURE(stop_provd());
+
+  // "relation/how" of the edges of the target's and the process's graphs that the helper
+  // process is part of, and the uid of each of its activities that wrote a file.
+  auto marks = [&](const Run& r, std::set<int64_t>* writer_uids) {
+    std::set<std::string> out;
+    for (const std::string& sel : {"--path " + q(r.target), "--pid " + std::to_string(r.pid)}) {
+      RunResult x = run(std::string(PROV_BIN) + " export " + sel + " --db " + q(db_));
+      json g = json::parse(x.output, nullptr, false);
+      if (!g.is_object()) continue;
+      std::map<std::string, int64_t> uid, pid;
+      for (const auto& a : g["activities"]) {
+        uid[a.value("id", "")] = a.value("uid", -1LL);
+        pid[a.value("id", "")] = a.value("pid", -1LL);
+      }
+      for (const auto& e : g["edges"]) {
+        bool ours = false;
+        for (const char* k : {"activity", "informed", "informant", "other"})
+          if (e.contains(k) && e[k].is_string() && pid[e[k].get<std::string>()] == r.pid) ours = true;
+        if (!ours) continue;
+        const std::string type = e.value("type", "");
+        std::string how = type == "action" ? e.value("what", "") : e.value("how", "");
+        // A fork or exec the helper made (not the one that started it).
+        if (type == "wasInformedBy" && pid[e.value("informant", "")] != r.pid) continue;
+        out.insert(type + "/" + how);
+        if (type == "wasGeneratedBy" && writer_uids) writer_uids->insert(uid[e.value("activity", "")]);
+      }
+    }
+    return out;
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.call);
+    std::set<int64_t> uids_ctl, uids_call;
+    auto ctl = marks(runs[c.call].first, &uids_ctl);
+    auto with = marks(runs[c.call].second, &uids_call);
+    EXPECT_TRUE(with.count(c.want)) << c.call << " made no " << c.want << ": " << json(with).dump();
+    EXPECT_FALSE(ctl.count(c.want)) << "the control already has " << c.want << ": " << json(ctl).dump();
+    if (std::string(c.call).find("uid") != std::string::npos) {
+      EXPECT_TRUE(uids_call.count(65534)) << "the file written after " << c.call
+                                          << " is nobody's: " << json(uids_call).dump();
+      EXPECT_FALSE(uids_ctl.count(65534));
+    }
+  }
+  ASSERT_NO_FATAL_FAILURE(unmount());
 }
 
 }  // namespace

@@ -6,6 +6,10 @@
 //   lineage-helper threads OUT N     N threads each write their own part of OUT
 //   lineage-helper pipeio IN OUT     pipe() after exec (fds 5+, not stdio): a forked child
 //                                    copies IN into the pipe, the parent copies it to OUT
+// One system call alone (tests: each leaves its own mark against a control run):
+//   lineage-helper call NAME TARGET DIR CONTROL
+//     does NAME's setup on TARGET (a file made beforehand unless NAME creates it), then
+//     NAME itself unless CONTROL is 1; DIR is a writable scratch directory on the mount
 // Sockets between unrelated processes (the receiver runs first; READY is created once it
 // listens, or bound):
 //   lineage-helper recv-stream SOCK READY OUT   AF_UNIX stream: accept, copy to OUT
@@ -24,11 +28,14 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -300,6 +307,134 @@ int tmpfile(const char* in, const char* out) {
   return 0;
 }
 
+// The calls, each after the setup it needs; `control` skips only the call itself.
+int one_call(const std::string& name, const char* target, const char* dir, bool control) {
+  const std::string other = std::string(dir) + "/other-" + name;
+  auto call = [&](auto&& f) { return control ? 0 : f(); };
+  auto opened = [&](int flags) {
+    int fd = open(target, flags);
+    if (fd < 0) std::perror(target);
+    return fd;
+  };
+  if (name == "creat") return call([&] { return creat(target, 0644) < 0; });
+  if (name == "open") return call([&] { return open(target, O_RDONLY) < 0; });
+  if (name == "openat") return call([&] { return openat(AT_FDCWD, target, O_RDONLY) < 0; });
+  if (name == "close") {
+    int fd = opened(O_RDONLY);
+    return call([&] { return close(fd); });
+  }
+  if (name == "dup" || name == "dup2" || name == "dup3") {
+    int fd = opened(O_RDONLY);
+    return call([&] {
+      return (name == "dup" ? dup(fd) : name == "dup2" ? dup2(fd, 40) : dup3(fd, 41, O_CLOEXEC)) < 0;
+    });
+  }
+  if (name == "read" || name == "pread") {
+    int fd = opened(O_RDONLY);
+    char b[16];
+    return call([&] { return (name == "read" ? read(fd, b, sizeof b) : pread(fd, b, sizeof b, 1)) < 0; });
+  }
+  if (name == "write" || name == "pwrite") {
+    int fd = opened(O_WRONLY);
+    return call([&] { return (name == "write" ? write(fd, "w", 1) : pwrite(fd, "p", 1, 2)) != 1; });
+  }
+  if (name == "truncate") return call([&] { return truncate(target, 1); });
+  if (name == "ftruncate") {
+    int fd = opened(O_WRONLY);
+    return call([&] { return ftruncate(fd, 1); });
+  }
+  if (name == "rename") return call([&] { return rename(target, other.c_str()); });
+  if (name == "renameat") return call([&] { return renameat(AT_FDCWD, target, AT_FDCWD, other.c_str()); });
+  if (name == "link") return call([&] { return link(target, other.c_str()); });
+  if (name == "linkat") return call([&] { return linkat(AT_FDCWD, target, AT_FDCWD, other.c_str(), 0); });
+  if (name == "symlink") return call([&] { return symlink("somewhere", target); });
+  if (name == "symlinkat") return call([&] { return symlinkat("somewhere", AT_FDCWD, target); });
+  if (name == "unlink") return call([&] { return unlink(target); });
+  if (name == "unlinkat") return call([&] { return unlinkat(AT_FDCWD, target, 0); });
+  if (name == "mknod") return call([&] { return mknod(target, S_IFIFO | 0644, 0); });
+  if (name == "mknodat") return call([&] { return mknodat(AT_FDCWD, target, S_IFIFO | 0644, 0); });
+  if (name == "chmod") return call([&] { return chmod(target, 0600); });
+  if (name == "fchmod") {
+    int fd = opened(O_RDONLY);
+    return call([&] { return fchmod(fd, 0600); });
+  }
+  if (name == "fchmodat") return call([&] { return fchmodat(AT_FDCWD, target, 0600, 0); });
+  if (name == "chown") return call([&] { return chown(target, 1, 1); });
+  if (name == "fchown") {
+    int fd = opened(O_RDONLY);
+    return call([&] { return fchown(fd, 1, 1); });
+  }
+  if (name == "fchownat") return call([&] { return fchownat(AT_FDCWD, target, 1, 1, 0); });
+  // The calls that act on processes and fds: the process writes the target first, so it is
+  // one the database keeps.
+  int w = opened(O_WRONLY);
+  if (w < 0 || write(w, "x", 1) != 1) return die("write the target");
+  if (name == "pipe" || name == "pipe2") {
+    int p[2];
+    return call([&] { return name == "pipe" ? pipe(p) : pipe2(p, O_CLOEXEC); });
+  }
+  if (name == "tee") {
+    int a[2], b[2];
+    if (pipe(a) != 0 || pipe(b) != 0 || write(a[1], "tee", 3) != 3) return 1;
+    return call([&] { return tee(a[0], b[1], 3, 0) != 3; });
+  }
+  if (name == "fork" || name == "vfork" || name == "clone") {
+    return call([&] {
+      pid_t c = name == "fork"    ? fork()
+                : name == "vfork" ? vfork()
+                                  : static_cast<pid_t>(syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0));
+      if (c == 0) _exit(0);
+      int st = 0;
+      waitpid(c, &st, 0);
+      return c < 0;
+    });
+  }
+  if (name == "execve") {
+    if (control) return 0;
+    char* const args[] = {const_cast<char*>("true"), nullptr};
+    execve("/bin/true", args, environ);
+    return 1;
+  }
+  if (name == "exit") {
+    if (control) pause();  // killed by the test once it has looked
+    _exit(3);
+  }
+  if (name == "kill") {
+    pid_t c = fork();
+    if (c == 0) {
+      if (control) _exit(0);
+      pause();
+      _exit(0);
+    }
+    if (!control) {
+      usleep(100000);
+      kill(c, SIGTERM);
+    }
+    int st = 0;
+    waitpid(c, &st, 0);
+    return 0;
+  }
+  // Credentials: the change, then a file written by the new identity.
+  const uid_t nobody = 65534;
+  int rc = 0;
+  // From inside DIR: the new identity may not be allowed to walk the path down to it.
+  if (chdir(dir) != 0) return die(dir);
+  if (!control) {
+    if (name == "setuid") rc = setuid(nobody);
+    if (name == "setreuid") rc = setreuid(nobody, nobody);
+    if (name == "setresuid") rc = setresuid(nobody, nobody, nobody);
+    if (name == "setgid") rc = setgid(nobody);
+    if (name == "setregid") rc = setregid(nobody, nobody);
+    if (name == "setresgid") rc = setresgid(nobody, nobody, nobody);
+  }
+  if (rc != 0) return die(name.c_str());
+  const std::string after = "after-" + name + (control ? "-control" : "");
+  int a = open(after.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (a < 0 || write(a, "a", 1) != 1) return die(after.c_str());
+  close(a);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -316,6 +451,11 @@ int main(int argc, char** argv) {
   if (mode == "recv-tcp" && argc == 4) return recv_tcp(argv[2], argv[3]);
   if (mode == "send-tcp" && argc == 4) return send_tcp(argv[2], argv[3]);
   if (mode == "socketpair" && argc == 4) return pair(argv[2], argv[3]);
+  if (mode == "call" && argc == 6) {
+    std::printf("%d\n", getpid());  // the test asks prov about this process
+    std::fflush(stdout);
+    return one_call(argv[2], argv[3], argv[4], argv[5][0] == '1');
+  }
   if (mode == "tmpfile" && argc == 4) return tmpfile(argv[2], argv[3]);
   if (mode == "mmap-write" && argc == 4) return mmap_write(argv[2], argv[3]);
   std::fprintf(stderr, "usage: see lineage_helper.cc\n");
