@@ -8,8 +8,8 @@
 // returns false, so nothing of a batch with a failed statement is ever stored.
 #pragma once
 
-#include <cstdint>
 #include <algorithm>
+#include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
@@ -60,12 +60,14 @@ class Collector {
   // True once a statement of the running batch failed (commit() will refuse).
   bool batch_failed() const { return !batch_error_.empty(); }
   void set_exec_std_pipes(bool on) { ingest_.set_exec_std_pipes(on); }
-  // The mount's log was read to its end at `now_ns` (CLOCK_MONOTONIC): what waits for a
-  // record from before then may be dropped (ingest.h "scope").
+  // The mount's log holds every record stamped before `t_ns` (CLOCK_MONOTONIC: the time
+  // before a sync of the log, after which a read found nothing more) and all of them were
+  // read: what waits for a record from before then may go on (ingest.h "scope").
   // (Records still waiting for the probes' horizon are not in yet: the horizon caps it.)
-  void log_drained(int64_t source, uint64_t now_ns) {
-    ingest_.log_drained(source, std::min(now_ns, probe_horizon_));
+  void log_drained(int64_t source, uint64_t t_ns) {
+    ingest_.log_drained(source, std::min(t_ns, probe_horizon_));
   }
+  bool waits_for_logs() const { return ingest_.waits_for_logs(); }
 
   // Scope and retention (retention.h); prune() runs one bounded round in the batch.
   void set_retention(const RetentionPolicy& p);

@@ -42,8 +42,15 @@ class Ingest {
   // Without the probes' PIPE_IO events, an exec whose fds 0-2 are pipes is taken to read
   // stdin's pipe and write stdout's and stderr's (a shell pipeline's stages).
   void set_exec_std_pipes(bool on) { exec_std_pipes_ = on; }
-  // A mount's log was read to its end at `now` (CLOCK_MONOTONIC): nothing older is coming.
-  void log_drained(int64_t source, uint64_t now) { log_read_to_[source] = now; }
+  // A mount's log holds every record stamped before `t` (CLOCK_MONOTONIC) and all of them
+  // have been read: nothing older is coming. The log serves committed records only, so
+  // that is the time before a sync (fsync on the log) after which a read found no more.
+  void log_drained(int64_t source, uint64_t t) {
+    log_read_to_[source] = std::max(log_read_to_[source], t);
+  }
+  // Probe events about tracked files wait for their mount's log (defer()): the caller
+  // should make the log complete up to now (sync it) soon.
+  bool waits_for_logs() const { return !deferred_.empty(); }
 
   // Writes the handles that changed since the last call (the open_handles table) and
   // drops outside-file opens that stayed pending too long. Called before each commit.

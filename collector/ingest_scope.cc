@@ -255,8 +255,10 @@ void Ingest::fd_action_or_wait(int64_t act, PendingItem a) {
 void Ingest::expire_pending() {
   uint64_t horizon = newest_ns_;
   for (const auto& [source, m] : mounts_) {
-    auto it = log_read_to_.find(source);
-    horizon = std::min(horizon, it == log_read_to_.end() ? uint64_t{0} : it->second);
+    uint64_t h = 0;
+    if (auto it = log_read_to_.find(source); it != log_read_to_.end()) h = it->second;
+    if (auto it = record_time_.find(source); it != record_time_.end()) h = std::max(h, it->second);
+    horizon = std::min(horizon, h);
   }
   if (horizon <= kMargin) return;
   const uint64_t cutoff = horizon - kMargin;

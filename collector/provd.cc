@@ -41,7 +41,14 @@ struct Mount {
   int64_t source = 0;
   uint64_t cursor = 0, last_seq = 0;
   std::unique_ptr<bento::provlog::Reader> reader;
+  int64_t synced_ns = 0;  // CLOCK_MONOTONIC before the last sync of the log
 };
+
+// Probe events about a tracked file wait until its log is known complete past them. The
+// log serves committed records only (the fs commits every second or so), so a read that
+// finds nothing proves nothing by itself; a sync commits what is pending. Sync when
+// something waits, at most this often: under load, records' own times move the horizon.
+constexpr int64_t kSyncEveryNs = 200'000'000;
 
 int usage() {
   std::fprintf(stderr,
@@ -219,7 +226,7 @@ int main(int argc, char** argv) {
       std::this_thread::sleep_for(std::chrono::milliseconds(poll_ms));
     }
     for (auto& m : mounts) {
-      if (sync_logs) m.reader->sync(&err);
+      int64_t synced = 0;  // this round's sync: the log is complete up to then
       for (;;) {
         size_t n = 0;
         uint64_t before = m.cursor;
@@ -246,7 +253,16 @@ int main(int argc, char** argv) {
           break;
         }
         if (m.cursor == before) {
-          col.log_drained(m.source, static_cast<uint64_t>(bento::clock_ns(CLOCK_MONOTONIC)));
+          const int64_t now = bento::clock_ns(CLOCK_MONOTONIC);
+          if (synced == 0 &&
+              (sync_logs || (col.waits_for_logs() && now - m.synced_ns >= kSyncEveryNs))) {
+            if (m.reader->sync(&err)) {
+              synced = m.synced_ns = now;
+              continue;  // read what the sync committed
+            }
+            std::fprintf(stderr, "provd: %s: %s\n", m.path.c_str(), err.c_str());
+          }
+          if (synced != 0) col.log_drained(m.source, static_cast<uint64_t>(synced));
           break;
         }
       }

@@ -12,6 +12,7 @@ packages=(
   libbpf-dev bpftool libelf-dev zlib1g-dev
   e2fsprogs util-linux bindfs acl attr
   fio gnuplot-nox
+  graphviz
 )
 
 missing=()

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -653,7 +654,6 @@ TEST_F(LineageE2E, SocketsMappingsAndFilesOutsideTheMount) {
   ASSERT_NO_FATAL_FAILURE(fsck_clean());
 }
 
-
 // Every provenance-relevant call leaves its own mark: each of the 44 calls, alone, on a
 // tracked mount, against a control run doing the same setup without it. The relation the
 // call should produce is in the graph of its target (prov export --path) or of its process
@@ -670,28 +670,50 @@ TEST_F(LineageE2E, EveryCallLeavesItsMark) {
     bool creates;      // the call makes its target (no file beforehand)
   };
   const std::vector<Case> cases = {
-      {"creat", "wasGeneratedBy/create", true},     {"open", "used/open", false},
-      {"openat", "used/open", false},               {"close", "action/close", false},
-      {"dup", "action/dup", false},                 {"dup2", "action/dup2", false},
-      {"dup3", "action/dup3", false},               {"pipe", "action/pipe", false},
-      {"pipe2", "action/pipe2", false},             {"tee", "used/pipe", false},
-      {"read", "used/read", false},                 {"pread", "used/read", false},
-      {"write", "wasGeneratedBy/write", false},     {"pwrite", "wasGeneratedBy/write", false},
-      {"rename", "wasGeneratedBy/rename", false},   {"renameat", "wasGeneratedBy/rename", false},
-      {"link", "wasGeneratedBy/link", false},       {"linkat", "wasGeneratedBy/link", false},
-      {"symlink", "wasGeneratedBy/symlink", true},  {"symlinkat", "wasGeneratedBy/symlink", true},
-      {"unlink", "wasInvalidatedBy/unlink", false}, {"unlinkat", "wasInvalidatedBy/unlink", false},
-      {"mknod", "wasGeneratedBy/mknod", true},      {"mknodat", "wasGeneratedBy/mknod", true},
-      {"chmod", "wasGeneratedBy/chmod", false},     {"fchmod", "wasGeneratedBy/chmod", false},
-      {"fchmodat", "wasGeneratedBy/chmod", false},  {"chown", "wasGeneratedBy/chown", false},
-      {"fchown", "wasGeneratedBy/chown", false},    {"fchownat", "wasGeneratedBy/chown", false},
-      {"truncate", "wasGeneratedBy/truncate", false}, {"ftruncate", "wasGeneratedBy/truncate", false},
-      {"fork", "wasInformedBy/fork", false},        {"vfork", "wasInformedBy/fork", false},
-      {"clone", "wasInformedBy/fork", false},       {"execve", "wasInformedBy/exec", false},
-      {"exit", "wasEndedBy/exit 3", false},         {"kill", "action/signal", false},
-      {"setuid", "wasInformedBy/setuid", false},    {"setreuid", "wasInformedBy/setuid", false},
-      {"setresuid", "wasInformedBy/setuid", false}, {"setgid", "wasInformedBy/setgid", false},
-      {"setregid", "wasInformedBy/setgid", false},  {"setresgid", "wasInformedBy/setgid", false},
+      {"creat", "wasGeneratedBy/create", true},
+      {"open", "used/open", false},
+      {"openat", "used/open", false},
+      {"close", "action/close", false},
+      {"dup", "action/dup", false},
+      {"dup2", "action/dup2", false},
+      {"dup3", "action/dup3", false},
+      {"pipe", "action/pipe", false},
+      {"pipe2", "action/pipe2", false},
+      {"tee", "used/pipe", false},
+      {"read", "used/read", false},
+      {"pread", "used/read", false},
+      {"write", "wasGeneratedBy/write", false},
+      {"pwrite", "wasGeneratedBy/write", false},
+      {"rename", "wasGeneratedBy/rename", false},
+      {"renameat", "wasGeneratedBy/rename", false},
+      {"link", "wasGeneratedBy/link", false},
+      {"linkat", "wasGeneratedBy/link", false},
+      {"symlink", "wasGeneratedBy/symlink", true},
+      {"symlinkat", "wasGeneratedBy/symlink", true},
+      {"unlink", "wasInvalidatedBy/unlink", false},
+      {"unlinkat", "wasInvalidatedBy/unlink", false},
+      {"mknod", "wasGeneratedBy/mknod", true},
+      {"mknodat", "wasGeneratedBy/mknod", true},
+      {"chmod", "wasGeneratedBy/chmod", false},
+      {"fchmod", "wasGeneratedBy/chmod", false},
+      {"fchmodat", "wasGeneratedBy/chmod", false},
+      {"chown", "wasGeneratedBy/chown", false},
+      {"fchown", "wasGeneratedBy/chown", false},
+      {"fchownat", "wasGeneratedBy/chown", false},
+      {"truncate", "wasGeneratedBy/truncate", false},
+      {"ftruncate", "wasGeneratedBy/truncate", false},
+      {"fork", "wasInformedBy/fork", false},
+      {"vfork", "wasInformedBy/fork", false},
+      {"clone", "wasInformedBy/fork", false},
+      {"execve", "wasInformedBy/exec", false},
+      {"exit", "wasEndedBy/exit 3", false},
+      {"kill", "action/signal", false},
+      {"setuid", "wasInformedBy/setuid", false},
+      {"setreuid", "wasInformedBy/setuid", false},
+      {"setresuid", "wasInformedBy/setuid", false},
+      {"setgid", "wasInformedBy/setgid", false},
+      {"setregid", "wasInformedBy/setgid", false},
+      {"setresgid", "wasInformedBy/setgid", false},
   };
   ASSERT_EQ(cases.size(), 44u);
   struct Run {
@@ -725,6 +747,7 @@ TEST_F(LineageE2E, EveryCallLeavesItsMark) {
 
   // "relation/how" of the edges of the target's and the process's graphs that the helper
   // process is part of, and the uid of each of its activities that wrote a file.
+  const std::string helper_exe = std::filesystem::canonical(HELPER_BIN).string();
   auto marks = [&](const Run& r, std::set<int64_t>* writer_uids) {
     std::set<std::string> out;
     for (const std::string& sel : {"--path " + q(r.target), "--pid " + std::to_string(r.pid)}) {
@@ -732,21 +755,28 @@ TEST_F(LineageE2E, EveryCallLeavesItsMark) {
       json g = json::parse(x.output, nullptr, false);
       if (!g.is_object()) continue;
       std::map<std::string, int64_t> uid, pid;
+      std::map<std::string, std::string> exe;
       for (const auto& a : g["activities"]) {
         uid[a.value("id", "")] = a.value("uid", -1LL);
         pid[a.value("id", "")] = a.value("pid", -1LL);
+        exe[a.value("id", "")] = a.value("exe", "");
       }
       for (const auto& e : g["edges"]) {
         bool ours = false;
         for (const char* k : {"activity", "informed", "informant", "other"})
-          if (e.contains(k) && e[k].is_string() && pid[e[k].get<std::string>()] == r.pid) ours = true;
+          if (e.contains(k) && e[k].is_string() && pid[e[k].get<std::string>()] == r.pid)
+            ours = true;
         if (!ours) continue;
         const std::string type = e.value("type", "");
         std::string how = type == "action" ? e.value("what", "") : e.value("how", "");
-        // A fork or exec the helper made (not the one that started it).
-        if (type == "wasInformedBy" && pid[e.value("informant", "")] != r.pid) continue;
+        // A fork or exec the helper made (not the shell's exec that started it, which has
+        // the same pid).
+        if (type == "wasInformedBy" &&
+            (pid[e.value("informant", "")] != r.pid || exe[e.value("informant", "")] != helper_exe))
+          continue;
         out.insert(type + "/" + how);
-        if (type == "wasGeneratedBy" && writer_uids) writer_uids->insert(uid[e.value("activity", "")]);
+        if (type == "wasGeneratedBy" && writer_uids)
+          writer_uids->insert(uid[e.value("activity", "")]);
       }
     }
     return out;
@@ -757,10 +787,11 @@ TEST_F(LineageE2E, EveryCallLeavesItsMark) {
     auto ctl = marks(runs[c.call].first, &uids_ctl);
     auto with = marks(runs[c.call].second, &uids_call);
     EXPECT_TRUE(with.count(c.want)) << c.call << " made no " << c.want << ": " << json(with).dump();
-    EXPECT_FALSE(ctl.count(c.want)) << "the control already has " << c.want << ": " << json(ctl).dump();
+    EXPECT_FALSE(ctl.count(c.want))
+        << "the control already has " << c.want << ": " << json(ctl).dump();
     if (std::string(c.call).find("uid") != std::string::npos) {
-      EXPECT_TRUE(uids_call.count(65534)) << "the file written after " << c.call
-                                          << " is nobody's: " << json(uids_call).dump();
+      EXPECT_TRUE(uids_call.count(65534))
+          << "the file written after " << c.call << " is nobody's: " << json(uids_call).dump();
       EXPECT_FALSE(uids_ctl.count(65534));
     }
   }
