@@ -315,15 +315,41 @@ TEST(Causal, ADamagedDatabaseIsAnErrorNotAnAnswer) {
   } else {
     EXPECT_NE(err.find("damaged"), std::string::npos) << err;
   }
-  FILE* p = popen(
-      (std::string(PROV_BIN) + " why " + path("f399") + " --db " + db + " 2>&1").c_str(), "r");
+  auto prov = [&](const std::string& args, std::string* out) {
+    FILE* p = popen((std::string(PROV_BIN) + " " + args + " --db " + db + " 2>&1").c_str(), "r");
+    if (p == nullptr) return -1;
+    char buf[512];
+    while (size_t n = fread(buf, 1, sizeof buf, p)) out->append(buf, n);
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  };
+  std::string out;
+  EXPECT_EQ(prov("why " + path("f399"), &out), 3) << out;
+  EXPECT_NE(out.find("damaged"), std::string::npos) << out;
+  // `prov check` looks at every page and lists what it found.
+  std::string check;
+  EXPECT_EQ(prov("check", &check), 3) << check;
+  EXPECT_NE(check.find("is damaged"), std::string::npos) << check;
+}
+
+TEST(Causal, CheckPassesAnIntactDatabase) {
+  TempDir dir;
+  const std::string db = dir.path() + "/prov.db";
+  {
+    World w(db);
+    auto sh = w.fork({1, 1}, 100);
+    w.exec(sh, {"setup"});
+    w.write_new(100, 10, "f");
+    w.commit();
+  }
+  FILE* p = popen((std::string(PROV_BIN) + " check --db " + db + " 2>&1").c_str(), "r");
   ASSERT_NE(p, nullptr);
   std::string out;
   char buf[512];
   while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
   int st = pclose(p);
-  EXPECT_EQ(WEXITSTATUS(st), 3) << out;
-  EXPECT_NE(out.find("damaged"), std::string::npos) << out;
+  EXPECT_EQ(WEXITSTATUS(st), 0) << out;
+  EXPECT_EQ(out, db + ": ok\n");
 }
 
 }  // namespace
