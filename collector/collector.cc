@@ -97,8 +97,7 @@ bool Collector::on_probe_event(const void* data, size_t size) {
   return ok;
 }
 
-void Collector::on_fs_record(int64_t source, const bentofs::prov::Record& r,
-                             uint64_t next_offset) {
+void Collector::on_fs_record(int64_t source, const bentofs::prov::Record& r, uint64_t next_offset) {
   auto& q = queued_[source];
   if (q.empty() && r.monotonic_ns < probe_horizon_) {
     ingest_record(source, r, next_offset);

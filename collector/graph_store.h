@@ -54,6 +54,8 @@ class GraphStore {
 
   // ---- processes, threads, activities
   virtual int64_t find_process(uint32_t pid, uint64_t start_ns) = 0;
+  // The first process with that pid that started in [from_ns, until_ns).
+  virtual int64_t find_process_between(uint32_t pid, uint64_t from_ns, uint64_t until_ns) = 0;
   // A new process and its main thread's task row.
   virtual int64_t add_process(uint32_t pid, uint64_t start_ns, uint32_t uid, uint32_t gid) = 0;
   virtual void set_process_parent(int64_t child, int64_t parent) = 0;

@@ -42,7 +42,7 @@ uint64_t start_time_ns(const std::string& stat) {
   size_t rp = stat.rfind(')');
   if (rp == std::string::npos) return 0;
   const char* p = stat.c_str() + rp + 1;
-  for (int field = 2; field < 22 && *p != '\0'; field++) {
+  for (int field = 3; field < 22 && *p != '\0'; field++) {  // to field 22, starttime
     while (*p == ' ') p++;
     while (*p != ' ' && *p != '\0') p++;
   }

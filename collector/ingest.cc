@@ -4,6 +4,7 @@
 #include "ingest.h"
 
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -67,6 +68,8 @@ void Ingest::forget_after_rollback() {
   channels_.clear();
   mappings_.clear();
   deferred_.clear();
+  outside_writers_.clear();
+  writer_newest_.clear();
   pending_total_ = 0;
   // Handles and sessions follow the fs log, which is re-read from the stored cursor only
   // after a restart; provd exits after a failed commit, so they are not rebuilt here.
@@ -76,6 +79,14 @@ void Ingest::forget_after_rollback() {
 
 int64_t Ingest::process_for(uint32_t pid, uint64_t start_ns, uint32_t uid, uint32_t gid) {
   int64_t p = store_.find_process(pid, start_ns);
+  if (p != 0) return p;
+  // The probes stamp a process's start in ns, /proc in clock ticks (10 ms, rounded down):
+  // one process either way. (Both count from boot; a host that suspended would differ.)
+  static const uint64_t tick = 1'000'000'000ULL / static_cast<uint64_t>(sysconf(_SC_CLK_TCK));
+  if (const uint64_t floor = start_ns / tick * tick; floor != start_ns)
+    p = store_.find_process(pid, floor);  // a probe's start; seen in /proc first
+  else
+    p = store_.find_process_between(pid, start_ns, start_ns + tick);  // from /proc
   return p != 0 ? p : store_.add_process(pid, start_ns, uid, gid);
 }
 

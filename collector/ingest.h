@@ -243,6 +243,14 @@ class Ingest {
   std::unordered_map<int64_t, Keep> kept_;  // activities kept (a cache: re-learnt)
   std::deque<std::pair<int64_t, Keep>>* keep_work_ = nullptr;  // keep()'s worklist, while running
   std::unordered_map<std::string, Channel> channels_;
+  // Files outside the mounts written by activities not kept (yet): a kept activity that
+  // reads one keeps its earlier writers, so a download to /tmp later copied into the
+  // mount still names the download. Writers wait longer than other activities (kWriterMargin).
+  using FileKey = std::tuple<uint64_t, uint64_t, uint32_t>;  // dev, ino, identity
+  std::map<FileKey, std::vector<std::pair<int64_t, uint64_t>>> outside_writers_;  // (act, t)
+  std::unordered_map<int64_t, uint64_t> writer_newest_;  // act -> its last such write
+  void note_outside_writer(int64_t act, const PendingItem& open);
+  void keep_outside_writers(int64_t reader, const PendingItem& read);
   // AF_UNIX datagram senders by process (pid << 64 | start): how a datagram whose sending
   // socket is gone finds its channel.
   std::map<std::pair<uint32_t, uint64_t>, std::string> dgram_senders_;

@@ -95,10 +95,12 @@ bool Ingest::on_open(const void* data, size_t size) {
   o.path = std::move(path);
   if (size >= sizeof(bento_open_event)) o.gen = identity(e->generation, e->btime_ns);
   const Keep k = kept(act);
-  if (k == kFull || (k == kForward && o.output))
+  if (k == kFull || (k == kForward && o.output)) {
     outside_open(act, o);
-  else
+  } else {
+    if (o.output) note_outside_writer(act, o);
     wait(act, std::move(o));
+  }
   return true;
 }
 

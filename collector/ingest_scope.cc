@@ -15,6 +15,10 @@ namespace {
 constexpr size_t kPendingCap = 500000;  // items waiting in all
 constexpr size_t kPendingPerActivity = 4096;
 constexpr uint64_t kMargin = 30'000'000'000ULL;  // after the logs were read past an item
+// What an activity that wrote a file outside the mounts did waits this long: the file may
+// be read into the mount later (a download copied in after a look at it).
+constexpr uint64_t kWriterMargin = 600'000'000'000ULL;
+constexpr size_t kOutsideWritersCap = 1 << 18;
 
 bool reads(uint32_t flags) {
   return (flags & O_ACCMODE) != O_WRONLY;
@@ -215,12 +219,62 @@ void Ingest::channel_store(const std::string& key, int64_t act, uint64_t t, bool
 // An outside file opened by an activity we keep: reads use its current version, a
 // write-open starts a new one (the probes see the first write, not each one).
 void Ingest::outside_open(int64_t act, const PendingItem& o) {
+  if (reads(o.flags) && kept(act) == kFull) keep_outside_writers(act, o);
   const int64_t file = outside_file(o.dev, o.ino, o.gen, o.path, o.t);
   if (reads(o.flags)) store_.used(act, current_entity(file, o.t, o.path), o.t, "open");
   if (writes(o.flags)) {
+    // O_CREAT|O_TRUNC on a file never seen before: new content, whether or not the file
+    // existed ("written by"); O_TRUNC alone empties a file we know.
+    const char* how = "open-write";
+    if (o.flags & O_TRUNC)
+      how = (o.flags & O_CREAT) && store_.latest_version(file).id == 0 ? "write" : "truncate";
     int64_t v = new_version(file, o.t, o.path);
-    store_.generated(v, act, o.t, (o.flags & O_TRUNC) ? "truncate" : "open-write");
+    store_.generated(v, act, o.t, how);
   }
+}
+
+void Ingest::note_outside_writer(int64_t act, const PendingItem& open) {
+  if (outside_writers_.size() >= kOutsideWritersCap) return;  // then as before: not followed
+  auto& writers = outside_writers_[{open.dev, open.ino, open.gen}];
+  if (writers.size() < 64) writers.push_back({act, open.t});
+  uint64_t& newest = writer_newest_[act];
+  newest = std::max(newest, open.t);
+}
+
+// A kept activity reads an outside file: its writers before the read become causes. Their
+// write-opens are stored first, so the read lands on the version they made.
+void Ingest::keep_outside_writers(int64_t reader, const PendingItem& read) {
+  auto it = outside_writers_.find({read.dev, read.ino, read.gen});
+  if (it == outside_writers_.end()) return;
+  std::vector<std::pair<int64_t, uint64_t>> later;
+  std::vector<std::pair<int64_t, uint64_t>> writers = std::move(it->second);
+  outside_writers_.erase(it);
+  std::sort(writers.begin(), writers.end(),
+            [](const auto& a, const auto& b) { return a.second < b.second; });
+  for (const auto& [w, t] : writers) {
+    if (w == reader) continue;
+    if (t > read.t) {
+      later.push_back({w, t});  // wrote after this read: maybe a cause of a later one
+      continue;
+    }
+    if (kept(w) == kNotKept) {
+      if (auto p = pending_.find(w); p != pending_.end()) {
+        auto& items = p->second.items;
+        for (auto i = items.begin(); i != items.end();) {
+          if (i->kind == PendingItem::kOpen && i->output && i->dev == read.dev &&
+              i->ino == read.ino && i->gen == read.gen) {
+            outside_open(w, *i);
+            i = items.erase(i);
+            pending_total_--;
+          } else {
+            ++i;
+          }
+        }
+      }
+    }
+    make_relevant(w);
+  }
+  if (!later.empty()) outside_writers_[{read.dev, read.ino, read.gen}] = std::move(later);
 }
 
 // A mark of a call on something the graph has; calls on files it does not keep (the
@@ -262,8 +316,18 @@ void Ingest::expire_pending() {
   }
   if (horizon <= kMargin) return;
   const uint64_t cutoff = horizon - kMargin;
+  const uint64_t writer_cutoff = horizon > kWriterMargin ? horizon - kWriterMargin : 0;
+  for (auto it = writer_newest_.begin(); it != writer_newest_.end();)
+    it = it->second < writer_cutoff ? writer_newest_.erase(it) : std::next(it);
+  for (auto it = outside_writers_.begin(); it != outside_writers_.end();) {
+    auto& w = it->second;
+    w.erase(
+        std::remove_if(w.begin(), w.end(), [&](const auto& x) { return x.second < writer_cutoff; }),
+        w.end());
+    it = w.empty() ? outside_writers_.erase(it) : std::next(it);
+  }
   for (auto it = pending_.begin(); it != pending_.end();) {
-    if (it->second.newest < cutoff) {
+    if (it->second.newest < cutoff && writer_newest_.count(it->first) == 0) {
       pending_total_ -= it->second.items.size();
       it = pending_.erase(it);
     } else {

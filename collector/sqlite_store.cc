@@ -22,6 +22,7 @@ enum SqliteStore::Q : int {
   kSetLost,
   kSetMeta,
   kProcessFind,
+  kProcessFindNear,
   kProcessInsert,
   kProcessParent,
   kProcessExit,
@@ -87,6 +88,8 @@ const char* const kSql[] = {
     "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)",
     // processes, tasks, activities
     "SELECT id FROM processes WHERE pid = ? AND start_ns = ?",
+    "SELECT id FROM processes WHERE pid = ? AND start_ns >= ? AND start_ns < ? ORDER BY start_ns "
+    "LIMIT 1",
     "INSERT INTO processes(pid, start_ns, uid, gid) VALUES(?, ?, ?, ?)",
     "UPDATE processes SET parent_id = ? WHERE id = ?",
     "UPDATE processes SET exit_ns = ?, exit_code = ? WHERE id = ?",
@@ -286,6 +289,12 @@ int64_t SqliteStore::find_process(uint32_t pid, uint64_t start_ns) {
   if (!q.step()) return 0;
   if (process_ids_.size() > kCacheCap) process_ids_.clear();
   return process_ids_[key] = q.int64(0);
+}
+
+int64_t SqliteStore::find_process_between(uint32_t pid, uint64_t from_ns, uint64_t until_ns) {
+  Stmt& q = st(kProcessFindNear);
+  q.bind(1, pid).bind(2, i64(from_ns)).bind(3, i64(until_ns));
+  return q.step() ? q.int64(0) : 0;
 }
 
 int64_t SqliteStore::add_process(uint32_t pid, uint64_t start_ns, uint32_t uid, uint32_t gid) {

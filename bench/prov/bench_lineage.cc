@@ -166,13 +166,18 @@ class Host {
     x.group_dead = 1;
     probe(&x, sizeof x);
   }
-  void open_outside(Proc p, const std::string& path, uint64_t ino, uint32_t flags = 0) {
+  // `gen`: the inode's generation, as the kernel reports it (a reused inode number gets a
+  // new one, so a later /tmp file is not the earlier one).
+  void open_outside(Proc p, const std::string& path, uint64_t ino, uint32_t flags = 0,
+                    uint32_t gen = 1) {
     bento_open_event e{};
     header(e.h, BENTO_EV_OPEN, sizeof e, p);
     e.fd = 3;
     e.flags = flags;
     e.dev = kOutsideDev;
     e.ino = ino;
+    e.generation = gen;
+    e.btime_ns = gen;
     e.file_id = ino * 7919;
     e.path_len = static_cast<uint32_t>(std::min(path.size(), sizeof e.path - 1));
     std::memcpy(e.path, path.c_str(), e.path_len);
@@ -335,10 +340,11 @@ class Host {
       open_outside(cc, "/usr/include/h" + std::to_string(h) + ".h",
                    5000 + static_cast<uint64_t>(h));
     const uint64_t s_ino = 90000 + (obj % 50);  // /tmp inodes come back
-    open_outside(cc, "/tmp/cc" + std::to_string(obj) + ".s", s_ino, O_WR | O_CR);
+    const auto s_gen = static_cast<uint32_t>(obj);
+    open_outside(cc, "/tmp/cc" + std::to_string(obj) + ".s", s_ino, O_WR | O_CR, s_gen);
     exit(cc);
     Proc as = fork_exec(make, "/usr/bin/as", {"as", "-o", name});
-    open_outside(as, "/tmp/cc" + std::to_string(obj) + ".s", s_ino, 0);
+    open_outside(as, "/tmp/cc" + std::to_string(obj) + ".s", s_ino, 0, s_gen);
     write_new(as.pid, obj, name);
     exit(as);
     exit(make);

@@ -571,6 +571,15 @@ TEST_F(LineageE2E, SocketsMappingsAndFilesOutsideTheMount) {
            "/http.port; curl -s -o dl.txt http://127.0.0.1:$(cat " + R +
            "/http.port)/served.txt; wait");
     ASSERT_EQ(r.status, 0) << r.output;
+    // A download from a file outside the mounts to /tmp, copied in a while later: neither
+    // the server nor curl touched the mount or wrote to anything kept when they ran (not
+    // even the test's output pipe).
+    std::ofstream(root_ + "/served2.txt") << "from outside\n";
+    r = sh("(cd " + T + " && python3 " + R + "/serve.py " + R + " " + R + "/http2.port & " + W + R +
+           "/http2.port; cd " + T + " && curl -s -o " + T + "/dl2.txt http://127.0.0.1:$(cat " + R +
+           "/http2.port)/served2.txt; wait) </dev/null >/dev/null 2>&1; sleep 2; cp " + T +
+           "/dl2.txt dl2.txt");
+    ASSERT_EQ(r.status, 0) << r.output;
   }
   ASSERT_EQ(sh(H + " tmpfile in_s tmpfile_out").status, 0);
   ASSERT_EQ(sh("for i in 1 2 3 4 5 6; do echo data$i > " + T + "/reuse; cat " + T +
@@ -623,6 +632,12 @@ TEST_F(LineageE2E, SocketsMappingsAndFilesOutsideTheMount) {
     for (const auto& n : d["entities"])
       endpoint = endpoint || n.value("path", "").find("127.0.0.1:") != std::string::npos;
     EXPECT_TRUE(endpoint) << d.dump(1);
+    auto e2 = edges(why(mnt_ + "/dl2.txt"), mnt_);
+    EXPECT_TRUE(has_like(e2, "generated(dl2.txt", {"cp"})) << json(e2).dump(1);
+    EXPECT_TRUE(has_like(e2, "generated(", {"dl2.txt", "curl"}))
+        << "who wrote the copied file: " << json(e2).dump(1);
+    EXPECT_TRUE(has_like(e2, "used(", {"serve.py", "served2.txt)"}))
+        << "what the server sent: " << json(e2).dump(1);
   } else {
     ADD_FAILURE() << "python3 is not installed: the Python cases did not run";
   }
