@@ -95,6 +95,7 @@ class BentoFs : public bento::FileOperations {
 
   Result<bento::StatFs> statfs(const Request&, Ino) override;
   Status access(const Request&, Ino, uint32_t) override;
+  Status syncfs(const Request&) override { return commit_now(); }
   Result<uint64_t> bmap(const Request&, Ino, uint32_t, uint64_t) override;
 
   Status setxattr(const Request&, Ino, std::string_view, std::span<const uint8_t>,
