@@ -7,6 +7,7 @@
 //   guest_checks crashverify MNT N   every file 0..N (fsynced before the crash) intact
 //   guest_checks tree DIR N          makes a deterministic tree of N files under DIR
 //   guest_checks bench DIR WHAT      one timed workload (bench/kernel): prints seconds
+//   guest_checks time NAME CMD...    runs CMD, prints "BENCH NAME seconds"
 //
 // Each failed check prints "CHECK FAILED: ..."; the exit status is the number of failures.
 #include <dirent.h>
@@ -567,6 +568,18 @@ int main(int argc, char** argv) {
   if (cmd == "crashverify" && argc == 4) return crashverify(argv[2], std::atoi(argv[3]));
   if (cmd == "tree" && argc == 4) return tree(argv[2], std::atoi(argv[3]));
   if (cmd == "bench" && argc == 4) return bench(argv[2], argv[3]);
+  if (cmd == "time" && argc >= 4) {  // time NAME CMD ARGS...: runs it, prints BENCH NAME s
+    double t0 = now_s();
+    pid_t pid = fork();
+    if (pid == 0) {
+      execvp(argv[3], argv + 3);
+      _exit(127);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    std::printf("BENCH %s %.3f\n", argv[2], now_s() - t0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+  }
   std::fprintf(stderr,
                "usage: guest_checks posix MNT | crashwork MNT | crashverify MNT N | tree DIR N "
                "| bench DIR WHAT\n");

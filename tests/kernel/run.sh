@@ -12,6 +12,9 @@
 #     crash   a write+fsync workload, qemu killed at a random point, host fsck (replay),
 #             second boot: replay, every fsynced file intact; host fsck clean
 #             (BENTO_KERNEL_CRASH_POINTS kill points, default 1; bench/kernel uses more)
+#     bench   ext4 (data=ordered, data=journal) vs Bento-fs in one boot: untar, rm -rf,
+#             small creates, sequential 1 MiB writes, cached reads, a fileserver-like
+#             mix; prints the ratios (bench/kernel/run.sh)
 #   default: basic crash
 #
 # Fails on any WARNING:, BUG:, Oops, hung task ("blocked for more than"), lockdep report
@@ -26,8 +29,8 @@ tests=()
 while [ $# -gt 0 ]; do
   case $1 in
     --build-dir) build=$(cd "$2" && pwd); shift 2 ;;
-    basic | crash) tests+=("$1"); shift ;;
-    *) echo "usage: $0 [--build-dir DIR] [basic|crash]..." >&2; exit 2 ;;
+    basic | crash | bench) tests+=("$1"); shift ;;
+    *) echo "usage: $0 [--build-dir DIR] [basic|crash|bench]..." >&2; exit 2 ;;
   esac
 done
 [ ${#tests[@]} -gt 0 ] || tests=(basic crash)
@@ -111,6 +114,9 @@ make_initrd() {  # OUT BODY
     drivers/virtio/virtio_pci.ko drivers/block/virtio_blk.ko; do
     [ -f "$kmods/$k" ] && cp "$kmods/$k" "$r/lib/modules/"
   done
+  for k in lib/crc16.ko fs/mbcache.ko fs/jbd2/jbd2.ko crypto/crc32c_generic.ko fs/ext4/ext4.ko; do
+    [ "${with_ext4:-0}" = 1 ] && [ -f "$kmods/$k" ] && cp "$kmods/$k" "$r/lib/modules/"
+  done
   cp "$modout"/bento_fs/bento_fs.ko "$modout"/bento_prov/bento_prov.ko "$r/lib/modules/"
   cat > "$r/init" << EOF
 #!/bin/busybox sh
@@ -135,12 +141,14 @@ EOF
   (cd "$r" && find . | cpio -o -H newc 2> /dev/null | gzip -1) > "$out"
 }
 
-# Boots INITRD with DISK; the console goes to LOG. Extra qemu args after.
-boot() {  # INITRD DISK LOG [CMDLINE-EXTRA]
+# Boots INITRD with DISK (and EXTRA_DISKS: more virtio disks, vdb...); the console goes
+# to LOG.
+boot() {  # INITRD DISK LOG
+  local drives=() d
+  for d in "$2" ${EXTRA_DISKS:-}; do drives+=(-drive "file=$d,if=virtio,format=raw,cache=unsafe"); done
   timeout "${BENTO_KERNEL_BOOT_TIMEOUT:-900}" qemu-system-x86_64 "${accel[@]}" -m 2048 -smp 2 \
     -kernel "$vmlinuz" -initrd "$1" -nographic -no-reboot \
-    -append "console=ttyS0 panic=-1 oops=panic softlockup_panic=0 ${4:-}" \
-    -drive "file=$2,if=virtio,format=raw,cache=unsafe" > "$3" 2>&1 || true
+    -append "console=ttyS0 panic=-1 oops=panic" "${drives[@]}" > "$3" 2>&1 || true
   tr -d '\r' < "$3" > "$3.txt"
 }
 
@@ -286,10 +294,59 @@ check rmmod bento_fs
   rm -f "$disk.host"
 }
 
+# bench: ext4 (data=ordered, data=journal) and Bento-fs side by side in one boot, each on
+# its own virtio disk; TCG timings, so read the ratios only.
+run_bench() {
+  local disk=$work/bench-bento.img
+  "$mkfs" --size 2G "$disk" > /dev/null
+  rm -f "$work"/bench-ext4-*.img
+  for v in ordered journal; do
+    truncate -s 2G "$work/bench-ext4-$v.img"
+    mkfs.ext4 -q -F "$work/bench-ext4-$v.img"
+  done
+  local body='
+for m in crc16 mbcache jbd2 crc32c_generic ext4 bento_fs; do insmod /lib/modules/$m.ko; done
+check guest_checks tree /tmp/src 10000
+cd /tmp && tar cf /tmp/src.tar src && cd /
+rm -rf /tmp/src
+for fs in bento ext4-ordered ext4-journal; do
+  case $fs in
+    bento) check mount -t bento /dev/vda /mnt ;;
+    ext4-ordered) check mount -t ext4 -o data=ordered /dev/vdb /mnt ;;
+    ext4-journal) check mount -t ext4 -o data=journal /dev/vdc /mnt ;;
+  esac
+  mkdir /mnt/u
+  guest_checks time $fs/untar sh -c "tar xf /tmp/src.tar -C /mnt/u && sync"
+  guest_checks time $fs/rm-rf sh -c "rm -rf /mnt/u && sync"
+  guest_checks time $fs/creates guest_checks bench /mnt/c creates
+  guest_checks time $fs/seqwrite guest_checks bench /mnt/s seqwrite
+  guest_checks bench /mnt/s cachedread | sed "s|^BENCH |BENCH $fs/|"
+  guest_checks time $fs/fileserver-mix guest_checks bench /mnt/x mix
+  check umount /mnt
+done
+'
+  with_ext4=1 make_initrd "$work/bench.cpio.gz" "$body"
+  local t0=$SECONDS
+  EXTRA_DISKS="$work/bench-ext4-ordered.img $work/bench-ext4-journal.img" \
+    boot "$work/bench.cpio.gz" "$disk" "$work/bench.log"
+  say "bench: guest ran $((SECONDS - t0)) s"
+  check_log "$work/bench.log.txt" bench
+  host_fsck "$disk" bench -n
+  grep -a '^BENCH ' "$work/bench.log.txt" | sed 's/^BENCH //' | awk -F'[/ ]' '
+    { t[$1 "/" $2] = $3; w[$2] = 1; order[++n] = $2 }
+    END {
+      printf "%-16s %10s %12s %12s %10s %10s\n", "workload", "bento s", "ext4-ord s", "ext4-jrn s", "x ordered", "x journal"
+      for (i = 1; i <= n; i++) { k = order[i]; if (seen[k]++) continue
+        b = t["bento/" k]; o = t["ext4-ordered/" k]; j = t["ext4-journal/" k]
+        printf "%-16s %10.3f %12.3f %12.3f %10.2f %10.2f\n", k, b, o, j, (o > 0 ? b / o : 0), (j > 0 ? b / j : 0) } }' |
+    tee "$work/bench.txt"
+}
+
 start=$SECONDS
 for t in "${tests[@]}"; do
   case $t in
     basic) run_basic ;;
+    bench) run_bench ;;
     crash)
       for i in $(seq 1 "${BENTO_KERNEL_CRASH_POINTS:-1}"); do run_crash_once "$i"; done
       ;;
