@@ -2,9 +2,9 @@
 /*
  * Files: open/release, read and write, fsync, fallocate, mmap.
  *
- * Page cache choice: reads go through the page cache (generic_file_read_iter; read_folio
- * asks the fs for a page), so cached reads, readahead-free mmap and exec work as on any
- * kernel fs. Writes go straight to the fs (write-through, like FUSE without writeback
+ * Page cache choice: reads go through the page cache (generic_file_read_iter; readahead
+ * asks the fs for the whole window in one read, read_folio for one page), so cached
+ * reads, mmap and exec work as on any kernel fs. Writes go straight to the fs (write-through, like FUSE without writeback
  * cache): the fs journals data itself (data journaling), so a write it acknowledged is in
  * its journal, and syncfs/fsync are one journal commit with no dirty pages to chase. The
  * written range's cached pages are dropped afterwards so later reads see the new bytes.
@@ -303,8 +303,53 @@ static int bento_read_folio(struct file *file, struct folio *folio)
 	return r < 0 ? r : 0;
 }
 
+/* Readahead: the whole window in one fs read, then copied into its pages. */
+static void bento_readahead(struct readahead_control *rac)
+{
+	struct inode *inode = rac->mapping->host;
+	loff_t start = readahead_pos(rac);
+	size_t len = readahead_length(rac);
+	struct folio *folio;
+	struct bento_req q;
+	char *buf;
+	long r;
+
+	buf = kvmalloc(len, GFP_KERNEL);
+	if (!buf)
+		return; /* the pages left are read one by one through read_folio */
+	bento_make_req(&q);
+	{
+		BENTO_NOFS_BEGIN;
+		r = bento_br_read(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, fh_of(rac->file), start,
+				  buf, len);
+		BENTO_NOFS_END;
+	}
+	while ((folio = readahead_folio(rac)) != NULL) {
+		size_t off = folio_pos(folio) - start, n = folio_size(folio);
+		void *addr;
+
+		if (r < 0) {
+			folio_set_error(folio);
+			folio_unlock(folio);
+			continue;
+		}
+		addr = kmap_local_folio(folio, 0);
+		if (off < (size_t)r)
+			memcpy(addr, buf + off, min_t(size_t, n, r - off));
+		if (off + n > (size_t)r)
+			memset((char *)addr + (off < (size_t)r ? r - off : 0), 0,
+			       n - (off < (size_t)r ? r - off : 0));
+		kunmap_local(addr);
+		flush_dcache_folio(folio);
+		folio_mark_uptodate(folio);
+		folio_unlock(folio);
+	}
+	kvfree(buf);
+}
+
 const struct address_space_operations bento_aops = {
 	.read_folio = bento_read_folio,
+	.readahead = bento_readahead,
 	.direct_IO = noop_direct_IO,
 };
 
