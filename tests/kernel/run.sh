@@ -212,6 +212,9 @@ check mount -t bento_prov /dev/vda /mnt
 check diff -r /tmp/src/d0 /mnt/t/src/d0
 check sh -c "cat /mnt/.bento-provlog > /dev/null"
 check sh -c "echo prov > /mnt/prov-file"
+sync
+# Bento-prov through the kernel: the create is in the provenance log, committed with it.
+check grep -q prov-file /mnt/.bento-provlog
 check umount /mnt
 check rmmod bento_prov
 insmod /lib/modules/bento_fs.ko
@@ -333,7 +336,7 @@ done
   check_log "$work/bench.log.txt" bench
   host_fsck "$disk" bench -n
   grep -a '^BENCH ' "$work/bench.log.txt" | sed 's/^BENCH //' | awk -F'[/ ]' '
-    $0 !~ /^[^ ]*\// { next }  # guest_checks bench's own line; the timed one follows
+    $0 !~ /^[^ ]*\// { next }  # the untimed lines of guest_checks bench
     { t[$1 "/" $2] = $3; order[++n] = $2 }
     END {
       printf "%-16s %10s %12s %12s %10s %10s\n", "workload", "bento s", "ext4-ord s", "ext4-jrn s", "x ordered", "x journal"
