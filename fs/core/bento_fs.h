@@ -95,6 +95,7 @@ class BentoFs : public bento::FileOperations {
 
   Result<bento::StatFs> statfs(const Request&, Ino) override;
   Status access(const Request&, Ino, uint32_t) override;
+  Status syncfs(const Request&) override { return commit_now(); }
   Result<uint64_t> bmap(const Request&, Ino, uint32_t, uint64_t) override;
 
   Status setxattr(const Request&, Ino, std::string_view, std::span<const uint8_t>,
@@ -147,6 +148,9 @@ class BentoFs : public bento::FileOperations {
   Status process_orphans();
   // inode.cc
   Result<DiskInode> read_inode(Ino ino);
+  // Just the mode: keeps a whole DiskInode off the caller's frame (rename's is near the
+  // kernel's 2 KiB frame limit).
+  [[gnu::noinline]] Result<uint32_t> read_mode(Ino ino);
   // sync_tid=false: the change need not make a later fsync wait (lazytime atime updates).
   Status write_inode(Handle& h, InodeObj* o, const DiskInode& di, bool sync_tid = true);
   Result<InodeRef> iget(Ino ino);

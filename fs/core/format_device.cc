@@ -3,6 +3,7 @@
 
 #include <bento/fs_types.h>
 #include <bento/log.h>
+#include <bento/memory.h>
 
 #include "core/journal.h"
 #include "core/superblock_check.h"
@@ -31,18 +32,30 @@ Status write_block(BlockDevice& dev, uint64_t n, const uint8_t* data) {
 }
 
 // Writes bitmap blocks [start, start+nblocks) with bits [0, used) and [valid, end) set.
+// Bits go straight into the block's buffer: no block-sized buffer on the stack (the same
+// code runs on 16 KiB kernel stacks).
 Status write_bitmap(BlockDevice& dev, uint64_t start, uint64_t nblocks, uint64_t used,
                     uint64_t valid) {
-  uint8_t buf[kBlockSize];
   for (uint64_t b = 0; b < nblocks; b++) {
-    __builtin_memset(buf, 0, sizeof(buf));
+    BENTO_ASSIGN_OR_RETURN(BufferHead bh, dev.getblk(start + b));
+    uint8_t* buf = bh.data_mut().data();
+    __builtin_memset(buf, 0, kBlockSize);
     uint64_t first = b * kBlockSize * 8;
     for (uint64_t i = 0; i < kBlockSize * 8; i++) {
       uint64_t bit = first + i;
       if (bit < used || bit >= valid) buf[i / 8] |= static_cast<uint8_t>(1u << (i % 8));
     }
-    BENTO_TRY(write_block(dev, start + b, buf));
+    bh.mark_dirty();
   }
+  return Status::Ok();
+}
+
+// Writes the first `len` bytes of block n from obj, the rest zeroes.
+Status write_object(BlockDevice& dev, uint64_t n, const void* obj, size_t len) {
+  BENTO_ASSIGN_OR_RETURN(BufferHead bh, dev.getblk(n));
+  __builtin_memset(bh.data_mut().data(), 0, kBlockSize);
+  __builtin_memcpy(bh.data_mut().data(), obj, len);
+  bh.mark_dirty();
   return Status::Ok();
 }
 
@@ -140,19 +153,14 @@ Status format_device(BlockDevice& dev, const FormatOptions& o) {
   BENTO_TRY(
       write_bitmap(dev, sb.block_bitmap_start.get(), sb.block_bitmap_blocks.get(), used_blocks, n));
   // Root directory: inode 1, header block and one empty bucket.
-  uint8_t buf[kBlockSize];
-  __builtin_memset(buf, 0, sizeof(buf));
   DirHeader hd{};
   hd.magic.set(kDirMagic);
   hd.parent.set(1);
   hd.nbuckets.set(1);
-  __builtin_memcpy(buf, &hd, sizeof(hd));
-  BENTO_TRY(write_block(dev, root_hdr, buf));
-  __builtin_memset(buf, 0, sizeof(buf));
+  BENTO_TRY(write_object(dev, root_hdr, &hd, sizeof(hd)));
   DirBucket bk{};
   bk.magic.set(kBucketMagic);
-  __builtin_memcpy(buf, &bk, sizeof(bk));
-  BENTO_TRY(write_block(dev, root_bucket, buf));
+  BENTO_TRY(write_object(dev, root_bucket, &bk, sizeof(bk)));
   {
     BENTO_ASSIGN_OR_RETURN(BufferHead ib, dev.bread(sb.inode_table_start.get()));
     DiskInode root;
@@ -183,16 +191,16 @@ Status format_device(BlockDevice& dev, const FormatOptions& o) {
   }
   BENTO_TRY(Journal::write_super(dev, sb.journal_start.get(), jblocks, 1));
   if (pblocks > 0) {
-    prov::ProvLogHeader ph;
-    __builtin_memset(&ph, 0, sizeof(ph));
-    prov::init_header(ph, pblocks);
-    BENTO_TRY(write_block(dev, sb.prov_start.get(), reinterpret_cast<const uint8_t*>(&ph)));
+    // The header is a whole block: built on the heap, not the stack.
+    BENTO_ASSIGN_OR_RETURN(bento::UniquePtr<prov::ProvLogHeader> ph,
+                           bento::make_unique<prov::ProvLogHeader>());
+    __builtin_memset(ph.get(), 0, sizeof(prov::ProvLogHeader));
+    prov::init_header(*ph, pblocks);
+    BENTO_TRY(write_object(dev, sb.prov_start.get(), ph.get(), sizeof(prov::ProvLogHeader)));
   }
   // Superblock last: an interrupted mkfs leaves no valid file system behind.
   BENTO_TRY(dev.sync_all());
-  __builtin_memset(buf, 0, sizeof(buf));
-  __builtin_memcpy(buf, &sb, sizeof(sb));
-  BENTO_TRY(write_block(dev, kSuperBlockNo, buf));
+  BENTO_TRY(write_object(dev, kSuperBlockNo, &sb, sizeof(sb)));
   return dev.sync_all();
 }
 

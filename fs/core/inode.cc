@@ -36,6 +36,11 @@ Result<DiskInode> BentoFs::read_inode(Ino ino) {
   return di;
 }
 
+Result<uint32_t> BentoFs::read_mode(Ino ino) {
+  BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
+  return di.mode.get();
+}
+
 Status BentoFs::write_inode(Handle& h, InodeObj* o, const DiskInode& di, bool sync_tid) {
   BENTO_ASSIGN_OR_RETURN(BufferHead bh, h.get_write(geo_.inode_block(o->ino)));
   uint8_t* p = bh.data_mut().data() + geo_.inode_offset(o->ino);

@@ -145,7 +145,8 @@ Status ProvLog::append(Handle& h, const bento::Request& req, const ProvDraft& d,
   size_t n2 = d.name2.size() < 4095 - n1 ? d.name2.size() : 4095 - n1;
   uint32_t len = prov::record_len(n1, n2);
   if (len > kLogBlockSize) return Err(ENAMETOOLONG);
-  uint8_t rec[kLogBlockSize];
+  auto g = st_.lock();
+  uint8_t* rec = g->rec;
   __builtin_memset(rec, 0, len);
   prov::RecordHeader r;
   __builtin_memset(&r, 0, sizeof r);
@@ -173,7 +174,6 @@ Status ProvLog::append(Handle& h, const bento::Request& req, const ProvDraft& d,
   if (n1 != 0) __builtin_memcpy(rec + sizeof r, d.name.data(), n1);
   if (n2 != 0) __builtin_memcpy(rec + sizeof r + n1, d.name2.data(), n2);
 
-  auto g = st_.lock();
   r.seq.set(g->hdr.next_seq.get());
   __builtin_memcpy(rec, &r, sizeof r);
   Le32 crc;

@@ -103,6 +103,9 @@ class ProvLog {
     Pending pending[8];
     uint32_t npending = 0;
     uint64_t refused_logged = 0;
+    // append() builds its record here, under the lock: a block-sized buffer does not
+    // belong on a 16 KiB kernel stack.
+    uint8_t rec[prov::kLogBlockSize];
   };
   using Guard = bento::Mutex<State>::Guard;
   void unreserve(uint64_t bytes);

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Rejects a relocatable object that a kernel module could not link or load:
 #  - undefined symbols outside the kernel-services shim (bento_ks_*), the memory
-#    builtins, operator delete, __cxa_pure_virtual and the kernel's retpoline thunks;
+#    builtins, operator delete, __cxa_pure_virtual, the kernel's retpoline thunks and
+#    __stack_chk_fail (the kernel's -fstack-protector-strong);
 #  - global constructors (.init_array/.ctors: never run in a module);
 #  - GOT-relative relocations (position-independent code: insmod rejects it).
 set -euo pipefail
 obj=${1:?usage: check.sh OBJECT.o}
 status=0
 
-allowed='^(bento_ks_[a-z0-9_]+|memcpy|memmove|memset|memcmp|strlen|__cxa_pure_virtual|_ZdlPv|_ZdlPvm|_ZdlPvSt11align_val_t|_ZdlPvmSt11align_val_t|__x86_indirect_thunk_[a-z0-9]+|__x86_return_thunk)$'
+allowed='^(bento_ks_[a-z0-9_]+|memcpy|memmove|memset|memcmp|strlen|__cxa_pure_virtual|_ZdlPv|_ZdlPvm|_ZdlPvSt11align_val_t|_ZdlPvmSt11align_val_t|__x86_indirect_thunk_[a-z0-9]+|__x86_return_thunk|__stack_chk_fail)$'
 undefined=$(nm -u --format=posix "$obj" | awk '{print $1}' | sort -u)
 bad=$(grep -Ev "$allowed" <<<"$undefined" || true)
 if [ -n "$bad" ]; then

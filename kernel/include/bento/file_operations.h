@@ -135,6 +135,9 @@ class FileOperations {
   // ---- file system ----
   virtual Result<StatFs> statfs(const Request&, Ino) { return Err(ENOSYS); }
   virtual Status access(const Request&, Ino, uint32_t /*mask*/) { return Err(ENOSYS); }
+  // syncfs(2)/sync(2) of the mount: everything changed so far is durable when it returns.
+  // The kernel host calls it from ->sync_fs (FUSE 3.14 has no such request).
+  virtual Status syncfs(const Request&) { return Err(ENOSYS); }
 
   // ---- extended attributes ----
   virtual Status setxattr(const Request&, Ino, std::string_view, std::span<const uint8_t>,

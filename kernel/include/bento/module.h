@@ -13,7 +13,7 @@
 namespace bento {
 
 // Bumped on any incompatible change to FileOperations, the types it uses or services.h.
-constexpr uint32_t kApiVersion = 1;
+constexpr uint32_t kApiVersion = 2;  // 2: FileOperations::syncfs
 
 struct ModuleInfo {
   uint32_t api_version;

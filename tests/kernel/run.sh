@@ -1,0 +1,365 @@
+#!/usr/bin/env bash
+# The kernel host under QEMU: builds bento_fs.ko and bento_prov.ko against Debian's
+# linux-headers, boots the matching Debian kernel (downloaded, not installed) with an
+# initramfs of busybox + the modules + a static test program, on a scratch virtio disk made
+# by this host's mkfs.bento, and checks what the guest reports, the console log and the
+# image (host fsck.bento).
+#
+#   tests/kernel/run.sh [--build-dir DIR] [TEST...]
+#     basic   POSIX checks (tests/kernel/guest_checks.cc posix), untar/re-tar of a
+#             10,000-file tree, remount, Bento-prov mount, module load/unload with no
+#             leak; host fsck clean
+#     crash   a write+fsync workload, qemu killed at a random point, host fsck (replay),
+#             second boot: replay, every fsynced file intact; host fsck clean
+#             (BENTO_KERNEL_CRASH_POINTS kill points, default 1; bench/kernel uses more)
+#     bench   ext4 (data=ordered, data=journal) vs Bento-fs in one boot: untar, rm -rf,
+#             small creates, sequential 1 MiB writes, cached reads, a fileserver-like
+#             mix; prints the ratios (bench/kernel/run.sh)
+#   default: basic crash
+#
+# Fails on any WARNING:, BUG:, Oops, hung task ("blocked for more than"), lockdep report
+# or leak report in a console log. Exit 0 pass, 1 fail, 77 skipped (no qemu, no kernel
+# package or headers reachable: said loudly). Root only. TCG unless BENTO_KERNEL_KVM=1.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=$root/build/default
+tests=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --build-dir) build=$(cd "$2" && pwd); shift 2 ;;
+    basic | crash | bench) tests+=("$1"); shift ;;
+    *) echo "usage: $0 [--build-dir DIR] [basic|crash|bench]..." >&2; exit 2 ;;
+  esac
+done
+[ ${#tests[@]} -gt 0 ] || tests=(basic crash)
+
+skip() {
+  echo "*** SKIPPING KERNEL HOST TESTS: $* ***" >&2
+  exit 77
+}
+say() { echo "== kernel: $*"; }
+
+[ "$(id -u)" -eq 0 ] || skip "they need root"
+if ! command -v qemu-system-x86_64 > /dev/null || ! [ -x /bin/busybox ] || ! command -v cpio > /dev/null; then
+  bash "$root/scripts/install-deps.sh" || true
+fi
+command -v qemu-system-x86_64 > /dev/null || skip "qemu-system-x86_64 missing (scripts/install-deps.sh)"
+command -v cpio > /dev/null || skip "cpio missing"
+busybox=/bin/busybox
+{ [ -x "$busybox" ] && ! readelf -d "$busybox" 2> /dev/null | grep -q NEEDED; } ||
+  skip "no static busybox (busybox-static)"
+
+# The kernel: Debian's current one, the version linux-headers-amd64 points at.
+kver=$(apt-cache depends linux-headers-amd64 2> /dev/null | awk '/Depends: linux-headers-[0-9]/ {sub("linux-headers-", "", $2); print $2; exit}')
+[ -n "$kver" ] || skip "apt-cache knows no linux-headers-amd64 (apt-get update?)"
+kdir=/lib/modules/$kver/build
+if [ ! -f "$kdir/Makefile" ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "linux-headers-$kver" > /dev/null 2>&1 || true
+fi
+[ -f "$kdir/Makefile" ] || skip "linux-headers-$kver not installable"
+cache=${BENTO_KERNEL_CACHE:-/var/cache/bento-kernel}
+image_dir=$cache/linux-image-$kver
+if [ ! -f "$image_dir/boot/vmlinuz-$kver" ]; then
+  mkdir -p "$cache"
+  rm -rf "$image_dir.tmp" && mkdir -p "$image_dir.tmp"
+  if (cd "$image_dir.tmp" && apt-get download "linux-image-$kver" > /dev/null 2>&1); then
+    dpkg-deb -x "$image_dir.tmp"/linux-image-"$kver"_*.deb "$image_dir.tmp/x"
+    rm -rf "$image_dir" && mv "$image_dir.tmp/x" "$image_dir"
+  fi
+  rm -rf "$image_dir.tmp"
+fi
+vmlinuz=$image_dir/boot/vmlinuz-$kver
+[ -f "$vmlinuz" ] || skip "linux-image-$kver could not be downloaded"
+kmods=$image_dir/lib/modules/$kver/kernel
+
+# Build: host tools, the guest program, both modules (the same fs sources as the .so).
+say "kernel $kver; building"
+cmake --build "$build" --target mkfs.bento fsck.bento bento_guest_checks > /dev/null
+mkfs=$build/bin/mkfs.bento
+fsck=$build/bin/fsck.bento
+guest_bin=$build/tests/kernel/guest_checks
+modout=$build/kernel/module/$kver
+for m in bento_fs:bento bento_prov:bento_prov; do
+  name=${m%%:*} fstype=${m##*:}
+  nice "$root/kernel/module/build.sh" "$kdir" "$modout/$name" "$name" "$fstype" \
+    "$build/kernel/module/$name.sources" > "$modout.$name.log" 2>&1 ||
+    { cat "$modout.$name.log" >&2; echo "module build failed: $name" >&2; exit 1; }
+done
+
+work=$build/kernel-test
+rm -rf "$work"
+mkdir -p "$work"
+# TCG by default: on the development machine /dev/kvm exists but a KVM guest hangs (and
+# -cpu host/max abort on MSR 0x10a), so KVM is opt-in (BENTO_KERNEL_KVM=1).
+accel=(-accel tcg,thread=multi)
+if [ "${BENTO_KERNEL_KVM:-0}" = 1 ]; then accel=(-enable-kvm); fi
+say "qemu ${accel[*]}"
+
+# The initramfs: busybox, the virtio modules (Debian builds them as modules; order
+# matters), ext4 for bench, our modules, guest_checks, and an init running BODY.
+make_initrd() {  # OUT BODY
+  local out=$1 body=$2 r=$work/root
+  rm -rf "$r"
+  mkdir -p "$r"/{bin,sbin,proc,sys,dev,tmp,mnt,lib/modules}
+  cp "$busybox" "$r/bin/busybox"
+  for app in sh mount umount insmod rmmod lsmod mkdir cat echo grep tar diff dmesg sync \
+    poweroff sleep ls rm cp md5sum find wc sed head tail chmod mkfs.ext4 time; do
+    ln -sf busybox "$r/bin/$app"
+  done
+  cp "$guest_bin" "$r/bin/guest_checks"
+  local k
+  for k in drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko \
+    drivers/virtio/virtio_pci_legacy_dev.ko drivers/virtio/virtio_pci_modern_dev.ko \
+    drivers/virtio/virtio_pci.ko drivers/block/virtio_blk.ko; do
+    [ -f "$kmods/$k" ] && cp "$kmods/$k" "$r/lib/modules/"
+  done
+  for k in lib/crc16.ko fs/mbcache.ko fs/jbd2/jbd2.ko crypto/crc32c_generic.ko fs/ext4/ext4.ko; do
+    [ "${with_ext4:-0}" = 1 ] && [ -f "$kmods/$k" ] && cp "$kmods/$k" "$r/lib/modules/"
+  done
+  cp "$modout"/bento_fs/bento_fs.ko "$modout"/bento_prov/bento_prov.ko "$r/lib/modules/"
+  cat > "$r/init" << EOF
+#!/bin/busybox sh
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs -o size=1200m tmp /tmp
+for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk; do
+  [ -f /lib/modules/\$m.ko ] && insmod /lib/modules/\$m.ko
+done
+n=0; while [ ! -b /dev/vda ] && [ \$n -lt 50 ]; do sleep 0.1; n=\$((n+1)); done
+[ -b /dev/vda ] || { echo "BENTO-FAIL no /dev/vda (virtio_blk)"; poweroff -f; }
+fails=0
+check() { if "\$@"; then echo "BENTO-OK \$*"; else echo "BENTO-FAIL \$*"; fails=\$((fails+1)); fi; }
+$body
+echo "BENTO-DONE fails=\$fails"
+sync
+poweroff -f
+EOF
+  chmod +x "$r/init"
+  (cd "$r" && find . | cpio -o -H newc 2> /dev/null | gzip -1) > "$out"
+}
+
+# Boots INITRD with DISK (and EXTRA_DISKS: more virtio disks, vdb...); the console goes
+# to LOG.
+boot() {  # INITRD DISK LOG
+  local drives=() d
+  for d in "$2" ${EXTRA_DISKS:-}; do drives+=(-drive "file=$d,if=virtio,format=raw,cache=unsafe"); done
+  timeout "${BENTO_KERNEL_BOOT_TIMEOUT:-900}" qemu-system-x86_64 "${accel[@]}" -m 2048 -smp 2 \
+    -kernel "$vmlinuz" -initrd "$1" -nographic -no-reboot \
+    -append "console=ttyS0 panic=-1 oops=panic" "${drives[@]}" > "$3" 2>&1 || true
+  tr -d '\r' < "$3" > "$3.txt"
+}
+
+bad_patterns='WARNING:|BUG:|Oops|blocked for more than|possible circular locking|possible recursive locking|INFO: lockdep|inconsistent lock state|general protection fault|Kernel panic|bento: LEAK|kernel BUG|UBSAN|KASAN|unable to handle|missing return thunk|Unknown symbol'
+failed=0
+check_log() {  # LOG.txt WHAT [allow-incomplete]
+  local log=$1 what=$2
+  if grep -Eq "$bad_patterns" "$log"; then
+    echo "FAIL $what: the kernel complained:" >&2
+    grep -En -B2 -A20 "$bad_patterns" "$log" | head -80 >&2
+    failed=1
+  fi
+  if [ "${3:-}" != allow-incomplete ]; then
+    if ! grep -q '^BENTO-DONE fails=0' "$log"; then
+      echo "FAIL $what: the guest did not finish cleanly:" >&2
+      grep -E '^(BENTO-|CHECK FAILED|== )' "$log" | tail -40 >&2 || true
+      grep -q '^BENTO-DONE' "$log" || tail -40 "$log" >&2
+      failed=1
+    fi
+  fi
+}
+
+host_fsck() {  # IMAGE WHAT [FLAGS [MAX-OK-EXIT]]: e2fsck codes, 1 = replayed/repaired
+  local out rc=0
+  out=$("$fsck" ${3:-} "$1" 2>&1) || rc=$?
+  if [ $rc -gt "${4:-0}" ]; then
+    echo "FAIL $2: fsck.bento ${3:-} exited $rc:" >&2
+    echo "$out" | tail -20 >&2
+    failed=1
+  else
+    say "$2: fsck.bento ${3:-} clean ($(echo "$out" | tail -1 | sed 's/.*: //'))"
+  fi
+}
+
+run_basic() {
+  local disk=$work/basic.img
+  "$mkfs" --size 512M "$disk" > /dev/null
+  make_initrd "$work/basic.cpio.gz" '
+insmod /lib/modules/bento_fs.ko || echo "BENTO-FAIL insmod"
+check mount -t bento /dev/vda /mnt
+mkdir -p /mnt/p
+check guest_checks posix /mnt/p
+check guest_checks tree /tmp/src 10000
+cd /tmp && tar cf /tmp/src.tar src && cd /
+mkdir /mnt/t
+check tar xf /tmp/src.tar -C /mnt/t
+check diff -r /tmp/src /mnt/t/src
+cd /mnt/t && tar cf /tmp/re.tar src && cd /
+mkdir /tmp/re
+check tar xf /tmp/re.tar -C /tmp/re
+check diff -r /tmp/src /tmp/re/src
+rm /tmp/re.tar /tmp/src.tar
+check umount /mnt
+check mount -t bento /dev/vda /mnt
+check diff -r /tmp/src /mnt/t/src
+check umount /mnt
+check rmmod bento_fs
+dmesg | grep -q "bento: unloaded, no allocation left" && echo "BENTO-OK no leak" || { echo "BENTO-FAIL leak"; fails=$((fails+1)); }
+insmod /lib/modules/bento_prov.ko || echo "BENTO-FAIL insmod prov"
+check mount -t bento_prov /dev/vda /mnt
+check diff -r /tmp/src/d0 /mnt/t/src/d0
+check sh -c "cat /mnt/.bento-provlog > /dev/null"
+check sh -c "echo prov > /mnt/prov-file"
+sync
+# Bento-prov through the kernel: the create is in the provenance log, committed with it.
+check grep -q prov-file /mnt/.bento-provlog
+check umount /mnt
+check rmmod bento_prov
+insmod /lib/modules/bento_fs.ko
+mount -t bento /dev/vda /mnt -o nosuchoption && { echo "BENTO-FAIL bad option accepted"; fails=$((fails+1)); umount /mnt; }
+check rmmod bento_fs
+[ "$(dmesg | grep -c "bento: unloaded, no allocation left")" -ge 3 ] && echo "BENTO-OK no leak after load/unload cycles" || { echo "BENTO-FAIL leak after cycles"; fails=$((fails+1)); }
+'
+  local t0=$SECONDS
+  boot "$work/basic.cpio.gz" "$disk" "$work/basic.log"
+  say "basic: guest ran $((SECONDS - t0)) s"
+  grep -E '^(BENTO-|CHECK FAILED)' "$work/basic.log.txt" || true
+  check_log "$work/basic.log.txt" basic
+  host_fsck "$disk" basic -n
+  # A foreign image is refused with a clear message.
+  local foreign=$work/foreign.img
+  truncate -s 64M "$foreign"
+  make_initrd "$work/foreign.cpio.gz" '
+insmod /lib/modules/bento_fs.ko
+mount -t bento /dev/vda /mnt 2>/dev/null && { echo "BENTO-FAIL foreign image mounted"; fails=$((fails+1)); }
+dmesg | grep -q "bento: vda: mount failed" && echo "BENTO-OK foreign image refused" || { echo "BENTO-FAIL no message for the foreign image"; fails=$((fails+1)); }
+rmmod bento_fs
+'
+  boot "$work/foreign.cpio.gz" "$foreign" "$work/foreign.log"
+  grep -E '^BENTO-' "$work/foreign.log.txt" || true
+  check_log "$work/foreign.log.txt" foreign
+}
+
+run_crash_once() {  # N
+  local n=$1 disk=$work/crash$1.img log=$work/crash$1.log
+  "$mkfs" --size 256M "$disk" > /dev/null
+  make_initrd "$work/crash.cpio.gz" '
+insmod /lib/modules/bento_fs.ko
+check mount -t bento -o commit=200 /dev/vda /mnt
+guest_checks crashwork /mnt
+'
+  # Kill point: after a random number of fsynced files (20..200), plus up to 300 ms.
+  local want=$((20 + RANDOM % 181)) delay_ms=$((RANDOM % 300))
+  qemu-system-x86_64 "${accel[@]}" -m 1024 -smp 2 \
+    -kernel "$vmlinuz" -initrd "$work/crash.cpio.gz" -nographic -no-reboot \
+    -append "console=ttyS0 panic=-1" \
+    -drive "file=$disk,if=virtio,format=raw,cache=unsafe" > "$log" 2>&1 &
+  local qpid=$! t0=$SECONDS
+  while kill -0 $qpid 2> /dev/null; do
+    local got
+    got=$(grep -c '^FSYNCED' "$log" 2> /dev/null || true)
+    [ "${got:-0}" -ge "$want" ] && break
+    [ $((SECONDS - t0)) -lt 600 ] || break
+    sleep 0.05
+  done
+  sleep "0.$(printf %03d $delay_ms)"
+  kill -9 $qpid 2> /dev/null || true
+  wait $qpid 2> /dev/null || true
+  tr -d '\r' < "$log" > "$log.txt"
+  check_log "$log.txt" "crash $n (workload)" allow-incomplete
+  local last
+  last=$(grep -a '^FSYNCED' "$log.txt" | tail -1 | awk '{print $2}')
+  if [ -z "$last" ]; then
+    echo "FAIL crash $n: the workload never fsynced a file" >&2
+    tail -30 "$log.txt" >&2
+    failed=1
+    return
+  fi
+  say "crash $n: killed qemu after file $last was fsynced (wanted >= $want, +${delay_ms} ms)"
+  # The host replays a copy; the guest replays the original on its next mount.
+  cp --sparse=always "$disk" "$disk.host"
+  host_fsck "$disk.host" "crash $n (host replay)" -y 1
+  host_fsck "$disk.host" "crash $n (after host replay)" -n
+  make_initrd "$work/verify.cpio.gz" "
+insmod /lib/modules/bento_fs.ko
+check mount -t bento /dev/vda /mnt
+check guest_checks crashverify /mnt $last
+echo more > /mnt/after-crash
+check umount /mnt
+check rmmod bento_fs
+"
+  boot "$work/verify.cpio.gz" "$disk" "$log.verify"
+  grep -E '^(BENTO-|CHECK FAILED|== crash)' "$log.verify.txt" || true
+  check_log "$log.verify.txt" "crash $n (verify)"
+  host_fsck "$disk" "crash $n (after guest replay)" -n
+  rm -f "$disk.host"
+}
+
+# bench: ext4 (data=ordered, data=journal) and Bento-fs side by side in one boot, each on
+# its own virtio disk; TCG timings, so read the ratios only.
+run_bench() {
+  local disk=$work/bench-bento.img
+  "$mkfs" --size 2G "$disk" > /dev/null
+  rm -f "$work"/bench-ext4-*.img
+  for v in ordered journal; do
+    truncate -s 2G "$work/bench-ext4-$v.img"
+    mkfs.ext4 -q -F "$work/bench-ext4-$v.img"
+  done
+  local body='
+for m in crc16 mbcache jbd2 crc32c_generic ext4 bento_fs; do insmod /lib/modules/$m.ko; done
+check guest_checks tree /tmp/src 10000
+cd /tmp && tar cf /tmp/src.tar src && cd /
+rm -rf /tmp/src
+for fs in bento ext4-ordered ext4-journal; do
+  case $fs in
+    bento) check mount -t bento /dev/vda /mnt ;;
+    ext4-ordered) check mount -t ext4 -o data=ordered /dev/vdb /mnt ;;
+    ext4-journal) check mount -t ext4 -o data=journal /dev/vdc /mnt ;;
+  esac
+  mkdir /mnt/u
+  guest_checks time $fs/untar sh -c "tar xf /tmp/src.tar -C /mnt/u && sync"
+  guest_checks time $fs/rm-rf sh -c "rm -rf /mnt/u && sync"
+  guest_checks time $fs/creates guest_checks bench /mnt/c creates
+  guest_checks time $fs/seqwrite guest_checks bench /mnt/s seqwrite
+  guest_checks bench /mnt/s cachedread | sed "s|^BENCH |BENCH $fs/|"
+  guest_checks time $fs/fileserver-mix guest_checks bench /mnt/x mix
+  check umount /mnt
+done
+'
+  with_ext4=1 make_initrd "$work/bench.cpio.gz" "$body"
+  local t0=$SECONDS
+  EXTRA_DISKS="$work/bench-ext4-ordered.img $work/bench-ext4-journal.img" \
+    boot "$work/bench.cpio.gz" "$disk" "$work/bench.log"
+  say "bench: guest ran $((SECONDS - t0)) s"
+  check_log "$work/bench.log.txt" bench
+  host_fsck "$disk" bench -n
+  grep -a '^BENCH ' "$work/bench.log.txt" | sed 's/^BENCH //' | awk -F'[/ ]' '
+    $0 !~ /^[^ ]*\// { next }  # the untimed lines of guest_checks bench
+    { t[$1 "/" $2] = $3; order[++n] = $2 }
+    END {
+      printf "%-16s %10s %12s %12s %10s %10s\n", "workload", "bento s", "ext4-ord s", "ext4-jrn s", "x ordered", "x journal"
+      for (i = 1; i <= n; i++) { k = order[i]; if (seen[k]++) continue
+        b = t["bento/" k]; o = t["ext4-ordered/" k]; j = t["ext4-journal/" k]
+        printf "%-16s %10.3f %12.3f %12.3f %10.2f %10.2f\n", k, b, o, j, (o > 0 ? b / o : 0), (j > 0 ? b / j : 0) } }' |
+    tee "$work/bench.txt"
+}
+
+start=$SECONDS
+for t in "${tests[@]}"; do
+  case $t in
+    basic) run_basic ;;
+    bench) run_bench ;;
+    crash)
+      for i in $(seq 1 "${BENTO_KERNEL_CRASH_POINTS:-1}"); do run_crash_once "$i"; done
+      ;;
+  esac
+done
+say "${tests[*]}: $((SECONDS - start)) s"
+if [ $failed -ne 0 ]; then
+  echo "kernel tests FAILED (logs in $work)" >&2
+  exit 1
+fi
+say "all passed"
