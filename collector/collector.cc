@@ -15,6 +15,7 @@ Collector::Collector(lineage::Database& db, std::unique_ptr<HostFacts> host)
 
 void Collector::set_retention(const RetentionPolicy& p) {
   retention_.set_policy(p);
+  ingest_.set_keep_all(p.keep_everything);
   guarded([&] { retention_.load_totals(); });
 }
 

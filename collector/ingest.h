@@ -42,6 +42,8 @@ class Ingest {
   // Without the probes' PIPE_IO events, an exec whose fds 0-2 are pipes is taken to read
   // stdin's pipe and write stdout's and stderr's (a shell pipeline's stages).
   void set_exec_std_pipes(bool on) { exec_std_pipes_ = on; }
+  // provd --scope all: every activity is kept in full as it happens (nothing waits).
+  void set_keep_all(bool on) { keep_all_ = on; }
   // A mount's log holds every record stamped before `t` (CLOCK_MONOTONIC) and all of them
   // have been read: nothing older is coming. The log serves committed records only, so
   // that is the time before a sync (fsync on the log) after which a read found no more.
@@ -243,6 +245,7 @@ class Ingest {
   std::unordered_map<int64_t, Keep> kept_;  // activities kept (a cache: re-learnt)
   std::deque<std::pair<int64_t, Keep>>* keep_work_ = nullptr;  // keep()'s worklist, while running
   std::unordered_map<std::string, Channel> channels_;
+  bool keep_all_ = false;
   // Files outside the mounts written by activities not kept (yet): a kept activity that
   // reads one keeps its earlier writers, so a download to /tmp later copied into the
   // mount still names the download. Writers wait longer than other activities (kWriterMargin).

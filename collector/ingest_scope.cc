@@ -30,6 +30,7 @@ bool writes(uint32_t flags) {
 }  // namespace
 
 Ingest::Keep Ingest::kept(int64_t act) const {
+  if (keep_all_) return act != 0 ? kFull : kNotKept;
   auto it = kept_.find(act);
   return it == kept_.end() ? kNotKept : it->second;
 }
@@ -163,8 +164,9 @@ int64_t Ingest::channel_entity(const std::string& key, uint64_t t) {
     // A pipe made while we watched (its PIPE event reset the channel) is a new identity
     // even if pipefs hands out its inode number again; one made before is found by it.
     if (c.file == 0) c.file = c.fresh ? 0 : store_.find_pipe(c.ino);
-    if (c.file == 0) c.file = store_.add_pipe(c.ino, c.born != 0 ? c.born : t);
-    return current_entity(c.file, t, "pipe:[" + std::to_string(c.ino) + "]");
+    const uint64_t born = c.born != 0 ? std::min(c.born, t) : t;  // stored late or not
+    if (c.file == 0) c.file = store_.add_pipe(c.ino, born);
+    return current_entity(c.file, born, "pipe:[" + std::to_string(c.ino) + "]");
   }
   int64_t file = store_.find_addr(c.addr);
   if (file == 0)

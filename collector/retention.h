@@ -3,7 +3,8 @@
 // provd drops, once they have ended and a grace period passed, the activities that
 // moved no data anyone keeps: no read, no write, no mark, no removal, and no activity
 // informed by them (so the ancestors of everything kept stay: a chain is pruned from its
-// leaves), then their processes and threads. `--scope all` keeps everything.
+// leaves), then their processes and threads. `--scope all` keeps everything (and the
+// collector keeps every activity in full: Ingest::set_keep_all).
 //
 // Retention (`--keep AGE`, `--max-db-size BYTES`) removes only what no answer uses: the
 // audit trail of fs records (`events`) and the marks of calls (`actions`) older than AGE,

@@ -1,7 +1,8 @@
 // bench_lineage: `prov why` and `prov impact` latency on the database of a realistic busy
 // host, and that database's size per event.
 //
-//   bench_lineage [--events N] [--quick] [--keep DIR]   (default 5,000,000; --quick 500,000)
+//   bench_lineage [--events N] [--hours H] [--quick] [--no-compare-scope] [--keep DIR]
+//   (default 5,000,000 events over one hour of the host; --quick 500,000 over 6 minutes)
 //
 // The host, synthesised through the real collector (collector.cc) into a real SQLite file
 // in batches of 10,000 events like provd:
@@ -23,6 +24,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
@@ -48,8 +51,9 @@ struct Proc {
 
 class Host {
  public:
-  Host(bento::collector::Collector& col, int64_t source, std::string mnt)
-      : col_(col), source_(source), mnt_(std::move(mnt)), rng_(42) {}
+  // `spacing_ns`: the mean time between two events (the host's pace).
+  Host(bento::collector::Collector& col, int64_t source, std::string mnt, uint64_t spacing_ns)
+      : col_(col), source_(source), mnt_(std::move(mnt)), rng_(42), spacing_(spacing_ns) {}
 
   uint64_t events() const { return events_; }
   uint64_t now() const { return t_; }
@@ -91,7 +95,9 @@ class Host {
  private:
   // ---- event helpers
   int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
-  uint64_t tick() { return t_ += 1000 + static_cast<uint64_t>(pick(0, 2000)); }
+  uint64_t tick() {
+    return t_ += spacing_ / 2 + static_cast<uint64_t>(pick(0, 2000)) * spacing_ / 2000;
+  }
   uint64_t new_ino() { return next_ino_++; }
   void probe(const void* e, size_t n) {
     col_.on_probe_event(e, n);
@@ -362,6 +368,7 @@ class Host {
   int64_t source_;
   std::string mnt_;
   std::mt19937 rng_;
+  uint64_t spacing_;
   uint64_t t_ = 1'000'000'000, seq_ = 0, offset_ = 0, events_ = 0, jobs_ = 0;
   uint64_t next_ino_ = 100, next_pipe_ = 1'000'000, next_fh_ = 1;
   uint32_t next_pid_ = 1000;
@@ -385,20 +392,127 @@ int64_t count(bento::lineage::Database& db, const char* table) {
   return q.step() ? q.int64(0) : 0;
 }
 
+// One recording of the host into a database: the same events (seed) whatever the scope.
+struct Recording {
+  std::unique_ptr<bento::lineage::Database> db;
+  uint64_t events = 0;
+  double ingest_s = 0;
+  int64_t db_bytes = 0;
+  bento::collector::PruneCounts pruned;
+  std::vector<std::string> outputs, inputs;
+};
+
+bool record_host(const std::string& mnt, const std::string& db_path, uint64_t target,
+                 uint64_t spacing_ns, bool keep_everything, Recording* rec) {
+  mkdir(mnt.c_str(), 0755);
+  std::string err;
+  rec->db =
+      bento::lineage::Database::open(db_path, bento::lineage::Database::Mode::kReadWrite, &err);
+  if (!rec->db) {
+    std::fprintf(stderr, "bench_lineage: %s\n", err.c_str());
+    return false;
+  }
+  auto t0 = Clock::now();
+  {
+    bento::collector::Collector col(*rec->db);
+    bento::collector::RetentionPolicy policy;  // provd's default: scope relevant
+    policy.keep_everything = keep_everything;
+    col.set_retention(policy);
+    uint64_t cursor = 0, last = 0;
+    const int64_t source = col.fs_source(mnt, &cursor, &last);
+    Host host(col, source, mnt, spacing_ns);
+    col.probes_source();
+    col.begin();
+    host.setup();
+    uint64_t batch = 0, pruned_at = host.now();
+    while (host.events() < target) {
+      host.step();
+      if (host.events() / 10000 == batch) continue;
+      batch = host.events() / 10000;
+      col.log_drained(source, host.now());               // as provd says after a sync and a read
+      if (host.now() - pruned_at >= 5'000'000'000ULL) {  // provd prunes every 5 s
+        col.prune(host.now(), 0);
+        pruned_at = host.now();
+      }
+      if (!col.commit(&err)) {
+        std::fprintf(stderr, "bench_lineage: commit: %s\n", err.c_str());
+        return false;
+      }
+      col.begin();
+    }
+    if (!col.commit(&err)) return false;
+    rec->pruned = col.pruned_total();
+    rec->events = host.events();
+    rec->outputs = host.outputs();
+    rec->inputs = host.inputs();
+  }
+  rec->ingest_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  rec->db->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  struct stat st {};
+  stat(db_path.c_str(), &st);
+  rec->db_bytes = st.st_size;
+  return true;
+}
+
+// What an answer says, independent of row ids (the two recordings insert rows in a
+// different order) and of the wall clock's stored offset: its files by path, version and
+// creation time, its processes by pid, start and program, its edges between those, and
+// how each node is shown.
+std::vector<std::string> answer_core(const nlohmann::json& g) {
+  std::map<std::string, std::string> label;
+  std::vector<std::string> out;
+  for (const auto& e : g.value("entities", nlohmann::json::array())) {
+    std::string lab = e.value("kind", "") + " " + e.value("path", "") + " v" +
+                      std::to_string(e.value("version", 0));
+    if (e.contains("created") && e["created"].is_object())
+      lab += " @" + std::to_string(e["created"].value("ns", 0LL));
+    label[e.value("id", "")] = lab;
+    out.push_back("entity " + lab + " " + e.value("shown", ""));
+  }
+  for (const auto& a : g.value("activities", nlohmann::json::array())) {
+    std::string lab = std::to_string(a.value("pid", 0LL)) + "@" +
+                      std::to_string(a.value("process_start_ns", 0LL)) + " " + a.value("exe", "");
+    if (a.contains("start") && a["start"].is_object())
+      lab += " from " + std::to_string(a["start"].value("ns", 0LL));
+    label[a.value("id", "")] = lab;
+    out.push_back("activity " + lab + " " + a.value("shown", ""));
+  }
+  for (auto e : g.value("edges", nlohmann::json::array())) {
+    e.erase("id");
+    for (auto& [k, v] : e.items()) {
+      if (v.is_string())
+        if (auto it = label.find(v.get<std::string>()); it != label.end()) v = it->second;
+      if (v.is_object()) v.erase("wall");
+    }
+    out.push_back("edge " + e.dump());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   uint64_t target = 5'000'000;
+  double hours = 1.0;
+  bool compare_scope = true;
   std::string keep;
   for (int i = 1; i < argc; i++) {
     if (std::strcmp(argv[i], "--quick") == 0) {
       target = 500'000;
+      hours = 0.1;
     } else if (std::strcmp(argv[i], "--events") == 0 && i + 1 < argc) {
       target = std::strtoull(argv[++i], nullptr, 10);
+    } else if (std::strcmp(argv[i], "--hours") == 0 && i + 1 < argc) {
+      hours = std::strtod(argv[++i], nullptr);
+    } else if (std::strcmp(argv[i], "--no-compare-scope") == 0) {
+      compare_scope = false;
     } else if (std::strcmp(argv[i], "--keep") == 0 && i + 1 < argc) {
       keep = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: bench_lineage [--events N] [--quick] [--keep DIR]\n");
+      std::fprintf(stderr,
+                   "usage: bench_lineage [--events N] [--hours H] [--quick] [--no-compare-scope] "
+                   "[--keep DIR]\n");
       return 2;
     }
   }
@@ -410,48 +524,16 @@ int main(int argc, char** argv) {
   } else {
     mkdir(dir.c_str(), 0700);
   }
-  const std::string mnt = dir + "/mnt", db_path = dir + "/prov.db";
-  mkdir(mnt.c_str(), 0755);
-  std::string err;
-  auto db =
-      bento::lineage::Database::open(db_path, bento::lineage::Database::Mode::kReadWrite, &err);
-  if (!db) {
-    std::fprintf(stderr, "bench_lineage: %s\n", err.c_str());
-    return 1;
-  }
-  auto t0 = Clock::now();
-  uint64_t events = 0;
-  std::vector<std::string> outputs, inputs;
-  {
-    bento::collector::Collector col(*db);
-    uint64_t cursor = 0, last = 0;
-    const int64_t source = col.fs_source(mnt, &cursor, &last);
-    Host host(col, source, mnt);
-    col.probes_source();
-    col.begin();
-    host.setup();
-    uint64_t batch = 0;
-    while (host.events() < target) {
-      host.step();
-      if (host.events() / 10000 != batch) {
-        batch = host.events() / 10000;
-        col.log_drained(source, host.now());  // as provd says after reading the log to its end
-        if (!col.commit(&err)) {
-          std::fprintf(stderr, "bench_lineage: commit: %s\n", err.c_str());
-          return 1;
-        }
-        col.begin();
-      }
-    }
-    if (!col.commit(&err)) return 1;
-    events = host.events();
-    outputs = host.outputs();
-    inputs = host.inputs();
-  }
-  const double ingest_s = std::chrono::duration<double>(Clock::now() - t0).count();
-  db->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  const auto spacing = static_cast<uint64_t>(hours * 3600e9 / static_cast<double>(target));
+  Recording rec;
+  if (!record_host(dir + "/mnt", dir + "/prov.db", target, spacing, false, &rec)) return 1;
+  auto& db = rec.db;
+  const uint64_t events = rec.events;
+  const double ingest_s = rec.ingest_s;
+  const std::vector<std::string>& outputs = rec.outputs;
+  const std::vector<std::string>& inputs = rec.inputs;
   struct stat st {};
-  stat(db_path.c_str(), &st);
+  st.st_size = rec.db_bytes;
   const int64_t activities = count(*db, "activities");
 
   // The queries, as `prov` runs them: default depth and pruning.
@@ -486,20 +568,53 @@ int main(int argc, char** argv) {
   }
   Latency w = summarise(why_ms), m = summarise(impact_ms);
   std::printf(
-      "busy host: %llu events, %lld activities, %lld file versions; ingest %.1f s (%.0f "
-      "events/s)\n",
-      static_cast<unsigned long long>(events), static_cast<long long>(activities),
+      "busy host: %llu events over %.2f h, %lld activities, %lld file versions; ingest %.1f s "
+      "(%.0f events/s)\n",
+      static_cast<unsigned long long>(events), hours, static_cast<long long>(activities),
       static_cast<long long>(count(*db, "entities")), ingest_s, events / ingest_s);
-  std::printf("database %.1f MiB = %.0f bytes/event\n", st.st_size / 1048576.0,
-              static_cast<double>(st.st_size) / static_cast<double>(events));
+  std::printf(
+      "database (scope relevant) %.1f MiB = %.0f bytes/event; pruned %llu activities, "
+      "%llu processes\n",
+      st.st_size / 1048576.0, static_cast<double>(st.st_size) / static_cast<double>(events),
+      static_cast<unsigned long long>(rec.pruned.activities),
+      static_cast<unsigned long long>(rec.pruned.processes));
   std::printf(
       "prov why (300 outputs):    p50 %.2f ms, p99 %.2f ms, max %.2f ms; longest answer %zu "
       "lines\n",
       w.p50, w.p99, w.max, why_lines);
   std::printf("prov impact (100 inputs):  p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", m.p50, m.p99,
               m.max);
+  // The same host under --scope all: every `why` of a file on the mount must be the same.
+  int64_t all_bytes = 0, compared = 0, same = 0;
+  if (compare_scope) {
+    Recording all;
+    if (!record_host(dir + "/mnt", dir + "/prov-all.db", target, spacing, true, &all)) return 1;
+    all_bytes = all.db_bytes;
+    std::mt19937 pick_rng(11);
+    for (int i = 0; i < 200; i++) {
+      const std::string& p = outputs[pick_rng() % outputs.size()];
+      prov_cli::LineageOptions o;
+      o.graph = true;
+      o.text = false;
+      auto a = prov_cli::why(*db, p, o), b = prov_cli::why(*all.db, p, o);
+      compared++;
+      if (a.found == b.found && answer_core(a.graph) == answer_core(b.graph))
+        same++;
+      else if (compared - same <= 3)
+        std::fprintf(stderr, "bench_lineage: why %s differs between the scopes\n", p.c_str());
+    }
+    std::printf(
+        "scope all: %.1f MiB (relevant: %.0f%% of it); why of %lld outputs: %lld the same\n",
+        all_bytes / 1048576.0, 100.0 * static_cast<double>(st.st_size) / all_bytes,
+        static_cast<long long>(compared), static_cast<long long>(same));
+  }
   nlohmann::json j = {
       {"events", events},
+      {"hours", hours},
+      {"pruned_activities", rec.pruned.activities},
+      {"scope_all_db_bytes", all_bytes},
+      {"scope_compared", compared},
+      {"scope_same", same},
       {"activities", activities},
       {"entities", count(*db, "entities")},
       {"ingest_s", ingest_s},
@@ -514,5 +629,5 @@ int main(int argc, char** argv) {
       {"impact_max_ms", m.max}};
   std::printf("%s\n", j.dump().c_str());
   if (keep.empty()) std::system(("rm -rf '" + dir + "'").c_str());
-  return 0;
+  return same == compared ? 0 : 1;
 }
