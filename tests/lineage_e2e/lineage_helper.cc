@@ -28,9 +28,9 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -326,13 +326,16 @@ int one_call(const std::string& name, const char* target, const char* dir, bool 
   if (name == "dup" || name == "dup2" || name == "dup3") {
     int fd = opened(O_RDONLY);
     return call([&] {
-      return (name == "dup" ? dup(fd) : name == "dup2" ? dup2(fd, 40) : dup3(fd, 41, O_CLOEXEC)) < 0;
+      return (name == "dup"    ? dup(fd)
+              : name == "dup2" ? dup2(fd, 40)
+                               : dup3(fd, 41, O_CLOEXEC)) < 0;
     });
   }
   if (name == "read" || name == "pread") {
     int fd = opened(O_RDONLY);
     char b[16];
-    return call([&] { return (name == "read" ? read(fd, b, sizeof b) : pread(fd, b, sizeof b, 1)) < 0; });
+    return call(
+        [&] { return (name == "read" ? read(fd, b, sizeof b) : pread(fd, b, sizeof b, 1)) < 0; });
   }
   if (name == "write" || name == "pwrite") {
     int fd = opened(O_WRONLY);
@@ -344,9 +347,11 @@ int one_call(const std::string& name, const char* target, const char* dir, bool 
     return call([&] { return ftruncate(fd, 1); });
   }
   if (name == "rename") return call([&] { return rename(target, other.c_str()); });
-  if (name == "renameat") return call([&] { return renameat(AT_FDCWD, target, AT_FDCWD, other.c_str()); });
+  if (name == "renameat")
+    return call([&] { return renameat(AT_FDCWD, target, AT_FDCWD, other.c_str()); });
   if (name == "link") return call([&] { return link(target, other.c_str()); });
-  if (name == "linkat") return call([&] { return linkat(AT_FDCWD, target, AT_FDCWD, other.c_str(), 0); });
+  if (name == "linkat")
+    return call([&] { return linkat(AT_FDCWD, target, AT_FDCWD, other.c_str(), 0); });
   if (name == "symlink") return call([&] { return symlink("somewhere", target); });
   if (name == "symlinkat") return call([&] { return symlinkat("somewhere", AT_FDCWD, target); });
   if (name == "unlink") return call([&] { return unlink(target); });
