@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <initializer_list>
 #include <sstream>
 
 #include "../module/bento_ioctl.h"
@@ -69,7 +70,10 @@ bool find_kernel_mount(const std::string& path, std::string* mountpoint, std::st
 std::string kernel_fstype_of(const std::string& target) {
   std::string base =
       target.substr(target.rfind('/') == std::string::npos ? 0 : target.rfind('/') + 1);
-  if (base.size() > 3 && base.compare(base.size() - 3, 3, ".ko") == 0) base.resize(base.size() - 3);
+  for (const char* ext : {".ko", ".so"}) {  // bento_prov.so names the same fs as bento_prov.ko
+    const size_t n = std::strlen(ext);
+    if (base.size() > n && base.compare(base.size() - n, n, ext) == 0) base.resize(base.size() - n);
+  }
   if (base == "bento_fs") return "bento";
   return base;
 }
@@ -110,7 +114,8 @@ KernelUpgradeResult kernel_upgrade(const std::string& mountpoint, const std::str
   res.rolled_back = req.rolled_back != 0;
   res.error = -req.result;
   if (!res.ok) {
-    res.message = res.to + " refused the state: " + std::strerror(res.error) +
+    res.message = "upgrade " + res.from + " -> " + res.to +
+                  " refused: " + std::strerror(res.error) +
                   (res.rolled_back ? "; rolled back, " + res.from + " keeps serving"
                                    : "; ROLLBACK FAILED: unmount and check the file system");
   }

@@ -21,12 +21,12 @@ struct KernelUpgradeResult {
 };
 
 // target: the registered file-system type of the new module ("bento", "bento_prov"), or a
-// path to its .ko (bento_fs.ko -> "bento", bento_prov.ko -> "bento_prov"; the module must
-// be loaded). test_refuse: BENTO_UPGRADE_TEST_REFUSE.
+// path to its .ko or .so (bento_fs.ko/.so -> "bento", bento_prov.ko/.so -> "bento_prov";
+// the kernel module must be loaded). test_refuse: BENTO_UPGRADE_TEST_REFUSE.
 KernelUpgradeResult kernel_upgrade(const std::string& mountpoint, const std::string& target,
                                    bool test_refuse = false);
 
-// "bento_prov.ko", "/x/bento_prov.ko", "bento_prov" -> "bento_prov"; "bento_fs.ko" ->
+// "bento_prov.ko", "/x/bento_prov.so", "bento_prov" -> "bento_prov"; "bento_fs.ko" ->
 // "bento".
 std::string kernel_fstype_of(const std::string& target);
 

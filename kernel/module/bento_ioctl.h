@@ -8,8 +8,9 @@
  * BENTO_IOC_UPGRADE (CAP_SYS_ADMIN): live-upgrade the mount to the fs module registered
  * as `target` (a file-system type: "bento" = bento_fs.ko, "bento_prov" = bento_prov.ko;
  * the module must be loaded). The ioctl returns 0 when the request was carried out,
- * whatever the fs said; `result` is 0 (upgraded) or the negative errno of the refusal,
- * `rolled_back` 1 when the old instance got its state back and keeps serving. -1 with
+ * whatever the fs said; `result` is 0 (upgraded) or the negative errno of the refusal
+ * (update_prepare's or update_transfer's), `rolled_back` 1 when the old instance keeps
+ * serving (it refused to hand over, or got its state back). -1 with
  * errno: EPERM (not root), ENOTTY (not the mount root), ENODEV (no such module loaded),
  * EFAULT.
  */

@@ -43,6 +43,8 @@ static int bento_upgrade(struct super_block *sb, struct bento_upgrade_req *req)
 	{
 		BENTO_NOFS_BEGIN;
 		err = old->prepare(sbi->fs, &st);
+		if (err)
+			req->rolled_back = 1; /* nothing was handed on: the old instance serves on */
 		if (!err) {
 			err = next->start_from(sb, sbi->block_count, BENTO_BLOCK_SIZE, sbi->dev_mem, st,
 					       !!(req->flags & BENTO_UPGRADE_TEST_REFUSE), &nfs);
