@@ -25,6 +25,7 @@
 #include "dot_export.h"
 #include "export_stream.h"
 #include "json_text.h"
+#include "kernel_upgrade.h"
 #include "lineage_query.h"
 #include "prov_json.h"
 #include "provlog_reader.h"
@@ -116,7 +117,38 @@ int control(const std::string& mount, const json& req, std::string* mp, json* re
   return kOk;
 }
 
+// A kernel mount (bento_core.ko): the upgrade ioctl to the loaded module registered as
+// bento_prov (enable) or bento (disable); --module may name another fs type or its .ko.
+int switch_kernel(const std::string& mp, bool enable, std::string module, bool as_json) {
+  if (module.empty()) module = enable ? "bento_prov" : "bento";
+  auto r = bento::host::kernel_upgrade(mp, module);
+  if (as_json) {
+    std::printf("%s\n", bento::to_json_text(json{{"ok", r.ok},
+                                                 {"kernel", true},
+                                                 {"from", r.from},
+                                                 {"to", r.to},
+                                                 {"rolled_back", r.rolled_back},
+                                                 {"error", r.message},
+                                                 {"pause_us", r.pause_ns / 1000.0},
+                                                 {"wait_us", r.wait_ns / 1000.0}})
+                            .c_str());
+  }
+  if (!r.ok) {
+    return fail(kNothing, std::string("could not ") + (enable ? "enable" : "disable") +
+                              " tracking on " + mp + ": " + r.message +
+                              " (the mount keeps running unchanged)");
+  }
+  if (!as_json) {
+    std::printf("tracking %s on %s in %.3f ms (pause; waited %.3f ms for in-flight calls)\n",
+                enable ? "enabled" : "disabled", mp.c_str(), r.pause_ns / 1e6, r.wait_ns / 1e6);
+  }
+  return kOk;
+}
+
 int cmd_switch(const std::string& mount, bool enable, std::string module, bool as_json) {
+  std::string kmp, ktype;
+  if (bento::host::find_kernel_mount(mount, &kmp, &ktype))
+    return switch_kernel(kmp, enable, module, as_json);
   if (module.empty()) module = default_module(enable);
   char real[PATH_MAX];
   if (realpath(module.c_str(), real) == nullptr)

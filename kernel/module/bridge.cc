@@ -5,7 +5,9 @@
 #include <bento/file_operations.h>
 #include <bento/memory.h>
 #include <bento/module.h>
+#include <bento/transfer.h>
 
+#include <new>
 #include <span>
 #include <string_view>
 
@@ -13,11 +15,17 @@
 
 extern "C" const bento::ModuleInfo* bento_module_info();
 
+// The device object lives in memory the glue owns (one per mount), so a live upgrade can
+// hand it to the next module: each module constructs its own KernelBlockDevice there
+// (rebinding its vtable to this module's code) before its instance uses it. The journal
+// that travels in the transfer state keeps pointing at the same object.
 struct bento_br_fs {
-  bento::kernel::KernelBlockDevice dev;
+  bento::kernel::KernelBlockDevice* dev = nullptr;
   bento::FileOperations* ops = nullptr;
+};
 
-  bento_br_fs(void* sb, uint64_t count, uint32_t bsize) : dev(sb, count, bsize) {}
+struct bento_br_state {
+  bento::TransferState state;
 };
 
 namespace {
@@ -111,13 +119,18 @@ const char* bento_br_module_name(void) {
   return bento_module_info()->name;
 }
 
-int bento_br_mount(void* sb, unsigned long long block_count, unsigned int block_size,
+unsigned long bento_br_dev_size(void) {
+  return sizeof(bento::kernel::KernelBlockDevice);
+}
+
+int bento_br_mount(void* sb, unsigned long long block_count, unsigned int block_size, void* dev_mem,
                    const char* options, int read_only, bento_br_fs** out) {
   const bento::ModuleInfo* info = bento_module_info();
   if (info->api_version != bento::kApiVersion) return -EINVAL;
-  auto made = bento::make_unique<bento_br_fs>(sb, block_count, block_size);
+  auto made = bento::make_unique<bento_br_fs>();
   if (!made.ok()) return -ENOMEM;
   bento::UniquePtr<bento_br_fs> fs = std::move(made).value();
+  fs->dev = new (dev_mem) bento::kernel::KernelBlockDevice(sb, block_count, block_size);
   fs->ops = info->create();
   if (fs->ops == nullptr) return -ENOMEM;
   bento::InitArgs args;
@@ -126,7 +139,7 @@ int bento_br_mount(void* sb, unsigned long long block_count, unsigned int block_
   args.options = std::string_view(options != nullptr ? options : "", n);
   args.read_only = read_only != 0;
   Request root;
-  bento::Status s = fs->ops->init(root, fs->dev, args);
+  bento::Status s = fs->ops->init(root, *fs->dev, args);
   if (!s.ok()) {
     info->destroy(fs->ops);
     return -s.error();
@@ -139,7 +152,53 @@ void bento_br_unmount(bento_br_fs* fs) {
   Request root;
   fs->ops->destroy(root);
   bento_module_info()->destroy(fs->ops);
+  fs->dev->~KernelBlockDevice();
   bento::UniquePtr<bento_br_fs>::adopt(fs).reset();
+}
+
+int bento_br_prepare(bento_br_fs* fs, bento_br_state** out) {
+  auto holder = bento::make_unique<bento_br_state>();
+  if (!holder.ok()) return -ENOMEM;
+  auto st = fs->ops->update_prepare();
+  if (!st.ok()) return -st.error();
+  (*holder)->state = std::move(st).value();
+  *out = std::move(holder).value().release();
+  return 0;
+}
+
+int bento_br_start_from(void* sb, unsigned long long block_count, unsigned int block_size,
+                        void* dev_mem, bento_br_state* st, int refuse, bento_br_fs** out) {
+  const bento::ModuleInfo* info = bento_module_info();
+  if (info->api_version != bento::kApiVersion) return -EINVAL;
+  auto made = bento::make_unique<bento_br_fs>();
+  if (!made.ok()) return -ENOMEM;
+  bento::UniquePtr<bento_br_fs> fs = std::move(made).value();
+  fs->ops = info->create();
+  if (fs->ops == nullptr) return -ENOMEM;
+  fs->dev = new (dev_mem) bento::kernel::KernelBlockDevice(sb, block_count, block_size);
+  bento::TransferState empty;  // the test hook: a state of no known kind
+  bento::Status s = fs->ops->update_transfer(refuse ? empty : st->state, *fs->dev);
+  if (!s.ok()) {
+    info->destroy(fs->ops);  // never started: only deleted
+    return -s.error();
+  }
+  *out = fs.release();
+  return 0;
+}
+
+int bento_br_resume(bento_br_fs* fs, void* sb, unsigned long long block_count,
+                    unsigned int block_size, void* dev_mem, bento_br_state* st) {
+  fs->dev = new (dev_mem) bento::kernel::KernelBlockDevice(sb, block_count, block_size);
+  return rc(fs->ops->update_transfer(st->state, *fs->dev));
+}
+
+void bento_br_retire(bento_br_fs* fs) {
+  bento_module_info()->destroy(fs->ops);  // joins a retired commit thread (this code)
+  bento::UniquePtr<bento_br_fs>::adopt(fs).reset();
+}
+
+void bento_br_state_free(bento_br_state* st) {
+  bento::UniquePtr<bento_br_state>::adopt(st).reset();
 }
 
 int bento_br_syncfs(bento_br_fs* fs) {

@@ -61,8 +61,10 @@ struct bento_br_fs;
 
 /* ---- implemented by the C++ side (bridge.cc) ---- */
 const char* bento_br_module_name(void);
-/* Mounts from the block device (a super_block, opaque here). */
-int bento_br_mount(void* sb, unsigned long long block_count, unsigned int block_size,
+/* Bytes (16-aligned) the glue allocates for the device object of one mount. */
+unsigned long bento_br_dev_size(void);
+/* Mounts from the block device (a super_block, opaque here); dev_mem: bento_br_dev_size(). */
+int bento_br_mount(void* sb, unsigned long long block_count, unsigned int block_size, void* dev_mem,
                    const char* options, int read_only, struct bento_br_fs** out);
 void bento_br_unmount(struct bento_br_fs* fs);
 int bento_br_syncfs(struct bento_br_fs* fs);
@@ -127,7 +129,102 @@ long bento_br_listxattr(struct bento_br_fs* fs, const struct bento_br_req* r,
 int bento_br_removexattr(struct bento_br_fs* fs, const struct bento_br_req* r,
                          unsigned long long ino, const char* name);
 
-/* ---- implemented by the C glue (glue/bdev.c): buffer_heads of the mounted device ---- */
+/* Live upgrade (glue/upgrade.c): the state one instance hands to the next. */
+struct bento_br_state;
+/* The old instance hands its state on (update_prepare); afterwards it only serves as a
+ * rollback target or is retired. */
+int bento_br_prepare(struct bento_br_fs* fs, struct bento_br_state** out);
+/* A new instance of this module, started from the state (update_transfer) on the mount's
+ * device (the device object at dev_mem is rebound to this module's code first). refuse:
+ * a test hook, the instance is offered an empty state and refuses it (EPROTO). */
+int bento_br_start_from(void* sb, unsigned long long block_count, unsigned int block_size,
+                        void* dev_mem, struct bento_br_state* st, int refuse,
+                        struct bento_br_fs** out);
+/* Rollback: the prepared instance takes its state back (rebinding the device to its code). */
+int bento_br_resume(struct bento_br_fs* fs, void* sb, unsigned long long block_count,
+                    unsigned int block_size, void* dev_mem, struct bento_br_state* st);
+/* Deletes an instance that handed its state on (no destroy(): the state lives on). */
+void bento_br_retire(struct bento_br_fs* fs);
+void bento_br_state_free(struct bento_br_state* st);
+
+/* ---- one fs module as the core module (bento_core.ko, the glue) sees it ---- */
+/* Each fs module (fsmod.c) registers its table with bento_register_fs(); the core
+ * registers the file-system type `fstype` for it and calls the fs only through it. */
+struct bento_br_ops {
+  const char* fstype; /* the registered file-system type, e.g. "bento_prov" */
+  void* owner;        /* struct module* of the fs module */
+  const char* (*fs_name)(void);
+  unsigned long (*dev_size)(void);
+  int (*mount)(void* sb, unsigned long long block_count, unsigned int block_size, void* dev_mem,
+               const char* options, int read_only, struct bento_br_fs** out);
+  void (*unmount)(struct bento_br_fs* fs);
+  int (*syncfs)(struct bento_br_fs* fs);
+  int (*lookup)(struct bento_br_fs* fs, const struct bento_br_req* r, unsigned long long parent,
+                const char* name, unsigned int len, struct bento_br_entry* out);
+  void (*forget)(struct bento_br_fs* fs, unsigned long long ino, unsigned long long n);
+  int (*getattr)(struct bento_br_fs* fs, const struct bento_br_req* r, unsigned long long ino,
+                 unsigned long long fh, struct bento_br_attr* out);
+  int (*setattr)(struct bento_br_fs* fs, const struct bento_br_req* r, unsigned long long ino,
+                 const struct bento_br_sattr* sa, unsigned long long fh, struct bento_br_attr* out);
+  long (*readlink)(struct bento_br_fs* fs, const struct bento_br_req* r, unsigned long long ino,
+                   char* buf, unsigned long size);
+  int (*mknod)(struct bento_br_fs* fs, const struct bento_br_req* r, unsigned long long parent,
+               const char* name, unsigned int len, unsigned int mode, unsigned int rdev,
+               struct bento_br_entry* out);
+  int (*mkdir)(struct bento_br_fs* fs, const struct bento_br_req* r, unsigned long long parent,
+               const char* name, unsigned int len, unsigned int mode, struct bento_br_entry* out);
+  int (*symlink)(struct bento_br_fs* fs, const struct bento_br_req* r, const char* target,
+                 unsigned int tlen, unsigned long long parent, const char* name, unsigned int len,
+                 struct bento_br_entry* out);
+  int (*link)(struct bento_br_fs* fs, const struct bento_br_req* r, unsigned long long ino,
+              unsigned long long newparent, const char* name, unsigned int len,
+              struct bento_br_entry* out);
+  int (*unlink)(struct bento_br_fs* fs, const struct bento_br_req* r, unsigned long long parent,
+                const char* name, unsigned int len);
+  int (*rmdir)(struct bento_br_fs* fs, const struct bento_br_req* r, unsigned long long parent,
+               const char* name, unsigned int len);
+  int (*rename)(struct bento_br_fs* fs, const struct bento_br_req* r, unsigned long long parent,
+                const char* name, unsigned int len, unsigned long long newparent,
+                const char* newname, unsigned int newlen, unsigned int flags);
+  int (*create)(struct bento_br_fs* fs, const struct bento_br_req* r, unsigned long long parent,
+                const char* name, unsigned int len, unsigned int mode, unsigned int flags,
+                struct bento_br_entry* out, struct bento_br_openrep* open);
+  int (*open)(struct bento_br_fs* fs, const struct bento_br_req* r, unsigned long long ino,
+              unsigned int flags, int dir, struct bento_br_openrep* out);
+  int (*release)(struct bento_br_fs* fs, const struct bento_br_req* r, unsigned long long ino,
+                 unsigned long long fh, unsigned int flags, int dir);
+  long (*read)(struct bento_br_fs* fs, const struct bento_br_req* r, unsigned long long ino,
+               unsigned long long fh, unsigned long long off, void* buf, unsigned long len);
+  long (*write)(struct bento_br_fs* fs, const struct bento_br_req* r, unsigned long long ino,
+                unsigned long long fh, unsigned long long off, const void* buf, unsigned long len);
+  int (*fsync)(struct bento_br_fs* fs, const struct bento_br_req* r, unsigned long long ino,
+               unsigned long long fh, int datasync, int dir);
+  int (*fallocate)(struct bento_br_fs* fs, const struct bento_br_req* r, unsigned long long ino,
+                   unsigned long long fh, unsigned int mode, unsigned long long off,
+                   unsigned long long len);
+  int (*readdir)(struct bento_br_fs* fs, const struct bento_br_req* r, unsigned long long ino,
+                 unsigned long long fh, unsigned long long off, bento_br_fill_fn fill, void* ctx);
+  int (*statfs)(struct bento_br_fs* fs, const struct bento_br_req* r, struct bento_br_stfs* out);
+  int (*setxattr)(struct bento_br_fs* fs, const struct bento_br_req* r, unsigned long long ino,
+                  const char* name, const void* value, unsigned long size, unsigned int flags);
+  long (*getxattr)(struct bento_br_fs* fs, const struct bento_br_req* r, unsigned long long ino,
+                   const char* name, void* buf, unsigned long size);
+  long (*listxattr)(struct bento_br_fs* fs, const struct bento_br_req* r, unsigned long long ino,
+                    char* buf, unsigned long size);
+  int (*removexattr)(struct bento_br_fs* fs, const struct bento_br_req* r, unsigned long long ino,
+                     const char* name);
+  int (*prepare)(struct bento_br_fs* fs, struct bento_br_state** out);
+  int (*start_from)(void* sb, unsigned long long block_count, unsigned int block_size,
+                    void* dev_mem, struct bento_br_state* st, int refuse, struct bento_br_fs** out);
+  int (*resume)(struct bento_br_fs* fs, void* sb, unsigned long long block_count,
+                unsigned int block_size, void* dev_mem, struct bento_br_state* st);
+  void (*retire)(struct bento_br_fs* fs);
+  void (*state_free)(struct bento_br_state* st);
+};
+int bento_register_fs(const struct bento_br_ops* ops);
+void bento_unregister_fs(const struct bento_br_ops* ops);
+
+/* ---- exported by the core (glue/bdev.c): buffer_heads of the mounted device ---- */
 /* Returns the buffer_head (opaque) and its data, or NULL (*err set) on failure. */
 void* bento_kbd_bread(void* sb, unsigned long long blockno, unsigned char** data, int* err);
 void* bento_kbd_getblk(void* sb, unsigned long long blockno, unsigned char** data, int* err);

@@ -19,6 +19,7 @@
 
 #include "control_client.h"
 #include "control_registry.h"
+#include "kernel_upgrade.h"
 
 namespace {
 
@@ -28,6 +29,9 @@ using nlohmann::json;
 const char kUsage[] =
     "usage: bentoctl status MOUNTPOINT [--json]\n"
     "       bentoctl upgrade MOUNTPOINT MODULE.so [--json]\n"
+    "       bentoctl upgrade KERNEL-MOUNT FSTYPE|MODULE.ko [--json] [--test-refuse]\n"
+    "                (a bento/bento_prov kernel mount: the loaded module registered as\n"
+    "                FSTYPE, e.g. bento_prov; bento_fs.ko means bento)\n"
     "       bentoctl unmount MOUNTPOINT [--timeout SECONDS]\n"
     "       bentoctl list [--json]\n"
     "       bentoctl fiemap FILE [--json]   (the file's extents on a bentofs mount)\n";
@@ -119,7 +123,40 @@ int cmd_status(const std::string& mp_arg, bool as_json) {
   return 0;
 }
 
-int cmd_upgrade(const std::string& mp_arg, const std::string& module, bool as_json) {
+// A kernel mount (bento_core.ko): the upgrade ioctl on its root.
+int cmd_kernel_upgrade(const std::string& mp, const std::string& module, bool as_json,
+                       bool test_refuse) {
+  auto r = bento::host::kernel_upgrade(mp, module, test_refuse);
+  if (as_json) {
+    std::printf("%s\n", json{{"ok", r.ok},
+                             {"kernel", true},
+                             {"from", r.from},
+                             {"to", r.to},
+                             {"rolled_back", r.rolled_back},
+                             {"error", r.message},
+                             {"pause_us", r.pause_ns / 1000.0},
+                             {"wait_us", r.wait_ns / 1000.0}}
+                            .dump()
+                            .c_str());
+    return r.ok ? 0 : 1;
+  }
+  if (!r.ok) {
+    if (!r.from.empty())
+      std::printf("pause %s, waited %s\n", ms(r.pause_ns / 1000.0).c_str(),
+                  ms(r.wait_ns / 1000.0).c_str());
+    return fail("upgrade of " + mp + " failed: " + r.message);
+  }
+  std::printf("upgraded %s from %s to %s in %s (waited %s for in-flight calls)\n", mp.c_str(),
+              r.from.c_str(), r.to.c_str(), ms(r.pause_ns / 1000.0).c_str(),
+              ms(r.wait_ns / 1000.0).c_str());
+  return 0;
+}
+
+int cmd_upgrade(const std::string& mp_arg, const std::string& module, bool as_json,
+                bool test_refuse) {
+  std::string kmp, ktype;
+  if (bento::host::find_kernel_mount(mp_arg, &kmp, &ktype))
+    return cmd_kernel_upgrade(kmp, module, as_json, test_refuse);
   char real[PATH_MAX];
   if (::realpath(module.c_str(), real) == nullptr) {
     return fail("module " + module + ": " + std::strerror(errno));
@@ -253,12 +290,14 @@ int cmd_list(bool as_json) {
 int main(int argc, char** argv) {
   try {
     std::vector<std::string> args;
-    bool as_json = false;
+    bool as_json = false, test_refuse = false;
     int timeout_s = 60;
     for (int i = 1; i < argc; i++) {
       std::string a = argv[i];
       if (a == "--json") {
         as_json = true;
+      } else if (a == "--test-refuse") {
+        test_refuse = true;
       } else if (a == "--timeout" && i + 1 < argc) {
         timeout_s = std::atoi(argv[++i]);
       } else if (a == "-h" || a == "--help") {
@@ -274,7 +313,8 @@ int main(int argc, char** argv) {
     }
     const std::string& cmd = args[0];
     if (cmd == "status" && args.size() == 2) return cmd_status(args[1], as_json);
-    if (cmd == "upgrade" && args.size() == 3) return cmd_upgrade(args[1], args[2], as_json);
+    if (cmd == "upgrade" && args.size() == 3)
+      return cmd_upgrade(args[1], args[2], as_json, test_refuse);
     if (cmd == "unmount" && args.size() == 2) return cmd_unmount(args[1], timeout_s);
     if (cmd == "list" && args.size() == 1) return cmd_list(as_json);
     if (cmd == "fiemap" && args.size() == 2) return cmd_fiemap(args[1], as_json);

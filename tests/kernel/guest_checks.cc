@@ -8,6 +8,11 @@
 //   guest_checks tree DIR N          makes a deterministic tree of N files under DIR
 //   guest_checks bench DIR WHAT      one timed workload (bench/kernel): prints seconds
 //   guest_checks time NAME CMD...    runs CMD, prints "BENCH NAME seconds"
+//   guest_checks upgradework DIR STOP  4 writer threads until file STOP exists, then
+//                                    every byte checked; "UPGRADEWORK ops=N failed=F"
+//   guest_checks upgrade MNT TARGET [refuse]  live upgrade through bentoctl's code
+//                                    (kernel/host/kernel_upgrade.cc); refuse: the test
+//                                    hook, success = refused and rolled back
 //
 // Each failed check prints "CHECK FAILED: ..."; the exit status is the number of failures.
 #include <dirent.h>
@@ -27,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -35,7 +41,10 @@
 #include <functional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include "kernel_upgrade.h"
 
 namespace {
 
@@ -594,6 +603,86 @@ int bench(const std::string& dir, const std::string& what) {
   return 0;
 }
 
+// Writers during live upgrades: each thread appends chunks to its own 8 files (fsync every
+// 8th op, a read-back every 32nd) until STOP exists; then every file must hold exactly
+// what was written. Any failed system call is a failure: an upgrade must be invisible.
+int upgradework(const std::string& dir, const std::string& stop) {
+  constexpr int kThreads = 4, kFiles = 8;
+  std::atomic<long> ops{0}, failed{0};
+  std::atomic<bool> done{false};
+  auto bad = [&](const std::string& what) {
+    std::printf("CHECK FAILED: upgradework: %s (errno %d %s)\n", what.c_str(), errno,
+                std::strerror(errno));
+    failed++;
+  };
+  std::vector<std::vector<std::vector<uint8_t>>> want(kThreads,
+                                                      std::vector<std::vector<uint8_t>>(kFiles));
+  auto name = [&](int t, int f) {
+    return dir + "/w" + std::to_string(t) + "-" + std::to_string(f);
+  };
+  auto verify = [&](int t, int f) {
+    std::string got = read_text(name(t, f));
+    const auto& w = want[t][f];
+    if (got.size() != w.size() || std::memcmp(got.data(), w.data(), w.size()) != 0) {
+      bad(name(t, f) + ": content differs (" + std::to_string(got.size()) + " bytes, want " +
+          std::to_string(w.size()) + ")");
+      return false;
+    }
+    return true;
+  };
+  auto worker = [&](int t) {
+    for (uint64_t i = 0; !done.load(); i++) {
+      int f = static_cast<int>(i % kFiles);
+      auto chunk = pattern(t * 1000003ull + i, 512 + (i * 7919) % 6000);
+      int fd = open(name(t, f).c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      if (fd < 0) {
+        bad("open " + name(t, f));
+        continue;
+      }
+      ssize_t w = write(fd, chunk.data(), chunk.size());
+      if (w != static_cast<ssize_t>(chunk.size()))
+        bad("write " + name(t, f));
+      else
+        want[t][f].insert(want[t][f].end(), chunk.begin(), chunk.end());
+      if (i % 8 == 7 && fsync(fd) != 0) bad("fsync " + name(t, f));
+      if (close(fd) != 0) bad("close " + name(t, f));
+      struct stat st {};
+      if (stat(name(t, f).c_str(), &st) != 0 || st.st_size != static_cast<off_t>(want[t][f].size()))
+        bad("stat " + name(t, f));
+      if (i % 32 == 31) verify(t, f);
+      ops += 4;
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; t++) threads.emplace_back(worker, t);
+  while (access(stop.c_str(), F_OK) != 0) usleep(50000);
+  done = true;
+  for (auto& th : threads) th.join();
+  long bytes = 0;
+  for (int t = 0; t < kThreads; t++)
+    for (int f = 0; f < kFiles; f++) {
+      verify(t, f);
+      bytes += static_cast<long>(want[t][f].size());
+    }
+  std::printf("UPGRADEWORK ops=%ld failed=%ld bytes=%ld\n", ops.load(), failed.load(), bytes);
+  return failed.load() == 0 ? 0 : 1;
+}
+
+int upgrade(const std::string& mnt, const std::string& target, bool refuse) {
+  std::string mp, type;
+  if (!bento::host::find_kernel_mount(mnt, &mp, &type)) {
+    std::printf("CHECK FAILED: %s is not a kernel bento mount\n", mnt.c_str());
+    return 1;
+  }
+  auto r = bento::host::kernel_upgrade(mp, target, refuse);
+  std::printf("UPGRADE %s %s -> %s (%s): %s pause_ns=%lld wait_ns=%lld%s%s\n", mp.c_str(),
+              r.from.c_str(), r.to.c_str(), target.c_str(),
+              r.ok ? "upgraded" : (r.rolled_back ? "refused, rolled back" : "FAILED"),
+              static_cast<long long>(r.pause_ns), static_cast<long long>(r.wait_ns),
+              r.message.empty() ? "" : ": ", r.message.c_str());
+  return refuse ? (!r.ok && r.rolled_back ? 0 : 1) : (r.ok ? 0 : 1);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -605,6 +694,9 @@ int main(int argc, char** argv) {
   if (cmd == "crashverify" && argc == 4) return crashverify(argv[2], std::atoi(argv[3]));
   if (cmd == "tree" && argc == 4) return tree(argv[2], std::atoi(argv[3]));
   if (cmd == "bench" && argc == 4) return bench(argv[2], argv[3]);
+  if (cmd == "upgradework" && argc == 4) return upgradework(argv[2], argv[3]);
+  if (cmd == "upgrade" && (argc == 4 || argc == 5))
+    return upgrade(argv[2], argv[3], argc == 5 && std::string(argv[4]) == "refuse");
   if (cmd == "time" && argc >= 4) {  // time NAME CMD ARGS...: runs it, prints BENCH NAME s
     double t0 = now_s();
     pid_t pid = fork();

@@ -8,6 +8,8 @@
 #include <linux/blkdev.h>
 #include <linux/buffer_head.h>
 
+#include <linux/module.h>
+
 #include "glue.h"
 
 void *bento_kbd_bread(void *sbp, unsigned long long blockno, unsigned char **data, int *err)
@@ -22,6 +24,7 @@ void *bento_kbd_bread(void *sbp, unsigned long long blockno, unsigned char **dat
 	*data = (unsigned char *)bh->b_data;
 	return bh;
 }
+EXPORT_SYMBOL_GPL(bento_kbd_bread);
 
 void *bento_kbd_getblk(void *sbp, unsigned long long blockno, unsigned char **data, int *err)
 {
@@ -42,11 +45,13 @@ void *bento_kbd_getblk(void *sbp, unsigned long long blockno, unsigned char **da
 	*data = (unsigned char *)bh->b_data;
 	return bh;
 }
+EXPORT_SYMBOL_GPL(bento_kbd_getblk);
 
 void bento_kbd_mark_dirty(void *bh)
 {
 	mark_buffer_dirty(bh);
 }
+EXPORT_SYMBOL_GPL(bento_kbd_mark_dirty);
 
 int bento_kbd_sync(void *bhp)
 {
@@ -56,11 +61,13 @@ int bento_kbd_sync(void *bhp)
 		return 0;
 	return sync_dirty_buffer(bh);
 }
+EXPORT_SYMBOL_GPL(bento_kbd_sync);
 
 void bento_kbd_release(void *bh)
 {
 	brelse(bh);
 }
+EXPORT_SYMBOL_GPL(bento_kbd_release);
 
 int bento_kbd_sync_all(void *sbp)
 {
@@ -71,6 +78,7 @@ int bento_kbd_sync_all(void *sbp)
 		return err;
 	return blkdev_issue_flush(sb->s_bdev);
 }
+EXPORT_SYMBOL_GPL(bento_kbd_sync_all);
 
 int bento_kbd_flush(void *sbp)
 {
@@ -78,3 +86,4 @@ int bento_kbd_flush(void *sbp)
 
 	return blkdev_issue_flush(sb->s_bdev);
 }
+EXPORT_SYMBOL_GPL(bento_kbd_flush);

@@ -39,7 +39,7 @@ static int bento_dir_release(struct inode *inode, struct file *file)
 	bento_make_req(&q);
 	{
 		BENTO_NOFS_BEGIN;
-		bento_br_release(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, bf->fh, bf->flags, 1);
+		bento_g_release(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, bf->fh, bf->flags, 1);
 		BENTO_NOFS_END;
 	}
 	kfree(bf);
@@ -57,7 +57,7 @@ static int bento_iterate(struct file *file, struct dir_context *ctx)
 	bento_make_req(&q);
 	{
 		BENTO_NOFS_BEGIN;
-		err = bento_br_readdir(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, bf ? bf->fh : 0,
+		err = bento_g_readdir(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, bf ? bf->fh : 0,
 				       ctx->pos, bento_fill, &dc);
 		BENTO_NOFS_END;
 	}
@@ -74,7 +74,7 @@ static int bento_dir_fsync(struct file *file, loff_t start, loff_t end, int data
 	bento_make_req(&q);
 	{
 		BENTO_NOFS_BEGIN;
-		err = bento_br_fsync(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, bf ? bf->fh : 0,
+		err = bento_g_fsync(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, bf ? bf->fh : 0,
 				     datasync, 1);
 		BENTO_NOFS_END;
 	}
@@ -88,4 +88,5 @@ const struct file_operations bento_dir_fops = {
 	.open = bento_dir_open,
 	.release = bento_dir_release,
 	.fsync = bento_dir_fsync,
+	.unlocked_ioctl = bento_ioctl,
 };

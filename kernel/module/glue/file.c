@@ -36,7 +36,7 @@ int bento_open_common(struct inode *inode, struct file *file, bool dir)
 	bento_make_req(&q);
 	{
 		BENTO_NOFS_BEGIN;
-		err = bento_br_open(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, flags, dir, &o);
+		err = bento_g_open(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, flags, dir, &o);
 		BENTO_NOFS_END;
 	}
 	if (err) {
@@ -78,7 +78,7 @@ static int bento_release(struct inode *inode, struct file *file)
 	bento_make_req(&q);
 	{
 		BENTO_NOFS_BEGIN;
-		bento_br_release(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, bf->fh, bf->flags,
+		bento_g_release(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, bf->fh, bf->flags,
 				 S_ISDIR(inode->i_mode));
 		BENTO_NOFS_END;
 	}
@@ -116,7 +116,7 @@ static ssize_t bento_direct_read(struct kiocb *iocb, struct iov_iter *to)
 
 		{
 			BENTO_NOFS_BEGIN;
-			r = bento_br_read(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, fh_of(file),
+			r = bento_g_read(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, fh_of(file),
 					  iocb->ki_pos, buf, n);
 			BENTO_NOFS_END;
 		}
@@ -190,7 +190,7 @@ static ssize_t bento_write_iter(struct kiocb *iocb, struct iov_iter *from)
 		}
 		{
 			BENTO_NOFS_BEGIN;
-			w = bento_br_write(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, fh_of(file),
+			w = bento_g_write(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, fh_of(file),
 					   iocb->ki_pos, buf, n);
 			BENTO_NOFS_END;
 		}
@@ -232,7 +232,7 @@ static int bento_fsync(struct file *file, loff_t start, loff_t end, int datasync
 	bento_make_req(&q);
 	{
 		BENTO_NOFS_BEGIN;
-		err = bento_br_fsync(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, fh_of(file),
+		err = bento_g_fsync(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, fh_of(file),
 				     datasync, S_ISDIR(inode->i_mode));
 		BENTO_NOFS_END;
 	}
@@ -249,7 +249,7 @@ static long bento_fallocate(struct file *file, int mode, loff_t off, loff_t len)
 	bento_make_req(&q);
 	{
 		BENTO_NOFS_BEGIN;
-		err = bento_br_fallocate(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, fh_of(file),
+		err = bento_g_fallocate(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, fh_of(file),
 					 mode, off, len);
 		BENTO_NOFS_END;
 	}
@@ -286,7 +286,7 @@ static int bento_read_folio(struct file *file, struct folio *folio)
 	addr = kmap_local_page(page);
 	{
 		BENTO_NOFS_BEGIN;
-		r = bento_br_read(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, fh_of(file), pos, addr,
+		r = bento_g_read(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, fh_of(file), pos, addr,
 				  PAGE_SIZE);
 		BENTO_NOFS_END;
 	}
@@ -320,7 +320,7 @@ static void bento_readahead(struct readahead_control *rac)
 	bento_make_req(&q);
 	{
 		BENTO_NOFS_BEGIN;
-		r = bento_br_read(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, fh_of(rac->file), start,
+		r = bento_g_read(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, fh_of(rac->file), start,
 				  buf, len);
 		BENTO_NOFS_END;
 	}

@@ -8,6 +8,7 @@
 
 #include <linux/atomic.h>
 #include <linux/fs.h>
+#include <linux/rwsem.h>
 #include <linux/sched/mm.h>
 
 #include "../bridge.h"
@@ -18,8 +19,16 @@
 
 extern atomic_long_t bento_live_allocs;
 
+/* One mount. `ops` and `fs` (the fs module and its instance) change only in a live
+ * upgrade, under `rw` held exclusively; every fs call holds it shared (BENTO_CALL), so an
+ * upgrade waits for the calls in flight and new calls wait for the upgrade. */
 struct bento_sb_info {
+  struct rw_semaphore rw;
+  const struct bento_br_ops* ops; /* holds a reference on ops->owner */
   struct bento_br_fs* fs;
+  void* dev_mem; /* the device object (bento_br_dev_size bytes), handed from module to module */
+  u64 block_count;
+  u64 upgrades;
 };
 
 struct bento_inode_info {
@@ -41,8 +50,50 @@ static inline struct bento_inode_info* BENTO_I(struct inode* inode) {
   return container_of(inode, struct bento_inode_info, vfs_inode);
 }
 
-static inline struct bento_br_fs* BENTO_FS(struct super_block* sb) {
-  return ((struct bento_sb_info*)sb->s_fs_info)->fs;
+static inline struct bento_sb_info* BENTO_FS(struct super_block* sb) {
+  return (struct bento_sb_info*)sb->s_fs_info;
+}
+
+/* One fs call through the mount's current module, with the upgrade lock held shared. */
+#define BENTO_CALL(sbi, fn, ...)                          \
+  ({                                                      \
+    struct bento_sb_info* s__ = (sbi);                    \
+    __typeof__(s__->ops->fn(s__->fs, ##__VA_ARGS__)) r__; \
+    down_read(&s__->rw);                                  \
+    r__ = s__->ops->fn(s__->fs, ##__VA_ARGS__);           \
+    up_read(&s__->rw);                                    \
+    r__;                                                  \
+  })
+#define bento_g_create(s, ...) BENTO_CALL(s, create, __VA_ARGS__)
+#define bento_g_fallocate(s, ...) BENTO_CALL(s, fallocate, __VA_ARGS__)
+#define bento_g_fsync(s, ...) BENTO_CALL(s, fsync, __VA_ARGS__)
+#define bento_g_getattr(s, ...) BENTO_CALL(s, getattr, __VA_ARGS__)
+#define bento_g_getxattr(s, ...) (long)BENTO_CALL(s, getxattr, __VA_ARGS__)
+#define bento_g_link(s, ...) BENTO_CALL(s, link, __VA_ARGS__)
+#define bento_g_listxattr(s, ...) (long)BENTO_CALL(s, listxattr, __VA_ARGS__)
+#define bento_g_lookup(s, ...) BENTO_CALL(s, lookup, __VA_ARGS__)
+#define bento_g_mkdir(s, ...) BENTO_CALL(s, mkdir, __VA_ARGS__)
+#define bento_g_mknod(s, ...) BENTO_CALL(s, mknod, __VA_ARGS__)
+#define bento_g_open(s, ...) BENTO_CALL(s, open, __VA_ARGS__)
+#define bento_g_read(s, ...) (long)BENTO_CALL(s, read, __VA_ARGS__)
+#define bento_g_readdir(s, ...) BENTO_CALL(s, readdir, __VA_ARGS__)
+#define bento_g_readlink(s, ...) (long)BENTO_CALL(s, readlink, __VA_ARGS__)
+#define bento_g_release(s, ...) BENTO_CALL(s, release, __VA_ARGS__)
+#define bento_g_removexattr(s, ...) BENTO_CALL(s, removexattr, __VA_ARGS__)
+#define bento_g_rename(s, ...) BENTO_CALL(s, rename, __VA_ARGS__)
+#define bento_g_rmdir(s, ...) BENTO_CALL(s, rmdir, __VA_ARGS__)
+#define bento_g_setattr(s, ...) BENTO_CALL(s, setattr, __VA_ARGS__)
+#define bento_g_setxattr(s, ...) BENTO_CALL(s, setxattr, __VA_ARGS__)
+#define bento_g_symlink(s, ...) BENTO_CALL(s, symlink, __VA_ARGS__)
+#define bento_g_unlink(s, ...) BENTO_CALL(s, unlink, __VA_ARGS__)
+#define bento_g_write(s, ...) (long)BENTO_CALL(s, write, __VA_ARGS__)
+#define bento_g_statfs(s, ...) BENTO_CALL(s, statfs, __VA_ARGS__)
+#define bento_g_syncfs(s) BENTO_CALL(s, syncfs)
+
+static inline void bento_g_forget(struct bento_sb_info* s, u64 ino, u64 n) {
+  down_read(&s->rw);
+  s->ops->forget(s->fs, ino, n);
+  up_read(&s->rw);
 }
 
 /* The caller's identity for the fs (its own permission checks and provenance records). */
@@ -75,6 +126,10 @@ extern const struct file_operations bento_file_fops;
 extern const struct file_operations bento_dir_fops;
 extern const struct address_space_operations bento_aops;
 int bento_open_common(struct inode* inode, struct file* file, bool dir);
+
+/* upgrade.c: the live-upgrade ioctl on the mount root (bento_ioctl.h) */
+long bento_ioctl(struct file* file, unsigned int cmd, unsigned long arg);
+const struct bento_br_ops* bento_find_fs(const char* fstype); /* with a module reference */
 
 /* xattr.c */
 extern const struct xattr_handler* bento_xattr_handlers[];

@@ -48,7 +48,7 @@ struct inode *bento_iget(struct super_block *sb, const struct bento_br_entry *e)
 
 	if (!inode) {
 		BENTO_NOFS_BEGIN;
-		bento_br_forget(BENTO_FS(sb), e->ino, 1);
+		bento_g_forget(BENTO_FS(sb), e->ino, 1);
 		BENTO_NOFS_END;
 		return ERR_PTR(-ENOMEM);
 	}
@@ -93,7 +93,7 @@ int bento_refresh(struct inode *inode)
 	bento_make_req(&q);
 	{
 		BENTO_NOFS_BEGIN;
-		err = bento_br_getattr(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, 0, &a);
+		err = bento_g_getattr(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, 0, &a);
 		BENTO_NOFS_END;
 	}
 	if (!err)
@@ -113,7 +113,7 @@ static struct dentry *bento_lookup(struct inode *dir, struct dentry *dentry, uns
 	bento_make_req(&q);
 	{
 		BENTO_NOFS_BEGIN;
-		err = bento_br_lookup(BENTO_FS(dir->i_sb), &q.r, dir->i_ino, dentry->d_name.name,
+		err = bento_g_lookup(BENTO_FS(dir->i_sb), &q.r, dir->i_ino, dentry->d_name.name,
 				      dentry->d_name.len, &e);
 		BENTO_NOFS_END;
 	}
@@ -149,7 +149,7 @@ static int bento_mknod(struct user_namespace *ns, struct inode *dir, struct dent
 	bento_make_req(&q);
 	{
 		BENTO_NOFS_BEGIN;
-		err = bento_br_mknod(BENTO_FS(dir->i_sb), &q.r, dir->i_ino, dentry->d_name.name,
+		err = bento_g_mknod(BENTO_FS(dir->i_sb), &q.r, dir->i_ino, dentry->d_name.name,
 				     dentry->d_name.len, mode, new_encode_dev(rdev), &e);
 		BENTO_NOFS_END;
 	}
@@ -172,7 +172,7 @@ static int bento_mkdir(struct user_namespace *ns, struct inode *dir, struct dent
 	bento_make_req(&q);
 	{
 		BENTO_NOFS_BEGIN;
-		err = bento_br_mkdir(BENTO_FS(dir->i_sb), &q.r, dir->i_ino, dentry->d_name.name,
+		err = bento_g_mkdir(BENTO_FS(dir->i_sb), &q.r, dir->i_ino, dentry->d_name.name,
 				     dentry->d_name.len, mode | S_IFDIR, &e);
 		BENTO_NOFS_END;
 	}
@@ -189,7 +189,7 @@ static int bento_symlink(struct user_namespace *ns, struct inode *dir, struct de
 	bento_make_req(&q);
 	{
 		BENTO_NOFS_BEGIN;
-		err = bento_br_symlink(BENTO_FS(dir->i_sb), &q.r, target, strlen(target),
+		err = bento_g_symlink(BENTO_FS(dir->i_sb), &q.r, target, strlen(target),
 				       dir->i_ino, dentry->d_name.name, dentry->d_name.len, &e);
 		BENTO_NOFS_END;
 	}
@@ -206,7 +206,7 @@ static int bento_link(struct dentry *old, struct inode *dir, struct dentry *dent
 	bento_make_req(&q);
 	{
 		BENTO_NOFS_BEGIN;
-		err = bento_br_link(BENTO_FS(dir->i_sb), &q.r, inode->i_ino, dir->i_ino,
+		err = bento_g_link(BENTO_FS(dir->i_sb), &q.r, inode->i_ino, dir->i_ino,
 				    dentry->d_name.name, dentry->d_name.len, &e);
 		BENTO_NOFS_END;
 	}
@@ -224,10 +224,10 @@ static int bento_remove(struct inode *dir, struct dentry *dentry, bool is_dir)
 	{
 		BENTO_NOFS_BEGIN;
 		if (is_dir)
-			err = bento_br_rmdir(BENTO_FS(dir->i_sb), &q.r, dir->i_ino,
+			err = bento_g_rmdir(BENTO_FS(dir->i_sb), &q.r, dir->i_ino,
 					     dentry->d_name.name, dentry->d_name.len);
 		else
-			err = bento_br_unlink(BENTO_FS(dir->i_sb), &q.r, dir->i_ino,
+			err = bento_g_unlink(BENTO_FS(dir->i_sb), &q.r, dir->i_ino,
 					      dentry->d_name.name, dentry->d_name.len);
 		BENTO_NOFS_END;
 	}
@@ -262,7 +262,7 @@ static int bento_rename(struct user_namespace *ns, struct inode *old_dir,
 	bento_make_req(&q);
 	{
 		BENTO_NOFS_BEGIN;
-		err = bento_br_rename(BENTO_FS(old_dir->i_sb), &q.r, old_dir->i_ino,
+		err = bento_g_rename(BENTO_FS(old_dir->i_sb), &q.r, old_dir->i_ino,
 				      old_dentry->d_name.name, old_dentry->d_name.len,
 				      new_dir->i_ino, new_dentry->d_name.name,
 				      new_dentry->d_name.len, flags);
@@ -309,7 +309,7 @@ static int bento_atomic_open(struct inode *dir, struct dentry *dentry, struct fi
 	bento_make_req(&q);
 	{
 		BENTO_NOFS_BEGIN;
-		err = bento_br_create(BENTO_FS(dir->i_sb), &q.r, dir->i_ino, dentry->d_name.name,
+		err = bento_g_create(BENTO_FS(dir->i_sb), &q.r, dir->i_ino, dentry->d_name.name,
 				      dentry->d_name.len, (mode & ~S_IFMT) | S_IFREG,
 				      flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC), &e, &o);
 		BENTO_NOFS_END;
@@ -339,7 +339,7 @@ static int bento_atomic_open(struct inode *dir, struct dentry *dentry, struct fi
 out_release:
 	{
 		BENTO_NOFS_BEGIN;
-		bento_br_release(BENTO_FS(dir->i_sb), &q.r, e.ino, o.fh, flags, 0);
+		bento_g_release(BENTO_FS(dir->i_sb), &q.r, e.ino, o.fh, flags, 0);
 		BENTO_NOFS_END;
 	}
 	kfree(bf);
@@ -419,7 +419,7 @@ int bento_setattr(struct user_namespace *ns, struct dentry *dentry, struct iattr
 	bento_make_req(&q);
 	{
 		BENTO_NOFS_BEGIN;
-		err = bento_br_setattr(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, &sa, fh, &a);
+		err = bento_g_setattr(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, &sa, fh, &a);
 		BENTO_NOFS_END;
 	}
 	if (err)
@@ -457,7 +457,7 @@ int bento_update_time(struct inode *inode, struct timespec64 *now, int flags)
 		return 0;
 	{
 		BENTO_NOFS_BEGIN;
-		err = bento_br_setattr(BENTO_FS(inode->i_sb), &root, inode->i_ino, &sa, 0, &a);
+		err = bento_g_setattr(BENTO_FS(inode->i_sb), &root, inode->i_ino, &sa, 0, &a);
 		BENTO_NOFS_END;
 	}
 	if (!err)
@@ -480,7 +480,7 @@ static const char *bento_get_link(struct dentry *dentry, struct inode *inode,
 	bento_make_req(&q);
 	{
 		BENTO_NOFS_BEGIN;
-		n = bento_br_readlink(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, buf, PATH_MAX - 1);
+		n = bento_g_readlink(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, buf, PATH_MAX - 1);
 		BENTO_NOFS_END;
 	}
 	if (n < 0) {

@@ -17,6 +17,8 @@
 #include <linux/timekeeping.h>
 #include <linux/wait.h>
 
+#include <linux/module.h>
+
 #include "glue.h"
 
 #define BENTO_KS_LOCK_STORAGE 64
@@ -73,6 +75,7 @@ void *bento_ks_alloc(size_t size, size_t align)
 		atomic_long_inc(&bento_live_allocs);
 	return p;
 }
+EXPORT_SYMBOL_GPL(bento_ks_alloc);
 
 void bento_ks_free(void *ptr)
 {
@@ -81,6 +84,7 @@ void bento_ks_free(void *ptr)
 	atomic_long_dec(&bento_live_allocs);
 	kvfree(ptr);
 }
+EXPORT_SYMBOL_GPL(bento_ks_free);
 
 void bento_ks_log(int level, const char *msg, size_t len)
 {
@@ -100,16 +104,19 @@ void bento_ks_log(int level, const char *msg, size_t len)
 		pr_debug("bento: %.*s\n", n, msg);
 	}
 }
+EXPORT_SYMBOL_GPL(bento_ks_log);
 
 s64 bento_ks_time_realtime_ns(void)
 {
 	return ktime_get_real_ns();
 }
+EXPORT_SYMBOL_GPL(bento_ks_time_realtime_ns);
 
 s64 bento_ks_time_monotonic_ns(void)
 {
 	return ktime_get_ns();
 }
+EXPORT_SYMBOL_GPL(bento_ks_time_monotonic_ns);
 
 /* Locks: the kernel objects live inside the fs's storage bytes. */
 static_assert(sizeof(struct rw_semaphore) <= BENTO_KS_LOCK_STORAGE, "rwsem fits");
@@ -121,55 +128,66 @@ void bento_ks_rwlock_init(void *storage)
 {
 	init_rwsem((struct rw_semaphore *)storage);
 }
+EXPORT_SYMBOL_GPL(bento_ks_rwlock_init);
 
 void bento_ks_rwlock_destroy(void *storage)
 {
 }
+EXPORT_SYMBOL_GPL(bento_ks_rwlock_destroy);
 
 void bento_ks_rwlock_read_lock(void *storage)
 {
 	down_read((struct rw_semaphore *)storage);
 }
+EXPORT_SYMBOL_GPL(bento_ks_rwlock_read_lock);
 
 void bento_ks_rwlock_read_unlock(void *storage)
 {
 	up_read((struct rw_semaphore *)storage);
 }
+EXPORT_SYMBOL_GPL(bento_ks_rwlock_read_unlock);
 
 void bento_ks_rwlock_write_lock(void *storage)
 {
 	down_write((struct rw_semaphore *)storage);
 }
+EXPORT_SYMBOL_GPL(bento_ks_rwlock_write_lock);
 
 void bento_ks_rwlock_write_unlock(void *storage)
 {
 	up_write((struct rw_semaphore *)storage);
 }
+EXPORT_SYMBOL_GPL(bento_ks_rwlock_write_unlock);
 
 void bento_ks_mutex_init(void *storage)
 {
 	mutex_init((struct mutex *)storage);
 }
+EXPORT_SYMBOL_GPL(bento_ks_mutex_init);
 
 void bento_ks_mutex_destroy(void *storage)
 {
 	mutex_destroy((struct mutex *)storage);
 }
+EXPORT_SYMBOL_GPL(bento_ks_mutex_destroy);
 
 void bento_ks_mutex_lock(void *storage)
 {
 	mutex_lock((struct mutex *)storage);
 }
+EXPORT_SYMBOL_GPL(bento_ks_mutex_lock);
 
 int bento_ks_mutex_trylock(void *storage)
 {
 	return mutex_trylock((struct mutex *)storage) ? 1 : 0;
 }
+EXPORT_SYMBOL_GPL(bento_ks_mutex_trylock);
 
 void bento_ks_mutex_unlock(void *storage)
 {
 	mutex_unlock((struct mutex *)storage);
 }
+EXPORT_SYMBOL_GPL(bento_ks_mutex_unlock);
 
 /*
  * Condition variables: a wait queue and a sequence number. A waiter samples the sequence
@@ -190,10 +208,12 @@ void bento_ks_condvar_init(void *storage)
 	init_waitqueue_head(&cv->wq);
 	atomic_set(&cv->seq, 0);
 }
+EXPORT_SYMBOL_GPL(bento_ks_condvar_init);
 
 void bento_ks_condvar_destroy(void *storage)
 {
 }
+EXPORT_SYMBOL_GPL(bento_ks_condvar_destroy);
 
 int bento_ks_condvar_wait(void *condvar, void *mutex, s64 timeout_ns)
 {
@@ -213,6 +233,7 @@ int bento_ks_condvar_wait(void *condvar, void *mutex, s64 timeout_ns)
 	mutex_lock((struct mutex *)mutex);
 	return left == 0 ? ETIMEDOUT : 0;
 }
+EXPORT_SYMBOL_GPL(bento_ks_condvar_wait);
 
 void bento_ks_condvar_notify_one(void *storage)
 {
@@ -221,6 +242,7 @@ void bento_ks_condvar_notify_one(void *storage)
 	atomic_inc(&cv->seq);
 	wake_up(&cv->wq);
 }
+EXPORT_SYMBOL_GPL(bento_ks_condvar_notify_one);
 
 void bento_ks_condvar_notify_all(void *storage)
 {
@@ -229,6 +251,7 @@ void bento_ks_condvar_notify_all(void *storage)
 	atomic_inc(&cv->seq);
 	wake_up_all(&cv->wq);
 }
+EXPORT_SYMBOL_GPL(bento_ks_condvar_notify_all);
 
 /*
  * Threads. kthread_stop() on a thread that has not run yet skips its function entirely,
@@ -279,6 +302,7 @@ void *bento_ks_thread_spawn(bento_ks_thread_fn fn, void *arg, const char *name)
 	wake_up_process(t->task);
 	return t;
 }
+EXPORT_SYMBOL_GPL(bento_ks_thread_spawn);
 
 void bento_ks_thread_join(void *handle)
 {
@@ -289,3 +313,4 @@ void bento_ks_thread_join(void *handle)
 	put_task_struct(t->task);
 	kfree(t);
 }
+EXPORT_SYMBOL_GPL(bento_ks_thread_join);

@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The `bento` file-system type: mount a block device holding a Bento-fs image, hand it to
- * the fs (init), and the superblock operations (inode cache, evict -> forget, sync_fs,
- * statfs, unmount -> destroy).
+ * The core module (bento_core.ko): the registry of fs modules, one file-system type per
+ * registered module; mount a block device holding a Bento-fs image, hand it to the fs
+ * (init), and the superblock operations (inode cache, evict -> forget, sync_fs, statfs,
+ * unmount -> destroy).
  */
 #include <linux/blkdev.h>
 #include <linux/buffer_head.h>
 #include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/fs_struct.h>
+#include <linux/list.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/pagemap.h>
 #include <linux/slab.h>
 #include <linux/statfs.h>
@@ -18,10 +21,118 @@
 #include "glue.h"
 
 static struct kmem_cache *bento_inode_cachep;
+static atomic_t bento_mounts = ATOMIC_INIT(0);
 
 void bento_kglue_fatal(const char *what)
 {
 	panic("bento: %s\n", what);
+}
+EXPORT_SYMBOL_GPL(bento_kglue_fatal);
+
+/*
+ * The registry: one entry per file-system type a module ever registered. An entry (and its
+ * file_system_type, which superblocks point at) lives until the core unloads: a mount an
+ * upgrade moved to another module keeps its type after the first module is gone.
+ */
+struct bento_fstype {
+	struct list_head link;
+	struct file_system_type fst;
+	const struct bento_br_ops *ops; /* NULL while no module provides it */
+	char name[32];
+};
+static LIST_HEAD(bento_fstypes);
+static DEFINE_MUTEX(bento_registry_lock);
+
+static struct dentry *bento_mount(struct file_system_type *type, int flags, const char *dev,
+				  void *data);
+
+static struct bento_fstype *bento_lookup_fstype(const char *name)
+{
+	struct bento_fstype *t;
+
+	list_for_each_entry(t, &bento_fstypes, link)
+		if (strcmp(t->name, name) == 0)
+			return t;
+	return NULL;
+}
+
+int bento_register_fs(const struct bento_br_ops *ops)
+{
+	struct bento_fstype *t;
+	int err;
+
+	if (strlen(ops->fstype) >= sizeof(t->name))
+		return -ENAMETOOLONG;
+	mutex_lock(&bento_registry_lock);
+	t = bento_lookup_fstype(ops->fstype);
+	if (t && t->ops) {
+		mutex_unlock(&bento_registry_lock);
+		return -EEXIST;
+	}
+	if (!t) {
+		t = kzalloc(sizeof(*t), GFP_KERNEL);
+		if (!t) {
+			mutex_unlock(&bento_registry_lock);
+			return -ENOMEM;
+		}
+		strscpy(t->name, ops->fstype, sizeof(t->name));
+		t->fst.owner = THIS_MODULE;
+		t->fst.name = t->name;
+		t->fst.mount = bento_mount;
+		t->fst.kill_sb = kill_block_super;
+		t->fst.fs_flags = FS_REQUIRES_DEV;
+		list_add_tail(&t->link, &bento_fstypes);
+	}
+	err = register_filesystem(&t->fst);
+	if (!err)
+		t->ops = ops;
+	mutex_unlock(&bento_registry_lock);
+	if (!err)
+		pr_info("bento: file system type '%s' registered (%s)\n", ops->fstype,
+			ops->fs_name());
+	return err;
+}
+EXPORT_SYMBOL_GPL(bento_register_fs);
+
+/* An fs module unloads (no mount holds it). With no mount left anywhere, every allocation
+ * the fs made must be gone. */
+void bento_unregister_fs(const struct bento_br_ops *ops)
+{
+	struct bento_fstype *t;
+	long live;
+
+	mutex_lock(&bento_registry_lock);
+	t = bento_lookup_fstype(ops->fstype);
+	if (t && t->ops == ops) {
+		unregister_filesystem(&t->fst);
+		t->ops = NULL;
+	}
+	mutex_unlock(&bento_registry_lock);
+	if (atomic_read(&bento_mounts) != 0) {
+		pr_info("bento: %s unloaded (other mounts live)\n", ops->fstype);
+		return;
+	}
+	live = atomic_long_read(&bento_live_allocs);
+	if (live != 0)
+		pr_err("bento: LEAK: %ld allocations still live at unload of %s\n", live,
+		       ops->fstype);
+	else
+		pr_info("bento: unloaded, no allocation left (%s)\n", ops->fstype);
+}
+EXPORT_SYMBOL_GPL(bento_unregister_fs);
+
+/* The module registered as FSTYPE, with a reference on it (NULL: none, or unloading). */
+const struct bento_br_ops *bento_find_fs(const char *fstype)
+{
+	const struct bento_br_ops *ops = NULL;
+	struct bento_fstype *t;
+
+	mutex_lock(&bento_registry_lock);
+	t = bento_lookup_fstype(fstype);
+	if (t && t->ops && try_module_get(t->ops->owner))
+		ops = t->ops;
+	mutex_unlock(&bento_registry_lock);
+	return ops;
 }
 
 void bento_make_req(struct bento_req *q)
@@ -78,7 +189,7 @@ static void bento_evict_inode(struct inode *inode)
 	n = atomic64_xchg(&BENTO_I(inode)->nlookup, 0);
 	if (n > 0 && sbi && sbi->fs) {
 		BENTO_NOFS_BEGIN;
-		bento_br_forget(sbi->fs, inode->i_ino, n);
+		bento_g_forget(sbi, inode->i_ino, n);
 		BENTO_NOFS_END;
 	}
 }
@@ -89,12 +200,17 @@ static void bento_put_super(struct super_block *sb)
 
 	if (sbi && sbi->fs) {
 		BENTO_NOFS_BEGIN;
-		bento_br_unmount(sbi->fs);
+		sbi->ops->unmount(sbi->fs);
 		BENTO_NOFS_END;
 		sbi->fs = NULL;
 	}
 	sb->s_fs_info = NULL;
-	kfree(sbi);
+	if (sbi) {
+		module_put(sbi->ops->owner);
+		kfree(sbi->dev_mem);
+		kfree(sbi);
+		atomic_dec(&bento_mounts);
+	}
 }
 
 /* Writes go through to the fs (no dirty page cache), so syncing is committing the
@@ -107,7 +223,7 @@ static int bento_sync_fs(struct super_block *sb, int wait)
 		return 0;
 	{
 		BENTO_NOFS_BEGIN;
-		err = bento_br_syncfs(BENTO_FS(sb));
+		err = bento_g_syncfs(BENTO_FS(sb));
 		BENTO_NOFS_END;
 	}
 	return err;
@@ -123,7 +239,7 @@ static int bento_statfs(struct dentry *dentry, struct kstatfs *buf)
 	bento_make_req(&q);
 	{
 		BENTO_NOFS_BEGIN;
-		err = bento_br_statfs(BENTO_FS(sb), &q.r, &st);
+		err = bento_g_statfs(BENTO_FS(sb), &q.r, &st);
 		BENTO_NOFS_END;
 	}
 	if (err)
@@ -151,8 +267,17 @@ static const struct super_operations bento_sops = {
 	.statfs = bento_statfs,
 };
 
-static int bento_fill_super(struct super_block *sb, void *data, int silent)
+/* What bento_mount hands to fill_super through mount_bdev. */
+struct bento_mount_ctx {
+	const struct bento_br_ops *ops; /* with a module reference, taken over by the mount */
+	const char *options;
+	bool taken;
+};
+
+static int bento_fill_super(struct super_block *sb, void *raw, int silent)
 {
+	struct bento_mount_ctx *ctx = raw;
+	const struct bento_br_ops *ops = ctx->ops;
 	struct bento_sb_info *sbi;
 	struct bento_br_entry root;
 	struct bento_req q;
@@ -168,6 +293,13 @@ static int bento_fill_super(struct super_block *sb, void *data, int silent)
 	sbi = kzalloc(sizeof(*sbi), GFP_KERNEL);
 	if (!sbi)
 		return -ENOMEM;
+	init_rwsem(&sbi->rw);
+	sbi->ops = ops;
+	sbi->dev_mem = kzalloc(ops->dev_size(), GFP_KERNEL);
+	if (!sbi->dev_mem) {
+		kfree(sbi);
+		return -ENOMEM;
+	}
 	sb->s_fs_info = sbi;
 	sb->s_magic = BENTO_MAGIC;
 	sb->s_op = &bento_sops;
@@ -175,16 +307,17 @@ static int bento_fill_super(struct super_block *sb, void *data, int silent)
 	sb->s_maxbytes = MAX_LFS_FILESIZE;
 	sb->s_time_gran = 1;
 	blocks = bdev_nr_bytes(sb->s_bdev) >> 12;
+	sbi->block_count = blocks;
 	{
 		BENTO_NOFS_BEGIN;
-		err = bento_br_mount(sb, blocks, BENTO_BLOCK_SIZE, data ? (const char *)data : "",
-				     sb_rdonly(sb), &sbi->fs);
+		err = ops->mount(sb, blocks, BENTO_BLOCK_SIZE, sbi->dev_mem,
+				 ctx->options ? ctx->options : "", sb_rdonly(sb), &sbi->fs);
 		BENTO_NOFS_END;
 	}
 	if (err) {
 		/* The fs logged what is wrong (foreign or corrupt image, bad option). */
 		pr_err("bento: %pg: mount failed (error %d): not a usable %s image\n",
-		       sb->s_bdev, err, bento_br_module_name());
+		       sb->s_bdev, err, ops->fs_name());
 		sbi->fs = NULL;
 		goto fail;
 	}
@@ -193,7 +326,7 @@ static int bento_fill_super(struct super_block *sb, void *data, int silent)
 	q.r.groups = q.groups;
 	{
 		BENTO_NOFS_BEGIN;
-		err = bento_br_lookup(sbi->fs, &q.r, 1, ".", 1, &root);
+		err = ops->lookup(sbi->fs, &q.r, 1, ".", 1, &root);
 		BENTO_NOFS_END;
 	}
 	if (err)
@@ -208,17 +341,21 @@ static int bento_fill_super(struct super_block *sb, void *data, int silent)
 		err = -ENOMEM;
 		goto fail_unmount;
 	}
+	/* The mount now holds the module reference (put_super drops it). */
+	ctx->taken = true;
+	atomic_inc(&bento_mounts);
 	return 0;
 
 fail_unmount:
 	/* No root dentry: the VFS will not call put_super, so unmount here. */
 	{
 		BENTO_NOFS_BEGIN;
-		bento_br_unmount(sbi->fs);
+		ops->unmount(sbi->fs);
 		BENTO_NOFS_END;
 	}
 fail:
 	sb->s_fs_info = NULL;
+	kfree(sbi->dev_mem);
 	kfree(sbi);
 	return err;
 }
@@ -226,53 +363,51 @@ fail:
 static struct dentry *bento_mount(struct file_system_type *type, int flags, const char *dev,
 				  void *data)
 {
-	return mount_bdev(type, flags, dev, data, bento_fill_super);
-}
+	struct bento_mount_ctx ctx = { .options = data };
+	struct dentry *root;
 
-static struct file_system_type bento_fs_type = {
-	.owner = THIS_MODULE,
-	.name = BENTO_FSTYPE,
-	.mount = bento_mount,
-	.kill_sb = kill_block_super,
-	.fs_flags = FS_REQUIRES_DEV,
-};
+	ctx.ops = bento_find_fs(type->name);
+	if (!ctx.ops)
+		return ERR_PTR(-ENODEV);
+	root = mount_bdev(type, flags, dev, &ctx, bento_fill_super);
+	/* Not taken: failed, or the device was already mounted (that mount has its own). */
+	if (!ctx.taken)
+		module_put(ctx.ops->owner);
+	return root;
+}
 
 static int __init bento_init(void)
 {
-	int err;
-
 	bento_inode_cachep = kmem_cache_create("bento_inode_cache",
 					       sizeof(struct bento_inode_info), 0,
 					       SLAB_RECLAIM_ACCOUNT | SLAB_ACCOUNT,
 					       bento_inode_init_once);
 	if (!bento_inode_cachep)
 		return -ENOMEM;
-	err = register_filesystem(&bento_fs_type);
-	if (err) {
-		kmem_cache_destroy(bento_inode_cachep);
-		return err;
-	}
-	pr_info("bento: file system type '%s' registered (%s)\n", BENTO_FSTYPE,
-		bento_br_module_name());
+	pr_info("bento: core loaded (fs modules register their file-system types)\n");
 	return 0;
 }
 
 static void __exit bento_exit(void)
 {
+	struct bento_fstype *t, *n;
 	long live;
 
-	unregister_filesystem(&bento_fs_type);
+	/* Every fs module is gone (each holds a reference on the core), so is every mount. */
+	list_for_each_entry_safe(t, n, &bento_fstypes, link) {
+		list_del(&t->link);
+		kfree(t);
+	}
 	rcu_barrier(); /* free_inode callbacks */
 	kmem_cache_destroy(bento_inode_cachep);
 	live = atomic_long_read(&bento_live_allocs);
 	if (live != 0)
-		pr_err("bento: LEAK: %ld allocations still live at unload\n", live);
+		pr_err("bento: LEAK: %ld allocations still live at core unload\n", live);
 	else
-		pr_info("bento: unloaded, no allocation left\n");
+		pr_info("bento: core unloaded, no allocation left\n");
 }
 
 module_init(bento_init);
 module_exit(bento_exit);
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("Bento: a File Operations API file system as a kernel file system");
-MODULE_ALIAS_FS(BENTO_FSTYPE);
+MODULE_DESCRIPTION("Bento core: the VFS glue for File Operations API file systems, live upgrade");

@@ -18,7 +18,7 @@ static int bento_xattr_get(const struct xattr_handler *h, struct dentry *dentry,
 	bento_make_req(&q);
 	{
 		BENTO_NOFS_BEGIN;
-		n = bento_br_getxattr(BENTO_FS(inode->i_sb), &q.r, inode->i_ino,
+		n = bento_g_getxattr(BENTO_FS(inode->i_sb), &q.r, inode->i_ino,
 				      xattr_full_name(h, name), buf, size);
 		BENTO_NOFS_END;
 	}
@@ -36,10 +36,10 @@ static int bento_xattr_set(const struct xattr_handler *h, struct user_namespace 
 	{
 		BENTO_NOFS_BEGIN;
 		if (value)
-			err = bento_br_setxattr(BENTO_FS(inode->i_sb), &q.r, inode->i_ino,
+			err = bento_g_setxattr(BENTO_FS(inode->i_sb), &q.r, inode->i_ino,
 						xattr_full_name(h, name), value, size, flags);
 		else
-			err = bento_br_removexattr(BENTO_FS(inode->i_sb), &q.r, inode->i_ino,
+			err = bento_g_removexattr(BENTO_FS(inode->i_sb), &q.r, inode->i_ino,
 						   xattr_full_name(h, name));
 		BENTO_NOFS_END;
 	}
@@ -57,7 +57,7 @@ ssize_t bento_listxattr(struct dentry *dentry, char *buf, size_t size)
 	bento_make_req(&q);
 	{
 		BENTO_NOFS_BEGIN;
-		n = bento_br_listxattr(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, buf, size);
+		n = bento_g_listxattr(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, buf, size);
 		BENTO_NOFS_END;
 	}
 	return n;
