@@ -20,9 +20,13 @@ uint32_t popcount64(uint64_t x) {
 
 }  // namespace
 
-Status BitmapAllocator::load(BlockDevice& dev, uint64_t start, uint64_t nbits, uint64_t cursor) {
+Status BitmapAllocator::load(BlockDevice& dev, uint64_t start, uint64_t nbits, uint64_t cursor,
+                             uint64_t first_usable) {
   start_ = start;
   nbits_ = nbits;
+  first_usable_ = first_usable < nbits ? first_usable : nbits;
+  reserved_clear_ = 0;
+  tail_clear_ = 0;
   auto g = st_.lock();
   uint64_t groups = (nbits + kBitsPerGroup - 1) / kBitsPerGroup;
   g->free_per_group.clear();
@@ -36,17 +40,27 @@ Status BitmapAllocator::load(BlockDevice& dev, uint64_t start, uint64_t nbits, u
     uint32_t used = 0;
     for (uint64_t w = 0; w < n / 64; w++) used += popcount64(load_le64(p + 8 * w));
     for (uint64_t b = (n / 64) * 64; b < n; b++) used += (p[b / 8] >> (b % 8)) & 1;
+    // Reserved bits count as used even when the bitmap says free.
+    for (uint64_t b = 0; first + b < first_usable_ && b < n; b++) {
+      if (((p[b / 8] >> (b % 8)) & 1) == 0) {
+        reserved_clear_++;
+        used++;
+      }
+    }
+    for (uint64_t b = n; b < kBitsPerGroup && n < kBitsPerGroup; b++)
+      tail_clear_ += ((p[b / 8] >> (b % 8)) & 1) == 0;
     g->free_per_group[gi] = static_cast<uint32_t>(n - used);
     g->free_total += n - used;
   }
-  g->cursor = cursor < nbits ? cursor : 0;
+  g->cursor = cursor < nbits && cursor >= first_usable_ ? cursor : first_usable_;
   return Status::Ok();
 }
 
 Result<uint64_t> BitmapAllocator::alloc(Handle& h, uint64_t goal) {
   auto g = st_.lock();
   if (g->free_total == 0) return Err(ENOSPC);
-  if (goal == 0 || goal >= nbits_) goal = g->cursor;
+  if (goal < first_usable_ || goal >= nbits_) goal = g->cursor;
+  if (goal < first_usable_) goal = first_usable_;
   uint64_t groups = g->free_per_group.size();
   uint64_t g0 = goal / kBitsPerGroup;
   // Visit the goal's group from the goal on, every other group, then the goal's group
@@ -64,13 +78,17 @@ Result<uint64_t> BitmapAllocator::alloc(Handle& h, uint64_t goal) {
     for (uint64_t w = from / 64; w * 64 < to; w++) {
       uint64_t word = load_le64(p + 8 * w);
       if (w == from / 64) word |= (from % 64) ? ((1ULL << (from % 64)) - 1) : 0;
+      // Reserved bits (metadata) are used whatever the bitmap says.
+      const uint64_t bit0 = first + w * 64;
+      if (bit0 < first_usable_)
+        word |= first_usable_ - bit0 >= 64 ? ~0ULL : ((1ULL << (first_usable_ - bit0)) - 1);
       if (word == ~0ULL) continue;
       uint64_t b = w * 64 + __builtin_ctzll(~word);
       if (b >= to) break;
       p[b / 8] |= static_cast<uint8_t>(1u << (b % 8));
       g->free_per_group[gi]--;
       g->free_total--;
-      g->cursor = first + b + 1 < nbits_ ? first + b + 1 : 0;
+      g->cursor = first + b + 1 < nbits_ ? first + b + 1 : first_usable_;
       return first + b;
     }
     if (i != 0 && i != groups) {
@@ -83,7 +101,12 @@ Result<uint64_t> BitmapAllocator::alloc(Handle& h, uint64_t goal) {
 }
 
 Status BitmapAllocator::free(Handle& h, uint64_t bit) {
-  if (bit >= nbits_) return Err(EUCLEAN);
+  if (bit >= nbits_ || bit < first_usable_) {
+    bento::log(bento::LogLevel::kError,
+               "bento-fs: refusing to free a metadata block or reserved inode (damaged "
+               "pointer?): run fsck.bento");
+    return Err(EUCLEAN);
+  }
   auto g = st_.lock();
   uint64_t gi = bit / kBitsPerGroup;
   uint64_t b = bit % kBitsPerGroup;

@@ -20,8 +20,12 @@ constexpr uint64_t kBitsPerGroup = 4096 * 8;
 
 class BitmapAllocator {
  public:
-  // Counts free bits in [0, nbits) of the bitmap starting at block `start`.
-  Status load(BlockDevice& dev, uint64_t start, uint64_t nbits, uint64_t cursor);
+  // Counts free bits in [0, nbits) of the bitmap starting at block `start`. Bits below
+  // `first_usable` (the static metadata layout: superblock, journal, bitmaps, inode table,
+  // provenance log; inode slots 0 and 1) are never handed out or freed, whatever the
+  // bitmap says: a damaged bitmap cannot make the allocator give away metadata.
+  Status load(BlockDevice& dev, uint64_t start, uint64_t nbits, uint64_t cursor,
+              uint64_t first_usable);
   // Allocates a free bit near goal (0: the cursor). ENOSPC when none is left.
   Result<uint64_t> alloc(Handle& h, uint64_t goal);
   // Frees an allocated bit. EUCLEAN when it was not allocated.
@@ -29,6 +33,10 @@ class BitmapAllocator {
   uint64_t free_count();
   uint64_t cursor();
   uint64_t nbits() const { return nbits_; }
+  // Found by the last load(): bits below first_usable marked free, and bits of the last
+  // bitmap block past nbits marked free. Both are damage (mkfs sets them all).
+  uint64_t reserved_clear() const { return reserved_clear_; }
+  uint64_t tail_clear() const { return tail_clear_; }
 
  private:
   struct State {
@@ -38,6 +46,9 @@ class BitmapAllocator {
   };
   uint64_t start_ = 0;
   uint64_t nbits_ = 0;
+  uint64_t first_usable_ = 0;
+  uint64_t reserved_clear_ = 0;
+  uint64_t tail_clear_ = 0;
   bento::Mutex<State> st_;
 };
 

@@ -145,6 +145,8 @@ class BentoFs : public bento::FileOperations {
   Status mount(BlockDevice& dev, bool read_only, bool process_orphans, Resumed* resumed = nullptr);
   Status unmount();
   Status write_super_fields(bool clean);
+  // mount.cc: what is wrong with the loaded bitmaps (nullptr: nothing found).
+  const char* bitmap_damage(const SuperBlock& sb, bool was_clean);
   Status process_orphans();
   // inode.cc
   Result<DiskInode> read_inode(Ino ino);
@@ -243,6 +245,9 @@ class BentoFs : public bento::FileOperations {
   bool nodiratime_ = false;
   bool lazytime_ = false;
   bento::UniquePtr<Journal> journal_;
+  // Read-only mount of an image whose journal held committed transactions: the replayed
+  // blocks, pinned clean in the cache for the mount's lifetime (nothing is written).
+  bento::Vec<BufferHead> ro_replayed_;
   // The commit thread retired by update_prepare: it runs this module's code, so it is
   // joined (by the destructor) before the host unloads the module, outside the pause.
   bento::Thread retired_jthread_;

@@ -4,6 +4,7 @@
 #include <bento/time.h>
 
 #include "core/bento_fs.h"
+#include "core/inode_check.h"
 #include "core/inode_lock.h"
 #include "core/perm.h"
 #include "core/superblock_check.h"
@@ -20,6 +21,27 @@ constexpr uint32_t kOrphanOff = __builtin_offsetof(DiskInode, orphan_next);
 constexpr uint64_t kTruncateStep = 192;
 constexpr uint32_t kTruncateCredits = kTruncateStep + 16;
 
+// One log line per damaged inode read: "bento-fs: inode N is damaged (why); run fsck.bento".
+void log_inode_damage(uint64_t ino, const char* why) {
+  char buf[160];
+  size_t n = 0;
+  auto put = [&](const char* s) {
+    while (*s != '\0' && n + 1 < sizeof buf) buf[n++] = *s++;
+  };
+  put("bento-fs: inode ");
+  char num[24];
+  size_t k = 0;
+  do {
+    num[k++] = static_cast<char>('0' + ino % 10);
+    ino /= 10;
+  } while (ino != 0);
+  while (k > 0 && n + 1 < sizeof buf) buf[n++] = num[--k];
+  put(" is damaged (");
+  put(why);
+  put("); run fsck.bento");
+  bento::log(bento::LogLevel::kError, std::string_view(buf, n));
+}
+
 }  // namespace
 
 // orphan_next is owned by the orphan list code (under orphan_mu_): inode reads and writes
@@ -33,6 +55,12 @@ Result<DiskInode> BentoFs::read_inode(Ino ino) {
   __builtin_memset(&di.orphan_next, 0, 8);
   __builtin_memcpy(reinterpret_cast<uint8_t*>(&di) + kOrphanOff + 8, p + kOrphanOff + 8,
                    kInodeSize - kOrphanOff - 8);
+  if (di.mode.get() != 0) {
+    if (const char* why = inode_damage(geo_, di)) {
+      log_inode_damage(ino, why);
+      return Err(EUCLEAN);
+    }
+  }
   return di;
 }
 

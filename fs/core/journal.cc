@@ -89,7 +89,7 @@ Status Journal::write_super(BlockDevice& dev, uint64_t start, uint64_t blocks, u
 }
 
 Result<uint64_t> Journal::replay(BlockDevice& dev, uint64_t start, uint64_t blocks,
-                                 uint64_t* replayed_txns) {
+                                 uint64_t* replayed_txns, bento::Vec<BufferHead>* in_memory) {
   if (replayed_txns != nullptr) *replayed_txns = 0;
   uint64_t seq;
   uint64_t pos;
@@ -141,22 +141,31 @@ Result<uint64_t> Journal::replay(BlockDevice& dev, uint64_t start, uint64_t bloc
       }
       p += 1 + n;
     }
+    // A home block past the device or inside the journal itself is damage: such a
+    // transaction (and everything after it) is not replayed.
+    for (size_t i = 0; complete && i < homes.size(); i++)
+      if (homes[i] >= dev.block_count() || (homes[i] >= start && homes[i] < start + blocks))
+        complete = false;
     if (!complete) break;
-    // Pass 2: copy every block home.
+    // Pass 2: copy every block home (or, read-only, into the pinned cache only).
     for (size_t i = 0; i < homes.size(); i++) {
-      if (homes[i] >= dev.block_count()) return Err(EUCLEAN);
       BENTO_ASSIGN_OR_RETURN(BufferHead src, dev.bread(start + logpos[i]));
       BENTO_ASSIGN_OR_RETURN(BufferHead dst, dev.getblk(homes[i]));
       __builtin_memcpy(dst.data_mut().data(), src.data().data(), kBs);
-      dst.mark_dirty();
+      if (in_memory != nullptr) {
+        BENTO_TRY(in_memory->push_back(std::move(dst)));
+      } else {
+        dst.mark_dirty();
+      }
     }
     applied++;
     seq++;
     pos = p;
   }
+  if (replayed_txns != nullptr) *replayed_txns = applied;
+  if (in_memory != nullptr) return seq;
   BENTO_TRY(dev.sync_all());
   BENTO_TRY(write_super(dev, start, blocks, seq));
-  if (replayed_txns != nullptr) *replayed_txns = applied;
   return seq;
 }
 

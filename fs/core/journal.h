@@ -62,8 +62,12 @@ class Journal {
 
   // Replays committed transactions into their home blocks, syncs, resets the journal.
   // Returns the next sequence number. EUCLEAN when the journal superblock is bad.
+  // With `in_memory` (read-only mounts) nothing is written: the replayed blocks are put in
+  // the device's cache, clean, and kept pinned by the handles appended to *in_memory, so
+  // the mount sees the replayed image while the device stays untouched.
   static Result<uint64_t> replay(BlockDevice& dev, uint64_t start, uint64_t blocks,
-                                 uint64_t* replayed_txns);
+                                 uint64_t* replayed_txns,
+                                 bento::Vec<BufferHead>* in_memory = nullptr);
   // Writes an empty journal superblock (mkfs, and after replay).
   static Status write_super(BlockDevice& dev, uint64_t start, uint64_t blocks, uint64_t seq);
 

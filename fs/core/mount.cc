@@ -91,12 +91,31 @@ Status BentoFs::mount(BlockDevice& dev, bool read_only, bool orphans, Resumed* r
     return Err(e);
   }
   uint64_t seq = 0;
+  // Cleanly unmounted and nothing to replay: only then are the free counts exact.
+  bool was_clean = sb.state.get() == kStateClean;
+  ro_replayed_.clear();
   if (resumed == nullptr) {  // a resumed journal is live: its log must not be replayed
     uint64_t replayed = 0;
-    auto r = Journal::replay(dev, sb.journal_start.get(), sb.journal_blocks.get(), &replayed);
-    if (!r.ok()) return Err(r.error() == EIO ? EIO : EUCLEAN);
+    // Read-only: replay into pinned cache buffers only; the image is never written.
+    auto r = Journal::replay(dev, sb.journal_start.get(), sb.journal_blocks.get(), &replayed,
+                             read_only ? &ro_replayed_ : nullptr);
+    if (!r.ok()) {
+      ro_replayed_.clear();
+      if (r.error() != EIO)
+        bento::log(bento::LogLevel::kError,
+                   "bento-fs: cannot mount: the journal superblock is damaged; run "
+                   "fsck.bento -y to rebuild it");
+      return Err(r.error() == EIO ? EIO : EUCLEAN);
+    }
     seq = *r;
-    if (replayed > 0) bento::log(bento::LogLevel::kInfo, "bento-fs: journal replayed");
+    if (replayed > 0) was_clean = false;
+    if (!was_clean)
+      bento::log(bento::LogLevel::kWarning,
+                 "bento-fs: the file system was not unmounted cleanly (journal replay)");
+    if (replayed > 0)
+      bento::log(bento::LogLevel::kInfo, read_only ? "bento-fs: journal replayed in memory "
+                                                     "(read-only mount: the image is unchanged)"
+                                                   : "bento-fs: journal replayed");
     BENTO_ASSIGN_OR_RETURN(BufferHead bh, dev.bread(kSuperBlockNo));
     __builtin_memcpy(&sb, bh.data().data(), sizeof(sb));
     if (int e = validate_superblock(sb, dev.block_count(), read_only, &why); e != 0) {
@@ -112,17 +131,33 @@ Status BentoFs::mount(BlockDevice& dev, bool read_only, bool orphans, Resumed* r
   auto fail = [&](Status s) {
     if (resumed != nullptr && journal_) *resumed->journal = std::move(journal_);
     journal_.reset();
+    ro_replayed_.clear();
     dev_ = nullptr;
     return s;
   };
-  if (Status s = balloc_.load(dev, geo_.block_bitmap_start, geo_.block_count,
-                              resumed ? resumed->block_cursor : sb.block_cursor.get());
+  // Everything below data_start is the static layout; inode slots 0 and 1 are reserved.
+  if (Status s =
+          balloc_.load(dev, geo_.block_bitmap_start, geo_.block_count,
+                       resumed ? resumed->block_cursor : sb.block_cursor.get(), geo_.data_start);
       !s.ok())
     return fail(s);
   if (Status s = ialloc_.load(dev, geo_.inode_bitmap_start, geo_.inode_count,
-                              resumed ? resumed->inode_cursor : sb.inode_cursor.get());
+                              resumed ? resumed->inode_cursor : sb.inode_cursor.get(), 2);
       !s.ok())
     return fail(s);
+  if (resumed == nullptr) {
+    if (const char* bad = bitmap_damage(sb, was_clean)) {
+      bento::log(bento::LogLevel::kError, bad);
+      if (!read_only) {
+        bento::log(bento::LogLevel::kError,
+                   "bento-fs: cannot mount: the allocation bitmaps are damaged; run "
+                   "fsck.bento -y (or mount read-only with -o ro)");
+        return fail(Err(EUCLEAN));
+      }
+      bento::log(bento::LogLevel::kWarning,
+                 "bento-fs: mounting read-only despite damaged bitmaps; run fsck.bento -y");
+    }
+  }
   {
     auto root = read_inode(bento::kRootIno);
     if (!root.ok() || !bento::mode::is_dir(root->mode.get())) {
@@ -174,6 +209,24 @@ Status BentoFs::mount(BlockDevice& dev, bool read_only, bool orphans, Resumed* r
   return Status::Ok();
 }
 
+// A cheap cross-check of the bitmaps against the static layout and the superblock's free
+// counts (exact only after a clean unmount). The allocator already never hands out
+// metadata; this refuses to run on a bitmap known to be damaged, before it can hand out a
+// block some file still uses.
+const char* BentoFs::bitmap_damage(const SuperBlock& sb, bool was_clean) {
+  if (balloc_.reserved_clear() != 0)
+    return "bento-fs: block bitmap marks metadata blocks (superblock, journal, bitmaps, inode "
+           "table or provenance log) as free";
+  if (balloc_.tail_clear() != 0) return "bento-fs: block bitmap marks blocks past the end as free";
+  if (ialloc_.reserved_clear() != 0 || ialloc_.tail_clear() != 0)
+    return "bento-fs: inode bitmap marks reserved inode slots as free";
+  if (was_clean && sb.free_blocks.get() != balloc_.free_count())
+    return "bento-fs: block bitmap does not match the superblock's free block count";
+  if (was_clean && sb.free_inodes.get() != ialloc_.free_count())
+    return "bento-fs: inode bitmap does not match the superblock's free inode count";
+  return nullptr;
+}
+
 Status BentoFs::write_super_fields(bool clean) {
   BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(2));
   orphan_mu_.lock();
@@ -211,6 +264,7 @@ Status BentoFs::unmount() {
     if (st.ok()) st = s;
   }
   journal_.reset();
+  ro_replayed_.clear();
   Status s = dev_->sync_all();
   if (st.ok()) st = s;
   icache_.clear();

@@ -122,7 +122,7 @@ Result<Entry> BentoFs::lookup(const Request& req, Ino parent, std::string_view n
   auto di = read_inode(child->ino);
   if (!di.ok() || di->mode.get() == 0 || child->deleted) {
     icache_.sub_lookup(child.get(), 1);
-    return Err(ENOENT);
+    return Err(di.ok() ? ENOENT : di.error());  // a damaged inode is EUCLEAN, not "absent"
   }
   return make_entry(child->ino, *di);
 }

@@ -13,6 +13,13 @@ namespace bentofs {
 
 Result<bento::TransferState> BentoFs::update_prepare() {
   if (!running()) return Err(EINVAL);
+  if (!ro_replayed_.empty()) {
+    // Its journal was replayed only into this instance's pinned buffers.
+    bento::log(bento::LogLevel::kError,
+               "bento-fs: cannot upgrade a read-only mount whose journal was replayed in "
+               "memory; remount it read-write once (or run fsck.bento -y) first");
+    return Err(EBUSY);
+  }
   // 1. Allocate and gather (may fail; changes nothing).
   BENTO_ASSIGN_OR_RETURN(auto st, bento::make_unique<BentoFsStateV3>());
   Status err = Status::Ok();

@@ -44,7 +44,7 @@ struct Checker {
   std::vector<bool> on_orphan_list;
 
   bool repair = false;
-  bool inode_bitmap_dirty = false, block_bitmap_dirty = false;
+  bool inode_bitmap_dirty = false, block_bitmap_dirty = false, free_counts_wrong = false;
   std::vector<uint64_t> nlink_fixes;
 
   void problem(std::string s) { rep.problems.push_back(std::move(s)); }
@@ -507,6 +507,8 @@ struct Checker {
     }
     if (mismatches > 20 && !repair)
       problem(std::to_string(mismatches - 20) + " more block bitmap differences");
+    check_bitmap_tails();
+    check_free_counts();
     if (repair && block_bitmap_dirty)
       rep.fixed.push_back(std::to_string(mismatches) + " block bitmap bit(s) corrected");
     if (repair && !rep.fixed.empty() && !apply_fixes()) {
@@ -516,6 +518,41 @@ struct Checker {
     if (!rep.problems.empty()) return 4;
     if (!rep.fixed.empty()) return 1;
     return code;
+  }
+
+  // Bits past the end of each bitmap (and inode slot 0) are set by mkfs: the mount treats
+  // a clear one as damage.
+  void check_bitmap_tails() {
+    uint64_t clear = 0;
+    for (uint64_t b = geo.block_count; b < block_bitmap.size() * 8; b++) {
+      if (bit(block_bitmap, b)) continue;
+      clear++;
+      if (repair) set_bit(block_bitmap, b, true);
+    }
+    if (clear != 0 &&
+        fixable(std::to_string(clear) + " bit(s) past the end of the block bitmap are clear"))
+      block_bitmap_dirty = true;
+    clear = 0;
+    for (uint64_t i = 0; i < inode_bitmap.size() * 8; i++) {
+      if (i != 0 && i < geo.inode_count) continue;
+      if (bit(inode_bitmap, i)) continue;
+      clear++;
+      if (repair) set_bit(inode_bitmap, i, true);
+    }
+    if (clear != 0 &&
+        fixable(std::to_string(clear) + " reserved bit(s) of the inode bitmap are clear"))
+      inode_bitmap_dirty = true;
+  }
+
+  // After a clean unmount the superblock's free counts are exact (the mount checks them).
+  void check_free_counts() {
+    if (sb.state.get() != kStateClean) return;
+    uint64_t used_blocks = 0, used_inodes = 0;
+    for (uint64_t b = 0; b < geo.block_count; b++) used_blocks += bit(block_bitmap, b);
+    for (uint64_t i = 0; i < geo.inode_count; i++) used_inodes += bit(inode_bitmap, i);
+    if (sb.free_blocks.get() != geo.block_count - used_blocks ||
+        sb.free_inodes.get() != geo.inode_count - used_inodes)
+      free_counts_wrong = fixable("the superblock's free block/inode counts are wrong");
   }
 
   bool apply_fixes() {
