@@ -1,5 +1,7 @@
 // fsck.bento IMAGE: checks a Bento-fs image (see fsck_check.h). Exit codes as e2fsck:
 // 0 clean, 1 errors corrected (journal replayed), 4 errors left, 8 operational error.
+#include <bento/user/image_lock.h>
+
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -33,6 +35,15 @@ int main(int argc, char** argv) {
     return 8;
   }
   std::string err;
+  // Anything but -n writes (journal replay, repairs): one writer per image.
+  std::unique_ptr<bento::user::ImageLock> lock;
+  if (!no_replay) {
+    lock = bento::user::ImageLock::acquire(path, true, &err);
+    if (!lock) {
+      fprintf(stderr, "fsck.bento: %s (fsck -n can check it read-only)\n", err.c_str());
+      return 8;
+    }
+  }
   auto dev = bentofs::ImageDevice::open_file(path, no_replay, &err);
   if (!dev) {
     fprintf(stderr, "fsck.bento: %s\n", err.c_str());

@@ -2,6 +2,7 @@
 //            [-P|--prov-log-mb MB] IMAGE
 // Creates a Bento-fs (FORMAT.md). SIZE accepts K/M/G/T suffixes; with -s the image file is
 // created or resized (sparse), otherwise its current size is used.
+#include <bento/user/image_lock.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <string>
 
 #include "core/format_device.h"
+#include "format/superblock.h"
 #include "tools/image_device.h"
 
 namespace {
@@ -45,8 +47,18 @@ bool parse_size(const char* s, uint64_t* out) {
     default:
       return false;
   }
+  if (end[0] != '\0' && end[1] != '\0') return false;
+  if (v > UINT64_MAX / mul) return false;  // overflows: not a size
   *out = v * mul;
   return true;
+}
+
+// Sizes mkfs cannot make, refused before the image file is touched.
+const char* size_problem(uint64_t size) {
+  if (size < (8ULL << 20)) return "the minimum is 8 MiB";
+  if (size > 0xFFFFFFFFULL * 4096)
+    return "the maximum is 16 TiB - 4 KiB (2^32 - 1 blocks: block pointers are 32 bits)";
+  return nullptr;
 }
 
 void progress(uint64_t done, uint64_t total, void*) {
@@ -72,6 +84,7 @@ int main(int argc, char** argv) {
   uint64_t size = 0, inodes = 0, journal = 0;
   int64_t prov_blocks = -1;
   const char* label = "";
+  const char* argv_size = "";
   const char* path = nullptr;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
@@ -84,7 +97,8 @@ int main(int argc, char** argv) {
     if (a == "-s" || a == "-N" || a == "-J" || a == "-L" || a == "-P") {
       const char* v = next();
       if (v == nullptr) return usage();
-      if (a == "-s" && !parse_size(v, &size)) return usage();
+      if (a == "-s" && (!parse_size(v, &size) || size == 0)) return usage();
+      if (a == "-s") argv_size = v;
       if (a == "-N" && !parse_size(v, &inodes)) return usage();
       if (a == "-J" && !parse_size(v, &journal)) return usage();
       if (a == "-L") label = v;
@@ -107,23 +121,50 @@ int main(int argc, char** argv) {
   bool zeroed = false;
   struct stat st {};
   bool exists = stat(path, &st) == 0;
+  std::string err;
+  std::unique_ptr<bento::user::ImageLock> lock;
+  bool created = false;  // by this run: removed again if formatting fails
   if (size != 0) {
     if (exists && S_ISBLK(st.st_mode)) {
       fprintf(stderr, "mkfs.bento: -s cannot resize a block device\n");
       return 1;
     }
-    int fd = open(path, O_RDWR | O_CREAT, 0644);
-    if (fd < 0 || ftruncate(fd, 0) != 0 || ftruncate(fd, static_cast<off_t>(size)) != 0) {
-      perror(path);
+    if (const char* why = size_problem(size)) {
+      fprintf(stderr, "mkfs.bento: cannot make a %s image: %s\n", argv_size, why);
       return 1;
     }
-    close(fd);
+    if (!exists) {
+      int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0644);
+      if (fd < 0) {
+        perror(path);
+        return 1;
+      }
+      close(fd);
+      created = true;
+    }
+    // Lock before truncating: a mounted image must not be emptied.
+    lock = bento::user::ImageLock::acquire(path, true, &err);
+    if (!lock || ftruncate(lock->fd(), 0) != 0 ||
+        ftruncate(lock->fd(), static_cast<off_t>(size)) != 0) {
+      int e = errno;
+      if (lock)
+        fprintf(stderr, "mkfs.bento: %s: %s\n", path, strerror(e));
+      else
+        fprintf(stderr, "mkfs.bento: %s\n", err.c_str());
+      if (created) unlink(path);  // leave nothing behind
+      return 1;
+    }
     zeroed = true;  // a freshly truncated file reads as zeroes
   } else if (!exists) {
     fprintf(stderr, "mkfs.bento: %s does not exist (give -s SIZE to create it)\n", path);
     return 1;
+  } else {
+    lock = bento::user::ImageLock::acquire(path, true, &err);
+    if (!lock) {
+      fprintf(stderr, "mkfs.bento: %s\n", err.c_str());
+      return 1;
+    }
   }
-  std::string err;
   auto dev = bentofs::ImageDevice::open_file(path, false, &err);
   if (!dev) {
     fprintf(stderr, "mkfs.bento: %s\n", err.c_str());
@@ -143,8 +184,25 @@ int main(int argc, char** argv) {
   auto s = bentofs::format_device(*dev, o);
   if (!s.ok()) {
     fprintf(stderr, "mkfs.bento: formatting %s failed: %s\n", path, strerror(s.error()));
+    if (created) {
+      dev.reset();
+      unlink(path);  // leave nothing behind
+    }
     return 1;
   }
+  // Say what was adjusted instead of changing it silently.
+  bentofs::SuperBlock sb;
+  (void)dev->sync_all();
+  dev->peek(0, &sb, sizeof sb);
+  if (inodes != 0 && sb.inode_count.get() != inodes)
+    fprintf(stderr,
+            "mkfs.bento: note: -N %llu adjusted to %llu inode slots (at least 64, a multiple "
+            "of 16)\n",
+            static_cast<unsigned long long>(inodes),
+            static_cast<unsigned long long>(sb.inode_count.get()));
+  if (strlen(label) > sizeof(sb.label) - 1)
+    fprintf(stderr, "mkfs.bento: note: label cut to its first %zu bytes: \"%.*s\"\n",
+            sizeof(sb.label) - 1, static_cast<int>(sizeof(sb.label) - 1), label);
   printf("mkfs.bento: %s: %llu blocks of 4096 bytes\n", path,
          static_cast<unsigned long long>(dev->block_count()));
   return 0;

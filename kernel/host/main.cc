@@ -9,6 +9,7 @@
 #include <bento/log.h>
 #include <bento/user/buffer_cache.h>
 #include <bento/user/disk.h>
+#include <bento/user/image_lock.h>
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -124,6 +125,10 @@ int run(int argc, char** argv) {
   }
   std::string image, mountpoint;
   if (!check_image(o.image, o.read_only, &image, &err)) return fail(err);
+  // One writer per image (bento/user/image_lock.h): taken before daemonising so the user
+  // sees a refusal; the OFD lock is inherited by the daemon and held until it exits.
+  std::unique_ptr<user::ImageLock> image_lock = user::ImageLock::acquire(image, !o.read_only, &err);
+  if (!image_lock) return fail("cannot mount: " + err);
   if (!check_mountpoint(o.mountpoint, &mountpoint, &err)) return fail(err);
 
   std::string module_path = o.module;
