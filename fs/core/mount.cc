@@ -205,6 +205,9 @@ Status BentoFs::mount(BlockDevice& dev, bool read_only, bool orphans, Resumed* r
     }
     if (Status s = write_super_fields(false); !s.ok()) return fail(s);
     if (Status s = prov_session(false); !s.ok()) return fail(s);
+    // The "mounted" state reaches its home location now, so fsck -n and a reader of the
+    // image see a mounted (or crashed) file system, not a clean one.
+    if (Status s = journal_->checkpoint_now(); !s.ok()) return fail(s);
   }
   return Status::Ok();
 }

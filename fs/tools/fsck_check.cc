@@ -312,6 +312,11 @@ struct Checker {
       return sb.magic.get() == kSuperMagic ? 4 : 8;
     }
     int code = 0;
+    if (sb.state.get() != kStateClean)
+      rep.notes.push_back(
+          "the file system was not unmounted cleanly (or is mounted now); its journal is "
+          "replayed before the check" +
+          std::string(opts.replay_journal ? "" : " unless -n is given"));
     if (opts.replay_journal) {
       uint64_t replayed = 0;
       auto r = Journal::replay(dev, sb.journal_start.get(), sb.journal_blocks.get(), &replayed);
