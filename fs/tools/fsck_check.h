@@ -12,10 +12,13 @@ namespace bentofs {
 
 struct FsckOptions {
   bool replay_journal = true;
-  // Repairs what can be repaired safely: both bitmaps, link counts, free counts.
-  // Damage that needs judgement (bad directories, shared blocks, unreachable files) is
-  // reported and left alone (exit 4).
+  // Repairs what it finds (e2fsck -y): bitmaps and counts, link counts, bad pointers and
+  // sizes, shared blocks (cloned or given to one owner), damaged attributes (dropped),
+  // damaged directories (emptied) and bad entries (removed), unreachable files and
+  // directories (to /lost+found), a damaged journal superblock (rebuilt).
   bool repair = false;
+  // Internal (later repair rounds): no "not unmounted cleanly" note again.
+  bool quiet_state = false;
 };
 
 struct FsckReport {
