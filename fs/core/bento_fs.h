@@ -147,6 +147,7 @@ class BentoFs : public bento::FileOperations {
   Status write_super_fields(bool clean);
   // mount.cc: what is wrong with the loaded bitmaps (nullptr: nothing found).
   const char* bitmap_damage(const SuperBlock& sb, bool was_clean);
+  void prov_records_check();
   Status process_orphans();
   // inode.cc
   Result<DiskInode> read_inode(Ino ino);

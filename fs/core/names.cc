@@ -99,6 +99,7 @@ Result<Entry> BentoFs::lookup(const Request& req, Ino parent, std::string_view n
     return make_entry(parent, di);
   }
   InodeRef child;
+  uint8_t type = 0;  // the entry's d_type
   {
     ReadLock lk(p->lock);
     BENTO_ASSIGN_OR_RETURN(DiskInode pdi, read_inode(parent));
@@ -113,6 +114,7 @@ Result<Entry> BentoFs::lookup(const Request& req, Ino parent, std::string_view n
       BENTO_ASSIGN_OR_RETURN(bool found, dir_find(ctx(), pdi, name, &info));
       if (!found) return Err(ENOENT);
       ino = info.ino;
+      type = info.type;
     }
     BENTO_ASSIGN_OR_RETURN(child, iget(ino));
     // Counted while the name is still held: an unlink now sees the lookup.
@@ -123,6 +125,14 @@ Result<Entry> BentoFs::lookup(const Request& req, Ino parent, std::string_view n
   if (!di.ok() || di->mode.get() == 0 || child->deleted) {
     icache_.sub_lookup(child.get(), 1);
     return Err(di.ok() ? ENOENT : di.error());  // a damaged inode is EUCLEAN, not "absent"
+  }
+  if (name != ".." && md::dirent_type(di->mode.get()) != type) {
+    // The entry and the inode disagree on the file type: one of them is damaged.
+    icache_.sub_lookup(child.get(), 1);
+    bento::log(bento::LogLevel::kError,
+               "bento-fs: a directory entry's file type does not match its inode; run "
+               "fsck.bento");
+    return Err(EUCLEAN);
   }
   return make_entry(child->ino, *di);
 }

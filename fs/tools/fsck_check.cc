@@ -921,8 +921,8 @@ struct Checker {
         return dir_replace(c, h, inodes[f.dir], f.name, f.ino, f.type);
       });
     }
-    for (auto [d, p] : parent_fixes)
-      ok &= step([&](Handle& h) { return dir_set_parent(c, h, inodes[d], p); });
+    for (const auto& fix : parent_fixes)
+      ok &= step([&](Handle& h) { return dir_set_parent(c, h, inodes[fix.first], fix.second); });
     if (!to_lost_found.empty()) {
       uint64_t lf = 0;
       ok &= step([&](Handle& h) -> Status {
