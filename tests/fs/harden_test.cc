@@ -15,6 +15,10 @@ namespace {
 
 using namespace bento;
 
+std::span<const uint8_t> bytes_of(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
 std::string pattern(size_t n, uint32_t seed) {
   std::string s(n, '\0');
   uint32_t x = seed;
@@ -228,6 +232,113 @@ TEST(BentoFsHarden, UnknownRoCompatFeatureMountsReadOnlyOnly) {
   EXPECT_TRUE(read_all(fs, "big", 7 << 20) == pattern(6 << 20, 7));
   fs.destroy(root_req());
   EXPECT_EQ(dev->durable_bytes(), img.bytes);
+}
+
+// fsck -y repairs, and a second fsck -n is then clean.
+void expect_repaired(const std::vector<uint8_t>& bytes, const std::string& what) {
+  auto dev = ImageDevice::from_bytes(bytes);
+  FsckOptions n;
+  n.replay_journal = false;
+  auto before = run_fsck(*dev, n);
+  EXPECT_EQ(before.exit_code, 4) << what << ": fsck -n must see the damage";
+  FsckOptions y;
+  y.repair = true;
+  auto fixed = run_fsck(*dev, y);
+  EXPECT_EQ(fixed.exit_code, 1) << what << ": "
+                                << (fixed.problems.empty() ? "" : fixed.problems[0]);
+  auto after = run_fsck(*dev, n);
+  EXPECT_EQ(after.exit_code, 0) << what << ": "
+                                << (after.problems.empty() ? "" : after.problems[0]);
+  EXPECT_EQ(mount_err(*dev), 0) << what;
+}
+
+TEST(BentoFsHarden, FsckRepairsCrossLinkedBlocks) {
+  Img img = image_with_big_file();
+  uint64_t big = ino_of(img, "big");
+  // /d/small's first block also becomes /big's first block.
+  auto dev0 = ImageDevice::from_bytes(img.bytes);
+  BentoFs fs;
+  ASSERT_EQ(mount_err(*dev0, "ro", &fs), 0);
+  auto d = fs.lookup(root_req(), kRootIno, "d");
+  auto s = fs.lookup(root_req(), d->ino, "small");
+  uint64_t sino = s->ino;
+  fs.destroy(root_req());
+  DiskInode si;
+  memcpy(&si, img.bytes.data() + img.g.inode_block(sino) * 4096 + img.g.inode_offset(sino),
+         sizeof si);
+  poke_inode(img, big, [&](DiskInode& di) { di.direct[0].set(si.direct[0].get()); });
+  expect_repaired(img.bytes, "cross-linked block");
+}
+
+TEST(BentoFsHarden, FsckRebuildsADamagedJournalSuperblock) {
+  Img img = image_with_big_file();
+  img.bytes[img.g.journal_start * 4096 + 20] ^= 0x5A;
+  auto dev = ImageDevice::from_bytes(img.bytes);
+  EXPECT_EQ(mount_err(*dev), EUCLEAN) << "a mount refuses it";
+  expect_repaired(img.bytes, "journal superblock");
+}
+
+TEST(BentoFsHarden, FsckFixesAbsurdSizesAndXattrCounts) {
+  Img img = image_with_big_file();
+  uint64_t d = ino_of(img, "d");
+  poke_inode(img, d, [](DiskInode& di) { di.size.set(uint64_t{1} << 47); });
+  expect_repaired(img.bytes, "directory size 2^47");
+  // Attribute header counts of 0 and 255 (the attribute block of the root).
+  for (uint16_t count : {uint16_t{0}, uint16_t{255}}) {
+    TestFs t;
+    std::string v = "value";
+    ASSERT_TRUE(t.fs->setxattr(t.r, kRootIno, "user.a", bytes_of(v), 0).ok());
+    ASSERT_TRUE(t.fs->setxattr(t.r, kRootIno, "user.b", bytes_of(v), 0).ok());
+    t.unmount();
+    Img x{t.dev->durable_bytes(), {}, {}};
+    x.refresh();
+    DiskInode root;
+    memcpy(&root, x.bytes.data() + x.g.inode_block(1) * 4096 + x.g.inode_offset(1), sizeof root);
+    ASSERT_NE(root.xattr_block.get(), 0u);
+    uint8_t* hdr = x.bytes.data() + root.xattr_block.get() * 4096;
+    hdr[4] = static_cast<uint8_t>(count);  // XattrMapHeader::count (LE u32 at byte 4)
+    hdr[5] = hdr[6] = hdr[7] = 0;
+    auto dev = ImageDevice::from_bytes(x.bytes);
+    {
+      BentoFs fs;
+      ASSERT_EQ(mount_err(*dev, "", &fs), 0);
+      char buf[64];
+      EXPECT_EQ(fs.getxattr(root_req(), kRootIno, "user.a", {reinterpret_cast<uint8_t*>(buf), 64})
+                    .error(),
+                EUCLEAN);
+      fs.destroy(root_req());
+    }
+    expect_repaired(x.bytes, "xattr count " + std::to_string(count));
+  }
+}
+
+TEST(BentoFsHarden, FsckRebuildsTheProvenanceLogHeaderKeepingRecords) {
+  TestFs t(16384, {}, true);
+  for (int i = 0; i < 20; i++) t.create(kRootIno, "f" + std::to_string(i));
+  t.unmount();
+  Img img{t.dev->durable_bytes(), {}, {}};
+  img.refresh();
+  ASSERT_GT(img.g.prov_blocks, 0u);
+  img.bytes[img.g.prov_start * 4096 + 17] ^= 0x01;  // one byte of the header
+  auto dev = ImageDevice::from_bytes(img.bytes);
+  FsckOptions y;
+  y.repair = true;
+  auto r = run_fsck(*dev, y);
+  EXPECT_EQ(r.exit_code, 1);
+  bool kept = false;
+  for (auto& f : r.fixed)
+    if (f.find("provenance log header rebuilt") != std::string::npos &&
+        f.find(" 0 record(s) kept") == std::string::npos)
+      kept = true;
+  EXPECT_TRUE(kept) << "records that verify are kept";
+  FsckOptions n;
+  n.replay_journal = false;
+  EXPECT_EQ(run_fsck(*dev, n).exit_code, 0);
+  // Tracking works again.
+  BentoFs fs(true);
+  InitArgs a;
+  ASSERT_TRUE(fs.init(root_req(), *dev, a).ok());
+  fs.destroy(root_req());
 }
 
 }  // namespace
