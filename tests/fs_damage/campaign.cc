@@ -340,7 +340,7 @@ int main(int argc, char** argv) {
       uint8_t x = static_cast<uint8_t>(r2());
       img[off] ^= x != 0 ? x : 0x80;
     }
-    memset(out, 0, sizeof *out);
+    *out = Outcome();
     out->fsck_n = out->fsck_y = out->fsck_after = -1;
     char tmpl[] = "/tmp/bento-campaign-log-XXXXXX";
     int log_fd = mkstemp(tmpl);
