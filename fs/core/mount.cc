@@ -219,10 +219,11 @@ Status BentoFs::mount(BlockDevice& dev, bool read_only, bool orphans, Resumed* r
 void BentoFs::prov_records_check() {
   auto hb = dev_->bread(geo_.prov_start);
   if (!hb.ok()) return;
-  prov::ProvLogHeader h;
-  __builtin_memcpy(&h, hb->data().data(), sizeof h);
+  // Two fields of the header (a 4 KiB struct: too big for a kernel stack).
+  uint64_t off = load_le64(hb->data().data() + __builtin_offsetof(prov::ProvLogHeader, head));
+  const uint64_t end = load_le64(hb->data().data() + __builtin_offsetof(prov::ProvLogHeader, tail));
   hb->release();
-  uint64_t off = h.head.get(), end = h.tail.get(), expect = 0, blocks_read = 0;
+  uint64_t expect = 0, blocks_read = 0;
   while (off < end && blocks_read < 2048) {
     auto bh = dev_->bread(geo_.prov_start + prov::ring_block(off, geo_.prov_blocks));
     if (!bh.ok()) return;
