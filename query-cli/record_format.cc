@@ -132,6 +132,11 @@ std::string record_text(const Record& r) {
     case RecordType::kTrackingStart:
       s += " carried_handles=" + std::to_string(r.aux);
       break;
+    case RecordType::kGap:
+      s += " not_written=" + std::to_string(r.aux) + " mutating=" + std::to_string(r.ino2) +
+           " first_mono_ns=" + std::to_string(r.parent) +
+           " last_mono_ns=" + std::to_string(r.parent2);
+      break;
     case RecordType::kTrackingStop:
     case RecordType::kPad:
       break;

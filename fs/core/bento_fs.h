@@ -122,10 +122,12 @@ class BentoFs : public bento::FileOperations {
     uint32_t last_writer = 0;  // tids of the last kWrite / kRead record for this handle
     uint32_t last_reader = 0;
     int64_t last_write_ns = 0;  // CLOCK_MONOTONIC of the last write (its kRelease carries it)
+    bool release_room = false;  // the log keeps room for its release record (open recorded)
   };
   struct CreateOpen {  // create(): the handle the new file is opened with
     uint32_t flags;
     Fh fh;
+    mutable bool release_room = false;  // set by create_node: room kept for the release
   };
 
   // Live upgrade (v2 state): what mount() adopts instead of replaying and reading it.
@@ -207,7 +209,8 @@ class BentoFs : public bento::FileOperations {
   Result<size_t> write_chunk(InodeObj* o, uint64_t off, std::span<const uint8_t> data, bool append,
                              const Request& req, uint64_t* end_off, const ProvDraft* rec = nullptr,
                              ProvLog::Ticket* ticket = nullptr);
-  Result<Fh> add_handle(Ino ino, uint32_t flags, bool is_dir, uint32_t gen = 0, Fh fh = 0);
+  Result<Fh> add_handle(Ino ino, uint32_t flags, bool is_dir, uint32_t gen = 0, Fh fh = 0,
+                        bool release_room = false);
   bool handle_info(Fh fh, OpenFile* out);
 
   // prov.cc: provenance records and the hidden log file

@@ -42,13 +42,15 @@ void clear_setid_bits(DiskInode& di) {
 
 }  // namespace
 
-Result<Fh> BentoFs::add_handle(Ino ino, uint32_t flags, bool is_dir, uint32_t gen, Fh fh) {
+Result<Fh> BentoFs::add_handle(Ino ino, uint32_t flags, bool is_dir, uint32_t gen, Fh fh,
+                               bool release_room) {
   if (fh == 0) fh = next_fh_.fetch_add(1);
   OpenFile f;
   f.ino = ino;
   f.flags = flags;
   f.is_dir = is_dir;
   f.gen = gen;
+  f.release_room = release_room;
   BENTO_TRY(handles_.lock()->insert(fh, f));
   return fh;
 }
@@ -93,10 +95,11 @@ Result<bento::OpenReply> BentoFs::open(const Request& req, Ino ino, uint32_t fla
   // The record goes first (its own handle, so it commits no later than the truncation
   // below): a crash never keeps an open's effect without its record.
   Fh want = next_fh_.fetch_add(1);
-  bool recorded = false;
+  bool recorded = false;  // room kept for the release record
   if (tracking()) {
     BENTO_ASSIGN_OR_RETURN(ProvLog::Ticket pt, prov_reserve(0, 0, ProvLog::kReleaseRoom));
     pt.keep(ProvLog::kReleaseRoom);  // for this handle's release record
+    bool kept = pt.recorded();
     ProvDraft d;
     d.type = prov::RecordType::kOpen;
     d.ino = ino;
@@ -105,14 +108,14 @@ Result<bento::OpenReply> BentoFs::open(const Request& req, Ino ino, uint32_t fla
     d.fh = want;
     d.mode = mode;
     if (Status s = prov_alone(req, d, pt); !s.ok()) {
-      ProvLog::Ticket kept = prov_.held(ProvLog::kReleaseRoom);  // give the room back
+      if (kept) ProvLog::Ticket back = prov_.held(ProvLog::kReleaseRoom);  // give it back
       return Err(s.error());
     }
-    recorded = true;
+    recorded = kept;
   }
   if (trunc) BENTO_TRY(truncate(o.get(), 0));
   icache_.add_open(o.get());
-  auto fh = add_handle(ino, flags, false, gen, want);
+  auto fh = add_handle(ino, flags, false, gen, want, recorded);
   if (!fh.ok()) {
     icache_.sub_open(o.get());
     if (recorded) {
@@ -157,7 +160,8 @@ Result<bento::CreateReply> BentoFs::create(const Request& req, Ino parent, std::
   // A new file opens with the requested access even if its mode would deny it (POSIX).
   BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(r.entry.ino));
   icache_.add_open(o.get());
-  auto fh = add_handle(r.entry.ino, flags, false, static_cast<uint32_t>(r.entry.generation), co.fh);
+  auto fh = add_handle(r.entry.ino, flags, false, static_cast<uint32_t>(r.entry.generation), co.fh,
+                       co.release_room);
   if (!fh.ok()) {
     icache_.sub_open(o.get());
     return Err(ENOMEM);
@@ -178,8 +182,14 @@ Status BentoFs::release(const Request& req, Ino ino, Fh fh, uint32_t) {
   }
   if (!found || !running()) return Status::Ok();
   if (tracking() && !f.is_dir) {
-    // Closing never fails for want of room: the handle kept its release record's room.
-    ProvLog::Ticket t = prov_.held(ProvLog::kReleaseRoom);
+    // Closing never fails for want of room: a recorded handle kept its release record's
+    // room; one opened while the log was full is counted in the gap if there is none.
+    ProvLog::Ticket t;
+    if (f.release_room) {
+      t = prov_.held(ProvLog::kReleaseRoom);
+    } else if (auto r = prov_reserve(0, 0); r.ok()) {
+      t = std::move(*r);
+    }
     ProvDraft d;
     d.type = prov::RecordType::kRelease;
     d.ino = ino;

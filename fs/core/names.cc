@@ -266,6 +266,7 @@ Result<Entry> BentoFs::create_node(const Request& req, Ino parent, std::string_v
       d.flags = co->flags;
       d.fh = co->fh;
       pt.keep(ProvLog::kReleaseRoom);  // for this handle's release record
+      co->release_room = pt.recorded();
     }
     BENTO_TRY(prov_append(h, req, d, pt));
   }
@@ -310,6 +311,7 @@ Result<bento::CreateReply> BentoFs::tmpfile(const Request& req, Ino parent, uint
   BENTO_TRY(write_inode(h, child.get(), di));
   BENTO_TRY(orphan_add(h, child.get(), di));
   child->linkable = (flags & bento::oflag::kExclusive) == 0;
+  bool room = false;
   if (pt.valid()) {
     // kCreate with an empty name: the file exists, in `parent`, without a name yet.
     ProvDraft d;
@@ -321,11 +323,12 @@ Result<bento::CreateReply> BentoFs::tmpfile(const Request& req, Ino parent, uint
     d.flags = flags;
     d.fh = fh;
     pt.keep(ProvLog::kReleaseRoom);  // for this handle's release record
+    room = pt.recorded();
     BENTO_TRY(prov_append(h, req, d, pt));
   }
   icache_.add_lookup(child.get(), 1);
   icache_.add_open(child.get());
-  auto added = add_handle(ino, flags, false, di.generation.get(), fh);
+  auto added = add_handle(ino, flags, false, di.generation.get(), fh, room);
   if (!added.ok()) {
     // The unnamed inode stays on the orphan list; the next mount frees it.
     icache_.sub_open(child.get());

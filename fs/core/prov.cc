@@ -72,7 +72,10 @@ Status BentoFs::prov_session(bool upgraded) {
     for (size_t i = 0; i < files.size(); i++) {
       if (auto di = read_inode(files[i].ino); di.ok()) files[i].gen = di->generation.get();
       auto g = handles_.lock();
-      if (OpenFile* f = g->find(fhs[i])) f->gen = files[i].gen;
+      if (OpenFile* f = g->find(fhs[i])) {
+        f->gen = files[i].gen;
+        f->release_room = true;  // held just below
+      }
     }
     prov_.hold_for_handles(fhs.size());
     if (upgraded && was_tracking) return Status::Ok();  // the same session goes on

@@ -38,6 +38,7 @@ ProvLog::Ticket& ProvLog::Ticket::operator=(Ticket&& o) noexcept {
     release();
     log_ = o.log_;
     bytes_ = o.bytes_;
+    unrecorded_ = o.unrecorded_;
     o.log_ = nullptr;
   }
   return *this;
@@ -47,6 +48,7 @@ void ProvLog::Ticket::release() {
   if (log_ != nullptr && bytes_ != 0) log_->unreserve(bytes_);
   log_ = nullptr;
   bytes_ = 0;
+  unrecorded_ = false;
 }
 
 void ProvLog::Ticket::keep(uint64_t bytes) {
@@ -86,32 +88,51 @@ void ProvLog::unreserve(uint64_t bytes) {
 
 Result<ProvLog::Ticket> ProvLog::reserve(size_t name_len, size_t name2_len, uint64_t extra) {
   if (!present()) return Err(EOPNOTSUPP);
-  // A record may need a pad before it (less than its own length): reserve twice its size.
+  // A record may need a pad before it (less than its own length): reserve twice its size,
+  // and room for the pending gap's record, which goes first.
   uint64_t need = 2ULL * prov::record_len(name_len, name2_len) + extra;
   auto g = st_.lock();
+  if (g->hdr.gap_records.get() != 0) need += 2ULL * prov::record_len(0, 0);
   uint64_t used = g->hdr.tail.get() - g->hdr.head.get();
-  if (used + g->reserved + need > g->hdr.capacity.get()) {
-    g->hdr.refused.set(g->hdr.refused.get() + 1);  // persisted with the next header write
-    uint64_t refused = g->hdr.refused.get();
-    if (refused >= 2 * g->refused_logged || refused == 1) {
-      g->refused_logged = refused;
-      char msg[200];
-      size_t at = 0;
-      put_str(msg, sizeof msg, &at, "bento-prov: provenance log full (");
-      put_u64(msg, sizeof msg, &at, used);
-      put_str(msg, sizeof msg, &at, " bytes unacknowledged): operation refused (");
-      put_u64(msg, sizeof msg, &at, refused);
-      put_str(msg, sizeof msg, &at, " so far); run the collector or `prov log --ack`");
-      bento::log(bento::LogLevel::kWarning,
-                 std::string_view(msg, at < sizeof msg ? at : sizeof msg));
-    }
-    return Err(ENOSPC);
-  }
-  g->reserved += need;
   Ticket t;
   t.log_ = this;
+  if (used + g->reserved + need > g->hdr.capacity.get()) {
+    t.unrecorded_ = true;  // the operation goes on; append() counts its record
+    return t;
+  }
+  g->reserved += need;
   t.bytes_ = need;
   return t;
+}
+
+void ProvLog::count_gap(State& s, const ProvDraft& d) {
+  using prov::RecordType;
+  bool mutating = true;
+  if (d.type == RecordType::kRead) {
+    mutating = false;
+  } else if (d.type == RecordType::kOpen || d.type == RecordType::kHandleCarried) {
+    mutating = bento::oflag::writes(d.flags) || (d.flags & bento::oflag::kTruncate) != 0;
+  } else if (d.type == RecordType::kRelease) {
+    mutating = (d.aux & prov::kAuxWritten) != 0;
+  }
+  uint64_t now = static_cast<uint64_t>(bento::now_monotonic_ns());
+  if (s.hdr.gap_records.get() == 0) s.hdr.gap_first_ns.set(now);
+  s.hdr.gap_last_ns.set(now);
+  s.hdr.gap_records.set(s.hdr.gap_records.get() + 1);
+  if (mutating) s.hdr.gap_mutating.set(s.hdr.gap_mutating.get() + 1);
+  s.hdr.refused.set(s.hdr.refused.get() + 1);
+  uint64_t refused = s.hdr.refused.get();
+  if (refused >= 2 * s.refused_logged || refused == 1) {
+    s.refused_logged = refused;
+    char msg[200];
+    size_t at = 0;
+    put_str(msg, sizeof msg, &at, "bento-prov: provenance log full (");
+    put_u64(msg, sizeof msg, &at, s.hdr.tail.get() - s.hdr.head.get());
+    put_str(msg, sizeof msg, &at, " bytes unacknowledged): records not written (");
+    put_u64(msg, sizeof msg, &at, refused);
+    put_str(msg, sizeof msg, &at, " so far, a gap record follows); run the collector");
+    bento::log(bento::LogLevel::kWarning, std::string_view(msg, at < sizeof msg ? at : sizeof msg));
+  }
 }
 
 ProvLog::Ticket ProvLog::held(uint64_t bytes) {
@@ -139,14 +160,11 @@ Status ProvLog::write_header(Handle& h, State& s) {
   return Status::Ok();
 }
 
-Status ProvLog::append(Handle& h, const bento::Request& req, const ProvDraft& d, Ticket& t) {
-  if (!present()) return Err(EOPNOTSUPP);
-  size_t n1 = d.name.size() < 4095 ? d.name.size() : 4095;
-  size_t n2 = d.name2.size() < 4095 - n1 ? d.name2.size() : 4095 - n1;
-  uint32_t len = prov::record_len(n1, n2);
-  if (len > kLogBlockSize) return Err(ENAMETOOLONG);
-  auto g = st_.lock();
-  uint8_t* rec = g->rec;
+namespace {
+
+// The fixed fields of a record (all but seq and checksum, which put_locked fills).
+void build_record(uint8_t* rec, uint32_t len, const bento::Request& req, const ProvDraft& d,
+                  size_t n1, size_t n2) {
   __builtin_memset(rec, 0, len);
   prov::RecordHeader r;
   __builtin_memset(&r, 0, sizeof r);
@@ -171,45 +189,110 @@ Status ProvLog::append(Handle& h, const bento::Request& req, const ProvDraft& d,
   r.parent2.set(d.parent2);
   r.name_len.set(static_cast<uint16_t>(n1));
   r.name2_len.set(static_cast<uint16_t>(n2));
+  __builtin_memcpy(rec, &r, sizeof r);
   if (n1 != 0) __builtin_memcpy(rec + sizeof r, d.name.data(), n1);
   if (n2 != 0) __builtin_memcpy(rec + sizeof r + n1, d.name2.data(), n2);
+}
 
-  r.seq.set(g->hdr.next_seq.get());
-  __builtin_memcpy(rec, &r, sizeof r);
+// Bytes a record of len takes at tail: a Pad first when the block's rest is too small.
+uint64_t room_at(uint64_t tail, uint32_t len) {
+  uint32_t room = kLogBlockSize - tail % kLogBlockSize;
+  return (room < len ? room : 0) + len;
+}
+
+}  // namespace
+
+Status ProvLog::put_locked(Handle& h, State& s, uint8_t* rec, uint32_t len) {
+  Le64 seq;
+  seq.set(s.hdr.next_seq.get());
+  __builtin_memcpy(rec + __builtin_offsetof(prov::RecordHeader, seq), &seq, 8);
   Le32 crc;
   crc.set(prov::record_checksum(rec, len));
   __builtin_memcpy(rec + __builtin_offsetof(prov::RecordHeader, checksum), &crc, 4);
-
-  uint64_t tail = g->hdr.tail.get();
+  uint64_t tail = s.hdr.tail.get();
   uint32_t room = kLogBlockSize - tail % kLogBlockSize;
-  uint64_t pad = room < len ? room : 0;
-  if (tail + pad + len - g->hdr.head.get() > g->hdr.capacity.get()) return Err(ENOSPC);
-  if (pad != 0) {
+  if (room < len) {
     uint8_t p[prov::kPadHeaderSize] = {};
-    store_le32(p, static_cast<uint32_t>(pad));
+    store_le32(p, room);
     p[6] = static_cast<uint8_t>(prov::kRecordVersion);
     BENTO_TRY(write_at(h, tail, p, sizeof p));
-    tail += pad;
+    tail += room;
   }
   BENTO_TRY(write_at(h, tail, rec, len));
-  tail += len;
-  g->hdr.tail.set(tail);
-  g->hdr.next_seq.set(g->hdr.next_seq.get() + 1);
-  BENTO_TRY(write_header(h, *g));
+  s.hdr.tail.set(tail + len);
+  s.hdr.next_seq.set(s.hdr.next_seq.get() + 1);
+  return Status::Ok();
+}
+
+Result<bool> ProvLog::flush_gap_locked(Handle& h, State& s, uint64_t also,
+                                       uint64_t held_by_others) {
+  if (s.hdr.gap_records.get() == 0) return false;
+  constexpr uint32_t len = prov::record_len(0, 0);
+  uint64_t used = s.hdr.tail.get() - s.hdr.head.get();
+  if (used + room_at(s.hdr.tail.get(), len) + also + held_by_others > s.hdr.capacity.get())
+    return false;
+  ProvDraft d;
+  d.type = prov::RecordType::kGap;
+  d.aux = s.hdr.gap_records.get();
+  d.ino2 = s.hdr.gap_mutating.get();
+  d.parent = s.hdr.gap_first_ns.get();
+  d.parent2 = s.hdr.gap_last_ns.get();
+  uint8_t rec[len];
+  build_record(rec, len, bento::Request{}, d, 0, 0);  // the fs's own record: tid 0, uid 0
+  BENTO_TRY(put_locked(h, s, rec, len));
+  s.hdr.gap_records.set(0);
+  s.hdr.gap_mutating.set(0);
+  s.hdr.gap_first_ns.set(0);
+  s.hdr.gap_last_ns.set(0);
+  return true;
+}
+
+void ProvLog::note_pending(State& s, uint64_t tid, uint64_t tail) {
   // Remember when this transaction's records become durable.
-  State& s = *g;
-  if (s.npending > 0 && s.pending[s.npending - 1].tid == h.tid()) {
+  if (s.npending > 0 && s.pending[s.npending - 1].tid == tid) {
     s.pending[s.npending - 1].tail = tail;
   } else if (s.npending < 8) {
-    s.pending[s.npending++] = {h.tid(), tail};
+    s.pending[s.npending++] = {tid, tail};
   } else {
-    s.pending[7] = {h.tid(), tail};
+    s.pending[7] = {tid, tail};
   }
-  // The ticket's room is consumed: the tail grew instead.
+}
+
+Status ProvLog::append(Handle& h, const bento::Request& req, const ProvDraft& d, Ticket& t) {
+  if (!present()) return Err(EOPNOTSUPP);
+  if (t.unrecorded_) {
+    t.log_ = nullptr;
+    t.unrecorded_ = false;
+    auto g = st_.lock();
+    count_gap(*g, d);
+    return write_header(h, *g);
+  }
+  size_t n1 = d.name.size() < 4095 ? d.name.size() : 4095;
+  size_t n2 = d.name2.size() < 4095 - n1 ? d.name2.size() : 4095 - n1;
+  uint32_t len = prov::record_len(n1, n2);
+  if (len > kLogBlockSize) return Err(ENAMETOOLONG);
+  auto g = st_.lock();
+  State& s = *g;
+  uint8_t* rec = s.rec;  // not on the stack: a kernel stack has no room for a block
+  build_record(rec, len, req, d, n1, n2);
+  // The ticket's room is consumed (the tail grows instead) or given back.
   uint64_t give = t.bytes_;
   s.reserved = give < s.reserved ? s.reserved - give : 0;
   t.bytes_ = 0;
   t.log_ = nullptr;
+  // The pending gap's record goes first; while it cannot, records join the gap (so a
+  // reader never sees records after a hole before the record that tells of it).
+  BENTO_ASSIGN_OR_RETURN(bool gap_written, flush_gap_locked(h, s, room_at(0, len) * 2, s.reserved));
+  bool fits =
+      s.hdr.gap_records.get() == 0 &&
+      s.hdr.tail.get() - s.hdr.head.get() + room_at(s.hdr.tail.get(), len) <= s.hdr.capacity.get();
+  if (fits) {
+    BENTO_TRY(put_locked(h, s, rec, len));
+  } else {
+    count_gap(s, d);  // e.g. room an upgrade promised to carried handles that was not there
+  }
+  BENTO_TRY(write_header(h, s));
+  if (fits || gap_written) note_pending(s, h.tid(), s.hdr.tail.get());
   return Status::Ok();
 }
 
@@ -273,9 +356,13 @@ Status ProvLog::ack(Handle& h, uint64_t off, uint64_t committed_tid) {
   auto g = st_.lock();
   uint64_t durable = durable_locked(*g, committed_tid);
   if (off % 8 != 0 || off < g->hdr.head.get() || off > durable) return Err(EINVAL);
-  if (off == g->hdr.head.get()) return Status::Ok();
+  if (off == g->hdr.head.get() && g->hdr.gap_records.get() == 0) return Status::Ok();
   g->hdr.head.set(off);
-  return write_header(h, *g);
+  // The room this made may be what the pending gap's record waited for.
+  BENTO_ASSIGN_OR_RETURN(bool gap_written, flush_gap_locked(h, *g, 0, g->reserved));
+  BENTO_TRY(write_header(h, *g));
+  if (gap_written) note_pending(*g, h.tid(), g->hdr.tail.get());
+  return Status::Ok();
 }
 
 size_t ProvLog::info(char* buf, size_t n, uint64_t committed_tid, bool tracking) {
@@ -300,6 +387,8 @@ size_t ProvLog::info(char* buf, size_t n, uint64_t committed_tid, bool tracking)
   kv("next_seq", g->hdr.next_seq.get());
   kv("refused", g->hdr.refused.get());
   kv("tracking", tracking ? 1 : 0);
+  kv("gap_records", g->hdr.gap_records.get());
+  kv("gap_mutating", g->hdr.gap_mutating.get());
   return at;
 }
 

@@ -4,10 +4,14 @@
 // acknowledges. Present in both modules (plain Bento-fs serves and acknowledges, so a
 // collector can drain the log after tracking is switched off); only Bento-prov appends.
 //
-// Space: an operation reserves room for its record before it changes anything (a Ticket);
-// when the ring is full the reservation fails with ENOSPC and the operation is refused,
-// so no record is ever dropped or overwritten. An open handle keeps room for its release
-// record for as long as it is open, so closing never needs space.
+// Space: an operation reserves room for its record before it changes anything (a Ticket).
+// When the ring is full the operation is not refused (a full log is a policy, not an
+// outage): it gets an unrecorded ticket, and appending through it counts the record in
+// the pending gap instead of writing it. Once there is room again one kGap record with
+// those counts goes in before the next record (or at the acknowledgement that made the
+// room), so the hole in the lineage is explicit. Nothing retained is ever overwritten. An
+// open handle keeps room for its release record for as long as it is open (when its open
+// was recorded), so closing a recorded handle never needs space.
 #pragma once
 
 #include <bento/block_device.h>
@@ -46,7 +50,9 @@ class ProvLog {
   class Ticket {
    public:
     Ticket() = default;
-    Ticket(Ticket&& o) noexcept : log_(o.log_), bytes_(o.bytes_) { o.log_ = nullptr; }
+    Ticket(Ticket&& o) noexcept : log_(o.log_), bytes_(o.bytes_), unrecorded_(o.unrecorded_) {
+      o.log_ = nullptr;
+    }
     Ticket& operator=(Ticket&& o) noexcept;
     Ticket(const Ticket&) = delete;
     ~Ticket() { release(); }
@@ -55,11 +61,16 @@ class ProvLog {
     // a later Ticket::held() claims them back.
     void keep(uint64_t bytes);
     bool valid() const { return log_ != nullptr; }
+    // The log was full: appending through this ticket only counts the record (a gap).
+    bool unrecorded() const { return unrecorded_; }
+    // Room was reserved (so keep() really keeps room for a release record).
+    bool recorded() const { return log_ != nullptr && !unrecorded_; }
 
    private:
     friend class ProvLog;
     ProvLog* log_ = nullptr;
     uint64_t bytes_ = 0;
+    bool unrecorded_ = false;
   };
 
   // Loads and checks the header of the area [start, start + blocks) through dev's cache
@@ -69,20 +80,25 @@ class ProvLog {
               const char** why);
   bool present() const { return blocks_ != 0; }
 
-  // Room for a record with names of these lengths (+ extra bytes to keep); ENOSPC when full.
+  // Room for a record with names of these lengths (+ extra bytes to keep); an unrecorded
+  // ticket when the log is full (the operation goes on, its record joins the gap).
   Result<Ticket> reserve(size_t name_len, size_t name2_len, uint64_t extra = 0);
   // Room an open handle kept (Ticket::keep) for its release record.
   Ticket held(uint64_t bytes);
   // Keeps room for `handles` releases (after a live upgrade into tracking).
   void hold_for_handles(uint64_t handles);
-  // Appends inside h (which must have kCredits spare credits). Consumes the ticket's room.
+  // Appends inside h (which must have kCredits spare credits), after the pending gap's
+  // record when there is room for it. Consumes the ticket's room. An unrecorded ticket
+  // (or a record that does not fit) only counts the record in the pending gap, in the
+  // header written in h: the count is as durable as the operation.
   Status append(Handle& h, const bento::Request& req, const ProvDraft& d, Ticket& t);
   // Marks whether a tracking module is mounted (informational, in the header).
   Status set_tracking(Handle& h, bool on);
 
   // Whole committed records from logical offset off into out. ERANGE below the head.
   Result<size_t> read(uint64_t off, std::span<uint8_t> out, uint64_t committed_tid);
-  // Moves the head to off (a record boundary in [head, durable tail]).
+  // Moves the head to off (a record boundary in [head, durable tail]); writes the pending
+  // gap's record when that made room for it.
   Status ack(Handle& h, uint64_t off, uint64_t committed_tid);
   uint64_t durable_tail(uint64_t committed_tid);
   // "key=value\n" lines for trusted.bento.prov.info. Returns the length (may exceed n).
@@ -107,6 +123,15 @@ class ProvLog {
     // belong on a 16 KiB kernel stack.
     uint8_t rec[prov::kLogBlockSize];
   };
+  // A pending record that was not written, the log being full.
+  void count_gap(State& s, const ProvDraft& d);
+  // Writes rec (len bytes, seq and checksum filled here) at the tail, after a Pad when
+  // the block's rest is too small. The caller checked the room.
+  Status put_locked(Handle& h, State& s, uint8_t* rec, uint32_t len);
+  // Appends the pending gap's record if it fits with `also` more bytes and the room other
+  // tickets hold; true when written (the header still needs writing).
+  Result<bool> flush_gap_locked(Handle& h, State& s, uint64_t also, uint64_t held_by_others);
+  void note_pending(State& s, uint64_t tid, uint64_t tail);
   using Guard = bento::Mutex<State>::Guard;
   void unreserve(uint64_t bytes);
   uint64_t durable_locked(State& s, uint64_t committed_tid);

@@ -1,7 +1,8 @@
-// The provenance log (FORMAT.md §8, format version 1): what Bento-prov records, on disk and
-// on the wire. This header is the contract between the file system (which appends records
-// inside each operation's own journal handle, so a record is durable no later than the
-// operation) and every reader (collector, `prov log`), which decode it with decode_record().
+// The provenance log (FORMAT.md §7.1; log header version 1, record format version 2): what
+// Bento-prov records, on disk and on the wire. This header is the contract between the file system
+// (which appends records inside each operation's own journal handle, so a record is durable no
+// later than the operation) and every reader (collector, `prov log`), which decode it with
+// decode_record().
 //
 // On disk: a ring of `prov_blocks` blocks starting at `prov_start` (superblock fields),
 // placed between the inode table and the data area. Block 0 of the ring is the log header
@@ -12,8 +13,12 @@
 //
 // Retention: [head, tail) is retained. Readers acknowledge what they have stored (their
 // cursor), which moves head forward and frees space. When appending a record would make
-// tail - head exceed capacity, the operation that needs the record fails with ENOSPC and
-// the refusal is counted in the header: records are never silently dropped or overwritten.
+// tail - head exceed capacity, the operation still runs (a full log is a policy, not an
+// outage) and its record is counted instead of written: the header's gap_* fields hold
+// how many records were not written, how many of them for mutating operations, and the
+// CLOCK_MONOTONIC bounds. Once there is room again the writer appends ONE kGap record with
+// those counts before any other record, so the lineage has an explicit hole, never a
+// silent one; nothing retained is ever overwritten.
 //
 // On the wire: the mount's root holds a hidden, root-only, read-only file
 // kProvLogFileName (not listed by readdir). read(offset = a logical offset in [head,
@@ -21,7 +26,9 @@
 // the durable tail. Extended attributes on it (trusted.*: only CAP_SYS_ADMIN):
 //   trusted.bento.prov.ack   set: decimal logical offset the reader has stored (moves head)
 //   trusted.bento.prov.info  get: "key=value" lines: version head tail durable capacity
-//                            next_seq refused tracking
+//                            next_seq refused tracking gap_records gap_mutating
+//                            (refused: records not written since mkfs; gap_*: the
+//                            pending gap, not yet in the log as a kGap record)
 // A reader's cursor is a logical offset; together with the record's seq it lets a reader
 // restart without losing or repeating a record.
 #pragma once
@@ -40,7 +47,10 @@ constexpr char kXattrInfo[] = "trusted.bento.prov.info";
 
 constexpr uint64_t kLogMagic = 0x31474F4C564F5250ULL;  // "PROVLOG1" read as LE u64
 constexpr uint32_t kLogVersion = 1;
-constexpr uint32_t kRecordVersion = 1;
+// Record format 2 added kGap (the layout is unchanged). Readers accept 1 and 2; a reader
+// that knows only 1 reports version-2 records as unknown instead of misreading them.
+constexpr uint32_t kRecordVersion = 2;
+constexpr uint32_t kRecordVersionMin = 1;
 constexpr uint32_t kLogBlockSize = 4096;
 
 // Ring block 0. Rewritten (journaled) with every append and every acknowledgement.
@@ -52,10 +62,17 @@ struct ProvLogHeader {
   Le64 head;        // logical offset of the oldest retained record
   Le64 tail;        // logical offset where the next record goes
   Le64 next_seq;    // seq of the next record (the first record ever has seq 1)
-  Le64 refused;     // operations refused with ENOSPC because the log was full
+  Le64 refused;     // records not written because the log was full (since mkfs)
   Le32 tracking;    // 1 while a tracking module is mounted (informational)
   Le32 reserved0;
-  uint8_t reserved[4028];
+  // The pending gap (zero when none): records not written since the last kGap record,
+  // how many of them for mutating operations, CLOCK_MONOTONIC of the first and the last.
+  // Zero in logs written before record format 2, which is what "no gap" means.
+  Le64 gap_records;
+  Le64 gap_mutating;
+  Le64 gap_first_ns;
+  Le64 gap_last_ns;
+  uint8_t reserved[3996];
   Le32 checksum;  // crc32c of bytes [0, 4092)
 };
 static_assert(sizeof(ProvLogHeader) == 4096);
@@ -132,7 +149,13 @@ enum class RecordType : uint16_t {
   kTrackingStart = 16,  // tracking began (live upgrade); aux = handles carried over
   kHandleCarried = 17,  // an fh opened before tracking began: ino,gen; flags; fh
   kTrackingStop = 18,   // tracking ends (upgrade to plain Bento-fs or unmount)
+  kGap = 19,            // (record format 2) records were not written, the log was full:
+                        // aux = how many, ino2 = how many of them for mutating operations
+                        // (all but reads, read-only opens and releases of unwritten
+                        // handles), parent / parent2 = CLOCK_MONOTONIC ns of the first /
+                        // the last of them; tid 0, uid 0 (the fs's own record)
 };
+constexpr RecordType kLastRecordType = RecordType::kGap;
 
 constexpr uint32_t kGen2Fallocate = 0x80000000u;  // kWrite gen2: the write was a fallocate
 constexpr uint16_t kAuxDied = 1;                  // kRename / kUnlink aux bit 0
@@ -235,10 +258,11 @@ inline DecodeError decode_record(const uint8_t* p, size_t avail, Record* out, ui
   if (l < sizeof(RecordHeader)) return DecodeError::kBadLen;
   RecordHeader h;
   __builtin_memcpy(&h, p, sizeof h);
-  if (h.version.get() != kRecordVersion) return DecodeError::kBadVersion;
+  if (h.version.get() < kRecordVersionMin || h.version.get() > kRecordVersion)
+    return DecodeError::kBadVersion;
   if (sizeof(RecordHeader) + h.name_len.get() + h.name2_len.get() > l) return DecodeError::kBadLen;
   if (record_checksum(p, l) != h.checksum.get()) return DecodeError::kBadChecksum;
-  if (type > static_cast<uint16_t>(RecordType::kTrackingStop)) return DecodeError::kBadType;
+  if (type > static_cast<uint16_t>(kLastRecordType)) return DecodeError::kBadType;
   Record r;
   r.type = static_cast<RecordType>(type);
   r.seq = h.seq.get();
@@ -306,6 +330,8 @@ inline const char* record_type_name(RecordType t) {
       return "handle-carried";
     case RecordType::kTrackingStop:
       return "tracking-stop";
+    case RecordType::kGap:
+      return "gap";
   }
   return "?";
 }

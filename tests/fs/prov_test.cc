@@ -1,7 +1,7 @@
 // Bento-prov in-process: every tracked operation leaves exactly the record the collector
 // needs (format/prov_log.h), records are durable with their operation (crash images), only
-// committed records are readable, a full log refuses operations instead of dropping
-// records, and tracking switches on and off by live upgrade with open handles attributed.
+// committed records are readable, a full log keeps serving and records one gap marker
+// with counts, and tracking switches on and off by live upgrade with open handles attributed.
 #include <map>
 
 #include "fs_test_util.h"
@@ -224,40 +224,102 @@ TEST(BentoProv, AckMovesTheHeadAndBadCursorsAreRefused) {
   EXPECT_EQ(log[1].name, "b");
 }
 
-TEST(BentoProv, FullLogRefusesOperationsLosesNothingAndRecovers) {
+std::string prov_info(BentoFs& fs) {
+  Request root;
+  std::string info(512, '\0');
+  auto n = fs.getxattr(root, BentoFs::kProvLogIno, prov::kXattrInfo,
+                       {reinterpret_cast<uint8_t*>(info.data()), info.size()});
+  EXPECT_TRUE(n.ok());
+  info.resize(n.ok() ? *n : 0);
+  return info;
+}
+uint64_t info_field(const std::string& info, const std::string& key) {
+  size_t at = info.find("\n" + key + "=");
+  if (at == std::string::npos) at = info.rfind(key + "=", 0) == 0 ? 0 : std::string::npos;
+  EXPECT_NE(at, std::string::npos) << key << " in " << info;
+  if (at == std::string::npos) return 0;
+  return std::stoull(info.substr(info.find('=', at) + 1));
+}
+
+// A full log is a policy, not an outage: every operation goes on (reads, opens and
+// mutations, root's and others'), what could not be recorded is counted, and once the
+// reader makes room ONE gap record with the counts precedes every later record.
+TEST(BentoProv, FullLogKeepsServingAndWritesOneGapRecordOnceThereIsRoom) {
   FormatOptions o;
   o.prov_log_blocks = 3;  // 8 KiB of records
   TestFs t(16384, o, true);
-  int made = 0, refused = 0;
+  auto in = t.create(kRootIno, "in");
+  t.write(in.ino, 0, "input");
+  Request user;
+  user.pid = 4242;
+  user.uid = 1000;
+  user.gid = 1000;
+  bento::SetAttr open_dir;
+  open_dir.valid = bento::SetAttr::kMode;
+  open_dir.mode = bento::mode::kDirectory | 0777;
+  ASSERT_TRUE(t.fs->setattr(t.r, kRootIno, open_dir, 0).ok());
+  const size_t setup = read_log(*t.fs).size();
   for (int i = 0; i < 200; i++) {
-    auto c = t.fs->create(t.r, kRootIno, "f" + std::to_string(i), 0644, oflag::kReadWrite);
-    if (!c.ok()) {
-      EXPECT_EQ(c.error(), ENOSPC);
-      refused++;
-      continue;
-    }
-    made++;
-    ASSERT_TRUE(t.fs->release(t.r, c->entry.ino, c->open.fh, 0).ok());  // never refused
+    Request& who = i % 2 ? user : t.r;
+    auto c = t.fs->create(who, kRootIno, "f" + std::to_string(i), 0644, oflag::kReadWrite);
+    ASSERT_TRUE(c.ok()) << "create " << i << " refused: " << c.error();
+    ASSERT_TRUE(t.fs->release(who, c->entry.ino, c->open.fh, 0).ok());
   }
-  EXPECT_GT(made, 10);
-  EXPECT_GT(refused, 0);
-  // Every file that exists has its create record, and nothing else was created.
-  auto log = read_log(*t.fs);
-  size_t creates = 0;
-  for (const auto& r : log) creates += r.type == RecordType::kCreate;
-  EXPECT_EQ(creates, static_cast<size_t>(made));
-  EXPECT_EQ(t.list(kRootIno).size(), static_cast<size_t>(made) + 2);  // + "." and ".."
-  std::string info(512, '\0');
-  auto n = t.fs->getxattr(t.r, BentoFs::kProvLogIno, prov::kXattrInfo,
-                          {reinterpret_cast<uint8_t*>(info.data()), info.size()});
-  ASSERT_TRUE(n.ok());
-  EXPECT_EQ(info.find("refused=0"), std::string::npos) << info;
+  // Full by now: reads, lookups, stats and opens still work, for everyone.
+  std::string info = prov_info(*t.fs);
+  ASSERT_GT(info_field(info, "gap_records"), 0u) << info;
+  EXPECT_EQ(info_field(info, "refused"), info_field(info, "gap_records"));
+  Request admin = t.r;
+  admin.pid = 77;  // (a read record is per thread: tid 0 would be "no reader yet")
+  for (Request* who : {&admin, &user}) {
+    ASSERT_TRUE(t.fs->lookup(*who, kRootIno, "in").ok());
+    ASSERT_TRUE(t.fs->getattr(*who, in.ino, 0).ok());
+    auto op = t.fs->open(*who, in.ino, oflag::kReadOnly);
+    ASSERT_TRUE(op.ok()) << op.error();
+    std::vector<uint8_t> buf(16);
+    auto n = t.fs->read(*who, in.ino, op->fh, 0, buf);
+    ASSERT_TRUE(n.ok());
+    EXPECT_EQ(*n, 5u);
+    ASSERT_TRUE(t.fs->release(*who, in.ino, op->fh, 0).ok());
+    ASSERT_TRUE(t.fs->mkdir(*who, kRootIno, "d" + std::to_string(who->uid), 0755).ok());
+  }
+  EXPECT_EQ(t.list(kRootIno).size(), 200u + 1 + 2 + 2);  // files, in, d0, d1000, ".", ".."
+  // The pending gap survives a remount (it is in the header, journaled with each
+  // operation it counts), and fsck accepts the log.
+  auto before = read_log(*t.fs);
+  t.remount();
+  info = prov_info(*t.fs);
+  uint64_t gap = info_field(info, "gap_records");
+  uint64_t mutating = info_field(info, "gap_mutating");
+  EXPECT_GT(gap, 0u);
+  EXPECT_LT(mutating, gap);  // reads, read-only opens, closes of unwritten handles are not
+  EXPECT_GT(mutating, 0u);
   auto rep = t.fsck();
   EXPECT_EQ(rep.exit_code, 0) << (rep.problems.empty() ? "" : rep.problems[0]);
-  // Acknowledging frees the space: operations work again.
+  // Every operation is either recorded or counted: 200 creates and releases, 2 x (open,
+  // read, release, mkdir), the remount's tracking-start.
+  size_t created = 0;
+  for (const auto& r : before) created += r.type == RecordType::kCreate;
+  EXPECT_EQ(before.size() + gap, setup + 400 + 8 + 1) << "recorded " << before.size();
+  // Making room writes the gap record at once, before any other record.
   std::string tail = std::to_string(t.fs->getattr(t.r, BentoFs::kProvLogIno, 0)->size);
   ASSERT_TRUE(t.fs->setxattr(t.r, BentoFs::kProvLogIno, prov::kXattrAck, bytes(tail), 0).ok());
+  EXPECT_EQ(info_field(prov_info(*t.fs), "gap_records"), 0u);
   EXPECT_TRUE(t.fs->create(t.r, kRootIno, "again", 0644, oflag::kReadWrite).ok());
+  auto after = read_log(*t.fs);
+  ASSERT_GE(after.size(), 2u);
+  EXPECT_EQ(after[0].type, RecordType::kGap);
+  EXPECT_EQ(after[0].aux, gap);
+  EXPECT_EQ(after[0].ino2, mutating);
+  EXPECT_EQ(after[0].uid, 0u);
+  EXPECT_LE(after[0].parent, after[0].parent2);
+  EXPECT_GT(after[0].parent, 0u);
+  EXPECT_EQ(after[1].type, RecordType::kCreate);
+  EXPECT_EQ(after[1].name, "again");
+  size_t gaps = 0;
+  for (const auto& r : after) gaps += r.type == RecordType::kGap;
+  EXPECT_EQ(gaps, 1u);
+  EXPECT_LT(created, 200u);
 }
 
 TEST(BentoProv, LiveUpgradeSwitchesTrackingOnAndOffWithCarriedHandles) {
