@@ -112,6 +112,12 @@ bool Ingest::on_fs_record(int64_t source, const prov::Record& r) {
       while (!m.handles.empty()) end_handle(m, m.handles.begin(), t, 0);
       m.walked = false;
       break;
+    case RecordType::kGap:
+      // The log was full: r.aux records (r.ino2 of them for mutating operations) between
+      // these monotonic times were never written. Answers over that span say so.
+      store_.gap(source, r.parent, r.parent2 != 0 ? r.parent2 : t, r.aux,
+                 "{\"mutating\":" + std::to_string(r.ino2) + "}");
+      break;
     default:
       break;
   }

@@ -11,9 +11,15 @@
 // audit trail (fs records, marks) older than that, --max-db-size 2G the oldest of it while
 // the database is bigger. Lineage relations are never dropped by age.
 //
+// A mount that goes away (its host died: reads fail with ENOTCONN) is waited for: once the
+// same mount point is served by a new connection (another st_dev), the log is reopened and
+// reading resumes from the cursor; each transition is logged once.
+//
 // Runs in the foreground until SIGTERM/SIGINT, then drains what is pending and exits.
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -42,7 +48,63 @@ struct Mount {
   uint64_t cursor = 0, last_seq = 0;
   std::unique_ptr<bento::provlog::Reader> reader;
   int64_t synced_ns = 0;  // CLOCK_MONOTONIC before the last sync of the log
+  // Healing (mount_health below): the connection read from, whether it is gone, when the
+  // stored cursor last moved or the log was last drained (`prov status`: stalled).
+  dev_t dev = 0;
+  bool down = false;
+  std::string down_error;
+  int64_t checked_ns = 0;
+  uint64_t stored = 0;
+  int64_t progress_wall_ns = 0;
 };
+
+// The device of MOUNT/.bento-provlog (each FUSE connection has its own), 0 when absent.
+dev_t log_dev(const std::string& path) {
+  struct stat st {};
+  std::string f = path + "/" + bentofs::prov::kProvLogFileName;
+  return stat(f.c_str(), &st) == 0 ? st.st_dev : 0;
+}
+
+// Reopens m's log when its mount point is served by a new connection (the host died and
+// the image was mounted again, or it was unmounted and mounted again). Reading resumes at
+// m.cursor when the new log still holds it, else at the log's head. True when usable.
+bool reconnect(Mount& m) {
+  dev_t dev = log_dev(m.path);
+  if (dev == 0) return !m.down;
+  if (dev == m.dev && !m.down) return true;  // (a new connection may reuse the number)
+  auto reader = std::make_unique<bento::provlog::Reader>();
+  std::string err;
+  if (!reader->open_mount(m.path, &err)) return false;
+  auto info = reader->info(&err);
+  if (info.empty()) return false;
+  uint64_t durable = info.count("durable") ? info["durable"] : info["tail"];
+  if (m.cursor < info["head"] || m.cursor > durable) {
+    std::fprintf(stderr,
+                 "provd: %s: mounted again, but its log does not continue at offset %llu "
+                 "(head %llu, tail %llu: another image?): resuming at its head\n",
+                 m.path.c_str(), static_cast<unsigned long long>(m.cursor),
+                 static_cast<unsigned long long>(info["head"]),
+                 static_cast<unsigned long long>(durable));
+    m.cursor = info["head"];
+  } else {
+    std::fprintf(stderr, "provd: %s: mounted again; resuming at log offset %llu\n", m.path.c_str(),
+                 static_cast<unsigned long long>(m.cursor));
+  }
+  m.reader = std::move(reader);
+  m.dev = dev;
+  m.down = false;
+  m.down_error.clear();
+  return true;
+}
+
+// A failed read: the mount is gone (logged once), not an error to repeat every round.
+void mark_down(Mount& m, const std::string& err) {
+  if (m.down) return;
+  m.down = true;
+  m.down_error = err;
+  std::fprintf(stderr, "provd: %s: lost the mount (%s); waiting for it to come back\n",
+               m.path.c_str(), err.c_str());
+}
 
 // Probe events about a tracked file wait until its log is known complete past them. The
 // log serves committed records only (the fs commits every second or so), so a read that
@@ -152,6 +214,8 @@ int main(int argc, char** argv) {
     }
     m.source = col.fs_source(m.path, &m.cursor, &m.last_seq);
     if (m.cursor == 0) m.cursor = m.reader->info(&err)["head"];
+    m.dev = log_dev(m.path);
+    m.progress_wall_ns = bento::clock_ns(CLOCK_REALTIME);
   }
   std::unique_ptr<bento::bpf::Probes> probes;
   int64_t probes_source = 0;
@@ -191,7 +255,15 @@ int main(int argc, char** argv) {
       probes_json["warnings"] = probes->warnings();
     }
     nlohmann::json mounts_json = nlohmann::json::array();
-    for (const auto& m : mounts) mounts_json.push_back(m.path);
+    nlohmann::json health = nlohmann::json::array();
+    for (const auto& m : mounts) {
+      mounts_json.push_back(m.path);
+      health.push_back({{"path", m.path},
+                        {"connected", !m.down},
+                        {"error", m.down_error},
+                        {"cursor", m.stored},
+                        {"progress_wall_ns", m.progress_wall_ns}});
+    }
     col.set_meta("provd_status", bento::to_json_text(nlohmann::json{
                                      {"pid", getpid()},
                                      {"started_wall_ns", started_ns},
@@ -201,7 +273,8 @@ int main(int argc, char** argv) {
                                      {"malformed_probe_events", malformed},
                                      {"probes", probes_json},
                                      {"pruned", nlohmann::json::parse(col.retention_json())},
-                                     {"mounts", mounts_json}}));
+                                     {"mounts", mounts_json},
+                                     {"mount_health", health}}));
     status_ns = now;
     status_events = events;
   };
@@ -227,6 +300,12 @@ int main(int argc, char** argv) {
     }
     for (auto& m : mounts) {
       int64_t synced = 0;  // this round's sync: the log is complete up to then
+      // Once a second (every round while it is gone): has the mount point a new connection?
+      if (const int64_t now = bento::clock_ns(CLOCK_MONOTONIC);
+          m.down || now - m.checked_ns >= 1000000000LL) {
+        m.checked_ns = now;
+        if (!reconnect(m)) continue;
+      }
       for (;;) {
         size_t n = 0;
         uint64_t before = m.cursor;
@@ -249,7 +328,11 @@ int main(int argc, char** argv) {
             },
             &n, &err);
         if (!ok) {
-          std::fprintf(stderr, "provd: %s: %s\n", m.path.c_str(), err.c_str());
+          if (errno == ENOTCONN || errno == ENODEV || errno == EBADF || log_dev(m.path) != m.dev) {
+            mark_down(m, err);
+          } else {
+            std::fprintf(stderr, "provd: %s: %s\n", m.path.c_str(), err.c_str());
+          }
           break;
         }
         if (m.cursor == before) {
@@ -263,6 +346,7 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "provd: %s: %s\n", m.path.c_str(), err.c_str());
           }
           if (synced != 0) col.log_drained(m.source, static_cast<uint64_t>(synced));
+          m.progress_wall_ns = bento::clock_ns(CLOCK_REALTIME);  // caught up
           break;
         }
       }
@@ -281,8 +365,15 @@ int main(int argc, char** argv) {
     for (auto& m : mounts) {
       // Only what the database holds: records still waiting for the probes are not.
       const uint64_t stored = col.stored_cursor(m.source);
-      if (stored > 0 && !m.reader->ack(stored, &err))
-        std::fprintf(stderr, "provd: %s\n", err.c_str());
+      if (stored != m.stored) m.progress_wall_ns = bento::clock_ns(CLOCK_REALTIME);
+      m.stored = stored;
+      if (m.down) continue;  // acknowledged on the new connection, next round
+      if (stored > 0 && !m.reader->ack(stored, &err)) {
+        if (errno == ENOTCONN || errno == ENODEV)
+          mark_down(m, err);
+        else
+          std::fprintf(stderr, "provd: %s\n", err.c_str());
+      }
     }
     return true;
   };

@@ -26,7 +26,8 @@ class Reader {
   // A raw copy of the log bytes (forensics, tests): records from offset 0; no ack/info.
   bool open_file(const std::string& path, std::string* error);
 
-  // head/tail/durable/capacity/next_seq/refused/tracking as the fs reports them.
+  // head/tail/durable/capacity/next_seq/refused/tracking/gap_records/gap_mutating as the
+  // fs reports them (the gap keys: fs with record format 2).
   std::map<std::string, uint64_t> info(std::string* error) const;
 
   // Reads what is committed from *cursor on and calls cb(record, its offset) for each

@@ -122,7 +122,8 @@ void find_gaps(LineageGraph& g, Answer* a) {
   }
   if (lo == kForever) return;
   bento::lineage::Stmt q(g.db().handle(),
-                         "SELECT s.name, g.from_ns, g.to_ns, g.records FROM gaps g JOIN sources s "
+                         "SELECT s.name, g.from_ns, g.to_ns, g.records, "
+                         "json_extract(g.detail, '$.mutating') FROM gaps g JOIN sources s "
                          "ON s.id = g.source_id WHERE g.to_ns >= ? AND g.from_ns <= ? ORDER BY "
                          "g.from_ns");
   q.bind(1, lo).bind(2, a->backward ? kForever : hi);
@@ -130,7 +131,9 @@ void find_gaps(LineageGraph& g, Answer* a) {
     a->gaps.push_back("lineage on " + q.text(0) + " is incomplete between " +
                       clock_text(q.int64(1), g.wall_offset()) + " and " +
                       clock_text(q.int64(2), g.wall_offset()) + ": " + std::to_string(q.int64(3)) +
-                      " provenance records were not written (the log was full)");
+                      " provenance records were not written (the log was full" +
+                      (q.is_null(4) ? std::string(")")
+                                    : "; " + std::to_string(q.int64(4)) + " of them changes)"));
   }
 }
 

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -13,6 +14,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -74,7 +76,8 @@ const char kUsageText[] =
     "           native JSON (query-cli/JSON.md), W3C PROV-JSON or Graphviz DOT; whole-graph\n"
     "           and window exports stream in bounded memory\n"
     "  check    SQLite's full integrity check of the lineage database (exit 3 if damaged)\n"
-    "  status   is provd collecting: probes, events/s, lost events, log lag, database size\n"
+    "  status   is provd collecting: probes, events/s, lost events, log lag (live), records a\n"
+    "           full log could not take and the gaps they left, database size\n"
     "\n"
     "Times: RFC 3339 (2026-12-01T21:05:00Z, 2026-12-01T22:05:00+01:00), local\n"
     "'2026-12-01 21:05:00', relative (-90s, -10m, -2h, -1d) or 'now'.\n"
@@ -348,14 +351,32 @@ std::string human_bytes(double b) {
   return buf;
 }
 
-// provd writes its state into the database's meta table each round (collector/provd.cc);
-// the log lag is asked of each mount directly when we can (root).
+// Fields of provd's status row, tolerant of what an older provd (or a damaged row) left:
+// a missing, null or mistyped field reads as its default.
+int64_t num(const json& j, const char* key, int64_t def = 0) {
+  if (!j.is_object()) return def;
+  auto it = j.find(key);
+  return it != j.end() && it->is_number() ? it->get<int64_t>() : def;
+}
+double real(const json& j, const char* key) {
+  if (!j.is_object()) return 0.0;
+  auto it = j.find(key);
+  return it != j.end() && it->is_number() ? it->get<double>() : 0.0;
+}
+const json& sub(const json& j, const char* key) {
+  static const json empty = json::object();
+  if (!j.is_object()) return empty;
+  auto it = j.find(key);
+  return it != j.end() && it->is_object() ? *it : empty;
+}
+
 // SQLite's full integrity check: every page, index and constraint. Queries already fail
 // with exit 3 on damage they meet; this looks everywhere, for a user who wants to be sure.
 int cmd_check(const QueryOptions& o) {
-  int rc = kOk;
-  auto db = open_db(o.db_path, &rc);
-  if (!db) return rc;
+  std::string err;  // opened without the quick check of every read-only open: all problems
+  auto db = bento::lineage::Database::open(o.db_path, bento::lineage::Database::Mode::kReadOnly,
+                                           &err, /*precheck=*/false);
+  if (!db) return fail(kUnavailable, err);
   std::vector<std::string> problems;
   bento::lineage::Stmt& q = db->cached("PRAGMA integrity_check(100)");
   while (q.step())
@@ -371,6 +392,8 @@ int cmd_check(const QueryOptions& o) {
   return fail(kUnavailable, msg);
 }
 
+// provd writes its state into the database's meta table each round (collector/provd.cc);
+// each mount's log is asked directly, now (root): its lag is live, not provd's last figure.
 int cmd_status(const QueryOptions& o) {
   int rc = kOk;
   auto db = open_db(o.db_path, &rc);
@@ -378,14 +401,20 @@ int cmd_status(const QueryOptions& o) {
   json st = json::object();
   {
     bento::lineage::Stmt q(db->handle(), "SELECT value FROM meta WHERE key = 'provd_status'");
-    if (q.step()) st = json::parse(q.text(0), nullptr, false);
+    if (q.step() && !q.is_null(0)) st = json::parse(q.text(0), nullptr, false);
     if (!st.is_object()) st = json::object();
   }
   const int64_t now_ns = bento::clock_ns(CLOCK_REALTIME);
-  const int64_t pid = st.value("pid", 0LL);
-  const double age_s = (now_ns - st.value("updated_wall_ns", 0LL)) / 1e9;
+  const int64_t pid = num(st, "pid");
+  const double age_s = (now_ns - num(st, "updated_wall_ns")) / 1e9;
   const bool running =
       pid > 0 && (kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) && age_s < 30;
+  // provd's view of each mount: connected, and when its stored cursor last moved.
+  std::map<std::string, json> health;
+  if (auto it = st.find("mount_health"); it != st.end() && it->is_array())
+    for (const json& h : *it)
+      if (h.is_object() && h.contains("path") && h["path"].is_string())
+        health[h["path"].get<std::string>()] = h;
   json out = {{"format", "bento-prov"},
               {"version", 1},
               {"query", "status"},
@@ -393,8 +422,8 @@ int cmd_status(const QueryOptions& o) {
               {"database_bytes", file_size(o.db_path) + file_size(o.db_path + "-wal")},
               {"schema_version", db->schema_version()},
               {"provd", {{"running", running}, {"pid", pid}, {"seconds_since_update", age_s}}},
-              {"probes", st.value("probes", json::object())},
-              {"events_per_s", st.value("events_per_s", 0.0)},
+              {"probes", sub(st, "probes")},
+              {"events_per_s", real(st, "events_per_s")},
               {"sources", json::array()}};
   bento::lineage::Stmt q(db->handle(),
                          "SELECT name, kind, cursor, records, malformed, lost FROM sources "
@@ -406,22 +435,43 @@ int cmd_status(const QueryOptions& o) {
                 {"malformed", q.int64(4)},
                 {"lost", q.int64(5)}};
     if (q.text(1) == "fs") {
-      src["cursor"] = q.int64(2);
+      const uint64_t cursor = static_cast<uint64_t>(q.int64(2));
+      src["cursor"] = cursor;
       bento::provlog::Reader reader;
       std::string err;
       if (reader.open_mount(q.text(0), &err)) {
         auto info = reader.info(&err);
         if (!info.empty()) {
+          // The log's end as of now (durable: what a reader can read), minus what the
+          // database holds. (A cursor below the head: records acknowledged elsewhere.)
+          const uint64_t end = info.count("durable") ? info["durable"] : info["tail"];
+          const uint64_t from = std::max(cursor, info["head"]);
           src["log_head"] = info["head"];
-          src["lag_bytes"] = info["head"] > static_cast<uint64_t>(q.int64(2))
-                                 ? info["head"] - static_cast<uint64_t>(q.int64(2))
-                                 : 0;
+          src["log_tail"] = end;
+          src["lag_bytes"] = end > from ? end - from : 0;
           src["log_refused"] = info["refused"];
+          src["log_gap_pending"] = info["gap_records"];
+          src["log_gap_pending_mutating"] = info["gap_mutating"];
           src["tracking"] = info["tracking"] != 0;
         }
       } else {
         src["log_error"] = err;
       }
+      {
+        bento::lineage::Stmt g(db->handle(),
+                               "SELECT COUNT(*), COALESCE(SUM(g.records), 0) FROM gaps g JOIN "
+                               "sources s ON s.id = g.source_id WHERE s.name = ?");
+        g.bind(1, q.text(0));
+        if (g.step()) src["gaps"] = {{"count", g.int64(0)}, {"records", g.int64(1)}};
+      }
+      // Stalled: records wait in the log and provd's stored cursor has not moved for 5 s.
+      const json& h = health.count(q.text(0)) ? health[q.text(0)] : sub(st, "mount_health");
+      const bool connected =
+          !h.contains("connected") || !h["connected"].is_boolean() || h["connected"].get<bool>();
+      const int64_t progress = num(h, "progress_wall_ns", num(st, "updated_wall_ns"));
+      src["provd_connected"] = connected;
+      src["stalled"] = running && src.value("lag_bytes", 0ULL) > 0 &&
+                       (!connected || now_ns - progress > 5000000000LL);
     }
     out["sources"].push_back(src);
   }
@@ -443,31 +493,53 @@ int cmd_status(const QueryOptions& o) {
     provd = "not running (last seen " + std::to_string(static_cast<int64_t>(age_s)) + " s ago)";
   std::printf("provd:     %s\n", provd.c_str());
   const json& pr = out["probes"];
-  if (pr.value("loaded", false)) {
+  if (pr.is_object() && pr.value("loaded", json(false)).is_boolean() &&
+      pr.value("loaded", json(false)).get<bool>()) {
     std::printf("probes:    loaded, %llu events, %llu lost\n",
-                static_cast<unsigned long long>(pr.value("events", 0ULL)),
-                static_cast<unsigned long long>(pr.value("lost", 0ULL)));
+                static_cast<unsigned long long>(num(pr, "events")),
+                static_cast<unsigned long long>(num(pr, "lost")));
   } else {
     std::printf("probes:    not loaded%s\n", pid > 0 ? " (provd ran with --no-probes)" : "");
   }
-  std::printf("rate:      %.0f events/s over the last round\n", out.value("events_per_s", 0.0));
+  std::printf("rate:      %.0f events/s over the last round\n", real(out, "events_per_s"));
   for (const json& s : out["sources"]) {
     if (s.value("kind", "") != "fs") continue;
     std::printf("mount:     %s: %lld records, %lld malformed", s.value("name", "").c_str(),
-                static_cast<long long>(s.value("records", 0LL)),
-                static_cast<long long>(s.value("malformed", 0LL)));
-    if (s.contains("lag_bytes"))
-      std::printf(", log lag %s%s", human_bytes(s.value("lag_bytes", 0.0)).c_str(),
+                static_cast<long long>(num(s, "records")),
+                static_cast<long long>(num(s, "malformed")));
+    if (s.contains("lag_bytes")) {
+      std::printf(", log lag %s%s", human_bytes(static_cast<double>(num(s, "lag_bytes"))).c_str(),
                   s.value("tracking", false) ? "" : " (tracking is off)");
-    else
+      if (s.value("stalled", false))
+        std::printf(", STALLED (%s)", s.value("provd_connected", true)
+                                          ? "provd's cursor has not moved for 5 s"
+                                          : "provd lost the mount");
+      else if (!running && num(s, "lag_bytes") > 0)
+        std::printf(" (not being collected)");
+    } else {
       std::printf(" (log: %s)", s.value("log_error", "").c_str());
+    }
     std::printf("\n");
+    // What a full log cost: records it could not take, and the gaps they left.
+    std::string line = "           ";
+    if (s.contains("log_refused")) {
+      line += std::to_string(num(s, "log_refused")) + " records not written (log full)";
+      if (num(s, "log_gap_pending") > 0)
+        line += ", " + std::to_string(num(s, "log_gap_pending")) + " (" +
+                std::to_string(num(s, "log_gap_pending_mutating")) +
+                " changes) not yet marked: the log has no room";
+      line += "; ";
+    }
+    const json& g = sub(s, "gaps");
+    line += std::to_string(num(g, "count")) + " gaps in the lineage (" +
+            std::to_string(num(g, "records")) + " records)";
+    std::printf("%s\n", line.c_str());
   }
   std::printf("database:  %s, %s (%lld events, %lld activities, %lld file versions)\n",
-              o.db_path.c_str(), human_bytes(out.value("database_bytes", 0.0)).c_str(),
-              static_cast<long long>(out["rows"].value("events", 0LL)),
-              static_cast<long long>(out["rows"].value("activities", 0LL)),
-              static_cast<long long>(out["rows"].value("entities", 0LL)));
+              o.db_path.c_str(), human_bytes(real(out, "database_bytes")).c_str(),
+              static_cast<long long>(num(sub(out, "rows"), "events")),
+              static_cast<long long>(num(sub(out, "rows"), "activities")),
+              static_cast<long long>(num(sub(out, "rows"), "entities")));
   return running ? kOk : kNothing;
 }
 

@@ -1,8 +1,11 @@
 #include "bento/lineage/database.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 #include "migrations.h"  // generated: kMigrations[] = {version, sql}
 
@@ -15,6 +18,46 @@ int Database::latest_version() {
 std::string Database::default_path() {
   const char* env = std::getenv("BENTO_PROV_DB");
   return env != nullptr && *env != '\0' ? env : "/var/lib/bento/prov.db";
+}
+
+namespace {
+
+// The database holds every command line (API keys in argv...): only its owner (root,
+// provd's user) may read it. SQLite gives -wal/-shm the database file's mode; existing
+// ones made by an older provd are tightened too.
+void make_private(const std::string& path) {
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    std::string p = path + suffix;
+    struct stat st {};
+    if (stat(p.c_str(), &st) == 0 && (st.st_mode & 077) != 0) chmod(p.c_str(), st.st_mode & 0700);
+  }
+}
+
+std::string no_access(const std::string& path) {
+  return "permission denied: " + path + " (the lineage database is readable by root only)";
+}
+
+}  // namespace
+
+uint64_t Database::quick_check_limit() {
+  const char* env = std::getenv("BENTO_PROV_QUICK_CHECK_MB");
+  return (env != nullptr && *env != '\0' ? std::strtoull(env, nullptr, 10) : 64) << 20;
+}
+
+std::string Database::check(int max_problems) {
+  std::string sql = "PRAGMA quick_check(" + std::to_string(max_problems) + ")";
+  std::string problems;
+  try {
+    Stmt q(db_, sql.c_str());
+    while (q.step()) {
+      std::string line = q.text(0);
+      if (line == "ok") continue;
+      problems += (problems.empty() ? "" : "\n") + line;
+    }
+  } catch (const DbError& e) {
+    problems += (problems.empty() ? "" : "\n") + std::string(e.what());
+  }
+  return problems;
 }
 
 bool Database::exec(const char* sql, std::string* error) {
@@ -39,14 +82,23 @@ Stmt& Database::cached(const char* sql) {
   return *it->second;
 }
 
-std::unique_ptr<Database> Database::open(const std::string& path, Mode mode, std::string* error) {
+std::unique_ptr<Database> Database::open(const std::string& path, Mode mode, std::string* error,
+                                         bool precheck) {
   std::unique_ptr<Database> d(new Database());
+  uint64_t file_bytes = 0;
   if (mode == Mode::kReadOnly) {
     struct stat st {};
     if (stat(path.c_str(), &st) != 0) {
-      *error = "no lineage database at " + path + " (is provd running? --db PATH)";
+      *error = errno == EACCES
+                   ? no_access(path)
+                   : "no lineage database at " + path + " (is provd running? --db PATH)";
       return nullptr;
     }
+    if (access(path.c_str(), R_OK) != 0 && errno == EACCES) {
+      *error = no_access(path);
+      return nullptr;
+    }
+    file_bytes = static_cast<uint64_t>(st.st_size);
   } else {
     std::string dir = path.substr(0, path.rfind('/'));
     if (!dir.empty() && dir != path) {
@@ -59,11 +111,18 @@ std::unique_ptr<Database> Database::open(const std::string& path, Mode mode, std
   (void)configured;
   int flags =
       mode == Mode::kReadOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  if (sqlite3_open_v2(path.c_str(), &d->db_, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+  if (mode == Mode::kReadWrite) make_private(path);
+  // A new file (and the -wal/-shm SQLite derives from it) is created 0600.
+  mode_t old_umask = mode == Mode::kReadWrite ? umask(077) : 0;
+  int orc = sqlite3_open_v2(path.c_str(), &d->db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (mode == Mode::kReadWrite) umask(old_umask);
+  if (orc != SQLITE_OK) {
     *error = "cannot open " + path + ": " + sqlite3_errmsg(d->db_);
     return nullptr;
   }
   sqlite3_busy_timeout(d->db_, 5000);
+  // Damaged pages are found when they are read, not taken for data (a small cost).
+  d->exec("PRAGMA cell_size_check=ON;");
   if (mode == Mode::kReadWrite) {
     // 64 MiB of page cache: the collector's index updates stay in memory between commits.
     if (!d->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536; "
@@ -84,6 +143,11 @@ std::unique_ptr<Database> Database::open(const std::string& path, Mode mode, std
       if (q.step()) d->version_ = std::atoi(q.text(0).c_str());
     }
   } catch (const DbError& e) {
+    if ((e.code() & 0xff) == SQLITE_CANTOPEN && access(path.c_str(), R_OK) != 0 &&
+        errno == EACCES) {
+      *error = no_access(path);
+      return nullptr;
+    }
     *error = path +
              (e.corrupt() ? " is damaged or not a lineage database: " : " could not be read: ") +
              e.what() + (e.corrupt() ? " (prov check --db " + path + ")" : "");
@@ -99,8 +163,19 @@ std::unique_ptr<Database> Database::open(const std::string& path, Mode mode, std
       *error = path + " is not a lineage database (or is empty)";
       return nullptr;
     }
+    // A damaged page an answer does not trip over could still change it silently: check
+    // the whole file first while that is cheap (a few ms per MiB); `prov check` always.
+    if (precheck && file_bytes <= quick_check_limit()) {
+      std::string problems = d->check(3);
+      if (!problems.empty()) {
+        *error = path + " is damaged: " + problems.substr(0, problems.find('\n')) +
+                 " (prov check --db " + path + " lists the problems)";
+        return nullptr;
+      }
+    }
     return d;
   }
+  make_private(path);
   for (size_t i = 0; i < kNumMigrations; i++) {
     const Migration& m = kMigrations[i];
     if (m.version <= d->version_) continue;

@@ -31,7 +31,9 @@ class Database {
  public:
   enum class Mode { kReadOnly, kReadWrite };  // kReadWrite creates the file and migrates
   // nullptr + *error (one line) on failure, e.g. "database /x is newer than this prov (v3 > v1)".
-  static std::unique_ptr<Database> open(const std::string& path, Mode mode, std::string* error);
+  // precheck: see quick_check_limit() (prov check turns it off to list every problem).
+  static std::unique_ptr<Database> open(const std::string& path, Mode mode, std::string* error,
+                                        bool precheck = true);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
@@ -42,6 +44,11 @@ class Database {
   static std::string default_path();  // $BENTO_PROV_DB, else /var/lib/bento/prov.db
 
   bool exec(const char* sql, std::string* error = nullptr);
+  // PRAGMA quick_check: "" when sound, else up to max_problems lines saying what is wrong.
+  std::string check(int max_problems = 100);
+  // A read-only open checks the whole file first when it is at most this big (64 MiB, or
+  // $BENTO_PROV_QUICK_CHECK_MB): a damaged page must not change an answer silently.
+  static uint64_t quick_check_limit();
 
   // A statement prepared once per connection and reset for reuse: `sql` must be a string
   // literal (its address is the key). Not for a statement still being stepped.
