@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "control_protocol.h"
@@ -88,7 +89,11 @@ bool ControlServer::start(std::string* error) {
 
 void ControlServer::stop() {
   if (!running_) return;
-  running_ = false;
+  {
+    std::lock_guard<std::mutex> g(clients_mu_);
+    running_ = false;
+  }
+  slot_freed_.notify_all();
   char b = 1;
   while (::write(stop_pipe_[1], &b, 1) < 0 && errno == EINTR) {
   }
@@ -102,16 +107,36 @@ void ControlServer::stop() {
 }
 
 void ControlServer::reap(bool all) {
-  std::lock_guard<std::mutex> g(clients_mu_);
-  for (auto it = clients_.begin(); it != clients_.end();) {
-    Client* c = it->get();
-    if (all || c->done.load()) {
-      if (c->thread.joinable()) c->thread.join();
-      it = clients_.erase(it);
-    } else {
-      ++it;
+  // Joined outside the lock: a finishing client takes it to free its slot.
+  std::list<std::unique_ptr<Client>> gone;
+  {
+    std::lock_guard<std::mutex> g(clients_mu_);
+    for (auto it = clients_.begin(); it != clients_.end();) {
+      auto next = std::next(it);
+      if (all || (*it)->done.load()) gone.splice(gone.end(), clients_, it);
+      it = next;
     }
   }
+  for (auto& c : gone)
+    if (c->thread.joinable()) c->thread.join();
+}
+
+size_t ControlServer::active() {
+  size_t n = 0;
+  for (const auto& c : clients_) n += c->done.load() ? 0 : 1;
+  return n;
+}
+
+void ControlServer::refuse(int fd, const std::string& error_line, int drain_ms) {
+  send_all(fd, error_line + "\n");
+  // Closing with the request unread would make the kernel reset the connection, and the
+  // client could lose the reply: signal end of reply, then drain briefly before closing.
+  ::shutdown(fd, SHUT_WR);
+  char sink[4096];
+  pollfd p{fd, POLLIN, 0};
+  while (::poll(&p, 1, drain_ms) > 0 && ::recv(fd, sink, sizeof sink, 0) > 0) {
+  }
+  ::close(fd);
 }
 
 void ControlServer::accept_loop() {
@@ -128,6 +153,20 @@ void ControlServer::accept_loop() {
     int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) continue;
     reap(/*all=*/false);
+    bool busy;
+    {
+      // A bounded number of threads: wait a little for a slot, else say so.
+      std::unique_lock<std::mutex> g(clients_mu_);
+      busy = !slot_freed_.wait_for(g, std::chrono::milliseconds(kBusyWaitMs),
+                                   [this] { return active() < kMaxClients || !running_; });
+    }
+    if (busy) {
+      refuse(fd,
+             control_error("busy: " + std::to_string(kMaxClients) +
+                           " control connections are being served; try again"),
+             50);
+      continue;
+    }
     try {
       auto c = std::make_unique<Client>();
       c->fd = fd;
@@ -146,16 +185,12 @@ void ControlServer::serve_client(Client* c) {
   const int fd = c->fd;
   uid_t uid = 0;
   if (!peer_is_root(fd, &uid)) {
-    send_all(fd, control_error("permission denied: the control socket is root-only (peer uid " +
-                               std::to_string(static_cast<long>(static_cast<int>(uid))) + ")") +
-                     "\n");
-    // Closing with the request unread would make the kernel reset the connection, and the
-    // client could lose the reply: signal end of reply, then drain briefly before closing.
-    ::shutdown(fd, SHUT_WR);
-    char sink[4096];
-    pollfd p{fd, POLLIN, 0};
-    while (::poll(&p, 1, 200) > 0 && ::recv(fd, sink, sizeof sink, 0) > 0) {
-    }
+    refuse(fd,
+           control_error("permission denied: the control socket is root-only (peer uid " +
+                         std::to_string(static_cast<long>(static_cast<int>(uid))) + ")"),
+           200);
+    finish(c);
+    return;
   } else {
     std::string in;
     char buf[8192];
@@ -167,10 +202,17 @@ void ControlServer::serve_client(Client* c) {
       if (pr < 0 || fds[1].revents != 0) break;
       ssize_t n = ::recv(fd, buf, sizeof buf, 0);
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      in.append(buf, static_cast<size_t>(n));
+      if (n == 0 && !in.empty() && in.size() <= kMaxControlLine) {
+        // The client shut its side down after a request without a newline: answer it.
+        in.push_back('\n');
+        open = false;
+      } else if (n <= 0) {
+        break;
+      } else {
+        in.append(buf, static_cast<size_t>(n));
+      }
       size_t nl;
-      while (open && (nl = in.find('\n')) != std::string::npos) {
+      while ((nl = in.find('\n')) != std::string::npos) {
         std::string reply;
         try {
           reply = handler_(std::string_view(in).substr(0, nl));
@@ -178,7 +220,10 @@ void ControlServer::serve_client(Client* c) {
           reply = control_error("internal error");
         }
         in.erase(0, nl + 1);
-        open = send_all(fd, reply + "\n");
+        if (!send_all(fd, reply + "\n")) {
+          open = false;
+          break;
+        }
       }
       if (open && in.size() > kMaxControlLine) {
         // No way to find the next request boundary cheaply: answer and hang up.
@@ -190,7 +235,15 @@ void ControlServer::serve_client(Client* c) {
     }
   }
   ::close(fd);
-  c->done.store(true);
+  finish(c);
+}
+
+void ControlServer::finish(Client* c) {
+  {
+    std::lock_guard<std::mutex> g(clients_mu_);
+    c->done.store(true);
+  }
+  slot_freed_.notify_all();
 }
 
 }  // namespace bento::host

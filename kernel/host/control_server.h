@@ -1,14 +1,18 @@
 // The per-mount control socket: a Unix stream socket that only root may use.
 //
 // An accept thread hands each client to its own thread, which reads request lines
-// (capped at kMaxControlLine), passes each to the handler and writes the reply line.
-// Clients are checked with SO_PEERCRED; a non-root peer gets one error line and is
-// disconnected. Bad requests never stop the server.
+// (capped at kMaxControlLine), passes each to the handler and writes the reply line; a
+// last request without its newline is answered when the client shuts its side down.
+// At most kMaxClients connections are served at once: the next one waits up to
+// kBusyWaitMs for a slot, then gets a "busy" error line. Clients are checked with
+// SO_PEERCRED; a non-root peer gets one error line and is disconnected. Bad requests
+// never stop the server.
 #pragma once
 
 #include <sys/types.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <list>
 #include <memory>
@@ -25,6 +29,8 @@ bool peer_is_root(int fd, uid_t* uid);
 class ControlServer {
  public:
   using Handler = std::function<std::string(std::string_view line)>;
+  static constexpr size_t kMaxClients = 8;
+  static constexpr int kBusyWaitMs = 2000;
 
   ControlServer(std::string socket_path, Handler handler);
   ~ControlServer();  // stop()
@@ -47,6 +53,10 @@ class ControlServer {
   void accept_loop();
   void serve_client(Client* c);
   void reap(bool all);
+  size_t active();         // connections being served (clients_mu_ held)
+  void finish(Client* c);  // a connection is over: its slot is free
+  // Sends one error line and closes without the reset that unread input would cause.
+  static void refuse(int fd, const std::string& error_line, int drain_ms);
 
   const std::string path_;
   Handler handler_;
@@ -54,6 +64,7 @@ class ControlServer {
   int stop_pipe_[2] = {-1, -1};
   std::thread acceptor_;
   std::mutex clients_mu_;
+  std::condition_variable slot_freed_;
   std::list<std::unique_ptr<Client>> clients_;
   bool running_ = false;
 };

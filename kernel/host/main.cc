@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -198,12 +199,26 @@ int run(int argc, char** argv) {
 
   const std::string dir = run_dir();
   std::unique_ptr<ControlServer> server;
+  RegistryEntry entry{mountpoint, socket_path_for(dir, mountpoint), image,
+                      conn.status().module.path, static_cast<long>(::getpid())};
+  std::mutex entry_mu;
   if (!ensure_run_dir(dir, &err)) {
     err = "control directory: " + err;
   } else {
     server = std::make_unique<ControlServer>(
-        socket_path_for(dir, mountpoint),
-        [&conn](std::string_view line) { return handle_control_line(conn, line); });
+        entry.socket, [&conn, &entry, &entry_mu, &dir](std::string_view line) {
+          std::string reply = handle_control_line(conn, line);
+          // A live upgrade changes the module: the registry (bentoctl list) follows.
+          std::string module = conn.status().module.path;
+          std::lock_guard<std::mutex> g(entry_mu);
+          if (module != entry.module) {
+            entry.module = module;
+            std::string e;
+            if (!registry_add(dir, entry, &e))
+              log(LogLevel::kWarning, "bentofs: cannot update the registry: " + e);
+          }
+          return reply;
+        });
     if (!server->start(&err)) server.reset();
   }
   if (!server) {
@@ -212,10 +227,10 @@ int run(int argc, char** argv) {
     fuse_session_destroy(se);
     return fail(err);
   }
-  RegistryEntry entry{mountpoint, server->path(), image, conn.status().module.path,
-                      static_cast<long>(::getpid())};
-  if (!registry_add(dir, entry, &err)) {
-    log(LogLevel::kWarning, "bentofs: cannot update the registry: " + err);
+  {
+    std::lock_guard<std::mutex> g(entry_mu);
+    if (!registry_add(dir, entry, &err))
+      log(LogLevel::kWarning, "bentofs: cannot update the registry: " + err);
   }
   std::printf("bentofs: mounted %s on %s; control socket %s\n", image.c_str(), mountpoint.c_str(),
               server->path().c_str());

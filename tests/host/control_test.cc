@@ -1,11 +1,17 @@
 // The control protocol and server: bad requests get clear errors and never stop it.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <thread>
+#include <vector>
 
 #include "control_client.h"
 #include "control_protocol.h"
@@ -132,6 +138,76 @@ TEST_F(ControlServerTest, SeveralRequestsOnOneConnection) {
       control_call(dir_ + "/c.sock", "{\"cmd\":\"status\"}\n{\"cmd\":\"x\"}", 10000);
   ASSERT_EQ(r.error, ControlCallError::kNone);
   EXPECT_TRUE(json::parse(r.reply).value("ok", false));
+}
+
+// A raw client: connects, sends `data` as is, optionally shuts its side down, and reads
+// until the server closes or a newline arrives. -1 when it cannot connect.
+int raw_connect(const std::string& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+std::string read_line(int fd, int timeout_ms) {
+  std::string out;
+  char c;
+  pollfd p{fd, POLLIN, 0};
+  while (::poll(&p, 1, timeout_ms) > 0 && ::recv(fd, &c, 1, 0) == 1) {
+    out.push_back(c);
+    if (c == '\n') break;
+  }
+  return out;
+}
+
+// Regression (issue 15): a request without its newline got no answer. Shutting the
+// writing side down ends the request: it is answered.
+TEST_F(ControlServerTest, AnswersARequestWithoutNewlineAtEof) {
+  int fd = raw_connect(dir_ + "/c.sock");
+  ASSERT_GE(fd, 0);
+  std::string req = R"({"cmd":"status"})";
+  ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+  ASSERT_EQ(::shutdown(fd, SHUT_WR), 0);
+  std::string reply = read_line(fd, 5000);
+  ::close(fd);
+  ASSERT_FALSE(reply.empty()) << "no answer to a request without a trailing newline";
+  EXPECT_TRUE(json::parse(reply, nullptr, false).value("ok", false)) << reply;
+}
+
+// Regression (issue 15): one thread per connection, without a limit. Now kMaxClients at
+// once; the next waits for a slot, then gets a clear "busy" error; a freed slot serves.
+TEST_F(ControlServerTest, BoundsConcurrentConnections) {
+  std::vector<int> idle;
+  for (size_t i = 0; i < ControlServer::kMaxClients; i++) {
+    int fd = raw_connect(dir_ + "/c.sock");
+    ASSERT_GE(fd, 0);
+    idle.push_back(fd);
+  }
+  // The connections above hold every slot (each sends nothing).
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto t0 = std::chrono::steady_clock::now();
+  ControlCallResult busy = control_call(dir_ + "/c.sock", R"({"cmd":"status"})", 10000);
+  auto waited = std::chrono::steady_clock::now() - t0;
+  ASSERT_EQ(busy.error, ControlCallError::kNone) << busy.message;
+  EXPECT_NE(busy.reply.find("busy"), std::string::npos) << busy.reply;
+  EXPECT_GE(waited, std::chrono::milliseconds(ControlServer::kBusyWaitMs - 100));
+  // A client that frees its slot while another waits: the waiting one is served.
+  std::thread freer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ::close(idle.back());
+  });
+  ControlCallResult served = control_call(dir_ + "/c.sock", R"({"cmd":"status"})", 10000);
+  freer.join();
+  idle.pop_back();
+  ASSERT_EQ(served.error, ControlCallError::kNone) << served.message;
+  EXPECT_TRUE(json::parse(served.reply, nullptr, false).value("ok", false)) << served.reply;
+  for (int fd : idle) ::close(fd);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_TRUE(call(R"({"cmd":"status"})").value("ok", false));
 }
 
 TEST_F(ControlServerTest, RefusesSecondServerOnSamePath) {

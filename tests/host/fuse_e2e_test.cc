@@ -358,6 +358,25 @@ TEST_F(BentoFuse, RefusedUpgradeLeavesMountServing) {
   EXPECT_NE(list.output.find(mnt_), std::string::npos) << list.output;
 }
 
+// Regression (issue 15): the registry (`bentoctl list`, registry.json) kept the module
+// the mount started with after a live upgrade.
+TEST_F(BentoFuse, RegistryFollowsTheModuleAcrossUpgrades) {
+  mount(memfs_so());
+  std::string other = root_ + "/memfs-v2.so";  // the same module under another name
+  ASSERT_EQ(run("cp " + q(memfs_so()) + " " + q(other)).status, 0);
+  RunResult up = bentoctl("upgrade " + q(mnt_) + " " + q(other));
+  ASSERT_EQ(up.status, 0) << up.output;
+  RunResult reg = run("cat " + q(run_ + "/registry.json"));
+  EXPECT_NE(reg.output.find(other), std::string::npos) << reg.output;
+  EXPECT_EQ(reg.output.find(memfs_so()), std::string::npos) << reg.output;
+  RunResult list = bentoctl("list");
+  EXPECT_NE(list.output.find("memfs-v2.so"), std::string::npos) << list.output;
+  // A refused upgrade leaves it as it is.
+  ASSERT_EQ(bentoctl("upgrade " + q(mnt_) + " " + q(memfs_refuse_so())).status, 1);
+  reg = run("cat " + q(run_ + "/registry.json"));
+  EXPECT_NE(reg.output.find(other), std::string::npos) << reg.output;
+}
+
 TEST_F(BentoFuse, BentofsErrors) {
   RunResult r = bentofs(q(root_ + "/missing.img") + " " + q(mnt_) + " --module " + q(memfs_so()));
   EXPECT_EQ(r.status, 1);
