@@ -256,7 +256,7 @@ mount_fs() {  # mount the current system's existing image
     bento-prov)
       "$BIN/bentofs" "$IMG" "$MNT" --module "$MODDIR/bento_prov.so" >>"$LOG" 2>&1
       # The real collector reads the log into the lineage database and acknowledges it
-      # (otherwise the log fills and operations are refused). It holds the log file open,
+      # (otherwise the log fills and records are not written: a gap). It holds the log file open,
       # so it runs from mount to unmount; the database and its cursor carry over.
       collector_start ;;
   esac
@@ -304,7 +304,7 @@ provlog_info() {  # the mount's log counters as key=value,key=value
 }
 # settle SYSTEM: before each timed step, untimed. bento-prov: wait until the collector has
 # caught up with the log (unacknowledged bytes <= 64 KiB, at most 300 s), or a workload that
-# logs faster than provd ingests fills the log and gets ENOSPC in a later step. The backlog
+# logs faster than provd ingests fills the log and leaves a gap in a later step. The backlog
 # found and the wait go to collector-waits.tsv (the report shows both).
 settle() {
   [ "$1" = bento-prov ] && [ -n "$PROVD_PID" ] || return 0

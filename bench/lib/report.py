@@ -434,7 +434,7 @@ def main():
                        f"{c['backlog_max_bytes'] / 1048576:.1f} MiB (before {c.get('backlog_max_at')}) |")
             out.append(f"| waited for the collector to catch up (untimed): total / longest over "
                        f"{c['waits']} steps | {c['catch_up_s_total']:.1f} s / {c['catch_up_s_max']:.1f} s |")
-        out.append(f"| operations refused because the log was full | {c.get('log_refused')} |")
+        out.append(f"| records not written because the log was full (a gap) | {c.get('log_refused')} |")
         out.append(f"| malformed records / lost probe events | {c.get('malformed', 0)} / {c.get('probe_lost', 0)} |")
         out.append(f"| provd exits ≠ 0 / warnings in provd.log | {c.get('bad_exits', 0)} / {c.get('log_messages', 0)} |")
         out.append("")
@@ -443,7 +443,8 @@ def main():
                        f"{c['backlog_max_bytes'] / 1048576:.1f} MiB of log were still unread when a "
                        "step ended. Before each timed step run.sh waits (untimed) until it has caught "
                        "up; without that, sustained logging faster than provd ingests fills the log "
-                       "and Bento-prov refuses operations with ENOSPC (by design).\n")
+                       "and Bento-prov stops recording (operations go on; one gap record marks the "
+                       "hole once there is room).\n")
         if written is not None and written != c["fs_records"]:
             out.append(f"**Mismatch**: the file system wrote {grouped(written)} records, the collector "
                        f"committed {grouped(c['fs_records'])}.\n")
@@ -733,7 +734,7 @@ def summary_block(rundir, meta, results, overhead, collector, ingest, upgrade=No
                     f"(before {c.get('backlog_max_at')}) and run.sh waited {c['catch_up_s_total']:.0f} s "
                     "in all, untimed, for it to catch up before timed steps; "
                     if c.get("backlog_max_bytes", 0) > 1048576 else "")
-                 + f"{c.get('log_refused')} operations refused for a full log.")
+                 + f"{c.get('log_refused')} records not written for a full log.")
     if ingest:
         i = ingest
         L.append(f"- **Collector ingest and `prov why`** (`bench_ingest {i.get('args', '')}`: synthetic "

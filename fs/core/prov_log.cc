@@ -170,7 +170,7 @@ void build_record(uint8_t* rec, uint32_t len, const bento::Request& req, const P
   __builtin_memset(&r, 0, sizeof r);
   r.len.set(len);
   r.type.set(static_cast<uint16_t>(d.type));
-  r.version.set(prov::kRecordVersion);
+  r.version.set(prov::record_version(d.type));
   r.realtime_ns.set(static_cast<uint64_t>(bento::now_realtime().to_ns()));
   r.monotonic_ns.set(static_cast<uint64_t>(bento::now_monotonic_ns()));
   r.pid.set(0);  // the FUSE host does not know the caller's thread group
@@ -214,7 +214,7 @@ Status ProvLog::put_locked(Handle& h, State& s, uint8_t* rec, uint32_t len) {
   if (room < len) {
     uint8_t p[prov::kPadHeaderSize] = {};
     store_le32(p, room);
-    p[6] = static_cast<uint8_t>(prov::kRecordVersion);
+    p[6] = static_cast<uint8_t>(prov::kRecordVersionMin);
     BENTO_TRY(write_at(h, tail, p, sizeof p));
     tail += room;
   }

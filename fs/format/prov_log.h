@@ -47,8 +47,10 @@ constexpr char kXattrInfo[] = "trusted.bento.prov.info";
 
 constexpr uint64_t kLogMagic = 0x31474F4C564F5250ULL;  // "PROVLOG1" read as LE u64
 constexpr uint32_t kLogVersion = 1;
-// Record format 2 added kGap (the layout is unchanged). Readers accept 1 and 2; a reader
-// that knows only 1 reports version-2 records as unknown instead of misreading them.
+// Record format 2 added kGap (the layout is unchanged). Each record carries the lowest
+// version that describes it: kGap records 2, all others 1, so a reader that knows only
+// version 1 still reads every other record and reports a gap record as unknown (skipped)
+// instead of misreading it. Readers accept versions kRecordVersionMin..kRecordVersion.
 constexpr uint32_t kRecordVersion = 2;
 constexpr uint32_t kRecordVersionMin = 1;
 constexpr uint32_t kLogBlockSize = 4096;
@@ -157,6 +159,11 @@ enum class RecordType : uint16_t {
 };
 constexpr RecordType kLastRecordType = RecordType::kGap;
 
+// The version a record of type t is written with (see kRecordVersion).
+inline constexpr uint16_t record_version(RecordType t) {
+  return t == RecordType::kGap ? 2 : 1;
+}
+
 constexpr uint32_t kGen2Fallocate = 0x80000000u;  // kWrite gen2: the write was a fallocate
 constexpr uint16_t kAuxDied = 1;                  // kRename / kUnlink aux bit 0
 constexpr uint16_t kAuxWritten = 1;               // kRelease aux bit 0
@@ -167,7 +174,7 @@ constexpr uint16_t kAuxWritten = 1;               // kRelease aux bit 0
 struct RecordHeader {
   Le32 len;           // whole record, multiple of 8, >= 8 (Pad) or >= sizeof(RecordHeader)
   Le16 type;          // RecordType
-  Le16 version;       // kRecordVersion
+  Le16 version;       // record_version(type)
   Le64 seq;           // 1, 2, 3... in log order, no gaps (Pad records have none)
   Le64 realtime_ns;   // CLOCK_REALTIME at the operation
   Le64 monotonic_ns;  // CLOCK_MONOTONIC at the operation
@@ -263,6 +270,8 @@ inline DecodeError decode_record(const uint8_t* p, size_t avail, Record* out, ui
   if (sizeof(RecordHeader) + h.name_len.get() + h.name2_len.get() > l) return DecodeError::kBadLen;
   if (record_checksum(p, l) != h.checksum.get()) return DecodeError::kBadChecksum;
   if (type > static_cast<uint16_t>(kLastRecordType)) return DecodeError::kBadType;
+  if (h.version.get() < record_version(static_cast<RecordType>(type)))
+    return DecodeError::kBadVersion;  // a type its version does not have
   Record r;
   r.type = static_cast<RecordType>(type);
   r.seq = h.seq.get();

@@ -319,6 +319,23 @@ TEST(BentoProv, FullLogKeepsServingAndWritesOneGapRecordOnceThereIsRoom) {
   size_t gaps = 0;
   for (const auto& r : after) gaps += r.type == RecordType::kGap;
   EXPECT_EQ(gaps, 1u);
+  // The gap record is record format 2, the others stay 1 (a version-1 reader skips only
+  // the gap record); a gap record claiming version 1 is refused.
+  std::vector<uint8_t> raw(8192);
+  auto n = t.fs->read(t.r, BentoFs::kProvLogIno, BentoFs::kProvLogFh, std::stoull(tail), raw);
+  ASSERT_TRUE(n.ok());
+  ASSERT_GE(*n, 2 * sizeof(prov::RecordHeader));
+  auto le16 = [&](size_t at) { return static_cast<uint16_t>(raw[at] | raw[at + 1] << 8); };
+  EXPECT_EQ(le16(4), static_cast<uint16_t>(RecordType::kGap));
+  EXPECT_EQ(le16(6), 2u);
+  const uint32_t glen = load_le32(raw.data());
+  EXPECT_EQ(le16(glen + 6), 1u);
+  raw[6] = 1;
+  store_le32(raw.data() + offsetof(prov::RecordHeader, checksum),
+             prov::record_checksum(raw.data(), glen));
+  prov::Record r;
+  uint32_t len = 0;
+  EXPECT_EQ(prov::decode_record(raw.data(), *n, &r, &len), prov::DecodeError::kBadVersion);
   EXPECT_LT(created, 200u);
 }
 
