@@ -215,7 +215,8 @@ class BentoFs : public bento::FileOperations {
 
   // prov.cc: provenance records and the hidden log file
   bool tracking() const { return tracking_ && prov_.present() && !read_only_; }
-  // Room for a record (an invalid, free ticket when not tracking). ENOSPC: log full.
+  // Room for a record (an invalid, free ticket when not tracking; an unrecorded one when
+  // the log is full: the record only counts in the pending gap).
   Result<ProvLog::Ticket> prov_reserve(size_t name_len, size_t name2_len, uint64_t extra = 0);
   // Appends d in h if the ticket is valid (i.e. tracking).
   Status prov_append(Handle& h, const Request& req, const ProvDraft& d, ProvLog::Ticket& t);
