@@ -57,6 +57,7 @@ class Collector {
 
   uint64_t records_ingested() const { return ingested_; }
   uint64_t tree_walks() const { return ingest_.tree_walks(); }
+  uint64_t dropped_waiting() const { return ingest_.dropped_waiting(); }
   // True once a statement of the running batch failed (commit() will refuse).
   bool batch_failed() const { return !batch_error_.empty(); }
   void set_exec_std_pipes(bool on) { ingest_.set_exec_std_pipes(on); }

@@ -71,6 +71,7 @@ void Ingest::forget_after_rollback() {
   outside_writers_.clear();
   writer_newest_.clear();
   pending_total_ = 0;
+  dropped_.clear();
   // Handles and sessions follow the fs log, which is re-read from the stored cursor only
   // after a restart; provd exits after a failed commit, so they are not rebuilt here.
 }

@@ -63,6 +63,10 @@ class Ingest {
   void forget_attribution() { tid_activity_.clear(); }
 
   uint64_t tree_walks() const { return tree_walks_; }
+  // Events that could not wait for their activity's decision (memory caps): each such
+  // activity is marked if it is kept later (an "inputs-lost" action), so no answer that
+  // shows it pretends to be complete.
+  uint64_t dropped_waiting() const { return dropped_total_; }
   uint64_t last_seq(int64_t source) const;
 
  private:
@@ -172,8 +176,9 @@ class Ingest {
   // activity that got data from a kept one (where the data went): its outputs are stored
   // (pipes and sockets it wrote, files it opened for writing), not its inputs. Until then
   // what an activity did waits here; it is dropped once the fs logs have been read past
-  // it by a margin (it then can no longer become relevant through them), so a lagging
-  // collector loses nothing.
+  // it by a margin after its activity ended (a running process can still touch a mount
+  // and become relevant at any time: a notebook that read a download an hour ago), so a
+  // lagging collector loses nothing. Memory is bounded (make_room()).
   struct PendingItem {
     enum Kind : uint8_t { kOpen, kAction, kChannel, kFileRead, kMapping } kind;
     bool output = false;  // an open for writing, a write to a channel
@@ -192,7 +197,10 @@ class Ingest {
   struct Pending {
     std::vector<PendingItem> items;
     uint64_t newest = 0;
+    uint64_t ended = 0;  // when its activity ended (exit, exec); 0: still running
   };
+  // Its activity ended at t: what it waits for may expire from then (expire_pending()).
+  void pending_ended(int64_t act, uint64_t t);
   // A pipe or socket flow: who wrote and read it before either end was kept.
   struct Channel {
     enum Kind : uint8_t { kPipe, kSocket, kEndpoint } kind = kPipe;
@@ -261,6 +269,15 @@ class Ingest {
   // Writable shared mappings: (pid, start, addr) -> (entity, activity).
   std::map<std::tuple<uint32_t, uint64_t, uint64_t>, std::pair<int64_t, int64_t>> mappings_;
   size_t pending_total_ = 0;
+  // Activities whose waiting events were dropped (how many, the newest one's time), until
+  // they are kept (then marked) or forgotten; see make_room().
+  struct Dropped {
+    uint64_t items = 0, newest = 0, ended = 0;
+  };
+  std::unordered_map<int64_t, Dropped> dropped_;
+  uint64_t dropped_total_ = 0;
+  void make_room();
+  void note_dropped(int64_t act, uint64_t items, uint64_t newest);
   uint64_t newest_ns_ = 0;  // the latest probe event time seen
   // The fs logs have been read up to here (CLOCK_MONOTONIC): what waits from before it
   // (by a margin) can no longer be kept by a record still to come.

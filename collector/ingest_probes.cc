@@ -144,7 +144,10 @@ bool Ingest::on_exec(const void* data, size_t size) {
   tid_activity_.erase(e->old_tid);
   int64_t proc = process_for(h->pid, h->start_ns, h->uid, h->gid);
   int64_t prev = store_.activity_at(proc, h->ts_ns).id;
-  if (prev != 0) store_.end_activity(prev, h->ts_ns);
+  if (prev != 0) {
+    store_.end_activity(prev, h->ts_ns);
+    pending_ended(prev, h->ts_ns);
+  }
   ActivityRow row;
   row.process = proc;
   row.exe.assign(e->filename, strnlen(e->filename, sizeof e->filename));
@@ -189,6 +192,8 @@ bool Ingest::on_exit(const void* data, size_t size) {
   if (!e->group_dead) return true;
   int64_t proc = store_.find_process(h->pid, h->start_ns);
   if (proc == 0) return true;
+  if (int64_t last = store_.activity_at(proc, h->ts_ns).id; last != 0)
+    pending_ended(last, h->ts_ns);
   store_.set_process_exit(proc, h->ts_ns, e->exit_code);
   store_.end_process_activities(proc, h->ts_ns);
   return true;

@@ -14,6 +14,7 @@ namespace {
 
 constexpr size_t kPendingCap = 500000;  // items waiting in all
 constexpr size_t kPendingPerActivity = 4096;
+constexpr size_t kDroppedCap = 1 << 20;          // activities remembered as having lost events
 constexpr uint64_t kMargin = 30'000'000'000ULL;  // after the logs were read past an item
 // What an activity that wrote a file outside the mounts did waits this long: the file may
 // be read into the mount later (a download copied in after a look at it).
@@ -60,6 +61,14 @@ void Ingest::keep(int64_t act, Keep level) {
     if (a == 0 || kept(a) >= lv) continue;
     if (kept_.size() > (1u << 21)) kept_.clear();  // a cache: re-learnt from later records
     kept_[a] = lv;
+    if (auto d = dropped_.find(a); d != dropped_.end()) {
+      // Kept after some of what it did was dropped: the answers must say so where they
+      // show it.
+      store_.action(a, d->second.newest, "inputs-lost", 0, 0,
+                    "{\"events\":" + std::to_string(d->second.items) +
+                        ",\"why\":\"provd's memory for undecided events was full\"}");
+      dropped_.erase(d);
+    }
     auto it = pending_.find(a);
     if (it == pending_.end()) continue;
     std::vector<PendingItem> items = std::move(it->second.items);
@@ -85,12 +94,52 @@ void Ingest::keep(int64_t act, Keep level) {
 }
 
 void Ingest::wait(int64_t act, PendingItem item) {
-  if (act == 0 || pending_total_ >= kPendingCap) return;
+  if (act == 0) return;
+  if (pending_total_ >= kPendingCap) make_room();
   Pending& p = pending_[act];
-  if (p.items.size() >= kPendingPerActivity) return;
+  if (p.items.size() >= kPendingPerActivity) {
+    // A busy process that is not (yet) kept: its oldest half goes, not what it does now.
+    const size_t half = p.items.size() / 2;
+    note_dropped(act, half, p.items[half - 1].t);
+    p.items.erase(p.items.begin(), p.items.begin() + static_cast<ptrdiff_t>(half));
+    pending_total_ -= half;
+  }
   p.newest = std::max(p.newest, item.t);
   p.items.push_back(std::move(item));
   pending_total_++;
+}
+
+// What waits is bounded (kPendingCap). When full, the activities that have waited longest
+// without news go first (the least likely to be kept: a busy build host holds many
+// writers of outside files for kWriterMargin), never the newest events, and each is
+// remembered (note_dropped) so that keeping it later marks it.
+void Ingest::make_room() {
+  std::vector<std::pair<uint64_t, int64_t>> by_age;
+  by_age.reserve(pending_.size());
+  for (const auto& [act, p] : pending_) by_age.push_back({p.newest, act});
+  std::sort(by_age.begin(), by_age.end());
+  const size_t goal = kPendingCap - kPendingCap / 8;  // evict in batches: amortised O(1)
+  for (const auto& [newest, act] : by_age) {
+    if (pending_total_ <= goal) break;
+    auto it = pending_.find(act);
+    note_dropped(act, it->second.items.size(), newest);
+    pending_total_ -= it->second.items.size();
+    pending_.erase(it);
+  }
+}
+
+void Ingest::pending_ended(int64_t act, uint64_t t) {
+  if (auto it = pending_.find(act); it != pending_.end()) it->second.ended = t;
+  if (auto it = dropped_.find(act); it != dropped_.end()) it->second.ended = t;
+}
+
+void Ingest::note_dropped(int64_t act, uint64_t items, uint64_t newest) {
+  dropped_total_ += items;
+  if (dropped_.size() >= kDroppedCap && dropped_.count(act) == 0) dropped_.clear();
+  Dropped& d = dropped_[act];
+  d.items += items;
+  d.newest = std::max(d.newest, newest);
+  if (auto p = pending_.find(act); p != pending_.end()) d.ended = p->second.ended;
 }
 
 void Ingest::apply(int64_t act, const PendingItem& item) {
@@ -115,7 +164,10 @@ void Ingest::apply(int64_t act, const PendingItem& item) {
 }
 
 void Ingest::defer(int64_t act, PendingItem item) {
-  if (deferred_.size() >= kPendingCap) return;
+  if (deferred_.size() >= kPendingCap) {
+    note_dropped(act, 1, item.t);
+    return;
+  }
   deferred_.push_back({act, std::move(item)});
 }
 
@@ -323,22 +375,35 @@ void Ingest::expire_pending() {
     it = it->second < writer_cutoff ? writer_newest_.erase(it) : std::next(it);
   for (auto it = outside_writers_.begin(); it != outside_writers_.end();) {
     auto& w = it->second;
-    w.erase(
-        std::remove_if(w.begin(), w.end(), [&](const auto& x) { return x.second < writer_cutoff; }),
-        w.end());
+    w.erase(std::remove_if(w.begin(), w.end(),
+                           [&](const auto& x) {
+                             return x.second < writer_cutoff && pending_.count(x.first) == 0;
+                           }),
+            w.end());
     it = w.empty() ? outside_writers_.erase(it) : std::next(it);
   }
+  // An activity's waiting events go a margin after it ended (the writer of an outside
+  // file: kWriterMargin); a running one's stay (bounded by make_room()).
   for (auto it = pending_.begin(); it != pending_.end();) {
-    if (it->second.newest < cutoff && writer_newest_.count(it->first) == 0) {
+    const uint64_t ended = it->second.ended;
+    const uint64_t until = writer_newest_.count(it->first) != 0 ? writer_cutoff : cutoff;
+    if (ended != 0 && ended < until && it->second.newest < until) {
       pending_total_ -= it->second.items.size();
       it = pending_.erase(it);
     } else {
       ++it;
     }
   }
+  for (auto it = dropped_.begin(); it != dropped_.end();) {
+    const Dropped& d = it->second;
+    it = d.ended != 0 && d.ended < writer_cutoff ? dropped_.erase(it) : std::next(it);
+  }
   for (auto it = channels_.begin(); it != channels_.end();) {
     Channel& c = it->second;
-    auto old = [&](const std::pair<int64_t, uint64_t>& x) { return x.second < cutoff; };
+    // A flow's waiting ends stay while their activity's events wait.
+    auto old = [&](const std::pair<int64_t, uint64_t>& x) {
+      return x.second < cutoff && pending_.count(x.first) == 0;
+    };
     c.writers.erase(std::remove_if(c.writers.begin(), c.writers.end(), old), c.writers.end());
     c.readers.erase(std::remove_if(c.readers.begin(), c.readers.end(), old), c.readers.end());
     if (c.newest < cutoff && c.writers.empty() && c.readers.empty())

@@ -252,6 +252,7 @@ int main(int argc, char** argv) {
       auto ps = probes->stats();
       probes_json["events"] = ps.events;
       probes_json["lost"] = ps.lost;
+      probes_json["dropped_waiting"] = col.dropped_waiting();
       probes_json["warnings"] = probes->warnings();
     }
     nlohmann::json mounts_json = nlohmann::json::array();

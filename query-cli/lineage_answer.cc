@@ -23,9 +23,12 @@ using StepIndex = std::map<Node, std::vector<const Step*>>;
 // (or an earlier image of it, before exec) read something that carries data. What a
 // forked child inherited from its parent does not count: a helper that only read its own
 // runtime files moved no data, whoever started it.
-std::map<Node, bool> carries_data(LineageGraph& g, const SearchResult& s, const StepIndex& causes) {
+// A process whose inputs lie beyond the depth may carry data: it counts as carrying.
+std::map<Node, bool> carries_data(LineageGraph& g, const SearchResult& s, const StepIndex& causes,
+                                  const std::set<Node>& beyond) {
   std::map<Node, bool> carries;
-  for (const auto& [n, reach] : s.nodes) carries[n] = n.kind == Node::kEntity && !is_stream(g, n);
+  for (const auto& [n, reach] : s.nodes)
+    carries[n] = (n.kind == Node::kEntity && !is_stream(g, n)) || beyond.count(n) != 0;
   for (bool changed = true; changed;) {
     changed = false;
     for (const auto& [effect, steps] : causes) {
@@ -114,6 +117,36 @@ void keep_backward(const StepIndex& causes, const std::map<Node, bool>& carries,
   }
 }
 
+// The nodes the depth bound stopped at with more to find (Answer::beyond_depth, before
+// keeping only the shown ones). Backward, a cut input counts; a cut "started by" counts
+// only where the parent read data of its own before the fork (a parent without data
+// inputs would be left out of the short answer).
+std::set<Node> beyond_depth(LineageSource& src, const SearchResult& s, bool backward,
+                            const StepFilter& follow) {
+  std::set<Node> out;
+  for (const Step& st : s.cut) {
+    const Node at = backward ? st.effect : st.cause;
+    if (out.count(at) != 0) continue;
+    bool counts = !backward || st.type != Step::kInformed || st.cost == 0 || !follow;
+    if (!counts) {
+      for (const Step& in : src.causes(st.cause)) {
+        if (in.type == Step::kUsed && in.first < st.first && follow(in)) {
+          counts = true;
+          break;
+        }
+      }
+    }
+    if (counts) out.insert(at);
+  }
+  return out;
+}
+
+void keep_shown_beyond(const std::set<Node>& beyond, Answer* a) {
+  for (const Node& n : beyond)
+    if (auto it = a->nodes.find(n); it != a->nodes.end() && it->second == Answer::kFull)
+      a->beyond_depth.insert(n);
+}
+
 void find_gaps(LineageGraph& g, Answer* a) {
   int64_t lo = kForever, hi = 0;
   for (const Step& st : a->steps) {
@@ -162,9 +195,11 @@ Answer answer_backward(LineageGraph& g, LineageSource& src,
   }
   SearchResult s = search_backward(src, roots, options.depth, follow);
   a.reach = s.nodes;
+  a.depth = options.depth;
   if (options.all) {
     for (const auto& [n, reach] : s.nodes) a.nodes[n] = Answer::kFull;
     a.steps = s.steps;
+    keep_shown_beyond(beyond_depth(src, s, true, follow), &a);
     find_gaps(g, &a);
     return a;
   }
@@ -175,7 +210,8 @@ Answer answer_backward(LineageGraph& g, LineageSource& src,
   }
   StepIndex causes;
   for (const Step& st : s.steps) causes[st.effect].push_back(&st);
-  keep_backward(causes, carries_data(g, s, causes), &a);
+  const std::set<Node> beyond = beyond_depth(src, s, true, follow);
+  keep_backward(causes, carries_data(g, s, causes, beyond), &a);
   // Folded reads of processes that are not shown are not counted either.
   for (auto it = a.runtime.begin(); it != a.runtime.end();) {
     auto n = a.nodes.find(Node::activity(it->first));
@@ -185,6 +221,7 @@ Answer answer_backward(LineageGraph& g, LineageSource& src,
     if (a.nodes.count(n) != 0) continue;
     (n.kind == Node::kActivity ? a.left_out_activities : a.left_out_entities)++;
   }
+  keep_shown_beyond(beyond, &a);
   find_gaps(g, &a);
   return a;
 }
@@ -196,8 +233,10 @@ Answer answer_forward(LineageGraph& g, LineageSource& src,
   a.roots = roots;
   SearchResult s = search_forward(src, roots, options.depth);
   a.reach = s.nodes;
+  a.depth = options.depth;
   for (const auto& [n, reach] : s.nodes) a.nodes[n] = Answer::kFull;
   a.steps = s.steps;
+  keep_shown_beyond(beyond_depth(src, s, false, nullptr), &a);
   find_gaps(g, &a);
   return a;
 }
@@ -249,6 +288,12 @@ json answer_json(LineageGraph& g, const Answer& a, json header) {
   }
   header["left_out"] = {{"activities", a.left_out_activities}, {"entities", a.left_out_entities}};
   header["gaps"] = a.gaps;
+  // Where the search stopped at --depth with more left: the answer is partial there.
+  json beyond = json::array();
+  for (const Node& n : a.beyond_depth)
+    beyond.push_back((n.kind == Node::kEntity ? "e:" : "a:") + std::to_string(n.id));
+  header["complete"] = a.beyond_depth.empty();
+  header["beyond_depth"] = std::move(beyond);
   return g.to_json(std::move(header), &only);
 }
 

@@ -42,6 +42,10 @@ struct Answer {
   };
   std::map<int64_t, Folded> runtime;  // activity id -> what of its reads is folded
   int left_out_activities = 0, left_out_entities = 0;
+  // Shown nodes where the search stopped at `depth` with causes (backward) or effects
+  // (forward) left unsearched: the answer is complete only when this is empty.
+  int depth = 0;
+  std::set<Node> beyond_depth;
   // Gaps in a mount's provenance log that overlap the answer's time span.
   std::vector<std::string> gaps;
 };

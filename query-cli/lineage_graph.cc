@@ -150,7 +150,9 @@ const json& LineageGraph::activity(int64_t id) {
   Stmt& q = db_.cached(
       "SELECT a.exe, a.argv, p.pid, p.start_ns, a.uid, a.start_ns, a.end_ns, p.exit_code, "
       "a.origin, (SELECT pp.pid FROM processes pp WHERE pp.id = p.parent_id), p.exit_ns, "
-      "a.program FROM activities a JOIN processes p ON p.id = a.process_id WHERE a.id = ?");
+      "a.program, (SELECT x.detail FROM actions x WHERE x.activity_id = a.id AND x.what = "
+      "'inputs-lost' LIMIT 1) FROM activities a JOIN processes p ON p.id = a.process_id "
+      "WHERE a.id = ?");
   q.bind(1, id);
   json j = json::object();
   if (q.step()) {
@@ -172,6 +174,12 @@ const json& LineageGraph::activity(int64_t id) {
          {"exit_code", ended_by_exit && !q.is_null(7) ? json(q.int64(7)) : json(nullptr)},
          {"origin", q.text(8)}};
     if (!q.is_null(11) && q.text(11) != q.text(0)) j["program"] = q.text(11);
+    // The collector dropped some of its events before it was kept (memory caps): what it
+    // read may be missing from every answer.
+    if (!q.is_null(12)) {
+      json lost = json::parse(q.text(12), nullptr, false);
+      j["inputs_lost"] = lost.is_object() ? lost.value("events", 0LL) : 0LL;
+    }
     agents_.insert(q.int64(4));
     if (ended_by_exit) {
       const int64_t code = q.is_null(7) ? 0 : q.int64(7);

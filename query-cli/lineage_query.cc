@@ -96,6 +96,7 @@ QueryResult why(bento::lineage::Database& db, const std::string& path, LineageOp
   const int64_t root = versions.back();
   LineageGraph g(db, o.color);
   DbLineageSource src(db);
+  if (o.depth == 0) o.depth = kWhyDepth;
   AnswerOptions ao{o.depth, o.all, o.rule};
   Answer a = answer_backward(g, src, {{Node::entity(root), kForever}}, ao);
   if (o.text) r.text = answer_text(g, a);
@@ -124,6 +125,7 @@ QueryResult impact(bento::lineage::Database& db, const std::string& path, Lineag
     roots.push_back({Node::entity(v), created_ns(db, v)});
     ids.push_back("e:" + std::to_string(v));
   }
+  if (o.depth == 0) o.depth = kImpactDepth;
   AnswerOptions ao{o.depth, o.all, o.rule};
   Answer a = answer_forward(g, src, roots, ao);
   if (o.text) r.text = answer_text(g, a);
@@ -291,18 +293,23 @@ QueryResult export_graph(bento::lineage::Database& db, const ExportScope& scope,
     if (file == 0) return r;
     LineageGraph g(db);
     DbLineageSource src(db);
-    AnswerOptions ao{o.depth, o.all, o.rule};
+    AnswerOptions back_o{o.depth != 0 ? o.depth : kWhyDepth, o.all, o.rule};
+    AnswerOptions fwd_o{o.depth != 0 ? o.depth : kImpactDepth, o.all, o.rule};
     auto versions = versions_of(db, file);
     std::vector<std::pair<Node, int64_t>> fwd;
     for (int64_t v : versions) fwd.push_back({Node::entity(v), created_ns(db, v)});
-    Answer back = answer_backward(g, src, {{Node::entity(versions.back()), kForever}}, ao);
-    Answer forward = answer_forward(g, src, fwd, ao);
+    Answer back = answer_backward(g, src, {{Node::entity(versions.back()), kForever}}, back_o);
+    Answer forward = answer_forward(g, src, fwd, fwd_o);
     for (const auto& [n, s] : forward.nodes) back.nodes.emplace(n, s);
+    back.beyond_depth.insert(forward.beyond_depth.begin(), forward.beyond_depth.end());
     back.steps.insert(forward.steps.begin(), forward.steps.end());
     for (int64_t v : versions) back.nodes.emplace(Node::entity(v), Answer::kFull);
     // Every version of the file, joined by wasDerivedFrom(version).
     for (int64_t v : versions) g.previous_versions(v);
-    r.graph = answer_json(g, back, header_of("export", scope.path, o));
+    json eh = header_of("export", scope.path, o);
+    eh["depth"] = back_o.depth;
+    eh["impact_depth"] = fwd_o.depth;
+    r.graph = answer_json(g, back, eh);
     std::set<std::string> only;
     for (const char* kind : {"entities", "activities"})
       for (const json& n : r.graph[kind]) only.insert(n.value("id", ""));

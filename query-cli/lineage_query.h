@@ -21,8 +21,14 @@ struct QueryResult {
   std::string text;      // the readable form
 };
 
+// How far a query goes by default, in process hops (LINEAGE.md): back far enough for a
+// long data pipeline's first source; forward less, as a much-read input fans out to every
+// job that ever read it. An answer cut short by the bound says so where it stops.
+constexpr int kWhyDepth = 12;
+constexpr int kImpactDepth = 6;
+
 struct LineageOptions {
-  int depth = 6;
+  int depth = 0;     // 0: the query's default (kWhyDepth, kImpactDepth)
   bool all = false;  // --all: every runtime read and every process, nothing folded
   bool color = false;
   bool text = true;   // build QueryResult::text

@@ -64,10 +64,14 @@ SearchResult run(LineageSource& g, const std::vector<std::pair<Node, int64_t>>& 
     expanded[s.node] = s.bound;
     const std::vector<Step>& steps = kBackward ? g.causes(s.node) : g.effects(s.node);
     for (const Step& st : steps) {
-      if (s.hops + st.cost > depth) continue;
       if (kBackward ? !backward_allowed(st, s.bound) : !forward_allowed(st, s.bound)) continue;
+      const bool within = s.hops + st.cost <= depth;
       if (follow && !follow(st)) {
-        out.held.insert(st);
+        if (within) out.held.insert(st);
+        continue;
+      }
+      if (!within) {
+        out.cut.insert(st);
         continue;
       }
       out.steps.insert(st);
@@ -75,6 +79,8 @@ SearchResult run(LineageSource& g, const std::vector<std::pair<Node, int64_t>>& 
       reach(kBackward ? st.cause : st.effect, s.hops + st.cost, nb);
     }
   }
+  // A step cut on one path but walked on another is in the answer.
+  for (const Step& st : out.steps) out.cut.erase(st);
   return out;
 }
 

@@ -86,6 +86,10 @@ struct SearchResult {
   std::map<Node, Reach> nodes;
   std::set<Step> steps;  // every step some allowed path within depth takes
   std::set<Step> held;   // allowed steps the filter held back
+  // Allowed steps (that the filter would follow) left unwalked because they lie beyond
+  // `depth`: where the answer is incomplete, so that it can say so instead of stopping
+  // silently.
+  std::set<Step> cut;
 };
 
 // roots: each with its starting bound (backward: deadline, usually kForever; forward:

@@ -65,6 +65,13 @@ class Printer {
       else
         entity_fwd(root, bound, "", &out);
     }
+    if (beyond_marks_ > 0) {
+      out += g_.bold("(incomplete: the search stopped at --depth " + std::to_string(a_.depth) +
+                     " at " + std::to_string(beyond_marks_) +
+                     (beyond_marks_ == 1 ? " place" : " places") +
+                     " marked …; a larger --depth shows more)") +
+             "\n";
+    }
     if (a_.left_out_activities + a_.left_out_entities > 0) {
       out += g_.dim("(" + std::to_string(a_.left_out_activities) + " processes and " +
                     std::to_string(a_.left_out_entities) +
@@ -183,7 +190,28 @@ class Printer {
     if (!chain.empty())
       kids.insert(kids.begin(), {kNever, g_.dim("ran after exec from " + chain), act, false, d});
     folded(images, d, &kids);
+    for (const auto& [img, bound] : images) {
+      const json& a = g_.activity(img.id);
+      if (!a.contains("inputs_lost")) continue;
+      kids.push_back({kForever,
+                      g_.bold("! " + std::to_string(a.value("inputs_lost", 0LL)) +
+                              " of its events were dropped before it was tracked "
+                              "(provd's memory was full): inputs may be missing"),
+                      act, false, d});
+    }
+    for (const auto& [img, bound] : images) {
+      if (a_.beyond_depth.count(img) == 0) continue;
+      kids.push_back({kForever, beyond_line("its inputs"), act, false, d});
+      break;
+    }
     emit(kids, indent, out);
+  }
+
+  // Where the search stopped at --depth with more to find: said, never silent.
+  std::string beyond_line(const std::string& what) {
+    beyond_marks_++;
+    return g_.bold("… " + what + " lie beyond --depth " + std::to_string(a_.depth) +
+                   ": not searched (--depth " + std::to_string(a_.depth * 2) + " goes further)");
   }
 
   // The reads of a process's images folded by the short answer: one line each kind.
@@ -292,6 +320,8 @@ class Printer {
               {s->first, "next version " + g_.entity_line(s->effect.id), s->effect, true, nt});
       }
     }
+    if (a_.beyond_depth.count(e) != 0)
+      kids.push_back({kForever, beyond_line("its readers"), e, false, t});
     for (const auto& l : g_.invalidations(e.id)) {
       kids.push_back({l.time_ns,
                       g_.dim("removed (" + l.how + ")") +
@@ -304,9 +334,14 @@ class Printer {
 
   void activity_fwd(Node act, int64_t t, const std::string& indent, std::string* out) {
     if (shown_before(act, t, indent, out)) return;
-    auto it = by_cause_.find(act);
-    if (it == by_cause_.end()) return;
     std::vector<Child> kids;
+    if (a_.beyond_depth.count(act) != 0)
+      kids.push_back({kForever, beyond_line("what it started"), act, false, t});
+    auto it = by_cause_.find(act);
+    if (it == by_cause_.end()) {
+      emit(kids, indent, out);
+      return;
+    }
     for (const Step* s : it->second) {
       if (!forward_allowed(*s, t)) continue;
       const int64_t nt = forward_bound(*s, t);
@@ -329,6 +364,7 @@ class Printer {
   const Answer& a_;
   std::map<Node, std::vector<const Step*>> by_effect_, by_cause_, by_effect_all_;
   std::map<Node, int64_t> printed_;
+  int beyond_marks_ = 0;
 };
 
 }  // namespace

@@ -67,8 +67,11 @@ const char kUsageText[] =
     "           by whom, from which inputs read before it wrote, recursively (query-cli/\n"
     "           LINEAGE.md). Runtime reads (libraries, interpreter modules, the program's\n"
     "           own files, shared configuration) are counted, not listed: --all lists\n"
-    "           them and every process; --runtime-prefix P folds reads under P too\n"
+    "           them and every process; --runtime-prefix P folds reads under P too.\n"
+    "           --depth N: process hops back (default 12); an answer the bound cut\n"
+    "           short says where (…) and ends with \"(incomplete: ...)\"\n"
     "  impact   forward lineage: every file derived from any version of PATH\n"
+    "           (--depth default 6)\n"
     "  process  the latest process with PID (--start: the one started then, --all-with-pid:\n"
     "           every one): programs, parent, children, reads, writes, other calls\n"
     "  window   what happened between SINCE and UNTIL (default: now), in time order\n"
@@ -495,9 +498,15 @@ int cmd_status(const QueryOptions& o) {
   const json& pr = out["probes"];
   if (pr.is_object() && pr.value("loaded", json(false)).is_boolean() &&
       pr.value("loaded", json(false)).get<bool>()) {
-    std::printf("probes:    loaded, %llu events, %llu lost\n",
+    std::printf("probes:    loaded, %llu events, %llu lost",
                 static_cast<unsigned long long>(num(pr, "events")),
                 static_cast<unsigned long long>(num(pr, "lost")));
+    // Events of undecided processes provd had no room to hold: a process kept after
+    // losing some is marked in every answer that shows it.
+    if (num(pr, "dropped_waiting") > 0)
+      std::printf(", %llu dropped while waiting (memory cap; answers mark who lost them)",
+                  static_cast<unsigned long long>(num(pr, "dropped_waiting")));
+    std::printf("\n");
   } else {
     std::printf("probes:    not loaded%s\n", pid > 0 ? " (provd ran with --no-probes)" : "");
   }
@@ -610,7 +619,7 @@ int run(const std::vector<std::string>& args) {
   std::string format = "native", out_path, since_arg, until_arg, start_arg;
   prov_cli::ExportScope scope;
   QueryOptions o;
-  int depth = 6;
+  int depth = 0;  // the query's default
   uint64_t from = 0;
   for (size_t i = 1; i < args.size(); i++) {
     const std::string& a = args[i];

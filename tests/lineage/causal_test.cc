@@ -135,6 +135,114 @@ TEST(Causal, DepthIsMonotone) {
   }
 }
 
+// A chain longer than the depth bound: the answer says where it stopped (text and JSON),
+// shows the process at the frontier (its inputs are unknown, so it may carry data), and a
+// search deep enough is complete and finds the first source. The default reaches a
+// 10-step pipeline's source.
+TEST(Causal, TheDepthBoundNeverCutsSilently) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.fork({1, 1}, 100);
+  w.exec(sh, {"setup"});
+  w.write_new(100, 10, "src");
+  // src -> step1 -> f1 -> step2 -> ... -> step10 -> f10: src is 10 hops from f10.
+  for (uint32_t i = 1; i <= 10; i++) {
+    auto p = w.fork(sh, 800 + i);
+    w.exec(p, {"step" + std::to_string(i)});
+    w.read(800 + i, 10 + i - 1);
+    w.write_new(800 + i, 10 + i, "f" + std::to_string(i));
+    w.exit(p);
+  }
+  w.commit();
+  auto cut = why(*w.db, path("f10"), 4, /*all=*/false);
+  ASSERT_TRUE(cut.found) << cut.message;
+  EXPECT_FALSE(cut.graph.value("complete", true)) << cut.graph.dump(1);
+  ASSERT_EQ(cut.graph["beyond_depth"].size(), 1u) << cut.graph.dump(1);
+  // Reading costs a hop: f9, f8, f7 and f6 are 1 to 4 hops back, so step6's input f5 lies
+  // beyond: step6 is the frontier.
+  const std::string frontier = cut.graph["beyond_depth"][0];
+  bool named = false;
+  for (const json& a : cut.graph["activities"])
+    if (a.value("id", "") == frontier) named = a["argv"] == json::array({"step6"});
+  EXPECT_TRUE(named) << frontier << cut.graph.dump(1);
+  EXPECT_NE(cut.text.find("its inputs lie beyond --depth 4"), std::string::npos) << cut.text;
+  EXPECT_NE(cut.text.find("(incomplete: the search stopped at --depth 4 at 1 place"),
+            std::string::npos)
+      << cut.text;
+  EXPECT_EQ(cut.text.find(path("src")), std::string::npos) << cut.text;
+  // Deep enough: complete, the source found, no marker.
+  for (auto r : {why(*w.db, path("f10"), 10, false), why(*w.db, path("f10"))}) {
+    ASSERT_TRUE(r.found);
+    EXPECT_TRUE(r.graph.value("complete", false)) << r.graph.dump(1);
+    EXPECT_TRUE(has(edges(r.graph), "used(step1, src)")) << r.text;
+    EXPECT_EQ(r.text.find("beyond --depth"), std::string::npos) << r.text;
+    EXPECT_EQ(r.text.find("incomplete"), std::string::npos) << r.text;
+  }
+  // Forward the same: f1's impact at depth 3 stops at f4's readers.
+  auto fwd = impact(*w.db, path("src"), 3);
+  ASSERT_TRUE(fwd.found);
+  EXPECT_FALSE(fwd.graph.value("complete", true)) << fwd.text;
+  EXPECT_NE(fwd.text.find("its readers lie beyond --depth 3"), std::string::npos) << fwd.text;
+  EXPECT_TRUE(impact(*w.db, path("src"), 20).graph.value("complete", false));
+}
+
+// A process that is still running can touch the mount at any time: what it read long
+// before (a notebook that loaded a download, then wrote a result minutes later) is still
+// its input, however far the logs have been read since.
+TEST(Causal, ARunningProcessKeepsItsInputsUntilItWrites) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.fork({1, 1}, 100);
+  w.exec(sh, {"setup"});
+  auto nb = w.fork(sh, 900);
+  w.exec(nb, {"notebook"});
+  w.open_outside(nb, "/home/u/download.csv", 9100, O_RDONLY);
+  auto quick = w.fork(sh, 901);  // a process that read something and ended
+  w.exec(quick, {"quick"});
+  w.open_outside(quick, "/home/u/other.csv", 9101, O_RDONLY);
+  w.exit(quick);
+  w.commit();
+  // Ten minutes of other work on the mount and the host: the logs and the probes are read
+  // far past both.
+  for (uint32_t i = 0; i < 10; i++) {
+    w.t += 60'000'000'000ULL;
+    w.exec(w.fork(sh, 960 + i), {"other"});
+    w.write_new(960 + i, 30 + i, "log" + std::to_string(i));
+    w.commit();
+  }
+  w.write_new(900, 20, "result.csv");
+  w.commit();
+  auto e = edges(why(*w.db, path("result.csv")).graph);
+  EXPECT_TRUE(has(e, "used(notebook, /home/u/download.csv)")) << json(e).dump(1);
+}
+
+// What provd cannot hold for an undecided process is dropped oldest first, and the
+// process, once kept, is marked in every answer: never a confident partial list.
+TEST(Causal, DroppedEventsOfAProcessAreSaidWhereItIsShown) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.fork({1, 1}, 100);
+  w.exec(sh, {"setup"});
+  auto busy = w.fork(sh, 950);
+  w.exec(busy, {"busy"});
+  // More outside reads than one undecided process may keep waiting (4096).
+  for (uint64_t i = 0; i < 5000; i++)
+    w.open_outside(busy, "/srv/in/" + std::to_string(i), 20000 + i, O_RDONLY);
+  w.write_new(950, 20, "out");
+  w.commit();
+  auto r = why(*w.db, path("out"), 0, /*all=*/true);
+  ASSERT_TRUE(r.found) << r.message;
+  auto e = edges(r.graph);
+  EXPECT_TRUE(has(e, "used(busy, /srv/in/4999)")) << "the newest reads stay";
+  EXPECT_FALSE(has(e, "used(busy, /srv/in/0)")) << "the oldest went";
+  int64_t lost = 0;
+  for (const json& a : r.graph["activities"])
+    if (a["argv"] == json::array({"busy"})) lost = a.value("inputs_lost", 0LL);
+  EXPECT_GT(lost, 0) << r.graph.dump(1);
+  EXPECT_NE(r.text.find("of its events were dropped before it was tracked"), std::string::npos)
+      << r.text;
+}
+
 // Interpreter runtime (its own installation, system prefixes, configuration every program
 // reads) folds into one counted line; the data stays; --all lists everything.
 TEST(Causal, RuntimeReadsFoldAndAllShowsThem) {

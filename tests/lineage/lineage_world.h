@@ -190,7 +190,7 @@ inline std::set<std::string> edges(const json& g) {
   return bento::test::lineage_edges(g, kMnt, {.versions = true});
 }
 
-inline prov_cli::QueryResult why(bento::lineage::Database& db, const std::string& p, int depth = 6,
+inline prov_cli::QueryResult why(bento::lineage::Database& db, const std::string& p, int depth = 0,
                                  bool all = false) {
   prov_cli::LineageOptions o;
   o.depth = depth;
@@ -198,7 +198,7 @@ inline prov_cli::QueryResult why(bento::lineage::Database& db, const std::string
   return prov_cli::why(db, p, o);
 }
 inline prov_cli::QueryResult impact(bento::lineage::Database& db, const std::string& p,
-                                    int depth = 6) {
+                                    int depth = 0) {
   prov_cli::LineageOptions o;
   o.depth = depth;
   return prov_cli::impact(db, p, o);

@@ -103,9 +103,12 @@ SearchResult brute_force(RandomGraph& g, Node root, int64_t bound0, int depth, b
                                                           int len) {
     if (budget-- == 0 || len > 64) return;
     for (const Step& s : backward ? g.causes(n) : g.effects(n)) {
-      if (hops + s.cost > depth) continue;
       if (backward ? !prov_cli::backward_allowed(s, bound) : !prov_cli::forward_allowed(s, bound))
         continue;
+      if (hops + s.cost > depth) {
+        out.cut.insert(s);  // allowed on this path, but beyond the bound
+        continue;
+      }
       out.steps.insert(s);
       Node next = backward ? s.cause : s.effect;
       int64_t nb =
@@ -116,6 +119,7 @@ SearchResult brute_force(RandomGraph& g, Node root, int64_t bound0, int depth, b
     }
   };
   walk(root, 0, bound0, 0);
+  for (const Step& s : out.steps) out.cut.erase(s);
   EXPECT_GT(budget, 0u) << "the reference ran out of budget";
   return out;
 }
@@ -150,6 +154,9 @@ TEST(SearchProperty, MatchesBruteForceAndIsMonotoneInDepth) {
             << ": got" << describe(node_set(got)) << ", want" << describe(node_set(want));
         ASSERT_EQ(got.steps.size(), want.steps.size()) << "seed " << seed << " depth " << depth;
         ASSERT_TRUE(got.steps == want.steps) << "seed " << seed << " depth " << depth;
+        // Where the bound stopped the search: exactly the steps some allowed path reaches
+        // but only past the bound (an answer says so there, LINEAGE.md).
+        ASSERT_TRUE(got.cut == want.cut) << "cut steps, seed " << seed << " depth " << depth;
         for (const auto& [n, reach] : want.nodes)
           ASSERT_EQ(got.nodes.at(n).hops, reach.hops) << "fewest hops, seed " << seed;
         // Monotone: what depth d found, depth d+1 finds too.
