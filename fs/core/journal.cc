@@ -363,8 +363,12 @@ Status Journal::wait_commit(uint64_t tid) {
   for (;;) {
     if (g->error != 0) return Err(EIO);
     if (g->committed_tid >= tid) return Status::Ok();
-    if (tid >= g->running_tid && g->running.order.empty() && g->active == 0)
-      return Status::Ok();                        // nothing of that transaction was written
+    // Nothing of that transaction was written, and no earlier one is still being written:
+    // a commit in flight has already moved running_tid on but not committed_tid (syncfs
+    // returned before it, and the provenance records it holds were not yet readable).
+    if (tid >= g->running_tid && g->running.order.empty() && g->active == 0 &&
+        g->committed_tid + 1 >= g->running_tid)
+      return Status::Ok();
     if (!g->thread_running) return Status::Ok();  // shutdown commits everything
     g->commit_requested = true;
     cv_.notify_all();

@@ -128,7 +128,18 @@ Status ImageDevice::sync_all() {
   return flush();
 }
 
+void ImageDevice::set_flush_hook(std::function<void()> hook) {
+  std::lock_guard<std::mutex> g(hook_mu_);
+  flush_hook_ = std::move(hook);
+}
+
 Status ImageDevice::flush() {
+  std::function<void()> hook;
+  {
+    std::lock_guard<std::mutex> g(hook_mu_);
+    hook = flush_hook_;
+  }
+  if (hook) hook();
   if (recording_) {
     std::lock_guard<std::mutex> g(mu_);
     records_.push_back({-1, {}});

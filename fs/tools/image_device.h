@@ -7,6 +7,7 @@
 #include <bento/block_device.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -51,6 +52,9 @@ class ImageDevice final : public bento::BlockDevice {
   // Applies records [from, to) to *img (an image_after(from)): walks crash points forward
   // without rebuilding each image from the base.
   void apply_records(std::vector<uint8_t>* img, size_t from, size_t to);
+  // Tests: called at the start of every flush() (a journal commit's barrier), outside the
+  // device's lock; it may block to hold a commit in flight. Empty: none.
+  void set_flush_hook(std::function<void()> hook);
 
  protected:
   void buffer_mark_dirty(bento::BufferSlot* slot) override;
@@ -78,6 +82,8 @@ class ImageDevice final : public bento::BlockDevice {
     std::vector<uint8_t> data;
   };
   bool recording_ = false;
+  std::mutex hook_mu_;  // guards flush_hook_ (set while the commit thread may flush)
+  std::function<void()> flush_hook_;
   std::vector<uint8_t> base_;
   std::vector<Record> records_;
   std::mutex mu_;

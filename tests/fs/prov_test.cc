@@ -2,7 +2,11 @@
 // needs (format/prov_log.h), records are durable with their operation (crash images), only
 // committed records are readable, a full log keeps serving and records one gap marker
 // with counts, and tracking switches on and off by live upgrade with open handles attributed.
+#include <atomic>
+#include <condition_variable>
 #include <map>
+#include <mutex>
+#include <thread>
 
 #include "fs_test_util.h"
 
@@ -177,6 +181,54 @@ TEST(BentoProv, ReadersSeeOnlyCommittedRecords) {
   uint64_t durable_before = a->size;
   EXPECT_EQ(read_log(*t.fs, true).size(), base + 2);  // create + release
   EXPECT_GT(t.fs->getattr(t.r, BentoFs::kProvLogIno, 0)->size, durable_before);
+}
+
+// A syncfs that arrives while the commit thread is still writing the transaction holding a
+// record must wait for that commit: once it returns, the record is readable. (It used to
+// return at once, the running transaction being empty, so a reader that synced and read
+// right then missed the record: the kernel host's "needed a second sync" in the upgrade
+// test, kernel/module/README.md.)
+TEST(BentoProv, SyncfsWaitsForACommitAlreadyInFlight) {
+  TestFs t(16384, {}, true);
+  t.unmount();
+  t.mount("commit=600000");  // commits only when asked
+  const size_t base = read_log(*t.fs).size();
+  std::mutex mu;
+  std::condition_variable cv;
+  bool in_flight = false, go = false;
+  // Holds the first commit of "a" at its first barrier: staged, running_tid moved on,
+  // committed_tid not yet.
+  t.dev->set_flush_hook([&] {
+    std::unique_lock<std::mutex> l(mu);
+    if (go) return;
+    in_flight = true;
+    cv.notify_all();
+    cv.wait(l, [&] { return go; });
+  });
+  t.create(kRootIno, "a");
+  std::thread first([&] { EXPECT_TRUE(t.fs->syncfs(t.r).ok()); });
+  {
+    std::unique_lock<std::mutex> l(mu);
+    cv.wait(l, [&] { return in_flight; });
+  }
+  std::atomic<bool> returned{false};
+  size_t seen = 0;
+  std::thread second([&] {
+    EXPECT_TRUE(t.fs->syncfs(t.r).ok());
+    seen = read_log(*t.fs, false).size();
+    returned = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_FALSE(returned.load()) << "syncfs returned while the commit was still being written";
+  {
+    std::lock_guard<std::mutex> l(mu);
+    go = true;
+    cv.notify_all();
+  }
+  first.join();
+  second.join();
+  t.dev->set_flush_hook({});
+  EXPECT_EQ(seen, base + 2) << "after syncfs: the create and release records are readable";
 }
 
 TEST(BentoProv, HiddenFileIsRootOnlyReadOnlyAndNotListed) {
