@@ -14,6 +14,11 @@
 # and without it (-o writethrough: every write reaches the fs, as with Bento-fs); nothing
 # survives their unmount, so they run only the workloads that need no remount: untar,
 # smallfiles (creates), mix.
+# Systems "bento-fs-uring", "memfs-uring", "memfs-wt-uring" (not default): the same as
+# bento-fs / memfs / memfs-wt over FUSE-over-io_uring (bentofs -o uring; Linux 6.14+ with
+# the fuse module's enable_uring switch, which bentofs turns on); dropped with a warning
+# where the kernel has none. With bento-fs-uring, workload "upgrade" also runs bench_upgrade
+# over io_uring.
 # Workload "upgrade" (default; needs bento-fs or bento-prov in --systems): the live-upgrade
 # experiment, bench_timeline (ops per 5 ms across an upgrade Bento-fs -> Bento-prov) and
 # bench_upgrade (pause over many upgrades of Bento-fs), on mounts of their own. Workload
@@ -126,7 +131,7 @@ cleanup() {
   local m
   for m in $(awk -v p="$WORK/" 'index($2, p) == 1 { print $2 }' /proc/mounts | sort -r); do
     case "$m" in
-      */bento-fs|*/bento-prov|*/memfs|*/memfs-wt) "$BIN/bentoctl" unmount "$m" --timeout 120 >>"$LOG" 2>&1 || fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true ;;
+      */bento-fs|*/bento-prov|*/memfs|*/memfs-wt|*-uring) "$BIN/bentoctl" unmount "$m" --timeout 120 >>"$LOG" 2>&1 || fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true ;;
       */bindfs) fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m" 2>/dev/null || true ;;
       *) umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true ;;
     esac
@@ -177,7 +182,7 @@ fi
 for f in "$BIN/bentofs" "$BIN/bentoctl" "$BIN/mkfs.bento" "$MODDIR/bento_fs.so"; do
   [ -e "$f" ] || die "missing $f"
 done
-case ",$SYSTEMS," in *,memfs,*|*,memfs-wt,*) [ -e "$MODDIR/memfs.so" ] || die "missing $MODDIR/memfs.so (memfs needs it)" ;; esac
+case ",$SYSTEMS," in *,memfs,*|*,memfs-wt,*|*,memfs-uring,*|*,memfs-wt-uring,*) [ -e "$MODDIR/memfs.so" ] || die "missing $MODDIR/memfs.so (memfs needs it)" ;; esac
 case ",$SYSTEMS," in
   *,bento-prov,*) for f in "$MODDIR/bento_prov.so" "$BIN/provd"; do [ -e "$f" ] || die "missing $f (bento-prov needs it)"; done ;;
 esac
@@ -195,7 +200,7 @@ case ",$WORKLOADS," in
     TIMELINE_BIN=$BUILD/bench/upgrade/bench_timeline
     UPGRADE_BIN=$BUILD/bench/upgrade/bench_upgrade
     case ",$SYSTEMS," in
-      *,bento-fs,*|*,bento-prov,*)
+      *,bento-fs,*|*,bento-fs-uring,*|*,bento-prov,*)
         if [ -x "$TIMELINE_BIN" ] && [ -x "$UPGRADE_BIN" ] && [ -f "$MODDIR/bento_prov.so" ]; then
           DO_UPGRADE=1
         else
@@ -244,7 +249,20 @@ del_loop() {
 # EXT4_INODES (--full: for bigdir's 1M entries), else mkfs's one inode per 16 KiB
 mkfs_ext4() { mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 ${EXT4_INODES:+-N "$EXT4_INODES"} "$1"; }
 
-is_memfs() { [ "$1" = memfs ] || [ "$1" = memfs-wt ]; }
+is_memfs() { case "$1" in memfs|memfs-wt|memfs-uring|memfs-wt-uring) return 0 ;; *) return 1 ;; esac; }
+is_bento() { case "$1" in bento-fs|bento-fs-uring|bento-prov) return 0 ;; *) return 1 ;; esac; }
+# A -uring system must really be served over io_uring (bentofs falls back to /dev/fuse
+# with a log line otherwise): its figures would be mislabelled.
+check_uring() {
+  local i t=""
+  stat "$MNT" >/dev/null 2>&1 || true
+  for i in $(seq 1 100); do
+    t=$("$BIN/bentoctl" status "$MNT" --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("transport",""))' 2>/dev/null || true)
+    case "$t" in io_uring*) return 0 ;; esac
+    sleep 0.02
+  done
+  die "$1: bentofs serves over '$t', not io_uring (see run.log)"
+}
 mount_fs() {  # mount the current system's existing image
   case "$1" in
     ext4-ordered) mount -o data=ordered "$LOOP" "$MNT" ;;
@@ -253,6 +271,9 @@ mount_fs() {  # mount the current system's existing image
     bento-fs) "$BIN/bentofs" "$IMG" "$MNT" --module "$MODDIR/bento_fs.so" >>"$LOG" 2>&1 ;;
     memfs) "$BIN/bentofs" "$IMG" "$MNT" --module "$MODDIR/memfs.so" >>"$LOG" 2>&1 ;;
     memfs-wt) "$BIN/bentofs" "$IMG" "$MNT" --module "$MODDIR/memfs.so" -o writethrough >>"$LOG" 2>&1 ;;
+    bento-fs-uring) "$BIN/bentofs" "$IMG" "$MNT" --module "$MODDIR/bento_fs.so" -o uring >>"$LOG" 2>&1 && check_uring "$1" ;;
+    memfs-uring) "$BIN/bentofs" "$IMG" "$MNT" --module "$MODDIR/memfs.so" -o uring >>"$LOG" 2>&1 && check_uring "$1" ;;
+    memfs-wt-uring) "$BIN/bentofs" "$IMG" "$MNT" --module "$MODDIR/memfs.so" -o writethrough,uring >>"$LOG" 2>&1 && check_uring "$1" ;;
     bento-prov)
       "$BIN/bentofs" "$IMG" "$MNT" --module "$MODDIR/bento_prov.so" >>"$LOG" 2>&1
       # The real collector reads the log into the lineage database and acknowledges it
@@ -268,7 +289,7 @@ umount_fs() {
   case "$1" in
     ext4-*) umount "$MNT" ;;
     bindfs) fusermount3 -u "$MNT" && umount "$BACK" ;;
-    bento-fs|memfs|memfs-wt) "$BIN/bentoctl" unmount "$MNT" --timeout 300 >>"$LOG" 2>&1 ;;
+    bento-fs|memfs|memfs-wt|*-uring) "$BIN/bentoctl" unmount "$MNT" --timeout 300 >>"$LOG" 2>&1 ;;
     bento-prov)
       collector_stop
       "$BIN/bentoctl" unmount "$MNT" --timeout 300 >>"$LOG" 2>&1 ;;
@@ -485,13 +506,13 @@ setup_fs() {  # fresh image + mkfs + mount
   case "$sys" in
     ext4-*) mkfs_ext4 "$IMG" ; new_loop "$IMG" ;;
     bindfs) mkdir -p "$BACK"; mkfs_ext4 "$IMG"; new_loop "$IMG" ;;
-    bento-fs|bento-prov) "$BIN/mkfs.bento" -N "$BENTO_INODES" "$IMG" >>"$LOG" 2>&1 ;;
+    bento-fs|bento-fs-uring|bento-prov) "$BIN/mkfs.bento" -N "$BENTO_INODES" "$IMG" >>"$LOG" 2>&1 ;;
   esac
   mount_fs "$sys"
 }
 teardown_fs() {
   umount_fs "$1"
-  if [ "$1" = bento-fs ] || [ "$1" = bento-prov ]; then
+  if is_bento "$1"; then
     "$BIN/fsck.bento" "$IMG" >>"$LOG" 2>&1 || { say "WARNING: fsck.bento $IMG exit $?"; NOTES+=("fsck.bento reported problems after the run (see run.log)"); }
   fi
   del_loop
@@ -705,7 +726,7 @@ bigdir_remount() {
   umount_fs "$sys"
   say "  bigdir on $sys: unmount $label took $(printf '%.1f' "$(elapsed "$a" "$EPOCHREALTIME")") s (untimed)"
   case "$sys" in
-    bento-fs|bento-prov)
+    bento-fs|bento-fs-uring|bento-prov)
       a=$EPOCHREALTIME
       out=$("$BIN/fsck.bento" -n "$IMG" 2>&1) || rc=$?
       printf 'fsck.bento -n %s (bigdir, %s): exit %s\n%s\n' "$IMG" "$label" "$rc" "$out" >>"$LOG"
@@ -753,7 +774,7 @@ wl_bigdir() {
   settle "$sys" "bigdir delete"
   out=$(python3 "$LIB/bigdir.py" delete "$MNT/bigdir" "$BIGDIR_N" 2>&1) || { bigdir_fail "$sys" delete "$out"; return 0; }
   record "$sys" bigdir "delete $BIGDIR_N" ops/s higher "$rep" "$(awk -v n="$BIGDIR_N" -v t="$out" 'BEGIN { printf "%.3f", n / t }')"
-  case "$sys" in bento-fs|bento-prov) bigdir_remount "$sys" "after deleting them" ;; esac
+  case "$sys" in bento-fs|bento-fs-uring|bento-prov) bigdir_remount "$sys" "after deleting them" ;; esac
 }
 
 # ---------------------------------------------------------------- main loop
@@ -761,8 +782,24 @@ IFS=, read -r -a SYS_LIST <<<"$SYSTEMS"
 WL_LIST=()
 [ -z "$WORKLOADS" ] || IFS=, read -r -a WL_LIST <<<"$WORKLOADS"
 for sys in "${SYS_LIST[@]}"; do
-  case "$sys" in ext4-ordered|ext4-journal|bindfs|memfs|memfs-wt|bento-fs|bento-prov) ;; *) die "unknown system $sys" ;; esac
+  case "$sys" in ext4-ordered|ext4-journal|bindfs|memfs|memfs-wt|bento-fs|bento-prov|bento-fs-uring|memfs-uring|memfs-wt-uring) ;; *) die "unknown system $sys" ;; esac
 done
+# -uring systems need FUSE over io_uring in the kernel (and its switch on, as bentofs -o
+# uring does): without it they are dropped, loudly.
+URING_SW=/sys/module/fuse/parameters/enable_uring
+case ",$SYSTEMS," in
+  *-uring,*)
+    if [ -e "$URING_SW" ] && { grep -q Y "$URING_SW" || echo Y >"$URING_SW"; } 2>/dev/null; then
+      NOTES+=("-uring systems: the same host and module over FUSE-over-io_uring (bentofs -o uring: one queue per CPU, --threads workers in all, one ring entry each); their /dev/fuse twin is the system without the suffix")
+    else
+      say "WARNING: this kernel has no FUSE over io_uring ($URING_SW missing or cannot be set): dropping the -uring systems"
+      NOTES+=("-uring systems dropped: no FUSE over io_uring in this kernel ($URING_SW)")
+      keep=()
+      for sys in "${SYS_LIST[@]}"; do case "$sys" in *-uring) ;; *) keep+=("$sys") ;; esac; done
+      SYS_LIST=("${keep[@]+"${keep[@]}"}")
+      SYSTEMS=$(IFS=,; printf '%s' "${SYS_LIST[*]+"${SYS_LIST[*]}"}")
+    fi ;;
+esac
 for wl in "${WL_LIST[@]+"${WL_LIST[@]}"}"; do
   declare -F "wl_$wl" >/dev/null || die "unknown workload $wl"
   [ "$wl" != seqio ] || [ $HAVE_FIO -eq 1 ] || continue
@@ -818,6 +855,17 @@ if [ $DO_UPGRADE -eq 1 ]; then
     --bentofs "$BIN/bentofs" --json "$RUN/upgrade/bench_upgrade.json" >"$RUN/upgrade/bench_upgrade.out" 2>>"$LOG" || UP_RC=$?
   grep -v '^{' "$RUN/upgrade/bench_upgrade.out" | while IFS= read -r l; do say "  $l"; done || true
   [ $UP_RC -eq 0 ] || { say "WARNING: bench_upgrade exit $UP_RC (see upgrade/bench_upgrade.out)"; NOTES+=("bench_upgrade exited with status $UP_RC (failed upgrades or syscalls; see upgrade/bench_upgrade.out)"); }
+  # the same over io_uring when bento-fs-uring is among the systems (and the kernel has it)
+  case ",$SYSTEMS," in
+    *,bento-fs-uring,*)
+      say "live upgrade: bench_upgrade ${UPGRADE_ARGS[*]} --options uring (Bento-fs -> Bento-fs over io_uring), load $(cut -d' ' -f1 /proc/loadavg)"
+      UPU_RC=0
+      "$UPGRADE_BIN" "${UPGRADE_ARGS[@]}" --module "$MODDIR/bento_fs.so" --mkfs "$BIN/mkfs.bento" \
+        --bentofs "$BIN/bentofs" --options uring --json "$RUN/upgrade/bench_upgrade_uring.json" \
+        >"$RUN/upgrade/bench_upgrade_uring.out" 2>>"$LOG" || UPU_RC=$?
+      grep -v '^{' "$RUN/upgrade/bench_upgrade_uring.out" | while IFS= read -r l; do say "  $l"; done || true
+      [ $UPU_RC -eq 0 ] || { say "WARNING: bench_upgrade over io_uring exit $UPU_RC"; NOTES+=("bench_upgrade over io_uring exited with status $UPU_RC (see upgrade/bench_upgrade_uring.out)"); } ;;
+  esac
   # upgrade.json: both programs' figures + per timeline workload the ops/5 ms dip (intervals
   # relative to the upgrade's start; the first and last, partial, intervals left out)
   python3 - "$RUN" "$UPG_LOAD" "$(cut -d' ' -f1-3 /proc/loadavg)" "${TIMELINE_ARGS[*]}" "${UPGRADE_ARGS[*]}" "$TL_RC" "$UP_RC" <<'PY'
@@ -862,6 +910,7 @@ if tl:
         runs.append(r)
     out["timeline"] = {"seconds": tl.get("seconds"), "runs": runs}
 out["upgrades"] = load(os.path.join(d, "bench_upgrade.json"))
+out["upgrades_uring"] = load(os.path.join(d, "bench_upgrade_uring.json"))
 json.dump(out, open(os.path.join(run, "upgrade.json"), "w"), indent=1)
 PY
 fi
@@ -902,7 +951,7 @@ fi
 NOTES+=("cold = unmount + sync + drop_caches + mount (empties bentofs's own buffer cache too); warm/cached = immediately repeated")
 NOTES+=("bindfs runs with its defaults (single-threaded libfuse loop) over an ext4 data=ordered loop mount; bento-fs runs under bentofs defaults (--cache-mb 64, --threads 10) on an image file in /tmp; bento-prov is the same with the tracking module (provenance log on) under the real collector: \`provd --db (scratch)/prov.db --mount MNT\`$([ $PROVD_PROBES -eq 1 ] && echo ' with the eBPF probes' || echo ' --no-probes'), restarted around every remount (SIGTERM: it drains and exits; the database and its cursor carry over); before a timed unmount it is stopped untimed")
 [ -z "$PROBES_FALLBACK" ] || NOTES+=("**provd ran with --no-probes**: the eBPF probes could not be loaded (BTF/BPF unavailable?): $PROBES_FALLBACK. The collector figures cover the file-system records only")
-case ",$SYSTEMS," in *,memfs,*|*,memfs-wt,*) NOTES+=("memfs and memfs-wt are FUSE's floor: bentofs with the same defaults and the in-memory example file system (kernel/examples/memfs: no block device I/O, no flush requests), memfs with the kernel's writeback cache, memfs-wt without it (-o writethrough: every write reaches the fs, as with bento-fs); they lose everything at unmount, so they run only $(for w in "${WL_LIST[@]+"${WL_LIST[@]}"}"; do memfs_runs "$w" && printf '%s ' "$w"; done)(smallfiles without the cold delete)") ;; esac
+case ",$SYSTEMS," in *,memfs,*|*,memfs-wt,*|*,memfs-uring,*|*,memfs-wt-uring,*) NOTES+=("memfs and memfs-wt are FUSE's floor: bentofs with the same defaults and the in-memory example file system (kernel/examples/memfs: no block device I/O, no flush requests), memfs with the kernel's writeback cache, memfs-wt without it (-o writethrough: every write reaches the fs, as with bento-fs); they lose everything at unmount, so they run only $(for w in "${WL_LIST[@]+"${WL_LIST[@]}"}"; do memfs_runs "$w" && printf '%s ' "$w"; done)(smallfiles without the cold delete)") ;; esac
 case ",$SYSTEMS," in *,bento-prov,*) [ $PROVD_PROBES -eq 1 ] && NOTES+=("the eBPF probes see every process on the host (other engineers' builds and tests too): the collector's probe events are not only the workload's") ;; esac
 NOTES+=("loop devices and the bento image are files on the host's /tmp (same disk); writes reach the host page cache, not necessarily the disk")
 [ ${#SYS_LOADS[@]} -eq 0 ] || NOTES+=("systems run one after another in the order listed; 1-min load average when each started: ${SYS_LOADS[*]} (a later system under more load is penalised)")

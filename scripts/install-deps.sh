@@ -6,6 +6,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   clang clang-format llvm
   libfuse3-dev fuse3
+  liburing-dev
   libsqlite3-dev sqlite3
   nlohmann-json3-dev
   libgtest-dev libgmock-dev

@@ -370,6 +370,7 @@ def main():
         out.append("![slowdown vs ext4-ordered](ratios.png)\n")
 
     out.extend(floor_lines(results))
+    out.extend(transport_lines(results))
 
     # Tracking overhead: Bento-prov (provenance log on, under the collector) vs Bento-fs.
     if overhead:
@@ -607,6 +608,34 @@ def floor_lines(results):
     return out
 
 
+def transport_lines(results):
+    """The transport axis: each -uring system (bentofs -o uring, FUSE over io_uring) against
+    its /dev/fuse twin, the system without the suffix, in the same run."""
+    pairs = ordered_unique((s[:-len("-uring")], s) for e in results["metrics"] for s in e["systems"]
+                           if s.endswith("-uring") and s[:-len("-uring")] in e["systems"])
+    if not pairs:
+        return []
+    out = ["## Transport: FUSE over io_uring vs /dev/fuse (same run; >1 = io_uring faster)\n",
+           "Each `-uring` system is its twin with `bentofs -o uring`; the ratio is twin / uring "
+           "for times (uring / twin for rates). Systems ran one after another: compare with the "
+           "load averages above.\n",
+           "| workload / metric | " + " | ".join(f"{b} vs {a}" for a, b in pairs) + " |",
+           "|---|" + "---:|" * len(pairs)]
+    for e in results["metrics"]:
+        cells, any_cell = [], False
+        for a, b in pairs:
+            x, y = e["systems"].get(a, {}).get("mean"), e["systems"].get(b, {}).get("mean")
+            if x and y:
+                cells.append(f"{(x / y if e['better'] == 'lower' else y / x):.2f}x")
+                any_cell = True
+            else:
+                cells.append("–")
+        if any_cell:
+            out.append(f"| {e['workload']} / {e['metric']} | " + " | ".join(cells) + " |")
+    out.append("")
+    return out
+
+
 def key_entries(results):
     used, res = set(), []
     for wl, prefix, label in KEY_METRICS:
@@ -818,6 +847,15 @@ def upgrade_lines(u):
         out.append("")
     else:
         out.append("`bench_upgrade` produced no results (see run.log).\n")
+    uu = u.get("upgrades_uring")
+    if uu:
+        p = uu.get("pause", {})
+        w = uu.get("worst_syscall_during_upgrade", {})
+        out.append(f"Over io_uring (`--options uring`, {uu.get('transport', '?')}): {uu['upgrades']} "
+                   f"upgrades ({uu.get('failed_upgrades', 0)} failed, {uu.get('failed_syscalls', 0)} "
+                   f"failed syscalls): **pause** p50 {p.get('p50_ms', 0):.3f} / p99 "
+                   f"{p.get('p99_ms', 0):.3f} / max {p.get('max_ms', 0):.3f} ms; longest syscall "
+                   f"during an upgrade p50 {w.get('p50_ms', 0):.3f} / p99 {w.get('p99_ms', 0):.3f} ms.\n")
     return out
 
 

@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
   std::string bentofs = BENTOFS_BIN;
   std::string mkfs;  // with --mkfs: format the image first (e.g. mkfs.bento for bento_fs.so)
   int size_mb = 16;
+  std::string options;  // bentofs -o (e.g. "uring": the io_uring transport)
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -78,12 +79,15 @@ int main(int argc, char** argv) {
       bentofs = next();
     } else if (a == "--mkfs") {
       mkfs = next();
+    } else if (a == "--options") {
+      options = next();
     } else if (a == "--size-mb") {
       size_mb = std::max(1, std::atoi(next().c_str()));
     } else {
       std::fprintf(stderr,
                    "usage: bench_upgrade [--quick] [--upgrades N] [--threads N] [--gap-ms N] "
-                   "[--json FILE] [--module FS.so] [--bentofs PATH] [--mkfs MKFS] [--size-mb N]\n"
+                   "[--json FILE] [--module FS.so] [--bentofs PATH] [--mkfs MKFS] [--size-mb N] "
+                   "[--options O]\n"
                    "  Bento-fs: --module build/fs/bento_fs.so --mkfs build/fs/mkfs.bento "
                    "--size-mb 256\n");
       return 2;
@@ -106,8 +110,8 @@ int main(int argc, char** argv) {
   setenv("BENTO_RUN_DIR", run.c_str(), 1);
   if (sh("truncate -s " + std::to_string(size_mb) + "M " + q(img)) != 0 ||
       (!mkfs.empty() && sh(q(mkfs) + " " + q(img) + " >/dev/null") != 0) ||
-      sh(q(bentofs) + " " + q(img) + " " + q(mnt) + " --module " + q(module) + " >/dev/null") !=
-          0) {
+      sh(q(bentofs) + " " + q(img) + " " + q(mnt) + " --module " + q(module) +
+         (options.empty() ? "" : " -o " + q(options)) + " >/dev/null") != 0) {
     std::fprintf(stderr, "bench_upgrade: cannot mount %s with %s\n", module.c_str(),
                  bentofs.c_str());
     sh("rm -rf " + q(root));
@@ -115,9 +119,19 @@ int main(int argc, char** argv) {
   }
   const std::string socket = bento::host::socket_path_for(run, mnt);
   long daemon_pid = 0;
+  std::string transport;  // as bentofs reports it once the kernel's INIT is done
   {
-    auto st = bento::host::control_call(socket, R"({"cmd":"status"})", 10000);
-    daemon_pid = json::parse(st.reply, nullptr, false).value("pid", 0L);
+    struct stat sb {};
+    (void)stat(mnt.c_str(), &sb);
+    // The rings are registered just after INIT: give them a moment before reporting.
+    for (int i = 0; i < 50; i++) {
+      auto st = bento::host::control_call(socket, R"({"cmd":"status"})", 10000);
+      json sj = json::parse(st.reply, nullptr, false);
+      daemon_pid = sj.value("pid", 0L);
+      transport = sj.value("transport", "");
+      if (options.find("uring") == std::string::npos || transport.rfind("io_uring", 0) == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
   }
 
   std::atomic<bool> stop{false};
@@ -206,9 +220,10 @@ int main(int argc, char** argv) {
   Dist p = dist(pause_ms), w = dist(wait_ms), rt = dist(rtt_ms), worst = dist(worst_ms),
        base = dist(baseline_ms);
   std::printf(
-      "bench_upgrade: %d upgrades (%d failed) of %s under %d writer threads, %zu syscalls "
-      "(%ld failed)\n",
-      upgrades, failed_upgrades, module.c_str(), threads, total_ops, failures.load());
+      "bench_upgrade: %d upgrades (%d failed) of %s under %d writer threads over %s, %zu "
+      "syscalls (%ld failed)\n",
+      upgrades, failed_upgrades, module.c_str(), threads, transport.c_str(), total_ops,
+      failures.load());
   std::printf("  %-34s %10s %10s %10s\n", "", "p50 ms", "p99 ms", "max ms");
   auto row = [](const char* name, const Dist& d) {
     std::printf("  %-34s %10.3f %10.3f %10.3f\n", name, d.p50, d.p99, d.max);
@@ -222,6 +237,7 @@ int main(int argc, char** argv) {
             {"failed_upgrades", failed_upgrades},
             {"threads", threads},
             {"module", module},
+            {"transport", transport},
             {"syscalls", total_ops},
             {"failed_syscalls", failures.load()},
             {"pause", dist_json(p)},

@@ -257,6 +257,11 @@ UpgradeRecord Connection::upgrade(const std::string& path) {
   }
 }
 
+void Connection::set_transport(std::string t) {
+  std::lock_guard<std::mutex> g(info_mu_);
+  transport_ = std::move(t);
+}
+
 ConnectionStatus Connection::status() const {
   ConnectionStatus st;
   {
@@ -267,6 +272,7 @@ ConnectionStatus Connection::status() const {
     st.mounted = mounted_;
     st.mounted_since_ns = mounted_since_ns_;
     st.history = history_;
+    st.transport = transport_;
   }
   st.image = image_;
   st.mountpoint = mountpoint_;

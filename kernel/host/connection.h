@@ -41,6 +41,7 @@ struct ConnectionStatus {
   std::string mountpoint;
   int64_t mounted_since_ns = 0;  // realtime
   uint64_t ops = 0;              // file operations served
+  std::string transport;         // "/dev/fuse", "io_uring (...)"; empty without a session
   Capabilities capabilities;
   bool mounted = false;
   std::optional<user::BufferCacheStats> cache;  // when the device is a BufferCache
@@ -87,6 +88,9 @@ class Connection {
   void set_session(fuse_session* se) { session_.store(se, std::memory_order_release); }
   fuse_session* session() const { return session_.load(std::memory_order_acquire); }
 
+  // How FUSE requests reach this connection (session_loop.h).
+  void set_transport(std::string t);
+
   ConnectionStatus status() const;
   BlockDevice& device() { return *dev_; }
   const std::string& image() const { return image_; }
@@ -127,6 +131,7 @@ class Connection {
   bool mounted_ = false;
   int64_t mounted_since_ns_ = 0;
   std::vector<UpgradeRecord> history_;
+  std::string transport_;
   std::atomic<bool> no_open_{false};
   std::atomic<bool> fs_clears_setid_{false};
   std::atomic<fuse_session*> session_{nullptr};

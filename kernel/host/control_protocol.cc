@@ -85,6 +85,7 @@ json status_to_json(const ConnectionStatus& st) {
             {"mounted_since", iso_time(st.mounted_since_ns)},
             {"mounted_since_ns", st.mounted_since_ns},
             {"ops", st.ops},
+            {"transport", st.transport},
             {"capabilities",
              {{"posix_locks", st.capabilities.posix_locks},
               {"writeback_cache", st.capabilities.writeback_cache},

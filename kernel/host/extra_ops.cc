@@ -1,6 +1,6 @@
 // The FUSE requests libfuse 3.14 does not dispatch (see session_loop.h), answered from the
 // raw message: FUSE_TMPFILE and FUSE_STATX. Replies are written to the session's
-// /dev/fuse descriptor like libfuse's own (out header + payload in one writev).
+// /dev/fuse descriptor (or the ring entry, reply_sink.h) like libfuse's own.
 #include <bento/file_operations.h>
 #include <linux/fuse.h>
 #include <sys/stat.h>
@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "connection.h"
+#include "reply_sink.h"
 #include "session_loop.h"
 
 namespace bento::host {
@@ -71,7 +72,7 @@ bool reply(fuse_session* se, uint64_t unique, int err, const void* data, size_t 
   out.error = err == 0 ? 0 : -err;
   out.len = static_cast<uint32_t>(sizeof out + (err == 0 ? size : 0));
   iovec iov[2] = {{&out, sizeof out}, {const_cast<void*>(data), err == 0 ? size : 0}};
-  ssize_t n = ::writev(fuse_session_fd(se), iov, err == 0 && size > 0 ? 2 : 1);
+  ssize_t n = send_to_kernel(fuse_session_fd(se), iov, err == 0 && size > 0 ? 2 : 1);
   return n == static_cast<ssize_t>(out.len);
 }
 

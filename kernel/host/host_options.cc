@@ -91,6 +91,10 @@ void split_options(const std::string& list, HostOptions* o) {
     if (opt == "ro") o->read_only = true;
     if (opt == "rw") o->read_only = false;
     if (is_fstab_only_option(opt)) continue;
+    if (opt == "uring" || opt == "no_uring") {  // the transport: the host's, not libfuse's
+      o->uring = opt == "uring";
+      continue;
+    }
     // atime options (relatime, strictatime, noatime, nodiratime, lazytime...) go to the
     // module: FUSE inodes are S_NOATIME, so the kernel leaves atime to the file system, and
     // libfuse rejects most of them (see bento::is_atime_option).
@@ -128,6 +132,9 @@ const char* host_usage() {
          "                 ../modules/bento_fs.so or ../modules/memfs.so next to bentofs)\n"
          "  -f             stay in the foreground\n"
          "  -o opts        mount options; those FUSE does not know go to the module\n"
+         "  -o uring       serve FUSE over io_uring (Linux 6.14+; sets the fuse module's\n"
+         "                 enable_uring switch) where the kernel allows, else /dev/fuse;\n"
+         "                 -o no_uring (the default) keeps /dev/fuse\n"
          "  --cache-mb N   buffer cache size (default 64)\n"
          "  --threads N    maximum FUSE worker threads (default 10)\n"
          "  -d             debug: log every FUSE request (implies -f)\n";

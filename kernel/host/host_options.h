@@ -20,6 +20,7 @@ struct HostOptions {
   std::string fs_options;                 // the rest, comma-separated, for the module's init
   uint64_t cache_mb = 64;
   unsigned threads = 10;
+  bool uring = false;  // -o uring: FUSE over io_uring where the kernel allows (-o no_uring: off)
 };
 
 const char* host_usage();

@@ -26,7 +26,13 @@
 namespace bento::host {
 namespace {
 thread_local uint32_t t_pending_flags = 0;
+thread_local uint32_t t_pending_flags2 = 0;
+constexpr uint32_t kInitExt = 1u << 30;  // FUSE_INIT_EXT: flags2 is valid
 }  // namespace
+
+void add_flags2_to_init_reply(uint32_t flags2) {
+  t_pending_flags2 |= flags2;
+}
 
 void add_to_init_reply(bool parallel_dirops, bool handle_killpriv_v2) {
   t_pending_flags = (parallel_dirops ? FUSE_PARALLEL_DIROPS : 0u) |
@@ -56,12 +62,18 @@ bool looks_like_init_reply(const struct iovec* iov, int iovcnt) {
 extern "C" ssize_t writev(int fd, const struct iovec* iov, int iovcnt) {
   using namespace bento::host;
   const uint32_t add = t_pending_flags;
-  if (add == 0) return sys_writev(fd, iov, iovcnt);
+  const uint32_t add2 = t_pending_flags2;
+  if (add == 0 && add2 == 0) return sys_writev(fd, iov, iovcnt);
   t_pending_flags = 0;  // only the first message after the callback
+  t_pending_flags2 = 0;
   if (!looks_like_init_reply(iov, iovcnt)) return sys_writev(fd, iov, iovcnt);
   fuse_init_out o{};
   std::memcpy(&o, iov[1].iov_base, iov[1].iov_len);
   o.flags |= add;
+  if (add2 != 0 && iov[1].iov_len >= offsetof(fuse_init_out, flags2) + sizeof o.flags2) {
+    o.flags |= kInitExt;
+    o.flags2 |= add2;
+  }
   struct iovec patched[2] = {iov[0], {&o, iov[1].iov_len}};
   return sys_writev(fd, patched, 2);
 }

@@ -32,6 +32,7 @@
 #include "host_options.h"
 #include "module_loader.h"
 #include "session_loop.h"
+#include "uring_transport.h"
 
 namespace bento::host {
 namespace {
@@ -168,6 +169,13 @@ int run(int argc, char** argv) {
     return fail("cannot mount " + image + ": " + std::strerror(st.error()) + " (see log)");
   }
 
+  // FUSE over io_uring needs the fuse module's switch on before the mount's INIT.
+  if (o.uring) {
+    std::string why;
+    if (!ensure_kernel_uring_enabled(&why))
+      log(LogLevel::kWarning, "bentofs: no FUSE over io_uring: " + why);
+  }
+
   // FUSE arguments.
   std::vector<std::string> fuse_opts = o.fuse_options;
   if (!has_option(fuse_opts, "default_permissions")) fuse_opts.push_back("default_permissions");
@@ -239,7 +247,10 @@ int run(int argc, char** argv) {
 
   // Our own worker loop rather than fuse_session_loop_mt: it answers FUSE_TMPFILE and
   // FUSE_STATX, which libfuse 3.14 does not know (session_loop.h).
-  int rc = run_session(se, conn, o.threads);
+  SessionOptions session_options;
+  session_options.threads = o.threads;
+  session_options.uring = o.uring;
+  int rc = run_session(se, conn, session_options);
 
   // No upgrade may race the teardown: the control socket goes first.
   server->stop();

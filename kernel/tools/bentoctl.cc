@@ -92,6 +92,8 @@ int cmd_status(const std::string& mp_arg, bool as_json) {
   std::printf("  bentofs pid:    %ld\n", r.value("pid", 0L));
   std::printf("  ops served:     %llu\n",
               static_cast<unsigned long long>(r.value("ops", uint64_t{0})));
+  if (std::string t = r.value("transport", std::string()); !t.empty())
+    std::printf("  transport:      %s\n", t.c_str());
   if (r.contains("cache") && r["cache"].is_object()) {
     const json& c = r["cache"];
     std::printf(

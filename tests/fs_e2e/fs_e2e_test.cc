@@ -38,6 +38,8 @@ using bento::e2e::q;
 using bento::e2e::run;
 using bento::e2e::RunResult;
 using bento::e2e::scratch_dir;
+using bento::e2e::serves_over_wanted_transport;
+using bento::e2e::transport_option;
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -114,6 +116,7 @@ class BentoFsE2E : public ::testing::Test {
                    << geteuid() << ", /dev/fuse "
                    << (access("/dev/fuse", F_OK) ? "absent" : "present") << ") ***";
     }
+    BENTO_SKIP_WITHOUT_WANTED_TRANSPORT();
     std::string tmpl = scratch_dir() + "/bento-fse2e-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr) << errstr("mkdtemp " + tmpl);
     root_ = tmpl;
@@ -164,8 +167,9 @@ class BentoFsE2E : public ::testing::Test {
   }
 
   void mount() {
+    const std::string opts = transport_option();
     RunResult r = run(std::string(BENTOFS_BIN) + " " + q(img_) + " " + q(mnt_) + " --module " +
-                      q(BENTO_FS_SO));
+                      q(BENTO_FS_SO) + (opts.empty() ? "" : " -o " + opts));
     ASSERT_EQ(r.status, 0) << r.output;
     mounted_ = true;
     ASSERT_TRUE(is_fuse_mount(mnt_)) << "bentofs returned before the mount was up";
@@ -173,6 +177,7 @@ class BentoFsE2E : public ::testing::Test {
     ASSERT_EQ(st.status, 0) << st.output;
     pid_ = nlohmann::json::parse(st.output).value("pid", 0L);
     ASSERT_GT(pid_, 0);
+    ASSERT_TRUE(serves_over_wanted_transport(BENTOCTL_BIN, mnt_));
   }
 
   // Unmounts and waits until the host has written everything back and exited.

@@ -28,6 +28,8 @@ using bento::e2e::process_alive;
 using bento::e2e::q;
 using bento::e2e::run;
 using bento::e2e::RunResult;
+using bento::e2e::serves_over_wanted_transport;
+using bento::e2e::transport_option;
 
 using namespace std::chrono_literals;
 using bento::host::test::memfs_refuse_so;
@@ -54,6 +56,7 @@ class BentoFuse : public ::testing::Test {
                       "/dev/fuse (euid="
                    << geteuid() << ") ***";
     }
+    BENTO_SKIP_WITHOUT_WANTED_TRANSPORT();
     char tmpl[] = "/tmp/bento-e2e-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     root_ = tmpl;
@@ -91,7 +94,9 @@ class BentoFuse : public ::testing::Test {
   }
 
   void mount(const std::string& module) {
-    RunResult r = bentofs(q(img_) + " " + q(mnt_) + " --module " + q(module));
+    const std::string opts = transport_option();
+    RunResult r = bentofs(q(img_) + " " + q(mnt_) + " --module " + q(module) +
+                          (opts.empty() ? "" : " -o " + opts));
     ASSERT_EQ(r.status, 0) << r.output;
     mounted_ = true;
     ASSERT_TRUE(is_fuse_mount(mnt_)) << "bentofs returned before the mount was up";
@@ -99,6 +104,7 @@ class BentoFuse : public ::testing::Test {
     ASSERT_EQ(st.status, 0) << st.output;
     pid_ = nlohmann::json::parse(st.output).value("pid", 0L);
     ASSERT_GT(pid_, 0);
+    ASSERT_TRUE(serves_over_wanted_transport(BENTOCTL_BIN, mnt_));
   }
 
   std::string path(const std::string& rel) const { return mnt_ + "/" + rel; }

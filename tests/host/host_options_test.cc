@@ -48,6 +48,22 @@ TEST(HostOptions, AtimeAndFstabOptionsNeverReachLibfuse) {
             "relatime,strictatime,nodiratime,lazytime,noatime,atime,norelatime,commit=5");
 }
 
+// The transport is the host's choice: neither libfuse nor the module sees it, and the
+// last of uring/no_uring wins (fstab defaults then a command-line override).
+TEST(HostOptions, UringSelectsTheTransportOnly) {
+  HostOptions o;
+  std::string err;
+  EXPECT_FALSE(o.uring);
+  ASSERT_TRUE(parse({"img", "/mnt", "-o", "uring,journal=off"}, &o, &err)) << err;
+  EXPECT_TRUE(o.uring);
+  EXPECT_EQ(o.fs_options, "journal=off");
+  for (const auto& f : o.fuse_options) EXPECT_EQ(f.find("uring"), std::string::npos) << f;
+  HostOptions p;
+  ASSERT_TRUE(parse({"img", "/mnt", "-o", "uring", "-o", "no_uring"}, &p, &err)) << err;
+  EXPECT_FALSE(p.uring);
+  EXPECT_EQ(p.fs_options, "");
+}
+
 TEST(HostOptions, UsageErrors) {
   HostOptions o;
   std::string err;

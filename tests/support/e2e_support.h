@@ -74,6 +74,60 @@ inline int64_t monotonic_ns() {
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
+// ---- the FUSE transport under test ----
+// BENTO_TRANSPORT=uring runs a suite over FUSE-over-io_uring (bentofs -o uring); unset or
+// "dev", over /dev/fuse. CTest runs the key suites both ways (tests/CMakeLists.txt).
+inline bool want_uring() {
+  const char* t = getenv("BENTO_TRANSPORT");
+  return t != nullptr && std::string(t) == "uring";
+}
+
+// Empty when io_uring can be used here (turning the fuse module's switch on, as bentofs
+// -o uring would), else why not: the caller skips loudly.
+inline std::string uring_unavailable() {
+  const char* sw = "/sys/module/fuse/parameters/enable_uring";
+  if (access(sw, F_OK) != 0)
+    return "this kernel has no FUSE over io_uring (no " + std::string(sw) +
+           ": needs Linux 6.14+ with CONFIG_FUSE_IO_URING)";
+  if (run(std::string("grep -q Y ") + sw + " || echo Y > " + sw).status != 0)
+    return std::string(sw) + " is off and cannot be turned on";
+  return "";
+}
+
+// The -o option that selects the transport under test ("" for /dev/fuse).
+inline std::string transport_option() {
+  return want_uring() ? "uring" : "";
+}
+
+inline std::string join_options(const std::string& a, const std::string& b) {
+  return a.empty() ? b : b.empty() ? a : a + "," + b;
+}
+
+// After a mount: the transport the suite asked for is the one serving. The rings come up
+// right after the kernel's INIT, which the first access waits for.
+inline ::testing::AssertionResult serves_over_wanted_transport(const std::string& bentoctl,
+                                                               const std::string& mnt) {
+  struct stat st {};
+  (void)stat(mnt.c_str(), &st);
+  const std::string want = want_uring() ? "io_uring" : "/dev/fuse";
+  std::string got;
+  for (int i = 0; i < 100; i++) {
+    RunResult r = run(bentoctl + " status '" + mnt + "' --json");
+    if (r.status == 0) got = nlohmann::json::parse(r.output).value("transport", "");
+    if (got.rfind(want, 0) == 0) return ::testing::AssertionSuccess();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return ::testing::AssertionFailure() << "transport is \"" << got << "\", wanted " << want;
+}
+
+#define BENTO_SKIP_WITHOUT_WANTED_TRANSPORT()                                        \
+  do {                                                                               \
+    if (::bento::e2e::want_uring()) {                                                \
+      if (std::string why = ::bento::e2e::uring_unavailable(); !why.empty())         \
+        GTEST_SKIP() << "\n*** SKIPPING (BENTO_TRANSPORT=uring): " << why << " ***"; \
+    }                                                                                \
+  } while (0)
+
 // Binaries the fixture runs; each test target defines them.
 struct Tools {
   std::string bentofs, bentoctl, mkfs, fsck;
@@ -90,6 +144,7 @@ class BentoMountTest : public ::testing::Test {
                       "(euid="
                    << geteuid() << ") ***";
     }
+    BENTO_SKIP_WITHOUT_WANTED_TRANSPORT();
     std::string tmpl = scratch_dir() + "/bento-e2e-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     root_ = tmpl;
@@ -133,8 +188,9 @@ class BentoMountTest : public ::testing::Test {
   }
 
   void mount(const std::string& module, const std::string& options = "") {
+    const std::string opts = join_options(options, transport_option());
     RunResult r = run(tools().bentofs + " " + q(img_) + " " + q(mnt_) + " --module " + q(module) +
-                      (options.empty() ? "" : " -o " + q(options)));
+                      (opts.empty() ? "" : " -o " + q(opts)));
     ASSERT_EQ(r.status, 0) << r.output;
     mounted_ = true;
     ASSERT_TRUE(is_fuse_mount(mnt_)) << "bentofs returned before the mount was up";
@@ -142,6 +198,7 @@ class BentoMountTest : public ::testing::Test {
     ASSERT_EQ(st.status, 0) << st.output;
     pid_ = nlohmann::json::parse(st.output).value("pid", 0L);
     ASSERT_GT(pid_, 0);
+    ASSERT_TRUE(serves_over_wanted_transport(tools().bentoctl, mnt_));
   }
 
   // Unmounts and waits until the host has written everything back and exited.
