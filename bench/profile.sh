@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Where does the time go in Bento-fs's biggest gap to ext4? A CPU profile, not a guess.
 #
-#   bench/profile.sh [--workload W] [--files N] [--out DIR] [--no-build]
+#   bench/profile.sh [--workload W] [--files N] [--out DIR] [--no-build] [--requests-only]
 #
 #   W: untar (default) | rmrf | tarcold | grepcold | grepwarm | smallfiles | smalldelete |
-#      mix-varmail | mix-fileserver | mix-webserver | mix-createdel |
+#      gitclone | mix-varmail | mix-fileserver | mix-webserver | mix-createdel |
 #      fio-RW-BS (RW: write read randread randwrite readwarm, BS: 4k 32k 128k 1m; read and
 #      randread are cold, readwarm reads a file just read)
 #
@@ -14,6 +14,8 @@
 # top kernel and userspace symbols, and the top symbols inside bentofs; and DIR/profile.json
 # (the same figures, machine-readable: bench/lib/report.py names the cause of the gap from
 # it). "cold" workloads unmount, drop the caches and mount again before the profiled run.
+# --requests-only: only the FUSE request census (no CPU profile): requests per file by
+# opcode in seconds, to see what a change to the host's replies saves.
 # Needs root + perf.
 set -euo pipefail
 export LC_ALL=C
@@ -25,13 +27,15 @@ WL=untar
 FILES=10500
 OUT=""
 DO_BUILD=1
+REQ_ONLY=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --workload) WL=$2; shift ;;
     --files) FILES=$2; shift ;;
     --out) OUT=$2; shift ;;
     --no-build) DO_BUILD=0 ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --requests-only) REQ_ONLY=1 ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "profile.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -78,6 +82,10 @@ case "$WL" in
   tarcold) UNITS=$FILES; COLD=1; prep() { have_tree; }; RUN="tar -cf - -C '$MNT/t' src | cat >/dev/null" ;;
   grepcold) UNITS=$FILES; COLD=1; prep() { have_tree; }; RUN="grep -r BENTO_BENCH_NEEDLE '$MNT/t/src' >/dev/null || true" ;;
   grepwarm) UNITS=$FILES; prep() { have_tree; }; RUN="grep -r BENTO_BENCH_NEEDLE '$MNT/t/src' >/dev/null || true" ;;
+  gitclone) UNITS=$FILES  # a one-commit repository of the tree, cloned into the fs
+    (mkdir "$WORK/repo" && tar -xf "$WORK/tree.tar" -C "$WORK/repo" && cd "$WORK/repo" && git init -q &&
+      git add -A && git -c user.name=bench -c user.email=bench@localhost commit -qm tree && git gc -q)
+    prep() { rm -rf "$MNT/clone"; }; RUN="git clone -q --no-hardlinks 'file://$WORK/repo' '$MNT/clone'" ;;
   smallfiles) UNITS=10000; prep() { rm -rf "$MNT/s"; }; RUN="python3 '$REPO/bench/lib/smallfiles.py' create '$MNT/s' 10000 4096 >/dev/null" ;;
   smalldelete) UNITS=10000; COLD=1; prep() { rm -rf "$MNT/s"; python3 "$REPO/bench/lib/smallfiles.py" create "$MNT/s" 10000 4096 >/dev/null; }
     RUN="python3 '$REPO/bench/lib/smallfiles.py' delete '$MNT/s' 10000 >/dev/null" ;;
@@ -105,9 +113,14 @@ prep
 [ $COLD -eq 0 ] || remount_cold
 ops() { "$BIN/bentoctl" status "$MNT" --json | python3 -c 'import json,sys; print(json.load(sys.stdin).get("ops", 0))'; }
 ops0=$(ops)
-echo "profile.sh: profiled run (perf record -a -g -F 999)"
 a=$EPOCHREALTIME
-perf record -q -a -g -F 999 -o "$WORK/perf.data" -- bash -c "$RUN" 2>/dev/null
+if [ $REQ_ONLY -eq 0 ]; then
+  echo "profile.sh: profiled run (perf record -a -g -F 999)"
+  perf record -q -a -g -F 999 -o "$WORK/perf.data" -- bash -c "$RUN" 2>/dev/null
+else
+  echo "profile.sh: timed run (no profile: --requests-only)"
+  run
+fi
 b=$EPOCHREALTIME
 secs=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b - a }')
 nops=$(( $(ops) - ops0 ))
@@ -130,9 +143,23 @@ if perf list 'fuse:*' 2>/dev/null | grep -c 'fuse:fuse_request_send' >/dev/null;
   fi
 fi
 
+if [ $REQ_ONLY -eq 1 ]; then
+  {
+    echo "# FUSE requests: $WL on Bento-fs ($(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load $LOAD)"
+    echo
+    echo "Wall time ${secs} s (no profiler). Requests the module served: $nops."
+    echo "By opcode (tracepoint fuse:fuse_request_send, a separate run, this mount only):"
+    echo '```'
+    awk -v f="$UNITS" '{ t += $1; printf "%10d  %-20s %s\n", $1, $2, (f > 0 ? sprintf("%.2f per file", $1 / f) : "") }
+      END { printf "%10d  %-20s %s\n", t, "total", (f > 0 ? sprintf("%.2f per file", t / f) : "") }' "$WORK/req.txt"
+    echo '```'
+  } >"$OUT/requests.md"
+  cat "$OUT/requests.md"
+  exit 0
+fi
 rep() { perf report -i "$WORK/perf.data" --stdio "$@" 2>/dev/null | grep -v '^#' | grep -v '^$' || true; }
 case "$WL" in
-  untar) APP="tar" ;; tarcold) APP="tar,cat" ;; rmrf) APP="rm" ;; grep*) APP="grep" ;; small*) APP="python3" ;;
+  untar) APP="tar" ;; tarcold) APP="tar,cat" ;; rmrf) APP="rm" ;; grep*) APP="grep" ;; small*) APP="python3" ;; gitclone) APP="git" ;;
   mix-*) APP=bench_mix ;; fio-*) APP=fio ;;
 esac
 HOSTCOMMS=$(rep --no-children -g none --sort comm | awk '$2 ~ /^bentofs/ { print $2 }' | paste -sd, -)

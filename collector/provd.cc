@@ -16,9 +16,11 @@
 // reading resumes from the cursor; each transition is logged once.
 //
 // Runs in the foreground until SIGTERM/SIGINT, then drains what is pending and exits.
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -111,6 +113,14 @@ void mark_down(Mount& m, const std::string& err) {
 // finds nothing proves nothing by itself; a sync commits what is pending. Sync when
 // something waits, at most this often: under load, records' own times move the horizon.
 constexpr int64_t kSyncEveryNs = 200'000'000;
+// A round (poll, read the logs, commit, acknowledge) starts at most this often.
+constexpr int64_t kRoundNs = 100'000'000;
+// The nice value provd ingests at while its logs have room, and how often it looks.
+constexpr int kBackgroundNice = 10;
+constexpr int64_t kBacklogCheckNs = 500'000'000;
+// A round that found this many probe events waiting was behind (the ring buffer holds
+// 16 MiB, some 50k events): provd leaves the background.
+constexpr uint64_t kBusyRoundEvents = 8192;
 
 int usage() {
   std::fprintf(stderr,
@@ -280,13 +290,16 @@ int main(int argc, char** argv) {
     status_events = events;
   };
   int64_t pruned_ns = 0;
+  uint64_t round_events = 0;  // probe events the last round's poll took
   auto round = [&](int poll_ms, bool sync_logs) -> bool {
     col.begin();
     if (probes) {
       // Every event stamped before now is in the ring buffer: records up to then may go in
       // once the poll below has drained it (their processes are known by then).
       const uint64_t horizon = static_cast<uint64_t>(bento::clock_ns(CLOCK_MONOTONIC)) - 1000000;
+      round_events = 0;
       probes->poll(poll_ms, [&](const void* d, size_t n) {
+        round_events++;
         // Never fatal: an event the collector cannot take is counted and skipped.
         try {
           if (!col.on_probe_event(d, n)) malformed++;
@@ -379,10 +392,48 @@ int main(int argc, char** argv) {
     return true;
   };
   if (once) return round(100, true) ? 0 : 1;
+  // Background priority while the logs have room: on a small host the collector competes
+  // with the very workload it records, and the log absorbs the lag; once a log is a quarter
+  // full provd takes a full share again until it is nearly drained, so a burst does not
+  // end in a gap. (Nice values are per thread on Linux: this is the thread that ingests.)
+  bool background = setpriority(PRIO_PROCESS, 0, kBackgroundNice) == 0;
+  int64_t backlog_checked_ns = 0;
+  auto pace_priority = [&] {
+    // Events the ring buffer held: a lagging poll must not let the ring buffer overflow
+    // (that would lose events, where a full fs log leaves a marked gap).
+    if (background && round_events >= kBusyRoundEvents) {
+      background = setpriority(PRIO_PROCESS, 0, 0) != 0;
+      return;
+    }
+    const int64_t now = bento::clock_ns(CLOCK_MONOTONIC);
+    if (now - backlog_checked_ns < kBacklogCheckNs) return;
+    backlog_checked_ns = now;
+    double fill = 0;
+    for (auto& m : mounts) {
+      if (m.down || !m.reader) continue;
+      std::string ierr;
+      auto i = m.reader->info(&ierr);
+      if (i.count("capacity") == 0 || i["capacity"] == 0 || i["tail"] < i["head"]) continue;
+      fill = std::max(fill, static_cast<double>(i["tail"] - i["head"]) / i["capacity"]);
+    }
+    if (background && fill >= 0.25) {
+      background = setpriority(PRIO_PROCESS, 0, 0) != 0;
+    } else if (!background && fill <= 1.0 / 16 && round_events < kBusyRoundEvents / 8) {
+      background = setpriority(PRIO_PROCESS, 0, kBackgroundNice) == 0;
+    }
+  };
   while (!g_stop) {
+    const int64_t started = bento::clock_ns(CLOCK_MONOTONIC);
     if (!round(100, false)) return 1;
+    pace_priority();
+    // Paced: a busy host wakes the poll for every few events, and each round costs a
+    // database commit, a log read and an acknowledgement (a journaled write in the fs)
+    // whatever it carries. Events wait in the ring buffer (16 MiB) meanwhile.
+    const int64_t left = kRoundNs - (bento::clock_ns(CLOCK_MONOTONIC) - started);
+    if (left > 0 && !g_stop) std::this_thread::sleep_for(std::chrono::nanoseconds(left));
   }
   // Drain: the probes' last events, then every record the file systems hold.
+  if (background) (void)setpriority(PRIO_PROCESS, 0, 0);
   bool ok = round(50, true);
   std::fprintf(stderr, "provd: stopped after %llu fs records\n",
                static_cast<unsigned long long>(col.records_ingested()));

@@ -19,6 +19,8 @@ constexpr uint32_t kOrphanOff = __builtin_offsetof(DiskInode, orphan_next);
 // Data blocks freed per journal handle. The handle's credits bound what it touches:
 // one bitmap block per freed block at worst, the indirect blocks on the way, the inode.
 constexpr uint64_t kTruncateStep = 192;
+// How long the kernel may cache a name or its attributes (make_entry).
+constexpr uint32_t kCacheTimeoutMs = 3600 * 1000;
 constexpr uint32_t kTruncateCredits = kTruncateStep + 16;
 
 // One log line per damaged inode read: "bento-fs: inode N is damaged (why); run fsck.bento".
@@ -109,8 +111,11 @@ Entry BentoFs::make_entry(Ino ino, const DiskInode& di) const {
   e.ino = ino;
   e.generation = di.generation.get();
   e.attr = to_attr(ino, di);
-  e.entry_timeout_ms = 1000;
-  e.attr_timeout_ms = 1000;
+  // Only this mount's kernel changes the fs (it invalidates what its own operations change;
+  // the host invalidates what the fs changes by itself), and a live upgrade keeps the data:
+  // the kernel may keep names and attributes for long.
+  e.entry_timeout_ms = kCacheTimeoutMs;
+  e.attr_timeout_ms = kCacheTimeoutMs;
   return e;
 }
 

@@ -25,6 +25,8 @@ namespace {
 // getattr/setattr replies carry no timeout in the API; the kernel may cache attributes
 // this long (only this process changes the file system).
 constexpr double kAttrTimeoutSec = 1.0;
+// How long the kernel may remember that a name does not exist (see may_cache_absence).
+constexpr double kNegativeTimeoutSec = 3600.0;
 constexpr int kMaxGroups = 64;
 constexpr size_t kMaxWrite = 1 << 20;
 
@@ -212,9 +214,27 @@ void op_destroy(void*) {}
 
 // ---- names and attributes ----
 
+// A name the fs may make appear by itself, without the kernel creating it: the root's
+// ".bento-*" names (the provenance log, which a live upgrade into Bento-prov brings and
+// which only root sees). Everything else changes only through this mount's kernel, which
+// drops a negative dentry when it creates the name.
+bool may_cache_absence(fuse_ino_t parent, const char* name) {
+  return !(parent == kRootIno && std::strncmp(name, ".bento-", 7) == 0);
+}
+
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   const Request r = make_request(req);
-  serve(req, [&](FileOperations& fs) { reply_entry(req, fs, fs.lookup(r, parent, name)); });
+  serve(req, [&](FileOperations& fs) {
+    Result<Entry> res = fs.lookup(r, parent, name);
+    if (!res.ok() && res.error() == ENOENT && may_cache_absence(parent, name)) {
+      // A negative entry (ino 0): the kernel remembers the absence instead of asking again.
+      fuse_entry_param e;
+      std::memset(&e, 0, sizeof e);
+      e.entry_timeout = kNegativeTimeoutSec;
+      return (void)fuse_reply_entry(req, &e);
+    }
+    reply_entry(req, fs, res);
+  });
 }
 
 // forget has no reply, so it cannot go through serve() (which answers EIO on error).

@@ -3,7 +3,9 @@
 //    operation, and every operation done after it is in the log exactly once, in order,
 //    with the right thread, user, inode and names; `prov disable` switches it off again;
 //  - kill -9 of the host mid-workload loses no record of an operation whose effect
-//    survived (and keeps no record of one that did not), and fsck.bento stays clean.
+//    survived (and keeps no record of one that did not), and fsck.bento stays clean;
+//  - the kernel remembers absent names (negative entries), yet the log an ordinary user
+//    was told is absent stays visible to root, and names created later are found.
 // Needs root and /dev/fuse (skips loudly otherwise).
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -257,6 +259,69 @@ TEST_F(ProvE2E, KillNineLosesNoRecordOfASurvivingEffect) {
     names += actual.size();
   }
   EXPECT_GT(names, 10u);
+  ASSERT_NO_FATAL_FAILURE(unmount());
+  ASSERT_NO_FATAL_FAILURE(fsck_clean());
+}
+
+// f() run as uid in a child: what it returns (an errno or 0), -1 when the child died.
+template <typename F>
+int as_user(uid_t uid, F f) {
+  fflush(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (setresgid(uid, uid, uid) != 0 || setresuid(uid, uid, uid) != 0) _exit(255);
+    _exit(f());
+  }
+  int st = 0;
+  if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st)) return -1;
+  return WEXITSTATUS(st);
+}
+
+// stat(path) as uid: 0 when it exists, else the errno.
+int stat_as(const std::string& path, uid_t uid) {
+  return as_user(uid, [&] {
+    struct stat st {};
+    return stat(path.c_str(), &st) == 0 ? 0 : errno;
+  });
+}
+
+TEST_F(ProvE2E, AbsentNamesAreCachedButNeverHideTheLogOrALaterName) {
+  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
+  ASSERT_NO_FATAL_FAILURE(mount(BENTO_FS_SO));
+  ASSERT_EQ(chmod(root_.c_str(), 0755), 0);  // ordinary users must reach the mount
+  const std::string log = mnt_ + "/.bento-provlog";
+  // An ordinary user is told the log does not exist; root, right after, still finds it,
+  // before and after the live upgrade into tracking.
+  EXPECT_EQ(stat_as(log, 2001), ENOENT);
+  EXPECT_EQ(stat_as(log, 0), 0);
+  RunResult en =
+      run(std::string(PROV_BIN) + " enable " + q(mnt_) + " --module " + q(BENTO_PROV_SO));
+  ASSERT_EQ(en.status, 0) << en.output;
+  EXPECT_EQ(stat_as(log, 2001), ENOENT);
+  EXPECT_EQ(stat_as(log, 0), 0);
+  EXPECT_EQ(run(std::string(PROV_BIN) + " log " + q(mnt_)).status, 0);
+  // Names looked up while absent (by anyone) appear once created, by every way to create.
+  const std::string d = mnt_ + "/d";
+  ASSERT_EQ(mkdir(d.c_str(), 0777), 0);
+  ASSERT_EQ(chmod(d.c_str(), 0777), 0);
+  for (const char* n : {"f", "g", "h", "s", "m", "l"}) {
+    EXPECT_EQ(stat_as(d + "/" + n, 2001), ENOENT) << n;
+    EXPECT_EQ(stat_as(d + "/" + n, 0), ENOENT) << n;
+  }
+  ASSERT_EQ(run("touch " + q(d + "/f")).status, 0);
+  ASSERT_EQ(link((d + "/f").c_str(), (d + "/g").c_str()), 0);
+  ASSERT_EQ(run("echo x > " + q(d + "/tmp") + " && mv " + q(d + "/tmp") + " " + q(d + "/h")).status,
+            0);
+  ASSERT_EQ(symlink("f", (d + "/s").c_str()), 0);
+  ASSERT_EQ(mkdir((d + "/m").c_str(), 0755), 0);
+  ASSERT_EQ(as_user(2001, [&] { return creat((d + "/l").c_str(), 0644) >= 0 ? 0 : errno; }), 0);
+  for (const char* n : {"f", "g", "h", "s", "m", "l"}) {
+    EXPECT_EQ(stat_as(d + "/" + n, 2001), 0) << n;
+    EXPECT_EQ(stat_as(d + "/" + n, 0), 0) << n;
+  }
+  // And gone again after unlink: the kernel, not a stale cache, says so.
+  ASSERT_EQ(unlink((d + "/g").c_str()), 0);
+  EXPECT_EQ(stat_as(d + "/g", 0), ENOENT);
   ASSERT_NO_FATAL_FAILURE(unmount());
   ASSERT_NO_FATAL_FAILURE(fsck_clean());
 }
