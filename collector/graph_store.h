@@ -91,6 +91,9 @@ class GraphStore {
   virtual void set_file_died(int64_t file, uint64_t t) = 0;
 
   virtual VersionRef latest_version(int64_t file) = 0;  // id 0: none yet
+  // The version `file` had at t (the latest one made at or before it); the latest when
+  // none was: what a read applied late (it waited for a decision) actually saw.
+  virtual VersionRef version_at(int64_t file, uint64_t t) = 0;
   // Version n+1 of `file` (1 when it has none); wasDerivedFrom(version) from the previous.
   virtual VersionRef add_version(int64_t file, const std::string& path, uint64_t t) = 0;
 

@@ -171,6 +171,11 @@ int64_t Ingest::current_entity(int64_t file, uint64_t t, const std::string& path
   return v.id != 0 ? v.id : new_version(file, t, path);
 }
 
+int64_t Ingest::entity_at(int64_t file, uint64_t t, const std::string& path) {
+  VersionRef v = store_.version_at(file, t);
+  return v.id != 0 ? v.id : new_version(file, t, path);
+}
+
 int64_t Ingest::new_version(int64_t file, uint64_t t, const std::string& path) {
   return store_.add_version(file, path.empty() ? store_.latest_name(file) : path, t).id;
 }

@@ -110,6 +110,7 @@ class Ingest {
   // ---- files, versions, names (ingest.cc)
   int64_t mount_file(int64_t source, uint64_t ino, uint32_t gen, const char* kind, uint64_t t);
   int64_t current_entity(int64_t file, uint64_t t, const std::string& path = "");
+  int64_t entity_at(int64_t file, uint64_t t, const std::string& path = "");  // as read at t
   int64_t new_version(int64_t file, uint64_t t, const std::string& path = "");
   // rename, link, chmod, chown, truncate, unlink of a file that lives on: a new version
   // by the actor (or, inside a write session, a mark on the session's version).
@@ -180,7 +181,7 @@ class Ingest {
   // and become relevant at any time: a notebook that read a download an hour ago), so a
   // lagging collector loses nothing. Memory is bounded (make_room()).
   struct PendingItem {
-    enum Kind : uint8_t { kOpen, kAction, kChannel, kFileRead, kMapping } kind;
+    enum Kind : uint8_t { kOpen, kAction, kChannel, kFileRead, kFileWrite, kMapping } kind;
     bool output = false;  // an open for writing, a write to a channel
     uint32_t flags = 0, gen = 0;
     uint64_t t = 0, dev = 0, ino = 0;
@@ -249,6 +250,10 @@ class Ingest {
   std::unordered_map<uint64_t, int64_t> fd_senders_;  // file_id in flight -> sending activity
   // What an fd's file_id names (OPEN/PIPE/DUP/FD_RECV events): how a CLOSE finds its file.
   std::unordered_map<uint64_t, std::pair<uint64_t, uint64_t>> file_ids_;  // -> dev, ino
+  // The identity an outside file had at its last open (dev, ino): FILE_IO events carry the
+  // inode generation only, which is 0 where the identity comes from the birth time.
+  std::map<std::pair<uint64_t, uint64_t>, uint32_t> open_identity_;
+  uint32_t outside_identity(uint64_t dev, uint64_t ino, uint32_t generation) const;
   std::unordered_map<int64_t, Pending> pending_;
   std::unordered_map<int64_t, Keep> kept_;  // activities kept (a cache: re-learnt)
   std::deque<std::pair<int64_t, Keep>>* keep_work_ = nullptr;  // keep()'s worklist, while running
@@ -262,6 +267,7 @@ class Ingest {
   std::unordered_map<int64_t, uint64_t> writer_newest_;  // act -> its last such write
   void note_outside_writer(int64_t act, const PendingItem& open);
   void keep_outside_writers(int64_t reader, const PendingItem& read);
+  void keep_opening_images(int64_t writer, const PendingItem& write);
   // AF_UNIX datagram senders by process (pid << 64 | start): how a datagram whose sending
   // socket is gone finds its channel.
   std::map<std::pair<uint32_t, uint64_t>, std::string> dgram_senders_;

@@ -94,6 +94,10 @@ bool Ingest::on_open(const void* data, size_t size) {
   o.ino = e->ino;
   o.path = std::move(path);
   if (size >= sizeof(bento_open_event)) o.gen = identity(e->generation, e->btime_ns);
+  if (source_for_dev(e->dev) == 0) {
+    if (open_identity_.size() > (1u << 18)) open_identity_.clear();  // a cache
+    open_identity_[{e->dev, e->ino}] = o.gen;
+  }
   const Keep k = kept(act);
   if (k == kFull || (k == kForward && o.output)) {
     outside_open(act, o);
@@ -105,14 +109,37 @@ bool Ingest::on_open(const void* data, size_t size) {
 }
 
 // The first read of a process image on a file: the read's exact time (the page cache may
-// have served it, so the fs never saw it). First writes add nothing the fs log or the
-// write-open has not said, but show the process used the file.
+// have served it, so the fs never saw it). The first write of an image on a file outside
+// the mounts names the writer when another image opened it: `sort a > /tmp/x` is opened
+// by the shell's forked image, written by sort after its exec (on a mount, the fs log
+// says who wrote).
+uint32_t Ingest::outside_identity(uint64_t dev, uint64_t ino, uint32_t generation) const {
+  if (generation != 0) return generation;
+  auto it = open_identity_.find({dev, ino});
+  return it != open_identity_.end() ? it->second : 0;
+}
+
 bool Ingest::on_file_io(const void* data, size_t size) {
   if (size < sizeof(bento_file_io_event)) return false;
   const auto* e = static_cast<const bento_file_io_event*>(data);
   const bento_event_header* h = &e->h;
   exact_reads_ = true;
-  if (e->is_write) return true;
+  if (e->is_write) {
+    if (source_for_dev(e->dev) != 0) return true;
+    const int64_t act = activity_for_tid(h->tid, h->uid, h->gid, h->ts_ns);
+    PendingItem w{PendingItem::kFileWrite, true};
+    w.t = h->ts_ns;
+    w.dev = e->dev;
+    w.ino = e->ino;
+    w.gen = outside_identity(e->dev, e->ino, e->generation);
+    const Keep k = kept(act);
+    if (k != kFull) note_outside_writer(act, w);  // a later reader keeps its causes
+    if (k >= kForward)
+      apply(act, w);
+    else
+      wait(act, std::move(w));
+    return true;
+  }
   // copy_file_range, sendfile and splice read and write in one call: the read's stamp (the
   // return) is later than the write it fed. The open's time stands for them.
   if (e->syscall_nr == SYS_copy_file_range || e->syscall_nr == SYS_sendfile ||
@@ -123,7 +150,7 @@ bool Ingest::on_file_io(const void* data, size_t size) {
   r.t = h->ts_ns;
   r.dev = e->dev;
   r.ino = e->ino;
-  r.gen = source_for_dev(e->dev) != 0 ? 0 : e->generation;
+  r.gen = source_for_dev(e->dev) != 0 ? 0 : outside_identity(e->dev, e->ino, e->generation);
   if (source_for_dev(e->dev) != 0) {
     defer(act, std::move(r));  // the open's record may not be read yet
     return true;

@@ -155,7 +155,12 @@ void Ingest::apply(int64_t act, const PendingItem& item) {
       break;
     case PendingItem::kFileRead:
       if (int64_t file = file_of(item.dev, item.ino, item.gen, "", item.t, false); file != 0)
-        store_.used_exact(act, current_entity(file, item.t), item.t);
+        store_.used_exact(act, entity_at(file, item.t), item.t);
+      break;
+    case PendingItem::kFileWrite:
+      keep_opening_images(act, item);
+      if (int64_t file = file_of(item.dev, item.ino, item.gen, "", item.t, true); file != 0)
+        store_.generated(current_entity(file, item.t), act, item.t, "write");
       break;
     case PendingItem::kMapping:
       store_mapping(act, item);
@@ -275,7 +280,7 @@ void Ingest::channel_store(const std::string& key, int64_t act, uint64_t t, bool
 void Ingest::outside_open(int64_t act, const PendingItem& o) {
   if (reads(o.flags) && kept(act) == kFull) keep_outside_writers(act, o);
   const int64_t file = outside_file(o.dev, o.ino, o.gen, o.path, o.t);
-  if (reads(o.flags)) store_.used(act, current_entity(file, o.t, o.path), o.t, "open");
+  if (reads(o.flags)) store_.used(act, entity_at(file, o.t, o.path), o.t, "open");
   if (writes(o.flags)) {
     // O_CREAT|O_TRUNC on a file never seen before: new content, whether or not the file
     // existed ("written by"); O_TRUNC alone empties a file we know.
@@ -315,9 +320,9 @@ void Ingest::keep_outside_writers(int64_t reader, const PendingItem& read) {
       if (auto p = pending_.find(w); p != pending_.end()) {
         auto& items = p->second.items;
         for (auto i = items.begin(); i != items.end();) {
-          if (i->kind == PendingItem::kOpen && i->output && i->dev == read.dev &&
-              i->ino == read.ino && i->gen == read.gen) {
-            outside_open(w, *i);
+          if ((i->kind == PendingItem::kOpen || i->kind == PendingItem::kFileWrite) && i->output &&
+              i->dev == read.dev && i->ino == read.ino && i->gen == read.gen) {
+            apply(w, *i);
             i = items.erase(i);
             pending_total_--;
           } else {
@@ -329,6 +334,37 @@ void Ingest::keep_outside_writers(int64_t reader, const PendingItem& read) {
     make_relevant(w);
   }
   if (!later.empty()) outside_writers_[{read.dev, read.ino, read.gen}] = std::move(later);
+}
+
+// A kept image writes an outside file an earlier image of its process opened (a shell's
+// `> /tmp/x` before it exec'd the program): that image is kept first, so its open makes
+// the version this write lands on.
+void Ingest::keep_opening_images(int64_t writer, const PendingItem& write) {
+  auto it = outside_writers_.find({write.dev, write.ino, write.gen});
+  if (it == outside_writers_.end()) return;
+  ActivityRow me;
+  if (!store_.activity(writer, &me)) return;
+  const auto openers = it->second;  // make_relevant() may change the map
+  for (const auto& [other, t] : openers) {
+    if (other == writer || t > write.t || kept(other) != kNotKept) continue;
+    ActivityRow row;
+    if (!store_.activity(other, &row) || row.process != me.process) continue;
+    // Its open now (keep() may be running and would apply it only after this write).
+    if (auto p = pending_.find(other); p != pending_.end()) {
+      auto& items = p->second.items;
+      for (auto i = items.begin(); i != items.end();) {
+        if (i->kind == PendingItem::kOpen && i->output && i->dev == write.dev &&
+            i->ino == write.ino && i->gen == write.gen) {
+          outside_open(other, *i);
+          i = items.erase(i);
+          pending_total_--;
+        } else {
+          ++i;
+        }
+      }
+    }
+    make_relevant(other);
+  }
 }
 
 // A mark of a call on something the graph has; calls on files it does not keep (the

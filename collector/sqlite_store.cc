@@ -47,6 +47,7 @@ enum SqliteStore::Q : int {
   kAddrInsert,
   kFileDied,
   kLatestVersion,
+  kVersionAt,
   kVersionInsert,
   kDerivedVersion,
   kNameInsert,
@@ -127,6 +128,8 @@ const char* const kSql[] = {
     "INSERT INTO files(ino, kind, addr, created_ns) VALUES(0, ?, ?, ?)",
     "UPDATE files SET died_ns = ? WHERE id = ?",
     "SELECT id, version FROM entities WHERE file_id = ? ORDER BY version DESC LIMIT 1",
+    "SELECT id, version FROM entities WHERE file_id = ? AND created_ns <= ? ORDER BY version "
+    "DESC LIMIT 1",
     "INSERT INTO entities(file_id, version, path, created_ns) VALUES(?, ?, ?, ?)",
     "INSERT OR IGNORE INTO derived(generated_id, used_id, time_ns, how) VALUES(?, ?, ?, "
     "'version')",
@@ -481,6 +484,14 @@ VersionRef SqliteStore::latest_version(int64_t file) {
   if (!q.step()) return {};
   if (latest_.size() > kCacheCap) latest_.clear();
   return latest_[file] = VersionRef{q.int64(0), q.int64(1)};
+}
+
+VersionRef SqliteStore::version_at(int64_t file, uint64_t t) {
+  VersionRef latest = latest_version(file);
+  Stmt& q = st(kVersionAt);
+  q.bind(1, file).bind(2, i64(t));
+  if (!q.step()) return latest;  // made before any version we know of: the first we have
+  return VersionRef{q.int64(0), q.int64(1)};
 }
 
 VersionRef SqliteStore::add_version(int64_t file, const std::string& path, uint64_t t) {

@@ -69,6 +69,7 @@ class SqliteStore : public GraphStore {
   int64_t add_addr(const std::string& addr, const char* kind, uint64_t created_ns) override;
   void set_file_died(int64_t file, uint64_t t) override;
   VersionRef latest_version(int64_t file) override;
+  VersionRef version_at(int64_t file, uint64_t t) override;
   VersionRef add_version(int64_t file, const std::string& path, uint64_t t) override;
   void add_name(int64_t file, const std::string& path, uint64_t t) override;
   void name_unnamed_versions(int64_t file, const std::string& path) override;

@@ -50,14 +50,24 @@ std::map<Node, bool> carries_data(LineageGraph& g, const SearchResult& s, const 
 // Keeps what the short answer shows, from the roots down (see Answer::Shown). The writers
 // of the file asked about are shown in full with the processes that started them (who
 // ran it); elsewhere a process is shown when it carries data.
+//
+// A process image that exec'd a new program passed it only its command line, environment
+// and open files: what the image inherited from its parent at the fork (its memory) does
+// not reach the new program otherwise. So when the search reaches a forked image through
+// an exec (or a writer whose own process exec'd a program that wrote the file too: a
+// shell's `> out` redirection), the parent's data inputs are held back: the parent is
+// shown as who ran it, with a note (Answer::argv_only_forks); --all shows everything. A
+// driving shell that once read a file (`X=$(cat f)`, `while read ...; done < list`) is
+// then not a source of every command it starts afterwards.
 void keep_backward(const StepIndex& causes, const std::map<Node, bool>& carries, Answer* a) {
   struct Item {
     Node n;
     Answer::Shown how;
-    bool chain;  // a writer of a root, or an ancestor of one
+    bool chain;       // a writer of a root, or an ancestor of one
+    bool exec_after;  // an image whose process exec'd the program that matters
   };
   std::deque<Item> todo;
-  std::set<Node> roots, chain;
+  std::set<Node> roots, chain, unrestricted;
   for (const auto& [n, bound] : a->roots) {
     roots.insert(n);
     a->nodes[n] = Answer::kFull;
@@ -67,13 +77,30 @@ void keep_backward(const StepIndex& causes, const std::map<Node, bool>& carries,
     auto it = carries.find(n);
     return it != carries.end() && it->second;
   };
-  auto show = [&](const Step* st, Node n, Answer::Shown how, bool in_chain) {
+  auto show = [&](const Step* st, Node n, Answer::Shown how, bool in_chain,
+                  bool exec_after = false) {
     a->steps.insert(*st);
     auto [it, fresh] = a->nodes.emplace(n, how);
     const bool chain_new = in_chain && chain.insert(n).second;
-    if (!fresh && how >= it->second && !chain_new) return;  // shown as much already
-    if (how < it->second) it->second = how;                 // kFull < kAncestry < kLine
-    todo.push_back({n, it->second, in_chain || chain.count(n) != 0});
+    const bool freed = !exec_after && unrestricted.insert(n).second;
+    if (!fresh && how >= it->second && !chain_new && !freed) return;  // shown as much already
+    if (how < it->second) it->second = how;                           // kFull < kAncestry < kLine
+    todo.push_back({n, it->second, in_chain || chain.count(n) != 0, unrestricted.count(n) == 0});
+  };
+  // Writers of an entity whose process exec'd another writer of it (the redirection's
+  // image before the program ran).
+  auto exec_writers = [&](const std::vector<const Step*>& steps) {
+    std::set<Node> writers, out;
+    for (const Step* st : steps)
+      if (st->type == Step::kGenerated) writers.insert(st->cause);
+    for (const Node& w : writers) {
+      auto c = causes.find(w);
+      if (c == causes.end()) continue;
+      for (const Step* st : c->second)
+        if (st->type == Step::kInformed && st->cost == 0 && writers.count(st->cause) != 0)
+          out.insert(st->cause);
+    }
+    return out;
   };
   while (!todo.empty()) {
     Item item = todo.front();
@@ -81,11 +108,14 @@ void keep_backward(const StepIndex& causes, const std::map<Node, bool>& carries,
     auto it = causes.find(item.n);
     if (it == causes.end() || item.how == Answer::kLine) continue;
     const bool root = roots.count(item.n) != 0;
+    const std::set<Node> redirecting =
+        item.n.kind == Node::kEntity ? exec_writers(it->second) : std::set<Node>();
     for (const Step* st : it->second) {
       const Node c = st->cause;
       switch (st->type) {
         case Step::kGenerated:
-          show(st, c, root || carry(c) ? Answer::kFull : Answer::kLine, root);
+          show(st, c, root || carry(c) ? Answer::kFull : Answer::kLine, root,
+               redirecting.count(c) != 0);
           break;
         case Step::kVersion:
           show(st, c, item.how, false);
@@ -105,7 +135,11 @@ void keep_backward(const StepIndex& causes, const std::map<Node, bool>& carries,
           break;
         case Step::kInformed:
           if (st->cost == 0) {  // an earlier image of the same process
-            show(st, c, item.how, item.chain);
+            show(st, c, item.how, item.chain, /*exec_after=*/st->how == "exec");
+          } else if (item.exec_after && st->how == "fork" && carry(c)) {
+            // Its data reaches the program only through argv and environment: held back.
+            a->argv_only_forks.insert(item.n.id);
+            if (item.chain) show(st, c, Answer::kAncestry, true, true);
           } else if (carry(c)) {
             show(st, c, Answer::kFull, item.chain);
           } else if (item.chain || st->how == "fd-pass") {

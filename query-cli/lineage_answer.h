@@ -42,6 +42,9 @@ struct Answer {
   };
   std::map<int64_t, Folded> runtime;  // activity id -> what of its reads is folded
   int left_out_activities = 0, left_out_entities = 0;
+  // Forked images (activity ids) that exec'd a program: their parent's data inputs were
+  // held back (they reach the program only through argv and environment; lineage_answer.cc).
+  std::set<int64_t> argv_only_forks;
   // Shown nodes where the search stopped at `depth` with causes (backward) or effects
   // (forward) left unsearched: the answer is complete only when this is empty.
   int depth = 0;

@@ -43,6 +43,7 @@ struct Child {
   Node node;
   bool expand;
   int64_t bound;
+  bool ancestry_only = false;  // a parent whose reads were held back: who ran it, only
 };
 
 class Printer {
@@ -104,7 +105,7 @@ class Printer {
         a_.backward ? entity_back(kids[i].node, kids[i].bound, in, out)
                     : entity_fwd(kids[i].node, kids[i].bound, in, out);
       else
-        a_.backward ? activity_back(kids[i].node, kids[i].bound, in, out)
+        a_.backward ? activity_back(kids[i].node, kids[i].bound, in, out, kids[i].ancestry_only)
                     : activity_fwd(kids[i].node, kids[i].bound, in, out);
     }
   }
@@ -169,14 +170,15 @@ class Printer {
   }
 
   // An activity and the images its process ran before (exec): one entry.
-  void activity_back(Node act, int64_t d, const std::string& indent, std::string* out) {
-    if (shown_before(act, d, indent, out)) return;
+  void activity_back(Node act, int64_t d, const std::string& indent, std::string* out,
+                     bool ancestry_only = false) {
+    if (!ancestry_only && shown_before(act, d, indent, out)) return;
     std::vector<std::pair<Node, int64_t>> images = {{act, d}};
     std::vector<Child> kids;
     std::string chain;
     for (size_t i = 0; i < images.size(); i++) {
       auto [img, bound] = images[i];
-      if (i > 0) printed_[img] = std::max(printed_[img], bound);
+      if (i > 0 && !ancestry_only) printed_[img] = std::max(printed_[img], bound);
       auto it = by_effect_.find(img);
       if (it == by_effect_.end()) continue;
       for (const Step* s : it->second) {
@@ -185,12 +187,13 @@ class Printer {
           chain += (chain.empty() ? "" : " ← ") + short_command(s->cause.id, false);
         }
       }
-      children_back(img, bound, &kids);
+      children_back(img, bound, &kids, ancestry_only);
     }
     if (!chain.empty())
       kids.insert(kids.begin(), {kNever, g_.dim("ran after exec from " + chain), act, false, d});
-    folded(images, d, &kids);
+    if (!ancestry_only) folded(images, d, &kids);
     for (const auto& [img, bound] : images) {
+      if (ancestry_only) break;
       const json& a = g_.activity(img.id);
       if (!a.contains("inputs_lost")) continue;
       kids.push_back({kForever,
@@ -272,10 +275,10 @@ class Printer {
     return printable(prog) + (with_pid ? " (pid " + std::to_string(a.value("pid", 0LL)) + ")" : "");
   }
 
-  void children_back(Node img, int64_t d, std::vector<Child>* kids) {
+  void children_back(Node img, int64_t d, std::vector<Child>* kids, bool ancestry_only) {
     auto it = by_effect_.find(img);
     if (it == by_effect_.end()) return;
-    const Answer::Shown how = shown(img);
+    const Answer::Shown how = ancestry_only ? Answer::kAncestry : shown(img);
     for (const Step* s : it->second) {
       if (!backward_allowed(*s, d)) continue;
       const int64_t nd = backward_bound(*s, d);
@@ -298,8 +301,16 @@ class Printer {
         }
       } else if (s->type == Step::kInformed && s->cost > 0) {
         const std::string verb = s->how == "fork" ? "started by " : s->how + " from ";
-        kids->push_back(
-            {s->first, verb + g_.activity_line(s->cause.id) + at(s->first), s->cause, true, nd});
+        // Its parent's reads reach a program it exec'd only through argv and environment
+        // (lineage_answer.cc): who ran it is shown, not what it had read.
+        const bool held = a_.argv_only_forks.count(img.id) != 0;
+        std::string note;
+        if (held)
+          note = g_.dim(
+              " — what it had read reaches this program only through its command "
+              "line or environment: not listed (--all lists it)");
+        kids->push_back({s->first, verb + g_.activity_line(s->cause.id) + at(s->first) + note,
+                         s->cause, true, nd, held || ancestry_only});
       }
     }
   }

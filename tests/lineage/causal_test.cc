@@ -243,6 +243,43 @@ TEST(Causal, DroppedEventsOfAProcessAreSaidWhereItIsShown) {
       << r.text;
 }
 
+// `sort a b > /tmp/mid; cp /tmp/mid out` from a shell that once read a secret: the shell's
+// forked image opens /tmp/mid, sort (after the exec) writes it, so sort's inputs are mid's
+// sources; the driving shell's own reads reach sort and cp only through their command lines
+// and environment, so they are held back (said, --all lists them).
+TEST(Causal, AShellsRedirectIsWrittenByTheProgramItRuns) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.fork({1, 1}, 100);
+  w.exec(sh, {"driver"});
+  w.write_new(100, 10, "a");
+  w.write_new(100, 11, "secret");
+  w.read(100, 11);  // X=$(cat secret): the driver read it
+  auto redirect = w.fork(sh, 300);
+  w.open_outside(redirect, "/tmp/mid", 7000, O_WRONLY | O_CREAT | O_TRUNC);
+  w.exec(redirect, {"sort", "a"});
+  w.read(300, 10);
+  w.file_io(redirect, 7000, /*write=*/true);
+  w.exit(redirect);
+  auto cp = w.fork(sh, 301);
+  w.exec(cp, {"cp", "/tmp/mid", "out"});
+  w.open_outside(cp, "/tmp/mid", 7000, O_RDONLY);
+  w.write_new(301, 12, "out");
+  w.exit(cp);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  auto e = edges(r.graph);
+  EXPECT_TRUE(has(e, "generated(/tmp/mid, sort a)")) << json(e).dump(1);
+  EXPECT_TRUE(has(e, "used(sort a, a)")) << json(e).dump(1);
+  // The text does not list it (the JSON holds every time-respecting step of the search).
+  EXPECT_EQ(r.text.find(path("secret")), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("reaches this program only through its command line"), std::string::npos)
+      << r.text;
+  // --all still shows the driver's read.
+  EXPECT_TRUE(has(edges(why(*w.db, path("out"), 0, /*all=*/true).graph), "used(driver, secret)"));
+}
+
 // Interpreter runtime (its own installation, system prefixes, configuration every program
 // reads) folds into one counted line; the data stays; --all lists everything.
 TEST(Causal, RuntimeReadsFoldAndAllShowsThem) {

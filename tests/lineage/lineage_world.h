@@ -110,6 +110,18 @@ class World {
     std::memcpy(e.path, path.c_str(), path.size() + 1);
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
   }
+  // The first read or write of a process image on a file (FILE_IO).
+  void file_io(Proc p, uint64_t ino, bool write, uint64_t dev = 0x803) {
+    bento_file_io_event e{};
+    header(e.h, BENTO_EV_FILE_IO, sizeof e, p);
+    e.fd = 1;
+    e.is_write = write;
+    e.syscall_nr = write ? 1 : 0;  // write / read
+    e.dev = dev;
+    e.ino = ino;
+    e.file_id = dev * 1000003 + ino;
+    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+  }
   void exit(Proc p, int code = 0) {
     bento_exit_event e{};
     header(e.h, BENTO_EV_EXIT, sizeof e, p);
