@@ -149,10 +149,15 @@ class BentoFs : public bento::FileOperations {
   Status write_super_fields(bool clean);
   // mount.cc: what is wrong with the loaded bitmaps (nullptr: nothing found).
   const char* bitmap_damage(const SuperBlock& sb, bool was_clean);
+  // mount.cc: the inode bitmap against the in-use marks (mode) of the inode table, in the
+  // table blocks holding a set bit; false with *bad_ino set at the first difference.
+  Result<bool> inode_bitmap_matches(uint64_t* bad_ino, bool* in_use);
   void prov_records_check();
   Status process_orphans();
-  // inode.cc
-  Result<DiskInode> read_inode(Ino ino);
+  // inode.cc. unlocked: a snapshot read without the inode's lock (may be torn by a
+  // concurrent write), so a checksum mismatch is EAGAIN without a log line, not damage.
+  Result<DiskInode> read_inode(Ino ino, bool unlocked = false);
+  Status check_inode_bit(InodeObj* o);
   // Just the mode: keeps a whole DiskInode off the caller's frame (rename's is near the
   // kernel's 2 KiB frame limit).
   [[gnu::noinline]] Result<uint32_t> read_mode(Ino ino);

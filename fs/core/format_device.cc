@@ -85,6 +85,7 @@ Status format_device(BlockDevice& dev, const FormatOptions& o) {
   sb.version.set(kFormatVersion);
   sb.block_size.set(kBlockSize);
   sb.feature_incompat.set(feature::kIncompatNew);
+  sb.feature_ro_compat.set(feature::kRoCompatNew);
   sb.inode_size.set(kInodeSize);
   sb.block_count.set(n);
   sb.inode_count.set(inodes);
@@ -176,6 +177,7 @@ Status format_device(BlockDevice& dev, const FormatOptions& o) {
     set_time(root.btime, t);
     root.direct[0].set(static_cast<uint32_t>(root_hdr));
     root.direct[1].set(static_cast<uint32_t>(root_bucket));
+    inode_seal(bento::kRootIno, root);
     __builtin_memset(ib.data_mut().data(), 0, 2 * kInodeSize);
     __builtin_memcpy(ib.data_mut().data() + kInodeSize, &root, sizeof(root));
     ib.mark_dirty();

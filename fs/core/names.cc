@@ -220,6 +220,7 @@ Result<Entry> BentoFs::create_node(const Request& req, Ino parent, std::string_v
   BENTO_ASSIGN_OR_RETURN(Ino ino, alloc_inode(h, mode, req.uid, gid, rdev, &di));
   di.flags.set(acl_flags);
   BENTO_ASSIGN_OR_RETURN(InodeRef child, icache_.get(ino));
+  child->bitmap_checked.store(true);  // alloc_inode just set its bit
   WriteLock clk(child->lock);
   Status st = [&]() -> Status {
     if (inherited.count() != 0) BENTO_TRY(xattr_store(c, h, di, inherited, geo_.xattr_map));
@@ -306,6 +307,7 @@ Result<bento::CreateReply> BentoFs::tmpfile(const Request& req, Ino parent, uint
   di.flags.set(acl_flags);
   di.nlink.set(0);  // no name: on the orphan list until link() gives it one
   BENTO_ASSIGN_OR_RETURN(InodeRef child, icache_.get(ino));
+  child->bitmap_checked.store(true);  // alloc_inode just set its bit
   WriteLock clk(child->lock);
   if (inherited.count() != 0) BENTO_TRY(xattr_store(ctx(), h, di, inherited, geo_.xattr_map));
   BENTO_TRY(write_inode(h, child.get(), di));
@@ -720,7 +722,7 @@ Status BentoFs::readdir_locked(const Request&, InodeObj* d, Fh, uint64_t offset,
     // The parent's attributes are a snapshot read without its lock (taking it here would
     // invert the tree lock order); ".." never counts as a lookup.
     Entry e;
-    auto pdi = read_inode(parent);
+    auto pdi = read_inode(parent, true);
     if (pdi.ok()) {
       e = make_entry(parent, *pdi);
     } else {
