@@ -95,7 +95,8 @@ Result<InodeRef> BentoFs::iget(Ino ino) {
   if (!running()) return Err(EIO);
   if (ino == 0 || ino >= geo_.inode_count) return Err(ENOENT);
   BENTO_ASSIGN_OR_RETURN(InodeRef ref, icache_.get(ino));
-  if (!ref->bitmap_checked.load(std::memory_order_acquire)) BENTO_TRY(check_inode_bit(ref.get()));
+  if (!ref->bitmap_checked.load(std::memory_order_acquire) && !bitmaps_damaged_)
+    BENTO_TRY(check_inode_bit(ref.get()));
   return ref;
 }
 

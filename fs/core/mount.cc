@@ -133,6 +133,7 @@ Status BentoFs::mount(BlockDevice& dev, bool read_only, bool orphans, Resumed* r
     if (resumed != nullptr && journal_) *resumed->journal = std::move(journal_);
     journal_.reset();
     ro_replayed_.clear();
+    icache_.clear();  // the root's object (checked below) belongs to this attempt
     dev_ = nullptr;
     return s;
   };
@@ -146,8 +147,10 @@ Status BentoFs::mount(BlockDevice& dev, bool read_only, bool orphans, Resumed* r
                               resumed ? resumed->inode_cursor : sb.inode_cursor.get(), 2);
       !s.ok())
     return fail(s);
+  bitmaps_damaged_ = false;
   if (resumed == nullptr) {
     if (const char* bad = bitmap_damage(sb, was_clean)) {
+      bitmaps_damaged_ = true;
       bento::log(bento::LogLevel::kError, bad);
       if (!read_only) {
         bento::log(bento::LogLevel::kError,
@@ -171,6 +174,7 @@ Status BentoFs::mount(BlockDevice& dev, bool read_only, bool orphans, Resumed* r
                      "(or mount read-only with -o ro)");
           return fail(Err(EUCLEAN));
         }
+        bitmaps_damaged_ = true;
         bento::log(bento::LogLevel::kWarning,
                    "bento-fs: mounting read-only despite a damaged inode bitmap; run "
                    "fsck.bento -y");
@@ -182,6 +186,16 @@ Status BentoFs::mount(BlockDevice& dev, bool read_only, bool orphans, Resumed* r
     if (!root.ok() || !bento::mode::is_dir(root->mode.get())) {
       bento::log(bento::LogLevel::kError, "bento-fs: root inode is not a directory");
       return fail(Err(EUCLEAN));
+    }
+    // The root is never looked up: its block map is checked here.
+    Status s = Status::Ok();
+    {
+      auto ref = icache_.get(bento::kRootIno);
+      s = ref.ok() ? verify_inode_once(ref->get(), *root) : ref.status();
+    }
+    if (!s.ok()) {
+      bento::log(bento::LogLevel::kError, "bento-fs: cannot mount: the root directory is damaged");
+      return fail(s);
     }
   }
   {

@@ -95,6 +95,7 @@ Result<Entry> BentoFs::lookup(const Request& req, Ino parent, std::string_view n
     ReadLock lk(p->lock);
     BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(parent));
     if (di.mode.get() == 0 || p->deleted || di.nlink.get() == 0) return Err(ESTALE);
+    BENTO_TRY(verify_inode_once(p.get(), di));
     icache_.add_lookup(p.get(), 1);
     return make_entry(parent, di);
   }
@@ -133,6 +134,10 @@ Result<Entry> BentoFs::lookup(const Request& req, Ino parent, std::string_view n
                "bento-fs: a directory entry's file type does not match its inode; run "
                "fsck.bento");
     return Err(EUCLEAN);
+  }
+  if (Status s = verify_inode_once(child.get(), *di); !s.ok()) {
+    icache_.sub_lookup(child.get(), 1);
+    return s;
   }
   return make_entry(child->ino, *di);
 }
@@ -746,6 +751,10 @@ Status BentoFs::readdir_locked(const Request&, InodeObj* d, Fh, uint64_t offset,
     auto cdi = read_inode(cino);
     if (!cdi.ok()) {
       err = cdi.status();
+      return false;
+    }
+    if (Status s = verify_inode_once(cref->get(), *cdi); !s.ok()) {
+      err = s;
       return false;
     }
     Entry e = make_entry(cino, *cdi);
