@@ -560,7 +560,7 @@ struct Checker {
                         " unacknowledged record(s), " + std::to_string(end - h.head.get()) +
                         " of " + std::to_string(h.capacity.get()) + " bytes used" +
                         (h.refused.get() ? ", " + std::to_string(h.refused.get()) +
-                                               " operation(s) refused while full"
+                                               " record(s) not written while the log was full"
                                          : std::string()));
   }
 
