@@ -56,6 +56,14 @@ Status BitmapAllocator::load(BlockDevice& dev, uint64_t start, uint64_t nbits, u
   return Status::Ok();
 }
 
+Result<bool> BitmapAllocator::is_set(BlockDevice& dev, uint64_t bit) {
+  if (bit >= nbits_) return Err(EINVAL);
+  auto g = st_.lock();
+  BENTO_ASSIGN_OR_RETURN(BufferHead bh, dev.bread(start_ + bit / kBitsPerGroup));
+  const uint64_t i = bit % kBitsPerGroup;
+  return ((bh.data().data()[i / 8] >> (i % 8)) & 1) != 0;
+}
+
 Result<uint64_t> BitmapAllocator::alloc(Handle& h, uint64_t goal) {
   auto g = st_.lock();
   if (g->free_total == 0) return Err(ENOSPC);

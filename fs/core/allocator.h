@@ -30,6 +30,8 @@ class BitmapAllocator {
   Result<uint64_t> alloc(Handle& h, uint64_t goal);
   // Frees an allocated bit. EUCLEAN when it was not allocated.
   Status free(Handle& h, uint64_t bit);
+  // Whether the bit is set (read under the allocator's lock, so never half-updated).
+  Result<bool> is_set(BlockDevice& dev, uint64_t bit);
   uint64_t free_count();
   uint64_t cursor();
   uint64_t nbits() const { return nbits_; }

@@ -149,10 +149,18 @@ class BentoFs : public bento::FileOperations {
   Status write_super_fields(bool clean);
   // mount.cc: what is wrong with the loaded bitmaps (nullptr: nothing found).
   const char* bitmap_damage(const SuperBlock& sb, bool was_clean);
+  // mount.cc: the inode bitmap against the in-use marks (mode) of the inode table, in the
+  // table blocks holding a set bit; false with *bad_ino set at the first difference.
+  Result<bool> inode_bitmap_matches(uint64_t* bad_ino, bool* in_use);
   void prov_records_check();
   Status process_orphans();
-  // inode.cc
-  Result<DiskInode> read_inode(Ino ino);
+  // inode.cc. unlocked: a snapshot read without the inode's lock (may be torn by a
+  // concurrent write), so a checksum mismatch is EAGAIN without a log line, not damage.
+  Result<DiskInode> read_inode(Ino ino, bool unlocked = false);
+  Status check_inode_bit(InodeObj* o);
+  // inode_verify.cc: the block map against `blocks` and the block bitmap, once per inode
+  // object (its lock held); EUCLEAN and a log line when they disagree.
+  Status verify_inode_once(InodeObj* o, const DiskInode& di);
   // Just the mode: keeps a whole DiskInode off the caller's frame (rename's is near the
   // kernel's 2 KiB frame limit).
   [[gnu::noinline]] Result<uint32_t> read_mode(Ino ino);
@@ -243,6 +251,10 @@ class BentoFs : public bento::FileOperations {
   BlockDevice* dev_ = nullptr;
   Geometry geo_;
   bool read_only_ = false;
+  // The mount found a bitmap damaged (and went on read-only): the per-inode checks
+  // (check_inode_bit, inode_verify.cc) then do not hold the bitmaps against each file,
+  // so a read-only mount still serves every file for recovery.
+  bool bitmaps_damaged_ = false;
   bool inert_ = false;  // after update_prepare: state handed on
   uint32_t commit_ms_ = 1000;
   enum class AtimePolicy : uint32_t { kRelatime = 0, kStrict = 1, kNever = 2 };

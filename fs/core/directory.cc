@@ -2,6 +2,7 @@
 #include "core/directory.h"
 
 #include <bento/hash_map.h>
+#include <bento/log.h>
 #include <bento/vec.h>
 
 #include "format/endian.h"
@@ -370,6 +371,37 @@ Status dir_set_parent(const FsCtx& c, Handle& h, const DiskInode& dir, uint64_t 
   return Status::Ok();
 }
 
+// What is wrong with one bucket block (nullptr: nothing), for a bucket met at table slot
+// idx of a table of depth `global`: the checks that need only the block, shared by
+// readdir (which reads every entry anyway) and fsck's dir_check.
+namespace {
+const char* bucket_damage(const uint8_t* p, uint32_t global, uint64_t idx) {
+  DirBucket bk;
+  __builtin_memcpy(&bk, p, sizeof(bk));
+  const uint32_t d = bk.local_depth.get();
+  if (bk.magic.get() != kBucketMagic) return "directory bucket has a bad magic number";
+  if (d > global) return "directory bucket is deeper than its table";
+  if (bk.used.get() > kBucketSpace) return "directory bucket overflows its block";
+  if (d > 0 && (idx >> (global - d)) != bk.prefix.get())
+    return "directory table slots of a bucket are not where its prefix says";
+  const uint32_t end = sizeof(DirBucket) + bk.used.get();
+  uint32_t count = 0;
+  for (uint32_t off = sizeof(DirBucket); off < end;) {
+    if (off + kDirentHeader > end) return "directory entry runs past its bucket";
+    Dirent e = parse(p + off);
+    if (e.len == 0 || off + e.size() > end) return "directory entry runs past its bucket";
+    std::string_view name(reinterpret_cast<const char*>(e.name), e.len);
+    if (bento::hash_bytes(name) != e.hash) return "directory entry has a wrong hash";
+    if (d > 0 && (e.hash >> (64 - d)) != bk.prefix.get())
+      return "directory entry is in the wrong bucket for its hash";
+    count++;
+    off += e.size();
+  }
+  if (count != bk.count.get()) return "directory bucket entry count is wrong";
+  return nullptr;
+}
+}  // namespace
+
 Status dir_iterate(const FsCtx& c, const DiskInode& dir, uint64_t min_key, DirVisitor fn,
                    void* arg) {
   BENTO_ASSIGN_OR_RETURN(HeaderInfo hi, read_header(c, dir));
@@ -389,9 +421,13 @@ Status dir_iterate(const FsCtx& c, const DiskInode& dir, uint64_t min_key, DirVi
     BENTO_ASSIGN_OR_RETURN(uint64_t b, dblock(c, dir, kBucketFirstBlock + bucket));
     BENTO_ASSIGN_OR_RETURN(BufferHead bh, c.dev->bread(b));
     const uint8_t* p = bh.data().data();
+    if (const char* why = bucket_damage(p, hi.depth, idx)) {
+      bento::log(bento::LogLevel::kError, "bento-fs: a directory is damaged; run fsck.bento:");
+      bento::log(bento::LogLevel::kError, why);
+      return Err(EUCLEAN);
+    }
     DirBucket bk;
     __builtin_memcpy(&bk, p, sizeof(bk));
-    if (bk.magic.get() != kBucketMagic || bk.used.get() > kBucketSpace) return Err(EUCLEAN);
     items.clear();
     uint32_t end = sizeof(DirBucket) + bk.used.get();
     for (uint32_t off = sizeof(DirBucket); off + kDirentHeader <= end;) {
@@ -442,29 +478,12 @@ Status dir_check(const FsCtx& c, const DiskInode& dir, const char** why) {
     const uint8_t* p = bh->data().data();
     DirBucket bk;
     __builtin_memcpy(&bk, p, sizeof(bk));
-    uint32_t d = bk.local_depth.get();
-    if (bk.magic.get() != kBucketMagic) return fail("directory bucket has a bad magic number");
-    if (d > hi.depth) return fail("directory bucket is deeper than its table");
-    if (bk.used.get() > kBucketSpace) return fail("directory bucket overflows its block");
+    if (const char* w = bucket_damage(p, hi.depth, idx)) return fail(w);
+    const uint32_t d = bk.local_depth.get();
     uint64_t first = d == 0 ? 0 : (static_cast<uint64_t>(bk.prefix.get()) << (hi.depth - d));
     if (idx != first)
       return fail("directory table slots of a bucket are not where its prefix says");
-    uint32_t count = 0;
-    for (uint32_t off = sizeof(DirBucket); off < sizeof(DirBucket) + bk.used.get();) {
-      if (off + kDirentHeader > sizeof(DirBucket) + bk.used.get())
-        return fail("directory entry runs past its bucket");
-      Dirent e = parse(p + off);
-      if (e.len == 0 || off + e.size() > sizeof(DirBucket) + bk.used.get())
-        return fail("directory entry runs past its bucket");
-      std::string_view name(reinterpret_cast<const char*>(e.name), e.len);
-      if (bento::hash_bytes(name) != e.hash) return fail("directory entry has a wrong hash");
-      if (d > 0 && (e.hash >> (64 - d)) != bk.prefix.get())
-        return fail("directory entry is in the wrong bucket for its hash");
-      count++;
-      off += e.size();
-    }
-    if (count != bk.count.get()) return fail("directory bucket entry count is wrong");
-    total += count;
+    total += bk.count.get();
   }
   auto n = dir_entry_count(c, dir);
   if (!n.ok() || *n != total) return fail("directory entry total in the header is wrong");

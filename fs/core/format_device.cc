@@ -61,6 +61,37 @@ Status write_object(BlockDevice& dev, uint64_t n, const void* obj, size_t len) {
 
 }  // namespace
 
+void set_layout(SuperBlock& sb, uint64_t block_count, uint64_t inode_count, uint64_t journal_blocks,
+                uint64_t prov_blocks) {
+  sb.block_count.set(block_count);
+  sb.inode_count.set(inode_count);
+  uint64_t at = 1;
+  sb.journal_start.set(at);
+  sb.journal_blocks.set(journal_blocks);
+  at += journal_blocks;
+  sb.inode_bitmap_start.set(at);
+  sb.inode_bitmap_blocks.set(div_up(inode_count, kBlockSize * 8));
+  at += sb.inode_bitmap_blocks.get();
+  sb.block_bitmap_start.set(at);
+  sb.block_bitmap_blocks.set(div_up(block_count, kBlockSize * 8));
+  at += sb.block_bitmap_blocks.get();
+  sb.inode_table_start.set(at);
+  sb.inode_table_blocks.set(div_up(inode_count, kInodesPerBlock));
+  at += sb.inode_table_blocks.get();
+  uint32_t compat = sb.feature_compat.get() & ~feature::kCompatProvLog;
+  if (prov_blocks != 0) {
+    compat |= feature::kCompatProvLog;
+    sb.prov_start.set(at);
+    sb.prov_blocks.set(prov_blocks);
+    at += prov_blocks;
+  } else {
+    sb.prov_start.set(0);
+    sb.prov_blocks.set(0);
+  }
+  sb.feature_compat.set(compat);
+  sb.data_start.set(at);
+}
+
 Status format_device(BlockDevice& dev, const FormatOptions& o) {
   if (dev.block_size() != kBlockSize) return Err(EINVAL);
   uint64_t n = dev.block_count();
@@ -85,22 +116,8 @@ Status format_device(BlockDevice& dev, const FormatOptions& o) {
   sb.version.set(kFormatVersion);
   sb.block_size.set(kBlockSize);
   sb.feature_incompat.set(feature::kIncompatNew);
+  sb.feature_ro_compat.set(feature::kRoCompatNew);
   sb.inode_size.set(kInodeSize);
-  sb.block_count.set(n);
-  sb.inode_count.set(inodes);
-  uint64_t at = 1;
-  sb.journal_start.set(at);
-  sb.journal_blocks.set(jblocks);
-  at += jblocks;
-  sb.inode_bitmap_start.set(at);
-  sb.inode_bitmap_blocks.set(div_up(inodes, kBlockSize * 8));
-  at += sb.inode_bitmap_blocks.get();
-  sb.block_bitmap_start.set(at);
-  sb.block_bitmap_blocks.set(div_up(n, kBlockSize * 8));
-  at += sb.block_bitmap_blocks.get();
-  sb.inode_table_start.set(at);
-  sb.inode_table_blocks.set(inodes / kInodesPerBlock);
-  at += sb.inode_table_blocks.get();
   uint64_t pblocks = 0;
   if (o.prov_log_blocks < 0) {
     pblocks = n / 64;
@@ -110,13 +127,8 @@ Status format_device(BlockDevice& dev, const FormatOptions& o) {
     pblocks = static_cast<uint64_t>(o.prov_log_blocks);
     if (pblocks == 1) return Err(EINVAL);
   }
-  if (pblocks > 0) {
-    sb.feature_compat.set(sb.feature_compat.get() | feature::kCompatProvLog);
-    sb.prov_start.set(at);
-    sb.prov_blocks.set(pblocks);
-    at += pblocks;
-  }
-  sb.data_start.set(at);
+  set_layout(sb, n, inodes, jblocks, pblocks);
+  const uint64_t at = sb.data_start.get();
   if (at + 64 > n) {
     bento::log(bento::LogLevel::kError, "mkfs: device too small for this inode count");
     return Err(ENOSPC);
@@ -176,6 +188,7 @@ Status format_device(BlockDevice& dev, const FormatOptions& o) {
     set_time(root.btime, t);
     root.direct[0].set(static_cast<uint32_t>(root_hdr));
     root.direct[1].set(static_cast<uint32_t>(root_bucket));
+    inode_seal(bento::kRootIno, root);
     __builtin_memset(ib.data_mut().data(), 0, 2 * kInodeSize);
     __builtin_memcpy(ib.data_mut().data() + kInodeSize, &root, sizeof(root));
     ib.mark_dirty();

@@ -8,6 +8,8 @@
 
 #include <cstdint>
 
+#include "format/superblock.h"
+
 namespace bentofs {
 
 struct FormatOptions {
@@ -26,5 +28,12 @@ struct FormatOptions {
 };
 
 bento::Status format_device(bento::BlockDevice& dev, const FormatOptions& opts);
+
+// The layout (FORMAT.md §1) is fixed by four numbers: sets block_count, inode_count, every
+// region's start and length, compat PROV_LOG (set iff prov_blocks != 0) and data_start,
+// leaving the other fields. The one source of the layout: mkfs and fsck's superblock
+// rebuild both use it. inode_count should be a multiple of 16 (mkfs rounds it up).
+void set_layout(SuperBlock& sb, uint64_t block_count, uint64_t inode_count, uint64_t journal_blocks,
+                uint64_t prov_blocks);
 
 }  // namespace bentofs

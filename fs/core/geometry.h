@@ -17,8 +17,9 @@ struct Geometry {
   uint64_t inode_table_start = 0, inode_table_blocks = 0;
   uint64_t prov_start = 0, prov_blocks = 0;  // 0 blocks: no provenance log area
   uint64_t data_start = 0;
-  bool big_files = false;  // feature BIGFILE: triple/quadruple-indirect trees
-  bool xattr_map = false;  // feature XATTRMAP: v2 extended attributes (format/xattr.h)
+  bool big_files = false;   // feature BIGFILE: triple/quadruple-indirect trees
+  bool xattr_map = false;   // feature XATTRMAP: v2 extended attributes (format/xattr.h)
+  bool inode_csum = false;  // ro_compat INODE_CSUM: inodes carry a checksum (format/inode.h)
 
   uint64_t max_file_blocks() const { return big_files ? kMaxFileBlocksBig : kMaxFileBlocksV1; }
   uint64_t max_file_size() const { return big_files ? kMaxFileSizeBig : kMaxFileSizeV1; }
@@ -45,6 +46,7 @@ struct Geometry {
     g.data_start = sb.data_start.get();
     g.big_files = (sb.feature_incompat.get() & feature::kIncompatBigFile) != 0;
     g.xattr_map = (sb.feature_incompat.get() & feature::kIncompatXattrMap) != 0;
+    g.inode_csum = (sb.feature_ro_compat.get() & feature::kRoCompatInodeCsum) != 0;
     return g;
   }
 };

@@ -20,6 +20,10 @@ struct InodeObj {
   const bento::Ino ino;
   bento::RawRwLock lock;              // protects the on-disk inode and the file's blocks
   std::atomic<uint64_t> last_tid{0};  // last transaction that changed this inode (fsync)
+  // Its inode-bitmap bit was found set (BentoFs::iget checks once per object).
+  std::atomic<bool> bitmap_checked{false};
+  // Its block map passed BentoFs::verify_inode_once (first lookup after mount).
+  std::atomic<bool> map_checked{false};
   // Protected by the shard mutex:
   uint64_t refs = 0;      // transient references held by operations in flight
   uint64_t nlookup = 0;   // FUSE lookup count

@@ -15,4 +15,8 @@ constexpr uint64_t kMaxDirSize = (uint64_t{1} << 18) + 1 + 256;  // in blocks
 // area (metadata or past the end), tree roots the image's features do not allow.
 const char* inode_damage(const Geometry& g, const DiskInode& di);
 
+// Logs (error level) "bento-fs: inode <ino><a><b><c>" (nullptr parts are skipped).
+void log_inode_problem(uint64_t ino, const char* a, const char* b = nullptr,
+                       const char* c = nullptr);
+
 }  // namespace bentofs

@@ -3,6 +3,7 @@
 #include <bento/time.h>
 
 #include "core/bento_fs.h"
+#include "core/inode_check.h"
 #include "core/inode_lock.h"
 #include "core/perm.h"
 #include "core/superblock_check.h"
@@ -132,6 +133,7 @@ Status BentoFs::mount(BlockDevice& dev, bool read_only, bool orphans, Resumed* r
     if (resumed != nullptr && journal_) *resumed->journal = std::move(journal_);
     journal_.reset();
     ro_replayed_.clear();
+    icache_.clear();  // the root's object (checked below) belongs to this attempt
     dev_ = nullptr;
     return s;
   };
@@ -145,8 +147,10 @@ Status BentoFs::mount(BlockDevice& dev, bool read_only, bool orphans, Resumed* r
                               resumed ? resumed->inode_cursor : sb.inode_cursor.get(), 2);
       !s.ok())
     return fail(s);
+  bitmaps_damaged_ = false;
   if (resumed == nullptr) {
     if (const char* bad = bitmap_damage(sb, was_clean)) {
+      bitmaps_damaged_ = true;
       bento::log(bento::LogLevel::kError, bad);
       if (!read_only) {
         bento::log(bento::LogLevel::kError,
@@ -156,6 +160,25 @@ Status BentoFs::mount(BlockDevice& dev, bool read_only, bool orphans, Resumed* r
       }
       bento::log(bento::LogLevel::kWarning,
                  "bento-fs: mounting read-only despite damaged bitmaps; run fsck.bento -y");
+    } else {
+      uint64_t bad_ino = 0;
+      bool in_use = false;
+      auto m = inode_bitmap_matches(&bad_ino, &in_use);
+      if (!m.ok()) return fail(m.status());
+      if (!*m) {
+        log_inode_problem(bad_ino, in_use ? " is in use but marked free in the inode bitmap"
+                                          : " is marked used in the inode bitmap but is empty");
+        if (!read_only) {
+          bento::log(bento::LogLevel::kError,
+                     "bento-fs: cannot mount: the inode bitmap is damaged; run fsck.bento -y "
+                     "(or mount read-only with -o ro)");
+          return fail(Err(EUCLEAN));
+        }
+        bitmaps_damaged_ = true;
+        bento::log(bento::LogLevel::kWarning,
+                   "bento-fs: mounting read-only despite a damaged inode bitmap; run "
+                   "fsck.bento -y");
+      }
     }
   }
   {
@@ -163,6 +186,16 @@ Status BentoFs::mount(BlockDevice& dev, bool read_only, bool orphans, Resumed* r
     if (!root.ok() || !bento::mode::is_dir(root->mode.get())) {
       bento::log(bento::LogLevel::kError, "bento-fs: root inode is not a directory");
       return fail(Err(EUCLEAN));
+    }
+    // The root is never looked up: its block map is checked here.
+    Status s = Status::Ok();
+    {
+      auto ref = icache_.get(bento::kRootIno);
+      s = ref.ok() ? verify_inode_once(ref->get(), *root) : ref.status();
+    }
+    if (!s.ok()) {
+      bento::log(bento::LogLevel::kError, "bento-fs: cannot mount: the root directory is damaged");
+      return fail(s);
     }
   }
   {
@@ -263,6 +296,37 @@ const char* BentoFs::bitmap_damage(const SuperBlock& sb, bool was_clean) {
   if (was_clean && sb.free_inodes.get() != ialloc_.free_count())
     return "bento-fs: inode bitmap does not match the superblock's free inode count";
   return nullptr;
+}
+
+// Two bytes of the inode bitmap cover one inode-table block (16 slots). Only blocks with a
+// set bit are read: on a big, mostly empty image that is a few blocks, on a full one the
+// whole table (the price of finding two bit flips whose effects cancel in the free count).
+// A slot marked free in a block without any set bit is not seen here; alloc_inode and
+// iget refuse it when they meet it.
+Result<bool> BentoFs::inode_bitmap_matches(uint64_t* bad_ino, bool* in_use) {
+  const uint64_t n = geo_.inode_count;
+  for (uint64_t bb = 0; bb < geo_.inode_bitmap_blocks; bb++) {
+    BENTO_ASSIGN_OR_RETURN(BufferHead bm, dev_->bread(geo_.inode_bitmap_start + bb));
+    const uint8_t* bits = bm.data().data();
+    for (uint32_t k = 0; k < kBlockSize; k += 2) {
+      const uint64_t first = (bb * kBlockSize + k) * 8;
+      if (first >= n) return true;
+      uint32_t set = bits[k] | static_cast<uint32_t>(bits[k + 1]) << 8;
+      if (first == 0) set &= ~1u;  // slot 0: reserved, its bit is set and it stays empty
+      if (set == 0) continue;
+      BENTO_ASSIGN_OR_RETURN(BufferHead tb, dev_->bread(geo_.inode_block(first)));
+      for (uint32_t i = 0; i < kInodesPerBlock && first + i < n; i++) {
+        if (first + i == 0) continue;
+        const bool used = load_le32(tb.data().data() + i * kInodeSize) != 0;  // mode
+        if (used != (((set >> i) & 1) != 0)) {
+          *bad_ino = first + i;
+          *in_use = used;
+          return false;
+        }
+      }
+    }
+  }
+  return true;
 }
 
 Status BentoFs::write_super_fields(bool clean) {

@@ -95,6 +95,7 @@ Result<Entry> BentoFs::lookup(const Request& req, Ino parent, std::string_view n
     ReadLock lk(p->lock);
     BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(parent));
     if (di.mode.get() == 0 || p->deleted || di.nlink.get() == 0) return Err(ESTALE);
+    BENTO_TRY(verify_inode_once(p.get(), di));
     icache_.add_lookup(p.get(), 1);
     return make_entry(parent, di);
   }
@@ -133,6 +134,10 @@ Result<Entry> BentoFs::lookup(const Request& req, Ino parent, std::string_view n
                "bento-fs: a directory entry's file type does not match its inode; run "
                "fsck.bento");
     return Err(EUCLEAN);
+  }
+  if (Status s = verify_inode_once(child.get(), *di); !s.ok()) {
+    icache_.sub_lookup(child.get(), 1);
+    return s;
   }
   return make_entry(child->ino, *di);
 }
@@ -220,6 +225,7 @@ Result<Entry> BentoFs::create_node(const Request& req, Ino parent, std::string_v
   BENTO_ASSIGN_OR_RETURN(Ino ino, alloc_inode(h, mode, req.uid, gid, rdev, &di));
   di.flags.set(acl_flags);
   BENTO_ASSIGN_OR_RETURN(InodeRef child, icache_.get(ino));
+  child->bitmap_checked.store(true);  // alloc_inode just set its bit
   WriteLock clk(child->lock);
   Status st = [&]() -> Status {
     if (inherited.count() != 0) BENTO_TRY(xattr_store(c, h, di, inherited, geo_.xattr_map));
@@ -306,6 +312,7 @@ Result<bento::CreateReply> BentoFs::tmpfile(const Request& req, Ino parent, uint
   di.flags.set(acl_flags);
   di.nlink.set(0);  // no name: on the orphan list until link() gives it one
   BENTO_ASSIGN_OR_RETURN(InodeRef child, icache_.get(ino));
+  child->bitmap_checked.store(true);  // alloc_inode just set its bit
   WriteLock clk(child->lock);
   if (inherited.count() != 0) BENTO_TRY(xattr_store(ctx(), h, di, inherited, geo_.xattr_map));
   BENTO_TRY(write_inode(h, child.get(), di));
@@ -720,7 +727,7 @@ Status BentoFs::readdir_locked(const Request&, InodeObj* d, Fh, uint64_t offset,
     // The parent's attributes are a snapshot read without its lock (taking it here would
     // invert the tree lock order); ".." never counts as a lookup.
     Entry e;
-    auto pdi = read_inode(parent);
+    auto pdi = read_inode(parent, true);
     if (pdi.ok()) {
       e = make_entry(parent, *pdi);
     } else {
@@ -744,6 +751,10 @@ Status BentoFs::readdir_locked(const Request&, InodeObj* d, Fh, uint64_t offset,
     auto cdi = read_inode(cino);
     if (!cdi.ok()) {
       err = cdi.status();
+      return false;
+    }
+    if (Status s = verify_inode_once(cref->get(), *cdi); !s.ok()) {
+      err = s;
       return false;
     }
     Entry e = make_entry(cino, *cdi);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "format/crc32c.h"
 #include "format/endian.h"
 
 namespace bentofs {
@@ -69,8 +70,35 @@ struct DiskInode {
   // Feature BIGFILE: roots of the triple- and quadruple-indirect trees (0 otherwise).
   Le32 tindirect;  // logical blocks from kMaxFileBlocksV1, 2^30 of them
   Le32 qindirect;  // then 2^40 more
-  uint8_t reserved[72];
+  uint8_t reserved[68];
+  // ro_compat INODE_CSUM (issue 15): inode_checksum() below; 0 on images without it.
+  Le32 checksum;
 };
 static_assert(sizeof(DiskInode) == kInodeSize, "inode is 256 bytes");
+static_assert(__builtin_offsetof(DiskInode, orphan_next) == 168);
+static_assert(__builtin_offsetof(DiskInode, checksum) == 252);
+
+// crc32c of the inode number (LE u64) followed by the 256 bytes of the inode, with
+// orphan_next [168, 176) and checksum [252, 256) taken as zero: orphan_next is written on
+// its own (orphan list, under its own lock), and the inode number makes an inode copied
+// to the wrong slot fail too. p: the 256 bytes as stored.
+inline uint32_t inode_checksum(uint64_t ino, const uint8_t* p) {
+  uint8_t num[8];
+  store_le64(num, ino);
+  const uint8_t zero[8] = {};
+  uint32_t c = crc32c_update(~0u, num, 8);
+  c = crc32c_update(c, p, 168);
+  c = crc32c_update(c, zero, 8);
+  c = crc32c_update(c, p + 176, 252 - 176);
+  c = crc32c_update(c, zero, 4);
+  return ~c;
+}
+inline uint32_t inode_checksum(uint64_t ino, const DiskInode& di) {
+  return inode_checksum(ino, reinterpret_cast<const uint8_t*>(&di));
+}
+// Sets di.checksum (on images with INODE_CSUM: every writer of an inode calls it).
+inline void inode_seal(uint64_t ino, DiskInode& di) {
+  di.checksum.set(inode_checksum(ino, di));
+}
 
 }  // namespace bentofs

@@ -30,7 +30,13 @@ constexpr uint32_t kIncompatSupported =
 // What a new image gets (mkfs); an image needs HASHDIR and DATA_JOURNAL at least.
 constexpr uint32_t kIncompatNew = kIncompatSupported;
 constexpr uint32_t kIncompatRequired = kIncompatHashDir | kIncompatDataJournal;
-constexpr uint32_t kRoCompatSupported = 0;
+// Every in-use inode carries a crc32c (inode.h inode_checksum): a damaged inode is EUCLEAN
+// when read, whatever field the damage hit (link count, block count, times). Code without
+// it would write inodes without the checksum, hence ro_compat.
+constexpr uint32_t kRoCompatInodeCsum = 1u << 0;
+constexpr uint32_t kRoCompatSupported = kRoCompatInodeCsum;
+// What a new image gets (mkfs).
+constexpr uint32_t kRoCompatNew = kRoCompatInodeCsum;
 }  // namespace feature
 
 // state

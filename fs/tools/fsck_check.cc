@@ -101,6 +101,10 @@ struct Checker {
   bool bit(const std::vector<uint8_t>& bm, uint64_t i) { return (bm[i / 8] >> (i % 8)) & 1; }
   bool in_data(uint64_t b) const { return b >= geo.data_start && b < geo.block_count; }
   void dirty(uint64_t ino) { inode_dirty[ino] = true; }
+  // Every inode fsck writes gets its checksum (images with INODE_CSUM).
+  void seal(uint64_t ino) {
+    if (geo.inode_csum) inode_seal(ino, inodes[ino]);
+  }
 
   bool write_region(uint64_t start, const std::vector<uint8_t>& data) {
     for (uint64_t i = 0; i < data.size() / 4096; i++) {
@@ -297,6 +301,9 @@ struct Checker {
       if (fixable("symlink " + who + " has a bad target length (cleared)")) clear_inode(ino);
       return;
     }
+    if (geo.inode_csum && di.checksum.get() != inode_checksum(ino, di) &&
+        fixable(who + ": checksum does not match its contents (recomputed)"))
+      dirty(ino);
     rep.inodes_used++;
     uint64_t max_lblk;
     uint64_t n = walk_blocks(ino, &max_lblk);
@@ -553,7 +560,7 @@ struct Checker {
                         " unacknowledged record(s), " + std::to_string(end - h.head.get()) +
                         " of " + std::to_string(h.capacity.get()) + " bytes used" +
                         (h.refused.get() ? ", " + std::to_string(h.refused.get()) +
-                                               " operation(s) refused while full"
+                                               " record(s) not written while the log was full"
                                          : std::string()));
   }
 
@@ -804,6 +811,7 @@ struct Checker {
   bool write_inode_raw(uint64_t ino) {
     auto bh = dev.bread(geo.inode_block(ino));
     if (!bh.ok()) return false;
+    seal(ino);
     memcpy(bh->data_mut().data() + geo.inode_offset(ino), &inodes[ino], sizeof(DiskInode));
     bh->mark_dirty();
     return true;
@@ -881,6 +889,7 @@ struct Checker {
     };
     auto put_inode = [&](Handle& h, uint64_t ino) -> Status {
       BENTO_ASSIGN_OR_RETURN(BufferHead bh, h.get_write(geo.inode_block(ino)));
+      seal(ino);
       memcpy(bh.data_mut().data() + geo.inode_offset(ino), &inodes[ino], sizeof(DiskInode));
       return Status::Ok();
     };
@@ -971,9 +980,11 @@ struct Checker {
     dir_ok[ino] = true;
     BENTO_TRY(dir_init(c, h, di, 1));
     BENTO_ASSIGN_OR_RETURN(BufferHead bh, h.get_write(geo.inode_block(ino)));
+    seal(ino);
     memcpy(bh.data_mut().data() + geo.inode_offset(ino), &di, sizeof(DiskInode));
     BENTO_TRY(dir_add(c, h, inodes[1], "lost+found", ino, md::dirent_type(md::kDirectory)));
     BENTO_ASSIGN_OR_RETURN(BufferHead rb, h.get_write(geo.inode_block(1)));
+    seal(1);
     memcpy(rb.data_mut().data() + geo.inode_offset(1), &inodes[1], sizeof(DiskInode));
     return ino;
   }

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/format_device.h"
 #include "core/superblock_check.h"
 #include "format/inode.h"
 #include "format/journal.h"
@@ -12,41 +13,10 @@ namespace bentofs {
 
 namespace {
 
-uint64_t div_up(uint64_t a, uint64_t b) {
-  return (a + b - 1) / b;
-}
-
 // The superblock mkfs would have written for this layout, keeping every other field.
 SuperBlock with_layout(const SuperBlock& old, uint64_t bc, uint64_t ic, uint64_t jb, uint64_t pb) {
   SuperBlock sb = old;
-  sb.block_count.set(bc);
-  sb.inode_count.set(ic);
-  uint64_t at = 1;
-  sb.journal_start.set(at);
-  sb.journal_blocks.set(jb);
-  at += jb;
-  sb.inode_bitmap_start.set(at);
-  sb.inode_bitmap_blocks.set(div_up(ic, kBlockSize * 8));
-  at += sb.inode_bitmap_blocks.get();
-  sb.block_bitmap_start.set(at);
-  sb.block_bitmap_blocks.set(div_up(bc, kBlockSize * 8));
-  at += sb.block_bitmap_blocks.get();
-  sb.inode_table_start.set(at);
-  sb.inode_table_blocks.set(div_up(ic, kInodesPerBlock));
-  at += sb.inode_table_blocks.get();
-  uint32_t compat = sb.feature_compat.get() & feature::kCompatProvLog;
-  if (pb != 0) {
-    compat |= feature::kCompatProvLog;
-    sb.prov_start.set(at);
-    sb.prov_blocks.set(pb);
-    at += pb;
-  } else {
-    compat &= ~feature::kCompatProvLog;
-    sb.prov_start.set(0);
-    sb.prov_blocks.set(0);
-  }
-  sb.feature_compat.set(compat);
-  sb.data_start.set(at);
+  set_layout(sb, bc, ic, jb, pb);
   return sb;
 }
 

@@ -12,6 +12,7 @@
 //
 //   fs_corruption_campaign [--images N] [--seed S] [--flips K] [--budget-s SECONDS]
 //                          [--max-silent-pct P] [-v] | --dump-seeds DIR
+//   fs_corruption_campaign --region NAME --image-seed S   (one image again, as printed)
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -141,7 +142,7 @@ struct Outcome {
   int logged = 0;           // bytes the fs logged during mount + workload
   int fsck_y = -1;          // fsck -y exit code
   int fsck_after = -1;      // fsck -n after the repair
-  char first_problem[160];  // what fsck -n said first
+  char first_problem[400];  // what fsck -n said first (the first three problems)
   char left[160];           // what fsck -n still said after -y
 };
 
@@ -187,7 +188,9 @@ void child(std::vector<uint8_t> img, Outcome* out, int log_fd) {
     n.replay_journal = false;
     auto r = run_fsck(*copy, n);
     out->fsck_n = r.exit_code;
-    if (!r.problems.empty()) snprintf(out->first_problem, 160, "%s", r.problems[0].c_str());
+    std::string p;
+    for (size_t i = 0; i < r.problems.size() && i < 3; i++) p += (i ? " | " : "") + r.problems[i];
+    snprintf(out->first_problem, sizeof out->first_problem, "%s", p.c_str());
   }
   auto dev = ImageDevice::from_bytes(img);
   {
@@ -289,8 +292,10 @@ int main(int argc, char** argv) {
   int images = 300, flips = 4;
   uint64_t seed = 1;
   double budget_s = 1e9;
-  double max_silent_pct = 0;  // CI allows the known residue (NOTES.md, issue 15)
+  double max_silent_pct = 0;  // the target (NOTES.md, issue 15): more only to study a regression
   bool verbose = false;
+  std::string only_region;
+  uint64_t only_seed = 0;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
     auto next = [&]() { return i + 1 < argc ? argv[++i] : (char*)"0"; };
@@ -306,13 +311,17 @@ int main(int argc, char** argv) {
       verbose = true;
     else if (a == "--max-silent-pct")
       max_silent_pct = atof(next());
+    else if (a == "--region")
+      only_region = next();
+    else if (a == "--image-seed")
+      only_seed = strtoull(next(), nullptr, 10);
     else if (a == "--dump-seeds") {
       dump_seeds(next(), base_image());
       return 0;
     } else {
       fprintf(stderr,
               "usage: %s [--images N] [--seed S] [--flips K] [--budget-s S] "
-              "[--max-silent-pct P] [-v] | --dump-seeds DIR\n",
+              "[--max-silent-pct P] [-v] | --dump-seeds DIR | --region NAME --image-seed S\n",
               argv[0]);
       return 2;
     }
@@ -325,14 +334,26 @@ int main(int argc, char** argv) {
   auto* out = static_cast<Outcome*>(
       mmap(nullptr, sizeof(Outcome), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
   int done = 0;
+  if (!only_region.empty()) {
+    images = 1;
+    verbose = true;
+  }
   for (int i = 0; i < images; i++) {
     if (std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() > budget_s)
       break;
     size_t ri = static_cast<size_t>(i) % regs.size();
+    if (!only_region.empty()) {
+      for (ri = 0; ri < regs.size() && only_region != regs[ri].name; ri++) {
+      }
+      if (ri == regs.size()) {
+        fprintf(stderr, "no region %s\n", only_region.c_str());
+        return 2;
+      }
+    }
     const Region& reg = regs[ri];
     if (reg.ranges.empty()) continue;
     std::vector<uint8_t> img = base;
-    const uint64_t img_seed = rng();
+    const uint64_t img_seed = only_region.empty() ? rng() : only_seed;
     std::mt19937_64 r2(img_seed);
     for (int k = 0; k < flips; k++) {
       auto [from, to] = reg.ranges[r2() % reg.ranges.size()];
@@ -352,6 +373,13 @@ int main(int argc, char** argv) {
     }
     int st = 0;
     waitpid(pid, &st, 0);
+    if (!only_region.empty()) {  // one image: show what the fs logged
+      char buf[4096];
+      ssize_t n;
+      lseek(log_fd, 0, SEEK_SET);
+      while ((n = read(log_fd, buf, sizeof buf)) > 0)
+        fwrite(buf, 1, static_cast<size_t>(n), stdout);
+    }
     close(log_fd);
     done++;
     Tally& t = tally[ri];
