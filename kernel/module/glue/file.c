@@ -354,7 +354,7 @@ const struct address_space_operations bento_aops = {
 };
 
 const struct file_operations bento_file_fops = {
-	.llseek = generic_file_llseek,
+	.llseek = bento_llseek,
 	.read_iter = bento_read_iter,
 	.write_iter = bento_write_iter,
 	.mmap = bento_mmap,

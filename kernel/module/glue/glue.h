@@ -89,6 +89,12 @@ static inline struct bento_sb_info* BENTO_FS(struct super_block* sb) {
 #define bento_g_write(s, ...) (long)BENTO_CALL(s, write, __VA_ARGS__)
 #define bento_g_statfs(s, ...) BENTO_CALL(s, statfs, __VA_ARGS__)
 #define bento_g_syncfs(s) BENTO_CALL(s, syncfs)
+#define bento_g_caps(s) BENTO_CALL(s, caps)
+#define bento_g_lseek(s, ...) BENTO_CALL(s, lseek, __VA_ARGS__)
+#define bento_g_fiemap(s, ...) (long)BENTO_CALL(s, fiemap, __VA_ARGS__)
+#define bento_g_getflags(s, ...) BENTO_CALL(s, getflags, __VA_ARGS__)
+#define bento_g_setflags(s, ...) BENTO_CALL(s, setflags, __VA_ARGS__)
+#define bento_g_tmpfile(s, ...) BENTO_CALL(s, tmpfile, __VA_ARGS__)
 
 static inline void bento_g_forget(struct bento_sb_info* s, u64 ino, u64 n) {
   down_read(&s->rw);
@@ -130,6 +136,17 @@ int bento_open_common(struct inode* inode, struct file* file, bool dir);
 /* upgrade.c: the live-upgrade ioctl on the mount root (bento_ioctl.h) */
 long bento_ioctl(struct file* file, unsigned int cmd, unsigned long arg);
 const struct bento_br_ops* bento_find_fs(const char* fstype); /* with a module reference */
+
+/* acl.c, flags.c, space.c */
+struct posix_acl* bento_get_acl(struct inode* inode, int type, bool rcu);
+int bento_set_acl(struct user_namespace* ns, struct inode* inode, struct posix_acl* acl, int type);
+struct fileattr;
+void bento_load_flags(struct inode* inode);
+int bento_fileattr_get(struct dentry* dentry, struct fileattr* fa);
+int bento_fileattr_set(struct user_namespace* ns, struct dentry* dentry, struct fileattr* fa);
+struct fiemap_extent_info;
+loff_t bento_llseek(struct file* file, loff_t off, int whence);
+int bento_fiemap(struct inode* inode, struct fiemap_extent_info* fi, u64 start, u64 len);
 
 /* xattr.c */
 extern const struct xattr_handler* bento_xattr_handlers[];

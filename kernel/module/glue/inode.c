@@ -13,6 +13,7 @@
 #include <linux/fs.h>
 #include <linux/namei.h>
 #include <linux/pagemap.h>
+#include <linux/posix_acl.h>
 #include <linux/slab.h>
 #include <linux/xattr.h>
 
@@ -79,6 +80,7 @@ struct inode *bento_iget(struct super_block *sb, const struct bento_br_entry *e)
 		inode->i_op = &bento_special_iops;
 		init_special_inode(inode, inode->i_mode, new_decode_dev(e->attr.rdev));
 	}
+	bento_load_flags(inode);
 	unlock_new_inode(inode);
 	return inode;
 }
@@ -348,6 +350,59 @@ out:
 	return err;
 }
 
+/* O_TMPFILE: an unnamed file, created and opened in one fs call (tmpfile). */
+static int bento_tmpfile(struct user_namespace *ns, struct inode *dir, struct file *file,
+			 umode_t mode)
+{
+	unsigned int flags = file->f_flags & ~(O_CREAT | O_NOCTTY | O_TRUNC);
+	struct bento_br_entry e;
+	struct bento_br_openrep o;
+	struct bento_file *bf;
+	struct inode *inode;
+	struct bento_req q;
+	int err;
+
+	bf = kzalloc(sizeof(*bf), GFP_KERNEL);
+	if (!bf)
+		return -ENOMEM;
+	bento_make_req(&q);
+	{
+		BENTO_NOFS_BEGIN;
+		err = bento_g_tmpfile(BENTO_FS(dir->i_sb), &q.r, dir->i_ino,
+				      (mode & ~S_IFMT) | S_IFREG, flags, &e, &o);
+		BENTO_NOFS_END;
+	}
+	if (err) {
+		kfree(bf);
+		return err;
+	}
+	inode = bento_iget(dir->i_sb, &e);
+	if (IS_ERR(inode)) {
+		err = PTR_ERR(inode);
+		goto out_release;
+	}
+	/* d_tmpfile drops the one link an fs-created tmpfile has on other file systems. */
+	set_nlink(inode, 1);
+	d_tmpfile(file, inode);
+	bf->fh = o.fh;
+	bf->flags = flags;
+	bf->direct_io = o.direct_io;
+	file->private_data = bf;
+	/* generic_file_open, not ->open: the fs opened the file already. */
+	err = finish_open(file, file->f_path.dentry, generic_file_open);
+	if (!err)
+		return 0;
+	file->private_data = NULL;
+out_release:
+	{
+		BENTO_NOFS_BEGIN;
+		bento_g_release(BENTO_FS(dir->i_sb), &q.r, e.ino, o.fh, flags, 0);
+		BENTO_NOFS_END;
+	}
+	kfree(bf);
+	return err;
+}
+
 int bento_getattr(struct user_namespace *ns, const struct path *path, struct kstat *stat,
 		  u32 mask, unsigned int flags)
 {
@@ -426,6 +481,9 @@ int bento_setattr(struct user_namespace *ns, struct dentry *dentry, struct iattr
 		return err;
 	if (attr->ia_valid & ATTR_SIZE)
 		truncate_pagecache(inode, attr->ia_size);
+	/* chmod rewrote the access ACL's owner, mask and other entries in the fs. */
+	if (attr->ia_valid & ATTR_MODE)
+		forget_cached_acl(inode, ACL_TYPE_ACCESS);
 	bento_fill_inode(inode, &a);
 	return 0;
 }
@@ -503,10 +561,15 @@ const struct inode_operations bento_dir_iops = {
 	.rmdir = bento_rmdir,
 	.mknod = bento_mknod,
 	.rename = bento_rename,
+	.tmpfile = bento_tmpfile,
 	.getattr = bento_getattr,
 	.setattr = bento_setattr,
 	.update_time = bento_update_time,
 	.listxattr = bento_listxattr,
+	.get_acl = bento_get_acl,
+	.set_acl = bento_set_acl,
+	.fileattr_get = bento_fileattr_get,
+	.fileattr_set = bento_fileattr_set,
 };
 
 const struct inode_operations bento_file_iops = {
@@ -514,6 +577,11 @@ const struct inode_operations bento_file_iops = {
 	.setattr = bento_setattr,
 	.update_time = bento_update_time,
 	.listxattr = bento_listxattr,
+	.get_acl = bento_get_acl,
+	.set_acl = bento_set_acl,
+	.fileattr_get = bento_fileattr_get,
+	.fileattr_set = bento_fileattr_set,
+	.fiemap = bento_fiemap,
 };
 
 const struct inode_operations bento_symlink_iops = {
@@ -527,4 +595,6 @@ const struct inode_operations bento_special_iops = {
 	.getattr = bento_getattr,
 	.setattr = bento_setattr,
 	.listxattr = bento_listxattr,
+	.get_acl = bento_get_acl,
+	.set_acl = bento_set_acl,
 };
