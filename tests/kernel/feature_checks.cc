@@ -1,7 +1,8 @@
 // Guest checks of the fs features the kernel host reaches through the same File Operations
 // API as the FUSE host (tests/fs_e2e/features_e2e_test.cc makes the same assertions on a
 // FUSE mount): chattr flags, POSIX ACLs, SEEK_DATA/SEEK_HOLE and FIEMAP, fallocate modes,
-// O_TMPFILE and shared writable mappings. The guest has no setfacl/chattr, so the checks
+// O_TMPFILE, and shared writable mappings (bentofs's FUSE mounts have them through the
+// kernel's writeback cache). The guest has no setfacl/chattr, so the checks
 // use the system calls those tools make.
 //
 //   guest_checks features MNT         everything, on a fresh directory of the mount
@@ -9,6 +10,7 @@
 //                                     clears the flags and removes the files
 #include "feature_checks.h"
 
+#include <bento/fiemap_ioctl.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/falloc.h>
@@ -307,6 +309,15 @@ void check_space(const std::string& d) {
   FCHECK(fm->fm_mapped_extents > 0 &&
          (fm->fm_extents[fm->fm_mapped_extents - 1].fe_flags & FIEMAP_EXTENT_LAST));
   const uint32_t all = fm->fm_mapped_extents;
+  // The same extents through BENTO_IOC_FIEMAP (the FUSE host's ioctl, bentoctl fiemap).
+  bento::BentoFiemap bm{};
+  bm.length = ~0ull;
+  FCHECK(ioctl(fd, bento::kBentoIocFiemap, &bm) == 0 && bm.count == all);
+  for (uint32_t i = 0; i < bm.count && i < all; i++)
+    FCHECK(bm.extents[i].logical == fm->fm_extents[i].fe_logical &&
+           bm.extents[i].physical == fm->fm_extents[i].fe_physical &&
+           bm.extents[i].length == fm->fm_extents[i].fe_length);
+  FCHECK(bm.count > 0 && (bm.extents[bm.count - 1].flags & FIEMAP_EXTENT_LAST));
   // Counting only (no array), and a window starting mid-file.
   std::memset(buf, 0, sizeof buf);
   fm->fm_length = ~0ull;
@@ -364,6 +375,117 @@ void check_tmpfile(const std::string& d) {
   FCHECK(v0.f_ffree - v1.f_ffree == 1);  // the unnamed ones were freed at close
 }
 
+// ---- shared writable mappings ----
+
+// Drops the clean cached pages (msync/fsync must have cleaned them): reads go to the fs.
+bool drop_caches() {
+  int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+  bool ok = fd >= 0 && write(fd, "3", 1) == 1;
+  if (fd >= 0) close(fd);
+  return ok;
+}
+
+std::string mapped_expect() {
+  std::string want(3 * 4096 + 100, 'a');  // the last page is partial
+  want.replace(10, 5, "STORE");
+  want.replace(20, 5, "WRITE");
+  want.replace(2 * 4096 + 7, 5, "PAGE2");
+  want.replace(3 * 4096 + 90, 3, "END");
+  return want;
+}
+
+// Stores through MAP_SHARED reach the fs (msync, fsync, close without either), stay
+// coherent with write(2) and read(2), never extend the file, move mtime, and show in
+// SEEK_DATA; an O_APPEND handle cannot be mapped writable.
+void check_shared_mmap(const std::string& d) {
+  const std::string f = d + "/mapped";
+  const std::string want = mapped_expect();
+  FCHECK(put(f, std::string(want.size(), 'a')));
+  struct stat st0 {};
+  FCHECK(stat(f.c_str(), &st0) == 0);
+  int fd = open(f.c_str(), O_RDWR);
+  FCHECK(fd >= 0);
+  void* p = mmap(nullptr, want.size(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  FCHECK(p != MAP_FAILED);
+  if (fd < 0 || p == MAP_FAILED) return;
+  char* c = static_cast<char*>(p);
+  std::memcpy(c + 10, "STORE", 5);
+  std::memcpy(c + 2 * 4096 + 7, "PAGE2", 5);
+  std::memcpy(c + 3 * 4096 + 90, "END", 3);
+  char buf[8] = {};
+  FCHECK(pread(fd, buf, 5, 10) == 5 && std::memcmp(buf, "STORE", 5) == 0);
+  // write(2) into a page with unwritten stores: both survive, the mapping sees the write.
+  FCHECK(pwrite(fd, "WRITE", 5, 20) == 5);
+  FCHECK(std::memcmp(c + 20, "WRITE", 5) == 0 && std::memcmp(c + 10, "STORE", 5) == 0);
+  FCHECK(msync(p, want.size(), MS_SYNC) == 0);
+  struct stat st1 {};
+  FCHECK(fstat(fd, &st1) == 0 && st1.st_size == static_cast<off_t>(want.size()));
+  FCHECK(st1.st_mtim.tv_sec > st0.st_mtim.tv_sec ||
+         (st1.st_mtim.tv_sec == st0.st_mtim.tv_sec && st1.st_mtim.tv_nsec > st0.st_mtim.tv_nsec));
+  munmap(p, want.size());
+  close(fd);
+  // From the fs, not the page cache.
+  FCHECK(drop_caches());
+  FCHECK(get(f) == want);
+
+  // fsync instead of msync; a read-only shared mapping made writable with mprotect.
+  const std::string g = d + "/mprotect";
+  FCHECK(put(g, std::string(8192, 'b')));
+  fd = open(g.c_str(), O_RDWR);
+  p = mmap(nullptr, 8192, PROT_READ, MAP_SHARED, fd, 0);
+  FCHECK(p != MAP_FAILED && mprotect(p, 8192, PROT_READ | PROT_WRITE) == 0);
+  if (p != MAP_FAILED) {
+    std::memcpy(static_cast<char*>(p) + 4096, "SYNCED", 6);
+    FCHECK(fsync(fd) == 0);
+    munmap(p, 8192);
+  }
+  close(fd);
+  FCHECK(drop_caches());
+  FCHECK(get(g).substr(4096, 6) == "SYNCED");
+
+  // Neither msync nor fsync: close writes the pages (checked again after the remount).
+  const std::string h = d + "/unsynced";
+  FCHECK(put(h, std::string(4096, 'c')));
+  fd = open(h.c_str(), O_RDWR);
+  p = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  FCHECK(p != MAP_FAILED);
+  if (p != MAP_FAILED) {
+    std::memcpy(p, "CLOSED", 6);
+    munmap(p, 4096);
+  }
+  close(fd);
+
+  // A store into a hole is data for SEEK_DATA; truncation drops stores past the new end.
+  const std::string sp = d + "/sparse-mapped";
+  fd = open(sp.c_str(), O_RDWR | O_CREAT, 0644);
+  FCHECK(fd >= 0 && ftruncate(fd, 1 << 20) == 0);
+  p = mmap(nullptr, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  FCHECK(p != MAP_FAILED);
+  if (p != MAP_FAILED) {
+    std::memcpy(static_cast<char*>(p) + (512 << 10), "HOLE", 4);
+    std::memcpy(static_cast<char*>(p) + (900 << 10), "CUT", 3);
+    FCHECK(lseek(fd, 0, SEEK_DATA) == 512 << 10);
+    FCHECK(ftruncate(fd, 600 << 10) == 0);
+    munmap(p, 1 << 20);
+  }
+  struct stat st {};
+  FCHECK(fstat(fd, &st) == 0 && st.st_size == 600 << 10);
+  FCHECK(pread(fd, buf, 4, 512 << 10) == 4 && std::memcmp(buf, "HOLE", 4) == 0);
+  close(fd);
+
+  // An O_APPEND handle would write pages at the end of file: refused, read-only allowed.
+  fd = open(f.c_str(), O_RDWR | O_APPEND);
+  FCHECK(mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) == MAP_FAILED &&
+         errno == EINVAL);
+  p = mmap(nullptr, 4096, PROT_READ, MAP_SHARED, fd, 0);
+  FCHECK(p != MAP_FAILED);
+  if (p != MAP_FAILED) {
+    FCHECK(mprotect(p, 4096, PROT_READ | PROT_WRITE) != 0 && errno == EACCES);
+    munmap(p, 4096);
+  }
+  close(fd);
+}
+
 }  // namespace
 
 int feature_checks(const std::string& mnt) {
@@ -379,7 +501,8 @@ int feature_checks(const std::string& mnt) {
   } groups[] = {{"chattr", check_chattr},
                 {"acl", check_acls},
                 {"seek-fiemap-fallocate", check_space},
-                {"tmpfile", check_tmpfile}};
+                {"tmpfile", check_tmpfile},
+                {"shared-mmap", check_shared_mmap}};
   for (const auto& g : groups) {
     const int before = g_failed;
     const std::string sub = d + "/" + g.name;
@@ -403,6 +526,9 @@ int feature_checks_after_remount(const std::string& mnt) {
   FCHECK(as(kNobody, kNogroup, [&] { return get(doc) == "shared\nmore\n" ? 0 : 1; }) == 0);
   FCHECK(as(1000, 1000, [&] { return can_read(doc); }) == 0);
   FCHECK(get(d + "/tmpfile/named") == "unnamed");
+  FCHECK(get(d + "/shared-mmap/mapped") == mapped_expect());
+  FCHECK(get(d + "/shared-mmap/unsynced").substr(0, 6) == "CLOSED");
+  FCHECK(get(d + "/shared-mmap/mprotect").substr(4096, 6) == "SYNCED");
   // Clean up as an administrator would: clear the flags, then remove.
   FCHECK(setflags(sealed, 0) && setflags(sealed + "/x", 0) && setflags(log, 0));
   FCHECK(unlink((sealed + "/x").c_str()) == 0 && rmdir(sealed.c_str()) == 0);

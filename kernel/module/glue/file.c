@@ -8,15 +8,18 @@
  * cache): the fs journals data itself (data journaling), so a write it acknowledged is in
  * its journal, and syncfs/fsync are one journal commit with no dirty pages to chase. The
  * written range's cached pages are dropped afterwards so later reads see the new bytes.
- * Shared writable mappings are refused (bento_mmap): there is no
- * writepage path. Files the fs opens with direct_io (its provenance log) and O_DIRECT
- * opens bypass the cache for reads too.
+ * Shared writable mappings dirty pages, which writeback.c hands to the same fs write; so
+ * every path that goes to the fs around the page cache (write, O_DIRECT read, fallocate,
+ * truncate, fsync, SEEK_DATA) writes the dirty pages of its range first. Files the fs
+ * opens with direct_io (its provenance log) and O_DIRECT opens bypass the cache for reads
+ * too.
  */
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
+#include <linux/writeback.h>
 
 #include "glue.h"
 
@@ -75,6 +78,7 @@ static int bento_release(struct inode *inode, struct file *file)
 
 	if (!bf)
 		return 0;
+	bento_wb_remove(file); /* errors stay recorded in the mapping for fsync */
 	bento_make_req(&q);
 	{
 		BENTO_NOFS_BEGIN;
@@ -106,6 +110,9 @@ static ssize_t bento_direct_read(struct kiocb *iocb, struct iov_iter *to)
 
 	if (!want)
 		return 0;
+	done = filemap_write_and_wait_range(inode->i_mapping, iocb->ki_pos, iocb->ki_pos + want - 1);
+	if (done)
+		return done;
 	buf = kvmalloc(cap, GFP_KERNEL);
 	if (!buf)
 		return -ENOMEM;
@@ -172,6 +179,12 @@ static ssize_t bento_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	err = file_remove_privs(file);
 	if (err)
 		goto out_unlock;
+	/* Mapped stores in this range go first, or this write's bytes would be overwritten
+	 * by them (and the dirty pages would survive the invalidation below). */
+	err = filemap_write_and_wait_range(inode->i_mapping, iocb->ki_pos,
+					   iocb->ki_pos + iov_iter_count(from) - 1);
+	if (err)
+		goto out_unlock;
 	cap = min_t(size_t, iov_iter_count(from), BENTO_IO_CHUNK);
 	buf = kvmalloc(cap, GFP_KERNEL);
 	err = -ENOMEM;
@@ -229,6 +242,9 @@ static int bento_fsync(struct file *file, loff_t start, loff_t end, int datasync
 	struct bento_req q;
 	int err;
 
+	err = file_write_and_wait_range(file, start, end);
+	if (err)
+		return err;
 	bento_make_req(&q);
 	{
 		BENTO_NOFS_BEGIN;
@@ -246,6 +262,9 @@ static long bento_fallocate(struct file *file, int mode, loff_t off, loff_t len)
 	int err;
 
 	inode_lock(inode);
+	err = filemap_write_and_wait(inode->i_mapping);
+	if (err)
+		goto out;
 	bento_make_req(&q);
 	{
 		BENTO_NOFS_BEGIN;
@@ -257,18 +276,28 @@ static long bento_fallocate(struct file *file, int mode, loff_t off, loff_t len)
 		invalidate_inode_pages2(inode->i_mapping);
 		bento_refresh(inode);
 	}
+out:
 	inode_unlock(inode);
 	return err;
 }
 
-/* Private and read-only shared mappings; a shared mapping can never become writable
- * (no writepage path). */
+/* generic_file_vm_ops: filemap_fault, and filemap_page_mkwrite dirties a page on the
+ * first store. A shared mapping that may become writable lists its handle for writeback
+ * (writeback.c), except where the fs could not write a page back through it: an O_APPEND
+ * handle writes at the end of file, and a direct_io file has no page cache the fs sees. */
 static int bento_mmap(struct file *file, struct vm_area_struct *vma)
 {
-	if ((vma->vm_flags & VM_SHARED) && (vma->vm_flags & VM_WRITE))
-		return -EINVAL;
-	if (vma->vm_flags & VM_SHARED)
-		vma->vm_flags &= ~VM_MAYWRITE;
+	struct bento_file *bf = file->private_data;
+
+	if ((vma->vm_flags & VM_SHARED) && (vma->vm_flags & VM_MAYWRITE)) {
+		if (!bf || (bf->flags & O_APPEND) || bf->direct_io) {
+			if (vma->vm_flags & VM_WRITE)
+				return -EINVAL;
+			vma->vm_flags &= ~VM_MAYWRITE;
+		} else {
+			bento_wb_add(file);
+		}
+	}
 	return generic_file_mmap(file, vma);
 }
 
@@ -350,6 +379,8 @@ static void bento_readahead(struct readahead_control *rac)
 const struct address_space_operations bento_aops = {
 	.read_folio = bento_read_folio,
 	.readahead = bento_readahead,
+	.dirty_folio = filemap_dirty_folio,
+	.writepages = bento_writepages,
 	.direct_IO = noop_direct_IO,
 };
 
@@ -362,6 +393,7 @@ const struct file_operations bento_file_fops = {
 	.release = bento_release,
 	.fsync = bento_fsync,
 	.fallocate = bento_fallocate,
+	.unlocked_ioctl = bento_file_ioctl,
 	.splice_read = generic_file_splice_read,
 	.splice_write = iter_file_splice_write,
 };

@@ -8,6 +8,8 @@
 
 #include <linux/atomic.h>
 #include <linux/fs.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/rwsem.h>
 #include <linux/sched/mm.h>
 
@@ -36,6 +38,9 @@ struct bento_inode_info {
   atomic64_t nlookup;
   struct timespec64 btime; /* birth time, when the fs keeps one (statx) */
   int has_btime;
+  /* Shared writable mappings (writeback.c): the handles writeback may write through. */
+  struct mutex wb_lock;
+  struct list_head wb_files;
   struct inode vfs_inode;
 };
 
@@ -44,6 +49,9 @@ struct bento_file {
   u64 fh;
   u32 flags;
   bool direct_io;
+  bool wb_listed;           /* on the inode's wb_files (mapped shared and writable) */
+  pid_t pid;                /* who mapped it: the writer writeback names to the fs */
+  struct list_head wb_link; /* in bento_inode_info.wb_files */
 };
 
 static inline struct bento_inode_info* BENTO_I(struct inode* inode) {
@@ -133,6 +141,12 @@ extern const struct file_operations bento_dir_fops;
 extern const struct address_space_operations bento_aops;
 int bento_open_common(struct inode* inode, struct file* file, bool dir);
 
+/* writeback.c: shared writable mappings */
+struct writeback_control;
+int bento_writepages(struct address_space* mapping, struct writeback_control* wbc);
+void bento_wb_add(struct file* file);
+int bento_wb_remove(struct file* file);
+
 /* upgrade.c: the live-upgrade ioctl on the mount root (bento_ioctl.h) */
 long bento_ioctl(struct file* file, unsigned int cmd, unsigned long arg);
 const struct bento_br_ops* bento_find_fs(const char* fstype); /* with a module reference */
@@ -147,6 +161,7 @@ int bento_fileattr_set(struct user_namespace* ns, struct dentry* dentry, struct 
 struct fiemap_extent_info;
 loff_t bento_llseek(struct file* file, loff_t off, int whence);
 int bento_fiemap(struct inode* inode, struct fiemap_extent_info* fi, u64 start, u64 len);
+long bento_file_ioctl(struct file* file, unsigned int cmd, unsigned long arg);
 
 /* xattr.c */
 extern const struct xattr_handler* bento_xattr_handlers[];

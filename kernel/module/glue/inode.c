@@ -471,6 +471,13 @@ int bento_setattr(struct user_namespace *ns, struct dentry *dentry, struct iattr
 		return 0;
 	if ((attr->ia_valid & ATTR_FILE) && attr->ia_file && attr->ia_file->private_data)
 		fh = ((struct bento_file *)attr->ia_file->private_data)->fh;
+	/* Mapped stores first: once the fs has the new size, a page written back past it
+	 * would extend the file again. */
+	if (attr->ia_valid & ATTR_SIZE) {
+		err = filemap_write_and_wait(inode->i_mapping);
+		if (err)
+			return err;
+	}
 	bento_make_req(&q);
 	{
 		BENTO_NOFS_BEGIN;

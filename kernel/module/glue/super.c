@@ -175,6 +175,8 @@ static void bento_inode_init_once(void *p)
 	struct bento_inode_info *bi = p;
 
 	inode_init_once(&bi->vfs_inode);
+	mutex_init(&bi->wb_lock);
+	INIT_LIST_HEAD(&bi->wb_files);
 }
 
 /* The VFS lets go of an inode: the fs forgets every lookup it counted for it (an
@@ -213,7 +215,8 @@ static void bento_put_super(struct super_block *sb)
 	}
 }
 
-/* Writes go through to the fs (no dirty page cache), so syncing is committing the
+/* Writes go through to the fs, and the VFS wrote the dirty pages of shared writable
+ * mappings (writeback.c) before calling this with wait set, so syncing is committing the
  * journal: everything the fs has done so far becomes durable. */
 static int bento_sync_fs(struct super_block *sb, int wait)
 {
