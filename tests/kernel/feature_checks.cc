@@ -16,6 +16,7 @@
 #include <linux/falloc.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -486,6 +487,108 @@ void check_shared_mmap(const std::string& d) {
   close(fd);
 }
 
+bool write_proc(const char* path, const std::string& v) {
+  int fd = open(path, O_WRONLY);
+  bool ok = fd >= 0 && write(fd, v.data(), v.size()) == static_cast<ssize_t>(v.size());
+  if (fd >= 0) close(fd);
+  return ok;
+}
+
+std::string page_tag(char who, int page, int round) {
+  char t[32];
+  std::snprintf(t, sizeof t, "%c-%03d-%05d", who, page, round);
+  return t;
+}
+
+// Mapped stores, write(2), fsync, SEEK_DATA and the flusher (every 100 ms) at once, on
+// disjoint pages of one file: a child stores into the even pages through a shared
+// mapping, another writes the odd ones with pwrite, the parent fsyncs and seeks; every
+// page ends with its owner's last tag (checked again after the remount).
+constexpr int kStressPages = 64, kStressRounds = 300;
+
+void check_mmap_concurrent(const std::string& d) {
+  const std::string f = d + "/stress";
+  FCHECK(put(f, std::string(kStressPages * 4096, '.')));
+  FCHECK(write_proc("/proc/sys/vm/dirty_writeback_centisecs", "10"));
+  FCHECK(write_proc("/proc/sys/vm/dirty_expire_centisecs", "10"));
+  // Progress, shared with the children; a watchdog reports it (and every task's stack)
+  // if the three are not done in time, instead of a silent harness timeout.
+  auto* progress = static_cast<volatile int*>(
+      mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+  progress[0] = progress[1] = progress[2] = 0;
+  pid_t watchdog = fork();
+  if (watchdog == 0) {
+    for (int s = 0; s < 600; s++) {
+      sleep(1);
+      if (s % 30 == 29)
+        std::printf("shared-mmap-concurrent: %d s: mapper round %d, writer round %d, fsyncs %d\n",
+                    s + 1, progress[0], progress[1], progress[2]);
+      std::fflush(stdout);
+    }
+    std::printf("shared-mmap-concurrent: STUCK, dumping tasks\n");
+    std::fflush(stdout);
+    write_proc("/proc/sysrq-trigger", "t");
+    _exit(0);
+  }
+  pid_t mapper = fork();
+  if (mapper == 0) {
+    int fd = open(f.c_str(), O_RDWR);
+    void* p = mmap(nullptr, kStressPages * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) _exit(1);
+    char* c = static_cast<char*>(p);
+    for (int r = 0; r < kStressRounds; r++) {
+      for (int pg = 0; pg < kStressPages; pg += 2) {
+        std::string t = page_tag('M', pg, r);
+        std::memcpy(c + pg * 4096, t.data(), t.size());
+      }
+      if (r % 50 == 0 && msync(p, kStressPages * 4096, MS_ASYNC) != 0) _exit(2);
+      progress[0] = r + 1;
+    }
+    _exit(munmap(p, kStressPages * 4096) == 0 && close(fd) == 0 ? 0 : 3);
+  }
+  pid_t writer = fork();
+  if (writer == 0) {
+    int fd = open(f.c_str(), O_RDWR);
+    for (int r = 0; r < kStressRounds; r++)
+      for (int pg = 1; pg < kStressPages; pg += 2) {
+        std::string t = page_tag('W', pg, r);
+        if (pwrite(fd, t.data(), t.size(), pg * 4096) != static_cast<ssize_t>(t.size())) _exit(1);
+        progress[1] = r + 1;
+      }
+    _exit(close(fd) == 0 ? 0 : 2);
+  }
+  int fd = open(f.c_str(), O_RDWR);
+  int syncs = 0;
+  for (;;) {
+    int st = 0;
+    if (mapper != 0 && waitpid(mapper, &st, WNOHANG) == mapper) {
+      FCHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+      mapper = 0;
+    }
+    if (writer != 0 && waitpid(writer, &st, WNOHANG) == writer) {
+      FCHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+      writer = 0;
+    }
+    if (mapper == 0 && writer == 0) break;
+    FCHECK(fsync(fd) == 0);
+    FCHECK(lseek(fd, 0, SEEK_DATA) == 0);
+    progress[2] = ++syncs;
+    usleep(5000);
+  }
+  close(fd);
+  kill(watchdog, SIGKILL);
+  waitpid(watchdog, nullptr, 0);
+  std::string got = get(f);
+  FCHECK(got.size() == kStressPages * 4096u);
+  for (int pg = 0; pg < kStressPages && got.size() == kStressPages * 4096u; pg++) {
+    std::string t = page_tag(pg % 2 ? 'W' : 'M', pg, kStressRounds - 1);
+    FCHECK(got.compare(pg * 4096, t.size(), t) == 0);
+  }
+  std::printf("shared-mmap-concurrent: %d fsyncs meanwhile\n", syncs);
+  FCHECK(write_proc("/proc/sys/vm/dirty_writeback_centisecs", "500"));
+  FCHECK(write_proc("/proc/sys/vm/dirty_expire_centisecs", "3000"));
+}
+
 }  // namespace
 
 int feature_checks(const std::string& mnt) {
@@ -502,7 +605,8 @@ int feature_checks(const std::string& mnt) {
                 {"acl", check_acls},
                 {"seek-fiemap-fallocate", check_space},
                 {"tmpfile", check_tmpfile},
-                {"shared-mmap", check_shared_mmap}};
+                {"shared-mmap", check_shared_mmap},
+                {"shared-mmap-concurrent", check_mmap_concurrent}};
   for (const auto& g : groups) {
     const int before = g_failed;
     const std::string sub = d + "/" + g.name;
@@ -529,6 +633,10 @@ int feature_checks_after_remount(const std::string& mnt) {
   FCHECK(get(d + "/shared-mmap/mapped") == mapped_expect());
   FCHECK(get(d + "/shared-mmap/unsynced").substr(0, 6) == "CLOSED");
   FCHECK(get(d + "/shared-mmap/mprotect").substr(4096, 6) == "SYNCED");
+  std::string stress = get(d + "/shared-mmap-concurrent/stress");
+  FCHECK(stress.size() == kStressPages * 4096u);
+  for (int pg = 0; pg < kStressPages && stress.size() == kStressPages * 4096u; pg++)
+    FCHECK(stress.compare(pg * 4096, 11, page_tag(pg % 2 ? 'W' : 'M', pg, kStressRounds - 1)) == 0);
   // Clean up as an administrator would: clear the flags, then remove.
   FCHECK(setflags(sealed, 0) && setflags(sealed + "/x", 0) && setflags(log, 0));
   FCHECK(unlink((sealed + "/x").c_str()) == 0 && rmdir(sealed.c_str()) == 0);
