@@ -162,11 +162,41 @@ static ssize_t bento_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	return generic_file_read_iter(iocb, to);
 }
 
+/* After a write-through of len bytes at pos: the range's cached pages are dropped. A page
+ * dirtied meanwhile through a shared mapping cannot be (nor one under writeback): it gets
+ * the written bytes instead, so it matches the fs again apart from its own unwritten
+ * stores, which writeback then adds. Pages are single-page folios on this mapping. */
+static void bento_written(struct address_space *mapping, loff_t pos, const char *buf, size_t len)
+{
+	pgoff_t idx = pos >> PAGE_SHIFT, last = (pos + len - 1) >> PAGE_SHIFT;
+
+	if (!invalidate_inode_pages2_range(mapping, idx, last))
+		return;
+	for (; idx <= last; idx++) {
+		struct folio *folio = filemap_lock_folio(mapping, idx);
+		loff_t fpos, from, to;
+
+		if (!folio)
+			continue;
+		fpos = folio_pos(folio);
+		from = max_t(loff_t, pos, fpos);
+		to = min_t(loff_t, pos + len, fpos + PAGE_SIZE);
+		if (folio_test_uptodate(folio) && from < to) {
+			char *addr = kmap_local_folio(folio, 0);
+
+			memcpy(addr + (from - fpos), buf + (from - pos), to - from);
+			kunmap_local(addr);
+			flush_dcache_folio(folio);
+		}
+		folio_unlock(folio);
+		folio_put(folio);
+	}
+}
+
 static ssize_t bento_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
 	struct file *file = iocb->ki_filp;
 	struct inode *inode = file_inode(file);
-	loff_t start;
 	ssize_t done = 0, err;
 	size_t cap;
 	struct bento_req q;
@@ -179,8 +209,8 @@ static ssize_t bento_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	err = file_remove_privs(file);
 	if (err)
 		goto out_unlock;
-	/* Mapped stores in this range go first, or this write's bytes would be overwritten
-	 * by them (and the dirty pages would survive the invalidation below). */
+	/* Mapped stores in this range go to the fs first, so this write's bytes land after
+	 * them (stores made during the write: bento_written). */
 	err = filemap_write_and_wait_range(inode->i_mapping, iocb->ki_pos,
 					   iocb->ki_pos + iov_iter_count(from) - 1);
 	if (err)
@@ -191,7 +221,6 @@ static ssize_t bento_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	if (!buf)
 		goto out_unlock;
 	bento_make_req(&q);
-	start = iocb->ki_pos;
 	while (iov_iter_count(from) > 0) {
 		size_t n = min_t(size_t, iov_iter_count(from), cap);
 		long w;
@@ -212,6 +241,8 @@ static ssize_t bento_write_iter(struct kiocb *iocb, struct iov_iter *from)
 				done = w;
 			break;
 		}
+		if (w > 0)
+			bento_written(inode->i_mapping, iocb->ki_pos, buf, w);
 		iocb->ki_pos += w;
 		done += w;
 		if ((size_t)w < n) {
@@ -222,8 +253,6 @@ static ssize_t bento_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	kvfree(buf);
 	if (done > 0) {
 		/* O_APPEND: the fs appended at its own end of file; i_size says where. */
-		invalidate_inode_pages2_range(inode->i_mapping, start >> PAGE_SHIFT,
-					      (start + done - 1) >> PAGE_SHIFT);
 		bento_refresh(inode);
 		if (iocb->ki_flags & IOCB_APPEND)
 			iocb->ki_pos = i_size_read(inode);
