@@ -137,6 +137,11 @@ void check_chattr(const std::string& d) {
   struct fsxattr fx {};
   FCHECK(fd >= 0 && ioctl(fd, FS_IOC_FSGETXATTR, &fx) == 0 && (fx.fsx_xflags & FS_XFLAG_APPEND));
   if (fd >= 0) close(fd);
+  // statx reports it too (STATX_ATTR_APPEND), as on ext4.
+  struct statx sx {};
+  FCHECK(statx(AT_FDCWD, log.c_str(), 0, STATX_BASIC_STATS, &sx) == 0 &&
+         (sx.stx_attributes_mask & STATX_ATTR_APPEND) && (sx.stx_attributes & STATX_ATTR_APPEND) &&
+         !(sx.stx_attributes & STATX_ATTR_IMMUTABLE));
 
   const std::string sealed = d + "/sealed";
   FCHECK(mkdir(sealed.c_str(), 0755) == 0);
@@ -148,6 +153,8 @@ void check_chattr(const std::string& d) {
   FCHECK(utimensat(AT_FDCWD, (sealed + "/x").c_str(), nullptr, 0) != 0 && errno == EPERM);
   FCHECK(setxattr((sealed + "/x").c_str(), "user.k", "v", 1, 0) != 0 && errno == EPERM);
   FCHECK(get(sealed + "/x") == "x");
+  FCHECK(statx(AT_FDCWD, (sealed + "/x").c_str(), 0, STATX_BASIC_STATS, &sx) == 0 &&
+         (sx.stx_attributes & STATX_ATTR_IMMUTABLE));
   // Unknown flags are refused by the fs.
   FCHECK(!setflags(d, FS_COMPR_FL) && errno == EOPNOTSUPP);
 }

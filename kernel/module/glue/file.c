@@ -230,19 +230,21 @@ static ssize_t bento_write_iter(struct kiocb *iocb, struct iov_iter *from)
 				done = -EFAULT;
 			break;
 		}
+		down_write(&BENTO_I(inode)->wb_rw);
 		{
 			BENTO_NOFS_BEGIN;
 			w = bento_g_write(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, fh_of(file),
 					   iocb->ki_pos, buf, n);
 			BENTO_NOFS_END;
 		}
+		if (w > 0)
+			bento_written(inode->i_mapping, iocb->ki_pos, buf, w);
+		up_write(&BENTO_I(inode)->wb_rw);
 		if (w < 0) {
 			if (!done)
 				done = w;
 			break;
 		}
-		if (w > 0)
-			bento_written(inode->i_mapping, iocb->ki_pos, buf, w);
 		iocb->ki_pos += w;
 		done += w;
 		if ((size_t)w < n) {
@@ -295,6 +297,7 @@ static long bento_fallocate(struct file *file, int mode, loff_t off, loff_t len)
 	if (err)
 		goto out;
 	bento_make_req(&q);
+	down_write(&BENTO_I(inode)->wb_rw);
 	{
 		BENTO_NOFS_BEGIN;
 		err = bento_g_fallocate(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, fh_of(file),
@@ -305,6 +308,7 @@ static long bento_fallocate(struct file *file, int mode, loff_t off, loff_t len)
 		invalidate_inode_pages2(inode->i_mapping);
 		bento_refresh(inode);
 	}
+	up_write(&BENTO_I(inode)->wb_rw);
 out:
 	inode_unlock(inode);
 	return err;

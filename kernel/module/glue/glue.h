@@ -9,7 +9,6 @@
 #include <linux/atomic.h>
 #include <linux/fs.h>
 #include <linux/list.h>
-#include <linux/mutex.h>
 #include <linux/rwsem.h>
 #include <linux/sched/mm.h>
 
@@ -38,8 +37,11 @@ struct bento_inode_info {
   atomic64_t nlookup;
   struct timespec64 btime; /* birth time, when the fs keeps one (statx) */
   int has_btime;
-  /* Shared writable mappings (writeback.c): the handles writeback may write through. */
-  struct mutex wb_lock;
+  /* Shared writable mappings (writeback.c): the handles writeback may write through
+   * (wb_files), and wb_rw: ->writepages holds it shared while it writes pages to the fs;
+   * whoever changes the file in the fs around the page cache (write-through, fallocate,
+   * truncation) holds it exclusively, so a page snapshot taken before never lands after. */
+  struct rw_semaphore wb_rw;
   struct list_head wb_files;
   struct inode vfs_inode;
 };

@@ -412,6 +412,12 @@ int bento_getattr(struct user_namespace *ns, const struct path *path, struct kst
 	if (err)
 		return err;
 	generic_fillattr(ns, inode, stat);
+	/* The chattr flags mirrored in the inode (flags.c), as ext4 reports them. */
+	if (IS_APPEND(inode))
+		stat->attributes |= STATX_ATTR_APPEND;
+	if (IS_IMMUTABLE(inode))
+		stat->attributes |= STATX_ATTR_IMMUTABLE;
+	stat->attributes_mask |= STATX_ATTR_APPEND | STATX_ATTR_IMMUTABLE;
 	if (BENTO_I(inode)->has_btime) {
 		stat->btime = BENTO_I(inode)->btime;
 		stat->result_mask |= STATX_BTIME;
@@ -479,15 +485,21 @@ int bento_setattr(struct user_namespace *ns, struct dentry *dentry, struct iattr
 			return err;
 	}
 	bento_make_req(&q);
+	if (attr->ia_valid & ATTR_SIZE)
+		down_write(&BENTO_I(inode)->wb_rw); /* no writeback between the two truncations */
 	{
 		BENTO_NOFS_BEGIN;
 		err = bento_g_setattr(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, &sa, fh, &a);
 		BENTO_NOFS_END;
 	}
+	if (!err && (attr->ia_valid & ATTR_SIZE)) {
+		truncate_pagecache(inode, attr->ia_size);
+		i_size_write(inode, a.size);
+	}
+	if (attr->ia_valid & ATTR_SIZE)
+		up_write(&BENTO_I(inode)->wb_rw);
 	if (err)
 		return err;
-	if (attr->ia_valid & ATTR_SIZE)
-		truncate_pagecache(inode, attr->ia_size);
 	/* chmod rewrote the access ACL's owner, mask and other entries in the fs. */
 	if (attr->ia_valid & ATTR_MODE)
 		forget_cached_acl(inode, ACL_TYPE_ACCESS);

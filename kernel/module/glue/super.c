@@ -175,7 +175,7 @@ static void bento_inode_init_once(void *p)
 	struct bento_inode_info *bi = p;
 
 	inode_init_once(&bi->vfs_inode);
-	mutex_init(&bi->wb_lock);
+	init_rwsem(&bi->wb_rw);
 	INIT_LIST_HEAD(&bi->wb_files);
 }
 

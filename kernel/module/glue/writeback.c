@@ -6,7 +6,10 @@
  * to the fs's write, the same call write(2) makes, so the fs journals mapped data like any
  * other. The fs writes through an open handle: the handles of the files mapped shared and
  * writable are listed on the inode, writeback uses the first one, and a handle leaves the
- * list only after the inode's dirty pages were written (release). There is no
+ * list only after the inode's dirty pages were written (release). Writeback holds the
+ * inode's wb_rw shared; write-through, fallocate and truncation hold it exclusively around
+ * their fs call and the page-cache update after it (a page taken for writeback before a
+ * write(2) and written to the fs after it would undo the write). There is no
  * ->writepage, so memory reclaim never calls into the fs (the flusher, sync and fsync do).
  *
  * The writer the fs sees is root with the pid of the task that made the mapping: mapped
@@ -69,10 +72,10 @@ int bento_writepages(struct address_space *mapping, struct writeback_control *wb
 	struct bento_wb wb = { .inode = inode };
 	int err;
 
-	mutex_lock(&bi->wb_lock);
+	down_read(&bi->wb_rw);
 	wb.bf = list_first_entry_or_null(&bi->wb_files, struct bento_file, wb_link);
 	if (!wb.bf) {
-		mutex_unlock(&bi->wb_lock);
+		up_read(&bi->wb_rw);
 		if (!mapping_tagged(mapping, PAGECACHE_TAG_DIRTY))
 			return 0; /* the flusher, for pages truncated since */
 		/* A bug: a page is dirtied only through a mapping whose file stays listed
@@ -84,7 +87,7 @@ int bento_writepages(struct address_space *mapping, struct writeback_control *wb
 	wb.req.pid = wb.bf->pid;
 	wb.req.umask = 022;
 	err = write_cache_pages(mapping, wbc, bento_write_folio, &wb);
-	mutex_unlock(&bi->wb_lock);
+	up_read(&bi->wb_rw);
 	return err;
 }
 
@@ -94,13 +97,13 @@ void bento_wb_add(struct file *file)
 	struct bento_inode_info *bi = BENTO_I(file_inode(file));
 	struct bento_file *bf = file->private_data;
 
-	mutex_lock(&bi->wb_lock);
+	down_write(&bi->wb_rw);
 	if (!bf->wb_listed) {
 		bf->pid = task_tgid_nr(current);
 		list_add_tail(&bf->wb_link, &bi->wb_files);
 		bf->wb_listed = true;
 	}
-	mutex_unlock(&bi->wb_lock);
+	up_write(&bi->wb_rw);
 }
 
 /* release: the inode's dirty pages are written (through any listed handle, this one
@@ -115,9 +118,9 @@ int bento_wb_remove(struct file *file)
 	if (!bf->wb_listed)
 		return 0;
 	err = filemap_write_and_wait(inode->i_mapping);
-	mutex_lock(&bi->wb_lock);
+	down_write(&bi->wb_rw);
 	list_del(&bf->wb_link);
 	bf->wb_listed = false;
-	mutex_unlock(&bi->wb_lock);
+	up_write(&bi->wb_rw);
 	return err;
 }
