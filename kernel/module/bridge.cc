@@ -383,4 +383,56 @@ int bento_br_removexattr(bento_br_fs* fs, const bento_br_req* r, unsigned long l
   return rc(fs->ops->removexattr(req_of(r), ino, sv(name, static_cast<unsigned int>(n))));
 }
 
+unsigned int bento_br_caps(bento_br_fs* fs) {
+  const bento::Capabilities c = fs->ops->capabilities();
+  return (c.posix_acls && c.applies_umask) ? BENTO_BR_CAP_POSIX_ACL : 0u;
+}
+
+int bento_br_lseek(bento_br_fs* fs, const bento_br_req* r, unsigned long long ino,
+                   unsigned long long fh, unsigned long long off, unsigned int whence,
+                   unsigned long long* out) {
+  auto res = fs->ops->lseek(req_of(r), ino, fh, off, whence);
+  if (!res.ok()) return -res.error();
+  *out = *res;
+  return 0;
+}
+
+long bento_br_fiemap(bento_br_fs* fs, const bento_br_req* r, unsigned long long ino,
+                     unsigned long long off, unsigned long long len, bento_br_extent* out,
+                     unsigned int n) {
+  bento::Extent ext[BENTO_BR_FIEMAP_MAX];
+  const size_t want = n < BENTO_BR_FIEMAP_MAX ? n : BENTO_BR_FIEMAP_MAX;
+  auto got = fs->ops->fiemap(req_of(r), ino, off, len, std::span<bento::Extent>(ext, want));
+  if (!got.ok()) return -static_cast<long>(got.error());
+  for (size_t i = 0; i < *got && i < want; i++) {
+    out[i].logical = ext[i].logical;
+    out[i].physical = ext[i].physical;
+    out[i].length = ext[i].length;
+    out[i].flags = (ext[i].flags & bento::extent_flag::kLast) ? BENTO_BR_EXTENT_LAST : 0u;
+  }
+  return static_cast<long>(*got < want ? *got : want);
+}
+
+int bento_br_getflags(bento_br_fs* fs, const bento_br_req* r, unsigned long long ino,
+                      unsigned int* out) {
+  auto res = fs->ops->getflags(req_of(r), ino);
+  if (!res.ok()) return -res.error();
+  *out = *res;
+  return 0;
+}
+
+int bento_br_setflags(bento_br_fs* fs, const bento_br_req* r, unsigned long long ino,
+                      unsigned int flags) {
+  return rc(fs->ops->setflags(req_of(r), ino, flags));
+}
+
+int bento_br_tmpfile(bento_br_fs* fs, const bento_br_req* r, unsigned long long parent,
+                     unsigned int mode, unsigned int flags, bento_br_entry* out,
+                     bento_br_openrep* open) {
+  auto c = fs->ops->tmpfile(req_of(r), parent, mode, flags);
+  if (!c.ok()) return -c.error();
+  put_open(c->open, open);
+  return put_entry(bento::Result<Entry>(c->entry), out);
+}
+
 }  // extern "C"

@@ -51,6 +51,17 @@ struct bento_br_openrep {
   int direct_io, keep_cache, nonseekable;
 };
 
+/* One extent of a file's block map (FIEMAP); flags: BENTO_BR_EXTENT_LAST. */
+struct bento_br_extent {
+  unsigned long long logical, physical, length;
+  unsigned int flags;
+};
+#define BENTO_BR_EXTENT_LAST 1u /* no extent of the file follows (extent_flag::kLast) */
+#define BENTO_BR_FIEMAP_MAX 8u  /* extents per bento_br_fiemap call */
+
+/* bento_br_caps: what the fs keeps itself (its Capabilities, fixed at mount). */
+#define BENTO_BR_CAP_POSIX_ACL 1u /* posix_acls and applies_umask: the mount is SB_POSIXACL */
+
 /* readdir: the glue's filler; returns 0 to stop (buffer full). */
 typedef int (*bento_br_fill_fn)(void* ctx, const char* name, unsigned int len,
                                 unsigned long long ino, unsigned int mode,
@@ -128,6 +139,22 @@ long bento_br_listxattr(struct bento_br_fs* fs, const struct bento_br_req* r,
                         unsigned long long ino, char* buf, unsigned long size);
 int bento_br_removexattr(struct bento_br_fs* fs, const struct bento_br_req* r,
                          unsigned long long ino, const char* name);
+unsigned int bento_br_caps(struct bento_br_fs* fs);
+/* SEEK_DATA (3) / SEEK_HOLE (4): the offset found, in *out. */
+int bento_br_lseek(struct bento_br_fs* fs, const struct bento_br_req* r, unsigned long long ino,
+                   unsigned long long fh, unsigned long long off, unsigned int whence,
+                   unsigned long long* out);
+/* Up to min(n, BENTO_BR_FIEMAP_MAX) extents overlapping [off, off + len); returns how many. */
+long bento_br_fiemap(struct bento_br_fs* fs, const struct bento_br_req* r, unsigned long long ino,
+                     unsigned long long off, unsigned long long len, struct bento_br_extent* out,
+                     unsigned int n);
+int bento_br_getflags(struct bento_br_fs* fs, const struct bento_br_req* r, unsigned long long ino,
+                      unsigned int* out);
+int bento_br_setflags(struct bento_br_fs* fs, const struct bento_br_req* r, unsigned long long ino,
+                      unsigned int flags);
+int bento_br_tmpfile(struct bento_br_fs* fs, const struct bento_br_req* r,
+                     unsigned long long parent, unsigned int mode, unsigned int flags,
+                     struct bento_br_entry* out, struct bento_br_openrep* open);
 
 /* Live upgrade (glue/upgrade.c): the state one instance hands to the next. */
 struct bento_br_state;
@@ -213,6 +240,20 @@ struct bento_br_ops {
                     char* buf, unsigned long size);
   int (*removexattr)(struct bento_br_fs* fs, const struct bento_br_req* r, unsigned long long ino,
                      const char* name);
+  unsigned int (*caps)(struct bento_br_fs* fs);
+  int (*lseek)(struct bento_br_fs* fs, const struct bento_br_req* r, unsigned long long ino,
+               unsigned long long fh, unsigned long long off, unsigned int whence,
+               unsigned long long* out);
+  long (*fiemap)(struct bento_br_fs* fs, const struct bento_br_req* r, unsigned long long ino,
+                 unsigned long long off, unsigned long long len, struct bento_br_extent* out,
+                 unsigned int n);
+  int (*getflags)(struct bento_br_fs* fs, const struct bento_br_req* r, unsigned long long ino,
+                  unsigned int* out);
+  int (*setflags)(struct bento_br_fs* fs, const struct bento_br_req* r, unsigned long long ino,
+                  unsigned int flags);
+  int (*tmpfile)(struct bento_br_fs* fs, const struct bento_br_req* r, unsigned long long parent,
+                 unsigned int mode, unsigned int flags, struct bento_br_entry* out,
+                 struct bento_br_openrep* open);
   int (*prepare)(struct bento_br_fs* fs, struct bento_br_state** out);
   int (*start_from)(void* sb, unsigned long long block_count, unsigned int block_size,
                     void* dev_mem, struct bento_br_state* st, int refuse, struct bento_br_fs** out);

@@ -3,6 +3,8 @@
 // end-to-end tests (tests/fs_e2e) that do not need git/make/sqlite, on the kernel mount.
 //
 //   guest_checks posix MNT           names, attributes, data, xattrs, permissions...
+//   guest_checks features MNT        chattr, ACLs, SEEK_DATA/FIEMAP, O_TMPFILE (feature_checks.cc)
+//   guest_checks features-remount MNT  what `features` left, after a remount
 //   guest_checks crashwork MNT       writes+fsyncs files forever, printing "FSYNCED n"
 //   guest_checks crashverify MNT N   every file 0..N (fsynced before the crash) intact
 //   guest_checks tree DIR N          makes a deterministic tree of N files under DIR
@@ -44,6 +46,7 @@
 #include <thread>
 #include <vector>
 
+#include "feature_checks.h"
 #include "kernel_upgrade.h"
 
 namespace {
@@ -690,6 +693,8 @@ int main(int argc, char** argv) {
   std::string cmd = argc > 1 ? argv[1] : "";
   if (cmd == "true") return 0;
   if (cmd == "posix" && argc == 3) return posix(argv[2]);
+  if (cmd == "features" && argc == 3) return feature_checks(argv[2]);
+  if (cmd == "features-remount" && argc == 3) return feature_checks_after_remount(argv[2]);
   if (cmd == "crashwork" && argc == 3) return crashwork(argv[2]);
   if (cmd == "crashverify" && argc == 4) return crashverify(argv[2], std::atoi(argv[3]));
   if (cmd == "tree" && argc == 4) return tree(argv[2], std::atoi(argv[3]));

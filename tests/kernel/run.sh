@@ -47,8 +47,8 @@ tests=()
 while [ $# -gt 0 ]; do
   case $1 in
     --build-dir) build=$(cd "$2" && pwd); shift 2 ;;
-    basic | crash | bench | upgrade | prov | provbench) tests+=("$1"); shift ;;
-    *) echo "usage: $0 [--build-dir DIR] [basic|crash|bench|upgrade|prov|provbench]..." >&2; exit 2 ;;
+    basic | crash | bench | upgrade | prov | provbench | features) tests+=("$1"); shift ;;
+    *) echo "usage: $0 [--build-dir DIR] [basic|crash|bench|upgrade|prov|provbench|features]..." >&2; exit 2 ;;
   esac
 done
 [ ${#tests[@]} -gt 0 ] || tests=(basic crash)
@@ -383,6 +383,31 @@ done
     tee "$work/bench.txt"
 }
 
+# features: the fs features the FUSE host has, through the VFS (feature_checks.cc): chattr
+# flags, POSIX ACLs, SEEK_DATA/SEEK_HOLE, FIEMAP, fallocate modes, O_TMPFILE; a remount,
+# then what must persist; host fsck clean.
+run_features() {
+  local disk=$work/features.img
+  "$mkfs" --size 256M "$disk" > /dev/null
+  make_initrd "$work/features.cpio.gz" '
+insmod /lib/modules/bento_fs.ko || echo "BENTO-FAIL insmod"
+check mount -t bento /dev/vda /mnt
+check guest_checks features /mnt
+check umount /mnt
+check mount -t bento /dev/vda /mnt
+check guest_checks features-remount /mnt
+check umount /mnt
+check rmmod bento_fs
+dmesg | grep -q "bento: unloaded, no allocation left" && echo "BENTO-OK no leak" || { echo "BENTO-FAIL leak"; fails=$((fails+1)); }
+'
+  local t0=$SECONDS
+  boot "$work/features.cpio.gz" "$disk" "$work/features.log"
+  say "features: guest ran $((SECONDS - t0)) s"
+  grep -E '^(BENTO-|CHECK FAILED|FEATURE )' "$work/features.log.txt" || true
+  check_log "$work/features.log.txt" features
+  host_fsck "$disk" features -n
+}
+
 run_upgrade() {
   local disk=$work/upgrade.img
   "$mkfs" --size 256M "$disk" > /dev/null
@@ -677,6 +702,7 @@ for t in "${tests[@]}"; do
     upgrade) run_upgrade ;;
     prov) run_prov ;;
     provbench) run_provbench ;;
+    features) run_features ;;
     crash)
       for i in $(seq 1 "${BENTO_KERNEL_CRASH_POINTS:-1}"); do run_crash_once "$i"; done
       ;;

@@ -8,15 +8,18 @@
  * cache): the fs journals data itself (data journaling), so a write it acknowledged is in
  * its journal, and syncfs/fsync are one journal commit with no dirty pages to chase. The
  * written range's cached pages are dropped afterwards so later reads see the new bytes.
- * Shared writable mappings are refused (bento_mmap): there is no
- * writepage path. Files the fs opens with direct_io (its provenance log) and O_DIRECT
- * opens bypass the cache for reads too.
+ * Shared writable mappings dirty pages, which writeback.c hands to the same fs write; so
+ * every path that goes to the fs around the page cache (write, O_DIRECT read, fallocate,
+ * truncate, fsync, SEEK_DATA) writes the dirty pages of its range first. Files the fs
+ * opens with direct_io (its provenance log) and O_DIRECT opens bypass the cache for reads
+ * too.
  */
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
+#include <linux/writeback.h>
 
 #include "glue.h"
 
@@ -75,6 +78,7 @@ static int bento_release(struct inode *inode, struct file *file)
 
 	if (!bf)
 		return 0;
+	bento_wb_remove(file); /* errors stay recorded in the mapping for fsync */
 	bento_make_req(&q);
 	{
 		BENTO_NOFS_BEGIN;
@@ -106,6 +110,9 @@ static ssize_t bento_direct_read(struct kiocb *iocb, struct iov_iter *to)
 
 	if (!want)
 		return 0;
+	done = filemap_write_and_wait_range(inode->i_mapping, iocb->ki_pos, iocb->ki_pos + want - 1);
+	if (done)
+		return done;
 	buf = kvmalloc(cap, GFP_KERNEL);
 	if (!buf)
 		return -ENOMEM;
@@ -155,11 +162,41 @@ static ssize_t bento_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	return generic_file_read_iter(iocb, to);
 }
 
+/* After a write-through of len bytes at pos: the range's cached pages are dropped. A page
+ * dirtied meanwhile through a shared mapping cannot be (nor one under writeback): it gets
+ * the written bytes instead, so it matches the fs again apart from its own unwritten
+ * stores, which writeback then adds. Pages are single-page folios on this mapping. */
+static void bento_written(struct address_space *mapping, loff_t pos, const char *buf, size_t len)
+{
+	pgoff_t idx = pos >> PAGE_SHIFT, last = (pos + len - 1) >> PAGE_SHIFT;
+
+	if (!invalidate_inode_pages2_range(mapping, idx, last))
+		return;
+	for (; idx <= last; idx++) {
+		struct folio *folio = filemap_lock_folio(mapping, idx);
+		loff_t fpos, from, to;
+
+		if (!folio)
+			continue;
+		fpos = folio_pos(folio);
+		from = max_t(loff_t, pos, fpos);
+		to = min_t(loff_t, pos + len, fpos + PAGE_SIZE);
+		if (folio_test_uptodate(folio) && from < to) {
+			char *addr = kmap_local_folio(folio, 0);
+
+			memcpy(addr + (from - fpos), buf + (from - pos), to - from);
+			kunmap_local(addr);
+			flush_dcache_folio(folio);
+		}
+		folio_unlock(folio);
+		folio_put(folio);
+	}
+}
+
 static ssize_t bento_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
 	struct file *file = iocb->ki_filp;
 	struct inode *inode = file_inode(file);
-	loff_t start;
 	ssize_t done = 0, err;
 	size_t cap;
 	struct bento_req q;
@@ -172,13 +209,18 @@ static ssize_t bento_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	err = file_remove_privs(file);
 	if (err)
 		goto out_unlock;
+	/* Mapped stores in this range go to the fs first, so this write's bytes land after
+	 * them (stores made during the write: bento_written). */
+	err = filemap_write_and_wait_range(inode->i_mapping, iocb->ki_pos,
+					   iocb->ki_pos + iov_iter_count(from) - 1);
+	if (err)
+		goto out_unlock;
 	cap = min_t(size_t, iov_iter_count(from), BENTO_IO_CHUNK);
 	buf = kvmalloc(cap, GFP_KERNEL);
 	err = -ENOMEM;
 	if (!buf)
 		goto out_unlock;
 	bento_make_req(&q);
-	start = iocb->ki_pos;
 	while (iov_iter_count(from) > 0) {
 		size_t n = min_t(size_t, iov_iter_count(from), cap);
 		long w;
@@ -188,12 +230,16 @@ static ssize_t bento_write_iter(struct kiocb *iocb, struct iov_iter *from)
 				done = -EFAULT;
 			break;
 		}
+		down_write(&BENTO_I(inode)->wb_rw);
 		{
 			BENTO_NOFS_BEGIN;
 			w = bento_g_write(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, fh_of(file),
 					   iocb->ki_pos, buf, n);
 			BENTO_NOFS_END;
 		}
+		if (w > 0)
+			bento_written(inode->i_mapping, iocb->ki_pos, buf, w);
+		up_write(&BENTO_I(inode)->wb_rw);
 		if (w < 0) {
 			if (!done)
 				done = w;
@@ -209,8 +255,6 @@ static ssize_t bento_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	kvfree(buf);
 	if (done > 0) {
 		/* O_APPEND: the fs appended at its own end of file; i_size says where. */
-		invalidate_inode_pages2_range(inode->i_mapping, start >> PAGE_SHIFT,
-					      (start + done - 1) >> PAGE_SHIFT);
 		bento_refresh(inode);
 		if (iocb->ki_flags & IOCB_APPEND)
 			iocb->ki_pos = i_size_read(inode);
@@ -229,6 +273,9 @@ static int bento_fsync(struct file *file, loff_t start, loff_t end, int datasync
 	struct bento_req q;
 	int err;
 
+	err = file_write_and_wait_range(file, start, end);
+	if (err)
+		return err;
 	bento_make_req(&q);
 	{
 		BENTO_NOFS_BEGIN;
@@ -246,7 +293,11 @@ static long bento_fallocate(struct file *file, int mode, loff_t off, loff_t len)
 	int err;
 
 	inode_lock(inode);
+	err = filemap_write_and_wait(inode->i_mapping);
+	if (err)
+		goto out;
 	bento_make_req(&q);
+	down_write(&BENTO_I(inode)->wb_rw);
 	{
 		BENTO_NOFS_BEGIN;
 		err = bento_g_fallocate(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, fh_of(file),
@@ -257,18 +308,29 @@ static long bento_fallocate(struct file *file, int mode, loff_t off, loff_t len)
 		invalidate_inode_pages2(inode->i_mapping);
 		bento_refresh(inode);
 	}
+	up_write(&BENTO_I(inode)->wb_rw);
+out:
 	inode_unlock(inode);
 	return err;
 }
 
-/* Private and read-only shared mappings; a shared mapping can never become writable
- * (no writepage path). */
+/* generic_file_vm_ops: filemap_fault, and filemap_page_mkwrite dirties a page on the
+ * first store. A shared mapping that may become writable lists its handle for writeback
+ * (writeback.c), except where the fs could not write a page back through it: an O_APPEND
+ * handle writes at the end of file, and a direct_io file has no page cache the fs sees. */
 static int bento_mmap(struct file *file, struct vm_area_struct *vma)
 {
-	if ((vma->vm_flags & VM_SHARED) && (vma->vm_flags & VM_WRITE))
-		return -EINVAL;
-	if (vma->vm_flags & VM_SHARED)
-		vma->vm_flags &= ~VM_MAYWRITE;
+	struct bento_file *bf = file->private_data;
+
+	if ((vma->vm_flags & VM_SHARED) && (vma->vm_flags & VM_MAYWRITE)) {
+		if (!bf || (bf->flags & O_APPEND) || bf->direct_io) {
+			if (vma->vm_flags & VM_WRITE)
+				return -EINVAL;
+			vma->vm_flags &= ~VM_MAYWRITE;
+		} else {
+			bento_wb_add(file);
+		}
+	}
 	return generic_file_mmap(file, vma);
 }
 
@@ -350,11 +412,13 @@ static void bento_readahead(struct readahead_control *rac)
 const struct address_space_operations bento_aops = {
 	.read_folio = bento_read_folio,
 	.readahead = bento_readahead,
+	.dirty_folio = filemap_dirty_folio,
+	.writepages = bento_writepages,
 	.direct_IO = noop_direct_IO,
 };
 
 const struct file_operations bento_file_fops = {
-	.llseek = generic_file_llseek,
+	.llseek = bento_llseek,
 	.read_iter = bento_read_iter,
 	.write_iter = bento_write_iter,
 	.mmap = bento_mmap,
@@ -362,6 +426,7 @@ const struct file_operations bento_file_fops = {
 	.release = bento_release,
 	.fsync = bento_fsync,
 	.fallocate = bento_fallocate,
+	.unlocked_ioctl = bento_file_ioctl,
 	.splice_read = generic_file_splice_read,
 	.splice_write = iter_file_splice_write,
 };

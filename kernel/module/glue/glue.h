@@ -8,6 +8,7 @@
 
 #include <linux/atomic.h>
 #include <linux/fs.h>
+#include <linux/list.h>
 #include <linux/rwsem.h>
 #include <linux/sched/mm.h>
 
@@ -36,6 +37,12 @@ struct bento_inode_info {
   atomic64_t nlookup;
   struct timespec64 btime; /* birth time, when the fs keeps one (statx) */
   int has_btime;
+  /* Shared writable mappings (writeback.c): the handles writeback may write through
+   * (wb_files), and wb_rw: ->writepages holds it shared while it writes pages to the fs;
+   * whoever changes the file in the fs around the page cache (write-through, fallocate,
+   * truncation) holds it exclusively, so a page snapshot taken before never lands after. */
+  struct rw_semaphore wb_rw;
+  struct list_head wb_files;
   struct inode vfs_inode;
 };
 
@@ -44,6 +51,9 @@ struct bento_file {
   u64 fh;
   u32 flags;
   bool direct_io;
+  bool wb_listed;           /* on the inode's wb_files (mapped shared and writable) */
+  pid_t pid;                /* who mapped it: the writer writeback names to the fs */
+  struct list_head wb_link; /* in bento_inode_info.wb_files */
 };
 
 static inline struct bento_inode_info* BENTO_I(struct inode* inode) {
@@ -89,6 +99,12 @@ static inline struct bento_sb_info* BENTO_FS(struct super_block* sb) {
 #define bento_g_write(s, ...) (long)BENTO_CALL(s, write, __VA_ARGS__)
 #define bento_g_statfs(s, ...) BENTO_CALL(s, statfs, __VA_ARGS__)
 #define bento_g_syncfs(s) BENTO_CALL(s, syncfs)
+#define bento_g_caps(s) BENTO_CALL(s, caps)
+#define bento_g_lseek(s, ...) BENTO_CALL(s, lseek, __VA_ARGS__)
+#define bento_g_fiemap(s, ...) (long)BENTO_CALL(s, fiemap, __VA_ARGS__)
+#define bento_g_getflags(s, ...) BENTO_CALL(s, getflags, __VA_ARGS__)
+#define bento_g_setflags(s, ...) BENTO_CALL(s, setflags, __VA_ARGS__)
+#define bento_g_tmpfile(s, ...) BENTO_CALL(s, tmpfile, __VA_ARGS__)
 
 static inline void bento_g_forget(struct bento_sb_info* s, u64 ino, u64 n) {
   down_read(&s->rw);
@@ -127,9 +143,27 @@ extern const struct file_operations bento_dir_fops;
 extern const struct address_space_operations bento_aops;
 int bento_open_common(struct inode* inode, struct file* file, bool dir);
 
+/* writeback.c: shared writable mappings */
+struct writeback_control;
+int bento_writepages(struct address_space* mapping, struct writeback_control* wbc);
+void bento_wb_add(struct file* file);
+int bento_wb_remove(struct file* file);
+
 /* upgrade.c: the live-upgrade ioctl on the mount root (bento_ioctl.h) */
 long bento_ioctl(struct file* file, unsigned int cmd, unsigned long arg);
 const struct bento_br_ops* bento_find_fs(const char* fstype); /* with a module reference */
+
+/* acl.c, flags.c, space.c */
+struct posix_acl* bento_get_acl(struct inode* inode, int type, bool rcu);
+int bento_set_acl(struct user_namespace* ns, struct inode* inode, struct posix_acl* acl, int type);
+struct fileattr;
+void bento_load_flags(struct inode* inode);
+int bento_fileattr_get(struct dentry* dentry, struct fileattr* fa);
+int bento_fileattr_set(struct user_namespace* ns, struct dentry* dentry, struct fileattr* fa);
+struct fiemap_extent_info;
+loff_t bento_llseek(struct file* file, loff_t off, int whence);
+int bento_fiemap(struct inode* inode, struct fiemap_extent_info* fi, u64 start, u64 len);
+long bento_file_ioctl(struct file* file, unsigned int cmd, unsigned long arg);
 
 /* xattr.c */
 extern const struct xattr_handler* bento_xattr_handlers[];

@@ -13,6 +13,7 @@
 #include <linux/fs.h>
 #include <linux/namei.h>
 #include <linux/pagemap.h>
+#include <linux/posix_acl.h>
 #include <linux/slab.h>
 #include <linux/xattr.h>
 
@@ -79,6 +80,7 @@ struct inode *bento_iget(struct super_block *sb, const struct bento_br_entry *e)
 		inode->i_op = &bento_special_iops;
 		init_special_inode(inode, inode->i_mode, new_decode_dev(e->attr.rdev));
 	}
+	bento_load_flags(inode);
 	unlock_new_inode(inode);
 	return inode;
 }
@@ -348,6 +350,59 @@ out:
 	return err;
 }
 
+/* O_TMPFILE: an unnamed file, created and opened in one fs call (tmpfile). */
+static int bento_tmpfile(struct user_namespace *ns, struct inode *dir, struct file *file,
+			 umode_t mode)
+{
+	unsigned int flags = file->f_flags & ~(O_CREAT | O_NOCTTY | O_TRUNC);
+	struct bento_br_entry e;
+	struct bento_br_openrep o;
+	struct bento_file *bf;
+	struct inode *inode;
+	struct bento_req q;
+	int err;
+
+	bf = kzalloc(sizeof(*bf), GFP_KERNEL);
+	if (!bf)
+		return -ENOMEM;
+	bento_make_req(&q);
+	{
+		BENTO_NOFS_BEGIN;
+		err = bento_g_tmpfile(BENTO_FS(dir->i_sb), &q.r, dir->i_ino,
+				      (mode & ~S_IFMT) | S_IFREG, flags, &e, &o);
+		BENTO_NOFS_END;
+	}
+	if (err) {
+		kfree(bf);
+		return err;
+	}
+	inode = bento_iget(dir->i_sb, &e);
+	if (IS_ERR(inode)) {
+		err = PTR_ERR(inode);
+		goto out_release;
+	}
+	/* d_tmpfile drops the one link an fs-created tmpfile has on other file systems. */
+	set_nlink(inode, 1);
+	d_tmpfile(file, inode);
+	bf->fh = o.fh;
+	bf->flags = flags;
+	bf->direct_io = o.direct_io;
+	file->private_data = bf;
+	/* generic_file_open, not ->open: the fs opened the file already. */
+	err = finish_open(file, file->f_path.dentry, generic_file_open);
+	if (!err)
+		return 0;
+	file->private_data = NULL;
+out_release:
+	{
+		BENTO_NOFS_BEGIN;
+		bento_g_release(BENTO_FS(dir->i_sb), &q.r, e.ino, o.fh, flags, 0);
+		BENTO_NOFS_END;
+	}
+	kfree(bf);
+	return err;
+}
+
 int bento_getattr(struct user_namespace *ns, const struct path *path, struct kstat *stat,
 		  u32 mask, unsigned int flags)
 {
@@ -357,6 +412,12 @@ int bento_getattr(struct user_namespace *ns, const struct path *path, struct kst
 	if (err)
 		return err;
 	generic_fillattr(ns, inode, stat);
+	/* The chattr flags mirrored in the inode (flags.c), as ext4 reports them. */
+	if (IS_APPEND(inode))
+		stat->attributes |= STATX_ATTR_APPEND;
+	if (IS_IMMUTABLE(inode))
+		stat->attributes |= STATX_ATTR_IMMUTABLE;
+	stat->attributes_mask |= STATX_ATTR_APPEND | STATX_ATTR_IMMUTABLE;
 	if (BENTO_I(inode)->has_btime) {
 		stat->btime = BENTO_I(inode)->btime;
 		stat->result_mask |= STATX_BTIME;
@@ -416,16 +477,32 @@ int bento_setattr(struct user_namespace *ns, struct dentry *dentry, struct iattr
 		return 0;
 	if ((attr->ia_valid & ATTR_FILE) && attr->ia_file && attr->ia_file->private_data)
 		fh = ((struct bento_file *)attr->ia_file->private_data)->fh;
+	/* Mapped stores first: once the fs has the new size, a page written back past it
+	 * would extend the file again. */
+	if (attr->ia_valid & ATTR_SIZE) {
+		err = filemap_write_and_wait(inode->i_mapping);
+		if (err)
+			return err;
+	}
 	bento_make_req(&q);
+	if (attr->ia_valid & ATTR_SIZE)
+		down_write(&BENTO_I(inode)->wb_rw); /* no writeback between the two truncations */
 	{
 		BENTO_NOFS_BEGIN;
 		err = bento_g_setattr(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, &sa, fh, &a);
 		BENTO_NOFS_END;
 	}
+	if (!err && (attr->ia_valid & ATTR_SIZE)) {
+		truncate_pagecache(inode, attr->ia_size);
+		i_size_write(inode, a.size);
+	}
+	if (attr->ia_valid & ATTR_SIZE)
+		up_write(&BENTO_I(inode)->wb_rw);
 	if (err)
 		return err;
-	if (attr->ia_valid & ATTR_SIZE)
-		truncate_pagecache(inode, attr->ia_size);
+	/* chmod rewrote the access ACL's owner, mask and other entries in the fs. */
+	if (attr->ia_valid & ATTR_MODE)
+		forget_cached_acl(inode, ACL_TYPE_ACCESS);
 	bento_fill_inode(inode, &a);
 	return 0;
 }
@@ -503,10 +580,15 @@ const struct inode_operations bento_dir_iops = {
 	.rmdir = bento_rmdir,
 	.mknod = bento_mknod,
 	.rename = bento_rename,
+	.tmpfile = bento_tmpfile,
 	.getattr = bento_getattr,
 	.setattr = bento_setattr,
 	.update_time = bento_update_time,
 	.listxattr = bento_listxattr,
+	.get_acl = bento_get_acl,
+	.set_acl = bento_set_acl,
+	.fileattr_get = bento_fileattr_get,
+	.fileattr_set = bento_fileattr_set,
 };
 
 const struct inode_operations bento_file_iops = {
@@ -514,6 +596,11 @@ const struct inode_operations bento_file_iops = {
 	.setattr = bento_setattr,
 	.update_time = bento_update_time,
 	.listxattr = bento_listxattr,
+	.get_acl = bento_get_acl,
+	.set_acl = bento_set_acl,
+	.fileattr_get = bento_fileattr_get,
+	.fileattr_set = bento_fileattr_set,
+	.fiemap = bento_fiemap,
 };
 
 const struct inode_operations bento_symlink_iops = {
@@ -527,4 +614,6 @@ const struct inode_operations bento_special_iops = {
 	.getattr = bento_getattr,
 	.setattr = bento_setattr,
 	.listxattr = bento_listxattr,
+	.get_acl = bento_get_acl,
+	.set_acl = bento_set_acl,
 };

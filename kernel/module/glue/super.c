@@ -175,6 +175,8 @@ static void bento_inode_init_once(void *p)
 	struct bento_inode_info *bi = p;
 
 	inode_init_once(&bi->vfs_inode);
+	init_rwsem(&bi->wb_rw);
+	INIT_LIST_HEAD(&bi->wb_files);
 }
 
 /* The VFS lets go of an inode: the fs forgets every lookup it counted for it (an
@@ -213,7 +215,8 @@ static void bento_put_super(struct super_block *sb)
 	}
 }
 
-/* Writes go through to the fs (no dirty page cache), so syncing is committing the
+/* Writes go through to the fs, and the VFS wrote the dirty pages of shared writable
+ * mappings (writeback.c) before calling this with wait set, so syncing is committing the
  * journal: everything the fs has done so far becomes durable. */
 static int bento_sync_fs(struct super_block *sb, int wait)
 {
@@ -321,6 +324,9 @@ static int bento_fill_super(struct super_block *sb, void *raw, int silent)
 		sbi->fs = NULL;
 		goto fail;
 	}
+	/* An fs that keeps POSIX ACLs and applies the umask itself (acl.c). */
+	if (ops->caps(sbi->fs) & BENTO_BR_CAP_POSIX_ACL)
+		sb->s_flags |= SB_POSIXACL;
 	/* lookup(root, ".") is the root's entry; it counts a lookup like any other. */
 	memset(&q, 0, sizeof(q));
 	q.r.groups = q.groups;

@@ -2,9 +2,11 @@
 /*
  * Extended attributes: user.*, trusted.* and security.* go to the fs under their full
  * names (the VFS checks the namespace's permission rules first: trusted.* needs
- * CAP_SYS_ADMIN). system.posix_acl_* is not routed: the kernel host does not do ACLs yet.
+ * CAP_SYS_ADMIN). system.posix_acl_* goes through the VFS's ACL handlers to
+ * ->get_acl/->set_acl (acl.c), which store them as the fs's xattrs of the same names.
  */
 #include <linux/fs.h>
+#include <linux/posix_acl_xattr.h>
 #include <linux/xattr.h>
 
 #include "glue.h"
@@ -85,5 +87,7 @@ const struct xattr_handler *bento_xattr_handlers[] = {
 	&bento_user_xattr,
 	&bento_trusted_xattr,
 	&bento_security_xattr,
+	&posix_acl_access_xattr_handler,
+	&posix_acl_default_xattr_handler,
 	NULL,
 };
