@@ -523,7 +523,9 @@ void check_mmap_concurrent(const std::string& d) {
   // if the three are not done in time, instead of a silent harness timeout.
   auto* progress = static_cast<volatile int*>(
       mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
-  progress[0] = progress[1] = progress[2] = 0;
+  progress[0] = 0;
+  progress[1] = 0;
+  progress[2] = 0;
   pid_t watchdog = fork();
   if (watchdog == 0) {
     for (int s = 0; s < 600; s++) {
