@@ -268,6 +268,7 @@ class Ingest {
   void note_outside_writer(int64_t act, const PendingItem& open);
   void keep_outside_writers(int64_t reader, const PendingItem& read);
   void keep_opening_images(int64_t writer, const PendingItem& write);
+  void apply_pending_writes(int64_t act, const PendingItem& of);
   // AF_UNIX datagram senders by process (pid << 64 | start): how a datagram whose sending
   // socket is gone finds its channel.
   std::map<std::pair<uint32_t, uint64_t>, std::string> dgram_senders_;

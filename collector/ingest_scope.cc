@@ -316,21 +316,7 @@ void Ingest::keep_outside_writers(int64_t reader, const PendingItem& read) {
       later.push_back({w, t});  // wrote after this read: maybe a cause of a later one
       continue;
     }
-    if (kept(w) == kNotKept) {
-      if (auto p = pending_.find(w); p != pending_.end()) {
-        auto& items = p->second.items;
-        for (auto i = items.begin(); i != items.end();) {
-          if ((i->kind == PendingItem::kOpen || i->kind == PendingItem::kFileWrite) && i->output &&
-              i->dev == read.dev && i->ino == read.ino && i->gen == read.gen) {
-            apply(w, *i);
-            i = items.erase(i);
-            pending_total_--;
-          } else {
-            ++i;
-          }
-        }
-      }
-    }
+    if (kept(w) == kNotKept) apply_pending_writes(w, read);
     make_relevant(w);
   }
   if (!later.empty()) outside_writers_[{read.dev, read.ino, read.gen}] = std::move(later);
@@ -350,21 +336,29 @@ void Ingest::keep_opening_images(int64_t writer, const PendingItem& write) {
     ActivityRow row;
     if (!store_.activity(other, &row) || row.process != me.process) continue;
     // Its open now (keep() may be running and would apply it only after this write).
-    if (auto p = pending_.find(other); p != pending_.end()) {
-      auto& items = p->second.items;
-      for (auto i = items.begin(); i != items.end();) {
-        if (i->kind == PendingItem::kOpen && i->output && i->dev == write.dev &&
-            i->ino == write.ino && i->gen == write.gen) {
-          outside_open(other, *i);
-          i = items.erase(i);
-          pending_total_--;
-        } else {
-          ++i;
-        }
-      }
-    }
+    apply_pending_writes(other, write);
     make_relevant(other);
   }
+}
+
+// Stores now what `act` has waiting that wrote the file `of` names (write-opens, first
+// writes), in the order they happened.
+void Ingest::apply_pending_writes(int64_t act, const PendingItem& of) {
+  auto p = pending_.find(act);
+  if (p == pending_.end()) return;
+  auto& items = p->second.items;
+  std::vector<PendingItem> now;  // taken out first: applying may keep `act` (and move items)
+  for (auto i = items.begin(); i != items.end();) {
+    if ((i->kind == PendingItem::kOpen || i->kind == PendingItem::kFileWrite) && i->output &&
+        i->dev == of.dev && i->ino == of.ino && i->gen == of.gen) {
+      now.push_back(std::move(*i));
+      i = items.erase(i);
+      pending_total_--;
+    } else {
+      ++i;
+    }
+  }
+  for (const PendingItem& item : now) apply(act, item);
 }
 
 // A mark of a call on something the graph has; calls on files it does not keep (the
