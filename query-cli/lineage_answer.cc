@@ -152,26 +152,12 @@ void keep_backward(const StepIndex& causes, const std::map<Node, bool>& carries,
 }
 
 // The nodes the depth bound stopped at with more to find (Answer::beyond_depth, before
-// keeping only the shown ones). Backward, a cut input counts; a cut "started by" counts
-// only where the parent read data of its own before the fork (a parent without data
-// inputs would be left out of the short answer).
-std::set<Node> beyond_depth(LineageSource& src, const SearchResult& s, bool backward,
-                            const StepFilter& follow) {
+// keeping only the shown ones). Backward, a cut input counts (a cut "started by" is who
+// ran it, which the answer names where it matters); forward, every cut step.
+std::set<Node> beyond_depth(const SearchResult& s, bool backward) {
   std::set<Node> out;
-  for (const Step& st : s.cut) {
-    const Node at = backward ? st.effect : st.cause;
-    if (out.count(at) != 0) continue;
-    bool counts = !backward || st.type != Step::kInformed || st.cost == 0 || !follow;
-    if (!counts) {
-      for (const Step& in : src.causes(st.cause)) {
-        if (in.type == Step::kUsed && in.first < st.first && follow(in)) {
-          counts = true;
-          break;
-        }
-      }
-    }
-    if (counts) out.insert(at);
-  }
+  for (const Step& st : s.cut)
+    if (!backward || st.type == Step::kUsed) out.insert(backward ? st.effect : st.cause);
   return out;
 }
 
@@ -233,7 +219,7 @@ Answer answer_backward(LineageGraph& g, LineageSource& src,
   if (options.all) {
     for (const auto& [n, reach] : s.nodes) a.nodes[n] = Answer::kFull;
     a.steps = s.steps;
-    keep_shown_beyond(beyond_depth(src, s, true, follow), &a);
+    keep_shown_beyond(beyond_depth(s, true), &a);
     find_gaps(g, &a);
     return a;
   }
@@ -244,7 +230,7 @@ Answer answer_backward(LineageGraph& g, LineageSource& src,
   }
   StepIndex causes;
   for (const Step& st : s.steps) causes[st.effect].push_back(&st);
-  const std::set<Node> beyond = beyond_depth(src, s, true, follow);
+  const std::set<Node> beyond = beyond_depth(s, true);
   keep_backward(causes, carries_data(g, s, causes, beyond), &a);
   // Folded reads of processes that are not shown are not counted either.
   for (auto it = a.runtime.begin(); it != a.runtime.end();) {
@@ -270,7 +256,7 @@ Answer answer_forward(LineageGraph& g, LineageSource& src,
   a.depth = options.depth;
   for (const auto& [n, reach] : s.nodes) a.nodes[n] = Answer::kFull;
   a.steps = s.steps;
-  keep_shown_beyond(beyond_depth(src, s, false, nullptr), &a);
+  keep_shown_beyond(beyond_depth(s, false), &a);
   find_gaps(g, &a);
   return a;
 }

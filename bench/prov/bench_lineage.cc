@@ -603,6 +603,7 @@ int main(int argc, char** argv) {
       prov_cli::LineageOptions o;
       o.graph = true;
       o.text = false;
+      if (depth > 0) o.depth = depth;
       auto a = prov_cli::why(*db, p, o), b = prov_cli::why(*all.db, p, o);
       compared++;
       if (a.found == b.found && answer_core(a.graph) == answer_core(b.graph))
