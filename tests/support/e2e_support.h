@@ -182,8 +182,8 @@ class BentoMountTest : public ::testing::Test {
     pid_ = 0;
   }
 
-  void mkfs(const std::string& size) {
-    RunResult r = run(tools().mkfs + " --size " + size + " " + q(img_));
+  void mkfs(const std::string& size, const std::string& options = "") {
+    RunResult r = run(tools().mkfs + " --size " + size + " " + options + " " + q(img_));
     ASSERT_EQ(r.status, 0) << r.output;
   }
 
