@@ -20,6 +20,8 @@
  *             output of sendfile, splice, tee, vmsplice, copy_file_range)
  *   sys_exit  read-side calls (read, readv, pread*, recvfrom, recvmsg, recvmmsg, and the
  *             input of sendfile, splice, tee, vmsplice, copy_file_range)
+ *   sys_enter the regular-file input of sendfile, splice, copy_file_range: these read and
+ *             write in one call, so the read is stamped before the write it feeds
  *                     -> by the fd's type: PIPE_IO (pipe/FIFO), SOCK_SEND/SOCK_RECV (socket),
  *                        FILE_IO (regular file), each once per process image, object and
  *                        direction
@@ -1632,6 +1634,24 @@ __noinline int on_kill(__u32 nr, __u64 a0, __u64 a1, __u64 a2) {
 
 /* ---- the syscall tracepoints ---- */
 
+/* The regular-file input of a call that reads and writes at once (sendfile, splice,
+ * copy_file_range): reported at entry, so that the read comes before the write it feeds
+ * (the return is later than both). A call that then fails reported a read that did not
+ * happen; its callers (cp, cat) then fall back to read(), the same read. */
+static __always_inline void file_read_at_entry(int fd, long nr) {
+  struct task_struct* t = bpf_get_current_task_btf();
+  struct file* f = fd_file(t, fd);
+  if (!f || !cfg_file_io) return;
+  struct inode* inode = BPF_CORE_READ(f, f_inode);
+  if ((BPF_CORE_READ(inode, i_mode) & S_IFMT) != S_IFREG) return;
+  file_io(t, f, inode, fd, (nr & 0xffff) | IO_READ << 16);
+}
+
+static __always_inline int regular_fd(int fd) {
+  struct file* f = fd_file(bpf_get_current_task_btf(), fd);
+  return f && (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) == S_IFREG;
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(on_sys_enter, struct pt_regs* regs, long id) {
   switch (id) {
@@ -1663,7 +1683,10 @@ int BPF_PROG(on_sys_enter, struct pt_regs* regs, long id) {
     case __NR_pwrite64:
     case __NR_pwritev:
     case __NR_pwritev2:
-    case __NR_sendfile: /* out_fd is the first argument */
+      on_io(regs->di, IO_OP(id, IO_WRITE, NAME_NONE), 0, 0, 0);
+      break;
+    case __NR_sendfile: /* sendfile(out_fd, in_fd, ...) */
+      file_read_at_entry(regs->si, id);
       on_io(regs->di, IO_OP(id, IO_WRITE, NAME_NONE), 0, 0, 0);
       break;
     case __NR_sendto:
@@ -1675,6 +1698,7 @@ int BPF_PROG(on_sys_enter, struct pt_regs* regs, long id) {
       break;
     case __NR_splice:          /* splice(fd_in, off_in, fd_out, ...) */
     case __NR_copy_file_range: /* copy_file_range(fd_in, off_in, fd_out, ...) */
+      file_read_at_entry(regs->di, id);
       on_io(regs->dx, IO_OP(id, IO_WRITE, NAME_NONE), 0, 0, 0);
       break;
     case __NR_tee: /* tee(fd_in, fd_out, ...) */
@@ -1795,13 +1819,15 @@ int BPF_PROG(on_sys_exit, struct pt_regs* regs, long ret) {
       if (ret >= 0)
         on_io(regs->di, IO_OP(id, IO_READ, NAME_SOCKADDR_LENPTR), regs->r8, regs->r9, ret);
       break;
-    case __NR_sendfile: /* sendfile(out_fd, in_fd, ...) */
-      if (ret >= 0) on_io(regs->si, IO_OP(id, IO_READ, NAME_NONE), 0, 0, ret);
+    case __NR_sendfile: /* sendfile(out_fd, in_fd, ...); a regular file: at entry */
+      if (ret >= 0 && !regular_fd(regs->si))
+        on_io(regs->si, IO_OP(id, IO_READ, NAME_NONE), 0, 0, ret);
       break;
     case __NR_splice:
     case __NR_tee:
     case __NR_copy_file_range:
-      if (ret >= 0) on_io(regs->di, IO_OP(id, IO_READ, NAME_NONE), 0, 0, ret);
+      if (ret >= 0 && !regular_fd(regs->di))
+        on_io(regs->di, IO_OP(id, IO_READ, NAME_NONE), 0, 0, ret);
       break;
     case __NR_vmsplice:
       if (ret >= 0) on_io(regs->di, IO_OP(id, IO_VMSPLICE_READ, NAME_NONE), 0, 0, ret);

@@ -94,8 +94,11 @@ class GraphStore {
   // The version `file` had at t (the latest one made at or before it); the latest when
   // none was: what a read applied late (it waited for a decision) actually saw.
   virtual VersionRef version_at(int64_t file, uint64_t t) = 0;
-  // Version n+1 of `file` (1 when it has none); wasDerivedFrom(version) from the previous.
-  virtual VersionRef add_version(int64_t file, const std::string& path, uint64_t t) = 0;
+  // Version n+1 of `file` (1 when it has none); wasDerivedFrom(version) from the previous,
+  // or (emptied: a truncation to 0 or O_TRUNC made it, nothing of the previous content is
+  // in it) `replaced`, which lineage does not walk.
+  virtual VersionRef add_version(int64_t file, const std::string& path, uint64_t t,
+                                 bool emptied = false) = 0;
 
   virtual void add_name(int64_t file, const std::string& path, uint64_t t) = 0;
   // The versions of `file` that have no path yet (an O_TMPFILE file until linked) take it.

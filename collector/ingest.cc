@@ -176,17 +176,17 @@ int64_t Ingest::entity_at(int64_t file, uint64_t t, const std::string& path) {
   return v.id != 0 ? v.id : new_version(file, t, path);
 }
 
-int64_t Ingest::new_version(int64_t file, uint64_t t, const std::string& path) {
-  return store_.add_version(file, path.empty() ? store_.latest_name(file) : path, t).id;
+int64_t Ingest::new_version(int64_t file, uint64_t t, const std::string& path, bool emptied) {
+  return store_.add_version(file, path.empty() ? store_.latest_name(file) : path, t, emptied).id;
 }
 
 void Ingest::metadata_change(int64_t file, int64_t act, uint64_t t, const char* how,
-                             const std::string& path) {
+                             const std::string& path, bool emptied) {
   if (auto s = sessions_.find(file); s != sessions_.end() && s->second.entity != 0) {
     store_.generated(s->second.entity, act, t, how);
     return;
   }
-  int64_t v = new_version(file, t, path);
+  int64_t v = new_version(file, t, path, emptied);
   store_.generated(v, act, t, how);
   store_.generated_last(v, act, t);
 }
@@ -240,17 +240,20 @@ void Ingest::rename_subtree(Mount& m, const std::string& from, const std::string
 // The handle starts writing: the first writing handle of its file begins a new version
 // (the session), which every handle writing at the same time shares.
 void Ingest::begin_writing(Mount& m, uint64_t fh, Handle& h, int64_t act, uint64_t t,
-                           const char* how) {
+                           const char* how, bool emptied) {
   h.writing = true;
   m.dirty_handles.insert(fh);
   Session& s = sessions_[h.file];
-  if (s.handles++ == 0 || s.entity == 0) s.entity = new_version(h.file, t);
+  if (s.handles++ == 0 || s.entity == 0) s.entity = new_version(h.file, t, "", emptied);
   store_.generated(s.entity, act, t, how);
   add_writer(h, act);
 }
 
 void Ingest::add_writer(Handle& h, int64_t act) {
-  if (act == 0 || std::find(h.writers.begin(), h.writers.end(), act) != h.writers.end()) return;
+  if (act == 0) return;
+  if (fs_writers_.size() > kFsWritersCap) fs_writers_.clear();  // then a duplicate row at worst
+  fs_writers_.insert({h.file, act});
+  if (std::find(h.writers.begin(), h.writers.end(), act) != h.writers.end()) return;
   h.writers.push_back(act);
   sessions_[h.file].writers[act].handles++;
 }

@@ -111,11 +111,12 @@ class Ingest {
   int64_t mount_file(int64_t source, uint64_t ino, uint32_t gen, const char* kind, uint64_t t);
   int64_t current_entity(int64_t file, uint64_t t, const std::string& path = "");
   int64_t entity_at(int64_t file, uint64_t t, const std::string& path = "");  // as read at t
-  int64_t new_version(int64_t file, uint64_t t, const std::string& path = "");
+  // emptied: made by a truncation to 0 (or O_TRUNC): not derived from the previous version.
+  int64_t new_version(int64_t file, uint64_t t, const std::string& path = "", bool emptied = false);
   // rename, link, chmod, chown, truncate, unlink of a file that lives on: a new version
   // by the actor (or, inside a write session, a mark on the session's version).
   void metadata_change(int64_t file, int64_t act, uint64_t t, const char* how,
-                       const std::string& path = "");
+                       const std::string& path = "", bool emptied = false);
   void walk_tree(Mount& m);
   std::string dir_path(Mount& m, uint64_t ino);
   std::string path_of(Mount& m, uint64_t parent, const char* name, size_t len);
@@ -123,7 +124,8 @@ class Ingest {
   int64_t source_for_dev(uint64_t dev) const;
 
   // ---- handles and write sessions (ingest.cc)
-  void begin_writing(Mount& m, uint64_t fh, Handle& h, int64_t act, uint64_t t, const char* how);
+  void begin_writing(Mount& m, uint64_t fh, Handle& h, int64_t act, uint64_t t, const char* how,
+                     bool emptied = false);
   void add_writer(Handle& h, int64_t act);
   // last_write: CLOCK_MONOTONIC of the handle's last write (0: unknown -> `t`).
   void end_handle(Mount& m, std::map<uint64_t, Handle>::iterator it, uint64_t t,
@@ -236,6 +238,13 @@ class Ingest {
   void defer(int64_t act, PendingItem item);
   void apply_deferred();
   void store_mapping(int64_t act, const PendingItem& m);
+  void store_mount_write(int64_t act, const PendingItem& w);
+  // A probe's write to a mount waits until the log has been read this far past it: the fs
+  // record of the same write (stamped inside the call, later) must be stored first.
+  static constexpr uint64_t kMountWriteMargin = 1'000'000'000;
+  // (file, activity) pairs the fs log named as writers: the probes' writes that add none.
+  std::set<std::pair<int64_t, int64_t>> fs_writers_;
+  static constexpr size_t kFsWritersCap = 200000;
 
   GraphStore& store_;
   HostFacts& host_;

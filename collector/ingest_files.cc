@@ -2,7 +2,6 @@
 // tracked mounts (versioned, told apart by inode generation), exact read times for every
 // file, writable shared mappings, and truncate/rename/link/unlink of outside files.
 #include <fcntl.h>
-#include <sys/syscall.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -125,8 +124,18 @@ bool Ingest::on_file_io(const void* data, size_t size) {
   const bento_event_header* h = &e->h;
   exact_reads_ = true;
   if (e->is_write) {
-    if (source_for_dev(e->dev) != 0) return true;
     const int64_t act = activity_for_tid(h->tid, h->uid, h->gid, h->ts_ns);
+    if (source_for_dev(e->dev) != 0) {
+      // The fs log names who wrote through a handle once per thread: a program a shell
+      // exec'd in the same process (`(echo a; cat f) >> log`) writes unnamed. Its first
+      // write fills that in once the log has been read well past it (store_mount_write).
+      PendingItem w{PendingItem::kFileWrite, true};
+      w.t = h->ts_ns;
+      w.dev = e->dev;
+      w.ino = e->ino;
+      if (act != 0) defer(act, std::move(w));
+      return true;
+    }
     PendingItem w{PendingItem::kFileWrite, true};
     w.t = h->ts_ns;
     w.dev = e->dev;
@@ -140,11 +149,8 @@ bool Ingest::on_file_io(const void* data, size_t size) {
       wait(act, std::move(w));
     return true;
   }
-  // copy_file_range, sendfile and splice read and write in one call: the read's stamp (the
-  // return) is later than the write it fed. The open's time stands for them.
-  if (e->syscall_nr == SYS_copy_file_range || e->syscall_nr == SYS_sendfile ||
-      e->syscall_nr == SYS_splice)
-    return true;
+  // copy_file_range, sendfile and splice read a regular file and write in one call: the
+  // probe stamps their read at the call's entry, before the write it feeds.
   const int64_t act = activity_for_tid(h->tid, h->uid, h->gid, h->ts_ns);
   PendingItem r{PendingItem::kFileRead};
   r.t = h->ts_ns;
@@ -203,6 +209,26 @@ bool Ingest::on_mmap(const void* data, size_t size, bool end) {
   return true;
 }
 
+// A process image's first write to a file on a tracked mount (probe), applied once the
+// mount's log has been read kMountWriteMargin past it: the fs log's own record of that
+// write, if it has one, is stored by then. An image the log did not name as a writer of
+// the file gets the version the write went to: the write session open now (the handle it
+// wrote through is still open), else the version the file had at the write.
+void Ingest::store_mount_write(int64_t act, const PendingItem& w) {
+  const int64_t file = file_of(w.dev, w.ino, 0, "", w.t, false);
+  if (file == 0 || fs_writers_.count({file, act}) != 0) return;
+  make_relevant(act);
+  const auto s = sessions_.find(file);
+  const bool open = s != sessions_.end() && s->second.entity != 0;
+  const int64_t ent = open ? s->second.entity : entity_at(file, w.t);
+  store_.generated(ent, act, w.t, "write");
+  if (!open) return;
+  // Its last write is bounded by the release of the handles writing now (end_handle).
+  for (auto& [source, m] : mounts_)
+    for (auto& [fh, h] : m.handles)
+      if (h.file == file && h.writing) add_writer(h, act);
+}
+
 void Ingest::store_mapping(int64_t act, const PendingItem& m) {
   const bool tracked = source_for_dev(m.dev) != 0;
   if (tracked) make_relevant(act);
@@ -239,7 +265,7 @@ bool Ingest::on_truncate(const void* data, size_t size) {
   }
   if (file == 0) return true;  // never opened by a process the database keeps
   const int64_t act = activity_for_tid(h->tid, h->uid, h->gid, t);
-  metadata_change(file, act, t, "truncate");
+  metadata_change(file, act, t, "truncate", "", /*emptied=*/e->length == 0);
   return true;
 }
 

@@ -92,12 +92,13 @@ bool Ingest::on_fs_record(int64_t source, const prov::Record& r) {
       break;
     case RecordType::kTruncate: {
       auto it = r.fh != 0 ? m.handles.find(r.fh) : m.handles.end();
+      const bool emptied = r.aux == 0;  // the new size: nothing of the old content is left
       if (it != m.handles.end() && writes(it->second.flags) && !it->second.writing) {
-        begin_writing(m, r.fh, it->second, act, t, "truncate");
+        begin_writing(m, r.fh, it->second, act, t, "truncate", emptied);
         break;
       }
       if (it != m.handles.end()) add_writer(it->second, act);
-      metadata_change(mount_file(source, r.ino, r.gen, "file", t), act, t, "truncate");
+      metadata_change(mount_file(source, r.ino, r.gen, "file", t), act, t, "truncate", "", emptied);
       break;
     }
     case RecordType::kChmod:
@@ -227,7 +228,8 @@ void Ingest::fs_open(int64_t source, Mount& m, const prov::Record& r, int64_t ac
   // come, move this to the read itself.
   if (reads(r.flags)) store_.used(act, current_entity(file, t), t, "open");
   // O_TRUNC empties the file now: the write session (a new version) starts at the open.
-  if (writes(r.flags) && (r.flags & O_TRUNC)) begin_writing(m, r.fh, h, act, t, "truncate");
+  if (writes(r.flags) && (r.flags & O_TRUNC))
+    begin_writing(m, r.fh, h, act, t, "truncate", /*emptied=*/true);
 }
 
 // First write of a thread through a handle: the handle joins (or starts) its file's write
@@ -241,6 +243,7 @@ void Ingest::fs_write(int64_t source, Mount& m, const prov::Record& r, int64_t a
     int64_t file = mount_file(source, r.ino, r.gen, "file", t);
     int64_t v = sessions_.count(file) ? sessions_[file].entity : new_version(file, t);
     store_.generated(v, act, t, "write");
+    fs_writers_.insert({file, act});
     return;
   }
   Handle& h = it->second;

@@ -186,11 +186,16 @@ void Ingest::apply_deferred() {
     if (auto it = record_time_.find(source); it != record_time_.end()) h = std::max(h, it->second);
     horizon = std::min(horizon, h);
   }
-  while (!deferred_.empty() && deferred_.front().second.t <= horizon) {
+  auto due = [&](const PendingItem& item) {
+    return item.t + (item.kind == PendingItem::kFileWrite ? kMountWriteMargin : 0) <= horizon;
+  };
+  while (!deferred_.empty() && due(deferred_.front().second)) {
     auto [act, item] = std::move(deferred_.front());
     deferred_.pop_front();
     if (item.kind == PendingItem::kMapping)
       store_mapping(act, item);
+    else if (item.kind == PendingItem::kFileWrite)
+      store_mount_write(act, item);
     else if (item.kind == PendingItem::kAction)
       fd_action_or_wait(act, std::move(item));
     else if (kept(act) == kFull)
@@ -287,7 +292,7 @@ void Ingest::outside_open(int64_t act, const PendingItem& o) {
     const char* how = "open-write";
     if (o.flags & O_TRUNC)
       how = (o.flags & O_CREAT) && store_.latest_version(file).id == 0 ? "write" : "truncate";
-    int64_t v = new_version(file, o.t, o.path);
+    int64_t v = new_version(file, o.t, o.path, (o.flags & O_TRUNC) != 0);
     store_.generated(v, act, o.t, how);
   }
 }

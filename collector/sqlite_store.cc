@@ -131,8 +131,7 @@ const char* const kSql[] = {
     "SELECT id, version FROM entities WHERE file_id = ? AND created_ns <= ? ORDER BY version "
     "DESC LIMIT 1",
     "INSERT INTO entities(file_id, version, path, created_ns) VALUES(?, ?, ?, ?)",
-    "INSERT OR IGNORE INTO derived(generated_id, used_id, time_ns, how) VALUES(?, ?, ?, "
-    "'version')",
+    "INSERT OR IGNORE INTO derived(generated_id, used_id, time_ns, how) VALUES(?, ?, ?, ?)",
     "INSERT INTO names(file_id, path, from_ns) VALUES(?, ?, ?)",
     "UPDATE entities SET path = ? WHERE file_id = ? AND (path IS NULL OR path = '')",
     "UPDATE names SET to_ns = ? WHERE file_id = ? AND path = ? AND to_ns IS NULL",
@@ -494,13 +493,20 @@ VersionRef SqliteStore::version_at(int64_t file, uint64_t t) {
   return VersionRef{q.int64(0), q.int64(1)};
 }
 
-VersionRef SqliteStore::add_version(int64_t file, const std::string& path, uint64_t t) {
+VersionRef SqliteStore::add_version(int64_t file, const std::string& path, uint64_t t,
+                                    bool emptied) {
   VersionRef prev = latest_version(file);
   st(kVersionInsert).bind(1, file).bind(2, prev.version + 1).bind(3, path).bind(4, i64(t)).run();
   VersionRef v{last_id(), prev.version + 1};
   if (latest_.size() > kCacheCap) latest_.clear();
   latest_[file] = v;
-  if (prev.id != 0) st(kDerivedVersion).bind(1, v.id).bind(2, prev.id).bind(3, i64(t)).run();
+  if (prev.id != 0)
+    st(kDerivedVersion)
+        .bind(1, v.id)
+        .bind(2, prev.id)
+        .bind(3, i64(t))
+        .bind(4, emptied ? "replaced" : "version")
+        .run();
   return v;
 }
 

@@ -70,7 +70,8 @@ class SqliteStore : public GraphStore {
   void set_file_died(int64_t file, uint64_t t) override;
   VersionRef latest_version(int64_t file) override;
   VersionRef version_at(int64_t file, uint64_t t) override;
-  VersionRef add_version(int64_t file, const std::string& path, uint64_t t) override;
+  VersionRef add_version(int64_t file, const std::string& path, uint64_t t,
+                         bool emptied = false) override;
   void add_name(int64_t file, const std::string& path, uint64_t t) override;
   void name_unnamed_versions(int64_t file, const std::string& path) override;
   void end_name(int64_t file, const std::string& path, uint64_t t) override;

@@ -87,18 +87,27 @@ void keep_backward(const StepIndex& causes, const std::map<Node, bool>& carries,
     if (how < it->second) it->second = how;                           // kFull < kAncestry < kLine
     todo.push_back({n, it->second, in_chain || chain.count(n) != 0, unrestricted.count(n) == 0});
   };
-  // Writers of an entity whose process exec'd another writer of it (the redirection's
-  // image before the program ran).
+  // Writers of an entity whose process later exec'd (through any number of execs: `gunzip`
+  // is a script that execs gzip) another writer of it: the redirection's image before the
+  // program ran.
   auto exec_writers = [&](const std::vector<const Step*>& steps) {
     std::set<Node> writers, out;
     for (const Step* st : steps)
       if (st->type == Step::kGenerated) writers.insert(st->cause);
     for (const Node& w : writers) {
-      auto c = causes.find(w);
-      if (c == causes.end()) continue;
-      for (const Step* st : c->second)
-        if (st->type == Step::kInformed && st->cost == 0 && writers.count(st->cause) != 0)
-          out.insert(st->cause);
+      std::set<Node> seen;
+      for (std::vector<Node> images = {w}; !images.empty();) {
+        const Node img = images.back();
+        images.pop_back();
+        auto c = causes.find(img);
+        if (c == causes.end()) continue;
+        for (const Step* st : c->second) {
+          if (st->type != Step::kInformed || st->cost != 0 || !seen.insert(st->cause).second)
+            continue;
+          if (writers.count(st->cause) != 0) out.insert(st->cause);
+          images.push_back(st->cause);
+        }
+      }
     }
     return out;
   };

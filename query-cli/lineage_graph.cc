@@ -206,7 +206,7 @@ void LineageGraph::annotate_status(int64_t id) {
       "SELECT d.generated_id, d.time_ns, (SELECT g.activity_id FROM generated g WHERE "
       "g.entity_id = d.generated_id ORDER BY g.time_ns LIMIT 1), (SELECT g.how FROM "
       "generated g WHERE g.entity_id = d.generated_id ORDER BY g.time_ns LIMIT 1) FROM "
-      "derived d WHERE d.used_id = ? AND d.how = 'version' LIMIT 1");
+      "derived d WHERE d.used_id = ? AND d.how IN ('version', 'replaced') LIMIT 1");
   next.bind(1, id);
   if (next.step()) {
     st = {{"state", "changed"},

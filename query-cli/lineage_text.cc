@@ -74,15 +74,21 @@ class Printer {
              "\n";
     }
     if (a_.left_out_activities + a_.left_out_entities > 0) {
-      out += g_.dim("(" + std::to_string(a_.left_out_activities) + " processes and " +
-                    std::to_string(a_.left_out_entities) +
-                    " files or pipes without data inputs left out: --all shows them)") +
-             "\n";
+      std::string what;
+      if (a_.left_out_activities > 0)
+        what = count_of(a_.left_out_activities, "process", "processes");
+      if (a_.left_out_entities > 0)
+        what += (what.empty() ? "" : " and ") +
+                count_of(a_.left_out_entities, "file or pipe", "files or pipes");
+      out += g_.dim("(" + what + " without data inputs left out: --all shows them)") + "\n";
     }
     return out;
   }
 
  private:
+  static std::string count_of(int64_t n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+  }
   Answer::Shown shown(Node n) const {
     auto it = a_.nodes.find(n);
     return it == a_.nodes.end() ? Answer::kLine : it->second;
@@ -110,15 +116,38 @@ class Printer {
     }
   }
   // True (and prints a marker) when n was already shown with a bound at least as good.
+  // Backward, the listing above may hold inputs it took after this path's deadline: the
+  // marker then says which of them count here.
   bool shown_before(Node n, int64_t bound, const std::string& indent, std::string* out) {
     auto it = printed_.find(n);
     const bool covered =
         it != printed_.end() && (a_.backward ? it->second >= bound : it->second <= bound);
     if (covered) {
-      *out += indent + g_.dim("└─ (shown above)") + "\n";
+      std::string marker = "(shown above)";
+      if (a_.backward && took_inputs_between(n, bound, it->second))
+        marker = "(shown above; here only what it had before " +
+                 clock_text(bound, g_.wall_offset()) + " counts)";
+      *out += indent + g_.dim("└─ " + marker) + "\n";
       return true;
     }
     printed_[n] = bound;
+    return false;
+  }
+  // Whether the activity (or an image its process ran before) has inputs listed under the
+  // later deadline `shown` that the earlier `here` does not allow.
+  bool took_inputs_between(Node act, int64_t here, int64_t shown) const {
+    std::vector<std::pair<Node, int64_t>> images = {{act, shown}};
+    for (size_t i = 0; i < images.size(); i++) {
+      auto it = by_effect_.find(images[i].first);
+      if (it == by_effect_.end()) continue;
+      for (const Step* s : it->second) {
+        if (!backward_allowed(*s, images[i].second)) continue;
+        if (s->type == Step::kInformed && s->cost == 0)
+          images.push_back({s->cause, backward_bound(*s, images[i].second)});
+        else if (s->type == Step::kUsed && !backward_allowed(*s, here))
+          return true;
+      }
+    }
     return false;
   }
 
@@ -252,9 +281,9 @@ class Printer {
         list += (list.empty() ? "" : ", ") + name;
       }
       kids->push_back({kForever,
-                       g_.dim("+ " + std::to_string(streams) +
-                              " pipes from processes without data inputs folded (" + list +
-                              "); --all shows them"),
+                       g_.dim("+ " + count_of(streams, "pipe", "pipes") +
+                              " from processes without data inputs folded" +
+                              (list.empty() ? "" : " (" + list + ")") + "; --all shows them"),
                        act, false, d});
     }
   }

@@ -2,6 +2,7 @@
 // control sockets.
 #include <bento/fiemap_ioctl.h>
 #include <bento/fs_types.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -198,6 +199,41 @@ bool process_exited(long pid) {
   return zombie;
 }
 
+// Processes whose cwd, root or open files lie in the mount: "pid 12 (bash), pid 40 (less)".
+std::string users_of(const std::string& mp) {
+  auto inside = [&](const std::string& link) {
+    char target[PATH_MAX];
+    const ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
+    if (n <= 0) return false;
+    const std::string t(target, static_cast<size_t>(n));
+    return t == mp || t.rfind(mp + "/", 0) == 0;
+  };
+  std::string out;
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return out;
+  while (const dirent* d = ::readdir(proc)) {
+    if (d->d_name[0] < '1' || d->d_name[0] > '9') continue;
+    const std::string dir = std::string("/proc/") + d->d_name;
+    bool uses = inside(dir + "/cwd") || inside(dir + "/root");
+    if (DIR* fds = uses ? nullptr : ::opendir((dir + "/fd").c_str())) {
+      while (const dirent* f = ::readdir(fds))
+        if (f->d_name[0] != '.' && inside(dir + "/fd/" + f->d_name)) uses = true;
+      ::closedir(fds);
+    }
+    if (!uses) continue;
+    std::string comm;
+    if (FILE* c = std::fopen((dir + "/comm").c_str(), "r")) {
+      char buf[64] = {};
+      if (std::fgets(buf, sizeof buf, c) != nullptr) comm = buf;
+      std::fclose(c);
+    }
+    if (!comm.empty() && comm.back() == '\n') comm.pop_back();
+    out += (out.empty() ? "pid " : ", pid ") + std::string(d->d_name) + " (" + comm + ")";
+  }
+  ::closedir(proc);
+  return out;
+}
+
 // umount(2) returns as soon as the kernel lets go of the mount; the host then still has
 // to write back and checkpoint before its image is consistent on disk. Waiting for the
 // host process to exit is what makes `unmount; fsck` (or a copy of the image) safe.
@@ -207,8 +243,20 @@ int cmd_unmount(const std::string& mp_arg, int timeout_s) {
   if (int rc = call(mp_arg, {{"cmd", "status"}}, &mp, &r, &raw); rc != 0) return rc;
   long pid = r.value("pid", 0L);
   if (pid <= 0) return fail("bentofs did not report its pid");
-  std::string cmd = "fusermount3 -u '" + mp + "'";
-  if (std::system(cmd.c_str()) != 0) return fail("fusermount3 -u " + mp + " failed");
+  // A mount in use (a cwd or an open file in it, a path lookup in flight) cannot be
+  // unmounted. Uses that pass (a process exiting, a monitoring tool's stat) pass within
+  // moments on a busy host: try for a few seconds, then say who holds it.
+  const std::string cmd = "fusermount3 -u -q '" + mp + "' 2>/dev/null";
+  bool done = false;
+  for (int i = 0; i < 50 && !done; i++) {
+    done = std::system(cmd.c_str()) == 0;
+    if (!done) ::usleep(100000);
+  }
+  if (!done) {
+    const std::string users = users_of(mp);
+    return fail("fusermount3 -u " + mp + " failed" +
+                (users.empty() ? std::string(" (is it busy?)") : ": in use by " + users));
+  }
   for (int i = 0; i < timeout_s * 100; i++) {
     if (process_exited(pid)) {
       std::printf("unmounted %s; bentofs (pid %ld) finished writing back\n", mp.c_str(), pid);

@@ -329,7 +329,27 @@ TEST_F(Files, FirstReadAndFirstWriteOncePerProcessImage) {
   ASSERT_EQ(outs.size(), 1u);
   EXPECT_EQ(outs[0].is_write, 1u);
   EXPECT_EQ(outs[0].syscall_nr, static_cast<uint32_t>(SYS_sendfile));
-  EXPECT_LT(outs[0].h.ts_ns, theirs[0].h.ts_ns);  // the write side at entry, the read at return
+  // One call reads and writes: its read is stamped at entry, before the write it feeds
+  // (else `cp a b` would seem to write b before reading a).
+  EXPECT_LT(theirs[0].h.ts_ns, outs[0].h.ts_ns);
+  // copy_file_range alone, in another child: the same order.
+  std::string out2 = sized("io-out2", 0);
+  struct stat ost2 = {};
+  ASSERT_EQ(stat(out2.c_str(), &ost2), 0);
+  pid_t copier = spawn([&] {
+    int o = ::open(out2.c_str(), O_WRONLY);
+    loff_t off = 0;
+    return syscall(SYS_copy_file_range, fd, &off, o, nullptr, 10, 0) == 10 ? 0 : 1;
+  });
+  reap(copier);
+  drain(getpid());
+  auto copied = io_of(copier, st.st_ino);
+  auto copy_out = io_of(copier, ost2.st_ino);
+  ASSERT_EQ(copied.size(), 1u);
+  ASSERT_EQ(copy_out.size(), 1u);
+  EXPECT_EQ(copied[0].syscall_nr, static_cast<uint32_t>(SYS_copy_file_range));
+  EXPECT_EQ(copied[0].is_write, 0u);
+  EXPECT_LT(copied[0].h.ts_ns, copy_out[0].h.ts_ns);
   close(fd);
   close(fd2);
 }

@@ -280,6 +280,108 @@ TEST(Causal, AShellsRedirectIsWrittenByTheProgramItRuns) {
   EXPECT_TRUE(has(edges(why(*w.db, path("out"), 0, /*all=*/true).graph), "used(driver, secret)"));
 }
 
+// `cat a > out; cat b > out`: the second `>` empties out before cat b writes, so nothing of
+// a is in it. The emptied version follows the old one but does not come from it.
+TEST(Causal, AnEmptiedFileDoesNotComeFromItsOldContent) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.fork({1, 1}, 100);
+  w.exec(sh, {"setup"});
+  w.write_new(100, 10, "a");
+  w.write_new(100, 11, "b");
+  auto first = w.fork(sh, 300);
+  w.exec(first, {"cat", "a"});
+  w.read(300, 10);
+  w.write_new(300, 12, "out");
+  w.exit(first);
+  // The shell's forked image opens out for writing and FUSE truncates it to 0 (no atomic
+  // O_TRUNC); cat b, exec'd in the same process, writes it.
+  auto second = w.fork(sh, 301);
+  const uint64_t fh = ++w.next_fh;
+  w.record(RecordType::kOpen, 301, 12, "", fh, O_WRONLY);
+  w.record(RecordType::kTruncate, 301, 12, "", 0, 0, S_IFREG | 0644, 1, "", 1, /*aux=*/0);
+  w.exec(second, {"cat", "b"});
+  w.read(301, 11);
+  w.record(RecordType::kWrite, 301, 12, "", fh, O_WRONLY);
+  w.release(12, fh, O_WRONLY, w.t);
+  w.exit(second);
+  // A truncation that keeps a prefix keeps what it held.
+  auto cut = w.fork(sh, 302);
+  w.exec(cut, {"truncate", "-s", "10", "a"});
+  w.record(RecordType::kTruncate, 302, 10, "", 0, 0, S_IFREG | 0644, 1, "", 1, /*aux=*/10);
+  w.exit(cut);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  auto e = edges(r.graph);
+  EXPECT_TRUE(has(e, "used(cat b, b)")) << json(e).dump(1);
+  EXPECT_FALSE(has(e, "used(cat a, a)")) << "the emptied content came back: " << r.text;
+  EXPECT_EQ(r.text.find(path("a ")), std::string::npos) << r.text;
+  EXPECT_FALSE(has(e, "derived(out@v2, out, version)")) << json(e).dump(1);
+  auto kept = why(*w.db, path("a"));
+  EXPECT_TRUE(has(edges(kept.graph), "derived(a@v2, a, version)")) << kept.text;
+}
+
+// `(echo a; cat f) >> log`: the subshell writes through its handle, then execs cat (the
+// last command), which writes through the same handle with the same thread id. The fs log
+// names a thread once per handle; the probes' first write of cat's image names cat.
+TEST(Causal, AProgramExecdInTheWritersProcessIsNamedByItsWrite) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db", dir.path());  // a real directory: the probes see its dev
+  struct stat st = {};
+  ASSERT_EQ(::stat(dir.path().c_str(), &st), 0);
+  auto sh = w.fork({1, 1}, 100);
+  w.exec(sh, {"setup"});
+  w.write_new(100, 10, "f");
+  auto sub = w.fork(sh, 300);
+  const uint64_t fh = ++w.next_fh;
+  w.record(RecordType::kCreate, 300, 12, "log", fh, O_WRONLY | O_CREAT | O_APPEND);
+  w.record(RecordType::kWrite, 300, 12, "", fh, O_WRONLY);  // echo a
+  w.exec(sub, {"cat", "f"});
+  w.read(300, 10);
+  w.file_io(sub, 12, /*write=*/true, st.st_dev);  // no fs record: the same thread wrote
+  w.exit(sub);
+  w.release(12, fh, O_WRONLY, w.t);
+  w.commit();
+  // The log is read well past the write (the probe's write waits for that).
+  w.t += 3'000'000'000ULL;
+  w.write_new(100, 20, "later");
+  w.commit();
+  auto r = why(*w.db, dir.path() + "/log");
+  ASSERT_TRUE(r.found) << r.message;
+  auto e = bento::test::lineage_edges(r.graph, dir.path(), {.versions = true});
+  EXPECT_TRUE(has(e, "used(cat f, f)")) << json(e).dump(1) << r.text;
+  EXPECT_TRUE(has(e, "generated(log, cat f)")) << json(e).dump(1);
+  EXPECT_NE(r.text.find("cat f"), std::string::npos) << r.text;
+}
+
+// gunzip is a script that execs gzip: `gunzip -c x.gz > out` runs two execs in the
+// redirecting process. The driver's reads still reach gzip only through argv.
+TEST(Causal, TheArgvRuleHoldsThroughSeveralExecs) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.fork({1, 1}, 100);
+  w.exec(sh, {"driver"});
+  w.write_new(100, 10, "x.gz");
+  w.write_new(100, 11, "secret");
+  w.read(100, 11);
+  auto job = w.fork(sh, 300);
+  w.record(RecordType::kCreate, 300, 12, "out", 500, O_WRONLY | O_CREAT | O_TRUNC);
+  w.exec(job, {"gunzip", "-c", "x.gz"});
+  w.exec(job, {"gzip", "-d", "-c", "x.gz"});
+  w.read(300, 10);
+  w.record(RecordType::kWrite, 300, 12, "", 500, O_WRONLY);
+  w.release(12, 500, O_WRONLY, w.t);
+  w.exit(job);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_TRUE(has(edges(r.graph), "used(gzip -d -c x.gz, x.gz)")) << r.text;
+  EXPECT_EQ(r.text.find(path("secret")), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("reaches this program only through its command line"), std::string::npos)
+      << r.text;
+}
+
 // Interpreter runtime (its own installation, system prefixes, configuration every program
 // reads) folds into one counted line; the data stays; --all lists everything.
 TEST(Causal, RuntimeReadsFoldAndAllShowsThem) {

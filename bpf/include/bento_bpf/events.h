@@ -343,7 +343,8 @@ struct bento_mmap_event {
  * file (not on proc, sysfs, ... as for OPEN), deduplicated in the kernel per process image,
  * file (dev, ino, generation) and direction: exact read and write times even when the page
  * cache serves the read. Reads: read, readv, pread64, preadv, preadv2 (stamped at the return,
- * also for 0 bytes at EOF), the input of sendfile, splice and copy_file_range, and mmap of
+ * also for 0 bytes at EOF), the input of sendfile, splice and copy_file_range (stamped at the
+ * entry: the call writes what it reads, so its read precedes its write), and mmap of
  * the file with PROT_READ or PROT_EXEC (stamped at mmap's return: the first page fault comes
  * later). Writes: write, writev, pwrite64, pwritev, pwritev2, the output of splice and
  * copy_file_range (stamped at the entry). Writes through a shared mapping are MMAP.
