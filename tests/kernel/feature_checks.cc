@@ -612,6 +612,93 @@ void check_mmap_concurrent(const std::string& d) {
   FCHECK(write_proc("/proc/sys/vm/dirty_expire_centisecs", "3000"));
 }
 
+// ---- file handles ----
+
+// name_to_handle_at of P into *out (a struct file_handle with room for any handle).
+bool handle_of(const std::string& p, std::vector<char>* out) {
+  out->assign(sizeof(struct file_handle) + MAX_HANDLE_SZ, 0);
+  auto* fh = reinterpret_cast<struct file_handle*>(out->data());
+  fh->handle_bytes = MAX_HANDLE_SZ;
+  int mount_id = 0;
+  return name_to_handle_at(AT_FDCWD, p.c_str(), fh, &mount_id, 0) == 0;
+}
+
+int open_handle(int mfd, std::vector<char>& h, int flags) {
+  return open_by_handle_at(mfd, reinterpret_cast<struct file_handle*>(h.data()), flags);
+}
+
+std::string read_fd(int fd) {
+  std::string out;
+  char buf[4096];
+  for (ssize_t r; (r = read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(r));
+  return out;
+}
+
+// open_by_handle_at (and NFS export): a file's and a nested directory's handles open them
+// again after the VFS dropped them (the directory reconnected up to the mount through
+// ".."), reading the right bytes; a deleted file's handle and the handle of a file whose
+// inode number a newer file got are ESTALE, never the other file (OpenByHandleAcrossRemount).
+void check_handles(const std::string& d) {
+  const std::string dir = d + "/x/y", f = dir + "/f", gone = d + "/gone", old = d + "/old";
+  FCHECK(mkdir((d + "/x").c_str(), 0755) == 0 && mkdir(dir.c_str(), 0755) == 0);
+  FCHECK(put(f, "by handle\n") && put(gone, "gone\n") && put(old, "old\n"));
+  struct stat st_f {}, st_old {};
+  FCHECK(stat(f.c_str(), &st_f) == 0 && stat(old.c_str(), &st_old) == 0);
+  std::vector<char> hf, hd, hg, ho;
+  FCHECK(handle_of(f, &hf) && handle_of(dir, &hd) && handle_of(gone, &hg) && handle_of(old, &ho));
+  const int mfd = open(d.c_str(), O_RDONLY | O_DIRECTORY);
+  FCHECK(mfd >= 0);
+  // While the VFS still has the inode: the same file.
+  int fd = open_handle(mfd, hf, O_RDONLY);
+  FCHECK(fd >= 0 && read_fd(fd) == "by handle\n");
+  if (fd >= 0) close(fd);
+  FCHECK(unlink(gone.c_str()) == 0 && unlink(old.c_str()) == 0);
+  // The VFS forgets every unused inode and dentry: handles are decoded from the fs.
+  FCHECK(drop_caches());
+  fd = open_handle(mfd, hf, O_RDONLY);
+  struct stat st {};
+  FCHECK(fd >= 0 && fstat(fd, &st) == 0 && st.st_ino == st_f.st_ino);
+  FCHECK(fd >= 0 && read_fd(fd) == "by handle\n");
+  if (fd >= 0) close(fd);
+  const int dfd = open_handle(mfd, hd, O_RDONLY | O_DIRECTORY);
+  FCHECK(dfd >= 0);
+  if (dfd >= 0) {
+    // Reconnected through get_parent (".."): the kernel knows its path again.
+    char link[512] = {};
+    const std::string self = "/proc/self/fd/" + std::to_string(dfd);
+    FCHECK(readlink(self.c_str(), link, sizeof link - 1) > 0 && dir == link);
+    fd = openat(dfd, "f", O_RDONLY);
+    FCHECK(fd >= 0 && read_fd(fd) == "by handle\n");
+    if (fd >= 0) close(fd);
+    close(dfd);
+  }
+  errno = 0;
+  FCHECK(open_handle(mfd, hg, O_RDONLY) == -1 && errno == ESTALE);
+  // A newer file on old's inode number (freed once the VFS forgot it): old's handle is stale.
+  std::string reused;
+  for (int i = 0; i < 400 && reused.empty(); i++) {
+    const std::string p = d + "/new" + std::to_string(i);
+    struct stat sn {};
+    FCHECK(put(p, "new\n") && stat(p.c_str(), &sn) == 0);
+    if (sn.st_ino == st_old.st_ino) reused = p;
+    if (i % 50 == 49) sync();  // in case freed inodes wait for a commit
+  }
+  FCHECK(!reused.empty());
+  if (!reused.empty()) {
+    errno = 0;
+    FCHECK(open_handle(mfd, ho, O_RDONLY) == -1 && errno == ESTALE);
+    FCHECK(drop_caches());
+    errno = 0;
+    FCHECK(open_handle(mfd, ho, O_RDONLY) == -1 && errno == ESTALE);
+    std::vector<char> hn;
+    FCHECK(handle_of(reused, &hn));
+    fd = open_handle(mfd, hn, O_RDONLY);
+    FCHECK(fd >= 0 && read_fd(fd) == "new\n");
+    if (fd >= 0) close(fd);
+  }
+  close(mfd);
+}
+
 }  // namespace
 
 int feature_checks(const std::string& mnt) {
@@ -629,7 +716,8 @@ int feature_checks(const std::string& mnt) {
                 {"seek-fiemap-fallocate", check_space},
                 {"tmpfile", check_tmpfile},
                 {"shared-mmap", check_shared_mmap},
-                {"shared-mmap-concurrent", check_mmap_concurrent}};
+                {"shared-mmap-concurrent", check_mmap_concurrent},
+                {"file-handles", check_handles}};
   for (const auto& g : groups) {
     const int before = g_failed;
     const std::string sub = d + "/" + g.name;

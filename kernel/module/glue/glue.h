@@ -165,6 +165,9 @@ loff_t bento_llseek(struct file* file, loff_t off, int whence);
 int bento_fiemap(struct inode* inode, struct fiemap_extent_info* fi, u64 start, u64 len);
 long bento_file_ioctl(struct file* file, unsigned int cmd, unsigned long arg);
 
+/* export.c: file handles (open_by_handle_at, NFS), for an fs with export_support */
+extern const struct export_operations bento_export_ops;
+
 /* xattr.c */
 extern const struct xattr_handler* bento_xattr_handlers[];
 ssize_t bento_listxattr(struct dentry* dentry, char* buf, size_t size);
