@@ -81,11 +81,7 @@ static struct dentry *bento_export_get(struct super_block *sb, u64 ino, u32 gen)
 	if (ino == 0)
 		return ERR_PTR(-ESTALE);
 	export_req(&q);
-	{
-		BENTO_NOFS_BEGIN;
-		err = bento_g_lookup(BENTO_FS(sb), &q.r, ino, ".", 1, &e);
-		BENTO_NOFS_END;
-	}
+	err = BENTO_NOFS_CALL(bento_g_lookup(BENTO_FS(sb), &q.r, ino, ".", 1, &e));
 	if (err)
 		return ERR_PTR(stale_or(err));
 	/* bento_iget takes over the lookup the Entry counted: iput gives it back. */
@@ -131,11 +127,7 @@ static struct dentry *bento_get_parent(struct dentry *child)
 	int err;
 
 	export_req(&q);
-	{
-		BENTO_NOFS_BEGIN;
-		err = bento_g_lookup(BENTO_FS(dir->i_sb), &q.r, dir->i_ino, "..", 2, &e);
-		BENTO_NOFS_END;
-	}
+	err = BENTO_NOFS_CALL(bento_g_lookup(BENTO_FS(dir->i_sb), &q.r, dir->i_ino, "..", 2, &e));
 	if (err)
 		return ERR_PTR(stale_or(err));
 	inode = bento_iget(dir->i_sb, &e);
