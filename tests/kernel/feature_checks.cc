@@ -39,6 +39,7 @@ namespace {
 
 using guest::as_user;
 using guest::read_text;
+using guest::write_file;
 using guest::write_text;
 
 int g_failed = 0;
@@ -599,6 +600,9 @@ bool handle_of(const std::string& p, std::vector<char>* out) {
   return name_to_handle_at(AT_FDCWD, p.c_str(), fh, &mount_id, 0) == 0;
 }
 
+// Where `features` leaves f's handle for `features-remount` (the guest's /tmp outlives it).
+constexpr const char* kSavedHandle = "/tmp/file-handles.bin";
+
 int open_handle(int mfd, std::vector<char>& h, int flags) {
   return open_by_handle_at(mfd, reinterpret_cast<struct file_handle*>(h.data()), flags);
 }
@@ -623,6 +627,7 @@ void check_handles(const std::string& d) {
   FCHECK(stat(f.c_str(), &st_f) == 0 && stat(old.c_str(), &st_old) == 0);
   std::vector<char> hf, hd, hg, ho;
   FCHECK(handle_of(f, &hf) && handle_of(dir, &hd) && handle_of(gone, &hg) && handle_of(old, &ho));
+  FCHECK(write_file(kSavedHandle, hf.data(), hf.size()));
   const int mfd = open(d.c_str(), O_RDONLY | O_DIRECTORY);
   FCHECK(mfd >= 0);
   // While the VFS still has the inode: the same file.
@@ -743,6 +748,14 @@ int feature_checks_after_remount(const std::string& mnt) {
   FCHECK(setflags(sealed, 0) && setflags(sealed + "/x", 0) && setflags(log, 0));
   FCHECK(unlink((sealed + "/x").c_str()) == 0 && rmdir(sealed.c_str()) == 0);
   FCHECK(unlink(log.c_str()) == 0);
+  // A file handle outlives the remount (same inode number and generation on disk).
+  std::string h = read_text(kSavedHandle);
+  std::vector<char> hf(h.begin(), h.end());
+  const int mfd = open(d.c_str(), O_RDONLY | O_DIRECTORY);
+  const int fd = hf.empty() || mfd < 0 ? -1 : open_handle(mfd, hf, O_RDONLY);
+  FCHECK(fd >= 0 && read_fd(fd) == "by handle\n");
+  if (fd >= 0) close(fd);
+  if (mfd >= 0) close(mfd);
   std::printf("== feature checks after a remount: %d failed\n", g_failed);
   return g_failed;
 }
