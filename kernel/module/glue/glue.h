@@ -124,22 +124,21 @@ void bento_make_req(struct bento_req* q);
 #define BENTO_NOFS_BEGIN unsigned int bento_nofs_ = memalloc_nofs_save()
 #define BENTO_NOFS_END memalloc_nofs_restore(bento_nofs_)
 /* One fs call in such a scope; yields its result. */
-#define BENTO_NOFS_CALL(call)                 \
-	({                                    \
-		BENTO_NOFS_BEGIN;             \
-		__typeof__(call) r_ = (call); \
-		BENTO_NOFS_END;               \
-		r_;                           \
-	})
+#define BENTO_NOFS_CALL(call)     \
+  ({                              \
+    BENTO_NOFS_BEGIN;             \
+    __typeof__(call) r_ = (call); \
+    BENTO_NOFS_END;               \
+    r_;                           \
+  })
 
 /* An open file's state once the fs opened it (open, create, tmpfile): its handle. */
-static inline void bento_file_opened(struct file *file, struct bento_file *bf,
-				     const struct bento_br_openrep *o, unsigned int flags)
-{
-	bf->fh = o->fh;
-	bf->flags = flags;
-	bf->direct_io = o->direct_io;
-	file->private_data = bf;
+static inline void bento_file_opened(struct file* file, struct bento_file* bf,
+                                     const struct bento_br_openrep* o, unsigned int flags) {
+  bf->fh = o->fh;
+  bf->flags = flags;
+  bf->direct_io = o->direct_io;
+  file->private_data = bf;
 }
 
 /* inode.c */
