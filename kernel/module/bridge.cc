@@ -385,7 +385,8 @@ int bento_br_removexattr(bento_br_fs* fs, const bento_br_req* r, unsigned long l
 
 unsigned int bento_br_caps(bento_br_fs* fs) {
   const bento::Capabilities c = fs->ops->capabilities();
-  return (c.posix_acls && c.applies_umask) ? BENTO_BR_CAP_POSIX_ACL : 0u;
+  return ((c.posix_acls && c.applies_umask) ? BENTO_BR_CAP_POSIX_ACL : 0u) |
+         (c.export_support ? BENTO_BR_CAP_EXPORT : 0u);
 }
 
 int bento_br_lseek(bento_br_fs* fs, const bento_br_req* r, unsigned long long ino,

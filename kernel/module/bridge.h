@@ -61,6 +61,7 @@ struct bento_br_extent {
 
 /* bento_br_caps: what the fs keeps itself (its Capabilities, fixed at mount). */
 #define BENTO_BR_CAP_POSIX_ACL 1u /* posix_acls and applies_umask: the mount is SB_POSIXACL */
+#define BENTO_BR_CAP_EXPORT 2u    /* export_support: file handles (glue/export.c) */
 
 /* readdir: the glue's filler; returns 0 to stop (buffer full). */
 typedef int (*bento_br_fill_fn)(void* ctx, const char* name, unsigned int len,

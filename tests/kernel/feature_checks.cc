@@ -1,9 +1,9 @@
 // Guest checks of the fs features the kernel host reaches through the same File Operations
 // API as the FUSE host (tests/fs_e2e/features_e2e_test.cc makes the same assertions on a
 // FUSE mount): chattr flags, POSIX ACLs, SEEK_DATA/SEEK_HOLE and FIEMAP, fallocate modes,
-// O_TMPFILE, and shared writable mappings (bentofs's FUSE mounts have them through the
-// kernel's writeback cache). The guest has no setfacl/chattr, so the checks
-// use the system calls those tools make.
+// O_TMPFILE, shared writable mappings (bentofs's FUSE mounts have them through the
+// kernel's writeback cache) and file handles (open_by_handle_at). The guest has no setfacl/chattr,
+// so the checks use the system calls those tools make.
 //
 //   guest_checks features MNT         everything, on a fresh directory of the mount
 //   guest_checks features-remount MNT what must survive a remount (run after one), then
@@ -33,7 +33,14 @@
 #include <string>
 #include <vector>
 
+#include "guest_util.h"
+
 namespace {
+
+using guest::as_user;
+using guest::read_text;
+using guest::write_file;
+using guest::write_text;
 
 int g_failed = 0;
 
@@ -49,37 +56,6 @@ int g_failed = 0;
 
 constexpr uid_t kNobody = 65534;
 constexpr gid_t kNogroup = 65534;
-
-bool put(const std::string& p, const std::string& s, int flags = O_TRUNC, mode_t mode = 0644) {
-  int fd = open(p.c_str(), O_WRONLY | O_CREAT | flags, mode);
-  if (fd < 0) return false;
-  bool ok = write(fd, s.data(), s.size()) == static_cast<ssize_t>(s.size());
-  return close(fd) == 0 && ok;
-}
-
-std::string get(const std::string& p) {
-  int fd = open(p.c_str(), O_RDONLY);
-  if (fd < 0) return "<open failed>";
-  std::string out;
-  char buf[8192];
-  for (ssize_t r; (r = read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(r));
-  close(fd);
-  return out;
-}
-
-// fn in a child running as uid/gid (no supplementary groups); its exit status, or -1.
-int as(uid_t uid, gid_t gid, const std::function<int()>& fn) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    if (setgroups(0, nullptr) != 0 || setresgid(gid, gid, gid) != 0 ||
-        setresuid(uid, uid, uid) != 0)
-      _exit(100);
-    _exit(fn());
-  }
-  int st = 0;
-  waitpid(pid, &st, 0);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 // 1 when the caller (in a child) can read the file, 0 when refused with EACCES.
 int can_read(const std::string& p) {
@@ -118,20 +94,20 @@ bool setflags(const std::string& p, int flags) {
 // clear them (ChattrAppendOnlyAndImmutable).
 void check_chattr(const std::string& d) {
   const std::string log = d + "/audit.log";
-  FCHECK(put(log, "one\n"));
+  FCHECK(write_text(log, "one\n"));
   FCHECK(setflags(log, FS_APPEND_FL));
   FCHECK(getflags(log) == FS_APPEND_FL);
-  FCHECK(put(log, "two\n", O_APPEND));
-  FCHECK(get(log) == "one\ntwo\n");
+  FCHECK(write_text(log, "two\n", O_APPEND));
+  FCHECK(read_text(log) == "one\ntwo\n");
   FCHECK(open(log.c_str(), O_WRONLY | O_TRUNC) < 0 && errno == EPERM);
   FCHECK(open(log.c_str(), O_WRONLY) < 0 && errno == EPERM);  // writes must append
   FCHECK(truncate(log.c_str(), 0) != 0 && errno == EPERM);
   FCHECK(unlink(log.c_str()) != 0 && errno == EPERM);
   FCHECK(rename(log.c_str(), (d + "/moved").c_str()) != 0 && errno == EPERM);
   FCHECK(chmod(log.c_str(), 0600) != 0 && errno == EPERM);
-  FCHECK(as(kNobody, kNogroup, [&] { return setflags(log, 0) ? 0 : (errno == EPERM ? 1 : 2); }) ==
-         1);
-  FCHECK(get(log) == "one\ntwo\n");
+  FCHECK(as_user(kNobody, kNogroup,
+                 [&] { return setflags(log, 0) ? 0 : (errno == EPERM ? 1 : 2); }) == 1);
+  FCHECK(read_text(log) == "one\ntwo\n");
   // FS_IOC_FSGETXATTR: the same flag as an xflag.
   int fd = open(log.c_str(), O_RDONLY);
   struct fsxattr fx {};
@@ -145,14 +121,14 @@ void check_chattr(const std::string& d) {
 
   const std::string sealed = d + "/sealed";
   FCHECK(mkdir(sealed.c_str(), 0755) == 0);
-  FCHECK(put(sealed + "/x", "x"));
+  FCHECK(write_text(sealed + "/x", "x"));
   FCHECK(setflags(sealed, FS_IMMUTABLE_FL) && setflags(sealed + "/x", FS_IMMUTABLE_FL));
   FCHECK(open((sealed + "/x").c_str(), O_WRONLY | O_APPEND) < 0 && errno == EPERM);
   FCHECK(open((sealed + "/new").c_str(), O_WRONLY | O_CREAT, 0644) < 0 && errno == EPERM);
   FCHECK(unlink((sealed + "/x").c_str()) != 0 && errno == EPERM);
   FCHECK(utimensat(AT_FDCWD, (sealed + "/x").c_str(), nullptr, 0) != 0 && errno == EPERM);
   FCHECK(setxattr((sealed + "/x").c_str(), "user.k", "v", 1, 0) != 0 && errno == EPERM);
-  FCHECK(get(sealed + "/x") == "x");
+  FCHECK(read_text(sealed + "/x") == "x");
   FCHECK(statx(AT_FDCWD, (sealed + "/x").c_str(), 0, STATX_BASIC_STATS, &sx) == 0 &&
          (sx.stx_attributes & STATX_ATTR_IMMUTABLE));
   // Unknown flags are refused by the fs.
@@ -210,24 +186,24 @@ void check_acls(const std::string& d) {
   const std::string f = d + "/secret";
   const char* acc = "system.posix_acl_access";
   const char* def = "system.posix_acl_default";
-  FCHECK(put(f, "classified"));
+  FCHECK(write_text(f, "classified"));
   FCHECK(chmod(f.c_str(), 0600) == 0);
-  FCHECK(as(kNobody, kNogroup, [&] { return can_read(f); }) == 0);
+  FCHECK(as_user(kNobody, kNogroup, [&] { return can_read(f); }) == 0);
   FCHECK(set_acl(
       f, acc,
       {{kUserObj, 6, 0}, {kUser, 4, kNobody}, {kGroupObj, 0, 0}, {kMask, 4, 0}, {kOther, 0, 0}}));
   FCHECK(perm_of(get_acl(f, acc), kUser, kNobody) == 4);
   FCHECK(mode_of(f) == 0640);  // the group bits show the mask
-  FCHECK(as(kNobody, kNogroup, [&] { return can_read(f); }) == 1);
-  FCHECK(as(kNobody, kNogroup, [&] { return get(f) == "classified" ? 0 : 1; }) == 0);
-  FCHECK(as(kNobody, kNogroup, [&] { return can_append(f); }) == 0);  // read only
-  FCHECK(as(1000, 1000, [&] { return can_read(f); }) == 0);
+  FCHECK(as_user(kNobody, kNogroup, [&] { return can_read(f); }) == 1);
+  FCHECK(as_user(kNobody, kNogroup, [&] { return read_text(f) == "classified" ? 0 : 1; }) == 0);
+  FCHECK(as_user(kNobody, kNogroup, [&] { return can_append(f); }) == 0);  // read only
+  FCHECK(as_user(1000, 1000, [&] { return can_read(f); }) == 0);
   // chmod sets the mask: nobody's entry no longer grants anything.
   FCHECK(chmod(f.c_str(), 0600) == 0);
   FCHECK(perm_of(get_acl(f, acc), kMask) == 0);
-  FCHECK(as(kNobody, kNogroup, [&] { return can_read(f); }) == 0);
+  FCHECK(as_user(kNobody, kNogroup, [&] { return can_read(f); }) == 0);
   FCHECK(chmod(f.c_str(), 0640) == 0);
-  FCHECK(as(kNobody, kNogroup, [&] { return can_read(f); }) == 1);
+  FCHECK(as_user(kNobody, kNogroup, [&] { return can_read(f); }) == 1);
   // Denial by a named entry: nobody's group may read through the mask, nobody may not.
   FCHECK(set_acl(f, acc,
                  {{kUserObj, 6, 0},
@@ -236,10 +212,10 @@ void check_acls(const std::string& d) {
                   {kGroup, 4, kNogroup},
                   {kMask, 4, 0},
                   {kOther, 0, 0}}));
-  FCHECK(as(kNobody, kNogroup, [&] { return can_read(f); }) == 0);
-  FCHECK(as(1000, kNogroup, [&] { return can_read(f); }) == 1);
+  FCHECK(as_user(kNobody, kNogroup, [&] { return can_read(f); }) == 0);
+  FCHECK(as_user(1000, kNogroup, [&] { return can_read(f); }) == 1);
   // Only the owner may change the ACL.
-  FCHECK(as(kNobody, kNogroup, [&] {
+  FCHECK(as_user(kNobody, kNogroup, [&] {
            return set_acl(f, acc, {{kUserObj, 7, 0}, {kGroupObj, 7, 0}, {kOther, 7, 0}})
                       ? 2
                       : (errno == EPERM ? 1 : 3);
@@ -247,8 +223,9 @@ void check_acls(const std::string& d) {
   // Removing the ACL leaves the mode.
   FCHECK(removexattr(f.c_str(), acc) == 0);
   FCHECK(getxattr(f.c_str(), acc, nullptr, 0) < 0 && errno == ENODATA);
-  FCHECK(as(kNobody, kNogroup, [&] { return can_read(f); }) == 0);
-  FCHECK(as(1000, 0, [&] { return can_read(f); }) == 1);  // the owning group: r-- (the old mask)
+  FCHECK(as_user(kNobody, kNogroup, [&] { return can_read(f); }) == 0);
+  FCHECK(as_user(1000, 0, [&] { return can_read(f); }) ==
+         1);  // the owning group: r-- (the old mask)
 
   // Inheritance.
   const std::string team = d + "/team";
@@ -271,9 +248,9 @@ void check_acls(const std::string& d) {
   FCHECK(mode_of(team + "/doc") == 0660);
   FCHECK(get_acl(team + "/sub", def).size() == 5);  // a directory inherits the default too
   FCHECK(mode_of(team + "/sub") == 0770);
-  FCHECK(as(kNobody, kNogroup, [&] { return can_read(team + "/doc"); }) == 1);
-  FCHECK(as(kNobody, kNogroup, [&] { return can_append(team + "/doc"); }) == 1);
-  FCHECK(as(1000, 1000, [&] { return can_read(team + "/doc"); }) == 0);
+  FCHECK(as_user(kNobody, kNogroup, [&] { return can_read(team + "/doc"); }) == 1);
+  FCHECK(as_user(kNobody, kNogroup, [&] { return can_append(team + "/doc"); }) == 1);
+  FCHECK(as_user(1000, 1000, [&] { return can_read(team + "/doc"); }) == 0);
   // A default ACL only on directories.
   FCHECK(!set_acl(f, def, rwx) && errno == EACCES);
 }
@@ -366,7 +343,7 @@ void check_tmpfile(const std::string& d) {
   FCHECK(linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, (d + "/named").c_str(), AT_SYMLINK_FOLLOW) == 0);
   FCHECK(fstat(fd, &st) == 0 && st.st_nlink == 1);
   close(fd);
-  FCHECK(get(d + "/named") == "unnamed");
+  FCHECK(read_text(d + "/named") == "unnamed");
   int gone = open(d.c_str(), O_TMPFILE | O_WRONLY, 0600);
   FCHECK(gone >= 0);
   std::string big(1 << 20, 'g');
@@ -408,7 +385,7 @@ std::string mapped_expect() {
 void check_shared_mmap(const std::string& d) {
   const std::string f = d + "/mapped";
   const std::string want = mapped_expect();
-  FCHECK(put(f, std::string(want.size(), 'a')));
+  FCHECK(write_text(f, std::string(want.size(), 'a')));
   struct stat st0 {};
   FCHECK(stat(f.c_str(), &st0) == 0);
   int fd = open(f.c_str(), O_RDWR);
@@ -434,11 +411,11 @@ void check_shared_mmap(const std::string& d) {
   close(fd);
   // From the fs, not the page cache.
   FCHECK(drop_caches());
-  FCHECK(get(f) == want);
+  FCHECK(read_text(f) == want);
 
   // fsync instead of msync; a read-only shared mapping made writable with mprotect.
   const std::string g = d + "/mprotect";
-  FCHECK(put(g, std::string(8192, 'b')));
+  FCHECK(write_text(g, std::string(8192, 'b')));
   fd = open(g.c_str(), O_RDWR);
   p = mmap(nullptr, 8192, PROT_READ, MAP_SHARED, fd, 0);
   FCHECK(p != MAP_FAILED && mprotect(p, 8192, PROT_READ | PROT_WRITE) == 0);
@@ -449,11 +426,11 @@ void check_shared_mmap(const std::string& d) {
   }
   close(fd);
   FCHECK(drop_caches());
-  FCHECK(get(g).substr(4096, 6) == "SYNCED");
+  FCHECK(read_text(g).substr(4096, 6) == "SYNCED");
 
   // Neither msync nor fsync: close writes the pages (checked again after the remount).
   const std::string h = d + "/unsynced";
-  FCHECK(put(h, std::string(4096, 'c')));
+  FCHECK(write_text(h, std::string(4096, 'c')));
   fd = open(h.c_str(), O_RDWR);
   p = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   FCHECK(p != MAP_FAILED);
@@ -516,7 +493,7 @@ constexpr int kStressPages = 64, kStressRounds = 300;
 
 void check_mmap_concurrent(const std::string& d) {
   const std::string f = d + "/stress";
-  FCHECK(put(f, std::string(kStressPages * 4096, '.')));
+  FCHECK(write_text(f, std::string(kStressPages * 4096, '.')));
   FCHECK(write_proc("/proc/sys/vm/dirty_writeback_centisecs", "10"));
   FCHECK(write_proc("/proc/sys/vm/dirty_expire_centisecs", "10"));
   // Progress, shared with the children; a watchdog reports it (and every task's stack)
@@ -599,7 +576,7 @@ void check_mmap_concurrent(const std::string& d) {
   close(fd);
   kill(watchdog, SIGKILL);
   waitpid(watchdog, nullptr, 0);
-  std::string got = get(f);
+  std::string got = read_text(f);
   FCHECK(got.size() == kStressPages * 4096u);
   for (int pg = 0; pg < kStressPages && got.size() == kStressPages * 4096u; pg++) {
     std::string t = page_tag(pg % 2 ? 'W' : 'M', pg, kStressRounds - 1);
@@ -610,6 +587,108 @@ void check_mmap_concurrent(const std::string& d) {
   std::printf("shared-mmap-concurrent: %d fsyncs meanwhile\n", syncs);
   FCHECK(write_proc("/proc/sys/vm/dirty_writeback_centisecs", "500"));
   FCHECK(write_proc("/proc/sys/vm/dirty_expire_centisecs", "3000"));
+}
+
+// ---- file handles ----
+
+// name_to_handle_at of P into *out (a struct file_handle with room for any handle).
+bool handle_of(const std::string& p, std::vector<char>* out) {
+  out->assign(sizeof(struct file_handle) + MAX_HANDLE_SZ, 0);
+  auto* fh = reinterpret_cast<struct file_handle*>(out->data());
+  fh->handle_bytes = MAX_HANDLE_SZ;
+  int mount_id = 0;
+  return name_to_handle_at(AT_FDCWD, p.c_str(), fh, &mount_id, 0) == 0;
+}
+
+// Where `features` leaves f's handle for `features-remount` (the guest's /tmp outlives it).
+constexpr const char* kSavedHandle = "/tmp/file-handles.bin";
+
+int open_handle(int mfd, std::vector<char>& h, int flags) {
+  return open_by_handle_at(mfd, reinterpret_cast<struct file_handle*>(h.data()), flags);
+}
+
+std::string read_fd(int fd) {
+  std::string out;
+  char buf[4096];
+  for (ssize_t r; (r = read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(r));
+  return out;
+}
+
+// open_by_handle_at (and NFS export): a file's and a nested directory's handles open them
+// again after the VFS dropped them (the directory reconnected up to the mount through
+// ".."), reading the right bytes; a deleted file's handle and the handle of a file whose
+// inode number a newer file got are ESTALE, never the other file (OpenByHandleAcrossRemount).
+void check_handles(const std::string& d) {
+  const std::string dir = d + "/x/y", f = dir + "/f", gone = d + "/gone", old = d + "/old";
+  FCHECK(mkdir((d + "/x").c_str(), 0755) == 0 && mkdir(dir.c_str(), 0755) == 0);
+  FCHECK(write_text(f, "by handle\n") && write_text(gone, "gone\n") && write_text(old, "old\n"));
+  struct stat st_f {
+  }, st_old{};
+  FCHECK(stat(f.c_str(), &st_f) == 0 && stat(old.c_str(), &st_old) == 0);
+  std::vector<char> hf, hd, hg, ho;
+  FCHECK(handle_of(f, &hf) && handle_of(dir, &hd) && handle_of(gone, &hg) && handle_of(old, &ho));
+  FCHECK(write_file(kSavedHandle, hf.data(), hf.size()));
+  const int mfd = open(d.c_str(), O_RDONLY | O_DIRECTORY);
+  FCHECK(mfd >= 0);
+  // While the VFS still has the inode: the same file.
+  int fd = open_handle(mfd, hf, O_RDONLY);
+  FCHECK(fd >= 0 && read_fd(fd) == "by handle\n");
+  if (fd >= 0) close(fd);
+  FCHECK(unlink(gone.c_str()) == 0 && unlink(old.c_str()) == 0);
+  // The VFS forgets every unused inode and dentry: handles are decoded from the fs.
+  FCHECK(drop_caches());
+  fd = open_handle(mfd, hf, O_RDONLY);
+  struct stat st {};
+  FCHECK(fd >= 0 && fstat(fd, &st) == 0 && st.st_ino == st_f.st_ino);
+  FCHECK(fd >= 0 && read_fd(fd) == "by handle\n");
+  if (fd >= 0) close(fd);
+  const int dfd = open_handle(mfd, hd, O_RDONLY | O_DIRECTORY);
+  FCHECK(dfd >= 0);
+  if (dfd >= 0) {
+    // Reconnected through get_parent (".."): the kernel knows its path again.
+    char link[512] = {};
+    const std::string self = "/proc/self/fd/" + std::to_string(dfd);
+    FCHECK(readlink(self.c_str(), link, sizeof link - 1) > 0 && dir == link);
+    fd = openat(dfd, "f", O_RDONLY);
+    FCHECK(fd >= 0 && read_fd(fd) == "by handle\n");
+    if (fd >= 0) close(fd);
+    close(dfd);
+  }
+  errno = 0;
+  FCHECK(open_handle(mfd, hg, O_RDONLY) == -1 && errno == ESTALE);
+  // A newer file on old's inode number (freed once the VFS forgot it): old's handle is
+  // stale. The allocator hands out inode numbers from a cursor: creates reach the freed
+  // number once the cursor wraps (run.sh makes the image with 256 inodes).
+  struct statvfs vfs {};
+  FCHECK(statvfs(d.c_str(), &vfs) == 0);
+  std::string reused;
+  unsigned long creates = 0;
+  for (; creates < vfs.f_files && reused.empty(); creates++) {
+    const std::string p = d + "/new" + std::to_string(creates);
+    struct stat sn {};
+    if (!write_text(p, "new\n") || stat(p.c_str(), &sn) != 0) {
+      FCHECK(!"create");
+      break;
+    }
+    if (sn.st_ino == st_old.st_ino) reused = p;
+  }
+  std::printf("file-handles: inode %lu reused after %lu creates\n",
+              static_cast<unsigned long>(st_old.st_ino), creates);
+  FCHECK(!reused.empty());
+  if (!reused.empty()) {
+    errno = 0;
+    FCHECK(open_handle(mfd, ho, O_RDONLY) == -1 && errno == ESTALE);
+    FCHECK(drop_caches());
+    errno = 0;
+    FCHECK(open_handle(mfd, ho, O_RDONLY) == -1 && errno == ESTALE);
+    std::vector<char> hn;
+    FCHECK(handle_of(reused, &hn));
+    fd = open_handle(mfd, hn, O_RDONLY);
+    FCHECK(fd >= 0 && read_fd(fd) == "new\n");
+    if (fd >= 0) close(fd);
+  }
+  for (unsigned long i = 0; i < creates; i++) unlink((d + "/new" + std::to_string(i)).c_str());
+  close(mfd);
 }
 
 }  // namespace
@@ -629,7 +708,8 @@ int feature_checks(const std::string& mnt) {
                 {"seek-fiemap-fallocate", check_space},
                 {"tmpfile", check_tmpfile},
                 {"shared-mmap", check_shared_mmap},
-                {"shared-mmap-concurrent", check_mmap_concurrent}};
+                {"shared-mmap-concurrent", check_mmap_concurrent},
+                {"file-handles", check_handles}};
   for (const auto& g : groups) {
     const int before = g_failed;
     const std::string sub = d + "/" + g.name;
@@ -650,13 +730,14 @@ int feature_checks_after_remount(const std::string& mnt) {
   FCHECK(getflags(log) == FS_APPEND_FL);
   FCHECK(unlink((sealed + "/x").c_str()) != 0 && errno == EPERM);
   const std::string doc = d + "/acl/team/doc";
-  FCHECK(as(kNobody, kNogroup, [&] { return get(doc) == "shared\nmore\n" ? 0 : 1; }) == 0);
-  FCHECK(as(1000, 1000, [&] { return can_read(doc); }) == 0);
-  FCHECK(get(d + "/tmpfile/named") == "unnamed");
-  FCHECK(get(d + "/shared-mmap/mapped") == mapped_expect());
-  FCHECK(get(d + "/shared-mmap/unsynced").substr(0, 6) == "CLOSED");
-  FCHECK(get(d + "/shared-mmap/mprotect").substr(4096, 6) == "SYNCED");
-  std::string stress = get(d + "/shared-mmap-concurrent/stress");
+  FCHECK(as_user(kNobody, kNogroup, [&] { return read_text(doc) == "shared\nmore\n" ? 0 : 1; }) ==
+         0);
+  FCHECK(as_user(1000, 1000, [&] { return can_read(doc); }) == 0);
+  FCHECK(read_text(d + "/tmpfile/named") == "unnamed");
+  FCHECK(read_text(d + "/shared-mmap/mapped") == mapped_expect());
+  FCHECK(read_text(d + "/shared-mmap/unsynced").substr(0, 6) == "CLOSED");
+  FCHECK(read_text(d + "/shared-mmap/mprotect").substr(4096, 6) == "SYNCED");
+  std::string stress = read_text(d + "/shared-mmap-concurrent/stress");
   FCHECK(stress.size() == kStressPages * 4096u);
   for (int pg = 0; pg < kStressPages && stress.size() == kStressPages * 4096u; pg++) {
     FCHECK(stress.compare(pg * 4096, 11, page_tag(pg % 2 ? 'W' : 'M', pg, kStressRounds - 1)) == 0);
@@ -667,6 +748,14 @@ int feature_checks_after_remount(const std::string& mnt) {
   FCHECK(setflags(sealed, 0) && setflags(sealed + "/x", 0) && setflags(log, 0));
   FCHECK(unlink((sealed + "/x").c_str()) == 0 && rmdir(sealed.c_str()) == 0);
   FCHECK(unlink(log.c_str()) == 0);
+  // A file handle outlives the remount (same inode number and generation on disk).
+  std::string h = read_text(kSavedHandle);
+  std::vector<char> hf(h.begin(), h.end());
+  const int mfd = open(d.c_str(), O_RDONLY | O_DIRECTORY);
+  const int fd = hf.empty() || mfd < 0 ? -1 : open_handle(mfd, hf, O_RDONLY);
+  FCHECK(fd >= 0 && read_fd(fd) == "by handle\n");
+  if (fd >= 0) close(fd);
+  if (mfd >= 0) close(mfd);
   std::printf("== feature checks after a remount: %d failed\n", g_failed);
   return g_failed;
 }

@@ -4,7 +4,8 @@
 
 #include <string>
 
-// chattr, ACLs, SEEK_DATA/HOLE + FIEMAP + fallocate modes, O_TMPFILE under MNT/features.
+// chattr, ACLs, SEEK_DATA/HOLE + FIEMAP + fallocate modes, O_TMPFILE, shared mappings,
+// file handles under MNT/features.
 int feature_checks(const std::string& mnt);
 // Run after a remount: what feature_checks left must have survived; then cleans up.
 int feature_checks_after_remount(const std::string& mnt);

@@ -47,9 +47,15 @@
 #include <vector>
 
 #include "feature_checks.h"
+#include "guest_util.h"
 #include "kernel_upgrade.h"
 
 namespace {
+
+using guest::as_user;
+using guest::read_text;
+using guest::write_file;
+using guest::write_text;
 
 int g_failures = 0;
 
@@ -76,41 +82,6 @@ std::vector<uint8_t> pattern(uint64_t seed, size_t size) {
   return v;
 }
 
-bool write_file(const std::string& p, const void* data, size_t n, int flags = O_TRUNC,
-                mode_t mode = 0644) {
-  int fd = open(p.c_str(), O_WRONLY | O_CREAT | flags, mode);
-  if (fd < 0) return false;
-  const uint8_t* d = static_cast<const uint8_t*>(data);
-  size_t off = 0;
-  while (off < n) {
-    ssize_t w = write(fd, d + off, n - off);
-    if (w <= 0) {
-      close(fd);
-      return false;
-    }
-    off += static_cast<size_t>(w);
-  }
-  return close(fd) == 0;
-}
-
-bool write_text(const std::string& p, const std::string& s) {
-  return write_file(p, s.data(), s.size());
-}
-
-std::string read_text(const std::string& p) {
-  int fd = open(p.c_str(), O_RDONLY);
-  if (fd < 0) return "<open failed>";
-  std::string out;
-  char buf[65536];
-  for (;;) {
-    ssize_t r = read(fd, buf, sizeof buf);
-    if (r <= 0) break;
-    out.append(buf, static_cast<size_t>(r));
-  }
-  close(fd);
-  return out;
-}
-
 std::set<std::string> list_dir(const std::string& p) {
   std::set<std::string> names;
   DIR* d = opendir(p.c_str());
@@ -118,20 +89,6 @@ std::set<std::string> list_dir(const std::string& p) {
   while (dirent* e = readdir(d)) names.insert(e->d_name);
   closedir(d);
   return names;
-}
-
-// Runs fn in a child with the given uid/gid; returns fn's result (or -1).
-int as_user(uid_t uid, gid_t gid, const std::function<int()>& fn) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    if (setgroups(0, nullptr) != 0 || setresgid(gid, gid, gid) != 0 ||
-        setresuid(uid, uid, uid) != 0)
-      _exit(100);
-    _exit(fn());
-  }
-  int st = 0;
-  waitpid(pid, &st, 0);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 uint64_t free_blocks(const std::string& mnt) {

@@ -169,6 +169,8 @@ n=0; while [ ! -b /dev/vda ] && [ \$n -lt 50 ]; do sleep 0.1; n=\$((n+1)); done
 insmod /lib/modules/bento_core.ko || echo "BENTO-FAIL insmod bento_core"
 fails=0
 check() { if "\$@"; then echo "BENTO-OK \$*"; else echo "BENTO-FAIL \$*"; fails=\$((fails+1)); fi; }
+# /tmp/src.tar: a deterministic tree of N files (guest_checks tree) in /tmp/src, tarred.
+src_tar() { check guest_checks tree /tmp/src "\$1" && (cd /tmp && tar cf /tmp/src.tar src); }
 $body
 echo "BENTO-DONE fails=\$fails"
 sync
@@ -187,6 +189,16 @@ boot() {  # INITRD DISK LOG
     -kernel "$vmlinuz" -initrd "$1" -nographic -no-reboot \
     -append "console=ttyS0 panic=-1 oops=panic" "${drives[@]}" > "$3" 2>&1 || true
   tr -d '\r' < "$3" > "$3.txt"
+}
+
+# boot, then: how long the guest ran, its report lines (BENTO-*, CHECK FAILED and those
+# matching SHOW) and the console log's check.
+guest_run() {  # WHAT INITRD DISK LOG [SHOW-ERE]
+  local t0=$SECONDS
+  boot "$2" "$3" "$4"
+  say "$1: guest ran $((SECONDS - t0)) s"
+  grep -E "^(BENTO-|CHECK FAILED${5:+|$5})" "$4.txt" || true
+  check_log "$4.txt" "$1"
 }
 
 bad_patterns='WARNING:|BUG:|Oops|blocked for more than|possible circular locking|possible recursive locking|INFO: lockdep|inconsistent lock state|general protection fault|Kernel panic|bento: LEAK|kernel BUG|UBSAN|KASAN|unable to handle|missing return thunk|Unknown symbol'
@@ -228,8 +240,7 @@ insmod /lib/modules/bento_fs.ko || echo "BENTO-FAIL insmod"
 check mount -t bento /dev/vda /mnt
 mkdir -p /mnt/p
 check guest_checks posix /mnt/p
-check guest_checks tree /tmp/src 10000
-cd /tmp && tar cf /tmp/src.tar src && cd /
+src_tar 10000
 mkdir /mnt/t
 check tar xf /tmp/src.tar -C /mnt/t
 check diff -r /tmp/src /mnt/t/src
@@ -259,11 +270,7 @@ mount -t bento /dev/vda /mnt -o nosuchoption && { echo "BENTO-FAIL bad option ac
 check rmmod bento_fs
 [ "$(dmesg | grep -c "bento: unloaded, no allocation left")" -ge 3 ] && echo "BENTO-OK no leak after load/unload cycles" || { echo "BENTO-FAIL leak after cycles"; fails=$((fails+1)); }
 '
-  local t0=$SECONDS
-  boot "$work/basic.cpio.gz" "$disk" "$work/basic.log"
-  say "basic: guest ran $((SECONDS - t0)) s"
-  grep -E '^(BENTO-|CHECK FAILED)' "$work/basic.log.txt" || true
-  check_log "$work/basic.log.txt" basic
+  guest_run basic "$work/basic.cpio.gz" "$disk" "$work/basic.log"
   host_fsck "$disk" basic -n
   # A foreign image is refused with a clear message.
   local foreign=$work/foreign.img
@@ -274,9 +281,7 @@ mount -t bento /dev/vda /mnt 2>/dev/null && { echo "BENTO-FAIL foreign image mou
 dmesg | grep -q "bento: vda: mount failed" && echo "BENTO-OK foreign image refused" || { echo "BENTO-FAIL no message for the foreign image"; fails=$((fails+1)); }
 rmmod bento_fs
 '
-  boot "$work/foreign.cpio.gz" "$foreign" "$work/foreign.log"
-  grep -E '^BENTO-' "$work/foreign.log.txt" || true
-  check_log "$work/foreign.log.txt" foreign
+  guest_run foreign "$work/foreign.cpio.gz" "$foreign" "$work/foreign.log"
 }
 
 run_crash_once() {  # N
@@ -327,9 +332,7 @@ echo more > /mnt/after-crash
 check umount /mnt
 check rmmod bento_fs
 "
-  boot "$work/verify.cpio.gz" "$disk" "$log.verify"
-  grep -E '^(BENTO-|CHECK FAILED|== crash)' "$log.verify.txt" || true
-  check_log "$log.verify.txt" "crash $n (verify)"
+  guest_run "crash $n (verify)" "$work/verify.cpio.gz" "$disk" "$log.verify" '== crash'
   host_fsck "$disk" "crash $n (after guest replay)" -n
   rm -f "$disk.host"
 }
@@ -346,8 +349,7 @@ run_bench() {
   done
   local body='
 for m in crc16 mbcache jbd2 crc32c_generic ext4 bento_fs; do insmod /lib/modules/$m.ko; done
-check guest_checks tree /tmp/src 10000
-cd /tmp && tar cf /tmp/src.tar src && cd /
+src_tar 10000
 rm -rf /tmp/src
 for fs in bento ext4-ordered ext4-journal; do
   case $fs in
@@ -366,11 +368,8 @@ for fs in bento ext4-ordered ext4-journal; do
 done
 '
   with_ext4=1 make_initrd "$work/bench.cpio.gz" "$body"
-  local t0=$SECONDS
   EXTRA_DISKS="$work/bench-ext4-ordered.img $work/bench-ext4-journal.img" \
-    boot "$work/bench.cpio.gz" "$disk" "$work/bench.log"
-  say "bench: guest ran $((SECONDS - t0)) s"
-  check_log "$work/bench.log.txt" bench
+    guest_run bench "$work/bench.cpio.gz" "$disk" "$work/bench.log"
   host_fsck "$disk" bench -n
   grep -a '^BENCH ' "$work/bench.log.txt" | sed 's/^BENCH //' | awk -F'[/ ]' '
     $0 !~ /^[^ ]*\// { next }  # the untimed lines of guest_checks bench
@@ -388,7 +387,8 @@ done
 # then what must persist; host fsck clean.
 run_features() {
   local disk=$work/features.img
-  "$mkfs" --size 256M "$disk" > /dev/null
+  # 256 inodes: the allocator's cursor wraps within file-handles' creates (inode reuse).
+  "$mkfs" --size 256M -N 256 "$disk" > /dev/null
   make_initrd "$work/features.cpio.gz" '
 insmod /lib/modules/bento_fs.ko || echo "BENTO-FAIL insmod"
 check mount -t bento /dev/vda /mnt
@@ -400,11 +400,7 @@ check umount /mnt
 check rmmod bento_fs
 dmesg | grep -q "bento: unloaded, no allocation left" && echo "BENTO-OK no leak" || { echo "BENTO-FAIL leak"; fails=$((fails+1)); }
 '
-  local t0=$SECONDS
-  boot "$work/features.cpio.gz" "$disk" "$work/features.log"
-  say "features: guest ran $((SECONDS - t0)) s"
-  grep -E '^(BENTO-|CHECK FAILED|FEATURE )' "$work/features.log.txt" || true
-  check_log "$work/features.log.txt" features
+  guest_run features "$work/features.cpio.gz" "$disk" "$work/features.log" 'FEATURE '
   host_fsck "$disk" features -n
 }
 
@@ -464,11 +460,7 @@ check rmmod bento_prov
 check rmmod bento_core
 dmesg | grep -q "bento: core unloaded, no allocation left" && echo "BENTO-OK no leak" || { echo "BENTO-FAIL leak"; fails=$((fails+1)); }
 '
-  local t0=$SECONDS
-  boot "$work/upgrade.cpio.gz" "$disk" "$work/upgrade.log"
-  say "upgrade: guest ran $((SECONDS - t0)) s"
-  grep -E '^(BENTO-|CHECK FAILED|UPGRADE|DIAG)' "$work/upgrade.log.txt" || true
-  check_log "$work/upgrade.log.txt" upgrade
+  guest_run upgrade "$work/upgrade.cpio.gz" "$disk" "$work/upgrade.log" 'UPGRADE|DIAG'
   host_fsck "$disk" upgrade -n
 }
 
@@ -542,11 +534,8 @@ check rmmod bento_fs
 cp /tmp/out/provd.log /tmp/out/provd.final.log
 (cd /tmp/out && tar cf /dev/vdb .) && sync
 '
-  local t0=$SECONDS
-  EXTRA_DISKS=$out boot "$work/prov.cpio.gz" "$disk" "$work/prov.log"
-  say "prov: guest ran $((SECONDS - t0)) s"
-  grep -E '^(BENTO-|CHECK FAILED|UPGRADE|DIAG|UPGRADEWORK|tracking |provd:)' "$work/prov.log.txt" || true
-  check_log "$work/prov.log.txt" prov
+  EXTRA_DISKS=$out guest_run prov "$work/prov.cpio.gz" "$disk" "$work/prov.log" \
+    'UPGRADE|DIAG|UPGRADEWORK|tracking |provd:'
   host_fsck "$disk" prov -n
   rm -rf "$work/prov-out" && mkdir "$work/prov-out"
   tar xf "$out" -C "$work/prov-out" 2> /dev/null || true
@@ -597,8 +586,7 @@ echo "root:x:0:0:root:/:/bin/sh" > /etc/passwd
 for p in '"${progs[*]}"'; do busybox ln -s $p /usr/bin/${p##*/}; done
 insmod /lib/modules/bento_fs.ko || echo "BENTO-FAIL insmod"
 insmod /lib/modules/bento_prov.ko || echo "BENTO-FAIL insmod prov"
-check guest_checks tree /tmp/src '"$files"'
-cd /tmp && tar cf /tmp/src.tar src && cd /
+src_tar '"$files"'
 rm -rf /tmp/src
 # The upgrade pause: Bento-fs -> Bento-fs under 4 writer threads, 20 ms apart.
 check mount -t bento /dev/vda /mnt
@@ -649,16 +637,15 @@ r=0; while [ $r -lt '"$reps"' ]; do
 done
 prov status --db /tmp/prov.db | sed "s/^/DIAG /"
 '
-  local t0=$SECONDS load0
+  local load0
   load0=$(cut -d' ' -f1-3 /proc/loadavg)
   # Longer than the other boots: three rounds of three systems took 15+ min at load 11.
   EXTRA_DISKS="$work/pb-prov.img $work/pb-provd.img" \
     BENTO_KERNEL_BOOT_TIMEOUT=${BENTO_KERNEL_BOOT_TIMEOUT:-3600} \
-    boot "$work/provbench.cpio.gz" "$work/pb-fs.img" "$work/provbench.log"
-  say "provbench: guest ran $((SECONDS - t0)) s; host load average $load0 before, $(cut -d' ' -f1-3 /proc/loadavg) after ($(nproc) CPUs)"
-  check_log "$work/provbench.log.txt" provbench
+    guest_run provbench "$work/provbench.cpio.gz" "$work/pb-fs.img" "$work/provbench.log" \
+    'UPGRADEWORK|DIAG'
+  say "provbench: host load average $load0 before, $(cut -d' ' -f1-3 /proc/loadavg) after ($(nproc) CPUs)"
   for d in fs prov provd; do host_fsck "$work/pb-$d.img" "provbench ($d)" -n; done
-  grep -E '^(BENTO-FAIL|CHECK FAILED|UPGRADEWORK|DIAG)' "$work/provbench.log.txt" || true
   # The pause and the wait, in ms.
   grep -a '^PAUSE ' "$work/provbench.log.txt" | sed -n 's/.*pause_ns=\([0-9]*\) wait_ns=\([0-9]*\).*/\1 \2/p' |
     awk -v want="$n" '

@@ -37,19 +37,12 @@ int bento_open_common(struct inode *inode, struct file *file, bool dir)
 	if (!bf)
 		return -ENOMEM;
 	bento_make_req(&q);
-	{
-		BENTO_NOFS_BEGIN;
-		err = bento_g_open(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, flags, dir, &o);
-		BENTO_NOFS_END;
-	}
+	err = BENTO_NOFS_CALL(bento_g_open(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, flags, dir, &o));
 	if (err) {
 		kfree(bf);
 		return err;
 	}
-	bf->fh = o.fh;
-	bf->flags = flags;
-	bf->direct_io = o.direct_io;
-	file->private_data = bf;
+	bento_file_opened(file, bf, &o, flags);
 	if (o.nonseekable)
 		nonseekable_open(inode, file);
 	return 0;

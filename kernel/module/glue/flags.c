@@ -26,38 +26,36 @@ static void set_vfs_flags(struct inode *inode, unsigned int flags)
 	inode_set_flags(inode, f, S_APPEND | S_IMMUTABLE | S_NOATIME);
 }
 
-/* A new VFS inode: its flags from the fs (none when the fs has no chattr flags). */
-void bento_load_flags(struct inode *inode)
+/* The fs's getflags, or setflags of *flags; -ENOIOCTLCMD when the fs keeps no flags (the
+ * VFS then says ENOTTY, as for any fs without chattr support). */
+static int fs_flags(struct inode *inode, bool set, unsigned int *flags)
 {
-	unsigned int flags = 0;
+	struct bento_sb_info *sbi = BENTO_FS(inode->i_sb);
 	struct bento_req q;
 	int err;
 
 	bento_make_req(&q);
-	{
-		BENTO_NOFS_BEGIN;
-		err = bento_g_getflags(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, &flags);
-		BENTO_NOFS_END;
-	}
-	if (!err)
+	if (set)
+		err = BENTO_NOFS_CALL(bento_g_setflags(sbi, &q.r, inode->i_ino, *flags));
+	else
+		err = BENTO_NOFS_CALL(bento_g_getflags(sbi, &q.r, inode->i_ino, flags));
+	return (err == -ENOTTY || err == -ENOSYS) ? -ENOIOCTLCMD : err;
+}
+
+/* A new VFS inode: its flags from the fs (none when the fs has no chattr flags). */
+void bento_load_flags(struct inode *inode)
+{
+	unsigned int flags = 0;
+
+	if (!fs_flags(inode, false, &flags))
 		set_vfs_flags(inode, flags);
 }
 
 int bento_fileattr_get(struct dentry *dentry, struct fileattr *fa)
 {
-	struct inode *inode = d_inode(dentry);
 	unsigned int flags = 0;
-	struct bento_req q;
-	int err;
+	int err = fs_flags(d_inode(dentry), false, &flags);
 
-	bento_make_req(&q);
-	{
-		BENTO_NOFS_BEGIN;
-		err = bento_g_getflags(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, &flags);
-		BENTO_NOFS_END;
-	}
-	if (err == -ENOTTY || err == -ENOSYS)
-		return -ENOIOCTLCMD;
 	if (err)
 		return err;
 	fileattr_fill_flags(fa, flags);
@@ -69,22 +67,15 @@ int bento_fileattr_get(struct dentry *dentry, struct fileattr *fa)
 int bento_fileattr_set(struct user_namespace *ns, struct dentry *dentry, struct fileattr *fa)
 {
 	struct inode *inode = d_inode(dentry);
-	struct bento_req q;
+	unsigned int flags = fa->flags;
 	int err;
 
 	if (fileattr_has_fsx(fa))
 		return -EOPNOTSUPP;
-	bento_make_req(&q);
-	{
-		BENTO_NOFS_BEGIN;
-		err = bento_g_setflags(BENTO_FS(inode->i_sb), &q.r, inode->i_ino, fa->flags);
-		BENTO_NOFS_END;
-	}
-	if (err == -ENOTTY || err == -ENOSYS)
-		return -ENOIOCTLCMD;
+	err = fs_flags(inode, true, &flags);
 	if (err)
 		return err;
-	set_vfs_flags(inode, fa->flags);
+	set_vfs_flags(inode, flags);
 	bento_refresh(inode);
 	return 0;
 }

@@ -123,6 +123,23 @@ void bento_make_req(struct bento_req* q);
  * through memory reclaim (evict -> forget -> journal), so each runs in a NOFS scope. */
 #define BENTO_NOFS_BEGIN unsigned int bento_nofs_ = memalloc_nofs_save()
 #define BENTO_NOFS_END memalloc_nofs_restore(bento_nofs_)
+/* One fs call in such a scope; yields its result. */
+#define BENTO_NOFS_CALL(call)     \
+  ({                              \
+    BENTO_NOFS_BEGIN;             \
+    __typeof__(call) r_ = (call); \
+    BENTO_NOFS_END;               \
+    r_;                           \
+  })
+
+/* An open file's state once the fs opened it (open, create, tmpfile): its handle. */
+static inline void bento_file_opened(struct file* file, struct bento_file* bf,
+                                     const struct bento_br_openrep* o, unsigned int flags) {
+  bf->fh = o->fh;
+  bf->flags = flags;
+  bf->direct_io = o->direct_io;
+  file->private_data = bf;
+}
 
 /* inode.c */
 extern const struct inode_operations bento_dir_iops;
@@ -164,6 +181,9 @@ struct fiemap_extent_info;
 loff_t bento_llseek(struct file* file, loff_t off, int whence);
 int bento_fiemap(struct inode* inode, struct fiemap_extent_info* fi, u64 start, u64 len);
 long bento_file_ioctl(struct file* file, unsigned int cmd, unsigned long arg);
+
+/* export.c: file handles (open_by_handle_at, NFS), for an fs with export_support */
+extern const struct export_operations bento_export_ops;
 
 /* xattr.c */
 extern const struct xattr_handler* bento_xattr_handlers[];

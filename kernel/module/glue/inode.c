@@ -309,13 +309,10 @@ static int bento_atomic_open(struct inode *dir, struct dentry *dentry, struct fi
 	if (!bf)
 		goto out;
 	bento_make_req(&q);
-	{
-		BENTO_NOFS_BEGIN;
-		err = bento_g_create(BENTO_FS(dir->i_sb), &q.r, dir->i_ino, dentry->d_name.name,
-				      dentry->d_name.len, (mode & ~S_IFMT) | S_IFREG,
-				      flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC), &e, &o);
-		BENTO_NOFS_END;
-	}
+	err = BENTO_NOFS_CALL(bento_g_create(BENTO_FS(dir->i_sb), &q.r, dir->i_ino,
+					     dentry->d_name.name, dentry->d_name.len,
+					     (mode & ~S_IFMT) | S_IFREG,
+					     flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC), &e, &o));
 	if (err) {
 		kfree(bf);
 		goto out;
@@ -327,10 +324,7 @@ static int bento_atomic_open(struct inode *dir, struct dentry *dentry, struct fi
 	}
 	d_instantiate(dentry, inode);
 	bento_refresh(dir);
-	bf->fh = o.fh;
-	bf->flags = flags;
-	bf->direct_io = o.direct_io;
-	file->private_data = bf;
+	bento_file_opened(file, bf, &o, flags);
 	err = finish_open(file, dentry, generic_file_open);
 	if (err) {
 		file->private_data = NULL;
@@ -339,11 +333,7 @@ static int bento_atomic_open(struct inode *dir, struct dentry *dentry, struct fi
 	goto out;
 
 out_release:
-	{
-		BENTO_NOFS_BEGIN;
-		bento_g_release(BENTO_FS(dir->i_sb), &q.r, e.ino, o.fh, flags, 0);
-		BENTO_NOFS_END;
-	}
+	BENTO_NOFS_CALL(bento_g_release(BENTO_FS(dir->i_sb), &q.r, e.ino, o.fh, flags, 0));
 	kfree(bf);
 out:
 	dput(res);
@@ -366,12 +356,8 @@ static int bento_tmpfile(struct user_namespace *ns, struct inode *dir, struct fi
 	if (!bf)
 		return -ENOMEM;
 	bento_make_req(&q);
-	{
-		BENTO_NOFS_BEGIN;
-		err = bento_g_tmpfile(BENTO_FS(dir->i_sb), &q.r, dir->i_ino,
-				      (mode & ~S_IFMT) | S_IFREG, flags, &e, &o);
-		BENTO_NOFS_END;
-	}
+	err = BENTO_NOFS_CALL(bento_g_tmpfile(BENTO_FS(dir->i_sb), &q.r, dir->i_ino,
+					      (mode & ~S_IFMT) | S_IFREG, flags, &e, &o));
 	if (err) {
 		kfree(bf);
 		return err;
@@ -384,21 +370,14 @@ static int bento_tmpfile(struct user_namespace *ns, struct inode *dir, struct fi
 	/* d_tmpfile drops the one link an fs-created tmpfile has on other file systems. */
 	set_nlink(inode, 1);
 	d_tmpfile(file, inode);
-	bf->fh = o.fh;
-	bf->flags = flags;
-	bf->direct_io = o.direct_io;
-	file->private_data = bf;
+	bento_file_opened(file, bf, &o, flags);
 	/* generic_file_open, not ->open: the fs opened the file already. */
 	err = finish_open(file, file->f_path.dentry, generic_file_open);
 	if (!err)
 		return 0;
 	file->private_data = NULL;
 out_release:
-	{
-		BENTO_NOFS_BEGIN;
-		bento_g_release(BENTO_FS(dir->i_sb), &q.r, e.ino, o.fh, flags, 0);
-		BENTO_NOFS_END;
-	}
+	BENTO_NOFS_CALL(bento_g_release(BENTO_FS(dir->i_sb), &q.r, e.ino, o.fh, flags, 0));
 	kfree(bf);
 	return err;
 }

@@ -327,6 +327,9 @@ static int bento_fill_super(struct super_block *sb, void *raw, int silent)
 	/* An fs that keeps POSIX ACLs and applies the umask itself (acl.c). */
 	if (ops->caps(sbi->fs) & BENTO_BR_CAP_POSIX_ACL)
 		sb->s_flags |= SB_POSIXACL;
+	/* Stable inode numbers and generations, lookup(ino, "."): file handles (export.c). */
+	if (ops->caps(sbi->fs) & BENTO_BR_CAP_EXPORT)
+		sb->s_export_op = &bento_export_ops;
 	/* lookup(root, ".") is the root's entry; it counts a lookup like any other. */
 	memset(&q, 0, sizeof(q));
 	q.r.groups = q.groups;
