@@ -59,6 +59,7 @@ class GraphStore {
   // A new process and its main thread's task row.
   virtual int64_t add_process(uint32_t pid, uint64_t start_ns, uint32_t uid, uint32_t gid) = 0;
   virtual void set_process_parent(int64_t child, int64_t parent) = 0;
+  virtual int64_t process_parent(int64_t process) = 0;  // 0: none known
   virtual void set_process_exit(int64_t process, uint64_t t, int32_t code) = 0;
   virtual void add_task(uint32_t tid, int64_t process, uint64_t start_ns) = 0;
   virtual void end_task(uint32_t tid, uint64_t t) = 0;

@@ -327,19 +327,23 @@ void Ingest::keep_outside_writers(int64_t reader, const PendingItem& read) {
   if (!later.empty()) outside_writers_[{read.dev, read.ino, read.gen}] = std::move(later);
 }
 
-// A kept image writes an outside file an earlier image of its process opened (a shell's
-// `> /tmp/x` before it exec'd the program): that image is kept first, so its open makes
-// the version this write lands on.
+// A kept image writes an outside file that an earlier image of its process, or of an
+// ancestor it inherited the fd from, opened (a shell's `> /tmp/x`: bash opens it in the
+// forked image before the exec, dash in itself before it forks the program): that image
+// is kept first, so its open makes the version this write lands on.
 void Ingest::keep_opening_images(int64_t writer, const PendingItem& write) {
   auto it = outside_writers_.find({write.dev, write.ino, write.gen});
   if (it == outside_writers_.end()) return;
   ActivityRow me;
   if (!store_.activity(writer, &me)) return;
+  std::set<int64_t> lineage = {me.process};
+  for (int64_t p = me.process; lineage.size() < 8 && (p = store_.process_parent(p)) != 0;)
+    if (!lineage.insert(p).second) break;
   const auto openers = it->second;  // make_relevant() may change the map
   for (const auto& [other, t] : openers) {
     if (other == writer || t > write.t || kept(other) != kNotKept) continue;
     ActivityRow row;
-    if (!store_.activity(other, &row) || row.process != me.process) continue;
+    if (!store_.activity(other, &row) || lineage.count(row.process) == 0) continue;
     // Its open now (keep() may be running and would apply it only after this write).
     apply_pending_writes(other, write);
     make_relevant(other);

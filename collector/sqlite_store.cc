@@ -25,6 +25,7 @@ enum SqliteStore::Q : int {
   kProcessFindNear,
   kProcessInsert,
   kProcessParent,
+  kProcessParentOf,
   kProcessExit,
   kTaskInsert,
   kTaskEnd,
@@ -93,6 +94,7 @@ const char* const kSql[] = {
     "LIMIT 1",
     "INSERT INTO processes(pid, start_ns, uid, gid) VALUES(?, ?, ?, ?)",
     "UPDATE processes SET parent_id = ? WHERE id = ?",
+    "SELECT parent_id FROM processes WHERE id = ?",
     "UPDATE processes SET exit_ns = ?, exit_code = ? WHERE id = ?",
     "INSERT INTO tasks(tid, process_id, start_ns) VALUES(?, ?, ?)",
     "UPDATE tasks SET end_ns = ? WHERE tid = ? AND end_ns IS NULL",
@@ -310,6 +312,12 @@ int64_t SqliteStore::add_process(uint32_t pid, uint64_t start_ns, uint32_t uid, 
 
 void SqliteStore::set_process_parent(int64_t child, int64_t parent) {
   st(kProcessParent).bind(1, parent).bind(2, child).run();
+}
+
+int64_t SqliteStore::process_parent(int64_t process) {
+  Stmt& q = st(kProcessParentOf);
+  q.bind(1, process);
+  return q.step() && !q.is_null(0) ? q.int64(0) : 0;
 }
 
 void SqliteStore::set_process_exit(int64_t process, uint64_t t, int32_t code) {

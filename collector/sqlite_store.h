@@ -44,6 +44,7 @@ class SqliteStore : public GraphStore {
   int64_t find_process_between(uint32_t pid, uint64_t from_ns, uint64_t until_ns) override;
   int64_t add_process(uint32_t pid, uint64_t start_ns, uint32_t uid, uint32_t gid) override;
   void set_process_parent(int64_t child, int64_t parent) override;
+  int64_t process_parent(int64_t process) override;
   void set_process_exit(int64_t process, uint64_t t, int32_t code) override;
   void add_task(uint32_t tid, int64_t process, uint64_t start_ns) override;
   void end_task(uint32_t tid, uint64_t t) override;

@@ -322,6 +322,39 @@ TEST(Causal, AnEmptiedFileDoesNotComeFromItsOldContent) {
   EXPECT_TRUE(has(edges(kept.graph), "derived(a@v2, a, version)")) << kept.text;
 }
 
+// dash runs `sh -c 'cat a > /tmp/x'` by opening /tmp/x in itself and forking cat, which
+// writes through the inherited fd: the open comes first, then cat's write, on one version.
+TEST(Causal, AWriterThroughAnInheritedFdLandsOnItsParentsOpen) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.fork({1, 1}, 100);
+  w.exec(sh, {"setup"});
+  w.write_new(100, 10, "a");
+  auto dash = w.fork(sh, 300);
+  w.exec(dash, {"sh", "-c", "cat a > /tmp/x"});
+  w.open_outside(dash, "/tmp/x", 7000, O_WRONLY | O_CREAT | O_TRUNC);
+  auto cat = w.fork(dash, 301);
+  w.exec(cat, {"cat", "a"});
+  w.read(301, 10);  // a reader of the mount: its writes are kept as they come
+  w.file_io(cat, 7000, /*write=*/true);
+  w.exit(cat);
+  w.exit(dash);
+  auto cp = w.fork(sh, 302);
+  w.exec(cp, {"cp", "/tmp/x", "out"});
+  w.open_outside(cp, "/tmp/x", 7000, O_RDONLY);
+  w.file_io(cp, 7000, /*write=*/false);
+  w.write_new(302, 12, "out");
+  w.exit(cp);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  auto e = edges(r.graph);
+  EXPECT_TRUE(has(e, "generated(/tmp/x, cat a)")) << json(e).dump(1) << r.text;
+  EXPECT_TRUE(has(e, "used(cat a, a)")) << json(e).dump(1);
+  EXPECT_FALSE(has(e, "generated(/tmp/x@v2, cat a)"))
+      << "the write came before the open: " << r.text;
+}
+
 // `(echo a; cat f) >> log`: the subshell writes through its handle, then execs cat (the
 // last command), which writes through the same handle with the same thread id. The fs log
 // names a thread once per handle; the probes' first write of cat's image names cat.
