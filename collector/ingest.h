@@ -294,7 +294,9 @@ class Ingest {
   uint64_t dropped_total_ = 0;
   void make_room();
   void note_dropped(int64_t act, uint64_t items, uint64_t newest);
-  uint64_t newest_ns_ = 0;  // the latest probe event time seen
+  uint64_t newest_ns_ = 0;   // the latest probe event time seen
+  uint64_t expired_at_ = 0;  // the horizon of the last expire_pending() scan
+  static constexpr uint64_t kExpireEvery = 1'000'000'000;
   // The fs logs have been read up to here (CLOCK_MONOTONIC): what waits from before it
   // (by a margin) can no longer be kept by a record still to come.
   std::map<int64_t, uint64_t> log_read_to_;

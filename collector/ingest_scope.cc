@@ -408,6 +408,10 @@ void Ingest::expire_pending() {
     horizon = std::min(horizon, h);
   }
   if (horizon <= kMargin) return;
+  // A scan of everything that waits: once per second of progress is enough for margins of
+  // seconds to minutes, and keeps provd's cost per batch flat however much waits.
+  if (horizon < expired_at_ + kExpireEvery) return;
+  expired_at_ = horizon;
   const uint64_t cutoff = horizon - kMargin;
   const uint64_t writer_cutoff = horizon > kWriterMargin ? horizon - kWriterMargin : 0;
   for (auto it = writer_newest_.begin(); it != writer_newest_.end();)
