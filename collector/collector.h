@@ -69,6 +69,8 @@ class Collector {
     ingest_.log_drained(source, std::min(t_ns, probe_horizon_));
   }
   bool waits_for_logs() const { return ingest_.waits_for_logs(); }
+  // provd stops: its last round drains the logs, and what waited for them applies then.
+  void stopping() { ingest_.stopping(); }
 
   // Scope and retention (retention.h); prune() runs one bounded round in the batch.
   void set_retention(const RetentionPolicy& p);

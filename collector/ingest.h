@@ -53,6 +53,9 @@ class Ingest {
   // Probe events about tracked files wait for their mount's log (defer()): the caller
   // should make the log complete up to now (sync it) soon.
   bool waits_for_logs() const { return !deferred_.empty(); }
+  // The last batch: the logs are drained to now, so probe writes to a mount apply without
+  // their margin (kMountWriteMargin): the calls they stamp have returned.
+  void stopping() { stopping_ = true; }
 
   // Writes the handles that changed since the last call (the open_handles table) and
   // drops outside-file opens that stayed pending too long. Called before each commit.
@@ -296,6 +299,7 @@ class Ingest {
   void note_dropped(int64_t act, uint64_t items, uint64_t newest);
   uint64_t newest_ns_ = 0;   // the latest probe event time seen
   uint64_t expired_at_ = 0;  // the horizon of the last expire_pending() scan
+  bool stopping_ = false;
   static constexpr uint64_t kExpireEvery = 1'000'000'000;
   // The fs logs have been read up to here (CLOCK_MONOTONIC): what waits from before it
   // (by a margin) can no longer be kept by a record still to come.

@@ -187,7 +187,8 @@ void Ingest::apply_deferred() {
     horizon = std::min(horizon, h);
   }
   auto due = [&](const PendingItem& item) {
-    return item.t + (item.kind == PendingItem::kFileWrite ? kMountWriteMargin : 0) <= horizon;
+    const bool margin = item.kind == PendingItem::kFileWrite && !stopping_;
+    return item.t + (margin ? kMountWriteMargin : 0) <= horizon;
   };
   while (!deferred_.empty() && due(deferred_.front().second)) {
     auto [act, item] = std::move(deferred_.front());

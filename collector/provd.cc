@@ -434,6 +434,7 @@ int main(int argc, char** argv) {
   }
   // Drain: the probes' last events, then every record the file systems hold.
   if (background) (void)setpriority(PRIO_PROCESS, 0, 0);
+  col.stopping();
   bool ok = round(50, true);
   std::fprintf(stderr, "provd: stopped after %llu fs records\n",
                static_cast<unsigned long long>(col.records_ingested()));

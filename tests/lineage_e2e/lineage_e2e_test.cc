@@ -129,6 +129,9 @@ TEST_F(LineageE2E, ScenariosGiveExactLineage) {
   ASSERT_EQ(sh("echo draft > tmp; sort -r b > tmp; mv tmp final").status, 0);
   ASSERT_EQ(sh("sh -c 'exec awk \"{print NR}\" a' > numbered").status, 0);
   ASSERT_EQ(sh("echo one > gone; rm gone; echo two > gone").status, 0);
+  ASSERT_EQ(sh("cat a > over; cat b > over").status, 0);
+  ASSERT_EQ(sh("(echo start; cat a) >> applog; bash -c '(echo more; cat b) >> applog2'").status, 0);
+  ASSERT_EQ(sh("cp b copied").status, 0);
   ASSERT_NO_FATAL_FAILURE(stop_provd());
 
   {
@@ -198,6 +201,25 @@ TEST_F(LineageE2E, ScenariosGiveExactLineage) {
             << "an older gone must be a different file";
       }
     }
+  }
+  {
+    SCOPED_TRACE("cat a > over; cat b > over: the second > empties it");
+    auto e = edges(why(mnt_ + "/over"), mnt_);
+    EXPECT_TRUE(has(e, "used(cat b, b)")) << json(e).dump(1);
+    EXPECT_FALSE(has(e, "used(cat a, a)")) << json(e).dump(1);
+  }
+  {
+    SCOPED_TRACE("a program exec'd in the subshell that opened the file writes it");
+    auto e = edges(why(mnt_ + "/applog"), mnt_);
+    EXPECT_TRUE(has(e, "used(cat a, a)")) << json(e).dump(1);
+    auto e2 = edges(why(mnt_ + "/applog2"), mnt_);
+    EXPECT_TRUE(has(e2, "generated(applog2, cat b)")) << json(e2).dump(1);
+    EXPECT_TRUE(has(e2, "used(cat b, b)")) << json(e2).dump(1);
+  }
+  {
+    SCOPED_TRACE("cp copies with copy_file_range: a read, before the write");
+    RunResult t = run(std::string(PROV_BIN) + " why " + q(mnt_ + "/copied") + " --db " + q(db_));
+    EXPECT_NE(t.output.find("read " + mnt_ + "/b"), std::string::npos) << t.output;
   }
   RunResult unknown = run(std::string(PROV_BIN) + " why " + q(mnt_ + "/never") + " --db " + q(db_));
   EXPECT_EQ(unknown.status, 1) << unknown.output;
