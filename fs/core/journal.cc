@@ -399,6 +399,7 @@ Status Journal::commit_locked(bool checkpoint) {
   uint64_t tid = 0;
   bento::Vec<BufferHead> log;
   bool have = false;
+  uint64_t head = 0;
   {
     auto g = st_.lock();
     if (g->error != 0) return Err(EIO);
@@ -406,22 +407,31 @@ Status Journal::commit_locked(bool checkpoint) {
     g->locked = true;
     while (g->active > 0) cv_.wait(g);
     if (!g->running.order.empty()) {
-      // Quiescent: nobody modifies buffers. Copy the transaction into log buffers.
       t = std::move(g->running);
       g->running = Txn{};
-      tid = g->running_tid;
-      uint64_t new_head = g->head;
-      Status s = stage_txn(t, tid, g->head, &log, &new_head);
-      if (!s.ok()) {
-        g->error = s.error();
-        g->locked = false;
-        cv_.notify_all();
-        return s;
-      }
-      g->running_tid++;
-      g->head = new_head;
+      tid = g->running_tid++;  // at once: wait_commit(tid) must not take it for empty
+      head = g->head;
       have = true;
     }
+  }
+  // Quiescent (`locked`, no active handle): nobody modifies buffers. Copy the transaction
+  // into log buffers without the state mutex: getblk may write back dirty buffers to make
+  // room, and that I/O must not hold up wait_commit, status reads or a live upgrade's
+  // handover (which takes the mutex inside the pause).
+  uint64_t new_head = head;
+  if (have) {
+    Status st = stage_txn(t, tid, head, &log, &new_head);
+    if (!st.ok()) {
+      auto g = st_.lock();
+      g->error = st.error();
+      g->locked = false;
+      cv_.notify_all();
+      return st;
+    }
+  }
+  {
+    auto g = st_.lock();
+    if (have) g->head = new_head;
     // Handles run again while the log is written (commit_mu_ keeps commits in order);
     // a checkpoint keeps the window closed until the log is reset.
     if (!checkpoint) {
