@@ -79,12 +79,14 @@ class Journal {
   // instance. suspend() retires the commit thread at a safe point WITHOUT committing: the
   // running transaction, the committed-but-not-checkpointed buffers (all still pinned in
   // the device's cache, clean, so nothing reaches a home location early), head, sequence
-  // numbers and pending commit/checkpoint requests stay as they are. A commit the thread is
-  // running finishes first; an idle thread is not waited for (that would cost a scheduler
-  // wake-up inside the pause): its epoch is bumped, so when it wakes it only leaves. Its
-  // handle goes to *retired, which the caller (in the module whose code the thread runs)
-  // must join before that module is unloaded. EBUSY (nothing changed) if a handle is
-  // active. resume() (the new module) starts a new thread and keeps the commit deadline.
+  // numbers and pending commit/checkpoint requests stay as they are. The thread is never
+  // waited for (no scheduler wake-up and no disk I/O inside the pause): its epoch is
+  // bumped; an idle one only leaves when it wakes, a busy one finishes the commit or
+  // checkpoint it is running on this same object first (commit_mu_ keeps commits in
+  // order; a checkpoint keeps handles out through `locked` as usual). Its handle goes to
+  // *retired, which the caller (in the module whose code the thread runs) must join
+  // before that module is unloaded. EBUSY (nothing changed) if a handle is active.
+  // resume() (the new module) starts a new thread and keeps the commit deadline.
   Status suspend(bento::Thread* retired);
   Status resume(uint32_t interval_ms);
   BlockDevice& device() const { return dev_; }
@@ -108,7 +110,7 @@ class Journal {
   struct State {
     bool locked = false;  // quiescing: new handles wait
     uint32_t active = 0;
-    uint32_t waiters = 0;  // threads blocked in begin()
+    uint32_t waiters = 0;  // threads blocked in begin() or wait_commit()
     uint64_t reserved = 0;
     uint64_t running_tid = 1;
     uint64_t committed_tid = 0;
@@ -149,7 +151,9 @@ class Journal {
   Status stage_txn(Txn& t, uint64_t tid, uint64_t head, bento::Vec<BufferHead>* log,
                    uint64_t* new_head);
   Status write_staged(bento::Vec<BufferHead>& log);
-  Status do_checkpoint(Guard& g);
+  // Writes a checkpoint's blocks home and resets the log (called without the state mutex,
+  // with commit_mu_ held and handles kept out by `locked`).
+  Status do_checkpoint(bento::HashMap<uint64_t, BufferHead>& home, uint64_t seq);
 
   BlockDevice& dev_;
   uint64_t start_;

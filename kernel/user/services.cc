@@ -150,7 +150,18 @@ void* bento_ks_thread_spawn(bento_ks_thread_fn fn, void* arg, const char* name) 
   if (start == nullptr) return nullptr;
   snprintf(start->name, sizeof(start->name), "%s", name != nullptr ? name : "bento");
   auto* handle = new (std::nothrow) pthread_t;
-  if (handle == nullptr || pthread_create(handle, nullptr, thread_main, start) != 0) {
+  // File-system threads run in the normal scheduling class whatever their creator runs
+  // at: the host runs a live upgrade's pause at real-time priority (connection.cc), and
+  // the new instance's commit thread, spawned inside it, must not inherit that.
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED);
+  pthread_attr_setschedpolicy(&attr, SCHED_OTHER);
+  sched_param sp{};
+  pthread_attr_setschedparam(&attr, &sp);
+  const int rc = handle == nullptr ? -1 : pthread_create(handle, &attr, thread_main, start);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) {
     delete start;
     delete handle;
     return nullptr;
