@@ -48,9 +48,8 @@ uint32_t table_slots(const FsCtx& c) {
 
 bool csum_ok(const FsCtx& c, const DiskInode& dir, DirIno ino, uint64_t lblk, const uint8_t* p) {
   return !c.dir_csum ||
-         load_le32(p + kDirCsumOffset) ==
-             dir_block_checksum(c.dir_seed, static_cast<uint64_t>(ino), dir.generation.get(), lblk,
-                                p);
+         load_le32(p + kDirCsumOffset) == dir_block_checksum(c.dir_seed, static_cast<uint64_t>(ino),
+                                                             dir.generation.get(), lblk, p);
 }
 
 // After every change to a directory block, before its handle ends: once per block and
@@ -211,8 +210,7 @@ int32_t find_in_bucket(const uint8_t* p, uint32_t space, uint64_t hash, std::str
 
 // The header block was verified by bucket_for earlier in the same operation, under the
 // directory's lock.
-Status adjust_entries(const FsCtx& c, Handle& h, const DiskInode& dir, DirIno ino,
-                      int64_t delta) {
+Status adjust_entries(const FsCtx& c, Handle& h, const DiskInode& dir, DirIno ino, int64_t delta) {
   BENTO_ASSIGN_OR_RETURN(uint64_t b, dblock(c, dir, 0));
   BENTO_ASSIGN_OR_RETURN(BufferHead bh, h.get_write(b));
   DirHeader hd;

@@ -67,11 +67,11 @@ constexpr uint32_t kBucketSpace = 4096 - sizeof(DirBucket);
 // ro_compat DIR_CSUM: every directory block's last 4 bytes (LE u32).
 constexpr uint32_t kDirCsumOffset = 4092;
 constexpr uint32_t kBucketSpaceCsum = kDirCsumOffset - sizeof(DirBucket);  // 4076
-constexpr uint32_t kTableSlotsPerBlock = 1024;     // without DIR_CSUM: the whole block
+constexpr uint32_t kTableSlotsPerBlock = 1024;      // without DIR_CSUM: the whole block
 constexpr uint32_t kTableSlotsPerBlockCsum = 1023;  // with it: the last slot's bytes hold it
 // The table of depth 18 takes 257 blocks of 1023 slots (256 of 1024 without DIR_CSUM).
-constexpr uint64_t kTableMaxBlocks = ((1ULL << kMaxDirDepth) + kTableSlotsPerBlockCsum - 1) /
-                                     kTableSlotsPerBlockCsum;
+constexpr uint64_t kTableMaxBlocks =
+    ((1ULL << kMaxDirDepth) + kTableSlotsPerBlockCsum - 1) / kTableSlotsPerBlockCsum;
 static_assert(kTableMaxBlocks == 257);
 
 // The file system's part of every directory block checksum: the CRC register after its
@@ -82,8 +82,8 @@ inline uint32_t dir_csum_seed(const uint8_t* uuid16) {
 // crc32c, continuing from seed, over the directory's inode number (LE u64), its
 // generation (LE u32), the block's logical index in the directory (LE u64), then the
 // block's first kDirCsumOffset bytes.
-inline uint32_t dir_block_checksum(uint32_t seed, uint64_t ino, uint32_t generation,
-                                   uint64_t lblk, const uint8_t* block) {
+inline uint32_t dir_block_checksum(uint32_t seed, uint64_t ino, uint32_t generation, uint64_t lblk,
+                                   const uint8_t* block) {
   uint8_t key[20];
   store_le64(key, ino);
   store_le32(key + 8, generation);

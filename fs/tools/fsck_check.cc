@@ -339,7 +339,7 @@ struct Checker {
   // ---- pass 2: directories ----
 
   FsCtx ctx(BitmapAllocator* balloc = nullptr) const {
-    return FsCtx{&dev, balloc, geo.data_start, geo.block_count, geo.max_file_blocks(),
+    return FsCtx{&dev,         balloc,      geo.data_start, geo.block_count, geo.max_file_blocks(),
                  geo.dir_csum, geo.dir_seed};
   }
 

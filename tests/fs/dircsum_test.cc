@@ -7,8 +7,8 @@
 #include <cstring>
 
 #include "core/geometry.h"
-#include "fs_test_util.h"
 #include "format/dir.h"
+#include "fs_test_util.h"
 
 namespace bentofs::test {
 namespace {
