@@ -666,7 +666,10 @@ Status dir_salvage(const FsCtx& c, const DiskInode& dir, DirVisitor fn, void* ar
     // 64-bit hash of the name makes a false match practically impossible).
     for (uint32_t off = sizeof(DirBucket); off + kDirentHeader <= limit;) {
       Dirent e = parse(p + off);
-      bool ok = e.len != 0 && off + e.size() <= limit;
+      // A known d_type first: it rejects almost every offset that is not an entry cheaply.
+      // DT_FIFO 1, CHR 2, DIR 4, BLK 6, REG 8, LNK 10, SOCK 12.
+      bool ok =
+          e.len != 0 && off + e.size() <= limit && e.type <= 12 && ((1u << e.type) & 0x1556u) != 0;
       std::string_view name(reinterpret_cast<const char*>(e.name), ok ? e.len : 0);
       if (ok) {
         ok = !(name == "." || name == "..");

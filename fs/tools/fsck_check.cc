@@ -362,8 +362,8 @@ struct Checker {
       (void)dir_salvage_each(c, di, keep);
       std::string what = "directory " + std::to_string(ino) + ": " + dwhy;
       if (bad_lblk != ~0ULL) what += " (logical block " + std::to_string(bad_lblk) + ")";
-      if (!fixable(what + " (rebuilt from the " + std::to_string(rb.entries.size()) +
-                   " entries that validate on their own)")) {
+      if (!fixable(what + "; " + std::to_string(rb.entries.size()) +
+                   " entries validate on their own (the directory is rebuilt from them)")) {
         // -n: judge the rest of the image by what a repair would keep.
         for (auto& [name, e] : rb.entries) visit_entry(ino, name, e.ino, e.type);
         return;
