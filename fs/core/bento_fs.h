@@ -244,7 +244,9 @@ class BentoFs : public bento::FileOperations {
   Attr prov_file_attr();
 
   FsCtx ctx() {
-    return FsCtx{dev_, &balloc_, geo_.data_start, geo_.block_count, geo_.max_file_blocks()};
+    return FsCtx{
+        dev_,          &balloc_,     geo_.data_start, geo_.block_count, geo_.max_file_blocks(),
+        geo_.dir_csum, geo_.dir_seed};
   }
   bool running() const { return dev_ != nullptr && !inert_; }
 

@@ -20,6 +20,8 @@ struct FsCtx {
   uint64_t data_start = 0;  // pointers outside [data_start, block_count) are damage
   uint64_t block_count = ~0ULL;
   uint64_t max_blocks = kMaxFileBlocksV1;  // logical blocks a file may map (feature BIGFILE)
+  bool dir_csum = false;  // ro_compat DIR_CSUM: directory blocks are checksummed (format/dir.h)
+  uint32_t dir_seed = 0;  // dir_csum_seed of the superblock's uuid
 };
 
 // Physical block of logical block lblk, or 0 for a hole.

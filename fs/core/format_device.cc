@@ -116,7 +116,7 @@ Status format_device(BlockDevice& dev, const FormatOptions& o) {
   sb.version.set(kFormatVersion);
   sb.block_size.set(kBlockSize);
   sb.feature_incompat.set(feature::kIncompatNew);
-  sb.feature_ro_compat.set(feature::kRoCompatNew);
+  sb.feature_ro_compat.set(o.ro_compat & feature::kRoCompatSupported);
   sb.inode_size.set(kInodeSize);
   uint64_t pblocks = 0;
   if (o.prov_log_blocks < 0) {
@@ -164,15 +164,28 @@ Status format_device(BlockDevice& dev, const FormatOptions& o) {
       write_bitmap(dev, sb.inode_bitmap_start.get(), sb.inode_bitmap_blocks.get(), 2, inodes));
   BENTO_TRY(
       write_bitmap(dev, sb.block_bitmap_start.get(), sb.block_bitmap_blocks.get(), used_blocks, n));
-  // Root directory: inode 1, header block and one empty bucket.
+  // Root directory: inode 1 (generation 0), header block and one empty bucket, sealed
+  // with DIR_CSUM (format/dir.h).
+  const bool dir_csum = (sb.feature_ro_compat.get() & feature::kRoCompatDirCsum) != 0;
+  auto write_dir_block = [&](uint64_t n, const void* obj, size_t len, uint64_t lblk) -> Status {
+    BENTO_ASSIGN_OR_RETURN(BufferHead bh, dev.getblk(n));
+    uint8_t* p = bh.data_mut().data();
+    __builtin_memset(p, 0, kBlockSize);
+    __builtin_memcpy(p, obj, len);
+    if (dir_csum)
+      store_le32(p + kDirCsumOffset,
+                 dir_block_checksum(dir_csum_seed(sb.uuid), bento::kRootIno, 0, lblk, p));
+    bh.mark_dirty();
+    return Status::Ok();
+  };
   DirHeader hd{};
   hd.magic.set(kDirMagic);
   hd.parent.set(1);
   hd.nbuckets.set(1);
-  BENTO_TRY(write_object(dev, root_hdr, &hd, sizeof(hd)));
+  BENTO_TRY(write_dir_block(root_hdr, &hd, sizeof(hd), 0));
   DirBucket bk{};
   bk.magic.set(kBucketMagic);
-  BENTO_TRY(write_object(dev, root_bucket, &bk, sizeof(bk)));
+  BENTO_TRY(write_dir_block(root_bucket, &bk, sizeof(bk), kBucketFirstBlock));
   {
     BENTO_ASSIGN_OR_RETURN(BufferHead ib, dev.bread(sb.inode_table_start.get()));
     DiskInode root;

@@ -22,6 +22,8 @@ struct FormatOptions {
   const char* label = "";
   uint64_t time_sec = 0;
   uint8_t uuid[16] = {};
+  // ro_compat features of the new image (tests make images as older mkfs did with less).
+  uint32_t ro_compat = feature::kRoCompatNew;
   // Called with (done, total) while zeroing the inode table.
   void (*progress)(uint64_t done, uint64_t total, void* arg) = nullptr;
   void* progress_arg = nullptr;

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 
+#include "format/dir.h"
 #include "format/inode.h"
 #include "format/superblock.h"
 
@@ -20,6 +21,8 @@ struct Geometry {
   bool big_files = false;   // feature BIGFILE: triple/quadruple-indirect trees
   bool xattr_map = false;   // feature XATTRMAP: v2 extended attributes (format/xattr.h)
   bool inode_csum = false;  // ro_compat INODE_CSUM: inodes carry a checksum (format/inode.h)
+  bool dir_csum = false;    // ro_compat DIR_CSUM: directory blocks carry one (format/dir.h)
+  uint32_t dir_seed = 0;    // dir_csum_seed(uuid) with DIR_CSUM
 
   uint64_t max_file_blocks() const { return big_files ? kMaxFileBlocksBig : kMaxFileBlocksV1; }
   uint64_t max_file_size() const { return big_files ? kMaxFileSizeBig : kMaxFileSizeV1; }
@@ -47,6 +50,8 @@ struct Geometry {
     g.big_files = (sb.feature_incompat.get() & feature::kIncompatBigFile) != 0;
     g.xattr_map = (sb.feature_incompat.get() & feature::kIncompatXattrMap) != 0;
     g.inode_csum = (sb.feature_ro_compat.get() & feature::kRoCompatInodeCsum) != 0;
+    g.dir_csum = (sb.feature_ro_compat.get() & feature::kRoCompatDirCsum) != 0;
+    if (g.dir_csum) g.dir_seed = dir_csum_seed(sb.uuid);
     return g;
   }
 };

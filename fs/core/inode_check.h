@@ -7,8 +7,9 @@
 
 namespace bentofs {
 
-// Largest directory: its hash table's last block is logical block kTableFirstBlock + 255.
-constexpr uint64_t kMaxDirSize = (uint64_t{1} << 18) + 1 + 256;  // in blocks
+// Largest directory: its hash table's last block is logical block kTableFirstBlock + 256
+// with DIR_CSUM (1023 slots a block), + 255 without.
+constexpr uint64_t kMaxDirSize = kTableFirstBlock + kTableMaxBlocks;  // in blocks
 
 // nullptr when di (mode != 0) is sane; otherwise what is wrong (a static string): unknown
 // file type, a size its type or the format cannot have, a block pointer outside the data

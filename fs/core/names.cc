@@ -33,7 +33,9 @@ uint32_t insert_credits(const FsCtx& c, const DiskInode& dir) {
   __builtin_memcpy(&hd, bh->data().data(), sizeof(hd));
   uint32_t depth = hd.global_depth.get();
   if (depth < kInlineTableMaxDepth || depth >= kMaxDirDepth) return kNameCredits;
-  return kNameCredits + static_cast<uint32_t>((4ULL << (depth + 1)) / kBlockSize) + 2;
+  // + 1: with DIR_CSUM a table block holds 1023 slots, so the doubled table may take one
+  // block more.
+  return kNameCredits + static_cast<uint32_t>((4ULL << (depth + 1)) / kBlockSize) + 3;
 }
 
 int check_name(std::string_view name) {
@@ -109,10 +111,10 @@ Result<Entry> BentoFs::lookup(const Request& req, Ino parent, std::string_view n
     if (may(req, pdi, amode::kExec)) return Err(EACCES);
     Ino ino;
     if (name == "..") {
-      BENTO_ASSIGN_OR_RETURN(ino, dir_parent(ctx(), pdi));
+      BENTO_ASSIGN_OR_RETURN(ino, dir_parent(ctx(), pdi, DirIno{parent}));
     } else {
       DirEntryInfo info;
-      BENTO_ASSIGN_OR_RETURN(bool found, dir_find(ctx(), pdi, name, &info));
+      BENTO_ASSIGN_OR_RETURN(bool found, dir_find(ctx(), pdi, DirIno{parent}, name, &info));
       if (!found) return Err(ENOENT);
       ino = info.ino;
       type = info.type;
@@ -198,7 +200,7 @@ Result<Entry> BentoFs::create_node(const Request& req, Ino parent, std::string_v
   if (may(req, pdi, amode::kWrite | amode::kExec)) return Err(EACCES);
   if (is_immutable(pdi)) return Err(EPERM);
   FsCtx c = ctx();
-  BENTO_ASSIGN_OR_RETURN(bool exists, dir_find(c, pdi, name, nullptr));
+  BENTO_ASSIGN_OR_RETURN(bool exists, dir_find(c, pdi, DirIno{parent}, name, nullptr));
   if (exists) return Err(EEXIST);
   bool is_dir = md::is_dir(mode);
   if (is_dir && pdi.nlink.get() >= kMaxLinks) return Err(EMLINK);
@@ -231,7 +233,7 @@ Result<Entry> BentoFs::create_node(const Request& req, Ino parent, std::string_v
     if (inherited.count() != 0) BENTO_TRY(xattr_store(c, h, di, inherited, geo_.xattr_map));
     if (is_dir) {
       di.nlink.set(2);
-      BENTO_TRY(dir_init(c, h, di, parent));
+      BENTO_TRY(dir_init(c, h, di, DirIno{ino}, parent));
     } else if (md::is_symlink(mode)) {
       bool fresh;
       BENTO_ASSIGN_OR_RETURN(uint64_t b, bmap_alloc(c, h, di, 0, &fresh));
@@ -239,7 +241,7 @@ Result<Entry> BentoFs::create_node(const Request& req, Ino parent, std::string_v
       __builtin_memcpy(bh.data_mut().data(), target.data(), target.size());
       di.size.set(target.size());
     }
-    return dir_add(c, h, pdi, name, ino, md::dirent_type(mode));
+    return dir_add(c, h, pdi, DirIno{parent}, name, ino, md::dirent_type(mode));
   }();
   if (!st.ok()) {
     // Undo the allocations (the journal has no abort: the handle's blocks are consistent).
@@ -400,7 +402,7 @@ Status BentoFs::remove_name(const Request& req, Ino parent, std::string_view nam
     if (is_pinned(pdi)) return Err(EPERM);
     FsCtx c = ctx();
     DirEntryInfo info;
-    BENTO_ASSIGN_OR_RETURN(bool found, dir_find(c, pdi, name, &info));
+    BENTO_ASSIGN_OR_RETURN(bool found, dir_find(c, pdi, DirIno{parent}, name, &info));
     if (!found) return Err(ENOENT);
     BENTO_ASSIGN_OR_RETURN(child, iget(info.ino));
     WriteLock clk(child->lock);
@@ -411,10 +413,10 @@ Status BentoFs::remove_name(const Request& req, Ino parent, std::string_view nam
     if (sticky_denies(req, pdi, cdi)) return Err(EPERM);
     if (is_pinned(cdi)) return Err(EPERM);
     if (cdir) {
-      BENTO_ASSIGN_OR_RETURN(uint64_t n, dir_entry_count(c, cdi));
+      BENTO_ASSIGN_OR_RETURN(uint64_t n, dir_entry_count(c, cdi, DirIno{info.ino}));
       if (n != 0) return Err(ENOTEMPTY);
     }
-    BENTO_TRY(dir_remove(c, h, pdi, name));
+    BENTO_TRY(dir_remove(c, h, pdi, DirIno{parent}, name));
     if (cdir) {
       cdi.nlink.set(0);
       pdi.nlink.set(pdi.nlink.get() - 1);
@@ -475,9 +477,9 @@ Result<Entry> BentoFs::link(const Request& req, Ino ino, Ino newparent, std::str
   if (is_pinned(di) || is_immutable(pdi)) return Err(EPERM);
   if (di.nlink.get() >= kMaxLinks) return Err(EMLINK);
   FsCtx c = ctx();
-  BENTO_ASSIGN_OR_RETURN(bool exists, dir_find(c, pdi, name, nullptr));
+  BENTO_ASSIGN_OR_RETURN(bool exists, dir_find(c, pdi, DirIno{newparent}, name, nullptr));
   if (exists) return Err(EEXIST);
-  BENTO_TRY(dir_add(c, h, pdi, name, ino, md::dirent_type(di.mode.get())));
+  BENTO_TRY(dir_add(c, h, pdi, DirIno{newparent}, name, ino, md::dirent_type(di.mode.get())));
   if (naming_tmpfile) {
     BENTO_TRY(orphan_remove(h, ino));
     o->linkable = false;
@@ -511,7 +513,7 @@ Result<bool> BentoFs::is_ancestor(Ino a, Ino b) {
     if (++guard > geo_.inode_count) return Err(EUCLEAN);
     BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(cur));
     if (!md::is_dir(di.mode.get())) return Err(EUCLEAN);
-    BENTO_ASSIGN_OR_RETURN(cur, dir_parent(ctx(), di));
+    BENTO_ASSIGN_OR_RETURN(cur, dir_parent(ctx(), di, DirIno{cur}));
   }
 }
 
@@ -572,9 +574,9 @@ Status BentoFs::rename(const Request& req, Ino p1, std::string_view n1, Ino p2, 
       return Err(EACCES);
     if (is_pinned(d1) || is_immutable(d2)) return Err(EPERM);
     DirEntryInfo e1, e2;
-    BENTO_ASSIGN_OR_RETURN(bool f1, dir_find(c, d1, n1, &e1));
+    BENTO_ASSIGN_OR_RETURN(bool f1, dir_find(c, d1, DirIno{p1}, n1, &e1));
     if (!f1) return Err(ENOENT);
-    BENTO_ASSIGN_OR_RETURN(bool f2, dir_find(c, d2, n2, &e2));
+    BENTO_ASSIGN_OR_RETURN(bool f2, dir_find(c, d2, DirIno{p2}, n2, &e2));
     if (f2 && (flags & kNoReplace)) return Err(EEXIST);
     if (!f2 && (flags & kExchange)) return Err(ENOENT);
     if (f2 && e1.ino == e2.ino) return Status::Ok();  // same inode: nothing to do
@@ -621,22 +623,22 @@ Status BentoFs::rename(const Request& req, Ino p1, std::string_view n1, Ino p2, 
     if (f2 && sticky_denies(req, d2, i2)) return Err(EPERM);
     if (is_pinned(i1) || (f2 && (is_pinned(i2) || is_append_only(d2)))) return Err(EPERM);
     if (f2 && dir2 && !(flags & kExchange)) {
-      BENTO_ASSIGN_OR_RETURN(uint64_t n, dir_entry_count(c, i2));
+      BENTO_ASSIGN_OR_RETURN(uint64_t n, dir_entry_count(c, i2, DirIno{e2.ino}));
       if (n != 0) return Err(ENOTEMPTY);
     }
     if (dir1 && p1 != p2 && !(f2 && dir2) && d2.nlink.get() >= kMaxLinks) return Err(EMLINK);
     bento::Timespec now = bento::now_realtime();
     if (flags & kExchange) {
-      BENTO_TRY(dir_replace(c, h, d1, n1, e2.ino, e2.type));
-      BENTO_TRY(dir_replace(c, h, d2, n2, e1.ino, e1.type));
+      BENTO_TRY(dir_replace(c, h, d1, DirIno{p1}, n1, e2.ino, e2.type));
+      BENTO_TRY(dir_replace(c, h, d2, DirIno{p2}, n2, e1.ino, e1.type));
       if (p1 != p2) {
         if (dir1) {
-          BENTO_TRY(dir_set_parent(c, h, i1, p2));
+          BENTO_TRY(dir_set_parent(c, h, i1, DirIno{e1.ino}, p2));
           d1.nlink.set(d1.nlink.get() - 1);
           d2.nlink.set(d2.nlink.get() + 1);
         }
         if (dir2) {
-          BENTO_TRY(dir_set_parent(c, h, i2, p1));
+          BENTO_TRY(dir_set_parent(c, h, i2, DirIno{e2.ino}, p1));
           d2.nlink.set(d2.nlink.get() - 1);
           d1.nlink.set(d1.nlink.get() + 1);
         }
@@ -645,7 +647,7 @@ Status BentoFs::rename(const Request& req, Ino p1, std::string_view n1, Ino p2, 
       BENTO_TRY(write_inode(h, c2.get(), i2));
     } else {
       if (f2) {
-        BENTO_TRY(dir_replace(c, h, d2, n2, e1.ino, e1.type));
+        BENTO_TRY(dir_replace(c, h, d2, DirIno{p2}, n2, e1.ino, e1.type));
         if (dir2) {
           i2.nlink.set(0);
           d2.nlink.set(d2.nlink.get() - 1);
@@ -657,11 +659,11 @@ Status BentoFs::rename(const Request& req, Ino p1, std::string_view n1, Ino p2, 
         BENTO_TRY(write_inode(h, c2.get(), i2));
         replaced = true;
       } else {
-        BENTO_TRY(dir_add(c, h, d2, n2, e1.ino, e1.type));
+        BENTO_TRY(dir_add(c, h, d2, DirIno{p2}, n2, e1.ino, e1.type));
       }
-      BENTO_TRY(dir_remove(c, h, d1, n1));
+      BENTO_TRY(dir_remove(c, h, d1, DirIno{p1}, n1));
       if (dir1 && p1 != p2) {
-        BENTO_TRY(dir_set_parent(c, h, i1, p2));
+        BENTO_TRY(dir_set_parent(c, h, i1, DirIno{e1.ino}, p2));
         d1.nlink.set(d1.nlink.get() - 1);
         d2.nlink.set(d2.nlink.get() + 1);
       }
@@ -723,7 +725,7 @@ Status BentoFs::readdir_locked(const Request&, InodeObj* d, Fh, uint64_t offset,
     if (!filler.add(".", ino, di.mode.get(), 1, plus ? &e : nullptr)) return Status::Ok();
   }
   if (offset <= 1) {
-    BENTO_ASSIGN_OR_RETURN(Ino parent, dir_parent(c, di));
+    BENTO_ASSIGN_OR_RETURN(Ino parent, dir_parent(c, di, DirIno{ino}));
     // The parent's attributes are a snapshot read without its lock (taking it here would
     // invert the tree lock order); ".." never counts as a lookup.
     Entry e;
@@ -762,7 +764,7 @@ Status BentoFs::readdir_locked(const Request&, InodeObj* d, Fh, uint64_t offset,
     icache_.add_lookup(cref->get(), 1);
     return true;
   };
-  BENTO_TRY(dir_for_each(c, di, min_key, visit));
+  BENTO_TRY(dir_for_each(c, di, DirIno{ino}, min_key, visit));
   return err;
 }
 

@@ -34,9 +34,13 @@ constexpr uint32_t kIncompatRequired = kIncompatHashDir | kIncompatDataJournal;
 // when read, whatever field the damage hit (link count, block count, times). Code without
 // it would write inodes without the checksum, hence ro_compat.
 constexpr uint32_t kRoCompatInodeCsum = 1u << 0;
-constexpr uint32_t kRoCompatSupported = kRoCompatInodeCsum;
+// Every directory block ends in a crc32c bound to its directory and position (dir.h
+// dir_block_checksum): a damaged, moved or copied directory block is EUCLEAN when read.
+// Code without it would write directory blocks without the checksum, hence ro_compat.
+constexpr uint32_t kRoCompatDirCsum = 1u << 1;
+constexpr uint32_t kRoCompatSupported = kRoCompatInodeCsum | kRoCompatDirCsum;
 // What a new image gets (mkfs).
-constexpr uint32_t kRoCompatNew = kRoCompatInodeCsum;
+constexpr uint32_t kRoCompatNew = kRoCompatInodeCsum | kRoCompatDirCsum;
 }  // namespace feature
 
 // state

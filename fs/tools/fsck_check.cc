@@ -70,7 +70,12 @@ struct Checker {
   std::vector<PtrLoc> zero_ptrs;  // pointer-block entries to clear
   std::vector<Dup> dups;
   // Structural repairs, done through a journal after the direct ones (apply_structural).
-  std::vector<uint64_t> dir_resets;  // damaged directories made empty
+  // Damaged directories, rebuilt from the entries that validate on their own.
+  struct DirRebuild {
+    uint64_t dir;
+    std::vector<std::pair<std::string, DirEntryInfo>> entries;
+  };
+  std::vector<DirRebuild> dir_rebuilds;
   struct EntryFix {
     uint64_t dir;
     std::string name;
@@ -254,7 +259,7 @@ struct Checker {
     } else if (magic != kXattrMagic) {
       return drop("xattr block is damaged (bad magic)");
     }
-    FsCtx c{&dev, nullptr, geo.data_start, geo.block_count, geo.max_file_blocks()};
+    FsCtx c = ctx();
     XattrSet set;
     if (!xattr_load(c, di, &set).ok()) {
       for (uint32_t s : stream) claimed_by[s] = 0;
@@ -333,48 +338,78 @@ struct Checker {
 
   // ---- pass 2: directories ----
 
+  FsCtx ctx(BitmapAllocator* balloc = nullptr) const {
+    return FsCtx{&dev,         balloc,      geo.data_start, geo.block_count, geo.max_file_blocks(),
+                 geo.dir_csum, geo.dir_seed};
+  }
+
   void pass2_directory(uint64_t ino) {
     const DiskInode& di = inodes[ino];
-    FsCtx c{&dev, nullptr, geo.data_start, geo.block_count, geo.max_file_blocks()};
+    FsCtx c = ctx();
     const char* dwhy = nullptr;
-    if (!dir_check(c, di, &dwhy).ok()) {
-      if (fixable("directory " + std::to_string(ino) + ": " + dwhy +
-                  " (emptied; what it named goes to lost+found)"))
-        dir_resets.push_back(ino);
+    uint64_t bad_lblk = ~0ULL;
+    if (!dir_check(c, di, DirIno{ino}, &dwhy, &bad_lblk).ok()) {
+      // Salvage: the entries that validate on their own (each name's hash) are kept, the
+      // rest dropped; the directory is rebuilt from them (new blocks, new checksums) and
+      // the link-count pass sends what lost its name to lost+found.
+      DirRebuild rb{ino, {}};
+      std::map<std::string, bool> seen;
+      auto keep = [&](std::string_view name, uint64_t cino, uint8_t type, uint64_t) {
+        if (seen.emplace(std::string(name), true).second)
+          rb.entries.push_back({std::string(name), DirEntryInfo{cino, type}});
+        return true;
+      };
+      (void)dir_salvage_each(c, di, keep);
+      std::string what = "directory " + std::to_string(ino) + ": " + dwhy;
+      if (bad_lblk != ~0ULL) what += " (logical block " + std::to_string(bad_lblk) + ")";
+      if (!fixable(what + "; " + std::to_string(rb.entries.size()) +
+                   " entries validate on their own (the directory is rebuilt from them)")) {
+        // -n: judge the rest of the image by what a repair would keep.
+        for (auto& [name, e] : rb.entries) visit_entry(ino, name, e.ino, e.type);
+        return;
+      }
+      dir_ok[ino] = true;  // the rebuilt directory: entry fixes apply to it
+      for (auto& [name, e] : rb.entries) visit_entry(ino, name, e.ino, e.type);
+      dir_rebuilds.push_back(std::move(rb));
       return;
     }
     dir_ok[ino] = true;
     auto visit = [&](std::string_view name, uint64_t cino, uint8_t type, uint64_t) {
-      std::string where = "directory " + std::to_string(ino) + " entry '" + std::string(name) + "'";
-      if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos) {
-        if (fixable(where + " has an invalid name (removed)"))
-          entry_fixes.push_back({ino, std::string(name), 0, 0});
-        return true;
-      }
-      if (cino <= 1 || cino >= geo.inode_count || !bit(inode_bitmap, cino) ||
-          inodes[cino].mode.get() == 0) {
-        if (fixable(where + " points to free or invalid inode " + std::to_string(cino) +
-                    " (removed)"))
-          entry_fixes.push_back({ino, std::string(name), 0, 0});
-        return true;
-      }
-      uint32_t cm = inodes[cino].mode.get();
-      if (md::is_dir(cm)) {
-        if (parent_of[cino] != 0) {
-          if (fixable("directory " + std::to_string(cino) +
-                      " has more than one name (the extra one is removed)"))
-            entry_fixes.push_back({ino, std::string(name), 0, 0});
-          return true;
-        }
-        subdirs[ino]++;
-        parent_of[cino] = ino;
-      }
-      refs[cino]++;
-      if (md::dirent_type(cm) != type && fixable(where + " has the wrong file type (corrected)"))
-        entry_fixes.push_back({ino, std::string(name), cino, md::dirent_type(cm)});
+      visit_entry(ino, name, cino, type);
       return true;
     };
-    (void)dir_for_each(c, di, 0, visit);
+    (void)dir_for_each(c, di, DirIno{ino}, 0, visit);
+  }
+
+  // One entry of directory ino: counted (refs, subdirectories, parent) or marked for a fix.
+  void visit_entry(uint64_t ino, std::string_view name, uint64_t cino, uint8_t type) {
+    std::string where = "directory " + std::to_string(ino) + " entry '" + std::string(name) + "'";
+    if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos) {
+      if (fixable(where + " has an invalid name (removed)"))
+        entry_fixes.push_back({ino, std::string(name), 0, 0});
+      return;
+    }
+    if (cino <= 1 || cino >= geo.inode_count || !bit(inode_bitmap, cino) ||
+        inodes[cino].mode.get() == 0) {
+      if (fixable(where + " points to free or invalid inode " + std::to_string(cino) +
+                  " (removed)"))
+        entry_fixes.push_back({ino, std::string(name), 0, 0});
+      return;
+    }
+    uint32_t cm = inodes[cino].mode.get();
+    if (md::is_dir(cm)) {
+      if (parent_of[cino] != 0) {
+        if (fixable("directory " + std::to_string(cino) +
+                    " has more than one name (the extra one is removed)"))
+          entry_fixes.push_back({ino, std::string(name), 0, 0});
+        return;
+      }
+      subdirs[ino]++;
+      parent_of[cino] = ino;
+    }
+    refs[cino]++;
+    if (md::dirent_type(cm) != type && fixable(where + " has the wrong file type (corrected)"))
+      entry_fixes.push_back({ino, std::string(name), cino, md::dirent_type(cm)});
   }
 
   // ---- pass 3: connectivity; pass 4: link counts ----
@@ -389,7 +424,7 @@ struct Checker {
   }
 
   void pass3_4() {
-    FsCtx c{&dev, nullptr, geo.data_start, geo.block_count, geo.max_file_blocks()};
+    FsCtx c = ctx();
     for (uint64_t ino = 1; ino < geo.inode_count; ino++) {
       DiskInode& di = inodes[ino];
       if (!bit(inode_bitmap, ino) || di.mode.get() == 0) continue;
@@ -419,7 +454,7 @@ struct Checker {
           dirty(ino);
         }
         if (dir_ok[ino]) {
-          auto pr = dir_parent(c, di);
+          auto pr = dir_parent(c, di, DirIno{ino});
           uint64_t want_parent = ino == 1 ? 1 : parent_of[ino];
           if (pr.ok() && want_parent != 0 && *pr != want_parent &&
               fixable("directory " + std::to_string(ino) + " records parent " +
@@ -458,12 +493,19 @@ struct Checker {
   }
   void remove_entry_naming(uint64_t dir, uint64_t ino) {
     if (dir >= geo.inode_count || !dir_ok[dir]) return;
-    FsCtx c{&dev, nullptr, geo.data_start, geo.block_count, geo.max_file_blocks()};
+    for (const DirRebuild& rb : dir_rebuilds) {
+      if (rb.dir != dir) continue;
+      for (auto& [name, e] : rb.entries)
+        if (e.ino == ino) entry_fixes.push_back({dir, name, 0, 0});
+      if (subdirs[dir] > 0) subdirs[dir]--;
+      return;
+    }
+    FsCtx c = ctx();
     auto visit = [&](std::string_view name, uint64_t cino, uint8_t, uint64_t) {
       if (cino == ino) entry_fixes.push_back({dir, std::string(name), 0, 0});
       return true;
     };
-    (void)dir_for_each(c, inodes[dir], 0, visit);
+    (void)dir_for_each(c, inodes[dir], DirIno{dir}, 0, visit);
     if (subdirs[dir] > 0) subdirs[dir]--;
   }
 
@@ -859,7 +901,7 @@ struct Checker {
   // Repairs that need the file system's own code (directories, allocation), done through
   // a journal of their own on the repaired bitmaps; the next round checks the result.
   bool apply_structural() {
-    if (dir_resets.empty() && entry_fixes.empty() && to_lost_found.empty() &&
+    if (dir_rebuilds.empty() && entry_fixes.empty() && to_lost_found.empty() &&
         parent_fixes.empty() &&
         std::none_of(dups.begin(), dups.end(), [](const Dup& d) { return d.data; }))
       return true;
@@ -873,7 +915,7 @@ struct Checker {
     if (!balloc.load(dev, geo.block_bitmap_start, geo.block_count, 0, geo.data_start).ok() ||
         !ialloc.load(dev, geo.inode_bitmap_start, geo.inode_count, 0, 2).ok())
       return false;
-    FsCtx c{&dev, &balloc, geo.data_start, geo.block_count, geo.max_file_blocks()};
+    FsCtx c = ctx(&balloc);
     bool ok = true;
     // One repair per handle, checkpointed at once (fsck has no commit thread).
     auto step = [&](const std::function<Status(Handle&)>& fn) {
@@ -910,7 +952,10 @@ struct Checker {
         return put_inode(h, d.ino);
       });
     }
-    for (uint64_t d : dir_resets) {
+    // A damaged directory gets new blocks (its old ones are left to the next round's
+    // bitmap pass) holding the entries that validated, 32 a handle.
+    for (const DirRebuild& rb : dir_rebuilds) {
+      const uint64_t d = rb.dir;
       ok &= step([&](Handle& h) -> Status {
         DiskInode& di = inodes[d];
         for (auto& p : di.direct) p.set(0);
@@ -920,18 +965,29 @@ struct Checker {
         di.qindirect.set(0);
         di.size.set(0);
         di.blocks.set(di.xattr_block.get() != 0 ? di.blocks.get() : 0);
-        BENTO_TRY(dir_init(c, h, di, parent_of[d] != 0 ? parent_of[d] : 1));
+        BENTO_TRY(dir_init(c, h, di, DirIno{d}, parent_of[d] != 0 ? parent_of[d] : 1));
         return put_inode(h, d);
       });
+      for (size_t i = 0; i < rb.entries.size(); i += 32) {
+        ok &= step([&](Handle& h) -> Status {
+          for (size_t k = i; k < rb.entries.size() && k < i + 32; k++) {
+            const auto& [name, e] = rb.entries[k];
+            BENTO_TRY(dir_add(c, h, inodes[d], DirIno{d}, name, e.ino, e.type));
+          }
+          return put_inode(h, d);
+        });
+      }
     }
     for (const EntryFix& f : entry_fixes) {
       ok &= step([&](Handle& h) -> Status {
-        if (f.ino == 0) return dir_remove(c, h, inodes[f.dir], f.name);
-        return dir_replace(c, h, inodes[f.dir], f.name, f.ino, f.type);
+        if (f.ino == 0) return dir_remove(c, h, inodes[f.dir], DirIno{f.dir}, f.name);
+        return dir_replace(c, h, inodes[f.dir], DirIno{f.dir}, f.name, f.ino, f.type);
       });
     }
     for (const auto& fix : parent_fixes)
-      ok &= step([&](Handle& h) { return dir_set_parent(c, h, inodes[fix.first], fix.second); });
+      ok &= step([&](Handle& h) {
+        return dir_set_parent(c, h, inodes[fix.first], DirIno{fix.first}, fix.second);
+      });
     if (!to_lost_found.empty()) {
       uint64_t lf = 0;
       ok &= step([&](Handle& h) -> Status {
@@ -942,13 +998,13 @@ struct Checker {
         if (lf == 0) break;
         ok &= step([&](Handle& h) -> Status {
           const std::string name = "#" + std::to_string(ino);
-          BENTO_ASSIGN_OR_RETURN(bool exists, dir_find(c, inodes[lf], name, nullptr));
+          BENTO_ASSIGN_OR_RETURN(bool exists, dir_find(c, inodes[lf], DirIno{lf}, name, nullptr));
           if (!exists)
-            BENTO_TRY(
-                dir_add(c, h, inodes[lf], name, ino, md::dirent_type(inodes[ino].mode.get())));
+            BENTO_TRY(dir_add(c, h, inodes[lf], DirIno{lf}, name, ino,
+                              md::dirent_type(inodes[ino].mode.get())));
           BENTO_TRY(put_inode(h, lf));
           if (md::is_dir(inodes[ino].mode.get()) && dir_ok[ino])
-            BENTO_TRY(dir_set_parent(c, h, inodes[ino], lf));
+            BENTO_TRY(dir_set_parent(c, h, inodes[ino], DirIno{ino}, lf));
           if (inodes[ino].nlink.get() == 0) {
             inodes[ino].nlink.set(1);  // the next round sets the exact count
             BENTO_TRY(put_inode(h, ino));
@@ -965,7 +1021,7 @@ struct Checker {
   // /lost+found, made when missing (a directory in the root).
   Result<uint64_t> lost_and_found(const FsCtx& c, Handle& h, BitmapAllocator& ialloc) {
     DirEntryInfo info;
-    BENTO_ASSIGN_OR_RETURN(bool found, dir_find(c, inodes[1], "lost+found", &info));
+    BENTO_ASSIGN_OR_RETURN(bool found, dir_find(c, inodes[1], DirIno{1}, "lost+found", &info));
     if (found) {
       if (info.ino < geo.inode_count && md::is_dir(inodes[info.ino].mode.get()) && dir_ok[info.ino])
         return info.ino;
@@ -978,11 +1034,12 @@ struct Checker {
     di.nlink.set(2);
     di.generation.set(sb.next_generation.get());
     dir_ok[ino] = true;
-    BENTO_TRY(dir_init(c, h, di, 1));
+    BENTO_TRY(dir_init(c, h, di, DirIno{ino}, 1));
     BENTO_ASSIGN_OR_RETURN(BufferHead bh, h.get_write(geo.inode_block(ino)));
     seal(ino);
     memcpy(bh.data_mut().data() + geo.inode_offset(ino), &di, sizeof(DiskInode));
-    BENTO_TRY(dir_add(c, h, inodes[1], "lost+found", ino, md::dirent_type(md::kDirectory)));
+    BENTO_TRY(
+        dir_add(c, h, inodes[1], DirIno{1}, "lost+found", ino, md::dirent_type(md::kDirectory)));
     BENTO_ASSIGN_OR_RETURN(BufferHead rb, h.get_write(geo.inode_block(1)));
     seal(1);
     memcpy(rb.data_mut().data() + geo.inode_offset(1), &inodes[1], sizeof(DiskInode));

@@ -252,9 +252,16 @@ void dump_seeds(const std::string& dir, const std::vector<uint8_t>& img) {
     if (di.mode.get() == 0) continue;
     put(dir + "/inode/ino" + std::to_string(ino), reinterpret_cast<uint8_t*>(&di), sizeof di);
     if (bento::mode::is_dir(di.mode.get())) {
+      // Sealed as the fuzz target's directory (inode 1, generation 0), so that its
+      // DIR_CSUM pass reaches the parser behind the checksum.
       std::vector<uint8_t> blocks;
-      for (auto& p : di.direct)
-        if (p.get()) blocks.insert(blocks.end(), at(p.get()), at(p.get()) + 4096);
+      for (uint32_t i = 0; i < kNumDirect && di.direct[i].get() != 0; i++) {
+        const uint8_t* p = at(di.direct[i].get());
+        blocks.insert(blocks.end(), p, p + 4096);
+        if (g.dir_csum)
+          store_le32(blocks.data() + i * 4096 + kDirCsumOffset,
+                     dir_block_checksum(g.dir_seed, 1, 0, i, blocks.data() + i * 4096));
+      }
       put(dir + "/dir/dir" + std::to_string(ino), blocks.data(), blocks.size());
     }
     if (di.xattr_block.get())
