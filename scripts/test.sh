@@ -21,15 +21,19 @@ if [ -e "$sw" ] && [ "$(id -u)" -eq 0 ]; then echo Y >"$sw" || true; fi
 
 jobs=$(nproc)
 run_preset() {
-  local preset=$1
+  local preset=$1 t0=$SECONDS
   echo "== $preset: configure and build =="
   cmake --preset "$preset" >/dev/null
   cmake --build --preset "$preset" -j "$jobs"
   # mount -t fuse.bento, fstab, umount, mkfs/fsck -t bento use the installed helpers
   # (the e2e tests point them at the build under test with BENTO_BIN_DIR).
   [ "$preset" = default ] && bash scripts/install.sh build/default
-  echo "== $preset: tests =="
-  ctest --preset "$preset" --timeout 900
+  echo "== $preset: built in $((SECONDS - t0)) s; tests =="
+  t0=$SECONDS
+  # -j: unit tests run side by side; tests with mounts hold one CTest resource lock, and
+  # tests that load the eBPF probes or boot QEMU run alone (tests/CMakeLists.txt).
+  ctest --preset "$preset" --timeout 900 -j "$jobs"
+  echo "== $preset: tests took $((SECONDS - t0)) s =="
 }
 
 run_preset default
