@@ -265,6 +265,9 @@ class Ingest {
   // The identity an outside file had at its last open (dev, ino): FILE_IO events carry the
   // inode generation only, which is 0 where the identity comes from the birth time.
   std::map<std::pair<uint64_t, uint64_t>, uint32_t> open_identity_;
+  // And the path it was opened by: a reader through an fd another process image opened
+  // (tar's child hands gzip the archive as stdin) names the file with it.
+  std::map<std::pair<uint64_t, uint64_t>, std::string> open_path_;
   uint32_t outside_identity(uint64_t dev, uint64_t ino, uint32_t generation) const;
   std::unordered_map<int64_t, Pending> pending_;
   std::unordered_map<int64_t, Keep> kept_;  // activities kept (a cache: re-learnt)

@@ -96,6 +96,8 @@ bool Ingest::on_open(const void* data, size_t size) {
   if (source_for_dev(e->dev) == 0) {
     if (open_identity_.size() > (1u << 18)) open_identity_.clear();  // a cache
     open_identity_[{e->dev, e->ino}] = o.gen;
+    if (open_path_.size() > (1u << 16)) open_path_.clear();  // a cache, of bounded paths
+    open_path_[{e->dev, e->ino}] = o.path;
   }
   const Keep k = kept(act);
   if (k == kFull || (k == kForward && o.output)) {

@@ -153,10 +153,20 @@ void Ingest::apply(int64_t act, const PendingItem& item) {
     case PendingItem::kChannel:
       channel_store(item.path, act, item.t, item.output);
       break;
-    case PendingItem::kFileRead:
-      if (int64_t file = file_of(item.dev, item.ino, item.gen, "", item.t, false); file != 0)
-        store_.used_exact(act, entity_at(file, item.t), item.t);
+    case PendingItem::kFileRead: {
+      int64_t file = file_of(item.dev, item.ino, item.gen, "", item.t, false);
+      if (source_for_dev(item.dev) == 0) {
+        // Read through an fd another image opened (an inherited stdin, a passed fd): that
+        // open may never be stored (its image not kept), so the file is made here with the
+        // path it was opened by, and its writers are followed as for an open.
+        if (file == 0)
+          if (auto p = open_path_.find({item.dev, item.ino}); p != open_path_.end())
+            file = outside_file(item.dev, item.ino, item.gen, p->second, item.t);
+        if (file != 0) keep_outside_writers(act, item);
+      }
+      if (file != 0) store_.used_exact(act, entity_at(file, item.t), item.t);
       break;
+    }
     case PendingItem::kFileWrite:
       keep_opening_images(act, item);
       if (int64_t file = file_of(item.dev, item.ino, item.gen, "", item.t, true); file != 0)

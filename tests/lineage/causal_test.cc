@@ -355,6 +355,48 @@ TEST(Causal, AWriterThroughAnInheritedFdLandsOnItsParentsOpen) {
       << "the write came before the open: " << r.text;
 }
 
+// `tar czf /tmp/a.tgz src` then `tar xzf /tmp/a.tgz`: tar's child opens the archive and
+// execs gzip with it as stdin. gzip's read names a file it never opened itself; the file
+// and its writers are still found.
+TEST(Causal, AReadThroughAnFdAnotherImageOpenedFindsTheFileAndItsWriter) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.fork({1, 1}, 100);
+  w.exec(sh, {"setup"});
+  w.write_new(100, 10, "src");
+  // tar czf: its gzip child writes the archive that its forked image opened.
+  auto pack = w.fork(sh, 200);
+  w.exec(pack, {"tar", "czf", "/tmp/a.tgz", "src"});
+  w.read(200, 10);
+  w.pipe_io(pack, 900, /*write=*/true);
+  auto zip = w.fork(pack, 201);
+  w.open_outside(zip, "/tmp/a.tgz", 7100, O_WRONLY | O_CREAT | O_TRUNC);
+  w.exec(zip, {"gzip"});
+  w.pipe_io(zip, 900, /*write=*/false);
+  w.file_io(zip, 7100, /*write=*/true);
+  w.exit(zip);
+  w.exit(pack);
+  // tar xzf: the child opens the archive, execs gzip -d, which reads it and feeds tar.
+  auto unpack = w.fork(sh, 300);
+  w.exec(unpack, {"tar", "xzf", "/tmp/a.tgz"});
+  auto unzip = w.fork(unpack, 301);
+  w.open_outside(unzip, "/tmp/a.tgz", 7100, O_RDONLY);
+  w.exec(unzip, {"gzip", "-d"});
+  w.file_io(unzip, 7100, /*write=*/false);
+  w.pipe_io(unzip, 901, /*write=*/true);
+  w.exit(unzip);
+  w.pipe_io(unpack, 901, /*write=*/false);
+  w.write_new(300, 12, "extracted");
+  w.exit(unpack);
+  w.commit();
+  auto r = why(*w.db, path("extracted"));
+  ASSERT_TRUE(r.found) << r.message;
+  auto e = edges(r.graph);
+  EXPECT_TRUE(has(e, "used(gzip -d, /tmp/a.tgz)")) << json(e).dump(1) << r.text;
+  EXPECT_TRUE(has(e, "generated(/tmp/a.tgz, gzip)")) << json(e).dump(1);
+  EXPECT_TRUE(has(e, "used(tar czf /tmp/a.tgz src, src)")) << json(e).dump(1);
+}
+
 // `(echo a; cat f) >> log`: the subshell writes through its handle, then execs cat (the
 // last command), which writes through the same handle with the same thread id. The fs log
 // names a thread once per handle; the probes' first write of cat's image names cat.
