@@ -5,6 +5,7 @@
 #include <bento/log.h>
 #include <bento/vec.h>
 
+#include "core/text_out.h"
 #include "format/endian.h"
 
 namespace bentofs {
@@ -61,29 +62,16 @@ void seal(const FsCtx& c, const DiskInode& dir, DirIno ino, uint64_t lblk, Buffe
                                                     dir.generation.get(), lblk, p));
 }
 
-void append_num(char* buf, size_t cap, size_t* n, uint64_t v) {
-  char num[24];
-  size_t k = 0;
-  do {
-    num[k++] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  while (k > 0 && *n + 1 < cap) buf[(*n)++] = num[--k];
-}
-
 // "bento-fs: directory inode N: block L fails its checksum; run fsck.bento"
 void log_csum_failure(DirIno ino, uint64_t lblk) {
   char buf[160];
-  size_t n = 0;
-  auto put = [&](const char* s) {
-    while (*s != '\0' && n + 1 < sizeof buf) buf[n++] = *s++;
-  };
-  put("bento-fs: directory inode ");
-  append_num(buf, sizeof buf, &n, static_cast<uint64_t>(ino));
-  put(": block ");
-  append_num(buf, sizeof buf, &n, lblk);
-  put(" fails its checksum; run fsck.bento");
-  bento::log(bento::LogLevel::kError, std::string_view(buf, n));
+  TextOut out(buf, sizeof buf);
+  out.str("bento-fs: directory inode ")
+      .num(static_cast<uint64_t>(ino))
+      .str(": block ")
+      .num(lblk)
+      .str(" fails its checksum; run fsck.bento");
+  bento::log(bento::LogLevel::kError, out.view());
 }
 
 // Logical block lblk of the directory, read and verified: a mismatch is EUCLEAN and a log

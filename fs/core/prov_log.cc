@@ -4,32 +4,13 @@
 #include <bento/log.h>
 #include <bento/time.h>
 
+#include "core/text_out.h"
+
 namespace bentofs {
 
 namespace {
 
 using prov::kLogBlockSize;
-
-// Appends the decimal form of v to buf at *at (freestanding: no printf).
-void put_u64(char* buf, size_t n, size_t* at, uint64_t v) {
-  char tmp[24];
-  int k = 0;
-  do {
-    tmp[k++] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  while (k > 0) {
-    if (*at < n) buf[*at] = tmp[k - 1];
-    ++*at;
-    --k;
-  }
-}
-void put_str(char* buf, size_t n, size_t* at, std::string_view s) {
-  for (char c : s) {
-    if (*at < n) buf[*at] = c;
-    ++*at;
-  }
-}
 
 }  // namespace
 
@@ -125,13 +106,13 @@ void ProvLog::count_gap(State& s, const ProvDraft& d) {
   if (refused >= 2 * s.refused_logged || refused == 1) {
     s.refused_logged = refused;
     char msg[200];
-    size_t at = 0;
-    put_str(msg, sizeof msg, &at, "bento-prov: provenance log full (");
-    put_u64(msg, sizeof msg, &at, s.hdr.tail.get() - s.hdr.head.get());
-    put_str(msg, sizeof msg, &at, " bytes unacknowledged): records not written (");
-    put_u64(msg, sizeof msg, &at, refused);
-    put_str(msg, sizeof msg, &at, " so far, a gap record follows); run the collector");
-    bento::log(bento::LogLevel::kWarning, std::string_view(msg, at < sizeof msg ? at : sizeof msg));
+    TextOut out(msg, sizeof msg);
+    out.str("bento-prov: provenance log full (")
+        .num(s.hdr.tail.get() - s.hdr.head.get())
+        .str(" bytes unacknowledged): records not written (")
+        .num(refused)
+        .str(" so far, a gap record follows); run the collector");
+    bento::log(bento::LogLevel::kWarning, out.view());
   }
 }
 
@@ -366,19 +347,11 @@ Status ProvLog::ack(Handle& h, uint64_t off, uint64_t committed_tid) {
 }
 
 size_t ProvLog::info(char* buf, size_t n, uint64_t committed_tid, bool tracking) {
-  size_t at = 0;
-  if (!present()) {
-    put_str(buf, n, &at, "version=0\n");
-    return at;
-  }
+  TextOut out(buf, n);
+  if (!present()) return out.str("version=0\n").needed();
   auto g = st_.lock();
   uint64_t durable = durable_locked(*g, committed_tid);
-  auto kv = [&](std::string_view k, uint64_t v) {
-    put_str(buf, n, &at, k);
-    put_str(buf, n, &at, "=");
-    put_u64(buf, n, &at, v);
-    put_str(buf, n, &at, "\n");
-  };
+  auto kv = [&](std::string_view k, uint64_t v) { out.str(k).str("=").num(v).str("\n"); };
   kv("version", g->hdr.version.get());
   kv("head", g->hdr.head.get());
   kv("tail", g->hdr.tail.get());
@@ -389,7 +362,7 @@ size_t ProvLog::info(char* buf, size_t n, uint64_t committed_tid, bool tracking)
   kv("tracking", tracking ? 1 : 0);
   kv("gap_records", g->hdr.gap_records.get());
   kv("gap_mutating", g->hdr.gap_mutating.get());
-  return at;
+  return out.needed();
 }
 
 }  // namespace bentofs
