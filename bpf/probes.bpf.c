@@ -1000,6 +1000,9 @@ static __always_inline __u64 btime_ns(struct inode* inode, __u64 magic) {
   return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+static __noinline void path_of(char* out, __u32* out_len, struct dentry* dentry,
+                               struct vfsmount* vfsmnt);
+
 static __noinline int on_open(int fd, __u64 upath, __u32 flags) {
   if (flags & O_PATH) return 0; /* a handle, not an open for I/O */
   struct task_struct* t = bpf_get_current_task_btf();
@@ -1038,6 +1041,11 @@ static __noinline int on_open(int fd, __u64 upath, __u32 flags) {
   long n = bpf_probe_read_user_str(e->path, sizeof(e->path), (const void*)upath);
   e->path_len = n > 0 ? n - 1 : 0;
   if (n <= 0) e->path[0] = 0;
+  /* A relative path names the file only with the cwd or dirfd it was opened from, which
+   * the collector cannot learn once the process has gone (or has moved on): the opened
+   * file's own absolute path instead. */
+  if (e->path[0] != '/')
+    path_of(e->path, &e->path_len, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt));
   track_fd(tgid, fd, e->file_id);
   submit(e);
   return 0;
@@ -1371,10 +1379,11 @@ __noinline int on_mremap(__u64 old_addr, __u64 old_len, __u64 new_len, __u64 ret
 
 /* ---- TRUNCATE, RENAME, LINK, UNLINK ---- */
 
-/* The absolute path of dentry (under mnt) into d->path, by walking d_parent and the mount
- * tree (at most DIR_DEPTH components; a longer one starts with "..."). */
-static __noinline void dir_path(struct bento_dir_ref* d, struct dentry* dentry,
-                                struct vfsmount* vfsmnt) {
+/* The absolute path of dentry (under mnt) into out (BENTO_PATH_MAX bytes, NUL-terminated)
+ * and its length into *out_len, by walking d_parent and the mount tree (at most DIR_DEPTH
+ * components; a longer one starts with "..."). */
+static __noinline void path_of(char* out, __u32* out_len, struct dentry* dentry,
+                               struct vfsmount* vfsmnt) {
   __u32 zero = 0;
   char* buf = bpf_map_lookup_elem(&path_scratch, &zero);
   if (!buf) return;
@@ -1424,8 +1433,8 @@ static __noinline void dir_path(struct bento_dir_ref* d, struct dentry* dentry,
   n &= 2 * BENTO_PATH_MAX - 1;
   if (n == 0 || n > BENTO_PATH_MAX) return;
   off &= BENTO_PATH_MAX - 1;
-  bpf_probe_read_kernel(d->path, n, buf + off);
-  d->path_len = n - 1;
+  bpf_probe_read_kernel(out, n, buf + off);
+  *out_len = n - 1;
 }
 
 /* What a relative `path` (already copied into the event) starts from. */
@@ -1449,7 +1458,7 @@ static __noinline void fill_dir(struct task_struct* t, struct bento_dir_ref* d, 
   struct inode* inode = BPF_CORE_READ(dentry, d_inode);
   d->dev = encode_dev(BPF_CORE_READ(inode, i_sb, s_dev));
   d->ino = BPF_CORE_READ(inode, i_ino);
-  dir_path(d, dentry, mnt);
+  path_of(d->path, &d->path_len, dentry, mnt);
 }
 
 static __always_inline __u32 user_path(char* dst, __u64 upath) {

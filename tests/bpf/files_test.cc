@@ -445,6 +445,32 @@ TEST_F(Files, OpenCarriesTheBirthTime) {
   }
 }
 
+// A relative open is reported with the opened file's absolute path: the collector cannot
+// resolve it against a cwd once the process has moved on or exited.
+TEST_F(Files, RelativeOpenCarriesTheAbsolutePath) {
+  ASSERT_EQ(mkdir((dir_ + "/sub").c_str(), 0700), 0);
+  std::string f = sized("sub/rel", 10);
+  pid_t child = spawn([&] {
+    if (chdir((dir_ + "/sub").c_str()) != 0) return 1;
+    int fd = ::open("rel", O_RDONLY);  // from the cwd
+    int dfd = ::open("..", O_RDONLY | O_DIRECTORY);
+    int fd2 = ::openat(dfd, "sub/../sub/rel", O_RDWR);  // from a dirfd, through ".."
+    return fd >= 0 && dfd >= 0 && fd2 >= 0 ? 0 : 2;
+  });
+  reap(child);
+  drain(getpid());
+  struct stat st = {};
+  ASSERT_EQ(stat(f.c_str(), &st), 0);
+  std::vector<std::string> paths;
+  for (const auto& o : of<bento_open_event>(BENTO_EV_OPEN, child))
+    if (o.ino == st.st_ino) paths.push_back(std::string(o.path, o.path_len));
+  // Once per process image and file: the first open, with the file's own path.
+  ASSERT_EQ(paths.size(), 1u);
+  EXPECT_EQ(paths[0], f);
+  unlink(f.c_str());
+  rmdir((dir_ + "/sub").c_str());
+}
+
 TEST_F(Files, RenameLinkUnlinkAndTruncateWithTheirPaths) {
   std::string a = sized("a", 100);
   int dirfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY);
