@@ -208,8 +208,8 @@ struct Exporter {
   }
   void derived_rows() {
     chunked(db,
-            "SELECT id, generated_id, used_id, time_ns FROM derived WHERE how = 'version' AND id "
-            "> ?1" +
+            "SELECT id, generated_id, used_id, time_ns, how FROM derived WHERE how IN ('version', "
+            "'replaced') AND id > ?1" +
                 window_clause(scope, "time_ns") + limit(scope),
             scope, [&](Stmt& q) {
               entities.add(q.int64(1));
@@ -220,7 +220,7 @@ struct Exporter {
                     {"used", "e:" + std::to_string(q.int64(2))},
                     {"activity", nullptr},
                     {"time", t(q, 3)},
-                    {"how", "version"}});
+                    {"how", q.text(4)}});
             });
   }
   // Marks: with a file (PROV-JSON "used"), with another process ("wasInformedBy"), or

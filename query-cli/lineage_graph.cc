@@ -291,7 +291,7 @@ void LineageGraph::version_edge(const Link& l, int64_t generated, int64_t used) 
                                       {"used", eid(used)},
                                       {"activity", nullptr},
                                       {"time", time_json(l.time_ns, off_)},
-                                      {"how", "version"}});
+                                      {"how", l.how}});
 }
 
 void LineageGraph::invalidated_edge(const Link& l, int64_t e, int64_t a) {
@@ -409,8 +409,8 @@ std::vector<LineageGraph::Link> LineageGraph::invalidated_by(int64_t a) {
 std::vector<LineageGraph::Link> LineageGraph::previous_versions(int64_t e) {
   entity(e);
   auto out = links(
-      "SELECT used_id, how, time_ns, id, NULL FROM derived WHERE generated_id = ? AND how = "
-      "'version'",
+      "SELECT used_id, how, time_ns, id, NULL FROM derived WHERE generated_id = ? AND how IN "
+      "('version', 'replaced')",
       e);
   for (const Link& l : out) version_edge(l, e, l.id);
   return out;
@@ -476,7 +476,7 @@ void LineageGraph::add_window(int64_t since, int64_t until) {
       [&](Stmt& q) { invalidated_edge(link(q), q.int64(0), q.int64(1)); });
   each(
       "SELECT generated_id, used_id, time_ns, how, id, NULL FROM derived WHERE time_ns BETWEEN ? "
-      "AND ? AND how = 'version'",
+      "AND ? AND how IN ('version', 'replaced')",
       [&](Stmt& q) { version_edge(link(q), q.int64(0), q.int64(1)); });
 }
 

@@ -320,6 +320,12 @@ TEST(Causal, AnEmptiedFileDoesNotComeFromItsOldContent) {
   EXPECT_FALSE(has(e, "derived(out@v2, out, version)")) << json(e).dump(1);
   auto kept = why(*w.db, path("a"));
   EXPECT_TRUE(has(edges(kept.graph), "derived(a@v2, a, version)")) << kept.text;
+  // An export still shows the file's whole chain of versions, the emptied link as such.
+  prov_cli::LineageOptions o;
+  auto x = prov_cli::export_graph(*w.db, {.path = path("out")}, o);
+  ASSERT_TRUE(x.found) << x.message;
+  EXPECT_TRUE(has(edges(x.graph), "derived(out@v2, out, replaced)")) << x.graph.dump(1);
+  EXPECT_FALSE(has(edges(x.graph), "used(cat a, a)")) << x.graph.dump(1);
 }
 
 // dash runs `sh -c 'cat a > /tmp/x'` by opening /tmp/x in itself and forking cat, which
