@@ -68,6 +68,7 @@ void Ingest::forget_after_rollback() {
   channels_.clear();
   mappings_.clear();
   deferred_.clear();
+  deferred_writes_.clear();
   outside_writers_.clear();
   writer_newest_.clear();
   pending_total_ = 0;

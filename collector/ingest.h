@@ -52,7 +52,7 @@ class Ingest {
   }
   // Probe events about tracked files wait for their mount's log (defer()): the caller
   // should make the log complete up to now (sync it) soon.
-  bool waits_for_logs() const { return !deferred_.empty(); }
+  bool waits_for_logs() const { return !deferred_.empty() || !deferred_writes_.empty(); }
   // The last batch: the logs are drained to now, so probe writes to a mount apply without
   // their margin (kMountWriteMargin): the calls they stamp have returned.
   void stopping() { stopping_ = true; }
@@ -309,6 +309,7 @@ class Ingest {
   std::map<int64_t, uint64_t> log_read_to_;
   std::map<int64_t, uint64_t> record_time_;  // newest record read, per mount
   std::deque<std::pair<int64_t, PendingItem>> deferred_;
+  std::deque<std::pair<int64_t, PendingItem>> deferred_writes_;  // kFileWrite, by time
   bool exact_reads_ = false;  // the probes report first reads (FILE_IO)
   uint64_t tree_walks_ = 0;
   bool exec_std_pipes_ = true;

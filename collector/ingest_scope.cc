@@ -179,11 +179,13 @@ void Ingest::apply(int64_t act, const PendingItem& item) {
 }
 
 void Ingest::defer(int64_t act, PendingItem item) {
-  if (deferred_.size() >= kPendingCap) {
+  if (deferred_.size() + deferred_writes_.size() >= kPendingCap) {
     note_dropped(act, 1, item.t);
     return;
   }
-  deferred_.push_back({act, std::move(item)});
+  // Writes wait longer (kMountWriteMargin) in their own queue: the rest never waits on them.
+  (item.kind == PendingItem::kFileWrite ? deferred_writes_ : deferred_)
+      .push_back({act, std::move(item)});
 }
 
 // Deferred probe events whose time the mounts' logs have been read past: a mapping of a
@@ -196,17 +198,17 @@ void Ingest::apply_deferred() {
     if (auto it = record_time_.find(source); it != record_time_.end()) h = std::max(h, it->second);
     horizon = std::min(horizon, h);
   }
-  auto due = [&](const PendingItem& item) {
-    const bool margin = item.kind == PendingItem::kFileWrite && !stopping_;
-    return item.t + (margin ? kMountWriteMargin : 0) <= horizon;
-  };
-  while (!deferred_.empty() && due(deferred_.front().second)) {
+  const uint64_t margin = stopping_ ? 0 : kMountWriteMargin;
+  while (!deferred_writes_.empty() && deferred_writes_.front().second.t + margin <= horizon) {
+    auto [act, item] = std::move(deferred_writes_.front());
+    deferred_writes_.pop_front();
+    store_mount_write(act, item);
+  }
+  while (!deferred_.empty() && deferred_.front().second.t <= horizon) {
     auto [act, item] = std::move(deferred_.front());
     deferred_.pop_front();
     if (item.kind == PendingItem::kMapping)
       store_mapping(act, item);
-    else if (item.kind == PendingItem::kFileWrite)
-      store_mount_write(act, item);
     else if (item.kind == PendingItem::kAction)
       fd_action_or_wait(act, std::move(item));
     else if (kept(act) == kFull)

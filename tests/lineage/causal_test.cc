@@ -436,6 +436,36 @@ TEST(Causal, AProgramExecdInTheWritersProcessIsNamedByItsWrite) {
   EXPECT_NE(r.text.find("cat f"), std::string::npos) << r.text;
 }
 
+// A probe's first write to a mount waits a margin for the fs log's record of it; a read
+// that the probes alone saw (the page cache served it) does not wait behind that write.
+TEST(Causal, AReadOnAMountDoesNotWaitForAnotherProcesssWrite) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db", dir.path());
+  struct stat st = {};
+  ASSERT_EQ(::stat(dir.path().c_str(), &st), 0);
+  auto sh = w.fork({1, 1}, 100);
+  w.exec(sh, {"setup"});
+  w.write_new(100, 10, "f");
+  w.write_new(100, 11, "g");
+  auto writer = w.fork(sh, 300);
+  w.exec(writer, {"tee", "g"});
+  w.file_io(writer, 11, /*write=*/true, st.st_dev);
+  auto reader = w.fork(sh, 301);
+  w.exec(reader, {"sort", "f"});
+  const uint64_t fh = ++w.next_fh;
+  w.record(RecordType::kOpen, 301, 10, "", fh, O_RDONLY);
+  w.file_io(reader, 10, /*write=*/false, st.st_dev);  // no fs READ: served from the cache
+  w.release(10, fh, O_RDONLY);
+  w.write_new(301, 12, "out");
+  w.commit();  // the log is read just past the read, well within the write's margin
+  auto r = why(*w.db, dir.path() + "/out");
+  ASSERT_TRUE(r.found) << r.message;
+  bool read = false;
+  for (const json& e : r.graph["edges"])
+    read = read || (e.value("type", "") == "used" && e.value("how", "") == "read");
+  EXPECT_TRUE(read) << "the read waited for another process's write: " << r.text;
+}
+
 // gunzip is a script that execs gzip: `gunzip -c x.gz > out` runs two execs in the
 // redirecting process. The driver's reads still reach gzip only through argv.
 TEST(Causal, TheArgvRuleHoldsThroughSeveralExecs) {
