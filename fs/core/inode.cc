@@ -8,6 +8,7 @@
 #include "core/inode_lock.h"
 #include "core/perm.h"
 #include "core/superblock_check.h"
+#include "core/text_out.h"
 #include "core/times.h"
 #include "core/xattr_store.h"
 
@@ -32,22 +33,11 @@ void log_inode_damage(uint64_t ino, const char* why) {
 
 void log_inode_problem(uint64_t ino, const char* a, const char* b, const char* c) {
   char buf[200];
-  size_t n = 0;
-  auto put = [&](const char* s) {
-    while (s != nullptr && *s != '\0' && n + 1 < sizeof buf) buf[n++] = *s++;
-  };
-  put("bento-fs: inode ");
-  char num[24];
-  size_t k = 0;
-  do {
-    num[k++] = static_cast<char>('0' + ino % 10);
-    ino /= 10;
-  } while (ino != 0);
-  while (k > 0 && n + 1 < sizeof buf) buf[n++] = num[--k];
-  put(a);
-  put(b);
-  put(c);
-  bento::log(bento::LogLevel::kError, std::string_view(buf, n));
+  TextOut out(buf, sizeof buf);
+  out.str("bento-fs: inode ").num(ino);
+  for (const char* s : {a, b, c})
+    if (s != nullptr) out.str(s);
+  bento::log(bento::LogLevel::kError, out.view());
 }
 
 // orphan_next is owned by the orphan list code (under orphan_mu_): inode reads and writes

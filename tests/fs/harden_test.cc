@@ -183,10 +183,18 @@ TEST(BentoFsHarden, DamagedInodesGiveEucleanNotWildWrites) {
   // The counts still match, so a read-write mount goes ahead.
   BentoFs fs;
   ASSERT_EQ(mount_err(*dev, "", &fs), 0);
+  testing::internal::CaptureStderr();
   auto e = fs.lookup(root_req(), kRootIno, "big");
   EXPECT_EQ(e.error(), EUCLEAN);
   auto de = fs.lookup(root_req(), kRootIno, "d");
   EXPECT_EQ(de.error(), EUCLEAN);
+  // One line each, naming the inode and what to run.
+  const std::string log = testing::internal::GetCapturedStderr();
+  for (uint64_t ino : {big, d})
+    EXPECT_NE(log.find("bento-fs: inode " + std::to_string(ino) + " is damaged ("),
+              std::string::npos)
+        << log;
+  EXPECT_NE(log.find("); run fsck.bento"), std::string::npos) << log;
   fs.destroy(root_req());
   // The inode table is untouched by the attempt.
   auto after = dev->durable_bytes();
