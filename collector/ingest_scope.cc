@@ -170,7 +170,7 @@ void Ingest::apply(int64_t act, const PendingItem& item) {
     case PendingItem::kFileWrite:
       keep_opening_images(act, item);
       if (int64_t file = file_of(item.dev, item.ino, item.gen, "", item.t, true); file != 0)
-        store_.generated(current_entity(file, item.t), act, item.t, "write");
+        store_.generated(entity_at(file, item.t), act, item.t, "write");
       break;
     case PendingItem::kMapping:
       store_mapping(act, item);

@@ -51,6 +51,14 @@ enum SqliteStore::Q : int {
   kVersionAt,
   kVersionInsert,
   kDerivedVersion,
+  kVersionCreated,
+  kVersionsAfter,
+  kVersionsShiftOut,
+  kVersionsShiftIn,
+  kVersionNumbered,
+  kDerivedRelink,
+  kUsedMoveFromBefore,
+  kUsedMoveFromAfter,
   kNameInsert,
   kNameUnnamed,
   kNameEnd,
@@ -134,6 +142,15 @@ const char* const kSql[] = {
     "DESC LIMIT 1",
     "INSERT INTO entities(file_id, version, path, created_ns) VALUES(?, ?, ?, ?)",
     "INSERT OR IGNORE INTO derived(generated_id, used_id, time_ns, how) VALUES(?, ?, ?, ?)",
+    // a version made late, placed in time order (add_version)
+    "SELECT created_ns FROM entities WHERE id = ?",
+    "SELECT IFNULL(MAX(version), 0) + 1 FROM entities WHERE file_id = ? AND created_ns <= ?",
+    "UPDATE entities SET version = -version WHERE file_id = ? AND version >= ?",
+    "UPDATE entities SET version = 1 - version WHERE file_id = ? AND version < 0",
+    "SELECT id, created_ns FROM entities WHERE file_id = ? AND version = ?",
+    "UPDATE derived SET used_id = ? WHERE generated_id = ? AND used_id = ?",
+    "UPDATE used SET entity_id = ? WHERE entity_id = ? AND time_ns >= ?",
+    "UPDATE used SET entity_id = ? WHERE entity_id = ? AND time_ns >= ? AND time_ns < ?",
     "INSERT INTO names(file_id, path, from_ns) VALUES(?, ?, ?)",
     "UPDATE entities SET path = ? WHERE file_id = ? AND (path IS NULL OR path = '')",
     "UPDATE names SET to_ns = ? WHERE file_id = ? AND path = ? AND to_ns IS NULL",
@@ -494,16 +511,27 @@ VersionRef SqliteStore::latest_version(int64_t file) {
 }
 
 VersionRef SqliteStore::version_at(int64_t file, uint64_t t) {
-  VersionRef latest = latest_version(file);
   Stmt& q = st(kVersionAt);
   q.bind(1, file).bind(2, i64(t));
-  if (!q.step()) return latest;  // made before any version we know of: the first we have
-  return VersionRef{q.int64(0), q.int64(1)};
+  if (q.step()) return VersionRef{q.int64(0), q.int64(1)};
+  // Made before any version we know of: the first we have.
+  Stmt& first = st(kVersionNumbered);
+  first.bind(1, file).bind(2, int64_t{1});
+  if (first.step()) return VersionRef{first.int64(0), 1};
+  return latest_version(file);
 }
 
 VersionRef SqliteStore::add_version(int64_t file, const std::string& path, uint64_t t,
                                     bool emptied) {
   VersionRef prev = latest_version(file);
+  if (prev.id != 0) {
+    Stmt& c = st(kVersionCreated);
+    c.bind(1, prev.id);
+    if (c.step() && static_cast<uint64_t>(c.int64(0)) > t) {
+      VersionRef v = insert_version(file, path, t, emptied);
+      if (v.id != 0) return v;
+    }
+  }
   st(kVersionInsert).bind(1, file).bind(2, prev.version + 1).bind(3, path).bind(4, i64(t)).run();
   VersionRef v{last_id(), prev.version + 1};
   if (latest_.size() > kCacheCap) latest_.clear();
@@ -515,7 +543,76 @@ VersionRef SqliteStore::add_version(int64_t file, const std::string& path, uint6
         .bind(3, i64(t))
         .bind(4, emptied ? "replaced" : "version")
         .run();
+  else if (emptied)
+    note_first_emptied(v.id);
   return v;
+}
+
+// A version that began at t, before versions already stored: its writer was kept only
+// later (a process that wrote /tmp/f before another one truncated and refilled it, kept
+// when a reader of /tmp/f turned out to matter). Appended, it would be the newest version
+// and reads after the refill would land on its content. It takes its place in time order
+// instead: the versions after it move up one, the next one derives from it (as it derived
+// from the one before: replaced stays replaced), and the reads stored on its predecessor
+// from t on saw it. Returns id 0 when the stored versions are not in time order (then it
+// is appended as before).
+VersionRef SqliteStore::insert_version(int64_t file, const std::string& path, uint64_t t,
+                                       bool emptied) {
+  Stmt& k = st(kVersionsAfter);
+  k.bind(1, file).bind(2, i64(t));
+  if (!k.step()) return {};
+  const int64_t number = k.int64(0);
+  auto numbered = [&](int64_t n, uint64_t* created) -> int64_t {
+    Stmt& q = st(kVersionNumbered);
+    q.bind(1, file).bind(2, n);
+    if (!q.step()) return 0;
+    if (created != nullptr) *created = static_cast<uint64_t>(q.int64(1));
+    return q.int64(0);
+  };
+  uint64_t after_created = 0;
+  const int64_t after = numbered(number, &after_created);
+  if (after == 0 || after_created <= t) return {};
+  const int64_t before = number > 1 ? numbered(number - 1, nullptr) : 0;
+  st(kVersionsShiftOut).bind(1, file).bind(2, number).run();
+  st(kVersionsShiftIn).bind(1, file).run();
+  st(kVersionInsert).bind(1, file).bind(2, number).bind(3, path).bind(4, i64(t)).run();
+  const VersionRef v{last_id(), number};
+  if (before != 0) {
+    st(kDerivedRelink).bind(1, v.id).bind(2, after).bind(3, before).run();
+    st(kDerivedVersion)
+        .bind(1, v.id)
+        .bind(2, before)
+        .bind(3, i64(t))
+        .bind(4, emptied ? "replaced" : "version")
+        .run();
+    st(kUsedMoveFromBefore).bind(1, v.id).bind(2, before).bind(3, i64(t)).run();
+  } else {
+    // `after` was the first version: whether it began empty was noted when it was made.
+    const bool after_emptied = first_emptied_.count(after) != 0;
+    st(kDerivedVersion)
+        .bind(1, after)
+        .bind(2, v.id)
+        .bind(3, i64(after_created))
+        .bind(4, after_emptied ? "replaced" : "version")
+        .run();
+    // Reads stored before the first version we knew (version_at's fallback) saw this one.
+    st(kUsedMoveFromAfter)
+        .bind(1, v.id)
+        .bind(2, after)
+        .bind(3, i64(t))
+        .bind(4, i64(after_created))
+        .run();
+    if (emptied) note_first_emptied(v.id);
+  }
+  latest_.erase(file);  // its number moved up
+  used_.clear();        // rows moved between versions
+  used_exact_.clear();
+  return v;
+}
+
+void SqliteStore::note_first_emptied(int64_t entity) {
+  if (first_emptied_.size() > kCacheCap) first_emptied_.clear();  // then "version": more, not less
+  first_emptied_.insert(entity);
 }
 
 void SqliteStore::add_name(int64_t file, const std::string& path, uint64_t t) {

@@ -101,6 +101,8 @@ class SqliteStore : public GraphStore {
   lineage::Stmt& st(Q q);
   int64_t last_id() const;
   void forget_caches();
+  VersionRef insert_version(int64_t file, const std::string& path, uint64_t t, bool emptied);
+  void note_first_emptied(int64_t entity);
 
   lineage::Database& db_;
   std::unique_ptr<std::unique_ptr<lineage::Stmt>[]> stmts_;
@@ -113,9 +115,12 @@ class SqliteStore : public GraphStore {
       return std::hash<int64_t>()(p.first * 1000003 ^ p.second);
     }
   };
-  std::map<std::pair<uint32_t, uint64_t>, int64_t> process_ids_;              // (pid, start_ns)
-  std::map<std::tuple<int64_t, uint64_t, uint32_t>, int64_t> file_ids_;       // source, ino, gen
-  std::unordered_map<int64_t, VersionRef> latest_;                            // file
+  std::map<std::pair<uint32_t, uint64_t>, int64_t> process_ids_;         // (pid, start_ns)
+  std::map<std::tuple<int64_t, uint64_t, uint32_t>, int64_t> file_ids_;  // source, ino, gen
+  std::unordered_map<int64_t, VersionRef> latest_;                       // file
+  // First versions of their files that began empty (O_TRUNC, a create): a version placed
+  // before one of them later is replaced by it, not its content (insert_version).
+  std::unordered_set<int64_t> first_emptied_;
   std::unordered_map<std::pair<int64_t, int64_t>, uint64_t, PairHash> used_;  // -> first t
   std::unordered_map<std::pair<int64_t, int64_t>, uint64_t, PairHash> generated_;
   std::unordered_set<std::pair<int64_t, int64_t>, PairHash> used_exact_;

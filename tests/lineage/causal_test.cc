@@ -403,6 +403,54 @@ TEST(Causal, AReadThroughAnFdAnotherImageOpenedFindsTheFileAndItsWriter) {
   EXPECT_TRUE(has(e, "used(tar czf /tmp/a.tgz src, src)")) << json(e).dump(1);
 }
 
+// A writer kept late takes its version's place in time: `cat /secret > /tmp/f` (touches no
+// mount: not kept), then `cat in > /tmp/f` (truncates and refills it), then `cp /tmp/f out`.
+// The reader keeps the first writer (a cause of the file it read) after the refill was
+// stored; out holds what the refill wrote, not the secret.
+TEST(Causal, AWriterKeptLateDoesNotBecomeTheNewestVersion) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.fork({1, 1}, 100);
+  w.exec(sh, {"setup"});
+  w.write_new(100, 10, "in");
+  auto early = w.fork(sh, 200);
+  w.exec(early, {"cat", "/secret"});
+  w.open_outside(early, "/secret", 7001, O_RDONLY);
+  w.file_io(early, 7001, /*write=*/false);
+  w.open_outside(early, "/tmp/f", 7000, O_WRONLY | O_CREAT | O_TRUNC);
+  w.file_io(early, 7000, /*write=*/true);
+  w.exit(early);
+  auto refill = w.fork(sh, 300);
+  w.exec(refill, {"cat", "in"});
+  w.read(300, 10);  // a reader of the mount: kept as it comes
+  w.open_outside(refill, "/tmp/f", 7000, O_WRONLY | O_CREAT | O_TRUNC);
+  w.file_io(refill, 7000, /*write=*/true);
+  w.exit(refill);
+  auto cp = w.fork(sh, 400);
+  w.exec(cp, {"cp", "/tmp/f", "out"});
+  w.open_outside(cp, "/tmp/f", 7000, O_RDONLY);
+  w.file_io(cp, 7000, /*write=*/false);
+  w.write_new(400, 12, "out");
+  w.exit(cp);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  auto e = edges(r.graph);
+  EXPECT_TRUE(has(e, "used(cat in, in)")) << "the refill is missing: " << r.text;
+  EXPECT_FALSE(has(e, "used(cat /secret, /secret)"))
+      << "the truncated content came back: " << r.text;
+  EXPECT_EQ(r.text.find("/secret"), std::string::npos) << r.text;
+  // The versions of /tmp/f are numbered in the order they began.
+  bento::lineage::Stmt q(w.db->handle(),
+                         "SELECT e.version, e.created_ns FROM entities e JOIN names n ON "
+                         "n.file_id = e.file_id WHERE n.path = '/tmp/f' ORDER BY e.version");
+  int64_t last = 0;
+  while (q.step()) {
+    EXPECT_GT(q.int64(1), last) << "version " << q.int64(0) << " began before the one before it";
+    last = q.int64(1);
+  }
+}
+
 // `(echo a; cat f) >> log`: the subshell writes through its handle, then execs cat (the
 // last command), which writes through the same handle with the same thread id. The fs log
 // names a thread once per handle; the probes' first write of cat's image names cat.
