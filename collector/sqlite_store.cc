@@ -228,6 +228,7 @@ void SqliteStore::forget_caches() {
   used_.clear();
   generated_.clear();
   used_exact_.clear();
+  first_emptied_.clear();  // ids of rolled-back rows come back
 }
 
 void SqliteStore::begin() {
