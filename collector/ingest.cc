@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <string_view>
 
 namespace bento::collector {
 
@@ -247,7 +248,18 @@ void Ingest::begin_writing(Mount& m, uint64_t fh, Handle& h, int64_t act, uint64
   Session& s = sessions_[h.file];
   if (s.handles++ == 0 || s.entity == 0) s.entity = new_version(h.file, t, "", emptied);
   store_.generated(s.entity, act, t, how);
-  add_writer(h, act);
+  if (std::string_view(how) == "write") {
+    add_writer(h, act);
+    return;
+  }
+  // A create or an O_TRUNC open (or a truncation) put nothing in yet: what others write
+  // through the handle later (a shell's `{ cat a; } > out`: cat, forked) is not this
+  // activity's. Its own writes, if any, come as write records and make it a writer then.
+  store_.generated_last(s.entity, act, t);
+  if (act != 0) {
+    if (fs_writers_.size() > kFsWritersCap) fs_writers_.clear();
+    fs_writers_.insert({h.file, act});
+  }
 }
 
 void Ingest::add_writer(Handle& h, int64_t act) {

@@ -7,6 +7,12 @@ namespace prov_cli {
 
 using nlohmann::json;
 
+bool puts_no_data(const Step& st) {
+  static const std::set<std::string> kCalls = {"create", "truncate", "rename", "link", "chmod",
+                                               "chown",  "unlink",   "mkdir",  "mknod"};
+  return st.type == Step::kGenerated && st.first == st.last && kCalls.count(st.how) != 0;
+}
+
 namespace {
 
 bool is_stream(LineageGraph& g, Node n) {
@@ -123,6 +129,10 @@ void keep_backward(const StepIndex& causes, const std::map<Node, bool>& carries,
       const Node c = st->cause;
       switch (st->type) {
         case Step::kGenerated:
+          if (puts_no_data(*st)) {  // who made it so, not where its content came from
+            show(st, c, root ? Answer::kAncestry : Answer::kLine, root, redirecting.count(c) != 0);
+            break;
+          }
           show(st, c, root || carry(c) ? Answer::kFull : Answer::kLine, root,
                redirecting.count(c) != 0);
           break;

@@ -53,6 +53,13 @@ struct Answer {
   std::vector<std::string> gaps;
 };
 
+// A version made by a call that wrote no bytes into it, and whose maker wrote none later
+// (the collector ends such a step where it began): a create or O_TRUNC open whose handle
+// others wrote through (a shell's `{ cat a; } > out`), a truncation, a rename, a chmod. What
+// its maker had read is not in the file: the answer shows the maker as who did it, without
+// its inputs.
+bool puts_no_data(const Step& st);
+
 Answer answer_backward(LineageGraph& g, LineageSource& src,
                        const std::vector<std::pair<Node, int64_t>>& roots, AnswerOptions& options);
 Answer answer_forward(LineageGraph& g, LineageSource& src,

@@ -163,6 +163,7 @@ class Printer {
       const Step* last;
       int64_t first, end, bound;
       std::string hows;
+      bool no_data;  // only calls that put none of its inputs in (puts_no_data)
     };
     std::map<std::pair<int64_t, int64_t>, Writer> writers;  // (pid, process start)
     for (const Step* s : it->second) {
@@ -171,8 +172,10 @@ class Printer {
       if (s->type == Step::kGenerated) {
         const json& a = g_.activity(s->cause.id);
         auto key = std::make_pair(a.value("pid", 0LL), a.value("process_start_ns", 0LL));
-        auto [w, fresh] = writers.emplace(key, Writer{s, s->first, s->last, nd, s->how});
+        auto [w, fresh] =
+            writers.emplace(key, Writer{s, s->first, s->last, nd, s->how, puts_no_data(*s)});
         if (fresh) continue;
+        w->second.no_data = w->second.no_data && puts_no_data(*s);
         if (s->cause.id > w->second.last->cause.id) w->second.last = s;  // the later image
         w->second.first = std::min(w->second.first, s->first);
         w->second.end = std::max(w->second.end, s->last);
@@ -192,8 +195,8 @@ class Printer {
       }
       const Node who = w.last->cause;
       const bool full = shown(e) != Answer::kLine && shown(who) != Answer::kLine;
-      kids.push_back(
-          {w.first, verb + g_.activity_line(who.id) + at(w.first, w.end), who, full, w.bound});
+      kids.push_back({w.first, verb + g_.activity_line(who.id) + at(w.first, w.end), who, full,
+                      w.bound, w.no_data});
     }
     emit(kids, indent, out);
   }

@@ -451,6 +451,47 @@ TEST(Causal, AWriterKeptLateDoesNotBecomeTheNewestVersion) {
   }
 }
 
+// `K=$(cat cfg); { cat a; } > out`: the shell creates out and cat, its forked child, writes
+// it through the inherited handle. The shell wrote nothing into out: cfg, which it had
+// read, is not a source of out; the shell is still named as who created it.
+TEST(Causal, AShellThatOnlyCreatedTheFileGaveItNothingItRead) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.fork({1, 1}, 100);
+  w.exec(sh, {"bash", "job.sh"});
+  w.write_new(100, 10, "cfg");
+  w.write_new(100, 11, "a");
+  auto sub = w.fork(sh, 200);
+  w.exec(sub, {"cat", "cfg"});
+  w.read(200, 10);
+  w.pipe_io(sub, 900, /*write=*/true);
+  w.exit(sub);
+  w.pipe_io(sh, 900, /*write=*/false);
+  const uint64_t fh = ++w.next_fh;
+  w.record(RecordType::kCreate, 100, 12, "out", fh, O_WRONLY | O_CREAT | O_TRUNC);
+  auto cat = w.fork(sh, 201);
+  w.exec(cat, {"cat", "a"});
+  w.read(201, 11);
+  w.record(RecordType::kWrite, 201, 12, "", fh, O_WRONLY);
+  w.exit(cat);
+  w.release(12, fh, O_WRONLY, w.t);
+  // The shell writes into a file of its own: there what it read counts.
+  w.record(RecordType::kCreate, 100, 13, "own", ++w.next_fh, O_WRONLY | O_CREAT | O_TRUNC);
+  w.record(RecordType::kWrite, 100, 13, "", w.next_fh, O_WRONLY);
+  w.release(13, w.next_fh, O_WRONLY, w.t);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  auto e = edges(r.graph);
+  EXPECT_TRUE(has(e, "used(cat a, a)")) << r.text;
+  EXPECT_EQ(r.text.find(path("cfg")), std::string::npos)
+      << "the creator's read is listed: " << r.text;
+  EXPECT_NE(r.text.find("created by bash job.sh"), std::string::npos) << r.text;
+  auto own = why(*w.db, path("own"));
+  ASSERT_TRUE(own.found) << own.message;
+  EXPECT_NE(own.text.find(path("cfg")), std::string::npos) << own.text;
+}
+
 // `(echo a; cat f) >> log`: the subshell writes through its handle, then execs cat (the
 // last command), which writes through the same handle with the same thread id. The fs log
 // names a thread once per handle; the probes' first write of cat's image names cat.
