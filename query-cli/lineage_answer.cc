@@ -129,8 +129,11 @@ void keep_backward(const StepIndex& causes, const std::map<Node, bool>& carries,
       const Node c = st->cause;
       switch (st->type) {
         case Step::kGenerated:
-          if (puts_no_data(*st)) {  // who made it so, not where its content came from
-            show(st, c, root ? Answer::kAncestry : Answer::kLine, root, redirecting.count(c) != 0);
+          if (puts_no_data(*st)) {
+            // Who made it so, not where its content came from: neither its inputs nor its
+            // parent's (a subshell's `exec 3> out`) are the file's; those of its children
+            // that wrote reach the file by their own steps.
+            show(st, c, root ? Answer::kAncestry : Answer::kLine, root, /*exec_after=*/true);
             break;
           }
           show(st, c, root || carry(c) ? Answer::kFull : Answer::kLine, root,

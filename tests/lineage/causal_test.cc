@@ -475,6 +475,18 @@ TEST(Causal, AShellThatOnlyCreatedTheFileGaveItNothingItRead) {
   w.record(RecordType::kWrite, 201, 12, "", fh, O_WRONLY);
   w.exit(cat);
   w.release(12, fh, O_WRONLY, w.t);
+  // A subshell creates sub (`( exec 3> sub; cat a >&3 )`): its parent's read of cfg is not
+  // sub's either.
+  auto subshell = w.fork(sh, 202);
+  const uint64_t fh2 = ++w.next_fh;
+  w.record(RecordType::kCreate, 202, 14, "sub", fh2, O_WRONLY | O_CREAT | O_TRUNC);
+  auto cat2 = w.fork(subshell, 203);
+  w.exec(cat2, {"cat", "a"});
+  w.read(203, 11);
+  w.record(RecordType::kWrite, 203, 14, "", fh2, O_WRONLY);
+  w.exit(cat2);
+  w.release(14, fh2, O_WRONLY, w.t);
+  w.exit(subshell);
   // The shell writes into a file of its own: there what it read counts.
   w.record(RecordType::kCreate, 100, 13, "own", ++w.next_fh, O_WRONLY | O_CREAT | O_TRUNC);
   w.record(RecordType::kWrite, 100, 13, "", w.next_fh, O_WRONLY);
@@ -487,6 +499,11 @@ TEST(Causal, AShellThatOnlyCreatedTheFileGaveItNothingItRead) {
   EXPECT_EQ(r.text.find(path("cfg")), std::string::npos)
       << "the creator's read is listed: " << r.text;
   EXPECT_NE(r.text.find("created by bash job.sh"), std::string::npos) << r.text;
+  auto subr = why(*w.db, path("sub"));
+  ASSERT_TRUE(subr.found) << subr.message;
+  EXPECT_TRUE(has(edges(subr.graph), "used(cat a, a)")) << subr.text;
+  EXPECT_EQ(subr.text.find(path("cfg")), std::string::npos)
+      << "its parent's read is listed: " << subr.text;
   auto own = why(*w.db, path("own"));
   ASSERT_TRUE(own.found) << own.message;
   EXPECT_NE(own.text.find(path("cfg")), std::string::npos) << own.text;
