@@ -165,7 +165,10 @@ void keep_backward(const StepIndex& causes, const std::map<Node, bool>& carries,
           } else if (carry(c)) {
             show(st, c, Answer::kFull, item.chain);
           } else if (item.chain || st->how == "fd-pass") {
-            show(st, c, Answer::kAncestry, item.chain);
+            // A parent without data of its own (a subshell that forked the program) passes
+            // the hold on: its own parent's data reaches the program only through argv too.
+            show(st, c, Answer::kAncestry, item.chain,
+                 /*exec_after=*/item.exec_after && st->how == "fork");
           }
           break;
       }

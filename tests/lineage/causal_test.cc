@@ -509,6 +509,38 @@ TEST(Causal, AShellThatOnlyCreatedTheFileGaveItNothingItRead) {
   EXPECT_NE(own.text.find(path("cfg")), std::string::npos) << own.text;
 }
 
+// `K=$(cat cfg); ( cat a > out )`: the subshell reads nothing and forks cat, which execs.
+// What the driving shell read reaches cat only through argv and environment, through the
+// subshell as through any exec.
+TEST(Causal, TheArgvRuleHoldsThroughASubshell) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.fork({1, 1}, 100);
+  w.exec(sh, {"bash", "job.sh"});
+  w.write_new(100, 10, "cfg");
+  w.write_new(100, 11, "a");
+  auto sub = w.fork(sh, 200);
+  w.exec(sub, {"cat", "cfg"});
+  w.read(200, 10);
+  w.pipe_io(sub, 900, /*write=*/true);
+  w.exit(sub);
+  w.pipe_io(sh, 900, /*write=*/false);
+  auto subshell = w.fork(sh, 300);
+  auto cat = w.fork(subshell, 301);
+  w.exec(cat, {"cat", "a"});
+  w.read(301, 11);
+  w.write_new(301, 12, "out");
+  w.exit(cat);
+  w.exit(subshell);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_TRUE(has(edges(r.graph), "used(cat a, a)")) << r.text;
+  EXPECT_EQ(r.text.find(path("cfg")), std::string::npos)
+      << "the driver's read is listed: " << r.text;
+  EXPECT_NE(r.text.find("started by bash job.sh"), std::string::npos) << r.text;
+}
+
 // `(echo a; cat f) >> log`: the subshell writes through its handle, then execs cat (the
 // last command), which writes through the same handle with the same thread id. The fs log
 // names a thread once per handle; the probes' first write of cat's image names cat.
