@@ -254,12 +254,12 @@ void Ingest::begin_writing(Mount& m, uint64_t fh, Handle& h, int64_t act, uint64
   }
   // A create or an O_TRUNC open (or a truncation) put nothing in yet: what others write
   // through the handle later (a shell's `{ cat a; } > out`: cat, forked) is not this
-  // activity's. Its own writes, if any, come as write records and make it a writer then.
-  store_.generated_last(s.entity, act, t);
-  if (act != 0) {
-    if (fs_writers_.size() > kFsWritersCap) fs_writers_.clear();
-    fs_writers_.insert({h.file, act});
-  }
+  // activity's. Its own writes, if any, come as write records and make it a writer then;
+  // if none came by the release, its step ends where it began (end_handle).
+  if (act == 0) return;
+  if (fs_writers_.size() > kFsWritersCap) fs_writers_.clear();
+  fs_writers_.insert({h.file, act});
+  h.openers.push_back({act, t});
 }
 
 void Ingest::add_writer(Handle& h, int64_t act) {
@@ -284,6 +284,10 @@ void Ingest::end_handle(Mount& m, std::map<uint64_t, Handle>::iterator it, uint6
       // older format, a clock gone wrong): the release itself bounds the writes then.
       const bool known = last_write != 0 && last_write >= h.opened;
       const uint64_t last = known ? std::min(last_write, t) : t;
+      for (const auto& [act, at] : h.openers)
+        if (s->second.writers.count(act) == 0 &&
+            std::find(h.writers.begin(), h.writers.end(), act) == h.writers.end())
+          store_.generated_last(s->second.entity, act, at);  // it wrote nothing
       for (int64_t act : h.writers) {
         auto w = s->second.writers.find(act);
         if (w == s->second.writers.end()) continue;

@@ -79,7 +79,10 @@ class Ingest {
     uint32_t flags = 0;
     bool writing = false;          // counted in its file's write session
     std::vector<int64_t> writers;  // activities that wrote through it (their last write)
-    uint64_t opened = 0;           // when it was opened (0: before a restart)
+    // Activities that created or truncated through it (when), which may never write: at the
+    // release, one that wrote nothing into the session ends its step where it began.
+    std::vector<std::pair<int64_t, uint64_t>> openers;
+    uint64_t opened = 0;  // when it was opened (0: before a restart)
   };
   struct Mount {
     std::string mountpoint;

@@ -509,6 +509,35 @@ TEST(Causal, AShellThatOnlyCreatedTheFileGaveItNothingItRead) {
   EXPECT_NE(own.text.find(path("cfg")), std::string::npos) << own.text;
 }
 
+// A daemon creates its log, writes to it, and keeps the handle open while it reads requests
+// and appends them: every request it read before its last write is a source of the log,
+// while the handle is open and after it is released.
+TEST(Causal, ACreatorThatWritesLaterKeepsItsInputs) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.fork({1, 1}, 100);
+  w.exec(sh, {"setup"});
+  auto daemon = w.fork(sh, 200);
+  w.exec(daemon, {"logd"});
+  const uint64_t fh = ++w.next_fh;
+  w.record(RecordType::kCreate, 200, 12, "log", fh, O_WRONLY | O_CREAT | O_APPEND);
+  w.record(RecordType::kWrite, 200, 12, "", fh, O_WRONLY);  // "boot"
+  w.write_new(100, 10, "req");
+  w.read(200, 10);
+  w.tick();  // appends it: the same thread, no new write record
+  w.commit();
+  auto open = why(*w.db, path("log"));
+  ASSERT_TRUE(open.found) << open.message;
+  EXPECT_TRUE(has(edges(open.graph), "used(logd, req)")) << open.text;
+  EXPECT_NE(open.text.find(path("req")), std::string::npos) << open.text;
+  w.release(12, fh, O_WRONLY, w.t);
+  w.exit(daemon);
+  w.commit();
+  auto closed = why(*w.db, path("log"));
+  ASSERT_TRUE(closed.found) << closed.message;
+  EXPECT_NE(closed.text.find(path("req")), std::string::npos) << closed.text;
+}
+
 // `K=$(cat cfg); ( cat a > out )`: the subshell reads nothing and forks cat, which execs.
 // What the driving shell read reaches cat only through argv and environment, through the
 // subshell as through any exec.
