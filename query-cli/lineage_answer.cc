@@ -27,25 +27,32 @@ using StepIndex = std::map<Node, std::vector<const Step*>>;
 // Which nodes carry data they read themselves (LINEAGE.md): a file or an endpoint does; a
 // pipe or socket does when a process that carries data wrote it; a process does when it
 // (or an earlier image of it, before exec) read something that carries data. What a
-// forked child inherited from its parent does not count: a helper that only read its own
-// runtime files moved no data, whoever started it.
+// forked child inherited from its parent counts only until it execs: a helper that only
+// read its own runtime files moved no data, whoever started it.
 // A process whose inputs lie beyond the depth may carry data: it counts as carrying.
 std::map<Node, bool> carries_data(LineageGraph& g, const SearchResult& s, const StepIndex& causes,
                                   const std::set<Node>& beyond) {
-  std::map<Node, bool> carries;
+  // own: read by it or an earlier image of it (what passes an exec). carries: own, or, for
+  // a forked image that has not exec'd yet, what its parent carried: it runs on a copy of
+  // its parent's memory, so what it writes (`K=$(cat f); echo "$K" | tr ...`: the subshell
+  // that runs echo writes the pipe) can hold what the parent had read.
+  std::map<Node, bool> own, carries;
   for (const auto& [n, reach] : s.nodes)
-    carries[n] = (n.kind == Node::kEntity && !is_stream(g, n)) || beyond.count(n) != 0;
+    own[n] = carries[n] = (n.kind == Node::kEntity && !is_stream(g, n)) || beyond.count(n) != 0;
   for (bool changed = true; changed;) {
     changed = false;
     for (const auto& [effect, steps] : causes) {
-      if (carries[effect]) continue;
+      if (carries[effect] && own[effect]) continue;
       for (const Step* st : steps) {
-        const bool counts = st->type == Step::kUsed || st->type == Step::kGenerated ||
-                            (st->type == Step::kInformed && st->cost == 0);
-        if (counts && carries[st->cause]) {
+        const bool moves = st->type == Step::kUsed || st->type == Step::kGenerated;
+        const bool exec = st->type == Step::kInformed && st->cost == 0;
+        const bool fork = st->type == Step::kInformed && st->how == "fork";
+        if (!own[effect] && ((moves && carries[st->cause]) || (exec && own[st->cause]))) {
+          own[effect] = carries[effect] = true;
+          changed = true;
+        } else if (!carries[effect] && fork && carries[st->cause]) {
           carries[effect] = true;
           changed = true;
-          break;
         }
       }
     }

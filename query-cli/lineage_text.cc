@@ -210,7 +210,10 @@ class Printer {
     std::string chain;
     for (size_t i = 0; i < images.size(); i++) {
       auto [img, bound] = images[i];
-      if (i > 0 && !ancestry_only) printed_[img] = std::max(printed_[img], bound);
+      // An image before the exec whose parent was held back here is shown in full where it
+      // is reached as a writer itself (a here-string's pipe): not "shown above" there.
+      if (i > 0 && !ancestry_only && a_.argv_only_forks.count(img.id) == 0)
+        printed_[img] = std::max(printed_[img], bound);
       auto it = by_effect_.find(img);
       if (it == by_effect_.end()) continue;
       for (const Step* s : it->second) {
@@ -219,7 +222,7 @@ class Printer {
           chain += (chain.empty() ? "" : " ← ") + short_command(s->cause.id, false);
         }
       }
-      children_back(img, bound, &kids, ancestry_only);
+      children_back(img, bound, &kids, ancestry_only, /*direct=*/i == 0);
     }
     if (!chain.empty())
       kids.insert(kids.begin(), {kNever, g_.dim("ran after exec from " + chain), act, false, d});
@@ -307,7 +310,9 @@ class Printer {
     return printable(prog) + (with_pid ? " (pid " + std::to_string(a.value("pid", 0LL)) + ")" : "");
   }
 
-  void children_back(Node img, int64_t d, std::vector<Child>* kids, bool ancestry_only) {
+  // direct: img is the process image reached (not an image its process ran before exec).
+  void children_back(Node img, int64_t d, std::vector<Child>* kids, bool ancestry_only,
+                     bool direct) {
     auto it = by_effect_.find(img);
     if (it == by_effect_.end()) return;
     const Answer::Shown how = ancestry_only ? Answer::kAncestry : shown(img);
@@ -335,7 +340,9 @@ class Printer {
         const std::string verb = s->how == "fork" ? "started by " : s->how + " from ";
         // Its parent's reads reach a program it exec'd only through argv and environment
         // (lineage_answer.cc): who ran it is shown, not what it had read.
-        const bool held = a_.argv_only_forks.count(img.id) != 0;
+        // A forked image that wrote something itself before it exec'd (a here-string's
+        // pipe) passes on its parent's memory there: held only on the way to a program.
+        const bool held = a_.argv_only_forks.count(img.id) != 0 && (!direct || ancestry_only);
         std::string note;
         if (held)
           note = g_.dim(

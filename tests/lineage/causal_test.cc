@@ -538,6 +538,47 @@ TEST(Causal, ACreatorThatWritesLaterKeepsItsInputs) {
   EXPECT_NE(closed.text.find(path("req")), std::string::npos) << closed.text;
 }
 
+// `K=$(cat cfg); echo "$K" | tr a-z A-Z > out`: echo is a builtin, run by a forked subshell
+// that never execs; it writes the pipe from its copy of the shell's memory. out holds cfg.
+TEST(Causal, AForkedSubshellWritesWhatItsParentRead) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.fork({1, 1}, 100);
+  w.exec(sh, {"bash", "job.sh"});
+  w.write_new(100, 10, "cfg");
+  auto sub = w.fork(sh, 200);
+  w.exec(sub, {"cat", "cfg"});
+  w.read(200, 10);
+  w.pipe_io(sub, 900, /*write=*/true);
+  w.exit(sub);
+  w.pipe_io(sh, 900, /*write=*/false);
+  auto echo = w.fork(sh, 300);  // no exec
+  w.pipe_io(echo, 901, /*write=*/true);
+  w.exit(echo);
+  auto tr = w.fork(sh, 301);
+  w.exec(tr, {"tr", "a-z", "A-Z"});
+  w.pipe_io(tr, 901, /*write=*/false);
+  w.write_new(301, 12, "out");
+  w.exit(tr);
+  // `cat <<< "$K" > out2`: the forked image writes the here-string into a pipe, then execs
+  // cat, which reads it.
+  auto here = w.fork(sh, 302);
+  w.pipe_io(here, 902, /*write=*/true);
+  w.exec(here, {"cat"});
+  w.pipe_io(here, 902, /*write=*/false);
+  w.write_new(302, 13, "out2");
+  w.exit(here);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find(path("cfg")), std::string::npos)
+      << "the variable's source is missing: " << r.text;
+  auto r2 = why(*w.db, path("out2"));
+  ASSERT_TRUE(r2.found) << r2.message;
+  EXPECT_NE(r2.text.find(path("cfg")), std::string::npos)
+      << "the here-string's source is missing: " << r2.text;
+}
+
 // `K=$(cat cfg); ( cat a > out )`: the subshell reads nothing and forks cat, which execs.
 // What the driving shell read reaches cat only through argv and environment, through the
 // subshell as through any exec.
