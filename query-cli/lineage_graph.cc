@@ -525,7 +525,10 @@ std::string LineageGraph::command_text(const json& a) const {
     if (arg.empty() || arg.find_first_of(" '\"") != std::string::npos) arg = "'" + arg + "'";
     cmd += (cmd.empty() ? "" : " ") + arg;
   }
-  if (cmd.empty()) cmd = printable(a.value("exe", "?"));
+  if (cmd.empty()) cmd = printable(a.value("exe", ""));
+  // A process the fs log names that had exited before provd could look it up in /proc
+  // (it wrote before provd started): nothing is known of it but its pid and uid.
+  if (cmd.empty()) cmd = "[unknown program: exited before provd saw it]";
   if (cmd.size() > 100) cmd = cmd.substr(0, 97) + "...";
   return cmd;
 }

@@ -579,6 +579,24 @@ TEST(Causal, AForkedSubshellWritesWhatItsParentRead) {
       << "the here-string's source is missing: " << r2.text;
 }
 
+// A file written before provd started, by a process gone before provd could look it up:
+// the fs log names only its tid. The answer says the program is unknown, not a blank.
+TEST(Causal, AWriterGoneBeforeProvdIsNamedUnknown) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  w.write_new(4194301, 10, "early");  // a tid no process has here (above pid_max's default)
+  auto sh = w.fork({1, 1}, 100);
+  w.exec(sh, {"cat", "early"});
+  w.read(100, 10);
+  w.write_new(100, 12, "out");
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find("created by [unknown program: exited before provd saw it]"),
+            std::string::npos)
+      << r.text;
+}
+
 // `K=$(cat cfg); ( cat a > out )`: the subshell reads nothing and forks cat, which execs.
 // What the driving shell read reaches cat only through argv and environment, through the
 // subshell as through any exec.
