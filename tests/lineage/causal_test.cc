@@ -22,15 +22,23 @@ bool has(const std::set<std::string>& e, const std::string& x) {
   return e.count(x) != 0;
 }
 
+// `K=$(cat cfg)` in the shell sh: a child (pid) execs cat, which reads cfg (ino) and writes
+// a pipe the shell reads.
+void substitute_cat(World& w, World::Proc sh, uint32_t pid, uint64_t ino) {
+  auto sub = w.run(sh, pid, {"cat", "cfg"});
+  w.read(pid, ino);
+  w.pipe_io(sub, 900 + pid, /*write=*/true);
+  w.exit(sub);
+  w.pipe_io(sh, 900 + pid, /*write=*/false);
+}
+
 TEST(Causal, AReadAfterTheLastWriteIsNotAnInput) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.fork({1, 1}, 100);
-  w.exec(sh, {"setup"});
+  auto sh = w.run({1, 1}, 100, {"setup"});
   w.write_new(100, 10, "a");
   w.write_new(100, 11, "secret");
-  auto p = w.fork(sh, 200);
-  w.exec(p, {"bash", "-c", "x"});
+  auto p = w.run(sh, 200, {"bash", "-c", "x"});
   w.read(200, 10);  // read a, then write out ...
   w.write_new(200, 12, "out");
   w.read(200, 11);  // ... and only then read secret
@@ -52,12 +60,10 @@ TEST(Causal, AReadAfterTheLastWriteIsNotAnInput) {
 TEST(Causal, AParentReadingAfterItsChildWroteIsNotAnInput) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.fork({1, 1}, 100);
-  w.exec(sh, {"setup"});
+  auto sh = w.run({1, 1}, 100, {"setup"});
   w.write_new(100, 10, "early");
   w.write_new(100, 11, "secret");
-  auto parent = w.fork(sh, 300);
-  w.exec(parent, {"parent"});
+  auto parent = w.run(sh, 300, {"parent"});
   w.read(300, 10);  // before the fork: the child inherits it
   auto child = w.fork(parent, 301);
   w.write_new(301, 12, "out");
@@ -75,19 +81,15 @@ TEST(Causal, AParentReadingAfterItsChildWroteIsNotAnInput) {
 TEST(Causal, APipeReadAfterTheWriteIsNotAnInput) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.fork({1, 1}, 100);
-  w.exec(sh, {"setup"});
+  auto sh = w.run({1, 1}, 100, {"setup"});
   w.write_new(100, 11, "secret");
-  auto feeder = w.fork(sh, 400);
-  w.exec(feeder, {"cat", "secret"});
+  auto feeder = w.run(sh, 400, {"cat", "secret"});
   w.read(400, 11);
   w.pipe_io(feeder, 7000, true);
-  auto late = w.fork(sh, 401);
-  w.exec(late, {"late-reader"});
+  auto late = w.run(sh, 401, {"late-reader"});
   w.write_new(401, 12, "out");
   w.pipe_io(late, 7000, false);  // reads the pipe after writing out
-  auto early = w.fork(sh, 402);
-  w.exec(early, {"early-reader"});
+  auto early = w.run(sh, 402, {"early-reader"});
   w.pipe_io(early, 7000, false);  // reads the pipe, then writes out2
   w.write_new(402, 13, "out2");
   w.commit();
@@ -105,8 +107,7 @@ TEST(Causal, APipeReadAfterTheWriteIsNotAnInput) {
 TEST(Causal, DepthIsMonotone) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.fork({1, 1}, 100);
-  w.exec(sh, {"setup"});
+  auto sh = w.run({1, 1}, 100, {"setup"});
   w.write_new(100, 10, "src");
   // src -> cp1 -> f1 -> cp2 -> f2 -> cp3 -> out: src is 3 hops from out.
   auto step = [&](uint32_t pid, const char* name, uint64_t in, uint64_t out, const char* out_name) {
@@ -121,8 +122,7 @@ TEST(Causal, DepthIsMonotone) {
   // A detour that reaches f1's writer late: f2 -> long1 -> g1 -> long2 -> g2, read by cp3.
   step(503, "long1", 12, 13, "g1");
   step(504, "long2", 13, 14, "g2");
-  auto cp3 = w.fork(sh, 505);
-  w.exec(cp3, {"cp3"});
+  auto cp3 = w.run(sh, 505, {"cp3"});
   w.read(505, 14);  // the long way first
   w.read(505, 12);  // then f2 directly
   w.write_new(505, 15, "out");
@@ -142,8 +142,7 @@ TEST(Causal, DepthIsMonotone) {
 TEST(Causal, TheDepthBoundNeverCutsSilently) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.fork({1, 1}, 100);
-  w.exec(sh, {"setup"});
+  auto sh = w.run({1, 1}, 100, {"setup"});
   w.write_new(100, 10, "src");
   // src -> step1 -> f1 -> step2 -> ... -> step10 -> f10: src is 10 hops from f10.
   for (uint32_t i = 1; i <= 10; i++) {
@@ -192,10 +191,8 @@ TEST(Causal, TheDepthBoundNeverCutsSilently) {
 TEST(Causal, ARunningProcessKeepsItsInputsUntilItWrites) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.fork({1, 1}, 100);
-  w.exec(sh, {"setup"});
-  auto nb = w.fork(sh, 900);
-  w.exec(nb, {"notebook"});
+  auto sh = w.run({1, 1}, 100, {"setup"});
+  auto nb = w.run(sh, 900, {"notebook"});
   w.open_outside(nb, "/home/u/download.csv", 9100, O_RDONLY);
   auto quick = w.fork(sh, 901);  // a process that read something and ended
   w.exec(quick, {"quick"});
@@ -221,10 +218,8 @@ TEST(Causal, ARunningProcessKeepsItsInputsUntilItWrites) {
 TEST(Causal, DroppedEventsOfAProcessAreSaidWhereItIsShown) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.fork({1, 1}, 100);
-  w.exec(sh, {"setup"});
-  auto busy = w.fork(sh, 950);
-  w.exec(busy, {"busy"});
+  auto sh = w.run({1, 1}, 100, {"setup"});
+  auto busy = w.run(sh, 950, {"busy"});
   // More outside reads than one undecided process may keep waiting (4096).
   for (uint64_t i = 0; i < 5000; i++)
     w.open_outside(busy, "/srv/in/" + std::to_string(i), 20000 + i, O_RDONLY);
@@ -250,8 +245,7 @@ TEST(Causal, DroppedEventsOfAProcessAreSaidWhereItIsShown) {
 TEST(Causal, AShellsRedirectIsWrittenByTheProgramItRuns) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.fork({1, 1}, 100);
-  w.exec(sh, {"driver"});
+  auto sh = w.run({1, 1}, 100, {"driver"});
   w.write_new(100, 10, "a");
   w.write_new(100, 11, "secret");
   w.read(100, 11);  // X=$(cat secret): the driver read it
@@ -261,8 +255,7 @@ TEST(Causal, AShellsRedirectIsWrittenByTheProgramItRuns) {
   w.read(300, 10);
   w.file_io(redirect, 7000, /*write=*/true);
   w.exit(redirect);
-  auto cp = w.fork(sh, 301);
-  w.exec(cp, {"cp", "/tmp/mid", "out"});
+  auto cp = w.run(sh, 301, {"cp", "/tmp/mid", "out"});
   w.open_outside(cp, "/tmp/mid", 7000, O_RDONLY);
   w.write_new(301, 12, "out");
   w.exit(cp);
@@ -285,12 +278,10 @@ TEST(Causal, AShellsRedirectIsWrittenByTheProgramItRuns) {
 TEST(Causal, AnEmptiedFileDoesNotComeFromItsOldContent) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.fork({1, 1}, 100);
-  w.exec(sh, {"setup"});
+  auto sh = w.run({1, 1}, 100, {"setup"});
   w.write_new(100, 10, "a");
   w.write_new(100, 11, "b");
-  auto first = w.fork(sh, 300);
-  w.exec(first, {"cat", "a"});
+  auto first = w.run(sh, 300, {"cat", "a"});
   w.read(300, 10);
   w.write_new(300, 12, "out");
   w.exit(first);
@@ -306,8 +297,7 @@ TEST(Causal, AnEmptiedFileDoesNotComeFromItsOldContent) {
   w.release(12, fh, O_WRONLY, w.t);
   w.exit(second);
   // A truncation that keeps a prefix keeps what it held.
-  auto cut = w.fork(sh, 302);
-  w.exec(cut, {"truncate", "-s", "10", "a"});
+  auto cut = w.run(sh, 302, {"truncate", "-s", "10", "a"});
   w.record(RecordType::kTruncate, 302, 10, "", 0, 0, S_IFREG | 0644, 1, "", 1, /*aux=*/10);
   w.exit(cut);
   w.commit();
@@ -333,20 +323,16 @@ TEST(Causal, AnEmptiedFileDoesNotComeFromItsOldContent) {
 TEST(Causal, AWriterThroughAnInheritedFdLandsOnItsParentsOpen) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.fork({1, 1}, 100);
-  w.exec(sh, {"setup"});
+  auto sh = w.run({1, 1}, 100, {"setup"});
   w.write_new(100, 10, "a");
-  auto dash = w.fork(sh, 300);
-  w.exec(dash, {"sh", "-c", "cat a > /tmp/x"});
+  auto dash = w.run(sh, 300, {"sh", "-c", "cat a > /tmp/x"});
   w.open_outside(dash, "/tmp/x", 7000, O_WRONLY | O_CREAT | O_TRUNC);
-  auto cat = w.fork(dash, 301);
-  w.exec(cat, {"cat", "a"});
+  auto cat = w.run(dash, 301, {"cat", "a"});
   w.read(301, 10);  // a reader of the mount: its writes are kept as they come
   w.file_io(cat, 7000, /*write=*/true);
   w.exit(cat);
   w.exit(dash);
-  auto cp = w.fork(sh, 302);
-  w.exec(cp, {"cp", "/tmp/x", "out"});
+  auto cp = w.run(sh, 302, {"cp", "/tmp/x", "out"});
   w.open_outside(cp, "/tmp/x", 7000, O_RDONLY);
   w.file_io(cp, 7000, /*write=*/false);
   w.write_new(302, 12, "out");
@@ -367,12 +353,10 @@ TEST(Causal, AWriterThroughAnInheritedFdLandsOnItsParentsOpen) {
 TEST(Causal, AReadThroughAnFdAnotherImageOpenedFindsTheFileAndItsWriter) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.fork({1, 1}, 100);
-  w.exec(sh, {"setup"});
+  auto sh = w.run({1, 1}, 100, {"setup"});
   w.write_new(100, 10, "src");
   // tar czf: its gzip child writes the archive that its forked image opened.
-  auto pack = w.fork(sh, 200);
-  w.exec(pack, {"tar", "czf", "/tmp/a.tgz", "src"});
+  auto pack = w.run(sh, 200, {"tar", "czf", "/tmp/a.tgz", "src"});
   w.read(200, 10);
   w.pipe_io(pack, 900, /*write=*/true);
   auto zip = w.fork(pack, 201);
@@ -383,8 +367,7 @@ TEST(Causal, AReadThroughAnFdAnotherImageOpenedFindsTheFileAndItsWriter) {
   w.exit(zip);
   w.exit(pack);
   // tar xzf: the child opens the archive, execs gzip -d, which reads it and feeds tar.
-  auto unpack = w.fork(sh, 300);
-  w.exec(unpack, {"tar", "xzf", "/tmp/a.tgz"});
+  auto unpack = w.run(sh, 300, {"tar", "xzf", "/tmp/a.tgz"});
   auto unzip = w.fork(unpack, 301);
   w.open_outside(unzip, "/tmp/a.tgz", 7100, O_RDONLY);
   w.exec(unzip, {"gzip", "-d"});
@@ -410,24 +393,20 @@ TEST(Causal, AReadThroughAnFdAnotherImageOpenedFindsTheFileAndItsWriter) {
 TEST(Causal, AWriterKeptLateDoesNotBecomeTheNewestVersion) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.fork({1, 1}, 100);
-  w.exec(sh, {"setup"});
+  auto sh = w.run({1, 1}, 100, {"setup"});
   w.write_new(100, 10, "in");
-  auto early = w.fork(sh, 200);
-  w.exec(early, {"cat", "/secret"});
+  auto early = w.run(sh, 200, {"cat", "/secret"});
   w.open_outside(early, "/secret", 7001, O_RDONLY);
   w.file_io(early, 7001, /*write=*/false);
   w.open_outside(early, "/tmp/f", 7000, O_WRONLY | O_CREAT | O_TRUNC);
   w.file_io(early, 7000, /*write=*/true);
   w.exit(early);
-  auto refill = w.fork(sh, 300);
-  w.exec(refill, {"cat", "in"});
+  auto refill = w.run(sh, 300, {"cat", "in"});
   w.read(300, 10);  // a reader of the mount: kept as it comes
   w.open_outside(refill, "/tmp/f", 7000, O_WRONLY | O_CREAT | O_TRUNC);
   w.file_io(refill, 7000, /*write=*/true);
   w.exit(refill);
-  auto cp = w.fork(sh, 400);
-  w.exec(cp, {"cp", "/tmp/f", "out"});
+  auto cp = w.run(sh, 400, {"cp", "/tmp/f", "out"});
   w.open_outside(cp, "/tmp/f", 7000, O_RDONLY);
   w.file_io(cp, 7000, /*write=*/false);
   w.write_new(400, 12, "out");
@@ -457,20 +436,13 @@ TEST(Causal, AWriterKeptLateDoesNotBecomeTheNewestVersion) {
 TEST(Causal, AShellThatOnlyCreatedTheFileGaveItNothingItRead) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.fork({1, 1}, 100);
-  w.exec(sh, {"bash", "job.sh"});
+  auto sh = w.run({1, 1}, 100, {"bash", "job.sh"});
   w.write_new(100, 10, "cfg");
   w.write_new(100, 11, "a");
-  auto sub = w.fork(sh, 200);
-  w.exec(sub, {"cat", "cfg"});
-  w.read(200, 10);
-  w.pipe_io(sub, 900, /*write=*/true);
-  w.exit(sub);
-  w.pipe_io(sh, 900, /*write=*/false);
+  substitute_cat(w, sh, 200, 10);  // K=$(cat cfg)
   const uint64_t fh = ++w.next_fh;
   w.record(RecordType::kCreate, 100, 12, "out", fh, O_WRONLY | O_CREAT | O_TRUNC);
-  auto cat = w.fork(sh, 201);
-  w.exec(cat, {"cat", "a"});
+  auto cat = w.run(sh, 201, {"cat", "a"});
   w.read(201, 11);
   w.record(RecordType::kWrite, 201, 12, "", fh, O_WRONLY);
   w.exit(cat);
@@ -480,8 +452,7 @@ TEST(Causal, AShellThatOnlyCreatedTheFileGaveItNothingItRead) {
   auto subshell = w.fork(sh, 202);
   const uint64_t fh2 = ++w.next_fh;
   w.record(RecordType::kCreate, 202, 14, "sub", fh2, O_WRONLY | O_CREAT | O_TRUNC);
-  auto cat2 = w.fork(subshell, 203);
-  w.exec(cat2, {"cat", "a"});
+  auto cat2 = w.run(subshell, 203, {"cat", "a"});
   w.read(203, 11);
   w.record(RecordType::kWrite, 203, 14, "", fh2, O_WRONLY);
   w.exit(cat2);
@@ -515,10 +486,8 @@ TEST(Causal, AShellThatOnlyCreatedTheFileGaveItNothingItRead) {
 TEST(Causal, ACreatorThatWritesLaterKeepsItsInputs) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.fork({1, 1}, 100);
-  w.exec(sh, {"setup"});
-  auto daemon = w.fork(sh, 200);
-  w.exec(daemon, {"logd"});
+  auto sh = w.run({1, 1}, 100, {"setup"});
+  auto daemon = w.run(sh, 200, {"logd"});
   const uint64_t fh = ++w.next_fh;
   w.record(RecordType::kCreate, 200, 12, "log", fh, O_WRONLY | O_CREAT | O_APPEND);
   w.record(RecordType::kWrite, 200, 12, "", fh, O_WRONLY);  // "boot"
@@ -543,20 +512,13 @@ TEST(Causal, ACreatorThatWritesLaterKeepsItsInputs) {
 TEST(Causal, AForkedSubshellWritesWhatItsParentRead) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.fork({1, 1}, 100);
-  w.exec(sh, {"bash", "job.sh"});
+  auto sh = w.run({1, 1}, 100, {"bash", "job.sh"});
   w.write_new(100, 10, "cfg");
-  auto sub = w.fork(sh, 200);
-  w.exec(sub, {"cat", "cfg"});
-  w.read(200, 10);
-  w.pipe_io(sub, 900, /*write=*/true);
-  w.exit(sub);
-  w.pipe_io(sh, 900, /*write=*/false);
-  auto echo = w.fork(sh, 300);  // no exec
+  substitute_cat(w, sh, 200, 10);  // K=$(cat cfg)
+  auto echo = w.fork(sh, 300);     // no exec
   w.pipe_io(echo, 901, /*write=*/true);
   w.exit(echo);
-  auto tr = w.fork(sh, 301);
-  w.exec(tr, {"tr", "a-z", "A-Z"});
+  auto tr = w.run(sh, 301, {"tr", "a-z", "A-Z"});
   w.pipe_io(tr, 901, /*write=*/false);
   w.write_new(301, 12, "out");
   w.exit(tr);
@@ -585,8 +547,7 @@ TEST(Causal, AWriterGoneBeforeProvdIsNamedUnknown) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
   w.write_new(4194301, 10, "early");  // a tid no process has here (above pid_max's default)
-  auto sh = w.fork({1, 1}, 100);
-  w.exec(sh, {"cat", "early"});
+  auto sh = w.run({1, 1}, 100, {"cat", "early"});
   w.read(100, 10);
   w.write_new(100, 12, "out");
   w.commit();
@@ -603,19 +564,12 @@ TEST(Causal, AWriterGoneBeforeProvdIsNamedUnknown) {
 TEST(Causal, TheArgvRuleHoldsThroughASubshell) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.fork({1, 1}, 100);
-  w.exec(sh, {"bash", "job.sh"});
+  auto sh = w.run({1, 1}, 100, {"bash", "job.sh"});
   w.write_new(100, 10, "cfg");
   w.write_new(100, 11, "a");
-  auto sub = w.fork(sh, 200);
-  w.exec(sub, {"cat", "cfg"});
-  w.read(200, 10);
-  w.pipe_io(sub, 900, /*write=*/true);
-  w.exit(sub);
-  w.pipe_io(sh, 900, /*write=*/false);
+  substitute_cat(w, sh, 200, 10);  // K=$(cat cfg)
   auto subshell = w.fork(sh, 300);
-  auto cat = w.fork(subshell, 301);
-  w.exec(cat, {"cat", "a"});
+  auto cat = w.run(subshell, 301, {"cat", "a"});
   w.read(301, 11);
   w.write_new(301, 12, "out");
   w.exit(cat);
@@ -637,8 +591,7 @@ TEST(Causal, AProgramExecdInTheWritersProcessIsNamedByItsWrite) {
   World w(dir.path() + "/prov.db", dir.path());  // a real directory: the probes see its dev
   struct stat st = {};
   ASSERT_EQ(::stat(dir.path().c_str(), &st), 0);
-  auto sh = w.fork({1, 1}, 100);
-  w.exec(sh, {"setup"});
+  auto sh = w.run({1, 1}, 100, {"setup"});
   w.write_new(100, 10, "f");
   auto sub = w.fork(sh, 300);
   const uint64_t fh = ++w.next_fh;
@@ -669,15 +622,12 @@ TEST(Causal, AReadOnAMountDoesNotWaitForAnotherProcesssWrite) {
   World w(dir.path() + "/prov.db", dir.path());
   struct stat st = {};
   ASSERT_EQ(::stat(dir.path().c_str(), &st), 0);
-  auto sh = w.fork({1, 1}, 100);
-  w.exec(sh, {"setup"});
+  auto sh = w.run({1, 1}, 100, {"setup"});
   w.write_new(100, 10, "f");
   w.write_new(100, 11, "g");
-  auto writer = w.fork(sh, 300);
-  w.exec(writer, {"tee", "g"});
+  auto writer = w.run(sh, 300, {"tee", "g"});
   w.file_io(writer, 11, /*write=*/true, st.st_dev);
-  auto reader = w.fork(sh, 301);
-  w.exec(reader, {"sort", "f"});
+  auto reader = w.run(sh, 301, {"sort", "f"});
   const uint64_t fh = ++w.next_fh;
   w.record(RecordType::kOpen, 301, 10, "", fh, O_RDONLY);
   w.file_io(reader, 10, /*write=*/false, st.st_dev);  // no fs READ: served from the cache
@@ -697,8 +647,7 @@ TEST(Causal, AReadOnAMountDoesNotWaitForAnotherProcesssWrite) {
 TEST(Causal, TheArgvRuleHoldsThroughSeveralExecs) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.fork({1, 1}, 100);
-  w.exec(sh, {"driver"});
+  auto sh = w.run({1, 1}, 100, {"driver"});
   w.write_new(100, 10, "x.gz");
   w.write_new(100, 11, "secret");
   w.read(100, 11);
@@ -724,8 +673,7 @@ TEST(Causal, TheArgvRuleHoldsThroughSeveralExecs) {
 TEST(Causal, RuntimeReadsFoldAndAllShowsThem) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.fork({1, 1}, 100);
-  w.exec(sh, {"setup"});
+  auto sh = w.run({1, 1}, 100, {"setup"});
   w.write_new(100, 10, "in.csv");
   // Five programs read the same configuration file, never written: shared configuration.
   for (uint32_t i = 0; i < 5; i++) {
@@ -775,13 +723,11 @@ TEST(Causal, RuntimeReadsFoldAndAllShowsThem) {
 TEST(Causal, TheTextShowsTheRealProgramAndEscapesControlCharacters) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.fork({1, 1}, 100);
-  w.exec(sh, {"setup"});
+  auto sh = w.run({1, 1}, 100, {"setup"});
   auto evil = w.fork(sh, 800);
   w.exec_file(evil, "/tmp/.x/miner", {"[kworker/0:1]"});
   w.write_new(800, 10, "loot");
-  auto odd = w.fork(sh, 801);
-  w.exec(odd, {"sh", "-c", "echo hi\n├─ read /etc/shadow\x1b[2J"});
+  auto odd = w.run(sh, 801, {"sh", "-c", "echo hi\n├─ read /etc/shadow\x1b[2J"});
   w.write_new(801, 11, "odd");
   w.commit();
   auto r = why(*w.db, path("loot"));
@@ -800,24 +746,20 @@ TEST(Causal, TheTextShowsTheRealProgramAndEscapesControlCharacters) {
 TEST(Causal, LaterVersionsAndDeletionsAreMarked) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.fork({1, 1}, 100);
-  w.exec(sh, {"setup"});
+  auto sh = w.run({1, 1}, 100, {"setup"});
   w.write_new(100, 10, "in");
   w.write_new(100, 11, "tmpin");
-  auto p = w.fork(sh, 900);
-  w.exec(p, {"join"});
+  auto p = w.run(sh, 900, {"join"});
   w.read(900, 10);
   w.read(900, 11);
   w.write_new(900, 12, "out");
   w.exit(p);
   // Later: in is overwritten, tmpin deleted.
-  auto q = w.fork(sh, 901);
-  w.exec(q, {"rewrite"});
+  auto q = w.run(sh, 901, {"rewrite"});
   w.record(RecordType::kOpen, 901, 10, "", 5000, O_WRONLY);
   w.record(RecordType::kWrite, 901, 10, "", 5000, O_WRONLY);
   w.release(10, 5000, O_WRONLY, w.t);
-  auto rm = w.fork(sh, 902);
-  w.exec(rm, {"rm", "tmpin"});
+  auto rm = w.run(sh, 902, {"rm", "tmpin"});
   w.record(RecordType::kUnlink, 902, 11, "tmpin", 0, 0, S_IFREG | 0644, 1, "", 1, fsprov::kAuxDied);
   w.commit();
   auto r = why(*w.db, path("out"));
@@ -845,8 +787,7 @@ TEST(Causal, LaterVersionsAndDeletionsAreMarked) {
 TEST(Causal, AFailedStatementFailsTheBatch) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.fork({1, 1}, 100);
-  w.exec(sh, {"setup"});
+  auto sh = w.run({1, 1}, 100, {"setup"});
   w.write_new(100, 10, "kept");
   w.commit();
   w.write_new(100, 11, "lost");

@@ -69,6 +69,12 @@ class World {
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
     return {e.child_pid, thread ? parent.start : e.child_start_ns};
   }
+  // A forked child that execs argv at once: a command a shell runs.
+  Proc run(Proc parent, uint32_t child_pid, const std::vector<std::string>& argv) {
+    Proc p = fork(parent, child_pid);
+    exec(p, argv);
+    return p;
+  }
   void exec(Proc p, const std::vector<std::string>& argv,
             std::array<uint64_t, 3> std_pipes = {0, 0, 0}) {
     exec_file(p, "/usr/bin/" + argv[0], argv, std_pipes);
