@@ -242,11 +242,11 @@ void Ingest::rename_subtree(Mount& m, const std::string& from, const std::string
 // The handle starts writing: the first writing handle of its file begins a new version
 // (the session), which every handle writing at the same time shares.
 void Ingest::begin_writing(Mount& m, uint64_t fh, Handle& h, int64_t act, uint64_t t,
-                           const char* how, bool emptied) {
+                           const char* how, bool emptied, const std::string& path) {
   h.writing = true;
   m.dirty_handles.insert(fh);
   Session& s = sessions_[h.file];
-  if (s.handles++ == 0 || s.entity == 0) s.entity = new_version(h.file, t, "", emptied);
+  if (s.handles++ == 0 || s.entity == 0) s.entity = new_version(h.file, t, path, emptied);
   store_.generated(s.entity, act, t, how);
   if (std::string_view(how) == "write") {
     add_writer(h, act);

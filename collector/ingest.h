@@ -131,7 +131,7 @@ class Ingest {
 
   // ---- handles and write sessions (ingest.cc)
   void begin_writing(Mount& m, uint64_t fh, Handle& h, int64_t act, uint64_t t, const char* how,
-                     bool emptied = false);
+                     bool emptied = false, const std::string& path = std::string());
   void add_writer(Handle& h, int64_t act);
   // last_write: CLOCK_MONOTONIC of the handle's last write (0: unknown -> `t`).
   void end_handle(Mount& m, std::map<uint64_t, Handle>::iterator it, uint64_t t,

@@ -145,7 +145,8 @@ bool Ingest::on_fs_record(int64_t source, const prov::Record& r) {
 void Ingest::fs_create(int64_t source, Mount& m, const prov::Record& r, int64_t act) {
   const uint64_t t = r.monotonic_ns;
   int64_t file = store_.find_file(source, r.ino, r.gen);
-  if (file == 0) file = store_.add_file(source, r.ino, r.gen, created_kind(r), t);
+  const bool fresh = file == 0;  // then the name added below is its only one
+  if (fresh) file = store_.add_file(source, r.ino, r.gen, created_kind(r), t);
   std::string path;
   if (r.name_len > 0) {
     path = path_of(m, r.parent, r.name, r.name_len);
@@ -166,7 +167,7 @@ void Ingest::fs_create(int64_t source, Mount& m, const prov::Record& r, int64_t 
   h.opened = t;
   m.dirty_handles.insert(r.fh);
   if (writes(r.flags)) {
-    begin_writing(m, r.fh, h, act, t, "create");
+    begin_writing(m, r.fh, h, act, t, "create", false, fresh ? path : std::string());
   } else {
     int64_t v = new_version(file, t, path);
     store_.generated(v, act, t, "create");

@@ -443,6 +443,9 @@ int64_t SqliteStore::add_file(int64_t source, uint64_t ino, uint32_t gen, const 
   int64_t id = last_id();
   if (file_ids_.size() > kCacheCap) file_ids_.clear();
   file_ids_[std::make_tuple(source, ino, gen)] = id;
+  // A new file has no version yet: its first add_version need not ask the database.
+  if (latest_.size() > kCacheCap) latest_.clear();
+  latest_[id] = VersionRef{};
   return id;
 }
 

@@ -268,11 +268,18 @@ Status Journal::suspend(bento::Thread* retired) {
     g->thread_idle = false;
     g->thread_running = false;
     g->fsync_floor = g->running_tid;
+    g->hook = nullptr;  // it belongs to the old instance
     cv_.notify_all();
   }
   started_ = false;
   *retired = std::move(thread_);  // joins an older retired thread first (long gone)
   return Status::Ok();
+}
+
+void Journal::set_commit_hook(CommitHook fn, void* arg) {
+  auto g = st_.lock();
+  g->hook = fn;
+  g->hook_arg = arg;
 }
 
 Status Journal::resume(uint32_t interval_ms) {
@@ -400,6 +407,8 @@ Status Journal::commit_locked(bool checkpoint) {
   bento::Vec<BufferHead> log;
   bool have = false;
   uint64_t head = 0;
+  CommitHook hook = nullptr;
+  void* hook_arg = nullptr;
   {
     auto g = st_.lock();
     if (g->error != 0) return Err(EIO);
@@ -412,6 +421,8 @@ Status Journal::commit_locked(bool checkpoint) {
       tid = g->running_tid++;  // at once: wait_commit(tid) must not take it for empty
       head = g->head;
       have = true;
+      hook = g->hook;
+      hook_arg = g->hook_arg;
     }
   }
   // Quiescent (`locked`, no active handle): nobody modifies buffers. Copy the transaction
@@ -420,7 +431,8 @@ Status Journal::commit_locked(bool checkpoint) {
   // handover (which takes the mutex inside the pause).
   uint64_t new_head = head;
   if (have) {
-    Status st = stage_txn(t, tid, head, &log, &new_head);
+    Status st = hook != nullptr ? hook(hook_arg) : Status::Ok();
+    if (st.ok()) st = stage_txn(t, tid, head, &log, &new_head);
     if (!st.ok()) {
       auto g = st_.lock();
       g->error = st.error();

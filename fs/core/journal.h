@@ -88,6 +88,13 @@ class Journal {
   // before that module is unloaded. EBUSY (nothing changed) if a handle is active.
   // resume() (the new module) starts a new thread and keeps the commit deadline.
   Status suspend(bento::Thread* retired);
+  // Called once per commit, in the quiescent window (no active handle, `locked`) before the
+  // transaction is copied into the log, without the state mutex: lets a block that many
+  // handles of one transaction change (the provenance log's header) be filled in once,
+  // with its final content, instead of by every handle. nullptr: none. suspend() clears it
+  // (the new instance sets its own); a commit already under way may still call the old one.
+  using CommitHook = Status (*)(void* arg);
+  void set_commit_hook(CommitHook fn, void* arg);
   Status resume(uint32_t interval_ms);
   BlockDevice& device() const { return dev_; }
 
@@ -132,6 +139,8 @@ class Journal {
     // instance's inodes do not know which transaction last changed them (fsync).
     uint64_t fsync_floor = 0;
     int error = 0;  // sticky: after an I/O error the journal refuses new handles
+    CommitHook hook = nullptr;
+    void* hook_arg = nullptr;
   };
   using Guard = bento::Mutex<State>::Guard;
 

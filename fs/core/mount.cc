@@ -29,6 +29,9 @@ BentoFs::BentoFs(bool tracking) : tracking_(tracking) {}
 
 BentoFs::~BentoFs() {
   if (running()) (void)unmount();
+  // A retired commit thread may still be finishing a commit that calls prov_'s commit
+  // hook: joined before any member goes.
+  retired_jthread_.join();
 }
 
 bento::Capabilities BentoFs::capabilities() const {
@@ -221,6 +224,7 @@ Status BentoFs::mount(BlockDevice& dev, bool read_only, bool orphans, Resumed* r
   if (resumed != nullptr) {
     // Upgrade: adopt the old instance's journal; no replay, no superblock update, no handle.
     journal_ = std::move(*resumed->journal);
+    if (prov_.present()) journal_->set_commit_hook(&ProvLog::commit_hook, &prov_);
     if (!read_only_) {
       if (Status s = journal_->resume(commit_ms_); !s.ok()) return fail(s);
     }
@@ -229,6 +233,7 @@ Status BentoFs::mount(BlockDevice& dev, bool read_only, bool orphans, Resumed* r
   auto j = bento::make_unique<Journal>(dev, geo_.journal_start, geo_.journal_blocks, seq);
   if (!j.ok()) return fail(Err(ENOMEM));
   journal_ = std::move(*j);
+  if (prov_.present()) journal_->set_commit_hook(&ProvLog::commit_hook, &prov_);
   if (!read_only_) {
     if (Status s = journal_->start_thread(commit_ms_); !s.ok()) return fail(s);
     if (orphans) {

@@ -52,6 +52,9 @@ Status ProvLog::load(BlockDevice& dev, uint64_t start, uint64_t blocks, uint64_t
   }
   g->reserved = 0;
   g->npending = 0;
+  g->hdr_dirty = false;
+  g->hdr_tid = g->tail_tid = 0;
+  g->tail_block = 0;
   g->durable = g->hdr.tail.get();
   if (floor_tid != 0) {
     // Handed over by a live upgrade: what is in the cache may not be committed yet.
@@ -127,33 +130,66 @@ void ProvLog::hold_for_handles(uint64_t handles) {
   st_.lock()->reserved += handles * kReleaseRoom;
 }
 
-Status ProvLog::write_at(Handle& h, uint64_t off, const uint8_t* data, uint32_t len) {
+Status ProvLog::register_block_locked(Handle& h, State& s, uint64_t off) {
   uint64_t block = start_ + prov::ring_block(off, blocks_);
+  if (s.tail_tid == h.tid() && s.tail_block == block) return Status::Ok();
   BENTO_ASSIGN_OR_RETURN(BufferHead bh, h.get_write(block));
+  s.tail_tid = h.tid();
+  s.tail_block = block;
+  return Status::Ok();
+}
+
+Status ProvLog::write_at_locked(Handle& h, State& s, uint64_t off, const uint8_t* data,
+                                uint32_t len) {
+  BENTO_TRY(register_block_locked(h, s, off));
+  BENTO_ASSIGN_OR_RETURN(BufferHead bh, h.get_write(start_ + prov::ring_block(off, blocks_)));
   __builtin_memcpy(bh.data_mut().data() + off % kLogBlockSize, data, len);
   return Status::Ok();
 }
 
-Status ProvLog::write_header(Handle& h, State& s) {
-  prov::seal_header(s.hdr);
+Status ProvLog::touch_header(Handle& h, State& s) {
+  s.hdr_dirty = true;
+  if (s.hdr_tid == h.tid()) return Status::Ok();
   BENTO_ASSIGN_OR_RETURN(BufferHead bh, h.get_write(start_));
-  __builtin_memcpy(bh.data_mut().data(), &s.hdr, sizeof(s.hdr));
+  s.hdr_tid = h.tid();
   return Status::Ok();
+}
+
+Status ProvLog::flush_header_locked(State& s) {
+  if (!s.hdr_dirty) return Status::Ok();
+  prov::seal_header(s.hdr);
+  // Registered in the transaction (touch_header) and so pinned: a cache hit.
+  BENTO_ASSIGN_OR_RETURN(BufferHead bh, dev_->bread(start_));
+  __builtin_memcpy(bh.data_mut().data(), &s.hdr, sizeof(s.hdr));
+  s.hdr_dirty = false;
+  return Status::Ok();
+}
+
+Status ProvLog::commit_hook(void* self) {
+  ProvLog* log = static_cast<ProvLog*>(self);
+  auto g = log->st_.lock();
+  return log->flush_header_locked(*g);
+}
+
+Status ProvLog::sync_header() {
+  if (!present()) return Status::Ok();
+  auto g = st_.lock();
+  return flush_header_locked(*g);
 }
 
 namespace {
 
 // The fixed fields of a record (all but seq and checksum, which put_locked fills).
 void build_record(uint8_t* rec, uint32_t len, const bento::Request& req, const ProvDraft& d,
-                  size_t n1, size_t n2) {
+                  size_t n1, size_t n2, int64_t real_ns, int64_t mono_ns) {
   __builtin_memset(rec, 0, len);
   prov::RecordHeader r;
   __builtin_memset(&r, 0, sizeof r);
   r.len.set(len);
   r.type.set(static_cast<uint16_t>(d.type));
   r.version.set(prov::record_version(d.type));
-  r.realtime_ns.set(static_cast<uint64_t>(bento::now_realtime().to_ns()));
-  r.monotonic_ns.set(static_cast<uint64_t>(bento::now_monotonic_ns()));
+  r.realtime_ns.set(static_cast<uint64_t>(real_ns));
+  r.monotonic_ns.set(static_cast<uint64_t>(mono_ns));
   r.pid.set(0);  // the FUSE host does not know the caller's thread group
   r.tid.set(req.pid);
   r.uid.set(req.uid);
@@ -175,6 +211,16 @@ void build_record(uint8_t* rec, uint32_t len, const bento::Request& req, const P
   if (n2 != 0) __builtin_memcpy(rec + sizeof r + n1, d.name2.data(), n2);
 }
 
+// Fills in a built record's seq and checksum.
+void seal_record(uint8_t* rec, uint32_t len, uint64_t seq) {
+  Le64 sq;
+  sq.set(seq);
+  __builtin_memcpy(rec + __builtin_offsetof(prov::RecordHeader, seq), &sq, 8);
+  Le32 crc;
+  crc.set(prov::record_checksum(rec, len));
+  __builtin_memcpy(rec + __builtin_offsetof(prov::RecordHeader, checksum), &crc, 4);
+}
+
 // Bytes a record of len takes at tail: a Pad first when the block's rest is too small.
 uint64_t room_at(uint64_t tail, uint32_t len) {
   uint32_t room = kLogBlockSize - tail % kLogBlockSize;
@@ -184,22 +230,17 @@ uint64_t room_at(uint64_t tail, uint32_t len) {
 }  // namespace
 
 Status ProvLog::put_locked(Handle& h, State& s, uint8_t* rec, uint32_t len) {
-  Le64 seq;
-  seq.set(s.hdr.next_seq.get());
-  __builtin_memcpy(rec + __builtin_offsetof(prov::RecordHeader, seq), &seq, 8);
-  Le32 crc;
-  crc.set(prov::record_checksum(rec, len));
-  __builtin_memcpy(rec + __builtin_offsetof(prov::RecordHeader, checksum), &crc, 4);
+  seal_record(rec, len, s.hdr.next_seq.get());
   uint64_t tail = s.hdr.tail.get();
   uint32_t room = kLogBlockSize - tail % kLogBlockSize;
   if (room < len) {
     uint8_t p[prov::kPadHeaderSize] = {};
     store_le32(p, room);
     p[6] = static_cast<uint8_t>(prov::kRecordVersionMin);
-    BENTO_TRY(write_at(h, tail, p, sizeof p));
+    BENTO_TRY(write_at_locked(h, s, tail, p, sizeof p));
     tail += room;
   }
-  BENTO_TRY(write_at(h, tail, rec, len));
+  BENTO_TRY(write_at_locked(h, s, tail, rec, len));
   s.hdr.tail.set(tail + len);
   s.hdr.next_seq.set(s.hdr.next_seq.get() + 1);
   return Status::Ok();
@@ -219,7 +260,9 @@ Result<bool> ProvLog::flush_gap_locked(Handle& h, State& s, uint64_t also,
   d.parent = s.hdr.gap_first_ns.get();
   d.parent2 = s.hdr.gap_last_ns.get();
   uint8_t rec[len];
-  build_record(rec, len, bento::Request{}, d, 0, 0);  // the fs's own record: tid 0, uid 0
+  // the fs's own record: tid 0, uid 0
+  build_record(rec, len, bento::Request{}, d, 0, 0, bento::now_realtime().to_ns(),
+               bento::now_monotonic_ns());
   BENTO_TRY(put_locked(h, s, rec, len));
   s.hdr.gap_records.set(0);
   s.hdr.gap_mutating.set(0);
@@ -246,34 +289,64 @@ Status ProvLog::append(Handle& h, const bento::Request& req, const ProvDraft& d,
     t.unrecorded_ = false;
     auto g = st_.lock();
     count_gap(*g, d);
-    return write_header(h, *g);
+    return touch_header(h, *g);
   }
   size_t n1 = d.name.size() < 4095 ? d.name.size() : 4095;
   size_t n2 = d.name2.size() < 4095 - n1 ? d.name2.size() : 4095 - n1;
   uint32_t len = prov::record_len(n1, n2);
   if (len > kLogBlockSize) return Err(ENAMETOOLONG);
-  auto g = st_.lock();
-  State& s = *g;
-  uint8_t* rec = s.rec;  // not on the stack: a kernel stack has no room for a block
-  build_record(rec, len, req, d, n1, n2);
-  // The ticket's room is consumed (the tail grows instead) or given back.
-  uint64_t give = t.bytes_;
-  s.reserved = give < s.reserved ? s.reserved - give : 0;
-  t.bytes_ = 0;
-  t.log_ = nullptr;
-  // The pending gap's record goes first; while it cannot, records join the gap (so a
-  // reader never sees records after a hole before the record that tells of it).
-  BENTO_ASSIGN_OR_RETURN(bool gap_written, flush_gap_locked(h, s, room_at(0, len) * 2, s.reserved));
-  bool fits =
-      s.hdr.gap_records.get() == 0 &&
-      s.hdr.tail.get() - s.hdr.head.get() + room_at(s.hdr.tail.get(), len) <= s.hdr.capacity.get();
-  if (fits) {
-    BENTO_TRY(put_locked(h, s, rec, len));
-  } else {
-    count_gap(s, d);  // e.g. room an upgrade promised to carried handles that was not there
+  // Under the mutex: the byte range, seq and timestamps (so both follow log order), and
+  // the journal calls that can fail (registering a block this transaction has not touched
+  // yet: once per block and transaction). The record itself is built in place outside it:
+  // appenders of one transaction write disjoint ranges of pinned, registered buffers.
+  uint64_t at = 0, seq = 0;
+  int64_t real_ns = 0, mono_ns = 0;
+  {
+    auto g = st_.lock();
+    State& s = *g;
+    // The ticket's room is consumed (the tail grows instead) or given back.
+    uint64_t give = t.bytes_;
+    s.reserved = give < s.reserved ? s.reserved - give : 0;
+    t.bytes_ = 0;
+    t.log_ = nullptr;
+    // The pending gap's record goes first; while it cannot, records join the gap (so a
+    // reader never sees records after a hole before the record that tells of it).
+    BENTO_ASSIGN_OR_RETURN(bool gap_written,
+                           flush_gap_locked(h, s, room_at(0, len) * 2, s.reserved));
+    bool fits = s.hdr.gap_records.get() == 0 &&
+                s.hdr.tail.get() - s.hdr.head.get() + room_at(s.hdr.tail.get(), len) <=
+                    s.hdr.capacity.get();
+    if (!fits) {
+      count_gap(s, d);  // e.g. room an upgrade promised to carried handles that was not there
+      BENTO_TRY(touch_header(h, s));
+      if (gap_written) note_pending(s, h.tid(), s.hdr.tail.get());
+      return Status::Ok();
+    }
+    BENTO_TRY(touch_header(h, s));
+    uint64_t tail = s.hdr.tail.get();
+    uint32_t room = kLogBlockSize - tail % kLogBlockSize;
+    if (room < len) {
+      uint8_t p[prov::kPadHeaderSize] = {};
+      store_le32(p, room);
+      p[6] = static_cast<uint8_t>(prov::kRecordVersionMin);
+      BENTO_TRY(write_at_locked(h, s, tail, p, sizeof p));
+      tail += room;
+    }
+    BENTO_TRY(register_block_locked(h, s, tail));
+    at = tail;
+    seq = s.hdr.next_seq.get();
+    real_ns = bento::now_realtime().to_ns();
+    mono_ns = bento::now_monotonic_ns();
+    s.hdr.tail.set(tail + len);
+    s.hdr.next_seq.set(seq + 1);
+    note_pending(s, h.tid(), s.hdr.tail.get());
   }
-  BENTO_TRY(write_header(h, s));
-  if (fits || gap_written) note_pending(s, h.tid(), s.hdr.tail.get());
+  // The block is registered in h's transaction and pinned by it: neither call below can
+  // fail for want of memory or I/O (a cache hit, a registration found).
+  BENTO_ASSIGN_OR_RETURN(BufferHead bh, h.get_write(start_ + prov::ring_block(at, blocks_)));
+  uint8_t* rec = bh.data_mut().data() + at % kLogBlockSize;
+  build_record(rec, len, req, d, n1, n2, real_ns, mono_ns);
+  seal_record(rec, len, seq);
   return Status::Ok();
 }
 
@@ -281,7 +354,7 @@ Status ProvLog::set_tracking(Handle& h, bool on) {
   if (!present()) return Status::Ok();
   auto g = st_.lock();
   g->hdr.tracking.set(on ? 1 : 0);
-  return write_header(h, *g);
+  return touch_header(h, *g);
 }
 
 uint64_t ProvLog::durable_locked(State& s, uint64_t committed_tid) {
@@ -341,7 +414,7 @@ Status ProvLog::ack(Handle& h, uint64_t off, uint64_t committed_tid) {
   g->hdr.head.set(off);
   // The room this made may be what the pending gap's record waited for.
   BENTO_ASSIGN_OR_RETURN(bool gap_written, flush_gap_locked(h, *g, 0, g->reserved));
-  BENTO_TRY(write_header(h, *g));
+  BENTO_TRY(touch_header(h, *g));
   if (gap_written) note_pending(*g, h.tid(), g->hdr.tail.get());
   return Status::Ok();
 }

@@ -44,6 +44,7 @@ class ProvLog {
   // Room kept by an open handle for its release record.
   static constexpr uint64_t kReleaseRoom = 2 * prov::record_len(0, 0);
   // Journal credits one record may touch: the header, the tail block and the next one.
+  // (The header is written once per transaction, but any record may be its first.)
   static constexpr uint32_t kCredits = 3;
 
   // Reserved room for one record; given back unless append() consumed it.
@@ -94,6 +95,12 @@ class ProvLog {
   Status append(Handle& h, const bento::Request& req, const ProvDraft& d, Ticket& t);
   // Marks whether a tracking module is mounted (informational, in the header).
   Status set_tracking(Handle& h, bool on);
+  // The header block is registered with the first handle of a transaction that changes
+  // the log and filled in once, at commit, by this hook (Journal::set_commit_hook; arg:
+  // the ProvLog): not sealed and copied by every append. sync_header() fills it in now
+  // (live upgrade: the next instance loads the header from the cache).
+  static Status commit_hook(void* self);
+  Status sync_header();
 
   // Whole committed records from logical offset off into out. ERANGE below the head.
   Result<size_t> read(uint64_t off, std::span<uint8_t> out, uint64_t committed_tid);
@@ -119,14 +126,17 @@ class ProvLog {
     Pending pending[8];
     uint32_t npending = 0;
     uint64_t refused_logged = 0;
-    // append() builds its record here, under the lock: a block-sized buffer does not
-    // belong on a 16 KiB kernel stack.
-    uint8_t rec[prov::kLogBlockSize];
+    // hdr changed since it was last copied into its buffer (at a commit, or sync_header).
+    bool hdr_dirty = false;
+    // The transaction the header block is registered with, and the last log block
+    // registered and the transaction it is registered with (0: none).
+    uint64_t hdr_tid = 0;
+    uint64_t tail_tid = 0, tail_block = 0;
   };
   // A pending record that was not written, the log being full.
   void count_gap(State& s, const ProvDraft& d);
   // Writes rec (len bytes, seq and checksum filled here) at the tail, after a Pad when
-  // the block's rest is too small. The caller checked the room.
+  // the block's rest is too small. The caller checked the room. (Gap records only.)
   Status put_locked(Handle& h, State& s, uint8_t* rec, uint32_t len);
   // Appends the pending gap's record if it fits with `also` more bytes and the room other
   // tickets hold; true when written (the header still needs writing).
@@ -135,8 +145,13 @@ class ProvLog {
   using Guard = bento::Mutex<State>::Guard;
   void unreserve(uint64_t bytes);
   uint64_t durable_locked(State& s, uint64_t committed_tid);
-  Status write_header(Handle& h, State& s);
-  Status write_at(Handle& h, uint64_t off, const uint8_t* data, uint32_t len);
+  // The header changed in h's transaction: registers its block there (once per
+  // transaction); the commit hook copies it in.
+  Status touch_header(Handle& h, State& s);
+  Status flush_header_locked(State& s);
+  // Registers the block holding logical offset off in h's transaction (once).
+  Status register_block_locked(Handle& h, State& s, uint64_t off);
+  Status write_at_locked(Handle& h, State& s, uint64_t off, const uint8_t* data, uint32_t len);
 
   BlockDevice* dev_ = nullptr;
   uint64_t start_ = 0, blocks_ = 0;
