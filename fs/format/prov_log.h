@@ -55,7 +55,8 @@ constexpr uint32_t kRecordVersion = 2;
 constexpr uint32_t kRecordVersionMin = 1;
 constexpr uint32_t kLogBlockSize = 4096;
 
-// Ring block 0. Rewritten (journaled) with every append and every acknowledgement.
+// Ring block 0. Journaled in every transaction that appends or acknowledges; filled in at
+// its commit (core/prov_log.h), so it matches that transaction's records.
 struct ProvLogHeader {
   Le64 magic;       // kLogMagic
   Le32 version;     // kLogVersion
