@@ -547,7 +547,7 @@ TEST(Causal, AWriterGoneBeforeProvdIsNamedUnknown) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
   w.write_new(4194301, 10, "early");  // a tid no process has here (above pid_max's default)
-  auto sh = w.run({1, 1}, 100, {"cat", "early"});
+  w.run({1, 1}, 100, {"cat", "early"});
   w.read(100, 10);
   w.write_new(100, 12, "out");
   w.commit();
@@ -727,7 +727,7 @@ TEST(Causal, TheTextShowsTheRealProgramAndEscapesControlCharacters) {
   auto evil = w.fork(sh, 800);
   w.exec_file(evil, "/tmp/.x/miner", {"[kworker/0:1]"});
   w.write_new(800, 10, "loot");
-  auto odd = w.run(sh, 801, {"sh", "-c", "echo hi\n├─ read /etc/shadow\x1b[2J"});
+  w.run(sh, 801, {"sh", "-c", "echo hi\n├─ read /etc/shadow\x1b[2J"});
   w.write_new(801, 11, "odd");
   w.commit();
   auto r = why(*w.db, path("loot"));
@@ -755,11 +755,11 @@ TEST(Causal, LaterVersionsAndDeletionsAreMarked) {
   w.write_new(900, 12, "out");
   w.exit(p);
   // Later: in is overwritten, tmpin deleted.
-  auto q = w.run(sh, 901, {"rewrite"});
+  w.run(sh, 901, {"rewrite"});
   w.record(RecordType::kOpen, 901, 10, "", 5000, O_WRONLY);
   w.record(RecordType::kWrite, 901, 10, "", 5000, O_WRONLY);
   w.release(10, 5000, O_WRONLY, w.t);
-  auto rm = w.run(sh, 902, {"rm", "tmpin"});
+  w.run(sh, 902, {"rm", "tmpin"});
   w.record(RecordType::kUnlink, 902, 11, "tmpin", 0, 0, S_IFREG | 0644, 1, "", 1, fsprov::kAuxDied);
   w.commit();
   auto r = why(*w.db, path("out"));
@@ -787,7 +787,7 @@ TEST(Causal, LaterVersionsAndDeletionsAreMarked) {
 TEST(Causal, AFailedStatementFailsTheBatch) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.run({1, 1}, 100, {"setup"});
+  w.run({1, 1}, 100, {"setup"});
   w.write_new(100, 10, "kept");
   w.commit();
   w.write_new(100, 11, "lost");
