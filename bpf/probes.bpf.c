@@ -58,7 +58,9 @@ char LICENSE[] SEC("license") = "GPL";
 #define S_IFSOCK 0140000
 #define S_IFREG 0100000
 #define S_IFIFO 0010000
+#define O_ACCMODE 03
 #define O_WRONLY 01
+#define O_RDWR 02
 #define O_CREAT 0100
 #define O_TRUNC 01000
 #define O_PATH 010000000
@@ -166,7 +168,8 @@ enum {
   SEEN_RECV = 4,
   SEEN_FILE_READ = 5,
   SEEN_FILE_WRITE = 6,
-  SEEN_DGRAM = 0x100, /* with SEEN_SEND/RECV: a datagram socket's (per-peer) key */
+  SEEN_DGRAM = 0x100,      /* with SEEN_SEND/RECV: a datagram socket's (per-peer) key */
+  SEEN_OPEN_WRITE = 0x200, /* with SEEN_OPEN: an open for writing (reported apart from reads) */
 };
 struct seen_key {
   __u32 tgid;
@@ -501,6 +504,37 @@ static __always_inline void send_close(struct task_struct* t, int fd, __u64 id, 
   submit(e);
 }
 
+/* struct file before 6.13 counted its references in f_count; 6.13 made that file_ref_t
+ * f_ref, which holds the count minus one. */
+struct file___count {
+  atomic_long_t f_count;
+} __attribute__((preserve_access_index));
+
+static __always_inline long file_refs(struct file* f) {
+  if (bpf_core_field_exists(struct file___count, f_count))
+    return BPF_CORE_READ((struct file___count*)f, f_count.counter);
+  return BPF_CORE_READ(f, f_ref.refcnt.counter) + 1;
+}
+
+/* Whether closing f (about to drop a reference) ends the last open file description of a
+ * regular file opened for writing: no write goes through it afterwards, so the collector
+ * can end this image's write there. The image's OPEN and FILE_IO write of the file are then
+ * reported again, so that a later open or write of it (`echo x >> f` again) is seen. A
+ * mapping, a forked child or a dup holds another reference: then it is not the last. */
+static __noinline __u32 last_write_close(struct task_struct* t, struct file* f) {
+  if (!f || !(BPF_CORE_READ(f, f_mode) & FMODE_WRITE)) return 0;
+  struct inode* inode = BPF_CORE_READ(f, f_inode);
+  if (!tracked_regular(inode) || file_refs(f) != 1) return 0;
+  __u32 gen = BPF_CORE_READ(inode, i_generation);
+  struct seen_key k = {};
+  seen_key_init(&k, t, SEEN_FILE_WRITE, (__u64)inode, gen, 0);
+  bpf_map_delete_elem(&seen_file, &k);
+  seen_key_init(&k, t, SEEN_OPEN | SEEN_OPEN_WRITE, encode_dev(BPF_CORE_READ(inode, i_sb, s_dev)),
+                BPF_CORE_READ(inode, i_ino), gen);
+  bpf_map_delete_elem(&seen_open, &k);
+  return 1;
+}
+
 /* close(fd) or one fd of close_range: reported only if fd still holds the reported file. */
 static __noinline int close_fd(int fd, __u32 how) {
   __u32 tgid = current_tgid();
@@ -511,7 +545,9 @@ static __noinline int close_fd(int fd, __u32 how) {
   untrack_fd(tgid, fd);
   if (ignored_tgid(tgid)) return 0; /* ignored after its fds were reported */
   struct task_struct* t = bpf_get_current_task_btf();
-  if (file_id((__u64)fd_file(t, fd)) != id) return 0; /* reused by an unreported file */
+  struct file* f = fd_file(t, fd);
+  if (file_id((__u64)f) != id) return 0; /* reused by an unreported file */
+  if (last_write_close(t, f)) how |= BENTO_CLOSE_LAST_WRITE;
   send_close(t, fd, id, how);
   return 0;
 }
@@ -1033,7 +1069,9 @@ static __noinline int on_open(int fd, __u64 upath, __u32 flags) {
   __u64 ino = BPF_CORE_READ(inode, i_ino);
   __u32 gen = BPF_CORE_READ(inode, i_generation);
   struct seen_key k = {};
-  seen_key_init(&k, t, SEEN_OPEN, dev, ino, gen);
+  __u32 acc = flags & O_ACCMODE;
+  seen_key_init(&k, t, SEEN_OPEN | (acc == O_WRONLY || acc == O_RDWR ? SEEN_OPEN_WRITE : 0), dev,
+                ino, gen);
   if (!first_time(&seen_open, &k)) return 0;
   struct bento_open_event* e = reserve(sizeof(*e));
   if (!e) {
@@ -1099,6 +1137,7 @@ static __always_inline void dup_enter(int newfd) {
   __u32 tid = t->pid;
   struct file* f = fd_file(t, newfd);
   struct dup_stash s = {.replaced = f != 0, .replaced_file_id = file_id((__u64)f)};
+  if (f && last_write_close(t, f)) s.replaced |= BENTO_DUP_REPLACED_LAST_WRITE;
   bpf_map_update_elem(&dup_stash, &tid, &s, BPF_ANY);
 }
 

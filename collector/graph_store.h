@@ -119,6 +119,11 @@ class GraphStore {
   // generated: one row per (entity, activity); keeps the earliest time; last_ns only grows.
   virtual void generated(int64_t entity, int64_t activity, uint64_t t, const char* how) = 0;
   virtual void generated_last(int64_t entity, int64_t activity, uint64_t last) = 0;
+  // Writes to a file outside the mounts: the activity's still open-ended writes of any of
+  // the file's versions (not its mappings) end at `last` (the last open description it
+  // wrote through was closed); and a write after such an end opens its row's end again.
+  virtual void end_outside_writes(int64_t file, int64_t activity, uint64_t last) = 0;
+  virtual void reopen_outside_write(int64_t entity, int64_t activity) = 0;
   virtual void informed(int64_t informed, int64_t informant, uint64_t t, const char* how) = 0;
   virtual void invalidated(int64_t entity, int64_t activity, uint64_t t, const char* how) = 0;
   // A mark of a call that moves no data (actions table). Optional ids may be 0.

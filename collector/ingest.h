@@ -202,6 +202,10 @@ class Ingest {
     uint64_t proc_start = 0, addr = 0;
     bool ends_reported = false;
     bool deferred = false;  // already waited for the mount's log
+    // actions: the call closed the last open description the activity wrote this file
+    // through (outside the mounts): its writes of the file end here (end_outside_write).
+    bool ends_write = false;
+    uint64_t end_dev = 0, end_ino = 0;
   };
   struct Pending {
     std::vector<PendingItem> items;
@@ -237,6 +241,7 @@ class Ingest {
                    const std::string& addr);
   void outside_open(int64_t act, const PendingItem& o);
   void fd_action(int64_t act, const PendingItem& a);
+  void end_outside_write(int64_t act, const PendingItem& a);
   void fd_action_or_wait(int64_t act, PendingItem a);
   void expire_pending();
   // Probe events about a tracked mount's files wait until that mount's log has been read

@@ -35,7 +35,7 @@ const char* dup_call(uint32_t nr) {
 }
 
 const char* close_how(uint32_t how) {
-  switch (how) {
+  switch (how & BENTO_CLOSE_HOW_MASK) {
     case BENTO_CLOSE_RANGE:
       return "close_range";
     case BENTO_CLOSE_EXEC:
@@ -343,6 +343,13 @@ bool Ingest::on_dup(const void* data, size_t size) {
   mark.ino = ino;
   mark.known = true;
   mark.detail = to_json_text(detail);
+  if (e->replaced & BENTO_DUP_REPLACED_LAST_WRITE) {
+    if (auto old = file_ids_.find(e->replaced_file_id); old != file_ids_.end()) {
+      mark.ends_write = true;
+      mark.end_dev = old->second.first;
+      mark.end_ino = old->second.second;
+    }
+  }
   fd_action_or_wait(act, std::move(mark));
   return true;
 }
@@ -361,6 +368,9 @@ bool Ingest::on_close(const void* data, size_t size) {
   if (mark.known) {
     mark.dev = known->second.first;
     mark.ino = known->second.second;
+    mark.ends_write = (e->how & BENTO_CLOSE_LAST_WRITE) != 0;
+    mark.end_dev = mark.dev;
+    mark.end_ino = mark.ino;
   }
   fd_action_or_wait(act, std::move(mark));
   return true;

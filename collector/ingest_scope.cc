@@ -169,8 +169,12 @@ void Ingest::apply(int64_t act, const PendingItem& item) {
     }
     case PendingItem::kFileWrite:
       keep_opening_images(act, item);
-      if (int64_t file = file_of(item.dev, item.ino, item.gen, "", item.t, true); file != 0)
-        store_.generated(entity_at(file, item.t), act, item.t, "write");
+      if (int64_t file = file_of(item.dev, item.ino, item.gen, "", item.t, true); file != 0) {
+        const int64_t ent = entity_at(file, item.t);
+        store_.generated(ent, act, item.t, "write");
+        if (source_for_dev(item.dev) == 0)  // a write after an end (end_outside_write)
+          store_.reopen_outside_write(ent, act);
+      }
       break;
     case PendingItem::kMapping:
       store_mapping(act, item);
@@ -386,6 +390,7 @@ void Ingest::apply_pending_writes(int64_t act, const PendingItem& of) {
 // A mark of a call on something the graph has; calls on files it does not keep (the
 // loader's libraries, a terminal) would be noise without an entity to attach to.
 void Ingest::fd_action(int64_t act, const PendingItem& a) {
+  if (a.ends_write) end_outside_write(act, a);
   int64_t ent = 0;
   if (!a.path.empty())
     ent = channel_entity(a.path, a.t);  // a socket's channel or endpoint
@@ -404,10 +409,26 @@ void Ingest::fd_action_or_wait(int64_t act, PendingItem a) {
     defer(act, std::move(a));
     return;
   }
-  if (kept(act) == kFull)
+  const Keep k = kept(act);
+  if (k == kFull) {
     fd_action(act, a);
-  else
-    wait(act, std::move(a));
+    return;
+  }
+  // Its writes are stored already (kept forward): so is their end, in order with them.
+  if (a.ends_write && k == kForward) {
+    end_outside_write(act, a);
+    a.ends_write = false;
+  }
+  wait(act, std::move(a));
+}
+
+// A probe's close (or dup2 over an fd) that dropped the last open description the activity
+// wrote a file outside the mounts through: its writes of the file end there. (On a mount
+// the fs log's release records end them.) The probes report the image's next open and
+// write of the file again, and such a write opens the end again (apply, kFileWrite).
+void Ingest::end_outside_write(int64_t act, const PendingItem& a) {
+  if (a.end_dev == 0 || source_for_dev(a.end_dev) != 0) return;
+  store_.end_outside_writes(store_.find_outside_any_gen(a.end_dev, a.end_ino), act, a.t);
 }
 
 // What waits from before the fs logs were read (by a margin) cannot be kept by a record

@@ -70,6 +70,8 @@ enum SqliteStore::Q : int {
   kUsedLast,
   kGenerated,
   kGeneratedLast,
+  kEndOutsideWrites,
+  kReopenOutsideWrite,
   kInformed,
   kInvalidated,
   kAction,
@@ -176,6 +178,11 @@ const char* const kSql[] = {
     "END, time_ns = MIN(generated.time_ns, excluded.time_ns)",
     "UPDATE generated SET last_ns = MAX(IFNULL(last_ns, 0), ?) WHERE entity_id = ? AND "
     "activity_id = ?",
+    "UPDATE generated SET last_ns = ?3 WHERE activity_id = ?2 AND last_ns IS NULL AND "
+    "time_ns <= ?3 AND how != 'mmap' AND entity_id IN (SELECT id FROM entities WHERE file_id = "
+    "?1)",
+    "UPDATE generated SET last_ns = NULL WHERE entity_id = ? AND activity_id = ? AND how != "
+    "'mmap'",
     "INSERT INTO informed(informed_id, informant_id, time_ns, how) VALUES(?,?,?,?)",
     "INSERT INTO invalidated(entity_id, activity_id, time_ns, how) VALUES(?,?,?,?)",
     "INSERT INTO actions(activity_id, time_ns, what, entity_id, other_activity_id, detail) "
@@ -692,6 +699,16 @@ void SqliteStore::generated(int64_t entity, int64_t activity, uint64_t t, const 
 void SqliteStore::generated_last(int64_t entity, int64_t activity, uint64_t last) {
   if (activity == 0 || entity == 0) return;
   st(kGeneratedLast).bind(1, i64(last)).bind(2, entity).bind(3, activity).run();
+}
+
+void SqliteStore::end_outside_writes(int64_t file, int64_t activity, uint64_t last) {
+  if (activity == 0 || file == 0) return;
+  st(kEndOutsideWrites).bind(1, file).bind(2, activity).bind(3, i64(last)).run();
+}
+
+void SqliteStore::reopen_outside_write(int64_t entity, int64_t activity) {
+  if (activity == 0 || entity == 0) return;
+  st(kReopenOutsideWrite).bind(1, entity).bind(2, activity).run();
 }
 
 void SqliteStore::informed(int64_t informed_id, int64_t informant, uint64_t t, const char* how) {

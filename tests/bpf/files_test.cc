@@ -445,6 +445,52 @@ TEST_F(Files, OpenCarriesTheBirthTime) {
   }
 }
 
+// The close that drops the last open description a process image wrote a file through
+// says so, and the image's next write-open and write of the file are reported again (a
+// shell's `echo x >> f`, redirected and restored with dup2); a close that leaves a
+// reference (a dup) or ends a read-only open does not say so.
+TEST_F(Files, LastCloseOfAWriteIsMarkedAndTheNextWriteReported) {
+  ASSERT_TRUE(probes_->fd_events());
+  std::string path = sized("log", 0);
+  struct stat st = {};
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  pid_t child = spawn([&] {
+    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND);
+    int copy = ::dup(fd);
+    if (fd < 0 || copy < 0 || write(fd, "a", 1) != 1) return 1;
+    close(fd);    // the copy still holds it
+    close(copy);  // the last: the write ends here
+    int ro = ::open(path.c_str(), O_RDONLY);
+    close(ro);  // read-only
+    int again = ::open(path.c_str(), O_WRONLY | O_APPEND);
+    int saved = ::dup(1);
+    if (again < 0 || saved < 0 || dup2(again, 1) < 0) return 2;
+    close(again);
+    if (write(1, "b", 1) != 1) return 3;
+    return dup2(saved, 1) < 0 ? 4 : 0;  // replaces the file's last reference
+  });
+  reap(child);
+  drain(getpid());
+  std::set<uint64_t> ids;  // the file's open descriptions
+  std::vector<uint32_t> open_flags;
+  for (const auto& o : of<bento_open_event>(BENTO_EV_OPEN, child))
+    if (o.ino == st.st_ino) {
+      ids.insert(o.file_id);
+      open_flags.push_back(o.flags & O_ACCMODE);
+    }
+  EXPECT_EQ(open_flags, (std::vector<uint32_t>{O_WRONLY, O_RDONLY, O_WRONLY}));
+  EXPECT_EQ(io_of(child, st.st_ino).size(), 2u);  // each write after an end: reported
+  std::vector<uint32_t> last;
+  for (const auto& c : of<bento_close_event>(BENTO_EV_CLOSE, child))
+    if (ids.count(c.file_id) != 0) last.push_back(c.how & BENTO_CLOSE_LAST_WRITE);
+  EXPECT_EQ(last, (std::vector<uint32_t>{0, BENTO_CLOSE_LAST_WRITE, 0, 0}));
+  int ended_by_dup2 = 0;
+  for (const auto& d : of<bento_dup_event>(BENTO_EV_DUP, child))
+    if (d.replaced != 0 && ids.count(d.replaced_file_id) != 0)
+      ended_by_dup2 += (d.replaced & BENTO_DUP_REPLACED_LAST_WRITE) != 0;
+  EXPECT_EQ(ended_by_dup2, 1);
+}
+
 // A relative open is reported with the opened file's absolute path: the collector cannot
 // resolve it against a cwd once the process has moved on or exited.
 TEST_F(Files, RelativeOpenCarriesTheAbsolutePath) {
@@ -464,9 +510,8 @@ TEST_F(Files, RelativeOpenCarriesTheAbsolutePath) {
   std::vector<std::string> paths;
   for (const auto& o : of<bento_open_event>(BENTO_EV_OPEN, child))
     if (o.ino == st.st_ino) paths.push_back(std::string(o.path, o.path_len));
-  // Once per process image and file: the first open, with the file's own path.
-  ASSERT_EQ(paths.size(), 1u);
-  EXPECT_EQ(paths[0], f);
+  // Once per process image, file and access (a read, then a write), with the file's path.
+  EXPECT_EQ(paths, (std::vector<std::string>{f, f}));
   unlink(f.c_str());
   rmdir((dir_ + "/sub").c_str());
 }

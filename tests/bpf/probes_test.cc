@@ -534,12 +534,16 @@ TEST_F(FdProbes, PipeIoOnAFifoCarriesItsDevAndInode) {
   close(fd);
 }
 
-TEST_F(FdProbes, OpenIsReportedOncePerFileAndNotForPseudoFiles) {
+TEST_F(FdProbes, OpenIsReportedOncePerFileAndAccessAndNotForPseudoFiles) {
   std::string a = file("a");
   int fd1 = ::open(a.c_str(), O_RDONLY);
-  int fd2 = openat(AT_FDCWD, a.c_str(), O_RDWR);  // the same file again: deduplicated
+  int fd2 = openat(AT_FDCWD, a.c_str(), O_RDWR);   // the same file to write: reported
+  int fd2b = openat(AT_FDCWD, a.c_str(), O_RDWR);  // again: deduplicated
+  int fd2c = ::open(a.c_str(), O_RDONLY);          // deduplicated
   ASSERT_GE(fd1, 0);
   ASSERT_GE(fd2, 0);
+  ASSERT_GE(fd2b, 0);
+  ASSERT_GE(fd2c, 0);
   std::string b = dir_ + "/b";
   open_how how = {};
   how.flags = O_WRONLY | O_CREAT | O_EXCL;
@@ -568,13 +572,14 @@ TEST_F(FdProbes, OpenIsReportedOncePerFileAndNotForPseudoFiles) {
     EXPECT_NE(path, "/dev/null");
     if (path.rfind(dir_, 0) == 0) ours.push_back(o);
   }
-  ASSERT_EQ(ours.size(), 3u);
+  ASSERT_EQ(ours.size(), 4u);
   struct Want {
     int fd;
     std::string path;
     uint32_t flags;
   };
   std::vector<Want> want = {{fd1, a, O_RDONLY},
+                            {fd2, a, O_RDWR},
                             {fd3, b, O_WRONLY | O_CREAT | O_EXCL},
                             {fd4, c, O_CREAT | O_WRONLY | O_TRUNC}};
   for (size_t i = 0; i < want.size(); i++) {
@@ -590,7 +595,7 @@ TEST_F(FdProbes, OpenIsReportedOncePerFileAndNotForPseudoFiles) {
     EXPECT_EQ(o.mode, st.st_mode);
     EXPECT_NE(o.file_id, 0u);
   }
-  for (int x : {fd1, fd2, fd3, fd4, handle, proc, sys, dev}) close(x);
+  for (int x : {fd1, fd2, fd2b, fd2c, fd3, fd4, handle, proc, sys, dev}) close(x);
   EXPECT_EQ(probes_->stats().lost, 0u);
 }
 

@@ -615,6 +615,38 @@ TEST(Causal, AProgramExecdInTheWritersProcessIsNamedByItsWrite) {
   EXPECT_NE(r.text.find("cat f"), std::string::npos) << r.text;
 }
 
+// `echo public > /tmp/f; K=$(cat cfg); cat /tmp/f > out`: the shell's write of /tmp/f ended
+// when it closed the file, before it read cfg, so cfg is not in out. If the shell then
+// appends "$K" (`echo "$K" >> /tmp/f`, reported again after the close), cfg is.
+TEST(Causal, AWriteOutsideTheMountEndsAtItsLastClose) {
+  for (bool appends : {false, true}) {
+    SCOPED_TRACE(appends ? "appends after reading cfg" : "wrote only before");
+    TempDir dir;
+    World w(dir.path() + "/prov.db");
+    auto sh = w.run({1, 1}, 100, {"bash", "job.sh"});
+    w.write_new(100, 10, "cfg");
+    w.open_outside(sh, "/tmp/f", 7000, O_WRONLY | O_CREAT | O_TRUNC);
+    w.file_io(sh, 7000, /*write=*/true);
+    w.close_outside(sh, 7000, /*last_write=*/true);
+    substitute_cat(w, sh, 200, 10);  // K=$(cat cfg)
+    if (appends) {
+      w.open_outside(sh, "/tmp/f", 7000, O_WRONLY | O_APPEND);
+      w.file_io(sh, 7000, /*write=*/true);
+      w.close_outside(sh, 7000, /*last_write=*/true);
+    }
+    auto cat = w.run(sh, 300, {"cat", "/tmp/f"});
+    w.open_outside(cat, "/tmp/f", 7000, O_RDONLY);
+    w.file_io(cat, 7000, /*write=*/false);
+    w.write_new(300, 12, "out");
+    w.exit(cat);
+    w.commit();
+    auto r = why(*w.db, path("out"));
+    ASSERT_TRUE(r.found) << r.message;
+    EXPECT_NE(r.text.find("/tmp/f"), std::string::npos) << r.text;
+    EXPECT_EQ(r.text.find(path("cfg")) != std::string::npos, appends) << r.text;
+  }
+}
+
 // A probe's first write to a mount waits a margin for the fs log's record of it; a read
 // that the probes alone saw (the page cache served it) does not wait behind that write.
 TEST(Causal, AReadOnAMountDoesNotWaitForAnotherProcesssWrite) {

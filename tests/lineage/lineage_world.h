@@ -116,6 +116,16 @@ class World {
     std::memcpy(e.path, path.c_str(), path.size() + 1);
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
   }
+  // close(2) of an fd open_outside reported; last_write: it was the last open description
+  // the image wrote the file through (BENTO_CLOSE_LAST_WRITE).
+  void close_outside(Proc p, uint64_t ino, bool last_write, uint64_t dev = 0x803) {
+    bento_close_event e{};
+    header(e.h, BENTO_EV_CLOSE, sizeof e, p);
+    e.fd = 3;
+    e.how = BENTO_CLOSE_SYSCALL | (last_write ? BENTO_CLOSE_LAST_WRITE : 0);
+    e.file_id = dev * 1000003 + ino;
+    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+  }
   // The first read or write of a process image on a file (FILE_IO).
   void file_io(Proc p, uint64_t ino, bool write, uint64_t dev = 0x803) {
     bento_file_io_event e{};

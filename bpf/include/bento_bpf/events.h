@@ -6,7 +6,9 @@
  * 3: OPEN gained `generation` and `btime_ns` and is deduplicated per inode generation;
  * PIPE_IO reads are stamped at the read's return; new events 11-25: sockets (SOCK_*,
  * SOCKETPAIR), shared writable mappings (MMAP, MUNMAP), first read/write of regular files
- * (FILE_IO), TRUNCATE, RENAME, LINK, UNLINK, CRED, KILL).
+ * (FILE_IO), TRUNCATE, RENAME, LINK, UNLINK, CRED, KILL). Later in 3, without a layout change:
+ * CLOSE's BENTO_CLOSE_LAST_WRITE flag and DUP's BENTO_DUP_REPLACED_LAST_WRITE; a relative
+ * OPEN path is sent as the opened file's absolute path.
  *
  * Times of data flow: a write-side event (PIPE_IO write, SOCK_SEND, FILE_IO write) is
  * stamped at the call's ENTRY, a read-side one (PIPE_IO read, SOCK_RECV, FILE_IO read) at
@@ -76,7 +78,14 @@ enum bento_close_how {
   BENTO_CLOSE_SYSCALL = 0, /* close(fd) */
   BENTO_CLOSE_RANGE = 1,   /* close_range() (fds below 64 only) */
   BENTO_CLOSE_EXEC = 2,    /* O_CLOEXEC at exec (fds below 64 only; sent after the EXEC) */
+  BENTO_CLOSE_HOW_MASK = 0xff,
+  /* Flag (with SYSCALL or RANGE): the close dropped the last reference of a regular file's
+   * open description opened for writing: nothing is written through it afterwards. The
+   * image's OPEN and FILE_IO write of that file are reported again after it. */
+  BENTO_CLOSE_LAST_WRITE = 0x100,
 };
+/* bento_dup_event.replaced: the same, for the file dup2/dup3 closed at newfd. */
+#define BENTO_DUP_REPLACED_LAST_WRITE 0x2
 
 struct bento_event_header {
   __u32 type;  /* enum bento_event_type */
@@ -158,7 +167,8 @@ struct bento_dup_event {
   __u64 dev;
   __u64 ino;
   __u32 syscall_nr;       /* which call (x86_64): __NR_dup, __NR_dup2, __NR_dup3, __NR_fcntl */
-  __u32 replaced;         /* newfd was open before (dup2/dup3 closed it) */
+  __u32 replaced;         /* newfd was open before (dup2/dup3 closed it): 1, or with
+                           * BENTO_DUP_REPLACED_LAST_WRITE */
   __u64 replaced_file_id; /* what newfd held before, when replaced */
 };
 
