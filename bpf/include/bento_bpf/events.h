@@ -140,7 +140,7 @@ struct bento_open_event {
   __u32 mode;                /* i_mode of the opened inode */
   __u32 path_len;            /* bytes in path, without the NUL */
   char path[BENTO_PATH_MAX]; /* as passed if absolute; else the opened file's absolute path
-                             * (its dentry walked as bento_dir_ref.path is), NUL-terminated */
+                              * (its dentry walked as bento_dir_ref.path is), NUL-terminated */
   /* v3: what tells two files apart that had the same (dev, ino) at different times. */
   __u32 generation; /* i_generation: random per inode on ext4, tmpfs, xfs (0 where the fs
                      * does not set it, e.g. proc-like or some FUSE file systems) */
