@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -190,15 +191,16 @@ int cmd_switch(const std::string& mount, bool enable, std::string module, bool a
   return kOk;
 }
 
-// The absolute path of PATH, even when it no longer exists (its parent's real path).
+// The absolute path of PATH, even when it (or its directory) no longer exists: symlinks
+// resolved in the part that exists, the rest normalized ("/x", "gone/dir/out", "a/../b").
 std::string absolute_path(const std::string& p) {
-  char real[PATH_MAX];
-  if (realpath(p.c_str(), real) != nullptr) return real;
-  std::string dir = p.find('/') == std::string::npos ? "." : p.substr(0, p.rfind('/'));
-  if (dir.empty()) dir = "/";
-  std::string base = p.substr(p.rfind('/') + 1);
-  if (realpath(dir.c_str(), real) != nullptr) return std::string(real) + "/" + base;
-  return p;
+  std::error_code ec;
+  std::filesystem::path abs =
+      std::filesystem::weakly_canonical(std::filesystem::absolute(p, ec), ec);
+  if (ec) return p;
+  std::string s = abs.string();
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
 }
 
 std::unique_ptr<bento::lineage::Database> open_db(const std::string& path, int* rc) {

@@ -224,6 +224,10 @@ TEST_F(LineageE2E, ScenariosGiveExactLineage) {
   RunResult unknown = run(std::string(PROV_BIN) + " why " + q(mnt_ + "/never") + " --db " + q(db_));
   EXPECT_EQ(unknown.status, 1) << unknown.output;
   EXPECT_NE(unknown.output.find("no provenance recorded"), std::string::npos);
+  // A relative path under a directory that no longer exists is still asked about by its
+  // absolute name (a removed output directory is where a responder looks first).
+  RunResult gone = run("cd " + q(mnt_) + " && " + PROV_BIN + " why gone-dir/./out --db " + q(db_));
+  EXPECT_NE(gone.output.find("for " + mnt_ + "/gone-dir/out ("), std::string::npos) << gone.output;
   ASSERT_NO_FATAL_FAILURE(unmount());
   ASSERT_NO_FATAL_FAILURE(fsck_clean());
 }
