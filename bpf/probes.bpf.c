@@ -33,6 +33,10 @@
  *                                                                   UNLINK
  *   sys_exit  set*id, setfs*id, capset   -> CRED;  kill, tkill, tgkill, rt_(tg)sigqueueinfo,
  *                                           pidfd_send_signal -> KILL
+ *   task_newtask       -> FORK (is_thread) of an io_uring worker or SQPOLL thread
+ *   io_uring_complete  a request that opened (OPENAT/OPENAT2 -> OPEN), read or received
+ *                      (READ*, RECV*), wrote or sent (WRITE*, SEND*): the same events as the
+ *                      syscalls, from the request's file, stamped at its completion
  * At sys_exit the arguments are read back from pt_regs (x86_64 leaves di/si/dx/r10/r8/r9
  * untouched for these calls), which avoids a per-call stash map on the hot paths.
  * Kernel-side filter: tgids in `ignored` (the collector itself) send nothing.
@@ -86,6 +90,8 @@ char LICENSE[] SEC("license") = "GPL";
 #define MAP_SHARED 0x01
 #define MAP_SHARED_VALIDATE 0x03
 #define MAP_TYPE 0x0f
+#define PF_IO_WORKER 0x00000010 /* an io_uring worker or SQPOLL thread of a process */
+#define PF_KTHREAD 0x00200000
 #define MAP_FIXED 0x10
 #define MAP_ANONYMOUS 0x20
 #define VM_SHARED 0x8
@@ -896,12 +902,13 @@ static __noinline int deferred_send_exit(long ret) {
   return 0;
 }
 
-/* One end of a data-flow call: fd's type decides which event (if any). Global, so the
- * verifier checks it once for all call sites. */
-__noinline int on_io(int fd, __u32 op, __u64 a, __u64 b, long ret) {
+/* One end of a data-flow call on FILE (fd_ret: its fd << 32 | the call's result): the
+ * file's type decides which event (if any). Global, so the verifier checks it once for all
+ * call sites. */
+__noinline int io_on_file(__u64 file, __u64 fd_ret, __u32 op, __u64 a, __u64 b) {
   struct task_struct* t = bpf_get_current_task_btf();
-  struct file* f = fd_file(t, fd);
-  if (!f) return 0;
+  struct file* f = (struct file*)file;
+  int fd = fd_ret >> 32;
   struct inode* inode = BPF_CORE_READ(f, f_inode);
   __u32 mode = BPF_CORE_READ(inode, i_mode) & S_IFMT;
   __u32 dir = (op >> 16) & 0xf;
@@ -917,11 +924,18 @@ __noinline int on_io(int fd, __u32 op, __u64 a, __u64 b, long ret) {
     struct seen_key k = {};
     seen_key_init(&k, t, dir ? SEEN_SEND : SEEN_RECV, BPF_CORE_READ(inode, i_ino), 0, 0);
     if (bpf_map_lookup_elem(&seen_sock, &k)) return 0;
-    __u64 fd_ret = (__u64)(__u32)fd << 32 | (__u32)ret;
     return sock_io((__u64)f, fd_ret, (op & ~(0xfU << 16)) | dir << 16, a, b);
   }
   if (mode == S_IFREG && cfg_file_io) return file_io(t, f, inode, fd, (op & 0xffff) | dir << 16);
   return 0;
+}
+
+/* One end of a data-flow syscall on fd. */
+__noinline int on_io(int fd, __u32 op, __u64 a, __u64 b, long ret) {
+  struct task_struct* t = bpf_get_current_task_btf();
+  struct file* f = fd_file(t, fd);
+  if (!f) return 0;
+  return io_on_file((__u64)f, (__u64)(__u32)fd << 32 | (__u32)ret, op, a, b);
 }
 
 /* SOCK_RECV of an AF_UNIX datagram (or seqpacket) being copied to the receiver: the skb
@@ -2049,6 +2063,62 @@ int BPF_PROG(on_skb_copy, const struct sk_buff* skb, int len) {
   return unix_dgram_recv((__u64)BPF_CORE_READ(skb, sk), nr, len);
 }
 
+/* ---- io_uring: I/O without a syscall of its own ---- */
+
+/* A request's completion, on a thread of the process that submitted it (its task work, an
+ * io-wq worker or the SQPOLL thread: its threads, announced by on_newtask). The data
+ * is the program's no earlier than its completion, so that is the read's time; an open is
+ * reported like openat's (its descriptor is installed by then). Not seen: opens into the
+ * fixed-file table (no fd), SPLICE/TEE, and the extra completions of multishot requests
+ * (the kernel posts them without the request). */
+__noinline int uring_done(__u64 request) {
+  struct io_kiocb* req = (struct io_kiocb*)request;
+  if (!req) return 0;
+  struct task_struct* t = bpf_get_current_task_btf();
+  if (t->flags & PF_KTHREAD) return 0; /* fallback work on a kworker: no process to charge */
+  __u32 op = BPF_CORE_READ(req, opcode);
+  int res = BPF_CORE_READ(req, cqe.res);
+  if (res < 0) return 0;
+  __u32 dir;
+  switch (op) {
+    case IORING_OP_OPENAT:
+    case IORING_OP_OPENAT2: {
+      struct io_open* o = (struct io_open*)req; /* the request's command area */
+      if (!bpf_core_type_exists(struct io_open) || BPF_CORE_READ(o, file_slot)) return 0;
+      return on_open(res, 0, (__u32)BPF_CORE_READ(o, how.flags));
+    }
+    case IORING_OP_READV:
+    case IORING_OP_READ_FIXED:
+    case IORING_OP_READ:
+    case IORING_OP_RECV:
+    case IORING_OP_RECVMSG:
+      dir = IO_READ;
+      break;
+    case IORING_OP_WRITEV:
+    case IORING_OP_WRITE_FIXED:
+    case IORING_OP_WRITE:
+    case IORING_OP_SEND:
+    case IORING_OP_SENDMSG:
+    case IORING_OP_SEND_ZC:
+    case IORING_OP_SENDMSG_ZC:
+      dir = IO_WRITE;
+      break;
+    default:
+      return 0;
+  }
+  if (res == 0) return 0;
+  struct file* f = BPF_CORE_READ(req, file);
+  if (!f) return 0;
+  /* The sqe's fd is gone by now (cqe.flags took its place): -1. */
+  return io_on_file((__u64)f, (__u64)(__u32)-1 << 32 | (__u32)res,
+                    IO_OP(BENTO_NR_IO_URING | op, dir, NAME_NONE), 0, 0);
+}
+
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(on_uring, void* ring, void* req) {
+  return uring_done((__u64)req);
+}
+
 /* ---- the process life cycle ---- */
 
 struct copy_ctx {
@@ -2082,8 +2152,23 @@ static __noinline int fork_mappings(struct task_struct* child, __u32 ptgid, __u3
   return 0;
 }
 
+static __noinline int fork_event(struct task_struct* parent, struct task_struct* child);
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct* parent, struct task_struct* child) {
+  return fork_event(parent, child);
+}
+
+/* io_uring's threads (io-wq workers, the SQPOLL thread) are made without a fork event
+ * (create_io_thread): announced here as the process's threads, since the I/O they do for
+ * it reaches the fs log and the probes under their own tids. */
+SEC("tp_btf/task_newtask")
+int BPF_PROG(on_newtask, struct task_struct* p, __u64 clone_flags) {
+  if (!(BPF_CORE_READ(p, flags) & PF_IO_WORKER)) return 0;
+  return fork_event(bpf_get_current_task_btf(), p);
+}
+
+static __noinline int fork_event(struct task_struct* parent, struct task_struct* child) {
   __u32 ptgid = BPF_CORE_READ(parent, tgid);
   __u32 ctgid = BPF_CORE_READ(child, tgid);
   __u32 ctid = BPF_CORE_READ(child, pid);

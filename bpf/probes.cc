@@ -138,12 +138,21 @@ std::string missing_tracepoints() {
   return missing.empty() ? "" : "no raw tracepoint " + missing + " (CONFIG_FTRACE_SYSCALLS)";
 }
 
+bool has_tracepoint(const char* typedef_name) {
+  btf* vmlinux = btf__load_vmlinux_btf();
+  if (vmlinux == nullptr) return false;
+  bool found = btf__find_by_name_kind(vmlinux, typedef_name, BTF_KIND_TYPEDEF) >= 0;
+  btf__free(vmlinux);
+  return found;
+}
+
 // What is loaded: optional parts that a kernel may refuse are switched off one by one.
 struct Features {
   bool fd_events;  // on_sys_enter, on_sys_exit
   bool skb;        // on_skb_copy
   bool find_vma;   // on_sys_exit's mprotect path (bpf_find_vma)
   bool file_io;
+  bool uring;  // on_uring: I/O through io_uring
 };
 
 probes_bpf* open_skel(const ProbeOptions& opts, const uint64_t key[2], const Features& f) {
@@ -157,12 +166,15 @@ probes_bpf* open_skel(const ProbeOptions& opts, const uint64_t key[2], const Fea
   bpf_program__set_autoload(skel->progs.on_sys_enter, f.fd_events);
   bpf_program__set_autoload(skel->progs.on_sys_exit, f.fd_events);
   bpf_program__set_autoload(skel->progs.on_skb_copy, f.fd_events && f.skb);
+  bpf_program__set_autoload(skel->progs.on_uring, f.fd_events && f.uring);
+  bpf_program__set_autoload(skel->progs.on_newtask, f.fd_events && f.uring);
   return skel;
 }
 
 // Loads the object, switching off what this kernel refuses (with a warning each): the
-// datagram-sender program if the verifier refused it, mprotect's bpf_find_vma path if it
-// refused sys_exit, and every fd event if that was not enough (fork/exec/exit stay).
+// datagram-sender program if the verifier refused it, the io_uring programs likewise,
+// mprotect's bpf_find_vma path if it refused sys_exit, and every fd event if that was not enough
+// (fork/exec/exit stay).
 probes_bpf* load_skel(const ProbeOptions& opts, const uint64_t key[2], Features* f,
                       std::vector<std::string>* warnings, std::string* error) {
   for (int attempt = 0; attempt < 4; attempt++) {
@@ -178,18 +190,23 @@ probes_bpf* load_skel(const ProbeOptions& opts, const uint64_t key[2], Features*
     // libbpf names the program the verifier refused: switch off what it holds.
     bool skb_failed = g_libbpf_prog.find("on_skb_copy") != std::string::npos;
     bool exit_failed = g_libbpf_prog.find("on_sys_exit") != std::string::npos;
+    bool uring_failed = g_libbpf_prog.find("on_uring") != std::string::npos ||
+                        g_libbpf_prog.find("on_newtask") != std::string::npos;
     probes_bpf__destroy(skel);
     if (f->skb && skb_failed) {
       warnings->push_back("AF_UNIX datagram senders not identified: loading on_skb_copy failed: " +
                           reason);
       f->skb = false;
+    } else if (f->uring && uring_failed) {
+      warnings->push_back("io_uring I/O not seen: loading on_uring/on_newtask failed: " + reason);
+      f->uring = false;
     } else if (f->fd_events && f->find_vma && exit_failed) {
       warnings->push_back("mprotect events off: loading sys_exit with bpf_find_vma failed: " +
                           reason);
       f->find_vma = false;
     } else if (f->fd_events) {
       warnings->push_back("fd events off: loading sys_enter/sys_exit failed: " + reason);
-      *f = Features{false, false, false, false};
+      *f = Features{false, false, false, false, false};
     } else {
       *error = "loading the probes (verifier or permissions): " + reason;
       return nullptr;
@@ -226,11 +243,14 @@ std::unique_ptr<Probes> Probes::open(const ProbeOptions& opts, std::string* erro
       return nullptr;
     }
   }
-  Features f{opts.fd_events, true, true, opts.file_io};
+  Features f{opts.fd_events, true, true, opts.file_io, true};
   if (f.fd_events) {
     if (std::string m = missing_tracepoints(); !m.empty()) {
       impl->warnings.push_back("fd events off: " + m);
-      f = Features{false, false, false, false};
+      f = Features{false, false, false, false, false};
+    } else if (!has_tracepoint("btf_trace_io_uring_complete")) {
+      impl->warnings.push_back("io_uring I/O not seen: no io_uring_complete tracepoint");
+      f.uring = false;
     }
   }
   impl->skel = load_skel(opts, key, &f, &impl->warnings, error);
@@ -277,6 +297,14 @@ std::unique_ptr<Probes> Probes::open(const ProbeOptions& opts, std::string* erro
       s->bss->unix_dgram_by_skb = 1;  // sys_exit leaves those receives to on_skb_copy
       impl->skb = true;
     }
+  }
+  if (fd_events && f.uring) {
+    libbpf_clear();
+    s->links.on_newtask = bpf_program__attach(s->progs.on_newtask);
+    if (s->links.on_newtask != nullptr) s->links.on_uring = bpf_program__attach(s->progs.on_uring);
+    if (s->links.on_uring == nullptr)
+      impl->warnings.push_back("io_uring I/O not seen: attaching task_newtask/io_uring_complete: " +
+                               why(errno));
   }
   impl->rb =
       ring_buffer__new(bpf_map__fd(impl->skel->maps.events), &Impl::on_event, impl.get(), nullptr);

@@ -548,7 +548,7 @@ TEST_F(LineageE2E, CausalShortAndHonestAnswers) {
 // loopback or an HTTP download lead back to the sender's input; writes through a shared
 // mapping (C and Python) are writes; files in /tmp whose inodes are reused stay apart; a
 // file moved out of the mount and copied back keeps its chain; O_TMPFILE + linkat is
-// attributed.
+// attributed; a copy made through io_uring alone (no read/write/open syscalls) is seen.
 TEST_F(LineageE2E, SocketsMappingsAndFilesOutsideTheMount) {
   ASSERT_NO_FATAL_FAILURE(mkfs("256M"));
   ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
@@ -608,6 +608,9 @@ TEST_F(LineageE2E, SocketsMappingsAndFilesOutsideTheMount) {
     ASSERT_EQ(r.status, 0) << r.output;
   }
   ASSERT_EQ(sh(H + " tmpfile in_s tmpfile_out").status, 0);
+  std::ofstream(T + "/in_u") << "secret outside\n";
+  ASSERT_EQ(sh(H + " uring-copy " + T + "/in_u out_u").status, 0);
+  ASSERT_EQ(sh(H + " uring-copy in_t " + T + "/out_u2; cp " + T + "/out_u2 back_u").status, 0);
   ASSERT_EQ(sh("for i in 1 2 3 4 5 6; do echo data$i > " + T + "/reuse; cat " + T +
                "/reuse >> combined; rm " + T + "/reuse; done")
                 .status,
@@ -674,6 +677,17 @@ TEST_F(LineageE2E, SocketsMappingsAndFilesOutsideTheMount) {
         << json(tmp).dump(1);
     EXPECT_TRUE(has_like(tmp, "used(", {"lineage-helper tmpfile in_s", ", in_s)"}))
         << json(tmp).dump(1);
+  }
+  {
+    SCOPED_TRACE("io_uring: from /tmp into the mount, from the mount out to /tmp and back");
+    auto u = edges(why(mnt_ + "/out_u"), mnt_);
+    EXPECT_TRUE(has_like(u, "generated(out_u, ", {"lineage-helper uring-copy"})) << json(u).dump(1);
+    EXPECT_TRUE(has_like(u, "used(", {"lineage-helper uring-copy", T + "/in_u)"}))
+        << json(u).dump(1);
+    auto b = edges(why(mnt_ + "/back_u"), mnt_);
+    EXPECT_TRUE(has_like(b, "generated(" + T + "/out_u2, ", {"lineage-helper uring-copy"}))
+        << json(b).dump(1);
+    EXPECT_TRUE(has_like(b, "used(", {"lineage-helper uring-copy", ", in_t)"})) << json(b).dump(1);
   }
   {
     SCOPED_TRACE("six /tmp files that reuse one inode stay six inputs");

@@ -360,6 +360,10 @@ struct bento_mmap_event {
  * later). Writes: write, writev, pwrite64, pwritev, pwritev2, the output of splice and
  * copy_file_range (stamped at the entry). Writes through a shared mapping are MMAP.
  * ProbeOptions::file_io = false turns them off. */
+/* syscall_nr of an event an io_uring request made (probes.bpf.c, on_uring): this bit and
+ * the request's IORING_OP_* (x86_64 syscall numbers stay below it). */
+#define BENTO_NR_IO_URING 0x8000
+
 struct bento_file_io_event {
   struct bento_event_header h;
   __s32 fd;
