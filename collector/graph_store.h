@@ -86,9 +86,13 @@ class GraphStore {
   virtual int64_t find_file_named(const std::string& path) = 0;
   virtual int64_t find_pipe(uint64_t ino) = 0;  // newest pipe row with that pipefs inode
   virtual int64_t add_pipe(uint64_t ino, uint64_t created_ns) = 0;
-  // Sockets and endpoints: by address text ("tcp 203.0.113.5:443", "unix-socket 1234").
-  virtual int64_t find_addr(const std::string& addr) = 0;
-  virtual int64_t add_addr(const std::string& addr, const char* kind, uint64_t created_ns) = 0;
+  // Sockets and endpoints: by address text ("tcp 203.0.113.5:443", "unix-socket 1234") and,
+  // for a socket, the sending socket's inode: the same address text is another connection
+  // when another socket sends under it (a client port used again). The newest row of that
+  // text, if it is that socket's (rows of inode 0, endpoints, match any), else 0.
+  virtual int64_t find_addr(const std::string& addr, uint64_t sock_ino) = 0;
+  virtual int64_t add_addr(const std::string& addr, const char* kind, uint64_t sock_ino,
+                           uint64_t created_ns) = 0;
   virtual void set_file_died(int64_t file, uint64_t t) = 0;
 
   virtual VersionRef latest_version(int64_t file) = 0;  // id 0: none yet

@@ -217,7 +217,7 @@ class Ingest {
   // A pipe or socket flow: who wrote and read it before either end was kept.
   struct Channel {
     enum Kind : uint8_t { kPipe, kSocket, kEndpoint } kind = kPipe;
-    uint64_t ino = 0;  // pipes: the pipefs inode
+    uint64_t ino = 0;  // pipes: the pipefs inode; sockets: the sending socket's inode
     std::string addr;  // sockets and endpoints: what the entity is called
     std::vector<std::pair<int64_t, uint64_t>> writers, readers;  // (activity, time) waiting
     uint64_t newest = 0;

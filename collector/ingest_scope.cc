@@ -227,12 +227,18 @@ void Ingest::apply_deferred() {
 Ingest::Channel& Ingest::channel(const std::string& key, Channel::Kind kind, uint64_t ino,
                                  const std::string& addr) {
   auto [it, fresh] = channels_.emplace(key, Channel{});
+  Channel& c = it->second;
   if (fresh) {
-    it->second.kind = kind;
-    it->second.ino = ino;
-    it->second.addr = addr;
+    c.kind = kind;
+    c.ino = ino;
+    c.addr = addr;
+  } else if (kind == Channel::kSocket && ino != 0 && c.ino != 0 && c.ino != ino) {
+    // Another socket sending under the same name (a client port used again, a new server
+    // on the port) is another connection: a new entity, not the old one's data.
+    c.ino = ino;
+    c.file = 0;
   }
-  return it->second;
+  return c;
 }
 
 int64_t Ingest::channel_entity(const std::string& key, uint64_t t) {
@@ -247,10 +253,10 @@ int64_t Ingest::channel_entity(const std::string& key, uint64_t t) {
     if (c.file == 0) c.file = store_.add_pipe(c.ino, born);
     return current_entity(c.file, born, "pipe:[" + std::to_string(c.ino) + "]");
   }
-  int64_t file = store_.find_addr(c.addr);
-  if (file == 0)
-    file = store_.add_addr(c.addr, c.kind == Channel::kSocket ? "socket" : "endpoint", t);
-  return current_entity(file, t, c.addr);
+  if (c.file == 0) c.file = store_.find_addr(c.addr, c.ino);
+  if (c.file == 0)
+    c.file = store_.add_addr(c.addr, c.kind == Channel::kSocket ? "socket" : "endpoint", c.ino, t);
+  return current_entity(c.file, t, c.addr);
 }
 
 void Ingest::channel_io(const std::string& key, int64_t act, uint64_t t, bool write) {

@@ -136,8 +136,8 @@ const char* const kSql[] = {
     "SELECT id FROM files WHERE source_id IS NULL AND kind = 'pipe' AND ino = ? AND dev IS NULL "
     "ORDER BY id DESC LIMIT 1",
     "INSERT INTO files(ino, kind, created_ns) VALUES(?, 'pipe', ?)",
-    "SELECT id FROM files WHERE addr = ? ORDER BY id DESC LIMIT 1",
-    "INSERT INTO files(ino, kind, addr, created_ns) VALUES(0, ?, ?, ?)",
+    "SELECT id, ino FROM files WHERE addr = ? ORDER BY id DESC LIMIT 1",
+    "INSERT INTO files(ino, kind, addr, created_ns) VALUES(?, ?, ?, ?)",
     "UPDATE files SET died_ns = ? WHERE id = ?",
     "SELECT id, version FROM entities WHERE file_id = ? ORDER BY version DESC LIMIT 1",
     "SELECT id, version FROM entities WHERE file_id = ? AND created_ns <= ? ORDER BY version "
@@ -497,14 +497,17 @@ int64_t SqliteStore::add_pipe(uint64_t ino, uint64_t created_ns) {
   return last_id();
 }
 
-int64_t SqliteStore::find_addr(const std::string& addr) {
+int64_t SqliteStore::find_addr(const std::string& addr, uint64_t sock_ino) {
   Stmt& q = st(kAddrFind);
   q.bind(1, addr);
-  return q.step() ? q.int64(0) : 0;
+  if (!q.step()) return 0;
+  const auto ino = static_cast<uint64_t>(q.int64(1));
+  return ino == 0 || sock_ino == 0 || ino == sock_ino ? q.int64(0) : 0;
 }
 
-int64_t SqliteStore::add_addr(const std::string& addr, const char* kind, uint64_t created_ns) {
-  st(kAddrInsert).bind(1, kind).bind(2, addr).bind(3, i64(created_ns)).run();
+int64_t SqliteStore::add_addr(const std::string& addr, const char* kind, uint64_t sock_ino,
+                              uint64_t created_ns) {
+  st(kAddrInsert).bind(1, i64(sock_ino)).bind(2, kind).bind(3, addr).bind(4, i64(created_ns)).run();
   return last_id();
 }
 

@@ -66,8 +66,9 @@ class SqliteStore : public GraphStore {
   int64_t find_file_named(const std::string& path) override;
   int64_t find_pipe(uint64_t ino) override;
   int64_t add_pipe(uint64_t ino, uint64_t created_ns) override;
-  int64_t find_addr(const std::string& addr) override;
-  int64_t add_addr(const std::string& addr, const char* kind, uint64_t created_ns) override;
+  int64_t find_addr(const std::string& addr, uint64_t sock_ino) override;
+  int64_t add_addr(const std::string& addr, const char* kind, uint64_t sock_ino,
+                   uint64_t created_ns) override;
   void set_file_died(int64_t file, uint64_t t) override;
   VersionRef latest_version(int64_t file) override;
   VersionRef version_at(int64_t file, uint64_t t) override;

@@ -2,7 +2,10 @@
 // the eBPF probes, `prov enable` (live upgrade) while a process holds its input open, the
 // scenarios, then `prov why --json` must return exactly the expected lineage edges.
 // Needs root, /dev/fuse and kernel BTF (skips loudly otherwise).
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -90,6 +93,21 @@ bool has(const std::set<std::string>& s, const std::string& e) {
 }
 
 // An edge that starts with `prefix` and mentions every one of `words`.
+// A UDP port on 127.0.0.1 free now (the kernel's pick, released).
+int free_udp_port() {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  int port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+    port = ntohs(a.sin_port);
+  close(fd);
+  return port;
+}
+
 bool has_like(const std::set<std::string>& s, const std::string& prefix,
               std::initializer_list<std::string> words) {
   for (const auto& e : s) {
@@ -577,6 +595,7 @@ TEST_F(LineageE2E, SocketsMappingsAndFilesOutsideTheMount) {
   ASSERT_EQ(sh(H + " socketpair in_p out_p").status, 0);
   ASSERT_EQ(sh(H + " mmap-write in_m out_m").status, 0);
   const bool python = run("command -v python3").status == 0;
+  const std::string cport = std::to_string(free_udp_port());  // both UDP clients' (no file)
   if (python) {
     std::ofstream(mnt_ + "/mm.py") << "import mmap\n"
                                       "data = open('in_m2', 'rb').read()\n"
@@ -606,11 +625,36 @@ TEST_F(LineageE2E, SocketsMappingsAndFilesOutsideTheMount) {
            "/http2.port)/served2.txt; wait) </dev/null >/dev/null 2>&1; sleep 2; cp " + T +
            "/dl2.txt dl2.txt");
     ASSERT_EQ(r.status, 0) << r.output;
+    // Two UDP flows under the same addresses, one after the other: server 1 gets in_u1 from
+    // client 1; then server 2 on the same port gets in_u2 from client 2 on client 1's port.
+    std::ofstream(root_ + "/udp_srv.py")
+        << "import os, socket, sys\n"
+           "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+           "s.bind(('127.0.0.1', int(sys.argv[2])))\n"
+           "open(sys.argv[3] + '.tmp', 'w').write(str(s.getsockname()[1]))\n"
+           "os.rename(sys.argv[3] + '.tmp', sys.argv[3])\n"
+           "data, _ = s.recvfrom(65536)\n"
+           "open(sys.argv[1], 'wb').write(data)\n";
+    std::ofstream(root_ + "/udp_cli.py")
+        << "import socket, sys\n"
+           "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+           "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+           "s.bind(('127.0.0.1', int(sys.argv[3])))\n"
+           "s.sendto(open(sys.argv[1], 'rb').read(), ('127.0.0.1', int(sys.argv[2])))\n"
+           "open(sys.argv[4], 'w').write(str(s.getsockname()[1]))\n";
+    const std::string srv = "python3 " + R + "/udp_srv.py ", cli = "python3 " + R + "/udp_cli.py ";
+    r = sh("echo first > in_u1; echo second > in_u2; " + srv + "out_u1 0 " + R + "/u1.port & " + W +
+           R + "/u1.port; " + cli + "in_u1 $(cat " + R + "/u1.port) " + cport + " " + R +
+           "/c1.port; wait; " + srv + "out_u2 $(cat " + R + "/u1.port) " + R + "/u2.port & " + W +
+           R + "/u2.port; " + cli + "in_u2 $(cat " + R + "/u1.port) " + cport + " " + R +
+           "/c2.port; wait");
+    ASSERT_EQ(r.status, 0) << r.output;
   }
   ASSERT_EQ(sh(H + " tmpfile in_s tmpfile_out").status, 0);
-  std::ofstream(T + "/in_u") << "secret outside\n";
-  ASSERT_EQ(sh(H + " uring-copy " + T + "/in_u out_u").status, 0);
-  ASSERT_EQ(sh(H + " uring-copy in_t " + T + "/out_u2; cp " + T + "/out_u2 back_u").status, 0);
+  std::ofstream(T + "/in_ring") << "secret outside\n";
+  ASSERT_EQ(sh(H + " uring-copy " + T + "/in_ring out_ring").status, 0);
+  ASSERT_EQ(sh(H + " uring-copy in_t " + T + "/ring_out; cp " + T + "/ring_out back_ring").status,
+            0);
   ASSERT_EQ(sh("for i in 1 2 3 4 5 6; do echo data$i > " + T + "/reuse; cat " + T +
                "/reuse >> combined; rm " + T + "/reuse; done")
                 .status,
@@ -667,6 +711,14 @@ TEST_F(LineageE2E, SocketsMappingsAndFilesOutsideTheMount) {
         << "who wrote the copied file: " << json(e2).dump(1);
     EXPECT_TRUE(has_like(e2, "used(", {"serve.py", "served2.txt)"}))
         << "what the server sent: " << json(e2).dump(1);
+    auto u2 = edges(why(mnt_ + "/out_u2"), mnt_);
+    EXPECT_TRUE(has_like(u2, "used(", {"udp_cli.py in_u2", ", in_u2)"})) << json(u2).dump(1);
+    EXPECT_FALSE(has_like(u2, "", {"in_u1"}))
+        << "another flow on the same addresses, earlier: " << json(u2).dump(1);
+    EXPECT_TRUE(has_like(u2, "generated(udp 127.0.0.1:" + cport + " ", {"udp_cli.py in_u2"}))
+        << json(u2).dump(1);
+    auto u1 = edges(why(mnt_ + "/out_u1"), mnt_);
+    EXPECT_TRUE(has_like(u1, "used(", {"udp_cli.py in_u1", ", in_u1)"})) << json(u1).dump(1);
   } else {
     ADD_FAILURE() << "python3 is not installed: the Python cases did not run";
   }
@@ -680,12 +732,13 @@ TEST_F(LineageE2E, SocketsMappingsAndFilesOutsideTheMount) {
   }
   {
     SCOPED_TRACE("io_uring: from /tmp into the mount, from the mount out to /tmp and back");
-    auto u = edges(why(mnt_ + "/out_u"), mnt_);
-    EXPECT_TRUE(has_like(u, "generated(out_u, ", {"lineage-helper uring-copy"})) << json(u).dump(1);
-    EXPECT_TRUE(has_like(u, "used(", {"lineage-helper uring-copy", T + "/in_u)"}))
+    auto u = edges(why(mnt_ + "/out_ring"), mnt_);
+    EXPECT_TRUE(has_like(u, "generated(out_ring, ", {"lineage-helper uring-copy"}))
         << json(u).dump(1);
-    auto b = edges(why(mnt_ + "/back_u"), mnt_);
-    EXPECT_TRUE(has_like(b, "generated(" + T + "/out_u2, ", {"lineage-helper uring-copy"}))
+    EXPECT_TRUE(has_like(u, "used(", {"lineage-helper uring-copy", T + "/in_ring)"}))
+        << json(u).dump(1);
+    auto b = edges(why(mnt_ + "/back_ring"), mnt_);
+    EXPECT_TRUE(has_like(b, "generated(" + T + "/ring_out, ", {"lineage-helper uring-copy"}))
         << json(b).dump(1);
     EXPECT_TRUE(has_like(b, "used(", {"lineage-helper uring-copy", ", in_t)"})) << json(b).dump(1);
   }
