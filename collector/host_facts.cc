@@ -85,6 +85,22 @@ std::string ProcHostFacts::exe_of(uint32_t pid) {
   return read_link("/proc/" + std::to_string(pid) + "/exe");
 }
 
+std::string ProcHostFacts::fd_path(uint32_t pid, int fd, uint64_t dev, uint64_t ino) {
+  if (fd < 0) return "";
+  const std::string link = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
+  std::string path = read_link(link);
+  const std::string deleted = " (deleted)";
+  if (path.empty() || path[0] != '/' ||
+      (path.size() > deleted.size() &&
+       path.compare(path.size() - deleted.size(), deleted.size(), deleted) == 0))
+    return "";
+  struct stat st {};  // the fd may have been closed and reused since the event
+  if (stat(link.c_str(), &st) != 0 || static_cast<uint64_t>(st.st_dev) != dev ||
+      static_cast<uint64_t>(st.st_ino) != ino)
+    return "";
+  return path;
+}
+
 bool ProcHostFacts::lstat(const std::string& path, uint64_t* dev, uint64_t* ino) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) return false;

@@ -29,6 +29,10 @@ class HostFacts {
   virtual std::string resolve(const std::string& path) = 0;
   // The executable pid runs now (/proc/PID/exe), "" when gone.
   virtual std::string exe_of(uint32_t pid) = 0;
+  // The path pid's fd names, if it still holds the file (dev, ino): "" when the process,
+  // the fd or the name is gone. What names a file written through an fd opened before the
+  // probes loaded.
+  virtual std::string fd_path(uint32_t pid, int fd, uint64_t dev, uint64_t ino) = 0;
   // lstat(2): false when the path is gone.
   virtual bool lstat(const std::string& path, uint64_t* dev, uint64_t* ino) = 0;
   // st_dev of a path, 0 when it cannot be stat'ed.
@@ -45,6 +49,7 @@ class ProcHostFacts : public HostFacts {
   std::string cwd(uint32_t pid) override;
   std::string resolve(const std::string& path) override;
   std::string exe_of(uint32_t pid) override;
+  std::string fd_path(uint32_t pid, int fd, uint64_t dev, uint64_t ino) override;
   bool lstat(const std::string& path, uint64_t* dev, uint64_t* ino) override;
   uint64_t dev_of(const std::string& path) override;
   void walk(const std::string& root,

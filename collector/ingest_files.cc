@@ -125,6 +125,13 @@ bool Ingest::on_file_io(const void* data, size_t size) {
   const auto* e = static_cast<const bento_file_io_event*>(data);
   const bento_event_header* h = &e->h;
   exact_reads_ = true;
+  // An outside file this image never opened while the probes watched (an fd opened before
+  // they loaded, inherited or passed): its name, from the fd, while the process holds it.
+  if (source_for_dev(e->dev) == 0 && !open_path_.count({e->dev, e->ino})) {
+    if (open_path_.size() > (1u << 16)) open_path_.clear();  // a cache
+    if (std::string p = host_.fd_path(h->pid, e->fd, e->dev, e->ino); !p.empty())
+      open_path_[{e->dev, e->ino}] = p;
+  }
   if (e->is_write) {
     const int64_t act = activity_for_tid(h->tid, h->uid, h->gid, h->ts_ns);
     if (source_for_dev(e->dev) != 0) {

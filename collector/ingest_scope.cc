@@ -167,15 +167,20 @@ void Ingest::apply(int64_t act, const PendingItem& item) {
       if (file != 0) store_.used_exact(act, entity_at(file, item.t), item.t);
       break;
     }
-    case PendingItem::kFileWrite:
+    case PendingItem::kFileWrite: {
       keep_opening_images(act, item);
-      if (int64_t file = file_of(item.dev, item.ino, item.gen, "", item.t, true); file != 0) {
+      std::string name;  // for a file made here: the name it was opened by, if known
+      if (auto p = open_path_.find({item.dev, item.ino});
+          p != open_path_.end() && source_for_dev(item.dev) == 0)
+        name = p->second;
+      if (int64_t file = file_of(item.dev, item.ino, item.gen, name, item.t, true); file != 0) {
         const int64_t ent = entity_at(file, item.t);
         store_.generated(ent, act, item.t, "write");
         if (source_for_dev(item.dev) == 0)  // a write after an end (end_outside_write)
           store_.reopen_outside_write(ent, act);
       }
       break;
+    }
     case PendingItem::kMapping:
       store_mapping(act, item);
       break;

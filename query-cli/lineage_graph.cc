@@ -484,7 +484,11 @@ std::string LineageGraph::entity_line(int64_t id) {
   const json& e = entity(id);
   if (e.empty()) return "?";
   const std::string kind = e.value("kind", "");
-  std::string s = bold(printable(e.value("path", "?")));
+  // A file known only by its inode (written through an fd opened before provd started,
+  // an O_TMPFILE never linked): it may well have a name, just none provd saw.
+  const bool never_named =
+      e.value("path", "").empty() && (!e.contains("paths") || e["paths"].empty());
+  std::string s = bold(never_named ? "[name never seen]" : printable(e.value("path", "?")));
   if (kind == "pipe" || kind == "socket" || kind == "endpoint") return s;
   const json& c = e["created"];
   s += dim("  (version " + std::to_string(e.value("version", 0)) + ", " +
@@ -508,7 +512,7 @@ std::string LineageGraph::entity_line(int64_t id) {
            bold("[changed later: " + st.value("how", std::string("write")) + at() + by() + "]");
     else if (state == "removed")
       s += "  " + bold("[deleted" + at() + by() + "]");
-    if (st.contains("names_now") && state != "removed") {
+    if (st.contains("names_now") && state != "removed" && !never_named) {
       std::string now;
       for (const auto& n : st["names_now"]) now += (now.empty() ? "" : ", ") + n.get<std::string>();
       s += "  " + bold(now.empty() ? "[no name any more]" : "[now named " + printable(now) + "]");

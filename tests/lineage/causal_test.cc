@@ -647,6 +647,41 @@ TEST(Causal, AWriteOutsideTheMountEndsAtItsLastClose) {
   }
 }
 
+// A file written through an fd its process opened before provd started (a daemon's log)
+// is named from the fd while the process holds it: the answer says where the data went,
+// not "[no name any more]".
+TEST(Causal, AFileWrittenThroughAnFdOpenedBeforeTrackingIsNamed) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  const std::string log = dir.path() + "/daemon.log";
+  const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  struct stat st = {};
+  ASSERT_EQ(fstat(fd, &st), 0);
+  // This test process plays the daemon: the collector finds the fd in its /proc entry.
+  const auto self = static_cast<uint32_t>(getpid());
+  auto sh = w.run({1, 1}, 100, {"setup"});
+  w.write_new(100, 10, "in");
+  auto daemon = w.run(sh, self, {"daemon"});
+  w.read(self, 10);
+  w.file_io(daemon, st.st_ino, /*write=*/true, st.st_dev, fd);
+  w.exit(daemon);
+  w.commit();
+  auto r = impact(*w.db, path("in"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find("wrote " + log), std::string::npos) << r.text;
+  // One the collector cannot name any more (the fd closed) is said to be unnamed.
+  ::close(fd);
+  auto daemon2 = w.run(sh, self, {"daemon2"});
+  w.read(self, 10);
+  w.file_io(daemon2, st.st_ino + 1, /*write=*/true, st.st_dev, fd);
+  w.exit(daemon2);
+  w.commit();
+  auto r2 = impact(*w.db, path("in"));
+  EXPECT_NE(r2.text.find("[name never seen]"), std::string::npos) << r2.text;
+  EXPECT_EQ(r2.text.find("[no name any more]"), std::string::npos) << r2.text;
+}
+
 // A probe's first write to a mount waits a margin for the fs log's record of it; a read
 // that the probes alone saw (the page cache served it) does not wait behind that write.
 TEST(Causal, AReadOnAMountDoesNotWaitForAnotherProcesssWrite) {

@@ -127,10 +127,10 @@ class World {
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
   }
   // The first read or write of a process image on a file (FILE_IO).
-  void file_io(Proc p, uint64_t ino, bool write, uint64_t dev = 0x803) {
+  void file_io(Proc p, uint64_t ino, bool write, uint64_t dev = 0x803, int fd = 1) {
     bento_file_io_event e{};
     header(e.h, BENTO_EV_FILE_IO, sizeof e, p);
-    e.fd = 1;
+    e.fd = fd;
     e.is_write = write;
     e.syscall_nr = write ? 1 : 0;  // write / read
     e.dev = dev;
