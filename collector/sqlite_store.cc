@@ -1,6 +1,7 @@
 #include "sqlite_store.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "wall_clock.h"
 
@@ -174,8 +175,9 @@ const char* const kSql[] = {
     "UPDATE used SET last_ns = MAX(IFNULL(last_ns, 0), ?) WHERE activity_id = ? AND entity_id = ?",
     "INSERT INTO generated(entity_id, activity_id, time_ns, how) VALUES(?1, ?2, ?3, ?4) "
     "ON CONFLICT(entity_id, activity_id) DO UPDATE SET "
-    "how = CASE WHEN excluded.time_ns < generated.time_ns THEN excluded.how ELSE generated.how "
-    "END, time_ns = MIN(generated.time_ns, excluded.time_ns)",
+    "how = CASE WHEN generated.how || excluded.how IN ('open-writewrite', 'writeopen-write') "
+    "THEN 'write' WHEN excluded.time_ns < generated.time_ns THEN excluded.how "
+    "ELSE generated.how END, time_ns = MIN(generated.time_ns, excluded.time_ns)",
     "UPDATE generated SET last_ns = MAX(IFNULL(last_ns, 0), ?) WHERE entity_id = ? AND "
     "activity_id = ?",
     "UPDATE generated SET last_ns = ?3 WHERE activity_id = ?2 AND last_ns IS NULL AND "
@@ -692,11 +694,19 @@ void SqliteStore::used_last(int64_t activity, int64_t entity, uint64_t last) {
 void SqliteStore::generated(int64_t entity, int64_t activity, uint64_t t, const char* how) {
   if (activity == 0 || entity == 0) return;
   const auto key = std::make_pair(entity, activity);
-  if (auto it = generated_.find(key); it != generated_.end() && it->second <= t) return;
+  const bool write = std::strcmp(how, "write") == 0;
+  // Known, and this changes nothing: not earlier, and not the first write after an open
+  // for writing (the row then says "write": the label a reader sees).
+  if (auto it = generated_.find(key);
+      it != generated_.end() && it->second.t <= t && !(write && it->second.open_write))
+    return;
   st(kGenerated).bind(1, entity).bind(2, activity).bind(3, i64(t)).bind(4, how).run();
   if (generated_.size() > kCacheCap) generated_.clear();
-  auto [it, fresh] = generated_.emplace(key, t);
-  if (!fresh && t < it->second) it->second = t;
+  auto [it, fresh] = generated_.emplace(key, GeneratedAt{t, std::strcmp(how, "open-write") == 0});
+  if (!fresh) {
+    if (t < it->second.t) it->second = {t, it->second.open_write && !write};
+    if (write) it->second.open_write = false;
+  }
 }
 
 void SqliteStore::generated_last(int64_t entity, int64_t activity, uint64_t last) {

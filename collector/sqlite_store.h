@@ -125,7 +125,11 @@ class SqliteStore : public GraphStore {
   // before one of them later is replaced by it, not its content (insert_version).
   std::unordered_set<int64_t> first_emptied_;
   std::unordered_map<std::pair<int64_t, int64_t>, uint64_t, PairHash> used_;  // -> first t
-  std::unordered_map<std::pair<int64_t, int64_t>, uint64_t, PairHash> generated_;
+  struct GeneratedAt {
+    uint64_t t;       // its first time
+    bool open_write;  // stored as an open for writing no write has followed yet
+  };
+  std::unordered_map<std::pair<int64_t, int64_t>, GeneratedAt, PairHash> generated_;
   std::unordered_set<std::pair<int64_t, int64_t>, PairHash> used_exact_;
 };
 

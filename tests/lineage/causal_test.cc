@@ -682,6 +682,30 @@ TEST(Causal, AFileWrittenThroughAnFdOpenedBeforeTrackingIsNamed) {
   EXPECT_EQ(r2.text.find("[no name any more]"), std::string::npos) << r2.text;
 }
 
+// An append to a file outside the mounts (an open for writing, then a write through it)
+// reads "written by", not "opened for writing by": the probes saw the write.
+TEST(Causal, AnAppendOutsideTheMountIsAWrite) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.run({1, 1}, 100, {"bash", "job.sh"});
+  w.write_new(100, 10, "cfg");
+  auto appender = w.run(sh, 200, {"tee", "-a", "/tmp/log"});
+  w.read(200, 10);
+  w.open_outside(appender, "/tmp/log", 7000, O_WRONLY | O_APPEND);
+  w.file_io(appender, 7000, /*write=*/true);
+  w.exit(appender);
+  auto cat = w.run(sh, 300, {"cat", "/tmp/log"});
+  w.open_outside(cat, "/tmp/log", 7000, O_RDONLY);
+  w.file_io(cat, 7000, /*write=*/false);
+  w.write_new(300, 12, "out");
+  w.exit(cat);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find("written by tee -a /tmp/log"), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find("opened for writing"), std::string::npos) << r.text;
+}
+
 // A probe's first write to a mount waits a margin for the fs log's record of it; a read
 // that the probes alone saw (the page cache served it) does not wait behind that write.
 TEST(Causal, AReadOnAMountDoesNotWaitForAnotherProcesssWrite) {
