@@ -229,8 +229,9 @@ uint64_t room_at(uint64_t tail, uint32_t len) {
 
 }  // namespace
 
-Status ProvLog::put_locked(Handle& h, State& s, uint8_t* rec, uint32_t len) {
-  seal_record(rec, len, s.hdr.next_seq.get());
+// A record never straddles a block: when the rest of the tail's block is too small for len
+// bytes, a Pad record fills it. Returns where the record goes.
+Result<uint64_t> ProvLog::pad_for_locked(Handle& h, State& s, uint32_t len) {
   uint64_t tail = s.hdr.tail.get();
   uint32_t room = kLogBlockSize - tail % kLogBlockSize;
   if (room < len) {
@@ -240,6 +241,12 @@ Status ProvLog::put_locked(Handle& h, State& s, uint8_t* rec, uint32_t len) {
     BENTO_TRY(write_at_locked(h, s, tail, p, sizeof p));
     tail += room;
   }
+  return tail;
+}
+
+Status ProvLog::put_locked(Handle& h, State& s, uint8_t* rec, uint32_t len) {
+  seal_record(rec, len, s.hdr.next_seq.get());
+  BENTO_ASSIGN_OR_RETURN(uint64_t tail, pad_for_locked(h, s, len));
   BENTO_TRY(write_at_locked(h, s, tail, rec, len));
   s.hdr.tail.set(tail + len);
   s.hdr.next_seq.set(s.hdr.next_seq.get() + 1);
@@ -323,15 +330,7 @@ Status ProvLog::append(Handle& h, const bento::Request& req, const ProvDraft& d,
       return Status::Ok();
     }
     BENTO_TRY(touch_header(h, s));
-    uint64_t tail = s.hdr.tail.get();
-    uint32_t room = kLogBlockSize - tail % kLogBlockSize;
-    if (room < len) {
-      uint8_t p[prov::kPadHeaderSize] = {};
-      store_le32(p, room);
-      p[6] = static_cast<uint8_t>(prov::kRecordVersionMin);
-      BENTO_TRY(write_at_locked(h, s, tail, p, sizeof p));
-      tail += room;
-    }
+    BENTO_ASSIGN_OR_RETURN(uint64_t tail, pad_for_locked(h, s, len));
     BENTO_TRY(register_block_locked(h, s, tail));
     at = tail;
     seq = s.hdr.next_seq.get();

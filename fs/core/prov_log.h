@@ -137,6 +137,7 @@ class ProvLog {
   void count_gap(State& s, const ProvDraft& d);
   // Writes rec (len bytes, seq and checksum filled here) at the tail, after a Pad when
   // the block's rest is too small. The caller checked the room. (Gap records only.)
+  Result<uint64_t> pad_for_locked(Handle& h, State& s, uint32_t len);
   Status put_locked(Handle& h, State& s, uint8_t* rec, uint32_t len);
   // Appends the pending gap's record if it fits with `also` more bytes and the room other
   // tickets hold; true when written (the header still needs writing).
