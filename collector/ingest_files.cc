@@ -82,6 +82,11 @@ bool Ingest::on_open(const void* data, size_t size) {
   remember_file_id(e->file_id, e->dev, e->ino);
   if (source_for_dev(e->dev) != 0) return true;
   std::string path = absolute(h->pid, cstr(e->path, sizeof e->path), "");
+  if (!path.empty() && loader_file(path)) {
+    // Not an input, but its name spares on_file_io a look in /proc for the mmap to come.
+    if (open_path_.size() > (1u << 16)) open_path_.clear();  // a cache, of bounded paths
+    open_path_[{e->dev, e->ino}] = path;
+  }
   if (path.empty() || loader_file(path)) return true;
   int64_t act = activity_for_tid(h->tid, h->uid, h->gid, h->ts_ns);
   if (act == 0) return true;
