@@ -276,6 +276,7 @@ class Ingest {
   // And the path it was opened by: a reader through an fd another process image opened
   // (tar's child hands gzip the archive as stdin) names the file with it.
   std::map<std::pair<uint64_t, uint64_t>, std::string> open_path_;
+  std::set<std::pair<uint64_t, uint64_t>> loader_files_;  // (dev, ino) of loader_file()s
   uint32_t outside_identity(uint64_t dev, uint64_t ino, uint32_t generation) const;
   std::unordered_map<int64_t, Pending> pending_;
   std::unordered_map<int64_t, Keep> kept_;  // activities kept (a cache: re-learnt)

@@ -83,9 +83,9 @@ bool Ingest::on_open(const void* data, size_t size) {
   if (source_for_dev(e->dev) != 0) return true;
   std::string path = absolute(h->pid, cstr(e->path, sizeof e->path), "");
   if (!path.empty() && loader_file(path)) {
-    // Not an input, but its name spares on_file_io a look in /proc for the mmap to come.
-    if (open_path_.size() > (1u << 16)) open_path_.clear();  // a cache, of bounded paths
-    open_path_[{e->dev, e->ino}] = path;
+    // Not an input; known, so that on_file_io needs no look in /proc for its mmap.
+    if (loader_files_.size() > (1u << 16)) loader_files_.clear();  // a cache
+    loader_files_.insert({e->dev, e->ino});
   }
   if (path.empty() || loader_file(path)) return true;
   int64_t act = activity_for_tid(h->tid, h->uid, h->gid, h->ts_ns);
@@ -132,10 +132,15 @@ bool Ingest::on_file_io(const void* data, size_t size) {
   exact_reads_ = true;
   // An outside file this image never opened while the probes watched (an fd opened before
   // they loaded, inherited or passed): its name, from the fd, while the process holds it.
-  if (source_for_dev(e->dev) == 0 && !open_path_.count({e->dev, e->ino})) {
+  if (source_for_dev(e->dev) == 0 && !open_path_.count({e->dev, e->ino}) &&
+      !loader_files_.count({e->dev, e->ino})) {
     if (open_path_.size() > (1u << 16)) open_path_.clear();  // a cache
-    if (std::string p = host_.fd_path(h->pid, e->fd, e->dev, e->ino); !p.empty())
-      open_path_[{e->dev, e->ino}] = p;
+    if (std::string p = host_.fd_path(h->pid, e->fd, e->dev, e->ino); !p.empty()) {
+      if (loader_file(p))
+        loader_files_.insert({e->dev, e->ino});  // never an input (on_open)
+      else
+        open_path_[{e->dev, e->ino}] = p;
+    }
   }
   if (e->is_write) {
     const int64_t act = activity_for_tid(h->tid, h->uid, h->gid, h->ts_ns);
