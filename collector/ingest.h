@@ -189,7 +189,15 @@ class Ingest {
   // and become relevant at any time: a notebook that read a download an hour ago), so a
   // lagging collector loses nothing. Memory is bounded (make_room()).
   struct PendingItem {
-    enum Kind : uint8_t { kOpen, kAction, kChannel, kFileRead, kFileWrite, kMapping } kind;
+    enum Kind : uint8_t {
+      kOpen,
+      kAction,
+      kChannel,
+      kFileRead,
+      kFileWrite,
+      kMapping,
+      kTruncate  // outside the mounts; flags O_TRUNC: to length 0
+    } kind;
     bool output = false;  // an open for writing, a write to a channel
     uint32_t flags = 0, gen = 0;
     uint64_t t = 0, dev = 0, ino = 0;

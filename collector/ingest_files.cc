@@ -257,24 +257,40 @@ void Ingest::store_mapping(int64_t act, const PendingItem& m) {
 }
 
 // truncate/ftruncate of a file outside the mounts (the fs log has the others): a new
-// version by the caller.
+// version by the caller, emptied at length 0 (`truncate -s 0 f` opens f without O_TRUNC
+// and calls ftruncate). Like a write-open it waits with its activity until that is kept:
+// a later reader of the file keeps it (note_outside_writer), or its earlier versions
+// would seem to live on in what the file holds.
 bool Ingest::on_truncate(const void* data, size_t size) {
   if (size < sizeof(bento_truncate_event)) return false;
   const auto* e = static_cast<const bento_truncate_event*>(data);
   const bento_event_header* h = &e->h;
-  const uint64_t t = h->ts_ns;
-  int64_t file = 0;
+  PendingItem tr{PendingItem::kTruncate, true};
+  tr.t = h->ts_ns;
+  tr.flags = e->length == 0 ? O_TRUNC : 0;
   if (e->fd >= 0) {
-    if (source_for_dev(e->dev) != 0) return true;
-    file = store_.find_outside_file(e->dev, e->ino, e->generation);
+    tr.dev = e->dev;
+    tr.ino = e->ino;
   } else {
+    // truncate(2) names a path, resolved now (the probes cannot): gone, it is not followed.
     if (e->dir.dev != 0 && source_for_dev(e->dir.dev) != 0) return true;
-    const std::string dir = cstr(e->dir.path, sizeof e->dir.path);
-    file = store_.find_file_named(absolute(h->pid, cstr(e->path, sizeof e->path), dir));
+    tr.path =
+        absolute(h->pid, cstr(e->path, sizeof e->path), cstr(e->dir.path, sizeof e->dir.path));
+    const std::string real = host_.resolve(tr.path);
+    if (real.empty() || !host_.lstat(real, &tr.dev, &tr.ino)) return true;
   }
-  if (file == 0) return true;  // never opened by a process the database keeps
-  const int64_t act = activity_for_tid(h->tid, h->uid, h->gid, t);
-  metadata_change(file, act, t, "truncate", "", /*emptied=*/e->length == 0);
+  if (tr.dev == 0 || source_for_dev(tr.dev) != 0) return true;  // the fs log has it
+  tr.gen = outside_identity(tr.dev, tr.ino, e->fd >= 0 ? e->generation : 0);
+  if (tr.path.empty())
+    if (auto p = open_path_.find({tr.dev, tr.ino}); p != open_path_.end()) tr.path = p->second;
+  const int64_t act = activity_for_tid(h->tid, h->uid, h->gid, tr.t);
+  if (act == 0) return true;
+  const Keep k = kept(act);
+  if (k != kFull) note_outside_writer(act, tr);
+  if (k >= kForward)
+    apply(act, tr);
+  else
+    wait(act, std::move(tr));
   return true;
 }
 

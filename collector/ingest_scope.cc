@@ -184,6 +184,10 @@ void Ingest::apply(int64_t act, const PendingItem& item) {
     case PendingItem::kMapping:
       store_mapping(act, item);
       break;
+    case PendingItem::kTruncate:
+      if (int64_t file = file_of(item.dev, item.ino, item.gen, item.path, item.t, true); file != 0)
+        metadata_change(file, act, item.t, "truncate", "", (item.flags & O_TRUNC) != 0);
+      break;
   }
 }
 
@@ -386,8 +390,9 @@ void Ingest::apply_pending_writes(int64_t act, const PendingItem& of) {
   auto& items = p->second.items;
   std::vector<PendingItem> now;  // taken out first: applying may keep `act` (and move items)
   for (auto i = items.begin(); i != items.end();) {
-    if ((i->kind == PendingItem::kOpen || i->kind == PendingItem::kFileWrite) && i->output &&
-        i->dev == of.dev && i->ino == of.ino && i->gen == of.gen) {
+    if ((i->kind == PendingItem::kOpen || i->kind == PendingItem::kFileWrite ||
+         i->kind == PendingItem::kTruncate) &&
+        i->output && i->dev == of.dev && i->ino == of.ino && i->gen == of.gen) {
       now.push_back(std::move(*i));
       i = items.erase(i);
       pending_total_--;

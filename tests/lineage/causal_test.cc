@@ -615,6 +615,63 @@ TEST(Causal, AProgramExecdInTheWritersProcessIsNamedByItsWrite) {
   EXPECT_NE(r.text.find("cat f"), std::string::npos) << r.text;
 }
 
+// `cat /secret > /tmp/f; truncate -s 0 /tmp/f; cat in >> /tmp/f; cat /tmp/f > out`: the
+// truncation emptied /tmp/f, so out holds `in` alone. Neither the first writer nor
+// `truncate` touches a mount (they wait, undecided, until the reader keeps them): the
+// truncation must wait with them, not be dropped. `truncate` opens without O_TRUNC and
+// calls ftruncate; truncate(2) by path is the same; to a length above 0 keeps content.
+TEST(Causal, ATruncationOutsideTheMountEmptiesTheFile) {
+  struct Case {
+    const char* what;
+    bool by_path;
+    int64_t length;
+  };
+  for (const Case& c : {Case{"ftruncate to 0", false, 0}, Case{"truncate(path) to 0", true, 0},
+                        Case{"ftruncate to 1", false, 1}}) {
+    SCOPED_TRACE(c.what);
+    TempDir dir;
+    World w(dir.path() + "/prov.db");
+    const std::string f = dir.path() + "/f";  // a real file: truncate(path) is resolved
+    std::ofstream(f) << "x";
+    struct stat st = {};
+    ASSERT_EQ(::stat(f.c_str(), &st), 0);
+    auto sh = w.run({1, 1}, 100, {"setup"});
+    w.write_new(100, 10, "in");
+    auto early = w.run(sh, 200, {"cat", "/secret"});
+    w.open_outside(early, "/secret", 7001, O_RDONLY, st.st_dev);
+    w.file_io(early, 7001, /*write=*/false, st.st_dev);
+    w.open_outside(early, f, st.st_ino, O_WRONLY | O_CREAT | O_TRUNC, st.st_dev);
+    w.file_io(early, st.st_ino, /*write=*/true, st.st_dev);
+    w.exit(early);
+    auto trunc = w.run(sh, 300, {"truncate", "-s", std::to_string(c.length), f});
+    if (c.by_path) {
+      w.truncate_outside(trunc, 0, c.length, -1, f);
+    } else {
+      w.open_outside(trunc, f, st.st_ino, O_WRONLY | O_CREAT, st.st_dev);
+      w.truncate_outside(trunc, st.st_ino, c.length, 3, "", st.st_dev);
+    }
+    w.exit(trunc);
+    auto append = w.fork(sh, 400);  // the shell's `>> /tmp/f`, then cat in
+    w.open_outside(append, f, st.st_ino, O_WRONLY | O_APPEND, st.st_dev);
+    w.exec(append, {"cat", "in"});
+    w.read(400, 10);
+    w.file_io(append, st.st_ino, /*write=*/true, st.st_dev);
+    w.exit(append);
+    auto cp = w.run(sh, 500, {"cat", "f"});
+    w.open_outside(cp, f, st.st_ino, O_RDONLY, st.st_dev);
+    w.file_io(cp, st.st_ino, /*write=*/false, st.st_dev);
+    w.write_new(500, 12, "out");
+    w.exit(cp);
+    w.commit();
+    auto r = why(*w.db, path("out"));
+    ASSERT_TRUE(r.found) << r.message;
+    auto e = edges(r.graph);
+    EXPECT_TRUE(has(e, "used(cat in, in)")) << r.text;
+    EXPECT_EQ(r.text.find("/secret") != std::string::npos, c.length > 0) << r.text;
+    EXPECT_NE(r.text.find("truncated by truncate"), std::string::npos) << r.text;
+  }
+}
+
 // `echo public > /tmp/f; K=$(cat cfg); cat /tmp/f > out`: the shell's write of /tmp/f ended
 // when it closed the file, before it read cfg, so cfg is not in out. If the shell then
 // appends "$K" (`echo "$K" >> /tmp/f`, reported again after the close), cfg is.
