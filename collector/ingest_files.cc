@@ -268,7 +268,8 @@ bool Ingest::on_truncate(const void* data, size_t size) {
   PendingItem tr{PendingItem::kTruncate, true};
   tr.t = h->ts_ns;
   tr.flags = e->length == 0 ? O_TRUNC : 0;
-  if (e->fd >= 0) {
+  tr.by_fd = e->fd >= 0;
+  if (tr.by_fd) {
     tr.dev = e->dev;
     tr.ino = e->ino;
   } else {

@@ -184,10 +184,20 @@ void Ingest::apply(int64_t act, const PendingItem& item) {
     case PendingItem::kMapping:
       store_mapping(act, item);
       break;
-    case PendingItem::kTruncate:
-      if (int64_t file = file_of(item.dev, item.ino, item.gen, item.path, item.t, true); file != 0)
-        metadata_change(file, act, item.t, "truncate", "", (item.flags & O_TRUNC) != 0);
+    case PendingItem::kTruncate: {
+      const int64_t file = file_of(item.dev, item.ino, item.gen, item.path, item.t, true);
+      const bool emptied = (item.flags & O_TRUNC) != 0;
+      if (file == 0) break;
+      if (!item.by_fd) {
+        metadata_change(file, act, item.t, "truncate", "", emptied);
+        break;
+      }
+      // ftruncate: the caller holds the file open for writing and may write on, which the
+      // probes do not report again (first writes only): its step lasts until it lets go of
+      // the file (end_outside_write) or ends, like a write-open's.
+      store_.generated(new_version(file, item.t, "", emptied), act, item.t, "truncate");
       break;
+    }
   }
 }
 

@@ -672,6 +672,32 @@ TEST(Causal, ATruncationOutsideTheMountEmptiesTheFile) {
   }
 }
 
+// A writer that empties its file through its own fd and writes on (python: f.write(x);
+// f.truncate(0); f.write(read("in"))): the probes report its first write only, so the
+// truncation's version is written until the writer lets go of the file, not just at the
+// ftruncate: `in`, read after it, is in the file.
+TEST(Causal, AWriterThatTruncatesItsOwnFileWritesOn) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.run({1, 1}, 100, {"setup"});
+  w.write_new(100, 10, "in");
+  auto py = w.run(sh, 200, {"python3", "job.py"});
+  w.open_outside(py, "/tmp/f", 7000, O_WRONLY | O_CREAT | O_TRUNC);
+  w.file_io(py, 7000, /*write=*/true);
+  w.truncate_outside(py, 7000, 0);
+  w.read(200, 10);  // then writes what it read: no new first-write event
+  w.exit(py);
+  auto cat = w.run(sh, 300, {"cat", "/tmp/f"});
+  w.open_outside(cat, "/tmp/f", 7000, O_RDONLY);
+  w.file_io(cat, 7000, /*write=*/false);
+  w.write_new(300, 12, "out");
+  w.exit(cat);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_TRUE(has(edges(r.graph), "used(python3 job.py, in)")) << r.text;
+}
+
 // `echo public > /tmp/f; K=$(cat cfg); cat /tmp/f > out`: the shell's write of /tmp/f ended
 // when it closed the file, before it read cfg, so cfg is not in out. If the shell then
 // appends "$K" (`echo "$K" >> /tmp/f`, reported again after the close), cfg is.
