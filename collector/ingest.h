@@ -165,6 +165,8 @@ class Ingest {
   bool on_mmap(const void* data, size_t size, bool end);
   bool on_truncate(const void* data, size_t size);
   bool on_path(const void* data, size_t size);
+  void rename_outside(int64_t file, int64_t act, uint64_t t, const std::string& from,
+                      const std::string& to);
   // An outside file (dev, ino, generation), created on first sight, named `path` now.
   int64_t outside_file(uint64_t dev, uint64_t ino, uint32_t gen, const std::string& path,
                        uint64_t t);
@@ -196,7 +198,8 @@ class Ingest {
       kFileRead,
       kFileWrite,
       kMapping,
-      kTruncate  // outside the mounts; flags O_TRUNC: to length 0
+      kTruncate,  // outside the mounts; flags O_TRUNC: to length 0
+      kRename     // outside the mounts: path the new name, detail the old one
     } kind;
     bool output = false;  // an open for writing, a write to a channel
     uint32_t flags = 0, gen = 0;

@@ -295,6 +295,13 @@ bool Ingest::on_truncate(const void* data, size_t size) {
   return true;
 }
 
+void Ingest::rename_outside(int64_t file, int64_t act, uint64_t t, const std::string& from,
+                            const std::string& to) {
+  store_.end_name(file, from, t);
+  store_.add_name(file, to, t);
+  metadata_change(file, act, t, "rename", to);
+}
+
 // rename, link, unlink of a file outside the mounts that the graph has: its names follow,
 // the change is the caller's (a version, as on a mount); an unlink invalidates it.
 bool Ingest::on_path(const void* data, size_t size) {
@@ -311,15 +318,27 @@ bool Ingest::on_path(const void* data, size_t size) {
   switch (h->type) {
     case BENTO_EV_RENAME: {
       int64_t file = store_.find_file_named(oldp);
-      if (file == 0) {  // known by its inode, not by this name
-        uint64_t dev = 0, ino = 0;
-        if (host_.lstat(newp, &dev, &ino) && source_for_dev(dev) == 0)
-          file = store_.find_outside_any_gen(dev, ino);
+      uint64_t dev = 0, ino = 0;
+      if (file == 0 && host_.lstat(newp, &dev, &ino) && source_for_dev(dev) == 0) {
+        file = store_.find_outside_any_gen(dev, ino);  // known by its inode, not by this name
+        if (file == 0 && kept(act) == kNotKept) {
+          // Not stored yet, by an undecided activity (`sed -i` on /tmp/f renames its
+          // temporary file over f): it waits with it, like the writes before it, so the
+          // file is named as it is now once a reader keeps them.
+          PendingItem r{PendingItem::kRename, true};
+          r.t = t;
+          r.dev = dev;
+          r.ino = ino;
+          r.gen = outside_identity(dev, ino, 0);
+          r.path = newp;
+          r.detail = oldp;
+          note_outside_writer(act, r);
+          wait(act, std::move(r));
+          return true;
+        }
       }
       if (file == 0) return true;
-      store_.end_name(file, oldp, t);
-      store_.add_name(file, newp, t);
-      metadata_change(file, act, t, "rename", newp);
+      rename_outside(file, act, t, oldp, newp);
       return true;
     }
     case BENTO_EV_LINK: {

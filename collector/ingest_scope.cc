@@ -184,6 +184,10 @@ void Ingest::apply(int64_t act, const PendingItem& item) {
     case PendingItem::kMapping:
       store_mapping(act, item);
       break;
+    case PendingItem::kRename:
+      if (int64_t file = store_.find_outside_any_gen(item.dev, item.ino); file != 0)
+        rename_outside(file, act, item.t, item.detail, item.path);
+      break;
     case PendingItem::kTruncate: {
       const int64_t file = file_of(item.dev, item.ino, item.gen, item.path, item.t, true);
       const bool emptied = (item.flags & O_TRUNC) != 0;
@@ -401,7 +405,7 @@ void Ingest::apply_pending_writes(int64_t act, const PendingItem& of) {
   std::vector<PendingItem> now;  // taken out first: applying may keep `act` (and move items)
   for (auto i = items.begin(); i != items.end();) {
     if ((i->kind == PendingItem::kOpen || i->kind == PendingItem::kFileWrite ||
-         i->kind == PendingItem::kTruncate) &&
+         i->kind == PendingItem::kTruncate || i->kind == PendingItem::kRename) &&
         i->output && i->dev == of.dev && i->ino == of.ino && i->gen == of.gen) {
       now.push_back(std::move(*i));
       i = items.erase(i);

@@ -698,6 +698,36 @@ TEST(Causal, AWriterThatTruncatesItsOwnFileWritesOn) {
   EXPECT_TRUE(has(edges(r.graph), "used(python3 job.py, in)")) << r.text;
 }
 
+// `sed -i s/x/y/ /tmp/f` writes a temporary file and renames it over /tmp/f. sed touches no
+// mount: it waits, undecided, until `cat /tmp/f > out` keeps it. Its rename must wait with
+// it, or the answer names the file by a temporary name that no longer exists.
+TEST(Causal, ARenameOutsideTheMountWaitsWithItsActivity) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  const std::string tmp = dir.path() + "/sedX1", f = dir.path() + "/f";
+  std::ofstream(tmp) << "y";  // the renamed file, as the collector finds it (lstat)
+  struct stat st = {};
+  ASSERT_EQ(::stat(tmp.c_str(), &st), 0);
+  auto sh = w.run({1, 1}, 100, {"setup"});
+  w.write_new(100, 10, "in");
+  auto sed = w.run(sh, 200, {"sed", "-i", "s/x/y/", f});
+  w.open_outside(sed, tmp, st.st_ino, O_RDWR | O_CREAT | O_EXCL, st.st_dev);
+  w.file_io(sed, st.st_ino, /*write=*/true, st.st_dev);
+  ASSERT_EQ(::rename(tmp.c_str(), f.c_str()), 0);
+  w.rename_outside(sed, tmp, f);
+  w.exit(sed);
+  auto cat = w.run(sh, 300, {"cat", f});
+  w.open_outside(cat, f, st.st_ino, O_RDONLY, st.st_dev);
+  w.file_io(cat, st.st_ino, /*write=*/false, st.st_dev);
+  w.write_new(300, 12, "out");
+  w.exit(cat);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find("rename by sed"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("[now named " + f + "]"), std::string::npos) << r.text;
+}
+
 // `echo public > /tmp/f; K=$(cat cfg); cat /tmp/f > out`: the shell's write of /tmp/f ended
 // when it closed the file, before it read cfg, so cfg is not in out. If the shell then
 // appends "$K" (`echo "$K" >> /tmp/f`, reported again after the close), cfg is.

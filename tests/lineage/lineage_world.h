@@ -143,6 +143,16 @@ class World {
     std::snprintf(e.path, sizeof e.path, "%s", path.c_str());
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
   }
+  // rename(2) of a file outside the tracked mount (absolute paths; the probes' RENAME).
+  void rename_outside(Proc p, const std::string& from, const std::string& to) {
+    bento_path_event e{};
+    header(e.h, BENTO_EV_RENAME, sizeof e, p);
+    e.oldpath_len = static_cast<uint32_t>(from.size());
+    std::snprintf(e.oldpath, sizeof e.oldpath, "%s", from.c_str());
+    e.newpath_len = static_cast<uint32_t>(to.size());
+    std::snprintf(e.newpath, sizeof e.newpath, "%s", to.c_str());
+    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+  }
   // The first read or write of a process image on a file (FILE_IO).
   void file_io(Proc p, uint64_t ino, bool write, uint64_t dev = 0x803, int fd = 1) {
     bento_file_io_event e{};
