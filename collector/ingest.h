@@ -252,6 +252,9 @@ class Ingest {
   Channel& channel(const std::string& key, Channel::Kind kind, uint64_t ino,
                    const std::string& addr);
   void outside_open(int64_t act, const PendingItem& o);
+  // A new version `next` of an outside file, made at t by `act` over `prev`: the writers
+  // still holding the file for writing write on into it.
+  void carry_outside_writers(int64_t prev, int64_t next, int64_t act, uint64_t t);
   void fd_action(int64_t act, const PendingItem& a);
   void end_outside_write(int64_t act, const PendingItem& a);
   void fd_action_or_wait(int64_t act, PendingItem a);

@@ -190,16 +190,15 @@ void Ingest::apply(int64_t act, const PendingItem& item) {
       break;
     case PendingItem::kTruncate: {
       const int64_t file = file_of(item.dev, item.ino, item.gen, item.path, item.t, true);
-      const bool emptied = (item.flags & O_TRUNC) != 0;
       if (file == 0) break;
-      if (!item.by_fd) {
-        metadata_change(file, act, item.t, "truncate", "", emptied);
-        break;
-      }
-      // ftruncate: the caller holds the file open for writing and may write on, which the
-      // probes do not report again (first writes only): its step lasts until it lets go of
-      // the file (end_outside_write) or ends, like a write-open's.
-      store_.generated(new_version(file, item.t, "", emptied), act, item.t, "truncate");
+      const int64_t prev = store_.version_at(file, item.t).id;
+      const int64_t v = new_version(file, item.t, "", (item.flags & O_TRUNC) != 0);
+      store_.generated(v, act, item.t, "truncate");
+      // truncate(2) ends where it began; ftruncate's caller holds the file open for writing
+      // and may write on, which the probes do not report again (first writes only): its
+      // step lasts until it lets go of the file (end_outside_write) or ends.
+      if (!item.by_fd) store_.generated_last(v, act, item.t);
+      carry_outside_writers(prev, v, act, item.t);
       break;
     }
   }
@@ -338,9 +337,21 @@ void Ingest::outside_open(int64_t act, const PendingItem& o) {
     const char* how = "open-write";
     if (o.flags & O_TRUNC)
       how = (o.flags & O_CREAT) && store_.latest_version(file).id == 0 ? "write" : "truncate";
+    const int64_t prev = store_.version_at(file, o.t).id;
     int64_t v = new_version(file, o.t, o.path, (o.flags & O_TRUNC) != 0);
     store_.generated(v, act, o.t, how);
+    carry_outside_writers(prev, v, act, o.t);
   }
+}
+
+// The probes report a process image's first write of a file only: a writer that holds an
+// outside file open while another process makes a new version of it (copytruncate: a
+// daemon's log emptied under it, `: > f` while a job appends) writes on into that version
+// unreported. It is a writer of it from then, until it lets go of the file or ends.
+void Ingest::carry_outside_writers(int64_t prev, int64_t next, int64_t act, uint64_t t) {
+  if (prev == 0 || next == 0 || prev == next) return;
+  for (int64_t w : store_.open_writers(prev, t))
+    if (w != act) store_.generated(next, w, t, "write");
 }
 
 void Ingest::note_outside_writer(int64_t act, const PendingItem& open) {

@@ -698,6 +698,39 @@ TEST(Causal, AWriterThatTruncatesItsOwnFileWritesOn) {
   EXPECT_TRUE(has(edges(r.graph), "used(python3 job.py, in)")) << r.text;
 }
 
+// copytruncate: a daemon appends to /tmp/log and keeps it open; `truncate -s 0 /tmp/log`
+// empties it; the daemon reads b and writes on (the probes report its first write only);
+// `cat /tmp/log > out`. The daemon still writes into the emptied version: out is from b,
+// by the daemon, not only "truncated by truncate".
+TEST(Causal, AWriterHoldingAFileWritesIntoTheVersionAnotherMade) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.run({1, 1}, 100, {"setup"});
+  w.write_new(100, 10, "a");
+  w.write_new(100, 11, "b");
+  auto daemon = w.run(sh, 200, {"daemon"});
+  w.read(200, 10);
+  w.open_outside(daemon, "/tmp/log", 7000, O_WRONLY | O_CREAT | O_APPEND);
+  w.file_io(daemon, 7000, /*write=*/true);
+  auto trunc = w.run(sh, 300, {"truncate", "-s", "0", "/tmp/log"});
+  w.open_outside(trunc, "/tmp/log", 7000, O_WRONLY | O_CREAT);
+  w.truncate_outside(trunc, 7000, 0);
+  w.exit(trunc);
+  w.read(200, 11);  // then appends b's content: no new first-write event
+  auto cat = w.run(sh, 400, {"cat", "/tmp/log"});
+  w.open_outside(cat, "/tmp/log", 7000, O_RDONLY);
+  w.file_io(cat, 7000, /*write=*/false);
+  w.write_new(400, 12, "out");
+  w.exit(cat);
+  w.exit(daemon);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  auto e = edges(r.graph);
+  EXPECT_TRUE(has(e, "used(daemon, b)")) << r.text;
+  EXPECT_NE(r.text.find("truncated by truncate"), std::string::npos) << r.text;
+}
+
 // `sed -i s/x/y/ /tmp/f` writes a temporary file and renames it over /tmp/f. sed touches no
 // mount: it waits, undecided, until `cat /tmp/f > out` keeps it. Its rename must wait with
 // it, or the answer names the file by a temporary name that no longer exists.
