@@ -128,6 +128,9 @@ class GraphStore {
   // wrote through was closed); and a write after such an end opens its row's end again.
   virtual void end_outside_writes(int64_t file, int64_t activity, uint64_t last) = 0;
   virtual void reopen_outside_write(int64_t entity, int64_t activity) = 0;
+  // The activities still writing `entity` at t: their row's end is open (no close ended
+  // it) and they had not ended by t.
+  virtual std::vector<int64_t> open_writers(int64_t entity, uint64_t t) = 0;
   virtual void informed(int64_t informed, int64_t informant, uint64_t t, const char* how) = 0;
   virtual void invalidated(int64_t entity, int64_t activity, uint64_t t, const char* how) = 0;
   // A mark of a call that moves no data (actions table). Optional ids may be 0.

@@ -165,6 +165,8 @@ class Ingest {
   bool on_mmap(const void* data, size_t size, bool end);
   bool on_truncate(const void* data, size_t size);
   bool on_path(const void* data, size_t size);
+  void rename_outside(int64_t file, int64_t act, uint64_t t, const std::string& from,
+                      const std::string& to);
   // An outside file (dev, ino, generation), created on first sight, named `path` now.
   int64_t outside_file(uint64_t dev, uint64_t ino, uint32_t gen, const std::string& path,
                        uint64_t t);
@@ -189,7 +191,16 @@ class Ingest {
   // and become relevant at any time: a notebook that read a download an hour ago), so a
   // lagging collector loses nothing. Memory is bounded (make_room()).
   struct PendingItem {
-    enum Kind : uint8_t { kOpen, kAction, kChannel, kFileRead, kFileWrite, kMapping } kind;
+    enum Kind : uint8_t {
+      kOpen,
+      kAction,
+      kChannel,
+      kFileRead,
+      kFileWrite,
+      kMapping,
+      kTruncate,  // outside the mounts; flags O_TRUNC: to length 0
+      kRename     // outside the mounts: path the new name, detail the old one
+    } kind;
     bool output = false;  // an open for writing, a write to a channel
     uint32_t flags = 0, gen = 0;
     uint64_t t = 0, dev = 0, ino = 0;
@@ -202,6 +213,7 @@ class Ingest {
     uint64_t proc_start = 0, addr = 0;
     bool ends_reported = false;
     bool deferred = false;  // already waited for the mount's log
+    bool by_fd = false;     // kTruncate: ftruncate (the caller may write on through the fd)
     // actions: the call closed the last open description the activity wrote this file
     // through (outside the mounts): its writes of the file end here (end_outside_write).
     bool ends_write = false;
@@ -240,6 +252,9 @@ class Ingest {
   Channel& channel(const std::string& key, Channel::Kind kind, uint64_t ino,
                    const std::string& addr);
   void outside_open(int64_t act, const PendingItem& o);
+  // A new version `next` of an outside file, made at t by `act` over `prev`: the writers
+  // still holding the file for writing write on into it.
+  void carry_outside_writers(int64_t prev, int64_t next, int64_t act, uint64_t t);
   void fd_action(int64_t act, const PendingItem& a);
   void end_outside_write(int64_t act, const PendingItem& a);
   void fd_action_or_wait(int64_t act, PendingItem a);

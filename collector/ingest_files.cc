@@ -267,25 +267,49 @@ void Ingest::store_mapping(int64_t act, const PendingItem& m) {
 }
 
 // truncate/ftruncate of a file outside the mounts (the fs log has the others): a new
-// version by the caller.
+// version by the caller, emptied at length 0 (`truncate -s 0 f` opens f without O_TRUNC
+// and calls ftruncate). Like a write-open it waits with its activity until that is kept:
+// a later reader of the file keeps it (note_outside_writer), or its earlier versions
+// would seem to live on in what the file holds.
 bool Ingest::on_truncate(const void* data, size_t size) {
   if (size < sizeof(bento_truncate_event)) return false;
   const auto* e = static_cast<const bento_truncate_event*>(data);
   const bento_event_header* h = &e->h;
-  const uint64_t t = h->ts_ns;
-  int64_t file = 0;
-  if (e->fd >= 0) {
-    if (source_for_dev(e->dev) != 0) return true;
-    file = store_.find_outside_file(e->dev, e->ino, e->generation);
+  PendingItem tr{PendingItem::kTruncate, true};
+  tr.t = h->ts_ns;
+  tr.flags = e->length == 0 ? O_TRUNC : 0;
+  tr.by_fd = e->fd >= 0;
+  if (tr.by_fd) {
+    tr.dev = e->dev;
+    tr.ino = e->ino;
   } else {
+    // truncate(2) names a path, resolved now (the probes cannot): gone, it is not followed.
     if (e->dir.dev != 0 && source_for_dev(e->dir.dev) != 0) return true;
-    const std::string dir = cstr(e->dir.path, sizeof e->dir.path);
-    file = store_.find_file_named(absolute(h->pid, cstr(e->path, sizeof e->path), dir));
+    tr.path =
+        absolute(h->pid, cstr(e->path, sizeof e->path), cstr(e->dir.path, sizeof e->dir.path));
+    const std::string real = host_.resolve(tr.path);
+    if (real.empty() || !host_.lstat(real, &tr.dev, &tr.ino)) return true;
   }
-  if (file == 0) return true;  // never opened by a process the database keeps
-  const int64_t act = activity_for_tid(h->tid, h->uid, h->gid, t);
-  metadata_change(file, act, t, "truncate", "", /*emptied=*/e->length == 0);
+  if (tr.dev == 0 || source_for_dev(tr.dev) != 0) return true;  // the fs log has it
+  tr.gen = outside_identity(tr.dev, tr.ino, e->fd >= 0 ? e->generation : 0);
+  if (tr.path.empty())
+    if (auto p = open_path_.find({tr.dev, tr.ino}); p != open_path_.end()) tr.path = p->second;
+  const int64_t act = activity_for_tid(h->tid, h->uid, h->gid, tr.t);
+  if (act == 0) return true;
+  const Keep k = kept(act);
+  if (k != kFull) note_outside_writer(act, tr);
+  if (k >= kForward)
+    apply(act, tr);
+  else
+    wait(act, std::move(tr));
   return true;
+}
+
+void Ingest::rename_outside(int64_t file, int64_t act, uint64_t t, const std::string& from,
+                            const std::string& to) {
+  store_.end_name(file, from, t);
+  store_.add_name(file, to, t);
+  metadata_change(file, act, t, "rename", to);
 }
 
 // rename, link, unlink of a file outside the mounts that the graph has: its names follow,
@@ -304,15 +328,27 @@ bool Ingest::on_path(const void* data, size_t size) {
   switch (h->type) {
     case BENTO_EV_RENAME: {
       int64_t file = store_.find_file_named(oldp);
-      if (file == 0) {  // known by its inode, not by this name
-        uint64_t dev = 0, ino = 0;
-        if (host_.lstat(newp, &dev, &ino) && source_for_dev(dev) == 0)
-          file = store_.find_outside_any_gen(dev, ino);
+      uint64_t dev = 0, ino = 0;
+      if (file == 0 && host_.lstat(newp, &dev, &ino) && source_for_dev(dev) == 0) {
+        file = store_.find_outside_any_gen(dev, ino);  // known by its inode, not by this name
+        if (file == 0 && kept(act) == kNotKept) {
+          // Not stored yet, by an undecided activity (`sed -i` on /tmp/f renames its
+          // temporary file over f): it waits with it, like the writes before it, so the
+          // file is named as it is now once a reader keeps them.
+          PendingItem r{PendingItem::kRename, true};
+          r.t = t;
+          r.dev = dev;
+          r.ino = ino;
+          r.gen = outside_identity(dev, ino, 0);
+          r.path = newp;
+          r.detail = oldp;
+          note_outside_writer(act, r);
+          wait(act, std::move(r));
+          return true;
+        }
       }
       if (file == 0) return true;
-      store_.end_name(file, oldp, t);
-      store_.add_name(file, newp, t);
-      metadata_change(file, act, t, "rename", newp);
+      rename_outside(file, act, t, oldp, newp);
       return true;
     }
     case BENTO_EV_LINK: {

@@ -184,6 +184,23 @@ void Ingest::apply(int64_t act, const PendingItem& item) {
     case PendingItem::kMapping:
       store_mapping(act, item);
       break;
+    case PendingItem::kRename:
+      if (int64_t file = store_.find_outside_any_gen(item.dev, item.ino); file != 0)
+        rename_outside(file, act, item.t, item.detail, item.path);
+      break;
+    case PendingItem::kTruncate: {
+      const int64_t file = file_of(item.dev, item.ino, item.gen, item.path, item.t, true);
+      if (file == 0) break;
+      const int64_t prev = store_.version_at(file, item.t).id;
+      const int64_t v = new_version(file, item.t, "", (item.flags & O_TRUNC) != 0);
+      store_.generated(v, act, item.t, "truncate");
+      // truncate(2) ends where it began; ftruncate's caller holds the file open for writing
+      // and may write on, which the probes do not report again (first writes only): its
+      // step lasts until it lets go of the file (end_outside_write) or ends.
+      if (!item.by_fd) store_.generated_last(v, act, item.t);
+      carry_outside_writers(prev, v, act, item.t);
+      break;
+    }
   }
 }
 
@@ -320,9 +337,21 @@ void Ingest::outside_open(int64_t act, const PendingItem& o) {
     const char* how = "open-write";
     if (o.flags & O_TRUNC)
       how = (o.flags & O_CREAT) && store_.latest_version(file).id == 0 ? "write" : "truncate";
+    const int64_t prev = store_.version_at(file, o.t).id;
     int64_t v = new_version(file, o.t, o.path, (o.flags & O_TRUNC) != 0);
     store_.generated(v, act, o.t, how);
+    carry_outside_writers(prev, v, act, o.t);
   }
+}
+
+// The probes report a process image's first write of a file only: a writer that holds an
+// outside file open while another process makes a new version of it (copytruncate: a
+// daemon's log emptied under it, `: > f` while a job appends) writes on into that version
+// unreported. It is a writer of it from then, until it lets go of the file or ends.
+void Ingest::carry_outside_writers(int64_t prev, int64_t next, int64_t act, uint64_t t) {
+  if (prev == 0 || next == 0 || prev == next) return;
+  for (int64_t w : store_.open_writers(prev, t))
+    if (w != act) store_.generated(next, w, t, "write");
 }
 
 void Ingest::note_outside_writer(int64_t act, const PendingItem& open) {
@@ -386,8 +415,9 @@ void Ingest::apply_pending_writes(int64_t act, const PendingItem& of) {
   auto& items = p->second.items;
   std::vector<PendingItem> now;  // taken out first: applying may keep `act` (and move items)
   for (auto i = items.begin(); i != items.end();) {
-    if ((i->kind == PendingItem::kOpen || i->kind == PendingItem::kFileWrite) && i->output &&
-        i->dev == of.dev && i->ino == of.ino && i->gen == of.gen) {
+    if ((i->kind == PendingItem::kOpen || i->kind == PendingItem::kFileWrite ||
+         i->kind == PendingItem::kTruncate || i->kind == PendingItem::kRename) &&
+        i->output && i->dev == of.dev && i->ino == of.ino && i->gen == of.gen) {
       now.push_back(std::move(*i));
       i = items.erase(i);
       pending_total_--;

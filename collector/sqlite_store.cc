@@ -73,6 +73,7 @@ enum SqliteStore::Q : int {
   kGeneratedLast,
   kEndOutsideWrites,
   kReopenOutsideWrite,
+  kOpenWriters,
   kInformed,
   kInvalidated,
   kAction,
@@ -185,6 +186,9 @@ const char* const kSql[] = {
     "?1)",
     "UPDATE generated SET last_ns = NULL WHERE entity_id = ? AND activity_id = ? AND how != "
     "'mmap'",
+    "SELECT g.activity_id FROM generated g JOIN activities a ON a.id = g.activity_id WHERE "
+    "g.entity_id = ?1 AND g.last_ns IS NULL AND g.time_ns <= ?2 AND (a.end_ns IS NULL OR "
+    "a.end_ns > ?2)",
     "INSERT INTO informed(informed_id, informant_id, time_ns, how) VALUES(?,?,?,?)",
     "INSERT INTO invalidated(entity_id, activity_id, time_ns, how) VALUES(?,?,?,?)",
     "INSERT INTO actions(activity_id, time_ns, what, entity_id, other_activity_id, detail) "
@@ -722,6 +726,14 @@ void SqliteStore::end_outside_writes(int64_t file, int64_t activity, uint64_t la
 void SqliteStore::reopen_outside_write(int64_t entity, int64_t activity) {
   if (activity == 0 || entity == 0) return;
   st(kReopenOutsideWrite).bind(1, entity).bind(2, activity).run();
+}
+
+std::vector<int64_t> SqliteStore::open_writers(int64_t entity, uint64_t t) {
+  std::vector<int64_t> out;
+  Stmt& q = st(kOpenWriters);
+  q.bind(1, entity).bind(2, i64(t));
+  while (q.step()) out.push_back(q.int64(0));
+  return out;
 }
 
 void SqliteStore::informed(int64_t informed_id, int64_t informant, uint64_t t, const char* how) {

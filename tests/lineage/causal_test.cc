@@ -615,6 +615,152 @@ TEST(Causal, AProgramExecdInTheWritersProcessIsNamedByItsWrite) {
   EXPECT_NE(r.text.find("cat f"), std::string::npos) << r.text;
 }
 
+// `cat /secret > /tmp/f; truncate -s 0 /tmp/f; cat in >> /tmp/f; cat /tmp/f > out`: the
+// truncation emptied /tmp/f, so out holds `in` alone. Neither the first writer nor
+// `truncate` touches a mount (they wait, undecided, until the reader keeps them): the
+// truncation must wait with them, not be dropped. `truncate` opens without O_TRUNC and
+// calls ftruncate; truncate(2) by path is the same; to a length above 0 keeps content.
+TEST(Causal, ATruncationOutsideTheMountEmptiesTheFile) {
+  struct Case {
+    const char* what;
+    bool by_path;
+    int64_t length;
+  };
+  for (const Case& c : {Case{"ftruncate to 0", false, 0}, Case{"truncate(path) to 0", true, 0},
+                        Case{"ftruncate to 1", false, 1}}) {
+    SCOPED_TRACE(c.what);
+    TempDir dir;
+    World w(dir.path() + "/prov.db");
+    const std::string f = dir.path() + "/f";  // a real file: truncate(path) is resolved
+    std::ofstream(f) << "x";
+    struct stat st = {};
+    ASSERT_EQ(::stat(f.c_str(), &st), 0);
+    auto sh = w.run({1, 1}, 100, {"setup"});
+    w.write_new(100, 10, "in");
+    auto early = w.run(sh, 200, {"cat", "/secret"});
+    w.open_outside(early, "/secret", 7001, O_RDONLY, st.st_dev);
+    w.file_io(early, 7001, /*write=*/false, st.st_dev);
+    w.open_outside(early, f, st.st_ino, O_WRONLY | O_CREAT | O_TRUNC, st.st_dev);
+    w.file_io(early, st.st_ino, /*write=*/true, st.st_dev);
+    w.exit(early);
+    auto trunc = w.run(sh, 300, {"truncate", "-s", std::to_string(c.length), f});
+    if (c.by_path) {
+      w.truncate_outside(trunc, 0, c.length, -1, f);
+    } else {
+      w.open_outside(trunc, f, st.st_ino, O_WRONLY | O_CREAT, st.st_dev);
+      w.truncate_outside(trunc, st.st_ino, c.length, 3, "", st.st_dev);
+    }
+    w.exit(trunc);
+    auto append = w.fork(sh, 400);  // the shell's `>> /tmp/f`, then cat in
+    w.open_outside(append, f, st.st_ino, O_WRONLY | O_APPEND, st.st_dev);
+    w.exec(append, {"cat", "in"});
+    w.read(400, 10);
+    w.file_io(append, st.st_ino, /*write=*/true, st.st_dev);
+    w.exit(append);
+    auto cp = w.run(sh, 500, {"cat", "f"});
+    w.open_outside(cp, f, st.st_ino, O_RDONLY, st.st_dev);
+    w.file_io(cp, st.st_ino, /*write=*/false, st.st_dev);
+    w.write_new(500, 12, "out");
+    w.exit(cp);
+    w.commit();
+    auto r = why(*w.db, path("out"));
+    ASSERT_TRUE(r.found) << r.message;
+    auto e = edges(r.graph);
+    EXPECT_TRUE(has(e, "used(cat in, in)")) << r.text;
+    EXPECT_EQ(r.text.find("/secret") != std::string::npos, c.length > 0) << r.text;
+    EXPECT_NE(r.text.find("truncated by truncate"), std::string::npos) << r.text;
+  }
+}
+
+// A writer that empties its file through its own fd and writes on (python: f.write(x);
+// f.truncate(0); f.write(read("in"))): the probes report its first write only, so the
+// truncation's version is written until the writer lets go of the file, not just at the
+// ftruncate: `in`, read after it, is in the file.
+TEST(Causal, AWriterThatTruncatesItsOwnFileWritesOn) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.run({1, 1}, 100, {"setup"});
+  w.write_new(100, 10, "in");
+  auto py = w.run(sh, 200, {"python3", "job.py"});
+  w.open_outside(py, "/tmp/f", 7000, O_WRONLY | O_CREAT | O_TRUNC);
+  w.file_io(py, 7000, /*write=*/true);
+  w.truncate_outside(py, 7000, 0);
+  w.read(200, 10);  // then writes what it read: no new first-write event
+  w.exit(py);
+  auto cat = w.run(sh, 300, {"cat", "/tmp/f"});
+  w.open_outside(cat, "/tmp/f", 7000, O_RDONLY);
+  w.file_io(cat, 7000, /*write=*/false);
+  w.write_new(300, 12, "out");
+  w.exit(cat);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_TRUE(has(edges(r.graph), "used(python3 job.py, in)")) << r.text;
+}
+
+// copytruncate: a daemon appends to /tmp/log and keeps it open; `truncate -s 0 /tmp/log`
+// empties it; the daemon reads b and writes on (the probes report its first write only);
+// `cat /tmp/log > out`. The daemon still writes into the emptied version: out is from b,
+// by the daemon, not only "truncated by truncate".
+TEST(Causal, AWriterHoldingAFileWritesIntoTheVersionAnotherMade) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.run({1, 1}, 100, {"setup"});
+  w.write_new(100, 10, "a");
+  w.write_new(100, 11, "b");
+  auto daemon = w.run(sh, 200, {"daemon"});
+  w.read(200, 10);
+  w.open_outside(daemon, "/tmp/log", 7000, O_WRONLY | O_CREAT | O_APPEND);
+  w.file_io(daemon, 7000, /*write=*/true);
+  auto trunc = w.run(sh, 300, {"truncate", "-s", "0", "/tmp/log"});
+  w.open_outside(trunc, "/tmp/log", 7000, O_WRONLY | O_CREAT);
+  w.truncate_outside(trunc, 7000, 0);
+  w.exit(trunc);
+  w.read(200, 11);  // then appends b's content: no new first-write event
+  auto cat = w.run(sh, 400, {"cat", "/tmp/log"});
+  w.open_outside(cat, "/tmp/log", 7000, O_RDONLY);
+  w.file_io(cat, 7000, /*write=*/false);
+  w.write_new(400, 12, "out");
+  w.exit(cat);
+  w.exit(daemon);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  auto e = edges(r.graph);
+  EXPECT_TRUE(has(e, "used(daemon, b)")) << r.text;
+  EXPECT_NE(r.text.find("truncated by truncate"), std::string::npos) << r.text;
+}
+
+// `sed -i s/x/y/ /tmp/f` writes a temporary file and renames it over /tmp/f. sed touches no
+// mount: it waits, undecided, until `cat /tmp/f > out` keeps it. Its rename must wait with
+// it, or the answer names the file by a temporary name that no longer exists.
+TEST(Causal, ARenameOutsideTheMountWaitsWithItsActivity) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  const std::string tmp = dir.path() + "/sedX1", f = dir.path() + "/f";
+  std::ofstream(tmp) << "y";  // the renamed file, as the collector finds it (lstat)
+  struct stat st = {};
+  ASSERT_EQ(::stat(tmp.c_str(), &st), 0);
+  auto sh = w.run({1, 1}, 100, {"setup"});
+  w.write_new(100, 10, "in");
+  auto sed = w.run(sh, 200, {"sed", "-i", "s/x/y/", f});
+  w.open_outside(sed, tmp, st.st_ino, O_RDWR | O_CREAT | O_EXCL, st.st_dev);
+  w.file_io(sed, st.st_ino, /*write=*/true, st.st_dev);
+  ASSERT_EQ(::rename(tmp.c_str(), f.c_str()), 0);
+  w.rename_outside(sed, tmp, f);
+  w.exit(sed);
+  auto cat = w.run(sh, 300, {"cat", f});
+  w.open_outside(cat, f, st.st_ino, O_RDONLY, st.st_dev);
+  w.file_io(cat, st.st_ino, /*write=*/false, st.st_dev);
+  w.write_new(300, 12, "out");
+  w.exit(cat);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find("rename by sed"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("[now named " + f + "]"), std::string::npos) << r.text;
+}
+
 // `echo public > /tmp/f; K=$(cat cfg); cat /tmp/f > out`: the shell's write of /tmp/f ended
 // when it closed the file, before it read cfg, so cfg is not in out. If the shell then
 // appends "$K" (`echo "$K" >> /tmp/f`, reported again after the close), cfg is.

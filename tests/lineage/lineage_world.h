@@ -126,6 +126,33 @@ class World {
     e.file_id = dev * 1000003 + ino;
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
   }
+  // truncate/ftruncate of a file outside the tracked mount (the probes' TRUNCATE): by fd
+  // (fd >= 0, the file's dev/ino known) or by path (fd -1: the path alone).
+  void truncate_outside(Proc p, uint64_t ino, int64_t length, int fd = 3,
+                        const std::string& path = "", uint64_t dev = 0x803) {
+    bento_truncate_event e{};
+    header(e.h, BENTO_EV_TRUNCATE, sizeof e, p);
+    e.fd = fd;
+    e.length = length;
+    if (fd >= 0) {
+      e.file_id = dev * 1000003 + ino;
+      e.dev = dev;
+      e.ino = ino;
+    }
+    e.path_len = static_cast<uint32_t>(path.size());
+    std::snprintf(e.path, sizeof e.path, "%s", path.c_str());
+    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+  }
+  // rename(2) of a file outside the tracked mount (absolute paths; the probes' RENAME).
+  void rename_outside(Proc p, const std::string& from, const std::string& to) {
+    bento_path_event e{};
+    header(e.h, BENTO_EV_RENAME, sizeof e, p);
+    e.oldpath_len = static_cast<uint32_t>(from.size());
+    std::snprintf(e.oldpath, sizeof e.oldpath, "%s", from.c_str());
+    e.newpath_len = static_cast<uint32_t>(to.size());
+    std::snprintf(e.newpath, sizeof e.newpath, "%s", to.c_str());
+    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+  }
   // The first read or write of a process image on a file (FILE_IO).
   void file_io(Proc p, uint64_t ino, bool write, uint64_t dev = 0x803, int fd = 1) {
     bento_file_io_event e{};
