@@ -176,8 +176,8 @@ const char* const kSql[] = {
     "UPDATE used SET last_ns = MAX(IFNULL(last_ns, 0), ?) WHERE activity_id = ? AND entity_id = ?",
     "INSERT INTO generated(entity_id, activity_id, time_ns, how) VALUES(?1, ?2, ?3, ?4) "
     "ON CONFLICT(entity_id, activity_id) DO UPDATE SET "
-    "how = CASE WHEN generated.how || excluded.how IN ('open-writewrite', 'writeopen-write') "
-    "THEN 'write' WHEN excluded.time_ns < generated.time_ns THEN excluded.how "
+    "how = CASE WHEN generated.how || excluded.how IN ('open-writewrite', 'writeopen-write', "
+    "'truncatewrite') THEN 'write' WHEN excluded.time_ns < generated.time_ns THEN excluded.how "
     "ELSE generated.how END, time_ns = MIN(generated.time_ns, excluded.time_ns)",
     "UPDATE generated SET last_ns = MAX(IFNULL(last_ns, 0), ?) WHERE entity_id = ? AND "
     "activity_id = ?",
@@ -699,17 +699,20 @@ void SqliteStore::generated(int64_t entity, int64_t activity, uint64_t t, const 
   if (activity == 0 || entity == 0) return;
   const auto key = std::make_pair(entity, activity);
   const bool write = std::strcmp(how, "write") == 0;
+  const bool before_a_write =
+      !write && (std::strcmp(how, "open-write") == 0 || std::strcmp(how, "truncate") == 0);
   // Known, and this changes nothing: not earlier, and not the first write after an open
-  // for writing (the row then says "write": the label a reader sees).
+  // for writing or a truncation (the row then says "write": the label a reader sees, and
+  // a step that wrote is never one that put no data in).
   if (auto it = generated_.find(key);
-      it != generated_.end() && it->second.t <= t && !(write && it->second.open_write))
+      it != generated_.end() && it->second.t <= t && !(write && it->second.before_a_write))
     return;
   st(kGenerated).bind(1, entity).bind(2, activity).bind(3, i64(t)).bind(4, how).run();
   if (generated_.size() > kCacheCap) generated_.clear();
-  auto [it, fresh] = generated_.emplace(key, GeneratedAt{t, std::strcmp(how, "open-write") == 0});
+  auto [it, fresh] = generated_.emplace(key, GeneratedAt{t, before_a_write});
   if (!fresh) {
-    if (t < it->second.t) it->second = {t, it->second.open_write && !write};
-    if (write) it->second.open_write = false;
+    if (t < it->second.t) it->second = {t, it->second.before_a_write && !write};
+    if (write) it->second.before_a_write = false;
   }
 }
 

@@ -127,8 +127,8 @@ class SqliteStore : public GraphStore {
   std::unordered_set<int64_t> first_emptied_;
   std::unordered_map<std::pair<int64_t, int64_t>, uint64_t, PairHash> used_;  // -> first t
   struct GeneratedAt {
-    uint64_t t;       // its first time
-    bool open_write;  // stored as an open for writing no write has followed yet
+    uint64_t t;           // its first time
+    bool before_a_write;  // stored as an open for writing or a truncation, no write since
   };
   std::unordered_map<std::pair<int64_t, int64_t>, GeneratedAt, PairHash> generated_;
   std::unordered_set<std::pair<int64_t, int64_t>, PairHash> used_exact_;
