@@ -35,9 +35,7 @@ void substitute_cat(World& w, World::Proc sh, uint32_t pid, uint64_t ino) {
 TEST(Causal, AReadAfterTheLastWriteIsNotAnInput) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.run({1, 1}, 100, {"setup"});
-  w.write_new(100, 10, "a");
-  w.write_new(100, 11, "secret");
+  auto sh = w.setup({{10, "a"}, {11, "secret"}});
   auto p = w.run(sh, 200, {"bash", "-c", "x"});
   w.read(200, 10);  // read a, then write out ...
   w.write_new(200, 12, "out");
@@ -60,9 +58,7 @@ TEST(Causal, AReadAfterTheLastWriteIsNotAnInput) {
 TEST(Causal, AParentReadingAfterItsChildWroteIsNotAnInput) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.run({1, 1}, 100, {"setup"});
-  w.write_new(100, 10, "early");
-  w.write_new(100, 11, "secret");
+  auto sh = w.setup({{10, "early"}, {11, "secret"}});
   auto parent = w.run(sh, 300, {"parent"});
   w.read(300, 10);  // before the fork: the child inherits it
   auto child = w.fork(parent, 301);
@@ -81,8 +77,7 @@ TEST(Causal, AParentReadingAfterItsChildWroteIsNotAnInput) {
 TEST(Causal, APipeReadAfterTheWriteIsNotAnInput) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.run({1, 1}, 100, {"setup"});
-  w.write_new(100, 11, "secret");
+  auto sh = w.setup({{11, "secret"}});
   auto feeder = w.run(sh, 400, {"cat", "secret"});
   w.read(400, 11);
   w.pipe_io(feeder, 7000, true);
@@ -107,8 +102,7 @@ TEST(Causal, APipeReadAfterTheWriteIsNotAnInput) {
 TEST(Causal, DepthIsMonotone) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.run({1, 1}, 100, {"setup"});
-  w.write_new(100, 10, "src");
+  auto sh = w.setup({{10, "src"}});
   // src -> cp1 -> f1 -> cp2 -> f2 -> cp3 -> out: src is 3 hops from out.
   auto step = [&](uint32_t pid, const char* name, uint64_t in, uint64_t out, const char* out_name) {
     auto p = w.fork(sh, pid);
@@ -142,8 +136,7 @@ TEST(Causal, DepthIsMonotone) {
 TEST(Causal, TheDepthBoundNeverCutsSilently) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.run({1, 1}, 100, {"setup"});
-  w.write_new(100, 10, "src");
+  auto sh = w.setup({{10, "src"}});
   // src -> step1 -> f1 -> step2 -> ... -> step10 -> f10: src is 10 hops from f10.
   for (uint32_t i = 1; i <= 10; i++) {
     auto p = w.fork(sh, 800 + i);
@@ -278,9 +271,7 @@ TEST(Causal, AShellsRedirectIsWrittenByTheProgramItRuns) {
 TEST(Causal, AnEmptiedFileDoesNotComeFromItsOldContent) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.run({1, 1}, 100, {"setup"});
-  w.write_new(100, 10, "a");
-  w.write_new(100, 11, "b");
+  auto sh = w.setup({{10, "a"}, {11, "b"}});
   auto first = w.run(sh, 300, {"cat", "a"});
   w.read(300, 10);
   w.write_new(300, 12, "out");
@@ -323,8 +314,7 @@ TEST(Causal, AnEmptiedFileDoesNotComeFromItsOldContent) {
 TEST(Causal, AWriterThroughAnInheritedFdLandsOnItsParentsOpen) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.run({1, 1}, 100, {"setup"});
-  w.write_new(100, 10, "a");
+  auto sh = w.setup({{10, "a"}});
   auto dash = w.run(sh, 300, {"sh", "-c", "cat a > /tmp/x"});
   w.open_outside(dash, "/tmp/x", 7000, O_WRONLY | O_CREAT | O_TRUNC);
   auto cat = w.run(dash, 301, {"cat", "a"});
@@ -353,8 +343,7 @@ TEST(Causal, AWriterThroughAnInheritedFdLandsOnItsParentsOpen) {
 TEST(Causal, AReadThroughAnFdAnotherImageOpenedFindsTheFileAndItsWriter) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.run({1, 1}, 100, {"setup"});
-  w.write_new(100, 10, "src");
+  auto sh = w.setup({{10, "src"}});
   // tar czf: its gzip child writes the archive that its forked image opened.
   auto pack = w.run(sh, 200, {"tar", "czf", "/tmp/a.tgz", "src"});
   w.read(200, 10);
@@ -393,8 +382,7 @@ TEST(Causal, AReadThroughAnFdAnotherImageOpenedFindsTheFileAndItsWriter) {
 TEST(Causal, AWriterKeptLateDoesNotBecomeTheNewestVersion) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.run({1, 1}, 100, {"setup"});
-  w.write_new(100, 10, "in");
+  auto sh = w.setup({{10, "in"}});
   auto early = w.run(sh, 200, {"cat", "/secret"});
   w.open_outside(early, "/secret", 7001, O_RDONLY);
   w.file_io(early, 7001, /*write=*/false);
@@ -591,8 +579,7 @@ TEST(Causal, AProgramExecdInTheWritersProcessIsNamedByItsWrite) {
   World w(dir.path() + "/prov.db", dir.path());  // a real directory: the probes see its dev
   struct stat st = {};
   ASSERT_EQ(::stat(dir.path().c_str(), &st), 0);
-  auto sh = w.run({1, 1}, 100, {"setup"});
-  w.write_new(100, 10, "f");
+  auto sh = w.setup({{10, "f"}});
   auto sub = w.fork(sh, 300);
   const uint64_t fh = ++w.next_fh;
   w.record(RecordType::kCreate, 300, 12, "log", fh, O_WRONLY | O_CREAT | O_APPEND);
@@ -635,8 +622,7 @@ TEST(Causal, ATruncationOutsideTheMountEmptiesTheFile) {
     std::ofstream(f) << "x";
     struct stat st = {};
     ASSERT_EQ(::stat(f.c_str(), &st), 0);
-    auto sh = w.run({1, 1}, 100, {"setup"});
-    w.write_new(100, 10, "in");
+    auto sh = w.setup({{10, "in"}});
     auto early = w.run(sh, 200, {"cat", "/secret"});
     w.open_outside(early, "/secret", 7001, O_RDONLY, st.st_dev);
     w.file_io(early, 7001, /*write=*/false, st.st_dev);
@@ -679,19 +665,14 @@ TEST(Causal, ATruncationOutsideTheMountEmptiesTheFile) {
 TEST(Causal, AWriterThatTruncatesItsOwnFileWritesOn) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.run({1, 1}, 100, {"setup"});
-  w.write_new(100, 10, "in");
+  auto sh = w.setup({{10, "in"}});
   auto py = w.run(sh, 200, {"python3", "job.py"});
   w.open_outside(py, "/tmp/f", 7000, O_WRONLY | O_CREAT | O_TRUNC);
   w.file_io(py, 7000, /*write=*/true);
   w.truncate_outside(py, 7000, 0);
   w.read(200, 10);  // then writes what it read: no new first-write event
   w.exit(py);
-  auto cat = w.run(sh, 300, {"cat", "/tmp/f"});
-  w.open_outside(cat, "/tmp/f", 7000, O_RDONLY);
-  w.file_io(cat, 7000, /*write=*/false);
-  w.write_new(300, 12, "out");
-  w.exit(cat);
+  w.cat_outside(sh, 300, "/tmp/f", 7000, 12, "out");  // cat /tmp/f > out
   w.commit();
   auto r = why(*w.db, path("out"));
   ASSERT_TRUE(r.found) << r.message;
@@ -705,9 +686,7 @@ TEST(Causal, AWriterThatTruncatesItsOwnFileWritesOn) {
 TEST(Causal, AWriterHoldingAFileWritesIntoTheVersionAnotherMade) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.run({1, 1}, 100, {"setup"});
-  w.write_new(100, 10, "a");
-  w.write_new(100, 11, "b");
+  auto sh = w.setup({{10, "a"}, {11, "b"}});
   auto daemon = w.run(sh, 200, {"daemon"});
   w.read(200, 10);
   w.open_outside(daemon, "/tmp/log", 7000, O_WRONLY | O_CREAT | O_APPEND);
@@ -717,11 +696,7 @@ TEST(Causal, AWriterHoldingAFileWritesIntoTheVersionAnotherMade) {
   w.truncate_outside(trunc, 7000, 0);
   w.exit(trunc);
   w.read(200, 11);  // then appends b's content: no new first-write event
-  auto cat = w.run(sh, 400, {"cat", "/tmp/log"});
-  w.open_outside(cat, "/tmp/log", 7000, O_RDONLY);
-  w.file_io(cat, 7000, /*write=*/false);
-  w.write_new(400, 12, "out");
-  w.exit(cat);
+  w.cat_outside(sh, 400, "/tmp/log", 7000, 12, "out");  // cat /tmp/log > out
   w.exit(daemon);
   w.commit();
   auto r = why(*w.db, path("out"));
@@ -741,8 +716,7 @@ TEST(Causal, ARenameOutsideTheMountWaitsWithItsActivity) {
   std::ofstream(tmp) << "y";  // the renamed file, as the collector finds it (lstat)
   struct stat st = {};
   ASSERT_EQ(::stat(tmp.c_str(), &st), 0);
-  auto sh = w.run({1, 1}, 100, {"setup"});
-  w.write_new(100, 10, "in");
+  auto sh = w.setup({{10, "in"}});
   auto sed = w.run(sh, 200, {"sed", "-i", "s/x/y/", f});
   w.open_outside(sed, tmp, st.st_ino, O_RDWR | O_CREAT | O_EXCL, st.st_dev);
   w.file_io(sed, st.st_ino, /*write=*/true, st.st_dev);
@@ -780,11 +754,7 @@ TEST(Causal, AWriteOutsideTheMountEndsAtItsLastClose) {
       w.file_io(sh, 7000, /*write=*/true);
       w.close_outside(sh, 7000, /*last_write=*/true);
     }
-    auto cat = w.run(sh, 300, {"cat", "/tmp/f"});
-    w.open_outside(cat, "/tmp/f", 7000, O_RDONLY);
-    w.file_io(cat, 7000, /*write=*/false);
-    w.write_new(300, 12, "out");
-    w.exit(cat);
+    w.cat_outside(sh, 300, "/tmp/f", 7000, 12, "out");  // cat /tmp/f > out
     w.commit();
     auto r = why(*w.db, path("out"));
     ASSERT_TRUE(r.found) << r.message;
@@ -806,8 +776,7 @@ TEST(Causal, AFileWrittenThroughAnFdOpenedBeforeTrackingIsNamed) {
   ASSERT_EQ(fstat(fd, &st), 0);
   // This test process plays the daemon: the collector finds the fd in its /proc entry.
   const auto self = static_cast<uint32_t>(getpid());
-  auto sh = w.run({1, 1}, 100, {"setup"});
-  w.write_new(100, 10, "in");
+  auto sh = w.setup({{10, "in"}});
   auto daemon = w.run(sh, self, {"daemon"});
   w.read(self, 10);
   w.file_io(daemon, st.st_ino, /*write=*/true, st.st_dev, fd);
@@ -840,11 +809,7 @@ TEST(Causal, AnAppendOutsideTheMountIsAWrite) {
   w.open_outside(appender, "/tmp/log", 7000, O_WRONLY | O_APPEND);
   w.file_io(appender, 7000, /*write=*/true);
   w.exit(appender);
-  auto cat = w.run(sh, 300, {"cat", "/tmp/log"});
-  w.open_outside(cat, "/tmp/log", 7000, O_RDONLY);
-  w.file_io(cat, 7000, /*write=*/false);
-  w.write_new(300, 12, "out");
-  w.exit(cat);
+  w.cat_outside(sh, 300, "/tmp/log", 7000, 12, "out");  // cat /tmp/log > out
   w.commit();
   auto r = why(*w.db, path("out"));
   ASSERT_TRUE(r.found) << r.message;
@@ -859,9 +824,7 @@ TEST(Causal, AReadOnAMountDoesNotWaitForAnotherProcesssWrite) {
   World w(dir.path() + "/prov.db", dir.path());
   struct stat st = {};
   ASSERT_EQ(::stat(dir.path().c_str(), &st), 0);
-  auto sh = w.run({1, 1}, 100, {"setup"});
-  w.write_new(100, 10, "f");
-  w.write_new(100, 11, "g");
+  auto sh = w.setup({{10, "f"}, {11, "g"}});
   auto writer = w.run(sh, 300, {"tee", "g"});
   w.file_io(writer, 11, /*write=*/true, st.st_dev);
   auto reader = w.run(sh, 301, {"sort", "f"});
@@ -910,8 +873,7 @@ TEST(Causal, TheArgvRuleHoldsThroughSeveralExecs) {
 TEST(Causal, RuntimeReadsFoldAndAllShowsThem) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.run({1, 1}, 100, {"setup"});
-  w.write_new(100, 10, "in.csv");
+  auto sh = w.setup({{10, "in.csv"}});
   // Five programs read the same configuration file, never written: shared configuration.
   for (uint32_t i = 0; i < 5; i++) {
     auto p = w.fork(sh, 600 + i);
@@ -983,9 +945,7 @@ TEST(Causal, TheTextShowsTheRealProgramAndEscapesControlCharacters) {
 TEST(Causal, LaterVersionsAndDeletionsAreMarked) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.run({1, 1}, 100, {"setup"});
-  w.write_new(100, 10, "in");
-  w.write_new(100, 11, "tmpin");
+  auto sh = w.setup({{10, "in"}, {11, "tmpin"}});
   auto p = w.run(sh, 900, {"join"});
   w.read(900, 10);
   w.read(900, 11);

@@ -165,6 +165,24 @@ class World {
     e.file_id = dev * 1000003 + ino;
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
   }
+  // The usual start: a "setup" process (pid 100) that writes these files (ino, name) on
+  // the mount.
+  Proc setup(std::initializer_list<std::pair<uint64_t, std::string>> files) {
+    Proc sh = run({1, 1}, 100, {"setup"});
+    for (const auto& [ino, name] : files) write_new(100, ino, name);
+    return sh;
+  }
+  // `cat PATH > OUT` by a child of parent that exits: reads the outside file ino and
+  // writes OUT (out_ino) on the mount.
+  Proc cat_outside(Proc parent, uint32_t pid, const std::string& path, uint64_t ino,
+                   uint64_t out_ino, const std::string& out) {
+    Proc cat = run(parent, pid, {"cat", path});
+    open_outside(cat, path, ino, O_RDONLY);
+    file_io(cat, ino, /*write=*/false);
+    write_new(pid, out_ino, out);
+    exit(cat);
+    return cat;
+  }
   void exit(Proc p, int code = 0) {
     bento_exit_event e{};
     header(e.h, BENTO_EV_EXIT, sizeof e, p);
