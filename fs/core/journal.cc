@@ -306,17 +306,28 @@ bool Journal::fits(const State& s, uint64_t credits) const {
 }
 
 Result<Handle> Journal::begin(uint32_t credits) {
+  return begin_handle(credits, false);
+}
+
+Result<Handle> Journal::begin_log_only(uint32_t credits) {
+  return begin_handle(credits, true);
+}
+
+Result<Handle> Journal::begin_handle(uint32_t credits, bool log_only) {
   uint64_t cap = (blocks_ - margin_) / 2;
   if (credits > cap) credits = static_cast<uint32_t>(cap);
   auto g = st_.lock();
   for (;;) {
     if (g->error != 0) return Err(EROFS);
+    // During a checkpoint's I/O the head is still the old one: fits() over-counts, which
+    // only makes a log-only handle wait for the checkpoint like any other.
+    const bool open = !g->locked || (log_only && g->log_window);
     if (!g->thread_running) {
       // No commit thread (shutting down): only allow what fits right now.
-      if (!g->locked && fits(*g, credits)) break;
+      if (open && fits(*g, credits)) break;
       return Err(EROFS);
     }
-    if (!g->locked) {
+    if (open) {
       if (fits(*g, credits)) break;
       // Log space is short: checkpoint. If only other handles' reservations are in the
       // way, waiting for them to end is enough.
@@ -340,7 +351,7 @@ void Journal::end_handle(uint32_t credits) {
   // Wake only who waits for handles to end: a committer quiescing (locked), begin()s and
   // wait_commit()s (waiters). The idle commit thread sleeps on the same condvar; waking it
   // at every handle's end cost two context switches per operation.
-  if ((g->active == 0 && g->locked) || g->waiters > 0) cv_.notify_all();
+  if ((g->active == 0 && g->locked && !g->log_window) || g->waiters > 0) cv_.notify_all();
 }
 
 Status Journal::register_block(uint64_t n) {
@@ -445,9 +456,15 @@ Status Journal::commit_locked(bool checkpoint) {
     auto g = st_.lock();
     if (have) g->head = new_head;
     // Handles run again while the log is written (commit_mu_ keeps commits in order);
-    // a checkpoint keeps the window closed until the log is reset.
+    // a checkpoint keeps the window closed until the log is reset, except to handles that
+    // only append to the provenance log (begin_log_only): its header's buffer holds this
+    // transaction's header until the next commit hook, so what the write-back takes home
+    // of their appends lies past the tail it records.
     if (!checkpoint) {
       g->locked = false;
+      cv_.notify_all();
+    } else {
+      g->log_window = true;
       cv_.notify_all();
     }
   }
@@ -471,7 +488,7 @@ Status Journal::commit_locked(bool checkpoint) {
       g->checkpoint = bento::HashMap<uint64_t, BufferHead>{};
       seq = g->running_tid;
     } else {
-      if (checkpoint) g->locked = false;
+      if (checkpoint) g->locked = g->log_window = false;
       cv_.notify_all();
       return s;
     }
@@ -486,7 +503,7 @@ Status Journal::commit_locked(bool checkpoint) {
   } else {
     g->error = s.error();
   }
-  g->locked = false;
+  g->locked = g->log_window = false;
   cv_.notify_all();
   return s;
 }

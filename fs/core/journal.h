@@ -100,6 +100,14 @@ class Journal {
 
   // Joins the running transaction; credits bounds the blocks this handle will touch.
   Result<Handle> begin(uint32_t credits);
+  // The same, for a handle that only appends to the provenance log (bytes at or past the
+  // log's tail, and registering its header block, whose buffer only the commit hook
+  // writes): it may also begin during a checkpoint's I/O (`log_window`), which keeps every
+  // other handle out for the whole write-back (hundreds of ms). What that write-back takes
+  // home of such a handle's blocks lies past the tail of the header it also writes home,
+  // which readers and recovery ignore; the handle's transaction commits after the
+  // checkpoint as usual.
+  Result<Handle> begin_log_only(uint32_t credits);
   // Waits until transaction tid is durable (fsync); after a live upgrade, at least every
   // transaction handed over (the new instance's inodes lost their last_tid).
   Status wait_commit(uint64_t tid);
@@ -115,7 +123,8 @@ class Journal {
     bento::Vec<uint64_t> order;
   };
   struct State {
-    bool locked = false;  // quiescing: new handles wait
+    bool locked = false;      // quiescing: new handles wait
+    bool log_window = false;  // locked for a checkpoint's I/O: begin_log_only() may join
     uint32_t active = 0;
     uint32_t waiters = 0;  // threads blocked in begin() or wait_commit()
     uint64_t reserved = 0;
@@ -153,6 +162,7 @@ class Journal {
   void end_handle(uint32_t credits);
   Status register_block(uint64_t n);
   bool fits(const State& s, uint64_t credits) const;
+  Result<Handle> begin_handle(uint32_t credits, bool log_only);
   // Quiesces, commits the running transaction; keeps the quiescent window open when
   // checkpoint is set and then writes everything home and resets the log.
   Status commit(bool checkpoint);

@@ -3,7 +3,9 @@
 // committed records are readable, a full log keeps serving and records one gap marker
 // with counts, and tracking switches on and off by live upgrade with open handles attributed.
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -454,6 +456,90 @@ TEST(BentoProv, TrackingRefusesAnImageWithoutALogArea) {
 
 // Crash at every flush of a tracked workload: replaying the surviving log over an empty
 // root must give exactly the surviving directory (an effect survives iff its record does).
+// A checkpoint keeps every handle out through its write-back (hundreds of ms on a busy
+// disk). Records of operations that change nothing but the log (open, first read,
+// release) go on meanwhile, as those operations do on plain Bento-fs; an operation that
+// changes the file system still waits; all of them end up in the log in order, committed
+// after the checkpoint, and a crash image right after is consistent.
+TEST(BentoProv, LogOnlyRecordsDoNotWaitForACheckpoint) {
+  using namespace std::chrono_literals;
+  TestFs t(4096, {}, true);
+  t.unmount();
+  t.mount("commit=600000,noatime");  // commits only when asked; reads change nothing
+  auto f = t.create(kRootIno, "f");
+  t.write(f.ino, 0, "data");
+  ASSERT_TRUE(t.fs->commit_now().ok());
+  std::mutex mu;
+  std::condition_variable cv;
+  bool armed = false, entered = false, gate_open = false;
+  t.dev->set_flush_hook([&] {  // holds the first flush once armed: the checkpoint's
+    std::unique_lock lk(mu);
+    if (!armed || entered) return;
+    entered = true;
+    cv.notify_all();
+    cv.wait(lk, [&] { return gate_open; });
+  });
+  t.create(kRootIno, "g");  // the checkpoint's own transaction
+  {
+    std::lock_guard lk(mu);
+    armed = true;
+  }
+  std::thread ckp([&] { EXPECT_TRUE(t.fs->sync_now().ok()); });
+  {
+    std::unique_lock lk(mu);
+    ASSERT_TRUE(cv.wait_for(lk, 10s, [&] { return entered; })) << "no checkpoint flush";
+  }
+  auto reader = std::async(std::launch::async, [&] {
+    Request u = t.r;
+    u.pid = 4242;  // a reader's first read through a handle is recorded per thread
+    auto op = t.fs->open(u, f.ino, bento::oflag::kReadOnly);
+    EXPECT_TRUE(op.ok());
+    const Fh fh = op.ok() ? op->fh : 0;
+    uint8_t buf[16];
+    EXPECT_TRUE(t.fs->read(u, f.ino, fh, 0, buf).ok());
+    EXPECT_TRUE(t.fs->release(u, f.ino, fh, 0).ok());
+    return fh;
+  });
+  const bool read_in_window = reader.wait_for(10s) == std::future_status::ready;
+  auto maker = std::async(std::launch::async, [&] { t.create(kRootIno, "h"); });
+  const bool create_waited = maker.wait_for(300ms) == std::future_status::timeout;
+  {
+    std::lock_guard lk(mu);
+    gate_open = true;
+    cv.notify_all();
+  }
+  ckp.join();
+  maker.get();
+  ASSERT_TRUE(read_in_window) << "open/read/release waited for the checkpoint's write-back";
+  EXPECT_TRUE(create_waited) << "a change to the file system ran inside a checkpoint";
+  const Fh fh = reader.get();
+  t.dev->set_flush_hook({});
+
+  auto order = [&](const std::vector<Rec>& log) {
+    std::vector<std::string> seen;
+    uint64_t last_seq = 0;
+    for (const auto& r : log) {
+      EXPECT_GT(r.seq, last_seq);
+      last_seq = r.seq;
+      if (r.fh == fh && r.ino == f.ino && r.type == RecordType::kOpen) seen.push_back("open");
+      if (r.fh == fh && r.ino == f.ino && r.type == RecordType::kRead) seen.push_back("read");
+      if (r.fh == fh && r.ino == f.ino && r.type == RecordType::kRelease) seen.push_back("release");
+      if (r.type == RecordType::kCreate && r.name == "h") seen.push_back("create h");
+    }
+    return seen;
+  };
+  const std::vector<std::string> want = {"open", "read", "release", "create h"};
+  EXPECT_EQ(order(read_log(*t.fs)), want);
+  // Committed: a crash now keeps them, and the image is clean.
+  auto crashed = ImageDevice::from_bytes(t.dev->durable_bytes());
+  BentoFs fs2;
+  ASSERT_TRUE(fs2.init(t.r, *crashed, {}).ok());
+  EXPECT_EQ(order(read_log(fs2)), want);
+  fs2.destroy(t.r);
+  auto rep = run_fsck(*crashed, {});
+  EXPECT_EQ(rep.exit_code, 0) << (rep.problems.empty() ? "" : rep.problems[0]);
+}
+
 TEST(BentoProv, CrashImagesKeepEffectsAndRecordsTogether) {
   TestFs t(4096, {}, true);
   t.unmount();
