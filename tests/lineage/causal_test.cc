@@ -541,7 +541,7 @@ TEST(Causal, AWriterGoneBeforeProvdIsNamedUnknown) {
   w.commit();
   auto r = why(*w.db, path("out"));
   ASSERT_TRUE(r.found) << r.message;
-  EXPECT_NE(r.text.find("created by [unknown program: exited before provd saw it]"),
+  EXPECT_NE(r.text.find("created and written by [unknown program: exited before provd saw it]"),
             std::string::npos)
       << r.text;
 }

@@ -84,7 +84,7 @@ TEST_F(LineageTest, WhyFollowsThePipelineThroughThePipe) {
     EXPECT_TRUE(e.count(want)) << want << " missing from " << json(e).dump(1);
   }
   EXPECT_FALSE(e.count("used(cat b, b)")) << "the unrelated cat must not appear";
-  EXPECT_NE(r.text.find("created by uniq"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("created and written by uniq"), std::string::npos) << r.text;
   EXPECT_EQ(r.graph["query"], "why");
 }
 
