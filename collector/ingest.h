@@ -249,6 +249,7 @@ class Ingest {
   void channel_io(const std::string& key, int64_t act, uint64_t t, bool write);
   void channel_store(const std::string& key, int64_t act, uint64_t t, bool write);
   int64_t channel_entity(const std::string& key, uint64_t t);
+  void retire_channel(const std::string& key);
   Channel& channel(const std::string& key, Channel::Kind kind, uint64_t ino,
                    const std::string& addr);
   void outside_open(int64_t act, const PendingItem& o);
@@ -297,6 +298,7 @@ class Ingest {
   std::unordered_map<int64_t, Keep> kept_;  // activities kept (a cache: re-learnt)
   std::deque<std::pair<int64_t, Keep>>* keep_work_ = nullptr;  // keep()'s worklist, while running
   std::unordered_map<std::string, Channel> channels_;
+  uint64_t retired_channels_ = 0;
   bool keep_all_ = false;
   // Files outside the mounts written by activities not kept (yet): a kept activity that
   // reads one keeps its earlier writers, so a download to /tmp later copied into the

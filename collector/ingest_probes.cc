@@ -303,8 +303,9 @@ bool Ingest::on_pipe(const void* data, size_t size) {
   const bento_event_header* h = &e->h;
   // A new pipe: a new identity, even if pipefs hands out an inode number again. Its row is
   // made when a kept process uses it (most pipes on a host never are).
-  Channel& c = channels_["pipe " + std::to_string(e->pipe_ino)];
-  c = Channel{};
+  const std::string key = "pipe " + std::to_string(e->pipe_ino);
+  retire_channel(key);
+  Channel& c = channels_[key];
   c.kind = Channel::kPipe;
   c.ino = e->pipe_ino;
   c.fresh = true;
@@ -316,7 +317,7 @@ bool Ingest::on_pipe(const void* data, size_t size) {
   PendingItem mark{PendingItem::kAction};
   mark.t = h->ts_ns;
   mark.what = e->flags != 0 ? "pipe2" : "pipe";
-  mark.path = "pipe " + std::to_string(e->pipe_ino);
+  mark.path = key;
   mark.detail = to_json_text({{"fds", {e->fds[0], e->fds[1]}}, {"flags", e->flags}});
   fd_action_or_wait(act, std::move(mark));
   return true;

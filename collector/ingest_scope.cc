@@ -248,19 +248,38 @@ void Ingest::apply_deferred() {
 
 Ingest::Channel& Ingest::channel(const std::string& key, Channel::Kind kind, uint64_t ino,
                                  const std::string& addr) {
+  if (auto it = channels_.find(key); it != channels_.end() && kind == Channel::kSocket &&
+                                     ino != 0 && it->second.ino != 0 && it->second.ino != ino) {
+    // Another socket sending under the same name (a client port used again, a new server
+    // on the port) is another connection: a new entity, not the old one's data.
+    retire_channel(key);
+  }
   auto [it, fresh] = channels_.emplace(key, Channel{});
   Channel& c = it->second;
   if (fresh) {
     c.kind = kind;
     c.ino = ino;
     c.addr = addr;
-  } else if (kind == Channel::kSocket && ino != 0 && c.ino != 0 && c.ino != ino) {
-    // Another socket sending under the same name (a client port used again, a new server
-    // on the port) is another connection: a new entity, not the old one's data.
-    c.ino = ino;
-    c.file = 0;
   }
   return c;
+}
+
+// A channel's name passes to a new identity (another socket sending under the same
+// addresses, a pipe inode number handed out again). What waits on the old identity stays
+// with it under a key of its own: a transfer decided later must not land on the new one.
+void Ingest::retire_channel(const std::string& key) {
+  auto it = channels_.find(key);
+  if (it == channels_.end()) return;
+  Channel old = std::move(it->second);
+  channels_.erase(it);
+  if (old.writers.empty() && old.readers.empty()) return;
+  const std::string retired = key + " #retired " + std::to_string(++retired_channels_);
+  for (const auto* waiting : {&old.writers, &old.readers})
+    for (const auto& [act, t] : *waiting)
+      if (auto p = pending_.find(act); p != pending_.end())
+        for (PendingItem& item : p->second.items)
+          if (item.kind == PendingItem::kChannel && item.path == key) item.path = retired;
+  channels_.emplace(retired, std::move(old));
 }
 
 int64_t Ingest::channel_entity(const std::string& key, uint64_t t) {

@@ -96,6 +96,35 @@ TEST(Causal, APipeReadAfterTheWriteIsNotAnInput) {
   EXPECT_TRUE(has(out2, "used(cat secret, secret)")) << json(out2).dump(1);
 }
 
+// Two UDP flows under the same addresses (a client port used again): the first flow's
+// sender and receiver are still undecided (the receiver's write on the mount not yet read
+// from the log) when the second socket sends. Each output names its own flow's input.
+TEST(Causal, AnUndecidedFlowKeepsItsSocketWhenTheAddressesAreUsedAgain) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{11, "in_u1"}, {12, "in_u2"}});
+  auto cli1 = w.run(sh, 400, {"client", "in_u1"});
+  w.read(400, 11);
+  w.udp_io(cli1, 5001, 38420, 55415, /*send=*/true);
+  auto srv1 = w.run(sh, 401, {"server", "out_u1"});
+  w.udp_io(srv1, 5002, 55415, 38420, /*send=*/false);
+  w.exit(cli1);
+  auto cli2 = w.run(sh, 402, {"client", "in_u2"});
+  w.read(402, 12);
+  w.udp_io(cli2, 5003, 38420, 55415, /*send=*/true);
+  auto srv2 = w.run(sh, 403, {"server", "out_u2"});
+  w.udp_io(srv2, 5004, 55415, 38420, /*send=*/false);
+  w.write_new(401, 21, "out_u1");  // flow 1's output is read from the log only now
+  w.write_new(403, 22, "out_u2");
+  w.commit();
+  auto u1 = edges(why(*w.db, path("out_u1")).graph);
+  EXPECT_TRUE(has(u1, "used(client in_u1, in_u1)")) << json(u1).dump(1);
+  EXPECT_FALSE(has(u1, "used(client in_u2, in_u2)")) << json(u1).dump(1);
+  auto u2 = edges(why(*w.db, path("out_u2")).graph);
+  EXPECT_TRUE(has(u2, "used(client in_u2, in_u2)")) << json(u2).dump(1);
+  EXPECT_FALSE(has(u2, "used(client in_u1, in_u1)")) << json(u2).dump(1);
+}
+
 // A source k process hops away is found at every depth >= k, also when a longer path
 // meets the same nodes first (the depth-first search of old printed "(shown above)" there
 // and never expanded them again).

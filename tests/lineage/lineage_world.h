@@ -3,6 +3,8 @@
 #pragma once
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -101,6 +103,25 @@ class World {
     e.dev = 0xC;  // pipefs
     e.ino = pipe_ino;
     e.file_id = pipe_ino * 2 + (write ? 1 : 0);
+    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+  }
+  // First send / first receive of a process image on a loopback UDP socket (SOCK_SEND,
+  // SOCK_RECV): `sock_ino` is this end's socket; ports are this end's and the other's.
+  void udp_io(Proc p, uint64_t sock_ino, uint16_t port, uint16_t peer_port, bool send) {
+    bento_sock_event e{};
+    header(e.h, send ? BENTO_EV_SOCK_SEND : BENTO_EV_SOCK_RECV, sizeof e, p);
+    e.fd = 3;
+    e.sock.ino = sock_ino;
+    e.sock.netns = 4026531840u;
+    e.sock.family = AF_INET;
+    e.sock.type = SOCK_DGRAM;
+    e.sock.protocol = IPPROTO_UDP;
+    for (auto [a, port_of] : {std::pair{&e.local, port}, std::pair{&e.remote, peer_port}}) {
+      a->family = AF_INET;
+      a->port = port_of;
+      const uint8_t loopback[4] = {127, 0, 0, 1};
+      std::memcpy(a->addr, loopback, sizeof loopback);
+    }
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
   }
   // An open of a file outside the tracked mount (the probes' OPEN).
