@@ -82,12 +82,7 @@ bool Ingest::on_open(const void* data, size_t size) {
   remember_file_id(e->file_id, e->dev, e->ino);
   if (source_for_dev(e->dev) != 0) return true;
   std::string path = absolute(h->pid, cstr(e->path, sizeof e->path), "");
-  if (!path.empty() && loader_file(path)) {
-    // Not an input; known, so that on_file_io needs no look in /proc for its mmap.
-    if (loader_files_.size() > (1u << 16)) loader_files_.clear();  // a cache
-    loader_files_.insert({e->dev, e->ino});
-  }
-  if (path.empty() || loader_file(path)) return true;
+  if (path.empty() || !remember_path(e->dev, e->ino, path)) return true;
   int64_t act = activity_for_tid(h->tid, h->uid, h->gid, h->ts_ns);
   if (act == 0) return true;
   PendingItem o{PendingItem::kOpen};
@@ -98,12 +93,8 @@ bool Ingest::on_open(const void* data, size_t size) {
   o.ino = e->ino;
   o.path = std::move(path);
   if (size >= sizeof(bento_open_event)) o.gen = identity(e->generation, e->btime_ns);
-  if (source_for_dev(e->dev) == 0) {
-    if (open_identity_.size() > (1u << 18)) open_identity_.clear();  // a cache
-    open_identity_[{e->dev, e->ino}] = o.gen;
-    if (open_path_.size() > (1u << 16)) open_path_.clear();  // a cache, of bounded paths
-    open_path_[{e->dev, e->ino}] = o.path;
-  }
+  if (open_identity_.size() > (1u << 18)) open_identity_.clear();  // a cache
+  open_identity_[{e->dev, e->ino}] = o.gen;
   const Keep k = kept(act);
   if (k == kFull || (k == kForward && o.output)) {
     outside_open(act, o);
@@ -114,17 +105,31 @@ bool Ingest::on_open(const void* data, size_t size) {
   return true;
 }
 
-// The first read of a process image on a file: the read's exact time (the page cache may
-// have served it, so the fs never saw it). The first write of an image on a file outside
-// the mounts names the writer when another image opened it: `sort a > /tmp/x` is opened
-// by the shell's forked image, written by sort after its exec (on a mount, the fs log
-// says who wrote).
+// What an outside file is called, for its reads and writes through fds no open we saw
+// names (on_file_io). A loader file (libraries, locales) is remembered as never an input,
+// so that its mmaps need no look in /proc. Returns false for one.
+bool Ingest::remember_path(uint64_t dev, uint64_t ino, const std::string& path) {
+  if (loader_file(path)) {
+    if (loader_files_.size() > (1u << 16)) loader_files_.clear();  // a cache
+    loader_files_.insert({dev, ino});
+    return false;
+  }
+  if (open_path_.size() > (1u << 16)) open_path_.clear();  // a cache, of bounded paths
+  open_path_[{dev, ino}] = path;
+  return true;
+}
+
 uint32_t Ingest::outside_identity(uint64_t dev, uint64_t ino, uint32_t generation) const {
   if (generation != 0) return generation;
   auto it = open_identity_.find({dev, ino});
   return it != open_identity_.end() ? it->second : 0;
 }
 
+// The first read of a process image on a file: the read's exact time (the page cache may
+// have served it, so the fs never saw it). The first write of an image on a file outside
+// the mounts names the writer when another image opened it: `sort a > /tmp/x` is opened
+// by the shell's forked image, written by sort after its exec (on a mount, the fs log
+// says who wrote).
 bool Ingest::on_file_io(const void* data, size_t size) {
   if (size < sizeof(bento_file_io_event)) return false;
   const auto* e = static_cast<const bento_file_io_event*>(data);
@@ -134,13 +139,8 @@ bool Ingest::on_file_io(const void* data, size_t size) {
   // they loaded, inherited or passed): its name, from the fd, while the process holds it.
   if (source_for_dev(e->dev) == 0 && !open_path_.count({e->dev, e->ino}) &&
       !loader_files_.count({e->dev, e->ino})) {
-    if (open_path_.size() > (1u << 16)) open_path_.clear();  // a cache
-    if (std::string p = host_.fd_path(h->pid, e->fd, e->dev, e->ino); !p.empty()) {
-      if (loader_file(p))
-        loader_files_.insert({e->dev, e->ino});  // never an input (on_open)
-      else
-        open_path_[{e->dev, e->ino}] = p;
-    }
+    if (std::string p = host_.fd_path(h->pid, e->fd, e->dev, e->ino); !p.empty())
+      remember_path(e->dev, e->ino, p);
   }
   if (e->is_write) {
     const int64_t act = activity_for_tid(h->tid, h->uid, h->gid, h->ts_ns);

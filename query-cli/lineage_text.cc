@@ -191,8 +191,7 @@ class Printer {
       std::string verb = written_verb(w.last->how);
       // A step that made the file and then wrote it (cp, tar, `cat a > out` by one image)
       // ends after it began: the release carries its last write (puts_no_data).
-      const bool wrote_after_create =
-          w.hows == "create" && !w.no_data && w.end > w.first && w.end != kForever;
+      const bool wrote_after_create = w.hows == "create" && !w.no_data && w.end != kForever;
       if (w.hows.find(',') != std::string::npos || wrote_after_create) {
         verb = written_verb("write");
         if (w.hows.find("create") != std::string::npos) verb = "created and " + verb;
