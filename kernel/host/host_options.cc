@@ -256,7 +256,10 @@ bool check_image(const std::string& path, bool read_only, std::string* canonical
 bool check_mountpoint(const std::string& path, std::string* canonical, std::string* error) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
-    *error = "mountpoint " + path + ": " + std::strerror(errno);
+    const int e = errno;
+    *error = "mountpoint " + path + ": " + std::strerror(e);
+    if (e == ENOTCONN)  // a FUSE host that died still holds it
+      *error += " (a dead mount: `bentoctl unmount " + path + "` detaches it)";
     return false;
   }
   if (!S_ISDIR(st.st_mode)) {

@@ -56,7 +56,9 @@ int call(const std::string& arg, const json& request, std::string* mountpoint, j
   auto r = bento::host::control_call(socket, request.dump());
   if (r.error == ControlCallError::kNoSocket) return fail("no bento mount at " + arg);
   if (r.error == ControlCallError::kNotRunning) {
-    return fail("no bento mount at " + arg + " (stale control socket: bentofs is not running)");
+    return fail("no bento mount at " + arg +
+                " (stale control socket: bentofs is not running; `bentoctl unmount " + arg +
+                "` detaches a dead mount)");
   }
   if (r.error != ControlCallError::kNone) return fail(r.message);
   *raw = r.reply;
@@ -237,8 +239,31 @@ std::string users_of(const std::string& mp) {
 // umount(2) returns as soon as the kernel lets go of the mount; the host then still has
 // to write back and checkpoint before its image is consistent on disk. Waiting for the
 // host process to exit is what makes `unmount; fsck` (or a copy of the image) safe.
+// bentofs is gone (killed, crashed) but the kernel still holds its mount: every access
+// fails with ENOTCONN until it is detached (lazily: a shell may still sit in it). What was
+// committed is on the image; its journal is replayed at its next mount.
+int detach_dead_mount(const std::string& mp, const std::string& socket) {
+  struct stat st {};
+  const bool attached = ::stat(mp.c_str(), &st) != 0 && errno == ENOTCONN;
+  if (attached && std::system(("fusermount3 -u -z -q '" + mp + "' 2>/dev/null").c_str()) != 0)
+    return fail("bentofs for " + mp + " is not running, and fusermount3 -u -z " + mp + " failed");
+  const std::string dir = bento::host::run_dir();
+  bento::host::registry_remove(dir, mp);
+  ::unlink(socket.c_str());
+  std::printf(
+      "bentofs for %s was not running (killed or crashed: see %s)%s; the image's journal is "
+      "replayed at its next mount\n",
+      mp.c_str(), bento::host::log_path_for(dir, mp).c_str(),
+      attached ? "; detached its dead mount" : "");
+  return 0;
+}
+
 int cmd_unmount(const std::string& mp_arg, int timeout_s) {
-  std::string mp, raw;
+  std::string mp, raw, socket;
+  if (bento::host::find_mount_socket(mp_arg, &mp, &socket) &&
+      bento::host::control_call(socket, json{{"cmd", "status"}}.dump()).error ==
+          ControlCallError::kNotRunning)
+    return detach_dead_mount(mp, socket);
   json r;
   if (int rc = call(mp_arg, {{"cmd", "status"}}, &mp, &r, &raw); rc != 0) return rc;
   long pid = r.value("pid", 0L);

@@ -884,10 +884,15 @@ void BentoFsE2E::kill_nine(bool upgrade) {
   ASSERT_EQ(killed, 0);
   ASSERT_FALSE(process_alive(pid_));
   pid_ = 0;
-  // The dead mount: detach it, then mount again (the mount replays the journal).
-  if (run("fusermount3 -u -z " + q(mnt_)).status != 0) run("umount -l " + q(mnt_));
+  // The dead mount (every access ENOTCONN): `bentoctl unmount` detaches it and says
+  // what happened; then mount again (the mount replays the journal).
+  RunResult detach = bentoctl("unmount " + q(mnt_));
+  EXPECT_EQ(detach.status, 0) << detach.output;
+  EXPECT_NE(detach.output.find("was not running"), std::string::npos) << detach.output;
+  if (detach.status != 0) run("umount -l " + q(mnt_));
   mounted_ = false;
   ASSERT_FALSE(is_fuse_mount(mnt_));
+  EXPECT_NE(bentoctl("status " + q(mnt_)).status, 0) << "its stale registration is gone";
   std::printf("  killed after %ld churn writes\n", churn.load());
   ASSERT_NO_FATAL_FAILURE(mount());
   for (int i = 0; i < kSynced; i++) {
