@@ -266,6 +266,8 @@ void Ingest::add_writer(Handle& h, int64_t act) {
   if (act == 0) return;
   if (fs_writers_.size() > kFsWritersCap) fs_writers_.clear();  // then a duplicate row at worst
   fs_writers_.insert({h.file, act});
+  if (fs_data_writers_.size() > kFsWritersCap) fs_data_writers_.clear();
+  fs_data_writers_.insert({h.file, act});
   if (std::find(h.writers.begin(), h.writers.end(), act) != h.writers.end()) return;
   h.writers.push_back(act);
   sessions_[h.file].writers[act].handles++;

@@ -271,6 +271,9 @@ class Ingest {
   static constexpr uint64_t kMountWriteMargin = 1'000'000'000;
   // (file, activity) pairs the fs log named as writers: the probes' writes that add none.
   std::set<std::pair<int64_t, int64_t>> fs_writers_;
+  // (file, activity): writes the fs log recorded (creates and truncations not counted).
+  std::set<std::pair<int64_t, int64_t>> fs_data_writers_;
+  bool process_wrote(int64_t file, int64_t act);
   static constexpr size_t kFsWritersCap = 200000;
 
   GraphStore& store_;

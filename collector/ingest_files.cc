@@ -233,9 +233,14 @@ bool Ingest::on_mmap(const void* data, size_t size, bool end) {
 // write, if it has one, is stored by then. An image the log did not name as a writer of
 // the file gets the version the write went to: the write session open now (the handle it
 // wrote through is still open), else the version the file had at the write.
+//
+// The fs logs each thread's first write through a handle, so a write it did not log is one
+// by a thread that wrote through it before, under an earlier image (`(echo a; cat f) >>
+// log`: cat exec'd in the subshell that wrote). The probes report a write at its entry: a
+// process the log never saw write the file wrote nothing (its call failed: ENOSPC).
 void Ingest::store_mount_write(int64_t act, const PendingItem& w) {
   const int64_t file = file_of(w.dev, w.ino, 0, "", w.t, false);
-  if (file == 0 || fs_writers_.count({file, act}) != 0) return;
+  if (file == 0 || fs_writers_.count({file, act}) != 0 || !process_wrote(file, act)) return;
   make_relevant(act);
   const auto s = sessions_.find(file);
   const bool open = s != sessions_.end() && s->second.entity != 0;
@@ -246,6 +251,17 @@ void Ingest::store_mount_write(int64_t act, const PendingItem& w) {
   for (auto& [source, m] : mounts_)
     for (auto& [fh, h] : m.handles)
       if (h.file == file && h.writing) add_writer(h, act);
+}
+
+bool Ingest::process_wrote(int64_t file, int64_t act) {
+  ActivityRow me;
+  if (!store_.activity(act, &me)) return false;
+  for (auto it = fs_data_writers_.lower_bound({file, 0});
+       it != fs_data_writers_.end() && it->first == file; ++it) {
+    ActivityRow other;
+    if (store_.activity(it->second, &other) && other.process == me.process) return true;
+  }
+  return false;
 }
 
 void Ingest::store_mapping(int64_t act, const PendingItem& m) {

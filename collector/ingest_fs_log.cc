@@ -245,6 +245,7 @@ void Ingest::fs_write(int64_t source, Mount& m, const prov::Record& r, int64_t a
     int64_t v = sessions_.count(file) ? sessions_[file].entity : new_version(file, t);
     store_.generated(v, act, t, "write");
     fs_writers_.insert({file, act});
+    fs_data_writers_.insert({file, act});
     return;
   }
   Handle& h = it->second;

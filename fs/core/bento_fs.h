@@ -232,9 +232,13 @@ class BentoFs : public bento::FileOperations {
   Status prov_alone(const Request& req, const ProvDraft& d, ProvLog::Ticket& t);
   // After mount or upgrade: tracking-start (+ handle-carried records) or tracking-stop.
   Status prov_session(bool upgraded);
-  // Notes a read/write by thread tid through fh (false: no such handle); *fresh when
-  // that thread had not read/written through it just before (a new reader/writer).
+  // Notes a read by thread tid through fh (false: no such handle); *fresh when that
+  // thread had not read/written through it just before (a new reader/writer). A write is
+  // only looked at here: note_written() notes it once it succeeded, so that a write that
+  // failed (ENOSPC) neither counts as one in the release record nor hides the thread's
+  // next, successful write from the log.
   bool note_access(Fh fh, uint32_t tid, bool write, OpenFile* out, bool* fresh);
+  void note_written(Fh fh, uint32_t tid);
   Status prov_file_setxattr(const Request& req, std::string_view name,
                             std::span<const uint8_t> value);
   Result<size_t> prov_file_getxattr(const Request& req, std::string_view name,

@@ -362,6 +362,7 @@ Result<size_t> BentoFs::write(const Request& req, Ino ino, Fh fh, uint64_t off,
     if (append) off = end - total;  // later chunks follow the appended data
     if (*r < n) break;
   }
+  if (total > 0) note_written(fh, req.pid);
   return total;
 }
 

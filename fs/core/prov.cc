@@ -34,16 +34,22 @@ bool BentoFs::note_access(Fh fh, uint32_t tid, bool write, OpenFile* out, bool* 
   OpenFile* f = g->find(fh);
   if (f == nullptr) return false;
   if (write) {
-    f->wrote = true;
-    f->last_write_ns = bento::now_monotonic_ns();  // causality: no write through fh after it
-    *fresh = f->last_writer != tid;
-    f->last_writer = tid;
+    *fresh = f->last_writer != tid;  // noted once the write succeeds (note_written)
   } else {
     *fresh = f->last_reader != tid;
     f->last_reader = tid;
   }
   *out = *f;
   return true;
+}
+
+void BentoFs::note_written(Fh fh, uint32_t tid) {
+  auto g = handles_.lock();
+  OpenFile* f = g->find(fh);
+  if (f == nullptr) return;
+  f->wrote = true;
+  f->last_write_ns = bento::now_monotonic_ns();  // causality: no write through fh after it
+  f->last_writer = tid;
 }
 
 // Mount or upgrade: a tracking instance starts a session (and, after an upgrade from the

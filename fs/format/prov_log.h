@@ -134,14 +134,16 @@ enum class RecordType : uint16_t {
   kRmdir = 8,           // parent/name removed, ino,gen = the directory (always dies)
   kOpen = 9,            // ino,gen opened; flags = open flags (O_ACCMODE, O_TRUNC...); fh
   kRelease = 10,        // fh closed (last close of the open file description); flags =
-                        // its open flags; aux bit 0 = written through this fh; parent2 =
+                        // its open flags; aux bit 0 = written through this fh (a
+                        // write that succeeded; a failed one, ENOSPC, is none); parent2 =
                         // CLOCK_MONOTONIC ns of the last write through fh (0: none seen by
                         // this instance, e.g. written before a live upgrade): no write
                         // through fh happened after it, which is what causality needs
   kTruncate = 11,       // ino,gen size set; aux = new size; fh if done through one (else 0)
   kChmod = 12,          // ino,gen; mode = new mode
   kChown = 13,          // ino,gen; aux = new uid << 32 | new gid
-  kWrite = 14,          // first write through fh by this tid (a new writer): ino,gen; fh;
+  kWrite = 14,          // first write through fh by this tid (a new writer) that
+                        // succeeded (a failed one leaves the next one first): ino,gen; fh;
                         // aux = offset of that write. Also every fallocate(2) that
                         // changes content (punch hole, zero range, collapse or insert
                         // range), each time: gen2 = kGen2Fallocate | the FALLOC_FL_* mode,

@@ -171,6 +171,34 @@ TEST(BentoProv, RecordsEveryOperationWithItsFields) {
   EXPECT_EQ(rep.exit_code, 0) << (rep.problems.empty() ? "" : rep.problems[0]);
 }
 
+// A write that fails (here EFBIG; ENOSPC alike) wrote nothing: the release does not say
+// the handle wrote, and the thread's next write that succeeds is logged as its first.
+TEST(BentoProv, AFailedWriteIsNotAWrite) {
+  TestFs t(16384, {}, true);
+  Request u = t.r;
+  u.pid = 4242;
+  (void)read_log(*t.fs);
+  auto c = t.fs->create(u, kRootIno, "out", 0644, oflag::kWriteOnly | oflag::kCreate);
+  ASSERT_TRUE(c.ok());
+  const uint64_t past_the_end = uint64_t{1} << 52;
+  ASSERT_FALSE(t.fs->write(u, c->entry.ino, c->open.fh, past_the_end, bytes("x")).ok());
+  ASSERT_TRUE(t.fs->release(u, c->entry.ino, c->open.fh, 0).ok());
+  auto o = t.fs->open(u, c->entry.ino, oflag::kWriteOnly);
+  ASSERT_TRUE(o.ok());
+  ASSERT_FALSE(t.fs->write(u, c->entry.ino, o->fh, past_the_end, bytes("x")).ok());
+  ASSERT_TRUE(t.fs->write(u, c->entry.ino, o->fh, 0, bytes("hello")).ok());
+  ASSERT_TRUE(t.fs->release(u, c->entry.ino, o->fh, 0).ok());
+  auto log = read_log(*t.fs);
+  std::vector<RecordType> want = {RecordType::kTrackingStart, RecordType::kCreate,
+                                  RecordType::kRelease,       RecordType::kOpen,
+                                  RecordType::kWrite,         RecordType::kRelease};
+  ASSERT_EQ(types(log), want);
+  EXPECT_EQ(log[2].aux & prov::kAuxWritten, 0u) << "the handle never wrote";
+  EXPECT_EQ(log[4].tid, 4242u);
+  EXPECT_EQ(log[4].fh, o->fh);
+  EXPECT_EQ(log[5].aux & prov::kAuxWritten, prov::kAuxWritten);
+}
+
 TEST(BentoProv, ReadersSeeOnlyCommittedRecords) {
   TestFs t(16384, {}, true);
   t.unmount();

@@ -631,6 +631,34 @@ TEST(Causal, AProgramExecdInTheWritersProcessIsNamedByItsWrite) {
   EXPECT_NE(r.text.find("cat f"), std::string::npos) << r.text;
 }
 
+// `cat in > out` on a full disk: the shell's forked image creates out, cat's write fails
+// (ENOSPC), and out stays empty. The probes report a write at its entry; the fs log has no
+// write of cat's. out was created by the shell, not written by cat.
+TEST(Causal, AWriteThatFailedDidNotWriteTheFile) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db", dir.path());  // a real directory: the probes see its dev
+  struct stat st = {};
+  ASSERT_EQ(::stat(dir.path().c_str(), &st), 0);
+  auto sh = w.setup({{10, "in"}});
+  auto child = w.fork(sh, 300);
+  const uint64_t fh = ++w.next_fh;
+  w.record(RecordType::kCreate, 300, 12, "out", fh, O_WRONLY | O_CREAT | O_TRUNC);
+  w.exec(child, {"cat", "in"});
+  w.read(300, 10);
+  w.file_io(child, 12, /*write=*/true, st.st_dev);  // the write that failed
+  w.exit(child, 1);
+  w.release(12, fh, O_WRONLY);  // the fs: no write through the handle
+  w.commit();
+  w.t += 3'000'000'000ULL;  // the log is read well past the write
+  w.write_new(100, 20, "later");
+  w.commit();
+  auto r = why(*w.db, dir.path() + "/out");
+  ASSERT_TRUE(r.found) << r.message;
+  auto e = bento::test::lineage_edges(r.graph, dir.path(), {.versions = true});
+  EXPECT_FALSE(has(e, "generated(out, cat in)")) << json(e).dump(1) << r.text;
+  EXPECT_EQ(r.text.find("written by"), std::string::npos) << r.text;
+}
+
 // `cat /secret > /tmp/f; truncate -s 0 /tmp/f; cat in >> /tmp/f; cat /tmp/f > out`: the
 // truncation emptied /tmp/f, so out holds `in` alone. Neither the first writer nor
 // `truncate` touches a mount (they wait, undecided, until the reader keeps them): the
