@@ -103,26 +103,25 @@ TEST(Causal, AnUndecidedFlowKeepsItsSocketWhenTheAddressesAreUsedAgain) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
   auto sh = w.setup({{11, "in_u1"}, {12, "in_u2"}});
-  auto cli1 = w.run(sh, 400, {"client", "in_u1"});
-  w.read(400, 11);
-  w.udp_io(cli1, 5001, 38420, 55415, /*send=*/true);
-  auto srv1 = w.run(sh, 401, {"server", "out_u1"});
-  w.udp_io(srv1, 5002, 55415, 38420, /*send=*/false);
-  w.exit(cli1);
-  auto cli2 = w.run(sh, 402, {"client", "in_u2"});
-  w.read(402, 12);
-  w.udp_io(cli2, 5003, 38420, 55415, /*send=*/true);
-  auto srv2 = w.run(sh, 403, {"server", "out_u2"});
-  w.udp_io(srv2, 5004, 55415, 38420, /*send=*/false);
+  for (uint32_t i = 0; i < 2; i++) {  // flow i: client pid 400 + 2i, server 401 + 2i
+    const std::string n = std::to_string(i + 1);
+    auto client = w.run(sh, 400 + 2 * i, {"client", "in_u" + n});
+    w.read(400 + 2 * i, 11 + i);
+    w.udp_io(client, 5001 + 2 * i, 38420, 55415, /*send=*/true);
+    auto server = w.run(sh, 401 + 2 * i, {"server", "out_u" + n});
+    w.udp_io(server, 5002 + 2 * i, 55415, 38420, /*send=*/false);
+    w.exit(client);
+  }
   w.write_new(401, 21, "out_u1");  // flow 1's output is read from the log only now
   w.write_new(403, 22, "out_u2");
   w.commit();
-  auto u1 = edges(why(*w.db, path("out_u1")).graph);
-  EXPECT_TRUE(has(u1, "used(client in_u1, in_u1)")) << json(u1).dump(1);
-  EXPECT_FALSE(has(u1, "used(client in_u2, in_u2)")) << json(u1).dump(1);
-  auto u2 = edges(why(*w.db, path("out_u2")).graph);
-  EXPECT_TRUE(has(u2, "used(client in_u2, in_u2)")) << json(u2).dump(1);
-  EXPECT_FALSE(has(u2, "used(client in_u1, in_u1)")) << json(u2).dump(1);
+  for (const auto& [mine, other] : {std::pair{"1", "2"}, std::pair{"2", "1"}}) {
+    auto e = edges(why(*w.db, path(std::string("out_u") + mine)).graph);
+    EXPECT_TRUE(has(e, std::string("used(client in_u") + mine + ", in_u" + mine + ")"))
+        << json(e).dump(1);
+    EXPECT_FALSE(has(e, std::string("used(client in_u") + other + ", in_u" + other + ")"))
+        << json(e).dump(1);
+  }
 }
 
 // A source k process hops away is found at every depth >= k, also when a longer path
@@ -600,62 +599,56 @@ TEST(Causal, TheArgvRuleHoldsThroughASubshell) {
   EXPECT_NE(r.text.find("started by bash job.sh"), std::string::npos) << r.text;
 }
 
-// `(echo a; cat f) >> log`: the subshell writes through its handle, then execs cat (the
-// last command), which writes through the same handle with the same thread id. The fs log
-// names a thread once per handle; the probes' first write of cat's image names cat.
-TEST(Causal, AProgramExecdInTheWritersProcessIsNamedByItsWrite) {
+// A shell's forked image (pid 300) opens `out` (file 12) on a mount that is a real
+// directory (the probes name it by its dev), then execs `cat f`, whose first write of out
+// the probes report (at the call's entry; the fs logs a thread's first write through a
+// handle only). `image_wrote`: the image wrote through the handle before the exec;
+// `failed`: cat's write failed (ENOSPC) and the fs logged none. Returns out's edges.
+struct ExecdWriter {
+  prov_cli::QueryResult r;
+  std::set<std::string> edges;
+};
+ExecdWriter execd_writer(bool image_wrote, bool failed) {
   TempDir dir;
-  World w(dir.path() + "/prov.db", dir.path());  // a real directory: the probes see its dev
+  World w(dir.path() + "/prov.db", dir.path());
   struct stat st = {};
-  ASSERT_EQ(::stat(dir.path().c_str(), &st), 0);
+  EXPECT_EQ(::stat(dir.path().c_str(), &st), 0);
   auto sh = w.setup({{10, "f"}});
   auto sub = w.fork(sh, 300);
   const uint64_t fh = ++w.next_fh;
-  w.record(RecordType::kCreate, 300, 12, "log", fh, O_WRONLY | O_CREAT | O_APPEND);
-  w.record(RecordType::kWrite, 300, 12, "", fh, O_WRONLY);  // echo a
+  w.record(RecordType::kCreate, 300, 12, "out", fh, O_WRONLY | O_CREAT | O_APPEND);
+  if (image_wrote) w.record(RecordType::kWrite, 300, 12, "", fh, O_WRONLY);
   w.exec(sub, {"cat", "f"});
   w.read(300, 10);
-  w.file_io(sub, 12, /*write=*/true, st.st_dev);  // no fs record: the same thread wrote
-  w.exit(sub);
-  w.release(12, fh, O_WRONLY, w.t);
+  w.file_io(sub, 12, /*write=*/true, st.st_dev);  // no fs record: the same thread, or failed
+  w.exit(sub, failed ? 1 : 0);
+  w.release(12, fh, O_WRONLY, image_wrote || !failed ? w.t : 0);
   w.commit();
   // The log is read well past the write (the probe's write waits for that).
   w.t += 3'000'000'000ULL;
   w.write_new(100, 20, "later");
   w.commit();
-  auto r = why(*w.db, dir.path() + "/log");
-  ASSERT_TRUE(r.found) << r.message;
-  auto e = bento::test::lineage_edges(r.graph, dir.path(), {.versions = true});
+  ExecdWriter out{why(*w.db, dir.path() + "/out"), {}};
+  EXPECT_TRUE(out.r.found) << out.r.message;
+  out.edges = bento::test::lineage_edges(out.r.graph, dir.path(), {.versions = true});
+  return out;
+}
+
+// `(echo a; cat f) >> out`: the subshell writes through its handle, then execs cat (the
+// last command), which writes through the same handle with the same thread id. The fs log
+// names a thread once per handle; the probes' first write of cat's image names cat.
+TEST(Causal, AProgramExecdInTheWritersProcessIsNamedByItsWrite) {
+  auto [r, e] = execd_writer(/*image_wrote=*/true, /*failed=*/false);
   EXPECT_TRUE(has(e, "used(cat f, f)")) << json(e).dump(1) << r.text;
-  EXPECT_TRUE(has(e, "generated(log, cat f)")) << json(e).dump(1);
+  EXPECT_TRUE(has(e, "generated(out, cat f)")) << json(e).dump(1);
   EXPECT_NE(r.text.find("cat f"), std::string::npos) << r.text;
 }
 
-// `cat in > out` on a full disk: the shell's forked image creates out, cat's write fails
-// (ENOSPC), and out stays empty. The probes report a write at its entry; the fs log has no
-// write of cat's. out was created by the shell, not written by cat.
+// `cat f > out` on a full disk: the shell's forked image creates out, cat's write fails
+// (ENOSPC), and out stays empty. out was created by the shell, not written by cat.
 TEST(Causal, AWriteThatFailedDidNotWriteTheFile) {
-  TempDir dir;
-  World w(dir.path() + "/prov.db", dir.path());  // a real directory: the probes see its dev
-  struct stat st = {};
-  ASSERT_EQ(::stat(dir.path().c_str(), &st), 0);
-  auto sh = w.setup({{10, "in"}});
-  auto child = w.fork(sh, 300);
-  const uint64_t fh = ++w.next_fh;
-  w.record(RecordType::kCreate, 300, 12, "out", fh, O_WRONLY | O_CREAT | O_TRUNC);
-  w.exec(child, {"cat", "in"});
-  w.read(300, 10);
-  w.file_io(child, 12, /*write=*/true, st.st_dev);  // the write that failed
-  w.exit(child, 1);
-  w.release(12, fh, O_WRONLY);  // the fs: no write through the handle
-  w.commit();
-  w.t += 3'000'000'000ULL;  // the log is read well past the write
-  w.write_new(100, 20, "later");
-  w.commit();
-  auto r = why(*w.db, dir.path() + "/out");
-  ASSERT_TRUE(r.found) << r.message;
-  auto e = bento::test::lineage_edges(r.graph, dir.path(), {.versions = true});
-  EXPECT_FALSE(has(e, "generated(out, cat in)")) << json(e).dump(1) << r.text;
+  auto [r, e] = execd_writer(/*image_wrote=*/false, /*failed=*/true);
+  EXPECT_FALSE(has(e, "generated(out, cat f)")) << json(e).dump(1) << r.text;
   EXPECT_EQ(r.text.find("written by"), std::string::npos) << r.text;
 }
 
