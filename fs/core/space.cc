@@ -70,6 +70,7 @@ Status BentoFs::fallocate(const Request& req, Ino ino, Fh fh, uint32_t mode, uin
     return Err(EBADF);
   BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(ino));
   uint32_t gen = 0;
+  bool grows = false;
   {
     ReadLock lk(o->lock);
     BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
@@ -89,10 +90,13 @@ Status BentoFs::fallocate(const Request& req, Ino ino, Fh fh, uint32_t mode, uin
       if ((mode & fl::kInsertRange) && len > max - size) return Err(EFBIG);
     }
     gen = di.generation.get();
+    grows = (mode & fl::kKeepSize) == 0 && off + len > size;
   }
   // A fallocate that changes the file's content is a write for provenance: recorded first
   // (it may take several handles), so a crash never keeps its effect without its record.
+  // Growing the file (zeros past its end: `fallocate -l 4096 f`) changes it too.
   const bool changes_data =
+      grows ||
       (mode & (fl::kPunchHole | fl::kZeroRange | fl::kCollapseRange | fl::kInsertRange)) != 0;
   if (tracking() && changes_data) {
     BENTO_ASSIGN_OR_RETURN(ProvLog::Ticket pt, prov_reserve(0, 0));
@@ -107,11 +111,6 @@ Status BentoFs::fallocate(const Request& req, Ino ino, Fh fh, uint32_t mode, uin
     d.gen2 = prov::kGen2Fallocate | mode;
     BENTO_TRY(prov_alone(req, d, pt));
   }
-  if (changes_data) {
-    OpenFile ignored;
-    bool fresh;
-    (void)note_access(fh, req.pid, true, &ignored, &fresh);
-  }
   Status st = Status::Ok();
   if (mode & fl::kPunchHole) {
     st = falloc_punch(o.get(), off, len);
@@ -124,6 +123,7 @@ Status BentoFs::fallocate(const Request& req, Ino ino, Fh fh, uint32_t mode, uin
                          (mode & fl::kZeroRange) != 0);
   }
   BENTO_TRY(st);
+  if (changes_data) note_written(fh, req.pid);
   if (changes_data && req.uid != 0) {
     // A write by a caller without CAP_FSETID drops set-id bits.
     BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(2));

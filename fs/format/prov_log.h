@@ -134,21 +134,21 @@ enum class RecordType : uint16_t {
   kRmdir = 8,           // parent/name removed, ino,gen = the directory (always dies)
   kOpen = 9,            // ino,gen opened; flags = open flags (O_ACCMODE, O_TRUNC...); fh
   kRelease = 10,        // fh closed (last close of the open file description); flags =
-                        // its open flags; aux bit 0 = written through this fh (a
-                        // write that succeeded; a failed one, ENOSPC, is none); parent2 =
-                        // CLOCK_MONOTONIC ns of the last write through fh (0: none seen by
-                        // this instance, e.g. written before a live upgrade): no write
-                        // through fh happened after it, which is what causality needs
+                        // its open flags; aux bit 0 = written through this fh (by a
+                        // write that succeeded); parent2 = CLOCK_MONOTONIC ns of the
+                        // last write through fh (0: none seen by this instance, e.g.
+                        // written before a live upgrade): no write through fh happened
+                        // after it, which is what causality needs
   kTruncate = 11,       // ino,gen size set; aux = new size; fh if done through one (else 0)
   kChmod = 12,          // ino,gen; mode = new mode
   kChown = 13,          // ino,gen; aux = new uid << 32 | new gid
-  kWrite = 14,          // first write through fh by this tid (a new writer) that
-                        // succeeded (a failed one leaves the next one first): ino,gen; fh;
-                        // aux = offset of that write. Also every fallocate(2) that
-                        // changes content (punch hole, zero range, collapse or insert
-                        // range), each time: gen2 = kGen2Fallocate | the FALLOC_FL_* mode,
-                        // aux = offset, ino2 = length of the range; flags = fh's open
-                        // flags (0 when done without a handle). gen2 = 0: write(2).
+  kWrite = 14,          // first write through fh by this tid that succeeded (a new
+                        // writer): ino,gen; fh; aux = offset of that write. Also every
+                        // fallocate(2) that changes content (punch hole, zero range,
+                        // collapse or insert range, mode 0 past the end), each time:
+                        // gen2 = kGen2Fallocate | the FALLOC_FL_* mode, aux = offset,
+                        // ino2 = length of the range; flags = fh's open flags (0 when
+                        // done without a handle). gen2 = 0: write(2).
   kRead = 15,           // first read through fh by this tid that reached the fs (cached
                         // reads do not); ino,gen; fh
   kTrackingStart = 16,  // tracking began (live upgrade); aux = handles carried over

@@ -635,7 +635,7 @@ TEST(BentoProv, CrashImagesKeepEffectsAndRecordsTogether) {
 
 // O_TMPFILE: a kCreate with the directory as parent, an empty name, the open flags (with
 // O_TMPFILE's bits) and the handle; naming it later is the ordinary kLink. A fallocate that
-// changes content is a kWrite marked as one (gen2), with its range.
+// changes content (or grows the file) is a kWrite marked as one (gen2), with its range.
 TEST(BentoProv, TmpfileAndFallocateRecords) {
   TestFs t(16384, {}, true);
   Request u = user_req(0, 0);
@@ -651,14 +651,16 @@ TEST(BentoProv, TmpfileAndFallocateRecords) {
       t.fs->fallocate(u, tf->entry.ino, tf->open.fh, falloc::kPunchHole | falloc::kKeepSize, 1, 2)
           .ok());
   ASSERT_TRUE(t.fs->fallocate(u, tf->entry.ino, tf->open.fh, falloc::kKeepSize, 0, 8192).ok());
+  ASSERT_TRUE(t.fs->fallocate(u, tf->entry.ino, tf->open.fh, 0, 0, 4).ok());     // within: none
+  ASSERT_TRUE(t.fs->fallocate(u, tf->entry.ino, tf->open.fh, 0, 0, 4096).ok());  // grows it
   ASSERT_TRUE(t.fs->release(u, tf->entry.ino, tf->open.fh, 0).ok());
   auto log = read_log(*t.fs);
   std::vector<Rec> mine;
   for (const auto& r : log)
     if (r.ino == tf->entry.ino) mine.push_back(r);
-  ASSERT_EQ(types(mine),
-            (std::vector<RecordType>{RecordType::kCreate, RecordType::kWrite, RecordType::kLink,
-                                     RecordType::kWrite, RecordType::kRelease}));
+  ASSERT_EQ(types(mine), (std::vector<RecordType>{RecordType::kCreate, RecordType::kWrite,
+                                                  RecordType::kLink, RecordType::kWrite,
+                                                  RecordType::kWrite, RecordType::kRelease}));
   EXPECT_EQ(mine[0].parent, dir->ino);
   EXPECT_EQ(mine[0].name, "");
   EXPECT_EQ(mine[0].flags, flags);
@@ -671,7 +673,12 @@ TEST(BentoProv, TmpfileAndFallocateRecords) {
   EXPECT_EQ(mine[3].aux, 1u);
   EXPECT_EQ(mine[3].ino2, 2u);
   EXPECT_EQ(mine[3].fh, tf->open.fh);
-  // The preallocation changed no content: no record.
+  // The preallocations within the file (KEEP_SIZE, or mode 0 below its size) changed no
+  // content: no record. Growing it (`fallocate -l 4096`: zeros past its end) did.
+  EXPECT_EQ(mine[4].gen2, prov::kGen2Fallocate);
+  EXPECT_EQ(mine[4].aux, 0u);
+  EXPECT_EQ(mine[4].ino2, 4096u);
+  EXPECT_EQ(mine[5].aux & prov::kAuxWritten, prov::kAuxWritten);
 }
 
 // fsck -y rebuilding a damaged log header keeps the acknowledged cursor when the records
