@@ -296,8 +296,12 @@ class Ingest {
   // (tar's child hands gzip the archive as stdin) names the file with it.
   std::map<std::pair<uint64_t, uint64_t>, std::string> open_path_;
   std::set<std::pair<uint64_t, uint64_t>> loader_files_;  // (dev, ino) of loader_file()s
+  // Loader-prefix files opened for writing while watched: data, not loader files.
+  std::set<std::pair<uint64_t, uint64_t>> written_loader_paths_;
+  bool loader_path_written(uint64_t dev, uint64_t ino, bool opened_for_writing);
   uint32_t outside_identity(uint64_t dev, uint64_t ino, uint32_t generation) const;
-  bool remember_path(uint64_t dev, uint64_t ino, const std::string& path);
+  bool remember_path(uint64_t dev, uint64_t ino, const std::string& path,
+                     bool opened_for_writing = false);
   std::unordered_map<int64_t, Pending> pending_;
   std::unordered_map<int64_t, Keep> kept_;  // activities kept (a cache: re-learnt)
   std::deque<std::pair<int64_t, Keep>>* keep_work_ = nullptr;  // keep()'s worklist, while running

@@ -43,6 +43,22 @@ std::string cstr(const char* s, size_t max) {
 
 }  // namespace
 
+// A file under a loader prefix that a process opened for writing while the probes watched
+// (`cp payload /usr/lib/x/y`, a library replaced) is no loader file: its writes, and the
+// reads of whatever was written there, are kept like any other file's, so that a payload
+// staged there stays a source. The set is a bounded cache (forgotten when full, or when
+// provd restarts).
+bool Ingest::loader_path_written(uint64_t dev, uint64_t ino, bool opened_for_writing) {
+  const std::pair<uint64_t, uint64_t> key{dev, ino};
+  if (opened_for_writing) {
+    if (written_loader_paths_.size() > (1u << 14)) written_loader_paths_.clear();
+    written_loader_paths_.insert(key);
+    loader_files_.erase(key);
+    return true;
+  }
+  return written_loader_paths_.count(key) != 0;
+}
+
 std::string Ingest::absolute(uint32_t pid, const std::string& path, const std::string& dir) const {
   if (path.empty() || path[0] == '/') return path;
   std::string base = dir.empty() ? host_.cwd(pid) : dir;
@@ -82,7 +98,7 @@ bool Ingest::on_open(const void* data, size_t size) {
   remember_file_id(e->file_id, e->dev, e->ino);
   if (source_for_dev(e->dev) != 0) return true;
   std::string path = absolute(h->pid, cstr(e->path, sizeof e->path), "");
-  if (path.empty() || !remember_path(e->dev, e->ino, path)) return true;
+  if (path.empty() || !remember_path(e->dev, e->ino, path, writes(e->flags))) return true;
   int64_t act = activity_for_tid(h->tid, h->uid, h->gid, h->ts_ns);
   if (act == 0) return true;
   PendingItem o{PendingItem::kOpen};
@@ -107,9 +123,11 @@ bool Ingest::on_open(const void* data, size_t size) {
 
 // What an outside file is called, for its reads and writes through fds no open we saw
 // names (on_file_io). A loader file (libraries, locales) is remembered as never an input,
-// so that its mmaps need no look in /proc. Returns false for one.
-bool Ingest::remember_path(uint64_t dev, uint64_t ino, const std::string& path) {
-  if (loader_file(path)) {
+// so that its mmaps need no look in /proc. Returns false for one. A loader-prefix file
+// opened for writing while watched is none (loader_path_written).
+bool Ingest::remember_path(uint64_t dev, uint64_t ino, const std::string& path,
+                           bool opened_for_writing) {
+  if (loader_file(path) && !loader_path_written(dev, ino, opened_for_writing)) {
     if (loader_files_.size() > (1u << 16)) loader_files_.clear();  // a cache
     loader_files_.insert({dev, ino});
     return false;

@@ -64,6 +64,14 @@ std::string RuntimeRule::classify(bento::lineage::Database& db, const json& enti
   if (path.empty() || path[0] != '/') return "";
   const json& file = entity.contains("file") ? entity["file"] : json::object();
   const bool tracked = file.contains("source") && file["source"].is_string();
+  // Outside the mounts, a version a recorded process wrote is data wherever it lies: a
+  // payload staged in /usr/local/share or /opt, a module dropped into an interpreter's
+  // site-packages, is a source, not runtime (rules 1 and 2 are for what was installed
+  // before the record; rule 3 asks the same of the whole file).
+  const bool written =
+      !tracked && file.contains("id") &&
+      written_in_record(db, file.value("id", int64_t{0}), entity.value("version", int64_t{0}));
+  if (written) return "";
   // A tracked mount holds the data the answers are about: system prefixes never fold it.
   if (!tracked) {
     for (const std::string& p : prefixes_)
@@ -92,6 +100,17 @@ std::string RuntimeRule::classify(bento::lineage::Database& db, const json& enti
   if (!tracked && file.contains("id") && shared_configuration(db, file.value("id", 0LL)))
     return "shared configuration";
   return "";
+}
+
+bool RuntimeRule::written_in_record(bento::lineage::Database& db, int64_t file_id,
+                                    int64_t version) {
+  const auto key = std::make_pair(file_id, version);
+  if (auto it = written_.find(key); it != written_.end()) return it->second;
+  Stmt& q = db.cached(
+      "SELECT 1 FROM entities e JOIN generated g ON g.entity_id = e.id WHERE "
+      "e.file_id = ? AND e.version <= ? LIMIT 1");
+  q.bind(1, file_id).bind(2, version);
+  return written_[key] = q.step();
 }
 
 bool RuntimeRule::shared_configuration(bento::lineage::Database& db, int64_t file_id) {

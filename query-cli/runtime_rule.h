@@ -10,6 +10,8 @@
 //      absolute path among argv[1..2]: `bash /root/.pyenv/libexec/pyenv`);
 //   3. a file outside the tracked mounts that nothing recorded ever wrote and that at least
 //      `many_programs` distinct programs read (shared configuration such as /etc/passwd).
+// A version outside the mounts that a recorded process wrote (or an earlier version of the
+// same file) is never runtime: rules 1 and 2 are about what was installed before.
 // Pipes, sockets and network endpoints are never runtime.
 #pragma once
 
@@ -17,6 +19,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bento/lineage/database.h"
@@ -45,10 +48,13 @@ class RuntimeRule {
 
  private:
   bool shared_configuration(bento::lineage::Database& db, int64_t file_id);
+  // Whether a recorded process wrote this version of the file or an earlier one.
+  bool written_in_record(bento::lineage::Database& db, int64_t file_id, int64_t version);
 
   std::vector<std::string> prefixes_;
   int many_programs_ = 5;
-  std::map<int64_t, bool> shared_;  // file -> rule 3's verdict
+  std::map<int64_t, bool> shared_;                       // file -> rule 3's verdict
+  std::map<std::pair<int64_t, int64_t>, bool> written_;  // (file, version) -> written
 };
 
 }  // namespace prov_cli

@@ -969,6 +969,51 @@ TEST(Causal, RuntimeReadsFoldAndAllShowsThem) {
   EXPECT_TRUE(has(all, "used(python3 job.py, /usr/share/zoneinfo/UTC)"));
 }
 
+// A payload staged outside the mounts where installed software lives (`cp /secret
+// /usr/local/share/x; cat /usr/local/share/x > out`; the loader's /usr/lib/; a module
+// dropped into an interpreter's site-packages) is a source of out, not runtime: a recorded
+// process wrote it. What nothing recorded wrote there still folds.
+TEST(Causal, APayloadStagedWhereSoftwareLivesIsASource) {
+  struct Case {
+    const char* staged;
+    const char* exe;  // the reader's program
+  };
+  for (const Case& c :
+       {Case{"/usr/local/share/x.dat", "/usr/bin/cat"}, Case{"/usr/lib/x/x.dat", "/usr/bin/cat"},
+        Case{"/home/u/.pyenv/versions/3.11.7/lib/python3.11/site-packages/evil.py",
+             "/home/u/.pyenv/versions/3.11.7/bin/python3.11"}}) {
+    SCOPED_TRACE(c.staged);
+    TempDir dir;
+    World w(dir.path() + "/prov.db");
+    auto sh = w.setup({{10, "in"}});
+    auto cp = w.run(sh, 200, {"cp", "/root/secret", c.staged});
+    w.open_outside(cp, "/root/secret", 7001, O_RDONLY);
+    w.file_io(cp, 7001, /*write=*/false);
+    w.open_outside(cp, c.staged, 7002, O_WRONLY | O_CREAT | O_TRUNC);
+    w.file_io(cp, 7002, /*write=*/true);
+    w.close_outside(cp, 7002, /*last_write=*/true);
+    w.exit(cp);
+    auto job = w.fork(sh, 300);
+    w.exec_file(job, c.exe, {"job", "in"});
+    w.open_outside(job, "/usr/share/zoneinfo/UTC", 7003, O_RDONLY);  // installed: runtime
+    w.file_io(job, 7003, /*write=*/false);
+    w.open_outside(job, c.staged, 7002, O_RDONLY);
+    w.file_io(job, 7002, /*write=*/false);
+    w.read(300, 10);
+    w.write_new(300, 12, "out");
+    w.exit(job);
+    w.commit();
+    auto r = why(*w.db, path("out"));
+    ASSERT_TRUE(r.found) << r.message;
+    auto e = edges(r.graph);
+    EXPECT_TRUE(has(e, "used(job in, in)")) << json(e).dump(1);
+    EXPECT_TRUE(has(e, std::string("used(job in, ") + c.staged + ")")) << r.text;
+    EXPECT_NE(r.text.find("/root/secret"), std::string::npos) << r.text;
+    EXPECT_EQ(r.text.find("zoneinfo"), std::string::npos) << r.text;
+    EXPECT_NE(r.text.find("+ 1 runtime reads folded: /usr/ (1)"), std::string::npos) << r.text;
+  }
+}
+
 TEST(Causal, TheTextShowsTheRealProgramAndEscapesControlCharacters) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
