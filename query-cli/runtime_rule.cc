@@ -82,8 +82,17 @@ std::string RuntimeRule::classify(bento::lineage::Database& db, const json& enti
   for (const char* key : {"exe", "program"}) {
     const std::string prog = install_prefix(activity.value(key, ""));
     if (prog.empty() || prog == "/" || !starts_with(path, prog)) continue;
-    // A tracked mount's root is never a program's installation: its data lives there.
-    if (!tracked || prog != file["source"].get<std::string>() + "/") return "program " + prog;
+    if (!tracked) return "program " + prog;
+    // On a tracked mount, the data lives beside the programs: its root is never an
+    // installation, and under one (proj/bin/tool reading proj/data/in) a file is the
+    // program's own only if the command line does not name it and nothing but the
+    // installation's own programs wrote it (pip in a virtualenv; not cp, not an editor).
+    if (prog == file["source"].get<std::string>() + "/") continue;
+    if (named_on_command_line(activity, path)) continue;
+    if (written_from_outside(db, file.value("id", int64_t{0}), entity.value("version", int64_t{0}),
+                             prog))
+      continue;
+    return "program " + prog;
   }
   // An interpreter running a script (bash /root/.pyenv/libexec/pyenv, env bash X): the
   // script's installation, for files outside the tracked mounts only (a script in a
@@ -100,6 +109,41 @@ std::string RuntimeRule::classify(bento::lineage::Database& db, const json& enti
   if (!tracked && file.contains("id") && shared_configuration(db, file.value("id", 0LL)))
     return "shared configuration";
   return "";
+}
+
+bool RuntimeRule::named_on_command_line(const json& activity, const std::string& path) {
+  if (!activity.contains("argv") || !activity["argv"].is_array()) return false;
+  const json& argv = activity["argv"];
+  for (size_t i = 1; i < argv.size(); i++) {
+    if (!argv[i].is_string()) continue;
+    std::string arg = argv[i].get<std::string>();
+    while (starts_with(arg, "./")) arg.erase(0, 2);
+    if (arg.empty()) continue;
+    if (arg[0] == '/' ? arg == path
+                      : path.size() > arg.size() &&
+                            path.compare(path.size() - arg.size(), arg.size(), arg) == 0 &&
+                            path[path.size() - arg.size() - 1] == '/')
+      return true;
+  }
+  return false;
+}
+
+bool RuntimeRule::written_from_outside(bento::lineage::Database& db, int64_t file_id,
+                                       int64_t version, const std::string& install) {
+  const auto key = std::make_tuple(file_id, version, install);
+  if (auto it = written_outside_.find(key); it != written_outside_.end()) return it->second;
+  Stmt& q = db.cached(
+      "SELECT a.exe, a.program FROM entities e JOIN generated g ON g.entity_id = e.id JOIN "
+      "activities a ON a.id = g.activity_id WHERE e.file_id = ? AND e.version <= ?");
+  q.bind(1, file_id).bind(2, version);
+  bool outside = false;
+  while (!outside && q.step()) {
+    const bool own = (!q.is_null(0) && starts_with(q.text(0), install)) ||
+                     (!q.is_null(1) && starts_with(q.text(1), install));
+    outside = !own;
+  }
+  q.reset();
+  return written_outside_[key] = outside;
 }
 
 bool RuntimeRule::written_in_record(bento::lineage::Database& db, int64_t file_id,

@@ -5,9 +5,11 @@
 //      --runtime-prefix adds one, BENTO_PROV_RUNTIME_PREFIXES (':'-separated) replaces them);
 //   2. a path under the reading program's own installation: the directory above the
 //      `bin`, `sbin`, `libexec` or `shims` directory its executable lives in (a pyenv
-//      version, a virtualenv, /opt/tool) — never a tracked mount's root itself — or, for
-//      files outside the tracked mounts, the one of the script an interpreter runs (an
-//      absolute path among argv[1..2]: `bash /root/.pyenv/libexec/pyenv`);
+//      version, a virtualenv, /opt/tool) — never a tracked mount's root itself, and on a
+//      tracked mount only for files the command line does not name and that only the
+//      installation's own programs wrote — or, for files outside the tracked mounts, the
+//      one of the script an interpreter runs (an absolute path among argv[1..2]:
+//      `bash /root/.pyenv/libexec/pyenv`);
 //   3. a file outside the tracked mounts that nothing recorded ever wrote and that at least
 //      `many_programs` distinct programs read (shared configuration such as /etc/passwd).
 // A version outside the mounts that a recorded process wrote (or an earlier version of the
@@ -19,6 +21,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -48,6 +51,12 @@ class RuntimeRule {
 
  private:
   bool shared_configuration(bento::lineage::Database& db, int64_t file_id);
+  // Rule 2 on a tracked mount: the command line names the file (argv[1..], as given or
+  // relative to some directory); a program outside `install` wrote this version or an
+  // earlier one.
+  static bool named_on_command_line(const nlohmann::json& activity, const std::string& path);
+  bool written_from_outside(bento::lineage::Database& db, int64_t file_id, int64_t version,
+                            const std::string& install);
   // Whether a recorded process wrote this version of the file or an earlier one.
   bool written_in_record(bento::lineage::Database& db, int64_t file_id, int64_t version);
 
@@ -55,6 +64,7 @@ class RuntimeRule {
   int many_programs_ = 5;
   std::map<int64_t, bool> shared_;                       // file -> rule 3's verdict
   std::map<std::pair<int64_t, int64_t>, bool> written_;  // (file, version) -> written
+  std::map<std::tuple<int64_t, int64_t, std::string>, bool> written_outside_;
 };
 
 }  // namespace prov_cli

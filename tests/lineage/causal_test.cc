@@ -1014,6 +1014,59 @@ TEST(Causal, APayloadStagedWhereSoftwareLivesIsASource) {
   }
 }
 
+// A project on a tracked mount with its own bin/: proj/bin/tool, run by its absolute path,
+// reads proj/data/in, which cp wrote from /secret. The data beside the program is not the
+// program's installation (whether the command line names it or not): in and /secret are
+// sources. What the installation's own programs wrote there (pip in a virtualenv on the
+// mount) still folds.
+TEST(Causal, DataBesideAProgramOnAMountIsNotItsInstallation) {
+  for (bool named : {true, false}) {
+    SCOPED_TRACE(named ? "named on the command line" : "not named");
+    TempDir dir;
+    World w(dir.path() + "/prov.db");
+    const std::string proj = std::string(kMnt) + "/proj", venv = std::string(kMnt) + "/venv";
+    auto sh = w.run({1, 1}, 100, {"setup"});
+    w.record(RecordType::kMkdir, 100, 60, "proj", 0, 0, S_IFDIR | 0755);
+    w.record(RecordType::kMkdir, 100, 61, "data", 0, 0, S_IFDIR | 0755, 60);
+    w.record(RecordType::kMkdir, 100, 62, "venv", 0, 0, S_IFDIR | 0755);
+    auto cp = w.run(sh, 200, {"cp", "/secret", "proj/data/in"});
+    w.open_outside(cp, "/secret", 7001, O_RDONLY);
+    w.file_io(cp, 7001, /*write=*/false);
+    w.write_new(200, 10, "in", 61);
+    w.exit(cp);
+    auto pip = w.fork(sh, 250);  // the virtualenv's pip installs a module
+    w.exec_file(pip, venv + "/bin/pip", {venv + "/bin/python", venv + "/bin/pip", "install"});
+    w.write_new(250, 11, "mod.py", 62);
+    w.exit(pip);
+    auto job = w.fork(sh, 300);
+    std::vector<std::string> argv = {proj + "/bin/tool"};
+    if (named) argv.push_back(proj + "/data/in");
+    w.exec_file(job, proj + "/bin/tool", argv);
+    w.read(300, 10);
+    w.write_new(300, 12, "out");
+    w.exit(job);
+    auto py = w.fork(sh, 400);
+    w.exec_file(py, venv + "/bin/python", {venv + "/bin/python", "job.py"});
+    w.read(400, 11);
+    w.read(400, 12);
+    w.write_new(400, 13, "out2");
+    w.exit(py);
+    w.commit();
+    auto r = why(*w.db, path("out"));
+    ASSERT_TRUE(r.found) << r.message;
+    EXPECT_NE(r.text.find(proj + "/data/in"), std::string::npos) << r.text;
+    EXPECT_NE(r.text.find("/secret"), std::string::npos) << r.text;
+    EXPECT_EQ(r.text.find("runtime reads folded"), std::string::npos) << r.text;
+    auto r2 = why(*w.db, path("out2"));
+    ASSERT_TRUE(r2.found) << r2.message;
+    EXPECT_NE(r2.text.find("/secret"), std::string::npos) << r2.text;  // through out
+    EXPECT_EQ(r2.text.find("mod.py"), std::string::npos) << r2.text;
+    EXPECT_NE(r2.text.find("+ 1 runtime reads folded: program " + venv + "/ (1)"),
+              std::string::npos)
+        << r2.text;
+  }
+}
+
 TEST(Causal, TheTextShowsTheRealProgramAndEscapesControlCharacters) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
