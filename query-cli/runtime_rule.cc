@@ -25,6 +25,20 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
+// Whether a writer's program lies in `install` (absolute, with its trailing '/'). A program
+// exec'd by a relative path (`.venv/bin/pip install x`: the exec names it so) counts when
+// its own installation is the tail of `install`.
+bool in_installation(std::string program, const std::string& install) {
+  if (program.empty()) return false;
+  if (program[0] == '/') return starts_with(program, install);
+  while (starts_with(program, "./")) program.erase(0, 2);
+  const std::string rel = RuntimeRule::install_prefix(program);
+  if (rel.empty() || rel[0] == '/' || starts_with(rel, "../")) return false;
+  return install.size() > rel.size() &&
+         install.compare(install.size() - rel.size(), rel.size(), rel) == 0 &&
+         install[install.size() - rel.size() - 1] == '/';
+}
+
 }  // namespace
 
 std::vector<std::string> RuntimeRule::default_prefixes() {
@@ -138,8 +152,8 @@ bool RuntimeRule::written_from_outside(bento::lineage::Database& db, int64_t fil
   q.bind(1, file_id).bind(2, version);
   bool outside = false;
   while (!outside && q.step()) {
-    const bool own = (!q.is_null(0) && starts_with(q.text(0), install)) ||
-                     (!q.is_null(1) && starts_with(q.text(1), install));
+    const bool own = (!q.is_null(0) && in_installation(q.text(0), install)) ||
+                     (!q.is_null(1) && in_installation(q.text(1), install));
     outside = !own;
   }
   q.reset();

@@ -1038,6 +1038,10 @@ TEST(Causal, DataBesideAProgramOnAMountIsNotItsInstallation) {
     w.exec_file(pip, venv + "/bin/pip", {venv + "/bin/python", venv + "/bin/pip", "install"});
     w.write_new(250, 11, "mod.py", 62);
     w.exit(pip);
+    auto pip2 = w.fork(sh, 260);  // and once by a relative path, as `venv/bin/pip` runs it
+    w.exec_file(pip2, "venv/bin/pip", {"venv/bin/python", "venv/bin/pip", "install"});
+    w.write_new(260, 14, "mod2.py", 62);
+    w.exit(pip2);
     auto job = w.fork(sh, 300);
     std::vector<std::string> argv = {proj + "/bin/tool"};
     if (named) argv.push_back(proj + "/data/in");
@@ -1048,6 +1052,7 @@ TEST(Causal, DataBesideAProgramOnAMountIsNotItsInstallation) {
     auto py = w.fork(sh, 400);
     w.exec_file(py, venv + "/bin/python", {venv + "/bin/python", "job.py"});
     w.read(400, 11);
+    w.read(400, 14);
     w.read(400, 12);
     w.write_new(400, 13, "out2");
     w.exit(py);
@@ -1061,7 +1066,8 @@ TEST(Causal, DataBesideAProgramOnAMountIsNotItsInstallation) {
     ASSERT_TRUE(r2.found) << r2.message;
     EXPECT_NE(r2.text.find("/secret"), std::string::npos) << r2.text;  // through out
     EXPECT_EQ(r2.text.find("mod.py"), std::string::npos) << r2.text;
-    EXPECT_NE(r2.text.find("+ 1 runtime reads folded: program " + venv + "/ (1)"),
+    EXPECT_EQ(r2.text.find("mod2.py"), std::string::npos) << r2.text;
+    EXPECT_NE(r2.text.find("+ 2 runtime reads folded: program " + venv + "/ (2)"),
               std::string::npos)
         << r2.text;
   }
