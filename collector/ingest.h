@@ -165,6 +165,7 @@ class Ingest {
   bool on_mmap(const void* data, size_t size, bool end);
   bool on_truncate(const void* data, size_t size);
   bool on_path(const void* data, size_t size);
+  void unlink_outside(int64_t act, uint64_t t, const std::string& path);
   void rename_outside(int64_t file, int64_t act, uint64_t t, const std::string& from,
                       const std::string& to);
   // An outside file (dev, ino, generation), created on first sight, named `path` now.
@@ -199,7 +200,8 @@ class Ingest {
       kFileWrite,
       kMapping,
       kTruncate,  // outside the mounts; flags O_TRUNC: to length 0
-      kRename     // outside the mounts: path the new name, detail the old one
+      kRename,    // outside the mounts: path the new name, detail the old one
+      kUnlink     // outside the mounts: path the name removed
     } kind;
     bool output = false;  // an open for writing, a write to a channel
     uint32_t flags = 0, gen = 0;

@@ -395,13 +395,27 @@ bool Ingest::on_path(const void* data, size_t size) {
       return true;
     }
     default: {  // unlink, rmdir
-      int64_t file = store_.find_file_named(oldp);
-      if (file == 0) return true;
-      store_.end_name(file, oldp, t);
-      store_.invalidated(current_entity(file, t), act, t, "unlink");
+      if (store_.find_file_named(oldp) == 0 && kept(act) == kNotKept) {
+        // Not stored yet: the caller may be undecided, with its own read of the file
+        // waiting (`mv /tmp/f out` reads f, writes out on the mount, unlinks f before the
+        // mount's log keeps it): the unlink waits with it, so f is marked deleted then.
+        PendingItem u{PendingItem::kUnlink};
+        u.t = t;
+        u.path = oldp;
+        wait(act, std::move(u));
+        return true;
+      }
+      unlink_outside(act, t, oldp);
       return true;
     }
   }
+}
+
+void Ingest::unlink_outside(int64_t act, uint64_t t, const std::string& path) {
+  int64_t file = store_.find_file_named(path);
+  if (file == 0) return;
+  store_.end_name(file, path, t);
+  store_.invalidated(current_entity(file, t), act, t, "unlink");
 }
 
 }  // namespace bento::collector

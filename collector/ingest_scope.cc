@@ -188,6 +188,9 @@ void Ingest::apply(int64_t act, const PendingItem& item) {
       if (int64_t file = store_.find_outside_any_gen(item.dev, item.ino); file != 0)
         rename_outside(file, act, item.t, item.detail, item.path);
       break;
+    case PendingItem::kUnlink:
+      unlink_outside(act, item.t, item.path);
+      break;
     case PendingItem::kTruncate: {
       const int64_t file = file_of(item.dev, item.ino, item.gen, item.path, item.t, true);
       if (file == 0) break;

@@ -1073,6 +1073,30 @@ TEST(Causal, DataBesideAProgramOnAMountIsNotItsInstallation) {
   }
 }
 
+// `mv /tmp/m out` across file systems: mv reads /tmp/m, unlinks it, and only then does the
+// mount's log (the create of out) keep mv. The unlink waits with mv: the source is shown
+// deleted, not as a file still there.
+TEST(Causal, AnUnlinkOutsideTheMountWaitsWithItsActivity) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "in"}});
+  auto mv = w.run(sh, 200, {"mv", "/tmp/m", "out"});
+  w.open_outside(mv, "/tmp/m", 7001, O_RDONLY);
+  w.file_io(mv, 7001, /*write=*/false);
+  w.unlink_outside(mv, "/tmp/m");
+  w.write_new(200, 12, "out");
+  w.exit(mv);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_TRUE(has(edges(r.graph), "used(mv /tmp/m out, /tmp/m)")) << r.text;
+  EXPECT_NE(r.text.find("[deleted at"), std::string::npos) << r.text;
+  bool deleted = false;
+  for (const auto& e : r.graph["entities"])
+    if (e.value("path", "") == "/tmp/m") deleted = e["status"].value("state", "") == "removed";
+  EXPECT_TRUE(deleted) << r.graph.dump(1);
+}
+
 TEST(Causal, TheTextShowsTheRealProgramAndEscapesControlCharacters) {
   TempDir dir;
   World w(dir.path() + "/prov.db");

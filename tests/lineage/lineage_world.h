@@ -174,6 +174,14 @@ class World {
     std::snprintf(e.newpath, sizeof e.newpath, "%s", to.c_str());
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
   }
+  // unlink(2) of a file outside the tracked mount (absolute path; the probes' UNLINK).
+  void unlink_outside(Proc p, const std::string& path) {
+    bento_path_event e{};
+    header(e.h, BENTO_EV_UNLINK, sizeof e, p);
+    e.oldpath_len = static_cast<uint32_t>(path.size());
+    std::snprintf(e.oldpath, sizeof e.oldpath, "%s", path.c_str());
+    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+  }
   // The first read or write of a process image on a file (FILE_IO).
   void file_io(Proc p, uint64_t ino, bool write, uint64_t dev = 0x803, int fd = 1) {
     bento_file_io_event e{};
