@@ -82,10 +82,20 @@ std::string RuntimeRule::classify(bento::lineage::Database& db, const json& enti
   // payload staged in /usr/local/share or /opt, a module dropped into an interpreter's
   // site-packages, is a source, not runtime (rules 1 and 2 are for what was installed
   // before the record; rule 3 asks the same of the whole file).
-  const bool written =
-      !tracked && file.contains("id") &&
-      written_in_record(db, file.value("id", int64_t{0}), entity.value("version", int64_t{0}));
-  if (written) return "";
+  // What a program's own installation wrote into itself stays runtime (a pyenv's python
+  // compiling its modules' bytecode, a virtualenv's pip installing), except in the
+  // system-wide ones (/usr/: /usr/bin/cp staging a payload in /usr/local/share).
+  const int64_t id = file.value("id", int64_t{0}), version = entity.value("version", int64_t{0});
+  if (!tracked && file.contains("id") && written_in_record(db, id, version)) {
+    for (const char* key : {"exe", "program"}) {
+      const std::string prog = install_prefix(activity.value(key, ""));
+      if (prog.empty() || prog == "/" || prog == "/usr/" || prog == "/usr/local/" ||
+          !starts_with(path, prog))
+        continue;
+      if (!written_from_outside(db, id, version, prog)) return "program " + prog;
+    }
+    return "";
+  }
   // A tracked mount holds the data the answers are about: system prefixes never fold it.
   if (!tracked) {
     for (const std::string& p : prefixes_)
@@ -103,9 +113,7 @@ std::string RuntimeRule::classify(bento::lineage::Database& db, const json& enti
     // installation's own programs wrote it (pip in a virtualenv; not cp, not an editor).
     if (prog == file["source"].get<std::string>() + "/") continue;
     if (named_on_command_line(activity, path)) continue;
-    if (written_from_outside(db, file.value("id", int64_t{0}), entity.value("version", int64_t{0}),
-                             prog))
-      continue;
+    if (written_from_outside(db, id, version, prog)) continue;
     return "program " + prog;
   }
   // An interpreter running a script (bash /root/.pyenv/libexec/pyenv, env bash X): the

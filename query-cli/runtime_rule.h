@@ -13,7 +13,9 @@
 //   3. a file outside the tracked mounts that nothing recorded ever wrote and that at least
 //      `many_programs` distinct programs read (shared configuration such as /etc/passwd).
 // A version outside the mounts that a recorded process wrote (or an earlier version of the
-// same file) is never runtime: rules 1 and 2 are about what was installed before.
+// same file) is not runtime: rules 1 and 2 are about what was installed before. Except
+// what only a program's own installation wrote into itself (not /usr/ or /usr/local/): a
+// pyenv's python writing its modules' bytecode, a virtualenv's pip (rule 2 as on a mount).
 // Pipes, sockets and network endpoints are never runtime.
 #pragma once
 

@@ -1014,6 +1014,42 @@ TEST(Causal, APayloadStagedWhereSoftwareLivesIsASource) {
   }
 }
 
+// A pyenv's python that compiles a module's bytecode into its own tree while recorded
+// (`__pycache__/m.pyc`, when bytecode writing is on) wrote runtime, not data: a later run
+// that imports it does not list it (nor the run that wrote it). The same file put there
+// by cp would be a source (APayloadStagedWhereSoftwareLivesIsASource).
+TEST(Causal, BytecodeAnInterpreterWroteIntoItsOwnTreeStaysRuntime) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  const std::string py = "/home/u/.pyenv/versions/3.11.7/bin/python3.11";
+  const std::string lib = "/home/u/.pyenv/versions/3.11.7/lib/python3.11/";
+  auto sh = w.setup({{10, "in"}, {11, "secret"}});
+  auto first = w.fork(sh, 200);
+  w.exec_file(first, py, {"python3", "a.py"});
+  w.read(200, 11);  // the first run's own data
+  w.open_outside(first, lib + "m.py", 7001, O_RDONLY);
+  w.file_io(first, 7001, /*write=*/false);
+  w.open_outside(first, lib + "__pycache__/m.pyc", 7002, O_WRONLY | O_CREAT | O_TRUNC);
+  w.file_io(first, 7002, /*write=*/true);
+  w.close_outside(first, 7002, /*last_write=*/true);
+  w.write_new(200, 12, "a.out");
+  w.exit(first);
+  auto second = w.fork(sh, 300);
+  w.exec_file(second, py, {"python3", "b.py"});
+  w.open_outside(second, lib + "__pycache__/m.pyc", 7002, O_RDONLY);
+  w.file_io(second, 7002, /*write=*/false);
+  w.read(300, 10);
+  w.write_new(300, 13, "b.out");
+  w.exit(second);
+  w.commit();
+  auto r = why(*w.db, path("b.out"));
+  ASSERT_TRUE(r.found) << r.message;
+  auto e = edges(r.graph);
+  EXPECT_TRUE(has(e, "used(python3 b.py, in)")) << json(e).dump(1);
+  EXPECT_EQ(r.text.find("m.pyc"), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find("secret"), std::string::npos) << "the other run's data: " << r.text;
+}
+
 // A project on a tracked mount with its own bin/: proj/bin/tool, run by its absolute path,
 // reads proj/data/in, which cp wrote from /secret. The data beside the program is not the
 // program's installation (whether the command line names it or not): in and /secret are
