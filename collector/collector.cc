@@ -21,7 +21,10 @@ void Collector::set_retention(const RetentionPolicy& p) {
 
 PruneCounts Collector::prune(uint64_t now_ns, uint64_t db_bytes) {
   PruneCounts c;
-  guarded([&] { c = retention_.run(now_ns, db_bytes); });
+  guarded([&] {
+    store_.flush_events();  // its age limit applies to this batch's audit rows too
+    c = retention_.run(now_ns, db_bytes);
+  });
   if (c.activities + c.processes > 0) {
     // Cached row ids and thread attributions may name what is gone.
     store_.forget_row_caches();
@@ -64,6 +67,7 @@ void Collector::begin() {
 bool Collector::commit(std::string* error) {
   guarded([&] {
     ingest_.end_batch();
+    store_.flush_events();
     // Queries turn monotonic times into wall times with this: one stored value keeps every
     // answer and export the same (it moves only when the wall clock is stepped).
     const int64_t off = wall_offset_ns();

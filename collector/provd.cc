@@ -120,6 +120,13 @@ void mark_down(Mount& m, const std::string& err) {
 constexpr int64_t kSyncEveryNs = 1'000'000'000;
 // A round (poll, read the logs, commit, acknowledge) starts at most this often.
 constexpr int64_t kRoundNs = 100'000'000;
+// A round commits its batch only when the batch is this old (or it read this many bytes
+// of a log, or provd stops): each commit writes every page the batch touched (the
+// indexes' leaves are scattered) to the WAL, and per 100 ms round that was a fifth of
+// provd's CPU on a createdel mix (bench/README.md, Issue 18, fourth pass). Rows become
+// visible to queries, and records are acknowledged, up to this much later.
+constexpr int64_t kCommitEveryNs = 500'000'000;
+constexpr uint64_t kCommitLogBytes = 4u << 20;
 // The nice value provd ingests at while its logs have room, and how often it looks.
 constexpr int kBackgroundNice = 10;
 constexpr int64_t kBacklogCheckNs = 500'000'000;
@@ -296,8 +303,14 @@ int main(int argc, char** argv) {
   };
   int64_t pruned_ns = 0;
   uint64_t round_events = 0;  // probe events the last round's poll took
+  bool in_batch = false;
+  int64_t batch_ns = 0;  // when the open batch began
   auto round = [&](int poll_ms, bool sync_logs) -> bool {
-    col.begin();
+    if (!in_batch) {
+      col.begin();
+      in_batch = true;
+      batch_ns = bento::clock_ns(CLOCK_MONOTONIC);
+    }
     if (probes) {
       // Every event stamped before now is in the ring buffer: records up to then may go in
       // once the poll below has drained it (their processes are known by then).
@@ -377,6 +390,11 @@ int main(int argc, char** argv) {
       pruned_ns = now;
     }
     write_status(sync_logs);
+    bool due = sync_logs || g_stop || bento::clock_ns(CLOCK_MONOTONIC) - batch_ns >= kCommitEveryNs;
+    for (const auto& m : mounts)
+      if (m.cursor > m.stored + kCommitLogBytes) due = true;  // the log needs its room back
+    if (!due) return true;
+    in_batch = false;
     if (!col.commit(&err)) {
       std::fprintf(stderr, "provd: database commit failed: %s\n", err.c_str());
       return false;

@@ -216,6 +216,13 @@ void bind_id(Stmt& s, int i, int64_t id) {
 
 constexpr size_t kCacheCap = 1u << 20;
 
+// Rows per multi-row INSERT of the audit trail (11 parameters each: far below SQLite's
+// parameter limit).
+constexpr size_t kEventChunk = 64;
+constexpr const char* kEventColumns =
+    "INSERT INTO events(source_id, seq, ts_ns, wall_ns, type, tid, uid, activity_id, ino, name, "
+    "name2) VALUES";
+
 }  // namespace
 
 SqliteStore::SqliteStore(lineage::Database& db)
@@ -237,6 +244,7 @@ int64_t SqliteStore::last_id() const {
 void SqliteStore::forget_caches() {
   process_ids_.clear();
   file_ids_.clear();
+  newest_file_.clear();
   latest_.clear();
   used_.clear();
   generated_.clear();
@@ -245,6 +253,7 @@ void SqliteStore::forget_caches() {
 }
 
 void SqliteStore::begin() {
+  pending_events_.clear();
   st(kBegin).run();
   in_batch_ = true;
 }
@@ -254,6 +263,7 @@ bool SqliteStore::commit(std::string* error) {
   for (int i = 0; i < kNumStatements; i++)
     if (stmts_[i]) stmts_[i]->reset();
   try {
+    flush_events();
     st(kCommit).run();
     in_batch_ = false;
     return true;
@@ -267,6 +277,7 @@ bool SqliteStore::commit(std::string* error) {
 void SqliteStore::rollback() {
   for (int i = 0; i < kNumStatements; i++)
     if (stmts_[i]) stmts_[i]->reset();
+  pending_events_.clear();
   db_.exec("ROLLBACK");
   in_batch_ = false;
   forget_caches();
@@ -439,9 +450,13 @@ int64_t SqliteStore::find_file(int64_t source, uint64_t ino, uint32_t gen) {
 }
 
 int64_t SqliteStore::find_file_any_gen(int64_t source, uint64_t ino) {
+  const auto key = std::make_pair(source, ino);
+  if (auto it = newest_file_.find(key); it != newest_file_.end()) return it->second;
   Stmt& q = st(kFileFindAnyGen);
   q.bind(1, source).bind(2, i64(ino));
-  return q.step() ? q.int64(0) : 0;
+  if (!q.step()) return 0;
+  if (newest_file_.size() > kCacheCap) newest_file_.clear();
+  return newest_file_[key] = q.int64(0);
 }
 
 int64_t SqliteStore::add_file(int64_t source, uint64_t ino, uint32_t gen, const char* kind,
@@ -456,6 +471,8 @@ int64_t SqliteStore::add_file(int64_t source, uint64_t ino, uint32_t gen, const 
   int64_t id = last_id();
   if (file_ids_.size() > kCacheCap) file_ids_.clear();
   file_ids_[std::make_tuple(source, ino, gen)] = id;
+  if (newest_file_.size() > kCacheCap) newest_file_.clear();
+  newest_file_[{source, ino}] = id;  // the largest id: the newest row
   // A new file has no version yet: its first add_version need not ask the database.
   if (latest_.size() > kCacheCap) latest_.clear();
   latest_[id] = VersionRef{};
@@ -776,12 +793,43 @@ void SqliteStore::gap(int64_t source, uint64_t from_ns, uint64_t to_ns, uint64_t
   ins.run();
 }
 
+void SqliteStore::bind_event(Stmt& s, int first, const EventRow& e) {
+  s.bind(first, e.source).bind(first + 1, i64(e.seq)).bind(first + 2, i64(e.ts_ns));
+  s.bind(first + 3, i64(e.wall_ns)).bind(first + 4, e.type).bind(first + 5, e.tid);
+  s.bind(first + 6, e.uid);
+  bind_id(s, first + 7, e.activity);
+  s.bind(first + 8, i64(e.ino)).bind(first + 9, e.name).bind(first + 10, e.name2);
+}
+
 void SqliteStore::event(const EventRow& e) {
-  Stmt& ev = st(kEvent);
-  ev.bind(1, e.source).bind(2, i64(e.seq)).bind(3, i64(e.ts_ns)).bind(4, i64(e.wall_ns));
-  ev.bind(5, e.type).bind(6, e.tid).bind(7, e.uid);
-  bind_id(ev, 8, e.activity);
-  ev.bind(9, i64(e.ino)).bind(10, e.name).bind(11, e.name2).run();
+  pending_events_.push_back(e);
+  if (pending_events_.size() >= kEventChunk) flush_events();
+}
+
+void SqliteStore::flush_events() {
+  if (pending_events_.empty()) return;
+  size_t i = 0;
+  if (pending_events_.size() >= kEventChunk) {
+    if (!event_chunk_) {
+      std::string sql = kEventColumns;
+      for (size_t r = 0; r < kEventChunk; r++)
+        sql += r == 0 ? "(?,?,?,?,?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?,?,?,?,?)";
+      event_chunk_ = std::make_unique<Stmt>(db_.handle(), sql.c_str());
+    }
+    for (; i + kEventChunk <= pending_events_.size(); i += kEventChunk) {
+      event_chunk_->reset();
+      for (size_t r = 0; r < kEventChunk; r++)
+        bind_event(*event_chunk_, static_cast<int>(r * 11 + 1), pending_events_[i + r]);
+      event_chunk_->run();
+      event_chunk_->reset();
+    }
+  }
+  for (; i < pending_events_.size(); i++) {
+    Stmt& ev = st(kEvent);
+    bind_event(ev, 1, pending_events_[i]);
+    ev.run();
+  }
+  pending_events_.clear();
 }
 
 // ---- open handles

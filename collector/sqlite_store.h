@@ -11,6 +11,7 @@
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "bento/lineage/database.h"
 #include "graph_store.h"
@@ -38,6 +39,9 @@ class SqliteStore : public GraphStore {
   void set_meta(const std::string& key, const std::string& value);
   // After rows were deleted behind the store's back (retention).
   void forget_row_caches() { forget_caches(); }
+  // Store the audit rows event() has buffered (commit() does it too; retention first, so
+  // what it deletes by age includes them).
+  void flush_events();
 
   // ---- GraphStore
   int64_t find_process(uint32_t pid, uint64_t start_ns) override;
@@ -107,6 +111,14 @@ class SqliteStore : public GraphStore {
   void forget_caches();
   VersionRef insert_version(int64_t file, const std::string& path, uint64_t t, bool emptied);
   void note_first_emptied(int64_t entity);
+  void bind_event(lineage::Stmt& s, int first, const EventRow& e);
+
+  // The batch's `events` rows, inserted kEventChunk at a time by one multi-row statement:
+  // one row per fs record, and one statement each cost provd as much as all the rest of a
+  // created file's audit (bench/README.md, Issue 18, fourth pass). Nothing reads them back
+  // within the batch.
+  std::vector<EventRow> pending_events_;
+  std::unique_ptr<lineage::Stmt> event_chunk_;
 
   lineage::Database& db_;
   std::unique_ptr<std::unique_ptr<lineage::Stmt>[]> stmts_;
@@ -122,6 +134,9 @@ class SqliteStore : public GraphStore {
   std::map<std::pair<uint32_t, uint64_t>, int64_t> process_ids_;         // (pid, start_ns)
   std::map<std::tuple<int64_t, uint64_t, uint32_t>, int64_t> file_ids_;  // source, ino, gen
   std::unordered_map<int64_t, VersionRef> latest_;                       // file
+  // The newest files row of (source, ino), any generation: a probe's close of a tracked
+  // file asks for it (known_entity), once per created file on a createdel mix.
+  std::map<std::pair<int64_t, uint64_t>, int64_t> newest_file_;
   // First versions of their files that began empty (O_TRUNC, a create): a version placed
   // before one of them later is replaced by it, not its content (insert_version).
   std::unordered_set<int64_t> first_emptied_;
