@@ -128,6 +128,7 @@ class Ingest {
   std::string path_of(Mount& m, uint64_t parent, const char* name, size_t len);
   void rename_subtree(Mount& m, const std::string& from, const std::string& to, uint64_t t);
   int64_t source_for_dev(uint64_t dev) const;
+  bool under_tracked_mount(const std::string& path) const;
 
   // ---- handles and write sessions (ingest.cc)
   void begin_writing(Mount& m, uint64_t fh, Handle& h, int64_t act, uint64_t t, const char* how,

@@ -356,6 +356,9 @@ bool Ingest::on_path(const void* data, size_t size) {
   if (e->olddir.dev != 0 && source_for_dev(e->olddir.dev) != 0) return true;  // the fs log
   const std::string oldp = absolute(h->pid, cstr(e->oldpath, sizeof e->oldpath),
                                     cstr(e->olddir.path, sizeof e->olddir.path));
+  // An absolute path carries no directory dev: one on a tracked mount is the fs log's too
+  // (stored from both, an unlink invalidated the version twice).
+  if (under_tracked_mount(oldp)) return true;
   const std::string newp = absolute(h->pid, cstr(e->newpath, sizeof e->newpath),
                                     cstr(e->newdir.path, sizeof e->newdir.path));
   const int64_t act = activity_for_tid(h->tid, h->uid, h->gid, t);
@@ -409,6 +412,16 @@ bool Ingest::on_path(const void* data, size_t size) {
       return true;
     }
   }
+}
+
+bool Ingest::under_tracked_mount(const std::string& path) const {
+  for (const auto& [source, m] : mounts_) {
+    const std::string& mp = m.mountpoint;
+    if (!mp.empty() && path.size() > mp.size() && path.compare(0, mp.size(), mp) == 0 &&
+        (path[mp.size()] == '/' || mp == "/"))
+      return true;
+  }
+  return false;
 }
 
 void Ingest::unlink_outside(int64_t act, uint64_t t, const std::string& path) {

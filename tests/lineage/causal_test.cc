@@ -1014,6 +1014,22 @@ TEST(Causal, APayloadStagedWhereSoftwareLivesIsASource) {
   }
 }
 
+// `rm /mnt/x` by its absolute path: the probe's unlink event (which carries no directory
+// dev then) comes before the fs log's record of it. The version is invalidated once.
+TEST(Causal, AnUnlinkOnAMountIsStoredOnce) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "x"}});
+  auto rm = w.run(sh, 300, {"rm", path("x")});
+  w.unlink_outside(rm, path("x"));
+  w.record(RecordType::kUnlink, 300, 10, "x", 0, 0, S_IFREG | 0644, 1, "", 1, fsprov::kAuxDied);
+  w.exit(rm);
+  w.commit();
+  bento::lineage::Stmt n(w.db->handle(), "SELECT COUNT(*) FROM invalidated");
+  ASSERT_TRUE(n.step());
+  EXPECT_EQ(n.int64(0), 1);
+}
+
 // A pyenv's python that compiles a module's bytecode into its own tree while recorded
 // (`__pycache__/m.pyc`, when bytecode writing is on) wrote runtime, not data: a later run
 // that imports it does not list it (nor the run that wrote it). The same file put there
