@@ -2234,6 +2234,11 @@ int BPF_PROG(on_exec, struct task_struct* p, pid_t old_pid, struct linux_binprm*
   e->old_tid = old_pid;
   const char* fname = BPF_CORE_READ(bprm, filename);
   bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), fname);
+  e->cwd_len = 0;
+  e->pad = 0;
+  e->cwd[0] = 0;
+  if (e->filename[0] != '/' && e->filename[0] != 0)
+    path_of(e->cwd, &e->cwd_len, BPF_CORE_READ(p, fs, pwd.dentry), BPF_CORE_READ(p, fs, pwd.mnt));
   struct mm_struct* mm = BPF_CORE_READ(p, mm);
   unsigned long start = BPF_CORE_READ(mm, arg_start), end = BPF_CORE_READ(mm, arg_end);
   unsigned long len = end > start ? end - start : 0;

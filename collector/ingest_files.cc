@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "bento_bpf/events.h"
 #include "ingest.h"
@@ -63,7 +64,9 @@ std::string Ingest::absolute(uint32_t pid, const std::string& path, const std::s
   if (path.empty() || path[0] == '/') return path;
   std::string base = dir.empty() ? host_.cwd(pid) : dir;
   if (base.empty()) return path;
-  return base + (base.back() == '/' ? "" : "/") + path;
+  std::string_view rel = path;
+  while (rel.size() > 2 && rel.substr(0, 2) == "./") rel.remove_prefix(2);  // ./run.sh
+  return base + (base.back() == '/' ? "" : "/") + std::string(rel);
 }
 
 int64_t Ingest::outside_file(uint64_t dev, uint64_t ino, uint32_t gen, const std::string& path,

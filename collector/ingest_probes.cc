@@ -151,10 +151,8 @@ bool Ingest::on_exec(const void* data, size_t size) {
   ActivityRow row;
   row.process = proc;
   row.exe.assign(e->filename, strnlen(e->filename, sizeof e->filename));
-  if (!row.exe.empty() && row.exe[0] != '/') {
-    std::string cwd = host_.cwd(h->pid);  // a relative program path: made absolute
-    if (!cwd.empty()) row.exe = cwd + "/" + row.exe;
-  }
+  if (!row.exe.empty() && row.exe[0] != '/')  // a relative program path: made absolute
+    row.exe = absolute(h->pid, row.exe, std::string(e->cwd, strnlen(e->cwd, sizeof e->cwd)));
   // The program it runs: the path with symlinks resolved now, else what the process
   // runs (a script's interpreter then), else unknown.
   row.program = host_.resolve(row.exe);

@@ -33,6 +33,7 @@ struct Exec {
   std::vector<std::string> argv;
   uint64_t pipes[3];
   uint64_t exe_dev, exe_ino, ts_ns;
+  std::string filename, cwd;  // as exec'd; the cwd when that is relative
 };
 
 inline std::vector<std::string> argv_of(const bento_exec_event* e) {
@@ -85,7 +86,9 @@ class Probes : public ::testing::Test {
                             {e->std_pipe_ino[0], e->std_pipe_ino[1], e->std_pipe_ino[2]},
                             e->exe_dev,
                             e->exe_ino,
-                            h->ts_ns});
+                            h->ts_ns,
+                            std::string(e->filename, strnlen(e->filename, sizeof e->filename)),
+                            std::string(e->cwd, strnlen(e->cwd, sizeof e->cwd))});
         } else if (h->type == BENTO_EV_EXIT && n >= sizeof(bento_exit_event) &&
                    tree_.count(h->pid) != 0) {
           const auto* x = static_cast<const bento_exit_event*>(d);

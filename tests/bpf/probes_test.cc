@@ -90,6 +90,37 @@ TEST_F(Probes, ExecutableIsStatDevAndIno) {
   EXPECT_EQ(t->exe_dev, s.st_dev);
 }
 
+// A program exec'd by a relative path (`bin/tool` in a project) is named with the
+// directory it was resolved from: the collector cannot ask once the process has gone.
+TEST_F(Probes, ARelativeExecCarriesItsWorkingDirectory) {
+  pid_t child = fork();
+  if (child == 0) {
+    if (chdir("/usr") != 0) _exit(1);
+    execl("bin/true", "true", nullptr);
+    _exit(127);
+  }
+  int st = 0;
+  ASSERT_EQ(waitpid(child, &st, 0), child);
+  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  drain(child);
+  const Exec* t = exec_of("true");
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->filename, "bin/true");
+  EXPECT_EQ(t->cwd, "/usr");
+  const Exec* abs = nullptr;
+  pid_t again = fork();
+  if (again == 0) {
+    execl("/bin/true", "true", nullptr);
+    _exit(127);
+  }
+  ASSERT_EQ(waitpid(again, &st, 0), again);
+  drain(again);
+  for (const Exec& x : execs_)
+    if (x.pid == static_cast<uint32_t>(again)) abs = &x;
+  ASSERT_NE(abs, nullptr);
+  EXPECT_EQ(abs->cwd, "") << "an absolute path needs none";
+}
+
 TEST_F(Probes, IgnoredProcessesSendNothing) {
   std::string path = "/tmp/bento-bpf-ignored." + std::to_string(getpid());
   pid_t child = fork();

@@ -1066,6 +1066,26 @@ TEST(Causal, BytecodeAnInterpreterWroteIntoItsOwnTreeStaysRuntime) {
   EXPECT_EQ(r.text.find("secret"), std::string::npos) << "the other run's data: " << r.text;
 }
 
+// `cd /mnt; proj/bin/etl in > out` after the shell has gone: the program is named by the
+// directory the probes saw it resolved from, not by a path relative to nothing.
+TEST(Causal, AProgramRunByARelativePathIsNamedAbsolutely) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "in"}});
+  auto etl = w.fork(sh, 300);
+  w.exec_file(etl, "./proj/bin/etl", {"etl", "in"}, {0, 0, 0}, kMnt);
+  w.read(300, 10);
+  w.write_new(300, 12, "out");
+  w.exit(etl);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  bool named = false;
+  for (const auto& a : r.graph["activities"])
+    named = named || a.value("exe", "") == std::string(kMnt) + "/proj/bin/etl";
+  EXPECT_TRUE(named) << r.graph["activities"].dump(1);
+}
+
 // A project on a tracked mount with its own bin/: proj/bin/tool, run by its absolute path,
 // reads proj/data/in, which cp wrote from /secret. The data beside the program is not the
 // program's installation (whether the command line names it or not): in and /secret are

@@ -82,11 +82,14 @@ class World {
     exec_file(p, "/usr/bin/" + argv[0], argv, std_pipes);
   }
   // exec of `filename` with an argv of the caller's choosing (argv[0] may lie).
+  // `cwd`: the probes' working directory for a relative filename.
   void exec_file(Proc p, const std::string& filename, const std::vector<std::string>& argv,
-                 std::array<uint64_t, 3> std_pipes = {0, 0, 0}) {
+                 std::array<uint64_t, 3> std_pipes = {0, 0, 0}, const std::string& cwd = "") {
     bento_exec_event e{};
     header(e.h, BENTO_EV_EXEC, sizeof e, p);
     std::snprintf(e.filename, sizeof e.filename, "%s", filename.c_str());
+    std::snprintf(e.cwd, sizeof e.cwd, "%s", cwd.c_str());
+    e.cwd_len = static_cast<uint32_t>(cwd.size());
     for (const auto& a : argv) {
       std::memcpy(e.args + e.args_len, a.c_str(), a.size() + 1);
       e.args_len += static_cast<uint32_t>(a.size() + 1);

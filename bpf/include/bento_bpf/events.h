@@ -9,6 +9,7 @@
  * (FILE_IO), TRUNCATE, RENAME, LINK, UNLINK, CRED, KILL). Later in 3, without a layout change:
  * CLOSE's BENTO_CLOSE_LAST_WRITE flag and DUP's BENTO_DUP_REPLACED_LAST_WRITE; a relative
  * OPEN path is sent as the opened file's absolute path.
+ * 4: EXEC gained `cwd` (the caller's working directory when `filename` is relative).
  *
  * Times of data flow: a write-side event (PIPE_IO write, SOCK_SEND, FILE_IO write) is
  * stamped at the call's ENTRY, a read-side one (PIPE_IO read, SOCK_RECV, FILE_IO read) at
@@ -35,7 +36,7 @@
 #include <linux/types.h>
 #endif
 
-#define BENTO_EVENTS_VERSION 3
+#define BENTO_EVENTS_VERSION 4
 #define BENTO_PATH_MAX 256     /* exec filename and open paths; longer ones are truncated */
 #define BENTO_ARGS_MAX 512     /* exec argv, NUL-separated; truncated flag when longer */
 #define BENTO_FDS_MAX 8        /* fds per SCM_RIGHTS event */
@@ -122,6 +123,12 @@ struct bento_exec_event {
   /* For fds 0, 1, 2 at exec: the pipe's (pipefs) or FIFO's inode when that fd is one,
    * else 0. This is how a shell pipeline's stages are tied to the pipes between them. */
   __u64 std_pipe_ino[3];
+  /* When filename is relative (`bin/tool`, `./run.sh`): the working directory it was
+   * resolved from, absolute (the collector cannot ask once the process has gone); else
+   * empty. */
+  __u32 cwd_len;
+  __u32 pad;
+  char cwd[BENTO_PATH_MAX];
 };
 
 struct bento_exit_event {
