@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <string_view>
 
@@ -274,11 +275,17 @@ void Ingest::store_mount_write(int64_t act, const PendingItem& w) {
       if (h.file == file && h.writing) add_writer(h, act);
 }
 
+// Whether the fs log saw a thread of act's process write `file`: its writers are looked at
+// newest first (the image before an exec is a recent one), at most kLookBack of them, so
+// that a file written by very many processes costs no more.
 bool Ingest::process_wrote(int64_t file, int64_t act) {
+  constexpr int kLookBack = 256;
   ActivityRow me;
   if (!store_.activity(act, &me)) return false;
-  for (auto it = fs_data_writers_.lower_bound({file, 0});
-       it != fs_data_writers_.end() && it->first == file; ++it) {
+  auto it = fs_data_writers_.upper_bound({file, std::numeric_limits<int64_t>::max()});
+  for (int n = 0; n < kLookBack && it != fs_data_writers_.begin(); n++) {
+    --it;
+    if (it->first != file) break;
     ActivityRow other;
     if (store_.activity(it->second, &other) && other.process == me.process) return true;
   }
