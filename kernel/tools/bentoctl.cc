@@ -236,9 +236,6 @@ std::string users_of(const std::string& mp) {
   return out;
 }
 
-// umount(2) returns as soon as the kernel lets go of the mount; the host then still has
-// to write back and checkpoint before its image is consistent on disk. Waiting for the
-// host process to exit is what makes `unmount; fsck` (or a copy of the image) safe.
 // bentofs is gone (killed, crashed) but the kernel still holds its mount: every access
 // fails with ENOTCONN until it is detached (lazily: a shell may still sit in it). What was
 // committed is on the image; its journal is replayed at its next mount.
@@ -258,6 +255,9 @@ int detach_dead_mount(const std::string& mp, const std::string& socket) {
   return 0;
 }
 
+// umount(2) returns as soon as the kernel lets go of the mount; the host then still has
+// to write back and checkpoint before its image is consistent on disk. Waiting for the
+// host process to exit is what makes `unmount; fsck` (or a copy of the image) safe.
 int cmd_unmount(const std::string& mp_arg, int timeout_s) {
   std::string mp, raw, socket;
   if (bento::host::find_mount_socket(mp_arg, &mp, &socket) &&
