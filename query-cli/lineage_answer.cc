@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <string_view>
 
 namespace prov_cli {
 
@@ -11,6 +12,37 @@ bool puts_no_data(const Step& st) {
   static const std::set<std::string> kCalls = {"create", "truncate", "rename", "link", "chmod",
                                                "chown",  "unlink",   "mkdir",  "mknod"};
   return st.type == Step::kGenerated && st.first == st.last && kCalls.count(st.how) != 0;
+}
+
+namespace {
+
+// NAME.pyc, or NAME.pyc.<digits>: Python writes that first and renames it over NAME.pyc.
+bool bytecode_name(std::string_view base) {
+  const size_t ext = base.rfind(".pyc");
+  if (ext == std::string_view::npos || ext == 0) return false;
+  const std::string_view rest = base.substr(ext + 4);
+  return rest.empty() || (rest.size() > 1 && rest[0] == '.' &&
+                          rest.find_first_not_of("0123456789", 1) == std::string_view::npos);
+}
+
+}  // namespace
+
+// Bytecode a Python interpreter compiled (`__pycache__/m.cpython-311.pyc`, PEP 3147) is
+// made from the module's source alone, not from whatever else the compiling run had read:
+// else one run's data would be a source of every later run that imports the module.
+bool compiled_bytecode(LineageGraph& g, const Step& st) {
+  if (st.type != Step::kGenerated || st.effect.kind != Node::kEntity) return false;
+  const std::string path = g.entity(st.effect.id).value("path", "");
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos || !bytecode_name(std::string_view(path).substr(slash + 1)) ||
+      !std::string_view(path).substr(0, slash).ends_with("/__pycache__"))
+    return false;
+  const json& a = g.activity(st.cause.id);
+  for (const char* key : {"exe", "program"}) {
+    const std::string prog = a.value(key, "");
+    if (prog.compare(prog.rfind('/') + 1, 6, "python") == 0) return true;
+  }
+  return false;
 }
 
 namespace {
@@ -72,7 +104,8 @@ std::map<Node, bool> carries_data(LineageGraph& g, const SearchResult& s, const 
 // shown as who ran it, with a note (Answer::argv_only_forks); --all shows everything. A
 // driving shell that once read a file (`X=$(cat f)`, `while read ...; done < list`) is
 // then not a source of every command it starts afterwards.
-void keep_backward(const StepIndex& causes, const std::map<Node, bool>& carries, Answer* a) {
+void keep_backward(const StepIndex& causes, const std::map<Node, bool>& carries,
+                   const std::set<Step>& compiled, Answer* a) {
   struct Item {
     Node n;
     Answer::Shown how;
@@ -136,10 +169,10 @@ void keep_backward(const StepIndex& causes, const std::map<Node, bool>& carries,
       const Node c = st->cause;
       switch (st->type) {
         case Step::kGenerated:
-          if (puts_no_data(*st)) {
+          if (puts_no_data(*st) || compiled.count(*st) != 0) {
             // Who made it so, not where its content came from: neither its inputs nor its
             // parent's (a subshell's `exec 3> out`) are the file's; those of its children
-            // that wrote reach the file by their own steps.
+            // that wrote reach the file by their own steps. Bytecode: compiled_bytecode.
             show(st, c, root ? Answer::kAncestry : Answer::kLine, root, /*exec_after=*/true);
             break;
           }
@@ -263,7 +296,10 @@ Answer answer_backward(LineageGraph& g, LineageSource& src,
   StepIndex causes;
   for (const Step& st : s.steps) causes[st.effect].push_back(&st);
   const std::set<Node> beyond = beyond_depth(s, true);
-  keep_backward(causes, carries_data(g, s, causes, beyond), &a);
+  std::set<Step> compiled;
+  for (const Step& st : s.steps)
+    if (compiled_bytecode(g, st)) compiled.insert(st);
+  keep_backward(causes, carries_data(g, s, causes, beyond), compiled, &a);
   // Folded reads of processes that are not shown are not counted either.
   for (auto it = a.runtime.begin(); it != a.runtime.end();) {
     auto n = a.nodes.find(Node::activity(it->first));

@@ -59,6 +59,9 @@ struct Answer {
 // its maker had read is not in the file: the answer shows the maker as who did it, without
 // its inputs.
 bool puts_no_data(const Step& st);
+// A Python interpreter writing `__pycache__/*.pyc`: shown the same way (its module's source
+// is what went in, not the run's other inputs).
+bool compiled_bytecode(LineageGraph& g, const Step& st);
 
 Answer answer_backward(LineageGraph& g, LineageSource& src,
                        const std::vector<std::pair<Node, int64_t>>& roots, AnswerOptions& options);

@@ -1030,6 +1030,38 @@ TEST(Causal, AnUnlinkOnAMountIsStoredOnce) {
   EXPECT_EQ(n.int64(0), 1);
 }
 
+// A project on the mount run twice: run 1 reads secret and imports helper, and python
+// writes __pycache__/helper.cpython-311.pyc; run 2 imports the bytecode and reads in. The
+// bytecode came from helper.py, not from secret: run 2's output does not list secret. A
+// .pyc that cp put there is data like any file.
+TEST(Causal, BytecodeOnAMountComesFromItsModuleOnly) {
+  for (bool by_python : {true, false}) {
+    SCOPED_TRACE(by_python ? "compiled by python" : "copied by cp");
+    TempDir dir;
+    World w(dir.path() + "/prov.db");
+    auto sh = w.setup({{10, "in"}, {11, "secret"}, {12, "helper.py"}});
+    w.record(RecordType::kMkdir, 100, 60, "__pycache__", 0, 0, S_IFDIR | 0755);
+    auto first = w.fork(sh, 200);
+    w.exec_file(first, by_python ? "/usr/bin/python3.11" : "/usr/bin/cp", {"run1"});
+    w.read(200, 11);
+    w.read(200, 12);
+    w.write_new(200, 13, "helper.cpython-311.pyc", 60);
+    w.exit(first);
+    auto second = w.fork(sh, 300);
+    w.exec_file(second, "/usr/bin/python3.11", {"python3", "b.py"});
+    w.read(300, 13);
+    w.read(300, 10);
+    w.write_new(300, 14, "out");
+    w.exit(second);
+    w.commit();
+    auto r = why(*w.db, path("out"));
+    ASSERT_TRUE(r.found) << r.message;
+    EXPECT_NE(r.text.find("helper.cpython-311.pyc"), std::string::npos) << r.text;
+    EXPECT_NE(r.text.find("run1"), std::string::npos) << "who made it: " << r.text;
+    EXPECT_EQ(r.text.find(path("secret")) == std::string::npos, by_python) << r.text;
+  }
+}
+
 // A pyenv's python that compiles a module's bytecode into its own tree while recorded
 // (`__pycache__/m.pyc`, when bytecode writing is on) wrote runtime, not data: a later run
 // that imports it does not list it (nor the run that wrote it). The same file put there
