@@ -53,8 +53,16 @@ std::vector<int64_t> versions_of(bento::lineage::Database& db, int64_t file) {
   return out;
 }
 
-int64_t created_ns(bento::lineage::Database& db, int64_t entity) {
-  Stmt q(db.handle(), "SELECT created_ns FROM entities WHERE id = ?");
+// Where the forward search starts from a version: its creation. A version no recorded
+// process made (the file was there before the record) is "created" when first stored, by
+// the first activity kept that read it; a reader kept later may have read it earlier (its
+// read lands on the first version, schema/SCHEMA.md), so such a version starts at its
+// earliest read: its content was there all along.
+int64_t forward_start_ns(bento::lineage::Database& db, int64_t entity) {
+  Stmt q(db.handle(),
+         "SELECT CASE WHEN EXISTS (SELECT 1 FROM generated g WHERE g.entity_id = e.id) "
+         "THEN e.created_ns ELSE MIN(e.created_ns, COALESCE((SELECT MIN(u.time_ns) FROM used u "
+         "WHERE u.entity_id = e.id), e.created_ns)) END FROM entities e WHERE e.id = ?");
   q.bind(1, entity);
   return q.step() ? q.int64(0) : 0;
 }
@@ -122,7 +130,7 @@ QueryResult impact(bento::lineage::Database& db, const std::string& path, Lineag
   std::vector<std::pair<Node, int64_t>> roots;
   json ids = json::array();
   for (int64_t v : versions) {
-    roots.push_back({Node::entity(v), created_ns(db, v)});
+    roots.push_back({Node::entity(v), forward_start_ns(db, v)});
     ids.push_back("e:" + std::to_string(v));
   }
   if (o.depth == 0) o.depth = kImpactDepth;
@@ -297,7 +305,7 @@ QueryResult export_graph(bento::lineage::Database& db, const ExportScope& scope,
     AnswerOptions fwd_o{o.depth != 0 ? o.depth : kImpactDepth, o.all, o.rule};
     auto versions = versions_of(db, file);
     std::vector<std::pair<Node, int64_t>> fwd;
-    for (int64_t v : versions) fwd.push_back({Node::entity(v), created_ns(db, v)});
+    for (int64_t v : versions) fwd.push_back({Node::entity(v), forward_start_ns(db, v)});
     Answer back = answer_backward(g, src, {{Node::entity(versions.back()), kForever}}, back_o);
     Answer forward = answer_forward(g, src, fwd, fwd_o);
     for (const auto& [n, s] : forward.nodes) back.nodes.emplace(n, s);

@@ -1201,6 +1201,47 @@ TEST(Causal, AnUnlinkOutsideTheMountWaitsWithItsActivity) {
   EXPECT_TRUE(deleted) << r.graph.dump(1);
 }
 
+// An outside file nothing recorded wrote existed before the record: its version begins
+// when it is first seen, which is when the first activity kept read it. `cp /secret
+// /tmp/s2` (touches no mount: kept late) read it before `py` (kept at once: it writes
+// out), so cp's read lands on a version "created" after it. Forward from /secret, cp's read
+// still counts: impact lists /tmp/s2 and what came of it, as `why out` lists /secret via cp.
+TEST(Causal, ImpactOfAFileThatWasThereFollowsReadersKeptLate) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({});
+  auto cp = w.run(sh, 200, {"cp", "/secret", "/tmp/s2"});
+  w.open_outside(cp, "/secret", 7001, O_RDONLY);
+  w.file_io(cp, 7001, /*write=*/false);
+  w.open_outside(cp, "/tmp/s2", 7002, O_WRONLY | O_CREAT | O_TRUNC);
+  w.file_io(cp, 7002, /*write=*/true);
+  w.close_outside(cp, 7002, /*last_write=*/true);
+  w.exit(cp);
+  auto py = w.run(sh, 300, {"py"});
+  w.open_outside(py, "/secret", 7001, O_RDONLY);
+  w.file_io(py, 7001, /*write=*/false);
+  w.open_outside(py, "/tmp/s2", 7002, O_RDONLY);
+  w.file_io(py, 7002, /*write=*/false);
+  w.write_new(300, 12, "out");
+  w.exit(py);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  ASSERT_TRUE(has(edges(r.graph), "used(cp /secret /tmp/s2, /secret)")) << r.text;
+  auto i = impact(*w.db, "/secret");
+  ASSERT_TRUE(i.found) << i.message;
+  auto e = edges(i.graph);
+  EXPECT_TRUE(has(e, "used(cp /secret /tmp/s2, /secret)")) << i.text;
+  EXPECT_TRUE(has(e, "generated(/tmp/s2, cp /secret /tmp/s2)")) << i.text;
+  EXPECT_TRUE(has(e, "used(py, /tmp/s2)")) << i.text;
+  EXPECT_TRUE(has(e, "generated(out, py)")) << i.text;
+  // export --path is why + impact: the same reader.
+  prov_cli::LineageOptions o;
+  auto x = prov_cli::export_graph(*w.db, {.path = "/secret"}, o);
+  ASSERT_TRUE(x.found) << x.message;
+  EXPECT_TRUE(has(edges(x.graph), "generated(/tmp/s2, cp /secret /tmp/s2)")) << x.graph.dump(1);
+}
+
 TEST(Causal, TheTextShowsTheRealProgramAndEscapesControlCharacters) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
