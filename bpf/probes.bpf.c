@@ -1066,6 +1066,23 @@ static __always_inline __u64 btime_ns(struct inode* inode, __u64 magic) {
 static __noinline void path_of(char* out, __u32* out_len, struct dentry* dentry,
                                struct vfsmount* vfsmnt);
 
+/* Whether t runs under chroot: its root directory is not the top of its mount namespace
+ * (walking up through the mounts stacked there, as the real root sits on the initramfs's).
+ * Then an absolute path it passes names a file under its root, not the host's file of that
+ * name: the probes send the host's path instead (or the root's, to put in front). */
+static __always_inline int chrooted(struct task_struct* t) {
+  struct dentry* dentry = BPF_CORE_READ(t, fs, root.dentry);
+  struct mount* mnt = container_of_core(BPF_CORE_READ(t, fs, root.mnt), struct mount, mnt);
+  for (int i = 0; i < 4; i++) {
+    if (dentry != BPF_CORE_READ(mnt, mnt.mnt_root)) return 1; /* a directory inside a mount */
+    struct mount* parent = BPF_CORE_READ(mnt, mnt_parent);
+    if (parent == mnt) return 0; /* the namespace's top */
+    dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+    mnt = parent;
+  }
+  return 1;
+}
+
 static __noinline int on_open(int fd, __u64 upath, __u32 flags) {
   if (flags & O_PATH) return 0; /* a handle, not an open for I/O */
   struct task_struct* t = bpf_get_current_task_btf();
@@ -1107,9 +1124,10 @@ static __noinline int on_open(int fd, __u64 upath, __u32 flags) {
   e->path_len = n > 0 ? n - 1 : 0;
   if (n <= 0) e->path[0] = 0;
   /* A relative path names the file only with the cwd or dirfd it was opened from, which
-   * the collector cannot learn once the process has gone (or has moved on): the opened
-   * file's own absolute path instead. */
-  if (e->path[0] != '/')
+   * the collector cannot learn once the process has gone (or has moved on), and under chroot
+   * an absolute one names another file on the host: the opened file's own absolute path
+   * instead. */
+  if (e->path[0] != '/' || chrooted(t))
     path_of(e->path, &e->path_len, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt));
   track_fd(tgid, fd, e->file_id);
   submit(e);
@@ -1503,18 +1521,25 @@ static __noinline void path_of(char* out, __u32* out_len, struct dentry* dentry,
   *out_len = n - 1;
 }
 
-/* What a relative `path` (already copied into the event) starts from. */
+/* What `path` (already copied into the event) starts from when the host's root is not where
+ * it does: a relative path's directory, a chrooted task's root for an absolute one. */
 static __noinline void fill_dir(struct task_struct* t, struct bento_dir_ref* d, int dirfd,
                                 const char* path) {
   __builtin_memset(d, 0, sizeof(*d));
-  if (path[0] == '/' || path[0] == 0) return;
-  d->dirfd = dirfd;
+  if (path[0] == 0) return;
   struct dentry* dentry = 0;
   struct vfsmount* mnt = 0;
-  if (dirfd == AT_FDCWD) {
+  if (path[0] == '/') {
+    if (!chrooted(t)) return;
+    d->dirfd = AT_FDCWD; /* an absolute path under chroot starts from the task's root */
+    dentry = BPF_CORE_READ(t, fs, root.dentry);
+    mnt = BPF_CORE_READ(t, fs, root.mnt);
+  } else if (dirfd == AT_FDCWD) {
+    d->dirfd = dirfd;
     dentry = BPF_CORE_READ(t, fs, pwd.dentry);
     mnt = BPF_CORE_READ(t, fs, pwd.mnt);
   } else {
+    d->dirfd = dirfd;
     struct file* f = fd_file(t, dirfd);
     if (!f) return;
     dentry = BPF_CORE_READ(f, f_path.dentry);
@@ -2239,6 +2264,8 @@ int BPF_PROG(on_exec, struct task_struct* p, pid_t old_pid, struct linux_binprm*
   e->cwd[0] = 0;
   if (e->filename[0] != '/' && e->filename[0] != 0)
     path_of(e->cwd, &e->cwd_len, BPF_CORE_READ(p, fs, pwd.dentry), BPF_CORE_READ(p, fs, pwd.mnt));
+  else if (e->filename[0] == '/' && chrooted(p)) /* the root to put in front */
+    path_of(e->cwd, &e->cwd_len, BPF_CORE_READ(p, fs, root.dentry), BPF_CORE_READ(p, fs, root.mnt));
   struct mm_struct* mm = BPF_CORE_READ(p, mm);
   unsigned long start = BPF_CORE_READ(mm, arg_start), end = BPF_CORE_READ(mm, arg_end);
   unsigned long len = end > start ? end - start : 0;

@@ -20,6 +20,7 @@ struct ActivityRow {
   uint32_t uid = 0, gid = 0, euid = 0;
   uint64_t start_ns = 0;
   std::string origin;  // exec fork observed setuid
+  std::string root;    // the chroot directory it ran under (host path), "" for the host's
 };
 
 // Which activity a process ran at time t, and over which interval that answer holds.

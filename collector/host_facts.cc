@@ -2,7 +2,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -78,6 +80,20 @@ std::string ProcHostFacts::resolve(const std::string& path) {
   if (real == nullptr) return "";
   std::string out = real;
   std::free(real);
+  return out;
+}
+
+std::string ProcHostFacts::resolve_in(const std::string& root, const std::string& path) {
+  int dir = open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return "";
+  open_how how{};
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT;  // "/" and ".." stop at root, as under chroot
+  int fd = static_cast<int>(syscall(SYS_openat2, dir, path.c_str(), &how, sizeof how));
+  close(dir);
+  if (fd < 0) return "";
+  std::string out = read_link("/proc/self/fd/" + std::to_string(fd));
+  close(fd);
   return out;
 }
 

@@ -27,6 +27,9 @@ class HostFacts {
   virtual std::string cwd(uint32_t pid) = 0;
   // A path with symlinks resolved ("" when it cannot be): what a program path runs.
   virtual std::string resolve(const std::string& path) = 0;
+  // The same for an absolute `path` as a process chrooted to `root` (a host path) saw it:
+  // its absolute symlinks stay under root. The host path it names.
+  virtual std::string resolve_in(const std::string& root, const std::string& path) = 0;
   // The executable pid runs now (/proc/PID/exe), "" when gone.
   virtual std::string exe_of(uint32_t pid) = 0;
   // The path pid's fd names, if it still holds the file (dev, ino): "" when the process,
@@ -48,6 +51,7 @@ class ProcHostFacts : public HostFacts {
   ProcessFacts process_of_thread(uint32_t tid) override;
   std::string cwd(uint32_t pid) override;
   std::string resolve(const std::string& path) override;
+  std::string resolve_in(const std::string& root, const std::string& path) override;
   std::string exe_of(uint32_t pid) override;
   std::string fd_path(uint32_t pid, int fd, uint64_t dev, uint64_t ino) override;
   bool lstat(const std::string& path, uint64_t* dev, uint64_t* ino) override;

@@ -62,7 +62,11 @@ bool Ingest::loader_path_written(uint64_t dev, uint64_t ino, bool opened_for_wri
 }
 
 std::string Ingest::absolute(uint32_t pid, const std::string& path, const std::string& dir) const {
-  if (path.empty() || path[0] == '/') return path;
+  if (path.empty()) return path;
+  if (path[0] == '/')  // the probes send a directory with it only under chroot: the root
+    return dir.empty() || dir == "/"
+               ? path
+               : (dir.back() == '/' ? dir.substr(0, dir.size() - 1) : dir) + path;
   std::string base = dir.empty() ? host_.cwd(pid) : dir;
   if (base.empty()) return path;
   std::string_view rel = path;

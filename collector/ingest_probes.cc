@@ -150,12 +150,25 @@ bool Ingest::on_exec(const void* data, size_t size) {
   }
   ActivityRow row;
   row.process = proc;
-  row.exe.assign(e->filename, strnlen(e->filename, sizeof e->filename));
-  if (!row.exe.empty() && row.exe[0] != '/')  // a relative program path: made absolute
-    row.exe = absolute(h->pid, row.exe, std::string(e->cwd, strnlen(e->cwd, sizeof e->cwd)));
-  // The program it runs: the path with symlinks resolved now, else what the process
-  // runs (a script's interpreter then), else unknown.
-  row.program = host_.resolve(row.exe);
+  const std::string filename(e->filename, strnlen(e->filename, sizeof e->filename));
+  const std::string dir(e->cwd, strnlen(e->cwd, sizeof e->cwd));
+  // A relative program path is made absolute from the cwd; an absolute one under chroot
+  // from the chroot's directory, the root it runs under (a relative one runs under the
+  // root of the image before: exec does not leave a chroot).
+  const bool absolute_name = !filename.empty() && filename[0] == '/';
+  if (absolute_name && !dir.empty())
+    row.root = dir.size() > 1 && dir.back() == '/' ? dir.substr(0, dir.size() - 1) : dir;
+  ActivityRow before;
+  if (!absolute_name && prev != 0 && store_.activity(prev, &before)) row.root = before.root;
+  row.exe = filename.empty() ? filename : absolute(h->pid, filename, dir);
+  // The program it runs: the path with symlinks resolved now (under chroot inside the
+  // root, as the kernel did), else what the process runs (a script's interpreter then),
+  // else unknown.
+  if (!row.root.empty() && row.exe.size() > row.root.size() &&
+      row.exe.compare(0, row.root.size() + 1, row.root + "/") == 0)
+    row.program = host_.resolve_in(row.root, row.exe.substr(row.root.size()));
+  else
+    row.program = host_.resolve(row.exe);
   if (row.program.empty()) row.program = host_.exe_of(h->pid);
   row.argv_json = argv_json(e->args, std::min<size_t>(e->args_len, sizeof e->args));
   row.exe_ino = e->exe_ino;

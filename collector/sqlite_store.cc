@@ -113,7 +113,7 @@ const char* const kSql[] = {
     "SELECT process_id, start_ns, end_ns FROM tasks WHERE tid = ? AND start_ns <= ? AND "
     "(end_ns IS NULL OR end_ns >= ?) ORDER BY start_ns DESC LIMIT 1",
     "INSERT INTO activities(process_id, exe, argv, exe_ino, exe_dev, uid, gid, euid, start_ns, "
-    "start_wall_ns, origin, program) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+    "start_wall_ns, origin, program, root) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
     // The activity running at t (else the first one after t: a record may be stamped a
     // little before the probe's exec event), and when the next one began.
     "SELECT a.id, a.start_ns, (SELECT MIN(n.start_ns) FROM activities n WHERE n.process_id = "
@@ -121,7 +121,7 @@ const char* const kSql[] = {
     "BY (a.start_ns <= ?) DESC, CASE WHEN a.start_ns <= ? THEN -a.start_ns ELSE a.start_ns END "
     "LIMIT 1",
     "SELECT process_id, exe, argv, exe_ino, exe_dev, uid, gid, euid, start_ns, origin, "
-    "IFNULL(program, '') FROM activities WHERE id = ?",
+    "IFNULL(program, ''), IFNULL(root, '') FROM activities WHERE id = ?",
     "UPDATE activities SET end_ns = ? WHERE id = ? AND end_ns IS NULL",
     "UPDATE activities SET end_ns = ? WHERE process_id = ? AND end_ns IS NULL",
     // files
@@ -395,6 +395,10 @@ int64_t SqliteStore::add_activity(const ActivityRow& a) {
     ins.bind_null(12);
   else
     ins.bind(12, a.program);
+  if (a.root.empty())
+    ins.bind_null(13);
+  else
+    ins.bind(13, a.root);
   ins.run();
   return last_id();
 }
@@ -426,6 +430,7 @@ bool SqliteStore::activity(int64_t id, ActivityRow* out) {
   out->start_ns = static_cast<uint64_t>(q.int64(8));
   out->origin = q.text(9);
   out->program = q.text(10);
+  out->root = q.text(11);
   return true;
 }
 

@@ -151,7 +151,7 @@ const json& LineageGraph::activity(int64_t id) {
       "SELECT a.exe, a.argv, p.pid, p.start_ns, a.uid, a.start_ns, a.end_ns, p.exit_code, "
       "a.origin, (SELECT pp.pid FROM processes pp WHERE pp.id = p.parent_id), p.exit_ns, "
       "a.program, (SELECT x.detail FROM actions x WHERE x.activity_id = a.id AND x.what = "
-      "'inputs-lost' LIMIT 1) FROM activities a JOIN processes p ON p.id = a.process_id "
+      "'inputs-lost' LIMIT 1), a.root FROM activities a JOIN processes p ON p.id = a.process_id "
       "WHERE a.id = ?");
   q.bind(1, id);
   json j = json::object();
@@ -174,6 +174,7 @@ const json& LineageGraph::activity(int64_t id) {
          {"exit_code", ended_by_exit && !q.is_null(7) ? json(q.int64(7)) : json(nullptr)},
          {"origin", q.text(8)}};
     if (!q.is_null(11) && q.text(11) != q.text(0)) j["program"] = q.text(11);
+    if (!q.is_null(13)) j["root"] = q.text(13);  // chroot: the directory it saw as "/"
     // The collector dropped some of its events before it was kept (memory caps): what it
     // read may be missing from every answer.
     if (!q.is_null(12)) {

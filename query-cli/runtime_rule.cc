@@ -76,6 +76,7 @@ std::string RuntimeRule::classify(bento::lineage::Database& db, const json& enti
   if (kind != "file" && kind != "symlink" && kind != "dir") return "";
   const std::string path = entity.value("path", "");
   if (path.empty() || path[0] != '/') return "";
+  if (activity.contains("root")) return classify_in_root(db, entity, activity);
   const json& file = entity.contains("file") ? entity["file"] : json::object();
   const bool tracked = file.contains("source") && file["source"].is_string();
   // Outside the mounts, a version a recorded process wrote is data wherever it lies: a
@@ -131,6 +132,29 @@ std::string RuntimeRule::classify(bento::lineage::Database& db, const json& enti
   if (!tracked && file.contains("id") && shared_configuration(db, file.value("id", 0LL)))
     return "shared configuration";
   return "";
+}
+
+// Under chroot the jail was the process's whole system: its files are judged as it saw them
+// (the jail's /usr/lib is runtime, its /bin/busybox no installation holding the jail), all
+// as files outside the mounts, even where the jail lies on one.
+std::string RuntimeRule::classify_in_root(bento::lineage::Database& db, const json& entity,
+                                          const json& activity) {
+  const std::string root = activity["root"].is_string() ? activity["root"].get<std::string>() : "";
+  const std::string path = entity.value("path", "");
+  if (root.empty() || root == "/" || !starts_with(path, root + "/")) return "";
+  json in_jail = entity;
+  in_jail["path"] = path.substr(root.size());
+  if (in_jail.contains("file") && in_jail["file"].is_object()) in_jail["file"].erase("source");
+  json saw = activity;
+  saw.erase("root");
+  for (const char* key : {"exe", "program"}) {
+    const std::string p = saw.value(key, "");
+    if (starts_with(p, root + "/")) saw[key] = p.substr(root.size());
+  }
+  std::string why = classify(db, in_jail, saw);
+  if (starts_with(why, "/")) return root + why;
+  if (starts_with(why, "program /")) return "program " + root + why.substr(8);
+  return why;
 }
 
 bool RuntimeRule::named_on_command_line(const json& activity, const std::string& path) {

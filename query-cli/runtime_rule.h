@@ -16,7 +16,8 @@
 // same file) is not runtime: rules 1 and 2 are about what was installed before. Except
 // what only a program's own installation wrote into itself (not /usr/ or /usr/local/): a
 // pyenv's python writing its modules' bytecode, a virtualenv's pip (rule 2 as on a mount).
-// Pipes, sockets and network endpoints are never runtime.
+// A process under chroot is judged with the paths it saw (its root stripped), as outside the
+// mounts. Pipes, sockets and network endpoints are never runtime.
 #pragma once
 
 #include <cstdint>
@@ -53,6 +54,9 @@ class RuntimeRule {
 
  private:
   bool shared_configuration(bento::lineage::Database& db, int64_t file_id);
+  // classify() for a process under chroot (its activity's "root"), with the paths it saw.
+  std::string classify_in_root(bento::lineage::Database& db, const nlohmann::json& entity,
+                               const nlohmann::json& activity);
   // Rule 2 on a tracked mount: the command line names the file (argv[1..], as given or
   // relative to some directory); a program outside `install` wrote this version or an
   // earlier one.

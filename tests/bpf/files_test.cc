@@ -517,6 +517,52 @@ TEST_F(Files, RelativeOpenCarriesTheAbsolutePath) {
   rmdir((dir_ + "/sub").c_str());
 }
 
+// Under chroot an absolute path names a file under the new root, not the host's file of
+// that name: OPEN sends the host path, and the path events and EXEC send the root to put in
+// front (the collector cannot: the process may be gone, and the host has its own /bin/sh).
+TEST_F(Files, AChrootedProcessNamesHostFiles) {
+  ASSERT_EQ(mkdir((dir_ + "/bin").c_str(), 0755), 0);
+  ASSERT_EQ(std::system(("cp /bin/busybox " + dir_ + "/bin/busybox").c_str()), 0)
+      << "busybox-static is one of scripts/install-deps.sh's packages";
+  std::string in = sized("in", 10);
+  sized("gone", 1);
+  pid_t child = spawn([&] {
+    if (chroot(dir_.c_str()) != 0 || chdir("/") != 0) return 1;
+    int fd = ::open("/in", O_RDONLY);
+    if (fd < 0 || unlink("/gone") != 0 || truncate("/in", 5) != 0) return 2;
+    execl("/bin/busybox", "busybox", "true", nullptr);
+    return 3;
+  });
+  reap(child);
+  drain(getpid());
+  struct stat st = {}, root = {};
+  ASSERT_EQ(stat(in.c_str(), &st), 0);
+  ASSERT_EQ(stat(dir_.c_str(), &root), 0);
+  std::vector<std::string> opened;
+  for (const auto& o : of<bento_open_event>(BENTO_EV_OPEN, child))
+    if (o.ino == st.st_ino) opened.push_back(std::string(o.path, o.path_len));
+  EXPECT_EQ(opened, std::vector<std::string>{in}) << "the host's path, not /in";
+  auto unlinks = of<bento_path_event>(BENTO_EV_UNLINK, child);
+  ASSERT_EQ(unlinks.size(), 1u);
+  EXPECT_EQ(std::string(unlinks[0].oldpath, unlinks[0].oldpath_len), "/gone");
+  EXPECT_EQ(std::string(unlinks[0].olddir.path, unlinks[0].olddir.path_len), dir_);
+  EXPECT_EQ(unlinks[0].olddir.ino, root.st_ino);
+  auto truncs = of<bento_truncate_event>(BENTO_EV_TRUNCATE, child);
+  ASSERT_EQ(truncs.size(), 1u);
+  EXPECT_EQ(std::string(truncs[0].dir.path, truncs[0].dir.path_len), dir_);
+  const Exec* x = exec_of("busybox");
+  ASSERT_NE(x, nullptr);
+  EXPECT_EQ(x->filename, "/bin/busybox");
+  EXPECT_EQ(x->cwd, dir_) << "the root the program path is under";
+  // Outside the chroot, absolute paths still come alone.
+  pid_t host = spawn([&] { return unlink((dir_ + "/in").c_str()) == 0 ? 0 : 1; });
+  reap(host);
+  drain(getpid());
+  auto host_unlinks = of<bento_path_event>(BENTO_EV_UNLINK, host);
+  ASSERT_EQ(host_unlinks.size(), 1u);
+  EXPECT_EQ(host_unlinks[0].olddir.path_len, 0u);
+}
+
 // io_uring opens, reads and writes files without the syscalls the probes decode: a program
 // that copies secret to out through a ring must show the same OPEN and FILE_IO events, from
 // the process itself even where an io-wq worker thread did the read (IOSQE_ASYNC).

@@ -1118,6 +1118,54 @@ TEST(Causal, AProgramRunByARelativePathIsNamedAbsolutely) {
   EXPECT_TRUE(named) << r.graph["activities"].dump(1);
 }
 
+// `chroot /srv/jail /bin/sh -c 'tool /in > /out.tmp; mv /out.tmp /out'`, then
+// `cp /srv/jail/out report` on the mount: the paths a chrooted process passes name files
+// under the jail, not the host's /bin/sh (dash) or /out. The program is the jail's busybox
+// that its /bin/sh links to (an absolute symlink, followed inside the jail as the kernel did),
+// the rename names the jail's /out, and the jail's own /lib is its runtime while its /in is
+// data (the jail is no installation of its /bin/sh).
+TEST(Causal, AChrootedProcessIsNamedByTheFilesUnderItsRoot) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  const std::string jail = dir.path() + "/jail";
+  ASSERT_EQ(mkdir(jail.c_str(), 0755), 0);
+  ASSERT_EQ(mkdir((jail + "/bin").c_str(), 0755), 0);
+  std::ofstream(jail + "/bin/busybox") << "#!";
+  ASSERT_EQ(symlink("/bin/busybox", (jail + "/bin/sh").c_str()), 0);
+  std::ofstream(jail + "/out") << "y";  // the renamed file, as the collector finds it (lstat)
+  struct stat st = {};
+  ASSERT_EQ(::stat((jail + "/out").c_str(), &st), 0);
+  auto sh = w.setup({});
+  auto job = w.fork(sh, 200);
+  w.exec_file(job, "/bin/sh", {"sh", "-c", "tool /in > /out.tmp; mv /out.tmp /out"}, {0, 0, 0},
+              jail);
+  w.open_outside(job, jail + "/lib/libc.so.6", 7003, O_RDONLY);  // the jail's runtime
+  w.file_io(job, 7003, /*write=*/false);
+  w.open_outside(job, jail + "/in", 7001, O_RDONLY);  // OPEN: the host path
+  w.file_io(job, 7001, /*write=*/false);
+  w.open_outside(job, jail + "/out.tmp", st.st_ino, O_WRONLY | O_CREAT | O_TRUNC, st.st_dev);
+  w.file_io(job, st.st_ino, /*write=*/true, st.st_dev);
+  w.rename_outside(job, "/out.tmp", "/out", jail);
+  w.exit(job);
+  auto cp = w.run(sh, 300, {"cp", jail + "/out", "report"});
+  w.open_outside(cp, jail + "/out", st.st_ino, O_RDONLY, st.st_dev);
+  w.file_io(cp, st.st_ino, /*write=*/false, st.st_dev);
+  w.write_new(300, 12, "report");
+  w.exit(cp);
+  w.commit();
+  auto r = why(*w.db, path("report"));
+  ASSERT_TRUE(r.found) << r.message;
+  bool named = false;
+  for (const auto& a : r.graph["activities"])
+    named = named || (a.value("exe", "") == jail + "/bin/sh" &&
+                      a.value("program", "") == jail + "/bin/busybox");
+  EXPECT_TRUE(named) << r.graph["activities"].dump(1);
+  EXPECT_NE(r.text.find("read " + jail + "/in"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("[now named " + jail + "/out]"), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find("read " + jail + "/lib/"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("folded: " + jail + "/lib/ (1)"), std::string::npos) << r.text;
+}
+
 // A project on a tracked mount with its own bin/: proj/bin/tool, run by its absolute path,
 // reads proj/data/in, which cp wrote from /secret. The data beside the program is not the
 // program's installation (whether the command line names it or not): in and /secret are

@@ -168,9 +168,16 @@ class World {
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
   }
   // rename(2) of a file outside the tracked mount (absolute paths; the probes' RENAME).
-  void rename_outside(Proc p, const std::string& from, const std::string& to) {
+  // `root`: the chroot the paths are under, as the probes send it.
+  void rename_outside(Proc p, const std::string& from, const std::string& to,
+                      const std::string& root = "") {
     bento_path_event e{};
     header(e.h, BENTO_EV_RENAME, sizeof e, p);
+    for (auto* d : {&e.olddir, &e.newdir}) {
+      d->dirfd = AT_FDCWD;
+      d->path_len = static_cast<uint32_t>(root.size());
+      std::snprintf(d->path, sizeof d->path, "%s", root.c_str());
+    }
     e.oldpath_len = static_cast<uint32_t>(from.size());
     std::snprintf(e.oldpath, sizeof e.oldpath, "%s", from.c_str());
     e.newpath_len = static_cast<uint32_t>(to.size());

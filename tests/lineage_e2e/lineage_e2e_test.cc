@@ -766,6 +766,43 @@ TEST_F(LineageE2E, SocketsMappingsAndFilesOutsideTheMount) {
 // tracked mount, against a control run doing the same setup without it. The relation the
 // call should produce is in the graph of its target (prov export --path) or of its process
 // (prov export --pid) and not in the control's. After setuid the new identity is the agent.
+// `chroot JAIL /bin/sh -c 'cat /in > /out'` with a static busybox for the jail's /bin/sh (an
+// absolute symlink to /bin/busybox), then `cp JAIL/out report` on the mount: the answer names
+// the jail's files (its /in, its busybox), never the host's /in, /out or /bin/sh (dash).
+TEST_F(LineageE2E, AProcessUnderChrootIsNamedByTheJailsFiles) {
+  ASSERT_EQ(run("test -x /bin/busybox").status, 0)
+      << "busybox-static is one of scripts/install-deps.sh's packages";
+  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
+  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
+  ASSERT_NO_FATAL_FAILURE(start_provd());
+  char tmpl[] = "/tmp/bento-lineage-jail-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string J = tmpl;
+  ASSERT_EQ(run("mkdir " + q(J + "/bin") + " && cp /bin/busybox " + q(J + "/bin/busybox") +
+                " && ln -s /bin/busybox " + q(J + "/bin/sh") + " && ln -s busybox " +
+                q(J + "/bin/cat") + " && echo jailed > " + q(J + "/in"))
+                .status,
+            0);
+  RunResult r = sh("chroot " + q(J) + " /bin/sh -c 'cat /in > /out' && cp " + q(J + "/out") +
+                   " report && cat report");
+  ASSERT_EQ(r.status, 0) << r.output;
+  ASSERT_EQ(r.output, "jailed\n");
+  stop_provd();
+  json g = why(mnt_ + "/report");
+  std::set<std::string> paths, jailed;  // the jail's shell: as exec'd -> resolved, its root
+  for (const auto& n : g["entities"]) paths.insert(n.value("path", ""));
+  for (const auto& a : g["activities"])
+    if (a["argv"].size() == 3 && a["argv"][2] == "cat /in > /out")
+      jailed.insert(a.value("exe", "") + " -> " + a.value("program", "") + " in " +
+                    a.value("root", ""));
+  EXPECT_EQ(paths.count(J + "/in"), 1u) << g.dump(1);
+  EXPECT_EQ(paths.count("/in"), 0u) << g.dump(1);
+  EXPECT_EQ(paths.count(J + "/out"), 1u) << g.dump(1);
+  EXPECT_EQ(jailed, std::set<std::string>{J + "/bin/sh -> " + J + "/bin/busybox in " + J})
+      << g.dump(1);
+  run("rm -rf " + q(J));
+}
+
 TEST_F(LineageE2E, EveryCallLeavesItsMark) {
   ASSERT_NO_FATAL_FAILURE(mkfs("256M"));
   ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));

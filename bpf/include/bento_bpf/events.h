@@ -10,6 +10,9 @@
  * CLOSE's BENTO_CLOSE_LAST_WRITE flag and DUP's BENTO_DUP_REPLACED_LAST_WRITE; a relative
  * OPEN path is sent as the opened file's absolute path.
  * 4: EXEC gained `cwd` (the caller's working directory when `filename` is relative).
+ * Later in 4, without a layout change: under chroot, OPEN's path is always the opened file's
+ * host path, and an absolute path in EXEC, TRUNCATE, RENAME, LINK, UNLINK comes with the
+ * chroot's directory (EXEC `cwd`, bento_dir_ref) to put in front of it.
  *
  * Times of data flow: a write-side event (PIPE_IO write, SOCK_SEND, FILE_IO write) is
  * stamped at the call's ENTRY, a read-side one (PIPE_IO read, SOCK_RECV, FILE_IO read) at
@@ -124,7 +127,8 @@ struct bento_exec_event {
    * else 0. This is how a shell pipeline's stages are tied to the pipes between them. */
   __u64 std_pipe_ino[3];
   /* When filename is relative (`bin/tool`, `./run.sh`): the working directory it was
-   * resolved from, absolute (the collector cannot ask once the process has gone); else
+   * resolved from, absolute (the collector cannot ask once the process has gone). When it
+   * is absolute and the process runs under chroot: the root directory it is under. Else
    * empty. */
   __u32 cwd_len;
   __u32 pad;
@@ -146,8 +150,9 @@ struct bento_open_event {
   __u64 ino;
   __u32 mode;                /* i_mode of the opened inode */
   __u32 path_len;            /* bytes in path, without the NUL */
-  char path[BENTO_PATH_MAX]; /* as passed if absolute; else the opened file's absolute path
-                              * (its dentry walked as bento_dir_ref.path is), NUL-terminated */
+  char path[BENTO_PATH_MAX]; /* as passed if absolute (and not under chroot); else the opened
+                              * file's absolute path (its dentry walked as bento_dir_ref.path
+                              * is), NUL-terminated */
   /* v3: what tells two files apart that had the same (dev, ino) at different times. */
   __u32 generation; /* i_generation: random per inode on ext4, tmpfs, xfs (0 where the fs
                      * does not set it, e.g. proc-like or some FUSE file systems) */
@@ -383,8 +388,8 @@ struct bento_file_io_event {
 };
 
 /* The directory a relative path starts from: dirfd's directory, or the cwd for AT_FDCWD
- * (-100) and for the calls without a dirfd. Filled only for relative paths (path not
- * starting with '/'); else all zero. */
+ * (-100) and for the calls without a dirfd. For an absolute path, all zero, except under
+ * chroot: then the task's root directory (dirfd AT_FDCWD), which the path is under. */
 struct bento_dir_ref {
   __s32 dirfd;    /* as passed (AT_FDCWD = -100) */
   __u32 path_len; /* bytes in path (the directory's) */
