@@ -481,6 +481,14 @@ void LineageGraph::add_window(int64_t since, int64_t until) {
       [&](Stmt& q) { version_edge(link(q), q.int64(0), q.int64(1)); });
 }
 
+bool LineageGraph::made_in_record(int64_t id) {
+  Stmt& q = db_.cached("SELECT 1 FROM generated WHERE entity_id = ? LIMIT 1");
+  q.bind(1, id);
+  const bool made = q.step();
+  q.reset();
+  return made;
+}
+
 std::string LineageGraph::entity_line(int64_t id) {
   const json& e = entity(id);
   if (e.empty()) return "?";
@@ -492,8 +500,11 @@ std::string LineageGraph::entity_line(int64_t id) {
   std::string s = bold(never_named ? "[name never seen]" : printable(e.value("path", "?")));
   if (kind == "pipe" || kind == "socket" || kind == "endpoint") return s;
   const json& c = e["created"];
-  s += dim("  (version " + std::to_string(e.value("version", 0)) + ", " +
-           (c.is_null() ? std::string("?") : clock_text(c.value("ns", 0LL), off_)) + ", file " +
+  // A first version nothing recorded made (a file that was there before the record) has
+  // no making time: its time is when provd first saw it, possibly after a read of it.
+  std::string when = c.is_null() ? std::string("?") : clock_text(c.value("ns", 0LL), off_);
+  if (e.value("version", 0) == 1 && !made_in_record(id)) when = "first seen " + when;
+  s += dim("  (version " + std::to_string(e.value("version", 0)) + ", " + when + ", file " +
            std::to_string(e["file"].value("ino", 0LL)) + ":" +
            std::to_string(e["file"].value("gen", 0LL)) + ")");
   if (e.contains("status")) {

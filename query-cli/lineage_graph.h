@@ -84,6 +84,8 @@ class LineageGraph {
 
   // Readable one-line descriptions (bold/dim when color).
   std::string entity_line(int64_t id);
+  // Whether a recorded process made this version (a generated edge); else it was there.
+  bool made_in_record(int64_t id);
   std::string activity_line(int64_t id);
   std::string command(int64_t activity);  // its command line, printable and short
   std::string bold(const std::string& s) const;

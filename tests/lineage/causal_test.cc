@@ -1161,6 +1161,9 @@ TEST(Causal, AChrootedProcessIsNamedByTheFilesUnderItsRoot) {
                       a.value("program", "") == jail + "/bin/busybox");
   EXPECT_TRUE(named) << r.graph["activities"].dump(1);
   EXPECT_NE(r.text.find("read " + jail + "/in"), std::string::npos) << r.text;
+  // in was there before the record: its time is when provd met it, not when it was made.
+  EXPECT_NE(r.text.find(jail + "/in  (version 1, first seen "), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find("report  (version 1, first seen"), std::string::npos) << r.text;
   EXPECT_NE(r.text.find("[now named " + jail + "/out]"), std::string::npos) << r.text;
   EXPECT_EQ(r.text.find("read " + jail + "/lib/"), std::string::npos) << r.text;
   EXPECT_NE(r.text.find("folded: " + jail + "/lib/ (1)"), std::string::npos) << r.text;
