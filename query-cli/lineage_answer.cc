@@ -29,20 +29,27 @@ bool bytecode_name(std::string_view base) {
 
 // Bytecode a Python interpreter compiled (`__pycache__/m.cpython-311.pyc`, PEP 3147) is
 // made from the module's source alone, not from whatever else the compiling run had read:
-// else one run's data would be a source of every later run that imports the module.
+// else one run's data would be a source of every later run that imports the module. Only
+// when that run read the module's source (`m.py` beside `__pycache__/`): a python that
+// wrote such a file without compiling it (bytecode planted from other data) is shown with
+// its inputs like any writer.
 bool compiled_bytecode(LineageGraph& g, const Step& st) {
   if (st.type != Step::kGenerated || st.effect.kind != Node::kEntity) return false;
   const std::string path = g.entity(st.effect.id).value("path", "");
   const size_t slash = path.rfind('/');
-  if (slash == std::string::npos || !bytecode_name(std::string_view(path).substr(slash + 1)) ||
-      !std::string_view(path).substr(0, slash).ends_with("/__pycache__"))
+  const std::string_view dir = std::string_view(path).substr(0, slash);
+  const std::string_view base = std::string_view(path).substr(slash + 1);
+  if (slash == std::string::npos || !bytecode_name(base) || !dir.ends_with("/__pycache__"))
     return false;
   const json& a = g.activity(st.cause.id);
+  bool python = false;
   for (const char* key : {"exe", "program"}) {
     const std::string prog = a.value(key, "");
-    if (prog.compare(prog.rfind('/') + 1, 6, "python") == 0) return true;
+    python = python || prog.compare(prog.rfind('/') + 1, 6, "python") == 0;
   }
-  return false;
+  const std::string source = std::string(dir.substr(0, dir.size() - 12)) + "/" +
+                             std::string(base.substr(0, base.find('.'))) + ".py";
+  return python && g.read_by(st.cause.id, source);
 }
 
 namespace {

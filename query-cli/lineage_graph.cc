@@ -481,6 +481,16 @@ void LineageGraph::add_window(int64_t since, int64_t until) {
       [&](Stmt& q) { version_edge(link(q), q.int64(0), q.int64(1)); });
 }
 
+bool LineageGraph::read_by(int64_t activity, const std::string& path) {
+  Stmt& q = db_.cached(
+      "SELECT 1 FROM used u JOIN entities e ON e.id = u.entity_id WHERE u.activity_id = ? AND "
+      "e.path = ? LIMIT 1");
+  q.bind(1, activity).bind(2, path);
+  const bool read = q.step();
+  q.reset();
+  return read;
+}
+
 bool LineageGraph::made_in_record(int64_t id) {
   Stmt& q = db_.cached("SELECT 1 FROM generated WHERE entity_id = ? LIMIT 1");
   q.bind(1, id);

@@ -86,6 +86,8 @@ class LineageGraph {
   std::string entity_line(int64_t id);
   // Whether a recorded process made this version (a generated edge); else it was there.
   bool made_in_record(int64_t id);
+  // Whether the activity read a version of the file that had this path then.
+  bool read_by(int64_t activity, const std::string& path);
   std::string activity_line(int64_t id);
   std::string command(int64_t activity);  // its command line, printable and short
   std::string bold(const std::string& s) const;
