@@ -84,7 +84,8 @@ const char kUsageText[] =
     "           full log could not take and the gaps they left, database size\n"
     "\n"
     "Times: RFC 3339 (2026-12-01T21:05:00Z, 2026-12-01T22:05:00+01:00), local\n"
-    "'2026-12-01 21:05:00', relative (-90s, -10m, -2h, -1d) or 'now'.\n"
+    "'2026-12-01 21:05:00', a time of day as the answers print it (21:05:00.250, UTC, its\n"
+    "latest occurrence), relative (-90s, -10m, -2h, -1d) or 'now'.\n"
     "Exit codes: 0 ok, 1 nothing found or refused, 2 usage, 3 mount/database unavailable.\n";
 
 int fail(int code, const std::string& msg) {

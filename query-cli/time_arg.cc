@@ -15,6 +15,35 @@ namespace {
 
 constexpr int64_t kSecond = 1000000000LL;
 
+// Fractional seconds after '.', advancing rest.
+int64_t fraction_ns(const char*& rest) {
+  int64_t frac = 0;
+  if (*rest != '.') return 0;
+  int64_t scale = kSecond;
+  for (rest++; std::isdigit(static_cast<unsigned char>(*rest)); rest++) {
+    scale /= 10;
+    frac += (*rest - '0') * scale;
+  }
+  return frac;
+}
+
+// A time of day as the answers print it (`17:01:55.383`, UTC): its latest occurrence that
+// is not in the future, so that a time copied from `prov why` works as given.
+bool parse_time_of_day(const std::string& s, int64_t* wall_ns) {
+  tm t{};
+  const char* rest = strptime(s.c_str(), "%H:%M:%S", &t);
+  if (rest == nullptr || s.size() < 8 || s[2] != ':') return false;
+  const int64_t frac = fraction_ns(rest);
+  if (*rest != '\0') return false;
+  const int64_t now = bento::clock_ns(CLOCK_REALTIME);
+  const int64_t day = 86400 * kSecond, since_midnight = now % day;
+  int64_t at =
+      now - since_midnight + (t.tm_hour * 3600LL + t.tm_min * 60LL + t.tm_sec) * kSecond + frac;
+  if (at > now) at -= day;
+  *wall_ns = at;
+  return true;
+}
+
 // Wall-clock ns of an absolute time; false when it is not one.
 bool parse_absolute(const std::string& s, int64_t* wall_ns) {
   tm t{};
@@ -24,15 +53,8 @@ bool parse_absolute(const std::string& s, int64_t* wall_ns) {
     rest = strptime(s.c_str(), "%Y-%m-%d %H:%M:%S", &t);
     local = true;
   }
-  if (rest == nullptr) return false;
-  int64_t frac = 0;
-  if (*rest == '.') {
-    int64_t scale = kSecond;
-    for (rest++; std::isdigit(static_cast<unsigned char>(*rest)); rest++) {
-      scale /= 10;
-      frac += (*rest - '0') * scale;
-    }
-  }
+  if (rest == nullptr) return parse_time_of_day(s, wall_ns);
+  const int64_t frac = fraction_ns(rest);
   int64_t offset_s = 0;
   if (*rest == 'Z' || *rest == 'z') {
     local = false;
@@ -74,7 +96,8 @@ bool parse_time_arg(const std::string& s, int64_t* mono, std::string* error) {
     wall = bento::clock_ns(CLOCK_REALTIME) - n * unit * kSecond;
   } else if (!parse_absolute(s, &wall)) {
     *error = "cannot read the time '" + s +
-             "' (use 2026-12-01T21:05:00Z, '2026-12-01 21:05:00', -10m or now)";
+             "' (use 2026-12-01T21:05:00Z, '2026-12-01 21:05:00', 21:05:00.250 (UTC, as the "
+             "answers print it), -10m or now)";
     return false;
   }
   *mono = wall - bento::wall_offset_ns();

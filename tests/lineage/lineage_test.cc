@@ -24,7 +24,9 @@
 #include "lineage_query.h"
 #include "lineage_world.h"
 #include "prov_json.h"
+#include "record_format.h"
 #include "time_arg.h"
+#include "wall_clock.h"
 
 namespace {
 
@@ -603,6 +605,15 @@ TEST(TimeArg, ReadsAbsoluteRelativeAndRejectsJunk) {
   EXPECT_FALSE(prov_cli::parse_time_arg("yesterday-ish", &a, &err));
   EXPECT_NE(err.find("cannot read the time"), std::string::npos);
   EXPECT_FALSE(prov_cli::parse_time_arg("2026-12-01T21:05:00Zjunk", &a, &err));
+  // A time of day as the answers print it (UTC): its latest occurrence, not in the future.
+  const int64_t wall_now = bento::clock_ns(CLOCK_REALTIME);
+  const std::string printed =
+      prov_cli::wall_time_text(static_cast<uint64_t>(wall_now - 5000000000LL));
+  int64_t tod = 0;
+  ASSERT_TRUE(prov_cli::parse_time_arg(printed.substr(11, 12), &tod, &err)) << err;
+  EXPECT_NEAR(static_cast<double>(now - tod), 5e9, 2e9) << printed.substr(11, 12);
+  EXPECT_FALSE(prov_cli::parse_time_arg("25:00:00", &a, &err));
+  EXPECT_FALSE(prov_cli::parse_time_arg("17:01:55junk", &a, &err));
 }
 
 }  // namespace
