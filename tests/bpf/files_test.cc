@@ -512,14 +512,13 @@ TEST_F(Files, AChrootedProcessNamesHostFiles) {
       << "busybox-static is one of scripts/install-deps.sh's packages";
   std::string in = sized("in", 10);
   sized("gone", 1);
-  pid_t child = spawn([&] {
+  pid_t child = run_child([&] {
     if (chroot(dir_.c_str()) != 0 || chdir("/") != 0) return 1;
     int fd = ::open("/in", O_RDONLY);
     if (fd < 0 || unlink("/gone") != 0 || truncate("/in", 5) != 0) return 2;
     execl("/bin/busybox", "busybox", "true", nullptr);
     return 3;
   });
-  reap(child);
   drain(getpid());
   struct stat st = {}, root = {};
   ASSERT_EQ(stat(in.c_str(), &st), 0);
@@ -541,8 +540,7 @@ TEST_F(Files, AChrootedProcessNamesHostFiles) {
   EXPECT_EQ(x->filename, "/bin/busybox");
   EXPECT_EQ(x->cwd, dir_) << "the root the program path is under";
   // Outside the chroot, absolute paths still come alone.
-  pid_t host = spawn([&] { return unlink((dir_ + "/in").c_str()) == 0 ? 0 : 1; });
-  reap(host);
+  pid_t host = run_child([&] { return unlink((dir_ + "/in").c_str()) == 0 ? 0 : 1; });
   drain(getpid());
   auto host_unlinks = of<bento_path_event>(BENTO_EV_UNLINK, host);
   ASSERT_EQ(host_unlinks.size(), 1u);

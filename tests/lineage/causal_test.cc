@@ -1104,17 +1104,13 @@ TEST(Causal, AChrootedProcessIsNamedByTheFilesUnderItsRoot) {
   auto job = w.fork(sh, 200);
   w.exec_file(job, "/bin/sh", {"sh", "-c", "tool /in > /out.tmp; mv /out.tmp /out"}, {0, 0, 0},
               jail);
-  w.open_outside(job, jail + "/lib/libc.so.6", 7003, O_RDONLY);  // the jail's runtime
-  w.file_io(job, 7003, /*write=*/false);
-  w.open_outside(job, jail + "/in", 7001, O_RDONLY);  // OPEN: the host path
-  w.file_io(job, 7001, /*write=*/false);
-  w.open_outside(job, jail + "/out.tmp", st.st_ino, O_WRONLY | O_CREAT | O_TRUNC, st.st_dev);
-  w.file_io(job, st.st_ino, /*write=*/true, st.st_dev);
+  w.read_outside(job, jail + "/lib/libc.so.6", 7003);  // the jail's runtime
+  w.read_outside(job, jail + "/in", 7001);             // OPEN: the host path
+  w.write_outside(job, jail + "/out.tmp", st.st_ino, O_WRONLY | O_CREAT | O_TRUNC, st.st_dev);
   w.rename_outside(job, "/out.tmp", "/out", jail);
   w.exit(job);
   auto cp = w.run(sh, 300, {"cp", jail + "/out", "report"});
-  w.open_outside(cp, jail + "/out", st.st_ino, O_RDONLY, st.st_dev);
-  w.file_io(cp, st.st_ino, /*write=*/false, st.st_dev);
+  w.read_outside(cp, jail + "/out", st.st_ino, st.st_dev);
   w.write_new(300, 12, "report");
   w.exit(cp);
   w.commit();
