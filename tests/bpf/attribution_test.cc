@@ -11,16 +11,10 @@ namespace {
 
 using namespace bento_bpf_test;
 
-class Attribution : public FdProbes {
- protected:
-  template <class T>
-  std::vector<T> of(uint32_t type, pid_t pid) {
-    return events<T>(type, static_cast<uint32_t>(pid));
-  }
-};
+class Attribution : public FdProbes {};
 
 TEST_F(Attribution, SetuidFamilyReportsTheNewIds) {
-  pid_t child = spawn([] {
+  pid_t child = run_child([] {
     if (setresgid(1000, 1001, 1002) != 0) return 1;
     if (setgid(65534) != 0) return 2;
     if (setfsuid(1234) != 0) return 3;     // returns the previous fsuid (0)
@@ -29,7 +23,6 @@ TEST_F(Attribution, SetuidFamilyReportsTheNewIds) {
     if (setuid(0) == 0) return 6;          // EPERM now: no event
     return 0;
   });
-  reap(child);
   drain(getpid());
   auto creds = of<bento_cred_event>(BENTO_EV_CRED, child);
   ASSERT_EQ(creds.size(), 4u);
@@ -74,13 +67,12 @@ TEST_F(Attribution, SetuidFamilyReportsTheNewIds) {
 }
 
 TEST_F(Attribution, CapsetReportsTheCapabilities) {
-  pid_t child = spawn([] {
+  pid_t child = run_child([] {
     __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
     __user_cap_data_struct data[2] = {};
     data[0].effective = data[0].permitted = 1u << CAP_CHOWN | 1u << CAP_KILL;
     return syscall(SYS_capset, &hdr, data) == 0 ? 0 : 1;
   });
-  reap(child);
   drain(getpid());
   auto creds = of<bento_cred_event>(BENTO_EV_CRED, child);
   ASSERT_EQ(creds.size(), 1u);
@@ -110,11 +102,7 @@ TEST_F(Attribution, KillNamesSenderTargetAndSignal) {
   ASSERT_GE(pidfd, 0) << std::strerror(errno);
   ASSERT_EQ(syscall(SYS_pidfd_send_signal, pidfd, SIGUSR1, nullptr, 0), 0);
   ASSERT_LT(kill(999999999, SIGTERM), 0);  // ESRCH: no event
-  for (pid_t p : {a, b, c}) {
-    int st = 0;
-    ASSERT_EQ(waitpid(p, &st, 0), p);
-    EXPECT_TRUE(WIFSIGNALED(st));
-  }
+  for (pid_t p : {a, b, c}) EXPECT_TRUE(WIFSIGNALED(wait_for(p)));
   drain(getpid());
   auto kills = of<bento_kill_event>(BENTO_EV_KILL, getpid());
   ASSERT_EQ(kills.size(), 3u);

@@ -23,10 +23,6 @@ bool have(const char* prog) {
 
 class Files : public FdProbes {
  protected:
-  template <class T>
-  std::vector<T> of(uint32_t type, pid_t pid) {
-    return events<T>(type, static_cast<uint32_t>(pid));
-  }
   // MMAP/MUNMAP events of pid for the inode ino.
   std::vector<bento_mmap_event> maps_of(uint32_t type, pid_t pid, uint64_t ino) {
     std::vector<bento_mmap_event> v;
@@ -43,11 +39,10 @@ class Files : public FdProbes {
   // A file of n bytes, written by a child process.
   std::string sized(const std::string& name, size_t n) {
     std::string p = dir_ + "/" + name;
-    pid_t c = spawn([&] {
+    run_child([&] {
       int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       return fd >= 0 && ftruncate(fd, n) == 0 ? 0 : 1;
     });
-    reap(c);
     return p;
   }
   // FS_IOC_GETVERSION: i_generation where the file system lets userspace read it (ext4,
@@ -78,7 +73,7 @@ TEST_F(Files, SharedWritableMappingFromMmapToMunmap) {
   };
   int rep[2];
   ASSERT_EQ(pipe(rep), 0);
-  pid_t child = spawn([&] {
+  pid_t child = run_child([&] {
     int fd = ::open(path.c_str(), O_RDWR);
     // 1. mmap(MAP_SHARED, PROT_WRITE), written, munmap.
     auto* a1 =
@@ -100,7 +95,6 @@ TEST_F(Files, SharedWritableMappingFromMmapToMunmap) {
               reinterpret_cast<uint64_t>(a3), fd};
     return write(rep[1], &s, sizeof s) == sizeof s ? 0 : 6;
   });
-  reap(child);
   Seen s = {};
   ASSERT_EQ(read(rep[0], &s, sizeof s), static_cast<ssize_t>(sizeof s));
   drain(getpid());
@@ -154,22 +148,20 @@ TEST_F(Files, SharedMappingIsInheritedByForkAndEndedByExec) {
   pid_t grandchild = 0;
   int rep[2];
   ASSERT_EQ(pipe(rep), 0);
-  pid_t child = spawn([&] {
+  pid_t child = run_child([&] {
     int fd = ::open(path.c_str(), O_RDWR);
     void* a = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (a == MAP_FAILED) return 1;
-    pid_t g = fork();
-    if (g == 0) {
+    pid_t g = spawn([&] {
       static_cast<char*>(a)[0] = 'g';  // the child writes through the inherited mapping
       execl("/bin/true", "true", nullptr);
-      _exit(127);
-    }
+      return 127;
+    });
     int gs = 0;
     waitpid(g, &gs, 0);
     if (write(rep[1], &g, sizeof g) != sizeof g) return 2;
     return WIFEXITED(gs) && WEXITSTATUS(gs) == 0 ? 0 : 3;
   });
-  reap(child);
   ASSERT_EQ(read(rep[0], &grandchild, sizeof grandchild), static_cast<ssize_t>(sizeof grandchild));
   drain(getpid());
   auto parent_maps = maps_of(BENTO_EV_MMAP, child, st.st_ino);
@@ -197,7 +189,7 @@ TEST_F(Files, PythonMmapWriteIsAMapping) {
   std::string path = sized("py", 4096);
   struct stat st = {};
   ASSERT_EQ(stat(path.c_str(), &st), 0);
-  pid_t py = spawn([&] {
+  pid_t py = run_child([&] {
     execlp("python3", "python3", "-c",
            "import mmap, sys\n"
            "with open(sys.argv[1], 'r+b') as f:\n"
@@ -208,7 +200,6 @@ TEST_F(Files, PythonMmapWriteIsAMapping) {
            path.c_str(), nullptr);
     return 127;
   });
-  reap(py);
   drain(getpid());
   auto maps = maps_of(BENTO_EV_MMAP, py, st.st_ino);
   auto ends = maps_of(BENTO_EV_MUNMAP, py, st.st_ino);
@@ -231,7 +222,7 @@ TEST_F(Files, PythonMmapWriteIsAMapping) {
 TEST_F(Files, Sqlite3InMmapAndWalMode) {
   if (!have("sqlite3")) GTEST_SKIP() << "\n*** SKIPPING: no sqlite3 on this host ***";
   std::string db = dir_ + "/t.db";
-  pid_t sq = spawn([&] {
+  pid_t sq = run_child([&] {
     int null = ::open("/dev/null", O_WRONLY);
     dup2(null, 1);
     execlp("sqlite3", "sqlite3", db.c_str(),
@@ -240,7 +231,6 @@ TEST_F(Files, Sqlite3InMmapAndWalMode) {
            nullptr);
     return 127;
   });
-  reap(sq);
   drain(getpid());
   struct stat st = {};
   ASSERT_EQ(stat(db.c_str(), &st), 0);
@@ -300,14 +290,13 @@ TEST_F(Files, FirstReadAndFirstWriteOncePerProcessImage) {
   std::string out = sized("io-out", 0);
   struct stat ost = {};
   ASSERT_EQ(stat(out.c_str(), &ost), 0);
-  pid_t child = spawn([&] {
+  pid_t child = run_child([&] {
     int o = ::open(out.c_str(), O_WRONLY);
     off_t off = 0;
     if (sendfile(o, fd, &off, 100) != 100) return 1;
     if (syscall(SYS_copy_file_range, fd, nullptr, o, nullptr, 10, 0) != 10) return 2;
     return 0;
   });
-  reap(child);
   drain(getpid());
   auto mine = io_of(getpid(), st.st_ino);
   ASSERT_EQ(mine.size(), 2u);
@@ -337,12 +326,11 @@ TEST_F(Files, FirstReadAndFirstWriteOncePerProcessImage) {
   std::string out2 = sized("io-out2", 0);
   struct stat ost2 = {};
   ASSERT_EQ(stat(out2.c_str(), &ost2), 0);
-  pid_t copier = spawn([&] {
+  pid_t copier = run_child([&] {
     int o = ::open(out2.c_str(), O_WRONLY);
     loff_t off = 0;
     return syscall(SYS_copy_file_range, fd, &off, o, nullptr, 10, 0) == 10 ? 0 : 1;
   });
-  reap(copier);
   drain(getpid());
   auto copied = io_of(copier, st.st_ino);
   auto copy_out = io_of(copier, ost2.st_ino);
@@ -455,7 +443,7 @@ TEST_F(Files, LastCloseOfAWriteIsMarkedAndTheNextWriteReported) {
   std::string path = sized("log", 0);
   struct stat st = {};
   ASSERT_EQ(stat(path.c_str(), &st), 0);
-  pid_t child = spawn([&] {
+  pid_t child = run_child([&] {
     int fd = ::open(path.c_str(), O_WRONLY | O_APPEND);
     int copy = ::dup(fd);
     if (fd < 0 || copy < 0 || write(fd, "a", 1) != 1) return 1;
@@ -470,7 +458,6 @@ TEST_F(Files, LastCloseOfAWriteIsMarkedAndTheNextWriteReported) {
     if (write(1, "b", 1) != 1) return 3;
     return dup2(saved, 1) < 0 ? 4 : 0;  // replaces the file's last reference
   });
-  reap(child);
   drain(getpid());
   std::set<uint64_t> ids;  // the file's open descriptions
   std::vector<uint32_t> open_flags;
@@ -497,14 +484,13 @@ TEST_F(Files, LastCloseOfAWriteIsMarkedAndTheNextWriteReported) {
 TEST_F(Files, RelativeOpenCarriesTheAbsolutePath) {
   ASSERT_EQ(mkdir((dir_ + "/sub").c_str(), 0700), 0);
   std::string f = sized("sub/rel", 10);
-  pid_t child = spawn([&] {
+  pid_t child = run_child([&] {
     if (chdir((dir_ + "/sub").c_str()) != 0) return 1;
     int fd = ::open("rel", O_RDONLY);  // from the cwd
     int dfd = ::open("..", O_RDONLY | O_DIRECTORY);
     int fd2 = ::openat(dfd, "sub/../sub/rel", O_RDWR);  // from a dirfd, through ".."
     return fd >= 0 && dfd >= 0 && fd2 >= 0 ? 0 : 2;
   });
-  reap(child);
   drain(getpid());
   struct stat st = {};
   ASSERT_EQ(stat(f.c_str(), &st), 0);
@@ -526,14 +512,13 @@ TEST_F(Files, AChrootedProcessNamesHostFiles) {
       << "busybox-static is one of scripts/install-deps.sh's packages";
   std::string in = sized("in", 10);
   sized("gone", 1);
-  pid_t child = spawn([&] {
+  pid_t child = run_child([&] {
     if (chroot(dir_.c_str()) != 0 || chdir("/") != 0) return 1;
     int fd = ::open("/in", O_RDONLY);
     if (fd < 0 || unlink("/gone") != 0 || truncate("/in", 5) != 0) return 2;
     execl("/bin/busybox", "busybox", "true", nullptr);
     return 3;
   });
-  reap(child);
   drain(getpid());
   struct stat st = {}, root = {};
   ASSERT_EQ(stat(in.c_str(), &st), 0);
@@ -555,8 +540,7 @@ TEST_F(Files, AChrootedProcessNamesHostFiles) {
   EXPECT_EQ(x->filename, "/bin/busybox");
   EXPECT_EQ(x->cwd, dir_) << "the root the program path is under";
   // Outside the chroot, absolute paths still come alone.
-  pid_t host = spawn([&] { return unlink((dir_ + "/in").c_str()) == 0 ? 0 : 1; });
-  reap(host);
+  pid_t host = run_child([&] { return unlink((dir_ + "/in").c_str()) == 0 ? 0 : 1; });
   drain(getpid());
   auto host_unlinks = of<bento_path_event>(BENTO_EV_UNLINK, host);
   ASSERT_EQ(host_unlinks.size(), 1u);
@@ -569,7 +553,7 @@ TEST_F(Files, AChrootedProcessNamesHostFiles) {
 TEST_F(Files, IoUringOpenReadAndWriteAreSeen) {
   std::string src = sized("uring-src", 4096);
   std::string dst = dir_ + "/uring-dst";
-  pid_t child = spawn([&] {
+  pid_t child = run_child([&] {
     io_uring ring;
     if (io_uring_queue_init(8, &ring, 0) != 0) return 10;
     // One request at a time: submit it, wait for its completion, return its result.
@@ -599,7 +583,6 @@ TEST_F(Files, IoUringOpenReadAndWriteAreSeen) {
     io_uring_queue_exit(&ring);
     return 0;
   });
-  reap(child);
   drain(getpid());
   struct stat s_st = {}, d_st = {};
   ASSERT_EQ(stat(src.c_str(), &s_st), 0);
@@ -666,12 +649,11 @@ TEST_F(Files, RenameLinkUnlinkAndTruncateWithTheirPaths) {
   ASSERT_EQ(fstat(tmp, &tst), 0);
   ASSERT_EQ(linkat(tmp, "", dirfd, "g", AT_EMPTY_PATH), 0);
   // Relative to the cwd, from a child that chdir'ed into the directory.
-  pid_t child = spawn([&] {
+  pid_t child = run_child([&] {
     if (chdir(dir_.c_str()) != 0) return 1;
     if (rename("g", "h") != 0 || truncate("h", 1) != 0 || unlink("h") != 0) return 2;
     return 0;
   });
-  reap(child);
   drain(getpid());
 
   auto renames = of<bento_path_event>(BENTO_EV_RENAME, getpid());

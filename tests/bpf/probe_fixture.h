@@ -56,6 +56,46 @@ inline struct stat fstat_of(int fd) {
   return st;
 }
 
+// Runs body in a forked child (its exit status is body's return value); returns the pid.
+inline pid_t spawn(const std::function<int()>& body) {
+  pid_t pid = fork();
+  if (pid == 0) _exit(body());
+  return pid;
+}
+
+// Execs `path` with argv in a forked child (exit 127 if the exec fails); returns the pid.
+inline pid_t spawn_exec(const char* path, std::vector<std::string> argv) {
+  std::vector<char*> args;  // built before the fork
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  return spawn([&] {
+    execv(path, args.data());
+    return 127;
+  });
+}
+
+// Waits for pid, whatever its exit (the test checks what it expects of it); returns the
+// wait status.
+inline int wait_for(pid_t pid) {
+  int st = 0;
+  EXPECT_EQ(waitpid(pid, &st, 0), pid) << std::strerror(errno);
+  return st;
+}
+
+// Waits for pid and expects a clean exit(0).
+inline void reap(pid_t pid) {
+  int st = 0;
+  ASSERT_EQ(waitpid(pid, &st, 0), pid);
+  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "child " << pid << " status " << st;
+}
+
+// Runs body in a forked child, waits for it and expects a clean exit(0); returns the pid.
+inline pid_t run_child(const std::function<int()>& body) {
+  pid_t pid = spawn(body);
+  reap(pid);
+  return pid;
+}
+
 class Probes : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -120,6 +160,11 @@ class Probes : public ::testing::Test {
     }
     return v;
   }
+  // The same, for a pid as fork returns it.
+  template <class T>
+  std::vector<T> of(uint32_t type, pid_t pid) {
+    return events<T>(type, static_cast<uint32_t>(pid));
+  }
 
   // The events of one type sent by any process of the tree (after drain), in order.
   template <class T>
@@ -181,14 +226,10 @@ class FdProbes : public Probes {
   // the one reported (OPEN is sent once per process image and file).
   std::string file(const std::string& name) {
     std::string p = dir_ + "/" + name;
-    pid_t child = fork();
-    if (child == 0) {
+    run_child([&] {
       int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      _exit(fd >= 0 && write(fd, "x", 1) == 1 ? 0 : 1);
-    }
-    int st = 0;
-    EXPECT_EQ(waitpid(child, &st, 0), child);
-    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << p;
+      return fd >= 0 && write(fd, "x", 1) == 1 ? 0 : 1;
+    });
     return p;
   }
   // The OPEN event of fd (by pid), which must exist.
@@ -200,19 +241,5 @@ class FdProbes : public Probes {
   }
   std::string dir_;
 };
-
-// Runs body in a forked child (its exit status is body's return value); returns the pid.
-inline pid_t spawn(const std::function<int()>& body) {
-  pid_t pid = fork();
-  if (pid == 0) _exit(body());
-  return pid;
-}
-
-// Waits for pid and expects a clean exit(0).
-inline void reap(pid_t pid) {
-  int st = 0;
-  ASSERT_EQ(waitpid(pid, &st, 0), pid);
-  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "child " << pid << " status " << st;
-}
 
 }  // namespace bento_bpf_test

@@ -31,13 +31,8 @@ namespace {
 using namespace bento_bpf_test;
 
 TEST_F(Probes, SeesAPipelineItsArgvPipesAndExitCodes) {
-  pid_t sh = fork();
-  if (sh == 0) {
-    execl("/bin/sh", "sh", "-c", "seq 5 | sort -r | uniq -c > /dev/null; exit 7", nullptr);
-    _exit(127);
-  }
-  int st = 0;
-  ASSERT_EQ(waitpid(sh, &st, 0), sh);
+  pid_t sh = spawn_exec("/bin/sh", {"sh", "-c", "seq 5 | sort -r | uniq -c > /dev/null; exit 7"});
+  wait_for(sh);
   drain(sh);
   const Exec* shx = exec_of("sh");
   const Exec* seq = exec_of("seq");
@@ -74,13 +69,8 @@ TEST_F(Probes, SeesAPipelineItsArgvPipesAndExitCodes) {
 }
 
 TEST_F(Probes, ExecutableIsStatDevAndIno) {
-  pid_t child = fork();
-  if (child == 0) {
-    execl("/bin/true", "true", nullptr);
-    _exit(127);
-  }
-  int st = 0;
-  ASSERT_EQ(waitpid(child, &st, 0), child);
+  pid_t child = spawn_exec("/bin/true", {"true"});
+  wait_for(child);
   drain(child);
   const Exec* t = exec_of("true");
   ASSERT_NE(t, nullptr);
@@ -93,27 +83,19 @@ TEST_F(Probes, ExecutableIsStatDevAndIno) {
 // A program exec'd by a relative path (`bin/tool` in a project) is named with the
 // directory it was resolved from: the collector cannot ask once the process has gone.
 TEST_F(Probes, ARelativeExecCarriesItsWorkingDirectory) {
-  pid_t child = fork();
-  if (child == 0) {
-    if (chdir("/usr") != 0) _exit(1);
+  pid_t child = run_child([] {
+    if (chdir("/usr") != 0) return 1;
     execl("bin/true", "true", nullptr);
-    _exit(127);
-  }
-  int st = 0;
-  ASSERT_EQ(waitpid(child, &st, 0), child);
-  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    return 127;
+  });
   drain(child);
   const Exec* t = exec_of("true");
   ASSERT_NE(t, nullptr);
   EXPECT_EQ(t->filename, "bin/true");
   EXPECT_EQ(t->cwd, "/usr");
   const Exec* abs = nullptr;
-  pid_t again = fork();
-  if (again == 0) {
-    execl("/bin/true", "true", nullptr);
-    _exit(127);
-  }
-  ASSERT_EQ(waitpid(again, &st, 0), again);
+  pid_t again = spawn_exec("/bin/true", {"true"});
+  wait_for(again);
   drain(again);
   for (const Exec& x : execs_)
     if (x.pid == static_cast<uint32_t>(again)) abs = &x;
@@ -123,20 +105,18 @@ TEST_F(Probes, ARelativeExecCarriesItsWorkingDirectory) {
 
 TEST_F(Probes, IgnoredProcessesSendNothing) {
   std::string path = "/tmp/bento-bpf-ignored." + std::to_string(getpid());
-  pid_t child = fork();
-  if (child == 0) {
+  pid_t child = spawn([&] {
     usleep(200000);  // the parent marks us ignored first
     int p[2];
-    if (pipe(p) != 0 || write(p[1], "x", 1) != 1) _exit(1);
+    if (pipe(p) != 0 || write(p[1], "x", 1) != 1) return 1;
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT, 0600);
-    if (fd < 0 || dup2(fd, 50) != 50) _exit(1);
+    if (fd < 0 || dup2(fd, 50) != 50) return 1;
     close(50);
     execl("/bin/true", "true", nullptr);
-    _exit(127);
-  }
+    return 127;
+  });
   probes_->ignore_tgid(static_cast<uint32_t>(child));
-  int st = 0;
-  ASSERT_EQ(waitpid(child, &st, 0), child);
+  const int st = wait_for(child);
   unlink(path.c_str());
   ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
   drain(child);
@@ -241,13 +221,11 @@ TEST_F(FdProbes, CloseIsReportedOnlyForReportedFds) {
   // A forked child inherits the parent's reported fds: its close of a pipe end counts.
   int p[2];
   ASSERT_EQ(pipe(p), 0);
-  pid_t child = fork();
-  if (child == 0) {
+  pid_t child = spawn([&] {
     close(p[0]);
-    _exit(0);
-  }
-  int st = 0;
-  ASSERT_EQ(waitpid(child, &st, 0), child);
+    return 0;
+  });
+  wait_for(child);
   drain(getpid());  // follows the fork: the child's events too
   uint64_t id = open_event(fd).file_id;
   auto closes = events<bento_close_event>(BENTO_EV_CLOSE, self());
@@ -273,17 +251,13 @@ TEST_F(FdProbes, CloseIsReportedOnlyForReportedFds) {
 
 TEST_F(FdProbes, CloseOnExecIsReportedAfterTheExec) {
   std::string path = file("cloexec");
-  pid_t child = fork();
-  if (child == 0) {
+  pid_t child = run_child([&] {
     int keep = ::open(path.c_str(), O_RDONLY);
     int gone = ::open((path + "2").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (keep < 0 || gone < 0) _exit(1);
+    if (keep < 0 || gone < 0) return 1;
     execl("/bin/true", "true", nullptr);
-    _exit(127);
-  }
-  int st = 0;
-  ASSERT_EQ(waitpid(child, &st, 0), child);
-  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    return 127;
+  });
   drain(child);
   std::vector<bento_open_event> opens;  // (true's own opens, ld.so and libc, follow)
   for (const auto& o : events<bento_open_event>(BENTO_EV_OPEN, static_cast<uint32_t>(child)))
@@ -348,13 +322,8 @@ TEST_F(FdProbes, ScmRightsSenderAndReceiverShareFileIds) {
   int p[2];
   ASSERT_GE(fd, 0);
   ASSERT_EQ(pipe(p), 0);
-  pid_t child = fork();
-  if (child == 0) {  // the sender is another process, as in real life
-    _exit(send_fds(sv[0], {fd, p[1]}) == 1 ? 0 : 1);
-  }
-  int st = 0;
-  ASSERT_EQ(waitpid(child, &st, 0), child);
-  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  // The sender is another process, as in real life.
+  pid_t child = run_child([&] { return send_fds(sv[0], {fd, p[1]}) == 1 ? 0 : 1; });
   std::vector<int> got = recv_fds(sv[1]);
   ASSERT_EQ(got.size(), 2u);
   ASSERT_EQ(close(got[0]), 0);  // received fds are reported, so their close is
@@ -470,16 +439,12 @@ TEST_F(FdProbes, PipeIoIsReportedOncePerProcessImageAndDirection) {
   ASSERT_EQ(read(p[0], buf, 1), 1);
   ASSERT_EQ(read(p[0], buf, 1), 1);
   // A child is another process: it gets its own event, and again after its exec.
-  pid_t child = fork();
-  if (child == 0) {
-    if (write(p[1], "f", 1) != 1 || write(p[1], "g", 1) != 1) _exit(1);
-    if (dup2(p[1], 1) != 1) _exit(1);
+  pid_t child = run_child([&] {
+    if (write(p[1], "f", 1) != 1 || write(p[1], "g", 1) != 1) return 1;
+    if (dup2(p[1], 1) != 1) return 1;
     execl("/bin/sh", "sh", "-c", "echo h", nullptr);
-    _exit(127);
-  }
-  int st = 0;
-  ASSERT_EQ(waitpid(child, &st, 0), child);
-  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    return 127;
+  });
   drain(getpid());  // follows the fork: the child's events too
   uint64_t ino = fstat_of(p[0]).st_ino;
   dev_t dev = fstat_of(p[0]).st_dev;

@@ -279,11 +279,10 @@ TEST_F(Sockets, UnixDatagramFromSendersThatExitedFirst) {
   ASSERT_EQ(bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
   std::vector<pid_t> senders;
   for (int i = 0; i < 3; i++) {
-    senders.push_back(spawn([&] {
+    senders.push_back(run_child([&] {
       int c = socket(AF_UNIX, SOCK_DGRAM, 0);
       return sendto(c, "x", 1, 0, reinterpret_cast<sockaddr*>(&a), sizeof a) == 1 ? 0 : 1;
     }));
-    reap(senders.back());
   }
   char buf[4];
   for (int i = 0; i < 3; i++) ASSERT_EQ(recv(s, buf, sizeof buf, 0), 1);
@@ -309,12 +308,11 @@ TEST_F(Sockets, SocketpairReportsBothEndsAndTheirTransfers) {
     raw_.clear();
     int sv[2];
     ASSERT_EQ(socketpair(AF_UNIX, type, 0, sv), 0);
-    pid_t child = spawn([&] {
+    pid_t child = run_child([&] {
       for (int i = 0; i < 3; i++)
         if (write(sv[1], "p", 1) != 1) return 1;
       return 0;
     });
-    reap(child);
     char buf[4];
     for (int i = 0; i < (type == SOCK_DGRAM ? 3 : 1); i++) ASSERT_GT(read(sv[0], buf, 3), 0);
     drain(getpid());

@@ -5,21 +5,27 @@
 // database or a failed statement is an error, never a different answer.
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <fstream>
 
 #include "lineage_world.h"
+#include "run_command.h"
 
 namespace {
 
 using namespace lineage_test;
+using bento::test::run;
+using bento::test::RunResult;
 using nlohmann::json;
 
 // "read" edges of an activity, by the argv shown in lineage_edges.
 bool has(const std::set<std::string>& e, const std::string& x) {
   return e.count(x) != 0;
+}
+
+// `prov ARGS --db DB`: its exit status and what it printed (stdout and stderr).
+RunResult run_prov(const std::string& args, const std::string& db) {
+  return run(std::string(PROV_BIN) + " " + args + " --db " + db);
 }
 
 // `K=$(cat cfg)` in the shell sh: a child (pid) execs cat, which reads cfg (ino) and writes
@@ -132,18 +138,11 @@ TEST(Causal, DepthIsMonotone) {
   World w(dir.path() + "/prov.db");
   auto sh = w.setup({{10, "src"}});
   // src -> cp1 -> f1 -> cp2 -> f2 -> cp3 -> out: src is 3 hops from out.
-  auto step = [&](uint32_t pid, const char* name, uint64_t in, uint64_t out, const char* out_name) {
-    auto p = w.fork(sh, pid);
-    w.exec(p, {name});
-    w.read(pid, in);
-    w.write_new(pid, out, out_name);
-    w.exit(p);
-  };
-  step(501, "cp1", 10, 11, "f1");
-  step(502, "cp2", 11, 12, "f2");
+  w.filter(sh, 501, {"cp1"}, 10, 11, "f1");
+  w.filter(sh, 502, {"cp2"}, 11, 12, "f2");
   // A detour that reaches f1's writer late: f2 -> long1 -> g1 -> long2 -> g2, read by cp3.
-  step(503, "long1", 12, 13, "g1");
-  step(504, "long2", 13, 14, "g2");
+  w.filter(sh, 503, {"long1"}, 12, 13, "g1");
+  w.filter(sh, 504, {"long2"}, 13, 14, "g2");
   auto cp3 = w.run(sh, 505, {"cp3"});
   w.read(505, 14);  // the long way first
   w.read(505, 12);  // then f2 directly
@@ -166,13 +165,9 @@ TEST(Causal, TheDepthBoundNeverCutsSilently) {
   World w(dir.path() + "/prov.db");
   auto sh = w.setup({{10, "src"}});
   // src -> step1 -> f1 -> step2 -> ... -> step10 -> f10: src is 10 hops from f10.
-  for (uint32_t i = 1; i <= 10; i++) {
-    auto p = w.fork(sh, 800 + i);
-    w.exec(p, {"step" + std::to_string(i)});
-    w.read(800 + i, 10 + i - 1);
-    w.write_new(800 + i, 10 + i, "f" + std::to_string(i));
-    w.exit(p);
-  }
+  for (uint32_t i = 1; i <= 10; i++)
+    w.filter(sh, 800 + i, {"step" + std::to_string(i)}, 10 + i - 1, 10 + i,
+             "f" + std::to_string(i));
   w.commit();
   auto cut = why(*w.db, path("f10"), 4, /*all=*/false);
   ASSERT_TRUE(cut.found) << cut.message;
@@ -215,8 +210,7 @@ TEST(Causal, ARunningProcessKeepsItsInputsUntilItWrites) {
   auto sh = w.run({1, 1}, 100, {"setup"});
   auto nb = w.run(sh, 900, {"notebook"});
   w.open_outside(nb, "/home/u/download.csv", 9100, O_RDONLY);
-  auto quick = w.fork(sh, 901);  // a process that read something and ended
-  w.exec(quick, {"quick"});
+  auto quick = w.run(sh, 901, {"quick"});  // a process that read something and ended
   w.open_outside(quick, "/home/u/other.csv", 9101, O_RDONLY);
   w.exit(quick);
   w.commit();
@@ -224,7 +218,7 @@ TEST(Causal, ARunningProcessKeepsItsInputsUntilItWrites) {
   // far past both.
   for (uint32_t i = 0; i < 10; i++) {
     w.t += 60'000'000'000ULL;
-    w.exec(w.fork(sh, 960 + i), {"other"});
+    w.run(sh, 960 + i, {"other"});
     w.write_new(960 + i, 30 + i, "log" + std::to_string(i));
     w.commit();
   }
@@ -300,10 +294,7 @@ TEST(Causal, AnEmptiedFileDoesNotComeFromItsOldContent) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
   auto sh = w.setup({{10, "a"}, {11, "b"}});
-  auto first = w.run(sh, 300, {"cat", "a"});
-  w.read(300, 10);
-  w.write_new(300, 12, "out");
-  w.exit(first);
+  w.filter(sh, 300, {"cat", "a"}, 10, 12, "out");
   // The shell's forked image opens out for writing and FUSE truncates it to 0 (no atomic
   // O_TRUNC); cat b, exec'd in the same process, writes it.
   auto second = w.fork(sh, 301);
@@ -351,8 +342,7 @@ TEST(Causal, AWriterThroughAnInheritedFdLandsOnItsParentsOpen) {
   w.exit(cat);
   w.exit(dash);
   auto cp = w.run(sh, 302, {"cp", "/tmp/x", "out"});
-  w.open_outside(cp, "/tmp/x", 7000, O_RDONLY);
-  w.file_io(cp, 7000, /*write=*/false);
+  w.read_outside(cp, "/tmp/x", 7000);
   w.write_new(302, 12, "out");
   w.exit(cp);
   w.commit();
@@ -412,19 +402,15 @@ TEST(Causal, AWriterKeptLateDoesNotBecomeTheNewestVersion) {
   World w(dir.path() + "/prov.db");
   auto sh = w.setup({{10, "in"}});
   auto early = w.run(sh, 200, {"cat", "/secret"});
-  w.open_outside(early, "/secret", 7001, O_RDONLY);
-  w.file_io(early, 7001, /*write=*/false);
-  w.open_outside(early, "/tmp/f", 7000, O_WRONLY | O_CREAT | O_TRUNC);
-  w.file_io(early, 7000, /*write=*/true);
+  w.read_outside(early, "/secret", 7001);
+  w.write_outside(early, "/tmp/f", 7000);
   w.exit(early);
   auto refill = w.run(sh, 300, {"cat", "in"});
   w.read(300, 10);  // a reader of the mount: kept as it comes
-  w.open_outside(refill, "/tmp/f", 7000, O_WRONLY | O_CREAT | O_TRUNC);
-  w.file_io(refill, 7000, /*write=*/true);
+  w.write_outside(refill, "/tmp/f", 7000);
   w.exit(refill);
   auto cp = w.run(sh, 400, {"cp", "/tmp/f", "out"});
-  w.open_outside(cp, "/tmp/f", 7000, O_RDONLY);
-  w.file_io(cp, 7000, /*write=*/false);
+  w.read_outside(cp, "/tmp/f", 7000);
   w.write_new(400, 12, "out");
   w.exit(cp);
   w.commit();
@@ -585,10 +571,7 @@ TEST(Causal, TheArgvRuleHoldsThroughASubshell) {
   w.write_new(100, 11, "a");
   substitute_cat(w, sh, 200, 10);  // K=$(cat cfg)
   auto subshell = w.fork(sh, 300);
-  auto cat = w.run(subshell, 301, {"cat", "a"});
-  w.read(301, 11);
-  w.write_new(301, 12, "out");
-  w.exit(cat);
+  w.filter(subshell, 301, {"cat", "a"}, 11, 12, "out");
   w.exit(subshell);
   w.commit();
   auto r = why(*w.db, path("out"));
@@ -674,10 +657,8 @@ TEST(Causal, ATruncationOutsideTheMountEmptiesTheFile) {
     ASSERT_EQ(::stat(f.c_str(), &st), 0);
     auto sh = w.setup({{10, "in"}});
     auto early = w.run(sh, 200, {"cat", "/secret"});
-    w.open_outside(early, "/secret", 7001, O_RDONLY, st.st_dev);
-    w.file_io(early, 7001, /*write=*/false, st.st_dev);
-    w.open_outside(early, f, st.st_ino, O_WRONLY | O_CREAT | O_TRUNC, st.st_dev);
-    w.file_io(early, st.st_ino, /*write=*/true, st.st_dev);
+    w.read_outside(early, "/secret", 7001, st.st_dev);
+    w.write_outside(early, f, st.st_ino, O_WRONLY | O_CREAT | O_TRUNC, st.st_dev);
     w.exit(early);
     auto trunc = w.run(sh, 300, {"truncate", "-s", std::to_string(c.length), f});
     if (c.by_path) {
@@ -694,8 +675,7 @@ TEST(Causal, ATruncationOutsideTheMountEmptiesTheFile) {
     w.file_io(append, st.st_ino, /*write=*/true, st.st_dev);
     w.exit(append);
     auto cp = w.run(sh, 500, {"cat", "f"});
-    w.open_outside(cp, f, st.st_ino, O_RDONLY, st.st_dev);
-    w.file_io(cp, st.st_ino, /*write=*/false, st.st_dev);
+    w.read_outside(cp, f, st.st_ino, st.st_dev);
     w.write_new(500, 12, "out");
     w.exit(cp);
     w.commit();
@@ -717,8 +697,7 @@ TEST(Causal, AWriterThatTruncatesItsOwnFileWritesOn) {
   World w(dir.path() + "/prov.db");
   auto sh = w.setup({{10, "in"}});
   auto py = w.run(sh, 200, {"python3", "job.py"});
-  w.open_outside(py, "/tmp/f", 7000, O_WRONLY | O_CREAT | O_TRUNC);
-  w.file_io(py, 7000, /*write=*/true);
+  w.write_outside(py, "/tmp/f", 7000);
   w.truncate_outside(py, 7000, 0);
   w.read(200, 10);  // then writes what it read: no new first-write event
   w.exit(py);
@@ -739,8 +718,7 @@ TEST(Causal, AWriterHoldingAFileWritesIntoTheVersionAnotherMade) {
   auto sh = w.setup({{10, "a"}, {11, "b"}});
   auto daemon = w.run(sh, 200, {"daemon"});
   w.read(200, 10);
-  w.open_outside(daemon, "/tmp/log", 7000, O_WRONLY | O_CREAT | O_APPEND);
-  w.file_io(daemon, 7000, /*write=*/true);
+  w.write_outside(daemon, "/tmp/log", 7000, O_WRONLY | O_CREAT | O_APPEND);
   auto trunc = w.run(sh, 300, {"truncate", "-s", "0", "/tmp/log"});
   w.open_outside(trunc, "/tmp/log", 7000, O_WRONLY | O_CREAT);
   w.truncate_outside(trunc, 7000, 0);
@@ -768,14 +746,12 @@ TEST(Causal, ARenameOutsideTheMountWaitsWithItsActivity) {
   ASSERT_EQ(::stat(tmp.c_str(), &st), 0);
   auto sh = w.setup({{10, "in"}});
   auto sed = w.run(sh, 200, {"sed", "-i", "s/x/y/", f});
-  w.open_outside(sed, tmp, st.st_ino, O_RDWR | O_CREAT | O_EXCL, st.st_dev);
-  w.file_io(sed, st.st_ino, /*write=*/true, st.st_dev);
+  w.write_outside(sed, tmp, st.st_ino, O_RDWR | O_CREAT | O_EXCL, st.st_dev);
   ASSERT_EQ(::rename(tmp.c_str(), f.c_str()), 0);
   w.rename_outside(sed, tmp, f);
   w.exit(sed);
   auto cat = w.run(sh, 300, {"cat", f});
-  w.open_outside(cat, f, st.st_ino, O_RDONLY, st.st_dev);
-  w.file_io(cat, st.st_ino, /*write=*/false, st.st_dev);
+  w.read_outside(cat, f, st.st_ino, st.st_dev);
   w.write_new(300, 12, "out");
   w.exit(cat);
   w.commit();
@@ -795,13 +771,11 @@ TEST(Causal, AWriteOutsideTheMountEndsAtItsLastClose) {
     World w(dir.path() + "/prov.db");
     auto sh = w.run({1, 1}, 100, {"bash", "job.sh"});
     w.write_new(100, 10, "cfg");
-    w.open_outside(sh, "/tmp/f", 7000, O_WRONLY | O_CREAT | O_TRUNC);
-    w.file_io(sh, 7000, /*write=*/true);
+    w.write_outside(sh, "/tmp/f", 7000);
     w.close_outside(sh, 7000, /*last_write=*/true);
     substitute_cat(w, sh, 200, 10);  // K=$(cat cfg)
     if (appends) {
-      w.open_outside(sh, "/tmp/f", 7000, O_WRONLY | O_APPEND);
-      w.file_io(sh, 7000, /*write=*/true);
+      w.write_outside(sh, "/tmp/f", 7000, O_WRONLY | O_APPEND);
       w.close_outside(sh, 7000, /*last_write=*/true);
     }
     w.cat_outside(sh, 300, "/tmp/f", 7000, 12, "out");  // cat /tmp/f > out
@@ -856,8 +830,7 @@ TEST(Causal, AnAppendOutsideTheMountIsAWrite) {
   w.write_new(100, 10, "cfg");
   auto appender = w.run(sh, 200, {"tee", "-a", "/tmp/log"});
   w.read(200, 10);
-  w.open_outside(appender, "/tmp/log", 7000, O_WRONLY | O_APPEND);
-  w.file_io(appender, 7000, /*write=*/true);
+  w.write_outside(appender, "/tmp/log", 7000, O_WRONLY | O_APPEND);
   w.exit(appender);
   w.cat_outside(sh, 300, "/tmp/log", 7000, 12, "out");  // cat /tmp/log > out
   w.commit();
@@ -926,8 +899,7 @@ TEST(Causal, RuntimeReadsFoldAndAllShowsThem) {
   auto sh = w.setup({{10, "in.csv"}});
   // Five programs read the same configuration file, never written: shared configuration.
   for (uint32_t i = 0; i < 5; i++) {
-    auto p = w.fork(sh, 600 + i);
-    w.exec(p, {"reader" + std::to_string(i)});
+    auto p = w.run(sh, 600 + i, {"reader" + std::to_string(i)});
     w.open_outside(p, "/etc/app/shared.conf", 9000, O_RDONLY);
     w.write_new(600 + i, 20 + i, "r" + std::to_string(i));  // touches the mount: kept
   }
@@ -987,18 +959,14 @@ TEST(Causal, APayloadStagedWhereSoftwareLivesIsASource) {
     World w(dir.path() + "/prov.db");
     auto sh = w.setup({{10, "in"}});
     auto cp = w.run(sh, 200, {"cp", "/root/secret", c.staged});
-    w.open_outside(cp, "/root/secret", 7001, O_RDONLY);
-    w.file_io(cp, 7001, /*write=*/false);
-    w.open_outside(cp, c.staged, 7002, O_WRONLY | O_CREAT | O_TRUNC);
-    w.file_io(cp, 7002, /*write=*/true);
+    w.read_outside(cp, "/root/secret", 7001);
+    w.write_outside(cp, c.staged, 7002);
     w.close_outside(cp, 7002, /*last_write=*/true);
     w.exit(cp);
     auto job = w.fork(sh, 300);
     w.exec_file(job, c.exe, {"job", "in"});
-    w.open_outside(job, "/usr/share/zoneinfo/UTC", 7003, O_RDONLY);  // installed: runtime
-    w.file_io(job, 7003, /*write=*/false);
-    w.open_outside(job, c.staged, 7002, O_RDONLY);
-    w.file_io(job, 7002, /*write=*/false);
+    w.read_outside(job, "/usr/share/zoneinfo/UTC", 7003);  // installed: runtime
+    w.read_outside(job, c.staged, 7002);
     w.read(300, 10);
     w.write_new(300, 12, "out");
     w.exit(job);
@@ -1080,17 +1048,14 @@ TEST(Causal, BytecodeAnInterpreterWroteIntoItsOwnTreeStaysRuntime) {
   auto first = w.fork(sh, 200);
   w.exec_file(first, py, {"python3", "a.py"});
   w.read(200, 11);  // the first run's own data
-  w.open_outside(first, lib + "m.py", 7001, O_RDONLY);
-  w.file_io(first, 7001, /*write=*/false);
-  w.open_outside(first, lib + "__pycache__/m.pyc", 7002, O_WRONLY | O_CREAT | O_TRUNC);
-  w.file_io(first, 7002, /*write=*/true);
+  w.read_outside(first, lib + "m.py", 7001);
+  w.write_outside(first, lib + "__pycache__/m.pyc", 7002);
   w.close_outside(first, 7002, /*last_write=*/true);
   w.write_new(200, 12, "a.out");
   w.exit(first);
   auto second = w.fork(sh, 300);
   w.exec_file(second, py, {"python3", "b.py"});
-  w.open_outside(second, lib + "__pycache__/m.pyc", 7002, O_RDONLY);
-  w.file_io(second, 7002, /*write=*/false);
+  w.read_outside(second, lib + "__pycache__/m.pyc", 7002);
   w.read(300, 10);
   w.write_new(300, 13, "b.out");
   w.exit(second);
@@ -1144,17 +1109,13 @@ TEST(Causal, AChrootedProcessIsNamedByTheFilesUnderItsRoot) {
   auto job = w.fork(sh, 200);
   w.exec_file(job, "/bin/sh", {"sh", "-c", "tool /in > /out.tmp; mv /out.tmp /out"}, {0, 0, 0},
               jail);
-  w.open_outside(job, jail + "/lib/libc.so.6", 7003, O_RDONLY);  // the jail's runtime
-  w.file_io(job, 7003, /*write=*/false);
-  w.open_outside(job, jail + "/in", 7001, O_RDONLY);  // OPEN: the host path
-  w.file_io(job, 7001, /*write=*/false);
-  w.open_outside(job, jail + "/out.tmp", st.st_ino, O_WRONLY | O_CREAT | O_TRUNC, st.st_dev);
-  w.file_io(job, st.st_ino, /*write=*/true, st.st_dev);
+  w.read_outside(job, jail + "/lib/libc.so.6", 7003);  // the jail's runtime
+  w.read_outside(job, jail + "/in", 7001);             // OPEN: the host path
+  w.write_outside(job, jail + "/out.tmp", st.st_ino, O_WRONLY | O_CREAT | O_TRUNC, st.st_dev);
   w.rename_outside(job, "/out.tmp", "/out", jail);
   w.exit(job);
   auto cp = w.run(sh, 300, {"cp", jail + "/out", "report"});
-  w.open_outside(cp, jail + "/out", st.st_ino, O_RDONLY, st.st_dev);
-  w.file_io(cp, st.st_ino, /*write=*/false, st.st_dev);
+  w.read_outside(cp, jail + "/out", st.st_ino, st.st_dev);
   w.write_new(300, 12, "report");
   w.exit(cp);
   w.commit();
@@ -1190,8 +1151,7 @@ TEST(Causal, DataBesideAProgramOnAMountIsNotItsInstallation) {
     w.record(RecordType::kMkdir, 100, 61, "data", 0, 0, S_IFDIR | 0755, 60);
     w.record(RecordType::kMkdir, 100, 62, "venv", 0, 0, S_IFDIR | 0755);
     auto cp = w.run(sh, 200, {"cp", "/secret", "proj/data/in"});
-    w.open_outside(cp, "/secret", 7001, O_RDONLY);
-    w.file_io(cp, 7001, /*write=*/false);
+    w.read_outside(cp, "/secret", 7001);
     w.write_new(200, 10, "in", 61);
     w.exit(cp);
     auto pip = w.fork(sh, 250);  // the virtualenv's pip installs a module
@@ -1241,8 +1201,7 @@ TEST(Causal, AnUnlinkOutsideTheMountWaitsWithItsActivity) {
   World w(dir.path() + "/prov.db");
   auto sh = w.setup({{10, "in"}});
   auto mv = w.run(sh, 200, {"mv", "/tmp/m", "out"});
-  w.open_outside(mv, "/tmp/m", 7001, O_RDONLY);
-  w.file_io(mv, 7001, /*write=*/false);
+  w.read_outside(mv, "/tmp/m", 7001);
   w.unlink_outside(mv, "/tmp/m");
   w.write_new(200, 12, "out");
   w.exit(mv);
@@ -1267,17 +1226,13 @@ TEST(Causal, ImpactOfAFileThatWasThereFollowsReadersKeptLate) {
   World w(dir.path() + "/prov.db");
   auto sh = w.setup({});
   auto cp = w.run(sh, 200, {"cp", "/secret", "/tmp/s2"});
-  w.open_outside(cp, "/secret", 7001, O_RDONLY);
-  w.file_io(cp, 7001, /*write=*/false);
-  w.open_outside(cp, "/tmp/s2", 7002, O_WRONLY | O_CREAT | O_TRUNC);
-  w.file_io(cp, 7002, /*write=*/true);
+  w.read_outside(cp, "/secret", 7001);
+  w.write_outside(cp, "/tmp/s2", 7002);
   w.close_outside(cp, 7002, /*last_write=*/true);
   w.exit(cp);
   auto py = w.run(sh, 300, {"py"});
-  w.open_outside(py, "/secret", 7001, O_RDONLY);
-  w.file_io(py, 7001, /*write=*/false);
-  w.open_outside(py, "/tmp/s2", 7002, O_RDONLY);
-  w.file_io(py, 7002, /*write=*/false);
+  w.read_outside(py, "/secret", 7001);
+  w.read_outside(py, "/tmp/s2", 7002);
   w.write_new(300, 12, "out");
   w.exit(py);
   w.commit();
@@ -1391,8 +1346,7 @@ TEST(Causal, ADamagedDatabaseIsAnErrorNotAnAnswer) {
   const std::string db = dir.path() + "/prov.db";
   {
     World w(db);
-    auto sh = w.fork({1, 1}, 100);
-    w.exec(sh, {"setup"});
+    w.run({1, 1}, 100, {"setup"});
     for (uint64_t i = 0; i < 400; i++) w.write_new(100, 10 + i, "f" + std::to_string(i));
     w.commit();
     w.db->exec("PRAGMA wal_checkpoint(TRUNCATE)");
@@ -1416,21 +1370,13 @@ TEST(Causal, ADamagedDatabaseIsAnErrorNotAnAnswer) {
   } else {
     EXPECT_NE(err.find("damaged"), std::string::npos) << err;
   }
-  auto prov = [&](const std::string& args, std::string* out) {
-    FILE* p = popen((std::string(PROV_BIN) + " " + args + " --db " + db + " 2>&1").c_str(), "r");
-    if (p == nullptr) return -1;
-    char buf[512];
-    while (size_t n = fread(buf, 1, sizeof buf, p)) out->append(buf, n);
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  };
-  std::string out;
-  EXPECT_EQ(prov("why " + path("f399"), &out), 3) << out;
-  EXPECT_NE(out.find("damaged"), std::string::npos) << out;
+  RunResult answer = run_prov("why " + path("f399"), db);
+  EXPECT_EQ(answer.status, 3) << answer.output;
+  EXPECT_NE(answer.output.find("damaged"), std::string::npos) << answer.output;
   // `prov check` looks at every page and lists what it found.
-  std::string check;
-  EXPECT_EQ(prov("check", &check), 3) << check;
-  EXPECT_NE(check.find("is damaged"), std::string::npos) << check;
+  RunResult check = run_prov("check", db);
+  EXPECT_EQ(check.status, 3) << check.output;
+  EXPECT_NE(check.output.find("is damaged"), std::string::npos) << check.output;
 }
 
 TEST(Causal, CheckPassesAnIntactDatabase) {
@@ -1438,19 +1384,13 @@ TEST(Causal, CheckPassesAnIntactDatabase) {
   const std::string db = dir.path() + "/prov.db";
   {
     World w(db);
-    auto sh = w.fork({1, 1}, 100);
-    w.exec(sh, {"setup"});
+    w.run({1, 1}, 100, {"setup"});
     w.write_new(100, 10, "f");
     w.commit();
   }
-  FILE* p = popen((std::string(PROV_BIN) + " check --db " + db + " 2>&1").c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string out;
-  char buf[512];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  int st = pclose(p);
-  EXPECT_EQ(WEXITSTATUS(st), 0) << out;
-  EXPECT_EQ(out, db + ": ok\n");
+  RunResult check = run_prov("check", db);
+  EXPECT_EQ(check.status, 0) << check.output;
+  EXPECT_EQ(check.output, db + ": ok\n");
 }
 
 }  // namespace

@@ -3,58 +3,33 @@
 // has null fields; a database with a damaged page is an error (exit 3), never a different
 // answer; the database and its -wal/-shm are private (0600), and a user who cannot read
 // it is told so plainly.
-#include <sys/wait.h>
-
-#include <cstdio>
 #include <fstream>
 
 #include "lineage_world.h"
+#include "run_command.h"
 
 namespace lineage_test {
 namespace {
 
-struct Ran {
-  int status = -1;
-  std::string output;
-};
-Ran run(const std::string& cmd) {
-  Ran r;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using bento::test::run;
+using bento::test::RunResult;
 
 class HardeningTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char dir[] = "/dev/shm/bento-hardening-test-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
-    db_path_ = dir_ + "/prov.db";
-  }
-  void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
+  void SetUp() override { ASSERT_FALSE(HasFailure()) << "no scratch directory"; }
   std::string prov(const std::string& args) {
     return std::string(PROV_BIN) + " " + args + " --db '" + db_path_ + "'";
   }
   // sh writes a; cat reads a and writes out.
   void small_world(World& w) {
-    auto sh = w.fork({1, 1}, 100);
-    w.exec(sh, {"sh"});
+    auto sh = w.run({1, 1}, 100, {"sh"});
     w.write_new(100, 10, "a");
-    auto cat = w.fork(sh, 101);
-    w.exec(cat, {"cat", "a"});
-    w.read(101, 10);
-    w.write_new(101, 11, "out");
-    w.exit(cat);
+    w.filter(sh, 101, {"cat", "a"}, 10, 11, "out");
     w.commit();
   }
 
-  std::string dir_, db_path_;
+  TempDir tmp_;
+  const std::string dir_ = tmp_.path(), db_path_ = dir_ + "/prov.db";
 };
 
 TEST_F(HardeningTest, GapRecordIsAGapThatOverlappingAnswersShow) {
@@ -83,10 +58,10 @@ TEST_F(HardeningTest, GapRecordIsAGapThatOverlappingAnswersShow) {
   ASSERT_EQ(r.graph["gaps"].size(), 1u) << r.graph.dump(1);
   EXPECT_NE(r.graph["gaps"][0].get<std::string>().find("42"), std::string::npos);
   // The CLI's text and JSON carry it too.
-  Ran text = run(prov("why " + path("out") + " --no-color"));
+  RunResult text = run(prov("why " + path("out") + " --no-color"));
   EXPECT_EQ(text.status, 0) << text.output;
   EXPECT_NE(text.output.find("incomplete"), std::string::npos) << text.output;
-  Ran js = run(prov("why " + path("out") + " --json"));
+  RunResult js = run(prov("why " + path("out") + " --json"));
   ASSERT_EQ(js.status, 0) << js.output;
   json j = json::parse(js.output, nullptr, false);
   ASSERT_TRUE(j.is_object()) << js.output;
@@ -96,7 +71,7 @@ TEST_F(HardeningTest, GapRecordIsAGapThatOverlappingAnswersShow) {
   ASSERT_TRUE(before.found) << before.message;
   EXPECT_EQ(before.text.find("incomplete"), std::string::npos) << before.text;
   // `prov status` counts the gap.
-  Ran st = run(prov("status"));
+  RunResult st = run(prov("status"));
   EXPECT_NE(st.output.find("1 gaps in the lineage (42 records)"), std::string::npos) << st.output;
 }
 
@@ -121,11 +96,11 @@ TEST_F(HardeningTest, StatusSurvivesAnEmptyOrNullStatusRow) {
       q.bind(1, std::string(row));
       q.run();
     }
-    Ran text = run(prov("status"));
+    RunResult text = run(prov("status"));
     EXPECT_EQ(text.status, 1) << row << ": " << text.output;  // provd is not running
     EXPECT_NE(text.output.find("provd:"), std::string::npos) << row << ": " << text.output;
     EXPECT_EQ(text.output.find("terminate"), std::string::npos) << row << ": " << text.output;
-    Ran js = run(prov("status --json"));
+    RunResult js = run(prov("status --json"));
     EXPECT_EQ(js.status, 1) << row << ": " << js.output;
     EXPECT_TRUE(json::parse(js.output, nullptr, false).is_object()) << row << ": " << js.output;
   }
@@ -141,7 +116,7 @@ TEST_F(HardeningTest, DamagedPageIsAnErrorNotADifferentAnswer) {
     for (int i = 0; i < 300; i++) w.write_new(100, 1000 + i, "f" + std::to_string(i));
     w.commit();
   }
-  Ran ok = run(prov("why " + path("out")));
+  RunResult ok = run(prov("why " + path("out")));
   ASSERT_EQ(ok.status, 0) << ok.output;
   EXPECT_EQ(run(prov("check")).status, 0);
   // Overwrite one page of the biggest table (after the writer checkpointed on close): a
@@ -168,13 +143,13 @@ TEST_F(HardeningTest, DamagedPageIsAnErrorNotADifferentAnswer) {
     std::string junk(4000, '\x5a');
     f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
   }
-  Ran bad = run(prov("why " + path("out")));
+  RunResult bad = run(prov("why " + path("out")));
   EXPECT_EQ(bad.status, 3) << bad.output;
   EXPECT_NE(bad.output.find("damaged"), std::string::npos) << bad.output;
-  Ran check = run(prov("check"));
+  RunResult check = run(prov("check"));
   EXPECT_EQ(check.status, 3) << check.output;
   EXPECT_NE(check.output.find("damaged"), std::string::npos) << check.output;
-  Ran status = run(prov("status"));
+  RunResult status = run(prov("status"));
   EXPECT_EQ(status.status, 3) << status.output;
 }
 
@@ -208,14 +183,14 @@ TEST_F(HardeningTest, DatabaseIsPrivateAndOthersAreToldSo) {
   if (run(as_nobody + std::string(PROV_BIN) + " --help").output.find("usage") == std::string::npos)
     GTEST_SKIP() << "nobody cannot run " << PROV_BIN << " (a private build directory)";
   for (const char* cmd : {"status", "why /x"}) {
-    Ran r = run(as_nobody + prov(cmd));
+    RunResult r = run(as_nobody + prov(cmd));
     EXPECT_EQ(r.status, 3) << cmd << ": " << r.output;
     EXPECT_NE(r.output.find("permission denied"), std::string::npos) << cmd << ": " << r.output;
     EXPECT_NE(r.output.find("readable by root only"), std::string::npos) << cmd << ": " << r.output;
   }
   // Not even the directory: the same plain answer.
   ASSERT_EQ(chmod(dir_.c_str(), 0700), 0);
-  Ran r = run(as_nobody + prov("status"));
+  RunResult r = run(as_nobody + prov("status"));
   EXPECT_EQ(r.status, 3) << r.output;
   EXPECT_NE(r.output.find("permission denied"), std::string::npos) << r.output;
 }

@@ -9,7 +9,6 @@
 
 #include <array>
 #include <climits>
-#include <cstring>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -39,19 +38,12 @@ using nlohmann::json;
 
 class LineageTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char dir[] = "/dev/shm/bento-lineage-test-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
-    db_path_ = dir_ + "/prov.db";
-  }
-  void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
+  void SetUp() override { ASSERT_FALSE(HasFailure()) << "no scratch directory"; }
 
   // The shell pipeline `sort -n a | uniq > out` from a shell that made a, plus an
   // unrelated `cat b > c`.
   void pipeline(World& w) {
-    sh_ = w.fork({1, 1}, 100);
-    w.exec(sh_, {"sh"});
+    sh_ = w.run({1, 1}, 100, {"sh"});
     w.write_new(100, 10, "a");
     w.write_new(100, 11, "b");
     auto sort = w.fork(sh_, 101);
@@ -62,15 +54,12 @@ class LineageTest : public ::testing::Test {
     w.write_new(102, 12, "out");
     w.exit(sort);
     w.exit(uniq);
-    auto cat = w.fork(sh_, 103);
-    w.exec(cat, {"cat", "b"});
-    w.read(103, 11);
-    w.write_new(103, 13, "c");
-    w.exit(cat);
+    w.filter(sh_, 103, {"cat", "b"}, 11, 13, "c");
     w.commit();
   }
 
-  std::string dir_, db_path_;
+  TempDir tmp_;
+  const std::string dir_ = tmp_.path(), db_path_ = dir_ + "/prov.db";
   World::Proc sh_{};
 };
 
@@ -125,12 +114,10 @@ TEST_F(LineageTest, UnknownPathAndEmptyDatabaseSaySo) {
 TEST_F(LineageTest, PidReuseKeepsProcessesApart) {
   World w(db_path_);
   auto sh = w.fork({1, 1}, 100);
-  auto first = w.fork(sh, 500);
-  w.exec(first, {"writer-one"});
+  auto first = w.run(sh, 500, {"writer-one"});
   w.write_new(500, 20, "x");
   w.exit(first);
-  auto second = w.fork(sh, 500);  // the same pid, later
-  w.exec(second, {"writer-two"});
+  auto second = w.run(sh, 500, {"writer-two"});  // the same pid, later
   w.write_new(500, 21, "y");
   w.exit(second, 3);
   w.commit();
@@ -148,8 +135,7 @@ TEST_F(LineageTest, PidReuseKeepsProcessesApart) {
 TEST_F(LineageTest, FortyThreadsWritingAreOneProcessAndOneVersion) {
   World w(db_path_);
   auto sh = w.fork({1, 1}, 100);
-  auto p = w.fork(sh, 600);
-  w.exec(p, {"threaded"});
+  auto p = w.run(sh, 600, {"threaded"});
   uint64_t fh0 = 9000;
   w.record(RecordType::kCreate, 600, 30, "big", fh0, O_WRONLY | O_CREAT);
   for (uint32_t i = 1; i <= 40; i++) {
@@ -173,8 +159,7 @@ TEST_F(LineageTest, FortyThreadsWritingAreOneProcessAndOneVersion) {
 // probes first, then the fs log, so a write made before an exec is often ingested after it.
 TEST_F(LineageTest, RecordsBeforeAnExecBelongToTheOldImage) {
   World w(db_path_);
-  auto sh = w.fork({1, 1}, 100);
-  w.exec(sh, {"sh"});
+  auto sh = w.run({1, 1}, 100, {"sh"});
   auto p = w.fork(sh, 700);
   const uint64_t before = w.tick();
   w.exec(p, {"second-image"});
@@ -196,8 +181,7 @@ TEST_F(LineageTest, RecordsBeforeAnExecBelongToTheOldImage) {
 
 TEST_F(LineageTest, RenameOverAndUnlinkInvalidate) {
   World w(db_path_);
-  auto sh = w.fork({1, 1}, 100);
-  w.exec(sh, {"sh"});
+  w.run({1, 1}, 100, {"sh"});
   w.write_new(100, 50, "final");
   w.write_new(100, 51, "tmp");
   w.record(RecordType::kRename, 100, 51, "tmp", 0, 0, S_IFREG | 0644, 1, "final", 1,
@@ -223,8 +207,7 @@ TEST_F(LineageTest, RenameOverAndUnlinkInvalidate) {
 
 TEST_F(LineageTest, RenamedDirectoryMovesThePathsBelowIt) {
   World w(db_path_);
-  auto sh = w.fork({1, 1}, 100);
-  w.exec(sh, {"sh"});
+  w.run({1, 1}, 100, {"sh"});
   w.record(RecordType::kMkdir, 100, 60, "d", 0, 0, S_IFDIR | 0755);
   w.record(RecordType::kMkdir, 100, 61, "sub", 0, 0, S_IFDIR | 0755, 60);
   w.write_new(100, 62, "f", 61);
@@ -249,8 +232,7 @@ TEST_F(LineageTest, DirectoriesFromBeforeTrackingNeedOneWalkPerSession) {
   struct stat st {};
   ASSERT_EQ(stat((mnt + "/old").c_str(), &st), 0);
   World w(db_path_, mnt);
-  auto sh = w.fork({1, 1}, 100);
-  w.exec(sh, {"sh"});
+  w.run({1, 1}, 100, {"sh"});
   w.write_new(100, 900, "new", st.st_ino);
   for (uint64_t gone = 5000; gone < 7000; gone++)
     w.record(RecordType::kUnlink, 100, gone + 100000, "x", 0, 0, S_IFREG | 0644, gone);
@@ -269,8 +251,7 @@ TEST_F(LineageTest, RestartNeitherLosesNorRepeats) {
   uint64_t seq = 0, offset = 0, t = 0;
   {
     World w(db_path_);
-    auto sh = w.fork({1, 1}, 100);
-    w.exec(sh, {"sh"});
+    w.run({1, 1}, 100, {"sh"});
     w.write_new(100, 70, "one");
     w.commit();
     seq = w.seq;
@@ -302,8 +283,7 @@ TEST_F(LineageTest, OpenHandlesSurviveARestart) {
   uint64_t seq = 0, offset = 0, t = 0;
   {
     World w(db_path_);
-    sh = w.fork({1, 1}, 100);
-    w.exec(sh, {"sh"});
+    sh = w.run({1, 1}, 100, {"sh"});
     w.record(RecordType::kCreate, 100, 80, "log", 500, O_WRONLY | O_CREAT);
     w.record(RecordType::kWrite, 100, 80, "", 500, O_WRONLY);
     w.commit();
@@ -333,31 +313,14 @@ TEST_F(LineageTest, OpenHandlesSurviveARestart) {
 // compiler that reads a thousand headers elsewhere.
 TEST_F(LineageTest, OutsideOpensCountForProgramsThatTouchTheMount) {
   World w(db_path_);
-  auto sh = w.fork({1, 1}, 100);
-  w.exec(sh, {"sh"});
-  auto open_outside = [&](World::Proc p, const char* path, uint64_t ino, uint32_t flags) {
-    bento_open_event e{};
-    e.h.type = BENTO_EV_OPEN;
-    e.h.size = sizeof e;
-    e.h.ts_ns = w.tick();
-    e.h.pid = e.h.tid = p.pid;
-    e.h.start_ns = p.start;
-    e.flags = flags;
-    e.dev = 0x803;
-    e.ino = ino;
-    e.path_len = static_cast<uint32_t>(std::strlen(path));
-    std::memcpy(e.path, path, e.path_len + 1);
-    EXPECT_TRUE(w.col->on_probe_event(&e, sizeof e));
-  };
-  auto app = w.fork(sh, 200);
-  w.exec(app, {"app"});
-  open_outside(app, "/etc/app.conf", 5001, O_RDONLY);
-  open_outside(app, "/usr/lib/x86_64-linux-gnu/libc.so.6", 5002, O_RDONLY);
-  open_outside(app, "/var/backup/copy", 5003, O_WRONLY | O_CREAT);
+  auto sh = w.run({1, 1}, 100, {"sh"});
+  auto app = w.run(sh, 200, {"app"});
+  w.open_outside(app, "/etc/app.conf", 5001, O_RDONLY);
+  w.open_outside(app, "/usr/lib/x86_64-linux-gnu/libc.so.6", 5002, O_RDONLY);
+  w.open_outside(app, "/var/backup/copy", 5003, O_WRONLY | O_CREAT);
   w.write_new(200, 90, "report");
-  auto cc = w.fork(sh, 201);
-  w.exec(cc, {"cc"});
-  open_outside(cc, "/usr/include/stdio.h", 5004, O_RDONLY);
+  auto cc = w.run(sh, 201, {"cc"});
+  w.open_outside(cc, "/usr/include/stdio.h", 5004, O_RDONLY);
   w.exit(cc);
   w.commit();
   auto e = edges(why(*w.db, path("report"), 2).graph);
@@ -394,8 +357,7 @@ TEST_F(LineageTest, WindowShowsOnlyWhatHappenedInIt) {
   World w(db_path_);
   pipeline(w);
   const uint64_t mid = w.tick();
-  auto late = w.fork(sh_, 104);
-  w.exec(late, {"touch", "late"});
+  w.run(sh_, 104, {"touch", "late"});
   w.write_new(104, 14, "late");
   w.commit();
   auto r = prov_cli::window(*w.db, static_cast<int64_t>(mid), INT64_MAX, false);

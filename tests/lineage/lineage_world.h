@@ -204,6 +204,28 @@ class World {
     e.file_id = dev * 1000003 + ino;
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
   }
+  // A read of a file outside the tracked mount: its open, then the image's first read.
+  void read_outside(Proc p, const std::string& path, uint64_t ino, uint64_t dev = 0x803) {
+    open_outside(p, path, ino, O_RDONLY, dev);
+    file_io(p, ino, /*write=*/false, dev);
+  }
+  // A write of a file outside the tracked mount: its open (by default `> path`), then the
+  // image's first write.
+  void write_outside(Proc p, const std::string& path, uint64_t ino,
+                     uint32_t flags = O_WRONLY | O_CREAT | O_TRUNC, uint64_t dev = 0x803) {
+    open_outside(p, path, ino, flags, dev);
+    file_io(p, ino, /*write=*/true, dev);
+  }
+  // A child of parent that runs argv, reads in and writes out (out_ino) on the mount, and
+  // exits: `argv < in > out`.
+  Proc filter(Proc parent, uint32_t pid, const std::vector<std::string>& argv, uint64_t in,
+              uint64_t out_ino, const std::string& out) {
+    Proc p = run(parent, pid, argv);
+    read(pid, in);
+    write_new(pid, out_ino, out);
+    exit(p);
+    return p;
+  }
   // The usual start: a "setup" process (pid 100) that writes these files (ino, name) on
   // the mount.
   Proc setup(std::initializer_list<std::pair<uint64_t, std::string>> files) {
@@ -216,8 +238,7 @@ class World {
   Proc cat_outside(Proc parent, uint32_t pid, const std::string& path, uint64_t ino,
                    uint64_t out_ino, const std::string& out) {
     Proc cat = run(parent, pid, {"cat", path});
-    open_outside(cat, path, ino, O_RDONLY);
-    file_io(cat, ino, /*write=*/false);
+    read_outside(cat, path, ino);
     write_new(pid, out_ino, out);
     exit(cat);
     return cat;

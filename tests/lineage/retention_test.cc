@@ -18,26 +18,20 @@ int64_t rows(bento::lineage::Database& db, const char* table) {
 // A host: a shell with many unrelated short processes (some with children), and two
 // pipelines on the mount started from a session deep in a process tree.
 void busy_host(World& w, std::vector<std::string>* outputs) {
-  auto init = w.fork({1, 1}, 100);
-  w.exec(init, {"init"});
+  auto init = w.run({1, 1}, 100, {"init"});
   for (uint32_t i = 0; i < 200; i++) {
-    auto p = w.fork(init, 1000 + 2 * i);
-    w.exec(p, {"cron-job"});
+    auto p = w.run(init, 1000 + 2 * i, {"cron-job"});
     if (i % 3 == 0) {
-      auto c = w.fork(p, 1001 + 2 * i);
-      w.exec(c, {"date"});
+      auto c = w.run(p, 1001 + 2 * i, {"date"});
       w.exit(c);
     }
     w.exit(p);
   }
-  auto sshd = w.fork(init, 5000);
-  w.exec(sshd, {"sshd"});
-  auto session = w.fork(sshd, 5001);
-  w.exec(session, {"bash"});
+  auto sshd = w.run(init, 5000, {"sshd"});
+  auto session = w.run(sshd, 5001, {"bash"});
   w.write_new(5001, 10, "in");
   for (uint32_t k = 0; k < 2; k++) {
-    auto job = w.fork(session, 6000 + k);
-    w.exec(job, {"sort", "in"});
+    auto job = w.run(session, 6000 + k, {"sort", "in"});
     w.read(6000 + k, 10);
     w.write_new(6000 + k, 20 + k, "out" + std::to_string(k));
     w.exit(job);

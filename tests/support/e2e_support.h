@@ -17,25 +17,12 @@
 #include <string>
 #include <thread>
 
+#include "run_command.h"
+
 namespace bento::e2e {
 
-struct RunResult {
-  int status = -1;  // exit code, or -1 if killed by a signal
-  std::string output;
-};
-
-// Runs `cmd` through the shell, capturing stdout and stderr together.
-inline RunResult run(const std::string& cmd) {
-  RunResult r;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using bento::test::run;
+using bento::test::RunResult;
 
 inline std::string q(const std::string& s) {
   return "'" + s + "'";
