@@ -273,6 +273,29 @@ void Ingest::add_writer(Handle& h, int64_t act) {
   sessions_[h.file].writers[act].handles++;
 }
 
+// What the session's writers wrote is gone: each wrote its version no later than now. The
+// handles stay open, no longer writing: the fs logs each one's next write again (a new
+// kWrite after a truncation to 0), which makes its writer a writer of the version the
+// truncation begins, and a writer that writes nothing more is not one.
+void Ingest::end_session_emptied(Mount& m, int64_t file, uint64_t t) {
+  auto s = sessions_.find(file);
+  if (s == sessions_.end()) return;
+  const int64_t v = s->second.entity;
+  for (auto& [fh, h] : m.handles) {
+    if (h.file != file || !h.writing) continue;
+    for (const auto& [act, at] : h.openers)
+      if (s->second.writers.count(act) == 0 &&
+          std::find(h.writers.begin(), h.writers.end(), act) == h.writers.end())
+        store_.generated_last(v, act, at);  // it wrote nothing
+    h.writing = false;
+    h.writers.clear();
+    h.openers.clear();
+    m.dirty_handles.insert(fh);
+  }
+  for (const auto& [act, w] : s->second.writers) store_.generated_last(v, act, t);
+  sessions_.erase(s);
+}
+
 // Closing a writing handle: each activity that wrote through it gets its last write time
 // once none of its handles on the session is open any more; the last handle ends the
 // session (the next write makes a new version).

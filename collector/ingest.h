@@ -134,6 +134,9 @@ class Ingest {
   void begin_writing(Mount& m, uint64_t fh, Handle& h, int64_t act, uint64_t t, const char* how,
                      bool emptied = false, const std::string& path = std::string());
   void add_writer(Handle& h, int64_t act);
+  // A truncation to 0 of `file` at t while handles write it (logrotate's copytruncate,
+  // `: > log` beside a daemon holding it): the session's version ends there.
+  void end_session_emptied(Mount& m, int64_t file, uint64_t t);
   // last_write: CLOCK_MONOTONIC of the handle's last write (0: unknown -> `t`).
   void end_handle(Mount& m, std::map<uint64_t, Handle>::iterator it, uint64_t t,
                   uint64_t last_write);

@@ -93,6 +93,11 @@ bool Ingest::on_fs_record(int64_t source, const prov::Record& r) {
     case RecordType::kTruncate: {
       auto it = r.fh != 0 ? m.handles.find(r.fh) : m.handles.end();
       const bool emptied = r.aux == 0;  // the new size: nothing of the old content is left
+      if (emptied) {
+        int64_t file =
+            it != m.handles.end() ? it->second.file : mount_file(source, r.ino, r.gen, "file", t);
+        end_session_emptied(m, file, t);
+      }
       if (it != m.handles.end() && writes(it->second.flags) && !it->second.writing) {
         begin_writing(m, r.fh, it->second, act, t, "truncate", emptied);
         break;
@@ -229,8 +234,10 @@ void Ingest::fs_open(int64_t source, Mount& m, const prov::Record& r, int64_t ac
   // come, move this to the read itself.
   if (reads(r.flags)) store_.used(act, current_entity(file, t), t, "open");
   // O_TRUNC empties the file now: the write session (a new version) starts at the open.
-  if (writes(r.flags) && (r.flags & O_TRUNC))
+  if (writes(r.flags) && (r.flags & O_TRUNC)) {
+    end_session_emptied(m, file, t);
     begin_writing(m, r.fh, h, act, t, "truncate", /*emptied=*/true);
+  }
 }
 
 // First write of a thread through a handle: the handle joins (or starts) its file's write

@@ -239,6 +239,9 @@ class BentoFs : public bento::FileOperations {
   // next, successful write from the log.
   bool note_access(Fh fh, uint32_t tid, bool write, OpenFile* out, bool* fresh);
   void note_written(Fh fh, uint32_t tid);
+  // ino was truncated to 0: every handle's next write is logged again (kWrite), so that a
+  // writer holding the file open across the truncation is named as writing after it.
+  void forget_writers(Ino ino);
   Status prov_file_setxattr(const Request& req, std::string_view name,
                             std::span<const uint8_t> value);
   Result<size_t> prov_file_getxattr(const Request& req, std::string_view name,

@@ -114,6 +114,7 @@ Result<bento::OpenReply> BentoFs::open(const Request& req, Ino ino, uint32_t fla
     recorded = kept;
   }
   if (trunc) BENTO_TRY(truncate(o.get(), 0));
+  if (tracking() && (flags & of::kTruncate) && md::is_reg(mode)) forget_writers(ino);
   icache_.add_open(o.get());
   auto fh = add_handle(ino, flags, false, gen, want, recorded);
   if (!fh.ok()) {
@@ -406,6 +407,7 @@ Result<Attr> BentoFs::setattr(const Request& req, Ino ino, const bento::SetAttr&
       BENTO_TRY(prov_alone(req, d, pt));
     }
     BENTO_TRY(truncate(o.get(), sa.size));
+    if (tracking() && sa.size == 0) forget_writers(ino);
   }
   // A chmod rewrites the access ACL too (its owner, mask and other entries).
   uint32_t acl_credits = 0;

@@ -52,6 +52,13 @@ void BentoFs::note_written(Fh fh, uint32_t tid) {
   f->last_writer = tid;
 }
 
+void BentoFs::forget_writers(Ino ino) {
+  auto g = handles_.lock();
+  g->for_each([&](const Fh&, OpenFile& f) {
+    if (f.ino == ino) f.last_writer = 0;
+  });
+}
+
 // Mount or upgrade: a tracking instance starts a session (and, after an upgrade from the
 // plain module, lists the handles it inherited, so their later writes and closes are
 // attributed); a plain instance closes a session a tracking one left open.

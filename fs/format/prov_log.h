@@ -143,7 +143,9 @@ enum class RecordType : uint16_t {
   kChmod = 12,          // ino,gen; mode = new mode
   kChown = 13,          // ino,gen; aux = new uid << 32 | new gid
   kWrite = 14,          // first write through fh by this tid that succeeded (a new
-                        // writer): ino,gen; fh; aux = offset of that write. Also every
+                        // writer; and again after the file was truncated to 0, by any
+                        // handle or O_TRUNC open): ino,gen; fh; aux = offset of that
+                        // write. Also every
                         // fallocate(2) that changes content (punch hole, zero range,
                         // collapse or insert range, mode 0 past the end), each time:
                         // gen2 = kGen2Fallocate | the FALLOC_FL_* mode, aux = offset,

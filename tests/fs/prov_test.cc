@@ -428,6 +428,37 @@ TEST(BentoProv, FullLogKeepsServingAndWritesOneGapRecordOnceThereIsRoom) {
   EXPECT_LT(created, 200u);
 }
 
+// A truncation to 0 empties what every open handle wrote: each handle's next write is
+// logged again, so a writer that held the file across it (a daemon beside logrotate's
+// copytruncate) is named as writing the emptied file, and one that writes nothing is not.
+TEST(BentoProv, AWriteAfterATruncationToZeroIsLoggedAgain) {
+  TestFs t(16384, {}, true);
+  Request d = t.r;
+  d.pid = 4242;
+  (void)read_log(*t.fs);
+  auto c = t.fs->create(d, kRootIno, "log", 0644, oflag::kWriteOnly | oflag::kCreate);
+  ASSERT_TRUE(c.ok());
+  const Ino ino = c->entry.ino;
+  ASSERT_TRUE(t.fs->write(d, ino, c->open.fh, 0, bytes("secret")).ok());
+  ASSERT_TRUE(t.fs->write(d, ino, c->open.fh, 6, bytes("more")).ok());  // not logged
+  SetAttr sa;
+  sa.valid = SetAttr::kSize;
+  sa.size = 0;
+  ASSERT_TRUE(t.fs->setattr(t.r, ino, sa, 0).ok());
+  ASSERT_TRUE(t.fs->write(d, ino, c->open.fh, 0, bytes("after")).ok());  // logged again
+  auto o = t.fs->open(t.r, ino, oflag::kWriteOnly | oflag::kTruncate);   // `: > log`
+  ASSERT_TRUE(o.ok());
+  ASSERT_TRUE(t.fs->release(t.r, ino, o->fh, 0).ok());
+  ASSERT_TRUE(t.fs->write(d, ino, c->open.fh, 0, bytes("again")).ok());  // logged again
+  ASSERT_TRUE(t.fs->release(d, ino, c->open.fh, 0).ok());
+  auto log = read_log(*t.fs);
+  std::vector<RecordType> want = {
+      RecordType::kTrackingStart, RecordType::kCreate, RecordType::kWrite,
+      RecordType::kTruncate,      RecordType::kWrite,  RecordType::kOpen,
+      RecordType::kRelease,       RecordType::kWrite,  RecordType::kRelease};
+  EXPECT_EQ(types(log), want);
+}
+
 TEST(BentoProv, LiveUpgradeSwitchesTrackingOnAndOffWithCarriedHandles) {
   TestFs t;  // plain Bento-fs
   auto e = t.create(kRootIno, "in");

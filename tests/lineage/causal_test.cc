@@ -328,6 +328,57 @@ TEST(Causal, AnEmptiedFileDoesNotComeFromItsOldContent) {
   EXPECT_FALSE(has(edges(x.graph), "used(cat a, a)")) << x.graph.dump(1);
 }
 
+// logrotate's copytruncate (or `: > log`) beside a daemon that holds the log open: the
+// truncation empties the version the daemon wrote, so what it wrote before is not in what
+// follows; only a write it makes after the truncation (the fs logs it again) is.
+TEST(Causal, ATruncationBesideAnOpenWriterEmptiesItsVersion) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "secret"}, {11, "fresh"}, {14, "late"}});
+  auto daemon = w.run(sh, 300, {"daemon"});
+  w.read(300, 10);
+  const uint64_t held = ++w.next_fh;
+  w.record(RecordType::kCreate, 300, 12, "app.log", held, O_WRONLY | O_CREAT | O_APPEND);
+  w.record(RecordType::kWrite, 300, 12, "", held, O_WRONLY | O_APPEND);
+  // truncate -s 0 app.log: an open without O_TRUNC, then ftruncate.
+  auto cut = w.run(sh, 301, {"truncate", "-s", "0", "app.log"});
+  const uint64_t fh = ++w.next_fh;
+  w.record(RecordType::kOpen, 301, 12, "", fh, O_WRONLY | O_CREAT);
+  w.record(RecordType::kTruncate, 301, 12, "", fh, 0, S_IFREG | 0644, 1, "", 1, /*aux=*/0);
+  w.release(12, fh, O_WRONLY);
+  w.exit(cut);
+  auto cat = w.run(sh, 302, {"cat", "fresh"});
+  w.read(302, 11);
+  const uint64_t app = ++w.next_fh;
+  w.record(RecordType::kOpen, 302, 12, "", app, O_WRONLY | O_APPEND);
+  w.record(RecordType::kWrite, 302, 12, "", app, O_WRONLY | O_APPEND);
+  w.release(12, app, O_WRONLY | O_APPEND, w.t);
+  w.exit(cat);
+  auto cp = w.run(sh, 303, {"cp", "app.log", "copy"});
+  w.read(303, 12);
+  w.write_new(303, 13, "copy");
+  w.exit(cp);
+  // The daemon writes again: the fs logs its first write after the truncation.
+  w.read(300, 14);
+  w.record(RecordType::kWrite, 300, 12, "", held, O_WRONLY | O_APPEND);
+  w.release(12, held, O_WRONLY | O_APPEND, w.t);
+  auto cp2 = w.run(sh, 304, {"cp", "app.log", "copy2"});
+  w.read(304, 12);
+  w.write_new(304, 15, "copy2");
+  w.exit(cp2);
+  w.exit(daemon);
+  w.commit();
+  auto r = why(*w.db, path("copy"));
+  ASSERT_TRUE(r.found) << r.message;
+  auto e = edges(r.graph);
+  EXPECT_TRUE(has(e, "used(cat fresh, fresh)")) << r.text;
+  EXPECT_FALSE(has(e, "used(daemon, secret)")) << "the truncated content came back: " << r.text;
+  EXPECT_EQ(r.text.find(path("secret")), std::string::npos) << r.text;
+  auto later = edges(why(*w.db, path("copy2")).graph);
+  EXPECT_TRUE(has(later, "used(daemon, late)")) << json(later).dump(1);
+  EXPECT_TRUE(has(later, "used(cat fresh, fresh)")) << json(later).dump(1);
+}
+
 // dash runs `sh -c 'cat a > /tmp/x'` by opening /tmp/x in itself and forking cat, which
 // writes through the inherited fd: the open comes first, then cat's write, on one version.
 TEST(Causal, AWriterThroughAnInheritedFdLandsOnItsParentsOpen) {
