@@ -18,6 +18,8 @@ namespace bento::collector {
 
 namespace {
 
+constexpr char kUnnamedTmpfile[] = "<unnamed O_TMPFILE>";
+
 bool writes(uint32_t flags) {
   return (flags & O_ACCMODE) != O_RDONLY;
 }
@@ -106,6 +108,10 @@ bool Ingest::on_open(const void* data, size_t size) {
   remember_file_id(e->file_id, e->dev, e->ino);
   if (source_for_dev(e->dev) != 0) return true;
   std::string path = absolute(h->pid, cstr(e->path, sizeof e->path), "");
+  // O_TMPFILE names the directory the file is made in: the file has no name (ed's and
+  // tmpfile(3)'s scratch files), else it would read as "read /tmp".
+  if (!path.empty() && (e->flags & O_TMPFILE) == O_TMPFILE)
+    path += (path.back() == '/' ? "" : "/") + std::string(kUnnamedTmpfile);
   if (path.empty() || !remember_path(e->dev, e->ino, path, writes(e->flags))) return true;
   int64_t act = activity_for_tid(h->tid, h->uid, h->gid, h->ts_ns);
   if (act == 0) return true;

@@ -288,6 +288,28 @@ TEST(Causal, AShellsRedirectIsWrittenByTheProgramItRuns) {
   EXPECT_TRUE(has(edges(why(*w.db, path("out"), 0, /*all=*/true).graph), "used(driver, secret)"));
 }
 
+// ed keeps its buffer in a tmpfile(3): open("/tmp", O_TMPFILE). The path names the
+// directory; the file itself has no name, and must not read as "read /tmp".
+TEST(Causal, AnUnnamedTmpfileIsNotItsDirectory) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "g"}});
+  auto ed = w.run(sh, 300, {"ed", "g"});
+  w.read(300, 10);
+  w.open_outside(ed, "/tmp", 7000, O_RDWR | O_TMPFILE);
+  w.file_io(ed, 7000, /*write=*/true);
+  w.file_io(ed, 7000, /*write=*/false);
+  w.write_new(300, 12, "out");
+  w.exit(ed);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  auto e = edges(r.graph);
+  EXPECT_TRUE(has(e, "used(ed g, /tmp/<unnamed O_TMPFILE>)")) << json(e).dump(1);
+  EXPECT_FALSE(has(e, "used(ed g, /tmp)")) << json(e).dump(1);
+  EXPECT_EQ(r.text.find("/tmp  ("), std::string::npos) << r.text;
+}
+
 // `cat a > out; cat b > out`: the second `>` empties out before cat b writes, so nothing of
 // a is in it. The emptied version follows the old one but does not come from it.
 TEST(Causal, AnEmptiedFileDoesNotComeFromItsOldContent) {
