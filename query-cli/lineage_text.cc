@@ -297,17 +297,19 @@ class Printer {
     }
   }
 
-  // "pyenv-exec" for `bash /root/.pyenv/libexec/pyenv-exec python3 b.py`: the program
-  // (or script) and its pid.
+  // "bash pyenv-exec" for `bash /root/.pyenv/libexec/pyenv-exec python3 b.py`, and its pid.
   std::string short_command(int64_t id, bool with_pid = true) {
     const json& a = g_.activity(id);
+    // The program, and the script it runs when argv[1] is an absolute path ("bash pyenv",
+    // "python3 job.py"). Never the script alone: `bash SHIM /tmp/job.py` is the shim
+    // running, not job.py, and `find /data/src` is find.
     std::string prog;
     const json& argv = a.contains("argv") ? a["argv"] : json::array();
-    for (size_t i = 0; i < argv.size() && i < 3; i++) {
+    for (size_t i = 0; i < argv.size() && i < 2; i++) {
       if (!argv[i].is_string()) continue;
       std::string arg = argv[i].get<std::string>();
       if (i > 0 && (arg.empty() || arg[0] != '/' || arg.rfind("/dev/fd/", 0) == 0)) break;
-      prog = arg.substr(arg.rfind('/') + 1);
+      prog += (prog.empty() ? "" : " ") + arg.substr(arg.rfind('/') + 1);
     }
     if (prog.empty()) prog = a.value("exe", "?").substr(a.value("exe", "?").rfind('/') + 1);
     return printable(prog) + (with_pid ? " (pid " + std::to_string(a.value("pid", 0LL)) + ")" : "");

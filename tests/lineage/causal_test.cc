@@ -288,6 +288,35 @@ TEST(Causal, AShellsRedirectIsWrittenByTheProgramItRuns) {
   EXPECT_TRUE(has(edges(why(*w.db, path("out"), 0, /*all=*/true).graph), "used(driver, secret)"));
 }
 
+// "ran after exec from" names the programs each earlier image ran: the pyenv shim (a bash
+// script given the user's script as its argument) is not the user's script, and find given
+// a directory is find, not the directory.
+TEST(Causal, AnExecChainNamesTheProgramsRun) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "a"}});
+  auto job = w.run(sh, 300, {"bash", "/root/.pyenv/shims/python3", "/srv/job.py"});
+  w.exec(job, {"python3", "/srv/job.py"});
+  w.read(300, 10);
+  w.write_new(300, 12, "out");
+  w.exit(job);
+  auto find = w.run(sh, 301, {"find", path("src"), "-exec", "gzip", "{}", ";"});
+  auto gz = w.fork(find, 302);
+  w.exec(gz, {"gzip", path("a")});
+  w.read(302, 10);
+  w.write_new(302, 13, "a.gz");
+  w.exit(gz);
+  w.exit(find);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find("ran after exec from bash python3 ← setup"), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find("from job.py"), std::string::npos) << r.text;
+  auto z = why(*w.db, path("a.gz"));
+  ASSERT_TRUE(z.found) << z.message;
+  EXPECT_NE(z.text.find("ran after exec from find src"), std::string::npos) << z.text;
+}
+
 // ed keeps its buffer in a tmpfile(3): open("/tmp", O_TMPFILE). The path names the
 // directory; the file itself has no name, and must not read as "read /tmp".
 TEST(Causal, AnUnnamedTmpfileIsNotItsDirectory) {
