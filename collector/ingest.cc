@@ -246,7 +246,10 @@ void Ingest::begin_writing(Mount& m, uint64_t fh, Handle& h, int64_t act, uint64
   h.writing = true;
   m.dirty_handles.insert(fh);
   Session& s = sessions_[h.file];
-  if (s.handles++ == 0 || s.entity == 0) s.entity = new_version(h.file, t, path, emptied);
+  if (s.handles++ == 0 || s.entity == 0) {
+    s.entity = new_version(h.file, t, path, emptied);
+    held_readers(m, h.file, s.entity, t, act);
+  }
   store_.generated(s.entity, act, t, how);
   if (std::string_view(how) == "write") {
     add_writer(h, act);
@@ -271,6 +274,27 @@ void Ingest::add_writer(Handle& h, int64_t act) {
   if (std::find(h.writers.begin(), h.writers.end(), act) != h.writers.end()) return;
   h.writers.push_back(act);
   sessions_[h.file].writers[act].handles++;
+}
+
+void Ingest::add_reader(Mount& m, Handle& h, int64_t act) {
+  if (act == 0 || h.readers.size() >= kHeldReaders ||
+      std::find(h.readers.begin(), h.readers.end(), act) != h.readers.end())
+    return;
+  if (h.readers.empty()) m.reading[h.file]++;
+  h.readers.push_back(act);
+}
+
+// A process that holds a file open for reading reads what others write into it later
+// through the same handle (tail -f, a config read again, a log shipper), and the fs logs
+// only a thread's first read through a handle (the page cache serves the rest): each
+// reader of a handle open when a new version begins is a reader of that version from then.
+void Ingest::held_readers(Mount& m, int64_t file, int64_t v, uint64_t t, int64_t writer) {
+  auto n = m.reading.find(file);
+  if (n == m.reading.end() || n->second <= 0) return;
+  for (const auto& [fh, h] : m.handles)
+    if (h.file == file)
+      for (int64_t r : h.readers)
+        if (r != writer) store_.used(r, v, t, "open");
 }
 
 // What the session's writers wrote is gone: each wrote its version no later than now. The
@@ -325,6 +349,9 @@ void Ingest::end_handle(Mount& m, std::map<uint64_t, Handle>::iterator it, uint6
       if (--s->second.handles <= 0) sessions_.erase(s);
     }
   }
+  if (!h.readers.empty())
+    if (auto n = m.reading.find(h.file); n != m.reading.end() && --n->second <= 0)
+      m.reading.erase(n);
   m.dirty_handles.insert(it->first);
   m.handles.erase(it);
 }

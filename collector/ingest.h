@@ -83,7 +83,10 @@ class Ingest {
     // release, one that wrote nothing into the session ends its step where it began.
     std::vector<std::pair<int64_t, uint64_t>> openers;
     uint64_t opened = 0;  // when it was opened (0: before a restart)
+    // Activities that opened it for reading or read through it (at most kHeldReaders).
+    std::vector<int64_t> readers;
   };
+  static constexpr size_t kHeldReaders = 8;
   struct Mount {
     std::string mountpoint;
     uint64_t dev = 0;  // st_dev of the mountpoint: how probe events name this mount
@@ -93,6 +96,7 @@ class Ingest {
     std::set<uint64_t> stored_handles;                // rows in open_handles
     std::map<uint64_t, std::string> dirs;             // dir ino -> path
     std::multimap<uint64_t, std::string> seen_files;  // ino -> path (tree walk)
+    std::unordered_map<int64_t, int> reading;         // file -> its handles with readers
     bool walked = false;                              // this tracking session's tree walk is done
   };
   // A file's write session: every handle writing it at once produces one version.
@@ -134,6 +138,9 @@ class Ingest {
   void begin_writing(Mount& m, uint64_t fh, Handle& h, int64_t act, uint64_t t, const char* how,
                      bool emptied = false, const std::string& path = std::string());
   void add_writer(Handle& h, int64_t act);
+  void add_reader(Mount& m, Handle& h, int64_t act);
+  // Version v of `file` begins at t: the readers of its handles open now may read it.
+  void held_readers(Mount& m, int64_t file, int64_t v, uint64_t t, int64_t writer);
   // A truncation to 0 of `file` at t while handles write it (logrotate's copytruncate,
   // `: > log` beside a daemon holding it): the session's version ends there.
   void end_session_emptied(Mount& m, int64_t file, uint64_t t);

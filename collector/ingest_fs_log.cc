@@ -85,6 +85,7 @@ bool Ingest::on_fs_record(int64_t source, const prov::Record& r) {
       int64_t file =
           it != m.handles.end() ? it->second.file : mount_file(source, r.ino, r.gen, "file", t);
       store_.used(act, current_entity(file, t), t, "read");
+      if (it != m.handles.end()) add_reader(m, it->second, act);
       break;
     }
     case RecordType::kRelease:
@@ -232,7 +233,10 @@ void Ingest::fs_open(int64_t source, Mount& m, const prov::Record& r, int64_t ac
   if (r.type != RecordType::kOpen) return;  // carried over a live upgrade: opened earlier
   // Reading starts no earlier than the open; the probes' first-read events, when they
   // come, move this to the read itself.
-  if (reads(r.flags)) store_.used(act, current_entity(file, t), t, "open");
+  if (reads(r.flags)) {
+    store_.used(act, current_entity(file, t), t, "open");
+    add_reader(m, h, act);
+  }
   // O_TRUNC empties the file now: the write session (a new version) starts at the open.
   if (writes(r.flags) && (r.flags & O_TRUNC)) {
     end_session_emptied(m, file, t);

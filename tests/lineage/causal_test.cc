@@ -288,6 +288,42 @@ TEST(Causal, AShellsRedirectIsWrittenByTheProgramItRuns) {
   EXPECT_TRUE(has(edges(why(*w.db, path("out"), 0, /*all=*/true).graph), "used(driver, secret)"));
 }
 
+// tail -f, or a config read again through the handle it was opened with: what a process
+// reads after another rewrote the file reaches what it writes. The fs logs a thread's first
+// read through a handle only, so a reader holding the file open when a new version begins
+// is a reader of that version; one that let go of it before is not.
+TEST(Causal, AReaderHoldingAFileOpenReadsItsLaterVersions) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "conf"}, {11, "secret"}});
+  auto early = w.run(sh, 302, {"early"});
+  w.read(302, 10);  // opens, reads, closes
+  auto reader = w.run(sh, 300, {"reader"});
+  const uint64_t held = ++w.next_fh;
+  w.record(RecordType::kOpen, 300, 10, "", held, O_RDONLY);
+  w.record(RecordType::kRead, 300, 10, "", held, O_RDONLY);
+  auto cat = w.run(sh, 301, {"cat", "secret"});
+  w.read(301, 11);
+  const uint64_t fh = ++w.next_fh;
+  w.record(RecordType::kOpen, 301, 10, "", fh, O_WRONLY | O_TRUNC);
+  w.record(RecordType::kWrite, 301, 10, "", fh, O_WRONLY);
+  w.release(10, fh, O_WRONLY, w.t);
+  w.exit(cat);
+  w.write_new(300, 12, "out");
+  w.release(10, held, O_RDONLY);
+  w.exit(reader);
+  w.write_new(302, 13, "out2");
+  w.exit(early);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  auto e = edges(r.graph);
+  EXPECT_TRUE(has(e, "used(cat secret, secret)")) << "the rewrite it read is missing: " << r.text;
+  EXPECT_NE(r.text.find(path("secret")), std::string::npos) << r.text;
+  auto e2 = edges(why(*w.db, path("out2")).graph);
+  EXPECT_FALSE(has(e2, "used(cat secret, secret)")) << json(e2).dump(1);
+}
+
 // "ran after exec from" names the programs each earlier image ran: the pyenv shim (a bash
 // script given the user's script as its argument) is not the user's script, and find given
 // a directory is find, not the directory.
