@@ -144,10 +144,10 @@ enum class RecordType : uint16_t {
   kChown = 13,          // ino,gen; aux = new uid << 32 | new gid
   kWrite = 14,          // first write through fh by this tid that succeeded (a new
                         // writer; and again after the file was truncated to 0, by any
-                        // handle or O_TRUNC open): ino,gen; fh; aux = offset of that
-                        // write. Also every
-                        // fallocate(2) that changes content (punch hole, zero range,
-                        // collapse or insert range, mode 0 past the end), each time:
+                        // handle or an O_TRUNC open): ino,gen; fh; aux = offset of that
+                        // write. Also every fallocate(2) that changes content (punch
+                        // hole, zero range, collapse or insert range, mode 0 past the
+                        // end), each time:
                         // gen2 = kGen2Fallocate | the FALLOC_FL_* mode, aux = offset,
                         // ino2 = length of the range; flags = fh's open flags (0 when
                         // done without a handle). gen2 = 0: write(2).
