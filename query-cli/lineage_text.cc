@@ -368,7 +368,9 @@ class Printer {
         if (!forward_allowed(*s, t)) continue;
         const int64_t nt = forward_bound(*s, t);
         if (s->type == Step::kUsed)
-          kids.push_back({s->first, "read by " + g_.activity_line(s->effect.id) + at(s->first),
+          kids.push_back({s->first,
+                          (s->how == "open" ? "opened by " : "read by ") +
+                              g_.activity_line(s->effect.id) + at(s->first),
                           s->effect, true, nt});
         else if (s->type == Step::kVersion)
           kids.push_back(

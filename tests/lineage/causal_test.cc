@@ -322,6 +322,11 @@ TEST(Causal, AReaderHoldingAFileOpenReadsItsLaterVersions) {
   EXPECT_NE(r.text.find(path("secret")), std::string::npos) << r.text;
   auto e2 = edges(why(*w.db, path("out2")).graph);
   EXPECT_FALSE(has(e2, "used(cat secret, secret)")) << json(e2).dump(1);
+  // Forward alike, and said as it is known: it held the file open, not that it read it.
+  auto fwd = impact(*w.db, path("secret"));
+  ASSERT_TRUE(fwd.found) << fwd.message;
+  EXPECT_NE(fwd.text.find("opened by reader"), std::string::npos) << fwd.text;
+  EXPECT_NE(fwd.text.find(path("out ")), std::string::npos) << fwd.text;
 }
 
 // "ran after exec from" names the programs each earlier image ran: the pyenv shim (a bash
