@@ -118,7 +118,9 @@ class GraphStore {
   // used: one row per (activity, entity); keeps the earliest time (and its how).
   virtual void used(int64_t activity, int64_t entity, uint64_t t, const char* how) = 0;
   // The activity's reads of the entity are known exactly: the row's time becomes `t` even if
-  // it is later than an open's time (an open without a read moves no data).
+  // it is later than an open's time (an open without a read moves no data), and its opens
+  // of earlier versions of the file before t (`exec 3< f`, f rewritten, then the first
+  // read) are dropped: it read none of them.
   virtual void used_exact(int64_t activity, int64_t entity, uint64_t t) = 0;
   virtual void used_last(int64_t activity, int64_t entity, uint64_t last) = 0;
   // generated: one row per (entity, activity); keeps the earliest time; last_ns only grows.

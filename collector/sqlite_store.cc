@@ -68,6 +68,7 @@ enum SqliteStore::Q : int {
   kLatestName,
   kUsed,
   kUsedExact,
+  kUsedOpenSuperseded,
   kUsedLast,
   kGenerated,
   kGeneratedLast,
@@ -173,6 +174,11 @@ const char* const kSql[] = {
     "ON CONFLICT(activity_id, entity_id) DO UPDATE SET "
     "time_ns = CASE WHEN used.how = 'open' THEN excluded.time_ns "
     "ELSE MIN(used.time_ns, excluded.time_ns) END, how = 'read'",
+    // An image's first read of a file at t: its opens of earlier versions of the file (before
+    // t) read nothing of them.
+    "DELETE FROM used WHERE activity_id = ?1 AND how = 'open' AND time_ns <= ?3 AND entity_id IN "
+    "(SELECT o.id FROM entities o JOIN entities e ON e.id = ?2 WHERE o.file_id = e.file_id AND "
+    "o.version < e.version) RETURNING entity_id",
     "UPDATE used SET last_ns = MAX(IFNULL(last_ns, 0), ?) WHERE activity_id = ? AND entity_id = ?",
     "INSERT INTO generated(entity_id, activity_id, time_ns, how) VALUES(?1, ?2, ?3, ?4) "
     "ON CONFLICT(entity_id, activity_id) DO UPDATE SET "
@@ -706,6 +712,13 @@ void SqliteStore::used_exact(int64_t activity, int64_t entity, uint64_t t) {
     if (auto it = used_.find(key); it != used_.end() && it->second <= t) return;
   }
   st(kUsedExact).bind(1, activity).bind(2, entity).bind(3, i64(t)).run();
+  Stmt& gone = st(kUsedOpenSuperseded);
+  gone.bind(1, activity).bind(2, entity).bind(3, i64(t));
+  while (gone.step()) {
+    used_.erase({activity, gone.int64(0)});
+    used_exact_.erase({activity, gone.int64(0)});
+  }
+  gone.reset();
   if (used_.size() > kCacheCap) used_.clear(), used_exact_.clear();
   used_exact_.insert(key);
   auto [it, fresh] = used_.emplace(key, t);

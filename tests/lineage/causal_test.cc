@@ -375,7 +375,8 @@ TEST(Causal, AnUnnamedTmpfileIsNotItsDirectory) {
   auto r = why(*w.db, path("out"));
   ASSERT_TRUE(r.found) << r.message;
   auto e = edges(r.graph);
-  EXPECT_TRUE(has(e, "used(ed g, /tmp/<unnamed O_TMPFILE>)")) << json(e).dump(1);
+  // What it read is what it wrote there (version 2; its open read nothing of version 1).
+  EXPECT_TRUE(has(e, "used(ed g, /tmp/<unnamed O_TMPFILE>@v2)")) << json(e).dump(1);
   EXPECT_FALSE(has(e, "used(ed g, /tmp)")) << json(e).dump(1);
   EXPECT_EQ(r.text.find("/tmp  ("), std::string::npos) << r.text;
 }
@@ -928,6 +929,35 @@ TEST(Causal, AWriteOutsideTheMountEndsAtItsLastClose) {
     EXPECT_NE(r.text.find("/tmp/f"), std::string::npos) << r.text;
     EXPECT_EQ(r.text.find(path("cfg")) != std::string::npos, appends) << r.text;
   }
+}
+
+// `exec 3< /tmp/f`, then `cp b /tmp/f` replaces its content, then `cat <&3 > out`: cat read
+// /tmp/f as it was at its first read (the probes' FILE_IO), not as it was at the open. out
+// comes from b, not from a (what /tmp/f held when it was opened).
+TEST(Causal, AReadOutsideTheMountReadsTheVersionOfItsFirstRead) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "a"}, {11, "b"}});
+  auto first = w.run(sh, 200, {"cp", "a", "/tmp/f"});
+  w.read(200, 10);
+  w.write_outside(first, "/tmp/f", 7000);
+  w.close_outside(first, 7000, /*last_write=*/true);
+  w.exit(first);
+  auto cat = w.run(sh, 300, {"cat"});
+  w.open_outside(cat, "/tmp/f", 7000, O_RDONLY);  // the open: before the second copy
+  auto second = w.run(sh, 400, {"cp", "b", "/tmp/f"});
+  w.read(400, 11);
+  w.write_outside(second, "/tmp/f", 7000);  // O_TRUNC: nothing of a is left
+  w.close_outside(second, 7000, /*last_write=*/true);
+  w.exit(second);
+  w.file_io(cat, 7000, /*write=*/false);  // the first read: after it
+  w.write_new(300, 12, "out");
+  w.exit(cat);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find(path("b")), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find(path("a")), std::string::npos) << "a was gone before cat read: " << r.text;
 }
 
 // A file written through an fd its process opened before provd started (a daemon's log)
