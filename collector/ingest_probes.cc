@@ -156,11 +156,11 @@ bool Ingest::on_exec(const void* data, size_t size) {
   // from the chroot's directory, the root it runs under (a relative one runs under the
   // root of the image before: exec does not leave a chroot).
   const bool absolute_name = !filename.empty() && filename[0] == '/';
-  if (absolute_name && !dir.empty())
-    row.root = dir.size() > 1 && dir.back() == '/' ? dir.substr(0, dir.size() - 1) : dir;
+  row.exe = filename.empty() ? filename : absolute(h->pid, filename, dir);
+  if (absolute_name)  // what absolute() put in front of it: the chroot's directory, or none
+    row.root = row.exe.substr(0, row.exe.size() - filename.size());
   ActivityRow before;
   if (!absolute_name && prev != 0 && store_.activity(prev, &before)) row.root = before.root;
-  row.exe = filename.empty() ? filename : absolute(h->pid, filename, dir);
   // The program it runs: the path with symlinks resolved now (under chroot inside the
   // root, as the kernel did), else what the process runs (a script's interpreter then),
   // else unknown.
