@@ -115,6 +115,9 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u64 file_id_key[2] = {0, 0};
 const volatile __u32 cfg_file_io = 1;  /* FILE_IO events */
 const volatile __u32 cfg_find_vma = 1; /* MMAP on mprotect (bpf_find_vma) */
+/* The loader's mount namespace (inode of /proc/self/ns/mnt): the host's, whose paths the
+ * collector understands. 0: every task counts as in it. */
+const volatile __u32 cfg_host_mnt_ns = 0;
 /* Set by the loader once on_skb_copy is attached: AF_UNIX datagram receives are reported
  * from there (with their sender), not from sys_exit. */
 __u32 unix_dgram_by_skb = 0;
@@ -350,6 +353,14 @@ static __always_inline __u32 current_tgid(void) {
   return bpf_get_current_pid_tgid() >> 32;
 }
 
+/* t's mount namespace when it is not the loader's (events.h, bento_event_header.mnt_ns),
+ * else 0. */
+static __always_inline __u32 foreign_mnt_ns(struct task_struct* t) {
+  if (cfg_host_mnt_ns == 0) return 0;
+  __u32 ns = BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum);
+  return ns != 0 && ns != cfg_host_mnt_ns ? ns : 0;
+}
+
 static __always_inline void fill_header(struct bento_event_header* h, __u32 type, __u32 size,
                                         struct task_struct* t) {
   h->type = type;
@@ -362,6 +373,8 @@ static __always_inline void fill_header(struct bento_event_header* h, __u32 type
   h->gid = BPF_CORE_READ(t, real_cred, gid.val);
   h->euid = BPF_CORE_READ(t, real_cred, euid.val);
   h->egid = BPF_CORE_READ(t, real_cred, egid.val);
+  h->mnt_ns = foreign_mnt_ns(t);
+  h->pad = 0;
 }
 
 /* The kernel's dev_t (major << 20 | minor) as stat's st_dev (new_encode_dev). */
@@ -1127,7 +1140,9 @@ static __noinline int on_open(int fd, __u64 upath, __u32 flags) {
    * the collector cannot learn once the process has gone (or has moved on), and under chroot
    * an absolute one names another file on the host: the opened file's own absolute path
    * instead. */
-  if (e->path[0] != '/' || chrooted(t))
+  if (e->h.mnt_ns) /* in fs form: the namespace's mounts are not the host's */
+    path_of(e->path, &e->path_len, BPF_CORE_READ(f, f_path.dentry), 0);
+  else if (e->path[0] != '/' || chrooted(t))
     path_of(e->path, &e->path_len, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt));
   track_fd(tgid, fd, e->file_id);
   submit(e);
@@ -1465,7 +1480,8 @@ __noinline int on_mremap(__u64 old_addr, __u64 old_len, __u64 new_len, __u64 ret
 
 /* The absolute path of dentry (under mnt) into out (BENTO_PATH_MAX bytes, NUL-terminated)
  * and its length into *out_len, by walking d_parent and the mount tree (at most DIR_DEPTH
- * components; a longer one starts with "..."). */
+ * components; a longer one starts with "..."). Without a mount (vfsmnt 0): its path in fs
+ * form, from the root of its file system (events.h, bento_event_header.mnt_ns). */
 static __noinline void path_of(char* out, __u32* out_len, struct dentry* dentry,
                                struct vfsmount* vfsmnt) {
   __u32 zero = 0;
@@ -1476,8 +1492,7 @@ static __noinline void path_of(char* out, __u32* out_len, struct dentry* dentry,
   buf[BENTO_PATH_MAX - 1] = 0;
   int complete = 0;
   for (int i = 0; i < DIR_DEPTH * 2; i++) {
-    struct dentry* root = BPF_CORE_READ(mnt, mnt.mnt_root);
-    if (dentry == root) {
+    if (vfsmnt && dentry == BPF_CORE_READ(mnt, mnt.mnt_root)) {
       struct mount* parent = BPF_CORE_READ(mnt, mnt_parent);
       if (parent == mnt) {
         complete = 1;
@@ -1529,8 +1544,9 @@ static __noinline void fill_dir(struct task_struct* t, struct bento_dir_ref* d, 
   if (path[0] == 0) return;
   struct dentry* dentry = 0;
   struct vfsmount* mnt = 0;
+  const int fs_form = foreign_mnt_ns(t) != 0; /* events.h: only a relative path is placed */
   if (path[0] == '/') {
-    if (!chrooted(t)) return;
+    if (fs_form || !chrooted(t)) return;
     d->dirfd = AT_FDCWD; /* an absolute path under chroot starts from the task's root */
     dentry = BPF_CORE_READ(t, fs, root.dentry);
     mnt = BPF_CORE_READ(t, fs, root.mnt);
@@ -1549,7 +1565,7 @@ static __noinline void fill_dir(struct task_struct* t, struct bento_dir_ref* d, 
   struct inode* inode = BPF_CORE_READ(dentry, d_inode);
   d->dev = encode_dev(BPF_CORE_READ(inode, i_sb, s_dev));
   d->ino = BPF_CORE_READ(inode, i_ino);
-  path_of(d->path, &d->path_len, dentry, mnt);
+  path_of(d->path, &d->path_len, dentry, fs_form ? 0 : mnt);
 }
 
 static __always_inline __u32 user_path(char* dst, __u64 upath) {
@@ -2262,7 +2278,15 @@ int BPF_PROG(on_exec, struct task_struct* p, pid_t old_pid, struct linux_binprm*
   e->cwd_len = 0;
   e->pad = 0;
   e->cwd[0] = 0;
-  if (e->filename[0] != '/' && e->filename[0] != 0)
+  e->root_dev = 0;
+  e->exe_path_len = e->root_path_len = 0;
+  e->exe_path[0] = e->root_path[0] = 0;
+  if (e->h.mnt_ns) { /* in fs form: what runs, and the root it runs under */
+    path_of(e->exe_path, &e->exe_path_len, BPF_CORE_READ(p, mm, exe_file, f_path.dentry), 0);
+    struct dentry* root = BPF_CORE_READ(p, fs, root.dentry);
+    e->root_dev = encode_dev(BPF_CORE_READ(root, d_sb, s_dev));
+    path_of(e->root_path, &e->root_path_len, root, 0);
+  } else if (e->filename[0] != '/' && e->filename[0] != 0)
     path_of(e->cwd, &e->cwd_len, BPF_CORE_READ(p, fs, pwd.dentry), BPF_CORE_READ(p, fs, pwd.mnt));
   else if (e->filename[0] == '/' && chrooted(p)) /* the root to put in front */
     path_of(e->cwd, &e->cwd_len, BPF_CORE_READ(p, fs, root.dentry), BPF_CORE_READ(p, fs, root.mnt));

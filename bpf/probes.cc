@@ -163,6 +163,10 @@ probes_bpf* open_skel(const ProbeOptions& opts, const uint64_t key[2], const Fea
   skel->rodata->file_id_key[1] = key[1];
   skel->rodata->cfg_file_io = f.file_io ? 1 : 0;
   skel->rodata->cfg_find_vma = f.find_vma ? 1 : 0;
+  // The host's mount namespace is the loader's: paths of tasks in others go in fs form.
+  struct stat ns {};
+  if (stat("/proc/self/ns/mnt", &ns) == 0)
+    skel->rodata->cfg_host_mnt_ns = static_cast<uint32_t>(ns.st_ino);
   bpf_program__set_autoload(skel->progs.on_sys_enter, f.fd_events);
   bpf_program__set_autoload(skel->progs.on_sys_exit, f.fd_events);
   bpf_program__set_autoload(skel->progs.on_skb_copy, f.fd_events && f.skb);
@@ -494,6 +498,7 @@ std::string event_to_json(const void* data, size_t size) {
   const auto* h = static_cast<const bento_event_header*>(data);
   json j = {{"type", h->type},         {"ts_ns", h->ts_ns}, {"pid", h->pid}, {"tid", h->tid},
             {"start_ns", h->start_ns}, {"uid", h->uid},     {"gid", h->gid}, {"euid", h->euid}};
+  if (h->mnt_ns != 0) j["mnt_ns"] = h->mnt_ns;
   switch (h->type) {
     case BENTO_EV_FORK: {
       if (size < sizeof(bento_fork_event)) break;
@@ -522,6 +527,12 @@ std::string event_to_json(const void* data, size_t size) {
       j["exe_dev"] = e->exe_dev;
       j["old_tid"] = e->old_tid;
       j["std_pipe_ino"] = {e->std_pipe_ino[0], e->std_pipe_ino[1], e->std_pipe_ino[2]};
+      if (e->cwd_len != 0) j["cwd"] = cstr(e->cwd, sizeof e->cwd);
+      if (h->mnt_ns != 0) {
+        j["exe_path"] = cstr(e->exe_path, sizeof e->exe_path);
+        j["root_path"] = cstr(e->root_path, sizeof e->root_path);
+        j["root_dev"] = e->root_dev;
+      }
       break;
     }
     case BENTO_EV_EXIT: {

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -95,6 +96,30 @@ std::string ProcHostFacts::resolve_in(const std::string& root, const std::string
   std::string out = read_link("/proc/self/fd/" + std::to_string(fd));
   close(fd);
   return out;
+}
+
+ProcHostFacts::~ProcHostFacts() {
+  if (mountinfo_fd_ >= 0) close(mountinfo_fd_);
+}
+
+std::string ProcHostFacts::host_path(uint64_t dev, const std::string& fs_path) {
+  // mountinfo polls POLLPRI after a mount or unmount: read again only then.
+  bool changed = mountinfo_fd_ < 0;
+  if (changed) {
+    mountinfo_fd_ = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+  } else {
+    pollfd p{mountinfo_fd_, POLLPRI, 0};
+    changed = poll(&p, 1, 0) > 0 && (p.revents & (POLLPRI | POLLERR)) != 0;
+  }
+  if (changed && mountinfo_fd_ >= 0) {
+    std::string text;
+    char buf[16384];
+    lseek(mountinfo_fd_, 0, SEEK_SET);
+    for (ssize_t n; (n = read(mountinfo_fd_, buf, sizeof buf)) > 0;)
+      text.append(buf, static_cast<size_t>(n));
+    mounts_ = MountTable::parse(text);
+  }
+  return mounts_.host_path(dev, fs_path);
 }
 
 std::string ProcHostFacts::exe_of(uint32_t pid) {

@@ -6,7 +6,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
+
+#include "mount_table.h"
 
 namespace bento::collector {
 
@@ -30,6 +33,10 @@ class HostFacts {
   // The same for an absolute `path` as a process chrooted to `root` (a host path) saw it:
   // its absolute symlinks stay under root. The host path it names.
   virtual std::string resolve_in(const std::string& root, const std::string& path) = 0;
+  // Where the host sees fs_path, a path from the root of the file system on dev (what the
+  // probes send for a task in another mount namespace): "" when the host mounts no part of
+  // that file system holding it.
+  virtual std::string host_path(uint64_t dev, const std::string& fs_path) = 0;
   // The executable pid runs now (/proc/PID/exe), "" when gone.
   virtual std::string exe_of(uint32_t pid) = 0;
   // The path pid's fd names, if it still holds the file (dev, ino): "" when the process,
@@ -48,16 +55,25 @@ class HostFacts {
 // The real machine: /proc, stat(2), opendir(3).
 class ProcHostFacts : public HostFacts {
  public:
+  ProcHostFacts() = default;
+  ~ProcHostFacts() override;
+  ProcHostFacts(const ProcHostFacts&) = delete;
+  ProcHostFacts& operator=(const ProcHostFacts&) = delete;
   ProcessFacts process_of_thread(uint32_t tid) override;
   std::string cwd(uint32_t pid) override;
   std::string resolve(const std::string& path) override;
   std::string resolve_in(const std::string& root, const std::string& path) override;
+  std::string host_path(uint64_t dev, const std::string& fs_path) override;
   std::string exe_of(uint32_t pid) override;
   std::string fd_path(uint32_t pid, int fd, uint64_t dev, uint64_t ino) override;
   bool lstat(const std::string& path, uint64_t* dev, uint64_t* ino) override;
   uint64_t dev_of(const std::string& path) override;
   void walk(const std::string& root,
             const std::function<void(const std::string&, uint64_t, bool)>& f) override;
+
+ private:
+  int mountinfo_fd_ = -1;  // /proc/self/mountinfo, polled for changes
+  MountTable mounts_;
 };
 
 }  // namespace bento::collector

@@ -24,6 +24,10 @@
 #include "graph_store.h"
 #include "host_facts.h"
 
+struct bento_event_header;  // bento_bpf/events.h
+struct bento_dir_ref;
+struct bento_exec_event;
+
 namespace bento::collector {
 
 class Ingest {
@@ -158,6 +162,9 @@ class Ingest {
   // ---- probe events: processes and fds (ingest_probes.cc)
   bool on_fork(const void* data, size_t size);
   bool on_exec(const void* data, size_t size);
+  void name_on_host(const bento_event_header* h, const bento_exec_event* e,
+                    const std::string& filename, int64_t prev, ActivityRow* row);
+  void name_in_namespace(const bento_exec_event* e, const std::string& filename, ActivityRow* row);
   bool on_exit(const void* data, size_t size);
   bool on_cred(const void* data, size_t size);
   bool on_kill(const void* data, size_t size);
@@ -187,6 +194,16 @@ class Ingest {
   int64_t file_of(uint64_t dev, uint64_t ino, uint32_t gen, const std::string& path, uint64_t t,
                   bool create);
   std::string absolute(uint32_t pid, const std::string& path, const std::string& dir) const;
+  // A path in fs form on dev (a task in another mount namespace, events.h) as the host
+  // sees it; where the host mounts no part of that file system holding it, the fs path
+  // behind a "<fs MAJ:MIN>" prefix (it names the file, but is no path on the host).
+  std::string host_path(uint64_t dev, const std::string& fs_path);
+  // A path a task passed (truncate, rename, link, unlink) placed from its directory, as
+  // the host names it; "" when it cannot be: in another mount namespace an absolute path
+  // may cross the namespace's own mounts (its /tmp a private directory), so it is left
+  // unknown rather than taken for the host's file of that name.
+  std::string passed_path(const bento_event_header* h, const char* path, size_t cap,
+                          const bento_dir_ref& dir);
 
   // ---- probe events: sockets (ingest_sockets.cc)
   bool on_sock(const void* data, size_t size);

@@ -2,6 +2,7 @@
 // tracked mounts (versioned, told apart by inode generation), exact read times for every
 // file, writable shared mappings, and truncate/rename/link/unlink of outside files.
 #include <fcntl.h>
+#include <sys/sysmacros.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -76,6 +77,21 @@ std::string Ingest::absolute(uint32_t pid, const std::string& path, const std::s
   return base + (base.back() == '/' ? "" : "/") + std::string(rel);
 }
 
+std::string Ingest::host_path(uint64_t dev, const std::string& fs_path) {
+  if (fs_path.empty()) return fs_path;
+  std::string p = host_.host_path(dev, fs_path);
+  if (!p.empty()) return p;
+  return "<fs " + std::to_string(major(dev)) + ":" + std::to_string(minor(dev)) + ">" + fs_path;
+}
+
+std::string Ingest::passed_path(const bento_event_header* h, const char* path, size_t cap,
+                                const bento_dir_ref& dir) {
+  std::string p = cstr(path, cap);
+  if (h->mnt_ns == 0) return absolute(h->pid, p, cstr(dir.path, sizeof dir.path));
+  if (p.empty() || p[0] == '/' || dir.path_len == 0) return "";
+  return absolute(h->pid, p, host_path(dir.dev, cstr(dir.path, sizeof dir.path)));
+}
+
 int64_t Ingest::outside_file(uint64_t dev, uint64_t ino, uint32_t gen, const std::string& path,
                              uint64_t t) {
   int64_t file = store_.find_outside_file(dev, ino, gen);
@@ -107,7 +123,8 @@ bool Ingest::on_open(const void* data, size_t size) {
   const bento_event_header* h = &e->h;
   remember_file_id(e->file_id, e->dev, e->ino);
   if (source_for_dev(e->dev) != 0) return true;
-  std::string path = absolute(h->pid, cstr(e->path, sizeof e->path), "");
+  std::string path = h->mnt_ns != 0 ? host_path(e->dev, cstr(e->path, sizeof e->path))
+                                    : absolute(h->pid, cstr(e->path, sizeof e->path), "");
   // O_TMPFILE names the directory the file is made in: the file has no name (ed's and
   // tmpfile(3)'s scratch files), else it would read as "read /tmp".
   if (!path.empty() && (e->flags & O_TMPFILE) == O_TMPFILE)
@@ -339,8 +356,8 @@ bool Ingest::on_truncate(const void* data, size_t size) {
   } else {
     // truncate(2) names a path, resolved now (the probes cannot): gone, it is not followed.
     if (e->dir.dev != 0 && source_for_dev(e->dir.dev) != 0) return true;
-    tr.path =
-        absolute(h->pid, cstr(e->path, sizeof e->path), cstr(e->dir.path, sizeof e->dir.path));
+    tr.path = passed_path(h, e->path, sizeof e->path, e->dir);
+    if (tr.path.empty()) return true;  // not placed: unknown rather than another file's
     const std::string real = host_.resolve(tr.path);
     if (real.empty() || !host_.lstat(real, &tr.dev, &tr.ino)) return true;
   }
@@ -374,13 +391,12 @@ bool Ingest::on_path(const void* data, size_t size) {
   const bento_event_header* h = &e->h;
   const uint64_t t = h->ts_ns;
   if (e->olddir.dev != 0 && source_for_dev(e->olddir.dev) != 0) return true;  // the fs log
-  const std::string oldp = absolute(h->pid, cstr(e->oldpath, sizeof e->oldpath),
-                                    cstr(e->olddir.path, sizeof e->olddir.path));
+  const std::string oldp = passed_path(h, e->oldpath, sizeof e->oldpath, e->olddir);
   // An absolute path carries no directory dev: one on a tracked mount is the fs log's too
   // (stored from both, an unlink invalidated the version twice).
-  if (under_tracked_mount(oldp)) return true;
-  const std::string newp = absolute(h->pid, cstr(e->newpath, sizeof e->newpath),
-                                    cstr(e->newdir.path, sizeof e->newdir.path));
+  if (oldp.empty() || under_tracked_mount(oldp)) return true;  // empty: not placed (above)
+  const std::string newp = passed_path(h, e->newpath, sizeof e->newpath, e->newdir);
+  if (newp.empty() && h->type != BENTO_EV_UNLINK) return true;
   const int64_t act = activity_for_tid(h->tid, h->uid, h->gid, t);
   switch (h->type) {
     case BENTO_EV_RENAME: {

@@ -133,6 +133,46 @@ bool Ingest::on_fork(const void* data, size_t size) {
   return true;
 }
 
+// What a process in the host's mount namespace runs: its program path as the host names it.
+void Ingest::name_on_host(const bento_event_header* h, const bento_exec_event* e,
+                          const std::string& filename, int64_t prev, ActivityRow* row) {
+  const std::string dir(e->cwd, strnlen(e->cwd, sizeof e->cwd));
+  // A relative program path is made absolute from the cwd; an absolute one under chroot
+  // from the chroot's directory, the root it runs under (a relative one runs under the
+  // root of the image before: exec does not leave a chroot).
+  const bool absolute_name = !filename.empty() && filename[0] == '/';
+  row->exe = filename.empty() ? filename : absolute(h->pid, filename, dir);
+  if (absolute_name)  // what absolute() put in front of it: the chroot's directory, or none
+    row->root = row->exe.substr(0, row->exe.size() - filename.size());
+  ActivityRow before;
+  if (!absolute_name && prev != 0 && store_.activity(prev, &before)) row->root = before.root;
+  // The program it runs: the path with symlinks resolved now (under chroot inside the
+  // root, as the kernel did), else what the process runs (a script's interpreter then),
+  // else unknown.
+  if (!row->root.empty() && row->exe.size() > row->root.size() &&
+      row->exe.compare(0, row->root.size() + 1, row->root + "/") == 0)
+    row->program = host_.resolve_in(row->root, row->exe.substr(row->root.size()));
+  else
+    row->program = host_.resolve(row->exe);
+  if (row->program.empty()) row->program = host_.exe_of(h->pid);
+}
+
+// What a process in another mount namespace runs (a container, a service with private
+// directories): the probes sent the executable's and the root's paths in fs form, which
+// the host's mount table places. Its root, where it is not the host's, is kept like a
+// chroot's: its paths are judged as it saw them (the container's /usr/lib is runtime).
+void Ingest::name_in_namespace(const bento_exec_event* e, const std::string& filename,
+                               ActivityRow* row) {
+  std::string root =
+      host_path(e->root_dev, std::string(e->root_path, strnlen(e->root_path, sizeof e->root_path)));
+  if (!root.empty() && root.back() == '/') root.pop_back();  // the host's own "/": none
+  row->root = root;
+  row->program =
+      host_path(e->exe_dev, std::string(e->exe_path, strnlen(e->exe_path, sizeof e->exe_path)));
+  // The name it was called by, where it is absolute: under its root, like a chroot's.
+  row->exe = !filename.empty() && filename[0] == '/' ? root + filename : row->program;
+}
+
 // exec: the process's current activity ends, a new one (the program, its argv) begins,
 // informed by the one before.
 bool Ingest::on_exec(const void* data, size_t size) {
@@ -151,25 +191,10 @@ bool Ingest::on_exec(const void* data, size_t size) {
   ActivityRow row;
   row.process = proc;
   const std::string filename(e->filename, strnlen(e->filename, sizeof e->filename));
-  const std::string dir(e->cwd, strnlen(e->cwd, sizeof e->cwd));
-  // A relative program path is made absolute from the cwd; an absolute one under chroot
-  // from the chroot's directory, the root it runs under (a relative one runs under the
-  // root of the image before: exec does not leave a chroot).
-  const bool absolute_name = !filename.empty() && filename[0] == '/';
-  row.exe = filename.empty() ? filename : absolute(h->pid, filename, dir);
-  if (absolute_name)  // what absolute() put in front of it: the chroot's directory, or none
-    row.root = row.exe.substr(0, row.exe.size() - filename.size());
-  ActivityRow before;
-  if (!absolute_name && prev != 0 && store_.activity(prev, &before)) row.root = before.root;
-  // The program it runs: the path with symlinks resolved now (under chroot inside the
-  // root, as the kernel did), else what the process runs (a script's interpreter then),
-  // else unknown.
-  if (!row.root.empty() && row.exe.size() > row.root.size() &&
-      row.exe.compare(0, row.root.size() + 1, row.root + "/") == 0)
-    row.program = host_.resolve_in(row.root, row.exe.substr(row.root.size()));
+  if (h->mnt_ns != 0)
+    name_in_namespace(e, filename, &row);
   else
-    row.program = host_.resolve(row.exe);
-  if (row.program.empty()) row.program = host_.exe_of(h->pid);
+    name_on_host(h, e, filename, prev, &row);
   row.argv_json = argv_json(e->args, std::min<size_t>(e->args_len, sizeof e->args));
   row.exe_ino = e->exe_ino;
   row.exe_dev = e->exe_dev;

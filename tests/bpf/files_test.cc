@@ -5,11 +5,14 @@
 // with their paths and directories; the same opens, reads and writes made through io_uring.
 #include <liburing.h>
 #include <linux/fs.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/sendfile.h>
 #include <sys/syscall.h>
 
+#include "host_facts.h"
 #include "probe_fixture.h"
 
 namespace {
@@ -545,6 +548,65 @@ TEST_F(Files, AChrootedProcessNamesHostFiles) {
   auto host_unlinks = of<bento_path_event>(BENTO_EV_UNLINK, host);
   ASSERT_EQ(host_unlinks.size(), 1u);
   EXPECT_EQ(host_unlinks[0].olddir.path_len, 0u);
+}
+
+// A process in its own mount namespace (a container, a service with PrivateTmp=) sees
+// paths the host does not: here `view` shows `real`'s files. Its events carry the file
+// system's own paths (fs form), which the host's mount table places; a passed absolute
+// path, which may cross the namespace's mounts, comes without a directory to place it.
+TEST_F(Files, AProcessInAnotherMountNamespaceSendsPathsTheHostCanPlace) {
+  const std::string real = dir_ + "/real", view = dir_ + "/view";
+  ASSERT_EQ(mkdir(real.c_str(), 0755), 0);
+  ASSERT_EQ(mkdir(view.c_str(), 0755), 0);
+  std::string in = sized("real/in", 10);
+  sized("real/gone", 1);
+  sized("real/gone-too", 1);
+  pid_t child = run_child([&] {
+    if (unshare(CLONE_NEWNS) != 0 ||
+        mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        mount(real.c_str(), view.c_str(), nullptr, MS_BIND, nullptr) != 0)
+      return 1;
+    int fd = ::open((view + "/in").c_str(), O_RDONLY);
+    if (fd < 0 || chdir(view.c_str()) != 0 || unlink("gone") != 0 ||
+        unlink((view + "/gone-too").c_str()) != 0)
+      return 2;
+    execl("/bin/true", "true", nullptr);
+    return 3;
+  });
+  drain(getpid());
+  struct stat st = {};
+  ASSERT_EQ(stat(in.c_str(), &st), 0);
+  bento::collector::ProcHostFacts host;
+  std::vector<std::string> opened;
+  for (const auto& o : of<bento_open_event>(BENTO_EV_OPEN, child)) {
+    if (o.ino != st.st_ino) continue;
+    EXPECT_NE(o.h.mnt_ns, 0u);
+    opened.push_back(host.host_path(o.dev, std::string(o.path, o.path_len)));
+  }
+  EXPECT_EQ(opened, std::vector<std::string>{in}) << "placed in real/, not in view/";
+  auto unlinks = of<bento_path_event>(BENTO_EV_UNLINK, child);
+  ASSERT_EQ(unlinks.size(), 2u);
+  EXPECT_EQ(std::string(unlinks[0].oldpath, unlinks[0].oldpath_len), "gone");
+  EXPECT_EQ(host.host_path(unlinks[0].olddir.dev,
+                           std::string(unlinks[0].olddir.path, unlinks[0].olddir.path_len)),
+            real)
+      << "its cwd, placed";
+  EXPECT_EQ(unlinks[1].olddir.path_len, 0u) << "an absolute path cannot be placed";
+  const Exec* x = exec_of("true");
+  ASSERT_NE(x, nullptr);
+  EXPECT_NE(x->mnt_ns, 0u);
+  char* program = realpath("/bin/true", nullptr);
+  ASSERT_NE(program, nullptr);
+  EXPECT_EQ(host.host_path(x->exe_dev, x->exe_path), program);
+  std::free(program);
+  EXPECT_EQ(host.host_path(x->root_dev, x->root_path), "/");
+  // In the host's namespace, nothing changes.
+  pid_t same = run_child([&] { return ::open(in.c_str(), O_RDONLY) >= 0 ? 0 : 1; });
+  drain(getpid());
+  auto host_opens = of<bento_open_event>(BENTO_EV_OPEN, same);
+  ASSERT_FALSE(host_opens.empty());
+  EXPECT_EQ(host_opens[0].h.mnt_ns, 0u);
+  EXPECT_EQ(std::string(host_opens[0].path, host_opens[0].path_len), in);
 }
 
 // io_uring opens, reads and writes files without the syscalls the probes decode: a program

@@ -34,6 +34,9 @@ struct Exec {
   uint64_t pipes[3];
   uint64_t exe_dev, exe_ino, ts_ns;
   std::string filename, cwd;  // as exec'd; the cwd when that is relative
+  uint32_t mnt_ns;            // events.h v5: another mount namespace's, else 0
+  uint64_t root_dev;
+  std::string exe_path, root_path;  // in fs form, in another mount namespace
 };
 
 inline std::vector<std::string> argv_of(const bento_exec_event* e) {
@@ -128,7 +131,11 @@ class Probes : public ::testing::Test {
                             e->exe_ino,
                             h->ts_ns,
                             std::string(e->filename, strnlen(e->filename, sizeof e->filename)),
-                            std::string(e->cwd, strnlen(e->cwd, sizeof e->cwd))});
+                            std::string(e->cwd, strnlen(e->cwd, sizeof e->cwd)),
+                            h->mnt_ns,
+                            e->root_dev,
+                            std::string(e->exe_path, strnlen(e->exe_path, sizeof e->exe_path)),
+                            std::string(e->root_path, strnlen(e->root_path, sizeof e->root_path))});
         } else if (h->type == BENTO_EV_EXIT && n >= sizeof(bento_exit_event) &&
                    tree_.count(h->pid) != 0) {
           const auto* x = static_cast<const bento_exit_event*>(d);

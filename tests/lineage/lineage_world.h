@@ -37,11 +37,14 @@ inline constexpr char kMnt[] =
 // Feeds one synthetic machine into a collector: processes (probe events) and a mount (fs log).
 class World {
  public:
-  explicit World(const std::string& db_path, const std::string& mnt = kMnt) : mnt(mnt) {
+  // `host`: the machine's facts (default: this one's /proc and files).
+  explicit World(const std::string& db_path, const std::string& mnt = kMnt,
+                 std::unique_ptr<bento::collector::HostFacts> host = nullptr)
+      : mnt(mnt) {
     std::string err;
     db = Database::open(db_path, Database::Mode::kReadWrite, &err);
     EXPECT_TRUE(db) << err;
-    col = std::make_unique<Collector>(*db);
+    col = std::make_unique<Collector>(*db, std::move(host));
     uint64_t cursor = 0;
     source = col->fs_source(mnt, &cursor, &last_seq);
     col->probes_source();
@@ -60,6 +63,7 @@ class World {
   struct Proc {
     uint32_t pid;
     uint64_t start;
+    uint32_t mnt_ns = 0;  // another mount namespace's (events.h v5), inherited by fork
   };
   Proc fork(Proc parent, uint32_t child_pid, bool thread = false, uint32_t tid = 0) {
     bento_fork_event e{};
@@ -69,7 +73,7 @@ class World {
     e.child_start_ns = tick();
     e.is_thread = thread;
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
-    return {e.child_pid, thread ? parent.start : e.child_start_ns};
+    return {e.child_pid, thread ? parent.start : e.child_start_ns, parent.mnt_ns};
   }
   // A forked child that execs argv at once: a command a shell runs.
   Proc run(Proc parent, uint32_t child_pid, const std::vector<std::string>& argv) {
@@ -96,6 +100,27 @@ class World {
       e.argc++;
     }
     for (int i = 0; i < 3; i++) e.std_pipe_ino[i] = std_pipes[i];
+    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+  }
+  // exec in another mount namespace (p.mnt_ns): the probes' executable and root paths in
+  // fs form, on their file systems.
+  void exec_in_namespace(Proc p, const std::string& filename, const std::vector<std::string>& argv,
+                         uint64_t exe_dev, const std::string& exe_path, uint64_t root_dev,
+                         const std::string& root_path) {
+    bento_exec_event e{};
+    header(e.h, BENTO_EV_EXEC, sizeof e, p);
+    std::snprintf(e.filename, sizeof e.filename, "%s", filename.c_str());
+    for (const auto& a : argv) {
+      std::memcpy(e.args + e.args_len, a.c_str(), a.size() + 1);
+      e.args_len += static_cast<uint32_t>(a.size() + 1);
+      e.argc++;
+    }
+    e.exe_dev = exe_dev;
+    e.exe_path_len = static_cast<uint32_t>(exe_path.size());
+    std::snprintf(e.exe_path, sizeof e.exe_path, "%s", exe_path.c_str());
+    e.root_dev = root_dev;
+    e.root_path_len = static_cast<uint32_t>(root_path.size());
+    std::snprintf(e.root_path, sizeof e.root_path, "%s", root_path.c_str());
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
   }
   // First read / first write of a process image on a pipe (the probes' PIPE_IO).
@@ -311,6 +336,7 @@ class World {
     h.ts_ns = tick();
     h.pid = h.tid = p.pid;
     h.start_ns = p.start;
+    h.mnt_ns = p.mnt_ns;
   }
 };
 

@@ -803,6 +803,42 @@ TEST_F(LineageE2E, AProcessUnderChrootIsNamedByTheJailsFiles) {
   run("rm -rf " + q(J));
 }
 
+// A process in its own mount namespace (`unshare -m`, as a container or a service with
+// PrivateTmp= runs) where VIEW shows REAL's files: its `cat VIEW/in` read REAL/in, and the
+// host's VIEW/in (another file) is no source.
+TEST_F(LineageE2E, AProcessInAnotherMountNamespaceIsNamedByTheHostsPaths) {
+  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
+  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
+  ASSERT_NO_FATAL_FAILURE(start_provd());
+  char tmpl[] = "/tmp/bento-lineage-ns-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string real = std::string(tmpl) + "/real", view = std::string(tmpl) + "/view";
+  ASSERT_EQ(run("mkdir " + q(real) + " " + q(view) + " && echo private > " + q(real + "/in") +
+                " && echo host > " + q(view + "/in"))
+                .status,
+            0);
+  RunResult r =
+      sh("unshare -m --propagation private sh -c " +
+         q("mount --bind " + q(real) + " " + q(view) + " && cat " + q(view + "/in") + " > out") +
+         " && cat out");
+  ASSERT_EQ(r.status, 0) << r.output;
+  ASSERT_EQ(r.output, "private\n");
+  stop_provd();
+  json g = why(mnt_ + "/out");
+  std::set<std::string> paths, programs;
+  for (const auto& n : g["entities"]) paths.insert(n.value("path", ""));
+  for (const auto& a : g["activities"])
+    if (!a["argv"].empty() && a["argv"][0] == "cat")  // "program": where it differs from exe
+      programs.insert(a.value("program", a.value("exe", "")));
+  EXPECT_EQ(paths.count(real + "/in"), 1u) << g.dump(1);
+  EXPECT_EQ(paths.count(view + "/in"), 0u) << g.dump(1);
+  char* cat = realpath("/bin/cat", nullptr);
+  ASSERT_NE(cat, nullptr);
+  EXPECT_EQ(programs, std::set<std::string>{cat}) << g.dump(1);
+  std::free(cat);
+  run("rm -rf " + q(tmpl));
+}
+
 TEST_F(LineageE2E, EveryCallLeavesItsMark) {
   ASSERT_NO_FATAL_FAILURE(mkfs("256M"));
   ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));

@@ -13,6 +13,10 @@
  * Later in 4, without a layout change: under chroot, OPEN's path is always the opened file's
  * host path, and an absolute path in EXEC, TRUNCATE, RENAME, LINK, UNLINK comes with the
  * chroot's directory (EXEC `cwd`, bento_dir_ref) to put in front of it.
+ * 5: the header gained `mnt_ns`; EXEC gained `root_dev`, `exe_path` and `root_path`. A task
+ * in another mount namespace than the loader's (a container, a systemd service with
+ * PrivateTmp=, `unshare -m`) sees paths the host does not: its events carry paths in "fs
+ * form", from the root of the file system they are on (see bento_event_header.mnt_ns).
  *
  * Times of data flow: a write-side event (PIPE_IO write, SOCK_SEND, FILE_IO write) is
  * stamped at the call's ENTRY, a read-side one (PIPE_IO read, SOCK_RECV, FILE_IO read) at
@@ -39,7 +43,7 @@
 #include <linux/types.h>
 #endif
 
-#define BENTO_EVENTS_VERSION 4
+#define BENTO_EVENTS_VERSION 5
 #define BENTO_PATH_MAX 256     /* exec filename and open paths; longer ones are truncated */
 #define BENTO_ARGS_MAX 512     /* exec argv, NUL-separated; truncated flag when longer */
 #define BENTO_FDS_MAX 8        /* fds per SCM_RIGHTS event */
@@ -102,6 +106,18 @@ struct bento_event_header {
   __u32 gid;
   __u32 euid;
   __u32 egid;
+  /* v5: 0 when the task is in the loader's mount namespace (the host's, provd's); else the
+   * inode number of the task's mount namespace (its /proc/PID/ns/mnt). Then the task's
+   * paths mean nothing on the host: /tmp may be a private directory, / an overlay. So a
+   * path the probes resolve themselves is sent in fs form: the file's path from the root
+   * of the file system it is on (its dentry walked up to the super block's root, not
+   * across mounts), on the event's dev (OPEN `path` on `dev`, bento_dir_ref `path` on its
+   * `dev`, EXEC `exe_path` on `exe_dev` and `root_path` on `root_dev`), which the
+   * collector maps to a host path through the host's mount table. A path as the task
+   * passed it is sent as passed, and only a relative one can be placed (from its
+   * directory's bento_dir_ref): an absolute one may cross the namespace's own mounts. */
+  __u32 mnt_ns;
+  __u32 pad;
 };
 
 struct bento_fork_event {
@@ -129,10 +145,17 @@ struct bento_exec_event {
   /* When filename is relative (`bin/tool`, `./run.sh`): the working directory it was
    * resolved from, absolute (the collector cannot ask once the process has gone). When it
    * is absolute and the process runs under chroot: the root directory it is under. Else
-   * empty. */
+   * empty. Always empty in another mount namespace (h.mnt_ns != 0). */
   __u32 cwd_len;
   __u32 pad;
   char cwd[BENTO_PATH_MAX];
+  /* v5, only in another mount namespace (h.mnt_ns != 0), else empty: the executable file's
+   * path in fs form (on exe_dev), and the task's root directory's (on root_dev). */
+  __u64 root_dev;
+  __u32 exe_path_len;
+  __u32 root_path_len;
+  char exe_path[BENTO_PATH_MAX];
+  char root_path[BENTO_PATH_MAX];
 };
 
 struct bento_exit_event {
@@ -152,7 +175,8 @@ struct bento_open_event {
   __u32 path_len;            /* bytes in path, without the NUL */
   char path[BENTO_PATH_MAX]; /* as passed if absolute (and not under chroot); else the opened
                               * file's absolute path (its dentry walked as bento_dir_ref.path
-                              * is), NUL-terminated */
+                              * is), NUL-terminated. In another mount namespace: the file's
+                              * path in fs form (see bento_event_header.mnt_ns) */
   /* v3: what tells two files apart that had the same (dev, ino) at different times. */
   __u32 generation; /* i_generation: random per inode on ext4, tmpfs, xfs (0 where the fs
                      * does not set it, e.g. proc-like or some FUSE file systems) */
@@ -389,7 +413,9 @@ struct bento_file_io_event {
 
 /* The directory a relative path starts from: dirfd's directory, or the cwd for AT_FDCWD
  * (-100) and for the calls without a dirfd. For an absolute path, all zero, except under
- * chroot: then the task's root directory (dirfd AT_FDCWD), which the path is under. */
+ * chroot: then the task's root directory (dirfd AT_FDCWD), which the path is under. In
+ * another mount namespace (h.mnt_ns != 0) path is in fs form on dev, and all zero for an
+ * absolute path. */
 struct bento_dir_ref {
   __s32 dirfd;    /* as passed (AT_FDCWD = -100) */
   __u32 path_len; /* bytes in path (the directory's) */
