@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "bento_bpf/events.h"
+#include "file_identity.h"
 #include "ingest.h"
 #include "json_text.h"
 
@@ -33,13 +34,6 @@ bool loader_file(const std::string& p) {
     if (p.rfind(prefix, 0) == 0) return true;
   }
   return false;
-}
-
-// What tells two files with the same (dev, ino) apart: the inode generation, else (file
-// systems that do not set it) the birth time folded into 32 bits.
-uint32_t identity(uint32_t generation, uint64_t btime_ns) {
-  if (generation != 0 || btime_ns == 0) return generation;
-  return static_cast<uint32_t>(btime_ns ^ (btime_ns >> 32)) | 1u;
 }
 
 std::string cstr(const char* s, size_t max) {
@@ -139,7 +133,7 @@ bool Ingest::on_open(const void* data, size_t size) {
   o.dev = e->dev;
   o.ino = e->ino;
   o.path = std::move(path);
-  if (size >= sizeof(bento_open_event)) o.gen = identity(e->generation, e->btime_ns);
+  if (size >= sizeof(bento_open_event)) o.gen = file_identity(e->generation, e->btime_ns);
   if (open_identity_.size() > (1u << 18)) open_identity_.clear();  // a cache
   open_identity_[{e->dev, e->ino}] = o.gen;
   const Keep k = kept(act);

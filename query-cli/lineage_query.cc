@@ -1,9 +1,17 @@
 #include "lineage_query.h"
 
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <set>
 #include <vector>
 
+#include "file_identity.h"
 #include "lineage_db_source.h"
 #include "lineage_graph.h"
 #include "lineage_text.h"
@@ -28,8 +36,61 @@ bool database_empty(bento::lineage::Database& db) {
 }
 const char kEmpty[] = "the lineage database is empty: nothing has been collected yet";
 
-// The file `path` names (now, or most recently): 0 and *message when none.
-int64_t file_named(bento::lineage::Database& db, const std::string& path, std::string* message) {
+}  // namespace
+
+bool disk_file(const std::string& path, DiskFile* out) {
+  struct statx sx = {};
+  if (statx(AT_FDCWD, path.c_str(), 0, STATX_TYPE | STATX_INO | STATX_BTIME, &sx) != 0 ||
+      !S_ISREG(sx.stx_mode))
+    return false;
+  int generation = 0;
+  if (int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC); fd >= 0) {
+    if (ioctl(fd, FS_IOC_GETVERSION, &generation) != 0) generation = 0;
+    close(fd);
+  }
+  const uint64_t btime =
+      (sx.stx_mask & STATX_BTIME) != 0
+          ? static_cast<uint64_t>(sx.stx_btime.tv_sec) * 1000000000ULL + sx.stx_btime.tv_nsec
+          : 0;
+  out->dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+  out->ino = sx.stx_ino;
+  out->gen = bento::collector::file_identity(static_cast<uint32_t>(generation), btime);
+  return true;
+}
+
+namespace {
+
+// The file outside the mounts the record has with that identity and no end, 0 if none.
+// The identity must be known: an inode number alone may be another file's.
+int64_t file_with_identity(bento::lineage::Database& db, const DiskFile& d) {
+  if (d.gen == 0) return 0;
+  Stmt q(db.handle(),
+         "SELECT id FROM files WHERE source_id IS NULL AND dev = ? AND ino = ? AND gen = ? AND "
+         "died_ns IS NULL ORDER BY id DESC LIMIT 1");
+  q.bind(1, static_cast<int64_t>(d.dev)).bind(2, static_cast<int64_t>(d.ino)).bind(3, d.gen);
+  return q.step() ? q.int64(0) : 0;
+}
+
+// Whether `file` (outside the mounts) is another file than d: its inode, or both
+// identities known and different. false for files on a mount (the fs log names them).
+bool another_file(bento::lineage::Database& db, int64_t file, const DiskFile& d) {
+  Stmt q(db.handle(), "SELECT dev, ino, gen FROM files WHERE id = ? AND source_id IS NULL");
+  q.bind(1, file);
+  if (!q.step() || q.is_null(0)) return false;
+  if (static_cast<uint64_t>(q.int64(0)) != d.dev || static_cast<uint64_t>(q.int64(1)) != d.ino)
+    return true;
+  const auto gen = static_cast<uint32_t>(q.int64(2));
+  return gen != 0 && d.gen != 0 && gen != d.gen;
+}
+
+// The file `path` names (now, or most recently): 0 and *message when none. The record
+// knows files outside the mounts by the names they were opened by: where the file on disk
+// at `path` is another one (replaced since by something the record did not place), or the
+// record has it under other names only (a hard link, a bind mount's other path, a rename
+// in another mount namespace: LINEAGE.md §6), it is found by its identity, and *note
+// says so.
+int64_t file_named(bento::lineage::Database& db, const std::string& path, std::string* message,
+                   std::string* note) {
   if (database_empty(db)) {
     *message = kEmpty;
     return 0;
@@ -38,7 +99,22 @@ int64_t file_named(bento::lineage::Database& db, const std::string& path, std::s
          "SELECT file_id FROM names WHERE path = ? ORDER BY (to_ns IS NULL) DESC, from_ns DESC, "
          "id DESC LIMIT 1");
   q.bind(1, path);
-  if (q.step()) return q.int64(0);
+  const int64_t named = q.step() ? q.int64(0) : 0;
+  DiskFile d;
+  const bool on_disk = disk_file(path, &d);
+  if (named != 0 && !(on_disk && another_file(db, named, d))) return named;
+  if (int64_t same = on_disk ? file_with_identity(db, d) : 0; same != 0) {
+    *note = named != 0 ? "the file now at this path is not the one the record names so: "
+                         "found by its inode"
+                       : "the record does not know this name: found by its inode";
+    return same;
+  }
+  if (named != 0) {
+    *note =
+        "warning: the file now at this path is another one than the record's of this name "
+        "(replaced by something the record did not see); this is the recorded file's lineage";
+    return named;
+  }
   *message = "no provenance recorded for " + path +
              " (not on a tracked mount and never opened by a tracked process, or written before "
              "tracking was enabled)";
@@ -94,7 +170,8 @@ std::vector<LineageGraph::Mark> add_marks(LineageGraph& g, bento::lineage::Datab
 
 QueryResult why(bento::lineage::Database& db, const std::string& path, LineageOptions& o) {
   QueryResult r;
-  int64_t file = file_named(db, path, &r.message);
+  std::string note;
+  int64_t file = file_named(db, path, &r.message, &note);
   if (file == 0) return r;
   auto versions = versions_of(db, file);
   if (versions.empty()) {
@@ -108,12 +185,16 @@ QueryResult why(bento::lineage::Database& db, const std::string& path, LineageOp
   AnswerOptions ao{o.depth, o.all, o.rule};
   Answer a = answer_backward(g, src, {{Node::entity(root), kForever}}, ao);
   if (o.text) r.text = answer_text(g, a);
-  if (std::string was = g.entity(root).value("path", ""); o.text && was != path) {
+  if (std::string was = g.entity(root).value("path", "");
+      o.text && (was != path || !note.empty())) {
     // Renamed since (e.g. written as a temporary file, then moved over `path`).
-    r.text = g.bold(path) + g.dim("  (its current version was written as " + printable(was) + ")") +
+    r.text = g.bold(path) +
+             g.dim("  (" + (note.empty() ? "" : note + "; ") +
+                   "its current version was written as " + printable(was) + ")") +
              "\n" + r.text;
   }
   json h = header_of("why", path, o);
+  if (!note.empty()) h["note"] = note;
   h["root"] = "e:" + std::to_string(root);
   if (o.graph) r.graph = answer_json(g, a, h);
   r.found = true;
@@ -122,7 +203,8 @@ QueryResult why(bento::lineage::Database& db, const std::string& path, LineageOp
 
 QueryResult impact(bento::lineage::Database& db, const std::string& path, LineageOptions& o) {
   QueryResult r;
-  int64_t file = file_named(db, path, &r.message);
+  std::string note;
+  int64_t file = file_named(db, path, &r.message, &note);
   if (file == 0) return r;
   auto versions = versions_of(db, file);
   LineageGraph g(db, o.color);
@@ -137,8 +219,10 @@ QueryResult impact(bento::lineage::Database& db, const std::string& path, Lineag
   AnswerOptions ao{o.depth, o.all, o.rule};
   Answer a = answer_forward(g, src, roots, ao);
   if (o.text) r.text = answer_text(g, a);
+  if (o.text && !note.empty()) r.text = g.bold(path) + g.dim("  (" + note + ")") + "\n" + r.text;
   json h = header_of("impact", path, o);
   h["roots"] = ids;
+  if (!note.empty()) h["note"] = note;
   if (o.graph) r.graph = answer_json(g, a, h);
   r.found = true;
   return r;
@@ -297,7 +381,8 @@ QueryResult export_graph(bento::lineage::Database& db, const ExportScope& scope,
                          LineageOptions& o) {
   QueryResult r;
   if (!scope.path.empty()) {
-    int64_t file = file_named(db, scope.path, &r.message);
+    std::string note;  // the export's document names the files it holds
+    int64_t file = file_named(db, scope.path, &r.message, &note);
     if (file == 0) return r;
     LineageGraph g(db);
     DbLineageSource src(db);

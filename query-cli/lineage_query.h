@@ -21,6 +21,15 @@ struct QueryResult {
   std::string text;      // the readable form
 };
 
+// A regular file on disk as the collector identifies a file outside the mounts (dev, ino,
+// collector/file_identity.h): false when it is not there, or not a regular file. What
+// finds a file the record knows under another name (lineage_query.cc, file_named).
+struct DiskFile {
+  uint64_t dev = 0, ino = 0;
+  uint32_t gen = 0;  // 0: unknown (no generation, no birth time)
+};
+bool disk_file(const std::string& path, DiskFile* out);
+
 // How far a query goes by default, in process hops (LINEAGE.md): back far enough for a
 // long data pipeline's first source; forward less, as a much-read input fans out to every
 // job that ever read it. An answer cut short by the bound says so where it stops.

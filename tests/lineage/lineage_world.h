@@ -154,12 +154,13 @@ class World {
   }
   // An open of a file outside the tracked mount (the probes' OPEN).
   void open_outside(Proc p, const std::string& path, uint64_t ino, uint32_t flags,
-                    uint64_t dev = 0x803) {
+                    uint64_t dev = 0x803, uint32_t generation = 0) {
     bento_open_event e{};
     header(e.h, BENTO_EV_OPEN, sizeof e, p);
     e.flags = flags;
     e.dev = dev;
     e.ino = ino;
+    e.generation = generation;
     e.file_id = dev * 1000003 + ino;
     e.path_len = static_cast<uint32_t>(path.size());
     std::memcpy(e.path, path.c_str(), path.size() + 1);
@@ -230,15 +231,17 @@ class World {
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
   }
   // A read of a file outside the tracked mount: its open, then the image's first read.
-  void read_outside(Proc p, const std::string& path, uint64_t ino, uint64_t dev = 0x803) {
-    open_outside(p, path, ino, O_RDONLY, dev);
+  void read_outside(Proc p, const std::string& path, uint64_t ino, uint64_t dev = 0x803,
+                    uint32_t generation = 0) {
+    open_outside(p, path, ino, O_RDONLY, dev, generation);
     file_io(p, ino, /*write=*/false, dev);
   }
   // A write of a file outside the tracked mount: its open (by default `> path`), then the
   // image's first write.
   void write_outside(Proc p, const std::string& path, uint64_t ino,
-                     uint32_t flags = O_WRONLY | O_CREAT | O_TRUNC, uint64_t dev = 0x803) {
-    open_outside(p, path, ino, flags, dev);
+                     uint32_t flags = O_WRONLY | O_CREAT | O_TRUNC, uint64_t dev = 0x803,
+                     uint32_t generation = 0) {
+    open_outside(p, path, ino, flags, dev, generation);
     file_io(p, ino, /*write=*/true, dev);
   }
   // A child of parent that runs argv, reads in and writes out (out_ino) on the mount, and

@@ -836,6 +836,12 @@ TEST_F(LineageE2E, AProcessInAnotherMountNamespaceIsNamedByTheHostsPaths) {
   ASSERT_NE(cat, nullptr);
   EXPECT_EQ(programs, std::set<std::string>{cat}) << g.dump(1);
   std::free(cat);
+  // The record knows REAL/in by that name only; another name of it is found by its inode
+  // (generation or birth time, as the probes read them).
+  ASSERT_EQ(run("ln " + q(real + "/in") + " " + q(real + "/in.link")).status, 0);
+  json linked = why(real + "/in.link");
+  EXPECT_EQ(linked.value("note", ""), "the record does not know this name: found by its inode")
+      << linked.dump(1);
   run("rm -rf " + q(tmpl));
 }
 
