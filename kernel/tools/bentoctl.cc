@@ -4,6 +4,7 @@
 #include <bento/fs_types.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <mntent.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -236,12 +237,26 @@ std::string users_of(const std::string& mp) {
   return out;
 }
 
+// Whether the mount table has a FUSE mount at mp.
+bool fuse_mounted_at(const std::string& mp) {
+  FILE* f = ::setmntent("/proc/self/mounts", "r");
+  if (f == nullptr) return false;
+  bool found = false;
+  while (const mntent* m = ::getmntent(f))
+    found = found || (mp == m->mnt_dir && std::strncmp(m->mnt_type, "fuse", 4) == 0);
+  ::endmntent(f);
+  return found;
+}
+
 // bentofs is gone (killed, crashed) but the kernel still holds its mount: every access
 // fails with ENOTCONN until it is detached (lazily: a shell may still sit in it). What was
-// committed is on the image; its journal is replayed at its next mount.
+// committed is on the image; its journal is replayed at its next mount. The mount table
+// says whether it is still there: right after the kill, the kernel may not have aborted
+// the connection yet (an io_uring transport's rings let go of /dev/fuse asynchronously),
+// and a stat served from the attribute cache would pass.
 int detach_dead_mount(const std::string& mp, const std::string& socket) {
   struct stat st {};
-  const bool attached = ::stat(mp.c_str(), &st) != 0 && errno == ENOTCONN;
+  const bool attached = fuse_mounted_at(mp) || (::stat(mp.c_str(), &st) != 0 && errno == ENOTCONN);
   if (attached && std::system(("fusermount3 -u -z -q '" + mp + "' 2>/dev/null").c_str()) != 0)
     return fail("bentofs for " + mp + " is not running, and fusermount3 -u -z " + mp + " failed");
   const std::string dir = bento::host::run_dir();
