@@ -19,7 +19,9 @@
  *   sys_enter write-side calls (write, writev, pwrite*, sendto, sendmsg, sendmmsg, and the
  *             output of sendfile, splice, tee, vmsplice, copy_file_range)
  *   sys_exit  read-side calls (read, readv, pread*, recvfrom, recvmsg, recvmmsg, and the
- *             input of sendfile, splice, tee, vmsplice, copy_file_range)
+ *             input of sendfile, splice, tee, vmsplice, copy_file_range); the write-side
+ *             calls that can write a regular file: FILE_IO "failed" when the write their
+ *             entry reported wrote nothing
  *   sys_enter the regular-file input of sendfile, splice, copy_file_range: these read and
  *             write in one call, so the read is stamped before the write it feeds
  *                     -> by the fd's type: PIPE_IO (pipe/FIFO), SOCK_SEND/SOCK_RECV (socket),
@@ -2043,6 +2045,8 @@ int BPF_PROG(on_sys_exit, struct pt_regs* regs, long ret) {
     case __NR_pwrite64:
     case __NR_pwritev:
     case __NR_pwritev2:
+      if (!write_calls_open) return 0; /* no reported write is waiting for its result */
+      break;
     case __NR_read:
     case __NR_readv:
     case __NR_pread64:

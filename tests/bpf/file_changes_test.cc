@@ -36,11 +36,12 @@ class FileChanges : public FdProbes {
 constexpr uint32_t kRead = 0, kWrite = 1, kFailed = BENTO_FILE_IO_WRITE_FAILED;
 
 // EFBIG past RLIMIT_FSIZE (SIGXFSZ ignored), a write of 0 bytes, EBADF on an fd opened for
-// reading: each first write is reported at entry, then failed at the return; the next
-// write that succeeds is reported again (the failed one did not use up the image's report).
+// reading and copy_file_range's on an O_APPEND one: each first write is reported at entry,
+// then failed at the return; the next write that succeeds is reported again (the failed one
+// did not use up the image's report).
 TEST_F(FileChanges, AFailedWriteIsMarkedAndTheNextWriteReported) {
   ASSERT_TRUE(probes_->fd_events());
-  const std::string big = file("big"), empty = file("empty"), ro = file("ro");
+  const std::string big = file("big"), empty = file("empty"), ro = file("ro"), app = file("app");
   pid_t child = run_child([&] {
     signal(SIGXFSZ, SIG_IGN);
     struct rlimit lim = {16, 16};
@@ -53,6 +54,9 @@ TEST_F(FileChanges, AFailedWriteIsMarkedAndTheNextWriteReported) {
     if (e < 0 || write(e, "", 0) != 0 || writev(e, &none, 1) != 0) return 4;
     int r = ::open(ro.c_str(), O_RDONLY);
     if (r < 0 || write(r, "x", 1) != -1 || errno != EBADF) return 5;
+    int a = ::open(app.c_str(), O_WRONLY | O_APPEND);  // copy_file_range refuses O_APPEND
+    if (a < 0 || syscall(SYS_copy_file_range, r, nullptr, a, nullptr, 1, 0) != -1 || errno != EBADF)
+      return 6;
     return 0;
   });
   drain(getpid());
@@ -68,7 +72,12 @@ TEST_F(FileChanges, AFailedWriteIsMarkedAndTheNextWriteReported) {
   // write(0 bytes) and writev(0 bytes) each wrote nothing.
   auto z = io_of(child, ino_of(empty));
   EXPECT_EQ(kinds(z), (std::vector<uint32_t>{kWrite, kFailed, kWrite, kFailed}));
-  EXPECT_EQ(kinds(io_of(child, ino_of(ro))), (std::vector<uint32_t>{kWrite, kFailed}));
+  EXPECT_EQ(kinds(io_of(child, ino_of(ro))), (std::vector<uint32_t>{kWrite, kFailed, kRead}));
+  auto c = io_of(child, ino_of(app));
+  EXPECT_EQ(kinds(c), (std::vector<uint32_t>{kWrite, kFailed}));
+  if (c.size() == 2) {
+    EXPECT_EQ(c[1].syscall_nr, static_cast<uint32_t>(SYS_copy_file_range));
+  }
 }
 
 // Writes that succeed are reported once, without a failure, whatever they write through
@@ -77,7 +86,7 @@ TEST_F(FileChanges, WritesThatSucceedAreNotMarked) {
   ASSERT_TRUE(probes_->fd_events());
   const std::string a = file("a"), b = file("b");
   pid_t child = run_child([&] {
-    int fa = ::open(a.c_str(), O_RDWR), fb = ::open(b.c_str(), O_WRONLY);  // (O_APPEND: EBADF)
+    int fa = ::open(a.c_str(), O_RDWR), fb = ::open(b.c_str(), O_WRONLY);
     if (fa < 0 || fb < 0) return 1;
     for (int i = 0; i < 3; i++)
       if (write(fa, "abc", 3) != 3) return 2;
