@@ -792,8 +792,9 @@ static __noinline int write_returned(long nr, long ret) {
   struct task_struct* t = bpf_get_current_task_btf();
   if (c.task_start != t->start_time || c.nr != (__u32)nr) return 0; /* not this call's */
   __u64* v = bpf_map_lookup_elem(&seen_file, &c.k);
-  if (!v) return 0;
-  if (ret > 0 || *v != (WRITE_PENDING | (__u64)tid << 32)) {
+  /* Gone (a close ended the image's writes), or another call's since (reported anew). */
+  if (!v || (*v != (WRITE_PENDING | (__u64)tid << 32) && *v != WRITE_SHARED)) return 0;
+  if (ret > 0 || *v == WRITE_SHARED) {
     *v = WRITE_DONE;
     return 0;
   }
