@@ -999,6 +999,10 @@ TEST_F(LineageE2E, FilesOutsideTheMountChangeAsTheyReallyDid) {
   char tmpl[] = "/tmp/bento-lineage-changes-XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);
   const std::string T = tmpl, F = T + "/full", R = q(root_);
+  struct Cleanup {  // also when an assertion returns early
+    std::string dir, full;
+    ~Cleanup() { run("umount " + q(full) + " 2>/dev/null; rm -rf " + q(dir)); }
+  } cleanup{T, F};
   ASSERT_EQ(run("mkdir " + q(F) + " && mount -t tmpfs -o size=16k tmpfs " + q(F)).status, 0);
   run("head -c 1M /dev/zero > " + q(F + "/fill"));  // fails once full: that is the point
   ASSERT_EQ(sh("echo topsecret > secret; echo roomy > secret2; echo appended > secret3; "
@@ -1020,7 +1024,6 @@ TEST_F(LineageE2E, FilesOutsideTheMountChangeAsTheyReallyDid) {
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(r.output, "appended\n");
   stop_provd();
-  run("umount " + q(F));
   const std::string out = F + "/out", out2 = T + "/out2";
   auto copy = edges(why(mnt_ + "/copy"), mnt_);
   EXPECT_TRUE(has(copy, "used(cat " + out + " m, " + out + ")")) << json(copy).dump(1);
@@ -1031,7 +1034,6 @@ TEST_F(LineageE2E, FilesOutsideTheMountChangeAsTheyReallyDid) {
   EXPECT_TRUE(has(copy2, "used(cat secret2, secret2)")) << json(copy2).dump(1);
   auto held = edges(why(mnt_ + "/held_out"), mnt_);
   EXPECT_TRUE(has(held, "used(cat secret3, secret3)")) << json(held).dump(1);
-  run("rm -rf " + q(T));
 }
 
 }  // namespace
