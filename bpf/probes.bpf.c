@@ -19,7 +19,9 @@
  *   sys_enter write-side calls (write, writev, pwrite*, sendto, sendmsg, sendmmsg, and the
  *             output of sendfile, splice, tee, vmsplice, copy_file_range)
  *   sys_exit  read-side calls (read, readv, pread*, recvfrom, recvmsg, recvmmsg, and the
- *             input of sendfile, splice, tee, vmsplice, copy_file_range)
+ *             input of sendfile, splice, tee, vmsplice, copy_file_range); the write-side
+ *             calls that can write a regular file: FILE_IO "failed" when the write their
+ *             entry reported wrote nothing
  *   sys_enter the regular-file input of sendfile, splice, copy_file_range: these read and
  *             write in one call, so the read is stamped before the write it feeds
  *                     -> by the fd's type: PIPE_IO (pipe/FIFO), SOCK_SEND/SOCK_RECV (socket),
@@ -205,12 +207,59 @@ struct {
   __type(key, struct seen_key);
   __type(value, __u8);
 } seen_sock SEC(".maps");
+/* FILE_* keys' values: a read's, file_changes when the image's read was last reported or
+ * found current (file_io); a write's, WRITE_DONE or, while the call that reported it runs,
+ * WRITE_PENDING | its tid << 32 (WRITE_SHARED once another call of the image writes too). */
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, 65536);
   __type(key, struct seen_key);
-  __type(value, __u8);
+  __type(value, __u64);
 } seen_file SEC(".maps");
+enum {
+  WRITE_DONE = 1,
+  WRITE_PENDING = 2,
+  WRITE_SHARED = 3,
+};
+
+/* A FILE_IO write reported at a call's entry, until that call returns (tid -> the call): a
+ * call that wrote nothing is reported as failed (write_returned). */
+struct write_call {
+  struct seen_key k; /* the image's write key in seen_file */
+  __u64 task_start;  /* the thread's start time: an entry of an earlier thread with this tid
+                        (it left before its call returned) is not this call's */
+  __u64 file_id, dev, ino;
+  __s32 fd;
+  __u32 nr;
+  __u32 gen;
+  __u32 pad;
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 4096);
+  __type(key, __u32);
+  __type(value, struct write_call);
+} write_calls SEC(".maps");
+/* Entries added to write_calls minus those taken: while 0 (nearly always), a write's
+ * return costs no lookup. An entry the LRU drops keeps it above 0: only slower. */
+__u64 write_calls_open = 0;
+
+/* Files changed while watched: (inode object, i_generation) -> the value of file_changes
+ * when the last change began, so that a process image holding a file open reports its next
+ * read again (file_io). file_changes counts changes on the machine: a read whose image's
+ * value equals it needs no look here. */
+struct file_ref {
+  __u64 inode;
+  __u32 gen;
+  __u32 pad;
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 65536);
+  __type(key, struct file_ref);
+  __type(value, __u64);
+} file_epoch SEC(".maps");
+__u64 file_changes = 0;
 
 /* dup2/dup3 at sys_enter: what newfd held before (so sys_exit can say `replaced`). */
 struct dup_stash {
@@ -636,36 +685,143 @@ static __noinline int pipe_io(struct task_struct* t, struct file* f, struct inod
   return 0;
 }
 
+/* A new version of the file (inode, gen) begins (a reported write, a mapping for writing,
+ * ftruncate, an O_TRUNC open): the images that read it before will report their next read
+ * of it again. `t`'s own read of it stays current (its own write is no news to it). */
+static __noinline void file_changed(struct task_struct* t, struct inode* inode, __u32 gen) {
+  __sync_fetch_and_add(&file_changes, 1);
+  __u64 now = file_changes;
+  struct file_ref r = {.inode = (__u64)inode, .gen = gen};
+  bpf_map_update_elem(&file_epoch, &r, &now, BPF_ANY);
+  struct seen_key k = {};
+  seen_key_init(&k, t, SEEN_FILE_READ, (__u64)inode, gen, 0);
+  __u64* mine = bpf_map_lookup_elem(&seen_file, &k);
+  if (mine) *mine = now;
+}
+
+/* An image that reported a read of (inode, gen) reads it again: whether the file changed
+ * since (then this read is reported, as its first of the new content). *seen: file_changes
+ * when its read was last reported or found current. */
+static __always_inline int read_again(__u64* seen, struct inode* inode, __u32 gen) {
+  __u64 now = file_changes;
+  if (*seen == now) return 0; /* nothing changed anywhere since */
+  struct file_ref r = {.inode = (__u64)inode, .gen = gen};
+  __u64* changed = bpf_map_lookup_elem(&file_epoch, &r);
+  int stale = changed && *changed > *seen;
+  *seen = now;
+  return stale;
+}
+
 /* The dedup key is the inode object and its generation, read before anything else: a
  * repeated read or write (the common case) costs two loads and one lookup. (dev, ino) name
  * the same file while the inode object lives; the generation tells a new file that got a
- * freed inode object's address from the old one. */
+ * freed inode object's address from the old one. A write reported at a syscall's entry is
+ * remembered until the call returns (write_returned). */
 static __noinline int file_io(struct task_struct* t, struct file* f, struct inode* inode, int fd,
                               __u32 nr_dir /* syscall | is_write << 16 */) {
   __u32 nr = nr_dir & 0xffff, is_write = nr_dir >> 16;
   __u32 gen = BPF_CORE_READ(inode, i_generation);
   struct seen_key k = {};
   seen_key_init(&k, t, is_write ? SEEN_FILE_WRITE : SEEN_FILE_READ, (__u64)inode, gen, 0);
-  if (bpf_map_lookup_elem(&seen_file, &k)) return 0;
+  __u64* v = bpf_map_lookup_elem(&seen_file, &k);
+  int again = 0;
+  if (v) {
+    if (is_write) {
+      if ((*v & 0xff) == WRITE_PENDING) *v = WRITE_SHARED; /* this call may write */
+      return 0;
+    }
+    if (!read_again(v, inode, gen)) return 0;
+    again = 1;
+  }
   struct super_block* sb = BPF_CORE_READ(inode, i_sb);
   if (pseudo_fs(BPF_CORE_READ(sb, s_magic))) return 0;
   if (ignored_tgid(t->tgid)) return 0;
-  if (!first_time(&seen_file, &k)) return 0;
+  /* A write at a syscall's entry is pending until the call returns; io_uring reports
+   * completed writes. A read's value: file_changes now (read_again). */
+  int pending = is_write && !(nr & BENTO_NR_IO_URING);
+  __u32 tid = t->pid;
+  __u64 value = !is_write ? file_changes : pending ? WRITE_PENDING | (__u64)tid << 32 : WRITE_DONE;
+  if (!again && bpf_map_update_elem(&seen_file, &k, &value, BPF_NOEXIST) != 0) return 0;
   struct bento_file_io_event* e = reserve(sizeof(*e));
   if (!e) {
     lost();
-    bpf_map_delete_elem(&seen_file, &k);
+    if (!again) bpf_map_delete_elem(&seen_file, &k);
     return 0;
   }
+  __u64 fid = file_id((__u64)f), dev = encode_dev(BPF_CORE_READ(sb, s_dev));
+  __u64 ino = BPF_CORE_READ(inode, i_ino);
   fill_header(&e->h, BENTO_EV_FILE_IO, sizeof(*e), t);
   e->fd = fd;
   e->is_write = is_write;
   e->syscall_nr = nr;
   e->generation = gen;
-  e->file_id = file_id((__u64)f);
-  e->dev = encode_dev(BPF_CORE_READ(sb, s_dev));
-  e->ino = BPF_CORE_READ(inode, i_ino);
+  e->file_id = fid;
+  e->dev = dev;
+  e->ino = ino;
   submit(e);
+  if (!is_write) return 0;
+  file_changed(t, inode, gen);
+  if (!pending) return 0;
+  struct write_call c = {.k = k,
+                         .task_start = t->start_time,
+                         .file_id = fid,
+                         .dev = dev,
+                         .ino = ino,
+                         .fd = fd,
+                         .nr = nr,
+                         .gen = gen};
+  if (bpf_map_update_elem(&write_calls, &tid, &c, BPF_ANY) == 0)
+    __sync_fetch_and_add(&write_calls_open, 1);
+  else
+    bpf_map_update_elem(&seen_file, &k, &(__u64){WRITE_DONE}, BPF_EXIST);
+  return 0;
+}
+
+/* The return of a call that can write a regular file (write, pwrite*, writev, sendfile,
+ * splice, copy_file_range): if its entry reported the image's first write of a file and
+ * it wrote nothing (ret <= 0), that write is reported failed and the image's next write
+ * of the file is reported again. Unless another call of the image wrote the file
+ * meanwhile (WRITE_SHARED): then the reported write stands. */
+static __noinline int write_returned(long nr, long ret) {
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  struct write_call* p = bpf_map_lookup_elem(&write_calls, &tid);
+  if (!p) return 0;
+  struct write_call c = *p;
+  bpf_map_delete_elem(&write_calls, &tid);
+  __sync_fetch_and_add(&write_calls_open, -1);
+  struct task_struct* t = bpf_get_current_task_btf();
+  if (c.task_start != t->start_time || c.nr != (__u32)nr) return 0; /* not this call's */
+  __u64* v = bpf_map_lookup_elem(&seen_file, &c.k);
+  /* Gone (a close ended the image's writes), or another call's since (reported anew). */
+  if (!v || (*v != (WRITE_PENDING | (__u64)tid << 32) && *v != WRITE_SHARED)) return 0;
+  if (ret > 0 || *v == WRITE_SHARED) {
+    *v = WRITE_DONE;
+    return 0;
+  }
+  bpf_map_delete_elem(&seen_file, &c.k);
+  struct bento_file_io_event* e = reserve(sizeof(*e));
+  if (!e) return lost();
+  fill_header(&e->h, BENTO_EV_FILE_IO, sizeof(*e), t);
+  e->fd = c.fd;
+  e->is_write = BENTO_FILE_IO_WRITE_FAILED;
+  e->syscall_nr = c.nr;
+  e->generation = c.gen;
+  e->file_id = c.file_id;
+  e->dev = c.dev;
+  e->ino = c.ino;
+  submit(e);
+  return 0;
+}
+
+/* A call that emptied or replaced what a regular file holds, without a write: ftruncate
+ * (fd), an open with O_TRUNC for writing (fd is the new one). */
+static __noinline int fd_changed(int fd) {
+  struct task_struct* t = bpf_get_current_task_btf();
+  struct file* f = fd_file(t, fd);
+  if (!f || !cfg_file_io) return 0;
+  struct inode* inode = BPF_CORE_READ(f, f_inode);
+  if (!tracked_regular(inode)) return 0;
+  file_changed(t, inode, BPF_CORE_READ(inode, i_generation));
   return 0;
 }
 
@@ -1352,6 +1508,7 @@ static __noinline int new_mapping(struct task_struct* t, struct file* f, struct 
   m->pad = 0;
   int tracked = track_mapping(t->tgid, m);
   send_mapping(t, BENTO_EV_MMAP, m, why->how, why->fd, why->prot, why->flags, tracked);
+  if (cfg_file_io) file_changed(t, inode, m->gen); /* written from now on, unseen */
   return 0;
 }
 
@@ -1854,10 +2011,43 @@ __noinline int on_setfs(__u32 nr, __u64 arg, long ret) {
   return on_cred(nr, arg, -1, -1);
 }
 
+/* After the calls that change what a regular file holds without a write (file_changed):
+ * ftruncate, an open with O_TRUNC. (truncate(path) is not resolved to its inode.) */
+static __always_inline void changed_without_write(long id, struct pt_regs* regs, long ret) {
+  __u64 flags = 0;
+  switch (id) {
+    case __NR_ftruncate:
+      if (ret == 0) fd_changed(regs->di);
+      return;
+    case __NR_open:
+      flags = regs->si;
+      break;
+    case __NR_openat:
+      flags = regs->dx;
+      break;
+    case __NR_openat2:
+      bpf_probe_read_user(&flags, sizeof(flags), (const void*)regs->dx); /* how->flags */
+      break;
+    case __NR_creat:
+      flags = O_TRUNC;
+      break;
+    default:
+      return;
+  }
+  if (ret >= 0 && (flags & O_TRUNC)) fd_changed(ret);
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs* regs, long ret) {
   long id = regs->orig_ax;
   switch (id) {
+    case __NR_write:
+    case __NR_writev:
+    case __NR_pwrite64:
+    case __NR_pwritev:
+    case __NR_pwritev2:
+      if (!write_calls_open) return 0; /* no reported write is waiting for its result */
+      break;
     case __NR_read:
     case __NR_readv:
     case __NR_pread64:
@@ -1923,6 +2113,18 @@ int BPF_PROG(on_sys_exit, struct pt_regs* regs, long ret) {
       return 0;
   }
   if (compat_syscall(bpf_get_current_task_btf())) return 0;
+  switch (id) { /* the calls that can write a regular file: did a reported write fail? */
+    case __NR_write:
+    case __NR_writev:
+    case __NR_pwrite64:
+    case __NR_pwritev:
+    case __NR_pwritev2:
+    case __NR_sendfile:
+    case __NR_splice:
+    case __NR_copy_file_range:
+      if (write_calls_open) write_returned(id, ret);
+      break;
+  }
   switch (id) {
     case __NR_read:
     case __NR_readv:
@@ -2085,6 +2287,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs* regs, long ret) {
       if (ret == 0) on_kill(id, regs->di, regs->si, regs->dx);
       break;
   }
+  if (cfg_file_io) changed_without_write(id, regs, ret);
   return 0;
 }
 

@@ -677,7 +677,9 @@ std::string event_to_json(const void* data, size_t size) {
     case BENTO_EV_FILE_IO: {
       if (size < sizeof(bento_file_io_event)) break;
       const auto* e = static_cast<const bento_file_io_event*>(data);
-      j["event"] = e->is_write != 0 ? "file_write" : "file_read";
+      j["event"] = e->is_write == BENTO_FILE_IO_WRITE_FAILED ? "file_write_failed"
+                   : e->is_write != 0                        ? "file_write"
+                                                             : "file_read";
       j["syscall_nr"] = e->syscall_nr;
       j["fd"] = e->fd;
       j["file_id"] = hex(e->file_id);

@@ -35,6 +35,11 @@ struct TaskAt {
   int64_t from = 0, until = INT64_MAX;
 };
 
+struct GeneratedRow {
+  std::string how;
+  uint64_t time = 0, last = 0;
+};
+
 struct VersionRef {
   int64_t id = 0;
   int64_t version = 0;
@@ -134,6 +139,10 @@ class GraphStore {
   // The activities still writing `entity` at t: their row's end is open (no close ended
   // it) and they had not ended by t.
   virtual std::vector<int64_t> open_writers(int64_t entity, uint64_t t) = 0;
+  // A generated row as stored (last 0: open-ended): what a write that may still fail found,
+  // so that the row can be put back as it was (before null: there was none).
+  virtual bool find_generated(int64_t entity, int64_t activity, GeneratedRow* out) = 0;
+  virtual void restore_generated(int64_t entity, int64_t activity, const GeneratedRow* before) = 0;
   virtual void informed(int64_t informed, int64_t informant, uint64_t t, const char* how) = 0;
   virtual void invalidated(int64_t entity, int64_t activity, uint64_t t, const char* how) = 0;
   // A mark of a call that moves no data (actions table). Optional ids may be 0.

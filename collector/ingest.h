@@ -306,6 +306,23 @@ class Ingest {
   bool process_wrote(int64_t file, int64_t act);
   static constexpr size_t kFsWritersCap = 200000;
 
+  // ---- probe events: writes that failed (ingest_failed_writes.cc)
+  //
+  // The probes report a first write at the call's entry and, if the call then wrote
+  // nothing, a FILE_IO "failed" at its return: the write is dropped where it waits, or its
+  // stored row is put back as it was before it.
+  void write_failed(const void* file_io_event);
+  // An outside write about to be stored: what its row was, for write_failed.
+  void remember_outside_write(int64_t act, const PendingItem& w, int64_t entity);
+  struct AppliedWrite {
+    uint64_t t = 0;
+    int64_t entity = 0;
+    bool had_row = false;
+    GeneratedRow before;
+  };
+  using WriteKey = std::tuple<int64_t, uint64_t, uint64_t, uint32_t>;  // act, dev, ino, identity
+  std::map<WriteKey, AppliedWrite> applied_writes_;
+
   GraphStore& store_;
   HostFacts& host_;
   std::map<int64_t, Mount> mounts_;                // source id

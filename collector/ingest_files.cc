@@ -177,6 +177,10 @@ bool Ingest::on_file_io(const void* data, size_t size) {
   if (size < sizeof(bento_file_io_event)) return false;
   const auto* e = static_cast<const bento_file_io_event*>(data);
   const bento_event_header* h = &e->h;
+  if (e->is_write == BENTO_FILE_IO_WRITE_FAILED) {
+    write_failed(e);
+    return true;
+  }
   exact_reads_ = true;
   // An outside file this image never opened while the probes watched (an fd opened before
   // they loaded, inherited or passed): its name, from the fd, while the process holds it.

@@ -175,6 +175,7 @@ void Ingest::apply(int64_t act, const PendingItem& item) {
         name = p->second;
       if (int64_t file = file_of(item.dev, item.ino, item.gen, name, item.t, true); file != 0) {
         const int64_t ent = entity_at(file, item.t);
+        if (source_for_dev(item.dev) == 0) remember_outside_write(act, item, ent);  // may fail
         store_.generated(ent, act, item.t, "write");
         if (source_for_dev(item.dev) == 0)  // a write after an end (end_outside_write)
           store_.reopen_outside_write(ent, act);

@@ -75,6 +75,9 @@ enum SqliteStore::Q : int {
   kEndOutsideWrites,
   kReopenOutsideWrite,
   kOpenWriters,
+  kGeneratedGet,
+  kGeneratedDrop,
+  kGeneratedRestore,
   kInformed,
   kInvalidated,
   kAction,
@@ -195,6 +198,11 @@ const char* const kSql[] = {
     "SELECT g.activity_id FROM generated g JOIN activities a ON a.id = g.activity_id WHERE "
     "g.entity_id = ?1 AND g.last_ns IS NULL AND g.time_ns <= ?2 AND (a.end_ns IS NULL OR "
     "a.end_ns > ?2)",
+    "SELECT how, time_ns, last_ns FROM generated WHERE entity_id = ? AND activity_id = ?",
+    "DELETE FROM generated WHERE entity_id = ? AND activity_id = ?",
+    // A failed write's row as it was before it; an end stored since (a close) stays.
+    "UPDATE generated SET how = ?3, time_ns = ?4, last_ns = IFNULL(last_ns, ?5) WHERE "
+    "entity_id = ?1 AND activity_id = ?2",
     "INSERT INTO informed(informed_id, informant_id, time_ns, how) VALUES(?,?,?,?)",
     "INSERT INTO invalidated(entity_id, activity_id, time_ns, how) VALUES(?,?,?,?)",
     "INSERT INTO actions(activity_id, time_ns, what, entity_id, other_activity_id, detail) "
@@ -772,6 +780,32 @@ std::vector<int64_t> SqliteStore::open_writers(int64_t entity, uint64_t t) {
   q.bind(1, entity).bind(2, i64(t));
   while (q.step()) out.push_back(q.int64(0));
   return out;
+}
+
+bool SqliteStore::find_generated(int64_t entity, int64_t activity, GeneratedRow* out) {
+  Stmt& q = st(kGeneratedGet);
+  q.bind(1, entity).bind(2, activity);
+  if (!q.step()) return false;
+  out->how = q.text(0);
+  out->time = static_cast<uint64_t>(q.int64(1));
+  out->last = q.is_null(2) ? 0 : static_cast<uint64_t>(q.int64(2));
+  return true;
+}
+
+void SqliteStore::restore_generated(int64_t entity, int64_t activity, const GeneratedRow* before) {
+  if (activity == 0 || entity == 0) return;
+  generated_.erase({entity, activity});  // re-learnt from the row
+  if (before == nullptr) {
+    st(kGeneratedDrop).bind(1, entity).bind(2, activity).run();
+    return;
+  }
+  Stmt& up = st(kGeneratedRestore);
+  up.bind(1, entity).bind(2, activity).bind(3, before->how).bind(4, i64(before->time));
+  if (before->last != 0)
+    up.bind(5, i64(before->last));
+  else
+    up.bind_null(5);
+  up.run();
 }
 
 void SqliteStore::informed(int64_t informed_id, int64_t informant, uint64_t t, const char* how) {

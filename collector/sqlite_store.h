@@ -92,6 +92,8 @@ class SqliteStore : public GraphStore {
   void end_outside_writes(int64_t file, int64_t activity, uint64_t last) override;
   void reopen_outside_write(int64_t entity, int64_t activity) override;
   std::vector<int64_t> open_writers(int64_t entity, uint64_t t) override;
+  bool find_generated(int64_t entity, int64_t activity, GeneratedRow* out) override;
+  void restore_generated(int64_t entity, int64_t activity, const GeneratedRow* before) override;
   void informed(int64_t informed, int64_t informant, uint64_t t, const char* how) override;
   void invalidated(int64_t entity, int64_t activity, uint64_t t, const char* how) override;
   void action(int64_t activity, uint64_t t, const char* what, int64_t entity,

@@ -230,6 +230,18 @@ class World {
     e.file_id = dev * 1000003 + ino;
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
   }
+  // The call whose write file_io reported failed (FILE_IO "failed", at the call's return).
+  void write_failed(Proc p, uint64_t ino, uint64_t dev = 0x803, int fd = 1) {
+    bento_file_io_event e{};
+    header(e.h, BENTO_EV_FILE_IO, sizeof e, p);
+    e.fd = fd;
+    e.is_write = BENTO_FILE_IO_WRITE_FAILED;
+    e.syscall_nr = 1;  // write
+    e.dev = dev;
+    e.ino = ino;
+    e.file_id = dev * 1000003 + ino;
+    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+  }
   // A read of a file outside the tracked mount: its open, then the image's first read.
   void read_outside(Proc p, const std::string& path, uint64_t ino, uint64_t dev = 0x803,
                     uint32_t generation = 0) {

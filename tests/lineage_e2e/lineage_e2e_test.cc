@@ -987,4 +987,53 @@ TEST_F(LineageE2E, EveryCallLeavesItsMark) {
   ASSERT_NO_FATAL_FAILURE(unmount());
 }
 
+// Files outside the mounts as they really changed (LINEAGE.md §6): `cat secret > /full/out`
+// on a full tmpfs wrote nothing (the probes' failed write), so what is made from out has no
+// secret in it; the same on a file system with room has. A reader holding /tmp/log open reads
+// it again after another process appended secret3 (the probes report that read again): what
+// it wrote then comes from secret3.
+TEST_F(LineageE2E, FilesOutsideTheMountChangeAsTheyReallyDid) {
+  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
+  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
+  ASSERT_NO_FATAL_FAILURE(start_provd());
+  char tmpl[] = "/tmp/bento-lineage-changes-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string T = tmpl, F = T + "/full", R = q(root_);
+  struct Cleanup {  // also when an assertion returns early
+    std::string dir, full;
+    ~Cleanup() { run("umount " + q(full) + " 2>/dev/null; rm -rf " + q(dir)); }
+  } cleanup{T, F};
+  ASSERT_EQ(run("mkdir " + q(F) + " && mount -t tmpfs -o size=16k tmpfs " + q(F)).status, 0);
+  run("head -c 1M /dev/zero > " + q(F + "/fill"));  // fails once full: that is the point
+  ASSERT_EQ(sh("echo topsecret > secret; echo roomy > secret2; echo appended > secret3; "
+               "echo m > m")
+                .status,
+            0);
+  // out and out2 each with m after them (a copy of an empty file would carry nothing).
+  RunResult r = sh("sh -c 'cat secret > " + F + "/out'; cat " + F + "/out m > copy; " +
+                   "sh -c 'cat secret2 > " + T + "/out2'; cat " + T + "/out2 m > copy2; cat copy");
+  EXPECT_NE(r.output.find("No space left on device\nm\n"), std::string::npos)
+      << "the write did not fail: " << r.output;
+  // The held reader: its first line, then (after the append) its second.
+  const std::string wait_for = "while [ ! -e \"$1\" ]; do sleep 0.05; done";
+  std::ofstream(root_ + "/wait.sh") << wait_for << "\n";
+  const std::string W = "sh " + q(root_ + "/wait.sh") + " ";
+  r = sh("echo first > " + T + "/log; { read a; touch " + R + "/r1; " + W + R +
+         "/appended; read b; echo \"$b\" > held_out; } < " + T + "/log & " + W + R +
+         "/r1; cat secret3 >> " + T + "/log; touch " + R + "/appended; wait; cat held_out");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output, "appended\n");
+  stop_provd();
+  const std::string out = F + "/out", out2 = T + "/out2";
+  auto copy = edges(why(mnt_ + "/copy"), mnt_);
+  EXPECT_TRUE(has(copy, "used(cat " + out + " m, " + out + ")")) << json(copy).dump(1);
+  EXPECT_FALSE(has(copy, "generated(" + out + ", cat secret)")) << json(copy).dump(1);
+  EXPECT_FALSE(has(copy, "used(cat secret, secret)")) << json(copy).dump(1);
+  auto copy2 = edges(why(mnt_ + "/copy2"), mnt_);
+  EXPECT_TRUE(has(copy2, "generated(" + out2 + ", cat secret2)")) << json(copy2).dump(1);
+  EXPECT_TRUE(has(copy2, "used(cat secret2, secret2)")) << json(copy2).dump(1);
+  auto held = edges(why(mnt_ + "/held_out"), mnt_);
+  EXPECT_TRUE(has(held, "used(cat secret3, secret3)")) << json(held).dump(1);
+}
+
 }  // namespace

@@ -17,6 +17,9 @@
  * in another mount namespace than the loader's (a container, a systemd service with
  * PrivateTmp=, `unshare -m`) sees paths the host does not: its events carry paths in "fs
  * form", from the root of the file system they are on (see bento_event_header.mnt_ns).
+ * Later in 5, without a layout change: FILE_IO `is_write` 2 (BENTO_FILE_IO_WRITE_FAILED):
+ * the write reported at a call's entry failed; a process image's reads of a file are
+ * reported again after the file changed (bento_file_io_event).
  *
  * Times of data flow: a write-side event (PIPE_IO write, SOCK_SEND, FILE_IO write) is
  * stamped at the call's ENTRY, a read-side one (PIPE_IO read, SOCK_RECV, FILE_IO read) at
@@ -389,7 +392,11 @@ struct bento_mmap_event {
 /* BENTO_EV_FILE_IO: the first read and the first write of a process image on a regular
  * file (not on proc, sysfs, ... as for OPEN), deduplicated in the kernel per process image,
  * file (dev, ino, generation) and direction: exact read and write times even when the page
- * cache serves the read. Reads: read, readv, pread64, preadv, preadv2 (stamped at the return,
+ * cache serves the read. v5: an image's read is reported again, as its first read of what
+ * the file holds now, after another image's reported write of the file (or its mapping for
+ * writing, ftruncate, open with O_TRUNC): a reader holding the file open (`tail -f`) is
+ * seen reading each later version; not through a PROT_READ mapping, and not after a
+ * truncate(path). Reads: read, readv, pread64, preadv, preadv2 (stamped at the return,
  * also for 0 bytes at EOF), the input of sendfile, splice and copy_file_range (stamped at the
  * entry: the call writes what it reads, so its read precedes its write), and mmap of
  * the file with PROT_READ or PROT_EXEC (stamped at mmap's return: the first page fault comes
@@ -399,11 +406,18 @@ struct bento_mmap_event {
 /* syscall_nr of an event an io_uring request made (probes.bpf.c, on_uring): this bit and
  * the request's IORING_OP_* (x86_64 syscall numbers stay below it). */
 #define BENTO_NR_IO_URING 0x8000
+/* is_write of a FILE_IO sent at the return of a call whose write was reported at its entry
+ * when that call failed or wrote nothing (returned <= 0: ENOSPC, EFBIG, EBADF of an fd not
+ * open for writing, a write of 0 bytes...): that write did not happen. h.ts_ns is the
+ * return; the other fields are the write's. The image's next write of the file is reported
+ * again. (Not sent when another call of the image wrote the file while this one ran: one of
+ * them may have written.) */
+#define BENTO_FILE_IO_WRITE_FAILED 2
 
 struct bento_file_io_event {
   struct bento_event_header h;
   __s32 fd;
-  __u32 is_write;
+  __u32 is_write;   /* 0 read, 1 write, BENTO_FILE_IO_WRITE_FAILED */
   __u32 syscall_nr; /* x86_64 __NR_* of the call */
   __u32 generation;
   __u64 file_id;
