@@ -240,6 +240,14 @@ struct {
   __type(key, __u32);
   __type(value, struct write_call);
 } write_calls SEC(".maps");
+/* Where a write_call is built before it goes into write_calls: off the stack, which the
+ * syscall programs' call chains use up (the 6.1 verifier counts 512 bytes for all). */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct write_call);
+} write_call_scratch SEC(".maps");
 /* Entries added to write_calls minus those taken: while 0 (nearly always), a write's
  * return costs no lookup. An entry the LRU drops keeps it above 0: only slower. */
 __u64 write_calls_open = 0;
@@ -422,7 +430,8 @@ static __always_inline void fill_header(struct bento_event_header* h, __u32 type
   h->gid = BPF_CORE_READ(t, real_cred, gid.val);
   h->euid = BPF_CORE_READ(t, real_cred, euid.val);
   h->egid = BPF_CORE_READ(t, real_cred, egid.val);
-  h->mnt_ns = foreign_mnt_ns(t);
+  h->mnt_ns = 0; /* set by the events that carry paths (events.h): not read for the others,
+                  * whose call chains are at the 6.1 verifier's 512-byte stack bound */
   h->pad = 0;
 }
 
@@ -762,15 +771,22 @@ static __noinline int file_io(struct task_struct* t, struct file* f, struct inod
   if (!is_write) return 0;
   file_changed(t, inode, gen);
   if (!pending) return 0;
-  struct write_call c = {.k = k,
-                         .task_start = t->start_time,
-                         .file_id = fid,
-                         .dev = dev,
-                         .ino = ino,
-                         .fd = fd,
-                         .nr = nr,
-                         .gen = gen};
-  if (bpf_map_update_elem(&write_calls, &tid, &c, BPF_ANY) == 0)
+  __u32 zero = 0;
+  struct write_call* c = bpf_map_lookup_elem(&write_call_scratch, &zero);
+  if (!c) { /* cannot wait for its result: the reported write stands */
+    bpf_map_update_elem(&seen_file, &k, &(__u64){WRITE_DONE}, BPF_EXIST);
+    return 0;
+  }
+  c->k = k;
+  c->task_start = t->start_time;
+  c->file_id = fid;
+  c->dev = dev;
+  c->ino = ino;
+  c->fd = fd;
+  c->nr = nr;
+  c->gen = gen;
+  c->pad = 0;
+  if (bpf_map_update_elem(&write_calls, &tid, c, BPF_ANY) == 0)
     __sync_fetch_and_add(&write_calls_open, 1);
   else
     bpf_map_update_elem(&seen_file, &k, &(__u64){WRITE_DONE}, BPF_EXIST);
@@ -786,29 +802,32 @@ static __noinline int write_returned(long nr, long ret) {
   __u32 tid = (__u32)bpf_get_current_pid_tgid();
   struct write_call* p = bpf_map_lookup_elem(&write_calls, &tid);
   if (!p) return 0;
-  struct write_call c = *p;
+  __u32 zero = 0;
+  struct write_call* cp = bpf_map_lookup_elem(&write_call_scratch, &zero); /* off the stack */
+  if (!cp) return 0;
+  *cp = *p;
   bpf_map_delete_elem(&write_calls, &tid);
   __sync_fetch_and_add(&write_calls_open, -1);
   struct task_struct* t = bpf_get_current_task_btf();
-  if (c.task_start != t->start_time || c.nr != (__u32)nr) return 0; /* not this call's */
-  __u64* v = bpf_map_lookup_elem(&seen_file, &c.k);
+  if (cp->task_start != t->start_time || cp->nr != (__u32)nr) return 0; /* not this call's */
+  __u64* v = bpf_map_lookup_elem(&seen_file, &cp->k);
   /* Gone (a close ended the image's writes), or another call's since (reported anew). */
   if (!v || (*v != (WRITE_PENDING | (__u64)tid << 32) && *v != WRITE_SHARED)) return 0;
   if (ret > 0 || *v == WRITE_SHARED) {
     *v = WRITE_DONE;
     return 0;
   }
-  bpf_map_delete_elem(&seen_file, &c.k);
+  bpf_map_delete_elem(&seen_file, &cp->k);
   struct bento_file_io_event* e = reserve(sizeof(*e));
   if (!e) return lost();
   fill_header(&e->h, BENTO_EV_FILE_IO, sizeof(*e), t);
-  e->fd = c.fd;
+  e->fd = cp->fd;
   e->is_write = BENTO_FILE_IO_WRITE_FAILED;
-  e->syscall_nr = c.nr;
-  e->generation = c.gen;
-  e->file_id = c.file_id;
-  e->dev = c.dev;
-  e->ino = c.ino;
+  e->syscall_nr = cp->nr;
+  e->generation = cp->gen;
+  e->file_id = cp->file_id;
+  e->dev = cp->dev;
+  e->ino = cp->ino;
   submit(e);
   return 0;
 }
@@ -1280,6 +1299,7 @@ static __noinline int on_open(int fd, __u64 upath, __u32 flags) {
     return 0;
   }
   fill_header(&e->h, BENTO_EV_OPEN, sizeof(*e), t);
+  e->h.mnt_ns = foreign_mnt_ns(t);
   e->fd = fd;
   e->flags = flags;
   e->file_id = file_id((__u64)f);
@@ -1742,6 +1762,7 @@ __noinline int on_path(__u32 type_nr, __u64 dirfds, __u64 oldp, __u64 newp, __u3
   if (!e) return lost();
   __u32 type = type_nr >> 16;
   fill_header(&e->h, type, sizeof(*e), t);
+  e->h.mnt_ns = foreign_mnt_ns(t);
   e->syscall_nr = type_nr & 0xffff;
   e->flags = flags;
   e->dev = e->ino = 0;
@@ -1781,6 +1802,7 @@ __noinline int on_truncate(__u32 nr, __u64 arg0, __s64 length) {
   struct bento_truncate_event* e = reserve(sizeof(*e));
   if (!e) return lost();
   fill_header(&e->h, BENTO_EV_TRUNCATE, sizeof(*e), t);
+  e->h.mnt_ns = foreign_mnt_ns(t);
   e->syscall_nr = nr;
   e->length = length;
   e->fd = -1;
@@ -2475,6 +2497,7 @@ int BPF_PROG(on_exec, struct task_struct* p, pid_t old_pid, struct linux_binprm*
     goto cloexec;
   }
   fill_header(&e->h, BENTO_EV_EXEC, sizeof(*e), p);
+  e->h.mnt_ns = foreign_mnt_ns(p);
   e->old_tid = old_pid;
   const char* fname = BPF_CORE_READ(bprm, filename);
   bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), fname);

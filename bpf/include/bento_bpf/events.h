@@ -109,8 +109,10 @@ struct bento_event_header {
   __u32 gid;
   __u32 euid;
   __u32 egid;
-  /* v5: 0 when the task is in the loader's mount namespace (the host's, provd's); else the
-   * inode number of the task's mount namespace (its /proc/PID/ns/mnt). Then the task's
+  /* v5, set in the events that carry paths (OPEN, EXEC, TRUNCATE, RENAME, LINK, UNLINK;
+   * 0 in the others): 0 when the task is in the loader's mount namespace (the host's,
+   * provd's); else the inode number of the task's mount namespace (its /proc/PID/ns/mnt).
+   * Then the task's
    * paths mean nothing on the host: /tmp may be a private directory, / an overlay. So a
    * path the probes resolve themselves is sent in fs form: the file's path from the root
    * of the file system it is on (its dentry walked up to the super block's root, not
