@@ -365,6 +365,7 @@ void Ingest::outside_open(int64_t act, const PendingItem& o) {
     store_.generated(v, act, o.t, how);
     carry_outside_writers(prev, v, act, o.t);
   }
+  if (!late_unlinks_.empty()) apply_late_unlink(file, o.path, o.t);
 }
 
 // The probes report a process image's first write of a file only: a writer that holds an

@@ -1389,6 +1389,56 @@ TEST(Causal, AnUnlinkOutsideTheMountWaitsWithItsActivity) {
   EXPECT_TRUE(deleted) << r.graph.dump(1);
 }
 
+// `cat secret > /tmp/g; rm /tmp/g; cat pub > /tmp/g; cat /tmp/g > g`: rm touches no mount
+// and is never kept, and the first /tmp/g is stored only once the mount's log keeps cat,
+// after rm's unlink was met. It is still shown deleted (by rm), not as the /tmp/g there now,
+// and the new /tmp/g (another inode) is neither deleted nor from secret.
+TEST(Causal, AnUnlinkByAProcessNeverKeptStillDeletesTheFileStoredLater) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "secret"}, {11, "pub"}});
+  // A read of the mount at `at`, whose log records are met only now.
+  auto read_at = [&](uint32_t tid, uint64_t ino, uint64_t at) {
+    uint64_t fh = ++w.next_fh;
+    w.record(RecordType::kOpen, tid, ino, "", fh, O_RDONLY, S_IFREG | 0644, 1, "", 1, 0, 0, at);
+    w.record(RecordType::kRead, tid, ino, "", fh, O_RDONLY, S_IFREG | 0644, 1, "", 1, 0, 0, at + 1);
+    w.record(RecordType::kRelease, 0, ino, "", fh, O_RDONLY, S_IFREG | 0644, 1, "", 0, 0, 0,
+             at + 2);
+  };
+  auto cat = w.run(sh, 200, {"cat", "secret"});
+  const uint64_t cat_read = w.tick();
+  w.tick();
+  w.write_outside(cat, "/tmp/g", 7001);
+  w.close_outside(cat, 7001, /*last_write=*/true);
+  auto rm = w.run(sh, 201, {"rm", "/tmp/g"});
+  w.unlink_outside(rm, "/tmp/g");
+  w.exit(rm);
+  read_at(200, 10, cat_read);  // the mount's log keeps cat (and its /tmp/g) only now
+  w.exit(cat);
+  auto cat2 = w.run(sh, 202, {"cat", "pub"});
+  const uint64_t cat2_read = w.tick();
+  w.tick();
+  w.write_outside(cat2, "/tmp/g", 7002);
+  w.close_outside(cat2, 7002, /*last_write=*/true);
+  read_at(202, 11, cat2_read);
+  w.exit(cat2);
+  auto cp = w.run(sh, 203, {"cat", "/tmp/g"});
+  w.read_outside(cp, "/tmp/g", 7002);
+  w.write_new(203, 12, "g");
+  w.exit(cp);
+  w.commit();
+  auto i = impact(*w.db, path("secret"));
+  ASSERT_TRUE(i.found) << i.message;
+  EXPECT_TRUE(has(edges(i.graph), "generated(/tmp/g, cat secret)")) << i.text;
+  EXPECT_NE(i.text.find("[deleted at"), std::string::npos) << i.text;
+  EXPECT_NE(i.text.find("by rm /tmp/g"), std::string::npos) << i.text;
+  auto r = why(*w.db, path("g"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_TRUE(has(edges(r.graph), "used(cat /tmp/g, /tmp/g)")) << r.text;
+  EXPECT_EQ(r.text.find("secret"), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find("[deleted at"), std::string::npos) << r.text;
+}
+
 // An outside file nothing recorded wrote existed before the record: its version begins
 // when it is first seen, which is when the first activity kept read it. `cp /secret
 // /tmp/s2` (touches no mount: kept late) read it before `py` (kept at once: it writes
