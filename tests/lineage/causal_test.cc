@@ -1439,6 +1439,47 @@ TEST(Causal, AnUnlinkByAProcessNeverKeptStillDeletesTheFileStoredLater) {
   EXPECT_EQ(r.text.find("[deleted at"), std::string::npos) << r.text;
 }
 
+// `sort -T /tmp in > out`: sort's temporary files (written, read back and removed by it
+// alone) hold only what it read already; they are folded as "files it wrote itself", not
+// listed one by one (hundreds on a big input). A file another process wrote too is shown,
+// with that writer, and so is one it kept.
+TEST(Causal, FilesAProcessWroteOnlyItselfAreFoldedWhenItReadsThemBack) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "in"}, {11, "x"}});
+  auto cp = w.run(sh, 201, {"cp", "x", "/tmp/shared"});
+  w.read(201, 11);
+  w.write_outside(cp, "/tmp/shared", 7002);
+  w.close_outside(cp, 7002, /*last_write=*/true);
+  w.exit(cp);
+  auto sort = w.run(sh, 200, {"sort", "-T", "/tmp", "in"});
+  w.read(200, 10);
+  w.write_outside(sort, "/tmp/sortA", 7001);
+  w.close_outside(sort, 7001, /*last_write=*/true);
+  w.read_outside(sort, "/tmp/sortA", 7001);
+  w.unlink_outside(sort, "/tmp/sortA");
+  // A file it wrote and read back but kept is its output too: shown.
+  w.write_outside(sort, "/tmp/kept", 7003);
+  w.close_outside(sort, 7003, /*last_write=*/true);
+  w.read_outside(sort, "/tmp/kept", 7003);
+  w.write_outside(sort, "/tmp/shared", 7002, O_WRONLY | O_APPEND);
+  w.close_outside(sort, 7002, /*last_write=*/true);
+  w.read_outside(sort, "/tmp/shared", 7002);
+  w.write_new(200, 12, "out");
+  w.exit(sort);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find("files it wrote itself (1)"), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find("/tmp/sortA"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("/tmp/shared"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("/tmp/kept"), std::string::npos) << r.text;
+  EXPECT_TRUE(has(edges(r.graph), "used(cp x /tmp/shared, x)")) << r.text;
+  EXPECT_TRUE(has(edges(r.graph), "used(sort -T /tmp in, in)")) << r.text;
+  auto all = why(*w.db, path("out"), 0, /*all=*/true);
+  EXPECT_TRUE(has(edges(all.graph), "used(sort -T /tmp in, /tmp/sortA)")) << all.text;
+}
+
 // An outside file nothing recorded wrote existed before the record: its version begins
 // when it is first seen, which is when the first activity kept read it. `cp /secret
 // /tmp/s2` (touches no mount: kept late) read it before `py` (kept at once: it writes
