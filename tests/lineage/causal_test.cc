@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <sstream>
 
 #include "lineage_world.h"
 #include "run_command.h"
@@ -1478,6 +1479,35 @@ TEST(Causal, FilesAProcessWroteOnlyItselfAreFoldedWhenItReadsThemBack) {
   EXPECT_TRUE(has(edges(r.graph), "used(sort -T /tmp in, in)")) << r.text;
   auto all = why(*w.db, path("out"), 0, /*all=*/true);
   EXPECT_TRUE(has(edges(all.graph), "used(sort -T /tmp in, /tmp/sortA)")) << all.text;
+}
+
+// mkstemp opens its file O_RDWR|O_CREAT|O_EXCL: the open made the file, so its first
+// version is the opener's, not one "first seen" that was there before and was read.
+TEST(Causal, AFileMadeByOExclHasNoVersionBeforeIt) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "in"}});
+  auto sort = w.run(sh, 200, {"sort", "in"});
+  w.read(200, 10);
+  w.open_outside(sort, "/tmp/sortB", 7001, O_RDWR | O_CREAT | O_EXCL);
+  w.file_io(sort, 7001, /*write=*/true);
+  w.file_io(sort, 7001, /*write=*/false);
+  w.write_new(200, 12, "out");
+  w.exit(sort);
+  w.commit();
+  auto r = why(*w.db, path("out"), 0, /*all=*/true);
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_TRUE(has(edges(r.graph), "generated(/tmp/sortB, sort in)")) << r.text;
+  std::istringstream lines(r.text);
+  for (std::string line; std::getline(lines, line);)
+    if (line.find("/tmp/sortB") != std::string::npos) {
+      EXPECT_EQ(line.find("first seen"), std::string::npos) << r.text;
+    }
+  for (const auto& e : r.graph["entities"])
+    if (e.value("path", "") == "/tmp/sortB") {
+      EXPECT_EQ(e.value("version", 0), 1) << e.dump();
+    }
+  EXPECT_EQ(r.text.find("previous version /tmp/sortB"), std::string::npos) << r.text;
 }
 
 // An outside file nothing recorded wrote existed before the record: its version begins
