@@ -184,6 +184,13 @@ class Ingest {
   bool on_truncate(const void* data, size_t size);
   bool on_path(const void* data, size_t size);
   void unlink_outside(int64_t act, uint64_t t, const std::string& path);
+  // Unlinks of outside paths the graph did not have yet, by activities not kept (`rm
+  // /tmp/x` touches no mount): path -> (activity, time). A file stored later under that
+  // name (its writer kept once a reader copies it into the mount) takes the first unlink
+  // after its version began, so it is not shown as still there (ingest_files.cc).
+  std::unordered_map<std::string, std::vector<std::pair<int64_t, uint64_t>>> late_unlinks_;
+  void note_late_unlink(int64_t act, uint64_t t, const std::string& path);
+  void apply_late_unlink(int64_t file, const std::string& path, uint64_t since);
   void rename_outside(int64_t file, int64_t act, uint64_t t, const std::string& from,
                       const std::string& to);
   // An outside file (dev, ino, generation), created on first sight, named `path` now.

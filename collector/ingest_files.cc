@@ -440,6 +440,7 @@ bool Ingest::on_path(const void* data, size_t size) {
         u.t = t;
         u.path = oldp;
         wait(act, std::move(u));
+        note_late_unlink(act, t, oldp);  // or the file is stored before the caller is kept
         return true;
       }
       unlink_outside(act, t, oldp);
@@ -461,6 +462,42 @@ bool Ingest::under_tracked_mount(const std::string& path) const {
 void Ingest::unlink_outside(int64_t act, uint64_t t, const std::string& path) {
   int64_t file = store_.find_file_named(path);
   if (file == 0) return;
+  store_.end_name(file, path, t);
+  store_.invalidated(current_entity(file, t), act, t, "unlink");
+}
+
+void Ingest::note_late_unlink(int64_t act, uint64_t t, const std::string& path) {
+  if (late_unlinks_.size() >= (1u << 16)) late_unlinks_.clear();  // a cache
+  auto& v = late_unlinks_[path];
+  if (v.size() < 16) v.push_back({act, t});
+}
+
+// `cat /mnt/secret > /tmp/x; rm /tmp/x`: rm touches no mount and is never kept, and /tmp/x
+// is stored only once the mount's log keeps cat, after rm's unlink was met. The first such
+// unlink after the version `since` began is this file's: it is marked deleted by it, and
+// rm is kept so that it stays in the graph (its waiting unlink is then done).
+void Ingest::apply_late_unlink(int64_t file, const std::string& path, uint64_t since) {
+  auto it = late_unlinks_.find(path);
+  if (it == late_unlinks_.end()) return;
+  auto& v = it->second;
+  auto first = v.end();
+  for (auto u = v.begin(); u != v.end(); ++u)
+    if (u->second > since && (first == v.end() || u->second < first->second)) first = u;
+  if (first == v.end()) return;
+  const auto [act, t] = *first;
+  v.erase(first);
+  if (v.empty()) late_unlinks_.erase(it);
+  if (auto p = pending_.find(act); p != pending_.end()) {
+    auto& items = p->second.items;
+    for (auto i = items.begin(); i != items.end(); ++i)
+      if (i->kind == PendingItem::kUnlink && i->t == t && i->path == path) {
+        items.erase(i);
+        pending_total_--;
+        break;
+      }
+  }
+  make_forward(act);
+  if (store_.latest_name(file) != path) return;  // renamed meanwhile: not this name's file
   store_.end_name(file, path, t);
   store_.invalidated(current_entity(file, t), act, t, "unlink");
 }

@@ -351,20 +351,26 @@ void Ingest::channel_store(const std::string& key, int64_t act, uint64_t t, bool
 // An outside file opened by an activity we keep: reads use its current version, a
 // write-open starts a new one (the probes see the first write, not each one).
 void Ingest::outside_open(int64_t act, const PendingItem& o) {
-  if (reads(o.flags) && kept(act) == kFull) keep_outside_writers(act, o);
+  // O_CREAT|O_EXCL made the file (mkstemp's O_RDWR scratch files): it held nothing to read
+  // at the open, and no version of it was there before ("first seen" would say it was).
+  const bool made = writes(o.flags) && (o.flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
+  if (reads(o.flags) && !made && kept(act) == kFull) keep_outside_writers(act, o);
   const int64_t file = outside_file(o.dev, o.ino, o.gen, o.path, o.t);
-  if (reads(o.flags)) store_.used(act, entity_at(file, o.t, o.path), o.t, "open");
+  if (reads(o.flags) && !made) store_.used(act, entity_at(file, o.t, o.path), o.t, "open");
   if (writes(o.flags)) {
     // O_CREAT|O_TRUNC on a file never seen before: new content, whether or not the file
     // existed ("written by"); O_TRUNC alone empties a file we know.
     const char* how = "open-write";
-    if (o.flags & O_TRUNC)
+    if (made && store_.latest_version(file).id == 0)
+      how = "write";
+    else if (o.flags & O_TRUNC)
       how = (o.flags & O_CREAT) && store_.latest_version(file).id == 0 ? "write" : "truncate";
     const int64_t prev = store_.version_at(file, o.t).id;
     int64_t v = new_version(file, o.t, o.path, (o.flags & O_TRUNC) != 0);
     store_.generated(v, act, o.t, how);
     carry_outside_writers(prev, v, act, o.t);
   }
+  if (!late_unlinks_.empty()) apply_late_unlink(file, o.path, o.t);
 }
 
 // The probes report a process image's first write of a file only: a writer that holds an

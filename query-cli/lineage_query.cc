@@ -115,6 +115,13 @@ int64_t file_named(bento::lineage::Database& db, const std::string& path, std::s
         "(replaced by something the record did not see); this is the recorded file's lineage";
     return named;
   }
+  // A directory has no content of its own to trace ("not on a tracked mount" would mislead
+  // about one that is).
+  if (struct stat st{}; stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    *message = "no provenance recorded for " + path +
+               ": it is a directory (the answers are about files: ask about a file in it)";
+    return 0;
+  }
   *message = "no provenance recorded for " + path +
              " (not on a tracked mount and never opened by a tracked process, or written before "
              "tracking was enabled)";

@@ -506,6 +506,32 @@ TEST_F(Files, RelativeOpenCarriesTheAbsolutePath) {
   rmdir((dir_ + "/sub").c_str());
 }
 
+// An absolute path through a symlink names the link, which may point elsewhere later (a
+// `current -> releases/v1` swapped to v2): OPEN sends the opened file's own path.
+TEST_F(Files, AnOpenThroughASymlinkNamesTheFileOpened) {
+  ASSERT_EQ(mkdir((dir_ + "/v1").c_str(), 0700), 0);
+  std::string f = sized("v1/conf", 10);
+  std::string cur = dir_ + "/current", file_link = dir_ + "/conf-link";
+  ASSERT_EQ(symlink("v1", cur.c_str()), 0);             // a directory link
+  ASSERT_EQ(symlink(f.c_str(), file_link.c_str()), 0);  // a link to the file itself
+  pid_t child = run_child([&] {
+    int a = ::open((cur + "/conf").c_str(), O_RDONLY);
+    int b = ::open(file_link.c_str(), O_RDWR);
+    return a >= 0 && b >= 0 ? 0 : 2;
+  });
+  drain(getpid());
+  struct stat st = {};
+  ASSERT_EQ(stat(f.c_str(), &st), 0);
+  std::vector<std::string> paths;
+  for (const auto& o : of<bento_open_event>(BENTO_EV_OPEN, child))
+    if (o.ino == st.st_ino) paths.push_back(std::string(o.path, o.path_len));
+  EXPECT_EQ(paths, (std::vector<std::string>{f, f})) << "the file's path, not the links'";
+  unlink(file_link.c_str());
+  unlink(cur.c_str());
+  unlink(f.c_str());
+  rmdir((dir_ + "/v1").c_str());
+}
+
 // Under chroot an absolute path names a file under the new root, not the host's file of
 // that name: OPEN sends the host path, and the path events and EXEC send the root to put in
 // front (the collector cannot: the process may be gone, and the host has its own /bin/sh).

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <sstream>
 
 #include "lineage_world.h"
 #include "run_command.h"
@@ -1387,6 +1388,126 @@ TEST(Causal, AnUnlinkOutsideTheMountWaitsWithItsActivity) {
   for (const auto& e : r.graph["entities"])
     if (e.value("path", "") == "/tmp/m") deleted = e["status"].value("state", "") == "removed";
   EXPECT_TRUE(deleted) << r.graph.dump(1);
+}
+
+// `cat secret > /tmp/g; rm /tmp/g; cat pub > /tmp/g; cat /tmp/g > g`: rm touches no mount
+// and is never kept, and the first /tmp/g is stored only once the mount's log keeps cat,
+// after rm's unlink was met. It is still shown deleted (by rm), not as the /tmp/g there now,
+// and the new /tmp/g (another inode) is neither deleted nor from secret.
+TEST(Causal, AnUnlinkByAProcessNeverKeptStillDeletesTheFileStoredLater) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "secret"}, {11, "pub"}});
+  // A read of the mount at `at`, whose log records are met only now.
+  auto read_at = [&](uint32_t tid, uint64_t ino, uint64_t at) {
+    uint64_t fh = ++w.next_fh;
+    w.record(RecordType::kOpen, tid, ino, "", fh, O_RDONLY, S_IFREG | 0644, 1, "", 1, 0, 0, at);
+    w.record(RecordType::kRead, tid, ino, "", fh, O_RDONLY, S_IFREG | 0644, 1, "", 1, 0, 0, at + 1);
+    w.record(RecordType::kRelease, 0, ino, "", fh, O_RDONLY, S_IFREG | 0644, 1, "", 0, 0, 0,
+             at + 2);
+  };
+  auto cat = w.run(sh, 200, {"cat", "secret"});
+  const uint64_t cat_read = w.tick();
+  w.tick();
+  w.write_outside(cat, "/tmp/g", 7001);
+  w.close_outside(cat, 7001, /*last_write=*/true);
+  auto rm = w.run(sh, 201, {"rm", "/tmp/g"});
+  w.unlink_outside(rm, "/tmp/g");
+  w.exit(rm);
+  read_at(200, 10, cat_read);  // the mount's log keeps cat (and its /tmp/g) only now
+  w.exit(cat);
+  auto cat2 = w.run(sh, 202, {"cat", "pub"});
+  const uint64_t cat2_read = w.tick();
+  w.tick();
+  w.write_outside(cat2, "/tmp/g", 7002);
+  w.close_outside(cat2, 7002, /*last_write=*/true);
+  read_at(202, 11, cat2_read);
+  w.exit(cat2);
+  auto cp = w.run(sh, 203, {"cat", "/tmp/g"});
+  w.read_outside(cp, "/tmp/g", 7002);
+  w.write_new(203, 12, "g");
+  w.exit(cp);
+  w.commit();
+  auto i = impact(*w.db, path("secret"));
+  ASSERT_TRUE(i.found) << i.message;
+  EXPECT_TRUE(has(edges(i.graph), "generated(/tmp/g, cat secret)")) << i.text;
+  EXPECT_NE(i.text.find("[deleted at"), std::string::npos) << i.text;
+  EXPECT_NE(i.text.find("by rm /tmp/g"), std::string::npos) << i.text;
+  auto r = why(*w.db, path("g"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_TRUE(has(edges(r.graph), "used(cat /tmp/g, /tmp/g)")) << r.text;
+  EXPECT_EQ(r.text.find("secret"), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find("[deleted at"), std::string::npos) << r.text;
+}
+
+// `sort -T /tmp in > out`: sort's temporary files (written, read back and removed by it
+// alone) hold only what it read already; they are folded as "files it wrote itself", not
+// listed one by one (hundreds on a big input). A file another process wrote too is shown,
+// with that writer, and so is one it kept.
+TEST(Causal, FilesAProcessWroteOnlyItselfAreFoldedWhenItReadsThemBack) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "in"}, {11, "x"}});
+  auto cp = w.run(sh, 201, {"cp", "x", "/tmp/shared"});
+  w.read(201, 11);
+  w.write_outside(cp, "/tmp/shared", 7002);
+  w.close_outside(cp, 7002, /*last_write=*/true);
+  w.exit(cp);
+  auto sort = w.run(sh, 200, {"sort", "-T", "/tmp", "in"});
+  w.read(200, 10);
+  w.write_outside(sort, "/tmp/sortA", 7001);
+  w.close_outside(sort, 7001, /*last_write=*/true);
+  w.read_outside(sort, "/tmp/sortA", 7001);
+  w.unlink_outside(sort, "/tmp/sortA");
+  // A file it wrote and read back but kept is its output too: shown.
+  w.write_outside(sort, "/tmp/kept", 7003);
+  w.close_outside(sort, 7003, /*last_write=*/true);
+  w.read_outside(sort, "/tmp/kept", 7003);
+  w.write_outside(sort, "/tmp/shared", 7002, O_WRONLY | O_APPEND);
+  w.close_outside(sort, 7002, /*last_write=*/true);
+  w.read_outside(sort, "/tmp/shared", 7002);
+  w.write_new(200, 12, "out");
+  w.exit(sort);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find("files it wrote itself (1)"), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find("/tmp/sortA"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("/tmp/shared"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("/tmp/kept"), std::string::npos) << r.text;
+  EXPECT_TRUE(has(edges(r.graph), "used(cp x /tmp/shared, x)")) << r.text;
+  EXPECT_TRUE(has(edges(r.graph), "used(sort -T /tmp in, in)")) << r.text;
+  auto all = why(*w.db, path("out"), 0, /*all=*/true);
+  EXPECT_TRUE(has(edges(all.graph), "used(sort -T /tmp in, /tmp/sortA)")) << all.text;
+}
+
+// mkstemp opens its file O_RDWR|O_CREAT|O_EXCL: the open made the file, so its first
+// version is the opener's, not one "first seen" that was there before and was read.
+TEST(Causal, AFileMadeByOExclHasNoVersionBeforeIt) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "in"}});
+  auto sort = w.run(sh, 200, {"sort", "in"});
+  w.read(200, 10);
+  w.open_outside(sort, "/tmp/sortB", 7001, O_RDWR | O_CREAT | O_EXCL);
+  w.file_io(sort, 7001, /*write=*/true);
+  w.file_io(sort, 7001, /*write=*/false);
+  w.write_new(200, 12, "out");
+  w.exit(sort);
+  w.commit();
+  auto r = why(*w.db, path("out"), 0, /*all=*/true);
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_TRUE(has(edges(r.graph), "generated(/tmp/sortB, sort in)")) << r.text;
+  std::istringstream lines(r.text);
+  for (std::string line; std::getline(lines, line);)
+    if (line.find("/tmp/sortB") != std::string::npos) {
+      EXPECT_EQ(line.find("first seen"), std::string::npos) << r.text;
+    }
+  for (const auto& e : r.graph["entities"])
+    if (e.value("path", "") == "/tmp/sortB") {
+      EXPECT_EQ(e.value("version", 0), 1) << e.dump();
+    }
+  EXPECT_EQ(r.text.find("previous version /tmp/sortB"), std::string::npos) << r.text;
 }
 
 // An outside file nothing recorded wrote existed before the record: its version begins

@@ -109,6 +109,10 @@ TEST_F(LineageTest, UnknownPathAndEmptyDatabaseSaySo) {
   auto r = impact(*w.db, path("never-written"), 6);
   EXPECT_FALSE(r.found);
   EXPECT_NE(r.message.find("no provenance recorded for"), std::string::npos) << r.message;
+  EXPECT_EQ(r.message.find("directory"), std::string::npos) << r.message;
+  auto dir = why(*w.db, "/tmp", 6);  // a directory: said so, not "not on a tracked mount"
+  EXPECT_FALSE(dir.found);
+  EXPECT_NE(dir.message.find("it is a directory"), std::string::npos) << dir.message;
   EXPECT_FALSE(process(*w.db, 999999).found);
 }
 
