@@ -102,6 +102,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define TS_COMPAT 0x0002 /* x86 thread_info.status: a 32-bit syscall is running */
 #define CONFIGFS_MAGIC 0x62656570
 #define FUSECTL_SUPER_MAGIC 0x65735543
+#define FUSE_SUPER_MAGIC 0x65735546
 #define PID_FS_MAGIC 0x50494446
 #define MAX_CMSGS 4  /* control messages looked at per msghdr */
 #define MAX_MMSGS 4  /* messages looked at per sendmmsg/recvmmsg */
@@ -1251,8 +1252,8 @@ static __always_inline __u64 btime_ns(struct inode* inode, __u64 magic) {
   return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-static __noinline int path_of(char* out, __u32* out_len, struct dentry* dentry,
-                              struct vfsmount* vfsmnt, int only_complete);
+static __noinline void path_of(char* out, __u32* out_len, struct dentry* dentry,
+                               struct vfsmount* vfsmnt);
 
 /* Whether t runs under chroot: its root directory is not the top of its mount namespace
  * (walking up through the mounts stacked there, as the real root sits on the initramfs's).
@@ -1318,14 +1319,17 @@ static __noinline int on_open(int fd, __u64 upath, __u32 flags) {
    * instead. So does an absolute path through a symlink (`/srv/app/current/conf`, a link
    * swapped later; `/proc/self/fd/3`): it names the link, not the file opened, so the
    * file's own path replaces it whenever the walk reaches the root. */
-  if (e->h.mnt_ns) /* in fs form: the namespace's mounts are not the host's */
-    path_of(e->path, &e->path_len, BPF_CORE_READ(f, f_path.dentry), 0, 0);
-  else if (e->path[0] != '/' || chrooted(t))
-    path_of(e->path, &e->path_len, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt),
-            0);
-  else
-    path_of(e->path, &e->path_len, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt),
-            1);
+  /* In another mount namespace: in fs form (its mounts are not the host's). On FUSE an
+   * absolute path stays as passed: Bento's mounts are named by their fs log, and each file
+   * created there would pay a walk. One call site: the verifier walks path_of per call. */
+  const int must = e->h.mnt_ns || e->path[0] != '/' || chrooted(t);
+  if (must || magic != FUSE_SUPER_MAGIC) {
+    path_of(e->path, &e->path_len, BPF_CORE_READ(f, f_path.dentry),
+            e->h.mnt_ns ? 0 : BPF_CORE_READ(f, f_path.mnt));
+    /* No fallback to the passed path where the walk cannot name the file (a file with no
+     * path: "/"; deeper than the walk: "..."): on_sys_exit is at the 6.1 verifier's
+     * complexity bound, and one more branch on the result crosses it. */
+  }
   track_fd(tgid, fd, e->file_id);
   submit(e);
   return 0;
@@ -1665,11 +1669,11 @@ __noinline int on_mremap(__u64 old_addr, __u64 old_len, __u64 new_len, __u64 ret
  * and its length into *out_len, by walking d_parent and the mount tree (at most DIR_DEPTH
  * components; a longer one starts with "..."). Without a mount (vfsmnt 0): its path in fs
  * form, from the root of its file system (events.h, bento_event_header.mnt_ns). */
-static __noinline int path_of(char* out, __u32* out_len, struct dentry* dentry,
-                              struct vfsmount* vfsmnt, int only_complete) {
+static __noinline void path_of(char* out, __u32* out_len, struct dentry* dentry,
+                               struct vfsmount* vfsmnt) {
   __u32 zero = 0;
   char* buf = bpf_map_lookup_elem(&path_scratch, &zero);
-  if (!buf) return 0;
+  if (!buf) return;
   struct mount* mnt = container_of_core(vfsmnt, struct mount, mnt);
   __u32 off = BENTO_PATH_MAX - 1; /* buf[off..] is the path so far, NUL-terminated */
   buf[BENTO_PATH_MAX - 1] = 0;
@@ -1702,9 +1706,6 @@ static __noinline int path_of(char* out, __u32* out_len, struct dentry* dentry,
     buf[off] = '/';
     dentry = parent;
   }
-  /* only_complete: a name that is the whole path, not a pseudo file's bare root (memfd,
-   * reopened through /proc/self/fd/N, has no path): else the caller keeps what it has. */
-  if (only_complete && (!complete || off == BENTO_PATH_MAX - 1)) return 0;
   if (!complete && off >= 3) {
     off -= 3;
     off &= BENTO_PATH_MAX - 1;
@@ -1716,11 +1717,10 @@ static __noinline int path_of(char* out, __u32* out_len, struct dentry* dentry,
   }
   __u32 n = BENTO_PATH_MAX - off; /* with the NUL */
   n &= 2 * BENTO_PATH_MAX - 1;
-  if (n == 0 || n > BENTO_PATH_MAX) return 0;
+  if (n == 0 || n > BENTO_PATH_MAX) return;
   off &= BENTO_PATH_MAX - 1;
   bpf_probe_read_kernel(out, n, buf + off);
   *out_len = n - 1;
-  return complete;
 }
 
 /* What `path` (already copied into the event) starts from when the host's root is not where
@@ -1752,7 +1752,7 @@ static __noinline void fill_dir(struct task_struct* t, struct bento_dir_ref* d, 
   struct inode* inode = BPF_CORE_READ(dentry, d_inode);
   d->dev = encode_dev(BPF_CORE_READ(inode, i_sb, s_dev));
   d->ino = BPF_CORE_READ(inode, i_ino);
-  path_of(d->path, &d->path_len, dentry, fs_form ? 0 : mnt, 0);
+  path_of(d->path, &d->path_len, dentry, fs_form ? 0 : mnt);
 }
 
 static __always_inline __u32 user_path(char* dst, __u64 upath) {
@@ -2518,16 +2518,14 @@ int BPF_PROG(on_exec, struct task_struct* p, pid_t old_pid, struct linux_binprm*
   e->exe_path_len = e->root_path_len = 0;
   e->exe_path[0] = e->root_path[0] = 0;
   if (e->h.mnt_ns) { /* in fs form: what runs, and the root it runs under */
-    path_of(e->exe_path, &e->exe_path_len, BPF_CORE_READ(p, mm, exe_file, f_path.dentry), 0, 0);
+    path_of(e->exe_path, &e->exe_path_len, BPF_CORE_READ(p, mm, exe_file, f_path.dentry), 0);
     struct dentry* root = BPF_CORE_READ(p, fs, root.dentry);
     e->root_dev = encode_dev(BPF_CORE_READ(root, d_sb, s_dev));
-    path_of(e->root_path, &e->root_path_len, root, 0, 0);
+    path_of(e->root_path, &e->root_path_len, root, 0);
   } else if (e->filename[0] != '/' && e->filename[0] != 0)
-    path_of(e->cwd, &e->cwd_len, BPF_CORE_READ(p, fs, pwd.dentry), BPF_CORE_READ(p, fs, pwd.mnt),
-            0);
+    path_of(e->cwd, &e->cwd_len, BPF_CORE_READ(p, fs, pwd.dentry), BPF_CORE_READ(p, fs, pwd.mnt));
   else if (e->filename[0] == '/' && chrooted(p)) /* the root to put in front */
-    path_of(e->cwd, &e->cwd_len, BPF_CORE_READ(p, fs, root.dentry), BPF_CORE_READ(p, fs, root.mnt),
-            0);
+    path_of(e->cwd, &e->cwd_len, BPF_CORE_READ(p, fs, root.dentry), BPF_CORE_READ(p, fs, root.mnt));
   struct mm_struct* mm = BPF_CORE_READ(p, mm);
   unsigned long start = BPF_CORE_READ(mm, arg_start), end = BPF_CORE_READ(mm, arg_end);
   unsigned long len = end > start ? end - start : 0;

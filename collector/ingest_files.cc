@@ -21,6 +21,9 @@ namespace bento::collector {
 namespace {
 
 constexpr char kUnnamedTmpfile[] = "<unnamed O_TMPFILE>";
+// A regular file whose dentry walk ends at once (events.h: a memfd reopened through
+// /proc/self/fd/N, a file with no path): named so, not "/".
+constexpr char kNoPath[] = "<file without a path>";
 
 bool writes(uint32_t flags) {
   return (flags & O_ACCMODE) != O_RDONLY;
@@ -119,10 +122,16 @@ bool Ingest::on_open(const void* data, size_t size) {
   if (source_for_dev(e->dev) != 0) return true;
   std::string path = h->mnt_ns != 0 ? host_path(e->dev, cstr(e->path, sizeof e->path))
                                     : absolute(h->pid, cstr(e->path, sizeof e->path), "");
+  if (path == "/") path = kNoPath;
   // O_TMPFILE names the directory the file is made in: the file has no name (ed's and
-  // tmpfile(3)'s scratch files), else it would read as "read /tmp".
-  if (!path.empty() && (e->flags & O_TMPFILE) == O_TMPFILE)
+  // tmpfile(3)'s scratch files), else it would read as "read /tmp". The probes' walk
+  // names it by the kernel's placeholder dentry ("/tmp/#1234"): the directory is kept.
+  if (!path.empty() && (e->flags & O_TMPFILE) == O_TMPFILE) {
+    if (size_t slash = path.rfind('/');
+        slash != std::string::npos && slash + 1 < path.size() && path[slash + 1] == '#')
+      path.erase(slash == 0 ? 1 : slash);
     path += (path.back() == '/' ? "" : "/") + std::string(kUnnamedTmpfile);
+  }
   if (path.empty() || !remember_path(e->dev, e->ino, path, writes(e->flags))) return true;
   int64_t act = activity_for_tid(h->tid, h->uid, h->gid, h->ts_ns);
   if (act == 0) return true;

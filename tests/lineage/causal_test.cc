@@ -360,26 +360,46 @@ TEST(Causal, AnExecChainNamesTheProgramsRun) {
 }
 
 // ed keeps its buffer in a tmpfile(3): open("/tmp", O_TMPFILE). The path names the
-// directory; the file itself has no name, and must not read as "read /tmp".
+// directory (as passed, or as the probes' walk names the file: the kernel's placeholder
+// "/tmp/#INO"); the file itself has no name, and must not read as "read /tmp".
 TEST(Causal, AnUnnamedTmpfileIsNotItsDirectory) {
+  for (const char* opened : {"/tmp", "/tmp/#7000"}) {
+    SCOPED_TRACE(opened);
+    TempDir dir;
+    World w(dir.path() + "/prov.db");
+    auto sh = w.setup({{10, "g"}});
+    auto ed = w.run(sh, 300, {"ed", "g"});
+    w.read(300, 10);
+    w.open_outside(ed, opened, 7000, O_RDWR | O_TMPFILE);
+    w.file_io(ed, 7000, /*write=*/true);
+    w.file_io(ed, 7000, /*write=*/false);
+    w.write_new(300, 12, "out");
+    w.exit(ed);
+    w.commit();
+    auto r = why(*w.db, path("out"));
+    ASSERT_TRUE(r.found) << r.message;
+    auto e = edges(r.graph);
+    // What it read is what it wrote there (version 2; its open read nothing of version 1).
+    EXPECT_TRUE(has(e, "used(ed g, /tmp/<unnamed O_TMPFILE>@v2)")) << json(e).dump(1);
+    EXPECT_FALSE(has(e, "used(ed g, /tmp)")) << json(e).dump(1);
+    EXPECT_EQ(r.text.find("/tmp  ("), std::string::npos) << r.text;
+  }
+}
+
+// A file with no path (a memfd reopened through /proc/self/fd/N): the probes' walk of its
+// dentry ends at once ("/"). It is a source all the same, named as what it is, not "/".
+TEST(Causal, AFileWithoutAPathIsNamedSo) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.setup({{10, "g"}});
-  auto ed = w.run(sh, 300, {"ed", "g"});
-  w.read(300, 10);
-  w.open_outside(ed, "/tmp", 7000, O_RDWR | O_TMPFILE);
-  w.file_io(ed, 7000, /*write=*/true);
-  w.file_io(ed, 7000, /*write=*/false);
+  auto sh = w.setup({});
+  auto py = w.run(sh, 300, {"python3", "job.py"});
+  w.read_outside(py, "/", 7000);
   w.write_new(300, 12, "out");
-  w.exit(ed);
+  w.exit(py);
   w.commit();
   auto r = why(*w.db, path("out"));
   ASSERT_TRUE(r.found) << r.message;
-  auto e = edges(r.graph);
-  // What it read is what it wrote there (version 2; its open read nothing of version 1).
-  EXPECT_TRUE(has(e, "used(ed g, /tmp/<unnamed O_TMPFILE>@v2)")) << json(e).dump(1);
-  EXPECT_FALSE(has(e, "used(ed g, /tmp)")) << json(e).dump(1);
-  EXPECT_EQ(r.text.find("/tmp  ("), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("read <file without a path>"), std::string::npos) << r.text;
 }
 
 // `cat a > out; cat b > out`: the second `>` empties out before cat b writes, so nothing of

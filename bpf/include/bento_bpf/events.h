@@ -179,9 +179,11 @@ struct bento_open_event {
   __u32 mode;                /* i_mode of the opened inode */
   __u32 path_len;            /* bytes in path, without the NUL */
   char path[BENTO_PATH_MAX]; /* the opened file's absolute path (its dentry walked as
-                              * bento_dir_ref.path is; not a symlink's on the way), as passed
-                              * only where the walk cannot name it (too deep; a memfd through
-                              * /proc/self/fd/N), NUL-terminated. In another mount namespace:
+                              * bento_dir_ref.path is; not a symlink's on the way: a deeper
+                              * one starts with "...", a file with no path, such as a memfd
+                              * reopened through /proc/self/fd/N, is "/"); an absolute one on
+                              * FUSE as passed (Bento's mounts are named by their fs log),
+                              * NUL-terminated. In another mount namespace:
                               * the file's path in fs form (see bento_event_header.mnt_ns) */
   /* v3: what tells two files apart that had the same (dev, ino) at different times. */
   __u32 generation; /* i_generation: random per inode on ext4, tmpfs, xfs (0 where the fs
