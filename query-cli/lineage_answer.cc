@@ -266,8 +266,7 @@ void find_gaps(LineageGraph& g, Answer* a) {
 // itself, and removed it (sort's temporary files). It holds only what that process had
 // read already, which the answer lists on it, so it is folded, not walked.
 bool own_scratch_file(bento::lineage::Database& db, int64_t entity, int64_t activity) {
-  bento::lineage::Stmt q(
-      db.handle(),
+  bento::lineage::Stmt& q = db.cached(
       "SELECT COUNT(*), SUM(NOT EXISTS (SELECT 1 FROM generated g WHERE g.entity_id = e.id)), "
       "SUM(EXISTS (SELECT 1 FROM generated g WHERE g.entity_id = e.id AND g.activity_id != ?)), "
       "EXISTS (SELECT 1 FROM invalidated i JOIN entities v ON v.id = i.entity_id WHERE "
@@ -275,7 +274,10 @@ bool own_scratch_file(bento::lineage::Database& db, int64_t entity, int64_t acti
       "FROM entities e JOIN entities me ON me.id = ? AND e.file_id = me.file_id AND e.version "
       "<= me.version JOIN files f ON f.id = e.file_id WHERE f.kind = 'file'");
   q.bind(1, activity).bind(2, activity).bind(3, entity);
-  return q.step() && q.int64(0) > 0 && q.int64(1) == 0 && q.int64(2) == 0 && q.int64(3) == 1;
+  const bool scratch =
+      q.step() && q.int64(0) > 0 && q.int64(1) == 0 && q.int64(2) == 0 && q.int64(3) == 1;
+  q.reset();
+  return scratch;
 }
 
 }  // namespace
@@ -293,13 +295,13 @@ Answer answer_backward(LineageGraph& g, LineageSource& src,
       if (st.type != Step::kUsed) return true;
       auto key = std::make_pair(st.effect.id, st.cause.id);
       auto it = runtime.find(key);
-      if (it == runtime.end())
-        it = runtime
-                 .emplace(key, options.rule.classify(g.db(), g.entity(st.cause.id),
-                                                     g.activity(st.effect.id)))
-                 .first;
-      if (it->second.empty() && own_scratch_file(g.db(), st.cause.id, st.effect.id))
-        it->second = "files it wrote itself";
+      if (it == runtime.end()) {
+        std::string why =
+            options.rule.classify(g.db(), g.entity(st.cause.id), g.activity(st.effect.id));
+        if (why.empty() && own_scratch_file(g.db(), st.cause.id, st.effect.id))
+          why = "files it wrote itself";
+        it = runtime.emplace(key, std::move(why)).first;
+      }
       return it->second.empty();
     };
   }
