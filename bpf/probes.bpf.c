@@ -118,6 +118,7 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u64 file_id_key[2] = {0, 0};
 const volatile __u32 cfg_file_io = 1;  /* FILE_IO events */
 const volatile __u32 cfg_find_vma = 1; /* MMAP on mprotect (bpf_find_vma) */
+const volatile __u32 cfg_copies = 1;   /* FILE_COPY events (copy_write, copy_read) */
 /* The loader's mount namespace (inode of /proc/self/ns/mnt): the host's, whose paths the
  * collector understands. 0: every task counts as in it. */
 const volatile __u32 cfg_host_mnt_ns = 0;
@@ -180,6 +181,8 @@ enum {
   SEEN_RECV = 4,
   SEEN_FILE_READ = 5,
   SEEN_FILE_WRITE = 6,
+  SEEN_FILE_COPY = 7,      /* a: the written inode object, b: its gen | the source's << 32, c: the
+                              source's inode object (0: not one file's bytes) */
   SEEN_DGRAM = 0x100,      /* with SEEN_SEND/RECV: a datagram socket's (per-peer) key */
   SEEN_OPEN_WRITE = 0x200, /* with SEEN_OPEN: an open for writing (reported apart from reads) */
 };
@@ -1957,6 +1960,12 @@ static __always_inline int regular_fd(int fd) {
   return f && (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) == S_IFREG;
 }
 
+/* Copies (below): global functions, verified once on their own. */
+__noinline int copy_write(int fd, __u32 nr, __u32 how, __u64 arg, __u64 count);
+__noinline int copy_read(int fd, __u64 buf, long ret);
+__noinline int forget_read(void);
+enum { COPY_NONE = 0, COPY_FROM_FD = 1, COPY_FROM_BUF = 2 };
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(on_sys_enter, struct pt_regs* regs, long id) {
   switch (id) {
@@ -1982,6 +1991,26 @@ int BPF_PROG(on_sys_enter, struct pt_regs* regs, long id) {
       return 0;
   }
   if (compat_syscall(bpf_get_current_task_btf())) return 0;
+  if (cfg_copies) { /* which file's bytes a write of a regular file carries */
+    switch (id) {
+      case __NR_write:
+      case __NR_pwrite64:
+        copy_write(regs->di, id, COPY_FROM_BUF, regs->si, regs->dx);
+        break;
+      case __NR_writev:
+      case __NR_pwritev:
+      case __NR_pwritev2:
+        copy_write(regs->di, id, COPY_NONE, 0, 0);
+        break;
+      case __NR_sendfile: /* sendfile(out_fd, in_fd, ...) */
+        copy_write(regs->di, id, COPY_FROM_FD, regs->si, 0);
+        break;
+      case __NR_splice:          /* splice(fd_in, off_in, fd_out, ...) */
+      case __NR_copy_file_range: /* copy_file_range(fd_in, off_in, fd_out, ...) */
+        copy_write(regs->dx, id, COPY_FROM_FD, regs->di, 0);
+        break;
+    }
+  }
   switch (id) {
     case __NR_write:
     case __NR_writev:
@@ -2145,6 +2174,22 @@ int BPF_PROG(on_sys_exit, struct pt_regs* regs, long ret) {
       return 0;
   }
   if (compat_syscall(bpf_get_current_task_btf())) return 0;
+  if (cfg_copies) { /* the buffer a read of a regular file filled (copy_write) */
+    switch (id) {
+      case __NR_read:
+      case __NR_pread64:
+        copy_read(regs->di, regs->si, ret);
+        break;
+      case __NR_readv:
+      case __NR_preadv:
+      case __NR_preadv2:
+      case __NR_recvfrom:
+      case __NR_recvmsg:
+      case __NR_recvmmsg:
+        forget_read();
+        break;
+    }
+  }
   switch (id) { /* the calls that can write a regular file: did a reported write fail? */
     case __NR_write:
     case __NR_writev:
@@ -2347,6 +2392,8 @@ int BPF_PROG(on_skb_copy, const struct sk_buff* skb, int len) {
  * reported like openat's (its descriptor is installed by then). Not seen: opens into the
  * fixed-file table (no fd), SPLICE/TEE, and the extra completions of multishot requests
  * (the kernel posts them without the request). */
+__noinline int note_uring_copy(__u64 file, __u32 op, __u32 dir);
+
 __noinline int uring_done(__u64 request) {
   struct io_kiocb* req = (struct io_kiocb*)request;
   if (!req) return 0;
@@ -2385,6 +2432,7 @@ __noinline int uring_done(__u64 request) {
   if (res == 0) return 0;
   struct file* f = BPF_CORE_READ(req, file);
   if (!f) return 0;
+  if (cfg_copies) note_uring_copy((__u64)f, op, dir);
   /* The sqe's fd is gone by now (cqe.flags took its place): -1. */
   return io_on_file((__u64)f, (__u64)(__u32)-1 << 32 | (__u32)res,
                     IO_OP(BENTO_NR_IO_URING | op, dir, NAME_NONE), 0, 0);
@@ -2393,6 +2441,153 @@ __noinline int uring_done(__u64 request) {
 SEC("tp_btf/io_uring_complete")
 int BPF_PROG(on_uring, void* ring, void* req) {
   return uring_done((__u64)req);
+}
+
+/* ---- copies (BENTO_EV_FILE_COPY) ----
+ * Which file's bytes a process image's writes to a regular file carried: for each write
+ * call, the file a copy call names as its input, or the file whose read filled the buffer
+ * written; else none. Global functions, called from on_sys_enter / on_sys_exit / on_uring:
+ * each is verified once on its own, so the syscall programs' verification (at the 6.1
+ * verifier's bounds) grows only by the calls. */
+
+/* A thread's last read call (tid -> it) when that was read/pread64 of a regular file: the
+ * bytes it put where. Any other read call of the thread deletes it. */
+struct last_read {
+  __u64 task_start; /* the thread's start: not an earlier thread's with this tid */
+  __u64 exec_id;    /* the image's: not a read before an exec */
+  __u64 inode;      /* the file read: its inode object, dev, ino, generation */
+  __u64 dev, ino;
+  __u64 buf, len; /* the bytes it filled */
+  __u32 gen;
+  __u32 pad;
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 16384);
+  __type(key, __u32);
+  __type(value, struct last_read);
+} last_reads SEC(".maps");
+
+/* Processes that read through io_uring (tgid): a completion may run on another thread (an
+ * io-wq worker), which cannot forget the submitter's last read, so their buffers are never
+ * taken for a file's bytes. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 4096);
+  __type(key, __u32);
+  __type(value, __u8);
+} uring_readers SEC(".maps");
+
+__noinline int copy_read(int fd, __u64 buf, long ret) {
+  struct task_struct* t = bpf_get_current_task_btf();
+  __u32 tid = t->pid;
+  struct file* f = ret > 0 ? fd_file(t, fd) : 0;
+  struct inode* inode = f ? BPF_CORE_READ(f, f_inode) : 0;
+  struct last_read* old = bpf_map_lookup_elem(&last_reads, &tid);
+  if (!inode || !tracked_regular(inode) || ignored_tgid(t->tgid)) {
+    if (old) bpf_map_delete_elem(&last_reads, &tid);
+    return 0;
+  }
+  if (old && old->inode == (__u64)inode && old->task_start == t->start_time &&
+      old->exec_id == t->self_exec_id) { /* the same file read on (cp's loop): in place */
+    old->buf = buf;
+    old->len = ret;
+    return 0;
+  }
+  struct last_read r = {};
+  r.task_start = t->start_time;
+  r.exec_id = t->self_exec_id;
+  r.inode = (__u64)inode;
+  r.dev = encode_dev(BPF_CORE_READ(inode, i_sb, s_dev));
+  r.ino = BPF_CORE_READ(inode, i_ino);
+  r.buf = buf;
+  r.len = ret;
+  r.gen = BPF_CORE_READ(inode, i_generation);
+  bpf_map_update_elem(&last_reads, &tid, &r, BPF_ANY);
+  return 0;
+}
+
+__noinline int forget_read(void) {
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  if (bpf_map_lookup_elem(&last_reads, &tid)) bpf_map_delete_elem(&last_reads, &tid);
+  return 0;
+}
+
+/* A write call of the current task into the open file `file`: how COPY_FROM_FD (arg: the
+ * input fd), COPY_FROM_BUF (arg, count: the bytes written), COPY_NONE. */
+__noinline int copy_into(__u64 file, __u32 nr, __u32 how, __u64 arg, __u64 count) {
+  struct file* f = (struct file*)file;
+  struct task_struct* t = bpf_get_current_task_btf();
+  struct inode* inode = BPF_CORE_READ(f, f_inode);
+  if (!inode || !tracked_regular(inode) || ignored_tgid(t->tgid)) return 0;
+  __u64 src = 0, src_dev = 0, src_ino = 0;
+  __u32 src_gen = 0;
+  if (how == COPY_FROM_FD) {
+    struct file* in = fd_file(t, (int)arg);
+    struct inode* ii = in ? BPF_CORE_READ(in, f_inode) : 0;
+    if (ii && tracked_regular(ii)) {
+      src = (__u64)ii;
+      src_dev = encode_dev(BPF_CORE_READ(ii, i_sb, s_dev));
+      src_ino = BPF_CORE_READ(ii, i_ino);
+      src_gen = BPF_CORE_READ(ii, i_generation);
+    }
+  } else if (how == COPY_FROM_BUF) {
+    __u32 tid = t->pid, tgid = t->tgid;
+    struct last_read* r = bpf_map_lookup_elem(&last_reads, &tid);
+    if (r && r->task_start == t->start_time && r->exec_id == t->self_exec_id && arg >= r->buf &&
+        count <= r->len && arg - r->buf <= r->len - count &&
+        !bpf_map_lookup_elem(&uring_readers, &tgid)) {
+      src = r->inode;
+      src_dev = r->dev;
+      src_ino = r->ino;
+      src_gen = r->gen;
+    }
+  }
+  if (src == (__u64)inode) src = src_dev = src_ino = src_gen = 0; /* onto itself */
+  __u32 gen = BPF_CORE_READ(inode, i_generation);
+  struct seen_key k = {};
+  seen_key_init(&k, t, SEEN_FILE_COPY, (__u64)inode, gen | (__u64)src_gen << 32, src);
+  if (bpf_map_lookup_elem(&seen_file, &k)) return 0;
+  __u64 one = 1;
+  if (bpf_map_update_elem(&seen_file, &k, &one, BPF_NOEXIST) != 0) return 0;
+  struct bento_file_copy_event* e = reserve(sizeof(*e));
+  if (!e) {
+    lost();
+    bpf_map_delete_elem(&seen_file, &k); /* lost: the next such write tries again */
+    return 0;
+  }
+  fill_header(&e->h, BENTO_EV_FILE_COPY, sizeof(*e), t);
+  e->syscall_nr = nr;
+  e->generation = gen;
+  e->dev = encode_dev(BPF_CORE_READ(inode, i_sb, s_dev));
+  e->ino = BPF_CORE_READ(inode, i_ino);
+  e->src_dev = src_dev;
+  e->src_ino = src_ino;
+  e->src_generation = src_gen;
+  e->pad = 0;
+  submit(e);
+  return 0;
+}
+
+__noinline int copy_write(int fd, __u32 nr, __u32 how, __u64 arg, __u64 count) {
+  struct task_struct* t = bpf_get_current_task_btf();
+  struct file* f = fd_file(t, fd);
+  if (!f) return 0;
+  return copy_into((__u64)f, nr, how, arg, count);
+}
+
+/* An io_uring request completed: a write of a regular file is none of a copy's; a read
+ * makes the process's buffers untrusted (uring_readers). */
+__noinline int note_uring_copy(__u64 file, __u32 op, __u32 dir) {
+  struct task_struct* t = bpf_get_current_task_btf();
+  if (dir == IO_READ) {
+    __u32 tgid = t->tgid;
+    __u8 one = 1;
+    if (!bpf_map_lookup_elem(&uring_readers, &tgid))
+      bpf_map_update_elem(&uring_readers, &tgid, &one, BPF_ANY);
+    return 0;
+  }
+  return copy_into(file, BENTO_NR_IO_URING | op, COPY_NONE, 0, 0);
 }
 
 /* ---- the process life cycle ---- */

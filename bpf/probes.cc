@@ -30,6 +30,7 @@ struct Probes::Impl {
   bool fd_events = false;  // sys_enter and sys_exit both attached
   bool skb = false;        // on_skb_copy attached: AF_UNIX datagram senders
   bool find_vma = false;   // MMAP on mprotect
+  bool copies = false;     // FILE_COPY: the syscall programs and on_uring attached with it
 
   ~Impl() {
     if (rb != nullptr) ring_buffer__free(rb);
@@ -152,7 +153,8 @@ struct Features {
   bool skb;        // on_skb_copy
   bool find_vma;   // on_sys_exit's mprotect path (bpf_find_vma)
   bool file_io;
-  bool uring;  // on_uring: I/O through io_uring
+  bool uring;   // on_uring: I/O through io_uring
+  bool copies;  // FILE_COPY (copy_write, copy_read in the syscall programs)
 };
 
 probes_bpf* open_skel(const ProbeOptions& opts, const uint64_t key[2], const Features& f) {
@@ -163,6 +165,7 @@ probes_bpf* open_skel(const ProbeOptions& opts, const uint64_t key[2], const Fea
   skel->rodata->file_id_key[1] = key[1];
   skel->rodata->cfg_file_io = f.file_io ? 1 : 0;
   skel->rodata->cfg_find_vma = f.find_vma ? 1 : 0;
+  skel->rodata->cfg_copies = f.copies ? 1 : 0;
   // The host's mount namespace is the loader's: paths of tasks in others go in fs form.
   struct stat ns {};
   if (stat("/proc/self/ns/mnt", &ns) == 0)
@@ -181,7 +184,7 @@ probes_bpf* open_skel(const ProbeOptions& opts, const uint64_t key[2], const Fea
 // (fork/exec/exit stay).
 probes_bpf* load_skel(const ProbeOptions& opts, const uint64_t key[2], Features* f,
                       std::vector<std::string>* warnings, std::string* error) {
-  for (int attempt = 0; attempt < 4; attempt++) {
+  for (int attempt = 0; attempt < 5; attempt++) {
     libbpf_clear();
     probes_bpf* skel = open_skel(opts, key, *f);
     if (skel == nullptr) {
@@ -196,21 +199,28 @@ probes_bpf* load_skel(const ProbeOptions& opts, const uint64_t key[2], Features*
     bool exit_failed = g_libbpf_prog.find("on_sys_exit") != std::string::npos;
     bool uring_failed = g_libbpf_prog.find("on_uring") != std::string::npos ||
                         g_libbpf_prog.find("on_newtask") != std::string::npos;
+    bool copies_failed = g_libbpf_prog.find("on_sys_e") != std::string::npos ||
+                         g_libbpf_prog.find("on_uring") != std::string::npos;
     probes_bpf__destroy(skel);
     if (f->skb && skb_failed) {
       warnings->push_back("AF_UNIX datagram senders not identified: loading on_skb_copy failed: " +
                           reason);
       f->skb = false;
+    } else if (f->copies && copies_failed) {
+      warnings->push_back("copies not told apart: loading the syscall programs with them failed: " +
+                          reason);
+      f->copies = false;
     } else if (f->uring && uring_failed) {
       warnings->push_back("io_uring I/O not seen: loading on_uring/on_newtask failed: " + reason);
       f->uring = false;
+      f->copies = false;  // an io_uring write would go unseen
     } else if (f->fd_events && f->find_vma && exit_failed) {
       warnings->push_back("mprotect events off: loading sys_exit with bpf_find_vma failed: " +
                           reason);
       f->find_vma = false;
     } else if (f->fd_events) {
       warnings->push_back("fd events off: loading sys_enter/sys_exit failed: " + reason);
-      *f = Features{false, false, false, false, false};
+      *f = Features{false, false, false, false, false, false};
     } else {
       *error = "loading the probes (verifier or permissions): " + reason;
       return nullptr;
@@ -247,14 +257,16 @@ std::unique_ptr<Probes> Probes::open(const ProbeOptions& opts, std::string* erro
       return nullptr;
     }
   }
-  Features f{opts.fd_events, true, true, opts.file_io, true};
+  Features f{opts.fd_events, true, true,
+             opts.file_io,   true, opts.fd_events && opts.file_io && opts.copies};
   if (f.fd_events) {
     if (std::string m = missing_tracepoints(); !m.empty()) {
       impl->warnings.push_back("fd events off: " + m);
-      f = Features{false, false, false, false, false};
+      f = Features{false, false, false, false, false, false};
     } else if (!has_tracepoint("btf_trace_io_uring_complete")) {
       impl->warnings.push_back("io_uring I/O not seen: no io_uring_complete tracepoint");
       f.uring = false;
+      f.copies = false;
     }
   }
   impl->skel = load_skel(opts, key, &f, &impl->warnings, error);
@@ -310,6 +322,10 @@ std::unique_ptr<Probes> Probes::open(const ProbeOptions& opts, std::string* erro
       impl->warnings.push_back("io_uring I/O not seen: attaching task_newtask/io_uring_complete: " +
                                why(errno));
   }
+  // Copies only where every write is seen: the syscall programs and io_uring's attached.
+  impl->copies = f.copies && fd_events && s->links.on_uring != nullptr;
+  if (f.copies && !impl->copies)
+    impl->warnings.push_back("copies not told apart: not every write would be seen");
   impl->rb =
       ring_buffer__new(bpf_map__fd(impl->skel->maps.events), &Impl::on_event, impl.get(), nullptr);
   if (impl->rb == nullptr) {
@@ -366,6 +382,10 @@ bool Probes::unix_dgram_senders() const {
 
 bool Probes::mprotect_events() const {
   return impl_->find_vma;
+}
+
+bool Probes::copy_events() const {
+  return impl_->copies;
 }
 
 const std::vector<std::string>& Probes::warnings() const {
@@ -686,6 +706,19 @@ std::string event_to_json(const void* data, size_t size) {
       j["dev"] = e->dev;
       j["ino"] = e->ino;
       j["generation"] = e->generation;
+      break;
+    }
+    case BENTO_EV_FILE_COPY: {
+      if (size < sizeof(bento_file_copy_event)) break;
+      const auto* e = static_cast<const bento_file_copy_event*>(data);
+      j["event"] = "file_copy";
+      j["syscall_nr"] = e->syscall_nr;
+      j["dev"] = e->dev;
+      j["ino"] = e->ino;
+      j["generation"] = e->generation;
+      j["src_dev"] = e->src_dev;
+      j["src_ino"] = e->src_ino;
+      j["src_generation"] = e->src_generation;
       break;
     }
     case BENTO_EV_TRUNCATE: {

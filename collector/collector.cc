@@ -161,6 +161,10 @@ void Collector::on_fs_malformed(int64_t source, uint64_t next_offset) {
 
 void Collector::set_lost(int64_t source, uint64_t lost) {
   guarded([&] { store_.set_lost(source, lost); });
+  if (lost > probes_lost_ && source == store_.probes_source()) {
+    probes_lost_ = lost;  // what running activities copied is no longer known
+    ingest_.probe_events_lost(static_cast<uint64_t>(clock_ns(CLOCK_MONOTONIC)));
+  }
 }
 
 void Collector::set_meta(const std::string& key, const std::string& value) {

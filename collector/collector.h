@@ -61,6 +61,8 @@ class Collector {
   // True once a statement of the running batch failed (commit() will refuse).
   bool batch_failed() const { return !batch_error_.empty(); }
   void set_exec_std_pipes(bool on) { ingest_.set_exec_std_pipes(on); }
+  // The probes report FILE_COPY for every write from `t_ns` on (Probes::copy_events()).
+  void copies_reported_since(uint64_t t_ns) { ingest_.copies_reported_since(t_ns); }
   // The mount's log holds every record stamped before `t_ns` (CLOCK_MONOTONIC: the time
   // before a sync of the log, after which a read found nothing more) and all of them were
   // read: what waits for a record from before then may go on (ingest.h "scope").
@@ -84,6 +86,7 @@ class Collector {
   bool guarded(F&& f);
 
   std::unique_ptr<HostFacts> host_;
+  uint64_t probes_lost_ = 0;  // the probes' lost events as last told (set_lost)
   SqliteStore store_;
   Ingest ingest_;
   lineage::Database& db_;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <climits>
+#include <compare>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -33,6 +34,14 @@ struct ActivityAt {
 struct TaskAt {
   int64_t process = 0;
   int64_t from = 0, until = INT64_MAX;
+};
+
+// A file as the copies table names it: (source, ino) on a tracked mount, (dev, ino) outside
+// them (source 0).
+struct FileIdentity {
+  int64_t source = 0;
+  uint64_t dev = 0, ino = 0;
+  friend auto operator<=>(const FileIdentity&, const FileIdentity&) = default;
 };
 
 struct GeneratedRow {
@@ -150,6 +159,9 @@ class GraphStore {
                       int64_t other_activity, const std::string& detail_json) = 0;
   virtual void gap(int64_t source, uint64_t from_ns, uint64_t to_ns, uint64_t records,
                    const std::string& detail_json) = 0;
+  // A file an activity wrote only with copies of `from`'s bytes (copies table): one row per
+  // file copied.
+  virtual void copy(int64_t activity, const FileIdentity& written, const FileIdentity& from) = 0;
 
   // ---- the fs log's audit trail (events table)
   struct EventRow {

@@ -181,6 +181,7 @@ class Ingest {
   bool on_open(const void* data, size_t size);
   bool on_file_io(const void* data, size_t size);
   bool on_mmap(const void* data, size_t size, bool end);
+  bool on_file_copy(const void* data, size_t size);
   bool on_truncate(const void* data, size_t size);
   bool on_path(const void* data, size_t size);
   void unlink_outside(int64_t act, uint64_t t, const std::string& path);
@@ -401,6 +402,31 @@ class Ingest {
   bool exact_reads_ = false;  // the probes report first reads (FILE_IO)
   uint64_t tree_walks_ = 0;
   bool exec_std_pipes_ = true;
+
+  // ---- copies (ingest_copies.cc): per running activity, each file it wrote and the files
+  // its writes copied, or that one of them was not a copy (a write of other bytes, a
+  // shared writable mapping). Stored when the activity ends, for the files it only copied.
+  struct Copied {
+    std::set<FileIdentity> from;
+    bool other = false;
+  };
+  struct ActivityCopies {
+    bool counts = false;  // it began while every write was reported (copies_since_)
+    std::map<FileIdentity, Copied> files;
+  };
+  FileIdentity identity_of(uint64_t dev, uint64_t ino) const;
+  ActivityCopies& copies_of(int64_t act);
+  void not_only_copies(int64_t act, uint64_t dev, uint64_t ino);
+  void store_copies(int64_t act);
+  std::unordered_map<int64_t, ActivityCopies> copies_;
+  uint64_t copies_since_ = UINT64_MAX;  // FILE_COPY covers every write from then on
+
+ public:
+  // The probes report FILE_COPY for every write from `t` on (CLOCK_MONOTONIC); an activity
+  // that began before may have written unseen. Not called: no copies are told apart.
+  void copies_reported_since(uint64_t t) { copies_since_ = t; }
+  // The probes lost events at about `t`: what running activities copied is no longer known.
+  void probe_events_lost(uint64_t t);
 };
 
 }  // namespace bento::collector

@@ -267,6 +267,7 @@ bool Ingest::on_mmap(const void* data, size_t size, bool end) {
   }
   const int64_t act = activity_for_tid(h->tid, h->uid, h->gid, t);
   if (act == 0) return true;
+  not_only_copies(act, e->dev, e->ino);  // it may write the file with any bytes
   PendingItem m{PendingItem::kMapping};
   m.t = t;
   m.dev = e->dev;

@@ -85,6 +85,8 @@ bool Ingest::on_probe_event(const void* data, size_t size) {
       return on_mmap(data, size, true);
     case BENTO_EV_FILE_IO:
       return on_file_io(data, size);
+    case BENTO_EV_FILE_COPY:
+      return on_file_copy(data, size);
     case BENTO_EV_TRUNCATE:
       return on_truncate(data, size);
     case BENTO_EV_RENAME:
@@ -187,6 +189,7 @@ bool Ingest::on_exec(const void* data, size_t size) {
   if (prev != 0) {
     store_.end_activity(prev, h->ts_ns);
     pending_ended(prev, h->ts_ns);
+    store_copies(prev);
   }
   ActivityRow row;
   row.process = proc;
@@ -228,8 +231,10 @@ bool Ingest::on_exit(const void* data, size_t size) {
   if (!e->group_dead) return true;
   int64_t proc = store_.find_process(h->pid, h->start_ns);
   if (proc == 0) return true;
-  if (int64_t last = store_.activity_at(proc, h->ts_ns).id; last != 0)
+  if (int64_t last = store_.activity_at(proc, h->ts_ns).id; last != 0) {
     pending_ended(last, h->ts_ns);
+    store_copies(last);
+  }
   store_.set_process_exit(proc, h->ts_ns, e->exit_code);
   store_.end_process_activities(proc, h->ts_ns);
   return true;

@@ -253,6 +253,8 @@ int main(int argc, char** argv) {
     for (const auto& w : probes->warnings()) std::fprintf(stderr, "provd: probes: %s\n", w.c_str());
     probes_source = col.probes_source();
     col.set_exec_std_pipes(!probes->fd_events());
+    if (probes->copy_events())
+      col.copies_reported_since(static_cast<uint64_t>(bento::clock_ns(CLOCK_MONOTONIC)));
   }
   std::signal(SIGINT, [](int) { g_stop = 1; });
   std::signal(SIGTERM, [](int) { g_stop = 1; });

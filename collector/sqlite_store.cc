@@ -82,6 +82,7 @@ enum SqliteStore::Q : int {
   kInvalidated,
   kAction,
   kGap,
+  kCopy,
   kEvent,
   kHandleStore,
   kHandleDrop,
@@ -208,6 +209,8 @@ const char* const kSql[] = {
     "INSERT INTO actions(activity_id, time_ns, what, entity_id, other_activity_id, detail) "
     "VALUES(?,?,?,?,?,?)",
     "INSERT INTO gaps(source_id, from_ns, to_ns, records, detail) VALUES(?,?,?,?,?)",
+    "INSERT INTO copies(activity_id, source_id, dev, ino, from_source_id, from_dev, from_ino) "
+    "VALUES(?,?,?,?,?,?,?)",
     "INSERT INTO events(source_id, seq, ts_ns, wall_ns, type, tid, uid, activity_id, ino, name, "
     "name2) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
     "INSERT OR REPLACE INTO open_handles(source_id, fh, file_id, flags, writing, "
@@ -842,6 +845,21 @@ void SqliteStore::gap(int64_t source, uint64_t from_ns, uint64_t to_ns, uint64_t
     ins.bind_null(5);
   else
     ins.bind(5, detail_json);
+  ins.run();
+}
+
+void SqliteStore::copy(int64_t activity, const FileIdentity& written, const FileIdentity& from) {
+  Stmt& ins = st(kCopy);
+  ins.bind(1, activity);
+  auto bind_file = [&](int i, const FileIdentity& f) {
+    if (f.source != 0)
+      ins.bind(i, f.source);
+    else
+      ins.bind_null(i);
+    ins.bind(i + 1, i64(f.source != 0 ? 0 : f.dev)).bind(i + 2, i64(f.ino));
+  };
+  bind_file(2, written);
+  bind_file(5, from);
   ins.run();
 }
 

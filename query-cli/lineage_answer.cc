@@ -305,7 +305,7 @@ Answer answer_backward(LineageGraph& g, LineageSource& src,
       return it->second.empty();
     };
   }
-  SearchResult s = search_backward(src, roots, options.depth, follow);
+  SearchResult s = search_backward(src, roots, options.depth, follow, !options.all);
   a.reach = s.nodes;
   a.depth = options.depth;
   if (options.all) {
@@ -319,6 +319,15 @@ Answer answer_backward(LineageGraph& g, LineageSource& src,
     Answer::Folded& f = a.runtime[st.effect.id];
     f.count++;
     f.by_reason[runtime[{st.effect.id, st.cause.id}]]++;
+  }
+  // What copies left out: the reads (not runtime ones) a restricted process made in time
+  // that no path walked.
+  for (const Node& act : s.restricted) {
+    const int64_t bound = s.nodes.at(act).bound;
+    for (const Step& st : src.causes(act))
+      if (st.type == Step::kUsed && backward_allowed(st, bound) && s.steps.count(st) == 0 &&
+          follow(st))
+        a.runtime[act.id].not_copied.insert(st.cause.id);
   }
   StepIndex causes;
   for (const Step& st : s.steps) causes[st.effect].push_back(&st);
@@ -346,7 +355,7 @@ Answer answer_forward(LineageGraph& g, LineageSource& src,
   Answer a;
   a.backward = false;
   a.roots = roots;
-  SearchResult s = search_forward(src, roots, options.depth);
+  SearchResult s = search_forward(src, roots, options.depth, !options.all);
   a.reach = s.nodes;
   a.depth = options.depth;
   for (const auto& [n, reach] : s.nodes) a.nodes[n] = Answer::kFull;
@@ -366,6 +375,11 @@ json answer_json(LineageGraph& g, const Answer& a, json header) {
                                                  : "line";
     if (auto f = a.runtime.find(n.id); n.kind == Node::kActivity && f != a.runtime.end()) {
       node["runtime_reads"] = {{"count", f->second.count}, {"by", f->second.by_reason}};
+      if (!f->second.not_copied.empty()) {  // not in the document: named here
+        json paths = json::array();
+        for (int64_t e : f->second.not_copied) paths.push_back(g.entity(e).value("path", ""));
+        node["not_copied"] = {{"count", f->second.not_copied.size()}, {"paths", paths}};
+      }
       if (f->second.streams > 0) {
         json writers = json::array();
         for (int64_t w : f->second.stream_writers) writers.push_back("a:" + std::to_string(w));

@@ -39,6 +39,9 @@ struct Answer {
     // too, their writers named.
     int streams = 0;
     std::set<int64_t> stream_writers;  // activity ids
+    // Files it read before that its copies did not carry into the file asked about (`cp -r`
+    // reached through one of the files it wrote): entity ids, not walked.
+    std::set<int64_t> not_copied;
   };
   std::map<int64_t, Folded> runtime;  // activity id -> what of its reads is folded
   int left_out_activities = 0, left_out_entities = 0;

@@ -122,4 +122,84 @@ const std::vector<Step>& DbLineageSource::effects(Node n) {
   return out;
 }
 
+// ---- copies
+
+DbLineageSource::Copies& DbLineageSource::copies_of(int64_t activity) {
+  auto [it, fresh] = copies_.emplace(activity, Copies());
+  if (!fresh || db_.schema_version() < 7) return it->second;
+  Stmt& q = db_.cached(
+      "SELECT IFNULL(source_id, 0), dev, ino, IFNULL(from_source_id, 0), from_dev, from_ino "
+      "FROM copies WHERE activity_id = ?");
+  q.bind(1, activity);
+  while (q.step())
+    it->second.from[{q.int64(0), q.int64(1), q.int64(2)}].insert(
+        {q.int64(3), q.int64(4), q.int64(5)});
+  q.reset();
+  return it->second;
+}
+
+DbLineageSource::Identity DbLineageSource::identity(int64_t entity) {
+  auto [it, fresh] = identities_.emplace(entity, Identity{-1, -1, -1});
+  if (!fresh) return it->second;
+  Stmt& q = db_.cached(
+      "SELECT IFNULL(f.source_id, 0), CASE WHEN f.source_id IS NULL THEN IFNULL(f.dev, 0) ELSE 0 "
+      "END, f.ino FROM entities e JOIN files f ON f.id = e.file_id WHERE e.id = ?");
+  q.bind(1, entity);
+  if (q.step()) it->second = {q.int64(0), q.int64(1), q.int64(2)};
+  q.reset();
+  return it->second;
+}
+
+// Backward, reached through a write of a file its writes only copied: its reads of those
+// files and its informants. Forward, reached through a read of a file: its writes of files
+// that copied that one or were not only copies, and the rest of its effects.
+int64_t DbLineageSource::copy_restriction(const Step& arrival) {
+  const bool backward = arrival.type == Step::kGenerated;
+  if (!backward && arrival.type != Step::kUsed) return 0;
+  const Node act = backward ? arrival.cause : arrival.effect;
+  if (act.kind != Node::kActivity) return 0;
+  Copies& c = copies_of(act.id);
+  if (c.from.empty()) return 0;
+  const Identity file = identity(backward ? arrival.effect.id : arrival.cause.id);
+  if (backward && c.from.count(file) == 0) return 0;  // its writes of it were not only copies
+  auto [it, fresh] = restriction_ids_.emplace(std::make_tuple(backward, act.id, file), 0);
+  if (!fresh) return it->second;
+  std::vector<Step> steps;
+  if (backward) {
+    if (!c.indexed_causes) {
+      for (const Step& st : causes(act))
+        (st.type == Step::kUsed ? c.reads[identity(st.cause.id)] : c.other_causes).push_back(st);
+      c.indexed_causes = true;
+    }
+    steps = c.other_causes;
+    for (const Identity& from : c.from.at(file))
+      if (auto r = c.reads.find(from); r != c.reads.end())
+        steps.insert(steps.end(), r->second.begin(), r->second.end());
+  } else {
+    if (!c.indexed_effects) {
+      for (const Step& st : effects(act)) {
+        auto f = st.type == Step::kGenerated ? c.from.find(identity(st.effect.id)) : c.from.end();
+        if (f == c.from.end()) {
+          c.other_effects.push_back(st);
+          continue;
+        }
+        for (const Identity& from : f->second) c.writes_copying[from].push_back(st);
+      }
+      c.indexed_effects = true;
+    }
+    steps = c.other_effects;
+    if (auto w = c.writes_copying.find(file); w != c.writes_copying.end())
+      steps.insert(steps.end(), w->second.begin(), w->second.end());
+  }
+  restricted_.push_back(std::move(steps));
+  it->second = static_cast<int64_t>(restricted_.size());
+  return it->second;
+}
+
+const std::vector<Step>& DbLineageSource::restricted_steps(int64_t restriction) {
+  static const std::vector<Step> none;
+  if (restriction <= 0 || restriction > static_cast<int64_t>(restricted_.size())) return none;
+  return restricted_[restriction - 1];
+}
+
 }  // namespace prov_cli

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <map>
+#include <set>
+#include <tuple>
 #include <vector>
 
 #include "bento/lineage/database.h"
@@ -18,12 +20,35 @@ class DbLineageSource : public LineageSource {
   ~DbLineageSource() override;
   const std::vector<Step>& causes(Node n) override;
   const std::vector<Step>& effects(Node n) override;
+  int64_t copy_restriction(const Step& arrival) override;
+  const std::vector<Step>& restricted_steps(int64_t restriction) override;
 
  private:
   struct Statements;
+  // A file as the `copies` table names it: (source_id or 0, dev or 0, ino).
+  using Identity = std::tuple<int64_t, int64_t, int64_t>;
+  // An activity's copies, read once: file written -> the files its writes copied; and its
+  // steps by file (backward: its reads by the file read; forward: its writes of copies by
+  // the file copied, and the rest of its effects).
+  struct Copies {
+    std::map<Identity, std::set<Identity>> from;
+    std::map<Identity, std::vector<Step>> reads;
+    std::vector<Step> other_causes;  // not reads (fork, exec)
+    std::map<Identity, std::vector<Step>> writes_copying;
+    std::vector<Step> other_effects;  // writes not (only) copies, fork, exec
+    bool indexed_causes = false, indexed_effects = false;
+  };
+  Copies& copies_of(int64_t activity);
+  Identity identity(int64_t entity);
+
   bento::lineage::Database& db_;
   std::unique_ptr<Statements> q_;
   std::map<Node, std::vector<Step>> causes_, effects_;
+  std::map<int64_t, Copies> copies_;
+  std::map<int64_t, Identity> identities_;
+  // Restrictions: (backward, activity, file) -> its number (1-based) and steps.
+  std::map<std::tuple<bool, int64_t, Identity>, int64_t> restriction_ids_;
+  std::vector<std::vector<Step>> restricted_;
 };
 
 // Hops an informed edge of this kind costs: an exec or a uid change stays in the same

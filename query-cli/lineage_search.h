@@ -65,6 +65,20 @@ class LineageSource {
   // Steps whose effect is `n` (backward) / whose cause is `n` (forward).
   virtual const std::vector<Step>& causes(Node n) = 0;
   virtual const std::vector<Step>& effects(Node n) = 0;
+  // Copies (LINEAGE.md §3): an activity whose writes of a file only copied other files'
+  // bytes. Reached through `arrival` (backward: its write of a file; forward: its read of
+  // one), the activity passes data on through some of its steps only: the restriction
+  // that puts on it (0: none), and then the steps it is left with (a subset of causes()
+  // backward, of effects() forward).
+  virtual int64_t copy_restriction(const Step& arrival) {
+    (void)arrival;
+    return 0;
+  }
+  virtual const std::vector<Step>& restricted_steps(int64_t restriction) {
+    (void)restriction;
+    static const std::vector<Step> none;
+    return none;
+  }
 };
 
 // The rule, one step at a time (LINEAGE.md). Backward: `bound` is the deadline at the
@@ -90,13 +104,18 @@ struct SearchResult {
   // `depth`: where the answer is incomplete, so that it can say so instead of stopping
   // silently.
   std::set<Step> cut;
+  // Activities expanded only under copy restrictions (`cp -r` reached through one file it
+  // wrote): their other reads were not walked.
+  std::set<Node> restricted;
 };
 
 // roots: each with its starting bound (backward: deadline, usually kForever; forward:
 // the time the information exists, e.g. a version's creation).
+// by_copies: follow the copies' restrictions (LineageSource::copy_restriction); --all
+// does not.
 SearchResult search_backward(LineageSource& g, const std::vector<std::pair<Node, int64_t>>& roots,
-                             int depth, const StepFilter& follow = nullptr);
+                             int depth, const StepFilter& follow = nullptr, bool by_copies = true);
 SearchResult search_forward(LineageSource& g, const std::vector<std::pair<Node, int64_t>>& roots,
-                            int depth);
+                            int depth, bool by_copies = true);
 
 }  // namespace prov_cli

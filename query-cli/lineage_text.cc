@@ -89,6 +89,16 @@ class Printer {
   static std::string count_of(int64_t n, const char* one, const char* many) {
     return std::to_string(n) + " " + (n == 1 ? one : many);
   }
+  // "a, b, c, d, e, ..." (five at most).
+  static std::string first_few(const std::set<std::string>& names) {
+    std::string list;
+    size_t n = 0;
+    for (const auto& name : names) {
+      if (n++ == 5) return list + ", ...";
+      list += (list.empty() ? "" : ", ") + name;
+    }
+    return list;
+  }
   Answer::Shown shown(Node n) const {
     auto it = a_.nodes.find(n);
     return it == a_.nodes.end() ? Answer::kLine : it->second;
@@ -260,12 +270,13 @@ class Printer {
               std::vector<Child>* kids) {
     int count = 0, streams = 0;
     std::map<std::string, int> reasons;
-    std::set<std::string> names;
+    std::set<std::string> names, not_copied;
     for (const auto& [img, bound] : images) {
       auto f = a_.runtime.find(img.id);
       if (f == a_.runtime.end()) continue;
       count += f->second.count;
       streams += f->second.streams;
+      for (int64_t e : f->second.not_copied) not_copied.insert(g_.entity(e).value("path", ""));
       for (const auto& [reason, n] : f->second.by_reason) reasons[reason] += n;
       for (int64_t w : f->second.stream_writers) names.insert(short_command(w, false));
     }
@@ -279,16 +290,16 @@ class Printer {
                               "; --all lists them"),
                        act, false, d});
     }
+    if (!not_copied.empty()) {
+      kids->push_back({kForever - 1,
+                       g_.dim("+ " + count_of(not_copied.size(), "other file", "other files") +
+                              " it read, not copied into this file (its writes of it copied " +
+                              "the files above): " + first_few(not_copied) + "; --all lists " +
+                              (not_copied.size() == 1 ? "it" : "them")),
+                       act, false, d});
+    }
     if (streams > 0) {
-      std::string list;
-      size_t n = 0;
-      for (const auto& name : names) {
-        if (n++ == 5) {
-          list += ", ...";
-          break;
-        }
-        list += (list.empty() ? "" : ", ") + name;
-      }
+      const std::string list = first_few(names);
       kids->push_back({kForever,
                        g_.dim("+ " + count_of(streams, "pipe", "pipes") +
                               " from processes without data inputs folded" +

@@ -242,6 +242,33 @@ class World {
     e.file_id = dev * 1000003 + ino;
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
   }
+  // What a process image's writes of file `ino` carried (FILE_COPY, events.h v6): a copy
+  // of file `src_ino`'s bytes, or (src_ino 0) other bytes.
+  void copy(Proc p, uint64_t ino, uint64_t src_ino, uint64_t dev = 0x803,
+            uint64_t src_dev = 0x803) {
+    bento_file_copy_event e{};
+    header(e.h, BENTO_EV_FILE_COPY, sizeof e, p);
+    e.syscall_nr = 326;  // copy_file_range
+    e.dev = dev;
+    e.ino = ino;
+    e.src_dev = src_ino != 0 ? src_dev : 0;
+    e.src_ino = src_ino;
+    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+  }
+  // A shared writable mapping of an outside file (MMAP).
+  void map_for_writing(Proc p, uint64_t ino, uint64_t dev = 0x803) {
+    bento_mmap_event e{};
+    header(e.h, BENTO_EV_MMAP, sizeof e, p);
+    e.addr = 0x7f0000000000 + ino * 4096;
+    e.len = 4096;
+    e.dev = dev;
+    e.ino = ino;
+    e.fd = 3;
+    e.prot = 3;   // PROT_READ | PROT_WRITE
+    e.flags = 1;  // MAP_SHARED
+    e.tracked = 1;
+    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+  }
   // A read of a file outside the tracked mount: its open, then the image's first read.
   void read_outside(Proc p, const std::string& path, uint64_t ino, uint64_t dev = 0x803,
                     uint32_t generation = 0) {

@@ -1036,4 +1036,52 @@ TEST_F(LineageE2E, FilesOutsideTheMountChangeAsTheyReallyDid) {
   EXPECT_TRUE(has(held, "used(cat secret3, secret3)")) << json(held).dump(1);
 }
 
+// `cp -r` copies each file from its own source (copy_file_range on one file system, read
+// and write of the same buffer across two): each copy lists that source only, not every
+// file the same cp read before it (LINEAGE.md §3), within the mount, into it and out of
+// it; and `prov impact` of one source reaches its copies only.
+TEST_F(LineageE2E, ACopiedFileListsOnlyTheFileItWasCopiedFrom) {
+  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
+  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
+  ASSERT_NO_FATAL_FAILURE(start_provd());
+  char tmpl[] = "/tmp/bento-lineage-copies-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string T = tmpl;
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() { run("rm -rf " + q(dir)); }
+  } cleanup{T};
+  ASSERT_EQ(run("mkdir " + q(T + "/osrc") + " && for n in p q r; do echo outside-$n > " +
+                q(T + "/osrc") + "/$n; done")
+                .status,
+            0);
+  RunResult r =
+      sh("mkdir src && for n in a b c; do echo content-$n > src/$n; done; "
+         "cp -r src src2; cp -r src " +
+         q(T + "/out") + "; cp -r " + q(T + "/osrc") + " in; cat " + q(T + "/out/b") +
+         " > res_b; cat src2/c in/q > res_cq");
+  ASSERT_EQ(r.status, 0) << r.output;
+  stop_provd();
+  const std::string S = mnt_ + "/src";
+  const std::string into_tmp = "cp -r src " + T + "/out", in_mount = "cp -r src src2",
+                    into_mount = "cp -r " + T + "/osrc in";
+  auto b = edges(why(mnt_ + "/res_b"), mnt_);
+  EXPECT_TRUE(has(b, "used(" + into_tmp + ", src/b)")) << json(b).dump(1);
+  EXPECT_FALSE(has(b, "used(" + into_tmp + ", src/a)")) << json(b).dump(1);
+  auto cq = edges(why(mnt_ + "/res_cq"), mnt_);
+  EXPECT_TRUE(has(cq, "used(" + in_mount + ", src/c)")) << json(cq).dump(1);
+  EXPECT_FALSE(has(cq, "used(" + in_mount + ", src/a)")) << json(cq).dump(1);
+  EXPECT_FALSE(has(cq, "used(" + in_mount + ", src/b)")) << json(cq).dump(1);
+  EXPECT_TRUE(has(cq, "used(" + into_mount + ", " + T + "/osrc/q)")) << json(cq).dump(1);
+  EXPECT_FALSE(has(cq, "used(" + into_mount + ", " + T + "/osrc/p)")) << json(cq).dump(1);
+  // What it read and did not copy there is named on its line.
+  RunResult text = run(std::string(PROV_BIN) + " why " + q(mnt_ + "/res_b") + " --db " + q(db_));
+  EXPECT_NE(text.output.find("not copied into this file"), std::string::npos) << text.output;
+  // Forward: src/a reached its copies, not res_b nor res_cq.
+  RunResult im = run(std::string(PROV_BIN) + " impact " + q(S + "/a") + " --db " + q(db_));
+  EXPECT_NE(im.output.find(T + "/out/a"), std::string::npos) << im.output;
+  EXPECT_EQ(im.output.find("res_b"), std::string::npos) << im.output;
+  EXPECT_EQ(im.output.find("res_cq"), std::string::npos) << im.output;
+}
+
 }  // namespace

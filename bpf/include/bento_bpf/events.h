@@ -20,6 +20,7 @@
  * Later in 5, without a layout change: FILE_IO `is_write` 2 (BENTO_FILE_IO_WRITE_FAILED):
  * the write reported at a call's entry failed; a process image's reads of a file are
  * reported again after the file changed (bento_file_io_event).
+ * 6: new event 26, FILE_COPY: which file's bytes a process image's writes carried.
  *
  * Times of data flow: a write-side event (PIPE_IO write, SOCK_SEND, FILE_IO write) is
  * stamped at the call's ENTRY, a read-side one (PIPE_IO read, SOCK_RECV, FILE_IO read) at
@@ -46,7 +47,7 @@
 #include <linux/types.h>
 #endif
 
-#define BENTO_EVENTS_VERSION 5
+#define BENTO_EVENTS_VERSION 6
 #define BENTO_PATH_MAX 256     /* exec filename and open paths; longer ones are truncated */
 #define BENTO_ARGS_MAX 512     /* exec argv, NUL-separated; truncated flag when longer */
 #define BENTO_FDS_MAX 8        /* fds per SCM_RIGHTS event */
@@ -83,6 +84,7 @@ enum bento_event_type {
   BENTO_EV_UNLINK = 23,       /* unlink/unlinkat/rmdir succeeded */
   BENTO_EV_CRED = 24,         /* set*id/setfs*id/capset changed the task's credentials */
   BENTO_EV_KILL = 25,         /* kill/tkill/tgkill/rt_(tg)sigqueueinfo/pidfd_send_signal sent */
+  BENTO_EV_FILE_COPY = 26,    /* v6: where a process image's writes to a regular file came from */
 };
 
 enum bento_close_how {
@@ -428,6 +430,37 @@ struct bento_file_io_event {
   __u64 file_id;
   __u64 dev;
   __u64 ino;
+};
+
+/* ---- v6: copies ---- */
+
+/* BENTO_EV_FILE_COPY: what a process image's writes to a regular file carried, once per
+ * (process image, written file, source): the regular file src_dev/src_ino whose bytes the
+ * write copied, or all src fields 0 for a write the probes cannot tie to one file's bytes.
+ * A write copies a file's bytes when it is
+ *  - copy_file_range(in, ..., out, ...), sendfile(out, in, ...) or splice(in, ..., out, ...)
+ *    with `in` a regular file (a pipe's bytes are not certified: src 0);
+ *  - write(out, buf, n) or pwrite64(out, buf, n) of a range within the buffer the thread's
+ *    last read call filled, when that call was read or pread64 of a regular file (`cp`,
+ *    `cat a > b`, `dd`). Any other read call of the thread in between (of a pipe, a socket,
+ *    readv, recvmsg...) forgets the buffer. What the program did to the buffer between the
+ *    two calls is not seen: changed in place, its bytes still count as the file's.
+ * Every other write of a regular file is sent with src 0: writev, pwritev(2), a write of
+ * any other buffer, io_uring writes (at completion). Writes through a shared mapping are
+ * MMAP (the collector counts those as src 0). A copy of a file onto itself is src 0.
+ * Sent at the call's entry (io_uring: completion), also for a call that then fails. The
+ * collector lists, for a file an image wrote, only the sources of its copies when it saw
+ * every write of the image to the file and none was src 0 (query-cli/LINEAGE.md). */
+struct bento_file_copy_event {
+  struct bento_event_header h;
+  __u32 syscall_nr; /* x86_64 __NR_* of the writing call (BENTO_NR_IO_URING | op) */
+  __u32 generation; /* the written file's i_generation */
+  __u64 dev;        /* the written file */
+  __u64 ino;
+  __u64 src_dev; /* the file whose bytes it wrote; 0 with src_ino 0: not one file's */
+  __u64 src_ino;
+  __u32 src_generation;
+  __u32 pad;
 };
 
 /* The directory a relative path starts from: dirfd's directory, or the cwd for AT_FDCWD

@@ -21,6 +21,10 @@ struct ProbeOptions {
   // FILE_IO (first read / first write of a process image on a regular file). It adds a
   // lookup to every read and write of a regular file (bpf/README.md has the cost).
   bool file_io = true;
+  // FILE_COPY (which file's bytes a write carried): a map update on every read call and a
+  // lookup on every write call of a regular file. Needs fd_events, file_io and io_uring's
+  // programs (an io_uring write must not go unseen).
+  bool copies = true;
   // Key of file_id (events.h), created once (0600) and reused until reboot (/run is a
   // tmpfs), so ids stay comparable across collector restarts. Empty: a random key per open.
   std::string file_id_key_path = "/run/bento/file-id.key";
@@ -53,6 +57,9 @@ class Probes {
   bool unix_dgram_senders() const;
   // True when mprotect adding PROT_WRITE to a shared file mapping is reported (bpf_find_vma).
   bool mprotect_events() const;
+  // True when FILE_COPY is reported: every write call of a regular file, io_uring's too, is
+  // seen by the syscall programs and on_uring.
+  bool copy_events() const;
 
  private:
   struct Impl;

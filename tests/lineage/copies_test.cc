@@ -1,0 +1,108 @@
+// Copies (query-cli/LINEAGE.md §3, events.h FILE_COPY): a process whose writes of a file only
+// copied other files' bytes (`cp -r`, `cat a > b`) passes on, into that file, only the files
+// it copied, not everything it had read before; `prov impact` of one source reaches only the
+// files copied from it. Anything unsure (a write of other bytes, a writable mapping, a
+// process that began before the probes reported copies) leaves every read counting.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+
+#include "lineage_world.h"
+
+namespace {
+
+using namespace lineage_test;
+using nlohmann::json;
+
+bool has(const std::set<std::string>& e, const std::string& x) {
+  return e.count(x) != 0;
+}
+
+enum class Twist { kNone, kOtherBytes, kMapping, kBeganBefore };
+
+// `cp -r /src /dst` (a then b), then `cat /dst/b > out` on the mount.
+World& copy_tree(World& w, Twist twist) {
+  w.col->copies_reported_since(twist == Twist::kBeganBefore ? UINT64_MAX - 1 : 0);
+  auto sh = w.setup({});
+  auto cp = w.run(sh, 200, {"cp", "-r", "/src", "/dst"});
+  w.read_outside(cp, "/src/a", 7001);
+  w.write_outside(cp, "/dst/a", 7101, O_WRONLY | O_CREAT | O_EXCL);
+  w.copy(cp, 7101, 7001);
+  w.read_outside(cp, "/src/b", 7002);
+  w.write_outside(cp, "/dst/b", 7102, O_WRONLY | O_CREAT | O_EXCL);
+  w.copy(cp, 7102, 7002);
+  if (twist == Twist::kOtherBytes) w.copy(cp, 7102, 0);
+  if (twist == Twist::kMapping) w.map_for_writing(cp, 7102);
+  w.exit(cp);
+  w.cat_outside(sh, 300, "/dst/b", 7102, 12, "out");
+  w.commit();
+  return w;
+}
+
+TEST(Copies, AFileCopiedFromOneSourceListsThatSourceOnly) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  copy_tree(w, Twist::kNone);
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  auto e = edges(r.graph);
+  EXPECT_TRUE(has(e, "generated(/dst/b, cp -r /src /dst)")) << json(e).dump(1) << r.text;
+  EXPECT_TRUE(has(e, "used(cp -r /src /dst, /src/b)")) << json(e).dump(1) << r.text;
+  EXPECT_FALSE(has(e, "used(cp -r /src /dst, /src/a)")) << json(e).dump(1) << r.text;
+  // Said, not hidden: the file it read but did not copy here is named on the process.
+  EXPECT_NE(r.text.find("1 other file it read, not copied into this file"), std::string::npos)
+      << r.text;
+  EXPECT_NE(r.text.find("/src/a"), std::string::npos) << r.text;
+  // --all is the per-process answer: everything read before the write.
+  auto all = why(*w.db, path("out"), 0, /*all=*/true);
+  EXPECT_TRUE(has(edges(all.graph), "used(cp -r /src /dst, /src/a)")) << all.text;
+  // Forward: /src/a reached /dst/a only, never out.
+  auto im = impact(*w.db, "/src/a");
+  ASSERT_TRUE(im.found) << im.message;
+  EXPECT_TRUE(has(edges(im.graph), "generated(/dst/a, cp -r /src /dst)")) << im.text;
+  EXPECT_FALSE(has(edges(im.graph), "generated(/dst/b, cp -r /src /dst)")) << im.text;
+  EXPECT_EQ(im.text.find(path("out")), std::string::npos) << im.text;
+  auto ib = impact(*w.db, "/src/b");
+  EXPECT_NE(ib.text.find(path("out")), std::string::npos) << ib.text;
+}
+
+TEST(Copies, AnyUncertainWriteLeavesEveryReadCounting) {
+  for (Twist twist : {Twist::kOtherBytes, Twist::kMapping, Twist::kBeganBefore}) {
+    SCOPED_TRACE(static_cast<int>(twist));
+    TempDir dir;
+    World w(dir.path() + "/prov.db");
+    copy_tree(w, twist);
+    auto r = why(*w.db, path("out"));
+    ASSERT_TRUE(r.found) << r.message;
+    auto e = edges(r.graph);
+    EXPECT_TRUE(has(e, "used(cp -r /src /dst, /src/b)")) << json(e).dump(1) << r.text;
+    EXPECT_TRUE(has(e, "used(cp -r /src /dst, /src/a)")) << json(e).dump(1) << r.text;
+    EXPECT_EQ(r.text.find("not copied"), std::string::npos) << r.text;
+  }
+}
+
+// `cat a b > out`: both copied into one file, both listed.
+TEST(Copies, AFileCopiedFromTwoSourcesListsBoth) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  w.col->copies_reported_since(0);
+  auto sh = w.setup({});
+  auto cat = w.run(sh, 200, {"cat", "/src/a", "/src/b"});
+  w.read_outside(cat, "/etc/conf", 7000);  // read, never copied
+  w.read_outside(cat, "/src/a", 7001);
+  w.read_outside(cat, "/src/b", 7002);
+  w.write_outside(cat, "/dst/ab", 7100);
+  w.copy(cat, 7100, 7001);
+  w.copy(cat, 7100, 7002);
+  w.exit(cat);
+  w.cat_outside(sh, 300, "/dst/ab", 7100, 12, "out");
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  auto e = edges(r.graph);
+  EXPECT_TRUE(has(e, "used(cat /src/a /src/b, /src/a)")) << json(e).dump(1) << r.text;
+  EXPECT_TRUE(has(e, "used(cat /src/a /src/b, /src/b)")) << json(e).dump(1) << r.text;
+  EXPECT_FALSE(has(e, "used(cat /src/a /src/b, /etc/conf)")) << json(e).dump(1) << r.text;
+  EXPECT_NE(r.text.find("/etc/conf"), std::string::npos) << r.text;  // on its fold line
+}
+
+}  // namespace
