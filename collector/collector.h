@@ -32,6 +32,9 @@ class Collector {
   // A tracked mount: its source row (created if new). *cursor/*last_seq: where to resume.
   int64_t fs_source(const std::string& mountpoint, uint64_t* cursor, uint64_t* last_seq);
   int64_t probes_source();
+  // Once the probes are loaded: the processes running now are remembered, so that one that
+  // exits before its first event is read is still named (HostFacts).
+  void remember_running_processes() { host_->remember_running_processes(); }
 
   void begin();
   // Stores each source's read position with the batch. False (+ *error) when the batch

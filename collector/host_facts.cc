@@ -54,22 +54,59 @@ uint64_t start_time_ns(const std::string& stat) {
          (1000000000ULL / static_cast<uint64_t>(sysconf(_SC_CLK_TCK)));
 }
 
-}  // namespace
-
-ProcessFacts ProcHostFacts::process_of_thread(uint32_t tid) {
+// pid's identity and program from /proc/PID (not found when it is gone).
+ProcessFacts process_facts(uint32_t pid) {
   ProcessFacts f;
-  std::string status = read_small_file("/proc/" + std::to_string(tid) + "/status");
-  if (status.empty()) return f;
-  f.pid = tid;
-  if (auto at = status.find("\nTgid:"); at != std::string::npos)
-    f.pid = static_cast<uint32_t>(std::strtoul(status.c_str() + at + 6, nullptr, 10));
-  const std::string dir = "/proc/" + std::to_string(f.pid);
+  f.pid = pid;
+  const std::string dir = "/proc/" + std::to_string(pid);
   f.start_ns = start_time_ns(read_small_file(dir + "/stat"));
   f.exe = read_link(dir + "/exe");
   std::string cmd = read_small_file(dir + "/cmdline");
   f.argv_json = argv_json(cmd.data(), cmd.size());
   f.found = f.start_ns != 0;
   return f;
+}
+
+bool all_digits(const char* s) {
+  if (*s == '\0') return false;
+  for (; *s != '\0'; s++)
+    if (*s < '0' || *s > '9') return false;
+  return true;
+}
+
+}  // namespace
+
+ProcessFacts ProcHostFacts::process_of_thread(uint32_t tid) {
+  std::string status = read_small_file("/proc/" + std::to_string(tid) + "/status");
+  if (status.empty()) {
+    // Gone: a process running when provd started is known by what it was then.
+    auto it = running_.find(tid);
+    return it != running_.end() ? it->second : ProcessFacts{};
+  }
+  uint32_t pid = tid;
+  if (auto at = status.find("\nTgid:"); at != std::string::npos)
+    pid = static_cast<uint32_t>(std::strtoul(status.c_str() + at + 6, nullptr, 10));
+  return process_facts(pid);
+}
+
+void ProcHostFacts::remember_running_processes() {
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return;
+  while (dirent* e = readdir(proc)) {
+    if (!all_digits(e->d_name)) continue;
+    const auto pid = static_cast<uint32_t>(std::strtoul(e->d_name, nullptr, 10));
+    ProcessFacts f = process_facts(pid);
+    if (!f.found) continue;  // exited meanwhile
+    running_[pid] = f;
+    // Its threads: the probes and the fs log name a thread by its own tid.
+    DIR* tasks = opendir(("/proc/" + std::to_string(pid) + "/task").c_str());
+    if (tasks == nullptr) continue;
+    while (dirent* t = readdir(tasks))
+      if (all_digits(t->d_name))
+        running_[static_cast<uint32_t>(std::strtoul(t->d_name, nullptr, 10))] = f;
+    closedir(tasks);
+  }
+  closedir(proc);
 }
 
 std::string ProcHostFacts::cwd(uint32_t pid) {
@@ -131,15 +168,21 @@ std::string ProcHostFacts::fd_path(uint32_t pid, int fd, uint64_t dev, uint64_t 
   const std::string link = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
   std::string path = read_link(link);
   const std::string deleted = " (deleted)";
-  if (path.empty() || path[0] != '/' ||
-      (path.size() > deleted.size() &&
-       path.compare(path.size() - deleted.size(), deleted.size(), deleted) == 0))
-    return "";
+  const bool gone = path.size() > deleted.size() &&
+                    path.compare(path.size() - deleted.size(), deleted.size(), deleted) == 0;
+  if (path.empty() || path[0] != '/') return "";
   struct stat st {};  // the fd may have been closed and reused since the event
   if (stat(link.c_str(), &st) != 0 || static_cast<uint64_t>(st.st_dev) != dev ||
       static_cast<uint64_t>(st.st_ino) != ino)
     return "";
-  return path;
+  // A memfd: the kernel shows its dentry's name as "/memfd:NAME (deleted)". It lives on
+  // the kernel's own shmem (or hugetlbfs) mount, which no mount table shows; a deleted
+  // file named /memfd:x on a real file system is no memfd.
+  if (const std::string memfd = "/memfd:"; gone && S_ISREG(st.st_mode) &&
+                                           path.compare(0, memfd.size(), memfd) == 0 &&
+                                           host_path(dev, "/").empty())
+    return path.substr(1, path.size() - 1 - deleted.size());
+  return gone ? "" : path;
 }
 
 bool ProcHostFacts::lstat(const std::string& path, uint64_t* dev, uint64_t* ino) {

@@ -1,12 +1,14 @@
 // What the collector asks of the machine itself, behind an interface so that the graph
 // rules (ingest.h) run in tests without /proc or real mounts: processes that started
-// before the probes (read once from /proc), a process's working directory (relative
-// paths), a mountpoint's st_dev, and the names of what a mount held before tracking began.
+// before the probes (read from /proc; all of them remembered at start), a process's working
+// directory (relative paths), a mountpoint's st_dev, and the names of what a mount held
+// before tracking began.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <unordered_map>
 
 #include "mount_table.h"
 
@@ -25,6 +27,10 @@ class HostFacts {
   virtual ~HostFacts() = default;
   // A thread the probes never saw (it started before them).
   virtual ProcessFacts process_of_thread(uint32_t tid) = 0;
+  // Remembers every process running now (provd, once the probes are loaded): one that
+  // started before the probes and exits before the collector reads its first event (a
+  // shell that forks a pipeline and exits) is still named by process_of_thread then.
+  virtual void remember_running_processes() {}
   // The working directory of pid, "" when gone.
   virtual std::string cwd(uint32_t pid) = 0;
   // A path with symlinks resolved ("" when it cannot be): what a program path runs.
@@ -40,7 +46,8 @@ class HostFacts {
   virtual std::string exe_of(uint32_t pid) = 0;
   // The path pid's fd names, if it still holds the file (dev, ino): "" when the process,
   // the fd or the name is gone. What names a file written through an fd opened before the
-  // probes loaded.
+  // probes loaded. A memfd (a file of the kernel's own shmem or hugetlbfs mount, no path)
+  // is named as the kernel names it: "memfd:NAME".
   virtual std::string fd_path(uint32_t pid, int fd, uint64_t dev, uint64_t ino) = 0;
   // lstat(2): false when the path is gone.
   virtual bool lstat(const std::string& path, uint64_t* dev, uint64_t* ino) = 0;
@@ -59,6 +66,7 @@ class ProcHostFacts : public HostFacts {
   ProcHostFacts(const ProcHostFacts&) = delete;
   ProcHostFacts& operator=(const ProcHostFacts&) = delete;
   ProcessFacts process_of_thread(uint32_t tid) override;
+  void remember_running_processes() override;
   std::string cwd(uint32_t pid) override;
   std::string resolve(const std::string& path) override;
   std::string resolve_in(const std::string& root, const std::string& path) override;
@@ -73,6 +81,10 @@ class ProcHostFacts : public HostFacts {
  private:
   int mountinfo_fd_ = -1;  // /proc/self/mountinfo, polled for changes
   MountTable mounts_;
+  // tid -> its process, for every thread running when remember_running_processes() ran:
+  // asked only once /proc no longer has the thread (a new process with a reused tid was
+  // forked while the probes watched, so its threads are never asked about).
+  std::unordered_map<uint32_t, ProcessFacts> running_;
 };
 
 }  // namespace bento::collector

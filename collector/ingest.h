@@ -206,6 +206,8 @@ class Ingest {
   // sees it; where the host mounts no part of that file system holding it, the fs path
   // behind a "<fs MAJ:MIN>" prefix (it names the file, but is no path on the host).
   std::string host_path(uint64_t dev, const std::string& fs_path);
+  // What an outside file opened by pid's fd with no path (a memfd) is called.
+  std::string pathless_name(uint32_t pid, int fd, uint64_t dev, uint64_t ino);
   // A path a task passed (truncate, rename, link, unlink) placed from its directory, as
   // the host names it; "" when it cannot be: in another mount namespace an absolute path
   // may cross the namespace's own mounts (its /tmp a private directory), so it is left

@@ -122,7 +122,7 @@ bool Ingest::on_open(const void* data, size_t size) {
   if (source_for_dev(e->dev) != 0) return true;
   std::string path = h->mnt_ns != 0 ? host_path(e->dev, cstr(e->path, sizeof e->path))
                                     : absolute(h->pid, cstr(e->path, sizeof e->path), "");
-  if (path == "/") path = kNoPath;
+  if (path == "/") path = pathless_name(h->pid, e->fd, e->dev, e->ino);
   // O_TMPFILE names the directory the file is made in: the file has no name (ed's and
   // tmpfile(3)'s scratch files), else it would read as "read /tmp". The probes' walk
   // names it by the kernel's placeholder dentry ("/tmp/#1234"): the directory is kept.
@@ -153,6 +153,18 @@ bool Ingest::on_open(const void* data, size_t size) {
     wait(act, std::move(o));
   }
   return true;
+}
+
+// A regular file whose dentry walk ended at once (events.h: the probes send "/"): a
+// memfd reopened through /proc/PID/fd/N. Named as the kernel names it ("memfd:NAME") when
+// known: from an earlier look at a holder's fd (its writer's first write, on_file_io),
+// else from this opener's fd while it still holds it; else <file without a path>.
+std::string Ingest::pathless_name(uint32_t pid, int fd, uint64_t dev, uint64_t ino) {
+  if (auto known = open_path_.find({dev, ino});
+      known != open_path_.end() && known->second != kNoPath)
+    return known->second;
+  std::string p = host_.fd_path(pid, fd, dev, ino);
+  return p.empty() ? kNoPath : p;
 }
 
 // What an outside file is called, for its reads and writes through fds no open we saw

@@ -256,6 +256,10 @@ int main(int argc, char** argv) {
     if (probes->copy_events())
       col.copies_reported_since(static_cast<uint64_t>(bento::clock_ns(CLOCK_MONOTONIC)));
   }
+  // After the probes loaded: every process started since then has a FORK event; the ones
+  // before are named from /proc, and a shell that forks a pipeline and exits right after
+  // "collecting" is gone before its first event is read (it was `[unknown program]`).
+  col.remember_running_processes();
   std::signal(SIGINT, [](int) { g_stop = 1; });
   std::signal(SIGTERM, [](int) { g_stop = 1; });
   std::fprintf(stderr, "provd: collecting %zu mount(s)%s into %s\n", mounts.size(),

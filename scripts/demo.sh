@@ -45,9 +45,13 @@ echo "== a small pipeline on the mount, untracked"
 pipeline
 
 echo "== provd: the collector (eBPF probes + provenance log -> $db)"
+# The previous run's log says "collecting" too, until provd's redirection empties it: the
+# pipeline ran before the probes loaded and showed as [unknown program].
+rm -f "$work/provd.log"
 "$bin/provd" --db "$db" --mount "$mnt" 2>"$work/provd.log" &
 provd_pid=$!
-for _ in $(seq 50); do grep -q collecting "$work/provd.log" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 100); do grep -q collecting "$work/provd.log" 2>/dev/null && break; sleep 0.1; done
+grep -q collecting "$work/provd.log" || { echo "provd did not start:"; cat "$work/provd.log"; exit 1; }
 
 echo "== prov enable: live-upgrade the running file system into Bento-prov"
 "$bin/prov" enable "$mnt"

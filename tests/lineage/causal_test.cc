@@ -402,6 +402,44 @@ TEST(Causal, AFileWithoutAPathIsNamedSo) {
   EXPECT_NE(r.text.find("read <file without a path>"), std::string::npos) << r.text;
 }
 
+// A memfd (memfd_create("stage"), written, then reopened through /proc/PID/fd/N): the walk
+// ends at once ("/"), but the kernel names it "memfd:stage" (/proc/PID/fd shows
+// "/memfd:stage (deleted)"). Named so from whichever holder's fd provd can still look at:
+// the writer's (its first write), else the opener's.
+TEST(Causal, AMemfdIsNamedAsTheKernelNamesIt) {
+  // fd_path answers for the holder still running: the writer (300) or the reader (301).
+  class HostWithMemfd : public bento::collector::ProcHostFacts {
+   public:
+    explicit HostWithMemfd(uint32_t holder) : holder_(holder) {}
+    std::string fd_path(uint32_t pid, int, uint64_t, uint64_t) override {
+      return pid == holder_ ? "memfd:stage" : "";
+    }
+
+   private:
+    uint32_t holder_;
+  };
+  for (uint32_t holder : {300u, 301u}) {
+    SCOPED_TRACE("the fd looked at is pid " + std::to_string(holder) + "'s");
+    TempDir dir;
+    World w(dir.path() + "/prov.db", kMnt, std::make_unique<HostWithMemfd>(holder));
+    auto sh = w.setup({});
+    auto py = w.run(sh, 300, {"python3", "stage.py"});
+    w.file_io(py, 7000, /*write=*/true, 0x801, /*fd=*/3);  // memfd_create opens nothing
+    auto cat = w.run(py, 301, {"cat", "/proc/self/fd/3"});
+    w.read_outside(cat, "/", 7000, 0x801);
+    w.write_new(301, 12, "out");
+    w.exit(cat);
+    w.exit(py);
+    w.commit();
+    auto r = why(*w.db, path("out"));
+    ASSERT_TRUE(r.found) << r.message;
+    EXPECT_NE(r.text.find("read memfd:stage"), std::string::npos) << r.text;
+    EXPECT_EQ(r.text.find("without a path"), std::string::npos) << r.text;
+    EXPECT_TRUE(has(edges(r.graph), "generated(memfd:stage, python3 stage.py)"))
+        << json(edges(r.graph)).dump(1);
+  }
+}
+
 // `cat a > out; cat b > out`: the second `>` empties out before cat b writes, so nothing of
 // a is in it. The emptied version follows the old one but does not come from it.
 TEST(Causal, AnEmptiedFileDoesNotComeFromItsOldContent) {

@@ -4,9 +4,11 @@
 #include "host_facts.h"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +38,73 @@ TEST(HostFacts, AProcessStartTimeIsTheKernelsAndStaysTheSame) {
   std::vector<char> grow(64 << 20, 1);
   EXPECT_EQ(host.process_of_thread(getpid()).start_ns, first.start_ns);
   EXPECT_EQ(grow[grow.size() - 1], 1);
+}
+
+// A process running when provd started that exits before the collector reads its first
+// event (a shell that forks a pipeline and exits) is still named: by what /proc said of it
+// at start. One that had exited before then stays unknown.
+TEST(HostFacts, AProcessRunningAtStartIsNamedAfterItExits) {
+  bento::collector::ProcHostFacts host;
+  const pid_t early = fork();
+  ASSERT_GE(early, 0);
+  if (early == 0) _exit(0);
+  ASSERT_EQ(waitpid(early, nullptr, 0), early);
+
+  int hold[2];
+  ASSERT_EQ(pipe(hold), 0);
+  const pid_t held = fork();
+  ASSERT_GE(held, 0);
+  if (held == 0) {
+    close(hold[1]);
+    dup2(hold[0], 0);
+    execlp("sh", "sh", "-c", "read x; exit 0", nullptr);
+    _exit(127);
+  }
+  close(hold[0]);
+  // Until its exec shows in /proc (the forked child runs this test binary first).
+  for (int i = 0; i < 400; i++) {
+    if (host.process_of_thread(held).argv_json.find("read x") != std::string::npos) break;
+    usleep(5000);
+  }
+  host.remember_running_processes();
+  const bento::collector::ProcessFacts then = host.process_of_thread(held);
+  ASSERT_TRUE(then.found);
+  ASSERT_NE(then.argv_json.find("read x"), std::string::npos) << then.argv_json;
+  ASSERT_EQ(write(hold[1], "\n", 1), 1);
+  close(hold[1]);
+  ASSERT_EQ(waitpid(held, nullptr, 0), held);
+
+  const bento::collector::ProcessFacts gone = host.process_of_thread(held);
+  ASSERT_TRUE(gone.found) << "a process running at start is unknown once it exited";
+  EXPECT_EQ(gone.pid, static_cast<uint32_t>(held));
+  EXPECT_EQ(gone.start_ns, then.start_ns);
+  EXPECT_EQ(gone.argv_json, then.argv_json);
+  EXPECT_EQ(gone.exe, then.exe);
+  EXPECT_FALSE(host.process_of_thread(early).found);
+}
+
+// A memfd's fd reads "/memfd:stage (deleted)" in /proc: it is named "memfd:stage" (what
+// the kernel calls it), not taken for a deleted file, nor for no name. A deleted file
+// on a real file system still has no name to give.
+TEST(HostFacts, AMemfdIsNamedAsTheKernelNamesIt) {
+  bento::collector::ProcHostFacts host;
+  const int fd = memfd_create("stage", MFD_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, "x", 1), 1);
+  struct stat st = {};
+  ASSERT_EQ(fstat(fd, &st), 0);
+  EXPECT_EQ(host.fd_path(getpid(), fd, st.st_dev, st.st_ino), "memfd:stage");
+  EXPECT_EQ(host.fd_path(getpid(), fd, st.st_dev, st.st_ino + 1), "");  // another file now
+  close(fd);
+
+  char name[] = "/tmp/memfd:stage-XXXXXX";
+  const int real = mkstemp(name);
+  ASSERT_GE(real, 0);
+  ASSERT_EQ(fstat(real, &st), 0);
+  EXPECT_EQ(host.fd_path(getpid(), real, st.st_dev, st.st_ino), name);
+  unlink(name);
+  EXPECT_EQ(host.fd_path(getpid(), real, st.st_dev, st.st_ino), "");
+  close(real);
 }
 
 }  // namespace
