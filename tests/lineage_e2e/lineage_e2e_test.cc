@@ -1082,38 +1082,39 @@ TEST_F(LineageE2E, ACopiedFileListsOnlyTheFileItWasCopiedFrom) {
   EXPECT_NE(im.output.find(T + "/out/a"), std::string::npos) << im.output;
   EXPECT_EQ(im.output.find("res_b"), std::string::npos) << im.output;
   EXPECT_EQ(im.output.find("res_cq"), std::string::npos) << im.output;
+}
 
-  // A shell that was running before provd started, and that forks a pipeline right after
-  // "collecting" and exits at once, is gone before provd reads its first event (provd reads
-  // the probes every 100 ms): it is named by what /proc said of it when provd started, not
-  // `[unknown program]`. (Its children were forked while the probes watched: named by exec.)
-  TEST_F(LineageE2E, AShellRunningBeforeProvdIsNamedAfterItExits) {
-    ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
-    ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
-    const std::string go = root_ + "/go";
-    ASSERT_EQ(mkfifo(go.c_str(), 0600), 0);
-    const std::string script = "read x < " + q(go) + "; cat in | tr a-z A-Z > out";
-    const pid_t shell = fork();
-    ASSERT_GE(shell, 0);
-    if (shell == 0) {
-      if (chdir(mnt_.c_str()) != 0) _exit(126);
-      execl("/bin/sh", "sh", "-c", script.c_str(), nullptr);
-      _exit(127);
-    }
-    ASSERT_NO_FATAL_FAILURE(start_provd());
-    ASSERT_EQ(sh("echo data > in").status, 0);
-    const int fd = open(go.c_str(), O_WRONLY);  // the shell has it open for reading
-    ASSERT_GE(fd, 0);
-    ASSERT_EQ(write(fd, "go\n", 3), 3);
-    close(fd);
-    int st = 0;
-    ASSERT_EQ(waitpid(shell, &st, 0), shell);
-    ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    stop_provd();
-    RunResult r = run(std::string(PROV_BIN) + " why " + q(mnt_ + "/out") + " --db " + q(db_));
-    ASSERT_EQ(r.status, 0) << r.output;
-    EXPECT_EQ(r.output.find("unknown program"), std::string::npos) << r.output;
-    EXPECT_NE(r.output.find("started by sh -c 'read x"), std::string::npos) << r.output;
+// A shell that was running before provd started, and that forks a pipeline right after
+// "collecting" and exits at once, is gone before provd reads its first event (provd reads
+// the probes every 100 ms): it is named by what /proc said of it when provd started, not
+// `[unknown program]`. (Its children were forked while the probes watched: named by exec.)
+TEST_F(LineageE2E, AShellRunningBeforeProvdIsNamedAfterItExits) {
+  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
+  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
+  const std::string go = root_ + "/go";
+  ASSERT_EQ(mkfifo(go.c_str(), 0600), 0);
+  const std::string script = "read x < " + q(go) + "; cat in | tr a-z A-Z > out";
+  const pid_t shell = fork();
+  ASSERT_GE(shell, 0);
+  if (shell == 0) {
+    if (chdir(mnt_.c_str()) != 0) _exit(126);
+    execl("/bin/sh", "sh", "-c", script.c_str(), nullptr);
+    _exit(127);
   }
+  ASSERT_NO_FATAL_FAILURE(start_provd());
+  ASSERT_EQ(sh("echo data > in").status, 0);
+  const int fd = open(go.c_str(), O_WRONLY);  // the shell has it open for reading
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, "go\n", 3), 3);
+  close(fd);
+  int st = 0;
+  ASSERT_EQ(waitpid(shell, &st, 0), shell);
+  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  stop_provd();
+  RunResult r = run(std::string(PROV_BIN) + " why " + q(mnt_ + "/out") + " --db " + q(db_));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output.find("unknown program"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("started by sh -c 'read x"), std::string::npos) << r.output;
+}
 
 }  // namespace
