@@ -249,7 +249,7 @@ const char* type_name(uint32_t t) {
       "?",      "fork",    "exec",       "exit",    "open",      "pipe",      "dup",
       "close",  "fd_send", "fd_recv",    "pipe_io", "sock_send", "sock_recv", "connect",
       "accept", "bind",    "socketpair", "mmap",    "munmap",    "file_io",   "truncate",
-      "rename", "link",    "unlink",     "cred",    "kill"};
+      "rename", "link",    "unlink",     "cred",    "kill",      "file_copy"};
   return t < sizeof names / sizeof names[0] ? names[t] : "?";
 }
 
