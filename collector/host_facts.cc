@@ -109,6 +109,17 @@ void ProcHostFacts::remember_running_processes() {
   closedir(proc);
 }
 
+uint64_t ProcHostFacts::pipefs_dev() {
+  if (pipefs_dev_ != 0) return pipefs_dev_;
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return 0;
+  struct stat st {};
+  if (fstat(fds[0], &st) == 0) pipefs_dev_ = static_cast<uint64_t>(st.st_dev);
+  close(fds[0]);
+  close(fds[1]);
+  return pipefs_dev_;
+}
+
 std::string ProcHostFacts::cwd(uint32_t pid) {
   return read_link("/proc/" + std::to_string(pid) + "/cwd");
 }

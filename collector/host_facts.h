@@ -49,6 +49,9 @@ class HostFacts {
   // probes loaded. A memfd (a file of the kernel's own shmem or hugetlbfs mount, no path)
   // is named as the kernel names it: "memfd:NAME".
   virtual std::string fd_path(uint32_t pid, int fd, uint64_t dev, uint64_t ino) = 0;
+  // The st_dev of anonymous pipes (pipefs): a PIPE_IO of another dev is a FIFO's. 0 when
+  // unknown (every PIPE_IO is then taken for a pipe's).
+  virtual uint64_t pipefs_dev() { return 0; }
   // lstat(2): false when the path is gone.
   virtual bool lstat(const std::string& path, uint64_t* dev, uint64_t* ino) = 0;
   // st_dev of a path, 0 when it cannot be stat'ed.
@@ -67,6 +70,7 @@ class ProcHostFacts : public HostFacts {
   ProcHostFacts& operator=(const ProcHostFacts&) = delete;
   ProcessFacts process_of_thread(uint32_t tid) override;
   void remember_running_processes() override;
+  uint64_t pipefs_dev() override;
   std::string cwd(uint32_t pid) override;
   std::string resolve(const std::string& path) override;
   std::string resolve_in(const std::string& root, const std::string& path) override;
@@ -80,6 +84,7 @@ class ProcHostFacts : public HostFacts {
 
  private:
   int mountinfo_fd_ = -1;  // /proc/self/mountinfo, polled for changes
+  uint64_t pipefs_dev_ = 0;
   MountTable mounts_;
   // tid -> its process, for every thread running when remember_running_processes() ran:
   // asked only once /proc no longer has the thread (a new process with a reused tid was

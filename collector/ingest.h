@@ -270,7 +270,8 @@ class Ingest {
   struct Channel {
     enum Kind : uint8_t { kPipe, kSocket, kEndpoint } kind = kPipe;
     uint64_t ino = 0;  // pipes: the pipefs inode; sockets: the sending socket's inode
-    std::string addr;  // sockets and endpoints: what the entity is called
+    uint64_t dev = 0;  // a FIFO's file system (0: an anonymous pipe, on pipefs)
+    std::string addr;  // sockets and endpoints: what the entity is called; a FIFO's path
     std::vector<std::pair<int64_t, uint64_t>> writers, readers;  // (activity, time) waiting
     uint64_t newest = 0;
     int64_t file = 0;    // its files row, once stored

@@ -261,6 +261,18 @@ bool Ingest::on_pipe_io(const void* data, size_t size) {
       store_.used(act, ent, t, "pipe");
     return true;
   }
+  // A FIFO outside the mounts (not on pipefs): its inode number is its file system's, and
+  // may equal a pipe's (pipefs numbers its inodes apart): a file of its own, named by the
+  // path its fd shows while a process holds it.
+  if (const uint64_t pipefs = host_.pipefs_dev(); pipefs != 0 && e->dev != pipefs) {
+    remember_file_id(e->file_id, e->dev, e->ino);
+    const std::string key = "fifo " + std::to_string(e->dev) + ":" + std::to_string(e->ino);
+    Channel& c = channel(key, Channel::kPipe, e->ino, "");
+    c.dev = e->dev;
+    if (c.addr.empty()) c.addr = host_.fd_path(h->pid, e->fd, e->dev, e->ino);  // each end
+    channel_io(key, act, t, e->is_write != 0);
+    return true;
+  }
   remember_file_id(e->file_id, 0, e->ino);
   const std::string key = "pipe " + std::to_string(e->ino);
   channel(key, Channel::kPipe, e->ino, "");

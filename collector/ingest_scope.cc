@@ -290,6 +290,15 @@ int64_t Ingest::channel_entity(const std::string& key, uint64_t t) {
   auto it = channels_.find(key);
   if (it == channels_.end()) return 0;
   Channel& c = it->second;
+  if (c.kind == Channel::kPipe && c.dev != 0) {  // a FIFO: a file of its file system
+    if (c.file == 0) c.file = store_.find_outside_any_gen(c.dev, c.ino);
+    const std::string name = c.addr.empty() ? "fifo:[" + std::to_string(c.ino) + "]" : c.addr;
+    if (c.file == 0) {
+      c.file = store_.add_outside_file(c.dev, c.ino, 0, "fifo", t);
+      store_.add_name(c.file, name, t);
+    }
+    return current_entity(c.file, t, name);
+  }
   if (c.kind == Channel::kPipe) {
     // A pipe made while we watched (its PIPE event reset the channel) is a new identity
     // even if pipefs hands out its inode number again; one made before is found by it.

@@ -57,7 +57,7 @@ namespace {
 bool is_stream(LineageGraph& g, Node n) {
   if (n.kind != Node::kEntity) return false;
   const std::string kind = g.entity(n.id).value("kind", "");
-  return kind == "pipe" || kind == "socket";
+  return kind == "pipe" || kind == "fifo" || kind == "socket";  // a FIFO is a pipe with a name
 }
 
 // Steps by effect (backward) or by cause (forward), only those kept after folding.

@@ -1746,3 +1746,42 @@ TEST(Causal, CheckPassesAnIntactDatabase) {
 }
 
 }  // namespace
+
+namespace {
+
+// A FIFO outside the mounts whose inode number an anonymous pipe had too (pipefs numbers
+// its inodes apart from the file systems): its own file, not that pipe's flow. `cat secret
+// | wc` on pipe 4242, then `cat public > /tmp/fifo` and `cp /tmp/fifo out` on a FIFO with
+// inode 4242 of /tmp's file system: out is from public only.
+TEST(Causal, AFifoIsNotAPipeWithTheSameInodeNumber) {
+  for (bool fifo : {true, false}) {
+    SCOPED_TRACE(fifo ? "a FIFO in /tmp" : "the same pipe (control)");
+    TempDir dir;
+    World w(dir.path() + "/prov.db");
+    auto sh = w.setup({{10, "secret"}, {11, "public"}});
+    auto w1 = w.run(sh, 200, {"cat", "secret"});
+    w.read(200, 10);
+    w.pipe_io(w1, 4242, true);
+    w.exit(w1);
+    auto r1 = w.run(sh, 201, {"wc"});
+    w.pipe_io(r1, 4242, false);
+    w.exit(r1);
+    const uint64_t dev = fifo ? 0x803 : World::pipefs_dev();
+    auto w2 = w.run(sh, 300, {"cat", "public"});
+    w.read(300, 11);
+    w.fifo_io(w2, dev, 4242, true);
+    w.exit(w2);
+    auto r2 = w.run(sh, 301, {"cp", "/tmp/fifo", "out"});
+    w.fifo_io(r2, dev, 4242, false);
+    w.write_new(301, 12, "out");
+    w.exit(r2);
+    w.commit();
+    auto r = why(*w.db, path("out"));
+    ASSERT_TRUE(r.found) << r.message;
+    auto e = edges(r.graph);
+    EXPECT_TRUE(has(e, "used(cat public, public)")) << json(e).dump(1) << r.text;
+    EXPECT_EQ(has(e, "used(cat secret, secret)"), !fifo) << json(e).dump(1) << r.text;
+  }
+}
+
+}  // namespace

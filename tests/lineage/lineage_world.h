@@ -123,12 +123,34 @@ class World {
     std::snprintf(e.root_path, sizeof e.root_path, "%s", root_path.c_str());
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
   }
+  // This machine's pipefs (the collector tells pipes from FIFOs by it).
+  static uint64_t pipefs_dev() {
+    int fds[2];
+    struct stat st = {};
+    if (pipe(fds) != 0) return 0;
+    fstat(fds[0], &st);
+    close(fds[0]);
+    close(fds[1]);
+    return st.st_dev;
+  }
+  // First read / first write of a process image on a FIFO outside the mount (PIPE_IO with
+  // the FIFO's file system and inode).
+  void fifo_io(Proc p, uint64_t dev, uint64_t ino, bool write) {
+    bento_pipe_io_event e{};
+    header(e.h, BENTO_EV_PIPE_IO, sizeof e, p);
+    e.is_write = write ? 1 : 0;
+    e.fd = 3;
+    e.dev = dev;
+    e.ino = ino;
+    e.file_id = dev * 7 + ino * 2 + (write ? 1 : 0);
+    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+  }
   // First read / first write of a process image on a pipe (the probes' PIPE_IO).
   void pipe_io(Proc p, uint64_t pipe_ino, bool write) {
     bento_pipe_io_event e{};
     header(e.h, BENTO_EV_PIPE_IO, sizeof e, p);
     e.is_write = write ? 1 : 0;
-    e.dev = 0xC;  // pipefs
+    e.dev = pipefs_dev();
     e.ino = pipe_ino;
     e.file_id = pipe_ino * 2 + (write ? 1 : 0);
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
