@@ -4,6 +4,7 @@
 // may still be going on (kForever). Signals are marks, not data flow: never a step.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <set>
 #include <tuple>
@@ -48,7 +49,7 @@ class DbLineageSource : public LineageSource {
   std::map<int64_t, Identity> identities_;
   // Restrictions: (backward, activity, file) -> its number (1-based) and steps.
   std::map<std::tuple<bool, int64_t, Identity>, int64_t> restriction_ids_;
-  std::vector<std::vector<Step>> restricted_;
+  std::deque<std::vector<Step>> restricted_;  // a deque: the search holds references
 };
 
 // Hops an informed edge of this kind costs: an exec or a uid change stays in the same
