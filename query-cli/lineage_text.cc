@@ -99,6 +99,13 @@ class Printer {
     }
     return list;
   }
+  // A python run shown for the bytecode it compiled, with the module's source it read.
+  bool compiler(Node act) const {
+    auto it = by_effect_.find(act);
+    return it != by_effect_.end() &&
+           std::any_of(it->second.begin(), it->second.end(),
+                       [&](const Step* s) { return a_.compiled_from.count(*s) != 0; });
+  }
   Answer::Shown shown(Node n) const {
     auto it = a_.nodes.find(n);
     return it == a_.nodes.end() ? Answer::kLine : it->second;
@@ -207,7 +214,8 @@ class Printer {
         if (w.hows.find("create") != std::string::npos) verb = "created and " + verb;
       }
       const Node who = w.last->cause;
-      const bool full = shown(e) != Answer::kLine && shown(who) != Answer::kLine;
+      const bool full =
+          shown(e) != Answer::kLine && (shown(who) != Answer::kLine || compiler(w.last->cause));
       kids.push_back({w.first, verb + g_.activity_line(who.id) + at(w.first, w.end), who, full,
                       w.bound, w.no_data});
     }
@@ -335,11 +343,13 @@ class Printer {
     for (const Step* s : it->second) {
       if (!backward_allowed(*s, d)) continue;
       const int64_t nd = backward_bound(*s, d);
-      if (s->type == Step::kUsed && how == Answer::kFull) {
+      // Not under a rename of the bytecode (`m.pyc.123` onto `m.pyc`): that put nothing in.
+      const bool compiled = !ancestry_only && a_.compiled_from.count(*s) != 0;
+      if (s->type == Step::kUsed && (how == Answer::kFull || compiled)) {
         const json& e = g_.entity(s->cause.id);
         g_.annotate_status(s->cause.id);
-        std::string text =
-            read_verb(s->how, e.value("kind", "")) + g_.entity_line(s->cause.id) + at(s->first);
+        std::string text = (compiled ? "compiled from " : read_verb(s->how, e.value("kind", ""))) +
+                           g_.entity_line(s->cause.id) + at(s->first);
         if (shown(s->cause) == Answer::kLine) {
           // A pipe that carried no data: name who wrote it, do not expand them.
           std::string writers;

@@ -1232,7 +1232,8 @@ TEST(Causal, AnUnlinkOnAMountIsStoredOnce) {
 
 // A project on the mount run twice: run 1 reads secret and imports helper, and python
 // writes __pycache__/helper.cpython-311.pyc; run 2 imports the bytecode and reads in. The
-// bytecode came from helper.py, not from secret: run 2's output does not list secret. A
+// bytecode came from helper.py, not from secret: run 2's output lists helper.py (compiled
+// into the bytecode run 2 ran), not secret. A
 // .pyc that cp put there is data like any file, and so is one a python run wrote without
 // reading helper.py (bytecode planted from secret, not compiled).
 TEST(Causal, BytecodeOnAMountComesFromItsModuleOnly) {
@@ -1264,6 +1265,11 @@ TEST(Causal, BytecodeOnAMountComesFromItsModuleOnly) {
     EXPECT_NE(r.text.find("helper.cpython-311.pyc"), std::string::npos) << r.text;
     EXPECT_NE(r.text.find("run1"), std::string::npos) << "who made it: " << r.text;
     EXPECT_EQ(r.text.find(path("secret")) == std::string::npos, how == kCompiled) << r.text;
+    // The module's code is a source of out: the compiling run's read of it is listed.
+    EXPECT_EQ(r.text.find("compiled from " + path("helper.py")) != std::string::npos,
+              how == kCompiled)
+        << r.text;
+    EXPECT_EQ(r.text.find(path("helper.py")) != std::string::npos, how != kPlanted) << r.text;
   }
 }
 
