@@ -282,6 +282,33 @@ TEST_F(LineageTest, DirectoriesFromBeforeTrackingNeedOneWalkPerSession) {
   EXPECT_TRUE(r.found) << "the directory made before tracking was named by the walk";
 }
 
+// `sed -i.bak s/^/#/ conf` on a file from before tracking: sed reads conf, renames it to
+// conf.bak and its temporary file to conf. The walk that names conf runs when its first
+// record is read, after the fact: it finds the file as conf.bak. What sed read was conf.
+TEST_F(LineageTest, AFileRenamedBeforeTheWalkHadItsOldNameUntilTheRename) {
+  const std::string mnt = dir_ + "/mnt";
+  ASSERT_EQ(mkdir(mnt.c_str(), 0755), 0);
+  std::ofstream(mnt + "/conf.bak") << "a\n";
+  struct stat st {};
+  ASSERT_EQ(stat((mnt + "/conf.bak").c_str(), &st), 0);
+  World w(db_path_, mnt);
+  auto sh = w.run({1, 1}, 100, {"sh"});
+  auto sed = w.run(sh, 200, {"sed", "-i.bak", "s/^/#/", "conf"});
+  w.read(200, st.st_ino);
+  w.write_new(200, 900, "sedAbc12");
+  w.record(RecordType::kRename, 200, st.st_ino, "conf", 0, 0, S_IFREG | 0644, 1, "conf.bak", 1);
+  w.record(RecordType::kRename, 200, 900, "sedAbc12", 0, 0, S_IFREG | 0644, 1, "conf", 1);
+  w.exit(sed);
+  w.commit();
+  auto r = why(*w.db, mnt + "/conf", 4);
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find(mnt + "/conf  (version 1, first seen"), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find("conf.bak  (version 1"), std::string::npos) << r.text;
+  auto bak = why(*w.db, mnt + "/conf.bak", 4);
+  ASSERT_TRUE(bak.found) << bak.message;
+  EXPECT_EQ(bak.graph["entities"][0]["file"]["ino"], st.st_ino) << "conf.bak is that file now";
+}
+
 // provd restarts: the cursor and last_seq stored with the rows mean nothing is lost or
 // repeated when the same records are offered again.
 TEST_F(LineageTest, RestartNeitherLosesNorRepeats) {
