@@ -44,6 +44,7 @@ struct Child {
   bool expand;
   int64_t bound;
   bool ancestry_only = false;  // a parent whose reads were held back: who ran it, only
+  const Step* used = nullptr;  // the read it shows, if it is one
 };
 
 class Printer {
@@ -245,6 +246,14 @@ class Printer {
       }
       children_back(img, bound, &kids, ancestry_only, /*direct=*/i == 0);
     }
+    // `cmd < in`: the shell's image opened in, the program it exec'd read it. One line:
+    // the read (the open moved nothing).
+    std::set<Node> read_here;
+    for (const Child& k : kids)
+      if (k.used != nullptr && k.used->how != "open") read_here.insert(k.used->cause);
+    std::erase_if(kids, [&](const Child& k) {
+      return k.used != nullptr && k.used->how == "open" && read_here.count(k.used->cause) != 0;
+    });
     if (!chain.empty())
       kids.insert(kids.begin(), {kNever, g_.dim("ran after exec from " + chain), act, false, d});
     if (!ancestry_only) folded(images, d, &kids);
@@ -358,9 +367,9 @@ class Printer {
               if (ws->type == Step::kGenerated && backward_allowed(*ws, nd))
                 writers += (writers.empty() ? "" : ", ") + g_.command(ws->cause.id);
           text += g_.dim(writers.empty() ? "" : ", written by " + writers + " (no data inputs)");
-          kids->push_back({s->first, text, s->cause, false, nd});
+          kids->push_back({s->first, text, s->cause, false, nd, false, s});
         } else {
-          kids->push_back({s->first, text, s->cause, true, nd});
+          kids->push_back({s->first, text, s->cause, true, nd, false, s});
         }
       } else if (s->type == Step::kInformed && s->cost > 0) {
         const std::string verb = s->how == "fork" ? "started by " : s->how + " from ";

@@ -1230,6 +1230,29 @@ TEST(Causal, AnUnlinkOnAMountIsStoredOnce) {
   EXPECT_EQ(n.int64(0), 1);
 }
 
+// `tr a-z A-Z < in > out`: the shell's forked image opens in, the tr it execs reads it. The
+// process is one entry, and in one line under it: the read, not also the shell's open.
+TEST(Causal, AStdinRedirectionIsOneLineOfItsProcess) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "in"}});
+  auto tr = w.fork(sh, 200);
+  w.record(RecordType::kOpen, 200, 10, "", 500, O_RDONLY);  // the shell's `< in`
+  w.exec(tr, {"tr", "a-z", "A-Z"});
+  w.record(RecordType::kRead, 200, 10, "", 500, O_RDONLY);
+  w.write_new(200, 11, "out");
+  w.release(10, 500, O_RDONLY);
+  w.exit(tr);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  const std::string in = path("in") + "  (version 1";
+  EXPECT_NE(r.text.find("read " + in), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find(in), r.text.rfind(in)) << "listed once: " << r.text;
+  // The record keeps both facts.
+  EXPECT_TRUE(has(edges(r.graph), "used(fork of setup, in)")) << json(edges(r.graph)).dump(1);
+}
+
 // A project on the mount run twice: run 1 reads secret and imports helper, and python
 // writes __pycache__/helper.cpython-311.pyc; run 2 imports the bytecode and reads in. The
 // bytecode came from helper.py, not from secret: run 2's output lists helper.py (compiled
