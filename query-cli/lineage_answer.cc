@@ -383,6 +383,7 @@ Answer answer_forward(LineageGraph& g, LineageSource& src,
 }
 
 json answer_json(LineageGraph& g, const Answer& a, json header) {
+  std::set<std::string> stream_writers;  // named by folded_streams: in the document too
   for (const auto& [n, shown] : a.nodes) {
     json& node = n.kind == Node::kEntity ? g.entity_mut(n.id) : g.activity_mut(n.id);
     if (node.empty()) continue;
@@ -399,7 +400,11 @@ json answer_json(LineageGraph& g, const Answer& a, json header) {
       }
       if (f->second.streams > 0) {
         json writers = json::array();
-        for (int64_t w : f->second.stream_writers) writers.push_back("a:" + std::to_string(w));
+        for (int64_t w : f->second.stream_writers) {
+          g.activity(w);
+          writers.push_back("a:" + std::to_string(w));
+          stream_writers.insert("a:" + std::to_string(w));
+        }
         node["folded_streams"] = {{"count", f->second.streams}, {"writers", writers}};
       }
     }
@@ -422,7 +427,7 @@ json answer_json(LineageGraph& g, const Answer& a, json header) {
   }
   // The document holds the answer's nodes only (the graph object also read others while
   // deciding what to fold), and the activities their status and removal name.
-  std::set<std::string> only;
+  std::set<std::string> only = stream_writers;
   for (const auto& [n, shown] : a.nodes) {
     only.insert((n.kind == Node::kEntity ? "e:" : "a:") + std::to_string(n.id));
     if (n.kind != Node::kEntity) continue;

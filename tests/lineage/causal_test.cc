@@ -1230,6 +1230,36 @@ TEST(Causal, AnUnlinkOnAMountIsStoredOnce) {
   EXPECT_EQ(n.int64(0), 1);
 }
 
+// `seq 10 | sort - in > out`: seq's pipe carried no data and is folded, its writer named
+// (`folded_streams.writers`). The JSON document holds that writer: every id it names resolves.
+TEST(Causal, AFoldedPipesWriterIsInTheJsonDocument) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "in"}});
+  auto seq = w.run(sh, 200, {"seq", "10"});
+  w.pipe_io(seq, 5000, true);
+  w.exit(seq);
+  auto sort = w.run(sh, 300, {"sort", "-", "in"});
+  w.pipe_io(sort, 5000, false);
+  w.read(300, 10);
+  w.write_new(300, 11, "out");
+  w.exit(sort);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  std::set<std::string> ids;
+  for (const auto& a : r.graph["activities"]) ids.insert(a["id"].get<std::string>());
+  int writers = 0;
+  for (const auto& a : r.graph["activities"]) {
+    if (!a.contains("folded_streams")) continue;
+    for (const auto& id : a["folded_streams"]["writers"]) {
+      writers++;
+      EXPECT_EQ(ids.count(id.get<std::string>()), 1u) << id << " " << r.graph.dump(1);
+    }
+  }
+  EXPECT_EQ(writers, 1) << r.text;
+}
+
 // `tr a-z A-Z < in > out`: the shell's forked image opens in, the tr it execs reads it. The
 // process is one entry, and in one line under it: the read, not also the shell's open.
 TEST(Causal, AStdinRedirectionIsOneLineOfItsProcess) {
