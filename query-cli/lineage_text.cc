@@ -45,6 +45,7 @@ struct Child {
   int64_t bound;
   bool ancestry_only = false;  // a parent whose reads were held back: who ran it, only
   const Step* used = nullptr;  // the read it shows, if it is one
+  Node made{};                 // a writer's: the version it made (its compiled source)
 };
 
 class Printer {
@@ -129,7 +130,8 @@ class Printer {
         a_.backward ? entity_back(kids[i].node, kids[i].bound, in, out)
                     : entity_fwd(kids[i].node, kids[i].bound, in, out);
       else
-        a_.backward ? activity_back(kids[i].node, kids[i].bound, in, out, kids[i].ancestry_only)
+        a_.backward ? activity_back(kids[i].node, kids[i].bound, in, out, kids[i].ancestry_only,
+                                    kids[i].made)
                     : activity_fwd(kids[i].node, kids[i].bound, in, out);
     }
   }
@@ -218,14 +220,14 @@ class Printer {
       const bool full =
           shown(e) != Answer::kLine && (shown(who) != Answer::kLine || compiler(w.last->cause));
       kids.push_back({w.first, verb + g_.activity_line(who.id) + at(w.first, w.end), who, full,
-                      w.bound, w.no_data});
+                      w.bound, w.no_data, nullptr, e});
     }
     emit(kids, indent, out);
   }
 
   // An activity and the images its process ran before (exec): one entry.
   void activity_back(Node act, int64_t d, const std::string& indent, std::string* out,
-                     bool ancestry_only = false) {
+                     bool ancestry_only = false, Node made = {}) {
     if (!ancestry_only && shown_before(act, d, indent, out)) return;
     std::vector<std::pair<Node, int64_t>> images = {{act, d}};
     std::vector<Child> kids;
@@ -244,7 +246,7 @@ class Printer {
           chain += (chain.empty() ? "" : " ← ") + short_command(s->cause.id, false);
         }
       }
-      children_back(img, bound, &kids, ancestry_only, /*direct=*/i == 0);
+      children_back(img, bound, &kids, ancestry_only, /*direct=*/i == 0, made);
     }
     // `cmd < in`: the shell's image opened in, the program it exec'd read it. One line:
     // the read (the open moved nothing).
@@ -344,8 +346,10 @@ class Printer {
   }
 
   // direct: img is the process image reached (not an image its process ran before exec).
-  void children_back(Node img, int64_t d, std::vector<Child>* kids, bool ancestry_only,
-                     bool direct) {
+  // made: the version it is shown as the writer of (a python run that compiled several
+  // modules is shown under each bytecode file with that one's source only).
+  void children_back(Node img, int64_t d, std::vector<Child>* kids, bool ancestry_only, bool direct,
+                     Node made = {}) {
     auto it = by_effect_.find(img);
     if (it == by_effect_.end()) return;
     const Answer::Shown how = ancestry_only ? Answer::kAncestry : shown(img);
@@ -353,7 +357,10 @@ class Printer {
       if (!backward_allowed(*s, d)) continue;
       const int64_t nd = backward_bound(*s, d);
       // Not under a rename of the bytecode (`m.pyc.123` onto `m.pyc`): that put nothing in.
-      const bool compiled = !ancestry_only && a_.compiled_from.count(*s) != 0;
+      const bool compiled =
+          !ancestry_only && a_.compiled_from.count(*s) != 0 &&
+          (made.id == 0 || bytecode_source(g_.entity(made.id).value("path", "")) ==
+                               g_.entity(s->cause.id).value("path", ""));
       if (s->type == Step::kUsed && (how == Answer::kFull || compiled)) {
         const json& e = g_.entity(s->cause.id);
         g_.annotate_status(s->cause.id);

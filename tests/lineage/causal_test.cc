@@ -1326,6 +1326,37 @@ TEST(Causal, BytecodeOnAMountComesFromItsModuleOnly) {
   }
 }
 
+// One python run compiles two modules (a.py, b.py); a later run imports both bytecode
+// files: under each, the compiling run is shown with that module's source only.
+TEST(Causal, BytecodeNamesOnlyItsOwnModule) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "in"}, {11, "a.py"}, {12, "b.py"}});
+  w.record(RecordType::kMkdir, 100, 60, "__pycache__", 0, 0, S_IFDIR | 0755);
+  auto first = w.fork(sh, 200);
+  w.exec_file(first, "/usr/bin/python3.11", {"python3", "a.py"});
+  w.read(200, 11);
+  w.write_new(200, 13, "a.cpython-311.pyc", 60);
+  w.read(200, 12);
+  w.write_new(200, 14, "b.cpython-311.pyc", 60);
+  w.exit(first);
+  auto second = w.fork(sh, 300);
+  w.exec_file(second, "/usr/bin/python3.11", {"python3", "c.py"});
+  w.read(300, 13);
+  w.read(300, 14);
+  w.read(300, 10);
+  w.write_new(300, 15, "out");
+  w.exit(second);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  for (const char* module : {"a.py", "b.py"}) {
+    const std::string line = "compiled from " + path(module);
+    EXPECT_NE(r.text.find(line), std::string::npos) << r.text;
+    EXPECT_EQ(r.text.find(line), r.text.rfind(line)) << "once, under its bytecode: " << r.text;
+  }
+}
+
 // A pyenv's python that compiles a module's bytecode into its own tree while recorded
 // (`__pycache__/m.pyc`, when bytecode writing is on) wrote runtime, not data: a later run
 // that imports it does not list it (nor the run that wrote it). The same file put there
