@@ -168,6 +168,15 @@ int64_t Ingest::mount_file(int64_t source, uint64_t ino, uint32_t gen, const cha
   return id;
 }
 
+// A file from before tracking that the walk never saw: it was renamed, replaced or removed
+// before the walk ran (records are read after the fact: `sed -i f` replaces f at once). The
+// call that renames or removes it by name says what it was called until then.
+void Ingest::name_if_never_named(int64_t file, const std::string& path) {
+  if (!store_.latest_name(file).empty()) return;
+  store_.add_name(file, path, 0);
+  store_.name_unnamed_versions(file, path);
+}
+
 int64_t Ingest::current_entity(int64_t file, uint64_t t, const std::string& path) {
   VersionRef v = store_.latest_version(file);
   return v.id != 0 ? v.id : new_version(file, t, path);

@@ -187,9 +187,16 @@ void Ingest::fs_rename(int64_t source, Mount& m, const prov::Record& r, int64_t 
   int64_t file = mount_file(source, r.ino, r.gen, is_dir ? "dir" : "file", t);
   std::string from = path_of(m, r.parent, r.name, r.name_len);
   std::string to = path_of(m, r.parent2, r.name2, r.name2_len);
+  name_if_never_named(file, from);
+  // A file from before tracking that the walk found under its new name (the walk ran after
+  // this rename: `sed -i.bak f` had moved f to f.bak): until now it had the old one.
+  if (!(r.flags & 2) && from != to && !store_.has_open_name(file, from) &&
+      store_.has_open_name(file, to))
+    store_.retitle_open_name(file, to, from);
   store_.end_name(file, from, t);
   if (r.ino2 != 0) {
     int64_t other = mount_file(source, r.ino2, r.gen2, "file", t);
+    name_if_never_named(other, to);
     store_.end_name(other, to, t);
     if (r.flags & 2) {  // RENAME_EXCHANGE: both move
       store_.add_name(other, from, t);
@@ -211,6 +218,7 @@ void Ingest::fs_remove(int64_t source, Mount& m, const prov::Record& r, int64_t 
   const bool rmdir = r.type == RecordType::kRmdir;
   int64_t file = mount_file(source, r.ino, r.gen, rmdir ? "dir" : "file", t);
   std::string path = path_of(m, r.parent, r.name, r.name_len);
+  name_if_never_named(file, path);
   store_.end_name(file, path, t);
   if (r.aux & prov::kAuxDied) {
     store_.invalidated(current_entity(file, t, path), act, t, rmdir ? "rmdir" : "unlink");

@@ -66,6 +66,9 @@ enum SqliteStore::Q : int {
   kNamesMoveInsert,
   kNamesMoveEnd,
   kLatestName,
+  kNameOpen,
+  kNameRetitle,
+  kNameRetitleVersions,
   kUsed,
   kUsedExact,
   kUsedOpenSuperseded,
@@ -167,6 +170,9 @@ const char* const kSql[] = {
     "names WHERE to_ns IS NULL AND path >= ? AND path < ?",
     "UPDATE names SET to_ns = ? WHERE to_ns IS NULL AND path >= ? AND path < ?",
     "SELECT path FROM names WHERE file_id = ? ORDER BY from_ns DESC, id DESC LIMIT 1",
+    "SELECT 1 FROM names WHERE file_id = ? AND path = ? AND to_ns IS NULL",
+    "UPDATE names SET path = ?3 WHERE file_id = ?1 AND path = ?2 AND to_ns IS NULL",
+    "UPDATE entities SET path = ?3 WHERE file_id = ?1 AND path = ?2",
     // relations: first time kept (with its how), last time only grows
     "INSERT INTO used(activity_id, entity_id, time_ns, how) VALUES(?1, ?2, ?3, ?4) "
     "ON CONFLICT(activity_id, entity_id) DO UPDATE SET "
@@ -696,6 +702,17 @@ void SqliteStore::move_names_below(const std::string& from, const std::string& t
       .bind(5, hi)
       .run();
   st(kNamesMoveEnd).bind(1, i64(t)).bind(2, lo).bind(3, hi).run();
+}
+
+bool SqliteStore::has_open_name(int64_t file, const std::string& path) {
+  Stmt& q = st(kNameOpen);
+  q.bind(1, file).bind(2, path);
+  return q.step();
+}
+
+void SqliteStore::retitle_open_name(int64_t file, const std::string& was, const std::string& path) {
+  st(kNameRetitle).bind(1, file).bind(2, was).bind(3, path).run();
+  st(kNameRetitleVersions).bind(1, file).bind(2, was).bind(3, path).run();
 }
 
 std::string SqliteStore::latest_name(int64_t file) {

@@ -83,6 +83,8 @@ class SqliteStore : public GraphStore {
   void end_name(int64_t file, const std::string& path, uint64_t t) override;
   void move_names_below(const std::string& from, const std::string& to, uint64_t t) override;
   std::string latest_name(int64_t file) override;
+  bool has_open_name(int64_t file, const std::string& path) override;
+  void retitle_open_name(int64_t file, const std::string& was, const std::string& path) override;
 
   void used(int64_t activity, int64_t entity, uint64_t t, const char* how) override;
   void used_exact(int64_t activity, int64_t entity, uint64_t t) override;

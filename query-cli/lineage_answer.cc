@@ -33,22 +33,26 @@ bool bytecode_name(std::string_view base) {
 // when that run read the module's source (`m.py` beside `__pycache__/`): a python that
 // wrote such a file without compiling it (bytecode planted from other data) is shown with
 // its inputs like any writer.
-bool compiled_bytecode(LineageGraph& g, const Step& st) {
-  if (st.type != Step::kGenerated || st.effect.kind != Node::kEntity) return false;
-  const std::string path = g.entity(st.effect.id).value("path", "");
+std::string bytecode_source(const std::string& path) {
   const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return "";
   const std::string_view dir = std::string_view(path).substr(0, slash);
   const std::string_view base = std::string_view(path).substr(slash + 1);
-  if (slash == std::string::npos || !bytecode_name(base) || !dir.ends_with("/__pycache__"))
-    return false;
+  if (!bytecode_name(base) || !dir.ends_with("/__pycache__")) return "";
+  return std::string(dir.substr(0, dir.size() - 12)) + "/" +
+         std::string(base.substr(0, base.find('.'))) + ".py";
+}
+
+bool compiled_bytecode(LineageGraph& g, const Step& st) {
+  if (st.type != Step::kGenerated || st.effect.kind != Node::kEntity) return false;
+  const std::string source = bytecode_source(g.entity(st.effect.id).value("path", ""));
+  if (source.empty()) return false;
   const json& a = g.activity(st.cause.id);
   bool python = false;
   for (const char* key : {"exe", "program"}) {
     const std::string prog = a.value(key, "");
     python = python || prog.compare(prog.rfind('/') + 1, 6, "python") == 0;
   }
-  const std::string source = std::string(dir.substr(0, dir.size() - 12)) + "/" +
-                             std::string(base.substr(0, base.find('.'))) + ".py";
   return python && g.read_by(st.cause.id, source);
 }
 
@@ -111,7 +115,7 @@ std::map<Node, bool> carries_data(LineageGraph& g, const SearchResult& s, const 
 // shown as who ran it, with a note (Answer::argv_only_forks); --all shows everything. A
 // driving shell that once read a file (`X=$(cat f)`, `while read ...; done < list`) is
 // then not a source of every command it starts afterwards.
-void keep_backward(const StepIndex& causes, const std::map<Node, bool>& carries,
+void keep_backward(LineageGraph& g, const StepIndex& causes, const std::map<Node, bool>& carries,
                    const std::set<Step>& compiled, Answer* a) {
   struct Item {
     Node n;
@@ -164,6 +168,18 @@ void keep_backward(const StepIndex& causes, const std::map<Node, bool>& carries,
     }
     return out;
   };
+  // The module's source a python run compiled into the bytecode: what the bytecode holds
+  // (its read before the write: the search kept only such), shown in full.
+  auto compiled_source = [&](const Step* st, Node writer) {
+    const std::string source = bytecode_source(g.entity(st->effect.id).value("path", ""));
+    auto it = causes.find(writer);
+    if (it == causes.end()) return;
+    for (const Step* u : it->second) {
+      if (u->type != Step::kUsed || g.entity(u->cause.id).value("path", "") != source) continue;
+      a->compiled_from.insert(*u);
+      show(u, u->cause, Answer::kFull, false);
+    }
+  };
   while (!todo.empty()) {
     Item item = todo.front();
     todo.pop_front();
@@ -181,6 +197,7 @@ void keep_backward(const StepIndex& causes, const std::map<Node, bool>& carries,
             // parent's (a subshell's `exec 3> out`) are the file's; those of its children
             // that wrote reach the file by their own steps. Bytecode: compiled_bytecode.
             show(st, c, root ? Answer::kAncestry : Answer::kLine, root, /*exec_after=*/true);
+            if (compiled.count(*st) != 0) compiled_source(st, c);
             break;
           }
           show(st, c, root || carry(c) ? Answer::kFull : Answer::kLine, root,
@@ -335,7 +352,7 @@ Answer answer_backward(LineageGraph& g, LineageSource& src,
   std::set<Step> compiled;
   for (const Step& st : s.steps)
     if (compiled_bytecode(g, st)) compiled.insert(st);
-  keep_backward(causes, carries_data(g, s, causes, beyond), compiled, &a);
+  keep_backward(g, causes, carries_data(g, s, causes, beyond), compiled, &a);
   // Folded reads of processes that are not shown are not counted either.
   for (auto it = a.runtime.begin(); it != a.runtime.end();) {
     auto n = a.nodes.find(Node::activity(it->first));
@@ -366,6 +383,7 @@ Answer answer_forward(LineageGraph& g, LineageSource& src,
 }
 
 json answer_json(LineageGraph& g, const Answer& a, json header) {
+  std::set<std::string> stream_writers;  // named by folded_streams: in the document too
   for (const auto& [n, shown] : a.nodes) {
     json& node = n.kind == Node::kEntity ? g.entity_mut(n.id) : g.activity_mut(n.id);
     if (node.empty()) continue;
@@ -382,7 +400,11 @@ json answer_json(LineageGraph& g, const Answer& a, json header) {
       }
       if (f->second.streams > 0) {
         json writers = json::array();
-        for (int64_t w : f->second.stream_writers) writers.push_back("a:" + std::to_string(w));
+        for (int64_t w : f->second.stream_writers) {
+          g.activity(w);
+          writers.push_back("a:" + std::to_string(w));
+          stream_writers.insert("a:" + std::to_string(w));
+        }
         node["folded_streams"] = {{"count", f->second.streams}, {"writers", writers}};
       }
     }
@@ -405,7 +427,7 @@ json answer_json(LineageGraph& g, const Answer& a, json header) {
   }
   // The document holds the answer's nodes only (the graph object also read others while
   // deciding what to fold), and the activities their status and removal name.
-  std::set<std::string> only;
+  std::set<std::string> only = stream_writers;
   for (const auto& [n, shown] : a.nodes) {
     only.insert((n.kind == Node::kEntity ? "e:" : "a:") + std::to_string(n.id));
     if (n.kind != Node::kEntity) continue;

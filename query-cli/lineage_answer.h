@@ -48,6 +48,10 @@ struct Answer {
   // Forked images (activity ids) that exec'd a program: their parent's data inputs were
   // held back (they reach the program only through argv and environment; lineage_answer.cc).
   std::set<int64_t> argv_only_forks;
+  // The reads of a module's source by the python runs that compiled it into bytecode
+  // shown (compiled_bytecode): the one input of theirs the bytecode holds, listed under
+  // them while their other inputs are not.
+  std::set<Step> compiled_from;
   // Shown nodes where the search stopped at `depth` with causes (backward) or effects
   // (forward) left unsearched: the answer is complete only when this is empty.
   int depth = 0;
@@ -62,9 +66,12 @@ struct Answer {
 // its maker had read is not in the file: the answer shows the maker as who did it, without
 // its inputs.
 bool puts_no_data(const Step& st);
-// A Python interpreter writing `__pycache__/*.pyc`: shown the same way (its module's source
-// is what went in, not the run's other inputs).
+// A Python interpreter writing `__pycache__/*.pyc`: shown the same way, but for its read of
+// the module's source, which is what went in (not the run's other inputs).
 bool compiled_bytecode(LineageGraph& g, const Step& st);
+// The module source path of bytecode `__pycache__/m.cpython-311.pyc` (`m.py` beside
+// `__pycache__/`), or "" when the file is no such bytecode.
+std::string bytecode_source(const std::string& path);
 
 Answer answer_backward(LineageGraph& g, LineageSource& src,
                        const std::vector<std::pair<Node, int64_t>>& roots, AnswerOptions& options);

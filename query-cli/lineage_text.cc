@@ -44,6 +44,8 @@ struct Child {
   bool expand;
   int64_t bound;
   bool ancestry_only = false;  // a parent whose reads were held back: who ran it, only
+  const Step* used = nullptr;  // the read it shows, if it is one
+  Node made{};                 // a writer's: the version it made (its compiled source)
 };
 
 class Printer {
@@ -99,6 +101,13 @@ class Printer {
     }
     return list;
   }
+  // A python run shown for the bytecode it compiled, with the module's source it read.
+  bool compiler(Node act) const {
+    auto it = by_effect_.find(act);
+    return it != by_effect_.end() &&
+           std::any_of(it->second.begin(), it->second.end(),
+                       [&](const Step* s) { return a_.compiled_from.count(*s) != 0; });
+  }
   Answer::Shown shown(Node n) const {
     auto it = a_.nodes.find(n);
     return it == a_.nodes.end() ? Answer::kLine : it->second;
@@ -121,7 +130,8 @@ class Printer {
         a_.backward ? entity_back(kids[i].node, kids[i].bound, in, out)
                     : entity_fwd(kids[i].node, kids[i].bound, in, out);
       else
-        a_.backward ? activity_back(kids[i].node, kids[i].bound, in, out, kids[i].ancestry_only)
+        a_.backward ? activity_back(kids[i].node, kids[i].bound, in, out, kids[i].ancestry_only,
+                                    kids[i].made)
                     : activity_fwd(kids[i].node, kids[i].bound, in, out);
     }
   }
@@ -207,16 +217,17 @@ class Printer {
         if (w.hows.find("create") != std::string::npos) verb = "created and " + verb;
       }
       const Node who = w.last->cause;
-      const bool full = shown(e) != Answer::kLine && shown(who) != Answer::kLine;
+      const bool full =
+          shown(e) != Answer::kLine && (shown(who) != Answer::kLine || compiler(w.last->cause));
       kids.push_back({w.first, verb + g_.activity_line(who.id) + at(w.first, w.end), who, full,
-                      w.bound, w.no_data});
+                      w.bound, w.no_data, nullptr, e});
     }
     emit(kids, indent, out);
   }
 
   // An activity and the images its process ran before (exec): one entry.
   void activity_back(Node act, int64_t d, const std::string& indent, std::string* out,
-                     bool ancestry_only = false) {
+                     bool ancestry_only = false, Node made = {}) {
     if (!ancestry_only && shown_before(act, d, indent, out)) return;
     std::vector<std::pair<Node, int64_t>> images = {{act, d}};
     std::vector<Child> kids;
@@ -235,8 +246,16 @@ class Printer {
           chain += (chain.empty() ? "" : " ← ") + short_command(s->cause.id, false);
         }
       }
-      children_back(img, bound, &kids, ancestry_only, /*direct=*/i == 0);
+      children_back(img, bound, &kids, ancestry_only, /*direct=*/i == 0, made);
     }
+    // `cmd < in`: the shell's image opened in, the program it exec'd read it. One line:
+    // the read (the open moved nothing).
+    std::set<Node> read_here;
+    for (const Child& k : kids)
+      if (k.used != nullptr && k.used->how != "open") read_here.insert(k.used->cause);
+    std::erase_if(kids, [&](const Child& k) {
+      return k.used != nullptr && k.used->how == "open" && read_here.count(k.used->cause) != 0;
+    });
     if (!chain.empty())
       kids.insert(kids.begin(), {kNever, g_.dim("ran after exec from " + chain), act, false, d});
     if (!ancestry_only) folded(images, d, &kids);
@@ -327,19 +346,26 @@ class Printer {
   }
 
   // direct: img is the process image reached (not an image its process ran before exec).
-  void children_back(Node img, int64_t d, std::vector<Child>* kids, bool ancestry_only,
-                     bool direct) {
+  // made: the version it is shown as the writer of (a python run that compiled several
+  // modules is shown under each bytecode file with that one's source only).
+  void children_back(Node img, int64_t d, std::vector<Child>* kids, bool ancestry_only, bool direct,
+                     Node made = {}) {
     auto it = by_effect_.find(img);
     if (it == by_effect_.end()) return;
     const Answer::Shown how = ancestry_only ? Answer::kAncestry : shown(img);
     for (const Step* s : it->second) {
       if (!backward_allowed(*s, d)) continue;
       const int64_t nd = backward_bound(*s, d);
-      if (s->type == Step::kUsed && how == Answer::kFull) {
+      // Not under a rename of the bytecode (`m.pyc.123` onto `m.pyc`): that put nothing in.
+      const bool compiled =
+          !ancestry_only && a_.compiled_from.count(*s) != 0 &&
+          (made.id == 0 || bytecode_source(g_.entity(made.id).value("path", "")) ==
+                               g_.entity(s->cause.id).value("path", ""));
+      if (s->type == Step::kUsed && (how == Answer::kFull || compiled)) {
         const json& e = g_.entity(s->cause.id);
         g_.annotate_status(s->cause.id);
-        std::string text =
-            read_verb(s->how, e.value("kind", "")) + g_.entity_line(s->cause.id) + at(s->first);
+        std::string text = (compiled ? "compiled from " : read_verb(s->how, e.value("kind", ""))) +
+                           g_.entity_line(s->cause.id) + at(s->first);
         if (shown(s->cause) == Answer::kLine) {
           // A pipe that carried no data: name who wrote it, do not expand them.
           std::string writers;
@@ -348,9 +374,9 @@ class Printer {
               if (ws->type == Step::kGenerated && backward_allowed(*ws, nd))
                 writers += (writers.empty() ? "" : ", ") + g_.command(ws->cause.id);
           text += g_.dim(writers.empty() ? "" : ", written by " + writers + " (no data inputs)");
-          kids->push_back({s->first, text, s->cause, false, nd});
+          kids->push_back({s->first, text, s->cause, false, nd, false, s});
         } else {
-          kids->push_back({s->first, text, s->cause, true, nd});
+          kids->push_back({s->first, text, s->cause, true, nd, false, s});
         }
       } else if (s->type == Step::kInformed && s->cost > 0) {
         const std::string verb = s->how == "fork" ? "started by " : s->how + " from ";

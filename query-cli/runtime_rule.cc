@@ -39,6 +39,31 @@ bool in_installation(std::string program, const std::string& install) {
          install[install.size() - rel.size() - 1] == '/';
 }
 
+// Whether argv (a JSON array) is the run that made virtualenv `install` (trailing '/'):
+// `python3 -m venv DIR`, `virtualenv DIR`, `uv venv DIR`. What it wrote there
+// (pyvenv.cfg, the activate scripts) is the installation's own, as pip's modules are.
+bool made_virtualenv(const std::string& argv_json, const std::string& install) {
+  const json argv = json::parse(argv_json, nullptr, false);
+  if (!argv.is_array() || argv.empty() || !argv[0].is_string()) return false;
+  const std::string prog = argv[0].get<std::string>();
+  bool venv = prog.substr(prog.rfind('/') + 1) == "virtualenv", names = false;
+  const std::string dir = install.substr(0, install.size() - 1);
+  for (size_t i = 1; i < argv.size(); i++) {
+    if (!argv[i].is_string()) continue;
+    std::string arg = argv[i].get<std::string>();
+    venv = venv || arg == "venv" || arg == "virtualenv";
+    while (arg.size() > 1 && arg.back() == '/') arg.pop_back();
+    while (starts_with(arg, "./")) arg.erase(0, 2);
+    if (arg.empty() || arg == "." || starts_with(arg, "../")) continue;
+    names =
+        names || (arg[0] == '/' ? arg == dir
+                                : dir.size() > arg.size() &&
+                                      dir.compare(dir.size() - arg.size(), arg.size(), arg) == 0 &&
+                                      dir[dir.size() - arg.size() - 1] == '/');
+  }
+  return venv && names;
+}
+
 }  // namespace
 
 std::vector<std::string> RuntimeRule::default_prefixes() {
@@ -179,13 +204,14 @@ bool RuntimeRule::written_from_outside(bento::lineage::Database& db, int64_t fil
   const auto key = std::make_tuple(file_id, version, install);
   if (auto it = written_outside_.find(key); it != written_outside_.end()) return it->second;
   Stmt& q = db.cached(
-      "SELECT a.exe, a.program FROM entities e JOIN generated g ON g.entity_id = e.id JOIN "
-      "activities a ON a.id = g.activity_id WHERE e.file_id = ? AND e.version <= ?");
+      "SELECT a.exe, a.program, a.argv FROM entities e JOIN generated g ON g.entity_id = e.id "
+      "JOIN activities a ON a.id = g.activity_id WHERE e.file_id = ? AND e.version <= ?");
   q.bind(1, file_id).bind(2, version);
   bool outside = false;
   while (!outside && q.step()) {
     const bool own = (!q.is_null(0) && in_installation(q.text(0), install)) ||
-                     (!q.is_null(1) && in_installation(q.text(1), install));
+                     (!q.is_null(1) && in_installation(q.text(1), install)) ||
+                     (!q.is_null(2) && made_virtualenv(q.text(2), install));
     outside = !own;
   }
   q.reset();

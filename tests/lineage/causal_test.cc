@@ -1230,9 +1230,63 @@ TEST(Causal, AnUnlinkOnAMountIsStoredOnce) {
   EXPECT_EQ(n.int64(0), 1);
 }
 
+// `seq 10 | sort - in > out`: seq's pipe carried no data and is folded, its writer named
+// (`folded_streams.writers`). The JSON document holds that writer: every id it names resolves.
+TEST(Causal, AFoldedPipesWriterIsInTheJsonDocument) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "in"}});
+  auto seq = w.run(sh, 200, {"seq", "10"});
+  w.pipe_io(seq, 5000, true);
+  w.exit(seq);
+  auto sort = w.run(sh, 300, {"sort", "-", "in"});
+  w.pipe_io(sort, 5000, false);
+  w.read(300, 10);
+  w.write_new(300, 11, "out");
+  w.exit(sort);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  std::set<std::string> ids;
+  for (const auto& a : r.graph["activities"]) ids.insert(a["id"].get<std::string>());
+  int writers = 0;
+  for (const auto& a : r.graph["activities"]) {
+    if (!a.contains("folded_streams")) continue;
+    for (const auto& id : a["folded_streams"]["writers"]) {
+      writers++;
+      EXPECT_EQ(ids.count(id.get<std::string>()), 1u) << id << " " << r.graph.dump(1);
+    }
+  }
+  EXPECT_EQ(writers, 1) << r.text;
+}
+
+// `tr a-z A-Z < in > out`: the shell's forked image opens in, the tr it execs reads it. The
+// process is one entry, and in one line under it: the read, not also the shell's open.
+TEST(Causal, AStdinRedirectionIsOneLineOfItsProcess) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "in"}});
+  auto tr = w.fork(sh, 200);
+  w.record(RecordType::kOpen, 200, 10, "", 500, O_RDONLY);  // the shell's `< in`
+  w.exec(tr, {"tr", "a-z", "A-Z"});
+  w.record(RecordType::kRead, 200, 10, "", 500, O_RDONLY);
+  w.write_new(200, 11, "out");
+  w.release(10, 500, O_RDONLY);
+  w.exit(tr);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  const std::string in = path("in") + "  (version 1";
+  EXPECT_NE(r.text.find("read " + in), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find(in), r.text.rfind(in)) << "listed once: " << r.text;
+  // The record keeps both facts.
+  EXPECT_TRUE(has(edges(r.graph), "used(fork of setup, in)")) << json(edges(r.graph)).dump(1);
+}
+
 // A project on the mount run twice: run 1 reads secret and imports helper, and python
 // writes __pycache__/helper.cpython-311.pyc; run 2 imports the bytecode and reads in. The
-// bytecode came from helper.py, not from secret: run 2's output does not list secret. A
+// bytecode came from helper.py, not from secret: run 2's output lists helper.py (compiled
+// into the bytecode run 2 ran), not secret. A
 // .pyc that cp put there is data like any file, and so is one a python run wrote without
 // reading helper.py (bytecode planted from secret, not compiled).
 TEST(Causal, BytecodeOnAMountComesFromItsModuleOnly) {
@@ -1264,6 +1318,42 @@ TEST(Causal, BytecodeOnAMountComesFromItsModuleOnly) {
     EXPECT_NE(r.text.find("helper.cpython-311.pyc"), std::string::npos) << r.text;
     EXPECT_NE(r.text.find("run1"), std::string::npos) << "who made it: " << r.text;
     EXPECT_EQ(r.text.find(path("secret")) == std::string::npos, how == kCompiled) << r.text;
+    // The module's code is a source of out: the compiling run's read of it is listed.
+    EXPECT_EQ(r.text.find("compiled from " + path("helper.py")) != std::string::npos,
+              how == kCompiled)
+        << r.text;
+    EXPECT_EQ(r.text.find(path("helper.py")) != std::string::npos, how != kPlanted) << r.text;
+  }
+}
+
+// One python run compiles two modules (a.py, b.py); a later run imports both bytecode
+// files: under each, the compiling run is shown with that module's source only.
+TEST(Causal, BytecodeNamesOnlyItsOwnModule) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "in"}, {11, "a.py"}, {12, "b.py"}});
+  w.record(RecordType::kMkdir, 100, 60, "__pycache__", 0, 0, S_IFDIR | 0755);
+  auto first = w.fork(sh, 200);
+  w.exec_file(first, "/usr/bin/python3.11", {"python3", "a.py"});
+  w.read(200, 11);
+  w.write_new(200, 13, "a.cpython-311.pyc", 60);
+  w.read(200, 12);
+  w.write_new(200, 14, "b.cpython-311.pyc", 60);
+  w.exit(first);
+  auto second = w.fork(sh, 300);
+  w.exec_file(second, "/usr/bin/python3.11", {"python3", "c.py"});
+  w.read(300, 13);
+  w.read(300, 14);
+  w.read(300, 10);
+  w.write_new(300, 15, "out");
+  w.exit(second);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  for (const char* module : {"a.py", "b.py"}) {
+    const std::string line = "compiled from " + path(module);
+    EXPECT_NE(r.text.find(line), std::string::npos) << r.text;
+    EXPECT_EQ(r.text.find(line), r.text.rfind(line)) << "once, under its bytecode: " << r.text;
   }
 }
 
@@ -1371,7 +1461,7 @@ TEST(Causal, AChrootedProcessIsNamedByTheFilesUnderItsRoot) {
 // reads proj/data/in, which cp wrote from /secret. The data beside the program is not the
 // program's installation (whether the command line names it or not): in and /secret are
 // sources. What the installation's own programs wrote there (pip in a virtualenv on the
-// mount) still folds.
+// mount), or the run that made the virtualenv (`python3 -m venv`: pyvenv.cfg), still folds.
 TEST(Causal, DataBesideAProgramOnAMountIsNotItsInstallation) {
   for (bool named : {true, false}) {
     SCOPED_TRACE(named ? "named on the command line" : "not named");
@@ -1394,6 +1484,10 @@ TEST(Causal, DataBesideAProgramOnAMountIsNotItsInstallation) {
     w.exec_file(pip2, "venv/bin/pip", {"venv/bin/python", "venv/bin/pip", "install"});
     w.write_new(260, 14, "mod2.py", 62);
     w.exit(pip2);
+    auto mkvenv = w.fork(sh, 270);  // the run that made the virtualenv writes its pyvenv.cfg
+    w.exec_file(mkvenv, "/usr/bin/python3.11", {"python3", "-m", "venv", venv + "/"});
+    w.write_new(270, 15, "pyvenv.cfg", 62);
+    w.exit(mkvenv);
     auto job = w.fork(sh, 300);
     std::vector<std::string> argv = {proj + "/bin/tool"};
     if (named) argv.push_back(proj + "/data/in");
@@ -1403,6 +1497,7 @@ TEST(Causal, DataBesideAProgramOnAMountIsNotItsInstallation) {
     w.exit(job);
     auto py = w.fork(sh, 400);
     w.exec_file(py, venv + "/bin/python", {venv + "/bin/python", "job.py"});
+    w.read(400, 15);
     w.read(400, 11);
     w.read(400, 14);
     w.read(400, 12);
@@ -1419,7 +1514,8 @@ TEST(Causal, DataBesideAProgramOnAMountIsNotItsInstallation) {
     EXPECT_NE(r2.text.find("/secret"), std::string::npos) << r2.text;  // through out
     EXPECT_EQ(r2.text.find("mod.py"), std::string::npos) << r2.text;
     EXPECT_EQ(r2.text.find("mod2.py"), std::string::npos) << r2.text;
-    EXPECT_NE(r2.text.find("+ 2 runtime reads folded: program " + venv + "/ (2)"),
+    EXPECT_EQ(r2.text.find("pyvenv.cfg"), std::string::npos) << r2.text;
+    EXPECT_NE(r2.text.find("+ 3 runtime reads folded: program " + venv + "/ (3)"),
               std::string::npos)
         << r2.text;
   }

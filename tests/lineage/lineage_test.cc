@@ -184,6 +184,38 @@ TEST_F(LineageTest, RecordsBeforeAnExecBelongToTheOldImage) {
                   .count("generated(before-again, fork of sh)"));
 }
 
+// Files from before tracking are named by a walk of the mount, which runs when their first
+// record is read: after the fact. `sed -i s/a/b/ conf` had replaced conf by then, and
+// `cat old > out; rm old` removed old: the walk saw neither. The rename-over and the unlink
+// name them (the read original is `conf`, not "[name never seen]").
+TEST_F(LineageTest, AFileGoneBeforeTheWalkIsNamedByTheCallThatRemovedIt) {
+  World w(db_path_);
+  auto sh = w.run({1, 1}, 100, {"sh"});
+  auto sed = w.run(sh, 200, {"sed", "-i", "s/a/b/", "conf"});
+  w.read(200, 5);  // conf, from before tracking
+  w.write_new(200, 10, "sedAbc12");
+  w.record(RecordType::kRename, 200, 10, "sedAbc12", 0, 0, S_IFREG | 0644, 1, "conf", 1,
+           fsprov::kAuxDied, 5);
+  w.exit(sed);
+  auto cat = w.run(sh, 300, {"cat", "old"});
+  w.read(300, 6);  // old, from before tracking
+  w.write_new(300, 11, "out");
+  w.exit(cat);
+  auto rm = w.run(sh, 400, {"rm", "old"});
+  w.record(RecordType::kUnlink, 400, 6, "old", 0, 0, S_IFREG | 0644, 1, "", 1, fsprov::kAuxDied);
+  w.exit(rm);
+  w.commit();
+  auto conf = why(*w.db, path("conf"), 4);
+  ASSERT_TRUE(conf.found) << conf.message;
+  EXPECT_NE(conf.text.find(path("conf") + "  (version 1, first seen"), std::string::npos)
+      << conf.text;
+  EXPECT_EQ(conf.text.find("[name never seen]"), std::string::npos) << conf.text;
+  auto out = why(*w.db, path("out"), 4);
+  ASSERT_TRUE(out.found) << out.message;
+  EXPECT_NE(out.text.find(path("old") + "  (version 1, first seen"), std::string::npos) << out.text;
+  EXPECT_TRUE(why(*w.db, path("old"), 4).found) << "the removed file is found by its old name";
+}
+
 TEST_F(LineageTest, RenameOverAndUnlinkInvalidate) {
   World w(db_path_);
   w.run({1, 1}, 100, {"sh"});
@@ -248,6 +280,33 @@ TEST_F(LineageTest, DirectoriesFromBeforeTrackingNeedOneWalkPerSession) {
   w.commit();
   auto r = why(*w.db, mnt + "/old/new", 1);
   EXPECT_TRUE(r.found) << "the directory made before tracking was named by the walk";
+}
+
+// `sed -i.bak s/^/#/ conf` on a file from before tracking: sed reads conf, renames it to
+// conf.bak and its temporary file to conf. The walk that names conf runs when its first
+// record is read, after the fact: it finds the file as conf.bak. What sed read was conf.
+TEST_F(LineageTest, AFileRenamedBeforeTheWalkHadItsOldNameUntilTheRename) {
+  const std::string mnt = dir_ + "/mnt";
+  ASSERT_EQ(mkdir(mnt.c_str(), 0755), 0);
+  std::ofstream(mnt + "/conf.bak") << "a\n";
+  struct stat st {};
+  ASSERT_EQ(stat((mnt + "/conf.bak").c_str(), &st), 0);
+  World w(db_path_, mnt);
+  auto sh = w.run({1, 1}, 100, {"sh"});
+  auto sed = w.run(sh, 200, {"sed", "-i.bak", "s/^/#/", "conf"});
+  w.read(200, st.st_ino);
+  w.write_new(200, 900, "sedAbc12");
+  w.record(RecordType::kRename, 200, st.st_ino, "conf", 0, 0, S_IFREG | 0644, 1, "conf.bak", 1);
+  w.record(RecordType::kRename, 200, 900, "sedAbc12", 0, 0, S_IFREG | 0644, 1, "conf", 1);
+  w.exit(sed);
+  w.commit();
+  auto r = why(*w.db, mnt + "/conf", 4);
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find(mnt + "/conf  (version 1, first seen"), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find("conf.bak  (version 1"), std::string::npos) << r.text;
+  auto bak = why(*w.db, mnt + "/conf.bak", 4);
+  ASSERT_TRUE(bak.found) << bak.message;
+  EXPECT_EQ(bak.graph["entities"][0]["file"]["ino"], st.st_ino) << "conf.bak is that file now";
 }
 
 // provd restarts: the cursor and last_seq stored with the rows mean nothing is lost or
