@@ -269,6 +269,7 @@ bool Ingest::on_pipe_io(const void* data, size_t size) {
     const std::string key = "fifo " + std::to_string(e->dev) + ":" + std::to_string(e->ino);
     Channel& c = channel(key, Channel::kPipe, e->ino, "");
     c.dev = e->dev;
+    if (c.born == 0) c.born = t;  // stored late or not, it existed from here
     if (c.addr.empty()) c.addr = host_.fd_path(h->pid, e->fd, e->dev, e->ino);  // each end
     channel_io(key, act, t, e->is_write != 0);
     return true;

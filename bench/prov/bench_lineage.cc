@@ -28,6 +28,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -211,7 +212,7 @@ class Host {
     bento_pipe_io_event e{};
     header(e.h, BENTO_EV_PIPE_IO, sizeof e, p);
     e.is_write = write;
-    e.dev = 0xC;
+    e.dev = pipefs_dev_;
     e.ino = ino;
     e.file_id = ino * 2 + (write ? 1 : 0);
     probe(&e, sizeof e);
@@ -222,7 +223,7 @@ class Host {
     e.oldfd = write ? 4 : 3;
     e.newfd = write ? 1 : 0;
     e.file_id = pipe_ino * 2 + (write ? 1 : 0);
-    e.dev = 0xC;
+    e.dev = pipefs_dev_;
     e.ino = pipe_ino;
     e.syscall_nr = 33;
     probe(&e, sizeof e);
@@ -371,6 +372,16 @@ class Host {
   uint64_t spacing_;
   uint64_t t_ = 1'000'000'000, seq_ = 0, offset_ = 0, events_ = 0, jobs_ = 0;
   uint64_t next_ino_ = 100, next_pipe_ = 1'000'000, next_fh_ = 1;
+  // This machine's pipefs: the collector tells pipes from FIFOs by it (HostFacts).
+  uint64_t pipefs_dev_ = [] {
+    int fds[2];
+    struct stat st = {};
+    if (::pipe(fds) != 0) return uint64_t{0};
+    fstat(fds[0], &st);
+    close(fds[0]);
+    close(fds[1]);
+    return static_cast<uint64_t>(st.st_dev);
+  }();
   uint32_t next_pid_ = 1000;
   Proc init_{}, session_{}, logger_{};
   uint64_t log_ino_ = 0;
@@ -457,10 +468,17 @@ bool record_host(const std::string& mnt, const std::string& db_path, uint64_t ta
 // What an answer says, independent of row ids (the two recordings insert rows in a
 // different order) and of the wall clock's stored offset: its files by path, version and
 // creation time, its processes by pid, start and program, its edges between those, and
-// how each node is shown.
+// how each node is shown. The writers of folded pipes are named by id and in the document,
+// not shown: a scope that keeps processes without data inputs (all) has them, the other
+// (relevant) never stores such a pipe at all. Neither says more than the other.
 std::vector<std::string> answer_core(const nlohmann::json& g) {
   std::map<std::string, std::string> label;
   std::vector<std::string> out;
+  std::set<std::string> folded_writers;
+  for (const auto& a : g.value("activities", nlohmann::json::array()))
+    if (a.contains("folded_streams"))
+      for (const auto& w : a["folded_streams"].value("writers", nlohmann::json::array()))
+        folded_writers.insert(w.get<std::string>());
   for (const auto& e : g.value("entities", nlohmann::json::array())) {
     std::string lab = e.value("kind", "") + " " + e.value("path", "") + " v" +
                       std::to_string(e.value("version", 0));
@@ -470,6 +488,7 @@ std::vector<std::string> answer_core(const nlohmann::json& g) {
     out.push_back("entity " + lab + " " + e.value("shown", ""));
   }
   for (const auto& a : g.value("activities", nlohmann::json::array())) {
+    if (!a.contains("shown") && folded_writers.count(a.value("id", "")) != 0) continue;
     std::string lab = std::to_string(a.value("pid", 0LL)) + "@" +
                       std::to_string(a.value("process_start_ns", 0LL)) + " " + a.value("exe", "");
     if (a.contains("start") && a["start"].is_object())
@@ -478,6 +497,10 @@ std::vector<std::string> answer_core(const nlohmann::json& g) {
     out.push_back("activity " + lab + " " + a.value("shown", ""));
   }
   for (auto e : g.value("edges", nlohmann::json::array())) {
+    if (e.contains("activity") && e["activity"].is_string() &&
+        label.count(e["activity"].get<std::string>()) == 0 &&
+        folded_writers.count(e["activity"].get<std::string>()) != 0)
+      continue;  // a folded pipe's writer's own edges (its user, its end)
     e.erase("id");
     for (auto& [k, v] : e.items()) {
       if (v.is_string())
