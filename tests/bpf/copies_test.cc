@@ -30,7 +30,7 @@ class Copies : public FdProbes {
 
 TEST_F(Copies, EachWriteNamesTheFileWhoseBytesItCarried) {
   ASSERT_TRUE(probes_->fd_events());
-  ASSERT_TRUE(probes_->copy_events()) << "the copy programs did not load on this kernel";
+  ASSERT_TRUE(probes_->copy_events()) << "copies are off on this kernel (see Probes::warnings)";
   const std::string a = file("a"), b = file("b");
   const std::string by_read = file("by_read"), by_range = file("by_range"),
                     by_sendfile = file("by_sendfile"), refilled = file("refilled"),
