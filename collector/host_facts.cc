@@ -109,15 +109,21 @@ void ProcHostFacts::remember_running_processes() {
   closedir(proc);
 }
 
+uint64_t machine_pipefs_dev() {
+  static const uint64_t dev = [] {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return uint64_t{0};
+    struct stat st {};
+    const uint64_t d = fstat(fds[0], &st) == 0 ? static_cast<uint64_t>(st.st_dev) : 0;
+    close(fds[0]);
+    close(fds[1]);
+    return d;
+  }();
+  return dev;
+}
+
 uint64_t ProcHostFacts::pipefs_dev() {
-  if (pipefs_dev_ != 0) return pipefs_dev_;
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return 0;
-  struct stat st {};
-  if (fstat(fds[0], &st) == 0) pipefs_dev_ = static_cast<uint64_t>(st.st_dev);
-  close(fds[0]);
-  close(fds[1]);
-  return pipefs_dev_;
+  return machine_pipefs_dev();
 }
 
 std::string ProcHostFacts::cwd(uint32_t pid) {

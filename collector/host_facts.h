@@ -62,6 +62,10 @@ class HostFacts {
 };
 
 // The real machine: /proc, stat(2), opendir(3).
+// This machine's pipefs st_dev (a pipe's fstat), 0 if no pipe could be made: what tells an
+// anonymous pipe's PIPE_IO from a FIFO's. Read once.
+uint64_t machine_pipefs_dev();
+
 class ProcHostFacts : public HostFacts {
  public:
   ProcHostFacts() = default;
@@ -84,7 +88,6 @@ class ProcHostFacts : public HostFacts {
 
  private:
   int mountinfo_fd_ = -1;  // /proc/self/mountinfo, polled for changes
-  uint64_t pipefs_dev_ = 0;
   MountTable mounts_;
   // tid -> its process, for every thread running when remember_running_processes() ran:
   // asked only once /proc no longer has the thread (a new process with a reused tid was

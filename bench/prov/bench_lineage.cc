@@ -373,15 +373,7 @@ class Host {
   uint64_t t_ = 1'000'000'000, seq_ = 0, offset_ = 0, events_ = 0, jobs_ = 0;
   uint64_t next_ino_ = 100, next_pipe_ = 1'000'000, next_fh_ = 1;
   // This machine's pipefs: the collector tells pipes from FIFOs by it (HostFacts).
-  uint64_t pipefs_dev_ = [] {
-    int fds[2];
-    struct stat st = {};
-    if (::pipe(fds) != 0) return uint64_t{0};
-    fstat(fds[0], &st);
-    close(fds[0]);
-    close(fds[1]);
-    return static_cast<uint64_t>(st.st_dev);
-  }();
+  uint64_t pipefs_dev_ = bento::collector::machine_pipefs_dev();
   uint32_t next_pid_ = 1000;
   Proc init_{}, session_{}, logger_{};
   uint64_t log_ino_ = 0;

@@ -124,15 +124,7 @@ class World {
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
   }
   // This machine's pipefs (the collector tells pipes from FIFOs by it).
-  static uint64_t pipefs_dev() {
-    int fds[2];
-    struct stat st = {};
-    if (pipe(fds) != 0) return 0;
-    fstat(fds[0], &st);
-    close(fds[0]);
-    close(fds[1]);
-    return st.st_dev;
-  }
+  static uint64_t pipefs_dev() { return bento::collector::machine_pipefs_dev(); }
   // First read / first write of a process image on a FIFO outside the mount (PIPE_IO with
   // the FIFO's file system and inode).
   void fifo_io(Proc p, uint64_t dev, uint64_t ino, bool write) {
