@@ -2746,8 +2746,12 @@ int BPF_PROG(on_exec, struct task_struct* p, pid_t old_pid, struct linux_binprm*
       e->std_pipe_ino[i] = BPF_CORE_READ(ino, i_ino);
   }
   struct file* exe = BPF_CORE_READ(mm, exe_file);
-  e->exe_ino = BPF_CORE_READ(exe, f_inode, i_ino);
-  e->exe_dev = encode_dev(BPF_CORE_READ(exe, f_inode, i_sb, s_dev));
+  struct inode* exe_inode = BPF_CORE_READ(exe, f_inode);
+  e->exe_ino = BPF_CORE_READ(exe_inode, i_ino);
+  e->exe_dev = encode_dev(BPF_CORE_READ(exe_inode, i_sb, s_dev));
+  e->exe_generation = BPF_CORE_READ(exe_inode, i_generation);
+  e->pad2 = 0;
+  e->exe_btime_ns = btime_ns(exe_inode, BPF_CORE_READ(exe_inode, i_sb, s_magic));
   submit(e);
 cloexec:;
   /* Reported fds that exec closed (O_CLOEXEC): after the EXEC event, as CLOSE events. */

@@ -183,6 +183,9 @@ class Ingest {
   bool on_file_io(const void* data, size_t size);
   bool on_mmap(const void* data, size_t size, bool end);
   bool on_file_copy(const void* data, size_t size);
+  // The program an exec'd image runs (ingest_programs.cc).
+  void note_program(int64_t act, const bento_exec_event* e, const ActivityRow& row);
+  bool is_script_open(int64_t act, const std::string& path);
   bool on_truncate(const void* data, size_t size);
   bool on_path(const void* data, size_t size);
   void unlink_outside(int64_t act, uint64_t t, const std::string& path);
@@ -223,13 +226,14 @@ class Ingest {
   // ---- scope (ingest_scope.cc): which activities the database keeps
   //
   // Kept in full: an activity that touched a tracked mount, and every activity it got
-  // data from through a pipe or socket (its causes), recursively. Kept forward: an
-  // activity that got data from a kept one (where the data went): its outputs are stored
-  // (pipes and sockets it wrote, files it opened for writing), not its inputs. Until then
-  // what an activity did waits here; it is dropped once the fs logs have been read past
-  // it by a margin after its activity ended (a running process can still touch a mount
-  // and become relevant at any time: a notebook that read a download an hour ago), so a
-  // lagging collector loses nothing. Memory is bounded (make_room()).
+  // data from through a pipe or socket (its causes), recursively. Of the images that
+  // started one (up the fork chain), only the program is stored (ingest_programs.cc).
+  // Kept forward: an activity that got data from a kept one (where the data went): its
+  // outputs are stored (pipes and sockets it wrote, files it opened for writing), not its
+  // inputs. Until then what an activity did waits here; it is dropped once the fs logs
+  // have been read past it by a margin after its activity ended (a running process can
+  // still touch a mount and become relevant at any time: a notebook that read a download
+  // an hour ago), so a lagging collector loses nothing. Memory is bounded (make_room()).
   struct PendingItem {
     enum Kind : uint8_t {
       kOpen,
@@ -259,6 +263,9 @@ class Ingest {
     // through (outside the mounts): its writes of the file end here (end_outside_write).
     bool ends_write = false;
     uint64_t end_dev = 0, end_ino = 0;
+    // kFileRead, kOpen: the program file its image runs (note_program), or the script its
+    // interpreter was given (argv[1]): stored for an ancestor of a kept activity too.
+    bool program = false;
   };
   struct Pending {
     std::vector<PendingItem> items;
@@ -376,6 +383,11 @@ class Ingest {
   void note_outside_writer(int64_t act, const PendingItem& open);
   void keep_outside_writers(int64_t reader, const PendingItem& read);
   void keep_opening_images(int64_t writer, const PendingItem& write);
+  // The programs of what started a kept activity (ingest_programs.cc).
+  void keep_ancestor_programs(int64_t act);
+  void apply_program_items(int64_t act);
+  std::unordered_map<int64_t, int64_t> forked_from_;     // process -> the image that forked it
+  std::unordered_map<int64_t, std::string> script_arg_;  // image -> its argv[1], until opened
   void apply_pending_writes(int64_t act, const PendingItem& of);
   // AF_UNIX datagram senders by process (pid << 64 | start): how a datagram whose sending
   // socket is gone finds its channel.

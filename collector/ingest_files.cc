@@ -137,6 +137,7 @@ bool Ingest::on_open(const void* data, size_t size) {
   if (act == 0) return true;
   PendingItem o{PendingItem::kOpen};
   o.output = writes(e->flags);
+  o.program = (e->flags & O_ACCMODE) != O_WRONLY && is_script_open(act, path);
   o.flags = e->flags;
   o.t = h->ts_ns;
   o.dev = e->dev;

@@ -131,6 +131,8 @@ bool Ingest::on_fork(const void* data, size_t size) {
   if (row.argv_json.empty()) row.argv_json = "[]";
   int64_t a = store_.add_activity(row);
   store_.informed(a, pa, e->child_start_ns, "fork");
+  if (forked_from_.size() > (1u << 18)) forked_from_.clear();  // a cache
+  forked_from_[child] = pa;
   tid_activity_[e->child_tid] = {a, static_cast<int64_t>(e->child_start_ns), INT64_MAX};
   return true;
 }
@@ -209,6 +211,7 @@ bool Ingest::on_exec(const void* data, size_t size) {
   int64_t a = store_.add_activity(row);
   store_.informed(a, prev, h->ts_ns, "exec");
   tid_activity_[h->tid] = {a, static_cast<int64_t>(h->ts_ns), INT64_MAX};
+  note_program(a, e, row);
   for (int fd = 0; fd < 3 && exec_std_pipes_; fd++) {
     if (e->std_pipe_ino[fd] == 0) continue;
     int64_t file = store_.find_pipe(e->std_pipe_ino[fd]);

@@ -61,6 +61,7 @@ void Ingest::keep(int64_t act, Keep level) {
     if (a == 0 || kept(a) >= lv) continue;
     if (kept_.size() > (1u << 21)) kept_.clear();  // a cache: re-learnt from later records
     kept_[a] = lv;
+    if (lv == kFull) keep_ancestor_programs(a);
     if (auto d = dropped_.find(a); d != dropped_.end()) {
       // Kept after some of what it did was dropped: the answers must say so where they
       // show it.
@@ -164,7 +165,11 @@ void Ingest::apply(int64_t act, const PendingItem& item) {
             file = outside_file(item.dev, item.ino, item.gen, p->second, item.t);
         if (file != 0) keep_outside_writers(act, item);
       }
-      if (file != 0) store_.used_exact(act, entity_at(file, item.t), item.t);
+      if (file == 0) break;
+      if (item.program)  // at the exec: the time the program's bytes began to matter
+        store_.used(act, entity_at(file, item.t), item.t, "program");
+      else
+        store_.used_exact(act, entity_at(file, item.t), item.t);
       break;
     }
     case PendingItem::kFileWrite: {
@@ -364,7 +369,8 @@ void Ingest::outside_open(int64_t act, const PendingItem& o) {
   // O_CREAT|O_EXCL made the file (mkstemp's O_RDWR scratch files): it held nothing to read
   // at the open, and no version of it was there before ("first seen" would say it was).
   const bool made = writes(o.flags) && (o.flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
-  if (reads(o.flags) && !made && kept(act) == kFull) keep_outside_writers(act, o);
+  // A program's script is followed to its writers for an ancestor not kept too.
+  if (reads(o.flags) && !made && (kept(act) == kFull || o.program)) keep_outside_writers(act, o);
   const int64_t file = outside_file(o.dev, o.ino, o.gen, o.path, o.t);
   if (reads(o.flags) && !made) store_.used(act, entity_at(file, o.t, o.path), o.t, "open");
   if (writes(o.flags)) {

@@ -4,6 +4,8 @@
 #include <deque>
 #include <string_view>
 
+#include "script_rule.h"
+
 namespace prov_cli {
 
 using nlohmann::json;
@@ -207,6 +209,13 @@ void keep_backward(LineageGraph& g, const StepIndex& causes, const std::map<Node
           show(st, c, item.how, false);
           break;
         case Step::kUsed:
+          if (item.how != Answer::kLine && program_read(g, *st)) {
+            // The code it ran, with what made it: also under a parent whose other reads
+            // are held back (who ran the writer, and from what program).
+            a->program_reads.insert(*st);
+            show(st, c, Answer::kFull, false);
+            break;
+          }
           if (item.how != Answer::kFull) break;
           if (carry(c)) {
             show(st, c, Answer::kFull, false);
@@ -298,6 +307,18 @@ bool own_scratch_file(bento::lineage::Database& db, int64_t entity, int64_t acti
 }
 
 }  // namespace
+
+bool program_read(LineageGraph& g, const Step& st) {
+  if (st.type != Step::kUsed || st.effect.kind != Node::kActivity) return false;
+  if (st.how == "program") return true;
+  const json& act = g.activity(st.effect.id);
+  const json& argv = act.contains("argv") ? act["argv"] : json::array();
+  if (argv.size() < 2 || !argv[0].is_string() || !argv[1].is_string()) return false;
+  const std::string script = bento::collector::script_argument(
+      argv[0].get_ref<const std::string&>(), argv[1].get_ref<const std::string&>(),
+      act.value("exe", ""));
+  return bento::collector::names_file(g.entity(st.cause.id).value("path", ""), script);
+}
 
 Answer answer_backward(LineageGraph& g, LineageSource& src,
                        const std::vector<std::pair<Node, int64_t>>& roots, AnswerOptions& options) {

@@ -52,6 +52,9 @@ struct Answer {
   // shown (compiled_bytecode): the one input of theirs the bytecode holds, listed under
   // them while their other inputs are not.
   std::set<Step> compiled_from;
+  // Reads of the program a shown process ran (program_read): listed under it, with what
+  // made them, also under a parent whose other reads are held back.
+  std::set<Step> program_reads;
   // Shown nodes where the search stopped at `depth` with causes (backward) or effects
   // (forward) left unsearched: the answer is complete only when this is empty.
   int depth = 0;
@@ -69,6 +72,10 @@ bool puts_no_data(const Step& st);
 // A Python interpreter writing `__pycache__/*.pyc`: shown the same way, but for its read of
 // the module's source, which is what went in (not the run's other inputs).
 bool compiled_bytecode(LineageGraph& g, const Step& st);
+// A process image's read of the program it ran: its executable (the collector stores it as
+// read "program" at the exec) or the script its interpreter was given as argv[1] (`sh
+// /tmp/drop.sh`, `python3 job.py`, a `#!` script: the kernel passes its path as argv[1]).
+bool program_read(LineageGraph& g, const Step& st);
 // The module source path of bytecode `__pycache__/m.cpython-311.pyc` (`m.py` beside
 // `__pycache__/`), or "" when the file is no such bytecode.
 std::string bytecode_source(const std::string& path);

@@ -1,5 +1,9 @@
 #include "lineage_db_source.h"
 
+#include <nlohmann/json.hpp>
+
+#include "script_rule.h"
+
 namespace prov_cli {
 
 using bento::lineage::Stmt;
@@ -138,6 +142,29 @@ DbLineageSource::Copies& DbLineageSource::copies_of(int64_t activity) {
   return it->second;
 }
 
+// The script argv[1] names, for an interpreter (script_rule.h), else "".
+std::string DbLineageSource::script_of(int64_t activity) {
+  Stmt& q = db_.cached("SELECT argv, exe FROM activities WHERE id = ?");
+  q.bind(1, activity);
+  std::string script;
+  if (q.step()) {
+    const nlohmann::json argv = nlohmann::json::parse(q.text(0), nullptr, false);
+    if (argv.is_array() && argv.size() >= 2 && argv[0].is_string() && argv[1].is_string())
+      script = bento::collector::script_argument(argv[0].get_ref<const std::string&>(),
+                                                 argv[1].get_ref<const std::string&>(), q.text(1));
+  }
+  q.reset();
+  return script;
+}
+
+std::string DbLineageSource::path_of(int64_t entity) {
+  Stmt& q = db_.cached("SELECT IFNULL(path, '') FROM entities WHERE id = ?");
+  q.bind(1, entity);
+  std::string path = q.step() ? q.text(0) : "";
+  q.reset();
+  return path;
+}
+
 DbLineageSource::Identity DbLineageSource::identity(int64_t entity) {
   auto [it, fresh] = identities_.emplace(entity, Identity{-1, -1, -1});
   if (!fresh) return it->second;
@@ -162,13 +189,23 @@ int64_t DbLineageSource::copy_restriction(const Step& arrival) {
   if (c.from.empty()) return 0;
   const Identity file = identity(backward ? arrival.effect.id : arrival.cause.id);
   if (backward && c.from.count(file) == 0) return 0;  // its writes of it were not only copies
+  if (!backward && (arrival.how == "program" ||
+                    bento::collector::names_file(path_of(arrival.cause.id), script_of(act.id))))
+    return 0;  // its program: everything it wrote came of it
   auto [it, fresh] = restriction_ids_.emplace(std::make_tuple(backward, act.id, file), 0);
   if (!fresh) return it->second;
   std::vector<Step> steps;
   if (backward) {
     if (!c.indexed_causes) {
-      for (const Step& st : causes(act))
-        (st.type == Step::kUsed ? c.reads[identity(st.cause.id)] : c.other_causes).push_back(st);
+      // Its program (executable, script) decided what it copied: never restricted away.
+      const std::string script = script_of(act.id);
+      for (const Step& st : causes(act)) {
+        const bool program =
+            st.how == "program" || (!script.empty() && st.type == Step::kUsed &&
+                                    bento::collector::names_file(path_of(st.cause.id), script));
+        (st.type == Step::kUsed && !program ? c.reads[identity(st.cause.id)] : c.other_causes)
+            .push_back(st);
+      }
       c.indexed_causes = true;
     }
     steps = c.other_causes;

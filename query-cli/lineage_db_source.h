@@ -7,6 +7,7 @@
 #include <deque>
 #include <map>
 #include <set>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -41,6 +42,8 @@ class DbLineageSource : public LineageSource {
   };
   Copies& copies_of(int64_t activity);
   Identity identity(int64_t entity);
+  std::string script_of(int64_t activity);
+  std::string path_of(int64_t entity);
 
   bento::lineage::Database& db_;
   std::unique_ptr<Statements> q_;

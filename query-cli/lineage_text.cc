@@ -33,6 +33,7 @@ std::string read_verb(const std::string& how, const std::string& kind) {
   if (kind == "endpoint") return "received from ";
   if (kind == "socket") return "received over ";
   if (how == "open") return "opened ";
+  if (how == "program") return "program ";  // its executable, read at the exec
   return "read ";
 }
 
@@ -305,8 +306,8 @@ class Printer {
       for (const auto& [reason, n] : reasons)
         why += (why.empty() ? "" : ", ") + reason + " (" + std::to_string(n) + ")";
       kids->push_back({kForever - 1,
-                       g_.dim("+ " + std::to_string(count) + " runtime reads folded: " + why +
-                              "; --all lists them"),
+                       g_.dim("+ " + count_of(count, "runtime read", "runtime reads") +
+                              " folded: " + why + "; --all lists them"),
                        act, false, d});
     }
     if (!not_copied.empty()) {
@@ -361,11 +362,14 @@ class Printer {
           !ancestry_only && a_.compiled_from.count(*s) != 0 &&
           (made.id == 0 || bytecode_source(g_.entity(made.id).value("path", "")) ==
                                g_.entity(s->cause.id).value("path", ""));
-      if (s->type == Step::kUsed && (how == Answer::kFull || compiled)) {
+      const bool program = a_.program_reads.count(*s) != 0;
+      if (s->type == Step::kUsed && (how == Answer::kFull || compiled || program)) {
         const json& e = g_.entity(s->cause.id);
         g_.annotate_status(s->cause.id);
-        std::string text = (compiled ? "compiled from " : read_verb(s->how, e.value("kind", ""))) +
-                           g_.entity_line(s->cause.id) + at(s->first);
+        const std::string verb = compiled  ? "compiled from "
+                                 : program ? "program "
+                                           : read_verb(s->how, e.value("kind", ""));
+        std::string text = verb + g_.entity_line(s->cause.id) + at(s->first);
         if (shown(s->cause) == Answer::kLine) {
           // A pipe that carried no data: name who wrote it, do not expand them.
           std::string writers;
@@ -406,7 +410,9 @@ class Printer {
         const int64_t nt = forward_bound(*s, t);
         if (s->type == Step::kUsed)
           kids.push_back({s->first,
-                          (s->how == "open" ? "opened by " : "read by ") +
+                          (s->how == "open"      ? "opened by "
+                           : s->how == "program" ? "run as the program of "
+                                                 : "read by ") +
                               g_.activity_line(s->effect.id) + at(s->first),
                           s->effect, true, nt});
         else if (s->type == Step::kVersion)

@@ -1210,7 +1210,7 @@ TEST(Causal, APayloadStagedWhereSoftwareLivesIsASource) {
     EXPECT_TRUE(has(e, std::string("used(job in, ") + c.staged + ")")) << r.text;
     EXPECT_NE(r.text.find("/root/secret"), std::string::npos) << r.text;
     EXPECT_EQ(r.text.find("zoneinfo"), std::string::npos) << r.text;
-    EXPECT_NE(r.text.find("+ 1 runtime reads folded: /usr/ (1)"), std::string::npos) << r.text;
+    EXPECT_NE(r.text.find("+ 1 runtime read folded: /usr/ (1)"), std::string::npos) << r.text;
   }
 }
 

@@ -102,6 +102,22 @@ class World {
     for (int i = 0; i < 3; i++) e.std_pipe_ino[i] = std_pipes[i];
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
   }
+  // exec of the program file (dev, ino) outside the mount: the probes' EXEC with the
+  // executable's identity, which the collector stores as the image's program.
+  void exec_program(Proc p, const std::string& filename, const std::vector<std::string>& argv,
+                    uint64_t exe_ino, uint64_t exe_dev = 0x803) {
+    bento_exec_event e{};
+    header(e.h, BENTO_EV_EXEC, sizeof e, p);
+    std::snprintf(e.filename, sizeof e.filename, "%s", filename.c_str());
+    for (const auto& a : argv) {
+      std::memcpy(e.args + e.args_len, a.c_str(), a.size() + 1);
+      e.args_len += static_cast<uint32_t>(a.size() + 1);
+      e.argc++;
+    }
+    e.exe_dev = exe_dev;
+    e.exe_ino = exe_ino;
+    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+  }
   // exec in another mount namespace (p.mnt_ns): the probes' executable and root paths in
   // fs form, on their file systems.
   void exec_in_namespace(Proc p, const std::string& filename, const std::vector<std::string>& argv,

@@ -1084,6 +1084,40 @@ TEST_F(LineageE2E, ACopiedFileListsOnlyTheFileItWasCopiedFrom) {
   EXPECT_EQ(im.output.find("res_cq"), std::string::npos) << im.output;
 }
 
+// The program a process ran is one of its inputs (LINEAGE.md, "The program"): a binary
+// copied to /tmp and run from there is listed with who made it; the script a shell ran is
+// listed under the shell that started the writer, with who wrote it, while the shell's
+// other reads stay held back.
+TEST_F(LineageE2E, AProgramFetchedAndRunIsListedWithWhereItCameFrom) {
+  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
+  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
+  ASSERT_NO_FATAL_FAILURE(start_provd());
+  char tmpl[] = "/tmp/bento-lineage-programs-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string T = tmpl;
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() { run("rm -rf " + q(dir)); }
+  } cleanup{T};
+  RunResult r = sh("echo secret > key; echo unrelated > " + q(T + "/notes") + "; cp /bin/cat " +
+                   q(T + "/tool") + "; " + q(T + "/tool") + " key > out1; printf '" +
+                   "read x < \"$1\"; cp \"$2\" \"$3\"\\n' > " + q(T + "/job.sh") + "; sh " +
+                   q(T + "/job.sh") + " " + q(T + "/notes") + " key out2");
+  ASSERT_EQ(r.status, 0) << r.output;
+  stop_provd();
+  RunResult one = run(std::string(PROV_BIN) + " why " + q(mnt_ + "/out1") + " --db " + q(db_));
+  EXPECT_NE(one.output.find("program " + T + "/tool"), std::string::npos) << one.output;
+  EXPECT_NE(one.output.find("written by cp /bin/cat " + T + "/tool"), std::string::npos)
+      << one.output;
+  RunResult two = run(std::string(PROV_BIN) + " why " + q(mnt_ + "/out2") + " --db " + q(db_));
+  EXPECT_NE(two.output.find("program " + T + "/job.sh"), std::string::npos) << two.output;
+  // What the script's shell read itself (`read x < notes`) is not the copy's source.
+  EXPECT_EQ(two.output.find("read " + T + "/notes"), std::string::npos) << two.output;
+  auto e = edges(why(mnt_ + "/out2"), mnt_);
+  EXPECT_TRUE(has(e, "used(sh " + T + "/job.sh " + T + "/notes key out2, " + T + "/job.sh)"))
+      << json(e).dump(1);
+}
+
 // A shell that was running before provd started, and that forks a pipeline right after
 // "collecting" and exits at once, is gone before provd reads its first event (provd reads
 // the probes every 100 ms): it is named by what /proc said of it when provd started, not

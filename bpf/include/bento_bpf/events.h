@@ -21,6 +21,8 @@
  * the write reported at a call's entry failed; a process image's reads of a file are
  * reported again after the file changed (bento_file_io_event).
  * 6: new event 26, FILE_COPY: which file's bytes a process image's writes carried.
+ * 7: EXEC gained `exe_generation` and `exe_btime_ns`: the program file's identity (the
+ *    collector stores the program an image runs as one of its inputs).
  *
  * Times of data flow: a write-side event (PIPE_IO write, SOCK_SEND, FILE_IO write) is
  * stamped at the call's ENTRY, a read-side one (PIPE_IO read, SOCK_RECV, FILE_IO read) at
@@ -47,7 +49,7 @@
 #include <linux/types.h>
 #endif
 
-#define BENTO_EVENTS_VERSION 6
+#define BENTO_EVENTS_VERSION 7
 #define BENTO_PATH_MAX 256     /* exec filename and open paths; longer ones are truncated */
 #define BENTO_ARGS_MAX 512     /* exec argv, NUL-separated; truncated flag when longer */
 #define BENTO_FDS_MAX 8        /* fds per SCM_RIGHTS event */
@@ -163,6 +165,10 @@ struct bento_exec_event {
   __u32 root_path_len;
   char exe_path[BENTO_PATH_MAX];
   char root_path[BENTO_PATH_MAX];
+  /* v7: the executable file's identity beside exe_dev/exe_ino, as OPEN sends a file's */
+  __u32 exe_generation;
+  __u32 pad2;
+  __u64 exe_btime_ns;
 };
 
 struct bento_exit_event {

@@ -1,0 +1,123 @@
+// Ingest: the program an image runs, as one of its inputs. Its bytes decide what the
+// process does: a dropper fetched with curl and run, a binary replaced while tracked, the
+// script a shell was given. So the executable is stored as a read of the image (used.how
+// "program", at the exec), and the script an interpreter opens by the path its argv[1]
+// names is marked so too; both are stored for the images that started a kept activity
+// (its parent, their parents), though those are not kept: the answer shows who ran the
+// program that wrote a file, and from what code (query-cli/LINEAGE.md, "The program").
+#include <algorithm>
+#include <set>
+#include <string_view>
+
+#include "bento_bpf/events.h"
+#include "file_identity.h"
+#include "ingest.h"
+#include "script_rule.h"
+
+namespace bento::collector {
+
+namespace {
+
+// Where installed programs live: an exec of one that nothing recorded wrote is no input
+// worth a row (the answer would fold it as runtime).
+bool system_program(const std::string& p) {
+  for (const char* prefix : {"/usr/", "/bin/", "/sbin/", "/lib", "/opt/"})
+    if (p.rfind(prefix, 0) == 0) return true;
+  return false;
+}
+
+// argv[k] of a NUL-separated argument block ("" when it has fewer).
+std::string_view argument(std::string_view all, size_t k) {
+  for (size_t i = 0; i < k; i++) {
+    const size_t nul = all.find('\0');
+    if (nul == std::string_view::npos) return "";
+    all.remove_prefix(nul + 1);
+  }
+  return all.substr(0, all.find('\0'));
+}
+
+constexpr size_t kHeldPrograms = 8;  // ancestors looked at above a kept activity
+
+}  // namespace
+
+void Ingest::note_program(int64_t act, const bento_exec_event* e, const ActivityRow& row) {
+  if (act == 0) return;
+  const std::string_view args(e->args, std::min<size_t>(e->args_len, sizeof e->args));
+  const std::string_view argv1 = argument(args, 1);
+  if (std::string script = script_argument(argument(args, 0), argv1, row.exe); !script.empty()) {
+    if (script_arg_.size() > (1u << 16)) script_arg_.clear();  // a cache
+    script_arg_[act] = std::move(script);
+  }
+  // A `#!` script's image runs its interpreter: the script is read as such (above).
+  if (e->exe_ino == 0 || shebang_script(argv1, row.exe)) return;
+  PendingItem r{PendingItem::kFileRead};
+  r.program = true;
+  r.t = e->h.ts_ns;
+  r.dev = e->exe_dev;
+  r.ino = e->exe_ino;
+  if (source_for_dev(e->exe_dev) != 0) {
+    defer(act, std::move(r));  // the mount's records of the file may not be read yet
+    return;
+  }
+  // Its path: as exec'd, symlinks resolved, when that is still the file that runs.
+  const std::string& path = row.program.empty() ? row.exe : row.program;
+  uint64_t dev = 0, ino = 0;
+  if (path.empty() || path[0] != '/' ||
+      (host_.lstat(path, &dev, &ino) && (dev != e->exe_dev || ino != e->exe_ino)))
+    return;
+  r.gen = file_identity(e->exe_generation, e->exe_btime_ns);
+  const bool recorded = outside_writers_.count({r.dev, r.ino, r.gen}) != 0 ||
+                        store_.find_outside_file(r.dev, r.ino, r.gen) != 0;
+  if (system_program(path) && !recorded) return;
+  if (!remember_path(r.dev, r.ino, path)) return;  // a loader file
+  if (kept(act) == kFull)
+    apply(act, r);
+  else
+    wait(act, std::move(r));
+}
+
+// Whether `path`, opened for reading by `act`, is the script its argv[1] names (as given,
+// or as the tail of the path: `sh run.sh` opens /work/run.sh). Only its first such open.
+bool Ingest::is_script_open(int64_t act, const std::string& path) {
+  auto it = script_arg_.find(act);
+  if (it == script_arg_.end() || !names_file(path, it->second)) return false;
+  script_arg_.erase(it);
+  return true;
+}
+
+// A kept activity's ancestors are not kept for it: what they read reaches it only through
+// its command line and environment (LINEAGE.md). Their programs are stored though, with
+// whatever wrote them: the images that forked it, up the fork chain.
+void Ingest::keep_ancestor_programs(int64_t act) {
+  ActivityRow row;
+  for (size_t depth = 0; depth < kHeldPrograms; depth++) {
+    if (!store_.activity(act, &row)) return;
+    auto it = forked_from_.find(row.process);
+    if (it == forked_from_.end() || it->second == act) return;
+    act = it->second;
+    if (kept(act) != kFull) apply_program_items(act);
+  }
+}
+
+// Stores an image's waiting program items, with its other reads of the same files (the
+// script's first read after its open).
+void Ingest::apply_program_items(int64_t act) {
+  auto it = pending_.find(act);
+  if (it == pending_.end()) return;
+  std::set<std::pair<uint64_t, uint64_t>> files;
+  for (const PendingItem& item : it->second.items)
+    if (item.program) files.insert({item.dev, item.ino});
+  if (files.empty()) return;
+  std::vector<PendingItem> now, still;
+  for (PendingItem& item : it->second.items) {
+    const bool read =
+        item.kind == PendingItem::kFileRead || (item.kind == PendingItem::kOpen && !item.output);
+    (read && files.count({item.dev, item.ino}) != 0 ? now : still).push_back(std::move(item));
+  }
+  pending_total_ -= now.size();
+  it->second.items = std::move(still);
+  if (it->second.items.empty()) pending_.erase(it);
+  for (const PendingItem& item : now) apply(act, item);  // may keep the files' writers
+}
+
+}  // namespace bento::collector

