@@ -531,9 +531,10 @@ TEST(BentoProv, LogOnlyRecordsDoNotWaitForACheckpoint) {
   std::mutex mu;
   std::condition_variable cv;
   bool armed = false, entered = false, gate_open = false;
-  t.dev->set_flush_hook([&] {  // holds the first flush once armed: the checkpoint's
+  std::thread::id checkpointer;  // the commit thread may flush a commit of its own meanwhile
+  t.dev->set_flush_hook([&] {  // holds the checkpoint's first flush once armed
     std::unique_lock lk(mu);
-    if (!armed || entered) return;
+    if (!armed || entered || std::this_thread::get_id() != checkpointer) return;
     entered = true;
     cv.notify_all();
     cv.wait(lk, [&] { return gate_open; });
@@ -543,7 +544,13 @@ TEST(BentoProv, LogOnlyRecordsDoNotWaitForACheckpoint) {
     std::lock_guard lk(mu);
     armed = true;
   }
-  std::thread ckp([&] { EXPECT_TRUE(t.fs->sync_now().ok()); });
+  std::thread ckp([&] {
+    {
+      std::lock_guard lk(mu);
+      checkpointer = std::this_thread::get_id();
+    }
+    EXPECT_TRUE(t.fs->sync_now().ok());
+  });
   {
     std::unique_lock lk(mu);
     ASSERT_TRUE(cv.wait_for(lk, 10s, [&] { return entered; })) << "no checkpoint flush";
