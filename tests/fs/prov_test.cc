@@ -532,7 +532,7 @@ TEST(BentoProv, LogOnlyRecordsDoNotWaitForACheckpoint) {
   std::condition_variable cv;
   bool armed = false, entered = false, gate_open = false;
   std::thread::id checkpointer;  // the commit thread may flush a commit of its own meanwhile
-  t.dev->set_flush_hook([&] {  // holds the checkpoint's first flush once armed
+  t.dev->set_flush_hook([&] {    // holds the checkpoint's first flush once armed
     std::unique_lock lk(mu);
     if (!armed || entered || std::this_thread::get_id() != checkpointer) return;
     entered = true;
