@@ -42,10 +42,26 @@ json time_json(int64_t mono, int64_t off) {
   return {{"ns", mono}, {"wall", wall_time_text(static_cast<uint64_t>(mono + off))}};
 }
 
+namespace {
+std::string g_clock_day;  // one answer at a time: prov prints one, a test checks one
+}  // namespace
+
+void set_clock_day(int64_t mono, int64_t off) {
+  g_clock_day = mono <= 0 || mono == kForever
+                    ? ""
+                    : wall_time_text(static_cast<uint64_t>(mono + off)).substr(0, 10);
+}
+
+std::string clock_day() {
+  return g_clock_day;
+}
+
 std::string clock_text(int64_t mono, int64_t off) {
   if (mono <= 0 || mono == kForever) return "?";
   std::string w = wall_time_text(static_cast<uint64_t>(mono + off));  // ...THH:MM:SS.nnnnnnnnnZ
-  return w.substr(11, 12);
+  const std::string day = w.substr(0, 10);
+  if (g_clock_day.empty()) g_clock_day = day;
+  return day == g_clock_day ? w.substr(11, 12) : day + " " + w.substr(11, 12);
 }
 
 std::string printable(const std::string& s) {

@@ -18,8 +18,12 @@ namespace prov_cli {
 
 // {"ns": mono, "wall": RFC 3339} or null for mono <= 0 (or kForever: not known).
 nlohmann::json time_json(int64_t mono_ns, int64_t wall_offset);
-// "HH:MM:SS.mmm" (UTC) of a monotonic time, "?" when unknown.
+// "HH:MM:SS.mmm" (UTC) of a monotonic time on the answer's day, "YYYY-MM-DD HH:MM:SS.mmm"
+// on another, "?" when unknown. The answer's day is set_clock_day()'s, else the first
+// time shown's: an answer that spans days (a payload fetched last week) says so.
 std::string clock_text(int64_t mono_ns, int64_t wall_offset);
+void set_clock_day(int64_t mono_ns, int64_t wall_offset);
+std::string clock_day();  // "YYYY-MM-DD", "" before any
 // Text safe for one line of a terminal: control characters (newlines, escapes) shown as
 // \n, \t, \e, \xNN.
 std::string printable(const std::string& s);

@@ -60,6 +60,12 @@ class Printer {
 
   std::string run() {
     std::string out;
+    // Times on the day of the version asked about go without their date.
+    set_clock_day(0, 0);
+    if (!a_.roots.empty()) {
+      const json& c = g_.entity(a_.roots.front().first.id)["created"];
+      if (!c.is_null()) set_clock_day(c.value("ns", 0LL), g_.wall_offset());
+    }
     for (const std::string& gap : a_.gaps) out += g_.bold("warning: " + gap) + "\n";
     for (const auto& [root, bound] : a_.roots) {
       g_.annotate_status(root.id);
@@ -85,6 +91,8 @@ class Printer {
                 count_of(a_.left_out_entities, "file or pipe", "files or pipes");
       out += g_.dim("(" + what + " without data inputs left out: --all shows them)") + "\n";
     }
+    if (!clock_day().empty())
+      out += g_.dim("(times are UTC, on " + clock_day() + " unless dated)") + "\n";
     return out;
   }
 

@@ -1880,4 +1880,30 @@ TEST(Causal, AFifoIsNotAPipeWithTheSameInodeNumber) {
   }
 }
 
+// An answer that spans days (a file written last week, read today) dates every time not on
+// the day of the version asked about, and says the times are UTC.
+TEST(Causal, TimesOnAnotherDayThanTheAnswersAreDated) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "in"}});
+  w.t += 3 * 86'400'000'000'000ULL;  // three days later
+  w.filter(sh, 501, {"cp1"}, 10, 11, "out");
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  const std::string day = prov_cli::clock_day();
+  ASSERT_EQ(day.size(), 10u) << r.text;
+  EXPECT_NE(r.text.find("(times are UTC, on " + day + " unless dated)"), std::string::npos)
+      << r.text;
+  // The setup's write of `in`, three days before: dated; out's own times: not.
+  const size_t in_line = r.text.find(path("in") + "  (version 1, ");
+  ASSERT_NE(in_line, std::string::npos) << r.text;
+  const std::string rest = r.text.substr(in_line + path("in").size() + 14, 11);
+  EXPECT_TRUE(rest.size() == 11 && rest[4] == '-' && rest[7] == '-' && rest[10] == ' ')
+      << rest << "\n"
+      << r.text;
+  EXPECT_NE(rest.substr(0, 10), day) << r.text;
+  EXPECT_EQ(r.text.find(path("out") + "  (version 1, " + day), std::string::npos) << r.text;
+}
+
 }  // namespace
