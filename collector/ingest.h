@@ -281,6 +281,10 @@ class Ingest {
     uint64_t dev = 0;  // a FIFO's file system (0: an anonymous pipe, on pipefs)
     std::string addr;  // sockets and endpoints: what the entity is called; a FIFO's path
     std::vector<std::pair<int64_t, uint64_t>> writers, readers;  // (activity, time) waiting
+    std::set<int64_t> program_readers;  // readers that run what they read (channel_io)
+    // Writers stored already while not kept in full (kept forward): a fully kept reader
+    // later makes them its causes too (at most 64).
+    std::vector<std::pair<int64_t, uint64_t>> forward_writers;
     uint64_t newest = 0;
     int64_t file = 0;    // its files row, once stored
     bool fresh = false;  // pipes: made while the probes watched (a PIPE event)
@@ -295,8 +299,12 @@ class Ingest {
   void apply(int64_t act, const PendingItem& item);
   // A transfer on a channel: stored now if its activity is kept (for a read: in full),
   // else waiting; storing it may keep the activities at the other end.
-  void channel_io(const std::string& key, int64_t act, uint64_t t, bool write);
-  void channel_store(const std::string& key, int64_t act, uint64_t t, bool write);
+  // program: a read of the program an interpreter runs from its stdin (`curl URL | sh`):
+  // stored for an ancestor of a kept activity too, with its writers.
+  void channel_io(const std::string& key, int64_t act, uint64_t t, bool write,
+                  bool program = false);
+  void channel_store(const std::string& key, int64_t act, uint64_t t, bool write,
+                     bool program = false);
   int64_t channel_entity(const std::string& key, uint64_t t);
   void retire_channel(const std::string& key);
   Channel& channel(const std::string& key, Channel::Kind kind, uint64_t ino,
@@ -388,6 +396,7 @@ class Ingest {
   void apply_program_items(int64_t act);
   std::unordered_map<int64_t, int64_t> forked_from_;     // process -> the image that forked it
   std::unordered_map<int64_t, std::string> script_arg_;  // image -> its argv[1], until opened
+  std::unordered_set<int64_t> stdin_program_;            // images that run their stdin
   void apply_pending_writes(int64_t act, const PendingItem& of);
   // AF_UNIX datagram senders by process (pid << 64 | start): how a datagram whose sending
   // socket is gone finds its channel.

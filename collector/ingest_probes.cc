@@ -280,7 +280,9 @@ bool Ingest::on_pipe_io(const void* data, size_t size) {
   remember_file_id(e->file_id, 0, e->ino);
   const std::string key = "pipe " + std::to_string(e->ino);
   channel(key, Channel::kPipe, e->ino, "");
-  channel_io(key, act, t, e->is_write != 0);
+  // An interpreter reading its stdin runs what it reads (ingest_programs.cc).
+  const bool program = !e->is_write && e->fd == 0 && stdin_program_.count(act) != 0;
+  channel_io(key, act, t, e->is_write != 0, program);
   return true;
 }
 

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <set>
 #include <string_view>
+#include <vector>
 
 #include "bento_bpf/events.h"
 #include "file_identity.h"
@@ -47,6 +48,17 @@ void Ingest::note_program(int64_t act, const bento_exec_event* e, const Activity
   if (std::string script = script_argument(argument(args, 0), argv1, row.exe); !script.empty()) {
     if (script_arg_.size() > (1u << 16)) script_arg_.clear();  // a cache
     script_arg_[act] = std::move(script);
+  }
+  // An interpreter given no script runs its stdin: what it reads through fd 0.
+  std::vector<std::string_view> rest;
+  for (size_t k = 1; k < 16; k++) {
+    const std::string_view a = argument(args, k);
+    if (a.empty() && argument(args, k + 1).empty()) break;
+    rest.push_back(a);
+  }
+  if (runs_stdin(argument(args, 0), row.exe, rest)) {
+    if (stdin_program_.size() > (1u << 16)) stdin_program_.clear();  // a cache
+    stdin_program_.insert(act);
   }
   // A `#!` script's image runs its interpreter: the script is read as such (above).
   if (e->exe_ino == 0 || shebang_script(argv1, row.exe)) return;
@@ -105,14 +117,19 @@ void Ingest::apply_program_items(int64_t act) {
   auto it = pending_.find(act);
   if (it == pending_.end()) return;
   std::set<std::pair<uint64_t, uint64_t>> files;
-  for (const PendingItem& item : it->second.items)
-    if (item.program) files.insert({item.dev, item.ino});
-  if (files.empty()) return;
+  bool any = false;
+  for (const PendingItem& item : it->second.items) {
+    any = any || item.program;
+    if (item.program && item.kind != PendingItem::kChannel) files.insert({item.dev, item.ino});
+  }
+  if (!any) return;
   std::vector<PendingItem> now, still;
   for (PendingItem& item : it->second.items) {
     const bool read =
         item.kind == PendingItem::kFileRead || (item.kind == PendingItem::kOpen && !item.output);
-    (read && files.count({item.dev, item.ino}) != 0 ? now : still).push_back(std::move(item));
+    const bool take = (read && files.count({item.dev, item.ino}) != 0) ||
+                      (item.kind == PendingItem::kChannel && item.program);
+    (take ? now : still).push_back(std::move(item));
   }
   pending_total_ -= now.size();
   it->second.items = std::move(still);

@@ -152,7 +152,7 @@ void Ingest::apply(int64_t act, const PendingItem& item) {
       fd_action(act, item);
       break;
     case PendingItem::kChannel:
-      channel_store(item.path, act, item.t, item.output);
+      channel_store(item.path, act, item.t, item.output, item.program);
       break;
     case PendingItem::kFileRead: {
       int64_t file = file_of(item.dev, item.ino, item.gen, "", item.t, false);
@@ -319,28 +319,35 @@ int64_t Ingest::channel_entity(const std::string& key, uint64_t t) {
   return current_entity(c.file, t, c.addr);
 }
 
-void Ingest::channel_io(const std::string& key, int64_t act, uint64_t t, bool write) {
+void Ingest::channel_io(const std::string& key, int64_t act, uint64_t t, bool write, bool program) {
   if (act == 0) return;
   auto it = channels_.find(key);
   if (it == channels_.end()) return;
   it->second.newest = std::max(it->second.newest, t);
   const Keep k = kept(act);
   if ((write && k >= kForward) || (!write && k == kFull)) {
-    channel_store(key, act, t, write);
+    channel_store(key, act, t, write, program);
     return;
   }
   (write ? it->second.writers : it->second.readers).push_back({act, t});
-  wait(act, {PendingItem::kChannel, write, 0, 0, t, 0, 0, "", key, "", false});
+  if (program) it->second.program_readers.insert(act);
+  PendingItem item{PendingItem::kChannel, write, 0, 0, t, 0, 0, "", key, "", false};
+  item.program = program;
+  wait(act, std::move(item));
 }
 
 // A transfer on a channel by an activity that is kept: stored; the activities waiting at
 // the other end follow (readers of what a kept one wrote: forward; writers of what a
 // fully kept one read: its causes, in full).
-void Ingest::channel_store(const std::string& key, int64_t act, uint64_t t, bool write) {
+void Ingest::channel_store(const std::string& key, int64_t act, uint64_t t, bool write,
+                           bool program) {
   const int64_t ent = channel_entity(key, t);
   if (ent == 0) return;
   auto it = channels_.find(key);
-  const char* how = it->second.kind == Channel::kPipe ? "pipe" : write ? "send" : "receive";
+  const char* how = program                             ? "program"
+                    : it->second.kind == Channel::kPipe ? "pipe"
+                    : write                             ? "send"
+                                                        : "receive";
   if (write)
     store_.generated(ent, act, t, how);
   else
@@ -351,13 +358,27 @@ void Ingest::channel_store(const std::string& key, int64_t act, uint64_t t, bool
     auto readers = std::move(c.readers);
     c.readers.clear();
     for (const auto& [r, rt] : readers) {
-      store_.used(r, ent, rt, how == std::string("pipe") ? "pipe" : "receive");
+      store_.used(r, ent, rt,
+                  c.program_readers.count(r) != 0     ? "program"
+                  : it->second.kind == Channel::kPipe ? "pipe"
+                                                      : "receive");
       make_forward(r);
     }
-  } else if (kept(act) == kFull) {
+    c.program_readers.clear();
+    if (kept(act) != kFull && c.forward_writers.size() < 64) c.forward_writers.push_back({act, t});
+  } else if (kept(act) == kFull || program) {
     auto writers = std::move(c.writers);
     c.writers.clear();
     for (const auto& [w, wt] : writers) make_relevant(w);
+    // What a writer kept forward wrote before this read: a cause, in full, like the others.
+    auto forward = std::move(c.forward_writers);
+    c.forward_writers.clear();
+    for (const auto& [w, wt] : forward) {
+      if (wt <= t)
+        make_relevant(w);
+      else
+        c.forward_writers.push_back({w, wt});
+    }
   }
 }
 

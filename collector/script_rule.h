@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace bento::collector {
 
@@ -50,6 +51,38 @@ inline std::string script_argument(std::string_view argv0, std::string_view argv
           "php",  "lua",  "luajit", "tclsh",  "Rscript", "pwsh", "deno", "bun"})
       if (name == known) return std::string(arg);
   return "";
+}
+
+// A shell or script interpreter (by name, as script_argument) given no script and no
+// command: it runs what its stdin holds (`curl URL | sh`, `python3 - < x.py`, `sh -s`).
+// args: argv[1..].
+inline bool runs_stdin(std::string_view argv0, std::string_view exe,
+                       const std::vector<std::string_view>& args) {
+  auto base = [](std::string_view p) {
+    p = p.substr(p.rfind('/') + 1);
+    while (!p.empty() && (p.back() == '.' || (p.back() >= '0' && p.back() <= '9')))
+      p.remove_suffix(1);
+    return p;
+  };
+  bool interpreter = false, shell = false;
+  for (std::string_view name : {base(argv0), base(exe)}) {
+    for (std::string_view known : {"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "yash"})
+      if (name == known) interpreter = shell = true;
+    for (std::string_view known : {"python", "perl", "ruby", "node", "nodejs", "php", "lua"})
+      if (name == known) interpreter = true;
+  }
+  if (!interpreter) return false;
+  for (std::string_view arg : args) {
+    if (arg == "-" || arg == "-s") return true;
+    if (arg.empty() || arg[0] != '-') return false;  // a script file (or the -c command)
+    if (arg.substr(0, 2) == "--") continue;          // --norc, --login ...
+    // A command in the arguments: sh -c / -ec, python -c / -m, perl/ruby/node -e.
+    if ((shell && arg.find('c') != std::string_view::npos) || arg.substr(0, 2) == "-c" ||
+        arg.substr(0, 2) == "-m" || arg.substr(0, 2) == "-e" || arg.substr(0, 2) == "-E" ||
+        arg.substr(0, 2) == "-r")
+      return false;
+  }
+  return true;
 }
 
 }  // namespace bento::collector

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "lineage_world.h"
+#include "script_rule.h"
 
 namespace {
 
@@ -132,6 +133,59 @@ TEST(Programs, ADataArgumentOfAParentIsNoProgram) {
   EXPECT_FALSE(has(e, std::string("used(tool ") + kData + ", " + kData + ")"))
       << json(e).dump(1) << r.text;
   EXPECT_EQ(r.text.find("program "), std::string::npos) << r.text;
+}
+
+// `curl URL | sh`: the shell runs what it reads from its stdin. tar's answer shows, under
+// the shell that started it, that pipe as its program, with curl and what curl fetched.
+TEST(Programs, AScriptPipedIntoAShellIsItsProgram) {
+  for (bool command : {false, true}) {
+    SCOPED_TRACE(command ? "sh -c CMD" : "sh");
+    TempDir dir;
+    World w(dir.path() + "/prov.db");
+    auto sh = w.setup({{10, "key.txt"}});
+    auto curl = w.run(sh, 200, {"curl", "http://203.0.113.5/install.sh"});
+    w.read_outside(curl, "/lineage-test-nowhere/cache", 7005);  // what it fetched, say
+    w.pipe_io(curl, 900, /*write=*/true);
+    w.exit(curl);
+    // `sh -c CMD` runs its argument: a pipe on its stdin is data it read, held back.
+    auto shell = w.run(sh, 201,
+                       command ? std::vector<std::string>{"sh", "-c", "tar cf out key.txt"}
+                               : std::vector<std::string>{"sh"});
+    w.pipe_io(shell, 900, /*write=*/false);
+    auto tar = w.run(shell, 202, {"tar", "cf", path("out"), path("key.txt")});
+    w.read(202, 10);
+    w.write_new(202, 12, "out");
+    w.exit(tar);
+    w.exit(shell);
+    w.commit();
+    auto r = why(*w.db, path("out"));
+    ASSERT_TRUE(r.found) << r.message;
+    EXPECT_EQ(r.text.find("program pipe:[900]") != std::string::npos, !command) << r.text;
+    EXPECT_EQ(r.text.find("written by curl http://203.0.113.5/install.sh") != std::string::npos,
+              !command)
+        << r.text;
+    EXPECT_EQ(r.text.find("/lineage-test-nowhere/cache") != std::string::npos, !command) << r.text;
+  }
+}
+
+TEST(Programs, TheScriptRuleKnowsInterpretersScriptsAndCommands) {
+  using bento::collector::runs_stdin;
+  using bento::collector::script_argument;
+  EXPECT_EQ(script_argument("sh", "/tmp/drop.sh", "/usr/bin/sh"), "/tmp/drop.sh");
+  EXPECT_EQ(script_argument("python3.11", "./job.py", "/usr/bin/python3.11"), "job.py");
+  EXPECT_EQ(script_argument("/bin/sh", "./run.sh", "/work/run.sh"), "run.sh");  // #!
+  EXPECT_EQ(script_argument("cat", "key.txt", "/usr/bin/cat"), "");
+  EXPECT_EQ(script_argument("bash", "-c", "/usr/bin/bash"), "");
+  EXPECT_EQ(script_argument("python3", "-m", "/usr/bin/python3"), "");
+  EXPECT_TRUE(runs_stdin("sh", "/usr/bin/sh", {}));
+  EXPECT_TRUE(runs_stdin("bash", "/usr/bin/bash", {"-s", "arg"}));
+  EXPECT_TRUE(runs_stdin("python3", "/usr/bin/python3", {"-"}));
+  EXPECT_TRUE(runs_stdin("bash", "/usr/bin/bash", {"--norc", "-x"}));
+  EXPECT_FALSE(runs_stdin("sh", "/usr/bin/sh", {"-ec", "make"}));
+  EXPECT_FALSE(runs_stdin("python3", "/usr/bin/python3", {"-m", "http.server"}));
+  EXPECT_FALSE(runs_stdin("perl", "/usr/bin/perl", {"-e", "print 1"}));
+  EXPECT_FALSE(runs_stdin("sh", "/usr/bin/sh", {"script.sh"}));
+  EXPECT_FALSE(runs_stdin("tar", "/usr/bin/tar", {}));
 }
 
 }  // namespace
