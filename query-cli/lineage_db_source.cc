@@ -1,5 +1,6 @@
 #include "lineage_db_source.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "script_rule.h"
@@ -139,6 +140,18 @@ DbLineageSource::Copies& DbLineageSource::copies_of(int64_t activity) {
     it->second.from[{q.int64(0), q.int64(1), q.int64(2)}].insert(
         {q.int64(3), q.int64(4), q.int64(5)});
   q.reset();
+  if (it->second.from.empty()) return it->second;
+  // A file it copied from a file it wrote itself (sqlite's checkpoint copies the WAL it
+  // wrote into the database; sort merging its temporary files) holds whatever it had read
+  // before it wrote that file, which the answer may fold as its scratch file: every read
+  // counts for such a file.
+  std::set<Identity> own;
+  for (const Step& st : effects(Node::activity(activity)))
+    if (st.type == Step::kGenerated) own.insert(identity(st.effect.id));
+  std::erase_if(it->second.from, [&](const auto& written) {
+    return std::any_of(written.second.begin(), written.second.end(),
+                       [&](const Identity& from) { return own.count(from) != 0; });
+  });
   return it->second;
 }
 

@@ -105,4 +105,35 @@ TEST(Copies, AFileCopiedFromTwoSourcesListsBoth) {
   EXPECT_NE(r.text.find("/etc/conf"), std::string::npos) << r.text;  // on its fold line
 }
 
+// sqlite3 app.db < ins.sql in WAL mode: it writes the new pages into app.db-wal from its
+// memory (ins.sql parsed, app.db's pages), reads them back and copies them into app.db at
+// the checkpoint, then removes the WAL. app.db's writes copied the WAL alone, but the WAL
+// holds what the process had read: ins.sql is a source of app.db, not "not copied".
+TEST(Copies, AFileCopiedFromOneTheProcessWroteItselfListsEveryRead) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  w.col->copies_reported_since(0);
+  auto sh = w.setup({});
+  auto sq = w.run(sh, 200, {"sqlite3", "/s/app.db"});
+  w.read_outside(sq, "/s/ins.sql", 7001);
+  w.read_outside(sq, "/s/app.db", 7000);
+  w.write_outside(sq, "/s/app.db-wal", 7101, O_RDWR | O_CREAT | O_EXCL);
+  w.copy(sq, 7101, 0);  // the pages it made
+  w.file_io(sq, 7101, /*write=*/false);
+  w.write_outside(sq, "/s/app.db", 7000, O_RDWR);
+  w.copy(sq, 7000, 7101);  // the checkpoint
+  w.unlink_outside(sq, "/s/app.db-wal");
+  w.exit(sq);
+  w.cat_outside(sh, 300, "/s/app.db", 7000, 12, "out");
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  auto e = edges(r.graph);
+  EXPECT_TRUE(has(e, "used(sqlite3 /s/app.db, /s/ins.sql)")) << json(e).dump(1) << r.text;
+  EXPECT_EQ(r.text.find("not copied"), std::string::npos) << r.text;
+  auto im = impact(*w.db, "/s/ins.sql");
+  ASSERT_TRUE(im.found) << im.message;
+  EXPECT_NE(im.text.find(path("out")), std::string::npos) << im.text;
+}
+
 }  // namespace
