@@ -393,7 +393,13 @@ Answer answer_forward(LineageGraph& g, LineageSource& src,
   Answer a;
   a.backward = false;
   a.roots = roots;
-  SearchResult s = search_forward(src, roots, options.depth, !options.all);
+  // A rename, chmod, chown, truncation or empty create by a process puts none of what it
+  // had read into the file (puts_no_data): the short answer does not go that way (vim's
+  // rename of conf to conf~ before it writes the new conf: what it read is not in conf~).
+  StepFilter follow = nullptr;
+  if (!options.all)
+    follow = [](const Step& st) { return st.type != Step::kGenerated || !puts_no_data(st); };
+  SearchResult s = search_forward(src, roots, options.depth, !options.all, follow);
   a.reach = s.nodes;
   a.depth = options.depth;
   for (const auto& [n, reach] : s.nodes) a.nodes[n] = Answer::kFull;
