@@ -243,6 +243,15 @@ void LineageGraph::annotate_status(int64_t id) {
             {"how", gone.text(2)},
             {"by", gone.is_null(0) ? json(nullptr) : json(aid(gone.int64(0)))}};
       if (!gone.is_null(0)) activity(gone.int64(0));
+      // Renamed while it was this version (a log rotated while its daemon wrote on): the
+      // name it was removed by is not the one it was made with.
+      Stmt& last = db_.cached(
+          "SELECT path FROM names WHERE file_id = ? AND from_ns <= ? ORDER BY from_ns DESC "
+          "LIMIT 1");
+      last.bind(1, e["file"].is_object() ? e["file"].value("id", 0LL) : 0LL).bind(2, gone.int64(1));
+      if (last.step() && last.text(0) != e.value("path", "") && !last.text(0).empty())
+        st["name_when_removed"] = last.text(0);
+      last.reset();
     }
   }
   // Renamed away: the names its file has now, when this version's name is not one.
@@ -550,6 +559,8 @@ std::string LineageGraph::entity_line(int64_t id) {
            bold("[changed later: " + st.value("how", std::string("write")) + at() + by() + "]");
     else if (state == "removed")
       s += "  " + bold("[deleted" + at() + by() + "]");
+    if (state == "removed" && st.contains("name_when_removed"))
+      s += "  " + bold("[named " + printable(st.value("name_when_removed", "")) + " when deleted]");
     if (st.contains("names_now") && state != "removed" && !never_named) {
       std::string now;
       for (const auto& n : st["names_now"]) now += (now.empty() ? "" : ", ") + n.get<std::string>();
