@@ -334,8 +334,12 @@ Answer answer_backward(LineageGraph& g, LineageSource& src,
       auto key = std::make_pair(st.effect.id, st.cause.id);
       auto it = runtime.find(key);
       if (it == runtime.end()) {
+        // A file whose bytes it copied into a file is that file's data (`shutil.copyfile
+        // ("/etc/passwd", out)`), whatever its prefix.
         std::string why =
-            options.rule.classify(g.db(), g.entity(st.cause.id), g.activity(st.effect.id));
+            src.copied_from(st.effect.id, st.cause.id)
+                ? ""
+                : options.rule.classify(g.db(), g.entity(st.cause.id), g.activity(st.effect.id));
         if (why.empty() && own_scratch_file(g.db(), st.cause.id, st.effect.id))
           why = "files it wrote itself";
         it = runtime.emplace(key, std::move(why)).first;

@@ -246,6 +246,14 @@ int64_t DbLineageSource::copy_restriction(const Step& arrival) {
   return it->second;
 }
 
+bool DbLineageSource::copied_from(int64_t activity, int64_t entity) {
+  const Copies& c = copies_of(activity);
+  if (c.from.empty()) return false;
+  const Identity file = identity(entity);
+  return std::any_of(c.from.begin(), c.from.end(),
+                     [&](const auto& written) { return written.second.count(file) != 0; });
+}
+
 const std::vector<Step>& DbLineageSource::restricted_steps(int64_t restriction) {
   static const std::vector<Step> none;
   if (restriction <= 0 || restriction > static_cast<int64_t>(restricted_.size())) return none;

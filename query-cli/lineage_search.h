@@ -79,6 +79,13 @@ class LineageSource {
     static const std::vector<Step> none;
     return none;
   }
+  // Whether the activity copied the entity's file's bytes into a file (its copies): that
+  // file is data wherever it lies, never its runtime.
+  virtual bool copied_from(int64_t activity, int64_t entity) {
+    (void)activity;
+    (void)entity;
+    return false;
+  }
 };
 
 // The rule, one step at a time (LINEAGE.md). Backward: `bound` is the deadline at the

@@ -136,4 +136,29 @@ TEST(Copies, AFileCopiedFromOneTheProcessWroteItselfListsEveryRead) {
   EXPECT_NE(im.text.find(path("out")), std::string::npos) << im.text;
 }
 
+// `shutil.copyfile("/etc/passwd", "out")`: a file under a runtime prefix whose bytes the
+// process copied into a file is that file's data, not the program's runtime: listed, not
+// folded (the answer showed no source at all). A runtime file it only read stays folded.
+TEST(Copies, ASystemFileCopiedIntoTheFileIsItsSourceNotRuntime) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  w.col->copies_reported_since(0);
+  auto sh = w.setup({});
+  auto py = w.run(sh, 200, {"python3", "-c", "copyfile"});
+  w.read_outside(py, "/usr/lib/python3.11/shutil.py", 7000);
+  w.read_outside(py, "/etc/passwd", 7001);
+  w.write_outside(py, "/tmp/pw.copy", 7100);
+  w.copy(py, 7100, 7001);
+  w.exit(py);
+  w.cat_outside(sh, 300, "/tmp/pw.copy", 7100, 12, "out");
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  auto e = edges(r.graph);
+  EXPECT_TRUE(has(e, "used(python3 -c copyfile, /etc/passwd)")) << json(e).dump(1) << r.text;
+  EXPECT_FALSE(has(e, "used(python3 -c copyfile, /usr/lib/python3.11/shutil.py)"))
+      << json(e).dump(1) << r.text;
+  EXPECT_EQ(r.text.find("/etc/passwd (1)"), std::string::npos) << r.text;  // not folded
+}
+
 }  // namespace
