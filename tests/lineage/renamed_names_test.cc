@@ -42,4 +42,27 @@ TEST(RenamedNames, ARemovedVersionSaysTheNameItHadWhenRemoved) {
   EXPECT_TRUE(said) << r.graph.dump(1);
 }
 
+// A payload dropped before the record: its loader renames it, reads it and removes it. Its
+// first recorded call only renamed it: it held what it held before, so it is no scratch
+// file of the loader's (those fold): the answer lists it, first seen, with its old name.
+TEST(RenamedNames, AFileFromBeforeTheRecordRenamedByItsReaderIsNotItsScratchFile) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  w.setup({});
+  auto py = w.run({1, 1}, 200, {"python3", "loader.py"});
+  w.record(RecordType::kRename, 200, 60, "payload.bin", 0, 0, S_IFREG | 0644, 1, ".stage", 1);
+  w.read(200, 60);
+  w.record(RecordType::kUnlink, 200, 60, ".stage", 0, 0, S_IFREG | 0644, 1, "", 1,
+           fsprov::kAuxDied);
+  w.write_new(200, 61, "out");
+  w.exit(py);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_EQ(r.text.find("files it wrote itself"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find(path(".stage")), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find(path("payload.bin") + "  (version 1, first seen"), std::string::npos)
+      << r.text;
+}
+
 }  // namespace
