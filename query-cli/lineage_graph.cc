@@ -167,7 +167,8 @@ const json& LineageGraph::activity(int64_t id) {
       "SELECT a.exe, a.argv, p.pid, p.start_ns, a.uid, a.start_ns, a.end_ns, p.exit_code, "
       "a.origin, (SELECT pp.pid FROM processes pp WHERE pp.id = p.parent_id), p.exit_ns, "
       "a.program, (SELECT x.detail FROM actions x WHERE x.activity_id = a.id AND x.what = "
-      "'inputs-lost' LIMIT 1), a.root FROM activities a JOIN processes p ON p.id = a.process_id "
+      "'inputs-lost' LIMIT 1), a.root, a.euid FROM activities a JOIN processes p ON p.id = "
+      "a.process_id "
       "WHERE a.id = ?");
   q.bind(1, id);
   json j = json::object();
@@ -191,6 +192,11 @@ const json& LineageGraph::activity(int64_t id) {
          {"origin", q.text(8)}};
     if (!q.is_null(11) && q.text(11) != q.text(0)) j["program"] = q.text(11);
     if (!q.is_null(13)) j["root"] = q.text(13);  // chroot: the directory it saw as "/"
+    // A setuid program (or a seteuid): it acted with another user's rights than its user's.
+    if (!q.is_null(14) && q.int64(14) != q.int64(4)) {
+      j["euid"] = q.int64(14);
+      j["effective_user"] = user_name(q.int64(14));
+    }
     // The collector dropped some of its events before it was kept (memory caps): what it
     // read may be missing from every answer.
     if (!q.is_null(12)) {
@@ -604,8 +610,9 @@ std::string LineageGraph::activity_line(int64_t id) {
     s += "  " + bold("[exe " + printable(exe) + "]");
   std::string t = a["start"].is_null() ? "?" : clock_text(a["start"].value("ns", 0LL), off_);
   if (!a["end"].is_null()) t += "–" + clock_text(a["end"].value("ns", 0LL), off_);
-  std::string d =
-      "  (pid " + std::to_string(a.value("pid", 0LL)) + ", " + a.value("user", "?") + ", " + t;
+  std::string d = "  (pid " + std::to_string(a.value("pid", 0LL)) + ", " + a.value("user", "?") +
+                  (a.contains("effective_user") ? " as " + a.value("effective_user", "?") : "") +
+                  ", " + t;
   if (!a["exit_code"].is_null()) {
     int64_t c = a["exit_code"].get<int64_t>();
     d += ", " + ((c & 0x7f) ? "signal " + std::to_string(c & 0x7f)

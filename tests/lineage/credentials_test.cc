@@ -3,6 +3,7 @@
 // root process that reads a root-only file and then drops to nobody before it writes must
 // not read as "nobody read the secret".
 #include <gtest/gtest.h>
+#include <pwd.h>
 
 #include "lineage_world.h"
 
@@ -33,6 +34,32 @@ TEST(Credentials, AReadBeforeASetuidIsSaidToBeTheEarlierUsers) {
   // A process that never changed its credentials reads as before.
   auto s = why(*w.db, path("rootsecret"));
   EXPECT_EQ(s.text.find("(as "), std::string::npos) << s.text;
+}
+
+// A setuid-root program run by a user (its effective uid root): "by whom" names both, the
+// user who ran it and the privilege it wrote with.
+TEST(Credentials, AnEffectiveUserOtherThanTheRealOneIsShown) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "in"}});
+  auto cp = w.run(sh, 200, {"suidcp", "in", "out"});
+  w.cred(cp, 1000, 1000, /*euid=*/0);
+  w.read(200, 10);
+  w.write_new(200, 11, "out");
+  w.exit(cp);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  const passwd* pw = getpwuid(1000);  // prov names users as this machine does
+  const std::string user = pw != nullptr ? pw->pw_name : "1000";
+  EXPECT_NE(r.text.find("(pid 200, " + user + " as root, "), std::string::npos) << r.text;
+  bool said = false;
+  for (const auto& a : r.graph["activities"])
+    said = said || (a.value("uid", -1) == 1000 && a.value("euid", -1) == 0 &&
+                    a.value("effective_user", "") == "root");
+  EXPECT_TRUE(said) << r.graph.dump(1);
+  // Where they are the same, nothing more is said.
+  EXPECT_EQ(r.text.find("root as root"), std::string::npos) << r.text;
 }
 
 }  // namespace
