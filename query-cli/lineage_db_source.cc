@@ -141,13 +141,17 @@ DbLineageSource::Copies& DbLineageSource::copies_of(int64_t activity) {
         {q.int64(3), q.int64(4), q.int64(5)});
   q.reset();
   if (it->second.from.empty()) return it->second;
-  // A file it copied from a file it wrote itself (sqlite's checkpoint copies the WAL it
+  // A file it copied from a version it wrote itself (sqlite's checkpoint copies the WAL it
   // wrote into the database; sort merging its temporary files) holds whatever it had read
-  // before it wrote that file, which the answer may fold as its scratch file: every read
-  // counts for such a file.
-  std::set<Identity> own;
+  // before it wrote that version, which the answer may fold as its scratch file: every read
+  // counts for such a file. (A version it only read before it rewrote the file, vim's
+  // backup copy of the file it saves, is a copy like any other.)
+  std::set<int64_t> made;
   for (const Step& st : effects(Node::activity(activity)))
-    if (st.type == Step::kGenerated) own.insert(identity(st.effect.id));
+    if (st.type == Step::kGenerated) made.insert(st.effect.id);
+  std::set<Identity> own;
+  for (const Step& st : causes(Node::activity(activity)))
+    if (st.type == Step::kUsed && made.count(st.cause.id) != 0) own.insert(identity(st.cause.id));
   std::erase_if(it->second.from, [&](const auto& written) {
     return std::any_of(written.second.begin(), written.second.end(),
                        [&](const Identity& from) { return own.count(from) != 0; });

@@ -161,4 +161,32 @@ TEST(Copies, ASystemFileCopiedIntoTheFileIsItsSourceNotRuntime) {
   EXPECT_EQ(r.text.find("/etc/passwd (1)"), std::string::npos) << r.text;  // not folded
 }
 
+// vim with `backup`: it reads conf, copies it to conf~ and then writes conf anew. conf~
+// copied a version vim only read: it holds conf's old content, not what vim read besides
+// (`:r ins.txt` went into the new conf).
+TEST(Copies, ABackupOfAFileTheProcessRewritesLaterIsStillACopy) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  w.col->copies_reported_since(0);
+  auto sh = w.setup({});
+  auto vim = w.run(sh, 200, {"vim", "/v/conf"});
+  w.read_outside(vim, "/v/conf", 7000);
+  w.read_outside(vim, "/v/ins.txt", 7001);
+  w.write_outside(vim, "/v/conf~", 7100, O_WRONLY | O_CREAT | O_EXCL);
+  w.copy(vim, 7100, 7000);
+  w.write_outside(vim, "/v/conf", 7000, O_WRONLY | O_TRUNC);
+  w.copy(vim, 7000, 0);
+  w.exit(vim);
+  w.cat_outside(sh, 300, "/v/conf~", 7100, 12, "out");
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  auto e = edges(r.graph);
+  EXPECT_TRUE(has(e, "used(vim /v/conf, /v/conf)")) << json(e).dump(1) << r.text;
+  EXPECT_FALSE(has(e, "used(vim /v/conf, /v/ins.txt)")) << json(e).dump(1) << r.text;
+  auto im = impact(*w.db, "/v/ins.txt");
+  ASSERT_TRUE(im.found) << im.message;
+  EXPECT_EQ(im.text.find("/v/conf~"), std::string::npos) << im.text;
+}
+
 }  // namespace
