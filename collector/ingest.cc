@@ -192,11 +192,15 @@ int64_t Ingest::new_version(int64_t file, uint64_t t, const std::string& path, b
 }
 
 void Ingest::metadata_change(int64_t file, int64_t act, uint64_t t, const char* how,
-                             const std::string& path, bool emptied) {
+                             const std::string& path, bool emptied, const std::string& before) {
   if (auto s = sessions_.find(file); s != sessions_.end() && s->second.entity != 0) {
     store_.generated(s->second.entity, act, t, how);
     return;
   }
+  // Its content is from before the record, not this call's: a first version nothing
+  // recorded made (a payload renamed, read and removed by its loader is not the loader's
+  // own scratch file, and `ln f g` did not make f).
+  if (store_.latest_version(file).id == 0) new_version(file, t, before.empty() ? path : before);
   int64_t v = new_version(file, t, path, emptied);
   store_.generated(v, act, t, how);
   store_.generated_last(v, act, t);

@@ -129,9 +129,12 @@ class Ingest {
   // emptied: made by a truncation to 0 (or O_TRUNC): not derived from the previous version.
   int64_t new_version(int64_t file, uint64_t t, const std::string& path = "", bool emptied = false);
   // rename, link, chmod, chown, truncate, unlink of a file that lives on: a new version
-  // by the actor (or, inside a write session, a mark on the session's version).
+  // by the actor (or, inside a write session, a mark on the session's version). A file
+  // with no version yet (there before the record) first gets the one it had, named
+  // `before` (a rename's old name; else `path`).
   void metadata_change(int64_t file, int64_t act, uint64_t t, const char* how,
-                       const std::string& path = "", bool emptied = false);
+                       const std::string& path = "", bool emptied = false,
+                       const std::string& before = "");
   void walk_tree(Mount& m);
   std::string dir_path(Mount& m, uint64_t ino);
   std::string path_of(Mount& m, uint64_t parent, const char* name, size_t len);

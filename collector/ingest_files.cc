@@ -403,7 +403,7 @@ void Ingest::rename_outside(int64_t file, int64_t act, uint64_t t, const std::st
                             const std::string& to) {
   store_.end_name(file, from, t);
   store_.add_name(file, to, t);
-  metadata_change(file, act, t, "rename", to);
+  metadata_change(file, act, t, "rename", to, false, from);
 }
 
 // rename, link, unlink of a file outside the mounts that the graph has: its names follow,

@@ -200,14 +200,14 @@ void Ingest::fs_rename(int64_t source, Mount& m, const prov::Record& r, int64_t 
     store_.end_name(other, to, t);
     if (r.flags & 2) {  // RENAME_EXCHANGE: both move
       store_.add_name(other, from, t);
-      metadata_change(other, act, t, "rename", from);
+      metadata_change(other, act, t, "rename", from, false, to);
     } else if (r.aux & prov::kAuxDied) {
       store_.invalidated(current_entity(other, t, to), act, t, "rename-over");
       store_.set_file_died(other, t);
     }
   }
   store_.add_name(file, to, t);
-  metadata_change(file, act, t, "rename", to);
+  metadata_change(file, act, t, "rename", to, false, from);
   if (is_dir) rename_subtree(m, from, to, t);
 }
 

@@ -334,8 +334,12 @@ Answer answer_backward(LineageGraph& g, LineageSource& src,
       auto key = std::make_pair(st.effect.id, st.cause.id);
       auto it = runtime.find(key);
       if (it == runtime.end()) {
+        // A file whose bytes it copied into a file is that file's data (`shutil.copyfile
+        // ("/etc/passwd", out)`), whatever its prefix.
         std::string why =
-            options.rule.classify(g.db(), g.entity(st.cause.id), g.activity(st.effect.id));
+            src.copied_from(st.effect.id, st.cause.id)
+                ? ""
+                : options.rule.classify(g.db(), g.entity(st.cause.id), g.activity(st.effect.id));
         if (why.empty() && own_scratch_file(g.db(), st.cause.id, st.effect.id))
           why = "files it wrote itself";
         it = runtime.emplace(key, std::move(why)).first;
@@ -393,7 +397,13 @@ Answer answer_forward(LineageGraph& g, LineageSource& src,
   Answer a;
   a.backward = false;
   a.roots = roots;
-  SearchResult s = search_forward(src, roots, options.depth, !options.all);
+  // A rename, chmod, chown, truncation or empty create by a process puts none of what it
+  // had read into the file (puts_no_data): the short answer does not go that way (vim's
+  // rename of conf to conf~ before it writes the new conf: what it read is not in conf~).
+  StepFilter follow = nullptr;
+  if (!options.all)
+    follow = [](const Step& st) { return st.type != Step::kGenerated || !puts_no_data(st); };
+  SearchResult s = search_forward(src, roots, options.depth, !options.all, follow);
   a.reach = s.nodes;
   a.depth = options.depth;
   for (const auto& [n, reach] : s.nodes) a.nodes[n] = Answer::kFull;

@@ -1,5 +1,6 @@
 #include "lineage_db_source.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "script_rule.h"
@@ -139,6 +140,22 @@ DbLineageSource::Copies& DbLineageSource::copies_of(int64_t activity) {
     it->second.from[{q.int64(0), q.int64(1), q.int64(2)}].insert(
         {q.int64(3), q.int64(4), q.int64(5)});
   q.reset();
+  if (it->second.from.empty()) return it->second;
+  // A file it copied from a version it wrote itself (sqlite's checkpoint copies the WAL it
+  // wrote into the database; sort merging its temporary files) holds whatever it had read
+  // before it wrote that version, which the answer may fold as its scratch file: every read
+  // counts for such a file. (A version it only read before it rewrote the file, vim's
+  // backup copy of the file it saves, is a copy like any other.)
+  std::set<int64_t> made;
+  for (const Step& st : effects(Node::activity(activity)))
+    if (st.type == Step::kGenerated) made.insert(st.effect.id);
+  std::set<Identity> own;
+  for (const Step& st : causes(Node::activity(activity)))
+    if (st.type == Step::kUsed && made.count(st.cause.id) != 0) own.insert(identity(st.cause.id));
+  std::erase_if(it->second.from, [&](const auto& written) {
+    return std::any_of(written.second.begin(), written.second.end(),
+                       [&](const Identity& from) { return own.count(from) != 0; });
+  });
   return it->second;
 }
 
@@ -231,6 +248,14 @@ int64_t DbLineageSource::copy_restriction(const Step& arrival) {
   restricted_.push_back(std::move(steps));
   it->second = static_cast<int64_t>(restricted_.size());
   return it->second;
+}
+
+bool DbLineageSource::copied_from(int64_t activity, int64_t entity) {
+  const Copies& c = copies_of(activity);
+  if (c.from.empty()) return false;
+  const Identity file = identity(entity);
+  return std::any_of(c.from.begin(), c.from.end(),
+                     [&](const auto& written) { return written.second.count(file) != 0; });
 }
 
 const std::vector<Step>& DbLineageSource::restricted_steps(int64_t restriction) {

@@ -24,6 +24,7 @@ class DbLineageSource : public LineageSource {
   const std::vector<Step>& effects(Node n) override;
   int64_t copy_restriction(const Step& arrival) override;
   const std::vector<Step>& restricted_steps(int64_t restriction) override;
+  bool copied_from(int64_t activity, int64_t entity) override;
 
  private:
   struct Statements;

@@ -167,7 +167,8 @@ const json& LineageGraph::activity(int64_t id) {
       "SELECT a.exe, a.argv, p.pid, p.start_ns, a.uid, a.start_ns, a.end_ns, p.exit_code, "
       "a.origin, (SELECT pp.pid FROM processes pp WHERE pp.id = p.parent_id), p.exit_ns, "
       "a.program, (SELECT x.detail FROM actions x WHERE x.activity_id = a.id AND x.what = "
-      "'inputs-lost' LIMIT 1), a.root FROM activities a JOIN processes p ON p.id = a.process_id "
+      "'inputs-lost' LIMIT 1), a.root, a.euid FROM activities a JOIN processes p ON p.id = "
+      "a.process_id "
       "WHERE a.id = ?");
   q.bind(1, id);
   json j = json::object();
@@ -191,6 +192,11 @@ const json& LineageGraph::activity(int64_t id) {
          {"origin", q.text(8)}};
     if (!q.is_null(11) && q.text(11) != q.text(0)) j["program"] = q.text(11);
     if (!q.is_null(13)) j["root"] = q.text(13);  // chroot: the directory it saw as "/"
+    // A setuid program (or a seteuid): it acted with another user's rights than its user's.
+    if (!q.is_null(14) && q.int64(14) != q.int64(4)) {
+      j["euid"] = q.int64(14);
+      j["effective_user"] = user_name(q.int64(14));
+    }
     // The collector dropped some of its events before it was kept (memory caps): what it
     // read may be missing from every answer.
     if (!q.is_null(12)) {
@@ -243,6 +249,15 @@ void LineageGraph::annotate_status(int64_t id) {
             {"how", gone.text(2)},
             {"by", gone.is_null(0) ? json(nullptr) : json(aid(gone.int64(0)))}};
       if (!gone.is_null(0)) activity(gone.int64(0));
+      // Renamed while it was this version (a log rotated while its daemon wrote on): the
+      // name it was removed by is not the one it was made with.
+      Stmt& last = db_.cached(
+          "SELECT path FROM names WHERE file_id = ? AND from_ns <= ? ORDER BY from_ns DESC "
+          "LIMIT 1");
+      last.bind(1, e["file"].is_object() ? e["file"].value("id", 0LL) : 0LL).bind(2, gone.int64(1));
+      if (last.step() && last.text(0) != e.value("path", "") && !last.text(0).empty())
+        st["name_when_removed"] = last.text(0);
+      last.reset();
     }
   }
   // Renamed away: the names its file has now, when this version's name is not one.
@@ -550,6 +565,8 @@ std::string LineageGraph::entity_line(int64_t id) {
            bold("[changed later: " + st.value("how", std::string("write")) + at() + by() + "]");
     else if (state == "removed")
       s += "  " + bold("[deleted" + at() + by() + "]");
+    if (state == "removed" && st.contains("name_when_removed"))
+      s += "  " + bold("[named " + printable(st.value("name_when_removed", "")) + " when deleted]");
     if (st.contains("names_now") && state != "removed" && !never_named) {
       std::string now;
       for (const auto& n : st["names_now"]) now += (now.empty() ? "" : ", ") + n.get<std::string>();
@@ -593,8 +610,9 @@ std::string LineageGraph::activity_line(int64_t id) {
     s += "  " + bold("[exe " + printable(exe) + "]");
   std::string t = a["start"].is_null() ? "?" : clock_text(a["start"].value("ns", 0LL), off_);
   if (!a["end"].is_null()) t += "–" + clock_text(a["end"].value("ns", 0LL), off_);
-  std::string d =
-      "  (pid " + std::to_string(a.value("pid", 0LL)) + ", " + a.value("user", "?") + ", " + t;
+  std::string d = "  (pid " + std::to_string(a.value("pid", 0LL)) + ", " + a.value("user", "?") +
+                  (a.contains("effective_user") ? " as " + a.value("effective_user", "?") : "") +
+                  ", " + t;
   if (!a["exit_code"].is_null()) {
     int64_t c = a["exit_code"].get<int64_t>();
     d += ", " + ((c & 0x7f) ? "signal " + std::to_string(c & 0x7f)

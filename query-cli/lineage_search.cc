@@ -112,8 +112,8 @@ SearchResult search_backward(LineageSource& g, const std::vector<std::pair<Node,
 }
 
 SearchResult search_forward(LineageSource& g, const std::vector<std::pair<Node, int64_t>>& roots,
-                            int depth, bool by_copies) {
-  return run<false>(g, roots, depth, nullptr, by_copies);
+                            int depth, bool by_copies, const StepFilter& follow) {
+  return run<false>(g, roots, depth, follow, by_copies);
 }
 
 }  // namespace prov_cli

@@ -79,6 +79,13 @@ class LineageSource {
     static const std::vector<Step> none;
     return none;
   }
+  // Whether the activity copied the entity's file's bytes into a file (its copies): that
+  // file is data wherever it lies, never its runtime.
+  virtual bool copied_from(int64_t activity, int64_t entity) {
+    (void)activity;
+    (void)entity;
+    return false;
+  }
 };
 
 // The rule, one step at a time (LINEAGE.md). Backward: `bound` is the deadline at the
@@ -112,10 +119,10 @@ struct SearchResult {
 // roots: each with its starting bound (backward: deadline, usually kForever; forward:
 // the time the information exists, e.g. a version's creation).
 // by_copies: follow the copies' restrictions (LineageSource::copy_restriction); --all
-// does not.
+// does not. follow: steps it refuses are not walked (SearchResult::held).
 SearchResult search_backward(LineageSource& g, const std::vector<std::pair<Node, int64_t>>& roots,
                              int depth, const StepFilter& follow = nullptr, bool by_copies = true);
 SearchResult search_forward(LineageSource& g, const std::vector<std::pair<Node, int64_t>>& roots,
-                            int depth, bool by_copies = true);
+                            int depth, bool by_copies = true, const StepFilter& follow = nullptr);
 
 }  // namespace prov_cli

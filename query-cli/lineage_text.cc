@@ -241,6 +241,8 @@ class Printer {
     std::vector<std::pair<Node, int64_t>> images = {{act, d}};
     std::vector<Child> kids;
     std::string chain;
+    bool cred_change = false;
+    const std::string user = g_.activity(act.id).value("user", "");
     for (size_t i = 0; i < images.size(); i++) {
       auto [img, bound] = images[i];
       // An image before the exec whose parent was held back here is shown in full where it
@@ -253,9 +255,14 @@ class Printer {
         if (s->type == Step::kInformed && s->cost == 0 && backward_allowed(*s, bound)) {
           images.push_back({s->cause, backward_bound(*s, bound)});
           chain += (chain.empty() ? "" : " ← ") + short_command(s->cause.id, false);
+          if (s->how != "exec") {  // setuid, setgid: the same program, another user after
+            cred_change = true;
+            chain += " [as " + g_.activity(s->cause.id).value("user", "?") + " until " + s->how +
+                     " at " + clock_text(s->first, g_.wall_offset()) + "]";
+          }
         }
       }
-      children_back(img, bound, &kids, ancestry_only, /*direct=*/i == 0, made);
+      children_back(img, bound, &kids, ancestry_only, /*direct=*/i == 0, made, user);
     }
     // `cmd < in`: the shell's image opened in, the program it exec'd read it. One line:
     // the read (the open moved nothing).
@@ -266,7 +273,11 @@ class Printer {
       return k.used != nullptr && k.used->how == "open" && read_here.count(k.used->cause) != 0;
     });
     if (!chain.empty())
-      kids.insert(kids.begin(), {kNever, g_.dim("ran after exec from " + chain), act, false, d});
+      kids.insert(kids.begin(), {kNever,
+                                 g_.dim((cred_change ? "ran after exec or credential change from "
+                                                     : "ran after exec from ") +
+                                        chain),
+                                 act, false, d});
     if (!ancestry_only) folded(images, d, &kids);
     for (const auto& [img, bound] : images) {
       if (ancestry_only) break;
@@ -357,8 +368,12 @@ class Printer {
   // direct: img is the process image reached (not an image its process ran before exec).
   // made: the version it is shown as the writer of (a python run that compiled several
   // modules is shown under each bytecode file with that one's source only).
+  // user: the entry's (its last image's); a read by an image that ran as another user (before
+  // a setuid) says whose it was.
   void children_back(Node img, int64_t d, std::vector<Child>* kids, bool ancestry_only, bool direct,
-                     Node made = {}) {
+                     Node made, const std::string& user) {
+    const std::string img_user = g_.activity(img.id).value("user", "");
+    const std::string as = img_user != user ? "(as " + img_user + ") " : "";
     auto it = by_effect_.find(img);
     if (it == by_effect_.end()) return;
     const Answer::Shown how = ancestry_only ? Answer::kAncestry : shown(img);
@@ -377,7 +392,7 @@ class Printer {
         const std::string verb = compiled  ? "compiled from "
                                  : program ? "program "
                                            : read_verb(s->how, e.value("kind", ""));
-        std::string text = verb + g_.entity_line(s->cause.id) + at(s->first);
+        std::string text = verb + as + g_.entity_line(s->cause.id) + at(s->first);
         if (shown(s->cause) == Answer::kLine) {
           // A pipe that carried no data: name who wrote it, do not expand them.
           std::string writers;

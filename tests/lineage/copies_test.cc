@@ -105,4 +105,88 @@ TEST(Copies, AFileCopiedFromTwoSourcesListsBoth) {
   EXPECT_NE(r.text.find("/etc/conf"), std::string::npos) << r.text;  // on its fold line
 }
 
+// sqlite3 app.db < ins.sql in WAL mode: it writes the new pages into app.db-wal from its
+// memory (ins.sql parsed, app.db's pages), reads them back and copies them into app.db at
+// the checkpoint, then removes the WAL. app.db's writes copied the WAL alone, but the WAL
+// holds what the process had read: ins.sql is a source of app.db, not "not copied".
+TEST(Copies, AFileCopiedFromOneTheProcessWroteItselfListsEveryRead) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  w.col->copies_reported_since(0);
+  auto sh = w.setup({});
+  auto sq = w.run(sh, 200, {"sqlite3", "/s/app.db"});
+  w.read_outside(sq, "/s/ins.sql", 7001);
+  w.read_outside(sq, "/s/app.db", 7000);
+  w.write_outside(sq, "/s/app.db-wal", 7101, O_RDWR | O_CREAT | O_EXCL);
+  w.copy(sq, 7101, 0);  // the pages it made
+  w.file_io(sq, 7101, /*write=*/false);
+  w.write_outside(sq, "/s/app.db", 7000, O_RDWR);
+  w.copy(sq, 7000, 7101);  // the checkpoint
+  w.unlink_outside(sq, "/s/app.db-wal");
+  w.exit(sq);
+  w.cat_outside(sh, 300, "/s/app.db", 7000, 12, "out");
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  auto e = edges(r.graph);
+  EXPECT_TRUE(has(e, "used(sqlite3 /s/app.db, /s/ins.sql)")) << json(e).dump(1) << r.text;
+  EXPECT_EQ(r.text.find("not copied"), std::string::npos) << r.text;
+  auto im = impact(*w.db, "/s/ins.sql");
+  ASSERT_TRUE(im.found) << im.message;
+  EXPECT_NE(im.text.find(path("out")), std::string::npos) << im.text;
+}
+
+// `shutil.copyfile("/etc/passwd", "out")`: a file under a runtime prefix whose bytes the
+// process copied into a file is that file's data, not the program's runtime: listed, not
+// folded (the answer showed no source at all). A runtime file it only read stays folded.
+TEST(Copies, ASystemFileCopiedIntoTheFileIsItsSourceNotRuntime) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  w.col->copies_reported_since(0);
+  auto sh = w.setup({});
+  auto py = w.run(sh, 200, {"python3", "-c", "copyfile"});
+  w.read_outside(py, "/usr/lib/python3.11/shutil.py", 7000);
+  w.read_outside(py, "/etc/passwd", 7001);
+  w.write_outside(py, "/tmp/pw.copy", 7100);
+  w.copy(py, 7100, 7001);
+  w.exit(py);
+  w.cat_outside(sh, 300, "/tmp/pw.copy", 7100, 12, "out");
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  auto e = edges(r.graph);
+  EXPECT_TRUE(has(e, "used(python3 -c copyfile, /etc/passwd)")) << json(e).dump(1) << r.text;
+  EXPECT_FALSE(has(e, "used(python3 -c copyfile, /usr/lib/python3.11/shutil.py)"))
+      << json(e).dump(1) << r.text;
+  EXPECT_EQ(r.text.find("/etc/passwd (1)"), std::string::npos) << r.text;  // not folded
+}
+
+// vim with `backup`: it reads conf, copies it to conf~ and then writes conf anew. conf~
+// copied a version vim only read: it holds conf's old content, not what vim read besides
+// (`:r ins.txt` went into the new conf).
+TEST(Copies, ABackupOfAFileTheProcessRewritesLaterIsStillACopy) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  w.col->copies_reported_since(0);
+  auto sh = w.setup({});
+  auto vim = w.run(sh, 200, {"vim", "/v/conf"});
+  w.read_outside(vim, "/v/conf", 7000);
+  w.read_outside(vim, "/v/ins.txt", 7001);
+  w.write_outside(vim, "/v/conf~", 7100, O_WRONLY | O_CREAT | O_EXCL);
+  w.copy(vim, 7100, 7000);
+  w.write_outside(vim, "/v/conf", 7000, O_WRONLY | O_TRUNC);
+  w.copy(vim, 7000, 0);
+  w.exit(vim);
+  w.cat_outside(sh, 300, "/v/conf~", 7100, 12, "out");
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  auto e = edges(r.graph);
+  EXPECT_TRUE(has(e, "used(vim /v/conf, /v/conf)")) << json(e).dump(1) << r.text;
+  EXPECT_FALSE(has(e, "used(vim /v/conf, /v/ins.txt)")) << json(e).dump(1) << r.text;
+  auto im = impact(*w.db, "/v/ins.txt");
+  ASSERT_TRUE(im.found) << im.message;
+  EXPECT_EQ(im.text.find("/v/conf~"), std::string::npos) << im.text;
+}
+
 }  // namespace

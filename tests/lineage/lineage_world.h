@@ -299,6 +299,16 @@ class World {
     e.tracked = 1;
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
   }
+  // set*id changed the process's credentials (CRED): it runs as uid/gid (and effective
+  // uid euid, by default uid) from now on.
+  void cred(Proc p, uint32_t uid, uint32_t gid, int64_t euid = -1) {
+    bento_cred_event e{};
+    header(e.h, BENTO_EV_CRED, sizeof e, p);
+    e.h.uid = e.uid = uid;
+    e.h.euid = e.euid = e.suid = e.fsuid = euid < 0 ? uid : static_cast<uint32_t>(euid);
+    e.h.gid = e.h.egid = e.gid = e.egid = e.sgid = e.fsgid = gid;
+    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+  }
   // A read of a file outside the tracked mount: its open, then the image's first read.
   void read_outside(Proc p, const std::string& path, uint64_t ino, uint64_t dev = 0x803,
                     uint32_t generation = 0) {

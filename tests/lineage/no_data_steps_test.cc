@@ -1,0 +1,46 @@
+// A rename, chmod, chown or an empty create puts none of the process's data into the file
+// (lineage_answer.h puts_no_data): `prov impact` of what the process read does not reach a
+// file it only renamed or chmod'ed. vim with `backupcopy=no` read ins.txt (`:r ins.txt`),
+// renamed conf to conf~ and wrote a new conf: ins.txt is in conf, not in conf~.
+#include <gtest/gtest.h>
+
+#include "lineage_world.h"
+
+namespace {
+
+using namespace lineage_test;
+
+bool has(const std::set<std::string>& e, const std::string& x) {
+  return e.count(x) != 0;
+}
+
+TEST(NoDataSteps, ImpactDoesNotReachAFileTheReaderOnlyRenamedOrChmodded) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  w.setup({{10, "ins.txt"}, {20, "conf"}, {30, "other"}});
+  auto vim = w.run({1, 1}, 200, {"vim", "conf"});
+  w.read(200, 20);
+  w.read(200, 10);
+  w.record(RecordType::kRename, 200, 20, "conf", 0, 0, S_IFREG | 0644, 1, "conf~", 1);
+  w.write_new(200, 21, "conf");
+  w.record(RecordType::kChmod, 200, 30, "", 0, 0, S_IFREG | 0600);
+  w.exit(vim);
+  w.commit();
+  auto im = impact(*w.db, path("ins.txt"));
+  ASSERT_TRUE(im.found) << im.message;
+  auto e = edges(im.graph);
+  EXPECT_TRUE(has(e, "generated(conf, vim conf)")) << json(e).dump(1) << im.text;
+  EXPECT_EQ(im.text.find(path("conf~")), std::string::npos) << im.text;
+  EXPECT_EQ(im.text.find(path("other")), std::string::npos) << im.text;
+  // The rename is still the version's maker where the file itself is asked about.
+  auto r = why(*w.db, path("conf~"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find("rename by vim conf"), std::string::npos) << r.text;
+  // --all is every time-respecting step, these too.
+  prov_cli::LineageOptions o;
+  o.all = true;
+  auto all = prov_cli::impact(*w.db, path("ins.txt"), o);
+  EXPECT_NE(all.text.find(path("conf~")), std::string::npos) << all.text;
+}
+
+}  // namespace
