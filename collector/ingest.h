@@ -400,6 +400,7 @@ class Ingest {
   std::unordered_map<int64_t, int64_t> forked_from_;     // process -> the image that forked it
   std::unordered_map<int64_t, std::string> script_arg_;  // image -> its argv[1], until opened
   std::unordered_set<int64_t> stdin_program_;            // images that run their stdin
+  std::unordered_set<int64_t> programs_walked_;          // keep_ancestor_programs() done
   void apply_pending_writes(int64_t act, const PendingItem& of);
   // AF_UNIX datagram senders by process (pid << 64 | start): how a datagram whose sending
   // socket is gone finds its channel.

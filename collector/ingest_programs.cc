@@ -1,10 +1,11 @@
 // Ingest: the program an image runs, as one of its inputs. Its bytes decide what the
 // process does: a dropper fetched with curl and run, a binary replaced while tracked, the
 // script a shell was given. So the executable is stored as a read of the image (used.how
-// "program", at the exec), and the script an interpreter opens by the path its argv[1]
-// names is marked so too; both are stored for the images that started a kept activity
-// (its parent, their parents), though those are not kept: the answer shows who ran the
-// program that wrote a file, and from what code (query-cli/LINEAGE.md, "The program").
+// "program", at the exec); the script an interpreter opens by the path its argv[1] names,
+// and what an interpreter given no script reads on its stdin (`curl URL | sh`), are marked
+// so too. All are stored for the images that started a kept activity (its parent, their
+// parents), though those are not kept: the answer shows who ran the program that wrote a
+// file, and from what code (query-cli/LINEAGE.md, "The program").
 #include <algorithm>
 #include <set>
 #include <string_view>
@@ -100,6 +101,7 @@ bool Ingest::is_script_open(int64_t act, const std::string& path) {
 // A kept activity's ancestors are not kept for it: what they read reaches it only through
 // its command line and environment (LINEAGE.md). Their programs are stored though, with
 // whatever wrote them: the images that forked it, up the fork chain.
+// Each image is walked once: the siblings a busy shell starts share its chain.
 void Ingest::keep_ancestor_programs(int64_t act) {
   ActivityRow row;
   for (size_t depth = 0; depth < kHeldPrograms; depth++) {
@@ -107,6 +109,8 @@ void Ingest::keep_ancestor_programs(int64_t act) {
     auto it = forked_from_.find(row.process);
     if (it == forked_from_.end() || it->second == act) return;
     act = it->second;
+    if (programs_walked_.size() > (1u << 18)) programs_walked_.clear();  // a cache
+    if (!programs_walked_.insert(act).second) return;                    // it and those above: done
     if (kept(act) != kFull) apply_program_items(act);
   }
 }
