@@ -45,24 +45,22 @@ constexpr size_t kHeldPrograms = 8;  // ancestors looked at above a kept activit
 void Ingest::note_program(int64_t act, const bento_exec_event* e, const ActivityRow& row) {
   if (act == 0) return;
   const std::string_view args(e->args, std::min<size_t>(e->args_len, sizeof e->args));
-  const std::string_view argv1 = argument(args, 1);
-  if (std::string script = script_argument(argument(args, 0), argv1, row.exe); !script.empty()) {
-    if (script_arg_.size() > (1u << 16)) script_arg_.clear();  // a cache
-    script_arg_[act] = std::move(script);
-  }
-  // An interpreter given no script runs its stdin: what it reads through fd 0.
-  std::vector<std::string_view> rest;
+  std::vector<std::string_view> rest;  // argv[1..], as far as the probes sent it
   for (size_t k = 1; k < 16; k++) {
     const std::string_view a = argument(args, k);
     if (a.empty() && argument(args, k + 1).empty()) break;
     rest.push_back(a);
   }
-  if (runs_stdin(argument(args, 0), row.exe, rest)) {
+  const ProgramInput in = program_input(argument(args, 0), row.exe, rest);
+  if (in.kind == ProgramInput::kScript) {  // its open of the file is marked (is_script_open)
+    if (script_arg_.size() > (1u << 16)) script_arg_.clear();  // a cache
+    script_arg_[act] = in.script;
+  } else if (in.kind == ProgramInput::kStdin) {                      // what it reads through fd 0
     if (stdin_program_.size() > (1u << 16)) stdin_program_.clear();  // a cache
     stdin_program_.insert(act);
   }
   // A `#!` script's image runs its interpreter: the script is read as such (above).
-  if (e->exe_ino == 0 || shebang_script(argv1, row.exe)) return;
+  if (e->exe_ino == 0 || (!rest.empty() && shebang_script(rest[0], row.exe))) return;
   PendingItem r{PendingItem::kFileRead};
   r.program = true;
   r.t = e->h.ts_ns;

@@ -308,15 +308,24 @@ bool own_scratch_file(bento::lineage::Database& db, int64_t entity, int64_t acti
 
 }  // namespace
 
+std::string program_script(const json& argv, const std::string& exe) {
+  if (!argv.is_array() || argv.size() < 2) return "";
+  std::vector<std::string_view> args;
+  for (size_t i = 1; i < argv.size(); i++)
+    args.push_back(argv[i].is_string() ? std::string_view(argv[i].get_ref<const std::string&>())
+                                       : std::string_view());
+  const std::string_view argv0 =
+      argv[0].is_string() ? std::string_view(argv[0].get_ref<const std::string&>()) : "";
+  const auto in = bento::collector::program_input(argv0, exe, args);
+  return in.kind == bento::collector::ProgramInput::kScript ? in.script : "";
+}
+
 bool program_read(LineageGraph& g, const Step& st) {
   if (st.type != Step::kUsed || st.effect.kind != Node::kActivity) return false;
   if (st.how == "program") return true;
   const json& act = g.activity(st.effect.id);
-  const json& argv = act.contains("argv") ? act["argv"] : json::array();
-  if (argv.size() < 2 || !argv[0].is_string() || !argv[1].is_string()) return false;
-  const std::string script = bento::collector::script_argument(
-      argv[0].get_ref<const std::string&>(), argv[1].get_ref<const std::string&>(),
-      act.value("exe", ""));
+  const std::string script =
+      program_script(act.contains("argv") ? act["argv"] : json::array(), act.value("exe", ""));
   return bento::collector::names_file(g.entity(st.cause.id).value("path", ""), script);
 }
 

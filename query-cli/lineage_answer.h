@@ -76,6 +76,8 @@ bool compiled_bytecode(LineageGraph& g, const Step& st);
 // read "program" at the exec) or the script its interpreter was given as argv[1] (`sh
 // /tmp/drop.sh`, `python3 job.py`, a `#!` script: the kernel passes its path as argv[1]).
 bool program_read(LineageGraph& g, const Step& st);
+// The script file an image with this argv (JSON array) and exe runs (script_rule.h), or "".
+std::string program_script(const nlohmann::json& argv, const std::string& exe);
 // The module source path of bytecode `__pycache__/m.cpython-311.pyc` (`m.py` beside
 // `__pycache__/`), or "" when the file is no such bytecode.
 std::string bytecode_source(const std::string& path);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "lineage_answer.h"
 #include "script_rule.h"
 
 namespace prov_cli {
@@ -159,16 +160,13 @@ DbLineageSource::Copies& DbLineageSource::copies_of(int64_t activity) {
   return it->second;
 }
 
-// The script argv[1] names, for an interpreter (script_rule.h), else "".
+// The script file the activity runs, for an interpreter (script_rule.h), else "".
 std::string DbLineageSource::script_of(int64_t activity) {
   Stmt& q = db_.cached("SELECT argv, exe FROM activities WHERE id = ?");
   q.bind(1, activity);
   std::string script;
   if (q.step()) {
-    const nlohmann::json argv = nlohmann::json::parse(q.text(0), nullptr, false);
-    if (argv.is_array() && argv.size() >= 2 && argv[0].is_string() && argv[1].is_string())
-      script = bento::collector::script_argument(argv[0].get_ref<const std::string&>(),
-                                                 argv[1].get_ref<const std::string&>(), q.text(1));
+    script = program_script(nlohmann::json::parse(q.text(0), nullptr, false), q.text(1));
   }
   q.reset();
   return script;

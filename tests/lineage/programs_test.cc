@@ -169,23 +169,30 @@ TEST(Programs, AScriptPipedIntoAShellIsItsProgram) {
 }
 
 TEST(Programs, TheScriptRuleKnowsInterpretersScriptsAndCommands) {
-  using bento::collector::runs_stdin;
-  using bento::collector::script_argument;
-  EXPECT_EQ(script_argument("sh", "/tmp/drop.sh", "/usr/bin/sh"), "/tmp/drop.sh");
-  EXPECT_EQ(script_argument("python3.11", "./job.py", "/usr/bin/python3.11"), "job.py");
-  EXPECT_EQ(script_argument("/bin/sh", "./run.sh", "/work/run.sh"), "run.sh");  // #!
-  EXPECT_EQ(script_argument("cat", "key.txt", "/usr/bin/cat"), "");
-  EXPECT_EQ(script_argument("bash", "-c", "/usr/bin/bash"), "");
-  EXPECT_EQ(script_argument("python3", "-m", "/usr/bin/python3"), "");
-  EXPECT_TRUE(runs_stdin("sh", "/usr/bin/sh", {}));
-  EXPECT_TRUE(runs_stdin("bash", "/usr/bin/bash", {"-s", "arg"}));
-  EXPECT_TRUE(runs_stdin("python3", "/usr/bin/python3", {"-"}));
-  EXPECT_TRUE(runs_stdin("bash", "/usr/bin/bash", {"--norc", "-x"}));
-  EXPECT_FALSE(runs_stdin("sh", "/usr/bin/sh", {"-ec", "make"}));
-  EXPECT_FALSE(runs_stdin("python3", "/usr/bin/python3", {"-m", "http.server"}));
-  EXPECT_FALSE(runs_stdin("perl", "/usr/bin/perl", {"-e", "print 1"}));
-  EXPECT_FALSE(runs_stdin("sh", "/usr/bin/sh", {"script.sh"}));
-  EXPECT_FALSE(runs_stdin("tar", "/usr/bin/tar", {}));
+  using bento::collector::ProgramInput;
+  auto input = [](std::string_view argv0, std::string_view exe,
+                  std::vector<std::string_view> args) {
+    const ProgramInput in = bento::collector::program_input(argv0, exe, args);
+    return in.kind == ProgramInput::kNone    ? std::string("none")
+           : in.kind == ProgramInput::kStdin ? std::string("stdin")
+                                             : "script " + in.script;
+  };
+  EXPECT_EQ(input("sh", "/usr/bin/sh", {"/tmp/drop.sh", "a"}), "script /tmp/drop.sh");
+  EXPECT_EQ(input("python3.11", "/usr/bin/python3.11", {"./job.py"}), "script job.py");
+  EXPECT_EQ(input("/bin/sh", "/work/run.sh", {"./run.sh"}), "script run.sh");  // #!
+  EXPECT_EQ(input("bash", "/usr/bin/bash", {"-x", "job.sh"}), "script job.sh");
+  EXPECT_EQ(input("bash", "/usr/bin/bash", {"-o", "pipefail", "job.sh"}), "script job.sh");
+  EXPECT_EQ(input("python3", "/usr/bin/python3", {"-W", "ignore", "job.py"}), "script job.py");
+  EXPECT_EQ(input("cat", "/usr/bin/cat", {"key.txt"}), "none");
+  EXPECT_EQ(input("tar", "/usr/bin/tar", {}), "none");
+  EXPECT_EQ(input("bash", "/usr/bin/bash", {"-c", "make"}), "none");
+  EXPECT_EQ(input("sh", "/usr/bin/sh", {"-ec", "make"}), "none");
+  EXPECT_EQ(input("python3", "/usr/bin/python3", {"-m", "http.server"}), "none");
+  EXPECT_EQ(input("perl", "/usr/bin/perl", {"-e", "print 1"}), "none");
+  EXPECT_EQ(input("sh", "/usr/bin/sh", {}), "stdin");
+  EXPECT_EQ(input("bash", "/usr/bin/bash", {"-s", "arg"}), "stdin");
+  EXPECT_EQ(input("python3", "/usr/bin/python3", {"-"}), "stdin");
+  EXPECT_EQ(input("bash", "/usr/bin/bash", {"--norc", "-x"}), "stdin");
 }
 
 }  // namespace
