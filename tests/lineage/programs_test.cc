@@ -168,6 +168,29 @@ TEST(Programs, AScriptPipedIntoAShellIsItsProgram) {
   }
 }
 
+// `python3 - < job.py`: the file on its stdin is its program (fd 0), not a read like others.
+TEST(Programs, AScriptOnAnInterpretersStdinIsItsProgram) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "in"}});
+  auto writer = w.run(sh, 150, {"curl", "-o", "/lineage-test-nowhere/job.py", "http://x/job"});
+  w.write_outside(writer, "/lineage-test-nowhere/job.py", 7001);
+  w.exit(writer);
+  World::Proc py = w.fork(sh, 200);
+  w.open_outside(py, "/lineage-test-nowhere/job.py", 7001, O_RDONLY);  // the shell's `<`
+  w.exec(py, {"python3", "-"});
+  w.file_io(py, 7001, /*write=*/false, 0x803, /*fd=*/0);
+  w.read(200, 10);
+  w.write_new(200, 12, "out");
+  w.exit(py);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find("program /lineage-test-nowhere/job.py"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("written by curl -o /lineage-test-nowhere/job.py"), std::string::npos)
+      << r.text;
+}
+
 TEST(Programs, TheScriptRuleKnowsInterpretersScriptsAndCommands) {
   using bento::collector::ProgramInput;
   auto input = [](std::string_view argv0, std::string_view exe,
