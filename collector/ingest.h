@@ -399,7 +399,8 @@ class Ingest {
   void apply_program_items(int64_t act);
   std::unordered_map<int64_t, int64_t> forked_from_;     // process -> the image that forked it
   std::unordered_map<int64_t, std::string> script_arg_;  // image -> its argv[1], until opened
-  std::unordered_set<int64_t> stdin_program_;            // images that run their stdin
+  // Images that run their stdin: the pipe on fd 0 at the exec (its pipefs inode).
+  std::unordered_map<int64_t, uint64_t> stdin_program_;
   std::unordered_set<int64_t> programs_walked_;          // keep_ancestor_programs() done
   void apply_pending_writes(int64_t act, const PendingItem& of);
   // AF_UNIX datagram senders by process (pid << 64 | start): how a datagram whose sending

@@ -244,8 +244,6 @@ bool Ingest::on_file_io(const void* data, size_t size) {
   r.t = h->ts_ns;
   r.dev = e->dev;
   r.ino = e->ino;
-  // `sh < script`, `python3 - < job.py`: an interpreter reading its stdin runs what it reads.
-  r.program = e->fd == 0 && stdin_program_.count(act) != 0;
   r.gen = source_for_dev(e->dev) != 0 ? 0 : outside_identity(e->dev, e->ino, e->generation);
   if (source_for_dev(e->dev) != 0) {
     defer(act, std::move(r));  // the open's record may not be read yet

@@ -281,7 +281,12 @@ bool Ingest::on_pipe_io(const void* data, size_t size) {
   const std::string key = "pipe " + std::to_string(e->ino);
   channel(key, Channel::kPipe, e->ino, "");
   // An interpreter reading its stdin runs what it reads (ingest_programs.cc).
-  const bool program = !e->is_write && e->fd == 0 && stdin_program_.count(act) != 0;
+  // Only the pipe it was given at the exec: a `while read; done < <(cmd)` in the script
+  // puts other pipes on fd 0 later.
+  const bool program = !e->is_write && e->fd == 0 && [&] {
+    auto it = stdin_program_.find(act);
+    return it != stdin_program_.end() && it->second == e->ino;
+  }();
   channel_io(key, act, t, e->is_write != 0, program);
   return true;
 }

@@ -55,9 +55,9 @@ void Ingest::note_program(int64_t act, const bento_exec_event* e, const Activity
   if (in.kind == ProgramInput::kScript) {  // its open of the file is marked (is_script_open)
     if (script_arg_.size() > (1u << 16)) script_arg_.clear();  // a cache
     script_arg_[act] = in.script;
-  } else if (in.kind == ProgramInput::kStdin) {                      // what it reads through fd 0
+  } else if (in.kind == ProgramInput::kStdin && e->std_pipe_ino[0] != 0) {  // `curl URL | sh`
     if (stdin_program_.size() > (1u << 16)) stdin_program_.clear();  // a cache
-    stdin_program_.insert(act);
+    stdin_program_[act] = e->std_pipe_ino[0];
   }
   // A `#!` script's image runs its interpreter: the script is read as such (above).
   if (e->exe_ino == 0 || (!rest.empty() && shebang_script(rest[0], row.exe))) return;

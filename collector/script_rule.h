@@ -31,49 +31,66 @@ struct ProgramInput {
   std::string script;  // kScript: the argument naming it, "./" dropped
 };
 
-// args: argv[1..]. A `#!` script's interpreter runs argv[1]. A program named as a shell
-// or script interpreter (basename, version digits dropped: python3.11 is python) runs its
-// first argument that is no option (`bash -x job.sh`, `python3 -u job.py`), or, given
-// none, its stdin (`curl URL | sh`, `sh -s`, `python3 -`); given a command instead
-// (`sh -c`, `sh -ec`, `python3 -c`/`-m`, `perl -e`, `php -r`), nothing of a file.
+// args: argv[1..]. A `#!` script's interpreter runs the script the kernel passes as
+// argv[1] (argv[2] after the one option string a `#!` line may give). A program named as
+// a shell or script interpreter (basename, version digits dropped: python3.11 is python)
+// runs its first argument that is no option (`bash -x job.sh`, `python3 -u job.py`),
+// skipping the values of its options that take one; given none, its stdin (`curl URL |
+// sh`, `sh -s`, `python3 -`); given a command instead (`sh -c`, `sh -ec`, `python3 -c`/`-m`,
+// `perl -e`, `ruby -e`, `node -e`/`-p`, `php -r`), nothing of a file.
 inline ProgramInput program_input(std::string_view argv0, std::string_view exe,
                                   const std::vector<std::string_view>& args) {
   auto named = [](std::string_view arg) {
     while (arg.size() > 2 && arg.substr(0, 2) == "./") arg.remove_prefix(2);
     return ProgramInput{ProgramInput::kScript, std::string(arg)};
   };
-  if (!args.empty() && !args[0].empty() && args[0][0] != '-' && shebang_script(args[0], exe))
-    return named(args[0]);
+  for (size_t i = 0; i < args.size() && i < 2; i++) {
+    if (!args[i].empty() && args[i][0] != '-' && shebang_script(args[i], exe))
+      return named(args[i]);
+    if (args[i].empty() || args[i][0] != '-') break;  // only one option string before it
+  }
   auto base = [](std::string_view p) {
     p = p.substr(p.rfind('/') + 1);
     while (!p.empty() && (p.back() == '.' || (p.back() >= '0' && p.back() <= '9')))
       p.remove_suffix(1);
     return p;
   };
-  bool shell = false, interpreter = false;
+  enum Family { kNone, kShell, kPython, kPerl, kRuby, kNode, kPhp, kOther } family = kNone;
   for (std::string_view name : {base(argv0), base(exe)}) {
+    if (family != kNone) break;
     for (std::string_view known :
          {"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "yash", "fish", "csh", "tcsh"})
-      shell = shell || name == known;
-    for (std::string_view known : {"python", "perl", "ruby", "node", "nodejs", "php", "lua",
-                                   "luajit", "tclsh", "Rscript", "pwsh", "deno", "bun"})
-      interpreter = interpreter || name == known;
+      if (name == known) family = kShell;
+    if (name == "python") family = kPython;
+    if (name == "perl") family = kPerl;
+    if (name == "ruby") family = kRuby;
+    if (name == "node" || name == "nodejs") family = kNode;
+    if (name == "php") family = kPhp;
+    for (std::string_view known : {"lua", "luajit", "tclsh", "Rscript", "pwsh", "deno", "bun"})
+      if (name == known) family = kOther;
   }
-  if (!shell && !interpreter) return {};
+  if (family == kNone) return {};
   for (size_t i = 0; i < args.size(); i++) {
     const std::string_view arg = args[i];
-    if (arg == "-" || arg == "-s") return {ProgramInput::kStdin, ""};
+    if (arg == "-" || (family == kShell && arg == "-s")) return {ProgramInput::kStdin, ""};
     if (arg.empty() || (arg[0] != '-' && arg[0] != '+')) return named(arg);
     if (arg.substr(0, 2) == "--") continue;  // --norc, --login, -- ...
     const std::string_view flag = arg.substr(0, 2);
-    if ((shell && arg[0] == '-' && arg.find('c') != std::string_view::npos) ||
-        (!shell && (flag == "-c" || flag == "-m" || flag == "-e" || flag == "-E" || flag == "-r" ||
-                    flag == "-p")))
-      return {};  // a command, not a file
-    // Options that take the next argument as their value.
-    if ((shell && (arg == "-o" || arg == "+o" || arg == "-O" || arg == "+O")) ||
-        (!shell && (arg == "-W" || arg == "-X" || arg == "-I")))
-      i++;
+    const bool command =
+        (family == kShell && arg[0] == '-' && arg.find('c') != std::string_view::npos) ||
+        (family == kPython && (flag == "-c" || flag == "-m")) ||
+        ((family == kPerl || family == kRuby) && (flag == "-e" || flag == "-E")) ||
+        (family == kNode && (flag == "-e" || flag == "-p")) || (family == kPhp && flag == "-r");
+    if (command) return {};
+    if (family == kPhp && arg == "-f" && i + 1 < args.size()) return named(args[i + 1]);
+    // Options whose value is the next argument.
+    const bool takes_value =
+        (family == kShell && (arg == "-o" || arg == "+o" || arg == "-O" || arg == "+O")) ||
+        (family == kPython && (arg == "-W" || arg == "-X")) ||
+        ((family == kPerl || family == kRuby) && arg == "-I") ||
+        (family == kRuby && (arg == "-r" || arg == "-C")) || (family == kNode && arg == "-r") ||
+        (family == kPhp && (arg == "-d" || arg == "-c"));
+    if (takes_value) i++;
   }
   return {ProgramInput::kStdin, ""};
 }

@@ -176,14 +176,17 @@ const char* const kSql[] = {
     // relations: first time kept (with its how), last time only grows
     "INSERT INTO used(activity_id, entity_id, time_ns, how) VALUES(?1, ?2, ?3, ?4) "
     "ON CONFLICT(activity_id, entity_id) DO UPDATE SET "
-    "how = CASE WHEN used.how = 'read' OR excluded.time_ns >= used.time_ns THEN used.how ELSE "
+    // A program read stays one (a dropper that also reads its own binary to unpack it).
+    "how = CASE WHEN 'program' IN (used.how, excluded.how) THEN 'program' "
+    "WHEN used.how = 'read' OR excluded.time_ns >= used.time_ns THEN used.how ELSE "
     "excluded.how END, "
     "time_ns = CASE WHEN used.how = 'read' THEN used.time_ns ELSE MIN(used.time_ns, "
     "excluded.time_ns) END",
     "INSERT INTO used(activity_id, entity_id, time_ns, how) VALUES(?1, ?2, ?3, 'read') "
     "ON CONFLICT(activity_id, entity_id) DO UPDATE SET "
     "time_ns = CASE WHEN used.how = 'open' THEN excluded.time_ns "
-    "ELSE MIN(used.time_ns, excluded.time_ns) END, how = 'read'",
+    "ELSE MIN(used.time_ns, excluded.time_ns) END, "
+    "how = CASE WHEN used.how = 'program' THEN 'program' ELSE 'read' END",
     // An image's first read of a file at t: its opens of earlier versions of the file (before
     // t) read nothing of them.
     "DELETE FROM used WHERE activity_id = ?1 AND how = 'open' AND time_ns <= ?3 AND entity_id IN "
@@ -726,7 +729,10 @@ std::string SqliteStore::latest_name(int64_t file) {
 void SqliteStore::used(int64_t activity, int64_t entity, uint64_t t, const char* how) {
   if (activity == 0 || entity == 0) return;
   const auto key = std::make_pair(activity, entity);
-  if (auto it = used_.find(key); it != used_.end() && it->second <= t) return;
+  // A program read is recorded as one even after an earlier read or open of the entity.
+  if (auto it = used_.find(key);
+      it != used_.end() && it->second <= t && std::strcmp(how, "program") != 0)
+    return;
   st(kUsed).bind(1, activity).bind(2, entity).bind(3, i64(t)).bind(4, how).run();
   if (used_.size() > kCacheCap) used_.clear(), used_exact_.clear();
   auto [it, fresh] = used_.emplace(key, t);

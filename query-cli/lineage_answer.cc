@@ -320,18 +320,29 @@ std::string program_script(const json& argv, const std::string& exe) {
   return in.kind == bento::collector::ProgramInput::kScript ? in.script : "";
 }
 
+// Times on the day of the (first) version asked about are shown without their date, in
+// every text of this answer (gap warnings included: they are written here).
+void set_answer_day(LineageGraph& g, const std::vector<std::pair<Node, int64_t>>& roots) {
+  set_clock_day(0, 0);
+  if (roots.empty()) return;
+  const json& c = g.entity(roots.front().first.id)["created"];
+  if (!c.is_null()) set_clock_day(c.value("ns", 0LL), g.wall_offset());
+}
+
 bool program_read(LineageGraph& g, const Step& st) {
   if (st.type != Step::kUsed || st.effect.kind != Node::kActivity) return false;
   if (st.how == "program") return true;
   const json& act = g.activity(st.effect.id);
   const std::string script =
       program_script(act.contains("argv") ? act["argv"] : json::array(), act.value("exe", ""));
+  if (script.empty()) return false;
   return bento::collector::names_file(g.entity(st.cause.id).value("path", ""), script);
 }
 
 Answer answer_backward(LineageGraph& g, LineageSource& src,
                        const std::vector<std::pair<Node, int64_t>>& roots, AnswerOptions& options) {
   Answer a;
+  set_answer_day(g, roots);
   a.backward = true;
   a.roots = roots;
   // Runtime reads are classified as the search meets them: counted, never walked.
@@ -404,6 +415,7 @@ Answer answer_backward(LineageGraph& g, LineageSource& src,
 Answer answer_forward(LineageGraph& g, LineageSource& src,
                       const std::vector<std::pair<Node, int64_t>>& roots, AnswerOptions& options) {
   Answer a;
+  set_answer_day(g, roots);
   a.backward = false;
   a.roots = roots;
   // A rename, chmod, chown, truncation or empty create by a process puts none of what it

@@ -76,6 +76,8 @@ bool compiled_bytecode(LineageGraph& g, const Step& st);
 // read "program" at the exec) or the script its interpreter was given as argv[1] (`sh
 // /tmp/drop.sh`, `python3 job.py`, a `#!` script: the kernel passes its path as argv[1]).
 bool program_read(LineageGraph& g, const Step& st);
+// The day clock_text() shows times on without their date: the first root's.
+void set_answer_day(LineageGraph& g, const std::vector<std::pair<Node, int64_t>>& roots);
 // The script file an image with this argv (JSON array) and exe runs (script_rule.h), or "".
 std::string program_script(const nlohmann::json& argv, const std::string& exe);
 // The module source path of bytecode `__pycache__/m.cpython-311.pyc` (`m.py` beside

@@ -60,12 +60,7 @@ class Printer {
 
   std::string run() {
     std::string out;
-    // Times on the day of the version asked about go without their date.
-    set_clock_day(0, 0);
-    if (!a_.roots.empty()) {
-      const json& c = g_.entity(a_.roots.front().first.id)["created"];
-      if (!c.is_null()) set_clock_day(c.value("ns", 0LL), g_.wall_offset());
-    }
+    set_answer_day(g_, a_.roots);  // times on the day of the version asked about: no date
     for (const std::string& gap : a_.gaps) out += g_.bold("warning: " + gap) + "\n";
     for (const auto& [root, bound] : a_.roots) {
       g_.annotate_status(root.id);

@@ -148,10 +148,18 @@ TEST(Programs, AScriptPipedIntoAShellIsItsProgram) {
     w.pipe_io(curl, 900, /*write=*/true);
     w.exit(curl);
     // `sh -c CMD` runs its argument: a pipe on its stdin is data it read, held back.
-    auto shell = w.run(sh, 201,
-                       command ? std::vector<std::string>{"sh", "-c", "tar cf out key.txt"}
-                               : std::vector<std::string>{"sh"});
+    World::Proc shell = w.fork(sh, 201);
+    w.exec(shell,
+           command ? std::vector<std::string>{"sh", "-c", "tar cf out key.txt"}
+                   : std::vector<std::string>{"sh"},
+           {900, 0, 0});  // curl's pipe on its stdin
     w.pipe_io(shell, 900, /*write=*/false);
+    // `while read h; do ...; done < <(ls)` in the script: another pipe on fd 0, data.
+    auto ls = w.run(shell, 203, {"ls", "/lineage-test-nowhere"});
+    w.read_outside(ls, "/lineage-test-nowhere/hosts", 7006);
+    w.pipe_io(ls, 901, /*write=*/true);
+    w.exit(ls);
+    w.pipe_io(shell, 901, /*write=*/false);
     auto tar = w.run(shell, 202, {"tar", "cf", path("out"), path("key.txt")});
     w.read(202, 10);
     w.write_new(202, 12, "out");
@@ -165,30 +173,9 @@ TEST(Programs, AScriptPipedIntoAShellIsItsProgram) {
               !command)
         << r.text;
     EXPECT_EQ(r.text.find("/lineage-test-nowhere/cache") != std::string::npos, !command) << r.text;
+    EXPECT_EQ(r.text.find("program pipe:[901]"), std::string::npos) << r.text;
+    EXPECT_EQ(r.text.find("/lineage-test-nowhere/hosts"), std::string::npos) << r.text;
   }
-}
-
-// `python3 - < job.py`: the file on its stdin is its program (fd 0), not a read like others.
-TEST(Programs, AScriptOnAnInterpretersStdinIsItsProgram) {
-  TempDir dir;
-  World w(dir.path() + "/prov.db");
-  auto sh = w.setup({{10, "in"}});
-  auto writer = w.run(sh, 150, {"curl", "-o", "/lineage-test-nowhere/job.py", "http://x/job"});
-  w.write_outside(writer, "/lineage-test-nowhere/job.py", 7001);
-  w.exit(writer);
-  World::Proc py = w.fork(sh, 200);
-  w.open_outside(py, "/lineage-test-nowhere/job.py", 7001, O_RDONLY);  // the shell's `<`
-  w.exec(py, {"python3", "-"});
-  w.file_io(py, 7001, /*write=*/false, 0x803, /*fd=*/0);
-  w.read(200, 10);
-  w.write_new(200, 12, "out");
-  w.exit(py);
-  w.commit();
-  auto r = why(*w.db, path("out"));
-  ASSERT_TRUE(r.found) << r.message;
-  EXPECT_NE(r.text.find("program /lineage-test-nowhere/job.py"), std::string::npos) << r.text;
-  EXPECT_NE(r.text.find("written by curl -o /lineage-test-nowhere/job.py"), std::string::npos)
-      << r.text;
 }
 
 TEST(Programs, TheScriptRuleKnowsInterpretersScriptsAndCommands) {
@@ -216,6 +203,16 @@ TEST(Programs, TheScriptRuleKnowsInterpretersScriptsAndCommands) {
   EXPECT_EQ(input("bash", "/usr/bin/bash", {"-s", "arg"}), "stdin");
   EXPECT_EQ(input("python3", "/usr/bin/python3", {"-"}), "stdin");
   EXPECT_EQ(input("bash", "/usr/bin/bash", {"--norc", "-x"}), "stdin");
+  // Each family's own options: python's -s and -I take no value and are no stdin.
+  EXPECT_EQ(input("python3", "/usr/bin/python3", {"-s", "job.py"}), "script job.py");
+  EXPECT_EQ(input("python3", "/usr/bin/python3", {"-I", "job.py"}), "script job.py");
+  EXPECT_EQ(input("python3", "/usr/bin/python3", {"-Es", "job.py"}), "script job.py");
+  EXPECT_EQ(input("ruby", "/usr/bin/ruby", {"-rjson", "x.rb"}), "script x.rb");
+  EXPECT_EQ(input("node", "/usr/bin/node", {"-r", "dotenv/config", "app.js"}), "script app.js");
+  EXPECT_EQ(input("php", "/usr/bin/php", {"-f", "x.php"}), "script x.php");
+  // A `#!/usr/bin/python3 -s` script: the kernel passes the option, then the script.
+  EXPECT_EQ(input("/usr/bin/python3", "/opt/app/run", {"-s", "/opt/app/run"}),
+            "script /opt/app/run");
 }
 
 }  // namespace
