@@ -189,6 +189,7 @@ class Ingest {
   // The program an exec'd image runs (ingest_programs.cc).
   void note_program(int64_t act, const bento_exec_event* e, const ActivityRow& row);
   bool is_script_open(int64_t act, const std::string& path);
+  void note_program_written(uint64_t dev, uint64_t ino, const std::string& path);
   bool on_truncate(const void* data, size_t size);
   bool on_path(const void* data, size_t size);
   void unlink_outside(int64_t act, uint64_t t, const std::string& path);
@@ -267,7 +268,8 @@ class Ingest {
     bool ends_write = false;
     uint64_t end_dev = 0, end_ino = 0;
     // kFileRead, kOpen: the program file its image runs (note_program), or the script its
-    // interpreter was given (argv[1]): stored for an ancestor of a kept activity too.
+    // interpreter was given (script_rule.h), or the pipe it runs from its stdin: stored for
+    // an ancestor of a kept activity too.
     bool program = false;
   };
   struct Pending {
@@ -397,11 +399,14 @@ class Ingest {
   // The programs of what started a kept activity (ingest_programs.cc).
   void keep_ancestor_programs(int64_t act);
   void apply_program_items(int64_t act);
-  std::unordered_map<int64_t, int64_t> forked_from_;     // process -> the image that forked it
-  std::unordered_map<int64_t, std::string> script_arg_;  // image -> its argv[1], until opened
+  std::unordered_map<int64_t, int64_t> forked_from_;  // process -> the image that forked it
+  std::unordered_map<int64_t, std::string>
+      script_arg_;  // image -> its script argument, until opened
   // Images that run their stdin: the pipe on fd 0 at the exec (its pipefs inode).
   std::unordered_map<int64_t, uint64_t> stdin_program_;
-  std::unordered_set<int64_t> programs_walked_;          // keep_ancestor_programs() done
+  std::unordered_set<int64_t> programs_walked_;               // keep_ancestor_programs() done
+  std::unordered_map<int64_t, int64_t> exec_prev_;            // image -> its process's image before
+  std::set<std::pair<uint64_t, uint64_t>> written_programs_;  // installed programs written
   void apply_pending_writes(int64_t act, const PendingItem& of);
   // AF_UNIX datagram senders by process (pid << 64 | start): how a datagram whose sending
   // socket is gone finds its channel.

@@ -138,6 +138,7 @@ bool Ingest::on_open(const void* data, size_t size) {
   PendingItem o{PendingItem::kOpen};
   o.output = writes(e->flags);
   o.program = (e->flags & O_ACCMODE) != O_WRONLY && is_script_open(act, path);
+  if (o.output) note_program_written(e->dev, e->ino, path);
   o.flags = e->flags;
   o.t = h->ts_ns;
   o.dev = e->dev;

@@ -211,6 +211,10 @@ bool Ingest::on_exec(const void* data, size_t size) {
   int64_t a = store_.add_activity(row);
   store_.informed(a, prev, h->ts_ns, "exec");
   tid_activity_[h->tid] = {a, static_cast<int64_t>(h->ts_ns), INT64_MAX};
+  if (prev != 0) {
+    if (exec_prev_.size() > (1u << 18)) exec_prev_.clear();  // a cache
+    exec_prev_[a] = prev;
+  }
   note_program(a, e, row);
   for (int fd = 0; fd < 3 && exec_std_pipes_; fd++) {
     if (e->std_pipe_ino[fd] == 0) continue;

@@ -1,11 +1,11 @@
 // Ingest: the program an image runs, as one of its inputs. Its bytes decide what the
 // process does: a dropper fetched with curl and run, a binary replaced while tracked, the
 // script a shell was given. So the executable is stored as a read of the image (used.how
-// "program", at the exec); the script an interpreter opens by the path its argv[1] names,
-// and what an interpreter given no script reads on its stdin (`curl URL | sh`), are marked
-// so too. All are stored for the images that started a kept activity (its parent, their
-// parents), though those are not kept: the answer shows who ran the program that wrote a
-// file, and from what code (query-cli/LINEAGE.md, "The program").
+// "program", at the exec); the script an interpreter opens by the path its script argument
+// names, and the pipe an interpreter given no script reads on its stdin (`curl URL | sh`),
+// are marked so too. All are stored for the images that started a kept activity (its
+// parent, their parents), though those are not kept: the answer shows who ran the program
+// that wrote a file, and from what code (query-cli/LINEAGE.md, "The program").
 #include <algorithm>
 #include <set>
 #include <string_view>
@@ -56,11 +56,12 @@ void Ingest::note_program(int64_t act, const bento_exec_event* e, const Activity
     if (script_arg_.size() > (1u << 16)) script_arg_.clear();  // a cache
     script_arg_[act] = in.script;
   } else if (in.kind == ProgramInput::kStdin && e->std_pipe_ino[0] != 0) {  // `curl URL | sh`
-    if (stdin_program_.size() > (1u << 16)) stdin_program_.clear();  // a cache
+    if (stdin_program_.size() > (1u << 16)) stdin_program_.clear();         // a cache
     stdin_program_[act] = e->std_pipe_ino[0];
   }
   // A `#!` script's image runs its interpreter: the script is read as such (above).
-  if (e->exe_ino == 0 || (!rest.empty() && shebang_script(rest[0], row.exe))) return;
+  if (e->exe_ino == 0 || (in.kind == ProgramInput::kScript && shebang_script(in.script, row.exe)))
+    return;
   PendingItem r{PendingItem::kFileRead};
   r.program = true;
   r.t = e->h.ts_ns;
@@ -77,17 +78,27 @@ void Ingest::note_program(int64_t act, const bento_exec_event* e, const Activity
       (host_.lstat(path, &dev, &ino) && (dev != e->exe_dev || ino != e->exe_ino)))
     return;
   r.gen = file_identity(e->exe_generation, e->exe_btime_ns);
-  const bool recorded = outside_writers_.count({r.dev, r.ino, r.gen}) != 0 ||
-                        store_.find_outside_file(r.dev, r.ino, r.gen) != 0;
-  if (system_program(path) && !recorded) return;
+  // An installed program counts only when a process opened it for writing while watched.
+  if (system_program(path) && outside_writers_.count({r.dev, r.ino, r.gen}) == 0 &&
+      written_programs_.count({r.dev, r.ino}) == 0)
+    return;
   if (!remember_path(r.dev, r.ino, path)) return;  // a loader file
+  r.path = path;  // the file is made with it when stored (open_path_ is a cache)
   if (kept(act) == kFull)
     apply(act, r);
   else
     wait(act, std::move(r));
 }
 
-// Whether `path`, opened for reading by `act`, is the script its argv[1] names (as given,
+// An installed program opened for writing while watched (a binary replaced in /usr/bin):
+// its execs are stored from then on.
+void Ingest::note_program_written(uint64_t dev, uint64_t ino, const std::string& path) {
+  if (!system_program(path)) return;
+  if (written_programs_.size() > (1u << 14)) written_programs_.clear();  // a cache
+  written_programs_.insert({dev, ino});
+}
+
+// Whether `path`, opened for reading by `act`, is the script its arguments name (as given,
 // or as the tail of the path: `sh run.sh` opens /work/run.sh). Only its first such open.
 bool Ingest::is_script_open(int64_t act, const std::string& path) {
   auto it = script_arg_.find(act);
@@ -103,10 +114,19 @@ bool Ingest::is_script_open(int64_t act, const std::string& path) {
 void Ingest::keep_ancestor_programs(int64_t act) {
   ActivityRow row;
   for (size_t depth = 0; depth < kHeldPrograms; depth++) {
+    // The images its process ran before it (`exec tar ...` at the end of a script).
+    for (auto prev = exec_prev_.find(act); prev != exec_prev_.end();
+         prev = exec_prev_.find(prev->second))
+      if (kept(prev->second) != kFull) apply_program_items(prev->second);
     if (!store_.activity(act, &row)) return;
-    auto it = forked_from_.find(row.process);
-    if (it == forked_from_.end() || it->second == act) return;
-    act = it->second;
+    int64_t parent = 0;
+    if (auto it = forked_from_.find(row.process); it != forked_from_.end()) {
+      parent = it->second;
+    } else if (int64_t p = store_.process_parent(row.process); p != 0) {
+      parent = store_.activity_at(p, row.start_ns).id;  // the cache forgot it
+    }
+    if (parent == 0 || parent == act) return;
+    act = parent;
     if (programs_walked_.size() > (1u << 18)) programs_walked_.clear();  // a cache
     if (!programs_walked_.insert(act).second) return;                    // it and those above: done
     if (kept(act) != kFull) apply_program_items(act);

@@ -73,8 +73,9 @@ bool puts_no_data(const Step& st);
 // the module's source, which is what went in (not the run's other inputs).
 bool compiled_bytecode(LineageGraph& g, const Step& st);
 // A process image's read of the program it ran: its executable (the collector stores it as
-// read "program" at the exec) or the script its interpreter was given as argv[1] (`sh
-// /tmp/drop.sh`, `python3 job.py`, a `#!` script: the kernel passes its path as argv[1]).
+// read "program" at the exec), the stdin pipe an interpreter ran (read "program" too), or
+// the script its interpreter was given (script_rule.h: `sh /tmp/drop.sh`, `python3 -u
+// job.py`, a `#!` script: the kernel passes its path as argv[1]).
 bool program_read(LineageGraph& g, const Step& st);
 // The day clock_text() shows times on without their date: the first root's.
 void set_answer_day(LineageGraph& g, const std::vector<std::pair<Node, int64_t>>& roots);

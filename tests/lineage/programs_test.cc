@@ -113,6 +113,29 @@ TEST(Programs, TheScriptThatStartedAWriterIsListedUnderIt) {
   EXPECT_NE(r.text.find("not listed (--all lists it)"), std::string::npos) << r.text;
 }
 
+// A script that ends in `exec tar ...`: tar runs in the script's process; the script is
+// still the program that ran it.
+TEST(Programs, AScriptThatExecsTheWriterIsListed) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "key.txt"}});
+  auto writer = w.run(sh, 150, {"base64", "-d", "/lineage-test-nowhere/drop.b64"});
+  w.write_outside(writer, kScript, 7001);
+  w.exit(writer);
+  World::Proc script = w.run(sh, 200, {"sh", kScript});
+  w.read_outside(script, kScript, 7001);
+  w.exec(script, {"tar", "cf", path("out"), path("key.txt")});
+  w.read(200, 10);
+  w.write_new(200, 12, "out");
+  w.exit(script);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find(std::string("program ") + kScript), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("written by base64 -d /lineage-test-nowhere/drop.b64"), std::string::npos)
+      << r.text;
+}
+
 // `tool /x/list.txt` forks sort: tool is no script interpreter, so list.txt is data it read,
 // held back like any parent's read, and never called its program.
 TEST(Programs, ADataArgumentOfAParentIsNoProgram) {
