@@ -52,6 +52,9 @@ void Ingest::note_program(int64_t act, const bento_exec_event* e, const Activity
     rest.push_back(a);
   }
   const ProgramInput in = program_input(argument(args, 0), row.exe, rest);
+  // What it runs waits as long as a writer's outputs after it ends (kWriterMargin, not
+  // seconds): what it started may be kept minutes later (`nohup ./agent &`, then exit).
+  if (in.kind != ProgramInput::kNone) writer_newest_[act] = e->h.ts_ns;
   if (in.kind == ProgramInput::kScript) {  // its open of the file is marked (is_script_open)
     if (script_arg_.size() > (1u << 16)) script_arg_.clear();  // a cache
     script_arg_[act] = in.script;
@@ -84,6 +87,7 @@ void Ingest::note_program(int64_t act, const bento_exec_event* e, const Activity
     return;
   if (!remember_path(r.dev, r.ino, path)) return;  // a loader file
   r.path = path;  // the file is made with it when stored (open_path_ is a cache)
+  writer_newest_[act] = std::max(writer_newest_[act], r.t);
   if (kept(act) == kFull)
     apply(act, r);
   else
