@@ -2712,8 +2712,21 @@ int BPF_PROG(on_exec, struct task_struct* p, pid_t old_pid, struct linux_binprm*
   e->root_dev = 0;
   e->exe_path_len = e->root_path_len = 0;
   e->exe_path[0] = e->root_path[0] = 0;
-  if (e->h.mnt_ns) { /* in fs form: what runs, and the root it runs under */
-    path_of(e->exe_path, &e->exe_path_len, BPF_CORE_READ(p, mm, exe_file, f_path.dentry), 0);
+  const char* f = e->filename;
+  const int by_descriptor = /* "/dev/fd/N", "/proc/self/fd/N", "/proc/self/exe": events.h v8 */
+      f[0] == '/' && ((f[1] == 'd' && f[2] == 'e' && f[3] == 'v' && f[4] == '/' && f[5] == 'f' &&
+                       f[6] == 'd' && f[7] == '/') ||
+                      (f[1] == 'p' && f[2] == 'r' && f[3] == 'o' && f[4] == 'c' && f[5] == '/'));
+  if (e->h.mnt_ns || by_descriptor) { /* in fs form: what runs (and the root it runs under) */
+    struct dentry* exe_dentry = BPF_CORE_READ(p, mm, exe_file, f_path.dentry);
+    path_of(e->exe_path, &e->exe_path_len, exe_dentry, 0);
+    if (e->exe_path_len == 1) { /* a file with no path (a memfd): its dentry's name */
+      int n = bpf_probe_read_kernel_str(e->exe_path, sizeof(e->exe_path),
+                                        BPF_CORE_READ(exe_dentry, d_name.name));
+      e->exe_path_len = n > 0 ? n - 1 : 0;
+    }
+  }
+  if (e->h.mnt_ns) {
     struct dentry* root = BPF_CORE_READ(p, fs, root.dentry);
     e->root_dev = encode_dev(BPF_CORE_READ(root, d_sb, s_dev));
     path_of(e->root_path, &e->root_path_len, root, 0);
@@ -2737,13 +2750,26 @@ int BPF_PROG(on_exec, struct task_struct* p, pid_t old_pid, struct linux_binprm*
   }
   struct file** fdarr = BPF_CORE_READ(p, files, fdt, fd);
   unsigned int max_fds = BPF_CORE_READ(p, files, fdt, max_fds);
+  e->stdin_dev = e->stdin_ino = e->stdin_btime_ns = 0;
+  e->stdin_mode = e->stdin_generation = 0;
   for (unsigned int i = 0; i < 3; i++) {
     struct file* f = 0;
     e->std_pipe_ino[i] = 0;
     if (i >= max_fds || bpf_probe_read_kernel(&f, sizeof(f), &fdarr[i]) != 0 || !f) continue;
     struct inode* ino = BPF_CORE_READ(f, f_inode);
-    if ((BPF_CORE_READ(ino, i_mode) & S_IFMT) == S_IFIFO) /* pipe or FIFO */
+    __u32 mode = BPF_CORE_READ(ino, i_mode) & S_IFMT;
+    if (mode == S_IFIFO) /* pipe or FIFO */
       e->std_pipe_ino[i] = BPF_CORE_READ(ino, i_ino);
+    if (i == 0) { /* what an interpreter given no script runs (events.h v8) */
+      struct super_block* sb = BPF_CORE_READ(ino, i_sb);
+      e->stdin_dev = encode_dev(BPF_CORE_READ(sb, s_dev));
+      e->stdin_ino = BPF_CORE_READ(ino, i_ino);
+      e->stdin_mode = mode;
+      if (mode == S_IFREG) {
+        e->stdin_generation = BPF_CORE_READ(ino, i_generation);
+        e->stdin_btime_ns = btime_ns(ino, BPF_CORE_READ(sb, s_magic));
+      }
+    }
   }
   struct file* exe = BPF_CORE_READ(mm, exe_file);
   struct inode* exe_inode = BPF_CORE_READ(exe, f_inode);

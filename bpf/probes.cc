@@ -548,11 +548,13 @@ std::string event_to_json(const void* data, size_t size) {
       j["old_tid"] = e->old_tid;
       j["std_pipe_ino"] = {e->std_pipe_ino[0], e->std_pipe_ino[1], e->std_pipe_ino[2]};
       if (e->cwd_len != 0) j["cwd"] = cstr(e->cwd, sizeof e->cwd);
+      if (e->exe_path_len != 0) j["exe_path"] = cstr(e->exe_path, sizeof e->exe_path);
       if (h->mnt_ns != 0) {
-        j["exe_path"] = cstr(e->exe_path, sizeof e->exe_path);
         j["root_path"] = cstr(e->root_path, sizeof e->root_path);
         j["root_dev"] = e->root_dev;
       }
+      if (e->stdin_mode != 0)
+        j["stdin"] = {{"dev", e->stdin_dev}, {"ino", e->stdin_ino}, {"mode", e->stdin_mode}};
       break;
     }
     case BENTO_EV_EXIT: {

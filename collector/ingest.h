@@ -30,6 +30,9 @@ struct bento_exec_event;
 
 namespace bento::collector {
 
+// Whether an exec'd filename names a descriptor or a /proc path (ingest_programs.cc).
+bool exec_by_descriptor(std::string_view filename);
+
 class Ingest {
  public:
   Ingest(GraphStore& store, HostFacts& host);
@@ -188,6 +191,8 @@ class Ingest {
   bool on_file_copy(const void* data, size_t size);
   // The program an exec'd image runs (ingest_programs.cc).
   void note_program(int64_t act, const bento_exec_event* e, const ActivityRow& row);
+  void note_stdin_program(int64_t act, const bento_exec_event* e);
+  bool runs_stdin(int64_t act, uint64_t dev, uint64_t ino, int fd) const;
   bool is_script_open(int64_t act, const std::string& path);
   void note_program_written(uint64_t dev, uint64_t ino, const std::string& path);
   bool on_truncate(const void* data, size_t size);
@@ -398,12 +403,14 @@ class Ingest {
   void keep_opening_images(int64_t writer, const PendingItem& write);
   // The programs of what started a kept activity (ingest_programs.cc).
   void keep_ancestor_programs(int64_t act);
+  void program_file(int64_t act, PendingItem r, const std::string& path, bool pathless);
   void apply_program_items(int64_t act);
   std::unordered_map<int64_t, int64_t> forked_from_;  // process -> the image that forked it
   std::unordered_map<int64_t, std::string>
       script_arg_;  // image -> its script argument, until opened
-  // Images that run their stdin: the pipe on fd 0 at the exec (its pipefs inode).
-  std::unordered_map<int64_t, uint64_t> stdin_program_;
+  // Images that run their stdin: the pipe, FIFO or socket on fd 0 at the exec (its dev and
+  // inode; a socket's sockfs inode), whose reads on fd 0 are marked (runs_stdin).
+  std::unordered_map<int64_t, std::pair<uint64_t, uint64_t>> stdin_program_;
   std::unordered_set<int64_t> programs_walked_;               // keep_ancestor_programs() done
   std::unordered_map<int64_t, int64_t> exec_prev_;            // image -> its process's image before
   std::set<std::pair<uint64_t, uint64_t>> written_programs_;  // installed programs written

@@ -140,6 +140,15 @@ bool Ingest::on_fork(const void* data, size_t size) {
 // What a process in the host's mount namespace runs: its program path as the host names it.
 void Ingest::name_on_host(const bento_event_header* h, const bento_exec_event* e,
                           const std::string& filename, int64_t prev, ActivityRow* row) {
+  if (exec_by_descriptor(filename)) {
+    // fexecve's "/dev/fd/3", "/proc/self/exe": the probes' path of what runs (events.h v8),
+    // placed on the host; a file with no path by its name (memfd:NAME); else /proc's.
+    const std::string p(e->exe_path, strnlen(e->exe_path, sizeof e->exe_path));
+    row->exe = filename;
+    row->program = p.empty() || p[0] != '/' ? p : host_.host_path(e->exe_dev, p);
+    if (row->program.empty()) row->program = host_.exe_of(h->pid);
+    return;
+  }
   const std::string dir(e->cwd, strnlen(e->cwd, sizeof e->cwd));
   // A relative program path is made absolute from the cwd; an absolute one under chroot
   // from the chroot's directory, the root it runs under (a relative one runs under the
@@ -278,20 +287,15 @@ bool Ingest::on_pipe_io(const void* data, size_t size) {
     c.dev = e->dev;
     if (c.born == 0) c.born = t;  // stored late or not, it existed from here
     if (c.addr.empty()) c.addr = host_.fd_path(h->pid, e->fd, e->dev, e->ino);  // each end
-    channel_io(key, act, t, e->is_write != 0);
+    channel_io(key, act, t, e->is_write != 0,
+               !e->is_write && runs_stdin(act, e->dev, e->ino, e->fd));
     return true;
   }
   remember_file_id(e->file_id, 0, e->ino);
   const std::string key = "pipe " + std::to_string(e->ino);
   channel(key, Channel::kPipe, e->ino, "");
   // An interpreter reading its stdin runs what it reads (ingest_programs.cc).
-  // Only the pipe it was given at the exec: a `while read; done < <(cmd)` in the script
-  // puts other pipes on fd 0 later.
-  const bool program = !e->is_write && e->fd == 0 && [&] {
-    auto it = stdin_program_.find(act);
-    return it != stdin_program_.end() && it->second == e->ino;
-  }();
-  channel_io(key, act, t, e->is_write != 0, program);
+  channel_io(key, act, t, e->is_write != 0, !e->is_write && runs_stdin(act, 0, e->ino, e->fd));
   return true;
 }
 

@@ -6,6 +6,8 @@
 // are marked so too. All are stored for the images that started a kept activity (its
 // parent, their parents), though those are not kept: the answer shows who ran the program
 // that wrote a file, and from what code (query-cli/LINEAGE.md, "The program").
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <set>
 #include <string_view>
@@ -42,6 +44,12 @@ constexpr size_t kHeldPrograms = 8;  // ancestors looked at above a kept activit
 
 }  // namespace
 
+// fexecve's "/dev/fd/3", "/proc/self/fd/3", runc's "/proc/self/exe": names the collector
+// would resolve as its own; the probes send the executable's path (events.h v8).
+bool exec_by_descriptor(std::string_view filename) {
+  return filename.rfind("/dev/fd/", 0) == 0 || filename.rfind("/proc/", 0) == 0;
+}
+
 void Ingest::note_program(int64_t act, const bento_exec_event* e, const ActivityRow& row) {
   if (act == 0) return;
   const std::string_view args(e->args, std::min<size_t>(e->args_len, sizeof e->args));
@@ -58,9 +66,8 @@ void Ingest::note_program(int64_t act, const bento_exec_event* e, const Activity
   if (in.kind == ProgramInput::kScript) {  // its open of the file is marked (is_script_open)
     if (script_arg_.size() > (1u << 16)) script_arg_.clear();  // a cache
     script_arg_[act] = in.script;
-  } else if (in.kind == ProgramInput::kStdin && e->std_pipe_ino[0] != 0) {  // `curl URL | sh`
-    if (stdin_program_.size() > (1u << 16)) stdin_program_.clear();         // a cache
-    stdin_program_[act] = e->std_pipe_ino[0];
+  } else if (in.kind == ProgramInput::kStdin) {
+    note_stdin_program(act, e);
   }
   // A `#!` script's image runs its interpreter: the script is read as such (above).
   if (e->exe_ino == 0 || (in.kind == ProgramInput::kScript && shebang_script(in.script, row.exe)))
@@ -70,23 +77,74 @@ void Ingest::note_program(int64_t act, const bento_exec_event* e, const Activity
   r.t = e->h.ts_ns;
   r.dev = e->exe_dev;
   r.ino = e->exe_ino;
-  if (source_for_dev(e->exe_dev) != 0) {
+  r.gen = file_identity(e->exe_generation, e->exe_btime_ns);
+  // Its path: as exec'd, symlinks resolved. A file with no path (a memfd run by fexecve:
+  // "memfd:NAME", events.h v8) is named so.
+  const std::string& path = row.program.empty() ? row.exe : row.program;
+  const bool pathless = e->exe_path_len != 0 && e->exe_path[0] != '/' && path == row.program &&
+                        exec_by_descriptor(row.exe);
+  program_file(act, std::move(r), path, pathless);
+}
+
+// An interpreter given neither script nor command runs what it reads on fd 0 (`curl URL |
+// sh`, `sh < x.sh`, `nc -e /bin/sh` and `bash -i >& /dev/tcp/...`, whose stdin is a socket):
+// a file there is stored as its program at the exec; its first reads of a pipe, FIFO or
+// socket there are marked when they come (on_pipe_io, on_sock).
+void Ingest::note_stdin_program(int64_t act, const bento_exec_event* e) {
+  const uint32_t type = e->stdin_mode & S_IFMT;
+  if (type == S_IFIFO || type == S_IFSOCK) {
+    if (stdin_program_.size() > (1u << 16)) stdin_program_.clear();  // a cache
+    stdin_program_[act] = {e->stdin_dev, e->stdin_ino};
+    return;
+  }
+  if (type != S_IFREG || e->stdin_ino == 0) return;
+  PendingItem r{PendingItem::kFileRead};
+  r.program = true;
+  r.t = e->h.ts_ns;
+  r.dev = e->stdin_dev;
+  r.ino = e->stdin_ino;
+  r.gen = file_identity(e->stdin_generation, e->stdin_btime_ns);
+  // Named by the open that put it there (the parent shell's `< x.sh`), when one was seen.
+  auto known = open_path_.find({r.dev, r.ino});
+  program_file(act, std::move(r), known != open_path_.end() ? known->second : "", false);
+}
+
+// Whether `act`'s read on `fd` of the pipe, FIFO or socket (dev, ino) is of what it runs:
+// only the one it was given on fd 0 at the exec (a `while read; done < <(cmd)` in the
+// script puts other pipes on fd 0 later). dev 0: a pipe (ino alone names it).
+bool Ingest::runs_stdin(int64_t act, uint64_t dev, uint64_t ino, int fd) const {
+  if (fd != 0) return false;
+  auto it = stdin_program_.find(act);
+  return it != stdin_program_.end() && it->second.second == ino &&
+         (dev == 0 || it->second.first == dev);
+}
+
+// Stores the program file (dev, ino) an image runs, read at its exec (r), when it is worth
+// a row: not an installed program nothing recorded wrote, nor a loader file, nor a path that
+// now names another file. `pathless`: a file with no path, `path` its name (memfd:NAME).
+void Ingest::program_file(int64_t act, PendingItem r, const std::string& path, bool pathless) {
+  if (source_for_dev(r.dev) != 0) {
     defer(act, std::move(r));  // the mount's records of the file may not be read yet
     return;
   }
-  // Its path: as exec'd, symlinks resolved, when that is still the file that runs.
-  const std::string& path = row.program.empty() ? row.exe : row.program;
-  uint64_t dev = 0, ino = 0;
-  if (path.empty() || path[0] != '/' ||
-      (host_.lstat(path, &dev, &ino) && (dev != e->exe_dev || ino != e->exe_ino)))
-    return;
-  r.gen = file_identity(e->exe_generation, e->exe_btime_ns);
-  // An installed program counts only when a process opened it for writing while watched.
-  if (system_program(path) && outside_writers_.count({r.dev, r.ino, r.gen}) == 0 &&
-      written_programs_.count({r.dev, r.ino}) == 0)
-    return;
-  if (!remember_path(r.dev, r.ino, path)) return;  // a loader file
-  r.path = path;  // the file is made with it when stored (open_path_ is a cache)
+  if (pathless) {
+    // What the writer's first write found it called, else the probes' name.
+    if (auto known = open_path_.find({r.dev, r.ino}); known != open_path_.end())
+      r.path = known->second;
+    else
+      r.path = path;
+  } else {
+    uint64_t dev = 0, ino = 0;
+    if (path.empty() || path[0] != '/' ||
+        (host_.lstat(path, &dev, &ino) && (dev != r.dev || ino != r.ino)))
+      return;
+    // An installed program counts only when a process opened it for writing while watched.
+    if (system_program(path) && outside_writers_.count({r.dev, r.ino, r.gen}) == 0 &&
+        written_programs_.count({r.dev, r.ino}) == 0)
+      return;
+    if (!remember_path(r.dev, r.ino, path)) return;  // a loader file
+    r.path = path;  // the file is made with it when stored (open_path_ is a cache)
+  }
   writer_newest_[act] = std::max(writer_newest_[act], r.t);
   if (kept(act) == kFull)
     apply(act, r);

@@ -160,7 +160,9 @@ void Ingest::apply(int64_t act, const PendingItem& item) {
         // Read through an fd another image opened (an inherited stdin, a passed fd): that
         // open may never be stored (its image not kept), so the file is made here with the
         // path it was opened by, and its writers are followed as for an open.
-        if (file == 0 && !item.path.empty())  // a program, named at its exec
+        if (file != 0 && !item.path.empty())  // a program named at its exec (a memfd's)
+          name_if_never_named(file, item.path);
+        if (file == 0 && !item.path.empty())
           file = outside_file(item.dev, item.ino, item.gen, item.path, item.t);
         if (file == 0)
           if (auto p = open_path_.find({item.dev, item.ino}); p != open_path_.end())

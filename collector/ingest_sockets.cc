@@ -128,7 +128,9 @@ bool Ingest::on_sock(const void* data, size_t size) {
           channel(key, Channel::kEndpoint, 0, proto_name(e->sock) + " " + remote);
         }
       }
-      channel_io(key, act, t, false);
+      // A shell given its stdin socket runs what it receives (`nc -e /bin/sh`, `bash -i
+      // >& /dev/tcp/...`: ingest_programs.cc).
+      channel_io(key, act, t, false, runs_stdin(act, 0, e->sock.ino, e->fd));
       return true;
     }
     default:

@@ -96,6 +96,11 @@ class World {
     e.cwd_len = static_cast<uint32_t>(cwd.size());
     pack_args(e, argv);
     for (int i = 0; i < 3; i++) e.std_pipe_ino[i] = std_pipes[i];
+    if (std_pipes[0] != 0) {  // what fd 0 is (events.h v8): that pipe
+      e.stdin_dev = pipefs_dev();
+      e.stdin_ino = std_pipes[0];
+      e.stdin_mode = S_IFIFO;
+    }
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
   }
   // exec of the program file (dev, ino) outside the mount: the probes' EXEC with the
@@ -110,6 +115,17 @@ class World {
     e.exe_ino = exe_ino;
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
   }
+  // The probes' EXEC of `filename`, for a test to complete before send_exec(): what fd 0
+  // is (stdin_*), the executable's identity and the path sent with a descriptor exec.
+  bento_exec_event exec_event(Proc p, const std::string& filename,
+                              const std::vector<std::string>& argv) {
+    bento_exec_event e{};
+    header(e.h, BENTO_EV_EXEC, sizeof e, p);
+    std::snprintf(e.filename, sizeof e.filename, "%s", filename.c_str());
+    pack_args(e, argv);
+    return e;
+  }
+  void send_exec(const bento_exec_event& e) { EXPECT_TRUE(col->on_probe_event(&e, sizeof e)); }
   // exec in another mount namespace (p.mnt_ns): the probes' executable and root paths in
   // fs form, on their file systems.
   void exec_in_namespace(Proc p, const std::string& filename, const std::vector<std::string>& argv,
@@ -168,6 +184,25 @@ class World {
       const uint8_t loopback[4] = {127, 0, 0, 1};
       std::memcpy(a->addr, loopback, sizeof loopback);
     }
+    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+  }
+  // First receive of a process image on fd `fd`, a TCP socket (`sock_ino`) connected to
+  // 203.0.113.5:`port`, a sender the probes never saw.
+  void tcp_recv_remote(Proc p, uint64_t sock_ino, int fd, uint16_t port) {
+    bento_sock_event e{};
+    header(e.h, BENTO_EV_SOCK_RECV, sizeof e, p);
+    e.fd = fd;
+    e.sock.ino = sock_ino;
+    e.sock.netns = 4026531840u;
+    e.sock.family = AF_INET;
+    e.sock.type = SOCK_STREAM;
+    e.sock.protocol = IPPROTO_TCP;
+    const uint8_t local[4] = {10, 0, 0, 2}, remote[4] = {203, 0, 113, 5};
+    e.local.family = e.remote.family = AF_INET;
+    e.local.port = 40000;
+    e.remote.port = port;
+    std::memcpy(e.local.addr, local, sizeof local);
+    std::memcpy(e.remote.addr, remote, sizeof remote);
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
   }
   // An open of a file outside the tracked mount (the probes' OPEN).

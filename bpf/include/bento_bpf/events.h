@@ -23,6 +23,9 @@
  * 6: new event 26, FILE_COPY: which file's bytes a process image's writes carried.
  * 7: EXEC gained `exe_generation` and `exe_btime_ns`: the program file's identity (the
  *    collector stores the program an image runs as one of its inputs).
+ * 8: EXEC gained `stdin_*` (what fd 0 is at the exec: an interpreter given no script runs
+ *    what it reads there); its `exe_path` is also sent in the host's namespace when
+ *    `filename` names a descriptor or /proc (`/dev/fd/3`, `/proc/self/exe`).
  *
  * Times of data flow: a write-side event (PIPE_IO write, SOCK_SEND, FILE_IO write) is
  * stamped at the call's ENTRY, a read-side one (PIPE_IO read, SOCK_RECV, FILE_IO read) at
@@ -49,7 +52,7 @@
 #include <linux/types.h>
 #endif
 
-#define BENTO_EVENTS_VERSION 7
+#define BENTO_EVENTS_VERSION 8
 #define BENTO_PATH_MAX 256     /* exec filename and open paths; longer ones are truncated */
 #define BENTO_ARGS_MAX 512     /* exec argv, NUL-separated; truncated flag when longer */
 #define BENTO_FDS_MAX 8        /* fds per SCM_RIGHTS event */
@@ -159,7 +162,11 @@ struct bento_exec_event {
   __u32 pad;
   char cwd[BENTO_PATH_MAX];
   /* v5, only in another mount namespace (h.mnt_ns != 0), else empty: the executable file's
-   * path in fs form (on exe_dev), and the task's root directory's (on root_dev). */
+   * path in fs form (on exe_dev), and the task's root directory's (on root_dev).
+   * v8: exe_path is also sent in the host's namespace when filename starts with "/dev/fd/"
+   * or "/proc/" (fexecve, execveat(fd, "", AT_EMPTY_PATH), `/proc/self/exe`): names the
+   * collector cannot resolve, as they would name its own descriptors. A file with no path
+   * (a memfd) is sent by its dentry's name, without a leading '/': "memfd:NAME". */
   __u64 root_dev;
   __u32 exe_path_len;
   __u32 root_path_len;
@@ -169,6 +176,16 @@ struct bento_exec_event {
   __u32 exe_generation;
   __u32 pad2;
   __u64 exe_btime_ns;
+  /* v8: what fd 0 is at the exec, whatever its type (0s when closed): a shell or script
+   * interpreter given no script runs what it reads there (`sh < x.sh`, a reverse shell's
+   * socket, `curl URL | sh`'s pipe, also in std_pipe_ino[0]). stdin_mode is the inode's
+   * S_IFMT bits; a socket's stdin_ino is its sockfs inode (bento_sock.ino); generation and
+   * birth time identify a regular file, as OPEN's do. */
+  __u64 stdin_dev;
+  __u64 stdin_ino;
+  __u32 stdin_mode;
+  __u32 stdin_generation;
+  __u64 stdin_btime_ns;
 };
 
 struct bento_exit_event {
