@@ -30,8 +30,9 @@ struct bento_exec_event;
 
 namespace bento::collector {
 
-// Whether an exec'd filename names a descriptor or a /proc path (ingest_programs.cc).
-bool exec_by_descriptor(std::string_view filename);
+// Whether a path passed by a process names its descriptors or /proc: only that process
+// could resolve it (ingest_programs.cc).
+bool process_relative_path(std::string_view filename);
 
 class Ingest {
  public:

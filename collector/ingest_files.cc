@@ -379,7 +379,8 @@ bool Ingest::on_truncate(const void* data, size_t size) {
     // truncate(2) names a path, resolved now (the probes cannot): gone, it is not followed.
     if (e->dir.dev != 0 && source_for_dev(e->dir.dev) != 0) return true;
     tr.path = passed_path(h, e->path, sizeof e->path, e->dir);
-    if (tr.path.empty()) return true;  // not placed: unknown rather than another file's
+    if (tr.path.empty() || process_relative_path(tr.path))
+      return true;  // not placed: unknown rather than another file's (the collector's own)
     const std::string real = host_.resolve(tr.path);
     if (real.empty() || !host_.lstat(real, &tr.dev, &tr.ino)) return true;
   }

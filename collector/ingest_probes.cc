@@ -140,7 +140,7 @@ bool Ingest::on_fork(const void* data, size_t size) {
 // What a process in the host's mount namespace runs: its program path as the host names it.
 void Ingest::name_on_host(const bento_event_header* h, const bento_exec_event* e,
                           const std::string& filename, int64_t prev, ActivityRow* row) {
-  if (exec_by_descriptor(filename)) {
+  if (process_relative_path(filename)) {
     // fexecve's "/dev/fd/3", "/proc/self/exe": the probes' path of what runs (events.h v8),
     // placed on the host; a file with no path by its name (memfd:NAME); else /proc's.
     const std::string p(e->exe_path, strnlen(e->exe_path, sizeof e->exe_path));

@@ -45,8 +45,8 @@ constexpr size_t kHeldPrograms = 8;  // ancestors looked at above a kept activit
 }  // namespace
 
 // fexecve's "/dev/fd/3", "/proc/self/fd/3", runc's "/proc/self/exe": names the collector
-// would resolve as its own; the probes send the executable's path (events.h v8).
-bool exec_by_descriptor(std::string_view filename) {
+// would resolve as its own (for an exec, the probes send the executable's path: v8).
+bool process_relative_path(std::string_view filename) {
   return filename.rfind("/dev/fd/", 0) == 0 || filename.rfind("/proc/", 0) == 0;
 }
 
@@ -82,7 +82,7 @@ void Ingest::note_program(int64_t act, const bento_exec_event* e, const Activity
   // "memfd:NAME", events.h v8) is named so.
   const std::string& path = row.program.empty() ? row.exe : row.program;
   const bool pathless = e->exe_path_len != 0 && e->exe_path[0] != '/' && path == row.program &&
-                        exec_by_descriptor(row.exe);
+                        process_relative_path(row.exe);
   program_file(act, std::move(r), path, pathless);
 }
 
