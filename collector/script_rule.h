@@ -37,7 +37,8 @@ struct ProgramInput {
 // runs its first argument that is no option (`bash -x job.sh`, `python3 -u job.py`),
 // skipping the values of its options that take one; given none, its stdin (`curl URL |
 // sh`, `sh -s`, `python3 -`); given a command instead (`sh -c`, `sh -ec`, `python3 -c`/`-m`,
-// `perl -e`, `ruby -e`, `node -e`/`-p`, `php -r`), nothing of a file.
+// `perl -e`, `ruby -e`, `node -e`/`-p`, `php -r`), nothing of a file. make runs its
+// makefile (`-f FILE`, else `Makefile`).
 inline ProgramInput program_input(std::string_view argv0, std::string_view exe,
                                   const std::vector<std::string_view>& args) {
   auto named = [](std::string_view arg) {
@@ -55,7 +56,7 @@ inline ProgramInput program_input(std::string_view argv0, std::string_view exe,
       p.remove_suffix(1);
     return p;
   };
-  enum Family { kNone, kShell, kPython, kPerl, kRuby, kNode, kPhp, kOther } family = kNone;
+  enum Family { kNone, kShell, kPython, kPerl, kRuby, kNode, kPhp, kMake, kOther } family = kNone;
   for (std::string_view name : {base(argv0), base(exe)}) {
     if (family != kNone) break;
     for (std::string_view known :
@@ -66,10 +67,22 @@ inline ProgramInput program_input(std::string_view argv0, std::string_view exe,
     if (name == "ruby") family = kRuby;
     if (name == "node" || name == "nodejs") family = kNode;
     if (name == "php") family = kPhp;
+    if (name == "make" || name == "gmake" || name == "bmake") family = kMake;
     for (std::string_view known : {"lua", "luajit", "tclsh", "Rscript", "pwsh", "deno", "bun"})
       if (name == known) family = kOther;
   }
   if (family == kNone) return {};
+  if (family == kMake) {  // its makefile: -f FILE, else the Makefile in its directory
+    for (size_t i = 0; i < args.size(); i++) {
+      const std::string_view arg = args[i];
+      if ((arg == "-f" || arg == "--file" || arg == "--makefile") && i + 1 < args.size())
+        return named(args[i + 1]);
+      for (std::string_view with : {"--file=", "--makefile=", "-f"})
+        if (arg.size() > with.size() && arg.substr(0, with.size()) == with)
+          return named(arg.substr(with.size()));
+    }
+    return named("Makefile");  // a tail: GNUmakefile and makefile are not looked for
+  }
   for (size_t i = 0; i < args.size(); i++) {
     const std::string_view arg = args[i];
     if (arg == "-" || (family == kShell && arg == "-s")) return {ProgramInput::kStdin, ""};

@@ -309,7 +309,7 @@ bool own_scratch_file(bento::lineage::Database& db, int64_t entity, int64_t acti
 }  // namespace
 
 std::string program_script(const json& argv, const std::string& exe) {
-  if (!argv.is_array() || argv.size() < 2) return "";
+  if (!argv.is_array() || argv.empty()) return "";
   std::vector<std::string_view> args;
   for (size_t i = 1; i < argv.size(); i++)
     args.push_back(argv[i].is_string() ? std::string_view(argv[i].get_ref<const std::string&>())

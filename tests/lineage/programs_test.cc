@@ -120,6 +120,30 @@ TEST(Programs, TheScriptThatStartedAWriterIsListedUnderIt) {
   EXPECT_NE(r.text.find("not listed (--all lists it)"), std::string::npos) << r.text;
 }
 
+// `make` runs cc: the Makefile is make's program (a build recipe someone changed is where
+// a tampered build came from), listed under make with who wrote it.
+TEST(Programs, TheMakefileIsMakesProgram) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "main.c"}});
+  constexpr char kMakefile[] = "/lineage-test-nowhere/src/Makefile";
+  made_by(w, sh, 150, {"patch", "-p1", "-i", "/lineage-test-nowhere/evil.diff"}, kMakefile, 7001);
+  World::Proc make = w.run(sh, 200, {"make", "-j2", "all"});
+  w.read_outside(make, kMakefile, 7001);
+  World::Proc cc = w.run(make, 201, {"cc", "-o", path("prog"), path("main.c")});
+  w.read(201, 10);
+  w.write_new(201, 12, "prog");
+  w.exit(cc);
+  w.exit(make);
+  w.commit();
+  auto r = why(*w.db, path("prog"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find(std::string("program ") + kMakefile), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("written by patch -p1 -i /lineage-test-nowhere/evil.diff"),
+            std::string::npos)
+      << r.text;
+}
+
 // A script that ends in `exec tar ...`: tar runs in the script's process; the script is
 // still the program that ran it.
 TEST(Programs, AScriptThatExecsTheWriterIsListed) {
@@ -333,6 +357,13 @@ TEST(Programs, TheScriptRuleKnowsInterpretersScriptsAndCommands) {
   EXPECT_EQ(input("ruby", "/usr/bin/ruby", {"-rjson", "x.rb"}), "script x.rb");
   EXPECT_EQ(input("node", "/usr/bin/node", {"-r", "dotenv/config", "app.js"}), "script app.js");
   EXPECT_EQ(input("php", "/usr/bin/php", {"-f", "x.php"}), "script x.php");
+  // make runs its makefile.
+  EXPECT_EQ(input("make", "/usr/bin/make", {}), "script Makefile");
+  EXPECT_EQ(input("make", "/usr/bin/make", {"-j", "4", "all"}), "script Makefile");
+  EXPECT_EQ(input("make", "/usr/bin/make", {"-C", "src", "all"}), "script Makefile");
+  EXPECT_EQ(input("make", "/usr/bin/make", {"-f", "build.mk", "all"}), "script build.mk");
+  EXPECT_EQ(input("gmake", "/usr/bin/gmake", {"--file=build.mk"}), "script build.mk");
+  EXPECT_EQ(input("make", "/usr/bin/make", {"-fbuild.mk"}), "script build.mk");
   // A `#!/usr/bin/python3 -s` script: the kernel passes the option, then the script.
   EXPECT_EQ(input("/usr/bin/python3", "/opt/app/run", {"-s", "/opt/app/run"}),
             "script /opt/app/run");
