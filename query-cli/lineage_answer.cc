@@ -429,6 +429,16 @@ Answer answer_forward(LineageGraph& g, LineageSource& src,
   a.depth = options.depth;
   for (const auto& [n, reach] : s.nodes) a.nodes[n] = Answer::kFull;
   a.steps = s.steps;
+  // A forked image that read nothing reached itself and exec'd: what its parent had read
+  // reaches the program only through its command line and environment. Followed (a secret
+  // a shell passed to `curl -d "$K"` left that way), but said (Answer::argv_only_forks).
+  std::set<Node> readers;
+  for (const Step& st : s.steps)
+    if (st.type == Step::kUsed) readers.insert(st.effect);
+  for (const Step& st : s.steps)
+    if (st.type == Step::kInformed && st.how == "exec" && readers.count(st.cause) == 0 &&
+        g.activity(st.cause.id).value("origin", "") == "fork")
+      a.argv_only_forks.insert(st.cause.id);
   keep_shown_beyond(beyond_depth(s, false), &a);
   find_gaps(g, &a);
   return a;
@@ -443,6 +453,7 @@ json answer_json(LineageGraph& g, const Answer& a, json header) {
     node["shown"] = shown == Answer::kFull       ? "full"
                     : shown == Answer::kAncestry ? "ancestry"
                                                  : "line";
+    if (n.kind == Node::kActivity && a.argv_only_forks.count(n.id) != 0) node["argv_only"] = true;
     if (auto f = a.runtime.find(n.id); n.kind == Node::kActivity && f != a.runtime.end()) {
       node["runtime_reads"] = {{"count", f->second.count}, {"by", f->second.by_reason}};
       if (!f->second.not_copied.empty()) {  // not in the document: named here

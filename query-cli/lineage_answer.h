@@ -45,8 +45,9 @@ struct Answer {
   };
   std::map<int64_t, Folded> runtime;  // activity id -> what of its reads is folded
   int left_out_activities = 0, left_out_entities = 0;
-  // Forked images (activity ids) that exec'd a program: their parent's data inputs were
-  // held back (they reach the program only through argv and environment; lineage_answer.cc).
+  // Forked images (activity ids) that exec'd a program: what their parent had read reaches
+  // the program only through argv and environment (lineage_answer.cc). Backward, the
+  // parent's data inputs were held back; forward, the program is followed with a note.
   std::set<int64_t> argv_only_forks;
   // The reads of a module's source by the python runs that compiled it into bytecode
   // shown (compiled_bytecode): the one input of theirs the bytecode holds, listed under

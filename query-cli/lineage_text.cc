@@ -471,8 +471,13 @@ class Printer {
         const std::string verb = s->how == "exec"   ? "then ran "
                                  : s->how == "fork" ? "started "
                                                     : s->how + " to ";
-        kids.push_back(
-            {s->first, verb + g_.activity_line(s->effect.id) + at(s->first), s->effect, true, nt});
+        std::string note;
+        if (s->how == "exec" && a_.argv_only_forks.count(act.id) != 0)
+          note = g_.dim(
+              " — what its parent had read reaches this program only through its command "
+              "line or environment");
+        kids.push_back({s->first, verb + g_.activity_line(s->effect.id) + at(s->first) + note,
+                        s->effect, true, nt});
       }
     }
     emit(kids, indent, out);

@@ -287,6 +287,20 @@ TEST(Causal, AShellsRedirectIsWrittenByTheProgramItRuns) {
       << r.text;
   // --all still shows the driver's read.
   EXPECT_TRUE(has(edges(why(*w.db, path("out"), 0, /*all=*/true).graph), "used(driver, secret)"));
+  // Forward, the commands it ran are followed (the secret may be on their command line),
+  // with the note; the forked images are marked in the JSON.
+  auto im = impact(*w.db, path("secret"));
+  ASSERT_TRUE(im.found) << im.message;
+  EXPECT_NE(im.text.find("wrote " + path("out")), std::string::npos) << im.text;
+  EXPECT_NE(im.text.find("then ran cp /tmp/mid out  (pid 301"), std::string::npos) << im.text;
+  EXPECT_NE(im.text.find("what its parent had read reaches this program only through its "
+                         "command line or environment"),
+            std::string::npos)
+      << im.text;
+  int argv_only = 0;
+  for (const auto& n : im.graph["activities"])
+    if (n.value("argv_only", false)) argv_only++;
+  EXPECT_EQ(argv_only, 2) << im.graph.dump(1);  // sort's and cp's forked images
 }
 
 // tail -f, or a config read again through the handle it was opened with: what a process
