@@ -2778,6 +2778,11 @@ int BPF_PROG(on_exec, struct task_struct* p, pid_t old_pid, struct linux_binprm*
   e->exe_generation = BPF_CORE_READ(exe_inode, i_generation);
   e->pad2 = 0;
   e->exe_btime_ns = btime_ns(exe_inode, BPF_CORE_READ(exe_inode, i_sb, s_magic));
+  e->login_uid = e->session_id = 0xffffffffu; /* unset: no audit support (events.h v8) */
+  if (bpf_core_field_exists(p->loginuid)) {
+    e->login_uid = BPF_CORE_READ(p, loginuid.val);
+    e->session_id = BPF_CORE_READ(p, sessionid);
+  }
   submit(e);
 cloexec:;
   /* Reported fds that exec closed (O_CLOEXEC): after the EXEC event, as CLOSE events. */

@@ -553,6 +553,7 @@ std::string event_to_json(const void* data, size_t size) {
         j["root_path"] = cstr(e->root_path, sizeof e->root_path);
         j["root_dev"] = e->root_dev;
       }
+      if (e->login_uid != 0xffffffffu) j["login_uid"] = e->login_uid;
       if (e->stdin_mode != 0)
         j["stdin"] = {{"dev", e->stdin_dev}, {"ino", e->stdin_ino}, {"mode", e->stdin_mode}};
       break;

@@ -22,6 +22,9 @@ struct ActivityRow {
   uint64_t start_ns = 0;
   std::string origin;  // exec fork observed setuid
   std::string root;    // the chroot directory it ran under (host path), "" for the host's
+  // Who logged in (the audit login uid, kept across sudo and su) and the login's session;
+  // -1 when unset (a daemon, a boot-time task) or unknown.
+  int64_t login_uid = -1, session_id = -1;
 };
 
 // Which activity a process ran at time t, and over which interval that answer holds.

@@ -63,6 +63,10 @@ ProcessFacts process_facts(uint32_t pid) {
   f.exe = read_link(dir + "/exe");
   std::string cmd = read_small_file(dir + "/cmdline");
   f.argv_json = argv_json(cmd.data(), cmd.size());
+  for (auto [file, out] : {std::pair{"/loginuid", &f.login_uid}, {"/sessionid", &f.session_id}}) {
+    const std::string v = read_small_file(dir + file);  // 4294967295: unset
+    if (!v.empty() && v != "4294967295") *out = std::strtoll(v.c_str(), nullptr, 10);
+  }
   f.found = f.start_ns != 0;
   return f;
 }

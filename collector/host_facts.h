@@ -16,10 +16,11 @@ namespace bento::collector {
 
 struct ProcessFacts {
   bool found = false;
-  uint32_t pid = 0;       // thread-group id of the thread asked about
-  uint64_t start_ns = 0;  // CLOCK_MONOTONIC (boot-based), the process's identity
-  std::string exe;        // /proc/PID/exe
-  std::string argv_json;  // JSON array from /proc/PID/cmdline
+  uint32_t pid = 0;                         // thread-group id of the thread asked about
+  uint64_t start_ns = 0;                    // CLOCK_MONOTONIC (boot-based), the process's identity
+  std::string exe;                          // /proc/PID/exe
+  std::string argv_json;                    // JSON array from /proc/PID/cmdline
+  int64_t login_uid = -1, session_id = -1;  // /proc/PID/loginuid, sessionid (-1: unset)
 };
 
 class HostFacts {

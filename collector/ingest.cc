@@ -142,6 +142,8 @@ int64_t Ingest::observed_activity(uint32_t tid, uint32_t uid, uint32_t gid, uint
   row.gid = gid;
   row.start_ns = f.start_ns;
   row.origin = "observed";
+  row.login_uid = f.login_uid;
+  row.session_id = f.session_id;
   return store_.add_activity(row);
 }
 

@@ -217,6 +217,8 @@ bool Ingest::on_exec(const void* data, size_t size) {
   row.euid = h->euid;
   row.start_ns = h->ts_ns;
   row.origin = "exec";
+  if (e->login_uid != 0xffffffffu) row.login_uid = e->login_uid;  // events.h v8
+  if (e->session_id != 0xffffffffu) row.session_id = e->session_id;
   int64_t a = store_.add_activity(row);
   store_.informed(a, prev, h->ts_ns, "exec");
   tid_activity_[h->tid] = {a, static_cast<int64_t>(h->ts_ns), INT64_MAX};

@@ -121,7 +121,8 @@ const char* const kSql[] = {
     "SELECT process_id, start_ns, end_ns FROM tasks WHERE tid = ? AND start_ns <= ? AND "
     "(end_ns IS NULL OR end_ns >= ?) ORDER BY start_ns DESC LIMIT 1",
     "INSERT INTO activities(process_id, exe, argv, exe_ino, exe_dev, uid, gid, euid, start_ns, "
-    "start_wall_ns, origin, program, root) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    "start_wall_ns, origin, program, root, login_uid, session_id) "
+    "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     // The activity running at t (else the first one after t: a record may be stamped a
     // little before the probe's exec event), and when the next one began.
     "SELECT a.id, a.start_ns, (SELECT MIN(n.start_ns) FROM activities n WHERE n.process_id = "
@@ -129,7 +130,8 @@ const char* const kSql[] = {
     "BY (a.start_ns <= ?) DESC, CASE WHEN a.start_ns <= ? THEN -a.start_ns ELSE a.start_ns END "
     "LIMIT 1",
     "SELECT process_id, exe, argv, exe_ino, exe_dev, uid, gid, euid, start_ns, origin, "
-    "IFNULL(program, ''), IFNULL(root, '') FROM activities WHERE id = ?",
+    "IFNULL(program, ''), IFNULL(root, ''), IFNULL(login_uid, -1), IFNULL(session_id, -1) "
+    "FROM activities WHERE id = ?",
     "UPDATE activities SET end_ns = ? WHERE id = ? AND end_ns IS NULL",
     "UPDATE activities SET end_ns = ? WHERE process_id = ? AND end_ns IS NULL",
     // files
@@ -425,6 +427,12 @@ int64_t SqliteStore::add_activity(const ActivityRow& a) {
     ins.bind_null(13);
   else
     ins.bind(13, a.root);
+  for (auto [col, v] : {std::pair{14, a.login_uid}, std::pair{15, a.session_id}}) {
+    if (v < 0)
+      ins.bind_null(col);
+    else
+      ins.bind(col, v);
+  }
   ins.run();
   return last_id();
 }
@@ -457,6 +465,8 @@ bool SqliteStore::activity(int64_t id, ActivityRow* out) {
   out->origin = q.text(9);
   out->program = q.text(10);
   out->root = q.text(11);
+  out->login_uid = q.int64(12);
+  out->session_id = q.int64(13);
   return true;
 }
 

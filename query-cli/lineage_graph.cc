@@ -161,15 +161,22 @@ const json& LineageGraph::entity(int64_t id) {
   return entities_[id] = j;
 }
 
+// An activity's row; who logged in only from schema v8 (an older provd's database has no
+// such columns).
+#define BENTO_ACTIVITY_QUERY(login)                                                     \
+  "SELECT a.exe, a.argv, p.pid, p.start_ns, a.uid, a.start_ns, a.end_ns, p.exit_code, " \
+  "a.origin, (SELECT pp.pid FROM processes pp WHERE pp.id = p.parent_id), p.exit_ns, "  \
+  "a.program, (SELECT x.detail FROM actions x WHERE x.activity_id = a.id AND x.what = " \
+  "'inputs-lost' LIMIT 1), a.root, a.euid, " login                                      \
+  " FROM activities a JOIN processes p ON "                                             \
+  "p.id = a.process_id WHERE a.id = ?"
+constexpr char kActivityQuery[] = BENTO_ACTIVITY_QUERY("a.login_uid, a.session_id");
+constexpr char kActivityQueryBeforeV8[] = BENTO_ACTIVITY_QUERY("NULL, NULL");
+#undef BENTO_ACTIVITY_QUERY
+
 const json& LineageGraph::activity(int64_t id) {
   if (auto it = activities_.find(id); it != activities_.end()) return it->second;
-  Stmt& q = db_.cached(
-      "SELECT a.exe, a.argv, p.pid, p.start_ns, a.uid, a.start_ns, a.end_ns, p.exit_code, "
-      "a.origin, (SELECT pp.pid FROM processes pp WHERE pp.id = p.parent_id), p.exit_ns, "
-      "a.program, (SELECT x.detail FROM actions x WHERE x.activity_id = a.id AND x.what = "
-      "'inputs-lost' LIMIT 1), a.root, a.euid FROM activities a JOIN processes p ON p.id = "
-      "a.process_id "
-      "WHERE a.id = ?");
+  Stmt& q = db_.cached(db_.schema_version() >= 8 ? kActivityQuery : kActivityQueryBeforeV8);
   q.bind(1, id);
   json j = json::object();
   if (q.step()) {
@@ -196,6 +203,12 @@ const json& LineageGraph::activity(int64_t id) {
     if (!q.is_null(14) && q.int64(14) != q.int64(4)) {
       j["euid"] = q.int64(14);
       j["effective_user"] = user_name(q.int64(14));
+    }
+    // The person behind it: the audit login uid (kept across sudo and su), when set.
+    if (!q.is_null(15)) {
+      j["login_uid"] = q.int64(15);
+      j["login_user"] = user_name(q.int64(15));
+      if (!q.is_null(16)) j["session"] = q.int64(16);
     }
     // The collector dropped some of its events before it was kept (memory caps): what it
     // read may be missing from every answer.
@@ -611,8 +624,11 @@ std::string LineageGraph::activity_line(int64_t id) {
   std::string t = a["start"].is_null() ? "?" : clock_text(a["start"].value("ns", 0LL), off_);
   if (!a["end"].is_null()) t += "–" + clock_text(a["end"].value("ns", 0LL), off_);
   std::string d = "  (pid " + std::to_string(a.value("pid", 0LL)) + ", " + a.value("user", "?") +
-                  (a.contains("effective_user") ? " as " + a.value("effective_user", "?") : "") +
-                  ", " + t;
+                  (a.contains("effective_user") ? " as " + a.value("effective_user", "?") : "");
+  // Who logged in, where that is someone else (`sudo -i` by alice: "root, login alice").
+  if (a.contains("login_uid") && a.value("login_uid", -1LL) != a.value("uid", -1LL))
+    d += ", login " + a.value("login_user", "?");
+  d += ", " + t;
   if (!a["exit_code"].is_null()) {
     int64_t c = a["exit_code"].get<int64_t>();
     d += ", " + ((c & 0x7f) ? "signal " + std::to_string(c & 0x7f)

@@ -62,4 +62,41 @@ TEST(Credentials, AnEffectiveUserOtherThanTheRealOneIsShown) {
   EXPECT_EQ(r.text.find("root as root"), std::string::npos) << r.text;
 }
 
+// Who logged in: alice's login shell (audit login uid 1000, session 7) runs `sudo -i`, whose
+// root shell runs tar. Everything it ran is root's, but the login uid, which sudo keeps,
+// names alice; a process nobody logged in for (a daemon: unset) names no one.
+TEST(Credentials, TheUserWhoLoggedInIsNamedBehindARootShell) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "key.txt"}});
+  World::Proc login = w.fork(sh, 150);
+  login.login_uid = 1000;  // pam_loginuid, before the login execs the user's shell
+  login.session_id = 7;
+  w.exec(login, {"bash", "--login"});
+  auto sudo = w.run(login, 151, {"sudo", "-i"});
+  auto tar = w.run(sudo, 152, {"tar", "cf", path("out"), path("key.txt")});
+  w.read(152, 10);
+  w.write_new(152, 11, "out");
+  w.exit(tar);
+  auto daemon = w.run(sh, 160, {"cron"});
+  w.read(160, 10);
+  w.write_new(160, 12, "daemon.out");
+  w.exit(daemon);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  const passwd* pw = getpwuid(1000);  // prov names users as this machine does
+  const std::string alice = pw != nullptr ? pw->pw_name : "1000";
+  EXPECT_NE(r.text.find("(pid 152, root, login " + alice + ", "), std::string::npos) << r.text;
+  bool said = false;
+  for (const auto& a : r.graph["activities"])
+    said = said || (a.value("pid", 0) == 152 && a.value("login_uid", -1) == 1000 &&
+                    a.value("login_user", "") == alice && a.value("session", -1) == 7);
+  EXPECT_TRUE(said) << r.graph.dump(1);
+  auto d = why(*w.db, path("daemon.out"));
+  ASSERT_TRUE(d.found) << d.message;
+  EXPECT_EQ(d.text.find(", login "), std::string::npos) << d.text;
+  for (const auto& a : d.graph["activities"]) EXPECT_FALSE(a.contains("login_uid")) << a.dump(1);
+}
+
 }  // namespace

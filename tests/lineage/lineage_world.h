@@ -64,6 +64,9 @@ class World {
     uint32_t pid;
     uint64_t start;
     uint32_t mnt_ns = 0;  // another mount namespace's (events.h v5), inherited by fork
+    // Who logged in and the session (events.h v8; unset by default), inherited by fork
+    // and sent with each exec.
+    uint32_t login_uid = 0xffffffffu, session_id = 0xffffffffu;
   };
   Proc fork(Proc parent, uint32_t child_pid, bool thread = false, uint32_t tid = 0) {
     bento_fork_event e{};
@@ -73,7 +76,8 @@ class World {
     e.child_start_ns = tick();
     e.is_thread = thread;
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
-    return {e.child_pid, thread ? parent.start : e.child_start_ns, parent.mnt_ns};
+    return {e.child_pid, thread ? parent.start : e.child_start_ns, parent.mnt_ns, parent.login_uid,
+            parent.session_id};
   }
   // A forked child that execs argv at once: a command a shell runs.
   Proc run(Proc parent, uint32_t child_pid, const std::vector<std::string>& argv) {
@@ -89,31 +93,25 @@ class World {
   // `cwd`: the probes' working directory for a relative filename.
   void exec_file(Proc p, const std::string& filename, const std::vector<std::string>& argv,
                  std::array<uint64_t, 3> std_pipes = {0, 0, 0}, const std::string& cwd = "") {
-    bento_exec_event e{};
-    header(e.h, BENTO_EV_EXEC, sizeof e, p);
-    std::snprintf(e.filename, sizeof e.filename, "%s", filename.c_str());
+    bento_exec_event e = exec_event(p, filename, argv);
     std::snprintf(e.cwd, sizeof e.cwd, "%s", cwd.c_str());
     e.cwd_len = static_cast<uint32_t>(cwd.size());
-    pack_args(e, argv);
     for (int i = 0; i < 3; i++) e.std_pipe_ino[i] = std_pipes[i];
     if (std_pipes[0] != 0) {  // what fd 0 is (events.h v8): that pipe
       e.stdin_dev = pipefs_dev();
       e.stdin_ino = std_pipes[0];
       e.stdin_mode = S_IFIFO;
     }
-    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+    send_exec(e);
   }
   // exec of the program file (dev, ino) outside the mount: the probes' EXEC with the
   // executable's identity, which the collector stores as the image's program.
   void exec_program(Proc p, const std::string& filename, const std::vector<std::string>& argv,
                     uint64_t exe_ino, uint64_t exe_dev = 0x803) {
-    bento_exec_event e{};
-    header(e.h, BENTO_EV_EXEC, sizeof e, p);
-    std::snprintf(e.filename, sizeof e.filename, "%s", filename.c_str());
-    pack_args(e, argv);
+    bento_exec_event e = exec_event(p, filename, argv);
     e.exe_dev = exe_dev;
     e.exe_ino = exe_ino;
-    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+    send_exec(e);
   }
   // The probes' EXEC of `filename`, for a test to complete before send_exec(): what fd 0
   // is (stdin_*), the executable's identity and the path sent with a descriptor exec.
@@ -123,6 +121,8 @@ class World {
     header(e.h, BENTO_EV_EXEC, sizeof e, p);
     std::snprintf(e.filename, sizeof e.filename, "%s", filename.c_str());
     pack_args(e, argv);
+    e.login_uid = p.login_uid;
+    e.session_id = p.session_id;
     return e;
   }
   void send_exec(const bento_exec_event& e) { EXPECT_TRUE(col->on_probe_event(&e, sizeof e)); }
@@ -131,17 +131,14 @@ class World {
   void exec_in_namespace(Proc p, const std::string& filename, const std::vector<std::string>& argv,
                          uint64_t exe_dev, const std::string& exe_path, uint64_t root_dev,
                          const std::string& root_path) {
-    bento_exec_event e{};
-    header(e.h, BENTO_EV_EXEC, sizeof e, p);
-    std::snprintf(e.filename, sizeof e.filename, "%s", filename.c_str());
-    pack_args(e, argv);
+    bento_exec_event e = exec_event(p, filename, argv);
     e.exe_dev = exe_dev;
     e.exe_path_len = static_cast<uint32_t>(exe_path.size());
     std::snprintf(e.exe_path, sizeof e.exe_path, "%s", exe_path.c_str());
     e.root_dev = root_dev;
     e.root_path_len = static_cast<uint32_t>(root_path.size());
     std::snprintf(e.root_path, sizeof e.root_path, "%s", root_path.c_str());
-    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+    send_exec(e);
   }
   // This machine's pipefs (the collector tells pipes from FIFOs by it).
   static uint64_t pipefs_dev() { return bento::collector::machine_pipefs_dev(); }

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -1167,6 +1168,28 @@ TEST_F(LineageE2E, AProgramOnStdinOrInAMemfdIsListedWithWhereItCameFrom) {
   EXPECT_NE(two.output.find("read " + mnt_ + "/tool"), std::string::npos) << two.output;
   EXPECT_NE(two.output.find("written by cp /bin/cat tool"), std::string::npos) << two.output;
   EXPECT_EQ(two.output.find(db_), std::string::npos) << two.output;  // provd's own fd
+}
+
+// "By whom": a shell that logged in as uid 1000 (pam_loginuid's write of /proc/self/loginuid)
+// and runs a command as root: the answer names the login user behind it.
+TEST_F(LineageE2E, TheUserWhoLoggedInIsNamed) {
+  if (run("sh -c 'echo 1000 > /proc/self/loginuid'").status != 0)
+    GTEST_SKIP() << "\n*** SKIPPING: this kernel has no writable audit login uid "
+                    "(no CONFIG_AUDIT, or loginuid_immutable) ***";
+  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
+  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
+  ASSERT_NO_FATAL_FAILURE(start_provd());
+  RunResult r = sh("echo secret > key; echo 1000 > /proc/self/loginuid; cat key > out");
+  ASSERT_EQ(r.status, 0) << r.output;
+  stop_provd();
+  RunResult why_out = run(std::string(PROV_BIN) + " why " + q(mnt_ + "/out") + " --db " + q(db_));
+  const passwd* pw = getpwuid(1000);  // prov names users as this machine does
+  const std::string user = pw != nullptr ? pw->pw_name : "1000";
+  EXPECT_NE(why_out.output.find(", root, login " + user + ", "), std::string::npos)
+      << why_out.output;
+  // Before the write, nobody had logged in (provd and this test run from no login).
+  RunResult why_key = run(std::string(PROV_BIN) + " why " + q(mnt_ + "/key") + " --db " + q(db_));
+  EXPECT_EQ(why_key.output.find(", login "), std::string::npos) << why_key.output;
 }
 
 // A shell that was running before provd started, and that forks a pipeline right after

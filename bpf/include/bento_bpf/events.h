@@ -24,8 +24,9 @@
  * 7: EXEC gained `exe_generation` and `exe_btime_ns`: the program file's identity (the
  *    collector stores the program an image runs as one of its inputs).
  * 8: EXEC gained `stdin_*` (what fd 0 is at the exec: an interpreter given no script runs
- *    what it reads there); its `exe_path` is also sent in the host's namespace when
- *    `filename` names a descriptor or /proc (`/dev/fd/3`, `/proc/self/exe`).
+ *    what it reads there) and `login_uid`/`session_id` (who logged in); its `exe_path` is also sent
+ * in the host's namespace when `filename` names a descriptor or /proc (`/dev/fd/3`,
+ * `/proc/self/exe`).
  *
  * Times of data flow: a write-side event (PIPE_IO write, SOCK_SEND, FILE_IO write) is
  * stamped at the call's ENTRY, a read-side one (PIPE_IO read, SOCK_RECV, FILE_IO read) at
@@ -186,6 +187,13 @@ struct bento_exec_event {
   __u32 stdin_mode;
   __u32 stdin_generation;
   __u64 stdin_btime_ns;
+  /* v8: the audit login uid and session of the task (task->loginuid, ->sessionid: set by
+   * pam_loginuid when a user logs in, inherited, kept across sudo, su and setuid: who is
+   * behind a root shell). 4294967295 (-1) when unset (daemons, boot) or the kernel has no
+   * audit support. Changed only by a write to /proc/self/loginuid, before the login's exec
+   * of its shell: so an exec carries it, a fork inherits it. */
+  __u32 login_uid;
+  __u32 session_id;
 };
 
 struct bento_exit_event {
