@@ -142,7 +142,8 @@ class GraphStore {
   // of earlier versions of the file before t (`exec 3< f`, f rewritten, then the first
   // read) are dropped: it read none of them.
   virtual void used_exact(int64_t activity, int64_t entity, uint64_t t) = 0;
-  virtual void used_last(int64_t activity, int64_t entity, uint64_t last) = 0;
+  // The activity read no version of the file after `last` (it released its last handle).
+  virtual void used_last_of_file(int64_t activity, int64_t file, uint64_t last) = 0;
   // generated: one row per (entity, activity); keeps the earliest time; last_ns only grows.
   virtual void generated(int64_t entity, int64_t activity, uint64_t t, const char* how) = 0;
   virtual void generated_last(int64_t entity, int64_t activity, uint64_t last) = 0;

@@ -364,6 +364,19 @@ void Ingest::end_handle(Mount& m, std::map<uint64_t, Handle>::iterator it, uint6
       if (--s->second.handles <= 0) sessions_.erase(s);
     }
   }
+  // Its readers read through it until now at the latest: what reaches the file after they
+  // let go of it cannot reach them (the bound of their last read), unless one still holds
+  // another handle of it.
+  const auto reading = m.reading.find(h.file);
+  const bool others = reading != m.reading.end() && reading->second > 1;  // handles with readers
+  for (int64_t r : h.readers) {
+    bool holds = false;
+    for (const auto& [fh, other] : others ? m.handles : std::map<uint64_t, Handle>{})
+      holds = holds ||
+              (fh != it->first && other.file == h.file &&
+               std::find(other.readers.begin(), other.readers.end(), r) != other.readers.end());
+    if (!holds) store_.used_last_of_file(r, h.file, t);
+  }
   if (!h.readers.empty())
     if (auto n = m.reading.find(h.file); n != m.reading.end() && --n->second <= 0)
       m.reading.erase(n);

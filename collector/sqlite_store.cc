@@ -194,7 +194,8 @@ const char* const kSql[] = {
     "DELETE FROM used WHERE activity_id = ?1 AND how = 'open' AND time_ns <= ?3 AND entity_id IN "
     "(SELECT o.id FROM entities o JOIN entities e ON e.id = ?2 WHERE o.file_id = e.file_id AND "
     "o.version < e.version) RETURNING entity_id",
-    "UPDATE used SET last_ns = MAX(IFNULL(last_ns, 0), ?) WHERE activity_id = ? AND entity_id = ?",
+    "UPDATE used SET last_ns = MAX(IFNULL(last_ns, 0), ?) WHERE activity_id = ? AND entity_id IN "
+    "(SELECT id FROM entities WHERE file_id = ?)",
     "INSERT INTO generated(entity_id, activity_id, time_ns, how) VALUES(?1, ?2, ?3, ?4) "
     "ON CONFLICT(entity_id, activity_id) DO UPDATE SET "
     "how = CASE WHEN generated.how || excluded.how IN ('open-writewrite', 'writeopen-write', "
@@ -769,9 +770,9 @@ void SqliteStore::used_exact(int64_t activity, int64_t entity, uint64_t t) {
   if (!fresh) it->second = std::min(it->second, t);
 }
 
-void SqliteStore::used_last(int64_t activity, int64_t entity, uint64_t last) {
-  if (activity == 0 || entity == 0) return;
-  st(kUsedLast).bind(1, i64(last)).bind(2, activity).bind(3, entity).run();
+void SqliteStore::used_last_of_file(int64_t activity, int64_t file, uint64_t last) {
+  if (activity == 0 || file == 0) return;
+  st(kUsedLast).bind(1, i64(last)).bind(2, activity).bind(3, file).run();
 }
 
 void SqliteStore::generated(int64_t entity, int64_t activity, uint64_t t, const char* how) {

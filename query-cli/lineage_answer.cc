@@ -339,6 +339,112 @@ bool program_read(LineageGraph& g, const Step& st) {
   return bento::collector::names_file(g.entity(st.cause.id).value("path", ""), script);
 }
 
+// Per-file tools: `gzip a b` reads a, writes a.gz, then reads b and writes b.gz; b.gz's
+// writer read a too, before b.gz began, but a went into a.gz. Process-level lineage cannot
+// tell what stayed in its memory (a configuration read once is in every output), so nothing
+// is dropped: a read by a writer shown in full that began before the writer finished
+// another file and ended before it began the file of the answer is said to be maybe for
+// that other file (Answer::earlier_batch). Not a file it read back (sort's temporary
+// files: their data goes on into the output).
+class Batches {
+ public:
+  Batches(LineageGraph& g, LineageSource& src) : g_(g), src_(src) {}
+
+  // The other file `writer` finished first after `read` began, before it began writing
+  // at `begin` a file of `own` (the answer's), when `read` ended before then: nullptr if
+  // none.
+  const Step* earlier_output(Node writer, const Step& read, int64_t begin,
+                             const std::set<int64_t>& own) {
+    if (read.last == kForever || read.last >= begin) return nullptr;
+    const Step* batch = nullptr;
+    for (const Step* o : finished(writer))
+      if (o->last < begin && o->last > read.first && own.count(file_of(o->effect)) == 0 &&
+          (batch == nullptr || o->last < batch->last))
+        batch = o;
+    return batch;
+  }
+
+  Answer::EarlierOutput describe(const Step& output) {
+    const json& e = g_.entity(output.effect.id);
+    const json& names = e.value("paths", json::array());
+    std::string path = e.value("path", "");
+    if (!names.empty() && names.back().is_string() && names.back() != path)
+      path += " (now " + names.back().get<std::string>() + ")";  // sed -i's temporary file
+    return {path, output.last};
+  }
+
+  int64_t file_of(const Node& e) { return g_.entity(e.id)["file"].value("id", 0LL); }
+
+ private:
+  // The files it wrote data into and finished, but never read (a scratch file's data goes
+  // on into what it writes next: sort's temporary files).
+  const std::vector<const Step*>& finished(Node writer) {
+    auto [it, fresh] = finished_.emplace(writer, std::vector<const Step*>());
+    if (!fresh) return it->second;
+    std::set<int64_t> read_back;
+    for (const Step& st : src_.causes(writer))
+      if (st.type == Step::kUsed) read_back.insert(file_of(st.cause));
+    for (const Step& st : src_.effects(writer))
+      if (st.type == Step::kGenerated && (st.how == "write" || st.how == "create") &&
+          !puts_no_data(st) && st.last != kForever &&
+          g_.entity(st.effect.id).value("kind", "") == "file" &&
+          read_back.count(file_of(st.effect)) == 0)
+        it->second.push_back(&st);
+    return it->second;
+  }
+
+  LineageGraph& g_;
+  LineageSource& src_;
+  std::map<Node, std::vector<const Step*>> finished_;
+};
+
+// Backward: the reads of the writers of the file asked about that were maybe only for an
+// earlier file (Answer::earlier_batch).
+void mark_batches(LineageGraph& g, LineageSource& src, Answer* a) {
+  Batches batches(g, src);
+  std::map<Node, int64_t> begun;          // writer -> first write of its files in the answer
+  std::map<Node, std::set<int64_t>> own;  // writer -> those files (ids)
+  for (const Step& st : a->steps) {
+    if (st.type != Step::kGenerated || puts_no_data(st)) continue;
+    auto n = a->nodes.find(st.cause);
+    if (n == a->nodes.end() || n->second != Answer::kFull) continue;
+    auto [it, fresh] = begun.emplace(st.cause, st.first);
+    if (!fresh) it->second = std::min(it->second, st.first);
+    own[st.cause].insert(batches.file_of(st.effect));
+  }
+  for (const Step& st : a->steps) {
+    if (st.type != Step::kUsed || a->program_reads.count(st) != 0) continue;
+    auto b = begun.find(st.effect);
+    if (b == begun.end()) continue;
+    if (const Step* o = batches.earlier_output(st.effect, st, b->second, own[st.effect]))
+      a->earlier_batch[st] = batches.describe(*o);
+  }
+}
+
+// Forward: the files a reader of what is asked about began after its reads of it ended and
+// it finished another file: maybe not from them (Answer::later_batch).
+void mark_later_batches(LineageGraph& g, LineageSource& src, Answer* a) {
+  Batches batches(g, src);
+  std::map<Node, std::vector<const Step*>> reads;  // reader -> its reads in the answer
+  for (const Step& st : a->steps)
+    if (st.type == Step::kUsed && st.how != "program") reads[st.effect].push_back(&st);
+  for (const Step& st : a->steps) {
+    if (st.type != Step::kGenerated || puts_no_data(st)) continue;
+    auto r = reads.find(st.cause);
+    if (r == reads.end()) continue;
+    const std::set<int64_t> own = {batches.file_of(st.effect)};
+    // Only when every read that brought the root's data ended before such another file.
+    const Step* batch = nullptr;
+    bool all = true;
+    for (const Step* u : r->second) {
+      const Step* o = batches.earlier_output(st.cause, *u, st.first, own);
+      all = all && o != nullptr;
+      if (o != nullptr && (batch == nullptr || o->last > batch->last)) batch = o;
+    }
+    if (all && batch != nullptr) a->later_batch[st] = batches.describe(*batch);
+  }
+}
+
 Answer answer_backward(LineageGraph& g, LineageSource& src,
                        const std::vector<std::pair<Node, int64_t>>& roots, AnswerOptions& options) {
   Answer a;
@@ -398,6 +504,7 @@ Answer answer_backward(LineageGraph& g, LineageSource& src,
   for (const Step& st : s.steps)
     if (compiled_bytecode(g, st)) compiled.insert(st);
   keep_backward(g, causes, carries_data(g, s, causes, beyond), compiled, &a);
+  mark_batches(g, src, &a);
   // Folded reads of processes that are not shown are not counted either.
   for (auto it = a.runtime.begin(); it != a.runtime.end();) {
     auto n = a.nodes.find(Node::activity(it->first));
@@ -429,6 +536,7 @@ Answer answer_forward(LineageGraph& g, LineageSource& src,
   a.depth = options.depth;
   for (const auto& [n, reach] : s.nodes) a.nodes[n] = Answer::kFull;
   a.steps = s.steps;
+  mark_later_batches(g, src, &a);
   // A forked image that read nothing reached itself and exec'd: what its parent had read
   // reaches the program only through its command line and environment. Followed (a secret
   // a shell passed to `curl -d "$K"` left that way), but said (Answer::argv_only_forks).
@@ -473,6 +581,14 @@ json answer_json(LineageGraph& g, const Answer& a, json header) {
     }
   }
   for (const Step& st : a.steps) g.add_step(st);
+  for (const auto& [st, earlier] : a.earlier_batch)
+    g.annotate_step(
+        st, "before_output",
+        {{"path", earlier.path}, {"finished", time_json(earlier.finished, g.wall_offset())}});
+  for (const auto& [st, earlier] : a.later_batch)
+    g.annotate_step(
+        st, "after_output",
+        {{"path", earlier.path}, {"finished", time_json(earlier.finished, g.wall_offset())}});
   // wasDerivedFrom(process): what a shown process wrote from what it had read before its
   // last write of it.
   std::map<int64_t, std::vector<const Step*>> reads, writes;
@@ -485,7 +601,7 @@ json answer_json(LineageGraph& g, const Answer& a, json header) {
     if (r == reads.end()) continue;
     for (const Step* w : ws)
       for (const Step* u : r->second)
-        if (u->first < w->last && u->cause != w->effect)
+        if (u->first < w->last && u->cause != w->effect && a.earlier_batch.count(*u) == 0)
           g.add_process_derivation(w->effect.id, u->cause.id, act, w->first);
   }
   // The document holds the answer's nodes only (the graph object also read others while

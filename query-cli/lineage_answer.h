@@ -56,6 +56,19 @@ struct Answer {
   // Reads of the program a shown process ran (program_read): listed under it, with what
   // made them, also under a parent whose other reads are held back.
   std::set<Step> program_reads;
+  // Per-file tools (`gzip a b`, a loop converting each file, `sed -i` on several): a read
+  // by a writer of the file asked about that ended before the writer finished another file
+  // it had begun and finished before this one: maybe only for that file (mark_batches).
+  // Read step -> that earlier output (its path, when it was finished). Shown, but said.
+  struct EarlierOutput {
+    std::string path;
+    int64_t finished = 0;
+  };
+  std::map<Step, EarlierOutput> earlier_batch;
+  // Forward, the same seen from the read: a write (step) of a file the reader began after
+  // it finished another file, when its reads that brought the data asked about all ended
+  // before that other file was finished: maybe not from them. Write step -> that file.
+  std::map<Step, EarlierOutput> later_batch;
   // Shown nodes where the search stopped at `depth` with causes (backward) or effects
   // (forward) left unsearched: the answer is complete only when this is empty.
   int depth = 0;

@@ -367,6 +367,13 @@ void LineageGraph::add_step(const Step& s) {
   }
 }
 
+void LineageGraph::annotate_step(const Step& s, const std::string& key, json value) {
+  if (s.type != Step::kUsed && s.type != Step::kGenerated) return;
+  const std::string id = (s.type == Step::kUsed ? "u:" : "g:") + std::to_string(s.row);
+  for (json& e : edges_)
+    if (e.value("id", "") == id) e[key] = std::move(value);
+}
+
 void LineageGraph::add_process_derivation(int64_t generated, int64_t used, int64_t a, int64_t t) {
   entity(generated);
   entity(used);

@@ -60,6 +60,8 @@ class LineageGraph {
 
   // A step of the causal search as its PROV edge (with `time`, `last`, a stable `id`).
   void add_step(const Step& s);
+  // Adds `key` to the edge add_step() made of the read or write `s`.
+  void annotate_step(const Step& s, const std::string& key, nlohmann::json value);
   // wasDerivedFrom(how process): `activity` generated `generated` after reading `used`.
   void add_process_derivation(int64_t generated, int64_t used, int64_t activity, int64_t t);
 

@@ -388,6 +388,10 @@ class Printer {
                                  : program ? "program "
                                            : read_verb(s->how, e.value("kind", ""));
         std::string text = verb + as + g_.entity_line(s->cause.id) + at(s->first);
+        if (auto b = a_.earlier_batch.find(*s); b != a_.earlier_batch.end())
+          text += g_.dim(" — read before it finished " + printable(b->second.path) + " at " +
+                         clock_text(b->second.finished, g_.wall_offset()) +
+                         ", a file it wrote before this one: maybe only for that one");
         if (shown(s->cause) == Answer::kLine) {
           // A pipe that carried no data: name who wrote it, do not expand them.
           std::string writers;
@@ -465,7 +469,13 @@ class Printer {
       const int64_t nt = forward_bound(*s, t);
       if (s->type == Step::kGenerated) {
         g_.annotate_status(s->effect.id);
-        kids.push_back({s->first, "wrote " + g_.entity_line(s->effect.id) + at(s->first, s->last),
+        std::string note;
+        if (auto b = a_.later_batch.find(*s); b != a_.later_batch.end())
+          note = g_.dim(" — begun after it finished " + printable(b->second.path) + " at " +
+                        clock_text(b->second.finished, g_.wall_offset()) +
+                        ", which it finished after reading this: maybe not from it");
+        kids.push_back({s->first,
+                        "wrote " + g_.entity_line(s->effect.id) + at(s->first, s->last) + note,
                         s->effect, true, nt});
       } else if (s->type == Step::kInformed) {
         const std::string verb = s->how == "exec"   ? "then ran "
