@@ -371,10 +371,11 @@ void Ingest::end_handle(Mount& m, std::map<uint64_t, Handle>::iterator it, uint6
   const bool others = reading != m.reading.end() && reading->second > 1;  // handles with readers
   for (int64_t r : h.readers) {
     bool holds = false;
-    for (const auto& [fh, other] : others ? m.handles : std::map<uint64_t, Handle>{})
-      holds = holds ||
-              (fh != it->first && other.file == h.file &&
-               std::find(other.readers.begin(), other.readers.end(), r) != other.readers.end());
+    if (others)
+      for (const auto& [fh, other] : m.handles)
+        holds = holds ||
+                (fh != it->first && other.file == h.file &&
+                 std::find(other.readers.begin(), other.readers.end(), r) != other.readers.end());
     if (!holds) store_.used_last_of_file(r, h.file, t);
   }
   if (!h.readers.empty())

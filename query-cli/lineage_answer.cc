@@ -356,12 +356,12 @@ class Batches {
   const Step* earlier_output(Node writer, const Step& read, int64_t begin,
                              const std::set<int64_t>& own) {
     if (read.last == kForever || read.last >= begin) return nullptr;
-    const Step* batch = nullptr;
-    for (const Step* o : finished(writer))
-      if (o->last < begin && o->last > read.first && own.count(file_of(o->effect)) == 0 &&
-          (batch == nullptr || o->last < batch->last))
-        batch = o;
-    return batch;
+    const std::vector<Finished>& done = finished(writer);  // by the time it was finished
+    auto it = std::upper_bound(done.begin(), done.end(), read.first,
+                               [](int64_t t, const Finished& f) { return t < f.step->last; });
+    for (; it != done.end() && it->step->last < begin; ++it)
+      if (own.count(it->file) == 0) return it->step;
+    return nullptr;
   }
 
   Answer::EarlierOutput describe(const Step& output) {
@@ -376,10 +376,14 @@ class Batches {
   int64_t file_of(const Node& e) { return g_.entity(e.id)["file"].value("id", 0LL); }
 
  private:
+  struct Finished {
+    const Step* step;  // its write of the file (src_'s, which keeps it)
+    int64_t file;
+  };
   // The files it wrote data into and finished, but never read (a scratch file's data goes
-  // on into what it writes next: sort's temporary files).
-  const std::vector<const Step*>& finished(Node writer) {
-    auto [it, fresh] = finished_.emplace(writer, std::vector<const Step*>());
+  // on into what it writes next: sort's temporary files), by when it finished them.
+  const std::vector<Finished>& finished(Node writer) {
+    auto [it, fresh] = finished_.emplace(writer, std::vector<Finished>());
     if (!fresh) return it->second;
     std::set<int64_t> read_back;
     for (const Step& st : src_.causes(writer))
@@ -389,13 +393,15 @@ class Batches {
           !puts_no_data(st) && st.last != kForever &&
           g_.entity(st.effect.id).value("kind", "") == "file" &&
           read_back.count(file_of(st.effect)) == 0)
-        it->second.push_back(&st);
+        it->second.push_back({&st, file_of(st.effect)});
+    std::sort(it->second.begin(), it->second.end(),
+              [](const Finished& a, const Finished& b) { return a.step->last < b.step->last; });
     return it->second;
   }
 
   LineageGraph& g_;
   LineageSource& src_;
-  std::map<Node, std::vector<const Step*>> finished_;
+  std::map<Node, std::vector<Finished>> finished_;
 };
 
 // Backward: the reads of the writers of the file asked about that were maybe only for an
