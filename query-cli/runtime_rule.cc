@@ -1,6 +1,10 @@
 #include "runtime_rule.h"
 
 #include <cstdlib>
+#include <set>
+#include <string_view>
+
+#include "script_rule.h"
 
 namespace prov_cli {
 
@@ -127,12 +131,17 @@ std::string RuntimeRule::classify(bento::lineage::Database& db, const json& enti
     for (const std::string& p : prefixes_)
       if (starts_with(path, p)) return p;
   }
+  // A file the command line names, other than the script it runs (its program), is what the
+  // user gave the program to work on: data, wherever it lies beside the program
+  // (`proj/bin/tool proj/data/in`, `awk ... customers.csv`).
+  const bool named = named_on_command_line(activity, path) && !runs_as_script(activity, path);
   // The program as exec'd (a virtualenv's bin/python) and as resolved (the interpreter
   // that link points to).
   for (const char* key : {"exe", "program"}) {
     const std::string prog = install_prefix(activity.value(key, ""));
     if (prog.empty() || prog == "/" || !starts_with(path, prog)) continue;
-    if (!tracked) return "program " + prog;
+    if (!tracked && !named) return "program " + prog;
+    if (!tracked) continue;
     // On a tracked mount, the data lives beside the programs: its root is never an
     // installation, and under one (proj/bin/tool reading proj/data/in) a file is the
     // program's own only if the command line does not name it and nothing but the
@@ -142,19 +151,22 @@ std::string RuntimeRule::classify(bento::lineage::Database& db, const json& enti
     if (written_from_outside(db, id, version, prog)) continue;
     return "program " + prog;
   }
-  // An interpreter running a script (bash /root/.pyenv/libexec/pyenv, env bash X): the
-  // script's installation, for files outside the tracked mounts only (a script in a
-  // mount's bin/ must not hide the data beside it).
+  // An interpreter running a script that lies in an installation (bash
+  // /root/.pyenv/libexec/pyenv, env bash X), outside the tracked mounts: the script itself,
+  // installed before the record, is that wrapper's runtime. Not the files beside it: a
+  // project's bin/etl.py reads its data/in.csv (the installation of a script is not known as
+  // an exe's is, and its data often lies next to it).
   if (!tracked && activity.contains("argv") && activity["argv"].is_array()) {
     const json& argv = activity["argv"];
     for (size_t i = 1; i < argv.size() && i < 3; i++) {
       if (!argv[i].is_string()) continue;
-      const std::string script = install_prefix(argv[i].get<std::string>());
-      if (!script.empty() && script != "/" && script[0] == '/' && starts_with(path, script))
-        return "program " + script;
+      const std::string& arg = argv[i].get_ref<const std::string&>();
+      const std::string script = install_prefix(arg);
+      if (!script.empty() && script != "/" && arg == path) return "program " + script;
     }
   }
-  if (!tracked && file.contains("id") && shared_configuration(db, file.value("id", 0LL)))
+  if (!tracked && !named && file.contains("id") &&
+      shared_configuration(db, file.value("id", 0LL), path))
     return "shared configuration";
   return "";
 }
@@ -199,6 +211,22 @@ bool RuntimeRule::named_on_command_line(const json& activity, const std::string&
   return false;
 }
 
+bool RuntimeRule::runs_as_script(const json& activity, const std::string& path) {
+  if (!activity.contains("argv") || !activity["argv"].is_array()) return false;
+  const json& argv = activity["argv"];
+  if (argv.size() < 2) return false;
+  std::vector<std::string_view> args;
+  for (size_t i = 1; i < argv.size(); i++)
+    args.push_back(argv[i].is_string() ? std::string_view(argv[i].get_ref<const std::string&>())
+                                       : std::string_view());
+  const std::string exe = activity.value("exe", "");
+  const std::string_view argv0 =
+      argv[0].is_string() ? std::string_view(argv[0].get_ref<const std::string&>()) : "";
+  const auto in = bento::collector::program_input(argv0, exe, args);
+  return in.kind == bento::collector::ProgramInput::kScript &&
+         bento::collector::names_file(path, in.script);
+}
+
 bool RuntimeRule::written_from_outside(bento::lineage::Database& db, int64_t file_id,
                                        int64_t version, const std::string& install) {
   const auto key = std::make_tuple(file_id, version, install);
@@ -229,7 +257,8 @@ bool RuntimeRule::written_in_record(bento::lineage::Database& db, int64_t file_i
   return written_[key] = q.step();
 }
 
-bool RuntimeRule::shared_configuration(bento::lineage::Database& db, int64_t file_id) {
+bool RuntimeRule::shared_configuration(bento::lineage::Database& db, int64_t file_id,
+                                       const std::string& path) {
   if (auto it = shared_.find(file_id); it != shared_.end()) return it->second;
   bool shared = false;
   Stmt& written = db.cached(
@@ -237,13 +266,24 @@ bool RuntimeRule::shared_configuration(bento::lineage::Database& db, int64_t fil
       "e.file_id = ? LIMIT 1");
   written.bind(1, file_id);
   if (!written.step()) {
-    Stmt& programs = db.cached(
-        "SELECT COUNT(*) FROM (SELECT DISTINCT a.exe FROM entities e JOIN used u ON "
-        "u.entity_id = e.id JOIN activities a ON a.id = u.activity_id WHERE e.file_id = ? "
-        "LIMIT ?)");
-    programs.bind(1, file_id).bind(2, many_programs_);
-    shared = programs.step() && programs.int64(0) >= many_programs_;
+    // Configuration is read without being asked for; a file that programs are given on
+    // their command line (`wc -l f`, `md5sum f`, `awk ... f`) is what they work on: data,
+    // however many of them read it.
+    Stmt& readers = db.cached(
+        "SELECT DISTINCT a.exe, a.argv FROM entities e JOIN used u ON u.entity_id = e.id "
+        "JOIN activities a ON a.id = u.activity_id WHERE e.file_id = ? LIMIT 10000");
+    readers.bind(1, file_id);
+    std::set<std::string> programs;
+    while (readers.step() && static_cast<int>(programs.size()) < many_programs_) {
+      json act = json::object();
+      if (!readers.is_null(1)) act["argv"] = json::parse(readers.text(1), nullptr, false);
+      if (!named_on_command_line(act, path))
+        programs.insert(readers.is_null(0) ? "" : readers.text(0));
+    }
+    readers.reset();
+    shared = static_cast<int>(programs.size()) >= many_programs_;
   }
+  written.reset();
   return shared_[file_id] = shared;
 }
 

@@ -7,11 +7,13 @@
 //      `bin`, `sbin`, `libexec` or `shims` directory its executable lives in (a pyenv
 //      version, a virtualenv, /opt/tool) — never a tracked mount's root itself, and on a
 //      tracked mount only for files the command line does not name and that only the
-//      installation's own programs wrote — or, for files outside the tracked mounts, the
-//      one of the script an interpreter runs (an absolute path among argv[1..2]:
-//      `bash /root/.pyenv/libexec/pyenv`);
+//      installation's own programs wrote; outside the mounts, not a file the command line
+//      names other than its script — or, outside the tracked mounts, the script an
+//      interpreter runs itself when it lies in such a directory (an absolute path among
+//      argv[1..2]: `bash /root/.pyenv/libexec/pyenv`), not the files beside it;
 //   3. a file outside the tracked mounts that nothing recorded ever wrote and that at least
-//      `many_programs` distinct programs read (shared configuration such as /etc/passwd).
+//      `many_programs` distinct programs read without naming it on their command line, nor
+//      does the reader (shared configuration such as ~/.gitconfig).
 // A version outside the mounts that a recorded process wrote (or an earlier version of the
 // same file) is not runtime: rules 1 and 2 are about what was installed before. Except
 // what only a program's own installation wrote into itself (not /usr/ or /usr/local/): a
@@ -53,7 +55,9 @@ class RuntimeRule {
   static std::string install_prefix(const std::string& program_path);
 
  private:
-  bool shared_configuration(bento::lineage::Database& db, int64_t file_id);
+  // Rule 3: at least many_programs_ distinct programs read the file without naming it on
+  // their command line (`path`: the name it is asked by).
+  bool shared_configuration(bento::lineage::Database& db, int64_t file_id, const std::string& path);
   // classify() for a process under chroot (its activity's "root"), with the paths it saw.
   std::string classify_in_root(bento::lineage::Database& db, const nlohmann::json& entity,
                                const nlohmann::json& activity);
@@ -61,6 +65,8 @@ class RuntimeRule {
   // relative to some directory); a program outside `install` wrote this version or an
   // earlier one.
   static bool named_on_command_line(const nlohmann::json& activity, const std::string& path);
+  // Whether `path` is the script the activity's interpreter runs (script_rule.h).
+  static bool runs_as_script(const nlohmann::json& activity, const std::string& path);
   bool written_from_outside(bento::lineage::Database& db, int64_t file_id, int64_t version,
                             const std::string& install);
   // Whether a recorded process wrote this version of the file or an earlier one.

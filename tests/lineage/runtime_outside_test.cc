@@ -1,0 +1,86 @@
+// Runtime reads outside the tracked mounts (query-cli/LINEAGE.md §3, rules 2 and 3): an
+// installation or a configuration file many programs read folds, but the data a user gives
+// a program, or that a script finds beside itself, is a source: folding it would answer
+// "written from nothing" for an output made from it.
+#include <gtest/gtest.h>
+
+#include "lineage_world.h"
+
+namespace {
+
+using namespace lineage_test;
+
+// A project outside the mounts: /srv/proj/bin/etl.py (run by python) reads
+// /srv/proj/data/sales.csv beside it; /srv/proj/bin/tool is given /srv/proj/data/sales.csv on
+// its command line and also loads /srv/proj/lib/libtool.so. The script itself and the tool's
+// library fold as the installation's; sales.csv is each output's source.
+TEST(RuntimeOutside, DataBesideAProgramOutsideTheMountsIsASource) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({});
+  const std::string proj = "/srv/proj";
+  auto py = w.fork(sh, 200);
+  w.exec_file(py, "/usr/bin/python3.11", {"python3", proj + "/bin/etl.py", "out1"});
+  w.read_outside(py, proj + "/bin/etl.py", 7001);
+  w.read_outside(py, proj + "/data/sales.csv", 7002);
+  w.write_new(200, 10, "out1");
+  w.exit(py);
+  auto tool = w.fork(sh, 300);
+  w.exec_file(tool, proj + "/bin/tool", {proj + "/bin/tool", proj + "/data/sales.csv"});
+  w.read_outside(tool, proj + "/lib/libtool.so", 7003);
+  w.read_outside(tool, proj + "/data/sales.csv", 7002);
+  w.write_new(300, 11, "out2");
+  w.exit(tool);
+  w.commit();
+  auto r1 = why(*w.db, path("out1"));
+  ASSERT_TRUE(r1.found) << r1.message;
+  EXPECT_TRUE(edges(r1.graph).count("used(python3 " + proj + "/bin/etl.py out1, " + proj +
+                                    "/data/sales.csv)"))
+      << r1.text;
+  EXPECT_NE(r1.text.find("+ 1 runtime read folded: program " + proj + "/ (1)"), std::string::npos)
+      << r1.text;
+  auto r2 = why(*w.db, path("out2"));
+  ASSERT_TRUE(r2.found) << r2.message;
+  EXPECT_TRUE(edges(r2.graph).count("used(" + proj + "/bin/tool " + proj + "/data/sales.csv, " +
+                                    proj + "/data/sales.csv)"))
+      << r2.text;
+  EXPECT_EQ(r2.text.find("read " + proj + "/lib/libtool.so"), std::string::npos) << r2.text;
+  EXPECT_NE(r2.text.find("+ 1 runtime read folded: program " + proj + "/ (1)"), std::string::npos)
+      << r2.text;
+}
+
+// A data file outside the mounts that five programs were given on their command line
+// (`wc -l customers.csv`, `md5sum customers.csv`, ...) is no shared configuration: the
+// output of the sixth (`awk ... customers.csv > out`) lists it. A file five programs read
+// without being asked for it still folds.
+TEST(RuntimeOutside, AFileManyProgramsAreGivenIsNotSharedConfiguration) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({});
+  const char* tools[] = {"wc", "grep", "md5sum", "sha256sum", "cksum"};
+  for (uint32_t i = 0; i < 5; i++) {
+    auto p = w.run(sh, 600 + i, {tools[i], "customers.csv"});
+    w.read_outside(p, "/srv/data/customers.csv", 9000);
+    w.read_outside(p, "/etc/app/implicit.conf", 9001);
+    w.write_new(600 + i, 20 + i, std::string(tools[i]) + ".out");
+    w.exit(p);
+  }
+  auto awk = w.run(sh, 700, {"awk", "-F,", "{print $2}", "customers.csv"});
+  w.read_outside(awk, "/etc/app/implicit.conf", 9001);
+  w.read_outside(awk, "/srv/data/customers.csv", 9000);
+  w.write_new(700, 30, "out");
+  w.exit(awk);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_TRUE(
+      edges(r.graph).count("used(awk -F, {print $2} customers.csv, /srv/data/customers.csv)"))
+      << r.text;
+  EXPECT_NE(r.text.find("+ 1 runtime read folded: shared configuration (1)"), std::string::npos)
+      << r.text;
+  auto r2 = why(*w.db, path("md5sum.out"));
+  ASSERT_TRUE(r2.found) << r2.message;
+  EXPECT_NE(r2.text.find("read /srv/data/customers.csv"), std::string::npos) << r2.text;
+}
+
+}  // namespace
