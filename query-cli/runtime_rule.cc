@@ -126,15 +126,16 @@ std::string RuntimeRule::classify(bento::lineage::Database& db, const json& enti
     }
     return "";
   }
+  // A file the command line names, other than the script it runs (its program), is what the
+  // user gave the program to work on: data, wherever it lies (`proj/bin/tool proj/data/in`,
+  // `awk ... customers.csv`, `grep x /etc/passwd`).
+  const bool named = named_on_command_line(activity, path) && !runs_as_script(activity, path);
   // A tracked mount holds the data the answers are about: system prefixes never fold it.
-  if (!tracked) {
+  // Nor a file named on the command line (`cut -d: -f1 /etc/passwd > users`).
+  if (!tracked && !named) {
     for (const std::string& p : prefixes_)
       if (starts_with(path, p)) return p;
   }
-  // A file the command line names, other than the script it runs (its program), is what the
-  // user gave the program to work on: data, wherever it lies beside the program
-  // (`proj/bin/tool proj/data/in`, `awk ... customers.csv`).
-  const bool named = named_on_command_line(activity, path) && !runs_as_script(activity, path);
   // The program as exec'd (a virtualenv's bin/python) and as resolved (the interpreter
   // that link points to).
   for (const char* key : {"exe", "program"}) {

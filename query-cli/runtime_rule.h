@@ -2,7 +2,8 @@
 // the default `prov why` folds them into one counted line per process; `--all` lists them.
 // The rule looks at paths and at the database, never at a file name's shape:
 //   1. a path outside the tracked mounts under a system prefix (default_prefixes();
-//      --runtime-prefix adds one, BENTO_PROV_RUNTIME_PREFIXES (':'-separated) replaces them);
+//      --runtime-prefix adds one, BENTO_PROV_RUNTIME_PREFIXES (':'-separated) replaces them),
+//      unless the command line names it (other than as the script it runs);
 //   2. a path under the reading program's own installation: the directory above the
 //      `bin`, `sbin`, `libexec` or `shims` directory its executable lives in (a pyenv
 //      version, a virtualenv, /opt/tool) — never a tracked mount's root itself, and on a

@@ -1,4 +1,4 @@
-// Runtime reads outside the tracked mounts (query-cli/LINEAGE.md §3, rules 2 and 3): an
+// Runtime reads outside the tracked mounts (query-cli/LINEAGE.md §3, rules 1 to 3): an
 // installation or a configuration file many programs read folds, but the data a user gives
 // a program, or that a script finds beside itself, is a source: folding it would answer
 // "written from nothing" for an output made from it.
@@ -84,3 +84,21 @@ TEST(RuntimeOutside, AFileManyProgramsAreGivenIsNotSharedConfiguration) {
 }
 
 }  // namespace
+
+// A system file a program is given (`cut -d: -f1 /etc/passwd > users`) is its data: the
+// user list is in the output. The same program's implicit reads (its time zone) still fold.
+TEST(RuntimeOutside, ASystemFileNamedOnTheCommandLineIsData) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({});
+  auto cut = w.run(sh, 200, {"cut", "-d:", "-f1", "/etc/passwd"});
+  w.read_outside(cut, "/usr/share/zoneinfo/UTC", 7001);
+  w.read_outside(cut, "/etc/passwd", 7002);
+  w.write_new(200, 10, "users");
+  w.exit(cut);
+  w.commit();
+  auto r = why(*w.db, path("users"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_TRUE(edges(r.graph).count("used(cut -d: -f1 /etc/passwd, /etc/passwd)")) << r.text;
+  EXPECT_NE(r.text.find("+ 1 runtime read folded: /usr/ (1)"), std::string::npos) << r.text;
+}
