@@ -128,8 +128,11 @@ std::string RuntimeRule::classify(bento::lineage::Database& db, const json& enti
   }
   // A file the command line names, other than the script it runs (its program), is what the
   // user gave the program to work on: data, wherever it lies (`proj/bin/tool proj/data/in`,
-  // `awk ... customers.csv`, `grep x /etc/passwd`).
-  const bool named = named_on_command_line(activity, path) && !runs_as_script(activity, path);
+  // `awk ... customers.csv`, `grep x /etc/passwd`). So is one its process opened for it
+  // before the exec (`proj/bin/tool < proj/data/in`, `sort < /etc/passwd`).
+  const bool given = given_before_exec(db, entity, activity);
+  const bool named =
+      (named_on_command_line(activity, path) || given) && !runs_as_script(activity, path);
   // A tracked mount holds the data the answers are about: system prefixes never fold it.
   // Nor a file named on the command line (`cut -d: -f1 /etc/passwd > users`).
   if (!tracked && !named) {
@@ -148,7 +151,7 @@ std::string RuntimeRule::classify(bento::lineage::Database& db, const json& enti
     // program's own only if the command line does not name it and nothing but the
     // installation's own programs wrote it (pip in a virtualenv; not cp, not an editor).
     if (prog == file["source"].get<std::string>() + "/") continue;
-    if (named_on_command_line(activity, path)) continue;
+    if (named_on_command_line(activity, path) || given) continue;
     if (written_from_outside(db, id, version, prog)) continue;
     return "program " + prog;
   }
@@ -210,6 +213,27 @@ bool RuntimeRule::named_on_command_line(const json& activity, const std::string&
       return true;
   }
   return false;
+}
+
+bool RuntimeRule::given_before_exec(bento::lineage::Database& db, const json& entity,
+                                    const json& activity) {
+  const std::string eid = entity.value("id", ""), aid = activity.value("id", "");
+  if (eid.rfind("e:", 0) != 0 || aid.rfind("a:", 0) != 0) return false;
+  // Not the program's own executable: the exec opens it in the image before.
+  const std::string path = entity.value("path", "");
+  if (path == activity.value("exe", "") || path == activity.value("program", "")) return false;
+  // This image read it through what an earlier one only opened, or this image only opened
+  // it for a later one that read it (the shell's side of `< file`).
+  Stmt& q = db.cached(
+      "SELECT 1 FROM used u JOIN activities a ON a.id = u.activity_id JOIN activities me ON "
+      "me.id = ?1 JOIN used mine ON mine.activity_id = me.id AND mine.entity_id = ?2 WHERE "
+      "u.entity_id = ?2 AND a.process_id = me.process_id AND a.id != me.id AND "
+      "((a.start_ns < me.start_ns AND u.how = 'open') OR "
+      "(a.start_ns > me.start_ns AND mine.how = 'open' AND u.how != 'open')) LIMIT 1");
+  q.bind(1, std::stoll(aid.substr(2))).bind(2, std::stoll(eid.substr(2)));
+  const bool given = q.step();
+  q.reset();
+  return given;
 }
 
 bool RuntimeRule::runs_as_script(const json& activity, const std::string& path) {

@@ -66,6 +66,12 @@ class RuntimeRule {
   // relative to some directory); a program outside `install` wrote this version or an
   // earlier one.
   static bool named_on_command_line(const nlohmann::json& activity, const std::string& path);
+  // Whether an image of the activity's process before its exec opened this version without
+  // reading it, so that the activity read it through the handle it was given (a shell's
+  // `< file`), or the activity is that image: the file was handed to the program as its
+  // data.
+  bool given_before_exec(bento::lineage::Database& db, const nlohmann::json& entity,
+                         const nlohmann::json& activity);
   // Whether `path` is the script the activity's interpreter runs (script_rule.h).
   static bool runs_as_script(const nlohmann::json& activity, const std::string& path);
   bool written_from_outside(bento::lineage::Database& db, int64_t file_id, int64_t version,

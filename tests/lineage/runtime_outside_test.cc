@@ -102,3 +102,44 @@ TEST(RuntimeOutside, ASystemFileNamedOnTheCommandLineIsData) {
   EXPECT_TRUE(edges(r.graph).count("used(cut -d: -f1 /etc/passwd, /etc/passwd)")) << r.text;
   EXPECT_NE(r.text.find("+ 1 runtime read folded: /usr/ (1)"), std::string::npos) << r.text;
 }
+
+// A file the shell opened for the program before the exec (`proj/bin/tool < proj/data/in`,
+// `sort < /etc/passwd`) was handed to it as its data, as a named one is: not the program's
+// installation, nor runtime by prefix. A file every image opens and reads by itself (the
+// time zone) still folds.
+TEST(RuntimeOutside, AFileGivenOnStdinIsData) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({});
+  const std::string proj = "/srv/proj";
+  struct Case {
+    std::string exe, in;
+    uint32_t pid;
+    uint64_t ino, out;
+  };
+  for (const Case& c : {Case{proj + "/bin/tool", proj + "/data/in.csv", 200, 7001, 10},
+                        Case{"/usr/bin/sort", "/etc/passwd", 300, 7002, 11}}) {
+    auto p = w.fork(sh, c.pid);
+    w.read_outside(p, "/usr/share/zoneinfo/UTC", 7100);  // the shell's image: its own read
+    w.open_outside(p, c.in, c.ino, O_RDONLY);            // < in
+    const uint64_t fh = ++w.next_fh;                     // > out
+    w.record(RecordType::kCreate, c.pid, c.out, "out" + std::to_string(c.pid), fh,
+             O_WRONLY | O_CREAT | O_TRUNC);
+    w.exec_file(p, c.exe, {c.exe});
+    w.read_outside(p, "/usr/share/zoneinfo/UTC", 7100);
+    w.file_io(p, c.ino, /*write=*/false, 0x803, /*fd=*/0);
+    w.record(RecordType::kWrite, c.pid, c.out, "", fh, O_WRONLY);
+    w.release(c.out, fh, O_WRONLY, w.t);
+    w.exit(p);
+  }
+  w.commit();
+  for (const Case& c : {Case{proj + "/bin/tool", proj + "/data/in.csv", 200, 7001, 10},
+                        Case{"/usr/bin/sort", "/etc/passwd", 300, 7002, 11}}) {
+    SCOPED_TRACE(c.exe);
+    auto r = why(*w.db, path("out" + std::to_string(c.pid)));
+    ASSERT_TRUE(r.found) << r.message;
+    EXPECT_NE(r.text.find("read " + c.in), std::string::npos) << r.text;
+    // Each image's own read of the time zone; nothing of the file given.
+    EXPECT_NE(r.text.find("+ 2 runtime reads folded: /usr/ (2);"), std::string::npos) << r.text;
+  }
+}
