@@ -96,7 +96,13 @@ std::string RuntimeRule::install_prefix(const std::string& program) {
   if (up == std::string::npos) return "";
   const std::string base = dir.substr(up + 1);
   if (base != "bin" && base != "sbin" && base != "libexec" && base != "shims") return "";
-  return up == 0 ? "/" : dir.substr(0, up + 1);  // with its trailing '/'
+  const std::string install = up == 0 ? "/" : dir.substr(0, up + 1);  // with its trailing '/'
+  // A home directory is no installation: ~/bin/tool reading ~/.ssh/id_rsa or ~/.gitconfig
+  // reads its user's files, not its own.
+  if (install == "/root/" || install == "/home/" ||
+      (starts_with(install, "/home/") && install.find('/', 6) == install.size() - 1))
+    return "";
+  return install;
 }
 
 std::string RuntimeRule::classify(bento::lineage::Database& db, const json& entity,

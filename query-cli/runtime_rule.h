@@ -6,7 +6,8 @@
 //      unless the command line names it (other than as the script it runs);
 //   2. a path under the reading program's own installation: the directory above the
 //      `bin`, `sbin`, `libexec` or `shims` directory its executable lives in (a pyenv
-//      version, a virtualenv, /opt/tool) — never a tracked mount's root itself, and on a
+//      version, a virtualenv, /opt/tool) — never a home directory (/root/, /home/USER/) nor a
+//      tracked mount's root itself, and on a
 //      tracked mount only for files the command line does not name and that only the
 //      installation's own programs wrote; outside the mounts, not a file the command line
 //      names other than its script — or, outside the tracked mounts, the script an

@@ -143,3 +143,39 @@ TEST(RuntimeOutside, AFileGivenOnStdinIsData) {
     EXPECT_NE(r.text.find("+ 2 runtime reads folded: /usr/ (2);"), std::string::npos) << r.text;
   }
 }
+
+// A home directory is no installation: ~/bin/git reading ~/.gitconfig (a secret in it) and a
+// ~/bin/python3 link to an interpreter reading ~/.aws/credentials read their user's files.
+// What is installed elsewhere (/opt/) still folds.
+TEST(RuntimeOutside, AHomeDirectoryIsNoInstallation) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({});
+  for (const std::string home : {"/home/u", "/root"}) {
+    SCOPED_TRACE(home);
+    const uint32_t pid = home == "/root" ? 300 : 200;
+    auto git = w.fork(sh, pid);
+    w.exec_file(git, home + "/bin/git", {home + "/bin/git", "config", "--get", "user.secret"});
+    w.read_outside(git, home + "/.gitconfig", pid + 7000);
+    w.write_new(pid, pid / 100 + 10, "git" + std::to_string(pid));
+    w.exit(git);
+    auto py = w.fork(sh, pid + 1);
+    w.exec_file(py, home + "/bin/python3", {home + "/bin/python3", "-c", "..."});
+    w.read_outside(py, "/opt/py/lib/python3.11/os.py", 7500);
+    w.read_outside(py, home + "/.aws/credentials", pid + 7001);
+    w.write_new(pid + 1, pid / 100 + 20, "aws" + std::to_string(pid));
+    w.exit(py);
+  }
+  w.commit();
+  for (const std::string home : {"/home/u", "/root"}) {
+    SCOPED_TRACE(home);
+    const uint32_t pid = home == "/root" ? 300 : 200;
+    auto r = why(*w.db, path("git" + std::to_string(pid)));
+    ASSERT_TRUE(r.found) << r.message;
+    EXPECT_NE(r.text.find("read " + home + "/.gitconfig"), std::string::npos) << r.text;
+    auto a = why(*w.db, path("aws" + std::to_string(pid)));
+    ASSERT_TRUE(a.found) << a.message;
+    EXPECT_NE(a.text.find("read " + home + "/.aws/credentials"), std::string::npos) << a.text;
+    EXPECT_NE(a.text.find("+ 1 runtime read folded: /opt/ (1)"), std::string::npos) << a.text;
+  }
+}
