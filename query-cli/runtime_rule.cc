@@ -159,6 +159,11 @@ std::string RuntimeRule::classify(bento::lineage::Database& db, const json& enti
     if (prog == file["source"].get<std::string>() + "/") continue;
     if (named_on_command_line(activity, path) || given) continue;
     if (written_from_outside(db, id, version, prog)) continue;
+    // What was there before the record counts as installed only in an interpreter's
+    // environment (a virtualenv: its python a link to an interpreter elsewhere, or the
+    // pyvenv.cfg it reads). Beside a program of the mount's own (proj/bin/tool, a copied
+    // git reading proj/.gitconfig) it is the data the program was set up to read.
+    if (!written_in_record(db, id, version) && !environment(db, activity, prog)) continue;
     return "program " + prog;
   }
   // An interpreter running a script that lies in an installation (bash
@@ -219,6 +224,23 @@ bool RuntimeRule::named_on_command_line(const json& activity, const std::string&
       return true;
   }
   return false;
+}
+
+bool RuntimeRule::environment(bento::lineage::Database& db, const json& activity,
+                              const std::string& install) {
+  const std::string exe = activity.value("exe", ""), program = activity.value("program", "");
+  if (starts_with(exe, install) && !program.empty() && program != exe &&
+      !starts_with(program, install))
+    return true;
+  const std::string aid = activity.value("id", "");
+  if (aid.rfind("a:", 0) != 0) return false;
+  Stmt& q = db.cached(
+      "SELECT 1 FROM used u JOIN entities e ON e.id = u.entity_id JOIN names n ON n.file_id = "
+      "e.file_id WHERE u.activity_id = ? AND n.path = ? LIMIT 1");
+  q.bind(1, std::stoll(aid.substr(2))).bind(2, install + "pyvenv.cfg");
+  const bool venv = q.step();
+  q.reset();
+  return venv;
 }
 
 bool RuntimeRule::given_before_exec(bento::lineage::Database& db, const json& entity,

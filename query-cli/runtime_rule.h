@@ -73,6 +73,10 @@ class RuntimeRule {
   // data.
   bool given_before_exec(bento::lineage::Database& db, const nlohmann::json& entity,
                          const nlohmann::json& activity);
+  // Whether `install` (on a tracked mount) is an interpreter's environment for the activity:
+  // its executable there links to a program elsewhere, or it read install/pyvenv.cfg.
+  bool environment(bento::lineage::Database& db, const nlohmann::json& activity,
+                   const std::string& install);
   // Whether `path` is the script the activity's interpreter runs (script_rule.h).
   static bool runs_as_script(const nlohmann::json& activity, const std::string& path);
   bool written_from_outside(bento::lineage::Database& db, int64_t file_id, int64_t version,

@@ -3,6 +3,9 @@
 // a program, or that a script finds beside itself, is a source: folding it would answer
 // "written from nothing" for an output made from it.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
 
 #include "lineage_world.h"
 
@@ -14,7 +17,7 @@ using namespace lineage_test;
 // /srv/proj/data/sales.csv beside it; /srv/proj/bin/tool is given /srv/proj/data/sales.csv on
 // its command line and also loads /srv/proj/lib/libtool.so. The script itself and the tool's
 // library fold as the installation's; sales.csv is each output's source.
-TEST(RuntimeOutside, DataBesideAProgramOutsideTheMountsIsASource) {
+TEST(RuntimeRules, DataBesideAProgramOutsideTheMountsIsASource) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
   auto sh = w.setup({});
@@ -53,7 +56,7 @@ TEST(RuntimeOutside, DataBesideAProgramOutsideTheMountsIsASource) {
 // (`wc -l customers.csv`, `md5sum customers.csv`, ...) is no shared configuration: the
 // output of the sixth (`awk ... customers.csv > out`) lists it. A file five programs read
 // without being asked for it still folds.
-TEST(RuntimeOutside, AFileManyProgramsAreGivenIsNotSharedConfiguration) {
+TEST(RuntimeRules, AFileManyProgramsAreGivenIsNotSharedConfiguration) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
   auto sh = w.setup({});
@@ -87,7 +90,7 @@ TEST(RuntimeOutside, AFileManyProgramsAreGivenIsNotSharedConfiguration) {
 
 // A system file a program is given (`cut -d: -f1 /etc/passwd > users`) is its data: the
 // user list is in the output. The same program's implicit reads (its time zone) still fold.
-TEST(RuntimeOutside, ASystemFileNamedOnTheCommandLineIsData) {
+TEST(RuntimeRules, ASystemFileNamedOnTheCommandLineIsData) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
   auto sh = w.setup({});
@@ -107,7 +110,7 @@ TEST(RuntimeOutside, ASystemFileNamedOnTheCommandLineIsData) {
 // `sort < /etc/passwd`) was handed to it as its data, as a named one is: not the program's
 // installation, nor runtime by prefix. A file every image opens and reads by itself (the
 // time zone) still folds.
-TEST(RuntimeOutside, AFileGivenOnStdinIsData) {
+TEST(RuntimeRules, AFileGivenOnStdinIsData) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
   auto sh = w.setup({});
@@ -147,7 +150,7 @@ TEST(RuntimeOutside, AFileGivenOnStdinIsData) {
 // A home directory is no installation: ~/bin/git reading ~/.gitconfig (a secret in it) and a
 // ~/bin/python3 link to an interpreter reading ~/.aws/credentials read their user's files.
 // What is installed elsewhere (/opt/) still folds.
-TEST(RuntimeOutside, AHomeDirectoryIsNoInstallation) {
+TEST(RuntimeRules, AHomeDirectoryIsNoInstallation) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
   auto sh = w.setup({});
@@ -178,4 +181,53 @@ TEST(RuntimeOutside, AHomeDirectoryIsNoInstallation) {
     EXPECT_NE(a.text.find("read " + home + "/.aws/credentials"), std::string::npos) << a.text;
     EXPECT_NE(a.text.find("+ 1 runtime read folded: /opt/ (1)"), std::string::npos) << a.text;
   }
+}
+
+// On a tracked mount, a program of the mount's own (proj/bin/git, there before the record)
+// reads proj/.gitconfig, there before the record too: the data it was set up to read, not
+// its installation's (only an interpreter's environment, a virtualenv, holds what was
+// installed before). A virtualenv's module there before the record still folds.
+TEST(RuntimeRules, WhatLayBesideAProgramOnAMountBeforeTheRecordIsData) {
+  TempDir dir;
+  const std::string mnt = dir.path() + "/mnt", proj = mnt + "/proj", venv = mnt + "/venv";
+  for (const std::string& d : {mnt, proj, proj + "/bin", venv, venv + "/bin"})
+    ASSERT_EQ(mkdir(d.c_str(), 0755), 0);
+  // There before the record: the walk of the mount names them.
+  auto made = [](const std::string& p) {
+    std::ofstream(p) << "x";
+    struct stat st = {};
+    EXPECT_EQ(::stat(p.c_str(), &st), 0);
+    return static_cast<uint64_t>(st.st_ino);
+  };
+  const uint64_t gitconfig = made(proj + "/.gitconfig"), cfg = made(venv + "/pyvenv.cfg"),
+                 mod = made(venv + "/mymod.py");
+  World w(dir.path() + "/prov.db", mnt);
+  auto read_file = [&](uint32_t tid, uint64_t ino) {
+    const uint64_t fh = ++w.next_fh;
+    w.record(RecordType::kOpen, tid, ino, "", fh, O_RDONLY);
+    w.record(RecordType::kRead, tid, ino, "", fh, O_RDONLY);
+    w.release(ino, fh, O_RDONLY);
+  };
+  auto sh = w.run({1, 1}, 100, {"setup"});
+  auto git = w.fork(sh, 200);
+  w.exec_file(git, proj + "/bin/git", {proj + "/bin/git", "config", "--get", "user.secret"});
+  read_file(200, gitconfig);
+  w.write_new(200, 900, "git.out");
+  w.exit(git);
+  auto py = w.fork(sh, 300);
+  w.exec_file(py, venv + "/bin/python", {venv + "/bin/python", "job.py"});
+  read_file(300, cfg);
+  read_file(300, mod);
+  w.write_new(300, 901, "job.out");
+  w.exit(py);
+  w.commit();
+  auto r = why(*w.db, mnt + "/git.out");
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find(" " + proj + "/.gitconfig  (version 1"), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find("folded"), std::string::npos) << r.text;
+  auto j = why(*w.db, mnt + "/job.out");
+  ASSERT_TRUE(j.found) << j.message;
+  EXPECT_EQ(j.text.find("mymod.py"), std::string::npos) << j.text;
+  EXPECT_NE(j.text.find("+ 2 runtime reads folded: program " + venv + "/ (2)"), std::string::npos)
+      << j.text;
 }
