@@ -102,6 +102,9 @@ class GraphStore {
   virtual int64_t find_outside_any_gen(uint64_t dev, uint64_t ino) = 0;
   // The file that has `path` as a current name (newest), 0 when none.
   virtual int64_t find_file_named(const std::string& path) = 0;
+  // The same, for a name it has had since `t` or earlier: the file an unlink at `t` removed
+  // (not one renamed or stored under the name after it).
+  virtual int64_t find_file_named_at(const std::string& path, uint64_t t) = 0;
   virtual int64_t find_pipe(uint64_t ino) = 0;  // newest pipe row with that pipefs inode
   virtual int64_t add_pipe(uint64_t ino, uint64_t created_ns) = 0;
   // Sockets and endpoints: by address text ("tcp 203.0.113.5:443", "unix-socket 1234") and,

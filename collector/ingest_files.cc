@@ -484,8 +484,11 @@ bool Ingest::under_tracked_mount(const std::string& path) const {
   return false;
 }
 
+// The file that had the name at `t`: an unlink applied late (its caller kept only now) must
+// not remove a file renamed to the name, or stored under it, after it (`zip -r a.zip`
+// unlinks a.zip, then renames its temporary file to a.zip).
 void Ingest::unlink_outside(int64_t act, uint64_t t, const std::string& path) {
-  int64_t file = store_.find_file_named(path);
+  int64_t file = store_.find_file_named_at(path, t);
   if (file == 0) return;
   store_.end_name(file, path, t);
   store_.invalidated(current_entity(file, t), act, t, "unlink");

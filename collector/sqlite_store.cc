@@ -43,6 +43,7 @@ enum SqliteStore::Q : int {
   kOutsideInsert,
   kOutsideFindAnyGen,
   kFileNamed,
+  kFileNamedAt,
   kPipeFind,
   kPipeInsert,
   kAddrFind,
@@ -145,6 +146,8 @@ const char* const kSql[] = {
     "('pipe', 'socket', 'endpoint') ORDER BY id DESC LIMIT 1",
     "SELECT file_id FROM names WHERE path = ? AND to_ns IS NULL ORDER BY from_ns DESC, id DESC "
     "LIMIT 1",
+    "SELECT file_id FROM names WHERE path = ? AND to_ns IS NULL AND from_ns <= ? ORDER BY "
+    "from_ns DESC, id DESC LIMIT 1",
     "SELECT id FROM files WHERE source_id IS NULL AND kind = 'pipe' AND ino = ? AND dev IS NULL "
     "ORDER BY id DESC LIMIT 1",
     "INSERT INTO files(ino, kind, created_ns) VALUES(?, 'pipe', ?)",
@@ -548,6 +551,12 @@ int64_t SqliteStore::find_outside_any_gen(uint64_t dev, uint64_t ino) {
 int64_t SqliteStore::find_file_named(const std::string& path) {
   Stmt& q = st(kFileNamed);
   q.bind(1, path);
+  return q.step() ? q.int64(0) : 0;
+}
+
+int64_t SqliteStore::find_file_named_at(const std::string& path, uint64_t t) {
+  Stmt& q = st(kFileNamedAt);
+  q.bind(1, path).bind(2, i64(t));
   return q.step() ? q.int64(0) : 0;
 }
 

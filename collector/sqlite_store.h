@@ -68,6 +68,7 @@ class SqliteStore : public GraphStore {
                            uint64_t created_ns) override;
   int64_t find_outside_any_gen(uint64_t dev, uint64_t ino) override;
   int64_t find_file_named(const std::string& path) override;
+  int64_t find_file_named_at(const std::string& path, uint64_t t) override;
   int64_t find_pipe(uint64_t ino) override;
   int64_t add_pipe(uint64_t ino, uint64_t created_ns) override;
   int64_t find_addr(const std::string& addr, uint64_t sock_ino) override;

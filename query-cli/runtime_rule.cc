@@ -1,6 +1,10 @@
 #include "runtime_rule.h"
 
 #include <cstdlib>
+#include <set>
+#include <string_view>
+
+#include "script_rule.h"
 
 namespace prov_cli {
 
@@ -92,7 +96,13 @@ std::string RuntimeRule::install_prefix(const std::string& program) {
   if (up == std::string::npos) return "";
   const std::string base = dir.substr(up + 1);
   if (base != "bin" && base != "sbin" && base != "libexec" && base != "shims") return "";
-  return up == 0 ? "/" : dir.substr(0, up + 1);  // with its trailing '/'
+  const std::string install = up == 0 ? "/" : dir.substr(0, up + 1);  // with its trailing '/'
+  // A home directory is no installation: ~/bin/tool reading ~/.ssh/id_rsa or ~/.gitconfig
+  // reads its user's files, not its own.
+  if (install == "/root/" || install == "/home/" ||
+      (starts_with(install, "/home/") && install.find('/', 6) == install.size() - 1))
+    return "";
+  return install;
 }
 
 std::string RuntimeRule::classify(bento::lineage::Database& db, const json& entity,
@@ -122,8 +132,16 @@ std::string RuntimeRule::classify(bento::lineage::Database& db, const json& enti
     }
     return "";
   }
+  // A file the command line names, other than the script it runs (its program), is what the
+  // user gave the program to work on: data, wherever it lies (`proj/bin/tool proj/data/in`,
+  // `awk ... customers.csv`, `grep x /etc/passwd`). So is one its process opened for it
+  // before the exec (`proj/bin/tool < proj/data/in`, `sort < /etc/passwd`).
+  const bool given = given_before_exec(db, entity, activity);
+  const bool named =
+      (named_on_command_line(activity, path) || given) && !runs_as_script(activity, path);
   // A tracked mount holds the data the answers are about: system prefixes never fold it.
-  if (!tracked) {
+  // Nor a file named on the command line (`cut -d: -f1 /etc/passwd > users`).
+  if (!tracked && !named) {
     for (const std::string& p : prefixes_)
       if (starts_with(path, p)) return p;
   }
@@ -132,29 +150,38 @@ std::string RuntimeRule::classify(bento::lineage::Database& db, const json& enti
   for (const char* key : {"exe", "program"}) {
     const std::string prog = install_prefix(activity.value(key, ""));
     if (prog.empty() || prog == "/" || !starts_with(path, prog)) continue;
-    if (!tracked) return "program " + prog;
+    if (!tracked && !named) return "program " + prog;
+    if (!tracked) continue;
     // On a tracked mount, the data lives beside the programs: its root is never an
     // installation, and under one (proj/bin/tool reading proj/data/in) a file is the
     // program's own only if the command line does not name it and nothing but the
     // installation's own programs wrote it (pip in a virtualenv; not cp, not an editor).
     if (prog == file["source"].get<std::string>() + "/") continue;
-    if (named_on_command_line(activity, path)) continue;
+    if (named_on_command_line(activity, path) || given) continue;
     if (written_from_outside(db, id, version, prog)) continue;
+    // What was there before the record counts as installed only in an interpreter's
+    // environment (a virtualenv: its python a link to an interpreter elsewhere, or the
+    // pyvenv.cfg it reads). Beside a program of the mount's own (proj/bin/tool, a copied
+    // git reading proj/.gitconfig) it is the data the program was set up to read.
+    if (!written_in_record(db, id, version) && !environment(db, activity, prog)) continue;
     return "program " + prog;
   }
-  // An interpreter running a script (bash /root/.pyenv/libexec/pyenv, env bash X): the
-  // script's installation, for files outside the tracked mounts only (a script in a
-  // mount's bin/ must not hide the data beside it).
+  // An interpreter running a script that lies in an installation (bash
+  // /root/.pyenv/libexec/pyenv, env bash X), outside the tracked mounts: the script itself,
+  // installed before the record, is that wrapper's runtime. Not the files beside it: a
+  // project's bin/etl.py reads its data/in.csv (the installation of a script is not known as
+  // an exe's is, and its data often lies next to it).
   if (!tracked && activity.contains("argv") && activity["argv"].is_array()) {
     const json& argv = activity["argv"];
     for (size_t i = 1; i < argv.size() && i < 3; i++) {
       if (!argv[i].is_string()) continue;
-      const std::string script = install_prefix(argv[i].get<std::string>());
-      if (!script.empty() && script != "/" && script[0] == '/' && starts_with(path, script))
-        return "program " + script;
+      const std::string& arg = argv[i].get_ref<const std::string&>();
+      const std::string script = install_prefix(arg);
+      if (!script.empty() && script != "/" && arg == path) return "program " + script;
     }
   }
-  if (!tracked && file.contains("id") && shared_configuration(db, file.value("id", 0LL)))
+  if (!tracked && !named && file.contains("id") &&
+      shared_configuration(db, file.value("id", 0LL), path))
     return "shared configuration";
   return "";
 }
@@ -199,6 +226,60 @@ bool RuntimeRule::named_on_command_line(const json& activity, const std::string&
   return false;
 }
 
+bool RuntimeRule::environment(bento::lineage::Database& db, const json& activity,
+                              const std::string& install) {
+  const std::string exe = activity.value("exe", ""), program = activity.value("program", "");
+  if (starts_with(exe, install) && !program.empty() && program != exe &&
+      !starts_with(program, install))
+    return true;
+  const std::string aid = activity.value("id", "");
+  if (aid.rfind("a:", 0) != 0) return false;
+  Stmt& q = db.cached(
+      "SELECT 1 FROM used u JOIN entities e ON e.id = u.entity_id JOIN names n ON n.file_id = "
+      "e.file_id WHERE u.activity_id = ? AND n.path = ? LIMIT 1");
+  q.bind(1, std::stoll(aid.substr(2))).bind(2, install + "pyvenv.cfg");
+  const bool venv = q.step();
+  q.reset();
+  return venv;
+}
+
+bool RuntimeRule::given_before_exec(bento::lineage::Database& db, const json& entity,
+                                    const json& activity) {
+  const std::string eid = entity.value("id", ""), aid = activity.value("id", "");
+  if (eid.rfind("e:", 0) != 0 || aid.rfind("a:", 0) != 0) return false;
+  // Not the program's own executable: the exec opens it in the image before.
+  const std::string path = entity.value("path", "");
+  if (path == activity.value("exe", "") || path == activity.value("program", "")) return false;
+  // This image read it through what an earlier one only opened, or this image only opened
+  // it for a later one that read it (the shell's side of `< file`).
+  Stmt& q = db.cached(
+      "SELECT 1 FROM used u JOIN activities a ON a.id = u.activity_id JOIN activities me ON "
+      "me.id = ?1 JOIN used mine ON mine.activity_id = me.id AND mine.entity_id = ?2 WHERE "
+      "u.entity_id = ?2 AND a.process_id = me.process_id AND a.id != me.id AND "
+      "((a.start_ns < me.start_ns AND u.how = 'open') OR "
+      "(a.start_ns > me.start_ns AND mine.how = 'open' AND u.how != 'open')) LIMIT 1");
+  q.bind(1, std::stoll(aid.substr(2))).bind(2, std::stoll(eid.substr(2)));
+  const bool given = q.step();
+  q.reset();
+  return given;
+}
+
+bool RuntimeRule::runs_as_script(const json& activity, const std::string& path) {
+  if (!activity.contains("argv") || !activity["argv"].is_array()) return false;
+  const json& argv = activity["argv"];
+  if (argv.size() < 2) return false;
+  std::vector<std::string_view> args;
+  for (size_t i = 1; i < argv.size(); i++)
+    args.push_back(argv[i].is_string() ? std::string_view(argv[i].get_ref<const std::string&>())
+                                       : std::string_view());
+  const std::string exe = activity.value("exe", "");
+  const std::string_view argv0 =
+      argv[0].is_string() ? std::string_view(argv[0].get_ref<const std::string&>()) : "";
+  const auto in = bento::collector::program_input(argv0, exe, args);
+  return in.kind == bento::collector::ProgramInput::kScript &&
+         bento::collector::names_file(path, in.script);
+}
+
 bool RuntimeRule::written_from_outside(bento::lineage::Database& db, int64_t file_id,
                                        int64_t version, const std::string& install) {
   const auto key = std::make_tuple(file_id, version, install);
@@ -229,7 +310,8 @@ bool RuntimeRule::written_in_record(bento::lineage::Database& db, int64_t file_i
   return written_[key] = q.step();
 }
 
-bool RuntimeRule::shared_configuration(bento::lineage::Database& db, int64_t file_id) {
+bool RuntimeRule::shared_configuration(bento::lineage::Database& db, int64_t file_id,
+                                       const std::string& path) {
   if (auto it = shared_.find(file_id); it != shared_.end()) return it->second;
   bool shared = false;
   Stmt& written = db.cached(
@@ -237,13 +319,24 @@ bool RuntimeRule::shared_configuration(bento::lineage::Database& db, int64_t fil
       "e.file_id = ? LIMIT 1");
   written.bind(1, file_id);
   if (!written.step()) {
-    Stmt& programs = db.cached(
-        "SELECT COUNT(*) FROM (SELECT DISTINCT a.exe FROM entities e JOIN used u ON "
-        "u.entity_id = e.id JOIN activities a ON a.id = u.activity_id WHERE e.file_id = ? "
-        "LIMIT ?)");
-    programs.bind(1, file_id).bind(2, many_programs_);
-    shared = programs.step() && programs.int64(0) >= many_programs_;
+    // Configuration is read without being asked for; a file that programs are given on
+    // their command line (`wc -l f`, `md5sum f`, `awk ... f`) is what they work on: data,
+    // however many of them read it.
+    Stmt& readers = db.cached(
+        "SELECT DISTINCT a.exe, a.argv FROM entities e JOIN used u ON u.entity_id = e.id "
+        "JOIN activities a ON a.id = u.activity_id WHERE e.file_id = ? LIMIT 10000");
+    readers.bind(1, file_id);
+    std::set<std::string> programs;
+    while (readers.step() && static_cast<int>(programs.size()) < many_programs_) {
+      json act = json::object();
+      if (!readers.is_null(1)) act["argv"] = json::parse(readers.text(1), nullptr, false);
+      if (!named_on_command_line(act, path))
+        programs.insert(readers.is_null(0) ? "" : readers.text(0));
+    }
+    readers.reset();
+    shared = static_cast<int>(programs.size()) >= many_programs_;
   }
+  written.reset();
   return shared_[file_id] = shared;
 }
 

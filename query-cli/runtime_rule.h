@@ -2,16 +2,20 @@
 // the default `prov why` folds them into one counted line per process; `--all` lists them.
 // The rule looks at paths and at the database, never at a file name's shape:
 //   1. a path outside the tracked mounts under a system prefix (default_prefixes();
-//      --runtime-prefix adds one, BENTO_PROV_RUNTIME_PREFIXES (':'-separated) replaces them);
+//      --runtime-prefix adds one, BENTO_PROV_RUNTIME_PREFIXES (':'-separated) replaces them),
+//      unless the command line names it (other than as the script it runs);
 //   2. a path under the reading program's own installation: the directory above the
 //      `bin`, `sbin`, `libexec` or `shims` directory its executable lives in (a pyenv
-//      version, a virtualenv, /opt/tool) — never a tracked mount's root itself, and on a
+//      version, a virtualenv, /opt/tool) — never a home directory (/root/, /home/USER/) nor a
+//      tracked mount's root itself, and on a
 //      tracked mount only for files the command line does not name and that only the
-//      installation's own programs wrote — or, for files outside the tracked mounts, the
-//      one of the script an interpreter runs (an absolute path among argv[1..2]:
-//      `bash /root/.pyenv/libexec/pyenv`);
+//      installation's own programs wrote; outside the mounts, not a file the command line
+//      names other than its script — or, outside the tracked mounts, the script an
+//      interpreter runs itself when it lies in such a directory (an absolute path among
+//      argv[1..2]: `bash /root/.pyenv/libexec/pyenv`), not the files beside it;
 //   3. a file outside the tracked mounts that nothing recorded ever wrote and that at least
-//      `many_programs` distinct programs read (shared configuration such as /etc/passwd).
+//      `many_programs` distinct programs read without naming it on their command line, nor
+//      does the reader (shared configuration such as ~/.gitconfig).
 // A version outside the mounts that a recorded process wrote (or an earlier version of the
 // same file) is not runtime: rules 1 and 2 are about what was installed before. Except
 // what only a program's own installation wrote into itself (not /usr/ or /usr/local/): a
@@ -53,7 +57,9 @@ class RuntimeRule {
   static std::string install_prefix(const std::string& program_path);
 
  private:
-  bool shared_configuration(bento::lineage::Database& db, int64_t file_id);
+  // Rule 3: at least many_programs_ distinct programs read the file without naming it on
+  // their command line (`path`: the name it is asked by).
+  bool shared_configuration(bento::lineage::Database& db, int64_t file_id, const std::string& path);
   // classify() for a process under chroot (its activity's "root"), with the paths it saw.
   std::string classify_in_root(bento::lineage::Database& db, const nlohmann::json& entity,
                                const nlohmann::json& activity);
@@ -61,6 +67,18 @@ class RuntimeRule {
   // relative to some directory); a program outside `install` wrote this version or an
   // earlier one.
   static bool named_on_command_line(const nlohmann::json& activity, const std::string& path);
+  // Whether an image of the activity's process before its exec opened this version without
+  // reading it, so that the activity read it through the handle it was given (a shell's
+  // `< file`), or the activity is that image: the file was handed to the program as its
+  // data.
+  bool given_before_exec(bento::lineage::Database& db, const nlohmann::json& entity,
+                         const nlohmann::json& activity);
+  // Whether `install` (on a tracked mount) is an interpreter's environment for the activity:
+  // its executable there links to a program elsewhere, or it read install/pyvenv.cfg.
+  bool environment(bento::lineage::Database& db, const nlohmann::json& activity,
+                   const std::string& install);
+  // Whether `path` is the script the activity's interpreter runs (script_rule.h).
+  static bool runs_as_script(const nlohmann::json& activity, const std::string& path);
   bool written_from_outside(bento::lineage::Database& db, int64_t file_id, int64_t version,
                             const std::string& install);
   // Whether a recorded process wrote this version of the file or an earlier one.
