@@ -147,6 +147,9 @@ class GraphStore {
   virtual void used_exact(int64_t activity, int64_t entity, uint64_t t) = 0;
   // The activity read no version of the file after `last` (it released its last handle).
   virtual void used_last_of_file(int64_t activity, int64_t file, uint64_t last) = 0;
+  // Its read of the entity was through fd 0, a file the shell put there (`sort < f`):
+  // how 'stdin' (a program read stays one).
+  virtual void used_on_stdin(int64_t activity, int64_t entity) = 0;
   // generated: one row per (entity, activity); keeps the earliest time; last_ns only grows.
   virtual void generated(int64_t entity, int64_t activity, uint64_t t, const char* how) = 0;
   virtual void generated_last(int64_t entity, int64_t activity, uint64_t last) = 0;

@@ -277,6 +277,7 @@ class Ingest {
     // interpreter was given (script_rule.h), or the pipe it runs from its stdin: stored for
     // an ancestor of a kept activity too.
     bool program = false;
+    bool on_stdin = false;  // kFileRead: through fd 0, the file it had there at the exec
   };
   struct Pending {
     std::vector<PendingItem> items;
@@ -412,6 +413,8 @@ class Ingest {
   // Images that run their stdin: the pipe, FIFO or socket on fd 0 at the exec (its dev and
   // inode; a socket's sockfs inode), whose reads on fd 0 are marked (runs_stdin).
   std::unordered_map<int64_t, std::pair<uint64_t, uint64_t>> stdin_program_;
+  // Images given a regular file on fd 0 at the exec (`sort < f`): its dev and inode.
+  std::unordered_map<int64_t, std::pair<uint64_t, uint64_t>> stdin_file_;
   std::unordered_set<int64_t> programs_walked_;               // keep_ancestor_programs() done
   std::unordered_map<int64_t, int64_t> exec_prev_;            // image -> its process's image before
   std::set<std::pair<uint64_t, uint64_t>> written_programs_;  // installed programs written

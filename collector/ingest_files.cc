@@ -246,6 +246,9 @@ bool Ingest::on_file_io(const void* data, size_t size) {
   r.dev = e->dev;
   r.ino = e->ino;
   r.gen = source_for_dev(e->dev) != 0 ? 0 : outside_identity(e->dev, e->ino, e->generation);
+  if (auto in = stdin_file_.find(act); e->fd == 0 && in != stdin_file_.end() &&
+                                       in->second.first == e->dev && in->second.second == e->ino)
+    r.on_stdin = true;  // given by the shell (`sort < /etc/passwd`): its data, said so
   if (source_for_dev(e->dev) != 0) {
     defer(act, std::move(r));  // the open's record may not be read yet
     return true;

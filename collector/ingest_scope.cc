@@ -170,10 +170,12 @@ void Ingest::apply(int64_t act, const PendingItem& item) {
         if (file != 0) keep_outside_writers(act, item);
       }
       if (file == 0) break;
-      if (item.program)  // at the exec: the time the program's bytes began to matter
+      if (item.program) {  // at the exec: the time the program's bytes began to matter
         store_.used(act, entity_at(file, item.t), item.t, "program");
-      else
+      } else {
         store_.used_exact(act, entity_at(file, item.t), item.t);
+        if (item.on_stdin) store_.used_on_stdin(act, entity_at(file, item.t));
+      }
       break;
     }
     case PendingItem::kFileWrite: {

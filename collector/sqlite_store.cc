@@ -74,6 +74,7 @@ enum SqliteStore::Q : int {
   kUsedExact,
   kUsedOpenSuperseded,
   kUsedLast,
+  kUsedOnStdin,
   kGenerated,
   kGeneratedLast,
   kEndOutsideWrites,
@@ -183,15 +184,15 @@ const char* const kSql[] = {
     "ON CONFLICT(activity_id, entity_id) DO UPDATE SET "
     // A program read stays one (a dropper that also reads its own binary to unpack it).
     "how = CASE WHEN 'program' IN (used.how, excluded.how) THEN 'program' "
-    "WHEN used.how = 'read' OR excluded.time_ns >= used.time_ns THEN used.how ELSE "
-    "excluded.how END, "
-    "time_ns = CASE WHEN used.how = 'read' THEN used.time_ns ELSE MIN(used.time_ns, "
-    "excluded.time_ns) END",
+    "WHEN used.how IN ('read', 'stdin') OR excluded.time_ns >= used.time_ns THEN used.how "
+    "ELSE excluded.how END, "
+    "time_ns = CASE WHEN used.how IN ('read', 'stdin') THEN used.time_ns ELSE "
+    "MIN(used.time_ns, excluded.time_ns) END",
     "INSERT INTO used(activity_id, entity_id, time_ns, how) VALUES(?1, ?2, ?3, 'read') "
     "ON CONFLICT(activity_id, entity_id) DO UPDATE SET "
     "time_ns = CASE WHEN used.how = 'open' THEN excluded.time_ns "
     "ELSE MIN(used.time_ns, excluded.time_ns) END, "
-    "how = CASE WHEN used.how = 'program' THEN 'program' ELSE 'read' END",
+    "how = CASE WHEN used.how IN ('program', 'stdin') THEN used.how ELSE 'read' END",
     // An image's first read of a file at t: its opens of earlier versions of the file (before
     // t) read nothing of them.
     "DELETE FROM used WHERE activity_id = ?1 AND how = 'open' AND time_ns <= ?3 AND entity_id IN "
@@ -199,6 +200,8 @@ const char* const kSql[] = {
     "o.version < e.version) RETURNING entity_id",
     "UPDATE used SET last_ns = MAX(IFNULL(last_ns, 0), ?) WHERE activity_id = ? AND entity_id IN "
     "(SELECT id FROM entities WHERE file_id = ?)",
+    "UPDATE used SET how = 'stdin' WHERE activity_id = ? AND entity_id = ? AND how IN ('read', "
+    "'open')",
     "INSERT INTO generated(entity_id, activity_id, time_ns, how) VALUES(?1, ?2, ?3, ?4) "
     "ON CONFLICT(entity_id, activity_id) DO UPDATE SET "
     "how = CASE WHEN generated.how || excluded.how IN ('open-writewrite', 'writeopen-write', "
@@ -777,6 +780,11 @@ void SqliteStore::used_exact(int64_t activity, int64_t entity, uint64_t t) {
   used_exact_.insert(key);
   auto [it, fresh] = used_.emplace(key, t);
   if (!fresh) it->second = std::min(it->second, t);
+}
+
+void SqliteStore::used_on_stdin(int64_t activity, int64_t entity) {
+  if (activity == 0 || entity == 0) return;
+  st(kUsedOnStdin).bind(1, activity).bind(2, entity).run();
 }
 
 void SqliteStore::used_last_of_file(int64_t activity, int64_t file, uint64_t last) {

@@ -90,6 +90,7 @@ class SqliteStore : public GraphStore {
   void used(int64_t activity, int64_t entity, uint64_t t, const char* how) override;
   void used_exact(int64_t activity, int64_t entity, uint64_t t) override;
   void used_last_of_file(int64_t activity, int64_t file, uint64_t last) override;
+  void used_on_stdin(int64_t activity, int64_t entity) override;
   void generated(int64_t entity, int64_t activity, uint64_t t, const char* how) override;
   void generated_last(int64_t entity, int64_t activity, uint64_t last) override;
   void end_outside_writes(int64_t file, int64_t activity, uint64_t last) override;

@@ -33,7 +33,8 @@ std::string read_verb(const std::string& how, const std::string& kind) {
   if (kind == "endpoint") return "received from ";
   if (kind == "socket") return "received over ";
   if (how == "open") return "opened ";
-  if (how == "program") return "program ";  // its executable, read at the exec
+  if (how == "program") return "program ";      // its executable, read at the exec
+  if (how == "stdin") return "read on stdin ";  // `sort < f`: the file the shell gave it
   return "read ";
 }
 

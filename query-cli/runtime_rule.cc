@@ -250,9 +250,11 @@ bool RuntimeRule::given_before_exec(bento::lineage::Database& db, const json& en
   // Not the program's own executable: the exec opens it in the image before.
   const std::string path = entity.value("path", "");
   if (path == activity.value("exe", "") || path == activity.value("program", "")) return false;
-  // This image read it through what an earlier one only opened, or this image only opened
-  // it for a later one that read it (the shell's side of `< file`).
+  // It read it on its stdin, a file it had there at the exec (the collector marks the read:
+  // how 'stdin'); or this image read it through what an earlier one only opened, or this
+  // image only opened it for a later one that read it (the shell's side of `< file`).
   Stmt& q = db.cached(
+      "SELECT 1 FROM used WHERE activity_id = ?1 AND entity_id = ?2 AND how = 'stdin' UNION ALL "
       "SELECT 1 FROM used u JOIN activities a ON a.id = u.activity_id JOIN activities me ON "
       "me.id = ?1 JOIN used mine ON mine.activity_id = me.id AND mine.entity_id = ?2 WHERE "
       "u.entity_id = ?2 AND a.process_id = me.process_id AND a.id != me.id AND "

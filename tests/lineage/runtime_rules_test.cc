@@ -147,6 +147,36 @@ TEST(RuntimeRules, AFileGivenOnStdinIsData) {
   }
 }
 
+// `cat < /etc/passwd | sort > out`: cat's forked image opened /etc/passwd and was never
+// kept (it touched no mount), so only the exec's fd 0 (events.h v8) says the file was
+// given: cat's read of it is data, said "read on stdin", and the pipe carries it to sort.
+TEST(RuntimeRules, AFileOnAPipelinesStdinIsData) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({});
+  auto cat = w.fork(sh, 400);
+  w.open_outside(cat, "/etc/passwd", 7003, O_RDONLY);  // < /etc/passwd
+  bento_exec_event e = w.exec_event(cat, "/usr/bin/cat", {"cat"});
+  e.stdin_mode = S_IFREG;
+  e.stdin_dev = 0x803;
+  e.stdin_ino = 7003;
+  e.std_pipe_ino[1] = 950;
+  w.send_exec(e);
+  w.file_io(cat, 7003, /*write=*/false, 0x803, /*fd=*/0);
+  w.pipe_io(cat, 950, /*write=*/true);
+  w.exit(cat);
+  auto sort = w.fork(sh, 401);
+  w.exec(sort, {"sort"}, {950, 0, 0});
+  w.pipe_io(sort, 950, /*write=*/false);
+  w.write_new(401, 12, "sorted");
+  w.exit(sort);
+  w.commit();
+  auto r = why(*w.db, path("sorted"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find("read on stdin /etc/passwd"), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find("runtime read"), std::string::npos) << r.text;
+}
+
 // A home directory is no installation: ~/bin/git reading ~/.gitconfig (a secret in it) and a
 // ~/bin/python3 link to an interpreter reading ~/.aws/credentials read their user's files.
 // What is installed elsewhere (/opt/) still folds.
