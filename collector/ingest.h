@@ -405,6 +405,7 @@ class Ingest {
   void keep_opening_images(int64_t writer, const PendingItem& write);
   // The programs of what started a kept activity (ingest_programs.cc).
   void keep_ancestor_programs(int64_t act);
+  static PendingItem program_item(uint64_t t, uint64_t dev, uint64_t ino, uint32_t gen);
   void program_file(int64_t act, PendingItem r, const std::string& path, bool pathless);
   void apply_program_items(int64_t act);
   std::unordered_map<int64_t, int64_t> forked_from_;  // process -> the image that forked it

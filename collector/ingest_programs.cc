@@ -76,12 +76,8 @@ void Ingest::note_program(int64_t act, const bento_exec_event* e, const Activity
   // A `#!` script's image runs its interpreter: the script is read as such (above).
   if (e->exe_ino == 0 || (in.kind == ProgramInput::kScript && shebang_script(in.script, row.exe)))
     return;
-  PendingItem r{PendingItem::kFileRead};
-  r.program = true;
-  r.t = e->h.ts_ns;
-  r.dev = e->exe_dev;
-  r.ino = e->exe_ino;
-  r.gen = file_identity(e->exe_generation, e->exe_btime_ns);
+  PendingItem r = program_item(e->h.ts_ns, e->exe_dev, e->exe_ino,
+                               file_identity(e->exe_generation, e->exe_btime_ns));
   // Its path: as exec'd, symlinks resolved. A file with no path (a memfd run by fexecve:
   // "memfd:NAME", events.h v8) is named so.
   const std::string& path = row.program.empty() ? row.exe : row.program;
@@ -102,12 +98,8 @@ void Ingest::note_stdin_program(int64_t act, const bento_exec_event* e) {
     return;
   }
   if (type != S_IFREG || e->stdin_ino == 0) return;
-  PendingItem r{PendingItem::kFileRead};
-  r.program = true;
-  r.t = e->h.ts_ns;
-  r.dev = e->stdin_dev;
-  r.ino = e->stdin_ino;
-  r.gen = file_identity(e->stdin_generation, e->stdin_btime_ns);
+  PendingItem r = program_item(e->h.ts_ns, e->stdin_dev, e->stdin_ino,
+                               file_identity(e->stdin_generation, e->stdin_btime_ns));
   // Named by the open that put it there (the parent shell's `< x.sh`), when one was seen.
   auto known = open_path_.find({r.dev, r.ino});
   program_file(act, std::move(r), known != open_path_.end() ? known->second : "", false);
@@ -121,6 +113,17 @@ bool Ingest::runs_stdin(int64_t act, uint64_t dev, uint64_t ino, int fd) const {
   auto it = stdin_program_.find(act);
   return it != stdin_program_.end() && it->second.second == ino &&
          (dev == 0 || it->second.first == dev);
+}
+
+// A read of the file (dev, ino, identity) an image runs, at its exec (t).
+Ingest::PendingItem Ingest::program_item(uint64_t t, uint64_t dev, uint64_t ino, uint32_t gen) {
+  PendingItem r{PendingItem::kFileRead};
+  r.program = true;
+  r.t = t;
+  r.dev = dev;
+  r.ino = ino;
+  r.gen = gen;
+  return r;
 }
 
 // Stores the program file (dev, ino) an image runs, read at its exec (r), when it is worth

@@ -39,8 +39,20 @@ class LineageE2E : public BentoMountTest {
   }
   void TearDown() override {
     stop_provd();
+    for (const std::string& dir : outside_dirs_) run("rm -rf " + q(dir));
     BentoMountTest::TearDown();
   }
+  // A directory outside the mount (/tmp/bento-lineage-NAME-*), removed at TearDown.
+  std::string outside_dir(const std::string& name) {
+    std::string dir = "/tmp/bento-lineage-" + name + "-XXXXXX";
+    if (mkdtemp(dir.data()) == nullptr) {
+      ADD_FAILURE() << "mkdtemp " << dir << ": " << strerror(errno);
+      return "";
+    }
+    outside_dirs_.push_back(dir);
+    return dir;
+  }
+  std::vector<std::string> outside_dirs_;
   void start_provd() {
     fflush(nullptr);
     provd_ = fork();
@@ -1046,13 +1058,8 @@ TEST_F(LineageE2E, ACopiedFileListsOnlyTheFileItWasCopiedFrom) {
   ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
   ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
   ASSERT_NO_FATAL_FAILURE(start_provd());
-  char tmpl[] = "/tmp/bento-lineage-copies-XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  const std::string T = tmpl;
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() { run("rm -rf " + q(dir)); }
-  } cleanup{T};
+  const std::string T = outside_dir("copies");
+  ASSERT_FALSE(T.empty());
   ASSERT_EQ(run("mkdir " + q(T + "/osrc") + " && for n in p q r; do echo outside-$n > " +
                 q(T + "/osrc") + "/$n; done")
                 .status,
@@ -1094,13 +1101,8 @@ TEST_F(LineageE2E, AProgramFetchedAndRunIsListedWithWhereItCameFrom) {
   ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
   ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
   ASSERT_NO_FATAL_FAILURE(start_provd());
-  char tmpl[] = "/tmp/bento-lineage-programs-XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  const std::string T = tmpl;
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() { run("rm -rf " + q(dir)); }
-  } cleanup{T};
+  const std::string T = outside_dir("programs");
+  ASSERT_FALSE(T.empty());
   RunResult r = sh("echo secret > key; echo unrelated > " + q(T + "/notes") + "; cp /bin/cat " +
                    q(T + "/tool") + "; " + q(T + "/tool") + " key > out1; printf '" +
                    "read x < \"$1\"; cp \"$2\" \"$3\"\\n' > " + q(T + "/job.sh") + "; sh " +
@@ -1127,13 +1129,8 @@ TEST_F(LineageE2E, AProgramOnStdinOrInAMemfdIsListedWithWhereItCameFrom) {
   ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
   ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
   ASSERT_NO_FATAL_FAILURE(start_provd());
-  char tmpl[] = "/tmp/bento-lineage-stdin-XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  const std::string T = tmpl;
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() { run("rm -rf " + q(dir)); }
-  } cleanup{T};
+  const std::string T = outside_dir("stdin");
+  ASSERT_FALSE(T.empty());
   RunResult r = sh("echo secret > key; echo 'cp key out1' | base64 > " + q(T + "/x.b64") +
                    "; base64 -d " + q(T + "/x.b64") + " > " + q(T + "/x.sh") + "; sh < " +
                    q(T + "/x.sh") + "; cp /bin/cat tool");
