@@ -74,14 +74,8 @@ TEST(Credentials, TheUserWhoLoggedInIsNamedBehindARootShell) {
   login.session_id = 7;
   w.exec(login, {"bash", "--login"});
   auto sudo = w.run(login, 151, {"sudo", "-i"});
-  auto tar = w.run(sudo, 152, {"tar", "cf", path("out"), path("key.txt")});
-  w.read(152, 10);
-  w.write_new(152, 11, "out");
-  w.exit(tar);
-  auto daemon = w.run(sh, 160, {"cron"});
-  w.read(160, 10);
-  w.write_new(160, 12, "daemon.out");
-  w.exit(daemon);
+  w.filter(sudo, 152, {"tar", "cf", path("out"), path("key.txt")}, 10, 11, "out");
+  w.filter(sh, 160, {"cron"}, 10, 12, "daemon.out");
   w.commit();
   auto r = why(*w.db, path("out"));
   ASSERT_TRUE(r.found) << r.message;

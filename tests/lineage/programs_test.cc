@@ -101,10 +101,7 @@ TEST(Programs, TheScriptThatStartedAWriterIsListedUnderIt) {
   World::Proc script = w.run(sh, 200, {"sh", kScript});
   w.read_outside(script, kScript, 7001);
   w.read_outside(script, kData, 7002);  // data it read: reaches tar only through argv
-  World::Proc tar = w.run(script, 201, {"tar", "cf", path("out"), path("key.txt")});
-  w.read(201, 10);
-  w.write_new(201, 12, "out");
-  w.exit(tar);
+  w.filter(script, 201, {"tar", "cf", path("out"), path("key.txt")}, 10, 12, "out");
   w.exit(script);
   w.commit();
   auto r = why(*w.db, path("out"));
@@ -130,10 +127,7 @@ TEST(Programs, TheMakefileIsMakesProgram) {
   made_by(w, sh, 150, {"patch", "-p1", "-i", "/lineage-test-nowhere/evil.diff"}, kMakefile, 7001);
   World::Proc make = w.run(sh, 200, {"make", "-j2", "all"});
   w.read_outside(make, kMakefile, 7001);
-  World::Proc cc = w.run(make, 201, {"cc", "-o", path("prog"), path("main.c")});
-  w.read(201, 10);
-  w.write_new(201, 12, "prog");
-  w.exit(cc);
+  w.filter(make, 201, {"cc", "-o", path("prog"), path("main.c")}, 10, 12, "prog");
   w.exit(make);
   w.commit();
   auto r = why(*w.db, path("prog"));
@@ -173,10 +167,7 @@ TEST(Programs, ADataArgumentOfAParentIsNoProgram) {
   auto sh = w.setup({{10, "in"}});
   World::Proc tool = w.run(sh, 200, {"tool", kData});
   w.read_outside(tool, kData, 7002);
-  World::Proc sort = w.run(tool, 201, {"sort", path("in")});
-  w.read(201, 10);
-  w.write_new(201, 12, "out");
-  w.exit(sort);
+  w.filter(tool, 201, {"sort", path("in")}, 10, 12, "out");
   w.exit(tool);
   w.commit();
   auto r = why(*w.db, path("out"));
@@ -212,10 +203,7 @@ TEST(Programs, AScriptPipedIntoAShellIsItsProgram) {
     w.pipe_io(ls, 901, /*write=*/true);
     w.exit(ls);
     w.pipe_io(shell, 901, /*write=*/false);
-    auto tar = w.run(shell, 202, {"tar", "cf", path("out"), path("key.txt")});
-    w.read(202, 10);
-    w.write_new(202, 12, "out");
-    w.exit(tar);
+    w.filter(shell, 202, {"tar", "cf", path("out"), path("key.txt")}, 10, 12, "out");
     w.exit(shell);
     w.commit();
     auto r = why(*w.db, path("out"));
@@ -257,10 +245,7 @@ TEST(Programs, AFileOrSocketOnAShellsStdinIsItsProgram) {
       } else {
         w.file_io(shell, 7001, /*write=*/false, 0x803, /*fd=*/0);
       }
-      auto tar = w.run(shell, 201, {"tar", "cf", path("out"), path("key.txt")});
-      w.read(201, 10);
-      w.write_new(201, 12, "out");
-      w.exit(tar);
+      w.filter(shell, 201, {"tar", "cf", path("out"), path("key.txt")}, 10, 12, "out");
       w.exit(shell);
       w.commit();
       auto r = why(*w.db, path("out"));
