@@ -26,6 +26,60 @@ inline bool shebang_script(std::string_view argv1, std::string_view exe) {
   return names_file(exe, argv1);
 }
 
+// The interpreter a program is, by its name (basename, version digits dropped: python3.11 is
+// python), as exec'd or as its executable; kNone for other programs.
+enum class Interpreter { kNone, kShell, kPython, kPerl, kRuby, kNode, kPhp, kMake, kOther };
+
+inline Interpreter interpreter_of(std::string_view argv0, std::string_view exe) {
+  auto base = [](std::string_view p) {
+    p = p.substr(p.rfind('/') + 1);
+    while (!p.empty() && (p.back() == '.' || (p.back() >= '0' && p.back() <= '9')))
+      p.remove_suffix(1);
+    return p;
+  };
+  for (std::string_view name : {base(argv0), base(exe)}) {
+    for (std::string_view known :
+         {"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "yash", "fish", "csh", "tcsh"})
+      if (name == known) return Interpreter::kShell;
+    if (name == "python") return Interpreter::kPython;
+    if (name == "perl") return Interpreter::kPerl;
+    if (name == "ruby") return Interpreter::kRuby;
+    if (name == "node" || name == "nodejs") return Interpreter::kNode;
+    if (name == "php") return Interpreter::kPhp;
+    if (name == "make" || name == "gmake" || name == "bmake") return Interpreter::kMake;
+    for (std::string_view known : {"lua", "luajit", "tclsh", "Rscript", "pwsh", "deno", "bun"})
+      if (name == known) return Interpreter::kOther;
+  }
+  return Interpreter::kNone;
+}
+
+// Whether `path` has the extension of a module the interpreter loads as code (`import`,
+// `require`, `use`): python's sources and bytecode, node's scripts and addons, ruby's,
+// perl's, php's and lua's sources. Shells and make load no modules; data formats (.json,
+// .yaml) are never modules, whoever reads them.
+inline bool module_file(Interpreter family, std::string_view path) {
+  const size_t slash = path.rfind('/'), dot = path.rfind('.');
+  if (dot == std::string_view::npos || (slash != std::string_view::npos && dot < slash))
+    return false;
+  const std::string_view ext = path.substr(dot);
+  switch (family) {
+    case Interpreter::kPython:
+      return ext == ".py" || ext == ".pyc";
+    case Interpreter::kNode:
+      return ext == ".js" || ext == ".mjs" || ext == ".cjs" || ext == ".node";
+    case Interpreter::kRuby:
+      return ext == ".rb";
+    case Interpreter::kPerl:
+      return ext == ".pm" || ext == ".pl";
+    case Interpreter::kPhp:
+      return ext == ".php" || ext == ".inc";
+    case Interpreter::kOther:
+      return ext == ".lua" || ext == ".tcl" || ext == ".R";
+    default:
+      return false;
+  }
+}
+
 struct ProgramInput {
   enum Kind { kNone, kScript, kStdin } kind = kNone;
   std::string script;  // kScript: the argument naming it, "./" dropped
@@ -50,27 +104,8 @@ inline ProgramInput program_input(std::string_view argv0, std::string_view exe,
       return named(args[i]);
     if (args[i].empty() || args[i][0] != '-') break;  // only one option string before it
   }
-  auto base = [](std::string_view p) {
-    p = p.substr(p.rfind('/') + 1);
-    while (!p.empty() && (p.back() == '.' || (p.back() >= '0' && p.back() <= '9')))
-      p.remove_suffix(1);
-    return p;
-  };
-  enum Family { kNone, kShell, kPython, kPerl, kRuby, kNode, kPhp, kMake, kOther } family = kNone;
-  for (std::string_view name : {base(argv0), base(exe)}) {
-    if (family != kNone) break;
-    for (std::string_view known :
-         {"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "yash", "fish", "csh", "tcsh"})
-      if (name == known) family = kShell;
-    if (name == "python") family = kPython;
-    if (name == "perl") family = kPerl;
-    if (name == "ruby") family = kRuby;
-    if (name == "node" || name == "nodejs") family = kNode;
-    if (name == "php") family = kPhp;
-    if (name == "make" || name == "gmake" || name == "bmake") family = kMake;
-    for (std::string_view known : {"lua", "luajit", "tclsh", "Rscript", "pwsh", "deno", "bun"})
-      if (name == known) family = kOther;
-  }
+  using enum Interpreter;
+  const Interpreter family = interpreter_of(argv0, exe);
   if (family == kNone) return {};
   if (family == kMake) {  // its makefile: -f FILE, else the Makefile in its directory
     for (size_t i = 0; i < args.size(); i++) {

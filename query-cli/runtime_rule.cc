@@ -1,9 +1,11 @@
 #include "runtime_rule.h"
 
 #include <cstdlib>
+#include <cstring>
 #include <set>
 #include <string_view>
 
+#include "lineage_answer.h"
 #include "script_rule.h"
 
 namespace prov_cli {
@@ -68,6 +70,36 @@ bool made_virtualenv(const std::string& argv_json, const std::string& install) {
   return venv && names;
 }
 
+// A program's name with its directory and version digits dropped (pip3.11 is pip).
+std::string_view program_name(std::string_view p) {
+  p = p.substr(p.rfind('/') + 1);
+  while (!p.empty() && (p.back() == '.' || (p.back() >= '0' && p.back() <= '9')))
+    p.remove_suffix(1);
+  return p;
+}
+
+// Whether argv (a JSON array) is a language's package manager installing: `npm ci`, `node
+// /usr/bin/npm i`, `pip3 install`, `python3 -m pip install`, `uv pip install`, `gem
+// install`. What it wrote into a package directory is installed code, as a system's
+// package manager writing /usr/ is.
+bool package_manager(const std::string& argv_json) {
+  static const std::set<std::string_view> kManagers = {
+      "npm",  "npx",    "yarn",    "yarnpkg",  "pnpm", "pnpx",  "bun",      "pip",
+      "pipx", "uv",     "poetry",  "pipenv",   "pdm",  "conda", "mamba",    "micromamba",
+      "gem",  "bundle", "bundler", "composer", "cpan", "cpanm", "ensurepip"};
+  const json argv = json::parse(argv_json, nullptr, false);
+  if (!argv.is_array()) return false;
+  auto arg = [&](size_t i) -> std::string_view {
+    if (i >= argv.size() || !argv[i].is_string()) return {};
+    return argv[i].get_ref<const std::string&>();
+  };
+  if (kManagers.count(program_name(arg(0))) != 0) return true;
+  // An interpreter running it: `node /usr/bin/npm`, `python3 -m pip`.
+  if (bento::collector::interpreter_of(arg(0), "") == bento::collector::Interpreter::kNone)
+    return false;
+  return kManagers.count(program_name(arg(1) == "-m" ? arg(2) : arg(1))) != 0;
+}
+
 }  // namespace
 
 std::vector<std::string> RuntimeRule::default_prefixes() {
@@ -107,6 +139,14 @@ std::string RuntimeRule::install_prefix(const std::string& program) {
 
 std::string RuntimeRule::classify(bento::lineage::Database& db, const json& entity,
                                   const json& activity) {
+  std::string why = installed_or_shared(db, entity, activity);
+  if (why.empty() && entity.value("kind", "") == "file" && !activity.contains("root"))
+    why = program_module(db, entity, activity);
+  return why;
+}
+
+std::string RuntimeRule::installed_or_shared(bento::lineage::Database& db, const json& entity,
+                                             const json& activity) {
   const std::string kind = entity.value("kind", "");
   if (kind != "file" && kind != "symlink" && kind != "dir") return "";
   const std::string path = entity.value("path", "");
@@ -209,6 +249,125 @@ std::string RuntimeRule::classify_in_root(bento::lineage::Database& db, const js
   return why;
 }
 
+std::string RuntimeRule::program_module(bento::lineage::Database& db, const json& entity,
+                                        const json& activity) {
+  using bento::collector::Interpreter;
+  if (!activity.contains("argv") || !activity["argv"].is_array() || activity["argv"].empty() ||
+      !activity["argv"][0].is_string())
+    return "";
+  const std::string& argv0 = activity["argv"][0].get_ref<const std::string&>();
+  Interpreter family = bento::collector::interpreter_of(argv0, activity.value("exe", ""));
+  if (family == Interpreter::kNone)  // a virtualenv's bin/app links to its python
+    family = bento::collector::interpreter_of("", activity.value("program", ""));
+  if (family == Interpreter::kNone || family == Interpreter::kShell || family == Interpreter::kMake)
+    return "";
+  const std::string path = entity.value("path", "");
+  // A package directory holds the packages a package manager installed: everything the
+  // interpreter reads there (package.json, a certifi bundle) is its program's.
+  std::string dir;
+  for (const char* marker : {"/node_modules/", "/site-packages/", "/dist-packages/"})
+    if (size_t at = path.find(marker);
+        at != std::string::npos && (dir.empty() || at + std::strlen(marker) < dir.size()))
+      dir = path.substr(0, at + std::strlen(marker));
+  // Beside the script it runs, only what the language loads as code: its data lie there too.
+  if (dir.empty() && bento::collector::module_file(family, path))
+    for (const std::string& d : script_dirs(db, activity))
+      if (starts_with(path, d) && d.size() > dir.size()) dir = d;
+  if (dir.empty()) return "";
+  if (path == activity.value("exe", "") || path == activity.value("program", "") ||
+      runs_as_script(activity, path) || named_on_command_line(activity, path) ||
+      under_named_directory(activity, path) || given_before_exec(db, entity, activity))
+    return "";
+  // Changed in the record by anything but a package manager, it is shown with its writer:
+  // a module an attacker or an editor rewrote is what an answer must not hide.
+  const json& file = entity.contains("file") ? entity["file"] : json::object();
+  const int64_t id = file.value("id", int64_t{0}), version = entity.value("version", int64_t{0});
+  const std::string source = family == Interpreter::kPython ? bytecode_source(path) : "";
+  if (id == 0 ||
+      (written_in_record(db, id, version) && !written_by_installers(db, id, version, source)))
+    return "";
+  return "modules " + dir;
+}
+
+const std::vector<std::string>& RuntimeRule::script_dirs(bento::lineage::Database& db,
+                                                         const json& activity) {
+  const std::string aid = activity.value("id", "");
+  auto [it, fresh] = script_dirs_.try_emplace(aid);
+  const std::string script = script_of(activity);
+  if (!fresh || aid.rfind("a:", 0) != 0 || script.empty()) return it->second;
+  // The paths it read that its script argument names (`run.py` is /mnt/papp/run.py).
+  const std::string tail = script[0] == '/' ? script : "/" + script;
+  Stmt& q = db.cached(
+      "SELECT DISTINCT n.path FROM used u JOIN entities e ON e.id = u.entity_id JOIN names n ON "
+      "n.file_id = e.file_id WHERE u.activity_id = ? AND substr(n.path, -length(?2)) = ?2");
+  q.bind(1, std::stoll(aid.substr(2))).bind(2, tail);
+  while (q.step()) {
+    const std::string p = q.text(0);
+    if (bento::collector::names_file(p, script))
+      it->second.push_back(p.substr(0, p.rfind('/') + 1));
+  }
+  q.reset();
+  return it->second;
+}
+
+bool RuntimeRule::written_by_installers(bento::lineage::Database& db, int64_t file_id,
+                                        int64_t version, const std::string& source) {
+  const auto key = std::make_tuple(file_id, version, source);
+  if (auto it = installed_.find(key); it != installed_.end()) return it->second;
+  Stmt& q = db.cached(
+      "SELECT a.id, a.exe, a.argv FROM entities e JOIN generated g ON g.entity_id = e.id JOIN "
+      "activities a ON a.id = g.activity_id WHERE e.file_id = ? AND e.version <= ?");
+  q.bind(1, file_id).bind(2, version);
+  std::vector<std::tuple<int64_t, std::string, std::string>> writers;
+  while (q.step())
+    writers.emplace_back(q.int64(0), q.is_null(1) ? "" : q.text(1), q.is_null(2) ? "" : q.text(2));
+  q.reset();
+  bool installed = true;
+  for (const auto& [aid, exe, argv] : writers) {
+    if (package_manager(argv)) continue;
+    // Bytecode python compiled: the run that wrote it read its module's source.
+    const json args = json::parse(argv, nullptr, false);
+    const std::string_view argv0 = args.is_array() && !args.empty() && args[0].is_string()
+                                       ? std::string_view(args[0].get_ref<const std::string&>())
+                                       : std::string_view();
+    installed =
+        !source.empty() &&
+        bento::collector::interpreter_of(argv0, exe) == bento::collector::Interpreter::kPython &&
+        read_path(db, aid, source);
+    if (!installed) break;
+  }
+  return installed_[key] = installed;
+}
+
+bool RuntimeRule::read_path(bento::lineage::Database& db, int64_t activity_id,
+                            const std::string& path) {
+  Stmt& q = db.cached(
+      "SELECT 1 FROM used u JOIN entities e ON e.id = u.entity_id JOIN names n ON n.file_id = "
+      "e.file_id WHERE u.activity_id = ? AND n.path = ? LIMIT 1");
+  q.bind(1, activity_id).bind(2, path);
+  const bool read = q.step();
+  q.reset();
+  return read;
+}
+
+bool RuntimeRule::under_named_directory(const json& activity, const std::string& path) {
+  if (!activity.contains("argv") || !activity["argv"].is_array()) return false;
+  const json& argv = activity["argv"];
+  for (size_t i = 1; i < argv.size(); i++) {
+    if (!argv[i].is_string()) continue;
+    std::string arg = argv[i].get<std::string>();
+    // An option's value names a search path, not what it works on (`ruby -I lib app.rb`).
+    if (arg.empty() || arg[0] == '-' || (argv[i - 1].is_string() && argv[i - 1] == "-I")) continue;
+    while (starts_with(arg, "./")) arg.erase(0, 2);
+    while (arg.size() > 1 && arg.back() == '/') arg.pop_back();
+    if (arg.empty() || arg == "." || arg == ".." || arg == "/") continue;
+    if (arg[0] == '/' ? starts_with(path, arg + "/")
+                      : path.find("/" + arg + "/") != std::string::npos)
+      return true;
+  }
+  return false;
+}
+
 bool RuntimeRule::named_on_command_line(const json& activity, const std::string& path) {
   if (!activity.contains("argv") || !activity["argv"].is_array()) return false;
   const json& argv = activity["argv"];
@@ -267,19 +426,13 @@ bool RuntimeRule::given_before_exec(bento::lineage::Database& db, const json& en
 }
 
 bool RuntimeRule::runs_as_script(const json& activity, const std::string& path) {
-  if (!activity.contains("argv") || !activity["argv"].is_array()) return false;
-  const json& argv = activity["argv"];
-  if (argv.size() < 2) return false;
-  std::vector<std::string_view> args;
-  for (size_t i = 1; i < argv.size(); i++)
-    args.push_back(argv[i].is_string() ? std::string_view(argv[i].get_ref<const std::string&>())
-                                       : std::string_view());
-  const std::string exe = activity.value("exe", "");
-  const std::string_view argv0 =
-      argv[0].is_string() ? std::string_view(argv[0].get_ref<const std::string&>()) : "";
-  const auto in = bento::collector::program_input(argv0, exe, args);
-  return in.kind == bento::collector::ProgramInput::kScript &&
-         bento::collector::names_file(path, in.script);
+  const std::string script = script_of(activity);
+  return !script.empty() && bento::collector::names_file(path, script);
+}
+
+std::string RuntimeRule::script_of(const json& activity) {
+  return program_script(activity.contains("argv") ? activity["argv"] : json::array(),
+                        activity.value("exe", ""));
 }
 
 bool RuntimeRule::written_from_outside(bento::lineage::Database& db, int64_t file_id,

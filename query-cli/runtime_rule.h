@@ -15,7 +15,13 @@
 //      argv[1..2]: `bash /root/.pyenv/libexec/pyenv`), not the files beside it;
 //   3. a file outside the tracked mounts that nothing recorded ever wrote and that at least
 //      `many_programs` distinct programs read without naming it on their command line, nor
-//      does the reader (shared configuration such as ~/.gitconfig).
+//      does the reader (shared configuration such as ~/.gitconfig);
+//   4. a module of an interpreter's program: what python, node, ruby, perl or php read from
+//      a package directory (`node_modules/`, `site-packages/`, `dist-packages/`), or a file
+//      with its language's module extension under the directory of the script it runs
+//      (`proj/lib/mypkg/m1.py` for `python3 proj/run.py`), when the command line names
+//      neither it nor a directory above it, it was not given on stdin, and nothing but a
+//      package manager (or, for bytecode in `__pycache__/`, python) wrote it in the record.
 // A version outside the mounts that a recorded process wrote (or an earlier version of the
 // same file) is not runtime: rules 1 and 2 are about what was installed before. Except
 // what only a program's own installation wrote into itself (not /usr/ or /usr/local/): a
@@ -57,6 +63,9 @@ class RuntimeRule {
   static std::string install_prefix(const std::string& program_path);
 
  private:
+  // Rules 1 to 3 (classify() adds rule 4).
+  std::string installed_or_shared(bento::lineage::Database& db, const nlohmann::json& entity,
+                                  const nlohmann::json& activity);
   // Rule 3: at least many_programs_ distinct programs read the file without naming it on
   // their command line (`path`: the name it is asked by).
   bool shared_configuration(bento::lineage::Database& db, int64_t file_id, const std::string& path);
@@ -77,7 +86,24 @@ class RuntimeRule {
   // its executable there links to a program elsewhere, or it read install/pyvenv.cfg.
   bool environment(bento::lineage::Database& db, const nlohmann::json& activity,
                    const std::string& install);
-  // Whether `path` is the script the activity's interpreter runs (script_rule.h).
+  // Rule 4: "modules DIR/" when the file is a module of the activity's program, else "".
+  std::string program_module(bento::lineage::Database& db, const nlohmann::json& entity,
+                             const nlohmann::json& activity);
+  // The directories of the script the activity runs (the paths it read that its script
+  // argument names), each with its trailing '/'.
+  const std::vector<std::string>& script_dirs(bento::lineage::Database& db,
+                                              const nlohmann::json& activity);
+  // Whether only package managers wrote this version of the file or an earlier one, or, for
+  // bytecode (`source`: its module's path, else ""), python runs that read that module.
+  bool written_by_installers(bento::lineage::Database& db, int64_t file_id, int64_t version,
+                             const std::string& source);
+  // Whether the activity read a file by this name.
+  bool read_path(bento::lineage::Database& db, int64_t activity_id, const std::string& path);
+  // Whether the command line names a directory `path` lies under (`black src/`).
+  static bool under_named_directory(const nlohmann::json& activity, const std::string& path);
+  // The script argument the activity's interpreter runs (script_rule.h), "" for none.
+  static std::string script_of(const nlohmann::json& activity);
+  // Whether `path` is the script the activity's interpreter runs.
   static bool runs_as_script(const nlohmann::json& activity, const std::string& path);
   bool written_from_outside(bento::lineage::Database& db, int64_t file_id, int64_t version,
                             const std::string& install);
@@ -89,6 +115,8 @@ class RuntimeRule {
   std::map<int64_t, bool> shared_;                       // file -> rule 3's verdict
   std::map<std::pair<int64_t, int64_t>, bool> written_;  // (file, version) -> written
   std::map<std::tuple<int64_t, int64_t, std::string>, bool> written_outside_;
+  std::map<std::tuple<int64_t, int64_t, std::string>, bool> installed_;  // + bytecode's source
+  std::map<std::string, std::vector<std::string>> script_dirs_;          // activity id -> dirs
 };
 
 }  // namespace prov_cli

@@ -1122,6 +1122,46 @@ TEST_F(LineageE2E, AProgramFetchedAndRunIsListedWithWhereItCameFrom) {
       << json(e).dump(1);
 }
 
+// A python project there before the record imports its own package (real imports: the
+// first run reads the sources and compiles them into __pycache__/, the second runs the
+// bytecode): each output lists its data and its script, and folds the modules into one
+// counted line. A module the shell changed in the record is listed with who changed it.
+TEST_F(LineageE2E, AnInterpretersModulesFoldAndAChangedOneIsListed) {
+  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
+  ASSERT_NO_FATAL_FAILURE(mount(BENTO_FS_SO));
+  ASSERT_EQ(sh("mkdir -p proj/lib/mypkg && cd proj && : > lib/mypkg/__init__.py && "
+               "for i in 1 2 3 4 5 6; do echo \"V$i = $i\" > lib/mypkg/m$i.py; done && "
+               "printf 'import sys\\nsys.path.insert(0, \"lib\")\\n' > run.py && "
+               "for i in 1 2 3 4 5 6; do echo \"import mypkg.m$i\" >> run.py; done && "
+               "echo \"open(sys.argv[1], 'w').write(open('in.csv').read())\" >> run.py && "
+               "echo a,1 > in.csv")
+                .status,
+            0);
+  ASSERT_NO_FATAL_FAILURE(start_provd());
+  RunResult en =
+      run(std::string(PROV_BIN) + " enable " + q(mnt_) + " --module " + q(BENTO_PROV_SO));
+  ASSERT_EQ(en.status, 0) << en.output;
+  RunResult r =
+      sh("cd proj && python3 run.py out1 && python3 run.py out2 && "
+         "echo 'V3 = 33' >> lib/mypkg/m3.py && python3 run.py out3");
+  ASSERT_EQ(r.status, 0) << r.output;
+  stop_provd();
+  const std::string proj = mnt_ + "/proj";
+  for (const char* out : {"out1", "out2", "out3"}) {
+    SCOPED_TRACE(out);
+    RunResult w = run(std::string(PROV_BIN) + " why " + q(proj + "/" + out) + " --db " + q(db_));
+    ASSERT_EQ(w.status, 0) << w.output;
+    EXPECT_NE(w.output.find("program " + proj + "/run.py"), std::string::npos) << w.output;
+    EXPECT_NE(w.output.find(" " + proj + "/in.csv  (version 1"), std::string::npos) << w.output;
+    EXPECT_EQ(w.output.find("/m1."), std::string::npos) << w.output;
+    EXPECT_NE(w.output.find("modules " + proj + "/ ("), std::string::npos) << w.output;
+    // The changed module is read from its source again, and shown with its writer.
+    EXPECT_EQ(w.output.find(" " + proj + "/lib/mypkg/m3.py  (version") != std::string::npos,
+              std::string(out) == "out3")
+        << w.output;
+  }
+}
+
 // A script on a shell's stdin (`sh < x.sh`) is the shell's program; so is a fileless program
 // a loader copied into a memfd and ran by its descriptor (fexecve: the exec names
 // /dev/fd/N, which provd must not resolve as its own descriptor).
