@@ -268,6 +268,12 @@ class Printer {
     std::erase_if(kids, [&](const Child& k) {
       return k.used != nullptr && k.used->how == "open" && read_here.count(k.used->cause) != 0;
     });
+    // `busybox sh -c 'cat f'`: both images ran the same program file: one line.
+    std::set<Node> programs;
+    std::erase_if(kids, [&](const Child& k) {
+      return k.used != nullptr && a_.program_reads.count(*k.used) != 0 &&
+             !programs.insert(k.used->cause).second;
+    });
     if (!chain.empty())
       kids.insert(kids.begin(), {kNever,
                                  g_.dim((cred_change ? "ran after exec or credential change from "

