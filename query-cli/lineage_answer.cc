@@ -490,9 +490,11 @@ Answer answer_backward(LineageGraph& g, LineageSource& src,
     return a;
   }
   for (const Step& st : s.held) {
+    const std::string& why = runtime[{st.effect.id, st.cause.id}];
+    if (why == RuntimeRule::kExecOpen) continue;  // the exec, no read: not counted either
     Answer::Folded& f = a.runtime[st.effect.id];
     f.count++;
-    f.by_reason[runtime[{st.effect.id, st.cause.id}]]++;
+    f.by_reason[why]++;
   }
   // What copies left out: the reads (not runtime ones) a restricted process made in time
   // that no path walked.

@@ -139,6 +139,7 @@ std::string RuntimeRule::install_prefix(const std::string& program) {
 
 std::string RuntimeRule::classify(bento::lineage::Database& db, const json& entity,
                                   const json& activity) {
+  if (opened_to_exec(db, entity, activity)) return kExecOpen;
   std::string why = installed_or_shared(db, entity, activity);
   if (why.empty() && entity.value("kind", "") == "file" && !activity.contains("root"))
     why = program_module(db, entity, activity);
@@ -402,6 +403,21 @@ bool RuntimeRule::environment(bento::lineage::Database& db, const json& activity
   return venv;
 }
 
+bool RuntimeRule::opened_to_exec(bento::lineage::Database& db, const json& entity,
+                                 const json& activity) {
+  const std::string eid = entity.value("id", ""), aid = activity.value("id", "");
+  if (eid.rfind("e:", 0) != 0 || aid.rfind("a:", 0) != 0) return false;
+  Stmt& q = db.cached(
+      "SELECT 1 FROM used mine JOIN activities me ON me.id = mine.activity_id JOIN activities a "
+      "ON a.process_id = me.process_id AND a.start_ns > me.start_ns JOIN used u ON "
+      "u.activity_id = a.id AND u.entity_id = mine.entity_id WHERE mine.activity_id = ?1 AND "
+      "mine.entity_id = ?2 AND mine.how = 'open' AND u.how = 'program' LIMIT 1");
+  q.bind(1, std::stoll(aid.substr(2))).bind(2, std::stoll(eid.substr(2)));
+  const bool exec = q.step();
+  q.reset();
+  return exec;
+}
+
 bool RuntimeRule::given_before_exec(bento::lineage::Database& db, const json& entity,
                                     const json& activity) {
   const std::string eid = entity.value("id", ""), aid = activity.value("id", "");
@@ -418,7 +434,8 @@ bool RuntimeRule::given_before_exec(bento::lineage::Database& db, const json& en
       "me.id = ?1 JOIN used mine ON mine.activity_id = me.id AND mine.entity_id = ?2 WHERE "
       "u.entity_id = ?2 AND a.process_id = me.process_id AND a.id != me.id AND "
       "((a.start_ns < me.start_ns AND u.how = 'open') OR "
-      "(a.start_ns > me.start_ns AND mine.how = 'open' AND u.how != 'open')) LIMIT 1");
+      "(a.start_ns > me.start_ns AND mine.how = 'open' AND u.how NOT IN ('open', 'program'))) "
+      "LIMIT 1");
   q.bind(1, std::stoll(aid.substr(2))).bind(2, std::stoll(eid.substr(2)));
   const bool given = q.step();
   q.reset();

@@ -53,6 +53,10 @@ class RuntimeRule {
   void set_many_programs(int n) { many_programs_ = n; }
   int many_programs() const { return many_programs_; }
 
+  // classify()'s answer for the exec'ing image's open of the program a later image ran: no
+  // read, so answers neither list nor count it.
+  static constexpr const char* kExecOpen = "exec of its next program";
+
   // Why `entity` (the native JSON of JSON.md) is runtime for `activity`: the prefix it
   // falls under ("/usr/", "program /root/.pyenv/versions/3.11.7/", "shared configuration"),
   // or "" when it is data.
@@ -76,6 +80,11 @@ class RuntimeRule {
   // relative to some directory); a program outside `install` wrote this version or an
   // earlier one.
   static bool named_on_command_line(const nlohmann::json& activity, const std::string& path);
+  // Whether the activity only opened this version for the exec of a later image of its
+  // process, which ran it as its program (the kernel's open of the executable, which a file
+  // system on the mount logs as the exec'ing image's open): the exec, not data.
+  bool opened_to_exec(bento::lineage::Database& db, const nlohmann::json& entity,
+                      const nlohmann::json& activity);
   // Whether an image of the activity's process before its exec opened this version without
   // reading it, so that the activity read it through the handle it was given (a shell's
   // `< file`), or the activity is that image: the file was handed to the program as its

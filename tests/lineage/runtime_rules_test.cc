@@ -261,3 +261,39 @@ TEST(RuntimeRules, WhatLayBesideAProgramOnAMountBeforeTheRecordIsData) {
   EXPECT_NE(j.text.find("+ 2 runtime reads folded: program " + venv + "/ (2)"), std::string::npos)
       << j.text;
 }
+
+// The shell's image opens a program on the mount for the exec (the fs logs the kernel's
+// open of the executable as that image's open): that is the exec, not data the shell handed
+// the program. A virtualenv's python whose reads fold lists neither it nor a count of it.
+TEST(RuntimeRules, TheExecsOpenOfTheProgramIsNoInput) {
+  TempDir dir;
+  const std::string mnt = dir.path() + "/mnt", venv = mnt + "/venv";
+  for (const std::string& d : {mnt, venv, venv + "/bin"}) ASSERT_EQ(mkdir(d.c_str(), 0755), 0);
+  auto made = [](const std::string& p) {
+    std::ofstream(p) << "x";
+    struct stat st = {};
+    EXPECT_EQ(::stat(p.c_str(), &st), 0);
+    return static_cast<uint64_t>(st.st_ino);
+  };
+  const uint64_t python = made(venv + "/bin/python"), cfg = made(venv + "/pyvenv.cfg");
+  World w(dir.path() + "/prov.db", mnt);
+  auto sh = w.run({1, 1}, 100, {"setup"});
+  auto py = w.fork(sh, 300);
+  const uint64_t fh = ++w.next_fh;
+  w.record(RecordType::kOpen, 300, python, "", fh, O_RDONLY);  // the exec's open
+  w.release(python, fh, O_RDONLY);
+  struct stat st = {};
+  ASSERT_EQ(::stat(mnt.c_str(), &st), 0);
+  w.exec_program(py, venv + "/bin/python", {venv + "/bin/python", "-c", "print(1)"}, python,
+                 st.st_dev);
+  w.read(300, cfg);
+  w.write_new(300, 901, "job.out");
+  w.exit(py);
+  w.commit();
+  auto r = why(*w.db, mnt + "/job.out");
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_EQ(r.text.find("opened " + venv + "/bin/python"), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find("exec of"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("runtime reads folded: program " + venv + "/ (2)"), std::string::npos)
+      << r.text;
+}
