@@ -355,7 +355,7 @@ class Batches {
   // none.
   const Step* earlier_output(Node writer, const Step& read, int64_t begin,
                              const std::set<int64_t>& own) {
-    if (read.last == kForever || read.last >= begin) return nullptr;
+    if (read_end(read) >= begin) return nullptr;
     const std::vector<Finished>& done = finished(writer);  // by the time it was finished
     auto it = std::upper_bound(done.begin(), done.end(), read.first,
                                [](int64_t t, const Finished& f) { return t < f.step->last; });
@@ -374,6 +374,30 @@ class Batches {
   }
 
   int64_t file_of(const Node& e) { return g_.entity(e.id)["file"].value("id", 0LL); }
+
+  // A bound on the end of `read`: its last read of a file (the handle's release), else the
+  // reader's end; for a connection, also the exit of the last process that sent on it (a
+  // server's read of it may end later, draining what was sent, but nothing came after).
+  int64_t read_end(const Step& read) {
+    if (g_.entity(read.cause.id).value("kind", "") != "socket") return read.last;
+    return std::min(read.last, senders_end(read.cause));
+  }
+
+  // The exit of the last process that sent on the socket, when all did exit (0: none sent).
+  int64_t senders_end(Node socket) {
+    auto [it, fresh] = senders_end_.emplace(socket, 0);
+    if (!fresh) return it->second;
+    for (const Step& st : src_.causes(socket)) {
+      if (st.type != Step::kGenerated) continue;
+      const json& a = g_.activity(st.cause.id);
+      // Ended by its exit (an exec'd image may still hold the socket), with no children that
+      // could hold it and send: each sender is a cause of its own.
+      if (!a.contains("exit_code") || !a["end"].is_object()) return it->second = kForever;
+      it->second = std::max(it->second, a["end"].value("ns", kForever));
+    }
+    if (it->second == 0) it->second = kForever;
+    return it->second;
+  }
 
  private:
   struct Finished {
@@ -402,6 +426,7 @@ class Batches {
   LineageGraph& g_;
   LineageSource& src_;
   std::map<Node, std::vector<Finished>> finished_;
+  std::map<Node, int64_t> senders_end_;
 };
 
 // Backward: the reads of the writers of the file asked about that were maybe only for an
@@ -411,7 +436,10 @@ void mark_batches(LineageGraph& g, LineageSource& src, Answer* a) {
   std::map<Node, int64_t> begun;          // writer -> first write of its files in the answer
   std::map<Node, std::set<int64_t>> own;  // writer -> those files (ids)
   for (const Step& st : a->steps) {
-    if (st.type != Step::kGenerated || puts_no_data(st)) continue;
+    // Its files: a server's replies on connections are no output of this kind.
+    if (st.type != Step::kGenerated || puts_no_data(st) ||
+        g.entity(st.effect.id).value("kind", "") != "file")
+      continue;
     auto n = a->nodes.find(st.cause);
     if (n == a->nodes.end() || n->second != Answer::kFull) continue;
     auto [it, fresh] = begun.emplace(st.cause, st.first);
@@ -422,8 +450,11 @@ void mark_batches(LineageGraph& g, LineageSource& src, Answer* a) {
     if (st.type != Step::kUsed || a->program_reads.count(st) != 0) continue;
     auto b = begun.find(st.effect);
     if (b == begun.end()) continue;
-    if (const Step* o = batches.earlier_output(st.effect, st, b->second, own[st.effect]))
+    if (const Step* o = batches.earlier_output(st.effect, st, b->second, own[st.effect])) {
       a->earlier_batch[st] = batches.describe(*o);
+      if (const int64_t end = batches.read_end(st); end < st.last)
+        a->earlier_batch[st].sender_end = end;
+    }
   }
 }
 
@@ -590,9 +621,13 @@ json answer_json(LineageGraph& g, const Answer& a, json header) {
   }
   for (const Step& st : a.steps) g.add_step(st);
   for (const auto& [st, earlier] : a.earlier_batch)
-    g.annotate_step(
-        st, "before_output",
-        {{"path", earlier.path}, {"finished", time_json(earlier.finished, g.wall_offset())}});
+    g.annotate_step(st, "before_output",
+                    earlier.sender_end == 0
+                        ? json{{"path", earlier.path},
+                               {"finished", time_json(earlier.finished, g.wall_offset())}}
+                        : json{{"path", earlier.path},
+                               {"finished", time_json(earlier.finished, g.wall_offset())},
+                               {"sender_end", time_json(earlier.sender_end, g.wall_offset())}});
   for (const auto& [st, earlier] : a.later_batch)
     g.annotate_step(
         st, "after_output",

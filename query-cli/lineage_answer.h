@@ -63,6 +63,7 @@ struct Answer {
   struct EarlierOutput {
     std::string path;
     int64_t finished = 0;
+    int64_t sender_end = 0;  // a connection's: when the last process that sent on it exited
   };
   std::map<Step, EarlierOutput> earlier_batch;
   // Forward, the same seen from the read: a write (step) of a file the reader began after

@@ -396,9 +396,15 @@ class Printer {
                                            : read_verb(s->how, e.value("kind", ""));
         std::string text = verb + as + g_.entity_line(s->cause.id) + at(s->first);
         if (auto b = a_.earlier_batch.find(*s); b != a_.earlier_batch.end())
-          text += g_.dim(" — read before it finished " + printable(b->second.path) + " at " +
-                         clock_text(b->second.finished, g_.wall_offset()) +
-                         ", a file it wrote before this one: maybe only for that one");
+          text += g_.dim(
+              std::string(b->second.sender_end != 0 ? " — began receiving" : " — read") +
+              " before it finished " + printable(b->second.path) + " at " +
+              clock_text(b->second.finished, g_.wall_offset()) +
+              ", a file it wrote before this one" +
+              (b->second.sender_end != 0
+                   ? "; its sender exited at " + clock_text(b->second.sender_end, g_.wall_offset())
+                   : std::string()) +
+              ": maybe only for that one");
         if (shown(s->cause) == Answer::kLine) {
           // A pipe that carried no data: name who wrote it, do not expand them.
           std::string writers;

@@ -1984,3 +1984,69 @@ TEST(Causal, APerFileToolsEarlierInputIsSaidToBeMaybeForItsEarlierOutput) {
 }
 
 }  // namespace
+
+namespace {
+
+// A sequential server (one process, one activity) receives client 1's upload, writes up1,
+// then receives client 2's and writes up2. Client 1 exited before up2 was begun: its
+// connection, listed under up2, is said to be maybe only for up1. Client 3, still running
+// (and able to send) when the server began up3, is not said so.
+TEST(Causal, ASequentialServersEarlierConnectionIsSaidToBeMaybeForItsEarlierUpload) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{11, "one"}, {12, "two"}, {13, "three"}});
+  auto server = w.run(sh, 500, {"server"});
+  auto upload = [&](uint32_t pid, uint64_t in, uint16_t port, bool exits) {
+    auto client = w.run(sh, pid, {"client", std::to_string(in)});
+    w.read(pid, in);
+    w.udp_io(client, 6000 + pid, port, 9000, /*send=*/true);
+    w.udp_io(server, 6000, 9000, port, /*send=*/false);
+    if (exits) w.exit(client);
+    return client;
+  };
+  upload(501, 11, 40001, true);
+  w.write_new(500, 21, "up1");
+  upload(502, 12, 40002, true);
+  w.write_new(500, 22, "up2");
+  auto late = upload(503, 13, 40003, false);
+  w.write_new(500, 23, "up3");
+  w.exit(late);
+  w.exit(server);
+  w.commit();
+  const std::string maybe = "maybe only for that one";
+  auto r = why(*w.db, path("up2"));
+  ASSERT_TRUE(r.found) << r.message;
+  const size_t one = r.text.find("received over udp 127.0.0.1:40001");
+  ASSERT_NE(one, std::string::npos) << r.text;  // still listed
+  const std::string one_line = r.text.substr(one, r.text.find('\n', one) - one);
+  EXPECT_NE(one_line.find("began receiving before it finished " + path("up1")), std::string::npos)
+      << r.text;
+  EXPECT_NE(one_line.find("its sender exited at"), std::string::npos) << r.text;
+  EXPECT_NE(one_line.find(maybe), std::string::npos) << r.text;
+  const size_t two = r.text.find("received over udp 127.0.0.1:40002");
+  ASSERT_NE(two, std::string::npos) << r.text;
+  EXPECT_EQ(r.text.substr(two, r.text.find('\n', two) - two).find(maybe), std::string::npos)
+      << r.text;
+  int marked = 0;
+  for (const auto& e : r.graph["edges"])
+    if (e.value("type", "") == "used" && e.contains("before_output")) {
+      marked++;
+      EXPECT_EQ(e["before_output"].value("path", ""), path("up1")) << e.dump();
+      EXPECT_TRUE(e["before_output"].contains("sender_end")) << e.dump();
+    }
+  EXPECT_EQ(marked, 1) << r.graph.dump(1);
+  // Client 3 had not exited when up3 was begun (it could still send): not said so; client 2
+  // had, after up2 was finished: said so.
+  auto r3 = why(*w.db, path("up3"));
+  ASSERT_TRUE(r3.found) << r3.message;
+  const size_t three = r3.text.find("received over udp 127.0.0.1:40003");
+  ASSERT_NE(three, std::string::npos) << r3.text;
+  EXPECT_EQ(r3.text.substr(three, r3.text.find('\n', three) - three).find(maybe), std::string::npos)
+      << r3.text;
+  const size_t two3 = r3.text.find("received over udp 127.0.0.1:40002");
+  ASSERT_NE(two3, std::string::npos) << r3.text;
+  EXPECT_NE(r3.text.substr(two3, r3.text.find('\n', two3) - two3).find(maybe), std::string::npos)
+      << r3.text;
+}
+
+}  // namespace
