@@ -1,5 +1,6 @@
 #include "runtime_rule.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <set>
@@ -294,21 +295,74 @@ const std::vector<std::string>& RuntimeRule::script_dirs(bento::lineage::Databas
                                                          const json& activity) {
   const std::string aid = activity.value("id", "");
   auto [it, fresh] = script_dirs_.try_emplace(aid);
-  const std::string script = script_of(activity);
-  if (!fresh || aid.rfind("a:", 0) != 0 || script.empty()) return it->second;
-  // The paths it read that its script argument names (`run.py` is /mnt/papp/run.py).
-  const std::string tail = script[0] == '/' ? script : "/" + script;
+  if (!fresh || aid.rfind("a:", 0) != 0) return it->second;
+  const std::string script = script_of(activity), module = python_module(activity);
+  if (script.empty() && module.empty()) return it->second;
+  // The paths it read that its script argument names (`run.py` is /mnt/papp/run.py), or
+  // the module `-m` runs (`app.etl`: app/etl.py, app/etl/__main__.py, or its bytecode
+  // app/__pycache__/etl.*.pyc), whose package lies in the directory it was run from.
+  std::vector<std::string> tails;
+  if (!script.empty()) {
+    tails.push_back(script[0] == '/' ? script : "/" + script);
+  } else {
+    std::string rel = module;
+    std::replace(rel.begin(), rel.end(), '.', '/');
+    const size_t slash = rel.rfind('/');
+    const std::string pkg = slash == std::string::npos ? "" : rel.substr(0, slash + 1);
+    tails = {"/" + rel + ".py", "/" + rel + "/__main__.py",
+             "/" + pkg + "__pycache__/" + rel.substr(slash + 1) + "."};
+  }
   Stmt& q = db.cached(
       "SELECT DISTINCT n.path FROM used u JOIN entities e ON e.id = u.entity_id JOIN names n ON "
-      "n.file_id = e.file_id WHERE u.activity_id = ? AND substr(n.path, -length(?2)) = ?2");
-  q.bind(1, std::stoll(aid.substr(2))).bind(2, tail);
+      "n.file_id = e.file_id WHERE u.activity_id = ?");
+  q.bind(1, std::stoll(aid.substr(2)));
   while (q.step()) {
     const std::string p = q.text(0);
-    if (bento::collector::names_file(p, script))
-      it->second.push_back(p.substr(0, p.rfind('/') + 1));
+    if (!script.empty()) {
+      if (p.ends_with(tails[0]) && bento::collector::names_file(p, script))
+        it->second.push_back(p.substr(0, p.rfind('/') + 1));
+      continue;
+    }
+    for (size_t i = 0; i < tails.size(); i++) {
+      const bool bytecode = i == 2;  // __pycache__/etl.cpython-311.pyc
+      const size_t at = bytecode                ? p.rfind(tails[i])
+                        : p.ends_with(tails[i]) ? p.size() - tails[i].size()
+                                                : std::string::npos;
+      if (at == std::string::npos) continue;
+      if (bytecode && (!p.ends_with(".pyc") || p.find('/', at + tails[i].size()) != p.npos))
+        continue;
+      it->second.push_back(p.substr(0, at + 1));
+    }
   }
   q.reset();
   return it->second;
+}
+
+std::string RuntimeRule::python_module(const json& activity) {
+  if (!activity.contains("argv") || !activity["argv"].is_array()) return "";
+  const json& argv = activity["argv"];
+  if (argv.empty() || !argv[0].is_string() ||
+      bento::collector::interpreter_of(argv[0].get<std::string>(), activity.value("exe", "")) !=
+          bento::collector::Interpreter::kPython)
+    return "";
+  for (size_t i = 1; i < argv.size(); i++) {
+    if (!argv[i].is_string()) return "";
+    const std::string& arg = argv[i].get_ref<const std::string&>();
+    std::string module;
+    if (arg == "-m" && i + 1 < argv.size() && argv[i + 1].is_string())
+      module = argv[i + 1].get<std::string>();
+    else if (arg.size() > 2 && arg.starts_with("-m"))
+      module = arg.substr(2);
+    else if (arg.empty() || arg[0] != '-')
+      return "";  // a script, or the end of its options
+    else
+      continue;
+    const bool name = !module.empty() && module.find_first_not_of(
+                                             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                             "0123456789_.") == std::string::npos;
+    return name && module[0] != '.' ? module : "";
+  }
+  return "";
 }
 
 bool RuntimeRule::written_by_installers(bento::lineage::Database& db, int64_t file_id,

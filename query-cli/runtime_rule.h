@@ -99,7 +99,8 @@ class RuntimeRule {
   std::string program_module(bento::lineage::Database& db, const nlohmann::json& entity,
                              const nlohmann::json& activity);
   // The directories of the script the activity runs (the paths it read that its script
-  // argument names), each with its trailing '/'.
+  // argument names), or for `python3 -m app.etl` the one app/ lies in, each with its
+  // trailing '/'.
   const std::vector<std::string>& script_dirs(bento::lineage::Database& db,
                                               const nlohmann::json& activity);
   // Whether only package managers wrote this version of the file or an earlier one, or, for
@@ -110,6 +111,8 @@ class RuntimeRule {
   bool read_path(bento::lineage::Database& db, int64_t activity_id, const std::string& path);
   // Whether the command line names a directory `path` lies under (`black src/`).
   static bool under_named_directory(const nlohmann::json& activity, const std::string& path);
+  // The module a python activity runs with `-m` (`app.etl`), "" for none.
+  static std::string python_module(const nlohmann::json& activity);
   // The script argument the activity's interpreter runs (script_rule.h), "" for none.
   static std::string script_of(const nlohmann::json& activity);
   // Whether `path` is the script the activity's interpreter runs.

@@ -96,6 +96,27 @@ TEST(ProgramModules, ModulesBesideTheScriptAndInAPackageDirectoryFold) {
       << n.text;
 }
 
+// `python3 -m lib.m1` runs a module of the project it was started in: what it imports from
+// there folds as its program's modules, as beside a script; its data does not.
+TEST(ProgramModules, ThePackageOfAModuleRunWithDashMHoldsItsModules) {
+  TempDir dir;
+  Project p(dir.path());
+  World w(dir.path() + "/prov.db", p.mnt);
+  auto sh = w.run({1, 1}, 100, {"setup"});
+  auto py = w.fork(sh, 200);
+  w.exec_file(py, "/usr/bin/python3.11", {"python3", "-u", "-m", "lib.m1"});
+  for (const char* f : {"lib/m1.py", "lib/m2.py", "in.csv"}) w.read(200, p.ino[f]);
+  w.write_new(200, 900, "py.out");
+  w.exit(py);
+  w.commit();
+  auto r = why(*w.db, p.mnt + "/py.out");
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find(" " + p.proj + "/in.csv  (version"), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find("m2.py"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("+ 2 runtime reads folded: modules " + p.proj + "/ (2)"), std::string::npos)
+      << r.text;
+}
+
 // A module an attacker or an editor changed in the record is shown with its writer (`echo
 // ... >> lib/m1.py`, a package curl dropped into node_modules/); one the package manager
 // installed folds. Bytecode folds when python compiled it from its module, and is shown
