@@ -392,7 +392,8 @@ class Batches {
       const json& a = g_.activity(st.cause.id);
       // Ended by its exit (an exec'd image may still hold the socket), with no children that
       // could hold it and send: each sender is a cause of its own.
-      if (!a.contains("exit_code") || !a["end"].is_object()) return it->second = kForever;
+      if (!a.contains("exit_code") || a["exit_code"].is_null() || !a["end"].is_object())
+        return it->second = kForever;
       it->second = std::max(it->second, a["end"].value("ns", kForever));
     }
     if (it->second == 0) it->second = kForever;
@@ -446,21 +447,31 @@ void mark_batches(LineageGraph& g, LineageSource& src, Answer* a) {
     if (!fresh) it->second = std::min(it->second, st.first);
     own[st.cause].insert(batches.file_of(st.effect));
   }
+  std::map<Node, int> inputs;                                       // writer -> its reads shown
+  std::map<Node, std::vector<std::pair<Step, const Step*>>> marks;  // writer -> (read, output)
   for (const Step& st : a->steps) {
     if (st.type != Step::kUsed || a->program_reads.count(st) != 0) continue;
     auto b = begun.find(st.effect);
     if (b == begun.end()) continue;
-    if (const Step* o = batches.earlier_output(st.effect, st, b->second, own[st.effect])) {
-      a->earlier_batch[st] = batches.describe(*o);
-      if (const int64_t end = batches.read_end(st); end < st.last)
-        a->earlier_batch[st].sender_end = end;
+    inputs[st.effect]++;
+    if (const Step* o = batches.earlier_output(st.effect, st, b->second, own[st.effect]))
+      marks[st.effect].push_back({st, o});
+  }
+  for (const auto& [writer, marked] : marks) {
+    // Every input said to be for an earlier file: then the file came from none of them,
+    // which cannot be; the batches are not what the times suggest (a threaded server whose
+    // clients overlapped). Nothing is said.
+    if (static_cast<int>(marked.size()) == inputs[writer]) continue;
+    for (const auto& [st, o] : marked) {
+      Answer::EarlierOutput& e = a->earlier_batch[st] = batches.describe(*o);
+      if (const int64_t end = batches.read_end(st); end < st.last) e.sender_end = end;
     }
   }
 }
 
 // Forward: the files a reader of what is asked about began after its reads of it ended and
 // it finished another file: maybe not from them (Answer::later_batch).
-void mark_later_batches(LineageGraph& g, LineageSource& src, Answer* a) {
+void mark_later_batches(LineageGraph& g, LineageSource& src, RuntimeRule& rule, Answer* a) {
   Batches batches(g, src);
   std::map<Node, std::vector<const Step*>> reads;  // reader -> its reads in the answer
   for (const Step& st : a->steps)
@@ -478,7 +489,17 @@ void mark_later_batches(LineageGraph& g, LineageSource& src, Answer* a) {
       all = all && o != nullptr;
       if (o != nullptr && (batch == nullptr || o->last > batch->last)) batch = o;
     }
-    if (all && batch != nullptr) a->later_batch[st] = batches.describe(*batch);
+    if (!all || batch == nullptr) continue;
+    // And only when some other data read of the writer (not its runtime), before it began
+    // this file, was not for an earlier one: else the file came from nothing (clients that
+    // overlapped).
+    bool other = false;
+    for (const Step& u : src.causes(st.cause))
+      other =
+          other || (u.type == Step::kUsed && u.how != "program" && u.first < st.first &&
+                    batches.earlier_output(st.cause, u, st.first, own) == nullptr &&
+                    rule.classify(g.db(), g.entity(u.cause.id), g.activity(st.cause.id)).empty());
+    if (other) a->later_batch[st] = batches.describe(*batch);
   }
 }
 
@@ -575,7 +596,7 @@ Answer answer_forward(LineageGraph& g, LineageSource& src,
   a.depth = options.depth;
   for (const auto& [n, reach] : s.nodes) a.nodes[n] = Answer::kFull;
   a.steps = s.steps;
-  mark_later_batches(g, src, &a);
+  mark_later_batches(g, src, options.rule, &a);
   // A forked image that read nothing reached itself and exec'd: what its parent had read
   // reaches the program only through its command line and environment. Followed (a secret
   // a shell passed to `curl -d "$K"` left that way), but said (Answer::argv_only_forks).

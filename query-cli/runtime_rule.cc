@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <set>
 #include <string_view>
 
@@ -79,26 +80,67 @@ std::string_view program_name(std::string_view p) {
   return p;
 }
 
-// Whether argv (a JSON array) is a language's package manager installing: `npm ci`, `node
-// /usr/bin/npm i`, `pip3 install`, `python3 -m pip install`, `uv pip install`, `gem
-// install`. What it wrote into a package directory is installed code, as a system's
-// package manager writing /usr/ is.
-bool package_manager(const std::string& argv_json) {
+// A command line (argv, a JSON array) as a short text: "npm install left-pad".
+std::string command_text(const std::string& argv_json) {
+  const json argv = json::parse(argv_json, nullptr, false);
+  std::string text;
+  for (const json& a : argv.is_array() ? argv : json::array())
+    if (a.is_string()) text += (text.empty() ? "" : " ") + a.get<std::string>();
+  return text.size() > 60 ? text.substr(0, 57) + "..." : text;
+}
+
+// Whether a writer (its executable and argv, a JSON array) is a language's package manager
+// installing: `npm ci`, `pip3 install x`, `python3 -m pip install x`, `uv pip install`,
+// `gem install`. What it wrote into a package directory (or a virtualenv, `install`) is
+// installed code, as a system's package manager writing /usr/ is. Its program must be an
+// installed one, not a name: `npm` as argv[0] of /tmp/evil/dropper is no package manager.
+// Its first word must install: `npm run x` and `bun x.js` run code of their own.
+bool package_manager(const std::string& exe, const std::string& argv_json,
+                     const std::string& install) {
   static const std::set<std::string_view> kManagers = {
-      "npm",  "npx",    "yarn",    "yarnpkg",  "pnpm", "pnpx",  "bun",      "pip",
-      "pipx", "uv",     "poetry",  "pipenv",   "pdm",  "conda", "mamba",    "micromamba",
-      "gem",  "bundle", "bundler", "composer", "cpan", "cpanm", "ensurepip"};
+      "npm", "yarn",   "yarnpkg", "pnpm",     "bun",   "pip",      "pipx",
+      "uv",  "poetry", "pipenv",  "pdm",      "conda", "mamba",    "micromamba",
+      "gem", "bundle", "bundler", "composer", "cpanm", "ensurepip"};
+  static const std::set<std::string_view> kInstalls = {
+      "install", "i", "ci", "add", "update", "upgrade", "sync", "rebuild", "require", "create"};
   const json argv = json::parse(argv_json, nullptr, false);
   if (!argv.is_array()) return false;
   auto arg = [&](size_t i) -> std::string_view {
     if (i >= argv.size() || !argv[i].is_string()) return {};
     return argv[i].get_ref<const std::string&>();
   };
-  if (kManagers.count(program_name(arg(0))) != 0) return true;
-  // An interpreter running it: `node /usr/bin/npm`, `python3 -m pip`.
-  if (bento::collector::interpreter_of(arg(0), "") == bento::collector::Interpreter::kNone)
-    return false;
-  return kManagers.count(program_name(arg(1) == "-m" ? arg(2) : arg(1))) != 0;
+  // An installed program: under a system prefix, or in the installation it writes (a
+  // virtualenv's bin/pip writing its site-packages).
+  auto installed = [&](std::string_view path) {
+    if (path.empty() || path[0] != '/') return false;
+    for (const char* p : {"/usr/", "/bin/", "/sbin/", "/opt/", "/lib/"})
+      if (path.starts_with(p)) return true;
+    const std::string own = RuntimeRule::install_prefix(std::string(path));
+    return !own.empty() && own != "/" && install.starts_with(own);
+  };
+  if (!installed(exe)) return false;
+  // A binary (uv, micromamba) or a `#!` script exec'd as itself, or an interpreter running
+  // one: `node /usr/bin/npm i` (after `#!/usr/bin/env node`), `python3 -m pip install`.
+  std::string_view manager = exe;
+  size_t verb = 1;  // argv index of the manager's first word
+  if (kManagers.count(program_name(exe)) != 0) {
+    // A `#!/usr/bin/python3` script exec'd: its interpreter has argv python3 /usr/bin/pip3 ...
+    if (bento::collector::shebang_script(arg(1), exe)) verb = 2;
+  } else {
+    if (bento::collector::interpreter_of(arg(0), exe) == bento::collector::Interpreter::kNone)
+      return false;
+    const bool module = arg(1) == "-m";
+    manager = module ? arg(2) : arg(1);
+    if (kManagers.count(program_name(manager)) == 0 || (!module && !installed(manager)))
+      return false;
+    verb = module ? 3 : 2;
+  }
+  const std::string_view name = program_name(manager);
+  if (name == "cpanm" || name == "ensurepip" || (name.starts_with("yarn") && arg(verb).empty()))
+    return true;  // installs whatever it is given; `yarn` alone installs
+  std::string_view word = arg(verb);
+  if ((name == "uv" && word == "pip") || (name == "pipx" && word == "runpip")) word = arg(verb + 1);
+  return kInstalls.count(word) != 0;
 }
 
 }  // namespace
@@ -248,6 +290,7 @@ std::string RuntimeRule::classify_in_root(bento::lineage::Database& db, const js
   std::string why = classify(db, in_jail, saw);
   if (starts_with(why, "/")) return root + why;
   if (starts_with(why, "program /")) return "program " + root + why.substr(8);
+  if (starts_with(why, "modules /")) return "modules " + root + why.substr(8);
   return why;
 }
 
@@ -272,23 +315,50 @@ std::string RuntimeRule::program_module(bento::lineage::Database& db, const json
         at != std::string::npos && (dir.empty() || at + std::strlen(marker) < dir.size()))
       dir = path.substr(0, at + std::strlen(marker));
   // Beside the script it runs, only what the language loads as code: its data lie there too.
-  if (dir.empty() && bento::collector::module_file(family, path))
+  // Not a script at a mount's root or at `/` (every module-like file there would be its),
+  // nor for a tool given `.` (`python3 fmt.py .`: the files there are what it works on).
+  const json& file = entity.contains("file") ? entity["file"] : json::object();
+  const std::string mount_root = file.contains("source") && file["source"].is_string()
+                                     ? file["source"].get<std::string>() + "/"
+                                     : "";
+  if (dir.empty() && bento::collector::module_file(family, path) && !names_dot(activity))
     for (const std::string& d : script_dirs(db, activity))
-      if (starts_with(path, d) && d.size() > dir.size()) dir = d;
+      if (d != "/" && d != mount_root && starts_with(path, d) && d.size() > dir.size()) dir = d;
   if (dir.empty()) return "";
   if (path == activity.value("exe", "") || path == activity.value("program", "") ||
       runs_as_script(activity, path) || named_on_command_line(activity, path) ||
       under_named_directory(activity, path) || given_before_exec(db, entity, activity))
     return "";
   // Changed in the record by anything but a package manager, it is shown with its writer:
-  // a module an attacker or an editor rewrote is what an answer must not hide.
-  const json& file = entity.contains("file") ? entity["file"] : json::object();
+  // a module an attacker or an editor rewrote is what an answer must not hide. Nor is one
+  // this run wrote itself (a formatter rewriting the sources it read).
   const int64_t id = file.value("id", int64_t{0}), version = entity.value("version", int64_t{0});
+  if (id == 0 || wrote_file(db, activity, id)) return "";
+  if (!written_in_record(db, id, version)) return "modules " + dir;
   const std::string source = family == Interpreter::kPython ? bytecode_source(path) : "";
-  if (id == 0 ||
-      (written_in_record(db, id, version) && !written_by_installers(db, id, version, source)))
-    return "";
-  return "modules " + dir;
+  const std::optional<std::string> by = installed_by(db, id, version, source, dir);
+  if (!by) return "";
+  // Installed in the record: said, with the command (a typosquatted package's install).
+  return "modules " + dir + (by->empty() ? "" : " installed by " + *by);
+}
+
+bool RuntimeRule::names_dot(const json& activity) {
+  if (!activity.contains("argv") || !activity["argv"].is_array()) return false;
+  for (size_t i = 1; i < activity["argv"].size(); i++)
+    if (activity["argv"][i] == "." || activity["argv"][i] == "./") return true;
+  return false;
+}
+
+bool RuntimeRule::wrote_file(bento::lineage::Database& db, const json& activity, int64_t file_id) {
+  const std::string aid = activity.value("id", "");
+  if (aid.rfind("a:", 0) != 0) return false;
+  Stmt& q = db.cached(
+      "SELECT 1 FROM generated g JOIN entities e ON e.id = g.entity_id WHERE g.activity_id = ? "
+      "AND e.file_id = ? LIMIT 1");
+  q.bind(1, std::stoll(aid.substr(2))).bind(2, file_id);
+  const bool wrote = q.step();
+  q.reset();
+  return wrote;
 }
 
 const std::vector<std::string>& RuntimeRule::script_dirs(bento::lineage::Database& db,
@@ -365,10 +435,12 @@ std::string RuntimeRule::python_module(const json& activity) {
   return "";
 }
 
-bool RuntimeRule::written_by_installers(bento::lineage::Database& db, int64_t file_id,
-                                        int64_t version, const std::string& source) {
-  const auto key = std::make_tuple(file_id, version, source);
+std::optional<std::string> RuntimeRule::installed_by(bento::lineage::Database& db, int64_t file_id,
+                                                     int64_t version, const std::string& source,
+                                                     const std::string& install) {
+  const auto key = std::make_tuple(file_id, version, install);
   if (auto it = installed_.find(key); it != installed_.end()) return it->second;
+  installed_[key] = std::nullopt;  // a bytecode's source that is bytecode: not twice
   Stmt& q = db.cached(
       "SELECT a.id, a.exe, a.argv FROM entities e JOIN generated g ON g.entity_id = e.id JOIN "
       "activities a ON a.id = g.activity_id WHERE e.file_id = ? AND e.version <= ?");
@@ -377,30 +449,41 @@ bool RuntimeRule::written_by_installers(bento::lineage::Database& db, int64_t fi
   while (q.step())
     writers.emplace_back(q.int64(0), q.is_null(1) ? "" : q.text(1), q.is_null(2) ? "" : q.text(2));
   q.reset();
-  bool installed = true;
+  std::optional<std::string> by = std::string();
   for (const auto& [aid, exe, argv] : writers) {
-    if (package_manager(argv)) continue;
-    // Bytecode python compiled: the run that wrote it read its module's source.
+    if (package_manager(exe, argv, install)) {
+      by = command_text(argv);
+      continue;
+    }
+    // Bytecode python compiled: the run that wrote it read its module's source, a version
+    // that itself passes (nothing but a package manager changed it in the record).
     const json args = json::parse(argv, nullptr, false);
     const std::string_view argv0 = args.is_array() && !args.empty() && args[0].is_string()
                                        ? std::string_view(args[0].get_ref<const std::string&>())
                                        : std::string_view();
-    installed =
-        !source.empty() &&
-        bento::collector::interpreter_of(argv0, exe) == bento::collector::Interpreter::kPython &&
-        read_path(db, aid, source);
-    if (!installed) break;
+    const auto read = source.empty() || bento::collector::interpreter_of(argv0, exe) !=
+                                            bento::collector::Interpreter::kPython
+                          ? std::nullopt
+                          : read_version(db, aid, source);
+    if (!read) return installed_[key] = std::nullopt;
+    if (written_in_record(db, read->first, read->second)) {
+      const auto src = installed_by(db, read->first, read->second, "", install);
+      if (!src) return installed_[key] = std::nullopt;
+      if (!src->empty()) by = *src;
+    }
   }
-  return installed_[key] = installed;
+  return installed_[key] = by;
 }
 
-bool RuntimeRule::read_path(bento::lineage::Database& db, int64_t activity_id,
-                            const std::string& path) {
+std::optional<std::pair<int64_t, int64_t>> RuntimeRule::read_version(bento::lineage::Database& db,
+                                                                     int64_t activity_id,
+                                                                     const std::string& path) {
   Stmt& q = db.cached(
-      "SELECT 1 FROM used u JOIN entities e ON e.id = u.entity_id JOIN names n ON n.file_id = "
-      "e.file_id WHERE u.activity_id = ? AND n.path = ? LIMIT 1");
+      "SELECT e.file_id, e.version FROM used u JOIN entities e ON e.id = u.entity_id JOIN names "
+      "n ON n.file_id = e.file_id WHERE u.activity_id = ? AND n.path = ? LIMIT 1");
   q.bind(1, activity_id).bind(2, path);
-  const bool read = q.step();
+  std::optional<std::pair<int64_t, int64_t>> read;
+  if (q.step()) read = std::make_pair(q.int64(0), q.int64(1));
   q.reset();
   return read;
 }

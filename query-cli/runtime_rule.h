@@ -16,12 +16,15 @@
 //   3. a file outside the tracked mounts that nothing recorded ever wrote and that at least
 //      `many_programs` distinct programs read without naming it on their command line, nor
 //      does the reader (shared configuration such as ~/.gitconfig);
-//   4. a module of an interpreter's program: what python, node, ruby, perl or php read from
-//      a package directory (`node_modules/`, `site-packages/`, `dist-packages/`), or a file
-//      with its language's module extension under the directory of the script it runs
-//      (`proj/lib/mypkg/m1.py` for `python3 proj/run.py`), when the command line names
-//      neither it nor a directory above it, it was not given on stdin, and nothing but a
-//      package manager (or, for bytecode in `__pycache__/`, python) wrote it in the record.
+//   4. a module of an interpreter's program: what python, node, ruby, perl, php, lua, tclsh
+//      or Rscript read from a package directory (`node_modules/`, `site-packages/`,
+//      `dist-packages/`), or a file with its language's module extension under the
+//      directory of the script it runs (`proj/lib/mypkg/m1.py` for `python3 proj/run.py`;
+//      for `python3 -m app.etl` the directory app/ lies in; never `/` nor a mount's root),
+//      when the command line names neither it, a directory above it, nor `.`, it was not
+//      given on stdin, the run did not write it, and nothing but an installed package
+//      manager installing (or, for bytecode in `__pycache__/`, python compiling a module
+//      that passes the same test) wrote it in the record ("modules DIR/ installed by CMD").
 // A version outside the mounts that a recorded process wrote (or an earlier version of the
 // same file) is not runtime: rules 1 and 2 are about what was installed before. Except
 // what only a program's own installation wrote into itself (not /usr/ or /usr/local/): a
@@ -33,6 +36,7 @@
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -103,12 +107,21 @@ class RuntimeRule {
   // trailing '/'.
   const std::vector<std::string>& script_dirs(bento::lineage::Database& db,
                                               const nlohmann::json& activity);
-  // Whether only package managers wrote this version of the file or an earlier one, or, for
-  // bytecode (`source`: its module's path, else ""), python runs that read that module.
-  bool written_by_installers(bento::lineage::Database& db, int64_t file_id, int64_t version,
-                             const std::string& source);
-  // Whether the activity read a file by this name.
-  bool read_path(bento::lineage::Database& db, int64_t activity_id, const std::string& path);
+  // Whether only package managers installing into `install` wrote this version of the file
+  // or an earlier one, or, for bytecode (`source`: its module's path, else ""), python runs
+  // that read a version of that module that passes the same test: then the last such
+  // command ("" when nothing in the record wrote it), else nullopt.
+  std::optional<std::string> installed_by(bento::lineage::Database& db, int64_t file_id,
+                                          int64_t version, const std::string& source,
+                                          const std::string& install);
+  // The version of the file by this name the activity read, if any: (file id, version).
+  std::optional<std::pair<int64_t, int64_t>> read_version(bento::lineage::Database& db,
+                                                          int64_t activity_id,
+                                                          const std::string& path);
+  // Whether the activity wrote some version of the file.
+  bool wrote_file(bento::lineage::Database& db, const nlohmann::json& activity, int64_t file_id);
+  // Whether its command line gives it `.` (`python3 fmt.py .`).
+  static bool names_dot(const nlohmann::json& activity);
   // Whether the command line names a directory `path` lies under (`black src/`).
   static bool under_named_directory(const nlohmann::json& activity, const std::string& path);
   // The module a python activity runs with `-m` (`app.etl`), "" for none.
@@ -127,8 +140,8 @@ class RuntimeRule {
   std::map<int64_t, bool> shared_;                       // file -> rule 3's verdict
   std::map<std::pair<int64_t, int64_t>, bool> written_;  // (file, version) -> written
   std::map<std::tuple<int64_t, int64_t, std::string>, bool> written_outside_;
-  std::map<std::tuple<int64_t, int64_t, std::string>, bool> installed_;  // + bytecode's source
-  std::map<std::string, std::vector<std::string>> script_dirs_;          // activity id -> dirs
+  std::map<std::tuple<int64_t, int64_t, std::string>, std::optional<std::string>> installed_;
+  std::map<std::string, std::vector<std::string>> script_dirs_;  // activity id -> dirs
 };
 
 }  // namespace prov_cli

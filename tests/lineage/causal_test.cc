@@ -2049,4 +2049,34 @@ TEST(Causal, ASequentialServersEarlierConnectionIsSaidToBeMaybeForItsEarlierUplo
       << r3.text;
 }
 
+// A threaded server whose clients overlapped: it began receiving both, both exited, then
+// it wrote up1 and up2. Each connection might be for either file: nothing is said (up2
+// cannot have come from neither), and impact does not call up2 "maybe not from" either.
+TEST(Causal, AServerWhoseClientsOverlappedSaysNothingOfBatches) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{11, "one"}, {12, "two"}});
+  auto server = w.run(sh, 500, {"server"});
+  std::vector<World::Proc> clients;
+  for (uint32_t i = 0; i < 2; i++) {
+    clients.push_back(w.run(sh, 501 + i, {"client", std::to_string(i)}));
+    w.read(501 + i, 11 + i);
+    w.udp_io(clients.back(), 6501 + i, static_cast<uint16_t>(40001 + i), 9000, /*send=*/true);
+    w.udp_io(server, 6000, 9000, static_cast<uint16_t>(40001 + i), /*send=*/false);
+  }
+  for (auto& c : clients) w.exit(c);
+  w.write_new(500, 21, "up1");
+  w.write_new(500, 22, "up2");
+  w.exit(server);
+  w.commit();
+  auto r = why(*w.db, path("up2"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find("received over udp 127.0.0.1:40002"), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find("maybe"), std::string::npos) << r.text;
+  auto im = impact(*w.db, path("two"));
+  ASSERT_TRUE(im.found) << im.message;
+  EXPECT_NE(im.text.find("wrote " + path("up2")), std::string::npos) << im.text;
+  EXPECT_EQ(im.text.find("maybe"), std::string::npos) << im.text;
+}
+
 }  // namespace

@@ -118,9 +118,10 @@ TEST(ProgramModules, ThePackageOfAModuleRunWithDashMHoldsItsModules) {
 }
 
 // A module an attacker or an editor changed in the record is shown with its writer (`echo
-// ... >> lib/m1.py`, a package curl dropped into node_modules/); one the package manager
-// installed folds. Bytecode folds when python compiled it from its module, and is shown
-// when a python run wrote it without reading the module (planted).
+// ... >> lib/m1.py`, a package curl dropped into node_modules/, a program calling itself
+// npm); one the package manager installed folds, with its command. Bytecode folds when
+// python compiled it from its unchanged module, and is shown when a python run wrote it
+// without reading the module (planted) or compiled it from a module the shell changed.
 TEST(ProgramModules, AModuleChangedInTheRecordIsShownWithItsWriter) {
   TempDir dir;
   Project p(dir.path());
@@ -130,7 +131,7 @@ TEST(ProgramModules, AModuleChangedInTheRecordIsShownWithItsWriter) {
   append(w, 110, p.ino["lib/m1.py"]);
   w.exit(echo);
   auto npm = w.fork(sh, 120);
-  w.exec_file(npm, "/usr/bin/node", {"npm", "install", "pkg"});
+  w.exec_file(npm, "/usr/bin/node", {"node", "/usr/bin/npm", "install", "pkg"});
   append(w, 120, p.ino["node_modules/pkg/index.js"]);
   w.exit(npm);
   auto curl = w.fork(sh, 130);
@@ -158,10 +159,27 @@ TEST(ProgramModules, AModuleChangedInTheRecordIsShownWithItsWriter) {
   w.read(200, 802);
   w.write_new(200, 900, "py.out");
   w.exit(py);
+  auto compile_changed = w.fork(sh, 160);  // compiles the m1.py the shell changed
+  w.exec_file(compile_changed, "/usr/bin/python3.11", {"python3", "run.py"});
+  w.read(160, p.ino["run.py"]);
+  w.read(160, p.ino["lib/m1.py"]);
+  w.write_new(160, 803, "m1.cpython-311.pyc", 60);
+  w.exit(compile_changed);
+  auto py2 = w.fork(sh, 210);
+  w.exec_file(py2, "/usr/bin/python3.11", {"python3", "run.py"});
+  w.read(210, p.ino["run.py"]);
+  w.read(210, 803);
+  w.write_new(210, 902, "py2.out");
+  w.exit(py2);
+  auto spoof = w.fork(sh, 170);
+  w.exec_file(spoof, "/tmp/evil/dropper", {"npm", "install"});
+  append(w, 170, p.ino["node_modules/pkg/package.json"]);
+  w.exit(spoof);
   auto node = w.fork(sh, 300);
   w.exec_file(node, "/usr/bin/node", {"node", "main.js"});
   w.read(300, p.ino["main.js"]);
   w.read(300, p.ino["node_modules/pkg/index.js"]);
+  w.read(300, p.ino["node_modules/pkg/package.json"]);
   w.read(300, 800);
   w.write_new(300, 901, "node.out");
   w.exit(node);
@@ -185,11 +203,30 @@ TEST(ProgramModules, AModuleChangedInTheRecordIsShownWithItsWriter) {
       << n.text;
   EXPECT_NE(n.text.find("curl -o node_modules/evil/index.js"), std::string::npos) << n.text;
   EXPECT_EQ(n.text.find("/node_modules/pkg/index.js"), std::string::npos) << n.text;
-  EXPECT_NE(n.text.find("modules " + p.proj + "/node_modules/ (1)"), std::string::npos) << n.text;
+  // Installed in the record: folded, with the command that installed it.
+  EXPECT_NE(n.text.find("modules " + p.proj +
+                        "/node_modules/ installed by node /usr/bin/npm install pkg (1)"),
+            std::string::npos)
+      << n.text;
+  // A program named `npm` that is no installed package manager, writing into node_modules/:
+  // shown with its writer.
+  EXPECT_NE(n.text.find(" " + p.proj + "/node_modules/pkg/package.json  (version"),
+            std::string::npos)
+      << n.text;
+  EXPECT_NE(n.text.find("npm install  [exe /tmp/evil/dropper]"), std::string::npos) << n.text;
+
+  // Bytecode compiled from a module the shell had changed: shown, with that change.
+  auto r2 = why(*w.db, p.mnt + "/py2.out");
+  ASSERT_TRUE(r2.found) << r2.message;
+  EXPECT_NE(r2.text.find(" " + p.proj + "/lib/__pycache__/m1.cpython-311.pyc  (version"),
+            std::string::npos)
+      << r2.text;
+  EXPECT_NE(r2.text.find("compiled from"), std::string::npos) << r2.text;
 }
 
-// A python tool given a directory (`python3 lint.py lib`, `black lib/`) reads the modules
-// there as its data; a program that is no interpreter (tar) reads node_modules/ as data.
+// A python tool given a directory (`python3 lint.py lib`, `black lib/`, `fmt.py .`) reads the
+// modules there as its data, and so does one that rewrites a module it read; a program that
+// is no interpreter (tar) reads node_modules/ as data.
 TEST(ProgramModules, ModulesAProgramIsGivenAreData) {
   TempDir dir;
   Project p(dir.path());
@@ -201,6 +238,19 @@ TEST(ProgramModules, ModulesAProgramIsGivenAreData) {
   w.read(200, p.ino["lib/m1.py"]);
   w.write_new(200, 900, "report");
   w.exit(lint);
+  auto dot = w.fork(sh, 210);  // `python3 run.py .`: what lies there is what it works on
+  w.exec_file(dot, "/usr/bin/python3.11", {"python3", "run.py", "."});
+  w.read(210, p.ino["run.py"]);
+  w.read(210, p.ino["lib/m2.py"]);
+  w.write_new(210, 902, "report2");
+  w.exit(dot);
+  auto fmt = w.fork(sh, 220);  // a formatter rewriting the module it read
+  w.exec_file(fmt, "/usr/bin/python3.11", {"python3", "run.py"});
+  w.read(220, p.ino["run.py"]);
+  w.read(220, p.ino["main.js"]);  // not a module of python: data anyway
+  w.read(220, p.ino["lib/m1.py"]);
+  append(w, 220, p.ino["lib/m1.py"]);
+  w.exit(fmt);
   auto tar = w.fork(sh, 300);
   w.exec_file(tar, "/usr/bin/tar", {"tar", "cf", "backup.tar", "proj"});
   w.read(300, p.ino["node_modules/pkg/index.js"]);
@@ -211,6 +261,12 @@ TEST(ProgramModules, ModulesAProgramIsGivenAreData) {
   ASSERT_TRUE(r.found) << r.message;
   EXPECT_NE(r.text.find(" " + p.proj + "/lib/m1.py" + "  (version"), std::string::npos) << r.text;
   EXPECT_EQ(r.text.find("folded"), std::string::npos) << r.text;
+  auto r2 = why(*w.db, p.mnt + "/report2");
+  ASSERT_TRUE(r2.found) << r2.message;
+  EXPECT_NE(r2.text.find(" " + p.proj + "/lib/m2.py  (version"), std::string::npos) << r2.text;
+  auto f = why(*w.db, p.proj + "/lib/m1.py");
+  ASSERT_TRUE(f.found) << f.message;
+  EXPECT_EQ(f.text.find("folded: modules"), std::string::npos) << f.text;
   auto t = why(*w.db, p.mnt + "/backup.tar");
   ASSERT_TRUE(t.found) << t.message;
   EXPECT_NE(t.text.find(" " + p.proj + "/node_modules/pkg/index.js" + "  (version"),
