@@ -12,6 +12,7 @@
 #include <array>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -474,6 +475,15 @@ inline prov_cli::QueryResult impact(bento::lineage::Database& db, const std::str
 }
 inline prov_cli::QueryResult process(bento::lineage::Database& db, int64_t pid, bool all = false) {
   return prov_cli::process(db, {pid, 0, all}, false);
+}
+
+// A file made on a test's mount before its World (the walk of the mount names it, there
+// before the record): its inode.
+inline uint64_t file_before_record(const std::string& path) {
+  std::ofstream(path) << "x";
+  struct stat st = {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return static_cast<uint64_t>(st.st_ino);
 }
 
 // A scratch directory in /dev/shm for one test's database.

@@ -25,7 +25,7 @@ struct Project {
       EXPECT_EQ(mkdir(d.c_str(), 0755), 0) << d;
     for (const char* f : {"run.py", "lib/m1.py", "lib/m2.py", "lib/table.csv", "in.csv", "main.js",
                           "node_modules/pkg/index.js", "node_modules/pkg/package.json"})
-      ino[f] = made(proj + "/" + f);
+      ino[f] = file_before_record(proj + "/" + f);
     ino["lib"] = inode(proj + "/lib");
     ino["node_modules/evil"] = inode(proj + "/node_modules/evil");
   }
@@ -33,10 +33,6 @@ struct Project {
     struct stat st = {};
     EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
     return static_cast<uint64_t>(st.st_ino);
-  }
-  static uint64_t made(const std::string& p) {
-    std::ofstream(p) << "x";
-    return inode(p);
   }
   std::string mnt, proj;
   std::map<std::string, uint64_t> ino;

@@ -222,15 +222,9 @@ TEST(RuntimeRules, WhatLayBesideAProgramOnAMountBeforeTheRecordIsData) {
   const std::string mnt = dir.path() + "/mnt", proj = mnt + "/proj", venv = mnt + "/venv";
   for (const std::string& d : {mnt, proj, proj + "/bin", venv, venv + "/bin"})
     ASSERT_EQ(mkdir(d.c_str(), 0755), 0);
-  // There before the record: the walk of the mount names them.
-  auto made = [](const std::string& p) {
-    std::ofstream(p) << "x";
-    struct stat st = {};
-    EXPECT_EQ(::stat(p.c_str(), &st), 0);
-    return static_cast<uint64_t>(st.st_ino);
-  };
-  const uint64_t gitconfig = made(proj + "/.gitconfig"), cfg = made(venv + "/pyvenv.cfg"),
-                 mod = made(venv + "/mymod.py");
+  const uint64_t gitconfig = file_before_record(proj + "/.gitconfig"),
+                 cfg = file_before_record(venv + "/pyvenv.cfg"),
+                 mod = file_before_record(venv + "/mymod.py");
   World w(dir.path() + "/prov.db", mnt);
   auto read_file = [&](uint32_t tid, uint64_t ino) {
     const uint64_t fh = ++w.next_fh;
@@ -269,13 +263,8 @@ TEST(RuntimeRules, TheExecsOpenOfTheProgramIsNoInput) {
   TempDir dir;
   const std::string mnt = dir.path() + "/mnt", venv = mnt + "/venv";
   for (const std::string& d : {mnt, venv, venv + "/bin"}) ASSERT_EQ(mkdir(d.c_str(), 0755), 0);
-  auto made = [](const std::string& p) {
-    std::ofstream(p) << "x";
-    struct stat st = {};
-    EXPECT_EQ(::stat(p.c_str(), &st), 0);
-    return static_cast<uint64_t>(st.st_ino);
-  };
-  const uint64_t python = made(venv + "/bin/python"), cfg = made(venv + "/pyvenv.cfg");
+  const uint64_t python = file_before_record(venv + "/bin/python"),
+                 cfg = file_before_record(venv + "/pyvenv.cfg");
   World w(dir.path() + "/prov.db", mnt);
   auto sh = w.run({1, 1}, 100, {"setup"});
   auto py = w.fork(sh, 300);
