@@ -490,15 +490,16 @@ void mark_later_batches(LineageGraph& g, LineageSource& src, RuntimeRule& rule, 
       if (o != nullptr && (batch == nullptr || o->last > batch->last)) batch = o;
     }
     if (!all || batch == nullptr) continue;
-    // And only when some other data read of the writer (not its runtime), before it began
+    // And only when some other data read of the writer (not its runtime), before it ended
     // this file, was not for an earlier one: else the file came from nothing (clients that
     // overlapped).
     bool other = false;
-    for (const Step& u : src.causes(st.cause))
-      other =
-          other || (u.type == Step::kUsed && u.how != "program" && u.first < st.first &&
-                    batches.earlier_output(st.cause, u, st.first, own) == nullptr &&
-                    rule.classify(g.db(), g.entity(u.cause.id), g.activity(st.cause.id)).empty());
+    for (const Step& u : src.causes(st.cause)) {
+      other = u.type == Step::kUsed && u.how != "program" && u.first < st.last &&
+              batches.earlier_output(st.cause, u, st.first, own) == nullptr &&
+              rule.classify(g.db(), g.entity(u.cause.id), g.activity(st.cause.id)).empty();
+      if (other) break;
+    }
     if (other) a->later_batch[st] = batches.describe(*batch);
   }
 }

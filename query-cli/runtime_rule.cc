@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string_view>
@@ -91,12 +92,13 @@ std::string command_text(const std::string& argv_json) {
 
 // Whether a writer (its executable and argv, a JSON array) is a language's package manager
 // installing: `npm ci`, `pip3 install x`, `python3 -m pip install x`, `uv pip install`,
-// `gem install`. What it wrote into a package directory (or a virtualenv, `install`) is
-// installed code, as a system's package manager writing /usr/ is. Its program must be an
-// installed one, not a name: `npm` as argv[0] of /tmp/evil/dropper is no package manager.
+// `gem install`. What it wrote into a package directory is
+// installed code, as a system's package manager writing /usr/ is. Its executable (and the
+// script it runs) must be `installed`, and is known by its path, never by argv[0]: `npm` as
+// argv[0] of /tmp/evil/dropper, or `node` as argv[0] of cp, is no package manager.
 // Its first word must install: `npm run x` and `bun x.js` run code of their own.
 bool package_manager(const std::string& exe, const std::string& argv_json,
-                     const std::string& install) {
+                     const std::function<bool(std::string_view)>& installed) {
   static const std::set<std::string_view> kManagers = {
       "npm", "yarn",   "yarnpkg", "pnpm",     "bun",   "pip",      "pipx",
       "uv",  "poetry", "pipenv",  "pdm",      "conda", "mamba",    "micromamba",
@@ -109,15 +111,6 @@ bool package_manager(const std::string& exe, const std::string& argv_json,
     if (i >= argv.size() || !argv[i].is_string()) return {};
     return argv[i].get_ref<const std::string&>();
   };
-  // An installed program: under a system prefix, or in the installation it writes (a
-  // virtualenv's bin/pip writing its site-packages).
-  auto installed = [&](std::string_view path) {
-    if (path.empty() || path[0] != '/') return false;
-    for (const char* p : {"/usr/", "/bin/", "/sbin/", "/opt/", "/lib/"})
-      if (path.starts_with(p)) return true;
-    const std::string own = RuntimeRule::install_prefix(std::string(path));
-    return !own.empty() && own != "/" && install.starts_with(own);
-  };
   if (!installed(exe)) return false;
   // A binary (uv, micromamba) or a `#!` script exec'd as itself, or an interpreter running
   // one: `node /usr/bin/npm i` (after `#!/usr/bin/env node`), `python3 -m pip install`.
@@ -127,8 +120,8 @@ bool package_manager(const std::string& exe, const std::string& argv_json,
     // A `#!/usr/bin/python3` script exec'd: its interpreter has argv python3 /usr/bin/pip3 ...
     if (bento::collector::shebang_script(arg(1), exe)) verb = 2;
   } else {
-    if (bento::collector::interpreter_of(arg(0), exe) == bento::collector::Interpreter::kNone)
-      return false;
+    if (bento::collector::interpreter_of("", exe) == bento::collector::Interpreter::kNone)
+      return false;  // by its executable: argv[0] is the caller's to choose
     const bool module = arg(1) == "-m";
     manager = module ? arg(2) : arg(1);
     if (kManagers.count(program_name(manager)) == 0 || (!module && !installed(manager)))
@@ -309,19 +302,24 @@ std::string RuntimeRule::program_module(bento::lineage::Database& db, const json
   const std::string path = entity.value("path", "");
   // A package directory holds the packages a package manager installed: everything the
   // interpreter reads there (package.json, a certifi bundle) is its program's.
+  // A tool given `.` (`python3 fmt.py .`, `python3 backup.py .`) works on what lies there.
+  if (names_dot(activity)) return "";
   std::string dir;
-  for (const char* marker : {"/node_modules/", "/site-packages/", "/dist-packages/"})
+  for (const char* marker : {"/node_modules/", "/site-packages/", "/dist-packages/"}) {
+    const bool node = marker[1] == 'n';  // node_modules is node's, the others python's
+    if ((family == Interpreter::kNode) != node || (!node && family != Interpreter::kPython))
+      continue;
     if (size_t at = path.find(marker);
         at != std::string::npos && (dir.empty() || at + std::strlen(marker) < dir.size()))
       dir = path.substr(0, at + std::strlen(marker));
+  }
   // Beside the script it runs, only what the language loads as code: its data lie there too.
-  // Not a script at a mount's root or at `/` (every module-like file there would be its),
-  // nor for a tool given `.` (`python3 fmt.py .`: the files there are what it works on).
+  // Not a script at a mount's root or at `/` (every module-like file there would be its).
   const json& file = entity.contains("file") ? entity["file"] : json::object();
   const std::string mount_root = file.contains("source") && file["source"].is_string()
                                      ? file["source"].get<std::string>() + "/"
                                      : "";
-  if (dir.empty() && bento::collector::module_file(family, path) && !names_dot(activity))
+  if (dir.empty() && bento::collector::module_file(family, path))
     for (const std::string& d : script_dirs(db, activity))
       if (d != "/" && d != mount_root && starts_with(path, d) && d.size() > dir.size()) dir = d;
   if (dir.empty()) return "";
@@ -443,7 +441,8 @@ std::optional<std::string> RuntimeRule::installed_by(bento::lineage::Database& d
   installed_[key] = std::nullopt;  // a bytecode's source that is bytecode: not twice
   Stmt& q = db.cached(
       "SELECT a.id, a.exe, a.argv FROM entities e JOIN generated g ON g.entity_id = e.id JOIN "
-      "activities a ON a.id = g.activity_id WHERE e.file_id = ? AND e.version <= ?");
+      "activities a ON a.id = g.activity_id WHERE e.file_id = ? AND e.version <= ? ORDER BY "
+      "g.time_ns");
   q.bind(1, file_id).bind(2, version);
   std::vector<std::tuple<int64_t, std::string, std::string>> writers;
   while (q.step())
@@ -451,23 +450,24 @@ std::optional<std::string> RuntimeRule::installed_by(bento::lineage::Database& d
   q.reset();
   std::optional<std::string> by = std::string();
   for (const auto& [aid, exe, argv] : writers) {
-    if (package_manager(exe, argv, install)) {
+    auto trusted = [&](std::string_view path) { return trusted_program(db, std::string(path)); };
+    if (package_manager(exe, argv, trusted)) {
       by = command_text(argv);
       continue;
     }
-    // Bytecode python compiled: the run that wrote it read its module's source, a version
-    // that itself passes (nothing but a package manager changed it in the record).
-    const json args = json::parse(argv, nullptr, false);
-    const std::string_view argv0 = args.is_array() && !args.empty() && args[0].is_string()
-                                       ? std::string_view(args[0].get_ref<const std::string&>())
-                                       : std::string_view();
-    const auto read = source.empty() || bento::collector::interpreter_of(argv0, exe) !=
-                                            bento::collector::Interpreter::kPython
-                          ? std::nullopt
-                          : read_version(db, aid, source);
-    if (!read) return installed_[key] = std::nullopt;
-    if (written_in_record(db, read->first, read->second)) {
-      const auto src = installed_by(db, read->first, read->second, "", install);
+    // Bytecode python compiled: the run that wrote it (a python known by its executable,
+    // not one the record made) read its module's source, versions that themselves pass
+    // (nothing but a package manager changed them in the record).
+    const bool python =
+        !source.empty() &&
+        bento::collector::interpreter_of("", exe) == bento::collector::Interpreter::kPython &&
+        trusted_program(db, exe);
+    const auto reads =
+        python ? read_versions(db, aid, source) : std::vector<std::pair<int64_t, int64_t>>();
+    if (reads.empty()) return installed_[key] = std::nullopt;
+    for (const auto& [src_file, src_version] : reads) {
+      if (!written_in_record(db, src_file, src_version)) continue;
+      const auto src = installed_by(db, src_file, src_version, "", install);
       if (!src) return installed_[key] = std::nullopt;
       if (!src->empty()) by = *src;
     }
@@ -475,17 +475,33 @@ std::optional<std::string> RuntimeRule::installed_by(bento::lineage::Database& d
   return installed_[key] = by;
 }
 
-std::optional<std::pair<int64_t, int64_t>> RuntimeRule::read_version(bento::lineage::Database& db,
-                                                                     int64_t activity_id,
-                                                                     const std::string& path) {
+std::vector<std::pair<int64_t, int64_t>> RuntimeRule::read_versions(bento::lineage::Database& db,
+                                                                    int64_t activity_id,
+                                                                    const std::string& path) {
   Stmt& q = db.cached(
-      "SELECT e.file_id, e.version FROM used u JOIN entities e ON e.id = u.entity_id JOIN names "
-      "n ON n.file_id = e.file_id WHERE u.activity_id = ? AND n.path = ? LIMIT 1");
+      "SELECT DISTINCT e.file_id, e.version FROM used u JOIN entities e ON e.id = u.entity_id "
+      "JOIN names n ON n.file_id = e.file_id WHERE u.activity_id = ? AND n.path = ?");
   q.bind(1, activity_id).bind(2, path);
-  std::optional<std::pair<int64_t, int64_t>> read;
-  if (q.step()) read = std::make_pair(q.int64(0), q.int64(1));
+  std::vector<std::pair<int64_t, int64_t>> read;
+  while (q.step()) read.emplace_back(q.int64(0), q.int64(1));
   q.reset();
   return read;
+}
+
+bool RuntimeRule::trusted_program(bento::lineage::Database& db, const std::string& path) {
+  if (path.empty() || path[0] != '/') return false;
+  for (const char* scratch : {"/tmp/", "/var/tmp/", "/dev/shm/"})
+    if (starts_with(path, scratch)) return false;
+  auto [it, fresh] = trusted_.try_emplace(path, false);
+  if (!fresh) return it->second;
+  // Nothing in the record wrote it: a pip or a python dropped during the incident is not.
+  Stmt& q = db.cached(
+      "SELECT 1 FROM names n JOIN entities e ON e.file_id = n.file_id JOIN generated g ON "
+      "g.entity_id = e.id WHERE n.path = ? LIMIT 1");
+  q.bind(1, path);
+  it->second = !q.step();
+  q.reset();
+  return it->second;
 }
 
 bool RuntimeRule::under_named_directory(const json& activity, const std::string& path) {

@@ -16,15 +16,16 @@
 //   3. a file outside the tracked mounts that nothing recorded ever wrote and that at least
 //      `many_programs` distinct programs read without naming it on their command line, nor
 //      does the reader (shared configuration such as ~/.gitconfig);
-//   4. a module of an interpreter's program: what python, node, ruby, perl, php, lua, tclsh
-//      or Rscript read from a package directory (`node_modules/`, `site-packages/`,
-//      `dist-packages/`), or a file with its language's module extension under the
+//   4. a module of an interpreter's program: what node reads from `node_modules/`, python
+//      from `site-packages/` or `dist-packages/`, or what python, node, ruby, perl, php,
+//      lua, tclsh or Rscript read with its language's module extension under the
 //      directory of the script it runs (`proj/lib/mypkg/m1.py` for `python3 proj/run.py`;
 //      for `python3 -m app.etl` the directory app/ lies in; never `/` nor a mount's root),
 //      when the command line names neither it, a directory above it, nor `.`, it was not
-//      given on stdin, the run did not write it, and nothing but an installed package
-//      manager installing (or, for bytecode in `__pycache__/`, python compiling a module
-//      that passes the same test) wrote it in the record ("modules DIR/ installed by CMD").
+//      given on stdin, the run did not write it, and nothing but a package manager
+//      installing (known by its executable, trusted_program()) or, for bytecode in
+//      `__pycache__/`, such a python compiling a module that passes the same test, wrote it
+//      in the record ("modules DIR/ installed by CMD").
 // A version outside the mounts that a recorded process wrote (or an earlier version of the
 // same file) is not runtime: rules 1 and 2 are about what was installed before. Except
 // what only a program's own installation wrote into itself (not /usr/ or /usr/local/): a
@@ -114,10 +115,13 @@ class RuntimeRule {
   std::optional<std::string> installed_by(bento::lineage::Database& db, int64_t file_id,
                                           int64_t version, const std::string& source,
                                           const std::string& install);
-  // The version of the file by this name the activity read, if any: (file id, version).
-  std::optional<std::pair<int64_t, int64_t>> read_version(bento::lineage::Database& db,
-                                                          int64_t activity_id,
-                                                          const std::string& path);
+  // The versions of the file by this name the activity read: (file id, version).
+  std::vector<std::pair<int64_t, int64_t>> read_versions(bento::lineage::Database& db,
+                                                         int64_t activity_id,
+                                                         const std::string& path);
+  // Whether the program at `path` can be taken for what it is named: an absolute path, not
+  // in a scratch directory, that nothing in the record wrote.
+  bool trusted_program(bento::lineage::Database& db, const std::string& path);
   // Whether the activity wrote some version of the file.
   bool wrote_file(bento::lineage::Database& db, const nlohmann::json& activity, int64_t file_id);
   // Whether its command line gives it `.` (`python3 fmt.py .`).
@@ -142,6 +146,7 @@ class RuntimeRule {
   std::map<std::tuple<int64_t, int64_t, std::string>, bool> written_outside_;
   std::map<std::tuple<int64_t, int64_t, std::string>, std::optional<std::string>> installed_;
   std::map<std::string, std::vector<std::string>> script_dirs_;  // activity id -> dirs
+  std::map<std::string, bool> trusted_;                          // program path -> trusted
 };
 
 }  // namespace prov_cli

@@ -115,9 +115,10 @@ TEST(ProgramModules, ThePackageOfAModuleRunWithDashMHoldsItsModules) {
 
 // A module an attacker or an editor changed in the record is shown with its writer (`echo
 // ... >> lib/m1.py`, a package curl dropped into node_modules/, a program calling itself
-// npm); one the package manager installed folds, with its command. Bytecode folds when
-// python compiled it from its unchanged module, and is shown when a python run wrote it
-// without reading the module (planted) or compiled it from a module the shell changed.
+// npm, cp calling itself node running npm); one the package manager installed folds, with
+// its command. Bytecode folds when python compiled it from its unchanged module, and is
+// shown when a python run wrote it without reading the module (planted), compiled it from
+// a module the shell changed, or only called itself python.
 TEST(ProgramModules, AModuleChangedInTheRecordIsShownWithItsWriter) {
   TempDir dir;
   Project p(dir.path());
@@ -161,10 +162,20 @@ TEST(ProgramModules, AModuleChangedInTheRecordIsShownWithItsWriter) {
   w.read(160, p.ino["lib/m1.py"]);
   w.write_new(160, 803, "m1.cpython-311.pyc", 60);
   w.exit(compile_changed);
+  auto fake_python = w.fork(sh, 180);  // `exec -a python3 /tmp/evil run.py`
+  w.exec_file(fake_python, "/tmp/evil", {"python3", "run.py"});
+  w.read(180, p.ino["lib/m2.py"]);
+  w.write_new(180, 805, "m2.cpython-312.pyc", 60);
+  w.exit(fake_python);
+  auto fake_npm = w.fork(sh, 190);  // `exec -a node /usr/bin/cp /usr/bin/npm i -rt ...`
+  w.exec_file(fake_npm, "/usr/bin/cp", {"node", "/usr/bin/npm", "i", "-rt", "node_modules/evil/"});
+  w.write_new(190, 804, "cp.js", p.ino["node_modules/evil"]);
+  w.exit(fake_npm);
   auto py2 = w.fork(sh, 210);
   w.exec_file(py2, "/usr/bin/python3.11", {"python3", "run.py"});
   w.read(210, p.ino["run.py"]);
   w.read(210, 803);
+  w.read(210, 805);
   w.write_new(210, 902, "py2.out");
   w.exit(py2);
   auto spoof = w.fork(sh, 170);
@@ -177,6 +188,7 @@ TEST(ProgramModules, AModuleChangedInTheRecordIsShownWithItsWriter) {
   w.read(300, p.ino["node_modules/pkg/index.js"]);
   w.read(300, p.ino["node_modules/pkg/package.json"]);
   w.read(300, 800);
+  w.read(300, 804);
   w.write_new(300, 901, "node.out");
   w.exit(node);
   w.commit();
@@ -218,6 +230,12 @@ TEST(ProgramModules, AModuleChangedInTheRecordIsShownWithItsWriter) {
             std::string::npos)
       << r2.text;
   EXPECT_NE(r2.text.find("compiled from"), std::string::npos) << r2.text;
+  // Programs that call themselves python or node by argv[0] are known by their executable.
+  EXPECT_NE(r2.text.find(" " + p.proj + "/lib/__pycache__/m2.cpython-312.pyc  (version"),
+            std::string::npos)
+      << r2.text;
+  EXPECT_NE(n.text.find(" " + p.proj + "/node_modules/evil/cp.js  (version"), std::string::npos)
+      << n.text;
 }
 
 // A python tool given a directory (`python3 lint.py lib`, `black lib/`, `fmt.py .`) reads the
