@@ -383,7 +383,8 @@ class Batches {
     return std::min(read.last, senders_end(read.cause));
   }
 
-  // The exit of the last process that sent on the socket, when all did exit (0: none sent).
+  // The exit of the last process that sent on the socket, when all did exit; kForever when
+  // one has not, or no sender is known (a remote endpoint).
   int64_t senders_end(Node socket) {
     auto [it, fresh] = senders_end_.emplace(socket, 0);
     if (!fresh) return it->second;

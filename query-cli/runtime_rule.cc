@@ -300,10 +300,10 @@ std::string RuntimeRule::program_module(bento::lineage::Database& db, const json
   if (family == Interpreter::kNone || family == Interpreter::kShell || family == Interpreter::kMake)
     return "";
   const std::string path = entity.value("path", "");
-  // A package directory holds the packages a package manager installed: everything the
-  // interpreter reads there (package.json, a certifi bundle) is its program's.
   // A tool given `.` (`python3 fmt.py .`, `python3 backup.py .`) works on what lies there.
   if (names_dot(activity)) return "";
+  // A package directory holds the packages a package manager installed: everything the
+  // interpreter reads there (package.json, a certifi bundle) is its program's.
   std::string dir;
   for (const char* marker : {"/node_modules/", "/site-packages/", "/dist-packages/"}) {
     const bool node = marker[1] == 'n';  // node_modules is node's, the others python's
