@@ -335,8 +335,10 @@ bool program_read(LineageGraph& g, const Step& st) {
   const json& act = g.activity(st.effect.id);
   const std::string script =
       program_script(act.contains("argv") ? act["argv"] : json::array(), act.value("exe", ""));
-  if (script.empty()) return false;
-  return bento::collector::names_file(g.entity(st.cause.id).value("path", ""), script);
+  const std::string path = g.entity(st.cause.id).value("path", "");
+  if (script.empty())  // `python3 -m app.etl` runs app/etl.py (or its bytecode)
+    return RuntimeRule::module_root(path, RuntimeRule::python_module(act)) != std::string::npos;
+  return bento::collector::names_file(path, script);
 }
 
 // Per-file tools: `gzip a b` reads a, writes a.gz, then reads b and writes b.gz; b.gz's

@@ -324,8 +324,10 @@ std::string RuntimeRule::program_module(bento::lineage::Database& db, const json
       if (d != "/" && d != mount_root && starts_with(path, d) && d.size() > dir.size()) dir = d;
   if (dir.empty()) return "";
   if (path == activity.value("exe", "") || path == activity.value("program", "") ||
-      runs_as_script(activity, path) || named_on_command_line(activity, path) ||
-      under_named_directory(activity, path) || given_before_exec(db, entity, activity))
+      runs_as_script(activity, path) ||
+      module_root(path, python_module(activity)) != std::string::npos ||
+      named_on_command_line(activity, path) || under_named_directory(activity, path) ||
+      given_before_exec(db, entity, activity))
     return "";
   // Changed in the record by anything but a package manager, it is shown with its writer:
   // a module an attacker or an editor rewrote is what an answer must not hide. Nor is one
@@ -369,17 +371,7 @@ const std::vector<std::string>& RuntimeRule::script_dirs(bento::lineage::Databas
   // The paths it read that its script argument names (`run.py` is /mnt/papp/run.py), or
   // the module `-m` runs (`app.etl`: app/etl.py, app/etl/__main__.py, or its bytecode
   // app/__pycache__/etl.*.pyc), whose package lies in the directory it was run from.
-  std::vector<std::string> tails;
-  if (!script.empty()) {
-    tails.push_back(script[0] == '/' ? script : "/" + script);
-  } else {
-    std::string rel = module;
-    std::replace(rel.begin(), rel.end(), '.', '/');
-    const size_t slash = rel.rfind('/');
-    const std::string pkg = slash == std::string::npos ? "" : rel.substr(0, slash + 1);
-    tails = {"/" + rel + ".py", "/" + rel + "/__main__.py",
-             "/" + pkg + "__pycache__/" + rel.substr(slash + 1) + "."};
-  }
+  const std::string tail = script.empty() ? "" : script[0] == '/' ? script : "/" + script;
   Stmt& q = db.cached(
       "SELECT DISTINCT n.path FROM used u JOIN entities e ON e.id = u.entity_id JOIN names n ON "
       "n.file_id = e.file_id WHERE u.activity_id = ?");
@@ -387,19 +379,10 @@ const std::vector<std::string>& RuntimeRule::script_dirs(bento::lineage::Databas
   while (q.step()) {
     const std::string p = q.text(0);
     if (!script.empty()) {
-      if (p.ends_with(tails[0]) && bento::collector::names_file(p, script))
+      if (p.ends_with(tail) && bento::collector::names_file(p, script))
         it->second.push_back(p.substr(0, p.rfind('/') + 1));
-      continue;
-    }
-    for (size_t i = 0; i < tails.size(); i++) {
-      const bool bytecode = i == 2;  // __pycache__/etl.cpython-311.pyc
-      const size_t at = bytecode                ? p.rfind(tails[i])
-                        : p.ends_with(tails[i]) ? p.size() - tails[i].size()
-                                                : std::string::npos;
-      if (at == std::string::npos) continue;
-      if (bytecode && (!p.ends_with(".pyc") || p.find('/', at + tails[i].size()) != p.npos))
-        continue;
-      it->second.push_back(p.substr(0, at + 1));
+    } else if (const size_t root = module_root(p, module); root != std::string::npos) {
+      it->second.push_back(p.substr(0, root));
     }
   }
   q.reset();
@@ -431,6 +414,23 @@ std::string RuntimeRule::python_module(const json& activity) {
     return name && module[0] != '.' ? module : "";
   }
   return "";
+}
+
+size_t RuntimeRule::module_root(const std::string& path, const std::string& module) {
+  if (module.empty()) return std::string::npos;
+  std::string rel = module;
+  std::replace(rel.begin(), rel.end(), '.', '/');
+  const size_t slash = rel.rfind('/');
+  const std::string pkg = slash == std::string::npos ? "" : rel.substr(0, slash + 1);
+  for (const std::string& tail : {"/" + rel + ".py", "/" + rel + "/__main__.py"})
+    if (path.ends_with(tail)) return path.size() - tail.size() + 1;
+  // Its bytecode: app/__pycache__/etl.cpython-311.pyc.
+  const std::string cached = "/" + pkg + "__pycache__/" + rel.substr(slash + 1) + ".";
+  const size_t at = path.rfind(cached);
+  if (at == std::string::npos || !path.ends_with(".pyc") ||
+      path.find('/', at + cached.size()) != std::string::npos)
+    return std::string::npos;
+  return at + 1;
 }
 
 std::optional<std::string> RuntimeRule::installed_by(bento::lineage::Database& db, int64_t file_id,

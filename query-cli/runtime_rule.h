@@ -71,6 +71,13 @@ class RuntimeRule {
   // The installation directories of a program path (rule 2), "" when it has none.
   static std::string install_prefix(const std::string& program_path);
 
+  // The module a python activity runs with `-m` (`app.etl`), "" for none.
+  static std::string python_module(const nlohmann::json& activity);
+  // Where the root of the package `path` is `module`'s file lies (`app.etl`: app/etl.py,
+  // app/etl/__main__.py or app/__pycache__/etl.*.pyc; the index after the '/' before app),
+  // std::string::npos when `path` is not that module's.
+  static size_t module_root(const std::string& path, const std::string& module);
+
  private:
   // Rules 1 to 3 (classify() adds rule 4).
   std::string installed_or_shared(bento::lineage::Database& db, const nlohmann::json& entity,
@@ -128,8 +135,6 @@ class RuntimeRule {
   static bool names_dot(const nlohmann::json& activity);
   // Whether the command line names a directory `path` lies under (`black src/`).
   static bool under_named_directory(const nlohmann::json& activity, const std::string& path);
-  // The module a python activity runs with `-m` (`app.etl`), "" for none.
-  static std::string python_module(const nlohmann::json& activity);
   // The script argument the activity's interpreter runs (script_rule.h), "" for none.
   static std::string script_of(const nlohmann::json& activity);
   // Whether `path` is the script the activity's interpreter runs.
