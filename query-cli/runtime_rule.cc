@@ -136,6 +136,13 @@ bool package_manager(const std::string& exe, const std::string& argv_json,
   return kInstalls.count(word) != 0;
 }
 
+// Whether the bound query has a row; the statement is reset for its next use.
+bool has_row(Stmt& q) {
+  const bool row = q.step();
+  q.reset();
+  return row;
+}
+
 }  // namespace
 
 std::vector<std::string> RuntimeRule::default_prefixes() {
@@ -356,9 +363,7 @@ bool RuntimeRule::wrote_file(bento::lineage::Database& db, const json& activity,
       "SELECT 1 FROM generated g JOIN entities e ON e.id = g.entity_id WHERE g.activity_id = ? "
       "AND e.file_id = ? LIMIT 1");
   q.bind(1, std::stoll(aid.substr(2))).bind(2, file_id);
-  const bool wrote = q.step();
-  q.reset();
-  return wrote;
+  return has_row(q);
 }
 
 const std::vector<std::string>& RuntimeRule::script_dirs(bento::lineage::Database& db,
@@ -499,9 +504,7 @@ bool RuntimeRule::trusted_program(bento::lineage::Database& db, const std::strin
       "SELECT 1 FROM names n JOIN entities e ON e.file_id = n.file_id JOIN generated g ON "
       "g.entity_id = e.id WHERE n.path = ? LIMIT 1");
   q.bind(1, path);
-  it->second = !q.step();
-  q.reset();
-  return it->second;
+  return it->second = !has_row(q);
 }
 
 bool RuntimeRule::under_named_directory(const json& activity, const std::string& path) {
@@ -551,9 +554,7 @@ bool RuntimeRule::environment(bento::lineage::Database& db, const json& activity
       "SELECT 1 FROM used u JOIN entities e ON e.id = u.entity_id JOIN names n ON n.file_id = "
       "e.file_id WHERE u.activity_id = ? AND n.path = ? LIMIT 1");
   q.bind(1, std::stoll(aid.substr(2))).bind(2, install + "pyvenv.cfg");
-  const bool venv = q.step();
-  q.reset();
-  return venv;
+  return has_row(q);
 }
 
 bool RuntimeRule::opened_to_exec(bento::lineage::Database& db, const json& entity,
@@ -566,9 +567,7 @@ bool RuntimeRule::opened_to_exec(bento::lineage::Database& db, const json& entit
       "u.activity_id = a.id AND u.entity_id = mine.entity_id WHERE mine.activity_id = ?1 AND "
       "mine.entity_id = ?2 AND mine.how = 'open' AND u.how = 'program' LIMIT 1");
   q.bind(1, std::stoll(aid.substr(2))).bind(2, std::stoll(eid.substr(2)));
-  const bool exec = q.step();
-  q.reset();
-  return exec;
+  return has_row(q);
 }
 
 bool RuntimeRule::given_before_exec(bento::lineage::Database& db, const json& entity,
@@ -590,9 +589,7 @@ bool RuntimeRule::given_before_exec(bento::lineage::Database& db, const json& en
       "(a.start_ns > me.start_ns AND mine.how = 'open' AND u.how NOT IN ('open', 'program'))) "
       "LIMIT 1");
   q.bind(1, std::stoll(aid.substr(2))).bind(2, std::stoll(eid.substr(2)));
-  const bool given = q.step();
-  q.reset();
-  return given;
+  return has_row(q);
 }
 
 bool RuntimeRule::runs_as_script(const json& activity, const std::string& path) {
