@@ -362,9 +362,28 @@ class Batches {
     auto it = std::upper_bound(done.begin(), done.end(), read.first,
                                [](int64_t t, const Finished& f) { return t < f.step->last; });
     for (; it != done.end() && it->step->last < begin; ++it)
-      if (own.count(it->file) == 0) return it->step;
+      if (own.count(it->file) == 0)
+        return configuration(writer, read, *it->step) ? nullptr : it->step;
     return nullptr;
   }
+
+  // A server's set-up: a file it read before it began its first output, with a connection
+  // received after that read and before `output` was finished. Its batches are its
+  // connections; what it read before the first is read once for all of them (server.conf).
+  bool configuration(Node writer, const Step& read, const Step& output) {
+    if (is_socket(read.cause)) return false;
+    const std::vector<Finished>& done = finished(writer);
+    int64_t first_output = kForever;
+    for (const Finished& f : done) first_output = std::min(first_output, f.step->first);
+    if (read.last >= first_output) return false;
+    for (const Step& st : src_.causes(writer))
+      if (st.type == Step::kUsed && st.first > read.last && st.first < output.last &&
+          is_socket(st.cause))
+        return true;
+    return false;
+  }
+
+  bool is_socket(const Node& e) { return g_.entity(e.id).value("kind", "") == "socket"; }
 
   Answer::EarlierOutput describe(const Step& output) {
     const json& e = g_.entity(output.effect.id);
@@ -381,7 +400,7 @@ class Batches {
   // reader's end; for a connection, also the exit of the last process that sent on it (a
   // server's read of it may end later, draining what was sent, but nothing came after).
   int64_t read_end(const Step& read) {
-    if (g_.entity(read.cause.id).value("kind", "") != "socket") return read.last;
+    if (!is_socket(read.cause)) return read.last;
     return std::min(read.last, senders_end(read.cause));
   }
 

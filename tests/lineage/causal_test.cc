@@ -1994,8 +1994,9 @@ namespace {
 TEST(Causal, ASequentialServersEarlierConnectionIsSaidToBeMaybeForItsEarlierUpload) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.setup({{11, "one"}, {12, "two"}, {13, "three"}});
+  auto sh = w.setup({{11, "one"}, {12, "two"}, {13, "three"}, {14, "server.conf"}});
   auto server = w.run(sh, 500, {"server"});
+  w.read(500, 14);  // its configuration, read once for every upload
   auto upload = [&](uint32_t pid, uint64_t in, uint16_t port, bool exits) {
     auto client = w.run(sh, pid, {"client", std::to_string(in)});
     w.read(pid, in);
@@ -2034,7 +2035,15 @@ TEST(Causal, ASequentialServersEarlierConnectionIsSaidToBeMaybeForItsEarlierUplo
       EXPECT_EQ(e["before_output"].value("path", ""), path("up1")) << e.dump();
       EXPECT_TRUE(e["before_output"].contains("sender_end")) << e.dump();
     }
-  EXPECT_EQ(marked, 1) << r.graph.dump(1);
+  EXPECT_EQ(marked, 1) << r.graph.dump(1);  // the connection, not the configuration
+  const size_t conf = r.text.find(path("server.conf"));
+  ASSERT_NE(conf, std::string::npos) << r.text;
+  EXPECT_EQ(r.text.substr(conf, r.text.find('\n', conf) - conf).find(maybe), std::string::npos)
+      << r.text;
+  auto conf_impact = impact(*w.db, path("server.conf"));
+  ASSERT_TRUE(conf_impact.found) << conf_impact.message;
+  EXPECT_NE(conf_impact.text.find(path("up2")), std::string::npos) << conf_impact.text;
+  EXPECT_EQ(conf_impact.text.find("maybe not from it"), std::string::npos) << conf_impact.text;
   // Client 3 had not exited when up3 was begun (it could still send): not said so; client 2
   // had, after up2 was finished: said so.
   auto r3 = why(*w.db, path("up3"));
