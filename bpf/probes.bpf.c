@@ -1282,7 +1282,11 @@ static __noinline int on_open(int fd, __u64 upath, __u32 flags) {
   if (!f) return 0;
   struct inode* inode = BPF_CORE_READ(f, f_inode);
   __u32 mode = BPF_CORE_READ(inode, i_mode);
-  if ((mode & S_IFMT) != S_IFREG) return 0; /* devices, dirs, FIFOs (PIPE_IO), sockets */
+  /* Regular files, and FIFOs for their names (their data moves in PIPE_IO, whose
+   * writer may be gone, with its fd, before the collector could look). Not devices,
+   * directories, sockets. */
+  __u32 type = mode & S_IFMT;
+  if (type != S_IFREG && type != S_IFIFO) return 0;
   struct super_block* sb = BPF_CORE_READ(inode, i_sb);
   __u64 magic = BPF_CORE_READ(sb, s_magic);
   if (pseudo_fs(magic)) return 0;

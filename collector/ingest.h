@@ -321,6 +321,10 @@ class Ingest {
   void retire_channel(const std::string& key);
   Channel& channel(const std::string& key, Channel::Kind kind, uint64_t ino,
                    const std::string& addr);
+  static std::string fifo_key(uint64_t dev, uint64_t ino) {
+    return "fifo " + std::to_string(dev) + ":" + std::to_string(ino);
+  }
+  void name_fifo(uint64_t dev, uint64_t ino, const std::string& path);
   void outside_open(int64_t act, const PendingItem& o);
   // A new version `next` of an outside file, made at t by `act` over `prev`: the writers
   // still holding the file for writing write on into it.

@@ -2,6 +2,7 @@
 // tracked mounts (versioned, told apart by inode generation), exact read times for every
 // file, writable shared mappings, and truncate/rename/link/unlink of outside files.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 
 #include <algorithm>
@@ -123,6 +124,10 @@ bool Ingest::on_open(const void* data, size_t size) {
   std::string path = h->mnt_ns != 0 ? host_path(e->dev, cstr(e->path, sizeof e->path))
                                     : absolute(h->pid, cstr(e->path, sizeof e->path), "");
   if (path == "/") path = pathless_name(h->pid, e->fd, e->dev, e->ino);
+  if ((e->mode & S_IFMT) == S_IFIFO) {
+    name_fifo(e->dev, e->ino, path);
+    return true;
+  }
   // O_TMPFILE names the directory the file is made in: the file has no name (ed's and
   // tmpfile(3)'s scratch files), else it would read as "read /tmp". The probes' walk
   // names it by the kernel's placeholder dentry ("/tmp/#1234"): the directory is kept.
@@ -155,6 +160,16 @@ bool Ingest::on_open(const void* data, size_t size) {
     wait(act, std::move(o));
   }
   return true;
+}
+
+// A FIFO outside the mounts is named by the path it was opened by: its data moves in
+// PIPE_IO (ingest_probes.cc), whose process and fd may be gone when that event is ingested.
+void Ingest::name_fifo(uint64_t dev, uint64_t ino, const std::string& path) {
+  if (path.empty() || path[0] != '/') return;  // no walk to the root ("..."): keep fifo:[ino]
+  if (dev == host_.pipefs_dev()) return;       // a pipe reopened through /proc/PID/fd/N
+  Channel& c = channel(fifo_key(dev, ino), Channel::kPipe, ino, "");
+  c.dev = dev;
+  if (c.addr.empty()) c.addr = path;
 }
 
 // A regular file whose dentry walk ended at once (events.h: the probes send "/"): a

@@ -284,7 +284,7 @@ bool Ingest::on_pipe_io(const void* data, size_t size) {
   // path its fd shows while a process holds it.
   if (const uint64_t pipefs = host_.pipefs_dev(); pipefs != 0 && e->dev != pipefs) {
     remember_file_id(e->file_id, e->dev, e->ino);
-    const std::string key = "fifo " + std::to_string(e->dev) + ":" + std::to_string(e->ino);
+    const std::string key = fifo_key(e->dev, e->ino);
     Channel& c = channel(key, Channel::kPipe, e->ino, "");
     c.dev = e->dev;
     if (c.born == 0) c.born = t;  // stored late or not, it existed from here

@@ -1050,6 +1050,29 @@ TEST_F(LineageE2E, FilesOutsideTheMountChangeAsTheyReallyDid) {
   EXPECT_TRUE(has(held, "used(cat secret3, secret3)")) << json(held).dump(1);
 }
 
+// A named FIFO outside the mounts is named by its path, though both ends exited before
+// provd could look at their fds: the probes' OPEN carries it (bpf/README.md).
+TEST_F(LineageE2E, AFifoOutsideTheMountIsNamedByItsPath) {
+  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
+  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
+  ASSERT_NO_FATAL_FAILURE(start_provd());
+  char tmpl[] = "/tmp/bento-lineage-fifo-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string T = tmpl, ff = T + "/ff";
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() { run("rm -rf " + q(dir)); }
+  } cleanup{T};
+  ASSERT_EQ(mkfifo(ff.c_str(), 0600), 0);
+  ASSERT_EQ(sh("echo s3cret > secret").status, 0);
+  ASSERT_EQ(sh("cat secret > " + q(ff) + " & cat " + q(ff) + " > out; wait").status, 0);
+  stop_provd();
+  auto out = edges(why(mnt_ + "/out"), mnt_);
+  EXPECT_TRUE(has(out, "used(cat " + ff + ", " + ff + ")")) << json(out).dump(1);
+  EXPECT_TRUE(has(out, "generated(" + ff + ", cat secret)")) << json(out).dump(1);
+  EXPECT_TRUE(has(out, "used(cat secret, secret)")) << json(out).dump(1);
+}
+
 // `cp -r` copies each file from its own source (copy_file_range on one file system, read
 // and write of the same buffer across two): each copy lists that source only, not every
 // file the same cp read before it (LINEAGE.md §3), within the mount, into it and out of
