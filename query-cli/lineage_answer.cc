@@ -341,6 +341,36 @@ bool program_read(LineageGraph& g, const Step& st) {
   return bento::collector::names_file(path, script);
 }
 
+// When a connection's ends were gone: the exit of the last process that sent on it
+// (senders) or received from it (receivers), when all of them exited; kForever when one
+// has not, or none is known (a remote endpoint). Exit, not exec: an exec'd image may still
+// hold the socket; a forked child that could is a sender or receiver of its own.
+class ConnectionEnds {
+ public:
+  ConnectionEnds(LineageGraph& g, LineageSource& src) : g_(g), src_(src) {}
+  int64_t senders(Node socket) { return last_exit(socket, true); }
+  int64_t receivers(Node socket) { return last_exit(socket, false); }
+
+ private:
+  int64_t last_exit(Node socket, bool senders) {
+    auto [it, fresh] = (senders ? senders_ : receivers_).emplace(socket, 0);
+    if (!fresh) return it->second;
+    for (const Step& st : senders ? src_.causes(socket) : src_.effects(socket)) {
+      if (st.type != (senders ? Step::kGenerated : Step::kUsed)) continue;
+      const json& a = g_.activity(senders ? st.cause.id : st.effect.id);
+      if (!a.contains("exit_code") || a["exit_code"].is_null() || !a["end"].is_object())
+        return it->second = kForever;
+      it->second = std::max(it->second, a["end"].value("ns", kForever));
+    }
+    if (it->second == 0) it->second = kForever;
+    return it->second;
+  }
+
+  LineageGraph& g_;
+  LineageSource& src_;
+  std::map<Node, int64_t> senders_, receivers_;
+};
+
 // Per-file tools: `gzip a b` reads a, writes a.gz, then reads b and writes b.gz; b.gz's
 // writer read a too, before b.gz began, but a went into a.gz. Process-level lineage cannot
 // tell what stayed in its memory (a configuration read once is in every output), so nothing
@@ -355,29 +385,34 @@ class Batches {
   // The other file `writer` finished first after `read` began, before it began writing
   // at `begin` a file of `own` (the answer's), when `read` ended before then: nullptr if
   // none.
-  const Step* earlier_output(Node writer, const Step& read, int64_t begin,
-                             const std::set<int64_t>& own) {
+  struct Finished {
+    const Step* step;  // its write of the file (src_'s, which keeps it)
+    int64_t file;
+    int64_t end;  // when it was finished
+  };
+
+  const Finished* earlier_output(Node writer, const Step& read, int64_t begin,
+                                 const std::set<int64_t>& own) {
     if (read_end(read) >= begin) return nullptr;
     const std::vector<Finished>& done = finished(writer);  // by the time it was finished
     auto it = std::upper_bound(done.begin(), done.end(), read.first,
-                               [](int64_t t, const Finished& f) { return t < f.step->last; });
-    for (; it != done.end() && it->step->last < begin; ++it)
-      if (own.count(it->file) == 0)
-        return configuration(writer, read, *it->step) ? nullptr : it->step;
+                               [](int64_t t, const Finished& f) { return t < f.end; });
+    for (; it != done.end() && it->end < begin; ++it)
+      if (own.count(it->file) == 0) return configuration(writer, read, it->end) ? nullptr : &*it;
     return nullptr;
   }
 
   // A server's set-up: a file it read before it began its first output, with a connection
-  // received after that read and before `output` was finished. Its batches are its
-  // connections; what it read before the first is read once for all of them (server.conf).
-  bool configuration(Node writer, const Step& read, const Step& output) {
+  // received after that read and before the output finished at `output_end`. Its batches
+  // are its connections; what it read before the first is read once for all (server.conf).
+  bool configuration(Node writer, const Step& read, int64_t output_end) {
     if (is_socket(read.cause)) return false;
     const std::vector<Finished>& done = finished(writer);
     int64_t first_output = kForever;
     for (const Finished& f : done) first_output = std::min(first_output, f.step->first);
     if (read.last >= first_output) return false;
     for (const Step& st : src_.causes(writer))
-      if (st.type == Step::kUsed && st.first > read.last && st.first < output.last &&
+      if (st.type == Step::kUsed && st.first > read.last && st.first < output_end &&
           is_socket(st.cause))
         return true;
     return false;
@@ -385,13 +420,20 @@ class Batches {
 
   bool is_socket(const Node& e) { return g_.entity(e.id).value("kind", "") == "socket"; }
 
-  Answer::EarlierOutput describe(const Step& output) {
-    const json& e = g_.entity(output.effect.id);
+  // What makes the batches: files written, and what a server sent on a connection.
+  bool output_kind(const Step& write) {
+    const std::string kind = g_.entity(write.effect.id).value("kind", "");
+    return kind == "file" || (kind == "socket" && write.how == "send");
+  }
+
+  Answer::EarlierOutput describe(const Finished& output) {
+    const json& e = g_.entity(output.step->effect.id);
+    if (is_socket(output.step->effect)) return {e.value("path", ""), output.end, 0, true};
     const json& names = e.value("paths", json::array());
     std::string path = e.value("path", "");
     if (!names.empty() && names.back().is_string() && names.back() != path)
       path += " (now " + names.back().get<std::string>() + ")";  // sed -i's temporary file
-    return {path, output.last};
+    return {path, output.end};
   }
 
   int64_t file_of(const Node& e) { return g_.entity(e.id)["file"].value("id", 0LL); }
@@ -401,34 +443,14 @@ class Batches {
   // server's read of it may end later, draining what was sent, but nothing came after).
   int64_t read_end(const Step& read) {
     if (!is_socket(read.cause)) return read.last;
-    return std::min(read.last, senders_end(read.cause));
-  }
-
-  // The exit of the last process that sent on the socket, when all did exit; kForever when
-  // one has not, or no sender is known (a remote endpoint).
-  int64_t senders_end(Node socket) {
-    auto [it, fresh] = senders_end_.emplace(socket, 0);
-    if (!fresh) return it->second;
-    for (const Step& st : src_.causes(socket)) {
-      if (st.type != Step::kGenerated) continue;
-      const json& a = g_.activity(st.cause.id);
-      // Ended by its exit (an exec'd image may still hold the socket), with no children that
-      // could hold it and send: each sender is a cause of its own.
-      if (!a.contains("exit_code") || a["exit_code"].is_null() || !a["end"].is_object())
-        return it->second = kForever;
-      it->second = std::max(it->second, a["end"].value("ns", kForever));
-    }
-    if (it->second == 0) it->second = kForever;
-    return it->second;
+    return std::min(read.last, ends_.senders(read.cause));
   }
 
  private:
-  struct Finished {
-    const Step* step;  // its write of the file (src_'s, which keeps it)
-    int64_t file;
-  };
   // The files it wrote data into and finished, but never read (a scratch file's data goes
-  // on into what it writes next: sort's temporary files), by when it finished them.
+  // on into what it writes next: sort's temporary files), and the replies it sent on
+  // connections (a server's replies: finished when the last process that received them
+  // exited, as the probes see a socket's first send only), by when it finished them.
   const std::vector<Finished>& finished(Node writer) {
     auto [it, fresh] = finished_.emplace(writer, std::vector<Finished>());
     if (!fresh) return it->second;
@@ -436,47 +458,86 @@ class Batches {
     for (const Step& st : src_.causes(writer))
       if (st.type == Step::kUsed) read_back.insert(file_of(st.cause));
     for (const Step& st : src_.effects(writer))
-      if (st.type == Step::kGenerated && (st.how == "write" || st.how == "create") &&
-          !puts_no_data(st) && st.last != kForever &&
-          g_.entity(st.effect.id).value("kind", "") == "file" &&
-          read_back.count(file_of(st.effect)) == 0)
-        it->second.push_back({&st, file_of(st.effect)});
+      if (st.type == Step::kGenerated &&
+          (st.how == "write" || st.how == "create" || st.how == "send") && !puts_no_data(st) &&
+          output_kind(st) && read_back.count(file_of(st.effect)) == 0) {
+        const int64_t end =
+            st.how == "send" ? std::min(st.last, ends_.receivers(st.effect)) : st.last;
+        if (end != kForever) it->second.push_back({&st, file_of(st.effect), end});
+      }
     std::sort(it->second.begin(), it->second.end(),
-              [](const Finished& a, const Finished& b) { return a.step->last < b.step->last; });
+              [](const Finished& a, const Finished& b) { return a.end < b.end; });
     return it->second;
   }
 
   LineageGraph& g_;
   LineageSource& src_;
   std::map<Node, std::vector<Finished>> finished_;
-  std::map<Node, int64_t> senders_end_;
+  ConnectionEnds ends_{g_, src_};
 };
 
 // Backward: the reads of the writers of the file asked about that were maybe only for an
 // earlier file (Answer::earlier_batch).
+// The steps between `act` and the answer's roots, reached from a root without passing
+// through `act`: backward, its writes the roots came from; forward, its reads of what
+// reached it from the roots. Not those reached only through `act` itself: a server's
+// reply A is in the answer of its reply B when client A sent the request the server read
+// (the probes see a socket's first send only, so client A may have sent after receiving
+// reply A); what A sent is no data of the root's in `impact`.
+using StepIndex = std::map<Node, std::vector<const Step*>>;
+std::vector<const Step*> steps_toward_roots(const Answer& a, const Node& act,
+                                            const StepIndex& toward_roots) {
+  std::vector<const Step*> out;
+  std::set<Node> seen;
+  std::vector<Node> todo;
+  for (const auto& [root, bound] : a.roots) todo.push_back(root);
+  while (!todo.empty()) {
+    const Node n = todo.back();
+    todo.pop_back();
+    if (!seen.insert(n).second) continue;
+    auto it = toward_roots.find(n);
+    if (it == toward_roots.end()) continue;
+    for (const Step* st : it->second) {
+      const Node& next = a.backward ? st->cause : st->effect;
+      if (next == act)
+        out.push_back(st);
+      else
+        todo.push_back(next);
+    }
+  }
+  return out;
+}
+
 void mark_batches(LineageGraph& g, LineageSource& src, Answer* a) {
   Batches batches(g, src);
-  std::map<Node, int64_t> begun;          // writer -> first write of its files in the answer
-  std::map<Node, std::set<int64_t>> own;  // writer -> those files (ids)
+  StepIndex by_effect, outputs;  // outputs: writer -> its writes in the answer
   for (const Step& st : a->steps) {
-    // Its files: a server's replies on connections are no output of this kind.
-    if (st.type != Step::kGenerated || puts_no_data(st) ||
-        g.entity(st.effect.id).value("kind", "") != "file")
-      continue;
+    by_effect[st.effect].push_back(&st);
+    if (st.type != Step::kGenerated || puts_no_data(st) || !batches.output_kind(st)) continue;
     auto n = a->nodes.find(st.cause);
-    if (n == a->nodes.end() || n->second != Answer::kFull) continue;
-    auto [it, fresh] = begun.emplace(st.cause, st.first);
-    if (!fresh) it->second = std::min(it->second, st.first);
-    own[st.cause].insert(batches.file_of(st.effect));
+    if (n != a->nodes.end() && n->second == Answer::kFull) outputs[st.cause].push_back(&st);
   }
-  std::map<Node, int> inputs;                                       // writer -> its reads shown
-  std::map<Node, std::vector<std::pair<Step, const Step*>>> marks;  // writer -> (read, output)
+  std::map<Node, int64_t> begun;          // writer -> first write of its outputs in the answer
+  std::map<Node, std::set<int64_t>> own;  // writer -> those outputs (file ids)
+  for (auto& [writer, writes] : outputs) {
+    if (writes.size() > 1) writes = steps_toward_roots(*a, writer, by_effect);  // one is
+    for (const Step* st : writes) {
+      if (st->type != Step::kGenerated || puts_no_data(*st) || !batches.output_kind(*st)) continue;
+      auto [it, fresh] = begun.emplace(writer, st->first);
+      if (!fresh) it->second = std::min(it->second, st->first);
+      own[writer].insert(batches.file_of(st->effect));
+    }
+  }
+  std::map<Node, int> inputs;  // writer -> its reads shown
+  std::map<Node, std::vector<std::pair<Step, const Batches::Finished*>>> marks;  // writer ->
+                                                                                 // (read, output)
   for (const Step& st : a->steps) {
     if (st.type != Step::kUsed || a->program_reads.count(st) != 0) continue;
     auto b = begun.find(st.effect);
     if (b == begun.end()) continue;
     inputs[st.effect]++;
-    if (const Step* o = batches.earlier_output(st.effect, st, b->second, own[st.effect]))
+    if (const Batches::Finished* o =
+            batches.earlier_output(st.effect, st, b->second, own[st.effect]))
       marks[st.effect].push_back({st, o});
   }
   for (const auto& [writer, marked] : marks) {
@@ -495,21 +556,29 @@ void mark_batches(LineageGraph& g, LineageSource& src, Answer* a) {
 // it finished another file: maybe not from them (Answer::later_batch).
 void mark_later_batches(LineageGraph& g, LineageSource& src, RuntimeRule& rule, Answer* a) {
   Batches batches(g, src);
-  std::map<Node, std::vector<const Step*>> reads;  // reader -> its reads in the answer
-  for (const Step& st : a->steps)
+  StepIndex by_cause, reads;  // reads: reader -> its reads of the root's data
+  for (const Step& st : a->steps) {
+    by_cause[st.cause].push_back(&st);
     if (st.type == Step::kUsed && st.how != "program") reads[st.effect].push_back(&st);
+  }
+  for (auto& [reader, used] : reads)
+    if (used.size() > 1) {  // one is toward the roots
+      used.clear();
+      for (const Step* st : steps_toward_roots(*a, reader, by_cause))
+        if (st->type == Step::kUsed && st->how != "program") used.push_back(st);
+    }
   for (const Step& st : a->steps) {
     if (st.type != Step::kGenerated || puts_no_data(st)) continue;
     auto r = reads.find(st.cause);
     if (r == reads.end()) continue;
     const std::set<int64_t> own = {batches.file_of(st.effect)};
     // Only when every read that brought the root's data ended before such another file.
-    const Step* batch = nullptr;
+    const Batches::Finished* batch = nullptr;
     bool all = true;
     for (const Step* u : r->second) {
-      const Step* o = batches.earlier_output(st.cause, *u, st.first, own);
+      const Batches::Finished* o = batches.earlier_output(st.cause, *u, st.first, own);
       all = all && o != nullptr;
-      if (o != nullptr && (batch == nullptr || o->last > batch->last)) batch = o;
+      if (o != nullptr && (batch == nullptr || o->end > batch->end)) batch = o;
     }
     if (!all || batch == nullptr) continue;
     // And only when some other data read of the writer (not its runtime), before it ended
@@ -664,18 +733,16 @@ json answer_json(LineageGraph& g, const Answer& a, json header) {
     }
   }
   for (const Step& st : a.steps) g.add_step(st);
+  auto output_json = [&](const Answer::EarlierOutput& o) {
+    json j = {{"path", o.path}, {"finished", time_json(o.finished, g.wall_offset())}};
+    if (o.sender_end != 0) j["sender_end"] = time_json(o.sender_end, g.wall_offset());
+    if (o.sent) j["sent"] = true;
+    return j;
+  };
   for (const auto& [st, earlier] : a.earlier_batch)
-    g.annotate_step(st, "before_output",
-                    earlier.sender_end == 0
-                        ? json{{"path", earlier.path},
-                               {"finished", time_json(earlier.finished, g.wall_offset())}}
-                        : json{{"path", earlier.path},
-                               {"finished", time_json(earlier.finished, g.wall_offset())},
-                               {"sender_end", time_json(earlier.sender_end, g.wall_offset())}});
+    g.annotate_step(st, "before_output", output_json(earlier));
   for (const auto& [st, earlier] : a.later_batch)
-    g.annotate_step(
-        st, "after_output",
-        {{"path", earlier.path}, {"finished", time_json(earlier.finished, g.wall_offset())}});
+    g.annotate_step(st, "after_output", output_json(earlier));
   // wasDerivedFrom(process): what a shown process wrote from what it had read before its
   // last write of it.
   std::map<int64_t, std::vector<const Step*>> reads, writes;

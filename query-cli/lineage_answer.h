@@ -64,6 +64,7 @@ struct Answer {
     std::string path;
     int64_t finished = 0;
     int64_t sender_end = 0;  // a connection's: when the last process that sent on it exited
+    bool sent = false;       // a reply it sent on a connection (finished: its first send)
   };
   std::map<Step, EarlierOutput> earlier_batch;
   // Forward, the same seen from the read: a write (step) of a file the reader began after

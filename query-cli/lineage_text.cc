@@ -38,6 +38,14 @@ std::string read_verb(const std::string& how, const std::string& kind) {
   return "read ";
 }
 
+// The earlier output of a batch note: "finished a.gz at T", or for a server's reply "sent
+// over tcp A → B (its receiver gone at T)".
+std::string earlier_output_text(const Answer::EarlierOutput& o, int64_t wall_offset) {
+  const std::string at = clock_text(o.finished, wall_offset);
+  return o.sent ? "sent over " + printable(o.path) + " (its receiver gone at " + at + ")"
+                : "finished " + printable(o.path) + " at " + at;
+}
+
 // One child line of the tree: its text, the node below it (if any), the bound there.
 struct Child {
   int64_t time;
@@ -398,9 +406,8 @@ class Printer {
         if (auto b = a_.earlier_batch.find(*s); b != a_.earlier_batch.end())
           text += g_.dim(
               std::string(b->second.sender_end != 0 ? " — began receiving" : " — read") +
-              " before it finished " + printable(b->second.path) + " at " +
-              clock_text(b->second.finished, g_.wall_offset()) +
-              ", a file it wrote before this one" +
+              " before it " + earlier_output_text(b->second, g_.wall_offset()) +
+              (b->second.sent ? ", a reply before this one" : ", a file it wrote before this one") +
               (b->second.sender_end != 0
                    ? "; its sender exited at " + clock_text(b->second.sender_end, g_.wall_offset())
                    : std::string()) +
@@ -484,9 +491,9 @@ class Printer {
         g_.annotate_status(s->effect.id);
         std::string note;
         if (auto b = a_.later_batch.find(*s); b != a_.later_batch.end())
-          note = g_.dim(" — begun after it finished " + printable(b->second.path) + " at " +
-                        clock_text(b->second.finished, g_.wall_offset()) +
-                        ", which it finished after reading this: maybe not from it");
+          note = g_.dim(" — begun after it " + earlier_output_text(b->second, g_.wall_offset()) +
+                        ", which it " + (b->second.sent ? "sent" : "finished") +
+                        " after reading this: maybe not from it");
         kids.push_back({s->first,
                         "wrote " + g_.entity_line(s->effect.id) + at(s->first, s->last) + note,
                         s->effect, true, nt});

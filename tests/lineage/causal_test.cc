@@ -2058,6 +2058,56 @@ TEST(Causal, ASequentialServersEarlierConnectionIsSaidToBeMaybeForItsEarlierUplo
       << r3.text;
 }
 
+// A file server answers client A with a, then client B with b; B saves its reply. The
+// reply to A (finished once A, its only receiver, exited) is a batch of its own: a and A's
+// request are maybe only for it, b and B's request are not. A's reply is in the answer
+// only through A's request (the probes see a socket's first send only): it does not make
+// the server's batches begin earlier.
+TEST(Causal, AFileServersEarlierReplyIsABatchOfItsOwn) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{11, "a"}, {12, "b"}});
+  auto server = w.run(sh, 500, {"server"});
+  auto fetch = [&](uint32_t pid, uint64_t file, uint16_t port) {
+    auto client = w.run(sh, pid, {"client", std::to_string(port)});
+    w.udp_io(client, 6000 + pid, port, 9000, /*send=*/true);
+    w.udp_io(server, 6000, 9000, port, /*send=*/false);
+    w.read(500, file);
+    w.udp_io(server, 6000, 9000, port, /*send=*/true);
+    w.udp_io(client, 6000 + pid, port, 9000, /*send=*/false);
+    return client;
+  };
+  w.exit(fetch(501, 11, 40001));
+  auto b = fetch(502, 12, 40002);
+  w.write_new(502, 21, "got_b");
+  w.exit(b);
+  w.exit(server);
+  w.commit();
+  const std::string maybe = "maybe only for that one";
+  auto r = why(*w.db, path("got_b"));
+  ASSERT_TRUE(r.found) << r.message;
+  auto line = [&](const std::string& what) {
+    const size_t at = r.text.find(what);
+    return at == std::string::npos ? std::string("(missing)")
+                                   : r.text.substr(at, r.text.find('\n', at) - at);
+  };
+  EXPECT_NE(line("opened " + path("a")).find(maybe), std::string::npos) << r.text;
+  EXPECT_NE(line("opened " + path("a")).find("before it sent over udp"), std::string::npos)
+      << r.text;
+  EXPECT_NE(line("received over udp 127.0.0.1:40001").find(maybe), std::string::npos) << r.text;
+  EXPECT_EQ(line("opened " + path("b")).find(maybe), std::string::npos) << r.text;
+  EXPECT_NE(line("opened " + path("b")), "(missing)") << r.text;
+  EXPECT_EQ(line("received over udp 127.0.0.1:40002").find(maybe), std::string::npos) << r.text;
+  int sent = 0;
+  for (const auto& e : r.graph["edges"])
+    if (e.contains("before_output")) sent += e["before_output"].value("sent", false) ? 1 : 0;
+  EXPECT_EQ(sent, 2) << r.graph.dump(1);
+  // impact a: B's reply was begun after the server had answered A.
+  auto ia = impact(*w.db, path("a"));
+  ASSERT_TRUE(ia.found) << ia.message;
+  EXPECT_NE(ia.text.find("maybe not from it"), std::string::npos) << ia.text;
+}
+
 // A threaded server whose clients overlapped: it began receiving both, both exited, then
 // it wrote up1 and up2. Each connection might be for either file: nothing is said (up2
 // cannot have come from neither), and impact does not call up2 "maybe not from" either.
