@@ -1050,6 +1050,50 @@ TEST_F(LineageE2E, FilesOutsideTheMountChangeAsTheyReallyDid) {
   EXPECT_TRUE(has(held, "used(cat secret3, secret3)")) << json(held).dump(1);
 }
 
+// A file server answers two clients one after the other: what it read for the first
+// (a.txt, and the first request) is said to be maybe only for that reply under the second
+// download; what it read for the second is not (LINEAGE.md "Per-file tools").
+TEST_F(LineageE2E, AFileServersEarlierReplyIsSaidUnderTheNextDownload) {
+  if (run("command -v python3 && command -v curl").status != 0)
+    GTEST_SKIP() << "LOUD SKIP: python3 or curl is not installed: the file server case did not run";
+  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
+  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
+  ASSERT_NO_FATAL_FAILURE(start_provd());
+  const std::string R = q(root_);
+  std::ofstream(root_ + "/wait.sh")
+      << "for i in $(seq 100); do [ -e \"$1\" ] && break; sleep 0.05; done\n";
+  std::ofstream(root_ + "/serve2.py")
+      << "import functools, http.server, os, sys\n"
+         "h = functools.partial(http.server.SimpleHTTPRequestHandler, directory='.')\n"
+         "s = http.server.HTTPServer(('127.0.0.1', 0), h)\n"
+         "open(sys.argv[1] + '.tmp', 'w').write(str(s.server_address[1]))\n"
+         "os.rename(sys.argv[1] + '.tmp', sys.argv[1])\n"
+         "s.handle_request()\n"
+         "s.handle_request()\n";
+  ASSERT_EQ(sh("echo alpha > a.txt; echo beta > b.txt").status, 0);
+  const std::string url = "http://127.0.0.1:$(cat " + R + "/port)/";
+  RunResult r = sh("python3 " + R + "/serve2.py " + R + "/port 2>/dev/null & sh " + R +
+                   "/wait.sh " + R + "/port; curl -s -o dl_a " + url + "a.txt && curl -s -o dl_b " +
+                   url + "b.txt; wait; cat dl_b");
+  ASSERT_EQ(r.status, 0) << r.output;
+  ASSERT_EQ(r.output, "beta\n");
+  stop_provd();
+  const RunResult answer =
+      run(std::string(PROV_BIN) + " why " + q(mnt_ + "/dl_b") + " --db " + q(db_));
+  ASSERT_EQ(answer.status, 0) << answer.output;
+  const std::string& text = answer.output;
+  auto line = [&](const std::string& what) {
+    const size_t at = text.find(what);
+    return at == std::string::npos ? std::string("(missing)")
+                                   : text.substr(at, text.find('\n', at) - at);
+  };
+  const std::string maybe = "maybe only for that one";
+  EXPECT_NE(line(mnt_ + "/a.txt").find("a reply before this one"), std::string::npos) << text;
+  EXPECT_NE(line(mnt_ + "/a.txt").find(maybe), std::string::npos) << text;
+  EXPECT_NE(line(mnt_ + "/b.txt"), "(missing)") << text;
+  EXPECT_EQ(line(mnt_ + "/b.txt").find(maybe), std::string::npos) << text;
+}
+
 // A named FIFO outside the mounts is named by its path, though both ends exited before
 // provd could look at their fds: the probes' OPEN carries it (bpf/README.md).
 TEST_F(LineageE2E, AFifoOutsideTheMountIsNamedByItsPath) {
