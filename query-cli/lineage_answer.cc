@@ -105,6 +105,49 @@ std::map<Node, bool> carries_data(LineageGraph& g, const SearchResult& s, const 
   return carries;
 }
 
+// Whether `child` (through the programs it exec'd) wrote a pipe `parent` read: a command
+// whose output the parent took in (`K=$(cat f)`), not a command it ran.
+bool output_taken_in(LineageGraph& g, LineageSource& src, Node parent, Node child) {
+  std::set<Node> seen;
+  for (std::vector<Node> images = {child}; !images.empty();) {
+    const Node img = images.back();
+    images.pop_back();
+    if (!seen.insert(img).second) continue;
+    for (const Step& st : src.effects(img)) {
+      if (st.type == Step::kInformed && st.cost == 0) images.push_back(st.effect);  // its exec
+      if (st.type != Step::kGenerated || g.entity(st.effect.id).value("kind", "") != "pipe")
+        continue;
+      for (const Step& u : src.effects(st.effect))
+        if (u.type == Step::kUsed && u.effect == parent) return true;
+    }
+  }
+  return false;
+}
+
+// Until when `read` went on, as far as the record knows: a file on a mount, to the release
+// of the handle it read through (`while read x; do ...; done < list`); elsewhere its first
+// read (the probes report a process's first read of a pipe, socket or file only).
+int64_t read_until(LineageGraph& g, const Step& read) {
+  const json& e = g.entity(read.cause.id);
+  const bool on_mount = e.value("kind", "") == "file" && e["file"]["source"].is_string();
+  return on_mount && read.last != kForever ? read.last : read.first;
+}
+
+// When `parent` last started a command before it forked `child` at `t`: its latest fork
+// before then of a child whose output it did not take in; 0 if none.
+int64_t last_command_before(LineageGraph& g, LineageSource& src, Node parent, Node child,
+                            int64_t t) {
+  std::vector<const Step*> forks;  // before t, latest first: usually the first one is it
+  for (const Step& st : src.effects(parent))
+    if (st.type == Step::kInformed && st.how == "fork" && st.effect != child && st.first < t)
+      forks.push_back(&st);
+  std::sort(forks.begin(), forks.end(),
+            [](const Step* a, const Step* b) { return a->first > b->first; });
+  for (const Step* st : forks)
+    if (!output_taken_in(g, src, parent, st->effect)) return st->first;
+  return 0;
+}
+
 // Keeps what the short answer shows, from the roots down (see Answer::Shown). The writers
 // of the file asked about are shown in full with the processes that started them (who
 // ran it); elsewhere a process is shown when it carries data.
@@ -117,8 +160,11 @@ std::map<Node, bool> carries_data(LineageGraph& g, const SearchResult& s, const 
 // shown as who ran it, with a note (Answer::argv_only_forks); --all shows everything. A
 // driving shell that once read a file (`X=$(cat f)`, `while read ...; done < list`) is
 // then not a source of every command it starts afterwards.
-void keep_backward(LineageGraph& g, const StepIndex& causes, const std::map<Node, bool>& carries,
-                   const std::set<Step>& compiled, Answer* a) {
+//
+// Of that parent, the reads since the last command it started before this one are listed
+// all the same (Answer::passed_reads): what a shell just read is what it may pass on.
+void keep_backward(LineageGraph& g, LineageSource& src, const StepIndex& causes,
+                   const std::map<Node, bool>& carries, const std::set<Step>& compiled, Answer* a) {
   struct Item {
     Node n;
     Answer::Shown how;
@@ -232,9 +278,19 @@ void keep_backward(LineageGraph& g, const StepIndex& causes, const std::map<Node
           if (st->cost == 0) {  // an earlier image of the same process
             show(st, c, item.how, item.chain, /*exec_after=*/st->how == "exec");
           } else if (item.exec_after && st->how == "fork" && carry(c)) {
-            // Its data reaches the program only through argv and environment: held back.
+            // Its data reaches the program only through argv and environment: held back,
+            // but for what it read since its last command.
             a->argv_only_forks.insert(item.n.id);
             if (item.chain) show(st, c, Answer::kAncestry, true, true);
+            if (auto reads = causes.find(c); reads != causes.end()) {
+              const int64_t since = last_command_before(g, src, c, item.n, st->first);
+              for (const Step* u : reads->second)
+                if (u->type == Step::kUsed && read_until(g, *u) > since && u->first < st->first &&
+                    !program_read(g, *u) && carry(u->cause)) {
+                  a->passed_reads.insert(*u);
+                  show(u, u->cause, Answer::kFull, false);
+                }
+            }
           } else if (carry(c)) {
             show(st, c, Answer::kFull, item.chain);
           } else if (item.chain || st->how == "fd-pass") {
@@ -655,7 +711,7 @@ Answer answer_backward(LineageGraph& g, LineageSource& src,
   std::set<Step> compiled;
   for (const Step& st : s.steps)
     if (compiled_bytecode(g, st)) compiled.insert(st);
-  keep_backward(g, causes, carries_data(g, s, causes, beyond), compiled, &a);
+  keep_backward(g, src, causes, carries_data(g, s, causes, beyond), compiled, &a);
   mark_batches(g, src, &a);
   // Folded reads of processes that are not shown are not counted either.
   for (auto it = a.runtime.begin(); it != a.runtime.end();) {
@@ -741,6 +797,7 @@ json answer_json(LineageGraph& g, const Answer& a, json header) {
   };
   for (const auto& [st, earlier] : a.earlier_batch)
     g.annotate_step(st, "before_output", output_json(earlier));
+  for (const Step& st : a.passed_reads) g.annotate_step(st, "passed_on", true);
   for (const auto& [st, earlier] : a.later_batch)
     g.annotate_step(st, "after_output", output_json(earlier));
   // wasDerivedFrom(process): what a shown process wrote from what it had read before its

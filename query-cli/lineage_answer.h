@@ -49,6 +49,11 @@ struct Answer {
   // the program only through argv and environment (lineage_answer.cc). Backward, the
   // parent's data inputs were held back; forward, the program is followed with a note.
   std::set<int64_t> argv_only_forks;
+  // Of such a parent, the reads it made since the last command it started before this one
+  // (not counting the commands whose output it read: `K=$(cat f)`): the data a shell puts
+  // in a command line or environment (`K=$(cat secret) python3 job.py`, `curl -d "$(cat
+  // f)"`, `while read x; do cmd "$x"; done < list`). Listed with that note.
+  std::set<Step> passed_reads;
   // The reads of a module's source by the python runs that compiled it into bytecode
   // shown (compiled_bytecode): the one input of theirs the bytecode holds, listed under
   // them while their other inputs are not.

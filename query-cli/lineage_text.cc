@@ -357,6 +357,13 @@ class Printer {
     }
   }
 
+  // Whether some read of `act` is listed as one it may pass on (Answer::passed_reads).
+  bool passed_any(Node act) const {
+    for (const Step& st : a_.passed_reads)
+      if (st.effect == act) return true;
+    return false;
+  }
+
   // "bash pyenv-exec" for `bash /root/.pyenv/libexec/pyenv-exec python3 b.py`, and its pid.
   std::string short_command(int64_t id, bool with_pid = true) {
     const json& a = g_.activity(id);
@@ -396,13 +403,18 @@ class Printer {
           (made.id == 0 || bytecode_source(g_.entity(made.id).value("path", "")) ==
                                g_.entity(s->cause.id).value("path", ""));
       const bool program = a_.program_reads.count(*s) != 0;
-      if (s->type == Step::kUsed && (how == Answer::kFull || compiled || program)) {
+      const bool passed = a_.passed_reads.count(*s) != 0;
+      if (s->type == Step::kUsed && (how == Answer::kFull || compiled || program || passed)) {
         const json& e = g_.entity(s->cause.id);
         g_.annotate_status(s->cause.id);
         const std::string verb = compiled  ? "compiled from "
                                  : program ? "program "
                                            : read_verb(s->how, e.value("kind", ""));
         std::string text = verb + as + g_.entity_line(s->cause.id) + at(s->first);
+        if (passed && how != Answer::kFull)
+          text += g_.dim(
+              " — read since the last command it started: may reach this program through its "
+              "command line or environment");
         if (auto b = a_.earlier_batch.find(*s); b != a_.earlier_batch.end())
           text += g_.dim(
               std::string(b->second.sender_end != 0 ? " — began receiving" : " — read") +
@@ -433,9 +445,12 @@ class Printer {
         const bool held = a_.argv_only_forks.count(img.id) != 0 && (!direct || ancestry_only);
         std::string note;
         if (held)
-          note = g_.dim(
-              " — what it had read reaches this program only through its command "
-              "line or environment: not listed (--all lists it)");
+          note = g_.dim(passed_any(s->cause)
+                            ? " — what it had read reaches this program only through its "
+                              "command line or environment: what it read since the last "
+                              "command it started is listed (--all lists all)"
+                            : " — what it had read reaches this program only through its "
+                              "command line or environment: not listed (--all lists it)");
         kids->push_back({s->first, verb + g_.activity_line(s->cause.id) + at(s->first) + note,
                          s->cause, true, nd, held || ancestry_only});
       }

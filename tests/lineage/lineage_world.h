@@ -455,6 +455,19 @@ inline std::string path(const std::string& name) {
   return std::string(kMnt) + "/" + name;
 }
 
+// The first line of an answer's text that contains `what`; "" if none.
+inline std::string line_with(const std::string& text, const std::string& what) {
+  const size_t at = text.find(what);
+  if (at == std::string::npos) return "";
+  const size_t begin = text.rfind('\n', at);
+  const size_t start = begin == std::string::npos ? 0 : begin + 1;
+  return text.substr(start, text.find('\n', at) - start);
+}
+
+// A parent's read listed as one it may have passed on in a command line or environment
+// (Answer::passed_reads).
+inline constexpr const char* kPassedOn = "may reach this program through its command line";
+
 // "used(sort -n a, a)", "generated(out, uniq)", "informed(uniq, fork of sh)", "out@v2" ...
 inline std::set<std::string> edges(const json& g) {
   return bento::test::lineage_edges(g, kMnt, {.versions = true});
