@@ -1094,6 +1094,40 @@ TEST_F(LineageE2E, AFileServersEarlierReplyIsSaidUnderTheNextDownload) {
   EXPECT_EQ(line(mnt_ + "/b.txt").find(maybe), std::string::npos) << text;
 }
 
+// A shell reads a secret into a variable and runs a program with it in its environment;
+// then runs another command. The secret is listed under the first (what the shell read
+// since its last command may be in the program's command line or environment), not under
+// the second (LINEAGE.md "A parent's reads and the programs it runs").
+TEST_F(LineageE2E, WhatAShellJustReadIsListedUnderTheProgramItRuns) {
+  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
+  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
+  ASSERT_NO_FATAL_FAILURE(start_provd());
+  ASSERT_EQ(sh("echo s3cret > secret; echo data > a").status, 0);
+  RunResult r =
+      sh("K=$(cat secret); export K; sh -c 'echo \"$K\" > out'; cat a > out2; "
+         "sh -c 'cat a > out3'; cat out");
+  ASSERT_EQ(r.status, 0) << r.output;
+  ASSERT_EQ(r.output, "s3cret\n");
+  stop_provd();
+  auto text = [&](const std::string& f) {
+    RunResult t = run(std::string(PROV_BIN) + " why " + q(mnt_ + "/" + f) + " --db " + q(db_));
+    EXPECT_EQ(t.status, 0) << t.output;
+    return t.output;
+  };
+  const std::string passed = "may reach this program through its command line or environment";
+  const std::string out = text("out");
+  EXPECT_NE(out.find(mnt_ + "/secret"), std::string::npos) << out;
+  EXPECT_NE(out.find(passed), std::string::npos) << out;
+  // out3's sh came after `cat a > out2`: the secret was read before the last command.
+  const std::string out3 = text("out3");
+  EXPECT_NE(out3.find(mnt_ + "/a"), std::string::npos) << out3;
+  EXPECT_EQ(out3.find(mnt_ + "/secret"), std::string::npos) << out3;
+  const json graph = why(mnt_ + "/out");
+  bool flagged = false;
+  for (const json& edge : graph["edges"]) flagged = flagged || edge.value("passed_on", false);
+  EXPECT_TRUE(flagged) << graph.dump(1);
+}
+
 // A named FIFO outside the mounts is named by its path, though both ends exited before
 // provd could look at their fds: the probes' OPEN carries it (bpf/README.md).
 TEST_F(LineageE2E, AFifoOutsideTheMountIsNamedByItsPath) {
