@@ -438,15 +438,15 @@ class Batches {
  public:
   Batches(LineageGraph& g, LineageSource& src) : g_(g), src_(src) {}
 
-  // The other file `writer` finished first after `read` began, before it began writing
-  // at `begin` a file of `own` (the answer's), when `read` ended before then: nullptr if
-  // none.
   struct Finished {
-    const Step* step;  // its write of the file (src_'s, which keeps it)
+    const Step* step;  // its write of the file or reply (src_'s, which keeps it)
     int64_t file;
     int64_t end;  // when it was finished
   };
 
+  // The other file `writer` finished first after `read` began, before it began writing
+  // at `begin` a file of `own` (the answer's), when `read` ended before then: nullptr if
+  // none.
   const Finished* earlier_output(Node writer, const Step& read, int64_t begin,
                                  const std::set<int64_t>& own) {
     if (read_end(read) >= begin) return nullptr;
@@ -532,15 +532,12 @@ class Batches {
   ConnectionEnds ends_{g_, src_};
 };
 
-// Backward: the reads of the writers of the file asked about that were maybe only for an
-// earlier file (Answer::earlier_batch).
 // The steps between `act` and the answer's roots, reached from a root without passing
 // through `act`: backward, its writes the roots came from; forward, its reads of what
 // reached it from the roots. Not those reached only through `act` itself: a server's
 // reply A is in the answer of its reply B when client A sent the request the server read
 // (the probes see a socket's first send only, so client A may have sent after receiving
 // reply A); what A sent is no data of the root's in `impact`.
-using StepIndex = std::map<Node, std::vector<const Step*>>;
 std::vector<const Step*> steps_toward_roots(const Answer& a, const Node& act,
                                             const StepIndex& toward_roots) {
   std::vector<const Step*> out;
@@ -564,6 +561,8 @@ std::vector<const Step*> steps_toward_roots(const Answer& a, const Node& act,
   return out;
 }
 
+// Backward: the reads of the writers of the file asked about that were maybe only for an
+// earlier file (Answer::earlier_batch).
 void mark_batches(LineageGraph& g, LineageSource& src, Answer* a) {
   Batches batches(g, src);
   StepIndex by_effect, outputs;  // outputs: writer -> its writes in the answer
@@ -584,9 +583,9 @@ void mark_batches(LineageGraph& g, LineageSource& src, Answer* a) {
       own[writer].insert(batches.file_of(st->effect));
     }
   }
-  std::map<Node, int> inputs;  // writer -> its reads shown
-  std::map<Node, std::vector<std::pair<Step, const Batches::Finished*>>> marks;  // writer ->
-                                                                                 // (read, output)
+  using Mark = std::pair<Step, const Batches::Finished*>;  // a read, the earlier output
+  std::map<Node, int> inputs;                              // writer -> its reads shown
+  std::map<Node, std::vector<Mark>> marks;
   for (const Step& st : a->steps) {
     if (st.type != Step::kUsed || a->program_reads.count(st) != 0) continue;
     auto b = begun.find(st.effect);
