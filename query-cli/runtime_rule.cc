@@ -300,8 +300,15 @@ std::string RuntimeRule::program_module(bento::lineage::Database& db, const json
   if (!activity.contains("argv") || !activity["argv"].is_array() || activity["argv"].empty() ||
       !activity["argv"][0].is_string())
     return "";
-  const std::string& argv0 = activity["argv"][0].get_ref<const std::string&>();
-  Interpreter family = bento::collector::interpreter_of(argv0, activity.value("exe", ""));
+  const json& argv = activity["argv"];
+  const std::string exe = activity.value("exe", "");
+  // By its executable: argv[0] is the caller's to choose (`exec -a python3 ./dropper`). But
+  // for a `#!` script (exe is the script, argv[1] its path) the kernel put the interpreter
+  // of its first line there.
+  Interpreter family = bento::collector::interpreter_of("", exe);
+  if (family == Interpreter::kNone && argv.size() > 1 && argv[1].is_string() &&
+      bento::collector::shebang_script(argv[1].get_ref<const std::string&>(), exe))
+    family = bento::collector::interpreter_of(argv[0].get_ref<const std::string&>(), "");
   if (family == Interpreter::kNone)  // a virtualenv's bin/app links to its python
     family = bento::collector::interpreter_of("", activity.value("program", ""));
   if (family == Interpreter::kNone || family == Interpreter::kShell || family == Interpreter::kMake)

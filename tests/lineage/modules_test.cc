@@ -92,6 +92,32 @@ TEST(ProgramModules, ModulesBesideTheScriptAndInAPackageDirectoryFold) {
       << n.text;
 }
 
+// A program is an interpreter by its executable, not by the name its caller gave it:
+// `exec -a python3 ./tool run.py` reading lib/m1.py lists it; a `#!/usr/bin/python3`
+// script (exe is the script, the kernel put the interpreter in argv[0]) folds it.
+TEST(ProgramModules, AProgramIsAnInterpreterByItsExecutable) {
+  for (bool shebang : {false, true}) {
+    SCOPED_TRACE(shebang ? "#! script" : "exec -a python3");
+    TempDir dir;
+    Project p(dir.path());
+    World w(dir.path() + "/prov.db", p.mnt);
+    auto sh = w.run({1, 1}, 100, {"setup"});
+    auto tool = w.fork(sh, 200);
+    if (shebang)
+      w.exec_file(tool, p.proj + "/run.py", {"/usr/bin/python3", p.proj + "/run.py"});
+    else
+      w.exec_file(tool, "/lineage-test-nowhere/tool", {"python3", "run.py"});
+    for (const char* f : {"run.py", "lib/m1.py", "in.csv"}) w.read(200, p.ino[f]);
+    w.write_new(200, 900, "out");
+    w.exit(tool);
+    w.commit();
+    auto r = why(*w.db, p.mnt + "/out");
+    ASSERT_TRUE(r.found) << r.message;
+    EXPECT_NE(r.text.find(" " + p.proj + "/in.csv" + "  (version"), std::string::npos) << r.text;
+    EXPECT_EQ(r.text.find(p.proj + "/lib/m1.py  (version") == std::string::npos, shebang) << r.text;
+  }
+}
+
 // `python3 -m lib.m1` runs a module of the project it was started in: that module is its
 // program; what it imports from there folds as its program's modules, as beside a script;
 // its data does not.
