@@ -131,8 +131,21 @@ bool package_manager(const std::string& exe, const std::string& argv_json,
   const std::string_view name = program_name(manager);
   if (name == "cpanm" || name == "ensurepip" || (name.starts_with("yarn") && arg(verb).empty()))
     return true;  // installs whatever it is given; `yarn` alone installs
+  // Options may come first (`npm --prefix app install`, `pip -q install`): an option's
+  // value is the word after it, unless that word installs.
+  auto first_word = [&](size_t i) {
+    while (arg(i).starts_with("-")) {
+      const bool valued = arg(i).starts_with("--") && arg(i).find('=') == std::string_view::npos;
+      i++;
+      if (valued && !arg(i).empty() && !arg(i).starts_with("-") && kInstalls.count(arg(i)) == 0)
+        i++;
+    }
+    return i;
+  };
+  verb = first_word(verb);
   std::string_view word = arg(verb);
-  if ((name == "uv" && word == "pip") || (name == "pipx" && word == "runpip")) word = arg(verb + 1);
+  if ((name == "uv" && word == "pip") || (name == "pipx" && word == "runpip"))
+    word = arg(first_word(verb + 1));
   return kInstalls.count(word) != 0;
 }
 

@@ -157,7 +157,7 @@ TEST(ProgramModules, AModuleChangedInTheRecordIsShownWithItsWriter) {
   append(w, 110, p.ino["lib/m1.py"]);
   w.exit(echo);
   auto npm = w.fork(sh, 120);
-  w.exec_file(npm, "/usr/bin/node", {"node", "/usr/bin/npm", "install", "pkg"});
+  w.exec_file(npm, "/usr/bin/node", {"node", "/usr/bin/npm", "--prefix", "proj", "install", "pkg"});
   append(w, 120, p.ino["node_modules/pkg/index.js"]);
   w.exit(npm);
   auto curl = w.fork(sh, 130);
@@ -241,9 +241,10 @@ TEST(ProgramModules, AModuleChangedInTheRecordIsShownWithItsWriter) {
   EXPECT_NE(n.text.find("curl -o node_modules/evil/index.js"), std::string::npos) << n.text;
   EXPECT_EQ(n.text.find("/node_modules/pkg/index.js"), std::string::npos) << n.text;
   // Installed in the record: folded, with the command that installed it.
-  EXPECT_NE(n.text.find("modules " + p.proj +
-                        "/node_modules/ installed by node /usr/bin/npm install pkg (1)"),
-            std::string::npos)
+  EXPECT_NE(
+      n.text.find("modules " + p.proj +
+                  "/node_modules/ installed by node /usr/bin/npm --prefix proj install pkg (1)"),
+      std::string::npos)
       << n.text;
   // A program named `npm` that is no installed package manager, writing into node_modules/:
   // shown with its writer.
