@@ -2099,9 +2099,8 @@ TEST(Causal, AFileServersEarlierReplyIsABatchOfItsOwn) {
   auto r = why(*w.db, path("got_b"));
   ASSERT_TRUE(r.found) << r.message;
   auto line = [&](const std::string& what) {
-    const size_t at = r.text.find(what);
-    return at == std::string::npos ? std::string("(missing)")
-                                   : r.text.substr(at, r.text.find('\n', at) - at);
+    const std::string l = line_with(r.text, what);
+    return l.empty() ? std::string("(missing)") : l;
   };
   EXPECT_NE(line("opened " + path("a")).find(maybe), std::string::npos) << r.text;
   EXPECT_NE(line("opened " + path("a")).find("before it sent over udp"), std::string::npos)
