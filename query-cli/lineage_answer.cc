@@ -282,13 +282,18 @@ void keep_backward(LineageGraph& g, LineageSource& src, const StepIndex& causes,
             // but for what it read since its last command.
             a->argv_only_forks.insert(item.n.id);
             if (item.chain) show(st, c, Answer::kAncestry, true, true);
-            if (auto reads = causes.find(c); reads != causes.end()) {
+            // Not for a command whose output it took in (`K=$(cat f)`'s cat): that came
+            // back to the parent, which the answer follows from there.
+            if (auto reads = causes.find(c);
+                reads != causes.end() && !output_taken_in(g, src, c, item.n)) {
               const int64_t since = last_command_before(g, src, c, item.n, st->first);
               for (const Step* u : reads->second)
                 if (u->type == Step::kUsed && read_until(g, *u) > since && u->first < st->first &&
                     !program_read(g, *u) && carry(u->cause)) {
-                  a->passed_reads.insert(*u);
+                  a->passed_reads[*u].insert(st->first);
                   show(u, u->cause, Answer::kFull, false);
+                  // Who ran it, as it is shown above those reads.
+                  if (!item.chain) show(st, c, Answer::kAncestry, false, true);
                 }
             }
           } else if (carry(c)) {
@@ -796,7 +801,7 @@ json answer_json(LineageGraph& g, const Answer& a, json header) {
   };
   for (const auto& [st, earlier] : a.earlier_batch)
     g.annotate_step(st, "before_output", output_json(earlier));
-  for (const Step& st : a.passed_reads) g.annotate_step(st, "passed_on", true);
+  for (const auto& [st, forks] : a.passed_reads) g.annotate_step(st, "passed_on", true);
   for (const auto& [st, earlier] : a.later_batch)
     g.annotate_step(st, "after_output", output_json(earlier));
   // wasDerivedFrom(process): what a shown process wrote from what it had read before its

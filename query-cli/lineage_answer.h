@@ -52,8 +52,9 @@ struct Answer {
   // Of such a parent, the reads it made since the last command it started before this one
   // (not counting the commands whose output it read: `K=$(cat f)`): the data a shell puts
   // in a command line or environment (`K=$(cat secret) python3 job.py`, `curl -d "$(cat
-  // f)"`, `while read x; do cmd "$x"; done < list`). Listed with that note.
-  std::set<Step> passed_reads;
+  // f)"`, `while read x; do cmd "$x"; done < list`). Listed with that note, under the
+  // parent as shown above the program it forked then: read -> those fork times.
+  std::map<Step, std::set<int64_t>> passed_reads;
   // The reads of a module's source by the python runs that compiled it into bytecode
   // shown (compiled_bytecode): the one input of theirs the bytecode holds, listed under
   // them while their other inputs are not.

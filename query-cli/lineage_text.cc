@@ -357,10 +357,11 @@ class Printer {
     }
   }
 
-  // Whether some read of `act` is listed as one it may pass on (Answer::passed_reads).
-  bool passed_any(Node act) const {
-    for (const Step& st : a_.passed_reads)
-      if (st.effect == act) return true;
+  // Whether some read of `act` is listed as one it may have passed on to the program it
+  // forked at `t` (Answer::passed_reads).
+  bool passed_any(Node act, int64_t t) const {
+    for (const auto& [st, forks] : a_.passed_reads)
+      if (st.effect == act && forks.count(t) != 0) return true;
     return false;
   }
 
@@ -403,7 +404,9 @@ class Printer {
           (made.id == 0 || bytecode_source(g_.entity(made.id).value("path", "")) ==
                                g_.entity(s->cause.id).value("path", ""));
       const bool program = a_.program_reads.count(*s) != 0;
-      const bool passed = a_.passed_reads.count(*s) != 0;
+      // Under the parent shown above a program it forked at d (the bound there).
+      auto pr = a_.passed_reads.find(*s);
+      const bool passed = pr != a_.passed_reads.end() && pr->second.count(d) != 0;
       if (s->type == Step::kUsed && (how == Answer::kFull || compiled || program || passed)) {
         const json& e = g_.entity(s->cause.id);
         g_.annotate_status(s->cause.id);
@@ -445,7 +448,7 @@ class Printer {
         const bool held = a_.argv_only_forks.count(img.id) != 0 && (!direct || ancestry_only);
         std::string note;
         if (held)
-          note = g_.dim(passed_any(s->cause)
+          note = g_.dim(passed_any(s->cause, nd)
                             ? " — what it had read reaches this program only through its "
                               "command line or environment: what it read since the last "
                               "command it started is listed (--all lists all)"

@@ -804,6 +804,32 @@ TEST(Causal, TheArgvRuleHoldsThroughASubshell) {
   EXPECT_NE(r.text.find("started by bash job.sh"), std::string::npos) << r.text;
 }
 
+// `K=$(cat k1); sort in > o1; K2=$(cat k2); cat o1 > o2`: under cat, its parent shows k2
+// (read since sort, its last command) and not k1; under sort, the same parent shows k1.
+TEST(Causal, WhatTheParentReadIsShownUnderTheCommandItMayHaveReached) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.run({1, 1}, 100, {"bash", "job.sh"});
+  w.write_new(100, 10, "k1");
+  w.write_new(100, 11, "k2");
+  w.write_new(100, 12, "in");
+  substitute_cat(w, sh, 200, 10);  // K=$(cat k1)
+  w.filter(sh, 300, {"sort", "in"}, 12, 13, "o1");
+  substitute_cat(w, sh, 201, 11);  // K2=$(cat k2)
+  w.filter(sh, 301, {"cat", "o1"}, 13, 14, "o2");
+  w.commit();
+  auto r = why(*w.db, path("o2"));
+  ASSERT_TRUE(r.found) << r.message;
+  const size_t k2 = r.text.find(path("k2")), sort = r.text.find("written by sort in"),
+               k1 = r.text.find(path("k1"));
+  ASSERT_NE(k2, std::string::npos) << r.text;
+  ASSERT_NE(sort, std::string::npos) << r.text;
+  ASSERT_NE(k1, std::string::npos) << r.text;
+  EXPECT_LT(k2, sort) << "k2 is not under cat's parent: " << r.text;
+  EXPECT_GT(k1, sort) << "k1 is not under sort's parent only: " << r.text;
+  EXPECT_EQ(r.text.find(path("k1"), k1 + 1), std::string::npos) << r.text;
+}
+
 // A shell's forked image (pid 300) opens `out` (file 12) on a mount that is a real
 // directory (the probes name it by its dev), then execs `cat f`, whose first write of out
 // the probes report (at the call's entry; the fs logs a thread's first write through a
