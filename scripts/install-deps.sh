@@ -14,8 +14,9 @@ packages=(
   e2fsprogs util-linux bindfs acl attr
   fio gnuplot-nox
   graphviz
-  # the lineage end-to-end scenarios' interpreter (sqlite WAL databases, setuid drops)
-  python3
+  # the lineage end-to-end scenarios' interpreter (sqlite WAL databases, setuid drops,
+  # HTTP servers) and their HTTP client
+  python3 curl
   # the kernel host's QEMU tests (tests/kernel/run.sh): Debian's headers build the modules,
   # the kernel image itself is downloaded (apt-get download), never installed
   qemu-system-x86 busybox-static cpio kmod linux-headers-amd64

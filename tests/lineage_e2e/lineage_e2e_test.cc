@@ -1054,8 +1054,9 @@ TEST_F(LineageE2E, FilesOutsideTheMountChangeAsTheyReallyDid) {
 // (a.txt, and the first request) is said to be maybe only for that reply under the second
 // download; what it read for the second is not (LINEAGE.md "Per-file tools").
 TEST_F(LineageE2E, AFileServersEarlierReplyIsSaidUnderTheNextDownload) {
-  if (run("command -v python3 && command -v curl").status != 0)
-    GTEST_SKIP() << "LOUD SKIP: python3 or curl is not installed: the file server case did not run";
+  // Both are the project's dependencies (scripts/install-deps.sh): missing is a failure.
+  ASSERT_EQ(run("command -v python3 && command -v curl").status, 0)
+      << "python3 or curl is not installed: run scripts/install-deps.sh";
   ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
   ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
   ASSERT_NO_FATAL_FAILURE(start_provd());
