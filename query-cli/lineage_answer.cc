@@ -170,27 +170,34 @@ void keep_backward(LineageGraph& g, LineageSource& src, const StepIndex& causes,
     Answer::Shown how;
     bool chain;       // a writer of a root, or an ancestor of one
     bool exec_after;  // an image whose process exec'd the program that matters
+    // Reached only as a writer that put no data in (chmod, rename), or as its ancestor:
+    // who did it; nothing it or its parent read is the file's, not even "passed on".
+    bool no_data = false;
   };
   std::deque<Item> todo;
-  std::set<Node> roots, chain, unrestricted;
+  std::set<Node> roots, chain, unrestricted, with_data;
   for (const auto& [n, bound] : a->roots) {
     roots.insert(n);
     a->nodes[n] = Answer::kFull;
-    todo.push_back({n, Answer::kFull, false});
+    with_data.insert(n);
+    todo.push_back({n, Answer::kFull, false, false});
   }
   auto carry = [&](Node n) {
     auto it = carries.find(n);
     return it != carries.end() && it->second;
   };
   auto show = [&](const Step* st, Node n, Answer::Shown how, bool in_chain,
-                  bool exec_after = false) {
+                  bool exec_after = false, bool no_data = false) {
     a->steps.insert(*st);
     auto [it, fresh] = a->nodes.emplace(n, how);
     const bool chain_new = in_chain && chain.insert(n).second;
     const bool freed = !exec_after && unrestricted.insert(n).second;
-    if (!fresh && how >= it->second && !chain_new && !freed) return;  // shown as much already
-    if (how < it->second) it->second = how;                           // kFull < kAncestry < kLine
-    todo.push_back({n, it->second, in_chain || chain.count(n) != 0, unrestricted.count(n) == 0});
+    const bool data_new = !no_data && with_data.insert(n).second;
+    if (!fresh && how >= it->second && !chain_new && !freed && !data_new)
+      return;                                // shown as much already
+    if (how < it->second) it->second = how;  // kFull < kAncestry < kLine
+    todo.push_back({n, it->second, in_chain || chain.count(n) != 0, unrestricted.count(n) == 0,
+                    with_data.count(n) == 0});
   };
   // Writers of an entity whose process later exec'd (through any number of execs: `gunzip`
   // is a script that execs gzip) another writer of it: the redirection's image before the
@@ -244,7 +251,8 @@ void keep_backward(LineageGraph& g, LineageSource& src, const StepIndex& causes,
             // Who made it so, not where its content came from: neither its inputs nor its
             // parent's (a subshell's `exec 3> out`) are the file's; those of its children
             // that wrote reach the file by their own steps. Bytecode: compiled_bytecode.
-            show(st, c, root ? Answer::kAncestry : Answer::kLine, root, /*exec_after=*/true);
+            show(st, c, root ? Answer::kAncestry : Answer::kLine, root, /*exec_after=*/true,
+                 /*no_data=*/compiled.count(*st) == 0);
             if (compiled.count(*st) != 0) compiled_source(st, c);
             break;
           }
@@ -276,7 +284,9 @@ void keep_backward(LineageGraph& g, LineageSource& src, const StepIndex& causes,
           break;
         case Step::kInformed:
           if (st->cost == 0) {  // an earlier image of the same process
-            show(st, c, item.how, item.chain, /*exec_after=*/st->how == "exec");
+            show(st, c, item.how, item.chain, /*exec_after=*/st->how == "exec", item.no_data);
+          } else if (item.no_data) {
+            if (item.chain) show(st, c, Answer::kAncestry, true, true, true);
           } else if (item.exec_after && st->how == "fork" && carry(c)) {
             // Its data reaches the program only through argv and environment: held back,
             // but for what it read since its last command.

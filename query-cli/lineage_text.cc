@@ -56,6 +56,9 @@ struct Child {
   bool ancestry_only = false;  // a parent whose reads were held back: who ran it, only
   const Step* used = nullptr;  // the read it shows, if it is one
   Node made{};                 // a writer's: the version it made (its compiled source)
+  // A writer that put none of its inputs in (chmod, rename, truncate), and its parents:
+  // who did it, never what they read (not even the reads a held parent may pass on).
+  bool no_data = false;
 };
 
 class Printer {
@@ -144,7 +147,7 @@ class Printer {
                     : entity_fwd(kids[i].node, kids[i].bound, in, out);
       else
         a_.backward ? activity_back(kids[i].node, kids[i].bound, in, out, kids[i].ancestry_only,
-                                    kids[i].made)
+                                    kids[i].no_data, kids[i].made)
                     : activity_fwd(kids[i].node, kids[i].bound, in, out);
     }
   }
@@ -233,14 +236,14 @@ class Printer {
       const bool full =
           shown(e) != Answer::kLine && (shown(who) != Answer::kLine || compiler(w.last->cause));
       kids.push_back({w.first, verb + g_.activity_line(who.id) + at(w.first, w.end), who, full,
-                      w.bound, w.no_data, nullptr, e});
+                      w.bound, w.no_data, nullptr, e, w.no_data});
     }
     emit(kids, indent, out);
   }
 
   // An activity and the images its process ran before (exec): one entry.
   void activity_back(Node act, int64_t d, const std::string& indent, std::string* out,
-                     bool ancestry_only = false, Node made = {}) {
+                     bool ancestry_only = false, bool no_data = false, Node made = {}) {
     if (!ancestry_only && shown_before(act, d, indent, out)) return;
     std::vector<std::pair<Node, int64_t>> images = {{act, d}};
     std::vector<Child> kids;
@@ -266,7 +269,7 @@ class Printer {
           }
         }
       }
-      children_back(img, bound, &kids, ancestry_only, /*direct=*/i == 0, made, user);
+      children_back(img, bound, &kids, ancestry_only, no_data, /*direct=*/i == 0, made, user);
     }
     // `cmd < in`: the shell's image opened in, the program it exec'd read it. One line:
     // the read (the open moved nothing).
@@ -388,8 +391,8 @@ class Printer {
   // modules is shown under each bytecode file with that one's source only).
   // user: the entry's (its last image's); a read by an image that ran as another user (before
   // a setuid) says whose it was.
-  void children_back(Node img, int64_t d, std::vector<Child>* kids, bool ancestry_only, bool direct,
-                     Node made, const std::string& user) {
+  void children_back(Node img, int64_t d, std::vector<Child>* kids, bool ancestry_only,
+                     bool no_data, bool direct, Node made, const std::string& user) {
     const std::string img_user = g_.activity(img.id).value("user", "");
     const std::string as = img_user != user ? "(as " + img_user + ") " : "";
     auto it = by_effect_.find(img);
@@ -406,7 +409,7 @@ class Printer {
       const bool program = a_.program_reads.count(*s) != 0;
       // Under the parent shown above a program it forked at d (the bound there).
       auto pr = a_.passed_reads.find(*s);
-      const bool passed = pr != a_.passed_reads.end() && pr->second.count(d) != 0;
+      const bool passed = !no_data && pr != a_.passed_reads.end() && pr->second.count(d) != 0;
       if (s->type == Step::kUsed && (how == Answer::kFull || compiled || program || passed)) {
         const json& e = g_.entity(s->cause.id);
         g_.annotate_status(s->cause.id);
@@ -447,7 +450,7 @@ class Printer {
         // pipe) passes on its parent's memory there: held only on the way to a program.
         const bool held = a_.argv_only_forks.count(img.id) != 0 && (!direct || ancestry_only);
         std::string note;
-        if (held)
+        if (held && !no_data)
           note = g_.dim(passed_any(s->cause, nd)
                             ? " — what it had read reaches this program only through its "
                               "command line or environment: what it read since the last "
@@ -455,7 +458,7 @@ class Printer {
                             : " — what it had read reaches this program only through its "
                               "command line or environment: not listed (--all lists it)");
         kids->push_back({s->first, verb + g_.activity_line(s->cause.id) + at(s->first) + note,
-                         s->cause, true, nd, held || ancestry_only});
+                         s->cause, true, nd, held || ancestry_only, nullptr, {}, no_data});
       }
     }
   }

@@ -43,4 +43,33 @@ TEST(NoDataSteps, ImpactDoesNotReachAFileTheReaderOnlyRenamedOrChmodded) {
   EXPECT_NE(all.text.find(path("conf~")), std::string::npos) << all.text;
 }
 
+// `K=$(<secret); mv staged final` (mv exec'd by a forked shell), and a subshell renaming
+// without exec: a rename puts nothing in, so what the shell read is not listed under it,
+// not even as what the shell may have passed on to mv through its command line.
+TEST(NoDataSteps, WhatTheShellOfARenameReadIsNotListedUnderIt) {
+  for (const bool exec : {true, false}) {
+    SCOPED_TRACE(exec ? "mv exec'd" : "subshell renames");
+    TempDir dir;
+    World w(dir.path() + "/prov.db");
+    auto gen = w.run({1, 1}, 150, {"keygen"});
+    w.write_new(150, 11, "secret");
+    w.exit(gen);
+    auto sh = w.setup({{10, "staged"}});
+    w.read(100, 11);
+    auto mv = exec ? w.run(sh, 300, {"mv", "staged", "final"}) : w.fork(sh, 300);
+    w.record(RecordType::kRename, 300, 10, "staged", 0, 0, S_IFREG | 0644, 1, "final", 1);
+    w.exit(mv);
+    w.commit();
+    auto r = why(*w.db, path("final"));
+    ASSERT_TRUE(r.found) << r.message;
+    EXPECT_NE(r.text.find("rename by"), std::string::npos) << r.text;
+    EXPECT_NE(r.text.find("started by"), std::string::npos) << "who ran it: " << r.text;
+    EXPECT_EQ(r.text.find(path("secret")), std::string::npos) << r.text;
+    EXPECT_EQ(r.text.find("command line"), std::string::npos) << r.text;
+    EXPECT_EQ(r.graph.dump().find("passed_on"), std::string::npos) << r.graph.dump(1);
+    for (const std::string& e : edges(r.graph))
+      if (e.rfind("derived(", 0) == 0) EXPECT_EQ(e.find("secret"), std::string::npos) << e;
+  }
+}
+
 }  // namespace
