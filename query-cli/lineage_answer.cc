@@ -360,14 +360,15 @@ void find_gaps(LineageGraph& g, Answer* a) {
 }
 
 // A scratch file of the reading process: it wrote every version of it up to this one, by
-// itself, and removed it (sort's temporary files). It holds only what that process had
+// itself, and removed it (sort's temporary files) or renamed another file over it (git
+// rewriting its config through config.lock). It holds only what that process had
 // read already, which the answer lists on it, so it is folded, not walked.
 bool own_scratch_file(bento::lineage::Database& db, int64_t entity, int64_t activity) {
   bento::lineage::Stmt& q = db.cached(
       "SELECT COUNT(*), SUM(NOT EXISTS (SELECT 1 FROM generated g WHERE g.entity_id = e.id)), "
       "SUM(EXISTS (SELECT 1 FROM generated g WHERE g.entity_id = e.id AND g.activity_id != ?)), "
       "EXISTS (SELECT 1 FROM invalidated i JOIN entities v ON v.id = i.entity_id WHERE "
-      "v.file_id = me.file_id AND i.activity_id = ? AND i.how = 'unlink') "
+      "v.file_id = me.file_id AND i.activity_id = ? AND i.how IN ('unlink', 'rename-over')) "
       "FROM entities e JOIN entities me ON me.id = ? AND e.file_id = me.file_id AND e.version "
       "<= me.version JOIN files f ON f.id = e.file_id WHERE f.kind = 'file'");
   q.bind(1, activity).bind(2, activity).bind(3, entity);

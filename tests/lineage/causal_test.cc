@@ -1687,6 +1687,32 @@ TEST(Causal, FilesAProcessWroteOnlyItselfAreFoldedWhenItReadsThemBack) {
   EXPECT_TRUE(has(edges(all.graph), "used(sort -T /tmp in, /tmp/sortA)")) << all.text;
 }
 
+// git rewrites its config through config.lock renamed over config, and reads it back in
+// between: a version it wrote and then replaced itself is a scratch file too, folded.
+TEST(Causal, AFileTheProcessReplacedByRenamingOverItIsItsScratchFile) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "in"}});
+  auto git = w.run(sh, 200, {"git", "clone", "in"});
+  w.read(200, 10);
+  w.write_new(200, 20, "config.lock");
+  w.record(RecordType::kRename, 200, 20, "config.lock", 0, 0, S_IFREG | 0644, 1, "config", 1);
+  w.read(200, 20);
+  w.write_new(200, 21, "config.lock");
+  w.record(RecordType::kRename, 200, 21, "config.lock", 0, 0, S_IFREG | 0644, 1, "config", 1,
+           fsprov::kAuxDied, /*ino2=*/20);
+  w.write_new(200, 30, "HEAD");
+  w.exit(git);
+  w.commit();
+  auto r = why(*w.db, path("HEAD"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find("files it wrote itself (1)"), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find(path("config") + "  (version 2"), std::string::npos) << r.text;
+  EXPECT_TRUE(has(edges(r.graph), "used(git clone in, in)")) << r.text;
+  auto all = why(*w.db, path("HEAD"), 0, /*all=*/true);
+  EXPECT_NE(all.text.find(path("config") + "  (version 2"), std::string::npos) << all.text;
+}
+
 // mkstemp opens its file O_RDWR|O_CREAT|O_EXCL: the open made the file, so its first
 // version is the opener's, not one "first seen" that was there before and was read.
 TEST(Causal, AFileMadeByOExclHasNoVersionBeforeIt) {
