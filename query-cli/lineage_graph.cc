@@ -642,6 +642,10 @@ std::string LineageGraph::activity_line(int64_t id) {
                             : "exit " + std::to_string((c >> 8) & 0xff));
   }
   if (a.value("origin", "") == "fork") d += ", forked, before any exec";
+  // Found in /proc, not seen starting: what it read before the record began, and who
+  // started it, are not in the answer.
+  if (a.value("origin", "") == "observed")
+    d += ", running before tracking began: its earlier reads and its parent unknown";
   return s + dim(d + ")");
 }
 

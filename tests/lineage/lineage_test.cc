@@ -79,6 +79,28 @@ TEST_F(LineageTest, WhyFollowsThePipelineThroughThePipe) {
   EXPECT_EQ(r.graph["query"], "why");
 }
 
+// A daemon running before tracking began (this test process, found in /proc, never seen
+// starting) writes out from in: the answer names it and says its earlier reads and its
+// parent are not known, rather than presenting the reads it saw as all there is.
+TEST_F(LineageTest, AWriterRunningBeforeTrackingBeganIsSaidToBe) {
+  World w(db_path_);
+  w.setup({{10, "in"}});
+  const auto self = static_cast<uint32_t>(::getpid());
+  w.read(self, 10);
+  w.write_new(self, 12, "out");
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find("running before tracking began: its earlier reads and its parent "
+                        "unknown"),
+            std::string::npos)
+      << r.text;
+  EXPECT_NE(r.text.find(path("in")), std::string::npos) << "what it read once tracked: " << r.text;
+  bool observed = false;
+  for (const json& a : r.graph["activities"]) observed |= a.value("origin", "") == "observed";
+  EXPECT_TRUE(observed) << r.graph.dump(1);
+}
+
 TEST_F(LineageTest, ImpactFindsEverythingDerivedFromAnInput) {
   World w(db_path_);
   pipeline(w);
