@@ -645,7 +645,7 @@ std::string LineageGraph::activity_line(int64_t id) {
   // Found in /proc, not seen starting: what it read before the record began, and who
   // started it, are not in the answer.
   if (a.value("origin", "") == "observed")
-    d += ", running before tracking began: its earlier reads and its parent unknown";
+    d += ", running before tracking began: earlier reads unknown";
   return s + dim(d + ")");
 }
 
