@@ -86,6 +86,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define SOL_SOCKET 1
 #define SCM_RIGHTS 1
 #define FMODE_WRITE 0x2
+#define FMODE_CREATED_BIT 20 /* FMODE_CREATED (0x100000), the same from 4.19 to 6.18 */
 #define PROT_READ 0x1
 #define PROT_WRITE 0x2
 #define PROT_EXEC 0x4
@@ -1315,7 +1316,9 @@ static __noinline int on_open(int fd, __u64 upath, __u32 flags) {
   e->ino = ino;
   e->mode = mode;
   e->generation = gen;
-  e->pad = 0;
+  /* The open made the file: it held nothing before (no branch: on_sys_exit is at the 6.1
+   * verifier's complexity bound). */
+  e->created = (BPF_CORE_READ(f, f_mode) >> FMODE_CREATED_BIT) & 1;
   e->btime_ns = btime_ns(inode, magic);
   long n = bpf_probe_read_user_str(e->path, sizeof(e->path), (const void*)upath);
   e->path_len = n > 0 ? n - 1 : 0;

@@ -268,6 +268,7 @@ class Ingest {
     uint64_t proc_start = 0, addr = 0;
     bool ends_reported = false;
     bool deferred = false;  // already waited for the mount's log
+    bool made = false;      // kOpen: the open created the file (the probes' `created`)
     bool by_fd = false;     // kTruncate: ftruncate (the caller may write on through the fd)
     // actions: the call closed the last open description the activity wrote this file
     // through (outside the mounts): its writes of the file end here (end_outside_write).

@@ -149,7 +149,10 @@ bool Ingest::on_open(const void* data, size_t size) {
   o.dev = e->dev;
   o.ino = e->ino;
   o.path = std::move(path);
-  if (size >= sizeof(bento_open_event)) o.gen = file_identity(e->generation, e->btime_ns);
+  if (size >= sizeof(bento_open_event)) {
+    o.gen = file_identity(e->generation, e->btime_ns);
+    o.made = e->created != 0;
+  }
   if (open_identity_.size() > (1u << 18)) open_identity_.clear();  // a cache
   open_identity_[{e->dev, e->ino}] = o.gen;
   const Keep k = kept(act);

@@ -393,9 +393,11 @@ void Ingest::channel_store(const std::string& key, int64_t act, uint64_t t, bool
 // An outside file opened by an activity we keep: reads use its current version, a
 // write-open starts a new one (the probes see the first write, not each one).
 void Ingest::outside_open(int64_t act, const PendingItem& o) {
-  // O_CREAT|O_EXCL made the file (mkstemp's O_RDWR scratch files): it held nothing to read
-  // at the open, and no version of it was there before ("first seen" would say it was).
-  const bool made = writes(o.flags) && (o.flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
+  // The open made the file (the probes say so; O_CREAT|O_EXCL always does: mkstemp's
+  // O_RDWR scratch files, `> /tmp/x` of a new name): it held nothing to read at the open,
+  // and no version of it was there before ("first seen" would say it was).
+  const bool made =
+      o.made || (writes(o.flags) && (o.flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL));
   // A program's script is followed to its writers for an ancestor not kept too.
   if (reads(o.flags) && !made && (kept(act) == kFull || o.program)) keep_outside_writers(act, o);
   const int64_t file = outside_file(o.dev, o.ino, o.gen, o.path, o.t);

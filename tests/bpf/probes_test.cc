@@ -538,6 +538,32 @@ TEST_F(FdProbes, PipeIoOnAFifoCarriesItsDevAndInode) {
   close(fd);
 }
 
+// OPEN says whether the open made the file (FMODE_CREATED): with O_CREAT alone too, so
+// the collector knows `cmd > /tmp/new` held nothing before; not for a name that existed.
+TEST_F(FdProbes, OpenSaysWhetherItMadeTheFile) {
+  const std::string old = file("old");  // made by a child of this test
+  const std::string fresh = dir_ + "/fresh";
+  int fo = ::open(old.c_str(), O_WRONLY | O_CREAT, 0600);
+  int ff = ::open(fresh.c_str(), O_WRONLY | O_CREAT, 0600);
+  ASSERT_GE(fo, 0);
+  ASSERT_GE(ff, 0);
+  drain(getpid());
+  const struct stat so = fstat_of(fo), sf = fstat_of(ff);
+  int seen = 0;
+  for (const auto& o : events<bento_open_event>(BENTO_EV_OPEN, self())) {
+    if (o.ino == so.st_ino && o.dev == so.st_dev) {
+      seen++;
+      EXPECT_EQ(o.created, 0u) << "existed before the open";
+    } else if (o.ino == sf.st_ino && o.dev == sf.st_dev) {
+      seen++;
+      EXPECT_EQ(o.created, 1u) << "made by the open";
+    }
+  }
+  EXPECT_EQ(seen, 2);
+  close(fo);
+  close(ff);
+}
+
 TEST_F(FdProbes, OpenIsReportedOncePerFileAndAccessAndNotForPseudoFiles) {
   std::string a = file("a");
   int fd1 = ::open(a.c_str(), O_RDONLY);
@@ -581,11 +607,12 @@ TEST_F(FdProbes, OpenIsReportedOncePerFileAndAccessAndNotForPseudoFiles) {
     int fd;
     std::string path;
     uint32_t flags;
+    uint32_t created;
   };
-  std::vector<Want> want = {{fd1, a, O_RDONLY},
-                            {fd2, a, O_RDWR},
-                            {fd3, b, O_WRONLY | O_CREAT | O_EXCL},
-                            {fd4, c, O_CREAT | O_WRONLY | O_TRUNC}};
+  std::vector<Want> want = {{fd1, a, O_RDONLY, 0},
+                            {fd2, a, O_RDWR, 0},
+                            {fd3, b, O_WRONLY | O_CREAT | O_EXCL, 1},
+                            {fd4, c, O_CREAT | O_WRONLY | O_TRUNC, 1}};
   for (size_t i = 0; i < want.size(); i++) {
     SCOPED_TRACE(want[i].path);
     const auto& o = ours[i];
@@ -594,6 +621,7 @@ TEST_F(FdProbes, OpenIsReportedOncePerFileAndAccessAndNotForPseudoFiles) {
     EXPECT_EQ(std::string(o.path), want[i].path);
     EXPECT_EQ(o.path_len, want[i].path.size());
     EXPECT_EQ(o.flags, want[i].flags);
+    EXPECT_EQ(o.created, want[i].created);
     EXPECT_EQ(o.dev, st.st_dev);
     EXPECT_EQ(o.ino, st.st_ino);
     EXPECT_EQ(o.mode, st.st_mode);

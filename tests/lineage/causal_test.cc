@@ -1715,31 +1715,41 @@ TEST(Causal, AFileTheProcessReplacedByRenamingOverItIsItsScratchFile) {
 
 // mkstemp opens its file O_RDWR|O_CREAT|O_EXCL: the open made the file, so its first
 // version is the opener's, not one "first seen" that was there before and was read.
+// So does one the probes saw an open create without O_EXCL (`sort > /tmp/x` of a new
+// name, the JVM's /tmp/hsperfdata_USER/PID); an O_CREAT open of a name that existed says
+// nothing of it, and gets the "first seen" version it may have read.
 TEST(Causal, AFileMadeByOExclHasNoVersionBeforeIt) {
-  TempDir dir;
-  World w(dir.path() + "/prov.db");
-  auto sh = w.setup({{10, "in"}});
-  auto sort = w.run(sh, 200, {"sort", "in"});
-  w.read(200, 10);
-  w.open_outside(sort, "/tmp/sortB", 7001, O_RDWR | O_CREAT | O_EXCL);
-  w.file_io(sort, 7001, /*write=*/true);
-  w.file_io(sort, 7001, /*write=*/false);
-  w.write_new(200, 12, "out");
-  w.exit(sort);
-  w.commit();
-  auto r = why(*w.db, path("out"), 0, /*all=*/true);
-  ASSERT_TRUE(r.found) << r.message;
-  EXPECT_TRUE(has(edges(r.graph), "generated(/tmp/sortB, sort in)")) << r.text;
-  std::istringstream lines(r.text);
-  for (std::string line; std::getline(lines, line);)
-    if (line.find("/tmp/sortB") != std::string::npos) {
-      EXPECT_EQ(line.find("first seen"), std::string::npos) << r.text;
-    }
-  for (const auto& e : r.graph["entities"])
-    if (e.value("path", "") == "/tmp/sortB") {
-      EXPECT_EQ(e.value("version", 0), 1) << e.dump();
-    }
-  EXPECT_EQ(r.text.find("previous version /tmp/sortB"), std::string::npos) << r.text;
+  enum Made { kExcl, kCreated, kExisted };
+  for (const Made made : {kExcl, kCreated, kExisted}) {
+    SCOPED_TRACE(made == kExcl ? "O_EXCL" : made == kCreated ? "created" : "existed");
+    TempDir dir;
+    World w(dir.path() + "/prov.db");
+    auto sh = w.setup({{10, "in"}});
+    auto sort = w.run(sh, 200, {"sort", "in"});
+    w.read(200, 10);
+    w.open_outside(sort, "/tmp/sortB", 7001, O_RDWR | O_CREAT | (made == kExcl ? O_EXCL : 0),
+                   0x803, 0, made == kCreated);
+    w.file_io(sort, 7001, /*write=*/true);
+    w.file_io(sort, 7001, /*write=*/false);
+    w.write_new(200, 12, "out");
+    w.exit(sort);
+    w.commit();
+    auto r = why(*w.db, path("out"), 0, /*all=*/true);
+    ASSERT_TRUE(r.found) << r.message;
+    EXPECT_TRUE(has(edges(r.graph), made == kExisted ? "generated(/tmp/sortB@v2, sort in)"
+                                                      : "generated(/tmp/sortB, sort in)"))
+        << r.text;
+    bool first_seen = false;
+    std::istringstream lines(r.text);
+    for (std::string line; std::getline(lines, line);)
+      if (line.find("/tmp/sortB") != std::string::npos)
+        first_seen |= line.find("first seen") != std::string::npos;
+    EXPECT_EQ(first_seen, made == kExisted) << r.text;
+    int64_t last = 0;
+    for (const auto& e : r.graph["entities"])
+      if (e.value("path", "") == "/tmp/sortB") last = std::max(last, e.value("version", int64_t{0}));
+    EXPECT_EQ(last, made == kExisted ? 2 : 1) << r.graph.dump(1);
+  }
 }
 
 // An outside file nothing recorded wrote existed before the record: its version begins

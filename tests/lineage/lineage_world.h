@@ -204,11 +204,13 @@ class World {
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
   }
   // An open of a file outside the tracked mount (the probes' OPEN).
+  // created: the open made the file (the probes' FMODE_CREATED).
   void open_outside(Proc p, const std::string& path, uint64_t ino, uint32_t flags,
-                    uint64_t dev = 0x803, uint32_t generation = 0) {
+                    uint64_t dev = 0x803, uint32_t generation = 0, bool created = false) {
     bento_open_event e{};
     header(e.h, BENTO_EV_OPEN, sizeof e, p);
     e.flags = flags;
+    e.created = created ? 1 : 0;
     e.dev = dev;
     e.ino = ino;
     e.generation = generation;

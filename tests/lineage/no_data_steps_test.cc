@@ -67,8 +67,11 @@ TEST(NoDataSteps, WhatTheShellOfARenameReadIsNotListedUnderIt) {
     EXPECT_EQ(r.text.find(path("secret")), std::string::npos) << r.text;
     EXPECT_EQ(r.text.find("command line"), std::string::npos) << r.text;
     EXPECT_EQ(r.graph.dump().find("passed_on"), std::string::npos) << r.graph.dump(1);
-    for (const std::string& e : edges(r.graph))
-      if (e.rfind("derived(", 0) == 0) EXPECT_EQ(e.find("secret"), std::string::npos) << e;
+    for (const std::string& e : edges(r.graph)) {
+      if (e.rfind("derived(", 0) == 0) {
+        EXPECT_EQ(e.find("secret"), std::string::npos) << e;
+      }
+    }
   }
 }
 

@@ -26,7 +26,8 @@
  * 8: EXEC gained `stdin_*` (what fd 0 is at the exec: an interpreter given no script runs
  *    what it reads there) and `login_uid`/`session_id` (who logged in); its `exe_path` is also sent
  * in the host's namespace when `filename` names a descriptor or /proc (`/dev/fd/3`,
- * `/proc/self/exe`).
+ * `/proc/self/exe`). Later in 8, without a layout change: OPEN's `created` (was padding)
+ * says whether the open made the file (O_CREAT on a name that did not exist).
  *
  * Times of data flow: a write-side event (PIPE_IO write, SOCK_SEND, FILE_IO write) is
  * stamped at the call's ENTRY, a read-side one (PIPE_IO read, SOCK_RECV, FILE_IO read) at
@@ -221,7 +222,8 @@ struct bento_open_event {
   /* v3: what tells two files apart that had the same (dev, ino) at different times. */
   __u32 generation; /* i_generation: random per inode on ext4, tmpfs, xfs (0 where the fs
                      * does not set it, e.g. proc-like or some FUSE file systems) */
-  __u32 pad;
+  __u32 created;    /* 1: this open made the file (the kernel's FMODE_CREATED: O_CREAT on a
+                     * name that did not exist, with or without O_EXCL); 0 otherwise */
   __u64 btime_ns; /* birth time (CLOCK_REALTIME ns) where the inode keeps one and it is
                    * cheap to read: tmpfs/shmem and ext4 (ext4 only if its BTF is
                    * available: built in, or a module with BTF); 0 otherwise */
