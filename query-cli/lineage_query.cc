@@ -36,6 +36,25 @@ bool database_empty(bento::lineage::Database& db) {
 }
 const char kEmpty[] = "the lineage database is empty: nothing has been collected yet";
 
+// The inode generation from the file's NFS-export handle, for a file system that has one
+// but no FS_IOC_GETVERSION: tmpfs (its handle is {generation, ino low, ino high}), and the
+// generic {ino, generation} one. 0 when neither layout names this inode.
+uint32_t generation_from_handle(const std::string& path, uint64_t ino) {
+  struct {
+    struct file_handle h;
+    uint32_t words[8];
+  } fh = {};
+  fh.h.handle_bytes = sizeof fh.words;
+  int mount_id = 0;
+  if (name_to_handle_at(AT_FDCWD, path.c_str(), &fh.h, &mount_id, 0) != 0) return 0;
+  constexpr int kIno32Gen = 1;  // FILEID_INO32_GEN
+  if (fh.h.handle_type != kIno32Gen) return 0;
+  const uint32_t* w = fh.words;
+  if (fh.h.handle_bytes == 12 && (w[1] | static_cast<uint64_t>(w[2]) << 32) == ino) return w[0];
+  if (fh.h.handle_bytes == 8 && w[0] == static_cast<uint32_t>(ino)) return w[1];
+  return 0;
+}
+
 }  // namespace
 
 bool disk_file(const std::string& path, DiskFile* out) {
@@ -48,6 +67,9 @@ bool disk_file(const std::string& path, DiskFile* out) {
     if (ioctl(fd, FS_IOC_GETVERSION, &generation) != 0) generation = 0;
     close(fd);
   }
+  // The probes read i_generation from the inode (events.h): tmpfs sets one, yet has no
+  // ioctl for it; without it every file in /dev/shm (or a tmpfs /tmp) would look replaced.
+  if (generation == 0) generation = static_cast<int>(generation_from_handle(path, sx.stx_ino));
   const uint64_t btime =
       (sx.stx_mask & STATX_BTIME) != 0
           ? static_cast<uint64_t>(sx.stx_btime.tv_sec) * 1000000000ULL + sx.stx_btime.tv_nsec
