@@ -245,6 +245,12 @@ class Printer {
   void activity_back(Node act, int64_t d, const std::string& indent, std::string* out,
                      bool ancestry_only = false, bool no_data = false, Node made = {}) {
     if (!ancestry_only && shown_before(act, d, indent, out)) return;
+    // Who made a rename or chmod is said once: the same process shown above (as a writer,
+    // or for another such change) is not walked up its parents again.
+    if (no_data && (printed_.count(act) != 0 || !no_data_shown_.insert(act).second)) {
+      *out += indent + g_.dim("└─ (shown above)") + "\n";
+      return;
+    }
     std::vector<std::pair<Node, int64_t>> images = {{act, d}};
     std::vector<Child> kids;
     std::string chain;
@@ -538,6 +544,7 @@ class Printer {
   const Answer& a_;
   std::map<Node, std::vector<const Step*>> by_effect_, by_cause_, by_effect_all_;
   std::map<Node, int64_t> printed_;
+  std::set<Node> no_data_shown_;  // activities shown as the maker of a rename, chmod, ...
   int beyond_marks_ = 0;
 };
 

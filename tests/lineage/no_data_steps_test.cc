@@ -75,4 +75,34 @@ TEST(NoDataSteps, WhatTheShellOfARenameReadIsNotListedUnderIt) {
   }
 }
 
+// `rsync a b` writes .b.XXXX, chmods it and renames it to b: the process that wrote it is
+// shown once with who ran it; under its chmod and its rename it is "(shown above)".
+TEST(NoDataSteps, TheWriterOfAFileItAlsoRenamedIsShownOnce) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "a"}});
+  auto cp = w.run(sh, 300, {"rsync", "a", "b"});
+  w.read(300, 10);
+  w.write_new(300, 20, ".b.tmp");
+  w.record(RecordType::kChmod, 300, 20, "", 0, 0, S_IFREG | 0600);
+  w.record(RecordType::kRename, 300, 20, ".b.tmp", 0, 0, S_IFREG | 0600, 1, "b", 1);
+  w.exit(cp);
+  w.commit();
+  auto r = why(*w.db, path("b"));
+  ASSERT_TRUE(r.found) << r.message;
+  size_t started = 0;
+  for (size_t at = r.text.find("started by setup"); at != std::string::npos;
+       at = r.text.find("started by setup", at + 1))
+    started++;
+  EXPECT_EQ(started, 1u) << r.text;
+  for (const char* change : {"chmod by rsync a b", "rename by rsync a b"}) {
+    const size_t at = r.text.find(change);
+    ASSERT_NE(at, std::string::npos) << change << "\n" << r.text;
+    const size_t next = r.text.find('\n', at);
+    EXPECT_EQ(r.text.find("(shown above)", next), r.text.find("└─", next) + 7)
+        << change << "\n" << r.text;
+  }
+  EXPECT_NE(r.text.find(path("a") + "  (version 1"), std::string::npos) << r.text;
+}
+
 }  // namespace
