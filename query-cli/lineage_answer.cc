@@ -186,8 +186,8 @@ void keep_backward(LineageGraph& g, LineageSource& src, const StepIndex& causes,
     auto it = carries.find(n);
     return it != carries.end() && it->second;
   };
-  auto show = [&](const Step* st, Node n, Answer::Shown how, bool in_chain,
-                  bool exec_after = false, bool no_data = false) {
+  auto show = [&](const Step* st, Node n, Answer::Shown how, bool in_chain, bool exec_after = false,
+                  bool no_data = false) {
     a->steps.insert(*st);
     auto [it, fresh] = a->nodes.emplace(n, how);
     const bool chain_new = in_chain && chain.insert(n).second;

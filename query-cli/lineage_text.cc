@@ -463,8 +463,10 @@ class Printer {
                               "command it started is listed (--all lists all)"
                             : " — what it had read reaches this program only through its "
                               "command line or environment: not listed (--all lists it)");
-        kids->push_back({s->first, verb + g_.activity_line(s->cause.id) + at(s->first) + note,
-                         s->cause, true, nd, held || ancestry_only, nullptr, {}, no_data});
+        const std::string line = verb + g_.activity_line(s->cause.id) + at(s->first) + note;
+        Child parent{s->first, line, s->cause, true, nd, held || ancestry_only};
+        parent.no_data = no_data;
+        kids->push_back(std::move(parent));
       }
     }
   }

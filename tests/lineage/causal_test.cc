@@ -1727,8 +1727,8 @@ TEST(Causal, AFileMadeByOExclHasNoVersionBeforeIt) {
     auto sh = w.setup({{10, "in"}});
     auto sort = w.run(sh, 200, {"sort", "in"});
     w.read(200, 10);
-    w.open_outside(sort, "/tmp/sortB", 7001, O_RDWR | O_CREAT | (made == kExcl ? O_EXCL : 0),
-                   0x803, 0, made == kCreated);
+    w.open_outside(sort, "/tmp/sortB", 7001, O_RDWR | O_CREAT | (made == kExcl ? O_EXCL : 0), 0x803,
+                   0, made == kCreated);
     w.file_io(sort, 7001, /*write=*/true);
     w.file_io(sort, 7001, /*write=*/false);
     w.write_new(200, 12, "out");
@@ -1737,7 +1737,7 @@ TEST(Causal, AFileMadeByOExclHasNoVersionBeforeIt) {
     auto r = why(*w.db, path("out"), 0, /*all=*/true);
     ASSERT_TRUE(r.found) << r.message;
     EXPECT_TRUE(has(edges(r.graph), made == kExisted ? "generated(/tmp/sortB@v2, sort in)"
-                                                      : "generated(/tmp/sortB, sort in)"))
+                                                     : "generated(/tmp/sortB, sort in)"))
         << r.text;
     bool first_seen = false;
     std::istringstream lines(r.text);
@@ -1747,7 +1747,8 @@ TEST(Causal, AFileMadeByOExclHasNoVersionBeforeIt) {
     EXPECT_EQ(first_seen, made == kExisted) << r.text;
     int64_t last = 0;
     for (const auto& e : r.graph["entities"])
-      if (e.value("path", "") == "/tmp/sortB") last = std::max(last, e.value("version", int64_t{0}));
+      if (e.value("path", "") == "/tmp/sortB")
+        last = std::max(last, e.value("version", int64_t{0}));
     EXPECT_EQ(last, made == kExisted ? 2 : 1) << r.graph.dump(1);
   }
 }

@@ -91,8 +91,7 @@ TEST_F(LineageTest, AWriterRunningBeforeTrackingBeganIsSaidToBe) {
   w.commit();
   auto r = why(*w.db, path("out"));
   ASSERT_TRUE(r.found) << r.message;
-  EXPECT_NE(r.text.find("running before tracking began: earlier reads unknown"),
-            std::string::npos)
+  EXPECT_NE(r.text.find("running before tracking began: earlier reads unknown"), std::string::npos)
       << r.text;
   EXPECT_NE(r.text.find(path("in")), std::string::npos) << "what it read once tracked: " << r.text;
   bool observed = false;

@@ -99,8 +99,8 @@ TEST(NoDataSteps, TheWriterOfAFileItAlsoRenamedIsShownOnce) {
     const size_t at = r.text.find(change);
     ASSERT_NE(at, std::string::npos) << change << "\n" << r.text;
     const size_t next = r.text.find('\n', at);
-    EXPECT_EQ(r.text.find("(shown above)", next), r.text.find("└─", next) + 7)
-        << change << "\n" << r.text;
+    EXPECT_EQ(r.text.find("(shown above)", next), r.text.find("└─", next) + 7) << change << "\n"
+                                                                               << r.text;
   }
   EXPECT_NE(r.text.find(path("a") + "  (version 1"), std::string::npos) << r.text;
 }

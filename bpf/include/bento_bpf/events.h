@@ -224,9 +224,9 @@ struct bento_open_event {
                      * does not set it, e.g. proc-like or some FUSE file systems) */
   __u32 created;    /* 1: this open made the file (the kernel's FMODE_CREATED: O_CREAT on a
                      * name that did not exist, with or without O_EXCL); 0 otherwise */
-  __u64 btime_ns; /* birth time (CLOCK_REALTIME ns) where the inode keeps one and it is
-                   * cheap to read: tmpfs/shmem and ext4 (ext4 only if its BTF is
-                   * available: built in, or a module with BTF); 0 otherwise */
+  __u64 btime_ns;   /* birth time (CLOCK_REALTIME ns) where the inode keeps one and it is
+                     * cheap to read: tmpfs/shmem and ext4 (ext4 only if its BTF is
+                     * available: built in, or a module with BTF); 0 otherwise */
 };
 
 struct bento_pipe_event {
