@@ -2391,6 +2391,34 @@ int BPF_PROG(on_skb_copy, const struct sk_buff* skb, int len) {
   return unix_dgram_recv((__u64)BPF_CORE_READ(skb, sk), nr, len);
 }
 
+/* ---- TCP: where a connection's sends end ---- */
+
+/* The probes report a socket's first send only: the end of what an endpoint sent is its
+ * FIN. */
+static __always_inline int sock_end(struct sock* sk) {
+  if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP) return 0;
+  struct task_struct* t = bpf_get_current_task_btf();
+  if (ignored_tgid(t->tgid)) return 0;
+  struct bento_sock_event* e = reserve(sizeof(*e));
+  if (!e) {
+    lost();
+    return 0;
+  }
+  sock_event_init(e, BENTO_EV_SOCK_END, t, -1, 0, 0, sk);
+  fill_inet(&e->local, &e->remote, sk);
+  submit(e);
+  return 0;
+}
+
+/* A raw tracepoint: its socket is a plain address (a trusted BTF pointer would refuse the
+ * hashing of its address into sock_id). Arguments: sk, oldstate, newstate. */
+SEC("raw_tp/inet_sock_set_state")
+int on_tcp_state(struct bpf_raw_tracepoint_args* ctx) {
+  const int newstate = (int)ctx->args[2];
+  if (newstate != TCP_FIN_WAIT1 && newstate != TCP_LAST_ACK) return 0;
+  return sock_end((struct sock*)ctx->args[0]);
+}
+
 /* ---- io_uring: I/O without a syscall of its own ---- */
 
 /* A request's completion, on a thread of the process that submitted it (its task work, an

@@ -153,8 +153,9 @@ struct Features {
   bool skb;        // on_skb_copy
   bool find_vma;   // on_sys_exit's mprotect path (bpf_find_vma)
   bool file_io;
-  bool uring;   // on_uring: I/O through io_uring
-  bool copies;  // FILE_COPY (copy_write, copy_read in the syscall programs)
+  bool uring;           // on_uring: I/O through io_uring
+  bool copies;          // FILE_COPY (copy_write, copy_read in the syscall programs)
+  bool tcp_end = true;  // on_tcp_state: SOCK_END
 };
 
 probes_bpf* open_skel(const ProbeOptions& opts, const uint64_t key[2], const Features& f) {
@@ -175,6 +176,7 @@ probes_bpf* open_skel(const ProbeOptions& opts, const uint64_t key[2], const Fea
   bpf_program__set_autoload(skel->progs.on_skb_copy, f.fd_events && f.skb);
   bpf_program__set_autoload(skel->progs.on_uring, f.fd_events && f.uring);
   bpf_program__set_autoload(skel->progs.on_newtask, f.fd_events && f.uring);
+  bpf_program__set_autoload(skel->progs.on_tcp_state, f.fd_events && f.tcp_end);
   return skel;
 }
 
@@ -201,8 +203,12 @@ probes_bpf* load_skel(const ProbeOptions& opts, const uint64_t key[2], Features*
                         g_libbpf_prog.find("on_newtask") != std::string::npos;
     bool copies_failed = g_libbpf_prog.find("on_sys_e") != std::string::npos ||
                          g_libbpf_prog.find("on_uring") != std::string::npos;
+    bool tcp_failed = g_libbpf_prog.find("on_tcp_state") != std::string::npos;
     probes_bpf__destroy(skel);
-    if (f->skb && skb_failed) {
+    if (f->tcp_end && tcp_failed) {
+      warnings->push_back("TCP connection ends not seen: loading on_tcp_state failed: " + reason);
+      f->tcp_end = false;
+    } else if (f->skb && skb_failed) {
       warnings->push_back("AF_UNIX datagram senders not identified: loading on_skb_copy failed: " +
                           reason);
       f->skb = false;
@@ -220,7 +226,7 @@ probes_bpf* load_skel(const ProbeOptions& opts, const uint64_t key[2], Features*
       f->find_vma = false;
     } else if (f->fd_events) {
       warnings->push_back("fd events off: loading sys_enter/sys_exit failed: " + reason);
-      *f = Features{false, false, false, false, false, false};
+      *f = Features{false, false, false, false, false, false, false};
     } else {
       *error = "loading the probes (verifier or permissions): " + reason;
       return nullptr;
@@ -262,12 +268,16 @@ std::unique_ptr<Probes> Probes::open(const ProbeOptions& opts, std::string* erro
   if (f.fd_events) {
     if (std::string m = missing_tracepoints(); !m.empty()) {
       impl->warnings.push_back("fd events off: " + m);
-      f = Features{false, false, false, false, false, false};
+      f = Features{false, false, false, false, false, false, false};
     } else if (!has_tracepoint("btf_trace_io_uring_complete")) {
       impl->warnings.push_back("io_uring I/O not seen: no io_uring_complete tracepoint");
       f.uring = false;
       f.copies = false;
     }
+  }
+  if (f.fd_events && !has_tracepoint("btf_trace_inet_sock_set_state")) {
+    impl->warnings.push_back("TCP connection ends not seen: no inet_sock_set_state tracepoint");
+    f.tcp_end = false;
   }
   impl->skel = load_skel(opts, key, &f, &impl->warnings, error);
   if (impl->skel == nullptr) return nullptr;
@@ -320,6 +330,13 @@ std::unique_ptr<Probes> Probes::open(const ProbeOptions& opts, std::string* erro
     if (s->links.on_newtask != nullptr) s->links.on_uring = bpf_program__attach(s->progs.on_uring);
     if (s->links.on_uring == nullptr)
       impl->warnings.push_back("io_uring I/O not seen: attaching task_newtask/io_uring_complete: " +
+                               why(errno));
+  }
+  if (fd_events && f.tcp_end) {
+    libbpf_clear();
+    s->links.on_tcp_state = bpf_program__attach(s->progs.on_tcp_state);
+    if (s->links.on_tcp_state == nullptr)
+      impl->warnings.push_back("TCP connection ends not seen: attaching inet_sock_set_state: " +
                                why(errno));
   }
   // Copies only where every write is seen: the syscall programs and io_uring's attached.

@@ -153,6 +153,9 @@ class GraphStore {
   // generated: one row per (entity, activity); keeps the earliest time; last_ns only grows.
   virtual void generated(int64_t entity, int64_t activity, uint64_t t, const char* how) = 0;
   virtual void generated_last(int64_t entity, int64_t activity, uint64_t last) = 0;
+  // A connection's sending end sent its FIN at `last`: every send on it not yet ended
+  // ends there.
+  virtual void end_sends(int64_t entity, uint64_t last) = 0;
   // Writes to a file outside the mounts: the activity's still open-ended writes of any of
   // the file's versions (not its mappings) end at `last` (the last open description it
   // wrote through was closed); and a write after such an end opens its row's end again.

@@ -302,6 +302,8 @@ class Ingest {
     int64_t file = 0;    // its files row, once stored
     bool fresh = false;  // pipes: made while the probes watched (a PIPE event)
     uint64_t born = 0;
+    // TCP: when the sending end sent its FIN (SOCK_END): its sends end there (0: open).
+    uint64_t ended = 0;
   };
   enum Keep : uint8_t { kNotKept = 0, kForward = 1, kFull = 2 };
   Keep kept(int64_t act) const;

@@ -76,6 +76,7 @@ bool Ingest::on_probe_event(const void* data, size_t size) {
     case BENTO_EV_SOCK_CONNECT:
     case BENTO_EV_SOCK_ACCEPT:
     case BENTO_EV_SOCK_BIND:
+    case BENTO_EV_SOCK_END:
       return on_sock(data, size);
     case BENTO_EV_SOCKETPAIR:
       return on_socketpair(data, size);

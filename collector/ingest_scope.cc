@@ -359,7 +359,8 @@ void Ingest::channel_store(const std::string& key, int64_t act, uint64_t t, bool
   else
     store_.used(act, ent, t, how);
   Channel& c = it->second;
-  if (c.kind == Channel::kEndpoint) return;  // no local other end
+  if (write && c.ended >= t) store_.generated_last(ent, act, c.ended);  // sent its FIN since
+  if (c.kind == Channel::kEndpoint) return;                             // no local other end
   if (write) {
     auto readers = std::move(c.readers);
     c.readers.clear();

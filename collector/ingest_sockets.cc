@@ -61,8 +61,19 @@ bool Ingest::on_sock(const void* data, size_t size) {
   const auto* e = static_cast<const bento_sock_event*>(data);
   const bento_event_header* h = &e->h;
   const uint64_t t = h->ts_ns;
-  const int64_t act = activity_for_tid(h->tid, h->uid, h->gid, t);
   const bool unix_sock = e->sock.family == AF_UNIX;
+  if (h->type == BENTO_EV_SOCK_END) {
+    // A TCP endpoint sent its FIN: what it sent on the connection ended by then (the probes
+    // report the first send only). The channel is the one its sends named. No activity
+    // is looked up: an exiting process closes its sockets after its EXIT event.
+    if (unix_sock) return true;
+    auto it = channels_.find(inet_key(e->sock, inet_text(e->local), inet_text(e->remote)));
+    if (it == channels_.end() || it->second.kind != Channel::kSocket) return true;
+    it->second.ended = t;
+    if (it->second.file != 0) store_.end_sends(store_.latest_version(it->second.file).id, t);
+    return true;
+  }
+  const int64_t act = activity_for_tid(h->tid, h->uid, h->gid, t);
   const std::string path(e->path, strnlen(e->path, std::min<size_t>(e->path_len, sizeof e->path)));
   std::string key;
   switch (h->type) {
@@ -82,7 +93,9 @@ bool Ingest::on_sock(const void* data, size_t size) {
       } else {
         const std::string from = inet_text(e->local), to = inet_text(e->remote);
         key = inet_key(e->sock, from, to);
-        channel(key, Channel::kSocket, e->sock.ino, proto_name(e->sock) + " " + from + " → " + to);
+        Channel& c = channel(key, Channel::kSocket, e->sock.ino,
+                             proto_name(e->sock) + " " + from + " → " + to);
+        if (c.ended != 0 && c.ended < t) c.ended = 0;  // the 4-tuple again: another connection
       }
       channel_io(key, act, t, true);
       return true;

@@ -77,6 +77,7 @@ enum SqliteStore::Q : int {
   kUsedOnStdin,
   kGenerated,
   kGeneratedLast,
+  kEndSends,
   kEndOutsideWrites,
   kReopenOutsideWrite,
   kOpenWriters,
@@ -209,6 +210,8 @@ const char* const kSql[] = {
     "ELSE generated.how END, time_ns = MIN(generated.time_ns, excluded.time_ns)",
     "UPDATE generated SET last_ns = MAX(IFNULL(last_ns, 0), ?) WHERE entity_id = ? AND "
     "activity_id = ?",
+    "UPDATE generated SET last_ns = ?1 WHERE entity_id = ?2 AND how = 'send' AND last_ns IS NULL "
+    "AND time_ns <= ?1",
     "UPDATE generated SET last_ns = ?3 WHERE activity_id = ?2 AND last_ns IS NULL AND "
     "time_ns <= ?3 AND how != 'mmap' AND entity_id IN (SELECT id FROM entities WHERE file_id = "
     "?1)",
@@ -816,6 +819,11 @@ void SqliteStore::generated(int64_t entity, int64_t activity, uint64_t t, const 
 void SqliteStore::generated_last(int64_t entity, int64_t activity, uint64_t last) {
   if (activity == 0 || entity == 0) return;
   st(kGeneratedLast).bind(1, i64(last)).bind(2, entity).bind(3, activity).run();
+}
+
+void SqliteStore::end_sends(int64_t entity, uint64_t last) {
+  if (entity == 0) return;
+  st(kEndSends).bind(1, i64(last)).bind(2, entity).run();
 }
 
 void SqliteStore::end_outside_writes(int64_t file, int64_t activity, uint64_t last) {

@@ -93,6 +93,7 @@ class SqliteStore : public GraphStore {
   void used_on_stdin(int64_t activity, int64_t entity) override;
   void generated(int64_t entity, int64_t activity, uint64_t t, const char* how) override;
   void generated_last(int64_t entity, int64_t activity, uint64_t last) override;
+  void end_sends(int64_t entity, uint64_t last) override;
   void end_outside_writes(int64_t file, int64_t activity, uint64_t last) override;
   void reopen_outside_write(int64_t entity, int64_t activity) override;
   std::vector<int64_t> open_writers(int64_t entity, uint64_t t) override;

@@ -422,17 +422,36 @@ class ConnectionEnds {
   ConnectionEnds(LineageGraph& g, LineageSource& src) : g_(g), src_(src) {}
   int64_t senders(Node socket) { return last_exit(socket, true); }
   int64_t receivers(Node socket) { return last_exit(socket, false); }
+  // Whether senders() is a FIN rather than an exit.
+  bool senders_closed(Node socket) {
+    last_exit(socket, true);
+    return closed_.count(socket) != 0;
+  }
 
  private:
+  // The last exit of its senders or receivers; a sender's sends end earlier where it sent
+  // its FIN (the send's last time: the probes' SOCK_END, TCP only).
   int64_t last_exit(Node socket, bool senders) {
     auto [it, fresh] = (senders ? senders_ : receivers_).emplace(socket, 0);
     if (!fresh) return it->second;
     for (const Step& st : senders ? src_.causes(socket) : src_.effects(socket)) {
       if (st.type != (senders ? Step::kGenerated : Step::kUsed)) continue;
       const json& a = g_.activity(senders ? st.cause.id : st.effect.id);
-      if (!a.contains("exit_code") || a["exit_code"].is_null() || !a["end"].is_object())
+      const bool exited =
+          a.contains("exit_code") && !a["exit_code"].is_null() && a["end"].is_object();
+      const int64_t exit = exited ? a["end"].value("ns", kForever) : kForever;
+      const int64_t end = senders ? std::min(exit, st.last) : exit;
+      if (end == kForever) {
+        if (senders) closed_.erase(socket);
         return it->second = kForever;
-      it->second = std::max(it->second, a["end"].value("ns", kForever));
+      }
+      if (end > it->second) {
+        it->second = end;
+        if (senders && end < exit)
+          closed_.insert(socket);
+        else if (senders)
+          closed_.erase(socket);
+      }
     }
     if (it->second == 0) it->second = kForever;
     return it->second;
@@ -441,6 +460,7 @@ class ConnectionEnds {
   LineageGraph& g_;
   LineageSource& src_;
   std::map<Node, int64_t> senders_, receivers_;
+  std::set<Node> closed_;  // senders_ that are a FIN
 };
 
 // Per-file tools: `gzip a b` reads a, writes a.gz, then reads b and writes b.gz; b.gz's
@@ -457,7 +477,8 @@ class Batches {
   struct Finished {
     const Step* step;  // its write of the file or reply (src_'s, which keeps it)
     int64_t file;
-    int64_t end;  // when it was finished
+    int64_t end;          // when it was finished
+    bool closed = false;  // a reply: `end` is the server's FIN (else its receiver's exit)
   };
 
   // The other file `writer` finished first after `read` began, before it began writing
@@ -470,8 +491,26 @@ class Batches {
     auto it = std::upper_bound(done.begin(), done.end(), read.first,
                                [](int64_t t, const Finished& f) { return t < f.end; });
     for (; it != done.end() && it->end < begin; ++it)
-      if (own.count(it->file) == 0) return configuration(writer, read, it->end) ? nullptr : &*it;
+      if (own.count(it->file) == 0 && !request_of(*it->step, read))
+        return configuration(writer, read, it->end) ? nullptr : &*it;
     return nullptr;
+  }
+
+  // Whether `send` went the other way on the connection `read` came over, before the read
+  // began: a client's request, which the reply it read answers (a server's reply, sent
+  // after its read of the request, is a batch of that read's as above).
+  bool request_of(const Step& send, const Step& read) {
+    if (send.how != "send" || send.first > read.first || !is_socket(read.cause)) return false;
+    return reversed(g_.entity(send.effect.id).value("path", "")) ==
+           g_.entity(read.cause.id).value("path", "");
+  }
+  // "tcp A → B" for "tcp B → A" (the names of a connection's two directions); "" otherwise.
+  static std::string reversed(const std::string& name) {
+    static const std::string kArrow = " → ";
+    const size_t space = name.find(' '), arrow = name.find(kArrow);
+    if (space == std::string::npos || arrow == std::string::npos || arrow < space) return "";
+    return name.substr(0, space + 1) + name.substr(arrow + kArrow.size()) + kArrow +
+           name.substr(space + 1, arrow - space - 1);
   }
 
   // A server's set-up: a file it read before it began its first output, with a connection
@@ -500,7 +539,8 @@ class Batches {
 
   Answer::EarlierOutput describe(const Finished& output) {
     const json& e = g_.entity(output.step->effect.id);
-    if (is_socket(output.step->effect)) return {e.value("path", ""), output.end, 0, true};
+    if (is_socket(output.step->effect))
+      return {e.value("path", ""), output.end, 0, true, output.closed};
     const json& names = e.value("paths", json::array());
     std::string path = e.value("path", "");
     if (!names.empty() && names.back().is_string() && names.back() != path)
@@ -516,6 +556,9 @@ class Batches {
   int64_t read_end(const Step& read) {
     if (!is_socket(read.cause)) return read.last;
     return std::min(read.last, ends_.senders(read.cause));
+  }
+  bool sender_closed(const Step& read) {
+    return is_socket(read.cause) && ends_.senders_closed(read.cause);
   }
 
  private:
@@ -533,9 +576,10 @@ class Batches {
       if (st.type == Step::kGenerated &&
           (st.how == "write" || st.how == "create" || st.how == "send") && !puts_no_data(st) &&
           output_kind(st) && read_back.count(file_of(st.effect)) == 0) {
-        const int64_t end =
-            st.how == "send" ? std::min(st.last, ends_.receivers(st.effect)) : st.last;
-        if (end != kForever) it->second.push_back({&st, file_of(st.effect), end});
+        const int64_t gone = st.how == "send" ? ends_.receivers(st.effect) : kForever;
+        const int64_t end = std::min(st.last, gone);
+        if (end != kForever)
+          it->second.push_back({&st, file_of(st.effect), end, st.how == "send" && st.last < gone});
       }
     std::sort(it->second.begin(), it->second.end(),
               [](const Finished& a, const Finished& b) { return a.end < b.end; });
@@ -554,8 +598,10 @@ class Batches {
 // reply A is in the answer of its reply B when client A sent the request the server read
 // (the probes see a socket's first send only, so client A may have sent after receiving
 // reply A); what A sent is no data of the root's in `impact`.
-std::vector<const Step*> steps_toward_roots(const Answer& a, const Node& act,
-                                            const StepIndex& toward_roots) {
+// Not through `skip` (reads already said to be maybe only for an earlier output).
+std::vector<const Step*> steps_toward_roots(
+    const Answer& a, const Node& act, const StepIndex& toward_roots,
+    const std::map<Step, Answer::EarlierOutput>* skip = nullptr) {
   std::vector<const Step*> out;
   std::set<Node> seen;
   std::vector<Node> todo;
@@ -567,6 +613,7 @@ std::vector<const Step*> steps_toward_roots(const Answer& a, const Node& act,
     auto it = toward_roots.find(n);
     if (it == toward_roots.end()) continue;
     for (const Step* st : it->second) {
+      if (skip != nullptr && skip->count(*st) != 0) continue;
       const Node& next = a.backward ? st->cause : st->effect;
       if (next == act)
         out.push_back(st);
@@ -577,10 +624,8 @@ std::vector<const Step*> steps_toward_roots(const Answer& a, const Node& act,
   return out;
 }
 
-// Backward: the reads of the writers of the file asked about that were maybe only for an
-// earlier file (Answer::earlier_batch).
-void mark_batches(LineageGraph& g, LineageSource& src, Answer* a) {
-  Batches batches(g, src);
+// One pass of mark_batches.
+void mark_batches_once(Batches& batches, Answer* a) {
   StepIndex by_effect, outputs;  // outputs: writer -> its writes in the answer
   for (const Step& st : a->steps) {
     by_effect[st.effect].push_back(&st);
@@ -591,7 +636,8 @@ void mark_batches(LineageGraph& g, LineageSource& src, Answer* a) {
   std::map<Node, int64_t> begun;          // writer -> first write of its outputs in the answer
   std::map<Node, std::set<int64_t>> own;  // writer -> those outputs (file ids)
   for (auto& [writer, writes] : outputs) {
-    if (writes.size() > 1) writes = steps_toward_roots(*a, writer, by_effect);  // one is
+    if (writes.size() > 1)  // one is
+      writes = steps_toward_roots(*a, writer, by_effect, &a->earlier_batch);
     for (const Step* st : writes) {
       if (st->type != Step::kGenerated || puts_no_data(*st) || !batches.output_kind(*st)) continue;
       auto [it, fresh] = begun.emplace(writer, st->first);
@@ -618,8 +664,29 @@ void mark_batches(LineageGraph& g, LineageSource& src, Answer* a) {
     if (static_cast<int>(marked.size()) == inputs[writer]) continue;
     for (const auto& [st, o] : marked) {
       Answer::EarlierOutput& e = a->earlier_batch[st] = batches.describe(*o);
-      if (const int64_t end = batches.read_end(st); end < st.last) e.sender_end = end;
+      if (const int64_t end = batches.read_end(st); end < st.last) {
+        e.sender_end = end;
+        e.sender_closed = batches.sender_closed(st);
+      }
     }
+  }
+}
+
+// Backward: the reads of the writers of the file asked about that were maybe only for an
+// earlier file (Answer::earlier_batch).
+//
+// A writer's outputs of the answer are those the roots came from; not one reached only
+// through a read already said to be maybe only for an earlier output (a long-lived client
+// that fetched a, saved it, then fetched b: reply A reaches b's answer through the
+// client's read of it, which is maybe only for a's file; so reply A is not the server's
+// output here, and what it read for reply A is maybe only for that one). Repeated until no
+// new read is marked.
+void mark_batches(LineageGraph& g, LineageSource& src, Answer* a) {
+  Batches batches(g, src);
+  for (int pass = 0; pass < 4; pass++) {
+    const size_t marked = a->earlier_batch.size();
+    mark_batches_once(batches, a);
+    if (a->earlier_batch.size() == marked) break;
   }
 }
 
@@ -808,6 +875,8 @@ json answer_json(LineageGraph& g, const Answer& a, json header) {
     json j = {{"path", o.path}, {"finished", time_json(o.finished, g.wall_offset())}};
     if (o.sender_end != 0) j["sender_end"] = time_json(o.sender_end, g.wall_offset());
     if (o.sent) j["sent"] = true;
+    if (o.closed) j["closed"] = true;
+    if (o.sender_closed) j["sender_closed"] = true;
     return j;
   };
   for (const auto& [st, earlier] : a.earlier_batch)

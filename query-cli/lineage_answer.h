@@ -71,6 +71,9 @@ struct Answer {
     int64_t finished = 0;
     int64_t sender_end = 0;  // a connection's: when the last process that sent on it exited
     bool sent = false;       // a reply it sent on a connection (finished: its first send)
+    // TCP: `finished` (a reply) or `sender_end` (a connection read) is where the sender
+    // sent its FIN (closed or shut down its end), not a process's exit.
+    bool closed = false, sender_closed = false;
   };
   std::map<Step, EarlierOutput> earlier_batch;
   // Forward, the same seen from the read: a write (step) of a file the reader began after

@@ -42,7 +42,8 @@ std::string read_verb(const std::string& how, const std::string& kind) {
 // over tcp A → B (its receiver gone at T)".
 std::string earlier_output_text(const Answer::EarlierOutput& o, int64_t wall_offset) {
   const std::string at = clock_text(o.finished, wall_offset);
-  return o.sent ? "sent over " + printable(o.path) + " (its receiver gone at " + at + ")"
+  return o.sent ? "sent over " + printable(o.path) +
+                      (o.closed ? " (closed at " : " (its receiver gone at ") + at + ")"
                 : "finished " + printable(o.path) + " at " + at;
 }
 
@@ -427,13 +428,18 @@ class Printer {
           text += g_.dim(
               " — read since the last command it started: may reach this program through its "
               "command line or environment");
-        if (auto b = a_.earlier_batch.find(*s); b != a_.earlier_batch.end())
+        // Not where the writer is shown for that earlier output itself (or one before it:
+        // a long-lived client's first reply is in the answer too).
+        if (auto b = a_.earlier_batch.find(*s);
+            b != a_.earlier_batch.end() && d > b->second.finished)
           text += g_.dim(
               std::string(b->second.sender_end != 0 ? " — began receiving" : " — read") +
               " before it " + earlier_output_text(b->second, g_.wall_offset()) +
               (b->second.sent ? ", a reply before this one" : ", a file it wrote before this one") +
               (b->second.sender_end != 0
-                   ? "; its sender exited at " + clock_text(b->second.sender_end, g_.wall_offset())
+                   ? std::string(b->second.sender_closed ? "; its sender closed it at "
+                                                         : "; its sender exited at ") +
+                         clock_text(b->second.sender_end, g_.wall_offset())
                    : std::string()) +
               ": maybe only for that one");
         if (shown(s->cause) == Answer::kLine) {

@@ -419,6 +419,59 @@ TEST_F(Sockets, TcpLoopbackEndsMirrorEachOther) {
   EXPECT_LE(ssend.h.ts_ns, crecv.h.ts_ns);
 }
 
+// Each TCP end's FIN is a SOCK_END naming the connection as its sends did: the server's
+// shutdown(SHUT_WR) after its reply (FIN_WAIT1), the client's close once it read to the
+// end (LAST_ACK). What an end sent is over by then (the probes report its first send only).
+TEST_F(Sockets, TcpEndsReportTheirFin) {
+  Channel ready, creport;
+  pid_t server = spawn([&] {
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a = loopback(0);
+    if (bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(l, 1) != 0) return 1;
+    ready.put(ntohs(local_of(l).sin_port));
+    int c = accept(l, nullptr, nullptr);
+    if (write(c, "reply", 5) != 5) return 2;
+    if (shutdown(c, SHUT_WR) != 0) return 3;
+    char buf[8];
+    while (read(c, buf, sizeof buf) > 0) {
+    }
+    close(c);
+    return 0;
+  });
+  uint16_t port = ready.get();
+  pid_t client = spawn([&] {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a = loopback(port);
+    if (connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return 1;
+    if (send(s, "get", 3, 0) != 3) return 2;
+    char buf[8];
+    while (read(s, buf, sizeof buf) > 0) {
+    }
+    creport.put(ntohs(local_of(s).sin_port));
+    close(s);
+    return 0;
+  });
+  reap(server);
+  reap(client);
+  uint16_t client_port = creport.get();
+  drain(getpid());
+  bento_inet_addr srv = inet_of(loopback(port)), cli = inet_of(loopback(client_port));
+  auto ssend = one(BENTO_EV_SOCK_SEND, server);
+  auto send_ = one(BENTO_EV_SOCK_END, server);
+  EXPECT_TRUE(same_addr(send_.local, srv));
+  EXPECT_TRUE(same_addr(send_.remote, cli));
+  EXPECT_EQ(send_.sock.protocol, IPPROTO_TCP);
+  EXPECT_EQ(send_.sock.netns, ssend.sock.netns);
+  EXPECT_EQ(send_.fd, -1);
+  EXPECT_GE(send_.h.ts_ns, ssend.h.ts_ns);
+  auto csend = one(BENTO_EV_SOCK_SEND, client);
+  auto cend = one(BENTO_EV_SOCK_END, client);
+  EXPECT_TRUE(same_addr(cend.local, cli));
+  EXPECT_TRUE(same_addr(cend.remote, srv));
+  EXPECT_GE(cend.h.ts_ns, csend.h.ts_ns);
+  EXPECT_GE(cend.h.ts_ns, send_.h.ts_ns) << "the client closed after the server's FIN";
+}
+
 // A dual-stack IPv6 listener accepting an IPv4 client: both ends speak AF_INET in the events.
 TEST_F(Sockets, Ipv4MappedAddressesAreReportedAsIpv4) {
   int l = socket(AF_INET6, SOCK_STREAM, 0);

@@ -2182,6 +2182,67 @@ TEST(Causal, AFileServersEarlierReplyIsABatchOfItsOwn) {
   EXPECT_NE(ia.text.find("maybe not from it"), std::string::npos) << ia.text;
 }
 
+// One long-lived client (a script that downloads a, saves it, then downloads b) from a
+// file server over two TCP connections. Its receivers never exit between the replies, so
+// only the server's FIN after each reply (SOCK_END) ends reply A: then a, and reply A under
+// the client, are "maybe only for" the earlier reply and file; without the FIN nothing
+// ends reply A before b was read, and nothing is said.
+TEST(Causal, AReplyEndsAtTheServersFinForALongLivedClient) {
+  for (const bool fin : {true, false}) {
+    SCOPED_TRACE(fin ? "FIN seen" : "no FIN");
+    TempDir dir;
+    World w(dir.path() + "/prov.db");
+    auto sh = w.setup({{11, "a"}, {12, "b"}});
+    auto server = w.run(sh, 500, {"server"});
+    auto client = w.run(sh, 501, {"fetch", "a", "b"});
+    auto fetch = [&](uint64_t file, uint16_t port, uint64_t out, const std::string& name) {
+      w.tcp_io(client, 6000 + port, port, 9000, /*send=*/true);
+      w.tcp_io(server, 7000 + port, 9000, port, /*send=*/false);
+      w.read(500, file);
+      w.tcp_io(server, 7000 + port, 9000, port, /*send=*/true);
+      if (fin) w.tcp_fin(server, 7000 + port, 9000, port);
+      w.tcp_io(client, 6000 + port, port, 9000, /*send=*/false);
+      w.write_new(501, out, name);
+    };
+    fetch(11, 40001, 21, "got_a");
+    fetch(12, 40002, 22, "got_b");
+    w.exit(client);
+    w.exit(server);
+    w.commit();
+    const std::string maybe = "maybe only for that one";
+    auto r = why(*w.db, path("got_b"));
+    ASSERT_TRUE(r.found) << r.message;
+    const std::string a = line_with(r.text, "opened " + path("a"));
+    const std::string reply_a =
+        line_with(r.text, "received over tcp 127.0.0.1:9000 → 127.0.0.1:40001");
+    ASSERT_FALSE(a.empty()) << r.text;
+    ASSERT_FALSE(reply_a.empty()) << r.text;
+    // Under reply A itself, a is what it sent: no note there.
+    EXPECT_EQ(a.find(maybe), std::string::npos) << r.text;
+    EXPECT_EQ(reply_a.find(maybe) != std::string::npos, fin) << r.text;
+    if (fin) {
+      EXPECT_NE(reply_a.find("its sender closed it at"), std::string::npos) << r.text;
+    }
+    EXPECT_EQ(line_with(r.text, "opened " + path("b")).find(maybe), std::string::npos) << r.text;
+    // Under reply B the server's read of a (for reply A) is said so too. (Without the FIN
+    // reply A lasts as long as the server: the server is shown once, under reply A.)
+    if (fin) {
+      const size_t under_b = r.text.find("received over tcp 127.0.0.1:9000 → 127.0.0.1:40002");
+      ASSERT_NE(under_b, std::string::npos) << r.text;
+      const std::string a_under_b = line_with(r.text.substr(under_b), "opened " + path("a"));
+      EXPECT_NE(a_under_b.find(maybe), std::string::npos) << r.text;
+      EXPECT_NE(
+          a_under_b.find("before it sent over tcp 127.0.0.1:9000 → 127.0.0.1:40001 (closed at "),
+          std::string::npos)
+          << r.text;
+    }
+    bool closed = false;
+    for (const auto& e : r.graph["edges"])
+      if (e.contains("before_output")) closed |= e["before_output"].value("closed", false);
+    EXPECT_EQ(closed, fin) << r.graph.dump(1);
+  }
+}
+
 // A threaded server whose clients overlapped: it began receiving both, both exited, then
 // it wrote up1 and up2. Each connection might be for either file: nothing is said (up2
 // cannot have come from neither), and impact does not call up2 "maybe not from" either.

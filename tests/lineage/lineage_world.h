@@ -168,14 +168,27 @@ class World {
   // First send / first receive of a process image on a loopback UDP socket (SOCK_SEND,
   // SOCK_RECV): `sock_ino` is this end's socket; ports are this end's and the other's.
   void udp_io(Proc p, uint64_t sock_ino, uint16_t port, uint16_t peer_port, bool send) {
+    inet_event(p, send ? BENTO_EV_SOCK_SEND : BENTO_EV_SOCK_RECV, sock_ino, port, peer_port,
+               SOCK_DGRAM);
+  }
+  // The same on a loopback TCP connection; tcp_fin: this end sent its FIN (SOCK_END).
+  void tcp_io(Proc p, uint64_t sock_ino, uint16_t port, uint16_t peer_port, bool send) {
+    inet_event(p, send ? BENTO_EV_SOCK_SEND : BENTO_EV_SOCK_RECV, sock_ino, port, peer_port,
+               SOCK_STREAM);
+  }
+  void tcp_fin(Proc p, uint64_t sock_ino, uint16_t port, uint16_t peer_port) {
+    inet_event(p, BENTO_EV_SOCK_END, sock_ino, port, peer_port, SOCK_STREAM);
+  }
+  void inet_event(Proc p, uint32_t type, uint64_t sock_ino, uint16_t port, uint16_t peer_port,
+                  int sock_type) {
     bento_sock_event e{};
-    header(e.h, send ? BENTO_EV_SOCK_SEND : BENTO_EV_SOCK_RECV, sizeof e, p);
-    e.fd = 3;
+    header(e.h, type, sizeof e, p);
+    e.fd = type == BENTO_EV_SOCK_END ? -1 : 3;
     e.sock.ino = sock_ino;
     e.sock.netns = 4026531840u;
     e.sock.family = AF_INET;
-    e.sock.type = SOCK_DGRAM;
-    e.sock.protocol = IPPROTO_UDP;
+    e.sock.type = static_cast<uint16_t>(sock_type);
+    e.sock.protocol = sock_type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP;
     for (auto [a, port_of] : {std::pair{&e.local, port}, std::pair{&e.remote, peer_port}}) {
       a->family = AF_INET;
       a->port = port_of;

@@ -1095,6 +1095,68 @@ TEST_F(LineageE2E, AFileServersEarlierReplyIsSaidUnderTheNextDownload) {
   EXPECT_EQ(line(mnt_ + "/b.txt").find(maybe), std::string::npos) << text;
 }
 
+// One client process (a script) downloads a.txt, saves it, then downloads b.txt over a
+// second connection. It lives on, so only the server's FIN ends reply A (the probes'
+// SOCK_END: they see a socket's first send only): under dl_b, reply A is "maybe only for"
+// dl_a and the server's read of a.txt "maybe only for" reply A; b.txt is plain.
+TEST_F(LineageE2E, ALongLivedClientsEarlierDownloadIsSaidToBeForItsOwnFile) {
+  ASSERT_EQ(run("command -v python3").status, 0)
+      << "python3 is not installed: run scripts/install-deps.sh";
+  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
+  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
+  ASSERT_NO_FATAL_FAILURE(start_provd());
+  const std::string R = q(root_);
+  std::ofstream(root_ + "/wait.sh")
+      << "for i in $(seq 100); do [ -e \"$1\" ] && break; sleep 0.05; done\n";
+  std::ofstream(root_ + "/serve2.py")
+      << "import functools, http.server, os, sys\n"
+         "h = functools.partial(http.server.SimpleHTTPRequestHandler, directory='.')\n"
+         "s = http.server.HTTPServer(('127.0.0.1', 0), h)\n"
+         "open(sys.argv[1] + '.tmp', 'w').write(str(s.server_address[1]))\n"
+         "os.rename(sys.argv[1] + '.tmp', sys.argv[1])\n"
+         "s.handle_request()\n"
+         "s.handle_request()\n";
+  std::ofstream(root_ + "/fetch2.py")
+      << "import sys, time, urllib.request\n"
+         "for n in ('a', 'b'):\n"
+         "    url = 'http://127.0.0.1:%s/%s.txt' % (sys.argv[1], n)\n"
+         "    open('dl_' + n, 'wb').write(urllib.request.urlopen(url).read())\n"
+         "    time.sleep(0.2)\n"
+         "time.sleep(0.3)\n";
+  ASSERT_EQ(sh("echo alpha > a.txt; echo beta > b.txt").status, 0);
+  RunResult r =
+      sh("python3 " + R + "/serve2.py " + R + "/port 2>/dev/null & sh " + R + "/wait.sh " + R +
+         "/port; python3 " + R + "/fetch2.py $(cat " + R + "/port); wait; cat dl_b");
+  ASSERT_EQ(r.status, 0) << r.output;
+  ASSERT_EQ(r.output, "beta\n");
+  stop_provd();
+  const RunResult answer =
+      run(std::string(PROV_BIN) + " why " + q(mnt_ + "/dl_b") + " --db " + q(db_));
+  ASSERT_EQ(answer.status, 0) << answer.output;
+  const std::string& text = answer.output;
+  const std::string maybe = "maybe only for that one";
+  bool a_for_reply_a = false, reply_a_for_dl_a = false, b_plain = false;
+  std::istringstream lines(text);
+  for (std::string l; std::getline(lines, l);) {
+    if (l.find(mnt_ + "/a.txt") != std::string::npos && l.find(maybe) != std::string::npos &&
+        l.find("a reply before this one") != std::string::npos &&
+        l.find("(closed at ") != std::string::npos)
+      a_for_reply_a = true;
+    if (l.find("received over tcp") != std::string::npos &&
+        l.find("before it finished " + mnt_ + "/dl_a") != std::string::npos &&
+        l.find("its sender closed it at") != std::string::npos &&
+        l.find(maybe) != std::string::npos)
+      reply_a_for_dl_a = true;
+    if (l.find(mnt_ + "/b.txt") != std::string::npos) {
+      EXPECT_EQ(l.find(maybe), std::string::npos) << text;
+      b_plain = true;
+    }
+  }
+  EXPECT_TRUE(a_for_reply_a) << text;
+  EXPECT_TRUE(reply_a_for_dl_a) << text;
+  EXPECT_TRUE(b_plain) << text;
+}
+
 // A shell reads a secret into a variable and runs a program with it in its environment;
 // then runs another command. The secret is listed under the first (what the shell read
 // since its last command may be in the program's command line or environment), not under

@@ -28,6 +28,10 @@
  * in the host's namespace when `filename` names a descriptor or /proc (`/dev/fd/3`,
  * `/proc/self/exe`). Later in 8, without a layout change: OPEN's `created` (was padding)
  * says whether the open made the file (O_CREAT on a name that did not exist).
+ * 9: new event 27, SOCK_END (a struct bento_sock_event: `sock`, `local`, `remote`; fd -1):
+ *    a TCP endpoint's state went to FIN_WAIT1 (close or shutdown(SHUT_WR) of an
+ *    established connection) or LAST_ACK (close after the peer's FIN): its sends on that
+ *    connection are over. The header names the task that closed (it runs in its context).
  *
  * Times of data flow: a write-side event (PIPE_IO write, SOCK_SEND, FILE_IO write) is
  * stamped at the call's ENTRY, a read-side one (PIPE_IO read, SOCK_RECV, FILE_IO read) at
@@ -54,7 +58,7 @@
 #include <linux/types.h>
 #endif
 
-#define BENTO_EVENTS_VERSION 8
+#define BENTO_EVENTS_VERSION 9
 #define BENTO_PATH_MAX 256     /* exec filename and open paths; longer ones are truncated */
 #define BENTO_ARGS_MAX 512     /* exec argv, NUL-separated; truncated flag when longer */
 #define BENTO_FDS_MAX 8        /* fds per SCM_RIGHTS event */
@@ -92,6 +96,7 @@ enum bento_event_type {
   BENTO_EV_CRED = 24,         /* set*id/setfs*id/capset changed the task's credentials */
   BENTO_EV_KILL = 25,         /* kill/tkill/tgkill/rt_(tg)sigqueueinfo/pidfd_send_signal sent */
   BENTO_EV_FILE_COPY = 26,    /* v6: where a process image's writes to a regular file came from */
+  BENTO_EV_SOCK_END = 27,     /* v9: a TCP endpoint sent its FIN: it sends nothing more there */
 };
 
 enum bento_close_how {
