@@ -501,8 +501,8 @@ class Batches {
   // after its read of the request, is a batch of that read's as above).
   bool request_of(const Step& send, const Step& read) {
     if (send.how != "send" || send.first > read.first || !is_socket(read.cause)) return false;
-    return reversed(g_.entity(send.effect.id).value("path", "")) ==
-           g_.entity(read.cause.id).value("path", "");
+    const std::string back = reversed(g_.entity(send.effect.id).value("path", ""));
+    return !back.empty() && back == g_.entity(read.cause.id).value("path", "");
   }
   // "tcp A → B" for "tcp B → A" (the names of a connection's two directions); "" otherwise.
   static std::string reversed(const std::string& name) {
