@@ -93,6 +93,21 @@ class LineageE2E : public BentoMountTest {
     return run("cd " + q(mnt_) + " && sh " + q(root_ + "/step.sh"));
   }
 
+  // ROOT/serve2.py PORTFILE: an http.server of the current directory that writes its port
+  // to PORTFILE, answers two requests and exits; ROOT/wait.sh FILE waits for FILE.
+  void write_two_request_server() {
+    std::ofstream(root_ + "/wait.sh")
+        << "for i in $(seq 100); do [ -e \"$1\" ] && break; sleep 0.05; done\n";
+    std::ofstream(root_ + "/serve2.py")
+        << "import functools, http.server, os, sys\n"
+           "h = functools.partial(http.server.SimpleHTTPRequestHandler, directory='.')\n"
+           "s = http.server.HTTPServer(('127.0.0.1', 0), h)\n"
+           "open(sys.argv[1] + '.tmp', 'w').write(str(s.server_address[1]))\n"
+           "os.rename(sys.argv[1] + '.tmp', sys.argv[1])\n"
+           "s.handle_request()\n"
+           "s.handle_request()\n";
+  }
+
   std::string db_;
   pid_t provd_ = 0;
 };
@@ -1061,16 +1076,7 @@ TEST_F(LineageE2E, AFileServersEarlierReplyIsSaidUnderTheNextDownload) {
   ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
   ASSERT_NO_FATAL_FAILURE(start_provd());
   const std::string R = q(root_);
-  std::ofstream(root_ + "/wait.sh")
-      << "for i in $(seq 100); do [ -e \"$1\" ] && break; sleep 0.05; done\n";
-  std::ofstream(root_ + "/serve2.py")
-      << "import functools, http.server, os, sys\n"
-         "h = functools.partial(http.server.SimpleHTTPRequestHandler, directory='.')\n"
-         "s = http.server.HTTPServer(('127.0.0.1', 0), h)\n"
-         "open(sys.argv[1] + '.tmp', 'w').write(str(s.server_address[1]))\n"
-         "os.rename(sys.argv[1] + '.tmp', sys.argv[1])\n"
-         "s.handle_request()\n"
-         "s.handle_request()\n";
+  write_two_request_server();
   ASSERT_EQ(sh("echo alpha > a.txt; echo beta > b.txt").status, 0);
   const std::string url = "http://127.0.0.1:$(cat " + R + "/port)/";
   RunResult r = sh("python3 " + R + "/serve2.py " + R + "/port 2>/dev/null & sh " + R +
@@ -1106,16 +1112,7 @@ TEST_F(LineageE2E, ALongLivedClientsEarlierDownloadIsSaidToBeForItsOwnFile) {
   ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
   ASSERT_NO_FATAL_FAILURE(start_provd());
   const std::string R = q(root_);
-  std::ofstream(root_ + "/wait.sh")
-      << "for i in $(seq 100); do [ -e \"$1\" ] && break; sleep 0.05; done\n";
-  std::ofstream(root_ + "/serve2.py")
-      << "import functools, http.server, os, sys\n"
-         "h = functools.partial(http.server.SimpleHTTPRequestHandler, directory='.')\n"
-         "s = http.server.HTTPServer(('127.0.0.1', 0), h)\n"
-         "open(sys.argv[1] + '.tmp', 'w').write(str(s.server_address[1]))\n"
-         "os.rename(sys.argv[1] + '.tmp', sys.argv[1])\n"
-         "s.handle_request()\n"
-         "s.handle_request()\n";
+  write_two_request_server();
   std::ofstream(root_ + "/fetch2.py")
       << "import sys, time, urllib.request\n"
          "for n in ('a', 'b'):\n"
