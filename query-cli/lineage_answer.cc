@@ -420,20 +420,22 @@ bool program_read(LineageGraph& g, const Step& st) {
 class ConnectionEnds {
  public:
   ConnectionEnds(LineageGraph& g, LineageSource& src) : g_(g), src_(src) {}
-  int64_t senders(Node socket) { return last_exit(socket, true); }
-  int64_t receivers(Node socket) { return last_exit(socket, false); }
+  int64_t senders(Node socket) { return last_end(socket, true).at; }
+  int64_t receivers(Node socket) { return last_end(socket, false).at; }
   // Whether senders() is a FIN rather than an exit.
-  bool senders_closed(Node socket) {
-    last_exit(socket, true);
-    return closed_.count(socket) != 0;
-  }
+  bool senders_closed(Node socket) { return last_end(socket, true).closed; }
 
  private:
+  struct End {
+    int64_t at = 0;
+    bool closed = false;  // `at` is a sender's FIN (the send's last time), not an exit
+  };
   // The last exit of its senders or receivers; a sender's sends end earlier where it sent
   // its FIN (the send's last time: the probes' SOCK_END, TCP only).
-  int64_t last_exit(Node socket, bool senders) {
-    auto [it, fresh] = (senders ? senders_ : receivers_).emplace(socket, 0);
-    if (!fresh) return it->second;
+  End last_end(Node socket, bool senders) {
+    auto [it, fresh] = (senders ? senders_ : receivers_).emplace(socket, End{});
+    End& e = it->second;
+    if (!fresh) return e;
     for (const Step& st : senders ? src_.causes(socket) : src_.effects(socket)) {
       if (st.type != (senders ? Step::kGenerated : Step::kUsed)) continue;
       const json& a = g_.activity(senders ? st.cause.id : st.effect.id);
@@ -441,26 +443,16 @@ class ConnectionEnds {
           a.contains("exit_code") && !a["exit_code"].is_null() && a["end"].is_object();
       const int64_t exit = exited ? a["end"].value("ns", kForever) : kForever;
       const int64_t end = senders ? std::min(exit, st.last) : exit;
-      if (end == kForever) {
-        if (senders) closed_.erase(socket);
-        return it->second = kForever;
-      }
-      if (end > it->second) {
-        it->second = end;
-        if (senders && end < exit)
-          closed_.insert(socket);
-        else if (senders)
-          closed_.erase(socket);
-      }
+      if (end == kForever) return e = End{kForever, false};
+      if (end > e.at) e = End{end, end < exit};
     }
-    if (it->second == 0) it->second = kForever;
-    return it->second;
+    if (e.at == 0) e.at = kForever;
+    return e;
   }
 
   LineageGraph& g_;
   LineageSource& src_;
-  std::map<Node, int64_t> senders_, receivers_;
-  std::set<Node> closed_;  // senders_ that are a FIN
+  std::map<Node, End> senders_, receivers_;
 };
 
 // Per-file tools: `gzip a b` reads a, writes a.gz, then reads b and writes b.gz; b.gz's

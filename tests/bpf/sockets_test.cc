@@ -103,6 +103,15 @@ class Sockets : public FdProbes {
   std::vector<bento_sock_event> of(uint32_t type, pid_t pid) {
     return events<bento_sock_event>(type, static_cast<uint32_t>(pid));
   }
+  // In a child: a TCP listener on a loopback port it reports on `ready`, and the one
+  // connection it accepts (-1 if something failed).
+  static int accept_one(Channel& ready) {
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a = loopback(0);
+    if (bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(l, 1) != 0) return -1;
+    ready.put(ntohs(local_of(l).sin_port));
+    return accept(l, nullptr, nullptr);
+  }
   // The only event of a type from pid.
   bento_sock_event one(uint32_t type, pid_t pid) {
     auto v = of(type, pid);
@@ -425,11 +434,8 @@ TEST_F(Sockets, TcpLoopbackEndsMirrorEachOther) {
 TEST_F(Sockets, TcpEndsReportTheirFin) {
   Channel ready, creport;
   pid_t server = spawn([&] {
-    int l = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a = loopback(0);
-    if (bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(l, 1) != 0) return 1;
-    ready.put(ntohs(local_of(l).sin_port));
-    int c = accept(l, nullptr, nullptr);
+    int c = accept_one(ready);
+    if (c < 0) return 1;
     if (write(c, "reply", 5) != 5) return 2;
     if (shutdown(c, SHUT_WR) != 0) return 3;
     char buf[8];
@@ -581,11 +587,8 @@ TEST_F(Sockets, BulkTransferIsAHandfulOfEvents) {
   Channel ready;
   constexpr size_t kChunk = 64 << 10, kTotal = 100 << 20;
   pid_t server = spawn([&] {
-    int l = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a = loopback(0);
-    if (bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(l, 1) != 0) return 1;
-    ready.put(ntohs(local_of(l).sin_port));
-    int c = accept(l, nullptr, nullptr);
+    int c = accept_one(ready);
+    if (c < 0) return 1;
     std::vector<char> buf(kChunk);
     size_t got = 0;
     for (ssize_t n; (n = read(c, buf.data(), buf.size())) > 0;) got += n;
