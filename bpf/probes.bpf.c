@@ -200,11 +200,13 @@ struct {
   __type(key, struct seen_key);
   __type(value, __u8);
 } seen_open SEC(".maps");
+/* A write's value: the image's input count (image_inputs) when its write was last reported;
+ * a read's: pipe_writes when its read was last reported (pipe_io). */
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, 16384);
   __type(key, struct seen_key);
-  __type(value, __u8);
+  __type(value, __u64);
 } seen_pipe SEC(".maps");
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -273,6 +275,34 @@ struct {
   __type(value, __u64);
 } file_epoch SEC(".maps");
 __u64 file_changes = 0;
+
+/* Pipes and FIFOs (events.h v10): a process image's write is reported again when it has
+ * reported an input since its last reported write there (it may be sending other data
+ * now), and a read again when someone's write of the pipe was reported since its last
+ * reported read (it may be reading that data now). So what a reader got by its last
+ * reported read came from the writers' states at their last reported writes before it.
+ * image_inputs: (tgid, start, exec id) -> inputs reported of that image (pipe, file and
+ * socket reads). pipe_gen: the pipe's inode object -> pipe_writes at its last reported
+ * write; pipe_writes only grows, so a value is never seen twice. */
+struct image_ref {
+  __u32 tgid;
+  __u32 pad;
+  __u64 start_ns;
+  __u64 exec_id;
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 16384);
+  __type(key, struct image_ref);
+  __type(value, __u64);
+} image_inputs SEC(".maps");
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 16384);
+  __type(key, __u64);
+  __type(value, __u64);
+} pipe_gen SEC(".maps");
+__u64 pipe_writes = 0;
 
 /* dup2/dup3 at sys_enter: what newfd held before (so sys_exit can say `replaced`). */
 struct dup_stash {
@@ -673,29 +703,75 @@ enum {
   IO_VMSPLICE_READ = 3,  /* vmsplice at return: only if it is the read end */
 };
 
+static __always_inline void image_ref_init(struct image_ref* r, struct task_struct* t) {
+  r->tgid = t->tgid;
+  r->pad = 0;
+  r->start_ns = t->group_leader->start_time;
+  r->exec_id = t->self_exec_id;
+}
+
+/* The current image has news: it reported a read of a pipe or a file, or received on a
+ * socket (any receive: a socket's later data is not reported). Its next write of a pipe is
+ * reported again (pipe_io). Global: verified once, on its own. */
+__noinline int note_input(void) {
+  struct task_struct* t = bpf_get_current_task_btf();
+  struct image_ref r;
+  image_ref_init(&r, t);
+  __u64* n = bpf_map_lookup_elem(&image_inputs, &r);
+  if (n)
+    __sync_fetch_and_add(n, 1);
+  else
+    bpf_map_update_elem(&image_inputs, &r, &(__u64){1}, BPF_NOEXIST);
+  return 0;
+}
+
+static __always_inline __u64 image_input_count(struct task_struct* t) {
+  struct image_ref r;
+  image_ref_init(&r, t);
+  __u64* n = bpf_map_lookup_elem(&image_inputs, &r);
+  return n ? *n : 0;
+}
+
 /* Keyed by the pipe's inode number (pipefs numbers are never reused while the pipe lives)
- * and the inode object: a repeated read or write costs one load and one lookup. */
+ * and the inode object. Reported: an image's first read and first write, then a write
+ * after an input it reported since its last reported write, and a read after a reported
+ * write since its last reported read (pipe_gen above). A repeated read or write with
+ * nothing new costs two lookups. */
 static __noinline int pipe_io(struct task_struct* t, struct file* f, struct inode* inode, int fd,
                               int is_write) {
   __u64 ino = BPF_CORE_READ(inode, i_ino);
+  __u64 pipe = (__u64)inode;
   struct seen_key k = {};
-  seen_key_init(&k, t, is_write ? SEEN_WRITE : SEEN_READ, ino, (__u64)inode, 0);
-  if (bpf_map_lookup_elem(&seen_pipe, &k)) return 0;
+  seen_key_init(&k, t, is_write ? SEEN_WRITE : SEEN_READ, ino, pipe, 0);
+  __u64* gen = is_write ? 0 : bpf_map_lookup_elem(&pipe_gen, &pipe);
+  __u64 now = is_write ? image_input_count(t) : gen ? *gen : 0;
+  __u64* seen = bpf_map_lookup_elem(&seen_pipe, &k);
+  if (seen && *seen == now) return 0;
   if (ignored_tgid(t->tgid)) return 0;
-  if (!first_time(&seen_pipe, &k)) return 0;
   struct bento_pipe_io_event* e = reserve(sizeof(*e));
   if (!e) {
-    lost();
-    bpf_map_delete_elem(&seen_pipe, &k); /* lost: let the next I/O try again */
+    lost(); /* nothing recorded: the next I/O tries again */
     return 0;
   }
   fill_header(&e->h, BENTO_EV_PIPE_IO, sizeof(*e), t);
   e->fd = fd;
   e->is_write = is_write;
+  e->again = seen != 0;
+  e->pad[0] = e->pad[1] = 0;
   e->file_id = file_id((__u64)f);
   e->dev = encode_dev(BPF_CORE_READ(inode, i_sb, s_dev));
   e->ino = ino;
+  if (is_write) {
+    __sync_fetch_and_add(&pipe_writes, 1);
+    __u64 w = pipe_writes;
+    bpf_map_update_elem(&pipe_gen, &pipe, &w, BPF_ANY);
+  }
   submit(e);
+  if (seen)
+    *seen = now;
+  else
+    bpf_map_update_elem(&seen_pipe, &k, &now, BPF_ANY);
+  if (!is_write) note_input();
   return 0;
 }
 
@@ -773,7 +849,10 @@ static __noinline int file_io(struct task_struct* t, struct file* f, struct inod
   e->dev = dev;
   e->ino = ino;
   submit(e);
-  if (!is_write) return 0;
+  if (!is_write) {
+    note_input();
+    return 0;
+  }
   file_changed(t, inode, gen);
   if (!pending) return 0;
   __u32 zero = 0;
@@ -1112,6 +1191,9 @@ __noinline int io_on_file(__u64 file, __u64 fd_ret, __u32 op, __u64 a, __u64 b) 
   }
   if (mode == S_IFIFO) return pipe_io(t, f, inode, fd, dir);
   if (mode == S_IFSOCK) {
+    /* Every receive is news for the image's next pipe write (pipe_io): a socket's later data
+     * is not reported, and may come from what its sender read since. */
+    if (!dir) note_input();
     /* A stream socket this process image already sent (received) on: its key is the socket's
      * inode alone (datagram sockets' keys carry SEEN_DGRAM and never match here). */
     struct seen_key k = {};

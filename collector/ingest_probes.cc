@@ -273,11 +273,7 @@ bool Ingest::on_pipe_io(const void* data, size_t size) {
     make_relevant(act);
     int64_t file = store_.find_file_any_gen(src, e->ino);
     if (file == 0) file = mount_file(src, e->ino, 0, "fifo", t);
-    const int64_t ent = current_entity(file, t);
-    if (e->is_write)
-      store_.generated(ent, act, t, "pipe");
-    else
-      store_.used(act, ent, t, "pipe");
+    store_.pipe_transfer(act, current_entity(file, t), t, e->is_write != 0);
     return true;
   }
   // A FIFO outside the mounts (not on pipefs): its inode number is its file system's, and

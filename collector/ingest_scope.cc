@@ -354,21 +354,26 @@ void Ingest::channel_store(const std::string& key, int64_t act, uint64_t t, bool
                     : it->second.kind == Channel::kPipe ? "pipe"
                     : write                             ? "send"
                                                         : "receive";
-  if (write)
+  Channel& c = it->second;
+  // A pipe's reads and writes are reported again after news: instants (pipe_transfer).
+  if (c.kind == Channel::kPipe && !program)
+    store_.pipe_transfer(act, ent, t, write);
+  else if (write)
     store_.generated(ent, act, t, how);
   else
     store_.used(act, ent, t, how);
-  Channel& c = it->second;
   if (write && c.ended >= t) store_.generated_last(ent, act, c.ended);  // sent its FIN since
   if (c.kind == Channel::kEndpoint) return;                             // no local other end
   if (write) {
     auto readers = std::move(c.readers);
     c.readers.clear();
     for (const auto& [r, rt] : readers) {
-      store_.used(r, ent, rt,
-                  c.program_readers.count(r) != 0     ? "program"
-                  : it->second.kind == Channel::kPipe ? "pipe"
-                                                      : "receive");
+      if (c.program_readers.count(r) != 0)
+        store_.used(r, ent, rt, "program");
+      else if (c.kind == Channel::kPipe)
+        store_.pipe_transfer(r, ent, rt, false);
+      else
+        store_.used(r, ent, rt, "receive");
       make_forward(r);
     }
     c.program_readers.clear();

@@ -77,6 +77,9 @@ enum SqliteStore::Q : int {
   kUsedOnStdin,
   kGenerated,
   kGeneratedLast,
+  kPipeUsed,
+  kPipeGenerated,
+  kPipeTransfer,
   kEndSends,
   kEndOutsideWrites,
   kReopenOutsideWrite,
@@ -210,6 +213,12 @@ const char* const kSql[] = {
     "ELSE generated.how END, time_ns = MIN(generated.time_ns, excluded.time_ns)",
     "UPDATE generated SET last_ns = MAX(IFNULL(last_ns, 0), ?) WHERE entity_id = ? AND "
     "activity_id = ?",
+    // A pipe's first read or write by an activity: an instant; a later one, a transfer.
+    "INSERT INTO used(activity_id, entity_id, time_ns, how, last_ns) VALUES(?1, ?2, ?3, 'pipe', "
+    "?3) ON CONFLICT(activity_id, entity_id) DO NOTHING",
+    "INSERT INTO generated(entity_id, activity_id, time_ns, how, last_ns) VALUES(?1, ?2, ?3, "
+    "'pipe', ?3) ON CONFLICT(entity_id, activity_id) DO NOTHING",
+    "INSERT INTO pipe_transfers(activity_id, entity_id, time_ns, is_write) VALUES(?, ?, ?, ?)",
     "UPDATE generated SET last_ns = ?1 WHERE entity_id = ?2 AND how = 'send' AND last_ns IS NULL "
     "AND time_ns <= ?1",
     "UPDATE generated SET last_ns = ?3 WHERE activity_id = ?2 AND last_ns IS NULL AND "
@@ -814,6 +823,30 @@ void SqliteStore::generated(int64_t entity, int64_t activity, uint64_t t, const 
     if (t < it->second.t) it->second = {t, it->second.before_a_write && !write};
     if (write) it->second.before_a_write = false;
   }
+}
+
+// The probes report a pipe's read or write again only after news (events.h v10): each is
+// an instant. The first is the relation's row; the same one again (a waiting read stored
+// with its writer, then with its reader) is dropped, a later one is a transfer of its own.
+void SqliteStore::pipe_transfer(int64_t activity, int64_t entity, uint64_t t, bool write) {
+  if (activity == 0 || entity == 0) return;
+  auto& seen = write ? pipe_writes_ : pipe_reads_;
+  if (pipe_times_ > kCacheCap) pipe_reads_.clear(), pipe_writes_.clear(), pipe_times_ = 0;
+  if (!seen[std::make_pair(activity, entity)].insert(t).second) return;
+  pipe_times_++;
+  Stmt& first = st(write ? kPipeGenerated : kPipeUsed);
+  if (write)
+    first.bind(1, entity).bind(2, activity);
+  else
+    first.bind(1, activity).bind(2, entity);
+  first.bind(3, i64(t)).run();
+  if (sqlite3_changes(db_.handle()) == 0)
+    st(kPipeTransfer)
+        .bind(1, activity)
+        .bind(2, entity)
+        .bind(3, i64(t))
+        .bind(4, write ? 1 : 0)
+        .run();
 }
 
 void SqliteStore::generated_last(int64_t entity, int64_t activity, uint64_t last) {

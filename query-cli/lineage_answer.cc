@@ -235,6 +235,26 @@ void keep_backward(LineageGraph& g, LineageSource& src, const StepIndex& causes,
       show(u, u->cause, Answer::kFull, false);
     }
   };
+  // A read of a pipe that only the reader's own process had written (make taking back the
+  // jobserver tokens it put there; events.h v10 reports such a read again): nothing came
+  // in that it did not have.
+  auto own_pipe_read = [&](const Step* u, Node reader) {
+    const std::string kind = g.entity(u->cause.id).value("kind", "");
+    if (kind != "pipe" && kind != "fifo") return false;
+    auto w = causes.find(u->cause);
+    if (w == causes.end()) return false;
+    const json& r = g.activity(reader.id);
+    bool any = false;
+    for (const Step* ws : w->second) {
+      if (ws->type != Step::kGenerated || ws->first > u->first) continue;
+      const json& by = g.activity(ws->cause.id);
+      if (by.value("pid", 0LL) != r.value("pid", 0LL) ||
+          by.value("process_start_ns", 0LL) != r.value("process_start_ns", 0LL))
+        return false;
+      any = true;
+    }
+    return any;
+  };
   while (!todo.empty()) {
     Item item = todo.front();
     todo.pop_front();
@@ -299,7 +319,7 @@ void keep_backward(LineageGraph& g, LineageSource& src, const StepIndex& causes,
               const int64_t since = last_command_before(g, src, c, item.n, st->first);
               for (const Step* u : reads->second)
                 if (u->type == Step::kUsed && read_until(g, *u) > since && u->first < st->first &&
-                    !program_read(g, *u) && carry(u->cause)) {
+                    !program_read(g, *u) && carry(u->cause) && !own_pipe_read(u, c)) {
                   a->passed_reads[*u].insert(st->first);
                   show(u, u->cause, Answer::kFull, false);
                   // Who ran it, as it is shown above those reads.

@@ -1,6 +1,7 @@
 #include "lineage_db_source.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "lineage_answer.h"
@@ -46,8 +47,27 @@ struct DbLineageSource::Statements {
                          "WHERE g.activity_id = ?"),
         informed(db,
                  "SELECT id, informed_id, time_ns, how FROM informed WHERE informant_id = ? AND "
-                 "how != 'signal'") {}
+                 "how != 'signal'") {
+    Stmt has(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'pipe_transfers'");
+    if (!has.step()) return;  // a database from before schema v9
+    // A pipe's later reads and writes (schema v9): instants, rows of their own (-id).
+    const char* const kTransfers =
+        "SELECT -id, %s, time_ns, time_ns, 'pipe' FROM pipe_transfers WHERE %s = ? AND "
+        "is_write = %d";
+    auto make = [&](const char* other, const char* self, int write) {
+      char sql[256];
+      std::snprintf(sql, sizeof(sql), kTransfers, other, self, write);
+      return std::make_unique<Stmt>(db, sql);
+    };
+    transfers_written = make("activity_id", "entity_id", 1);
+    transfers_read_by = make("entity_id", "activity_id", 0);
+    transfers_readers = make("activity_id", "entity_id", 0);
+    transfers_written_by = make("entity_id", "activity_id", 1);
+  }
   Stmt writers, previous, inputs, informants, readers, next, outputs, informed;
+  // (id < 0, other end, time, time, 'pipe'); null before schema v9.
+  std::unique_ptr<Stmt> transfers_written, transfers_read_by, transfers_readers,
+      transfers_written_by;
 };
 
 #undef LAST_OR_END
@@ -106,9 +126,13 @@ const std::vector<Step>& DbLineageSource::causes(Node n) {
   std::vector<Step>& out = it->second;
   if (n.kind == Node::kEntity) {
     add_rows(q_->writers, n.id, Step::kGenerated, true, n, Node::kActivity, 0, &out);
+    if (q_->transfers_written)
+      add_rows(*q_->transfers_written, n.id, Step::kGenerated, true, n, Node::kActivity, 0, &out);
     add_instants(q_->previous, n.id, Step::kVersion, true, n, Node::kEntity, &out);
   } else {
     add_rows(q_->inputs, n.id, Step::kUsed, true, n, Node::kEntity, 1, &out);
+    if (q_->transfers_read_by)
+      add_rows(*q_->transfers_read_by, n.id, Step::kUsed, true, n, Node::kEntity, 1, &out);
     add_instants(q_->informants, n.id, Step::kInformed, true, n, Node::kActivity, &out);
   }
   return out;
@@ -120,9 +144,13 @@ const std::vector<Step>& DbLineageSource::effects(Node n) {
   std::vector<Step>& out = it->second;
   if (n.kind == Node::kEntity) {
     add_rows(q_->readers, n.id, Step::kUsed, false, n, Node::kActivity, 1, &out);
+    if (q_->transfers_readers)
+      add_rows(*q_->transfers_readers, n.id, Step::kUsed, false, n, Node::kActivity, 1, &out);
     add_instants(q_->next, n.id, Step::kVersion, false, n, Node::kEntity, &out);
   } else {
     add_rows(q_->outputs, n.id, Step::kGenerated, false, n, Node::kEntity, 0, &out);
+    if (q_->transfers_written_by)
+      add_rows(*q_->transfers_written_by, n.id, Step::kGenerated, false, n, Node::kEntity, 0, &out);
     add_instants(q_->informed, n.id, Step::kInformed, false, n, Node::kActivity, &out);
   }
   return out;

@@ -294,6 +294,12 @@ void LineageGraph::annotate_status(int64_t id) {
 
 // ---- edges, each with both of its nodes
 
+// A used / generated row's edge id; a pipe's later read or write (a pipe_transfers row,
+// stepped as -id) is "t:id" (JSON.md).
+static std::string relation_edge_id(const char* prefix, int64_t row) {
+  return row < 0 ? "t:" + std::to_string(-row) : prefix + std::to_string(row);
+}
+
 void LineageGraph::used_edge(const Link& l, int64_t a, int64_t e) {
   activity(a);
   entity(e);
@@ -303,7 +309,7 @@ void LineageGraph::used_edge(const Link& l, int64_t a, int64_t e) {
             {"time", time_json(l.time_ns, off_)},
             {"how", l.how}};
   if (l.last_ns != 0) j["last"] = time_json(l.last_ns, off_);
-  edge("u:" + std::to_string(l.row), std::move(j));
+  edge(relation_edge_id("u:", l.row), std::move(j));
 }
 
 void LineageGraph::generated_edge(const Link& l, int64_t e, int64_t a) {
@@ -315,7 +321,7 @@ void LineageGraph::generated_edge(const Link& l, int64_t e, int64_t a) {
             {"time", time_json(l.time_ns, off_)},
             {"how", l.how}};
   if (l.last_ns != 0) j["last"] = time_json(l.last_ns, off_);
-  edge("g:" + std::to_string(l.row), std::move(j));
+  edge(relation_edge_id("g:", l.row), std::move(j));
 }
 
 void LineageGraph::informed_edge(const Link& l, int64_t informed, int64_t informant) {
@@ -369,7 +375,7 @@ void LineageGraph::add_step(const Step& s) {
 
 void LineageGraph::annotate_step(const Step& s, const std::string& key, json value) {
   if (s.type != Step::kUsed && s.type != Step::kGenerated) return;
-  const std::string id = (s.type == Step::kUsed ? "u:" : "g:") + std::to_string(s.row);
+  const std::string id = relation_edge_id(s.type == Step::kUsed ? "u:" : "g:", s.row);
   for (json& e : edges_)
     if (e.value("id", "") == id) e[key] = std::move(value);
 }

@@ -393,6 +393,28 @@ class Printer {
     return printable(prog) + (with_pid ? " (pid " + std::to_string(a.value("pid", 0LL)) + ")" : "");
   }
 
+  // A pipe's reads (writes) by one image are instants, a step each (LINEAGE.md §1): one
+  // line per image and pipe, the step that bounds the most (backward: the latest allowed;
+  // forward: the earliest), with the span of them all. Of `steps` (all from one node), the
+  // allowed ones of `type`: kept step -> [earliest, latest] first; the others are absent.
+  template <typename Allowed>
+  static std::map<const Step*, std::pair<int64_t, int64_t>> one_per_end(
+      const std::vector<const Step*>& steps, Step::Type type, bool backward, Allowed allowed) {
+    std::map<Node, std::pair<const Step*, std::pair<int64_t, int64_t>>> by_end;
+    for (const Step* s : steps) {
+      if (s->type != type || !allowed(*s)) continue;
+      const Node end = backward ? s->cause : s->effect;
+      auto [it, fresh] = by_end.emplace(end, std::make_pair(s, std::make_pair(s->first, s->first)));
+      if (fresh) continue;
+      auto& [best, span] = it->second;
+      span = {std::min(span.first, s->first), std::max(span.second, s->first)};
+      if (backward ? s->first > best->first : s->first < best->first) best = s;
+    }
+    std::map<const Step*, std::pair<int64_t, int64_t>> kept;
+    for (const auto& [node, v] : by_end) kept.emplace(v.first, v.second);
+    return kept;
+  }
+
   // direct: img is the process image reached (not an image its process ran before exec).
   // made: the version it is shown as the writer of (a python run that compiled several
   // modules is shown under each bytecode file with that one's source only).
@@ -405,9 +427,13 @@ class Printer {
     auto it = by_effect_.find(img);
     if (it == by_effect_.end()) return;
     const Answer::Shown how = ancestry_only ? Answer::kAncestry : shown(img);
+    const auto reads = one_per_end(it->second, Step::kUsed, true,
+                                   [&](const Step& s) { return backward_allowed(s, d); });
     for (const Step* s : it->second) {
       if (!backward_allowed(*s, d)) continue;
       const int64_t nd = backward_bound(*s, d);
+      const auto read = reads.find(s);
+      if (s->type == Step::kUsed && read == reads.end()) continue;  // another read of it
       // Not under a rename of the bytecode (`m.pyc.123` onto `m.pyc`): that put nothing in.
       const bool compiled =
           !ancestry_only && a_.compiled_from.count(*s) != 0 &&
@@ -423,7 +449,8 @@ class Printer {
         const std::string verb = compiled  ? "compiled from "
                                  : program ? "program "
                                            : read_verb(s->how, e.value("kind", ""));
-        std::string text = verb + as + g_.entity_line(s->cause.id) + at(s->first);
+        std::string text =
+            verb + as + g_.entity_line(s->cause.id) + at(read->second.first, read->second.second);
         if (passed && how != Answer::kFull)
           text += g_.dim(
               " — read since the last command it started: may reach this program through its "
@@ -482,15 +509,19 @@ class Printer {
   void entity_fwd(Node e, int64_t t, const std::string& indent, std::string* out) {
     std::vector<Child> kids;
     if (auto it = by_cause_.find(e); it != by_cause_.end()) {
+      const auto reads = one_per_end(it->second, Step::kUsed, false,
+                                     [&](const Step& s) { return forward_allowed(s, t); });
       for (const Step* s : it->second) {
         if (!forward_allowed(*s, t)) continue;
         const int64_t nt = forward_bound(*s, t);
-        if (s->type == Step::kUsed)
+        const auto read = reads.find(s);
+        if (s->type == Step::kUsed && read != reads.end())
           kids.push_back({s->first,
                           (s->how == "open"      ? "opened by "
                            : s->how == "program" ? "run as the program of "
                                                  : "read by ") +
-                              g_.activity_line(s->effect.id) + at(s->first),
+                              g_.activity_line(s->effect.id) +
+                              at(read->second.first, read->second.second),
                           s->effect, true, nt});
         else if (s->type == Step::kVersion)
           kids.push_back(
@@ -519,10 +550,14 @@ class Printer {
       emit(kids, indent, out);
       return;
     }
+    const auto writes = one_per_end(it->second, Step::kGenerated, false,
+                                    [&](const Step& s) { return forward_allowed(s, t); });
     for (const Step* s : it->second) {
       if (!forward_allowed(*s, t)) continue;
       const int64_t nt = forward_bound(*s, t);
       if (s->type == Step::kGenerated) {
+        const auto write = writes.find(s);
+        if (write == writes.end()) continue;  // another write of it (a pipe's)
         g_.annotate_status(s->effect.id);
         std::string note;
         if (auto b = a_.later_batch.find(*s); b != a_.later_batch.end())
@@ -530,7 +565,8 @@ class Printer {
                         ", which it " + (b->second.sent ? "sent" : "finished") +
                         " after reading this: maybe not from it");
         kids.push_back({s->first,
-                        "wrote " + g_.entity_line(s->effect.id) + at(s->first, s->last) + note,
+                        "wrote " + g_.entity_line(s->effect.id) +
+                            at(write->second.first, std::max(write->second.second, s->last)) + note,
                         s->effect, true, nt});
       } else if (s->type == Step::kInformed) {
         const std::string verb = s->how == "exec"   ? "then ran "

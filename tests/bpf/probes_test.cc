@@ -504,6 +504,75 @@ TEST_F(FdProbes, PipeReadIsStampedAfterTheWriteThatFedIt) {
   close(p[1]);
 }
 
+// events.h v10: a writer's next write of a pipe is reported again once it has reported an
+// input since (it may be sending other data now), and a reader's next read once someone's
+// write of the pipe was reported since its last reported read; with nothing new, neither is.
+// (A multiprocessing pool's worker that read its next input file before sending again.)
+TEST_F(FdProbes, PipeIoIsReportedAgainAfterNewsAndOnlyThen) {
+  const std::string input = file("input");
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  pid_t reader = spawn([&] {
+    char c;
+    for (int i = 0; i < 3; i++)
+      if (read(p[0], &c, 1) != 1) return 1;
+    return 0;
+  });
+  ASSERT_EQ(write(p[1], "a", 1), 1);  // the first write: reported
+  usleep(200000);                     // the reader's first read: reported
+  ASSERT_EQ(write(p[1], "b", 1), 1);  // nothing read since: not reported, nor its read
+  usleep(200000);
+  char buf[8];
+  int fd = ::open(input.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_GT(read(fd, buf, sizeof(buf)), 0);  // an input of this process
+  close(fd);
+  ASSERT_EQ(write(p[1], "c", 1), 1);  // reported again, and so the read of it
+  reap(reader);
+  drain(getpid());
+  const uint64_t ino = fstat_of(p[0]).st_ino;
+  std::vector<bento_pipe_io_event> w, r;
+  for (const auto& e : events<bento_pipe_io_event>(BENTO_EV_PIPE_IO, self()))
+    if (e.ino == ino && e.is_write) w.push_back(e);
+  for (const auto& e : events<bento_pipe_io_event>(BENTO_EV_PIPE_IO, static_cast<uint32_t>(reader)))
+    if (e.ino == ino && !e.is_write) r.push_back(e);
+  ASSERT_EQ(w.size(), 2u);
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(w[0].again, 0u);
+  EXPECT_EQ(w[1].again, 1u);
+  EXPECT_EQ(r[0].again, 0u);
+  EXPECT_EQ(r[1].again, 1u);
+  EXPECT_LT(w[0].h.ts_ns, r[0].h.ts_ns);
+  EXPECT_LT(r[0].h.ts_ns, w[1].h.ts_ns);  // "b" went unreported between them
+  EXPECT_LT(w[1].h.ts_ns, r[1].h.ts_ns);
+  close(p[0]);
+  close(p[1]);
+}
+
+// Any receive on a socket is news for the next pipe write, reported or not: a socket's
+// later data is not reported (`curl URL | sh`: curl's later writes carry what came later).
+TEST_F(FdProbes, PipeWriteIsReportedAgainAfterAnyReceiveOnASocket) {
+  int sv[2], p[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  ASSERT_EQ(pipe(p), 0);
+  char buf[8];
+  ASSERT_EQ(write(sv[1], "xy", 2), 2);
+  ASSERT_EQ(read(sv[0], buf, 1), 1);  // the first receive: reported
+  ASSERT_EQ(write(p[1], "a", 1), 1);  // the first write
+  ASSERT_EQ(write(p[1], "b", 1), 1);  // nothing new: not reported
+  ASSERT_EQ(read(sv[0], buf, 1), 1);  // a later receive: not reported, but news
+  ASSERT_EQ(write(p[1], "c", 1), 1);  // reported again
+  drain(getpid());
+  const uint64_t ino = fstat_of(p[0]).st_ino;
+  std::vector<bento_pipe_io_event> w;
+  for (const auto& e : events<bento_pipe_io_event>(BENTO_EV_PIPE_IO, self()))
+    if (e.ino == ino && e.is_write) w.push_back(e);
+  ASSERT_EQ(w.size(), 2u);
+  EXPECT_EQ(w[0].again, 0u);
+  EXPECT_EQ(w[1].again, 1u);
+  for (int x : {sv[0], sv[1], p[0], p[1]}) close(x);
+}
+
 TEST_F(FdProbes, PipeIoOnAFifoCarriesItsDevAndInode) {
   std::string fifo = dir_ + "/fifo";
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);

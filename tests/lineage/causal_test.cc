@@ -103,6 +103,74 @@ TEST(Causal, APipeReadAfterTheWriteIsNotAnInput) {
   EXPECT_TRUE(has(out2, "used(cat secret, secret)")) << json(out2).dump(1);
 }
 
+// A multiprocessing pool: workers send their results over one pipe, the parent writes each
+// result to its own file as it comes. A worker had already read its next input when the
+// parent wrote the file of its last result; that input is not in it. The probes report a
+// worker's write again only after it read something new, and the parent's read again only
+// after such a write (events.h v10): what the parent had read by its last reported read
+// came from each worker's state at that worker's last reported write before it.
+TEST(Causal, APoolWorkersNextInputIsNotInTheFileOfItsLastResult) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "in1"}, {11, "in2"}, {12, "in3"}});
+  auto parent = w.run(sh, 500, {"pool"});
+  auto w1 = w.run(sh, 501, {"worker1"});
+  auto w2 = w.run(sh, 502, {"worker2"});
+  w.read(501, 10);
+  w.pipe_io(w1, 7100, true);  // result 1
+  w.pipe_io(parent, 7100, false);
+  w.read(501, 12);             // worker 1 starts on in3 ...
+  w.write_new(500, 20, "p1");  // ... before the parent writes p1
+  w.read(502, 11);
+  w.pipe_io(w2, 7100, true);  // result 2
+  w.pipe_io(parent, 7100, false, /*again=*/true);
+  w.write_new(500, 21, "p2");
+  w.pipe_io(w1, 7100, true, /*again=*/true);  // result 3
+  w.pipe_io(parent, 7100, false, /*again=*/true);
+  w.write_new(500, 22, "p3");
+  w.commit();
+  auto p1 = edges(why(*w.db, path("p1")).graph);
+  EXPECT_TRUE(has(p1, "used(worker1, in1)")) << json(p1).dump(1);
+  EXPECT_FALSE(has(p1, "used(worker1, in3)")) << "read after its result 1" << json(p1).dump(1);
+  EXPECT_FALSE(has(p1, "used(worker2, in2)")) << json(p1).dump(1);
+  auto p2 = edges(why(*w.db, path("p2")).graph);
+  EXPECT_TRUE(has(p2, "used(worker2, in2)")) << json(p2).dump(1);
+  EXPECT_FALSE(has(p2, "used(worker1, in3)")) << json(p2).dump(1);
+  auto p3 = edges(why(*w.db, path("p3")).graph);
+  EXPECT_TRUE(has(p3, "used(worker1, in3)")) << json(p3).dump(1);
+  // Forward: in3 reached p3 only.
+  auto i = impact(*w.db, path("in3"));
+  ASSERT_TRUE(i.found) << i.message;
+  auto fwd = edges(i.graph);
+  EXPECT_TRUE(has(fwd, "generated(p3, pool)")) << json(fwd).dump(1);
+  EXPECT_FALSE(has(fwd, "generated(p1, pool)")) << json(fwd).dump(1);
+  EXPECT_FALSE(has(fwd, "generated(p2, pool)")) << json(fwd).dump(1);
+}
+
+// make's jobserver: make puts tokens back into a pipe and takes them again between the
+// commands it starts. Such a read of a pipe only make itself wrote (reported again after its
+// own write, events.h v10) brought nothing in: not listed as what it may have passed on to
+// the next command.
+TEST(Causal, AReadOfAPipeOnlyTheReaderWroteIsNotPassedOn) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "Makefile"}});
+  auto make = w.run(sh, 600, {"make"});
+  w.read(600, 10);
+  w.pipe_io(make, 7200, /*write=*/true);  // a token back
+  auto cc1 = w.run(make, 601, {"cc", "one"});
+  w.exit(cc1);
+  w.pipe_io(make, 7200, /*write=*/false, /*again=*/true);  // and taken again
+  auto cc2 = w.run(make, 602, {"cc", "two"});
+  w.write_new(602, 20, "two.o");
+  w.exit(cc2);
+  w.commit();
+  auto r = why(*w.db, path("two.o"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_EQ(r.text.find("pipe:["), std::string::npos) << r.text;
+  EXPECT_FALSE(has(edges(r.graph), "used(make, pipe)")) << json(edges(r.graph)).dump(1);
+}
+
 // Two UDP flows under the same addresses (a client port used again): the first flow's
 // sender and receiver are still undecided (the receiver's write on the mount not yet read
 // from the log) when the second socket sends. Each output names its own flow's input.

@@ -155,11 +155,13 @@ class World {
     e.file_id = dev * 7 + ino * 2 + (write ? 1 : 0);
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
   }
-  // First read / first write of a process image on a pipe (the probes' PIPE_IO).
-  void pipe_io(Proc p, uint64_t pipe_ino, bool write) {
+  // A read / write of a process image on a pipe the probes report (PIPE_IO): its first, or
+  // `again` after news (events.h v10).
+  void pipe_io(Proc p, uint64_t pipe_ino, bool write, bool again = false) {
     bento_pipe_io_event e{};
     header(e.h, BENTO_EV_PIPE_IO, sizeof e, p);
     e.is_write = write ? 1 : 0;
+    e.again = again ? 1 : 0;
     e.dev = pipefs_dev();
     e.ino = pipe_ino;
     e.file_id = pipe_ino * 2 + (write ? 1 : 0);

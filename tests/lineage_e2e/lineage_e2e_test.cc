@@ -1247,6 +1247,44 @@ TEST_F(LineageE2E, AFileOnTmpfsIsAnsweredAsTheRecordsFile) {
   EXPECT_TRUE(has(edges(why(mnt_ + "/out"), mnt_), "used(cp secret " + T + "/copy, secret)"));
 }
 
+// A multiprocessing pool: the worker sends result 1 and at once reads in2 for its next task
+// (result 2 comes 0.8 s later), while the parent, 0.3 s after result 1, writes it to p1.out.
+// The probes report the worker's next write of the result pipe again (it read in2 since),
+// and the parent's read of it (events.h v10): p1.out came from in1 alone; in2 is in p2.out,
+// not in p1.out.
+TEST_F(LineageE2E, APoolWorkersNextInputIsNotInTheFileOfItsLastResult) {
+  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
+  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
+  ASSERT_NO_FATAL_FAILURE(start_provd());
+  std::ofstream(root_ + "/pool.py") << "import multiprocessing, time\n"
+                                       "def conv(i):\n"
+                                       "    s = open(f'in{i}').read().upper()\n"
+                                       "    time.sleep(0.8)\n"
+                                       "    return s\n"
+                                       "if __name__ == '__main__':\n"
+                                       "    with multiprocessing.Pool(1) as p:\n"
+                                       "        for i, s in enumerate(p.imap(conv, [1, 2]), 1):\n"
+                                       "            time.sleep(0.3)\n"
+                                       "            open(f'p{i}.out', 'w').write(s)\n";
+  ASSERT_EQ(sh("echo one > in1; echo two > in2; python3 " + q(root_ + "/pool.py")).status, 0);
+  stop_provd();
+  auto paths = [&](const json& g) {
+    std::set<std::string> p;
+    for (const json& e : g["entities"]) p.insert(e.value("path", ""));
+    return p;
+  };
+  const json p1 = why(mnt_ + "/p1.out"), p2 = why(mnt_ + "/p2.out");
+  EXPECT_TRUE(paths(p1).count(mnt_ + "/in1")) << p1.dump(1);
+  EXPECT_FALSE(paths(p1).count(mnt_ + "/in2"))
+      << "read after the worker sent result 1" << p1.dump(1);
+  EXPECT_TRUE(paths(p2).count(mnt_ + "/in2")) << p2.dump(1);
+  // The same, forward: in2 reached p2.out only.
+  RunResult i = run(std::string(PROV_BIN) + " impact " + q(mnt_ + "/in2") + " --db " + q(db_));
+  EXPECT_EQ(i.status, 0) << i.output;
+  EXPECT_NE(i.output.find(mnt_ + "/p2.out"), std::string::npos) << i.output;
+  EXPECT_EQ(i.output.find(mnt_ + "/p1.out"), std::string::npos) << i.output;
+}
+
 // `cp -r` copies each file from its own source (copy_file_range on one file system, read
 // and write of the same buffer across two): each copy lists that source only, not every
 // file the same cp read before it (LINEAGE.md §3), within the mount, into it and out of

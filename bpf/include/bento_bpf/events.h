@@ -32,6 +32,10 @@
  *    a TCP endpoint's state went to FIN_WAIT1 (close or shutdown(SHUT_WR) of an
  *    established connection) or LAST_ACK (close after the peer's FIN): its sends on that
  *    connection are over. The header names the task that closed (it runs in its context).
+ * 10: PIPE_IO's `is_write` is a byte, followed by `again`: a process image's read or write
+ *    of a pipe or FIFO is reported again after news (a write after the image reported an
+ *    input since its last reported write there; a read after someone's reported write
+ *    since its last reported read), not only the first time (bento_pipe_io_event).
  *
  * Times of data flow: a write-side event (PIPE_IO write, SOCK_SEND, FILE_IO write) is
  * stamped at the call's ENTRY, a read-side one (PIPE_IO read, SOCK_RECV, FILE_IO read) at
@@ -58,7 +62,7 @@
 #include <linux/types.h>
 #endif
 
-#define BENTO_EVENTS_VERSION 9
+#define BENTO_EVENTS_VERSION 10
 #define BENTO_PATH_MAX 256     /* exec filename and open paths; longer ones are truncated */
 #define BENTO_ARGS_MAX 512     /* exec argv, NUL-separated; truncated flag when longer */
 #define BENTO_FDS_MAX 8        /* fds per SCM_RIGHTS event */
@@ -280,9 +284,13 @@ struct bento_fd_pass_event { /* BENTO_EV_FD_SEND and BENTO_EV_FD_RECV */
 struct bento_pipe_io_event {
   struct bento_event_header h;
   __s32 fd;
-  __u32 is_write; /* write, writev, pwritev2, sendfile/splice/tee into it, vmsplice on the
-                     write end (stamped at the entry); else a read (read, readv, preadv2,
-                     splice/tee out of it, vmsplice on the read end: stamped at the return) */
+  __u8 is_write; /* write, writev, pwritev2, sendfile/splice/tee into it, vmsplice on the
+                    write end (stamped at the entry); else a read (read, readv, preadv2,
+                    splice/tee out of it, vmsplice on the read end: stamped at the return) */
+  __u8 again;    /* v10: not the image's first read (write) of the pipe: a write after an
+                    input the image reported since its last reported write of the pipe, a
+                    read after a reported write of the pipe since its last reported read */
+  __u8 pad[2];
   __u64 file_id;
   __u64 dev;
   __u64 ino; /* pipefs inode for pipes; the FIFO's inode for FIFOs */
