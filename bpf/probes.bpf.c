@@ -200,8 +200,9 @@ struct {
   __type(key, struct seen_key);
   __type(value, __u8);
 } seen_open SEC(".maps");
-/* A write's value: the image's input count (image_inputs) when its write was last reported;
- * a read's: pipe_writes when its read was last reported (pipe_io). */
+/* A write's value: the image's input count (image_news) when its write was last reported;
+ * a read's: pipe_writes and the image's fork count when its read was last reported
+ * (pipe_io). */
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, 16384);
@@ -279,23 +280,29 @@ __u64 file_changes = 0;
 /* Pipes and FIFOs (events.h v10): a process image's write is reported again when it has
  * reported an input since its last reported write there (it may be sending other data
  * now), and a read again when someone's write of the pipe was reported since its last
- * reported read (it may be reading that data now). So what a reader got by its last
- * reported read came from the writers' states at their last reported writes before it.
- * image_inputs: (tgid, start, exec id) -> inputs reported of that image (pipe, file and
- * socket reads). pipe_gen: the pipe's inode object -> pipe_writes at its last reported
- * write; pipe_writes only grows, so a value is never seen twice. */
+ * reported read (it may be reading that data now), or when it started a process since (a
+ * shell's `while read f; do cmd "$f"; done < list`: what it read for this command). So what
+ * a reader got by its last reported read came from the writers' states at their last
+ * reported writes before it. image_news: (tgid, start, exec id) -> inputs reported of that
+ * image (pipe, file and socket reads) and processes it forked. pipe_gen: the pipe's inode
+ * object -> pipe_writes at its last reported write; pipe_writes only grows, so a value is
+ * never seen twice. */
 struct image_ref {
   __u32 tgid;
   __u32 pad;
   __u64 start_ns;
   __u64 exec_id;
 };
+struct image_news {
+  __u64 inputs;
+  __u64 forks;
+};
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, 16384);
   __type(key, struct image_ref);
-  __type(value, __u64);
-} image_inputs SEC(".maps");
+  __type(value, struct image_news);
+} image_news SEC(".maps");
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, 16384);
@@ -717,19 +724,23 @@ __noinline int note_input(void) {
   struct task_struct* t = bpf_get_current_task_btf();
   struct image_ref r;
   image_ref_init(&r, t);
-  __u64* n = bpf_map_lookup_elem(&image_inputs, &r);
+  struct image_news* n = bpf_map_lookup_elem(&image_news, &r);
   if (n)
-    __sync_fetch_and_add(n, 1);
+    __sync_fetch_and_add(&n->inputs, 1);
   else
-    bpf_map_update_elem(&image_inputs, &r, &(__u64){1}, BPF_NOEXIST);
+    bpf_map_update_elem(&image_news, &r, &(struct image_news){.inputs = 1}, BPF_NOEXIST);
   return 0;
 }
 
-static __always_inline __u64 image_input_count(struct task_struct* t) {
+/* The image `parent` forked a process: its next read of a pipe is reported again. */
+static __always_inline void note_fork(struct task_struct* parent) {
   struct image_ref r;
-  image_ref_init(&r, t);
-  __u64* n = bpf_map_lookup_elem(&image_inputs, &r);
-  return n ? *n : 0;
+  image_ref_init(&r, parent);
+  struct image_news* n = bpf_map_lookup_elem(&image_news, &r);
+  if (n)
+    __sync_fetch_and_add(&n->forks, 1);
+  else
+    bpf_map_update_elem(&image_news, &r, &(struct image_news){.forks = 1}, BPF_NOEXIST);
 }
 
 /* Keyed by the pipe's inode number (pipefs numbers are never reused while the pipe lives)
@@ -743,8 +754,13 @@ static __noinline int pipe_io(struct task_struct* t, struct file* f, struct inod
   __u64 pipe = (__u64)inode;
   struct seen_key k = {};
   seen_key_init(&k, t, is_write ? SEEN_WRITE : SEEN_READ, ino, pipe, 0);
+  struct image_ref r;
+  image_ref_init(&r, t);
+  struct image_news* news = bpf_map_lookup_elem(&image_news, &r);
   __u64* gen = is_write ? 0 : bpf_map_lookup_elem(&pipe_gen, &pipe);
-  __u64 now = is_write ? image_input_count(t) : gen ? *gen : 0;
+  /* A write's: inputs; a read's: the pipe's last reported write and the forks (< 2^24). */
+  __u64 now = is_write ? (news ? news->inputs : 0)
+                       : (gen ? *gen : 0) + ((news ? news->forks : 0) << 40);
   __u64* seen = bpf_map_lookup_elem(&seen_pipe, &k);
   if (seen && *seen == now) return 0;
   if (ignored_tgid(t->tgid)) return 0;
@@ -2776,6 +2792,7 @@ static __noinline int fork_event(struct task_struct* parent, struct task_struct*
     submit(e);
   }
   if (ctgid == ptgid) return 0;
+  note_fork(parent);
   if (BPF_CORE_READ(child, mm) != BPF_CORE_READ(parent, mm)) fork_mappings(child, ptgid, ctgid);
   /* A new process starts with a copy of the table: its copies of reported fds are
    * reported too, so that the child's close of an inherited pipe end is seen. */

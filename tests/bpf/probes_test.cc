@@ -573,6 +573,29 @@ TEST_F(FdProbes, PipeWriteIsReportedAgainAfterAnyReceiveOnASocket) {
   for (int x : {sv[0], sv[1], p[0], p[1]}) close(x);
 }
 
+// A read after the image started a process is reported again, news or not: a shell's
+// `while read f; do cmd "$f"; done < list` reads each line for the command it starts next.
+TEST_F(FdProbes, PipeReadIsReportedAgainAfterAFork) {
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  ASSERT_EQ(write(p[1], "abc", 3), 3);
+  char c;
+  ASSERT_EQ(read(p[0], &c, 1), 1);  // the first read: reported
+  ASSERT_EQ(read(p[0], &c, 1), 1);  // nothing new: not reported
+  reap(spawn([] { return 0; }));    // a command started
+  ASSERT_EQ(read(p[0], &c, 1), 1);  // reported again
+  drain(getpid());
+  const uint64_t ino = fstat_of(p[0]).st_ino;
+  std::vector<bento_pipe_io_event> r;
+  for (const auto& e : events<bento_pipe_io_event>(BENTO_EV_PIPE_IO, self()))
+    if (e.ino == ino && !e.is_write) r.push_back(e);
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].again, 0u);
+  EXPECT_EQ(r[1].again, 1u);
+  close(p[0]);
+  close(p[1]);
+}
+
 TEST_F(FdProbes, PipeIoOnAFifoCarriesItsDevAndInode) {
   std::string fifo = dir_ + "/fifo";
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);

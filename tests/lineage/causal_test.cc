@@ -171,6 +171,39 @@ TEST(Causal, AReadOfAPipeOnlyTheReaderWroteIsNotPassedOn) {
   EXPECT_FALSE(has(edges(r.graph), "used(make, pipe)")) << json(edges(r.graph)).dump(1);
 }
 
+// `producer | while read x; do cmd "$x" > "o$x"; done`: the loop's shell reads a line for
+// each command it starts. Its read after it started the first command is reported again
+// (events.h v10), so the second command's answer lists that read as what its command line
+// may hold, as the first command's lists the first read.
+TEST(Causal, AShellLoopsReadOfAPipeForEachCommandIsListedUnderThatCommand) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "names"}, {11, "cfg"}});
+  auto producer = w.run(sh, 700, {"cat", "names"});
+  w.read(700, 10);
+  w.pipe_io(producer, 7300, /*write=*/true);
+  auto loop = w.fork(sh, 701);
+  w.read(701, 11);  // kept in full: it read a file of the mount
+  w.pipe_io(loop, 7300, /*write=*/false);
+  auto one = w.fork(loop, 702);
+  w.exec(one, {"cmd", "one"});
+  w.write_new(702, 20, "o1");
+  w.exit(one);
+  w.pipe_io(loop, 7300, /*write=*/false, /*again=*/true);  // the next line
+  auto two = w.fork(loop, 703);
+  w.exec(two, {"cmd", "two"});
+  w.write_new(703, 21, "o2");
+  w.exit(two);
+  w.commit();
+  for (const char* out : {"o1", "o2"}) {
+    SCOPED_TRACE(out);
+    auto r = why(*w.db, path(out));
+    ASSERT_TRUE(r.found) << r.message;
+    EXPECT_NE(line_with(r.text, "pipe:[").find(kPassedOn), std::string::npos) << r.text;
+    EXPECT_NE(r.text.find(path("names")), std::string::npos) << r.text;
+  }
+}
+
 // Two UDP flows under the same addresses (a client port used again): the first flow's
 // sender and receiver are still undecided (the receiver's write on the mount not yet read
 // from the log) when the second socket sends. Each output names its own flow's input.

@@ -34,8 +34,9 @@
  *    connection are over. The header names the task that closed (it runs in its context).
  * 10: PIPE_IO's `is_write` is a byte, followed by `again`: a process image's read or write
  *    of a pipe or FIFO is reported again after news (a write after the image reported an
- *    input since its last reported write there; a read after someone's reported write
- *    since its last reported read), not only the first time (bento_pipe_io_event).
+ *    input since its last reported write there, or received on a socket; a read after
+ *    someone's reported write, or after the image forked a process, since its last
+ *    reported read), not only the first time (bento_pipe_io_event).
  *
  * Times of data flow: a write-side event (PIPE_IO write, SOCK_SEND, FILE_IO write) is
  * stamped at the call's ENTRY, a read-side one (PIPE_IO read, SOCK_RECV, FILE_IO read) at
@@ -287,9 +288,10 @@ struct bento_pipe_io_event {
   __u8 is_write; /* write, writev, pwritev2, sendfile/splice/tee into it, vmsplice on the
                     write end (stamped at the entry); else a read (read, readv, preadv2,
                     splice/tee out of it, vmsplice on the read end: stamped at the return) */
-  __u8 again;    /* v10: not the image's first read (write) of the pipe: a write after an
-                    input the image reported since its last reported write of the pipe, a
-                    read after a reported write of the pipe since its last reported read */
+  __u8 again;    /* v10: not the image's first read (write) of the pipe: a write after news
+                    of the image (an input reported, a socket receive) since its last
+                    reported write of the pipe; a read after a reported write of the pipe, or
+                    a fork by the image, since its last reported read */
   __u8 pad[2];
   __u64 file_id;
   __u64 dev;
