@@ -684,6 +684,72 @@ void mark_batches_once(Batches& batches, Answer* a) {
   }
 }
 
+// Pipes (events.h v10: each read and write an instant). A reader of the answer that took in
+// a writer's message at its first read after it, and then finished another file of its
+// own before it began the answer's (a pool's parent writing each result to its own file):
+// the message maybe went only into that file. What the writer read before that message,
+// and after its message before it, is said to be maybe only for that file (a worker's
+// earlier input). The reader's own reads of the pipe are one line in the text (the latest
+// before the bound), so the note is said at the writer's reads.
+void mark_pipe_batches(LineageGraph& g, LineageSource& src, Batches& batches, Answer* a) {
+  auto is_pipe = [&](Node e) {
+    const std::string kind = g.entity(e.id).value("kind", "");
+    return kind == "pipe" || kind == "fifo";
+  };
+  std::map<Node, int64_t> begun;          // reader -> first write of its outputs in the answer
+  std::map<Node, std::set<int64_t>> own;  // reader -> those outputs (file ids)
+  for (const Step& st : a->steps) {
+    if (st.type != Step::kGenerated || puts_no_data(st) || !batches.output_kind(st)) continue;
+    auto n = a->nodes.find(st.cause);
+    if (n == a->nodes.end() || n->second != Answer::kFull) continue;
+    auto [it, fresh] = begun.emplace(st.cause, st.first);
+    if (!fresh) it->second = std::min(it->second, st.first);
+    own[st.cause].insert(batches.file_of(st.effect));
+  }
+  // A writer's message (its write step of the pipe) -> the reader's earlier output.
+  std::map<Step, std::pair<Node, const Batches::Finished*>> for_earlier;
+  std::set<std::pair<Node, Node>> done;  // (reader, pipe)
+  for (const Step& u : a->steps) {
+    if (u.type != Step::kUsed || !is_pipe(u.cause)) continue;
+    auto b = begun.find(u.effect);
+    if (b == begun.end() || !done.insert({u.effect, u.cause}).second) continue;
+    std::vector<int64_t> reads;  // the reader's reads of the pipe, in time
+    for (const Step& r : src.causes(u.effect))
+      if (r.type == Step::kUsed && r.cause == u.cause && r.last == r.first)
+        reads.push_back(r.first);
+    std::sort(reads.begin(), reads.end());
+    for (const Step& w : src.causes(u.cause)) {
+      if (w.type != Step::kGenerated || w.last != w.first || w.first >= b->second) continue;
+      auto r = std::lower_bound(reads.begin(), reads.end(), w.first);
+      if (r == reads.end() || *r >= b->second) continue;
+      Step took = u;
+      took.first = took.last = *r;
+      if (const Batches::Finished* o =
+              batches.earlier_output(u.effect, took, b->second, own[u.effect]))
+        for_earlier[w] = {u.effect, o};
+    }
+  }
+  if (for_earlier.empty()) return;
+  // Each writer's reads of the answer: the message it wrote next after the read.
+  for (const Step& x : a->steps) {
+    if (x.type != Step::kUsed || a->program_reads.count(x) != 0 || a->earlier_batch.count(x))
+      continue;
+    const Step* next = nullptr;
+    for (const Step& w : src.effects(x.effect))
+      if (w.type == Step::kGenerated && w.last == w.first && is_pipe(w.effect) &&
+          w.first > x.first && (next == nullptr || w.first < next->first))
+        next = &w;
+    if (next == nullptr) continue;
+    auto f = for_earlier.find(*next);
+    if (f == for_earlier.end()) continue;
+    Answer::EarlierOutput e = batches.describe(*f->second.second);
+    e.pipe = g.entity(next->effect.id).value("path", "");
+    e.sent_at = next->first;
+    e.reader = f->second.first.id;
+    a->earlier_batch[x] = e;
+  }
+}
+
 // Backward: the reads of the writers of the file asked about that were maybe only for an
 // earlier file (Answer::earlier_batch).
 //
@@ -700,6 +766,7 @@ void mark_batches(LineageGraph& g, LineageSource& src, Answer* a) {
     mark_batches_once(batches, a);
     if (a->earlier_batch.size() == marked) break;
   }
+  mark_pipe_batches(g, src, batches, a);
 }
 
 // Forward: the files a reader of what is asked about began after its reads of it ended and
@@ -889,6 +956,11 @@ json answer_json(LineageGraph& g, const Answer& a, json header) {
     if (o.sent) j["sent"] = true;
     if (o.closed) j["closed"] = true;
     if (o.sender_closed) j["sender_closed"] = true;
+    if (!o.pipe.empty()) {
+      j["pipe"] = o.pipe;
+      j["sent_at"] = time_json(o.sent_at, g.wall_offset());
+      j["reader"] = "a:" + std::to_string(o.reader);
+    }
     return j;
   };
   for (const auto& [st, earlier] : a.earlier_batch)

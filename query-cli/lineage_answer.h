@@ -74,6 +74,12 @@ struct Answer {
     // TCP: `finished` (a reply) or `sender_end` (a connection read) is where the sender
     // sent its FIN (closed or shut down its end), not a process's exit.
     bool closed = false, sender_closed = false;
+    // A read by a writer of a pipe (a pool's worker): `pipe` is that pipe, `sent` when the
+    // writer next wrote it, which its reader (`reader`, an activity id) took in before it
+    // finished its own earlier file `path` (mark_pipe_batches). Empty: the reader's own.
+    std::string pipe;
+    int64_t sent_at = 0;
+    int64_t reader = 0;
   };
   std::map<Step, EarlierOutput> earlier_batch;
   // Forward, the same seen from the read: a write (step) of a file the reader began after

@@ -457,8 +457,17 @@ class Printer {
               "command line or environment");
         // Not where the writer is shown for that earlier output itself (or one before it:
         // a long-lived client's first reply is in the answer too).
+        // (A writer of a pipe is shown with its bound there, its last message: the note is
+        // about the reader's file, which began after that earlier one was finished.)
         if (auto b = a_.earlier_batch.find(*s);
-            b != a_.earlier_batch.end() && d > b->second.finished)
+            b != a_.earlier_batch.end() && !b->second.pipe.empty())
+          text += g_.dim(" — read before it wrote " + printable(b->second.pipe) + " at " +
+                         clock_text(b->second.sent_at, g_.wall_offset()) + ", which " +
+                         short_command(b->second.reader) + " read before it " +
+                         earlier_output_text(b->second, g_.wall_offset()) +
+                         ", a file it wrote before this one: maybe only for that one");
+        else if (auto b = a_.earlier_batch.find(*s);
+                 b != a_.earlier_batch.end() && d > b->second.finished)
           text += g_.dim(
               std::string(b->second.sender_end != 0 ? " — began receiving" : " — read") +
               " before it " + earlier_output_text(b->second, g_.wall_offset()) +

@@ -136,8 +136,26 @@ TEST(Causal, APoolWorkersNextInputIsNotInTheFileOfItsLastResult) {
   auto p2 = edges(why(*w.db, path("p2")).graph);
   EXPECT_TRUE(has(p2, "used(worker2, in2)")) << json(p2).dump(1);
   EXPECT_FALSE(has(p2, "used(worker1, in3)")) << json(p2).dump(1);
-  auto p3 = edges(why(*w.db, path("p3")).graph);
+  auto r3 = why(*w.db, path("p3"));
+  auto p3 = edges(r3.graph);
   EXPECT_TRUE(has(p3, "used(worker1, in3)")) << json(p3).dump(1);
+  // in1 and in2 are listed (the parent read them before p3), each said to be maybe only for
+  // the file the parent wrote after taking in the result they made; in3 is not.
+  std::map<std::string, std::string> file_of, said;  // entity id -> path; input -> earlier file
+  for (const auto& n : r3.graph["entities"])
+    if (n.value("kind", "") == "file") file_of[n.value("id", "")] = n.value("path", "");
+  for (const auto& e : r3.graph["edges"])
+    if (e.value("type", "") == "used" && e.contains("before_output") &&
+        file_of.count(e.value("entity", "")) != 0)
+      said[file_of[e.value("entity", "")]] = e["before_output"].value("path", "");
+  EXPECT_EQ(said, (std::map<std::string, std::string>{{path("in1"), path("p1")},
+                                                      {path("in2"), path("p2")}}))
+      << r3.graph.dump(1);
+  for (const auto& [input, file] : std::map<std::string, std::string>{{"in1", "p1"}, {"in2", "p2"}})
+    EXPECT_NE(line_with(r3.text, path(input)).find("read before it finished " + path(file)),
+              std::string::npos)
+        << r3.text;
+  EXPECT_EQ(line_with(r3.text, path("in3")).find("maybe only"), std::string::npos) << r3.text;
   // Forward: in3 reached p3 only.
   auto i = impact(*w.db, path("in3"));
   ASSERT_TRUE(i.found) << i.message;
