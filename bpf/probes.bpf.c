@@ -200,14 +200,20 @@ struct {
   __type(key, struct seen_key);
   __type(value, __u8);
 } seen_open SEC(".maps");
-/* A write's value: the image's input count (image_news) when its write was last reported;
- * a read's: pipe_writes and the image's fork count when its read was last reported
- * (pipe_io). */
+/* A write's: the image's input count (image_news) when its write was last reported, and
+ * how many of its writes of the pipe were reported; a read's: the pipe's reported writes
+ * by others and the image's fork count when its read was last reported (pipe_io). */
+struct pipe_seen {
+  __u64 now;
+  __u64 writes;
+  __u32 reports;
+  __u32 open; /* BENTO_PIPE_IO_OPEN sent: no more reports */
+};
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, 16384);
   __type(key, struct seen_key);
-  __type(value, __u64);
+  __type(value, struct pipe_seen);
 } seen_pipe SEC(".maps");
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -283,10 +289,10 @@ __u64 file_changes = 0;
  * reported read (it may be reading that data now), or when it started a process since (a
  * shell's `while read f; do cmd "$f"; done < list`: what it read for this command). So what
  * a reader got by its last reported read came from the writers' states at their last
- * reported writes before it. image_news: (tgid, start, exec id) -> inputs reported of that
- * image (pipe, file and socket reads) and processes it forked. pipe_gen: the pipe's inode
- * object -> pipe_writes at its last reported write; pipe_writes only grows, so a value is
- * never seen twice. */
+ * reported writes before it. Its own writes are no news to a reader (an event loop's
+ * self-pipe: else each of its reads and writes would be reported). image_news: (tgid,
+ * start, exec id) -> inputs reported of that image (pipe, file and socket reads) and
+ * processes it forked. pipe_gen: the pipe's inode object -> its reported writes. */
 struct image_ref {
   __u32 tgid;
   __u32 pad;
@@ -309,7 +315,6 @@ struct {
   __type(key, __u64);
   __type(value, __u64);
 } pipe_gen SEC(".maps");
-__u64 pipe_writes = 0;
 
 /* dup2/dup3 at sys_enter: what newfd held before (so sys_exit can say `replaced`). */
 struct dup_stash {
@@ -754,15 +759,26 @@ static __noinline int pipe_io(struct task_struct* t, struct file* f, struct inod
   __u64 pipe = (__u64)inode;
   struct seen_key k = {};
   seen_key_init(&k, t, is_write ? SEEN_WRITE : SEEN_READ, ino, pipe, 0);
+  struct pipe_seen* seen = bpf_map_lookup_elem(&seen_pipe, &k);
+  if (seen && seen->open) return 0;
   struct image_ref r;
   image_ref_init(&r, t);
   struct image_news* news = bpf_map_lookup_elem(&image_news, &r);
-  __u64* gen = is_write ? 0 : bpf_map_lookup_elem(&pipe_gen, &pipe);
-  /* A write's: inputs; a read's: the pipe's last reported write and the forks (< 2^24). */
-  __u64 now = is_write ? (news ? news->inputs : 0)
-                       : (gen ? *gen : 0) + ((news ? news->forks : 0) << 40);
-  __u64* seen = bpf_map_lookup_elem(&seen_pipe, &k);
-  if (seen && *seen == now) return 0;
+  __u64 now;
+  if (is_write) {
+    now = news ? news->inputs : 0;
+  } else {
+    /* The pipe's reported writes by others, and the forks (< 2^24). */
+    __u64* gen = bpf_map_lookup_elem(&pipe_gen, &pipe);
+    now = (gen ? *gen : 0) + ((news ? news->forks : 0) << 40);
+    if (!seen || seen->now != now) { /* its own writes are no news */
+      struct seen_key wk = k;
+      wk.kind = SEEN_WRITE;
+      struct pipe_seen* mine = bpf_map_lookup_elem(&seen_pipe, &wk);
+      if (mine) now -= mine->writes;
+    }
+  }
+  if (seen && seen->now == now) return 0;
   if (ignored_tgid(t->tgid)) return 0;
   struct bento_pipe_io_event* e = reserve(sizeof(*e));
   if (!e) {
@@ -772,21 +788,27 @@ static __noinline int pipe_io(struct task_struct* t, struct file* f, struct inod
   fill_header(&e->h, BENTO_EV_PIPE_IO, sizeof(*e), t);
   e->fd = fd;
   e->is_write = is_write;
-  e->again = seen != 0;
+  e->again = !seen ? 0 : seen->reports + 1 >= BENTO_PIPE_IO_REPORTS ? BENTO_PIPE_IO_OPEN : 1;
   e->pad[0] = e->pad[1] = 0;
   e->file_id = file_id((__u64)f);
   e->dev = encode_dev(BPF_CORE_READ(inode, i_sb, s_dev));
   e->ino = ino;
   if (is_write) {
-    __sync_fetch_and_add(&pipe_writes, 1);
-    __u64 w = pipe_writes;
-    bpf_map_update_elem(&pipe_gen, &pipe, &w, BPF_ANY);
+    __u64* gen = bpf_map_lookup_elem(&pipe_gen, &pipe);
+    if (gen)
+      __sync_fetch_and_add(gen, 1);
+    else
+      bpf_map_update_elem(&pipe_gen, &pipe, &(__u64){1}, BPF_NOEXIST);
   }
   submit(e);
-  if (seen)
-    *seen = now;
-  else
-    bpf_map_update_elem(&seen_pipe, &k, &now, BPF_ANY);
+  if (seen) {
+    seen->now = now;
+    if (is_write) __sync_fetch_and_add(&seen->writes, 1);
+    if (++seen->reports >= BENTO_PIPE_IO_REPORTS) seen->open = 1;
+  } else {
+    struct pipe_seen v = {.now = now, .writes = is_write ? 1 : 0, .reports = 1};
+    bpf_map_update_elem(&seen_pipe, &k, &v, BPF_ANY);
+  }
   if (!is_write) note_input();
   return 0;
 }

@@ -278,7 +278,8 @@ class Ingest {
     // interpreter was given (script_rule.h), or the pipe it runs from its stdin: stored for
     // an ancestor of a kept activity too.
     bool program = false;
-    bool on_stdin = false;  // kFileRead: through fd 0, the file it had there at the exec
+    bool on_stdin = false;    // kFileRead: through fd 0, the file it had there at the exec
+    bool open_ended = false;  // kChannel: a pipe's last report (BENTO_PIPE_IO_OPEN)
   };
   struct Pending {
     std::vector<PendingItem> items;
@@ -295,6 +296,7 @@ class Ingest {
     std::string addr;  // sockets and endpoints: what the entity is called; a FIFO's path
     std::vector<std::pair<int64_t, uint64_t>> writers, readers;  // (activity, time) waiting
     std::set<int64_t> program_readers;  // readers that run what they read (channel_io)
+    std::set<std::pair<int64_t, uint64_t>> open_readers;  // (reader, t): open-ended reads
     // Writers stored already while not kept in full (kept forward): a fully kept reader
     // later makes them its causes too (at most 64).
     std::vector<std::pair<int64_t, uint64_t>> forward_writers;
@@ -316,10 +318,11 @@ class Ingest {
   // else waiting; storing it may keep the activities at the other end.
   // program: a read of the program an interpreter runs from its stdin (`curl URL | sh`):
   // stored for an ancestor of a kept activity too, with its writers.
-  void channel_io(const std::string& key, int64_t act, uint64_t t, bool write,
-                  bool program = false);
+  // open_ended: a pipe's last report by this image (BENTO_PIPE_IO_OPEN).
+  void channel_io(const std::string& key, int64_t act, uint64_t t, bool write, bool program = false,
+                  bool open_ended = false);
   void channel_store(const std::string& key, int64_t act, uint64_t t, bool write,
-                     bool program = false);
+                     bool program = false, bool open_ended = false);
   int64_t channel_entity(const std::string& key, uint64_t t);
   void retire_channel(const std::string& key);
   Channel& channel(const std::string& key, Channel::Kind kind, uint64_t ino,

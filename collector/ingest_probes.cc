@@ -273,7 +273,8 @@ bool Ingest::on_pipe_io(const void* data, size_t size) {
     make_relevant(act);
     int64_t file = store_.find_file_any_gen(src, e->ino);
     if (file == 0) file = mount_file(src, e->ino, 0, "fifo", t);
-    store_.pipe_transfer(act, current_entity(file, t), t, e->is_write != 0);
+    store_.pipe_transfer(act, current_entity(file, t), t, e->is_write != 0,
+                         e->again == BENTO_PIPE_IO_OPEN);
     return true;
   }
   // A FIFO outside the mounts (not on pipefs): its inode number is its file system's, and
@@ -287,14 +288,16 @@ bool Ingest::on_pipe_io(const void* data, size_t size) {
     if (c.born == 0) c.born = t;  // stored late or not, it existed from here
     if (c.addr.empty()) c.addr = host_.fd_path(h->pid, e->fd, e->dev, e->ino);  // each end
     channel_io(key, act, t, e->is_write != 0,
-               !e->is_write && runs_stdin(act, e->dev, e->ino, e->fd));
+               !e->is_write && runs_stdin(act, e->dev, e->ino, e->fd),
+               e->again == BENTO_PIPE_IO_OPEN);
     return true;
   }
   remember_file_id(e->file_id, 0, e->ino);
   const std::string key = "pipe " + std::to_string(e->ino);
   channel(key, Channel::kPipe, e->ino, "");
   // An interpreter reading its stdin runs what it reads (ingest_programs.cc).
-  channel_io(key, act, t, e->is_write != 0, !e->is_write && runs_stdin(act, 0, e->ino, e->fd));
+  channel_io(key, act, t, e->is_write != 0, !e->is_write && runs_stdin(act, 0, e->ino, e->fd),
+             e->again == BENTO_PIPE_IO_OPEN);
   return true;
 }
 

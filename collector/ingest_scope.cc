@@ -152,7 +152,7 @@ void Ingest::apply(int64_t act, const PendingItem& item) {
       fd_action(act, item);
       break;
     case PendingItem::kChannel:
-      channel_store(item.path, act, item.t, item.output, item.program);
+      channel_store(item.path, act, item.t, item.output, item.program, item.open_ended);
       break;
     case PendingItem::kFileRead: {
       int64_t file = file_of(item.dev, item.ino, item.gen, "", item.t, false);
@@ -325,20 +325,23 @@ int64_t Ingest::channel_entity(const std::string& key, uint64_t t) {
   return current_entity(c.file, t, c.addr);
 }
 
-void Ingest::channel_io(const std::string& key, int64_t act, uint64_t t, bool write, bool program) {
+void Ingest::channel_io(const std::string& key, int64_t act, uint64_t t, bool write, bool program,
+                        bool open_ended) {
   if (act == 0) return;
   auto it = channels_.find(key);
   if (it == channels_.end()) return;
   it->second.newest = std::max(it->second.newest, t);
   const Keep k = kept(act);
   if ((write && k >= kForward) || (!write && k == kFull)) {
-    channel_store(key, act, t, write, program);
+    channel_store(key, act, t, write, program, open_ended);
     return;
   }
   (write ? it->second.writers : it->second.readers).push_back({act, t});
   if (program) it->second.program_readers.insert(act);
+  if (open_ended && !write) it->second.open_readers.insert({act, t});
   PendingItem item{PendingItem::kChannel, write, 0, 0, t, 0, 0, "", key, "", false};
   item.program = program;
+  item.open_ended = open_ended;
   wait(act, std::move(item));
 }
 
@@ -346,7 +349,7 @@ void Ingest::channel_io(const std::string& key, int64_t act, uint64_t t, bool wr
 // the other end follow (readers of what a kept one wrote: forward; writers of what a
 // fully kept one read: its causes, in full).
 void Ingest::channel_store(const std::string& key, int64_t act, uint64_t t, bool write,
-                           bool program) {
+                           bool program, bool open_ended) {
   const int64_t ent = channel_entity(key, t);
   if (ent == 0) return;
   auto it = channels_.find(key);
@@ -357,7 +360,7 @@ void Ingest::channel_store(const std::string& key, int64_t act, uint64_t t, bool
   Channel& c = it->second;
   // A pipe's reads and writes are reported again after news: instants (pipe_transfer).
   if (c.kind == Channel::kPipe && !program)
-    store_.pipe_transfer(act, ent, t, write);
+    store_.pipe_transfer(act, ent, t, write, open_ended);
   else if (write)
     store_.generated(ent, act, t, how);
   else
@@ -371,12 +374,13 @@ void Ingest::channel_store(const std::string& key, int64_t act, uint64_t t, bool
       if (c.program_readers.count(r) != 0)
         store_.used(r, ent, rt, "program");
       else if (c.kind == Channel::kPipe)
-        store_.pipe_transfer(r, ent, rt, false);
+        store_.pipe_transfer(r, ent, rt, false, c.open_readers.count({r, rt}) != 0);
       else
         store_.used(r, ent, rt, "receive");
       make_forward(r);
     }
     c.program_readers.clear();
+    c.open_readers.clear();
     if (kept(act) != kFull && c.forward_writers.size() < 64) c.forward_writers.push_back({act, t});
   } else if (kept(act) == kFull || program) {
     auto writers = std::move(c.writers);

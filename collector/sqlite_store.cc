@@ -80,6 +80,8 @@ enum SqliteStore::Q : int {
   kPipeUsed,
   kPipeGenerated,
   kPipeTransfer,
+  kPipeUsedOpen,
+  kPipeGeneratedOpen,
   kEndSends,
   kEndOutsideWrites,
   kReopenOutsideWrite,
@@ -219,6 +221,8 @@ const char* const kSql[] = {
     "INSERT INTO generated(entity_id, activity_id, time_ns, how, last_ns) VALUES(?1, ?2, ?3, "
     "'pipe', ?3) ON CONFLICT(entity_id, activity_id) DO NOTHING",
     "INSERT INTO pipe_transfers(activity_id, entity_id, time_ns, is_write) VALUES(?, ?, ?, ?)",
+    "UPDATE used SET last_ns = NULL WHERE activity_id = ? AND entity_id = ?",
+    "UPDATE generated SET last_ns = NULL WHERE activity_id = ? AND entity_id = ?",
     "UPDATE generated SET last_ns = ?1 WHERE entity_id = ?2 AND how = 'send' AND last_ns IS NULL "
     "AND time_ns <= ?1",
     "UPDATE generated SET last_ns = ?3 WHERE activity_id = ?2 AND last_ns IS NULL AND "
@@ -828,8 +832,19 @@ void SqliteStore::generated(int64_t entity, int64_t activity, uint64_t t, const 
 // The probes report a pipe's read or write again only after news (events.h v10): each is
 // an instant. The first is the relation's row; the same one again (a waiting read stored
 // with its writer, then with its reader) is dropped, a later one is a transfer of its own.
-void SqliteStore::pipe_transfer(int64_t activity, int64_t entity, uint64_t t, bool write) {
+void SqliteStore::pipe_transfer(int64_t activity, int64_t entity, uint64_t t, bool write,
+                                bool open_ended) {
   if (activity == 0 || entity == 0) return;
+  if (open_ended) {  // from its first time on, until it ends
+    Stmt& first = st(write ? kPipeGenerated : kPipeUsed);
+    if (write)
+      first.bind(1, entity).bind(2, activity);
+    else
+      first.bind(1, activity).bind(2, entity);
+    first.bind(3, i64(t)).run();
+    st(write ? kPipeGeneratedOpen : kPipeUsedOpen).bind(1, activity).bind(2, entity).run();
+    return;
+  }
   auto& seen = write ? pipe_writes_ : pipe_reads_;
   if (pipe_times_ > kCacheCap) pipe_reads_.clear(), pipe_writes_.clear(), pipe_times_ = 0;
   if (!seen[std::make_pair(activity, entity)].insert(t).second) return;

@@ -89,7 +89,8 @@ class SqliteStore : public GraphStore {
   void retitle_open_name(int64_t file, const std::string& was, const std::string& path) override;
 
   void used(int64_t activity, int64_t entity, uint64_t t, const char* how) override;
-  void pipe_transfer(int64_t activity, int64_t entity, uint64_t t, bool write) override;
+  void pipe_transfer(int64_t activity, int64_t entity, uint64_t t, bool write,
+                     bool open_ended) override;
   void used_exact(int64_t activity, int64_t entity, uint64_t t) override;
   void used_last_of_file(int64_t activity, int64_t file, uint64_t last) override;
   void used_on_stdin(int64_t activity, int64_t entity) override;

@@ -596,6 +596,59 @@ TEST_F(FdProbes, PipeReadIsReportedAgainAfterAFork) {
   close(p[1]);
 }
 
+// An event loop's self-pipe: a process that writes its own pipe and reads it back, over and
+// over. Its own writes are no news to its reads, so the reports stop (else each call would
+// be reported: every read is an input, after which the next write is news).
+TEST_F(FdProbes, APipeAProcessWritesAndReadsItselfIsReportedAHandfulOfTimes) {
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  char c;
+  for (int i = 0; i < 50; i++) {
+    ASSERT_EQ(write(p[1], "x", 1), 1);
+    ASSERT_EQ(read(p[0], &c, 1), 1);
+  }
+  drain(getpid());
+  const uint64_t ino = fstat_of(p[0]).st_ino;
+  int n = 0;
+  for (const auto& e : events<bento_pipe_io_event>(BENTO_EV_PIPE_IO, self())) n += e.ino == ino;
+  EXPECT_GE(n, 2);  // its first write and read
+  EXPECT_LE(n, 3);  // and the write after that read
+  close(p[0]);
+  close(p[1]);
+}
+
+// Two processes in a request/response loop over two pipes: each message is news to the
+// other, so each is reported, up to BENTO_PIPE_IO_REPORTS per image, pipe and direction;
+// the last says so (BENTO_PIPE_IO_OPEN) and the rest go unreported.
+TEST_F(FdProbes, AChattyPairStopsReportingAfterTheBudget) {
+  int req[2], rep[2];
+  ASSERT_EQ(pipe(req), 0);
+  ASSERT_EQ(pipe(rep), 0);
+  const int rounds = BENTO_PIPE_IO_REPORTS + 500;
+  pid_t echo = spawn([&] {
+    char c;
+    for (int i = 0; i < rounds; i++)
+      if (read(req[0], &c, 1) != 1 || write(rep[1], &c, 1) != 1) return 1;
+    return 0;
+  });
+  char c = 'x';
+  for (int i = 0; i < rounds; i++) {
+    ASSERT_EQ(write(req[1], &c, 1), 1);
+    ASSERT_EQ(read(rep[0], &c, 1), 1);
+  }
+  reap(echo);
+  drain(getpid());
+  const uint64_t ino = fstat_of(rep[0]).st_ino;
+  std::vector<bento_pipe_io_event> r;
+  for (const auto& e : events<bento_pipe_io_event>(BENTO_EV_PIPE_IO, self()))
+    if (e.ino == ino && !e.is_write) r.push_back(e);
+  ASSERT_EQ(r.size(), static_cast<size_t>(BENTO_PIPE_IO_REPORTS));
+  EXPECT_EQ(r.front().again, 0u);
+  EXPECT_EQ(r[1].again, 1u);
+  EXPECT_EQ(r.back().again, BENTO_PIPE_IO_OPEN);
+  for (int x : {req[0], req[1], rep[0], rep[1]}) close(x);
+}
+
 TEST_F(FdProbes, PipeIoOnAFifoCarriesItsDevAndInode) {
   std::string fifo = dir_ + "/fifo";
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);

@@ -123,10 +123,10 @@ TEST(Causal, APoolWorkersNextInputIsNotInTheFileOfItsLastResult) {
   w.write_new(500, 20, "p1");  // ... before the parent writes p1
   w.read(502, 11);
   w.pipe_io(w2, 7100, true);  // result 2
-  w.pipe_io(parent, 7100, false, /*again=*/true);
+  w.pipe_io(parent, 7100, false, /*again=*/1);
   w.write_new(500, 21, "p2");
-  w.pipe_io(w1, 7100, true, /*again=*/true);  // result 3
-  w.pipe_io(parent, 7100, false, /*again=*/true);
+  w.pipe_io(w1, 7100, true, /*again=*/1);  // result 3
+  w.pipe_io(parent, 7100, false, /*again=*/1);
   w.write_new(500, 22, "p3");
   w.commit();
   auto p1 = edges(why(*w.db, path("p1")).graph);
@@ -165,6 +165,29 @@ TEST(Causal, APoolWorkersNextInputIsNotInTheFileOfItsLastResult) {
   EXPECT_FALSE(has(fwd, "generated(p2, pool)")) << json(fwd).dump(1);
 }
 
+// A chatty pair reports a pipe at most BENTO_PIPE_IO_REPORTS times per image and direction;
+// the last report (BENTO_PIPE_IO_OPEN) says its reads go on unreported until it ends. What
+// the writer sent after that is then in the reader's output (not cut at its last report).
+TEST(Causal, AReaderPastItsLastPipeReportReadsUntilItEnds) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "in1"}, {11, "in2"}});
+  auto writer = w.run(sh, 800, {"writer"});
+  auto reader = w.run(sh, 801, {"reader"});
+  w.read(800, 10);
+  w.pipe_io(writer, 7400, /*write=*/true);
+  w.pipe_io(reader, 7400, /*write=*/false);
+  w.pipe_io(reader, 7400, /*write=*/false, BENTO_PIPE_IO_OPEN);  // no more reports
+  w.read(800, 11);
+  w.pipe_io(writer, 7400, /*write=*/true, /*again=*/1);  // its read of this is unreported
+  w.write_new(801, 20, "out");
+  w.exit(reader);
+  w.commit();
+  auto e = edges(why(*w.db, path("out")).graph);
+  EXPECT_TRUE(has(e, "used(writer, in1)")) << json(e).dump(1);
+  EXPECT_TRUE(has(e, "used(writer, in2)")) << json(e).dump(1);
+}
+
 // make's jobserver: make puts tokens back into a pipe and takes them again between the
 // commands it starts. Such a read of a pipe only make itself wrote (reported again after its
 // own write, events.h v10) brought nothing in: not listed as what it may have passed on to
@@ -178,7 +201,7 @@ TEST(Causal, AReadOfAPipeOnlyTheReaderWroteIsNotPassedOn) {
   w.pipe_io(make, 7200, /*write=*/true);  // a token back
   auto cc1 = w.run(make, 601, {"cc", "one"});
   w.exit(cc1);
-  w.pipe_io(make, 7200, /*write=*/false, /*again=*/true);  // and taken again
+  w.pipe_io(make, 7200, /*write=*/false, /*again=*/1);  // and taken again
   auto cc2 = w.run(make, 602, {"cc", "two"});
   w.write_new(602, 20, "two.o");
   w.exit(cc2);
@@ -207,7 +230,7 @@ TEST(Causal, AShellLoopsReadOfAPipeForEachCommandIsListedUnderThatCommand) {
   w.exec(one, {"cmd", "one"});
   w.write_new(702, 20, "o1");
   w.exit(one);
-  w.pipe_io(loop, 7300, /*write=*/false, /*again=*/true);  // the next line
+  w.pipe_io(loop, 7300, /*write=*/false, /*again=*/1);  // the next line
   auto two = w.fork(loop, 703);
   w.exec(two, {"cmd", "two"});
   w.write_new(703, 21, "o2");

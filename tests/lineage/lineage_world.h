@@ -156,12 +156,12 @@ class World {
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
   }
   // A read / write of a process image on a pipe the probes report (PIPE_IO): its first, or
-  // `again` after news (events.h v10).
-  void pipe_io(Proc p, uint64_t pipe_ino, bool write, bool again = false) {
+  // `again` after news (events.h v10: 1, or BENTO_PIPE_IO_OPEN for its last report).
+  void pipe_io(Proc p, uint64_t pipe_ino, bool write, uint8_t again = 0) {
     bento_pipe_io_event e{};
     header(e.h, BENTO_EV_PIPE_IO, sizeof e, p);
     e.is_write = write ? 1 : 0;
-    e.again = again ? 1 : 0;
+    e.again = again;
     e.dev = pipefs_dev();
     e.ino = pipe_ino;
     e.file_id = pipe_ino * 2 + (write ? 1 : 0);

@@ -36,7 +36,8 @@
  *    of a pipe or FIFO is reported again after news (a write after the image reported an
  *    input since its last reported write there, or received on a socket; a read after
  *    someone's reported write, or after the image forked a process, since its last
- *    reported read), not only the first time (bento_pipe_io_event).
+ *    reported read), not only the first time (bento_pipe_io_event); after
+ *    BENTO_PIPE_IO_REPORTS of them, one last with `again` = BENTO_PIPE_IO_OPEN.
  *
  * Times of data flow: a write-side event (PIPE_IO write, SOCK_SEND, FILE_IO write) is
  * stamped at the call's ENTRY, a read-side one (PIPE_IO read, SOCK_RECV, FILE_IO read) at
@@ -64,10 +65,12 @@
 #endif
 
 #define BENTO_EVENTS_VERSION 10
-#define BENTO_PATH_MAX 256     /* exec filename and open paths; longer ones are truncated */
-#define BENTO_ARGS_MAX 512     /* exec argv, NUL-separated; truncated flag when longer */
-#define BENTO_FDS_MAX 8        /* fds per SCM_RIGHTS event */
-#define BENTO_SUN_PATH_MAX 108 /* sockaddr_un.sun_path */
+#define BENTO_PIPE_IO_OPEN 2       /* bento_pipe_io_event.again */
+#define BENTO_PIPE_IO_REPORTS 4096 /* reports per image, pipe and direction before OPEN */
+#define BENTO_PATH_MAX 256         /* exec filename and open paths; longer ones are truncated */
+#define BENTO_ARGS_MAX 512         /* exec argv, NUL-separated; truncated flag when longer */
+#define BENTO_FDS_MAX 8            /* fds per SCM_RIGHTS event */
+#define BENTO_SUN_PATH_MAX 108     /* sockaddr_un.sun_path */
 
 enum bento_event_type {
   BENTO_EV_FORK = 1,     /* clone/fork/vfork: a new process or thread */
@@ -291,7 +294,10 @@ struct bento_pipe_io_event {
   __u8 again;    /* v10: not the image's first read (write) of the pipe: a write after news
                     of the image (an input reported, a socket receive) since its last
                     reported write of the pipe; a read after a reported write of the pipe, or
-                    a fork by the image, since its last reported read */
+                    a fork by the image, since its last reported read.
+                    BENTO_PIPE_IO_OPEN: the image's last report of the pipe in this
+                    direction (a chatty pair of processes would report every message): its
+                    reads (writes) of it go on until it ends, unreported */
   __u8 pad[2];
   __u64 file_id;
   __u64 dev;
