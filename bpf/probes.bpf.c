@@ -750,9 +750,10 @@ static __always_inline void note_fork(struct task_struct* parent) {
 
 /* Keyed by the pipe's inode number (pipefs numbers are never reused while the pipe lives)
  * and the inode object. Reported: an image's first read and first write, then a write
- * after an input it reported since its last reported write, and a read after a reported
- * write since its last reported read (pipe_gen above). A repeated read or write with
- * nothing new costs two lookups. */
+ * after news of the image since its last reported write, and a read after someone else's
+ * reported write or a fork since its last reported read (image_news, pipe_gen above); at
+ * most BENTO_PIPE_IO_REPORTS times. A repeated write with nothing new costs two lookups, a
+ * repeated read three. */
 static __noinline int pipe_io(struct task_struct* t, struct file* f, struct inode* inode, int fd,
                               int is_write) {
   __u64 ino = BPF_CORE_READ(inode, i_ino);

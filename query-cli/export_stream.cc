@@ -175,6 +175,27 @@ struct Exporter {
           edge(e);
         });
   }
+  // A pipe's later reads (is_write 0: used) or writes (wasGeneratedBy), schema v9: instants.
+  void pipe_transfer_rows(int write) {
+    Stmt has(db.handle(), "SELECT 1 FROM sqlite_master WHERE name = 'pipe_transfers'");
+    if (!has.step()) return;  // a database from before v9
+    chunked(db,
+            "SELECT id, activity_id, entity_id, time_ns FROM pipe_transfers WHERE id > ?1 AND "
+            "is_write = " +
+                std::to_string(write) + window_clause(scope, "time_ns") + limit(scope),
+            scope, [&](Stmt& q) {
+              json e = {{"id", "t:" + std::to_string(q.int64(0))},
+                        {"type", write ? "wasGeneratedBy" : "used"},
+                        {"activity", "a:" + std::to_string(q.int64(1))},
+                        {"entity", "e:" + std::to_string(q.int64(2))},
+                        {"time", t(q, 3)},
+                        {"last", t(q, 3)},
+                        {"how", "pipe"}};
+              activities.add(q.int64(1));
+              entities.add(q.int64(2));
+              edge(e);
+            });
+  }
   void informed_rows() {
     chunked(db,
             "SELECT id, informed_id, informant_id, time_ns, how FROM informed WHERE id > ?1" +
@@ -300,9 +321,11 @@ bool stream_export(bento::lineage::Database& db, ExportFormat format, const Stre
   if (native_or_dot) w.section("edges");
   if (!native_or_dot) w.section("used");
   x.used_rows();
+  x.pipe_transfer_rows(0);
   x.action_rows("entity_id IS NOT NULL");
   if (!native_or_dot) w.section("wasGeneratedBy");
   x.generated_rows();
+  x.pipe_transfer_rows(1);
   if (!native_or_dot) w.section("wasInformedBy");
   x.informed_rows();
   x.action_rows("entity_id IS NULL AND other_activity_id IS NOT NULL");

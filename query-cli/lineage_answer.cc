@@ -60,10 +60,14 @@ bool compiled_bytecode(LineageGraph& g, const Step& st) {
 
 namespace {
 
-bool is_stream(LineageGraph& g, Node n) {
+bool is_pipe(LineageGraph& g, Node n) {
   if (n.kind != Node::kEntity) return false;
   const std::string kind = g.entity(n.id).value("kind", "");
-  return kind == "pipe" || kind == "fifo" || kind == "socket";  // a FIFO is a pipe with a name
+  return kind == "pipe" || kind == "fifo";  // a FIFO is a pipe with a name
+}
+
+bool is_stream(LineageGraph& g, Node n) {
+  return is_pipe(g, n) || (n.kind == Node::kEntity && g.entity(n.id).value("kind", "") == "socket");
 }
 
 // Steps by effect (backward) or by cause (forward), only those kept after folding.
@@ -239,8 +243,7 @@ void keep_backward(LineageGraph& g, LineageSource& src, const StepIndex& causes,
   // jobserver tokens it put there; events.h v10 reports such a read again): nothing came
   // in that it did not have.
   auto own_pipe_read = [&](const Step* u, Node reader) {
-    const std::string kind = g.entity(u->cause.id).value("kind", "");
-    if (kind != "pipe" && kind != "fifo") return false;
+    if (!is_pipe(g, u->cause)) return false;
     auto w = causes.find(u->cause);
     if (w == causes.end()) return false;
     const json& r = g.activity(reader.id);
@@ -687,15 +690,11 @@ void mark_batches_once(Batches& batches, Answer* a) {
 // Pipes (events.h v10: each read and write an instant). A reader of the answer that took in
 // a writer's message at its first read after it, and then finished another file of its
 // own before it began the answer's (a pool's parent writing each result to its own file):
-// the message maybe went only into that file. What the writer read before that message,
-// and after its message before it, is said to be maybe only for that file (a worker's
+// the message maybe went only into that file. What the writer read for that message (after
+// its message before it on that pipe) is said to be maybe only for that file (a worker's
 // earlier input). The reader's own reads of the pipe are one line in the text (the latest
 // before the bound), so the note is said at the writer's reads.
 void mark_pipe_batches(LineageGraph& g, LineageSource& src, Batches& batches, Answer* a) {
-  auto is_pipe = [&](Node e) {
-    const std::string kind = g.entity(e.id).value("kind", "");
-    return kind == "pipe" || kind == "fifo";
-  };
   std::map<Node, int64_t> begun;          // reader -> first write of its outputs in the answer
   std::map<Node, std::set<int64_t>> own;  // reader -> those outputs (file ids)
   for (const Step& st : a->steps) {
@@ -710,7 +709,7 @@ void mark_pipe_batches(LineageGraph& g, LineageSource& src, Batches& batches, An
   std::map<Step, std::pair<Node, const Batches::Finished*>> for_earlier;
   std::set<std::pair<Node, Node>> done;  // (reader, pipe)
   for (const Step& u : a->steps) {
-    if (u.type != Step::kUsed || !is_pipe(u.cause)) continue;
+    if (u.type != Step::kUsed || !is_pipe(g, u.cause)) continue;
     auto b = begun.find(u.effect);
     if (b == begun.end() || !done.insert({u.effect, u.cause}).second) continue;
     std::vector<int64_t> reads;  // the reader's reads of the pipe, in time
@@ -730,13 +729,16 @@ void mark_pipe_batches(LineageGraph& g, LineageSource& src, Batches& batches, An
     }
   }
   if (for_earlier.empty()) return;
-  // Each writer's reads of the answer: the message it wrote next after the read.
+  std::set<Node> noted;  // the pipes of those messages
+  for (const auto& [w, o] : for_earlier) noted.insert(w.effect);
+  // Each writer's reads of the answer: the message it wrote next after the read (on such a
+  // pipe: not its stderr).
   for (const Step& x : a->steps) {
     if (x.type != Step::kUsed || a->program_reads.count(x) != 0 || a->earlier_batch.count(x))
       continue;
     const Step* next = nullptr;
     for (const Step& w : src.effects(x.effect))
-      if (w.type == Step::kGenerated && w.last == w.first && is_pipe(w.effect) &&
+      if (w.type == Step::kGenerated && w.last == w.first && noted.count(w.effect) != 0 &&
           w.first > x.first && (next == nullptr || w.first < next->first))
         next = &w;
     if (next == nullptr) continue;

@@ -561,6 +561,34 @@ json stream(bento::lineage::Database& db, prov_cli::ExportFormat f) {
   return j;
 }
 
+// A pipe's later reads and writes (schema v9) are edges of the export too ("t:<id>"),
+// instants, in both formats.
+TEST_F(LineageTest, ExportListsAPipesLaterReadsAndWrites) {
+  World w(db_path_);
+  auto sh = w.setup({{10, "in"}});
+  auto writer = w.run(sh, 200, {"writer"});
+  auto reader = w.run(sh, 201, {"reader"});
+  w.read(200, 10);
+  w.pipe_io(writer, 7000, /*write=*/true);
+  w.pipe_io(reader, 7000, /*write=*/false);
+  w.read(200, 10);
+  w.pipe_io(writer, 7000, /*write=*/true, /*again=*/1);
+  w.pipe_io(reader, 7000, /*write=*/false, /*again=*/1);
+  w.write_new(201, 12, "out");
+  w.commit();
+  json all = stream(*w.db, prov_cli::ExportFormat::kNative);
+  std::map<std::string, int> later;  // type -> edges of pipe_transfers rows
+  for (const json& e : all["edges"])
+    if (e.value("id", "").rfind("t:", 0) == 0) {
+      later[e.value("type", "")]++;
+      EXPECT_EQ(e["time"], e["last"]) << e.dump();
+    }
+  EXPECT_EQ(later, (std::map<std::string, int>{{"used", 1}, {"wasGeneratedBy", 1}})) << all.dump(1);
+  json pj = stream(*w.db, prov_cli::ExportFormat::kProvJson);
+  expect_valid_prov_json(pj);
+  EXPECT_TRUE(pj["used"].contains("_:t:1") || pj["used"].contains("_:t:2")) << pj.dump(1);
+}
+
 TEST_F(LineageTest, ExportIsValidProvJsonAndDot) {
   World w(db_path_);
   pipeline(w);
