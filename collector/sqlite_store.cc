@@ -832,30 +832,26 @@ void SqliteStore::generated(int64_t entity, int64_t activity, uint64_t t, const 
 // The probes report a pipe's read or write again only after news (events.h v10): each is
 // an instant. The first is the relation's row; the same one again (a waiting read stored
 // with its writer, then with its reader) is dropped, a later one is a transfer of its own.
+// The last report (open_ended) makes the row last until the activity ends.
 void SqliteStore::pipe_transfer(int64_t activity, int64_t entity, uint64_t t, bool write,
                                 bool open_ended) {
   if (activity == 0 || entity == 0) return;
-  if (open_ended) {  // from its first time on, until it ends
-    Stmt& first = st(write ? kPipeGenerated : kPipeUsed);
-    if (write)
-      first.bind(1, entity).bind(2, activity);
-    else
-      first.bind(1, activity).bind(2, entity);
-    first.bind(3, i64(t)).run();
-    st(write ? kPipeGeneratedOpen : kPipeUsedOpen).bind(1, activity).bind(2, entity).run();
-    return;
+  if (!open_ended) {
+    auto& seen = write ? pipe_writes_ : pipe_reads_;
+    if (pipe_times_ > kCacheCap) pipe_reads_.clear(), pipe_writes_.clear(), pipe_times_ = 0;
+    if (!seen[std::make_pair(activity, entity)].insert(t).second) return;
+    pipe_times_++;
   }
-  auto& seen = write ? pipe_writes_ : pipe_reads_;
-  if (pipe_times_ > kCacheCap) pipe_reads_.clear(), pipe_writes_.clear(), pipe_times_ = 0;
-  if (!seen[std::make_pair(activity, entity)].insert(t).second) return;
-  pipe_times_++;
   Stmt& first = st(write ? kPipeGenerated : kPipeUsed);
   if (write)
     first.bind(1, entity).bind(2, activity);
   else
     first.bind(1, activity).bind(2, entity);
   first.bind(3, i64(t)).run();
-  if (sqlite3_changes(db_.handle()) == 0)
+  const bool later = sqlite3_changes(db_.handle()) == 0;
+  if (open_ended)
+    st(write ? kPipeGeneratedOpen : kPipeUsedOpen).bind(1, activity).bind(2, entity).run();
+  else if (later)
     st(kPipeTransfer)
         .bind(1, activity)
         .bind(2, entity)
