@@ -639,27 +639,40 @@ std::vector<const Step*> steps_toward_roots(
   return out;
 }
 
-// One pass of mark_batches.
-void mark_batches_once(Batches& batches, Answer* a) {
-  StepIndex by_effect, outputs;  // outputs: writer -> its writes in the answer
-  for (const Step& st : a->steps) {
-    by_effect[st.effect].push_back(&st);
+// The writers shown in full of the answer's files and replies: when each began its first
+// output in the answer, and those outputs (file ids). With `by_effect`, a writer of several
+// counts only those the roots came from (steps_toward_roots, not through a read already
+// said to be for an earlier output).
+struct AnswerOutputs {
+  std::map<Node, int64_t> begun;
+  std::map<Node, std::set<int64_t>> own;
+};
+AnswerOutputs answer_outputs(Batches& batches, const Answer& a, const StepIndex* by_effect) {
+  StepIndex outputs;  // writer -> its writes in the answer
+  for (const Step& st : a.steps) {
     if (st.type != Step::kGenerated || puts_no_data(st) || !batches.output_kind(st)) continue;
-    auto n = a->nodes.find(st.cause);
-    if (n != a->nodes.end() && n->second == Answer::kFull) outputs[st.cause].push_back(&st);
+    auto n = a.nodes.find(st.cause);
+    if (n != a.nodes.end() && n->second == Answer::kFull) outputs[st.cause].push_back(&st);
   }
-  std::map<Node, int64_t> begun;          // writer -> first write of its outputs in the answer
-  std::map<Node, std::set<int64_t>> own;  // writer -> those outputs (file ids)
+  AnswerOutputs o;
   for (auto& [writer, writes] : outputs) {
-    if (writes.size() > 1)  // one is
-      writes = steps_toward_roots(*a, writer, by_effect, &a->earlier_batch);
+    if (by_effect != nullptr && writes.size() > 1)  // one is
+      writes = steps_toward_roots(a, writer, *by_effect, &a.earlier_batch);
     for (const Step* st : writes) {
       if (st->type != Step::kGenerated || puts_no_data(*st) || !batches.output_kind(*st)) continue;
-      auto [it, fresh] = begun.emplace(writer, st->first);
+      auto [it, fresh] = o.begun.emplace(writer, st->first);
       if (!fresh) it->second = std::min(it->second, st->first);
-      own[writer].insert(batches.file_of(st->effect));
+      o.own[writer].insert(batches.file_of(st->effect));
     }
   }
+  return o;
+}
+
+// One pass of mark_batches.
+void mark_batches_once(Batches& batches, Answer* a) {
+  StepIndex by_effect;
+  for (const Step& st : a->steps) by_effect[st.effect].push_back(&st);
+  auto [begun, own] = answer_outputs(batches, *a, &by_effect);
   using Mark = std::pair<Step, const Batches::Finished*>;  // a read, the earlier output
   std::map<Node, int> inputs;                              // writer -> its reads shown
   std::map<Node, std::vector<Mark>> marks;
@@ -695,16 +708,7 @@ void mark_batches_once(Batches& batches, Answer* a) {
 // earlier input). The reader's own reads of the pipe are one line in the text (the latest
 // before the bound), so the note is said at the writer's reads.
 void mark_pipe_batches(LineageGraph& g, LineageSource& src, Batches& batches, Answer* a) {
-  std::map<Node, int64_t> begun;          // reader -> first write of its outputs in the answer
-  std::map<Node, std::set<int64_t>> own;  // reader -> those outputs (file ids)
-  for (const Step& st : a->steps) {
-    if (st.type != Step::kGenerated || puts_no_data(st) || !batches.output_kind(st)) continue;
-    auto n = a->nodes.find(st.cause);
-    if (n == a->nodes.end() || n->second != Answer::kFull) continue;
-    auto [it, fresh] = begun.emplace(st.cause, st.first);
-    if (!fresh) it->second = std::min(it->second, st.first);
-    own[st.cause].insert(batches.file_of(st.effect));
-  }
+  auto [begun, own] = answer_outputs(batches, *a, nullptr);  // readers' outputs
   // A writer's message (its write step of the pipe) -> the reader's earlier output.
   std::map<Step, std::pair<Node, const Batches::Finished*>> for_earlier;
   std::set<std::pair<Node, Node>> done;  // (reader, pipe)
