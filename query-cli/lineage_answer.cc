@@ -152,6 +152,16 @@ int64_t last_command_before(LineageGraph& g, LineageSource& src, Node parent, No
   return 0;
 }
 
+// An open that read nothing as far as the record knows (how "open") of a file the answer
+// already shows read since, by the program it was opened for (a shell's `< in`).
+bool read_shown_since(const Answer& a, const Step& open) {
+  if (open.how != "open") return false;
+  for (const Step& s : a.steps)
+    if (s.type == Step::kUsed && s.cause == open.cause && s.how != "open" && s.first >= open.first)
+      return true;
+  return false;
+}
+
 // Keeps what the short answer shows, from the roots down (see Answer::Shown). The writers
 // of the file asked about are shown in full with the processes that started them (who
 // ran it); elsewhere a process is shown when it carries data.
@@ -317,12 +327,16 @@ void keep_backward(LineageGraph& g, LineageSource& src, const StepIndex& causes,
             if (item.chain) show(st, c, Answer::kAncestry, true, true);
             // Not for a command whose output it took in (`K=$(cat f)`'s cat): that came
             // back to the parent, which the answer follows from there.
+            // Not a file it only opened for the program, which the answer shows read
+            // (a shell's `< in`: the writer's reads are shown before its parents are
+            // reached). The shell put no bytes of it in.
             if (auto reads = causes.find(c);
                 reads != causes.end() && !output_taken_in(g, src, c, item.n)) {
               const int64_t since = last_command_before(g, src, c, item.n, st->first);
               for (const Step* u : reads->second)
-                if (u->type == Step::kUsed && read_until(g, *u) > since && u->first < st->first &&
-                    !program_read(g, *u) && carry(u->cause) && !own_pipe_read(u, c)) {
+                if (u->type == Step::kUsed && !read_shown_since(*a, *u) &&
+                    read_until(g, *u) > since && u->first < st->first && !program_read(g, *u) &&
+                    carry(u->cause) && !own_pipe_read(u, c)) {
                   a->passed_reads[*u].insert(st->first);
                   show(u, u->cause, Answer::kFull, false);
                   // Who ran it, as it is shown above those reads.

@@ -212,6 +212,31 @@ TEST(Causal, AReadOfAPipeOnlyTheReaderWroteIsNotPassedOn) {
   EXPECT_FALSE(has(edges(r.graph), "used(make, pipe)")) << json(edges(r.graph)).dump(1);
 }
 
+// `sh -c 'tr a-z A-Z < in > out'`: the shell opens `in` for the command it starts and
+// never reads it; tr reads it on its stdin. The shell's open is not a read that may reach
+// tr through its command line (no bytes of `in` went through the shell): `in` is listed
+// once, as tr's input.
+TEST(Causal, AFileTheShellOnlyOpenedForTheCommandIsNotPassedOnThroughItsCommandLine) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "in"}});
+  auto shc = w.run(sh, 710, {"sh", "-c", "tr a-z A-Z < in > out"});
+  const uint64_t fh = ++w.next_fh;
+  w.record(RecordType::kOpen, 710, 10, "", fh, O_RDONLY);
+  auto tr = w.fork(shc, 711);
+  w.exec(tr, {"tr", "a-z", "A-Z"});
+  w.record(RecordType::kRead, 711, 10, "", fh, O_RDONLY);
+  w.write_new(711, 20, "out");
+  w.release(10, fh, O_RDONLY);
+  w.exit(tr);
+  w.exit(shc);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_EQ(r.text.find(kPassedOn), std::string::npos) << r.text;
+  EXPECT_NE(line_with(r.text, path("in")).find("read"), std::string::npos) << r.text;
+}
+
 // `producer | while read x; do cmd "$x" > "o$x"; done`: the loop's shell reads a line for
 // each command it starts. Its read after it started the first command is reported again
 // (events.h v10), so the second command's answer lists that read as what its command line
