@@ -453,6 +453,20 @@ static __always_inline int ignored_tgid(__u32 tgid) {
   return bpf_map_lookup_elem(&ignored, &tgid) != 0;
 }
 
+/* The ignored processes again, as a few words the loader fills (0: a free slot): the
+ * syscall programs check these first, for a handful of loads instead of a map lookup on
+ * every call of every process. A slot is freed when its process exits (its pid may come
+ * back as someone else); one that does not fit is still in `ignored`, checked later. */
+#define FAST_IGNORED 8
+volatile __u32 fast_ignored[FAST_IGNORED] = {};
+
+static __always_inline int fast_ignored_tgid(__u32 tgid) {
+  int hit = 0;
+#pragma unroll
+  for (int i = 0; i < FAST_IGNORED; i++) hit |= fast_ignored[i] == tgid;
+  return hit;
+}
+
 static __always_inline __u32 current_tgid(void) {
   return bpf_get_current_pid_tgid() >> 32;
 }
@@ -2119,6 +2133,9 @@ int BPF_PROG(on_sys_enter, struct pt_regs* regs, long id) {
       return 0;
   }
   if (compat_syscall(bpf_get_current_task_btf())) return 0;
+  /* The collector and the file systems' hosts (their I/O is the fs's own, in its log): left
+   * here, before the fd walks below. */
+  if (fast_ignored_tgid(current_tgid())) return 0;
   if (cfg_copies) { /* which file's bytes a write of a regular file carries */
     switch (id) {
       case __NR_write:
@@ -2302,6 +2319,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs* regs, long ret) {
       return 0;
   }
   if (compat_syscall(bpf_get_current_task_btf())) return 0;
+  if (fast_ignored_tgid(current_tgid())) return 0; /* as at the entry */
   if (cfg_copies) { /* the buffer a read of a regular file filled (copy_write) */
     switch (id) {
       case __NR_read:
@@ -2981,7 +2999,13 @@ int BPF_PROG(on_exit, struct task_struct* p) {
     }
   }
   if (ignored_tgid(tgid)) {
-    if (group_dead) bpf_map_delete_elem(&maps, &tgid);
+    if (group_dead) {
+      bpf_map_delete_elem(&maps, &tgid);
+      bpf_map_delete_elem(&ignored, &tgid); /* its pid may come back as someone else */
+#pragma unroll
+      for (int i = 0; i < FAST_IGNORED; i++)
+        if (fast_ignored[i] == tgid) fast_ignored[i] = 0;
+    }
     return 0;
   }
   if (group_dead) end_all(p, tgid, BENTO_MUNMAP_EXIT);

@@ -236,6 +236,23 @@ probes_bpf* load_skel(const ProbeOptions& opts, const uint64_t key[2], Features*
   return nullptr;
 }
 
+// Leaves out tgid's events: the `ignored` map every program consults, and a free word of
+// `fast_ignored` (when there is one) that the syscall programs check before any work.
+bool ignore_in(probes_bpf* skel, uint32_t tgid) {
+  uint8_t one = 1;
+  if (bpf_map__update_elem(skel->maps.ignored, &tgid, sizeof tgid, &one, sizeof one, BPF_ANY) != 0)
+    return false;
+  volatile uint32_t* fast = skel->bss->fast_ignored;
+  for (size_t i = 0; i < sizeof skel->bss->fast_ignored / sizeof fast[0]; i++)
+    if (fast[i] == tgid) return true;
+  for (size_t i = 0; i < sizeof skel->bss->fast_ignored / sizeof fast[0]; i++)
+    if (fast[i] == 0) {
+      fast[i] = tgid;
+      break;
+    }
+  return true;
+}
+
 }  // namespace
 
 Probes::Probes(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -282,10 +299,10 @@ std::unique_ptr<Probes> Probes::open(const ProbeOptions& opts, std::string* erro
   impl->skel = load_skel(opts, key, &f, &impl->warnings, error);
   if (impl->skel == nullptr) return nullptr;
   bool fd_events = f.fd_events;
-  for (uint32_t tgid : opts.ignore_tgids) {
-    uint8_t one = 1;
-    bpf_map__update_elem(impl->skel->maps.ignored, &tgid, sizeof tgid, &one, sizeof one, BPF_ANY);
-  }
+  for (uint32_t tgid : opts.ignore_tgids)
+    if (!ignore_in(impl->skel, tgid))
+      impl->warnings.push_back("process " + std::to_string(tgid) +
+                               " not left out: the table of ignored processes is full");
   auto* s = impl->skel;
   struct Prog {
     bpf_program* prog;
@@ -384,9 +401,8 @@ ProbeStats Probes::stats() const {
   return s;
 }
 
-void Probes::ignore_tgid(uint32_t tgid) {
-  uint8_t one = 1;
-  bpf_map__update_elem(impl_->skel->maps.ignored, &tgid, sizeof tgid, &one, sizeof one, BPF_ANY);
+bool Probes::ignore_tgid(uint32_t tgid) {
+  return ignore_in(impl_->skel, tgid);
 }
 
 bool Probes::fd_events() const {

@@ -36,6 +36,8 @@
 #include "bento/lineage/database.h"
 #include "bento_bpf/probes.h"
 #include "collector.h"
+#include "control_client.h"
+#include "control_registry.h"
 #include "json_text.h"
 #include "provlog_reader.h"
 #include "wall_clock.h"
@@ -58,6 +60,7 @@ struct Mount {
   int64_t checked_ns = 0;
   uint64_t stored = 0;
   int64_t progress_wall_ns = 0;
+  dev_t host_dev = 0;  // the connection whose host the probes were told to leave out
 };
 
 // The device of MOUNT/.bento-provlog (each FUSE connection has its own), 0 when absent.
@@ -65,6 +68,38 @@ dev_t log_dev(const std::string& path) {
   struct stat st {};
   std::string f = path + "/" + bentofs::prov::kProvLogFileName;
   return stat(f.c_str(), &st) == 0 ? st.st_dev : 0;
+}
+
+// The probes leave out the userspace host serving a mount (bentofs): its reads and writes
+// of the image and of /dev/fuse are the file system's own work, which its log records as
+// the callers' operations; tracing them cost every FUSE request two fd walks in the probes
+// and gave the collector events it only dropped. The host is asked (its control socket's
+// status) once per connection; a kernel mount has no host process (0).
+long fs_host_pid(Mount& m) {
+  m.host_dev = m.dev;
+  std::string mountpoint, socket;
+  if (m.dev == 0 || !bento::host::find_mount_socket(m.path, &mountpoint, &socket)) return 0;
+  auto r = bento::host::control_call(socket, R"({"cmd":"status"})", 2000);
+  if (r.error != bento::host::ControlCallError::kNone) {
+    std::fprintf(stderr, "provd: %s: no status from its host (%s); its I/O stays traced\n",
+                 m.path.c_str(), r.message.c_str());
+    return 0;
+  }
+  auto j = nlohmann::json::parse(r.reply, nullptr, /*allow_exceptions=*/false);
+  const long pid = j.is_object() ? j.value("pid", 0L) : 0L;
+  if (pid <= 0 || pid == static_cast<long>(getpid())) return 0;
+  std::fprintf(stderr, "provd: %s: served by bentofs pid %ld, whose own I/O is not traced\n",
+               m.path.c_str(), pid);
+  return pid;
+}
+
+// After the mount came back on a new connection: its new host is left out too.
+void leave_out_new_host(Mount& m, bento::bpf::Probes& probes) {
+  if (m.host_dev == m.dev) return;
+  const long pid = fs_host_pid(m);
+  if (pid > 0 && !probes.ignore_tgid(static_cast<uint32_t>(pid)))
+    std::fprintf(stderr, "provd: %s: cannot leave out its host (pid %ld): %s; it stays traced\n",
+                 m.path.c_str(), pid, std::strerror(errno));
 }
 
 // Reopens m's log when its mount point is served by a new connection (the host died and
@@ -244,6 +279,9 @@ int main(int argc, char** argv) {
   if (probes_on) {
     bento::bpf::ProbeOptions o;
     o.ignore_tgids.push_back(static_cast<uint32_t>(getpid()));
+    for (auto& m : mounts)  // before the probes attach: not one event of theirs
+      if (const long host = fs_host_pid(m); host > 0)
+        o.ignore_tgids.push_back(static_cast<uint32_t>(host));
     probes = bento::bpf::Probes::open(o, &err);
     if (!probes) {
       std::fprintf(stderr, "provd: %s (use --no-probes to collect file-system records only)\n",
@@ -343,6 +381,7 @@ int main(int argc, char** argv) {
           m.down || now - m.checked_ns >= 1000000000LL) {
         m.checked_ns = now;
         if (!reconnect(m)) continue;
+        if (probes) leave_out_new_host(m, *probes);
       }
       for (;;) {
         size_t n = 0;

@@ -1190,6 +1190,29 @@ TEST_F(LineageE2E, WhatAShellJustReadIsListedUnderTheProgramItRuns) {
 
 // A named FIFO outside the mounts is named by its path, though both ends exited before
 // provd could look at their fds: the probes' OPEN carries it (bpf/README.md).
+// The userspace host serving the mount (bentofs) reads and writes its image and /dev/fuse
+// for every operation; that is the file system's own work, which its log records as the
+// callers'. provd has the probes leave it out: no activity of it is recorded (it used to be
+// an "observed" process with its image writes), and the lineage through the mount is whole.
+TEST_F(LineageE2E, TheFileSystemsHostIsNotTraced) {
+  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
+  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
+  RunResult st = run(std::string(BENTOCTL_BIN) + " status " + q(mnt_) + " --json");
+  ASSERT_EQ(st.status, 0) << st.output;
+  const long host = json::parse(st.output, nullptr, false).value("pid", 0L);
+  ASSERT_GT(host, 0) << st.output;
+  ASSERT_NO_FATAL_FAILURE(start_provd());
+  ASSERT_EQ(sh("seq 1 20000 > a && sort -r a > b && sync").status, 0);
+  stop_provd();
+  const std::string log = run("cat " + q(root_ + "/provd.log")).output;
+  EXPECT_NE(log.find("served by bentofs pid " + std::to_string(host)), std::string::npos) << log;
+  RunResult p = run(std::string(PROV_BIN) + " process " + std::to_string(host) +
+                    " --all-with-pid --json --db " + q(db_));
+  EXPECT_NE(p.status, 0) << "the host was traced:\n" << p.output;
+  auto b = edges(why(mnt_ + "/b"), mnt_);
+  EXPECT_TRUE(has(b, "used(sort -r a, a)")) << json(b).dump(1);
+}
+
 TEST_F(LineageE2E, AFifoOutsideTheMountIsNamedByItsPath) {
   ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
   ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));

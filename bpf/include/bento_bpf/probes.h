@@ -46,7 +46,9 @@ class Probes {
   // caller up to timeout_ms late (in order); poll again at least every ~100 ms.
   int poll(int timeout_ms, const std::function<void(const void*, size_t)>& cb);
   ProbeStats stats() const;
-  void ignore_tgid(uint32_t tgid);
+  // Drops the events of process tgid from now until it exits. False when the table of
+  // ignored processes (64) is full.
+  bool ignore_tgid(uint32_t tgid);
   // What could not be enabled on this kernel (e.g. "fd events: ..."), one line each; the
   // rest works. Empty when everything is attached.
   const std::vector<std::string>& warnings() const;
