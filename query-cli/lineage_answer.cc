@@ -152,16 +152,6 @@ int64_t last_command_before(LineageGraph& g, LineageSource& src, Node parent, No
   return 0;
 }
 
-// An open that read nothing as far as the record knows (how "open") of a file the answer
-// already shows read since, by the program it was opened for (a shell's `< in`).
-bool read_shown_since(const Answer& a, const Step& open) {
-  if (open.how != "open") return false;
-  for (const Step& s : a.steps)
-    if (s.type == Step::kUsed && s.cause == open.cause && s.how != "open" && s.first >= open.first)
-      return true;
-  return false;
-}
-
 // Keeps what the short answer shows, from the roots down (see Answer::Shown). The writers
 // of the file asked about are shown in full with the processes that started them (who
 // ran it); elsewhere a process is shown when it carries data.
@@ -200,9 +190,22 @@ void keep_backward(LineageGraph& g, LineageSource& src, const StepIndex& causes,
     auto it = carries.find(n);
     return it != carries.end() && it->second;
   };
+  // Per file version shown as read (not only opened), the latest time it was read at.
+  std::map<Node, int64_t> shown_read;
+  // An open that read nothing as far as the record knows (how "open") of a version the
+  // answer already shows read since, by the program it was opened for (a shell's `< in`).
+  auto read_shown_since = [&](const Step& open) {
+    if (open.how != "open") return false;
+    auto it = shown_read.find(open.cause);
+    return it != shown_read.end() && it->second >= open.first;
+  };
   auto show = [&](const Step* st, Node n, Answer::Shown how, bool in_chain, bool exec_after = false,
                   bool no_data = false) {
     a->steps.insert(*st);
+    if (st->type == Step::kUsed && st->how != "open") {
+      auto [r, fresh_read] = shown_read.emplace(st->cause, st->first);
+      if (!fresh_read) r->second = std::max(r->second, st->first);
+    }
     auto [it, fresh] = a->nodes.emplace(n, how);
     const bool chain_new = in_chain && chain.insert(n).second;
     const bool freed = !exec_after && unrestricted.insert(n).second;
@@ -334,9 +337,9 @@ void keep_backward(LineageGraph& g, LineageSource& src, const StepIndex& causes,
                 reads != causes.end() && !output_taken_in(g, src, c, item.n)) {
               const int64_t since = last_command_before(g, src, c, item.n, st->first);
               for (const Step* u : reads->second)
-                if (u->type == Step::kUsed && !read_shown_since(*a, *u) &&
-                    read_until(g, *u) > since && u->first < st->first && !program_read(g, *u) &&
-                    carry(u->cause) && !own_pipe_read(u, c)) {
+                if (u->type == Step::kUsed && !read_shown_since(*u) && read_until(g, *u) > since &&
+                    u->first < st->first && !program_read(g, *u) && carry(u->cause) &&
+                    !own_pipe_read(u, c)) {
                   a->passed_reads[*u].insert(st->first);
                   show(u, u->cause, Answer::kFull, false);
                   // Who ran it, as it is shown above those reads.
