@@ -405,6 +405,11 @@ bool Probes::ignore_tgid(uint32_t tgid) {
   return ignore_in(impl_->skel, tgid);
 }
 
+bool Probes::ignoring(uint32_t tgid) const {
+  uint8_t v = 0;
+  return bpf_map__lookup_elem(impl_->skel->maps.ignored, &tgid, sizeof tgid, &v, sizeof v, 0) == 0;
+}
+
 bool Probes::fd_events() const {
   return impl_->fd_events;
 }

@@ -115,7 +115,8 @@ TEST_F(Probes, IgnoredProcessesSendNothing) {
     execl("/bin/true", "true", nullptr);
     return 127;
   });
-  probes_->ignore_tgid(static_cast<uint32_t>(child));
+  ASSERT_TRUE(probes_->ignore_tgid(static_cast<uint32_t>(child)));
+  EXPECT_TRUE(probes_->ignoring(static_cast<uint32_t>(child)));
   const int st = wait_for(child);
   unlink(path.c_str());
   ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
@@ -127,6 +128,8 @@ TEST_F(Probes, IgnoredProcessesSendNothing) {
     from_child +=
         reinterpret_cast<const bento_event_header*>(r.data())->pid == static_cast<uint32_t>(child);
   EXPECT_EQ(from_child, 0u);
+  // Gone, it is forgotten: its pid may come back as a process that must be traced.
+  EXPECT_FALSE(probes_->ignoring(static_cast<uint32_t>(child)));
 }
 
 TEST_F(FdProbes, PipeAndPipe2ReportBothEndsAndThePipeInode) {

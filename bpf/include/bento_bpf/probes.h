@@ -49,6 +49,8 @@ class Probes {
   // Drops the events of process tgid from now until it exits. False when the table of
   // ignored processes (64) is full.
   bool ignore_tgid(uint32_t tgid);
+  // Whether tgid's events are dropped (until it exits: then its pid is free again).
+  bool ignoring(uint32_t tgid) const;
   // What could not be enabled on this kernel (e.g. "fd events: ..."), one line each; the
   // rest works. Empty when everything is attached.
   const std::vector<std::string>& warnings() const;
