@@ -1188,8 +1188,6 @@ TEST_F(LineageE2E, WhatAShellJustReadIsListedUnderTheProgramItRuns) {
   EXPECT_TRUE(flagged) << graph.dump(1);
 }
 
-// A named FIFO outside the mounts is named by its path, though both ends exited before
-// provd could look at their fds: the probes' OPEN carries it (bpf/README.md).
 // The userspace host serving the mount (bentofs) reads and writes its image and /dev/fuse
 // for every operation; that is the file system's own work, which its log records as the
 // callers'. provd has the probes leave it out: no activity of it is recorded (it used to be
@@ -1213,6 +1211,8 @@ TEST_F(LineageE2E, TheFileSystemsHostIsNotTraced) {
   EXPECT_TRUE(has(b, "used(sort -r a, a)")) << json(b).dump(1);
 }
 
+// A named FIFO outside the mounts is named by its path, though both ends exited before
+// provd could look at their fds: the probes' OPEN carries it (bpf/README.md).
 TEST_F(LineageE2E, AFifoOutsideTheMountIsNamedByItsPath) {
   ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
   ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
