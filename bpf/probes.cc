@@ -242,14 +242,12 @@ bool ignore_in(probes_bpf* skel, uint32_t tgid) {
   uint8_t one = 1;
   if (bpf_map__update_elem(skel->maps.ignored, &tgid, sizeof tgid, &one, sizeof one, BPF_ANY) != 0)
     return false;
-  volatile uint32_t* fast = skel->bss->fast_ignored;
-  for (size_t i = 0; i < sizeof skel->bss->fast_ignored / sizeof fast[0]; i++)
-    if (fast[i] == tgid) return true;
-  for (size_t i = 0; i < sizeof skel->bss->fast_ignored / sizeof fast[0]; i++)
-    if (fast[i] == 0) {
-      fast[i] = tgid;
-      break;
-    }
+  volatile uint32_t* free_word = nullptr;
+  for (volatile uint32_t& w : skel->bss->fast_ignored) {
+    if (w == tgid) return true;
+    if (w == 0 && free_word == nullptr) free_word = &w;
+  }
+  if (free_word != nullptr) *free_word = tgid;
   return true;
 }
 

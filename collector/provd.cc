@@ -75,8 +75,7 @@ dev_t log_dev(const std::string& path) {
 // the callers' operations; tracing them cost every FUSE request two fd walks in the probes
 // and gave the collector events it only dropped. The host is asked (its control socket's
 // status) once per connection; a kernel mount has no host process (0).
-long fs_host_pid(Mount& m) {
-  m.host_dev = m.dev;
+long fs_host_pid(const Mount& m) {
   std::string mountpoint, socket;
   if (m.dev == 0 || !bento::host::find_mount_socket(m.path, &mountpoint, &socket)) return 0;
   auto r = bento::host::control_call(socket, R"({"cmd":"status"})", 2000);
@@ -96,6 +95,7 @@ long fs_host_pid(Mount& m) {
 // After the mount came back on a new connection: its new host is left out too.
 void leave_out_new_host(Mount& m, bento::bpf::Probes& probes) {
   if (m.host_dev == m.dev) return;
+  m.host_dev = m.dev;
   const long pid = fs_host_pid(m);
   if (pid > 0 && !probes.ignore_tgid(static_cast<uint32_t>(pid)))
     std::fprintf(stderr, "provd: %s: cannot leave out its host (pid %ld): %s; it stays traced\n",
@@ -279,9 +279,11 @@ int main(int argc, char** argv) {
   if (probes_on) {
     bento::bpf::ProbeOptions o;
     o.ignore_tgids.push_back(static_cast<uint32_t>(getpid()));
-    for (auto& m : mounts)  // before the probes attach: not one event of theirs
+    for (auto& m : mounts) {  // before the probes attach: not one event of theirs
+      m.host_dev = m.dev;
       if (const long host = fs_host_pid(m); host > 0)
         o.ignore_tgids.push_back(static_cast<uint32_t>(host));
+    }
     probes = bento::bpf::Probes::open(o, &err);
     if (!probes) {
       std::fprintf(stderr, "provd: %s (use --no-probes to collect file-system records only)\n",
