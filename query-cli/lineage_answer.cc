@@ -881,12 +881,13 @@ Answer answer_backward(LineageGraph& g, LineageSource& src,
     f.by_reason[why]++;
   }
   // What copies left out: the reads (not runtime ones) a restricted process made in time
-  // that no path walked.
+  // that no path walked. A copied read the depth bound cut is not one of them: the answer
+  // says where it stopped instead.
   for (const Node& act : s.restricted) {
     const int64_t bound = s.nodes.at(act).bound;
     for (const Step& st : src.causes(act))
       if (st.type == Step::kUsed && backward_allowed(st, bound) && s.steps.count(st) == 0 &&
-          follow(st))
+          s.cut.count(st) == 0 && follow(st))
         a.runtime[act.id].not_copied.insert(st.cause.id);
   }
   StepIndex causes;

@@ -65,6 +65,22 @@ TEST(Copies, AFileCopiedFromOneSourceListsThatSourceOnly) {
   EXPECT_NE(ib.text.find(path("out")), std::string::npos) << ib.text;
 }
 
+// The depth bound stops the search at the copy: what it copied lies beyond and is said to,
+// never named "not copied into this file" (a chain of 14 `cat` copies said so of the file
+// the last one reached had copied).
+TEST(Copies, ACopiedFileBeyondTheDepthIsNotCalledNotCopied) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  copy_tree(w, Twist::kNone);
+  auto r = why(*w.db, path("out"), 1, /*all=*/false);
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find("its inputs lie beyond --depth 1"), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find("/src/b"), std::string::npos) << r.text;
+  // /src/a, read and not copied into /dst/b, is still named so.
+  EXPECT_NE(r.text.find("not copied into this file"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("/src/a"), std::string::npos) << r.text;
+}
+
 TEST(Copies, AnyUncertainWriteLeavesEveryReadCounting) {
   for (Twist twist : {Twist::kOtherBytes, Twist::kMapping, Twist::kBeganBefore}) {
     SCOPED_TRACE(static_cast<int>(twist));
