@@ -890,6 +890,14 @@ Answer answer_backward(LineageGraph& g, LineageSource& src,
           s.cut.count(st) == 0 && follow(st))
         a.runtime[act.id].not_copied.insert(st.cause.id);
   }
+  for (const Step& st : s.steps) {
+    if (st.type != Step::kGenerated) continue;
+    const int64_t restriction = src.copy_restriction(st);
+    if (restriction == 0) continue;
+    std::set<int64_t>& copied = a.copied_into[{st.cause.id, st.effect.id}];
+    for (const Step& u : src.restricted_steps(restriction))
+      if (u.type == Step::kUsed) copied.insert(u.cause.id);
+  }
   StepIndex causes;
   for (const Step& st : s.steps) causes[st.effect].push_back(&st);
   const std::set<Node> beyond = beyond_depth(s, true);
@@ -1002,10 +1010,13 @@ json answer_json(LineageGraph& g, const Answer& a, json header) {
   for (const auto& [act, ws] : writes) {
     auto r = reads.find(act);
     if (r == reads.end()) continue;
-    for (const Step* w : ws)
+    for (const Step* w : ws) {
+      auto copy = a.copied_into.find({act, w->effect.id});  // a copy: what it copied only
       for (const Step* u : r->second)
-        if (u->first < w->last && u->cause != w->effect && a.earlier_batch.count(*u) == 0)
+        if (u->first < w->last && u->cause != w->effect && a.earlier_batch.count(*u) == 0 &&
+            (copy == a.copied_into.end() || copy->second.count(u->cause.id) != 0))
           g.add_process_derivation(w->effect.id, u->cause.id, act, w->first);
+    }
   }
   // The document holds the answer's nodes only (the graph object also read others while
   // deciding what to fold), and the activities their status and removal name.

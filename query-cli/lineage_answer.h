@@ -44,6 +44,11 @@ struct Answer {
     std::set<int64_t> not_copied;
   };
   std::map<int64_t, Folded> runtime;  // activity id -> what of its reads is folded
+  // Copies (LINEAGE.md §3): a shown writer whose writes of a version only copied files it
+  // read: (activity id, version's entity id) -> the entities it copied into that file. A
+  // `cp a b dir/` reached through both copies walks both reads; under each copy the text
+  // lists only what went into that one.
+  std::map<std::pair<int64_t, int64_t>, std::set<int64_t>> copied_into;
   int left_out_activities = 0, left_out_entities = 0;
   // Forked images (activity ids) that exec'd a program: what their parent had read reaches
   // the program only through argv and environment (lineage_answer.cc). Backward, the

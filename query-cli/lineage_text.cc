@@ -155,10 +155,13 @@ class Printer {
   // True (and prints a marker) when n was already shown with a bound at least as good.
   // Backward, the listing above may hold inputs it took after this path's deadline: the
   // marker then says which of them count here.
-  bool shown_before(Node n, int64_t bound, const std::string& indent, std::string* out) {
-    auto it = printed_.find(n);
+  // copy: the file a copy was reached through (Answer::copied_into), shown per file.
+  bool shown_before(Node n, int64_t bound, const std::string& indent, std::string* out,
+                    Node copy = {}) {
+    std::map<Node, int64_t>& printed = copy.id == 0 ? printed_ : printed_copies_[copy];
+    auto it = printed.find(n);
     const bool covered =
-        it != printed_.end() && (a_.backward ? it->second >= bound : it->second <= bound);
+        it != printed.end() && (a_.backward ? it->second >= bound : it->second <= bound);
     if (covered) {
       std::string marker = "(shown above)";
       if (a_.backward && took_inputs_between(n, bound, it->second))
@@ -167,7 +170,7 @@ class Printer {
       *out += indent + g_.dim("└─ " + marker) + "\n";
       return true;
     }
-    printed_[n] = bound;
+    printed[n] = bound;
     return false;
   }
   // Whether the activity (or an image its process ran before) has inputs listed under the
@@ -245,7 +248,12 @@ class Printer {
   // An activity and the images its process ran before (exec): one entry.
   void activity_back(Node act, int64_t d, const std::string& indent, std::string* out,
                      bool ancestry_only = false, bool no_data = false, Node made = {}) {
-    if (!ancestry_only && shown_before(act, d, indent, out)) return;
+    // A copy shows only what it copied into `made`: shown again under each file it copied.
+    const std::set<int64_t>* copied = nullptr;
+    if (auto c = a_.copied_into.find({act.id, made.id}); c != a_.copied_into.end())
+      copied = &c->second;
+    if (!ancestry_only && shown_before(act, d, indent, out, copied != nullptr ? made : Node{}))
+      return;
     // Who made a rename or chmod is said once: the same process shown above (as a writer,
     // or for another such change) is not walked up its parents again.
     if (no_data && (printed_.count(act) != 0 || !no_data_shown_.insert(act).second)) {
@@ -254,6 +262,7 @@ class Printer {
     }
     std::vector<std::pair<Node, int64_t>> images = {{act, d}};
     std::vector<Child> kids;
+    std::set<int64_t> not_copied;  // its reads walked for its other copies
     std::string chain;
     bool cred_change = false;
     const std::string user = g_.activity(act.id).value("user", "");
@@ -276,7 +285,8 @@ class Printer {
           }
         }
       }
-      children_back(img, bound, &kids, ancestry_only, no_data, /*direct=*/i == 0, made, user);
+      children_back(img, bound, &kids, ancestry_only, no_data, /*direct=*/i == 0, made, user,
+                    i == 0 ? copied : nullptr, &not_copied);
     }
     // `cmd < in`: the shell's image opened in, the program it exec'd read it. One line:
     // the read (the open moved nothing).
@@ -298,7 +308,7 @@ class Printer {
                                                      : "ran after exec from ") +
                                         chain),
                                  act, false, d});
-    if (!ancestry_only) folded(images, d, &kids);
+    if (!ancestry_only) folded(images, d, not_copied, &kids);
     for (const auto& [img, bound] : images) {
       if (ancestry_only) break;
       const json& a = g_.activity(img.id);
@@ -326,10 +336,11 @@ class Printer {
 
   // The reads of a process's images folded by the short answer: one line each kind.
   void folded(const std::vector<std::pair<Node, int64_t>>& images, int64_t d,
-              std::vector<Child>* kids) {
+              const std::set<int64_t>& copied_elsewhere, std::vector<Child>* kids) {
     int count = 0, streams = 0;
     std::map<std::string, int> reasons;
     std::set<std::string> names, not_copied;
+    for (int64_t e : copied_elsewhere) not_copied.insert(g_.entity(e).value("path", ""));
     for (const auto& [img, bound] : images) {
       auto f = a_.runtime.find(img.id);
       if (f == a_.runtime.end()) continue;
@@ -420,8 +431,11 @@ class Printer {
   // modules is shown under each bytecode file with that one's source only).
   // user: the entry's (its last image's); a read by an image that ran as another user (before
   // a setuid) says whose it was.
+  // copied: when img's writes of `made` only copied files, the entities it copied there;
+  // its other reads are left to *not_copied.
   void children_back(Node img, int64_t d, std::vector<Child>* kids, bool ancestry_only,
-                     bool no_data, bool direct, Node made, const std::string& user) {
+                     bool no_data, bool direct, Node made, const std::string& user,
+                     const std::set<int64_t>* copied, std::set<int64_t>* not_copied) {
     const std::string img_user = g_.activity(img.id).value("user", "");
     const std::string as = img_user != user ? "(as " + img_user + ") " : "";
     auto it = by_effect_.find(img);
@@ -440,6 +454,11 @@ class Printer {
           (made.id == 0 || bytecode_source(g_.entity(made.id).value("path", "")) ==
                                g_.entity(s->cause.id).value("path", ""));
       const bool program = a_.program_reads.count(*s) != 0;
+      if (s->type == Step::kUsed && copied != nullptr && !program && !compiled &&
+          copied->count(s->cause.id) == 0) {
+        not_copied->insert(s->cause.id);
+        continue;
+      }
       // Under the parent shown above a program it forked at d (the bound there).
       auto pr = a_.passed_reads.find(*s);
       const bool passed = !no_data && pr != a_.passed_reads.end() && pr->second.count(d) != 0;
@@ -597,6 +616,7 @@ class Printer {
   const Answer& a_;
   std::map<Node, std::vector<const Step*>> by_effect_, by_cause_, by_effect_all_;
   std::map<Node, int64_t> printed_;
+  std::map<Node, std::map<Node, int64_t>> printed_copies_;  // per file copied into
   std::set<Node> no_data_shown_;  // activities shown as the maker of a rename, chmod, ...
   int beyond_marks_ = 0;
 };

@@ -65,6 +65,60 @@ TEST(Copies, AFileCopiedFromOneSourceListsThatSourceOnly) {
   EXPECT_NE(ib.text.find(path("out")), std::string::npos) << ib.text;
 }
 
+// `cp /src/a /src/b /dst/` with both read before either is written, then `cat /dst/a
+// /dst/b > out` on the mount: the search walks cp through both copies, but under each one
+// the answer lists what cp copied into that file, the other named "not copied" (it listed
+// both under each).
+TEST(Copies, EachCopyOfOneProcessListsWhatWentIntoIt) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  w.col->copies_reported_since(0);
+  auto sh = w.setup({});
+  auto cp = w.run(sh, 200, {"cp", "/src/a", "/src/b", "/dst/"});
+  w.read_outside(cp, "/src/a", 7001);
+  w.read_outside(cp, "/src/b", 7002);
+  w.write_outside(cp, "/dst/a", 7101, O_WRONLY | O_CREAT | O_EXCL);
+  w.copy(cp, 7101, 7001);
+  w.write_outside(cp, "/dst/b", 7102, O_WRONLY | O_CREAT | O_EXCL);
+  w.copy(cp, 7102, 7002);
+  w.exit(cp);
+  auto cat = w.run(sh, 300, {"cat", "/dst/a", "/dst/b"});
+  w.read_outside(cat, "/dst/a", 7101);
+  w.read_outside(cat, "/dst/b", 7102);
+  w.write_new(300, 12, "out");
+  w.exit(cat);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  auto e = edges(r.graph);  // the graph: cp read both
+  EXPECT_TRUE(has(e, "used(cp /src/a /src/b /dst/, /src/a)")) << json(e).dump(1) << r.text;
+  EXPECT_TRUE(has(e, "used(cp /src/a /src/b /dst/, /src/b)")) << json(e).dump(1) << r.text;
+  // but each copy derives from its own source only.
+  EXPECT_TRUE(has(e, "derived(/dst/a, /src/a, process)")) << json(e).dump(1);
+  EXPECT_TRUE(has(e, "derived(/dst/b, /src/b, process)")) << json(e).dump(1);
+  EXPECT_FALSE(has(e, "derived(/dst/a, /src/b, process)")) << json(e).dump(1);
+  EXPECT_FALSE(has(e, "derived(/dst/b, /src/a, process)")) << json(e).dump(1);
+  // The text: cp's entry under /dst/a, then under /dst/b.
+  const size_t under_a = r.text.find("/dst/a  (version");
+  const size_t under_b = r.text.find("/dst/b  (version");
+  ASSERT_NE(under_a, std::string::npos) << r.text;
+  ASSERT_NE(under_b, std::string::npos) << r.text;
+  const bool a_first = under_a < under_b;
+  const std::string first = r.text.substr(std::min(under_a, under_b),
+                                          std::max(under_a, under_b) - std::min(under_a, under_b));
+  const std::string second = r.text.substr(std::max(under_a, under_b));
+  const std::string& in_a = a_first ? first : second;
+  const std::string& in_b = a_first ? second : first;
+  EXPECT_NE(in_a.find("read /src/a"), std::string::npos) << r.text;
+  EXPECT_EQ(in_a.find("read /src/b"), std::string::npos) << r.text;
+  EXPECT_NE(in_b.find("read /src/b"), std::string::npos) << r.text;
+  EXPECT_EQ(in_b.find("read /src/a"), std::string::npos) << r.text;
+  EXPECT_NE(in_a.find("1 other file it read, not copied into this file"), std::string::npos)
+      << r.text;
+  EXPECT_NE(in_b.find("1 other file it read, not copied into this file"), std::string::npos)
+      << r.text;
+}
+
 // The depth bound stops the search at the copy: what it copied lies beyond and is said to,
 // never named "not copied into this file" (a chain of 14 `cat` copies said so of the file
 // the last one reached had copied).
