@@ -66,12 +66,15 @@ class LineageGraph {
   void add_process_derivation(int64_t generated, int64_t used, int64_t activity, int64_t t);
 
   // Neighbours, for `prov process` and `prov window`; each call adds the edges it walks.
-  std::vector<Link> inputs(int64_t activity);           // used
-  std::vector<Link> informants(int64_t activity);       // wasInformedBy (parent, pre-exec)
-  std::vector<Link> outputs(int64_t activity);          // wasGeneratedBy, what
-  std::vector<Link> informed(int64_t activity);         // children, post-exec images
-  std::vector<Link> invalidations(int64_t entity);      // wasInvalidatedBy (activity may be 0)
-  std::vector<Link> invalidated_by(int64_t activity);   // what it unlinked / replaced
+  std::vector<Link> inputs(int64_t activity);          // used
+  std::vector<Link> informants(int64_t activity);      // wasInformedBy (parent, pre-exec)
+  std::vector<Link> outputs(int64_t activity);         // wasGeneratedBy, what
+  std::vector<Link> informed(int64_t activity);        // children, post-exec images
+  std::vector<Link> invalidations(int64_t entity);     // wasInvalidatedBy (activity may be 0)
+  std::vector<Link> invalidated_by(int64_t activity);  // what it unlinked / replaced
+  // A pipe's later reads (writes: write = true) by the activity, after the first one in
+  // inputs() (outputs()): pipe_transfers rows (schema v9), instants, how "pipe".
+  std::vector<Link> pipe_transfers(int64_t activity, bool write);
   std::vector<Link> previous_versions(int64_t entity);  // wasDerivedFrom how=version
   // Marks of calls that move no data (actions table): what, entity or other activity.
   struct Mark {

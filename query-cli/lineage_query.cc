@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <vector>
 
@@ -331,6 +332,19 @@ QueryResult process(bento::lineage::Database& db, const PidSelector& sel, bool c
       for (const auto& l : g.outputs(act))
         lines.push_back({l.time_ns, "wrote " + g.entity_line(l.id) +
                                         (l.how != "write" ? g.dim(" (" + l.how + ")") : "")});
+      // A pipe's later reads and writes: one line each pipe and direction, with their span
+      // (the JSON has every one).
+      for (const bool write : {false, true}) {
+        std::map<int64_t, std::vector<int64_t>> times;  // pipe -> its later transfers
+        for (const auto& l : g.pipe_transfers(act, write)) times[l.id].push_back(l.time_ns);
+        for (const auto& [pipe, at] : times)
+          lines.push_back(
+              {at.front(),
+               std::string(write ? "wrote " : "read ") + g.entity_line(pipe) +
+                   g.dim(" again (" + std::to_string(at.size()) +
+                         (at.size() == 1 ? " time" : " times") +
+                         (at.size() == 1 ? "" : ", until " + clock_text(at.back(), off)) + ")")});
+      }
       for (const auto& l : g.invalidated_by(act))
         lines.push_back({l.time_ns, "removed (" + l.how + ") " + g.entity_line(l.id)});
       for (const auto& l : g.informed(act))

@@ -589,6 +589,43 @@ TEST_F(LineageTest, ExportListsAPipesLaterReadsAndWrites) {
   EXPECT_TRUE(pj["used"].contains("_:t:1") || pj["used"].contains("_:t:2")) << pj.dump(1);
 }
 
+// `prov process` lists a pipe's later reads and writes too (it showed the first only): one
+// line each pipe and direction with their count and the last one's time; the JSON has each.
+TEST_F(LineageTest, ProcessListsAPipesLaterReadsAndWrites) {
+  World w(db_path_);
+  auto sh = w.setup({{10, "in"}});
+  auto writer = w.run(sh, 200, {"writer"});
+  auto reader = w.run(sh, 201, {"reader"});
+  w.read(200, 10);
+  w.pipe_io(writer, 7000, /*write=*/true);
+  w.pipe_io(reader, 7000, /*write=*/false);
+  for (int i = 0; i < 2; i++) {
+    w.read(200, 10);
+    w.pipe_io(writer, 7000, /*write=*/true, /*again=*/1);
+    w.pipe_io(reader, 7000, /*write=*/false, /*again=*/1);
+  }
+  w.write_new(201, 12, "out");
+  w.commit();
+  auto r = process(*w.db, 201);
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find("read pipe:"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("again (2 times, until"), std::string::npos) << r.text;
+  int later = 0;
+  for (const json& e : r.graph["edges"])
+    if (e.value("id", "").rfind("t:", 0) == 0 && e.value("type", "") == "used") later++;
+  EXPECT_EQ(later, 2) << r.graph.dump(1);
+  auto wr = process(*w.db, 200);
+  ASSERT_TRUE(wr.found) << wr.message;
+  EXPECT_NE(wr.text.find("again (2 times, until"), std::string::npos) << wr.text;
+  // `prov window` over the whole record: every one of them.
+  auto win = prov_cli::window(*w.db, 0, std::numeric_limits<int64_t>::max(), false);
+  std::map<std::string, int> in_window;
+  for (const json& e : win.graph["edges"])
+    if (e.value("id", "").rfind("t:", 0) == 0) in_window[e.value("type", "")]++;
+  EXPECT_EQ(in_window, (std::map<std::string, int>{{"used", 2}, {"wasGeneratedBy", 2}}))
+      << win.graph.dump(1);
+}
+
 TEST_F(LineageTest, ExportIsValidProvJsonAndDot) {
   World w(db_path_);
   pipeline(w);
