@@ -561,21 +561,26 @@ json stream(bento::lineage::Database& db, prov_cli::ExportFormat f) {
   return j;
 }
 
+// writer (pid 200) reads in and writes pipe 7000, reader (201) reads it and writes out;
+// then `later` times more, each reported again (events.h v10).
+void pipe_reported_again(World& w, int later) {
+  auto sh = w.setup({{10, "in"}});
+  auto writer = w.run(sh, 200, {"writer"});
+  auto reader = w.run(sh, 201, {"reader"});
+  for (int i = 0; i <= later; i++) {
+    w.read(200, 10);
+    w.pipe_io(writer, 7000, /*write=*/true, /*again=*/i == 0 ? 0 : 1);
+    w.pipe_io(reader, 7000, /*write=*/false, /*again=*/i == 0 ? 0 : 1);
+  }
+  w.write_new(201, 12, "out");
+  w.commit();
+}
+
 // A pipe's later reads and writes (schema v9) are edges of the export too ("t:<id>"),
 // instants, in both formats.
 TEST_F(LineageTest, ExportListsAPipesLaterReadsAndWrites) {
   World w(db_path_);
-  auto sh = w.setup({{10, "in"}});
-  auto writer = w.run(sh, 200, {"writer"});
-  auto reader = w.run(sh, 201, {"reader"});
-  w.read(200, 10);
-  w.pipe_io(writer, 7000, /*write=*/true);
-  w.pipe_io(reader, 7000, /*write=*/false);
-  w.read(200, 10);
-  w.pipe_io(writer, 7000, /*write=*/true, /*again=*/1);
-  w.pipe_io(reader, 7000, /*write=*/false, /*again=*/1);
-  w.write_new(201, 12, "out");
-  w.commit();
+  pipe_reported_again(w, 1);
   json all = stream(*w.db, prov_cli::ExportFormat::kNative);
   std::map<std::string, int> later;  // type -> edges of pipe_transfers rows
   for (const json& e : all["edges"])
@@ -593,19 +598,7 @@ TEST_F(LineageTest, ExportListsAPipesLaterReadsAndWrites) {
 // line each pipe and direction with their count and the last one's time; the JSON has each.
 TEST_F(LineageTest, ProcessListsAPipesLaterReadsAndWrites) {
   World w(db_path_);
-  auto sh = w.setup({{10, "in"}});
-  auto writer = w.run(sh, 200, {"writer"});
-  auto reader = w.run(sh, 201, {"reader"});
-  w.read(200, 10);
-  w.pipe_io(writer, 7000, /*write=*/true);
-  w.pipe_io(reader, 7000, /*write=*/false);
-  for (int i = 0; i < 2; i++) {
-    w.read(200, 10);
-    w.pipe_io(writer, 7000, /*write=*/true, /*again=*/1);
-    w.pipe_io(reader, 7000, /*write=*/false, /*again=*/1);
-  }
-  w.write_new(201, 12, "out");
-  w.commit();
+  pipe_reported_again(w, 2);
   auto r = process(*w.db, 201);
   ASSERT_TRUE(r.found) << r.message;
   EXPECT_NE(r.text.find("read pipe:"), std::string::npos) << r.text;
