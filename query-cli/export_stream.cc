@@ -177,8 +177,7 @@ struct Exporter {
   }
   // A pipe's later reads (is_write 0: used) or writes (wasGeneratedBy), schema v9: instants.
   void pipe_transfer_rows(int write) {
-    Stmt has(db.handle(), "SELECT 1 FROM sqlite_master WHERE name = 'pipe_transfers'");
-    if (!has.step()) return;  // a database from before v9
+    if (!db.has_pipe_transfers()) return;
     chunked(db,
             "SELECT id, activity_id, entity_id, time_ns FROM pipe_transfers WHERE id > ?1 AND "
             "is_write = " +

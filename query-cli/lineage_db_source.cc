@@ -19,7 +19,7 @@ int informed_cost(const std::string& how) {
 #define LAST_OR_END(rel) "COALESCE(" rel ".last_ns, a.end_ns, 9223372036854775807)"
 
 struct DbLineageSource::Statements {
-  explicit Statements(sqlite3* db)
+  Statements(sqlite3* db, bool transfers)
       : writers(db,
                 "SELECT g.id, g.activity_id, g.time_ns, " LAST_OR_END(
                     "g") ", g.how FROM generated g JOIN activities a ON a.id = g.activity_id "
@@ -48,8 +48,7 @@ struct DbLineageSource::Statements {
         informed(db,
                  "SELECT id, informed_id, time_ns, how FROM informed WHERE informant_id = ? AND "
                  "how != 'signal'") {
-    Stmt has(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'pipe_transfers'");
-    if (!has.step()) return;  // a database from before schema v9
+    if (!transfers) return;  // a database from before schema v9
     // A pipe's later reads and writes (schema v9): instants, rows of their own (-id).
     const char* const kTransfers =
         "SELECT -id, %s, time_ns, time_ns, 'pipe' FROM pipe_transfers WHERE %s = ? AND "
@@ -73,7 +72,7 @@ struct DbLineageSource::Statements {
 #undef LAST_OR_END
 
 DbLineageSource::DbLineageSource(bento::lineage::Database& db)
-    : db_(db), q_(std::make_unique<Statements>(db.handle())) {}
+    : db_(db), q_(std::make_unique<Statements>(db.handle(), db.has_pipe_transfers())) {}
 
 DbLineageSource::~DbLineageSource() = default;
 

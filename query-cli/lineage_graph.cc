@@ -426,20 +426,15 @@ std::vector<LineageGraph::Link> LineageGraph::outputs(int64_t a) {
 
 std::vector<LineageGraph::Link> LineageGraph::pipe_transfers(int64_t a, bool write) {
   activity(a);
-  Stmt has(db_.handle(),
-           "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = "
-           "'pipe_transfers'");
-  if (!has.step()) return {};  // a database from before schema v9
-  Stmt q(db_.handle(),
-         "SELECT entity_id, time_ns, id FROM pipe_transfers WHERE activity_id = ? AND "
-         "is_write = ? ORDER BY time_ns, id");
+  if (!db_.has_pipe_transfers()) return {};
+  Stmt& q = db_.cached(
+      "SELECT entity_id, time_ns, id FROM pipe_transfers WHERE activity_id = ? AND is_write = ? "
+      "ORDER BY time_ns, id");
   q.bind(1, a).bind(2, write ? 1 : 0);
   std::vector<Link> out;
-  while (q.step()) {
-    Link l{q.int64(0), "pipe", q.int64(1), -q.int64(2), q.int64(1)};
-    write ? generated_edge(l, l.id, a) : used_edge(l, a, l.id);
-    out.push_back(std::move(l));
-  }
+  while (q.step()) out.push_back({q.int64(0), "pipe", q.int64(1), -q.int64(2), q.int64(1)});
+  q.reset();
+  for (const Link& l : out) write ? generated_edge(l, l.id, a) : used_edge(l, a, l.id);
   return out;
 }
 
@@ -555,10 +550,7 @@ void LineageGraph::add_window(int64_t since, int64_t until) {
       "SELECT generated_id, used_id, time_ns, how, id, NULL FROM derived WHERE time_ns BETWEEN ? "
       "AND ? AND how IN ('version', 'replaced')",
       [&](Stmt& q) { version_edge(link(q), q.int64(0), q.int64(1)); });
-  Stmt has(db_.handle(),
-           "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = "
-           "'pipe_transfers'");
-  if (!has.step()) return;  // a database from before schema v9
+  if (!db_.has_pipe_transfers()) return;
   each(
       "SELECT activity_id, entity_id, time_ns, 'pipe', -id, time_ns, is_write FROM "
       "pipe_transfers WHERE time_ns BETWEEN ? AND ?",

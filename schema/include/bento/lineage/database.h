@@ -40,6 +40,8 @@ class Database {
 
   sqlite3* handle() { return db_; }
   int schema_version() const { return version_; }
+  // A pipe's later reads and writes have their own table from schema v9 (SCHEMA.md).
+  bool has_pipe_transfers() const { return version_ >= 9; }
   static int latest_version();
   static std::string default_path();  // $BENTO_PROV_DB, else /var/lib/bento/prov.db
 
