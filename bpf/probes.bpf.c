@@ -26,7 +26,8 @@
  *             write in one call, so the read is stamped before the write it feeds
  *                     -> by the fd's type: PIPE_IO (pipe/FIFO), SOCK_SEND/SOCK_RECV (socket),
  *                        FILE_IO (regular file), each once per process image, object and
- *                        direction
+ *                        direction, and again after news (pipes, stream sockets) or a
+ *                        change of the file (reads)
  *   skb_copy_datagram_iovec -> SOCK_RECV on AF_UNIX datagram sockets: the datagram's sender
  *   sys_exit  connect/accept/accept4/bind/socketpair -> SOCK_CONNECT/_ACCEPT/_BIND, SOCKETPAIR
  *   sys_exit  mmap/mprotect/munmap/mremap -> MMAP/MUNMAP (shared writable file mappings),
@@ -202,7 +203,8 @@ struct {
 } seen_open SEC(".maps");
 /* A write's: the image's input count (image_news) when its write was last reported, and
  * how many of its writes of the pipe were reported; a read's: the pipe's reported writes
- * by others and the image's fork count when its read was last reported (pipe_io). */
+ * by others and the image's fork count when its read was last reported (pipe_io). A
+ * stream socket's send and receive are kept alike (stream_report). */
 struct pipe_seen {
   __u64 now;
   __u64 writes;
@@ -211,7 +213,7 @@ struct pipe_seen {
 };
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
-  __uint(max_entries, 16384);
+  __uint(max_entries, 32768);
   __type(key, struct seen_key);
   __type(value, struct pipe_seen);
 } seen_pipe SEC(".maps");
@@ -315,6 +317,25 @@ struct {
   __type(key, __u64);
   __type(value, __u64);
 } pipe_gen SEC(".maps");
+
+/* Stream sockets (events.h v11), like pipes: a process image's send is reported again
+ * after news of the image since its last reported send there, and a receive again after a
+ * reported send of the peer, or a fork by the receiver, since its last reported receive.
+ * Their state is in seen_pipe (kinds SEEN_SEND/SEEN_RECV, a: the socket's inode). A flow
+ * is one direction of a connection, named the same by both ends: AF_UNIX, the sending
+ * struct sock (the receiver's peer); TCP, (netns, sender's address and port, receiver's
+ * address and port). stream_gen: a flow -> its reported sends. */
+struct flow_ref {
+  __u64 src[2], dst[2];
+  __u32 netns;
+  __u16 sport, dport;
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 16384);
+  __type(key, struct flow_ref);
+  __type(value, __u64);
+} stream_gen SEC(".maps");
 
 /* dup2/dup3 at sys_enter: what newfd held before (so sys_exit can say `replaced`). */
 struct dup_stash {
@@ -442,11 +463,15 @@ static __always_inline int lost(void) {
   return 0;
 }
 
-static __always_inline void output(void* e, __u32 size) {
+/* 1 if the event went out. */
+static __always_inline int output(void* e, __u32 size) {
   count(1);
   __u64 before = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-  if (bpf_ringbuf_output(&events, e, size, wake_flags(before, before + ring_len(size))) != 0)
+  if (bpf_ringbuf_output(&events, e, size, wake_flags(before, before + ring_len(size))) != 0) {
     count(0);
+    return 0;
+  }
+  return 1;
 }
 
 static __always_inline int ignored_tgid(__u32 tgid) {
@@ -736,9 +761,10 @@ static __always_inline void image_ref_init(struct image_ref* r, struct task_stru
   r->exec_id = t->self_exec_id;
 }
 
-/* The current image has news: it reported a read of a pipe or a file, or received on a
- * socket (any receive: a socket's later data is not reported). Its next write of a pipe is
- * reported again (pipe_io). Global: verified once, on its own. */
+/* The current image has news: it reported a read of a pipe, a file or a stream socket, or
+ * received on a datagram socket (any receive: a datagram socket's later data is not
+ * reported). Its next write of a pipe or send on a stream socket is reported again
+ * (pipe_io, stream_report). Global: verified once, on its own. */
 __noinline int note_input(void) {
   struct task_struct* t = bpf_get_current_task_btf();
   struct image_ref r;
@@ -1048,6 +1074,103 @@ static __noinline void fill_inet(struct bento_inet_addr* local, struct bento_ine
   if (remote->port == 0) __builtin_memset(remote, 0, sizeof(*remote));
 }
 
+/* The flow a stream socket's send goes into (sender) or its receive comes from (see
+ * stream_gen). */
+static __noinline void flow_of(struct flow_ref* fr, struct sock* sk, int sender) {
+  __builtin_memset(fr, 0, sizeof(*fr));
+  if (BPF_CORE_READ(sk, __sk_common.skc_family) == AF_UNIX) {
+    fr->src[0] = sender ? (__u64)sk : (__u64)BPF_CORE_READ((struct unix_sock*)sk, peer);
+    return;
+  }
+  struct bento_inet_addr local, remote;
+  fill_inet(&local, &remote, sk);
+  struct bento_inet_addr* from = sender ? &local : &remote;
+  struct bento_inet_addr* to = sender ? &remote : &local;
+  __builtin_memcpy(fr->src, from->addr, 16);
+  __builtin_memcpy(fr->dst, to->addr, 16);
+  fr->sport = from->port;
+  fr->dport = to->port;
+  fr->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+}
+
+/* A send (receive) on the stream socket `file` (its sock `sk`): whether to report it
+ * (stream_gen above): 0 no, else the event's STREAM_* kind. With `done` (its event went
+ * out): recorded, the flow's reported sends counted, a receive noted as news of the image.
+ * A receive's seen_pipe value holds the flow's count (`now`) and, on AF_UNIX, the image's
+ * own reported sends on the peer (`writes`) when it last looked: a receive with nothing
+ * sent since costs one lookup more than a send. Global: verified once, on its own. */
+enum {
+  STREAM_FIRST = 1,
+  STREAM_AGAIN = 2,
+  STREAM_LAST = 3, /* its last report (BENTO_PIPE_IO_REPORTS) */
+};
+__noinline int stream_report(__u64 file, __u64 sock, __u32 is_send, __u32 done) {
+  struct task_struct* t = bpf_get_current_task_btf();
+  struct file* f = (struct file*)file;
+  struct sock* sk = (struct sock*)sock;
+  __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+  if (family != AF_UNIX && family != AF_INET && family != AF_INET6) return 0;
+  const __u64 ino = BPF_CORE_READ(f, f_inode, i_ino);
+  struct seen_key k = {};
+  seen_key_init(&k, t, is_send ? SEEN_SEND : SEEN_RECV, ino, 0, 0);
+  struct pipe_seen* seen = bpf_map_lookup_elem(&seen_pipe, &k);
+  if (seen && seen->open) return 0;
+  struct image_ref r;
+  image_ref_init(&r, t);
+  struct image_news* news = bpf_map_lookup_elem(&image_news, &r);
+  struct flow_ref fr;
+  __u64 now, own = 0;
+  if (is_send) {
+    now = news ? news->inputs : 0;
+    if (!done && seen && seen->now == now) return 0;
+  } else {
+    flow_of(&fr, sk, 0);
+    __u64* gen = bpf_map_lookup_elem(&stream_gen, &fr);
+    now = (gen ? *gen : 0) + ((news ? news->forks : 0) << 40);
+    if (!done && seen && seen->now == now) return 0; /* nothing sent since */
+    if (family == AF_UNIX) {
+      /* Its own sends are no news to it (asyncio's self-socketpair: else each wake-up
+       * would be reported): those on the peer, an end it holds too. */
+      k.kind = SEEN_SEND;
+      k.a = sock_ino(BPF_CORE_READ((struct unix_sock*)sk, peer));
+      struct pipe_seen* mine = k.a ? bpf_map_lookup_elem(&seen_pipe, &k) : 0;
+      own = mine ? mine->writes : 0;
+      k.kind = SEEN_RECV;
+      k.a = ino;
+      if (!done && seen && now - own == seen->now - seen->writes) {
+        seen->now = now; /* all its own */
+        seen->writes = own;
+        return 0;
+      }
+    }
+  }
+  if (!done)
+    return !seen                                        ? STREAM_FIRST
+           : seen->reports + 1 >= BENTO_PIPE_IO_REPORTS ? STREAM_LAST
+                                                        : STREAM_AGAIN;
+  if (is_send) {
+    flow_of(&fr, sk, 1);
+    __u64* gen = bpf_map_lookup_elem(&stream_gen, &fr);
+    if (gen)
+      __sync_fetch_and_add(gen, 1);
+    else
+      bpf_map_update_elem(&stream_gen, &fr, &(__u64){1}, BPF_NOEXIST);
+  }
+  if (seen) {
+    seen->now = now;
+    if (is_send)
+      __sync_fetch_and_add(&seen->writes, 1);
+    else
+      seen->writes = own;
+    if (++seen->reports >= BENTO_PIPE_IO_REPORTS) seen->open = 1;
+  } else {
+    struct pipe_seen v = {.now = now, .writes = is_send ? 1 : own, .reports = 1};
+    bpf_map_update_elem(&seen_pipe, &k, &v, BPF_ANY);
+  }
+  if (!is_send) note_input();
+  return 0;
+}
+
 /* A struct sockaddr_in/_in6 in user memory (len bytes) as a bento_inet_addr. */
 static __always_inline int user_inet_addr(struct bento_inet_addr* a, __u64 uaddr, __u32 len) {
   __u8 b[28] = {};
@@ -1127,12 +1250,15 @@ static __always_inline void sock_event_init(struct bento_sock_event* e, __u32 ty
   fill_sock(&e->sock, sk);
 }
 
-/* SOCK_SEND (at the entry) / SOCK_RECV (at the return) on the socket f. */
+/* SOCK_SEND (at the entry) / SOCK_RECV (at the return) on the socket f. op's bits 24-25:
+ * a stream socket's report (STREAM_*, decided by stream_report), else 0: once per image.
+ * 1 if the event went out (or waits for the call's return: BENTO_SOCK_DEFERRED). */
 __noinline int sock_io(__u64 file, __u64 fd_ret, __u32 op, __u64 a, __u64 b) {
   struct file* f = (struct file*)file;
   int fd = fd_ret >> 32;
   int ret = (int)fd_ret;
-  __u32 nr = op & 0xffff, is_send = (op >> 16) & 0xf, name = op >> 20;
+  __u32 nr = op & 0xffff, is_send = (op >> 16) & 0xf, name = (op >> 20) & 0xf;
+  __u32 stream = (op >> 24) & 3;
   struct sock* sk = file_sock(f);
   if (!sk) return 0;
   __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
@@ -1164,16 +1290,22 @@ __noinline int sock_io(__u64 file, __u64 fd_ret, __u32 op, __u64 a, __u64 b) {
   __builtin_memcpy(&hi, peer.addr + 8, 8);
   __u32 kind = (is_send ? SEEN_SEND : SEEN_RECV) | (type != SOCK_STREAM ? SEEN_DGRAM : 0);
   seen_key_init(&k, t, kind | (__u32)peer.port << 16, ino, lo, hi);
-  if (defer) {
-    if (bpf_map_lookup_elem(&seen_sock, &k)) return 0;
-  } else if (!first_time(&seen_sock, &k)) {
-    return 0;
+  if (!stream) { /* once per image */
+    if (defer) {
+      if (bpf_map_lookup_elem(&seen_sock, &k)) return 0;
+    } else if (!first_time(&seen_sock, &k)) {
+      return 0;
+    }
   }
   __u32 zero = 0;
   struct bento_sock_event* e = bpf_map_lookup_elem(&sock_scratch, &zero);
   if (!e) return 0;
   sock_event_init(e, is_send ? BENTO_EV_SOCK_SEND : BENTO_EV_SOCK_RECV, t, fd, nr, f, sk);
   if (!is_send) e->ret = ret;
+  if (stream)
+    e->flags |= BENTO_SOCK_INSTANT | (stream == STREAM_AGAIN  ? BENTO_SOCK_AGAIN
+                                      : stream == STREAM_LAST ? BENTO_SOCK_LAST
+                                                              : 0);
   if (family == AF_UNIX) {
     fill_sock(&e->peer, BPF_CORE_READ((struct unix_sock*)sk, peer));
     if (uaddr) user_unix_path(e, uaddr, ulen);
@@ -1187,11 +1319,9 @@ __noinline int sock_io(__u64 file, __u64 fd_ret, __u32 op, __u64 a, __u64 b) {
   if (defer) {
     e->flags |= BENTO_SOCK_DEFERRED;
     __u32 tid = t->pid;
-    bpf_map_update_elem(&deferred_send, &tid, e, BPF_ANY);
-    return 0;
+    return bpf_map_update_elem(&deferred_send, &tid, e, BPF_ANY) == 0;
   }
-  output(e, sizeof(*e));
-  return 0;
+  return output(e, sizeof(*e));
 }
 
 /* The return of sendto/sendmsg/sendmmsg: a deferred SOCK_SEND goes out now, with the local
@@ -1222,7 +1352,7 @@ static __noinline int deferred_send_exit(long ret) {
   if (!(e->flags & BENTO_SOCK_REMOTE_FROM_MSG)) lo = hi = 0;
   __u32 kind = SEEN_SEND | (e->sock.type != SOCK_STREAM ? SEEN_DGRAM : 0);
   seen_key_init(&k, t, kind | port << 16, e->sock.ino, lo, hi);
-  if (!first_time(&seen_sock, &k)) return 0;
+  if (!(e->flags & BENTO_SOCK_INSTANT) && !first_time(&seen_sock, &k)) return 0;
   output(e, sizeof(*e));
   return 0;
 }
@@ -1244,14 +1374,18 @@ __noinline int io_on_file(__u64 file, __u64 fd_ret, __u32 op, __u64 a, __u64 b) 
   }
   if (mode == S_IFIFO) return pipe_io(t, f, inode, fd, dir);
   if (mode == S_IFSOCK) {
-    /* Every receive is news for the image's next pipe write (pipe_io): a socket's later data
-     * is not reported, and may come from what its sender read since. */
+    struct sock* sk = file_sock(f);
+    if (sk && BPF_CORE_READ(sk, sk_type) == SOCK_STREAM) {
+      if (!dir && (int)fd_ret == 0) return 0; /* end of stream: no data */
+      __u32 report = stream_report(file, (__u64)sk, dir, 0);
+      if (report && sock_io(file, fd_ret, (op & ~(0xfU << 16)) | dir << 16 | report << 24, a, b))
+        stream_report(file, (__u64)sk, dir, 1);
+      return 0;
+    }
+    /* A datagram socket's: every receive is news for the image's next pipe write (pipe_io):
+     * a datagram socket's later data is not reported, and may come from what its sender
+     * read since. */
     if (!dir) note_input();
-    /* A stream socket this process image already sent (received) on: its key is the socket's
-     * inode alone (datagram sockets' keys carry SEEN_DGRAM and never match here). */
-    struct seen_key k = {};
-    seen_key_init(&k, t, dir ? SEEN_SEND : SEEN_RECV, BPF_CORE_READ(inode, i_ino), 0, 0);
-    if (bpf_map_lookup_elem(&seen_sock, &k)) return 0;
     return sock_io((__u64)f, fd_ret, (op & ~(0xfU << 16)) | dir << 16, a, b);
   }
   if (mode == S_IFREG && cfg_file_io) return file_io(t, f, inode, fd, (op & 0xffff) | dir << 16);
@@ -2532,8 +2666,8 @@ int BPF_PROG(on_skb_copy, const struct sk_buff* skb, int len) {
 
 /* ---- TCP: where a connection's sends end ---- */
 
-/* The probes report a socket's first send only: the end of what an endpoint sent is its
- * FIN. */
+/* What an endpoint sent ends at its FIN: the end of a connection whose sends were
+ * reported once (before events.h v11) or ran out of reports (BENTO_SOCK_LAST). */
 static __always_inline int sock_end(struct sock* sk) {
   if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP) return 0;
   struct task_struct* t = bpf_get_current_task_btf();

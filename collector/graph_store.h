@@ -140,12 +140,14 @@ class GraphStore {
   // ---- relations (time_ns = first transfer, last_ns = last; see SCHEMA.md)
   // used: one row per (activity, entity); keeps the earliest time (and its how).
   virtual void used(int64_t activity, int64_t entity, uint64_t t, const char* how) = 0;
-  // A read (write) of a pipe or FIFO the probes reported (events.h v10: again after news):
-  // an instant. The first is the used (generated) row, how 'pipe', last_ns = t; each later
-  // one a row of pipe_transfers (schema v9). open_ended: the probes' last report of it
-  // (BENTO_PIPE_IO_OPEN): the row lasts until the activity ends (last_ns NULL).
-  virtual void pipe_transfer(int64_t activity, int64_t entity, uint64_t t, bool write,
-                             bool open_ended) = 0;
+  // A read (write) of a pipe or FIFO, or a receive (send) on a stream socket, the probes
+  // reported (events.h v10, v11: again after news): an instant. The first is the used
+  // (generated) row, with `how` ('pipe', 'receive', 'send') and last_ns = t; each later one a
+  // row of pipe_transfers (schema v9). open_ended: the probes' last report of it
+  // (BENTO_PIPE_IO_OPEN, BENTO_SOCK_LAST): the row lasts until the activity ends (last_ns
+  // NULL).
+  virtual void instant_transfer(int64_t activity, int64_t entity, uint64_t t, bool write,
+                                bool open_ended, const char* how) = 0;
   // The activity's reads of the entity are known exactly: the row's time becomes `t` even if
   // it is later than an open's time (an open without a read moves no data), and its opens
   // of earlier versions of the file before t (`exec 3< f`, f rewritten, then the first

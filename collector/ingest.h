@@ -306,6 +306,9 @@ class Ingest {
     uint64_t born = 0;
     // TCP: when the sending end sent its FIN (SOCK_END): its sends end there (0: open).
     uint64_t ended = 0;
+    // A stream socket's flow (events.h v11, BENTO_SOCK_INSTANT): its sends and receives are
+    // instants, as a pipe's are.
+    bool instants = false;
   };
   enum Keep : uint8_t { kNotKept = 0, kForward = 1, kFull = 2 };
   Keep kept(int64_t act) const;
@@ -318,7 +321,8 @@ class Ingest {
   // else waiting; storing it may keep the activities at the other end.
   // program: a read of the program an interpreter runs from its stdin (`curl URL | sh`):
   // stored for an ancestor of a kept activity too, with its writers.
-  // open_ended: a pipe's last report by this image (BENTO_PIPE_IO_OPEN).
+  // open_ended: a pipe's or stream socket's last report by this image (BENTO_PIPE_IO_OPEN,
+  // BENTO_SOCK_LAST).
   void channel_io(const std::string& key, int64_t act, uint64_t t, bool write, bool program = false,
                   bool open_ended = false);
   void channel_store(const std::string& key, int64_t act, uint64_t t, bool write,

@@ -273,8 +273,8 @@ bool Ingest::on_pipe_io(const void* data, size_t size) {
     make_relevant(act);
     int64_t file = store_.find_file_any_gen(src, e->ino);
     if (file == 0) file = mount_file(src, e->ino, 0, "fifo", t);
-    store_.pipe_transfer(act, current_entity(file, t), t, e->is_write != 0,
-                         e->again == BENTO_PIPE_IO_OPEN);
+    store_.instant_transfer(act, current_entity(file, t), t, e->is_write != 0,
+                            e->again == BENTO_PIPE_IO_OPEN, "pipe");
     return true;
   }
   // A FIFO outside the mounts (not on pipefs): its inode number is its file system's, and

@@ -358,23 +358,26 @@ void Ingest::channel_store(const std::string& key, int64_t act, uint64_t t, bool
                     : write                             ? "send"
                                                         : "receive";
   Channel& c = it->second;
-  // A pipe's reads and writes are reported again after news: instants (pipe_transfer).
-  if (c.kind == Channel::kPipe && !program)
-    store_.pipe_transfer(act, ent, t, write, open_ended);
+  // A pipe's and a stream socket's reads and writes are reported again after news: instants.
+  const bool instant = c.kind == Channel::kPipe || (c.kind == Channel::kSocket && c.instants);
+  if (instant && !program)
+    store_.instant_transfer(act, ent, t, write, open_ended, how);
   else if (write)
     store_.generated(ent, act, t, how);
   else
     store_.used(act, ent, t, how);
-  if (write && c.ended >= t) store_.generated_last(ent, act, c.ended);  // sent its FIN since
-  if (c.kind == Channel::kEndpoint) return;                             // no local other end
+  // Sent its FIN since: its sends end there (an instant ends where it began).
+  if (write && c.ended >= t && (!instant || open_ended)) store_.generated_last(ent, act, c.ended);
+  if (c.kind == Channel::kEndpoint) return;  // no local other end
   if (write) {
     auto readers = std::move(c.readers);
     c.readers.clear();
     for (const auto& [r, rt] : readers) {
       if (c.program_readers.count(r) != 0)
         store_.used(r, ent, rt, "program");
-      else if (c.kind == Channel::kPipe)
-        store_.pipe_transfer(r, ent, rt, false, c.open_readers.count({r, rt}) != 0);
+      else if (instant)
+        store_.instant_transfer(r, ent, rt, false, c.open_readers.count({r, rt}) != 0,
+                                c.kind == Channel::kPipe ? "pipe" : "receive");
       else
         store_.used(r, ent, rt, "receive");
       make_forward(r);

@@ -6,7 +6,9 @@
 //             local, swapped (a wildcard local address matches any address with its port).
 // A RECV that finds no local sender comes from a remote endpoint ("tcp 203.0.113.5:443"),
 // an entity of its own: "received from 203.0.113.5:443 (tcp) by curl". connect, accept,
-// bind and socketpair leave marks on the socket's channel or endpoint.
+// bind and socketpair leave marks on the socket's channel or endpoint. A stream socket's
+// sends and receives (events.h v11, BENTO_SOCK_INSTANT) are instants, as a pipe's are; a
+// receive from a remote endpoint lasts (its sender's sends are not seen).
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
@@ -63,8 +65,9 @@ bool Ingest::on_sock(const void* data, size_t size) {
   const uint64_t t = h->ts_ns;
   const bool unix_sock = e->sock.family == AF_UNIX;
   if (h->type == BENTO_EV_SOCK_END) {
-    // A TCP endpoint sent its FIN: what it sent on the connection ended by then (the probes
-    // report the first send only). The channel is the one its sends named. No activity
+    // A TCP endpoint sent its FIN: what it sent on the connection ended by then (a send
+    // seen once, or the last of its reports, lasts until then; an instant ends where it
+    // began). The channel is the one its sends named. No activity
     // is looked up: an exiting process closes its sockets after its EXIT event.
     if (unix_sock) return true;
     auto it = channels_.find(inet_key(e->sock, inet_text(e->local), inet_text(e->remote)));
@@ -83,9 +86,11 @@ bool Ingest::on_sock(const void* data, size_t size) {
         if (id.empty()) return true;
         key = "unix " + id;
         std::string name = unix_names_.count(key) ? unix_names_[key] : path;
-        channel(key, Channel::kSocket, e->sock.ino,
-                "unix " + (name.empty() ? "socket:[" + std::to_string(e->sock.ino) + "]" : name) +
-                    " #" + id);
+        Channel& c = channel(
+            key, Channel::kSocket, e->sock.ino,
+            "unix " + (name.empty() ? "socket:[" + std::to_string(e->sock.ino) + "]" : name) +
+                " #" + id);
+        if (e->flags & BENTO_SOCK_INSTANT) c.instants = true;
         if (e->sock.type != SOCK_STREAM) {
           if (dgram_senders_.size() > 100000) dgram_senders_.clear();
           dgram_senders_[{h->pid, h->start_ns}] = key;
@@ -96,8 +101,9 @@ bool Ingest::on_sock(const void* data, size_t size) {
         Channel& c = channel(key, Channel::kSocket, e->sock.ino,
                              proto_name(e->sock) + " " + from + " → " + to);
         if (c.ended != 0 && c.ended < t) c.ended = 0;  // the 4-tuple again: another connection
+        if (e->flags & BENTO_SOCK_INSTANT) c.instants = true;
       }
-      channel_io(key, act, t, true);
+      channel_io(key, act, t, true, false, (e->flags & BENTO_SOCK_LAST) != 0);
       return true;
     }
     case BENTO_EV_SOCK_RECV: {
@@ -143,7 +149,8 @@ bool Ingest::on_sock(const void* data, size_t size) {
       }
       // A shell given its stdin socket runs what it receives (`nc -e /bin/sh`, `bash -i
       // >& /dev/tcp/...`: ingest_programs.cc).
-      channel_io(key, act, t, false, runs_stdin(act, 0, e->sock.ino, e->fd));
+      channel_io(key, act, t, false, runs_stdin(act, 0, e->sock.ino, e->fd),
+                 (e->flags & BENTO_SOCK_LAST) != 0);
       return true;
     }
     default:

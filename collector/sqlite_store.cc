@@ -215,11 +215,12 @@ const char* const kSql[] = {
     "ELSE generated.how END, time_ns = MIN(generated.time_ns, excluded.time_ns)",
     "UPDATE generated SET last_ns = MAX(IFNULL(last_ns, 0), ?) WHERE entity_id = ? AND "
     "activity_id = ?",
-    // A pipe's first read or write by an activity: an instant; a later one, a transfer.
-    "INSERT INTO used(activity_id, entity_id, time_ns, how, last_ns) VALUES(?1, ?2, ?3, 'pipe', "
+    // A pipe's (stream socket's) first read or write by an activity: an instant; a later
+    // one, a transfer.
+    "INSERT INTO used(activity_id, entity_id, time_ns, how, last_ns) VALUES(?1, ?2, ?3, ?4, "
     "?3) ON CONFLICT(activity_id, entity_id) DO NOTHING",
     "INSERT INTO generated(entity_id, activity_id, time_ns, how, last_ns) VALUES(?1, ?2, ?3, "
-    "'pipe', ?3) ON CONFLICT(entity_id, activity_id) DO NOTHING",
+    "?4, ?3) ON CONFLICT(entity_id, activity_id) DO NOTHING",
     "INSERT INTO pipe_transfers(activity_id, entity_id, time_ns, is_write) VALUES(?, ?, ?, ?)",
     "UPDATE used SET last_ns = NULL WHERE activity_id = ? AND entity_id = ?",
     "UPDATE generated SET last_ns = NULL WHERE activity_id = ? AND entity_id = ?",
@@ -829,12 +830,13 @@ void SqliteStore::generated(int64_t entity, int64_t activity, uint64_t t, const 
   }
 }
 
-// The probes report a pipe's read or write again only after news (events.h v10): each is
-// an instant. The first is the relation's row; the same one again (a waiting read stored
-// with its writer, then with its reader) is dropped, a later one is a transfer of its own.
-// The last report (open_ended) makes the row last until the activity ends.
-void SqliteStore::pipe_transfer(int64_t activity, int64_t entity, uint64_t t, bool write,
-                                bool open_ended) {
+// The probes report a pipe's read or write, or a stream socket's receive or send, again
+// only after news (events.h v10, v11): each is an instant. The first is the relation's
+// row; the same one again (a waiting read stored with its writer, then with its reader) is
+// dropped, a later one is a transfer of its own. The last report (open_ended) makes the
+// row last until the activity ends.
+void SqliteStore::instant_transfer(int64_t activity, int64_t entity, uint64_t t, bool write,
+                                   bool open_ended, const char* how) {
   if (activity == 0 || entity == 0) return;
   if (!open_ended) {
     auto& seen = write ? pipe_writes_ : pipe_reads_;
@@ -847,7 +849,7 @@ void SqliteStore::pipe_transfer(int64_t activity, int64_t entity, uint64_t t, bo
     first.bind(1, entity).bind(2, activity);
   else
     first.bind(1, activity).bind(2, entity);
-  first.bind(3, i64(t)).run();
+  first.bind(3, i64(t)).bind(4, how).run();
   const bool later = sqlite3_changes(db_.handle()) == 0;
   if (open_ended)
     st(write ? kPipeGeneratedOpen : kPipeUsedOpen).bind(1, activity).bind(2, entity).run();

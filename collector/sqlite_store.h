@@ -89,8 +89,8 @@ class SqliteStore : public GraphStore {
   void retitle_open_name(int64_t file, const std::string& was, const std::string& path) override;
 
   void used(int64_t activity, int64_t entity, uint64_t t, const char* how) override;
-  void pipe_transfer(int64_t activity, int64_t entity, uint64_t t, bool write,
-                     bool open_ended) override;
+  void instant_transfer(int64_t activity, int64_t entity, uint64_t t, bool write, bool open_ended,
+                        const char* how) override;
   void used_exact(int64_t activity, int64_t entity, uint64_t t) override;
   void used_last_of_file(int64_t activity, int64_t file, uint64_t last) override;
   void used_on_stdin(int64_t activity, int64_t entity) override;
@@ -152,7 +152,7 @@ class SqliteStore : public GraphStore {
   // before one of them later is replaced by it, not its content (insert_version).
   std::unordered_set<int64_t> first_emptied_;
   std::unordered_map<std::pair<int64_t, int64_t>, uint64_t, PairHash> used_;  // -> first t
-  // (activity, pipe entity) -> the times of its stored reads / writes (pipe_transfer).
+  // (activity, entity) -> the times of its stored reads / writes (instant_transfer).
   std::unordered_map<std::pair<int64_t, int64_t>, std::set<uint64_t>, PairHash> pipe_reads_,
       pipe_writes_;
   size_t pipe_times_ = 0;  // times in both

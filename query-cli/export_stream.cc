@@ -175,12 +175,16 @@ struct Exporter {
           edge(e);
         });
   }
-  // A pipe's later reads (is_write 0: used) or writes (wasGeneratedBy), schema v9: instants.
+  // A pipe's (stream socket's) later reads (is_write 0: used) or writes (wasGeneratedBy),
+  // schema v9: instants, with their first one's how.
   void pipe_transfer_rows(int write) {
     if (!db.has_pipe_transfers()) return;
+    const std::string first = write ? "generated" : "used";
     chunked(db,
-            "SELECT id, activity_id, entity_id, time_ns FROM pipe_transfers WHERE id > ?1 AND "
-            "is_write = " +
+            "SELECT id, activity_id, entity_id, time_ns, IFNULL((SELECT r.how FROM " + first +
+                " r WHERE r.activity_id = pipe_transfers.activity_id AND r.entity_id = "
+                "pipe_transfers.entity_id), 'pipe') FROM pipe_transfers WHERE id > ?1 AND "
+                "is_write = " +
                 std::to_string(write) + window_clause(scope, "time_ns") + limit(scope),
             scope, [&](Stmt& q) {
               json e = {{"id", "t:" + std::to_string(q.int64(0))},
@@ -189,7 +193,7 @@ struct Exporter {
                         {"entity", "e:" + std::to_string(q.int64(2))},
                         {"time", t(q, 3)},
                         {"last", t(q, 3)},
-                        {"how", "pipe"}};
+                        {"how", q.text(4)}};
               activities.add(q.int64(1));
               entities.add(q.int64(2));
               edge(e);

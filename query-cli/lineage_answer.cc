@@ -130,7 +130,8 @@ bool output_taken_in(LineageGraph& g, LineageSource& src, Node parent, Node chil
 
 // Until when `read` went on, as far as the record knows: a file on a mount, to the release
 // of the handle it read through (`while read x; do ...; done < list`); elsewhere its first
-// read (the probes report a process's first read of a pipe, socket or file only).
+// read (its later reads are reported only as news: a pipe's, a stream socket's, or a
+// changed file's, each a read of its own).
 int64_t read_until(LineageGraph& g, const Step& read) {
   const json& e = g.entity(read.cause.id);
   const bool on_mount = e.value("kind", "") == "file" && e["file"]["source"].is_string();
@@ -509,8 +510,10 @@ class Batches {
   struct Finished {
     const Step* step;  // its write of the file or reply (src_'s, which keeps it)
     int64_t file;
-    int64_t end;          // when it was finished
-    bool closed = false;  // a reply: `end` is the server's FIN (else its receiver's exit)
+    int64_t end;           // when it was finished
+    bool closed = false;   // a reply: `end` is the server's FIN (else its receiver's exit)
+    bool instant = false;  // a reply on a stream socket (events.h v11): `end` is a reported
+                           // send of it, after which it sent nothing new
   };
 
   // The other file `writer` finished first after `read` began, before it began writing
@@ -571,8 +574,11 @@ class Batches {
 
   Answer::EarlierOutput describe(const Finished& output) {
     const json& e = g_.entity(output.step->effect.id);
-    if (is_socket(output.step->effect))
-      return {e.value("path", ""), output.end, 0, true, output.closed};
+    if (is_socket(output.step->effect)) {
+      Answer::EarlierOutput o{e.value("path", ""), output.end, 0, true, output.closed};
+      o.sent_instant = output.instant;
+      return o;
+    }
     const json& names = e.value("paths", json::array());
     std::string path = e.value("path", "");
     if (!names.empty() && names.back().is_string() && names.back() != path)
@@ -585,8 +591,9 @@ class Batches {
   // A bound on the end of `read`: its last read of a file (the handle's release), else the
   // reader's end; for a connection, also the exit of the last process that sent on it (a
   // server's read of it may end later, draining what was sent, but nothing came after).
+  // An instant (a stream socket's reported receive, events.h v11) ends where it began.
   int64_t read_end(const Step& read) {
-    if (!is_socket(read.cause)) return read.last;
+    if (!is_socket(read.cause) || read.first == read.last) return read.last;
     return std::min(read.last, ends_.senders(read.cause));
   }
   bool sender_closed(const Step& read) {
@@ -596,8 +603,11 @@ class Batches {
  private:
   // The files it wrote data into and finished, but never read (a scratch file's data goes
   // on into what it writes next: sort's temporary files), and the replies it sent on
-  // connections (a server's replies: finished when the last process that received them
-  // exited, as the probes see a socket's first send only), by when it finished them.
+  // connections, by when it finished them. A reply on a stream socket is reported at each
+  // send after news (events.h v11): each reported send is an instant, after which it sent
+  // nothing new until the next; a reply seen once (a datagram socket's, or one whose
+  // reports ran out) is finished when the server sent its FIN, else when the last process
+  // that received it exited.
   const std::vector<Finished>& finished(Node writer) {
     auto [it, fresh] = finished_.emplace(writer, std::vector<Finished>());
     if (!fresh) return it->second;
@@ -608,10 +618,12 @@ class Batches {
       if (st.type == Step::kGenerated &&
           (st.how == "write" || st.how == "create" || st.how == "send") && !puts_no_data(st) &&
           output_kind(st) && read_back.count(file_of(st.effect)) == 0) {
-        const int64_t gone = st.how == "send" ? ends_.receivers(st.effect) : kForever;
+        const bool instant = st.how == "send" && st.first == st.last;
+        const int64_t gone = st.how == "send" && !instant ? ends_.receivers(st.effect) : kForever;
         const int64_t end = std::min(st.last, gone);
         if (end != kForever)
-          it->second.push_back({&st, file_of(st.effect), end, st.how == "send" && st.last < gone});
+          it->second.push_back({&st, file_of(st.effect), end,
+                                st.how == "send" && !instant && st.last < gone, instant});
       }
     std::sort(it->second.begin(), it->second.end(),
               [](const Finished& a, const Finished& b) { return a.end < b.end; });
@@ -628,8 +640,8 @@ class Batches {
 // through `act`: backward, its writes the roots came from; forward, its reads of what
 // reached it from the roots. Not those reached only through `act` itself: a server's
 // reply A is in the answer of its reply B when client A sent the request the server read
-// (the probes see a socket's first send only, so client A may have sent after receiving
-// reply A); what A sent is no data of the root's in `impact`.
+// (client A may have sent again after receiving reply A); what A sent is no data of the
+// root's in `impact`.
 // Not through `skip` (reads already said to be maybe only for an earlier output).
 std::vector<const Step*> steps_toward_roots(
     const Answer& a, const Node& act, const StepIndex& toward_roots,

@@ -75,10 +75,13 @@ struct Answer {
     std::string path;
     int64_t finished = 0;
     int64_t sender_end = 0;  // a connection's: when the last process that sent on it exited
-    bool sent = false;       // a reply it sent on a connection (finished: its first send)
+    bool sent = false;       // a reply it sent on a connection
     // TCP: `finished` (a reply) or `sender_end` (a connection read) is where the sender
     // sent its FIN (closed or shut down its end), not a process's exit.
     bool closed = false, sender_closed = false;
+    // A reply on a stream socket (events.h v11): `finished` is a reported send of it (it
+    // sent nothing new after it until its next one).
+    bool sent_instant = false;
     // A read by a writer of a pipe (a pool's worker): `pipe` is that pipe, `sent` when the
     // writer next wrote it, which its reader (`reader`, an activity id) took in before it
     // finished its own earlier file `path` (mark_pipe_batches). Empty: the reader's own.

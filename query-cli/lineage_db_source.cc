@@ -49,13 +49,15 @@ struct DbLineageSource::Statements {
                  "SELECT id, informed_id, time_ns, how FROM informed WHERE informant_id = ? AND "
                  "how != 'signal'") {
     if (!transfers) return;  // a database from before schema v9
-    // A pipe's later reads and writes (schema v9): instants, rows of their own (-id).
+    // A pipe's (stream socket's) later reads and writes (schema v9): instants, rows of
+    // their own (-id), with their first one's how ('pipe', 'receive', 'send').
     const char* const kTransfers =
-        "SELECT -id, %s, time_ns, time_ns, 'pipe' FROM pipe_transfers WHERE %s = ? AND "
-        "is_write = %d";
+        "SELECT -t.id, t.%s, t.time_ns, t.time_ns, IFNULL(r.how, 'pipe') FROM pipe_transfers t "
+        "LEFT JOIN %s r ON r.activity_id = t.activity_id AND r.entity_id = t.entity_id WHERE "
+        "t.%s = ? AND t.is_write = %d";
     auto make = [&](const char* other, const char* self, int write) {
-      char sql[256];
-      std::snprintf(sql, sizeof(sql), kTransfers, other, self, write);
+      char sql[384];
+      std::snprintf(sql, sizeof(sql), kTransfers, other, write ? "generated" : "used", self, write);
       return std::make_unique<Stmt>(db, sql);
     };
     transfers_written = make("activity_id", "entity_id", 1);

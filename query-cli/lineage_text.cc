@@ -39,12 +39,13 @@ std::string read_verb(const std::string& how, const std::string& kind) {
 }
 
 // The earlier output of a batch note: "finished a.gz at T", or for a server's reply "sent
-// over tcp A → B (its receiver gone at T)".
+// over tcp A → B at T" (a stream socket's reported send) or "(its receiver gone at T)".
 std::string earlier_output_text(const Answer::EarlierOutput& o, int64_t wall_offset) {
   const std::string at = clock_text(o.finished, wall_offset);
-  return o.sent ? "sent over " + printable(o.path) +
-                      (o.closed ? " (closed at " : " (its receiver gone at ") + at + ")"
-                : "finished " + printable(o.path) + " at " + at;
+  if (!o.sent) return "finished " + printable(o.path) + " at " + at;
+  return "sent over " + printable(o.path) +
+         (o.sent_instant ? " at " + at
+                         : (o.closed ? " (closed at " : " (its receiver gone at ") + at + ")");
 }
 
 // One child line of the tree: its text, the node below it (if any), the bound there.

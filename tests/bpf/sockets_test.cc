@@ -5,10 +5,14 @@
 // receive; a bulk transfer is a handful of events.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
+
+#include <atomic>
+#include <new>
 
 #include "probe_fixture.h"
 
@@ -416,7 +420,7 @@ TEST_F(Sockets, TcpLoopbackEndsMirrorEachOther) {
   EXPECT_TRUE(same_addr(csend.remote, srv));
   EXPECT_TRUE(same_addr(srecv.local, srv));
   EXPECT_TRUE(same_addr(srecv.remote, cli));
-  EXPECT_EQ(csend.flags, 0u);
+  EXPECT_EQ(csend.flags, static_cast<uint32_t>(BENTO_SOCK_INSTANT));
   EXPECT_TRUE(inet_joined(csend, srecv));
   EXPECT_LE(csend.h.ts_ns, srecv.h.ts_ns);
   auto ssend = one(BENTO_EV_SOCK_SEND, server);
@@ -623,6 +627,130 @@ TEST_F(Sockets, BulkTransferIsAHandfulOfEvents) {
   for (auto [type, n] : count) total += n;
   EXPECT_LE(total, 20) << "events of the two processes (fork, exit, pipe I/O included)";
   EXPECT_TRUE(inet_joined(one(BENTO_EV_SOCK_SEND, client), one(BENTO_EV_SOCK_RECV, server)));
+}
+
+// Where two processes wait for each other without a read (a read of a pipe is news, which
+// would change what the probes report): a counter in shared memory.
+struct Stages {
+  std::atomic<int>* v = nullptr;
+  Stages() {
+    void* m = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    EXPECT_NE(m, MAP_FAILED);
+    v = new (m) std::atomic<int>(0);
+  }
+  ~Stages() { munmap(v, 4096); }
+  void set(int s) const { v->store(s); }
+  void wait(int s) const {
+    while (v->load() < s) usleep(1000);
+  }
+};
+
+// Two connected stream sockets: (sender's, receiver's), over AF_UNIX or TCP loopback.
+std::pair<int, int> stream_pair(int family) {
+  if (family == AF_UNIX) {
+    int sv[2];
+    EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    return {sv[0], sv[1]};
+  }
+  int l = socket(AF_INET, SOCK_STREAM, 0), c = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a = loopback(0);
+  EXPECT_EQ(bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  EXPECT_EQ(listen(l, 1), 0);
+  a = local_of(l);
+  EXPECT_EQ(connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  int r = accept(l, nullptr, nullptr);
+  close(l);
+  return {c, r};
+}
+
+class StreamReports : public Sockets, public ::testing::WithParamInterface<int> {};
+
+// events.h v11: a stream socket's sends and receives are reported like a pipe's. The sender
+// sends a and b (one report: nothing new between them), reads a pipe (news), sends c
+// (reported again), then d (nothing new: not reported). The receiver's first receive is
+// reported, its receive of c again (a reported send of the peer since), its receive of d
+// not. So what it received by each reported receive came from the sender's state at its
+// last reported send before it: d holds nothing the pipe's data did not (that is what s13
+// needed: a client that read a secret after its last send sent none of it).
+TEST_P(StreamReports, ASendIsReportedAgainAfterNewsAndTheReceiveAfterIt) {
+  const auto [s, r] = stream_pair(GetParam());
+  Stages stage;
+  pid_t sender = spawn([&, s = s] {
+    if (write(s, "a", 1) != 1 || write(s, "b", 1) != 1) return 1;
+    stage.set(1);
+    stage.wait(2);
+    int p[2];
+    char x;
+    if (pipe(p) != 0 || write(p[1], "x", 1) != 1 || read(p[0], &x, 1) != 1) return 2;
+    if (write(s, "c", 1) != 1) return 3;
+    stage.set(3);
+    stage.wait(4);
+    if (write(s, "d", 1) != 1) return 4;
+    stage.set(5);
+    return 0;
+  });
+  char buf[8];
+  auto receive = [&](size_t n) {
+    for (size_t got = 0; got < n;) {
+      ssize_t k = read(r, buf, n - got);
+      ASSERT_GT(k, 0);
+      got += k;
+    }
+  };
+  stage.wait(1);
+  receive(2);  // a, b
+  stage.set(2);
+  stage.wait(3);
+  receive(1);  // c
+  stage.set(4);
+  stage.wait(5);
+  receive(1);  // d
+  reap(sender);
+  const uint64_t sender_ino = ino_of(s), receiver_ino = ino_of(r);
+  drain(getpid());
+  std::vector<bento_sock_event> sends, recvs;
+  for (const auto& e : of(BENTO_EV_SOCK_SEND, sender))
+    if (e.sock.ino == sender_ino) sends.push_back(e);
+  for (const auto& e : of(BENTO_EV_SOCK_RECV, getpid()))
+    if (e.sock.ino == receiver_ino) recvs.push_back(e);
+  ASSERT_EQ(sends.size(), 2u);
+  ASSERT_EQ(recvs.size(), 2u);
+  EXPECT_EQ(sends[0].flags, static_cast<uint32_t>(BENTO_SOCK_INSTANT));
+  EXPECT_EQ(sends[1].flags, static_cast<uint32_t>(BENTO_SOCK_INSTANT | BENTO_SOCK_AGAIN));
+  EXPECT_EQ(recvs[0].flags & ~BENTO_SOCK_PEER_FROM_SKB, static_cast<uint32_t>(BENTO_SOCK_INSTANT));
+  EXPECT_EQ(recvs[1].flags, static_cast<uint32_t>(BENTO_SOCK_INSTANT | BENTO_SOCK_AGAIN));
+  EXPECT_LT(sends[0].h.ts_ns, recvs[0].h.ts_ns);
+  EXPECT_LT(recvs[0].h.ts_ns, sends[1].h.ts_ns);
+  EXPECT_LT(sends[1].h.ts_ns, recvs[1].h.ts_ns);
+  for (const auto& e : sends)
+    EXPECT_TRUE(GetParam() == AF_UNIX ? unix_joined(e, recvs[0]) : inet_joined(e, recvs[0]));
+  close(s);
+  close(r);
+}
+
+INSTANTIATE_TEST_SUITE_P(UnixAndTcp, StreamReports, ::testing::Values(AF_UNIX, AF_INET),
+                         [](const auto& info) { return info.param == AF_UNIX ? "Unix" : "Tcp"; });
+
+// asyncio's self-socketpair: a process that sends on one end of an AF_UNIX stream pair and
+// receives on the other, over and over. Its own sends are no news to its receives, so the
+// reports stop (else each wake-up would be reported: every receive is news for the next
+// send).
+TEST_F(Sockets, ASocketPairAProcessWritesAndReadsItselfIsReportedAHandfulOfTimes) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  char c;
+  for (int i = 0; i < 50; i++) {
+    ASSERT_EQ(write(sv[1], "x", 1), 1);
+    ASSERT_EQ(read(sv[0], &c, 1), 1);
+  }
+  drain(getpid());
+  int sends = 0, recvs = 0;
+  for (const auto& e : of(BENTO_EV_SOCK_SEND, getpid())) sends += e.sock.ino == ino_of(sv[1]);
+  for (const auto& e : of(BENTO_EV_SOCK_RECV, getpid())) recvs += e.sock.ino == ino_of(sv[0]);
+  EXPECT_EQ(sends, 2);  // its first send, and the one after its first receive (news)
+  EXPECT_EQ(recvs, 1);
+  close(sv[0]);
+  close(sv[1]);
 }
 
 }  // namespace

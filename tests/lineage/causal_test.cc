@@ -2349,6 +2349,49 @@ TEST(Causal, AFileServersEarlierReplyIsABatchOfItsOwn) {
   EXPECT_NE(ia.text.find("maybe not from it"), std::string::npos) << ia.text;
 }
 
+// A stream socket's sends and receives are instants, reported again after news (events.h
+// v11), as a pipe's are. A client sends what it read of pub, reads secret, and sends
+// again; the server received the first message before it wrote out1, the second before
+// out2. out1 holds nothing of secret: the client read it after the only send the server
+// had received from by then. out2 may hold both.
+TEST(Causal, AStreamSocketCarriesWhatItsSenderHadAtItsLastReportedSend) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{11, "pub"}, {12, "secret"}});
+  auto server = w.run(sh, 500, {"server"});
+  auto client = w.run(sh, 501, {"client"});
+  const uint32_t first = BENTO_SOCK_INSTANT, again = BENTO_SOCK_INSTANT | BENTO_SOCK_AGAIN;
+  w.read(501, 11);
+  w.tcp_io(client, 6001, 40001, 9000, /*send=*/true, first);
+  w.tcp_io(server, 7001, 9000, 40001, /*send=*/false, first);
+  w.read(501, 12);
+  w.write_new(500, 21, "out1");
+  w.tcp_io(client, 6001, 40001, 9000, /*send=*/true, again);
+  w.tcp_io(server, 7001, 9000, 40001, /*send=*/false, again);
+  w.write_new(500, 22, "out2");
+  w.exit(client);
+  w.exit(server);
+  w.commit();
+  auto out1 = why(*w.db, path("out1"));
+  ASSERT_TRUE(out1.found) << out1.message;
+  EXPECT_NE(out1.text.find(path("pub")), std::string::npos) << out1.text;
+  EXPECT_EQ(out1.text.find(path("secret")), std::string::npos) << out1.text;
+  auto out2 = why(*w.db, path("out2"));
+  ASSERT_TRUE(out2.found) << out2.message;
+  EXPECT_NE(out2.text.find(path("pub")), std::string::npos) << out2.text;
+  EXPECT_NE(out2.text.find(path("secret")), std::string::npos) << out2.text;
+  // The later send and receive are edges of their own, named as sockets' are.
+  std::map<std::string, int> later;  // how -> edges of pipe_transfers rows
+  for (const auto& e : out2.graph["edges"])
+    if (e.value("id", "").rfind("t:", 0) == 0) later[e.value("how", "")]++;
+  EXPECT_EQ(later["send"], 1) << out2.graph.dump(1);
+  EXPECT_EQ(later["receive"], 1) << out2.graph.dump(1);
+  auto secret = impact(*w.db, path("secret"));
+  ASSERT_TRUE(secret.found) << secret.message;
+  EXPECT_NE(secret.text.find(path("out2")), std::string::npos) << secret.text;
+  EXPECT_EQ(secret.text.find(path("out1")), std::string::npos) << secret.text;
+}
+
 // One long-lived client (a script that downloads a, saves it, then downloads b) from a
 // file server over two TCP connections. Its receivers never exit between the replies, so
 // only the server's FIN after each reply (SOCK_END) ends reply A: then a, and reply A under

@@ -174,18 +174,22 @@ class World {
                SOCK_DGRAM);
   }
   // The same on a loopback TCP connection; tcp_fin: this end sent its FIN (SOCK_END).
-  void tcp_io(Proc p, uint64_t sock_ino, uint16_t port, uint16_t peer_port, bool send) {
+  // `flags`: the probes' BENTO_SOCK_INSTANT, _AGAIN, _LAST (events.h v11: a stream socket's
+  // transfers reported again after news); 0, as the probes before v11 sent them.
+  void tcp_io(Proc p, uint64_t sock_ino, uint16_t port, uint16_t peer_port, bool send,
+              uint32_t flags = 0) {
     inet_event(p, send ? BENTO_EV_SOCK_SEND : BENTO_EV_SOCK_RECV, sock_ino, port, peer_port,
-               SOCK_STREAM);
+               SOCK_STREAM, flags);
   }
   void tcp_fin(Proc p, uint64_t sock_ino, uint16_t port, uint16_t peer_port) {
     inet_event(p, BENTO_EV_SOCK_END, sock_ino, port, peer_port, SOCK_STREAM);
   }
   void inet_event(Proc p, uint32_t type, uint64_t sock_ino, uint16_t port, uint16_t peer_port,
-                  int sock_type) {
+                  int sock_type, uint32_t flags = 0) {
     bento_sock_event e{};
     header(e.h, type, sizeof e, p);
     e.fd = type == BENTO_EV_SOCK_END ? -1 : 3;
+    e.flags = flags;
     e.sock.ino = sock_ino;
     e.sock.netns = 4026531840u;
     e.sock.family = AF_INET;

@@ -1102,9 +1102,10 @@ TEST_F(LineageE2E, AFileServersEarlierReplyIsSaidUnderTheNextDownload) {
 }
 
 // One client process (a script) downloads a.txt, saves it, then downloads b.txt over a
-// second connection. It lives on, so only the server's FIN ends reply A (the probes'
-// SOCK_END: they see a socket's first send only): under dl_b, reply A is "maybe only for"
-// dl_a and the server's read of a.txt "maybe only for" reply A; b.txt is plain.
+// second connection. It lives on, and received reply A before it wrote dl_b: under dl_b,
+// its receipt of reply A is "maybe only for" dl_a, and the server's read of a.txt "maybe
+// only for" reply A, which it sent (its last reported send on that connection: events.h
+// v11) before it read b.txt; b.txt is plain.
 TEST_F(LineageE2E, ALongLivedClientsEarlierDownloadIsSaidToBeForItsOwnFile) {
   ASSERT_EQ(run("command -v python3").status, 0)
       << "python3 is not installed: run scripts/install-deps.sh";
@@ -1136,12 +1137,11 @@ TEST_F(LineageE2E, ALongLivedClientsEarlierDownloadIsSaidToBeForItsOwnFile) {
   std::istringstream lines(text);
   for (std::string l; std::getline(lines, l);) {
     if (l.find(mnt_ + "/a.txt") != std::string::npos && l.find(maybe) != std::string::npos &&
-        l.find("a reply before this one") != std::string::npos &&
-        l.find("(closed at ") != std::string::npos)
+        l.find("read before it sent over tcp ") != std::string::npos &&
+        l.find("a reply before this one") != std::string::npos)
       a_for_reply_a = true;
     if (l.find("received over tcp") != std::string::npos &&
         l.find("before it finished " + mnt_ + "/dl_a") != std::string::npos &&
-        l.find("its sender closed it at") != std::string::npos &&
         l.find(maybe) != std::string::npos)
       reply_a_for_dl_a = true;
     if (l.find(mnt_ + "/b.txt") != std::string::npos) {
@@ -1152,6 +1152,70 @@ TEST_F(LineageE2E, ALongLivedClientsEarlierDownloadIsSaidToBeForItsOwnFile) {
   EXPECT_TRUE(a_for_reply_a) << text;
   EXPECT_TRUE(reply_a_for_dl_a) << text;
   EXPECT_TRUE(b_plain) << text;
+}
+
+// A TCP client sends pub.txt, then reads secret.txt; the server, which received the
+// first message, writes first.out only after that read. The client sends secret.txt
+// afterwards, and the server writes what it received into second.out. first.out holds
+// nothing of secret.txt (the client read it after its last send the server had received),
+// second.out does: a stream socket's sends and receives are reported again after news
+// (events.h v11), each an instant. The two wait for each other by marker files they only
+// stat (a read would be an input).
+TEST_F(LineageE2E, AClientsReadAfterItsLastSendIsNotInWhatTheServerWroteBefore) {
+  ASSERT_EQ(run("command -v python3").status, 0)
+      << "python3 is not installed: run scripts/install-deps.sh";
+  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
+  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
+  ASSERT_NO_FATAL_FAILURE(start_provd());
+  const std::string R = q(root_);
+  std::ofstream(root_ + "/wait.sh")
+      << "for i in $(seq 200); do [ -e \"$1\" ] && break; sleep 0.05; done\n";
+  std::ofstream(root_ + "/server.py")
+      << "import os, socket, sys, time\n"
+         "def wait(f):\n"
+         "    while not os.path.exists(f): time.sleep(0.02)\n"
+         "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(1)\n"
+         "open(sys.argv[1] + '.tmp', 'w').write(str(s.getsockname()[1]))\n"
+         "os.rename(sys.argv[1] + '.tmp', sys.argv[1])\n"
+         "c, _ = s.accept()\n"
+         "first = c.recv(100)\n"
+         "wait(sys.argv[2] + '/read')\n"
+         "open('first.out', 'wb').write(first)\n"
+         "open(sys.argv[2] + '/written', 'w').close()\n"
+         "second = b''\n"
+         "while len(second) < 7:\n"
+         "    second += c.recv(100)\n"
+         "open('second.out', 'wb').write(second)\n";
+  std::ofstream(root_ + "/client.py")
+      << "import os, socket, sys, time\n"
+         "def wait(f):\n"
+         "    while not os.path.exists(f): time.sleep(0.02)\n"
+         "c = socket.create_connection(('127.0.0.1', int(sys.argv[1])))\n"
+         "c.sendall(open('pub.txt', 'rb').read())\n"
+         "time.sleep(0.1)\n"
+         "secret = open('secret.txt', 'rb').read()\n"
+         "open(sys.argv[2] + '/read', 'w').close()\n"
+         "wait(sys.argv[2] + '/written')\n"
+         "c.sendall(secret)\n"
+         "c.close()\n";
+  ASSERT_EQ(sh("echo public > pub.txt; echo secret > secret.txt").status, 0);
+  RunResult r = sh("python3 " + R + "/server.py " + R + "/port " + R + " & sh " + R + "/wait.sh " +
+                   R + "/port; python3 " + R + "/client.py $(cat " + R + "/port) " + R +
+                   "; wait; cat first.out second.out");
+  ASSERT_EQ(r.status, 0) << r.output;
+  ASSERT_EQ(r.output, "public\nsecret\n");
+  stop_provd();
+  auto why_of = [&](const std::string& f) {
+    const RunResult a =
+        run(std::string(PROV_BIN) + " why " + q(mnt_ + "/" + f) + " --db " + q(db_));
+    EXPECT_EQ(a.status, 0) << a.output;
+    return a.output;
+  };
+  const std::string first = why_of("first.out"), second = why_of("second.out");
+  EXPECT_NE(first.find(mnt_ + "/pub.txt"), std::string::npos) << first;
+  EXPECT_NE(first.find("received over tcp"), std::string::npos) << first;
+  EXPECT_EQ(first.find(mnt_ + "/secret.txt"), std::string::npos) << first;
+  EXPECT_NE(second.find(mnt_ + "/secret.txt"), std::string::npos) << second;
 }
 
 // A shell reads a secret into a variable and runs a program with it in its environment;
