@@ -2392,6 +2392,38 @@ TEST(Causal, AStreamSocketCarriesWhatItsSenderHadAtItsLastReportedSend) {
   EXPECT_EQ(secret.text.find(path("out1")), std::string::npos) << secret.text;
 }
 
+// A chatty connection runs out of reports (BENTO_PIPE_IO_REPORTS per image, socket and
+// direction): the last one (BENTO_SOCK_LAST) lasts, as a send seen once does, until the
+// sender's FIN. So the client's read of secret after its last report reaches what the
+// server wrote after receiving, unless the client had sent its FIN before that read.
+TEST(Causal, AStreamSocketsLastReportLastsUntilTheSendersFin) {
+  for (const bool fin_first : {false, true}) {
+    SCOPED_TRACE(fin_first ? "FIN before the read" : "FIN after the read");
+    TempDir dir;
+    World w(dir.path() + "/prov.db");
+    auto sh = w.setup({{11, "pub"}, {12, "secret"}});
+    auto server = w.run(sh, 500, {"server"});
+    auto client = w.run(sh, 501, {"client"});
+    const uint32_t last = BENTO_SOCK_INSTANT | BENTO_SOCK_AGAIN | BENTO_SOCK_LAST;
+    w.read(501, 11);
+    w.tcp_io(client, 6001, 40001, 9000, /*send=*/true, BENTO_SOCK_INSTANT);
+    w.tcp_io(server, 7001, 9000, 40001, /*send=*/false, BENTO_SOCK_INSTANT);
+    w.tcp_io(client, 6001, 40001, 9000, /*send=*/true, last);
+    w.tcp_io(server, 7001, 9000, 40001, /*send=*/false, last);
+    if (fin_first) w.tcp_fin(client, 6001, 40001, 9000);
+    w.read(501, 12);
+    if (!fin_first) w.tcp_fin(client, 6001, 40001, 9000);
+    w.write_new(500, 21, "out");
+    w.exit(client);
+    w.exit(server);
+    w.commit();
+    auto r = why(*w.db, path("out"));
+    ASSERT_TRUE(r.found) << r.message;
+    EXPECT_NE(r.text.find(path("pub")), std::string::npos) << r.text;
+    EXPECT_EQ(r.text.find(path("secret")) != std::string::npos, !fin_first) << r.text;
+  }
+}
+
 // One long-lived client (a script that downloads a, saves it, then downloads b) from a
 // file server over two TCP connections. Its receivers never exit between the replies, so
 // only the server's FIN after each reply (SOCK_END) ends reply A: then a, and reply A under
