@@ -323,8 +323,9 @@ struct {
  * reported send of the peer, or a fork by the receiver, since its last reported receive.
  * Their state is in seen_pipe (kinds SEEN_SEND/SEEN_RECV, a: the socket's inode). A flow
  * is one direction of a connection, named the same by both ends: AF_UNIX, the sending
- * struct sock (the receiver's peer); TCP, (netns, sender's address and port, receiver's
- * address and port). stream_gen: a flow -> its reported sends. */
+ * struct sock (the receiver's peer; a datagram's owner); TCP, (netns, sender's address and
+ * port, receiver's address and port). stream_gen: a flow -> its reported sends. AF_UNIX
+ * datagram sockets send the same way; their receives are per sender (unix_dgram_recv). */
 struct flow_ref {
   __u64 src[2], dst[2];
   __u32 netns;
@@ -761,10 +762,11 @@ static __always_inline void image_ref_init(struct image_ref* r, struct task_stru
   r->exec_id = t->self_exec_id;
 }
 
-/* The current image has news: it reported a read of a pipe, a file or a stream socket, or
- * received on a datagram socket (any receive: a datagram socket's later data is not
- * reported). Its next write of a pipe or send on a stream socket is reported again
- * (pipe_io, stream_report). Global: verified once, on its own. */
+/* The current image has news: it reported a read of a pipe, a file or a socket (a stream
+ * socket's or an AF_UNIX datagram's receive), or received on a UDP socket (any receive: a
+ * UDP socket's later data is not reported). Its next write of a pipe or send on a stream
+ * or AF_UNIX datagram socket is reported again (pipe_io, stream_report). Global: verified
+ * once, on its own. */
 __noinline int note_input(void) {
   struct task_struct* t = bpf_get_current_task_btf();
   struct image_ref r;
@@ -1375,16 +1377,22 @@ __noinline int io_on_file(__u64 file, __u64 fd_ret, __u32 op, __u64 a, __u64 b) 
   if (mode == S_IFIFO) return pipe_io(t, f, inode, fd, dir);
   if (mode == S_IFSOCK) {
     struct sock* sk = file_sock(f);
-    if (sk && BPF_CORE_READ(sk, sk_type) == SOCK_STREAM) {
+    const __u16 type = sk ? BPF_CORE_READ(sk, sk_type) : 0;
+    /* AF_UNIX datagrams: sent as a stream's are, received (with their sender) at the copy
+     * of the datagram (unix_dgram_recv). */
+    const int unix_dgram = sk && type != SOCK_STREAM && unix_dgram_by_skb &&
+                           BPF_CORE_READ(sk, __sk_common.skc_family) == AF_UNIX;
+    if (unix_dgram && !dir) return 0;
+    if (type == SOCK_STREAM || unix_dgram) {
       if (!dir && (int)fd_ret == 0) return 0; /* end of stream: no data */
       __u32 report = stream_report(file, (__u64)sk, dir, 0);
       if (report && sock_io(file, fd_ret, (op & ~(0xfU << 16)) | dir << 16 | report << 24, a, b))
         stream_report(file, (__u64)sk, dir, 1);
       return 0;
     }
-    /* A datagram socket's: every receive is news for the image's next pipe write (pipe_io):
-     * a datagram socket's later data is not reported, and may come from what its sender
-     * read since. */
+    /* A UDP socket's: every receive is news for the image's next pipe write (pipe_io): a
+     * UDP socket's later data is not reported, and may come from what its sender read
+     * since. */
     if (!dir) note_input();
     return sock_io((__u64)f, fd_ret, (op & ~(0xfU << 16)) | dir << 16, a, b);
   }
@@ -1435,20 +1443,41 @@ __noinline int unix_dgram_recv(__u64 sender_sk, __u32 sender_pid, int len) {
                 sender_ino   ? 1
                 : sender_pid ? 3
                              : 2);
-  if (!first_time(&seen_sock, &k)) return 0;
+  /* Reported like a stream's receive (stream_report): again after a reported send of the
+   * sender (its flow is its sock: the skb holds it) or a fork since the last report. */
+  struct pipe_seen* seen = bpf_map_lookup_elem(&seen_pipe, &k);
+  if (seen && seen->open) return 0;
+  struct flow_ref fr = {.src = {sender_sk, 0}};
+  __u64* gen = bpf_map_lookup_elem(&stream_gen, &fr);
+  struct image_ref r;
+  image_ref_init(&r, t);
+  struct image_news* news = bpf_map_lookup_elem(&image_news, &r);
+  const __u64 now = (gen ? *gen : 0) + ((news ? news->forks : 0) << 40);
+  if (seen && seen->now == now) return 0;
   __u32 zero = 0;
   struct bento_sock_event* e = bpf_map_lookup_elem(&sock_scratch, &zero);
   if (!e) return 0;
   sock_event_init(e, BENTO_EV_SOCK_RECV, t, fd, nr, f, sk);
   e->ret = len;
-  e->flags = BENTO_SOCK_PEER_FROM_SKB;
+  e->flags = BENTO_SOCK_PEER_FROM_SKB | BENTO_SOCK_INSTANT |
+             (!seen                                        ? 0
+              : seen->reports + 1 >= BENTO_PIPE_IO_REPORTS ? BENTO_SOCK_AGAIN | BENTO_SOCK_LAST
+                                                           : BENTO_SOCK_AGAIN);
   fill_sock(&e->peer, sender);
   if (sender_pid) {
-    struct task_ref* r = bpf_map_lookup_elem(&tasks, &sender_pid);
+    struct task_ref* tr = bpf_map_lookup_elem(&tasks, &sender_pid);
     e->peer_pid = sender_pid;
-    e->peer_start_ns = r && r->tgid == sender_pid ? r->start_ns : 0;
+    e->peer_start_ns = tr && tr->tgid == sender_pid ? tr->start_ns : 0;
   }
-  output(e, sizeof(*e));
+  if (!output(e, sizeof(*e))) return 0;
+  if (seen) {
+    seen->now = now;
+    if (++seen->reports >= BENTO_PIPE_IO_REPORTS) seen->open = 1;
+  } else {
+    struct pipe_seen v = {.now = now, .reports = 1};
+    bpf_map_update_elem(&seen_pipe, &k, &v, BPF_ANY);
+  }
+  note_input();
   return 0;
 }
 

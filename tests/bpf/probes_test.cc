@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/openat2.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -552,12 +553,24 @@ TEST_F(FdProbes, PipeIoIsReportedAgainAfterNewsAndOnlyThen) {
   close(p[1]);
 }
 
-// Any receive on a datagram socket is news for the next pipe write, reported or not: a
-// datagram socket's later data is not reported (a syslog relay's later writes carry what
-// came later).
-TEST_F(FdProbes, PipeWriteIsReportedAgainAfterAnyReceiveOnADatagramSocket) {
+// Any receive on a UDP socket is news for the next pipe write, reported or not: a UDP
+// socket's later data is not reported (a statsd relay's later writes carry what came
+// later).
+TEST_F(FdProbes, PipeWriteIsReportedAgainAfterAnyReceiveOnAUdpSocket) {
   int sv[2], p[2];
-  ASSERT_EQ(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+  for (int& s : sv) {  // two UDP sockets on loopback, each connected to the other
+    s = socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in a = {};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  }
+  for (int i = 0; i < 2; i++) {
+    sockaddr_in a = {};
+    socklen_t len = sizeof a;
+    ASSERT_EQ(getsockname(sv[1 - i], reinterpret_cast<sockaddr*>(&a), &len), 0);
+    ASSERT_EQ(connect(sv[i], reinterpret_cast<sockaddr*>(&a), len), 0);
+  }
   ASSERT_EQ(pipe(p), 0);
   char buf[8];
   ASSERT_EQ(write(sv[1], "x", 1), 1);

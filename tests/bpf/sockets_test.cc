@@ -645,11 +645,13 @@ struct Stages {
   }
 };
 
-// Two connected stream sockets: (sender's, receiver's), over AF_UNIX or TCP loopback.
-std::pair<int, int> stream_pair(int family) {
-  if (family == AF_UNIX) {
+// Two connected sockets: (sender's, receiver's): an AF_UNIX stream pair, TCP over
+// loopback, an AF_UNIX datagram pair.
+enum Pair { kUnixStream, kTcp, kUnixDatagram };
+std::pair<int, int> connected_pair(Pair kind) {
+  if (kind != kTcp) {
     int sv[2];
-    EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    EXPECT_EQ(socketpair(AF_UNIX, kind == kUnixStream ? SOCK_STREAM : SOCK_DGRAM, 0, sv), 0);
     return {sv[0], sv[1]};
   }
   int l = socket(AF_INET, SOCK_STREAM, 0), c = socket(AF_INET, SOCK_STREAM, 0);
@@ -663,9 +665,10 @@ std::pair<int, int> stream_pair(int family) {
   return {c, r};
 }
 
-class StreamReports : public Sockets, public ::testing::WithParamInterface<int> {};
+class StreamReports : public Sockets, public ::testing::WithParamInterface<Pair> {};
 
-// events.h v11: a stream socket's sends and receives are reported like a pipe's. The sender
+// events.h v11: a stream socket's (and an AF_UNIX datagram socket's) sends and receives are
+// reported like a pipe's. The sender
 // sends a and b (one report: nothing new between them), reads a pipe (news), sends c
 // (reported again), then d (nothing new: not reported). The receiver's first receive is
 // reported, its receive of c again (a reported send of the peer since), its receive of d
@@ -673,7 +676,7 @@ class StreamReports : public Sockets, public ::testing::WithParamInterface<int> 
 // last reported send before it: d holds nothing the pipe's data did not (that is what s13
 // needed: a client that read a secret after its last send sent none of it).
 TEST_P(StreamReports, ASendIsReportedAgainAfterNewsAndTheReceiveAfterIt) {
-  const auto [s, r] = stream_pair(GetParam());
+  const auto [s, r] = connected_pair(GetParam());
   Stages stage;
   pid_t sender = spawn([&, s = s] {
     if (write(s, "a", 1) != 1 || write(s, "b", 1) != 1) return 1;
@@ -718,18 +721,24 @@ TEST_P(StreamReports, ASendIsReportedAgainAfterNewsAndTheReceiveAfterIt) {
   EXPECT_EQ(sends[0].flags, static_cast<uint32_t>(BENTO_SOCK_INSTANT));
   EXPECT_EQ(sends[1].flags, static_cast<uint32_t>(BENTO_SOCK_INSTANT | BENTO_SOCK_AGAIN));
   EXPECT_EQ(recvs[0].flags & ~BENTO_SOCK_PEER_FROM_SKB, static_cast<uint32_t>(BENTO_SOCK_INSTANT));
-  EXPECT_EQ(recvs[1].flags, static_cast<uint32_t>(BENTO_SOCK_INSTANT | BENTO_SOCK_AGAIN));
+  EXPECT_EQ(recvs[1].flags & ~BENTO_SOCK_PEER_FROM_SKB,
+            static_cast<uint32_t>(BENTO_SOCK_INSTANT | BENTO_SOCK_AGAIN));
+  EXPECT_EQ((recvs[1].flags & BENTO_SOCK_PEER_FROM_SKB) != 0, GetParam() == kUnixDatagram);
   EXPECT_LT(sends[0].h.ts_ns, recvs[0].h.ts_ns);
   EXPECT_LT(recvs[0].h.ts_ns, sends[1].h.ts_ns);
   EXPECT_LT(sends[1].h.ts_ns, recvs[1].h.ts_ns);
   for (const auto& e : sends)
-    EXPECT_TRUE(GetParam() == AF_UNIX ? unix_joined(e, recvs[0]) : inet_joined(e, recvs[0]));
+    EXPECT_TRUE(GetParam() == kTcp ? inet_joined(e, recvs[0]) : unix_joined(e, recvs[0]));
   close(s);
   close(r);
 }
 
-INSTANTIATE_TEST_SUITE_P(UnixAndTcp, StreamReports, ::testing::Values(AF_UNIX, AF_INET),
-                         [](const auto& info) { return info.param == AF_UNIX ? "Unix" : "Tcp"; });
+INSTANTIATE_TEST_SUITE_P(UnixTcpAndUnixDatagrams, StreamReports,
+                         ::testing::Values(kUnixStream, kTcp, kUnixDatagram), [](const auto& info) {
+                           return info.param == kUnixStream ? "Unix"
+                                  : info.param == kTcp      ? "Tcp"
+                                                            : "UnixDatagram";
+                         });
 
 // asyncio's self-socketpair: a process that sends on one end of an AF_UNIX stream pair and
 // receives on the other, over and over. Its own sends are no news to its receives, so the

@@ -1154,13 +1154,13 @@ TEST_F(LineageE2E, ALongLivedClientsEarlierDownloadIsSaidToBeForItsOwnFile) {
   EXPECT_TRUE(b_plain) << text;
 }
 
-// A TCP client sends pub.txt, then reads secret.txt; the server, which received the
-// first message, writes first.out only after that read. The client sends secret.txt
-// afterwards, and the server writes what it received into second.out. first.out holds
-// nothing of secret.txt (the client read it after its last send the server had received),
-// second.out does: a stream socket's sends and receives are reported again after news
-// (events.h v11), each an instant. The two wait for each other by marker files they only
-// stat (a read would be an input).
+// A client sends pub.txt, then reads secret.txt; the server, which received the first
+// message, writes first.out only after that read. The client sends secret.txt afterwards,
+// and the server writes what it received into second.out. first.out holds nothing of
+// secret.txt (the client read it after its last send the server had received), second.out
+// does: over TCP and over AF_UNIX datagrams, sends and receives are reported again after
+// news (events.h v11), each an instant. The two wait for each other by marker files they
+// only stat (a read would be an input).
 TEST_F(LineageE2E, AClientsReadAfterItsLastSendIsNotInWhatTheServerWroteBefore) {
   ASSERT_EQ(run("command -v python3").status, 0)
       << "python3 is not installed: run scripts/install-deps.sh";
@@ -1170,40 +1170,58 @@ TEST_F(LineageE2E, AClientsReadAfterItsLastSendIsNotInWhatTheServerWroteBefore) 
   const std::string R = q(root_);
   std::ofstream(root_ + "/wait.sh")
       << "for i in $(seq 200); do [ -e \"$1\" ] && break; sleep 0.05; done\n";
+  // argv: the address file, the markers' directory, tcp | unix (an AF_UNIX datagram socket)
   std::ofstream(root_ + "/server.py")
       << "import os, socket, sys, time\n"
          "def wait(f):\n"
          "    while not os.path.exists(f): time.sleep(0.02)\n"
-         "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(1)\n"
-         "open(sys.argv[1] + '.tmp', 'w').write(str(s.getsockname()[1]))\n"
+         "m, kind = sys.argv[2], sys.argv[3]\n"
+         "if kind == 'tcp':\n"
+         "    s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(1)\n"
+         "    addr = str(s.getsockname()[1])\n"
+         "else:\n"
+         "    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); addr = m + '/sock'\n"
+         "    s.bind(addr)\n"
+         "open(sys.argv[1] + '.tmp', 'w').write(addr)\n"
          "os.rename(sys.argv[1] + '.tmp', sys.argv[1])\n"
-         "c, _ = s.accept()\n"
+         "c = s.accept()[0] if kind == 'tcp' else s\n"
          "first = c.recv(100)\n"
-         "wait(sys.argv[2] + '/read')\n"
-         "open('first.out', 'wb').write(first)\n"
-         "open(sys.argv[2] + '/written', 'w').close()\n"
+         "wait(m + '/read')\n"
+         "open('first_' + kind + '.out', 'wb').write(first)\n"
+         "open(m + '/written', 'w').close()\n"
          "second = b''\n"
          "while len(second) < 7:\n"
          "    second += c.recv(100)\n"
-         "open('second.out', 'wb').write(second)\n";
+         "open('second_' + kind + '.out', 'wb').write(second)\n";
   std::ofstream(root_ + "/client.py")
       << "import os, socket, sys, time\n"
          "def wait(f):\n"
          "    while not os.path.exists(f): time.sleep(0.02)\n"
-         "c = socket.create_connection(('127.0.0.1', int(sys.argv[1])))\n"
-         "c.sendall(open('pub.txt', 'rb').read())\n"
+         "m, kind = sys.argv[2], sys.argv[3]\n"
+         "if kind == 'tcp':\n"
+         "    c = socket.create_connection(('127.0.0.1', int(sys.argv[1])))\n"
+         "else:\n"
+         "    c = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); c.connect(sys.argv[1])\n"
+         "c.send(open('pub.txt', 'rb').read())\n"
          "time.sleep(0.1)\n"
          "secret = open('secret.txt', 'rb').read()\n"
-         "open(sys.argv[2] + '/read', 'w').close()\n"
-         "wait(sys.argv[2] + '/written')\n"
-         "c.sendall(secret)\n"
+         "open(m + '/read', 'w').close()\n"
+         "wait(m + '/written')\n"
+         "c.send(secret)\n"
          "c.close()\n";
   ASSERT_EQ(sh("echo public > pub.txt; echo secret > secret.txt").status, 0);
-  RunResult r = sh("python3 " + R + "/server.py " + R + "/port " + R + " & sh " + R + "/wait.sh " +
-                   R + "/port; python3 " + R + "/client.py $(cat " + R + "/port) " + R +
-                   "; wait; cat first.out second.out");
+  // One step for both (the test reads what a step printed: a later step would be its
+  // program's writer, after that read).
+  std::string step;
+  for (const std::string kind : {"tcp", "unix"}) {
+    const std::string M = q(root_ + "/" + kind);
+    step += "mkdir " + M + "; python3 " + R + "/server.py " + M + "/addr " + M + " " + kind +
+            " & sh " + R + "/wait.sh " + M + "/addr; python3 " + R + "/client.py $(cat " + M +
+            "/addr) " + M + " " + kind + "; wait; ";
+  }
+  RunResult r = sh(step + "cat first_tcp.out second_tcp.out first_unix.out second_unix.out");
   ASSERT_EQ(r.status, 0) << r.output;
-  ASSERT_EQ(r.output, "public\nsecret\n");
+  ASSERT_EQ(r.output, "public\nsecret\npublic\nsecret\n");
   stop_provd();
   auto why_of = [&](const std::string& f) {
     const RunResult a =
@@ -1211,11 +1229,15 @@ TEST_F(LineageE2E, AClientsReadAfterItsLastSendIsNotInWhatTheServerWroteBefore) 
     EXPECT_EQ(a.status, 0) << a.output;
     return a.output;
   };
-  const std::string first = why_of("first.out"), second = why_of("second.out");
-  EXPECT_NE(first.find(mnt_ + "/pub.txt"), std::string::npos) << first;
-  EXPECT_NE(first.find("received over tcp"), std::string::npos) << first;
-  EXPECT_EQ(first.find(mnt_ + "/secret.txt"), std::string::npos) << first;
-  EXPECT_NE(second.find(mnt_ + "/secret.txt"), std::string::npos) << second;
+  for (const std::string kind : {"tcp", "unix"}) {
+    SCOPED_TRACE(kind);
+    const std::string first = why_of("first_" + kind + ".out");
+    const std::string second = why_of("second_" + kind + ".out");
+    EXPECT_NE(first.find(mnt_ + "/pub.txt"), std::string::npos) << first;
+    EXPECT_NE(first.find("received over " + kind), std::string::npos) << first;
+    EXPECT_EQ(first.find(mnt_ + "/secret.txt"), std::string::npos) << first;
+    EXPECT_NE(second.find(mnt_ + "/secret.txt"), std::string::npos) << second;
+  }
 }
 
 // A shell reads a secret into a variable and runs a program with it in its environment;

@@ -38,10 +38,10 @@
  *    someone's reported write, or after the image forked a process, since its last
  *    reported read), not only the first time (bento_pipe_io_event); after
  *    BENTO_PIPE_IO_REPORTS of them, one last with `again` = BENTO_PIPE_IO_OPEN.
- * 11: a stream socket's (TCP, AF_UNIX SOCK_STREAM) SOCK_SEND and SOCK_RECV are reported
- *    like a pipe's transfers, again after news (flags BENTO_SOCK_INSTANT, _AGAIN, _LAST),
- *    not once per image and direction; only a reported receive on a stream socket is news
- *    for the image (any receive on a datagram socket still is).
+ * 11: a stream socket's (TCP, AF_UNIX SOCK_STREAM) and an AF_UNIX datagram socket's
+ *    SOCK_SEND and SOCK_RECV are reported like a pipe's transfers, again after news (flags
+ *    BENTO_SOCK_INSTANT, _AGAIN, _LAST), not once per image and direction; only such a
+ *    reported receive is news for the image (any receive on a UDP socket still is).
  *
  * Times of data flow: a write-side event (PIPE_IO write, SOCK_SEND, FILE_IO write) is
  * stamped at the call's ENTRY, a read-side one (PIPE_IO read, SOCK_RECV, FILE_IO read) at
@@ -346,8 +346,9 @@ enum bento_sock_flags {
                                    * with its local address; ts_ns is still the entry */
   BENTO_SOCK_PEER_FROM_SKB = 8,   /* SOCK_RECV on AF_UNIX SOCK_DGRAM/SEQPACKET: peer is the
                                    * socket that sent the datagram (the skb's owner) */
-  /* v11: SEND/RECV of a stream socket (TCP, AF_UNIX SOCK_STREAM), reported like a pipe's
-   * transfers: again after news (see bento_sock_event). Each such event is an instant. */
+  /* v11: SEND/RECV of a stream socket (TCP, AF_UNIX SOCK_STREAM) or an AF_UNIX datagram
+   * socket, reported like a pipe's transfers: again after news (see bento_sock_event).
+   * Each such event is an instant. */
   BENTO_SOCK_INSTANT = 16,
   BENTO_SOCK_AGAIN = 32, /* with INSTANT: not the image's first send (receive) on the socket */
   BENTO_SOCK_LAST = 64,  /* with INSTANT: its last report (BENTO_PIPE_IO_REPORTS of them):
@@ -380,13 +381,14 @@ enum bento_sock_flags {
  * (and peer, for unconnected datagram sockets), so a bulk transfer is one SEND and one
  * RECV. A stream socket's (v11, BENTO_SOCK_INSTANT), like a pipe's: the image's first send
  * (receive) on the socket, then a send again after news of the image since its last
- * reported send there (a reported read of a pipe, a file or a stream socket, any receive on
- * a datagram socket), and a receive again after a reported send of the peer into that
- * direction of the connection (or a fork by the receiver) since its last reported receive;
- * at most BENTO_PIPE_IO_REPORTS times, the last with BENTO_SOCK_LAST. So what a receiver
- * got by its last reported receive before `t` came from the sender's state at its last
- * reported send before that receive. A receive that returns 0 (end of stream) is not
- * reported. */
+ * reported send there (a reported read of a pipe, a file or a socket, any receive on a UDP
+ * socket), and a receive again after a reported send of the peer into that direction of the
+ * connection (or a fork by the receiver) since its last reported receive; at most
+ * BENTO_PIPE_IO_REPORTS times, the last with BENTO_SOCK_LAST. So what a receiver got by its
+ * last reported receive before `t` came from the sender's state at its last reported send
+ * before that receive. A receive that returns 0 (end of stream) is not reported. An AF_UNIX
+ * datagram socket's the same (v11): its sends per socket, its receives per sender (the
+ * datagram's sending socket). UDP sockets: once per image, socket, direction and peer. */
 struct bento_sock_event {
   struct bento_event_header h;
   __s32 fd;         /* this socket's fd (ACCEPT: the new one) */
