@@ -1252,6 +1252,40 @@ static __always_inline void sock_event_init(struct bento_sock_event* e, __u32 ty
   fill_sock(&e->sock, sk);
 }
 
+/* The current image's reported inputs (image_news): its news count. */
+static __noinline __u64 image_inputs(void) {
+  struct task_struct* t = bpf_get_current_task_btf();
+  struct image_ref r;
+  image_ref_init(&r, t);
+  struct image_news* n = bpf_map_lookup_elem(&image_news, &r);
+  return n ? n->inputs : 0;
+}
+
+/* A send on a UDP socket (events.h v11), keyed `k` (the image, the socket, the peer of an
+ * unconnected one): reported again after news of the image since its last reported send
+ * there, as a stream's is; 0: not, else the event's STREAM_* kind. With `done` (its event
+ * went out): recorded. (Its receives stay once per image: nothing names the sender's
+ * flow alike at both ends, and a receive that lasts only errs towards listing more.) */
+static __noinline int udp_send_report(struct seen_key* k, int done) {
+  struct pipe_seen* seen = bpf_map_lookup_elem(&seen_pipe, k);
+  if (seen && seen->open) return 0;
+  const __u64 now = image_inputs();
+  if (!done) {
+    if (seen && seen->now == now) return 0;
+    return !seen                                        ? STREAM_FIRST
+           : seen->reports + 1 >= BENTO_PIPE_IO_REPORTS ? STREAM_LAST
+                                                        : STREAM_AGAIN;
+  }
+  if (seen) {
+    seen->now = now;
+    if (++seen->reports >= BENTO_PIPE_IO_REPORTS) seen->open = 1;
+  } else {
+    struct pipe_seen v = {.now = now, .reports = 1};
+    bpf_map_update_elem(&seen_pipe, k, &v, BPF_ANY);
+  }
+  return 0;
+}
+
 /* SOCK_SEND (at the entry) / SOCK_RECV (at the return) on the socket f. op's bits 24-25:
  * a stream socket's report (STREAM_*, decided by stream_report), else 0: once per image.
  * 1 if the event went out (or waits for the call's return: BENTO_SOCK_DEFERRED). */
@@ -1292,7 +1326,11 @@ __noinline int sock_io(__u64 file, __u64 fd_ret, __u32 op, __u64 a, __u64 b) {
   __builtin_memcpy(&hi, peer.addr + 8, 8);
   __u32 kind = (is_send ? SEEN_SEND : SEEN_RECV) | (type != SOCK_STREAM ? SEEN_DGRAM : 0);
   seen_key_init(&k, t, kind | (__u32)peer.port << 16, ino, lo, hi);
-  if (!stream) { /* once per image */
+  const int udp_send = is_send && family != AF_UNIX && type != SOCK_STREAM;
+  if (udp_send) {
+    stream = udp_send_report(&k, 0);
+    if (!stream) return 0;
+  } else if (!stream) { /* once per image */
     if (defer) {
       if (bpf_map_lookup_elem(&seen_sock, &k)) return 0;
     } else if (!first_time(&seen_sock, &k)) {
@@ -1321,9 +1359,11 @@ __noinline int sock_io(__u64 file, __u64 fd_ret, __u32 op, __u64 a, __u64 b) {
   if (defer) {
     e->flags |= BENTO_SOCK_DEFERRED;
     __u32 tid = t->pid;
-    return bpf_map_update_elem(&deferred_send, &tid, e, BPF_ANY) == 0;
+    return bpf_map_update_elem(&deferred_send, &tid, e, BPF_ANY) == 0; /* recorded then */
   }
-  return output(e, sizeof(*e));
+  if (!output(e, sizeof(*e))) return 0;
+  if (udp_send) udp_send_report(&k, 1);
+  return 1;
 }
 
 /* The return of sendto/sendmsg/sendmmsg: a deferred SOCK_SEND goes out now, with the local
@@ -1355,7 +1395,8 @@ static __noinline int deferred_send_exit(long ret) {
   __u32 kind = SEEN_SEND | (e->sock.type != SOCK_STREAM ? SEEN_DGRAM : 0);
   seen_key_init(&k, t, kind | port << 16, e->sock.ino, lo, hi);
   if (!(e->flags & BENTO_SOCK_INSTANT) && !first_time(&seen_sock, &k)) return 0;
-  output(e, sizeof(*e));
+  if (!output(e, sizeof(*e))) return 0;
+  if (e->sock.type != SOCK_STREAM && (e->flags & BENTO_SOCK_INSTANT)) udp_send_report(&k, 1);
   return 0;
 }
 

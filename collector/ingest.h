@@ -306,9 +306,10 @@ class Ingest {
     uint64_t born = 0;
     // TCP: when the sending end sent its FIN (SOCK_END): its sends end there (0: open).
     uint64_t ended = 0;
-    // A stream socket's flow (events.h v11, BENTO_SOCK_INSTANT): its sends and receives are
-    // instants, as a pipe's are.
-    bool instants = false;
+    // A stream socket's or an AF_UNIX datagram socket's flow (events.h v11,
+    // BENTO_SOCK_INSTANT): its sends and receives are instants, as a pipe's are. A UDP
+    // flow's sends only (its receives are reported once: they last).
+    bool instants = false, instant_sends = false;
   };
   enum Keep : uint8_t { kNotKept = 0, kForward = 1, kFull = 2 };
   Keep kept(int64_t act) const;

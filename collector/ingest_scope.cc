@@ -358,8 +358,11 @@ void Ingest::channel_store(const std::string& key, int64_t act, uint64_t t, bool
                     : write                             ? "send"
                                                         : "receive";
   Channel& c = it->second;
-  // A pipe's and a stream socket's reads and writes are reported again after news: instants.
-  const bool instant = c.kind == Channel::kPipe || (c.kind == Channel::kSocket && c.instants);
+  // A pipe's and a stream socket's reads and writes are reported again after news: instants
+  // (a UDP flow's sends only).
+  const bool instant_reads = c.kind == Channel::kPipe || (c.kind == Channel::kSocket && c.instants);
+  const bool instant =
+      write ? instant_reads || (c.kind == Channel::kSocket && c.instant_sends) : instant_reads;
   if (instant && !program)
     store_.instant_transfer(act, ent, t, write, open_ended, how);
   else if (write)
@@ -375,7 +378,7 @@ void Ingest::channel_store(const std::string& key, int64_t act, uint64_t t, bool
     for (const auto& [r, rt] : readers) {
       if (c.program_readers.count(r) != 0)
         store_.used(r, ent, rt, "program");
-      else if (instant)
+      else if (instant_reads)
         store_.instant_transfer(r, ent, rt, false, c.open_readers.count({r, rt}) != 0,
                                 c.kind == Channel::kPipe ? "pipe" : "receive");
       else

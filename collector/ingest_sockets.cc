@@ -7,8 +7,9 @@
 // A RECV that finds no local sender comes from a remote endpoint ("tcp 203.0.113.5:443"),
 // an entity of its own: "received from 203.0.113.5:443 (tcp) by curl". connect, accept,
 // bind and socketpair leave marks on the socket's channel or endpoint. A stream socket's
-// sends and receives (events.h v11, BENTO_SOCK_INSTANT) are instants, as a pipe's are; a
-// receive from a remote endpoint lasts (its sender's sends are not seen).
+// and an AF_UNIX datagram socket's sends and receives (events.h v11, BENTO_SOCK_INSTANT) are
+// instants, as a pipe's are, and a UDP socket's sends; a UDP receive, and a receive from a
+// remote endpoint, last (the sender's later sends are not matched to them).
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
@@ -90,7 +91,7 @@ bool Ingest::on_sock(const void* data, size_t size) {
             key, Channel::kSocket, e->sock.ino,
             "unix " + (name.empty() ? "socket:[" + std::to_string(e->sock.ino) + "]" : name) +
                 " #" + id);
-        if (e->flags & BENTO_SOCK_INSTANT) c.instants = true;
+        if (e->flags & BENTO_SOCK_INSTANT) c.instants = c.instant_sends = true;
         if (e->sock.type != SOCK_STREAM) {
           if (dgram_senders_.size() > 100000) dgram_senders_.clear();
           dgram_senders_[{h->pid, h->start_ns}] = key;
@@ -101,7 +102,10 @@ bool Ingest::on_sock(const void* data, size_t size) {
         Channel& c = channel(key, Channel::kSocket, e->sock.ino,
                              proto_name(e->sock) + " " + from + " → " + to);
         if (c.ended != 0 && c.ended < t) c.ended = 0;  // the 4-tuple again: another connection
-        if (e->flags & BENTO_SOCK_INSTANT) c.instants = true;
+        if (e->flags & BENTO_SOCK_INSTANT) {
+          c.instant_sends = true;
+          if (e->sock.type == SOCK_STREAM) c.instants = true;  // UDP's receives last
+        }
       }
       channel_io(key, act, t, true, false, (e->flags & BENTO_SOCK_LAST) != 0);
       return true;

@@ -465,14 +465,19 @@ class ConnectionEnds {
   int64_t receivers(Node socket) { return last_end(socket, false).at; }
   // Whether senders() is a FIN rather than an exit.
   bool senders_closed(Node socket) { return last_end(socket, true).closed; }
+  // Whether senders() is a sender's last reported send (a UDP send is reported again
+  // after news, events.h v11: what it sent after that held nothing new).
+  bool senders_instant(Node socket) { return last_end(socket, true).instant; }
 
  private:
   struct End {
     int64_t at = 0;
-    bool closed = false;  // `at` is a sender's FIN (the send's last time), not an exit
+    bool closed = false;   // `at` is a sender's FIN (the send's last time), not an exit
+    bool instant = false;  // `at` is a sender's reported send (an instant)
   };
   // The last exit of its senders or receivers; a sender's sends end earlier where it sent
-  // its FIN (the send's last time: the probes' SOCK_END, TCP only).
+  // its FIN (the send's last time: the probes' SOCK_END, TCP only), or at its last
+  // reported send (instants).
   End last_end(Node socket, bool senders) {
     auto [it, fresh] = (senders ? senders_ : receivers_).emplace(socket, End{});
     End& e = it->second;
@@ -485,7 +490,8 @@ class ConnectionEnds {
       const int64_t exit = exited ? a["end"].value("ns", kForever) : kForever;
       const int64_t end = senders ? std::min(exit, st.last) : exit;
       if (end == kForever) return e = End{kForever, false};
-      if (end > e.at) e = End{end, end < exit};
+      const bool instant = senders && st.first == st.last && end < exit;
+      if (end > e.at) e = End{end, end < exit && !instant, instant};
     }
     if (e.at == 0) e.at = kForever;
     return e;
@@ -598,6 +604,9 @@ class Batches {
   }
   bool sender_closed(const Step& read) {
     return is_socket(read.cause) && ends_.senders_closed(read.cause);
+  }
+  bool sender_instant(const Step& read) {
+    return is_socket(read.cause) && ends_.senders_instant(read.cause);
   }
 
  private:
@@ -724,6 +733,7 @@ void mark_batches_once(Batches& batches, Answer* a) {
       if (const int64_t end = batches.read_end(st); end < st.last) {
         e.sender_end = end;
         e.sender_closed = batches.sender_closed(st);
+        e.sender_instant = batches.sender_instant(st);
       }
     }
   }
@@ -1000,6 +1010,7 @@ json answer_json(LineageGraph& g, const Answer& a, json header) {
     if (o.sent) j["sent"] = true;
     if (o.closed) j["closed"] = true;
     if (o.sender_closed) j["sender_closed"] = true;
+    if (o.sender_instant) j["sender_last_sent"] = true;
     if (!o.pipe.empty()) {
       j["pipe"] = o.pipe;
       j["sent_at"] = time_json(o.sent_at, g.wall_offset());

@@ -82,6 +82,9 @@ struct Answer {
     // A reply on a stream socket (events.h v11): `finished` is a reported send of it (it
     // sent nothing new after it until its next one).
     bool sent_instant = false;
+    // A connection read whose senders' sends are instants (UDP, events.h v11):
+    // `sender_end` is the last one's reported send, after which it sent nothing new.
+    bool sender_instant = false;
     // A read by a writer of a pipe (a pool's worker): `pipe` is that pipe, `sent` when the
     // writer next wrote it, which its reader (`reader`, an activity id) took in before it
     // finished its own earlier file `path` (mark_pipe_batches). Empty: the reader's own.

@@ -493,8 +493,9 @@ class Printer {
               " before it " + earlier_output_text(b->second, g_.wall_offset()) +
               (b->second.sent ? ", a reply before this one" : ", a file it wrote before this one") +
               (b->second.sender_end != 0
-                   ? std::string(b->second.sender_closed ? "; its sender closed it at "
-                                                         : "; its sender exited at ") +
+                   ? std::string(b->second.sender_instant  ? "; its sender sent nothing new after "
+                                 : b->second.sender_closed ? "; its sender closed it at "
+                                                           : "; its sender exited at ") +
                          clock_text(b->second.sender_end, g_.wall_offset())
                    : std::string()) +
               ": maybe only for that one");

@@ -559,13 +559,14 @@ TEST_F(Sockets, UdpLoopbackSourcesAndDestinations) {
 
   bento_inet_addr rcv = inet_of(dst);
   auto us = one(BENTO_EV_SOCK_SEND, unbound);
-  EXPECT_EQ(us.flags, static_cast<uint32_t>(BENTO_SOCK_DEFERRED | BENTO_SOCK_REMOTE_FROM_MSG));
+  EXPECT_EQ(us.flags, static_cast<uint32_t>(BENTO_SOCK_DEFERRED | BENTO_SOCK_REMOTE_FROM_MSG |
+                                            BENTO_SOCK_INSTANT));
   EXPECT_EQ(us.local.port, uport);  // the port picked during the call
   EXPECT_EQ(us.local.family, AF_INET);
   EXPECT_TRUE(same_addr(us.remote, rcv));
   EXPECT_EQ(us.sock.protocol, IPPROTO_UDP);
   auto cs = one(BENTO_EV_SOCK_SEND, connected);
-  EXPECT_EQ(cs.flags, 0u);
+  EXPECT_EQ(cs.flags, static_cast<uint32_t>(BENTO_SOCK_INSTANT));  // a send: v11
   EXPECT_TRUE(same_addr(cs.local, inet_of(loopback(cport))));
   EXPECT_TRUE(same_addr(cs.remote, rcv));
   auto conn = one(BENTO_EV_SOCK_CONNECT, connected);
@@ -760,6 +761,46 @@ TEST_F(Sockets, ASocketPairAProcessWritesAndReadsItselfIsReportedAHandfulOfTimes
   EXPECT_EQ(recvs, 1);
   close(sv[0]);
   close(sv[1]);
+}
+
+// A UDP socket's sends are reported again after news (events.h v11), as a stream's are; its
+// receives once per image and source. The sender sends a and b to the receiver (one
+// report), reads a pipe (news), and sends c (reported again); the receiver's one report
+// lasts (nothing names the sender's flow alike at both ends of an unconnected socket).
+TEST_F(Sockets, AUdpSendIsReportedAgainAfterNews) {
+  int r = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in dst = loopback(0);
+  ASSERT_EQ(bind(r, reinterpret_cast<sockaddr*>(&dst), sizeof dst), 0);
+  dst = local_of(r);
+  pid_t sender = spawn([&] {
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    auto to = [&](const char* m) {
+      return sendto(s, m, 1, 0, reinterpret_cast<const sockaddr*>(&dst), sizeof dst) == 1;
+    };
+    int p[2];
+    char x;
+    if (!to("a") || !to("b")) return 1;
+    if (pipe(p) != 0 || write(p[1], "x", 1) != 1 || read(p[0], &x, 1) != 1) return 2;
+    return to("c") ? 0 : 3;
+  });
+  reap(sender);
+  char buf[4];
+  for (int i = 0; i < 3; i++) ASSERT_EQ(recv(r, buf, sizeof buf, 0), 1);
+  drain(getpid());
+  auto sends = of(BENTO_EV_SOCK_SEND, sender);
+  ASSERT_EQ(sends.size(), 2u);
+  EXPECT_EQ(sends[0].flags & ~(BENTO_SOCK_DEFERRED | BENTO_SOCK_REMOTE_FROM_MSG),
+            static_cast<uint32_t>(BENTO_SOCK_INSTANT));
+  EXPECT_EQ(sends[1].flags & ~BENTO_SOCK_REMOTE_FROM_MSG,
+            static_cast<uint32_t>(BENTO_SOCK_INSTANT | BENTO_SOCK_AGAIN));
+  int recvs = 0;
+  for (const auto& e : of(BENTO_EV_SOCK_RECV, getpid())) {
+    if (e.sock.ino != ino_of(r)) continue;
+    recvs++;
+    EXPECT_EQ(e.flags & BENTO_SOCK_INSTANT, 0u);
+  }
+  EXPECT_EQ(recvs, 1);
+  close(r);
 }
 
 }  // namespace

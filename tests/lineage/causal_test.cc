@@ -2392,6 +2392,35 @@ TEST(Causal, AStreamSocketCarriesWhatItsSenderHadAtItsLastReportedSend) {
   EXPECT_EQ(secret.text.find(path("out1")), std::string::npos) << secret.text;
 }
 
+// A UDP socket's sends are instants, reported again after news (events.h v11); its
+// receives are reported once and last. A client sends pub, reads secret; the server
+// wrote out1 after that read: nothing of secret is in it (the client's last send before
+// out1 was before the read). The client sends again; out2, written after, may hold it.
+TEST(Causal, AUdpSendCarriesWhatItsSenderHadThen) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{11, "pub"}, {12, "secret"}});
+  auto server = w.run(sh, 500, {"server"});
+  auto client = w.run(sh, 501, {"client"});
+  w.read(501, 11);
+  w.udp_io(client, 6001, 40001, 9000, /*send=*/true, BENTO_SOCK_INSTANT);
+  w.udp_io(server, 7001, 9000, 40001, /*send=*/false);
+  w.read(501, 12);
+  w.write_new(500, 21, "out1");
+  w.udp_io(client, 6001, 40001, 9000, /*send=*/true, BENTO_SOCK_INSTANT | BENTO_SOCK_AGAIN);
+  w.write_new(500, 22, "out2");
+  w.exit(client);
+  w.exit(server);
+  w.commit();
+  auto out1 = why(*w.db, path("out1"));
+  ASSERT_TRUE(out1.found) << out1.message;
+  EXPECT_NE(out1.text.find(path("pub")), std::string::npos) << out1.text;
+  EXPECT_EQ(out1.text.find(path("secret")), std::string::npos) << out1.text;
+  auto out2 = why(*w.db, path("out2"));
+  ASSERT_TRUE(out2.found) << out2.message;
+  EXPECT_NE(out2.text.find(path("secret")), std::string::npos) << out2.text;
+}
+
 // A chatty connection runs out of reports (BENTO_PIPE_IO_REPORTS per image, socket and
 // direction): the last one (BENTO_SOCK_LAST) lasts, as a send seen once does, until the
 // sender's FIN. So the client's read of secret after its last report reaches what the

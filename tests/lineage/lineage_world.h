@@ -169,9 +169,11 @@ class World {
   }
   // First send / first receive of a process image on a loopback UDP socket (SOCK_SEND,
   // SOCK_RECV): `sock_ino` is this end's socket; ports are this end's and the other's.
-  void udp_io(Proc p, uint64_t sock_ino, uint16_t port, uint16_t peer_port, bool send) {
+  // `flags` as tcp_io's below (events.h v11: a UDP send is reported again after news).
+  void udp_io(Proc p, uint64_t sock_ino, uint16_t port, uint16_t peer_port, bool send,
+              uint32_t flags = 0) {
     inet_event(p, send ? BENTO_EV_SOCK_SEND : BENTO_EV_SOCK_RECV, sock_ino, port, peer_port,
-               SOCK_DGRAM);
+               SOCK_DGRAM, flags);
   }
   // The same on a loopback TCP connection; tcp_fin: this end sent its FIN (SOCK_END).
   // `flags`: the probes' BENTO_SOCK_INSTANT, _AGAIN, _LAST (events.h v11: a stream socket's

@@ -1159,8 +1159,9 @@ TEST_F(LineageE2E, ALongLivedClientsEarlierDownloadIsSaidToBeForItsOwnFile) {
 // and the server writes what it received into second.out. first.out holds nothing of
 // secret.txt (the client read it after its last send the server had received), second.out
 // does: over TCP and over AF_UNIX datagrams, sends and receives are reported again after
-// news (events.h v11), each an instant. The two wait for each other by marker files they
-// only stat (a read would be an input).
+// news (events.h v11), each an instant; over UDP (an unconnected client: its first send
+// binds it) its sends. The two wait for each other by marker files they only stat (a read
+// would be an input).
 TEST_F(LineageE2E, AClientsReadAfterItsLastSendIsNotInWhatTheServerWroteBefore) {
   ASSERT_EQ(run("command -v python3").status, 0)
       << "python3 is not installed: run scripts/install-deps.sh";
@@ -1170,7 +1171,8 @@ TEST_F(LineageE2E, AClientsReadAfterItsLastSendIsNotInWhatTheServerWroteBefore) 
   const std::string R = q(root_);
   std::ofstream(root_ + "/wait.sh")
       << "for i in $(seq 200); do [ -e \"$1\" ] && break; sleep 0.05; done\n";
-  // argv: the address file, the markers' directory, tcp | unix (an AF_UNIX datagram socket)
+  // argv: the address file, the markers' directory, tcp | udp | unix (an AF_UNIX datagram
+  // socket)
   std::ofstream(root_ + "/server.py")
       << "import os, socket, sys, time\n"
          "def wait(f):\n"
@@ -1179,19 +1181,23 @@ TEST_F(LineageE2E, AClientsReadAfterItsLastSendIsNotInWhatTheServerWroteBefore) 
          "if kind == 'tcp':\n"
          "    s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(1)\n"
          "    addr = str(s.getsockname()[1])\n"
+         "elif kind == 'udp':\n"
+         "    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 0))\n"
+         "    addr = str(s.getsockname()[1])\n"
          "else:\n"
          "    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); addr = m + '/sock'\n"
          "    s.bind(addr)\n"
          "open(sys.argv[1] + '.tmp', 'w').write(addr)\n"
          "os.rename(sys.argv[1] + '.tmp', sys.argv[1])\n"
          "c = s.accept()[0] if kind == 'tcp' else s\n"
-         "first = c.recv(100)\n"
+         "recv = (lambda: c.recvfrom(100)[0]) if kind == 'udp' else (lambda: c.recv(100))\n"
+         "first = recv()\n"
          "wait(m + '/read')\n"
          "open('first_' + kind + '.out', 'wb').write(first)\n"
          "open(m + '/written', 'w').close()\n"
          "second = b''\n"
          "while len(second) < 7:\n"
-         "    second += c.recv(100)\n"
+         "    second += recv()\n"
          "open('second_' + kind + '.out', 'wb').write(second)\n";
   std::ofstream(root_ + "/client.py")
       << "import os, socket, sys, time\n"
@@ -1200,28 +1206,35 @@ TEST_F(LineageE2E, AClientsReadAfterItsLastSendIsNotInWhatTheServerWroteBefore) 
          "m, kind = sys.argv[2], sys.argv[3]\n"
          "if kind == 'tcp':\n"
          "    c = socket.create_connection(('127.0.0.1', int(sys.argv[1])))\n"
+         "    send = c.send\n"
+         "elif kind == 'udp':\n"
+         "    c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+         "    send = lambda d: c.sendto(d, ('127.0.0.1', int(sys.argv[1])))\n"
          "else:\n"
          "    c = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); c.connect(sys.argv[1])\n"
-         "c.send(open('pub.txt', 'rb').read())\n"
+         "    send = c.send\n"
+         "send(open('pub.txt', 'rb').read())\n"
          "time.sleep(0.1)\n"
          "secret = open('secret.txt', 'rb').read()\n"
          "open(m + '/read', 'w').close()\n"
          "wait(m + '/written')\n"
-         "c.send(secret)\n"
+         "send(secret)\n"
          "c.close()\n";
   ASSERT_EQ(sh("echo public > pub.txt; echo secret > secret.txt").status, 0);
   // One step for both (the test reads what a step printed: a later step would be its
   // program's writer, after that read).
   std::string step;
-  for (const std::string kind : {"tcp", "unix"}) {
+  for (const std::string kind : {"tcp", "udp", "unix"}) {
     const std::string M = q(root_ + "/" + kind);
     step += "mkdir " + M + "; python3 " + R + "/server.py " + M + "/addr " + M + " " + kind +
             " & sh " + R + "/wait.sh " + M + "/addr; python3 " + R + "/client.py $(cat " + M +
             "/addr) " + M + " " + kind + "; wait; ";
   }
-  RunResult r = sh(step + "cat first_tcp.out second_tcp.out first_unix.out second_unix.out");
+  RunResult r = sh(step +
+                   "cat first_tcp.out second_tcp.out first_udp.out second_udp.out first_unix.out "
+                   "second_unix.out");
   ASSERT_EQ(r.status, 0) << r.output;
-  ASSERT_EQ(r.output, "public\nsecret\npublic\nsecret\n");
+  ASSERT_EQ(r.output, "public\nsecret\npublic\nsecret\npublic\nsecret\n");
   stop_provd();
   auto why_of = [&](const std::string& f) {
     const RunResult a =
@@ -1229,7 +1242,7 @@ TEST_F(LineageE2E, AClientsReadAfterItsLastSendIsNotInWhatTheServerWroteBefore) 
     EXPECT_EQ(a.status, 0) << a.output;
     return a.output;
   };
-  for (const std::string kind : {"tcp", "unix"}) {
+  for (const std::string kind : {"tcp", "udp", "unix"}) {
     SCOPED_TRACE(kind);
     const std::string first = why_of("first_" + kind + ".out");
     const std::string second = why_of("second_" + kind + ".out");

@@ -39,9 +39,10 @@
  *    reported read), not only the first time (bento_pipe_io_event); after
  *    BENTO_PIPE_IO_REPORTS of them, one last with `again` = BENTO_PIPE_IO_OPEN.
  * 11: a stream socket's (TCP, AF_UNIX SOCK_STREAM) and an AF_UNIX datagram socket's
- *    SOCK_SEND and SOCK_RECV are reported like a pipe's transfers, again after news (flags
- *    BENTO_SOCK_INSTANT, _AGAIN, _LAST), not once per image and direction; only such a
- *    reported receive is news for the image (any receive on a UDP socket still is).
+ *    SOCK_SEND and SOCK_RECV, and a UDP socket's SOCK_SEND, are reported like a pipe's
+ *    transfers, again after news (flags BENTO_SOCK_INSTANT, _AGAIN, _LAST), not once per
+ *    image and direction; only such a reported receive is news for the image (any receive
+ *    on a UDP socket still is).
  *
  * Times of data flow: a write-side event (PIPE_IO write, SOCK_SEND, FILE_IO write) is
  * stamped at the call's ENTRY, a read-side one (PIPE_IO read, SOCK_RECV, FILE_IO read) at
@@ -347,8 +348,8 @@ enum bento_sock_flags {
   BENTO_SOCK_PEER_FROM_SKB = 8,   /* SOCK_RECV on AF_UNIX SOCK_DGRAM/SEQPACKET: peer is the
                                    * socket that sent the datagram (the skb's owner) */
   /* v11: SEND/RECV of a stream socket (TCP, AF_UNIX SOCK_STREAM) or an AF_UNIX datagram
-   * socket, reported like a pipe's transfers: again after news (see bento_sock_event).
-   * Each such event is an instant. */
+   * socket, and SEND of a UDP socket, reported like a pipe's transfers: again after news
+   * (see bento_sock_event). Each such event is an instant. */
   BENTO_SOCK_INSTANT = 16,
   BENTO_SOCK_AGAIN = 32, /* with INSTANT: not the image's first send (receive) on the socket */
   BENTO_SOCK_LAST = 64,  /* with INSTANT: its last report (BENTO_PIPE_IO_REPORTS of them):
@@ -388,7 +389,8 @@ enum bento_sock_flags {
  * last reported receive before `t` came from the sender's state at its last reported send
  * before that receive. A receive that returns 0 (end of stream) is not reported. An AF_UNIX
  * datagram socket's the same (v11): its sends per socket, its receives per sender (the
- * datagram's sending socket). UDP sockets: once per image, socket, direction and peer. */
+ * datagram's sending socket). A UDP socket's sends (v11) per socket and peer the same way;
+ * its receives once per image, socket and source. */
 struct bento_sock_event {
   struct bento_event_header h;
   __s32 fd;         /* this socket's fd (ACCEPT: the new one) */
