@@ -130,7 +130,7 @@ bool output_taken_in(LineageGraph& g, LineageSource& src, Node parent, Node chil
 
 // Until when `read` went on, as far as the record knows: a file on a mount, to the release
 // of the handle it read through (`while read x; do ...; done < list`); elsewhere its first
-// read (its later reads are reported only as news: a pipe's, a stream socket's, or a
+// read (its later reads are reported only as news: a pipe's, a TCP or Unix socket's, or a
 // changed file's, each a read of its own).
 int64_t read_until(LineageGraph& g, const Step& read) {
   const json& e = g.entity(read.cause.id);
@@ -518,8 +518,8 @@ class Batches {
     int64_t file;
     int64_t end;           // when it was finished
     bool closed = false;   // a reply: `end` is the server's FIN (else its receiver's exit)
-    bool instant = false;  // a reply on a stream socket (events.h v11): `end` is a reported
-                           // send of it, after which it sent nothing new
+    bool instant = false;  // a reply whose sends are instants (events.h v11): `end` is a
+                           // reported send of it, after which it sent nothing new
   };
 
   // The other file `writer` finished first after `read` began, before it began writing
@@ -612,11 +612,11 @@ class Batches {
  private:
   // The files it wrote data into and finished, but never read (a scratch file's data goes
   // on into what it writes next: sort's temporary files), and the replies it sent on
-  // connections, by when it finished them. A reply on a stream socket is reported at each
-  // send after news (events.h v11): each reported send is an instant, after which it sent
-  // nothing new until the next; a reply seen once (a datagram socket's, or one whose
-  // reports ran out) is finished when the server sent its FIN, else when the last process
-  // that received it exited.
+  // connections, by when it finished them. A reply's sends are reported again after news
+  // (events.h v11): each reported send is an instant, after which it sent nothing new
+  // until the next; a reply seen once (one whose reports ran out, or a record from before
+  // v11) is finished when the server sent its FIN, else when the last process that
+  // received it exited.
   const std::vector<Finished>& finished(Node writer) {
     auto [it, fresh] = finished_.emplace(writer, std::vector<Finished>());
     if (!fresh) return it->second;

@@ -79,8 +79,8 @@ struct Answer {
     // TCP: `finished` (a reply) or `sender_end` (a connection read) is where the sender
     // sent its FIN (closed or shut down its end), not a process's exit.
     bool closed = false, sender_closed = false;
-    // A reply on a stream socket (events.h v11): `finished` is a reported send of it (it
-    // sent nothing new after it until its next one).
+    // A reply whose sends are instants (events.h v11): `finished` is a reported send of it
+    // (it sent nothing new after it until its next one).
     bool sent_instant = false;
     // A connection read whose senders' sends are instants (UDP, events.h v11):
     // `sender_end` is the last one's reported send, after which it sent nothing new.

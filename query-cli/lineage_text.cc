@@ -39,7 +39,7 @@ std::string read_verb(const std::string& how, const std::string& kind) {
 }
 
 // The earlier output of a batch note: "finished a.gz at T", or for a server's reply "sent
-// over tcp A → B at T" (a stream socket's reported send) or "(its receiver gone at T)".
+// over tcp A → B at T" (a reported send, events.h v11) or "(its receiver gone at T)".
 std::string earlier_output_text(const Answer::EarlierOutput& o, int64_t wall_offset) {
   const std::string at = clock_text(o.finished, wall_offset);
   if (!o.sent) return "finished " + printable(o.path) + " at " + at;

@@ -2349,6 +2349,20 @@ TEST(Causal, AFileServersEarlierReplyIsABatchOfItsOwn) {
   EXPECT_NE(ia.text.find("maybe not from it"), std::string::npos) << ia.text;
 }
 
+// The socket tests below: a client sent pub, read secret, and sent again after the
+// server wrote out1 and before out2. out1 lists pub, not secret; out2 both. Returns out2's.
+prov_cli::QueryResult secret_only_in_out2(bento::lineage::Database& db) {
+  auto out1 = why(db, path("out1"));
+  EXPECT_TRUE(out1.found) << out1.message;
+  EXPECT_NE(out1.text.find(path("pub")), std::string::npos) << out1.text;
+  EXPECT_EQ(out1.text.find(path("secret")), std::string::npos) << out1.text;
+  auto out2 = why(db, path("out2"));
+  EXPECT_TRUE(out2.found) << out2.message;
+  EXPECT_NE(out2.text.find(path("pub")), std::string::npos) << out2.text;
+  EXPECT_NE(out2.text.find(path("secret")), std::string::npos) << out2.text;
+  return out2;
+}
+
 // A stream socket's sends and receives are instants, reported again after news (events.h
 // v11), as a pipe's are. A client sends what it read of pub, reads secret, and sends
 // again; the server received the first message before it wrote out1, the second before
@@ -2372,14 +2386,7 @@ TEST(Causal, AStreamSocketCarriesWhatItsSenderHadAtItsLastReportedSend) {
   w.exit(client);
   w.exit(server);
   w.commit();
-  auto out1 = why(*w.db, path("out1"));
-  ASSERT_TRUE(out1.found) << out1.message;
-  EXPECT_NE(out1.text.find(path("pub")), std::string::npos) << out1.text;
-  EXPECT_EQ(out1.text.find(path("secret")), std::string::npos) << out1.text;
-  auto out2 = why(*w.db, path("out2"));
-  ASSERT_TRUE(out2.found) << out2.message;
-  EXPECT_NE(out2.text.find(path("pub")), std::string::npos) << out2.text;
-  EXPECT_NE(out2.text.find(path("secret")), std::string::npos) << out2.text;
+  const auto out2 = secret_only_in_out2(*w.db);
   // The later send and receive are edges of their own, named as sockets' are.
   std::map<std::string, int> later;  // how -> edges of pipe_transfers rows
   for (const auto& e : out2.graph["edges"])
@@ -2412,13 +2419,7 @@ TEST(Causal, AUdpSendCarriesWhatItsSenderHadThen) {
   w.exit(client);
   w.exit(server);
   w.commit();
-  auto out1 = why(*w.db, path("out1"));
-  ASSERT_TRUE(out1.found) << out1.message;
-  EXPECT_NE(out1.text.find(path("pub")), std::string::npos) << out1.text;
-  EXPECT_EQ(out1.text.find(path("secret")), std::string::npos) << out1.text;
-  auto out2 = why(*w.db, path("out2"));
-  ASSERT_TRUE(out2.found) << out2.message;
-  EXPECT_NE(out2.text.find(path("secret")), std::string::npos) << out2.text;
+  secret_only_in_out2(*w.db);
 }
 
 // A chatty connection runs out of reports (BENTO_PIPE_IO_REPORTS per image, socket and

@@ -93,11 +93,15 @@ class LineageE2E : public BentoMountTest {
     return run("cd " + q(mnt_) + " && sh " + q(root_ + "/step.sh"));
   }
 
-  // ROOT/serve2.py PORTFILE: an http.server of the current directory that writes its port
-  // to PORTFILE, answers two requests and exits; ROOT/wait.sh FILE waits for FILE.
-  void write_two_request_server() {
+  // ROOT/wait.sh FILE waits (up to 10 s) for FILE.
+  void write_wait_script() {
     std::ofstream(root_ + "/wait.sh")
-        << "for i in $(seq 100); do [ -e \"$1\" ] && break; sleep 0.05; done\n";
+        << "for i in $(seq 200); do [ -e \"$1\" ] && break; sleep 0.05; done\n";
+  }
+  // ROOT/serve2.py PORTFILE: an http.server of the current directory that writes its port
+  // to PORTFILE, answers two requests and exits; and ROOT/wait.sh.
+  void write_two_request_server() {
+    write_wait_script();
     std::ofstream(root_ + "/serve2.py")
         << "import functools, http.server, os, sys\n"
            "h = functools.partial(http.server.SimpleHTTPRequestHandler, directory='.')\n"
@@ -1169,8 +1173,7 @@ TEST_F(LineageE2E, AClientsReadAfterItsLastSendIsNotInWhatTheServerWroteBefore) 
   ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
   ASSERT_NO_FATAL_FAILURE(start_provd());
   const std::string R = q(root_);
-  std::ofstream(root_ + "/wait.sh")
-      << "for i in $(seq 200); do [ -e \"$1\" ] && break; sleep 0.05; done\n";
+  write_wait_script();
   // argv: the address file, the markers' directory, tcp | udp | unix (an AF_UNIX datagram
   // socket)
   std::ofstream(root_ + "/server.py")
