@@ -1931,25 +1931,45 @@ static __noinline int end_all(struct task_struct* t, __u32 tgid, __u32 how) {
   return 0;
 }
 
+static long vma_file_cb(struct task_struct* task, struct vm_area_struct* vma, void* data);
+
+/* mmap(MAP_SHARED | MAP_ANONYMOUS, PROT_WRITE) is backed by a shmem file the kernel makes
+ * for it (shmem_zero_setup), shared with every child forked while it is mapped: memory
+ * that related processes pass data through (multiprocessing, a prefork server's
+ * scoreboard, a database's shared buffers). It is reported as a mapping of that file. */
 __noinline int on_mmap(__u64 ret, __u64 len, __u32 prot, __u32 flags, int fd) {
   struct task_struct* t = bpf_get_current_task_btf();
   if (flags & MAP_FIXED) end_range(t, ret, len, BENTO_MUNMAP_REPLACED);
-  if (flags & MAP_ANONYMOUS) return 0;
-  struct file* f = fd_file(t, fd);
+  __u32 type = flags & MAP_TYPE;
+  int shared_writable = (type == MAP_SHARED || type == MAP_SHARED_VALIDATE) && (prot & PROT_WRITE);
+  struct file* f = 0;
+  if (flags & MAP_ANONYMOUS) {
+    if (!shared_writable || !cfg_find_vma) return 0;
+    __u64 vm_file = 0;
+    if (bpf_find_vma(t, ret, vma_file_cb, &vm_file, 0) != 0) return 0;
+    f = (struct file*)vm_file;
+    fd = -1;
+  } else {
+    f = fd_file(t, fd);
+  }
   if (!f) return 0;
   struct inode* inode = BPF_CORE_READ(f, f_inode);
   if (!tracked_regular(inode)) return 0;
   if (ignored_tgid(t->tgid)) return 0;
-  if (cfg_file_io && (prot & (PROT_READ | PROT_EXEC)))
+  if (cfg_file_io && fd >= 0 && (prot & (PROT_READ | PROT_EXEC)))
     file_io(t, f, inode, fd, __NR_mmap); /* a read of the file, from the first page fault on */
-  __u32 type = flags & MAP_TYPE;
-  if ((type != MAP_SHARED && type != MAP_SHARED_VALIDATE) || !(prot & PROT_WRITE)) return 0;
+  if (!shared_writable) return 0;
   __u64 off = 0;
   struct pt_regs* regs = (struct pt_regs*)bpf_task_pt_regs(t);
-  if (regs) off = BPF_CORE_READ(regs, r9);
+  if (regs && fd >= 0) off = BPF_CORE_READ(regs, r9);
   struct map_ent m = {.start = ret, .end = (ret + len + 4095) & PAGE_MASK_4K, .off = off};
   struct map_why why = {.fd = fd, .how = BENTO_MMAP_MMAP, .prot = prot, .flags = flags};
   return new_mapping(t, f, &m, &why);
+}
+
+static long vma_file_cb(struct task_struct* task, struct vm_area_struct* vma, void* data) {
+  *(__u64*)data = (__u64)BPF_CORE_READ(vma, vm_file);
+  return 0;
 }
 
 struct vma_ctx {

@@ -68,6 +68,7 @@ void Ingest::forget_after_rollback() {
   pending_.clear();
   channels_.clear();
   mappings_.clear();
+  mapped_.clear();
   deferred_.clear();
   deferred_writes_.clear();
   outside_writers_.clear();

@@ -349,6 +349,7 @@ class Ingest {
   void defer(int64_t act, PendingItem item);
   void apply_deferred();
   void store_mapping(int64_t act, const PendingItem& m);
+  void share_mapping(int64_t act, int64_t file, int64_t ent, const PendingItem& m);
   void store_mount_write(int64_t act, const PendingItem& w);
   // A probe's write to a mount waits until the log has been read this far past it: the fs
   // record of the same write (stamped inside the call, later) must be stored first.
@@ -441,6 +442,16 @@ class Ingest {
   std::map<std::string, std::string> unix_names_;  // socket key -> bound/connected path
   // Writable shared mappings: (pid, start, addr) -> (entity, activity).
   std::map<std::tuple<uint32_t, uint64_t, uint64_t>, std::pair<int64_t, int64_t>> mappings_;
+  // Per file mapped shared: the version its mappings write (memory has one content) and
+  // the activities holding one (share_mapping: each reads what the others write).
+  struct MappedFile {
+    int64_t entity = 0;
+    std::vector<std::pair<int64_t, uint64_t>> holders;  // (activity, its mapping's time)
+  };
+  std::unordered_map<int64_t, MappedFile> mapped_;
+  // The shmem file of a MAP_SHARED | MAP_ANONYMOUS mapping (dev, ino) -> the pid that made
+  // it: it has no path, and is named after that process.
+  std::map<std::pair<uint64_t, uint64_t>, uint32_t> anon_shared_;
   size_t pending_total_ = 0;
   // Activities whose waiting events were dropped (how many, the newest one's time), until
   // they are kept (then marked) or forgotten; see make_room().

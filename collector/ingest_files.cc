@@ -2,6 +2,7 @@
 // tracked mounts (versioned, told apart by inode generation), exact read times for every
 // file, writable shared mappings, and truncate/rename/link/unlink of outside files.
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -303,7 +304,7 @@ bool Ingest::on_mmap(const void* data, size_t size, bool end) {
   const int64_t act = activity_for_tid(h->tid, h->uid, h->gid, t);
   if (act == 0) return true;
   not_only_copies(act, e->dev, e->ino);  // it may write the file with any bytes
-  PendingItem m{PendingItem::kMapping};
+  PendingItem m{PendingItem::kMapping, true};
   m.t = t;
   m.dev = e->dev;
   m.ino = e->ino;
@@ -312,13 +313,33 @@ bool Ingest::on_mmap(const void* data, size_t size, bool end) {
   m.proc_start = h->start_ns;
   m.addr = e->addr;
   m.ends_reported = e->tracked != 0;
+  if (e->how == BENTO_MMAP_MMAP && (e->flags & MAP_ANONYMOUS) != 0) {
+    if (anon_shared_.size() >= 65536) anon_shared_.clear();  // a cache: stored files keep theirs
+    anon_shared_[{e->dev, e->ino}] = h->pid;
+  }
   if (source_for_dev(e->dev) != 0) {
     defer(act, std::move(m));  // the mount's records about the file may not be read yet
-  } else if (kept(act) != kNotKept) {
-    store_mapping(act, m);
+    return true;
   }
+  // Like a write: it waits with its activity, and a later holder of the memory (a child
+  // that writes a mount) keeps it (share_mapping).
+  const Keep k = kept(act);
+  if (k != kFull) note_outside_writer(act, m);
+  if (k != kNotKept)
+    store_mapping(act, m);
+  else
+    wait(act, std::move(m));
   return true;
 }
+
+namespace {
+// sem_open's file (/dev/shm/sem.NAME): a count that processes wait on, not data.
+bool posix_semaphore(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos || slash < 4) return false;
+  return path.compare(slash - 4, 5, "/shm/") == 0 && path.compare(slash + 1, 4, "sem.") == 0;
+}
+}  // namespace
 
 // A process image's first write to a file on a tracked mount (probe), applied once the
 // mount's log has been read kMountWriteMargin past it: the fs log's own record of that
@@ -365,18 +386,62 @@ bool Ingest::process_wrote(int64_t file, int64_t act) {
 void Ingest::store_mapping(int64_t act, const PendingItem& m) {
   const bool tracked = source_for_dev(m.dev) != 0;
   if (tracked) make_relevant(act);
-  const int64_t file = file_of(m.dev, m.ino, tracked ? 0 : m.gen, "", m.t, true);
+  std::string name;  // anonymous memory has no path: named after who made it
+  if (auto a = anon_shared_.find({m.dev, m.ino}); a != anon_shared_.end())
+    name = "[anonymous shared memory of pid " + std::to_string(a->second) + "]";
+  else if (auto p = open_path_.find({m.dev, m.ino}); !tracked && p != open_path_.end())
+    name = p->second;  // its open may wait with an activity not kept yet
+  const int64_t file = file_of(m.dev, m.ino, tracked ? 0 : m.gen, name, m.t, true);
+  if (file == 0) return;
+  if (mapped_.size() > 100000) mapped_.clear();  // then a mapping of one of them starts anew
+  MappedFile& mapped = mapped_[file];
   int64_t ent = 0;
   if (auto s = sessions_.find(file); s != sessions_.end() && s->second.entity != 0)
     ent = s->second.entity;
+  else if (mapped.entity != 0 && store_.latest_version(file).id == mapped.entity)
+    ent = mapped.entity;  // the memory other mappings write: one content, one version
   else
     ent = new_version(file, m.t);
+  if (ent != mapped.entity) mapped = {ent, {}};
   store_.generated(ent, act, m.t, "mmap");
+  share_mapping(act, file, ent, m);
   if (!m.detail.empty()) {  // it ended while it waited
     store_.generated_last(ent, act, std::strtoull(m.detail.c_str(), nullptr, 10));
   } else if (m.ends_reported) {
     if (mappings_.size() > 100000) mappings_.clear();
     mappings_[std::make_tuple(m.pid, m.proc_start, m.addr)] = {ent, act};
+  }
+}
+
+// Processes holding shared mappings of one file exchange data through memory, with no call
+// to see: each reads what the others write, from the time both hold it (a child forked
+// while its parent holds a mapping; a second process mapping a /dev/shm file). So a
+// holder is a reader of the version they write from then on (until it ends), the first
+// holder too once another one joins; a lone mapping is only a write. A POSIX semaphore
+// carries a count, not data: its holders are not readers of each other (every
+// multiprocessing worker holds its pool's locks).
+void Ingest::share_mapping(int64_t act, int64_t file, int64_t ent, const PendingItem& m) {
+  constexpr size_t kHolders = 64;  // then later holders read; earlier ones may not be told
+  std::string path = store_.latest_name(file);
+  if (path.empty())
+    if (auto p = open_path_.find({m.dev, m.ino}); p != open_path_.end()) path = p->second;
+  if (posix_semaphore(path)) return;
+  auto& holders = mapped_[file].holders;
+  uint64_t since = 0;  // the earliest time both it and another holder held the memory
+  for (const auto& [h, t] : holders) {
+    if (h == act) continue;
+    since = since == 0 ? std::max(t, m.t) : std::min(since, std::max(t, m.t));
+    if (kept(h) != kNotKept) store_.used(h, ent, std::max(t, m.t), "mmap");  // else at its own
+  }
+  if (std::none_of(holders.begin(), holders.end(), [&](const auto& x) { return x.first == act; }) &&
+      holders.size() < kHolders)
+    holders.push_back({act, m.t});
+  if (since != 0) store_.used(act, ent, since, "mmap");
+  // Holders not kept yet (waiting) wrote what it reads: kept now, and told of it here.
+  if (kept(act) != kNotKept && source_for_dev(m.dev) == 0) {
+    PendingItem read = m;
+    read.t = std::numeric_limits<uint64_t>::max();  // a mapping is read until its end
+    keep_outside_writers(act, read);
   }
 }
 

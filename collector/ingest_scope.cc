@@ -506,7 +506,8 @@ void Ingest::apply_pending_writes(int64_t act, const PendingItem& of) {
   std::vector<PendingItem> now;  // taken out first: applying may keep `act` (and move items)
   for (auto i = items.begin(); i != items.end();) {
     if ((i->kind == PendingItem::kOpen || i->kind == PendingItem::kFileWrite ||
-         i->kind == PendingItem::kTruncate || i->kind == PendingItem::kRename) &&
+         i->kind == PendingItem::kTruncate || i->kind == PendingItem::kRename ||
+         i->kind == PendingItem::kMapping) &&
         i->output && i->dev == of.dev && i->ino == of.ino && i->gen == of.gen) {
       now.push_back(std::move(*i));
       i = items.erase(i);

@@ -35,6 +35,7 @@ std::string read_verb(const std::string& how, const std::string& kind) {
   if (how == "open") return "opened ";
   if (how == "program") return "program ";      // its executable, read at the exec
   if (how == "stdin") return "read on stdin ";  // `sort < f`: the file the shell gave it
+  if (how == "mmap") return "read through a shared mapping ";  // memory others write too
   return "read ";
 }
 
@@ -296,6 +297,11 @@ class Printer {
       if (k.used != nullptr && k.used->how != "open") read_here.insert(k.used->cause);
     std::erase_if(kids, [&](const Child& k) {
       return k.used != nullptr && k.used->how == "open" && read_here.count(k.used->cause) != 0;
+    });
+    // A holder of shared memory reached as its writer: its read of that memory brought only
+    // what the memory's other writers put in, and they are listed beside it already.
+    std::erase_if(kids, [&](const Child& k) {
+      return k.used != nullptr && k.used->how == "mmap" && k.used->cause == made;
     });
     // `busybox sh -c 'cat f'`: both images ran the same program file: one line.
     std::set<Node> programs;

@@ -187,6 +187,47 @@ TEST_F(Files, SharedMappingIsInheritedByForkAndEndedByExec) {
   close(rep[1]);
 }
 
+// mmap(MAP_SHARED | MAP_ANONYMOUS, PROT_WRITE) is memory a forked child shares: reported as a
+// mapping of the shmem file the kernel made for it (one identity for parent and child), not
+// a private or read-only one.
+TEST_F(Files, AnonymousSharedMappingIsReportedAndInheritedByFork) {
+  pid_t grandchild = 0;
+  int rep[2];
+  ASSERT_EQ(pipe(rep), 0);
+  pid_t child = run_child([&] {
+    void* a = mmap(nullptr, 8192, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    void* priv = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void* ro = mmap(nullptr, 4096, PROT_READ, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (a == MAP_FAILED || priv == MAP_FAILED || ro == MAP_FAILED) return 1;
+    pid_t g = spawn([&] {
+      static_cast<char*>(a)[0] = 'g';  // the parent sees it
+      return 0;
+    });
+    int gs = 0;
+    waitpid(g, &gs, 0);
+    if (write(rep[1], &g, sizeof g) != sizeof g) return 2;
+    return static_cast<char*>(a)[0] == 'g' && WIFEXITED(gs) && WEXITSTATUS(gs) == 0 ? 0 : 3;
+  });
+  ASSERT_EQ(read(rep[0], &grandchild, sizeof grandchild), static_cast<ssize_t>(sizeof grandchild));
+  drain(getpid());
+  std::vector<bento_mmap_event> mine;
+  for (const auto& e : of<bento_mmap_event>(BENTO_EV_MMAP, child))
+    if (e.flags & MAP_ANONYMOUS) mine.push_back(e);
+  ASSERT_EQ(mine.size(), 1u) << "the shared writable one only";
+  EXPECT_EQ(mine[0].how, static_cast<uint32_t>(BENTO_MMAP_MMAP));
+  EXPECT_EQ(mine[0].len, 8192u);
+  EXPECT_EQ(mine[0].fd, -1);
+  EXPECT_NE(mine[0].ino, 0u);
+  auto inherited = maps_of(BENTO_EV_MMAP, grandchild, mine[0].ino);
+  ASSERT_EQ(inherited.size(), 1u);
+  EXPECT_EQ(inherited[0].how, static_cast<uint32_t>(BENTO_MMAP_FORK));
+  EXPECT_EQ(inherited[0].dev, mine[0].dev);
+  EXPECT_EQ(inherited[0].addr, mine[0].addr);
+  EXPECT_EQ(maps_of(BENTO_EV_MUNMAP, grandchild, mine[0].ino).size(), 1u);  // its exit
+  close(rep[0]);
+  close(rep[1]);
+}
+
 TEST_F(Files, PythonMmapWriteIsAMapping) {
   if (!have("python3")) GTEST_SKIP() << "\n*** SKIPPING: no python3 on this host ***";
   std::string path = sized("py", 4096);

@@ -2546,3 +2546,87 @@ TEST(Causal, AServerWhoseClientsOverlappedSaysNothingOfBatches) {
 }
 
 }  // namespace
+
+// Processes that share memory pass data through it with no call to see: a child forked
+// while its parent holds a shared writable mapping (anonymous, or of a /dev/shm file) reads
+// what the parent writes there after the fork. The parent reads secret after the fork and
+// the child then writes out: out may hold secret, through the memory, whether the parent
+// read it on the mount or outside (then the parent, waiting to be kept, is kept for it).
+// A POSIX semaphore (sem_open's /dev/shm/sem.*) holds a count: it carries nothing.
+TEST(Causal, AChildReadsWhatItsParentWroteIntoSharedMemoryAfterTheFork) {
+  for (const bool anonymous : {true, false}) {
+    for (const bool outside : {false, true}) {
+      SCOPED_TRACE(std::string(anonymous ? "anonymous" : "/dev/shm file") +
+                   (outside ? ", secret outside the mount" : ", secret on the mount"));
+      TempDir dir;
+      World w(dir.path() + "/prov.db");
+      auto sh = w.setup({{11, "pub"}, {12, "secret"}});
+      auto parent = w.run(sh, 500, {"parent"});
+      const uint64_t shm = 0x16;
+      if (!anonymous) w.open_outside(parent, "/dev/shm/pym-500-x", 900, O_RDWR | O_CREAT, shm);
+      w.map_for_writing(parent, 900, shm, anonymous);
+      auto child = w.fork(parent, 501);
+      w.inherit_mapping(child, 900, shm);
+      if (outside)
+        w.read_outside(parent, "/etc/secret", 77);
+      else
+        w.read(500, 12);
+      w.write_new(501, 21, "out");
+      w.exit(child);
+      w.exit(parent);
+      w.commit();
+      auto out = why(*w.db, path("out"));
+      ASSERT_TRUE(out.found) << out.message;
+      const std::string secret = outside ? "/etc/secret" : path("secret");
+      EXPECT_NE(out.text.find(secret), std::string::npos) << out.text;
+      EXPECT_NE(out.text.find("read through a shared mapping " +
+                              std::string(anonymous ? "[anonymous shared memory of pid 500]"
+                                                    : "/dev/shm/pym-500-x")),
+                std::string::npos)
+          << out.text;
+      // The parent's read of the memory it writes is not shown again under it.
+      EXPECT_EQ(out.text.find("read through a shared mapping"),
+                out.text.rfind("read through a shared mapping"))
+          << out.text;
+    }
+  }
+}
+
+TEST(Causal, APosixSemaphoreCarriesNoData) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{11, "pub"}, {12, "secret"}});
+  auto parent = w.run(sh, 500, {"parent"});
+  w.open_outside(parent, "/dev/shm/sem.mp-1", 901, O_RDWR | O_CREAT, 0x16);
+  w.map_for_writing(parent, 901, 0x16);
+  auto child = w.fork(parent, 501);
+  w.inherit_mapping(child, 901, 0x16);
+  w.read(500, 12);
+  w.read(501, 11);
+  w.write_new(501, 21, "out");
+  w.exit(child);
+  w.exit(parent);
+  w.commit();
+  auto out = why(*w.db, path("out"));
+  ASSERT_TRUE(out.found) << out.message;
+  EXPECT_NE(out.text.find(path("pub")), std::string::npos) << out.text;
+  EXPECT_EQ(out.text.find(path("secret")), std::string::npos) << out.text;
+}
+
+// A process alone with its mapping only writes through it: its own answer lists no read
+// of the memory (a lone mmap writer of a file is not its own input).
+TEST(Causal, ALoneSharedMappingIsOnlyAWrite) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{11, "pub"}});
+  auto p = w.run(sh, 500, {"writer"});
+  w.map_for_writing(p, 902, 0x16, /*anonymous=*/true);
+  w.read(500, 11);
+  w.write_new(500, 21, "out");
+  w.exit(p);
+  w.commit();
+  auto out = why(*w.db, path("out"));
+  ASSERT_TRUE(out.found) << out.message;
+  EXPECT_NE(out.text.find(path("pub")), std::string::npos) << out.text;
+  EXPECT_EQ(out.text.find("shared"), std::string::npos) << out.text;
+}

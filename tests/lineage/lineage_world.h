@@ -329,19 +329,33 @@ class World {
     e.src_ino = src_ino;
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
   }
-  // A shared writable mapping of an outside file (MMAP).
-  void map_for_writing(Proc p, uint64_t ino, uint64_t dev = 0x803) {
+  // A shared writable mapping of an outside file (MMAP); `anonymous`: of the shmem file
+  // behind mmap(MAP_SHARED | MAP_ANONYMOUS) (fd -1).
+  void map_for_writing(Proc p, uint64_t ino, uint64_t dev = 0x803, bool anonymous = false) {
+    bento_mmap_event e = mapping(p, ino, dev);
+    e.fd = anonymous ? -1 : 3;
+    e.prot = 3;                        // PROT_READ | PROT_WRITE
+    e.flags = anonymous ? 0x21 : 0x1;  // MAP_SHARED (| MAP_ANONYMOUS)
+    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+  }
+  // A forked child's copy of its parent's mapping of ino (MMAP how FORK, as the probes send
+  // it at the fork).
+  void inherit_mapping(Proc child, uint64_t ino, uint64_t dev = 0x803) {
+    bento_mmap_event e = mapping(child, ino, dev);
+    e.how = BENTO_MMAP_FORK;
+    e.fd = -1;
+    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+  }
+  // One page of ino mapped at an address of its own.
+  bento_mmap_event mapping(Proc p, uint64_t ino, uint64_t dev) {
     bento_mmap_event e{};
     header(e.h, BENTO_EV_MMAP, sizeof e, p);
     e.addr = 0x7f0000000000 + ino * 4096;
     e.len = 4096;
     e.dev = dev;
     e.ino = ino;
-    e.fd = 3;
-    e.prot = 3;   // PROT_READ | PROT_WRITE
-    e.flags = 1;  // MAP_SHARED
     e.tracked = 1;
-    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+    return e;
   }
   // set*id changed the process's credentials (CRED): it runs as uid/gid (and effective
   // uid euid, by default uid) from now on.

@@ -1256,6 +1256,51 @@ TEST_F(LineageE2E, AClientsReadAfterItsLastSendIsNotInWhatTheServerWroteBefore) 
   }
 }
 
+// Processes that share memory (a child forked while its parent holds a shared writable
+// mapping) pass data through it with no call to see. The parent reads a secret after the
+// fork and puts it in the memory; the child writes it out: both an anonymous mapping and
+// multiprocessing's shared Array (a /dev/shm file), each child waiting on the memory or on
+// a semaphore, never on a pipe.
+TEST_F(LineageE2E, AChildWritingWhatItsParentPutInSharedMemoryListsTheParentsRead) {
+  ASSERT_EQ(run("command -v python3").status, 0)
+      << "python3 is not installed: run scripts/install-deps.sh";
+  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
+  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
+  ASSERT_NO_FATAL_FAILURE(start_provd());
+  std::ofstream(root_ + "/shared.py")
+      << "import mmap, os, time, multiprocessing as mp\n"
+         "m = mmap.mmap(-1, 4096, flags=mmap.MAP_SHARED)\n"
+         "pid = os.fork()\n"
+         "if pid == 0:\n"
+         "    while m[0] == 0: time.sleep(0.01)\n"
+         "    open('anon.out', 'wb').write(m[1:1 + m[0]]); os._exit(0)\n"
+         "time.sleep(0.1)\n"
+         "d = open('secret1.txt', 'rb').read(); m[1:1 + len(d)] = d; m[0] = len(d)\n"
+         "os.waitpid(pid, 0)\n"
+         "def child(a, ev):\n"
+         "    ev.wait(); open('array.out', 'wb').write(bytes(a[:]).rstrip(b'\\0'))\n"
+         "mp.set_start_method('fork')\n"
+         "a = mp.Array('B', 16); ev = mp.Event(); p = mp.Process(target=child, args=(a, ev))\n"
+         "p.start(); time.sleep(0.1)\n"
+         "d = open('secret2.txt', 'rb').read(); a[:len(d)] = list(d); ev.set(); p.join()\n";
+  RunResult r = sh("echo secret-one > secret1.txt; echo secret-two > secret2.txt; python3 " +
+                   q(root_ + "/shared.py") + " && cat anon.out array.out");
+  ASSERT_EQ(r.status, 0) << r.output;
+  ASSERT_EQ(r.output, "secret-one\nsecret-two\n");
+  stop_provd();
+  for (const auto& [out, secret, memory] :
+       {std::tuple<std::string, std::string, std::string>{
+            "anon.out", "secret1.txt", "read through a shared mapping [anonymous shared memory"},
+        {"array.out", "secret2.txt", "read through a shared mapping /dev/shm/pym-"}}) {
+    SCOPED_TRACE(out);
+    const RunResult a =
+        run(std::string(PROV_BIN) + " why " + q(mnt_ + "/" + out) + " --db " + q(db_));
+    ASSERT_EQ(a.status, 0) << a.output;
+    EXPECT_NE(a.output.find(mnt_ + "/" + secret), std::string::npos) << a.output;
+    EXPECT_NE(a.output.find(memory), std::string::npos) << a.output;
+  }
+}
+
 // A shell reads a secret into a variable and runs a program with it in its environment;
 // then runs another command. The secret is listed under the first (what the shell read
 // since its last command may be in the program's command line or environment), not under

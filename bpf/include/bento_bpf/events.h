@@ -42,7 +42,8 @@
  *    SOCK_SEND and SOCK_RECV, and a UDP socket's SOCK_SEND, are reported like a pipe's
  *    transfers, again after news (flags BENTO_SOCK_INSTANT, _AGAIN, _LAST), not once per
  *    image and direction; only such a reported receive is news for the image (any receive
- *    on a UDP socket still is).
+ *    on a UDP socket still is). Later in 11, without a layout change: MMAP also for a
+ *    writable MAP_SHARED | MAP_ANONYMOUS mapping (memory a forked child shares).
  *
  * Times of data flow: a write-side event (PIPE_IO write, SOCK_SEND, FILE_IO write) is
  * stamped at the call's ENTRY, a read-side one (PIPE_IO read, SOCK_RECV, FILE_IO read) at
@@ -433,7 +434,9 @@ struct bento_socketpair_event {
 /* ---- v3: shared writable file mappings ---- */
 
 enum bento_mmap_how {
-  BENTO_MMAP_MMAP = 0,     /* mmap(MAP_SHARED, PROT_WRITE) of a regular file */
+  BENTO_MMAP_MMAP = 0,     /* mmap(MAP_SHARED, PROT_WRITE) of a regular file, or (later in
+                            * 11) with MAP_ANONYMOUS in `flags`: of the shmem file the kernel
+                            * made for it (dev/ino name that memory; fd -1) */
   BENTO_MMAP_MPROTECT = 1, /* mprotect added PROT_WRITE to a shared file mapping (the first
                             * vma of the range) */
   BENTO_MMAP_FORK = 2,     /* a forked child inherited the parent's mapping (h: the child) */
@@ -453,8 +456,9 @@ enum bento_munmap_how {
  * can write the file through memory, without any write() call. Mappings are tracked per
  * process (up to 16 at a time): an MMAP with tracked = 0 gets no MUNMAP; it ends at the
  * process's exec or exit at the latest. A child forked while a mapping exists inherits it
- * (MMAP how FORK). Not seen: vfork children writing through the parent's mapping, writes
- * through mappings that existed before the probes were loaded. */
+ * (MMAP how FORK): the same memory, which both read and write. Not seen: vfork children
+ * writing through the parent's mapping, writes through mappings that existed before the
+ * probes were loaded. */
 struct bento_mmap_event {
   struct bento_event_header h;
   __u64 addr;    /* start of the mapping (page aligned) */
