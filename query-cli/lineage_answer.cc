@@ -865,6 +865,16 @@ Answer answer_backward(LineageGraph& g, LineageSource& src,
   a.roots = roots;
   // Runtime reads are classified as the search meets them: counted, never walked.
   std::map<std::pair<int64_t, int64_t>, std::string> runtime;  // (activity, entity) -> why
+  // A file whose bytes it copied into a file is that file's data (`shutil.copyfile
+  // ("/etc/passwd", out)`), whatever its prefix: in the answer for that file, or for one its
+  // data reached (the search met a version of it), not for the process's other outputs
+  // (git clone's hook templates are not in the files it checked out). The versions met:
+  // the roots, then every version a search met, searching again while that adds one whose
+  // copies were held back as runtime.
+  std::set<int64_t> copy_targets;
+  for (const auto& [n, t] : roots)
+    if (n.kind == Node::kEntity) copy_targets.insert(n.id);
+  bool copy_held = false;  // a read copied into a version not met was classified runtime
   StepFilter follow = nullptr;
   if (!options.all) {
     follow = [&](const Step& st) {
@@ -872,12 +882,12 @@ Answer answer_backward(LineageGraph& g, LineageSource& src,
       auto key = std::make_pair(st.effect.id, st.cause.id);
       auto it = runtime.find(key);
       if (it == runtime.end()) {
-        // A file whose bytes it copied into a file is that file's data (`shutil.copyfile
-        // ("/etc/passwd", out)`), whatever its prefix.
+        const bool copied = src.copied_from(st.effect.id, st.cause.id);
+        const bool here = copied && src.copied_into(st.effect.id, st.cause.id, copy_targets);
         std::string why =
-            src.copied_from(st.effect.id, st.cause.id)
-                ? ""
-                : options.rule.classify(g.db(), g.entity(st.cause.id), g.activity(st.effect.id));
+            here ? ""
+                 : options.rule.classify(g.db(), g.entity(st.cause.id), g.activity(st.effect.id));
+        if (copied && !here && !why.empty()) copy_held = true;
         if (why.empty() && own_scratch_file(g.db(), st.cause.id, st.effect.id))
           why = "files it wrote itself";
         it = runtime.emplace(key, std::move(why)).first;
@@ -886,6 +896,15 @@ Answer answer_backward(LineageGraph& g, LineageSource& src,
     };
   }
   SearchResult s = search_backward(src, roots, options.depth, follow, !options.all);
+  for (int pass = 0; copy_held && pass < 4; pass++) {
+    const size_t before = copy_targets.size();
+    for (const auto& [n, reach] : s.nodes)
+      if (n.kind == Node::kEntity) copy_targets.insert(n.id);
+    if (copy_targets.size() == before) break;
+    runtime.clear();
+    copy_held = false;
+    s = search_backward(src, roots, options.depth, follow, !options.all);
+  }
   a.reach = s.nodes;
   a.depth = options.depth;
   if (options.all) {

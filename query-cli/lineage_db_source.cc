@@ -285,6 +285,16 @@ bool DbLineageSource::copied_from(int64_t activity, int64_t entity) {
                      [&](const auto& written) { return written.second.count(file) != 0; });
 }
 
+bool DbLineageSource::copied_into(int64_t activity, int64_t entity, const std::set<int64_t>& into) {
+  const Copies& c = copies_of(activity);
+  if (c.from.empty()) return false;
+  const Identity file = identity(entity);
+  return std::any_of(into.begin(), into.end(), [&](int64_t written) {
+    auto f = c.from.find(identity(written));
+    return f != c.from.end() && f->second.count(file) != 0;
+  });
+}
+
 const std::vector<Step>& DbLineageSource::restricted_steps(int64_t restriction) {
   static const std::vector<Step> none;
   if (restriction <= 0 || restriction > static_cast<int64_t>(restricted_.size())) return none;

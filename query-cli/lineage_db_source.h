@@ -25,6 +25,7 @@ class DbLineageSource : public LineageSource {
   int64_t copy_restriction(const Step& arrival) override;
   const std::vector<Step>& restricted_steps(int64_t restriction) override;
   bool copied_from(int64_t activity, int64_t entity) override;
+  bool copied_into(int64_t activity, int64_t entity, const std::set<int64_t>& into) override;
 
  private:
   struct Statements;

@@ -86,6 +86,11 @@ class LineageSource {
     (void)entity;
     return false;
   }
+  // The same, into the file of one of the versions `into` only (entity ids).
+  virtual bool copied_into(int64_t activity, int64_t entity, const std::set<int64_t>& into) {
+    (void)into;
+    return copied_from(activity, entity);
+  }
 };
 
 // The rule, one step at a time (LINEAGE.md). Backward: `bound` is the deadline at the

@@ -231,6 +231,36 @@ TEST(Copies, ASystemFileCopiedIntoTheFileIsItsSourceNotRuntime) {
   EXPECT_EQ(r.text.find("/etc/passwd (1)"), std::string::npos) << r.text;  // not folded
 }
 
+// `git clone`: it copies its hook templates (/usr/share/...) into .git/hooks and writes the
+// checked-out files from the pack it received. A template is the data of the hook it was
+// copied into, and of what that hook reached; for a checked-out file it is the program's
+// runtime like any other file under /usr/: folded, not listed.
+TEST(Copies, ASystemFileCopiedIntoAnotherOutputIsRuntimeHere) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  w.col->copies_reported_since(0);
+  auto sh = w.setup({{11, "pack"}});
+  auto git = w.run(sh, 200, {"git", "clone"});
+  w.read_outside(git, "/usr/share/git-core/templates/hooks/pre-push.sample", 7001);
+  w.write_outside(git, "/tmp/clone/.git/hooks/pre-push.sample", 7100);
+  w.copy(git, 7100, 7001);
+  w.read(200, 11);
+  w.write_new(200, 21, "checked_out");
+  w.exit(git);
+  w.cat_outside(sh, 300, "/tmp/clone/.git/hooks/pre-push.sample", 7100, 22, "hook_copy");
+  w.commit();
+  auto out = why(*w.db, path("checked_out"));
+  ASSERT_TRUE(out.found) << out.message;
+  EXPECT_NE(out.text.find(path("pack")), std::string::npos) << out.text;
+  EXPECT_EQ(out.text.find("read /usr/share/git-core"), std::string::npos) << out.text;
+  EXPECT_NE(out.text.find("/usr/ (1)"), std::string::npos) << out.text;  // folded, counted
+  auto hook = why(*w.db, path("hook_copy"));
+  ASSERT_TRUE(hook.found) << hook.message;
+  EXPECT_NE(hook.text.find("read /usr/share/git-core/templates/hooks/pre-push.sample"),
+            std::string::npos)
+      << hook.text;
+}
+
 // vim with `backup`: it reads conf, copies it to conf~ and then writes conf anew. conf~
 // copied a version vim only read: it holds conf's old content, not what vim read besides
 // (`:r ins.txt` went into the new conf).
