@@ -217,6 +217,20 @@ struct {
   __type(key, struct seen_key);
   __type(value, struct pipe_seen);
 } seen_pipe SEC(".maps");
+
+/* A report of key k went out at the image's news count `now`: after BENTO_PIPE_IO_REPORTS
+ * of them the key is open (its reads or writes last from then on, unreported). A first
+ * record starts with `writes`. */
+static __always_inline void note_report(struct pipe_seen* seen, void* k, __u64 now, __u64 writes) {
+  if (seen) {
+    seen->now = now;
+    if (++seen->reports >= BENTO_PIPE_IO_REPORTS) seen->open = 1;
+    return;
+  }
+  struct pipe_seen v = {.now = now, .writes = writes, .reports = 1};
+  bpf_map_update_elem(&seen_pipe, k, &v, BPF_ANY);
+}
+
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, 16384);
@@ -844,14 +858,8 @@ static __noinline int pipe_io(struct task_struct* t, struct file* f, struct inod
       bpf_map_update_elem(&pipe_gen, &pipe, &(__u64){1}, BPF_NOEXIST);
   }
   submit(e);
-  if (seen) {
-    seen->now = now;
-    if (is_write) __sync_fetch_and_add(&seen->writes, 1);
-    if (++seen->reports >= BENTO_PIPE_IO_REPORTS) seen->open = 1;
-  } else {
-    struct pipe_seen v = {.now = now, .writes = is_write ? 1 : 0, .reports = 1};
-    bpf_map_update_elem(&seen_pipe, &k, &v, BPF_ANY);
-  }
+  if (seen && is_write) __sync_fetch_and_add(&seen->writes, 1);
+  note_report(seen, &k, now, is_write ? 1 : 0);
   if (!is_write) note_input();
   return 0;
 }
@@ -1158,17 +1166,11 @@ __noinline int stream_report(__u64 file, __u64 sock, __u32 is_send, __u32 done) 
     else
       bpf_map_update_elem(&stream_gen, &fr, &(__u64){1}, BPF_NOEXIST);
   }
-  if (seen) {
-    seen->now = now;
-    if (is_send)
-      __sync_fetch_and_add(&seen->writes, 1);
-    else
-      seen->writes = own;
-    if (++seen->reports >= BENTO_PIPE_IO_REPORTS) seen->open = 1;
-  } else {
-    struct pipe_seen v = {.now = now, .writes = is_send ? 1 : own, .reports = 1};
-    bpf_map_update_elem(&seen_pipe, &k, &v, BPF_ANY);
-  }
+  if (seen && is_send)
+    __sync_fetch_and_add(&seen->writes, 1);
+  else if (seen)
+    seen->writes = own;
+  note_report(seen, &k, now, is_send ? 1 : own);
   if (!is_send) note_input();
   return 0;
 }
@@ -1276,13 +1278,7 @@ static __noinline int udp_send_report(struct seen_key* k, int done) {
            : seen->reports + 1 >= BENTO_PIPE_IO_REPORTS ? STREAM_LAST
                                                         : STREAM_AGAIN;
   }
-  if (seen) {
-    seen->now = now;
-    if (++seen->reports >= BENTO_PIPE_IO_REPORTS) seen->open = 1;
-  } else {
-    struct pipe_seen v = {.now = now, .reports = 1};
-    bpf_map_update_elem(&seen_pipe, k, &v, BPF_ANY);
-  }
+  note_report(seen, k, now, 0);
   return 0;
 }
 
@@ -1344,7 +1340,7 @@ __noinline int sock_io(__u64 file, __u64 fd_ret, __u32 op, __u64 a, __u64 b) {
   if (!is_send) e->ret = ret;
   if (stream)
     e->flags |= BENTO_SOCK_INSTANT | (stream == STREAM_AGAIN  ? BENTO_SOCK_AGAIN
-                                      : stream == STREAM_LAST ? BENTO_SOCK_LAST
+                                      : stream == STREAM_LAST ? BENTO_SOCK_AGAIN | BENTO_SOCK_LAST
                                                               : 0);
   if (family == AF_UNIX) {
     fill_sock(&e->peer, BPF_CORE_READ((struct unix_sock*)sk, peer));
@@ -1511,13 +1507,7 @@ __noinline int unix_dgram_recv(__u64 sender_sk, __u32 sender_pid, int len) {
     e->peer_start_ns = tr && tr->tgid == sender_pid ? tr->start_ns : 0;
   }
   if (!output(e, sizeof(*e))) return 0;
-  if (seen) {
-    seen->now = now;
-    if (++seen->reports >= BENTO_PIPE_IO_REPORTS) seen->open = 1;
-  } else {
-    struct pipe_seen v = {.now = now, .reports = 1};
-    bpf_map_update_elem(&seen_pipe, &k, &v, BPF_ANY);
-  }
+  note_report(seen, &k, now, 0);
   note_input();
   return 0;
 }

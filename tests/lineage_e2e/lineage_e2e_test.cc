@@ -53,6 +53,12 @@ class LineageE2E : public BentoMountTest {
     return dir;
   }
   std::vector<std::string> outside_dirs_;
+  // A fresh Bento-prov image of `size` mounted, and provd collecting it with the probes.
+  void track_new_mount(const std::string& size) {
+    ASSERT_NO_FATAL_FAILURE(mkfs(size));
+    ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
+    ASSERT_NO_FATAL_FAILURE(start_provd());
+  }
   void start_provd() {
     fflush(nullptr);
     provd_ = fork();
@@ -474,9 +480,7 @@ TEST_F(LineageE2E, FdPassingForkThreadsPipesAndEveryQuery) {
 // --all still lists the interpreter's reads; argv[0] does not hide the program; versions
 // changed or deleted later are marked; the answer draws with Graphviz.
 TEST_F(LineageE2E, CausalShortAndHonestAnswers) {
-  ASSERT_NO_FATAL_FAILURE(mkfs("256M"));
-  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
-  ASSERT_NO_FATAL_FAILURE(start_provd());
+  ASSERT_NO_FATAL_FAILURE(track_new_mount("256M"));
   ASSERT_EQ(
       sh("seq 1 50 > a; echo topsecret > secret; seq 1 100 > in1.csv; seq 50 150 > in2.csv").status,
       0);
@@ -601,9 +605,7 @@ TEST_F(LineageE2E, CausalShortAndHonestAnswers) {
 // file moved out of the mount and copied back keeps its chain; O_TMPFILE + linkat is
 // attributed; a copy made through io_uring alone (no read/write/open syscalls) is seen.
 TEST_F(LineageE2E, SocketsMappingsAndFilesOutsideTheMount) {
-  ASSERT_NO_FATAL_FAILURE(mkfs("256M"));
-  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
-  ASSERT_NO_FATAL_FAILURE(start_provd());
+  ASSERT_NO_FATAL_FAILURE(track_new_mount("256M"));
   const std::string H = q(HELPER_BIN), R = q(root_);
   char tmpl[] = "/tmp/bento-lineage-outside-XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);
@@ -805,9 +807,7 @@ TEST_F(LineageE2E, SocketsMappingsAndFilesOutsideTheMount) {
 TEST_F(LineageE2E, AProcessUnderChrootIsNamedByTheJailsFiles) {
   ASSERT_EQ(run("test -x /bin/busybox").status, 0)
       << "busybox-static is one of scripts/install-deps.sh's packages";
-  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
-  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
-  ASSERT_NO_FATAL_FAILURE(start_provd());
+  ASSERT_NO_FATAL_FAILURE(track_new_mount("64M"));
   char tmpl[] = "/tmp/bento-lineage-jail-XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);
   const std::string J = tmpl;
@@ -840,9 +840,7 @@ TEST_F(LineageE2E, AProcessUnderChrootIsNamedByTheJailsFiles) {
 // PrivateTmp= runs) where VIEW shows REAL's files: its `cat VIEW/in` read REAL/in, and the
 // host's VIEW/in (another file) is no source.
 TEST_F(LineageE2E, AProcessInAnotherMountNamespaceIsNamedByTheHostsPaths) {
-  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
-  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
-  ASSERT_NO_FATAL_FAILURE(start_provd());
+  ASSERT_NO_FATAL_FAILURE(track_new_mount("64M"));
   char tmpl[] = "/tmp/bento-lineage-ns-XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);
   const std::string real = std::string(tmpl) + "/real", view = std::string(tmpl) + "/view";
@@ -879,9 +877,7 @@ TEST_F(LineageE2E, AProcessInAnotherMountNamespaceIsNamedByTheHostsPaths) {
 }
 
 TEST_F(LineageE2E, EveryCallLeavesItsMark) {
-  ASSERT_NO_FATAL_FAILURE(mkfs("256M"));
-  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
-  ASSERT_NO_FATAL_FAILURE(start_provd());
+  ASSERT_NO_FATAL_FAILURE(track_new_mount("256M"));
   const std::string dir = mnt_ + "/calls";
   ASSERT_EQ(run("mkdir -p " + q(dir) + " && chmod 1777 " + q(dir)).status, 0);
   struct Case {
@@ -1026,9 +1022,7 @@ TEST_F(LineageE2E, EveryCallLeavesItsMark) {
 // it again after another process appended secret3 (the probes report that read again): what
 // it wrote then comes from secret3.
 TEST_F(LineageE2E, FilesOutsideTheMountChangeAsTheyReallyDid) {
-  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
-  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
-  ASSERT_NO_FATAL_FAILURE(start_provd());
+  ASSERT_NO_FATAL_FAILURE(track_new_mount("64M"));
   char tmpl[] = "/tmp/bento-lineage-changes-XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);
   const std::string T = tmpl, F = T + "/full", R = q(root_);
@@ -1076,9 +1070,7 @@ TEST_F(LineageE2E, AFileServersEarlierReplyIsSaidUnderTheNextDownload) {
   // Both are the project's dependencies (scripts/install-deps.sh): missing is a failure.
   ASSERT_EQ(run("command -v python3 && command -v curl").status, 0)
       << "python3 or curl is not installed: run scripts/install-deps.sh";
-  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
-  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
-  ASSERT_NO_FATAL_FAILURE(start_provd());
+  ASSERT_NO_FATAL_FAILURE(track_new_mount("64M"));
   const std::string R = q(root_);
   write_two_request_server();
   ASSERT_EQ(sh("echo alpha > a.txt; echo beta > b.txt").status, 0);
@@ -1113,9 +1105,7 @@ TEST_F(LineageE2E, AFileServersEarlierReplyIsSaidUnderTheNextDownload) {
 TEST_F(LineageE2E, ALongLivedClientsEarlierDownloadIsSaidToBeForItsOwnFile) {
   ASSERT_EQ(run("command -v python3").status, 0)
       << "python3 is not installed: run scripts/install-deps.sh";
-  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
-  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
-  ASSERT_NO_FATAL_FAILURE(start_provd());
+  ASSERT_NO_FATAL_FAILURE(track_new_mount("64M"));
   const std::string R = q(root_);
   write_two_request_server();
   std::ofstream(root_ + "/fetch2.py")
@@ -1169,9 +1159,7 @@ TEST_F(LineageE2E, ALongLivedClientsEarlierDownloadIsSaidToBeForItsOwnFile) {
 TEST_F(LineageE2E, AClientsReadAfterItsLastSendIsNotInWhatTheServerWroteBefore) {
   ASSERT_EQ(run("command -v python3").status, 0)
       << "python3 is not installed: run scripts/install-deps.sh";
-  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
-  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
-  ASSERT_NO_FATAL_FAILURE(start_provd());
+  ASSERT_NO_FATAL_FAILURE(track_new_mount("64M"));
   const std::string R = q(root_);
   write_wait_script();
   // argv: the address file, the markers' directory, tcp | udp | unix (an AF_UNIX datagram
@@ -1264,9 +1252,7 @@ TEST_F(LineageE2E, AClientsReadAfterItsLastSendIsNotInWhatTheServerWroteBefore) 
 TEST_F(LineageE2E, AChildWritingWhatItsParentPutInSharedMemoryListsTheParentsRead) {
   ASSERT_EQ(run("command -v python3").status, 0)
       << "python3 is not installed: run scripts/install-deps.sh";
-  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
-  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
-  ASSERT_NO_FATAL_FAILURE(start_provd());
+  ASSERT_NO_FATAL_FAILURE(track_new_mount("64M"));
   std::ofstream(root_ + "/shared.py")
       << "import mmap, os, time, multiprocessing as mp\n"
          "m = mmap.mmap(-1, 4096, flags=mmap.MAP_SHARED)\n"
@@ -1306,9 +1292,7 @@ TEST_F(LineageE2E, AChildWritingWhatItsParentPutInSharedMemoryListsTheParentsRea
 // since its last command may be in the program's command line or environment), not under
 // the second (LINEAGE.md "A parent's reads and the programs it runs").
 TEST_F(LineageE2E, WhatAShellJustReadIsListedUnderTheProgramItRuns) {
-  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
-  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
-  ASSERT_NO_FATAL_FAILURE(start_provd());
+  ASSERT_NO_FATAL_FAILURE(track_new_mount("64M"));
   ASSERT_EQ(sh("echo s3cret > secret; echo data > a").status, 0);
   RunResult r =
       sh("K=$(cat secret); export K; sh -c 'echo \"$K\" > out'; cat a > out2; "
@@ -1409,9 +1393,7 @@ TEST_F(LineageE2E, AHostMountedAgainIsNotTracedEither) {
 // A named FIFO outside the mounts is named by its path, though both ends exited before
 // provd could look at their fds: the probes' OPEN carries it (bpf/README.md).
 TEST_F(LineageE2E, AFifoOutsideTheMountIsNamedByItsPath) {
-  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
-  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
-  ASSERT_NO_FATAL_FAILURE(start_provd());
+  ASSERT_NO_FATAL_FAILURE(track_new_mount("64M"));
   char tmpl[] = "/tmp/bento-lineage-fifo-XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);
   const std::string T = tmpl, ff = T + "/ff";
@@ -1434,9 +1416,7 @@ TEST_F(LineageE2E, AFifoOutsideTheMountIsNamedByItsPath) {
 // probes send, but has no ioctl for it: prov reads it from the file handle), and a file an
 // O_RDWR|O_CREAT open made (no O_EXCL) has no "first seen" version before its writer's.
 TEST_F(LineageE2E, AFileOnTmpfsIsAnsweredAsTheRecordsFile) {
-  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
-  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
-  ASSERT_NO_FATAL_FAILURE(start_provd());
+  ASSERT_NO_FATAL_FAILURE(track_new_mount("64M"));
   char tmpl[] = "/dev/shm/bento-lineage-shm-XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);
   const std::string T = tmpl;
@@ -1471,9 +1451,7 @@ TEST_F(LineageE2E, AFileOnTmpfsIsAnsweredAsTheRecordsFile) {
 // and the parent's read of it (events.h v10): p1.out came from in1 alone; in2 is in p2.out,
 // not in p1.out.
 TEST_F(LineageE2E, APoolWorkersNextInputIsNotInTheFileOfItsLastResult) {
-  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
-  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
-  ASSERT_NO_FATAL_FAILURE(start_provd());
+  ASSERT_NO_FATAL_FAILURE(track_new_mount("64M"));
   std::ofstream(root_ + "/pool.py") << "import multiprocessing, time\n"
                                        "def conv(i):\n"
                                        "    s = open(f'in{i}').read().upper()\n"
@@ -1508,9 +1486,7 @@ TEST_F(LineageE2E, APoolWorkersNextInputIsNotInTheFileOfItsLastResult) {
 // file the same cp read before it (LINEAGE.md §3), within the mount, into it and out of
 // it; and `prov impact` of one source reaches its copies only.
 TEST_F(LineageE2E, ACopiedFileListsOnlyTheFileItWasCopiedFrom) {
-  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
-  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
-  ASSERT_NO_FATAL_FAILURE(start_provd());
+  ASSERT_NO_FATAL_FAILURE(track_new_mount("64M"));
   const std::string T = outside_dir("copies");
   ASSERT_FALSE(T.empty());
   ASSERT_EQ(run("mkdir " + q(T + "/osrc") + " && for n in p q r; do echo outside-$n > " +
@@ -1551,9 +1527,7 @@ TEST_F(LineageE2E, ACopiedFileListsOnlyTheFileItWasCopiedFrom) {
 // listed under the shell that started the writer, with who wrote it, while the shell's
 // other reads stay held back.
 TEST_F(LineageE2E, AProgramFetchedAndRunIsListedWithWhereItCameFrom) {
-  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
-  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
-  ASSERT_NO_FATAL_FAILURE(start_provd());
+  ASSERT_NO_FATAL_FAILURE(track_new_mount("64M"));
   const std::string T = outside_dir("programs");
   ASSERT_FALSE(T.empty());
   RunResult r = sh("echo secret > key; echo unrelated > " + q(T + "/notes") + "; cp /bin/cat " +
@@ -1619,9 +1593,7 @@ TEST_F(LineageE2E, AnInterpretersModulesFoldAndAChangedOneIsListed) {
 // a loader copied into a memfd and ran by its descriptor (fexecve: the exec names
 // /dev/fd/N, which provd must not resolve as its own descriptor).
 TEST_F(LineageE2E, AProgramOnStdinOrInAMemfdIsListedWithWhereItCameFrom) {
-  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
-  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
-  ASSERT_NO_FATAL_FAILURE(start_provd());
+  ASSERT_NO_FATAL_FAILURE(track_new_mount("64M"));
   const std::string T = outside_dir("stdin");
   ASSERT_FALSE(T.empty());
   RunResult r = sh("echo secret > key; echo 'cp key out1' | base64 > " + q(T + "/x.b64") +
@@ -1666,9 +1638,7 @@ TEST_F(LineageE2E, TheUserWhoLoggedInIsNamed) {
   if (run("sh -c 'echo 1000 > /proc/self/loginuid'").status != 0)
     GTEST_SKIP() << "\n*** SKIPPING: this kernel has no writable audit login uid "
                     "(no CONFIG_AUDIT, or loginuid_immutable) ***";
-  ASSERT_NO_FATAL_FAILURE(mkfs("64M"));
-  ASSERT_NO_FATAL_FAILURE(mount(BENTO_PROV_SO));
-  ASSERT_NO_FATAL_FAILURE(start_provd());
+  ASSERT_NO_FATAL_FAILURE(track_new_mount("64M"));
   RunResult r = sh("echo secret > key; echo 1000 > /proc/self/loginuid; cat key > out");
   ASSERT_EQ(r.status, 0) << r.output;
   stop_provd();

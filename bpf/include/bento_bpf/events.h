@@ -353,7 +353,7 @@ enum bento_sock_flags {
    * (see bento_sock_event). Each such event is an instant. */
   BENTO_SOCK_INSTANT = 16,
   BENTO_SOCK_AGAIN = 32, /* with INSTANT: not the image's first send (receive) on the socket */
-  BENTO_SOCK_LAST = 64,  /* with INSTANT: its last report (BENTO_PIPE_IO_REPORTS of them):
+  BENTO_SOCK_LAST = 64,  /* with INSTANT | AGAIN: its last report (BENTO_PIPE_IO_REPORTS):
                           * its sends (receives) on the socket go on until it ends, unreported */
 };
 
