@@ -1114,6 +1114,18 @@ enum {
   STREAM_AGAIN = 2,
   STREAM_LAST = 3, /* its last report (BENTO_PIPE_IO_REPORTS) */
 };
+/* Which report of its key the next one is, by its record in seen_pipe (none: the first). */
+static __always_inline __u32 report_kind(struct pipe_seen* seen) {
+  return !seen                                        ? STREAM_FIRST
+         : seen->reports + 1 >= BENTO_PIPE_IO_REPORTS ? STREAM_LAST
+                                                      : STREAM_AGAIN;
+}
+/* A socket event's flags for a report of that kind. */
+static __always_inline __u32 instant_flags(__u32 kind) {
+  return BENTO_SOCK_INSTANT | (kind == STREAM_AGAIN  ? BENTO_SOCK_AGAIN
+                               : kind == STREAM_LAST ? BENTO_SOCK_AGAIN | BENTO_SOCK_LAST
+                                                     : 0);
+}
 __noinline int stream_report(__u64 file, __u64 sock, __u32 is_send, __u32 done) {
   struct task_struct* t = bpf_get_current_task_btf();
   struct file* f = (struct file*)file;
@@ -1154,10 +1166,7 @@ __noinline int stream_report(__u64 file, __u64 sock, __u32 is_send, __u32 done) 
       }
     }
   }
-  if (!done)
-    return !seen                                        ? STREAM_FIRST
-           : seen->reports + 1 >= BENTO_PIPE_IO_REPORTS ? STREAM_LAST
-                                                        : STREAM_AGAIN;
+  if (!done) return report_kind(seen);
   if (is_send) {
     flow_of(&fr, sk, 1);
     __u64* gen = bpf_map_lookup_elem(&stream_gen, &fr);
@@ -1274,9 +1283,7 @@ static __noinline int udp_send_report(struct seen_key* k, int done) {
   const __u64 now = image_inputs();
   if (!done) {
     if (seen && seen->now == now) return 0;
-    return !seen                                        ? STREAM_FIRST
-           : seen->reports + 1 >= BENTO_PIPE_IO_REPORTS ? STREAM_LAST
-                                                        : STREAM_AGAIN;
+    return report_kind(seen);
   }
   note_report(seen, k, now, 0);
   return 0;
@@ -1338,10 +1345,7 @@ __noinline int sock_io(__u64 file, __u64 fd_ret, __u32 op, __u64 a, __u64 b) {
   if (!e) return 0;
   sock_event_init(e, is_send ? BENTO_EV_SOCK_SEND : BENTO_EV_SOCK_RECV, t, fd, nr, f, sk);
   if (!is_send) e->ret = ret;
-  if (stream)
-    e->flags |= BENTO_SOCK_INSTANT | (stream == STREAM_AGAIN  ? BENTO_SOCK_AGAIN
-                                      : stream == STREAM_LAST ? BENTO_SOCK_AGAIN | BENTO_SOCK_LAST
-                                                              : 0);
+  if (stream) e->flags |= instant_flags(stream);
   if (family == AF_UNIX) {
     fill_sock(&e->peer, BPF_CORE_READ((struct unix_sock*)sk, peer));
     if (uaddr) user_unix_path(e, uaddr, ulen);
@@ -1496,10 +1500,7 @@ __noinline int unix_dgram_recv(__u64 sender_sk, __u32 sender_pid, int len) {
   if (!e) return 0;
   sock_event_init(e, BENTO_EV_SOCK_RECV, t, fd, nr, f, sk);
   e->ret = len;
-  e->flags = BENTO_SOCK_PEER_FROM_SKB | BENTO_SOCK_INSTANT |
-             (!seen                                        ? 0
-              : seen->reports + 1 >= BENTO_PIPE_IO_REPORTS ? BENTO_SOCK_AGAIN | BENTO_SOCK_LAST
-                                                           : BENTO_SOCK_AGAIN);
+  e->flags = BENTO_SOCK_PEER_FROM_SKB | instant_flags(report_kind(seen));
   fill_sock(&e->peer, sender);
   if (sender_pid) {
     struct task_ref* tr = bpf_map_lookup_elem(&tasks, &sender_pid);

@@ -349,7 +349,8 @@ class Ingest {
   void defer(int64_t act, PendingItem item);
   void apply_deferred();
   void store_mapping(int64_t act, const PendingItem& m);
-  void share_mapping(int64_t act, int64_t file, int64_t ent, const PendingItem& m);
+  void share_mapping(int64_t act, int64_t file, int64_t ent, const PendingItem& m,
+                     const std::string& path);
   void store_mount_write(int64_t act, const PendingItem& w);
   // A probe's write to a mount waits until the log has been read this far past it: the fs
   // record of the same write (stamped inside the call, later) must be stored first.

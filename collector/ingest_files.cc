@@ -404,7 +404,7 @@ void Ingest::store_mapping(int64_t act, const PendingItem& m) {
     ent = new_version(file, m.t);
   if (ent != mapped.entity) mapped = {ent, {}};
   store_.generated(ent, act, m.t, "mmap");
-  share_mapping(act, file, ent, m);
+  share_mapping(act, file, ent, m, name.empty() ? store_.latest_name(file) : name);
   if (!m.detail.empty()) {  // it ended while it waited
     store_.generated_last(ent, act, std::strtoull(m.detail.c_str(), nullptr, 10));
   } else if (m.ends_reported) {
@@ -420,11 +420,9 @@ void Ingest::store_mapping(int64_t act, const PendingItem& m) {
 // holder too once another one joins; a lone mapping is only a write. A POSIX semaphore
 // carries a count, not data: its holders are not readers of each other (every
 // multiprocessing worker holds its pool's locks).
-void Ingest::share_mapping(int64_t act, int64_t file, int64_t ent, const PendingItem& m) {
+void Ingest::share_mapping(int64_t act, int64_t file, int64_t ent, const PendingItem& m,
+                           const std::string& path) {
   constexpr size_t kHolders = 64;  // then later holders read; earlier ones may not be told
-  std::string path = store_.latest_name(file);
-  if (path.empty())
-    if (auto p = open_path_.find({m.dev, m.ino}); p != open_path_.end()) path = p->second;
   if (posix_semaphore(path)) return;
   auto& holders = mapped_[file].holders;
   uint64_t since = 0;  // the earliest time both it and another holder held the memory
