@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <string_view>
 
 namespace bento::collector {
@@ -199,6 +200,14 @@ void Ingest::metadata_change(int64_t file, int64_t act, uint64_t t, const char* 
   if (auto s = sessions_.find(file); s != sessions_.end() && s->second.entity != 0) {
     store_.generated(s->second.entity, act, t, how);
     return;
+  }
+  // A mode or owner set by the process that made the current version (zstd, cp -p, tar
+  // restoring them after the write) changes nothing of what the file holds or who made
+  // it: no new version. (Another process's `chmod +x` is a change of its own.)
+  if (std::strcmp(how, "chmod") == 0 || std::strcmp(how, "chown") == 0) {
+    GeneratedRow made;
+    const VersionRef v = store_.latest_version(file);
+    if (v.id != 0 && store_.find_generated(v.id, act, &made)) return;
   }
   // Its content is from before the record, not this call's: a first version nothing
   // recorded made (a payload renamed, read and removed by its loader is not the loader's

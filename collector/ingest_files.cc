@@ -17,6 +17,7 @@
 #include "file_identity.h"
 #include "ingest.h"
 #include "json_text.h"
+#include "posix_semaphore.h"
 
 namespace bento::collector {
 
@@ -331,15 +332,6 @@ bool Ingest::on_mmap(const void* data, size_t size, bool end) {
     wait(act, std::move(m));
   return true;
 }
-
-namespace {
-// sem_open's file (/dev/shm/sem.NAME): a count that processes wait on, not data.
-bool posix_semaphore(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos || slash < 4) return false;
-  return path.compare(slash - 4, 5, "/shm/") == 0 && path.compare(slash + 1, 4, "sem.") == 0;
-}
-}  // namespace
 
 // A process image's first write to a file on a tracked mount (probe), applied once the
 // mount's log has been read kMountWriteMargin past it: the fs log's own record of that

@@ -895,15 +895,20 @@ Answer answer_backward(LineageGraph& g, LineageSource& src,
       return it->second.empty();
     };
   }
-  SearchResult s = search_backward(src, roots, options.depth, follow, !options.all);
-  for (int pass = 0; copy_held && pass < 4; pass++) {
+  SearchResult s =
+      search_backward(src, roots, options.depth, follow, !options.all, options.max_nodes);
+  for (int pass = 0; copy_held && pass < 4 && !s.over_budget; pass++) {
     const size_t before = copy_targets.size();
     for (const auto& [n, reach] : s.nodes)
       if (n.kind == Node::kEntity) copy_targets.insert(n.id);
     if (copy_targets.size() == before) break;
     runtime.clear();
     copy_held = false;
-    s = search_backward(src, roots, options.depth, follow, !options.all);
+    s = search_backward(src, roots, options.depth, follow, !options.all, options.max_nodes);
+  }
+  if (s.over_budget) {
+    a.over_budget = true;
+    return a;
   }
   a.reach = s.nodes;
   a.depth = options.depth;
@@ -973,7 +978,12 @@ Answer answer_forward(LineageGraph& g, LineageSource& src,
   StepFilter follow = nullptr;
   if (!options.all)
     follow = [](const Step& st) { return st.type != Step::kGenerated || !puts_no_data(st); };
-  SearchResult s = search_forward(src, roots, options.depth, !options.all, follow);
+  SearchResult s =
+      search_forward(src, roots, options.depth, !options.all, follow, options.max_nodes);
+  if (s.over_budget) {
+    a.over_budget = true;
+    return a;
+  }
   a.reach = s.nodes;
   a.depth = options.depth;
   for (const auto& [n, reach] : s.nodes) a.nodes[n] = Answer::kFull;

@@ -20,10 +20,12 @@ struct AnswerOptions {
   int depth = 6;
   bool all = false;  // no folding, no pruning
   RuntimeRule rule;
+  size_t max_nodes = 0;  // the search's budget (0: none); beyond it, Answer::over_budget
 };
 
 struct Answer {
   bool backward = true;
+  bool over_budget = false;  // the search passed AnswerOptions::max_nodes: nothing else is set
   std::vector<std::pair<Node, int64_t>> roots;  // with their starting bound
   // How much of a node is shown: everything it got from (kFull), only who started it
   // (kAncestry: a process without data inputs that started a writer of the file asked

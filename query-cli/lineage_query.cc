@@ -173,6 +173,24 @@ int64_t forward_start_ns(bento::lineage::Database& db, int64_t entity) {
   return q.step() ? q.int64(0) : 0;
 }
 
+// The default depth deepens an answer it cut short while that answer stays small
+// (LINEAGE.md, "Where the depth bound stops"): a chain of forty copies is answered back
+// to its source; a busy host's wide answer stays at the depth before it would pass
+// kDeepenNodes and says where it stopped. An explicit --depth is kept as given.
+// search(depth, max_nodes) answers; `*depth` is the depth the answer was found at.
+template <typename Search>
+Answer deepening(int requested, int by_default, int* depth, Search search) {
+  *depth = requested != 0 ? requested : by_default;
+  Answer a = search(*depth, size_t{0});
+  while (requested == 0 && !a.beyond_depth.empty() && *depth * 2 <= kDeepestDefault) {
+    Answer deeper = search(*depth * 2, kDeepenNodes);
+    if (deeper.over_budget) break;
+    *depth *= 2;
+    a = std::move(deeper);
+  }
+  return a;
+}
+
 json header_of(const char* query, const std::string& path, const LineageOptions& o) {
   return {{"query", query}, {"path", path}, {"depth", o.depth}, {"all", o.all}};
 }
@@ -211,9 +229,10 @@ QueryResult why(bento::lineage::Database& db, const std::string& path, LineageOp
   const int64_t root = versions.back();
   LineageGraph g(db, o.color);
   DbLineageSource src(db);
-  if (o.depth == 0) o.depth = kWhyDepth;
-  AnswerOptions ao{o.depth, o.all, o.rule};
-  Answer a = answer_backward(g, src, {{Node::entity(root), kForever}}, ao);
+  Answer a = deepening(o.depth, kWhyDepth, &o.depth, [&](int depth, size_t max_nodes) {
+    AnswerOptions ao{depth, o.all, o.rule, max_nodes};
+    return answer_backward(g, src, {{Node::entity(root), kForever}}, ao);
+  });
   if (o.text) r.text = answer_text(g, a);
   if (std::string was = g.entity(root).value("path", "");
       o.text && (was != path || !note.empty())) {
@@ -245,9 +264,10 @@ QueryResult impact(bento::lineage::Database& db, const std::string& path, Lineag
     roots.push_back({Node::entity(v), forward_start_ns(db, v)});
     ids.push_back("e:" + std::to_string(v));
   }
-  if (o.depth == 0) o.depth = kImpactDepth;
-  AnswerOptions ao{o.depth, o.all, o.rule};
-  Answer a = answer_forward(g, src, roots, ao);
+  Answer a = deepening(o.depth, kImpactDepth, &o.depth, [&](int depth, size_t max_nodes) {
+    AnswerOptions ao{depth, o.all, o.rule, max_nodes};
+    return answer_forward(g, src, roots, ao);
+  });
   if (o.text) r.text = answer_text(g, a);
   if (o.text && !note.empty()) r.text = g.bold(path) + g.dim("  (" + note + ")") + "\n" + r.text;
   json h = header_of("impact", path, o);
@@ -429,13 +449,18 @@ QueryResult export_graph(bento::lineage::Database& db, const ExportScope& scope,
     if (file == 0) return r;
     LineageGraph g(db);
     DbLineageSource src(db);
-    AnswerOptions back_o{o.depth != 0 ? o.depth : kWhyDepth, o.all, o.rule};
-    AnswerOptions fwd_o{o.depth != 0 ? o.depth : kImpactDepth, o.all, o.rule};
     auto versions = versions_of(db, file);
     std::vector<std::pair<Node, int64_t>> fwd;
     for (int64_t v : versions) fwd.push_back({Node::entity(v), forward_start_ns(db, v)});
-    Answer back = answer_backward(g, src, {{Node::entity(versions.back()), kForever}}, back_o);
-    Answer forward = answer_forward(g, src, fwd, fwd_o);
+    int back_depth = 0, fwd_depth = 0;
+    Answer back = deepening(o.depth, kWhyDepth, &back_depth, [&](int depth, size_t max_nodes) {
+      AnswerOptions ao{depth, o.all, o.rule, max_nodes};
+      return answer_backward(g, src, {{Node::entity(versions.back()), kForever}}, ao);
+    });
+    Answer forward = deepening(o.depth, kImpactDepth, &fwd_depth, [&](int depth, size_t max_nodes) {
+      AnswerOptions ao{depth, o.all, o.rule, max_nodes};
+      return answer_forward(g, src, fwd, ao);
+    });
     for (const auto& [n, s] : forward.nodes) back.nodes.emplace(n, s);
     back.beyond_depth.insert(forward.beyond_depth.begin(), forward.beyond_depth.end());
     back.steps.insert(forward.steps.begin(), forward.steps.end());
@@ -443,8 +468,8 @@ QueryResult export_graph(bento::lineage::Database& db, const ExportScope& scope,
     // Every version of the file, joined by wasDerivedFrom(version).
     for (int64_t v : versions) g.previous_versions(v);
     json eh = header_of("export", scope.path, o);
-    eh["depth"] = back_o.depth;
-    eh["impact_depth"] = fwd_o.depth;
+    eh["depth"] = back_depth;
+    eh["impact_depth"] = fwd_depth;
     r.graph = answer_json(g, back, eh);
     std::set<std::string> only;
     for (const char* kind : {"entities", "activities"})

@@ -35,9 +35,14 @@ bool disk_file(const std::string& path, DiskFile* out);
 // job that ever read it. An answer cut short by the bound says so where it stops.
 constexpr int kWhyDepth = 12;
 constexpr int kImpactDepth = 6;
+// Without --depth, an answer the default cut short is searched again twice as deep, up to
+// kDeepestDefault hops, as long as that deeper search reaches at most kDeepenNodes files
+// and processes (else the shallower answer stands).
+constexpr size_t kDeepenNodes = 4000;
+constexpr int kDeepestDefault = 96;
 
 struct LineageOptions {
-  int depth = 0;     // 0: the query's default (kWhyDepth, kImpactDepth)
+  int depth = 0;     // 0: the query's default (kWhyDepth, kImpactDepth, deepened)
   bool all = false;  // --all: every runtime read and every process, nothing folded
   bool color = false;
   bool text = true;   // build QueryResult::text

@@ -29,7 +29,7 @@ namespace {
 // node and the copy restriction it was reached under (0 for none, and for every entity).
 template <bool kBackward>
 SearchResult run(LineageSource& g, const std::vector<std::pair<Node, int64_t>>& roots, int depth,
-                 const StepFilter& follow, bool by_copies) {
+                 const StepFilter& follow, bool by_copies, size_t max_nodes) {
   auto better = [](int64_t a, int64_t b) { return kBackward ? a > b : a < b; };
   struct State {
     int hops;
@@ -67,6 +67,10 @@ SearchResult run(LineageSource& g, const std::vector<std::pair<Node, int64_t>>& 
   };
   for (const auto& [n, bound] : roots) reach(n, 0, bound, 0);
   while (!queue.empty()) {
+    if (max_nodes != 0 && out.nodes.size() > max_nodes) {
+      out.over_budget = true;
+      return out;
+    }
     State s = queue.top();
     queue.pop();
     // Every earlier expansion had no more hops (pop order): it dominates unless this
@@ -107,13 +111,14 @@ SearchResult run(LineageSource& g, const std::vector<std::pair<Node, int64_t>>& 
 }  // namespace
 
 SearchResult search_backward(LineageSource& g, const std::vector<std::pair<Node, int64_t>>& roots,
-                             int depth, const StepFilter& follow, bool by_copies) {
-  return run<true>(g, roots, depth, follow, by_copies);
+                             int depth, const StepFilter& follow, bool by_copies,
+                             size_t max_nodes) {
+  return run<true>(g, roots, depth, follow, by_copies, max_nodes);
 }
 
 SearchResult search_forward(LineageSource& g, const std::vector<std::pair<Node, int64_t>>& roots,
-                            int depth, bool by_copies, const StepFilter& follow) {
-  return run<false>(g, roots, depth, follow, by_copies);
+                            int depth, bool by_copies, const StepFilter& follow, size_t max_nodes) {
+  return run<false>(g, roots, depth, follow, by_copies, max_nodes);
 }
 
 }  // namespace prov_cli

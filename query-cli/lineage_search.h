@@ -119,15 +119,20 @@ struct SearchResult {
   // Activities expanded only under copy restrictions (`cp -r` reached through one file it
   // wrote): their other reads were not walked.
   std::set<Node> restricted;
+  // The search reached more than its max_nodes and stopped: the rest is not meaningful.
+  bool over_budget = false;
 };
 
 // roots: each with its starting bound (backward: deadline, usually kForever; forward:
 // the time the information exists, e.g. a version's creation).
 // by_copies: follow the copies' restrictions (LineageSource::copy_restriction); --all
-// does not. follow: steps it refuses are not walked (SearchResult::held).
+// does not. follow: steps it refuses are not walked (SearchResult::held). max_nodes: stop
+// (SearchResult::over_budget) once more nodes than that are reached; 0 for no limit.
 SearchResult search_backward(LineageSource& g, const std::vector<std::pair<Node, int64_t>>& roots,
-                             int depth, const StepFilter& follow = nullptr, bool by_copies = true);
+                             int depth, const StepFilter& follow = nullptr, bool by_copies = true,
+                             size_t max_nodes = 0);
 SearchResult search_forward(LineageSource& g, const std::vector<std::pair<Node, int64_t>>& roots,
-                            int depth, bool by_copies = true, const StepFilter& follow = nullptr);
+                            int depth, bool by_copies = true, const StepFilter& follow = nullptr,
+                            size_t max_nodes = 0);
 
 }  // namespace prov_cli

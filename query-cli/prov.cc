@@ -69,10 +69,11 @@ const char kUsageText[] =
     "           LINEAGE.md). Runtime reads (libraries, interpreter modules, the program's\n"
     "           own files, shared configuration) are counted, not listed: --all lists\n"
     "           them and every process; --runtime-prefix P folds reads under P too.\n"
-    "           --depth N: process hops back (default 12); an answer the bound cut\n"
-    "           short says where (…) and ends with \"(incomplete: ...)\"\n"
+    "           --depth N: process hops back (default 12, searched deeper while the\n"
+    "           answer is cut and small, up to 96); an answer the bound cut short says\n"
+    "           where (…) and ends with \"(incomplete: ...)\"\n"
     "  impact   forward lineage: every file derived from any version of PATH\n"
-    "           (--depth default 6)\n"
+    "           (--depth default 6, deepened the same way)\n"
     "  process  the latest process with PID (--start: the one started then, --all-with-pid:\n"
     "           every one): programs, parent, children, reads, writes, other calls\n"
     "  window   what happened between SINCE and UNTIL (default: now), in time order\n"
@@ -230,6 +231,7 @@ struct QueryOptions {
 };
 
 int cmd_lineage(const std::string& cmd, const std::string& path, QueryOptions& o) {
+  if (path.empty()) return fail(kUsage, cmd + " needs a path, not an empty one");
   int rc = kOk;
   auto db = open_db(o.db_path, &rc);
   if (!db) return rc;

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "lineage_answer.h"
+#include "posix_semaphore.h"
 #include "script_rule.h"
 
 namespace prov_cli {
@@ -149,6 +150,34 @@ bool package_manager(const std::string& exe, const std::string& argv_json,
   return kInstalls.count(word) != 0;
 }
 
+// What a shell reads to start, system-wide or in a home directory (bash's and zsh's
+// startup files, /etc/profile.d/), read by a shell (by its executable: argv[0] is the
+// caller's to choose): its set-up, not the data of what it then runs. Another program
+// reading ~/.bashrc reads it as data.
+bool shell_startup_file(const json& activity, const std::string& path) {
+  using bento::collector::Interpreter;
+  if (bento::collector::interpreter_of("", activity.value("exe", "")) != Interpreter::kShell)
+    return false;
+  for (const char* p : {"/etc/profile", "/etc/bash.bashrc", "/etc/bashrc", "/etc/zshenv",
+                        "/etc/zprofile", "/etc/zshrc", "/etc/zlogin"})
+    if (path == p) return true;
+  for (const char* dir : {"/etc/profile.d/", "/etc/zsh/"})
+    if (starts_with(path, dir) && path.find('/', std::strlen(dir)) == std::string::npos)
+      return true;
+  // ~/NAME: /root/NAME or /home/USER/NAME.
+  size_t home_end = std::string::npos;
+  if (starts_with(path, "/root/"))
+    home_end = 5;
+  else if (starts_with(path, "/home/"))
+    home_end = path.find('/', 6);
+  if (home_end == std::string::npos) return false;
+  const std::string name = path.substr(home_end + 1);
+  for (const char* n : {".profile", ".bashrc", ".bash_profile", ".bash_login", ".bash_logout",
+                        ".zshenv", ".zprofile", ".zshrc", ".zlogin", ".zlogout"})
+    if (name == n) return true;
+  return false;
+}
+
 // Whether the bound query has a row; the statement is reset for its next use.
 bool has_row(Stmt& q) {
   const bool row = q.step();
@@ -211,6 +240,8 @@ std::string RuntimeRule::installed_or_shared(bento::lineage::Database& db, const
   if (activity.contains("root")) return classify_in_root(db, entity, activity);
   const json& file = entity.contains("file") ? entity["file"] : json::object();
   const bool tracked = file.contains("source") && file["source"].is_string();
+  // A semaphore's file holds a count, whoever wrote it (its creator writes it): no data.
+  if (!tracked && bento::collector::posix_semaphore(path)) return "POSIX semaphores";
   // Outside the mounts, a version a recorded process wrote is data wherever it lies: a
   // payload staged in /usr/local/share or /opt, a module dropped into an interpreter's
   // site-packages, is a source, not runtime (rules 1 and 2 are for what was installed
@@ -241,6 +272,8 @@ std::string RuntimeRule::installed_or_shared(bento::lineage::Database& db, const
   if (!tracked && !named) {
     for (const std::string& p : prefixes_)
       if (starts_with(path, p)) return p;
+    if (packages_.as_shipped(path)) return "package configuration";
+    if (shell_startup_file(activity, path)) return "shell startup files";
   }
   // The program as exec'd (a virtualenv's bin/python) and as resolved (the interpreter
   // that link points to).

@@ -26,6 +26,15 @@
 //      installing (known by its executable, trusted_program()) or, for bytecode in
 //      `__pycache__/`, such a python compiling a module that passes the same test, wrote it
 //      in the record ("modules DIR/ installed by CMD").
+//   5. outside the tracked mounts, a configuration file a Debian package shipped whose
+//      content is as shipped (package_config.h: dpkg's MD5 of it matches the file now), not
+//      named on the command line ("package configuration": java's java.security, ssh's
+//      ssh_config, wget's wgetrc); one changed since it was installed stays data;
+//   5b. outside the tracked mounts, a POSIX semaphore (/dev/shm/sem.*, posix_semaphore.h),
+//      whoever wrote it: a count, no data ("POSIX semaphores");
+//   6. outside the tracked mounts, a shell's startup files read by a shell, not named on
+//      its command line (/etc/profile, /etc/profile.d/*, ~/.bashrc, ~/.profile, zsh's:
+//      "shell startup files"). Neither rule folds a version the record saw written.
 // A version outside the mounts that a recorded process wrote (or an earlier version of the
 // same file) is not runtime: rules 1 and 2 are about what was installed before. Except
 // what only a program's own installation wrote into itself (not /usr/ or /usr/local/): a
@@ -44,6 +53,7 @@
 #include <vector>
 
 #include "bento/lineage/database.h"
+#include "package_config.h"
 
 namespace prov_cli {
 
@@ -147,6 +157,7 @@ class RuntimeRule {
   std::vector<std::string> prefixes_;
   int many_programs_ = 5;
   std::map<int64_t, bool> shared_;                       // file -> rule 3's verdict
+  PackageConfiguration packages_;                        // rule 5
   std::map<std::pair<int64_t, int64_t>, bool> written_;  // (file, version) -> written
   std::map<std::tuple<int64_t, int64_t, std::string>, bool> written_outside_;
   std::map<std::tuple<int64_t, int64_t, std::string>, std::optional<std::string>> installed_;

@@ -8,6 +8,8 @@ packages=(
   libfuse3-dev fuse3
   liburing-dev
   libsqlite3-dev sqlite3
+  # libcrypto: MD5 of package configuration files, as dpkg records them (query-cli)
+  libssl-dev
   nlohmann-json3-dev
   libgtest-dev libgmock-dev
   libbpf-dev bpftool libelf-dev zlib1g-dev

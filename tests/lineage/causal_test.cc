@@ -369,6 +369,51 @@ TEST(Causal, TheDepthBoundNeverCutsSilently) {
   EXPECT_TRUE(impact(*w.db, path("src"), 20).graph.value("complete", false));
 }
 
+// Without --depth, an answer the default cut short is searched again deeper while it stays
+// small: a 40-step chain is answered back to its first source (backward and forward) and
+// says the depth it took. A wide answer (thousands of writers) stays at the default and
+// says where it stopped; an explicit --depth is kept as given.
+TEST(Causal, TheDefaultDepthDeepensAThinAnswerToItsSource) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "src"}});
+  for (uint32_t i = 1; i <= 40; i++)
+    w.filter(sh, 800 + i, {"step" + std::to_string(i)}, 10 + i - 1, 10 + i,
+             "f" + std::to_string(i));
+  w.commit();
+  auto deep = why(*w.db, path("f40"));
+  ASSERT_TRUE(deep.found) << deep.message;
+  EXPECT_TRUE(deep.graph.value("complete", false)) << deep.text;
+  EXPECT_EQ(deep.graph.value("depth", 0), 48) << deep.graph.dump(1);
+  EXPECT_TRUE(has(edges(deep.graph), "used(step1, src)")) << deep.text;
+  EXPECT_EQ(deep.text.find("beyond --depth"), std::string::npos) << deep.text;
+  auto fwd = impact(*w.db, path("src"));
+  EXPECT_TRUE(fwd.graph.value("complete", false)) << fwd.text;
+  EXPECT_TRUE(has(edges(fwd.graph), "generated(f40, step40)")) << fwd.text;
+  auto asked = why(*w.db, path("f40"), 12);
+  EXPECT_FALSE(asked.graph.value("complete", true)) << asked.text;
+  EXPECT_NE(asked.text.find("its inputs lie beyond --depth 12"), std::string::npos);
+
+  // gather reads f40 and 2,100 files of as many writers: over 4,000 nodes within 12 hops.
+  const uint32_t wide = 2100;
+  for (uint32_t i = 0; i < wide; i++) {
+    World::Proc p = w.run(sh, 3000 + i, {"writer"});
+    w.write_new(3000 + i, 5000 + i, "w" + std::to_string(i));
+    w.exit(p);
+  }
+  World::Proc gather = w.run(sh, 9000, {"gather"});
+  w.read(9000, 50);
+  for (uint32_t i = 0; i < wide; i++) w.read(9000, 5000 + i);
+  w.write_new(9000, 9999, "all");
+  w.exit(gather);
+  w.commit();
+  auto cut = why(*w.db, path("all"));
+  ASSERT_TRUE(cut.found) << cut.message;
+  EXPECT_EQ(cut.graph.value("depth", 0), 12);
+  EXPECT_FALSE(cut.graph.value("complete", true));
+  EXPECT_NE(cut.text.find("(incomplete: the search stopped at --depth 12"), std::string::npos);
+}
+
 // A process that is still running can touch the mount at any time: what it read long
 // before (a notebook that loaded a download, then wrote a result minutes later) is still
 // its input, however far the logs have been read since.

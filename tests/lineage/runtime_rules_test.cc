@@ -1,4 +1,4 @@
-// Runtime reads outside the tracked mounts (query-cli/LINEAGE.md §3, rules 1 to 3): an
+// Runtime reads outside the tracked mounts (query-cli/LINEAGE.md §3, rules 1 to 6): an
 // installation or a configuration file many programs read folds, but the data a user gives
 // a program, or that a script finds beside itself, is a source: folding it would answer
 // "written from nothing" for an output made from it.
@@ -285,4 +285,92 @@ TEST(RuntimeRules, TheExecsOpenOfTheProgramIsNoInput) {
   EXPECT_EQ(r.text.find("exec of"), std::string::npos) << r.text;
   EXPECT_NE(r.text.find("runtime reads folded: program " + venv + "/ (2)"), std::string::npos)
       << r.text;
+}
+
+// Rule 5: a configuration file a package shipped, as shipped (dpkg's MD5 matches), folds as
+// "package configuration": java's java.security does not crowd the answer. Changed since it
+// was installed, it is data again and listed.
+TEST(RuntimeRules, APackagesConfigurationAsShippedFoldsAndChangedIsData) {
+  TempDir dir;
+  const std::string conf = dir.path() + "/java.security", status = dir.path() + "/status";
+  std::ofstream(conf) << "x=1\n";
+  std::ofstream(status) << "Package: openjdk-17-jre-headless\nStatus: install ok installed\n"
+                           "Conffiles:\n "
+                        << conf
+                        << " f968f33f844c98de1d3b4fe70f2e1a0f\n /etc/other.conf newconffile\n"
+                           "Description: Java runtime\n";
+  setenv("BENTO_PROV_DPKG_STATUS", status.c_str(), 1);
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "in.txt"}});
+  auto java = w.fork(sh, 200);
+  w.exec_file(java, "/usr/lib/jvm/java-17/bin/java", {"java", "Conv.java"});
+  w.read_outside(java, conf, 7001);
+  w.read(200, 10);
+  w.write_new(200, 11, "out");
+  w.exit(java);
+  w.commit();
+  auto shipped = why(*w.db, path("out"));
+  ASSERT_TRUE(shipped.found) << shipped.message;
+  EXPECT_EQ(shipped.text.find("read " + conf), std::string::npos) << shipped.text;
+  EXPECT_NE(shipped.text.find("package configuration (1)"), std::string::npos) << shipped.text;
+  EXPECT_NE(shipped.text.find(path("in.txt")), std::string::npos) << shipped.text;
+  std::ofstream(conf) << "x=2\n";  // an administrator's (or an intruder's) change
+  auto changed = why(*w.db, path("out"));
+  unsetenv("BENTO_PROV_DPKG_STATUS");
+  EXPECT_NE(changed.text.find("read " + conf), std::string::npos) << changed.text;
+  EXPECT_EQ(changed.text.find("package configuration"), std::string::npos) << changed.text;
+}
+
+// Rule 6: what a shell reads to start (/etc/profile.d/*, ~/.bashrc) is its set-up; the
+// same ~/.bashrc read by python is data.
+TEST(RuntimeRules, AShellsStartupFilesFoldButNotForAnotherProgram) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "in.txt"}});
+  auto bash = w.fork(sh, 200);
+  w.exec_file(bash, "/usr/bin/bash", {"bash", "-l", "-c", "cat in.txt > out"});
+  w.read_outside(bash, "/etc/profile.d/site.sh", 7001);
+  w.read_outside(bash, "/root/.bashrc", 7002);
+  w.read_outside(bash, "/home/alice/.profile", 7003);
+  w.read(200, 10);
+  w.write_new(200, 11, "out");
+  w.exit(bash);
+  auto py = w.fork(sh, 300);
+  w.exec_file(py, "/usr/bin/python3.11", {"python3", "-c", "steal()"});
+  w.read_outside(py, "/root/.bashrc", 7002);
+  w.write_new(300, 12, "loot");
+  w.exit(py);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find("shell startup files (3)"), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find("read /root/.bashrc"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find(path("in.txt")), std::string::npos) << r.text;
+  auto loot = why(*w.db, path("loot"));
+  ASSERT_TRUE(loot.found) << loot.message;
+  EXPECT_NE(loot.text.find("read /root/.bashrc"), std::string::npos) << loot.text;
+}
+
+// A POSIX semaphore's file (multiprocessing's locks under a spawn context: the parent
+// creates /dev/shm/sem.*, each worker maps it) holds a count: a worker's read of it is
+// folded, not walked back to the parent and every lock it made.
+TEST(RuntimeRules, APosixSemaphoreIsNoInput) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "in1.txt"}});
+  auto parent = w.run(sh, 200, {"python3", "pool.py"});
+  w.write_outside(parent, "/dev/shm/sem.mp-q3oyua43", 8001);
+  auto worker =
+      w.run(parent, 300, {"python3", "-c", "from multiprocessing.spawn import spawn_main"});
+  w.read_outside(worker, "/dev/shm/sem.mp-q3oyua43", 8001);
+  w.read(300, 10);
+  w.write_new(300, 11, "part.out");
+  w.exit(worker);
+  w.exit(parent);
+  w.commit();
+  auto r = why(*w.db, path("part.out"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_EQ(r.text.find("read /dev/shm/sem."), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("POSIX semaphores (1)"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find(path("in1.txt")), std::string::npos) << r.text;
 }
