@@ -85,6 +85,11 @@ class Printer {
       else
         entity_fwd(root, bound, "", &out);
     }
+    for (size_t k = 0; k < continued_.size(); k++) {  // grows while it is walked
+      const Child c = continued_[k];
+      out += g_.bold("[" + std::to_string(k + 1) + "]") + " " + c.text + "\n";
+      expand(c, "", &out);
+    }
     if (beyond_marks_ > 0) {
       out += g_.bold("(incomplete: the search stopped at --depth " + std::to_string(a_.depth) +
                      " at " + std::to_string(beyond_marks_) +
@@ -137,22 +142,36 @@ class Printer {
     return g_.dim(s);
   }
   // Prints children in time order, each followed by its subtree.
+  // A subtree whose indentation would pass kWrapColumns (a chain of forty copies is 80
+  // levels deep) is continued below the tree, numbered, from the left margin.
+  static constexpr size_t kWrapColumns = 96;
+  static size_t columns(const std::string& s) {  // UTF-8: one per character
+    return static_cast<size_t>(std::count_if(
+        s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+  }
   void emit(std::vector<Child>& kids, const std::string& indent, std::string* out) {
     std::stable_sort(kids.begin(), kids.end(),
                      [](const Child& a, const Child& b) { return a.time < b.time; });
     for (size_t i = 0; i < kids.size(); i++) {
       const bool last = i + 1 == kids.size();
-      *out += indent + branch(last) + kids[i].text + "\n";
-      if (!kids[i].expand) continue;
       const std::string in = indent + indent_for(last);
-      if (kids[i].node.kind == Node::kEntity)
-        a_.backward ? entity_back(kids[i].node, kids[i].bound, in, out)
-                    : entity_fwd(kids[i].node, kids[i].bound, in, out);
-      else
-        a_.backward ? activity_back(kids[i].node, kids[i].bound, in, out, kids[i].ancestry_only,
-                                    kids[i].no_data, kids[i].made)
-                    : activity_fwd(kids[i].node, kids[i].bound, in, out);
+      const bool wrap = kids[i].expand && columns(in) > kWrapColumns;
+      std::string line = kids[i].text;
+      if (wrap) {
+        continued_.push_back(kids[i]);
+        line += g_.dim("  (continued below as [" + std::to_string(continued_.size()) + "])");
+      }
+      *out += indent + branch(last) + line + "\n";
+      if (kids[i].expand && !wrap) expand(kids[i], in, out);
     }
+  }
+  // The subtree below a child line.
+  void expand(const Child& k, const std::string& in, std::string* out) {
+    if (k.node.kind == Node::kEntity)
+      a_.backward ? entity_back(k.node, k.bound, in, out) : entity_fwd(k.node, k.bound, in, out);
+    else
+      a_.backward ? activity_back(k.node, k.bound, in, out, k.ancestry_only, k.no_data, k.made)
+                  : activity_fwd(k.node, k.bound, in, out);
   }
   // True (and prints a marker) when n was already shown with a bound at least as good.
   // Backward, the listing above may hold inputs it took after this path's deadline: the
@@ -627,6 +646,7 @@ class Printer {
   std::map<Node, std::map<Node, int64_t>> printed_copies_;  // per file copied into
   std::set<Node> no_data_shown_;  // activities shown as the maker of a rename, chmod, ...
   int beyond_marks_ = 0;
+  std::vector<Child> continued_;  // subtrees too deep to indent: shown after the tree
 };
 
 }  // namespace

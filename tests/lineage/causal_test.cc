@@ -387,6 +387,23 @@ TEST(Causal, TheDefaultDepthDeepensAThinAnswerToItsSource) {
   EXPECT_EQ(deep.graph.value("depth", 0), 48) << deep.graph.dump(1);
   EXPECT_TRUE(has(edges(deep.graph), "used(step1, src)")) << deep.text;
   EXPECT_EQ(deep.text.find("beyond --depth"), std::string::npos) << deep.text;
+  // 80 levels of tree: what lies deeper than 96 columns is continued below, numbered.
+  EXPECT_NE(deep.text.find("(continued below as [1])"), std::string::npos) << deep.text;
+  EXPECT_NE(deep.text.find("\n[1] "), std::string::npos) << deep.text;
+  std::istringstream lines(deep.text);
+  for (std::string line; std::getline(lines, line);) {
+    size_t tree = 0;  // the columns of tree before the line's text
+    for (size_t i = 0; i < line.size(); tree++) {
+      if (line[i] == ' ')
+        i++;
+      else if (line.compare(i, 3, "│") == 0 || line.compare(i, 3, "├") == 0 ||
+               line.compare(i, 3, "└") == 0 || line.compare(i, 3, "─") == 0)
+        i += 3;  // each 3 bytes of UTF-8, one column
+      else
+        break;
+    }
+    EXPECT_LE(tree, 100u) << line;
+  }
   auto fwd = impact(*w.db, path("src"));
   EXPECT_TRUE(fwd.graph.value("complete", false)) << fwd.text;
   EXPECT_TRUE(has(edges(fwd.graph), "generated(f40, step40)")) << fwd.text;
