@@ -229,8 +229,10 @@ QueryResult why(bento::lineage::Database& db, const std::string& path, LineageOp
   const int64_t root = versions.back();
   LineageGraph g(db, o.color);
   DbLineageSource src(db);
+  AnswerOptions ao{0, o.all, o.rule};  // one for every pass: the rule's caches carry over
   Answer a = deepening(o.depth, kWhyDepth, &o.depth, [&](int depth, size_t max_nodes) {
-    AnswerOptions ao{depth, o.all, o.rule, max_nodes};
+    ao.depth = depth;
+    ao.max_nodes = max_nodes;
     return answer_backward(g, src, {{Node::entity(root), kForever}}, ao);
   });
   if (o.text) r.text = answer_text(g, a);
@@ -264,8 +266,10 @@ QueryResult impact(bento::lineage::Database& db, const std::string& path, Lineag
     roots.push_back({Node::entity(v), forward_start_ns(db, v)});
     ids.push_back("e:" + std::to_string(v));
   }
+  AnswerOptions ao{0, o.all, o.rule};
   Answer a = deepening(o.depth, kImpactDepth, &o.depth, [&](int depth, size_t max_nodes) {
-    AnswerOptions ao{depth, o.all, o.rule, max_nodes};
+    ao.depth = depth;
+    ao.max_nodes = max_nodes;
     return answer_forward(g, src, roots, ao);
   });
   if (o.text) r.text = answer_text(g, a);
@@ -453,12 +457,15 @@ QueryResult export_graph(bento::lineage::Database& db, const ExportScope& scope,
     std::vector<std::pair<Node, int64_t>> fwd;
     for (int64_t v : versions) fwd.push_back({Node::entity(v), forward_start_ns(db, v)});
     int back_depth = 0, fwd_depth = 0;
+    AnswerOptions ao{0, o.all, o.rule};  // one for every pass: the rule's caches carry over
     Answer back = deepening(o.depth, kWhyDepth, &back_depth, [&](int depth, size_t max_nodes) {
-      AnswerOptions ao{depth, o.all, o.rule, max_nodes};
+      ao.depth = depth;
+      ao.max_nodes = max_nodes;
       return answer_backward(g, src, {{Node::entity(versions.back()), kForever}}, ao);
     });
     Answer forward = deepening(o.depth, kImpactDepth, &fwd_depth, [&](int depth, size_t max_nodes) {
-      AnswerOptions ao{depth, o.all, o.rule, max_nodes};
+      ao.depth = depth;
+      ao.max_nodes = max_nodes;
       return answer_forward(g, src, fwd, ao);
     });
     for (const auto& [n, s] : forward.nodes) back.nodes.emplace(n, s);

@@ -38,7 +38,7 @@ constexpr int kImpactDepth = 6;
 // Without --depth, an answer the default cut short is searched again twice as deep, up to
 // kDeepestDefault hops, as long as that deeper search reaches at most kDeepenNodes files
 // and processes (else the shallower answer stands).
-constexpr size_t kDeepenNodes = 4000;
+constexpr size_t kDeepenNodes = 2000;
 constexpr int kDeepestDefault = 96;
 
 struct LineageOptions {

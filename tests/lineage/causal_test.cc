@@ -411,7 +411,8 @@ TEST(Causal, TheDefaultDepthDeepensAThinAnswerToItsSource) {
   EXPECT_FALSE(asked.graph.value("complete", true)) << asked.text;
   EXPECT_NE(asked.text.find("its inputs lie beyond --depth 12"), std::string::npos);
 
-  // gather reads f40 and 2,100 files of as many writers: over 4,000 nodes within 12 hops.
+  // gather reads f40 and 2,100 files of as many writers: over 4,000 nodes within 12 hops,
+  // more than a deeper search may reach (kDeepenNodes).
   const uint32_t wide = 2100;
   for (uint32_t i = 0; i < wide; i++) {
     World::Proc p = w.run(sh, 3000 + i, {"writer"});
