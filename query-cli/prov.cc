@@ -657,7 +657,7 @@ int run(const std::vector<std::string>& args) {
     } else if (a == "--path" || a == "--pid" || a == "--since" || a == "--until" ||
                a == "--format" || a == "-o") {
       const std::string* v = value();
-      if (v == nullptr) return fail(kUsage, a + " needs a value");
+      if (v == nullptr || v->empty()) return fail(kUsage, a + " needs a value");
       if (a == "--path") scope.path = absolute_path(*v);
       if (a == "--since") since_arg = *v;
       if (a == "--until") until_arg = *v;
