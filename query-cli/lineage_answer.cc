@@ -401,18 +401,25 @@ void find_gaps(LineageGraph& g, Answer* a) {
 }
 
 // A scratch file of the reading process: it wrote every version of it up to this one, by
-// itself, and removed it (sort's temporary files) or renamed another file over it (git
-// rewriting its config through config.lock). It holds only what that process had
-// read already, which the answer lists on it, so it is folded, not walked.
-bool own_scratch_file(bento::lineage::Database& db, int64_t entity, int64_t activity) {
+// itself, and removed it (sort's temporary files), renamed another file over it (git
+// rewriting its config through config.lock), or read it back before it had finished
+// writing it (`as` and `ld` reading the file they write, sqlite3 the database it makes).
+// It holds only what that process had read already, which the answer lists on it, so it
+// is folded, not walked: `why main.o` does not list main.o under its writer. (A file it
+// wrote, finished and read later is shown: that read may be what it passes on to a
+// command it starts.)
+bool own_scratch_file(bento::lineage::Database& db, int64_t entity, int64_t activity,
+                      int64_t read_ns) {
   bento::lineage::Stmt& q = db.cached(
       "SELECT COUNT(*), SUM(NOT EXISTS (SELECT 1 FROM generated g WHERE g.entity_id = e.id)), "
       "SUM(EXISTS (SELECT 1 FROM generated g WHERE g.entity_id = e.id AND g.activity_id != ?)), "
       "EXISTS (SELECT 1 FROM invalidated i JOIN entities v ON v.id = i.entity_id WHERE "
-      "v.file_id = me.file_id AND i.activity_id = ? AND i.how IN ('unlink', 'rename-over')) "
+      "v.file_id = me.file_id AND i.activity_id = ? AND i.how IN ('unlink', 'rename-over')) OR "
+      "EXISTS (SELECT 1 FROM generated g WHERE g.entity_id = me.id AND g.activity_id = ? AND "
+      "COALESCE(g.last_ns, g.time_ns) >= ?) "
       "FROM entities e JOIN entities me ON me.id = ? AND e.file_id = me.file_id AND e.version "
       "<= me.version JOIN files f ON f.id = e.file_id WHERE f.kind = 'file'");
-  q.bind(1, activity).bind(2, activity).bind(3, entity);
+  q.bind(1, activity).bind(2, activity).bind(3, activity).bind(4, read_ns).bind(5, entity);
   const bool scratch =
       q.step() && q.int64(0) > 0 && q.int64(1) == 0 && q.int64(2) == 0 && q.int64(3) == 1;
   q.reset();
@@ -888,7 +895,7 @@ Answer answer_backward(LineageGraph& g, LineageSource& src,
             here ? ""
                  : options.rule.classify(g.db(), g.entity(st.cause.id), g.activity(st.effect.id));
         if (copied && !here && !why.empty()) copy_held = true;
-        if (why.empty() && own_scratch_file(g.db(), st.cause.id, st.effect.id))
+        if (why.empty() && own_scratch_file(g.db(), st.cause.id, st.effect.id, st.first))
           why = "files it wrote itself";
         it = runtime.emplace(key, std::move(why)).first;
       }

@@ -62,6 +62,8 @@ struct Child {
   // A writer that put none of its inputs in (chmod, rename, truncate), and its parents:
   // who did it, never what they read (not even the reads a held parent may pass on).
   bool no_data = false;
+  // A previous version: its own previous version is listed beside it, not under it.
+  bool version = false;
 };
 
 class Printer {
@@ -141,7 +143,7 @@ class Printer {
     if (last != kForever && last > first) s += "–" + clock_text(last, g_.wall_offset());
     return g_.dim(s);
   }
-  // Prints children in time order, each followed by its subtree.
+  // Prints children in time order (or as given), each followed by its subtree.
   // A subtree whose indentation would pass kWrapColumns (a chain of forty copies is 80
   // levels deep) is continued below the tree, numbered, from the left margin.
   static constexpr size_t kWrapColumns = 96;
@@ -149,9 +151,11 @@ class Printer {
     return static_cast<size_t>(std::count_if(
         s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
   }
-  void emit(std::vector<Child>& kids, const std::string& indent, std::string* out) {
-    std::stable_sort(kids.begin(), kids.end(),
-                     [](const Child& a, const Child& b) { return a.time < b.time; });
+  void emit(std::vector<Child>& kids, const std::string& indent, std::string* out,
+            bool in_order = false) {
+    if (!in_order)
+      std::stable_sort(kids.begin(), kids.end(),
+                       [](const Child& a, const Child& b) { return a.time < b.time; });
     for (size_t i = 0; i < kids.size(); i++) {
       const bool last = i + 1 == kids.size();
       const std::string in = indent + indent_for(last);
@@ -168,7 +172,8 @@ class Printer {
   // The subtree below a child line.
   void expand(const Child& k, const std::string& in, std::string* out) {
     if (k.node.kind == Node::kEntity)
-      a_.backward ? entity_back(k.node, k.bound, in, out) : entity_fwd(k.node, k.bound, in, out);
+      a_.backward ? entity_back(k.node, k.bound, in, out, k.version)
+                  : entity_fwd(k.node, k.bound, in, out);
     else
       a_.backward ? activity_back(k.node, k.bound, in, out, k.ancestry_only, k.no_data, k.made)
                   : activity_fwd(k.node, k.bound, in, out);
@@ -214,10 +219,31 @@ class Printer {
 
   // ---- backward: what it came from
 
-  void entity_back(Node e, int64_t d, const std::string& indent, std::string* out) {
-    auto it = by_effect_.find(e);
-    if (it == by_effect_.end()) return;
+  // A file's versions are one list, newest first: its writers, then the previous version,
+  // its own previous version and so on as siblings, each with its writers under it (sixty
+  // appends to a log are sixty entries, not a staircase sixty levels deep), then who only
+  // renamed, truncated or chmod'ed it (rsync's rename of what it wrote: its writer is shown
+  // in full first). `hoisted`: e's previous version was listed beside it already.
+  void entity_back(Node e, int64_t d, const std::string& indent, std::string* out,
+                   bool hoisted = false) {
+    std::vector<Child> kids = entity_kids(e, d, hoisted);
+    for (size_t i = 0; i < kids.size(); i++) {  // grows: each hoisted version adds its own
+      if (!kids[i].version || !kids[i].expand) continue;
+      for (Child& older : entity_kids(kids[i].node, kids[i].bound, false))
+        if (older.version) kids.push_back(std::move(older));
+    }
+    const auto rank = [](const Child& k) { return k.version ? 1 : k.no_data ? 2 : 0; };
+    std::stable_sort(kids.begin(), kids.end(), [&](const Child& a, const Child& b) {
+      if (rank(a) != rank(b)) return rank(a) < rank(b);
+      return a.version ? a.time > b.time : a.time < b.time;
+    });
+    emit(kids, indent, out, /*in_order=*/true);
+  }
+  // The lines under a version: its writers and (unless hoisted) its previous version.
+  std::vector<Child> entity_kids(Node e, int64_t d, bool hoisted) {
     std::vector<Child> kids;
+    auto it = by_effect_.find(e);
+    if (it == by_effect_.end()) return kids;
     // The images of one process that wrote it (a shell's redirection creates the file,
     // the program it execs writes it) are one line: the last image, the whole span.
     struct Writer {
@@ -242,10 +268,12 @@ class Printer {
         w->second.end = std::max(w->second.end, s->last);
         w->second.bound = std::max(w->second.bound, nd);
         if (w->second.hows.find(s->how) == std::string::npos) w->second.hows += "," + s->how;
-      } else if (s->type == Step::kVersion) {
+      } else if (s->type == Step::kVersion && !hoisted) {
         g_.annotate_status(s->cause.id);
-        kids.push_back(
-            {s->first, "previous version " + g_.entity_line(s->cause.id), s->cause, true, nd});
+        Child older{s->first, "previous version " + g_.entity_line(s->cause.id), s->cause, true,
+                    nd};
+        older.version = true;
+        kids.push_back(std::move(older));
       }
     }
     for (const auto& [key, w] : writers) {
@@ -263,7 +291,7 @@ class Printer {
       kids.push_back({w.first, verb + g_.activity_line(who.id) + at(w.first, w.end), who, full,
                       w.bound, w.no_data, nullptr, e, w.no_data});
     }
-    emit(kids, indent, out);
+    return kids;
   }
 
   // An activity and the images its process ran before (exec): one entry.

@@ -369,6 +369,54 @@ TEST(Causal, TheDepthBoundNeverCutsSilently) {
   EXPECT_TRUE(impact(*w.db, path("src"), 20).graph.value("complete", false));
 }
 
+// A log thirty processes appended to, each from its own input: the answer lists its
+// versions newest first as one list, each with its writer and that writer's input under
+// it, not a staircase thirty levels deep.
+TEST(Causal, AFilesVersionsAreOneListNewestFirst) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({});
+  const uint32_t n = 30;
+  for (uint32_t i = 1; i <= n; i++) w.write_new(100, 100 + i, "in" + std::to_string(i));
+  for (uint32_t i = 1; i <= n; i++) {
+    auto p = w.run(sh, 300 + i, {"append" + std::to_string(i)});
+    w.read(300 + i, 100 + i);
+    const uint64_t fh = 900 + i;
+    if (i == 1)
+      w.record(RecordType::kCreate, 300 + i, 50, "app.log", fh, O_WRONLY | O_CREAT | O_APPEND,
+               S_IFREG | 0644, 1);
+    else
+      w.record(RecordType::kOpen, 300 + i, 50, "", fh, O_WRONLY | O_APPEND);
+    w.record(RecordType::kWrite, 300 + i, 50, "", fh, O_WRONLY | O_APPEND);
+    w.release(50, fh, O_WRONLY | O_APPEND, w.t);
+    w.exit(p);
+  }
+  w.commit();
+  auto r = why(*w.db, path("app.log"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_TRUE(r.graph.value("complete", false)) << r.text;
+  size_t last_at = 0;
+  for (uint32_t i = n; i >= 1; i--) {  // newest first
+    const std::string in = path("in" + std::to_string(i)) + "  (version 1";
+    EXPECT_TRUE(
+        has(edges(r.graph), "used(append" + std::to_string(i) + ", in" + std::to_string(i) + ")"))
+        << r.text;
+    const size_t at = r.text.find(in);
+    ASSERT_NE(at, std::string::npos) << in << "\n" << r.text;
+    EXPECT_GT(at, last_at) << in << "\n" << r.text;
+    last_at = at;
+  }
+  std::istringstream lines(r.text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("previous version") == std::string::npos) continue;
+    EXPECT_TRUE(line.rfind("├─ previous version", 0) == 0 ||
+                line.rfind("└─ previous version", 0) == 0)
+        << line << "\n"
+        << r.text;
+  }
+  EXPECT_EQ(r.text.find("continued below"), std::string::npos) << r.text;
+}
+
 // Without --depth, an answer the default cut short is searched again deeper while it stays
 // small: a 40-step chain is answered back to its first source (backward and forward) and
 // says the depth it took. A wide answer (thousands of writers) stays at the default and
@@ -1879,7 +1927,7 @@ TEST(Causal, AnUnlinkByAProcessNeverKeptStillDeletesTheFileStoredLater) {
 // `sort -T /tmp in > out`: sort's temporary files (written, read back and removed by it
 // alone) hold only what it read already; they are folded as "files it wrote itself", not
 // listed one by one (hundreds on a big input). A file another process wrote too is shown,
-// with that writer, and so is one it kept.
+// with that writer, and so is one it finished and kept (it may pass it on).
 TEST(Causal, FilesAProcessWroteOnlyItselfAreFoldedWhenItReadsThemBack) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
@@ -1895,7 +1943,7 @@ TEST(Causal, FilesAProcessWroteOnlyItselfAreFoldedWhenItReadsThemBack) {
   w.close_outside(sort, 7001, /*last_write=*/true);
   w.read_outside(sort, "/tmp/sortA", 7001);
   w.unlink_outside(sort, "/tmp/sortA");
-  // A file it wrote and read back but kept is its output too: shown.
+  // A file it wrote, finished and read back later but kept is shown.
   w.write_outside(sort, "/tmp/kept", 7003);
   w.close_outside(sort, 7003, /*last_write=*/true);
   w.read_outside(sort, "/tmp/kept", 7003);
@@ -1915,6 +1963,31 @@ TEST(Causal, FilesAProcessWroteOnlyItselfAreFoldedWhenItReadsThemBack) {
   EXPECT_TRUE(has(edges(r.graph), "used(sort -T /tmp in, in)")) << r.text;
   auto all = why(*w.db, path("out"), 0, /*all=*/true);
   EXPECT_TRUE(has(edges(all.graph), "used(sort -T /tmp in, /tmp/sortA)")) << all.text;
+}
+
+// `as -o main.o x.s` reads back the object file while it writes it, and `ld` its output:
+// the version asked about is not listed as its own input under its writer.
+TEST(Causal, AWriterReadingBackTheFileItWritesIsNotItsOwnInput) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "main.s"}});
+  auto as = w.run(sh, 200, {"as", "-o", "main.o", "main.s"});
+  w.read(200, 10);
+  // One O_RDWR open: write, read back, write on (the reads fall inside the writes).
+  w.record(RecordType::kCreate, 200, 20, "main.o", 900, O_RDWR | O_CREAT, S_IFREG | 0644, 1);
+  w.record(RecordType::kWrite, 200, 20, "", 900, O_RDWR);
+  w.record(RecordType::kRead, 200, 20, "", 900, O_RDWR);
+  w.record(RecordType::kWrite, 200, 20, "", 900, O_RDWR);
+  w.release(20, 900, O_RDWR, w.t);
+  w.exit(as);
+  w.commit();
+  auto r = why(*w.db, path("main.o"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_TRUE(has(edges(r.graph), "used(as -o main.o main.s, main.s)")) << r.text;
+  EXPECT_FALSE(has(edges(r.graph), "used(as -o main.o main.s, main.o)")) << r.text;
+  EXPECT_EQ(r.text.find("read " + path("main.o")), std::string::npos) << r.text;
+  auto all = why(*w.db, path("main.o"), 0, /*all=*/true);
+  EXPECT_TRUE(has(edges(all.graph), "used(as -o main.o main.s, main.o)")) << all.text;
 }
 
 // git rewrites its config through config.lock renamed over config, and reads it back in
