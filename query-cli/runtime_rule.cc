@@ -1,6 +1,7 @@
 #include "runtime_rule.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -183,6 +184,21 @@ bool has_row(Stmt& q) {
   const bool row = q.step();
   q.reset();
   return row;
+}
+
+// Whether `arg` holds the absolute `path` as a word of its own: inline code or a shell
+// line (`python3 -c 'open("/etc/group")...'`, `perl -e`, `sh -c`), not a longer path
+// (`/etc/passwd.d`) nor a part of one.
+bool mentions_path(const std::string& arg, const std::string& path) {
+  const auto bounds = [](char c) {
+    return std::isspace(static_cast<unsigned char>(c)) != 0 ||
+           std::string_view("'\"`=(),;<>|").find(c) != std::string_view::npos;
+  };
+  for (size_t at = arg.find(path); at != std::string::npos; at = arg.find(path, at + 1)) {
+    const size_t end = at + path.size();
+    if ((at == 0 || bounds(arg[at - 1])) && (end == arg.size() || bounds(arg[end]))) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -591,6 +607,7 @@ bool RuntimeRule::named_on_command_line(const json& activity, const std::string&
                             path.compare(path.size() - arg.size(), arg.size(), arg) == 0 &&
                             path[path.size() - arg.size() - 1] == '/')
       return true;
+    if (!path.empty() && path[0] == '/' && mentions_path(arg, path)) return true;
   }
   return false;
 }

@@ -99,8 +99,9 @@ class RuntimeRule {
   std::string classify_in_root(bento::lineage::Database& db, const nlohmann::json& entity,
                                const nlohmann::json& activity);
   // Rule 2 on a tracked mount: the command line names the file (argv[1..], as given or
-  // relative to some directory); a program outside `install` wrote this version or an
-  // earlier one.
+  // relative to some directory, or its absolute path a word of an argument: inline code,
+  // `python3 -c 'open("/etc/group")'`); a program outside `install` wrote this version or
+  // an earlier one.
   static bool named_on_command_line(const nlohmann::json& activity, const std::string& path);
   // Whether the activity only opened this version for the exec of a later image of its
   // process, which ran it as its program (the kernel's open of the executable, which a file

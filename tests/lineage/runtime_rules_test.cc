@@ -106,6 +106,29 @@ TEST(RuntimeRules, ASystemFileNamedOnTheCommandLineIsData) {
   EXPECT_NE(r.text.find("+ 1 runtime read folded: /usr/ (1)"), std::string::npos) << r.text;
 }
 
+// A system file inline code names (`python3 -c '...open("/etc/group")...'`) is its data
+// too; one it only mentions inside a longer path (`/etc/group.bak`) is not named, and its
+// look-up of the user database still folds.
+TEST(RuntimeRules, ASystemFileInlineCodeNamesIsData) {
+  for (const bool named : {true, false}) {
+    SCOPED_TRACE(named ? "named" : "a longer path");
+    TempDir dir;
+    World w(dir.path() + "/prov.db");
+    auto sh = w.setup({});
+    const std::string code = std::string("import hashlib; print(hashlib.sha256(open(\"") +
+                             (named ? "/etc/group" : "/etc/group.bak") + "\").read()))";
+    auto py = w.run(sh, 200, {"python3", "-c", code});
+    w.read_outside(py, "/etc/group", 7002);
+    w.write_new(200, 10, "hash.out");
+    w.exit(py);
+    w.commit();
+    auto r = why(*w.db, path("hash.out"));
+    ASSERT_TRUE(r.found) << r.message;
+    EXPECT_EQ(r.text.find("/etc/group (1)") == std::string::npos, named) << r.text;
+    EXPECT_EQ(r.text.find("read /etc/group") != std::string::npos, named) << r.text;
+  }
+}
+
 // A file the shell opened for the program before the exec (`proj/bin/tool < proj/data/in`,
 // `sort < /etc/passwd`) was handed to it as its data, as a named one is: not the program's
 // installation, nor runtime by prefix. A file every image opens and reads by itself (the
