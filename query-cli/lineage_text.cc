@@ -62,7 +62,7 @@ struct Child {
   // A writer that put none of its inputs in (chmod, rename, truncate), and its parents:
   // who did it, never what they read (not even the reads a held parent may pass on).
   bool no_data = false;
-  // A previous version: its own previous version is listed beside it, not under it.
+  // A previous (next, forward) version: its own previous one is listed beside it.
   bool version = false;
 };
 
@@ -173,7 +173,7 @@ class Printer {
   void expand(const Child& k, const std::string& in, std::string* out) {
     if (k.node.kind == Node::kEntity)
       a_.backward ? entity_back(k.node, k.bound, in, out, k.version)
-                  : entity_fwd(k.node, k.bound, in, out);
+                  : entity_fwd(k.node, k.bound, in, out, k.version);
     else
       a_.backward ? activity_back(k.node, k.bound, in, out, k.ancestry_only, k.no_data, k.made)
                   : activity_fwd(k.node, k.bound, in, out);
@@ -589,7 +589,23 @@ class Printer {
 
   // ---- forward: what came of it
 
-  void entity_fwd(Node e, int64_t t, const std::string& indent, std::string* out) {
+  // Forward, the same one list: its readers, then each next version in time order as
+  // siblings, each with its own readers under it.
+  void entity_fwd(Node e, int64_t t, const std::string& indent, std::string* out,
+                  bool hoisted = false) {
+    std::vector<Child> kids = entity_fwd_kids(e, t, hoisted);
+    for (size_t i = 0; i < kids.size(); i++) {  // grows: each hoisted version adds its own
+      if (!kids[i].version || !kids[i].expand) continue;
+      for (Child& newer : entity_fwd_kids(kids[i].node, kids[i].bound, false))
+        if (newer.version) kids.push_back(std::move(newer));
+    }
+    std::stable_sort(kids.begin(), kids.end(), [](const Child& a, const Child& b) {
+      if (a.version != b.version) return b.version;
+      return a.time < b.time;
+    });
+    emit(kids, indent, out, /*in_order=*/true);
+  }
+  std::vector<Child> entity_fwd_kids(Node e, int64_t t, bool hoisted) {
     std::vector<Child> kids;
     if (auto it = by_cause_.find(e); it != by_cause_.end()) {
       const auto reads = one_per_end(it->second, Step::kUsed, false,
@@ -598,7 +614,7 @@ class Printer {
         if (!forward_allowed(*s, t)) continue;
         const int64_t nt = forward_bound(*s, t);
         const auto read = reads.find(s);
-        if (s->type == Step::kUsed && read != reads.end())
+        if (s->type == Step::kUsed && read != reads.end()) {
           kids.push_back({s->first,
                           (s->how == "open"      ? "opened by "
                            : s->how == "program" ? "run as the program of "
@@ -606,9 +622,12 @@ class Printer {
                               g_.activity_line(s->effect.id) +
                               at(read->second.first, read->second.second),
                           s->effect, true, nt});
-        else if (s->type == Step::kVersion)
-          kids.push_back(
-              {s->first, "next version " + g_.entity_line(s->effect.id), s->effect, true, nt});
+        } else if (s->type == Step::kVersion && !hoisted) {
+          Child newer{s->first, "next version " + g_.entity_line(s->effect.id), s->effect, true,
+                      nt};
+          newer.version = true;
+          kids.push_back(std::move(newer));
+        }
       }
     }
     if (a_.beyond_depth.count(e) != 0)
@@ -620,7 +639,7 @@ class Printer {
                           at(l.time_ns),
                       e, false, t});
     }
-    emit(kids, indent, out);
+    return kids;
   }
 
   void activity_fwd(Node act, int64_t t, const std::string& indent, std::string* out) {

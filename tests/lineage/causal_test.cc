@@ -415,6 +415,15 @@ TEST(Causal, AFilesVersionsAreOneListNewestFirst) {
         << r.text;
   }
   EXPECT_EQ(r.text.find("continued below"), std::string::npos) << r.text;
+  // Forward the same: in1's impact lists the log's 29 next versions as siblings.
+  auto fwd = impact(*w.db, path("in1"));
+  ASSERT_TRUE(fwd.found) << fwd.message;
+  EXPECT_NE(fwd.text.find(path("app.log") + "  (version 30"), std::string::npos) << fwd.text;
+  std::istringstream flines(fwd.text);
+  std::set<size_t> columns;
+  for (std::string line; std::getline(flines, line);)
+    if (line.find("next version") != std::string::npos) columns.insert(line.find("next version"));
+  EXPECT_EQ(columns.size(), 1u) << fwd.text;
 }
 
 // Without --depth, an answer the default cut short is searched again deeper while it stays
