@@ -1026,6 +1026,31 @@ Answer answer_forward(LineageGraph& g, LineageSource& src,
   return a;
 }
 
+std::vector<Node> answer_origins(LineageGraph& g, const Answer& a) {
+  if (!a.backward) return {};
+  // Read by a process shown for its data (not only the program of who ran one).
+  std::set<Node> made, roots, read;
+  for (const Step& st : a.steps) {
+    if (st.type == Step::kGenerated || st.type == Step::kVersion) made.insert(st.effect);
+    auto by = a.nodes.find(st.effect);
+    if (st.type == Step::kUsed && by != a.nodes.end() && by->second == Answer::kFull)
+      read.insert(st.cause);
+  }
+  for (const auto& [n, bound] : a.roots) roots.insert(n);
+  std::vector<std::pair<std::string, Node>> found;
+  for (const auto& [n, shown] : a.nodes) {
+    if (n.kind != Node::kEntity || shown != Answer::kFull || roots.count(n) != 0 ||
+        made.count(n) != 0 || read.count(n) == 0 || a.beyond_depth.count(n) != 0 || is_stream(g, n))
+      continue;
+    const json& e = g.entity(n.id);
+    found.emplace_back(e.value("path", "") + '\n' + std::to_string(e.value("version", 0)), n);
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<Node> out;
+  for (const auto& [key, n] : found) out.push_back(n);
+  return out;
+}
+
 json answer_json(LineageGraph& g, const Answer& a, json header) {
   std::set<std::string> stream_writers;  // named by folded_streams: in the document too
   for (const auto& [n, shown] : a.nodes) {
@@ -1105,6 +1130,11 @@ json answer_json(LineageGraph& g, const Answer& a, json header) {
     if (st.contains("next") && st["next"].is_string()) only.insert(st["next"].get<std::string>());
   }
   header["left_out"] = {{"activities", a.left_out_activities}, {"entities", a.left_out_entities}};
+  if (a.backward) {
+    json origins = json::array();
+    for (const Node& n : answer_origins(g, a)) origins.push_back("e:" + std::to_string(n.id));
+    header["origins"] = std::move(origins);
+  }
   header["gaps"] = a.gaps;
   // Where the search stopped at --depth with more left: the answer is partial there.
   json beyond = json::array();

@@ -134,6 +134,12 @@ Answer answer_backward(LineageGraph& g, LineageSource& src,
 Answer answer_forward(LineageGraph& g, LineageSource& src,
                       const std::vector<std::pair<Node, int64_t>>& roots, AnswerOptions& options);
 
+// Where a backward answer's data began (LINEAGE.md §3, "Origins"): the files and remote
+// endpoints it shows in full, read by a process shown for its data, that nothing in the
+// answer made (there before the record, or from outside it), not the roots, not where the
+// depth bound stopped; in path order.
+std::vector<Node> answer_origins(LineageGraph& g, const Answer& a);
+
 // The answer as the native document (JSON.md): its nodes, its steps as PROV edges (with
 // `time` and `last`), wasDerivedFrom(process) between its entities where the activity
 // read the one before it last wrote the other, and the folded counts.

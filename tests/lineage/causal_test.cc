@@ -426,6 +426,38 @@ TEST(Causal, AFilesVersionsAreOneListNewestFirst) {
   EXPECT_EQ(columns.size(), 1u) << fwd.text;
 }
 
+// The answer ends with its origins: what its data came from that nothing in the record
+// made (a file there before the record), not a file the record saw written, nor the
+// script of who ran the writer (that made the command, not the data).
+TEST(Causal, TheAnswerNamesItsOriginsOnce) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({});
+  auto job = w.run(sh, 200, {"sh", "/srv/job.sh"});
+  w.read_outside(job, "/srv/job.sh", 7001);
+  auto tool = w.run(job, 201, {"tool", "/srv/data.csv"});
+  w.read_outside(tool, "/srv/data.csv", 7002);
+  w.write_new(201, 20, "mid");
+  w.exit(tool);
+  w.filter(job, 300, {"sort"}, 20, 21, "out");
+  w.exit(job);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find("program /srv/job.sh"), std::string::npos) << r.text;
+  const size_t at = r.text.find("origins (there before the record, or from outside it): ");
+  ASSERT_NE(at, std::string::npos) << r.text;
+  const std::string line = r.text.substr(at, r.text.find('\n', at) - at);
+  EXPECT_NE(line.find("/srv/data.csv"), std::string::npos) << line;
+  EXPECT_EQ(line.find("/srv/job.sh"), std::string::npos) << line;
+  EXPECT_EQ(line.find(path("mid")), std::string::npos) << line;
+  std::set<std::string> origins;
+  for (const auto& id : r.graph["origins"])
+    for (const auto& e : r.graph["entities"])
+      if (e["id"] == id) origins.insert(e.value("path", ""));
+  EXPECT_EQ(origins, std::set<std::string>{"/srv/data.csv"}) << r.graph.dump(1);
+}
+
 // Without --depth, an answer the default cut short is searched again deeper while it stays
 // small: a 40-step chain is answered back to its first source (backward and forward) and
 // says the depth it took. A wide answer (thousands of writers) stays at the default and
