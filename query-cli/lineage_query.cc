@@ -177,13 +177,20 @@ int64_t forward_start_ns(bento::lineage::Database& db, int64_t entity) {
 // (LINEAGE.md, "Where the depth bound stops"): a chain of forty copies is answered back
 // to its source; a busy host's wide answer stays at the depth before it would pass
 // kDeepenNodes and says where it stopped. An explicit --depth is kept as given.
-// search(depth, max_nodes) answers; `*depth` is the depth the answer was found at.
-template <typename Search>
-Answer deepening(int requested, int by_default, int* depth, Search search) {
+// `answer` is answer_backward or answer_forward; `*depth` is the depth the answer was
+// found at. One AnswerOptions serves every pass (the rule's caches carry over).
+using Roots = std::vector<std::pair<Node, int64_t>>;
+using AnswerFn = Answer (*)(LineageGraph&, LineageSource&, const Roots&, AnswerOptions&);
+Answer deepening(int requested, int by_default, int* depth, AnswerFn answer, LineageGraph& g,
+                 LineageSource& src, const Roots& roots, AnswerOptions& ao) {
   *depth = requested != 0 ? requested : by_default;
-  Answer a = search(*depth, size_t{0});
+  ao.depth = *depth;
+  ao.max_nodes = 0;
+  Answer a = answer(g, src, roots, ao);
   while (requested == 0 && !a.beyond_depth.empty() && *depth * 2 <= kDeepestDefault) {
-    Answer deeper = search(*depth * 2, kDeepenNodes);
+    ao.depth = *depth * 2;
+    ao.max_nodes = kDeepenNodes;
+    Answer deeper = answer(g, src, roots, ao);
     if (deeper.over_budget) break;
     *depth *= 2;
     a = std::move(deeper);
@@ -229,12 +236,9 @@ QueryResult why(bento::lineage::Database& db, const std::string& path, LineageOp
   const int64_t root = versions.back();
   LineageGraph g(db, o.color);
   DbLineageSource src(db);
-  AnswerOptions ao{0, o.all, o.rule};  // one for every pass: the rule's caches carry over
-  Answer a = deepening(o.depth, kWhyDepth, &o.depth, [&](int depth, size_t max_nodes) {
-    ao.depth = depth;
-    ao.max_nodes = max_nodes;
-    return answer_backward(g, src, {{Node::entity(root), kForever}}, ao);
-  });
+  AnswerOptions ao{0, o.all, o.rule};
+  Answer a = deepening(o.depth, kWhyDepth, &o.depth, answer_backward, g, src,
+                       {{Node::entity(root), kForever}}, ao);
   if (o.text) r.text = answer_text(g, a);
   if (std::string was = g.entity(root).value("path", "");
       o.text && (was != path || !note.empty())) {
@@ -267,11 +271,7 @@ QueryResult impact(bento::lineage::Database& db, const std::string& path, Lineag
     ids.push_back("e:" + std::to_string(v));
   }
   AnswerOptions ao{0, o.all, o.rule};
-  Answer a = deepening(o.depth, kImpactDepth, &o.depth, [&](int depth, size_t max_nodes) {
-    ao.depth = depth;
-    ao.max_nodes = max_nodes;
-    return answer_forward(g, src, roots, ao);
-  });
+  Answer a = deepening(o.depth, kImpactDepth, &o.depth, answer_forward, g, src, roots, ao);
   if (o.text) r.text = answer_text(g, a);
   if (o.text && !note.empty()) r.text = g.bold(path) + g.dim("  (" + note + ")") + "\n" + r.text;
   json h = header_of("impact", path, o);
@@ -457,17 +457,10 @@ QueryResult export_graph(bento::lineage::Database& db, const ExportScope& scope,
     std::vector<std::pair<Node, int64_t>> fwd;
     for (int64_t v : versions) fwd.push_back({Node::entity(v), forward_start_ns(db, v)});
     int back_depth = 0, fwd_depth = 0;
-    AnswerOptions ao{0, o.all, o.rule};  // one for every pass: the rule's caches carry over
-    Answer back = deepening(o.depth, kWhyDepth, &back_depth, [&](int depth, size_t max_nodes) {
-      ao.depth = depth;
-      ao.max_nodes = max_nodes;
-      return answer_backward(g, src, {{Node::entity(versions.back()), kForever}}, ao);
-    });
-    Answer forward = deepening(o.depth, kImpactDepth, &fwd_depth, [&](int depth, size_t max_nodes) {
-      ao.depth = depth;
-      ao.max_nodes = max_nodes;
-      return answer_forward(g, src, fwd, ao);
-    });
+    AnswerOptions ao{0, o.all, o.rule};
+    Answer back = deepening(o.depth, kWhyDepth, &back_depth, answer_backward, g, src,
+                            {{Node::entity(versions.back()), kForever}}, ao);
+    Answer forward = deepening(o.depth, kImpactDepth, &fwd_depth, answer_forward, g, src, fwd, ao);
     for (const auto& [n, s] : forward.nodes) back.nodes.emplace(n, s);
     back.beyond_depth.insert(forward.beyond_depth.begin(), forward.beyond_depth.end());
     back.steps.insert(forward.steps.begin(), forward.steps.end());

@@ -151,6 +151,14 @@ bool package_manager(const std::string& exe, const std::string& argv_json,
   return kInstalls.count(word) != 0;
 }
 
+// The home directory `path` lies in, with its trailing '/' (/root/, /home/USER/), or "".
+std::string home_directory(const std::string& path) {
+  if (starts_with(path, "/root/")) return "/root/";
+  if (!starts_with(path, "/home/")) return "";
+  const size_t end = path.find('/', 6);
+  return end == std::string::npos || end == 6 ? "" : path.substr(0, end + 1);
+}
+
 // What a shell reads to start, system-wide or in a home directory (bash's and zsh's
 // startup files, /etc/profile.d/), read by a shell (by its executable: argv[0] is the
 // caller's to choose): its set-up, not the data of what it then runs. Another program
@@ -166,13 +174,9 @@ bool shell_startup_file(const json& activity, const std::string& path) {
     if (starts_with(path, dir) && path.find('/', std::strlen(dir)) == std::string::npos)
       return true;
   // ~/NAME: /root/NAME or /home/USER/NAME.
-  size_t home_end = std::string::npos;
-  if (starts_with(path, "/root/"))
-    home_end = 5;
-  else if (starts_with(path, "/home/"))
-    home_end = path.find('/', 6);
-  if (home_end == std::string::npos) return false;
-  const std::string name = path.substr(home_end + 1);
+  const std::string home = home_directory(path);
+  if (home.empty()) return false;
+  const std::string name = path.substr(home.size());
   for (const char* n : {".profile", ".bashrc", ".bash_profile", ".bash_login", ".bash_logout",
                         ".zshenv", ".zprofile", ".zshrc", ".zlogin", ".zlogout"})
     if (name == n) return true;
@@ -232,9 +236,7 @@ std::string RuntimeRule::install_prefix(const std::string& program) {
   const std::string install = up == 0 ? "/" : dir.substr(0, up + 1);  // with its trailing '/'
   // A home directory is no installation: ~/bin/tool reading ~/.ssh/id_rsa or ~/.gitconfig
   // reads its user's files, not its own.
-  if (install == "/root/" || install == "/home/" ||
-      (starts_with(install, "/home/") && install.find('/', 6) == install.size() - 1))
-    return "";
+  if (install == "/home/" || home_directory(install) == install) return "";
   return install;
 }
 
