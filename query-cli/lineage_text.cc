@@ -187,6 +187,16 @@ class Printer {
       if (kids[i].expand && !wrap) expand(kids[i], in, out);
     }
   }
+  // Appends to *kids the version each listed version came from (backward) or went on to
+  // (forward), and so on: kids_of(k) is the lines under version k.
+  template <typename KidsOf>
+  static void hoist_versions(std::vector<Child>* kids, KidsOf kids_of) {
+    for (size_t i = 0; i < kids->size(); i++) {  // grows: each hoisted version adds its own
+      if (!(*kids)[i].version || !(*kids)[i].expand) continue;
+      for (Child& other : kids_of((*kids)[i]))
+        if (other.version) kids->push_back(std::move(other));
+    }
+  }
   // The subtree below a child line.
   void expand(const Child& k, const std::string& in, std::string* out) {
     if (k.node.kind == Node::kEntity)
@@ -245,11 +255,7 @@ class Printer {
   void entity_back(Node e, int64_t d, const std::string& indent, std::string* out,
                    bool hoisted = false) {
     std::vector<Child> kids = entity_kids(e, d, hoisted);
-    for (size_t i = 0; i < kids.size(); i++) {  // grows: each hoisted version adds its own
-      if (!kids[i].version || !kids[i].expand) continue;
-      for (Child& older : entity_kids(kids[i].node, kids[i].bound, false))
-        if (older.version) kids.push_back(std::move(older));
-    }
+    hoist_versions(&kids, [&](const Child& k) { return entity_kids(k.node, k.bound, false); });
     const auto rank = [](const Child& k) { return k.version ? 1 : k.no_data ? 2 : 0; };
     std::stable_sort(kids.begin(), kids.end(), [&](const Child& a, const Child& b) {
       if (rank(a) != rank(b)) return rank(a) < rank(b);
@@ -612,11 +618,7 @@ class Printer {
   void entity_fwd(Node e, int64_t t, const std::string& indent, std::string* out,
                   bool hoisted = false) {
     std::vector<Child> kids = entity_fwd_kids(e, t, hoisted);
-    for (size_t i = 0; i < kids.size(); i++) {  // grows: each hoisted version adds its own
-      if (!kids[i].version || !kids[i].expand) continue;
-      for (Child& newer : entity_fwd_kids(kids[i].node, kids[i].bound, false))
-        if (newer.version) kids.push_back(std::move(newer));
-    }
+    hoist_versions(&kids, [&](const Child& k) { return entity_fwd_kids(k.node, k.bound, false); });
     std::stable_sort(kids.begin(), kids.end(), [](const Child& a, const Child& b) {
       if (a.version != b.version) return b.version;
       return a.time < b.time;

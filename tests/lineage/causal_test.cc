@@ -456,6 +456,19 @@ TEST(Causal, TheAnswerNamesItsOriginsOnce) {
     for (const auto& e : r.graph["entities"])
       if (e["id"] == id) origins.insert(e.value("path", ""));
   EXPECT_EQ(origins, std::set<std::string>{"/srv/data.csv"}) << r.graph.dump(1);
+
+  // A download: its origin is the remote peer it came from.
+  auto curl = w.run(sh, 400, {"curl", "-o", "dl", "https://203.0.113.5/x"});
+  w.inet_event(curl, BENTO_EV_SOCK_RECV, 6100, 40100, 443, SOCK_STREAM, BENTO_SOCK_INSTANT,
+               {203, 0, 113, 5});
+  w.write_new(400, 30, "dl");
+  w.exit(curl);
+  w.commit();
+  auto dl = why(*w.db, path("dl"));
+  ASSERT_TRUE(dl.found) << dl.message;
+  const size_t o = dl.text.find("origins (there before the record, or from outside it): ");
+  ASSERT_NE(o, std::string::npos) << dl.text;
+  EXPECT_NE(dl.text.find("203.0.113.5:443", o), std::string::npos) << dl.text;
 }
 
 // Without --depth, an answer the default cut short is searched again deeper while it stays

@@ -186,8 +186,9 @@ class World {
   void tcp_fin(Proc p, uint64_t sock_ino, uint16_t port, uint16_t peer_port) {
     inet_event(p, BENTO_EV_SOCK_END, sock_ino, port, peer_port, SOCK_STREAM);
   }
+  // peer: the remote address (IPv4), loopback unless given.
   void inet_event(Proc p, uint32_t type, uint64_t sock_ino, uint16_t port, uint16_t peer_port,
-                  int sock_type, uint32_t flags = 0) {
+                  int sock_type, uint32_t flags = 0, std::array<uint8_t, 4> peer = {127, 0, 0, 1}) {
     bento_sock_event e{};
     header(e.h, type, sizeof e, p);
     e.fd = type == BENTO_EV_SOCK_END ? -1 : 3;
@@ -201,7 +202,7 @@ class World {
       a->family = AF_INET;
       a->port = port_of;
       const uint8_t loopback[4] = {127, 0, 0, 1};
-      std::memcpy(a->addr, loopback, sizeof loopback);
+      std::memcpy(a->addr, a == &e.remote ? peer.data() : loopback, 4);
     }
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
   }
