@@ -639,6 +639,18 @@ static __always_inline int pseudo_fs(__u64 magic) {
   return 0;
 }
 
+/* procfs's environ and mem of a process (/proc/PID/..., /proc/PID/task/TID/...): the one
+ * pseudo file whose open is reported. A reader of another process's environment or memory
+ * takes in what that process had read (the collector names the process; its own are
+ * runtime, left out there). */
+static __always_inline int proc_memory_file(struct file* f) {
+  char n[8] = {};
+  bpf_probe_read_kernel_str(n, sizeof(n), BPF_CORE_READ(f, f_path.dentry, d_name.name));
+  if (n[0] == 'm' && n[1] == 'e' && n[2] == 'm' && n[3] == 0) return 1;
+  return n[0] == 'e' && n[1] == 'n' && n[2] == 'v' && n[3] == 'i' && n[4] == 'r' && n[5] == 'o' &&
+         n[6] == 'n' && n[7] == 0;
+}
+
 /* A regular file worth reporting: not on a pseudo file system. */
 static __always_inline int tracked_regular(struct inode* inode) {
   if ((BPF_CORE_READ(inode, i_mode) & S_IFMT) != S_IFREG) return 0;
@@ -1620,7 +1632,7 @@ static __noinline int on_open(int fd, __u64 upath, __u32 flags) {
   if (type != S_IFREG && type != S_IFIFO) return 0;
   struct super_block* sb = BPF_CORE_READ(inode, i_sb);
   __u64 magic = BPF_CORE_READ(sb, s_magic);
-  if (pseudo_fs(magic)) return 0;
+  if (pseudo_fs(magic) && (magic != PROC_SUPER_MAGIC || !proc_memory_file(f))) return 0;
   __u32 tgid = t->tgid;
   if (ignored_tgid(tgid)) return 0;
   __u64 dev = encode_dev(BPF_CORE_READ(sb, s_dev));

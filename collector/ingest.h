@@ -280,6 +280,8 @@ class Ingest {
     bool program = false;
     bool on_stdin = false;    // kFileRead: through fd 0, the file it had there at the exec
     bool open_ended = false;  // kChannel: a pipe's last report (BENTO_PIPE_IO_OPEN)
+    int64_t owner = 0;        // kOpen of /proc/PID/environ or mem: PID's activity then,
+    uint64_t owner_from = 0;  // since when
   };
   struct Pending {
     std::vector<PendingItem> items;
@@ -419,6 +421,7 @@ class Ingest {
   std::unordered_map<int64_t, uint64_t> writer_newest_;  // act -> its last such write
   void note_outside_writer(int64_t act, const PendingItem& open);
   void keep_outside_writers(int64_t reader, const PendingItem& read);
+  void proc_memory_read(int64_t act, const PendingItem& o);
   void keep_opening_images(int64_t writer, const PendingItem& write);
   // The programs of what started a kept activity (ingest_programs.cc).
   void keep_ancestor_programs(int64_t act);

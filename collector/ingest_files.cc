@@ -46,6 +46,28 @@ std::string cstr(const char* s, size_t max) {
   return std::string(s, strnlen(s, max));
 }
 
+// The thread whose memory /proc/PID/environ or /proc/PID/mem (or /proc/PID/task/TID/...)
+// holds, or 0 for any other path (/proc/self/environ: the reader's own).
+uint32_t proc_memory_tid(std::string_view path) {
+  if (!path.starts_with("/proc/")) return 0;
+  path.remove_prefix(6);
+  auto number = [&path]() -> uint32_t {
+    uint64_t n = 0;
+    size_t i = 0;
+    while (i < path.size() && i < 10 && path[i] >= '0' && path[i] <= '9')
+      n = n * 10 + static_cast<uint64_t>(path[i++] - '0');
+    if (i == 0 || i == path.size() || path[i] != '/' || n > UINT32_MAX) return 0;
+    path.remove_prefix(i + 1);
+    return static_cast<uint32_t>(n);
+  };
+  uint32_t tid = number();
+  if (tid != 0 && path.starts_with("task/")) {
+    path.remove_prefix(5);
+    tid = number();
+  }
+  return tid != 0 && (path == "environ" || path == "mem") ? tid : 0;
+}
+
 }  // namespace
 
 // A file under a loader prefix that a process opened for writing while the probes watched
@@ -142,7 +164,21 @@ bool Ingest::on_open(const void* data, size_t size) {
   if (path.empty() || !remember_path(e->dev, e->ino, path, writes(e->flags))) return true;
   int64_t act = activity_for_tid(h->tid, h->uid, h->gid, h->ts_ns);
   if (act == 0) return true;
+  // The probes' one procfs file: a process's environ or mem. Another's holds what that
+  // process had read (outside_open makes it the file's writer); the reader's own, or one
+  // named in a mount namespace of its own (its /proc may be its own), is runtime: left out.
+  int64_t owner = 0;
+  uint64_t owner_from = 0;
+  if (path.starts_with("/proc/")) {
+    const uint32_t tid = h->mnt_ns == 0 ? proc_memory_tid(path) : 0;
+    if (tid == 0 || tid == h->pid) return true;
+    owner = activity_for_tid(tid, 0, 0, h->ts_ns);
+    if (owner == 0 || owner == act) return true;
+    owner_from = static_cast<uint64_t>(std::max<int64_t>(0, tid_activity_[tid].from));
+  }
   PendingItem o{PendingItem::kOpen};
+  o.owner = owner;
+  o.owner_from = owner_from;
   o.output = writes(e->flags);
   o.program = (e->flags & O_ACCMODE) != O_WRONLY && is_script_open(act, path);
   if (o.output) note_program_written(e->dev, e->ino, path);
@@ -155,8 +191,15 @@ bool Ingest::on_open(const void* data, size_t size) {
     o.gen = file_identity(e->generation, e->btime_ns);
     o.made = e->created != 0;
   }
+  // procfs hands a later process's files the same inode numbers: the image's start tells
+  // its environ apart.
+  if (owner != 0) o.gen = static_cast<uint32_t>(owner_from ^ (owner_from >> 32));
   if (open_identity_.size() > (1u << 18)) open_identity_.clear();  // a cache
   open_identity_[{e->dev, e->ino}] = o.gen;
+  // Reading another process's memory is kept whatever comes of it: it is also how a shell
+  // hands a program the file (`tr '\0' '\n' < /proc/PID/environ`), an open by the image
+  // before the exec, whose read the probes do not report for procfs.
+  if (owner != 0) keep(act, kFull);
   const Keep k = kept(act);
   if (k == kFull || (k == kForward && o.output)) {
     outside_open(act, o);

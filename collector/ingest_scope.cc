@@ -409,6 +409,10 @@ void Ingest::channel_store(const std::string& key, int64_t act, uint64_t t, bool
 // An outside file opened by an activity we keep: reads use its current version, a
 // write-open starts a new one (the probes see the first write, not each one).
 void Ingest::outside_open(int64_t act, const PendingItem& o) {
+  if (o.owner != 0) {
+    proc_memory_read(act, o);
+    return;
+  }
   // The open made the file (the probes say so; O_CREAT|O_EXCL always does: mkstemp's
   // O_RDWR scratch files, `> /tmp/x` of a new name): it held nothing to read at the open,
   // and no version of it was there before ("first seen" would say it was).
@@ -432,6 +436,21 @@ void Ingest::outside_open(int64_t act, const PendingItem& o) {
     carry_outside_writers(prev, v, act, o.t);
   }
   if (!late_unlinks_.empty()) apply_late_unlink(file, o.path, o.t);
+}
+
+// A reader of another process's environment or memory (/proc/PID/environ, mem: gdb,
+// a credential dumper, `cat /proc/PID/environ`) takes in what that process had read: the
+// file is one version, written by the process from its start until this read ("memory"),
+// and read at the open. The process is kept, with its causes.
+void Ingest::proc_memory_read(int64_t act, const PendingItem& o) {
+  keep(o.owner, kFull);
+  const int64_t file = outside_file(o.dev, o.ino, o.gen, o.path, o.t);
+  const uint64_t from = std::min(o.owner_from, o.t);
+  int64_t v = store_.latest_version(file).id;
+  if (v == 0) v = new_version(file, from, o.path, false);
+  store_.generated(v, o.owner, from, "memory");  // once per image that had it
+  store_.generated_last(v, o.owner, o.t);
+  store_.used(act, v, o.t, "read");
 }
 
 // The probes report a process image's first write of a file only: a writer that holds an

@@ -25,6 +25,7 @@ std::string written_verb(const std::string& how) {
   if (how == "open-write") return "opened for writing by ";
   if (how == "mkdir" || how == "symlink" || how == "mknod") return "made (" + how + ") by ";
   if (how == "mmap") return "written through a shared mapping by ";
+  if (how == "memory") return "the memory of ";  // /proc/PID/environ, mem (SCHEMA.md)
   if (how == "send" || how == "socket") return "sent by ";
   return how + " by ";
 }

@@ -547,6 +547,38 @@ TEST_F(Files, RelativeOpenCarriesTheAbsolutePath) {
   rmdir((dir_ + "/sub").c_str());
 }
 
+// procfs is left out but for a process's environ and mem (events.h OPEN): the opens of
+// another process's are reported with their paths (a reader of them takes in what that
+// process had), its status and its cmdline are not.
+TEST_F(Files, AnOpenOfAnotherProcesssEnvironOrMemIsReported) {
+  pid_t sleeper = fork();
+  ASSERT_GE(sleeper, 0);
+  if (sleeper == 0) {
+    pause();
+    _exit(0);
+  }
+  const std::string proc = "/proc/" + std::to_string(sleeper);
+  pid_t child = run_child([&] {
+    int ok = 0;
+    for (const char* name : {"environ", "mem", "status", "cmdline"}) {
+      int fd = ::open((proc + "/" + name).c_str(), O_RDONLY);
+      if (fd < 0) return 2;
+      char buf[16];
+      ok |= ::read(fd, buf, sizeof buf) < 0 && std::string(name) != "mem" ? 4 : 0;
+      ::close(fd);
+    }
+    return ok;
+  });
+  kill(sleeper, SIGKILL);
+  waitpid(sleeper, nullptr, 0);
+  drain(getpid());
+  std::set<std::string> paths;
+  for (const auto& o : of<bento_open_event>(BENTO_EV_OPEN, child))
+    if (std::string(o.path, o.path_len).rfind("/proc/", 0) == 0)
+      paths.insert(std::string(o.path, o.path_len));
+  EXPECT_EQ(paths, (std::set<std::string>{proc + "/environ", proc + "/mem"}));
+}
+
 // An absolute path through a symlink names the link, which may point elsewhere later (a
 // `current -> releases/v1` swapped to v2): OPEN sends the opened file's own path.
 TEST_F(Files, AnOpenThroughASymlinkNamesTheFileOpened) {

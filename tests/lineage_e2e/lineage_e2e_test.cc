@@ -1319,6 +1319,26 @@ TEST_F(LineageE2E, WhatAShellJustReadIsListedUnderTheProgramItRuns) {
   EXPECT_TRUE(flagged) << graph.dump(1);
 }
 
+// `cat /proc/PID/environ` of a job whose shell sourced a token into its environment: the
+// stolen copy's answer goes back through the job's memory to the token file.
+TEST_F(LineageE2E, AnotherProcesssEnvironReadThroughProcIsTracedToWhatItHad) {
+  ASSERT_NO_FATAL_FAILURE(track_new_mount("64M"));
+  ASSERT_EQ(sh("echo API_TOKEN=s3cret > token.env; echo other > other").status, 0);
+  RunResult r =
+      sh("( set -a; . ./token.env; exec sleep 30 ) & J=$!; sleep 0.5; "
+         "tr '\\0' '\\n' < /proc/$J/environ | grep TOKEN > stolen; cat other > /dev/null; "
+         "kill $J; cat stolen");
+  ASSERT_EQ(r.status, 0) << r.output;
+  ASSERT_EQ(r.output, "API_TOKEN=s3cret\n");
+  stop_provd();
+  RunResult t = run(std::string(PROV_BIN) + " why " + q(mnt_ + "/stolen") + " --db " + q(db_));
+  ASSERT_EQ(t.status, 0) << t.output;
+  EXPECT_NE(t.output.find("/environ"), std::string::npos) << t.output;
+  EXPECT_NE(t.output.find("the memory of sleep 30"), std::string::npos) << t.output;
+  EXPECT_NE(t.output.find(mnt_ + "/token.env"), std::string::npos) << t.output;
+  EXPECT_EQ(t.output.find(mnt_ + "/other"), std::string::npos) << t.output;
+}
+
 // The userspace host serving the mount (bentofs) reads and writes its image and /dev/fuse
 // for every operation; that is the file system's own work, which its log records as the
 // callers'. provd has the probes leave it out: no activity of it is recorded (it used to be

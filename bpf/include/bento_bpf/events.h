@@ -229,8 +229,10 @@ struct bento_open_event {
   __u64 file_id;
   __u64 dev;
   __u64 ino;
-  __u32 mode;                /* i_mode of the opened inode */
-  __u32 path_len;            /* bytes in path, without the NUL */
+  __u32 mode;     /* i_mode of the opened inode: a regular file or a FIFO, not on a pseudo
+                   * file system but for procfs's environ and mem of a process
+                   * (/proc/PID/environ: another process's memory, read) */
+  __u32 path_len; /* bytes in path, without the NUL */
   char path[BENTO_PATH_MAX]; /* the opened file's absolute path (its dentry walked as
                               * bento_dir_ref.path is; not a symlink's on the way: a deeper
                               * one starts with "...", a file with no path, such as a memfd
