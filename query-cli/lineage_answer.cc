@@ -1026,6 +1026,23 @@ Answer answer_forward(LineageGraph& g, LineageSource& src,
   return a;
 }
 
+namespace {
+
+// Entities by path, then version (a summary's order).
+std::vector<Node> in_path_order(LineageGraph& g, std::vector<Node> nodes) {
+  std::vector<std::pair<std::pair<std::string, int64_t>, Node>> keyed;
+  for (const Node& n : nodes) {
+    const json& e = g.entity(n.id);
+    keyed.push_back({{e.value("path", ""), e.value("version", int64_t{0})}, n});
+  }
+  std::sort(keyed.begin(), keyed.end());
+  std::vector<Node> out;
+  for (const auto& [key, n] : keyed) out.push_back(n);
+  return out;
+}
+
+}  // namespace
+
 std::vector<Node> answer_origins(LineageGraph& g, const Answer& a) {
   if (!a.backward) return {};
   // Read by a process shown for its data (not only the program of who ran one).
@@ -1037,18 +1054,29 @@ std::vector<Node> answer_origins(LineageGraph& g, const Answer& a) {
       read.insert(st.cause);
   }
   for (const auto& [n, bound] : a.roots) roots.insert(n);
-  std::vector<std::pair<std::string, Node>> found;
-  for (const auto& [n, shown] : a.nodes) {
-    if (n.kind != Node::kEntity || shown != Answer::kFull || roots.count(n) != 0 ||
-        made.count(n) != 0 || read.count(n) == 0 || a.beyond_depth.count(n) != 0 || is_stream(g, n))
-      continue;
+  std::vector<Node> found;
+  for (const auto& [n, shown] : a.nodes)
+    if (n.kind == Node::kEntity && shown == Answer::kFull && roots.count(n) == 0 &&
+        made.count(n) == 0 && read.count(n) != 0 && a.beyond_depth.count(n) == 0 &&
+        !is_stream(g, n))
+      found.push_back(n);
+  return in_path_order(g, std::move(found));
+}
+
+std::vector<Node> answer_reached(LineageGraph& g, const Answer& a) {
+  if (a.backward) return {};
+  const auto file_of = [&](Node n) {
     const json& e = g.entity(n.id);
-    found.emplace_back(e.value("path", "") + '\n' + std::to_string(e.value("version", 0)), n);
-  }
-  std::sort(found.begin(), found.end());
-  std::vector<Node> out;
-  for (const auto& [key, n] : found) out.push_back(n);
-  return out;
+    auto f = e.find("file");
+    return f != e.end() && f->is_object() ? f->value("id", int64_t{0}) : int64_t{0};
+  };
+  std::set<int64_t> asked;  // the files asked about: their later versions are no news
+  for (const auto& [n, bound] : a.roots) asked.insert(file_of(n));
+  std::vector<Node> found;
+  for (const auto& [n, shown] : a.nodes)
+    if (n.kind == Node::kEntity && !is_stream(g, n) && asked.count(file_of(n)) == 0)
+      found.push_back(n);
+  return in_path_order(g, std::move(found));
 }
 
 json answer_json(LineageGraph& g, const Answer& a, json header) {
@@ -1130,11 +1158,10 @@ json answer_json(LineageGraph& g, const Answer& a, json header) {
     if (st.contains("next") && st["next"].is_string()) only.insert(st["next"].get<std::string>());
   }
   header["left_out"] = {{"activities", a.left_out_activities}, {"entities", a.left_out_entities}};
-  if (a.backward) {
-    json origins = json::array();
-    for (const Node& n : answer_origins(g, a)) origins.push_back("e:" + std::to_string(n.id));
-    header["origins"] = std::move(origins);
-  }
+  json summary = json::array();
+  for (const Node& n : a.backward ? answer_origins(g, a) : answer_reached(g, a))
+    summary.push_back("e:" + std::to_string(n.id));
+  header[a.backward ? "origins" : "reached"] = std::move(summary);
   header["gaps"] = a.gaps;
   // Where the search stopped at --depth with more left: the answer is partial there.
   json beyond = json::array();

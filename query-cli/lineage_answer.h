@@ -139,6 +139,9 @@ Answer answer_forward(LineageGraph& g, LineageSource& src,
 // answer made (there before the record, or from outside it), not the roots, not where the
 // depth bound stopped; in path order.
 std::vector<Node> answer_origins(LineageGraph& g, const Answer& a);
+// What a forward answer's data went into (LINEAGE.md §3, "Origins"): the files and remote
+// endpoints it reaches, but for the files asked about (their later versions), in path order.
+std::vector<Node> answer_reached(LineageGraph& g, const Answer& a);
 
 // The answer as the native document (JSON.md): its nodes, its steps as PROV edges (with
 // `time` and `last`), wasDerivedFrom(process) between its entities where the activity

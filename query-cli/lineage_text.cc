@@ -93,23 +93,23 @@ class Printer {
       out += g_.bold("[" + std::to_string(k + 1) + "]") + " " + c.text + "\n";
       expand(c, "", &out);
     }
-    if (a_.backward) {
-      // Where the data began, at a glance: what the tree reaches that nothing made.
-      std::vector<std::string> names;
-      for (const Node& n : answer_origins(g_, a_)) {
-        const std::string name = printable(g_.entity(n.id).value("path", "?"));
-        if (names.empty() || names.back() != name) names.push_back(name);
-      }
-      if (!names.empty()) {
-        constexpr size_t kListed = 12;
-        std::string list;
-        for (size_t i = 0; i < names.size() && i < kListed; i++)
-          list += (i == 0 ? "" : ", ") + names[i];
-        if (names.size() > kListed)
-          list += " and " + std::to_string(names.size() - kListed) + " more";
-        out += g_.bold("origins") + g_.dim(" (there before the record, or from outside it): ") +
-               list + "\n";
-      }
+    // Where the data began (why) or went (impact), at a glance.
+    std::vector<std::string> names;
+    for (const Node& n : a_.backward ? answer_origins(g_, a_) : answer_reached(g_, a_)) {
+      const std::string name = printable(g_.entity(n.id).value("path", "?"));
+      if (names.empty() || names.back() != name) names.push_back(name);
+    }
+    if (!names.empty()) {
+      constexpr size_t kListed = 12;
+      std::string list;
+      for (size_t i = 0; i < names.size() && i < kListed; i++)
+        list += (i == 0 ? "" : ", ") + names[i];
+      if (names.size() > kListed)
+        list += " and " + std::to_string(names.size() - kListed) + " more";
+      out += a_.backward
+                 ? g_.bold("origins") + g_.dim(" (there before the record, or from outside it): ")
+                 : g_.bold("reached") + g_.dim(" (files and remote peers its data went into): ");
+      out += list + "\n";
     }
     if (beyond_marks_ > 0) {
       out += g_.bold("(incomplete: the search stopped at --depth " + std::to_string(a_.depth) +

@@ -428,7 +428,8 @@ TEST(Causal, AFilesVersionsAreOneListNewestFirst) {
 
 // The answer ends with its origins: what its data came from that nothing in the record
 // made (a file there before the record), not a file the record saw written, nor the
-// script of who ran the writer (that made the command, not the data).
+// script of who ran the writer (that made the command, not the data). Impact ends with
+// what the data reached.
 TEST(Causal, TheAnswerNamesItsOriginsOnce) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
@@ -456,6 +457,20 @@ TEST(Causal, TheAnswerNamesItsOriginsOnce) {
     for (const auto& e : r.graph["entities"])
       if (e["id"] == id) origins.insert(e.value("path", ""));
   EXPECT_EQ(origins, std::set<std::string>{"/srv/data.csv"}) << r.graph.dump(1);
+  // Forward, impact ends with what the data went into: mid and out, not the file asked about.
+  auto fwd = impact(*w.db, "/srv/data.csv");
+  ASSERT_TRUE(fwd.found) << fwd.message;
+  const size_t rat = fwd.text.find("reached (files and remote peers its data went into): ");
+  ASSERT_NE(rat, std::string::npos) << fwd.text;
+  EXPECT_EQ(
+      fwd.text.substr(rat, fwd.text.find('\n', rat) - rat),
+      "reached (files and remote peers its data went into): " + path("mid") + ", " + path("out"))
+      << fwd.text;
+  std::set<std::string> reached;
+  for (const auto& id : fwd.graph["reached"])
+    for (const auto& e : fwd.graph["entities"])
+      if (e["id"] == id) reached.insert(e.value("path", ""));
+  EXPECT_EQ(reached, (std::set<std::string>{path("mid"), path("out")})) << fwd.graph.dump(1);
 
   // A download: its origin is the remote peer it came from.
   auto curl = w.run(sh, 400, {"curl", "-o", "dl", "https://203.0.113.5/x"});
