@@ -18,6 +18,32 @@ uint64_t log_blocks_for(uint64_t n) {
   return n + (n + kDescriptorCapacity - 1) / kDescriptorCapacity + 1;
 }
 
+// Heap sort (no <algorithm> in the kernel build): a checkpoint writes home in block order,
+// which an image file's own file system allocates and writes back sequentially.
+void sort_blocks(bento::Vec<uint64_t>& v) {
+  uint64_t* a = v.data();
+  auto sift = [a](size_t i, size_t end) {
+    for (;;) {
+      size_t c = 2 * i + 1;
+      if (c >= end) return;
+      if (c + 1 < end && a[c + 1] > a[c]) c++;
+      if (a[i] >= a[c]) return;
+      const uint64_t x = a[i];
+      a[i] = a[c];
+      a[c] = x;
+      i = c;
+    }
+  };
+  const size_t n = v.size();
+  for (size_t i = n / 2; i-- > 0;) sift(i, n);
+  for (size_t end = n; end > 1; end--) {
+    const uint64_t x = a[0];
+    a[0] = a[end - 1];
+    a[end - 1] = x;
+    sift(0, end - 1);
+  }
+}
+
 void fill_header(uint8_t* p, uint32_t type, uint64_t seq, uint32_t count, uint32_t csum) {
   JournalHeader h{};
   h.magic.set(kJournalMagic);
@@ -40,8 +66,8 @@ Result<BufferHead> Handle::get_write(uint64_t n) {
 
 Result<BufferHead> Handle::get_new(uint64_t n) {
   BENTO_ASSIGN_OR_RETURN(BufferHead bh, j_->dev_.getblk(n));
+  BENTO_TRY(j_->register_block(n));  // first: a checkpoint may need the old content frozen
   __builtin_memset(bh.data_mut().data(), 0, bh.data_mut().size());
-  BENTO_TRY(j_->register_block(n));
   return bh;
 }
 
@@ -53,7 +79,7 @@ void Handle::end() {
 // ---- Journal ----
 
 Journal::Journal(BlockDevice& dev, uint64_t start, uint64_t blocks, uint64_t sequence)
-    : dev_(dev), start_(start), blocks_(blocks) {
+    : dev_(dev), start_(start), blocks_(blocks), background_checkpoints_(dev.can_write_around()) {
   // Head room for handles that touch more blocks than their credits said (estimates).
   margin_ = blocks / 8 < 256 ? 256 : blocks / 8;
   st_.unlocked().running_tid = sequence;
@@ -328,7 +354,18 @@ Result<Handle> Journal::begin_handle(uint32_t credits, bool log_only) {
       return Err(EROFS);
     }
     if (open) {
-      if (fits(*g, credits)) break;
+      if (fits(*g, credits)) {
+        // Half the log used: checkpoint now, so its write-back (which handles need not
+        // wait for where the device writes around its cache) overlaps with the other half
+        // filling, instead of starting when the log is full and every handle waits.
+        if (!g->checkpoint_requested && background_checkpoints_ &&
+            g->head + log_blocks_for(g->running.order.size() + g->reserved + credits) >
+                (blocks_ - margin_) / 2) {
+          g->checkpoint_requested = true;
+          cv_.notify_all();
+        }
+        break;
+      }
       // Log space is short: checkpoint. If only other handles' reservations are in the
       // way, waiting for them to end is enough.
       uint64_t need = log_blocks_for(g->running.order.size() + credits);
@@ -358,6 +395,7 @@ Status Journal::register_block(uint64_t n) {
   {
     auto g = st_.lock();
     if (g->running.blocks.find(n) != nullptr) return Status::Ok();
+    freeze_going_home(g, n);
   }
   // A second pin, owned by the transaction (a cache hit: the caller holds the block).
   BENTO_ASSIGN_OR_RETURN(BufferHead pin, dev_.bread(n));
@@ -420,6 +458,7 @@ Status Journal::commit_locked(bool checkpoint) {
   uint64_t head = 0;
   CommitHook hook = nullptr;
   void* hook_arg = nullptr;
+  bento::HashMap<uint64_t, BufferHead> home;  // a checkpoint's blocks: pinned until home
   {
     auto g = st_.lock();
     if (g->error != 0) return Err(EIO);
@@ -435,77 +474,167 @@ Status Journal::commit_locked(bool checkpoint) {
       hook = g->hook;
       hook_arg = g->hook_arg;
     }
+    if (checkpoint) {
+      home = std::move(g->checkpoint);
+      g->checkpoint = bento::HashMap<uint64_t, BufferHead>{};
+    }
   }
   // Quiescent (`locked`, no active handle): nobody modifies buffers. Copy the transaction
   // into log buffers without the state mutex: getblk may write back dirty buffers to make
   // room, and that I/O must not hold up wait_commit, status reads or a live upgrade's
   // handover (which takes the mutex inside the pause).
   uint64_t new_head = head;
+  Status st = Status::Ok();
   if (have) {
-    Status st = hook != nullptr ? hook(hook_arg) : Status::Ok();
+    st = hook != nullptr ? hook(hook_arg) : Status::Ok();
     if (st.ok()) st = stage_txn(t, tid, head, &log, &new_head);
+  }
+  bool background = false;  // a checkpoint whose write-back lets handles run
+  {
+    auto g = st_.lock();
     if (!st.ok()) {
-      auto g = st_.lock();
       g->error = st.error();
       g->locked = false;
       cv_.notify_all();
       return st;
     }
-  }
-  {
-    auto g = st_.lock();
     if (have) g->head = new_head;
-    // Handles run again while the log is written (commit_mu_ keeps commits in order);
-    // a checkpoint keeps the window closed until the log is reset, except to handles that
+    if (checkpoint && background_checkpoints_) background = start_going_home(*g, home, t).ok();
+    // Handles run again while the log is written (commit_mu_ keeps commits in order, so a
+    // checkpoint's write-back holds later commits back, not handles). A checkpoint that
+    // cannot write around the cache (or found no memory for its list) writes the live
+    // buffers and keeps the window closed until the log is reset, except to handles that
     // only append to the provenance log (begin_log_only): its header's buffer holds this
     // transaction's header until the next commit hook, so what the write-back takes home
     // of their appends lies past the tail it records.
-    if (!checkpoint) {
+    if (!checkpoint || background) {
       g->locked = false;
-      cv_.notify_all();
     } else {
       g->log_window = true;
-      cv_.notify_all();
     }
+    cv_.notify_all();
   }
   Status s = have ? write_staged(log) : Status::Ok();
   log.clear();
-  bento::HashMap<uint64_t, BufferHead> home;  // a checkpoint's blocks, written unlocked
   uint64_t seq = 0;
   {
     auto g = st_.lock();
     if (s.ok() && have) {
       g->committed_tid = tid;
-      for (uint64_t n : t.order) {
+      auto& into = checkpoint ? home : g->checkpoint;
+      for (size_t i = 0; !background && i < t.order.size(); i++) {  // else going home
+        const uint64_t n = t.order[i];
         BufferHead* pin = t.blocks.find(n);
-        if (g->checkpoint.find(n) == nullptr) s = g->checkpoint.insert(n, std::move(*pin));
+        if (into.find(n) == nullptr) s = into.insert(n, std::move(*pin));
         if (!s.ok()) break;
       }
     }
     if (!s.ok()) g->error = s.error();
-    if (s.ok() && checkpoint) {
-      home = std::move(g->checkpoint);
-      g->checkpoint = bento::HashMap<uint64_t, BufferHead>{};
-      seq = g->running_tid;
-    } else {
+    if (!s.ok() || !checkpoint) {
       if (checkpoint) g->locked = g->log_window = false;
+      end_going_home(*g);
       cv_.notify_all();
       return s;
     }
+    seq = g->running_tid;  // the next commit's: none runs before the log is reset
   }
-  // The checkpoint's I/O runs without the state mutex: `locked` keeps handles out and
-  // commit_mu_ other committers, while fsync waiters, status reads and a live upgrade's
-  // handover (which hands the journal over mid-checkpoint) are not held up by the disk.
-  s = do_checkpoint(home, seq);
+  // The checkpoint's I/O runs without the state mutex: commit_mu_ keeps other committers
+  // out, and fsync waiters, status reads and a live upgrade's handover (which hands the
+  // journal over mid-checkpoint) are not held up by the disk.
+  s = background ? write_going_home(seq) : do_checkpoint(home, seq);
+  home.clear();  // unpins: every block's committed content is home now (or s failed)
   auto g = st_.lock();
+  end_going_home(*g);
   if (s.ok()) {
+    // Handles that waited for log space see it again; the request they made is served.
     g->head = 1;
+    g->checkpoint_requested = false;
   } else {
     g->error = s.error();
   }
   g->locked = g->log_window = false;
   cv_.notify_all();
   return s;
+}
+
+// A checkpoint writing around the cache: its blocks (the committed set and the
+// transaction committed with it) are listed in `going_home` while no handle runs, with
+// their pins; the write-back then writes each block's live buffer, or the copy a handle
+// froze before changing it (freeze_going_home). So handles run during the write-back, and
+// nothing they change there reaches home before it commits. The pins keep the buffers in
+// the cache until their block is home: a dropped buffer would be re-read stale. Fails
+// (ENOMEM, nothing changed) to the checkpoint that keeps handles out.
+Status Journal::start_going_home(State& s, bento::HashMap<uint64_t, BufferHead>& home, Txn& t) {
+  const size_t count = home.size() + t.order.size();
+  BENTO_TRY(s.going_home.reserve(count));
+  BENTO_TRY(s.going_home_order.reserve(count));
+  home.for_each([&](const uint64_t& n, BufferHead& pin) {
+    (void)s.going_home.insert(n, HomeBlock{std::move(pin), {}, false});  // reserved
+    (void)s.going_home_order.push_back(n);
+  });
+  for (uint64_t n : t.order) {
+    if (s.going_home.find(n) != nullptr) continue;
+    (void)s.going_home.insert(n, HomeBlock{std::move(*t.blocks.find(n)), {}, false});
+    (void)s.going_home_order.push_back(n);
+  }
+  home.clear();
+  sort_blocks(s.going_home_order);
+  return Status::Ok();
+}
+
+void Journal::end_going_home(State& s) {
+  s.going_home.clear();  // unpins, frees the frozen copies
+  s.going_home_order.clear();
+  s.writing_home = kNoBlock;
+  if (s.home_waiters > 0) home_cv_.notify_all();
+}
+
+// A handle is about to change block n: if a checkpoint still has to write n home, keep a
+// copy of what it must write (or wait the few µs while the writer has it in hand; also
+// what happens where no memory is left for a copy).
+void Journal::freeze_going_home(Guard& g, uint64_t n) {
+  for (;;) {
+    HomeBlock* hb = g->going_home.find(n);
+    if (hb == nullptr || hb->done || !hb->frozen.empty()) return;
+    if (g->writing_home != n && hb->frozen.resize(kBs).ok()) {
+      __builtin_memcpy(hb->frozen.data(), hb->pin.data().data(), kBs);
+      return;
+    }
+    g->home_waiters++;
+    home_cv_.wait(g);
+    g->home_waiters--;
+  }
+}
+
+// Writes every going-home block (its frozen copy, or the live buffer, which no handle
+// changes while `writing_home` names it), makes them durable, then resets the log.
+Status Journal::write_going_home(uint64_t seq) {
+  size_t count;
+  {
+    auto g = st_.lock();
+    count = g->going_home_order.size();
+  }
+  for (size_t i = 0; i < count; i++) {
+    uint64_t n;
+    const uint8_t* src;
+    {
+      auto g = st_.lock();
+      n = g->going_home_order[i];
+      HomeBlock* hb = g->going_home.find(n);
+      src = hb->frozen.empty() ? hb->pin.data().data() : hb->frozen.data();
+      if (hb->frozen.empty()) g->writing_home = n;
+    }
+    Status w = dev_.write_around(n, {src, kBs});
+    {
+      auto g = st_.lock();
+      g->going_home.find(n)->done = true;
+      g->writing_home = kNoBlock;
+      if (g->home_waiters > 0) home_cv_.notify_all();  // not cv_: no wake-up per block for begin()
+    }
+    BENTO_TRY(w);
+  }
+  BENTO_TRY(dev_.flush());
+  return write_super(dev_, start_, blocks_, seq);
 }
 
 // Copies the transaction into log buffers: descriptors, block images, commit block.

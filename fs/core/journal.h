@@ -5,8 +5,12 @@
 // fsync or journal space asks): new handles wait while the active ones finish (a short
 // quiescent window), the changed blocks are copied into log buffers, handles resume, and
 // the log blocks, then the commit block, are written and flushed. Journaled home buffers
-// stay pinned and clean until a checkpoint (also quiescent) marks them dirty, syncs the
-// device and resets the log. So nothing reaches its home location before its commit.
+// stay pinned and clean until a checkpoint writes them home and resets the log, so nothing
+// reaches its home location before its commit. Where the device writes around its cache
+// (BlockDevice::write_around), a checkpoint starts when half the log is in use and lets
+// handles run during its write-back: a handle about to change a block still to be written
+// home first freezes a copy of it (fs/NOTES.md "Checkpoints that keep no handle out");
+// only the next commit waits. Elsewhere it writes the live buffers with handles kept out.
 //
 // Rule for callers: begin() a handle BEFORE taking any inode lock (begin may wait for a
 // commit, which waits for active handles).
@@ -102,11 +106,11 @@ class Journal {
   Result<Handle> begin(uint32_t credits);
   // The same, for a handle that only appends to the provenance log (bytes at or past the
   // log's tail, and registering its header block, whose buffer only the commit hook
-  // writes): it may also begin during a checkpoint's I/O (`log_window`), which keeps every
-  // other handle out for the whole write-back (hundreds of ms). What that write-back takes
-  // home of such a handle's blocks lies past the tail of the header it also writes home,
-  // which readers and recovery ignore; the handle's transaction commits after the
-  // checkpoint as usual.
+  // writes): it may also begin during the I/O of a checkpoint writing live buffers
+  // (`log_window`), which keeps every other handle out for the whole write-back (hundreds
+  // of ms). What that write-back takes home of such a handle's blocks lies past the tail of
+  // the header it also writes home, which readers and recovery ignore; the handle's
+  // transaction commits after the checkpoint as usual.
   Result<Handle> begin_log_only(uint32_t credits);
   // Waits until transaction tid is durable (fsync); after a live upgrade, at least every
   // transaction handed over (the new instance's inodes lost their last_tid).
@@ -122,6 +126,13 @@ class Journal {
     bento::HashMap<uint64_t, BufferHead> blocks;
     bento::Vec<uint64_t> order;
   };
+  // A block a checkpoint is writing home while handles run (start_going_home).
+  struct HomeBlock {
+    BufferHead pin;              // the live buffer, kept in the cache until home
+    bento::Vec<uint8_t> frozen;  // its committed content, copied before a handle changed it
+    bool done = false;           // home (not yet durable before the checkpoint's flush)
+  };
+  static constexpr uint64_t kNoBlock = ~uint64_t{0};
   struct State {
     bool locked = false;      // quiescing: new handles wait
     bool log_window = false;  // locked for a checkpoint's I/O: begin_log_only() may join
@@ -132,7 +143,13 @@ class Journal {
     uint64_t committed_tid = 0;
     Txn running;
     bento::HashMap<uint64_t, BufferHead> checkpoint;  // committed, not yet written home
-    uint64_t head = 1;                                // next free log block (area-relative)
+    // A checkpoint's write-back in progress with handles running: its blocks, the order
+    // it writes them in, and the one it is writing from the live buffer now.
+    bento::HashMap<uint64_t, HomeBlock> going_home;
+    bento::Vec<uint64_t> going_home_order;
+    uint64_t writing_home = kNoBlock;
+    uint32_t home_waiters = 0;  // handles waiting on home_cv_ for writing_home
+    uint64_t head = 1;          // next free log block (area-relative)
     bool commit_requested = false;
     bool checkpoint_requested = false;
     bool stop = false;
@@ -173,15 +190,22 @@ class Journal {
   // Writes a checkpoint's blocks home and resets the log (called without the state mutex,
   // with commit_mu_ held and handles kept out by `locked`).
   Status do_checkpoint(bento::HashMap<uint64_t, BufferHead>& home, uint64_t seq);
+  // A checkpoint that writes around the cache (journal.cc, start_going_home).
+  Status start_going_home(State& s, bento::HashMap<uint64_t, BufferHead>& home, Txn& t);
+  void end_going_home(State& s);
+  void freeze_going_home(Guard& g, uint64_t n);
+  Status write_going_home(uint64_t seq);
 
   BlockDevice& dev_;
   uint64_t start_;
   uint64_t blocks_;
   uint64_t margin_;
+  const bool background_checkpoints_;  // the device writes around its cache
   int64_t interval_ns_ = 1000000000;
   bool started_ = false;  // set by start_thread, cleared by shutdown
   bento::Mutex<State> st_;
   bento::CondVar cv_;
+  bento::CondVar home_cv_;     // a block being written home (freeze_going_home)
   bento::RawMutex commit_mu_;  // one commit/checkpoint at a time
   bento::Thread thread_;
 };

@@ -23,6 +23,10 @@
 // A dropped V2 payload (upgrade and rollback both failed) destroys the journal without
 // committing: like a crash, the disk stays consistent at the last commit.
 //
+// Journal's layout changed again with API version 3 (a checkpoint's `going_home` set,
+// issue 18) without a state version: a module of API 2 is refused by any host of API 3,
+// so no two modules that disagree on it can meet, and journal_layout cross-checks.
+//
 // Version 3 (this module, issue 19): V2 plus the atime mount options (relatime/strictatime/
 // noatime, nodiratime, lazytime) and, per inode, whether it is an O_TMPFILE inode link() may
 // still name. V2 and V1 states (older modules) are still accepted, with the default atime

@@ -68,18 +68,29 @@ Status ImageDevice::read_backing(uint64_t n, uint8_t* out) {
   return Status::Ok();
 }
 
-Status ImageDevice::write_back(Slot* s) {
-  if (!s->dirty) return Status::Ok();
+Status ImageDevice::store(uint64_t n, const uint8_t* data) {
   if (fd_ < 0) {
-    memcpy(mem_.data() + s->blockno * 4096, s->data, 4096);
+    memcpy(mem_.data() + n * 4096, data, 4096);
     if (recording_)
-      records_.push_back(
-          {static_cast<int64_t>(s->blockno), std::vector<uint8_t>(s->data, s->data + 4096)});
-  } else if (pwrite(fd_, s->data, 4096, static_cast<off_t>(s->blockno * 4096)) != 4096) {
+      records_.push_back({static_cast<int64_t>(n), std::vector<uint8_t>(data, data + 4096)});
+  } else if (pwrite(fd_, data, 4096, static_cast<off_t>(n * 4096)) != 4096) {
     return Err(EIO);
   }
+  return Status::Ok();
+}
+
+Status ImageDevice::write_back(Slot* s) {
+  if (!s->dirty) return Status::Ok();
+  BENTO_TRY(store(s->blockno, s->data));
   s->dirty = false;
   return Status::Ok();
+}
+
+Status ImageDevice::write_around(uint64_t n, std::span<const uint8_t> data) {
+  if (!write_around_) return Err(EOPNOTSUPP);
+  if (n >= blocks_ || data.size() != 4096) return Err(EINVAL);
+  std::lock_guard<std::mutex> g(mu_);
+  return store(n, data.data());
 }
 
 Result<BufferHead> ImageDevice::get(uint64_t n, bool read) {

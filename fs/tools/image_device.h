@@ -32,6 +32,8 @@ class ImageDevice final : public bento::BlockDevice {
   bento::Result<bento::BufferHead> getblk(uint64_t n) override;
   bento::Status sync_all() override;
   bento::Status flush() override;
+  bento::Status write_around(uint64_t n, std::span<const uint8_t> data) override;
+  bool can_write_around() const override { return write_around_; }
 
   // Memory images: a copy of what is durable now (the crash image), ignoring the cache.
   std::vector<uint8_t> durable_bytes();
@@ -55,6 +57,9 @@ class ImageDevice final : public bento::BlockDevice {
   // Tests: called at the start of every flush() (a journal commit's barrier), outside the
   // device's lock; it may block to hold a commit in flight. Empty: none.
   void set_flush_hook(std::function<void()> hook);
+  // Tests: off makes the device one that cannot write around its cache (the kernel host's
+  // today), so the journal's checkpoint writes the live buffers with handles kept out.
+  void set_write_around(bool on) { write_around_ = on; }
 
  protected:
   void buffer_mark_dirty(bento::BufferSlot* slot) override;
@@ -71,6 +76,7 @@ class ImageDevice final : public bento::BlockDevice {
   ImageDevice() = default;
   bento::Result<bento::BufferHead> get(uint64_t n, bool read);
   bento::Status write_back(Slot* s);
+  bento::Status store(uint64_t n, const uint8_t* data);  // to the backing, recorded
   bento::Status read_backing(uint64_t n, uint8_t* out);
 
   uint64_t blocks_ = 0;
@@ -82,6 +88,7 @@ class ImageDevice final : public bento::BlockDevice {
     std::vector<uint8_t> data;
   };
   bool recording_ = false;
+  bool write_around_ = true;
   std::mutex hook_mu_;  // guards flush_hook_ (set while the commit thread may flush)
   std::function<void()> flush_hook_;
   std::vector<uint8_t> base_;

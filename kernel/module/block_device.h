@@ -1,6 +1,8 @@
 // The kernel host's BlockDevice: the fs's blocks are the mounted device's buffer_heads
 // (sb_bread/sb_getblk, mark_buffer_dirty, sync_dirty_buffer, brelse in glue/bdev.c). A
 // BufferSlot is the buffer_head itself; each BufferHead holds one reference to it.
+// No write_around yet (a bio of a private page would do it): Bento-fs's checkpoints keep
+// handles out for their write-back here (fs/NOTES.md "Checkpoints that keep no handle out").
 #pragma once
 
 #include <bento/block_device.h>

@@ -365,6 +365,11 @@ Status BufferCache::flush() {
   return impl_->disk->flush().ok() ? Status::Ok() : Err(EIO);
 }
 
+Status BufferCache::write_around(uint64_t n, std::span<const uint8_t> data) {
+  if (n >= impl_->block_count || data.size() != impl_->block_size) return Err(EINVAL);
+  return impl_->disk->write_block(n, data).ok() ? Status::Ok() : Err(EIO);
+}
+
 BufferCacheStats BufferCache::stats() const {
   BufferCacheStats st;
   for (uint32_t i = 0; i <= impl_->shard_mask; i++) {

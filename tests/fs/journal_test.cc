@@ -2,6 +2,9 @@
 // mount), uncommitted ones vanish atomically, and fsync waits for the commit.
 #include "core/journal.h"
 
+#include <condition_variable>
+#include <future>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -124,6 +127,137 @@ TEST(BentoFsJournal, LargeWritesCycleThroughCheckpoints) {
   t.write(e.ino, 0, data);
   t.remount();
   EXPECT_EQ(t.read(t.lookup(kRootIno, "big"), 0, data.size()), data);
+}
+
+// A checkpoint writes frozen copies of its blocks home, so handles run during its
+// write-back, and what they change stays out of the home blocks until it commits.
+TEST(BentoFsJournal, HandlesRunWhileACheckpointWritesHome) {
+  using namespace std::chrono_literals;
+  TestFs t(4096);
+  t.unmount();
+  t.mount("commit=600000");  // commits only when asked
+  auto a = t.create(kRootIno, "a");
+  t.write(a.ino, 0, std::string(8192, '1'));
+  ASSERT_TRUE(t.fs->commit_now().ok());
+  t.write(a.ino, 0, std::string(8192, '2'));  // committed by the checkpoint itself
+  // Hold the checkpoint at its second flush (its transaction's commit block), before it
+  // writes anything home.
+  std::mutex mu;
+  std::condition_variable cv;
+  int flushes = 0;
+  bool held = false, gate_open = false;
+  std::thread::id checkpointer;
+  t.dev->set_flush_hook([&] {
+    std::unique_lock lk(mu);
+    if (std::this_thread::get_id() != checkpointer || ++flushes != 2) return;
+    held = true;
+    cv.notify_all();
+    cv.wait(lk, [&] { return gate_open; });
+  });
+  t.dev->start_recording();
+  std::thread ckp([&] {
+    {
+      std::lock_guard lk(mu);
+      checkpointer = std::this_thread::get_id();
+    }
+    EXPECT_TRUE(t.fs->sync_now().ok());
+  });
+  {
+    std::unique_lock lk(mu);
+    ASSERT_TRUE(cv.wait_for(lk, 10s, [&] { return held; })) << "the checkpoint never flushed";
+  }
+  auto change = std::async(std::launch::async, [&] {
+    t.write(a.ino, 0, std::string(8192, '3'));
+    t.create(kRootIno, "b");
+  });
+  const bool ran = change.wait_for(10s) == std::future_status::ready;
+  {
+    std::lock_guard lk(mu);
+    gate_open = true;
+    cv.notify_all();
+  }
+  ckp.join();
+  change.get();
+  t.dev->set_flush_hook({});
+  EXPECT_TRUE(ran) << "a write and a create waited for the checkpoint's write-back";
+  const auto after = t.dev->durable_bytes();  // a crash now: the change is not committed
+
+  auto expect_image = [&](std::vector<uint8_t> img, char content, bool has_b) {
+    auto crashed = ImageDevice::from_bytes(std::move(img));
+    EXPECT_EQ(pending_txns(crashed->durable_bytes()), has_b ? 1u : 0u);
+    BentoFs fs2;
+    ASSERT_TRUE(fs2.init(t.r, *crashed, {}).ok());
+    auto l = fs2.lookup(t.r, kRootIno, "a");
+    ASSERT_TRUE(l.ok());
+    std::string out(8192, '\0');
+    auto n = fs2.read(t.r, l->ino, 0, 0, {reinterpret_cast<uint8_t*>(out.data()), out.size()});
+    ASSERT_TRUE(n.ok());
+    EXPECT_TRUE(out == std::string(8192, content))
+        << "a holds '" << out.substr(0, 4) << "...', not '" << content << "...'";
+    EXPECT_EQ(fs2.lookup(t.r, kRootIno, "b").ok(), has_b);
+    fs2.destroy(t.r);
+    auto rep = run_fsck(*crashed, {});
+    EXPECT_EQ(rep.exit_code, 0) << (rep.problems.empty() ? "" : rep.problems[0]);
+  };
+  // The log was reset with nothing after it: the home blocks alone hold the checkpointed
+  // state, none of the changes made before its blocks were written home.
+  expect_image(after, '2', false);
+  ASSERT_TRUE(t.fs->commit_now().ok());
+  expect_image(t.dev->durable_bytes(), '3', true);  // committed into the fresh log
+
+  // A crash at any write of it all: a clean file system whose `a` only moves forward, with
+  // `b` only beside the content written with it.
+  const size_t total = t.dev->recorded();
+  ASSERT_GT(total, 8u);
+  auto img = t.dev->image_after(0);
+  char last = '1';
+  for (size_t n = 0; n <= total; n++) {
+    if (n > 0) t.dev->apply_records(&img, n - 1, n);
+    auto crashed = ImageDevice::from_bytes(img);
+    BentoFs fs2;
+    ASSERT_TRUE(fs2.init(t.r, *crashed, {}).ok()) << "prefix " << n;
+    auto l = fs2.lookup(t.r, kRootIno, "a");
+    ASSERT_TRUE(l.ok()) << "prefix " << n;
+    std::string out(8192, '\0');
+    ASSERT_TRUE(
+        fs2.read(t.r, l->ino, 0, 0, {reinterpret_cast<uint8_t*>(out.data()), out.size()}).ok());
+    const char now = out[0];
+    EXPECT_TRUE(out == std::string(8192, now)) << "prefix " << n << ": a is torn";
+    EXPECT_GE(now, last) << "prefix " << n << ": a went back";
+    last = now;
+    EXPECT_EQ(fs2.lookup(t.r, kRootIno, "b").ok(), now == '3') << "prefix " << n;
+    fs2.destroy(t.r);
+    auto rep = run_fsck(*crashed, {});
+    EXPECT_LE(rep.exit_code, 1) << "prefix " << n << ": "
+                                << (rep.problems.empty() ? "" : rep.problems[0]);
+  }
+  EXPECT_EQ(last, '3');
+}
+
+// Where the device writes around its cache, a checkpoint starts once half the log is in
+// use, without a commit being due or the log being full: its write-back then overlaps with
+// the other half filling.
+TEST(BentoFsJournal, HalfTheLogStartsACheckpoint) {
+  using namespace std::chrono_literals;
+  TestFs t;  // a journal of 1024 blocks: half of what handles may use is 384
+  t.unmount();
+  t.mount("commit=600000");  // no commit falls due during the test
+  auto e = t.create(kRootIno, "big");
+  const std::string chunk(256 << 10, 'q');                                        // 64 blocks
+  for (int i = 0; i < 8; i++) t.write(e.ino, uint64_t(i) * chunk.size(), chunk);  // 512 blocks
+  // The checkpoint runs on the commit thread: wait for a crash image that has the file.
+  bool durable = false;
+  for (int i = 0; i < 200 && !durable; i++) {
+    auto crashed = ImageDevice::from_bytes(t.dev->durable_bytes());
+    BentoFs fs2;
+    if (fs2.init(t.r, *crashed, {}).ok()) {
+      auto l = fs2.lookup(t.r, kRootIno, "big");
+      durable = l.ok() && l->attr.size >= 4 * chunk.size();
+      fs2.destroy(t.r);
+    }
+    if (!durable) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(durable) << "512 blocks written in a 1024-block journal, and nothing committed";
 }
 
 }  // namespace

@@ -190,6 +190,25 @@ TEST(BufferCache, BufferHeadSyncWritesThatBlockNow) {
   EXPECT_EQ(f.cache->stats().writebacks, 1u);
 }
 
+// A journal's checkpoint writes a frozen copy home while the cached buffer already holds
+// the next transaction's content: the disk gets the copy, the cache keeps its buffer.
+TEST(BufferCache, WriteAroundReachesTheDiskAndLeavesTheCachedBufferAlone) {
+  auto f = make_cache(64, 32);
+  EXPECT_TRUE(f.cache->can_write_around());
+  auto live = f.cache->getblk(5);
+  ASSERT_TRUE(live.ok());
+  fill_pattern(live->data_mut(), 5, 2);  // the newer content, not dirty
+  std::vector<uint8_t> frozen(kBs);
+  fill_pattern(frozen, 5, 1);
+  ASSERT_TRUE(f.cache->write_around(5, frozen).ok());
+  EXPECT_TRUE(has_pattern(f.mem->block(5), 5, 1));
+  EXPECT_TRUE(has_pattern(live->data(), 5, 2));
+  ASSERT_TRUE(f.cache->sync_all().ok());  // the clean buffer is not written over it
+  EXPECT_TRUE(has_pattern(f.mem->block(5), 5, 1));
+  EXPECT_EQ(f.cache->write_around(64, frozen).error(), EINVAL);
+  EXPECT_EQ(f.cache->write_around(5, std::span<const uint8_t>(frozen).first(100)).error(), EINVAL);
+}
+
 TEST(BufferCache, ReleaseEarlyEmptiesTheHandle) {
   auto f = make_cache(64, 32);
   auto bh = f.cache->bread(4);

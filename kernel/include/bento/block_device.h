@@ -83,6 +83,17 @@ class BlockDevice {
   virtual Status sync_all() = 0;
   // Makes every completed write durable (FLUSH/FUA): the ordering point for journals.
   virtual Status flush() = 0;
+  // Writes data (one block) to block n on the device around the cache: a cached buffer of
+  // n is left as it is, so it must not be dirty (its write-back would undo this write).
+  // Lets a journal write a frozen copy of a block home while the live buffer changes
+  // again. Not durable before flush(). EOPNOTSUPP (the default): the device cannot
+  // (can_write_around() says so beforehand), and the caller writes the buffer itself.
+  virtual Status write_around(uint64_t n, std::span<const uint8_t> data) {
+    (void)n;
+    (void)data;
+    return Err(EOPNOTSUPP);
+  }
+  virtual bool can_write_around() const { return false; }
 
  protected:
   friend class BufferHead;

@@ -13,7 +13,7 @@
 namespace bento {
 
 // Bumped on any incompatible change to FileOperations, the types it uses or services.h.
-constexpr uint32_t kApiVersion = 2;  // 2: FileOperations::syncfs
+constexpr uint32_t kApiVersion = 3;  // 2: FileOperations::syncfs; 3: BlockDevice::write_around
 
 struct ModuleInfo {
   uint32_t api_version;

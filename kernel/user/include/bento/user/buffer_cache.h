@@ -39,6 +39,8 @@ class BufferCache final : public BlockDevice {
   Result<BufferHead> getblk(uint64_t n) override;
   Status sync_all() override;
   Status flush() override;
+  Status write_around(uint64_t n, std::span<const uint8_t> data) override;
+  bool can_write_around() const override { return true; }
 
   BufferCacheStats stats() const;
   Disk& disk();
