@@ -1072,10 +1072,23 @@ std::vector<Node> answer_reached(LineageGraph& g, const Answer& a) {
   };
   std::set<int64_t> asked;  // the files asked about: their later versions are no news
   for (const auto& [n, bound] : a.roots) asked.insert(file_of(n));
+  // A file reached in several versions is named once, by its newest one's path: a temp
+  // file mv'd into place is where the data went under its final name.
+  std::map<int64_t, Node> newest;
   std::vector<Node> found;
-  for (const auto& [n, shown] : a.nodes)
-    if (n.kind == Node::kEntity && !is_stream(g, n) && asked.count(file_of(n)) == 0)
-      found.push_back(n);
+  for (const auto& [n, shown] : a.nodes) {
+    if (n.kind != Node::kEntity || is_stream(g, n)) continue;
+    const int64_t file = file_of(n);
+    if (file == 0) {
+      found.push_back(n);  // a remote peer
+    } else if (asked.count(file) == 0) {
+      auto [it, fresh] = newest.emplace(file, n);
+      if (!fresh && g.entity(n.id).value("version", int64_t{0}) >
+                        g.entity(it->second.id).value("version", int64_t{0}))
+        it->second = n;
+    }
+  }
+  for (const auto& [file, n] : newest) found.push_back(n);
   return in_path_order(g, std::move(found));
 }
 

@@ -140,7 +140,8 @@ Answer answer_forward(LineageGraph& g, LineageSource& src,
 // depth bound stopped; in path order.
 std::vector<Node> answer_origins(LineageGraph& g, const Answer& a);
 // What a forward answer's data went into (LINEAGE.md §3, "Origins"): the files and remote
-// endpoints it reaches, but for the files asked about (their later versions), in path order.
+// endpoints it reaches, but for the files asked about (their later versions), each file
+// once, by its newest version reached, in path order.
 std::vector<Node> answer_reached(LineageGraph& g, const Answer& a);
 
 // The answer as the native document (JSON.md): its nodes, its steps as PROV edges (with

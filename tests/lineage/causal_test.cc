@@ -486,6 +486,30 @@ TEST(Causal, TheAnswerNamesItsOriginsOnce) {
   EXPECT_NE(dl.text.find("203.0.113.5:443", o), std::string::npos) << dl.text;
 }
 
+// A temp file renamed into place is reached once, under the name the data ended up with.
+TEST(Causal, WhatImpactReachedIsNamedOnceByItsNewestName) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({});
+  auto tool = w.run(sh, 201, {"tool", "/srv/data.csv"});
+  w.read_outside(tool, "/srv/data.csv", 7002);
+  w.write_new(201, 20, "counts.tmp");
+  w.exit(tool);
+  auto mv = w.run(sh, 202, {"mv", "counts.tmp", "out.csv"});
+  w.record(RecordType::kRename, 202, 20, "counts.tmp", 0, 0, S_IFREG | 0644, 1, "out.csv", 1);
+  w.exit(mv);
+  w.commit();
+  auto fwd = impact(*w.db, "/srv/data.csv");
+  ASSERT_TRUE(fwd.found) << fwd.message;
+  EXPECT_NE(fwd.text.find("counts.tmp"), std::string::npos) << fwd.text;  // in the tree
+  const size_t at = fwd.text.find("reached (files and remote peers its data went into): ");
+  ASSERT_NE(at, std::string::npos) << fwd.text;
+  EXPECT_EQ(fwd.text.substr(at, fwd.text.find('\n', at) - at),
+            "reached (files and remote peers its data went into): " + path("out.csv"))
+      << fwd.text;
+  ASSERT_EQ(fwd.graph["reached"].size(), 1u) << fwd.graph.dump(1);
+}
+
 // Without --depth, an answer the default cut short is searched again deeper while it stays
 // small: a 40-step chain is answered back to its first source (backward and forward) and
 // says the depth it took. A wide answer (thousands of writers) stays at the default and
