@@ -114,69 +114,91 @@ Status Journal::write_super(BlockDevice& dev, uint64_t start, uint64_t blocks, u
   return dev.flush();
 }
 
+namespace {
+
+// The journal superblock's first log block and sequence; EUCLEAN when it is damaged.
+Status read_journal_super(BlockDevice& dev, uint64_t start, uint64_t blocks, uint64_t* seq,
+                          uint64_t* pos) {
+  BENTO_ASSIGN_OR_RETURN(BufferHead bh, dev.bread(start));
+  const uint8_t* p = bh.data().data();
+  JournalSuper js;
+  __builtin_memcpy(&js, p, sizeof(js));
+  if (js.magic.get() != kJournalMagic || js.version.get() != kJournalVersion ||
+      js.blocks.get() != blocks || load_le32(p + 60) != crc32c(p, 60) || js.start.get() < 1 ||
+      js.start.get() >= blocks) {
+    bento::log(bento::LogLevel::kError, "bento-fs: journal superblock is corrupt");
+    return Err(EUCLEAN);
+  }
+  *seq = js.sequence.get();
+  *pos = js.start.get();
+  return Status::Ok();
+}
+
+// The transaction logged at area block `pos` with sequence `seq`: its home blocks, where
+// their images lie, and the block after its commit. `complete` only when the commit block
+// is there with the right count and checksum and no home block lies past the device or
+// inside the journal (damage: it and everything after it are not replayed).
+struct LoggedTxn {
+  bento::Vec<uint64_t> homes;
+  bento::Vec<uint64_t> logpos;
+  uint64_t next = 0;
+  bool complete = false;
+};
+
+Result<LoggedTxn> read_logged_txn(BlockDevice& dev, uint64_t start, uint64_t blocks, uint64_t pos,
+                                  uint64_t seq) {
+  LoggedTxn t;
+  uint32_t crc = ~0u;
+  uint64_t p = pos;
+  while (p < blocks) {
+    BENTO_ASSIGN_OR_RETURN(BufferHead bh, dev.bread(start + p));
+    const uint8_t* d = bh.data().data();
+    JournalHeader h;
+    __builtin_memcpy(&h, d, sizeof(h));
+    if (h.magic.get() != kJournalMagic || h.sequence.get() != seq) break;
+    if (h.type.get() == kJBlockCommit) {
+      t.complete = (~crc == h.checksum.get()) && h.count.get() == p - pos;
+      p++;
+      break;
+    }
+    if (h.type.get() != kJBlockDescriptor || h.count.get() > kDescriptorCapacity) break;
+    crc = crc32c_update(crc, d, kBs);
+    uint32_t n = h.count.get();
+    if (p + 1 + n >= blocks) break;
+    for (uint32_t i = 0; i < n; i++) {
+      BENTO_TRY(t.homes.push_back(load_le64(d + sizeof(JournalHeader) + 8 * i)));
+      BENTO_TRY(t.logpos.push_back(p + 1 + i));
+    }
+    bh.release();
+    for (uint32_t i = 0; i < n; i++) {
+      BENTO_ASSIGN_OR_RETURN(BufferHead db, dev.bread(start + p + 1 + i));
+      crc = crc32c_update(crc, db.data().data(), kBs);
+    }
+    p += 1 + n;
+  }
+  for (size_t i = 0; t.complete && i < t.homes.size(); i++)
+    if (t.homes[i] >= dev.block_count() || (t.homes[i] >= start && t.homes[i] < start + blocks))
+      t.complete = false;
+  t.next = p;
+  return t;
+}
+
+}  // namespace
+
 Result<uint64_t> Journal::replay(BlockDevice& dev, uint64_t start, uint64_t blocks,
                                  uint64_t* replayed_txns, bento::Vec<BufferHead>* in_memory) {
   if (replayed_txns != nullptr) *replayed_txns = 0;
   uint64_t seq;
   uint64_t pos;
-  {
-    BENTO_ASSIGN_OR_RETURN(BufferHead bh, dev.bread(start));
-    const uint8_t* p = bh.data().data();
-    JournalSuper js;
-    __builtin_memcpy(&js, p, sizeof(js));
-    if (js.magic.get() != kJournalMagic || js.version.get() != kJournalVersion ||
-        js.blocks.get() != blocks || load_le32(p + 60) != crc32c(p, 60) || js.start.get() < 1 ||
-        js.start.get() >= blocks) {
-      bento::log(bento::LogLevel::kError, "bento-fs: journal superblock is corrupt");
-      return Err(EUCLEAN);
-    }
-    seq = js.sequence.get();
-    pos = js.start.get();
-  }
+  BENTO_TRY(read_journal_super(dev, start, blocks, &seq, &pos));
   uint64_t applied = 0;
   for (;;) {
-    // Pass 1: walk the transaction, check its checksum, remember the home blocks.
-    bento::Vec<uint64_t> homes;
-    bento::Vec<uint64_t> logpos;
-    uint32_t crc = ~0u;
-    uint64_t p = pos;
-    bool complete = false;
-    while (p < blocks) {
-      BENTO_ASSIGN_OR_RETURN(BufferHead bh, dev.bread(start + p));
-      const uint8_t* d = bh.data().data();
-      JournalHeader h;
-      __builtin_memcpy(&h, d, sizeof(h));
-      if (h.magic.get() != kJournalMagic || h.sequence.get() != seq) break;
-      if (h.type.get() == kJBlockCommit) {
-        complete = (~crc == h.checksum.get()) && h.count.get() == p - pos;
-        p++;
-        break;
-      }
-      if (h.type.get() != kJBlockDescriptor || h.count.get() > kDescriptorCapacity) break;
-      crc = crc32c_update(crc, d, kBs);
-      uint32_t n = h.count.get();
-      if (p + 1 + n >= blocks) break;
-      for (uint32_t i = 0; i < n; i++) {
-        BENTO_TRY(homes.push_back(load_le64(d + sizeof(JournalHeader) + 8 * i)));
-        BENTO_TRY(logpos.push_back(p + 1 + i));
-      }
-      bh.release();
-      for (uint32_t i = 0; i < n; i++) {
-        BENTO_ASSIGN_OR_RETURN(BufferHead db, dev.bread(start + p + 1 + i));
-        crc = crc32c_update(crc, db.data().data(), kBs);
-      }
-      p += 1 + n;
-    }
-    // A home block past the device or inside the journal itself is damage: such a
-    // transaction (and everything after it) is not replayed.
-    for (size_t i = 0; complete && i < homes.size(); i++)
-      if (homes[i] >= dev.block_count() || (homes[i] >= start && homes[i] < start + blocks))
-        complete = false;
-    if (!complete) break;
-    // Pass 2: copy every block home (or, read-only, into the pinned cache only).
-    for (size_t i = 0; i < homes.size(); i++) {
-      BENTO_ASSIGN_OR_RETURN(BufferHead src, dev.bread(start + logpos[i]));
-      BENTO_ASSIGN_OR_RETURN(BufferHead dst, dev.getblk(homes[i]));
+    BENTO_ASSIGN_OR_RETURN(LoggedTxn t, read_logged_txn(dev, start, blocks, pos, seq));
+    if (!t.complete) break;
+    // Copy every block home (or, read-only, into the pinned cache only).
+    for (size_t i = 0; i < t.homes.size(); i++) {
+      BENTO_ASSIGN_OR_RETURN(BufferHead src, dev.bread(start + t.logpos[i]));
+      BENTO_ASSIGN_OR_RETURN(BufferHead dst, dev.getblk(t.homes[i]));
       __builtin_memcpy(dst.data_mut().data(), src.data().data(), kBs);
       if (in_memory != nullptr) {
         BENTO_TRY(in_memory->push_back(std::move(dst)));
@@ -186,13 +208,25 @@ Result<uint64_t> Journal::replay(BlockDevice& dev, uint64_t start, uint64_t bloc
     }
     applied++;
     seq++;
-    pos = p;
+    pos = t.next;
   }
   if (replayed_txns != nullptr) *replayed_txns = applied;
   if (in_memory != nullptr) return seq;
   BENTO_TRY(dev.sync_all());
   BENTO_TRY(write_super(dev, start, blocks, seq));
   return seq;
+}
+
+Result<uint64_t> Journal::committed_in_log(BlockDevice& dev, uint64_t start, uint64_t blocks) {
+  uint64_t seq;
+  uint64_t pos;
+  BENTO_TRY(read_journal_super(dev, start, blocks, &seq, &pos));
+  uint64_t n = 0;
+  for (;; n++, seq++) {
+    BENTO_ASSIGN_OR_RETURN(LoggedTxn t, read_logged_txn(dev, start, blocks, pos, seq));
+    if (!t.complete) return n;
+    pos = t.next;
+  }
 }
 
 Status Journal::start_thread(uint32_t interval_ms) {

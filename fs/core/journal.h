@@ -72,6 +72,9 @@ class Journal {
   static Result<uint64_t> replay(BlockDevice& dev, uint64_t start, uint64_t blocks,
                                  uint64_t* replayed_txns,
                                  bento::Vec<BufferHead>* in_memory = nullptr);
+  // How many committed transactions replay would apply (writes nothing): fsck -n's
+  // "not replayed" note. A transaction whose commit block never made it does not count.
+  static Result<uint64_t> committed_in_log(BlockDevice& dev, uint64_t start, uint64_t blocks);
   // Writes an empty journal superblock (mkfs, and after replay).
   static Status write_super(BlockDevice& dev, uint64_t start, uint64_t blocks, uint64_t seq);
 

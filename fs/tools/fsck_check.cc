@@ -606,23 +606,12 @@ struct Checker {
                                          : std::string()));
   }
 
-  // True when the journal's log starts with a descriptor of the expected sequence, i.e.
-  // replay would find at least one transaction (whether its commit block is intact is
-  // left to replay). After a clean unmount the log is reset and this is false.
+  // True when replay would apply at least one committed transaction. A transaction whose
+  // commit block never made it (a crash in the middle of a commit) is not pending: replay
+  // stops before it, so after fsck -y or a mount it is still there, never to be applied.
   bool journal_has_pending() {
-    auto jb = dev.bread(sb.journal_start.get());
-    if (!jb.ok()) return false;
-    JournalSuper js;
-    memcpy(&js, jb->data().data(), sizeof(js));
-    if (js.magic.get() != kJournalMagic || js.start.get() == 0 ||
-        js.start.get() >= sb.journal_blocks.get())
-      return false;
-    auto hb = dev.bread(sb.journal_start.get() + js.start.get());
-    if (!hb.ok()) return false;
-    JournalHeader h;
-    memcpy(&h, hb->data().data(), sizeof(h));
-    return h.magic.get() == kJournalMagic && h.type.get() == kJBlockDescriptor &&
-           h.sequence.get() == js.sequence.get();
+    auto n = Journal::committed_in_log(dev, sb.journal_start.get(), sb.journal_blocks.get());
+    return n.ok() && *n > 0;
   }
 
   // ---- pass 5: bitmaps and counts ----

@@ -127,6 +127,36 @@ TEST(BentoFsFsck, NoReplayNotesPendingJournal) {
   EXPECT_TRUE(run_fsck(*clean, no_replay).notes.empty());
 }
 
+// A crash in the middle of a commit (its log blocks written, not its commit block): that
+// transaction is not pending, since no replay will ever apply it; fsck -n must not say the
+// journal holds transactions, before or after a replay (which found nothing to apply).
+TEST(BentoFsFsck, ATornCommitIsNotAPendingTransaction) {
+  TestFs t;
+  t.unmount();
+  t.mount("commit=600000");
+  auto e = t.create(kRootIno, "f");
+  t.write(e.ino, 0, "abc");
+  t.dev->start_recording();
+  ASSERT_TRUE(t.fs->commit_now().ok());
+  size_t first_flush = 0;
+  while (first_flush < t.dev->recorded() && !t.dev->record_is_flush(first_flush)) first_flush++;
+  ASSERT_LT(first_flush + 1, t.dev->recorded()) << "the commit block comes after a flush";
+  auto torn = ImageDevice::from_bytes(t.dev->image_after(first_flush + 1));
+  FsckOptions no_replay;
+  no_replay.replay_journal = false;
+  auto notes = run_fsck(*torn, no_replay).notes;
+  for (const auto& n : notes) EXPECT_EQ(n.find("not replayed"), std::string::npos) << n;
+  EXPECT_EQ(run_fsck(*torn, {}).exit_code, 0);  // nothing to replay
+  for (const auto& n : run_fsck(*torn, no_replay).notes)
+    EXPECT_EQ(n.find("not replayed"), std::string::npos) << n;
+  // The whole commit: pending.
+  auto whole = ImageDevice::from_bytes(t.dev->image_after(t.dev->recorded()));
+  bool pending = false;
+  for (const auto& n : run_fsck(*whole, no_replay).notes)
+    pending = pending || n.find("not replayed") != std::string::npos;
+  EXPECT_TRUE(pending);
+}
+
 TEST(BentoFsFsck, ForeignImageIsOperationalError) {
   std::vector<uint8_t> zeros(4096 * 4096, 0);
   auto r = check(zeros);
