@@ -65,6 +65,10 @@ char LICENSE[] SEC("license") = "GPL";
 #define S_IFSOCK 0140000
 #define S_IFREG 0100000
 #define S_IFIFO 0010000
+#define S_IFBLK 0060000
+/* Regular files and block devices: files whose bytes are data (a disk imaged with
+ * `dd if=/dev/sda` is the image's source); one bit per S_IFMT >> 12. */
+#define DATA_FILE_TYPES ((1u << (S_IFREG >> 12)) | (1u << (S_IFBLK >> 12)))
 #define O_ACCMODE 03
 #define O_WRONLY 01
 #define O_RDWR 02
@@ -1449,7 +1453,8 @@ __noinline int io_on_file(__u64 file, __u64 fd_ret, __u32 op, __u64 a, __u64 b) 
     if (!dir) note_input();
     return sock_io((__u64)f, fd_ret, (op & ~(0xfU << 16)) | dir << 16, a, b);
   }
-  if (mode == S_IFREG && cfg_file_io) return file_io(t, f, inode, fd, (op & 0xffff) | dir << 16);
+  if (((DATA_FILE_TYPES >> (mode >> 12)) & 1) && cfg_file_io)
+    return file_io(t, f, inode, fd, (op & 0xffff) | dir << 16);
   return 0;
 }
 
@@ -1625,11 +1630,12 @@ static __noinline int on_open(int fd, __u64 upath, __u32 flags) {
   if (!f) return 0;
   struct inode* inode = BPF_CORE_READ(f, f_inode);
   __u32 mode = BPF_CORE_READ(inode, i_mode);
-  /* Regular files, and FIFOs for their names (their data moves in PIPE_IO, whose
-   * writer may be gone, with its fd, before the collector could look). Not devices,
-   * directories, sockets. */
+  /* Regular files and block devices, and FIFOs for their names (their data moves in
+   * PIPE_IO, whose writer may be gone, with its fd, before the collector could look). Not
+   * character devices, directories, sockets. One test for the three (on_sys_exit is at the
+   * 6.1 verifier's complexity bound). */
   __u32 type = mode & S_IFMT;
-  if (type != S_IFREG && type != S_IFIFO) return 0;
+  if (!(((DATA_FILE_TYPES | 1u << (S_IFIFO >> 12)) >> (type >> 12)) & 1)) return 0;
   struct super_block* sb = BPF_CORE_READ(inode, i_sb);
   __u64 magic = BPF_CORE_READ(sb, s_magic);
   if (pseudo_fs(magic) && (magic != PROC_SUPER_MAGIC || !proc_memory_file(f))) return 0;

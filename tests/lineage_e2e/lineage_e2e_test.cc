@@ -1767,4 +1767,40 @@ TEST_F(LineageE2E, AReadBeforeASetuidIsShownAsTheEarlierUsers) {
   EXPECT_NE(text.output.find("[as root until setuid at "), std::string::npos) << text.output;
 }
 
+// A disk imaged with dd: the image's source is the block device (its bytes are data), and
+// what is written back onto a device is where the data went.
+TEST_F(LineageE2E, ADiskImageIsTracedToTheBlockDeviceItWasReadFrom) {
+  const std::string T = outside_dir("blockdev");
+  ASSERT_FALSE(T.empty());
+  ASSERT_EQ(run("truncate -s 4M " + q(T + "/backing") +
+                " && printf disk-bytes | dd of=" + q(T + "/backing") + " conv=notrunc status=none")
+                .status,
+            0);
+  RunResult lo = run("losetup -f --show " + q(T + "/backing"));
+  if (lo.status != 0 || lo.output.rfind("/dev/loop", 0) != 0)
+    GTEST_SKIP() << "\n*** SKIPPING: no loop device to read (losetup: " << lo.output << ") ***";
+  const std::string dev = lo.output.substr(0, lo.output.find('\n'));
+  struct Detach {
+    std::string dev;
+    ~Detach() { run("losetup -d " + dev); }
+  } detach{dev};
+  ASSERT_NO_FATAL_FAILURE(track_new_mount("64M"));
+  const std::string image = "dd if=" + dev + " of=disk.img bs=64k count=4 status=none",
+                    restore = "dd if=disk.img of=" + dev + " bs=64k conv=fsync status=none";
+  RunResult r = sh(image + "; " + restore);
+  ASSERT_EQ(r.status, 0) << r.output;
+  stop_provd();
+  auto e = edges(why(mnt_ + "/disk.img"), mnt_);
+  EXPECT_TRUE(has(e, "used(" + image + ", " + dev + ")")) << json(e).dump(1);
+  RunResult text = run(std::string(PROV_BIN) + " why " + q(mnt_ + "/disk.img") + " --db " + q(db_));
+  EXPECT_NE(text.output.find("origins (there before the record, or from outside it): " + dev),
+            std::string::npos)
+      << text.output;
+  RunResult im =
+      run(std::string(PROV_BIN) + " impact " + q(mnt_ + "/disk.img") + " --db " + q(db_));
+  EXPECT_NE(im.output.find("reached (files and remote peers its data went into): " + dev),
+            std::string::npos)
+      << im.output;
+}
+
 }  // namespace

@@ -43,7 +43,9 @@
  *    transfers, again after news (flags BENTO_SOCK_INSTANT, _AGAIN, _LAST), not once per
  *    image and direction; only such a reported receive is news for the image (any receive
  *    on a UDP socket still is). Later in 11, without a layout change: MMAP also for a
- *    writable MAP_SHARED | MAP_ANONYMOUS mapping (memory a forked child shares).
+ *    writable MAP_SHARED | MAP_ANONYMOUS mapping (memory a forked child shares); OPEN and
+ *    FILE_IO (read()/write() and their vector forms) also for a block device (`dd
+ *    if=/dev/sda`: a disk's bytes are data), `mode` saying which.
  *
  * Times of data flow: a write-side event (PIPE_IO write, SOCK_SEND, FILE_IO write) is
  * stamped at the call's ENTRY, a read-side one (PIPE_IO read, SOCK_RECV, FILE_IO read) at
@@ -82,9 +84,9 @@ enum bento_event_type {
   BENTO_EV_FORK = 1,     /* clone/fork/vfork: a new process or thread */
   BENTO_EV_EXEC = 2,     /* exec succeeded: a new program image in pid */
   BENTO_EV_EXIT = 3,     /* a thread exited; group_dead = the whole process is gone */
-  BENTO_EV_OPEN = 4,     /* open/openat/openat2/creat returned fd of a regular file (not on
-                          * proc, sysfs, cgroup, ... ; failures not sent), once per process
-                          * image (pid, start_ns, exec) and file */
+  BENTO_EV_OPEN = 4,     /* open/openat/openat2/creat returned fd of a regular file or a
+                          * block device (not on proc, sysfs, cgroup, ... ; failures not
+                          * sent), once per process image (pid, start_ns, exec) and file */
   BENTO_EV_PIPE = 5,     /* pipe/pipe2 returned fds[0] (read end) and fds[1] (write end) */
   BENTO_EV_DUP = 6,      /* dup/dup2/dup3/fcntl(F_DUPFD, F_DUPFD_CLOEXEC): newfd = oldfd */
   BENTO_EV_CLOSE = 7,    /* an fd the probes reported (open/pipe/dup/recv, or inherited from a
@@ -229,10 +231,10 @@ struct bento_open_event {
   __u64 file_id;
   __u64 dev;
   __u64 ino;
-  __u32 mode;     /* i_mode of the opened inode: a regular file or a FIFO, not on a pseudo
-                   * file system but for procfs's environ and mem of a process
-                   * (/proc/PID/environ: another process's memory, read) */
-  __u32 path_len; /* bytes in path, without the NUL */
+  __u32 mode;                /* i_mode of the opened inode: a regular file, a block device or a
+                              * FIFO, not on a pseudo file system but for procfs's environ and mem
+                              * of a process (/proc/PID/environ: another process's memory, read) */
+  __u32 path_len;            /* bytes in path, without the NUL */
   char path[BENTO_PATH_MAX]; /* the opened file's absolute path (its dentry walked as
                               * bento_dir_ref.path is; not a symlink's on the way: a deeper
                               * one starts with "...", a file with no path, such as a memfd
