@@ -66,6 +66,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define S_IFREG 0100000
 #define S_IFIFO 0010000
 #define S_IFBLK 0060000
+#define S_IFCHR 0020000
 /* Regular files and block devices: files whose bytes are data (a disk imaged with
  * `dd if=/dev/sda` is the image's source); one bit per S_IFMT >> 12. */
 #define DATA_FILE_TYPES ((1u << (S_IFREG >> 12)) | (1u << (S_IFBLK >> 12)))
@@ -907,14 +908,46 @@ static __always_inline int read_again(__u64* seen, struct inode* inode, __u32 ge
   return stale;
 }
 
+/* file_io's nr_dir bit for a read of a character device (input_device). */
+#define DEVICE_READ (1u << 17)
+
+/* A character device whose reads bring bytes from outside the record: a terminal (what was
+ * typed), /dev/urandom, /dev/zero, a keyboard, a tun device. Only reads that returned data
+ * are reported (/dev/null's give none), and never a device's writes: what is written to a
+ * terminal is not what it gives its next reader. Not the pty master (/dev/ptmx: its reads
+ * are what programs wrote to the terminal, a flow the probes do not follow) nor /dev/fuse
+ * (a FUSE server's requests: the fs log records those). */
+static __always_inline int input_device(struct inode* inode) {
+  __u32 rdev = BPF_CORE_READ(inode, i_rdev);
+  return rdev != (5u << 20 | 2) && rdev != (10u << 20 | 229);
+}
+
+/* The processes t's image forked so far (image_news). */
+static __always_inline __u64 image_forks(struct task_struct* t) {
+  struct image_ref r;
+  image_ref_init(&r, t);
+  struct image_news* n = bpf_map_lookup_elem(&image_news, &r);
+  return n ? n->forks : 0;
+}
+
+/* An image that reported a read of a device reads it again: whether it started a process
+ * since (then this read is reported: a shell reading the terminal got the command line it
+ * runs next). *seen: its forks when its read was last reported. */
+static __always_inline int forked_since(__u64* seen, struct task_struct* t) {
+  __u64 now = image_forks(t);
+  if (*seen == now) return 0;
+  *seen = now;
+  return 1;
+}
+
 /* The dedup key is the inode object and its generation, read before anything else: a
  * repeated read or write (the common case) costs two loads and one lookup. (dev, ino) name
  * the same file while the inode object lives; the generation tells a new file that got a
  * freed inode object's address from the old one. A write reported at a syscall's entry is
  * remembered until the call returns (write_returned). */
 static __noinline int file_io(struct task_struct* t, struct file* f, struct inode* inode, int fd,
-                              __u32 nr_dir /* syscall | is_write << 16 */) {
-  __u32 nr = nr_dir & 0xffff, is_write = nr_dir >> 16;
+                              __u32 nr_dir /* syscall | is_write << 16 | DEVICE_READ */) {
+  __u32 nr = nr_dir & 0xffff, is_write = (nr_dir >> 16) & 1, device = nr_dir & DEVICE_READ;
   __u32 gen = BPF_CORE_READ(inode, i_generation);
   struct seen_key k = {};
   seen_key_init(&k, t, is_write ? SEEN_FILE_WRITE : SEEN_FILE_READ, (__u64)inode, gen, 0);
@@ -925,17 +958,21 @@ static __noinline int file_io(struct task_struct* t, struct file* f, struct inod
       if ((*v & 0xff) == WRITE_PENDING) *v = WRITE_SHARED; /* this call may write */
       return 0;
     }
-    if (!read_again(v, inode, gen)) return 0;
+    if (device ? !forked_since(v, t) : !read_again(v, inode, gen)) return 0;
     again = 1;
   }
   struct super_block* sb = BPF_CORE_READ(inode, i_sb);
-  if (pseudo_fs(BPF_CORE_READ(sb, s_magic))) return 0;
+  if (!device && pseudo_fs(BPF_CORE_READ(sb, s_magic))) return 0; /* devpts is one */
   if (ignored_tgid(t->tgid)) return 0;
   /* A write at a syscall's entry is pending until the call returns; io_uring reports
-   * completed writes. A read's value: file_changes now (read_again). */
+   * completed writes. A read's value: file_changes now (read_again), a device's the
+   * image's forks (forked_since). */
   int pending = is_write && !(nr & BENTO_NR_IO_URING);
   __u32 tid = t->pid;
-  __u64 value = !is_write ? file_changes : pending ? WRITE_PENDING | (__u64)tid << 32 : WRITE_DONE;
+  __u64 value = device      ? image_forks(t)
+                : !is_write ? file_changes
+                : pending   ? WRITE_PENDING | (__u64)tid << 32
+                            : WRITE_DONE;
   if (!again && bpf_map_update_elem(&seen_file, &k, &value, BPF_NOEXIST) != 0) return 0;
   struct bento_file_io_event* e = reserve(sizeof(*e));
   if (!e) {
@@ -947,9 +984,9 @@ static __noinline int file_io(struct task_struct* t, struct file* f, struct inod
   __u64 ino = BPF_CORE_READ(inode, i_ino);
   fill_header(&e->h, BENTO_EV_FILE_IO, sizeof(*e), t);
   e->fd = fd;
-  e->is_write = is_write;
+  e->is_write = device ? BENTO_FILE_IO_DEVICE_READ : is_write;
   e->syscall_nr = nr;
-  e->generation = gen;
+  e->generation = device ? encode_dev(BPF_CORE_READ(inode, i_rdev)) : gen;
   e->file_id = fid;
   e->dev = dev;
   e->ino = ino;
@@ -1455,6 +1492,8 @@ __noinline int io_on_file(__u64 file, __u64 fd_ret, __u32 op, __u64 a, __u64 b) 
   }
   if (((DATA_FILE_TYPES >> (mode >> 12)) & 1) && cfg_file_io)
     return file_io(t, f, inode, fd, (op & 0xffff) | dir << 16);
+  if (mode == S_IFCHR && !dir && (int)fd_ret > 0 && cfg_file_io && input_device(inode))
+    return file_io(t, f, inode, fd, (op & 0xffff) | DEVICE_READ);
   return 0;
 }
 

@@ -6,10 +6,13 @@
 #include <poll.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 #include <vector>
 
 #include "argv_text.h"
@@ -204,6 +207,27 @@ std::string ProcHostFacts::fd_path(uint32_t pid, int fd, uint64_t dev, uint64_t 
                                            host_path(dev, "/").empty())
     return path.substr(1, path.size() - 1 - deleted.size());
   return gone ? "" : path;
+}
+
+std::string ProcHostFacts::device_path(uint64_t rdev) {
+  const unsigned maj = major(rdev), min = minor(rdev);
+  constexpr unsigned kPtySlaveMajor = 136, kPtySlaveMajors = 8;  // UNIX98_PTY_SLAVE_MAJOR
+  if (maj >= kPtySlaveMajor && maj < kPtySlaveMajor + kPtySlaveMajors)
+    return "/dev/pts/" + std::to_string((maj - kPtySlaveMajor) * 256 + min);
+  const std::string uevent = read_small_file("/sys/dev/char/" + std::to_string(maj) + ":" +
+                                             std::to_string(min) + "/uevent");
+  const std::string_view key = "DEVNAME=";
+  for (size_t at = 0; at < uevent.size();) {
+    const size_t end = std::min(uevent.find('\n', at), uevent.size());
+    const std::string_view line(uevent.data() + at, end - at);
+    if (line.starts_with(key)) {
+      const std::string_view name = line.substr(key.size());
+      if (name.empty() || name.find("..") != std::string_view::npos) return "";
+      return "/dev/" + std::string(name);
+    }
+    at = end + 1;
+  }
+  return "";
 }
 
 bool ProcHostFacts::lstat(const std::string& path, uint64_t* dev, uint64_t* ino) {

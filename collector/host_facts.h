@@ -50,6 +50,10 @@ class HostFacts {
   // probes loaded. A memfd (a file of the kernel's own shmem or hugetlbfs mount, no path)
   // is named as the kernel names it: "memfd:NAME".
   virtual std::string fd_path(uint32_t pid, int fd, uint64_t dev, uint64_t ino) = 0;
+  // The path of the character device numbered rdev (st_rdev's encoding): a pseudo-terminal
+  // is /dev/pts/N (devpts registers none in sysfs), any other the node udev made for its
+  // sysfs DEVNAME (/dev/urandom, /dev/input/event3); "" when the kernel names none.
+  virtual std::string device_path(uint64_t rdev) = 0;
   // The st_dev of anonymous pipes (pipefs): a PIPE_IO of another dev is a FIFO's. 0 when
   // unknown (every PIPE_IO is then taken for a pipe's).
   virtual uint64_t pipefs_dev() { return 0; }
@@ -82,6 +86,7 @@ class ProcHostFacts : public HostFacts {
   std::string host_path(uint64_t dev, const std::string& fs_path) override;
   std::string exe_of(uint32_t pid) override;
   std::string fd_path(uint32_t pid, int fd, uint64_t dev, uint64_t ino) override;
+  std::string device_path(uint64_t rdev) override;
   bool lstat(const std::string& path, uint64_t* dev, uint64_t* ino) override;
   uint64_t dev_of(const std::string& path) override;
   void walk(const std::string& root,

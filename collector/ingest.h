@@ -279,6 +279,7 @@ class Ingest {
     // an ancestor of a kept activity too.
     bool program = false;
     bool on_stdin = false;    // kFileRead: through fd 0, the file it had there at the exec
+    bool instant = false;     // kFileRead: a device's, each report a read at that instant
     bool open_ended = false;  // kChannel: a pipe's last report (BENTO_PIPE_IO_OPEN)
     int64_t owner = 0;        // kOpen of /proc/PID/environ or mem: PID's activity then,
     uint64_t owner_from = 0;  // since when
@@ -287,6 +288,7 @@ class Ingest {
     std::vector<PendingItem> items;
     uint64_t newest = 0;
     uint64_t ended = 0;  // when its activity ended (exit, exec); 0: still running
+    bool held = false;   // may hold program items or device reads (apply_program_items)
   };
   // Its activity ended at t: what it waits for may expire from then (expire_pending()).
   void pending_ended(int64_t act, uint64_t t);
@@ -407,6 +409,7 @@ class Ingest {
   uint32_t outside_identity(uint64_t dev, uint64_t ino, uint32_t generation) const;
   bool remember_path(uint64_t dev, uint64_t ino, const std::string& path,
                      bool opened_for_writing = false);
+  void name_device(const void* file_io_event);  // a character device read: its /dev path
   std::unordered_map<int64_t, Pending> pending_;
   std::unordered_map<int64_t, Keep> kept_;  // activities kept (a cache: re-learnt)
   std::deque<std::pair<int64_t, Keep>>* keep_work_ = nullptr;  // keep()'s worklist, while running

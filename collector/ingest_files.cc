@@ -232,6 +232,20 @@ std::string Ingest::pathless_name(uint32_t pid, int fd, uint64_t dev, uint64_t i
   return p.empty() ? kNoPath : p;
 }
 
+// A character device an image read (typed at a terminal, /dev/urandom): named by its
+// device number (the probes send it as the generation), which outlives the reader's fd
+// (`head -c 32 /dev/urandom` has exited when its read is ingested); else by that fd.
+void Ingest::name_device(const void* file_io_event) {
+  const auto* e = static_cast<const bento_file_io_event*>(file_io_event);
+  if (open_path_.count({e->dev, e->ino})) return;
+  std::string path = host_.device_path(e->generation);
+  if (path.empty()) path = host_.fd_path(e->h.pid, e->fd, e->dev, e->ino);
+  if (path.empty())
+    path = "[character device " + std::to_string(major(e->generation)) + ":" +
+           std::to_string(minor(e->generation)) + "]";
+  remember_path(e->dev, e->ino, path);
+}
+
 // What an outside file is called, for its reads and writes through fds no open we saw
 // names (on_file_io). A loader file (libraries, locales) is remembered as never an input,
 // so that its mmaps need no look in /proc. Returns false for one. A loader-prefix file
@@ -268,6 +282,8 @@ bool Ingest::on_file_io(const void* data, size_t size) {
     return true;
   }
   exact_reads_ = true;
+  const bool device = e->is_write == BENTO_FILE_IO_DEVICE_READ;  // read like a file's
+  if (device) name_device(e);
   // An outside file this image never opened while the probes watched (an fd opened before
   // they loaded, inherited or passed): its name, from the fd, while the process holds it.
   if (source_for_dev(e->dev) == 0 && !open_path_.count({e->dev, e->ino}) &&
@@ -275,7 +291,7 @@ bool Ingest::on_file_io(const void* data, size_t size) {
     if (std::string p = host_.fd_path(h->pid, e->fd, e->dev, e->ino); !p.empty())
       remember_path(e->dev, e->ino, p);
   }
-  if (e->is_write) {
+  if (e->is_write && !device) {
     const int64_t act = activity_for_tid(h->tid, h->uid, h->gid, h->ts_ns);
     if (source_for_dev(e->dev) != 0) {
       // The fs log names who wrote through a handle once per thread: a program a shell
@@ -309,6 +325,7 @@ bool Ingest::on_file_io(const void* data, size_t size) {
   r.dev = e->dev;
   r.ino = e->ino;
   r.gen = source_for_dev(e->dev) != 0 ? 0 : outside_identity(e->dev, e->ino, e->generation);
+  r.instant = device;
   if (auto in = stdin_file_.find(act); e->fd == 0 && in != stdin_file_.end() &&
                                        in->second.first == e->dev && in->second.second == e->ino)
     r.on_stdin = true;  // given by the shell (`sort < /etc/passwd`): its data, said so

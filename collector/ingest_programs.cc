@@ -179,7 +179,8 @@ bool Ingest::is_script_open(int64_t act, const std::string& path) {
 // A kept activity's ancestors are not kept for it: what they read reaches it only through
 // its command line and environment (LINEAGE.md). Their programs are stored though, with
 // whatever wrote them: the images that forked it, up the fork chain.
-// Each image is walked once: the siblings a busy shell starts share its chain.
+// Each image is walked once: the siblings a busy shell starts share its chain; only what
+// the parent itself came to hold since (its next terminal read) is stored for a later one.
 void Ingest::keep_ancestor_programs(int64_t act) {
   ActivityRow row;
   for (size_t depth = 0; depth < kHeldPrograms; depth++) {
@@ -197,20 +198,25 @@ void Ingest::keep_ancestor_programs(int64_t act) {
     if (parent == 0 || parent == act) return;
     act = parent;
     if (programs_walked_.size() > (1u << 18)) programs_walked_.clear();  // a cache
-    if (!programs_walked_.insert(act).second) return;                    // it and those above: done
+    const bool walked = !programs_walked_.insert(act).second;
     if (kept(act) != kFull) apply_program_items(act);
+    if (walked) return;  // those above: done
   }
 }
 
 // Stores an image's waiting program items, with its other reads of the same files (the
-// script's first read after its open).
+// script's first read after its open), and its reads of a device: a shell's read of its
+// terminal is the command line it typed for the program (LINEAGE.md "Devices").
 void Ingest::apply_program_items(int64_t act) {
   auto it = pending_.find(act);
-  if (it == pending_.end()) return;
+  // A busy shell's children each ask: its waiting items are looked at only when it holds
+  // such items (since it last gave them).
+  if (it == pending_.end() || !it->second.held) return;
+  it->second.held = false;
   std::set<std::pair<uint64_t, uint64_t>> files;
   bool any = false;
   for (const PendingItem& item : it->second.items) {
-    any = any || item.program;
+    any = any || item.program || item.instant;
     if (item.program && item.kind != PendingItem::kChannel) files.insert({item.dev, item.ino});
   }
   if (!any) return;
@@ -218,8 +224,9 @@ void Ingest::apply_program_items(int64_t act) {
   for (PendingItem& item : it->second.items) {
     const bool read =
         item.kind == PendingItem::kFileRead || (item.kind == PendingItem::kOpen && !item.output);
-    const bool take = (read && files.count({item.dev, item.ino}) != 0) ||
+    const bool take = (read && files.count({item.dev, item.ino}) != 0) || item.instant ||
                       (item.kind == PendingItem::kChannel && item.program);
+    it->second.held = it->second.held || (!take && item.program);  // an output open's
     (take ? now : still).push_back(std::move(item));
   }
   pending_total_ -= now.size();

@@ -87,6 +87,7 @@ void Ingest::keep(int64_t act, Keep level) {
       Pending& p = pending_[a];
       for (auto& item : still) {
         p.newest = std::max(p.newest, item.t);
+        p.held = p.held || item.program || item.instant;
         p.items.push_back(std::move(item));
       }
     }
@@ -106,6 +107,7 @@ void Ingest::wait(int64_t act, PendingItem item) {
     pending_total_ -= half;
   }
   p.newest = std::max(p.newest, item.t);
+  p.held = p.held || item.program || item.instant;
   p.items.push_back(std::move(item));
   pending_total_++;
 }
@@ -172,6 +174,9 @@ void Ingest::apply(int64_t act, const PendingItem& item) {
       if (file == 0) break;
       if (item.program) {  // at the exec: the time the program's bytes began to matter
         store_.used(act, entity_at(file, item.t), item.t, "program");
+      } else if (item.instant) {  // a device's bytes are those of that read (a typed line)
+        store_.instant_transfer(act, entity_at(file, item.t), item.t, /*write=*/false,
+                                /*open_ended=*/false, "read");
       } else {
         store_.used_exact(act, entity_at(file, item.t), item.t);
         if (item.on_stdin) store_.used_on_stdin(act, entity_at(file, item.t));

@@ -579,6 +579,62 @@ TEST_F(Files, AnOpenOfAnotherProcesssEnvironOrMemIsReported) {
   EXPECT_EQ(paths, (std::set<std::string>{proc + "/environ", proc + "/mem"}));
 }
 
+// A character device's read that returned data (events.h FILE_IO DEVICE_READ), with the
+// device's number: a terminal's (what was typed), again after the reader started a process
+// (a shell reads the next command line), and /dev/zero's. Not a read of /dev/null (no data),
+// of the pty master (what was written to the terminal), nor any write of a device.
+TEST_F(Files, AReadOfATerminalIsReportedWithItsDeviceNumberAndAgainAfterAFork) {
+  ASSERT_TRUE(probes_->fd_events());
+  int master = posix_openpt(O_RDWR | O_NOCTTY);
+  ASSERT_GE(master, 0) << "no pseudo-terminal: " << std::strerror(errno);
+  ASSERT_EQ(grantpt(master), 0);
+  ASSERT_EQ(unlockpt(master), 0);
+  const std::string slave_path = ptsname(master);
+  struct stat slave = {}, ptmx = {}, zero = {};
+  ASSERT_EQ(stat(slave_path.c_str(), &slave), 0);
+  ASSERT_EQ(fstat(master, &ptmx), 0);
+  ASSERT_EQ(stat("/dev/zero", &zero), 0);
+  pid_t child = run_child([&] {
+    int tty = ::open(slave_path.c_str(), O_RDWR | O_NOCTTY);
+    int null = ::open("/dev/null", O_RDONLY), z = ::open("/dev/zero", O_RDONLY);
+    if (tty < 0 || null < 0 || z < 0) return 1;
+    char buf[64];
+    for (const char* line : {"one\n", "two\n", "three\n"}) {
+      if (::write(master, line, std::strlen(line)) < 0 || ::read(tty, buf, sizeof buf) <= 0)
+        return 2;
+      if (std::strcmp(line, "two\n") == 0) {  // started a process since: reported again
+        pid_t p = fork();
+        if (p == 0) _exit(0);
+        waitpid(p, nullptr, 0);
+      }
+    }
+    if (::write(tty, "out\n", 4) != 4 || ::read(master, buf, sizeof buf) <= 0) return 3;
+    if (::read(null, buf, sizeof buf) != 0 || ::read(z, buf, sizeof buf) <= 0) return 4;
+    return 0;
+  });
+  drain(getpid());
+  auto reads = io_of(child, slave.st_ino);
+  ASSERT_EQ(reads.size(), 2u) << "the first read, and the first after the fork";
+  for (const auto& r : reads) {
+    EXPECT_EQ(r.is_write, static_cast<uint32_t>(BENTO_FILE_IO_DEVICE_READ));
+    EXPECT_EQ(r.generation, slave.st_rdev);
+    EXPECT_EQ(r.dev, slave.st_dev);
+  }
+  for (const auto& e : of<bento_file_io_event>(BENTO_EV_FILE_IO, child))
+    EXPECT_NE(e.generation, ptmx.st_rdev) << "the pty master is not an input";
+  auto zeros = io_of(child, zero.st_ino);
+  ASSERT_EQ(zeros.size(), 1u);
+  EXPECT_EQ(zeros[0].generation, zero.st_rdev);
+  bento::collector::ProcHostFacts host;
+  EXPECT_EQ(host.device_path(slave.st_rdev), slave_path);
+  EXPECT_EQ(host.device_path(zero.st_rdev), "/dev/zero");
+  size_t devices = 0;
+  for (const auto& e : of<bento_file_io_event>(BENTO_EV_FILE_IO, child))
+    devices += e.is_write == BENTO_FILE_IO_DEVICE_READ;
+  EXPECT_EQ(devices, 3u) << "no event for /dev/null's empty read nor for any write";
+  close(master);
+}
+
 // An absolute path through a symlink names the link, which may point elsewhere later (a
 // `current -> releases/v1` swapped to v2): OPEN sends the opened file's own path.
 TEST_F(Files, AnOpenThroughASymlinkNamesTheFileOpened) {

@@ -305,6 +305,21 @@ class World {
     e.file_id = dev * 1000003 + ino;
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
   }
+  // p's first read of a character device that returned data (FILE_IO DEVICE_READ): the
+  // device numbered rdev (st_rdev's encoding: 136 << 8 | 3 is /dev/pts/3), its node (dev,
+  // ino) on devpts or devtmpfs.
+  void device_read(Proc p, uint64_t rdev, uint64_t ino, uint64_t dev = 0x19, int fd = 0) {
+    bento_file_io_event e{};
+    header(e.h, BENTO_EV_FILE_IO, sizeof e, p);
+    e.fd = fd;
+    e.is_write = BENTO_FILE_IO_DEVICE_READ;
+    e.syscall_nr = 0;  // read
+    e.generation = static_cast<uint32_t>(rdev);
+    e.dev = dev;
+    e.ino = ino;
+    e.file_id = dev * 1000003 + ino;
+    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+  }
   // The call whose write file_io reported failed (FILE_IO "failed", at the call's return).
   void write_failed(Proc p, uint64_t ino, uint64_t dev = 0x803, int fd = 1) {
     bento_file_io_event e{};

@@ -1803,4 +1803,42 @@ TEST_F(LineageE2E, ADiskImageIsTracedToTheBlockDeviceItWasReadFrom) {
       << im.output;
 }
 
+// Typed input (script(1) gives the commands a terminal, /dev/pts/N, and types what it is
+// fed): `cat > typed.txt` is traced to the terminal, and so is each command an interactive
+// shell read there, not only its first (its read of the terminal is reported again after
+// each command it starts).
+TEST_F(LineageE2E, WhatWasTypedAtATerminalIsTracedToTheTerminal) {
+  if (run("command -v script").status != 0)
+    GTEST_SKIP() << "\n*** SKIPPING: no script(1) to give a command a terminal ***";
+  ASSERT_NO_FATAL_FAILURE(track_new_mount("64M"));
+  RunResult r =
+      sh("echo data > in\n"
+         "printf 'typed line\\n\\004' | script -qc 'cat > typed.txt' /dev/null > /dev/null\n"
+         "(sleep 0.5; printf 'sort in > o1\\nsort in > o2\\nexit\\n') | script -qc 'bash --norc "
+         "-i' /dev/null > /dev/null\n"
+         "cat typed.txt o2");
+  ASSERT_EQ(r.status, 0) << r.output;
+  ASSERT_EQ(r.output, "typed line\ndata\n");
+  stop_provd();
+  auto e = edges(why(mnt_ + "/typed.txt"), mnt_);
+  std::string tty;
+  for (const std::string& x : e)
+    if (x.starts_with("used(cat, /dev/pts/")) tty = x.substr(10, x.size() - 11);
+  ASSERT_FALSE(tty.empty()) << json(e).dump(1);
+  RunResult text =
+      run(std::string(PROV_BIN) + " why " + q(mnt_ + "/typed.txt") + " --db " + q(db_));
+  EXPECT_NE(text.output.find("origins (there before the record, or from outside it): " + tty),
+            std::string::npos)
+      << text.output;
+  for (const char* out : {"o1", "o2"}) {
+    SCOPED_TRACE(out);
+    RunResult w = run(std::string(PROV_BIN) + " why " + q(mnt_ + "/" + out) + " --db " + q(db_));
+    const size_t at = w.output.find("read " + tty);
+    ASSERT_NE(at, std::string::npos) << w.output;
+    const std::string line = w.output.substr(at, w.output.find('\n', at) - at);
+    EXPECT_NE(line.find("may reach this program through its command line"), std::string::npos)
+        << w.output;
+  }
+}
+
 }  // namespace

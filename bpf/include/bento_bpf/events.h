@@ -45,7 +45,8 @@
  *    on a UDP socket still is). Later in 11, without a layout change: MMAP also for a
  *    writable MAP_SHARED | MAP_ANONYMOUS mapping (memory a forked child shares); OPEN and
  *    FILE_IO (read()/write() and their vector forms) also for a block device (`dd
- *    if=/dev/sda`: a disk's bytes are data), `mode` saying which.
+ *    if=/dev/sda`: a disk's bytes are data), `mode` saying which; FILE_IO is_write
+ *    BENTO_FILE_IO_DEVICE_READ: a character device's first read by an image (typed input).
  *
  * Times of data flow: a write-side event (PIPE_IO write, SOCK_SEND, FILE_IO write) is
  * stamped at the call's ENTRY, a read-side one (PIPE_IO read, SOCK_RECV, FILE_IO read) at
@@ -505,11 +506,21 @@ struct bento_mmap_event {
  * again. (Not sent when another call of the image wrote the file while this one ran: one of
  * them may have written.) */
 #define BENTO_FILE_IO_WRITE_FAILED 2
+/* is_write of a FILE_IO for an image's first read of a character device that returned data
+ * (later in v11): a terminal (what was typed there), /dev/urandom, /dev/zero, a keyboard, a
+ * tun device; not /dev/ptmx (the pty master) nor /dev/fuse. Its bytes come from outside the
+ * record. `generation` holds the device's number (st_rdev's encoding: major << 8 | minor for
+ * small numbers), which names it (/dev/pts/N); dev/ino are its node's, on devtmpfs or devpts.
+ * Reported again, as a pipe's read is, at the image's first read of the device after it
+ * started a process (a shell reading its terminal: the line it got is the command it starts
+ * next). A device's writes and opens are never reported (a terminal's output is not what it
+ * gives its next reader; every daemon opens /dev/null). */
+#define BENTO_FILE_IO_DEVICE_READ 3
 
 struct bento_file_io_event {
   struct bento_event_header h;
   __s32 fd;
-  __u32 is_write;   /* 0 read, 1 write, BENTO_FILE_IO_WRITE_FAILED */
+  __u32 is_write;   /* 0 read, 1 write, BENTO_FILE_IO_WRITE_FAILED, _DEVICE_READ */
   __u32 syscall_nr; /* x86_64 __NR_* of the call */
   __u32 generation;
   __u64 file_id;

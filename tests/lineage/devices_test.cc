@@ -1,0 +1,78 @@
+// Character devices read (query-cli/LINEAGE.md §3, "Devices"): what was typed at a
+// terminal, /dev/urandom's bytes. The probes report an image's first read of one that
+// returned data (events.h FILE_IO DEVICE_READ), never its writes; the collector names the
+// device by its number.
+#include <gtest/gtest.h>
+#include <sys/sysmacros.h>
+
+#include "lineage_world.h"
+
+namespace {
+
+using namespace lineage_test;
+
+constexpr uint64_t kDevpts = 0x19;
+
+bool has(const std::set<std::string>& e, const std::string& x) {
+  return e.count(x) != 0;
+}
+
+// `cat > notes` typed at /dev/pts/3: the terminal is where its bytes came from, an origin,
+// named though cat has exited (and its fd with it) when the read is ingested.
+TEST(Devices, WhatWasTypedAtATerminalComesFromTheTerminal) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({});
+  auto cat = w.run(sh, 300, {"cat"});
+  w.device_read(cat, makedev(136, 3), 6);
+  w.write_new(300, 12, "notes");
+  w.exit(cat);
+  w.commit();
+  auto r = why(*w.db, path("notes"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_TRUE(has(edges(r.graph), "used(cat, /dev/pts/3)")) << json(edges(r.graph)).dump(1);
+  EXPECT_NE(r.text.find("read /dev/pts/3"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("origins (there before the record, or from outside it): /dev/pts/3"),
+            std::string::npos)
+      << r.text;
+  // Forward: what was typed there.
+  auto im = impact(*w.db, "/dev/pts/3");
+  ASSERT_TRUE(im.found) << im.message;
+  EXPECT_NE(im.text.find(path("notes")), std::string::npos) << im.text;
+}
+
+}  // namespace
+
+namespace {
+
+// An interactive shell at /dev/pts/3: it reads each command line at the terminal before it
+// starts the command (the probes report its read again after each fork). Each command's
+// answer lists the shell's read of the terminal as what its command line may hold, not
+// only the first command's. A shell that read the terminal once, before its first command
+// (`read -p go?` at the top of a script), gave the later ones nothing typed.
+TEST(Devices, EachCommandTypedAtAShellListsTheTerminalReadBeforeIt) {
+  for (bool interactive : {true, false}) {
+    SCOPED_TRACE(interactive ? "bash -i" : "a script that read the terminal once");
+    TempDir dir;
+    World w(dir.path() + "/prov.db");
+    auto sh = w.setup({{10, "in"}});
+    auto shell = w.run(sh, 200, {"bash", "-i"});
+    w.device_read(shell, makedev(136, 3), 6);
+    w.filter(shell, 201, {"sort", "in"}, 10, 20, "o1");
+    w.t += 1000;
+    if (interactive) w.device_read(shell, makedev(136, 3), 6);  // the next line typed
+    w.filter(shell, 202, {"sort", "in"}, 10, 21, "o2");
+    w.exit(shell);
+    w.commit();
+    auto first = why(*w.db, path("o1"));
+    ASSERT_TRUE(first.found) << first.message;
+    EXPECT_NE(line_with(first.text, "/dev/pts/3").find(kPassedOn), std::string::npos) << first.text;
+    auto second = why(*w.db, path("o2"));
+    ASSERT_TRUE(second.found) << second.message;
+    EXPECT_EQ(line_with(second.text, "/dev/pts/3").find(kPassedOn) != std::string::npos,
+              interactive)
+        << second.text;
+  }
+}
+
+}  // namespace
