@@ -908,8 +908,9 @@ static __always_inline int read_again(__u64* seen, struct inode* inode, __u32 ge
   return stale;
 }
 
-/* file_io's nr_dir bit for a read of a character device (input_device). */
-#define DEVICE_READ (1u << 17)
+/* file_io's nr_dir bit for a character device's read (input_device) or a pty master's
+ * write (reported as its slave's: pty_slave_inode). */
+#define DEVICE_IO (1u << 17)
 
 /* A character device whose reads bring bytes from outside the record: a terminal (what was
  * typed), /dev/urandom, /dev/zero, a keyboard, a tun device. Only reads that returned data
@@ -917,9 +918,22 @@ static __always_inline int read_again(__u64* seen, struct inode* inode, __u32 ge
  * terminal is not what it gives its next reader. Not the pty master (/dev/ptmx: its reads
  * are what programs wrote to the terminal, a flow the probes do not follow) nor /dev/fuse
  * (a FUSE server's requests: the fs log records those). */
+#define PTMX_RDEV (5u << 20 | 2)
 static __always_inline int input_device(struct inode* inode) {
   __u32 rdev = BPF_CORE_READ(inode, i_rdev);
-  return rdev != (5u << 20 | 2) && rdev != (10u << 20 | 229);
+  return rdev != PTMX_RDEV && rdev != (10u << 20 | 229);
+}
+
+/* The terminal a pty master's file (/dev/ptmx) feeds: its slave's devpts inode (ptmx_open
+ * binds the slave's tty to its /dev/pts/N dentry in driver_data). What the master's holder
+ * (sshd, tmux, script) writes there is what the terminal's readers read: a write of the
+ * slave, as file_io reports it. */
+static __always_inline struct inode* pty_slave_inode(struct file* f) {
+  struct tty_file_private* priv = (struct tty_file_private*)BPF_CORE_READ(f, private_data);
+  struct tty_struct* master = priv ? BPF_CORE_READ(priv, tty) : 0;
+  struct tty_struct* slave = master ? BPF_CORE_READ(master, link) : 0;
+  struct dentry* d = slave ? (struct dentry*)BPF_CORE_READ(slave, driver_data) : 0;
+  return d ? BPF_CORE_READ(d, d_inode) : 0;
 }
 
 /* The processes t's image forked so far (image_news). */
@@ -946,8 +960,8 @@ static __always_inline int forked_since(__u64* seen, struct task_struct* t) {
  * freed inode object's address from the old one. A write reported at a syscall's entry is
  * remembered until the call returns (write_returned). */
 static __noinline int file_io(struct task_struct* t, struct file* f, struct inode* inode, int fd,
-                              __u32 nr_dir /* syscall | is_write << 16 | DEVICE_READ */) {
-  __u32 nr = nr_dir & 0xffff, is_write = (nr_dir >> 16) & 1, device = nr_dir & DEVICE_READ;
+                              __u32 nr_dir /* syscall | is_write << 16 | DEVICE_IO */) {
+  __u32 nr = nr_dir & 0xffff, is_write = (nr_dir >> 16) & 1, device = nr_dir & DEVICE_IO;
   __u32 gen = BPF_CORE_READ(inode, i_generation);
   struct seen_key k = {};
   seen_key_init(&k, t, is_write ? SEEN_FILE_WRITE : SEEN_FILE_READ, (__u64)inode, gen, 0);
@@ -967,12 +981,12 @@ static __noinline int file_io(struct task_struct* t, struct file* f, struct inod
   /* A write at a syscall's entry is pending until the call returns; io_uring reports
    * completed writes. A read's value: file_changes now (read_again), a device's the
    * image's forks (forked_since). */
-  int pending = is_write && !(nr & BENTO_NR_IO_URING);
+  int pending = is_write && !device && !(nr & BENTO_NR_IO_URING);
   __u32 tid = t->pid;
-  __u64 value = device      ? image_forks(t)
-                : !is_write ? file_changes
-                : pending   ? WRITE_PENDING | (__u64)tid << 32
-                            : WRITE_DONE;
+  __u64 value = device && !is_write ? image_forks(t)
+                : !is_write         ? file_changes
+                : pending           ? WRITE_PENDING | (__u64)tid << 32
+                                    : WRITE_DONE;
   if (!again && bpf_map_update_elem(&seen_file, &k, &value, BPF_NOEXIST) != 0) return 0;
   struct bento_file_io_event* e = reserve(sizeof(*e));
   if (!e) {
@@ -984,7 +998,9 @@ static __noinline int file_io(struct task_struct* t, struct file* f, struct inod
   __u64 ino = BPF_CORE_READ(inode, i_ino);
   fill_header(&e->h, BENTO_EV_FILE_IO, sizeof(*e), t);
   e->fd = fd;
-  e->is_write = device ? BENTO_FILE_IO_DEVICE_READ : is_write;
+  e->is_write = !device    ? is_write
+                : is_write ? BENTO_FILE_IO_DEVICE_WRITE
+                           : BENTO_FILE_IO_DEVICE_READ;
   e->syscall_nr = nr;
   e->generation = device ? encode_dev(BPF_CORE_READ(inode, i_rdev)) : gen;
   e->file_id = fid;
@@ -995,6 +1011,7 @@ static __noinline int file_io(struct task_struct* t, struct file* f, struct inod
     note_input();
     return 0;
   }
+  if (device) return 0; /* a terminal's readers are reported by fork, not by change */
   file_changed(t, inode, gen);
   if (!pending) return 0;
   __u32 zero = 0;
@@ -1492,9 +1509,14 @@ __noinline int io_on_file(__u64 file, __u64 fd_ret, __u32 op, __u64 a, __u64 b) 
   }
   if (((DATA_FILE_TYPES >> (mode >> 12)) & 1) && cfg_file_io)
     return file_io(t, f, inode, fd, (op & 0xffff) | dir << 16);
-  if (mode == S_IFCHR && !dir && (int)fd_ret > 0 && cfg_file_io && input_device(inode))
-    return file_io(t, f, inode, fd, (op & 0xffff) | DEVICE_READ);
-  return 0;
+  if (mode != S_IFCHR || !cfg_file_io) return 0;
+  if (!dir) /* a read that returned data */
+    return (int)fd_ret > 0 && input_device(inode)
+               ? file_io(t, f, inode, fd, (op & 0xffff) | DEVICE_IO)
+               : 0;
+  if (BPF_CORE_READ(inode, i_rdev) != PTMX_RDEV) return 0;
+  struct inode* slave = pty_slave_inode(f);
+  return slave ? file_io(t, f, slave, fd, (op & 0xffff) | 1u << 16 | DEVICE_IO) : 0;
 }
 
 /* One end of a data-flow syscall on fd. */

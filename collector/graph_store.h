@@ -126,6 +126,10 @@ class GraphStore {
   virtual VersionRef add_version(int64_t file, const std::string& path, uint64_t t,
                                  bool emptied = false) = 0;
 
+  // The reads of version `from` at or after `since` (first reads and later ones) saw
+  // version `to`, found later to begin then (a terminal's session: Ingest::terminal_session).
+  virtual void move_reads(int64_t to, int64_t from, uint64_t since) = 0;
+
   virtual void add_name(int64_t file, const std::string& path, uint64_t t) = 0;
   // The versions of `file` that have no path yet (an O_TMPFILE file until linked) take it.
   virtual void name_unnamed_versions(int64_t file, const std::string& path) = 0;

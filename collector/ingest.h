@@ -279,7 +279,7 @@ class Ingest {
     // an ancestor of a kept activity too.
     bool program = false;
     bool on_stdin = false;    // kFileRead: through fd 0, the file it had there at the exec
-    bool instant = false;     // kFileRead: a device's, each report a read at that instant
+    bool instant = false;     // a device's read (each report an instant) or pty master's write
     bool open_ended = false;  // kChannel: a pipe's last report (BENTO_PIPE_IO_OPEN)
     int64_t owner = 0;        // kOpen of /proc/PID/environ or mem: PID's activity then,
     uint64_t owner_from = 0;  // since when
@@ -410,6 +410,10 @@ class Ingest {
   bool remember_path(uint64_t dev, uint64_t ino, const std::string& path,
                      bool opened_for_writing = false);
   void name_device(const void* file_io_event);  // a character device read: its /dev path
+  // The version of a device a read at t saw: the first one is there since boot.
+  int64_t device_version(int64_t file, uint64_t t);
+  int64_t terminal_session(int64_t file, int64_t act, uint64_t t);
+  std::unordered_map<int64_t, int64_t> session_writer_;  // a terminal's version -> process
   std::unordered_map<int64_t, Pending> pending_;
   std::unordered_map<int64_t, Keep> kept_;  // activities kept (a cache: re-learnt)
   std::deque<std::pair<int64_t, Keep>>* keep_work_ = nullptr;  // keep()'s worklist, while running

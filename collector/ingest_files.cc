@@ -246,6 +246,30 @@ void Ingest::name_device(const void* file_io_event) {
   remember_path(e->dev, e->ino, path);
 }
 
+int64_t Ingest::device_version(int64_t file, uint64_t t) {
+  const VersionRef v = store_.version_at(file, t);
+  return v.id != 0 ? v.id : new_version(file, 0);
+}
+
+// What a pty master's holder (sshd-session, a tmux server, script) writes is its
+// terminal's input while it holds it: a version of the device per writing process (a
+// session), not derived from the one before (a pts number comes back for a later session,
+// whose readers read nothing of the last one's). Its writer may be kept only once a
+// reader of its terminal is (that read stored already): the reads from its first write on
+// move to its version.
+int64_t Ingest::terminal_session(int64_t file, int64_t act, uint64_t t) {
+  ActivityRow me;
+  const int64_t process = store_.activity(act, &me) ? me.process : 0;
+  const int64_t before = device_version(file, t);
+  if (auto w = session_writer_.find(before); w != session_writer_.end() && w->second == process)
+    return before;
+  const int64_t session = new_version(file, t, "", /*emptied=*/true);
+  if (session_writer_.size() > (1u << 16)) session_writer_.clear();  // a cache: a new version
+  session_writer_[session] = process;
+  if (session != 0 && before != 0) store_.move_reads(session, before, t);
+  return session;
+}
+
 // What an outside file is called, for its reads and writes through fds no open we saw
 // names (on_file_io). A loader file (libraries, locales) is remembered as never an input,
 // so that its mmaps need no look in /proc. Returns false for one. A loader-prefix file
@@ -282,8 +306,11 @@ bool Ingest::on_file_io(const void* data, size_t size) {
     return true;
   }
   exact_reads_ = true;
-  const bool device = e->is_write == BENTO_FILE_IO_DEVICE_READ;  // read like a file's
+  // A character device's read, or a pty master's write as its terminal's: like a file's.
+  const bool device =
+      e->is_write == BENTO_FILE_IO_DEVICE_READ || e->is_write == BENTO_FILE_IO_DEVICE_WRITE;
   if (device) name_device(e);
+  const bool write = device ? e->is_write == BENTO_FILE_IO_DEVICE_WRITE : e->is_write != 0;
   // An outside file this image never opened while the probes watched (an fd opened before
   // they loaded, inherited or passed): its name, from the fd, while the process holds it.
   if (source_for_dev(e->dev) == 0 && !open_path_.count({e->dev, e->ino}) &&
@@ -291,7 +318,7 @@ bool Ingest::on_file_io(const void* data, size_t size) {
     if (std::string p = host_.fd_path(h->pid, e->fd, e->dev, e->ino); !p.empty())
       remember_path(e->dev, e->ino, p);
   }
-  if (e->is_write && !device) {
+  if (write) {
     const int64_t act = activity_for_tid(h->tid, h->uid, h->gid, h->ts_ns);
     if (source_for_dev(e->dev) != 0) {
       // The fs log names who wrote through a handle once per thread: a program a shell
@@ -309,6 +336,7 @@ bool Ingest::on_file_io(const void* data, size_t size) {
     w.dev = e->dev;
     w.ino = e->ino;
     w.gen = outside_identity(e->dev, e->ino, e->generation);
+    w.instant = device;
     const Keep k = kept(act);
     if (k != kFull) note_outside_writer(act, w);  // a later reader keeps its causes
     if (k >= kForward)

@@ -224,7 +224,8 @@ void Ingest::apply_program_items(int64_t act) {
   for (PendingItem& item : it->second.items) {
     const bool read =
         item.kind == PendingItem::kFileRead || (item.kind == PendingItem::kOpen && !item.output);
-    const bool take = (read && files.count({item.dev, item.ino}) != 0) || item.instant ||
+    const bool take = (read && files.count({item.dev, item.ino}) != 0) ||
+                      (item.instant && item.kind == PendingItem::kFileRead) ||
                       (item.kind == PendingItem::kChannel && item.program);
     it->second.held = it->second.held || (!take && item.program);  // an output open's
     (take ? now : still).push_back(std::move(item));

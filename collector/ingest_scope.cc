@@ -175,7 +175,7 @@ void Ingest::apply(int64_t act, const PendingItem& item) {
       if (item.program) {  // at the exec: the time the program's bytes began to matter
         store_.used(act, entity_at(file, item.t), item.t, "program");
       } else if (item.instant) {  // a device's bytes are those of that read (a typed line)
-        store_.instant_transfer(act, entity_at(file, item.t), item.t, /*write=*/false,
+        store_.instant_transfer(act, device_version(file, item.t), item.t, /*write=*/false,
                                 /*open_ended=*/false, "read");
       } else {
         store_.used_exact(act, entity_at(file, item.t), item.t);
@@ -189,7 +189,10 @@ void Ingest::apply(int64_t act, const PendingItem& item) {
       if (auto p = open_path_.find({item.dev, item.ino});
           p != open_path_.end() && source_for_dev(item.dev) == 0)
         name = p->second;
-      if (int64_t file = file_of(item.dev, item.ino, item.gen, name, item.t, true); file != 0) {
+      if (int64_t file = file_of(item.dev, item.ino, item.gen, name, item.t, true);
+          file != 0 && item.instant) {
+        store_.generated(terminal_session(file, act, item.t), act, item.t, "write");
+      } else if (file != 0) {
         const int64_t ent = entity_at(file, item.t);
         if (source_for_dev(item.dev) == 0) remember_outside_write(act, item, ent);  // may fail
         store_.generated(ent, act, item.t, "write");

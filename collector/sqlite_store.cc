@@ -61,6 +61,7 @@ enum SqliteStore::Q : int {
   kDerivedRelink,
   kUsedMoveFromBefore,
   kUsedMoveFromAfter,
+  kReadTransfersMove,
   kNameInsert,
   kNameUnnamed,
   kNameEnd,
@@ -175,6 +176,8 @@ const char* const kSql[] = {
     "UPDATE derived SET used_id = ? WHERE generated_id = ? AND used_id = ?",
     "UPDATE used SET entity_id = ? WHERE entity_id = ? AND time_ns >= ?",
     "UPDATE used SET entity_id = ? WHERE entity_id = ? AND time_ns >= ? AND time_ns < ?",
+    "UPDATE pipe_transfers SET entity_id = ? WHERE entity_id = ? AND time_ns >= ? AND "
+    "is_write = 0",
     "INSERT INTO names(file_id, path, from_ns) VALUES(?, ?, ?)",
     "UPDATE entities SET path = ? WHERE file_id = ? AND (path IS NULL OR path = '')",
     "UPDATE names SET to_ns = ? WHERE file_id = ? AND path = ? AND to_ns IS NULL",
@@ -664,6 +667,16 @@ VersionRef SqliteStore::add_version(int64_t file, const std::string& path, uint6
 // from the one before: replaced stays replaced), and the reads stored on its predecessor
 // from t on saw it. Returns id 0 when the stored versions are not in time order (then it
 // is appended as before).
+void SqliteStore::move_reads(int64_t to, int64_t from, uint64_t since) {
+  st(kUsedMoveFromBefore).bind(1, to).bind(2, from).bind(3, i64(since)).run();
+  st(kReadTransfersMove).bind(1, to).bind(2, from).bind(3, i64(since)).run();
+  used_.clear();  // rows moved between versions
+  used_exact_.clear();
+  pipe_reads_.clear();
+  pipe_writes_.clear();
+  pipe_times_ = 0;
+}
+
 VersionRef SqliteStore::insert_version(int64_t file, const std::string& path, uint64_t t,
                                        bool emptied) {
   Stmt& k = st(kVersionsAfter);
@@ -693,7 +706,7 @@ VersionRef SqliteStore::insert_version(int64_t file, const std::string& path, ui
         .bind(3, i64(t))
         .bind(4, emptied ? "replaced" : "version")
         .run();
-    st(kUsedMoveFromBefore).bind(1, v.id).bind(2, before).bind(3, i64(t)).run();
+    move_reads(v.id, before, t);
   } else {
     // `after` was the first version: whether it began empty was noted when it was made.
     const bool after_emptied = first_emptied_.count(after) != 0;

@@ -87,6 +87,7 @@ class SqliteStore : public GraphStore {
   std::string latest_name(int64_t file) override;
   bool has_open_name(int64_t file, const std::string& path) override;
   void retitle_open_name(int64_t file, const std::string& was, const std::string& path) override;
+  void move_reads(int64_t to, int64_t from, uint64_t since) override;
 
   void used(int64_t activity, int64_t entity, uint64_t t, const char* how) override;
   void instant_transfer(int64_t activity, int64_t entity, uint64_t t, bool write, bool open_ended,

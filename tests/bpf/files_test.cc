@@ -582,7 +582,8 @@ TEST_F(Files, AnOpenOfAnotherProcesssEnvironOrMemIsReported) {
 // A character device's read that returned data (events.h FILE_IO DEVICE_READ), with the
 // device's number: a terminal's (what was typed), again after the reader started a process
 // (a shell reads the next command line), and /dev/zero's. Not a read of /dev/null (no data),
-// of the pty master (what was written to the terminal), nor any write of a device.
+// of the pty master (what was written to the terminal), nor a write of the terminal. The
+// master's writes (what sshd or script types) are its terminal's (DEVICE_WRITE), once.
 TEST_F(Files, AReadOfATerminalIsReportedWithItsDeviceNumberAndAgainAfterAFork) {
   ASSERT_TRUE(probes_->fd_events());
   int master = posix_openpt(O_RDWR | O_NOCTTY);
@@ -594,14 +595,17 @@ TEST_F(Files, AReadOfATerminalIsReportedWithItsDeviceNumberAndAgainAfterAFork) {
   ASSERT_EQ(stat(slave_path.c_str(), &slave), 0);
   ASSERT_EQ(fstat(master, &ptmx), 0);
   ASSERT_EQ(stat("/dev/zero", &zero), 0);
+  pid_t typist = run_child([&] {  // types into the terminal: what its readers read
+    return ::write(master, "one\n", 4) == 4 && ::write(master, "two\n", 4) == 4 ? 0 : 1;
+  });
   pid_t child = run_child([&] {
     int tty = ::open(slave_path.c_str(), O_RDWR | O_NOCTTY);
     int null = ::open("/dev/null", O_RDONLY), z = ::open("/dev/zero", O_RDONLY);
     if (tty < 0 || null < 0 || z < 0) return 1;
     char buf[64];
     for (const char* line : {"one\n", "two\n", "three\n"}) {
-      if (::write(master, line, std::strlen(line)) < 0 || ::read(tty, buf, sizeof buf) <= 0)
-        return 2;
+      if (std::strcmp(line, "three\n") == 0 && ::write(master, line, 6) != 6) return 2;
+      if (::read(tty, buf, sizeof buf) <= 0) return 2;
       if (std::strcmp(line, "two\n") == 0) {  // started a process since: reported again
         pid_t p = fork();
         if (p == 0) _exit(0);
@@ -613,7 +617,9 @@ TEST_F(Files, AReadOfATerminalIsReportedWithItsDeviceNumberAndAgainAfterAFork) {
     return 0;
   });
   drain(getpid());
-  auto reads = io_of(child, slave.st_ino);
+  std::vector<bento_file_io_event> reads;
+  for (const auto& e : io_of(child, slave.st_ino))
+    if (e.is_write != BENTO_FILE_IO_DEVICE_WRITE) reads.push_back(e);
   ASSERT_EQ(reads.size(), 2u) << "the first read, and the first after the fork";
   for (const auto& r : reads) {
     EXPECT_EQ(r.is_write, static_cast<uint32_t>(BENTO_FILE_IO_DEVICE_READ));
@@ -631,7 +637,19 @@ TEST_F(Files, AReadOfATerminalIsReportedWithItsDeviceNumberAndAgainAfterAFork) {
   size_t devices = 0;
   for (const auto& e : of<bento_file_io_event>(BENTO_EV_FILE_IO, child))
     devices += e.is_write == BENTO_FILE_IO_DEVICE_READ;
-  EXPECT_EQ(devices, 3u) << "no event for /dev/null's empty read nor for any write";
+  EXPECT_EQ(devices, 3u) << "no event for /dev/null's empty read nor the terminal's write";
+  // The typist's two writes and the reader's: each image's first, as the terminal's.
+  for (pid_t writer : {typist, child}) {
+    auto typed = io_of(writer, slave.st_ino);
+    size_t writes = 0;
+    for (const auto& w : typed)
+      if (w.is_write == BENTO_FILE_IO_DEVICE_WRITE) {
+        writes++;
+        EXPECT_EQ(w.generation, slave.st_rdev);
+        EXPECT_EQ(w.dev, slave.st_dev);
+      }
+    EXPECT_EQ(writes, 1u) << "pid " << writer;
+  }
   close(master);
 }
 

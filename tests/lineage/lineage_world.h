@@ -308,12 +308,15 @@ class World {
   // p's first read of a character device that returned data (FILE_IO DEVICE_READ): the
   // device numbered rdev (st_rdev's encoding: 136 << 8 | 3 is /dev/pts/3), its node (dev,
   // ino) on devpts or devtmpfs.
-  void device_read(Proc p, uint64_t rdev, uint64_t ino, uint64_t dev = 0x19, int fd = 0) {
+  // With write: p's first write of the pty master of that terminal (FILE_IO DEVICE_WRITE,
+  // sent as the slave's).
+  void device_read(Proc p, uint64_t rdev, uint64_t ino, uint64_t dev = 0x19, int fd = 0,
+                   bool write = false) {
     bento_file_io_event e{};
     header(e.h, BENTO_EV_FILE_IO, sizeof e, p);
     e.fd = fd;
-    e.is_write = BENTO_FILE_IO_DEVICE_READ;
-    e.syscall_nr = 0;  // read
+    e.is_write = write ? BENTO_FILE_IO_DEVICE_WRITE : BENTO_FILE_IO_DEVICE_READ;
+    e.syscall_nr = write ? 1 : 0;  // write / read
     e.generation = static_cast<uint32_t>(rdev);
     e.dev = dev;
     e.ino = ino;

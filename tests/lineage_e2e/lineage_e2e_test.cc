@@ -1804,16 +1804,18 @@ TEST_F(LineageE2E, ADiskImageIsTracedToTheBlockDeviceItWasReadFrom) {
 }
 
 // Typed input (script(1) gives the commands a terminal, /dev/pts/N, and types what it is
-// fed): `cat > typed.txt` is traced to the terminal, and so is each command an interactive
-// shell read there, not only its first (its read of the terminal is reported again after
-// each command it starts).
+// fed into it): `cat > typed.txt` is traced to the terminal and on to who typed there
+// (script, a write of the pty master, and what it read), and so is each command an
+// interactive shell read there, not only its first (its read of the terminal is reported
+// again after each command it starts).
 TEST_F(LineageE2E, WhatWasTypedAtATerminalIsTracedToTheTerminal) {
   if (run("command -v script").status != 0)
     GTEST_SKIP() << "\n*** SKIPPING: no script(1) to give a command a terminal ***";
   ASSERT_NO_FATAL_FAILURE(track_new_mount("64M"));
+  std::ofstream(mnt_ + "/typing") << "typed line\n\004";
   RunResult r =
       sh("echo data > in\n"
-         "printf 'typed line\\n\\004' | script -qc 'cat > typed.txt' /dev/null > /dev/null\n"
+         "script -qc 'cat > typed.txt' /dev/null < typing > /dev/null\n"
          "(sleep 0.5; printf 'sort in > o1\\nsort in > o2\\nexit\\n') | script -qc 'bash --norc "
          "-i' /dev/null > /dev/null\n"
          "cat typed.txt o2");
@@ -1821,15 +1823,14 @@ TEST_F(LineageE2E, WhatWasTypedAtATerminalIsTracedToTheTerminal) {
   ASSERT_EQ(r.output, "typed line\ndata\n");
   stop_provd();
   auto e = edges(why(mnt_ + "/typed.txt"), mnt_);
-  std::string tty;
+  std::string tty;  // "/dev/pts/N@vK": the session's version of the terminal
   for (const std::string& x : e)
     if (x.starts_with("used(cat, /dev/pts/")) tty = x.substr(10, x.size() - 11);
   ASSERT_FALSE(tty.empty()) << json(e).dump(1);
-  RunResult text =
-      run(std::string(PROV_BIN) + " why " + q(mnt_ + "/typed.txt") + " --db " + q(db_));
-  EXPECT_NE(text.output.find("origins (there before the record, or from outside it): " + tty),
-            std::string::npos)
-      << text.output;
+  EXPECT_TRUE(has(e, "generated(" + tty + ", script -qc cat > typed.txt /dev/null)"))
+      << json(e).dump(1);
+  EXPECT_TRUE(has(e, "used(script -qc cat > typed.txt /dev/null, typing)")) << json(e).dump(1);
+  tty = tty.substr(0, tty.find('@'));
   for (const char* out : {"o1", "o2"}) {
     SCOPED_TRACE(out);
     RunResult w = run(std::string(PROV_BIN) + " why " + q(mnt_ + "/" + out) + " --db " + q(db_));

@@ -46,7 +46,8 @@
  *    writable MAP_SHARED | MAP_ANONYMOUS mapping (memory a forked child shares); OPEN and
  *    FILE_IO (read()/write() and their vector forms) also for a block device (`dd
  *    if=/dev/sda`: a disk's bytes are data), `mode` saying which; FILE_IO is_write
- *    BENTO_FILE_IO_DEVICE_READ: a character device's first read by an image (typed input).
+ *    BENTO_FILE_IO_DEVICE_READ: a character device's first read by an image (typed input),
+ *    and BENTO_FILE_IO_DEVICE_WRITE: a pty master's first write (who typed it).
  *
  * Times of data flow: a write-side event (PIPE_IO write, SOCK_SEND, FILE_IO write) is
  * stamped at the call's ENTRY, a read-side one (PIPE_IO read, SOCK_RECV, FILE_IO read) at
@@ -513,14 +514,20 @@ struct bento_mmap_event {
  * small numbers), which names it (/dev/pts/N); dev/ino are its node's, on devtmpfs or devpts.
  * Reported again, as a pipe's read is, at the image's first read of the device after it
  * started a process (a shell reading its terminal: the line it got is the command it starts
- * next). A device's writes and opens are never reported (a terminal's output is not what it
- * gives its next reader; every daemon opens /dev/null). */
+ * next). A device's own writes and opens are never reported (a terminal's output is not what
+ * it gives its next reader; every daemon opens /dev/null): a pty master's writes are, as
+ * its terminal's (DEVICE_WRITE). */
 #define BENTO_FILE_IO_DEVICE_READ 3
+/* is_write of a FILE_IO for an image's first write of a pty master (/dev/ptmx, later in
+ * v11): what sshd, tmux, script or expect write there is what the terminal's readers read.
+ * Reported as a write of the slave: dev/ino its /dev/pts/N node's, `generation` its device
+ * number, as for DEVICE_READ. Once per image and terminal. */
+#define BENTO_FILE_IO_DEVICE_WRITE 4
 
 struct bento_file_io_event {
   struct bento_event_header h;
   __s32 fd;
-  __u32 is_write;   /* 0 read, 1 write, BENTO_FILE_IO_WRITE_FAILED, _DEVICE_READ */
+  __u32 is_write;   /* 0 read, 1 write, BENTO_FILE_IO_WRITE_FAILED, _DEVICE_READ, _WRITE */
   __u32 syscall_nr; /* x86_64 __NR_* of the call */
   __u32 generation;
   __u64 file_id;
