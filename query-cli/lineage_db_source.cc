@@ -224,11 +224,68 @@ DbLineageSource::Identity DbLineageSource::identity(int64_t entity) {
 // Backward, reached through a write of a file its writes only copied: its reads of those
 // files and its informants. Forward, reached through a read of a file: its writes of files
 // that copied that one or were not only copies, and the rest of its effects.
+bool DbLineageSource::terminal(int64_t entity) {
+  auto [it, fresh] = terminals_.emplace(entity, false);
+  if (fresh) it->second = path_of(entity).starts_with("/dev/pts/");
+  return it->second;
+}
+
+bool DbLineageSource::stream(int64_t entity) {
+  auto [it, fresh] = streams_.emplace(entity, false);
+  if (!fresh) return it->second;
+  Stmt& q = db_.cached(
+      "SELECT f.kind, IFNULL(e.path, '') FROM entities e JOIN files f ON f.id = e.file_id "
+      "WHERE e.id = ?");
+  q.bind(1, entity);
+  it->second = q.step() && (q.text(0) != "file" || q.text(1).starts_with("/dev/"));
+  q.reset();
+  return it->second;
+}
+
+// The holder of a pty master (sshd-session, tmux, script) writes its terminal's input from
+// what it receives: backward from its write of the terminal, only its reads of pipes,
+// sockets and devices (and its program) count, not its configuration, keys or /etc/shadow;
+// forward from a read of a file, its writes of terminals are not reached. 0: no restriction.
+int64_t DbLineageSource::relay_restriction(const Step& arrival) {
+  const bool backward = arrival.type == Step::kGenerated;
+  const Node act = backward ? arrival.cause : arrival.effect;
+  if (backward ? !terminal(arrival.effect.id)
+               : arrival.how == "program" || stream(arrival.cause.id))
+    return 0;
+  const std::vector<Step>& all = backward ? causes(act) : effects(act);
+  if (!backward) {
+    auto [w, fresh] = writes_terminal_.emplace(act.id, false);
+    if (fresh) {  // one indexed look, not a path per output of a busy process
+      Stmt& q = db_.cached(
+          "SELECT 1 FROM generated g JOIN entities e ON e.id = g.entity_id WHERE "
+          "g.activity_id = ? AND e.path LIKE '/dev/pts/%' LIMIT 1");
+      q.bind(1, act.id);
+      w->second = q.step();
+      q.reset();
+    }
+    if (!w->second) return 0;
+  }
+  auto [it, fresh] =
+      restriction_ids_.emplace(std::make_tuple(backward, act.id, Identity{-1, 0, 0}), 0);
+  if (!fresh) return it->second;
+  std::vector<Step> steps;
+  for (const Step& st : all) {
+    const bool drop = backward
+                          ? st.type == Step::kUsed && st.how != "program" && !stream(st.cause.id)
+                          : st.type == Step::kGenerated && terminal(st.effect.id);
+    if (!drop) steps.push_back(st);
+  }
+  restricted_.push_back(std::move(steps));
+  it->second = static_cast<int64_t>(restricted_.size());
+  return it->second;
+}
+
 int64_t DbLineageSource::copy_restriction(const Step& arrival) {
   const bool backward = arrival.type == Step::kGenerated;
   if (!backward && arrival.type != Step::kUsed) return 0;
   const Node act = backward ? arrival.cause : arrival.effect;
   if (act.kind != Node::kActivity) return 0;
+  if (const int64_t relay = relay_restriction(arrival); relay != 0) return relay;
   Copies& c = copies_of(act.id);
   if (c.from.empty()) return 0;
   const Identity file = identity(backward ? arrival.effect.id : arrival.cause.id);

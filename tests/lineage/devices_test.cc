@@ -80,18 +80,20 @@ TEST(Devices, EachCommandTypedAtAShellListsTheTerminalReadBeforeIt) {
 namespace {
 
 // What a pty master's holder writes (sshd-session, tmux, script) is what its terminal's
-// readers read: `cat > notes` at /dev/pts/3 goes back to the session's writer and what it
-// received. /dev/pts/3 comes back for a later session: each session is its writer's
+// readers read: `cat > notes` at /dev/pts/3 goes back to the session's writer and the
+// connection it received from, not to its configuration or keys (it relays what it
+// receives). /dev/pts/3 comes back for a later session: each session is its writer's
 // version of the device, and one session's typing never reaches another's. The first
 // writer is kept only when its terminal's reader is (it touched no mount), after that read
 // was stored; the second had read a mount file.
 TEST(Devices, EachTerminalSessionIsItsMasterWritersInput) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
-  auto sh = w.setup({{10, "from-b"}});
+  auto sh = w.setup({{10, "keys-b"}});
   const uint64_t kPts3 = makedev(136, 3);
   auto a = w.run(sh, 400, {"sshd-a"});
-  w.read_outside(a, "/srv/a-input", 7001);
+  w.read_outside(a, "/etc/ssh/host-key-a", 7001);
+  w.tcp_recv_remote(a, 5551, 3, 4441);
   w.device_read(a, kPts3, 6, 0x19, 5, /*write=*/true);
   auto cat1 = w.run(sh, 401, {"cat", "one"});
   w.device_read(cat1, kPts3, 6);
@@ -101,6 +103,7 @@ TEST(Devices, EachTerminalSessionIsItsMasterWritersInput) {
   w.t += 1000;
   auto b = w.run(sh, 410, {"sshd-b"});
   w.read(410, 10);
+  w.tcp_recv_remote(b, 5552, 3, 4442);
   w.device_read(b, kPts3, 6, 0x19, 5, /*write=*/true);
   auto cat2 = w.run(sh, 411, {"cat", "two"});
   w.device_read(cat2, kPts3, 6);
@@ -114,17 +117,26 @@ TEST(Devices, EachTerminalSessionIsItsMasterWritersInput) {
   // Version 1 is the device as it was before the record; each session a version after it.
   EXPECT_TRUE(has(e1, "used(cat one, /dev/pts/3@v2)")) << json(e1).dump(1);
   EXPECT_TRUE(has(e1, "generated(/dev/pts/3@v2, sshd-a)")) << json(e1).dump(1);
-  EXPECT_TRUE(has(e1, "used(sshd-a, /srv/a-input)")) << json(e1).dump(1);
+  EXPECT_NE(one.text.find(":4441"), std::string::npos) << one.text;
+  EXPECT_FALSE(has(e1, "used(sshd-a, /etc/ssh/host-key-a)")) << json(e1).dump(1);
   for (const std::string& x : e1) EXPECT_EQ(x.find("sshd-b"), std::string::npos) << x;
-  EXPECT_EQ(one.text.find("from-b"), std::string::npos) << one.text;
+  EXPECT_EQ(one.text.find(":4442"), std::string::npos) << one.text;
   auto two = why(*w.db, path("notes2"));
   ASSERT_TRUE(two.found) << two.message;
   auto e2 = edges(two.graph);
   EXPECT_TRUE(has(e2, "used(cat two, /dev/pts/3@v3)")) << json(e2).dump(1);
   EXPECT_TRUE(has(e2, "generated(/dev/pts/3@v3, sshd-b)")) << json(e2).dump(1);
-  EXPECT_TRUE(has(e2, "used(sshd-b, from-b)")) << json(e2).dump(1);
+  EXPECT_NE(two.text.find(":4442"), std::string::npos) << two.text;
+  EXPECT_FALSE(has(e2, "used(sshd-b, keys-b)")) << json(e2).dump(1);
   EXPECT_EQ(two.text.find("sshd-a"), std::string::npos) << two.text;
-  EXPECT_EQ(two.text.find("a-input"), std::string::npos) << two.text;
+  EXPECT_EQ(two.text.find(":4441"), std::string::npos) << two.text;
+  // --all shows everything the writers read.
+  auto all = why(*w.db, path("notes1"), 0, /*all=*/true);
+  EXPECT_TRUE(has(edges(all.graph), "used(sshd-a, /etc/ssh/host-key-a)")) << all.text;
+  // Forward: the key the session's writer read is not in what was typed there.
+  auto im = impact(*w.db, "/etc/ssh/host-key-a");
+  ASSERT_TRUE(im.found) << im.message;
+  EXPECT_EQ(im.text.find(path("notes1")), std::string::npos) << im.text;
 }
 
 }  // namespace
