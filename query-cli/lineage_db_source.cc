@@ -244,13 +244,14 @@ bool DbLineageSource::stream(int64_t entity) {
 
 // The holder of a pty master (sshd-session, tmux, script) writes its terminal's input from
 // what it receives: backward from its write of the terminal, only its reads of pipes,
-// sockets and devices (and its program) count, not its configuration, keys or /etc/shadow;
-// forward from a read of a file, its writes of terminals are not reached. 0: no restriction.
+// sockets and devices, of what it was given on stdin (`script < keys`), and its program count, not
+// its configuration, keys or /etc/shadow; forward from a read of a file, its writes of terminals
+// are not reached. 0: no restriction.
 int64_t DbLineageSource::relay_restriction(const Step& arrival) {
   const bool backward = arrival.type == Step::kGenerated;
   const Node act = backward ? arrival.cause : arrival.effect;
   if (backward ? !terminal(arrival.effect.id)
-               : arrival.how == "program" || stream(arrival.cause.id))
+               : arrival.how == "program" || arrival.how == "stdin" || stream(arrival.cause.id))
     return 0;
   const std::vector<Step>& all = backward ? causes(act) : effects(act);
   if (!backward) {
@@ -270,9 +271,9 @@ int64_t DbLineageSource::relay_restriction(const Step& arrival) {
   if (!fresh) return it->second;
   std::vector<Step> steps;
   for (const Step& st : all) {
-    const bool drop = backward
-                          ? st.type == Step::kUsed && st.how != "program" && !stream(st.cause.id)
-                          : st.type == Step::kGenerated && terminal(st.effect.id);
+    const bool drop = backward ? st.type == Step::kUsed && st.how != "program" &&
+                                     st.how != "stdin" && !stream(st.cause.id)
+                               : st.type == Step::kGenerated && terminal(st.effect.id);
     if (!drop) steps.push_back(st);
   }
   restricted_.push_back(std::move(steps));

@@ -1830,6 +1830,11 @@ TEST_F(LineageE2E, WhatWasTypedAtATerminalIsTracedToTheTerminal) {
   EXPECT_TRUE(has(e, "generated(" + tty + ", script -qc cat > typed.txt /dev/null)"))
       << json(e).dump(1);
   EXPECT_TRUE(has(e, "used(script -qc cat > typed.txt /dev/null, typing)")) << json(e).dump(1);
+  // script relays what it is given on stdin: shown so under its write of the terminal.
+  RunResult typed =
+      run(std::string(PROV_BIN) + " why " + q(mnt_ + "/typed.txt") + " --db " + q(db_));
+  EXPECT_NE(typed.output.find("read on stdin " + mnt_ + "/typing"), std::string::npos)
+      << typed.output;
   tty = tty.substr(0, tty.find('@'));
   for (const char* out : {"o1", "o2"}) {
     SCOPED_TRACE(out);
