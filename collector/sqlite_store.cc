@@ -659,14 +659,6 @@ VersionRef SqliteStore::add_version(int64_t file, const std::string& path, uint6
   return v;
 }
 
-// A version that began at t, before versions already stored: its writer was kept only
-// later (a process that wrote /tmp/f before another one truncated and refilled it, kept
-// when a reader of /tmp/f turned out to matter). Appended, it would be the newest version
-// and reads after the refill would land on its content. It takes its place in time order
-// instead: the versions after it move up one, the next one derives from it (as it derived
-// from the one before: replaced stays replaced), and the reads stored on its predecessor
-// from t on saw it. Returns id 0 when the stored versions are not in time order (then it
-// is appended as before).
 void SqliteStore::move_reads(int64_t to, int64_t from, uint64_t since) {
   st(kUsedMoveFromBefore).bind(1, to).bind(2, from).bind(3, i64(since)).run();
   st(kReadTransfersMove).bind(1, to).bind(2, from).bind(3, i64(since)).run();
@@ -677,6 +669,14 @@ void SqliteStore::move_reads(int64_t to, int64_t from, uint64_t since) {
   pipe_times_ = 0;
 }
 
+// A version that began at t, before versions already stored: its writer was kept only
+// later (a process that wrote /tmp/f before another one truncated and refilled it, kept
+// when a reader of /tmp/f turned out to matter). Appended, it would be the newest version
+// and reads after the refill would land on its content. It takes its place in time order
+// instead: the versions after it move up one, the next one derives from it (as it derived
+// from the one before: replaced stays replaced), and the reads stored on its predecessor
+// from t on saw it. Returns id 0 when the stored versions are not in time order (then it
+// is appended as before).
 VersionRef SqliteStore::insert_version(int64_t file, const std::string& path, uint64_t t,
                                        bool emptied) {
   Stmt& k = st(kVersionsAfter);

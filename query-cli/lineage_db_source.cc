@@ -221,9 +221,6 @@ DbLineageSource::Identity DbLineageSource::identity(int64_t entity) {
   return it->second;
 }
 
-// Backward, reached through a write of a file its writes only copied: its reads of those
-// files and its informants. Forward, reached through a read of a file: its writes of files
-// that copied that one or were not only copies, and the rest of its effects.
 bool DbLineageSource::terminal(int64_t entity) {
   auto [it, fresh] = terminals_.emplace(entity, false);
   if (fresh) it->second = path_of(entity).starts_with("/dev/pts/");
@@ -281,6 +278,9 @@ int64_t DbLineageSource::relay_restriction(const Step& arrival) {
   return it->second;
 }
 
+// Backward, reached through a write of a file its writes only copied: its reads of those
+// files and its informants. Forward, reached through a read of a file: its writes of files
+// that copied that one or were not only copies, and the rest of its effects.
 int64_t DbLineageSource::copy_restriction(const Step& arrival) {
   const bool backward = arrival.type == Step::kGenerated;
   if (!backward && arrival.type != Step::kUsed) return 0;
