@@ -1,7 +1,7 @@
 // Character devices read (query-cli/LINEAGE.md §3, "Devices"): what was typed at a
 // terminal, /dev/urandom's bytes. The probes report an image's first read of one that
-// returned data (events.h FILE_IO DEVICE_READ), never its writes; the collector names the
-// device by its number.
+// returned data (events.h FILE_IO DEVICE_READ), and a pty master's first write as its
+// terminal's (DEVICE_WRITE: who typed it); the collector names the device by its number.
 #include <gtest/gtest.h>
 #include <sys/sysmacros.h>
 
@@ -10,8 +10,6 @@
 namespace {
 
 using namespace lineage_test;
-
-constexpr uint64_t kDevpts = 0x19;
 
 bool has(const std::set<std::string>& e, const std::string& x) {
   return e.count(x) != 0;
@@ -40,10 +38,6 @@ TEST(Devices, WhatWasTypedAtATerminalComesFromTheTerminal) {
   ASSERT_TRUE(im.found) << im.message;
   EXPECT_NE(im.text.find(path("notes")), std::string::npos) << im.text;
 }
-
-}  // namespace
-
-namespace {
 
 // An interactive shell at /dev/pts/3: it reads each command line at the terminal before it
 // starts the command (the probes report its read again after each fork). Each command's
@@ -74,10 +68,6 @@ TEST(Devices, EachCommandTypedAtAShellListsTheTerminalReadBeforeIt) {
         << second.text;
   }
 }
-
-}  // namespace
-
-namespace {
 
 // What a pty master's holder writes (sshd-session, tmux, script) is what its terminal's
 // readers read: `cat > notes` at /dev/pts/3 goes back to the session's writer and the
