@@ -909,7 +909,7 @@ static __always_inline int read_again(__u64* seen, struct inode* inode, __u32 ge
 }
 
 /* file_io's nr_dir bit for a character device's read (input_device) or a pty master's
- * write (reported as its slave's: pty_slave_inode). */
+ * write (reported as its slave's: pts_inode). */
 #define DEVICE_IO (1u << 17)
 
 /* A character device whose reads bring bytes from outside the record: a terminal (what was
@@ -919,20 +919,28 @@ static __always_inline int read_again(__u64* seen, struct inode* inode, __u32 ge
  * are what programs wrote to the terminal, a flow the probes do not follow) nor /dev/fuse
  * (a FUSE server's requests: the fs log records those). */
 #define PTMX_RDEV (5u << 20 | 2)
+#define TTY_RDEV (5u << 20) /* /dev/tty: the reader's controlling terminal */
 static __always_inline int input_device(struct inode* inode) {
   __u32 rdev = BPF_CORE_READ(inode, i_rdev);
   return rdev != PTMX_RDEV && rdev != (10u << 20 | 229);
 }
 
-/* The terminal a pty master's file (/dev/ptmx) feeds: its slave's devpts inode (ptmx_open
- * binds the slave's tty to its /dev/pts/N dentry in driver_data). What the master's holder
- * (sshd, tmux, script) writes there is what the terminal's readers read: a write of the
- * slave, as file_io reports it. */
-static __always_inline struct inode* pty_slave_inode(struct file* f) {
+/* The tty a terminal's file stands for (tty_add_file: a tty_file_private): for /dev/tty the
+ * reader's controlling terminal, for a pty master its master side. */
+static __always_inline struct tty_struct* file_tty(struct file* f) {
   struct tty_file_private* priv = (struct tty_file_private*)BPF_CORE_READ(f, private_data);
-  struct tty_struct* master = priv ? BPF_CORE_READ(priv, tty) : 0;
-  struct tty_struct* slave = master ? BPF_CORE_READ(master, link) : 0;
-  struct dentry* d = slave ? (struct dentry*)BPF_CORE_READ(slave, driver_data) : 0;
+  return priv ? BPF_CORE_READ(priv, tty) : 0;
+}
+
+/* A pseudo-terminal's /dev/pts/N inode, from its tty (ptmx_open binds the slave's tty to its
+ * devpts dentry in driver_data); 0 for any other tty (a console's driver_data is no dentry).
+ * What a pty master's holder (sshd, tmux, script) writes is what the terminal's readers
+ * read: a write of that inode, as file_io reports it. */
+static __always_inline struct inode* pts_inode(struct tty_struct* tty) {
+  if (!tty) return 0;
+  int major = BPF_CORE_READ(tty, driver, major);
+  if (major < 136 || major >= 144) return 0; /* UNIX98_PTY_SLAVE_MAJOR and the 7 after it */
+  struct dentry* d = (struct dentry*)BPF_CORE_READ(tty, driver_data);
   return d ? BPF_CORE_READ(d, d_inode) : 0;
 }
 
@@ -1510,12 +1518,14 @@ __noinline int io_on_file(__u64 file, __u64 fd_ret, __u32 op, __u64 a, __u64 b) 
   if (((DATA_FILE_TYPES >> (mode >> 12)) & 1) && cfg_file_io)
     return file_io(t, f, inode, fd, (op & 0xffff) | dir << 16);
   if (mode != S_IFCHR || !cfg_file_io) return 0;
-  if (!dir) /* a read that returned data */
-    return (int)fd_ret > 0 && input_device(inode)
-               ? file_io(t, f, inode, fd, (op & 0xffff) | DEVICE_IO)
-               : 0;
+  if (!dir) { /* a read that returned data; /dev/tty's is its terminal's (a password typed) */
+    if ((int)fd_ret <= 0 || !input_device(inode)) return 0;
+    struct inode* pts = BPF_CORE_READ(inode, i_rdev) == TTY_RDEV ? pts_inode(file_tty(f)) : 0;
+    return file_io(t, f, pts ? pts : inode, fd, (op & 0xffff) | DEVICE_IO);
+  }
   if (BPF_CORE_READ(inode, i_rdev) != PTMX_RDEV) return 0;
-  struct inode* slave = pty_slave_inode(f);
+  struct tty_struct* master = file_tty(f);
+  struct inode* slave = master ? pts_inode(BPF_CORE_READ(master, link)) : 0;
   return slave ? file_io(t, f, slave, fd, (op & 0xffff) | 1u << 16 | DEVICE_IO) : 0;
 }
 

@@ -653,6 +653,39 @@ TEST_F(Files, AReadOfATerminalIsReportedWithItsDeviceNumberAndAgainAfterAFork) {
   close(master);
 }
 
+// /dev/tty is the reader's controlling terminal (getpass, ssh's and sudo's prompts): its
+// read is reported as a read of that terminal, /dev/pts/N, so a password typed there has
+// the session's writer too.
+TEST_F(Files, AReadOfDevTtyIsAReadOfTheTerminalItStandsFor) {
+  ASSERT_TRUE(probes_->fd_events());
+  int master = posix_openpt(O_RDWR | O_NOCTTY);
+  ASSERT_GE(master, 0) << "no pseudo-terminal: " << std::strerror(errno);
+  ASSERT_EQ(grantpt(master), 0);
+  ASSERT_EQ(unlockpt(master), 0);
+  const std::string slave_path = ptsname(master);
+  struct stat slave = {}, tty = {};
+  ASSERT_EQ(stat(slave_path.c_str(), &slave), 0);
+  ASSERT_EQ(stat("/dev/tty", &tty), 0);
+  ASSERT_EQ(::write(master, "pw\n", 3), 3);
+  pid_t child = run_child([&] {
+    if (setsid() < 0) return 1;
+    int s = ::open(slave_path.c_str(), O_RDWR);  // its controlling terminal now
+    if (s < 0 || ioctl(s, TIOCSCTTY, 0) != 0) return 2;
+    int t = ::open("/dev/tty", O_RDONLY);
+    char buf[16];
+    return t >= 0 && ::read(t, buf, sizeof buf) > 0 ? 0 : 3;
+  });
+  drain(getpid());
+  auto reads = io_of(child, slave.st_ino);
+  ASSERT_EQ(reads.size(), 1u);
+  EXPECT_EQ(reads[0].is_write, static_cast<uint32_t>(BENTO_FILE_IO_DEVICE_READ));
+  EXPECT_EQ(reads[0].generation, slave.st_rdev);
+  EXPECT_EQ(reads[0].dev, slave.st_dev);
+  for (const auto& e : of<bento_file_io_event>(BENTO_EV_FILE_IO, child))
+    EXPECT_NE(e.generation, tty.st_rdev) << "reported as /dev/tty itself";
+  close(master);
+}
+
 // An absolute path through a symlink names the link, which may point elsewhere later (a
 // `current -> releases/v1` swapped to v2): OPEN sends the opened file's own path.
 TEST_F(Files, AnOpenThroughASymlinkNamesTheFileOpened) {

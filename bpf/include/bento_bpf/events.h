@@ -512,6 +512,8 @@ struct bento_mmap_event {
  * tun device; not /dev/ptmx (the pty master) nor /dev/fuse. Its bytes come from outside the
  * record. `generation` holds the device's number (st_rdev's encoding: major << 8 | minor for
  * small numbers), which names it (/dev/pts/N); dev/ino are its node's, on devtmpfs or devpts.
+ * A read of /dev/tty (5:0: getpass, ssh's prompts) is sent as a read of the reader's
+ * terminal when that is a pseudo-terminal (its /dev/pts/N).
  * Reported again, as a pipe's read is, at the image's first read of the device after it
  * started a process (a shell reading its terminal: the line it got is the command it starts
  * next). A device's own writes and opens are never reported (a terminal's output is not what
