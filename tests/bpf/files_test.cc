@@ -55,6 +55,14 @@ class Files : public FdProbes {
     if (ioctl(fd, FS_IOC_GETVERSION, &gen) != 0) return 0;
     return static_cast<uint32_t>(gen);
   }
+  // A new pseudo-terminal: its master's fd and its slave's path (/dev/pts/N).
+  void open_pty(int* master, std::string* slave_path) {
+    *master = posix_openpt(O_RDWR | O_NOCTTY);
+    ASSERT_GE(*master, 0) << "no pseudo-terminal: " << std::strerror(errno);
+    ASSERT_EQ(grantpt(*master), 0);
+    ASSERT_EQ(unlockpt(*master), 0);
+    *slave_path = ptsname(*master);
+  }
   void expect_generation(uint32_t reported, int fd) {
     uint32_t g = generation(fd);
     if (g != 0)
@@ -586,11 +594,9 @@ TEST_F(Files, AnOpenOfAnotherProcesssEnvironOrMemIsReported) {
 // master's writes (what sshd or script types) are its terminal's (DEVICE_WRITE), once.
 TEST_F(Files, AReadOfATerminalIsReportedWithItsDeviceNumberAndAgainAfterAFork) {
   ASSERT_TRUE(probes_->fd_events());
-  int master = posix_openpt(O_RDWR | O_NOCTTY);
-  ASSERT_GE(master, 0) << "no pseudo-terminal: " << std::strerror(errno);
-  ASSERT_EQ(grantpt(master), 0);
-  ASSERT_EQ(unlockpt(master), 0);
-  const std::string slave_path = ptsname(master);
+  int master = -1;
+  std::string slave_path;
+  ASSERT_NO_FATAL_FAILURE(open_pty(&master, &slave_path));
   struct stat slave = {}, ptmx = {}, zero = {};
   ASSERT_EQ(stat(slave_path.c_str(), &slave), 0);
   ASSERT_EQ(fstat(master, &ptmx), 0);
@@ -658,11 +664,9 @@ TEST_F(Files, AReadOfATerminalIsReportedWithItsDeviceNumberAndAgainAfterAFork) {
 // the session's writer too.
 TEST_F(Files, AReadOfDevTtyIsAReadOfTheTerminalItStandsFor) {
   ASSERT_TRUE(probes_->fd_events());
-  int master = posix_openpt(O_RDWR | O_NOCTTY);
-  ASSERT_GE(master, 0) << "no pseudo-terminal: " << std::strerror(errno);
-  ASSERT_EQ(grantpt(master), 0);
-  ASSERT_EQ(unlockpt(master), 0);
-  const std::string slave_path = ptsname(master);
+  int master = -1;
+  std::string slave_path;
+  ASSERT_NO_FATAL_FAILURE(open_pty(&master, &slave_path));
   struct stat slave = {}, tty = {};
   ASSERT_EQ(stat(slave_path.c_str(), &slave), 0);
   ASSERT_EQ(stat("/dev/tty", &tty), 0);
