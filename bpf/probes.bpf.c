@@ -867,6 +867,8 @@ static __noinline int pipe_io(struct task_struct* t, struct file* f, struct inod
   e->file_id = file_id((__u64)f);
   e->dev = encode_dev(BPF_CORE_READ(inode, i_sb, s_dev));
   e->ino = ino;
+  e->generation = BPF_CORE_READ(inode, i_generation);
+  e->pad_end = 0;
   if (is_write) {
     __u64* gen = bpf_map_lookup_elem(&pipe_gen, &pipe);
     if (gen)

@@ -297,6 +297,7 @@ class Ingest {
     enum Kind : uint8_t { kPipe, kSocket, kEndpoint } kind = kPipe;
     uint64_t ino = 0;  // pipes: the pipefs inode; sockets: the sending socket's inode
     uint64_t dev = 0;  // a FIFO's file system (0: an anonymous pipe, on pipefs)
+    uint32_t gen = 0;  // a FIFO's inode generation (events.h v12)
     std::string addr;  // sockets and endpoints: what the entity is called; a FIFO's path
     std::vector<std::pair<int64_t, uint64_t>> writers, readers;  // (activity, time) waiting
     std::set<int64_t> program_readers;  // readers that run what they read (channel_io)
@@ -336,10 +337,11 @@ class Ingest {
   void retire_channel(const std::string& key);
   Channel& channel(const std::string& key, Channel::Kind kind, uint64_t ino,
                    const std::string& addr);
-  static std::string fifo_key(uint64_t dev, uint64_t ino) {
-    return "fifo " + std::to_string(dev) + ":" + std::to_string(ino);
+  // A FIFO is (dev, ino, generation): its inode number is the next file's once it is gone.
+  static std::string fifo_key(uint64_t dev, uint64_t ino, uint32_t gen) {
+    return "fifo " + std::to_string(dev) + ":" + std::to_string(ino) + ":" + std::to_string(gen);
   }
-  void name_fifo(uint64_t dev, uint64_t ino, const std::string& path);
+  void name_fifo(uint64_t dev, uint64_t ino, uint32_t gen, const std::string& path);
   void outside_open(int64_t act, const PendingItem& o);
   // A new version `next` of an outside file, made at t by `act` over `prev`: the writers
   // still holding the file for writing write on into it.

@@ -149,7 +149,7 @@ bool Ingest::on_open(const void* data, size_t size) {
                                     : absolute(h->pid, cstr(e->path, sizeof e->path), "");
   if (path == "/") path = pathless_name(h->pid, e->fd, e->dev, e->ino);
   if ((e->mode & S_IFMT) == S_IFIFO) {
-    name_fifo(e->dev, e->ino, path);
+    name_fifo(e->dev, e->ino, e->generation, path);
     return true;
   }
   // O_TMPFILE names the directory the file is made in: the file has no name (ed's and
@@ -212,11 +212,12 @@ bool Ingest::on_open(const void* data, size_t size) {
 
 // A FIFO outside the mounts is named by the path it was opened by: its data moves in
 // PIPE_IO (ingest_probes.cc), whose process and fd may be gone when that event is ingested.
-void Ingest::name_fifo(uint64_t dev, uint64_t ino, const std::string& path) {
+void Ingest::name_fifo(uint64_t dev, uint64_t ino, uint32_t gen, const std::string& path) {
   if (path.empty() || path[0] != '/') return;  // no walk to the root ("..."): keep fifo:[ino]
   if (dev == host_.pipefs_dev()) return;       // a pipe reopened through /proc/PID/fd/N
-  Channel& c = channel(fifo_key(dev, ino), Channel::kPipe, ino, "");
+  Channel& c = channel(fifo_key(dev, ino, gen), Channel::kPipe, ino, "");
   c.dev = dev;
+  c.gen = gen;
   if (c.addr.empty()) c.addr = path;
 }
 

@@ -271,10 +271,12 @@ bool Ingest::on_pipe_io(const void* data, size_t size) {
   int64_t act = activity_for_tid(h->tid, h->uid, h->gid, t);
   if (int64_t src = source_for_dev(e->dev); src != 0) {
     make_relevant(act);
-    int64_t file = store_.find_file_any_gen(src, e->ino);
-    if (file == 0) file = mount_file(src, e->ino, 0, "fifo", t);
-    store_.instant_transfer(act, current_entity(file, t), t, e->is_write != 0,
-                            e->again == BENTO_PIPE_IO_OPEN, "pipe");
+    const int64_t file = mount_file(src, e->ino, e->generation, "fifo", t);
+    // A FIFO holds nothing: a first version made here does not carry on the one its mknod
+    // record, read from the fs log later, puts before it (insert_version: "replaced").
+    const VersionRef v = store_.latest_version(file);
+    const int64_t ent = v.id != 0 ? v.id : new_version(file, t, "", /*emptied=*/true);
+    store_.instant_transfer(act, ent, t, e->is_write != 0, e->again == BENTO_PIPE_IO_OPEN, "pipe");
     return true;
   }
   // A FIFO outside the mounts (not on pipefs): its inode number is its file system's, and
@@ -282,9 +284,10 @@ bool Ingest::on_pipe_io(const void* data, size_t size) {
   // path its fd shows while a process holds it.
   if (const uint64_t pipefs = host_.pipefs_dev(); pipefs != 0 && e->dev != pipefs) {
     remember_file_id(e->file_id, e->dev, e->ino);
-    const std::string key = fifo_key(e->dev, e->ino);
+    const std::string key = fifo_key(e->dev, e->ino, e->generation);
     Channel& c = channel(key, Channel::kPipe, e->ino, "");
     c.dev = e->dev;
+    c.gen = e->generation;
     if (c.born == 0) c.born = t;  // stored late or not, it existed from here
     if (c.addr.empty()) c.addr = host_.fd_path(h->pid, e->fd, e->dev, e->ino);  // each end
     channel_io(key, act, t, e->is_write != 0,

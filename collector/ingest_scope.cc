@@ -310,11 +310,12 @@ int64_t Ingest::channel_entity(const std::string& key, uint64_t t) {
   if (it == channels_.end()) return 0;
   Channel& c = it->second;
   if (c.kind == Channel::kPipe && c.dev != 0) {  // a FIFO: a file of its file system
-    if (c.file == 0) c.file = store_.find_outside_any_gen(c.dev, c.ino);
+    // By its generation: a file that took its inode number later is another file.
+    if (c.file == 0) c.file = store_.find_outside_file(c.dev, c.ino, c.gen);
     const std::string name = c.addr.empty() ? "fifo:[" + std::to_string(c.ino) + "]" : c.addr;
     const uint64_t born = c.born != 0 ? std::min(c.born, t) : t;  // its first transfer seen
     if (c.file == 0) {
-      c.file = store_.add_outside_file(c.dev, c.ino, 0, "fifo", born);
+      c.file = store_.add_outside_file(c.dev, c.ino, c.gen, "fifo", born);
       store_.add_name(c.file, name, born);
     }
     return current_entity(c.file, born, name);

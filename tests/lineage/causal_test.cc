@@ -2365,6 +2365,53 @@ TEST(Causal, AFifoIsNotAPipeWithTheSameInodeNumber) {
   }
 }
 
+// A FIFO in /tmp, removed, and the next file made there, which ext4 gives the FIFO's inode
+// number at once (`mkfifo /tmp/tf`; `cat secret > /tmp/tf & cat /tmp/tf > fromfifo`; `rm
+// /tmp/tf`; `echo x > /tmp/mv; mv /tmp/mv moved`): two files, told apart by the inode
+// generation. The FIFO's writer is kept only once the fs log's record of its read comes,
+// after the new file was stored (fs records are read after the fact): the FIFO's flow is
+// stored then, and must not become the new file.
+TEST(Causal, AFifoIsNotTheFileThatTookItsInodeNumber) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "secret"}});
+  const uint64_t dev = 0x803;
+  auto w1 = w.run(sh, 200, {"cat", "secret"});
+  const uint64_t read_at = w.tick();  // its read of secret, logged before its FIFO write
+  w.tick();
+  w.open_outside(w1, "/tmp/tf", 4242, O_WRONLY, dev, /*generation=*/7, false, S_IFIFO | 0644);
+  w.fifo_io(w1, dev, 4242, true, 7);
+  w.exit(w1);
+  auto r1 = w.run(sh, 201, {"cat", "/tmp/tf"});
+  w.open_outside(r1, "/tmp/tf", 4242, O_RDONLY, dev, 7, false, S_IFIFO | 0644);
+  w.fifo_io(r1, dev, 4242, false, 7);
+  w.write_outside(sh, "/tmp/mv", 4242, O_WRONLY | O_CREAT | O_TRUNC, dev, /*generation=*/8);
+  w.record(RecordType::kOpen, 200, 10, "", 900, O_RDONLY, S_IFREG | 0644, 1, "", 1, 0, 0, read_at);
+  w.record(RecordType::kRead, 200, 10, "", 900, O_RDONLY, S_IFREG | 0644, 1, "", 1, 0, 0,
+           read_at + 1);
+  w.release(10, 900, O_RDONLY);
+  auto mv = w.run(sh, 202, {"mv", "/tmp/mv", "moved"});
+  w.read_outside(mv, "/tmp/mv", 4242, dev, 8);
+  w.write_new(202, 11, "moved");
+  w.exit(mv);
+  w.write_new(201, 12, "fromfifo");
+  w.exit(r1);
+  w.commit();
+
+  auto moved = why(*w.db, path("moved"));
+  ASSERT_TRUE(moved.found) << moved.message;
+  auto e = edges(moved.graph);
+  EXPECT_TRUE(has(e, "used(mv /tmp/mv moved, /tmp/mv)")) << json(e).dump(1) << moved.text;
+  EXPECT_FALSE(has(e, "used(cat secret, secret)")) << json(e).dump(1) << moved.text;
+
+  auto fifo = why(*w.db, path("fromfifo"));
+  ASSERT_TRUE(fifo.found) << fifo.message;
+  e = edges(fifo.graph);
+  EXPECT_TRUE(has(e, "used(cat /tmp/tf, /tmp/tf)")) << json(e).dump(1) << fifo.text;
+  EXPECT_TRUE(has(e, "used(cat secret, secret)")) << json(e).dump(1) << fifo.text;
+  EXPECT_FALSE(has(e, "generated(/tmp/tf, setup)")) << json(e).dump(1) << fifo.text;
+}
+
 // An answer that spans days (a file written last week, read today) dates every time not on
 // the day of the version asked about, and says the times are UTC.
 TEST(Causal, TimesOnAnotherDayThanTheAnswersAreDated) {

@@ -144,14 +144,15 @@ class World {
   // This machine's pipefs (the collector tells pipes from FIFOs by it).
   static uint64_t pipefs_dev() { return bento::collector::machine_pipefs_dev(); }
   // First read / first write of a process image on a FIFO outside the mount (PIPE_IO with
-  // the FIFO's file system and inode).
-  void fifo_io(Proc p, uint64_t dev, uint64_t ino, bool write) {
+  // the FIFO's file system, inode and generation).
+  void fifo_io(Proc p, uint64_t dev, uint64_t ino, bool write, uint32_t generation = 0) {
     bento_pipe_io_event e{};
     header(e.h, BENTO_EV_PIPE_IO, sizeof e, p);
     e.is_write = write ? 1 : 0;
     e.fd = 3;
     e.dev = dev;
     e.ino = ino;
+    e.generation = generation;
     e.file_id = dev * 7 + ino * 2 + (write ? 1 : 0);
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
   }
@@ -227,11 +228,14 @@ class World {
   }
   // An open of a file outside the tracked mount (the probes' OPEN).
   // created: the open made the file (the probes' FMODE_CREATED).
+  // mode: the file's (0: a regular file's events before they carried it).
   void open_outside(Proc p, const std::string& path, uint64_t ino, uint32_t flags,
-                    uint64_t dev = 0x803, uint32_t generation = 0, bool created = false) {
+                    uint64_t dev = 0x803, uint32_t generation = 0, bool created = false,
+                    uint32_t mode = 0) {
     bento_open_event e{};
     header(e.h, BENTO_EV_OPEN, sizeof e, p);
     e.flags = flags;
+    e.mode = mode;
     e.created = created ? 1 : 0;
     e.dev = dev;
     e.ino = ino;

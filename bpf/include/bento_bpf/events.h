@@ -48,6 +48,9 @@
  *    if=/dev/sda`: a disk's bytes are data), `mode` saying which; FILE_IO is_write
  *    BENTO_FILE_IO_DEVICE_READ: a character device's first read by an image (typed input),
  *    and BENTO_FILE_IO_DEVICE_WRITE: a pty master's first write (who typed it).
+ * 12: PIPE_IO gained `generation`: a FIFO's inode generation, so that a FIFO is told apart
+ *    from the file that gets its inode number after it is removed (ext4 hands it out again
+ *    at once: `mkfifo /tmp/f`, rm, `echo x > /tmp/g` may be the same number).
  *
  * Times of data flow: a write-side event (PIPE_IO write, SOCK_SEND, FILE_IO write) is
  * stamped at the call's ENTRY, a read-side one (PIPE_IO read, SOCK_RECV, FILE_IO read) at
@@ -74,7 +77,7 @@
 #include <linux/types.h>
 #endif
 
-#define BENTO_EVENTS_VERSION 11
+#define BENTO_EVENTS_VERSION 12
 #define BENTO_PIPE_IO_OPEN 2       /* bento_pipe_io_event.again */
 #define BENTO_PIPE_IO_REPORTS 4096 /* reports per image, pipe and direction before OPEN */
 #define BENTO_PATH_MAX 256         /* exec filename and open paths; longer ones are truncated */
@@ -313,7 +316,10 @@ struct bento_pipe_io_event {
   __u8 pad[2];
   __u64 file_id;
   __u64 dev;
-  __u64 ino; /* pipefs inode for pipes; the FIFO's inode for FIFOs */
+  __u64 ino;        /* pipefs inode for pipes; the FIFO's inode for FIFOs */
+  __u32 generation; /* v12: the FIFO's i_generation (its identity with dev and ino); 0 for
+                       a pipe */
+  __u32 pad_end;
 };
 
 /* ---- v3: sockets ---- */
