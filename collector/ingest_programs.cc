@@ -60,8 +60,10 @@ void Ingest::note_program(int64_t act, const bento_exec_event* e, const Activity
     rest.push_back(a);
   }
   const ProgramInput in = program_input(argument(args, 0), row.exe, rest);
-  if ((e->stdin_mode & S_IFMT) == S_IFREG && e->stdin_ino != 0) {  // `sort < f`: f is data
-    if (stdin_file_.size() > (1u << 16)) stdin_file_.clear();      // a cache
+  // `sort < f`: f is data; so is a device there (`tr -dc a-z < /dev/urandom`, a terminal).
+  const uint32_t stdin_type = e->stdin_mode & S_IFMT;
+  if ((stdin_type == S_IFREG || stdin_type == S_IFCHR) && e->stdin_ino != 0) {
+    if (stdin_file_.size() > (1u << 16)) stdin_file_.clear();  // a cache
     stdin_file_[act] = {e->stdin_dev, e->stdin_ino};
   }
   // What it runs waits as long as a writer's outputs after it ends (kWriterMargin, not

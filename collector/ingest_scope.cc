@@ -175,8 +175,9 @@ void Ingest::apply(int64_t act, const PendingItem& item) {
       if (item.program) {  // at the exec: the time the program's bytes began to matter
         store_.used(act, entity_at(file, item.t), item.t, "program");
       } else if (item.instant) {  // a device's bytes are those of that read (a typed line)
-        store_.instant_transfer(act, device_version(file, item.t), item.t, /*write=*/false,
-                                /*open_ended=*/false, "read");
+        const int64_t ent = device_version(file, item.t);
+        store_.instant_transfer(act, ent, item.t, /*write=*/false, /*open_ended=*/false, "read");
+        if (item.on_stdin) store_.used_on_stdin(act, ent);  // `tr -dc a-z < /dev/urandom`
       } else {
         store_.used_exact(act, entity_at(file, item.t), item.t);
         if (item.on_stdin) store_.used_on_stdin(act, entity_at(file, item.t));

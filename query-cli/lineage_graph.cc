@@ -591,8 +591,12 @@ std::string LineageGraph::entity_line(int64_t id) {
   const json& c = e["created"];
   // A first version nothing recorded made (a file that was there before the record) has
   // no making time: its time is when provd first saw it, possibly after a read of it.
-  std::string when = c.is_null() ? std::string("?") : clock_text(c.value("ns", 0LL), off_);
-  if (e.value("version", 0) == 1 && !made_in_record(id)) when = "first seen " + when;
+  const int64_t made_ns = c.is_null() ? 0 : c.value("ns", int64_t{0});
+  std::string when = made_ns == 0 ? std::string("?") : clock_text(made_ns, off_);
+  // A device is there before any read of it (its first version dates from 0: a terminal's
+  // input before its first session's writer, /dev/urandom).
+  if (e.value("version", 0) == 1 && !made_in_record(id))
+    when = made_ns == 0 ? "there before the record" : "first seen " + when;
   s += dim("  (version " + std::to_string(e.value("version", 0)) + ", " + when + ", file " +
            std::to_string(e["file"].value("ino", 0LL)) + ":" +
            std::to_string(e["file"].value("gen", 0LL)) + ")");

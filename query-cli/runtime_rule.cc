@@ -160,15 +160,15 @@ std::string home_directory(const std::string& path) {
 }
 
 // What a shell reads to start, system-wide or in a home directory (bash's and zsh's
-// startup files, /etc/profile.d/), read by a shell (by its executable: argv[0] is the
-// caller's to choose): its set-up, not the data of what it then runs. Another program
-// reading ~/.bashrc reads it as data.
+// startup files, /etc/profile.d/, readline's inputrc, the history), read by a shell (by its
+// executable: argv[0] is the caller's to choose): its set-up, not the data of what it then runs.
+// Another program reading ~/.bashrc reads it as data.
 bool shell_startup_file(const json& activity, const std::string& path) {
   using bento::collector::Interpreter;
   if (bento::collector::interpreter_of("", activity.value("exe", "")) != Interpreter::kShell)
     return false;
   for (const char* p : {"/etc/profile", "/etc/bash.bashrc", "/etc/bashrc", "/etc/zshenv",
-                        "/etc/zprofile", "/etc/zshrc", "/etc/zlogin"})
+                        "/etc/zprofile", "/etc/zshrc", "/etc/zlogin", "/etc/inputrc"})
     if (path == p) return true;
   for (const char* dir : {"/etc/profile.d/", "/etc/zsh/"})
     if (starts_with(path, dir) && path.find('/', std::strlen(dir)) == std::string::npos)
@@ -177,8 +177,10 @@ bool shell_startup_file(const json& activity, const std::string& path) {
   const std::string home = home_directory(path);
   if (home.empty()) return false;
   const std::string name = path.substr(home.size());
-  for (const char* n : {".profile", ".bashrc", ".bash_profile", ".bash_login", ".bash_logout",
-                        ".zshenv", ".zprofile", ".zshrc", ".zlogin", ".zlogout"})
+  // An interactive shell's line editor set-up and the history it loads for recall too.
+  for (const char* n :
+       {".profile", ".bashrc", ".bash_profile", ".bash_login", ".bash_logout", ".zshenv",
+        ".zprofile", ".zshrc", ".zlogin", ".zlogout", ".inputrc", ".bash_history", ".zsh_history"})
     if (name == n) return true;
   return false;
 }
@@ -217,7 +219,10 @@ std::vector<std::string> RuntimeRule::default_prefixes() {
           "/etc/nsswitch.conf", "/etc/passwd", "/etc/group", "/etc/hosts", "/etc/resolv.conf",
           "/etc/host.conf", "/etc/gai.conf", "/etc/mime.types",
           // Kernel interfaces (not /dev: /dev/shm holds ordinary files).
-          "/proc/", "/sys/"};
+          "/proc/", "/sys/",
+          // Random numbers a program draws for itself (git's temporary names, a seed);
+          // named (`head -c 32 /dev/urandom > key`) or given on stdin they are its data.
+          "/dev/urandom", "/dev/random"};
 }
 
 RuntimeRule::RuntimeRule() {

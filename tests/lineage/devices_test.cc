@@ -129,4 +129,55 @@ TEST(Devices, EachTerminalSessionIsItsMasterWritersInput) {
   EXPECT_EQ(im.text.find(path("notes1")), std::string::npos) << im.text;
 }
 
+// /dev/urandom read by a program for itself (git's temporary names, a seed) is runtime,
+// folded like /usr/: not a source of what it writes. Named on the command line (`head -c
+// 32 /dev/urandom > key`) or given on stdin (`tr -dc a-z < /dev/urandom > pw`) it is the
+// data, shown as read (on stdin). The device was there before the record: no "first seen".
+TEST(Devices, RandomNumbersAreDataOnlyWhereTheProgramWasGivenThem) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "in"}});
+  const uint64_t urandom = makedev(1, 9), node_dev = 0x5, node_ino = 9;
+  auto git = w.run(sh, 200, {"git", "add", "in"});
+  w.read(200, 10);
+  w.device_read(git, urandom, node_ino, node_dev, /*fd=*/3);
+  w.write_new(200, 20, "obj");
+  w.exit(git);
+  auto head = w.run(sh, 201, {"head", "-c", "32", "/dev/urandom"});
+  w.device_read(head, urandom, node_ino, node_dev, 3);
+  w.write_new(201, 21, "key");
+  w.exit(head);
+  auto tr = w.fork(sh, 202);
+  bento_exec_event e = w.exec_event(tr, "/usr/bin/tr", {"tr", "-dc", "a-z"});
+  e.stdin_dev = node_dev;  // `< /dev/urandom`: fd 0 at the exec (events.h v8)
+  e.stdin_ino = node_ino;
+  e.stdin_mode = S_IFCHR | 0666;
+  w.send_exec(e);
+  w.device_read(tr, urandom, node_ino, node_dev, 0);
+  w.write_new(202, 22, "pw");
+  w.exit(tr);
+  w.commit();
+
+  auto obj = why(*w.db, path("obj"));
+  ASSERT_TRUE(obj.found) << obj.message;
+  EXPECT_TRUE(has(edges(obj.graph), "used(git add in, in)")) << obj.text;
+  EXPECT_FALSE(has(edges(obj.graph), "used(git add in, /dev/urandom)")) << obj.text;
+  EXPECT_NE(line_with(obj.text, "runtime read").find("/dev/urandom"), std::string::npos)
+      << obj.text;
+  auto all = why(*w.db, path("obj"), 0, /*all=*/true);
+  EXPECT_TRUE(has(edges(all.graph), "used(git add in, /dev/urandom)")) << all.text;
+
+  auto key = why(*w.db, path("key"));
+  ASSERT_TRUE(key.found) << key.message;
+  EXPECT_TRUE(has(edges(key.graph), "used(head -c 32 /dev/urandom, /dev/urandom)")) << key.text;
+  EXPECT_NE(line_with(key.text, "read /dev/urandom").find("there before the record"),
+            std::string::npos)
+      << key.text;
+
+  auto pw = why(*w.db, path("pw"));
+  ASSERT_TRUE(pw.found) << pw.message;
+  EXPECT_TRUE(has(edges(pw.graph), "used(tr -dc a-z, /dev/urandom)")) << pw.text;
+  EXPECT_NE(pw.text.find("read on stdin /dev/urandom"), std::string::npos) << pw.text;
+}
+
 }  // namespace

@@ -344,8 +344,9 @@ TEST(RuntimeRules, APackagesConfigurationAsShippedFoldsAndChangedIsData) {
   EXPECT_EQ(changed.text.find("package configuration"), std::string::npos) << changed.text;
 }
 
-// Rule 6: what a shell reads to start (/etc/profile.d/*, ~/.bashrc) is its set-up; the
-// same ~/.bashrc read by python is data.
+// Rule 6: what a shell reads to start (/etc/profile.d/*, ~/.bashrc, readline's inputrc,
+// the history an interactive one loads) is its set-up; the same ~/.bashrc or history read
+// by python is data (a script harvesting ~/.bash_history).
 TEST(RuntimeRules, AShellsStartupFilesFoldButNotForAnotherProgram) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
@@ -355,23 +356,28 @@ TEST(RuntimeRules, AShellsStartupFilesFoldButNotForAnotherProgram) {
   w.read_outside(bash, "/etc/profile.d/site.sh", 7001);
   w.read_outside(bash, "/root/.bashrc", 7002);
   w.read_outside(bash, "/home/alice/.profile", 7003);
+  w.read_outside(bash, "/etc/inputrc", 7004);
+  w.read_outside(bash, "/root/.bash_history", 7005);
   w.read(200, 10);
   w.write_new(200, 11, "out");
   w.exit(bash);
   auto py = w.fork(sh, 300);
   w.exec_file(py, "/usr/bin/python3.11", {"python3", "-c", "steal()"});
   w.read_outside(py, "/root/.bashrc", 7002);
+  w.read_outside(py, "/root/.bash_history", 7005);
   w.write_new(300, 12, "loot");
   w.exit(py);
   w.commit();
   auto r = why(*w.db, path("out"));
   ASSERT_TRUE(r.found) << r.message;
-  EXPECT_NE(r.text.find("shell startup files (3)"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("shell startup files (5)"), std::string::npos) << r.text;
   EXPECT_EQ(r.text.find("read /root/.bashrc"), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find("read /root/.bash_history"), std::string::npos) << r.text;
   EXPECT_NE(r.text.find(path("in.txt")), std::string::npos) << r.text;
   auto loot = why(*w.db, path("loot"));
   ASSERT_TRUE(loot.found) << loot.message;
   EXPECT_NE(loot.text.find("read /root/.bashrc"), std::string::npos) << loot.text;
+  EXPECT_NE(loot.text.find("read /root/.bash_history"), std::string::npos) << loot.text;
 }
 
 // A POSIX semaphore's file (multiprocessing's locks under a spawn context: the parent
