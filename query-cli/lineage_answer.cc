@@ -773,6 +773,8 @@ void mark_pipe_batches(LineageGraph& g, LineageSource& src, Batches& batches, An
   // A writer's message (its write step of the pipe) -> the reader's earlier output.
   std::map<Step, std::pair<Node, const Batches::Finished*>> for_earlier;
   std::set<std::pair<Node, Node>> done;  // (reader, pipe)
+  // Per reader, the pipes every message of which it took in for an earlier file.
+  std::map<Node, std::set<Node>> only_earlier;
   for (const Step& u : a->steps) {
     if (u.type != Step::kUsed || !is_pipe(g, u.cause)) continue;
     auto b = begun.find(u.effect);
@@ -782,16 +784,35 @@ void mark_pipe_batches(LineageGraph& g, LineageSource& src, Batches& batches, An
       if (r.type == Step::kUsed && r.cause == u.cause && r.last == r.first)
         reads.push_back(r.first);
     std::sort(reads.begin(), reads.end());
+    int taken = 0, earlier = 0;
     for (const Step& w : src.causes(u.cause)) {
       if (w.type != Step::kGenerated || w.last != w.first || w.first >= b->second) continue;
       auto r = std::lower_bound(reads.begin(), reads.end(), w.first);
       if (r == reads.end() || *r >= b->second) continue;
+      taken++;
       Step took = u;
       took.first = took.last = *r;
       if (const Batches::Finished* o =
-              batches.earlier_output(u.effect, took, b->second, own[u.effect]))
+              batches.earlier_output(u.effect, took, b->second, own[u.effect])) {
         for_earlier[w] = {u.effect, o};
+        earlier++;
+      }
     }
+    if (taken > 0 && earlier == taken) only_earlier[u.effect].insert(u.cause);
+  }
+  // A reader all of whose data inputs would be said to be for earlier files (`gzip -d <
+  // t.tgz | tar x`: one message, taken in before tar finished the first file; the later
+  // ones came from it too) made the file from one of them: nothing is said, as for files
+  // (mark_batches_once).
+  for (const auto& [reader, pipes] : only_earlier) {
+    bool other = false;
+    for (const Step& st : a->steps)
+      if (st.type == Step::kUsed && st.effect == reader && a->program_reads.count(st) == 0 &&
+          pipes.count(st.cause) == 0 && a->earlier_batch.count(st) == 0)
+        other = true;
+    if (other) continue;
+    for (auto it = for_earlier.begin(); it != for_earlier.end();)
+      it = it->second.first == reader ? for_earlier.erase(it) : std::next(it);
   }
   if (for_earlier.empty()) return;
   std::set<Node> noted;  // the pipes of those messages

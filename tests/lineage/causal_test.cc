@@ -165,6 +165,31 @@ TEST(Causal, APoolWorkersNextInputIsNotInTheFileOfItsLastResult) {
   EXPECT_FALSE(has(fwd, "generated(p2, pool)")) << json(fwd).dump(1);
 }
 
+// `gzip -d < t.tgz | tar x` of a small archive: gzip writes the pipe once, tar takes it in
+// at its first read and writes `one`, then `two`. That message is tar's only input, so it
+// is where `two` came from too: not said to be maybe only for `one` (the pool above, whose
+// parent took later messages in after its earlier files, still is).
+TEST(Causal, AReadersOnlyPipeMessageIsNotSaidToBeForItsFirstFileOnly) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "t.tgz"}});
+  auto gz = w.run(sh, 200, {"gzip", "-d"});
+  w.read(200, 10);
+  w.pipe_io(gz, 7200, true);
+  w.exit(gz);
+  auto tar = w.run(sh, 201, {"tar", "x"});
+  w.pipe_io(tar, 7200, false);
+  w.write_new(201, 20, "one");
+  w.write_new(201, 21, "two");
+  w.exit(tar);
+  w.commit();
+  auto r = why(*w.db, path("two"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_TRUE(has(edges(r.graph), "used(gzip -d, t.tgz)")) << r.text;
+  EXPECT_EQ(r.text.find("maybe only for"), std::string::npos) << r.text;
+  for (const auto& e : r.graph["edges"]) EXPECT_FALSE(e.contains("before_output")) << e.dump();
+}
+
 // A chatty pair reports a pipe at most BENTO_PIPE_IO_REPORTS times per image and direction;
 // the last report (BENTO_PIPE_IO_OPEN) says its reads go on unreported until it ends. What
 // the writer sent after that is then in the reader's output (not cut at its last report).
