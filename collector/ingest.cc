@@ -181,9 +181,9 @@ void Ingest::name_if_never_named(int64_t file, const std::string& path) {
   store_.name_unnamed_versions(file, path);
 }
 
-int64_t Ingest::current_entity(int64_t file, uint64_t t, const std::string& path) {
+int64_t Ingest::current_entity(int64_t file, uint64_t t, const std::string& path, bool emptied) {
   VersionRef v = store_.latest_version(file);
-  return v.id != 0 ? v.id : new_version(file, t, path);
+  return v.id != 0 ? v.id : new_version(file, t, path, emptied);
 }
 
 int64_t Ingest::entity_at(int64_t file, uint64_t t, const std::string& path) {

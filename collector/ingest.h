@@ -128,7 +128,10 @@ class Ingest {
   // ---- files, versions, names (ingest.cc)
   int64_t mount_file(int64_t source, uint64_t ino, uint32_t gen, const char* kind, uint64_t t);
   void name_if_never_named(int64_t file, const std::string& path);
-  int64_t current_entity(int64_t file, uint64_t t, const std::string& path = "");
+  // The file's newest version, or its first, made at t (emptied: holding nothing of a
+  // version stored before it later, new_version).
+  int64_t current_entity(int64_t file, uint64_t t, const std::string& path = "",
+                         bool emptied = false);
   int64_t entity_at(int64_t file, uint64_t t, const std::string& path = "");  // as read at t
   // emptied: made by a truncation to 0 (or O_TRUNC): not derived from the previous version.
   int64_t new_version(int64_t file, uint64_t t, const std::string& path = "", bool emptied = false);

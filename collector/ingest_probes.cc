@@ -274,8 +274,7 @@ bool Ingest::on_pipe_io(const void* data, size_t size) {
     const int64_t file = mount_file(src, e->ino, e->generation, "fifo", t);
     // A FIFO holds nothing: a first version made here does not carry on the one its mknod
     // record, read from the fs log later, puts before it (insert_version: "replaced").
-    const VersionRef v = store_.latest_version(file);
-    const int64_t ent = v.id != 0 ? v.id : new_version(file, t, "", /*emptied=*/true);
+    const int64_t ent = current_entity(file, t, "", /*emptied=*/true);
     store_.instant_transfer(act, ent, t, e->is_write != 0, e->again == BENTO_PIPE_IO_OPEN, "pipe");
     return true;
   }

@@ -179,8 +179,9 @@ void Ingest::apply(int64_t act, const PendingItem& item) {
         store_.instant_transfer(act, ent, item.t, /*write=*/false, /*open_ended=*/false, "read");
         if (item.on_stdin) store_.used_on_stdin(act, ent);  // `tr -dc a-z < /dev/urandom`
       } else {
-        store_.used_exact(act, entity_at(file, item.t), item.t);
-        if (item.on_stdin) store_.used_on_stdin(act, entity_at(file, item.t));
+        const int64_t ent = entity_at(file, item.t);
+        store_.used_exact(act, ent, item.t);
+        if (item.on_stdin) store_.used_on_stdin(act, ent);
       }
       break;
     }
