@@ -968,6 +968,7 @@ Answer answer_backward(LineageGraph& g, LineageSource& src,
     Answer::Folded& f = a.runtime[st.effect.id];
     f.count++;
     f.by_reason[why]++;
+    f.first_of.emplace(why, st.cause.id);
   }
   // What copies left out: the reads (not runtime ones) a restricted process made in time
   // that no path walked. A copied read the depth bound cut is not one of them: the answer

@@ -36,7 +36,8 @@ struct Answer {
   std::map<Node, SearchResult::Reach> reach;  // from the search
   struct Folded {
     int count = 0;
-    std::map<std::string, int> by_reason;  // "/usr/" -> 12, "program /opt/x/" -> 3
+    std::map<std::string, int> by_reason;     // "/usr/" -> 12, "program /opt/x/" -> 3
+    std::map<std::string, int64_t> first_of;  // reason -> an entity it folded (named if alone)
     // Pipes and sockets it read that carried no data (their writers read none): folded
     // too, their writers named.
     int streams = 0;

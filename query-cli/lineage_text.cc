@@ -413,11 +413,26 @@ class Printer {
                    ": not searched (--depth " + std::to_string(a_.depth * 2) + " goes further)");
   }
 
+  // One kind of folded read: "/usr/ (12)". A prefix that is not a directory
+  // ("/etc/locale.") names its one file ("/etc/locale.alias") or reads "/etc/locale.* (2)".
+  std::string fold_reason(const std::string& reason, int n,
+                          const std::map<std::string, int64_t>& first_of) {
+    if (!reason.starts_with("/") || reason.ends_with("/"))
+      return reason + " (" + std::to_string(n) + ")";
+    auto one = first_of.find(reason);
+    if (n == 1 && one != first_of.end()) {
+      const std::string path = g_.entity(one->second).value("path", "");
+      if (path.starts_with(reason)) return path;
+    }
+    return reason + "* (" + std::to_string(n) + ")";
+  }
+
   // The reads of a process's images folded by the short answer: one line each kind.
   void folded(const std::vector<std::pair<Node, int64_t>>& images, int64_t d,
               const std::set<int64_t>& copied_elsewhere, std::vector<Child>* kids) {
     int count = 0, streams = 0;
     std::map<std::string, int> reasons;
+    std::map<std::string, int64_t> first_of;
     std::set<std::string> names, not_copied;
     for (int64_t e : copied_elsewhere) not_copied.insert(g_.entity(e).value("path", ""));
     for (const auto& [img, bound] : images) {
@@ -427,16 +442,17 @@ class Printer {
       streams += f->second.streams;
       for (int64_t e : f->second.not_copied) not_copied.insert(g_.entity(e).value("path", ""));
       for (const auto& [reason, n] : f->second.by_reason) reasons[reason] += n;
+      first_of.insert(f->second.first_of.begin(), f->second.first_of.end());
       for (int64_t w : f->second.stream_writers) names.insert(short_command(w, false));
     }
     const Node act = images.front().first;
     if (count > 0) {
       std::string why;
       for (const auto& [reason, n] : reasons)
-        why += (why.empty() ? "" : ", ") + reason + " (" + std::to_string(n) + ")";
+        why += (why.empty() ? "" : ", ") + fold_reason(reason, n, first_of);
       kids->push_back({kForever - 1,
                        g_.dim("+ " + count_of(count, "runtime read", "runtime reads") +
-                              " folded: " + why + "; --all lists them"),
+                              " folded: " + why + "; --all lists " + (count == 1 ? "it" : "them")),
                        act, false, d});
     }
     if (!not_copied.empty()) {

@@ -106,6 +106,30 @@ TEST(RuntimeRules, ASystemFileNamedOnTheCommandLineIsData) {
   EXPECT_NE(r.text.find("+ 1 runtime read folded: /usr/ (1)"), std::string::npos) << r.text;
 }
 
+// A folded read under a prefix that is a directory is counted ("/usr/ (2)"); under one that
+// is not ("/etc/locale.", the file "/etc/timezone") the line names its file, or says
+// "/etc/locale.* (2)": never the half-word "/etc/locale. (1)".
+TEST(RuntimeRules, AFoldedPrefixThatIsNoDirectoryNamesItsFile) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({});
+  auto tool = w.run(sh, 200, {"tool"});
+  w.read_outside(tool, "/etc/locale.alias", 7001);
+  w.read_outside(tool, "/etc/locale.conf", 7002);
+  w.read_outside(tool, "/etc/timezone", 7003);
+  w.read_outside(tool, "/usr/share/zoneinfo/UTC", 7004);
+  w.read_outside(tool, "/usr/share/misc/magic", 7005);
+  w.write_new(200, 10, "out");
+  w.exit(tool);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find("+ 5 runtime reads folded: /etc/locale.* (2), /etc/timezone, "
+                        "/usr/ (2); --all lists them"),
+            std::string::npos)
+      << r.text;
+}
+
 // A system file inline code names (`python3 -c '...open("/etc/group")...'`) is its data
 // too; one it only mentions inside a longer path (`/etc/group.bak`) is not named, and its
 // look-up of the user database still folds.
@@ -124,7 +148,7 @@ TEST(RuntimeRules, ASystemFileInlineCodeNamesIsData) {
     w.commit();
     auto r = why(*w.db, path("hash.out"));
     ASSERT_TRUE(r.found) << r.message;
-    EXPECT_EQ(r.text.find("/etc/group (1)") == std::string::npos, named) << r.text;
+    EXPECT_EQ(r.text.find("folded: /etc/group;") == std::string::npos, named) << r.text;
     EXPECT_EQ(r.text.find("read /etc/group") != std::string::npos, named) << r.text;
   }
 }
