@@ -441,6 +441,20 @@ bool own_scratch_file(bento::lineage::Database& db, int64_t entity, int64_t acti
   return scratch;
 }
 
+// A pipe or socket flow the reading process alone wrote into (an event loop's self-pipe,
+// node's wake-up pipes, a server and its client in one process): it carried only what
+// that process had already, which the answer lists on it. Folded like a scratch file.
+bool own_stream(bento::lineage::Database& db, int64_t entity, int64_t activity) {
+  bento::lineage::Stmt& q = db.cached(
+      "SELECT COUNT(g.id), SUM(g.activity_id != ?) FROM entities e JOIN files f ON f.id = "
+      "e.file_id JOIN generated g ON g.entity_id = e.id WHERE e.id = ? AND f.kind IN "
+      "('pipe', 'socket')");
+  q.bind(1, activity).bind(2, entity);
+  const bool own = q.step() && q.int64(0) > 0 && q.int64(1) == 0;
+  q.reset();
+  return own;
+}
+
 }  // namespace
 
 std::string program_script(const json& argv, const std::string& exe) {
@@ -933,6 +947,8 @@ Answer answer_backward(LineageGraph& g, LineageSource& src,
         if (copied && !here && !why.empty()) copy_held = true;
         if (why.empty() && own_scratch_file(g.db(), st.cause.id, st.effect.id, st.first))
           why = "files it wrote itself";
+        if (why.empty() && own_stream(g.db(), st.cause.id, st.effect.id))
+          why = "pipes and sockets it wrote itself";
         it = runtime.emplace(key, std::move(why)).first;
       }
       return it->second.empty();

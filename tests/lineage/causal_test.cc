@@ -237,6 +237,38 @@ TEST(Causal, AReadOfAPipeOnlyTheReaderWroteIsNotPassedOn) {
   EXPECT_FALSE(has(edges(r.graph), "used(make, pipe)")) << json(edges(r.graph)).dump(1);
 }
 
+// An event loop's self-pipe (node's and libuv's wake-up pipes, a server and its client in
+// one process): a pipe only the reader wrote carried nothing it did not have. Folded with
+// its scratch files, not listed as an input of what it wrote; a pipe another process wrote
+// too is listed.
+TEST(Causal, APipeOnlyItsReaderWroteIsFoldedUnderItsOutput) {
+  for (const bool other_writer : {false, true}) {
+    SCOPED_TRACE(other_writer ? "another writer too" : "its own pipe");
+    TempDir dir;
+    World w(dir.path() + "/prov.db");
+    auto sh = w.setup({{10, "in"}});
+    auto node = w.run(sh, 600, {"node", "job.js"});
+    w.read(600, 10);
+    w.pipe_io(node, 7300, /*write=*/true);
+    if (other_writer) {
+      auto echo = w.run(sh, 601, {"feeder"});
+      w.pipe_io(echo, 7300, /*write=*/true);
+      w.exit(echo);
+    }
+    w.pipe_io(node, 7300, /*write=*/false);
+    w.write_new(600, 20, "out");
+    w.exit(node);
+    w.commit();
+    auto r = why(*w.db, path("out"));
+    ASSERT_TRUE(r.found) << r.message;
+    EXPECT_EQ(r.text.find("read pipe:[") != std::string::npos, other_writer) << r.text;
+    EXPECT_EQ(r.text.find("pipes and sockets it wrote itself (1)") != std::string::npos,
+              !other_writer)
+        << r.text;
+    EXPECT_NE(r.text.find(path("in")), std::string::npos) << r.text;
+  }
+}
+
 // `sh -c 'tr a-z A-Z < in > out'`: the shell opens `in` for the command it starts and
 // never reads it; tr reads it on its stdin. The shell's open is not a read that may reach
 // tr through its command line (no bytes of `in` went through the shell): `in` is listed
