@@ -4,6 +4,7 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <cstring>
 #include <deque>
 
 #include "ingest.h"
@@ -435,15 +436,20 @@ void Ingest::outside_open(int64_t act, const PendingItem& o) {
   if (reads(o.flags) && !made) store_.used(act, entity_at(file, o.t, o.path), o.t, "open");
   if (writes(o.flags)) {
     // O_CREAT|O_TRUNC on a file never seen before: new content, whether or not the file
-    // existed ("written by"); O_TRUNC alone empties a file we know.
+    // existed; O_TRUNC alone empties a file we know. Where the probes report first writes
+    // (exact_reads_), the open itself put no data in: "created by", "truncated by" (dash
+    // opens `> /tmp/x` in the shell, then vforks the command that writes), until the
+    // opener's own first write makes its step a write (apply: kFileWrite).
+    const bool new_file = store_.latest_version(file).id == 0;
     const char* how = "open-write";
-    if (made && store_.latest_version(file).id == 0)
-      how = "write";
+    if (made && new_file)
+      how = exact_reads_ ? "create" : "write";
     else if (o.flags & O_TRUNC)
-      how = (o.flags & O_CREAT) && store_.latest_version(file).id == 0 ? "write" : "truncate";
+      how = (o.flags & O_CREAT) && new_file && !exact_reads_ ? "write" : "truncate";
     const int64_t prev = store_.version_at(file, o.t).id;
     int64_t v = new_version(file, o.t, o.path, (o.flags & O_TRUNC) != 0);
     store_.generated(v, act, o.t, how);
+    if (exact_reads_ && std::strcmp(how, "open-write") != 0) store_.generated_last(v, act, o.t);
     carry_outside_writers(prev, v, act, o.t);
   }
   if (!late_unlinks_.empty()) apply_late_unlink(file, o.path, o.t);

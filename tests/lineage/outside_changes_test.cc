@@ -72,6 +72,42 @@ TEST(OutsideChanges, AFailedWriteOutsideTheMountWroteNothing) {
   }
 }
 
+// dash opens a redirection in the shell itself, then vforks the command that writes
+// (`sh -c 'K=$(cat key); true; cat a > /tmp/x'`): the shell made /tmp/x but put nothing in
+// it. It is "created by" (a new name) or "truncated by" (one there before the record), not
+// "written by", and what the shell itself had read (`key`, before the command it ran
+// before cat) is not a source of what cat wrote.
+TEST(OutsideChanges, AShellThatOnlyOpenedTheRedirectionWroteNothingIntoIt) {
+  for (const bool made : {true, false}) {
+    SCOPED_TRACE(made ? "a new file" : "there before the record");
+    TempDir dir;
+    World w(dir.path() + "/prov.db");
+    auto sh = w.setup({{10, "a"}, {11, "key"}});
+    w.read_outside(sh, "/etc/motd", 6999);  // the probes report first reads and writes
+    auto dash = w.run(sh, 300, {"sh", "-c", "K=$(cat key); cat a > /tmp/x"});
+    w.read(300, 11);
+    auto sub = w.run(dash, 303, {"true"});  // a command it ran after it read key
+    w.exit(sub);
+    w.open_outside(dash, "/tmp/x", 7000, O_WRONLY | O_CREAT | O_TRUNC, 0x803, 0, made);
+    auto cat = w.run(dash, 301, {"cat", "a"});
+    w.read(301, 10);
+    w.file_io(cat, 7000, /*write=*/true);
+    w.exit(cat);
+    w.exit(dash);
+    w.cat_outside(sh, 302, "/tmp/x", 7000, 12, "out");
+    w.commit();
+    auto r = why(*w.db, path("out"));
+    ASSERT_TRUE(r.found) << r.message;
+    EXPECT_NE(r.text.find("written by cat a"), std::string::npos) << r.text;
+    EXPECT_NE(r.text.find(std::string(made ? "created" : "truncated") + " by sh -c"),
+              std::string::npos)
+        << r.text;
+    EXPECT_EQ(r.text.find("written by sh -c"), std::string::npos) << r.text;
+    EXPECT_EQ(r.text.find(path("key")), std::string::npos) << r.text;
+    EXPECT_NE(r.text.find(path("a")), std::string::npos) << r.text;
+  }
+}
+
 // `tee -a /tmp/log` opens the file itself, and its first write fails: its step goes back to
 // what the open made of it (opened for writing), not "written by". A later write of the
 // same image that works (the probes report it again) writes it.
