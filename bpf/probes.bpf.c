@@ -821,6 +821,10 @@ static __always_inline void note_fork(struct task_struct* parent) {
     bpf_map_update_elem(&image_news, &r, &(struct image_news){.forks = 1}, BPF_NOEXIST);
 }
 
+/* pipe_io's `how`: bit 0 a write; PIPE_TERMINAL: a pseudo-terminal's output (inode: its
+ * /dev/pts/N), written by a program whose output goes there, read by its master's holder. */
+#define PIPE_TERMINAL 2
+
 /* Keyed by the pipe's inode number (pipefs numbers are never reused while the pipe lives)
  * and the inode object. Reported: an image's first read and first write, then a write
  * after news of the image since its last reported write, and a read after someone else's
@@ -828,7 +832,8 @@ static __always_inline void note_fork(struct task_struct* parent) {
  * most BENTO_PIPE_IO_REPORTS times. A repeated write with nothing new costs two lookups, a
  * repeated read three. */
 static __noinline int pipe_io(struct task_struct* t, struct file* f, struct inode* inode, int fd,
-                              int is_write) {
+                              int how) {
+  const int is_write = how & 1, terminal = (how & PIPE_TERMINAL) != 0;
   __u64 ino = BPF_CORE_READ(inode, i_ino);
   __u64 pipe = (__u64)inode;
   struct seen_key k = {};
@@ -863,11 +868,13 @@ static __noinline int pipe_io(struct task_struct* t, struct file* f, struct inod
   e->fd = fd;
   e->is_write = is_write;
   e->again = !seen ? 0 : seen->reports + 1 >= BENTO_PIPE_IO_REPORTS ? BENTO_PIPE_IO_OPEN : 1;
-  e->pad[0] = e->pad[1] = 0;
+  e->terminal = terminal;
+  e->pad = 0;
   e->file_id = file_id((__u64)f);
   e->dev = encode_dev(BPF_CORE_READ(inode, i_sb, s_dev));
   e->ino = ino;
-  e->generation = BPF_CORE_READ(inode, i_generation);
+  e->generation =
+      terminal ? encode_dev(BPF_CORE_READ(inode, i_rdev)) : BPF_CORE_READ(inode, i_generation);
   e->pad_end = 0;
   if (is_write) {
     __u64* gen = bpf_map_lookup_elem(&pipe_gen, &pipe);
@@ -916,10 +923,11 @@ static __always_inline int read_again(__u64* seen, struct inode* inode, __u32 ge
 
 /* A character device whose reads bring bytes from outside the record: a terminal (what was
  * typed), /dev/urandom, /dev/zero, a keyboard, a tun device. Only reads that returned data
- * are reported (/dev/null's give none), and never a device's writes: what is written to a
- * terminal is not what it gives its next reader. Not the pty master (/dev/ptmx: its reads
- * are what programs wrote to the terminal, a flow the probes do not follow) nor /dev/fuse
- * (a FUSE server's requests: the fs log records those). */
+ * are reported (/dev/null's give none), and never a device's writes as its input: what is
+ * written to a terminal is not what it gives its next reader. Not the pty master
+ * (/dev/ptmx: its reads are what programs wrote to the terminal, its output, which
+ * io_on_file reports as a pipe) nor /dev/fuse (a FUSE server's requests: the fs log
+ * records those). */
 #define PTMX_RDEV (5u << 20 | 2)
 #define TTY_RDEV (5u << 20) /* /dev/tty: the reader's controlling terminal */
 static __always_inline int input_device(struct inode* inode) {
@@ -1520,15 +1528,24 @@ __noinline int io_on_file(__u64 file, __u64 fd_ret, __u32 op, __u64 a, __u64 b) 
   if (((DATA_FILE_TYPES >> (mode >> 12)) & 1) && cfg_file_io)
     return file_io(t, f, inode, fd, (op & 0xffff) | dir << 16);
   if (mode != S_IFCHR || !cfg_file_io) return 0;
-  if (!dir) { /* a read that returned data; /dev/tty's is its terminal's (a password typed) */
-    if ((int)fd_ret <= 0 || !input_device(inode)) return 0;
-    struct inode* pts = BPF_CORE_READ(inode, i_rdev) == TTY_RDEV ? pts_inode(file_tty(f)) : 0;
-    return file_io(t, f, pts ? pts : inode, fd, (op & 0xffff) | DEVICE_IO);
+  const __u32 rdev = BPF_CORE_READ(inode, i_rdev);
+  if (rdev == PTMX_RDEV) {
+    /* The master's holder writes the terminal's input (what it types: reported as a write
+     * of its slave) and reads its output (what programs wrote there: a pipe's read). */
+    struct tty_struct* master = file_tty(f);
+    struct inode* slave = master ? pts_inode(BPF_CORE_READ(master, link)) : 0;
+    if (!slave || (!dir && (int)fd_ret <= 0)) return 0;
+    return dir ? file_io(t, f, slave, fd, (op & 0xffff) | 1u << 16 | DEVICE_IO)
+               : pipe_io(t, f, slave, fd, PIPE_TERMINAL);
   }
-  if (BPF_CORE_READ(inode, i_rdev) != PTMX_RDEV) return 0;
-  struct tty_struct* master = file_tty(f);
-  struct inode* slave = master ? pts_inode(BPF_CORE_READ(master, link)) : 0;
-  return slave ? file_io(t, f, slave, fd, (op & 0xffff) | 1u << 16 | DEVICE_IO) : 0;
+  /* /dev/tty stands for the caller's controlling terminal (a password typed at a prompt). */
+  struct inode* pts = rdev == TTY_RDEV                            ? pts_inode(file_tty(f))
+                      : (rdev >> 20) >= 136 && (rdev >> 20) < 144 ? inode /* /dev/pts/N */
+                                                                  : 0;
+  if (dir) /* what a program shows on a pseudo-terminal: its output, which its master reads */
+    return pts ? pipe_io(t, f, pts, fd, 1 | PIPE_TERMINAL) : 0;
+  if ((int)fd_ret <= 0 || !input_device(inode)) return 0; /* a read that returned data */
+  return file_io(t, f, pts ? pts : inode, fd, (op & 0xffff) | DEVICE_IO);
 }
 
 /* One end of a data-flow syscall on fd. */

@@ -27,6 +27,7 @@
 struct bento_event_header;  // bento_bpf/events.h
 struct bento_dir_ref;
 struct bento_exec_event;
+struct bento_pipe_io_event;
 
 namespace bento::collector {
 
@@ -340,6 +341,9 @@ class Ingest {
   void retire_channel(const std::string& key);
   Channel& channel(const std::string& key, Channel::Kind kind, uint64_t ino,
                    const std::string& addr);
+  // A terminal's output is stored as a FIFO with this bit in its generation (a device
+  // number, st_rdev's encoding, < 2^31): apart from the device's input row.
+  static constexpr uint32_t kTerminalOutput = 1u << 31;
   // A FIFO is (dev, ino, generation): its inode number is the next file's once it is gone.
   static std::string fifo_key(uint64_t dev, uint64_t ino, uint32_t gen) {
     return "fifo " + std::to_string(dev) + ":" + std::to_string(ino) + ":" + std::to_string(gen);
@@ -419,6 +423,16 @@ class Ingest {
   int64_t device_version(int64_t file, uint64_t t);
   int64_t terminal_session(int64_t file, int64_t act, uint64_t t);
   std::unordered_map<int64_t, int64_t> session_writer_;  // a terminal's version -> process
+  // A terminal's output, per session: a pts number comes back for a later session once its
+  // master's holders (script, sshd-session) have all exited. (dev, ino, device) -> session.
+  struct TerminalOutput {
+    uint32_t session = 0;
+    std::set<int64_t> holders;  // processes that read its master
+    bool closed = false;        // they all exited: the next event is a new session's
+  };
+  std::map<std::tuple<uint64_t, uint64_t, uint32_t>, TerminalOutput> terminal_outputs_;
+  std::string terminal_output_key(const bento_pipe_io_event* e, int64_t process);
+  void terminal_holder_exited(int64_t process);
   std::unordered_map<int64_t, Pending> pending_;
   std::unordered_map<int64_t, Keep> kept_;  // activities kept (a cache: re-learnt)
   std::deque<std::pair<int64_t, Keep>>* keep_work_ = nullptr;  // keep()'s worklist, while running

@@ -256,7 +256,28 @@ bool Ingest::on_exit(const void* data, size_t size) {
   }
   store_.set_process_exit(proc, h->ts_ns, e->exit_code);
   store_.end_process_activities(proc, h->ts_ns);
+  terminal_holder_exited(proc);
   return true;
+}
+
+// The channel of a terminal's output for this event: its session's. A master read makes
+// its process a holder of the session; once every holder has exited, the next event on the
+// pts number (its device, inode and number are the same) begins a new session.
+std::string Ingest::terminal_output_key(const bento_pipe_io_event* e, int64_t process) {
+  TerminalOutput& s = terminal_outputs_[{e->dev, e->ino, e->generation}];
+  if (s.closed) {
+    s.session++;
+    s.closed = false;
+    s.holders.clear();
+  }
+  if (!e->is_write && process != 0) s.holders.insert(process);
+  return fifo_key(e->dev, e->ino, e->generation | kTerminalOutput) + " session " +
+         std::to_string(s.session);
+}
+
+void Ingest::terminal_holder_exited(int64_t process) {
+  for (auto& [terminal, s] : terminal_outputs_)
+    if (s.holders.erase(process) != 0 && s.holders.empty()) s.closed = true;
 }
 
 // First read / first write of a process image on a pipe or FIFO: the pipe is an entity the
@@ -276,6 +297,26 @@ bool Ingest::on_pipe_io(const void* data, size_t size) {
     // record, read from the fs log later, puts before it (insert_version: "replaced").
     const int64_t ent = current_entity(file, t, "", /*emptied=*/true);
     store_.instant_transfer(act, ent, t, e->is_write != 0, e->again == BENTO_PIPE_IO_OPEN, "pipe");
+    return true;
+  }
+  // A pseudo-terminal's output (events.h v13): a pipe from the programs that write its
+  // /dev/pts/N to the holder of its master that reads it (sshd, script, tmux). A file of
+  // kind fifo, "/dev/pts/N (output)", apart from the device's own row (its input, what was
+  // typed: the same dev and ino): kTerminalOutput in its generation.
+  if (e->terminal) {
+    remember_file_id(e->file_id, e->dev, e->ino);
+    const uint32_t gen = e->generation | kTerminalOutput;
+    const std::string key = terminal_output_key(e, store_.find_process(h->pid, h->start_ns));
+    Channel& c = channel(key, Channel::kPipe, e->ino, "");
+    c.dev = e->dev;
+    c.gen = gen;
+    if (c.born == 0) c.born = t;
+    if (c.addr.empty()) {
+      std::string name = host_.device_path(e->generation);
+      if (name.empty()) name = "[terminal " + std::to_string(e->generation) + "]";
+      c.addr = name + " (output)";
+    }
+    channel_io(key, act, t, e->is_write != 0, false, e->again == BENTO_PIPE_IO_OPEN);
     return true;
   }
   // A FIFO outside the mounts (not on pipefs): its inode number is its file system's, and

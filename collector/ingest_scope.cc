@@ -313,8 +313,10 @@ int64_t Ingest::channel_entity(const std::string& key, uint64_t t) {
   if (it == channels_.end()) return 0;
   Channel& c = it->second;
   if (c.kind == Channel::kPipe && c.dev != 0) {  // a FIFO: a file of its file system
-    // By its generation: a file that took its inode number later is another file.
-    if (c.file == 0) c.file = store_.find_outside_file(c.dev, c.ino, c.gen);
+    // By its generation: a file that took its inode number later is another file. A
+    // terminal's output is one per session (terminal_output_key): never an earlier one's.
+    if (c.file == 0 && (c.gen & kTerminalOutput) == 0)
+      c.file = store_.find_outside_file(c.dev, c.ino, c.gen);
     const std::string name = c.addr.empty() ? "fifo:[" + std::to_string(c.ino) + "]" : c.addr;
     const uint64_t born = c.born != 0 ? std::min(c.born, t) : t;  // its first transfer seen
     if (c.file == 0) {

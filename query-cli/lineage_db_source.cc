@@ -223,7 +223,20 @@ DbLineageSource::Identity DbLineageSource::identity(int64_t entity) {
 
 bool DbLineageSource::terminal(int64_t entity) {
   auto [it, fresh] = terminals_.emplace(entity, false);
-  if (fresh) it->second = path_of(entity).starts_with("/dev/pts/");
+  if (fresh) it->second = path_of(entity).starts_with("/dev/pts/") && !terminal_output(entity);
+  return it->second;
+}
+
+// The collector stores a terminal's output as a FIFO with bit 31 set in its generation.
+bool DbLineageSource::terminal_output(int64_t entity) {
+  auto [it, fresh] = terminal_outputs_.emplace(entity, false);
+  if (!fresh) return it->second;
+  Stmt& q = db_.cached(
+      "SELECT f.kind = 'fifo' AND f.source_id IS NULL AND IFNULL(f.gen, 0) >= 2147483648 FROM "
+      "entities e JOIN files f ON f.id = e.file_id WHERE e.id = ?");
+  q.bind(1, entity);
+  it->second = q.step() && q.int64(0) != 0;
+  q.reset();
   return it->second;
 }
 
@@ -242,21 +255,24 @@ bool DbLineageSource::stream(int64_t entity) {
 // The holder of a pty master (sshd-session, tmux, script) writes its terminal's input from
 // what it receives: backward from its write of the terminal, only its reads of pipes,
 // sockets and devices, of what it was given on stdin (`script < keys`), and its program count, not
-// its configuration, keys or /etc/shadow; forward from a read of a file, its writes of terminals
-// are not reached. 0: no restriction.
+// its configuration, keys or /etc/shadow, nor the terminal's output it reads (what the
+// programs there showed: not what it types into it); forward from a read of a file or of a
+// terminal's output, its writes of terminals are not reached. 0: no restriction.
 int64_t DbLineageSource::relay_restriction(const Step& arrival) {
   const bool backward = arrival.type == Step::kGenerated;
   const Node act = backward ? arrival.cause : arrival.effect;
   if (backward ? !terminal(arrival.effect.id)
-               : arrival.how == "program" || arrival.how == "stdin" || stream(arrival.cause.id))
+               : arrival.how == "program" || arrival.how == "stdin" ||
+                     (stream(arrival.cause.id) && !terminal_output(arrival.cause.id)))
     return 0;
   const std::vector<Step>& all = backward ? causes(act) : effects(act);
   if (!backward) {
     auto [w, fresh] = writes_terminal_.emplace(act.id, false);
     if (fresh) {  // one indexed look, not a path per output of a busy process
       Stmt& q = db_.cached(
-          "SELECT 1 FROM generated g JOIN entities e ON e.id = g.entity_id WHERE "
-          "g.activity_id = ? AND e.path LIKE '/dev/pts/%' LIMIT 1");
+          "SELECT 1 FROM generated g JOIN entities e ON e.id = g.entity_id JOIN files f ON "
+          "f.id = e.file_id WHERE g.activity_id = ? AND e.path LIKE '/dev/pts/%' AND f.kind = "
+          "'file' LIMIT 1");
       q.bind(1, act.id);
       w->second = q.step();
       q.reset();
@@ -268,9 +284,10 @@ int64_t DbLineageSource::relay_restriction(const Step& arrival) {
   if (!fresh) return it->second;
   std::vector<Step> steps;
   for (const Step& st : all) {
-    const bool drop = backward ? st.type == Step::kUsed && st.how != "program" &&
-                                     st.how != "stdin" && !stream(st.cause.id)
-                               : st.type == Step::kGenerated && terminal(st.effect.id);
+    const bool drop = backward
+                          ? st.type == Step::kUsed && st.how != "program" && st.how != "stdin" &&
+                                (!stream(st.cause.id) || terminal_output(st.cause.id))
+                          : st.type == Step::kGenerated && terminal(st.effect.id);
     if (!drop) steps.push_back(st);
   }
   restricted_.push_back(std::move(steps));

@@ -690,6 +690,72 @@ TEST_F(Files, AReadOfDevTtyIsAReadOfTheTerminalItStandsFor) {
   close(master);
 }
 
+// What programs show on a pseudo-terminal is a pipe to its master's holder (events.h v13,
+// PIPE_IO `terminal`): a write of /dev/pts/N, or of /dev/tty standing for it, by each image
+// once; the master's read that returned data, again after another reported write. Both
+// name /dev/pts/N (its dev, ino and device number). Not a write of /dev/null.
+TEST_F(Files, ATerminalsOutputIsAPipeFromItsWritersToItsMastersReader) {
+  ASSERT_TRUE(probes_->fd_events());
+  int master = -1;
+  std::string slave_path;
+  ASSERT_NO_FATAL_FAILURE(open_pty(&master, &slave_path));
+  struct stat slave = {};
+  ASSERT_EQ(stat(slave_path.c_str(), &slave), 0);
+  auto shown = [&](const char* what) {  // the master's read of it
+    char buf[64];
+    return ::read(master, buf, sizeof buf) >= static_cast<ssize_t>(std::strlen(what));
+  };
+  pid_t writer = run_child([&] {
+    int tty = ::open(slave_path.c_str(), O_WRONLY | O_NOCTTY);
+    int null = ::open("/dev/null", O_WRONLY);
+    if (tty < 0 || null < 0 || ::write(null, "x", 1) != 1) return 1;
+    return ::write(tty, "one\n", 4) == 4 && ::write(tty, "two\n", 4) == 4 ? 0 : 2;
+  });
+  pid_t reader = run_child([&] {
+    if (!shown("one\ntwo\n")) return 1;
+    pid_t second = fork();  // another image shows more, through /dev/tty
+    if (second == 0) {
+      if (setsid() < 0) _exit(2);
+      int s = ::open(slave_path.c_str(), O_RDWR);
+      int t = s >= 0 && ioctl(s, TIOCSCTTY, 0) == 0 ? ::open("/dev/tty", O_WRONLY) : -1;
+      _exit(t >= 0 && ::write(t, "three\n", 6) == 6 ? 0 : 3);
+    }
+    int status = 0;
+    waitpid(second, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return 4;
+    return shown("three\n") ? 0 : 5;
+  });
+  drain(getpid());
+  auto terminal_io = [&](pid_t pid) {
+    std::vector<bento_pipe_io_event> out;
+    for (const auto& e : of<bento_pipe_io_event>(BENTO_EV_PIPE_IO, pid))
+      if (e.terminal) out.push_back(e);
+    return out;
+  };
+  auto w = terminal_io(writer);
+  ASSERT_EQ(w.size(), 1u) << "the image's first write, once";
+  EXPECT_EQ(w[0].is_write, 1);
+  auto reads = terminal_io(reader);
+  ASSERT_EQ(reads.size(), 2u) << "the first read, and the one after the other's write";
+  EXPECT_EQ(reads[0].is_write, 0);
+  EXPECT_EQ(reads[0].again, 0);
+  EXPECT_EQ(reads[1].is_write, 0);
+  EXPECT_EQ(reads[1].again, 1);
+  std::vector<bento_pipe_io_event> through_tty;  // the reader's child's, by its own pid
+  for (const auto& e : all_events<bento_pipe_io_event>(BENTO_EV_PIPE_IO))
+    if (e.terminal && e.ino == slave.st_ino && e.h.pid != static_cast<uint32_t>(writer) &&
+        e.h.pid != static_cast<uint32_t>(reader))
+      through_tty.push_back(e);
+  ASSERT_EQ(through_tty.size(), 1u) << "the write through /dev/tty, as /dev/pts/N's";
+  EXPECT_EQ(through_tty[0].is_write, 1);
+  for (const auto& e : {w[0], reads[0], reads[1], through_tty[0]}) {
+    EXPECT_EQ(e.dev, slave.st_dev);
+    EXPECT_EQ(e.ino, slave.st_ino);
+    EXPECT_EQ(e.generation, slave.st_rdev);
+  }
+  close(master);
+}
+
 // An absolute path through a symlink names the link, which may point elsewhere later (a
 // `current -> releases/v1` swapped to v2): OPEN sends the opened file's own path.
 TEST_F(Files, AnOpenThroughASymlinkNamesTheFileOpened) {

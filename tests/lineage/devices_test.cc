@@ -129,6 +129,57 @@ TEST(Devices, EachTerminalSessionIsItsMasterWritersInput) {
   EXPECT_EQ(im.text.find(path("notes1")), std::string::npos) << im.text;
 }
 
+// What a terminal showed (events.h v13: a write of /dev/pts/N, a read of its master) is a
+// pipe from the programs that wrote there to the master's holder: `script -c 'cat secret'
+// typescript` (or sshd relaying `ssh -t host cat secret`) reaches secret. The holder also
+// types into the terminal: what it read of the terminal's output is not what it typed, so
+// what a later `cat > notes` read there does not reach secret, backward or forward. Nor does
+// a later session on the same pts number, once the first one's holder has exited.
+TEST(Devices, WhatATerminalShowedReachesItsMastersReaderButNotItsInput) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "secret"}});
+  const uint64_t kPts4 = makedev(136, 4);
+  auto script = w.run(sh, 500, {"script", "-c", "cat secret", "typescript"});
+  auto cat = w.run(script, 501, {"cat", "secret"});
+  w.read(501, 10);
+  w.terminal_io(cat, kPts4, 7, /*write=*/true);
+  w.exit(cat);
+  w.terminal_io(script, kPts4, 7, /*write=*/false);
+  w.write_new(500, 20, "typescript");
+  w.device_read(script, kPts4, 7, 0x19, 5, /*write=*/true);  // then it types there
+  auto typed = w.run(sh, 502, {"cat"});
+  w.device_read(typed, kPts4, 7);
+  w.write_new(502, 21, "notes");
+  w.exit(typed);
+  w.exit(script);
+  // /dev/pts/4 again, for a later session: what it shows is not the first one's.
+  w.t += 1000;
+  auto script2 = w.run(sh, 510, {"script", "ts2"});
+  w.terminal_io(script2, kPts4, 7, /*write=*/false);
+  w.write_new(510, 22, "ts2");
+  w.exit(script2);
+  w.commit();
+  auto later = why(*w.db, path("ts2"));
+  ASSERT_TRUE(later.found) << later.message;
+  EXPECT_EQ(later.text.find(path("secret")), std::string::npos) << later.text;
+  auto r = why(*w.db, path("typescript"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find("read /dev/pts/4 (output)"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("written by cat secret"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find(path("secret")), std::string::npos) << r.text;
+  auto n = why(*w.db, path("notes"));
+  ASSERT_TRUE(n.found) << n.message;
+  EXPECT_NE(n.text.find("read /dev/pts/4 "), std::string::npos) << n.text;
+  EXPECT_EQ(n.text.find(path("secret")), std::string::npos) << n.text;
+  EXPECT_EQ(n.text.find("(output)"), std::string::npos) << n.text;
+  auto im = impact(*w.db, path("secret"));
+  ASSERT_TRUE(im.found) << im.message;
+  EXPECT_NE(im.text.find(path("typescript")), std::string::npos) << im.text;
+  EXPECT_EQ(im.text.find(path("notes")), std::string::npos) << im.text;
+  EXPECT_EQ(im.text.find(path("ts2")), std::string::npos) << im.text;
+}
+
 // /dev/urandom read by a program for itself (git's temporary names, a seed) is runtime,
 // folded like /usr/: not a source of what it writes. Named on the command line (`head -c
 // 32 /dev/urandom > key`) or given on stdin (`tr -dc a-z < /dev/urandom > pw`) it is the

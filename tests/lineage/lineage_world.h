@@ -156,6 +156,23 @@ class World {
     e.file_id = dev * 7 + ino * 2 + (write ? 1 : 0);
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
   }
+  // A pseudo-terminal's output (PIPE_IO `terminal`, events.h v13): with write, p's first
+  // write of /dev/pts/N (rdev, its node ino on devpts dev); else p's first read of its
+  // master that returned data.
+  void terminal_io(Proc p, uint64_t rdev, uint64_t ino, bool write, uint8_t again = 0,
+                   uint64_t dev = 0x19) {
+    bento_pipe_io_event e{};
+    header(e.h, BENTO_EV_PIPE_IO, sizeof e, p);
+    e.is_write = write ? 1 : 0;
+    e.again = again;
+    e.terminal = 1;
+    e.fd = write ? 1 : 5;
+    e.dev = dev;
+    e.ino = ino;
+    e.generation = static_cast<uint32_t>(rdev);
+    e.file_id = dev * 1000003 + ino + (write ? 0 : 77);
+    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+  }
   // A read / write of a process image on a pipe the probes report (PIPE_IO): its first, or
   // `again` after news (events.h v10: 1, or BENTO_PIPE_IO_OPEN for its last report).
   void pipe_io(Proc p, uint64_t pipe_ino, bool write, uint8_t again = 0) {

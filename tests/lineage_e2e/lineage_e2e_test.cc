@@ -1847,4 +1847,35 @@ TEST_F(LineageE2E, WhatWasTypedAtATerminalIsTracedToTheTerminal) {
   }
 }
 
+// What a program shows on a terminal reaches whoever reads its master: script's typescript
+// (or sshd relaying `ssh -t host cat secret`) comes from `cat secret`. A later session on
+// the same pts number (the first one's script has exited) shows none of it.
+TEST_F(LineageE2E, WhatATerminalShowedIsTracedToTheProgramsThatShowedIt) {
+  if (run("command -v script").status != 0)
+    GTEST_SKIP() << "\n*** SKIPPING: no script(1) to give a command a terminal ***";
+  ASSERT_NO_FATAL_FAILURE(track_new_mount("64M"));
+  RunResult r =
+      sh("echo topsecret > secret\n"
+         "script -qc 'cat secret' typescript < /dev/null > /dev/null\n"
+         "script -qc 'echo later' ts2 < /dev/null > /dev/null\n"
+         "grep -c topsecret typescript; grep -c topsecret ts2 || true");
+  ASSERT_EQ(r.status, 0) << r.output;
+  ASSERT_EQ(r.output, "1\n0\n");
+  stop_provd();
+  RunResult ts = run(std::string(PROV_BIN) + " why " + q(mnt_ + "/typescript") + " --db " + q(db_));
+  ASSERT_EQ(ts.status, 0) << ts.output;
+  const size_t shown = ts.output.find(" (output)");
+  ASSERT_NE(shown, std::string::npos) << ts.output;
+  EXPECT_EQ(ts.output.rfind("read /dev/pts/", shown), ts.output.rfind("read ", shown)) << ts.output;
+  EXPECT_NE(ts.output.find("written by cat secret"), std::string::npos) << ts.output;
+  EXPECT_NE(ts.output.find("read " + mnt_ + "/secret"), std::string::npos) << ts.output;
+  RunResult later = run(std::string(PROV_BIN) + " why " + q(mnt_ + "/ts2") + " --db " + q(db_));
+  ASSERT_EQ(later.status, 0) << later.output;
+  EXPECT_EQ(later.output.find(mnt_ + "/secret"), std::string::npos) << later.output;
+  RunResult im = run(std::string(PROV_BIN) + " impact " + q(mnt_ + "/secret") + " --db " + q(db_));
+  ASSERT_EQ(im.status, 0) << im.output;
+  EXPECT_NE(im.output.find(mnt_ + "/typescript"), std::string::npos) << im.output;
+  EXPECT_EQ(im.output.find(mnt_ + "/ts2"), std::string::npos) << im.output;
+}
+
 }  // namespace

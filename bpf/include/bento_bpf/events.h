@@ -51,6 +51,10 @@
  * 12: PIPE_IO gained `generation`: a FIFO's inode generation, so that a FIFO is told apart
  *    from the file that gets its inode number after it is removed (ext4 hands it out again
  *    at once: `mkfifo /tmp/f`, rm, `echo x > /tmp/g` may be the same number).
+ * 13: PIPE_IO's `terminal` (was padding): a pseudo-terminal's output as a pipe: a write of
+ *    /dev/pts/N (or of /dev/tty standing for it) by a program whose output goes there, and
+ *    a read of its master (/dev/ptmx: sshd, script, tmux) that returned what it showed;
+ *    dev/ino are /dev/pts/N's, `generation` its device number (st_rdev's encoding).
  *
  * Times of data flow: a write-side event (PIPE_IO write, SOCK_SEND, FILE_IO write) is
  * stamped at the call's ENTRY, a read-side one (PIPE_IO read, SOCK_RECV, FILE_IO read) at
@@ -77,7 +81,7 @@
 #include <linux/types.h>
 #endif
 
-#define BENTO_EVENTS_VERSION 12
+#define BENTO_EVENTS_VERSION 13
 #define BENTO_PIPE_IO_OPEN 2       /* bento_pipe_io_event.again */
 #define BENTO_PIPE_IO_REPORTS 4096 /* reports per image, pipe and direction before OPEN */
 #define BENTO_PATH_MAX 256         /* exec filename and open paths; longer ones are truncated */
@@ -313,12 +317,14 @@ struct bento_pipe_io_event {
                     BENTO_PIPE_IO_OPEN: the image's last report of the pipe in this
                     direction (a chatty pair of processes would report every message): its
                     reads (writes) of it go on until it ends, unreported */
-  __u8 pad[2];
+  __u8 terminal; /* v13: 1: a pseudo-terminal's output (a write of its /dev/pts/N, a read
+                    of its master); dev/ino: /dev/pts/N's */
+  __u8 pad;
   __u64 file_id;
   __u64 dev;
   __u64 ino;        /* pipefs inode for pipes; the FIFO's inode for FIFOs */
   __u32 generation; /* v12: the FIFO's i_generation (its identity with dev and ino); 0 for
-                       a pipe */
+                       a pipe; v13: a terminal's device number (st_rdev's encoding) */
   __u32 pad_end;
 };
 
