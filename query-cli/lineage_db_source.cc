@@ -252,47 +252,77 @@ bool DbLineageSource::stream(int64_t entity) {
   return it->second;
 }
 
-// The holder of a pty master (sshd-session, tmux, script) writes its terminal's input from
-// what it receives: backward from its write of the terminal, only its reads of pipes,
-// sockets and devices, of what it was given on stdin (`script < keys`), and its program count, not
-// its configuration, keys or /etc/shadow, nor the terminal's output it reads (what the
-// programs there showed: not what it types into it); forward from a read of a file or of a
-// terminal's output, its writes of terminals are not reached. 0: no restriction.
+// The holder of a pty master (sshd-session, tmux, script) relays: it writes its terminal's
+// input from what it receives, and sends on what the terminal showed. Backward from its
+// write of a terminal's input, only its reads of pipes, sockets and devices, of what it was
+// given on stdin (`script < keys`), and its program count, not its configuration, keys or
+// /etc/shadow, nor the terminal's output it reads (what the programs there showed: not
+// what it types into it); from one of its sends, the same but with the terminal's output
+// (`ssh -t host cat secret`: sshd sends what cat showed, not its host keys). Forward from a
+// read of a file, its writes of terminals and its sends are not reached; from a read of a
+// terminal's output, its writes of terminals. 0: no restriction.
 int64_t DbLineageSource::relay_restriction(const Step& arrival) {
+  enum Relay { kTyped, kSent, kFromFile, kFromOutput };
   const bool backward = arrival.type == Step::kGenerated;
   const Node act = backward ? arrival.cause : arrival.effect;
-  if (backward ? !terminal(arrival.effect.id)
-               : arrival.how == "program" || arrival.how == "stdin" ||
-                     (stream(arrival.cause.id) && !terminal_output(arrival.cause.id)))
-    return 0;
-  const std::vector<Step>& all = backward ? causes(act) : effects(act);
-  if (!backward) {
-    auto [w, fresh] = writes_terminal_.emplace(act.id, false);
-    if (fresh) {  // one indexed look, not a path per output of a busy process
-      Stmt& q = db_.cached(
-          "SELECT 1 FROM generated g JOIN entities e ON e.id = g.entity_id JOIN files f ON "
-          "f.id = e.file_id WHERE g.activity_id = ? AND e.path LIKE '/dev/pts/%' AND f.kind = "
-          "'file' LIMIT 1");
-      q.bind(1, act.id);
-      w->second = q.step();
-      q.reset();
-    }
-    if (!w->second) return 0;
+  Relay relay;
+  if (backward) {
+    if (terminal(arrival.effect.id))
+      relay = kTyped;
+    else if (arrival.how == "send" && holds_terminal(act.id))
+      relay = kSent;
+    else
+      return 0;
+  } else {
+    if (arrival.how == "program" || arrival.how == "stdin") return 0;
+    if (terminal_output(arrival.cause.id))
+      relay = kFromOutput;
+    else if (!stream(arrival.cause.id))
+      relay = kFromFile;
+    else
+      return 0;
+    if (!holds_terminal(act.id)) return 0;
   }
   auto [it, fresh] =
-      restriction_ids_.emplace(std::make_tuple(backward, act.id, Identity{-1, 0, 0}), 0);
+      restriction_ids_.emplace(std::make_tuple(backward, act.id, Identity{-1 - relay, 0, 0}), 0);
   if (!fresh) return it->second;
   std::vector<Step> steps;
-  for (const Step& st : all) {
-    const bool drop = backward
-                          ? st.type == Step::kUsed && st.how != "program" && st.how != "stdin" &&
-                                (!stream(st.cause.id) || terminal_output(st.cause.id))
-                          : st.type == Step::kGenerated && terminal(st.effect.id);
+  for (const Step& st : backward ? causes(act) : effects(act)) {
+    bool drop = false;
+    if (backward)
+      drop = st.type == Step::kUsed && st.how != "program" && st.how != "stdin" &&
+             (!stream(st.cause.id) || (relay == kTyped && terminal_output(st.cause.id)));
+    else
+      drop = st.type == Step::kGenerated &&
+             (terminal(st.effect.id) || (relay == kFromFile && st.how == "send"));
     if (!drop) steps.push_back(st);
   }
   restricted_.push_back(std::move(steps));
   it->second = static_cast<int64_t>(restricted_.size());
   return it->second;
+}
+
+// A pty master's holder: it wrote a terminal's input or read a terminal's output. One
+// indexed look each, not a path per output of a busy process.
+bool DbLineageSource::holds_terminal(int64_t activity) {
+  auto [w, fresh] = holds_terminal_.emplace(activity, false);
+  if (!fresh) return w->second;
+  Stmt& typed = db_.cached(
+      "SELECT 1 FROM generated g JOIN entities e ON e.id = g.entity_id JOIN files f ON f.id = "
+      "e.file_id WHERE g.activity_id = ? AND e.path LIKE '/dev/pts/%' AND f.kind = 'file' "
+      "LIMIT 1");
+  typed.bind(1, activity);
+  w->second = typed.step();
+  typed.reset();
+  if (w->second) return true;
+  Stmt& shown = db_.cached(
+      "SELECT 1 FROM used u JOIN entities e ON e.id = u.entity_id JOIN files f ON f.id = "
+      "e.file_id WHERE u.activity_id = ? AND f.kind = 'fifo' AND f.source_id IS NULL AND "
+      "f.gen >= 2147483648 LIMIT 1");
+  shown.bind(1, activity);
+  w->second = shown.step();
+  shown.reset();
+  return w->second;
 }
 
 // Backward, reached through a write of a file its writes only copied: its reads of those

@@ -45,9 +45,10 @@ class DbLineageSource : public LineageSource {
   Copies& copies_of(int64_t activity);
   // Terminals (LINEAGE.md "Devices"): a pty master's holder relays what it receives.
   int64_t relay_restriction(const Step& arrival);
-  bool terminal(int64_t entity);         // a version of /dev/pts/N: its input
-  bool terminal_output(int64_t entity);  // "/dev/pts/N (output)" (SCHEMA.md)
-  bool stream(int64_t entity);           // a pipe, FIFO, socket, endpoint or device
+  bool terminal(int64_t entity);          // a version of /dev/pts/N: its input
+  bool terminal_output(int64_t entity);   // "/dev/pts/N (output)" (SCHEMA.md)
+  bool holds_terminal(int64_t activity);  // wrote a terminal's input or read its output
+  bool stream(int64_t entity);            // a pipe, FIFO, socket, endpoint or device
   Identity identity(int64_t entity);
   std::string script_of(int64_t activity);
   std::string path_of(int64_t entity);
@@ -58,7 +59,7 @@ class DbLineageSource : public LineageSource {
   std::map<int64_t, Copies> copies_;
   std::map<int64_t, Identity> identities_;
   std::map<int64_t, bool> terminals_, terminal_outputs_, streams_,
-      writes_terminal_;  // entity / activity ->
+      holds_terminal_;  // entity / activity ->
   // Restrictions: (backward, activity, file) -> its number (1-based) and steps.
   std::map<std::tuple<bool, int64_t, Identity>, int64_t> restriction_ids_;
   std::deque<std::vector<Step>> restricted_;  // a deque: the search holds references

@@ -180,6 +180,50 @@ TEST(Devices, WhatATerminalShowedReachesItsMastersReaderButNotItsInput) {
   EXPECT_EQ(im.text.find(path("ts2")), std::string::npos) << im.text;
 }
 
+// `ssh -t host 'cat secret' > local.txt`: sshd-session reads what cat showed on the terminal
+// and sends it to the client, which writes local.txt. What sshd sends is what it relays
+// (the terminal's output, what it received), not its host key ("+ 1 other file it read")
+// nor lastlog, and `prov impact` of lastlog (read after it started cat, so not possibly in
+// cat's environment) does not reach local.txt; impact of secret does.
+TEST(Devices, WhatAMastersHolderSendsIsWhatTheTerminalShowedNotItsKeys) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "secret"}});
+  const uint64_t kPts5 = makedev(136, 5);
+  auto client = w.run(sh, 600, {"ssh", "-t", "host", "cat secret"});
+  auto sshd = w.run({1, 1}, 610, {"sshd-session"});
+  w.read_outside(sshd, "/etc/ssh/ssh_host_ed25519_key", 7100);
+  auto auth = w.run(sshd, 612, {"sshd-auth"});  // its privilege-separated child, before cat
+  w.exit(auth);
+  w.tcp_io(client, 6100, 40100, 22, /*send=*/true, BENTO_SOCK_INSTANT);
+  w.tcp_io(sshd, 6101, 22, 40100, /*send=*/false, BENTO_SOCK_INSTANT);
+  auto cat = w.run(sshd, 611, {"cat", "secret"});
+  w.read(611, 10);
+  w.terminal_io(cat, kPts5, 8, /*write=*/true);
+  w.exit(cat);
+  w.read_outside(sshd, "/var/log/lastlog", 7101);  // read after it started cat
+  w.terminal_io(sshd, kPts5, 8, /*write=*/false);
+  w.tcp_io(sshd, 6101, 22, 40100, /*send=*/true, BENTO_SOCK_INSTANT);
+  w.tcp_io(client, 6100, 40100, 22, /*send=*/false, BENTO_SOCK_INSTANT);
+  w.write_new(600, 30, "local.txt");
+  w.exit(sshd);
+  w.exit(client);
+  w.commit();
+  auto r = why(*w.db, path("local.txt"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find("read /dev/pts/5 (output)"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find(path("secret")), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find("read /etc/ssh/ssh_host_ed25519_key"), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find("read /var/log/lastlog"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("it read, not copied into this file"), std::string::npos) << r.text;
+  auto log = impact(*w.db, "/var/log/lastlog");
+  ASSERT_TRUE(log.found) << log.message;
+  EXPECT_EQ(log.text.find(path("local.txt")), std::string::npos) << log.text;
+  auto im = impact(*w.db, path("secret"));
+  ASSERT_TRUE(im.found) << im.message;
+  EXPECT_NE(im.text.find(path("local.txt")), std::string::npos) << im.text;
+}
+
 // /dev/urandom read by a program for itself (git's temporary names, a seed) is runtime,
 // folded like /usr/: not a source of what it writes. Named on the command line (`head -c
 // 32 /dev/urandom > key`) or given on stdin (`tr -dc a-z < /dev/urandom > pw`) it is the
