@@ -1003,6 +1003,7 @@ Answer answer_backward(LineageGraph& g, LineageSource& src,
     std::set<int64_t>& copied = a.copied_into[{st.cause.id, st.effect.id}];
     for (const Step& u : src.restricted_steps(restriction))
       if (u.type == Step::kUsed) copied.insert(u.cause.id);
+    if (src.relays(st.cause.id)) a.relays.insert(st.cause.id);
   }
   StepIndex causes;
   for (const Step& st : s.steps) causes[st.effect].push_back(&st);

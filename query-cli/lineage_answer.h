@@ -47,6 +47,9 @@ struct Answer {
     std::set<int64_t> not_copied;
   };
   std::map<int64_t, Folded> runtime;  // activity id -> what of its reads is folded
+  // Restricted activities that relay (a pty master's holder: sshd, script, tmux): what
+  // they did not pass on is "not relayed", not "not copied".
+  std::set<int64_t> relays;
   // Copies (LINEAGE.md §3): a shown writer whose writes of a version only copied files it
   // read: (activity id, version's entity id) -> the entities it copied into that file. A
   // `cp a b dir/` reached through both copies walks both reads; under each copy the text

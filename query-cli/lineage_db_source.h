@@ -48,7 +48,8 @@ class DbLineageSource : public LineageSource {
   bool terminal(int64_t entity);          // a version of /dev/pts/N: its input
   bool terminal_output(int64_t entity);   // "/dev/pts/N (output)" (SCHEMA.md)
   bool holds_terminal(int64_t activity);  // wrote a terminal's input or read its output
-  bool stream(int64_t entity);            // a pipe, FIFO, socket, endpoint or device
+  bool relays(int64_t activity) override { return holds_terminal(activity); }
+  bool stream(int64_t entity);  // a pipe, FIFO, socket, endpoint or device
   Identity identity(int64_t entity);
   std::string script_of(int64_t activity);
   std::string path_of(int64_t entity);

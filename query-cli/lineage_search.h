@@ -91,6 +91,12 @@ class LineageSource {
     (void)into;
     return copied_from(activity, entity);
   }
+  // Whether the activity relays (a pty master's holder: its restriction passes on what it
+  // received, not what it copied).
+  virtual bool relays(int64_t activity) {
+    (void)activity;
+    return false;
+  }
 };
 
 // The rule, one step at a time (LINEAGE.md). Backward: `bound` is the deadline at the

@@ -434,6 +434,8 @@ class Printer {
     std::map<std::string, int> reasons;
     std::map<std::string, int64_t> first_of;
     std::set<std::string> names, not_copied;
+    bool relay = false;
+    for (const auto& [img, bound] : images) relay = relay || a_.relays.count(img.id) != 0;
     for (int64_t e : copied_elsewhere) not_copied.insert(g_.entity(e).value("path", ""));
     for (const auto& [img, bound] : images) {
       auto f = a_.runtime.find(img.id);
@@ -456,10 +458,14 @@ class Printer {
                        act, false, d});
     }
     if (!not_copied.empty()) {
+      // A relay (a pty master's holder) passes on what it received; a copier what it copied.
+      const std::string how = relay ? " it read, not relayed into this file (it passes on what "
+                                      "it received: the pipes, sockets and terminals above)"
+                                    : " it read, not copied into this file (its writes of it "
+                                      "copied the files above)";
       kids->push_back({kForever - 1,
                        g_.dim("+ " + count_of(not_copied.size(), "other file", "other files") +
-                              " it read, not copied into this file (its writes of it copied " +
-                              "the files above): " + first_few(not_copied) + "; --all lists " +
+                              how + ": " + first_few(not_copied) + "; --all lists " +
                               (not_copied.size() == 1 ? "it" : "them")),
                        act, false, d});
     }
