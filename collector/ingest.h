@@ -431,7 +431,9 @@ class Ingest {
     bool closed = false;        // they all exited: the next event is a new session's
   };
   std::map<std::tuple<uint64_t, uint64_t, uint32_t>, TerminalOutput> terminal_outputs_;
-  std::string terminal_output_key(const bento_pipe_io_event* e, int64_t process);
+  std::string terminal_output_key(const bento_pipe_io_event* e);
+  Channel& fifo_channel(const std::string& key, const bento_pipe_io_event* e, uint32_t gen,
+                        uint64_t t);
   void terminal_holder_exited(int64_t process);
   std::unordered_map<int64_t, Pending> pending_;
   std::unordered_map<int64_t, Keep> kept_;  // activities kept (a cache: re-learnt)

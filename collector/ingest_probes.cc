@@ -263,16 +263,30 @@ bool Ingest::on_exit(const void* data, size_t size) {
 // The channel of a terminal's output for this event: its session's. A master read makes
 // its process a holder of the session; once every holder has exited, the next event on the
 // pts number (its device, inode and number are the same) begins a new session.
-std::string Ingest::terminal_output_key(const bento_pipe_io_event* e, int64_t process) {
+std::string Ingest::terminal_output_key(const bento_pipe_io_event* e) {
   TerminalOutput& s = terminal_outputs_[{e->dev, e->ino, e->generation}];
   if (s.closed) {
     s.session++;
     s.closed = false;
     s.holders.clear();
   }
-  if (!e->is_write && process != 0) s.holders.insert(process);
+  if (!e->is_write)
+    if (const int64_t process = store_.find_process(e->h.pid, e->h.start_ns); process != 0)
+      s.holders.insert(process);
   return fifo_key(e->dev, e->ino, e->generation | kTerminalOutput) + " session " +
          std::to_string(s.session);
+}
+
+// A FIFO's channel outside the mounts (a named FIFO, a terminal's output): a file of its
+// file system by (dev, ino, gen), existing from its first transfer seen, stored or not.
+Ingest::Channel& Ingest::fifo_channel(const std::string& key, const bento_pipe_io_event* e,
+                                      uint32_t gen, uint64_t t) {
+  remember_file_id(e->file_id, e->dev, e->ino);
+  Channel& c = channel(key, Channel::kPipe, e->ino, "");
+  c.dev = e->dev;
+  c.gen = gen;
+  if (c.born == 0) c.born = t;
+  return c;
 }
 
 void Ingest::terminal_holder_exited(int64_t process) {
@@ -304,13 +318,8 @@ bool Ingest::on_pipe_io(const void* data, size_t size) {
   // kind fifo, "/dev/pts/N (output)", apart from the device's own row (its input, what was
   // typed: the same dev and ino): kTerminalOutput in its generation.
   if (e->terminal) {
-    remember_file_id(e->file_id, e->dev, e->ino);
-    const uint32_t gen = e->generation | kTerminalOutput;
-    const std::string key = terminal_output_key(e, store_.find_process(h->pid, h->start_ns));
-    Channel& c = channel(key, Channel::kPipe, e->ino, "");
-    c.dev = e->dev;
-    c.gen = gen;
-    if (c.born == 0) c.born = t;
+    const std::string key = terminal_output_key(e);
+    Channel& c = fifo_channel(key, e, e->generation | kTerminalOutput, t);
     if (c.addr.empty()) {
       std::string name = host_.device_path(e->generation);
       if (name.empty()) name = "[terminal " + std::to_string(e->generation) + "]";
@@ -323,12 +332,8 @@ bool Ingest::on_pipe_io(const void* data, size_t size) {
   // may equal a pipe's (pipefs numbers its inodes apart): a file of its own, named by the
   // path its fd shows while a process holds it.
   if (const uint64_t pipefs = host_.pipefs_dev(); pipefs != 0 && e->dev != pipefs) {
-    remember_file_id(e->file_id, e->dev, e->ino);
     const std::string key = fifo_key(e->dev, e->ino, e->generation);
-    Channel& c = channel(key, Channel::kPipe, e->ino, "");
-    c.dev = e->dev;
-    c.gen = e->generation;
-    if (c.born == 0) c.born = t;  // stored late or not, it existed from here
+    Channel& c = fifo_channel(key, e, e->generation, t);
     if (c.addr.empty()) c.addr = host_.fd_path(h->pid, e->fd, e->dev, e->ino);  // each end
     channel_io(key, act, t, e->is_write != 0,
                !e->is_write && runs_stdin(act, e->dev, e->ino, e->fd),

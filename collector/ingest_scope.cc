@@ -4,7 +4,6 @@
 #include <fcntl.h>
 
 #include <algorithm>
-#include <cstring>
 #include <deque>
 
 #include "ingest.h"
@@ -448,10 +447,11 @@ void Ingest::outside_open(int64_t act, const PendingItem& o) {
       how = exact_reads_ ? "create" : "write";
     else if (o.flags & O_TRUNC)
       how = (o.flags & O_CREAT) && new_file && !exact_reads_ ? "write" : "truncate";
+    const bool no_data = exact_reads_ && ((made && new_file) || (o.flags & O_TRUNC));
     const int64_t prev = store_.version_at(file, o.t).id;
     int64_t v = new_version(file, o.t, o.path, (o.flags & O_TRUNC) != 0);
     store_.generated(v, act, o.t, how);
-    if (exact_reads_ && std::strcmp(how, "open-write") != 0) store_.generated_last(v, act, o.t);
+    if (no_data) store_.generated_last(v, act, o.t);
     carry_outside_writers(prev, v, act, o.t);
   }
   if (!late_unlinks_.empty()) apply_late_unlink(file, o.path, o.t);
