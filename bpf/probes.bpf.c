@@ -104,6 +104,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define MAP_FIXED 0x10
 #define MAP_ANONYMOUS 0x20
 #define VM_SHARED 0x8
+#define SHM_RDONLY 010000 /* shmat's flag */
 #define EINPROGRESS 115
 #define PAGE_MASK_4K (~4095ULL)
 #define TS_COMPAT 0x0002 /* x86 thread_info.status: a 32-bit syscall is running */
@@ -192,6 +193,7 @@ enum {
                               source's inode object (0: not one file's bytes) */
   SEEN_DGRAM = 0x100,      /* with SEEN_SEND/RECV: a datagram socket's (per-peer) key */
   SEEN_OPEN_WRITE = 0x200, /* with SEEN_OPEN: an open for writing (reported apart from reads) */
+  SEEN_PROC_MEMORY = 9,    /* a: the target's tgid, b: its start; with SEEN_OPEN_WRITE: writev */
 };
 struct seen_key {
   __u32 tgid;
@@ -821,21 +823,28 @@ static __always_inline void note_fork(struct task_struct* parent) {
     bpf_map_update_elem(&image_news, &r, &(struct image_news){.forks = 1}, BPF_NOEXIST);
 }
 
-/* pipe_io's `how`: bit 0 a write; PIPE_TERMINAL: a pseudo-terminal's output (inode: its
- * /dev/pts/N), written by a program whose output goes there, read by its master's holder. */
-#define PIPE_TERMINAL 2
+/* pipe_io's `how`: bit 0 a write; the rest the channel (enum bento_channel) << 1. */
+#define PIPE_TERMINAL (BENTO_CHANNEL_TERMINAL << 1)
+#define PIPE_MQUEUE (BENTO_CHANNEL_MQUEUE << 1)
 
-/* Keyed by the pipe's inode number (pipefs numbers are never reused while the pipe lives)
- * and the inode object. Reported: an image's first read and first write, then a write
+/* A stream as PIPE_IO names it: `key` tells it apart while it lives (the inode object for
+ * a pipe, FIFO, terminal or POSIX queue). */
+struct stream_ref {
+  __u64 key, ino, dev, file_id;
+  __u32 generation;
+  int fd;
+};
+
+/* Keyed by the stream's inode number (pipefs numbers are never reused while the pipe
+ * lives) and its key. Reported: an image's first read and first write, then a write
  * after news of the image since its last reported write, and a read after someone else's
  * reported write or a fork since its last reported read (image_news, pipe_gen above); at
  * most BENTO_PIPE_IO_REPORTS times. A repeated write with nothing new costs two lookups, a
  * repeated read three. */
-static __noinline int pipe_io(struct task_struct* t, struct file* f, struct inode* inode, int fd,
-                              int how) {
-  const int is_write = how & 1, terminal = (how & PIPE_TERMINAL) != 0;
-  __u64 ino = BPF_CORE_READ(inode, i_ino);
-  __u64 pipe = (__u64)inode;
+static __noinline int stream_io(struct task_struct* t, struct stream_ref* s, int how) {
+  const int is_write = how & 1;
+  __u64 ino = s->ino;
+  __u64 pipe = s->key;
   struct seen_key k = {};
   seen_key_init(&k, t, is_write ? SEEN_WRITE : SEEN_READ, ino, pipe, 0);
   struct pipe_seen* seen = bpf_map_lookup_elem(&seen_pipe, &k);
@@ -865,16 +874,15 @@ static __noinline int pipe_io(struct task_struct* t, struct file* f, struct inod
     return 0;
   }
   fill_header(&e->h, BENTO_EV_PIPE_IO, sizeof(*e), t);
-  e->fd = fd;
+  e->fd = s->fd;
   e->is_write = is_write;
   e->again = !seen ? 0 : seen->reports + 1 >= BENTO_PIPE_IO_REPORTS ? BENTO_PIPE_IO_OPEN : 1;
-  e->terminal = terminal;
+  e->channel = (how >> 1) & 0x7f;
   e->pad = 0;
-  e->file_id = file_id((__u64)f);
-  e->dev = encode_dev(BPF_CORE_READ(inode, i_sb, s_dev));
+  e->file_id = s->file_id;
+  e->dev = s->dev;
   e->ino = ino;
-  e->generation =
-      terminal ? encode_dev(BPF_CORE_READ(inode, i_rdev)) : BPF_CORE_READ(inode, i_generation);
+  e->generation = s->generation;
   e->pad_end = 0;
   if (is_write) {
     __u64* gen = bpf_map_lookup_elem(&pipe_gen, &pipe);
@@ -888,6 +896,46 @@ static __noinline int pipe_io(struct task_struct* t, struct file* f, struct inod
   note_report(seen, &k, now, is_write ? 1 : 0);
   if (!is_write) note_input();
   return 0;
+}
+
+/* A pipe's, FIFO's, terminal's or POSIX message queue's I/O through f (its inode). */
+static __always_inline int pipe_io(struct task_struct* t, struct file* f, struct inode* inode,
+                                   int fd, int how) {
+  struct stream_ref s = {
+      .key = (__u64)inode,
+      .ino = BPF_CORE_READ(inode, i_ino),
+      .dev = encode_dev(BPF_CORE_READ(inode, i_sb, s_dev)),
+      .file_id = file_id((__u64)f),
+      .generation = (how & ~1) == PIPE_TERMINAL ? encode_dev(BPF_CORE_READ(inode, i_rdev))
+                                                : BPF_CORE_READ(inode, i_generation),
+      .fd = fd,
+  };
+  return stream_io(t, &s, how);
+}
+
+/* msgsnd/msgrcv moved a message through System V queue msqid of the caller's IPC
+ * namespace: dev the namespace's inode number, ino the msqid (it carries a sequence number:
+ * a queue made after one removed gets another). Its key cannot be a kernel address (the
+ * namespace's inode number, < 2^32, in the high half). */
+__noinline int sysv_msg_io(int msqid, int is_write) {
+  struct task_struct* t = bpf_get_current_task_btf();
+  if (msqid < 0) return 0;
+  __u32 ns = BPF_CORE_READ(t, nsproxy, ipc_ns, ns.inum);
+  struct stream_ref s = {
+      .key = (__u64)ns << 32 | (__u32)msqid,
+      .ino = (__u32)msqid,
+      .dev = ns,
+      .fd = -1,
+  };
+  return stream_io(t, &s, is_write | BENTO_CHANNEL_SYSV_MSG << 1);
+}
+
+/* mq_timedsend/mq_timedreceive on a POSIX message queue's fd. */
+__noinline int mqueue_io(int fd, int is_write) {
+  struct task_struct* t = bpf_get_current_task_btf();
+  struct file* f = fd_file(t, fd);
+  if (!f) return 0;
+  return pipe_io(t, f, BPF_CORE_READ(f, f_inode), fd, is_write | PIPE_MQUEUE);
 }
 
 /* A new version of the file (inode, gen) begins (a reported write, a mapping for writing,
@@ -2110,6 +2158,38 @@ __noinline int on_mprotect(__u64 addr, __u64 len, __u32 prot) {
   return new_mapping(t, f, &m, &why);
 }
 
+/* shmat attached a System V shared memory segment at addr: memory unrelated processes
+ * pass data through. Writable, it is a mapping of the segment's shmem file (what the
+ * process wrote there, others read, and the reverse); SHM_RDONLY, a read of that file. */
+__noinline int on_shmat(__u64 addr, __u32 shmflg) {
+  if (!cfg_find_vma) return 0;
+  struct task_struct* t = bpf_get_current_task_btf();
+  struct vma_ctx c = {};
+  if (bpf_find_vma(t, addr, vma_cb, &c, 0) != 0 || !c.file) return 0;
+  struct file* f = (struct file*)c.file;
+  struct inode* inode = BPF_CORE_READ(f, f_inode);
+  if (!tracked_regular(inode)) return 0;
+  if (ignored_tgid(t->tgid)) return 0;
+  if (shmflg & SHM_RDONLY) return cfg_file_io ? file_io(t, f, inode, -1, __NR_shmat) : 0;
+  struct map_ent m = {.start = c.start, .end = c.end, .off = 0};
+  struct map_why why = {.fd = -1,
+                        .how = BENTO_MMAP_SHMAT,
+                        .prot = PROT_READ | PROT_WRITE,
+                        .flags = MAP_SHARED | MAP_ANONYMOUS};
+  return new_mapping(t, f, &m, &why);
+}
+
+/* shmdt(addr), at its entry: the segment attached there is let go of. */
+__noinline int on_shmdt(__u64 addr) {
+  if (!cfg_find_vma) return 0;
+  struct task_struct* t = bpf_get_current_task_btf();
+  __u32 tgid = t->tgid;
+  if (!bpf_map_lookup_elem(&maps, &tgid)) return 0;
+  struct vma_ctx c = {};
+  if (bpf_find_vma(t, addr, vma_cb, &c, 0) != 0 || c.start != addr) return 0;
+  return end_range(t, c.start, c.end - c.start, BENTO_MUNMAP_MUNMAP);
+}
+
 /* mremap moved or resized a mapping: the tracked one that started at old_addr follows. */
 __noinline int on_mremap(__u64 old_addr, __u64 old_len, __u64 new_len, __u64 ret) {
   struct task_struct* t = bpf_get_current_task_btf();
@@ -2405,6 +2485,41 @@ __noinline int on_kill(__u32 nr, __u64 a0, __u64 a1, __u64 a2) {
   return 0;
 }
 
+/* process_vm_readv/process_vm_writev(pid, ...) or ptrace's PEEK/POKE of TEXT or DATA moved
+ * bytes: once per image, target and direction (the collector takes the reader in as one of
+ * the target's readers from then on, like an open of /proc/PID/mem). The pid is the
+ * caller's namespace's; `tasks` holds the initial one's. */
+#define PTRACE_PEEKTEXT 1
+#define PTRACE_PEEKDATA 2
+#define PTRACE_POKETEXT 4
+#define PTRACE_POKEDATA 5
+__noinline int on_proc_memory(__u32 nr, __u32 is_write, int pid, long ret) {
+  struct task_struct* t = bpf_get_current_task_btf();
+  if (pid <= 0 || (__u32)pid == t->tgid) return 0;
+  if (ignored_tgid(t->tgid)) return 0;
+  int global = BPF_CORE_READ(t, thread_pid, level) == 0;
+  __u32 key = pid;
+  struct task_ref* r = global ? bpf_map_lookup_elem(&tasks, &key) : 0;
+  struct seen_key k = {};
+  seen_key_init(&k, t, SEEN_PROC_MEMORY | (is_write ? SEEN_OPEN_WRITE : 0), pid,
+                r ? r->start_ns : 0, 0);
+  if (!first_time(&seen_open, &k)) return 0;
+  struct bento_proc_memory_event* e = reserve(sizeof(*e));
+  if (!e) {
+    bpf_map_delete_elem(&seen_open, &k); /* the next call tries again */
+    return lost();
+  }
+  fill_header(&e->h, BENTO_EV_PROC_MEMORY, sizeof(*e), t);
+  e->syscall_nr = nr;
+  e->is_write = is_write;
+  e->target_pid = r ? r->tgid : pid; /* a thread's id names its process */
+  e->resolved = r != 0;
+  e->target_start_ns = r ? r->start_ns : 0;
+  e->bytes = nr == __NR_ptrace ? 8 : ret; /* a word */
+  submit(e);
+  return 0;
+}
+
 /* ---- the syscall tracepoints ---- */
 
 /* The regular-file input of a call that reads and writes at once (sendfile, splice,
@@ -2451,6 +2566,9 @@ int BPF_PROG(on_sys_enter, struct pt_regs* regs, long id) {
     case __NR_close_range:
     case __NR_dup2:
     case __NR_dup3:
+    case __NR_mq_timedsend:
+    case __NR_msgsnd:
+    case __NR_shmdt:
       break;
     default:
       return 0;
@@ -2518,6 +2636,15 @@ int BPF_PROG(on_sys_enter, struct pt_regs* regs, long id) {
     case __NR_dup2:
     case __NR_dup3:
       dup_enter(regs->si);
+      break;
+    case __NR_mq_timedsend: /* a message queue's sends, at the entry like a pipe's writes */
+      mqueue_io(regs->di, 1);
+      break;
+    case __NR_msgsnd:
+      sysv_msg_io(regs->di, 1);
+      break;
+    case __NR_shmdt:
+      on_shmdt(regs->di);
       break;
   }
   return 0;
@@ -2637,6 +2764,12 @@ int BPF_PROG(on_sys_exit, struct pt_regs* regs, long ret) {
     case __NR_rt_sigqueueinfo:
     case __NR_rt_tgsigqueueinfo:
     case __NR_pidfd_send_signal:
+    case __NR_mq_timedreceive:
+    case __NR_msgrcv:
+    case __NR_shmat:
+    case __NR_process_vm_readv:
+    case __NR_process_vm_writev:
+    case __NR_ptrace:
       break;
     default:
       return 0;
@@ -2655,6 +2788,9 @@ int BPF_PROG(on_sys_exit, struct pt_regs* regs, long ret) {
       case __NR_recvfrom:
       case __NR_recvmsg:
       case __NR_recvmmsg:
+      case __NR_mq_timedreceive: /* buffers filled from elsewhere than a file */
+      case __NR_msgrcv:
+      case __NR_process_vm_readv:
         forget_read();
         break;
     }
@@ -2831,6 +2967,25 @@ int BPF_PROG(on_sys_exit, struct pt_regs* regs, long ret) {
     case __NR_rt_tgsigqueueinfo:
     case __NR_pidfd_send_signal:
       if (ret == 0) on_kill(id, regs->di, regs->si, regs->dx);
+      break;
+    case __NR_mq_timedreceive:
+      if (ret >= 0) mqueue_io(regs->di, 0);
+      break;
+    case __NR_msgrcv:
+      if (ret >= 0) sysv_msg_io(regs->di, 0);
+      break;
+    case __NR_shmat:
+      if (!is_err(ret)) on_shmat(ret, regs->dx);
+      break;
+    case __NR_process_vm_readv:
+    case __NR_process_vm_writev:
+      if (ret > 0) on_proc_memory(id, id == __NR_process_vm_writev, regs->di, ret);
+      break;
+    case __NR_ptrace: /* ptrace(request, pid, addr, data) */
+      if (ret == 0 && (regs->di == PTRACE_PEEKTEXT || regs->di == PTRACE_PEEKDATA))
+        on_proc_memory(id, 0, regs->si, ret);
+      else if (ret == 0 && (regs->di == PTRACE_POKETEXT || regs->di == PTRACE_POKEDATA))
+        on_proc_memory(id, 1, regs->si, ret);
       break;
   }
   if (cfg_file_io) changed_without_write(id, regs, ret);

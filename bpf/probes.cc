@@ -466,6 +466,8 @@ const char* mmap_how(uint32_t how) {
       return "fork";
     case BENTO_MMAP_MREMAP:
       return "mremap";
+    case BENTO_MMAP_SHMAT:
+      return "shmat";
     default:
       return "?";
   }
@@ -676,6 +678,10 @@ std::string event_to_json(const void* data, size_t size) {
       j["file_id"] = hex(e->file_id);
       j["dev"] = e->dev;
       j["ino"] = e->ino;
+      if (e->channel != BENTO_CHANNEL_PIPE) {
+        j["channel"] = e->channel;
+        j["generation"] = e->generation;
+      }
       break;
     }
     case BENTO_EV_SOCK_SEND:
@@ -822,6 +828,16 @@ std::string event_to_json(const void* data, size_t size) {
       if (e->target_tid != 0) j["target_tid"] = e->target_tid;
       if (e->pidfd >= 0) j["pidfd"] = e->pidfd;
       if (e->resolved != 0) j["target_start_ns"] = e->target_start_ns;
+      break;
+    }
+    case BENTO_EV_PROC_MEMORY: {
+      if (size < sizeof(bento_proc_memory_event)) break;
+      const auto* e = static_cast<const bento_proc_memory_event*>(data);
+      j["event"] = e->is_write != 0 ? "proc_memory_write" : "proc_memory_read";
+      j["syscall_nr"] = e->syscall_nr;
+      j["target_pid"] = e->target_pid;
+      if (e->resolved != 0) j["target_start_ns"] = e->target_start_ns;
+      j["bytes"] = e->bytes;
       break;
     }
     default:

@@ -180,6 +180,7 @@ class Ingest {
   bool on_exit(const void* data, size_t size);
   bool on_cred(const void* data, size_t size);
   bool on_kill(const void* data, size_t size);
+  bool on_proc_memory(const void* data, size_t size);
   bool on_fd_pass(const void* data, size_t size);
   bool on_pipe(const void* data, size_t size);
   bool on_pipe_io(const void* data, size_t size);
@@ -432,6 +433,7 @@ class Ingest {
   };
   std::map<std::tuple<uint64_t, uint64_t, uint32_t>, TerminalOutput> terminal_outputs_;
   std::string terminal_output_key(const bento_pipe_io_event* e);
+  std::string message_queue_name(const bento_pipe_io_event* e);
   Channel& fifo_channel(const std::string& key, const bento_pipe_io_event* e, uint32_t gen,
                         uint64_t t);
   void terminal_holder_exited(int64_t process);
@@ -481,9 +483,9 @@ class Ingest {
     std::vector<std::pair<int64_t, uint64_t>> holders;  // (activity, its mapping's time)
   };
   std::unordered_map<int64_t, MappedFile> mapped_;
-  // The shmem file of a MAP_SHARED | MAP_ANONYMOUS mapping (dev, ino) -> the pid that made
-  // it: it has no path, and is named after that process.
-  std::map<std::pair<uint64_t, uint64_t>, uint32_t> anon_shared_;
+  // The shmem file of a MAP_SHARED | MAP_ANONYMOUS mapping or a System V segment (dev,
+  // ino) -> its name: it has no path, and is named after the process that made it.
+  std::map<std::pair<uint64_t, uint64_t>, std::string> anon_shared_;
   size_t pending_total_ = 0;
   // Activities whose waiting events were dropped (how many, the newest one's time), until
   // they are kept (then marked) or forgotten; see make_room().

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 
 #include <algorithm>
@@ -210,6 +211,41 @@ bool Ingest::on_open(const void* data, size_t size) {
   return true;
 }
 
+// process_vm_readv / process_vm_writev, ptrace's PEEK / POKE (events.h v14): another
+// process's memory, like an open of /proc/PID/mem. A reader takes in what the target had read; a
+// writer puts what it had read into the target (an injection): the target takes the writer's memory
+// in. The memory is a file "/proc/PID/mem" of no file system (dev 0, ino PID), one per image.
+bool Ingest::on_proc_memory(const void* data, size_t size) {
+  if (size < sizeof(bento_proc_memory_event)) return false;
+  const auto* e = static_cast<const bento_proc_memory_event*>(data);
+  const bento_event_header* h = &e->h;
+  if (e->resolved == 0 || e->target_pid <= 0) return true;  // a process the probes never saw
+  const auto target_pid = static_cast<uint32_t>(e->target_pid);
+  const int64_t caller = activity_for_tid(h->tid, h->uid, h->gid, h->ts_ns);
+  const int64_t process = store_.find_process(target_pid, e->target_start_ns);
+  const int64_t target = process != 0 ? activity_for_tid(target_pid, 0, 0, h->ts_ns) : 0;
+  if (caller == 0 || target == 0 || caller == target) return true;
+  const bool injected = e->is_write != 0;
+  const int64_t taker = injected ? target : caller;  // whose memory takes the bytes in
+  const uint32_t giver_pid = injected ? h->pid : target_pid;
+  PendingItem o{PendingItem::kOpen};
+  o.owner = injected ? caller : target;
+  o.owner_from = static_cast<uint64_t>(
+      std::max<int64_t>(0, tid_activity_[injected ? h->tid : target_pid].from));
+  o.flags = O_RDONLY;
+  o.t = h->ts_ns;
+  o.ino = giver_pid;
+  o.gen = static_cast<uint32_t>(o.owner_from ^ (o.owner_from >> 32));
+  o.path = "/proc/" + std::to_string(giver_pid) + "/mem";
+  if (e->syscall_nr == SYS_ptrace)
+    o.what = injected ? "ptrace-poke" : "ptrace-peek";
+  else
+    o.what = injected ? "process_vm_writev" : "process_vm_readv";
+  keep(taker, kFull);
+  outside_open(taker, o);
+  return true;
+}
+
 // A FIFO outside the mounts is named by the path it was opened by: its data moves in
 // PIPE_IO (ingest_probes.cc), whose process and fd may be gone when that event is ingested.
 void Ingest::name_fifo(uint64_t dev, uint64_t ino, uint32_t gen, const std::string& path) {
@@ -403,9 +439,14 @@ bool Ingest::on_mmap(const void* data, size_t size, bool end) {
   m.proc_start = h->start_ns;
   m.addr = e->addr;
   m.ends_reported = e->tracked != 0;
-  if (e->how == BENTO_MMAP_MMAP && (e->flags & MAP_ANONYMOUS) != 0) {
+  if ((e->how == BENTO_MMAP_MMAP || e->how == BENTO_MMAP_SHMAT) &&
+      (e->flags & MAP_ANONYMOUS) != 0) {
     if (anon_shared_.size() >= 65536) anon_shared_.clear();  // a cache: stored files keep theirs
-    anon_shared_[{e->dev, e->ino}] = h->pid;
+    // Anonymous memory has no path: named after who made it (or attached it first).
+    anon_shared_.try_emplace(
+        {e->dev, e->ino}, (e->how == BENTO_MMAP_SHMAT ? "[System V shared memory attached by pid "
+                                                      : "[anonymous shared memory of pid ") +
+                              std::to_string(h->pid) + "]");
   }
   if (source_for_dev(e->dev) != 0) {
     defer(act, std::move(m));  // the mount's records about the file may not be read yet
@@ -467,9 +508,9 @@ bool Ingest::process_wrote(int64_t file, int64_t act) {
 void Ingest::store_mapping(int64_t act, const PendingItem& m) {
   const bool tracked = source_for_dev(m.dev) != 0;
   if (tracked) make_relevant(act);
-  std::string name;  // anonymous memory has no path: named after who made it
+  std::string name;
   if (auto a = anon_shared_.find({m.dev, m.ino}); a != anon_shared_.end())
-    name = "[anonymous shared memory of pid " + std::to_string(a->second) + "]";
+    name = a->second;
   else if (auto p = open_path_.find({m.dev, m.ino}); !tracked && p != open_path_.end())
     name = p->second;  // its open may wait with an activity not kept yet
   const int64_t file = file_of(m.dev, m.ino, tracked ? 0 : m.gen, name, m.t, true);

@@ -98,6 +98,8 @@ bool Ingest::on_probe_event(const void* data, size_t size) {
       return on_cred(data, size);
     case BENTO_EV_KILL:
       return on_kill(data, size);
+    case BENTO_EV_PROC_MEMORY:
+      return on_proc_memory(data, size);
     default:
       return false;
   }
@@ -289,6 +291,17 @@ Ingest::Channel& Ingest::fifo_channel(const std::string& key, const bento_pipe_i
   return c;
 }
 
+// A POSIX queue is named as mq_open names it ("/jobs": its fd shows that path on the
+// queue file system), while the event's process still holds it; a System V queue by its
+// msqid (what ipcs lists).
+std::string Ingest::message_queue_name(const bento_pipe_io_event* e) {
+  if (e->channel == BENTO_CHANNEL_SYSV_MSG)
+    return "[System V message queue " + std::to_string(e->ino) + "]";
+  std::string name = host_.fd_path(e->h.pid, e->fd, e->dev, e->ino);
+  if (name.empty()) return "[message queue " + std::to_string(e->ino) + "]";
+  return "message queue " + name;
+}
+
 void Ingest::terminal_holder_exited(int64_t process) {
   for (auto& [terminal, s] : terminal_outputs_)
     if (s.holders.erase(process) != 0 && s.holders.empty()) s.closed = true;
@@ -317,7 +330,7 @@ bool Ingest::on_pipe_io(const void* data, size_t size) {
   // /dev/pts/N to the holder of its master that reads it (sshd, script, tmux). A file of
   // kind fifo, "/dev/pts/N (output)", apart from the device's own row (its input, what was
   // typed: the same dev and ino): kTerminalOutput in its generation.
-  if (e->terminal) {
+  if (e->channel == BENTO_CHANNEL_TERMINAL) {
     const std::string key = terminal_output_key(e);
     Channel& c = fifo_channel(key, e, e->generation | kTerminalOutput, t);
     if (c.addr.empty()) {
@@ -325,6 +338,15 @@ bool Ingest::on_pipe_io(const void* data, size_t size) {
       if (name.empty()) name = "[terminal " + std::to_string(e->generation) + "]";
       c.addr = name + " (output)";
     }
+    channel_io(key, act, t, e->is_write != 0, false, e->again == BENTO_PIPE_IO_OPEN);
+    return true;
+  }
+  // A message queue (events.h v14): a stream from its senders to its receivers, like a
+  // FIFO; named by the queue's name (POSIX) or its msqid (System V).
+  if (e->channel == BENTO_CHANNEL_MQUEUE || e->channel == BENTO_CHANNEL_SYSV_MSG) {
+    const std::string key = fifo_key(e->dev, e->ino, e->generation) + " queue";
+    Channel& c = fifo_channel(key, e, e->generation, t);
+    if (c.addr.empty()) c.addr = message_queue_name(e);
     channel_io(key, act, t, e->is_write != 0, false, e->again == BENTO_PIPE_IO_OPEN);
     return true;
   }

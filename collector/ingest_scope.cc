@@ -458,7 +458,8 @@ void Ingest::outside_open(int64_t act, const PendingItem& o) {
 }
 
 // A reader of another process's environment or memory (/proc/PID/environ, mem: gdb,
-// a credential dumper, `cat /proc/PID/environ`) takes in what that process had read: the
+// a credential dumper, `cat /proc/PID/environ`, process_vm_readv; or the target of a
+// process_vm_writev, which takes in its writer's) takes in what that process had read: the
 // file is one version, written by the process from its start until this read ("memory"),
 // and read at the open. The process is kept, with its causes.
 void Ingest::proc_memory_read(int64_t act, const PendingItem& o) {
@@ -469,7 +470,7 @@ void Ingest::proc_memory_read(int64_t act, const PendingItem& o) {
   if (v == 0) v = new_version(file, from, o.path, false);
   store_.generated(v, o.owner, from, "memory");  // once per image that had it
   store_.generated_last(v, o.owner, o.t);
-  store_.used(act, v, o.t, "read");
+  store_.used(act, v, o.t, *o.what != 0 ? o.what : "read");
 }
 
 // The probes report a process image's first write of a file only: a writer that holds an

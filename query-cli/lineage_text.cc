@@ -37,6 +37,11 @@ std::string read_verb(const std::string& how, const std::string& kind) {
   if (how == "program") return "program ";      // its executable, read at the exec
   if (how == "stdin") return "read on stdin ";  // `sort < f`: the file the shell gave it
   if (how == "mmap") return "read through a shared mapping ";  // memory others write too
+  // Another process's memory, read by this one or written into it (SCHEMA.md).
+  if (how == "process_vm_readv") return "read (process_vm_readv) ";
+  if (how == "ptrace-peek") return "read (ptrace PEEKDATA) ";
+  if (how == "process_vm_writev") return "written into its memory (process_vm_writev): ";
+  if (how == "ptrace-poke") return "written into its memory (ptrace POKEDATA): ";
   return "read ";
 }
 

@@ -1,7 +1,10 @@
 // FILE_COPY (events.h v6), with real processes: which file's bytes each write of a regular
 // file carried. copy_file_range and sendfile from a file name it; write() of the buffer the
 // thread's last read of a file filled names that file; a write of any other bytes (another
-// buffer, a buffer a pipe read refilled, writev) names none.
+// buffer, a buffer a pipe read refilled, writev) names none; nor does a buffer a message
+// queue or another process's memory refilled (events.h v14).
+#include <mqueue.h>
+#include <sys/msg.h>
 #include <sys/sendfile.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -79,6 +82,54 @@ TEST_F(Copies, EachWriteNamesTheFileWhoseBytesItCarried) {
       EXPECT_EQ(e.src_dev, e.dev);  // same file system here
     }
   }
+}
+
+TEST_F(Copies, ABufferAQueueOrAnotherProcessRefilledIsNotTheFilesBytes) {
+  ASSERT_TRUE(probes_->fd_events());
+  ASSERT_TRUE(probes_->copy_events()) << "copies are off on this kernel (see Probes::warnings)";
+  const std::string a = file("a"), by_mq = file("by_mq"), by_msg = file("by_msg"),
+                    by_vm = file("by_vm");
+  const std::string queue = "/bento-copies-" + std::to_string(getpid());
+  mq_attr attr{};
+  attr.mq_maxmsg = 2;
+  attr.mq_msgsize = 16;
+  mqd_t q = mq_open(queue.c_str(), O_CREAT | O_RDWR, 0600, &attr);
+  ASSERT_NE(q, static_cast<mqd_t>(-1)) << std::strerror(errno);
+  const int msq = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+  ASSERT_GE(msq, 0) << std::strerror(errno);
+  pid_t child = run_child([&] {
+    int fa = ::open(a.c_str(), O_RDWR);
+    if (fa < 0 || write(fa, "aaaaaaaaaaaaaaaa", 16) != 16) return 1;
+    struct {
+      long type;
+      char text[16];
+    } m = {1, "queued"};
+    char buf[16];
+    int o1 = ::open(by_mq.c_str(), O_WRONLY), o2 = ::open(by_msg.c_str(), O_WRONLY),
+        o3 = ::open(by_vm.c_str(), O_WRONLY);
+    if (o1 < 0 || o2 < 0 || o3 < 0) return 2;
+    // read a into buf, then a message into it.
+    if (pread(fa, buf, 16, 0) != 16 || mq_send(q, "queued", 6, 0) != 0 ||
+        mq_receive(q, buf, 16, nullptr) != 6 || write(o1, buf, 6) != 6)
+      return 3;
+    if (msgsnd(msq, &m, 6, 0) != 0 || pread(fa, &m, 16, 0) != 16 ||
+        msgrcv(msq, &m, 16, 0, 0) != 6 || write(o2, m.text, 6) != 6)
+      return 4;
+    // read a into buf, then (another process's, here its own) memory into it.
+    static char there[16] = "elsewhere";
+    iovec local{buf, 9}, remote{there, 9};
+    if (pread(fa, buf, 16, 0) != 16 || process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != 9 ||
+        write(o3, buf, 9) != 9)
+      return 5;
+    return 0;
+  });
+  drain(getpid());
+  mq_close(q);
+  mq_unlink(queue.c_str());
+  msgctl(msq, IPC_RMID, nullptr);
+  EXPECT_EQ(sources(child, by_mq), std::set<uint64_t>{0});
+  EXPECT_EQ(sources(child, by_msg), std::set<uint64_t>{0});
+  EXPECT_EQ(sources(child, by_vm), std::set<uint64_t>{0});
 }
 
 }  // namespace

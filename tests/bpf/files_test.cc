@@ -729,7 +729,7 @@ TEST_F(Files, ATerminalsOutputIsAPipeFromItsWritersToItsMastersReader) {
   auto terminal_io = [&](pid_t pid) {
     std::vector<bento_pipe_io_event> out;
     for (const auto& e : of<bento_pipe_io_event>(BENTO_EV_PIPE_IO, pid))
-      if (e.terminal) out.push_back(e);
+      if (e.channel == BENTO_CHANNEL_TERMINAL) out.push_back(e);
     return out;
   };
   auto w = terminal_io(writer);
@@ -743,8 +743,8 @@ TEST_F(Files, ATerminalsOutputIsAPipeFromItsWritersToItsMastersReader) {
   EXPECT_EQ(reads[1].again, 1);
   std::vector<bento_pipe_io_event> through_tty;  // the reader's child's, by its own pid
   for (const auto& e : all_events<bento_pipe_io_event>(BENTO_EV_PIPE_IO))
-    if (e.terminal && e.ino == slave.st_ino && e.h.pid != static_cast<uint32_t>(writer) &&
-        e.h.pid != static_cast<uint32_t>(reader))
+    if (e.channel == BENTO_CHANNEL_TERMINAL && e.ino == slave.st_ino &&
+        e.h.pid != static_cast<uint32_t>(writer) && e.h.pid != static_cast<uint32_t>(reader))
       through_tty.push_back(e);
   ASSERT_EQ(through_tty.size(), 1u) << "the write through /dev/tty, as /dev/pts/N's";
   EXPECT_EQ(through_tty[0].is_write, 1);

@@ -165,12 +165,40 @@ class World {
     header(e.h, BENTO_EV_PIPE_IO, sizeof e, p);
     e.is_write = write ? 1 : 0;
     e.again = again;
-    e.terminal = 1;
+    e.channel = BENTO_CHANNEL_TERMINAL;
     e.fd = write ? 1 : 5;
     e.dev = dev;
     e.ino = ino;
     e.generation = static_cast<uint32_t>(rdev);
     e.file_id = dev * 1000003 + ino + (write ? 0 : 77);
+    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+  }
+  // A message queue's send (write) or receive (events.h v14): POSIX (dev/ino its mqueue
+  // inode) or System V (dev its IPC namespace, ino its msqid).
+  void queue_io(Proc p, uint8_t channel, uint64_t dev, uint64_t ino, bool write,
+                uint8_t again = 0) {
+    bento_pipe_io_event e{};
+    header(e.h, BENTO_EV_PIPE_IO, sizeof e, p);
+    e.is_write = write ? 1 : 0;
+    e.again = again;
+    e.channel = channel;
+    e.fd = channel == BENTO_CHANNEL_SYSV_MSG ? -1 : 4;
+    e.dev = dev;
+    e.ino = ino;
+    e.file_id = channel == BENTO_CHANNEL_SYSV_MSG ? 0 : dev * 31 + ino;
+    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+  }
+  // p's process_vm_readv (write: process_vm_writev) of target's memory (events.h v14);
+  // ptrace: its PEEKDATA (POKEDATA).
+  void proc_memory(Proc p, Proc target, bool write, bool ptrace = false) {
+    bento_proc_memory_event e{};
+    header(e.h, BENTO_EV_PROC_MEMORY, sizeof e, p);
+    e.syscall_nr = ptrace ? 101 : write ? 311 : 310;
+    e.is_write = write ? 1 : 0;
+    e.target_pid = static_cast<int32_t>(target.pid);
+    e.resolved = 1;
+    e.target_start_ns = target.start;
+    e.bytes = 64;
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
   }
   // A read / write of a process image on a pipe the probes report (PIPE_IO): its first, or

@@ -55,6 +55,14 @@
  *    /dev/pts/N (or of /dev/tty standing for it) by a program whose output goes there, and
  *    a read of its master (/dev/ptmx: sshd, script, tmux) that returned what it showed;
  *    dev/ino are /dev/pts/N's, `generation` its device number (st_rdev's encoding).
+ * 14: PIPE_IO's `terminal` byte is `channel` (enum bento_channel): also a message queue's
+ *    send and receive, POSIX (mq_timedsend/mq_timedreceive: dev/ino the queue's mqueue
+ *    inode) and System V (msgsnd/msgrcv: dev the IPC namespace's inode number, ino the
+ *    msqid), reported like a pipe's. New event 28, PROC_MEMORY:
+ *    process_vm_readv/process_vm_writev or ptrace's PEEK/POKE copied another process's
+ *    memory. Without a layout
+ *    change: MMAP also for a System V shared memory segment attached writable (shmat; its
+ *    end at shmdt), FILE_IO a read for one attached SHM_RDONLY.
  *
  * Times of data flow: a write-side event (PIPE_IO write, SOCK_SEND, FILE_IO write) is
  * stamped at the call's ENTRY, a read-side one (PIPE_IO read, SOCK_RECV, FILE_IO read) at
@@ -81,7 +89,7 @@
 #include <linux/types.h>
 #endif
 
-#define BENTO_EVENTS_VERSION 13
+#define BENTO_EVENTS_VERSION 14
 #define BENTO_PIPE_IO_OPEN 2       /* bento_pipe_io_event.again */
 #define BENTO_PIPE_IO_REPORTS 4096 /* reports per image, pipe and direction before OPEN */
 #define BENTO_PATH_MAX 256         /* exec filename and open paths; longer ones are truncated */
@@ -122,6 +130,8 @@ enum bento_event_type {
   BENTO_EV_KILL = 25,         /* kill/tkill/tgkill/rt_(tg)sigqueueinfo/pidfd_send_signal sent */
   BENTO_EV_FILE_COPY = 26,    /* v6: where a process image's writes to a regular file came from */
   BENTO_EV_SOCK_END = 27,     /* v9: a TCP endpoint sent its FIN: it sends nothing more there */
+  BENTO_EV_PROC_MEMORY = 28,  /* v14: process_vm_readv/writev, ptrace PEEK/POKE: another
+                               * process's memory */
 };
 
 enum bento_close_how {
@@ -317,15 +327,27 @@ struct bento_pipe_io_event {
                     BENTO_PIPE_IO_OPEN: the image's last report of the pipe in this
                     direction (a chatty pair of processes would report every message): its
                     reads (writes) of it go on until it ends, unreported */
-  __u8 terminal; /* v13: 1: a pseudo-terminal's output (a write of its /dev/pts/N, a read
-                    of its master); dev/ino: /dev/pts/N's */
+  __u8 channel;  /* v14: enum bento_channel (v13: `terminal`, 0 or 1) */
   __u8 pad;
-  __u64 file_id;
+  __u64 file_id; /* 0 for a System V message queue (no open file) */
   __u64 dev;
-  __u64 ino;        /* pipefs inode for pipes; the FIFO's inode for FIFOs */
+  __u64 ino;        /* pipefs inode for pipes; the FIFO's inode for FIFOs; see bento_channel */
   __u32 generation; /* v12: the FIFO's i_generation (its identity with dev and ino); 0 for
-                       a pipe; v13: a terminal's device number (st_rdev's encoding) */
+                       a pipe; see bento_channel */
   __u32 pad_end;
+};
+
+/* What a PIPE_IO is about. Each is a stream: what its writers put in, its readers take. */
+enum bento_channel {
+  BENTO_CHANNEL_PIPE = 0,     /* a pipe or a FIFO */
+  BENTO_CHANNEL_TERMINAL = 1, /* v13: a pseudo-terminal's output: a write of its /dev/pts/N,
+                               * a read of its master; dev/ino /dev/pts/N's, generation its
+                               * device number (st_rdev's encoding) */
+  BENTO_CHANNEL_MQUEUE = 2,   /* v14: a POSIX message queue (mq_timedsend, mq_timedreceive):
+                               * dev/ino its mqueue inode */
+  BENTO_CHANNEL_SYSV_MSG = 3, /* v14: a System V message queue (msgsnd, msgrcv): dev the
+                               * IPC namespace's inode number (/proc/PID/ns/ipc), ino its
+                               * msqid, generation 0; file_id 0, fd -1 */
 };
 
 /* ---- v3: sockets ---- */
@@ -459,6 +481,9 @@ enum bento_mmap_how {
                             * vma of the range) */
   BENTO_MMAP_FORK = 2,     /* a forked child inherited the parent's mapping (h: the child) */
   BENTO_MMAP_MREMAP = 3,   /* mremap moved or resized one (after the MUNMAP of the old range) */
+  BENTO_MMAP_SHMAT = 4,    /* v14: shmat attached a System V segment writable: dev/ino its
+                            * shmem file; fd -1, flags MAP_SHARED | MAP_ANONYMOUS (a forked
+                            * child shares it too); its MUNMAP comes at shmdt */
 };
 
 enum bento_munmap_how {
@@ -666,6 +691,23 @@ struct bento_kill_event {
   __u64 target_start_ns; /* (target_pid, target_start_ns) identifies the process like the
                           * header's (pid, start_ns); 0 when not resolved: a group, a task
                           * started before the probes, a sender in a child pid namespace */
+};
+
+/* ---- v14: another process's memory ---- */
+
+/* BENTO_EV_PROC_MEMORY: process_vm_readv or ptrace's PEEKTEXT/PEEKDATA (the caller took in
+ * what the target had read: a memory scanner, a credential dumper, a debugger) or
+ * process_vm_writev or ptrace's POKETEXT/POKEDATA (the target takes in what the caller had:
+ * an injection) moved bytes; reported once per process image, target and direction, at the
+ * call's return. (/proc/PID/mem opened is an OPEN.) */
+struct bento_proc_memory_event {
+  struct bento_event_header h;
+  __u32 syscall_nr;      /* process_vm_readv, process_vm_writev or ptrace */
+  __u32 is_write;        /* 1: into the target (process_vm_writev, POKETEXT, POKEDATA) */
+  __s32 target_pid;      /* as passed (a pid, read as the process's) */
+  __u32 resolved;        /* 1: target_start_ns is the target process's start_ns */
+  __u64 target_start_ns; /* like bento_kill_event's */
+  __u64 bytes;           /* what the call returned; 8 (a word) for ptrace */
 };
 
 #endif /* BENTO_BPF_EVENTS_H */
