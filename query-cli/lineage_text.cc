@@ -269,9 +269,81 @@ class Printer {
     });
     emit(kids, indent, out, /*in_order=*/true);
   }
+  // A version made out of another by renames, links or unlinks alone, all by the process
+  // that wrote that other one (a temporary file put in place: git's objects and refs, an
+  // editor's save, os.replace) holds its content: it is listed as that version, its
+  // writer's line naming the file it wrote and what it did after. A rename by another
+  // process (`mv`) stays a version of its own: who moved it is part of the answer.
+  struct Content {
+    Node node;
+    int64_t bound;
+    std::pair<int64_t, int64_t> process{-1, -1};  // (pid, start) of the one who did it all
+    std::string note;
+  };
+  std::pair<int64_t, int64_t> process_of(Node act) {
+    const json& a = g_.activity(act.id);
+    return {a.value("pid", 0LL), a.value("process_start_ns", 0LL)};
+  }
+  Content content_of(Node e, int64_t d) {
+    static const std::set<std::string> kNamesOnly = {"rename", "link", "unlink", "chmod", "chown"};
+    Content c{e, d};
+    std::vector<std::string> calls;
+    for (int hop = 0; hop < 16; hop++) {
+      auto it = by_effect_.find(c.node);
+      if (it == by_effect_.end()) break;
+      const Step* older = nullptr;
+      bool names_only = true;
+      std::pair<int64_t, int64_t> by = c.process;
+      std::vector<std::string> here;
+      for (const Step* s : it->second) {
+        if (!backward_allowed(*s, c.bound)) continue;
+        if (s->type == Step::kVersion) {
+          names_only = names_only && older == nullptr;
+          older = s;
+        } else if (s->type == Step::kGenerated) {
+          const auto who = process_of(s->cause);
+          names_only = names_only && puts_no_data(*s) && kNamesOnly.count(s->how) != 0 &&
+                       (by.first < 0 || by == who);
+          by = who;
+          here.push_back(s->how);
+        }
+      }
+      if (!names_only || here.empty() || older == nullptr) break;
+      c.process = by;
+      for (const std::string& call : here)  // newest first: read in the order they were done
+        if (std::find(calls.begin(), calls.end(), call) == calls.end())
+          calls.insert(calls.begin(), call);
+      c.bound = backward_bound(*older, c.bound);
+      c.node = older->cause;
+    }
+    if (c.node == e) return {e, d};
+    // It is that process's content only if it wrote the version it all began from.
+    bool wrote = false;
+    if (auto it = by_effect_.find(c.node); it != by_effect_.end())
+      for (const Step* s : it->second)
+        wrote = wrote || (s->type == Step::kGenerated && !puts_no_data(*s) &&
+                          backward_allowed(*s, c.bound) && process_of(s->cause) == c.process);
+    if (!wrote) return {e, d};
+    std::string done;
+    for (const std::string& call : calls) done += (done.empty() ? "" : ", ") + call;
+    // Beside the file asked about (HEAD.lock for HEAD), its own name says enough.
+    std::string as = g_.entity(c.node.id).value("path", "?");
+    const std::string now = g_.entity(e.id).value("path", "");
+    const size_t slash = as.rfind('/');
+    if (slash != std::string::npos && now.size() > slash &&
+        now.compare(0, slash + 1, as, 0, slash + 1) == 0 &&
+        now.find('/', slash + 1) == std::string::npos)
+      as = as.substr(slash + 1);
+    c.note = g_.dim("  (as " + printable(as) + "; then " + done + ")");
+    return c;
+  }
+
   // The lines under a version: its writers and (unless hoisted) its previous version.
-  std::vector<Child> entity_kids(Node e, int64_t d, bool hoisted) {
+  std::vector<Child> entity_kids(Node shown_as, int64_t shown_bound, bool hoisted) {
     std::vector<Child> kids;
+    const Content content = content_of(shown_as, shown_bound);
+    const Node e = content.node;
+    const int64_t d = content.bound;
     auto it = by_effect_.find(e);
     if (it == by_effect_.end()) return kids;
     // The images of one process that wrote it (a shell's redirection creates the file,
@@ -316,10 +388,11 @@ class Printer {
         if (w.hows.find("create") != std::string::npos) verb = "created and " + verb;
       }
       const Node who = w.last->cause;
-      const bool full =
-          shown(e) != Answer::kLine && (shown(who) != Answer::kLine || compiler(w.last->cause));
-      kids.push_back({w.first, verb + g_.activity_line(who.id) + at(w.first, w.end), who, full,
-                      w.bound, w.no_data, nullptr, e, w.no_data});
+      const bool full = shown(shown_as) != Answer::kLine &&
+                        (shown(who) != Answer::kLine || compiler(w.last->cause));
+      const std::string note = key == content.process && !w.no_data ? content.note : "";
+      kids.push_back({w.first, verb + g_.activity_line(who.id) + at(w.first, w.end) + note, who,
+                      full, w.bound, w.no_data, nullptr, e, w.no_data});
     }
     return kids;
   }

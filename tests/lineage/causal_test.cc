@@ -1433,8 +1433,8 @@ TEST(Causal, ARenameOutsideTheMountWaitsWithItsActivity) {
   w.commit();
   auto r = why(*w.db, path("out"));
   ASSERT_TRUE(r.found) << r.message;
-  EXPECT_NE(r.text.find("rename by sed"), std::string::npos) << r.text;
-  EXPECT_NE(r.text.find("[now named " + f + "]"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("created and written by sed"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("(as sedX1; then rename)"), std::string::npos) << r.text;
 }
 
 // `echo public > /tmp/f; K=$(cat cfg); cat /tmp/f > out`: the shell's write of /tmp/f ended
@@ -1932,7 +1932,7 @@ TEST(Causal, AChrootedProcessIsNamedByTheFilesUnderItsRoot) {
   // in was there before the record: its time is when provd met it, not when it was made.
   EXPECT_NE(r.text.find(jail + "/in  (version 1, first seen "), std::string::npos) << r.text;
   EXPECT_EQ(r.text.find("report  (version 1, first seen"), std::string::npos) << r.text;
-  EXPECT_NE(r.text.find("[now named " + jail + "/out]"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("(as out.tmp; then rename)"), std::string::npos) << r.text;
   EXPECT_EQ(r.text.find("read " + jail + "/lib/"), std::string::npos) << r.text;
   EXPECT_NE(r.text.find("folded: " + jail + "/lib/ (1)"), std::string::npos) << r.text;
 }
