@@ -190,6 +190,9 @@ class GraphStore {
   // A file an activity wrote only with copies of `from`'s bytes (copies table): one row per
   // file copied.
   virtual void copy(int64_t activity, const FileIdentity& written, const FileIdentity& from) = 0;
+  // Thread tid of `activity` read (wrote) version `entity` (thread_io table, schema v10).
+  virtual void thread_io(int64_t activity, int64_t entity, uint32_t tid, bool write,
+                         uint64_t t) = 0;
 
   // ---- the fs log's audit trail (events table)
   struct EventRow {

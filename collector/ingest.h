@@ -403,6 +403,9 @@ class Ingest {
     int64_t activity, from, until;
   };
   std::unordered_map<uint32_t, TidActivity> tid_activity_;
+  // Activities that made a thread: their reads and writes on the mounts are kept per thread
+  // (thread_io). An exec ends the others, and begins an activity not in it.
+  std::unordered_set<int64_t> threaded_;
   std::unordered_map<uint64_t, int64_t> fd_senders_;  // file_id in flight -> sending activity
   // What an fd's file_id names (OPEN/PIPE/DUP/FD_RECV events): how a CLOSE finds its file.
   std::unordered_map<uint64_t, std::pair<uint64_t, uint64_t>> file_ids_;  // -> dev, ino

@@ -79,12 +79,20 @@ bool Ingest::on_fs_record(int64_t source, const prov::Record& r) {
       break;
     case RecordType::kWrite:
       fs_write(source, m, r, act);
+      if (threaded_.count(act) != 0) {
+        auto it = m.handles.find(r.fh);
+        const int64_t file =
+            it != m.handles.end() ? it->second.file : mount_file(source, r.ino, r.gen, "file", t);
+        store_.thread_io(act, current_entity(file, t), r.tid, /*write=*/true, t);
+      }
       break;
     case RecordType::kRead: {
       auto it = m.handles.find(r.fh);
       int64_t file =
           it != m.handles.end() ? it->second.file : mount_file(source, r.ino, r.gen, "file", t);
-      store_.used(act, current_entity(file, t), t, "read");
+      const int64_t read = current_entity(file, t);
+      store_.used(act, read, t, "read");
+      if (threaded_.count(act) != 0) store_.thread_io(act, read, r.tid, /*write=*/false, t);
       if (it != m.handles.end()) add_reader(m, it->second, act);
       break;
     }

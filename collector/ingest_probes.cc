@@ -115,6 +115,9 @@ bool Ingest::on_fork(const void* data, size_t size) {
   int64_t parent = process_for(h->pid, h->start_ns, h->uid, h->gid);
   if (e->is_thread) {
     store_.add_task(e->child_tid, parent, e->child_start_ns);
+    // Its reads and writes on the mounts are kept per thread from now (thread_io).
+    if (const int64_t act = activity_for_tid(h->tid, h->uid, h->gid, h->ts_ns); act != 0)
+      threaded_.insert(act);
     return true;
   }
   int64_t child = store_.find_process(e->child_pid, e->child_start_ns);

@@ -135,6 +135,7 @@ uint64_t Retention::prune_activities(uint64_t cutoff, int64_t budget) {
         .run();
     db_.cached("DELETE FROM informed WHERE informed_id = ?").bind(1, a).run();
     db_.cached("DELETE FROM copies WHERE activity_id = ?").bind(1, a).run();
+    db_.cached("DELETE FROM thread_io WHERE activity_id = ?").bind(1, a).run();
     db_.cached("DELETE FROM activities WHERE id = ?").bind(1, a).run();
     pruned++;
   }

@@ -95,6 +95,7 @@ enum SqliteStore::Q : int {
   kAction,
   kGap,
   kCopy,
+  kThreadIo,
   kEvent,
   kHandleStore,
   kHandleDrop,
@@ -249,6 +250,8 @@ const char* const kSql[] = {
     "INSERT INTO gaps(source_id, from_ns, to_ns, records, detail) VALUES(?,?,?,?,?)",
     "INSERT INTO copies(activity_id, source_id, dev, ino, from_source_id, from_dev, from_ino) "
     "VALUES(?,?,?,?,?,?,?)",
+    "INSERT OR IGNORE INTO thread_io(activity_id, entity_id, tid, is_write, time_ns) "
+    "VALUES(?,?,?,?,?)",
     "INSERT INTO events(source_id, seq, ts_ns, wall_ns, type, tid, uid, activity_id, ino, name, "
     "name2) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
     "INSERT OR REPLACE INTO open_handles(source_id, fh, file_id, flags, writing, "
@@ -964,6 +967,18 @@ void SqliteStore::gap(int64_t source, uint64_t from_ns, uint64_t to_ns, uint64_t
   else
     ins.bind(5, detail_json);
   ins.run();
+}
+
+void SqliteStore::thread_io(int64_t activity, int64_t entity, uint32_t tid, bool write,
+                            uint64_t t) {
+  if (activity == 0 || entity == 0) return;
+  st(kThreadIo)
+      .bind(1, activity)
+      .bind(2, entity)
+      .bind(3, int64_t{tid})
+      .bind(4, write ? 1 : 0)
+      .bind(5, i64(t))
+      .run();
 }
 
 void SqliteStore::copy(int64_t activity, const FileIdentity& written, const FileIdentity& from) {

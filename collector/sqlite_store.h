@@ -110,6 +110,7 @@ class SqliteStore : public GraphStore {
   void gap(int64_t source, uint64_t from_ns, uint64_t to_ns, uint64_t records,
            const std::string& detail_json) override;
   void copy(int64_t activity, const FileIdentity& written, const FileIdentity& from) override;
+  void thread_io(int64_t activity, int64_t entity, uint32_t tid, bool write, uint64_t t) override;
   void event(const EventRow& e) override;
 
   void store_handle(int64_t source, const StoredHandle& h) override;

@@ -852,6 +852,64 @@ void mark_pipe_batches(LineageGraph& g, LineageSource& src, Batches& batches, An
   }
 }
 
+// Threads (LINEAGE.md "Threads"): where the record knows which threads of a writer read and
+// wrote what (thread_io: files on the mounts, a process that made threads), the threads that
+// wrote the answer's files are its batch. A read that only other threads made, one of which
+// wrote a file of its own (a thread pool's worker: one file in, one out), is maybe only for
+// that thread's file. Not a read a writing thread made too, nor one whose threads wrote
+// nothing (an acceptor thread that hands requests to workers); nothing is said where every
+// input would be so marked.
+void mark_thread_batches(LineageGraph& g, Batches& batches, LineageSource& src, Answer* a) {
+  StepIndex by_effect;
+  for (const Step& st : a->steps) by_effect[st.effect].push_back(&st);
+  auto [begun, own] = answer_outputs(batches, *a, &by_effect);
+  std::map<Node, std::set<uint32_t>> writing;  // writer -> threads that wrote its answer files
+  for (const Step& st : a->steps) {
+    auto o = own.find(st.cause);
+    if (st.type != Step::kGenerated || o == own.end() ||
+        o->second.count(batches.file_of(st.effect)) == 0)
+      continue;
+    const auto& wrote = src.thread_io(st.cause.id, /*write=*/true);
+    if (auto w = wrote.find(st.effect.id); w != wrote.end())
+      writing[st.cause].insert(w->second.begin(), w->second.end());
+  }
+  for (const auto& [writer, threads] : writing) {
+    std::map<uint32_t, int64_t> other_output;  // another thread -> a version it wrote
+    for (const auto& [entity, tids] : src.thread_io(writer.id, /*write=*/true)) {
+      if (own[writer].count(batches.file_of(Node::entity(entity))) != 0) continue;
+      for (uint32_t tid : tids)
+        if (threads.count(tid) == 0) other_output.emplace(tid, entity);
+    }
+    if (other_output.empty()) continue;
+    const auto& read = src.thread_io(writer.id, /*write=*/false);
+    size_t inputs = 0;
+    std::vector<std::tuple<Step, uint32_t, int64_t>> marked;  // read, its thread, that one's file
+    for (const Step& st : a->steps) {
+      if (st.type != Step::kUsed || st.effect != writer || a->program_reads.count(st) != 0 ||
+          a->earlier_batch.count(st) != 0)
+        continue;
+      inputs++;
+      auto r = read.find(st.cause.id);
+      if (r == read.end()) continue;
+      bool by_writer = false;
+      std::pair<uint32_t, int64_t> theirs{0, 0};
+      for (uint32_t tid : r->second) {
+        if (threads.count(tid) != 0) by_writer = true;
+        if (auto o = other_output.find(tid); o != other_output.end() && theirs.first == 0)
+          theirs = *o;
+      }
+      if (!by_writer && theirs.first != 0) marked.emplace_back(st, theirs.first, theirs.second);
+    }
+    if (marked.empty() || marked.size() == inputs) continue;
+    for (const auto& [st, tid, entity] : marked) {
+      Answer::EarlierOutput e;
+      e.path = g.entity(entity).value("path", "");
+      e.thread = tid;
+      a->earlier_batch[st] = e;
+    }
+  }
+}
+
 // Backward: the reads of the writers of the file asked about that were maybe only for an
 // earlier file (Answer::earlier_batch).
 //
@@ -869,6 +927,7 @@ void mark_batches(LineageGraph& g, LineageSource& src, Answer* a) {
     if (a->earlier_batch.size() == marked) break;
   }
   mark_pipe_batches(g, src, batches, a);
+  mark_thread_batches(g, batches, src, a);
 }
 
 // Forward: the files a reader of what is asked about began after its reads of it ended and
@@ -1161,7 +1220,11 @@ json answer_json(LineageGraph& g, const Answer& a, json header) {
   }
   for (const Step& st : a.steps) g.add_step(st);
   auto output_json = [&](const Answer::EarlierOutput& o) {
-    json j = {{"path", o.path}, {"finished", time_json(o.finished, g.wall_offset())}};
+    json j = {{"path", o.path}};
+    if (o.thread != 0)
+      j["thread"] = o.thread;  // another thread's file (mark_thread_batches): no time
+    else
+      j["finished"] = time_json(o.finished, g.wall_offset());
     if (o.sender_end != 0) j["sender_end"] = time_json(o.sender_end, g.wall_offset());
     if (o.sent) j["sent"] = true;
     if (o.closed) j["closed"] = true;

@@ -97,6 +97,9 @@ struct Answer {
     std::string pipe;
     int64_t sent_at = 0;
     int64_t reader = 0;
+    // A read only other threads of the writer made, one of which (`thread`) wrote `path`
+    // (mark_thread_batches, LINEAGE.md "Threads"). 0: not so.
+    uint32_t thread = 0;
   };
   std::map<Step, EarlierOutput> earlier_batch;
   // Forward, the same seen from the read: a write (step) of a file the reader began after

@@ -157,6 +157,21 @@ const std::vector<Step>& DbLineageSource::effects(Node n) {
   return out;
 }
 
+// ---- threads (schema v10)
+
+const std::map<int64_t, std::set<uint32_t>>& DbLineageSource::thread_io(int64_t activity,
+                                                                        bool write) {
+  auto [it, fresh] =
+      thread_io_.emplace(std::make_pair(activity, write), std::map<int64_t, std::set<uint32_t>>());
+  if (!fresh || db_.schema_version() < 10) return it->second;
+  Stmt& q =
+      db_.cached("SELECT entity_id, tid FROM thread_io WHERE activity_id = ? AND is_write = ?");
+  q.bind(1, activity).bind(2, write ? 1 : 0);
+  while (q.step()) it->second[q.int64(0)].insert(static_cast<uint32_t>(q.int64(1)));
+  q.reset();
+  return it->second;
+}
+
 // ---- copies
 
 DbLineageSource::Copies& DbLineageSource::copies_of(int64_t activity) {

@@ -26,6 +26,7 @@ class DbLineageSource : public LineageSource {
   const std::vector<Step>& restricted_steps(int64_t restriction) override;
   bool copied_from(int64_t activity, int64_t entity) override;
   bool copied_into(int64_t activity, int64_t entity, const std::set<int64_t>& into) override;
+  const std::map<int64_t, std::set<uint32_t>>& thread_io(int64_t activity, bool write) override;
 
  private:
   struct Statements;
@@ -58,6 +59,7 @@ class DbLineageSource : public LineageSource {
   std::unique_ptr<Statements> q_;
   std::map<Node, std::vector<Step>> causes_, effects_;
   std::map<int64_t, Copies> copies_;
+  std::map<std::pair<int64_t, bool>, std::map<int64_t, std::set<uint32_t>>> thread_io_;
   std::map<int64_t, Identity> identities_;
   std::map<int64_t, bool> terminals_, terminal_outputs_, streams_,
       holds_terminal_;  // entity / activity ->

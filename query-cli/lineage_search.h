@@ -97,6 +97,14 @@ class LineageSource {
     (void)activity;
     return false;
   }
+  // Threads (LINEAGE.md "Threads"): which threads of the activity read (wrote) each version,
+  // where the record knows it: entity id -> thread ids; empty where it knows nothing.
+  virtual const std::map<int64_t, std::set<uint32_t>>& thread_io(int64_t activity, bool write) {
+    (void)activity;
+    (void)write;
+    static const std::map<int64_t, std::set<uint32_t>> none;
+    return none;
+  }
 };
 
 // The rule, one step at a time (LINEAGE.md). Backward: `bound` is the deadline at the

@@ -657,8 +657,12 @@ class Printer {
         // a long-lived client's first reply is in the answer too).
         // (A writer of a pipe is shown with its bound there, its last message: the note is
         // about the reader's file, which began after that earlier one was finished.)
-        if (auto b = a_.earlier_batch.find(*s);
-            b != a_.earlier_batch.end() && !b->second.pipe.empty())
+        if (auto b = a_.earlier_batch.find(*s); b != a_.earlier_batch.end() && b->second.thread)
+          text +=
+              g_.dim(" — read by another of its threads (tid " + std::to_string(b->second.thread) +
+                     "), which wrote " + printable(b->second.path) + ": maybe only for that one");
+        else if (auto b = a_.earlier_batch.find(*s);
+                 b != a_.earlier_batch.end() && !b->second.pipe.empty())
           text += g_.dim(" — read before it wrote " + printable(b->second.pipe) + " at " +
                          clock_text(b->second.sent_at, g_.wall_offset()) + ", which " +
                          short_command(b->second.reader) + " read before it " +

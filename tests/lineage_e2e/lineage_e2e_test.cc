@@ -1501,6 +1501,41 @@ TEST_F(LineageE2E, APoolWorkersNextInputIsNotInTheFileOfItsLastResult) {
   EXPECT_EQ(i.output.find(mnt_ + "/p1.out"), std::string::npos) << i.output;
 }
 
+// A thread pool (LINEAGE.md "Threads"): two workers each read their input and, once both
+// have, write their output. The process is one activity, so t1.out still lists in2, but
+// the fs log names the threads: in2 was read only by the other worker, which wrote t2.out,
+// and the answer says so (JSON: before_output with the thread); in1 carries no such note.
+TEST_F(LineageE2E, AThreadPoolsOtherWorkersInputIsMaybeOnlyForItsOutput) {
+  ASSERT_NO_FATAL_FAILURE(track_new_mount("64M"));
+  std::ofstream(root_ + "/threads.py") << "import concurrent.futures, threading\n"
+                                          "both = threading.Barrier(2)\n"
+                                          "def conv(i):\n"
+                                          "    s = open(f'in{i}').read().upper()\n"
+                                          "    both.wait()\n"
+                                          "    open(f't{i}.out', 'w').write(s)\n"
+                                          "with concurrent.futures.ThreadPoolExecutor(2) as ex:\n"
+                                          "    list(ex.map(conv, [1, 2]))\n";
+  ASSERT_EQ(sh("echo one > in1; echo two > in2; python3 " + q(root_ + "/threads.py")).status, 0);
+  stop_provd();
+  const json t1 = why(mnt_ + "/t1.out");
+  const json* in1 = nullptr;
+  const json* in2 = nullptr;
+  for (const json& e : t1["entities"]) {
+    const std::string p = e.value("path", "");
+    for (const json& x : t1["edges"])
+      if (x.value("type", "") == "used" && x.value("entity", "") == e.value("id", "")) {
+        if (p == mnt_ + "/in1") in1 = &x;
+        if (p == mnt_ + "/in2") in2 = &x;
+      }
+  }
+  ASSERT_NE(in1, nullptr) << t1.dump(1);
+  ASSERT_NE(in2, nullptr) << "still listed: the threads share memory\n" << t1.dump(1);
+  EXPECT_FALSE(in1->contains("before_output")) << in1->dump(1);
+  ASSERT_TRUE(in2->contains("before_output")) << in2->dump(1);
+  EXPECT_EQ((*in2)["before_output"].value("path", ""), mnt_ + "/t2.out") << in2->dump(1);
+  EXPECT_GT((*in2)["before_output"].value("thread", 0), 0) << in2->dump(1);
+}
+
 // `cp -r` copies each file from its own source (copy_file_range on one file system, read
 // and write of the same buffer across two): each copy lists that source only, not every
 // file the same cp read before it (LINEAGE.md §3), within the mount, into it and out of
