@@ -110,6 +110,31 @@ TEST(NoDataSteps, ATemporaryFileItsWriterPutInPlaceIsListedAsItsContent) {
   EXPECT_EQ(versions, 1u) << "the one mv renamed, not git's own link and unlink\n" << r.text;
 }
 
+// `ar rcs lib.a f.o`: ar creates lib.a, reads it back, truncates it and writes the archive.
+// The version it read held only what ar itself had: folded as a file it wrote itself, not
+// shown under it as an input (with its own writer, ar again, below it).
+TEST(NoDataSteps, AFileItEmptiedAndRewroteIsItsOwnScratch) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "f.o"}});
+  auto ar = w.run(sh, 300, {"ar", "rcs", "lib.a", "f.o"});
+  w.write_new(300, 20, "lib.a");
+  w.read(300, 20);  // after its write ended: not read back while writing
+  w.read(300, 10);
+  const uint64_t fh = ++w.next_fh;
+  w.record(RecordType::kOpen, 300, 20, "", fh, O_WRONLY);
+  w.record(RecordType::kTruncate, 300, 20, "", fh, 0, S_IFREG | 0644, 1, "", 1, /*aux=*/0);
+  w.record(RecordType::kWrite, 300, 20, "", fh, O_WRONLY);
+  w.release(20, fh, O_WRONLY, w.t);
+  w.exit(ar);
+  w.commit();
+  auto r = why(*w.db, path("lib.a"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find(path("f.o") + "  (version 1"), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find("read " + path("lib.a")), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("files it wrote itself (1)"), std::string::npos) << r.text;
+}
+
 // `rsync a b` writes .b.XXXX, chmods it and renames it to b: the process that wrote it is
 // shown once with who ran it, its rename said on that line (LINEAGE.md). Its own chmod of
 // what it wrote is no change of its own (ApplyingItsOwnModeMakesNoNewVersion).
