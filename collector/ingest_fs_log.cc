@@ -250,8 +250,12 @@ void Ingest::fs_open(int64_t source, Mount& m, const prov::Record& r, int64_t ac
   // Reading starts no earlier than the open; the probes' first-read events, when they
   // come, move this to the read itself.
   if (reads(r.flags)) {
-    store_.used(act, current_entity(file, t), t, "open");
+    const int64_t opened = current_entity(file, t);
+    store_.used(act, opened, t, "open");
     add_reader(m, h, act);
+    // A thread's reads of a file it opened may all be served from the page cache (the log
+    // has no read of it then): its open says it read it (thread_io).
+    if (threaded_.count(act) != 0) store_.thread_io(act, opened, r.tid, /*write=*/false, t);
   }
   // O_TRUNC empties the file now: the write session (a new version) starts at the open.
   if (writes(r.flags) && (r.flags & O_TRUNC)) {

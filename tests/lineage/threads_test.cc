@@ -53,6 +53,35 @@ TEST(Threads, AnotherWorkersInputIsMaybeOnlyForItsOutput) {
       << r2.text;
 }
 
+// Both workers read a shared table; the second one's read was served from the page cache
+// (the fs log has its open, not a read): it read it too, and nothing is said of it.
+TEST(Threads, AReadTheCacheServedIsKnownByTheThreadsOpen) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "in1"}, {11, "in2"}, {12, "table"}});
+  auto py = w.run(sh, 200, {"python3", "pool.py"});
+  w.fork(py, 0, /*thread=*/true, 201);
+  w.fork(py, 0, /*thread=*/true, 202);
+  w.read(201, 12);
+  const uint64_t cached = ++w.next_fh;
+  w.record(RecordType::kOpen, 202, 12, "", cached, O_RDONLY);
+  w.release(12, cached, O_RDONLY);
+  w.read(201, 10);
+  w.read(202, 11);
+  w.write_new(201, 20, "out1");
+  w.write_new(202, 21, "out2");
+  w.exit(py);
+  w.commit();
+  auto r = why(*w.db, path("out2"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_EQ(line_with(r.text, path("table") + "  (").find("another of its threads"),
+            std::string::npos)
+      << r.text;
+  EXPECT_NE(line_with(r.text, path("in1") + "  (").find("another of its threads"),
+            std::string::npos)
+      << r.text;
+}
+
 // A thread that only reads (an acceptor taking requests, xz's reader) hands its data to the
 // thread that writes: its reads are not said to be for anything else.
 TEST(Threads, AThreadThatWroteNothingOfItsOwnIsNoBatch) {
