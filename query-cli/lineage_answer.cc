@@ -890,8 +890,7 @@ void mark_thread_batches(LineageGraph& g, Batches& batches, LineageSource& src, 
     size_t inputs = 0;
     std::vector<std::tuple<Step, uint32_t, int64_t>> marked;  // read, its thread, that one's file
     for (const Step& st : a->steps) {
-      if (st.type != Step::kUsed || st.effect != writer || a->program_reads.count(st) != 0 ||
-          a->earlier_batch.count(st) != 0)
+      if (st.type != Step::kUsed || st.effect != writer || a->program_reads.count(st) != 0)
         continue;
       inputs++;
       auto r = read.find(st.cause.id);
@@ -906,7 +905,7 @@ void mark_thread_batches(LineageGraph& g, Batches& batches, LineageSource& src, 
       if (!by_writer && theirs.first != 0) marked.emplace_back(st, theirs.first, theirs.second);
     }
     if (marked.empty() || marked.size() == inputs) continue;
-    for (const auto& [st, tid, entity] : marked) {
+    for (const auto& [st, tid, entity] : marked) {  // over what the times said: more exact
       Answer::EarlierOutput e;
       e.path = g.entity(entity).value("path", "");
       e.thread = tid;
@@ -937,6 +936,52 @@ void mark_batches(LineageGraph& g, LineageSource& src, Answer* a) {
 
 // Forward: the files a reader of what is asked about began after its reads of it ended and
 // it finished another file: maybe not from them (Answer::later_batch).
+// Forward, the same for threads (mark_thread_batches): a file a writer's threads wrote none
+// of whose reads of the root's data they made, when the threads that made them wrote a file
+// of their own, and the writing threads made some other read of the writer: maybe not from
+// the root's data (the other workers' outputs of a thread pool).
+void mark_later_thread_batches(LineageGraph& g, Batches& batches, LineageSource& src,
+                               const StepIndex& reads, Answer* a) {
+  for (const Step& st : a->steps) {
+    if (st.type != Step::kGenerated || puts_no_data(st)) continue;
+    auto r = reads.find(st.cause);
+    if (r == reads.end()) continue;
+    const auto& wrote = src.thread_io(st.cause.id, /*write=*/true);
+    auto w = wrote.find(st.effect.id);
+    if (w == wrote.end()) continue;
+    const std::set<uint32_t>& writing = w->second;
+    const int64_t file = batches.file_of(st.effect);
+    std::map<uint32_t, int64_t> other_output;  // another thread -> a version it wrote
+    for (const auto& [entity, tids] : wrote)
+      if (batches.file_of(Node::entity(entity)) != file)
+        for (uint32_t tid : tids)
+          if (writing.count(tid) == 0) other_output.emplace(tid, entity);
+    const auto& read = src.thread_io(st.cause.id, /*write=*/false);
+    std::pair<uint32_t, int64_t> theirs{0, 0};
+    bool all = true;
+    for (const Step* u : r->second) {
+      auto t = read.find(u->cause.id);
+      bool elsewhere = t != read.end();
+      for (uint32_t tid : elsewhere ? t->second : std::set<uint32_t>()) {
+        if (writing.count(tid) != 0) elsewhere = false;
+        if (auto o = other_output.find(tid); o != other_output.end() && theirs.first == 0)
+          theirs = *o;
+      }
+      all = all && elsewhere;
+    }
+    if (!all || theirs.first == 0) continue;
+    // The writing threads read something else: the file came from that.
+    bool other = false;
+    for (const auto& [entity, tids] : read)
+      for (uint32_t tid : tids) other = other || writing.count(tid) != 0;
+    if (!other) continue;
+    Answer::EarlierOutput e;  // over what the times said, if they did: more exact
+    e.path = g.entity(theirs.second).value("path", "");
+    e.thread = theirs.first;
+    a->later_batch[st] = e;
+  }
+}
+
 void mark_later_batches(LineageGraph& g, LineageSource& src, RuntimeRule& rule, Answer* a) {
   Batches batches(g, src);
   StepIndex by_cause, reads;  // reads: reader -> its reads of the root's data
@@ -976,6 +1021,7 @@ void mark_later_batches(LineageGraph& g, LineageSource& src, RuntimeRule& rule, 
     }
     if (other) a->later_batch[st] = batches.describe(*batch);
   }
+  mark_later_thread_batches(g, batches, src, reads, a);
 }
 
 Answer answer_backward(LineageGraph& g, LineageSource& src,

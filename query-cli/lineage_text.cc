@@ -787,7 +787,11 @@ class Printer {
         if (write == writes.end()) continue;  // another write of it (a pipe's)
         g_.annotate_status(s->effect.id);
         std::string note;
-        if (auto b = a_.later_batch.find(*s); b != a_.later_batch.end())
+        if (auto b = a_.later_batch.find(*s); b != a_.later_batch.end() && b->second.thread)
+          note = g_.dim(" — by another of its threads than the one that read this (tid " +
+                        std::to_string(b->second.thread) + ", which wrote " +
+                        printable(b->second.path) + "): maybe not from it");
+        else if (auto b = a_.later_batch.find(*s); b != a_.later_batch.end())
           note = g_.dim(" — begun after it " + earlier_output_text(b->second, g_.wall_offset()) +
                         ", which it " + (b->second.sent ? "sent" : "finished") +
                         " after reading this: maybe not from it");

@@ -46,6 +46,19 @@ TEST(Threads, AnotherWorkersInputIsMaybeOnlyForItsOutput) {
   EXPECT_EQ(line_with(r.text, path("conf") + "  (").find("another of its threads"),
             std::string::npos)
       << r.text;
+  // Forward: in1 reached out2 through the process, by another thread than the one that
+  // read it.
+  auto im = impact(*w.db, path("in1"));
+  ASSERT_TRUE(im.found) << im.message;
+  EXPECT_NE(line_with(im.text, path("out2") + "  (")
+                .find("by another of its threads than the one that read this (tid 201, which "
+                      "wrote " +
+                      path("out1") + "): maybe not from it"),
+            std::string::npos)
+      << im.text;
+  EXPECT_EQ(line_with(im.text, path("out1") + "  (").find("another of its threads"),
+            std::string::npos)
+      << im.text;
   auto r2 = why(*w.db, path("out2"));
   ASSERT_TRUE(r2.found) << r2.message;
   EXPECT_NE(line_with(r2.text, path("in1") + "  (").find("(tid 201), which wrote " + path("out1")),

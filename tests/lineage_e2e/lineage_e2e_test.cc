@@ -1534,6 +1534,14 @@ TEST_F(LineageE2E, AThreadPoolsOtherWorkersInputIsMaybeOnlyForItsOutput) {
   ASSERT_TRUE(in2->contains("before_output")) << in2->dump(1);
   EXPECT_EQ((*in2)["before_output"].value("path", ""), mnt_ + "/t2.out") << in2->dump(1);
   EXPECT_GT((*in2)["before_output"].value("thread", 0), 0) << in2->dump(1);
+  // Forward: in1 reached t2.out only through the process; another thread wrote it.
+  RunResult i = run(std::string(PROV_BIN) + " impact " + q(mnt_ + "/in1") + " --db " + q(db_));
+  EXPECT_EQ(i.status, 0) << i.output;
+  const size_t t2 = i.output.find(mnt_ + "/t2.out  (");
+  ASSERT_NE(t2, std::string::npos) << i.output;
+  const std::string line = i.output.substr(t2, i.output.find('\n', t2) - t2);
+  EXPECT_NE(line.find("by another of its threads than the one that read this"), std::string::npos)
+      << i.output;
 }
 
 // `cp -r` copies each file from its own source (copy_file_range on one file system, read
