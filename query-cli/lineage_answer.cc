@@ -857,6 +857,20 @@ void mark_pipe_batches(LineageGraph& g, LineageSource& src, Batches& batches, An
   }
 }
 
+// For each thread of `writer` not in `writing`, a version it wrote of a file not in `files`:
+// the thread's file of its own (mark_thread_batches, mark_later_thread_batches).
+std::map<uint32_t, int64_t> other_threads_outputs(LineageSource& src, Batches& batches, Node writer,
+                                                  const std::set<uint32_t>& writing,
+                                                  const std::set<int64_t>& files) {
+  std::map<uint32_t, int64_t> out;
+  for (const auto& [entity, tids] : src.thread_io(writer.id, /*write=*/true)) {
+    if (files.count(batches.file_of(Node::entity(entity))) != 0) continue;
+    for (uint32_t tid : tids)
+      if (writing.count(tid) == 0) out.emplace(tid, entity);
+  }
+  return out;
+}
+
 // Threads (LINEAGE.md "Threads"): where the record knows which threads of a writer read and
 // wrote what (thread_io: files on the mounts, a process that made threads), the threads that
 // wrote the answer's files are its batch. A read that only other threads made, one of which
@@ -879,12 +893,8 @@ void mark_thread_batches(LineageGraph& g, Batches& batches, LineageSource& src, 
       writing[st.cause].insert(w->second.begin(), w->second.end());
   }
   for (const auto& [writer, threads] : writing) {
-    std::map<uint32_t, int64_t> other_output;  // another thread -> a version it wrote
-    for (const auto& [entity, tids] : src.thread_io(writer.id, /*write=*/true)) {
-      if (own[writer].count(batches.file_of(Node::entity(entity))) != 0) continue;
-      for (uint32_t tid : tids)
-        if (threads.count(tid) == 0) other_output.emplace(tid, entity);
-    }
+    const std::map<uint32_t, int64_t> other_output =
+        other_threads_outputs(src, batches, writer, threads, own[writer]);
     if (other_output.empty()) continue;
     const auto& read = src.thread_io(writer.id, /*write=*/false);
     size_t inputs = 0;
@@ -950,12 +960,8 @@ void mark_later_thread_batches(LineageGraph& g, Batches& batches, LineageSource&
     auto w = wrote.find(st.effect.id);
     if (w == wrote.end()) continue;
     const std::set<uint32_t>& writing = w->second;
-    const int64_t file = batches.file_of(st.effect);
-    std::map<uint32_t, int64_t> other_output;  // another thread -> a version it wrote
-    for (const auto& [entity, tids] : wrote)
-      if (batches.file_of(Node::entity(entity)) != file)
-        for (uint32_t tid : tids)
-          if (writing.count(tid) == 0) other_output.emplace(tid, entity);
+    const std::map<uint32_t, int64_t> other_output =
+        other_threads_outputs(src, batches, st.cause, writing, {batches.file_of(st.effect)});
     const auto& read = src.thread_io(st.cause.id, /*write=*/false);
     std::pair<uint32_t, int64_t> theirs{0, 0};
     bool all = true;

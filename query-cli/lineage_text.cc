@@ -359,8 +359,7 @@ class Printer {
       if (!backward_allowed(*s, d)) continue;
       const int64_t nd = backward_bound(*s, d);
       if (s->type == Step::kGenerated) {
-        const json& a = g_.activity(s->cause.id);
-        auto key = std::make_pair(a.value("pid", 0LL), a.value("process_start_ns", 0LL));
+        const auto key = process_of(s->cause);
         auto [w, fresh] =
             writers.emplace(key, Writer{s, s->first, s->last, nd, s->how, puts_no_data(*s)});
         if (fresh) continue;
