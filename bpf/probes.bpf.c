@@ -396,6 +396,20 @@ struct {
   __type(value, struct bento_sock_event);
 } deferred_send SEC(".maps");
 
+/* UDP sends reported per destination port ({netns, port} -> count): a receive on an
+ * unconnected UDP socket that asks for no source address (recv, read: nothing names its
+ * sender) is reported again once someone sent to its port since (sock_io). */
+struct udp_port_ref {
+  __u32 netns;
+  __u32 port;
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 4096);
+  __type(key, struct udp_port_ref);
+  __type(value, __u64);
+} udp_port_sends SEC(".maps");
+
 /* Shared writable file mappings per process (tgid), so that munmap, mremap, exec and exit
  * can report their end and fork can hand them to the child. A slot is free when start == 0. */
 struct map_ent {
@@ -1425,6 +1439,23 @@ static __noinline int udp_send_report(struct seen_key* k, int done) {
   return 0;
 }
 
+static __always_inline struct udp_port_ref udp_port(struct sock* sk, __u32 port) {
+  struct udp_port_ref r = {.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum),
+                           .port = port};
+  return r;
+}
+/* A UDP send to `port` went out (udp_port_sends). */
+static __noinline void udp_port_sent(__u32 netns, __u32 port) {
+  struct udp_port_ref r = {.netns = netns, .port = port};
+  __u64* n = bpf_map_lookup_elem(&udp_port_sends, &r);
+  if (n) {
+    __sync_fetch_and_add(n, 1);
+    return;
+  }
+  __u64 one = 1;
+  bpf_map_update_elem(&udp_port_sends, &r, &one, BPF_NOEXIST);
+}
+
 /* SOCK_SEND (at the entry) / SOCK_RECV (at the return) on the socket f. op's bits 24-25:
  * a stream socket's report (STREAM_*, decided by stream_report), else 0: once per image.
  * 1 if the event went out (or waits for the call's return: BENTO_SOCK_DEFERRED). */
@@ -1463,6 +1494,13 @@ __noinline int sock_io(__u64 file, __u64 fd_ret, __u32 op, __u64 a, __u64 b) {
   __u64 lo = 0, hi = 0;
   __builtin_memcpy(&lo, peer.addr, 8);
   __builtin_memcpy(&hi, peer.addr + 8, 8);
+  if (family != AF_UNIX && !is_send && type != SOCK_STREAM && !from_msg &&
+      BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_ESTABLISHED) {
+    /* No source: once more after each new send to its port (the collector finds them). */
+    struct udp_port_ref r = udp_port(sk, BPF_CORE_READ(sk, __sk_common.skc_num));
+    __u64* sends = bpf_map_lookup_elem(&udp_port_sends, &r);
+    lo = sends ? *sends : 0;
+  }
   __u32 kind = (is_send ? SEEN_SEND : SEEN_RECV) | (type != SOCK_STREAM ? SEEN_DGRAM : 0);
   seen_key_init(&k, t, kind | (__u32)peer.port << 16, ino, lo, hi);
   const int udp_send = is_send && family != AF_UNIX && type != SOCK_STREAM;
@@ -1498,7 +1536,10 @@ __noinline int sock_io(__u64 file, __u64 fd_ret, __u32 op, __u64 a, __u64 b) {
     return bpf_map_update_elem(&deferred_send, &tid, e, BPF_ANY) == 0; /* recorded then */
   }
   if (!output(e, sizeof(*e))) return 0;
-  if (udp_send) udp_send_report(&k, 1);
+  if (udp_send) {
+    udp_send_report(&k, 1);
+    udp_port_sent(e->sock.netns, e->remote.port);
+  }
   return 1;
 }
 
@@ -1532,7 +1573,10 @@ static __noinline int deferred_send_exit(long ret) {
   seen_key_init(&k, t, kind | port << 16, e->sock.ino, lo, hi);
   if (!(e->flags & BENTO_SOCK_INSTANT) && !first_time(&seen_sock, &k)) return 0;
   if (!output(e, sizeof(*e))) return 0;
-  if (e->sock.type != SOCK_STREAM && (e->flags & BENTO_SOCK_INSTANT)) udp_send_report(&k, 1);
+  if (e->sock.type != SOCK_STREAM && (e->flags & BENTO_SOCK_INSTANT)) {
+    udp_send_report(&k, 1);
+    udp_port_sent(e->sock.netns, e->remote.port);
+  }
   return 0;
 }
 

@@ -477,6 +477,16 @@ class Ingest {
   // socket is gone finds its channel.
   std::map<std::pair<uint32_t, uint64_t>, std::string> dgram_senders_;
   std::map<std::string, std::string> unix_names_;  // socket key -> bound/connected path
+  // UDP flows by destination port ("NETNS PORT"): how a receive that asked for no source
+  // address (recv, read) finds the local senders to it.
+  struct UdpFlow {
+    std::string to, key;     // its destination address; its channel
+    uint64_t last_send = 0;  // its latest reported send
+  };
+  std::unordered_map<std::string, std::vector<UdpFlow>> udp_flows_to_;
+  // Such receives' sockets (inode) -> the time of their latest one.
+  std::unordered_map<uint64_t, uint64_t> udp_unnamed_recv_;
+  std::vector<std::string> udp_senders_to(const struct bento_sock_event& e);
   // Writable shared mappings: (pid, start, addr) -> (entity, activity).
   std::map<std::tuple<uint32_t, uint64_t, uint64_t>, std::pair<int64_t, int64_t>> mappings_;
   // Per file mapped shared: the version its mappings write (memory has one content) and

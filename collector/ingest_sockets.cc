@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -106,6 +107,15 @@ bool Ingest::on_sock(const void* data, size_t size) {
           c.instant_sends = true;
           if (e->sock.type == SOCK_STREAM) c.instants = true;  // UDP's receives last
         }
+        if (e->sock.type != SOCK_STREAM && e->remote.family != 0) {
+          if (udp_flows_to_.size() > 100000) udp_flows_to_.clear();
+          auto& flows =
+              udp_flows_to_[std::to_string(e->sock.netns) + " " + std::to_string(e->remote.port)];
+          auto f = std::find_if(flows.begin(), flows.end(),
+                                [&](const UdpFlow& u) { return u.key == key; });
+          if (f == flows.end()) f = flows.insert(flows.end(), UdpFlow{to, key});
+          f->last_send = std::max(f->last_send, t);
+        }
       }
       channel_io(key, act, t, true, false, (e->flags & BENTO_SOCK_LAST) != 0);
       return true;
@@ -129,6 +139,13 @@ bool Ingest::on_sock(const void* data, size_t size) {
                       (name.empty() ? "socket:[" + std::to_string(e->sock.ino) + "]" : name) +
                       (e->peer_pid != 0 ? " (pid " + std::to_string(e->peer_pid) + ")" : ""));
         }
+      } else if (std::vector<std::string> senders = udp_senders_to(*e); !senders.empty()) {
+        // An unconnected UDP socket's receive that asked for no source address: from the
+        // local senders to its address that sent since its previous such receive.
+        for (const std::string& k : senders)
+          channel_io(k, act, t, false, runs_stdin(act, 0, e->sock.ino, e->fd),
+                     (e->flags & BENTO_SOCK_LAST) != 0);
+        return true;
       } else {
         const std::string remote = inet_text(e->remote), local = inet_text(e->local);
         key = inet_key(e->sock, remote, local);
@@ -188,6 +205,25 @@ bool Ingest::on_sock(const void* data, size_t size) {
   mark.detail = to_json_text(detail);
   fd_action_or_wait(act, std::move(mark));
   return true;
+}
+
+// For a receive that names no source: the flows of local UDP senders to the receiving
+// socket's address (or to its port, for a socket bound to the wildcard address) that sent
+// since the socket's previous such receive. The probes report one again only after a new
+// send to its port (events.h v14), so these are the datagrams it may have taken since.
+std::vector<std::string> Ingest::udp_senders_to(const bento_sock_event& e) {
+  std::vector<std::string> keys;
+  if (e.sock.type == SOCK_STREAM || e.remote.family != 0 || e.local.family == 0) return keys;
+  auto it = udp_flows_to_.find(std::to_string(e.sock.netns) + " " + std::to_string(e.local.port));
+  if (it == udp_flows_to_.end()) return keys;
+  if (udp_unnamed_recv_.size() > 100000) udp_unnamed_recv_.clear();
+  uint64_t& previous = udp_unnamed_recv_[e.sock.ino];
+  const std::string local = inet_text(e.local);
+  for (const UdpFlow& f : it->second)
+    if ((wildcard(e.local) || f.to == local) && f.last_send > previous && channels_.count(f.key))
+      keys.push_back(f.key);
+  previous = std::max<uint64_t>(previous, e.h.ts_ns);
+  return keys;
 }
 
 bool Ingest::on_socketpair(const void* data, size_t size) {

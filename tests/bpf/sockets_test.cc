@@ -763,6 +763,49 @@ TEST_F(Sockets, ASocketPairAProcessWritesAndReadsItselfIsReportedAHandfulOfTimes
   close(sv[1]);
 }
 
+// A receive on an unconnected UDP socket that asks for no source address (recv, read) is
+// reported again once someone sent to its port since (events.h v14: nothing names its
+// sender): client A sends three datagrams (one report), the receiver takes the first
+// (reported), C sends to another socket, the receiver takes A's second (not reported: no
+// new send to its port), B sends one, the receiver takes A's third (reported: B's send came
+// since) and B's (not reported).
+TEST_F(Sockets, AUdpReceiveThatNamesNoSourceIsReportedAgainAfterANewSendToItsPort) {
+  int r = socket(AF_INET, SOCK_DGRAM, 0), other = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in dst = loopback(0), elsewhere = loopback(0);
+  ASSERT_EQ(bind(r, reinterpret_cast<sockaddr*>(&dst), sizeof dst), 0);
+  ASSERT_EQ(bind(other, reinterpret_cast<sockaddr*>(&elsewhere), sizeof elsewhere), 0);
+  dst = local_of(r);
+  elsewhere = local_of(other);
+  auto sender = [&](const sockaddr_in& to, int n) {
+    return spawn([&to, n] {
+      int s = socket(AF_INET, SOCK_DGRAM, 0);
+      for (int i = 0; i < n; i++)
+        if (sendto(s, "d", 1, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) != 1) return 1;
+      return 0;
+    });
+  };
+  char buf[4];
+  reap(sender(dst, 3));
+  ASSERT_EQ(recv(r, buf, sizeof buf, 0), 1);
+  reap(sender(elsewhere, 1));
+  ASSERT_EQ(recv(r, buf, sizeof buf, 0), 1);
+  reap(sender(dst, 1));
+  ASSERT_EQ(read(r, buf, sizeof buf), 1);
+  ASSERT_EQ(recv(r, buf, sizeof buf, 0), 1);
+  drain(getpid());
+  std::vector<bento_sock_event> recvs;
+  for (const auto& e : of(BENTO_EV_SOCK_RECV, getpid()))
+    if (e.sock.ino == ino_of(r)) recvs.push_back(e);
+  ASSERT_EQ(recvs.size(), 2u);
+  for (const auto& e : recvs) {
+    EXPECT_EQ(e.remote.family, 0);  // the call named no source
+    EXPECT_EQ(e.local.port, ntohs(dst.sin_port));
+  }
+  EXPECT_EQ(recvs[1].syscall_nr, static_cast<uint32_t>(SYS_read));
+  close(r);
+  close(other);
+}
+
 // A UDP socket's sends are reported again after news (events.h v11), as a stream's are; its
 // receives once per image and source. The sender sends a and b to the receiver (one
 // report), reads a pipe (news), and sends c (reported again); the receiver's one report

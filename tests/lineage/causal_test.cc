@@ -2755,6 +2755,57 @@ TEST(Causal, AUdpSendCarriesWhatItsSenderHadThen) {
   secret_only_in_out2(*w.db);
 }
 
+// A UDP server that receives with recv() (no source address asked for) from two local
+// clients, writing up1 after the first datagram and up2 after the second; a third client
+// sends to another port. The probes report such a receive again after a new send to its
+// port (events.h v14): each receive is from the local senders to its address that sent
+// since the previous one, so up1 is from client 1 and up2 from client 2 (client 1 hedged,
+// as for any earlier receive), never from the third; not from an unknown "udp ?".
+TEST(Causal, AUdpReceiveThatNamesNoSourceIsFromTheLocalSendersToItsAddress) {
+  for (const bool bound_to_any : {false, true}) {
+    SCOPED_TRACE(bound_to_any ? "bound to 0.0.0.0" : "bound to 127.0.0.1");
+    TempDir dir;
+    World w(dir.path() + "/prov.db");
+    auto sh = w.setup({{11, "one"}, {12, "two"}, {13, "other"}});
+    auto server = w.run(sh, 500, {"server"});
+    auto send = [&](uint32_t pid, uint64_t in, uint16_t port, uint16_t to) {
+      auto client = w.run(sh, pid, {"client", std::to_string(in)});
+      w.read(pid, in);
+      w.udp_io(client, 6000 + pid, port, to, /*send=*/true, BENTO_SOCK_INSTANT);
+      w.exit(client);
+    };
+    send(501, 11, 40001, 9000);
+    w.udp_recv_unnamed(server, 7001, 9000, bound_to_any);
+    w.write_new(500, 21, "up1");
+    send(503, 13, 40003, 9100);
+    send(502, 12, 40002, 9000);
+    w.udp_recv_unnamed(server, 7001, 9000, bound_to_any);
+    w.write_new(500, 22, "up2");
+    w.exit(server);
+    w.commit();
+    auto r1 = why(*w.db, path("up1"));
+    ASSERT_TRUE(r1.found) << r1.message;
+    EXPECT_NE(r1.text.find("received over udp 127.0.0.1:40001"), std::string::npos) << r1.text;
+    EXPECT_NE(r1.text.find(path("one")), std::string::npos) << r1.text;
+    EXPECT_EQ(r1.text.find(path("two")), std::string::npos) << r1.text;
+    EXPECT_EQ(r1.text.find(path("other")), std::string::npos) << r1.text;
+    EXPECT_EQ(r1.text.find("udp ?"), std::string::npos) << r1.text;
+    auto r2 = why(*w.db, path("up2"));
+    ASSERT_TRUE(r2.found) << r2.message;
+    const size_t two = r2.text.find("received over udp 127.0.0.1:40002");
+    ASSERT_NE(two, std::string::npos) << r2.text;
+    EXPECT_EQ(r2.text.substr(two, r2.text.find('\n', two) - two).find("maybe"), std::string::npos)
+        << r2.text;
+    EXPECT_NE(r2.text.find(path("two")), std::string::npos) << r2.text;
+    EXPECT_EQ(r2.text.find(path("other")), std::string::npos) << r2.text;
+    const size_t one = r2.text.find("received over udp 127.0.0.1:40001");
+    if (one != std::string::npos)  // the earlier receive lasts, hedged
+      EXPECT_NE(r2.text.substr(one, r2.text.find('\n', one) - one).find("maybe only for that one"),
+                std::string::npos)
+          << r2.text;
+  }
+}
+
 // A chatty connection runs out of reports (BENTO_PIPE_IO_REPORTS per image, socket and
 // direction): the last one (BENTO_SOCK_LAST) lasts, as a send seen once does, until the
 // sender's FIN. So the client's read of secret after its last report reaches what the

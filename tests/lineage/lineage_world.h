@@ -235,6 +235,21 @@ class World {
   // peer: the remote address (IPv4), loopback unless given.
   void inet_event(Proc p, uint32_t type, uint64_t sock_ino, uint16_t port, uint16_t peer_port,
                   int sock_type, uint32_t flags = 0, std::array<uint8_t, 4> peer = {127, 0, 0, 1}) {
+    bento_sock_event e =
+        inet_sock_event(p, type, sock_ino, port, peer_port, sock_type, flags, peer);
+    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+  }
+  // A receive on an unconnected UDP socket bound to `port` (on 127.0.0.1, or on any
+  // address) by a call that asked for no source address (recv, read): no remote.
+  void udp_recv_unnamed(Proc p, uint64_t sock_ino, uint16_t port, bool bound_to_any = false) {
+    bento_sock_event e = inet_sock_event(p, BENTO_EV_SOCK_RECV, sock_ino, port, 0, SOCK_DGRAM);
+    e.remote = {};
+    if (bound_to_any) std::memset(e.local.addr, 0, sizeof e.local.addr);
+    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+  }
+  bento_sock_event inet_sock_event(Proc p, uint32_t type, uint64_t sock_ino, uint16_t port,
+                                   uint16_t peer_port, int sock_type, uint32_t flags = 0,
+                                   std::array<uint8_t, 4> peer = {127, 0, 0, 1}) {
     bento_sock_event e{};
     header(e.h, type, sizeof e, p);
     e.fd = type == BENTO_EV_SOCK_END ? -1 : 3;
@@ -250,7 +265,7 @@ class World {
       const uint8_t loopback[4] = {127, 0, 0, 1};
       std::memcpy(a->addr, a == &e.remote ? peer.data() : loopback, 4);
     }
-    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+    return e;
   }
   // First receive of a process image on fd `fd`, a TCP socket (`sock_ino`) connected to
   // 203.0.113.5:`port`, a sender the probes never saw.

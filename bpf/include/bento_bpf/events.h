@@ -62,7 +62,9 @@
  *    process_vm_readv/process_vm_writev or ptrace's PEEK/POKE copied another process's
  *    memory. Without a layout
  *    change: MMAP also for a System V shared memory segment attached writable (shmat; its
- *    end at shmdt), FILE_IO a read for one attached SHM_RDONLY.
+ *    end at shmdt), FILE_IO a read for one attached SHM_RDONLY. Later in 14: an unconnected
+ *    UDP socket's SOCK_RECV by a call that asked for no source address (recv, read; remote
+ *    family 0) is reported again after a reported UDP send to its port since.
  *
  * Times of data flow: a write-side event (PIPE_IO write, SOCK_SEND, FILE_IO write) is
  * stamped at the call's ENTRY, a read-side one (PIPE_IO read, SOCK_RECV, FILE_IO read) at
