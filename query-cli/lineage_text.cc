@@ -205,6 +205,10 @@ class Printer {
   }
   // The subtree below a child line.
   void expand(const Child& k, const std::string& in, std::string* out) {
+    if (k.node.kind == Node::kEntity && entity_path_.count(k.node)) {
+      *out += in + g_.dim("└─ (shown above)") + "\n";  // its own writer read it back
+      return;
+    }
     if (k.node.kind == Node::kEntity)
       a_.backward ? entity_back(k.node, k.bound, in, out, k.version)
                   : entity_fwd(k.node, k.bound, in, out, k.version);
@@ -267,7 +271,9 @@ class Printer {
       if (rank(a) != rank(b)) return rank(a) < rank(b);
       return a.version ? a.time > b.time : a.time < b.time;
     });
+    const bool outermost = entity_path_.insert(e).second;
     emit(kids, indent, out, /*in_order=*/true);
+    if (outermost) entity_path_.erase(e);
   }
   // A version made out of another by renames, links or unlinks alone, all by the process
   // that wrote that other one (a temporary file put in place: git's objects and refs, an
@@ -727,7 +733,9 @@ class Printer {
       if (a.version != b.version) return b.version;
       return a.time < b.time;
     });
+    const bool outermost = entity_path_.insert(e).second;
     emit(kids, indent, out, /*in_order=*/true);
+    if (outermost) entity_path_.erase(e);
   }
   std::vector<Child> entity_fwd_kids(Node e, int64_t t, bool hoisted) {
     std::vector<Child> kids;
@@ -818,6 +826,9 @@ class Printer {
   const Answer& a_;
   std::map<Node, std::vector<const Step*>> by_effect_, by_cause_, by_effect_all_;
   std::map<Node, int64_t> printed_;
+  // The versions whose lines are being expanded: one met again below them (a process that
+  // maps the file it writes reads that version back) is not walked a second time.
+  std::set<Node> entity_path_;
   std::map<Node, std::map<Node, int64_t>> printed_copies_;  // per file copied into
   std::set<Node> no_data_shown_;  // activities shown as the maker of a rename, chmod, ...
   int beyond_marks_ = 0;

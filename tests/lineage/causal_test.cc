@@ -2976,6 +2976,44 @@ TEST(Causal, AChildReadsWhatItsParentWroteIntoSharedMemoryAfterTheFork) {
   }
 }
 
+// A process creates x and maps it shared; its forked child reads pub and writes into the
+// mapping; the parent reads x back. x's answer lists both writers once: the parent's
+// read of x (the version asked about) says "(shown above)", not x's writers a second time.
+TEST(Causal, AVersionItsOwnWriterReadsBackIsNotWalkedAgain) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{11, "pub"}});
+  auto parent = w.run(sh, 500, {"parent"});
+  const uint64_t fh = ++w.next_fh;
+  w.record(RecordType::kCreate, 500, 21, "x", fh, O_RDWR | O_CREAT);
+  w.record(RecordType::kWrite, 500, 21, "", fh, O_RDWR);
+  auto child = w.fork(parent, 501);
+  w.read(501, 11);
+  w.record(RecordType::kWrite, 501, 21, "", fh, O_RDWR);
+  w.read(500, 21);
+  w.release(21, fh, O_RDWR, w.t);
+  w.exit(child);
+  w.exit(parent);
+  w.commit();
+  auto r = why(*w.db, path("x"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find(path("pub")), std::string::npos) << r.text;
+  const auto count = [&](const std::string& what) {
+    size_t n = 0;
+    for (size_t at = r.text.find(what); at != std::string::npos; at = r.text.find(what, at + 1))
+      n++;
+    return n;
+  };
+  EXPECT_EQ(count(path("pub")), 1u) << r.text;
+  EXPECT_EQ(count("opened " + path("x")), 1u) << r.text;
+  const size_t back = r.text.find("opened " + path("x"));
+  ASSERT_NE(back, std::string::npos) << r.text;
+  const size_t next = r.text.find('\n', back) + 1;
+  EXPECT_NE(r.text.substr(next, r.text.find('\n', next) - next).find("(shown above)"),
+            std::string::npos)
+      << r.text;
+}
+
 TEST(Causal, APosixSemaphoreCarriesNoData) {
   TempDir dir;
   World w(dir.path() + "/prov.db");
