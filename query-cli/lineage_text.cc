@@ -271,6 +271,13 @@ class Printer {
       if (rank(a) != rank(b)) return rank(a) < rank(b);
       return a.version ? a.time > b.time : a.time < b.time;
     });
+    // A writer reached above as a writer of what is asked about: what it put here is its
+    // own data coming back (see mark_echoes), its line not walked again.
+    for (Child& k : kids)
+      if (!k.version && k.expand && k.node.kind == Node::kActivity && on_data_path(k.node)) {
+        k.expand = false;
+        k.text += g_.dim(" — shown above: its own data, back");
+      }
     const bool outermost = entity_path_.insert(e).second;
     emit(kids, indent, out, /*in_order=*/true);
     if (outermost) entity_path_.erase(e);
@@ -402,13 +409,20 @@ class Printer {
     return kids;
   }
 
-  // An activity and the images its process ran before (exec): one entry.
+  // An activity and the images its process ran before (exec): one entry. Met again with a
+  // later bound than where it was listed in full above (a server reached through each of
+  // its replies), only what came in since is listed: "(shown above with what it had until
+  // T; since then:)".
   void activity_back(Node act, int64_t d, const std::string& indent, std::string* out,
                      bool ancestry_only = false, bool no_data = false, Node made = {}) {
     // A copy shows only what it copied into `made`: shown again under each file it copied.
     const std::set<int64_t>* copied = nullptr;
     if (auto c = a_.copied_into.find({act.id, made.id}); c != a_.copied_into.end())
       copied = &c->second;
+    int64_t listed_until = -1;  // the bound it was listed in full with above
+    if (!ancestry_only && !no_data && copied == nullptr)
+      if (auto p = printed_.find(act); p != printed_.end() && p->second < d)
+        listed_until = p->second;
     if (!ancestry_only && shown_before(act, d, indent, out, copied != nullptr ? made : Node{}))
       return;
     // Who made a rename or chmod is said once: the same process shown above (as a writer,
@@ -417,34 +431,138 @@ class Printer {
       *out += indent + g_.dim("└─ (shown above)") + "\n";
       return;
     }
-    std::vector<std::pair<Node, int64_t>> images = {{act, d}};
+    Listing l = list_back(act, d, ancestry_only, no_data, made, copied, /*mark_printed=*/true);
+    mark_echoes(&l.kids);
+    if (listed_until >= 0) {
+      only_news(act, listed_until, made, &l.kids);
+      if (l.kids.empty()) {  // nothing came in since the listing above
+        *out += indent + g_.dim("└─ (shown above)") + "\n";
+        return;
+      }
+      l.kids.insert(l.kids.begin(),
+                    {kNever,
+                     g_.dim("(shown above with what it had until " +
+                            clock_text(listed_until, g_.wall_offset()) + "; since then:)"),
+                     act, false, d});
+    } else {
+      if (!l.chain.empty())
+        l.kids.insert(l.kids.begin(),
+                      {kNever,
+                       g_.dim((l.cred_change ? "ran after exec or credential change from "
+                                             : "ran after exec from ") +
+                              l.chain),
+                       act, false, d});
+      if (!ancestry_only) folded(l.images, d, l.not_copied, &l.kids);
+      for (const auto& [img, bound] : l.images) {
+        if (ancestry_only) break;
+        const json& a = g_.activity(img.id);
+        if (!a.contains("inputs_lost")) continue;
+        l.kids.push_back({kForever,
+                          g_.bold("! " + std::to_string(a.value("inputs_lost", 0LL)) +
+                                  " of its events were dropped before it was tracked "
+                                  "(provd's memory was full): inputs may be missing"),
+                          act, false, d});
+      }
+    }
+    for (const auto& [img, bound] : l.images) {
+      if (a_.beyond_depth.count(img) == 0) continue;
+      l.kids.push_back({kForever, beyond_line("its inputs"), act, false, d});
+      break;
+    }
+    // Reached as a writer and listed in full (not only what it copied): its own data coming
+    // back to it below (a client's receives from the server whose input it is being asked
+    // about) is marked, not walked again.
+    const bool on_path = made.id != 0 && !ancestry_only && !no_data && copied == nullptr;
+    if (on_path) data_path_.push_back(act);
+    emit(l.kids, indent, out);
+    if (on_path) data_path_.pop_back();
+  }
+  // Leaves in *kids what the full listing of act above (with bound `until`) did not have:
+  // the same step is not listed again unless more came through it since (a connection it
+  // went on receiving on) or it reads otherwise here (a read now said to be maybe for an
+  // earlier output).
+  void only_news(Node act, int64_t until, Node made, std::vector<Child>* kids) {
+    Listing before = list_back(act, until, false, false, made, nullptr, /*mark_printed=*/false);
+    mark_echoes(&before.kids);
+    std::map<std::pair<const Step*, Node>, const Child*> above;
+    for (const Child& k : before.kids) above[{k.used, k.node}] = &k;
+    std::erase_if(*kids, [&](const Child& k) {
+      auto a = above.find({k.used, k.node});
+      return a != above.end() && a->second->text == k.text &&
+             (a->second->bound == k.bound || (k.node.kind == Node::kEntity &&
+                                              !written_between(k.node, a->second->bound, k.bound)));
+    });
+  }
+  // A read of what only processes reached above as writers of what is asked about wrote
+  // (a client's receives from the server it sends to: the server's own data coming back)
+  // brought nothing they did not have: said, not walked.
+  void mark_echoes(std::vector<Child>* kids) {
+    if (data_path_.empty()) return;
+    for (Child& k : *kids) {
+      if (k.used == nullptr || !k.expand || k.node.kind != Node::kEntity) continue;
+      auto w = by_effect_all_.find(k.node);
+      if (w == by_effect_all_.end()) continue;
+      int64_t writer = 0;
+      bool all_above = true;
+      for (const Step* ws : w->second) {
+        if (ws->type != Step::kGenerated || !backward_allowed(*ws, k.bound)) continue;
+        writer = ws->cause.id;
+        all_above = all_above && on_data_path(ws->cause);
+      }
+      if (writer == 0 || !all_above) continue;
+      k.expand = false;
+      k.text += g_.dim(" — from " + short_command(writer) + " above: its own data, back");
+    }
+  }
+  // (The image itself: an earlier image of its process, before exec, may have written from
+  // what the listing above holds back, a here-string's pipe.)
+  bool on_data_path(Node act) const {
+    return std::find(data_path_.begin(), data_path_.end(), act) != data_path_.end();
+  }
+  // Whether a step put something into version e in [from, to).
+  bool written_between(Node e, int64_t from, int64_t to) const {
+    auto it = by_effect_all_.find(e);
+    if (it == by_effect_all_.end()) return false;
+    return std::any_of(it->second.begin(), it->second.end(), [&](const Step* s) {
+      return s->type == Step::kGenerated && s->last >= from && s->first < to;
+    });
+  }
+  // The lines under an activity listed with bound d: its images (exec) and their steps.
+  struct Listing {
+    std::vector<std::pair<Node, int64_t>> images;
     std::vector<Child> kids;
     std::set<int64_t> not_copied;  // its reads walked for its other copies
     std::string chain;
     bool cred_change = false;
+  };
+  Listing list_back(Node act, int64_t d, bool ancestry_only, bool no_data, Node made,
+                    const std::set<int64_t>* copied, bool mark_printed) {
+    Listing l;
+    l.images = {{act, d}};
     const std::string user = g_.activity(act.id).value("user", "");
-    for (size_t i = 0; i < images.size(); i++) {
-      auto [img, bound] = images[i];
+    for (size_t i = 0; i < l.images.size(); i++) {
+      auto [img, bound] = l.images[i];
       // An image before the exec whose parent was held back here is shown in full where it
       // is reached as a writer itself (a here-string's pipe): not "shown above" there.
-      if (i > 0 && !ancestry_only && a_.argv_only_forks.count(img.id) == 0)
+      if (mark_printed && i > 0 && !ancestry_only && a_.argv_only_forks.count(img.id) == 0)
         printed_[img] = std::max(printed_[img], bound);
       auto it = by_effect_.find(img);
       if (it == by_effect_.end()) continue;
       for (const Step* s : it->second) {
         if (s->type == Step::kInformed && s->cost == 0 && backward_allowed(*s, bound)) {
-          images.push_back({s->cause, backward_bound(*s, bound)});
-          chain += (chain.empty() ? "" : " ← ") + short_command(s->cause.id, false);
+          l.images.push_back({s->cause, backward_bound(*s, bound)});
+          l.chain += (l.chain.empty() ? "" : " ← ") + short_command(s->cause.id, false);
           if (s->how != "exec") {  // setuid, setgid: the same program, another user after
-            cred_change = true;
-            chain += " [as " + g_.activity(s->cause.id).value("user", "?") + " until " + s->how +
-                     " at " + clock_text(s->first, g_.wall_offset()) + "]";
+            l.cred_change = true;
+            l.chain += " [as " + g_.activity(s->cause.id).value("user", "?") + " until " + s->how +
+                       " at " + clock_text(s->first, g_.wall_offset()) + "]";
           }
         }
       }
-      children_back(img, bound, &kids, ancestry_only, no_data, /*direct=*/i == 0, made, user,
-                    i == 0 ? copied : nullptr, &not_copied);
+      children_back(img, bound, &l.kids, ancestry_only, no_data, /*direct=*/i == 0, made, user,
+                    i == 0 ? copied : nullptr, &l.not_copied);
     }
+    std::vector<Child>& kids = l.kids;
     // `cmd < in`: the shell's image opened in, the program it exec'd read it. One line:
     // the read (the open moved nothing).
     std::set<Node> read_here;
@@ -464,29 +582,7 @@ class Printer {
       return k.used != nullptr && a_.program_reads.count(*k.used) != 0 &&
              !programs.insert(k.used->cause).second;
     });
-    if (!chain.empty())
-      kids.insert(kids.begin(), {kNever,
-                                 g_.dim((cred_change ? "ran after exec or credential change from "
-                                                     : "ran after exec from ") +
-                                        chain),
-                                 act, false, d});
-    if (!ancestry_only) folded(images, d, not_copied, &kids);
-    for (const auto& [img, bound] : images) {
-      if (ancestry_only) break;
-      const json& a = g_.activity(img.id);
-      if (!a.contains("inputs_lost")) continue;
-      kids.push_back({kForever,
-                      g_.bold("! " + std::to_string(a.value("inputs_lost", 0LL)) +
-                              " of its events were dropped before it was tracked "
-                              "(provd's memory was full): inputs may be missing"),
-                      act, false, d});
-    }
-    for (const auto& [img, bound] : images) {
-      if (a_.beyond_depth.count(img) == 0) continue;
-      kids.push_back({kForever, beyond_line("its inputs"), act, false, d});
-      break;
-    }
-    emit(kids, indent, out);
+    return l;
   }
 
   // Where the search stopped at --depth with more to find: said, never silent.
@@ -829,6 +925,9 @@ class Printer {
   // The versions whose lines are being expanded: one met again below them (a process that
   // maps the file it writes reads that version back) is not walked a second time.
   std::set<Node> entity_path_;
+  // The process images whose lines are being expanded as writers (made something on the way
+  // to what is asked about), outermost first: see mark_echoes.
+  std::vector<Node> data_path_;
   std::map<Node, std::map<Node, int64_t>> printed_copies_;  // per file copied into
   std::set<Node> no_data_shown_;  // activities shown as the maker of a rename, chmod, ...
   int beyond_marks_ = 0;
