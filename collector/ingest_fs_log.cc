@@ -120,6 +120,16 @@ bool Ingest::on_fs_record(int64_t source, const prov::Record& r) {
       metadata_change(mount_file(source, r.ino, r.gen, "file", t), act, t,
                       r.type == RecordType::kChmod ? "chmod" : "chown");
       break;
+    case RecordType::kSetxattr:
+      // An attribute's value is data the setter put in the file (user.* attributes carry
+      // what a program chose to store there); a removal, like a chmod, puts nothing in.
+      metadata_change(mount_file(source, r.ino, r.gen, "file", t), act, t,
+                      (r.flags & prov::kXattrRemoved) ? "removexattr" : "setxattr");
+      break;
+    case RecordType::kGetxattr:
+      store_.used(act, current_entity(mount_file(source, r.ino, r.gen, "file", t), t), t,
+                  "getxattr");
+      break;
     case RecordType::kTrackingStart:
     case RecordType::kTrackingStop:
       // A new session of the mount: handles from before are gone (carried ones follow),

@@ -11,8 +11,8 @@ namespace prov_cli {
 using nlohmann::json;
 
 bool puts_no_data(const Step& st) {
-  static const std::set<std::string> kCalls = {"create", "truncate", "rename", "link", "chmod",
-                                               "chown",  "unlink",   "mkdir",  "mknod"};
+  static const std::set<std::string> kCalls = {"create", "truncate",    "rename", "link",  "chmod",
+                                               "chown",  "removexattr", "unlink", "mkdir", "mknod"};
   return st.type == Step::kGenerated && st.first == st.last && kCalls.count(st.how) != 0;
 }
 
@@ -77,17 +77,16 @@ using StepIndex = std::map<Node, std::vector<const Step*>>;
 // pipe or socket does when a process that carries data wrote it; a process does when it
 // (or an earlier image of it, before exec) read something that carries data. What a
 // forked child inherited from its parent counts only until it execs: a helper that only
-// read its own runtime files moved no data, whoever started it.
-// A process whose inputs lie beyond the depth may carry data: it counts as carrying.
-std::map<Node, bool> carries_data(LineageGraph& g, const SearchResult& s, const StepIndex& causes,
-                                  const std::set<Node>& beyond) {
-  // own: read by it or an earlier image of it (what passes an exec). carries: own, or, for
-  // a forked image that has not exec'd yet, what its parent carried: it runs on a copy of
-  // its parent's memory, so what it writes (`K=$(cat f); echo "$K" | tr ...`: the subshell
-  // that runs echo writes the pipe) can hold what the parent had read.
-  std::map<Node, bool> own, carries;
-  for (const auto& [n, reach] : s.nodes)
-    own[n] = carries[n] = (n.kind == Node::kEntity && !is_stream(g, n)) || beyond.count(n) != 0;
+// read its own runtime files moved no data, whoever started it. (carries_data, below,
+// adds the programs given data on their command line.)
+// own: read by it or an earlier image of it (what passes an exec). carries: own, or, for
+// a forked image that has not exec'd yet, what its parent carried: it runs on a copy of
+// its parent's memory, so what it writes (`K=$(cat f); echo "$K" | tr ...`: the subshell
+// that runs echo writes the pipe) can hold what the parent had read.
+void propagate_carries(const StepIndex& causes, std::map<Node, bool>* own_map,
+                       std::map<Node, bool>* carries_map) {
+  std::map<Node, bool>& own = *own_map;
+  std::map<Node, bool>& carries = *carries_map;
   for (bool changed = true; changed;) {
     changed = false;
     for (const auto& [effect, steps] : causes) {
@@ -106,7 +105,6 @@ std::map<Node, bool> carries_data(LineageGraph& g, const SearchResult& s, const 
       }
     }
   }
-  return carries;
 }
 
 // Whether `child` (through the programs it exec'd) wrote a pipe `parent` read: a command
@@ -151,6 +149,64 @@ int64_t last_command_before(LineageGraph& g, LineageSource& src, Node parent, No
   for (const Step* st : forks)
     if (!output_taken_in(g, src, parent, st->effect)) return st->first;
   return 0;
+}
+
+// Whether the program image `e` was given data on its command line or in its environment:
+// up its execs to the forked image, whose parent had read something that carries data
+// since the last command it started before that fork (`printf %s "$(cat f)" > mid`: the
+// shell's read of cat's pipe), the reads keep_backward lists as passed on. Not a command
+// whose output the parent took in.
+bool argv_carries(LineageGraph& g, LineageSource& src, const StepIndex& causes,
+                  const std::map<Node, bool>& carries, Node e) {
+  Node img = e;
+  for (int hop = 0; hop < 16; hop++) {
+    auto c = causes.find(img);
+    if (c == causes.end()) return false;
+    const Step *exec = nullptr, *fork = nullptr;
+    for (const Step* st : c->second) {
+      if (st->type != Step::kInformed) continue;
+      if (st->cost == 0) exec = st;
+      if (st->how == "fork") fork = st;
+    }
+    if (fork != nullptr) {
+      if (hop == 0) return false;  // no exec since the fork: it carries its parent's memory
+      const Node parent = fork->cause;
+      if (output_taken_in(g, src, parent, img)) return false;
+      auto reads = causes.find(parent);
+      if (reads == causes.end()) return false;
+      const int64_t since = last_command_before(g, src, parent, img, fork->first);
+      return std::any_of(reads->second.begin(), reads->second.end(), [&](const Step* u) {
+        auto it = carries.find(u->cause);
+        return u->type == Step::kUsed && u->first < fork->first && read_until(g, *u) > since &&
+               !program_read(g, *u) && it != carries.end() && it->second;
+      });
+    }
+    if (exec == nullptr) return false;
+    img = exec->cause;
+  }
+  return false;
+}
+
+// propagate_carries, and a program given data on its command line carries it too
+// (argv_carries): `printf %s "$(cat f)" > mid; cat mid > out` has f in out's answer, as
+// in mid's.
+// A process whose inputs lie beyond the depth may carry data: it counts as carrying.
+std::map<Node, bool> carries_data(LineageGraph& g, LineageSource& src, const SearchResult& s,
+                                  const StepIndex& causes, const std::set<Node>& beyond) {
+  std::map<Node, bool> own, carries;
+  for (const auto& [n, reach] : s.nodes)
+    own[n] = carries[n] = (n.kind == Node::kEntity && !is_stream(g, n)) || beyond.count(n) != 0;
+  propagate_carries(causes, &own, &carries);
+  for (int round = 0; round < 8; round++) {
+    std::vector<Node> given;
+    for (const auto& [n, reach] : s.nodes)
+      if (n.kind == Node::kActivity && !own[n] && argv_carries(g, src, causes, carries, n))
+        given.push_back(n);
+    if (given.empty()) break;
+    for (const Node& n : given) own[n] = carries[n] = true;
+    propagate_carries(causes, &own, &carries);
+  }
+  return carries;
 }
 
 // Keeps what the short answer shows, from the roots down (see Answer::Shown). The writers
@@ -1127,7 +1183,7 @@ Answer answer_backward(LineageGraph& g, LineageSource& src,
   std::set<Step> compiled;
   for (const Step& st : s.steps)
     if (compiled_bytecode(g, st)) compiled.insert(st);
-  keep_backward(g, src, causes, carries_data(g, s, causes, beyond), compiled, &a);
+  keep_backward(g, src, causes, carries_data(g, src, s, causes, beyond), compiled, &a);
   mark_batches(g, src, &a);
   // Folded reads of processes that are not shown are not counted either.
   for (auto it = a.runtime.begin(); it != a.runtime.end();) {

@@ -27,6 +27,8 @@ std::string written_verb(const std::string& how) {
   if (how == "mmap") return "written through a shared mapping by ";
   if (how == "memory") return "the memory of ";  // /proc/PID/environ, mem (SCHEMA.md)
   if (how == "send" || how == "socket") return "sent by ";
+  if (how == "setxattr") return "extended attribute set by ";
+  if (how == "removexattr") return "extended attribute removed by ";
   return how + " by ";
 }
 
@@ -37,6 +39,7 @@ std::string read_verb(const std::string& how, const std::string& kind) {
   if (how == "program") return "program ";      // its executable, read at the exec
   if (how == "stdin") return "read on stdin ";  // `sort < f`: the file the shell gave it
   if (how == "mmap") return "read through a shared mapping ";  // memory others write too
+  if (how == "getxattr") return "read an extended attribute of ";
   // Another process's memory, read by this one or written into it (SCHEMA.md).
   if (how == "process_vm_readv") return "read (process_vm_readv) ";
   if (how == "ptrace-peek") return "read (ptrace PEEKDATA) ";

@@ -137,6 +137,12 @@ std::string record_text(const Record& r) {
            " first_mono_ns=" + std::to_string(r.parent) +
            " last_mono_ns=" + std::to_string(r.parent2);
       break;
+    case RecordType::kSetxattr:
+    case RecordType::kGetxattr:
+      s += " ino=" + file_id(r.ino, r.gen) + " name=" + name() +
+           " value_len=" + std::to_string(r.aux) +
+           ((r.flags & bentofs::prov::kXattrRemoved) ? " removed" : "");
+      break;
     case RecordType::kTrackingStop:
     case RecordType::kPad:
       break;

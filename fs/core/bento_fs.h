@@ -230,6 +230,9 @@ class BentoFs : public bento::FileOperations {
   Status prov_append(Handle& h, const Request& req, const ProvDraft& d, ProvLog::Ticket& t);
   // Appends d in a handle of its own.
   Status prov_alone(const Request& req, const ProvDraft& d, ProvLog::Ticket& t);
+  Status prov_xattr_set(Handle& h, const Request& req, Ino ino, const DiskInode& di,
+                        std::string_view name, size_t value_len, ProvLog::Ticket& t,
+                        uint32_t flags);
   // After mount or upgrade: tracking-start (+ handle-carried records) or tracking-stop.
   Status prov_session(bool upgraded);
   // Notes a read by thread tid through fh (false: no such handle); *fresh when that

@@ -98,6 +98,7 @@ Status BentoFs::setxattr(const Request& req, Ino ino, std::string_view name,
     if (Status s = acl_parse(value, &parsed); !s.ok()) return s;
   }
   BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(ino));
+  BENTO_ASSIGN_OR_RETURN(ProvLog::Ticket t, prov_reserve(name.size(), 0));
   BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(xattr_credits(ino, value.size())));
   WriteLock lk(o->lock);
   BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
@@ -125,7 +126,8 @@ Status BentoFs::setxattr(const Request& req, Ino ino, std::string_view name,
   if (store_it) BENTO_TRY(set.append(name, value));
   BENTO_TRY(xattr_store(ctx(), h, di, set, geo_.xattr_map));
   set_time(di.ctime, bento::now_realtime());
-  return write_inode(h, o.get(), di);
+  BENTO_TRY(write_inode(h, o.get(), di));
+  return prov_xattr_set(h, req, ino, di, name, value.size(), t, 0);
 }
 
 Result<size_t> BentoFs::getxattr(const Request& req, Ino ino, std::string_view name,
@@ -144,6 +146,18 @@ Result<size_t> BentoFs::getxattr(const Request& req, Ino ino, std::string_view n
   BENTO_TRY(xattr_load(ctx(), di, &set));
   XattrSet::Entry e;
   if (!set.find(name, &e)) return Err(ENODATA);
+  if (buf.size() >= e.value.size() && (ns == Ns::kUser || ns == Ns::kTrusted) && tracking()) {
+    // What a process reads out of a user's attribute is data it takes in (security.* and
+    // system.* names are read by the kernel itself, for every write: not recorded).
+    BENTO_ASSIGN_OR_RETURN(ProvLog::Ticket t, prov_reserve(name.size(), 0));
+    ProvDraft d;
+    d.type = prov::RecordType::kGetxattr;
+    d.ino = ino;
+    d.gen = di.generation.get();
+    d.name = name;
+    d.aux = e.value.size();
+    BENTO_TRY(prov_alone(req, d, t));
+  }
   if (buf.empty()) return e.value.size();
   if (buf.size() < e.value.size()) return Err(ERANGE);
   if (!e.value.empty()) __builtin_memcpy(buf.data(), e.value.data(), e.value.size());
@@ -186,6 +200,7 @@ Status BentoFs::removexattr(const Request& req, Ino ino, std::string_view name) 
   if (ns == Ns::kUnsupported) return Err(EOPNOTSUPP);
   if (read_only_) return Err(EROFS);
   BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(ino));
+  BENTO_ASSIGN_OR_RETURN(ProvLog::Ticket t, prov_reserve(name.size(), 0));
   BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(xattr_credits(ino, 0)));
   WriteLock lk(o->lock);
   BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
@@ -202,7 +217,23 @@ Status BentoFs::removexattr(const Request& req, Ino ino, std::string_view name) 
   if (ns == Ns::kAclAccess) di.flags.set(di.flags.get() & ~iflag::kHasAcl);
   if (ns == Ns::kAclDefault) di.flags.set(di.flags.get() & ~iflag::kHasDefaultAcl);
   set_time(di.ctime, bento::now_realtime());
-  return write_inode(h, o.get(), di);
+  BENTO_TRY(write_inode(h, o.get(), di));
+  return prov_xattr_set(h, req, ino, di, name, 0, t, prov::kXattrRemoved);
+}
+
+// The record of a set (flags 0) or removed (kXattrRemoved) attribute, in the handle that
+// made the change.
+Status BentoFs::prov_xattr_set(Handle& h, const Request& req, Ino ino, const DiskInode& di,
+                               std::string_view name, size_t value_len, ProvLog::Ticket& t,
+                               uint32_t flags) {
+  ProvDraft d;
+  d.type = prov::RecordType::kSetxattr;
+  d.ino = ino;
+  d.gen = di.generation.get();
+  d.flags = flags;
+  d.name = name;
+  d.aux = value_len;
+  return prov_append(h, req, d, t);
 }
 
 }  // namespace bentofs

@@ -47,11 +47,12 @@ constexpr char kXattrInfo[] = "trusted.bento.prov.info";
 
 constexpr uint64_t kLogMagic = 0x31474F4C564F5250ULL;  // "PROVLOG1" read as LE u64
 constexpr uint32_t kLogVersion = 1;
-// Record format 2 added kGap (the layout is unchanged). Each record carries the lowest
-// version that describes it: kGap records 2, all others 1, so a reader that knows only
-// version 1 still reads every other record and reports a gap record as unknown (skipped)
-// instead of misreading it. Readers accept versions kRecordVersionMin..kRecordVersion.
-constexpr uint32_t kRecordVersion = 2;
+// Record format 2 added kGap, 3 kSetxattr and kGetxattr (the layout is unchanged). Each
+// record carries the lowest version that describes it: kGap records 2, the xattr records
+// 3, all others 1, so a reader that knows an older version still reads every other record
+// and reports a newer one as unknown (skipped) instead of misreading it. Readers accept
+// versions kRecordVersionMin..kRecordVersion.
+constexpr uint32_t kRecordVersion = 3;
 constexpr uint32_t kRecordVersionMin = 1;
 constexpr uint32_t kLogBlockSize = 4096;
 
@@ -161,17 +162,28 @@ enum class RecordType : uint16_t {
                         // (all but reads, read-only opens and releases of unwritten
                         // handles), parent / parent2 = CLOCK_MONOTONIC ns of the first /
                         // the last of them; tid 0, uid 0 (the fs's own record)
+  kSetxattr = 20,       // (record format 3) an extended attribute of ino,gen set
+                        // (setxattr(2)) or removed (removexattr(2), flags = kXattrRemoved):
+                        // name = the attribute's name, aux = the value's length. Any
+                        // namespace (user.*, trusted.*, security.*, system.posix_acl_*)
+  kGetxattr = 21,       // (record format 3) a user.* or trusted.* attribute of ino,gen read
+                        // (getxattr(2) that found it): name, aux = the value's length.
+                        // Not security.* or system.*: the kernel reads those for the
+                        // caller on its writes and permission checks, not the caller
 };
-constexpr RecordType kLastRecordType = RecordType::kGap;
+constexpr RecordType kLastRecordType = RecordType::kGetxattr;
 
 // The version a record of type t is written with (see kRecordVersion).
 inline constexpr uint16_t record_version(RecordType t) {
-  return t == RecordType::kGap ? 2 : 1;
+  return t == RecordType::kGap                                      ? 2
+         : t == RecordType::kSetxattr || t == RecordType::kGetxattr ? 3
+                                                                    : 1;
 }
 
 constexpr uint32_t kGen2Fallocate = 0x80000000u;  // kWrite gen2: the write was a fallocate
 constexpr uint16_t kAuxDied = 1;                  // kRename / kUnlink aux bit 0
 constexpr uint16_t kAuxWritten = 1;               // kRelease aux bit 0
+constexpr uint32_t kXattrRemoved = 1;             // kSetxattr flags: removexattr(2)
 
 // A record: this fixed part, then name bytes, then name2 bytes, zero padded so that len
 // is a multiple of 8. Names are not NUL-terminated; each is at most 4095 bytes (symlink
@@ -346,6 +358,10 @@ inline const char* record_type_name(RecordType t) {
       return "tracking-stop";
     case RecordType::kGap:
       return "gap";
+    case RecordType::kSetxattr:
+      return "setxattr";
+    case RecordType::kGetxattr:
+      return "getxattr";
   }
   return "?";
 }

@@ -735,6 +735,45 @@ TEST(BentoProv, TmpfileAndFallocateRecords) {
   EXPECT_EQ(mine[5].aux & prov::kAuxWritten, prov::kAuxWritten);
 }
 
+// Extended attributes carry data (record format 3): a set or removed attribute of any
+// namespace is a kSetxattr record in the change's own transaction; a user.* or trusted.*
+// value read back (not the size probe before it) a kGetxattr; a security.* read (the
+// kernel's own check on every write) none.
+TEST(BentoProv, ExtendedAttributeRecords) {
+  TestFs t(16384, {}, true);
+  Request u = user_req(0, 0);
+  u.pid = 515;
+  auto c = t.fs->create(u, kRootIno, "carrier", 0644, oflag::kWriteOnly | oflag::kCreate);
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(t.fs->release(u, c->entry.ino, c->open.fh, 0).ok());
+  const Ino ino = c->entry.ino;
+  ASSERT_TRUE(t.fs->setxattr(u, ino, "user.hidden", bytes("secret"), 0).ok());
+  ASSERT_TRUE(t.fs->setxattr(u, ino, "security.capability", bytes("cap"), 0).ok());
+  std::string out(16, '\0');
+  std::span<uint8_t> buf{reinterpret_cast<uint8_t*>(out.data()), out.size()};
+  EXPECT_EQ(*t.fs->getxattr(u, ino, "user.hidden", {}), 6u);  // the size probe
+  EXPECT_EQ(*t.fs->getxattr(u, ino, "user.hidden", buf), 6u);
+  EXPECT_EQ(*t.fs->getxattr(u, ino, "security.capability", buf), 3u);
+  EXPECT_EQ(t.fs->getxattr(u, ino, "user.absent", buf).error(), ENODATA);
+  ASSERT_TRUE(t.fs->removexattr(u, ino, "user.hidden").ok());
+  auto log = read_log(*t.fs);
+  std::vector<Rec> mine;
+  for (const auto& r : log)
+    if (r.ino == ino && r.type != RecordType::kCreate && r.type != RecordType::kRelease)
+      mine.push_back(r);
+  ASSERT_EQ(types(mine), (std::vector<RecordType>{RecordType::kSetxattr, RecordType::kSetxattr,
+                                                  RecordType::kGetxattr, RecordType::kSetxattr}));
+  EXPECT_EQ(mine[0].name, "user.hidden");
+  EXPECT_EQ(mine[0].aux, 6u);
+  EXPECT_EQ(mine[0].flags, 0u);
+  EXPECT_EQ(mine[0].tid, 515u);
+  EXPECT_EQ(mine[1].name, "security.capability");
+  EXPECT_EQ(mine[2].name, "user.hidden");
+  EXPECT_EQ(mine[2].aux, 6u);
+  EXPECT_EQ(mine[3].name, "user.hidden");
+  EXPECT_EQ(mine[3].flags, prov::kXattrRemoved);
+}
+
 // fsck -y rebuilding a damaged log header keeps the acknowledged cursor when the records
 // from it verify: a collector resumes where it was (same logical offsets, same records),
 // instead of being handed everything it already stored again.

@@ -1192,6 +1192,38 @@ TEST(Causal, AForkedSubshellWritesWhatItsParentRead) {
       << "the here-string's source is missing: " << r2.text;
 }
 
+// `printf %s "$(cat secret)" > mid; cat mid > out`: printf reads nothing, its data came on
+// its command line from what the shell had just read. As a writer of what is asked about
+// its parent's passed-on read is listed; one level down (out's answer) too: the program
+// carries that data, it is not folded as a writer without data inputs.
+TEST(Causal, DataGivenOnACommandLineIsASourceAtAnyDepth) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.run({1, 1}, 100, {"bash", "job.sh"});
+  w.write_new(100, 10, "secret");
+  w.write_new(100, 11, "decoy");
+  substitute_cat(w, sh, 200, 10);  // $(cat secret)
+  auto printf_ = w.run(sh, 201, {"/usr/bin/printf", "%s", "the-secret"});
+  w.write_new(201, 12, "mid");
+  w.exit(printf_);
+  auto cat = w.run(sh, 202, {"cat", "mid"});
+  w.read(202, 12);
+  w.write_new(202, 13, "out");
+  w.exit(cat);
+  auto later = w.run(sh, 203, {"cat", "decoy"});  // not after a read of the shell's
+  w.read(203, 11);
+  w.exit(later);
+  w.commit();
+  for (const char* f : {"mid", "out"}) {
+    auto r = why(*w.db, path(f));
+    ASSERT_TRUE(r.found) << r.message;
+    EXPECT_NE(r.text.find(path("secret")), std::string::npos) << f << "\n" << r.text;
+    EXPECT_NE(r.text.find("read since the last command it started"), std::string::npos) << f << "\n"
+                                                                                        << r.text;
+    EXPECT_EQ(r.text.find(path("decoy")), std::string::npos) << f << "\n" << r.text;
+  }
+}
+
 // A file written before provd started, by a process gone before provd could look it up:
 // the fs log names only its tid. The answer says the program is unknown, not a blank.
 TEST(Causal, AWriterGoneBeforeProvdIsNamedUnknown) {
@@ -2799,10 +2831,11 @@ TEST(Causal, AUdpReceiveThatNamesNoSourceIsFromTheLocalSendersToItsAddress) {
     EXPECT_NE(r2.text.find(path("two")), std::string::npos) << r2.text;
     EXPECT_EQ(r2.text.find(path("other")), std::string::npos) << r2.text;
     const size_t one = r2.text.find("received over udp 127.0.0.1:40001");
-    if (one != std::string::npos)  // the earlier receive lasts, hedged
+    if (one != std::string::npos) {  // the earlier receive lasts, hedged
       EXPECT_NE(r2.text.substr(one, r2.text.find('\n', one) - one).find("maybe only for that one"),
                 std::string::npos)
           << r2.text;
+    }
   }
 }
 

@@ -1319,6 +1319,33 @@ TEST_F(LineageE2E, WhatAShellJustReadIsListedUnderTheProgramItRuns) {
   EXPECT_TRUE(flagged) << graph.dump(1);
 }
 
+// Data that moves through no file's content: a secret stored in an extended attribute and
+// read back (record format 3), and one given to printf on its command line, each then
+// copied on: both answers reach the secret through the copy, and not the decoy read after.
+TEST_F(LineageE2E, AnAttributeOrACommandLineCarriesDataAtAnyDepth) {
+  ASSERT_NO_FATAL_FAILURE(track_new_mount("64M"));
+  ASSERT_EQ(sh("echo s3cret > secret; echo x > carrier; echo decoy > decoy").status, 0);
+  RunResult r =
+      sh("setfattr -n user.k -v \"$(cat secret)\" carrier && cat decoy > /dev/null && "
+         "getfattr --only-values -n user.k carrier > got && cat got > final && "
+         "/usr/bin/printf '%s' \"$(cat secret)\" > mid && cat decoy > /dev/null && "
+         "cat mid > final2 && cat final final2");
+  ASSERT_EQ(r.status, 0) << r.output;
+  ASSERT_EQ(r.output, "s3crets3cret");
+  stop_provd();
+  for (const char* f : {"final", "final2"}) {
+    RunResult t = run(std::string(PROV_BIN) + " why " + q(mnt_ + "/" + f) + " --db " + q(db_));
+    ASSERT_EQ(t.status, 0) << t.output;
+    EXPECT_NE(t.output.find(mnt_ + "/secret"), std::string::npos) << f << "\n" << t.output;
+    EXPECT_EQ(t.output.find(mnt_ + "/decoy"), std::string::npos) << f << "\n" << t.output;
+    if (std::string(f) == "final") {
+      EXPECT_NE(t.output.find("read an extended attribute of " + mnt_ + "/carrier"),
+                std::string::npos)
+          << t.output;
+    }
+  }
+}
+
 // `cat /proc/PID/environ` of a job whose shell sourced a token into its environment: the
 // stolen copy's answer goes back through the job's memory to the token file.
 TEST_F(LineageE2E, AnotherProcesssEnvironReadThroughProcIsTracedToWhatItHad) {
