@@ -472,10 +472,12 @@ class Printer {
       l.kids.push_back({kForever, beyond_line("its inputs"), act, false, d});
       break;
     }
-    // Reached as a writer and listed in full (not only what it copied): its own data coming
-    // back to it below (a client's receives from the server whose input it is being asked
-    // about) is marked, not walked again.
-    const bool on_path = made.id != 0 && !ancestry_only && !no_data && copied == nullptr;
+    // Reached as a writer and listed with all it may have passed on (in full, or a relay's
+    // streams: not a copy's files alone): its own data coming back to it below (a client's
+    // receives from the server whose input it is being asked about) is marked, not walked
+    // again.
+    const bool on_path = made.id != 0 && !ancestry_only && !no_data &&
+                         (copied == nullptr || a_.relays.count(act.id) != 0);
     if (on_path) data_path_.push_back(act);
     emit(l.kids, indent, out);
     if (on_path) data_path_.pop_back();
