@@ -104,7 +104,13 @@ class Printer {
     // Where the data began (why) or went (impact), at a glance.
     std::vector<std::string> names;
     for (const Node& n : a_.backward ? answer_origins(g_, a_) : answer_reached(g_, a_)) {
-      const std::string name = printable(g_.entity(n.id).value("path", "?"));
+      const json& e = g_.entity(n.id);
+      // A file known only by its inode (an fd inherited from before provd started).
+      const std::string name = !e.value("path", "").empty()
+                                   ? printable(e.value("path", ""))
+                                   : "[name never seen: file " +
+                                         std::to_string(e["file"].value("ino", 0LL)) + ":" +
+                                         std::to_string(e["file"].value("gen", 0LL)) + "]";
       if (names.empty() || names.back() != name) names.push_back(name);
     }
     if (!names.empty()) {

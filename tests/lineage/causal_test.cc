@@ -1563,6 +1563,12 @@ TEST(Causal, AFileWrittenThroughAnFdOpenedBeforeTrackingIsNamed) {
   auto r2 = impact(*w.db, path("in"));
   EXPECT_NE(r2.text.find("[name never seen]"), std::string::npos) << r2.text;
   EXPECT_EQ(r2.text.find("[no name any more]"), std::string::npos) << r2.text;
+  // The summary line names it too (was an empty item: "reached ...: , /d/daemon.log").
+  const std::string reached = line_with(r2.text, "reached");
+  EXPECT_NE(reached.find("[name never seen: file " + std::to_string(st.st_ino + 1) + ":"),
+            std::string::npos)
+      << r2.text;
+  EXPECT_EQ(reached.find(": , "), std::string::npos) << r2.text;
 }
 
 // An append to a file outside the mounts (an open for writing, then a write through it)
