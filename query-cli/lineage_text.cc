@@ -283,7 +283,8 @@ class Printer {
     // A writer reached above as a writer of what is asked about: what it put here is its
     // own data coming back (see mark_echoes), its line not walked again.
     for (Child& k : kids)
-      if (!k.version && k.expand && k.node.kind == Node::kActivity && on_data_path(k.node)) {
+      if (!k.version && !k.no_data && k.expand && k.node.kind == Node::kActivity &&
+          on_data_path(k.node)) {
         k.expand = false;
         k.text += g_.dim(" — shown above: its own data, back");
       }
