@@ -137,31 +137,39 @@ Result<size_t> BentoFs::getxattr(const Request& req, Ino ino, std::string_view n
   Ns ns = name_space(name);
   if (ns == Ns::kUnsupported) return Err(EOPNOTSUPP);
   BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(ino));
-  ReadLock lk(o->lock);
-  BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
-  if (di.mode.get() == 0 || o->deleted) return Err(ENOENT);
-  if (int e = xattr_perm(req, di, ns, false, may(req, di, bento::amode::kRead))) return Err(e);
-  if (di.xattr_block.get() == 0) return Err(ENODATA);
-  XattrSet set;
-  BENTO_TRY(xattr_load(ctx(), di, &set));
-  XattrSet::Entry e;
-  if (!set.find(name, &e)) return Err(ENODATA);
-  if (buf.size() >= e.value.size() && (ns == Ns::kUser || ns == Ns::kTrusted) && tracking()) {
-    // What a process reads out of a user's attribute is data it takes in (security.* and
-    // system.* names are read by the kernel itself, for every write: not recorded).
+  size_t len = 0;
+  uint32_t gen = 0;
+  {
+    ReadLock lk(o->lock);
+    BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
+    if (di.mode.get() == 0 || o->deleted) return Err(ENOENT);
+    if (int e = xattr_perm(req, di, ns, false, may(req, di, bento::amode::kRead))) return Err(e);
+    if (di.xattr_block.get() == 0) return Err(ENODATA);
+    XattrSet set;
+    BENTO_TRY(xattr_load(ctx(), di, &set));
+    XattrSet::Entry e;
+    if (!set.find(name, &e)) return Err(ENODATA);
+    len = e.value.size();
+    gen = di.generation.get();
+    if (buf.empty()) return len;  // the size probe: nothing read yet
+    if (buf.size() < len) return Err(ERANGE);
+    if (len != 0) __builtin_memcpy(buf.data(), e.value.data(), len);
+  }
+  // What a process reads out of a user's attribute is data it takes in (security.* and
+  // system.* names are read by the kernel itself, for every write: not recorded). Out of
+  // the inode's lock: a handle is never begun under one (a writer holding a handle may be
+  // waiting for it).
+  if ((ns == Ns::kUser || ns == Ns::kTrusted) && tracking()) {
     BENTO_ASSIGN_OR_RETURN(ProvLog::Ticket t, prov_reserve(name.size(), 0));
     ProvDraft d;
     d.type = prov::RecordType::kGetxattr;
     d.ino = ino;
-    d.gen = di.generation.get();
+    d.gen = gen;
     d.name = name;
-    d.aux = e.value.size();
+    d.aux = len;
     BENTO_TRY(prov_alone(req, d, t));
   }
-  if (buf.empty()) return e.value.size();
-  if (buf.size() < e.value.size()) return Err(ERANGE);
-  if (!e.value.empty()) __builtin_memcpy(buf.data(), e.value.data(), e.value.size());
-  return e.value.size();
+  return len;
 }
 
 Result<size_t> BentoFs::listxattr(const Request& req, Ino ino, std::span<char> buf) {
