@@ -204,20 +204,16 @@ void Ingest::metadata_change(int64_t file, int64_t act, uint64_t t, const char* 
   // A mode or owner set by the process that made the current version (zstd, cp -p, tar
   // restoring them after the write) changes nothing of what the file holds or who made
   // it: no new version. (Another process's `chmod +x` is a change of its own.)
-  if (std::strcmp(how, "chmod") == 0 || std::strcmp(how, "chown") == 0 ||
+  // Likewise an attribute removed by it; one it set (`cp -a`, `rsync -X`, or a program
+  // storing data there after writing the file) is more of its writing: its step on that
+  // version lasts until now, so what it read in between counts.
+  const bool setxattr = std::strcmp(how, "setxattr") == 0;
+  if (setxattr || std::strcmp(how, "chmod") == 0 || std::strcmp(how, "chown") == 0 ||
       std::strcmp(how, "removexattr") == 0) {
     GeneratedRow made;
     const VersionRef v = store_.latest_version(file);
-    if (v.id != 0 && store_.find_generated(v.id, act, &made)) return;
-  }
-  // An attribute set by that process (`cp -a`, `rsync -X`, or a program storing data there
-  // after writing the file) is more of its writing: its step on that version lasts until
-  // now, so what it read in between counts.
-  if (std::strcmp(how, "setxattr") == 0) {
-    GeneratedRow made;
-    const VersionRef v = store_.latest_version(file);
     if (v.id != 0 && store_.find_generated(v.id, act, &made)) {
-      store_.generated_last(v.id, act, t);
+      if (setxattr) store_.generated_last(v.id, act, t);
       return;
     }
   }

@@ -54,6 +54,12 @@ std::string unix_id(const bento_sock& s) {
   return "";
 }
 
+// udp_flows_to_'s key: a destination port in a network namespace.
+std::string udp_port_key(uint64_t netns, uint16_t port) {
+  return std::to_string(netns) + " " + std::to_string(port);
+}
+constexpr size_t kUdpFlowsPerPort = 256;
+
 std::string inet_key(const bento_sock& s, const std::string& from, const std::string& to) {
   return proto_name(s) + " " + std::to_string(s.netns) + " " + from + " > " + to;
 }
@@ -109,11 +115,15 @@ bool Ingest::on_sock(const void* data, size_t size) {
         }
         if (e->sock.type != SOCK_STREAM && e->remote.family != 0) {
           if (udp_flows_to_.size() > 100000) udp_flows_to_.clear();
-          auto& flows =
-              udp_flows_to_[std::to_string(e->sock.netns) + " " + std::to_string(e->remote.port)];
+          auto& flows = udp_flows_to_[udp_port_key(e->sock.netns, e->remote.port)];
           auto f = std::find_if(flows.begin(), flows.end(),
                                 [&](const UdpFlow& u) { return u.key == key; });
-          if (f == flows.end()) f = flows.insert(flows.end(), UdpFlow{to, key});
+          if (f == flows.end()) {
+            // A busy port (a local resolver: a new client port per query) keeps its latest
+            // senders only.
+            if (flows.size() >= kUdpFlowsPerPort) flows.erase(flows.begin());
+            f = flows.insert(flows.end(), UdpFlow{to, key});
+          }
           f->last_send = std::max(f->last_send, t);
         }
       }
@@ -214,7 +224,7 @@ bool Ingest::on_sock(const void* data, size_t size) {
 std::vector<std::string> Ingest::udp_senders_to(const bento_sock_event& e) {
   std::vector<std::string> keys;
   if (e.sock.type == SOCK_STREAM || e.remote.family != 0 || e.local.family == 0) return keys;
-  auto it = udp_flows_to_.find(std::to_string(e.sock.netns) + " " + std::to_string(e.local.port));
+  auto it = udp_flows_to_.find(udp_port_key(e.sock.netns, e.local.port));
   if (it == udp_flows_to_.end()) return keys;
   if (udp_unnamed_recv_.size() > 100000) udp_unnamed_recv_.clear();
   uint64_t& previous = udp_unnamed_recv_[e.sock.ino];

@@ -151,6 +151,16 @@ int64_t last_command_before(LineageGraph& g, LineageSource& src, Node parent, No
   return 0;
 }
 
+// Whether `parent`'s read u may be in the command line or environment of a program it
+// forked at `fork_ns`: made before the fork, since the last command it started before
+// then, of something that carries data, and not the reading of a program.
+bool passed_on(LineageGraph& g, const Step& u, int64_t fork_ns, int64_t since,
+               const std::map<Node, bool>& carries) {
+  auto it = carries.find(u.cause);
+  return u.type == Step::kUsed && u.first < fork_ns && read_until(g, u) > since &&
+         !program_read(g, u) && it != carries.end() && it->second;
+}
+
 // Whether the program image `e` was given data on its command line or in its environment:
 // up its execs to the forked image, whose parent had read something that carries data
 // since the last command it started before that fork (`printf %s "$(cat f)" > mid`: the
@@ -176,9 +186,7 @@ bool argv_carries(LineageGraph& g, LineageSource& src, const StepIndex& causes,
       if (reads == causes.end()) return false;
       const int64_t since = last_command_before(g, src, parent, img, fork->first);
       return std::any_of(reads->second.begin(), reads->second.end(), [&](const Step* u) {
-        auto it = carries.find(u->cause);
-        return u->type == Step::kUsed && u->first < fork->first && read_until(g, *u) > since &&
-               !program_read(g, *u) && it != carries.end() && it->second;
+        return passed_on(g, *u, fork->first, since, carries);
       });
     }
     if (exec == nullptr) return false;
@@ -409,8 +417,7 @@ void keep_backward(LineageGraph& g, LineageSource& src, const StepIndex& causes,
                 reads != causes.end() && !output_taken_in(g, src, c, item.n)) {
               const int64_t since = last_command_before(g, src, c, item.n, st->first);
               for (const Step* u : reads->second)
-                if (u->type == Step::kUsed && !read_shown_since(*u) && read_until(g, *u) > since &&
-                    u->first < st->first && !program_read(g, *u) && carry(u->cause) &&
+                if (passed_on(g, *u, st->first, since, carries) && !read_shown_since(*u) &&
                     !own_pipe_read(u, c)) {
                   a->passed_reads[*u].insert(st->first);
                   show(u, u->cause, Answer::kFull, false);
