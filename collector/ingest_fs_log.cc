@@ -130,6 +130,11 @@ bool Ingest::on_fs_record(int64_t source, const prov::Record& r) {
       store_.used(act, current_entity(mount_file(source, r.ino, r.gen, "file", t), t), t,
                   "getxattr");
       break;
+    case RecordType::kReaddir:
+      // A listing: the names in the directory are what its reader took in (`ls d >
+      // listing`, a glob). The directory as it is now; its entries' makers are not walked.
+      store_.used(act, current_entity(mount_file(source, r.ino, r.gen, "dir", t), t), t, "readdir");
+      break;
     case RecordType::kTrackingStart:
     case RecordType::kTrackingStop:
       // A new session of the mount: handles from before are gone (carried ones follow),

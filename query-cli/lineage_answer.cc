@@ -385,7 +385,11 @@ void keep_backward(LineageGraph& g, LineageSource& src, const StepIndex& causes,
             break;
           }
           if (item.how != Answer::kFull) break;
-          if (carry(c)) {
+          if (st->how == "readdir") {
+            // A listing took in the directory's names: the line says so; who made the
+            // directory or its entries is not where the listing's content came from.
+            show(st, c, Answer::kLine, false);
+          } else if (carry(c)) {
             show(st, c, Answer::kFull, false);
           } else {
             // A pipe or socket that carried no data: folded, its writers named.
@@ -420,7 +424,7 @@ void keep_backward(LineageGraph& g, LineageSource& src, const StepIndex& causes,
                 if (passed_on(g, *u, st->first, since, carries) && !read_shown_since(*u) &&
                     !own_pipe_read(u, c)) {
                   a->passed_reads[*u].insert(st->first);
-                  show(u, u->cause, Answer::kFull, false);
+                  show(u, u->cause, u->how == "readdir" ? Answer::kLine : Answer::kFull, false);
                   // Who ran it, as it is shown above those reads.
                   if (!item.chain) show(st, c, Answer::kAncestry, false, true);
                 }

@@ -40,6 +40,7 @@ std::string read_verb(const std::string& how, const std::string& kind) {
   if (how == "stdin") return "read on stdin ";  // `sort < f`: the file the shell gave it
   if (how == "mmap") return "read through a shared mapping ";  // memory others write too
   if (how == "getxattr") return "read an extended attribute of ";
+  if (how == "readdir") return "listed directory ";  // the names in it (LINEAGE.md)
   // Another process's memory, read by this one or written into it (SCHEMA.md).
   if (how == "process_vm_readv") return "read (process_vm_readv) ";
   if (how == "ptrace-peek") return "read (ptrace PEEKDATA) ";

@@ -113,6 +113,7 @@ std::string record_text(const Record& r) {
       break;
     case RecordType::kWrite:
     case RecordType::kRead:
+    case RecordType::kReaddir:
       s += " ino=" + file_id(r.ino, r.gen) + " fh=" + std::to_string(r.fh) +
            " offset=" + std::to_string(r.aux);
       break;

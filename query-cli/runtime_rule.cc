@@ -251,6 +251,7 @@ std::string RuntimeRule::classify(bento::lineage::Database& db, const json& enti
   std::string why = installed_or_shared(db, entity, activity);
   if (why.empty() && entity.value("kind", "") == "file" && !activity.contains("root"))
     why = program_module(db, entity, activity);
+  if (why.empty() && !activity.contains("root")) why = listing(db, entity, activity);
   return why;
 }
 
@@ -363,12 +364,11 @@ std::string RuntimeRule::classify_in_root(bento::lineage::Database& db, const js
   return why;
 }
 
-std::string RuntimeRule::program_module(bento::lineage::Database& db, const json& entity,
-                                        const json& activity) {
+bento::collector::Interpreter RuntimeRule::interpreter(const json& activity) {
   using bento::collector::Interpreter;
   if (!activity.contains("argv") || !activity["argv"].is_array() || activity["argv"].empty() ||
       !activity["argv"][0].is_string())
-    return "";
+    return Interpreter::kNone;
   const json& argv = activity["argv"];
   const std::string exe = activity.value("exe", "");
   // By its executable: argv[0] is the caller's to choose (`exec -a python3 ./dropper`). But
@@ -380,6 +380,59 @@ std::string RuntimeRule::program_module(bento::lineage::Database& db, const json
     family = bento::collector::interpreter_of(argv[0].get_ref<const std::string&>(), "");
   if (family == Interpreter::kNone)  // a virtualenv's bin/app links to its python
     family = bento::collector::interpreter_of("", activity.value("program", ""));
+  return family;
+}
+
+std::string RuntimeRule::listing(bento::lineage::Database& db, const json& entity,
+                                 const json& activity) {
+  if (entity.value("kind", "") != "dir") return "";
+  const std::string path = entity.value("path", "");
+  const std::string aid = activity.value("id", "");
+  if (path.empty() || path[0] != '/' || aid.rfind("a:", 0) != 0) return "";
+  const std::string dir = path.back() == '/' ? path : path + "/";
+  // A listing that found what the process read or wrote there, other than directories (a
+  // glob's files, tar's, make's Makefile, git's objects, python's script and packages):
+  // those files are shown, the names add nothing to them.
+  Stmt& q = db.cached(
+      "SELECT 1 FROM (SELECT entity_id FROM used WHERE activity_id = ?1 UNION SELECT entity_id "
+      "FROM generated WHERE activity_id = ?1) x JOIN entities e ON e.id = x.entity_id JOIN "
+      "files f ON f.id = e.file_id AND f.kind != 'dir' JOIN names n ON n.file_id = e.file_id "
+      "WHERE n.path > ?2 AND n.path < ?3 LIMIT 1");
+  q.bind(1, std::stoll(aid.substr(2))).bind(2, dir).bind(3, dir.substr(0, dir.size() - 1) + "0");
+  const bool found = has_row(q);
+  if (found) return kListedToFind;
+  // git keeps its repository in .git/: listing it (refs, an empty pack directory) is how it
+  // works, not data it was given.
+  const bool git = program_name(activity.value("exe", "")) == "git" ||
+                   program_name(activity.value("program", "")) == "git";
+  if (git && (path.find("/.git/") != std::string::npos || path.ends_with("/.git")))
+    return "git's repository";
+  return module_search(entity, activity);
+}
+
+std::string RuntimeRule::module_search(const json& entity, const json& activity) {
+  // Python's import system lists each directory on its search path to find a module: the
+  // script's directory (sys.path[0]: the script was read there, see listing()), or for
+  // `-c`, `-m` and stdin the working directory, which the record does not keep: any
+  // directory such a run lists that its command line does not name (nor its inline code,
+  // by the directory's own name as a word, or as ".").
+  if (interpreter(activity) != bento::collector::Interpreter::kPython ||
+      !script_of(activity).empty())
+    return "";
+  const std::string path = entity.value("path", "");
+  if (named_on_command_line(activity, path) || names_dot(activity)) return "";
+  const std::string base = path.substr(path.rfind('/', path.size() - 2) + 1);
+  for (const auto& arg : activity["argv"])
+    if (arg.is_string() && (mentions_path(arg.get_ref<const std::string&>(), base) ||
+                            mentions_path(arg.get_ref<const std::string&>(), ".")))
+      return "";
+  return kModuleSearch;
+}
+
+std::string RuntimeRule::program_module(bento::lineage::Database& db, const json& entity,
+                                        const json& activity) {
+  using bento::collector::Interpreter;
+  const Interpreter family = interpreter(activity);
   if (family == Interpreter::kNone || family == Interpreter::kShell || family == Interpreter::kMake)
     return "";
   const std::string path = entity.value("path", "");

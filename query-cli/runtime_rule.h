@@ -35,6 +35,9 @@
 //   6. outside the tracked mounts, a shell's startup files read by a shell, not named on
 //      its command line (/etc/profile, /etc/profile.d/*, ~/.bashrc, ~/.profile, zsh's:
 //      "shell startup files"). Neither rule folds a version the record saw written.
+//   7. a directory listed (record format 4) where the process read or wrote a file
+//      below it, by git in its repository, or by python without a script in a directory
+//      its command line does not name (its working directory's module search).
 // A version outside the mounts that a recorded process wrote (or an earlier version of the
 // same file) is not runtime: rules 1 and 2 are about what was installed before. Except
 // what only a program's own installation wrote into itself (not /usr/ or /usr/local/): a
@@ -54,6 +57,7 @@
 
 #include "bento/lineage/database.h"
 #include "package_config.h"
+#include "script_rule.h"
 
 namespace prov_cli {
 
@@ -71,6 +75,10 @@ class RuntimeRule {
   // classify()'s answer for the exec'ing image's open of the program a later image ran: no
   // read, so answers neither list nor count it.
   static constexpr const char* kExecOpen = "exec of its next program";
+  // Rule 7's answers: a directory listed by a process that read or wrote files under it,
+  // and one python listed to find the modules it imports.
+  static constexpr const char* kListedToFind = "listings of directories it read or wrote in";
+  static constexpr const char* kModuleSearch = "python's module search";
 
   // Why `entity` (the native JSON of JSON.md) is runtime for `activity`: the prefix it
   // falls under ("/usr/", "program /root/.pyenv/versions/3.11.7/", "shared configuration"),
@@ -121,6 +129,16 @@ class RuntimeRule {
   // Rule 4: "modules DIR/" when the file is a module of the activity's program, else "".
   std::string program_module(bento::lineage::Database& db, const nlohmann::json& entity,
                              const nlohmann::json& activity);
+  // Rule 7: why a directory's listing is runtime (kListedToFind, "git's repository",
+  // module_search's), else "".
+  std::string listing(bento::lineage::Database& db, const nlohmann::json& entity,
+                      const nlohmann::json& activity);
+  // "python's module search" when the directory is one python listed to find the modules
+  // it imports, else "".
+  std::string module_search(const nlohmann::json& entity, const nlohmann::json& activity);
+  // The interpreter the activity runs, by its executable (a `#!` script's by its first
+  // line's program, a virtualenv's link by what it points to).
+  static bento::collector::Interpreter interpreter(const nlohmann::json& activity);
   // The directories of the script the activity runs (the paths it read that its script
   // argument names), or for `python3 -m app.etl` the one app/ lies in, each with its
   // trailing '/'.

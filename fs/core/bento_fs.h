@@ -184,6 +184,7 @@ class BentoFs : public bento::FileOperations {
                             const CreateOpen* co = nullptr);
   Status remove_name(const Request& req, Ino parent, std::string_view name, bool dir);
   Result<bool> is_ancestor(Ino a, Ino b);
+  Status prov_readdir(const Request& req, Ino ino, Fh fh, uint64_t offset);
   Status readdir_locked(const Request& req, InodeObj* d, Fh fh, uint64_t offset,
                         bento::DirFiller& filler, bool* touch);
   // space.cc: fallocate modes, each in bounded journal steps under the inode lock

@@ -524,15 +524,17 @@ Status BentoFs::fsyncdir(const Request& req, Ino ino, Fh fh, bool d) {
 
 Result<bento::OpenReply> BentoFs::opendir(const Request& req, Ino ino, uint32_t flags) {
   BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(ino));
+  uint32_t gen = 0;  // for its listing's record
   {
     ReadLock lk(o->lock);
     BENTO_ASSIGN_OR_RETURN(DiskInode di, read_inode(ino));
     if (di.mode.get() == 0 || o->deleted) return Err(ENOENT);
     if (!md::is_dir(di.mode.get())) return Err(ENOTDIR);
     if (may(req, di, amode::kRead)) return Err(EACCES);
+    gen = di.generation.get();
   }
   icache_.add_open(o.get());
-  auto fh = add_handle(ino, flags, true);
+  auto fh = add_handle(ino, flags, true, gen);
   if (!fh.ok()) {
     icache_.sub_open(o.get());
     return Err(ENOMEM);

@@ -705,7 +705,24 @@ Status BentoFs::readdir(const Request& req, Ino ino, Fh fh, uint64_t offset,
   bool touch = false;
   Status st = readdir_locked(req, d.get(), fh, offset, filler, &touch);
   if (touch) touch_atime(d.get());
+  // A listing is data its reader takes in (the names: `ls d > listing`, a glob, tar):
+  // recorded once per handle and thread like a read, out of the directory's lock.
+  if (st.ok() && tracking()) BENTO_TRY(prov_readdir(req, ino, fh, offset));
   return st;
+}
+
+Status BentoFs::prov_readdir(const Request& req, Ino ino, Fh fh, uint64_t offset) {
+  OpenFile f;
+  bool fresh = false;
+  if (!note_access(fh, req.pid, false, &f, &fresh) || !fresh) return Status::Ok();
+  BENTO_ASSIGN_OR_RETURN(ProvLog::Ticket t, prov_reserve(0, 0));
+  ProvDraft d;
+  d.type = prov::RecordType::kReaddir;
+  d.ino = ino;
+  d.gen = f.gen;
+  d.fh = fh;
+  d.aux = offset;
+  return prov_alone(req, d, t);
 }
 
 Status BentoFs::readdir_locked(const Request&, InodeObj* d, Fh, uint64_t offset,

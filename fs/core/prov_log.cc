@@ -92,7 +92,8 @@ Result<ProvLog::Ticket> ProvLog::reserve(size_t name_len, size_t name2_len, uint
 void ProvLog::count_gap(State& s, const ProvDraft& d) {
   using prov::RecordType;
   bool mutating = true;
-  if (d.type == RecordType::kRead || d.type == RecordType::kGetxattr) {
+  if (d.type == RecordType::kRead || d.type == RecordType::kGetxattr ||
+      d.type == RecordType::kReaddir) {
     mutating = false;
   } else if (d.type == RecordType::kOpen || d.type == RecordType::kHandleCarried) {
     mutating = bento::oflag::writes(d.flags) || (d.flags & bento::oflag::kTruncate) != 0;

@@ -1,4 +1,4 @@
-// The provenance log (FORMAT.md §7.1; log header version 1, record format version 2): what
+// The provenance log (FORMAT.md §7.1; log header version 1, record format version 4): what
 // Bento-prov records, on disk and on the wire. This header is the contract between the file system
 // (which appends records inside each operation's own journal handle, so a record is durable no
 // later than the operation) and every reader (collector, `prov log`), which decode it with
@@ -47,12 +47,12 @@ constexpr char kXattrInfo[] = "trusted.bento.prov.info";
 
 constexpr uint64_t kLogMagic = 0x31474F4C564F5250ULL;  // "PROVLOG1" read as LE u64
 constexpr uint32_t kLogVersion = 1;
-// Record format 2 added kGap, 3 kSetxattr and kGetxattr (the layout is unchanged). Each
-// record carries the lowest version that describes it: kGap records 2, the xattr records
-// 3, all others 1, so a reader that knows an older version still reads every other record
-// and reports a newer one as unknown (skipped) instead of misreading it. Readers accept
-// versions kRecordVersionMin..kRecordVersion.
-constexpr uint32_t kRecordVersion = 3;
+// Record format 2 added kGap, 3 kSetxattr and kGetxattr, 4 kReaddir (the layout is
+// unchanged). Each record carries the lowest version that describes it: kGap records 2,
+// the xattr records 3, kReaddir 4, all others 1, so a reader that knows an older version
+// still reads every other record and reports a newer one as unknown (skipped) instead of
+// misreading it. Readers accept versions kRecordVersionMin..kRecordVersion.
+constexpr uint32_t kRecordVersion = 4;
 constexpr uint32_t kRecordVersionMin = 1;
 constexpr uint32_t kLogBlockSize = 4096;
 
@@ -170,13 +170,18 @@ enum class RecordType : uint16_t {
                         // (getxattr(2) that found it): name, aux = the value's length.
                         // Not security.* or system.*: the kernel reads those for the
                         // caller on its writes and permission checks, not the caller
+  kReaddir = 22,        // (record format 4) first readdir through a directory's fh by this
+                        // tid that reached the fs (a listing: `ls d`, a shell's glob,
+                        // find, tar): ino,gen = the directory; fh; aux = the offset it
+                        // listed from
 };
-constexpr RecordType kLastRecordType = RecordType::kGetxattr;
+constexpr RecordType kLastRecordType = RecordType::kReaddir;
 
 // The version a record of type t is written with (see kRecordVersion).
 inline constexpr uint16_t record_version(RecordType t) {
   return t == RecordType::kGap                                      ? 2
          : t == RecordType::kSetxattr || t == RecordType::kGetxattr ? 3
+         : t == RecordType::kReaddir                                ? 4
                                                                     : 1;
 }
 
@@ -362,6 +367,8 @@ inline const char* record_type_name(RecordType t) {
       return "setxattr";
     case RecordType::kGetxattr:
       return "getxattr";
+    case RecordType::kReaddir:
+      return "readdir";
   }
   return "?";
 }

@@ -774,6 +774,40 @@ TEST(BentoProv, ExtendedAttributeRecords) {
   EXPECT_EQ(mine[3].flags, prov::kXattrRemoved);
 }
 
+// A directory's listing is data its reader takes in (record format 4): the first readdir
+// through a handle by each thread is a kReaddir record naming the directory, its
+// generation and the handle; the rest of the same pass, none; a listing through an
+// unknown handle (no opendir) none.
+TEST(BentoProv, DirectoryListingRecords) {
+  TestFs t(16384, {}, true);
+  Request u = user_req(0, 0);
+  u.pid = 616;
+  auto d = t.fs->mkdir(u, kRootIno, "d", 0755);
+  ASSERT_TRUE(d.ok());
+  for (const char* n : {"a", "b", "c"}) t.create(d->ino, n);
+  auto od = t.fs->opendir(u, d->ino, 0);
+  ASSERT_TRUE(od.ok());
+  VecFiller first(2), rest;
+  ASSERT_TRUE(t.fs->readdir(u, d->ino, od->fh, 0, first).ok());
+  ASSERT_TRUE(t.fs->readdir(u, d->ino, od->fh, first.items.back().next, rest).ok());
+  Request other = u;
+  other.pid = 617;  // another thread lists through the same handle
+  VecFiller again;
+  ASSERT_TRUE(t.fs->readdir(other, d->ino, od->fh, 0, again).ok());
+  ASSERT_TRUE(t.fs->releasedir(u, d->ino, od->fh).ok());
+  VecFiller stray;
+  (void)t.fs->readdir(u, d->ino, 0, 0, stray);
+  std::vector<Rec> mine;
+  for (const auto& r : read_log(*t.fs))
+    if (r.ino == d->ino && r.type != RecordType::kMkdir) mine.push_back(r);
+  ASSERT_EQ(types(mine), (std::vector<RecordType>{RecordType::kReaddir, RecordType::kReaddir}));
+  EXPECT_EQ(mine[0].tid, 616u);
+  EXPECT_EQ(mine[0].gen, d->generation);
+  EXPECT_EQ(mine[0].fh, od->fh);
+  EXPECT_EQ(mine[0].aux, 0u);
+  EXPECT_EQ(mine[1].tid, 617u);
+}
+
 // fsck -y rebuilding a damaged log header keeps the acknowledged cursor when the records
 // from it verify: a collector resumes where it was (same logical offsets, same records),
 // instead of being handed everything it already stored again.

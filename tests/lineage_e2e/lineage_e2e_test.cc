@@ -1346,6 +1346,27 @@ TEST_F(LineageE2E, AnAttributeOrACommandLineCarriesDataAtAnyDepth) {
   }
 }
 
+// A listing is an input (record format 4): `ls d > listing` names d; python's listing of
+// its working directory to find `json` is its runtime, folded, not an input.
+TEST_F(LineageE2E, ADirectoryListedIsAnInputPythonsModuleSearchIsNot) {
+  ASSERT_NO_FATAL_FAILURE(track_new_mount("64M"));
+  RunResult r =
+      sh("mkdir d w && echo 1 > d/a.csv && ls d > listing && cd w && "
+         "python3 -c 'import json; print(json.dumps(1))' > ../py.out && cd .. && "
+         "cat listing py.out");
+  ASSERT_EQ(r.status, 0) << r.output;
+  ASSERT_EQ(r.output, "a.csv\n1\n");
+  stop_provd();
+  RunResult t = run(std::string(PROV_BIN) + " why " + q(mnt_ + "/listing") + " --db " + q(db_));
+  ASSERT_EQ(t.status, 0) << t.output;
+  EXPECT_NE(t.output.find("listed directory " + mnt_ + "/d  (version 1"), std::string::npos)
+      << t.output;
+  RunResult p = run(std::string(PROV_BIN) + " why " + q(mnt_ + "/py.out") + " --db " + q(db_));
+  ASSERT_EQ(p.status, 0) << p.output;
+  EXPECT_EQ(p.output.find("listed directory"), std::string::npos) << p.output;
+  EXPECT_NE(p.output.find("python's module search (1)"), std::string::npos) << p.output;
+}
+
 // `cat /proc/PID/environ` of a job whose shell sourced a token into its environment: the
 // stolen copy's answer goes back through the job's memory to the token file.
 TEST_F(LineageE2E, AnotherProcesssEnvironReadThroughProcIsTracedToWhatItHad) {

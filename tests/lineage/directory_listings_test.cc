@@ -1,0 +1,130 @@
+// A directory's listing is data its reader takes in (fs/format/prov_log.h record format 4,
+// query-cli/LINEAGE.md "Directory listings"): `ls d > listing` has d as an input, shown as
+// "listed directory" and not walked further (who made d or its entries is not where the
+// names came from); the directories python lists to find the modules it imports fold as
+// its runtime, a directory its inline code names does not.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include "lineage_world.h"
+
+namespace {
+
+using namespace lineage_test;
+
+uint64_t inode(const std::string& p) {
+  struct stat st = {};
+  EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
+  return static_cast<uint64_t>(st.st_ino);
+}
+
+// A maker that read secret made d and a file in it; `ls d > listing` lists d.
+TEST(DirectoryListings, AListedDirectoryIsAnInputNotWalkedFurther) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{11, "secret"}});
+  auto maker = w.run(sh, 200, {"maker"});
+  w.read(200, 11);
+  w.record(RecordType::kMkdir, 200, 50, "d", 0, 0, S_IFDIR | 0755);
+  w.write_new(200, 51, "a.csv", 50);
+  w.exit(maker);
+  auto ls = w.run(sh, 201, {"ls", "d"});
+  w.record(RecordType::kReaddir, 201, 50, "", ++w.next_fh, 0, S_IFDIR | 0755);
+  w.write_new(201, 60, "listing");
+  w.exit(ls);
+  w.commit();
+  auto r = why(*w.db, path("listing"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find("listed directory " + path("d") + "  (version 1"), std::string::npos)
+      << r.text;
+  EXPECT_EQ(r.text.find(path("secret")), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find("maker"), std::string::npos) << r.text;
+  bool listed = false;  // the export says how
+  for (const json& e : r.graph["edges"])
+    listed = listed || (e.value("type", "") == "used" && e.value("how", "") == "readdir");
+  EXPECT_TRUE(listed) << r.graph.dump();
+}
+
+// git lists its repository's directories as it works (an empty .git/objects/pack): folded
+// as its runtime, while `ls` listing the same directory names it.
+TEST(DirectoryListings, GitListingItsRepositoryIsItsRuntime) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({});
+  w.record(RecordType::kMkdir, 100, 70, ".git", 0, 0, S_IFDIR | 0755);
+  w.record(RecordType::kMkdir, 100, 71, "objects", 0, 0, S_IFDIR | 0755, 70);
+  w.record(RecordType::kMkdir, 100, 72, "pack", 0, 0, S_IFDIR | 0755, 71);
+  auto git = w.fork(sh, 200);
+  w.exec_file(git, "/usr/bin/git", {"git", "log"});
+  w.record(RecordType::kReaddir, 200, 72, "", ++w.next_fh, 0, S_IFDIR | 0755);
+  w.write_new(200, 80, "log.txt");
+  w.exit(git);
+  auto ls = w.run(sh, 201, {"ls", ".git/objects/pack"});
+  w.record(RecordType::kReaddir, 201, 72, "", ++w.next_fh, 0, S_IFDIR | 0755);
+  w.write_new(201, 81, "packs.txt");
+  w.exit(ls);
+  w.commit();
+  auto g = why(*w.db, path("log.txt"));
+  ASSERT_TRUE(g.found) << g.message;
+  EXPECT_EQ(g.text.find("listed directory"), std::string::npos) << g.text;
+  EXPECT_NE(g.text.find("git's repository (1)"), std::string::npos) << g.text;
+  auto l = why(*w.db, path("packs.txt"));
+  ASSERT_TRUE(l.found) << l.message;
+  EXPECT_NE(l.text.find("listed directory " + path(".git/objects/pack")), std::string::npos)
+      << l.text;
+}
+
+// `python3 run.py` lists its script's directory and the package it imports from (lib/,
+// whose m1.py it loads); `python3 -c '...os.listdir("lib")...'` lists its working
+// directory to import and lib because its code says so.
+TEST(DirectoryListings, PythonsModuleSearchFoldsWhatItsCodeListsDoesNot) {
+  TempDir dir;
+  const std::string mnt = dir.path() + "/mnt", proj = mnt + "/proj";
+  for (const std::string& d : {mnt, proj, proj + "/lib"}) ASSERT_EQ(mkdir(d.c_str(), 0755), 0) << d;
+  const uint64_t run = file_before_record(proj + "/run.py"),
+                 m1 = file_before_record(proj + "/lib/m1.py"),
+                 in = file_before_record(proj + "/in.csv");
+  const uint64_t proj_ino = inode(proj), lib_ino = inode(proj + "/lib");
+  World w(dir.path() + "/prov.db", mnt);
+  auto sh = w.run({1, 1}, 100, {"setup"});
+  auto listdir = [&](uint32_t tid, uint64_t ino) {
+    w.record(RecordType::kReaddir, tid, ino, "", ++w.next_fh, 0, S_IFDIR | 0755);
+  };
+  auto py = w.fork(sh, 200);
+  w.exec_file(py, "/usr/bin/python3.11", {"python3", "run.py"});
+  w.read(200, run);
+  listdir(200, proj_ino);
+  listdir(200, lib_ino);
+  w.read(200, m1);
+  w.read(200, in);
+  w.write_new(200, 900, "py.out", proj_ino);
+  w.exit(py);
+  auto inline_code = w.fork(sh, 201);
+  w.exec_file(inline_code, "/usr/bin/python3.11",
+              {"python3", "-c", "import os; print(os.listdir(\"lib\"))"});
+  listdir(201, proj_ino);
+  listdir(201, lib_ino);
+  w.write_new(201, 901, "ls.out");  // outside proj: its listing found nothing
+  w.exit(inline_code);
+  w.commit();
+
+  auto r = why(*w.db, proj + "/py.out");
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find(" " + proj + "/in.csv  (version"), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find("listed directory"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("listings of directories it read or wrote in (2)"), std::string::npos)
+      << r.text;
+  auto all = why(*w.db, proj + "/py.out", 0, true);
+  EXPECT_NE(all.text.find("listed directory " + proj + "/lib  (version"), std::string::npos)
+      << all.text;
+
+  auto l = why(*w.db, mnt + "/ls.out");
+  ASSERT_TRUE(l.found) << l.message;
+  EXPECT_NE(l.text.find("listed directory " + proj + "/lib  (version"), std::string::npos)
+      << l.text;
+  EXPECT_EQ(l.text.find("listed directory " + proj + "  (version"), std::string::npos) << l.text;
+  EXPECT_NE(l.text.find("python's module search (1)"), std::string::npos) << l.text;
+}
+
+}  // namespace
