@@ -7,7 +7,7 @@
 //   3. inode locks, parent before child (tree order). Rename (exclusive rename_lock_)
 //      locks its directories ancestor-first, then the moved and replaced inodes by
 //      inode number. Lookup/getattr hold one inode lock at a time;
-//   4. leaf locks: orphan_mu_, the allocators' mutexes, inode-cache shard mutexes,
+//   4. leaf locks: orphan_mu_, deleting_, the allocators' mutexes, inode-cache shard mutexes,
 //      the handle table, the provenance log's mutex, the journal's state mutex.
 //
 // Provenance (Bento-prov = this class with tracking on; module_prov.cc): a tracked
@@ -176,6 +176,8 @@ class BentoFs : public bento::FileOperations {
   // Frees an unlinked inode once nothing refers to it (call with no locks held).
   void maybe_delete(InodeRef& ref);
   Status delete_inode(InodeObj* o);
+  Status free_inode(InodeObj* o);  // delete_inode's work
+  uint64_t blocks_being_freed();   // what the inodes being deleted still hold
   // Shrinks (or grows) to size in bounded journal steps; takes the inode lock itself.
   Status truncate(InodeObj* o, uint64_t size);
   // names.cc
@@ -286,6 +288,10 @@ class BentoFs : public bento::FileOperations {
   InodeCache icache_;
   bento::RawRwLock rename_lock_;
   bento::RawMutex orphan_mu_;
+  // Inodes being freed (delete_inode, a leaf lock): statfs counts the blocks they still
+  // hold as free, as ext4 does from the unlink on, so `rm big; df` shows the space at once
+  // while a large file's blocks are still being given back, step by step.
+  bento::Mutex<bento::Vec<Ino>> deleting_;
   std::atomic<uint32_t> next_generation_{1};
   bento::Mutex<bento::HashMap<Fh, OpenFile>> handles_;
   const bool tracking_;

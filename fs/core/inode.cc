@@ -244,6 +244,23 @@ void BentoFs::maybe_delete(InodeRef& ref) {
 }
 
 Status BentoFs::delete_inode(InodeObj* o) {
+  // Counted free by statfs while its blocks go back (not on failure to note it: statfs
+  // then only lags, as it did).
+  const bool noted = deleting_.lock()->push_back(o->ino).ok();
+  Status st = free_inode(o);
+  if (noted) {
+    auto g = deleting_.lock();
+    for (Ino& i : *g)
+      if (i == o->ino) {
+        i = g->back();
+        g->pop_back();
+        break;
+      }
+  }
+  return st;
+}
+
+Status BentoFs::free_inode(InodeObj* o) {
   BENTO_TRY(truncate(o, 0));
   BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(16));
   WriteLock lk(o->lock);
