@@ -390,14 +390,14 @@ std::string RuntimeRule::listing(bento::lineage::Database& db, const json& entit
   const std::string aid = activity.value("id", "");
   if (path.empty() || path[0] != '/' || aid.rfind("a:", 0) != 0) return "";
   const std::string dir = path.back() == '/' ? path : path + "/";
-  // A listing that found what the process read or wrote there, other than directories (a
+  // A listing that found what the process then read there, other than directories (a
   // glob's files, tar's, make's Makefile, git's objects, python's script and packages):
-  // those files are shown, the names add nothing to them.
+  // those files are shown, the names add nothing to them. Not what it wrote there: `ls >
+  // files.txt` writes beside what it lists.
   Stmt& q = db.cached(
-      "SELECT 1 FROM (SELECT entity_id FROM used WHERE activity_id = ?1 UNION SELECT entity_id "
-      "FROM generated WHERE activity_id = ?1) x JOIN entities e ON e.id = x.entity_id JOIN "
-      "files f ON f.id = e.file_id AND f.kind != 'dir' JOIN names n ON n.file_id = e.file_id "
-      "WHERE n.path > ?2 AND n.path < ?3 LIMIT 1");
+      "SELECT 1 FROM used u JOIN entities e ON e.id = u.entity_id JOIN files f ON f.id = "
+      "e.file_id AND f.kind != 'dir' JOIN names n ON n.file_id = e.file_id WHERE "
+      "u.activity_id = ?1 AND n.path > ?2 AND n.path < ?3 LIMIT 1");
   q.bind(1, std::stoll(aid.substr(2))).bind(2, dir).bind(3, dir.substr(0, dir.size() - 1) + "0");
   const bool found = has_row(q);
   if (found) return kListedToFind;

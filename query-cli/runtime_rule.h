@@ -35,8 +35,8 @@
 //   6. outside the tracked mounts, a shell's startup files read by a shell, not named on
 //      its command line (/etc/profile, /etc/profile.d/*, ~/.bashrc, ~/.profile, zsh's:
 //      "shell startup files"). Neither rule folds a version the record saw written.
-//   7. a directory listed (record format 4) where the process read or wrote a file
-//      below it, by git in its repository, or by python without a script in a directory
+//   7. a directory listed (record format 4) where the process read a file below it, by git in its
+//   repository, or by python without a script in a directory
 //      its command line does not name (its working directory's module search).
 // A version outside the mounts that a recorded process wrote (or an earlier version of the
 // same file) is not runtime: rules 1 and 2 are about what was installed before. Except
@@ -75,9 +75,9 @@ class RuntimeRule {
   // classify()'s answer for the exec'ing image's open of the program a later image ran: no
   // read, so answers neither list nor count it.
   static constexpr const char* kExecOpen = "exec of its next program";
-  // Rule 7's answers: a directory listed by a process that read or wrote files under it,
-  // and one python listed to find the modules it imports.
-  static constexpr const char* kListedToFind = "listings of directories it read or wrote in";
+  // Rule 7's answers: a directory listed by a process that read files under it, and one
+  // python listed to find the modules it imports.
+  static constexpr const char* kListedToFind = "listings of directories it read files in";
   static constexpr const char* kModuleSearch = "python's module search";
 
   // Why `entity` (the native JSON of JSON.md) is runtime for `activity`: the prefix it

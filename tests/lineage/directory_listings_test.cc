@@ -33,7 +33,16 @@ TEST(DirectoryListings, AListedDirectoryIsAnInputNotWalkedFurther) {
   w.record(RecordType::kReaddir, 201, 50, "", ++w.next_fh, 0, S_IFDIR | 0755);
   w.write_new(201, 60, "listing");
   w.exit(ls);
+  auto ls_here = w.run(sh, 202, {"ls"});  // `ls > files.txt`: writes where it lists
+  w.record(RecordType::kReaddir, 202, 1, "", ++w.next_fh, 0, S_IFDIR | 0755);
+  w.write_new(202, 61, "files.txt");
+  w.exit(ls_here);
   w.commit();
+  auto here = why(*w.db, path("files.txt"));
+  ASSERT_TRUE(here.found) << here.message;
+  EXPECT_NE(here.text.find("listed directory " + std::string(kMnt) + "  (version 1"),
+            std::string::npos)
+      << here.text;
   auto r = why(*w.db, path("listing"));
   ASSERT_TRUE(r.found) << r.message;
   EXPECT_NE(r.text.find("listed directory " + path("d") + "  (version 1"), std::string::npos)
@@ -113,7 +122,7 @@ TEST(DirectoryListings, PythonsModuleSearchFoldsWhatItsCodeListsDoesNot) {
   ASSERT_TRUE(r.found) << r.message;
   EXPECT_NE(r.text.find(" " + proj + "/in.csv  (version"), std::string::npos) << r.text;
   EXPECT_EQ(r.text.find("listed directory"), std::string::npos) << r.text;
-  EXPECT_NE(r.text.find("listings of directories it read or wrote in (2)"), std::string::npos)
+  EXPECT_NE(r.text.find("listings of directories it read files in (2)"), std::string::npos)
       << r.text;
   auto all = why(*w.db, proj + "/py.out", 0, true);
   EXPECT_NE(all.text.find("listed directory " + proj + "/lib  (version"), std::string::npos)
