@@ -233,6 +233,7 @@ void Ingest::metadata_change(int64_t file, int64_t act, uint64_t t, const char* 
 void Ingest::walk_tree(Mount& m) {
   m.walked = true;
   tree_walks_++;
+  walker_tids_.insert(static_cast<uint32_t>(gettid()));
   m.seen_files.clear();
   host_.walk(m.mountpoint, [&](const std::string& p, uint64_t ino, bool is_dir) {
     if (is_dir)

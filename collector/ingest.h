@@ -521,6 +521,9 @@ class Ingest {
   std::deque<std::pair<int64_t, PendingItem>> deferred_writes_;  // kFileWrite, by time
   bool exact_reads_ = false;  // the probes report first reads (FILE_IO)
   uint64_t tree_walks_ = 0;
+  // The threads that walked a mount (this collector's own): their listings are not a
+  // process's input (kReaddir records of the walk are skipped).
+  std::set<uint32_t> walker_tids_;
   bool exec_std_pipes_ = true;
 
   // ---- copies (ingest_copies.cc): per running activity, each file it wrote and the files

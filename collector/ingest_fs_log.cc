@@ -46,6 +46,10 @@ const char* created_how(RecordType t) {
 bool Ingest::on_fs_record(int64_t source, const prov::Record& r) {
   Mount& m = mounts_[source];
   if (r.seq <= m.last_seq) return false;  // stored before a restart
+  if (r.type == RecordType::kReaddir && walker_tids_.count(r.tid) != 0) {
+    m.last_seq = r.seq;  // this collector walking the mount for names: no one's input
+    return true;
+  }
   const uint64_t t = r.monotonic_ns;
   int64_t act = activity_for_tid(r.tid, r.uid, r.gid, t);
   make_relevant(act);

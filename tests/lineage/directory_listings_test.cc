@@ -136,4 +136,27 @@ TEST(DirectoryListings, PythonsModuleSearchFoldsWhatItsCodeListsDoesNot) {
   EXPECT_NE(l.text.find("python's module search (1)"), std::string::npos) << l.text;
 }
 
+// The collector walks a mount for the names of files from before the record; the walk's
+// own listings come back as records of its thread, and are no one's input.
+TEST(DirectoryListings, TheCollectorsOwnWalkIsNotAnInput) {
+  TempDir dir;
+  const std::string mnt = dir.path() + "/mnt";
+  ASSERT_EQ(mkdir(mnt.c_str(), 0755), 0);
+  const uint64_t old = file_before_record(mnt + "/old.txt");
+  World w(dir.path() + "/prov.db", mnt);
+  auto sh = w.run({1, 1}, 100, {"setup"});
+  auto cat = w.run(sh, 200, {"cat", "old.txt"});
+  w.read(200, old);  // an unknown inode: the collector walks the mount to name it
+  w.exit(cat);
+  const uint32_t walker = static_cast<uint32_t>(gettid());
+  w.record(RecordType::kReaddir, walker, 1, "", ++w.next_fh, 0, S_IFDIR | 0755);
+  auto ls = w.run(sh, 201, {"ls"});
+  w.record(RecordType::kReaddir, 201, 1, "", ++w.next_fh, 0, S_IFDIR | 0755);
+  w.exit(ls);
+  w.commit();
+  bento::lineage::Stmt n(w.db->handle(), "SELECT COUNT(*) FROM used WHERE how = 'readdir'");
+  ASSERT_TRUE(n.step());
+  EXPECT_EQ(n.int64(0), 1) << "ls's listing only";
+}
+
 }  // namespace
