@@ -121,23 +121,28 @@ TEST_F(Ipc, ASystemVMessageQueueIsAChannel) {
     std::strncpy(m.text, text, sizeof m.text - 1);
     return msgsnd(id, &m, std::strlen(text), 0) == 0;
   };
-  int go[2];
+  // In this order: send one, receive it, send two, receive it (the second send is news
+  // only when it comes after the first receive: a receiver slow to start would find both).
+  int go[2], done[2];
   ASSERT_EQ(pipe(go), 0);
+  ASSERT_EQ(pipe(done), 0);
   pid_t receiver = spawn([&] {
     Message m{};
     if (msgrcv(id, &m, sizeof m.text, 0, 0) < 0) return 1;
+    if (write(done[1], "r", 1) != 1) return 4;
     char c;
     if (read(go[0], &c, 1) != 1) return 2;  // the second send is made by then
     return msgrcv(id, &m, sizeof m.text, 0, 0) >= 0 ? 0 : 3;
   });
   pid_t first = run_child([&] { return send("one") ? 0 : 1; });
+  char c;
+  ASSERT_EQ(read(done[0], &c, 1), 1);
   pid_t second = run_child([&] { return send("two") ? 0 : 1; });
   ASSERT_EQ(write(go[1], "g", 1), 1);
   reap(receiver);
   drain(getpid());
   msgctl(id, IPC_RMID, nullptr);
-  close(go[0]);
-  close(go[1]);
+  for (int fd : {go[0], go[1], done[0], done[1]}) close(fd);
   for (pid_t s : {first, second}) {
     auto sent = channel_io(s, BENTO_CHANNEL_SYSV_MSG);
     ASSERT_EQ(sent.size(), 1u);
