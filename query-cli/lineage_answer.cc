@@ -349,6 +349,22 @@ void keep_backward(LineageGraph& g, LineageSource& src, const StepIndex& causes,
     }
     return any;
   };
+  // Names a read held back from a program (Answer::held_back), once, in time order.
+  auto held_back = [&](const Step& u, int64_t program) {
+    std::string name;
+    const json& e = g.entity(u.cause.id);
+    if (is_pipe(g, u.cause)) {
+      if (auto w = causes.find(u.cause); w != causes.end())
+        for (const Step* ws : w->second)
+          if (ws->type == Step::kGenerated && ws->first <= u.first && name.empty())
+            name = "the output of " + g.command(ws->cause.id);
+    } else {
+      name = printable(e.value("path", ""));
+    }
+    if (name.empty()) return;
+    auto [at, fresh] = a->held_back[program].emplace(name, u.first);
+    if (!fresh) at->second = std::min(at->second, u.first);
+  };
   while (!todo.empty()) {
     Item item = todo.front();
     todo.pop_front();
@@ -420,14 +436,22 @@ void keep_backward(LineageGraph& g, LineageSource& src, const StepIndex& causes,
             if (auto reads = causes.find(c);
                 reads != causes.end() && !output_taken_in(g, src, c, item.n)) {
               const int64_t since = last_command_before(g, src, c, item.n, st->first);
+              std::set<Node> passed;
               for (const Step* u : reads->second)
                 if (passed_on(g, *u, st->first, since, carries) && !read_shown_since(*u) &&
                     !own_pipe_read(u, c)) {
+                  passed.insert(u->cause);
                   a->passed_reads[*u].insert(st->first);
                   show(u, u->cause, u->how == "readdir" ? Answer::kLine : Answer::kFull, false);
                   // Who ran it, as it is shown above those reads.
                   if (!item.chain) show(st, c, Answer::kAncestry, false, true);
                 }
+              // The earlier ones, held back, are named in the note (not what it read again
+              // since: a terminal's next line is listed).
+              for (const Step* u : reads->second)
+                if (passed.count(u->cause) == 0 && passed_on(g, *u, st->first, 0, carries) &&
+                    !own_pipe_read(u, c))
+                  held_back(*u, item.n.id);
             }
           } else if (carry(c)) {
             show(st, c, Answer::kFull, item.chain);

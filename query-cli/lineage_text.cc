@@ -815,19 +815,41 @@ class Printer {
         // pipe) passes on its parent's memory there: held only on the way to a program.
         const bool held = a_.argv_only_forks.count(img.id) != 0 && (!direct || ancestry_only);
         std::string note;
-        if (held && !no_data)
+        if (held && !no_data) {
+          const std::string earlier = held_back_text(img.id);
           note = g_.dim(passed_any(s->cause, nd)
                             ? " — what it had read reaches this program only through its "
                               "command line or environment: what it read since the last "
-                              "command it started is listed (--all lists all)"
+                              "command it started is listed" +
+                                  (earlier.empty() ? "" : "; before that " + earlier) +
+                                  " (--all lists all)"
                             : " — what it had read reaches this program only through its "
-                              "command line or environment: not listed (--all lists it)");
+                              "command line or environment: not listed" +
+                                  (earlier.empty() ? "" : ": " + earlier) + " (--all lists it)");
+        }
         const std::string line = verb + g_.activity_line(s->cause.id) + at(s->first) + note;
         Child parent{s->first, line, s->cause, true, nd, held || ancestry_only};
         parent.no_data = no_data;
         kids->push_back(std::move(parent));
       }
     }
+  }
+
+  // What the program's parent read that the note above holds back, by when it read it:
+  // "token.txt, the output of cat t and 2 more", or "" (see Answer::held_back).
+  std::string held_back_text(int64_t program) const {
+    auto it = a_.held_back.find(program);
+    if (it == a_.held_back.end() || it->second.empty()) return "";
+    std::vector<std::pair<int64_t, std::string>> by_time;
+    for (const auto& [name, t] : it->second) by_time.emplace_back(t, name);
+    std::sort(by_time.begin(), by_time.end());
+    constexpr size_t kNamed = 3;
+    std::string text;
+    for (size_t i = 0; i < by_time.size() && i < kNamed; i++)
+      text += (i == 0 ? "" : ", ") + by_time[i].second;
+    if (by_time.size() > kNamed)
+      text += " and " + std::to_string(by_time.size() - kNamed) + " more";
+    return text;
   }
 
   // ---- forward: what came of it

@@ -711,7 +711,8 @@ TEST(Causal, AShellsRedirectIsWrittenByTheProgramItRuns) {
   EXPECT_TRUE(has(e, "used(sort a, a)")) << json(e).dump(1);
   // Read since the last command the driver started: listed as what it may have passed on
   // in sort's command line, not as the data sort read.
-  EXPECT_NE(line_with(r.text, path("secret")).find(kPassedOn), std::string::npos) << r.text;
+  EXPECT_NE(line_with(r.text, "opened " + path("secret")).find(kPassedOn), std::string::npos)
+      << r.text;
   EXPECT_NE(r.text.find("reaches this program only through its command line"), std::string::npos)
       << r.text;
   // --all still shows the driver's read.
@@ -1222,6 +1223,29 @@ TEST(Causal, DataGivenOnACommandLineIsASourceAtAnyDepth) {
                                                                                         << r.text;
     EXPECT_EQ(r.text.find(path("decoy")), std::string::npos) << f << "\n" << r.text;
   }
+}
+
+// `export TOKEN=$(cat secret); cmd; python3 job.py > out`: what the shell read before its
+// last command is held back from job.py (it may be in its environment, or not), and the
+// note names it, without listing it as a source.
+TEST(Causal, WhatAParentReadBeforeItsLastCommandIsNamedInTheNote) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.run({1, 1}, 100, {"bash", "job.sh"});
+  w.write_new(100, 10, "secret");
+  substitute_cat(w, sh, 200, 10);  // export TOKEN=$(cat secret)
+  auto between = w.run(sh, 201, {"true"});
+  w.exit(between);
+  auto job = w.run(sh, 202, {"python3", "job.py"});
+  w.write_new(202, 13, "out");
+  w.exit(job);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find("environment: not listed: the output of cat cfg (pid 200) (--all"),
+            std::string::npos)
+      << r.text;
+  EXPECT_EQ(r.text.find("read pipe:"), std::string::npos) << "named, not listed\n" << r.text;
 }
 
 // A file written before provd started, by a process gone before provd could look it up:
