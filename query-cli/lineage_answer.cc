@@ -358,8 +358,8 @@ void keep_backward(LineageGraph& g, LineageSource& src, const StepIndex& causes,
         for (const Step* ws : w->second)
           if (ws->type == Step::kGenerated && ws->first <= u.first && name.empty())
             name = "the output of " + g.command(ws->cause.id);
-    } else {
-      name = printable(e.value("path", ""));
+    } else if (!e.value("path", "").empty()) {
+      name = (u.how == "readdir" ? "the listing of " : "") + printable(e.value("path", ""));
     }
     if (name.empty()) return;
     auto [at, fresh] = a->held_back[program].emplace(name, u.first);

@@ -61,9 +61,9 @@ struct Answer {
   // parent's data inputs were held back; forward, the program is followed with a note.
   std::set<int64_t> argv_only_forks;
   // Of such a fork, what its parent had read before it that the answer holds back (not
-  // listed as passed on), named for the note: a file's path, "the output of CMD" for a
-  // pipe (`export T=$(cat token)` long before), each with when it was read. Not a claim:
-  // a pointer.
+  // listed as passed on), named for the note: a file's path ("the listing of DIR"), "the
+  // output of CMD" for a pipe (`export T=$(cat token)` long before), each with when it was read.
+  // Not a claim: a pointer.
   std::map<int64_t, std::map<std::string, int64_t>> held_back;
   // Of such a parent, the reads it made since the last command it started before this one
   // (not counting the commands whose output it read: `K=$(cat f)`): the data a shell puts
