@@ -356,8 +356,10 @@ void keep_backward(LineageGraph& g, LineageSource& src, const StepIndex& causes,
     if (is_pipe(g, u.cause)) {
       if (auto w = causes.find(u.cause); w != causes.end())
         for (const Step* ws : w->second)
-          if (ws->type == Step::kGenerated && ws->first <= u.first && name.empty())
+          if (ws->type == Step::kGenerated && ws->first <= u.first) {
             name = "the output of " + g.command(ws->cause.id);
+            break;
+          }
     } else if (!e.value("path", "").empty()) {
       name = (u.how == "readdir" ? "the listing of " : "") + printable(e.value("path", ""));
     }
@@ -436,22 +438,25 @@ void keep_backward(LineageGraph& g, LineageSource& src, const StepIndex& causes,
             if (auto reads = causes.find(c);
                 reads != causes.end() && !output_taken_in(g, src, c, item.n)) {
               const int64_t since = last_command_before(g, src, c, item.n, st->first);
+              // What it read since that command is listed; the earlier reads, held back,
+              // are named in the note (not what it read again since: a terminal's next
+              // line is listed).
               std::set<Node> passed;
-              for (const Step* u : reads->second)
-                if (passed_on(g, *u, st->first, since, carries) && !read_shown_since(*u) &&
-                    !own_pipe_read(u, c)) {
-                  passed.insert(u->cause);
-                  a->passed_reads[*u].insert(st->first);
-                  show(u, u->cause, u->how == "readdir" ? Answer::kLine : Answer::kFull, false);
-                  // Who ran it, as it is shown above those reads.
-                  if (!item.chain) show(st, c, Answer::kAncestry, false, true);
+              std::vector<const Step*> earlier;
+              for (const Step* u : reads->second) {
+                if (!passed_on(g, *u, st->first, 0, carries) || own_pipe_read(u, c)) continue;
+                if (read_until(g, *u) <= since || read_shown_since(*u)) {
+                  earlier.push_back(u);
+                  continue;
                 }
-              // The earlier ones, held back, are named in the note (not what it read again
-              // since: a terminal's next line is listed).
-              for (const Step* u : reads->second)
-                if (passed.count(u->cause) == 0 && passed_on(g, *u, st->first, 0, carries) &&
-                    !own_pipe_read(u, c))
-                  held_back(*u, item.n.id);
+                passed.insert(u->cause);
+                a->passed_reads[*u].insert(st->first);
+                show(u, u->cause, u->how == "readdir" ? Answer::kLine : Answer::kFull, false);
+                // Who ran it, as it is shown above those reads.
+                if (!item.chain) show(st, c, Answer::kAncestry, false, true);
+              }
+              for (const Step* u : earlier)
+                if (passed.count(u->cause) == 0) held_back(*u, item.n.id);
             }
           } else if (carry(c)) {
             show(st, c, Answer::kFull, item.chain);

@@ -13,12 +13,6 @@ namespace {
 
 using namespace lineage_test;
 
-uint64_t inode(const std::string& p) {
-  struct stat st = {};
-  EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
-  return static_cast<uint64_t>(st.st_ino);
-}
-
 // A maker that read secret made d and a file in it; `ls d > listing` lists d.
 TEST(DirectoryListings, AListedDirectoryIsAnInputNotWalkedFurther) {
   TempDir dir;
@@ -94,7 +88,7 @@ TEST(DirectoryListings, PythonsModuleSearchFoldsWhatItsCodeListsDoesNot) {
   const uint64_t run = file_before_record(proj + "/run.py"),
                  m1 = file_before_record(proj + "/lib/m1.py"),
                  in = file_before_record(proj + "/in.csv");
-  const uint64_t proj_ino = inode(proj), lib_ino = inode(proj + "/lib");
+  const uint64_t proj_ino = inode_of(proj), lib_ino = inode_of(proj + "/lib");
   World w(dir.path() + "/prov.db", mnt);
   auto sh = w.run({1, 1}, 100, {"setup"});
   auto listdir = [&](uint32_t tid, uint64_t ino) {

@@ -610,13 +610,18 @@ inline prov_cli::QueryResult process(bento::lineage::Database& db, int64_t pid, 
   return prov_cli::process(db, {pid, 0, all}, false);
 }
 
+// The inode number of an existing path (a directory made for a test's mount).
+inline uint64_t inode_of(const std::string& path) {
+  struct stat st = {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return static_cast<uint64_t>(st.st_ino);
+}
+
 // A file made on a test's mount before its World (the walk of the mount names it, there
 // before the record): its inode.
 inline uint64_t file_before_record(const std::string& path) {
   std::ofstream(path) << "x";
-  struct stat st = {};
-  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
-  return static_cast<uint64_t>(st.st_ino);
+  return inode_of(path);
 }
 
 // A scratch directory in /dev/shm for one test's database.

@@ -26,13 +26,8 @@ struct Project {
     for (const char* f : {"run.py", "lib/m1.py", "lib/m2.py", "lib/table.csv", "in.csv", "main.js",
                           "node_modules/pkg/index.js", "node_modules/pkg/package.json"})
       ino[f] = file_before_record(proj + "/" + f);
-    ino["lib"] = inode(proj + "/lib");
-    ino["node_modules/evil"] = inode(proj + "/node_modules/evil");
-  }
-  static uint64_t inode(const std::string& p) {
-    struct stat st = {};
-    EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
-    return static_cast<uint64_t>(st.st_ino);
+    ino["lib"] = inode_of(proj + "/lib");
+    ino["node_modules/evil"] = inode_of(proj + "/node_modules/evil");
   }
   std::string mnt, proj;
   std::map<std::string, uint64_t> ino;
