@@ -14,7 +14,8 @@
 // operation reserves room for its record before its journal handle (prov_reserve), and
 // appends the record inside that handle once it succeeded (prov_append), so the record
 // commits in the same transaction as the change. Operations without a handle of their
-// own (open, release, read) append in a handle of their own (prov_alone).
+// own (open, release, read) append in a handle of their own (prov_alone), or, while a
+// commit quiesces, leave the record to that commit's hook (ProvLog::defer).
 #pragma once
 
 #include <bento/file_operations.h>
@@ -233,6 +234,8 @@ class BentoFs : public bento::FileOperations {
   Status prov_append(Handle& h, const Request& req, const ProvDraft& d, ProvLog::Ticket& t);
   // Appends d in a handle of its own.
   Status prov_alone(const Request& req, const ProvDraft& d, ProvLog::Ticket& t);
+  // Writes records deferred to the next commit (ProvLog::defer) now (live upgrade).
+  Status prov_flush_deferred();
   Status prov_xattr_set(Handle& h, const Request& req, Ino ino, const DiskInode& di,
                         std::string_view name, size_t value_len, ProvLog::Ticket& t,
                         uint32_t flags);

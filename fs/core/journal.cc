@@ -60,19 +60,20 @@ void fill_header(uint8_t* p, uint32_t type, uint64_t seq, uint32_t count, uint32
 
 Result<BufferHead> Handle::get_write(uint64_t n) {
   BENTO_ASSIGN_OR_RETURN(BufferHead bh, j_->dev_.bread(n));
-  BENTO_TRY(j_->register_block(n));
+  BENTO_TRY(into_ != nullptr ? j_->register_into(*into_, n) : j_->register_block(n));
   return bh;
 }
 
 Result<BufferHead> Handle::get_new(uint64_t n) {
   BENTO_ASSIGN_OR_RETURN(BufferHead bh, j_->dev_.getblk(n));
-  BENTO_TRY(j_->register_block(n));  // first: a checkpoint may need the old content frozen
+  // first: a checkpoint may need the old content frozen
+  BENTO_TRY(into_ != nullptr ? j_->register_into(*into_, n) : j_->register_block(n));
   __builtin_memset(bh.data_mut().data(), 0, bh.data_mut().size());
   return bh;
 }
 
 void Handle::end() {
-  if (j_ != nullptr) j_->end_handle(credits_);
+  if (j_ != nullptr && into_ == nullptr) j_->end_handle(credits_);
   j_ = nullptr;
 }
 
@@ -315,7 +316,9 @@ Status Journal::suspend(bento::Thread* retired) {
   if (!started_) return Status::Ok();  // read-only: no thread
   {
     auto g = st_.lock();
-    if (g->active > 0) return Err(EBUSY);  // callers are quiesced by the host; never here
+    // Callers are quiesced by the host, and have flushed work deferred to the hook (which
+    // only this instance's hook could do); never here.
+    if (g->active > 0 || g->deferred) return Err(EBUSY);
     // Retire the thread without waiting for it: it looks at its epoch every time it takes
     // the state lock between commits, and leaves once it sees a newer one. A commit it is
     // running (writing the log, or a checkpoint) finishes on the journal it was given, the
@@ -373,7 +376,11 @@ Result<Handle> Journal::begin_log_only(uint32_t credits) {
   return begin_handle(credits, true);
 }
 
-Result<Handle> Journal::begin_handle(uint32_t credits, bool log_only) {
+Result<Handle> Journal::try_begin_log_only(uint32_t credits) {
+  return begin_handle(credits, true, false);
+}
+
+Result<Handle> Journal::begin_handle(uint32_t credits, bool log_only, bool wait_if_locked) {
   uint64_t cap = (blocks_ - margin_) / 2;
   if (credits > cap) credits = static_cast<uint32_t>(cap);
   auto g = st_.lock();
@@ -382,6 +389,7 @@ Result<Handle> Journal::begin_handle(uint32_t credits, bool log_only) {
     // During a checkpoint's I/O the head is still the old one: fits() over-counts, which
     // only makes a log-only handle wait for the checkpoint like any other.
     const bool open = !g->locked || (log_only && g->log_window);
+    if (!open && !wait_if_locked && g->thread_running) return Err(EAGAIN);
     if (!g->thread_running) {
       // No commit thread (shutting down): only allow what fits right now.
       if (open && fits(*g, credits)) break;
@@ -425,6 +433,30 @@ void Journal::end_handle(uint32_t credits) {
   if ((g->active == 0 && g->locked && !g->log_window) || g->waiters > 0) cv_.notify_all();
 }
 
+// The commit hook's blocks go straight into the transaction being committed: the
+// committer owns it, no handle is active, and no checkpoint is writing home (commits are
+// serialized by commit_mu_, and a checkpoint's write-back ends inside its own commit).
+Status Journal::register_into(Txn& t, uint64_t n) {
+  if (t.blocks.find(n) != nullptr) return Status::Ok();
+  BENTO_ASSIGN_OR_RETURN(BufferHead pin, dev_.bread(n));
+  BENTO_TRY(t.order.push_back(n));
+  Status s = t.blocks.insert(n, std::move(pin));
+  if (!s.ok()) t.order.pop_back();
+  return s;
+}
+
+bool Journal::defer_log_only() {
+  auto g = st_.lock();
+  if (!g->locked || g->log_window || g->hook == nullptr || !g->thread_running || g->error != 0)
+    return false;
+  g->deferred = true;
+  return true;
+}
+
+void Journal::deferred_done() {
+  st_.lock()->deferred = false;
+}
+
 Status Journal::register_block(uint64_t n) {
   {
     auto g = st_.lock();
@@ -458,7 +490,7 @@ Status Journal::wait_commit(uint64_t tid) {
     // a commit in flight has already moved running_tid on but not committed_tid (syncfs
     // returned before it, and the provenance records it holds were not yet readable).
     if (tid >= g->running_tid && g->running.order.empty() && g->active == 0 &&
-        g->committed_tid + 1 >= g->running_tid)
+        g->committed_tid + 1 >= g->running_tid && !g->deferred)
       return Status::Ok();
     if (!g->thread_running) return Status::Ok();  // shutdown commits everything
     g->commit_requested = true;
@@ -496,10 +528,12 @@ Status Journal::commit_locked(bool checkpoint) {
   {
     auto g = st_.lock();
     if (g->error != 0) return Err(EIO);
-    if (g->running.order.empty() && !checkpoint) return Status::Ok();
+    if (g->running.order.empty() && !checkpoint && !g->deferred) return Status::Ok();
     g->locked = true;
     while (g->active > 0) cv_.wait(g);
-    if (!g->running.order.empty()) {
+    // Work deferred to the hook (defer_log_only) changes blocks there: a transaction even
+    // when no handle changed anything.
+    if (!g->running.order.empty() || (g->deferred && g->hook != nullptr)) {
       t = std::move(g->running);
       g->running = Txn{};
       tid = g->running_tid++;  // at once: wait_commit(tid) must not take it for empty
@@ -520,8 +554,18 @@ Status Journal::commit_locked(bool checkpoint) {
   uint64_t new_head = head;
   Status st = Status::Ok();
   if (have) {
-    st = hook != nullptr ? hook(hook_arg) : Status::Ok();
-    if (st.ok()) st = stage_txn(t, tid, head, &log, &new_head);
+    if (hook != nullptr) {
+      Handle h(this, tid, 0, &t);
+      st = hook(hook_arg, h);
+    }
+    if (st.ok() && t.order.empty()) {
+      // The deferred work was done by a handle meanwhile: nothing to commit after all. The
+      // id goes back (replay expects consecutive ones); no handle began while locked.
+      have = false;
+      auto g = st_.lock();
+      g->running_tid = tid;
+    }
+    if (st.ok() && have) st = stage_txn(t, tid, head, &log, &new_head);
   }
   bool background = false;  // a checkpoint whose write-back lets handles run
   {

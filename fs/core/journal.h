@@ -34,11 +34,18 @@ using bento::Result;
 using bento::Status;
 
 class Journal;
+// A transaction's blocks (journal.cc): pinned buffers and the order they were first changed.
+struct TxnBlocks {
+  bento::HashMap<uint64_t, BufferHead> blocks;
+  bento::Vec<uint64_t> order;
+};
 
 class Handle {
  public:
   Handle() = default;
-  Handle(Handle&& o) noexcept : j_(o.j_), tid_(o.tid_), credits_(o.credits_) { o.j_ = nullptr; }
+  Handle(Handle&& o) noexcept : j_(o.j_), tid_(o.tid_), credits_(o.credits_), into_(o.into_) {
+    o.j_ = nullptr;
+  }
   Handle& operator=(Handle&&) = delete;
   Handle(const Handle&) = delete;
   ~Handle() { end(); }
@@ -48,14 +55,19 @@ class Handle {
   // Block n zero-filled, registered: for freshly allocated blocks.
   Result<BufferHead> get_new(uint64_t n);
   uint64_t tid() const { return tid_; }
+  Journal& journal() const { return *j_; }
   void end();
 
  private:
   friend class Journal;
-  Handle(Journal* j, uint64_t tid, uint32_t credits) : j_(j), tid_(tid), credits_(credits) {}
+  Handle(Journal* j, uint64_t tid, uint32_t credits, TxnBlocks* into = nullptr)
+      : j_(j), tid_(tid), credits_(credits), into_(into) {}
   Journal* j_ = nullptr;
   uint64_t tid_ = 0;
   uint32_t credits_ = 0;
+  // The commit hook's handle: registers straight into the transaction being committed
+  // (quiescent, owned by the committer), and is not one of the active handles.
+  TxnBlocks* into_ = nullptr;
 };
 
 class Journal {
@@ -92,16 +104,29 @@ class Journal {
   // checkpoint it is running on this same object first (commit_mu_ keeps commits in
   // order; a checkpoint keeps handles out through `locked` as usual). Its handle goes to
   // *retired, which the caller (in the module whose code the thread runs) must join
-  // before that module is unloaded. EBUSY (nothing changed) if a handle is active.
+  // before that module is unloaded. EBUSY (nothing changed) if a handle is active or
+  // work deferred to the hook is waiting (defer_log_only: the caller flushes it first).
   // resume() (the new module) starts a new thread and keeps the commit deadline.
   Status suspend(bento::Thread* retired);
   // Called once per commit, in the quiescent window (no active handle, `locked`) before the
   // transaction is copied into the log, without the state mutex: lets a block that many
   // handles of one transaction change (the provenance log's header) be filled in once,
-  // with its final content, instead of by every handle. nullptr: none. suspend() clears it
-  // (the new instance sets its own); a commit already under way may still call the old one.
-  using CommitHook = Status (*)(void* arg);
+  // with its final content, instead of by every handle, and lets work deferred while the
+  // journal was quiescing (defer_log_only) join the transaction. `h` changes blocks in the
+  // transaction being committed (tid h.tid()). nullptr: none. suspend() clears it (the new
+  // instance sets its own); a commit already under way may still call the old one.
+  using CommitHook = Status (*)(void* arg, Handle& h);
   void set_commit_hook(CommitHook fn, void* arg);
+  // Instead of a log-only handle that would wait for a commit's quiescent window: true when
+  // the journal is quiescing or copying a transaction (`locked`, not a checkpoint's log
+  // window) and a commit hook is set, which then takes on the work: the commit under way if
+  // its hook has not run yet, else the next one, which runs even with no other change
+  // (`deferred`, also seen by wait_commit) and so no later than the commit of any handle
+  // that begins after this call. The caller keeps its work for the hook until it calls
+  // deferred_done(), under a lock that also covers its own call of this (the provenance
+  // log's mutex), so that no deferral is left without a commit to take it.
+  bool defer_log_only();
+  void deferred_done();
   Status resume(uint32_t interval_ms);
   BlockDevice& device() const { return dev_; }
 
@@ -115,6 +140,9 @@ class Journal {
   // the header it also writes home, which readers and recovery ignore; the handle's
   // transaction commits after the checkpoint as usual.
   Result<Handle> begin_log_only(uint32_t credits);
+  // begin_log_only, but EAGAIN instead of waiting out a commit's quiescent window (the
+  // caller may defer its work to the hook instead: defer_log_only).
+  Result<Handle> try_begin_log_only(uint32_t credits);
   // Waits until transaction tid is durable (fsync); after a live upgrade, at least every
   // transaction handed over (the new instance's inodes lost their last_tid).
   Status wait_commit(uint64_t tid);
@@ -125,10 +153,7 @@ class Journal {
 
  private:
   friend class Handle;
-  struct Txn {
-    bento::HashMap<uint64_t, BufferHead> blocks;
-    bento::Vec<uint64_t> order;
-  };
+  using Txn = TxnBlocks;
   // A block a checkpoint is writing home while handles run (start_going_home).
   struct HomeBlock {
     BufferHead pin;              // the live buffer, kept in the cache until home
@@ -170,6 +195,7 @@ class Journal {
     int error = 0;  // sticky: after an I/O error the journal refuses new handles
     CommitHook hook = nullptr;
     void* hook_arg = nullptr;
+    bool deferred = false;  // the hook has work deferred to it (defer_log_only)
   };
   using Guard = bento::Mutex<State>::Guard;
 
@@ -181,8 +207,9 @@ class Journal {
   void run(uint64_t epoch);
   void end_handle(uint32_t credits);
   Status register_block(uint64_t n);
+  Status register_into(Txn& t, uint64_t n);
   bool fits(const State& s, uint64_t credits) const;
-  Result<Handle> begin_handle(uint32_t credits, bool log_only);
+  Result<Handle> begin_handle(uint32_t credits, bool log_only, bool wait_if_locked = true);
   // Quiesces, commits the running transaction; keeps the quiescent window open when
   // checkpoint is set and then writes everything home and resets the log.
   Status commit(bool checkpoint);

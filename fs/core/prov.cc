@@ -20,13 +20,27 @@ Status BentoFs::prov_append(Handle& h, const Request& req, const ProvDraft& d, P
 }
 
 // The handle touches nothing but the log, so it need not wait out a checkpoint's
-// write-back (Journal::begin_log_only): reads, opens and closes of Bento-prov no longer
-// stall there when plain Bento-fs's do not. Its record still commits no later than any
-// handle that begins after it (an effect the caller makes next).
+// write-back (Journal::begin_log_only), nor a commit's quiescent window: then the record
+// is deferred to that commit's hook or the next append (ProvLog::defer). So reads, opens
+// and closes of Bento-prov do not stall on commits when plain Bento-fs's, which take no
+// handle, do not (fsync-heavy work commits hundreds of times a second). Either way the
+// record commits no later than any handle that begins after it (an effect the caller
+// makes next: a truncation).
 Status BentoFs::prov_alone(const Request& req, const ProvDraft& d, ProvLog::Ticket& t) {
   if (!t.valid()) return Status::Ok();
+  auto h = journal_->try_begin_log_only(ProvLog::kCredits);
+  if (!h.ok() && h.error() == EAGAIN) {
+    if (prov_.defer(*journal_, req, d, t)) return Status::Ok();
+    h = journal_->begin_log_only(ProvLog::kCredits);  // it moved on, or no room to defer
+  }
+  if (!h.ok()) return Err(h.error());
+  return prov_.append(*h, req, d, t);
+}
+
+Status BentoFs::prov_flush_deferred() {
+  if (!prov_.has_deferred()) return Status::Ok();
   BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin_log_only(ProvLog::kCredits));
-  return prov_.append(h, req, d, t);
+  return prov_.flush_deferred(h);
 }
 
 bool BentoFs::note_access(Fh fh, uint32_t tid, bool write, OpenFile* out, bool* fresh) {

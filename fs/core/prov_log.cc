@@ -166,9 +166,10 @@ Status ProvLog::flush_header_locked(State& s) {
   return Status::Ok();
 }
 
-Status ProvLog::commit_hook(void* self) {
+Status ProvLog::commit_hook(void* self, Handle& h) {
   ProvLog* log = static_cast<ProvLog*>(self);
   auto g = log->st_.lock();
+  BENTO_TRY(log->drain_locked(h, *g));
   return log->flush_header_locked(*g);
 }
 
@@ -220,6 +221,23 @@ void seal_record(uint8_t* rec, uint32_t len, uint64_t seq) {
   Le32 crc;
   crc.set(prov::record_checksum(rec, len));
   __builtin_memcpy(rec + __builtin_offsetof(prov::RecordHeader, checksum), &crc, 4);
+}
+
+// The bytes of a draft's names a record holds (together at most 4095).
+void name_lengths(const ProvDraft& d, size_t* n1, size_t* n2) {
+  *n1 = d.name.size() < 4095 ? d.name.size() : 4095;
+  *n2 = d.name2.size() < 4095 - *n1 ? d.name2.size() : 4095 - *n1;
+}
+
+// The fields a deferred record's gap count needs (count_gap), from the built record.
+ProvDraft draft_of(const uint8_t* rec) {
+  prov::RecordHeader r;
+  __builtin_memcpy(&r, rec, sizeof r);
+  ProvDraft d;
+  d.type = static_cast<prov::RecordType>(r.type.get());
+  d.flags = r.flags.get();
+  d.aux = r.aux.get();
+  return d;
 }
 
 // Bytes a record of len takes at tail: a Pad first when the block's rest is too small.
@@ -290,6 +308,72 @@ void ProvLog::note_pending(State& s, uint64_t tid, uint64_t tail) {
   }
 }
 
+Status ProvLog::drain_locked(Handle& h, State& s) {
+  if (s.deferred_len == 0) return Status::Ok();
+  // Their tickets' room is consumed (the tail grows instead) or given back.
+  s.reserved = s.deferred_room < s.reserved ? s.reserved - s.deferred_room : 0;
+  s.deferred_room = 0;
+  uint32_t off = 0;
+  auto place = [&]() -> Status {
+    BENTO_TRY(touch_header(h, s));
+    while (off < s.deferred_len) {
+      uint8_t* rec = s.deferred + off;
+      const uint32_t len = load_le32(rec);  // RecordHeader::len
+      // As append(): the pending gap's record first; while it cannot go, records join it.
+      BENTO_ASSIGN_OR_RETURN(bool gap_written,
+                             flush_gap_locked(h, s, room_at(0, len) * 2, s.reserved));
+      const bool fits = s.hdr.gap_records.get() == 0 &&
+                        s.hdr.tail.get() - s.hdr.head.get() + room_at(s.hdr.tail.get(), len) <=
+                            s.hdr.capacity.get();
+      if (fits) {
+        BENTO_TRY(put_locked(h, s, rec, len));
+        note_pending(s, h.tid(), s.hdr.tail.get());
+      } else {
+        count_gap(s, draft_of(rec));
+        if (gap_written) note_pending(s, h.tid(), s.hdr.tail.get());
+      }
+      off += len;
+    }
+    return Status::Ok();
+  };
+  Status st = place();
+  // A failure leaves the rest unwritten: they join the gap (the hole is told, no record is
+  // written twice), in the header this handle registered when it could.
+  for (; off < s.deferred_len; off += load_le32(s.deferred + off))
+    count_gap(s, draft_of(s.deferred + off));
+  s.deferred_len = 0;
+  h.journal().deferred_done();
+  return st;
+}
+
+bool ProvLog::defer(Journal& j, const bento::Request& req, const ProvDraft& d, Ticket& t) {
+  if (!present() || !t.recorded()) return false;
+  size_t n1 = 0, n2 = 0;
+  name_lengths(d, &n1, &n2);
+  const uint32_t len = prov::record_len(n1, n2);
+  auto g = st_.lock();
+  if (g->deferred_len + len > kDeferBytes) return false;
+  // Under this mutex, which the hook and every append hold while they drain: the commit
+  // that tells us to defer has not run its hook yet, or the next one will.
+  if (!j.defer_log_only()) return false;
+  build_record(g->deferred + g->deferred_len, len, req, d, n1, n2, bento::now_realtime().to_ns(),
+               bento::now_monotonic_ns());
+  g->deferred_len += len;
+  g->deferred_room += t.bytes_;
+  t.bytes_ = 0;
+  t.log_ = nullptr;
+  return true;
+}
+
+bool ProvLog::has_deferred() {
+  return st_.lock()->deferred_len != 0;
+}
+
+Status ProvLog::flush_deferred(Handle& h) {
+  auto g = st_.lock();
+  return drain_locked(h, *g);
+}
+
 Status ProvLog::append(Handle& h, const bento::Request& req, const ProvDraft& d, Ticket& t) {
   if (!present()) return Err(EOPNOTSUPP);
   if (t.unrecorded_) {
@@ -299,8 +383,8 @@ Status ProvLog::append(Handle& h, const bento::Request& req, const ProvDraft& d,
     count_gap(*g, d);
     return touch_header(h, *g);
   }
-  size_t n1 = d.name.size() < 4095 ? d.name.size() : 4095;
-  size_t n2 = d.name2.size() < 4095 - n1 ? d.name2.size() : 4095 - n1;
+  size_t n1 = 0, n2 = 0;
+  name_lengths(d, &n1, &n2);
   uint32_t len = prov::record_len(n1, n2);
   if (len > kLogBlockSize) return Err(ENAMETOOLONG);
   // Under the mutex: the byte range, seq and timestamps (so both follow log order), and
@@ -317,6 +401,8 @@ Status ProvLog::append(Handle& h, const bento::Request& req, const ProvDraft& d,
     s.reserved = give < s.reserved ? s.reserved - give : 0;
     t.bytes_ = 0;
     t.log_ = nullptr;
+    // Records deferred during a commit go first: they happened before this one.
+    BENTO_TRY(drain_locked(h, s));
     // The pending gap's record goes first; while it cannot, records join the gap (so a
     // reader never sees records after a hole before the record that tells of it).
     BENTO_ASSIGN_OR_RETURN(bool gap_written,

@@ -1,8 +1,10 @@
-// The provenance log (format/prov_log.h, FORMAT.md §8): appends records inside the
+// The provenance log (format/prov_log.h, FORMAT.md §7.1): appends records inside the
 // operation's own journal handle, so a record commits in the same transaction as the
-// change it describes; serves committed records to readers; moves the head when a reader
-// acknowledges. Present in both modules (plain Bento-fs serves and acknowledges, so a
-// collector can drain the log after tracking is switched off); only Bento-prov appends.
+// change it describes (or, for an operation that changes nothing else and would wait for
+// a commit's quiescent window, keeps it for that commit: defer); serves committed records
+// to readers; moves the head when a reader acknowledges. Present in both modules (plain
+// Bento-fs serves and acknowledges, so a collector can drain the log after tracking is
+// switched off); only Bento-prov appends.
 //
 // Space: an operation reserves room for its record before it changes anything (a Ticket).
 // When the ring is full the operation is not refused (a full log is a policy, not an
@@ -43,9 +45,12 @@ class ProvLog {
  public:
   // Room kept by an open handle for its release record.
   static constexpr uint64_t kReleaseRoom = 2 * prov::record_len(0, 0);
-  // Journal credits one record may touch: the header, the tail block and the next one.
-  // (The header is written once per transaction, but any record may be its first.)
-  static constexpr uint32_t kCredits = 3;
+  // Journal credits one record may touch: the header, the tail block and the next two
+  // (deferred records, at most kDeferBytes, go in first). The header is written once per
+  // transaction, but any record may be its first.
+  static constexpr uint32_t kCredits = 4;
+  // Room for records deferred while the journal quiesces for a commit (defer).
+  static constexpr uint32_t kDeferBytes = 2048;
 
   // Reserved room for one record; given back unless append() consumed it.
   class Ticket {
@@ -93,13 +98,25 @@ class ProvLog {
   // (or a record that does not fit) only counts the record in the pending gap, in the
   // header written in h: the count is as durable as the operation.
   Status append(Handle& h, const bento::Request& req, const ProvDraft& d, Ticket& t);
+  // Instead of append() in a log-only handle that would wait for a commit's quiescent
+  // window (Journal::try_begin_log_only said EAGAIN): when the journal is still quiescing
+  // (Journal::defer_log_only), keeps the record, stamped now, for the commit hook or the
+  // next append, whichever comes first; it takes its seq and place then, after every
+  // record appended before it. Consumes the ticket. False (nothing done) when the journal
+  // no longer quiesces, the ticket is unrecorded, or kDeferBytes are waiting already.
+  bool defer(Journal& j, const bento::Request& req, const ProvDraft& d, Ticket& t);
+  bool has_deferred();
+  // Writes the deferred records now, in h (kCredits spare): before a live upgrade hands
+  // the log's header on.
+  Status flush_deferred(Handle& h);
   // Marks whether a tracking module is mounted (informational, in the header).
   Status set_tracking(Handle& h, bool on);
   // The header block is registered with the first handle of a transaction that changes
   // the log and filled in once, at commit, by this hook (Journal::set_commit_hook; arg:
-  // the ProvLog): not sealed and copied by every append. sync_header() fills it in now
-  // (live upgrade: the next instance loads the header from the cache).
-  static Status commit_hook(void* self);
+  // the ProvLog): not sealed and copied by every append. The hook first writes the
+  // deferred records into the committing transaction (h). sync_header() fills the header
+  // in now (live upgrade: the next instance loads the header from the cache).
+  static Status commit_hook(void* self, Handle& h);
   Status sync_header();
 
   // Whole committed records from logical offset off into out. ERANGE below the head.
@@ -132,6 +149,11 @@ class ProvLog {
     // registered and the transaction it is registered with (0: none).
     uint64_t hdr_tid = 0;
     uint64_t tail_tid = 0, tail_block = 0;
+    // Records deferred while the journal quiesced (defer): built and stamped, without seq;
+    // the room their tickets reserved is still counted in `reserved`.
+    uint8_t deferred[kDeferBytes];
+    uint32_t deferred_len = 0;
+    uint64_t deferred_room = 0;
   };
   // A pending record that was not written, the log being full.
   void count_gap(State& s, const ProvDraft& d);
@@ -143,6 +165,9 @@ class ProvLog {
   // tickets hold; true when written (the header still needs writing).
   Result<bool> flush_gap_locked(Handle& h, State& s, uint64_t also, uint64_t held_by_others);
   void note_pending(State& s, uint64_t tid, uint64_t tail);
+  // Writes the deferred records in h (each like an append: after the pending gap's record,
+  // or into the gap) and tells the journal none is waiting.
+  Status drain_locked(Handle& h, State& s);
   using Guard = bento::Mutex<State>::Guard;
   void unreserve(uint64_t bytes);
   uint64_t durable_locked(State& s, uint64_t committed_tid);

@@ -44,8 +44,10 @@ Result<bento::TransferState> BentoFs::update_prepare() {
   st->atime_policy = static_cast<uint32_t>(atime_);
   st->nodiratime = nodiratime_ ? 1 : 0;
   st->lazytime = lazytime_ ? 1 : 0;
-  // 2. Retire the commit thread at a safe point; nothing is committed or written. The
-  // log header goes into its (journaled) buffer first: the next instance loads it there.
+  // 2. Retire the commit thread at a safe point; nothing is committed or written. Records
+  // deferred to the next commit's hook go in first (only this instance's hook knows them),
+  // then the log header into its (journaled) buffer: the next instance loads it there.
+  BENTO_TRY(prov_flush_deferred());
   BENTO_TRY(prov_.sync_header());
   BENTO_TRY(journal_->suspend(&retired_jthread_));
   // 3. Dismantle (cannot fail). From now on this instance touches nothing.

@@ -25,7 +25,9 @@
 //
 // Journal's layout changed again with API version 3 (a checkpoint's `going_home` set,
 // issue 18) without a state version: a module of API 2 is refused by any host of API 3,
-// so no two modules that disagree on it can meet, and journal_layout cross-checks.
+// so no two modules that disagree on it can meet, and journal_layout cross-checks. The
+// flag of work deferred to the commit hook (`deferred`, issue 18) grew it again: a module
+// built before it is refused by journal_layout (EINVAL, the upgrade rolled back).
 //
 // Version 3 (this module, issue 19): V2 plus the atime mount options (relatime/strictatime/
 // noatime, nodiratime, lazytime) and, per inode, whether it is an O_TMPFILE inode link() may

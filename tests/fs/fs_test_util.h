@@ -13,6 +13,24 @@
 #include "tools/fsck_check.h"
 #include "tools/image_device.h"
 
+namespace bentofs {
+// What tests reach inside a BentoFs for (a friend of BentoFs).
+struct FsAccess {
+  // An inode being deleted, as delete_inode notes it while it gives a big file's blocks back
+  // step by step (the window a test cannot catch otherwise).
+  static bool note_deleting(BentoFs& fs, Ino ino) {
+    return fs.deleting_.lock()->push_back(ino).ok();
+  }
+  // A journal handle, held as an operation in progress holds it.
+  static Result<Handle> begin(BentoFs& fs, uint32_t credits) { return fs.journal_->begin(credits); }
+  // The journal quiesces for a commit: a log-only handle cannot begin now.
+  static bool quiescing(BentoFs& fs) {
+    auto h = fs.journal_->try_begin_log_only(1);
+    return !h.ok() && h.error() == EAGAIN;
+  }
+};
+}  // namespace bentofs
+
 namespace bentofs::test {
 
 using bento::Ino;

@@ -2,6 +2,7 @@
 // mount), uncommitted ones vanish atomically, and fsync waits for the commit.
 #include "core/journal.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -258,6 +259,100 @@ TEST(BentoFsJournal, HalfTheLogStartsACheckpoint) {
     if (!durable) std::this_thread::sleep_for(50ms);
   }
   EXPECT_TRUE(durable) << "512 blocks written in a 1024-block journal, and nothing committed";
+}
+
+// Work deferred to the commit hook while the journal quiesced (a provenance record whose
+// log-only handle would have waited, Journal::defer_log_only) is committed by a commit of
+// its own when the hook could not take it in the commit under way (it was deferred after
+// that hook ran): even with no other change, and fsync waits for it.
+struct DeferredHook {
+  std::atomic<int> calls{0};
+  std::atomic<bool> take{false};  // the hook takes the deferred work
+  std::atomic<bool> write{true};  // ... and changes a block for it
+};
+Status deferred_hook(void* arg, Handle& h) {
+  auto* s = static_cast<DeferredHook*>(arg);
+  s->calls++;
+  if (!s->take) return Status::Ok();
+  if (s->write) {
+    BENTO_ASSIGN_OR_RETURN(BufferHead bh, h.get_write(1500));
+    bh.data_mut()[0] = 0x5a;
+  }
+  h.journal().deferred_done();
+  return Status::Ok();
+}
+
+TEST(BentoFsJournal, WorkDeferredToTheHookIsCommittedEvenWithNoOtherChange) {
+  using namespace std::chrono_literals;
+  auto dev = ImageDevice::from_bytes(std::vector<uint8_t>(2048 * 4096, 0));
+  ASSERT_TRUE(Journal::write_super(*dev, 1, 1024, 1).ok());
+  DeferredHook hook;
+  {
+    Journal j(*dev, 1, 1024, 1);
+    j.set_commit_hook(&deferred_hook, &hook);
+    ASSERT_TRUE(j.start_thread(600000).ok());
+    EXPECT_FALSE(j.defer_log_only()) << "deferred with no commit under way";
+    auto held = j.begin(1);  // an operation in progress: the commit below waits for it
+    ASSERT_TRUE(held.ok());
+    ASSERT_TRUE(held->get_write(1600).ok());
+    const uint64_t first = held->tid();
+    auto commit = std::async(std::launch::async, [&] { return j.wait_commit(first); });
+    bool quiescing = false;
+    for (int i = 0; i < 10000 && !quiescing; i++) {
+      auto h = j.try_begin_log_only(1);
+      quiescing = !h.ok() && h.error() == EAGAIN;
+      if (!quiescing) std::this_thread::sleep_for(1ms);
+    }
+    ASSERT_TRUE(quiescing) << "the commit never quiesced";
+    EXPECT_TRUE(j.defer_log_only());
+    held->end();
+    ASSERT_TRUE(commit.get().ok());
+    EXPECT_GE(hook.calls, 1);  // which did not take the work: as if deferred after it ran
+    EXPECT_EQ(j.committed_tid(), first);
+
+    int calls = hook.calls;
+    hook.take = true;
+    ASSERT_TRUE(j.wait_commit(j.next_sequence()).ok());  // does not return before it
+    EXPECT_GT(hook.calls, calls);
+    EXPECT_EQ(j.committed_tid(), first + 1) << "the deferred work alone was not committed";
+    calls = hook.calls;
+    ASSERT_TRUE(j.wait_commit(j.next_sequence()).ok());  // nothing deferred: no commit
+    EXPECT_EQ(hook.calls, calls);
+
+    // Deferred work that leaves nothing to commit gives its transaction id back.
+    held = j.begin(1);
+    ASSERT_TRUE(held.ok());
+    ASSERT_TRUE(held->get_write(1601).ok());
+    hook.take = false;
+    commit = std::async(std::launch::async, [&, tid = held->tid()] { return j.wait_commit(tid); });
+    quiescing = false;
+    for (int i = 0; i < 10000 && !quiescing; i++) {
+      auto h = j.try_begin_log_only(1);
+      quiescing = !h.ok() && h.error() == EAGAIN;
+      if (!quiescing) std::this_thread::sleep_for(1ms);
+    }
+    ASSERT_TRUE(quiescing);
+    EXPECT_TRUE(j.defer_log_only());
+    held->end();
+    ASSERT_TRUE(commit.get().ok());
+    const uint64_t committed = j.committed_tid();
+    calls = hook.calls;
+    hook.take = true;
+    hook.write = false;
+    const uint64_t next = j.next_sequence();
+    ASSERT_TRUE(j.wait_commit(next).ok());
+    EXPECT_GT(hook.calls, calls);
+    EXPECT_EQ(j.next_sequence(), next) << "an id taken for an empty transaction";
+    EXPECT_EQ(j.committed_tid(), committed);
+    ASSERT_TRUE(j.shutdown().ok());
+  }
+  // Replay finds every commit, in order, with the hook's block.
+  auto crashed = ImageDevice::from_bytes(dev->durable_bytes());
+  uint64_t replayed = 0;
+  ASSERT_TRUE(Journal::replay(*crashed, 1, 1024, &replayed).ok());
+  uint8_t b = 0;
+  crashed->peek(1500 * 4096, &b, 1);
+  EXPECT_EQ(b, 0x5a);
 }
 
 }  // namespace

@@ -6,16 +6,6 @@
 #include "core/superblock_check.h"
 #include "fs_test_util.h"
 
-namespace bentofs {
-// Marks an inode as being freed, as delete_inode does while it gives a big file's blocks
-// back step by step (the window a test cannot catch otherwise).
-struct FsAccess {
-  static bool note_deleting(BentoFs& fs, Ino ino) {
-    return fs.deleting_.lock()->push_back(ino).ok();
-  }
-};
-}  // namespace bentofs
-
 namespace bentofs::test {
 namespace {
 
