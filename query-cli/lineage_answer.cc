@@ -1349,6 +1349,9 @@ json answer_json(LineageGraph& g, const Answer& a, json header) {
     json& node = n.kind == Node::kEntity ? g.entity_mut(n.id) : g.activity_mut(n.id);
     if (node.empty()) continue;
     if (n.kind == Node::kEntity) g.annotate_status(n.id);
+    if (n.kind == Node::kEntity && a.backward)  // "same_bytes_as" the version asked about
+      for (const auto& [root, bound] : a.roots)
+        if (root.kind == Node::kEntity) g.same_bytes(n.id, root.id);
     node["shown"] = shown == Answer::kFull       ? "full"
                     : shown == Answer::kAncestry ? "ancestry"
                                                  : "line";

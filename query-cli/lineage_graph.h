@@ -57,6 +57,14 @@ class LineageGraph {
   // Adds "status" to an entity: whether its file changed, was removed or renamed after
   // this version, when and by whom (JSON.md).
   void annotate_status(int64_t id);
+  // Whether entity `id`'s file holds now the same bytes as entity `other`'s: both regular
+  // files, the current versions (nothing recorded changed, removed or renamed them since),
+  // their paths still naming those files (inode numbers), of the same size, 1 byte to
+  // 64 MiB (256 MiB compared per answer at most). A fact about content, not about how it
+  // got there: a relay that read many files and wrote many (`tar c | tar x`, rsync) is
+  // one process reading them all, and this says which one a file's bytes are. When true,
+  // adds "same_bytes_as": [eid of other, ...] to the entity (JSON.md).
+  bool same_bytes(int64_t id, int64_t other);
 
   // A step of the causal search as its PROV edge (with `time`, `last`, a stable `id`).
   void add_step(const Step& s);
@@ -126,6 +134,8 @@ class LineageGraph {
   std::set<int64_t> agents_;
   nlohmann::json edges_ = nlohmann::json::array();
   std::set<std::string> edge_ids_;
+  std::map<std::pair<int64_t, int64_t>, bool> same_bytes_;
+  uint64_t compared_bytes_ = 0;
 };
 
 }  // namespace prov_cli

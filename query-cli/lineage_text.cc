@@ -91,6 +91,7 @@ class Printer {
     for (const std::string& gap : a_.gaps) out += g_.bold("warning: " + gap) + "\n";
     for (const auto& [root, bound] : a_.roots) {
       g_.annotate_status(root.id);
+      root_ = root;
       out += g_.entity_line(root.id) + "\n";
       if (a_.backward)
         entity_back(root, bound, "", &out);
@@ -763,6 +764,11 @@ class Printer {
                                            : read_verb(s->how, e.value("kind", ""));
         std::string text =
             verb + as + g_.entity_line(s->cause.id) + at(read->second.first, read->second.second);
+        // Which of a relay's reads this file's bytes are (or a copy's source, plainly).
+        if (a_.backward && root_.kind == Node::kEntity && !program && !compiled &&
+            g_.same_bytes(s->cause.id, root_.id))
+          text += g_.dim(" — the same bytes as " +
+                         printable(g_.entity(root_.id).value("path", "")) + " now");
         if (passed && how != Answer::kFull)
           text += g_.dim(
               " — read since the last command it started: may reach this program through its "
@@ -955,6 +961,7 @@ class Printer {
 
   LineageGraph& g_;
   const Answer& a_;
+  Node root_;  // the version asked about whose answer is being printed
   std::map<Node, std::vector<const Step*>> by_effect_, by_cause_, by_effect_all_;
   std::map<Node, int64_t> printed_;
   // The versions whose lines are being expanded: one met again below them (a process that
