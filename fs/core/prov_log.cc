@@ -380,6 +380,7 @@ Status ProvLog::append(Handle& h, const bento::Request& req, const ProvDraft& d,
     t.log_ = nullptr;
     t.unrecorded_ = false;
     auto g = st_.lock();
+    BENTO_TRY(drain_locked(h, *g));  // they happened before this one
     count_gap(*g, d);
     return touch_header(h, *g);
   }
@@ -498,6 +499,7 @@ Status ProvLog::ack(Handle& h, uint64_t off, uint64_t committed_tid) {
   if (off % 8 != 0 || off < g->hdr.head.get() || off > durable) return Err(EINVAL);
   if (off == g->hdr.head.get() && g->hdr.gap_records.get() == 0) return Status::Ok();
   g->hdr.head.set(off);
+  BENTO_TRY(drain_locked(h, *g));  // records deferred during a commit go before a gap's
   // The room this made may be what the pending gap's record waited for.
   BENTO_ASSIGN_OR_RETURN(bool gap_written, flush_gap_locked(h, *g, 0, g->reserved));
   BENTO_TRY(touch_header(h, *g));
