@@ -301,10 +301,16 @@ void LineageGraph::annotate_status(int64_t id) {
 namespace {
 
 // The file at `path`, if it is the regular file with inode number `ino`; -1 otherwise.
+// Looked at before it is opened: a device node put there since is never opened.
 int open_same_file(const std::string& path, int64_t ino, struct stat* st) {
+  struct stat before = {};
+  if (::lstat(path.c_str(), &before) != 0 || !S_ISREG(before.st_mode) ||
+      static_cast<int64_t>(before.st_ino) != ino)
+    return -1;
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) return -1;
-  if (::fstat(fd, st) != 0 || !S_ISREG(st->st_mode) || static_cast<int64_t>(st->st_ino) != ino) {
+  if (::fstat(fd, st) != 0 || !S_ISREG(st->st_mode) || st->st_ino != before.st_ino ||
+      st->st_dev != before.st_dev) {
     ::close(fd);
     return -1;
   }
