@@ -513,10 +513,11 @@ void find_gaps(LineageGraph& g, Answer* a) {
 
 // A scratch file of the reading process: it wrote every version of it up to this one, by
 // itself, and removed it (sort's temporary files), renamed another file over it (git
-// rewriting its config through config.lock), emptied it to write it anew (`ar rcs lib.a`
-// reads the lib.a it just created, then truncates and writes it), or read it back before
-// it had finished writing it (`as` and `ld` reading the file they write, sqlite3 the
-// database it makes).
+// rewriting its config through config.lock), renamed it into place itself (rsync's
+// receiver opens its temporary `.f1.XXXXXX` again before it moves it to `f1`), emptied it
+// to write it anew (`ar rcs lib.a` reads the lib.a it just created, then truncates and
+// writes it), or read it back before it had finished writing it (`as` and `ld` reading the
+// file they write, sqlite3 the database it makes).
 // It holds only what that process had read already, which the answer lists on it, so it
 // is folded, not walked: `why main.o` does not list main.o under its writer. (A file it
 // wrote, finished and read later is shown: that read may be what it passes on to a
@@ -530,6 +531,9 @@ bool own_scratch_file(bento::lineage::Database& db, int64_t entity, int64_t acti
       "v.file_id = me.file_id AND i.activity_id = ? AND i.how IN ('unlink', 'rename-over')) OR "
       "EXISTS (SELECT 1 FROM generated g WHERE g.entity_id = me.id AND g.activity_id = ? AND "
       "COALESCE(g.last_ns, g.time_ns) >= ?) OR "
+      "EXISTS (SELECT 1 FROM generated g JOIN entities v ON v.id = g.entity_id WHERE "
+      "v.file_id = me.file_id AND v.version > me.version AND g.activity_id = ?2 AND "
+      "g.how = 'rename') OR "
       "EXISTS (SELECT 1 FROM generated g JOIN entities v ON v.id = g.entity_id WHERE "
       "v.file_id = me.file_id AND v.version > me.version AND g.activity_id = ?2 AND NOT EXISTS "
       "(SELECT 1 FROM derived d WHERE d.generated_id = v.id AND d.how = 'version')) "

@@ -2228,6 +2228,45 @@ TEST(Causal, AFileTheProcessReplacedByRenamingOverItIsItsScratchFile) {
   EXPECT_NE(all.text.find(path("config") + "  (version 2"), std::string::npos) << all.text;
 }
 
+// rsync's receiver writes each file under a temporary name, opens it again, and renames it
+// into place itself: a file it alone wrote and moved holds only what it had, folded as its
+// scratch file, not an input of the next file it writes.
+TEST(Causal, ATemporaryFileTheProcessRenamedIntoPlaceIsItsScratchFile) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "in"}});
+  auto rsync = w.run(sh, 200, {"rsync", "-a", "src/", "r/"});
+  w.read(200, 10);
+  w.write_new(200, 20, ".f1.XXXXXX");
+  w.read(200, 20);
+  w.record(RecordType::kRename, 200, 20, ".f1.XXXXXX", 0, 0, S_IFREG | 0644, 1, "f1", 1);
+  w.write_new(200, 21, "f2");
+  w.exit(rsync);
+  w.commit();
+  auto r = why(*w.db, path("f2"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find("files it wrote itself (1)"), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find(path(".f1.XXXXXX") + "  (version 1"), std::string::npos) << r.text;
+  EXPECT_TRUE(has(edges(r.graph), "used(rsync -a src/ r/, in)")) << r.text;
+  // Renamed by another process (`mv`): not its scratch file; what it read back is shown.
+  TempDir dir2;
+  World w2(dir2.path() + "/prov.db");
+  auto sh2 = w2.setup({{10, "in"}});
+  auto tool = w2.run(sh2, 200, {"tool"});
+  w2.read(200, 10);
+  w2.write_new(200, 20, "part");
+  w2.read(200, 20);
+  auto mv = w2.run(sh2, 201, {"mv", "part", "whole"});
+  w2.record(RecordType::kRename, 201, 20, "part", 0, 0, S_IFREG | 0644, 1, "whole", 1);
+  w2.exit(mv);
+  w2.write_new(200, 21, "out");
+  w2.exit(tool);
+  w2.commit();
+  auto r2 = why(*w2.db, path("out"));
+  ASSERT_TRUE(r2.found) << r2.message;
+  EXPECT_NE(r2.text.find(path("part") + "  (version 1"), std::string::npos) << r2.text;
+}
+
 // mkstemp opens its file O_RDWR|O_CREAT|O_EXCL: the open made the file, so its first
 // version is the opener's, not one "first seen" that was there before and was read.
 // So does one the probes saw an open create without O_EXCL (`sort > /tmp/x` of a new
