@@ -137,6 +137,8 @@ class GraphStore {
   // Every open name below directory `from` moves below `to`.
   virtual void move_names_below(const std::string& from, const std::string& to, uint64_t t) = 0;
   virtual std::string latest_name(int64_t file) = 0;
+  // Whether `file` has ever had a name (latest_name not empty).
+  virtual bool ever_named(int64_t file) = 0;
   virtual bool has_open_name(int64_t file, const std::string& path) = 0;
   // The open name `was` of `file`, and the path of its versions named so, become `path`.
   virtual void retitle_open_name(int64_t file, const std::string& was, const std::string& path) = 0;

@@ -176,7 +176,7 @@ int64_t Ingest::mount_file(int64_t source, uint64_t ino, uint32_t gen, const cha
 // before the walk ran (records are read after the fact: `sed -i f` replaces f at once). The
 // call that renames or removes it by name says what it was called until then.
 void Ingest::name_if_never_named(int64_t file, const std::string& path) {
-  if (!store_.latest_name(file).empty()) return;
+  if (store_.ever_named(file)) return;
   store_.add_name(file, path, 0);
   store_.name_unnamed_versions(file, path);
 }

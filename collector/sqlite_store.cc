@@ -308,6 +308,7 @@ void SqliteStore::forget_caches() {
   generated_.clear();
   used_exact_.clear();
   first_emptied_.clear();  // ids of rolled-back rows come back
+  named_.clear();
 }
 
 void SqliteStore::begin() {
@@ -741,6 +742,8 @@ void SqliteStore::note_first_emptied(int64_t entity) {
 
 void SqliteStore::add_name(int64_t file, const std::string& path, uint64_t t) {
   st(kNameInsert).bind(1, file).bind(2, path).bind(3, i64(t)).run();
+  if (named_.size() >= (1u << 20)) named_.clear();  // a cache: the database still knows
+  named_.insert(file);
 }
 
 void SqliteStore::name_unnamed_versions(int64_t file, const std::string& path) {
@@ -778,6 +781,14 @@ std::string SqliteStore::latest_name(int64_t file) {
   Stmt& q = st(kLatestName);
   q.bind(1, file);
   return q.step() ? q.text(0) : std::string();
+}
+
+bool SqliteStore::ever_named(int64_t file) {
+  if (named_.count(file) != 0) return true;
+  if (latest_name(file).empty()) return false;
+  if (named_.size() >= (1u << 20)) named_.clear();
+  named_.insert(file);
+  return true;
 }
 
 // ---- relations

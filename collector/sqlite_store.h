@@ -85,6 +85,7 @@ class SqliteStore : public GraphStore {
   void end_name(int64_t file, const std::string& path, uint64_t t) override;
   void move_names_below(const std::string& from, const std::string& to, uint64_t t) override;
   std::string latest_name(int64_t file) override;
+  bool ever_named(int64_t file) override;
   bool has_open_name(int64_t file, const std::string& path) override;
   void retitle_open_name(int64_t file, const std::string& was, const std::string& path) override;
   void move_reads(int64_t to, int64_t from, uint64_t since) override;
@@ -153,6 +154,9 @@ class SqliteStore : public GraphStore {
   // First versions of their files that began empty (O_TRUNC, a create): a version placed
   // before one of them later is replaced by it, not its content (insert_version).
   std::unordered_set<int64_t> first_emptied_;
+  // Files known to have a names row (names are never deleted but with their file): an
+  // unlink of a file named in this run asks the database nothing (ever_named).
+  std::unordered_set<int64_t> named_;
   std::unordered_map<std::pair<int64_t, int64_t>, uint64_t, PairHash> used_;  // -> first t
   // (activity, entity) -> the times of its stored reads / writes (instant_transfer).
   std::unordered_map<std::pair<int64_t, int64_t>, std::set<uint64_t>, PairHash> pipe_reads_,
