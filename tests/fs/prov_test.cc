@@ -522,6 +522,20 @@ TEST(BentoProv, TrackingRefusesAnImageWithoutALogArea) {
 // waits where it writes the live buffers (the kernel host's device). All of them end up in
 // the log in order, committed after the checkpoint, and a crash image right after is
 // consistent.
+// A reader's open, first read and release of ino (tid 4242: a first read through a handle
+// is recorded per thread); its handle.
+Fh open_read_release(TestFs& t, Ino ino) {
+  Request u = t.r;
+  u.pid = 4242;
+  auto op = t.fs->open(u, ino, bento::oflag::kReadOnly);
+  EXPECT_TRUE(op.ok());
+  const Fh fh = op.ok() ? op->fh : 0;
+  uint8_t buf[16];
+  EXPECT_TRUE(t.fs->read(u, ino, fh, 0, buf).ok());
+  EXPECT_TRUE(t.fs->release(u, ino, fh, 0).ok());
+  return fh;
+}
+
 void log_only_records_during_a_checkpoint(bool write_around) {
   using namespace std::chrono_literals;
   TestFs t(4096, {}, true);
@@ -558,17 +572,7 @@ void log_only_records_during_a_checkpoint(bool write_around) {
     std::unique_lock lk(mu);
     ASSERT_TRUE(cv.wait_for(lk, 10s, [&] { return entered; })) << "no checkpoint flush";
   }
-  auto reader = std::async(std::launch::async, [&] {
-    Request u = t.r;
-    u.pid = 4242;  // a reader's first read through a handle is recorded per thread
-    auto op = t.fs->open(u, f.ino, bento::oflag::kReadOnly);
-    EXPECT_TRUE(op.ok());
-    const Fh fh = op.ok() ? op->fh : 0;
-    uint8_t buf[16];
-    EXPECT_TRUE(t.fs->read(u, f.ino, fh, 0, buf).ok());
-    EXPECT_TRUE(t.fs->release(u, f.ino, fh, 0).ok());
-    return fh;
-  });
+  auto reader = std::async(std::launch::async, [&] { return open_read_release(t, f.ino); });
   const bool read_in_window = reader.wait_for(10s) == std::future_status::ready;
   auto maker = std::async(std::launch::async, [&] { t.create(kRootIno, "h"); });
   const bool create_waited =
@@ -642,17 +646,7 @@ TEST(BentoProv, LogOnlyRecordsDoNotWaitForACommitsQuiescentWindow) {
   while (!FsAccess::quiescing(*t.fs) && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(1ms);
   const bool quiescing = FsAccess::quiescing(*t.fs);
-  auto reader = std::async(std::launch::async, [&] {
-    Request u = t.r;
-    u.pid = 4242;  // a reader's first read through a handle is recorded per thread
-    auto op = t.fs->open(u, f.ino, bento::oflag::kReadOnly);
-    EXPECT_TRUE(op.ok());
-    const Fh fh = op.ok() ? op->fh : 0;
-    uint8_t buf[16];
-    EXPECT_TRUE(t.fs->read(u, f.ino, fh, 0, buf).ok());
-    EXPECT_TRUE(t.fs->release(u, f.ino, fh, 0).ok());
-    return fh;
-  });
+  auto reader = std::async(std::launch::async, [&] { return open_read_release(t, f.ino); });
   const bool read_in_window = reader.wait_for(10s) == std::future_status::ready;
   auto maker = std::async(std::launch::async, [&] { t.create(kRootIno, "h"); });
   const bool create_waited = maker.wait_for(300ms) == std::future_status::timeout;
