@@ -445,6 +445,21 @@ class Printer {
     }
     Listing l = list_back(act, d, ancestry_only, no_data, made, copied, /*mark_printed=*/true);
     mark_echoes(&l.kids);
+    // Who ran a parent whose reads are held back is said once: the same lines again (a
+    // script's shell under each of its twenty commands), each under a bound the listing
+    // above covered, are "(shown above)". What it passes on differs per child (what it
+    // read since its last command): then it is listed again.
+    if (ancestry_only && !no_data && (!l.kids.empty() || !l.chain.empty())) {
+      AncestryListing now = ancestry_listing(l);
+      auto [it, first] = ancestry_listed_.emplace(act, now);
+      if (!first) {
+        if (it->second.covers(now)) {
+          *out += indent + g_.dim("└─ (shown above)") + "\n";
+          return;
+        }
+        it->second = std::move(now);
+      }
+    }
     if (listed_until >= 0) {
       only_news(act, listed_until, made, &l.kids);
       if (l.kids.empty()) {  // nothing came in since the listing above
@@ -971,6 +986,29 @@ class Printer {
   // to what is asked about), outermost first: see mark_echoes.
   std::vector<Node> data_path_;
   std::map<Node, std::map<Node, int64_t>> printed_copies_;  // per file copied into
+  // What a held-back parent's ancestry listing said, per activity: its lines and their
+  // nodes, and the bound each was listed under.
+  struct AncestryListing {
+    std::vector<std::pair<std::string, Node>> lines;
+    std::vector<int64_t> bounds;
+    bool covers(const AncestryListing& o) const {
+      if (lines != o.lines) return false;
+      for (size_t i = 0; i < bounds.size(); i++)
+        if (bounds[i] < o.bounds[i]) return false;
+      return true;
+    }
+  };
+  static AncestryListing ancestry_listing(const Listing& l) {
+    AncestryListing a;
+    a.lines.emplace_back(l.chain, Node{});
+    a.bounds.push_back(0);
+    for (const Child& k : l.kids) {
+      a.lines.emplace_back(k.text, k.node);
+      a.bounds.push_back(k.bound);
+    }
+    return a;
+  }
+  std::map<Node, AncestryListing> ancestry_listed_;
   std::set<Node> no_data_shown_;  // activities shown as the maker of a rename, chmod, ...
   int beyond_marks_ = 0;
   std::vector<Child> continued_;  // subtrees too deep to indent: shown after the tree

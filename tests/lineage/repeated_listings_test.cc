@@ -53,6 +53,42 @@ TEST(RepeatedListings, AProcessMetAgainWithALaterBoundListsOnlyWhatCameInSince) 
     EXPECT_EQ(e.count(std::string("used(job, ") + in + ")"), 1u) << in;
 }
 
+// A script's shell (a script written on the mount) reads rc, runs `true`, `sort in > x`
+// and then `cat x > out`: under out who ran it and its program are listed under cat, and
+// under sort, whose fork came earlier, "(shown above)", not a second time. A parent whose
+// listing differs (what it passes on to that child) is listed again: Causal.WhatThe
+// ParentReadIsShownUnderTheCommandItMayHaveReached.
+TEST(RepeatedListings, WhoRanAScriptsShellIsSaidOnce) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto login = w.run({1, 1}, 90, {"login"});
+  w.write_new(90, 8, "job.sh");
+  w.write_new(90, 9, "rc");
+  w.write_new(90, 10, "in");
+  auto sh = w.run(login, 100, {"bash", path("job.sh")});
+  w.read(100, 8);
+  w.read(100, 9);  // what it read reaches its commands through argv and environment only
+  w.exit(w.run(sh, 299, {"true"}));  // the command rc may have reached
+  w.filter(sh, 300, {"sort", "in"}, 10, 11, "x");
+  w.filter(sh, 301, {"cat", "x"}, 11, 12, "out");
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_EQ(count(r.text, "started by bash " + path("job.sh") + " "), 2u) << "under cat and under sort\n"
+                                                          << r.text;
+  EXPECT_EQ(count(r.text, "started by login "), 1u) << r.text;
+  EXPECT_EQ(count(r.text, "not listed: " + path("rc")), 2u) << r.text;
+  EXPECT_EQ(count(r.text, "program " + path("job.sh") + " "), 1u) << r.text;
+  const size_t second =
+      r.text.find("started by bash " + path("job.sh") + " ", r.text.find("written by sort"));
+  ASSERT_NE(second, std::string::npos) << r.text;
+  const size_t next_line = r.text.find('\n', second) + 1;
+  EXPECT_NE(r.text.substr(next_line, r.text.find('\n', next_line) - next_line)
+                .find("(shown above)"),
+            std::string::npos)
+      << r.text;
+}
+
 // A client reads req and sends it to a server, which reads cfg and replies; the client
 // reads pub, sends again, and the server writes out. Under the client the server's reply
 // is the server's own data coming back: said, not walked (cfg is listed once, under the
