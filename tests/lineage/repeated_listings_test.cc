@@ -74,8 +74,9 @@ TEST(RepeatedListings, WhoRanAScriptsShellIsSaidOnce) {
   w.commit();
   auto r = why(*w.db, path("out"));
   ASSERT_TRUE(r.found) << r.message;
-  EXPECT_EQ(count(r.text, "started by bash " + path("job.sh") + " "), 2u) << "under cat and under sort\n"
-                                                          << r.text;
+  EXPECT_EQ(count(r.text, "started by bash " + path("job.sh") + " "), 2u)
+      << "under cat and under sort\n"
+      << r.text;
   EXPECT_EQ(count(r.text, "started by login "), 1u) << r.text;
   EXPECT_EQ(count(r.text, "not listed: " + path("rc")), 2u) << r.text;
   EXPECT_EQ(count(r.text, "program " + path("job.sh") + " "), 1u) << r.text;
@@ -83,9 +84,9 @@ TEST(RepeatedListings, WhoRanAScriptsShellIsSaidOnce) {
       r.text.find("started by bash " + path("job.sh") + " ", r.text.find("written by sort"));
   ASSERT_NE(second, std::string::npos) << r.text;
   const size_t next_line = r.text.find('\n', second) + 1;
-  EXPECT_NE(r.text.substr(next_line, r.text.find('\n', next_line) - next_line)
-                .find("(shown above)"),
-            std::string::npos)
+  EXPECT_NE(
+      r.text.substr(next_line, r.text.find('\n', next_line) - next_line).find("(shown above)"),
+      std::string::npos)
       << r.text;
 }
 
