@@ -227,6 +227,11 @@ class Ingest {
   std::string host_path(uint64_t dev, const std::string& fs_path);
   // What an outside file opened by pid's fd with no path (a memfd) is called.
   std::string pathless_name(uint32_t pid, int fd, uint64_t dev, uint64_t ino);
+  // The path an inherited fd names, from pid or, when pid has let it go (it exited before
+  // provd read its event), from the same fd of the processes that forked it: a command's
+  // stdout that a script's shell redirected to a log before tracking began.
+  std::string inherited_fd_path(uint32_t pid, int fd, uint64_t dev, uint64_t ino);
+  std::unordered_map<uint32_t, uint32_t> parent_pid_;  // pid -> its parent's (forks seen)
   // A path a task passed (truncate, rename, link, unlink) placed from its directory, as
   // the host names it; "" when it cannot be: in another mount namespace an absolute path
   // may cross the namespace's own mounts (its /tmp a private directory), so it is left

@@ -269,6 +269,18 @@ std::string Ingest::pathless_name(uint32_t pid, int fd, uint64_t dev, uint64_t i
   return p.empty() ? kNoPath : p;
 }
 
+std::string Ingest::inherited_fd_path(uint32_t pid, int fd, uint64_t dev, uint64_t ino) {
+  // fd_path checks the fd still holds (dev, ino): a reused pid or fd names nothing else.
+  constexpr int kGenerations = 16;
+  for (int i = 0; i < kGenerations && pid != 0; i++) {
+    if (std::string p = host_.fd_path(pid, fd, dev, ino); !p.empty()) return p;
+    auto parent = parent_pid_.find(pid);
+    if (parent == parent_pid_.end()) break;
+    pid = parent->second;
+  }
+  return "";
+}
+
 // A character device an image read (typed at a terminal, /dev/urandom): named by its
 // device number (the probes send it as the generation), which outlives the reader's fd
 // (`head -c 32 /dev/urandom` has exited when its read is ingested); else by that fd.
@@ -352,7 +364,7 @@ bool Ingest::on_file_io(const void* data, size_t size) {
   // they loaded, inherited or passed): its name, from the fd, while the process holds it.
   if (source_for_dev(e->dev) == 0 && !open_path_.count({e->dev, e->ino}) &&
       !loader_files_.count({e->dev, e->ino})) {
-    if (std::string p = host_.fd_path(h->pid, e->fd, e->dev, e->ino); !p.empty())
+    if (std::string p = inherited_fd_path(h->pid, e->fd, e->dev, e->ino); !p.empty())
       remember_path(e->dev, e->ino, p);
   }
   if (write) {

@@ -139,6 +139,8 @@ bool Ingest::on_fork(const void* data, size_t size) {
   store_.informed(a, pa, e->child_start_ns, "fork");
   if (forked_from_.size() > (1u << 18)) forked_from_.clear();  // a cache
   forked_from_[child] = pa;
+  if (parent_pid_.size() > (1u << 18)) parent_pid_.clear();  // a cache
+  parent_pid_[e->child_pid] = h->pid;
   tid_activity_[e->child_tid] = {a, static_cast<int64_t>(e->child_start_ns), INT64_MAX};
   return true;
 }

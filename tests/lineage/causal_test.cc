@@ -884,6 +884,36 @@ TEST(Causal, AMemfdIsNamedAsTheKernelNamesIt) {
   }
 }
 
+// A script's shell (pid 100) had its stdout redirected to a log before tracking began;
+// a command it runs (300) writes the log through that inherited fd 1 and exits before
+// provd reads its write, and a later command (301) reads the log through its stdin. The
+// writer's fd is gone: the log is named from the fd 1 its shell still holds.
+TEST(Causal, AnInheritedLogIsNamedFromTheShellThatStillHoldsIt) {
+  class HostWithLog : public bento::collector::ProcHostFacts {
+   public:
+    std::string fd_path(uint32_t pid, int fd, uint64_t, uint64_t ino) override {
+      return pid == 100 && fd == 1 && ino == 7000 ? "/var/log/job.log" : "";
+    }
+  };
+  TempDir dir;
+  World w(dir.path() + "/prov.db", kMnt, std::make_unique<HostWithLog>());
+  auto sh = w.setup({{10, "in"}});
+  auto job = w.run(sh, 300, {"sort", "in"});
+  w.read(300, 10);
+  w.file_io(job, 7000, /*write=*/true, 0x801, /*fd=*/1);
+  w.exit(job);
+  auto cat = w.run(sh, 301, {"cat"});
+  w.file_io(cat, 7000, /*write=*/false, 0x801, /*fd=*/0);
+  w.write_new(301, 12, "out");
+  w.exit(cat);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find("read /var/log/job.log"), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find("name never seen"), std::string::npos) << r.text;
+  EXPECT_TRUE(has(edges(r.graph), "used(sort in, in)")) << json(edges(r.graph)).dump(1);
+}
+
 // `cat a > out; cat b > out`: the second `>` empties out before cat b writes, so nothing of
 // a is in it. The emptied version follows the old one but does not come from it.
 TEST(Causal, AnEmptiedFileDoesNotComeFromItsOldContent) {
