@@ -198,7 +198,10 @@ bool Ingest::on_sock(const void* data, size_t size) {
       const std::string self = "unix " + unix_id(e->sock), peer = "unix " + unix_id(e->peer);
       if (unix_names_.size() > 100000) unix_names_.clear();
       if (h->type == BENTO_EV_SOCK_BIND) unix_names_[self] = path;
+      // A client's socket is named by the path it connected to, as is the server's end
+      // (/var/run/docker.sock both ways, not socket:[INO] for what the client sends).
       if (h->type == BENTO_EV_SOCK_CONNECT && unix_id(e->peer) != "") unix_names_[peer] = path;
+      if (h->type == BENTO_EV_SOCK_CONNECT && unix_id(e->sock) != "") unix_names_[self] = path;
     }
     return true;  // the flows on it say the rest
   }

@@ -832,6 +832,29 @@ TEST(Causal, AnUnnamedTmpfileIsNotItsDirectory) {
 
 // A file with no path (a memfd reopened through /proc/self/fd/N): the probes' walk of its
 // dentry ends at once ("/"). It is a source all the same, named as what it is, not "/".
+// A client connects to the AF_UNIX socket /run/app.sock and sends a token it read; the
+// server receives it on its accepted socket and writes out. The flow is named by the path
+// the client connected to, not socket:[INO].
+TEST(Causal, AUnixSocketIsNamedByThePathItsClientConnectedTo) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({{10, "token"}});
+  auto server = w.run(sh, 301, {"server"});
+  auto client = w.run(sh, 300, {"client"});
+  w.read(300, 10);
+  w.unix_event(client, BENTO_EV_SOCK_CONNECT, 11, 12, "/run/app.sock");
+  w.unix_event(client, BENTO_EV_SOCK_SEND, 11, 12);
+  w.unix_event(server, BENTO_EV_SOCK_RECV, 12, 11);
+  w.write_new(301, 20, "out");
+  w.exit(client);
+  w.exit(server);
+  w.commit();
+  auto r = why(*w.db, path("out"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find("received over unix /run/app.sock"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("opened " + path("token")), std::string::npos) << r.text;
+}
+
 TEST(Causal, AFileWithoutAPathIsNamedSo) {
   TempDir dir;
   World w(dir.path() + "/prov.db");

@@ -239,6 +239,19 @@ class World {
         inet_sock_event(p, type, sock_ino, port, peer_port, sock_type, flags, peer);
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
   }
+  // An AF_UNIX stream socket's event: this end `self` and the other `peer` (sock ids; the
+  // peer not accepted yet), `path` the address a CONNECT or BIND passed.
+  void unix_event(Proc p, uint32_t type, uint64_t self, uint64_t peer,
+                  const std::string& path = "") {
+    bento_sock_event e{};
+    header(e.h, type, sizeof e, p);
+    e.fd = 3;
+    e.sock = {.ino = self, .sock_id = self, .family = AF_UNIX, .type = SOCK_STREAM};
+    e.peer = {.ino = 0, .sock_id = peer, .family = AF_UNIX, .type = SOCK_STREAM};
+    std::memcpy(e.path, path.data(), std::min(path.size(), sizeof e.path));
+    e.path_len = static_cast<uint32_t>(std::min(path.size(), sizeof e.path));
+    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+  }
   // A receive on an unconnected UDP socket bound to `port` (on 127.0.0.1, or on any
   // address) by a call that asked for no source address (recv, read): no remote.
   void udp_recv_unnamed(Proc p, uint64_t sock_ino, uint16_t port, bool bound_to_any = false) {
