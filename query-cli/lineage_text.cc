@@ -445,11 +445,11 @@ class Printer {
     }
     Listing l = list_back(act, d, ancestry_only, no_data, made, copied, /*mark_printed=*/true);
     mark_echoes(&l.kids);
-    // Who ran a parent whose reads are held back is said once: the same lines again (a
-    // script's shell under each of its twenty commands), each under a bound the listing
-    // above covered, are "(shown above)". What it passes on differs per child (what it
-    // read since its last command): then it is listed again.
-    if (ancestry_only && !no_data && (!l.kids.empty() || !l.chain.empty())) {
+    // Who ran a parent whose reads are held back (or the maker of a chmod) is said once:
+    // the same lines again (a script's shell under each of its twenty commands), each
+    // under a bound the listing above covered, are "(shown above)". What it passes on
+    // differs per child (what it read since its last command): then it is listed again.
+    if ((ancestry_only || no_data) && (!l.kids.empty() || !l.chain.empty())) {
       AncestryListing now = ancestry_listing(l);
       auto [it, first] = ancestry_listed_.emplace(act, now);
       if (!first) {
@@ -986,10 +986,10 @@ class Printer {
   // to what is asked about), outermost first: see mark_echoes.
   std::vector<Node> data_path_;
   std::map<Node, std::map<Node, int64_t>> printed_copies_;  // per file copied into
-  // What a held-back parent's ancestry listing said, per activity: its lines and their
-  // nodes, and the bound each was listed under.
+  // What a held-back parent's ancestry listing said, per activity: the nodes of its lines
+  // (the notes on them differ: what it held back), and the bound each was listed under.
   struct AncestryListing {
-    std::vector<std::pair<std::string, Node>> lines;
+    std::vector<std::pair<std::string, Node>> lines;  // the exec chain's text, then nodes
     std::vector<int64_t> bounds;
     bool covers(const AncestryListing& o) const {
       if (lines != o.lines) return false;
@@ -1003,7 +1003,7 @@ class Printer {
     a.lines.emplace_back(l.chain, Node{});
     a.bounds.push_back(0);
     for (const Child& k : l.kids) {
-      a.lines.emplace_back(k.text, k.node);
+      a.lines.emplace_back(k.node.id == 0 ? k.text : "", k.node);
       a.bounds.push_back(k.bound);
     }
     return a;
