@@ -350,9 +350,9 @@ QueryResult process(bento::lineage::Database& db, const PidSelector& sel, bool c
       std::vector<std::pair<int64_t, std::string>> lines;
       for (const auto& l : g.informants(act))
         if (l.how != "exec") lines.push_back({l.time_ns, l.how + " from " + g.activity_line(l.id)});
-      for (const auto& l : g.inputs(act))
-        lines.push_back({l.time_ns, "read " + g.entity_line(l.id) +
-                                        (l.how == "open" ? g.dim(" (opened for reading)") : "")});
+      for (const auto& l : g.inputs(act))  // told as in why: "opened" when no read was seen
+        lines.push_back(
+            {l.time_ns, read_verb(l.how, g.entity(l.id).value("kind", "")) + g.entity_line(l.id)});
       for (const auto& l : g.outputs(act))
         lines.push_back({l.time_ns, "wrote " + g.entity_line(l.id) +
                                         (l.how != "write" ? g.dim(" (" + l.how + ")") : "")});
@@ -418,19 +418,24 @@ QueryResult window(bento::lineage::Database& db, int64_t since, int64_t until, b
     if (!e.contains("time") || e["time"].is_null()) continue;
     int64_t t = e["time"].value("ns", 0LL);
     std::string line;
-    if (type == "used")
-      line = g.activity_line(num(e["activity"])) + "  read  " + g.entity_line(num(e["entity"]));
-    else if (type == "wasGeneratedBy")
+    if (type == "used") {  // "opened" where no read was seen, as in why
+      std::string verb =
+          read_verb(e.value("how", ""), g.entity(num(e["entity"])).value("kind", ""));
+      verb.pop_back();  // its trailing space
+      line = g.activity_line(num(e["activity"])) + "  " + verb + "  " +
+             g.entity_line(num(e["entity"]));
+    } else if (type == "wasGeneratedBy") {
       line = g.activity_line(num(e["activity"])) + "  " + e.value("how", "") + "  " +
              g.entity_line(num(e["entity"]));
-    else if (type == "wasInformedBy")
+    } else if (type == "wasInformedBy") {
       line = g.activity_line(num(e["informant"])) + "  " + e.value("how", "") + "  " +
              g.activity_line(num(e["informed"]));
-    else if (type == "wasInvalidatedBy")
+    } else if (type == "wasInvalidatedBy") {
       line = (e["activity"].is_null() ? std::string("?") : g.activity_line(num(e["activity"]))) +
              "  " + e.value("how", "") + "  " + g.entity_line(num(e["entity"]));
-    else
+    } else {
       continue;  // derivations summarise the lines above
+    }
     lines.push_back({t, g.dim(clock_text(t, off)) + "  " + line});
   }
   std::stable_sort(lines.begin(), lines.end(),

@@ -32,23 +32,6 @@ std::string written_verb(const std::string& how) {
   return how + " by ";
 }
 
-std::string read_verb(const std::string& how, const std::string& kind) {
-  if (kind == "endpoint") return "received from ";
-  if (kind == "socket") return "received over ";
-  if (how == "open") return "opened ";
-  if (how == "program") return "program ";      // its executable, read at the exec
-  if (how == "stdin") return "read on stdin ";  // `sort < f`: the file the shell gave it
-  if (how == "mmap") return "read through a shared mapping ";  // memory others write too
-  if (how == "getxattr") return "read an extended attribute of ";
-  if (how == "readdir") return "listed directory ";  // the names in it (LINEAGE.md)
-  // Another process's memory, read by this one or written into it (SCHEMA.md).
-  if (how == "process_vm_readv") return "read (process_vm_readv) ";
-  if (how == "ptrace-peek") return "read (ptrace PEEKDATA) ";
-  if (how == "process_vm_writev") return "written into its memory (process_vm_writev): ";
-  if (how == "ptrace-poke") return "written into its memory (ptrace POKEDATA): ";
-  return "read ";
-}
-
 // The earlier output of a batch note: "finished a.gz at T", or for a server's reply "sent
 // over tcp A → B at T" (a reported send, events.h v11) or "(its receiver gone at T)".
 std::string earlier_output_text(const Answer::EarlierOutput& o, int64_t wall_offset) {
@@ -1015,6 +998,23 @@ class Printer {
 };
 
 }  // namespace
+
+std::string read_verb(const std::string& how, const std::string& kind) {
+  if (kind == "endpoint") return "received from ";
+  if (kind == "socket") return "received over ";
+  if (how == "open") return "opened ";
+  if (how == "program") return "program ";      // its executable, read at the exec
+  if (how == "stdin") return "read on stdin ";  // `sort < f`: the file the shell gave it
+  if (how == "mmap") return "read through a shared mapping ";  // memory others write too
+  if (how == "getxattr") return "read an extended attribute of ";
+  if (how == "readdir") return "listed directory ";  // the names in it (LINEAGE.md)
+  // Another process's memory, read by this one or written into it (SCHEMA.md).
+  if (how == "process_vm_readv") return "read (process_vm_readv) ";
+  if (how == "ptrace-peek") return "read (ptrace PEEKDATA) ";
+  if (how == "process_vm_writev") return "written into its memory (process_vm_writev): ";
+  if (how == "ptrace-poke") return "written into its memory (ptrace POKEDATA): ";
+  return "read ";
+}
 
 std::string answer_text(LineageGraph& g, const Answer& a) {
   return Printer(g, a).run();

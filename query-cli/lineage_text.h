@@ -13,4 +13,8 @@ namespace prov_cli {
 
 std::string answer_text(LineageGraph& g, const Answer& a);
 
+// How a read of that `how` (SCHEMA.md `used.how`) of an entity of that kind is told:
+// "opened ", "listed directory ", "received over ", ... or "read ".
+std::string read_verb(const std::string& how, const std::string& kind);
+
 }  // namespace prov_cli

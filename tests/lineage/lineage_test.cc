@@ -621,6 +621,30 @@ TEST_F(LineageTest, ProcessListsAPipesLaterReadsAndWrites) {
       << win.graph.dump(1);
 }
 
+// `prov process` and `prov window` tell a process's inputs as `prov why` does: a file it opened for reading
+// and never read is "opened", not "read"; one it read is "read".
+TEST_F(LineageTest, ProcessSaysOpenedForAFileItNeverRead) {
+  World w(db_path_);
+  auto sh = w.setup({{11, "open-me"}});
+  auto p = w.run(sh, 300, {"tool"});
+  w.read_outside(p, "/srv/read-me", 7000);  // the probes saw its read
+  const uint64_t fh = ++w.next_fh;
+  w.record(RecordType::kOpen, 300, 11, "", fh, O_RDONLY);
+  w.release(11, fh, O_RDONLY, 0);
+  w.write_new(300, 12, "out");
+  w.exit(p);
+  w.commit();
+  auto r = process(*w.db, 300);
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find("opened " + path("open-me")), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find("read " + path("open-me")), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("read /srv/read-me"), std::string::npos) << r.text;
+  // `prov window` likewise.
+  auto win = prov_cli::window(*w.db, 0, std::numeric_limits<int64_t>::max(), false);
+  EXPECT_NE(win.text.find("  opened  " + path("open-me")), std::string::npos) << win.text;
+  EXPECT_NE(win.text.find("  read  /srv/read-me"), std::string::npos) << win.text;
+}
+
 TEST_F(LineageTest, ExportIsValidProvJsonAndDot) {
   World w(db_path_);
   pipeline(w);
