@@ -621,8 +621,8 @@ TEST_F(LineageTest, ProcessListsAPipesLaterReadsAndWrites) {
       << win.graph.dump(1);
 }
 
-// `prov process` and `prov window` tell a process's inputs as `prov why` does: a file it opened for reading
-// and never read is "opened", not "read"; one it read is "read".
+// `prov process` and `prov window` tell a process's inputs as `prov why` does: a file it opened for
+// reading and never read is "opened", not "read"; one it read is "read".
 TEST_F(LineageTest, ProcessSaysOpenedForAFileItNeverRead) {
   World w(db_path_);
   auto sh = w.setup({{11, "open-me"}});
