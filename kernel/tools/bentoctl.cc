@@ -275,10 +275,17 @@ int detach_dead_mount(const std::string& mp, const std::string& socket) {
 // host process to exit is what makes `unmount; fsck` (or a copy of the image) safe.
 int cmd_unmount(const std::string& mp_arg, int timeout_s) {
   std::string mp, raw, socket;
-  if (bento::host::find_mount_socket(mp_arg, &mp, &socket) &&
-      bento::host::control_call(socket, json{{"cmd", "status"}}.dump()).error ==
-          ControlCallError::kNotRunning)
-    return detach_dead_mount(mp, socket);
+  if (bento::host::find_mount_socket(mp_arg, &mp, &socket)) {
+    const std::string status = json{{"cmd", "status"}}.dump();
+    ControlCallError e = bento::host::control_call(socket, status).error;
+    // Right after a kill the dying host's socket may still take the connection and then
+    // drop it (an I/O error, not "not running"): ask again for up to a second.
+    for (int i = 0; i < 20 && e == ControlCallError::kIo; i++) {
+      ::usleep(50000);
+      e = bento::host::control_call(socket, status).error;
+    }
+    if (e == ControlCallError::kNotRunning) return detach_dead_mount(mp, socket);
+  }
   json r;
   if (int rc = call(mp_arg, {{"cmd", "status"}}, &mp, &r, &raw); rc != 0) return rc;
   long pid = r.value("pid", 0L);
