@@ -541,6 +541,10 @@ Status BentoFs::rename(const Request& req, Ino p1, std::string_view n1, Ino p2, 
     BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(credits + kNameCredits + ProvLog::kCredits));
     WriteLock ns(rename_lock_);
     FsCtx c = ctx();
+    // The children's references outlive the guards holding their locks (declared first,
+    // destroyed last): a child nothing else references (forgotten, closed) is freed when its
+    // last reference goes, and its lock with it.
+    InodeRef c1, c2;
     // Directories ancestor-first (tree order), then the children by inode number.
     WriteLock l1, l2, l3, l4;
     if (p1 == p2) {
@@ -580,8 +584,7 @@ Status BentoFs::rename(const Request& req, Ino p1, std::string_view n1, Ino p2, 
     if (f2 && (flags & kNoReplace)) return Err(EEXIST);
     if (!f2 && (flags & kExchange)) return Err(ENOENT);
     if (f2 && e1.ino == e2.ino) return Status::Ok();  // same inode: nothing to do
-    BENTO_ASSIGN_OR_RETURN(InodeRef c1, iget(e1.ino));
-    InodeRef c2;
+    BENTO_ASSIGN_OR_RETURN(c1, iget(e1.ino));
     if (f2) {
       BENTO_ASSIGN_OR_RETURN(c2, iget(e2.ino));
     }

@@ -91,6 +91,15 @@ void bento_ks_rwlock_init(void* s) {
   pthread_rwlockattr_destroy(&attr);
 }
 void bento_ks_rwlock_destroy(void* s) {
+#ifndef NDEBUG
+  // A lock destroyed while held is freed memory its holder will unlock (heap corruption
+  // far from the cause); debug and sanitizer builds stop at the cause instead.
+  if (pthread_rwlock_trywrlock(rw(s)) != 0) {
+    std::fprintf(stderr, "bento: a read-write lock was destroyed while held\n");
+    std::abort();
+  }
+  pthread_rwlock_unlock(rw(s));
+#endif
   pthread_rwlock_destroy(rw(s));
 }
 void bento_ks_rwlock_read_lock(void* s) {
@@ -110,7 +119,13 @@ void bento_ks_mutex_init(void* s) {
   pthread_mutex_init(mx(s), nullptr);
 }
 void bento_ks_mutex_destroy(void* s) {
-  pthread_mutex_destroy(mx(s));
+  [[maybe_unused]] int err = pthread_mutex_destroy(mx(s));
+#ifndef NDEBUG
+  if (err == EBUSY) {  // as for read-write locks above
+    std::fprintf(stderr, "bento: a mutex was destroyed while held\n");
+    std::abort();
+  }
+#endif
 }
 void bento_ks_mutex_lock(void* s) {
   pthread_mutex_lock(mx(s));

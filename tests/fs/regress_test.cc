@@ -220,5 +220,27 @@ TEST(BentoFsRegress, ExportLookupOfDotWorksOnAnyInode) {
   EXPECT_NE(t.fs->lookup(t.r, e.ino, ".").error(), 0);
 }
 
+// rename freed a child that nothing else referenced (closed, and forgotten by the kernel:
+// an NFS export's rename by name, or a forget racing the rename) while its inode lock was
+// still held, then unlocked the freed lock: heap corruption, seen as a segfault once in
+// BentoFsUpgrade.RepeatedUpgradesUnderConcurrentLoad. Debug builds abort when a held lock is
+// destroyed (kernel/user/services.cc), so this fails there without the fix.
+TEST(BentoFsRegress, RenameOfFilesNothingElseReferencesKeepsThemUntilUnlocked) {
+  TestFs t;
+  auto a = t.create(kRootIno, "a");
+  t.write(a.ino, 0, "alpha");
+  auto b = t.create(kRootIno, "b");
+  t.write(b.ino, 0, "beta");
+  t.fs->forget(a.ino, 1);
+  t.fs->forget(b.ino, 1);
+  ASSERT_TRUE(t.fs->rename(t.r, kRootIno, "a", kRootIno, "c", 0).ok());
+  ASSERT_TRUE(t.fs->rename(t.r, kRootIno, "c", kRootIno, "b", rename_flag::kExchange).ok());
+  ASSERT_TRUE(t.fs->rename(t.r, kRootIno, "c", kRootIno, "b", 0).ok());  // replaces alpha
+  EXPECT_EQ(t.read(t.lookup(kRootIno, "b")), "beta");
+  EXPECT_EQ(t.fs->lookup(t.r, kRootIno, "c").error(), ENOENT);
+  auto rep = t.fsck();
+  EXPECT_EQ(rep.exit_code, 0) << (rep.problems.empty() ? "" : rep.problems[0]);
+}
+
 }  // namespace
 }  // namespace bentofs::test
