@@ -67,6 +67,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define S_IFIFO 0010000
 #define S_IFBLK 0060000
 #define S_IFCHR 0020000
+#define S_IFDIR 0040000
 /* Regular files and block devices: files whose bytes are data (a disk imaged with
  * `dd if=/dev/sda` is the image's source); one bit per S_IFMT >> 12. */
 #define DATA_FILE_TYPES ((1u << (S_IFREG >> 12)) | (1u << (S_IFBLK >> 12)))
@@ -76,6 +77,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define O_CREAT 0100
 #define O_TRUNC 01000
 #define O_PATH 010000000
+#define O_DIRECTORY 0200000
 #define F_DUPFD 0
 #define F_DUPFD_CLOEXEC 1030
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -194,6 +196,7 @@ enum {
   SEEN_DGRAM = 0x100,      /* with SEEN_SEND/RECV: a datagram socket's (per-peer) key */
   SEEN_OPEN_WRITE = 0x200, /* with SEEN_OPEN: an open for writing (reported apart from reads) */
   SEEN_PROC_MEMORY = 9,    /* a: the target's tgid, b: its start; with SEEN_OPEN_WRITE: writev */
+  SEEN_LISTING = 10,       /* a/b/c as OPEN's: the directory listed */
 };
 struct seen_key {
   __u32 tgid;
@@ -1875,6 +1878,56 @@ static __noinline int on_open(int fd, __u64 upath, __u32 flags) {
   return 0;
 }
 
+/* ---- LISTING ---- */
+
+/* getdents64/getdents returned entries: the directory's names are data its lister takes in
+ * (`find /etc -name '*.key' > keys.txt`, `ls`, a glob). Once per process image and
+ * directory; not on the pseudo file systems (a process's own /proc/self/fd, /sys). A global
+ * function: verified on its own, not within on_sys_exit's complexity bound. The collector
+ * skips the tracked mounts, whose fs log records their listings. */
+__noinline int on_listing(int fd) {
+  struct task_struct* t = bpf_get_current_task_btf();
+  struct file* f = fd_file(t, fd);
+  if (!f) return 0;
+  struct inode* inode = BPF_CORE_READ(f, f_inode);
+  __u32 mode = BPF_CORE_READ(inode, i_mode);
+  if ((mode & S_IFMT) != S_IFDIR) return 0;
+  struct super_block* sb = BPF_CORE_READ(inode, i_sb);
+  __u64 magic = BPF_CORE_READ(sb, s_magic);
+  if (pseudo_fs(magic)) return 0;
+  __u32 tgid = t->tgid;
+  if (ignored_tgid(tgid)) return 0;
+  __u64 dev = encode_dev(BPF_CORE_READ(sb, s_dev));
+  __u64 ino = BPF_CORE_READ(inode, i_ino);
+  __u32 gen = BPF_CORE_READ(inode, i_generation);
+  struct seen_key k = {};
+  seen_key_init(&k, t, SEEN_LISTING, dev, ino, gen);
+  if (!first_time(&seen_open, &k)) return 0;
+  struct bento_open_event* e = reserve(sizeof(*e));
+  if (!e) {
+    lost();
+    bpf_map_delete_elem(&seen_open, &k);
+    return 0;
+  }
+  fill_header(&e->h, BENTO_EV_LISTING, sizeof(*e), t);
+  e->h.mnt_ns = foreign_mnt_ns(t);
+  e->fd = fd;
+  e->flags = O_DIRECTORY; /* O_RDONLY is 0 */
+  e->file_id = file_id((__u64)f);
+  e->dev = dev;
+  e->ino = ino;
+  e->mode = mode;
+  e->generation = gen;
+  e->created = 0;
+  e->btime_ns = btime_ns(inode, magic);
+  e->path[0] = 0;
+  e->path_len = 0;
+  path_of(e->path, &e->path_len, BPF_CORE_READ(f, f_path.dentry),
+          e->h.mnt_ns ? 0 : BPF_CORE_READ(f, f_path.mnt));
+  submit(e);
+  return 0;
+}
+
 /* ---- PIPE ---- */
 
 static __noinline int on_pipe(__u64 ufds, __u32 flags) {
@@ -2814,6 +2867,8 @@ int BPF_PROG(on_sys_exit, struct pt_regs* regs, long ret) {
     case __NR_process_vm_readv:
     case __NR_process_vm_writev:
     case __NR_ptrace:
+    case __NR_getdents64:
+    case __NR_getdents:
       break;
     default:
       return 0;
@@ -3024,6 +3079,10 @@ int BPF_PROG(on_sys_exit, struct pt_regs* regs, long ret) {
     case __NR_process_vm_readv:
     case __NR_process_vm_writev:
       if (ret > 0) on_proc_memory(id, id == __NR_process_vm_writev, regs->di, ret);
+      break;
+    case __NR_getdents64:
+    case __NR_getdents: /* 0: the end of a listing already reported */
+      if (ret > 0) on_listing(regs->di);
       break;
     case __NR_ptrace: /* ptrace(request, pid, addr, data) */
       if (ret == 0 && (regs->di == PTRACE_PEEKTEXT || regs->di == PTRACE_PEEKDATA))

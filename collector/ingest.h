@@ -192,6 +192,7 @@ class Ingest {
 
   // ---- probe events: files outside the mounts, mappings (ingest_files.cc)
   bool on_open(const void* data, size_t size);
+  bool on_listing(const void* data, size_t size);
   bool on_file_io(const void* data, size_t size);
   bool on_mmap(const void* data, size_t size, bool end);
   bool on_file_copy(const void* data, size_t size);
@@ -264,7 +265,8 @@ class Ingest {
       kMapping,
       kTruncate,  // outside the mounts; flags O_TRUNC: to length 0
       kRename,    // outside the mounts: path the new name, detail the old one
-      kUnlink     // outside the mounts: path the name removed
+      kUnlink,    // outside the mounts: path the name removed
+      kListing    // outside the mounts: path the directory listed
     } kind;
     bool output = false;  // an open for writing, a write to a channel
     uint32_t flags = 0, gen = 0;
@@ -368,6 +370,7 @@ class Ingest {
   void defer(int64_t act, PendingItem item);
   void apply_deferred();
   void store_mapping(int64_t act, const PendingItem& m);
+  void store_listing(int64_t act, const PendingItem& item);  // a kListing
   void share_mapping(int64_t act, int64_t file, int64_t ent, const PendingItem& m,
                      const std::string& path);
   void store_mount_write(int64_t act, const PendingItem& w);

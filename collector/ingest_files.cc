@@ -211,6 +211,44 @@ bool Ingest::on_open(const void* data, size_t size) {
   return true;
 }
 
+// A directory listed outside the tracked mounts (events.h LISTING): its names are an input
+// of the lister, as a listing on a mount is (the fs log's readdir, LINEAGE.md): `find /etc
+// -name '*.key' > keys.txt` took keys.txt's lines from /etc's listings.
+bool Ingest::on_listing(const void* data, size_t size) {
+  if (size < sizeof(bento_open_event)) return false;
+  const auto* e = static_cast<const bento_open_event*>(data);
+  const bento_event_header* h = &e->h;
+  if (source_for_dev(e->dev) != 0) return true;  // the mount's fs log has it
+  std::string path = cstr(e->path, sizeof e->path);
+  if (h->mnt_ns != 0) path = host_path(e->dev, path);
+  if (path.empty()) return true;
+  const int64_t act = activity_for_tid(h->tid, h->uid, h->gid, h->ts_ns);
+  if (act == 0) return true;
+  PendingItem o{PendingItem::kListing};
+  o.t = h->ts_ns;
+  o.dev = e->dev;
+  o.ino = e->ino;
+  o.gen = file_identity(e->generation, e->btime_ns);
+  o.path = std::move(path);
+  if (kept(act) == kFull)
+    apply(act, o);
+  else
+    wait(act, std::move(o));
+  return true;
+}
+
+// The directory's files row (kind "dir"), named by the path it was listed by.
+void Ingest::store_listing(int64_t act, const PendingItem& item) {
+  int64_t dir = store_.find_outside_file(item.dev, item.ino, item.gen);
+  if (dir == 0) {
+    dir = store_.add_outside_file(item.dev, item.ino, item.gen, "dir", 0);
+    store_.add_name(dir, item.path, item.t);
+  } else if (store_.latest_name(dir) != item.path) {
+    store_.add_name(dir, item.path, item.t);  // renamed, or listed through another mount
+  }
+  store_.used(act, entity_at(dir, item.t), item.t, "readdir");
+}
+
 // process_vm_readv / process_vm_writev, ptrace's PEEK / POKE (events.h v14): another
 // process's memory, like an open of /proc/PID/mem. A reader takes in what the target had read; a
 // writer puts what it had read into the target (an injection): the target takes the writer's memory

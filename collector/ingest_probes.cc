@@ -62,6 +62,8 @@ bool Ingest::on_probe_event(const void* data, size_t size) {
       return on_pipe_io(data, size);
     case BENTO_EV_OPEN:
       return on_open(data, size);
+    case BENTO_EV_LISTING:
+      return on_listing(data, size);
     case BENTO_EV_FD_SEND:
     case BENTO_EV_FD_RECV:
       return on_fd_pass(data, size);

@@ -213,6 +213,9 @@ void Ingest::apply(int64_t act, const PendingItem& item) {
     case PendingItem::kUnlink:
       unlink_outside(act, item.t, item.path);
       break;
+    case PendingItem::kListing:
+      store_listing(act, item);
+      break;
     case PendingItem::kTruncate: {
       const int64_t file = file_of(item.dev, item.ino, item.gen, item.path, item.t, true);
       if (file == 0) break;

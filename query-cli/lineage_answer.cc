@@ -1135,6 +1135,7 @@ Answer answer_backward(LineageGraph& g, LineageSource& src,
   Answer a;
   set_answer_day(g, roots);
   a.backward = true;
+  a.all = options.all;
   a.roots = roots;
   // Runtime reads are classified as the search meets them: counted, never walked.
   std::map<std::pair<int64_t, int64_t>, std::string> runtime;  // (activity, entity) -> why
@@ -1248,6 +1249,7 @@ Answer answer_forward(LineageGraph& g, LineageSource& src,
   Answer a;
   set_answer_day(g, roots);
   a.backward = false;
+  a.all = options.all;
   a.roots = roots;
   // A rename, chmod, chown, truncation or empty create by a process puts none of what it
   // had read into the file (puts_no_data): the short answer does not go that way (vim's

@@ -25,6 +25,7 @@ struct AnswerOptions {
 
 struct Answer {
   bool backward = true;
+  bool all = false;  // AnswerOptions::all: nothing folded (the text folds no walk's listings)
   bool over_budget = false;  // the search passed AnswerOptions::max_nodes: nothing else is set
   std::vector<std::pair<Node, int64_t>> roots;  // with their starting bound
   // How much of a node is shown: everything it got from (kFull), only who started it

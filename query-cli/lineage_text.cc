@@ -594,7 +594,55 @@ class Printer {
       return k.used != nullptr && a_.program_reads.count(*k.used) != 0 &&
              !programs.insert(k.used->cause).second;
     });
+    if (!a_.all && !ancestry_only) fold_walk(&kids, act, d);
     return l;
+  }
+
+  // A walk's listings (`find /etc -name '*.conf'`: 130 directories) are one line, grouped
+  // by where they lie: the names are its data, but a line each drowns the answer. A few
+  // are shown as they are; --all (and the JSON) lists every one.
+  static constexpr size_t kListingsShown = 8;
+  void fold_walk(std::vector<Child>* kids, Node act, int64_t d) {
+    std::vector<std::string> paths;
+    int64_t first = kForever, last = 0;
+    for (const Child& k : *kids) {
+      if (k.used == nullptr || k.used->how != "readdir") continue;
+      paths.push_back(g_.entity(k.used->cause.id).value("path", ""));
+      first = std::min(first, k.used->first);
+      last = std::max(last, k.used->first);
+    }
+    if (paths.size() <= kListingsShown) return;
+    std::erase_if(*kids,
+                  [](const Child& k) { return k.used != nullptr && k.used->how == "readdir"; });
+    // The directory they all lie in (with its '/'), then one group per entry of it.
+    std::string common = paths.front() + "/";
+    for (const std::string& p : paths) {
+      const std::string with = p + "/";
+      size_t n = 0;
+      while (n < common.size() && n < with.size() && common[n] == with[n]) n++;
+      common.resize(common.rfind('/', n == 0 ? 0 : n - 1) + 1);
+    }
+    std::map<std::string, int> groups;
+    for (const std::string& p : paths) {
+      const std::string rest = (p + "/").substr(common.size());
+      groups[rest.empty() ? common : rest.substr(0, rest.find('/') + 1)]++;
+    }
+    std::vector<std::pair<std::string, int>> order(groups.begin(), groups.end());
+    std::stable_sort(order.begin(), order.end(),
+                     [](const auto& a, const auto& b) { return a.second > b.second; });
+    std::string list;
+    for (size_t i = 0; i < order.size() && i < kListingsShown; i++)
+      list += (list.empty() ? "" : ", ") + printable(order[i].first) +
+              (order[i].second > 1 ? " (" + std::to_string(order[i].second) + ")" : "");
+    if (order.size() > kListingsShown)
+      list += " and " + count_of(order.size() - kListingsShown, "other", "others");
+    const std::string span = clock_text(first, g_.wall_offset()) +
+                             (last > first ? "–" + clock_text(last, g_.wall_offset()) : "");
+    kids->push_back({first,
+                     "listed " + count_of(paths.size(), "directory", "directories") + " under " +
+                         printable(common) + ": " + list + " at " + span +
+                         g_.dim("; --all lists each"),
+                     act, false, d});
   }
 
   // Where the search stopped at --depth with more to find: said, never silent.

@@ -393,12 +393,19 @@ std::string RuntimeRule::listing(bento::lineage::Database& db, const json& entit
   // A listing that found what the process then read there, other than directories (a
   // glob's files, tar's, make's Makefile, git's objects, python's script and packages):
   // those files are shown, the names add nothing to them. Not what it wrote there: `ls >
-  // files.txt` writes beside what it lists.
+  // files.txt` writes beside what it lists. Not what it read before the listing (`find
+  // /etc` read /etc/locale.alias as it started): the listing cannot have found that.
+  const std::string eid = entity.value("id", "");
+  const int64_t listing = eid.rfind("e:", 0) == 0 ? std::stoll(eid.substr(2)) : 0;
   Stmt& q = db.cached(
       "SELECT 1 FROM used u JOIN entities e ON e.id = u.entity_id JOIN files f ON f.id = "
       "e.file_id AND f.kind != 'dir' JOIN names n ON n.file_id = e.file_id WHERE "
-      "u.activity_id = ?1 AND n.path > ?2 AND n.path < ?3 LIMIT 1");
-  q.bind(1, std::stoll(aid.substr(2))).bind(2, dir).bind(3, dir.substr(0, dir.size() - 1) + "0");
+      "u.activity_id = ?1 AND n.path > ?2 AND n.path < ?3 AND u.time_ns >= COALESCE((SELECT "
+      "l.time_ns FROM used l WHERE l.activity_id = ?1 AND l.entity_id = ?4), 0) LIMIT 1");
+  q.bind(1, std::stoll(aid.substr(2)))
+      .bind(2, dir)
+      .bind(3, dir.substr(0, dir.size() - 1) + "0")
+      .bind(4, listing);
   const bool found = has_row(q);
   if (found) return kListedToFind;
   // git keeps its repository in .git/: listing it (refs, an empty pack directory) is how it

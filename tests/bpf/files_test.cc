@@ -3,6 +3,7 @@
 // mode); the first read / first write of regular files; OPEN's inode generation and birth
 // time, which keep files apart that reuse an inode number; rename, link, unlink and truncate
 // with their paths and directories; the same opens, reads and writes made through io_uring.
+#include <dirent.h>
 #include <liburing.h>
 #include <linux/fs.h>
 #include <sched.h>
@@ -553,6 +554,63 @@ TEST_F(Files, RelativeOpenCarriesTheAbsolutePath) {
   EXPECT_EQ(paths, (std::vector<std::string>{f, f}));
   unlink(f.c_str());
   rmdir((dir_ + "/sub").c_str());
+}
+
+// A directory's listing is data its lister takes in (events.h LISTING, v15): the first
+// getdents64 that returned entries of each directory, once per process image, with the
+// directory's path from its dentry walk (a relative open of it included). Not an open of a
+// directory that is never listed (git and sqlite open directories only to fsync them), not
+// /proc. A shell's glob, in a new image, lists again.
+TEST_F(Files, ADirectoryListingIsReportedOncePerImageWithItsPath) {
+  ASSERT_TRUE(probes_->fd_events());
+  ASSERT_EQ(mkdir((dir_ + "/listed").c_str(), 0700), 0);
+  ASSERT_EQ(mkdir((dir_ + "/synced").c_str(), 0700), 0);
+  std::string f = sized("listed/a", 10);
+  pid_t child = run_child([&] {
+    if (chdir(dir_.c_str()) != 0) return 1;
+    for (int pass = 0; pass < 2; pass++) {  // the second pass is no news
+      DIR* d = opendir("listed");
+      if (d == nullptr) return 2;
+      int n = 0;
+      while (readdir(d) != nullptr) n++;
+      closedir(d);
+      if (n != 3) return 3;
+    }
+    int s = ::open("synced", O_RDONLY | O_DIRECTORY);  // opened and fsynced, never listed
+    if (s < 0 || fsync(s) != 0) return 4;
+    ::close(s);
+    DIR* p = opendir("/proc/self/fd");
+    if (p == nullptr) return 5;
+    while (readdir(p) != nullptr) {
+    }
+    closedir(p);
+    return 0;
+  });
+  pid_t ls = spawn_exec("/bin/sh", {"sh", "-c", "echo " + dir_ + "/listed/* > /dev/null"});
+  wait_for(ls);
+  drain(getpid());
+  struct stat listed = {}, synced = {};
+  ASSERT_EQ(stat((dir_ + "/listed").c_str(), &listed), 0);
+  ASSERT_EQ(stat((dir_ + "/synced").c_str(), &synced), 0);
+  auto listings = [&](pid_t pid) {
+    std::vector<std::string> v;
+    for (const auto& o : of<bento_open_event>(BENTO_EV_LISTING, pid)) {
+      EXPECT_NE(o.ino, synced.st_ino);
+      if (o.ino != listed.st_ino) {
+        EXPECT_EQ(std::string(o.path, o.path_len).rfind("/proc", 0), std::string::npos);
+        continue;
+      }
+      EXPECT_EQ(o.dev, listed.st_dev);
+      EXPECT_EQ(o.mode & S_IFMT, static_cast<uint32_t>(S_IFDIR));
+      v.push_back(std::string(o.path, o.path_len));
+    }
+    return v;
+  };
+  EXPECT_EQ(listings(child), (std::vector<std::string>{dir_ + "/listed"}));
+  EXPECT_EQ(listings(ls), (std::vector<std::string>{dir_ + "/listed"}));
+  unlink(f.c_str());
+  rmdir((dir_ + "/listed").c_str());
+  rmdir((dir_ + "/synced").c_str());
 }
 
 // procfs is left out but for a process's environ and mem (events.h OPEN): the opens of

@@ -130,6 +130,89 @@ TEST(DirectoryListings, PythonsModuleSearchFoldsWhatItsCodeListsDoesNot) {
   EXPECT_NE(l.text.find("python's module search (1)"), std::string::npos) << l.text;
 }
 
+// Outside the mounts the probes see listings too (events.h LISTING): `find /etc -name
+// '*.key' > keys.txt` took keys.txt's lines from /etc's listings, and its answer names them
+// (before, find had no input at all), even though find had read a file in /etc before it
+// listed /etc (rule 7 folds a listing that found what was read). A lister that puts nothing
+// on a tracked mount, or
+// through a kept process, stores nothing; a listing on the mount is the fs log's, not the
+// probes' (one line, not two).
+TEST(DirectoryListings, ListingsOutsideTheMountsAreInputsToo) {
+  TempDir dir;
+  const std::string mnt = dir.path() + "/mnt";
+  ASSERT_EQ(mkdir(mnt.c_str(), 0755), 0);
+  struct stat st = {};
+  ASSERT_EQ(stat(mnt.c_str(), &st), 0);
+  World w(dir.path() + "/prov.db", mnt);
+  auto sh = w.run({1, 1}, 100, {"setup"});
+  auto find = w.run(sh, 200, {"find", "/etc", "-name", "*.key"});
+  w.read_outside(find, "/etc/locale.alias", 499);  // as it starts: not what the listing found
+  w.list_outside(find, "/etc", 500);
+  w.list_outside(find, "/etc/ssl", 501);
+  w.list_outside(find, "/etc", 500);  // another image's would be reported again: same line
+  w.write_new(200, 60, "keys.txt");
+  w.exit(find);
+  auto ls = w.run(sh, 201, {"ls", "/var/log"});  // writes nowhere tracked
+  w.list_outside(ls, "/var/log", 510);
+  w.exit(ls);
+  auto lm = w.run(sh, 202, {"ls", "."});  // on the mount: the probes' event is left out
+  w.list_outside(lm, mnt, st.st_ino, st.st_dev);
+  w.record(RecordType::kReaddir, 202, 1, "", ++w.next_fh, 0, S_IFDIR | 0755);
+  w.write_new(202, 61, "here.txt");
+  w.exit(lm);
+  w.commit();
+  auto r = why(*w.db, mnt + "/keys.txt");
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find("listed directory /etc  (version"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("listed directory /etc/ssl  (version"), std::string::npos) << r.text;
+  bento::lineage::Stmt n(w.db->handle(),
+                         "SELECT COUNT(*) FROM used u JOIN entities e ON e.id = u.entity_id "
+                         "JOIN files f ON f.id = e.file_id WHERE u.how = 'readdir' AND "
+                         "f.kind = 'dir'");
+  ASSERT_TRUE(n.step());
+  EXPECT_EQ(n.int64(0), 3) << "find's two directories and the mount's root once";
+  bento::lineage::Stmt v(w.db->handle(), "SELECT COUNT(*) FROM names WHERE path = '/var/log'");
+  ASSERT_TRUE(v.step());
+  EXPECT_EQ(v.int64(0), 0) << "a listing by nothing kept is not stored";
+}
+
+// A walk's listings are one line in the text, grouped by where they lie (`find /srv -name
+// '*.pem'` listed 14 directories): the names are find's data, a line each drowned the
+// answer. --all lists each; a few listings stay lines of their own.
+TEST(DirectoryListings, AWalksListingsAreOneLineGroupedByWhereTheyLie) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({});
+  auto find = w.run(sh, 200, {"find", "/srv", "-name", "*.pem"});
+  w.list_outside(find, "/srv", 500);
+  for (int i = 0; i < 10; i++) w.list_outside(find, "/srv/www/site" + std::to_string(i), 510 + i);
+  w.list_outside(find, "/srv/www", 501);
+  w.list_outside(find, "/srv/git", 502);
+  w.list_outside(find, "/srv/git/repo", 503);
+  w.write_new(200, 60, "pems.txt");
+  w.exit(find);
+  auto ls = w.run(sh, 201, {"ls", "/srv/www", "/srv/git"});
+  w.list_outside(ls, "/srv/www", 501);
+  w.list_outside(ls, "/srv/git", 502);
+  w.write_new(201, 61, "two.txt");
+  w.exit(ls);
+  w.commit();
+  auto r = why(*w.db, path("pems.txt"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(r.text.find("listed 14 directories under /srv/: www/ (11), git/ (2), /srv/ at "),
+            std::string::npos)
+      << r.text;
+  EXPECT_EQ(r.text.find("listed directory"), std::string::npos) << r.text;
+  auto all = why(*w.db, path("pems.txt"), 0, true);
+  EXPECT_NE(all.text.find("listed directory /srv/www/site7  (version"), std::string::npos)
+      << all.text;
+  EXPECT_EQ(all.text.find("listed 14 directories"), std::string::npos) << all.text;
+  auto two = why(*w.db, path("two.txt"));
+  ASSERT_TRUE(two.found) << two.message;
+  EXPECT_NE(two.text.find("listed directory /srv/www  (version"), std::string::npos) << two.text;
+  EXPECT_NE(two.text.find("listed directory /srv/git  (version"), std::string::npos) << two.text;
+}
+
 // The collector walks a mount for the names of files from before the record; the walk's
 // own listings come back as records of its thread, and are no one's input.
 TEST(DirectoryListings, TheCollectorsOwnWalkIsNotAnInput) {

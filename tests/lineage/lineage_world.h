@@ -318,6 +318,21 @@ class World {
     std::memcpy(e.path, path.c_str(), path.size() + 1);
     EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
   }
+  // A listing of a directory outside the tracked mount (the probes' LISTING).
+  void list_outside(Proc p, const std::string& path, uint64_t ino, uint64_t dev = 0x803,
+                    uint32_t generation = 0) {
+    bento_open_event e{};
+    header(e.h, BENTO_EV_LISTING, sizeof e, p);
+    e.flags = O_DIRECTORY;
+    e.mode = S_IFDIR | 0755;
+    e.dev = dev;
+    e.ino = ino;
+    e.generation = generation;
+    e.file_id = dev * 1000003 + ino;
+    e.path_len = static_cast<uint32_t>(path.size());
+    std::memcpy(e.path, path.c_str(), path.size() + 1);
+    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+  }
   // close(2) of an fd open_outside reported; last_write: it was the last open description
   // the image wrote the file through (BENTO_CLOSE_LAST_WRITE).
   void close_outside(Proc p, uint64_t ino, bool last_write, uint64_t dev = 0x803) {

@@ -65,6 +65,9 @@
  *    end at shmdt), FILE_IO a read for one attached SHM_RDONLY. Later in 14: an unconnected
  *    UDP socket's SOCK_RECV by a call that asked for no source address (recv, read; remote
  *    family 0) is reported again after a reported UDP send to its port since.
+ * 15: new event 29, LISTING (a struct bento_open_event): a process image's first
+ *    getdents64/getdents of a directory that returned entries; its path always from the
+ *    directory's dentry walk (in fs form in another mount namespace), never as passed.
  *
  * Times of data flow: a write-side event (PIPE_IO write, SOCK_SEND, FILE_IO write) is
  * stamped at the call's ENTRY, a read-side one (PIPE_IO read, SOCK_RECV, FILE_IO read) at
@@ -91,7 +94,7 @@
 #include <linux/types.h>
 #endif
 
-#define BENTO_EVENTS_VERSION 14
+#define BENTO_EVENTS_VERSION 15
 #define BENTO_PIPE_IO_OPEN 2       /* bento_pipe_io_event.again */
 #define BENTO_PIPE_IO_REPORTS 4096 /* reports per image, pipe and direction before OPEN */
 #define BENTO_PATH_MAX 256         /* exec filename and open paths; longer ones are truncated */
@@ -134,6 +137,9 @@ enum bento_event_type {
   BENTO_EV_SOCK_END = 27,     /* v9: a TCP endpoint sent its FIN: it sends nothing more there */
   BENTO_EV_PROC_MEMORY = 28,  /* v14: process_vm_readv/writev, ptrace PEEK/POKE: another
                                * process's memory */
+  BENTO_EV_LISTING = 29,      /* v15: getdents64/getdents returned a directory's entries: a
+                               * struct bento_open_event naming the directory (flags
+                               * O_RDONLY | O_DIRECTORY, path from its dentry walk) */
 };
 
 enum bento_close_how {
