@@ -93,7 +93,8 @@ Result<uint64_t> BitmapAllocator::alloc(Handle& h, uint64_t goal) {
       if (word == ~0ULL) continue;
       uint64_t b = w * 64 + __builtin_ctzll(~word);
       if (b >= to) break;
-      p[b / 8] |= static_cast<uint8_t>(1u << (b % 8));
+      // Atomic (relaxed) byte updates: the inode verifier tests bits without this lock.
+      __atomic_fetch_or(&p[b / 8], static_cast<uint8_t>(1u << (b % 8)), __ATOMIC_RELAXED);
       g->free_per_group[gi]--;
       g->free_total--;
       g->cursor = first + b + 1 < nbits_ ? first + b + 1 : first_usable_;
@@ -124,7 +125,7 @@ Status BitmapAllocator::free(Handle& h, uint64_t bit) {
     bento::log(bento::LogLevel::kError, "bento-fs: freeing a bit that is not allocated");
     return Err(EUCLEAN);
   }
-  p[b / 8] &= static_cast<uint8_t>(~(1u << (b % 8)));
+  __atomic_fetch_and(&p[b / 8], static_cast<uint8_t>(~(1u << (b % 8))), __ATOMIC_RELAXED);
   g->free_per_group[gi]++;
   g->free_total++;
   return Status::Ok();

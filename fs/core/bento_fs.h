@@ -187,6 +187,9 @@ class BentoFs : public bento::FileOperations {
                             const CreateOpen* co = nullptr);
   Status remove_name(const Request& req, Ino parent, std::string_view name, bool dir);
   Result<bool> is_ancestor(Ino a, Ino b);
+  // The credits for adding a name to directory `dir` (insert_credits), peeked at under its
+  // read lock, let go before the caller begins its handle (handles before locks).
+  uint32_t name_credits(InodeObj* dir);
   Status prov_readdir(const Request& req, Ino ino, Fh fh, uint64_t offset);
   Status readdir_locked(const Request& req, InodeObj* d, Fh fh, uint64_t offset,
                         bento::DirFiller& filler, bool* touch);

@@ -43,7 +43,11 @@ struct MapWalk {
       group = gi;
     }
     const uint64_t i = b % kBitsPerGroup;
-    if (((bitmap.data().data()[i / 8] >> (i % 8)) & 1) == 0) {
+    // Without the allocator's lock (a walk of a big file would take it per block): the
+    // allocator updates bytes atomically, and the caller holds this inode's lock (its blocks are
+    // neither freed nor allocated meanwhile).
+    const uint8_t byte = __atomic_load_n(&bitmap.data().data()[i / 8], __ATOMIC_RELAXED);
+    if (((byte >> (i % 8)) & 1) == 0) {
       why = "a block it uses is marked free in the block bitmap";
       return false;
     }

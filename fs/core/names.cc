@@ -21,9 +21,9 @@ namespace md = bento::mode;
 constexpr uint32_t kNameCredits = 48;
 
 // Credits for adding a name to a directory: the usual blocks plus, when the hash table
-// may double, every block of the doubled table. Estimated from an unlocked peek at the
-// depth (the lock comes after the handle); a second doubling in one insert is rare and
-// covered by the journal's margin.
+// may double, every block of the doubled table. Estimated from a peek at the depth under
+// the directory's read lock, let go before the handle begins (the write lock comes after
+// it); a second doubling before the insert is rare and covered by the journal's margin.
 uint32_t insert_credits(const FsCtx& c, const DiskInode& dir) {
   auto b = bmap_lookup(c, dir, 0);
   if (!b.ok() || *b == 0) return kNameCredits;
@@ -37,6 +37,16 @@ uint32_t insert_credits(const FsCtx& c, const DiskInode& dir) {
   // block more.
   return kNameCredits + static_cast<uint32_t>((4ULL << (depth + 1)) / kBlockSize) + 3;
 }
+
+}  // namespace
+
+uint32_t BentoFs::name_credits(InodeObj* dir) {
+  ReadLock lk(dir->lock);  // not torn by a writer (a torn inode would read as damaged)
+  auto di = read_inode(dir->ino);
+  return di.ok() && md::is_dir(di->mode.get()) ? insert_credits(ctx(), *di) : kNameCredits;
+}
+
+namespace {
 
 int check_name(std::string_view name) {
   if (name.empty()) return ENOENT;
@@ -184,9 +194,7 @@ Result<Entry> BentoFs::create_node(const Request& req, Ino parent, std::string_v
     return Err(EEXIST);
   if (read_only_) return Err(EROFS);
   BENTO_ASSIGN_OR_RETURN(InodeRef p, iget(parent));
-  uint32_t credits = kNameCredits;
-  if (auto peek = read_inode(parent); peek.ok() && md::is_dir(peek->mode.get()))
-    credits = insert_credits(ctx(), *peek);
+  const uint32_t credits = name_credits(p.get());
   BENTO_ASSIGN_OR_RETURN(ProvLog::Ticket pt,
                          prov_reserve(name.size(), target.size(), co ? ProvLog::kReleaseRoom : 0));
   // + the new inode's inherited ACLs (map block, a stream block, their bitmap blocks).
@@ -450,9 +458,7 @@ Result<Entry> BentoFs::link(const Request& req, Ino ino, Ino newparent, std::str
   BENTO_ASSIGN_OR_RETURN(InodeRef o, iget(ino));
   if (newparent == bento::kRootIno && name == prov::kProvLogFileName && prov_.present())
     return Err(EEXIST);
-  uint32_t credits = kNameCredits;
-  if (auto peek = read_inode(newparent); peek.ok() && md::is_dir(peek->mode.get()))
-    credits = insert_credits(ctx(), *peek);
+  const uint32_t credits = name_credits(p.get());
   BENTO_ASSIGN_OR_RETURN(ProvLog::Ticket pt, prov_reserve(name.size(), 0));
   // + the orphan list (superblock, previous and own inode block) for an O_TMPFILE inode.
   BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(credits + ProvLog::kCredits + 4));
@@ -533,11 +539,9 @@ Status BentoFs::rename(const Request& req, Ino p1, std::string_view n1, Ino p2, 
   if (prov_.present() && ((p1 == bento::kRootIno && n1 == prov::kProvLogFileName) ||
                           (p2 == bento::kRootIno && n2 == prov::kProvLogFileName)))
     return Err(EPERM);
+  const uint32_t credits = name_credits(r2.get());  // before the ticket: no wait holds one
   BENTO_ASSIGN_OR_RETURN(ProvLog::Ticket pt, prov_reserve(n1.size(), n2.size()));
   Status st = [&]() -> Status {
-    uint32_t credits = kNameCredits;
-    if (auto peek = read_inode(p2); peek.ok() && md::is_dir(peek->mode.get()))
-      credits = insert_credits(ctx(), *peek);
     BENTO_ASSIGN_OR_RETURN(Handle h, journal_->begin(credits + kNameCredits + ProvLog::kCredits));
     WriteLock ns(rename_lock_);
     FsCtx c = ctx();
