@@ -302,11 +302,12 @@ class World {
   // An open of a file outside the tracked mount (the probes' OPEN).
   // created: the open made the file (the probes' FMODE_CREATED).
   // mode: the file's (0: a regular file's events before they carried it).
+  // type: the event (LISTING has the same layout).
   void open_outside(Proc p, const std::string& path, uint64_t ino, uint32_t flags,
                     uint64_t dev = 0x803, uint32_t generation = 0, bool created = false,
-                    uint32_t mode = 0) {
+                    uint32_t mode = 0, uint32_t type = BENTO_EV_OPEN) {
     bento_open_event e{};
-    header(e.h, BENTO_EV_OPEN, sizeof e, p);
+    header(e.h, type, sizeof e, p);
     e.flags = flags;
     e.mode = mode;
     e.created = created ? 1 : 0;
@@ -321,17 +322,8 @@ class World {
   // A listing of a directory outside the tracked mount (the probes' LISTING).
   void list_outside(Proc p, const std::string& path, uint64_t ino, uint64_t dev = 0x803,
                     uint32_t generation = 0) {
-    bento_open_event e{};
-    header(e.h, BENTO_EV_LISTING, sizeof e, p);
-    e.flags = O_DIRECTORY;
-    e.mode = S_IFDIR | 0755;
-    e.dev = dev;
-    e.ino = ino;
-    e.generation = generation;
-    e.file_id = dev * 1000003 + ino;
-    e.path_len = static_cast<uint32_t>(path.size());
-    std::memcpy(e.path, path.c_str(), path.size() + 1);
-    EXPECT_TRUE(col->on_probe_event(&e, sizeof e));
+    open_outside(p, path, ino, O_DIRECTORY, dev, generation, false, S_IFDIR | 0755,
+                 BENTO_EV_LISTING);
   }
   // close(2) of an fd open_outside reported; last_write: it was the last open description
   // the image wrote the file through (BENTO_CLOSE_LAST_WRITE).
