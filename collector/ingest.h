@@ -248,7 +248,9 @@ class Ingest {
   //
   // Kept in full: an activity that touched a tracked mount, and every activity it got
   // data from through a pipe or socket (its causes), recursively. Of the images that
-  // started one (up the fork chain), only the program is stored (ingest_programs.cc).
+  // started one (up the fork chain), only the program is stored (ingest_programs.cc), and
+  // of the one that forked it, what it read before the fork (what the command line may
+  // hold: `find | xargs tar`), with those reads' causes in full.
   // Kept forward: an activity that got data from a kept one (where the data went): its
   // outputs are stored (pipes and sockets it wrote, files it opened for writing), not its
   // inputs. Until then what an activity did waits here; it is dropped once the fs logs
@@ -295,12 +297,32 @@ class Ingest {
     bool open_ended = false;  // kChannel: a pipe's last report (BENTO_PIPE_IO_OPEN)
     int64_t owner = 0;        // kOpen of /proc/PID/environ or mem: PID's activity then,
     uint64_t owner_from = 0;  // since when
+    // A read by the image that forked a kept program, from before the fork: it may be in
+    // that program's command line (apply_passed_reads); its writers are kept in full.
+    bool passed = false;
+    // What a process takes data in by: a read of a file, a channel or a listing, not of a
+    // program (apply_program_items stores those) nor of a device (those are instants).
+    bool data_read() const {
+      switch (kind) {
+        case kFileRead:
+          return !program && !instant;
+        case kOpen:
+          return !output;
+        case kChannel:
+          return !output && !program;
+        case kListing:
+          return true;
+        default:
+          return false;
+      }
+    }
   };
   struct Pending {
     std::vector<PendingItem> items;
     uint64_t newest = 0;
     uint64_t ended = 0;  // when its activity ended (exit, exec); 0: still running
     bool held = false;   // may hold program items or device reads (apply_program_items)
+    bool reads = false;  // may hold data reads (apply_passed_reads)
   };
   // Its activity ended at t: what it waits for may expire from then (expire_pending()).
   void pending_ended(int64_t act, uint64_t t);
@@ -343,8 +365,10 @@ class Ingest {
   // BENTO_SOCK_LAST).
   void channel_io(const std::string& key, int64_t act, uint64_t t, bool write, bool program = false,
                   bool open_ended = false);
+  // keep_writers: a read that makes its writers causes though `act` is not kept in full (a
+  // program's, a passed-on one's).
   void channel_store(const std::string& key, int64_t act, uint64_t t, bool write,
-                     bool program = false, bool open_ended = false);
+                     bool program = false, bool open_ended = false, bool keep_writers = false);
   int64_t channel_entity(const std::string& key, uint64_t t);
   void retire_channel(const std::string& key);
   Channel& channel(const std::string& key, Channel::Kind kind, uint64_t ino,
@@ -469,6 +493,7 @@ class Ingest {
   static PendingItem program_item(uint64_t t, uint64_t dev, uint64_t ino, uint32_t gen);
   void program_file(int64_t act, PendingItem r, const std::string& path, bool pathless);
   void apply_program_items(int64_t act);
+  void apply_passed_reads(int64_t parent, uint64_t forked_at);
   std::unordered_map<int64_t, int64_t> forked_from_;  // process -> the image that forked it
   std::unordered_map<int64_t, std::string>
       script_arg_;  // image -> its script argument, until opened

@@ -180,17 +180,28 @@ bool Ingest::is_script_open(int64_t act, const std::string& path) {
 
 // A kept activity's ancestors are not kept for it: what they read reaches it only through
 // its command line and environment (LINEAGE.md). Their programs are stored though, with
-// whatever wrote them: the images that forked it, up the fork chain.
+// whatever wrote them: the images that forked it, up the fork chain. And what the image
+// that forked it read before the fork, which its command line may be made of
+// (apply_passed_reads).
 // Each image is walked once: the siblings a busy shell starts share its chain; only what
 // the parent itself came to hold since (its next terminal read) is stored for a later one.
 void Ingest::keep_ancestor_programs(int64_t act) {
   ActivityRow row;
   for (size_t depth = 0; depth < kHeldPrograms; depth++) {
-    // The images its process ran before it (`exec tar ...` at the end of a script).
+    // The images its process ran before it (`exec tar ...` at the end of a script): the
+    // kept one's own are kept in full (what they read reaches it through its command line
+    // and environment: the glob a shell's forked child expanded before it ran `ls`), an
+    // ancestor's give their programs.
+    int64_t forked = act;  // the image its process began with, at the fork
     for (auto prev = exec_prev_.find(act); prev != exec_prev_.end();
-         prev = exec_prev_.find(prev->second))
-      if (kept(prev->second) != kFull) apply_program_items(prev->second);
-    if (!store_.activity(act, &row)) return;
+         prev = exec_prev_.find(prev->second)) {
+      forked = prev->second;
+      if (depth == 0)
+        keep(prev->second, kFull);
+      else if (kept(prev->second) != kFull)
+        apply_program_items(prev->second);
+    }
+    if (!store_.activity(forked, &row)) return;
     int64_t parent = 0;
     if (auto it = forked_from_.find(row.process); it != forked_from_.end()) {
       parent = it->second;
@@ -201,8 +212,41 @@ void Ingest::keep_ancestor_programs(int64_t act) {
     act = parent;
     if (programs_walked_.size() > (1u << 18)) programs_walked_.clear();  // a cache
     const bool walked = !programs_walked_.insert(act).second;
-    if (kept(act) != kFull) apply_program_items(act);
+    if (kept(act) != kFull) {
+      apply_program_items(act);
+      if (depth == 0) apply_passed_reads(act, row.start_ns);
+    }
     if (walked) return;  // those above: done
+  }
+}
+
+// What the image that forked a kept program read before the fork may be in the program's
+// command line or environment (`tar cf out $(find ...)`, `find ... | xargs tar cf out`:
+// xargs's read of find's output; LINEAGE.md "read since the last command it started").
+// Those reads are stored, and their writers kept in full as a kept reader's are; the answer
+// picks the ones since the last command the image started before this one.
+void Ingest::apply_passed_reads(int64_t parent, uint64_t forked_at) {
+  auto it = pending_.find(parent);
+  if (it == pending_.end() || !it->second.reads) return;
+  const auto before = [&](const PendingItem& item) {
+    return item.data_read() && item.t < forked_at;
+  };
+  auto& items = it->second.items;
+  if (std::none_of(items.begin(), items.end(), before)) return;
+  std::vector<PendingItem> now, still;
+  bool later = false;  // reads after this fork: a later child's
+  for (PendingItem& item : items) {
+    const bool take = before(item);
+    later = later || (item.data_read() && !take);
+    (take ? now : still).push_back(std::move(item));
+  }
+  it->second.reads = later;
+  pending_total_ -= now.size();
+  it->second.items = std::move(still);
+  if (it->second.items.empty()) pending_.erase(it);
+  for (PendingItem& item : now) {
+    item.passed = true;
+    apply(parent, item);  // may keep the writers of what it read
   }
 }
 

@@ -88,6 +88,7 @@ void Ingest::keep(int64_t act, Keep level) {
       for (auto& item : still) {
         p.newest = std::max(p.newest, item.t);
         p.held = p.held || item.program || item.instant;
+        p.reads = p.reads || item.data_read();
         p.items.push_back(std::move(item));
       }
     }
@@ -108,6 +109,7 @@ void Ingest::wait(int64_t act, PendingItem item) {
   }
   p.newest = std::max(p.newest, item.t);
   p.held = p.held || item.program || item.instant;
+  p.reads = p.reads || item.data_read();
   p.items.push_back(std::move(item));
   pending_total_++;
 }
@@ -154,7 +156,8 @@ void Ingest::apply(int64_t act, const PendingItem& item) {
       fd_action(act, item);
       break;
     case PendingItem::kChannel:
-      channel_store(item.path, act, item.t, item.output, item.program, item.open_ended);
+      channel_store(item.path, act, item.t, item.output, item.program, item.open_ended,
+                    item.passed);
       break;
     case PendingItem::kFileRead: {
       int64_t file = file_of(item.dev, item.ino, item.gen, "", item.t, false);
@@ -365,7 +368,7 @@ void Ingest::channel_io(const std::string& key, int64_t act, uint64_t t, bool wr
 // the other end follow (readers of what a kept one wrote: forward; writers of what a
 // fully kept one read: its causes, in full).
 void Ingest::channel_store(const std::string& key, int64_t act, uint64_t t, bool write,
-                           bool program, bool open_ended) {
+                           bool program, bool open_ended, bool keep_writers) {
   const int64_t ent = channel_entity(key, t);
   if (ent == 0) return;
   auto it = channels_.find(key);
@@ -404,7 +407,7 @@ void Ingest::channel_store(const std::string& key, int64_t act, uint64_t t, bool
     c.program_readers.clear();
     c.open_readers.clear();
     if (kept(act) != kFull && c.forward_writers.size() < 64) c.forward_writers.push_back({act, t});
-  } else if (kept(act) == kFull || program) {
+  } else if (kept(act) == kFull || program || keep_writers) {
     auto writers = std::move(c.writers);
     c.writers.clear();
     for (const auto& [w, wt] : writers) make_relevant(w);
@@ -435,7 +438,8 @@ void Ingest::outside_open(int64_t act, const PendingItem& o) {
   const bool made =
       o.made || (writes(o.flags) && (o.flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL));
   // A program's script is followed to its writers for an ancestor not kept too.
-  if (reads(o.flags) && !made && (kept(act) == kFull || o.program)) keep_outside_writers(act, o);
+  if (reads(o.flags) && !made && (kept(act) == kFull || o.program || o.passed))
+    keep_outside_writers(act, o);
   const int64_t file = outside_file(o.dev, o.ino, o.gen, o.path, o.t);
   if (reads(o.flags) && !made) store_.used(act, entity_at(file, o.t, o.path), o.t, "open");
   if (writes(o.flags)) {

@@ -136,10 +136,25 @@ int64_t read_until(LineageGraph& g, const Step& read) {
   return on_mount && read.last != kForever ? read.last : read.first;
 }
 
+// xargs and GNU parallel make the command lines of the commands they start of what they
+// read, and read ahead: all of `find ... | xargs -I{} cp {} d/`'s input may be read before
+// the first cp starts, yet the last cp's line comes from it.
+bool builds_command_lines(LineageGraph& g, Node image) {
+  const json& a = g.activity(image.id);
+  for (const char* key : {"exe", "program"}) {
+    const std::string p = a.value(key, "");
+    const std::string name = p.substr(p.rfind('/') + 1);
+    if (name == "xargs" || name == "parallel") return true;
+  }
+  return false;
+}
+
 // When `parent` last started a command before it forked `child` at `t`: its latest fork
-// before then of a child whose output it did not take in; 0 if none.
+// before then of a child whose output it did not take in; 0 if none, or if `parent` builds
+// its commands' lines of what it read (any of it may be in this one's).
 int64_t last_command_before(LineageGraph& g, LineageSource& src, Node parent, Node child,
                             int64_t t) {
+  if (builds_command_lines(g, parent)) return 0;
   std::vector<const Step*> forks;  // before t, latest first: usually the first one is it
   for (const Step& st : src.effects(parent))
     if (st.type == Step::kInformed && st.how == "fork" && st.effect != child && st.first < t)
@@ -445,7 +460,8 @@ void keep_backward(LineageGraph& g, LineageSource& src, const StepIndex& causes,
               std::vector<const Step*> earlier;
               for (const Step* u : reads->second) {
                 if (!passed_on(g, *u, st->first, 0, carries) || own_pipe_read(u, c)) continue;
-                if (read_until(g, *u) <= since || read_shown_since(*u)) {
+                if (read_shown_since(*u)) continue;  // put none of its bytes in: not named
+                if (read_until(g, *u) <= since) {
                   earlier.push_back(u);
                   continue;
                 }

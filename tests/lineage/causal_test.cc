@@ -327,6 +327,75 @@ TEST(Causal, AShellLoopsReadOfAPipeForEachCommandIsListedUnderThatCommand) {
   }
 }
 
+// `find /etc/ssh -name '*config' | xargs tar cf keys.tar`: xargs touches nothing of the
+// mount and is kept only as tar's parent, find not at all. What xargs read before it started
+// tar (find's output) is what tar's command line is made of: listed under xargs, with find
+// and its listing. The same for `tar cf keys.tar $(find ...)`: the shell's read of the output
+// of a command it took in.
+TEST(Causal, WhatAParentKeptOnlyAsWhoRanTheWriterReadBeforeTheForkIsListed) {
+  for (bool xargs : {true, false}) {
+    SCOPED_TRACE(xargs ? "find | xargs tar" : "tar $(find)");
+    TempDir dir;
+    World w(dir.path() + "/prov.db");
+    auto sh = w.setup({});
+    auto shell = w.run(sh, 800, {"sh", "-c", "collect"});
+    auto find = w.run(shell, 801, {"find", "/etc/ssh", "-name", "*config"});
+    w.list_outside(find, "/etc/ssh", 7000);
+    w.pipe_io(find, 900, /*write=*/true);
+    w.exit(find);
+    World::Proc parent = shell;
+    if (xargs) parent = w.run(shell, 802, {"xargs", "tar", "cf", "keys.tar"});
+    w.pipe_io(parent, 900, /*write=*/false);
+    auto tar = w.run(parent, 803, {"tar", "cf", "keys.tar", "/etc/ssh/ssh_config"});
+    w.read_outside(tar, "/etc/ssh/ssh_config", 7001);
+    w.write_new(803, 20, "keys.tar");
+    w.exit(tar);
+    if (xargs) w.exit(parent);
+    w.exit(shell);
+    w.commit();
+    auto r = why(*w.db, path("keys.tar"));
+    ASSERT_TRUE(r.found) << r.message;
+    EXPECT_NE(line_with(r.text, "read pipe:[900]").find(kPassedOn), std::string::npos) << r.text;
+    EXPECT_NE(r.text.find("written by find /etc/ssh -name *config"), std::string::npos) << r.text;
+    EXPECT_NE(r.text.find("listed directory /etc/ssh"), std::string::npos) << r.text;
+    EXPECT_NE(r.text.find("read /etc/ssh/ssh_config"), std::string::npos) << r.text;
+  }
+}
+
+// `ls /tmp/in/* | xargs -I{} cp {} dir/`: the glob is expanded in the forked child before
+// it runs ls (bash expands a pipeline's words there), so the listing of /tmp/in is that
+// image's, and what ls printed (the names xargs gave cp) is made of it. xargs read all of
+// it before its first cp: the second cp's line came from that read all the same.
+TEST(Causal, AGlobExpandedInTheChildBeforeItsExecIsWhatItsCommandLineHolds) {
+  TempDir dir;
+  World w(dir.path() + "/prov.db");
+  auto sh = w.setup({});
+  auto shell = w.run(sh, 800, {"sh", "-c", "collect"});
+  auto ls = w.fork(shell, 801);
+  w.list_outside(ls, "/tmp/in", 7000);
+  w.exec(ls, {"ls", "/tmp/in/a", "/tmp/in/key"});
+  w.pipe_io(ls, 900, /*write=*/true);
+  w.exit(ls);
+  auto xargs = w.run(shell, 802, {"xargs", "-I{}", "cp", "{}", "dir/"});
+  w.pipe_io(xargs, 900, /*write=*/false);
+  auto cp1 = w.run(xargs, 803, {"cp", "/tmp/in/a", "dir/"});
+  w.read_outside(cp1, "/tmp/in/a", 7002);
+  w.write_new(803, 21, "a");
+  w.exit(cp1);
+  auto cp = w.run(xargs, 804, {"cp", "/tmp/in/key", "dir/"});
+  w.read_outside(cp, "/tmp/in/key", 7001);
+  w.write_new(804, 20, "key");
+  w.exit(cp);
+  w.exit(xargs);
+  w.exit(shell);
+  w.commit();
+  auto r = why(*w.db, path("key"));
+  ASSERT_TRUE(r.found) << r.message;
+  EXPECT_NE(line_with(r.text, "read pipe:[900]").find(kPassedOn), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("written by ls /tmp/in/a /tmp/in/key"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("listed directory /tmp/in"), std::string::npos) << r.text;
+}
+
 // Two UDP flows under the same addresses (a client port used again): the first flow's
 // sender and receiver are still undecided (the receiver's write on the mount not yet read
 // from the log) when the second socket sends. Each output names its own flow's input.
