@@ -188,19 +188,17 @@ bool Ingest::is_script_open(int64_t act, const std::string& path) {
 void Ingest::keep_ancestor_programs(int64_t act) {
   ActivityRow row;
   for (size_t depth = 0; depth < kHeldPrograms; depth++) {
-    // The images its process ran before it (`exec tar ...` at the end of a script): the
-    // kept one's own are kept in full (what they read reaches it through its command line
-    // and environment: the glob a shell's forked child expanded before it ran `ls`), an
-    // ancestor's give their programs.
+    // The images its process ran before it (`exec tar ...` at the end of a script).
     int64_t forked = act;  // the image its process began with, at the fork
     for (auto prev = exec_prev_.find(act); prev != exec_prev_.end();
          prev = exec_prev_.find(prev->second)) {
       forked = prev->second;
-      if (depth == 0)
-        keep(prev->second, kFull);
-      else if (kept(prev->second) != kFull)
-        apply_program_items(prev->second);
+      if (kept(prev->second) != kFull) apply_program_items(prev->second);
     }
+    // The kept one's forked image, kept in full: it set up what the program was given (the
+    // glob a shell's child expands before it runs `ls`, its redirections). Not the wrappers
+    // between (pyenv's shims, env): what they read picked the program, stored above.
+    if (depth == 0 && forked != act) keep(forked, kFull);
     if (!store_.activity(forked, &row)) return;
     int64_t parent = 0;
     if (auto it = forked_from_.find(row.process); it != forked_from_.end()) {
@@ -233,10 +231,17 @@ void Ingest::apply_passed_reads(int64_t parent, uint64_t forked_at) {
   };
   auto& items = it->second.items;
   if (std::none_of(items.begin(), items.end(), before)) return;
+  // With what it did to the same files before (an open for writing, a mapping: a
+  // semaphore's file it made and reads), in order: the read lands on the version it made.
+  std::set<std::pair<uint64_t, uint64_t>> files;
+  for (const PendingItem& item : items)
+    if (before(item) && item.ino != 0) files.insert({item.dev, item.ino});
   std::vector<PendingItem> now, still;
   bool later = false;  // reads after this fork: a later child's
   for (PendingItem& item : items) {
-    const bool take = before(item);
+    const bool take =
+        before(item) || (item.output && item.t < forked_at && item.ino != 0 &&
+                         item.kind != PendingItem::kChannel && files.count({item.dev, item.ino}));
     later = later || (item.data_read() && !take);
     (take ? now : still).push_back(std::move(item));
   }

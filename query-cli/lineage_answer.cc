@@ -840,7 +840,16 @@ std::vector<const Step*> steps_toward_roots(
 // said to be for an earlier output).
 struct AnswerOutputs {
   std::map<Node, int64_t> begun;
+  std::map<Node, std::vector<int64_t>> starts;  // when each began, in time
   std::map<Node, std::set<int64_t>> own;
+  // The first of `writer`'s outputs in the answer begun at or after t (what a read at t can
+  // be in: a server's port file written before it read a.txt is not), 0 if none.
+  int64_t begun_after(Node writer, int64_t t) const {
+    auto s = starts.find(writer);
+    if (s == starts.end()) return 0;
+    auto it = std::lower_bound(s->second.begin(), s->second.end(), t);
+    return it == s->second.end() ? 0 : *it;
+  }
 };
 AnswerOutputs answer_outputs(Batches& batches, const Answer& a, const StepIndex* by_effect) {
   StepIndex outputs;  // writer -> its writes in the answer
@@ -857,9 +866,11 @@ AnswerOutputs answer_outputs(Batches& batches, const Answer& a, const StepIndex*
       if (st->type != Step::kGenerated || puts_no_data(*st) || !batches.output_kind(*st)) continue;
       auto [it, fresh] = o.begun.emplace(writer, st->first);
       if (!fresh) it->second = std::min(it->second, st->first);
+      o.starts[writer].push_back(st->first);
       o.own[writer].insert(batches.file_of(st->effect));
     }
   }
+  for (auto& [writer, starts] : o.starts) std::sort(starts.begin(), starts.end());
   return o;
 }
 
@@ -867,17 +878,17 @@ AnswerOutputs answer_outputs(Batches& batches, const Answer& a, const StepIndex*
 void mark_batches_once(Batches& batches, Answer* a) {
   StepIndex by_effect;
   for (const Step& st : a->steps) by_effect[st.effect].push_back(&st);
-  auto [begun, own] = answer_outputs(batches, *a, &by_effect);
+  const AnswerOutputs outputs = answer_outputs(batches, *a, &by_effect);
   using Mark = std::pair<Step, const Batches::Finished*>;  // a read, the earlier output
   std::map<Node, int> inputs;                              // writer -> its reads shown
   std::map<Node, std::vector<Mark>> marks;
   for (const Step& st : a->steps) {
     if (st.type != Step::kUsed || a->program_reads.count(st) != 0) continue;
-    auto b = begun.find(st.effect);
-    if (b == begun.end()) continue;
+    const int64_t begin = outputs.begun_after(st.effect, st.first);
+    if (begin == 0) continue;
     inputs[st.effect]++;
     if (const Batches::Finished* o =
-            batches.earlier_output(st.effect, st, b->second, own[st.effect]))
+            batches.earlier_output(st.effect, st, begin, outputs.own.at(st.effect)))
       marks[st.effect].push_back({st, o});
   }
   for (const auto& [writer, marked] : marks) {
@@ -904,7 +915,7 @@ void mark_batches_once(Batches& batches, Answer* a) {
 // earlier input). The reader's own reads of the pipe are one line in the text (the latest
 // before the bound), so the note is said at the writer's reads.
 void mark_pipe_batches(LineageGraph& g, LineageSource& src, Batches& batches, Answer* a) {
-  auto [begun, own] = answer_outputs(batches, *a, nullptr);  // readers' outputs
+  auto [begun, starts, own] = answer_outputs(batches, *a, nullptr);  // readers' outputs
   // A writer's message (its write step of the pipe) -> the reader's earlier output.
   std::map<Step, std::pair<Node, const Batches::Finished*>> for_earlier;
   std::set<std::pair<Node, Node>> done;  // (reader, pipe)
@@ -997,7 +1008,7 @@ std::map<uint32_t, int64_t> other_threads_outputs(LineageSource& src, Batches& b
 void mark_thread_batches(LineageGraph& g, Batches& batches, LineageSource& src, Answer* a) {
   StepIndex by_effect;
   for (const Step& st : a->steps) by_effect[st.effect].push_back(&st);
-  auto [begun, own] = answer_outputs(batches, *a, &by_effect);
+  auto [begun, starts, own] = answer_outputs(batches, *a, &by_effect);
   std::map<Node, std::set<uint32_t>> writing;  // writer -> threads that wrote its answer files
   for (const Step& st : a->steps) {
     auto o = own.find(st.cause);

@@ -689,9 +689,11 @@ std::string LineageGraph::entity_line(int64_t id) {
                  ? " at " + clock_text(st["at"].value("ns", 0LL), off_)
                  : "";
     };
+    // A next version no recorded step made (its writer not kept) has no "how": null.
+    const std::string how =
+        st.contains("how") && st["how"].is_string() ? ": " + st["how"].get<std::string>() : "";
     if (state == "changed")
-      s += "  " +
-           bold("[changed later: " + st.value("how", std::string("write")) + at() + by() + "]");
+      s += "  " + bold("[changed later" + how + at() + by() + "]");
     else if (state == "removed")
       s += "  " + bold("[deleted" + at() + by() + "]");
     if (state == "removed" && st.contains("name_when_removed"))
