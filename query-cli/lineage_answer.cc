@@ -4,6 +4,7 @@
 #include <deque>
 #include <string_view>
 
+#include "posix_semaphore.h"
 #include "script_rule.h"
 
 namespace prov_cli {
@@ -1281,9 +1282,17 @@ Answer answer_forward(LineageGraph& g, LineageSource& src,
   // A rename, chmod, chown, truncation or empty create by a process puts none of what it
   // had read into the file (puts_no_data): the short answer does not go that way (vim's
   // rename of conf to conf~ before it writes the new conf: what it read is not in conf~).
+  // Nor into a POSIX semaphore's file (multiprocessing's locks): it holds a count, whatever
+  // its writer had read, as `why` folds it.
   StepFilter follow = nullptr;
   if (!options.all)
-    follow = [](const Step& st) { return st.type != Step::kGenerated || !puts_no_data(st); };
+    follow = [&g](const Step& st) {
+      if (st.type != Step::kGenerated) return true;
+      const json& e = g.entity(st.effect.id);
+      const bool semaphore = e.value("kind", "") == "file" && !e["file"]["source"].is_string() &&
+                             bento::collector::posix_semaphore(e.value("path", ""));
+      return !puts_no_data(st) && !semaphore;
+    };
   SearchResult s =
       search_forward(src, roots, options.depth, !options.all, follow, options.max_nodes);
   if (s.over_budget) {
