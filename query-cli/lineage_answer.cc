@@ -840,7 +840,6 @@ std::vector<const Step*> steps_toward_roots(
 // counts only those the roots came from (steps_toward_roots, not through a read already
 // said to be for an earlier output).
 struct AnswerOutputs {
-  std::map<Node, int64_t> begun;
   std::map<Node, std::vector<int64_t>> starts;  // when each began, in time
   std::map<Node, std::set<int64_t>> own;
   // The first of `writer`'s outputs in the answer begun at or after t (what a read at t can
@@ -865,8 +864,6 @@ AnswerOutputs answer_outputs(Batches& batches, const Answer& a, const StepIndex*
       writes = steps_toward_roots(a, writer, *by_effect, &a.earlier_batch);
     for (const Step* st : writes) {
       if (st->type != Step::kGenerated || puts_no_data(*st) || !batches.output_kind(*st)) continue;
-      auto [it, fresh] = o.begun.emplace(writer, st->first);
-      if (!fresh) it->second = std::min(it->second, st->first);
       o.starts[writer].push_back(st->first);
       o.own[writer].insert(batches.file_of(st->effect));
     }
@@ -916,7 +913,7 @@ void mark_batches_once(Batches& batches, Answer* a) {
 // earlier input). The reader's own reads of the pipe are one line in the text (the latest
 // before the bound), so the note is said at the writer's reads.
 void mark_pipe_batches(LineageGraph& g, LineageSource& src, Batches& batches, Answer* a) {
-  auto [begun, starts, own] = answer_outputs(batches, *a, nullptr);  // readers' outputs
+  auto [starts, own] = answer_outputs(batches, *a, nullptr);  // readers' outputs
   // A writer's message (its write step of the pipe) -> the reader's earlier output.
   std::map<Step, std::pair<Node, const Batches::Finished*>> for_earlier;
   std::set<std::pair<Node, Node>> done;  // (reader, pipe)
@@ -924,23 +921,24 @@ void mark_pipe_batches(LineageGraph& g, LineageSource& src, Batches& batches, An
   std::map<Node, std::set<Node>> only_earlier;
   for (const Step& u : a->steps) {
     if (u.type != Step::kUsed || !is_pipe(g, u.cause)) continue;
-    auto b = begun.find(u.effect);
-    if (b == begun.end() || !done.insert({u.effect, u.cause}).second) continue;
-    std::vector<int64_t> reads;  // the reader's reads of the pipe, in time
+    auto b = starts.find(u.effect);
+    if (b == starts.end() || !done.insert({u.effect, u.cause}).second) continue;
+    const int64_t begun = b->second.front();  // its first output in the answer
+    std::vector<int64_t> reads;               // the reader's reads of the pipe, in time
     for (const Step& r : src.causes(u.effect))
       if (r.type == Step::kUsed && r.cause == u.cause && r.last == r.first)
         reads.push_back(r.first);
     std::sort(reads.begin(), reads.end());
     int taken = 0, earlier = 0;
     for (const Step& w : src.causes(u.cause)) {
-      if (w.type != Step::kGenerated || w.last != w.first || w.first >= b->second) continue;
+      if (w.type != Step::kGenerated || w.last != w.first || w.first >= begun) continue;
       auto r = std::lower_bound(reads.begin(), reads.end(), w.first);
-      if (r == reads.end() || *r >= b->second) continue;
+      if (r == reads.end() || *r >= begun) continue;
       taken++;
       Step took = u;
       took.first = took.last = *r;
       if (const Batches::Finished* o =
-              batches.earlier_output(u.effect, took, b->second, own[u.effect])) {
+              batches.earlier_output(u.effect, took, begun, own[u.effect])) {
         for_earlier[w] = {u.effect, o};
         earlier++;
       }
@@ -1009,7 +1007,7 @@ std::map<uint32_t, int64_t> other_threads_outputs(LineageSource& src, Batches& b
 void mark_thread_batches(LineageGraph& g, Batches& batches, LineageSource& src, Answer* a) {
   StepIndex by_effect;
   for (const Step& st : a->steps) by_effect[st.effect].push_back(&st);
-  auto [begun, starts, own] = answer_outputs(batches, *a, &by_effect);
+  auto own = answer_outputs(batches, *a, &by_effect).own;
   std::map<Node, std::set<uint32_t>> writing;  // writer -> threads that wrote its answer files
   for (const Step& st : a->steps) {
     auto o = own.find(st.cause);
